@@ -1,0 +1,167 @@
+package wire
+
+import (
+	"unicode/utf8"
+
+	"golang.org/x/crypto/cryptobyte"
+)
+
+// ContentType identifies the content of a group message.
+type ContentType uint8
+
+// Content types.
+const (
+	// ContentText: body = UTF-8 text.
+	ContentText ContentType = 1
+	// ContentReply: body = target message id(32) || u32<UTF-8 text>.
+	ContentReply ContentType = 2
+	// ContentReaction: body = target message id(32) || u8<UTF-8 emoji> || removed(1).
+	ContentReaction ContentType = 3
+	// ContentMembership: body = u32<status MembershipUpdateMessage> || u32<list of u16<card>>.
+	ContentMembership ContentType = 4
+)
+
+// GroupPlaintext is what a sender key seals:
+//
+//	version(1) || clock u64 || timestamp u64 (unix ms) || type(1) || u32<body> ||
+//	u8<history entries, 32 bytes each>
+//
+// The sender is not named: the key id of the senderkeys message identifies the sending
+// installation (bound by the owner's signature over the distribution), whose account is
+// bound by its device list.
+type GroupPlaintext struct {
+	Clock     uint64
+	Timestamp uint64
+	Type      ContentType
+	Body      []byte
+	History   [][HistoryEntrySize]byte
+}
+
+// Marshal encodes p.
+func (p *GroupPlaintext) Marshal() ([]byte, error) {
+	if len(p.History) > MaxHistory {
+		return nil, ErrTooLarge
+	}
+	var b cryptobyte.Builder
+	b.AddUint8(Version)
+	b.AddUint64(p.Clock)
+	b.AddUint64(p.Timestamp)
+	b.AddUint8(uint8(p.Type))
+	addVec32(&b, p.Body)
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
+		for _, h := range p.History {
+			b.AddBytes(h[:])
+		}
+	})
+	return finish(&b)
+}
+
+// ParseGroupPlaintext decodes a GroupPlaintext. The body is checked by the parser of its
+// type (ParseText, ParseReply, ParseReaction, ParseMembership).
+func ParseGroupPlaintext(in []byte) (*GroupPlaintext, error) {
+	s := cryptobyte.String(in)
+	p := &GroupPlaintext{}
+	var v, t uint8
+	var hist cryptobyte.String
+	if !s.ReadUint8(&v) || v != Version || !s.ReadUint64(&p.Clock) || !s.ReadUint64(&p.Timestamp) ||
+		!s.ReadUint8(&t) || t < uint8(ContentText) || t > uint8(ContentMembership) ||
+		!readVec32(&s, &p.Body) || !s.ReadUint8LengthPrefixed(&hist) || !s.Empty() ||
+		len(hist)%HistoryEntrySize != 0 || len(hist)/HistoryEntrySize > MaxHistory {
+		return nil, ErrMalformed
+	}
+	p.Type = ContentType(t)
+	for !hist.Empty() {
+		var h [HistoryEntrySize]byte
+		readFixed(&hist, h[:])
+		p.History = append(p.History, h)
+	}
+	return p, nil
+}
+
+// ParseText checks a text body (valid UTF-8) and returns it.
+func ParseText(body []byte) (string, error) {
+	if !utf8.Valid(body) {
+		return "", ErrMalformed
+	}
+	return string(body), nil
+}
+
+// Reply is the body of a reply.
+type Reply struct {
+	Target [32]byte
+	Text   string
+}
+
+// Marshal encodes r.
+func (r *Reply) Marshal() ([]byte, error) {
+	var b cryptobyte.Builder
+	b.AddBytes(r.Target[:])
+	addVec32(&b, []byte(r.Text))
+	return finish(&b)
+}
+
+// ParseReply decodes a reply body.
+func ParseReply(in []byte) (*Reply, error) {
+	s := cryptobyte.String(in)
+	r := &Reply{}
+	var text []byte
+	if !readFixed(&s, r.Target[:]) || !readVec32(&s, &text) || !s.Empty() || !utf8.Valid(text) {
+		return nil, ErrMalformed
+	}
+	r.Text = string(text)
+	return r, nil
+}
+
+// Reaction is the body of a reaction.
+type Reaction struct {
+	Target  [32]byte
+	Emoji   string
+	Removed bool
+}
+
+// Marshal encodes r.
+func (r *Reaction) Marshal() ([]byte, error) {
+	var b cryptobyte.Builder
+	b.AddBytes(r.Target[:])
+	addVec8(&b, []byte(r.Emoji))
+	b.AddUint8(boolByte(r.Removed))
+	return finish(&b)
+}
+
+// ParseReaction decodes a reaction body.
+func ParseReaction(in []byte) (*Reaction, error) {
+	s := cryptobyte.String(in)
+	r := &Reaction{}
+	var emoji []byte
+	if !readFixed(&s, r.Target[:]) || !readVec8(&s, &emoji) || !readBool(&s, &r.Removed) ||
+		!s.Empty() || len(emoji) == 0 || !utf8.Valid(emoji) {
+		return nil, ErrMalformed
+	}
+	r.Emoji = string(emoji)
+	return r, nil
+}
+
+// Membership is the body of a membership update: Status-format MembershipUpdateMessage
+// bytes (the new events, chorus rules) and the contact cards of added members.
+type Membership struct {
+	Update []byte
+	Cards  [][]byte
+}
+
+// Marshal encodes m.
+func (m *Membership) Marshal() ([]byte, error) {
+	var b cryptobyte.Builder
+	addVec32(&b, m.Update)
+	addList16(&b, m.Cards)
+	return finish(&b)
+}
+
+// ParseMembership decodes a membership body.
+func ParseMembership(in []byte) (*Membership, error) {
+	s := cryptobyte.String(in)
+	m := &Membership{}
+	if !readVec32(&s, &m.Update) || !readList16(&s, MaxWelcomeItems, &m.Cards) || !s.Empty() || len(m.Update) == 0 {
+		return nil, ErrMalformed
+	}
+	return m, nil
+}
