@@ -1,0 +1,252 @@
+package membership
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"errors"
+	"slices"
+	"strings"
+	"unicode/utf8"
+)
+
+// OrderLabel prefixes the order hash of the Chorus total order.
+const OrderLabel = "chorus/v1/membership/order"
+
+// ChorusRules returns the Chorus rule set, the default for Chorus groups:
+//
+//   - only admins change the group (name, color, image, description, members, admins), as
+//     spec 55 says; a member may leave (MEMBER_REMOVED of itself) and an admin may drop its
+//     own admin right (ADMIN_REMOVED of itself); admins cannot remove admins;
+//   - events are verified (bad signatures and other chat ids are discarded), de-duplicated by
+//     (author, chat id, payload) — a re-encoded or malleated signature is not a new event — and
+//     put in a total order: the genesis CHAT_CREATED first, then by (clock, order hash), where
+//     order hash = SHA-256(OrderLabel || 0x00 || author key string || Keccak256(chat id ||
+//     payload));
+//   - each invalid event is dropped on its own and kept as pending (State.Pending), so that a
+//     later event set can make it valid;
+//   - the state is a function of the set of events: members holding the same set of events
+//     derive the same state whatever the delivery order.
+func ChorusRules() Rules { return chorusRules{} }
+
+type chorusRules struct{}
+
+func (chorusRules) Name() string      { return "chorus" }
+func (chorusRules) strictParse() bool { return false }
+
+// errNoGenesis: no CHAT_CREATED by the key the chat id names.
+var errNoGenesis = errors.New("no valid CHAT_CREATED for this chat id")
+
+// chorusEntry is a verified, de-duplicated event with its sort key.
+type chorusEntry struct {
+	ev    Event
+	order [32]byte
+}
+
+func (chorusRules) derive(chatID string, events []Event) (State, error) {
+	var v verifier
+	byContent := make(map[string]int, len(events))
+	entries := make([]chorusEntry, 0, len(events))
+	for i := range events {
+		ev := events[i]
+		if ev.ChatID != "" && ev.ChatID != chatID {
+			continue
+		}
+		from, err := v.author(chatID, &ev)
+		if err != nil || (ev.From != "" && ev.From != from) {
+			continue
+		}
+		ev.From, ev.ChatID = from, chatID
+		digest := signingDigest(chatID, ev.Payload)
+		key := from + string(digest[:])
+		if j, ok := byContent[key]; ok {
+			// The same statement twice (e.g. a malleated signature): keep the smallest entry.
+			if bytes.Compare(ev.Signature, entries[j].ev.Signature) < 0 {
+				entries[j].ev = ev
+			}
+			continue
+		}
+		byContent[key] = len(entries)
+		entries = append(entries, chorusEntry{ev: ev, order: orderHash(from, digest)})
+	}
+	slices.SortFunc(entries, func(a, b chorusEntry) int {
+		switch {
+		case a.ev.Clock < b.ev.Clock:
+			return -1
+		case a.ev.Clock > b.ev.Clock:
+			return 1
+		}
+		return bytes.Compare(a.order[:], b.order[:])
+	})
+
+	genesis := -1
+	for i := range entries {
+		if entries[i].ev.Type == ChatCreated && chorusChatIDOf(chatID, entries[i].ev.From) {
+			genesis = i
+			break
+		}
+	}
+	if genesis < 0 {
+		return State{}, reject(StageNoGenesis, nil, errNoGenesis)
+	}
+	g := entries[genesis].ev
+	s := State{
+		ChatID:      chatID,
+		Creator:     g.From,
+		Name:        g.Name,
+		Color:       g.Color,
+		Description: g.Description,
+		Image:       g.Image,
+		LastClock:   g.Clock,
+		Events:      []Event{g},
+	}
+	members, admins := newOrderedSet(), newOrderedSet()
+	members.add(g.From)
+	admins.add(g.From)
+	for i := range entries {
+		if i == genesis {
+			continue
+		}
+		ev := &entries[i].ev
+		if ev.Clock < g.Clock || !chorusApply(&s, members, admins, ev) {
+			s.Pending = append(s.Pending, *ev)
+			continue
+		}
+		s.Events = append(s.Events, *ev)
+		s.LastClock = ev.Clock
+	}
+	s.Members = members.list()
+	s.Admins = admins.list()
+	return s, nil
+}
+
+// orderHash is the tie-break of the Chorus total order.
+func orderHash(from string, digest [32]byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(OrderLabel))
+	h.Write([]byte{0})
+	h.Write([]byte(from))
+	h.Write(digest[:])
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// chorusChatIDOf reports whether chatID is "<uuid>-<creator>" (canonical lowercase UUID).
+func chorusChatIDOf(chatID, creator string) bool {
+	prefix, ok := strings.CutSuffix(chatID, "-"+creator)
+	return ok && isUUID(prefix)
+}
+
+// chorusApply validates ev against the current state and applies it; it reports whether
+// the event was valid.
+func chorusApply(s *State, members, admins *orderedSet, ev *Event) bool {
+	isAdmin := admins.has(ev.From)
+	switch ev.Type {
+	case NameChanged:
+		if !isAdmin || ev.Name == "" {
+			return false
+		}
+		s.Name = ev.Name
+	case ColorChanged:
+		if !isAdmin || ev.Color == "" {
+			return false
+		}
+		s.Color = ev.Color
+	case ImageChanged:
+		if !isAdmin {
+			return false
+		}
+		s.Image = ev.Image
+	case DescriptionChanged:
+		if !isAdmin || !utf8.ValidString(ev.Description) {
+			return false
+		}
+		s.Description = ev.Description
+	case MembersAdded:
+		if !isAdmin || len(ev.Members) == 0 {
+			return false
+		}
+		for _, m := range ev.Members {
+			if !canonicalKey(m) {
+				return false
+			}
+		}
+		members.add(ev.Members...)
+	case MemberJoined:
+		return members.has(ev.From)
+	case MemberRemoved:
+		if len(ev.Members) != 1 {
+			return false
+		}
+		t := ev.Members[0]
+		if !members.has(t) || (t != ev.From && (!isAdmin || admins.has(t))) {
+			return false
+		}
+		members.remove(t)
+		admins.remove(t)
+	case AdminsAdded:
+		if !isAdmin || len(ev.Members) == 0 {
+			return false
+		}
+		for _, m := range ev.Members {
+			if !members.has(m) {
+				return false
+			}
+		}
+		admins.add(ev.Members...)
+	case AdminRemoved:
+		if len(ev.Members) != 1 || ev.Members[0] != ev.From || !isAdmin {
+			return false
+		}
+		admins.remove(ev.From)
+	default: // a second CHAT_CREATED, UNKNOWN, unknown types
+		return false
+	}
+	return true
+}
+
+// canonicalKey reports whether s is exactly PublicKeyString of a valid key: "0x04" and
+// 128 lowercase hex digits naming a point on the curve.
+func canonicalKey(s string) bool {
+	if len(s) != PublicKeyStringLength || !strings.HasPrefix(s, "0x04") {
+		return false
+	}
+	for i := 2; i < len(s); i++ {
+		c := s[i]
+		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
+			return false
+		}
+	}
+	b, err := decodeHex(s)
+	if err != nil {
+		return false
+	}
+	_, _, ok := unmarshalPoint(b)
+	return ok
+}
+
+func (r chorusRules) update(stored *State, m *Message, _ []*RejectError, self string, nowMs uint64) (State, error) {
+	incoming := make([]Event, 0, len(m.Events))
+	for _, ev := range m.Events {
+		if ev.Clock == 0 || (ev.Clock > nowMs && ev.Clock-nowMs > MaxClockDriftMs) {
+			continue
+		}
+		incoming = append(incoming, ev)
+	}
+	if stored == nil {
+		s, err := r.derive(m.ChatID, incoming)
+		if err != nil {
+			return State{}, err
+		}
+		if !s.WasEverMember(self) {
+			return State{}, reject(StageNewChat, nil, errNeverMember)
+		}
+		return s, nil
+	}
+	if stored.ChatID != m.ChatID {
+		return State{}, reject(StageChatIDMismatch, nil, errStoredChatMissing)
+	}
+	all := make([]Event, 0, len(stored.Events)+len(stored.Pending)+len(incoming))
+	all = append(append(append(all, stored.Events...), stored.Pending...), incoming...)
+	return r.derive(stored.ChatID, all)
+}

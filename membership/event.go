@@ -1,0 +1,194 @@
+package membership
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"strconv"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/chorus-im/chorus/membership/pb"
+)
+
+// EventType is the type of a membership event: the values of spec 55
+// (MembershipUpdateEvent.EventType) plus the Chorus DescriptionChanged.
+type EventType int32
+
+// Event types. Values 1..9 are spec 55 / status-go; DescriptionChanged (100) is a Chorus
+// addition that status-go does not know (its rules reject such an event).
+const (
+	UnknownEvent       EventType = 0
+	ChatCreated        EventType = 1
+	NameChanged        EventType = 2
+	MembersAdded       EventType = 3
+	MemberJoined       EventType = 4
+	MemberRemoved      EventType = 5
+	AdminsAdded        EventType = 6
+	AdminRemoved       EventType = 7
+	ColorChanged       EventType = 8
+	ImageChanged       EventType = 9
+	DescriptionChanged EventType = 100
+)
+
+// String returns the protobuf name of t (or its number when unnamed).
+func (t EventType) String() string {
+	if n, ok := pb.MembershipUpdateEvent_EventType_name[int32(t)]; ok {
+		return n
+	}
+	return strconv.Itoa(int(t))
+}
+
+// Event is one signed membership event.
+//
+// Payload is the encoded MembershipUpdateEvent exactly as signed (unknown fields included);
+// Signature is the 65-byte R||S||V signature over Keccak256(utf8(ChatID) || Payload); Raw is
+// the wire entry Signature || Payload; From is the recovered author key string. The decoded
+// fields (Clock ... Description) are informational copies of Payload: encodings and
+// signature checks always use Payload, never the decoded fields.
+type Event struct {
+	ChatID      string
+	Clock       uint64
+	Type        EventType
+	Members     []string
+	Name        string
+	Color       string
+	Description string
+	Image       []byte
+	From        string
+	Signature   []byte
+	Payload     []byte
+	Raw         []byte
+
+	// auth records that this package recovered From from Signature over digest, so that
+	// Derive need not recover it again while Signature, Payload and From are unchanged.
+	auth *authTag
+}
+
+// authTag is a recovered (signature, digest) -> author binding.
+type authTag struct {
+	digest [32]byte
+	sig    [SignatureLength]byte
+	from   string
+}
+
+// Event errors.
+var (
+	// ErrEmptyChatID: an event cannot be signed without a chat id.
+	ErrEmptyChatID = errors.New("membership: can't sign with empty chatID")
+	// ErrBadEvent: an event entry that cannot be parsed or whose author cannot be recovered.
+	ErrBadEvent = errors.New("membership: bad event")
+)
+
+// errInvalidPayloadLength is status-go's text for an entry of at most 65 bytes.
+var errInvalidPayloadLength = errors.New("invalid payload length")
+
+// encodePayload returns the MembershipUpdateEvent encoding of ev's fields, as status-go's
+// proto.Marshal of the same fields (ascending field numbers, zero values omitted).
+func encodePayload(ev *Event) ([]byte, error) {
+	m := &pb.MembershipUpdateEvent{
+		Clock:   ev.Clock,
+		Members: ev.Members,
+		Name:    ev.Name,
+		Type:    pb.MembershipUpdateEvent_EventType(ev.Type),
+		Color:   ev.Color,
+		Image:   ev.Image,
+	}
+	if ev.Description != "" {
+		m.Description = []byte(ev.Description)
+	}
+	return proto.Marshal(m)
+}
+
+// SignEvent encodes ev's fields (Clock, Type, Members, Name, Color, Image, Description) as
+// status-go does, signs them for chatID with key and returns the event with ChatID,
+// Payload, Signature, Raw and From filled. The signature is deterministic (RFC 6979), so
+// the result is byte-identical to what status-go builds for the same inputs.
+func SignEvent(key *ecdsa.PrivateKey, chatID string, ev Event) (Event, error) {
+	if chatID == "" {
+		return Event{}, ErrEmptyChatID
+	}
+	payload, err := encodePayload(&ev)
+	if err != nil {
+		return Event{}, fmt.Errorf("membership: encode event: %w", err)
+	}
+	digest := signingDigest(chatID, payload)
+	sig, err := crypto.Sign(digest[:], key)
+	if err != nil {
+		return Event{}, fmt.Errorf("membership: sign event: %w", err)
+	}
+	ev.ChatID = chatID
+	ev.Payload = payload
+	ev.Signature = sig
+	ev.Raw = append(append(make([]byte, 0, len(sig)+len(payload)), sig...), payload...)
+	ev.From = PublicKeyString(&key.PublicKey)
+	ev.Members = cloneStrings(ev.Members)
+	ev.Image = bytes.Clone(ev.Image)
+	ev.auth = newAuth(digest, sig, ev.From)
+	return ev, nil
+}
+
+func newAuth(digest [32]byte, sig []byte, from string) *authTag {
+	a := &authTag{digest: digest, from: from}
+	copy(a.sig[:], sig)
+	return a
+}
+
+// parseEvent parses one wire entry for chatID exactly as status-go's
+// MembershipUpdateEventFromProtobuf: length check, author recovery, then payload decoding.
+// The returned error carries status-go's text.
+func parseEvent(chatID string, raw []byte) (Event, error) {
+	if len(raw) <= SignatureLength {
+		return Event{}, errInvalidPayloadLength
+	}
+	raw = bytes.Clone(raw)
+	sig := raw[:SignatureLength:SignatureLength]
+	payload := raw[SignatureLength:]
+	digest := signingDigest(chatID, payload)
+	from, err := recoverAuthor(digest, sig)
+	if err != nil {
+		return Event{}, fmt.Errorf("failed to extract signature: %w", err)
+	}
+	var m pb.MembershipUpdateEvent
+	if err := proto.Unmarshal(payload, &m); err != nil {
+		return Event{}, err
+	}
+	ev := Event{
+		ChatID:      chatID,
+		Clock:       m.Clock,
+		Type:        EventType(m.Type),
+		Members:     m.Members,
+		Name:        m.Name,
+		Color:       m.Color,
+		Description: string(m.Description),
+		Image:       m.Image,
+		From:        from,
+		Signature:   sig,
+		Payload:     payload,
+		Raw:         raw,
+	}
+	ev.auth = newAuth(digest, sig, from)
+	return ev, nil
+}
+
+// verified reports whether ev's From is known to be the author of Signature over
+// Keccak256(chatID || Payload) without a new recovery.
+func (ev *Event) verified(digest [32]byte) bool {
+	a := ev.auth
+	return a != nil && a.digest == digest && a.from == ev.From && bytes.Equal(a.sig[:], ev.Signature)
+}
+
+// wire returns the wire entry Signature || Payload.
+func (ev *Event) wire() []byte {
+	out := make([]byte, 0, len(ev.Signature)+len(ev.Payload))
+	return append(append(out, ev.Signature...), ev.Payload...)
+}
+
+func cloneStrings(s []string) []string {
+	if s == nil {
+		return nil
+	}
+	return append([]string(nil), s...)
+}

@@ -1,0 +1,229 @@
+package membership
+
+import (
+	"bytes"
+	"slices"
+	"time"
+)
+
+// Rules is a membership rule set: StatusRules or ChorusRules.
+type Rules interface {
+	// Name is "status" or "chorus".
+	Name() string
+	derive(chatID string, events []Event) (State, error)
+	update(stored *State, m *Message, bad []*RejectError, self string, nowMs uint64) (State, error)
+	strictParse() bool
+}
+
+// State is a group derived from its events.
+type State struct {
+	ChatID  string
+	Creator string
+	Name    string
+	Color   string
+	// Description is set by the Chorus DESCRIPTION_CHANGED event (always empty under
+	// StatusRules, which reject that event).
+	Description string
+	Image       []byte
+	// Members and Admins are in the order the rules report them (for StatusRules, the
+	// insertion order of status-go's string sets).
+	Members []string
+	Admins  []string
+	// LastClock is the clock of the last applied event.
+	LastClock uint64
+	// Events are the applied events in application order (StatusRules: status-go's sorted
+	// event list, which it stores and sends).
+	Events []Event
+	// Pending (ChorusRules only) are authentic events of this chat that the rules did not
+	// apply given the events known so far. They are kept and sent with Events, because a
+	// later event can make them valid; this is what makes the state converge.
+	Pending []Event
+}
+
+// Derive computes the state of chat chatID from events under rules. It is pure: it does
+// not modify events. Every event's author is verified against its signature (a recovery
+// is skipped when the event was parsed or signed by this package and is unchanged).
+//
+// StatusRules fail as status-go's NewGroupWithEvents does (a *RejectError of StageGroupInit:
+// one bad event rejects everything). ChorusRules drop invalid events one by one and only
+// fail when no valid CHAT_CREATED exists (StageNoGenesis).
+func Derive(chatID string, events []Event, rules Rules) (State, error) {
+	return rules.derive(chatID, events)
+}
+
+// Update applies an encoded incoming MembershipUpdateMessage to the receiver's stored group
+// (nil: the receiver has no chat with that id yet) as a receiver does, and returns the new
+// stored group and the parsed message (for its piggybacked chat entity). self is the
+// receiver's key string and now its clock.
+//
+// Under StatusRules this is the membership part of status-go's HandleMembershipUpdate:
+// parse, clock validation (no clock 0, none more than MaxClockDriftMs ahead of now), then
+// for a new chat: a valid group that contained self at some point and whose members all
+// parse as keys; for a known chat: the message must form a valid group on its own and the
+// merge with the stored events (de-duplicated by signature bytes) too. Any failure rejects
+// the whole message (a *RejectError) and the stored state is to be kept.
+//
+// Under ChorusRules bad entries and events with a zero or future clock are dropped one by
+// one, the rest is merged with the stored events and pending events, and the state is
+// derived again; a new chat must have contained self.
+func Update(stored *State, msg []byte, self string, now time.Time, rules Rules) (State, *Message, error) {
+	m, bad, err := decodeMessage(msg, rules.strictParse())
+	if err != nil {
+		return State{}, nil, err
+	}
+	if rules.strictParse() && len(bad) > 0 {
+		return State{}, nil, bad[0]
+	}
+	nowMs := uint64(0)
+	if ms := now.UnixMilli(); ms > 0 {
+		nowMs = uint64(ms)
+	}
+	st, err := rules.update(stored, m, bad, self, nowMs)
+	if err != nil {
+		return State{}, nil, err
+	}
+	return st, m, nil
+}
+
+// IsMember reports whether key is a member.
+func (s State) IsMember(key string) bool { return slices.Contains(s.Members, key) }
+
+// IsAdmin reports whether key is an admin.
+func (s State) IsAdmin(key string) bool { return slices.Contains(s.Admins, key) }
+
+// WasEverMember reports whether key created the group or was the target of a MEMBERS_ADDED
+// event (status-go's Group.WasEverMember).
+func (s State) WasEverMember(key string) bool {
+	if len(s.Events) == 0 {
+		return false
+	}
+	if s.Events[0].Type == ChatCreated && s.Events[0].From == key {
+		return true
+	}
+	for i := range s.Events {
+		if s.Events[i].Type == MembersAdded && slices.Contains(s.Events[i].Members, key) {
+			return true
+		}
+	}
+	return false
+}
+
+// Clone returns a deep copy of s (events share their immutable byte slices).
+func (s State) Clone() State {
+	s.Image = bytes.Clone(s.Image)
+	s.Members = cloneStrings(s.Members)
+	s.Admins = cloneStrings(s.Admins)
+	s.Events = slices.Clone(s.Events)
+	s.Pending = slices.Clone(s.Pending)
+	return s
+}
+
+// Changes lists the members and admins that differ between two states.
+type Changes struct {
+	MembersAdded, MembersRemoved, AdminsAdded, AdminsRemoved []string
+}
+
+// Empty reports whether nothing changed.
+func (c Changes) Empty() bool {
+	return len(c.MembersAdded)+len(c.MembersRemoved)+len(c.AdminsAdded)+len(c.AdminsRemoved) == 0
+}
+
+// Diff reports the members and admins added and removed from old to new (added in new's
+// order, removed in old's order). The engine rekeys on any member change.
+func Diff(old, new State) Changes {
+	return Changes{
+		MembersAdded:   minus(new.Members, old.Members),
+		MembersRemoved: minus(old.Members, new.Members),
+		AdminsAdded:    minus(new.Admins, old.Admins),
+		AdminsRemoved:  minus(old.Admins, new.Admins),
+	}
+}
+
+// minus returns the elements of a not in b, in a's order.
+func minus(a, b []string) []string {
+	in := make(map[string]struct{}, len(b))
+	for _, k := range b {
+		in[k] = struct{}{}
+	}
+	var out []string
+	for _, k := range a {
+		if _, ok := in[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// orderedSet is status-go's stringSet: a set that lists its items in insertion order.
+type orderedSet struct {
+	m     map[string]struct{}
+	items []string
+}
+
+func newOrderedSet() *orderedSet { return &orderedSet{m: make(map[string]struct{})} }
+
+func (s *orderedSet) add(items ...string) {
+	for _, it := range items {
+		if _, ok := s.m[it]; !ok {
+			s.m[it] = struct{}{}
+			s.items = append(s.items, it)
+		}
+	}
+}
+
+func (s *orderedSet) remove(it string) {
+	if _, ok := s.m[it]; !ok {
+		return
+	}
+	delete(s.m, it)
+	n := 0
+	for _, x := range s.items {
+		if x != it {
+			s.items[n] = x
+			n++
+		}
+	}
+	s.items = s.items[:n]
+}
+
+func (s *orderedSet) has(it string) bool {
+	_, ok := s.m[it]
+	return ok
+}
+
+func (s *orderedSet) empty() bool { return len(s.items) == 0 }
+
+// list returns a copy of the items.
+func (s *orderedSet) list() []string { return cloneStrings(s.items) }
+
+// verifier checks event authors within one Derive, recovering each distinct
+// (signature, digest) at most once.
+type verifier struct {
+	cache map[[SignatureLength + 32]byte]string
+}
+
+// author returns the verified author of ev for chatID, or "" with the recovery error.
+func (v *verifier) author(chatID string, ev *Event) (string, error) {
+	digest := signingDigest(chatID, ev.Payload)
+	if ev.verified(digest) {
+		return ev.From, nil
+	}
+	if len(ev.Signature) != SignatureLength {
+		return "", errInvalidPayloadLength
+	}
+	var k [SignatureLength + 32]byte
+	copy(k[:], ev.Signature)
+	copy(k[SignatureLength:], digest[:])
+	if from, ok := v.cache[k]; ok {
+		return from, nil
+	}
+	from, err := recoverAuthor(digest, ev.Signature)
+	if err != nil {
+		return "", err
+	}
+	if v.cache == nil {
+		v.cache = make(map[[SignatureLength + 32]byte]string)
+	}
+	v.cache[k] = from
+	return from, nil
+}
