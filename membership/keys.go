@@ -175,3 +175,7 @@ func recoverAuthor(digest [32]byte, sig []byte) (string, error) {
 	}
 	return keyString(pub), nil
 }
+
+// SigningDigest returns Keccak256(utf8(chatID) || payload): the digest an event's signature
+// is over (status-go's signature material hashed with legacy Keccak-256).
+func SigningDigest(chatID string, payload []byte) [32]byte { return signingDigest(chatID, payload) }
