@@ -1,0 +1,162 @@
+package persistence
+
+import (
+	"github.com/chorus-im/chorus/protocol"
+)
+
+type groupRow struct {
+	ID          []byte `db:"id"`
+	ChatID      string `db:"chat_id"`
+	Secret      []byte `db:"secret"`
+	Buckets     int64  `db:"buckets"`
+	Topic       string `db:"topic"`
+	Name        string `db:"name"`
+	Description string `db:"description"`
+	Color       string `db:"color"`
+	Image       []byte `db:"image"`
+	Events      []byte `db:"events"`
+	Sender      []byte `db:"sender"`
+	Rotate      bool   `db:"rotate"`
+	Distribute  bool   `db:"distribute"`
+	Clock       int64  `db:"clock"`
+	History     []byte `db:"history"`
+	Status      int    `db:"status"`
+	JoinedAt    int64  `db:"joined_at"`
+	UpdatedAt   int64  `db:"updated_at"`
+}
+
+const groupCols = `id, chat_id, secret, buckets, topic, name, description, color, image, events, sender, rotate, distribute, clock, history, status, joined_at, updated_at`
+
+func (r *groupRow) rec() protocol.GroupRecord {
+	g := protocol.GroupRecord{ChatID: r.ChatID, Buckets: uint32(r.Buckets), Topic: r.Topic, Name: r.Name,
+		Description: r.Description, Color: r.Color, Image: r.Image, Events: r.Events, Sender: r.Sender, Rotate: r.Rotate,
+		Distribute: r.Distribute, Clock: uint64(r.Clock), History: r.History, Status: protocol.GroupStatus(r.Status),
+		JoinedAt: i2t(r.JoinedAt), UpdatedAt: i2t(r.UpdatedAt)}
+	copy(g.ID[:], r.ID)
+	copy(g.Secret[:], r.Secret)
+	return g
+}
+
+func (t *tx) PutGroup(g *protocol.GroupRecord) error {
+	_, err := t.tx.Exec(`INSERT INTO chat_groups (`+groupCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (id) DO UPDATE SET chat_id = excluded.chat_id, secret = excluded.secret, buckets = excluded.buckets,
+		topic = excluded.topic, name = excluded.name, description = excluded.description, color = excluded.color,
+		image = excluded.image, events = excluded.events, sender = excluded.sender, rotate = excluded.rotate,
+		distribute = excluded.distribute, clock = excluded.clock, history = excluded.history, status = excluded.status,
+		joined_at = excluded.joined_at, updated_at = excluded.updated_at`,
+		g.ID[:], g.ChatID, g.Secret[:], int64(g.Buckets), g.Topic, g.Name, g.Description, g.Color, g.Image, g.Events, g.Sender,
+		b2i(g.Rotate), b2i(g.Distribute), int64(g.Clock), g.History, int(g.Status), t2i(g.JoinedAt), t2i(g.UpdatedAt))
+	return err
+}
+
+func (t *tx) Group(id protocol.GroupID) (*protocol.GroupRecord, error) {
+	var r groupRow
+	if err := t.tx.Get(&r, `SELECT `+groupCols+` FROM chat_groups WHERE id = ?`, id[:]); err != nil {
+		return nil, notFound(err)
+	}
+	g := r.rec()
+	return &g, nil
+}
+
+func (t *tx) Groups() ([]protocol.GroupRecord, error) {
+	var rows []groupRow
+	if err := t.tx.Select(&rows, `SELECT `+groupCols+` FROM chat_groups ORDER BY joined_at, id`); err != nil {
+		return nil, err
+	}
+	out := make([]protocol.GroupRecord, len(rows))
+	for i := range rows {
+		out[i] = rows[i].rec()
+	}
+	return out, nil
+}
+
+func (t *tx) MarkDistributed(group protocol.GroupID, ids []protocol.InstallationID) error {
+	for _, id := range ids {
+		if _, err := t.tx.Exec(`INSERT OR IGNORE INTO distributed (group_id, installation) VALUES (?, ?)`, group[:], id[:]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) Distributed(group protocol.GroupID) ([]protocol.InstallationID, error) {
+	var rows [][]byte
+	if err := t.tx.Select(&rows, `SELECT installation FROM distributed WHERE group_id = ? ORDER BY installation`, group[:]); err != nil {
+		return nil, err
+	}
+	out := make([]protocol.InstallationID, len(rows))
+	for i, r := range rows {
+		copy(out[i][:], r)
+	}
+	return out, nil
+}
+
+func (t *tx) ClearDistributed(group protocol.GroupID) error {
+	_, err := t.tx.Exec(`DELETE FROM distributed WHERE group_id = ?`, group[:])
+	return err
+}
+
+// --- receivers
+
+type receiverRow struct {
+	Group        []byte `db:"group_id"`
+	Installation []byte `db:"installation"`
+	Account      string `db:"account"`
+	State        []byte `db:"state"`
+}
+
+func (r *receiverRow) rec() protocol.ReceiverRecord {
+	rec := protocol.ReceiverRecord{Account: r.Account, State: r.State}
+	copy(rec.Group[:], r.Group)
+	copy(rec.Installation[:], r.Installation)
+	return rec
+}
+
+func (t *tx) PutReceiver(r *protocol.ReceiverRecord) error {
+	_, err := t.tx.Exec(`INSERT INTO receivers (group_id, installation, account, state) VALUES (?, ?, ?, ?)
+		ON CONFLICT (group_id, installation) DO UPDATE SET account = excluded.account, state = excluded.state`,
+		r.Group[:], r.Installation[:], r.Account, r.State)
+	return err
+}
+
+func (t *tx) Receiver(group protocol.GroupID, installation protocol.InstallationID) (*protocol.ReceiverRecord, error) {
+	var r receiverRow
+	if err := t.tx.Get(&r, `SELECT group_id, installation, account, state FROM receivers WHERE group_id = ? AND installation = ?`, group[:], installation[:]); err != nil {
+		return nil, notFound(err)
+	}
+	rec := r.rec()
+	return &rec, nil
+}
+
+func (t *tx) Receivers(group protocol.GroupID) ([]protocol.ReceiverRecord, error) {
+	var rows []receiverRow
+	if err := t.tx.Select(&rows, `SELECT group_id, installation, account, state FROM receivers WHERE group_id = ? ORDER BY installation`, group[:]); err != nil {
+		return nil, err
+	}
+	out := make([]protocol.ReceiverRecord, len(rows))
+	for i := range rows {
+		out[i] = rows[i].rec()
+	}
+	return out, nil
+}
+
+func (t *tx) DeleteReceiver(group protocol.GroupID, installation protocol.InstallationID) error {
+	_, err := t.tx.Exec(`DELETE FROM receivers WHERE group_id = ? AND installation = ?`, group[:], installation[:])
+	return err
+}
+
+func (t *tx) AddReceiverKey(group protocol.GroupID, keyID [8]byte, installation protocol.InstallationID) error {
+	_, err := t.tx.Exec(`INSERT OR REPLACE INTO receiver_keys (group_id, key_id, installation) VALUES (?, ?, ?)`, group[:], keyID[:], installation[:])
+	return err
+}
+
+func (t *tx) ReceiverByKey(group protocol.GroupID, keyID [8]byte) (*protocol.ReceiverRecord, error) {
+	var r receiverRow
+	if err := t.tx.Get(&r, `SELECT r.group_id, r.installation, r.account, r.state FROM receiver_keys k
+		JOIN receivers r ON r.group_id = k.group_id AND r.installation = k.installation
+		WHERE k.group_id = ? AND k.key_id = ?`, group[:], keyID[:]); err != nil {
+		return nil, notFound(err)
+	}
+	rec := r.rec()
+	return &rec, nil
+}

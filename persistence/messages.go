@@ -1,0 +1,182 @@
+package persistence
+
+import (
+	"strings"
+	"time"
+
+	"github.com/chorus-im/chorus/protocol"
+)
+
+type messageRow struct {
+	Seq                int64  `db:"seq"`
+	ID                 []byte `db:"id"`
+	Group              []byte `db:"group_id"`
+	SenderAccount      string `db:"sender_account"`
+	SenderInstallation []byte `db:"sender_installation"`
+	Clock              int64  `db:"clock"`
+	Timestamp          int64  `db:"timestamp"`
+	ReceivedAt         int64  `db:"received_at"`
+	Outgoing           bool   `db:"outgoing"`
+	Status             int    `db:"status"`
+	Type               int    `db:"type"`
+	Body               []byte `db:"body"`
+}
+
+const messageCols = `seq, id, group_id, sender_account, sender_installation, clock, timestamp, received_at, outgoing, status, type, body`
+
+func (r *messageRow) rec() protocol.MessageRecord {
+	m := protocol.MessageRecord{Seq: r.Seq, SenderAccount: r.SenderAccount, Clock: uint64(r.Clock), Timestamp: i2t(r.Timestamp),
+		ReceivedAt: i2t(r.ReceivedAt), Outgoing: r.Outgoing, Status: protocol.DeliveryStatus(r.Status), Type: uint8(r.Type), Body: r.Body}
+	copy(m.ID[:], r.ID)
+	copy(m.Group[:], r.Group)
+	copy(m.SenderInstallation[:], r.SenderInstallation)
+	return m
+}
+
+// historyEntry is the causal-history entry of a message: installation || id[:16].
+func historyEntry(m *protocol.MessageRecord) []byte {
+	e := make([]byte, 0, 32)
+	e = append(e, m.SenderInstallation[:]...)
+	return append(e, m.ID[:16]...)
+}
+
+func (t *tx) PutMessage(m *protocol.MessageRecord) (bool, error) {
+	res, err := t.tx.Exec(`INSERT OR IGNORE INTO messages (id, group_id, history_entry, sender_account, sender_installation, clock, timestamp, received_at, outgoing, status, type, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID[:], m.Group[:], historyEntry(m), m.SenderAccount, m.SenderInstallation[:], int64(m.Clock), t2i(m.Timestamp),
+		t2i(m.ReceivedAt), b2i(m.Outgoing), int(m.Status), int(m.Type), m.Body)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	if err != nil || n == 0 {
+		return false, err
+	}
+	m.Seq, err = res.LastInsertId()
+	return true, err
+}
+
+func (t *tx) Message(id protocol.MessageID) (*protocol.MessageRecord, error) {
+	var r messageRow
+	if err := t.tx.Get(&r, `SELECT `+messageCols+` FROM messages WHERE id = ?`, id[:]); err != nil {
+		return nil, notFound(err)
+	}
+	m := r.rec()
+	return &m, nil
+}
+
+func (t *tx) Messages(q protocol.MessageQuery) ([]protocol.MessageRecord, error) {
+	where := []string{"group_id = ?"}
+	args := []any{q.Group[:]}
+	if q.BeforeSeq > 0 {
+		where = append(where, "seq < ?")
+		args = append(args, q.BeforeSeq)
+	}
+	if q.HasStatus {
+		where = append(where, "status = ?")
+		args = append(args, int(q.Status))
+	}
+	query := `SELECT ` + messageCols + ` FROM messages WHERE ` + strings.Join(where, " AND ") + ` ORDER BY seq DESC`
+	if q.Limit > 0 {
+		query += ` LIMIT ?`
+		args = append(args, q.Limit)
+	}
+	var rows []messageRow
+	if err := t.tx.Select(&rows, query, args...); err != nil {
+		return nil, err
+	}
+	out := make([]protocol.MessageRecord, len(rows))
+	for i := range rows {
+		out[i] = rows[i].rec()
+	}
+	return out, nil
+}
+
+func (t *tx) SetMessageStatus(id protocol.MessageID, s protocol.DeliveryStatus) error {
+	_, err := t.tx.Exec(`UPDATE messages SET status = ? WHERE id = ?`, int(s), id[:])
+	return err
+}
+
+func (t *tx) HasHistoryEntry(group protocol.GroupID, entry [32]byte) (bool, error) {
+	var n int
+	err := t.tx.Get(&n, `SELECT COUNT(*) FROM messages WHERE group_id = ? AND history_entry = ?`, group[:], entry[:])
+	return n > 0, err
+}
+
+// --- outbox
+
+type outboxRow struct {
+	ID          int64  `db:"id"`
+	MessageID   []byte `db:"message_id"`
+	Topic       string `db:"topic"`
+	Payload     []byte `db:"payload"`
+	Status      int    `db:"status"`
+	Attempts    int    `db:"attempts"`
+	NextAttempt int64  `db:"next_attempt"`
+	CreatedAt   int64  `db:"created_at"`
+}
+
+const outboxCols = `id, message_id, topic, payload, status, attempts, next_attempt, created_at`
+
+func (r *outboxRow) rec() protocol.OutboxRecord {
+	o := protocol.OutboxRecord{ID: r.ID, Topic: r.Topic, Payload: r.Payload, Status: protocol.DeliveryStatus(r.Status),
+		Attempts: r.Attempts, NextAttempt: i2t(r.NextAttempt), CreatedAt: i2t(r.CreatedAt)}
+	if len(r.MessageID) == 32 {
+		o.HasMessage = true
+		copy(o.Message[:], r.MessageID)
+	}
+	return o
+}
+
+func (t *tx) PutOutbox(o *protocol.OutboxRecord) error {
+	var msg []byte
+	if o.HasMessage {
+		msg = o.Message[:]
+	}
+	if o.ID == 0 {
+		res, err := t.tx.Exec(`INSERT INTO outbox (message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+			msg, o.Topic, o.Payload, int(o.Status), o.Attempts, t2i(o.NextAttempt), t2i(o.CreatedAt))
+		if err != nil {
+			return err
+		}
+		o.ID, err = res.LastInsertId()
+		return err
+	}
+	_, err := t.tx.Exec(`UPDATE outbox SET message_id = ?, topic = ?, payload = ?, status = ?, attempts = ?, next_attempt = ?, created_at = ? WHERE id = ?`,
+		msg, o.Topic, o.Payload, int(o.Status), o.Attempts, t2i(o.NextAttempt), t2i(o.CreatedAt), o.ID)
+	return err
+}
+
+func (t *tx) Outbox(id int64) (*protocol.OutboxRecord, error) {
+	var r outboxRow
+	if err := t.tx.Get(&r, `SELECT `+outboxCols+` FROM outbox WHERE id = ?`, id); err != nil {
+		return nil, notFound(err)
+	}
+	o := r.rec()
+	return &o, nil
+}
+
+func (t *tx) DueOutbox(now time.Time, limit int) ([]protocol.OutboxRecord, error) {
+	var rows []outboxRow
+	if err := t.tx.Select(&rows, `SELECT `+outboxCols+` FROM outbox WHERE status = ? AND next_attempt <= ? ORDER BY id LIMIT ?`,
+		int(protocol.StatusUnpublished), t2i(now), limit); err != nil {
+		return nil, err
+	}
+	out := make([]protocol.OutboxRecord, len(rows))
+	for i := range rows {
+		out[i] = rows[i].rec()
+	}
+	return out, nil
+}
+
+func (t *tx) OutboxOf(msg protocol.MessageID) ([]protocol.OutboxRecord, error) {
+	var rows []outboxRow
+	if err := t.tx.Select(&rows, `SELECT `+outboxCols+` FROM outbox WHERE message_id = ? ORDER BY id`, msg[:]); err != nil {
+		return nil, err
+	}
+	out := make([]protocol.OutboxRecord, len(rows))
+	for i := range rows {
+		out[i] = rows[i].rec()
+	}
+	return out, nil
+}

@@ -1,0 +1,190 @@
+package persistence
+
+import (
+	"time"
+
+	"github.com/chorus-im/chorus/protocol"
+)
+
+func t2i(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func i2t(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n).UTC()
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// --- account
+
+func (t *tx) Account() (*protocol.AccountRecord, error) {
+	var r struct {
+		PrivateKey  []byte `db:"private_key"`
+		Identity    []byte `db:"identity"`
+		CardClock   int64  `db:"card_clock"`
+		NextPrekey  int64  `db:"next_prekey"`
+		CreatedAt   int64  `db:"created_at"`
+		AnnouncedAt int64  `db:"announced_at"`
+	}
+	if err := t.tx.Get(&r, `SELECT private_key, identity, card_clock, next_prekey, created_at, announced_at FROM account WHERE singleton = 1`); err != nil {
+		return nil, notFound(err)
+	}
+	return &protocol.AccountRecord{PrivateKey: r.PrivateKey, Identity: r.Identity, CardClock: uint64(r.CardClock),
+		NextPrekeyID: uint32(r.NextPrekey), CreatedAt: i2t(r.CreatedAt), AnnouncedAt: i2t(r.AnnouncedAt)}, nil
+}
+
+func (t *tx) PutAccount(a *protocol.AccountRecord) error {
+	_, err := t.tx.Exec(`INSERT INTO account (singleton, private_key, identity, card_clock, next_prekey, created_at, announced_at)
+		VALUES (1, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (singleton) DO UPDATE SET private_key = excluded.private_key, identity = excluded.identity,
+		card_clock = excluded.card_clock, next_prekey = excluded.next_prekey, created_at = excluded.created_at,
+		announced_at = excluded.announced_at`,
+		a.PrivateKey, a.Identity, int64(a.CardClock), int64(a.NextPrekeyID), t2i(a.CreatedAt), t2i(a.AnnouncedAt))
+	return err
+}
+
+// --- prekeys
+
+type prekeyRow struct {
+	Signed    bool   `db:"signed"`
+	ID        int64  `db:"id"`
+	Data      []byte `db:"data"`
+	CreatedAt int64  `db:"created_at"`
+	ExpiresAt int64  `db:"expires_at"`
+}
+
+func (r *prekeyRow) rec() protocol.PrekeyRecord {
+	return protocol.PrekeyRecord{ID: uint32(r.ID), Signed: r.Signed, Data: r.Data, CreatedAt: i2t(r.CreatedAt), ExpiresAt: i2t(r.ExpiresAt)}
+}
+
+func (t *tx) PutPrekey(p *protocol.PrekeyRecord) error {
+	_, err := t.tx.Exec(`INSERT OR REPLACE INTO prekeys (signed, id, data, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+		b2i(p.Signed), int64(p.ID), p.Data, t2i(p.CreatedAt), t2i(p.ExpiresAt))
+	return err
+}
+
+func (t *tx) Prekey(signed bool, id uint32) (*protocol.PrekeyRecord, error) {
+	var r prekeyRow
+	if err := t.tx.Get(&r, `SELECT signed, id, data, created_at, expires_at FROM prekeys WHERE signed = ? AND id = ?`, b2i(signed), int64(id)); err != nil {
+		return nil, notFound(err)
+	}
+	rec := r.rec()
+	return &rec, nil
+}
+
+func (t *tx) Prekeys(signed bool) ([]protocol.PrekeyRecord, error) {
+	var rows []prekeyRow
+	if err := t.tx.Select(&rows, `SELECT signed, id, data, created_at, expires_at FROM prekeys WHERE signed = ? ORDER BY id`, b2i(signed)); err != nil {
+		return nil, err
+	}
+	out := make([]protocol.PrekeyRecord, len(rows))
+	for i := range rows {
+		out[i] = rows[i].rec()
+	}
+	return out, nil
+}
+
+func (t *tx) DeletePrekey(signed bool, id uint32) error {
+	_, err := t.tx.Exec(`DELETE FROM prekeys WHERE signed = ? AND id = ?`, b2i(signed), int64(id))
+	return err
+}
+
+// --- contacts and installations
+
+type contactRow struct {
+	Account   string `db:"account"`
+	Card      []byte `db:"card"`
+	Clock     int64  `db:"clock"`
+	Added     bool   `db:"added"`
+	UpdatedAt int64  `db:"updated_at"`
+}
+
+func (r *contactRow) rec() protocol.ContactRecord {
+	return protocol.ContactRecord{Account: r.Account, Card: r.Card, Clock: uint64(r.Clock), Added: r.Added, UpdatedAt: i2t(r.UpdatedAt)}
+}
+
+func (t *tx) PutContact(c *protocol.ContactRecord) error {
+	_, err := t.tx.Exec(`INSERT OR REPLACE INTO contacts (account, card, clock, added, updated_at) VALUES (?, ?, ?, ?, ?)`,
+		c.Account, c.Card, int64(c.Clock), b2i(c.Added), t2i(c.UpdatedAt))
+	return err
+}
+
+func (t *tx) Contact(account string) (*protocol.ContactRecord, error) {
+	var r contactRow
+	if err := t.tx.Get(&r, `SELECT account, card, clock, added, updated_at FROM contacts WHERE account = ?`, account); err != nil {
+		return nil, notFound(err)
+	}
+	rec := r.rec()
+	return &rec, nil
+}
+
+func (t *tx) Contacts() ([]protocol.ContactRecord, error) {
+	var rows []contactRow
+	if err := t.tx.Select(&rows, `SELECT account, card, clock, added, updated_at FROM contacts ORDER BY account`); err != nil {
+		return nil, err
+	}
+	out := make([]protocol.ContactRecord, len(rows))
+	for i := range rows {
+		out[i] = rows[i].rec()
+	}
+	return out, nil
+}
+
+type installationRow struct {
+	ID        []byte `db:"id"`
+	Account   string `db:"account"`
+	DH        []byte `db:"dh"`
+	Signing   []byte `db:"signing"`
+	Bundle    []byte `db:"bundle"`
+	Revoked   bool   `db:"revoked"`
+	UpdatedAt int64  `db:"updated_at"`
+}
+
+func (r *installationRow) rec() protocol.InstallationRecord {
+	rec := protocol.InstallationRecord{Account: r.Account, Bundle: r.Bundle, Revoked: r.Revoked, UpdatedAt: i2t(r.UpdatedAt)}
+	copy(rec.ID[:], r.ID)
+	copy(rec.DH[:], r.DH)
+	copy(rec.Signing[:], r.Signing)
+	return rec
+}
+
+const installationCols = `id, account, dh, signing, bundle, revoked, updated_at`
+
+func (t *tx) PutInstallation(in *protocol.InstallationRecord) error {
+	_, err := t.tx.Exec(`INSERT OR REPLACE INTO installations (`+installationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		in.ID[:], in.Account, in.DH[:], in.Signing[:], in.Bundle, b2i(in.Revoked), t2i(in.UpdatedAt))
+	return err
+}
+
+func (t *tx) Installation(id protocol.InstallationID) (*protocol.InstallationRecord, error) {
+	var r installationRow
+	if err := t.tx.Get(&r, `SELECT `+installationCols+` FROM installations WHERE id = ?`, id[:]); err != nil {
+		return nil, notFound(err)
+	}
+	rec := r.rec()
+	return &rec, nil
+}
+
+func (t *tx) InstallationsOf(account string) ([]protocol.InstallationRecord, error) {
+	var rows []installationRow
+	if err := t.tx.Select(&rows, `SELECT `+installationCols+` FROM installations WHERE account = ? ORDER BY id`, account); err != nil {
+		return nil, err
+	}
+	out := make([]protocol.InstallationRecord, len(rows))
+	for i := range rows {
+		out[i] = rows[i].rec()
+	}
+	return out, nil
+}

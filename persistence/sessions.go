@@ -1,0 +1,104 @@
+package persistence
+
+import (
+	"github.com/chorus-im/chorus/protocol"
+)
+
+type sessionRow struct {
+	ID            int64  `db:"id"`
+	Remote        []byte `db:"remote"`
+	RemoteAccount string `db:"remote_account"`
+	Initiator     bool   `db:"initiator"`
+	Confirmed     bool   `db:"confirmed"`
+	Active        bool   `db:"active"`
+	BaseKey       []byte `db:"base_key"`
+	SendHint      []byte `db:"send_hint"`
+	RecvHint      []byte `db:"recv_hint"`
+	AD            []byte `db:"ad"`
+	InitialHeader []byte `db:"initial_header"`
+	State         []byte `db:"state"`
+	CreatedAt     int64  `db:"created_at"`
+	UpdatedAt     int64  `db:"updated_at"`
+}
+
+const sessionCols = `id, remote, remote_account, initiator, confirmed, active, base_key, send_hint, recv_hint, ad, initial_header, state, created_at, updated_at`
+
+func (r *sessionRow) rec() protocol.SessionRecord {
+	s := protocol.SessionRecord{ID: r.ID, RemoteAccount: r.RemoteAccount, Initiator: r.Initiator, Confirmed: r.Confirmed,
+		Active: r.Active, AD: r.AD, InitialHeader: r.InitialHeader, State: r.State, CreatedAt: i2t(r.CreatedAt), UpdatedAt: i2t(r.UpdatedAt)}
+	copy(s.Remote[:], r.Remote)
+	copy(s.BaseKey[:], r.BaseKey)
+	copy(s.SendHint[:], r.SendHint)
+	copy(s.RecvHint[:], r.RecvHint)
+	return s
+}
+
+func (t *tx) PutSession(s *protocol.SessionRecord) error {
+	if s.ID == 0 {
+		res, err := t.tx.Exec(`INSERT INTO sessions (remote, remote_account, initiator, confirmed, active, base_key, send_hint, recv_hint, ad, initial_header, state, created_at, updated_at)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			s.Remote[:], s.RemoteAccount, b2i(s.Initiator), b2i(s.Confirmed), b2i(s.Active), s.BaseKey[:], s.SendHint[:], s.RecvHint[:],
+			s.AD, s.InitialHeader, s.State, t2i(s.CreatedAt), t2i(s.UpdatedAt))
+		if err != nil {
+			return err
+		}
+		s.ID, err = res.LastInsertId()
+		return err
+	}
+	_, err := t.tx.Exec(`UPDATE sessions SET remote = ?, remote_account = ?, initiator = ?, confirmed = ?, active = ?, base_key = ?,
+		send_hint = ?, recv_hint = ?, ad = ?, initial_header = ?, state = ?, created_at = ?, updated_at = ? WHERE id = ?`,
+		s.Remote[:], s.RemoteAccount, b2i(s.Initiator), b2i(s.Confirmed), b2i(s.Active), s.BaseKey[:], s.SendHint[:], s.RecvHint[:],
+		s.AD, s.InitialHeader, s.State, t2i(s.CreatedAt), t2i(s.UpdatedAt), s.ID)
+	return err
+}
+
+func (t *tx) Session(id int64) (*protocol.SessionRecord, error) {
+	var r sessionRow
+	if err := t.tx.Get(&r, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id); err != nil {
+		return nil, notFound(err)
+	}
+	rec := r.rec()
+	return &rec, nil
+}
+
+func (t *tx) SessionByBaseKey(remote protocol.InstallationID, baseKey [32]byte) (*protocol.SessionRecord, error) {
+	var r sessionRow
+	if err := t.tx.Get(&r, `SELECT `+sessionCols+` FROM sessions WHERE remote = ? AND base_key = ?`, remote[:], baseKey[:]); err != nil {
+		return nil, notFound(err)
+	}
+	rec := r.rec()
+	return &rec, nil
+}
+
+func (t *tx) SessionsWith(remote protocol.InstallationID) ([]protocol.SessionRecord, error) {
+	var rows []sessionRow
+	if err := t.tx.Select(&rows, `SELECT `+sessionCols+` FROM sessions WHERE remote = ? ORDER BY id DESC`, remote[:]); err != nil {
+		return nil, err
+	}
+	out := make([]protocol.SessionRecord, len(rows))
+	for i := range rows {
+		out[i] = rows[i].rec()
+	}
+	return out, nil
+}
+
+func (t *tx) DeleteSession(id int64) error {
+	_, err := t.tx.Exec(`DELETE FROM sessions WHERE id = ?`, id)
+	return err
+}
+
+func (t *tx) RecvHints() ([]protocol.HintEntry, error) {
+	var rows []struct {
+		ID   int64  `db:"id"`
+		Hint []byte `db:"recv_hint"`
+	}
+	if err := t.tx.Select(&rows, `SELECT id, recv_hint FROM sessions`); err != nil {
+		return nil, err
+	}
+	out := make([]protocol.HintEntry, len(rows))
+	for i, r := range rows {
+		out[i].SessionID = r.ID
+		copy(out[i].Hint[:], r.Hint)
+	}
+	return out, nil
+}

@@ -1,0 +1,169 @@
+// Package persistence stores the Chorus engine's state in sqlite (mattn/go-sqlite3 via
+// sqlx): WAL journal, foreign keys on, a busy timeout, and embedded SQL migrations with a
+// schema version. *Store implements protocol.Store.
+package persistence
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/mattn/go-sqlite3" // sqlite driver
+
+	"github.com/chorus-im/chorus/protocol"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// Store is a sqlite-backed protocol.Store.
+type Store struct {
+	db        *sqlx.DB
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ protocol.Store = (*Store)(nil)
+
+// ErrClosed is returned by WithTx after Close.
+var ErrClosed = errors.New("persistence: store closed")
+
+// Open opens (creating if needed) the database at path and migrates it to the newest
+// schema. path ":memory:" opens a private in-memory database (one connection).
+func Open(path string) (*Store, error) {
+	var dsn string
+	q := "_foreign_keys=on&_busy_timeout=10000&_txlock=immediate"
+	if path == ":memory:" {
+		dsn = "file::memory:?" + q
+	} else {
+		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() + "?_journal_mode=WAL&_synchronous=NORMAL&" + q
+	}
+	db, err := sqlx.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("persistence: open: %w", err)
+	}
+	// One connection: the engine serialises its transactions anyway, and a private
+	// in-memory database only exists on its own connection.
+	db.SetMaxOpenConns(1)
+	db.SetConnMaxLifetime(0)
+	db.SetConnMaxIdleTime(0)
+	s := &Store{db: db}
+	if err := s.migrate(); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// SchemaVersion returns the schema version the database is at.
+func (s *Store) SchemaVersion() (int, error) {
+	var v int
+	err := s.db.Get(&v, `SELECT COALESCE(MAX(version), 0) FROM schema_version`)
+	return v, err
+}
+
+func (s *Store) migrate() error {
+	if _, err := s.db.Exec(`CREATE TABLE IF NOT EXISTS schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
+		return fmt.Errorf("persistence: migrate: %w", err)
+	}
+	cur, err := s.SchemaVersion()
+	if err != nil {
+		return fmt.Errorf("persistence: migrate: %w", err)
+	}
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		return fmt.Errorf("persistence: migrate: %w", err)
+	}
+	names := make([]string, 0, len(entries))
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		n, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
+		if err != nil {
+			return fmt.Errorf("persistence: migration %q: bad name", name)
+		}
+		if n <= cur {
+			continue
+		}
+		body, err := migrations.ReadFile("migrations/" + name)
+		if err != nil {
+			return err
+		}
+		tx, err := s.db.Beginx()
+		if err != nil {
+			return fmt.Errorf("persistence: migrate: %w", err)
+		}
+		if _, err := tx.Exec(string(body)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("persistence: migration %s: %w", name, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO schema_version (version) VALUES (?)`, n); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("persistence: migration %s: %w", name, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("persistence: migration %s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// WithTx runs fn in one sqlite transaction: committed if fn returns nil, rolled back
+// otherwise (also when fn panics, the panic is re-raised after the rollback).
+func (s *Store) WithTx(ctx context.Context, fn func(tx protocol.StoreTx) error) (err error) {
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	sqlTx, err := s.db.BeginTxx(ctx, nil)
+	if err != nil {
+		if errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed") {
+			return ErrClosed
+		}
+		return fmt.Errorf("persistence: begin: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			sqlTx.Rollback()
+		}
+	}()
+	if err := fn(&tx{tx: sqlTx}); err != nil {
+		return err
+	}
+	done = true
+	if err := sqlTx.Commit(); err != nil {
+		return fmt.Errorf("persistence: commit: %w", err)
+	}
+	return nil
+}
+
+// Close closes the database. It is idempotent.
+func (s *Store) Close() error {
+	s.closeOnce.Do(func() { s.closeErr = s.db.Close() })
+	return s.closeErr
+}
+
+// tx implements protocol.StoreTx on one sqlite transaction.
+type tx struct {
+	tx *sqlx.Tx
+}
+
+var _ protocol.StoreTx = (*tx)(nil)
+
+func notFound(err error) error {
+	if errors.Is(err, sql.ErrNoRows) {
+		return protocol.ErrNotFound
+	}
+	return err
+}

@@ -1,0 +1,439 @@
+package persistence
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chorus-im/chorus/protocol"
+)
+
+// suite runs the store test suite against a fresh store from open.
+func suite(t *testing.T, open func(t *testing.T) *Store) {
+	tests := map[string]func(t *testing.T, s *Store){
+		"Account":   testAccount,
+		"Prekeys":   testPrekeys,
+		"Contacts":  testContacts,
+		"Sessions":  testSessions,
+		"Groups":    testGroups,
+		"Messages":  testMessages,
+		"Outbox":    testOutbox,
+		"Inbound":   testInbound,
+		"Rollback":  testRollback,
+		"Receivers": testReceivers,
+	}
+	for name, fn := range tests {
+		t.Run(name, func(t *testing.T) {
+			s := open(t)
+			defer s.Close()
+			fn(t, s)
+		})
+	}
+}
+
+func TestStoreMemory(t *testing.T) {
+	suite(t, func(t *testing.T) *Store {
+		s, err := Open(":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func TestStoreFile(t *testing.T) {
+	suite(t, func(t *testing.T) *Store {
+		s, err := Open(filepath.Join(t.TempDir(), "chorus.db"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	})
+}
+
+func inTx(t *testing.T, s *Store, fn func(tx protocol.StoreTx) error) {
+	t.Helper()
+	if err := s.WithTx(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var t0 = time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+
+func testAccount(t *testing.T, s *Store) {
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		if _, err := tx.Account(); !errors.Is(err, protocol.ErrNotFound) {
+			t.Fatalf("want ErrNotFound, got %v", err)
+		}
+		return tx.PutAccount(&protocol.AccountRecord{PrivateKey: []byte{1}, Identity: []byte{2}, CardClock: 3, NextPrekeyID: 4, CreatedAt: t0})
+	})
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		a, err := tx.Account()
+		if err != nil || a.CardClock != 3 || a.NextPrekeyID != 4 || !a.CreatedAt.Equal(t0) || !a.AnnouncedAt.IsZero() {
+			t.Fatalf("account %+v %v", a, err)
+		}
+		a.CardClock = 9
+		return tx.PutAccount(a)
+	})
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		a, _ := tx.Account()
+		if a.CardClock != 9 {
+			t.Fatal("update lost")
+		}
+		return nil
+	})
+}
+
+func testPrekeys(t *testing.T, s *Store) {
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		for i := uint32(1); i <= 3; i++ {
+			if err := tx.PutPrekey(&protocol.PrekeyRecord{ID: i, Data: []byte{byte(i)}, CreatedAt: t0}); err != nil {
+				return err
+			}
+		}
+		if err := tx.PutPrekey(&protocol.PrekeyRecord{ID: 1, Signed: true, Data: []byte{9}, ExpiresAt: t0}); err != nil {
+			return err
+		}
+		if err := tx.DeletePrekey(false, 2); err != nil {
+			return err
+		}
+		otks, err := tx.Prekeys(false)
+		if err != nil || len(otks) != 2 || otks[0].ID != 1 || otks[1].ID != 3 {
+			t.Fatalf("otks %+v %v", otks, err)
+		}
+		spk, err := tx.Prekey(true, 1)
+		if err != nil || spk.Data[0] != 9 || !spk.ExpiresAt.Equal(t0) {
+			t.Fatalf("spk %+v %v", spk, err)
+		}
+		if _, err := tx.Prekey(false, 2); !errors.Is(err, protocol.ErrNotFound) {
+			t.Fatal("deleted prekey found")
+		}
+		return nil
+	})
+}
+
+func testContacts(t *testing.T, s *Store) {
+	id := protocol.InstallationID{1}
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		if err := tx.PutContact(&protocol.ContactRecord{Account: "0x04aa", Card: []byte{1}, Clock: 2, Added: true}); err != nil {
+			return err
+		}
+		if err := tx.PutInstallation(&protocol.InstallationRecord{ID: id, Account: "0x04aa", DH: [32]byte{3}, Signing: [33]byte{2}, Bundle: []byte{5}}); err != nil {
+			return err
+		}
+		c, err := tx.Contact("0x04aa")
+		if err != nil || !c.Added || c.Clock != 2 {
+			t.Fatalf("contact %+v %v", c, err)
+		}
+		ins, err := tx.InstallationsOf("0x04aa")
+		if err != nil || len(ins) != 1 || ins[0].ID != id || ins[0].DH[0] != 3 || ins[0].Signing[0] != 2 {
+			t.Fatalf("installations %+v %v", ins, err)
+		}
+		in, err := tx.Installation(id)
+		if err != nil || in.Account != "0x04aa" || !bytes.Equal(in.Bundle, []byte{5}) {
+			t.Fatalf("installation %+v %v", in, err)
+		}
+		all, err := tx.Contacts()
+		if err != nil || len(all) != 1 {
+			t.Fatal("contacts")
+		}
+		return nil
+	})
+}
+
+func testSessions(t *testing.T, s *Store) {
+	remote := protocol.InstallationID{7}
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		a := &protocol.SessionRecord{Remote: remote, RemoteAccount: "0x04bb", Initiator: true, BaseKey: [32]byte{1}, SendHint: [16]byte{2},
+			RecvHint: [16]byte{3}, AD: []byte{4}, InitialHeader: []byte{5}, State: []byte{6}, CreatedAt: t0}
+		if err := tx.PutSession(a); err != nil || a.ID == 0 {
+			t.Fatalf("insert %v", err)
+		}
+		b := &protocol.SessionRecord{Remote: remote, BaseKey: [32]byte{2}, RecvHint: [16]byte{9}, AD: []byte{}, State: []byte{1}, Active: true}
+		if err := tx.PutSession(b); err != nil {
+			return err
+		}
+		a.Confirmed, a.State = true, []byte{7}
+		if err := tx.PutSession(a); err != nil {
+			return err
+		}
+		got, err := tx.Session(a.ID)
+		if err != nil || !got.Confirmed || got.State[0] != 7 || got.SendHint[0] != 2 || !got.Initiator {
+			t.Fatalf("session %+v %v", got, err)
+		}
+		byKey, err := tx.SessionByBaseKey(remote, [32]byte{2})
+		if err != nil || byKey.ID != b.ID || !byKey.Active {
+			t.Fatalf("by base key %+v %v", byKey, err)
+		}
+		list, err := tx.SessionsWith(remote)
+		if err != nil || len(list) != 2 || list[0].ID != b.ID {
+			t.Fatalf("sessions with %v", err)
+		}
+		hints, err := tx.RecvHints()
+		if err != nil || len(hints) != 2 {
+			t.Fatal("hints")
+		}
+		if err := tx.DeleteSession(a.ID); err != nil {
+			return err
+		}
+		if _, err := tx.Session(a.ID); !errors.Is(err, protocol.ErrNotFound) {
+			t.Fatal("deleted session found")
+		}
+		return nil
+	})
+}
+
+func testGroups(t *testing.T, s *Store) {
+	g := &protocol.GroupRecord{ID: protocol.GroupID{1}, ChatID: "c", Secret: [32]byte{2}, Topic: "/t", Name: "n", Events: []byte{1},
+		Clock: 5, Distribute: true, JoinedAt: t0}
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		if err := tx.PutGroup(g); err != nil {
+			return err
+		}
+		g.Name, g.Status, g.Sender = "m", protocol.GroupLeft, []byte{3}
+		if err := tx.PutGroup(g); err != nil {
+			return err
+		}
+		got, err := tx.Group(g.ID)
+		if err != nil || got.Name != "m" || got.Status != protocol.GroupLeft || got.Secret[0] != 2 || !got.Distribute || got.Clock != 5 {
+			t.Fatalf("group %+v %v", got, err)
+		}
+		if err := tx.MarkDistributed(g.ID, []protocol.InstallationID{{1}, {2}, {1}}); err != nil {
+			return err
+		}
+		d, err := tx.Distributed(g.ID)
+		if err != nil || len(d) != 2 {
+			t.Fatalf("distributed %v %v", d, err)
+		}
+		if err := tx.ClearDistributed(g.ID); err != nil {
+			return err
+		}
+		d, _ = tx.Distributed(g.ID)
+		if len(d) != 0 {
+			t.Fatal("not cleared")
+		}
+		all, err := tx.Groups()
+		if err != nil || len(all) != 1 {
+			t.Fatal("groups")
+		}
+		return nil
+	})
+}
+
+func testReceivers(t *testing.T, s *Store) {
+	gid := protocol.GroupID{1}
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		if err := tx.PutGroup(&protocol.GroupRecord{ID: gid}); err != nil {
+			return err
+		}
+		r := &protocol.ReceiverRecord{Group: gid, Installation: protocol.InstallationID{2}, Account: "a", State: []byte{1}}
+		if err := tx.PutReceiver(r); err != nil {
+			return err
+		}
+		if err := tx.AddReceiverKey(gid, [8]byte{5}, r.Installation); err != nil {
+			return err
+		}
+		got, err := tx.ReceiverByKey(gid, [8]byte{5})
+		if err != nil || got.Account != "a" {
+			t.Fatalf("by key %+v %v", got, err)
+		}
+		r.State = []byte{2}
+		if err := tx.PutReceiver(r); err != nil {
+			return err
+		}
+		got, _ = tx.Receiver(gid, r.Installation)
+		if got.State[0] != 2 {
+			t.Fatal("update lost")
+		}
+		if err := tx.DeleteReceiver(gid, r.Installation); err != nil {
+			return err
+		}
+		if _, err := tx.ReceiverByKey(gid, [8]byte{5}); !errors.Is(err, protocol.ErrNotFound) {
+			t.Fatal("key index survived receiver deletion")
+		}
+		list, _ := tx.Receivers(gid)
+		if len(list) != 0 {
+			t.Fatal("receivers left")
+		}
+		return nil
+	})
+}
+
+func testMessages(t *testing.T, s *Store) {
+	gid := protocol.GroupID{1}
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		if err := tx.PutGroup(&protocol.GroupRecord{ID: gid}); err != nil {
+			return err
+		}
+		for i := 1; i <= 5; i++ {
+			m := &protocol.MessageRecord{ID: protocol.MessageID{byte(i)}, Group: gid, SenderInstallation: protocol.InstallationID{9},
+				Clock: uint64(i), Timestamp: t0, Status: protocol.StatusReceived, Type: 1, Body: []byte("hi")}
+			if i == 5 {
+				m.Outgoing, m.Status = true, protocol.StatusUnpublished
+			}
+			ok, err := tx.PutMessage(m)
+			if err != nil || !ok || m.Seq == 0 {
+				t.Fatalf("insert %d: %v", i, err)
+			}
+		}
+		ok, err := tx.PutMessage(&protocol.MessageRecord{ID: protocol.MessageID{1}, Group: gid, Body: []byte{}})
+		if err != nil || ok {
+			t.Fatal("duplicate inserted")
+		}
+		page, err := tx.Messages(protocol.MessageQuery{Group: gid, Limit: 2})
+		if err != nil || len(page) != 2 || page[0].ID[0] != 5 {
+			t.Fatalf("page %v", err)
+		}
+		page2, _ := tx.Messages(protocol.MessageQuery{Group: gid, Limit: 2, BeforeSeq: page[1].Seq})
+		if len(page2) != 2 || page2[0].ID[0] != 3 {
+			t.Fatal("paging")
+		}
+		if err := tx.SetMessageStatus(protocol.MessageID{5}, protocol.StatusPublished); err != nil {
+			return err
+		}
+		pub, _ := tx.Messages(protocol.MessageQuery{Group: gid, HasStatus: true, Status: protocol.StatusPublished})
+		if len(pub) != 1 || !pub[0].Outgoing {
+			t.Fatal("status filter")
+		}
+		var entry [32]byte
+		entry[0] = 9
+		entry[16] = 3
+		if ok, _ := tx.HasHistoryEntry(gid, entry); !ok {
+			t.Fatal("history entry")
+		}
+		return nil
+	})
+}
+
+func testOutbox(t *testing.T, s *Store) {
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		a := &protocol.OutboxRecord{Message: protocol.MessageID{1}, HasMessage: true, Topic: "t", Payload: []byte{1}, NextAttempt: t0}
+		b := &protocol.OutboxRecord{Topic: "t", Payload: []byte{2}, NextAttempt: t0.Add(time.Hour)}
+		if err := tx.PutOutbox(a); err != nil {
+			return err
+		}
+		if err := tx.PutOutbox(b); err != nil {
+			return err
+		}
+		due, err := tx.DueOutbox(t0, 10)
+		if err != nil || len(due) != 1 || due[0].ID != a.ID || !due[0].HasMessage {
+			t.Fatalf("due %+v %v", due, err)
+		}
+		a.Status = protocol.StatusPublished
+		if err := tx.PutOutbox(a); err != nil {
+			return err
+		}
+		due, _ = tx.DueOutbox(t0.Add(2*time.Hour), 10)
+		if len(due) != 1 || due[0].ID != b.ID || due[0].HasMessage {
+			t.Fatal("due after publish")
+		}
+		of, _ := tx.OutboxOf(protocol.MessageID{1})
+		if len(of) != 1 || of[0].Status != protocol.StatusPublished {
+			t.Fatal("outbox of")
+		}
+		return nil
+	})
+}
+
+func testInbound(t *testing.T, s *Store) {
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		h := [32]byte{1}
+		if ok, _ := tx.Seen(h); ok {
+			t.Fatal("seen before mark")
+		}
+		tx.MarkSeen(h, t0)
+		tx.MarkSeen(h, t0)
+		if ok, _ := tx.Seen(h); !ok {
+			t.Fatal("not seen")
+		}
+		tx.PutPending(&protocol.PendingRecord{Hash: h, Topic: "t", Payload: []byte{1}, ReceivedAt: t0})
+		p, _ := tx.Pending(10)
+		if len(p) != 1 || p[0].Topic != "t" {
+			t.Fatal("pending")
+		}
+		tx.DeletePending(h)
+		p, _ = tx.Pending(10)
+		if len(p) != 0 {
+			t.Fatal("pending not deleted")
+		}
+		g := protocol.GroupID{3}
+		tx.PutExpected(&protocol.ExpectedRecord{Group: g, Entry: [32]byte{4}, Since: t0})
+		tx.PutExpected(&protocol.ExpectedRecord{Group: g, Entry: [32]byte{4}, Since: t0.Add(time.Hour), Report: true})
+		e, _ := tx.Expected(g)
+		if len(e) != 1 || !e[0].Report || !e[0].Since.Equal(t0) {
+			t.Fatalf("expected %+v", e)
+		}
+		tx.DeleteExpected(g, [32]byte{4})
+		if e, _ := tx.Expected(g); len(e) != 0 {
+			t.Fatal("expected not deleted")
+		}
+		tx.MarkReported("k", t0)
+		if ok, _ := tx.Reported("k"); !ok {
+			t.Fatal("reported")
+		}
+		if ls, _ := tx.LastSync("t"); !ls.IsZero() {
+			t.Fatal("last sync")
+		}
+		tx.SetLastSync("t", t0)
+		if ls, _ := tx.LastSync("t"); !ls.Equal(t0) {
+			t.Fatal("last sync set")
+		}
+		return nil
+	})
+}
+
+func testRollback(t *testing.T, s *Store) {
+	boom := errors.New("boom")
+	err := s.WithTx(context.Background(), func(tx protocol.StoreTx) error {
+		tx.PutContact(&protocol.ContactRecord{Account: "x", Card: []byte{1}})
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("got %v", err)
+	}
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		if _, err := tx.Contact("x"); !errors.Is(err, protocol.ErrNotFound) {
+			t.Fatal("rolled back write visible")
+		}
+		return nil
+	})
+}
+
+func TestReopen(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chorus.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		return tx.PutAccount(&protocol.AccountRecord{PrivateKey: []byte{1}, Identity: []byte{2}, CardClock: 7})
+	})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal("second close:", err)
+	}
+	if err := s.WithTx(context.Background(), func(protocol.StoreTx) error { return nil }); err == nil {
+		t.Fatal("tx after close")
+	}
+	s, err = Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	v, err := s.SchemaVersion()
+	if err != nil || v != 1 {
+		t.Fatalf("schema version %d %v", v, err)
+	}
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		a, err := tx.Account()
+		if err != nil || a.CardClock != 7 {
+			t.Fatalf("account after reopen %+v %v", a, err)
+		}
+		return nil
+	})
+}

@@ -1,0 +1,289 @@
+package protocol
+
+import (
+	"context"
+	"time"
+)
+
+// Store is the persistence the engine needs. persistence.Store implements it on sqlite;
+// any other implementation must give WithTx the usual transaction guarantees: fn's
+// writes are committed together if fn returns nil and discarded otherwise, and
+// transactions are serialisable with respect to each other.
+type Store interface {
+	// WithTx runs fn in a transaction. Reads also go through WithTx.
+	WithTx(ctx context.Context, fn func(tx StoreTx) error) error
+	// Close releases the store.
+	Close() error
+}
+
+// StoreTx is the view of the store inside one transaction.
+type StoreTx interface {
+	AccountStore
+	PrekeyStore
+	ContactStore
+	SessionStore
+	GroupStore
+	ReceiverStore
+	MessageStore
+	OutboxStore
+	InboundStore
+}
+
+// ErrNotFound is returned by store lookups of a single record that does not exist.
+var ErrNotFound = errorString("protocol: not found")
+
+// AccountRecord is the local account and its installation. One per store.
+type AccountRecord struct {
+	PrivateKey   []byte // 32-byte secp256k1 scalar
+	Identity     []byte // x3dh.Identity.MarshalBinary
+	CardClock    uint64 // Lamport clock of our device list
+	NextPrekeyID uint32 // next free prekey id (signed and one-time share the space)
+	CreatedAt    time.Time
+	AnnouncedAt  time.Time // last announcement publish (zero: never)
+}
+
+// AccountStore stores the account.
+type AccountStore interface {
+	Account() (*AccountRecord, error) // ErrNotFound if none
+	PutAccount(*AccountRecord) error
+}
+
+// PrekeyRecord is one of our prekeys (signed or one-time).
+type PrekeyRecord struct {
+	ID        uint32
+	Signed    bool
+	Data      []byte // MarshalBinary of x3dh.SignedPrekey or x3dh.OneTimePrekey
+	CreatedAt time.Time
+	ExpiresAt time.Time // signed prekeys: when it stops being offered; zero for one-time
+}
+
+// PrekeyStore stores our prekeys.
+type PrekeyStore interface {
+	PutPrekey(*PrekeyRecord) error
+	Prekey(signed bool, id uint32) (*PrekeyRecord, error) // ErrNotFound
+	Prekeys(signed bool) ([]PrekeyRecord, error)          // ordered by id
+	DeletePrekey(signed bool, id uint32) error
+}
+
+// ContactRecord is the newest verified card of an account we know (a contact, or a
+// member of one of our groups).
+type ContactRecord struct {
+	Account   string // membership.PublicKeyString form
+	Card      []byte // wire.Card, verified
+	Clock     uint64
+	Added     bool // explicitly added as a contact (AddContact)
+	UpdatedAt time.Time
+}
+
+// InstallationRecord is a remote (or own) installation taken from a verified card.
+type InstallationRecord struct {
+	ID        InstallationID
+	Account   string
+	DH        [32]byte
+	Signing   [33]byte
+	Bundle    []byte // x3dh bundle, verified; one-time prekeys only if the owner gave them to us
+	Revoked   bool
+	UpdatedAt time.Time
+}
+
+// ContactStore stores contacts and their installations.
+type ContactStore interface {
+	PutContact(*ContactRecord) error
+	Contact(account string) (*ContactRecord, error) // ErrNotFound
+	Contacts() ([]ContactRecord, error)
+	PutInstallation(*InstallationRecord) error
+	Installation(id InstallationID) (*InstallationRecord, error) // ErrNotFound
+	InstallationsOf(account string) ([]InstallationRecord, error)
+}
+
+// SessionRecord is a pairwise Double Ratchet session with a remote installation.
+type SessionRecord struct {
+	ID            int64 // assigned by PutSession on insert (ID == 0)
+	Remote        InstallationID
+	RemoteAccount string
+	Initiator     bool     // we ran X3DH as initiator
+	Confirmed     bool     // we have decrypted at least one message from the peer on it
+	Active        bool     // the session we send on (one per remote installation)
+	BaseKey       [32]byte // the X3DH header's ephemeral key: identifies the session on both sides
+	SendHint      [16]byte
+	RecvHint      [16]byte
+	AD            []byte // X3DH associated data
+	InitialHeader []byte // our X3DH header while unconfirmed (initiator only)
+	State         []byte // doubleratchet.Session.MarshalBinary
+	CreatedAt     time.Time
+	UpdatedAt     time.Time
+}
+
+// HintEntry maps a receive hint to a session.
+type HintEntry struct {
+	Hint      [16]byte
+	SessionID int64
+}
+
+// SessionStore stores pairwise sessions.
+type SessionStore interface {
+	PutSession(*SessionRecord) error
+	Session(id int64) (*SessionRecord, error) // ErrNotFound
+	SessionByBaseKey(remote InstallationID, baseKey [32]byte) (*SessionRecord, error)
+	SessionsWith(remote InstallationID) ([]SessionRecord, error) // newest first
+	DeleteSession(id int64) error
+	RecvHints() ([]HintEntry, error)
+}
+
+// GroupStatus says whether we are in a group.
+type GroupStatus int
+
+// Group statuses.
+const (
+	GroupActive  GroupStatus = 0
+	GroupRemoved GroupStatus = 1 // removed by an admin
+	GroupLeft    GroupStatus = 2 // we left
+)
+
+// GroupRecord is a group we are (or were) in.
+type GroupRecord struct {
+	ID          GroupID
+	ChatID      string
+	Secret      [32]byte // zeroed when we leave or are removed
+	Buckets     uint32
+	Topic       string
+	Name        string
+	Description string
+	Color       string
+	Image       []byte
+	Events      []byte // membership.Message holding every accepted event
+	Sender      []byte // our senderkeys.Sender (nil before our first send)
+	Rotate      bool   // rotate before the next send (a member left)
+	Distribute  bool   // some member installation may lack our current key
+	Clock       uint64 // Lamport clock of group messages
+	History     []byte // recent causal-history entries, 32 bytes each, newest last
+	Status      GroupStatus
+	JoinedAt    time.Time
+	UpdatedAt   time.Time
+}
+
+// ReceiverRecord is our receiving state for one sender installation in one group.
+type ReceiverRecord struct {
+	Group        GroupID
+	Installation InstallationID
+	Account      string
+	State        []byte // senderkeys.Receiver.MarshalBinary
+}
+
+// GroupStore stores groups.
+type GroupStore interface {
+	PutGroup(*GroupRecord) error
+	Group(id GroupID) (*GroupRecord, error) // ErrNotFound
+	Groups() ([]GroupRecord, error)
+	// Distributed records that these installations hold our current sender key.
+	MarkDistributed(group GroupID, ids []InstallationID) error
+	Distributed(group GroupID) ([]InstallationID, error)
+	ClearDistributed(group GroupID) error
+}
+
+// ReceiverStore stores sender-key receivers and the key-id index routing messages to them.
+type ReceiverStore interface {
+	PutReceiver(*ReceiverRecord) error
+	Receiver(group GroupID, installation InstallationID) (*ReceiverRecord, error) // ErrNotFound
+	Receivers(group GroupID) ([]ReceiverRecord, error)
+	DeleteReceiver(group GroupID, installation InstallationID) error
+	AddReceiverKey(group GroupID, keyID [8]byte, installation InstallationID) error
+	ReceiverByKey(group GroupID, keyID [8]byte) (*ReceiverRecord, error) // ErrNotFound
+}
+
+// MessageRecord is a group message, sent or received.
+type MessageRecord struct {
+	ID                 MessageID
+	Group              GroupID
+	Seq                int64 // local order, assigned on insert
+	SenderAccount      string
+	SenderInstallation InstallationID
+	Clock              uint64
+	Timestamp          time.Time // sender's claim
+	ReceivedAt         time.Time
+	Outgoing           bool
+	Status             DeliveryStatus
+	Type               uint8 // wire.ContentType
+	Body               []byte
+}
+
+// MessageQuery selects messages of one group.
+type MessageQuery struct {
+	Group     GroupID
+	BeforeSeq int64 // 0: from the newest
+	Limit     int   // 0: no limit
+	Status    DeliveryStatus
+	HasStatus bool
+}
+
+// MessageStore stores group messages.
+type MessageStore interface {
+	// PutMessage inserts m (assigning m.Seq); it returns false and changes nothing if a
+	// message with that id exists.
+	PutMessage(m *MessageRecord) (bool, error)
+	Message(id MessageID) (*MessageRecord, error) // ErrNotFound
+	Messages(q MessageQuery) ([]MessageRecord, error) // newest first
+	SetMessageStatus(id MessageID, s DeliveryStatus) error
+	HasHistoryEntry(group GroupID, entry [32]byte) (bool, error)
+}
+
+// OutboxRecord is one publish to make: stored before it is attempted.
+type OutboxRecord struct {
+	ID          int64 // assigned on insert
+	Message     MessageID
+	HasMessage  bool
+	Topic       string
+	Payload     []byte
+	Status      DeliveryStatus
+	Attempts    int
+	NextAttempt time.Time
+	CreatedAt   time.Time
+}
+
+// OutboxStore stores publishes not yet made.
+type OutboxStore interface {
+	PutOutbox(*OutboxRecord) error
+	Outbox(id int64) (*OutboxRecord, error)
+	DueOutbox(now time.Time, limit int) ([]OutboxRecord, error) // unpublished, due, oldest first
+	OutboxOf(msg MessageID) ([]OutboxRecord, error)
+}
+
+// PendingRecord is an inbound envelope that could not be processed yet (e.g. its key
+// distribution has not arrived); it is retried when state changes.
+type PendingRecord struct {
+	Hash       [32]byte
+	Topic      string
+	Payload    []byte
+	ReceivedAt time.Time
+}
+
+// ExpectedRecord is a causal-history entry we have not seen as a message yet.
+type ExpectedRecord struct {
+	Group  GroupID
+	Entry  [32]byte
+	Since  time.Time
+	Report bool // already reported missing
+}
+
+// InboundStore stores replay markers, pending envelopes, expected messages and sync marks.
+type InboundStore interface {
+	Seen(hash [32]byte) (bool, error)
+	MarkSeen(hash [32]byte, at time.Time) error
+	PutPending(*PendingRecord) error
+	Pending(limit int) ([]PendingRecord, error) // oldest first
+	DeletePending(hash [32]byte) error
+	PutExpected(*ExpectedRecord) error
+	DeleteExpected(group GroupID, entry [32]byte) error
+	Expected(group GroupID) ([]ExpectedRecord, error)
+	Reported(key string) (bool, error)
+	MarkReported(key string, at time.Time) error
+	LastSync(topic string) (time.Time, error) // zero if never
+	SetLastSync(topic string, t time.Time) error
+}
+
+type errorString string
+
+func (e errorString) Error() string { return string(e) }
+
+// ErrInvalidID is returned when parsing a malformed group or message id.
+var ErrInvalidID = errorString("protocol: invalid id")
