@@ -221,7 +221,7 @@ type MessageStore interface {
 	// PutMessage inserts m (assigning m.Seq); it returns false and changes nothing if a
 	// message with that id exists.
 	PutMessage(m *MessageRecord) (bool, error)
-	Message(id MessageID) (*MessageRecord, error) // ErrNotFound
+	Message(id MessageID) (*MessageRecord, error)     // ErrNotFound
 	Messages(q MessageQuery) ([]MessageRecord, error) // newest first
 	SetMessageStatus(id MessageID, s DeliveryStatus) error
 	HasHistoryEntry(group GroupID, entry [32]byte) (bool, error)
