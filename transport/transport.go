@@ -1,0 +1,134 @@
+// Package transport holds the types shared by Chorus transports: the Envelope a
+// subscriber receives, payload bounds, counters and sentinel errors. It imports no
+// network library; the implementations live in transport/memory (an in-process bus for
+// tests and simulations) and transport/waku (an embedded go-waku node).
+//
+// Both implementations provide, with identical semantics:
+//
+//	Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error)
+//	Subscribe(ctx context.Context, topics []string) (<-chan Envelope, error)
+//	History(ctx context.Context, topics []string, since, until time.Time) ([]Envelope, error)
+//	Stats() Stats
+//	Close() error
+//
+// The engine declares the interface it consumes (protocol.Transport).
+//
+// Semantics common to both transports (normative: spec/README.md, ## transport):
+//   - Publish returns the message hash (MessageHash) once the message has left the node;
+//     an error means it was not sent (no peers: ErrNoPeers; too large: ErrPayloadTooLarge).
+//   - Subscribe delivers every message on the given content topics that reaches the node
+//     after Subscribe returns, including the node's own publishes, each hash at most once
+//     per node (de-duplicated over a window of DedupWindow hashes). The channel is closed
+//     when ctx ends or the node closes. Each subscription has a bounded queue; a consumer
+//     that falls QueueSize messages behind loses the newest ones, counted in
+//     Stats.Overflows (never silently), and should catch up with History.
+//   - History returns the stored messages on the topics with since <= Timestamp <= until
+//     (a zero time is unbounded), de-duplicated by hash, ordered by (Timestamp, Hash).
+//   - Every Envelope owns its Payload: the receiver may modify it.
+package transport
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"time"
+)
+
+// Envelope is a message as delivered to a subscriber or returned by History.
+type Envelope struct {
+	// Topic is the content topic.
+	Topic string
+	// Payload is the message body (owned by the receiver).
+	Payload []byte
+	// Hash is the Waku deterministic message hash (MessageHash) and identifies the message.
+	Hash [32]byte
+	// Timestamp is the sender's timestamp (nanosecond precision).
+	Timestamp time.Time
+}
+
+// Bounds.
+const (
+	// MaxPayload is the largest payload Publish accepts: Waku's 150 KiB message limit
+	// minus 4 KiB of headroom for the protobuf framing, topic and timestamp.
+	MaxPayload = 150*1024 - 4096
+	// MaxTopicLen is the longest content topic accepted.
+	MaxTopicLen = 255
+	// DedupWindow is the number of most recent delivered hashes a node remembers to
+	// suppress duplicates.
+	DedupWindow = 1 << 14
+	// QueueSize is the default capacity of a subscription's queue.
+	QueueSize = 4096
+)
+
+// Errors shared by the transports.
+var (
+	ErrClosed          = errors.New("transport: closed")
+	ErrPayloadTooLarge = errors.New("transport: payload too large")
+	ErrInvalidTopic    = errors.New("transport: invalid topic")
+	ErrNoTopics        = errors.New("transport: no topics")
+	// ErrNoPeers: the node cannot reach the network (no relay peers, no service peer,
+	// or offline in a simulation). The message was not sent; retry later.
+	ErrNoPeers = errors.New("transport: not enough peers")
+	// ErrNoHistory: no store is configured or reachable.
+	ErrNoHistory = errors.New("transport: history not available")
+)
+
+// Stats are a node's (or a simulated network's) counters since it started.
+type Stats struct {
+	// Publishes counts successful Publish calls.
+	Publishes int64
+	// Bytes counts the payload bytes of successful publishes.
+	Bytes int64
+	// Received counts messages that reached the node for a subscribed topic,
+	// duplicates included.
+	Received int64
+	// Duplicates counts received messages suppressed because their hash was seen.
+	Duplicates int64
+	// Deliveries counts envelopes handed to subscription channels (one per subscription).
+	Deliveries int64
+	// Overflows counts envelopes discarded because a subscription's queue was full.
+	Overflows int64
+	// Lost counts messages the simulated network dropped on their way to the node
+	// (drop rate, offline); always zero for real transports, which cannot know.
+	Lost int64
+}
+
+// CheckPublish validates the arguments of Publish.
+func CheckPublish(topic string, payload []byte) error {
+	if topic == "" || len(topic) > MaxTopicLen {
+		return ErrInvalidTopic
+	}
+	if len(payload) > MaxPayload {
+		return ErrPayloadTooLarge
+	}
+	return nil
+}
+
+// CheckTopics validates the topics of Subscribe and History.
+func CheckTopics(topics []string) error {
+	if len(topics) == 0 {
+		return ErrNoTopics
+	}
+	for _, t := range topics {
+		if t == "" || len(t) > MaxTopicLen {
+			return ErrInvalidTopic
+		}
+	}
+	return nil
+}
+
+// MessageHash is the Waku deterministic message hash (14/WAKU2-MESSAGE) of a message
+// without meta: SHA-256(pubsubTopic || payload || contentTopic || timestamp as 8-byte
+// big-endian unix nanoseconds).
+func MessageHash(pubsubTopic, contentTopic string, payload []byte, timestamp int64) [32]byte {
+	h := sha256.New()
+	h.Write([]byte(pubsubTopic))
+	h.Write(payload)
+	h.Write([]byte(contentTopic))
+	var ts [8]byte
+	binary.BigEndian.PutUint64(ts[:], uint64(timestamp))
+	h.Write(ts[:])
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
