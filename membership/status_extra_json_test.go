@@ -127,13 +127,13 @@ func statusExtraJSON(t testing.TB, all []*built) []byte {
 		}
 		cases = append(cases, obj{"id": "extra/" + c.id, "description": c.desc, "chat_id": b.chat,
 			"receiver": obj{"actor": c.receiver, "public_key": actors[c.receiver].pub, "now_ms": now},
-			"events": events, "messages": msgs, "steps": steps})
+			"events":   events, "messages": msgs, "steps": steps})
 	}
 	doc := obj{
 		"description": "Chorus-written status-membership cases beyond the shared sample (authorization failures, tampered signatures, V=27, chat-id rule, clocks, receiver merges, ties). Outcomes are derived by hand from status-go's source (protocol/v1/membership_update_message.go, protocol/messenger_handler.go, protocol/message_validator.go) and asserted in membership/status_extra_test.go.",
-		"source": obj{"repository": "github.com/status-im/status-go", "commit": "c72f491324909173c83e69c5a86ace7aeb87daaa"},
-		"actors": actorList,
-		"cases":  cases,
+		"source":      obj{"repository": "github.com/status-im/status-go", "commit": "c72f491324909173c83e69c5a86ace7aeb87daaa"},
+		"actors":      actorList,
+		"cases":       cases,
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -33,9 +33,9 @@ const (
 type xEvent struct {
 	id, author string
 	ev         m.Event
-	signedFor  string                   // chat id signed over ("" = the case's)
-	tamper     func(raw []byte) []byte  // modifies the signed entry
-	note       string                   // what tamper did
+	signedFor  string                  // chat id signed over ("" = the case's)
+	tamper     func(raw []byte) []byte // modifies the signed entry
+	note       string                  // what tamper did
 }
 
 type xOut struct {
@@ -48,10 +48,10 @@ type xOut struct {
 
 type xState struct {
 	creator, name, color, image string
-	members, admins            []string // actor names
-	last                       uint64
-	order, abridged            []string
-	ever                       []string
+	members, admins             []string // actor names
+	last                        uint64
+	order, abridged             []string
+	ever                        []string
 }
 
 type xStep struct {
@@ -85,8 +85,10 @@ func aa(clock uint64, who ...string) m.Event {
 func ar(clock uint64, who ...string) m.Event {
 	return m.Event{Type: m.AdminRemoved, Clock: clock, Members: pubs(who...)}
 }
-func nc(clock uint64, name string) m.Event { return m.Event{Type: m.NameChanged, Clock: clock, Name: name} }
-func mj(clock uint64) m.Event             { return m.Event{Type: m.MemberJoined, Clock: clock} }
+func nc(clock uint64, name string) m.Event {
+	return m.Event{Type: m.NameChanged, Clock: clock, Name: name}
+}
+func mj(clock uint64) m.Event { return m.Event{Type: m.MemberJoined, Clock: clock} }
 
 var secpN, _ = new(big.Int).SetString("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16)
 
