@@ -32,6 +32,9 @@ const (
 const (
 	sha256StateMagic = "sha\x03"
 	sha256StateSize  = 4 + 32 + 64 + 8
+
+	ipad64 = 0x3636363636363636
+	opad64 = 0x5c5c5c5c5c5c5c5c
 )
 
 // kdf derives chain and message keys. The chain step needs two HMAC-SHA256 computations
@@ -51,17 +54,18 @@ type kdf struct {
 	unm  encoding.BinaryUnmarshaler
 	fast bool
 
-	pad   [64]byte                                  // key XOR ipad / opad
-	fin1  [64]byte                                  // padded final inner block for message 0x01
-	fin2  [64]byte                                  // padded final inner block for message 0x02
-	finO  [64]byte                                  // padded final outer block: inner hash || padding
-	mid   [sha256StateSize]byte                     // saved midstate after the pad block
-	out   [sha256StateSize]byte                     // state read-out buffer
-	ipad  [sha256StateSize]byte                     // HKDF-Expand: midstate after key XOR ipad
-	opad  [sha256StateSize]byte                     // HKDF-Expand: midstate after key XOR opad
-	info1 [len(labelMessageKeys) + 1]byte           // info || 0x01
-	info2 [keySize + len(labelMessageKeys) + 1]byte // T1 || info || 0x02
-	inner [2][32]byte
+	ipadBlock [64]byte                                  // key XOR ipad
+	opadBlock [64]byte                                  // key XOR opad
+	fin1      [64]byte                                  // padded final inner block for message 0x01
+	fin2      [64]byte                                  // padded final inner block for message 0x02
+	finO      [64]byte                                  // padded final outer block: inner hash || padding
+	mid       [sha256StateSize]byte                     // saved midstate after the pad block
+	out       [sha256StateSize]byte                     // state read-out buffer
+	ipad      [sha256StateSize]byte                     // HKDF-Expand: midstate after key XOR ipad
+	opad      [sha256StateSize]byte                     // HKDF-Expand: midstate after key XOR opad
+	info1     [len(labelMessageKeys) + 1]byte           // info || 0x01
+	info2     [keySize + len(labelMessageKeys) + 1]byte // T1 || info || 0x02
+	inner     [2][32]byte
 }
 
 func newKDF() *kdf {
@@ -75,6 +79,9 @@ func newKDF() *kdf {
 		k.fast = err == nil && len(st) == sha256StateSize && string(st[:4]) == sha256StateMagic &&
 			binary.BigEndian.Uint32(st[4:]) == 0x6a09e667 && binary.BigEndian.Uint32(st[32:]) == 0x5be0cd19
 	}
+	for i := range 64 {
+		k.ipadBlock[i], k.opadBlock[i] = 0x36, 0x5c
+	}
 	// Inner message of one byte after the 64-byte pad block: 65 bytes in total.
 	k.fin1[0], k.fin1[1] = chainMessageConst, 0x80
 	binary.BigEndian.PutUint64(k.fin1[56:], (64+1)*8)
@@ -86,16 +93,14 @@ func newKDF() *kdf {
 	return k
 }
 
-// loadPad starts a hash over key XOR p (p = 0x36 or 0x5c) and saves the midstate.
-func (k *kdf) loadPad(key *[keySize]byte, p byte) {
-	for i := range keySize {
-		k.pad[i] = key[i] ^ p
-	}
-	for i := keySize; i < 64; i++ {
-		k.pad[i] = p
+// loadPad starts a hash over key XOR pad (pad = ipad 0x36 or opad 0x5c) and saves
+// nothing; the last 32 bytes of each pad block are constant and preset by newKDF.
+func (k *kdf) loadPad(key *[keySize]byte, pad *[64]byte, p uint64) {
+	for i := 0; i < keySize; i += 8 {
+		binary.LittleEndian.PutUint64(pad[i:], binary.LittleEndian.Uint64(key[i:])^p)
 	}
 	k.h.Reset()
-	k.h.Write(k.pad[:])
+	k.h.Write(pad[:])
 }
 
 // saveMid records the current midstate.
@@ -125,14 +130,14 @@ func (k *kdf) step(chain *[keySize]byte, mk *[keySize]byte) {
 		k.stepSlow(chain, mk)
 		return
 	}
-	k.loadPad(chain, 0x36)
+	k.loadPad(chain, &k.ipadBlock, ipad64)
 	if mk != nil {
 		mid := k.saveMid()
 		k.final(&k.fin1, k.inner[0][:])
 		k.restoreMid(mid)
 	}
 	k.final(&k.fin2, k.inner[1][:])
-	k.loadPad(chain, 0x5c)
+	k.loadPad(chain, &k.opadBlock, opad64)
 	if mk != nil {
 		mid := k.saveMid()
 		copy(k.finO[:32], k.inner[0][:])
@@ -178,9 +183,9 @@ func (k *kdf) messageKeys(mk *[keySize]byte) (key [keySize]byte, nonce [nonceSiz
 		m.Write(info2)
 		m.Sum(t2[:0])
 	} else {
-		k.loadPad(mk, 0x36)
+		k.loadPad(mk, &k.ipadBlock, ipad64)
 		copy(k.ipad[:], k.saveMid())
-		k.loadPad(mk, 0x5c)
+		k.loadPad(mk, &k.opadBlock, opad64)
 		copy(k.opad[:], k.saveMid())
 		k.restoreMid(k.ipad[:])
 		k.h.Write(info1)
@@ -204,7 +209,8 @@ func (k *kdf) messageKeys(mk *[keySize]byte) (key [keySize]byte, nonce [nonceSiz
 
 // clear overwrites every buffer that held key material (best effort).
 func (k *kdf) clear() {
-	wipe(k.pad[:])
+	wipe(k.ipadBlock[:keySize])
+	wipe(k.opadBlock[:keySize])
 	wipe(k.finO[:32])
 	wipe(k.mid[:])
 	wipe(k.out[:])

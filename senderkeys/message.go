@@ -157,3 +157,11 @@ func uncompressedPublic(compressed [33]byte) ([]byte, error) {
 	}
 	return crypto.FromECDSAPub(pub), nil
 }
+
+// compressPoint returns the compressed form of a valid 65-byte uncompressed point.
+func compressPoint(pub []byte) [33]byte {
+	var out [33]byte
+	out[0] = 0x02 | pub[64]&1
+	copy(out[1:], pub[1:33])
+	return out
+}

@@ -482,6 +482,11 @@ func TestStateRoundTrip(t *testing.T) {
 	if !bytes.Equal(marshal(t, &r2), marshal(t, r)) {
 		t.Fatal("receiver state round trip")
 	}
+	for i, d := range r2.Forward() {
+		if !bytes.Equal(marshal(t, d), marshal(t, r.Forward()[i])) {
+			t.Fatal("forwarded distribution differs after a state round trip")
+		}
+	}
 	mustOpen(t, &r2, m[1], "1")
 	mustOpen(t, &r2, seal(t, &s2, "new epoch"), "new epoch")
 	if got := r2.Gaps(); len(got) != 2 {

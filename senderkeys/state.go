@@ -4,11 +4,12 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/ethereum/go-ethereum/crypto"
 	"golang.org/x/crypto/cryptobyte"
 )
 
 // epochFixedSize is the encoded size of an epoch without its skipped keys.
-const epochFixedSize = 8 + 33 + 13 + SignatureSize + 4 + keySize + 2
+const epochFixedSize = 8 + 65 + 13 + SignatureSize + 4 + keySize + 2
 
 // skippedKeySize is the encoded size of one skipped key: iteration || message key.
 const skippedKeySize = 4 + keySize
@@ -33,7 +34,7 @@ func (r *Receiver) MarshalBinary() ([]byte, error) {
 	b.AddUint8(uint8(len(r.epochs)))
 	for _, e := range r.epochs {
 		b.AddBytes(e.keyID[:])
-		b.AddBytes(e.signing[:])
+		b.AddBytes(e.pub) // uncompressed: loading needs no decompression
 		addPrev(b, e.hasPrev, e.prevKeyID, e.prevLast)
 		b.AddBytes(e.signature[:])
 		b.AddUint32(e.next)
@@ -106,7 +107,8 @@ func (r *Receiver) UnmarshalBinary(data []byte) error {
 
 func readEpoch(in *cryptobyte.String) (*epoch, error) {
 	e := new(epoch)
-	if !in.CopyBytes(e.keyID[:]) || !in.CopyBytes(e.signing[:]) {
+	var pub []byte
+	if !in.CopyBytes(e.keyID[:]) || !in.ReadBytes(&pub, 65) {
 		return nil, fmt.Errorf("%w: truncated epoch", ErrMalformed)
 	}
 	var err error
@@ -118,12 +120,11 @@ func readEpoch(in *cryptobyte.String) (*epoch, error) {
 		!in.ReadUint16(&nSkipped) || nSkipped > MaxSkippedKeys || len(*in) < int(nSkipped)*skippedKeySize {
 		return nil, fmt.Errorf("%w: truncated epoch", ErrMalformed)
 	}
-	if e.signing[0] != 0x02 && e.signing[0] != 0x03 {
+	if _, err := crypto.UnmarshalPubkey(pub); err != nil {
 		return nil, fmt.Errorf("%w: epoch signing key", ErrMalformed)
 	}
-	if e.pub, err = uncompressedPublic(e.signing); err != nil {
-		return nil, err
-	}
+	e.pub = append([]byte(nil), pub...)
+	e.signing = compressPoint(e.pub)
 	if nSkipped > 0 {
 		e.skipped = make([]skippedKey, nSkipped)
 	}
