@@ -76,7 +76,8 @@ func (r *Receiver) Has(id KeyID) bool { return r.epoch(id) != nil }
 // contradict the held ones (ErrDistributionMismatch). A key id the receiver retired is
 // refused with ErrStaleDistribution. When MaxEpochs are held, the oldest epoch is retired;
 // a distribution that would itself be the oldest is refused with ErrStaleDistribution.
-// An epoch is placed before an epoch that names it as its previous key, otherwise last.
+// Epochs are ordered oldest first: an epoch comes before every held epoch that names it
+// as previous key, and otherwise in the order the receiver got them.
 // On error the receiver is unchanged.
 func (r *Receiver) Process(d *Distribution) error {
 	if d == nil {
@@ -111,16 +112,6 @@ func (r *Receiver) Process(d *Distribution) error {
 	if err != nil {
 		return err
 	}
-	pos := len(r.epochs)
-	for i, h := range r.epochs {
-		if h.hasPrev && h.prevKeyID == d.KeyID {
-			pos = i
-			break
-		}
-	}
-	if pos == 0 && len(r.epochs) == MaxEpochs {
-		return fmt.Errorf("%w: key %s is older than every held epoch", ErrStaleDistribution, d.KeyID)
-	}
 	e := &epoch{
 		keyID:     d.KeyID,
 		signing:   d.SigningKey,
@@ -132,13 +123,46 @@ func (r *Receiver) Process(d *Distribution) error {
 		next:      d.Iteration,
 		chain:     d.ChainKey,
 	}
-	r.epochs = slices.Insert(r.epochs, pos, e)
-	if len(r.epochs) > MaxEpochs {
-		old := r.epochs[0]
-		r.epochs = slices.Delete(r.epochs, 0, 1)
-		r.retire(old)
+	epochs := orderEpochs(append(slices.Clone(r.epochs), e))
+	if len(epochs) > MaxEpochs {
+		if epochs[0] == e {
+			return fmt.Errorf("%w: key %s is older than every held epoch", ErrStaleDistribution, d.KeyID)
+		}
+		r.retire(epochs[0])
+		epochs = epochs[1:]
 	}
+	r.epochs = epochs
 	return nil
+}
+
+// orderEpochs sorts epochs (given in arrival order) so that each comes after the held
+// epoch it names as previous key, keeping arrival order otherwise (a stable topological
+// sort; a cycle, which only a misbehaving owner can sign, is broken in arrival order).
+func orderEpochs(list []*epoch) []*epoch {
+	out := make([]*epoch, 0, len(list))
+	placed := make([]bool, len(list))
+	prev := make([]int, len(list))
+	for i, e := range list {
+		prev[i] = -1
+		if e.hasPrev {
+			prev[i] = slices.IndexFunc(list, func(p *epoch) bool { return p.keyID == e.prevKeyID })
+		}
+	}
+	for len(out) < len(list) {
+		pick := -1
+		for i := range list {
+			if !placed[i] && (prev[i] < 0 || placed[prev[i]]) {
+				pick = i
+				break
+			}
+		}
+		if pick < 0 { // cycle
+			pick = slices.Index(placed, false)
+		}
+		placed[pick] = true
+		out = append(out, list[pick])
+	}
+	return out
 }
 
 // retire forgets an epoch's keys and remembers its key id.

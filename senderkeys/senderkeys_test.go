@@ -295,6 +295,25 @@ func TestProcessOrderingAndStaleness(t *testing.T) {
 		t.Fatalf("wrong epoch retired: %v", r)
 	}
 	processFails(t, r, ds[1], ErrStaleDistribution) // retired: cannot come back
+
+	// Any arrival order yields generation order.
+	r = o.receiver()
+	for _, i := range []int{3, 1, 4, 0, 2} {
+		process(t, r, ds[i])
+	}
+	for i, e := range r.epochs {
+		if e.keyID != ds[i].KeyID {
+			t.Fatalf("epoch %d out of order", i)
+		}
+	}
+}
+
+func TestEpochCycleTerminates(t *testing.T) {
+	a := &epoch{keyID: KeyID{1}, hasPrev: true, prevKeyID: KeyID{2}}
+	b := &epoch{keyID: KeyID{2}, hasPrev: true, prevKeyID: KeyID{1}}
+	if got := orderEpochs([]*epoch{a, b}); len(got) != 2 || got[0] != a {
+		t.Fatal("cycle not broken in arrival order")
+	}
 }
 
 func TestProcessIdempotentNeverBackwards(t *testing.T) {
