@@ -48,7 +48,7 @@ func (t *tx) DeletePending(hash [32]byte) error {
 
 func (t *tx) PutExpected(e *protocol.ExpectedRecord) error {
 	_, err := t.tx.Exec(`INSERT INTO expected (group_id, entry, since, report) VALUES (?, ?, ?, ?)
-		ON CONFLICT (group_id, entry) DO UPDATE SET report = excluded.report`, e.Group[:], e.Entry[:], t2i(e.Since), b2i(e.Report))
+		ON CONFLICT (group_id, entry) DO UPDATE SET report = MAX(report, excluded.report)`, e.Group[:], e.Entry[:], t2i(e.Since), b2i(e.Report))
 	return err
 }
 

@@ -1,0 +1,543 @@
+package protocol
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/topics"
+	"github.com/chorus-im/chorus/x3dh"
+)
+
+// Labels (spec: protocol, "Labels").
+const (
+	labelCard         = "chorus/v1/protocol/card"
+	labelSessionHint  = "chorus/v1/protocol/session-hint"
+	labelInitialSeal  = "chorus/v1/protocol/initial-seal"
+	labelInitialSlot  = "chorus/v1/protocol/initial-slot-hint"
+	labelGroupKey     = "chorus/v1/protocol/group-key"
+	labelMessageID    = "chorus/v1/protocol/message-id"
+	labelDistContext  = "chorus/v1/protocol/slot-context"
+	contactCodePrefix = "chorus1:"
+)
+
+// Prekey policy (spec: protocol, "Prekeys").
+const (
+	// SignedPrekeyRotation is how often a new signed prekey is made current.
+	SignedPrekeyRotation = 7 * 24 * time.Hour
+	// SignedPrekeyLifetime is how long a signed prekey is offered and accepted after it
+	// was created (rotation period + 14 days for late initial messages).
+	SignedPrekeyLifetime = SignedPrekeyRotation + 14*24*time.Hour
+	// OneTimePrekeys is the number of one-time prekeys kept; refilled below OneTimePrekeyLow.
+	OneTimePrekeys   = 100
+	OneTimePrekeyLow = 20
+	// AnnounceOneTimePrekeys is how many one-time prekeys an announcement offers.
+	AnnounceOneTimePrekeys = 10
+)
+
+// account is the loaded local account.
+type account struct {
+	key   *ecdsa.PrivateKey
+	pub   []byte // 65-byte uncompressed
+	id    string // membership.PublicKeyString
+	ident *x3dh.Identity
+	inst  InstallationID
+}
+
+// AccountInfo describes the local account.
+type AccountInfo struct {
+	// ID is the account's public key in membership form ("0x04..."): the member id.
+	ID string
+	// Installation is this installation's id.
+	Installation InstallationID
+}
+
+// CreateAccount generates a new account key and installation.
+func (c *Client) CreateAccount(ctx context.Context) (AccountInfo, error) {
+	key, err := ecdsa.GenerateKey(crypto.S256(), c.rand)
+	if err != nil {
+		return AccountInfo{}, err
+	}
+	return c.ImportAccount(ctx, key)
+}
+
+// ImportAccount stores key as the account key and creates a new installation for it.
+func (c *Client) ImportAccount(ctx context.Context, key *ecdsa.PrivateKey) (AccountInfo, error) {
+	ident, err := x3dh.GenerateIdentity(c.rand)
+	if err != nil {
+		return AccountInfo{}, err
+	}
+	identBytes, err := ident.MarshalBinary()
+	if err != nil {
+		return AccountInfo{}, err
+	}
+	now := c.now()
+	err = c.tx(ctx, func(t *txn) error {
+		if _, err := t.Account(); err == nil {
+			return ErrAccountExists
+		} else if !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		rec := &AccountRecord{PrivateKey: crypto.FromECDSA(key), Identity: identBytes, CardClock: 1, NextPrekeyID: 1, CreatedAt: now}
+		if err := t.PutAccount(rec); err != nil {
+			return err
+		}
+		acct := newAccount(key, ident)
+		if err := t.rotatePrekeys(acct, rec, now, true); err != nil {
+			return err
+		}
+		t.onCommit(func() { t.c.acct = acct })
+		return nil
+	})
+	if err != nil {
+		return AccountInfo{}, err
+	}
+	return c.Account()
+}
+
+func newAccount(key *ecdsa.PrivateKey, ident *x3dh.Identity) *account {
+	pub := crypto.FromECDSAPub(&key.PublicKey)
+	return &account{key: key, pub: pub, id: membership.PublicKeyString(&key.PublicKey), ident: ident, inst: InstallationID(ident.ID())}
+}
+
+// Account returns the local account, or ErrNoAccount.
+func (c *Client) Account() (AccountInfo, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.acct == nil {
+		return AccountInfo{}, ErrNoAccount
+	}
+	return AccountInfo{ID: c.acct.id, Installation: c.acct.inst}, nil
+}
+
+// load reads the account and rebuilds the caches.
+func (c *Client) load(ctx context.Context) error {
+	return c.tx(ctx, func(t *txn) error {
+		rec, err := t.Account()
+		if errors.Is(err, ErrNotFound) {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		key, err := crypto.ToECDSA(rec.PrivateKey)
+		if err != nil {
+			return fmt.Errorf("protocol: stored account key: %w", err)
+		}
+		ident := new(x3dh.Identity)
+		if err := ident.UnmarshalBinary(rec.Identity); err != nil {
+			return fmt.Errorf("protocol: stored identity: %w", err)
+		}
+		hints, err := t.RecvHints()
+		if err != nil {
+			return err
+		}
+		for _, h := range hints {
+			c.hints[h.Hint] = h.SessionID
+		}
+		groups, err := t.Groups()
+		if err != nil {
+			return err
+		}
+		c.acct = newAccount(key, ident)
+		for i := range groups {
+			if _, err := t.cacheGroup(&groups[i]); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func (c *Client) account() (*account, error) {
+	if c.acct == nil {
+		return nil, ErrNoAccount
+	}
+	return c.acct, nil
+}
+
+// rotatePrekeys makes a new signed prekey current if the newest is older than
+// SignedPrekeyRotation (or force), deletes expired ones and refills one-time prekeys.
+// rec is updated and stored.
+func (t *txn) rotatePrekeys(acct *account, rec *AccountRecord, now time.Time, force bool) error {
+	spks, err := t.Prekeys(true)
+	if err != nil {
+		return err
+	}
+	changed := false
+	newest := time.Time{}
+	for _, p := range spks {
+		if now.After(p.ExpiresAt.Add(x3dh.SignedPrekeyGrace)) {
+			if err := t.DeletePrekey(true, p.ID); err != nil {
+				return err
+			}
+			continue
+		}
+		if p.CreatedAt.After(newest) {
+			newest = p.CreatedAt
+		}
+	}
+	if force || newest.IsZero() || now.Sub(newest) >= SignedPrekeyRotation {
+		id := rec.NextPrekeyID
+		rec.NextPrekeyID++
+		spk, err := acct.ident.NewSignedPrekey(t.c.rand, id, now.Add(SignedPrekeyLifetime))
+		if err != nil {
+			return err
+		}
+		b, err := spk.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		if err := t.PutPrekey(&PrekeyRecord{ID: id, Signed: true, Data: b, CreatedAt: now, ExpiresAt: now.Add(SignedPrekeyLifetime)}); err != nil {
+			return err
+		}
+		rec.CardClock++
+		changed = true
+	}
+	otks, err := t.Prekeys(false)
+	if err != nil {
+		return err
+	}
+	if len(otks) < OneTimePrekeyLow {
+		n := OneTimePrekeys - len(otks)
+		keys, err := x3dh.GenerateOneTimePrekeys(t.c.rand, rec.NextPrekeyID, n)
+		if err != nil {
+			return err
+		}
+		rec.NextPrekeyID += uint32(n)
+		for _, k := range keys {
+			b, err := k.MarshalBinary()
+			if err != nil {
+				return err
+			}
+			if err := t.PutPrekey(&PrekeyRecord{ID: k.ID(), Data: b, CreatedAt: now}); err != nil {
+				return err
+			}
+		}
+		changed = true
+	}
+	if changed || force {
+		return t.PutAccount(rec)
+	}
+	return nil
+}
+
+// currentSignedPrekey returns the newest signed prekey.
+func (t *txn) currentSignedPrekey() (*x3dh.SignedPrekey, error) {
+	spks, err := t.Prekeys(true)
+	if err != nil {
+		return nil, err
+	}
+	var best *PrekeyRecord
+	for i := range spks {
+		if best == nil || spks[i].CreatedAt.After(best.CreatedAt) || (spks[i].CreatedAt.Equal(best.CreatedAt) && spks[i].ID > best.ID) {
+			best = &spks[i]
+		}
+	}
+	if best == nil {
+		return nil, errors.New("protocol: no signed prekey")
+	}
+	spk := new(x3dh.SignedPrekey)
+	return spk, spk.UnmarshalBinary(best.Data)
+}
+
+// prekeyLookup adapts the store to x3dh.PrekeyLookup.
+type prekeyLookup struct{ t *txn }
+
+func (l prekeyLookup) SignedPrekey(id uint32) (*x3dh.SignedPrekey, bool) {
+	rec, err := l.t.Prekey(true, id)
+	if err != nil {
+		return nil, false
+	}
+	k := new(x3dh.SignedPrekey)
+	if k.UnmarshalBinary(rec.Data) != nil {
+		return nil, false
+	}
+	return k, true
+}
+
+func (l prekeyLookup) OneTimePrekey(id uint32) (*x3dh.OneTimePrekey, bool) {
+	rec, err := l.t.Prekey(false, id)
+	if err != nil {
+		return nil, false
+	}
+	k := new(x3dh.OneTimePrekey)
+	if k.UnmarshalBinary(rec.Data) != nil {
+		return nil, false
+	}
+	return k, true
+}
+
+// ownCard builds our signed card with our current bundle (withOTKs one-time prekeys).
+func (t *txn) ownCard(withOTKs int) ([]byte, error) {
+	acct := t.c.acct
+	rec, err := t.Account()
+	if err != nil {
+		return nil, err
+	}
+	spk, err := t.currentSignedPrekey()
+	if err != nil {
+		return nil, err
+	}
+	var otks []*x3dh.OneTimePrekey
+	if withOTKs > 0 {
+		recs, err := t.Prekeys(false)
+		if err != nil {
+			return nil, err
+		}
+		for i := 0; i < len(recs) && len(otks) < withOTKs; i++ {
+			k := new(x3dh.OneTimePrekey)
+			if err := k.UnmarshalBinary(recs[i].Data); err != nil {
+				return nil, err
+			}
+			otks = append(otks, k)
+		}
+	}
+	bundle, err := x3dh.NewBundle(acct.ident, spk, otks)
+	if err != nil {
+		return nil, err
+	}
+	bb, err := bundle.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	pub := acct.ident.Public()
+	card := &wire.Card{Clock: rec.CardClock, Installations: []wire.CardInstallation{{ID: pub.ID, DH: pub.DH, Signing: pub.Signing}},
+		Bundles: [][]byte{bb}}
+	copy(card.Account[:], acct.pub)
+	signed, err := card.SignedPart()
+	if err != nil {
+		return nil, err
+	}
+	d := cardDigest(signed)
+	sig, err := crypto.Sign(d[:], acct.key)
+	if err != nil {
+		return nil, err
+	}
+	copy(card.Signature[:], sig[:64])
+	return card.Marshal()
+}
+
+func cardDigest(signed []byte) [32]byte {
+	var b cryptobyte.Builder
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(labelCard)) })
+	b.AddUint32(uint32(len(signed)))
+	b.AddBytes(signed)
+	return sha256.Sum256(b.BytesOrPanic())
+}
+
+// verifiedCard is a parsed card whose account signature and bundles were checked.
+type verifiedCard struct {
+	card    *wire.Card
+	account string
+	bundles map[[16]byte]*x3dh.Bundle // valid bundles by installation id
+}
+
+// verifyCard parses and verifies a card: the account signature over the device list,
+// and each bundle's own signature and its match with a listed, unrevoked installation.
+// Bundles that do not verify at now are ignored (the card stays valid).
+func verifyCard(b []byte, now time.Time) (*verifiedCard, error) {
+	card, err := wire.ParseCard(b)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadContactCode, err)
+	}
+	pub, err := crypto.UnmarshalPubkey(card.Account[:])
+	if err != nil {
+		return nil, fmt.Errorf("%w: account key", ErrBadContactCode)
+	}
+	signed, err := card.SignedPart()
+	if err != nil {
+		return nil, err
+	}
+	d := cardDigest(signed)
+	if !crypto.VerifySignature(card.Account[:], d[:], card.Signature[:]) {
+		return nil, fmt.Errorf("%w: bad signature", ErrBadContactCode)
+	}
+	v := &verifiedCard{card: card, account: membership.PublicKeyString(pub), bundles: map[[16]byte]*x3dh.Bundle{}}
+	for _, bb := range card.Bundles {
+		bundle, err := x3dh.ParseBundle(bb)
+		if err != nil || bundle.Verify(now) != nil {
+			continue
+		}
+		for _, in := range card.Installations {
+			if in.ID == bundle.Identity.ID && in.DH == bundle.Identity.DH && in.Signing == bundle.Identity.Signing && !in.Revoked {
+				v.bundles[in.ID] = bundle
+			}
+		}
+	}
+	return v, nil
+}
+
+// storeCard records a verified card: the contact (if newer) and its installations.
+// Bundles keep their one-time prekeys only if ownerGiven (the owner published them to
+// us); otherwise they are stripped so that no one-time prekey is used twice.
+func (t *txn) storeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now time.Time) error {
+	if t.c.acct != nil && v.account == t.c.acct.id {
+		return nil // our own card: nothing to learn (multi-device: later issue)
+	}
+	old, err := t.Contact(v.account)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		old = nil
+	case err != nil:
+		return err
+	}
+	if old != nil && old.Clock > v.card.Clock {
+		if added && !old.Added {
+			old.Added = true
+			return t.PutContact(old)
+		}
+		return nil // stale card
+	}
+	rec := &ContactRecord{Account: v.account, Card: raw, Clock: v.card.Clock, Added: added || (old != nil && old.Added), UpdatedAt: now}
+	if err := t.PutContact(rec); err != nil {
+		return err
+	}
+	for _, in := range v.card.Installations {
+		id := InstallationID(in.ID)
+		prev, err := t.Installation(id)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		if prev != nil && prev.Account != v.account {
+			continue // an installation id claimed by another account: ignore
+		}
+		ir := &InstallationRecord{ID: id, Account: v.account, DH: in.DH, Signing: in.Signing, Revoked: in.Revoked, UpdatedAt: now}
+		if prev != nil {
+			ir.Bundle = prev.Bundle
+			ir.Revoked = ir.Revoked || prev.Revoked // revocation is permanent
+			if prev.DH != in.DH || prev.Signing != in.Signing {
+				continue // keys of an installation never change
+			}
+		}
+		if b, ok := v.bundles[in.ID]; ok && !ir.Revoked {
+			if !ownerGiven {
+				cp := *b
+				cp.OneTimePrekeys = nil
+				b = &cp
+			}
+			bb, err := b.MarshalBinary()
+			if err != nil {
+				return err
+			}
+			ir.Bundle = bb
+		}
+		if err := t.PutInstallation(ir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Contact is a known account.
+type Contact struct {
+	ID            string // "0x04..." account key
+	Installations []InstallationID
+	Added         bool
+}
+
+// ContactCode returns this account's contact code: "chorus1:" + base64url of its signed
+// card (account key, device list, current prekey bundle without one-time prekeys).
+// Show it as a QR code; the other side calls AddContact.
+func (c *Client) ContactCode(ctx context.Context) (string, error) {
+	var code string
+	err := c.tx(ctx, func(t *txn) error {
+		if t.c.acct == nil {
+			return ErrNoAccount
+		}
+		card, err := t.ownCard(0)
+		if err != nil {
+			return err
+		}
+		code = contactCodePrefix + base64.RawURLEncoding.EncodeToString(card)
+		return nil
+	})
+	return code, err
+}
+
+// AddContact verifies a contact code and stores the contact.
+func (c *Client) AddContact(ctx context.Context, code string) (Contact, error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(code), contactCodePrefix)
+	if !ok {
+		return Contact{}, ErrBadContactCode
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil {
+		return Contact{}, ErrBadContactCode
+	}
+	v, err := verifyCard(raw, c.now())
+	if err != nil {
+		return Contact{}, err
+	}
+	err = c.tx(ctx, func(t *txn) error {
+		if t.c.acct == nil {
+			return ErrNoAccount
+		}
+		return t.storeCard(v, raw, true, false, c.now())
+	})
+	if err != nil {
+		return Contact{}, err
+	}
+	return c.Contact(ctx, v.account)
+}
+
+// Contact returns a known account.
+func (c *Client) Contact(ctx context.Context, id string) (Contact, error) {
+	var out Contact
+	err := c.tx(ctx, func(t *txn) error {
+		rec, err := t.Contact(id)
+		if errors.Is(err, ErrNotFound) {
+			return ErrUnknownContact
+		}
+		if err != nil {
+			return err
+		}
+		out = Contact{ID: rec.Account, Added: rec.Added}
+		ins, err := t.InstallationsOf(id)
+		for _, in := range ins {
+			if !in.Revoked {
+				out.Installations = append(out.Installations, in.ID)
+			}
+		}
+		return err
+	})
+	return out, err
+}
+
+// Contacts returns every known account (added contacts and fellow group members).
+func (c *Client) Contacts(ctx context.Context) ([]Contact, error) {
+	var ids []string
+	err := c.tx(ctx, func(t *txn) error {
+		recs, err := t.Contacts()
+		for _, r := range recs {
+			ids = append(ids, r.Account)
+		}
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Contact, 0, len(ids))
+	for _, id := range ids {
+		ct, err := c.Contact(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ct)
+	}
+	return out, nil
+}
+
+// announceTopic returns our announcement topic.
+func (a *account) announceTopic() string { return topics.AnnounceTopic(a.pub) }
+func (a *account) inboxTopic() string    { return topics.InboxTopic(a.pub) }

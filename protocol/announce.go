@@ -1,0 +1,119 @@
+package protocol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/chorus-im/chorus/topics"
+)
+
+// Announce publishes our card (device list and a bundle offering AnnounceOneTimePrekeys
+// one-time prekeys) on our announcement topic, encrypted under topics.AnnounceKey of our
+// account key: only someone who knows the account key can read it or tell whose it is
+// (PRIV2). Run announces on start and whenever the card changes.
+func (c *Client) Announce(ctx context.Context) error {
+	var id int64
+	err := c.tx(ctx, func(t *txn) error {
+		if c.acct == nil {
+			return ErrNoAccount
+		}
+		card, err := t.ownCard(AnnounceOneTimePrekeys)
+		if err != nil {
+			return err
+		}
+		payload, err := sealAnnounce(c.rand, c.acct.pub, card)
+		if err != nil {
+			return err
+		}
+		rec, err := t.Account()
+		if err != nil {
+			return err
+		}
+		rec.AnnouncedAt = c.now()
+		if err := t.PutAccount(rec); err != nil {
+			return err
+		}
+		id, err = t.queue(c.acct.announceTopic(), payload, nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	c.publishIDs(ctx, []int64{id})
+	return nil
+}
+
+func announceAD(topic string) []byte { return []byte(topic) }
+
+// sealAnnounce: nonce(24) || XChaCha20-Poly1305(AnnounceKey(account), nonce, card, ad = topic).
+func sealAnnounce(rand io.Reader, accountPub, card []byte) ([]byte, error) {
+	key := topics.AnnounceKey(accountPub)
+	aead, err := chacha20poly1305.NewX(key[:])
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, chacha20poly1305.NonceSizeX)
+	if _, err := io.ReadFull(rand, out); err != nil {
+		return nil, err
+	}
+	return aead.Seal(out, out, card, announceAD(topics.AnnounceTopic(accountPub))), nil
+}
+
+func openAnnounce(accountPub, payload []byte) ([]byte, error) {
+	if len(payload) < chacha20poly1305.NonceSizeX+chacha20poly1305.Overhead {
+		return nil, errNotForUs
+	}
+	key := topics.AnnounceKey(accountPub)
+	aead, err := chacha20poly1305.NewX(key[:])
+	if err != nil {
+		return nil, err
+	}
+	n := chacha20poly1305.NonceSizeX
+	return aead.Open(nil, payload[:n], payload[n:], announceAD(topics.AnnounceTopic(accountPub)))
+}
+
+// FetchContact looks an account up by its key alone: it reads the account's
+// announcements from history, verifies them, stores the newest card (with the one-time
+// prekeys its owner offered) and returns the contact.
+func (c *Client) FetchContact(ctx context.Context, account string) (Contact, error) {
+	pub, err := accountPub(account)
+	if err != nil {
+		return Contact{}, fmt.Errorf("%w: %w", ErrUnknownContact, err)
+	}
+	envs, err := c.tr.History(ctx, []string{topics.AnnounceTopic(pub)}, timeZero, timeZero)
+	if err != nil {
+		return Contact{}, err
+	}
+	var best *verifiedCard
+	var bestRaw []byte
+	for _, e := range envs {
+		raw, err := openAnnounce(pub, e.Payload)
+		if err != nil {
+			continue
+		}
+		v, err := verifyCard(raw, c.now())
+		if err != nil || v.account != account {
+			continue
+		}
+		if best == nil || v.card.Clock >= best.card.Clock {
+			best, bestRaw = v, raw
+		}
+	}
+	if best == nil {
+		return Contact{}, ErrUnknownContact
+	}
+	err = c.tx(ctx, func(t *txn) error {
+		if c.acct == nil {
+			return ErrNoAccount
+		}
+		return t.storeCard(best, bestRaw, true, true, c.now())
+	})
+	if err != nil && !errors.Is(err, ErrUnknownContact) {
+		return Contact{}, err
+	}
+	return c.Contact(ctx, account)
+}

@@ -1,0 +1,243 @@
+// Package protocol is the Chorus engine and its Go API: accounts and installations,
+// contacts, pairwise X3DH + Double Ratchet sessions, groups with Sender Keys and
+// Status-format membership events, delivery tracking and history catch-up.
+//
+// A Client runs on a Store (persistence.Store: sqlite) and a Transport (transport/memory
+// or transport/waku). Every state change happens in one store transaction; outbound
+// messages are stored, with their advanced key state, before they are published, so no
+// key or nonce is ever used twice, even across a crash. Inbound messages are
+// authenticated on copies of the state and committed together with the replay marker
+// and the plaintext.
+//
+// The wire formats are specified in spec/README.md, section "protocol".
+package protocol
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/chorus-im/chorus/transport"
+)
+
+// Transport is what the engine needs from the network. transport/memory.Node and
+// transport/waku.Node implement it.
+type Transport interface {
+	// Publish sends payload on the content topic and returns the message hash.
+	Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error)
+	// Subscribe delivers messages on topics until ctx ends (the channel is then closed).
+	Subscribe(ctx context.Context, topics []string) (<-chan transport.Envelope, error)
+	// History returns stored messages on topics with since <= timestamp <= until.
+	History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error)
+}
+
+// Errors returned by the Client.
+var (
+	ErrNoAccount      = errors.New("protocol: no account (CreateAccount or ImportAccount first)")
+	ErrAccountExists  = errors.New("protocol: the store already holds an account")
+	ErrClosed         = errors.New("protocol: client closed")
+	ErrUnknownGroup   = errors.New("protocol: unknown group")
+	ErrNotMember      = errors.New("protocol: not a member of the group")
+	ErrNotAdmin       = errors.New("protocol: not allowed by the group's rules (admin only)")
+	ErrUnknownContact = errors.New("protocol: unknown contact (AddContact or FetchContact first)")
+	ErrBadContactCode = errors.New("protocol: invalid contact code")
+	ErrRunning        = errors.New("protocol: Run is already running")
+	ErrInvalidContent = errors.New("protocol: invalid message content")
+)
+
+// MaxAttempts is how many times an outbound publish is tried before it is Failed.
+const MaxAttempts = 3
+
+// Option configures a Client.
+type Option func(*options)
+
+type options struct {
+	logger        *slog.Logger
+	rand          io.Reader
+	now           func() time.Time
+	buckets       uint32
+	retryBase     time.Duration
+	syncInterval  time.Duration
+	historyWindow time.Duration
+	missingGrace  time.Duration
+}
+
+// WithLogger sets the logger (nil: discard). The engine never logs plaintext or keys.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithRand sets the randomness source (nil: crypto/rand). For deterministic tests only.
+func WithRand(r io.Reader) Option { return func(o *options) { o.rand = r } }
+
+// WithClock sets the clock (nil: time.Now).
+func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// WithGroupTopicBuckets makes new groups share one of n topics (0, the default: one topic
+// per group). See topics.GroupTopic.
+func WithGroupTopicBuckets(n uint32) Option { return func(o *options) { o.buckets = n } }
+
+// WithRetryBackoff sets the delay before the second publish attempt; each further
+// attempt waits twice as long (default 2s).
+func WithRetryBackoff(d time.Duration) Option { return func(o *options) { o.retryBase = d } }
+
+// WithSyncInterval sets how often Run fetches history and checks for missing messages
+// (default 1 minute; 0 keeps the default, negative disables periodic syncs).
+func WithSyncInterval(d time.Duration) Option { return func(o *options) { o.syncInterval = d } }
+
+// WithHistoryWindow sets how far back the first sync of a topic looks (default 24h).
+func WithHistoryWindow(d time.Duration) Option { return func(o *options) { o.historyWindow = d } }
+
+// WithMissingGrace sets how long a gap must persist before it is reported missing
+// (default 0: at the first sync that still sees it after a history fetch).
+func WithMissingGrace(d time.Duration) Option { return func(o *options) { o.missingGrace = d } }
+
+// Client is one installation of one account. Its methods are safe for concurrent use.
+type Client struct {
+	store Store
+	tr    Transport
+	log   *slog.Logger
+	rand  io.Reader
+	now   func() time.Time
+	opt   options
+
+	// mu serialises every state change (each is one store transaction) and guards the
+	// caches below.
+	mu     sync.Mutex
+	acct   *account
+	hints  map[[16]byte]int64 // receive hint -> session id
+	groups map[GroupID]*groupCache
+	topics map[string][]GroupID // group topic -> groups on it
+
+	events   *bus
+	subsWake chan struct{} // the set of topics changed
+	outWake  chan struct{} // new outbox records
+	runMu    sync.Mutex
+	running  bool
+	closed   chan struct{}
+	closeOne sync.Once
+
+	inflightMu sync.Mutex
+	inflight   map[int64]bool // outbox records being published
+
+	// test hooks (export_test.go)
+	hookStored func() error // after an outbound message is stored, before it is published
+}
+
+// New returns a client on store and t. If the store holds an account it is loaded;
+// otherwise call CreateAccount or ImportAccount.
+func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client, error) {
+	o := options{retryBase: 2 * time.Second, syncInterval: time.Minute, historyWindow: 24 * time.Hour}
+	for _, f := range opts {
+		f(&o)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.DiscardHandler)
+	}
+	if o.rand == nil {
+		o.rand = rand.Reader
+	}
+	if o.now == nil {
+		o.now = time.Now
+	}
+	if o.retryBase <= 0 {
+		o.retryBase = 2 * time.Second
+	}
+	if o.syncInterval == 0 {
+		o.syncInterval = time.Minute
+	}
+	if o.historyWindow <= 0 {
+		o.historyWindow = 24 * time.Hour
+	}
+	c := &Client{
+		store: store, tr: t, log: o.logger, rand: o.rand, now: o.now, opt: o,
+		hints: map[[16]byte]int64{}, groups: map[GroupID]*groupCache{}, topics: map[string][]GroupID{},
+		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
+		closed: make(chan struct{}), inflight: map[int64]bool{},
+	}
+	if err := c.load(ctx); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// Subscribe returns the event stream; it is closed when ctx ends or the client closes.
+// See EventBuffer for what happens when the consumer is slow.
+func (c *Client) Subscribe(ctx context.Context) <-chan Event { return c.events.subscribe(ctx) }
+
+// Close stops the client: Run returns, event streams close. It does not close the store
+// or the transport (their owner does). Close is idempotent.
+func (c *Client) Close() error {
+	c.closeOne.Do(func() {
+		close(c.closed)
+		c.events.close()
+	})
+	return nil
+}
+
+func (c *Client) isClosed() bool {
+	select {
+	case <-c.closed:
+		return true
+	default:
+		return false
+	}
+}
+
+func wake(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// tx runs fn in a store transaction under c.mu and runs the after-commit actions fn
+// registered (cache updates, events) only if the commit succeeded.
+func (c *Client) tx(ctx context.Context, fn func(t *txn) error) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.txLocked(ctx, fn)
+}
+
+func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
+	var t *txn
+	err := c.store.WithTx(ctx, func(st StoreTx) error {
+		t = &txn{StoreTx: st, c: c}
+		return fn(t)
+	})
+	if err != nil {
+		return err
+	}
+	for _, f := range t.after {
+		f()
+	}
+	if len(t.events) > 0 {
+		c.events.emit(t.events...)
+	}
+	if t.outbox {
+		wake(c.outWake)
+	}
+	if t.topicsChanged {
+		wake(c.subsWake)
+	}
+	return nil
+}
+
+// txn is one engine transaction: the store view plus actions deferred to commit.
+type txn struct {
+	StoreTx
+	c             *Client
+	after         []func()
+	events        []Event
+	outbox        bool
+	topicsChanged bool
+	newKeys       bool // a session or sender key arrived: retry pending envelopes
+}
+
+func (t *txn) onCommit(f func()) { t.after = append(t.after, f) }
+func (t *txn) emit(ev Event)     { t.events = append(t.events, ev) }

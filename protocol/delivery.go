@@ -1,0 +1,165 @@
+package protocol
+
+import (
+	"context"
+	"crypto/sha256"
+	"time"
+)
+
+// envelopeHash is the engine's own identifier of a payload on a topic (the replay marker):
+// SHA-256(u16 len(topic) || topic || payload). It does not trust the transport's hash.
+func envelopeHash(topic string, payload []byte) [32]byte {
+	h := sha256.New()
+	h.Write([]byte{byte(len(topic) >> 8), byte(len(topic))})
+	h.Write([]byte(topic))
+	h.Write(payload)
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// queue stores a publish to make (Unpublished) and marks its payload as seen, so that our
+// own messages coming back from the network are skipped.
+func (t *txn) queue(topic string, payload []byte, msg *MessageID) (int64, error) {
+	now := t.c.now()
+	o := &OutboxRecord{Topic: topic, Payload: payload, Status: StatusUnpublished, NextAttempt: now, CreatedAt: now}
+	if msg != nil {
+		o.Message, o.HasMessage = *msg, true
+	}
+	if err := t.PutOutbox(o); err != nil {
+		return 0, err
+	}
+	if err := t.MarkSeen(envelopeHash(topic, payload), now); err != nil {
+		return 0, err
+	}
+	return o.ID, nil
+}
+
+// publishIDs publishes stored outbox records now (called after the storing transaction
+// committed). Failures are recorded and retried by Run.
+func (c *Client) publishIDs(ctx context.Context, ids []int64) {
+	if len(ids) == 0 {
+		return
+	}
+	if c.hookStored != nil && c.hookStored() != nil {
+		return // test hook: simulate a crash between store and publish
+	}
+	for _, id := range ids {
+		var rec *OutboxRecord
+		err := c.tx(ctx, func(t *txn) error {
+			var err error
+			rec, err = t.Outbox(id)
+			return err
+		})
+		if err != nil || rec.Status != StatusUnpublished {
+			continue
+		}
+		c.attempt(ctx, rec)
+	}
+}
+
+// attempt publishes one outbox record and records the outcome.
+func (c *Client) attempt(ctx context.Context, rec *OutboxRecord) {
+	c.inflightMu.Lock()
+	if c.inflight[rec.ID] {
+		c.inflightMu.Unlock()
+		return
+	}
+	c.inflight[rec.ID] = true
+	c.inflightMu.Unlock()
+	defer func() {
+		c.inflightMu.Lock()
+		delete(c.inflight, rec.ID)
+		c.inflightMu.Unlock()
+	}()
+	// Re-read under the in-flight mark: another goroutine may have published it.
+	var fresh *OutboxRecord
+	if err := c.tx(ctx, func(t *txn) error {
+		var err error
+		fresh, err = t.Outbox(rec.ID)
+		return err
+	}); err != nil || fresh.Status != StatusUnpublished {
+		return
+	}
+	_, err := c.tr.Publish(ctx, rec.Topic, rec.Payload)
+	if ctx.Err() != nil && err != nil {
+		return // cancelled: not an attempt; retried later
+	}
+	_ = c.tx(context.WithoutCancel(ctx), func(t *txn) error {
+		cur, err2 := t.Outbox(rec.ID)
+		if err2 != nil || cur.Status != StatusUnpublished {
+			return err2
+		}
+		cur.Attempts++
+		if err == nil {
+			cur.Status = StatusPublished
+		} else {
+			c.log.Debug("publish failed", "attempt", cur.Attempts, "err", err)
+			if cur.Attempts >= MaxAttempts {
+				cur.Status = StatusFailed
+			} else {
+				cur.NextAttempt = c.now().Add(c.opt.retryBase << (cur.Attempts - 1))
+			}
+		}
+		if err := t.PutOutbox(cur); err != nil {
+			return err
+		}
+		if cur.HasMessage {
+			return t.updateMessageStatus(cur.Message)
+		}
+		return nil
+	})
+}
+
+// updateMessageStatus derives a message's status from its outbox records.
+func (t *txn) updateMessageStatus(id MessageID) error {
+	outs, err := t.OutboxOf(id)
+	if err != nil {
+		return err
+	}
+	st := StatusPublished
+	for _, o := range outs {
+		switch o.Status {
+		case StatusFailed:
+			st = StatusFailed
+		case StatusUnpublished:
+			if st != StatusFailed {
+				st = StatusUnpublished
+			}
+		}
+	}
+	m, err := t.Message(id)
+	if err != nil || m.Status == st {
+		return err
+	}
+	if err := t.SetMessageStatus(id, st); err != nil {
+		return err
+	}
+	t.emit(&DeliveryStatusChanged{Message: id, Group: m.Group, Status: st})
+	return nil
+}
+
+// retryDue publishes every due outbox record.
+func (c *Client) retryDue(ctx context.Context) {
+	for ctx.Err() == nil {
+		var due []OutboxRecord
+		err := c.tx(ctx, func(t *txn) error {
+			var err error
+			due, err = t.DueOutbox(c.now(), 64)
+			return err
+		})
+		if err != nil || len(due) == 0 {
+			return
+		}
+		for i := range due {
+			c.attempt(ctx, &due[i])
+		}
+		if len(due) < 64 {
+			return
+		}
+	}
+}
+
+func timeFromMillis(ms int64) time.Time { return time.UnixMilli(ms) }
+
+var timeZero time.Time

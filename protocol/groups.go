@@ -1,0 +1,399 @@
+package protocol
+
+import (
+	"context"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"time"
+
+	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/senderkeys"
+	"github.com/chorus-im/chorus/topics"
+)
+
+// groupCache is the in-memory view of a group that the hot path needs.
+type groupCache struct {
+	id     GroupID
+	topic  string
+	aead   cipher.AEAD
+	state  membership.State
+	status GroupStatus
+}
+
+func groupAEAD(secret [32]byte) (cipher.AEAD, error) {
+	key, err := hkdf.Key(sha256.New, secret[:], nil, labelGroupKey, chacha20poly1305.KeySize)
+	if err != nil {
+		return nil, err
+	}
+	return chacha20poly1305.NewX(key)
+}
+
+// deriveState parses a stored event log and derives the state under the chorus rules.
+func deriveState(chatID string, events []byte) (membership.State, error) {
+	if len(events) == 0 {
+		return membership.State{}, errors.New("protocol: group without events")
+	}
+	m, err := membership.ParseMessage(events)
+	if err != nil {
+		return membership.State{}, err
+	}
+	return membership.Derive(chatID, m.Events, membership.ChorusRules())
+}
+
+func encodeEvents(st *membership.State) ([]byte, error) {
+	evs := append(slices.Clone(st.Events), st.Pending...)
+	return (&membership.Message{ChatID: st.ChatID, Events: evs}).MarshalBinary()
+}
+
+// cacheGroup builds the cache entry of g and installs it at commit.
+func (t *txn) cacheGroup(g *GroupRecord) (*groupCache, error) {
+	st, err := deriveState(g.ChatID, g.Events)
+	if err != nil {
+		return nil, err
+	}
+	aead, err := groupAEAD(g.Secret)
+	if err != nil {
+		return nil, err
+	}
+	gc := &groupCache{id: g.ID, topic: g.Topic, aead: aead, state: st, status: g.Status}
+	c := t.c
+	t.onCommit(func() {
+		old := c.groups[g.ID]
+		c.groups[g.ID] = gc
+		if old != nil && old.topic != gc.topic {
+			c.topics[old.topic] = slices.DeleteFunc(c.topics[old.topic], func(id GroupID) bool { return id == g.ID })
+		}
+		if !slices.Contains(c.topics[gc.topic], g.ID) {
+			c.topics[gc.topic] = append(c.topics[gc.topic], g.ID)
+		}
+	})
+	t.topicsChanged = true
+	return gc, nil
+}
+
+// memberInstallations returns the unrevoked installations of the group's members
+// (ours excluded) that we know.
+func (t *txn) memberInstallations(st *membership.State) ([]InstallationRecord, error) {
+	var out []InstallationRecord
+	for _, m := range st.Members {
+		ins, err := t.InstallationsOf(m)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range ins {
+			if !in.Revoked && in.ID != t.c.acct.inst {
+				out = append(out, in)
+			}
+		}
+	}
+	return out, nil
+}
+
+// signEvents signs events for chatID with increasing clocks after last.
+func (c *Client) signEvents(chatID string, last uint64, evs ...membership.Event) ([]membership.Event, error) {
+	clock := max(last+1, uint64(c.now().UnixMilli()))
+	out := make([]membership.Event, 0, len(evs))
+	for _, ev := range evs {
+		ev.ChatID = chatID
+		ev.Clock = clock
+		clock++
+		s, err := membership.SignEvent(c.acct.key, chatID, ev)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, nil
+}
+
+// contactCards returns the stored cards of accounts (those we have).
+func (t *txn) contactCards(accounts []string) ([][]byte, error) {
+	var out [][]byte
+	for _, a := range accounts {
+		if a == t.c.acct.id {
+			card, err := t.ownCard(0)
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, card)
+			continue
+		}
+		rec, err := t.Contact(a)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, rec.Card)
+	}
+	return out, nil
+}
+
+// CreateGroup creates a group with us as creator and admin, the given members (account
+// ids of known contacts), a name and a description, and welcomes every member
+// installation. It returns once everything is stored; the Welcomes are published before
+// it returns (failures are retried by Run).
+func (c *Client) CreateGroup(ctx context.Context, name, description string, members ...string) (GroupID, error) {
+	var gid GroupID
+	var outs []int64
+	err := c.tx(ctx, func(t *txn) error {
+		acct, err := c.account()
+		if err != nil {
+			return err
+		}
+		members = slices.DeleteFunc(slices.Compact(slices.Sorted(slices.Values(members))), func(m string) bool { return m == acct.id })
+		for _, m := range members {
+			if _, err := t.Contact(m); err != nil {
+				return fmt.Errorf("%w: %s", ErrUnknownContact, m)
+			}
+		}
+		chatID, err := membership.NewChatID(c.rand, &acct.key.PublicKey)
+		if err != nil {
+			return err
+		}
+		evs := []membership.Event{{Type: membership.ChatCreated, Name: name}}
+		if len(members) > 0 {
+			evs = append(evs, membership.Event{Type: membership.MembersAdded, Members: members})
+		}
+		if description != "" {
+			evs = append(evs, membership.Event{Type: membership.DescriptionChanged, Description: description})
+		}
+		signed, err := c.signEvents(chatID, 0, evs...)
+		if err != nil {
+			return err
+		}
+		st, err := membership.Derive(chatID, signed, membership.ChorusRules())
+		if err != nil {
+			return err
+		}
+		if _, err := io.ReadFull(c.rand, gid[:]); err != nil {
+			return err
+		}
+		g := &GroupRecord{ID: gid, ChatID: chatID, Buckets: c.opt.buckets, Distribute: true, JoinedAt: c.now(), UpdatedAt: c.now()}
+		if _, err := io.ReadFull(c.rand, g.Secret[:]); err != nil {
+			return err
+		}
+		g.Topic = topics.GroupTopic(g.Secret[:], g.Buckets)
+		setMeta(g, &st)
+		if g.Events, err = encodeEvents(&st); err != nil {
+			return err
+		}
+		sender, err := senderkeys.NewSender(c.rand, gid[:])
+		if err != nil {
+			return err
+		}
+		if g.Sender, err = sender.MarshalBinary(); err != nil {
+			return err
+		}
+		if err := t.PutGroup(g); err != nil {
+			return err
+		}
+		if _, err := t.cacheGroup(g); err != nil {
+			return err
+		}
+		if err := t.markJoinSync(g.Topic, c.now()); err != nil {
+			return err
+		}
+		outs, err = t.welcome(g, &st, members)
+		return err
+	})
+	if err != nil {
+		return GroupID{}, err
+	}
+	c.publishIDs(ctx, outs)
+	return gid, nil
+}
+
+func setMeta(g *GroupRecord, st *membership.State) {
+	g.Name, g.Description, g.Color, g.Image = st.Name, st.Description, st.Color, st.Image
+}
+
+// welcome sends a Welcome to every installation of the accounts newcomers: the group
+// secret, the event log, the cards of all members and the sender-key states we hold
+// (every receiver's current state plus our own sender's), and marks them as holding our
+// current key.
+func (t *txn) welcome(g *GroupRecord, st *membership.State, newcomers []string) ([]int64, error) {
+	if len(newcomers) == 0 {
+		return nil, nil
+	}
+	cards, err := t.contactCards(st.Members)
+	if err != nil {
+		return nil, err
+	}
+	var dists [][]byte
+	if g.Sender != nil {
+		s := new(senderkeys.Sender)
+		if err := s.UnmarshalBinary(g.Sender); err != nil {
+			return nil, err
+		}
+		d, err := s.Distribution(t.c.acct.ident.SigningKey(), t.c.acct.inst)
+		if err != nil {
+			return nil, err
+		}
+		b, err := d.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		dists = append(dists, b)
+	}
+	recs, err := t.Receivers(g.ID)
+	if err != nil {
+		return nil, err
+	}
+	for _, r := range recs {
+		rcv := new(senderkeys.Receiver)
+		if err := rcv.UnmarshalBinary(r.State); err != nil {
+			return nil, err
+		}
+		for _, d := range rcv.Forward() {
+			b, err := d.MarshalBinary()
+			if err != nil {
+				return nil, err
+			}
+			dists = append(dists, b)
+		}
+	}
+	w := &wire.Welcome{GroupID: g.ID, ChatID: g.ChatID, Secret: g.Secret, Buckets: g.Buckets, SentAt: uint64(t.c.now().UnixMilli()),
+		Membership: g.Events, Cards: cards, Distributions: dists}
+	body, err := w.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	var outs []int64
+	var welcomed []InstallationID
+	for _, m := range newcomers {
+		ins, err := t.InstallationsOf(m)
+		if err != nil {
+			return nil, err
+		}
+		for i := range ins {
+			in := &ins[i]
+			if in.Revoked {
+				continue
+			}
+			topic, frame, err := t.sealPairwise(in, &wire.PairwiseMessage{Type: wire.PairwiseWelcome, Body: body})
+			if err != nil {
+				t.c.log.Debug("welcome: no session", "installation", in.ID.String()[:8], "err", err)
+				continue
+			}
+			id, err := t.queue(topic, frame, nil)
+			if err != nil {
+				return nil, err
+			}
+			outs = append(outs, id)
+			welcomed = append(welcomed, in.ID)
+		}
+	}
+	if g.Sender != nil {
+		if err := t.MarkDistributed(g.ID, welcomed); err != nil {
+			return nil, err
+		}
+	}
+	return outs, nil
+}
+
+// markJoinSync makes the next sync of a newly joined topic start at since (minus the
+// clock-skew margin), so that messages sent between the welcome and our subscription are
+// fetched.
+func (t *txn) markJoinSync(topic string, since time.Time) error {
+	last, err := t.LastSync(topic)
+	if err != nil {
+		return err
+	}
+	if last.IsZero() || since.Before(last) {
+		return t.SetLastSync(topic, since)
+	}
+	return nil
+}
+
+// group returns the record and cache of an active group.
+func (t *txn) group(id GroupID) (*GroupRecord, *groupCache, error) {
+	g, err := t.Group(id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, ErrUnknownGroup
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	gc := t.c.groups[id]
+	if gc == nil {
+		if gc, err = t.cacheGroup(g); err != nil {
+			return nil, nil, err
+		}
+	}
+	return g, gc, nil
+}
+
+// Groups lists our groups (including those we left or were removed from).
+func (c *Client) Groups(ctx context.Context) ([]GroupInfo, error) {
+	var out []GroupInfo
+	err := c.tx(ctx, func(t *txn) error {
+		gs, err := t.Groups()
+		if err != nil {
+			return err
+		}
+		for i := range gs {
+			_, gc, err := t.group(gs[i].ID)
+			if err != nil {
+				return err
+			}
+			out = append(out, groupInfo(&gs[i], gc))
+		}
+		return nil
+	})
+	return out, err
+}
+
+// Group describes one group.
+func (c *Client) Group(ctx context.Context, id GroupID) (GroupInfo, error) {
+	var out GroupInfo
+	err := c.tx(ctx, func(t *txn) error {
+		g, gc, err := t.group(id)
+		if err != nil {
+			return err
+		}
+		out = groupInfo(g, gc)
+		return nil
+	})
+	return out, err
+}
+
+func groupInfo(g *GroupRecord, gc *groupCache) GroupInfo {
+	return GroupInfo{ID: g.ID, ChatID: g.ChatID, Name: gc.state.Name, Description: gc.state.Description, Color: gc.state.Color,
+		Image: slices.Clone(gc.state.Image), Creator: gc.state.Creator, Members: slices.Clone(gc.state.Members),
+		Admins: slices.Clone(gc.state.Admins), Status: g.Status, Topic: g.Topic}
+}
+
+// Members returns the group's members (account ids).
+func (c *Client) Members(ctx context.Context, id GroupID) ([]string, error) {
+	g, err := c.Group(ctx, id)
+	return g.Members, err
+}
+
+// Admins returns the group's admins (account ids).
+func (c *Client) Admins(ctx context.Context, id GroupID) ([]string, error) {
+	g, err := c.Group(ctx, id)
+	return g.Admins, err
+}
+
+// Messages returns stored messages of a group, newest first.
+func (c *Client) Messages(ctx context.Context, id GroupID, f MessageFilter) ([]Message, error) {
+	var out []Message
+	err := c.tx(ctx, func(t *txn) error {
+		recs, err := t.Messages(MessageQuery{Group: id, BeforeSeq: f.Before, Limit: f.Limit, Status: f.Status, HasStatus: f.HasStatus})
+		for i := range recs {
+			out = append(out, messageFromRecord(&recs[i]))
+		}
+		return err
+	})
+	return out, err
+}

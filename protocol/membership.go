@@ -1,0 +1,390 @@
+package protocol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/senderkeys"
+	"github.com/chorus-im/chorus/topics"
+)
+
+// AddMembers adds accounts (known contacts) to a group: an admin-signed MEMBERS_ADDED
+// event is sent to the group (one publish) with the newcomers' cards, and each newcomer
+// installation gets a Welcome. Existing members do not rotate their keys.
+func (c *Client) AddMembers(ctx context.Context, id GroupID, members ...string) error {
+	return c.changeMembership(ctx, id, func(t *txn, st *membership.State) ([]membership.Event, []string, error) {
+		var add []string
+		for _, m := range slices.Compact(slices.Sorted(slices.Values(members))) {
+			if st.IsMember(m) {
+				continue
+			}
+			if _, err := t.Contact(m); err != nil {
+				return nil, nil, fmt.Errorf("%w: %s", ErrUnknownContact, m)
+			}
+			add = append(add, m)
+		}
+		if len(add) == 0 {
+			return nil, nil, nil
+		}
+		return []membership.Event{{Type: membership.MembersAdded, Members: add}}, add, nil
+	})
+}
+
+// RemoveMembers removes accounts from a group. The removal is sent under the current
+// keys (so the removed members learn it); every remaining installation then rotates its
+// sender key before it next sends.
+func (c *Client) RemoveMembers(ctx context.Context, id GroupID, members ...string) error {
+	return c.changeMembership(ctx, id, func(t *txn, st *membership.State) ([]membership.Event, []string, error) {
+		var evs []membership.Event
+		for _, m := range slices.Compact(slices.Sorted(slices.Values(members))) {
+			if st.IsMember(m) && m != c.acct.id {
+				evs = append(evs, membership.Event{Type: membership.MemberRemoved, Members: []string{m}})
+			}
+		}
+		return evs, nil, nil
+	})
+}
+
+// Leave leaves a group: the event is sent to the group, then our keys for it are deleted.
+func (c *Client) Leave(ctx context.Context, id GroupID) error {
+	return c.changeMembership(ctx, id, func(t *txn, st *membership.State) ([]membership.Event, []string, error) {
+		return []membership.Event{{Type: membership.MemberRemoved, Members: []string{c.acct.id}}}, nil, nil
+	})
+}
+
+// SetName renames a group (admins).
+func (c *Client) SetName(ctx context.Context, id GroupID, name string) error {
+	return c.simpleEvent(ctx, id, membership.Event{Type: membership.NameChanged, Name: name})
+}
+
+// SetDescription sets a group's description (admins; a Chorus event).
+func (c *Client) SetDescription(ctx context.Context, id GroupID, description string) error {
+	return c.simpleEvent(ctx, id, membership.Event{Type: membership.DescriptionChanged, Description: description})
+}
+
+// SetColor sets a group's color (admins).
+func (c *Client) SetColor(ctx context.Context, id GroupID, color string) error {
+	return c.simpleEvent(ctx, id, membership.Event{Type: membership.ColorChanged, Color: color})
+}
+
+// SetImage sets a group's image (admins).
+func (c *Client) SetImage(ctx context.Context, id GroupID, image []byte) error {
+	return c.simpleEvent(ctx, id, membership.Event{Type: membership.ImageChanged, Image: slices.Clone(image)})
+}
+
+// AddAdmins makes members admins (admins).
+func (c *Client) AddAdmins(ctx context.Context, id GroupID, members ...string) error {
+	return c.changeMembership(ctx, id, func(t *txn, st *membership.State) ([]membership.Event, []string, error) {
+		var add []string
+		for _, m := range slices.Compact(slices.Sorted(slices.Values(members))) {
+			if !st.IsMember(m) {
+				return nil, nil, fmt.Errorf("%w: %s", ErrNotMember, m)
+			}
+			if !st.IsAdmin(m) {
+				add = append(add, m)
+			}
+		}
+		if len(add) == 0 {
+			return nil, nil, nil
+		}
+		return []membership.Event{{Type: membership.AdminsAdded, Members: add}}, nil, nil
+	})
+}
+
+func (c *Client) simpleEvent(ctx context.Context, id GroupID, ev membership.Event) error {
+	return c.changeMembership(ctx, id, func(*txn, *membership.State) ([]membership.Event, []string, error) {
+		return []membership.Event{ev}, nil, nil
+	})
+}
+
+// changeMembership signs the events build returns, checks that the chorus rules accept
+// them, sends them as one group message, applies them locally and welcomes newcomers —
+// all in one transaction — then publishes.
+func (c *Client) changeMembership(ctx context.Context, id GroupID,
+	build func(t *txn, st *membership.State) ([]membership.Event, []string, error)) error {
+	var outs []int64
+	var msgID MessageID
+	err := c.tx(ctx, func(t *txn) error {
+		if c.acct == nil {
+			return ErrNoAccount
+		}
+		g, gc, err := t.group(id)
+		if err != nil {
+			return err
+		}
+		if g.Status != GroupActive || !gc.state.IsMember(c.acct.id) {
+			return ErrNotMember
+		}
+		evs, newcomers, err := build(t, &gc.state)
+		if err != nil || len(evs) == 0 {
+			return err
+		}
+		signed, err := c.signEvents(g.ChatID, gc.state.LastClock, evs...)
+		if err != nil {
+			return err
+		}
+		all := append(append(slices.Clone(gc.state.Events), gc.state.Pending...), signed...)
+		next, err := membership.Derive(g.ChatID, all, membership.ChorusRules())
+		if err != nil {
+			return err
+		}
+		for _, ev := range signed {
+			if !slices.ContainsFunc(next.Events, func(e membership.Event) bool { return slices.Equal(e.Signature, ev.Signature) }) {
+				return ErrNotAdmin
+			}
+		}
+		update, err := (&membership.Message{ChatID: g.ChatID, Events: signed}).MarshalBinary()
+		if err != nil {
+			return err
+		}
+		cards, err := t.contactCards(newcomers)
+		if err != nil {
+			return err
+		}
+		body, err := (&wire.Membership{Update: update, Cards: cards}).Marshal()
+		if err != nil {
+			return err
+		}
+		msgID, outs, err = t.sealGroup(g, gc, wire.ContentMembership, body)
+		if err != nil {
+			return err
+		}
+		g, err = t.Group(id) // sealGroup stored the advanced state
+		if err != nil {
+			return err
+		}
+		if err := t.applyMembership(g, gc, next, nil, true); err != nil {
+			return err
+		}
+		if len(newcomers) > 0 {
+			g, err = t.Group(id)
+			if err != nil {
+				return err
+			}
+			w, err := t.welcome(g, &next, newcomers)
+			if err != nil {
+				return err
+			}
+			outs = append(outs, w...)
+		}
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_ = msgID
+	c.publishIDs(ctx, outs)
+	return nil
+}
+
+// applyMembership moves group g from its cached state to next: stores the event log and
+// metadata, records cards of added members, drops the keys of removed installations and
+// schedules a rotation, or winds the group down if we are no longer a member.
+func (t *txn) applyMembership(g *GroupRecord, gc *groupCache, next membership.State, cards [][]byte, local bool) error {
+	c := t.c
+	old := gc.state
+	ch := membership.Diff(old, next)
+	now := c.now()
+	for _, raw := range cards {
+		v, err := verifyCard(raw, now)
+		if err != nil || !slices.Contains(ch.MembersAdded, v.account) {
+			continue
+		}
+		if err := t.storeCard(v, raw, false, false, now); err != nil {
+			return err
+		}
+	}
+	var err error
+	if g.Events, err = encodeEvents(&next); err != nil {
+		return err
+	}
+	setMeta(g, &next)
+	g.UpdatedAt = now
+	ev := &MembershipChanged{Group: g.ID, MembersAdded: ch.MembersAdded, MembersRemoved: ch.MembersRemoved,
+		AdminsAdded: ch.AdminsAdded, AdminsRemoved: ch.AdminsRemoved, Name: next.Name, Description: next.Description, Color: next.Color}
+	if !next.IsMember(c.acct.id) {
+		// We left or were removed: forget every key of the group.
+		ev.Removed = true
+		g.Status = GroupRemoved
+		if slices.Contains(ch.MembersRemoved, c.acct.id) && local {
+			g.Status = GroupLeft
+		}
+		g.Sender, g.Rotate, g.Distribute = nil, false, false
+		recs, err := t.Receivers(g.ID)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			if err := t.DeleteReceiver(g.ID, r.Installation); err != nil {
+				return err
+			}
+		}
+		if err := t.ClearDistributed(g.ID); err != nil {
+			return err
+		}
+	} else {
+		for _, m := range ch.MembersRemoved {
+			ins, err := t.InstallationsOf(m)
+			if err != nil {
+				return err
+			}
+			for _, in := range ins {
+				if err := t.DeleteReceiver(g.ID, in.ID); err != nil {
+					return err
+				}
+			}
+			g.Rotate = true
+		}
+		if len(ch.MembersAdded) > 0 {
+			g.Distribute = true
+		}
+	}
+	if err := t.PutGroup(g); err != nil {
+		return err
+	}
+	ngc := *gc
+	ngc.state = next
+	ngc.status = g.Status
+	t.onCommit(func() { *gc = ngc })
+	if g.Status != GroupActive {
+		t.topicsChanged = true
+	}
+	if !ch.Empty() || old.Name != next.Name || old.Description != next.Description || old.Color != next.Color ||
+		!slices.Equal(old.Image, next.Image) || ev.Removed {
+		t.emit(ev)
+	}
+	return nil
+}
+
+// receiveMembership applies a membership update received in a group message.
+func (t *txn) receiveMembership(g *GroupRecord, gc *groupCache, body []byte) error {
+	m, err := wire.ParseMembership(body)
+	if err != nil {
+		return err
+	}
+	next, _, err := membership.Update(&gc.state, m.Update, t.c.acct.id, t.c.now(), membership.ChorusRules())
+	if err != nil {
+		return nil // nothing applicable: the message itself is still a valid message
+	}
+	return t.applyMembership(g, gc, next, m.Cards, false)
+}
+
+// handleWelcome joins (or refreshes) a group from a Welcome sent by from.
+func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
+	c := t.c
+	now := c.now()
+	var stored *membership.State
+	g, err := t.Group(w.GroupID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		g = nil
+	case err != nil:
+		return err
+	}
+	if g != nil && g.ChatID != w.ChatID {
+		return errors.New("protocol: welcome for a known group id with another chat id")
+	}
+	if g != nil && g.Status == GroupActive {
+		gc := c.groups[g.ID]
+		if gc != nil {
+			stored = &gc.state
+		}
+	}
+	st, _, err := membership.Update(stored, w.Membership, c.acct.id, now, membership.ChorusRules())
+	if err != nil {
+		return fmt.Errorf("protocol: welcome membership: %w", err)
+	}
+	if st.ChatID != w.ChatID || !st.IsMember(c.acct.id) || !st.IsAdmin(from) {
+		return errors.New("protocol: welcome not from an admin or not naming us")
+	}
+	for _, raw := range w.Cards {
+		v, err := verifyCard(raw, now)
+		if err != nil || !st.IsMember(v.account) {
+			continue
+		}
+		if err := t.storeCard(v, raw, false, false, now); err != nil {
+			return err
+		}
+	}
+	if g == nil || g.Status != GroupActive {
+		g = &GroupRecord{ID: w.GroupID, ChatID: w.ChatID, Secret: w.Secret, Buckets: w.Buckets, Distribute: true, JoinedAt: now}
+		g.Topic = topics.GroupTopic(w.Secret[:], w.Buckets)
+		if g.Clock == 0 {
+			g.Clock = 0
+		}
+	}
+	setMeta(g, &st)
+	if g.Events, err = encodeEvents(&st); err != nil {
+		return err
+	}
+	g.UpdatedAt = now
+	if err := t.PutGroup(g); err != nil {
+		return err
+	}
+	for _, raw := range w.Distributions {
+		d, err := senderkeys.ParseDistribution(raw)
+		if err != nil {
+			continue
+		}
+		if err := t.processDistribution(g, &st, d); err != nil {
+			c.log.Debug("welcome: distribution rejected", "err", err)
+		}
+	}
+	if _, err := t.cacheGroup(g); err != nil {
+		return err
+	}
+	sent := now
+	if ms := int64(w.SentAt); ms > 0 && ms < now.UnixMilli() {
+		sent = timeFromMillis(ms)
+	}
+	if err := t.markJoinSync(g.Topic, sent.Add(-syncMargin)); err != nil {
+		return err
+	}
+	t.emit(&GroupJoined{Group: g.ID, Name: st.Name, Inviter: from})
+	return nil
+}
+
+// processDistribution feeds a distribution (from a slot or a Welcome) to the receiver of
+// its installation, which must belong to a member; the receiver verifies the owner's
+// signature.
+func (t *txn) processDistribution(g *GroupRecord, st *membership.State, d *senderkeys.Distribution) error {
+	inst := InstallationID(d.Installation)
+	if inst == t.c.acct.inst || string(d.Group) != string(g.ID[:]) {
+		return errors.New("protocol: distribution for another group or from ourselves")
+	}
+	in, err := t.Installation(inst)
+	if err != nil {
+		return fmt.Errorf("protocol: distribution from unknown installation: %w", err)
+	}
+	if in.Revoked || !st.IsMember(in.Account) {
+		return ErrNotMember
+	}
+	rec, err := t.Receiver(g.ID, inst)
+	var rcv *senderkeys.Receiver
+	switch {
+	case errors.Is(err, ErrNotFound):
+		rcv = senderkeys.NewReceiver(g.ID[:], d.Installation, in.Signing)
+		rec = &ReceiverRecord{Group: g.ID, Installation: inst, Account: in.Account}
+	case err != nil:
+		return err
+	default:
+		rcv = new(senderkeys.Receiver)
+		if err := rcv.UnmarshalBinary(rec.State); err != nil {
+			return err
+		}
+	}
+	if err := rcv.Process(d); err != nil {
+		return err
+	}
+	if rec.State, err = rcv.MarshalBinary(); err != nil {
+		return err
+	}
+	if err := t.PutReceiver(rec); err != nil {
+		return err
+	}
+	return t.AddReceiverKey(g.ID, d.KeyID, inst)
+}

@@ -1,0 +1,427 @@
+package protocol
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/senderkeys"
+)
+
+var (
+	errSeen    = errors.New("protocol: already processed")
+	errPending = errors.New("protocol: cannot be opened yet")
+	errOwn     = errors.New("protocol: our own message")
+)
+
+// PendingTTL is how long an envelope that cannot be opened yet (its key distribution has
+// not arrived) is kept for another try.
+const PendingTTL = 24 * time.Hour
+
+// process handles one envelope: authenticate on copies, then commit the new state, the
+// replay marker and the message in one transaction. Anything that fails authentication
+// or is not addressed to us only gets a replay marker, so it is skipped cheaply next time.
+// It reports whether new keys arrived (pending envelopes should be retried).
+func (c *Client) process(ctx context.Context, topic string, payload []byte) (newKeys bool) {
+	hash := envelopeHash(topic, payload)
+	err := c.tx(ctx, func(t *txn) error {
+		if seen, err := t.Seen(hash); err != nil || seen {
+			if err == nil {
+				err = errSeen
+			}
+			return err
+		}
+		err := t.dispatch(topic, payload)
+		if errors.Is(err, errPending) {
+			newKeys = t.newKeys
+			return t.PutPending(&PendingRecord{Hash: hash, Topic: topic, Payload: payload, ReceivedAt: c.now()})
+		}
+		if err != nil {
+			return err
+		}
+		if err := t.DeletePending(hash); err != nil {
+			return err
+		}
+		newKeys = t.newKeys
+		return t.MarkSeen(hash, c.now())
+	})
+	switch {
+	case err == nil, errors.Is(err, errSeen), errors.Is(err, ErrClosed), ctx.Err() != nil:
+		return newKeys
+	}
+	c.log.Debug("inbound message dropped", "err", err)
+	_ = c.tx(ctx, func(t *txn) error {
+		if err := t.DeletePending(hash); err != nil {
+			return err
+		}
+		return t.MarkSeen(hash, c.now())
+	})
+	return false
+}
+
+// retryPending retries stored envelopes until no more can be opened.
+func (c *Client) retryPending(ctx context.Context) {
+	for round := 0; round < 8 && ctx.Err() == nil; round++ {
+		var list []PendingRecord
+		if err := c.tx(ctx, func(t *txn) error {
+			var err error
+			list, err = t.Pending(4096)
+			return err
+		}); err != nil {
+			return
+		}
+		progress := false
+		now := c.now()
+		for _, p := range list {
+			if now.Sub(p.ReceivedAt) > PendingTTL {
+				_ = c.tx(ctx, func(t *txn) error { return t.DeletePending(p.Hash) })
+				continue
+			}
+			if c.process(ctx, p.Topic, p.Payload) {
+				progress = true
+			}
+		}
+		if !progress {
+			return
+		}
+	}
+}
+
+func (t *txn) dispatch(topic string, payload []byte) error {
+	c := t.c
+	if c.acct == nil {
+		return errNotForUs
+	}
+	if topic == c.acct.inboxTopic() {
+		return t.handleInbox(payload)
+	}
+	if gids := c.topics[topic]; len(gids) > 0 {
+		return t.handleGroup(gids, payload)
+	}
+	return errNotForUs
+}
+
+// handleInbox processes an inbox frame.
+func (t *txn) handleInbox(payload []byte) error {
+	c := t.c
+	f, err := wire.ParseInboxFrame(payload)
+	if err != nil {
+		return err
+	}
+	var s *sess
+	var pt []byte
+	switch f.Kind {
+	case wire.KindSession:
+		sid, ok := c.hints[f.Hint]
+		if !ok {
+			return errNotForUs
+		}
+		rec, err := t.Session(sid)
+		if err != nil {
+			return err
+		}
+		if s, err = t.loadSession(rec); err != nil {
+			return err
+		}
+		if pt, err = t.decryptOn(s, f.Body, adInbox, nil); err != nil {
+			return err
+		}
+		if err := t.saveSession(s, false); err != nil {
+			return err
+		}
+	case wire.KindInitial:
+		p, err := t.unsealInitial(f)
+		if err != nil {
+			return err
+		}
+		var otk *uint32
+		s, _, otk, err = t.respond(p.Header)
+		if err != nil {
+			return err
+		}
+		if pt, err = t.decryptOn(s, p.Message, adInbox, nil); err != nil {
+			return err
+		}
+		if s.rec.ID == 0 {
+			pm, err := wire.ParsePairwiseMessage(pt)
+			if err != nil || pm.Card == nil {
+				return errBadInitial
+			}
+			v, err := verifyCard(pm.Card, c.now())
+			if err != nil || !cardLists(v, s.rec.Remote, p.Header) {
+				return errBadInitial
+			}
+			if prev, err := t.Installation(s.rec.Remote); err == nil && prev.Account != v.account {
+				return errBadInitial
+			}
+			if err := t.storeCard(v, pm.Card, false, true, c.now()); err != nil {
+				return err
+			}
+			s.rec.RemoteAccount = v.account
+			if err := t.adoptResponder(s, otk); err != nil {
+				return err
+			}
+		} else if err := t.saveSession(s, false); err != nil {
+			return err
+		}
+	}
+	pm, err := wire.ParsePairwiseMessage(pt)
+	if err != nil {
+		return err
+	}
+	return t.handlePairwise(s.rec.RemoteAccount, s.rec.Remote, pm)
+}
+
+// cardLists reports whether the card lists the X3DH initiator's identity, unrevoked.
+func cardLists(v *verifiedCard, inst InstallationID, hdr []byte) bool {
+	// hdr = version || initiator identity (id 16 || dh 32 || signing 33) || ...
+	if len(hdr) < 1+81 {
+		return false
+	}
+	for _, in := range v.card.Installations {
+		if InstallationID(in.ID) == inst && !in.Revoked && string(in.ID[:]) == string(hdr[1:17]) &&
+			string(in.DH[:]) == string(hdr[17:49]) && string(in.Signing[:]) == string(hdr[49:82]) {
+			return true
+		}
+	}
+	return false
+}
+
+// handlePairwise acts on a decrypted pairwise message from an installation of account from.
+func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.PairwiseMessage) error {
+	c := t.c
+	if pm.Card != nil {
+		if v, err := verifyCard(pm.Card, c.now()); err == nil && v.account == from {
+			if err := t.storeCard(v, pm.Card, false, true, c.now()); err != nil {
+				return err
+			}
+		}
+	}
+	switch pm.Type {
+	case wire.PairwiseWelcome:
+		w, err := wire.ParseWelcome(pm.Body)
+		if err != nil {
+			return err
+		}
+		if err := t.handleWelcome(from, w); err != nil {
+			return err
+		}
+		t.newKeys = true
+	case wire.PairwiseDistribution:
+		d, err := senderkeys.ParseDistribution(pm.Body)
+		if err != nil {
+			return err
+		}
+		var gid GroupID
+		copy(gid[:], d.Group)
+		g, gc, err := t.group(gid)
+		if err != nil || g.Status != GroupActive || InstallationID(d.Installation) != inst {
+			return errNotForUs
+		}
+		if err := t.processDistribution(g, &gc.state, d); err != nil {
+			return err
+		}
+		t.newKeys = true
+	}
+	return nil
+}
+
+// handleGroup processes a group publish on a topic shared by gids.
+func (t *txn) handleGroup(gids []GroupID, payload []byte) error {
+	c := t.c
+	var gc *groupCache
+	var f *wire.GroupFrame
+	for _, id := range gids {
+		cand := c.groups[id]
+		if cand == nil || cand.status != GroupActive {
+			continue
+		}
+		if fr, ok := openFrame(cand, payload); ok {
+			gc, f = cand, fr
+			break
+		}
+	}
+	if gc == nil {
+		return errNotForUs
+	}
+	g, err := t.Group(gc.id)
+	if err != nil {
+		return err
+	}
+	if f.Rotation != nil {
+		if err := t.processRotation(g, gc, f.Rotation); err != nil {
+			c.log.Debug("rotation block: no usable slot", "err", err)
+		}
+	}
+	if f.Message == nil {
+		return nil
+	}
+	return t.openGroupMessage(g, gc, f.Message)
+}
+
+// processRotation finds our slot in a rotation block, decrypts it in the pairwise
+// session (starting the session for an initial slot) and feeds the distribution to the
+// sender's receiver.
+func (t *txn) processRotation(g *GroupRecord, gc *groupCache, rb *wire.RotationBlock) error {
+	c := t.c
+	inst := InstallationID(rb.Public.Installation)
+	if inst == c.acct.inst {
+		return errOwn
+	}
+	in, err := t.Installation(inst)
+	if err != nil {
+		return err
+	}
+	if in.Revoked || !gc.state.IsMember(in.Account) {
+		return ErrNotMember
+	}
+	pubBytes, err := rb.Public.Marshal()
+	if err != nil {
+		return err
+	}
+	ctx := slotContext(pubBytes)
+	initHint := initialSlotHint(c.acct.inst)
+	for i := range rb.Slots {
+		sl := &rb.Slots[i]
+		var s *sess
+		var otk *uint32
+		switch {
+		case sl.Kind == wire.SlotInitial && sl.Hint == initHint:
+			s, _, otk, err = t.respond(sl.Header)
+			if err != nil {
+				continue
+			}
+		case sl.Kind == wire.SlotSession:
+			sid, ok := c.hints[sl.Hint]
+			if !ok {
+				continue
+			}
+			rec, err := t.Session(sid)
+			if err != nil {
+				continue
+			}
+			if s, err = t.loadSession(rec); err != nil {
+				continue
+			}
+		default:
+			continue
+		}
+		if s.rec.Remote != inst {
+			continue
+		}
+		pt, err := t.decryptOn(s, sl.Message, adSlot, ctx)
+		if err != nil || len(pt) != wire.SlotPlaintextSize {
+			continue
+		}
+		d := &senderkeys.Distribution{Group: rb.Public.Group, Installation: rb.Public.Installation, KeyID: rb.Public.KeyID,
+			Iteration: binary.BigEndian.Uint32(pt[32:]), SigningKey: rb.Public.SigningKey, HasPrev: rb.Public.HasPrev,
+			PrevKeyID: rb.Public.PrevKeyID, PrevLastIteration: rb.Public.PrevLastIteration, Signature: rb.Public.Signature}
+		copy(d.ChainKey[:], pt[:32])
+		if err := t.processDistribution(g, &gc.state, d); err != nil {
+			return err
+		}
+		if s.rec.ID == 0 {
+			s.rec.RemoteAccount = in.Account
+			if err := t.adoptResponder(s, otk); err != nil {
+				return err
+			}
+		} else if err := t.saveSession(s, false); err != nil {
+			return err
+		}
+		t.newKeys = true
+		return nil
+	}
+	return errNotForUs
+}
+
+// openGroupMessage opens a senderkeys message and stores it.
+func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error {
+	c := t.c
+	h, err := senderkeys.ParseHeader(msg)
+	if err != nil {
+		return err
+	}
+	rec, err := t.ReceiverByKey(g.ID, h.KeyID)
+	if errors.Is(err, ErrNotFound) {
+		if g.Sender != nil {
+			var own senderkeys.Sender
+			if own.UnmarshalBinary(g.Sender) == nil && own.KeyID() == h.KeyID {
+				return errOwn
+			}
+		}
+		return errPending
+	}
+	if err != nil {
+		return err
+	}
+	rcv := new(senderkeys.Receiver)
+	if err := rcv.UnmarshalBinary(rec.State); err != nil {
+		return err
+	}
+	pt, err := rcv.Open(msg)
+	if err != nil {
+		return err
+	}
+	if !gc.state.IsMember(rec.Account) {
+		return ErrNotMember
+	}
+	gp, err := wire.ParseGroupPlaintext(pt)
+	if err != nil {
+		return err
+	}
+	if _, ok := decodeContent(gp.Type, gp.Body); !ok {
+		return ErrInvalidContent
+	}
+	now := c.now()
+	id := messageID(g.ID, rec.Installation, h.KeyID, h.Iteration)
+	mr := &MessageRecord{ID: id, Group: g.ID, SenderAccount: rec.Account, SenderInstallation: rec.Installation, Clock: gp.Clock,
+		Timestamp: time.UnixMilli(int64(gp.Timestamp)), ReceivedAt: now, Status: StatusReceived, Type: uint8(gp.Type), Body: gp.Body}
+	inserted, err := t.PutMessage(mr)
+	if err != nil {
+		return err
+	}
+	if rec.State, err = rcv.MarshalBinary(); err != nil {
+		return err
+	}
+	if err := t.PutReceiver(rec); err != nil {
+		return err
+	}
+	if !inserted {
+		return nil
+	}
+	entry := historyEntry(rec.Installation, id)
+	g.Clock = max(g.Clock, gp.Clock)
+	g.History = pushHistory(g.History, entry)
+	if err := t.DeleteExpected(g.ID, entry); err != nil {
+		return err
+	}
+	for _, e := range gp.History {
+		if InstallationID(e[:16]) == c.acct.inst {
+			continue
+		}
+		seen, err := t.HasHistoryEntry(g.ID, e)
+		if err != nil {
+			return err
+		}
+		if !seen {
+			if err := t.PutExpected(&ExpectedRecord{Group: g.ID, Entry: e, Since: now}); err != nil {
+				return err
+			}
+		}
+	}
+	if err := t.PutGroup(g); err != nil {
+		return err
+	}
+	if gp.Type == wire.ContentMembership {
+		if err := t.receiveMembership(g, gc, gp.Body); err != nil {
+			return err
+		}
+	}
+	t.emit(&MessageReceived{Message: messageFromRecord(mr)})
+	return nil
+}
+
+var _ = slices.Contains[[]int, int]

@@ -1,0 +1,203 @@
+package protocol
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/chorus-im/chorus/transport"
+)
+
+// Run connects the client to the network and owns every goroutine of the engine: one
+// reader per subscribed topic, the processor, the publish-retry loop, periodic syncs and
+// prekey maintenance. It returns when ctx ends or Close is called, after every goroutine
+// it started has stopped. Only one Run may be active at a time.
+func (c *Client) Run(ctx context.Context) error {
+	c.runMu.Lock()
+	if c.running {
+		c.runMu.Unlock()
+		return ErrRunning
+	}
+	c.running = true
+	c.runMu.Unlock()
+	defer func() {
+		c.runMu.Lock()
+		c.running = false
+		c.runMu.Unlock()
+	}()
+	if _, err := c.Account(); err != nil {
+		return err
+	}
+	if c.isClosed() {
+		return ErrClosed
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-c.closed:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	in := make(chan transport.Envelope, 256)
+	subscribed := make(chan struct{})
+	wg.Add(3)
+	go func() { defer wg.Done(); c.subscriptions(ctx, in, subscribed, &wg) }()
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case env := <-in:
+				if c.process(ctx, env.Topic, env.Payload) {
+					c.retryPending(ctx)
+				}
+			}
+		}
+	}()
+	go func() { defer wg.Done(); c.maintenance(ctx, subscribed) }()
+	<-ctx.Done()
+	wg.Wait()
+	return nil
+}
+
+// subscriptions keeps one subscription per wanted topic, forwarding envelopes to in.
+func (c *Client) subscriptions(ctx context.Context, in chan<- transport.Envelope, subscribed chan struct{}, wg *sync.WaitGroup) {
+	subs := map[string]context.CancelFunc{}
+	defer func() {
+		for _, cancel := range subs {
+			cancel()
+		}
+	}()
+	first := true
+	retry := time.NewTimer(time.Hour)
+	defer retry.Stop()
+	for {
+		c.mu.Lock()
+		want := c.wantedTopicsLocked()
+		c.mu.Unlock()
+		failed := false
+		for _, topic := range want {
+			if subs[topic] != nil {
+				continue
+			}
+			sctx, scancel := context.WithCancel(ctx)
+			ch, err := c.tr.Subscribe(sctx, []string{topic})
+			if err != nil {
+				scancel()
+				c.log.Debug("subscribe failed", "err", err)
+				failed = true
+				continue
+			}
+			subs[topic] = scancel
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-sctx.Done():
+						return
+					case env, ok := <-ch:
+						if !ok {
+							return
+						}
+						select {
+						case in <- env:
+						case <-sctx.Done():
+							return
+						}
+					}
+				}
+			}()
+		}
+		for topic, cancel := range subs {
+			if !slices.Contains(want, topic) {
+				cancel()
+				delete(subs, topic)
+			}
+		}
+		if first {
+			first = false
+			close(subscribed)
+		}
+		if failed {
+			retry.Reset(time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.subsWake:
+		case <-retry.C:
+		}
+	}
+}
+
+// maintenance runs the publish retries, periodic syncs and prekey upkeep.
+func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
+	select {
+	case <-subscribed:
+	case <-ctx.Done():
+		return
+	}
+	c.maintainPrekeys(ctx)
+	c.retryDue(ctx)
+	if err := c.Sync(ctx); err != nil {
+		c.log.Debug("sync failed", "err", err)
+	}
+	tick := time.NewTicker(max(c.opt.retryBase/2, 10*time.Millisecond))
+	defer tick.Stop()
+	lastSync, lastMaint := c.now(), c.now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.outWake:
+		case <-tick.C:
+		}
+		c.retryDue(ctx)
+		now := c.now()
+		if c.opt.syncInterval > 0 && now.Sub(lastSync) >= c.opt.syncInterval {
+			lastSync = now
+			if err := c.Sync(ctx); err != nil {
+				c.log.Debug("sync failed", "err", err)
+			}
+		}
+		if now.Sub(lastMaint) >= time.Hour {
+			lastMaint = now
+			c.maintainPrekeys(ctx)
+		}
+	}
+}
+
+// maintainPrekeys rotates the signed prekey and refills one-time prekeys when due, and
+// publishes an announcement when our card changed or was never announced.
+func (c *Client) maintainPrekeys(ctx context.Context) {
+	announce := false
+	err := c.tx(ctx, func(t *txn) error {
+		rec, err := t.Account()
+		if err != nil {
+			return err
+		}
+		before := rec.CardClock
+		if err := t.rotatePrekeys(c.acct, rec, c.now(), false); err != nil {
+			return err
+		}
+		announce = rec.CardClock != before || rec.AnnouncedAt.IsZero() || c.now().Sub(rec.AnnouncedAt) > 24*time.Hour
+		return nil
+	})
+	if err != nil {
+		c.log.Debug("prekey maintenance failed", "err", err)
+		return
+	}
+	if announce {
+		if err := c.Announce(ctx); err != nil {
+			c.log.Debug("announce failed", "err", err)
+		}
+	}
+}

@@ -1,0 +1,335 @@
+package protocol
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/senderkeys"
+	"github.com/chorus-im/chorus/transport"
+)
+
+// Group wire constants (spec: protocol, "Group messages").
+const (
+	// groupOverhead is the outer encryption's cost: version, nonce, tag.
+	groupOverhead = 1 + wire.NonceSize + 16
+	// maxFrame is the largest group frame plaintext that fits one publish.
+	maxFrame = transport.MaxPayload - groupOverhead
+	// HistoryLength is how many recent message ids each group message carries (R1).
+	HistoryLength = 5
+)
+
+// Send sends content to a group and returns the message id. The message (with the
+// advanced sender-key state) is stored as Unpublished before it is published; a failed
+// publish is retried by Run (see MaxAttempts).
+func (c *Client) Send(ctx context.Context, id GroupID, content Content) (MessageID, error) {
+	typ, body, err := content.encode()
+	if err != nil {
+		return MessageID{}, err
+	}
+	var msgID MessageID
+	var outs []int64
+	err = c.tx(ctx, func(t *txn) error {
+		if c.acct == nil {
+			return ErrNoAccount
+		}
+		g, gc, err := t.group(id)
+		if err != nil {
+			return err
+		}
+		msgID, outs, err = t.sealGroup(g, gc, typ, body)
+		return err
+	})
+	if err != nil {
+		return MessageID{}, err
+	}
+	c.publishIDs(ctx, outs)
+	return msgID, nil
+}
+
+// messageID computes a group message id.
+func messageID(group GroupID, inst InstallationID, key senderkeys.KeyID, iteration uint32) MessageID {
+	h := sha256.New()
+	h.Write([]byte{byte(len(labelMessageID))})
+	h.Write([]byte(labelMessageID))
+	h.Write(group[:])
+	h.Write(inst[:])
+	h.Write(key[:])
+	var it [4]byte
+	binary.BigEndian.PutUint32(it[:], iteration)
+	h.Write(it[:])
+	var id MessageID
+	h.Sum(id[:0])
+	return id
+}
+
+func historyEntry(inst InstallationID, id MessageID) [32]byte {
+	var e [32]byte
+	copy(e[:16], inst[:])
+	copy(e[16:], id[:16])
+	return e
+}
+
+// pushHistory appends an entry to a group's recent-history list (kept at HistoryLength).
+func pushHistory(h []byte, e [32]byte) []byte {
+	out := append(append([]byte{}, h...), e[:]...)
+	if n := len(out) / 32; n > HistoryLength {
+		out = out[(n-HistoryLength)*32:]
+	}
+	return out
+}
+
+// slotContext binds slots to the public distribution they complete.
+func slotContext(pub []byte) []byte {
+	h := sha256.New()
+	h.Write([]byte(labelDistContext))
+	h.Write(pub)
+	return h.Sum(nil)
+}
+
+// initialSlotHint is the hint of an initial (X3DH) slot for installation inst.
+func initialSlotHint(inst InstallationID) [16]byte {
+	h := sha256.New()
+	h.Write([]byte(labelInitialSlot))
+	h.Write(inst[:])
+	var out [16]byte
+	copy(out[:], h.Sum(nil))
+	return out
+}
+
+// sealGroup builds, seals and queues one group message: it rotates the sender key if a
+// member left, distributes the current key to member installations that lack it (the
+// rotation block, in the same publish), and stores sender state, sessions, the message
+// (Unpublished) and the outbox records in the caller's transaction.
+func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, body []byte) (MessageID, []int64, error) {
+	c := t.c
+	if g.Status != GroupActive || !gc.state.IsMember(c.acct.id) {
+		return MessageID{}, nil, ErrNotMember
+	}
+	sender := new(senderkeys.Sender)
+	var err error
+	switch {
+	case g.Sender == nil:
+		if sender, err = senderkeys.NewSender(c.rand, g.ID[:]); err != nil {
+			return MessageID{}, nil, err
+		}
+		g.Distribute = true
+		if err := t.ClearDistributed(g.ID); err != nil {
+			return MessageID{}, nil, err
+		}
+	default:
+		if err := sender.UnmarshalBinary(g.Sender); err != nil {
+			return MessageID{}, nil, err
+		}
+		if g.Rotate {
+			if sender, err = sender.Rotate(c.rand); err != nil {
+				return MessageID{}, nil, err
+			}
+			g.Rotate, g.Distribute = false, true
+			if err := t.ClearDistributed(g.ID); err != nil {
+				return MessageID{}, nil, err
+			}
+		}
+	}
+	var slots []wire.Slot
+	var pub wire.PublicDistribution
+	var done []InstallationID
+	if g.Distribute {
+		slots, pub, done, err = t.buildSlots(g, gc, sender)
+		if err != nil {
+			return MessageID{}, nil, err
+		}
+	}
+	keyID, iteration := sender.KeyID(), sender.Iteration()
+	id := messageID(g.ID, c.acct.inst, keyID, iteration)
+	now := c.now()
+	pt := &wire.GroupPlaintext{Clock: g.Clock + 1, Timestamp: uint64(now.UnixMilli()), Type: typ, Body: body}
+	for i := 0; i+32 <= len(g.History); i += 32 {
+		var e [32]byte
+		copy(e[:], g.History[i:i+32])
+		pt.History = append(pt.History, e)
+	}
+	ptb, err := pt.Marshal()
+	if err != nil {
+		return MessageID{}, nil, err
+	}
+	sealed, err := sender.Seal(ptb)
+	if err != nil {
+		return MessageID{}, nil, err
+	}
+	frames, err := packFrames(pub, slots, sealed)
+	if err != nil {
+		return MessageID{}, nil, err
+	}
+	if g.Sender, err = sender.MarshalBinary(); err != nil {
+		return MessageID{}, nil, err
+	}
+	g.Clock++
+	g.History = pushHistory(g.History, historyEntry(c.acct.inst, id))
+	g.Distribute = false
+	g.UpdatedAt = now
+	if err := t.PutGroup(g); err != nil {
+		return MessageID{}, nil, err
+	}
+	if err := t.MarkDistributed(g.ID, done); err != nil {
+		return MessageID{}, nil, err
+	}
+	rec := &MessageRecord{ID: id, Group: g.ID, SenderAccount: c.acct.id, SenderInstallation: c.acct.inst, Clock: g.Clock,
+		Timestamp: now, ReceivedAt: now, Outgoing: true, Status: StatusUnpublished, Type: uint8(typ), Body: body}
+	if _, err := t.PutMessage(rec); err != nil {
+		return MessageID{}, nil, err
+	}
+	var outs []int64
+	for _, f := range frames {
+		payload, err := sealFrame(c.rand, gc, f)
+		if err != nil {
+			return MessageID{}, nil, err
+		}
+		oid, err := t.queue(g.Topic, payload, &id)
+		if err != nil {
+			return MessageID{}, nil, err
+		}
+		outs = append(outs, oid)
+	}
+	return id, outs, nil
+}
+
+// buildSlots encrypts the sender's current (chain key, iteration) to every member
+// installation that does not hold it yet, each in its pairwise session (starting one
+// with X3DH where needed: an initial slot). It returns the slots, the public part of the
+// distribution and the installations served.
+func (t *txn) buildSlots(g *GroupRecord, gc *groupCache, sender *senderkeys.Sender) ([]wire.Slot, wire.PublicDistribution, []InstallationID, error) {
+	c := t.c
+	var pub wire.PublicDistribution
+	d, err := sender.Distribution(c.acct.ident.SigningKey(), c.acct.inst)
+	if err != nil {
+		return nil, pub, nil, err
+	}
+	pub = wire.PublicDistribution{Group: d.Group, Installation: d.Installation, KeyID: d.KeyID, SigningKey: d.SigningKey,
+		HasPrev: d.HasPrev, PrevKeyID: d.PrevKeyID, PrevLastIteration: d.PrevLastIteration, Signature: d.Signature}
+	pubBytes, err := pub.Marshal()
+	if err != nil {
+		return nil, pub, nil, err
+	}
+	ctx := slotContext(pubBytes)
+	var pt [wire.SlotPlaintextSize]byte
+	copy(pt[:32], d.ChainKey[:])
+	binary.BigEndian.PutUint32(pt[32:], d.Iteration)
+	have, err := t.Distributed(g.ID)
+	if err != nil {
+		return nil, pub, nil, err
+	}
+	haveSet := make(map[InstallationID]bool, len(have))
+	for _, h := range have {
+		haveSet[h] = true
+	}
+	targets, err := t.memberInstallations(&gc.state)
+	if err != nil {
+		return nil, pub, nil, err
+	}
+	var slots []wire.Slot
+	var done []InstallationID
+	for i := range targets {
+		in := &targets[i]
+		if haveSet[in.ID] {
+			continue
+		}
+		s, err := t.sessionTo(in)
+		if err != nil {
+			c.log.Debug("rotation: no session", "installation", in.ID.String()[:8], "err", err)
+			continue
+		}
+		msg, err := s.dr.Encrypt(pt[:], drAD(s.rec.AD, adSlot, ctx))
+		if err != nil {
+			return nil, pub, nil, err
+		}
+		sl := wire.Slot{Kind: wire.SlotSession, Hint: s.rec.SendHint, Message: msg}
+		if s.pendingInitial() {
+			_, hdr := s.x3dhHeader()
+			sl = wire.Slot{Kind: wire.SlotInitial, Hint: initialSlotHint(in.ID), Header: hdr, Message: msg}
+		}
+		if err := t.saveSession(s, false); err != nil {
+			return nil, pub, nil, err
+		}
+		slots = append(slots, sl)
+		done = append(done, in.ID)
+	}
+	return slots, pub, done, nil
+}
+
+// packFrames puts the rotation block (if any) and the message in as few frames as fit
+// one publish each: one frame whenever possible; otherwise the slots are split into parts
+// (each with the public distribution), the message riding in part 0.
+func packFrames(pub wire.PublicDistribution, slots []wire.Slot, msg []byte) ([]*wire.GroupFrame, error) {
+	if len(slots) == 0 {
+		return []*wire.GroupFrame{{Message: msg}}, nil
+	}
+	base := wire.RotationOverhead(&pub)
+	msgCost := 4 + len(msg)
+	var parts [][]wire.Slot
+	var cur []wire.Slot
+	size := base + msgCost // part 0 carries the message
+	for _, sl := range slots {
+		n := sl.Size()
+		if len(cur) > 0 && (size+n > maxFrame || len(cur) >= wire.MaxSlots) {
+			parts = append(parts, cur)
+			cur, size = nil, base
+		}
+		if size+n > maxFrame {
+			return nil, errors.New("protocol: a slot does not fit a publish")
+		}
+		cur = append(cur, sl)
+		size += n
+	}
+	parts = append(parts, cur)
+	if len(parts) > 0xffff {
+		return nil, errors.New("protocol: rotation block too large")
+	}
+	frames := make([]*wire.GroupFrame, len(parts))
+	for i, p := range parts {
+		frames[i] = &wire.GroupFrame{Rotation: &wire.RotationBlock{Public: pub, Part: uint16(i), Parts: uint16(len(parts)), Slots: p}}
+	}
+	frames[0].Message = msg
+	return frames, nil
+}
+
+// sealFrame encrypts a frame under the group key: version || nonce(24) || XChaCha20-Poly1305
+// ciphertext, with the version byte and the topic as associated data.
+func sealFrame(rand io.Reader, gc *groupCache, f *wire.GroupFrame) ([]byte, error) {
+	pt, err := f.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 1+wire.NonceSize, 1+wire.NonceSize+len(pt)+16)
+	out[0] = wire.Version
+	if _, err := io.ReadFull(rand, out[1:]); err != nil {
+		return nil, err
+	}
+	out = gc.aead.Seal(out, out[1:1+wire.NonceSize], pt, frameAD(gc.topic))
+	if len(out) > transport.MaxPayload {
+		return nil, fmt.Errorf("protocol: group frame of %d bytes exceeds the publish limit", len(out))
+	}
+	return out, nil
+}
+
+func frameAD(topic string) []byte { return append([]byte{wire.Version}, topic...) }
+
+// openFrame decrypts a group payload; ok is false if it is not for this group.
+func openFrame(gc *groupCache, payload []byte) (*wire.GroupFrame, bool) {
+	if len(payload) < groupOverhead || payload[0] != wire.Version {
+		return nil, false
+	}
+	pt, err := gc.aead.Open(nil, payload[1:1+wire.NonceSize], payload[1+wire.NonceSize:], frameAD(gc.topic))
+	if err != nil {
+		return nil, false
+	}
+	f, err := wire.ParseGroupFrame(pt)
+	if err != nil {
+		return nil, false
+	}
+	return f, true
+}

@@ -1,0 +1,421 @@
+package protocol
+
+import (
+	"bytes"
+	"crypto/ecdh"
+	"crypto/hkdf"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"golang.org/x/crypto/chacha20poly1305"
+
+	"github.com/chorus-im/chorus/doubleratchet"
+	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/topics"
+	"github.com/chorus-im/chorus/x3dh"
+)
+
+// Double Ratchet associated-data purposes (spec: protocol, "Pairwise messages").
+const (
+	adInbox byte = 1
+	adSlot  byte = 2
+)
+
+// MaxSessionsPerInstallation bounds the sessions kept per remote installation (older
+// ones, never the active one, are deleted).
+const MaxSessionsPerInstallation = 3
+
+var (
+	errNoBundle   = errors.New("protocol: no usable prekey bundle for installation")
+	errNotForUs   = errors.New("protocol: not addressed to us")
+	errBadInitial = errors.New("protocol: invalid initial message")
+)
+
+// sess is a loaded session.
+type sess struct {
+	rec *SessionRecord
+	dr  *doubleratchet.Session
+}
+
+// sessionHints derives the per-direction hints of a session from the X3DH secret.
+func sessionHints(secret [32]byte, initiator bool) (send, recv [16]byte) {
+	out, err := hkdf.Key(sha256.New, secret[:], nil, labelSessionHint, 32)
+	if err != nil {
+		panic(err)
+	}
+	copy(send[:], out[:16]) // initiator -> responder
+	copy(recv[:], out[16:]) // responder -> initiator
+	if !initiator {
+		send, recv = recv, send
+	}
+	return send, recv
+}
+
+func drAD(sessAD []byte, purpose byte, ctx []byte) []byte {
+	out := make([]byte, 0, len(sessAD)+1+len(ctx))
+	out = append(out, sessAD...)
+	out = append(out, purpose)
+	return append(out, ctx...)
+}
+
+func (t *txn) loadSession(rec *SessionRecord) (*sess, error) {
+	dr := new(doubleratchet.Session)
+	if err := dr.UnmarshalBinary(rec.State); err != nil {
+		return nil, fmt.Errorf("protocol: stored session: %w", err)
+	}
+	return &sess{rec: rec, dr: dr}, nil
+}
+
+// activeSession returns the session we send on to remote, or nil.
+func (t *txn) activeSession(remote InstallationID) (*sess, error) {
+	list, err := t.SessionsWith(remote)
+	if err != nil {
+		return nil, err
+	}
+	for i := range list {
+		if list[i].Active {
+			return t.loadSession(&list[i])
+		}
+	}
+	return nil, nil
+}
+
+// sessionTo returns the active session to inst, starting one with X3DH if needed.
+func (t *txn) sessionTo(inst *InstallationRecord) (*sess, error) {
+	s, err := t.activeSession(inst.ID)
+	if err != nil || s != nil {
+		return s, err
+	}
+	return t.initiate(inst)
+}
+
+// initiate runs X3DH with inst's stored bundle (using a one-time prekey only if the owner
+// gave the bundle to us) and stores the new session as active.
+func (t *txn) initiate(inst *InstallationRecord) (*sess, error) {
+	if len(inst.Bundle) == 0 || inst.Revoked {
+		return nil, errNoBundle
+	}
+	bundle, err := x3dh.ParseBundle(inst.Bundle)
+	if err != nil {
+		return nil, errNoBundle
+	}
+	usedOTK := len(bundle.OneTimePrekeys) > 0
+	if usedOTK {
+		// Pick one at random among those offered, to make reuse by two initiators unlikely.
+		var r [1]byte
+		if _, err := t.c.rand.Read(r[:]); err != nil {
+			return nil, err
+		}
+		i := int(r[0]) % len(bundle.OneTimePrekeys)
+		bundle.OneTimePrekeys = []x3dh.OneTimePrekeyPublic{bundle.OneTimePrekeys[i]}
+	}
+	now := t.c.now()
+	secret, ad, hdr, err := x3dh.Initiate(t.c.rand, t.c.acct.ident, bundle, now)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errNoBundle, err)
+	}
+	dr, err := doubleratchet.NewInitiator(t.c.rand, secret, bundle.SignedPrekey)
+	if err != nil {
+		return nil, err
+	}
+	hb, err := hdr.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	send, recv := sessionHints(secret, true)
+	rec := &SessionRecord{Remote: inst.ID, RemoteAccount: inst.Account, Initiator: true, Active: true, BaseKey: hdr.Ephemeral,
+		SendHint: send, RecvHint: recv, AD: ad, InitialHeader: append(append([]byte{}, bundle.SignedPrekey[:]...), hb...),
+		CreatedAt: now, UpdatedAt: now}
+	if usedOTK {
+		// The owner's OTK is consumed: do not offer it to anyone else from our copy.
+		cp := *bundle
+		cp.OneTimePrekeys = nil
+		if bb, err := cp.MarshalBinary(); err == nil {
+			inst.Bundle = bb
+			if err := t.PutInstallation(inst); err != nil {
+				return nil, err
+			}
+		}
+	}
+	s := &sess{rec: rec, dr: dr}
+	return s, t.saveSession(s, true)
+}
+
+// saveSession stores s; makeActive deactivates the other sessions with the remote and
+// prunes old ones.
+func (t *txn) saveSession(s *sess, makeActive bool) error {
+	st, err := s.dr.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	s.rec.State = st
+	s.rec.UpdatedAt = t.c.now()
+	if makeActive {
+		s.rec.Active = true
+	}
+	isNew := s.rec.ID == 0
+	if err := t.PutSession(s.rec); err != nil {
+		return err
+	}
+	if isNew {
+		id, hint := s.rec.ID, s.rec.RecvHint
+		t.onCommit(func() { t.c.hints[hint] = id })
+	}
+	if !makeActive {
+		return nil
+	}
+	list, err := t.SessionsWith(s.rec.Remote)
+	if err != nil {
+		return err
+	}
+	kept := 1
+	for i := range list {
+		o := &list[i]
+		if o.ID == s.rec.ID {
+			continue
+		}
+		if kept >= MaxSessionsPerInstallation {
+			if err := t.DeleteSession(o.ID); err != nil {
+				return err
+			}
+			hint := o.RecvHint
+			t.onCommit(func() { delete(t.c.hints, hint) })
+			continue
+		}
+		kept++
+		if o.Active {
+			o.Active = false
+			if err := t.PutSession(o); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// pendingInitial reports whether messages on s must still carry the X3DH header.
+func (s *sess) pendingInitial() bool {
+	return s.rec.Initiator && !s.rec.Confirmed && len(s.rec.InitialHeader) > 32
+}
+
+// x3dhHeader returns the stored X3DH header bytes and the responder's signed prekey.
+func (s *sess) x3dhHeader() (spk [32]byte, hdr []byte) {
+	copy(spk[:], s.rec.InitialHeader[:32])
+	return spk, s.rec.InitialHeader[32:]
+}
+
+func accountPub(account string) ([]byte, error) {
+	pub, err := membership.ParsePublicKey(account)
+	if err != nil {
+		return nil, err
+	}
+	return crypto.FromECDSAPub(pub), nil
+}
+
+// sealPairwise encrypts a pairwise message to inst and returns the inbox topic and frame.
+// The session state advances; the caller stores the frame in the outbox in the same
+// transaction.
+func (t *txn) sealPairwise(inst *InstallationRecord, pm *wire.PairwiseMessage) (string, []byte, error) {
+	pub, err := accountPub(inst.Account)
+	if err != nil {
+		return "", nil, err
+	}
+	s, err := t.sessionTo(inst)
+	if err != nil {
+		return "", nil, err
+	}
+	if s.pendingInitial() && pm.Card == nil {
+		card, err := t.ownCard(0)
+		if err != nil {
+			return "", nil, err
+		}
+		cp := *pm
+		cp.Card = card
+		pm = &cp
+	}
+	pt, err := pm.Marshal()
+	if err != nil {
+		return "", nil, err
+	}
+	msg, err := s.dr.Encrypt(pt, drAD(s.rec.AD, adInbox, nil))
+	if err != nil {
+		return "", nil, err
+	}
+	var frame []byte
+	if s.pendingInitial() {
+		spk, hdr := s.x3dhHeader()
+		frame, err = sealInitial(t.c.rand, spk, hdr, msg)
+		if err != nil {
+			return "", nil, err
+		}
+	} else {
+		f := &wire.InboxFrame{Kind: wire.KindSession, Hint: s.rec.SendHint, Body: msg}
+		frame = f.Marshal()
+	}
+	if err := t.saveSession(s, false); err != nil {
+		return "", nil, err
+	}
+	return topics.InboxTopic(pub), frame, nil
+}
+
+func initialSealKey(shared, ephPub, spk []byte) ([]byte, error) {
+	salt := append(append([]byte{}, ephPub...), spk...)
+	return hkdf.Key(sha256.New, shared, salt, labelInitialSeal, chacha20poly1305.KeySize)
+}
+
+// sealInitial builds an initial inbox frame: the X3DH header and first Double Ratchet
+// message sealed to the responder's signed prekey with a fresh ephemeral key, so that
+// observers learn neither party's identity.
+func sealInitial(rand interface{ Read([]byte) (int, error) }, spk [32]byte, hdr, msg []byte) ([]byte, error) {
+	eph, err := ecdh.X25519().GenerateKey(rand)
+	if err != nil {
+		return nil, err
+	}
+	rpub, err := ecdh.X25519().NewPublicKey(spk[:])
+	if err != nil {
+		return nil, err
+	}
+	shared, err := eph.ECDH(rpub)
+	if err != nil {
+		return nil, err
+	}
+	key, err := initialSealKey(shared, eph.PublicKey().Bytes(), spk[:])
+	if err != nil {
+		return nil, err
+	}
+	aead, err := chacha20poly1305.New(key)
+	if err != nil {
+		return nil, err
+	}
+	inner, err := (&wire.InitialPayload{Header: hdr, Message: msg}).Marshal()
+	if err != nil {
+		return nil, err
+	}
+	f := &wire.InboxFrame{Kind: wire.KindInitial}
+	header := f.Marshal() // header only (empty body)
+	body := append(eph.PublicKey().Bytes(), aead.Seal(nil, make([]byte, chacha20poly1305.NonceSize), inner, header)...)
+	f.Body = body
+	return f.Marshal(), nil
+}
+
+// unsealInitial tries our signed prekeys on an initial frame body.
+func (t *txn) unsealInitial(f *wire.InboxFrame) (*wire.InitialPayload, error) {
+	if len(f.Body) < 32+chacha20poly1305.Overhead {
+		return nil, errNotForUs
+	}
+	ephPub, err := ecdh.X25519().NewPublicKey(f.Body[:32])
+	if err != nil {
+		return nil, errNotForUs
+	}
+	spks, err := t.Prekeys(true)
+	if err != nil {
+		return nil, err
+	}
+	header := (&wire.InboxFrame{Kind: wire.KindInitial}).Marshal()
+	for i := len(spks) - 1; i >= 0; i-- {
+		spk := new(x3dh.SignedPrekey)
+		if spk.UnmarshalBinary(spks[i].Data) != nil {
+			continue
+		}
+		shared, err := spk.PrivateKey().ECDH(ephPub)
+		if err != nil {
+			continue
+		}
+		pub := spk.Public()
+		key, err := initialSealKey(shared, f.Body[:32], pub[:])
+		if err != nil {
+			return nil, err
+		}
+		aead, _ := chacha20poly1305.New(key)
+		inner, err := aead.Open(nil, make([]byte, chacha20poly1305.NonceSize), f.Body[32:], header)
+		if err != nil {
+			continue
+		}
+		p, err := wire.ParseInitialPayload(inner)
+		if err != nil {
+			return nil, errBadInitial
+		}
+		return p, nil
+	}
+	return nil, errNotForUs
+}
+
+// respond handles an X3DH header addressed to us: it returns the existing session with
+// that base key, or a new responder session (not yet stored). usedOTK is the one-time
+// prekey to delete once the first message authenticates.
+func (t *txn) respond(hb []byte) (s *sess, hdr *x3dh.Header, usedOTK *uint32, err error) {
+	hdr, err = x3dh.ParseHeader(hb)
+	if err != nil {
+		return nil, nil, nil, errBadInitial
+	}
+	remote := InstallationID(hdr.Initiator.ID)
+	if remote == t.c.acct.inst {
+		return nil, nil, nil, errBadInitial
+	}
+	if rec, err := t.SessionByBaseKey(remote, hdr.Ephemeral); err == nil {
+		s, err := t.loadSession(rec)
+		return s, hdr, nil, err
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, nil, nil, err
+	}
+	lookup := prekeyLookup{t}
+	secret, ad, err := x3dh.Respond(t.c.acct.ident, lookup, hdr, t.c.now())
+	if err != nil {
+		return nil, nil, nil, fmt.Errorf("%w: %w", errBadInitial, err)
+	}
+	spk, ok := lookup.SignedPrekey(hdr.SignedPrekeyID)
+	if !ok {
+		return nil, nil, nil, errBadInitial
+	}
+	dr, err := doubleratchet.NewResponder(secret, spk.PrivateKey())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	send, recv := sessionHints(secret, false)
+	now := t.c.now()
+	rec := &SessionRecord{Remote: remote, BaseKey: hdr.Ephemeral, SendHint: send, RecvHint: recv, AD: ad, CreatedAt: now, UpdatedAt: now}
+	if hdr.HasOneTimePrekey {
+		id := hdr.OneTimePrekeyID
+		usedOTK = &id
+	}
+	return &sess{rec: rec, dr: dr}, hdr, usedOTK, nil
+}
+
+// adoptResponder stores a new responder session after its first message authenticated,
+// applying the simultaneous-initiation tie-break: a session we initiated that the peer
+// has not confirmed stays active only if our installation id is the smaller one.
+func (t *txn) adoptResponder(s *sess, usedOTK *uint32) error {
+	if usedOTK != nil {
+		if err := t.DeletePrekey(false, *usedOTK); err != nil {
+			return err
+		}
+	}
+	act, err := t.activeSession(s.rec.Remote)
+	if err != nil {
+		return err
+	}
+	makeActive := true
+	if act != nil && act.rec.Initiator && !act.rec.Confirmed && bytes.Compare(t.c.acct.inst[:], s.rec.Remote[:]) < 0 {
+		makeActive = false
+	}
+	return t.saveSession(s, makeActive)
+}
+
+// decryptOn decrypts msg on a copy of s; on success s holds the advanced state (not yet
+// stored) and is marked confirmed.
+func (t *txn) decryptOn(s *sess, msg []byte, purpose byte, ctx []byte) ([]byte, error) {
+	cp := s.dr.Clone()
+	pt, err := cp.Decrypt(t.c.rand, msg, drAD(s.rec.AD, purpose, ctx))
+	if err != nil {
+		return nil, err
+	}
+	s.dr = cp
+	if s.rec.Initiator && !s.rec.Confirmed {
+		s.rec.Confirmed = true
+		s.rec.InitialHeader = nil
+	}
+	return pt, nil
+}

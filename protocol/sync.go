@@ -1,0 +1,151 @@
+package protocol
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"time"
+
+	"github.com/chorus-im/chorus/senderkeys"
+)
+
+// syncMargin is subtracted from the last sync time of a topic to tolerate clock skew
+// between publishers and us.
+const syncMargin = 2 * time.Minute
+
+// Sync catches up: it fetches history for our inbox and every active group topic since
+// the last sync (the first time: the history window), processes what it finds, retries
+// envelopes waiting for keys, and reports messages still missing (R1) as
+// *MessageMissing events. Run calls it on start and periodically; apps may call it too
+// (e.g. after the network came back).
+func (c *Client) Sync(ctx context.Context) error {
+	c.mu.Lock()
+	if c.acct == nil {
+		c.mu.Unlock()
+		return ErrNoAccount
+	}
+	topicList := c.wantedTopicsLocked()
+	c.mu.Unlock()
+	now := c.now()
+	var firstErr error
+	for _, topic := range topicList {
+		var since time.Time
+		if err := c.tx(ctx, func(t *txn) error {
+			var err error
+			since, err = t.LastSync(topic)
+			return err
+		}); err != nil {
+			return err
+		}
+		if since.IsZero() {
+			since = now.Add(-c.opt.historyWindow)
+		}
+		envs, err := c.tr.History(ctx, []string{topic}, since.Add(-syncMargin), time.Time{})
+		if err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("protocol: history: %w", err)
+			}
+			continue
+		}
+		newKeys := false
+		for _, e := range envs {
+			if c.process(ctx, e.Topic, e.Payload) {
+				newKeys = true
+			}
+		}
+		if newKeys {
+			c.retryPending(ctx)
+		}
+		if err := c.tx(ctx, func(t *txn) error { return t.SetLastSync(topic, now) }); err != nil {
+			return err
+		}
+	}
+	// Groups joined during this sync: their topics were not in the list yet.
+	c.mu.Lock()
+	more := c.wantedTopicsLocked()
+	c.mu.Unlock()
+	if len(more) > len(topicList) && ctx.Err() == nil {
+		return c.Sync(ctx)
+	}
+	c.retryPending(ctx)
+	if err := c.checkMissing(ctx); err != nil {
+		return err
+	}
+	return firstErr
+}
+
+// wantedTopicsLocked lists the topics we listen on: our inbox and active group topics.
+func (c *Client) wantedTopicsLocked() []string {
+	out := []string{c.acct.inboxTopic()}
+	for topic, gids := range c.topics {
+		for _, id := range gids {
+			if gc := c.groups[id]; gc != nil && gc.status == GroupActive {
+				out = append(out, topic)
+				break
+			}
+		}
+	}
+	return out
+}
+
+// checkMissing reports iteration gaps of every sender and causal-history entries never
+// seen, once each.
+func (c *Client) checkMissing(ctx context.Context) error {
+	now := c.now()
+	return c.tx(ctx, func(t *txn) error {
+		gs, err := t.Groups()
+		if err != nil {
+			return err
+		}
+		for _, g := range gs {
+			if g.Status != GroupActive {
+				continue
+			}
+			recs, err := t.Receivers(g.ID)
+			if err != nil {
+				return err
+			}
+			for _, r := range recs {
+				rcv := new(senderkeys.Receiver)
+				if err := rcv.UnmarshalBinary(r.State); err != nil {
+					return err
+				}
+				for _, gap := range rcv.Gaps() {
+					key := fmt.Sprintf("gap/%s/%s/%s/%d/%d", g.ID, r.Installation, hex.EncodeToString(gap.KeyID[:]), gap.From, gap.To)
+					done, err := t.Reported(key)
+					if err != nil {
+						return err
+					}
+					if done {
+						continue
+					}
+					if err := t.MarkReported(key, now); err != nil {
+						return err
+					}
+					t.emit(&MessageMissing{Group: g.ID, SenderAccount: r.Account, SenderInstallation: r.Installation,
+						KeyID: gap.KeyID, From: gap.From, To: gap.To})
+				}
+			}
+			exp, err := t.Expected(g.ID)
+			if err != nil {
+				return err
+			}
+			for _, e := range exp {
+				if e.Report || now.Sub(e.Since) < c.opt.missingGrace {
+					continue
+				}
+				e.Report = true
+				if err := t.PutExpected(&e); err != nil {
+					return err
+				}
+				ev := &MessageMissing{Group: g.ID, SenderInstallation: InstallationID(e.Entry[:16]), ByHistory: true}
+				copy(ev.MessageIDPrefix[:], e.Entry[16:])
+				if in, err := t.Installation(ev.SenderInstallation); err == nil {
+					ev.SenderAccount = in.Account
+				}
+				t.emit(ev)
+			}
+		}
+		return nil
+	})
+}
