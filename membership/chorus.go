@@ -51,12 +51,11 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 		if ev.ChatID != "" && ev.ChatID != chatID {
 			continue
 		}
-		from, err := v.author(chatID, &ev)
+		from, digest, err := v.author(chatID, &ev)
 		if err != nil || (ev.From != "" && ev.From != from) {
 			continue
 		}
 		ev.From, ev.ChatID = from, chatID
-		digest := signingDigest(chatID, ev.Payload)
 		key := from + string(digest[:])
 		if j, ok := byContent[key]; ok {
 			// The same statement twice (e.g. a malleated signature): keep the smallest entry.

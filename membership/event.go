@@ -67,11 +67,14 @@ type Event struct {
 	auth *authTag
 }
 
-// authTag is a recovered (signature, digest) -> author binding.
+// authTag is a recovered (chat id, payload, signature) -> author binding. It holds private
+// copies, so later changes to the event's slices are detected.
 type authTag struct {
-	digest [32]byte
-	sig    [SignatureLength]byte
-	from   string
+	chatID  string
+	payload []byte
+	sig     [SignatureLength]byte
+	digest  [32]byte
+	from    string
 }
 
 // Event errors.
@@ -126,12 +129,12 @@ func SignEvent(key *ecdsa.PrivateKey, chatID string, ev Event) (Event, error) {
 	ev.From = PublicKeyString(&key.PublicKey)
 	ev.Members = cloneStrings(ev.Members)
 	ev.Image = bytes.Clone(ev.Image)
-	ev.auth = newAuth(digest, sig, ev.From)
+	ev.auth = newAuth(chatID, payload, digest, sig, ev.From)
 	return ev, nil
 }
 
-func newAuth(digest [32]byte, sig []byte, from string) *authTag {
-	a := &authTag{digest: digest, from: from}
+func newAuth(chatID string, payload []byte, digest [32]byte, sig []byte, from string) *authTag {
+	a := &authTag{chatID: chatID, payload: bytes.Clone(payload), digest: digest, from: from}
 	copy(a.sig[:], sig)
 	return a
 }
@@ -169,15 +172,18 @@ func parseEvent(chatID string, raw []byte) (Event, error) {
 		Payload:     payload,
 		Raw:         raw,
 	}
-	ev.auth = newAuth(digest, sig, from)
+	ev.auth = newAuth(chatID, payload, digest, sig, from)
 	return ev, nil
 }
 
-// verified reports whether ev's From is known to be the author of Signature over
-// Keccak256(chatID || Payload) without a new recovery.
-func (ev *Event) verified(digest [32]byte) bool {
+// verified returns the binding that makes ev's From the known author of Signature over
+// Keccak256(chatID || Payload), or nil when a recovery is needed.
+func (ev *Event) verified(chatID string) *authTag {
 	a := ev.auth
-	return a != nil && a.digest == digest && a.from == ev.From && bytes.Equal(a.sig[:], ev.Signature)
+	if a != nil && a.chatID == chatID && a.from == ev.From && bytes.Equal(a.sig[:], ev.Signature) && bytes.Equal(a.payload, ev.Payload) {
+		return a
+	}
+	return nil
 }
 
 // wire returns the wire entry Signature || Payload.

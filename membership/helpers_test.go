@@ -107,3 +107,5 @@ func sortedStrings(s []string) []string {
 	sort.Strings(out)
 	return out
 }
+
+func cryptoToECDSA(d []byte) (*ecdsa.PrivateKey, error) { return crypto.ToECDSA(d) }

@@ -202,28 +202,29 @@ type verifier struct {
 	cache map[[SignatureLength + 32]byte]string
 }
 
-// author returns the verified author of ev for chatID, or "" with the recovery error.
-func (v *verifier) author(chatID string, ev *Event) (string, error) {
-	digest := signingDigest(chatID, ev.Payload)
-	if ev.verified(digest) {
-		return ev.From, nil
+// author returns the verified author of ev for chatID and the signing digest, or the
+// recovery error.
+func (v *verifier) author(chatID string, ev *Event) (string, [32]byte, error) {
+	if a := ev.verified(chatID); a != nil {
+		return a.from, a.digest, nil
 	}
+	digest := signingDigest(chatID, ev.Payload)
 	if len(ev.Signature) != SignatureLength {
-		return "", errInvalidPayloadLength
+		return "", digest, errInvalidPayloadLength
 	}
 	var k [SignatureLength + 32]byte
 	copy(k[:], ev.Signature)
 	copy(k[SignatureLength:], digest[:])
 	if from, ok := v.cache[k]; ok {
-		return from, nil
+		return from, digest, nil
 	}
 	from, err := recoverAuthor(digest, ev.Signature)
 	if err != nil {
-		return "", err
+		return "", digest, err
 	}
 	if v.cache == nil {
 		v.cache = make(map[[SignatureLength + 32]byte]string)
 	}
 	v.cache[k] = from
-	return from, nil
+	return from, digest, nil
 }

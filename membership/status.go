@@ -42,7 +42,7 @@ func (statusRules) derive(chatID string, events []Event) (State, error) {
 		if signed == "" {
 			signed = chatID
 		}
-		from, err := v.author(signed, ev)
+		from, _, err := v.author(signed, ev)
 		if err != nil {
 			return State{}, reject(StageEventParse, ev.wire(), fmt.Errorf("failed to extract signature: %w", err))
 		}

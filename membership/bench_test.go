@@ -1,0 +1,154 @@
+package membership_test
+
+import (
+	"fmt"
+	"testing"
+
+	"github.com/chorus-im/chorus/internal/floor"
+	m "github.com/chorus-im/chorus/membership"
+)
+
+func BenchmarkFloor(b *testing.B) { floor.Run(b) }
+
+const benchEvents = 1000
+
+// benchLog is a valid 1000-event log (under both rule sets): alice creates the group, adds
+// members one by one, promotes some, renames and removes some; each event has its own clock.
+func benchLog(b *testing.B) (string, []byte, []m.Event) {
+	b.Helper()
+	chat := chatIDFor("bench", "alice")
+	evs := []m.Event{sign(b, "alice", chat, m.Event{Type: m.ChatCreated, Clock: t0, Name: "Bench", Color: "#fa6565"})}
+	var added []string
+	for i := 1; len(evs) < benchEvents; i++ {
+		var e m.Event
+		switch {
+		case i%10 == 3 && len(added) > 0:
+			e = m.Event{Type: m.AdminsAdded, Members: []string{added[len(added)-1]}}
+		case i%10 == 7:
+			e = m.Event{Type: m.NameChanged, Name: fmt.Sprintf("Bench %d", i)}
+		case i%10 == 9 && len(added) > 1:
+			e = m.Event{Type: m.MemberRemoved, Members: []string{added[len(added)-2]}}
+			added = added[:len(added)-2]
+		default:
+			key := memberKey(b, i)
+			added = append(added, key)
+			e = m.Event{Type: m.MembersAdded, Members: []string{key}}
+		}
+		e.Clock = t0 + uint64(i)
+		evs = append(evs, sign(b, "alice", chat, e))
+	}
+	msg, err := (&m.Message{ChatID: chat, Events: evs}).MarshalBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	return chat, msg, evs
+}
+
+// memberKey is the key string of a deterministic key (not an actor).
+func memberKey(b *testing.B, i int) string {
+	d := m.SigningDigest(fmt.Sprintf("bench-member-%d", i), nil)
+	k, err := cryptoToECDSA(d[:])
+	if err != nil {
+		b.Fatal(err)
+	}
+	return m.PublicKeyString(&k.PublicKey)
+}
+
+// BenchmarkVerifyDerive parses a 1000-event message (one public-key recovery per event) and
+// derives the group from it: one op is the whole log.
+func BenchmarkVerifyDerive(b *testing.B) {
+	_, msg, _ := benchLog(b)
+	for _, r := range []m.Rules{m.StatusRules(), m.ChorusRules()} {
+		b.Run(r.Name()+"/1000", func(b *testing.B) {
+			b.ReportAllocs()
+			b.SetBytes(int64(len(msg)))
+			for b.Loop() {
+				verifyDerive(b, msg, r)
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/benchEvents, "ns/event")
+		})
+	}
+}
+
+// BenchmarkVerifyDerivePerEvent is BenchmarkVerifyDerive with ns/op, B/op and allocs/op
+// reported per event (each op still processes the 1000-event log), so that
+// testdata/benchtargets.txt can compare it with one Floor/Secp256k1Ecrecover.
+func BenchmarkVerifyDerivePerEvent(b *testing.B) {
+	_, msg, _ := benchLog(b)
+	for _, r := range []m.Rules{m.StatusRules(), m.ChorusRules()} {
+		b.Run(r.Name(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				verifyDerive(b, msg, r)
+			}
+			perEvent(b)
+		})
+	}
+}
+
+// BenchmarkDeriveUnverifiedPerEvent derives from events as loaded from storage (no
+// recovered-author binding), so Derive itself recovers every author; per event.
+func BenchmarkDeriveUnverifiedPerEvent(b *testing.B) {
+	chat, _, evs := benchLog(b)
+	bare := make([]m.Event, len(evs))
+	for i, e := range evs {
+		bare[i] = m.Event{ChatID: e.ChatID, Clock: e.Clock, Type: e.Type, Members: e.Members, Name: e.Name, Color: e.Color,
+			From: e.From, Signature: e.Signature, Payload: e.Payload, Raw: e.Raw}
+	}
+	for _, r := range []m.Rules{m.StatusRules(), m.ChorusRules()} {
+		b.Run(r.Name(), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Derive(chat, bare, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+			perEvent(b)
+		})
+	}
+}
+
+// BenchmarkDerive is the state derivation alone over already-verified events (1000).
+func BenchmarkDerive(b *testing.B) {
+	chat, _, evs := benchLog(b)
+	for _, r := range []m.Rules{m.StatusRules(), m.ChorusRules()} {
+		b.Run(r.Name()+"/1000", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := m.Derive(chat, evs, r); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkSignEvent builds and signs one MEMBERS_ADDED event.
+func BenchmarkSignEvent(b *testing.B) {
+	chat := chatIDFor("bench", "alice")
+	ev := m.Event{Type: m.MembersAdded, Clock: t0, Members: pubs("bob")}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := m.SignEvent(actors["alice"].key, chat, ev); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func verifyDerive(b *testing.B, msg []byte, r m.Rules) {
+	pm, err := m.ParseMessage(msg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := m.Derive(pm.ChatID, pm.Events, r); err != nil {
+		b.Fatal(err)
+	}
+}
+
+// perEvent rewrites the per-op metrics of a 1000-event op as per-event metrics.
+func perEvent(b *testing.B) {
+	n := float64(b.N) * benchEvents
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/op")
+	b.ReportMetric(0, "B/op")
+	b.ReportMetric(0, "allocs/op")
+}
