@@ -22,7 +22,7 @@ func TestStatusSample(t *testing.T) {
 	}
 	type state struct {
 		Creator, Name, Color string
-		ImageHex             string   `json:"image_hex"`
+		ImageHex             string `json:"image_hex"`
 		Members, Admins      []string
 		Last                 uint64   `json:"last_clock_value"`
 		Order                []string `json:"event_order"`
@@ -37,7 +37,7 @@ func TestStatusSample(t *testing.T) {
 			}
 			Events []struct {
 				ID, Author   string
-				TypeValue    int32  `json:"type_value"`
+				TypeValue    int32 `json:"type_value"`
 				Clock        uint64
 				Members      []string
 				Name, Color  string
