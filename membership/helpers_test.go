@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
-	"sort"
 	"strings"
 	"testing"
 
@@ -100,12 +99,6 @@ func names(keys []string) string {
 		}
 	}
 	return fmt.Sprint(out)
-}
-
-func sortedStrings(s []string) []string {
-	out := append([]string(nil), s...)
-	sort.Strings(out)
-	return out
 }
 
 func cryptoToECDSA(d []byte) (*ecdsa.PrivateKey, error) { return crypto.ToECDSA(d) }

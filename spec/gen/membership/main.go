@@ -95,9 +95,8 @@ type scenario struct {
 }
 
 type built struct {
-	chat   string
-	raw    map[string][]byte
-	labels []string
+	chat string
+	raw  map[string][]byte
 }
 
 var secpN, _ = new(big.Int).SetString("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16)
