@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/hex"
 	"fmt"
+	"io"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -602,4 +604,89 @@ func equalGaps(a, b []Gap) bool {
 		}
 	}
 	return true
+}
+
+func TestRetiredListIsBounded(t *testing.T) {
+	o := newOwner(t, "retired-bound")
+	s := o.sender(t)
+	r := o.receiver()
+	var first []*Distribution
+	for i := range MaxEpochs + MaxRetiredKeyIDs + 3 {
+		d := o.dist(t, s)
+		if i < 4 {
+			first = append(first, d)
+		}
+		process(t, r, d)
+		s = o.rotate(t, s)
+	}
+	if len(r.retired) != MaxRetiredKeyIDs || len(r.epochs) != MaxEpochs {
+		t.Fatalf("%d retired, %d epochs", len(r.retired), len(r.epochs))
+	}
+	// 35 epochs were retired; the 3 oldest ids are forgotten first.
+	if slices.Contains(r.retired, first[2].KeyID) || !slices.Contains(r.retired, first[3].KeyID) {
+		t.Fatal("retired list does not drop the oldest ids first")
+	}
+	var back Receiver
+	if err := back.UnmarshalBinary(marshal(t, r)); err != nil {
+		t.Fatal(err)
+	}
+}
+
+type failingReader struct{ n int }
+
+func (f *failingReader) Read(p []byte) (int, error) {
+	if f.n <= 0 {
+		return 0, io.ErrUnexpectedEOF
+	}
+	n := min(len(p), f.n)
+	f.n -= n
+	return n, nil
+}
+
+func TestRandomnessAndArgumentErrors(t *testing.T) {
+	for _, n := range []int{0, 8, 40, 41} {
+		if _, err := NewSender(&failingReader{n: n}, testGroup); err == nil {
+			t.Fatalf("NewSender with %d random bytes", n)
+		}
+	}
+	o := newOwner(t, "errors")
+	s := o.sender(t)
+	before := marshal(t, s)
+	if _, err := s.Rotate(&failingReader{n: 8}); err == nil {
+		t.Fatal("Rotate without randomness")
+	}
+	if !bytes.Equal(before, marshal(t, s)) {
+		t.Fatal("failed Rotate changed the sender")
+	}
+	if _, err := s.Distribution(nil, o.id); err == nil {
+		t.Fatal("Distribution without installation key")
+	}
+	if _, err := (&Sender{}).Distribution(o.key, o.id); err == nil {
+		t.Fatal("Distribution of a zero Sender")
+	}
+	if _, err := (&Sender{}).Rotate(o.rand); err == nil {
+		t.Fatal("Rotate of a zero Sender")
+	}
+	if _, err := NewSender(o.rand, make([]byte, MaxGroupSize+1)); !errorsIs(err, ErrMalformed) {
+		t.Fatal("oversized group accepted")
+	}
+	d := o.dist(t, s)
+	bad := *d
+	bad.SigningKey[0] = 0x04
+	if _, err := bad.MarshalBinary(); !errorsIs(err, ErrMalformed) {
+		t.Fatal("uncompressed signing key marshalled")
+	}
+	bad = *d
+	bad.Group = nil
+	if _, err := bad.MarshalBinary(); !errorsIs(err, ErrMalformed) {
+		t.Fatal("empty group marshalled")
+	}
+	var nilS *Sender
+	var nilR *Receiver
+	var nilD *Distribution
+	for _, v := range []fmt.Stringer{nilS, nilR, nilD} {
+		if !strings.Contains(v.String(), "nil") {
+			t.Fatal("nil String")
+		}
+	}
 }
