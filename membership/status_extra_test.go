@@ -263,6 +263,15 @@ func statusExtraCases() []xCase {
 			{deliver: []string{"e1m", "e2"}, group: ok,
 				handler: xOut{stage: m.StageMergeInit, failed: "e1m", err: "failed to create a group with new membership updates: invalid event <event-id> from {alice}"}, after: created},
 		}})
+	chatB := chatIDFor("merge/other_chat_b", "alice")
+	add(xCase{id: "merge/other_chat_is_a_new_chat", desc: "A message for another chat id takes the new-chat path; the stored chat is untouched.", receiver: "bob",
+		events: base(xEvent{id: "f1", author: "alice", ev: cc(t0+5, "B", "#7cda00"), signedFor: chatB},
+			xEvent{id: "f2", author: "alice", ev: ma(t0+6, "carol"), signedFor: chatB}),
+		steps: []xStep{
+			{deliver: []string{"e1", "e2"}, group: ok, handler: ok, after: created},
+			{deliver: []string{"f1", "f2"}, chat: chatB, group: ok,
+				handler: xOut{stage: m.StageNewChat, err: "can't create a new group chat without us being a member"}, after: created},
+		}})
 	add(xCase{id: "merge/same_log_twice", desc: "Receiving the same log again changes nothing.", receiver: "bob", events: base(),
 		steps: []xStep{
 			{deliver: []string{"e1", "e2"}, group: ok, handler: ok, after: created},
@@ -454,7 +463,7 @@ func TestStatusExtra(t *testing.T) {
 		b := buildCase(t, c)
 		all = append(all, b)
 		t.Run(c.id, func(t *testing.T) {
-			var stored *m.State
+			chats := map[string]*m.State{}
 			self := actors[c.receiver].pub
 			for i, s := range c.steps {
 				msg, err := m.ParseMessage(b.msgs[i])
@@ -463,11 +472,16 @@ func TestStatusExtra(t *testing.T) {
 					st, err = m.Derive(msg.ChatID, msg.Events, m.StatusRules())
 				}
 				b.checkOut(t, "group", s.group, st, err)
-				st, _, err = m.Update(stored, b.msgs[i], self, time.UnixMilli(int64(now)), m.StatusRules())
+				target := b.chat
+				if s.chat != "" {
+					target = s.chat
+				}
+				st, _, err = m.Update(chats[target], b.msgs[i], self, time.UnixMilli(int64(now)), m.StatusRules())
 				b.checkOut(t, "handler", s.handler, st, err)
 				if err == nil {
-					stored = &st
+					chats[st.ChatID] = &st
 				}
+				stored := chats[b.chat]
 				switch {
 				case s.after == nil && stored != nil:
 					t.Errorf("step %d: receiver has a chat, want none", i)

@@ -54,7 +54,9 @@ func (c *checker) checkCase(vc *vecCase) {
 	if a := c.actors[vc.Receiver.Actor]; self == "" && a != nil {
 		self = a.pub
 	}
-	var stored *membership.State
+	// The receiver holds one stored group per chat id, as status-go's chat table does: a
+	// message for another chat id takes the new-chat path.
+	chats := map[string]*membership.State{}
 	for i, step := range vc.Steps {
 		field := "steps[" + itoa(i) + "]"
 		m := msgs[step.Deliver]
@@ -76,11 +78,16 @@ func (c *checker) checkCase(vc *vecCase) {
 				return
 			}
 			now := time.UnixMilli(int64(*vc.Receiver.NowMs))
-			st, _, err := membership.Update(stored, m.bytes, self, now, membership.StatusRules())
+			target := messageChatID(m.bytes)
+			st, _, err := membership.Update(chats[target], m.bytes, self, now, membership.StatusRules())
 			c.checkOutcome(field+".handler", step.Handler, st, err)
 			if err == nil {
-				stored = &st
+				chats[st.ChatID] = &st
 			}
+		}
+		stored := chats[vc.ChatID]
+		if vc.ChatID == "" {
+			stored = chats[messageChatID(m.bytes)]
 		}
 		after := strings.TrimSpace(string(step.ReceiverAfter))
 		switch {
@@ -102,6 +109,15 @@ func (c *checker) checkCase(vc *vecCase) {
 			c.checkState(field+".receiver_state_after", &want, *stored)
 		}
 	}
+}
+
+// messageChatID is the chat_id of an encoded MembershipUpdateMessage ("" if undecodable).
+func messageChatID(b []byte) string {
+	var w pb.MembershipUpdateMessage
+	if proto.Unmarshal(b, &w) != nil {
+		return ""
+	}
+	return w.ChatId
 }
 
 // eventRaw returns the wire entry of a vector event (raw_hex, or signature || payload).
