@@ -93,8 +93,8 @@ func newKDF() *kdf {
 	return k
 }
 
-// loadPad starts a hash over key XOR pad (pad = ipad 0x36 or opad 0x5c) and saves
-// nothing; the last 32 bytes of each pad block are constant and preset by newKDF.
+// loadPad resets the hash and absorbs the block key XOR p (p = ipad 0x36 or opad 0x5c
+// repeated); the last 32 bytes of each pad block are constant, preset by newKDF.
 func (k *kdf) loadPad(key *[keySize]byte, pad *[64]byte, p uint64) {
 	for i := 0; i < keySize; i += 8 {
 		binary.LittleEndian.PutUint64(pad[i:], binary.LittleEndian.Uint64(key[i:])^p)
