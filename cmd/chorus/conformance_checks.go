@@ -257,7 +257,7 @@ func (c *checker) checkParsedEvent(field string, e *vecEvent, ev *membership.Eve
 	if e.TypeValue != nil {
 		expectEq(c, field+".type_value", *e.TypeValue, int32(ev.Type))
 	}
-	if e.Type != "" && e.TypeValue != nil {
+	if e.Type != "" && e.TypeValue != nil && *e.TypeValue >= 0 && *e.TypeValue <= 9 { // names status-go knows
 		expectEq(c, field+".type", e.Type, ev.Type.String())
 	}
 	var members []string
@@ -276,6 +276,9 @@ func (c *checker) checkParsedEvent(field string, e *vecEvent, ev *membership.Eve
 // checkAppMeta checks our WrapStatus against the vector's envelope and UnwrapStatus on it.
 func (c *checker) checkAppMeta(field string, vm *vecMessage) {
 	a := vm.AppMeta
+	if t := strings.TrimSpace(string(a.Tampering)); t != "" && t != "null" && t != "false" {
+		return // a deliberately broken envelope: not something we build
+	}
 	if a.Hex != nil {
 		b, ok := c.unhex(field+".hex", *a.Hex)
 		if !ok {

@@ -79,11 +79,12 @@ type vecMessage struct {
 }
 
 type vecAMM struct {
-	Signer       string  `json:"signer"`
-	TypeValue    *int32  `json:"type_value"`
-	SignatureHex *string `json:"signature_hex"`
-	Hex          *string `json:"hex"`
-	MessageIDHex *string `json:"message_id_hex"`
+	Tampering    json.RawMessage `json:"tampering"`
+	Signer       string          `json:"signer"`
+	TypeValue    *int32          `json:"type_value"`
+	SignatureHex *string         `json:"signature_hex"`
+	Hex          *string         `json:"hex"`
+	MessageIDHex *string         `json:"message_id_hex"`
 }
 
 type vecPiggy struct {
