@@ -3,10 +3,14 @@ package membership
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"math/big"
 	"slices"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/ethereum/go-ethereum/crypto/secp256k1"
 )
 
 // OrderLabel prefixes the order hash of the Chorus total order.
@@ -44,7 +48,11 @@ type chorusEntry struct {
 
 func (chorusRules) derive(chatID string, events []Event) (State, error) {
 	var v verifier
-	byContent := make(map[string]int, len(events))
+	type content struct {
+		from   string
+		digest [32]byte
+	}
+	byContent := make(map[content]int, len(events))
 	entries := make([]chorusEntry, 0, len(events))
 	for i := range events {
 		ev := events[i]
@@ -56,7 +64,7 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 			continue
 		}
 		ev.From, ev.ChatID = from, chatID
-		key := from + string(digest[:])
+		key := content{from, digest}
 		if j, ok := byContent[key]; ok {
 			// The same statement twice (e.g. a malleated signature): keep the smallest entry.
 			if bytes.Compare(ev.Signature, entries[j].ev.Signature) < 0 {
@@ -96,9 +104,10 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 		Description: g.Description,
 		Image:       g.Image,
 		LastClock:   g.Clock,
-		Events:      []Event{g},
+		Events:      append(make([]Event, 0, len(entries)), g),
 	}
 	members, admins := newOrderedSet(), newOrderedSet()
+	var keys keyChecker
 	members.add(g.From)
 	admins.add(g.From)
 	for i := range entries {
@@ -106,7 +115,7 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 			continue
 		}
 		ev := &entries[i].ev
-		if ev.Clock < g.Clock || !chorusApply(&s, members, admins, ev) {
+		if ev.Clock < g.Clock || !chorusApply(&s, members, admins, &keys, ev) {
 			s.Pending = append(s.Pending, *ev)
 			continue
 		}
@@ -118,16 +127,19 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 	return s, nil
 }
 
-// orderHash is the tie-break of the Chorus total order.
+// orderHash is the tie-break of the Chorus total order:
+// SHA-256(OrderLabel || 0x00 || author key string || digest).
 func orderHash(from string, digest [32]byte) [32]byte {
-	h := sha256.New()
-	h.Write([]byte(OrderLabel))
-	h.Write([]byte{0})
-	h.Write([]byte(from))
-	h.Write(digest[:])
-	var out [32]byte
-	h.Sum(out[:0])
-	return out
+	var buf [len(OrderLabel) + 1 + PublicKeyStringLength + 32]byte
+	if len(from) != PublicKeyStringLength { // never for recovered authors
+		return sha256.Sum256(append(append(append([]byte(OrderLabel), 0), from...), digest[:]...))
+	}
+	n := copy(buf[:], OrderLabel)
+	buf[n] = 0
+	n++
+	n += copy(buf[n:], from)
+	copy(buf[n:], digest[:])
+	return sha256.Sum256(buf[:])
 }
 
 // chorusChatIDOf reports whether chatID is "<uuid>-<creator>" (canonical lowercase UUID).
@@ -138,7 +150,7 @@ func chorusChatIDOf(chatID, creator string) bool {
 
 // chorusApply validates ev against the current state and applies it; it reports whether
 // the event was valid.
-func chorusApply(s *State, members, admins *orderedSet, ev *Event) bool {
+func chorusApply(s *State, members, admins *orderedSet, keys *keyChecker, ev *Event) bool {
 	isAdmin := admins.has(ev.From)
 	switch ev.Type {
 	case NameChanged:
@@ -166,7 +178,7 @@ func chorusApply(s *State, members, admins *orderedSet, ev *Event) bool {
 			return false
 		}
 		for _, m := range ev.Members {
-			if !canonicalKey(m) {
+			if !keys.canonical(m) {
 				return false
 			}
 		}
@@ -204,10 +216,16 @@ func chorusApply(s *State, members, admins *orderedSet, ev *Event) bool {
 	return true
 }
 
-// canonicalKey reports whether s is exactly PublicKeyString of a valid key: "0x04" and
-// 128 lowercase hex digits naming a point on the curve.
-func canonicalKey(s string) bool {
-	if len(s) != PublicKeyStringLength || !strings.HasPrefix(s, "0x04") {
+// keyChecker checks member key strings without allocating per check.
+type keyChecker struct {
+	raw        [65]byte
+	x, y, l, r big.Int
+}
+
+// canonical reports whether s is exactly PublicKeyString of a valid key: "0x04" and 128
+// lowercase hex digits naming a point on the curve (x, y < p and y² = x³ + 7 mod p).
+func (k *keyChecker) canonical(s string) bool {
+	if len(s) != PublicKeyStringLength || s[:4] != "0x04" {
 		return false
 	}
 	for i := 2; i < len(s); i++ {
@@ -216,13 +234,25 @@ func canonicalKey(s string) bool {
 			return false
 		}
 	}
-	b, err := decodeHex(s)
-	if err != nil {
+	if _, err := hex.Decode(k.raw[:], []byte(s[2:])); err != nil {
 		return false
 	}
-	_, _, ok := unmarshalPoint(b)
-	return ok
+	p := secp256k1.S256().Params().P
+	k.x.SetBytes(k.raw[1:33])
+	k.y.SetBytes(k.raw[33:])
+	if k.x.Cmp(p) >= 0 || k.y.Cmp(p) >= 0 {
+		return false
+	}
+	k.l.Mul(&k.y, &k.y)
+	k.l.Mod(&k.l, p)
+	k.r.Mul(&k.x, &k.x)
+	k.r.Mul(&k.r, &k.x)
+	k.r.Add(&k.r, seven)
+	k.r.Mod(&k.r, p)
+	return k.l.Cmp(&k.r) == 0
 }
+
+var seven = big.NewInt(7)
 
 func (r chorusRules) update(stored *State, m *Message, _ []*RejectError, self string, nowMs uint64) (State, error) {
 	incoming := make([]Event, 0, len(m.Events))
