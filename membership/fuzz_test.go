@@ -15,7 +15,7 @@ import (
 // fuzzSeeds returns every message of the sample, the extra status cases and the chorus vectors.
 func fuzzSeeds(tb testing.TB) [][]byte {
 	var seeds [][]byte
-	for _, path := range []string{"testdata/status-membership/valid_flows.json", "testdata/status-extra/extra_flows.json"} {
+	for _, path := range []string{"../spec/status-membership/valid_flows.json", "testdata/status-extra/extra_flows.json"} {
 		data, err := os.ReadFile(path)
 		if err != nil {
 			tb.Fatal(err)

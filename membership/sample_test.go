@@ -11,12 +11,12 @@ import (
 	m "github.com/chorus-im/chorus/membership"
 )
 
-// TestStatusSample checks the shared status-go sample (testdata/status-membership, a copy of
+// TestStatusSample checks the shared status-go sample (spec/status-membership, a copy of
 // shared/vectors/status-membership): our events, messages and envelopes are byte-identical
 // to status-go's, and the status rules give status-go's state. (The conformance runner,
 // cmd/chorus, checks every field; this is the package's own guard.)
 func TestStatusSample(t *testing.T) {
-	data, err := os.ReadFile("testdata/status-membership/valid_flows.json")
+	data, err := os.ReadFile("../spec/status-membership/valid_flows.json")
 	if err != nil {
 		t.Fatal(err)
 	}

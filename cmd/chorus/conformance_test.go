@@ -11,7 +11,7 @@ import (
 )
 
 const (
-	sampleDir = "../../membership/testdata/status-membership"
+	sampleDir = "../../spec/status-membership"
 	extraDir  = "../../membership/testdata/status-extra"
 )
 
