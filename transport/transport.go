@@ -64,8 +64,10 @@ const (
 var (
 	ErrClosed          = errors.New("transport: closed")
 	ErrPayloadTooLarge = errors.New("transport: payload too large")
-	ErrInvalidTopic    = errors.New("transport: invalid topic")
-	ErrNoTopics        = errors.New("transport: no topics")
+	// ErrEmptyPayload: Waku refuses messages without payload.
+	ErrEmptyPayload = errors.New("transport: empty payload")
+	ErrInvalidTopic = errors.New("transport: invalid topic")
+	ErrNoTopics     = errors.New("transport: no topics")
 	// ErrNoPeers: the node cannot reach the network (no relay peers, no service peer,
 	// or offline in a simulation). The message was not sent; retry later.
 	ErrNoPeers = errors.New("transport: not enough peers")
@@ -88,8 +90,12 @@ type Stats struct {
 	Deliveries int64
 	// Overflows counts envelopes discarded because a subscription's queue was full.
 	Overflows int64
-	// Lost counts messages the simulated network dropped on their way to the node
-	// (drop rate, offline); always zero for real transports, which cannot know.
+	// Lost counts messages the transport knows were lost. memory: copies the simulated
+	// network dropped on their way to the node (drop rate, offline). waku: messages
+	// libp2p-pubsub dropped on this node — incoming ones refused by a full validation
+	// queue, and outbound copies to a peer whose queue was full (one per peer, so the
+	// message may still arrive through another peer). Loss elsewhere in the network is
+	// invisible to the node: catch up with History.
 	Lost int64
 }
 
@@ -97,6 +103,9 @@ type Stats struct {
 func CheckPublish(topic string, payload []byte) error {
 	if topic == "" || len(topic) > MaxTopicLen {
 		return ErrInvalidTopic
+	}
+	if len(payload) == 0 {
+		return ErrEmptyPayload
 	}
 	if len(payload) > MaxPayload {
 		return ErrPayloadTooLarge

@@ -98,7 +98,7 @@ func TestDropRateDeterministic(t *testing.T) {
 	}
 	tn := newTestNet(t, Config{DropRate: 1}, 2)
 	_, _ = tn.nodes[1].Subscribe(context.Background(), []string{"t"})
-	_, _ = tn.nodes[0].Publish(context.Background(), "t", nil)
+	_, _ = tn.nodes[0].Publish(context.Background(), "t", []byte("x"))
 	if tn.net.Stats().Lost != 1 {
 		t.Fatalf("network stats %+v", tn.net.Stats())
 	}
@@ -171,7 +171,7 @@ func TestOfflineMissesLiveButCatchesUp(t *testing.T) {
 	// In-flight copies to a client that goes offline are lost.
 	slow := newTestNet(t, Config{Delay: 20 * time.Millisecond}, 2)
 	_, _ = slow.nodes[1].Subscribe(ctx, []string{"t"})
-	_, _ = slow.nodes[0].Publish(ctx, "t", nil)
+	_, _ = slow.nodes[0].Publish(ctx, "t", []byte("x"))
 	slow.net.SetOffline("client1", true)
 	deadline := time.Now().Add(5 * time.Second)
 	for slow.nodes[1].Stats().Lost != 1 {
@@ -271,7 +271,7 @@ func TestNoGoroutineLeak(t *testing.T) {
 	cancel()
 	_ = net.Close()
 	_ = net.Close()
-	if _, err := net.Join("late").Publish(context.Background(), "t", nil); !errors.Is(err, transport.ErrClosed) {
+	if _, err := net.Join("late").Publish(context.Background(), "t", []byte("x")); !errors.Is(err, transport.ErrClosed) {
 		t.Fatalf("Publish on a closed network: %v", err)
 	}
 	deadline := time.Now().Add(5 * time.Second)

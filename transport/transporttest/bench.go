@@ -99,8 +99,7 @@ func BenchThroughput(b *testing.B, pub, recv Node, size int) {
 	elapsed := time.Since(start)
 	b.StopTimer()
 	if got != total {
-		st := recv.Stats()
-		b.Fatalf("lost %d of %d messages (receiver stats %+v)", total-got, total, st)
+		b.Fatalf("lost %d of %d messages (publisher stats %+v, receiver stats %+v)", total-got, total, pub.Stats(), recv.Stats())
 	}
 	b.ReportMetric(float64(total)/elapsed.Seconds(), "msg/s")
 }

@@ -58,6 +58,10 @@ func TestHubOrderCompactionAndDedup(t *testing.T) {
 			t.Fatal("timeout")
 		}
 	}
+	deadline := time.Now().Add(5 * time.Second) // a delivery is counted after the send completes
+	for c.Stats().Deliveries != n && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
 	if st := c.Stats(); st.Received != n+1 || st.Duplicates != 1 || st.Deliveries != n {
 		t.Fatalf("stats %+v", st)
 	}
