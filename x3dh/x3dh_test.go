@@ -181,12 +181,13 @@ func TestCheckPoint(t *testing.T) {
 func TestBundleVerifyRejects(t *testing.T) {
 	bob := newParty(t, "bob", 2)
 	alice := newParty(t, "alice", 0)
-	cases := []struct {
+	type bundleCase struct {
 		name   string
 		mutate func(b *Bundle)
 		now    time.Time
 		want   error
-	}{
+	}
+	cases := []bundleCase{
 		{"version", func(b *Bundle) { b.Version = 2 }, testNow, ErrVersion},
 		{"expired at expiry", func(b *Bundle) {}, time.Unix(testExpires.Unix(), 0), ErrExpiredPrekey},
 		{"expired after", func(b *Bundle) {}, testExpires.Add(time.Hour), ErrExpiredPrekey},
@@ -203,24 +204,9 @@ func TestBundleVerifyRejects(t *testing.T) {
 	}
 	for _, u := range lowOrderAndNonCanonical() {
 		cases = append(cases,
-			struct {
-				name   string
-				mutate func(b *Bundle)
-				now    time.Time
-				want   error
-			}{"low-order identity", func(b *Bundle) { b.Identity.DH = u }, testNow, ErrInvalidPoint},
-			struct {
-				name   string
-				mutate func(b *Bundle)
-				now    time.Time
-				want   error
-			}{"low-order spk", func(b *Bundle) { b.SignedPrekey = u }, testNow, ErrInvalidPoint},
-			struct {
-				name   string
-				mutate func(b *Bundle)
-				now    time.Time
-				want   error
-			}{"low-order otk", func(b *Bundle) { b.OneTimePrekeys[1].Key = u }, testNow, ErrInvalidPoint},
+			bundleCase{"low-order identity", func(b *Bundle) { b.Identity.DH = u }, testNow, ErrInvalidPoint},
+			bundleCase{"low-order spk", func(b *Bundle) { b.SignedPrekey = u }, testNow, ErrInvalidPoint},
+			bundleCase{"low-order otk", func(b *Bundle) { b.OneTimePrekeys[1].Key = u }, testNow, ErrInvalidPoint},
 		)
 	}
 	for _, c := range cases {
@@ -272,12 +258,13 @@ func TestRespondRejects(t *testing.T) {
 		t.Fatal(err)
 	}
 	grace := testExpires.Add(SignedPrekeyGrace)
-	cases := []struct {
+	type headerCase struct {
 		name   string
 		mutate func(h *Header)
 		now    time.Time
 		want   error
-	}{
+	}
+	cases := []headerCase{
 		{"version", func(h *Header) { h.Version = 0 }, testNow, ErrVersion},
 		{"unknown spk", func(h *Header) { h.SignedPrekeyID = 8 }, testNow, ErrUnknownSignedPrekey},
 		{"unknown otk", func(h *Header) { h.OneTimePrekeyID = 101 }, testNow, ErrUnknownOneTimePrekey},
@@ -286,18 +273,8 @@ func TestRespondRejects(t *testing.T) {
 	}
 	for _, u := range lowOrderAndNonCanonical() {
 		cases = append(cases,
-			struct {
-				name   string
-				mutate func(h *Header)
-				now    time.Time
-				want   error
-			}{"low-order ephemeral", func(h *Header) { h.Ephemeral = u }, testNow, ErrInvalidPoint},
-			struct {
-				name   string
-				mutate func(h *Header)
-				now    time.Time
-				want   error
-			}{"low-order initiator", func(h *Header) { h.Initiator.DH = u }, testNow, ErrInvalidPoint},
+			headerCase{"low-order ephemeral", func(h *Header) { h.Ephemeral = u }, testNow, ErrInvalidPoint},
+			headerCase{"low-order initiator", func(h *Header) { h.Initiator.DH = u }, testNow, ErrInvalidPoint},
 		)
 	}
 	for _, c := range cases {
