@@ -174,9 +174,6 @@ func (n *Network) publish(nd *Node, topic string, payload []byte) ([32]byte, err
 		Hash:      transport.MessageHash(topics.DefaultPubsubTopic, topic, payload, ts),
 		Timestamp: time.Unix(0, ts),
 	}
-	if env.Payload == nil {
-		env.Payload = []byte{}
-	}
 	if n.cfg.History {
 		n.history = append(n.history, env)
 		if l := n.cfg.HistoryLimit; l > 0 && len(n.history) > l {

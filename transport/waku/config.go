@@ -110,6 +110,9 @@ type Config struct {
 	// node's own warnings; nil discards them. go-waku routes libp2p logging
 	// process-wide, so with several nodes libp2p's lines go to the last node's logger.
 	Logger *slog.Logger
+
+	// redial overrides redialInterval (tests).
+	redial time.Duration
 }
 
 // settings is a validated Config with defaults applied.
@@ -166,6 +169,9 @@ func (c Config) settings() (*settings, error) {
 	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.redial <= 0 {
+		s.redial = redialInterval
 	}
 	return s, nil
 }

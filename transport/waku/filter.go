@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/waku-org/go-waku/waku/v2/onlinechecker"
@@ -22,9 +23,10 @@ import (
 // subscribes when a service peer stops answering pings, and drains every go-waku
 // subscription channel into the hub.
 type filterManager struct {
-	n    *Node
-	wf   *filter.WakuFilterLightNode
-	wake chan struct{}
+	n      *Node
+	wf     *filter.WakuFilterLightNode
+	wake   chan struct{}
+	notify *network.NotifyBundle
 
 	mu   sync.Mutex // serialises reconcile
 	subs map[peer.ID]map[string]*subscription.SubscriptionDetails
@@ -38,12 +40,19 @@ func newFilterManager(n *Node, zl *zap.Logger) (*filterManager, error) {
 	if err := wf.Start(n.ctx); err != nil {
 		return nil, fmt.Errorf("waku: filter client: %w", err)
 	}
-	return &filterManager{
+	fm := &filterManager{
 		n:    n,
 		wf:   wf,
 		wake: make(chan struct{}, 1),
 		subs: make(map[peer.ID]map[string]*subscription.SubscriptionDetails),
-	}, nil
+	}
+	// Reconcile as soon as a connection drops or comes up.
+	fm.notify = &network.NotifyBundle{
+		ConnectedF:    func(network.Network, network.Conn) { fm.poke() },
+		DisconnectedF: func(network.Network, network.Conn) { fm.poke() },
+	}
+	n.w.Host().Network().Notify(fm.notify)
+	return fm, nil
 }
 
 // poke asks for a reconciliation soon.
@@ -58,7 +67,7 @@ func (fm *filterManager) poke() {
 // periodically (to retry peers that were unreachable).
 func (fm *filterManager) run() {
 	defer fm.n.wg.Done()
-	t := time.NewTicker(redialInterval)
+	t := time.NewTicker(fm.n.cfg.redial)
 	defer t.Stop()
 	for {
 		select {
@@ -82,6 +91,15 @@ func (fm *filterManager) reconcile(ctx context.Context) int {
 	pt := fm.n.cfg.PubsubTopic
 
 	for p, byTopic := range fm.subs {
+		if !fm.n.connected(p) {
+			// The service peer went away: its subscriptions are dead. go-waku would
+			// notice only at its next ping (a minute); resubscribe elsewhere now.
+			for _, d := range byTopic {
+				_ = d.Close()
+			}
+			delete(fm.subs, p)
+			continue
+		}
 		var drop []string
 		for t, d := range byTopic {
 			if isClosed(d) || !slices.Contains(want, t) {
@@ -208,6 +226,7 @@ func (fm *filterManager) drain(d *subscription.SubscriptionDetails) {
 
 // stop ends the filter client; the drain goroutines end with the node context.
 func (fm *filterManager) stop() {
+	fm.n.w.Host().Network().StopNotify(fm.notify)
 	fm.wf.Stop()
 }
 

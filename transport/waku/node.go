@@ -344,7 +344,7 @@ func (n *Node) dial(ctx context.Context, pa peerAddr) error {
 // forget a peer after dial errors, so it is registered again first).
 func (n *Node) maintain() {
 	defer n.wg.Done()
-	t := time.NewTicker(redialInterval)
+	t := time.NewTicker(n.cfg.redial)
 	defer t.Stop()
 	for {
 		select {

@@ -3,8 +3,10 @@ package waku
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/waku-org/go-waku/waku/v2/protocol"
 	"github.com/waku-org/go-waku/waku/v2/protocol/lightpush"
 	"github.com/waku-org/go-waku/waku/v2/protocol/pb"
@@ -71,9 +73,13 @@ func (n *Node) lightpush(ctx context.Context, msg *pb.WakuMessage) (pb.MessageHa
 	start := n.next % len(peers)
 	n.next++
 	n.mu.Unlock()
+	// Round robin, connected peers first.
+	order := append(slices.Clone(peers[start:]), peers[:start]...)
+	slices.SortStableFunc(order, func(a, b peer.ID) int {
+		return cmpBool(n.connected(b), n.connected(a))
+	})
 	var errs []error
-	for i := range peers {
-		p := peers[(start+i)%len(peers)]
+	for _, p := range order {
 		h, err := n.w.Lightpush().Publish(ctx, msg,
 			lightpush.WithPubSubTopic(n.cfg.PubsubTopic), lightpush.WithPeer(p))
 		if err == nil {
@@ -126,6 +132,16 @@ func (n *Node) deliver(env *protocol.Envelope) {
 		Hash:      env.Hash(),
 		Timestamp: time.Unix(0, ts),
 	})
+}
+
+func cmpBool(a, b bool) int {
+	switch {
+	case a == b:
+		return 0
+	case a:
+		return 1
+	}
+	return -1
 }
 
 func protocolFilter(pubsubTopic string, contentTopics ...string) protocol.ContentFilter {
