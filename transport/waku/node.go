@@ -476,14 +476,30 @@ func (n *Node) Close() error {
 }
 
 func (n *Node) shutdown() {
-	n.cancel()
+	n.cancel() // also the parent of go-waku's own context
 	n.ops.Wait()
 	if n.filters != nil {
 		n.filters.stop()
 	}
+	// go-waku's Stop closes its broadcaster's input while the relay's message handler
+	// may still be sending on it (a data race, or a panic). The handler follows the
+	// context just cancelled: let it finish first.
+	waitTimeout(n.w.Relay().WaitGroup(), 2*time.Second)
 	n.w.Stop() // closes the relay subscription, which ends the dispatcher
 	n.wg.Wait()
 	n.hub.Close()
+}
+
+// waitTimeout waits for wg, at most d.
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) {
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
+	}
 }
 
 // isNoPeers recognises go-waku's "no peers" failures, which it reports as plain strings.
