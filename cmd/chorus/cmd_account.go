@@ -1,0 +1,293 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"rsc.io/qr"
+
+	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
+	"github.com/chorus-im/chorus/cmd/chorus/internal/node"
+	"github.com/chorus-im/chorus/persistence"
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport"
+)
+
+// logger returns the diagnostics logger: stderr with -v, else nothing (or warnings
+// and errors only, for long-running commands).
+func logger(s *stdio, c *common) *slog.Logger {
+	if c.verbose {
+		return slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	}
+	return slog.New(slog.DiscardHandler)
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string     { return strings.Join(*m, ",") }
+func (m *multiFlag) Set(v string) error { *m = append(*m, v); return nil }
+
+// netFlags are the network settings of init, node and chat.
+type netFlags struct {
+	listen string
+	peers  multiFlag
+	store  bool
+}
+
+const initSynopsis = "init --data DIR [--import HEXKEY|-] [--name NAME] [--listen ADDR] [--peer MULTIADDR]... [--store]"
+
+func runInit(ctx context.Context, s *stdio, args []string) int {
+	var c common
+	var nf netFlags
+	var imp, name string
+	fs := newFlags("init")
+	c.register(fs)
+	fs.StringVar(&imp, "import", "", "import an existing account key (hex secp256k1 private key, or - to read it from stdin)")
+	fs.StringVar(&name, "name", "", "your name, used locally (chat, transcripts)")
+	fs.StringVar(&nf.listen, "listen", "", "Waku listen address remembered for `chorus node` (host:port)")
+	fs.Var(&nf.peers, "peer", "Waku peer multiaddr remembered for `chorus node` (repeatable)")
+	fs.BoolVar(&nf.store, "store", false, "make `chorus node` serve Waku store")
+	pos, err := parse(fs, args, s, initSynopsis)
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	if len(pos) != 0 {
+		return fail(s, &c, usagef("unexpected arguments %q (usage: chorus %s)", pos, initSynopsis))
+	}
+	for _, p := range nf.peers {
+		if err := node.CheckPeer(p); err != nil {
+			return fail(s, &c, usagef("%v", err))
+		}
+	}
+	var key *ecdsa.PrivateKey
+	if imp != "" {
+		if imp == "-" {
+			line, err := bufio.NewReader(s.in).ReadString('\n')
+			if err != nil && line == "" {
+				return fail(s, &c, usagef("--import -: no key on stdin"))
+			}
+			imp = line
+		}
+		k, err := crypto.HexToECDSA(strings.TrimPrefix(strings.TrimSpace(imp), "0x"))
+		if err != nil {
+			return fail(s, &c, usagef("--import: not a hex secp256k1 private key (%v)", err))
+		}
+		key = k
+	}
+	d, err := c.dir(s)
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	info, err := initAccount(ctx, d, key, app.Config{Name: name, Listen: nf.listen, Peers: nf.peers, Store: nf.store})
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	type result struct {
+		Account      string `json:"account"`
+		Installation string `json:"installation"`
+		Data         string `json:"data"`
+		Imported     bool   `json:"imported"`
+	}
+	return emit(s, &c, result{info.ID, info.Installation.String(), string(d), key != nil}, func(w io.Writer) {
+		verb := "Created"
+		if key != nil {
+			verb = "Imported"
+		}
+		fmt.Fprintf(w, "%s account %s\n", verb, info.ID)
+		fmt.Fprintf(w, "  installation %s (this device)\n", info.Installation)
+		fmt.Fprintf(w, "  data         %s (owner-only)\n", d)
+		fmt.Fprintf(w, "Next: `chorus id --data %s` shows your contact code; `chorus node --data %s` goes online.\n", d, d)
+	})
+}
+
+// initAccount creates the data directory and the account.
+func initAccount(ctx context.Context, d app.Dir, key *ecdsa.PrivateKey, cfg app.Config) (protocol.AccountInfo, error) {
+	if d.HasAccount() {
+		return protocol.AccountInfo{}, app.Errorf(app.CodeExists, "%s already holds an account (use another --data DIR)", d)
+	}
+	if _, err := d.Ensure(); err != nil {
+		return protocol.AccountInfo{}, err
+	}
+	lock, err := d.TryLock()
+	if err != nil {
+		return protocol.AccountInfo{}, err
+	}
+	defer lock.Unlock()
+	st, err := persistence.Open(d.DB())
+	if err != nil {
+		return protocol.AccountInfo{}, err
+	}
+	defer st.Close()
+	cl, err := protocol.New(ctx, st, noNetwork{})
+	if err != nil {
+		return protocol.AccountInfo{}, err
+	}
+	defer cl.Close()
+	var info protocol.AccountInfo
+	if key != nil {
+		info, err = cl.ImportAccount(ctx, key)
+	} else {
+		info, err = cl.CreateAccount(ctx)
+	}
+	if err != nil {
+		return info, err
+	}
+	return info, d.SaveConfig(cfg)
+}
+
+// noNetwork is the transport of init: nothing is published.
+type noNetwork struct{}
+
+func (noNetwork) Publish(context.Context, string, []byte) ([32]byte, error) {
+	return [32]byte{}, transport.ErrNoPeers
+}
+func (noNetwork) Subscribe(context.Context, []string) (<-chan transport.Envelope, error) {
+	return nil, transport.ErrNoPeers
+}
+func (noNetwork) History(context.Context, []string, time.Time, time.Time) ([]transport.Envelope, error) {
+	return nil, transport.ErrNoHistory
+}
+
+const idSynopsis = "id [--data DIR] [--code] [--no-qr] [--json]"
+
+func runID(ctx context.Context, s *stdio, args []string) int {
+	var c common
+	var codeOnly, noQR bool
+	fs := newFlags("id")
+	c.register(fs)
+	fs.BoolVar(&codeOnly, "code", false, "print only the contact code")
+	fs.BoolVar(&noQR, "no-qr", false, "do not draw the QR code")
+	pos, err := parse(fs, args, s, idSynopsis)
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	if len(pos) != 0 {
+		return fail(s, &c, usagef("unexpected arguments %q (usage: chorus %s)", pos, idSynopsis))
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	cl, err := connect(ctx, s, &c, "id")
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	defer cl.Close()
+	var v app.IDView
+	if err := cl.Call(ctx, "id", nil, &v); err != nil {
+		return fail(s, &c, err)
+	}
+	return emit(s, &c, v, func(w io.Writer) {
+		if codeOnly {
+			fmt.Fprintln(w, v.Code)
+			return
+		}
+		name := v.Name
+		if name == "" {
+			name = "(no name)"
+		}
+		fmt.Fprintf(w, "%s\n  account      %s\n  installation %s\n\n", name, v.Account, v.Installation)
+		fmt.Fprintln(w, "Contact code (the other side runs `chorus contact add CODE`):")
+		fmt.Fprintln(w, v.Code)
+		if !noQR {
+			fmt.Fprintln(w)
+			if err := drawQR(w, v.Code, isTerminal(w)); err != nil {
+				fmt.Fprintf(w, "(no QR code: %v)\n", err)
+			}
+		}
+	})
+}
+
+// drawQR draws text as a QR code with half-block characters: two modules per line,
+// light modules drawn, dark ones blank, so it scans on a dark terminal background;
+// with color it forces white on black.
+func drawQR(w io.Writer, text string, color bool) error {
+	code, err := qr.Encode(text, qr.L)
+	if err != nil {
+		return err
+	}
+	const quiet = 2
+	n := code.Size
+	dark := func(x, y int) bool {
+		if x < 0 || y < 0 || x >= n || y >= n {
+			return false
+		}
+		return code.Black(x, y)
+	}
+	var b strings.Builder
+	for y := -quiet; y < n+quiet; y += 2 {
+		if color {
+			b.WriteString("\033[97;40m")
+		}
+		for x := -quiet; x < n+quiet; x++ {
+			top, bottom := !dark(x, y), !dark(x, y+1)
+			if y+1 >= n+quiet {
+				bottom = false
+			}
+			switch {
+			case top && bottom:
+				b.WriteString("█")
+			case top:
+				b.WriteString("▀")
+			case bottom:
+				b.WriteString("▄")
+			default:
+				b.WriteString(" ")
+			}
+		}
+		if color {
+			b.WriteString("\033[0m")
+		}
+		b.WriteString("\n")
+	}
+	_, err = io.WriteString(w, b.String())
+	return err
+}
+
+const statusSynopsis = "status [--data DIR] [--json]"
+
+func runStatus(ctx context.Context, s *stdio, args []string) int {
+	var c common
+	fs := newFlags("status")
+	c.register(fs)
+	pos, err := parse(fs, args, s, statusSynopsis)
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	if len(pos) != 0 {
+		return fail(s, &c, usagef("unexpected arguments %q (usage: chorus %s)", pos, statusSynopsis))
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	cl, err := connect(ctx, s, &c, "status")
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	defer cl.Close()
+	var v app.StatusView
+	if err := cl.Call(ctx, "status", nil, &v); err != nil {
+		return fail(s, &c, err)
+	}
+	return emit(s, &c, v, func(w io.Writer) {
+		name := v.Name
+		if name == "" {
+			name = "(no name)"
+		}
+		fmt.Fprintf(w, "%s  %s\n", name, v.Account)
+		fmt.Fprintf(w, "  installation %s\n", v.Installation)
+		fmt.Fprintf(w, "  groups %d, contacts %d\n", v.Groups, v.Contacts)
+		if !v.Node {
+			fmt.Fprintln(w, "  node: not running (start it with `chorus node`)")
+			return
+		}
+		fmt.Fprintf(w, "  node: running, %d peer(s)\n", v.Peers)
+		for _, a := range v.Addrs {
+			fmt.Fprintf(w, "  address %s\n", a)
+		}
+	})
+}

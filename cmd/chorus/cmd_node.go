@@ -1,0 +1,184 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"time"
+
+	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
+	"github.com/chorus-im/chorus/cmd/chorus/internal/node"
+	"github.com/chorus-im/chorus/protocol"
+)
+
+const nodeSynopsis = "node [--data DIR] [--listen HOST:PORT] [--peer MULTIADDR]... [--store] [--json]"
+
+// nodeFlags are the network flags of node and chat.
+type nodeFlags struct {
+	listen string
+	peers  multiFlag
+	store  bool
+	sync   time.Duration
+}
+
+func (nf *nodeFlags) register(fs interface {
+	StringVar(p *string, name, value, usage string)
+	BoolVar(p *bool, name string, value bool, usage string)
+	DurationVar(p *time.Duration, name string, value time.Duration, usage string)
+}, vf func(name, usage string)) {
+	fs.StringVar(&nf.listen, "listen", "", "Waku listen address host:port (default: remembered, else 127.0.0.1 and a random port)")
+	vf("peer", "Waku peer multiaddr with /p2p/ID to dial (repeatable; remembered)")
+	fs.BoolVar(&nf.store, "store", false, "serve Waku store (history) from DIR/waku-store.db (remembered)")
+	fs.DurationVar(&nf.sync, "sync", 30*time.Second, "how often to fetch history and look for missing messages")
+}
+
+// openNode opens the long-running client of node and chat, remembering new network
+// flags in the config.
+func openNode(ctx context.Context, s *stdio, c *common, nf *nodeFlags, log *slog.Logger) (*node.Node, error) {
+	d, err := c.dir(s)
+	if err != nil {
+		return nil, err
+	}
+	for _, p := range nf.peers {
+		if err := node.CheckPeer(p); err != nil {
+			return nil, usagef("%v", err)
+		}
+	}
+	if tightened, err := d.Ensure(); err != nil {
+		return nil, err
+	} else if tightened {
+		fmt.Fprintf(s.err, "chorus: %s was readable by others: permissions set to 0700\n", d)
+	}
+	cfg, err := d.LoadConfig()
+	if err != nil {
+		return nil, err
+	}
+	changed := false
+	if nf.listen != "" && nf.listen != cfg.Listen {
+		cfg.Listen, changed = nf.listen, true
+	}
+	if len(nf.peers) > 0 {
+		cfg.Peers, changed = nf.peers, true
+	}
+	if nf.store && !cfg.Store {
+		cfg.Store, changed = true, true
+	}
+	if changed && d.HasAccount() {
+		if err := d.SaveConfig(cfg); err != nil {
+			return nil, err
+		}
+	}
+	done := progress(s, "starting the Waku node")
+	defer done()
+	return node.Open(ctx, node.Options{Dir: d, Listen: cfg.Listen, Peers: cfg.Peers, Store: cfg.Store, Logger: log,
+		ClientOptions: []protocol.Option{protocol.WithSyncInterval(nf.sync)}})
+}
+
+func runNode(ctx context.Context, s *stdio, args []string) int {
+	var c common
+	var nf nodeFlags
+	fs := newFlags("node")
+	c.register(fs)
+	nf.register(fs, func(name, usage string) { fs.Var(&nf.peers, name, usage) })
+	pos, err := parse(fs, args, s, nodeSynopsis)
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	if len(pos) != 0 {
+		return fail(s, &c, usagef("unexpected arguments %q (usage: chorus %s)", pos, nodeSynopsis))
+	}
+	log := logger(s, &c)
+	if !c.verbose {
+		log = slog.New(slog.NewTextHandler(s.err, &slog.HandlerOptions{Level: slog.LevelError}))
+	}
+	n, err := openNode(ctx, s, &c, &nf, log)
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	defer n.Close()
+	st, err := n.Service.Status(ctx)
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	events, err := n.Service.Watch(ctx, "")
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	if c.json {
+		_ = json.NewEncoder(s.out).Encode(map[string]any{"node": st, "socket": n.Dir.Socket()})
+	} else {
+		name := st.Name
+		if name == "" {
+			name = "chorus"
+		}
+		fmt.Fprintf(s.out, "%s node running: account %s\n", name, app.ShortID(st.Account))
+		for _, a := range st.Addrs {
+			fmt.Fprintf(s.out, "  waku   %s\n", a)
+		}
+		if n.Config.Store {
+			fmt.Fprintln(s.out, "  store  serving history")
+		}
+		fmt.Fprintf(s.out, "  socket %s\n", n.Dir.Socket())
+		fmt.Fprintln(s.out, "Other commands now use this node. Ctrl-C stops it.")
+	}
+	printed := make(chan struct{})
+	go func() {
+		defer close(printed)
+		for ev := range events {
+			printEvent(s.out, &c, n.Service, ev)
+		}
+	}()
+	err = n.Run(ctx, true)
+	n.Close()
+	<-printed
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	if !c.json {
+		fmt.Fprintln(s.out, "node stopped")
+	}
+	return exitOK
+}
+
+// printEvent prints an event as a log line (or a JSON line).
+func printEvent(w io.Writer, c *common, sv *app.Service, ev app.EventView) {
+	if c.json {
+		_ = json.NewEncoder(w).Encode(map[string]any{"event": ev})
+		return
+	}
+	group := groupLabel(sv, ev.Group)
+	switch ev.Type {
+	case app.EventMessage:
+		if ev.Message.Kind == "membership" {
+			return // reported by the membership event
+		}
+		fmt.Fprintf(w, "[%s] %s\n", group, ev.Message)
+	case app.EventDelivery:
+		if ev.Status == "failed" {
+			fmt.Fprintf(w, "[%s] ✗ message %s… could not be published\n", group, ev.MessageID[:8])
+		}
+	case app.EventMissing:
+		fmt.Fprintf(w, "[%s] ⚠ %s\n", group, ev.Text)
+	default:
+		if ev.Text != "" {
+			fmt.Fprintf(w, "[%s] · %s\n", group, ev.Text)
+		}
+	}
+}
+
+func groupLabel(sv *app.Service, id string) string {
+	if id == "" {
+		return "-"
+	}
+	if sv != nil {
+		if g, err := sv.GroupInfo(context.Background(), id); err == nil && g.Name != "" {
+			return g.Name
+		}
+	}
+	if len(id) > 8 {
+		return id[:8]
+	}
+	return id
+}

@@ -1,0 +1,714 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol"
+)
+
+// Network is what the Service needs from the Waku node it runs on.
+type Network interface {
+	// Ready returns nil once a publish can reach a peer; it fails with a CodeNoPeers
+	// error when none is reachable before ctx ends.
+	Ready(ctx context.Context) error
+	// PeerCount is the number of relay peers now.
+	PeerCount() int
+	// Addrs are the node's multiaddrs (for other nodes' --peer).
+	Addrs() []string
+}
+
+// Service runs the client operations of the chorus command on one protocol.Client.
+// Its methods are safe for concurrent use.
+type Service struct {
+	c     *protocol.Client
+	dir   Dir
+	names *Names
+	cfg   Config
+	net   Network
+	node  bool
+}
+
+// NewService wraps c. net may be nil (no network: operations that publish fail with
+// CodeNoPeers); node says whether it is served by a long-running node.
+func NewService(c *protocol.Client, dir Dir, names *Names, cfg Config, net Network, node bool) *Service {
+	if names == nil {
+		names = &Names{m: map[string]string{}}
+	}
+	return &Service{c: c, dir: dir, names: names, cfg: cfg, net: net, node: node}
+}
+
+// Client returns the engine client.
+func (s *Service) Client() *protocol.Client { return s.c }
+
+// Request parameters (JSON over the socket).
+type (
+	// GroupParams names a group.
+	GroupParams struct {
+		Group string `json:"group"`
+	}
+	// ContactAddParams adds a contact code with an optional local name.
+	ContactAddParams struct {
+		Code string `json:"code"`
+		Name string `json:"name,omitempty"`
+	}
+	// GroupCreateParams creates a group.
+	GroupCreateParams struct {
+		Name        string   `json:"name"`
+		Description string   `json:"description,omitempty"`
+		Members     []string `json:"members,omitempty"`
+	}
+	// GroupMembersParams adds or removes members.
+	GroupMembersParams struct {
+		Group   string   `json:"group"`
+		Members []string `json:"members"`
+	}
+	// GroupTextParams renames or describes a group.
+	GroupTextParams struct {
+		Group string `json:"group"`
+		Text  string `json:"text"`
+	}
+	// SendParams sends a text.
+	SendParams struct {
+		Group string `json:"group"`
+		Text  string `json:"text"`
+	}
+	// ReadParams reads stored messages (oldest first): the newest Limit (0: all)
+	// before local order Before (0: up to the newest).
+	ReadParams struct {
+		Group  string `json:"group"`
+		Limit  int    `json:"limit,omitempty"`
+		Before int64  `json:"before,omitempty"`
+	}
+	// DeviceParams names an installation.
+	DeviceParams struct {
+		Installation string `json:"installation,omitempty"`
+	}
+)
+
+// Methods lists every method Dispatch knows, with whether it publishes.
+var Methods = map[string]bool{
+	"status": false, "id": false,
+	"contact.add": false, "contact.list": false,
+	"group.create": true, "group.add": true, "group.remove": true, "group.leave": true,
+	"group.rename": true, "group.describe": true, "group.list": false, "group.members": false, "group.info": false,
+	"send": true, "read": false,
+	"devices.list": false, "devices.link": true, "devices.revoke": true,
+}
+
+// NeedsNetwork reports whether method publishes.
+func NeedsNetwork(method string) bool { return Methods[method] }
+
+// Dispatch runs method with JSON params and returns the result to encode.
+func (s *Service) Dispatch(ctx context.Context, method string, params json.RawMessage) (any, error) {
+	known, ok := Methods[method]
+	if !ok {
+		return nil, Errorf(CodeUsage, "unknown method %q", method)
+	}
+	if known {
+		if s.net == nil {
+			return nil, Errorf(CodeNoPeers, "no peers reachable: not connected to a Waku network")
+		}
+		if err := s.net.Ready(ctx); err != nil {
+			return nil, err
+		}
+	}
+	decode := func(v any) error {
+		if len(params) == 0 {
+			return nil
+		}
+		if err := json.Unmarshal(params, v); err != nil {
+			return Errorf(CodeUsage, "bad parameters for %s: %v", method, err)
+		}
+		return nil
+	}
+	switch method {
+	case "status":
+		return s.Status(ctx)
+	case "id":
+		return s.ID(ctx)
+	case "contact.add":
+		var p ContactAddParams
+		if err := decode(&p); err != nil {
+			return nil, err
+		}
+		return s.AddContact(ctx, p)
+	case "contact.list":
+		return s.Contacts(ctx)
+	case "group.create":
+		var p GroupCreateParams
+		if err := decode(&p); err != nil {
+			return nil, err
+		}
+		return s.CreateGroup(ctx, p)
+	case "group.add", "group.remove":
+		var p GroupMembersParams
+		if err := decode(&p); err != nil {
+			return nil, err
+		}
+		return s.ChangeMembers(ctx, method == "group.add", p)
+	case "group.leave":
+		var p GroupParams
+		if err := decode(&p); err != nil {
+			return nil, err
+		}
+		return s.Leave(ctx, p)
+	case "group.rename", "group.describe":
+		var p GroupTextParams
+		if err := decode(&p); err != nil {
+			return nil, err
+		}
+		return s.SetText(ctx, method == "group.rename", p)
+	case "group.list":
+		return s.Groups(ctx)
+	case "group.members":
+		var p GroupParams
+		if err := decode(&p); err != nil {
+			return nil, err
+		}
+		g, err := s.GroupInfo(ctx, p.Group)
+		return g.Members, err
+	case "group.info":
+		var p GroupParams
+		if err := decode(&p); err != nil {
+			return nil, err
+		}
+		return s.GroupInfo(ctx, p.Group)
+	case "send":
+		var p SendParams
+		if err := decode(&p); err != nil {
+			return nil, err
+		}
+		return s.Send(ctx, p)
+	case "read":
+		var p ReadParams
+		if err := decode(&p); err != nil {
+			return nil, err
+		}
+		return s.Read(ctx, p)
+	case "devices.list":
+		return s.Devices(ctx)
+	case "devices.link", "devices.revoke":
+		var p DeviceParams
+		if err := decode(&p); err != nil {
+			return nil, err
+		}
+		return s.deviceChange(ctx, method, p)
+	}
+	return nil, Errorf(CodeUsage, "unknown method %q", method)
+}
+
+func (s *Service) account() (protocol.AccountInfo, error) {
+	a, err := s.c.Account()
+	if err != nil {
+		return a, Classify(err)
+	}
+	return a, nil
+}
+
+// Status describes the client.
+func (s *Service) Status(ctx context.Context) (StatusView, error) {
+	a, err := s.account()
+	if err != nil {
+		return StatusView{}, err
+	}
+	v := StatusView{Account: a.ID, Name: s.cfg.Name, Installation: a.Installation.String(), Node: s.node}
+	if s.net != nil {
+		v.Peers = s.net.PeerCount()
+		v.Addrs = s.net.Addrs()
+	}
+	gs, err := s.c.Groups(ctx)
+	if err != nil {
+		return v, err
+	}
+	for _, g := range gs {
+		if g.Status == protocol.GroupActive {
+			v.Groups++
+		}
+	}
+	cs, err := s.c.Contacts(ctx)
+	v.Contacts = len(cs)
+	return v, err
+}
+
+// ID returns the account and its contact code.
+func (s *Service) ID(ctx context.Context) (IDView, error) {
+	a, err := s.account()
+	if err != nil {
+		return IDView{}, err
+	}
+	code, err := s.c.ContactCode(ctx)
+	if err != nil {
+		return IDView{}, err
+	}
+	return IDView{Account: a.ID, Name: s.cfg.Name, Installation: a.Installation.String(), Code: code}, nil
+}
+
+// AddContact verifies and stores a contact code, naming the contact locally.
+func (s *Service) AddContact(ctx context.Context, p ContactAddParams) (ContactView, error) {
+	code := strings.TrimSpace(p.Code)
+	if code == "" {
+		return ContactView{}, Errorf(CodeUsage, "empty contact code")
+	}
+	a, err := s.account()
+	if err != nil {
+		return ContactView{}, err
+	}
+	ct, err := s.c.AddContact(ctx, code)
+	if err != nil {
+		return ContactView{}, Classify(err)
+	}
+	if ct.ID == a.ID {
+		return ContactView{}, Errorf(CodeBadContactCode, "that is your own contact code")
+	}
+	if p.Name != "" {
+		if others := s.names.Lookup(p.Name); len(others) > 0 && !slices.Contains(others, ct.ID) {
+			return ContactView{}, Errorf(CodeAmbiguous, "the name %q is already used for %s", p.Name, ShortID(others[0]))
+		}
+		if err := s.names.Set(ct.ID, p.Name); err != nil {
+			return ContactView{}, err
+		}
+	}
+	return s.contactView(ct), nil
+}
+
+func (s *Service) contactView(ct protocol.Contact) ContactView {
+	return ContactView{ID: ct.ID, Name: s.names.Get(ct.ID), Installations: len(ct.Installations), Added: ct.Added}
+}
+
+// Contacts lists known accounts.
+func (s *Service) Contacts(ctx context.Context) ([]ContactView, error) {
+	cs, err := s.c.Contacts(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]ContactView, 0, len(cs))
+	for _, ct := range cs {
+		out = append(out, s.contactView(ct))
+	}
+	return out, nil
+}
+
+// CreateGroup creates a group with the given members (ids, names or id prefixes).
+func (s *Service) CreateGroup(ctx context.Context, p GroupCreateParams) (GroupView, error) {
+	if strings.TrimSpace(p.Name) == "" {
+		return GroupView{}, Errorf(CodeUsage, "a group needs a name")
+	}
+	members, err := s.resolveAccounts(ctx, p.Members)
+	if err != nil {
+		return GroupView{}, err
+	}
+	id, err := s.c.CreateGroup(ctx, p.Name, p.Description, members...)
+	if err != nil {
+		return GroupView{}, Classify(err)
+	}
+	return s.groupView(ctx, id)
+}
+
+// ChangeMembers adds or removes members.
+func (s *Service) ChangeMembers(ctx context.Context, add bool, p GroupMembersParams) (GroupView, error) {
+	g, err := s.ResolveGroup(ctx, p.Group)
+	if err != nil {
+		return GroupView{}, err
+	}
+	if len(p.Members) == 0 {
+		return GroupView{}, Errorf(CodeUsage, "name at least one member")
+	}
+	members, err := s.resolveAccounts(ctx, p.Members)
+	if err != nil {
+		return GroupView{}, err
+	}
+	if err := s.checkAdmin(ctx, g.ID); err != nil {
+		return GroupView{}, err
+	}
+	if add {
+		err = s.c.AddMembers(ctx, g.ID, members...)
+	} else {
+		info, ierr := s.c.Group(ctx, g.ID)
+		if ierr != nil {
+			return GroupView{}, Classify(ierr)
+		}
+		for _, m := range members {
+			if !slices.Contains(info.Members, m) {
+				return GroupView{}, Errorf(CodeNotMember, "%s is not a member of %q", s.DisplayName(m), info.Name)
+			}
+		}
+		err = s.c.RemoveMembers(ctx, g.ID, members...)
+	}
+	if err != nil {
+		return GroupView{}, Classify(err)
+	}
+	return s.groupView(ctx, g.ID)
+}
+
+// checkAdmin fails early, with a clear error, when we cannot change the group.
+func (s *Service) checkAdmin(ctx context.Context, id protocol.GroupID) error {
+	a, err := s.account()
+	if err != nil {
+		return err
+	}
+	info, err := s.c.Group(ctx, id)
+	if err != nil {
+		return Classify(err)
+	}
+	if info.Status != protocol.GroupActive || !slices.Contains(info.Members, a.ID) {
+		return Errorf(CodeNotMember, "not a member of %q any more", info.Name)
+	}
+	if !slices.Contains(info.Admins, a.ID) {
+		return Errorf(CodeNotAdmin, "not an admin of %q: only admins (%s) can change it", info.Name, s.namesOf(info.Admins))
+	}
+	return nil
+}
+
+func (s *Service) namesOf(ids []string) string {
+	var out []string
+	for _, id := range ids {
+		out = append(out, s.DisplayName(id))
+	}
+	return strings.Join(out, ", ")
+}
+
+// Leave leaves a group.
+func (s *Service) Leave(ctx context.Context, p GroupParams) (GroupView, error) {
+	g, err := s.ResolveGroup(ctx, p.Group)
+	if err != nil {
+		return GroupView{}, err
+	}
+	if err := s.c.Leave(ctx, g.ID); err != nil {
+		return GroupView{}, Classify(err)
+	}
+	return s.groupView(ctx, g.ID)
+}
+
+// SetText renames a group or sets its description.
+func (s *Service) SetText(ctx context.Context, rename bool, p GroupTextParams) (GroupView, error) {
+	g, err := s.ResolveGroup(ctx, p.Group)
+	if err != nil {
+		return GroupView{}, err
+	}
+	if rename && strings.TrimSpace(p.Text) == "" {
+		return GroupView{}, Errorf(CodeUsage, "a group needs a name")
+	}
+	if err := s.checkAdmin(ctx, g.ID); err != nil {
+		return GroupView{}, err
+	}
+	if rename {
+		err = s.c.SetName(ctx, g.ID, p.Text)
+	} else {
+		err = s.c.SetDescription(ctx, g.ID, p.Text)
+	}
+	if err != nil {
+		return GroupView{}, Classify(err)
+	}
+	return s.groupView(ctx, g.ID)
+}
+
+// Groups lists every group, active ones first.
+func (s *Service) Groups(ctx context.Context) ([]GroupView, error) {
+	gs, err := s.c.Groups(ctx)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	out := make([]GroupView, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, s.view(g))
+	}
+	slices.SortStableFunc(out, func(a, b GroupView) int {
+		if (a.Status == "active") != (b.Status == "active") {
+			if a.Status == "active" {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	return out, nil
+}
+
+// GroupInfo describes one group.
+func (s *Service) GroupInfo(ctx context.Context, ref string) (GroupView, error) {
+	g, err := s.ResolveGroup(ctx, ref)
+	if err != nil {
+		return GroupView{}, err
+	}
+	return s.view(g), nil
+}
+
+func (s *Service) groupView(ctx context.Context, id protocol.GroupID) (GroupView, error) {
+	g, err := s.c.Group(ctx, id)
+	if err != nil {
+		return GroupView{}, Classify(err)
+	}
+	return s.view(g), nil
+}
+
+func (s *Service) view(g protocol.GroupInfo) GroupView {
+	a, _ := s.c.Account()
+	v := GroupView{ID: g.ID.String(), Name: g.Name, Description: g.Description, Status: groupStatus(g.Status),
+		Creator: g.Creator, ChatID: g.ChatID, Admin: slices.Contains(g.Admins, a.ID), Members: []MemberView{}}
+	for _, m := range g.Members {
+		v.Members = append(v.Members, MemberView{ID: m, Name: s.DisplayName(m), Admin: slices.Contains(g.Admins, m), Self: m == a.ID})
+	}
+	slices.SortStableFunc(v.Members, func(a, b MemberView) int {
+		if a.Admin != b.Admin {
+			if a.Admin {
+				return -1
+			}
+			return 1
+		}
+		return strings.Compare(strings.ToLower(a.Name), strings.ToLower(b.Name))
+	})
+	return v
+}
+
+// Send sends a text message and returns it as stored.
+func (s *Service) Send(ctx context.Context, p SendParams) (MessageView, error) {
+	g, err := s.ResolveGroup(ctx, p.Group)
+	if err != nil {
+		return MessageView{}, err
+	}
+	if strings.TrimSpace(p.Text) == "" {
+		return MessageView{}, Errorf(CodeUsage, "empty message")
+	}
+	if g.Status != protocol.GroupActive {
+		return MessageView{}, Errorf(CodeNotMember, "not a member of %q any more", g.Name)
+	}
+	id, err := s.c.Send(ctx, g.ID, protocol.Text(p.Text))
+	if err != nil {
+		return MessageView{}, Classify(err)
+	}
+	return s.message(ctx, g.ID, id)
+}
+
+// message finds a stored message of group by id (among the newest).
+func (s *Service) message(ctx context.Context, group protocol.GroupID, id protocol.MessageID) (MessageView, error) {
+	ms, err := s.c.Messages(ctx, group, protocol.MessageFilter{Limit: 64})
+	if err != nil {
+		return MessageView{}, Classify(err)
+	}
+	for _, m := range ms {
+		if m.ID == id {
+			return s.MessageView(m), nil
+		}
+	}
+	return MessageView{ID: id.String(), Group: group.String(), Outgoing: true, Status: "unknown"}, nil
+}
+
+// Read returns stored messages, oldest first.
+func (s *Service) Read(ctx context.Context, p ReadParams) ([]MessageView, error) {
+	g, err := s.ResolveGroup(ctx, p.Group)
+	if err != nil {
+		return nil, err
+	}
+	if p.Limit < 0 {
+		return nil, Errorf(CodeUsage, "negative limit")
+	}
+	ms, err := s.c.Messages(ctx, g.ID, protocol.MessageFilter{Limit: p.Limit, Before: p.Before})
+	if err != nil {
+		return nil, Classify(err)
+	}
+	out := make([]MessageView, len(ms))
+	for i, m := range ms {
+		out[len(ms)-1-i] = s.MessageView(m)
+	}
+	return out, nil
+}
+
+// MessageView converts a stored message.
+func (s *Service) MessageView(m protocol.Message) MessageView {
+	v := MessageView{ID: m.ID.String(), Group: m.Group.String(), Seq: m.Seq, Sender: m.Sender, SenderName: s.DisplayName(m.Sender),
+		Device: m.SenderInstallation.String(), Time: m.Timestamp, Outgoing: m.Outgoing, Status: m.Status.String(),
+		Kind: kindOf(m.Content.Type)}
+	switch m.Content.Type {
+	case protocol.ContentText, protocol.ContentReply:
+		v.Text = m.Content.Text
+	case protocol.ContentReaction:
+		v.Text = m.Content.Emoji
+	case protocol.ContentMembership:
+		v.Text = "(membership update)"
+	}
+	if m.Content.Type == protocol.ContentReply || m.Content.Type == protocol.ContentReaction {
+		v.Target = m.Content.Target.String()
+	}
+	return v
+}
+
+// Devices lists our installations. The engine has one installation per account until
+// multi-device lands.
+func (s *Service) Devices(ctx context.Context) ([]DeviceView, error) {
+	a, err := s.account()
+	if err != nil {
+		return nil, err
+	}
+	return []DeviceView{{Installation: a.Installation.String(), Current: true, Status: "active"}}, nil
+}
+
+func (s *Service) deviceChange(_ context.Context, method string, _ DeviceParams) (any, error) {
+	what := strings.TrimPrefix(method, "devices.")
+	return nil, Errorf(CodeNotSupported, "devices %s: not supported yet (multi-device linking and revocation are not in the engine on main)", what)
+}
+
+// ResolveGroup finds a group by full hex id, unique id prefix (at least 4 hex digits) or
+// unique name (case-insensitive; active groups win over ones we left).
+func (s *Service) ResolveGroup(ctx context.Context, ref string) (protocol.GroupInfo, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return protocol.GroupInfo{}, Errorf(CodeUsage, "name a group (id or name)")
+	}
+	gs, err := s.c.Groups(ctx)
+	if err != nil {
+		return protocol.GroupInfo{}, Classify(err)
+	}
+	if id, err := protocol.ParseGroupID(strings.ToLower(ref)); err == nil {
+		for _, g := range gs {
+			if g.ID == id {
+				return g, nil
+			}
+		}
+		return protocol.GroupInfo{}, Errorf(CodeUnknownGroup, "unknown group %s (chorus group list shows your groups)", ref)
+	}
+	var byName []protocol.GroupInfo
+	for _, g := range gs {
+		if strings.EqualFold(g.Name, ref) {
+			byName = append(byName, g)
+		}
+	}
+	if len(byName) > 1 {
+		active := slices.DeleteFunc(slices.Clone(byName), func(g protocol.GroupInfo) bool { return g.Status != protocol.GroupActive })
+		if len(active) == 1 {
+			return active[0], nil
+		}
+		var ids []string
+		for _, g := range byName {
+			ids = append(ids, g.ID.String()[:12])
+		}
+		return protocol.GroupInfo{}, Errorf(CodeAmbiguous, "several groups are called %q (%s): use the id", ref, strings.Join(ids, ", "))
+	}
+	if len(byName) == 1 {
+		return byName[0], nil
+	}
+	if len(ref) >= 4 && isHex(ref) {
+		var hits []protocol.GroupInfo
+		for _, g := range gs {
+			if strings.HasPrefix(g.ID.String(), strings.ToLower(ref)) {
+				hits = append(hits, g)
+			}
+		}
+		if len(hits) == 1 {
+			return hits[0], nil
+		}
+		if len(hits) > 1 {
+			return protocol.GroupInfo{}, Errorf(CodeAmbiguous, "group id prefix %s matches %d groups", ref, len(hits))
+		}
+	}
+	return protocol.GroupInfo{}, Errorf(CodeUnknownGroup, "unknown group %q (chorus group list shows your groups)", ref)
+}
+
+func isHex(s string) bool {
+	for _, r := range s {
+		if !strings.ContainsRune("0123456789abcdefABCDEF", r) {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Service) resolveAccounts(ctx context.Context, refs []string) ([]string, error) {
+	out := make([]string, 0, len(refs))
+	for _, r := range refs {
+		id, err := s.ResolveAccount(ctx, r)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, nil
+}
+
+// ResolveAccount finds an account by full id ("0x04…"), local name, "me", or unique id
+// prefix among known contacts.
+func (s *Service) ResolveAccount(ctx context.Context, ref string) (string, error) {
+	ref = strings.TrimSpace(ref)
+	a, err := s.account()
+	if err != nil {
+		return "", err
+	}
+	if ref == "me" || (s.cfg.Name != "" && strings.EqualFold(ref, s.cfg.Name)) {
+		return a.ID, nil
+	}
+	if strings.HasPrefix(ref, "0x04") && len(ref) == 132 {
+		if _, err := membership.ParsePublicKey(ref); err != nil {
+			return "", Errorf(CodeUsage, "not an account id: %s", ShortID(ref))
+		}
+		if _, err := s.c.Contact(ctx, ref); err != nil && ref != a.ID {
+			return "", Errorf(CodeUnknownContact, "unknown contact %s: add their contact code first (chorus contact add CODE)", ShortID(ref))
+		}
+		return ref, nil
+	}
+	if named := s.names.Lookup(ref); len(named) == 1 {
+		return named[0], nil
+	} else if len(named) > 1 {
+		return "", Errorf(CodeAmbiguous, "several contacts are called %q", ref)
+	}
+	prefix := strings.ToLower(strings.TrimPrefix(ref, "0x"))
+	if len(prefix) >= 4 && isHex(prefix) {
+		cs, err := s.c.Contacts(ctx)
+		if err != nil {
+			return "", Classify(err)
+		}
+		var hits []string
+		for _, c := range cs {
+			if strings.HasPrefix(strings.TrimPrefix(c.ID, "0x"), prefix) || strings.HasPrefix(strings.TrimPrefix(c.ID, "0x04"), prefix) {
+				hits = append(hits, c.ID)
+			}
+		}
+		if len(hits) == 1 {
+			return hits[0], nil
+		}
+		if len(hits) > 1 {
+			return "", Errorf(CodeAmbiguous, "%q matches %d contacts", ref, len(hits))
+		}
+	}
+	return "", Errorf(CodeUnknownContact, "unknown contact %q: add their contact code first (chorus contact add CODE --name NAME)", ref)
+}
+
+// DisplayName is the local name of an account, "me" for ourselves, or a short id.
+func (s *Service) DisplayName(id string) string {
+	if a, err := s.c.Account(); err == nil && a.ID == id {
+		if s.cfg.Name != "" {
+			return s.cfg.Name
+		}
+		return "me"
+	}
+	if n := s.names.Get(id); n != "" {
+		return n
+	}
+	return ShortID(id)
+}
+
+// String formats a message view on one line for terminals.
+func (v MessageView) String() string {
+	mark := ""
+	if v.Outgoing {
+		switch v.Status {
+		case "published":
+			mark = " ✓"
+		case "unpublished":
+			mark = " …"
+		case "failed":
+			mark = " ✗ (failed)"
+		}
+	}
+	text := v.Text
+	switch v.Kind {
+	case "reaction":
+		text = "reacted " + v.Text
+	case "reply":
+		text = "↪ " + v.Text
+	}
+	return fmt.Sprintf("%s %s: %s%s", v.Time.Local().Format("15:04"), v.SenderName, text, mark)
+}
