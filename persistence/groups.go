@@ -38,7 +38,7 @@ func (r *groupRow) rec() protocol.GroupRecord {
 }
 
 func (t *tx) PutGroup(g *protocol.GroupRecord) error {
-	_, err := t.tx.Exec(`INSERT INTO chat_groups (`+groupCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.exec(`INSERT INTO chat_groups (`+groupCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET chat_id = excluded.chat_id, secret = excluded.secret, buckets = excluded.buckets,
 		topic = excluded.topic, name = excluded.name, description = excluded.description, color = excluded.color,
 		image = excluded.image, events = excluded.events, sender = excluded.sender, rotate = excluded.rotate,
@@ -51,7 +51,7 @@ func (t *tx) PutGroup(g *protocol.GroupRecord) error {
 
 func (t *tx) Group(id protocol.GroupID) (*protocol.GroupRecord, error) {
 	var r groupRow
-	if err := t.tx.Get(&r, `SELECT `+groupCols+` FROM chat_groups WHERE id = ?`, id[:]); err != nil {
+	if err := t.get(&r, `SELECT `+groupCols+` FROM chat_groups WHERE id = ?`, id[:]); err != nil {
 		return nil, notFound(err)
 	}
 	g := r.rec()
@@ -60,7 +60,7 @@ func (t *tx) Group(id protocol.GroupID) (*protocol.GroupRecord, error) {
 
 func (t *tx) Groups() ([]protocol.GroupRecord, error) {
 	var rows []groupRow
-	if err := t.tx.Select(&rows, `SELECT `+groupCols+` FROM chat_groups ORDER BY joined_at, id`); err != nil {
+	if err := t.sel(&rows, `SELECT `+groupCols+` FROM chat_groups ORDER BY joined_at, id`); err != nil {
 		return nil, err
 	}
 	out := make([]protocol.GroupRecord, len(rows))
@@ -72,7 +72,7 @@ func (t *tx) Groups() ([]protocol.GroupRecord, error) {
 
 func (t *tx) MarkDistributed(group protocol.GroupID, ids []protocol.InstallationID) error {
 	for _, id := range ids {
-		if _, err := t.tx.Exec(`INSERT OR IGNORE INTO distributed (group_id, installation) VALUES (?, ?)`, group[:], id[:]); err != nil {
+		if _, err := t.exec(`INSERT OR IGNORE INTO distributed (group_id, installation) VALUES (?, ?)`, group[:], id[:]); err != nil {
 			return err
 		}
 	}
@@ -81,7 +81,7 @@ func (t *tx) MarkDistributed(group protocol.GroupID, ids []protocol.Installation
 
 func (t *tx) Distributed(group protocol.GroupID) ([]protocol.InstallationID, error) {
 	var rows [][]byte
-	if err := t.tx.Select(&rows, `SELECT installation FROM distributed WHERE group_id = ? ORDER BY installation`, group[:]); err != nil {
+	if err := t.sel(&rows, `SELECT installation FROM distributed WHERE group_id = ? ORDER BY installation`, group[:]); err != nil {
 		return nil, err
 	}
 	out := make([]protocol.InstallationID, len(rows))
@@ -92,7 +92,7 @@ func (t *tx) Distributed(group protocol.GroupID) ([]protocol.InstallationID, err
 }
 
 func (t *tx) ClearDistributed(group protocol.GroupID) error {
-	_, err := t.tx.Exec(`DELETE FROM distributed WHERE group_id = ?`, group[:])
+	_, err := t.exec(`DELETE FROM distributed WHERE group_id = ?`, group[:])
 	return err
 }
 
@@ -113,7 +113,7 @@ func (r *receiverRow) rec() protocol.ReceiverRecord {
 }
 
 func (t *tx) PutReceiver(r *protocol.ReceiverRecord) error {
-	_, err := t.tx.Exec(`INSERT INTO receivers (group_id, installation, account, state) VALUES (?, ?, ?, ?)
+	_, err := t.exec(`INSERT INTO receivers (group_id, installation, account, state) VALUES (?, ?, ?, ?)
 		ON CONFLICT (group_id, installation) DO UPDATE SET account = excluded.account, state = excluded.state`,
 		r.Group[:], r.Installation[:], r.Account, r.State)
 	return err
@@ -121,7 +121,7 @@ func (t *tx) PutReceiver(r *protocol.ReceiverRecord) error {
 
 func (t *tx) Receiver(group protocol.GroupID, installation protocol.InstallationID) (*protocol.ReceiverRecord, error) {
 	var r receiverRow
-	if err := t.tx.Get(&r, `SELECT group_id, installation, account, state FROM receivers WHERE group_id = ? AND installation = ?`, group[:], installation[:]); err != nil {
+	if err := t.get(&r, `SELECT group_id, installation, account, state FROM receivers WHERE group_id = ? AND installation = ?`, group[:], installation[:]); err != nil {
 		return nil, notFound(err)
 	}
 	rec := r.rec()
@@ -130,7 +130,7 @@ func (t *tx) Receiver(group protocol.GroupID, installation protocol.Installation
 
 func (t *tx) Receivers(group protocol.GroupID) ([]protocol.ReceiverRecord, error) {
 	var rows []receiverRow
-	if err := t.tx.Select(&rows, `SELECT group_id, installation, account, state FROM receivers WHERE group_id = ? ORDER BY installation`, group[:]); err != nil {
+	if err := t.sel(&rows, `SELECT group_id, installation, account, state FROM receivers WHERE group_id = ? ORDER BY installation`, group[:]); err != nil {
 		return nil, err
 	}
 	out := make([]protocol.ReceiverRecord, len(rows))
@@ -141,18 +141,18 @@ func (t *tx) Receivers(group protocol.GroupID) ([]protocol.ReceiverRecord, error
 }
 
 func (t *tx) DeleteReceiver(group protocol.GroupID, installation protocol.InstallationID) error {
-	_, err := t.tx.Exec(`DELETE FROM receivers WHERE group_id = ? AND installation = ?`, group[:], installation[:])
+	_, err := t.exec(`DELETE FROM receivers WHERE group_id = ? AND installation = ?`, group[:], installation[:])
 	return err
 }
 
 func (t *tx) AddReceiverKey(group protocol.GroupID, keyID [8]byte, installation protocol.InstallationID) error {
-	_, err := t.tx.Exec(`INSERT OR REPLACE INTO receiver_keys (group_id, key_id, installation) VALUES (?, ?, ?)`, group[:], keyID[:], installation[:])
+	_, err := t.exec(`INSERT OR REPLACE INTO receiver_keys (group_id, key_id, installation) VALUES (?, ?, ?)`, group[:], keyID[:], installation[:])
 	return err
 }
 
 func (t *tx) ReceiverByKey(group protocol.GroupID, keyID [8]byte) (*protocol.ReceiverRecord, error) {
 	var r receiverRow
-	if err := t.tx.Get(&r, `SELECT r.group_id, r.installation, r.account, r.state FROM receiver_keys k
+	if err := t.get(&r, `SELECT r.group_id, r.installation, r.account, r.state FROM receiver_keys k
 		JOIN receivers r ON r.group_id = k.group_id AND r.installation = k.installation
 		WHERE k.group_id = ? AND k.key_id = ?`, group[:], keyID[:]); err != nil {
 		return nil, notFound(err)

@@ -8,17 +8,17 @@ import (
 
 func (t *tx) Seen(hash [32]byte) (bool, error) {
 	var n int
-	err := t.tx.Get(&n, `SELECT COUNT(*) FROM seen WHERE hash = ?`, hash[:])
+	err := t.get(&n, `SELECT COUNT(*) FROM seen WHERE hash = ?`, hash[:])
 	return n > 0, err
 }
 
 func (t *tx) MarkSeen(hash [32]byte, at time.Time) error {
-	_, err := t.tx.Exec(`INSERT OR IGNORE INTO seen (hash, seen_at) VALUES (?, ?)`, hash[:], t2i(at))
+	_, err := t.exec(`INSERT OR IGNORE INTO seen (hash, seen_at) VALUES (?, ?)`, hash[:], t2i(at))
 	return err
 }
 
 func (t *tx) PutPending(p *protocol.PendingRecord) error {
-	_, err := t.tx.Exec(`INSERT OR IGNORE INTO pending (hash, topic, payload, received_at) VALUES (?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT OR IGNORE INTO pending (hash, topic, payload, received_at) VALUES (?, ?, ?, ?)`,
 		p.Hash[:], p.Topic, p.Payload, t2i(p.ReceivedAt))
 	return err
 }
@@ -30,7 +30,7 @@ func (t *tx) Pending(limit int) ([]protocol.PendingRecord, error) {
 		Payload    []byte `db:"payload"`
 		ReceivedAt int64  `db:"received_at"`
 	}
-	if err := t.tx.Select(&rows, `SELECT hash, topic, payload, received_at FROM pending ORDER BY received_at, hash LIMIT ?`, limit); err != nil {
+	if err := t.sel(&rows, `SELECT hash, topic, payload, received_at FROM pending ORDER BY received_at, hash LIMIT ?`, limit); err != nil {
 		return nil, err
 	}
 	out := make([]protocol.PendingRecord, len(rows))
@@ -42,18 +42,18 @@ func (t *tx) Pending(limit int) ([]protocol.PendingRecord, error) {
 }
 
 func (t *tx) DeletePending(hash [32]byte) error {
-	_, err := t.tx.Exec(`DELETE FROM pending WHERE hash = ?`, hash[:])
+	_, err := t.exec(`DELETE FROM pending WHERE hash = ?`, hash[:])
 	return err
 }
 
 func (t *tx) PutExpected(e *protocol.ExpectedRecord) error {
-	_, err := t.tx.Exec(`INSERT INTO expected (group_id, entry, since, report) VALUES (?, ?, ?, ?)
+	_, err := t.exec(`INSERT INTO expected (group_id, entry, since, report) VALUES (?, ?, ?, ?)
 		ON CONFLICT (group_id, entry) DO UPDATE SET report = MAX(report, excluded.report)`, e.Group[:], e.Entry[:], t2i(e.Since), b2i(e.Report))
 	return err
 }
 
 func (t *tx) DeleteExpected(group protocol.GroupID, entry [32]byte) error {
-	_, err := t.tx.Exec(`DELETE FROM expected WHERE group_id = ? AND entry = ?`, group[:], entry[:])
+	_, err := t.exec(`DELETE FROM expected WHERE group_id = ? AND entry = ?`, group[:], entry[:])
 	return err
 }
 
@@ -63,7 +63,7 @@ func (t *tx) Expected(group protocol.GroupID) ([]protocol.ExpectedRecord, error)
 		Since  int64  `db:"since"`
 		Report bool   `db:"report"`
 	}
-	if err := t.tx.Select(&rows, `SELECT entry, since, report FROM expected WHERE group_id = ? ORDER BY since, entry`, group[:]); err != nil {
+	if err := t.sel(&rows, `SELECT entry, since, report FROM expected WHERE group_id = ? ORDER BY since, entry`, group[:]); err != nil {
 		return nil, err
 	}
 	out := make([]protocol.ExpectedRecord, len(rows))
@@ -77,24 +77,24 @@ func (t *tx) Expected(group protocol.GroupID) ([]protocol.ExpectedRecord, error)
 
 func (t *tx) Reported(key string) (bool, error) {
 	var n int
-	err := t.tx.Get(&n, `SELECT COUNT(*) FROM reported WHERE key = ?`, key)
+	err := t.get(&n, `SELECT COUNT(*) FROM reported WHERE key = ?`, key)
 	return n > 0, err
 }
 
 func (t *tx) MarkReported(key string, at time.Time) error {
-	_, err := t.tx.Exec(`INSERT OR IGNORE INTO reported (key, reported_at) VALUES (?, ?)`, key, t2i(at))
+	_, err := t.exec(`INSERT OR IGNORE INTO reported (key, reported_at) VALUES (?, ?)`, key, t2i(at))
 	return err
 }
 
 func (t *tx) LastSync(topic string) (time.Time, error) {
 	var n []int64
-	if err := t.tx.Select(&n, `SELECT last_sync FROM sync_marks WHERE topic = ?`, topic); err != nil || len(n) == 0 {
+	if err := t.sel(&n, `SELECT last_sync FROM sync_marks WHERE topic = ?`, topic); err != nil || len(n) == 0 {
 		return time.Time{}, err
 	}
 	return i2t(n[0]), nil
 }
 
 func (t *tx) SetLastSync(topic string, at time.Time) error {
-	_, err := t.tx.Exec(`INSERT OR REPLACE INTO sync_marks (topic, last_sync) VALUES (?, ?)`, topic, t2i(at))
+	_, err := t.exec(`INSERT OR REPLACE INTO sync_marks (topic, last_sync) VALUES (?, ?)`, topic, t2i(at))
 	return err
 }

@@ -41,7 +41,7 @@ func historyEntry(m *protocol.MessageRecord) []byte {
 }
 
 func (t *tx) PutMessage(m *protocol.MessageRecord) (bool, error) {
-	res, err := t.tx.Exec(`INSERT OR IGNORE INTO messages (id, group_id, history_entry, sender_account, sender_installation, clock, timestamp, received_at, outgoing, status, type, body)
+	res, err := t.exec(`INSERT OR IGNORE INTO messages (id, group_id, history_entry, sender_account, sender_installation, clock, timestamp, received_at, outgoing, status, type, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID[:], m.Group[:], historyEntry(m), m.SenderAccount, m.SenderInstallation[:], int64(m.Clock), t2i(m.Timestamp),
 		t2i(m.ReceivedAt), b2i(m.Outgoing), int(m.Status), int(m.Type), m.Body)
@@ -58,7 +58,7 @@ func (t *tx) PutMessage(m *protocol.MessageRecord) (bool, error) {
 
 func (t *tx) Message(id protocol.MessageID) (*protocol.MessageRecord, error) {
 	var r messageRow
-	if err := t.tx.Get(&r, `SELECT `+messageCols+` FROM messages WHERE id = ?`, id[:]); err != nil {
+	if err := t.get(&r, `SELECT `+messageCols+` FROM messages WHERE id = ?`, id[:]); err != nil {
 		return nil, notFound(err)
 	}
 	m := r.rec()
@@ -82,7 +82,7 @@ func (t *tx) Messages(q protocol.MessageQuery) ([]protocol.MessageRecord, error)
 		args = append(args, q.Limit)
 	}
 	var rows []messageRow
-	if err := t.tx.Select(&rows, query, args...); err != nil {
+	if err := t.sel(&rows, query, args...); err != nil {
 		return nil, err
 	}
 	out := make([]protocol.MessageRecord, len(rows))
@@ -93,13 +93,13 @@ func (t *tx) Messages(q protocol.MessageQuery) ([]protocol.MessageRecord, error)
 }
 
 func (t *tx) SetMessageStatus(id protocol.MessageID, s protocol.DeliveryStatus) error {
-	_, err := t.tx.Exec(`UPDATE messages SET status = ? WHERE id = ?`, int(s), id[:])
+	_, err := t.exec(`UPDATE messages SET status = ? WHERE id = ?`, int(s), id[:])
 	return err
 }
 
 func (t *tx) HasHistoryEntry(group protocol.GroupID, entry [32]byte) (bool, error) {
 	var n int
-	err := t.tx.Get(&n, `SELECT COUNT(*) FROM messages WHERE group_id = ? AND history_entry = ?`, group[:], entry[:])
+	err := t.get(&n, `SELECT COUNT(*) FROM messages WHERE group_id = ? AND history_entry = ?`, group[:], entry[:])
 	return n > 0, err
 }
 
@@ -134,7 +134,7 @@ func (t *tx) PutOutbox(o *protocol.OutboxRecord) error {
 		msg = o.Message[:]
 	}
 	if o.ID == 0 {
-		res, err := t.tx.Exec(`INSERT INTO outbox (message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		res, err := t.exec(`INSERT INTO outbox (message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			msg, o.Topic, o.Payload, int(o.Status), o.Attempts, t2i(o.NextAttempt), t2i(o.CreatedAt))
 		if err != nil {
 			return err
@@ -142,14 +142,14 @@ func (t *tx) PutOutbox(o *protocol.OutboxRecord) error {
 		o.ID, err = res.LastInsertId()
 		return err
 	}
-	_, err := t.tx.Exec(`UPDATE outbox SET message_id = ?, topic = ?, payload = ?, status = ?, attempts = ?, next_attempt = ?, created_at = ? WHERE id = ?`,
+	_, err := t.exec(`UPDATE outbox SET message_id = ?, topic = ?, payload = ?, status = ?, attempts = ?, next_attempt = ?, created_at = ? WHERE id = ?`,
 		msg, o.Topic, o.Payload, int(o.Status), o.Attempts, t2i(o.NextAttempt), t2i(o.CreatedAt), o.ID)
 	return err
 }
 
 func (t *tx) Outbox(id int64) (*protocol.OutboxRecord, error) {
 	var r outboxRow
-	if err := t.tx.Get(&r, `SELECT `+outboxCols+` FROM outbox WHERE id = ?`, id); err != nil {
+	if err := t.get(&r, `SELECT `+outboxCols+` FROM outbox WHERE id = ?`, id); err != nil {
 		return nil, notFound(err)
 	}
 	o := r.rec()
@@ -158,7 +158,7 @@ func (t *tx) Outbox(id int64) (*protocol.OutboxRecord, error) {
 
 func (t *tx) DueOutbox(now time.Time, limit int) ([]protocol.OutboxRecord, error) {
 	var rows []outboxRow
-	if err := t.tx.Select(&rows, `SELECT `+outboxCols+` FROM outbox WHERE status = ? AND next_attempt <= ? ORDER BY id LIMIT ?`,
+	if err := t.sel(&rows, `SELECT `+outboxCols+` FROM outbox WHERE status = ? AND next_attempt <= ? ORDER BY id LIMIT ?`,
 		int(protocol.StatusUnpublished), t2i(now), limit); err != nil {
 		return nil, err
 	}
@@ -171,7 +171,7 @@ func (t *tx) DueOutbox(now time.Time, limit int) ([]protocol.OutboxRecord, error
 
 func (t *tx) OutboxOf(msg protocol.MessageID) ([]protocol.OutboxRecord, error) {
 	var rows []outboxRow
-	if err := t.tx.Select(&rows, `SELECT `+outboxCols+` FROM outbox WHERE message_id = ? ORDER BY id`, msg[:]); err != nil {
+	if err := t.sel(&rows, `SELECT `+outboxCols+` FROM outbox WHERE message_id = ? ORDER BY id`, msg[:]); err != nil {
 		return nil, err
 	}
 	out := make([]protocol.OutboxRecord, len(rows))

@@ -38,7 +38,7 @@ func (t *tx) Account() (*protocol.AccountRecord, error) {
 		CreatedAt   int64  `db:"created_at"`
 		AnnouncedAt int64  `db:"announced_at"`
 	}
-	if err := t.tx.Get(&r, `SELECT private_key, identity, card_clock, next_prekey, created_at, announced_at FROM account WHERE singleton = 1`); err != nil {
+	if err := t.get(&r, `SELECT private_key, identity, card_clock, next_prekey, created_at, announced_at FROM account WHERE singleton = 1`); err != nil {
 		return nil, notFound(err)
 	}
 	return &protocol.AccountRecord{PrivateKey: r.PrivateKey, Identity: r.Identity, CardClock: uint64(r.CardClock),
@@ -46,7 +46,7 @@ func (t *tx) Account() (*protocol.AccountRecord, error) {
 }
 
 func (t *tx) PutAccount(a *protocol.AccountRecord) error {
-	_, err := t.tx.Exec(`INSERT INTO account (singleton, private_key, identity, card_clock, next_prekey, created_at, announced_at)
+	_, err := t.exec(`INSERT INTO account (singleton, private_key, identity, card_clock, next_prekey, created_at, announced_at)
 		VALUES (1, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (singleton) DO UPDATE SET private_key = excluded.private_key, identity = excluded.identity,
 		card_clock = excluded.card_clock, next_prekey = excluded.next_prekey, created_at = excluded.created_at,
@@ -70,14 +70,14 @@ func (r *prekeyRow) rec() protocol.PrekeyRecord {
 }
 
 func (t *tx) PutPrekey(p *protocol.PrekeyRecord) error {
-	_, err := t.tx.Exec(`INSERT OR REPLACE INTO prekeys (signed, id, data, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT OR REPLACE INTO prekeys (signed, id, data, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
 		b2i(p.Signed), int64(p.ID), p.Data, t2i(p.CreatedAt), t2i(p.ExpiresAt))
 	return err
 }
 
 func (t *tx) Prekey(signed bool, id uint32) (*protocol.PrekeyRecord, error) {
 	var r prekeyRow
-	if err := t.tx.Get(&r, `SELECT signed, id, data, created_at, expires_at FROM prekeys WHERE signed = ? AND id = ?`, b2i(signed), int64(id)); err != nil {
+	if err := t.get(&r, `SELECT signed, id, data, created_at, expires_at FROM prekeys WHERE signed = ? AND id = ?`, b2i(signed), int64(id)); err != nil {
 		return nil, notFound(err)
 	}
 	rec := r.rec()
@@ -86,7 +86,7 @@ func (t *tx) Prekey(signed bool, id uint32) (*protocol.PrekeyRecord, error) {
 
 func (t *tx) Prekeys(signed bool) ([]protocol.PrekeyRecord, error) {
 	var rows []prekeyRow
-	if err := t.tx.Select(&rows, `SELECT signed, id, data, created_at, expires_at FROM prekeys WHERE signed = ? ORDER BY id`, b2i(signed)); err != nil {
+	if err := t.sel(&rows, `SELECT signed, id, data, created_at, expires_at FROM prekeys WHERE signed = ? ORDER BY id`, b2i(signed)); err != nil {
 		return nil, err
 	}
 	out := make([]protocol.PrekeyRecord, len(rows))
@@ -97,7 +97,7 @@ func (t *tx) Prekeys(signed bool) ([]protocol.PrekeyRecord, error) {
 }
 
 func (t *tx) DeletePrekey(signed bool, id uint32) error {
-	_, err := t.tx.Exec(`DELETE FROM prekeys WHERE signed = ? AND id = ?`, b2i(signed), int64(id))
+	_, err := t.exec(`DELETE FROM prekeys WHERE signed = ? AND id = ?`, b2i(signed), int64(id))
 	return err
 }
 
@@ -116,14 +116,14 @@ func (r *contactRow) rec() protocol.ContactRecord {
 }
 
 func (t *tx) PutContact(c *protocol.ContactRecord) error {
-	_, err := t.tx.Exec(`INSERT OR REPLACE INTO contacts (account, card, clock, added, updated_at) VALUES (?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT OR REPLACE INTO contacts (account, card, clock, added, updated_at) VALUES (?, ?, ?, ?, ?)`,
 		c.Account, c.Card, int64(c.Clock), b2i(c.Added), t2i(c.UpdatedAt))
 	return err
 }
 
 func (t *tx) Contact(account string) (*protocol.ContactRecord, error) {
 	var r contactRow
-	if err := t.tx.Get(&r, `SELECT account, card, clock, added, updated_at FROM contacts WHERE account = ?`, account); err != nil {
+	if err := t.get(&r, `SELECT account, card, clock, added, updated_at FROM contacts WHERE account = ?`, account); err != nil {
 		return nil, notFound(err)
 	}
 	rec := r.rec()
@@ -132,7 +132,7 @@ func (t *tx) Contact(account string) (*protocol.ContactRecord, error) {
 
 func (t *tx) Contacts() ([]protocol.ContactRecord, error) {
 	var rows []contactRow
-	if err := t.tx.Select(&rows, `SELECT account, card, clock, added, updated_at FROM contacts ORDER BY account`); err != nil {
+	if err := t.sel(&rows, `SELECT account, card, clock, added, updated_at FROM contacts ORDER BY account`); err != nil {
 		return nil, err
 	}
 	out := make([]protocol.ContactRecord, len(rows))
@@ -163,14 +163,14 @@ func (r *installationRow) rec() protocol.InstallationRecord {
 const installationCols = `id, account, dh, signing, bundle, revoked, updated_at`
 
 func (t *tx) PutInstallation(in *protocol.InstallationRecord) error {
-	_, err := t.tx.Exec(`INSERT OR REPLACE INTO installations (`+installationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+	_, err := t.exec(`INSERT OR REPLACE INTO installations (`+installationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 		in.ID[:], in.Account, in.DH[:], in.Signing[:], in.Bundle, b2i(in.Revoked), t2i(in.UpdatedAt))
 	return err
 }
 
 func (t *tx) Installation(id protocol.InstallationID) (*protocol.InstallationRecord, error) {
 	var r installationRow
-	if err := t.tx.Get(&r, `SELECT `+installationCols+` FROM installations WHERE id = ?`, id[:]); err != nil {
+	if err := t.get(&r, `SELECT `+installationCols+` FROM installations WHERE id = ?`, id[:]); err != nil {
 		return nil, notFound(err)
 	}
 	rec := r.rec()
@@ -179,7 +179,7 @@ func (t *tx) Installation(id protocol.InstallationID) (*protocol.InstallationRec
 
 func (t *tx) InstallationsOf(account string) ([]protocol.InstallationRecord, error) {
 	var rows []installationRow
-	if err := t.tx.Select(&rows, `SELECT `+installationCols+` FROM installations WHERE account = ? ORDER BY id`, account); err != nil {
+	if err := t.sel(&rows, `SELECT `+installationCols+` FROM installations WHERE account = ? ORDER BY id`, account); err != nil {
 		return nil, err
 	}
 	out := make([]protocol.InstallationRecord, len(rows))

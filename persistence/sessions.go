@@ -35,7 +35,7 @@ func (r *sessionRow) rec() protocol.SessionRecord {
 
 func (t *tx) PutSession(s *protocol.SessionRecord) error {
 	if s.ID == 0 {
-		res, err := t.tx.Exec(`INSERT INTO sessions (remote, remote_account, initiator, confirmed, active, base_key, send_hint, recv_hint, ad, initial_header, state, created_at, updated_at)
+		res, err := t.exec(`INSERT INTO sessions (remote, remote_account, initiator, confirmed, active, base_key, send_hint, recv_hint, ad, initial_header, state, created_at, updated_at)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.Remote[:], s.RemoteAccount, b2i(s.Initiator), b2i(s.Confirmed), b2i(s.Active), s.BaseKey[:], s.SendHint[:], s.RecvHint[:],
 			s.AD, s.InitialHeader, s.State, t2i(s.CreatedAt), t2i(s.UpdatedAt))
@@ -45,7 +45,7 @@ func (t *tx) PutSession(s *protocol.SessionRecord) error {
 		s.ID, err = res.LastInsertId()
 		return err
 	}
-	_, err := t.tx.Exec(`UPDATE sessions SET remote = ?, remote_account = ?, initiator = ?, confirmed = ?, active = ?, base_key = ?,
+	_, err := t.exec(`UPDATE sessions SET remote = ?, remote_account = ?, initiator = ?, confirmed = ?, active = ?, base_key = ?,
 		send_hint = ?, recv_hint = ?, ad = ?, initial_header = ?, state = ?, created_at = ?, updated_at = ? WHERE id = ?`,
 		s.Remote[:], s.RemoteAccount, b2i(s.Initiator), b2i(s.Confirmed), b2i(s.Active), s.BaseKey[:], s.SendHint[:], s.RecvHint[:],
 		s.AD, s.InitialHeader, s.State, t2i(s.CreatedAt), t2i(s.UpdatedAt), s.ID)
@@ -54,7 +54,7 @@ func (t *tx) PutSession(s *protocol.SessionRecord) error {
 
 func (t *tx) Session(id int64) (*protocol.SessionRecord, error) {
 	var r sessionRow
-	if err := t.tx.Get(&r, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id); err != nil {
+	if err := t.get(&r, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id); err != nil {
 		return nil, notFound(err)
 	}
 	rec := r.rec()
@@ -63,7 +63,7 @@ func (t *tx) Session(id int64) (*protocol.SessionRecord, error) {
 
 func (t *tx) SessionByBaseKey(remote protocol.InstallationID, baseKey [32]byte) (*protocol.SessionRecord, error) {
 	var r sessionRow
-	if err := t.tx.Get(&r, `SELECT `+sessionCols+` FROM sessions WHERE remote = ? AND base_key = ?`, remote[:], baseKey[:]); err != nil {
+	if err := t.get(&r, `SELECT `+sessionCols+` FROM sessions WHERE remote = ? AND base_key = ?`, remote[:], baseKey[:]); err != nil {
 		return nil, notFound(err)
 	}
 	rec := r.rec()
@@ -72,7 +72,7 @@ func (t *tx) SessionByBaseKey(remote protocol.InstallationID, baseKey [32]byte) 
 
 func (t *tx) SessionsWith(remote protocol.InstallationID) ([]protocol.SessionRecord, error) {
 	var rows []sessionRow
-	if err := t.tx.Select(&rows, `SELECT `+sessionCols+` FROM sessions WHERE remote = ? ORDER BY id DESC`, remote[:]); err != nil {
+	if err := t.sel(&rows, `SELECT `+sessionCols+` FROM sessions WHERE remote = ? ORDER BY id DESC`, remote[:]); err != nil {
 		return nil, err
 	}
 	out := make([]protocol.SessionRecord, len(rows))
@@ -83,7 +83,7 @@ func (t *tx) SessionsWith(remote protocol.InstallationID) ([]protocol.SessionRec
 }
 
 func (t *tx) DeleteSession(id int64) error {
-	_, err := t.tx.Exec(`DELETE FROM sessions WHERE id = ?`, id)
+	_, err := t.exec(`DELETE FROM sessions WHERE id = ?`, id)
 	return err
 }
 
@@ -92,7 +92,7 @@ func (t *tx) RecvHints() ([]protocol.HintEntry, error) {
 		ID   int64  `db:"id"`
 		Hint []byte `db:"recv_hint"`
 	}
-	if err := t.tx.Select(&rows, `SELECT id, recv_hint FROM sessions`); err != nil {
+	if err := t.sel(&rows, `SELECT id, recv_hint FROM sessions`); err != nil {
 		return nil, err
 	}
 	out := make([]protocol.HintEntry, len(rows))

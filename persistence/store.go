@@ -28,6 +28,9 @@ var migrations embed.FS
 // Store is a sqlite-backed protocol.Store.
 type Store struct {
 	db        *sqlx.DB
+	conn      *sqlx.Conn // the one connection every transaction and statement uses
+	stmtMu    sync.Mutex
+	stmts     map[string]*sqlx.Stmt // prepared once on the (single) connection
 	closeOnce sync.Once
 	closeErr  error
 }
@@ -61,13 +64,22 @@ func Open(path string) (*Store, error) {
 		db.Close()
 		return nil, err
 	}
+	if s.conn, err = db.Connx(context.Background()); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("persistence: open: %w", err)
+	}
 	return s, nil
 }
 
 // SchemaVersion returns the schema version the database is at.
 func (s *Store) SchemaVersion() (int, error) {
 	var v int
-	err := s.db.Get(&v, `SELECT COALESCE(MAX(version), 0) FROM schema_version`)
+	q := `SELECT COALESCE(MAX(version), 0) FROM schema_version`
+	if s.conn != nil {
+		err := s.conn.GetContext(context.Background(), &v, q)
+		return v, err
+	}
+	err := s.db.Get(&v, q)
 	return v, err
 }
 
@@ -125,7 +137,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx protocol.StoreTx) error) 
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	sqlTx, err := s.db.BeginTxx(ctx, nil)
+	sqlTx, err := s.conn.BeginTxx(ctx, nil)
 	if err != nil {
 		if errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed") {
 			return ErrClosed
@@ -138,7 +150,7 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx protocol.StoreTx) error) 
 			sqlTx.Rollback()
 		}
 	}()
-	if err := fn(&tx{tx: sqlTx}); err != nil {
+	if err := fn(&tx{tx: sqlTx, s: s}); err != nil {
 		return err
 	}
 	done = true
@@ -150,13 +162,70 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx protocol.StoreTx) error) 
 
 // Close closes the database. It is idempotent.
 func (s *Store) Close() error {
-	s.closeOnce.Do(func() { s.closeErr = s.db.Close() })
+	s.closeOnce.Do(func() {
+		s.stmtMu.Lock()
+		for _, st := range s.stmts {
+			st.Close()
+		}
+		s.stmts = nil
+		s.stmtMu.Unlock()
+		if s.conn != nil {
+			s.conn.Close()
+		}
+		s.closeErr = s.db.Close()
+	})
 	return s.closeErr
 }
 
 // tx implements protocol.StoreTx on one sqlite transaction.
 type tx struct {
 	tx *sqlx.Tx
+	s  *Store
+}
+
+// stmt returns the statement for query, prepared once per store and bound to the
+// transaction (database/sql reuses the connection's prepared statement).
+func (t *tx) stmt(query string) (*sqlx.Stmt, error) {
+	t.s.stmtMu.Lock()
+	defer t.s.stmtMu.Unlock()
+	st, ok := t.s.stmts[query]
+	if !ok {
+		var err error
+		if st, err = t.s.conn.PreparexContext(context.Background(), query); err != nil {
+			return nil, err
+		}
+		if t.s.stmts == nil {
+			t.s.stmts = map[string]*sqlx.Stmt{}
+		}
+		t.s.stmts[query] = st
+	}
+	// The statement runs on the store's single connection, inside the transaction that
+	// connection has open.
+	return st, nil
+}
+
+func (t *tx) get(dest any, query string, args ...any) error {
+	st, err := t.stmt(query)
+	if err != nil {
+		return err
+	}
+	return st.Get(dest, args...)
+}
+
+func (t *tx) sel(dest any, query string, args ...any) error {
+	st, err := t.stmt(query)
+	if err != nil {
+		return err
+	}
+	return st.Select(dest, args...)
+}
+
+func (t *tx) exec(query string, args ...any) (sql.Result, error) {
+	st, err := t.stmt(query)
+	if err != nil {
+		return nil, err
+	}
+	return st.Exec(args...)
 }
 
 var _ protocol.StoreTx = (*tx)(nil)

@@ -110,6 +110,7 @@ type Client struct {
 	hints  map[[16]byte]int64 // receive hint -> session id
 	groups map[GroupID]*groupCache
 	topics map[string][]GroupID // group topic -> groups on it
+	dueAt  time.Time            // earliest time an outbox record may be due (zero: none)
 
 	events   *bus
 	subsWake chan struct{} // the set of topics changed
@@ -120,7 +121,7 @@ type Client struct {
 	closeOne sync.Once
 
 	inflightMu sync.Mutex
-	inflight   map[int64]bool // outbox records being published
+	inflight   map[int64]chan struct{} // outbox records being published; closed when done
 
 	// test hooks (export_test.go)
 	hookStored func() error // after an outbound message is stored, before it is published
@@ -155,11 +156,12 @@ func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client
 		store: store, tr: t, log: o.logger, rand: o.rand, now: o.now, opt: o,
 		hints: map[[16]byte]int64{}, groups: map[GroupID]*groupCache{}, topics: map[string][]GroupID{},
 		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
-		closed: make(chan struct{}), inflight: map[int64]bool{},
+		closed: make(chan struct{}), inflight: map[int64]chan struct{}{},
 	}
 	if err := c.load(ctx); err != nil {
 		return nil, err
 	}
+	c.dueAt = c.now() // records left by a previous run
 	return c, nil
 }
 

@@ -22,13 +22,16 @@ func envelopeHash(topic string, payload []byte) [32]byte {
 // own messages coming back from the network are skipped.
 func (t *txn) queue(topic string, payload []byte, msg *MessageID) (int64, error) {
 	now := t.c.now()
-	o := &OutboxRecord{Topic: topic, Payload: payload, Status: StatusUnpublished, NextAttempt: now, CreatedAt: now}
+	// The caller publishes right after the commit; the retry loop only takes the record
+	// over if that did not happen within retryBase (e.g. a crash).
+	o := &OutboxRecord{Topic: topic, Payload: payload, Status: StatusUnpublished, NextAttempt: now.Add(t.c.opt.retryBase), CreatedAt: now}
 	if msg != nil {
 		o.Message, o.HasMessage = *msg, true
 	}
 	if err := t.PutOutbox(o); err != nil {
 		return 0, err
 	}
+	t.onCommit(func() { t.c.noteDue(o.NextAttempt) })
 	if err := t.MarkSeen(envelopeHash(topic, payload), now); err != nil {
 		return 0, err
 	}
@@ -60,15 +63,24 @@ func (c *Client) publishIDs(ctx context.Context, ids []int64) {
 
 // attempt publishes one outbox record and records the outcome.
 func (c *Client) attempt(ctx context.Context, rec *OutboxRecord) {
-	c.inflightMu.Lock()
-	if c.inflight[rec.ID] {
+	for {
+		c.inflightMu.Lock()
+		busy, ok := c.inflight[rec.ID]
+		if !ok {
+			c.inflight[rec.ID] = make(chan struct{})
+			c.inflightMu.Unlock()
+			break
+		}
 		c.inflightMu.Unlock()
-		return
+		select { // another goroutine is publishing it: wait for its outcome
+		case <-busy:
+		case <-ctx.Done():
+			return
+		}
 	}
-	c.inflight[rec.ID] = true
-	c.inflightMu.Unlock()
 	defer func() {
 		c.inflightMu.Lock()
+		close(c.inflight[rec.ID])
 		delete(c.inflight, rec.ID)
 		c.inflightMu.Unlock()
 	}()
@@ -99,6 +111,8 @@ func (c *Client) attempt(ctx context.Context, rec *OutboxRecord) {
 				cur.Status = StatusFailed
 			} else {
 				cur.NextAttempt = c.now().Add(c.opt.retryBase << (cur.Attempts - 1))
+				next := cur.NextAttempt
+				t.onCommit(func() { c.noteDue(next) })
 			}
 		}
 		if err := t.PutOutbox(cur); err != nil {
@@ -139,8 +153,24 @@ func (t *txn) updateMessageStatus(id MessageID) error {
 	return nil
 }
 
-// retryDue publishes every due outbox record.
+// noteDue records that an outbox record may be due at at (called under c.mu).
+func (c *Client) noteDue(at time.Time) {
+	if c.dueAt.IsZero() || at.Before(c.dueAt) {
+		c.dueAt = at
+	}
+}
+
+// retryDue publishes every due outbox record. It only reads the store when a record may
+// be due (dueAt), so an idle client does not poll its database.
 func (c *Client) retryDue(ctx context.Context) {
+	c.mu.Lock()
+	now := c.now()
+	if c.dueAt.IsZero() || now.Before(c.dueAt) {
+		c.mu.Unlock()
+		return
+	}
+	c.dueAt = time.Time{}
+	c.mu.Unlock()
 	for ctx.Err() == nil {
 		var due []OutboxRecord
 		err := c.tx(ctx, func(t *txn) error {

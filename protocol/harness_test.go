@@ -51,14 +51,17 @@ func newTestNet(t testing.TB, cfg memory.Config, n int) *testNet {
 	return tn
 }
 
-func (tn *testNet) add(name string) *peer {
+// add adds a peer with an in-memory store.
+func (tn *testNet) add(name string) *peer { return tn.addAt(name, ":memory:") }
+
+// addPersistent adds a peer whose store is a file (it can restart).
+func (tn *testNet) addPersistent(name string) *peer {
+	return tn.addAt(name, filepath.Join(tn.t.(*testing.T).TempDir(), name+".db"))
+}
+
+func (tn *testNet) addAt(name, path string) *peer {
 	t := tn.t
-	p := &peer{t: t, name: name, net: tn.net}
-	if tb, ok := t.(*testing.T); ok {
-		p.path = filepath.Join(tb.TempDir(), "chorus.db")
-	} else {
-		p.path = ":memory:"
-	}
+	p := &peer{t: t, name: name, net: tn.net, path: path}
 	p.start(true)
 	tn.peers = append(tn.peers, p)
 	return p
