@@ -54,13 +54,15 @@ func commands() map[string]command {
 	}
 }
 
-func main() {
+func main() { os.Exit(mainCode()) }
+
+// mainCode runs the process's command line and returns the exit code.
+func mainCode() int {
 	// Everything chorus creates (databases, keys, the socket) is owner-only.
 	syscall.Umask(0o077)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := runStdio(ctx, &stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, getenv: os.Getenv, tty: os.Stdin}, os.Args[1:])
-	stop()
-	os.Exit(code)
+	defer stop()
+	return runStdio(ctx, &stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, getenv: os.Getenv, tty: os.Stdin}, os.Args[1:])
 }
 
 // run runs a command with no stdin (tests).
