@@ -1,0 +1,47 @@
+//go:build linux
+
+package sim
+
+import (
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// cpuMethod names how CPU time is read on this platform (printed with the tables).
+const cpuMethod = "clock_gettime(CLOCK_THREAD_CPUTIME_ID) on a locked OS thread for senders; CLOCK_PROCESS_CPUTIME_ID over a receive window for receivers"
+
+func clockNanos(id int32) int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(id, &ts); err != nil {
+		return 0
+	}
+	return ts.Nano()
+}
+
+// threadCPU returns the CPU time consumed by the calling OS thread (cgo calls included:
+// they run on the calling thread). Meaningful only on a goroutine locked to its thread.
+func threadCPU() int64 { return clockNanos(unix.CLOCK_THREAD_CPUTIME_ID) }
+
+// processCPU returns the CPU time consumed by the whole process (all threads).
+func processCPU() int64 { return clockNanos(unix.CLOCK_PROCESS_CPUTIME_ID) }
+
+// residentBytes returns the process's resident set size (0 if unknown). It covers the
+// C heap too (sqlite pages of :memory: stores, libsecp256k1), which the Go heap does not.
+func residentBytes() int64 {
+	b, err := os.ReadFile("/proc/self/statm")
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0
+	}
+	pages, err := strconv.ParseInt(f[1], 10, 64)
+	if err != nil {
+		return 0
+	}
+	return pages * int64(os.Getpagesize())
+}

@@ -1,0 +1,14 @@
+//go:build !linux
+
+package sim
+
+import "time"
+
+// cpuMethod names how CPU time is read on this platform (printed with the tables).
+const cpuMethod = "wall clock (no per-thread CPU clock on this platform): figures include waiting"
+
+var epoch = time.Now()
+
+func threadCPU() int64     { return int64(time.Since(epoch)) }
+func processCPU() int64    { return int64(time.Since(epoch)) }
+func residentBytes() int64 { return 0 }

@@ -1,0 +1,212 @@
+package sim
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"path/filepath"
+	"sync/atomic"
+	"time"
+
+	"github.com/chorus-im/chorus/persistence"
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+// installation is one simulated installation: its own account (the engine has one
+// installation per account for now, so a member with D devices is D accounts), store,
+// memory node behind a gated tap, and client.
+type installation struct {
+	idx     int
+	member  int
+	dev     int
+	name    string
+	path    string // store file; "" is ":memory:"
+	store   *persistence.Store
+	node    *memory.Node
+	tap     *tap
+	c       *protocol.Client
+	account string
+	inst    protocol.InstallationID
+	live    bool
+
+	cancel  context.CancelFunc
+	done    chan struct{}
+	runErr  error
+	dropped atomic.Int64 // events the engine dropped for our subscriber
+}
+
+// cluster is the simulated network and its installations.
+type cluster struct {
+	net   *memory.Network
+	tr    *tracker
+	insts []*installation
+	log   *slog.Logger
+}
+
+func newCluster(log *slog.Logger) *cluster {
+	// No history store: every client is subscribed before anything is sent to it, and a
+	// store would keep every payload of the run in memory.
+	return &cluster{net: memory.NewNetwork(memory.Config{}), tr: newTracker(), log: log}
+}
+
+// clientOptions keep the clients quiet between measured steps: no periodic sync, and the
+// retry loop only wakes every half hour (publishes never fail on the memory network
+// unless a payload is too large, and those are counted).
+func clientOptions() []protocol.Option {
+	return []protocol.Option{protocol.WithRetryBackoff(time.Hour), protocol.WithSyncInterval(-1)}
+}
+
+// add creates installation idx with a new account.
+func (cl *cluster) add(ctx context.Context, idx, member, dev int, path string) (*installation, error) {
+	in := &installation{idx: idx, member: member, dev: dev, name: fmt.Sprintf("m%d.d%d", member, dev), path: path}
+	store := ":memory:"
+	if path != "" {
+		store = path
+	}
+	var err error
+	if in.store, err = persistence.Open(store); err != nil {
+		return nil, err
+	}
+	in.node = cl.net.Join(in.name)
+	in.tap = &tap{node: in.node, gate: newGate(), onSubscribe: func(topic string) {
+		cl.tr.hit(idx, key{kind: kindSubscribed, s: topic})
+	}}
+	if in.c, err = protocol.New(ctx, in.store, in.tap, clientOptions()...); err != nil {
+		in.close()
+		return nil, err
+	}
+	info, err := in.c.CreateAccount(ctx)
+	if err != nil {
+		in.close()
+		return nil, err
+	}
+	in.account, in.inst = info.ID, info.Installation
+	cl.insts = append(cl.insts, in)
+	return in, nil
+}
+
+// start subscribes to the client's events and runs it.
+func (cl *cluster) start(in *installation) {
+	ctx, cancel := context.WithCancel(context.Background())
+	in.cancel, in.done, in.live = cancel, make(chan struct{}), true
+	evs := in.c.Subscribe(ctx)
+	collected := make(chan struct{})
+	go func() {
+		defer close(collected)
+		for ev := range evs {
+			cl.observe(in, ev)
+		}
+	}()
+	go func() {
+		defer close(in.done)
+		in.runErr = in.c.Run(ctx)
+		<-collected
+	}()
+}
+
+func (cl *cluster) observe(in *installation, ev protocol.Event) {
+	switch e := ev.(type) {
+	case *protocol.MessageReceived:
+		cl.tr.hit(in.idx, key{kind: kindMessage, id: e.Message.ID})
+	case *protocol.GroupJoined:
+		cl.tr.hit(in.idx, key{kind: kindJoined, id: e.Group})
+	case *protocol.MembershipChanged:
+		for _, m := range e.MembersAdded {
+			cl.tr.hit(in.idx, key{kind: kindAdded, id: e.Group, s: m})
+		}
+		for _, m := range e.MembersRemoved {
+			cl.tr.hit(in.idx, key{kind: kindRemoved, id: e.Group, s: m})
+		}
+	case *protocol.EventsDropped:
+		in.dropped.Add(int64(e.Count))
+	}
+}
+
+// stop stops Run and closes the client, node and store (idempotent).
+func (in *installation) stop() error {
+	if in.cancel != nil {
+		in.cancel()
+		<-in.done
+		in.cancel = nil
+	}
+	in.close()
+	if in.runErr != nil && !errors.Is(in.runErr, context.Canceled) {
+		return in.runErr
+	}
+	return nil
+}
+
+func (in *installation) close() {
+	if in.c != nil {
+		in.c.Close()
+	}
+	if in.node != nil {
+		in.node.Close()
+	}
+	if in.store != nil {
+		in.store.Close()
+	}
+}
+
+// retire closes a non-live installation's client: its account and cards stay known to
+// the others, it just never processes anything (an offline device).
+func (in *installation) retire() {
+	in.close()
+	in.c, in.store, in.node = nil, nil, nil
+}
+
+// close stops every installation and the network.
+func (cl *cluster) close() error {
+	var first error
+	for _, in := range cl.insts {
+		if err := in.stop(); err != nil && first == nil {
+			first = fmt.Errorf("%s: %w", in.name, err)
+		}
+	}
+	cl.net.Close()
+	return first
+}
+
+// setGates opens or closes the gates of the given installations (nil: all live).
+func (cl *cluster) setGates(open bool, idx []int) {
+	if idx == nil {
+		for _, in := range cl.insts {
+			if in.live {
+				in.tap.gate.set(open)
+			}
+		}
+		return
+	}
+	for _, i := range idx {
+		cl.insts[i].tap.gate.set(open)
+	}
+}
+
+// waitStarted waits until every live installation subscribed and announced itself.
+func (cl *cluster) waitStarted(ctx context.Context, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for _, in := range cl.insts {
+		if !in.live {
+			continue
+		}
+		for {
+			s := in.tap.snapshot()
+			if s.pubs+s.pubErrs >= 1 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("sim: %s did not start", in.name)
+			}
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(2 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+func storePath(dir string, in int) string { return filepath.Join(dir, fmt.Sprintf("inst%d.db", in)) }

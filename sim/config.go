@@ -1,0 +1,220 @@
+package sim
+
+import (
+	"log/slog"
+	"time"
+)
+
+// ScaleConfig says which groups RunScale simulates and how it samples them.
+type ScaleConfig struct {
+	// Sizes are the member counts N (default 10, 100, 400).
+	Sizes []int
+	// Devices are the installation counts per member D (default 1, 3).
+	Devices []int
+	// Messages is the number of ordinary messages the admin sends and each measured
+	// (default 5); every speaker also sends one ordinary message.
+	Messages int
+	// Speakers is how many remaining senders (the admin included) speak after a
+	// removal, each rotating its sender key (default 4). 0 or a value >= N-2 means every
+	// remaining member that can: N-2.
+	Speakers int
+	// SerialSample is how many receivers of each message are measured one at a time
+	// (default 8); the others process in parallel.
+	SerialSample int
+	// MaxLive bounds the installations that run a client (default 1300). Above it only
+	// a sample runs (see the package doc); the others are real accounts whose clients
+	// were closed after their contact code was taken, so every slot and Welcome is still
+	// built and published for them, but nobody processes it.
+	MaxLive int
+	// DiskSample is the number of installations (admin, a speaker, a silent member)
+	// with file-backed stores whose size is reported (default 3; negative: none).
+	DiskSample int
+	// Dir holds the file-backed stores (default: a temporary directory, removed after).
+	Dir string
+	// Text is the size of each message's text in bytes (default 100).
+	Text int
+	// Timeout bounds every wait for the installations to process a step (default 10m).
+	Timeout time.Duration
+	// Logger receives progress (nil: none).
+	Logger *slog.Logger
+}
+
+func (c ScaleConfig) withDefaults() ScaleConfig {
+	if len(c.Sizes) == 0 {
+		c.Sizes = []int{10, 100, 400}
+	}
+	if len(c.Devices) == 0 {
+		c.Devices = []int{1, 3}
+	}
+	if c.Messages <= 0 {
+		c.Messages = 5
+	}
+	if c.Speakers <= 0 {
+		c.Speakers = 4
+	}
+	if c.SerialSample <= 0 {
+		c.SerialSample = 8
+	}
+	if c.MaxLive <= 0 {
+		c.MaxLive = 1300
+	}
+	if c.DiskSample == 0 {
+		c.DiskSample = 3
+	}
+	if c.Text <= 0 {
+		c.Text = 100
+	}
+	if c.Timeout <= 0 {
+		c.Timeout = 10 * time.Minute
+	}
+	if c.Logger == nil {
+		c.Logger = slog.New(slog.DiscardHandler)
+	}
+	return c
+}
+
+// Report is the outcome of RunScale.
+type Report struct {
+	// Machine describes where it ran (cores, Go version, OS/arch).
+	Machine string
+	// CPUMethod says how CPU time was read.
+	CPUMethod string
+	// SealNs and OpenNs are senderkeys Seal and Open of a plaintext of PlaintextSize
+	// bytes, measured in the same process before the scenarios (the per-message floor).
+	SealNs, OpenNs float64
+	// StateOpenNs is Open plus the receiver state's UnmarshalBinary and MarshalBinary,
+	// as the engine does it for every message.
+	StateOpenNs float64
+	// PlaintextSize is the group plaintext size used for SealNs/OpenNs.
+	PlaintextSize int
+	// Runs has one entry per (N, D).
+	Runs []*Run
+}
+
+// Failed lists every failed check of every run.
+func (r *Report) Failed() []string {
+	var out []string
+	for _, run := range r.Runs {
+		for _, c := range run.Checks {
+			if !c.OK {
+				out = append(out, run.Name()+": "+c.Name+": "+c.Detail)
+			}
+		}
+	}
+	return out
+}
+
+// Run is the measurement of one group size N with D installations per member.
+type Run struct {
+	N, D int
+	// Installations is N×D: the group's installations after creation.
+	Installations int
+	// Live is how many installations ran a client; Sampled is Live < Installations+D.
+	Live    int
+	Sampled bool
+	// Speakers is the number of remaining senders that spoke after the removal.
+	Speakers int
+	// Setup is the wall time to create the accounts and start the clients.
+	Setup time.Duration
+
+	Create   Step // CreateGroup: Welcome to every installation
+	Message  Step // ordinary group message (sender key already distributed)
+	First    Step // a member's first message: its key to every installation (X3DH slots)
+	Add      Step // AddMembers of one member (D installations): the event, to existing installations
+	Welcome  Step // the same AddMembers, as seen by the newcomer's installations (Welcome)
+	Lazy     Step // an existing sender's next message after the add (slots for the newcomer)
+	Remove   Step // RemoveMembers of one member: the event
+	Rotate   Step // each speaking remaining sender's next message: new key to every remaining installation
+	Converge Converge
+
+	Memory Memory
+	Checks []Check
+}
+
+// Name is "N=…, D=…".
+func (r *Run) Name() string { return "N=" + itoa(r.N) + " D=" + itoa(r.D) }
+
+// Step aggregates the measured operations of one kind.
+type Step struct {
+	// Ops is how many operations were measured.
+	Ops int
+	// Publishes and Bytes are per operation, over the whole network.
+	Publishes, Bytes float64
+	// MaxPublishes is the largest publish count of one operation.
+	MaxPublishes int64
+	// SenderCPU is the acting installation's CPU per operation (thread CPU of the API
+	// call, transport publish excluded); SenderWall its wall time.
+	SenderCPU, SenderWall time.Duration
+	// Receivers is the number of live installations that processed each operation.
+	Receivers int
+	// RxBytes is the bytes that reached each receiving installation per operation.
+	RxBytes float64
+	// RxSerial is the median CPU of one receiving installation measured alone (process
+	// CPU over its processing window); RxSerialMax the largest such sample.
+	RxSerial, RxSerialMax time.Duration
+	// RxParallel is the process CPU per installation while the other receivers processed
+	// all at once (0 when every receiver was measured alone).
+	RxParallel time.Duration
+	// Wall is the wall time from the call until every live receiver had processed it
+	// (all clients share this machine's cores: not a network latency).
+	Wall time.Duration
+	// PublishErrors counts failed publishes (e.g. a payload over transport.MaxPayload).
+	PublishErrors int64
+
+	serial   []time.Duration
+	parallel []time.Duration
+	walls    []time.Duration
+	cpu      []time.Duration
+	swall    []time.Duration
+	rx       []float64
+	pubs     []int64
+	bytes    []int64
+}
+
+// Converge is a free-running removal: all gates open, the admin removes a member and
+// every speaker sends as soon as it has processed the removal.
+type Converge struct {
+	// Wall is the time from RemoveMembers until every live remaining installation had
+	// every speaker's first post-removal message.
+	Wall time.Duration
+	// CPU is the process CPU spent meanwhile; CPUPerInstallation divides it by the live
+	// remaining installations.
+	CPU, CPUPerInstallation time.Duration
+	// Publishes and Bytes over the network for the removal and the speakers' messages.
+	Publishes, Bytes int64
+	// Estimate is what one device would see on its own hardware: the slowest speaker's
+	// send CPU plus the slowest measured receiver's removal and rotation CPU (no network
+	// latency; the simulation's Wall shares two cores among every client).
+	Estimate time.Duration
+}
+
+// Memory is the state per installation.
+type Memory struct {
+	// GoHeap and RSS are the growth of the Go heap and of the process's resident set
+	// from before the accounts were created to the end of the run, per live installation.
+	GoHeap, RSS int64
+	// Disk lists the file-backed installations' store sizes at the end.
+	Disk []DiskUsage
+}
+
+// DiskUsage is one file-backed store at the end of a run.
+type DiskUsage struct {
+	Role  string
+	Bytes int64 // database file after close (WAL checkpointed)
+	// Rows and Bytes per table (blob and text columns summed).
+	Tables []TableUsage
+}
+
+// TableUsage is one table of a store.
+type TableUsage struct {
+	Name  string
+	Rows  int64
+	Bytes int64
+}
+
+// Check is a pass/fail assertion of a run.
+type Check struct {
+	Name   string
+	OK     bool
+	Detail string
+}

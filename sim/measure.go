@@ -1,0 +1,238 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"runtime"
+	"slices"
+	"time"
+)
+
+// expect says that the installations insts must observe k.
+type expect struct {
+	k     key
+	insts []int
+}
+
+// opResult is one measured operation.
+type opResult struct {
+	senderCPU, senderWall time.Duration
+	pubs, bytes           int64 // network-wide
+	pubErrs               int64
+	rx                    []rxResult // one per expect
+	wall                  time.Duration
+}
+
+// rxResult is what the receivers of one expect cost.
+type rxResult struct {
+	n        int
+	bytes    float64         // mean bytes that reached each receiver
+	serial   []time.Duration // CPU of receivers measured alone
+	parallel time.Duration   // CPU per receiver of those measured together (0: none)
+}
+
+// settle is how long a receive window stays open after the last expected event, so
+// that the work a client does after emitting it (commit tail, pending retries) is
+// counted in the window.
+const settle = 3 * time.Millisecond
+
+// measure runs act as installation sender on a goroutine locked to its OS thread while
+// every gate is closed (so no receiver runs), then lets the receivers of each expect act
+// returns process it: up to serialN of them one at a time (each alone in its own window
+// of process CPU), then all the others together. Gates are closed again at the end.
+func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout time.Duration,
+	act func() ([]expect, error)) (*opResult, error) {
+	cl.setGates(false, nil)
+	s := cl.insts[sender]
+	res := &opResult{}
+	net0 := cl.net.Stats()
+	rx0 := map[int]counters{}
+	for _, in := range cl.insts {
+		if in.live {
+			rx0[in.idx] = in.tap.snapshot()
+		}
+	}
+	type actOut struct {
+		exps []expect
+		err  error
+	}
+	ch := make(chan actOut, 1)
+	start := time.Now()
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		p0 := s.tap.pubCPU.Load()
+		c0, w0 := threadCPU(), time.Now()
+		exps, err := act()
+		c1, w1 := threadCPU(), time.Now()
+		pub := s.tap.pubCPU.Load() - p0
+		res.senderCPU = time.Duration(c1 - c0 - pub)
+		res.senderWall = w1.Sub(w0)
+		ch <- actOut{exps, err}
+	}()
+	var out actOut
+	select {
+	case out = <-ch:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	if out.err != nil {
+		return nil, out.err
+	}
+	net1 := cl.net.Stats()
+	res.pubs, res.bytes = net1.Publishes-net0.Publishes, net1.Bytes-net0.Bytes
+	res.pubErrs = s.tap.snapshot().pubErrs - rx0[sender].pubErrs
+
+	// Serial windows.
+	var parallel []expect
+	for _, e := range out.exps {
+		r := rxResult{n: len(e.insts)}
+		serial := pickSerial(cl, e.insts, serialN)
+		for _, i := range serial {
+			c0 := processCPU()
+			cl.setGates(true, []int{i})
+			if err := cl.tr.wait(ctx, e.k, []int{i}, timeout); err != nil {
+				return nil, fmt.Errorf("%s: %w", cl.insts[i].name, err)
+			}
+			time.Sleep(settle)
+			r.serial = append(r.serial, time.Duration(processCPU()-c0))
+			cl.setGates(false, []int{i})
+		}
+		rest := slices.DeleteFunc(slices.Clone(e.insts), func(i int) bool { return slices.Contains(serial, i) })
+		parallel = append(parallel, expect{k: e.k, insts: rest})
+		res.rx = append(res.rx, r)
+	}
+	// Everyone else at once (every gate opens: the sender's own copy is processed too).
+	c0 := processCPU()
+	cl.setGates(true, nil)
+	for _, e := range parallel {
+		if err := cl.tr.wait(ctx, e.k, e.insts, timeout); err != nil {
+			return nil, err
+		}
+	}
+	time.Sleep(settle)
+	cpu := time.Duration(processCPU() - c0)
+	cl.setGates(false, nil)
+	total := 0
+	for _, e := range parallel {
+		total += len(e.insts)
+	}
+	for j, e := range parallel {
+		if len(e.insts) > 0 && total > 0 {
+			// One shared window: the CPU is split by receiver count (one expect has
+			// a parallel part in every scenario of this package).
+			res.rx[j].parallel = cpu / time.Duration(total)
+		}
+	}
+	// Bytes that reached each receiver, and the wall time until the last one had it.
+	var last time.Time
+	for j, e := range out.exps {
+		var sum int64
+		for _, i := range e.insts {
+			sum += cl.insts[i].tap.snapshot().rxBytes - rx0[i].rxBytes
+			if t, ok := cl.tr.at(i, e.k); ok && t.After(last) {
+				last = t
+			}
+		}
+		if len(e.insts) > 0 {
+			res.rx[j].bytes = float64(sum) / float64(len(e.insts))
+		}
+	}
+	if !last.IsZero() {
+		res.wall = last.Sub(start)
+	}
+	return res, nil
+}
+
+// pickSerial chooses up to n receivers spread evenly over insts, preferring
+// memory-backed stores (the disk-backed sample would skew the comparison).
+func pickSerial(cl *cluster, insts []int, n int) []int {
+	var cand []int
+	for _, i := range insts {
+		if cl.insts[i].path == "" {
+			cand = append(cand, i)
+		}
+	}
+	if len(cand) <= n {
+		return cand
+	}
+	out := make([]int, 0, n)
+	for j := 0; j < n; j++ {
+		out = append(out, cand[j*len(cand)/n])
+	}
+	return out
+}
+
+// add folds one operation into a step (expect j of the operation is the step's
+// receivers).
+func (s *Step) add(r *opResult, j int) {
+	s.Ops++
+	s.pubs = append(s.pubs, r.pubs)
+	s.bytes = append(s.bytes, r.bytes)
+	s.cpu = append(s.cpu, r.senderCPU)
+	s.swall = append(s.swall, r.senderWall)
+	s.walls = append(s.walls, r.wall)
+	s.PublishErrors += r.pubErrs
+	if j < len(r.rx) {
+		x := r.rx[j]
+		s.Receivers = x.n
+		s.rx = append(s.rx, x.bytes)
+		s.serial = append(s.serial, x.serial...)
+		if x.parallel > 0 {
+			s.parallel = append(s.parallel, x.parallel)
+		}
+	}
+	s.finish()
+}
+
+// finish computes the summary fields from the samples.
+func (s *Step) finish() {
+	s.Publishes, s.Bytes = meanI(s.pubs), meanI(s.bytes)
+	s.MaxPublishes = 0
+	for _, p := range s.pubs {
+		s.MaxPublishes = max(s.MaxPublishes, p)
+	}
+	s.SenderCPU, s.SenderWall = median(s.cpu), median(s.swall)
+	s.RxBytes = meanF(s.rx)
+	s.RxSerial = median(s.serial)
+	s.RxSerialMax = 0
+	for _, d := range s.serial {
+		s.RxSerialMax = max(s.RxSerialMax, d)
+	}
+	s.RxParallel = median(s.parallel)
+	s.Wall = median(s.walls)
+}
+
+func median(d []time.Duration) time.Duration {
+	if len(d) == 0 {
+		return 0
+	}
+	c := slices.Clone(d)
+	slices.Sort(c)
+	if len(c)%2 == 1 {
+		return c[len(c)/2]
+	}
+	return (c[len(c)/2-1] + c[len(c)/2]) / 2
+}
+
+func meanI(v []int64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	var s int64
+	for _, x := range v {
+		s += x
+	}
+	return float64(s) / float64(len(v))
+}
+
+func meanF(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	var s float64
+	for _, x := range v {
+		s += x
+	}
+	return s / float64(len(v))
+}

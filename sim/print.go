@@ -1,0 +1,293 @@
+package sim
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+)
+
+// Published MLS figures the tables compare with (see /work/shared/notes/crypto.md).
+const (
+	mlsOpenMLSAdd1000 = 734 * time.Millisecond // OpenMLS: add one member to a 1000-member group
+	mlsXMTPAdd250     = 750 * time.Millisecond // XMTP: add one member to a 250-member group
+	mlsTSRemove400    = 594 * time.Millisecond // ts-mls: commit a remove in a 400-member group
+	mlsTSRemove400B   = 33 * 1000              // ts-mls: that commit's size
+)
+
+// Print writes the report as markdown tables.
+func (r *Report) Print(w io.Writer) error {
+	p := &printer{w: w}
+	p.f("## Chorus scale simulation — %s\n\n", time.Now().UTC().Format("2006-01-02"))
+	p.f("Machine: %s. Everything runs in one process over transport/memory (no network latency).\n", r.Machine)
+	p.f("senderkeys floor measured in the same run (%d-byte group plaintext): Seal %s, Open %s, Open with the receiver state's load and store %s.\n\n",
+		r.PlaintextSize, dur(time.Duration(r.SealNs)), dur(time.Duration(r.OpenNs)), dur(time.Duration(r.StateOpenNs)))
+	p.sampling(r)
+	p.messages(r)
+	p.create(r)
+	p.add(r)
+	p.remove(r)
+	p.f("### Device revocation\n\nNot supported by the engine yet (one installation per account; no device-list revocation API), so not measured. When it lands it should cost what a removal costs with D-1 fewer departing installations: the revocation event plus one rotation slot per remaining installation on each remaining sender's next message.\n\n")
+	p.memory(r)
+	p.mls(r)
+	p.method(r)
+	if failed := r.Failed(); len(failed) > 0 {
+		p.f("### FAILED CHECKS\n\n")
+		for _, f := range failed {
+			p.f("- %s\n", f)
+		}
+		p.f("\n")
+	} else {
+		p.f("All checks passed: exactly 1 publish per group message at every N, the removed member read nothing sent after its removal, every installation converged.\n\n")
+	}
+	return p.err
+}
+
+type printer struct {
+	w   io.Writer
+	err error
+}
+
+func (p *printer) f(format string, args ...any) {
+	if p.err == nil {
+		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+func (p *printer) table(head []string, rows [][]string) {
+	p.f("| %s |\n|%s\n", strings.Join(head, " | "), strings.Repeat("---|", len(head)))
+	for _, r := range rows {
+		p.f("| %s |\n", strings.Join(r, " | "))
+	}
+	p.f("\n")
+}
+
+func (p *printer) sampling(r *Report) {
+	p.f("### Runs and sampling\n\n")
+	var rows [][]string
+	for _, run := range r.Runs {
+		live := fmt.Sprintf("all %d", run.Live)
+		if run.Sampled {
+			live = fmt.Sprintf("%d of %d (sampled)", run.Live, run.Installations+run.D)
+		}
+		rows = append(rows, []string{itoa(run.N), itoa(run.D), itoa(run.Installations), live, itoa(run.Speakers),
+			dur(run.Setup)})
+	}
+	p.table([]string{"N", "D", "installations", "live clients", "speakers after removal", "setup"}, rows)
+	p.f("A member with D devices is simulated as D single-installation accounts (the engine has no device linking yet): every per-installation cost (slots, Welcomes, sessions, receivers) is the real one; the membership log lists N×D accounts instead of N.\n")
+	if anySampled(r) {
+		p.f("Sampled runs: every installation is a real account with its own keys and prekey bundle, in the group, and every slot and Welcome is built and published for it; only the live ones run a client and process what they receive (the others are offline devices). Receiver figures come from the live ones: the admin, the speakers, the removed members, the newcomer and installations spread over the group.\n")
+	}
+	p.f("\n")
+}
+
+func anySampled(r *Report) bool {
+	for _, run := range r.Runs {
+		if run.Sampled {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *printer) messages(r *Report) {
+	p.f("### Group message (sender key already distributed)\n\n")
+	var rows [][]string
+	for _, run := range r.Runs {
+		s := &run.Message
+		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(s), bytes(s.Bytes), dur(s.SenderCPU),
+			dur(s.RxSerial), dur(s.RxParallel), ratio(s.RxSerial, r.OpenNs), bytes(s.RxBytes), itoa(s.Ops)})
+	}
+	p.table([]string{"N", "D", "publishes", "bytes on the wire", "sender CPU", "CPU per receiving installation (alone)",
+		"(all at once)", "÷ senderkeys Open", "bytes received per installation", "messages"}, rows)
+
+	p.f("### A member's first message (distributes its sender key to every installation)\n\n")
+	rows = nil
+	for _, run := range r.Runs {
+		s := &run.First
+		rows = append(rows, []string{itoa(run.N), itoa(run.D), itoa(run.Installations - 1), pubs(s), bytes(s.Bytes),
+			perSlot(s.Bytes-run.Message.Bytes, run.Installations-1), dur(s.SenderCPU), dur(s.RxSerial), dur(s.RxParallel), itoa(s.Ops)})
+	}
+	p.table([]string{"N", "D", "slots", "publishes", "bytes on the wire", "bytes per slot", "sender CPU",
+		"CPU per receiving installation (alone)", "(all at once)", "messages"}, rows)
+}
+
+func (p *printer) create(r *Report) {
+	p.f("### Group creation (Welcome to every installation)\n\n")
+	var rows [][]string
+	for _, run := range r.Runs {
+		s := &run.Create
+		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(s), bytes(s.Bytes), bytes(s.RxBytes), dur(s.SenderCPU),
+			dur(s.RxSerial), dur(s.RxSerialMax), dur(s.RxParallel), errs(s.PublishErrors)})
+	}
+	p.table([]string{"N", "D", "publishes", "total bytes", "Welcome bytes per installation", "admin CPU",
+		"CPU per installation (alone, median)", "(alone, max)", "(all at once)", "failed publishes"}, rows)
+}
+
+func (p *printer) add(r *Report) {
+	p.f("### Member added (one member with D installations, to the N-member group)\n\n")
+	var rows [][]string
+	for _, run := range r.Runs {
+		a, wl, lz := &run.Add, &run.Welcome, &run.Lazy
+		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(a), bytes(a.Bytes), dur(a.SenderCPU),
+			bytes(a.RxBytes), dur(a.RxSerial), dur(a.RxParallel),
+			bytes(wl.RxBytes), dur(wl.RxSerial),
+			bytes(lz.Bytes - run.Message.Bytes), dur(lz.SenderCPU)})
+	}
+	p.table([]string{"N", "D", "publishes (event + Welcomes)", "total bytes", "admin CPU",
+		"bytes received per existing installation", "CPU per existing installation (alone)", "(all at once)",
+		"Welcome bytes per new installation", "CPU per new installation",
+		"next message of an existing sender: extra bytes (its key for the newcomer)", "its sender CPU"}, rows)
+}
+
+func (p *printer) remove(r *Report) {
+	p.f("### Member removed (one member with D installations; then every remaining sender that speaks rotates)\n\n")
+	p.f("The removal event is one group message under the old keys. Each remaining sender rotates lazily: its next message carries its new key in one slot per remaining installation (same publish). Measured: the event, and the next message of each of the k speakers.\n\n")
+	var rows [][]string
+	for _, run := range r.Runs {
+		e, s := &run.Remove, &run.Rotate
+		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(e), bytes(e.Bytes), dur(e.SenderCPU), dur(e.RxSerial),
+			pubs(s), bytes(s.Bytes), dur(s.SenderCPU), bytes(s.RxBytes), dur(s.RxSerial), dur(s.RxParallel), itoa(s.Ops)})
+	}
+	p.table([]string{"N", "D", "event: publishes", "event bytes", "admin CPU", "event CPU per installation",
+		"rotation message: publishes", "bytes (= per installation received)", "sender CPU", "bytes received per installation",
+		"CPU per receiving installation (alone)", "(all at once)", "speakers measured"}, rows)
+
+	p.f("Removal totals per remaining installation, k measured speakers vs. every remaining installation speaking once (S = N×D−1 after the removal; **computed** as S × the measured per-rotation figures, not run):\n\n")
+	rows = nil
+	for _, run := range r.Runs {
+		e, s := &run.Remove, &run.Rotate
+		k := time.Duration(run.Speakers)
+		S := run.N*run.D - 1
+		rows = append(rows, []string{itoa(run.N), itoa(run.D), itoa(run.Speakers),
+			bytes(e.RxBytes + float64(run.Speakers)*s.RxBytes), dur(e.RxSerial + k*s.RxSerial),
+			itoa(S), bytes(e.RxBytes + float64(S)*s.RxBytes), dur(e.RxSerial + time.Duration(S)*s.RxSerial),
+			dur(run.Converge.Wall), dur(run.Converge.CPUPerInstallation), dur(run.Converge.Estimate)})
+	}
+	p.table([]string{"N", "D", "k", "bytes received per installation (k speak)", "CPU per installation (k speak)",
+		"S", "bytes received per installation (all S speak, computed)", "CPU per installation (all S speak, computed)",
+		"converge: wall, simulated (k speak)", "process CPU per installation meanwhile", "converge estimate on own device"}, rows)
+	p.f("Converge: a second removal with every client running freely; each speaker sends as soon as it has processed the removal; the wall time runs until every live remaining installation has every speaker's message. All clients share this machine's cores, so the simulated wall time grows with N×D; the estimate is what one device would spend on its own hardware: removal event + one rotation by the slowest sender + the slowest measured receiver processing the event and the k rotations (no network latency).\n\n")
+}
+
+func (p *printer) memory(r *Report) {
+	p.f("### State per installation\n\n")
+	var rows [][]string
+	for _, run := range r.Runs {
+		row := []string{itoa(run.N), itoa(run.D), bytes(float64(run.Memory.GoHeap)), bytes(float64(run.Memory.RSS))}
+		for _, role := range []string{"admin", "speaker", "silent member"} {
+			cell := "–"
+			for _, u := range run.Memory.Disk {
+				if u.Role == role {
+					cell = bytes(float64(u.Bytes)) + " (" + topTables(u, 3) + ")"
+				}
+			}
+			row = append(row, cell)
+		}
+		rows = append(rows, row)
+	}
+	p.table([]string{"N", "D", "Go heap per live installation", "RSS per live installation", "disk: admin",
+		"disk: speaker", "disk: silent member"}, rows)
+	p.f("RAM: growth of the Go heap (after GC) and of the process's resident set (after returning freed memory to the OS; it includes the sqlite :memory: stores in the C heap) from before the accounts were created to the end of the run, divided by the live installations. Disk: sqlite file of a file-backed installation after close (WAL checkpointed); in parentheses the largest tables by the bytes of their rows.\n\n")
+}
+
+func topTables(u DiskUsage, n int) string {
+	t := append([]TableUsage(nil), u.Tables...)
+	for i := range t {
+		for j := i + 1; j < len(t); j++ {
+			if t[j].Bytes > t[i].Bytes {
+				t[i], t[j] = t[j], t[i]
+			}
+		}
+	}
+	var parts []string
+	for i := 0; i < n && i < len(t); i++ {
+		parts = append(parts, fmt.Sprintf("%s %d rows %s", t[i].Name, t[i].Rows, bytes(float64(t[i].Bytes))))
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (p *printer) mls(r *Report) {
+	p.f("### Compared with MLS\n\n")
+	var rows [][]string
+	for _, run := range r.Runs {
+		if run.N != 400 && run.N != 1000 && run.N != 250 {
+			continue
+		}
+		rows = append(rows, []string{run.Name(),
+			"add: admin " + dur(run.Add.SenderCPU+time.Duration(run.D)*0) + ", newcomer " + dur(run.Welcome.RxSerial) + ", existing " + dur(run.Add.RxSerial),
+			"remove: event " + bytes(run.Remove.Bytes) + " + " + bytes(run.Rotate.Bytes) + " per speaking sender; per installation " + dur(run.Remove.RxSerial) + " + " + dur(run.Rotate.RxSerial) + " per speaking sender",
+		})
+	}
+	p.table([]string{"Chorus run", "add one member", "remove one member"}, rows)
+	p.f("MLS figures (notes/crypto.md): OpenMLS ~%s to add one member to a 1000-member group; XMTP ~%s to add one to 250; ts-mls (measured here) a remove commit in a 400-member group takes %s and is %s, and every member processes that one commit.\n\n",
+		dur(mlsOpenMLSAdd1000), dur(mlsXMTPAdd250), dur(mlsTSRemove400), bytes(mlsTSRemove400B))
+}
+
+func (p *printer) method(r *Report) {
+	p.f("### Method\n\n")
+	p.f("- CPU: %s.\n", r.CPUMethod)
+	p.f("- Every installation's inbound envelopes pass a gate. A step runs with every gate closed: the acting installation's API call (Send, CreateGroup, AddMembers, RemoveMembers) runs on a goroutine locked to its OS thread, and its CPU is that thread's CPU time (sqlite and libsecp256k1 run on the calling thread through cgo) minus the time spent inside the transport's Publish (the in-process bus copying the payload to every subscriber stands in for the Waku relay, not the sender).\n")
+	p.f("- Receivers: up to 8 receivers are let through one at a time (\"alone\"): the figure is the process CPU from opening its gate until it emitted the expected event, plus %s for the rest of its transaction, while every other client is idle. It includes everything that installation's client does (transport hand-off, sqlite, crypto, events, Go runtime and GC). Then every other gate opens at once (\"all at once\"): total process CPU until all have it, divided by their number.\n", settle)
+	p.f("- Bytes: payload bytes of successful publishes over the whole network (Waku framing excluded); bytes received per installation are the payloads that reached its node.\n")
+	p.f("- The ratio to senderkeys Open divides the median receiver CPU by Open measured in this run; the target is ≤ 1.2 and what exceeds it is storage (one sqlite transaction per message) and client overhead, constant in N (compare the rows).\n\n")
+}
+
+func pubs(s *Step) string {
+	if s.Ops == 0 {
+		return "–"
+	}
+	if float64(s.MaxPublishes) == s.Publishes {
+		return fmt.Sprint(s.MaxPublishes)
+	}
+	return fmt.Sprintf("%.2f (max %d)", s.Publishes, s.MaxPublishes)
+}
+
+func errs(n int64) string {
+	if n == 0 {
+		return "0"
+	}
+	return fmt.Sprintf("**%d**", n)
+}
+
+func ratio(d time.Duration, ns float64) string {
+	if ns <= 0 || d <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.1f×", float64(d)/ns)
+}
+
+func perSlot(b float64, slots int) string {
+	if slots <= 0 {
+		return "–"
+	}
+	return fmt.Sprintf("%.0f B", b/float64(slots))
+}
+
+func bytes(b float64) string {
+	switch {
+	case b >= 1<<30:
+		return fmt.Sprintf("%.2f GiB", b/(1<<30))
+	case b >= 1<<20:
+		return fmt.Sprintf("%.1f MiB", b/(1<<20))
+	case b >= 10*1024:
+		return fmt.Sprintf("%.1f KiB", b/1024)
+	}
+	return fmt.Sprintf("%.0f B", b)
+}
+
+func dur(d time.Duration) string {
+	switch {
+	case d <= 0:
+		return "–"
+	case d >= 10*time.Second:
+		return fmt.Sprintf("%.1f s", d.Seconds())
+	case d >= time.Second:
+		return fmt.Sprintf("%.2f s", d.Seconds())
+	case d >= 10*time.Millisecond:
+		return fmt.Sprintf("%.0f ms", float64(d)/1e6)
+	case d >= time.Millisecond:
+		return fmt.Sprintf("%.1f ms", float64(d)/1e6)
+	}
+	return fmt.Sprintf("%.0f µs", float64(d)/1e3)
+}

@@ -1,0 +1,50 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"runtime"
+	"time"
+)
+
+// RunScale simulates groups of every configured size N with every configured D
+// installations per member, all in this process over transport/memory, prints the
+// tables to w (markdown) and returns the measurements. It fails only if the simulation
+// cannot run; failed checks (e.g. a group message that took more than one publish) are
+// in the report (Report.Failed) and printed.
+func RunScale(ctx context.Context, cfg ScaleConfig, w io.Writer) (*Report, error) {
+	cfg = cfg.withDefaults()
+	rep := &Report{
+		Machine: fmt.Sprintf("%d cores (GOMAXPROCS %d), %s, %s/%s", runtime.NumCPU(), runtime.GOMAXPROCS(0),
+			runtime.Version(), runtime.GOOS, runtime.GOARCH),
+		CPUMethod:     cpuMethod,
+		PlaintextSize: groupPlaintextSize(cfg.Text),
+	}
+	f, err := measureFloor(rep.PlaintextSize)
+	if err != nil {
+		return nil, err
+	}
+	rep.SealNs, rep.OpenNs, rep.StateOpenNs = f.seal, f.open, f.stateOpen
+	cfg.Logger.Info("senderkeys floor", "seal", time.Duration(f.seal), "open", time.Duration(f.open))
+	for _, n := range cfg.Sizes {
+		for _, d := range cfg.Devices {
+			if err := ctx.Err(); err != nil {
+				return rep, err
+			}
+			t0 := time.Now()
+			run, err := runOne(ctx, cfg, n, d)
+			if err != nil {
+				return rep, fmt.Errorf("N=%d D=%d: %w", n, d, err)
+			}
+			cfg.Logger.Info("run done", "N", n, "D", d, "took", time.Since(t0).Round(time.Millisecond))
+			rep.Runs = append(rep.Runs, run)
+		}
+	}
+	if w != nil {
+		if err := rep.Print(w); err != nil {
+			return rep, err
+		}
+	}
+	return rep, nil
+}

@@ -1,0 +1,167 @@
+package sim
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+)
+
+// keyKind says what a tracker key stands for.
+type keyKind uint8
+
+const (
+	kindMessage    keyKind = iota + 1 // a group message id was received (MessageReceived)
+	kindJoined                        // a group was joined (GroupJoined)
+	kindAdded                         // a member was seen added (MembershipChanged)
+	kindRemoved                       // a member was seen removed (MembershipChanged)
+	kindSubscribed                    // the transport was asked to subscribe to a topic
+)
+
+// key is something an installation can observe.
+type key struct {
+	kind keyKind
+	id   [32]byte
+	s    string
+}
+
+func (k key) String() string {
+	switch k.kind {
+	case kindMessage:
+		return fmt.Sprintf("message %x", k.id[:6])
+	case kindJoined:
+		return fmt.Sprintf("joined %x", k.id[:6])
+	case kindAdded:
+		return "added " + short(k.s)
+	case kindRemoved:
+		return "removed " + short(k.s)
+	}
+	return "subscribed " + short(k.s)
+}
+
+func short(s string) string {
+	if len(s) > 14 {
+		return s[:14] + "…"
+	}
+	return s
+}
+
+// waiter is released when every installation in pending has observed k.
+type waiter struct {
+	k       key
+	pending map[int]bool
+	ch      chan struct{}
+}
+
+// tracker records, per installation, when it observed each key, and releases waiters.
+type tracker struct {
+	mu      sync.Mutex
+	seen    map[key]map[int]time.Time
+	waiters []*waiter
+}
+
+func newTracker() *tracker { return &tracker{seen: map[key]map[int]time.Time{}} }
+
+func (tr *tracker) hit(inst int, k key) {
+	now := time.Now()
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	m := tr.seen[k]
+	if m == nil {
+		m = map[int]time.Time{}
+		tr.seen[k] = m
+	}
+	if _, ok := m[inst]; ok {
+		return
+	}
+	m[inst] = now
+	for i := 0; i < len(tr.waiters); i++ {
+		w := tr.waiters[i]
+		if w.k != k || !w.pending[inst] {
+			continue
+		}
+		delete(w.pending, inst)
+		if len(w.pending) == 0 {
+			close(w.ch)
+			tr.waiters = append(tr.waiters[:i], tr.waiters[i+1:]...)
+			i--
+		}
+	}
+}
+
+// has reports whether inst observed k.
+func (tr *tracker) has(inst int, k key) bool {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	_, ok := tr.seen[k][inst]
+	return ok
+}
+
+// at returns when inst observed k.
+func (tr *tracker) at(inst int, k key) (time.Time, bool) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	t, ok := tr.seen[k][inst]
+	return t, ok
+}
+
+// count returns how many of insts observed k.
+func (tr *tracker) count(k key, insts []int) int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	n := 0
+	for _, i := range insts {
+		if _, ok := tr.seen[k][i]; ok {
+			n++
+		}
+	}
+	return n
+}
+
+// watch returns a channel closed once every installation in insts observed k.
+func (tr *tracker) watch(k key, insts []int) <-chan struct{} {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	w := &waiter{k: k, pending: map[int]bool{}, ch: make(chan struct{})}
+	for _, i := range insts {
+		if _, ok := tr.seen[k][i]; !ok {
+			w.pending[i] = true
+		}
+	}
+	if len(w.pending) == 0 {
+		close(w.ch)
+		return w.ch
+	}
+	tr.waiters = append(tr.waiters, w)
+	return w.ch
+}
+
+// wait blocks until every installation in insts observed k, ctx ends or timeout passes.
+func (tr *tracker) wait(ctx context.Context, k key, insts []int, timeout time.Duration) error {
+	ch := tr.watch(k, insts)
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-ch:
+		return nil
+	case <-ctx.Done():
+		tr.drop(ch)
+		return ctx.Err()
+	case <-t.C:
+		tr.drop(ch)
+		missing := len(insts) - tr.count(k, insts)
+		return fmt.Errorf("sim: %s: %d of %d installations still waiting after %v", k, missing, len(insts), timeout)
+	}
+}
+
+// drop forgets the waiter behind ch.
+func (tr *tracker) drop(ch <-chan struct{}) {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	for i, w := range tr.waiters {
+		if w.ch == ch {
+			tr.waiters = append(tr.waiters[:i], tr.waiters[i+1:]...)
+			return
+		}
+	}
+}
