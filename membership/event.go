@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -46,8 +47,8 @@ func (t EventType) String() string {
 // Payload is the encoded MembershipUpdateEvent exactly as signed (unknown fields included);
 // Signature is the 65-byte R||S||V signature over Keccak256(utf8(ChatID) || Payload); Raw is
 // the wire entry Signature || Payload; From is the recovered author key string. The decoded
-// fields (Clock ... Description) are informational copies of Payload: encodings and
-// signature checks always use Payload, never the decoded fields.
+// fields (Clock ... Description) are informational copies of Payload: encodings, signature
+// checks and the rules (Derive, Update) always use Payload, never decoded fields that differ.
 type Event struct {
 	ChatID      string
 	Clock       uint64
@@ -67,14 +68,53 @@ type Event struct {
 	auth *authTag
 }
 
-// authTag is a recovered (chat id, payload, signature) -> author binding. It holds private
-// copies, so later changes to the event's slices are detected.
+// authTag is a recovered (chat id, payload, signature) -> author binding, with the fields
+// the payload decodes to. It holds private copies, so later changes to the event's slices
+// are detected.
 type authTag struct {
 	chatID  string
 	payload []byte
 	sig     [SignatureLength]byte
 	digest  [32]byte
 	from    string
+	fields  eventFields
+}
+
+// eventFields are the decoded fields of an event payload.
+type eventFields struct {
+	clock       uint64
+	typ         EventType
+	members     []string
+	name        string
+	color       string
+	description string
+	image       []byte
+}
+
+// fieldsOf returns private copies of ev's decoded fields.
+func fieldsOf(ev *Event) eventFields {
+	return eventFields{clock: ev.Clock, typ: ev.Type, members: cloneStrings(ev.Members), name: ev.Name,
+		color: ev.Color, description: ev.Description, image: bytes.Clone(ev.Image)}
+}
+
+// decodeFields decodes an event payload.
+func decodeFields(payload []byte) (eventFields, error) {
+	var m pb.MembershipUpdateEvent
+	if err := proto.Unmarshal(payload, &m); err != nil {
+		return eventFields{}, err
+	}
+	return eventFields{clock: m.Clock, typ: EventType(m.Type), members: m.Members, name: m.Name,
+		color: m.Color, description: string(m.Description), image: m.Image}, nil
+}
+
+// bind makes ev's decoded fields those of f (copies), unless they already are.
+func (f *eventFields) bind(ev *Event) {
+	if ev.Clock == f.clock && ev.Type == f.typ && slices.Equal(ev.Members, f.members) && ev.Name == f.name &&
+		ev.Color == f.color && ev.Description == f.description && bytes.Equal(ev.Image, f.image) {
+		return
+	}
+	ev.Clock, ev.Type, ev.Name, ev.Color, ev.Description = f.clock, f.typ, f.name, f.color, f.description
+	ev.Members, ev.Image = cloneStrings(f.members), bytes.Clone(f.image)
 }
 
 // Event errors.
@@ -129,12 +169,12 @@ func SignEvent(key *ecdsa.PrivateKey, chatID string, ev Event) (Event, error) {
 	ev.From = PublicKeyString(&key.PublicKey)
 	ev.Members = cloneStrings(ev.Members)
 	ev.Image = bytes.Clone(ev.Image)
-	ev.auth = newAuth(chatID, payload, digest, sig, ev.From)
+	ev.auth = newAuth(chatID, payload, digest, sig, ev.From, fieldsOf(&ev))
 	return ev, nil
 }
 
-func newAuth(chatID string, payload []byte, digest [32]byte, sig []byte, from string) *authTag {
-	a := &authTag{chatID: chatID, payload: bytes.Clone(payload), digest: digest, from: from}
+func newAuth(chatID string, payload []byte, digest [32]byte, sig []byte, from string, fields eventFields) *authTag {
+	a := &authTag{chatID: chatID, payload: bytes.Clone(payload), digest: digest, from: from, fields: fields}
 	copy(a.sig[:], sig)
 	return a
 }
@@ -172,12 +212,13 @@ func parseEvent(chatID string, raw []byte) (Event, error) {
 		Payload:     payload,
 		Raw:         raw,
 	}
-	ev.auth = newAuth(chatID, payload, digest, sig, from)
+	ev.auth = newAuth(chatID, payload, digest, sig, from, fieldsOf(&ev))
 	return ev, nil
 }
 
 // verified returns the binding that makes ev's From the known author of Signature over
-// Keccak256(chatID || Payload), or nil when a recovery is needed.
+// Keccak256(chatID || Payload), or nil when a recovery is needed. The binding's fields are
+// those Payload decodes to, whatever ev's decoded fields say.
 func (ev *Event) verified(chatID string) *authTag {
 	a := ev.auth
 	if a != nil && a.chatID == chatID && a.from == ev.From && bytes.Equal(a.sig[:], ev.Signature) && bytes.Equal(a.payload, ev.Payload) {

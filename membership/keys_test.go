@@ -98,3 +98,38 @@ func TestEventsAndMessages(t *testing.T) {
 		t.Fatalf("short entry: %v", err)
 	}
 }
+
+// TestDeriveAppliesSignedPayload: an event counts for what its signed payload says, never
+// for decoded fields that differ from it (a parsed event edited afterwards, or an event
+// rebuilt by hand from a signature and a payload).
+func TestDeriveAppliesSignedPayload(t *testing.T) {
+	chat := chatIDFor("signed-payload", "alice")
+	genesis := sign(t, "alice", chat, m.Event{Type: m.ChatCreated, Clock: t0, Name: "G", Color: "#fa6565"})
+	rename := sign(t, "alice", chat, m.Event{Type: m.NameChanged, Clock: t0 + 1, Name: "x"})
+	edited := rename // recovered author cached, decoded fields edited
+	edited.Type, edited.Members, edited.Name = m.MembersAdded, pubs("eve"), ""
+	rebuilt := m.Event{ChatID: chat, Clock: t0 + 1, Type: m.MembersAdded, Members: pubs("eve"),
+		Signature: rename.Signature, Payload: rename.Payload}
+	garbled := m.Event{ChatID: chat, Clock: t0 + 1, Type: m.MembersAdded, Members: pubs("eve"),
+		Signature: rename.Signature, Payload: []byte{0xff}}
+	for _, r := range []m.Rules{m.StatusRules(), m.ChorusRules()} {
+		for name, ev := range map[string]m.Event{"edited": edited, "rebuilt": rebuilt} {
+			st, err := m.Derive(chat, []m.Event{genesis, ev}, r)
+			if err != nil {
+				t.Fatalf("%s/%s: %v", r.Name(), name, err)
+			}
+			last := st.Events[len(st.Events)-1]
+			if st.Name != "x" || names(st.Members) != names(pubs("alice")) || last.Type != m.NameChanged || last.Members != nil {
+				t.Fatalf("%s/%s: applied the decoded fields: name %q members %s last %v", r.Name(), name, st.Name, names(st.Members), last.Type)
+			}
+		}
+		st, err := m.Derive(chat, []m.Event{genesis, garbled}, r)
+		if err == nil && (st.IsMember(actors["eve"].pub) || len(st.Events) != 1) {
+			t.Fatalf("%s: event with an undecodable payload applied", r.Name())
+		}
+	}
+	// The caller's events are not modified.
+	if edited.Type != m.MembersAdded || rebuilt.Type != m.MembersAdded {
+		t.Fatal("Derive modified its input")
+	}
+}

@@ -203,9 +203,11 @@ type verifier struct {
 }
 
 // author returns the verified author of ev for chatID and the signing digest, or the
-// recovery error.
+// recovery or payload decoding error. It sets ev's decoded fields to what its signed
+// Payload says: the rules apply the signed content, never fields edited after parsing.
 func (v *verifier) author(chatID string, ev *Event) (string, [32]byte, error) {
 	if a := ev.verified(chatID); a != nil {
+		a.fields.bind(ev)
 		return a.from, a.digest, nil
 	}
 	digest := signingDigest(chatID, ev.Payload)
@@ -215,16 +217,21 @@ func (v *verifier) author(chatID string, ev *Event) (string, [32]byte, error) {
 	var k [SignatureLength + 32]byte
 	copy(k[:], ev.Signature)
 	copy(k[SignatureLength:], digest[:])
-	if from, ok := v.cache[k]; ok {
-		return from, digest, nil
+	from, ok := v.cache[k]
+	if !ok {
+		var err error
+		if from, err = recoverAuthor(digest, ev.Signature); err != nil {
+			return "", digest, err
+		}
+		if v.cache == nil {
+			v.cache = make(map[[SignatureLength + 32]byte]string)
+		}
+		v.cache[k] = from
 	}
-	from, err := recoverAuthor(digest, ev.Signature)
+	f, err := decodeFields(ev.Payload)
 	if err != nil {
 		return "", digest, err
 	}
-	if v.cache == nil {
-		v.cache = make(map[[SignatureLength + 32]byte]string)
-	}
-	v.cache[k] = from
+	f.bind(ev)
 	return from, digest, nil
 }
