@@ -158,7 +158,7 @@ func (t *tx) Outbox(id int64) (*protocol.OutboxRecord, error) {
 
 func (t *tx) DueOutbox(now time.Time, limit int) ([]protocol.OutboxRecord, error) {
 	var rows []outboxRow
-	if err := t.sel(&rows, `SELECT `+outboxCols+` FROM outbox WHERE status = ? AND next_attempt <= ? ORDER BY id LIMIT ?`,
+	if err := t.sel(&rows, `SELECT `+outboxCols+` FROM outbox WHERE status = ? AND next_attempt <= ? ORDER BY next_attempt, id LIMIT ?`,
 		int(protocol.StatusUnpublished), t2i(now), limit); err != nil {
 		return nil, err
 	}

@@ -179,15 +179,28 @@ func (c *Client) retryDue(ctx context.Context) {
 			return err
 		})
 		if err != nil || len(due) == 0 {
-			return
+			break
 		}
 		for i := range due {
 			c.attempt(ctx, &due[i])
 		}
 		if len(due) < 64 {
-			return
+			break
 		}
 	}
+	c.scheduleNextDue(ctx)
+}
+
+// scheduleNextDue sets dueAt to the earliest pending attempt in the store.
+func (c *Client) scheduleNextDue(ctx context.Context) {
+	_ = c.tx(ctx, func(t *txn) error {
+		next, err := t.DueOutbox(time.Unix(1<<32, 0), 1)
+		if err != nil || len(next) == 0 {
+			return err
+		}
+		c.noteDue(next[0].NextAttempt)
+		return nil
+	})
 }
 
 func timeFromMillis(ms int64) time.Time { return time.UnixMilli(ms) }

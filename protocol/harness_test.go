@@ -37,7 +37,8 @@ type testNet struct {
 }
 
 func newTestNet(t testing.TB, cfg memory.Config, n int) *testNet {
-	cfg.History = true
+	cfg.History = cfg.HistoryLimit >= 0 // HistoryLimit < 0: no history store
+	cfg.HistoryLimit = max(cfg.HistoryLimit, 0)
 	tn := &testNet{t: t, net: memory.NewNetwork(cfg)}
 	t.Cleanup(func() {
 		for _, p := range tn.peers {

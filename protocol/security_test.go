@@ -1,0 +1,219 @@
+package protocol_test
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"sync"
+	"testing"
+
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+// tap records every envelope published on a topic.
+type tap struct {
+	mu   sync.Mutex
+	envs []transport.Envelope
+}
+
+func newTap(t *testing.T, net *memory.Network, topic string) *tap {
+	nd := net.Join("tap-" + topic)
+	ctx, cancel := context.WithCancel(context.Background())
+	ch, err := nd.Subscribe(ctx, []string{topic})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tp := &tap{}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for e := range ch {
+			tp.mu.Lock()
+			tp.envs = append(tp.envs, e)
+			tp.mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() { cancel(); nd.Close(); <-done })
+	return tp
+}
+
+func (tp *tap) all() []transport.Envelope {
+	tp.mu.Lock()
+	defer tp.mu.Unlock()
+	return append([]transport.Envelope(nil), tp.envs...)
+}
+
+func copyFile(t *testing.T, from, to string) {
+	in, err := os.Open(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		t.Fatal(err)
+	}
+	out.Close()
+}
+
+// TestRemovedMemberCannotRead keeps the removed member's client running and, worse, runs
+// a clone of its pre-removal state that never learns of the removal and is fed every
+// post-removal publish: neither reads anything sent after the removal, an outsider sees
+// no plaintext, and the clone's own messages are rejected by the remaining members.
+func TestRemovedMemberCannotRead(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 3}, 0)
+	a, b := tn.add("a"), tn.add("b")
+	victim := tn.addPersistent("victim")
+	outsider := tn.add("outsider")
+	tn.connect(a, b, victim, outsider)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id, victim.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	for _, p := range []*peer{a, b, victim} {
+		if _, err := p.c.Send(ctx, g, protocol.Text("before/"+p.name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tn.settle()
+	info, _ := a.c.Group(ctx, g)
+	tp := newTap(t, tn.net, info.Topic)
+
+	// Snapshot the victim's state before it learns of its removal.
+	victim.stop()
+	clonePath := victim.path + ".clone"
+	copyFile(t, victim.path, clonePath)
+	for _, ext := range []string{"-wal", "-shm"} {
+		if _, err := os.Stat(victim.path + ext); err == nil {
+			copyFile(t, victim.path+ext, clonePath+ext)
+		}
+	}
+	victim.start(false)
+
+	if err := a.c.RemoveMembers(ctx, g, victim.id); err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	secret := "after-removal-secret-text"
+	for _, p := range []*peer{a, b} {
+		if _, err := p.c.Send(ctx, g, protocol.Text(secret+"/"+p.name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tn.settle()
+	for _, p := range []*peer{a, b} {
+		if n := p.texts(g)[secret+"/a"] + p.texts(g)[secret+"/b"]; n != 2 {
+			t.Fatalf("%s: members did not get the post-removal messages (%d)", p.name, n)
+		}
+	}
+	if info, _ := victim.c.Group(ctx, g); info.Status != protocol.GroupRemoved {
+		t.Fatalf("victim status %v", info.Status)
+	}
+
+	// The clone: the victim's keys from before the removal, fed every publish after it
+	// except the removal itself.
+	clone := &peer{t: t, name: "clone", net: tn.net, path: clonePath}
+	clone.start(false)
+	defer clone.stop()
+	envs := tp.all()
+	if len(envs) < 3 {
+		t.Fatalf("tap saw %d publishes", len(envs))
+	}
+	for _, e := range envs[1:] {
+		protocol.Inject(clone.c, e.Topic, e.Payload)
+	}
+	for _, p := range []*peer{victim, clone} {
+		for text := range p.texts(g) {
+			if bytes.Contains([]byte(text), []byte(secret)) {
+				t.Errorf("%s read %q", p.name, text)
+			}
+		}
+	}
+	// Nobody outside sees plaintext on the wire.
+	for _, e := range envs {
+		if bytes.Contains(e.Payload, []byte(secret)) || bytes.Contains(e.Payload, []byte(a.id[2:20])) {
+			t.Fatal("plaintext or an account key on the wire")
+		}
+	}
+	if _, err := outsider.c.Group(ctx, g); err == nil {
+		t.Fatal("outsider knows the group")
+	}
+	// The clone still believes it is a member; what it sends is rejected.
+	if _, err := clone.c.Send(ctx, g, protocol.Text("from the removed clone")); err != nil {
+		t.Fatal(err)
+	}
+	tn.settle(a, b)
+	for _, p := range []*peer{a, b} {
+		if p.texts(g)["from the removed clone"] != 0 {
+			t.Fatalf("%s accepted a message from a removed member", p.name)
+		}
+	}
+}
+
+// TestTamperedAndReplayedRejected replays, re-frames and bit-flips group publishes (as an
+// insider knowing the group secret could) and feeds them to a member: nothing is
+// accepted and its state is byte-identical afterwards.
+func TestTamperedAndReplayedRejected(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 5}, 3)
+	a, b, c := tn.peers[0], tn.peers[1], tn.peers[2]
+	tn.connect(a, b, c)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id, c.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	info, _ := a.c.Group(ctx, g)
+	tp := newTap(t, tn.net, info.Topic)
+	if _, err := a.c.Send(ctx, g, protocol.Text("one")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.c.Send(ctx, g, protocol.Text("first from c, with rotation block")); err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	envs := tp.all()
+	if len(envs) != 2 {
+		t.Fatalf("tap saw %d", len(envs))
+	}
+	before := protocol.StateDigest(b.c)
+	check := func(what string) {
+		t.Helper()
+		if after := protocol.StateDigest(b.c); after != before {
+			t.Fatalf("%s changed the state", what)
+		}
+	}
+	for _, e := range envs {
+		protocol.Inject(b.c, e.Topic, e.Payload) // exact replay
+		check("exact replay")
+		protocol.Inject(b.c, e.Topic, protocol.Reframe(a.c, g, e.Payload, nil)) // replay with a fresh outer nonce
+		check("re-framed replay")
+		inner := len(e.Payload) - 41
+		for _, pos := range []int{0, 1, 2, 5, 20, inner / 2, inner - 70, inner - 20, inner - 1} {
+			if pos < 0 || pos >= inner {
+				continue
+			}
+			for _, bit := range []byte{1, 0x80} {
+				forged := protocol.Reframe(a.c, g, e.Payload, func(in []byte) { in[pos] ^= bit })
+				protocol.Inject(b.c, e.Topic, forged)
+				check("bit flip")
+			}
+		}
+		// Garbage and truncations never panic and change nothing.
+		for _, n := range []int{0, 1, 10, 41, len(e.Payload) - 1} {
+			protocol.Inject(b.c, e.Topic, e.Payload[:n])
+		}
+		check("truncation")
+	}
+	if b.texts(g)["one"] != 1 {
+		t.Fatal("original message lost")
+	}
+}
