@@ -2,13 +2,17 @@ package app
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
 
+	"github.com/ethereum/go-ethereum/crypto"
+
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/wire"
 )
 
 // Network is what the Service needs from the Waku node it runs on.
@@ -97,7 +101,7 @@ var Methods = map[string]bool{
 	"group.create": true, "group.add": true, "group.remove": true, "group.leave": true,
 	"group.rename": true, "group.describe": true, "group.list": false, "group.members": false, "group.info": false,
 	"send": true, "read": false,
-	"devices.list": false, "devices.link": true, "devices.revoke": true,
+	"devices.list": false, "devices.link": false, "devices.revoke": false, // not supported yet
 }
 
 // NeedsNetwork reports whether method publishes.
@@ -258,12 +262,12 @@ func (s *Service) AddContact(ctx context.Context, p ContactAddParams) (ContactVi
 	if err != nil {
 		return ContactView{}, err
 	}
+	if codeAccount(code) == a.ID {
+		return ContactView{}, Errorf(CodeBadContactCode, "that is your own contact code")
+	}
 	ct, err := s.c.AddContact(ctx, code)
 	if err != nil {
 		return ContactView{}, Classify(err)
-	}
-	if ct.ID == a.ID {
-		return ContactView{}, Errorf(CodeBadContactCode, "that is your own contact code")
 	}
 	if p.Name != "" {
 		if others := s.names.Lookup(p.Name); len(others) > 0 && !slices.Contains(others, ct.ID) {
@@ -274,6 +278,28 @@ func (s *Service) AddContact(ctx context.Context, p ContactAddParams) (ContactVi
 		}
 	}
 	return s.contactView(ct), nil
+}
+
+// codeAccount returns the account a contact code claims ("" if it does not parse); the
+// engine verifies it.
+func codeAccount(code string) string {
+	rest, ok := strings.CutPrefix(code, "chorus1:")
+	if !ok {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	if err != nil {
+		return ""
+	}
+	card, err := wire.ParseCard(raw)
+	if err != nil {
+		return ""
+	}
+	pub, err := crypto.UnmarshalPubkey(card.Account[:])
+	if err != nil {
+		return ""
+	}
+	return membership.PublicKeyString(pub)
 }
 
 func (s *Service) contactView(ct protocol.Contact) ContactView {

@@ -148,6 +148,7 @@ func (m *Model) Sent(local int, v *app.MessageView, err error) {
 
 // Key handles a key press and returns the text to send, if any.
 func (m *Model) Key(k Key) (send string) {
+	m.status = "" // a transient message lasts until the next key
 	switch k.Kind {
 	case KeyRune:
 		m.input = append(m.input[:m.cursor], append([]rune{k.Rune}, m.input[m.cursor:]...)...)
@@ -195,7 +196,6 @@ func (m *Model) Key(k Key) (send string) {
 			m.status = "✗ not sent: you are no longer a member of this group"
 			return ""
 		}
-		m.status = ""
 		m.scroll = 0
 		return text
 	}

@@ -78,7 +78,28 @@ func Run(ctx context.Context, b Backend, in io.Reader, out io.Writer, o Options)
 		v     app.MessageView
 		err   error
 	}
-	results := make(chan result, 16)
+	// One sender, in typing order.
+	type job struct {
+		local int
+		text  string
+	}
+	jobs := make(chan job, 256)
+	results := make(chan result, 256)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case j := <-jobs:
+				v, err := b.Send(ctx, j.text)
+				select {
+				case results <- result{j.local, v, err}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}()
 	inflight := 0
 	eof := false
 	tick := time.NewTicker(o.Refresh)
@@ -95,11 +116,12 @@ func Run(ctx context.Context, b Backend, in io.Reader, out io.Writer, o Options)
 			}
 			if text := m.Key(k); text != "" {
 				local := m.Sending(text)
-				inflight++
-				go func() {
-					v, err := b.Send(ctx, text)
-					results <- result{local, v, err}
-				}()
+				select {
+				case jobs <- job{local, text}:
+					inflight++
+				default:
+					m.Sent(local, nil, errors.New("too many messages waiting to be sent"))
+				}
 			}
 			if k.Kind == KeyCtrlL {
 				io.WriteString(out, "\x1b[2J")

@@ -1,0 +1,264 @@
+package app
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chorus-im/chorus/persistence"
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+type fakeNet struct{ peers int }
+
+func (f fakeNet) Ready(context.Context) error {
+	if f.peers == 0 {
+		return Errorf(CodeNoPeers, "no peers reachable")
+	}
+	return nil
+}
+func (f fakeNet) PeerCount() int  { return f.peers }
+func (f fakeNet) Addrs() []string { return []string{"/ip4/127.0.0.1/tcp/1/p2p/x"} }
+
+type person struct {
+	s  *Service
+	ev <-chan EventView
+}
+
+// newPeople starts clients on an in-memory network, each with a Service.
+func newPeople(t *testing.T, names ...string) map[string]*person {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	net := memory.NewNetwork(memory.Config{History: true})
+	t.Cleanup(func() { net.Close() })
+	out := map[string]*person{}
+	for _, n := range names {
+		st, err := persistence.Open(":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		c, err := protocol.New(ctx, st, net.Join(n), protocol.WithSyncInterval(100*time.Millisecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := c.CreateAccount(ctx); err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { defer close(done); _ = c.Run(ctx) }()
+		t.Cleanup(func() { c.Close(); <-done })
+		s := NewService(c, "", nil, Config{Name: n}, fakeNet{peers: 1}, true)
+		ev, err := s.Watch(ctx, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[n] = &person{s: s, ev: ev}
+	}
+	return out
+}
+
+func (p *person) waitEvent(t *testing.T, what string, match func(EventView) bool) EventView {
+	t.Helper()
+	timeout := time.After(10 * time.Second)
+	for {
+		select {
+		case ev := <-p.ev:
+			if match(ev) {
+				return ev
+			}
+		case <-timeout:
+			t.Fatalf("timed out waiting for %s", what)
+		}
+	}
+}
+
+func codeOf(err error) string {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return "(not an *Error: " + fmt.Sprint(err) + ")"
+}
+
+func introduce(t *testing.T, ctx context.Context, a *person, aName string, b *person, bName string) {
+	t.Helper()
+	ca, err := a.s.ID(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cb, _ := b.s.ID(ctx)
+	if _, err := a.s.AddContact(ctx, ContactAddParams{Code: cb.Code, Name: bName}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.s.AddContact(ctx, ContactAddParams{Code: ca.Code, Name: aName}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestServiceGroupLifecycle(t *testing.T) {
+	ctx := context.Background()
+	p := newPeople(t, "alice", "bob", "carol")
+	alice, bob, carol := p["alice"], p["bob"], p["carol"]
+	introduce(t, ctx, alice, "alice", bob, "bob")
+	introduce(t, ctx, alice, "alice", carol, "carol")
+
+	// Members by local name, "me", and unique id prefix.
+	bobID, _ := bob.s.Client().Account()
+	carolID, _ := carol.s.Client().Account()
+	if id, err := alice.s.ResolveAccount(ctx, bobID.ID[:12]); err != nil || id != bobID.ID {
+		t.Fatalf("prefix: %v %v", id, err)
+	}
+	if _, err := alice.s.ResolveAccount(ctx, "dave"); codeOf(err) != CodeUnknownContact {
+		t.Fatalf("unknown name: %v", err)
+	}
+	if _, err := alice.s.AddContact(ctx, ContactAddParams{Code: "chorus1:AAAA"}); codeOf(err) != CodeBadContactCode {
+		t.Fatalf("bad code: %v", err)
+	}
+	if _, err := alice.s.AddContact(ctx, ContactAddParams{Code: mustID(t, carol).Code, Name: "bob"}); codeOf(err) != CodeAmbiguous {
+		t.Fatalf("name reuse: %v", err)
+	}
+
+	g, err := alice.s.CreateGroup(ctx, GroupCreateParams{Name: "Trip", Description: "Saturday", Members: []string{"bob", "carol"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !g.Admin || len(g.Members) != 3 || g.Members[0].Name != "alice" || !g.Members[0].Admin || !g.Members[0].Self {
+		t.Fatalf("group view %+v", g)
+	}
+	bob.waitEvent(t, "bob joined", func(e EventView) bool {
+		return e.Type == EventJoined && e.Group == g.ID && strings.Contains(e.Text, `alice added you to "Trip"`)
+	})
+	carol.waitEvent(t, "carol joined", func(e EventView) bool { return e.Type == EventJoined })
+
+	// Group references: name (case-insensitive), id, prefix.
+	for _, ref := range []string{"Trip", "trip", g.ID, g.ID[:8]} {
+		if got, err := bob.s.ResolveGroup(ctx, ref); err != nil || got.ID.String() != g.ID {
+			t.Fatalf("resolve %q: %v", ref, err)
+		}
+	}
+	if _, err := bob.s.ResolveGroup(ctx, "nope"); codeOf(err) != CodeUnknownGroup {
+		t.Fatalf("unknown group: %v", err)
+	}
+	if _, err := alice.s.CreateGroup(ctx, GroupCreateParams{Name: "trip", Members: []string{"bob"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.s.ResolveGroup(ctx, "Trip"); codeOf(err) != CodeAmbiguous {
+		t.Fatalf("ambiguous name: %v", err)
+	}
+
+	// Messages through Dispatch (the socket's path).
+	raw, _ := json.Marshal(SendParams{Group: g.ID, Text: "hello"})
+	res, err := alice.s.Dispatch(ctx, "send", raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := res.(MessageView)
+	if !sent.Outgoing || sent.Status != "published" || sent.Text != "hello" || sent.SenderName != "alice" {
+		t.Fatalf("sent %+v", sent)
+	}
+	ev := bob.waitEvent(t, "bob receives", func(e EventView) bool { return e.Type == EventMessage && e.Message.Kind == "text" })
+	if ev.Message.Text != "hello" || ev.Message.SenderName != "alice" || ev.Message.ID != sent.ID {
+		t.Fatalf("received %+v", ev.Message)
+	}
+	msgs, err := bob.s.Read(ctx, ReadParams{Group: g.ID})
+	if err != nil || len(msgs) == 0 || msgs[len(msgs)-1].Text != "hello" {
+		t.Fatalf("read %v %v", msgs, err)
+	}
+
+	// Only admins change the group.
+	if _, err := bob.s.SetText(ctx, true, GroupTextParams{Group: g.ID, Text: "Mine"}); codeOf(err) != CodeNotAdmin {
+		t.Fatalf("bob renames: %v", err)
+	}
+	if _, err := bob.s.ChangeMembers(ctx, false, GroupMembersParams{Group: g.ID, Members: []string{"alice"}}); codeOf(err) != CodeNotAdmin {
+		t.Fatalf("bob removes: %v", err)
+	}
+	if _, err := alice.s.SetText(ctx, true, GroupTextParams{Group: g.ID, Text: "Big trip"}); err != nil {
+		t.Fatal(err)
+	}
+	bob.waitEvent(t, "rename seen", func(e EventView) bool {
+		return e.Type == EventMembership && strings.Contains(e.Text, `renamed the group to "Big trip"`)
+	})
+
+	// Removal: carol is told, and can no longer send.
+	if _, err := alice.s.ChangeMembers(ctx, false, GroupMembersParams{Group: g.ID, Members: []string{carolID.ID}}); err != nil {
+		t.Fatal(err)
+	}
+	carol.waitEvent(t, "carol removed", func(e EventView) bool { return e.Type == EventMembership && e.Removed })
+	if _, err := carol.s.Send(ctx, SendParams{Group: g.ID, Text: "still here"}); codeOf(err) != CodeNotMember {
+		t.Fatalf("removed member sends: %v", err)
+	}
+	if _, err := alice.s.ChangeMembers(ctx, false, GroupMembersParams{Group: g.ID, Members: []string{carolID.ID}}); codeOf(err) != CodeNotMember {
+		t.Fatalf("removing a non-member: %v", err)
+	}
+	info, _ := carol.s.GroupInfo(ctx, g.ID)
+	if info.Status != "removed" {
+		t.Fatalf("carol's view: %+v", info)
+	}
+}
+
+func mustID(t *testing.T, p *person) IDView {
+	id, err := p.s.ID(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestDispatchErrors(t *testing.T) {
+	ctx := context.Background()
+	p := newPeople(t, "alice")
+	s := p["alice"].s
+	if _, err := s.Dispatch(ctx, "frob", nil); codeOf(err) != CodeUsage {
+		t.Fatalf("unknown method: %v", err)
+	}
+	if _, err := s.Dispatch(ctx, "read", json.RawMessage(`{"group": 5}`)); codeOf(err) != CodeUsage {
+		t.Fatalf("bad params: %v", err)
+	}
+	if _, err := s.Dispatch(ctx, "devices.revoke", json.RawMessage(`{"installation":"00"}`)); codeOf(err) != CodeNotSupported {
+		t.Fatalf("revoke: %v", err)
+	}
+	if _, err := s.Dispatch(ctx, "send", json.RawMessage(`{"group":"x","text":""}`)); codeOf(err) != CodeUnknownGroup {
+		t.Fatalf("send to unknown group: %v", err)
+	}
+	off := NewService(s.Client(), "", nil, Config{}, fakeNet{peers: 0}, false)
+	if _, err := off.Dispatch(ctx, "group.create", json.RawMessage(`{"name":"x"}`)); codeOf(err) != CodeNoPeers {
+		t.Fatalf("no peers: %v", err)
+	}
+	none := NewService(s.Client(), "", nil, Config{}, nil, false)
+	if _, err := none.Dispatch(ctx, "send", json.RawMessage(`{"group":"x","text":"y"}`)); codeOf(err) != CodeNoPeers {
+		t.Fatalf("no network: %v", err)
+	}
+	ds, err := s.Dispatch(ctx, "devices.list", nil)
+	if err != nil || len(ds.([]DeviceView)) != 1 {
+		t.Fatalf("devices: %v %v", ds, err)
+	}
+}
+
+func TestClassify(t *testing.T) {
+	for err, code := range map[error]string{
+		protocol.ErrUnknownGroup:                        CodeUnknownGroup,
+		fmt.Errorf("x: %w", protocol.ErrNotAdmin):       CodeNotAdmin,
+		protocol.ErrNotMember:                           CodeNotMember,
+		protocol.ErrBadContactCode:                      CodeBadContactCode,
+		protocol.ErrUnknownContact:                      CodeUnknownContact,
+		protocol.ErrNoAccount:                           CodeNoAccount,
+		fmt.Errorf("publish: %w", transport.ErrNoPeers): CodeNoPeers,
+		Errorf(CodeAmbiguous, "x"):                      CodeAmbiguous,
+		errors.New("boom"):                              CodeInternal,
+	} {
+		if got := Classify(err).Code; got != code {
+			t.Errorf("%v: %s, want %s", err, got, code)
+		}
+	}
+	if Classify(nil) != nil {
+		t.Error("nil error classified")
+	}
+}
