@@ -12,7 +12,6 @@ import (
 // published; if it returns an error the publish is skipped (a simulated crash).
 func SetStoredHook(c *Client, f func() error) { c.hookStored = f }
 
-
 // Inject processes a payload as if it had arrived on topic.
 func Inject(c *Client, topic string, payload []byte) { c.process(context.Background(), topic, payload) }
 

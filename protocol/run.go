@@ -83,6 +83,7 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- transport.Envelope
 		want := c.wantedTopicsLocked()
 		c.mu.Unlock()
 		failed := false
+		var added []string
 		for _, topic := range want {
 			if subs[topic] != nil {
 				continue
@@ -96,6 +97,7 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- transport.Envelope
 				continue
 			}
 			subs[topic] = scancel
+			added = append(added, topic)
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -124,7 +126,14 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- transport.Envelope
 		}
 		if first {
 			first = false
-			close(subscribed)
+			close(subscribed) // the initial Sync (maintenance) covers these topics
+		} else if len(added) > 0 {
+			// A group joined while running: fetch what was published on its topic before
+			// we subscribed (from the welcome's time on).
+			if err := c.syncTopics(ctx, added); err != nil {
+				c.log.Debug("sync of new topics failed", "err", err)
+			}
+			c.retryPending(ctx)
 		}
 		if failed {
 			retry.Reset(time.Second)

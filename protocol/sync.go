@@ -26,6 +26,23 @@ func (c *Client) Sync(ctx context.Context) error {
 	}
 	topicList := c.wantedTopicsLocked()
 	c.mu.Unlock()
+	firstErr := c.syncTopics(ctx, topicList)
+	// Groups joined during this sync: their topics were not in the list yet.
+	c.mu.Lock()
+	more := c.wantedTopicsLocked()
+	c.mu.Unlock()
+	if len(more) > len(topicList) && ctx.Err() == nil {
+		return c.Sync(ctx)
+	}
+	c.retryPending(ctx)
+	if err := c.checkMissing(ctx); err != nil {
+		return err
+	}
+	return firstErr
+}
+
+// syncTopics fetches and processes the history of topics since their last sync.
+func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	now := c.now()
 	var firstErr error
 	for _, topic := range topicList {
@@ -59,17 +76,6 @@ func (c *Client) Sync(ctx context.Context) error {
 		if err := c.tx(ctx, func(t *txn) error { return t.SetLastSync(topic, now) }); err != nil {
 			return err
 		}
-	}
-	// Groups joined during this sync: their topics were not in the list yet.
-	c.mu.Lock()
-	more := c.wantedTopicsLocked()
-	c.mu.Unlock()
-	if len(more) > len(topicList) && ctx.Err() == nil {
-		return c.Sync(ctx)
-	}
-	c.retryPending(ctx)
-	if err := c.checkMissing(ctx); err != nil {
-		return err
 	}
 	return firstErr
 }
