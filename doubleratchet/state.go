@@ -122,14 +122,15 @@ func (s *Session) UnmarshalBinary(data []byte) error {
 	return nil
 }
 
-// GoString describes the session without any key material.
-func (s *Session) GoString() string { return s.String() }
+// GoString describes the session without any key material. The redacting methods have
+// value receivers so that a dereferenced Session prints redacted too.
+func (s Session) GoString() string { return s.String() }
 
 // LogValue describes the session for log/slog without any key material.
-func (s *Session) LogValue() slog.Value { return slog.StringValue(s.String()) }
+func (s Session) LogValue() slog.Value { return slog.StringValue(s.String()) }
 
 // String describes the session without any key material.
-func (s *Session) String() string {
+func (s Session) String() string {
 	return fmt.Sprintf("doubleratchet.Session{Ns: %d, Nr: %d, PN: %d, skipped: %d, keys: REDACTED}",
 		s.ns, s.nr, s.pn, s.skipped.len())
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"fmt"
+	"io"
 
 	"github.com/ethereum/go-ethereum/crypto"
 	"golang.org/x/crypto/cryptobyte"
@@ -29,7 +30,7 @@ type Distribution struct {
 	Installation      [16]byte
 	KeyID             KeyID
 	Iteration         uint32
-	ChainKey          [32]byte
+	ChainKey          [32]byte `json:"-"` // secret: never in JSON (or logs through slog's JSON handler)
 	SigningKey        [33]byte // compressed secp256k1 public key of the sender key
 	HasPrev           bool
 	PrevKeyID         KeyID
@@ -171,3 +172,7 @@ func (d *Distribution) String() string {
 
 // GoString is String: %#v must not print the chain key either.
 func (d *Distribution) GoString() string { return d.String() }
+
+// Format prints String for every verb, also for a dereferenced Distribution (a value
+// receiver: fmt would otherwise print the fields, the chain key included).
+func (d Distribution) Format(f fmt.State, _ rune) { io.WriteString(f, d.String()) }

@@ -3,6 +3,7 @@ package senderkeys
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"slices"
 	"strings"
 )
@@ -390,3 +391,7 @@ func (r *Receiver) String() string {
 
 // GoString is String: %#v must not print secrets either.
 func (r *Receiver) GoString() string { return r.String() }
+
+// Format prints String for every verb, also for a dereferenced Receiver (a value receiver:
+// fmt would otherwise print the fields, secrets included).
+func (r Receiver) Format(f fmt.State, _ rune) { io.WriteString(f, r.String()) }

@@ -128,6 +128,10 @@ func (s *Sender) String() string {
 // GoString is String: %#v must not print secrets either.
 func (s *Sender) GoString() string { return s.String() }
 
+// Format prints String for every verb, also for a dereferenced Sender (a value receiver:
+// fmt would otherwise print the fields, secrets included).
+func (s Sender) Format(f fmt.State, _ rune) { io.WriteString(f, s.String()) }
+
 // MarshalBinary encodes the sender state, secrets included, for persistence
 // (spec/README.md, senderkeys: "Sender state").
 func (s *Sender) MarshalBinary() ([]byte, error) {

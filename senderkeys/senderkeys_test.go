@@ -3,8 +3,10 @@ package senderkeys
 import (
 	"bytes"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -543,15 +545,28 @@ func TestStringRedacts(t *testing.T) {
 	process(t, r, d)
 	skipAhead(s, 3)
 	mustOpen(t, r, seal(t, s, "x"), "x")
-	secrets := []string{hex.EncodeToString(s.chain[:4]), hex.EncodeToString(d.ChainKey[:4]),
-		hex.EncodeToString(r.epochs[0].chain[:4]), hex.EncodeToString(r.epochs[0].skipped[0].key[:4]),
-		s.signing.D.Text(16)[:8]}
-	for _, v := range []any{s, r, d, *d} {
-		for _, verb := range []string{"%v", "%+v", "%#v", "%s"} {
-			out := fmt.Sprintf(verb, v)
+	var secrets []string
+	for _, k := range [][]byte{s.chain[:], d.ChainKey[:], r.epochs[0].chain[:], r.epochs[0].skipped[0].key[:]} {
+		// hex (%x, %s of a byte slice) and decimal (%v of an array, JSON arrays)
+		secrets = append(secrets, hex.EncodeToString(k[:4]), strings.Trim(fmt.Sprint(k[:4]), "[]"),
+			strings.ReplaceAll(strings.Trim(fmt.Sprint(k[:4]), "[]"), " ", ","))
+	}
+	secrets = append(secrets, s.signing.D.Text(16)[:8], s.signing.D.Text(10)[:12])
+	for _, v := range []any{s, r, d, *s, *r, *d, r.Forward()} {
+		outs := map[string]string{}
+		for _, verb := range []string{"%v", "%+v", "%#v", "%s", "%x", "%q"} {
+			outs[verb] = fmt.Sprintf(verb, v)
+		}
+		j, _ := json.Marshal(v)
+		outs["json"] = string(j)
+		var logged bytes.Buffer
+		slog.New(slog.NewJSONHandler(&logged, nil)).Info("m", "v", v)
+		slog.New(slog.NewTextHandler(&logged, nil)).Info("m", "v", v)
+		outs["slog"] = logged.String()
+		for how, out := range outs {
 			for _, sec := range secrets {
 				if strings.Contains(out, sec) {
-					t.Fatalf("%s of %T leaks a secret: %s", verb, v, out)
+					t.Fatalf("%s of %T leaks a secret: %s", how, v, out)
 				}
 			}
 		}

@@ -233,15 +233,14 @@ func TestHeaderEncoding(t *testing.T) {
 func TestRedaction(t *testing.T) {
 	bob := newParty(t, "bob", 1)
 	idEnc, _ := bob.id.MarshalBinary()
-	secrets := []string{
-		hex.EncodeToString(idEnc[18:50]),
-		hex.EncodeToString(crypto.FromECDSA(bob.id.SigningKey())),
-		hex.EncodeToString(bob.spk.PrivateKey().Bytes()),
-		hex.EncodeToString(bob.otks[0].priv.Bytes()),
+	var secrets []string
+	for _, k := range [][]byte{idEnc[18:50], crypto.FromECDSA(bob.id.SigningKey()), bob.spk.PrivateKey().Bytes(), bob.otks[0].priv.Bytes()} {
+		secrets = append(secrets, hex.EncodeToString(k), fmt.Sprint(k[:8])[1:20]) // hex and decimal
 	}
+	secrets = append(secrets, bob.id.SigningKey().D.Text(10)[:16])
 	var logged bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&logged, nil))
-	for _, v := range []any{bob.id, bob.spk, bob.otks[0]} {
+	for _, v := range []any{bob.id, bob.spk, bob.otks[0], *bob.id, *bob.spk, *bob.otks[0]} {
 		logger.Info("x", "v", v)
 		out := fmt.Sprintf("%v %+v %#v %s %x %X %q", v, v, v, v, v, v, v) + logged.String()
 		if !strings.Contains(out, "REDACTED") {

@@ -179,13 +179,13 @@ func readSecretHeader(s *cryptobyte.String, tag uint8, size int) error {
 }
 
 // String returns a redacted description.
-func (id *Identity) String() string { return "x3dh.Identity{REDACTED}" }
+func (id Identity) String() string { return "x3dh.Identity{REDACTED}" }
 
 // GoString returns a redacted description.
-func (id *Identity) GoString() string { return id.String() }
+func (id Identity) GoString() string { return id.String() }
 
 // LogValue returns a redacted value for log/slog.
-func (id *Identity) LogValue() slog.Value { return slog.StringValue(id.String()) }
+func (id Identity) LogValue() slog.Value { return slog.StringValue(id.String()) }
 
 // SignedPrekey is a medium-term X25519 prekey signed by an identity's signing
 // key, with an expiry. It is immutable.
@@ -284,15 +284,15 @@ func (k *SignedPrekey) UnmarshalBinary(data []byte) error {
 }
 
 // String returns a redacted description.
-func (k *SignedPrekey) String() string {
+func (k SignedPrekey) String() string {
 	return fmt.Sprintf("x3dh.SignedPrekey{ID: %d, Expires: %d, REDACTED}", k.id, k.expires)
 }
 
 // GoString returns a redacted description.
-func (k *SignedPrekey) GoString() string { return k.String() }
+func (k SignedPrekey) GoString() string { return k.String() }
 
 // LogValue returns a redacted value for log/slog.
-func (k *SignedPrekey) LogValue() slog.Value { return slog.StringValue(k.String()) }
+func (k SignedPrekey) LogValue() slog.Value { return slog.StringValue(k.String()) }
 
 // OneTimePrekey is a single-use X25519 prekey. It is immutable.
 type OneTimePrekey struct {
@@ -371,12 +371,12 @@ func (k *OneTimePrekey) UnmarshalBinary(data []byte) error {
 }
 
 // String returns a redacted description.
-func (k *OneTimePrekey) String() string {
+func (k OneTimePrekey) String() string {
 	return fmt.Sprintf("x3dh.OneTimePrekey{ID: %d, REDACTED}", k.id)
 }
 
 // GoString returns a redacted description.
-func (k *OneTimePrekey) GoString() string { return k.String() }
+func (k OneTimePrekey) GoString() string { return k.String() }
 
 // LogValue returns a redacted value for log/slog.
-func (k *OneTimePrekey) LogValue() slog.Value { return slog.StringValue(k.String()) }
+func (k OneTimePrekey) LogValue() slog.Value { return slog.StringValue(k.String()) }
