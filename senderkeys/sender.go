@@ -42,15 +42,18 @@ func NewSender(rand io.Reader, group []byte) (*Sender, error) {
 }
 
 // newSender draws the random parts of a sender; avoid, if non-nil, is a key id not to
-// reuse (the previous epoch's).
+// reuse (the previous epoch's), read again at most 64 times in all.
 func newSender(rand io.Reader, group []byte, avoid *KeyID) (*Sender, error) {
 	s := &Sender{group: append([]byte(nil), group...)}
-	for {
+	for i := 0; ; i++ {
 		if _, err := io.ReadFull(rand, s.keyID[:]); err != nil {
 			return nil, fmt.Errorf("senderkeys: reading randomness: %w", err)
 		}
 		if avoid == nil || s.keyID != *avoid {
 			break
+		}
+		if i == 63 {
+			return nil, errors.New("senderkeys: random source keeps repeating the previous key id")
 		}
 	}
 	if _, err := io.ReadFull(rand, s.chain[:]); err != nil {

@@ -673,6 +673,10 @@ func TestRandomnessAndArgumentErrors(t *testing.T) {
 	if !bytes.Equal(before, marshal(t, s)) {
 		t.Fatal("failed Rotate changed the sender")
 	}
+	// A source that keeps yielding the current key id makes Rotate fail, not spin forever.
+	if _, err := s.Rotate(repeatingReader(s.keyID[:])); err == nil {
+		t.Fatal("Rotate reused the current key id")
+	}
 	if _, err := s.Distribution(nil, o.id); err == nil {
 		t.Fatal("Distribution without installation key")
 	}
@@ -704,4 +708,14 @@ func TestRandomnessAndArgumentErrors(t *testing.T) {
 			t.Fatal("nil String")
 		}
 	}
+}
+
+// repeatingReader yields its pattern from the start on every Read.
+type repeatingReader []byte
+
+func (r repeatingReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = r[i%len(r)]
+	}
+	return len(p), nil
 }
