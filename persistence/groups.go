@@ -49,6 +49,21 @@ func (t *tx) PutGroup(g *protocol.GroupRecord) error {
 	return err
 }
 
+func (t *tx) PutGroupState(g *protocol.GroupRecord) error {
+	res, err := t.exec(`UPDATE chat_groups SET sender = ?, rotate = ?, distribute = ?, clock = ?, history = ?, updated_at = ? WHERE id = ?`,
+		g.Sender, b2i(g.Rotate), b2i(g.Distribute), int64(g.Clock), g.History, t2i(g.UpdatedAt), g.ID[:])
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err == nil {
+			err = protocol.ErrNotFound
+		}
+		return err
+	}
+	return nil
+}
+
 func (t *tx) Group(id protocol.GroupID) (*protocol.GroupRecord, error) {
 	var r groupRow
 	if err := t.get(&r, `SELECT `+groupCols+` FROM chat_groups WHERE id = ?`, id[:]); err != nil {

@@ -26,6 +26,11 @@ type groupCache struct {
 	aead   cipher.AEAD
 	state  membership.State
 	status GroupStatus
+
+	// sender caches our deserialised sender key (deriving its signing key is costly);
+	// valid only while senderBytes equals the stored state.
+	sender      *senderkeys.Sender
+	senderBytes []byte
 }
 
 func groupAEAD(secret [32]byte) (cipher.AEAD, error) {

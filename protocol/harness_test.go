@@ -121,6 +121,15 @@ func (p *peer) stop() {
 	p.cancel = nil
 }
 
+// pause stops Run (no network input) but keeps the client usable.
+func (p *peer) pause() {
+	p.cancel()
+	<-p.done
+	p.cancel = func() {}
+	p.done = make(chan struct{})
+	close(p.done)
+}
+
 func (p *peer) restart() {
 	p.stop()
 	p.start(false)

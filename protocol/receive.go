@@ -412,7 +412,7 @@ func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error
 			}
 		}
 	}
-	if err := t.PutGroup(g); err != nil {
+	if err := t.PutGroupState(g); err != nil {
 		return err
 	}
 	if gp.Type == wire.ContentMembership {

@@ -8,25 +8,46 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/topics"
 	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
 // tap records every envelope published on a topic.
 type tap struct {
-	mu   sync.Mutex
-	envs []transport.Envelope
+	topic string
+	mu    sync.Mutex
+	envs  []transport.Envelope
 }
 
-func newTap(t *testing.T, net *memory.Network, topic string) *tap {
+func newTap(t *testing.T, net *memory.Network, topic string) *tap { return newTapTB(t, net, topic) }
+
+// tapInbox taps p's inbox topic.
+func tapInbox(t testing.TB, tn *testNet, p *peer) *tap {
+	return newTapTB(t, tn.net, topics.InboxTopic(accountPubOf(t, p.id)))
+}
+
+func accountPubOf(t testing.TB, id string) []byte {
+	pub, err := membership.ParsePublicKey(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return crypto.FromECDSAPub(pub)
+}
+
+func newTapTB(t testing.TB, net *memory.Network, topic string) *tap {
 	nd := net.Join("tap-" + topic)
 	ctx, cancel := context.WithCancel(context.Background())
 	ch, err := nd.Subscribe(ctx, []string{topic})
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp := &tap{}
+	tp := &tap{topic: topic}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -120,9 +141,21 @@ func TestRemovedMemberCannotRead(t *testing.T) {
 
 	// The clone: the victim's keys from before the removal, fed every publish after it
 	// except the removal itself.
-	clone := &peer{t: t, name: "clone", net: tn.net, path: clonePath}
-	clone.start(false)
-	defer clone.stop()
+	// It does not Run (which would fetch the removal from history): it only gets what
+	// we inject.
+	cloneStore, err := persistence.Open(clonePath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cloneStore.Close()
+	cloneNode := tn.net.Join("clone")
+	defer cloneNode.Close()
+	cloneClient, err := protocol.New(ctx, cloneStore, cloneNode)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cloneClient.Close()
+	clone := &peer{t: t, name: "clone", c: cloneClient}
 	envs := tp.all()
 	if len(envs) < 3 {
 		t.Fatalf("tap saw %d publishes", len(envs))

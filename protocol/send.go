@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
@@ -50,6 +51,19 @@ func (c *Client) Send(ctx context.Context, id GroupID, content Content) (Message
 	c.publishIDs(ctx, outs)
 	return msgID, nil
 }
+
+// takeSender returns the cached sender if it is the one stored as b, and empties the
+// cache (the caller owns it until its transaction commits and puts it back).
+func (gc *groupCache) takeSender(b []byte) *senderkeys.Sender {
+	s := gc.sender
+	gc.sender = nil
+	if s == nil || !bytes.Equal(gc.senderBytes, b) {
+		return nil
+	}
+	return s
+}
+
+func (gc *groupCache) putSender(b []byte, s *senderkeys.Sender) { gc.senderBytes, gc.sender = b, s }
 
 // messageID computes a group message id.
 func messageID(group GroupID, inst InstallationID, key senderkeys.KeyID, iteration uint32) MessageID {
@@ -122,7 +136,9 @@ func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, bo
 			return MessageID{}, nil, err
 		}
 	default:
-		if err := sender.UnmarshalBinary(g.Sender); err != nil {
+		if cached := gc.takeSender(g.Sender); cached != nil {
+			sender = cached
+		} else if err := sender.UnmarshalBinary(g.Sender); err != nil {
 			return MessageID{}, nil, err
 		}
 		if g.Rotate {
@@ -172,9 +188,11 @@ func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, bo
 	g.History = pushHistory(g.History, historyEntry(c.acct.inst, id))
 	g.Distribute = false
 	g.UpdatedAt = now
-	if err := t.PutGroup(g); err != nil {
+	if err := t.PutGroupState(g); err != nil {
 		return MessageID{}, nil, err
 	}
+	stored := g.Sender
+	t.onCommit(func() { gc.putSender(stored, sender) })
 	if err := t.MarkDistributed(g.ID, done); err != nil {
 		return MessageID{}, nil, err
 	}

@@ -173,6 +173,9 @@ type ReceiverRecord struct {
 // GroupStore stores groups.
 type GroupStore interface {
 	PutGroup(*GroupRecord) error
+	// PutGroupState updates only the fields that change with every message: Sender,
+	// Rotate, Distribute, Clock, History and UpdatedAt (the event log can be large).
+	PutGroupState(*GroupRecord) error
 	Group(id GroupID) (*GroupRecord, error) // ErrNotFound
 	Groups() ([]GroupRecord, error)
 	// Distributed records that these installations hold our current sender key.
