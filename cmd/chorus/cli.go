@@ -213,7 +213,10 @@ type remote struct{ rpc.Client }
 func (remote) Close() {}
 
 // local runs the service in this process on an opened node.
-type local struct{ n *node.Node }
+type local struct {
+	n *node.Node
+	s *stdio // nil: no progress or warnings
+}
 
 func (l local) Call(ctx context.Context, method string, params, out any) error {
 	raw, err := json.Marshal(params)
@@ -238,7 +241,18 @@ func (l local) Watch(ctx context.Context, group string) (<-chan app.EventView, e
 	return l.n.Service.Watch(ctx, group)
 }
 
-func (l local) Close() { l.n.Close() }
+// Close waits until what a short-lived node published has left it, then closes it.
+func (l local) Close() {
+	if l.s != nil && l.n.Waku != nil {
+		done := progress(l.s, "waiting for the network to confirm")
+		unconfirmed := l.n.Flush(context.Background())
+		done()
+		if unconfirmed > 0 {
+			fmt.Fprintf(l.s.err, "chorus: warning: %d publish(es) not confirmed by a store peer within %v; they may not have reached the network\n", unconfirmed, node.FlushWait)
+		}
+	}
+	l.n.Close()
+}
 
 // connect returns a caller for method: the running node's socket if one answers,
 // otherwise the data directory opened in this process — without network for local
@@ -274,5 +288,5 @@ func connect(ctx context.Context, s *stdio, c *common, method string) (caller, e
 	if err != nil {
 		return nil, err
 	}
-	return local{n}, nil
+	return local{n, s}, nil
 }

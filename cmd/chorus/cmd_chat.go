@@ -115,7 +115,7 @@ func runChat(ctx context.Context, s *stdio, args []string) int {
 		nctx, stop := context.WithCancel(ctx)
 		defer func() { stop(); <-runErr }()
 		go func() { runErr <- n.Run(nctx, true) }()
-		cl = local{n}
+		cl = local{n: n}
 	}
 	var g app.GroupView
 	if err := cl.Call(ctx, "group.info", app.GroupParams{Group: pos[0]}, &g); err != nil {

@@ -53,10 +53,11 @@ type Node struct {
 	Service *app.Service
 	Waku    *waku.Node // nil when offline
 
-	lock  *app.Lock
-	store *persistence.Store
-	log   *slog.Logger
-	once  sync.Once
+	lock    *app.Lock
+	store   *persistence.Store
+	tracked *tracker // publishes of an ephemeral node
+	log     *slog.Logger
+	once    sync.Once
 }
 
 // ErrNoAccount means the directory was never initialised.
@@ -116,7 +117,11 @@ func Open(ctx context.Context, o Options) (*Node, error) {
 		}
 		n.Waku = w
 		tr = w
-		netw = &network{w: w, peers: len(w.ListenAddrs()) > 0 && len(n.peers(o)) > 0}
+		if o.Ephemeral {
+			n.tracked = &tracker{Transport: w}
+			tr = n.tracked
+		}
+		netw = &network{w: w, peers: len(n.peers(o)) > 0}
 	}
 	copts := append([]protocol.Option{protocol.WithLogger(o.Logger)}, o.ClientOptions...)
 	if n.Client, err = protocol.New(ctx, n.store, tr, copts...); err != nil {
@@ -233,6 +238,16 @@ func (n *Node) Run(ctx context.Context, serve bool) error {
 	default:
 		return nil
 	}
+}
+
+// Flush waits until what this (ephemeral) node published has left it: confirmed by a
+// store peer's history, or after a grace period when no store answers. It returns how
+// many publishes could not be confirmed.
+func (n *Node) Flush(ctx context.Context) int {
+	if n.tracked == nil {
+		return 0
+	}
+	return n.tracked.flush(ctx, FlushWait)
 }
 
 // Close stops the client and the Waku node and releases the directory. Idempotent.
