@@ -17,6 +17,7 @@ import (
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
 	"github.com/chorus-im/chorus/topics"
+	"github.com/chorus-im/chorus/transport"
 )
 
 // groupCache is the in-memory view of a group that the hot path needs.
@@ -267,9 +268,8 @@ func (t *txn) welcome(g *GroupRecord, st *membership.State, newcomers []string) 
 			dists = append(dists, b)
 		}
 	}
-	w := &wire.Welcome{GroupID: g.ID, ChatID: g.ChatID, Secret: g.Secret, Buckets: g.Buckets, SentAt: uint64(t.c.now().UnixMilli()),
-		Membership: g.Events, Cards: cards, Distributions: dists}
-	body, err := w.Marshal()
+	bodies, err := splitWelcome(&wire.Welcome{GroupID: g.ID, ChatID: g.ChatID, Secret: g.Secret, Buckets: g.Buckets,
+		SentAt: uint64(t.c.now().UnixMilli()), Membership: g.Events}, cards, dists)
 	if err != nil {
 		return nil, err
 	}
@@ -285,17 +285,23 @@ func (t *txn) welcome(g *GroupRecord, st *membership.State, newcomers []string) 
 			if in.Revoked {
 				continue
 			}
-			topic, frame, err := t.sealPairwise(in, &wire.PairwiseMessage{Type: wire.PairwiseWelcome, Body: body})
-			if err != nil {
-				t.c.log.Debug("welcome: no session", "installation", in.ID.String()[:8], "err", err)
-				continue
+			ok := true
+			for _, body := range bodies {
+				topic, frame, err := t.sealPairwise(in, &wire.PairwiseMessage{Type: wire.PairwiseWelcome, Body: body})
+				if err != nil {
+					t.c.log.Debug("welcome: no session", "installation", in.ID.String()[:8], "err", err)
+					ok = false
+					break
+				}
+				id, err := t.queue(topic, frame, nil)
+				if err != nil {
+					return nil, err
+				}
+				outs = append(outs, id)
 			}
-			id, err := t.queue(topic, frame, nil)
-			if err != nil {
-				return nil, err
+			if ok {
+				welcomed = append(welcomed, in.ID)
 			}
-			outs = append(outs, id)
-			welcomed = append(welcomed, in.ID)
 		}
 	}
 	if g.Sender != nil {
@@ -304,6 +310,62 @@ func (t *txn) welcome(g *GroupRecord, st *membership.State, newcomers []string) 
 		}
 	}
 	return outs, nil
+}
+
+// welcomeBudget is the largest Welcome body sent in one pairwise message: the publish
+// limit minus room for the inbox frame, sealing, the Double Ratchet header and tag and
+// the sender's card on initial messages.
+const welcomeBudget = transport.MaxPayload - 4096
+
+// splitWelcome encodes w with the cards and distributions, split into as many Welcomes as
+// needed to fit welcomeBudget each: the first carries the event log, the others only
+// cards and distributions (their recipient applies them to the group the first created).
+func splitWelcome(w *wire.Welcome, cards, dists [][]byte) ([][]byte, error) {
+	var out [][]byte
+	cur := *w
+	base := func(x *wire.Welcome) int {
+		b, _ := x.Marshal()
+		return len(b)
+	}
+	size := base(&cur)
+	if size > welcomeBudget {
+		return nil, errors.New("protocol: group event log too large for a Welcome")
+	}
+	flush := func() error {
+		b, err := cur.Marshal()
+		if err != nil {
+			return err
+		}
+		out = append(out, b)
+		cur = wire.Welcome{GroupID: w.GroupID, ChatID: w.ChatID, Secret: w.Secret, Buckets: w.Buckets, SentAt: w.SentAt}
+		size = base(&cur)
+		return nil
+	}
+	add := func(item []byte, list *[][]byte) error {
+		n := 2 + len(item)
+		if size+n > welcomeBudget && (len(cur.Cards) > 0 || len(cur.Distributions) > 0 || len(cur.Membership) > 0) {
+			if err := flush(); err != nil { // cur is reset in place: list still points into it
+				return err
+			}
+		}
+		*list = append(*list, item)
+		size += n
+		return nil
+	}
+	for _, c := range cards {
+		if err := add(c, &cur.Cards); err != nil {
+			return nil, err
+		}
+	}
+	for _, d := range dists {
+		if err := add(d, &cur.Distributions); err != nil {
+			return nil, err
+		}
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // markJoinSync makes the next sync of a newly joined topic start at since (minus the

@@ -294,8 +294,14 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 			stored = &gc.state
 		}
 	}
-	st, _, err := membership.Update(stored, w.Membership, c.acct.id, now, membership.ChorusRules())
-	if err != nil {
+	var st membership.State
+	if len(w.Membership) == 0 {
+		// A continuation part: it needs the group its first part created.
+		if stored == nil {
+			return errPending
+		}
+		st = *stored
+	} else if st, _, err = membership.Update(stored, w.Membership, c.acct.id, now, membership.ChorusRules()); err != nil {
 		return fmt.Errorf("protocol: welcome membership: %w", err)
 	}
 	if st.ChatID != w.ChatID || !st.IsMember(c.acct.id) || !st.IsAdmin(from) {
@@ -310,12 +316,10 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 			return err
 		}
 	}
-	if g == nil || g.Status != GroupActive {
+	joined := g == nil || g.Status != GroupActive
+	if joined {
 		g = &GroupRecord{ID: w.GroupID, ChatID: w.ChatID, Secret: w.Secret, Buckets: w.Buckets, Distribute: true, JoinedAt: now}
 		g.Topic = topics.GroupTopic(w.Secret[:], w.Buckets)
-		if g.Clock == 0 {
-			g.Clock = 0
-		}
 	}
 	setMeta(g, &st)
 	if g.Events, err = encodeEvents(&st); err != nil {
@@ -344,7 +348,9 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 	if err := t.markJoinSync(g.Topic, sent.Add(-syncMargin)); err != nil {
 		return err
 	}
-	t.emit(&GroupJoined{Group: g.ID, Name: st.Name, Inviter: from})
+	if joined {
+		t.emit(&GroupJoined{Group: g.ID, Name: st.Name, Inviter: from})
+	}
 	return nil
 }
 
