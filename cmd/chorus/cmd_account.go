@@ -13,9 +13,9 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"rsc.io/qr"
 
+	"github.com/chorus-im/chorus"
 	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
 	"github.com/chorus-im/chorus/cmd/chorus/internal/node"
-	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport"
 )
@@ -120,12 +120,7 @@ func initAccount(ctx context.Context, d app.Dir, key *ecdsa.PrivateKey, cfg app.
 		return protocol.AccountInfo{}, err
 	}
 	defer lock.Unlock()
-	st, err := persistence.Open(d.DB())
-	if err != nil {
-		return protocol.AccountInfo{}, err
-	}
-	defer st.Close()
-	cl, err := protocol.New(ctx, st, noNetwork{})
+	cl, err := chorus.Open(ctx, string(d), noNetwork{})
 	if err != nil {
 		return protocol.AccountInfo{}, err
 	}

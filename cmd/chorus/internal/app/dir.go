@@ -13,6 +13,8 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+
+	"github.com/chorus-im/chorus"
 )
 
 // Dir is a client's data directory. Layout:
@@ -27,7 +29,7 @@ import (
 type Dir string
 
 // DB returns the engine database path.
-func (d Dir) DB() string { return filepath.Join(string(d), "chorus.db") }
+func (d Dir) DB() string { return filepath.Join(string(d), chorus.DatabaseFile) }
 
 // Socket returns the control socket path.
 func (d Dir) Socket() string { return filepath.Join(string(d), "chorus.sock") }

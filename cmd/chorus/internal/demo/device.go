@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/chorus-im/chorus/persistence"
+	"github.com/chorus-im/chorus"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/waku"
 )
@@ -23,7 +23,7 @@ type device struct {
 	log           *slog.Logger
 	opts          []protocol.Option
 
-	store  *persistence.Store
+	db     *chorus.Client // the client on its data directory (chorus.Open)
 	node   *waku.Node
 	meter  *meter
 	client *protocol.Client
@@ -39,9 +39,6 @@ func (d *device) name() string { return d.person + "/" + d.label }
 // first time).
 func (d *device) start(ctx context.Context, create bool) error {
 	var err error
-	if d.store, err = persistence.Open(d.dbPath); err != nil {
-		return err
-	}
 	if d.node, err = waku.New(ctx, waku.Config{Peers: []string{d.peer}, StorePeers: []string{d.storePeer}, Logger: d.log}); err != nil {
 		return err
 	}
@@ -58,9 +55,10 @@ func (d *device) start(ctx context.Context, create bool) error {
 	} else {
 		d.meter.inner = d.node
 	}
-	if d.client, err = protocol.New(ctx, d.store, d.meter, d.opts...); err != nil {
+	if d.db, err = chorus.Open(ctx, filepath.Dir(d.dbPath), d.meter, d.opts...); err != nil {
 		return err
 	}
+	d.client = d.db.Client
 	if create {
 		if d.info, err = d.client.CreateAccount(ctx); err != nil {
 			return err
@@ -92,7 +90,7 @@ func (d *device) shutdown() {
 	d.client.Close()
 	<-d.done
 	d.node.Close()
-	d.store.Close()
+	d.db.Close()
 	d.stop = nil
 }
 

@@ -21,9 +21,9 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	ma "github.com/multiformats/go-multiaddr"
 
+	"github.com/chorus-im/chorus"
 	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
 	"github.com/chorus-im/chorus/cmd/chorus/internal/rpc"
-	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/waku"
@@ -54,7 +54,7 @@ type Node struct {
 	Waku    *waku.Node // nil when offline
 
 	lock    *app.Lock
-	store   *persistence.Store
+	chorus  *chorus.Client
 	tracked *tracker // publishes of an ephemeral node
 	log     *slog.Logger
 	once    sync.Once
@@ -105,9 +105,6 @@ func Open(ctx context.Context, o Options) (*Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n.store, err = persistence.Open(o.Dir.DB()); err != nil {
-		return nil, err
-	}
 	var tr protocol.Transport = offline{}
 	var netw app.Network
 	if !o.Offline {
@@ -124,9 +121,10 @@ func Open(ctx context.Context, o Options) (*Node, error) {
 		netw = &network{w: w, peers: len(n.peers(o)) > 0}
 	}
 	copts := append([]protocol.Option{protocol.WithLogger(o.Logger)}, o.ClientOptions...)
-	if n.Client, err = protocol.New(ctx, n.store, tr, copts...); err != nil {
+	if n.chorus, err = chorus.Open(ctx, string(o.Dir), tr, copts...); err != nil {
 		return nil, err
 	}
+	n.Client = n.chorus.Client
 	if _, err := n.Client.Account(); err != nil {
 		return nil, fmt.Errorf("%w in %s: run `chorus init --data %s` first", ErrNoAccount, o.Dir, o.Dir)
 	}
@@ -253,14 +251,11 @@ func (n *Node) Flush(ctx context.Context) int {
 // Close stops the client and the Waku node and releases the directory. Idempotent.
 func (n *Node) Close() {
 	n.once.Do(func() {
-		if n.Client != nil {
-			n.Client.Close()
+		if n.chorus != nil {
+			n.chorus.Close() // the client, then its database
 		}
 		if n.Waku != nil {
 			n.Waku.Close()
-		}
-		if n.store != nil {
-			n.store.Close()
 		}
 		n.lock.Unlock()
 	})
