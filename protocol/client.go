@@ -125,6 +125,7 @@ type Client struct {
 
 	// test hooks (export_test.go)
 	hookStored func() error // after an outbound message is stored, before it is published
+	frameLimit int          // MaxFrame; smaller in tests to exercise split rotation blocks
 }
 
 // New returns a client on store and t. If the store holds an account it is loaded;
@@ -156,7 +157,7 @@ func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client
 		store: store, tr: t, log: o.logger, rand: o.rand, now: o.now, opt: o,
 		hints: map[[16]byte]int64{}, groups: map[GroupID]*groupCache{}, topics: map[string][]GroupID{},
 		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
-		closed: make(chan struct{}), inflight: map[int64]chan struct{}{},
+		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame,
 	}
 	if err := c.load(ctx); err != nil {
 		return nil, err

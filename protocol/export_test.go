@@ -104,3 +104,6 @@ func Reframe(c *Client, g GroupID, payload []byte, mutate func(inner []byte)) []
 	out[24] ^= byte(len(pt))
 	return gc.aead.Seal(out, out[1:25], pt, frameAD(gc.topic))
 }
+
+// SetFrameLimit lowers the size of a group frame (to split rotation blocks with few members).
+func SetFrameLimit(c *Client, n int) { c.frameLimit = n }

@@ -106,3 +106,34 @@ func TestPublishesPerMessage(t *testing.T) {
 		})
 	}
 }
+
+// TestSplitRotationBlock forces rotation blocks over several publishes (a small frame
+// limit stands in for a group of more than ~1330 installations): the message still
+// arrives once everywhere, and the extra publishes are exactly the extra parts.
+func TestSplitRotationBlock(t *testing.T) {
+	n := 10
+	tn := newTestNet(t, memory.Config{Seed: 41}, n)
+	tn.connect(tn.peers...)
+	ctx := context.Background()
+	g, err := tn.peers[0].c.CreateGroup(ctx, "split", "", ids(tn.peers[1:]...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	p := tn.peers[1]
+	protocol.SetFrameLimit(p.c, 1200) // ~4 initial slots per part
+	pubs, _ := sendCost(t, tn, p, g, "split rotation")
+	if pubs < 2 {
+		t.Fatalf("rotation block not split: %d publishes", pubs)
+	}
+	tn.settle()
+	for _, q := range tn.peers {
+		if q.texts(g)["split rotation"] != 1 {
+			t.Fatalf("%s did not get the message", q.name)
+		}
+	}
+	t.Logf("9 initial slots at a 1200-byte frame limit: %d publishes", pubs)
+	if pubs, _ = sendCost(t, tn, p, g, "next"); pubs != 1 {
+		t.Fatalf("ordinary message after split rotation: %d publishes", pubs)
+	}
+}

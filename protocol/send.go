@@ -18,8 +18,8 @@ import (
 const (
 	// groupOverhead is the outer encryption's cost: version, nonce, tag.
 	groupOverhead = 1 + wire.NonceSize + 16
-	// maxFrame is the largest group frame plaintext that fits one publish.
-	maxFrame = transport.MaxPayload - groupOverhead
+	// MaxFrame is the largest group frame plaintext that fits one publish.
+	MaxFrame = transport.MaxPayload - groupOverhead
 	// HistoryLength is how many recent message ids each group message carries (R1).
 	HistoryLength = 5
 )
@@ -177,7 +177,7 @@ func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, bo
 	if err != nil {
 		return MessageID{}, nil, err
 	}
-	frames, err := packFrames(pub, slots, sealed)
+	frames, err := packFrames(pub, slots, sealed, c.frameLimit)
 	if err != nil {
 		return MessageID{}, nil, err
 	}
@@ -282,7 +282,7 @@ func (t *txn) buildSlots(g *GroupRecord, gc *groupCache, sender *senderkeys.Send
 // packFrames puts the rotation block (if any) and the message in as few frames as fit
 // one publish each: one frame whenever possible; otherwise the slots are split into parts
 // (each with the public distribution), the message riding in part 0.
-func packFrames(pub wire.PublicDistribution, slots []wire.Slot, msg []byte) ([]*wire.GroupFrame, error) {
+func packFrames(pub wire.PublicDistribution, slots []wire.Slot, msg []byte, maxFrame int) ([]*wire.GroupFrame, error) {
 	if len(slots) == 0 {
 		return []*wire.GroupFrame{{Message: msg}}, nil
 	}
