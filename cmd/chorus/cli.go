@@ -34,10 +34,6 @@ type stdio struct {
 	tty      *os.File // the controlling terminal for chat (nil: none)
 }
 
-type eofReader struct{}
-
-func (eofReader) Read([]byte) (int, error) { return 0, io.EOF }
-
 // usageError is a command-line mistake (exit 2).
 type usageError struct{ msg string }
 

@@ -7,10 +7,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
+	"golang.org/x/term"
 	"rsc.io/qr"
 
 	"github.com/chorus-im/chorus"
@@ -193,10 +195,26 @@ func runID(ctx context.Context, s *stdio, args []string) int {
 			fmt.Fprintln(w)
 			if err := drawQR(w, v.Code, isTerminal(w)); err != nil {
 				fmt.Fprintf(w, "(no QR code: %v)\n", err)
+			} else if f, ok := w.(*os.File); ok && isTerminal(w) {
+				if cols, _, err := term.GetSize(int(f.Fd())); err == nil && cols < qrWidth(v.Code) {
+					fmt.Fprintf(w, "(the QR code is %d columns wide: widen the terminal to scan it)\n", qrWidth(v.Code))
+				}
 			}
 		}
 	})
 }
+
+// qrWidth is the number of columns drawQR uses for text.
+func qrWidth(text string) int {
+	code, err := qr.Encode(text, qr.L)
+	if err != nil {
+		return 0
+	}
+	return code.Size + 2*qrQuiet
+}
+
+// qrQuiet is the quiet zone around the QR code, in modules.
+const qrQuiet = 2
 
 // drawQR draws text as a QR code with half-block characters: two modules per line,
 // light modules drawn, dark ones blank, so it scans on a dark terminal background;
@@ -206,7 +224,7 @@ func drawQR(w io.Writer, text string, color bool) error {
 	if err != nil {
 		return err
 	}
-	const quiet = 2
+	const quiet = qrQuiet
 	n := code.Size
 	dark := func(x, y int) bool {
 		if x < 0 || y < 0 || x >= n || y >= n {

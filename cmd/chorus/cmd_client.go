@@ -3,6 +3,7 @@ package main
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"strings"
@@ -407,15 +408,17 @@ func runRead(ctx context.Context, s *stdio, args []string) int {
 	if err := cl.Call(ctx, "read", app.ReadParams{Group: pos[0], Limit: limit}, &ms); err != nil {
 		return fail(s, &c, err)
 	}
+	enc := json.NewEncoder(s.out) // --json: one object per line
 	for _, m := range ms {
 		if c.json {
-			emit(s, &c, m, nil)
+			_ = enc.Encode(m)
 		} else {
 			fmt.Fprintln(s.out, m)
 		}
 	}
+	label := groupLabel(cl)
 	for ev := range events {
-		printEvent(s.out, &c, nil, ev)
+		printEvent(s.out, &c, label, ev)
 	}
 	return exitOK
 }

@@ -127,7 +127,7 @@ func runNode(ctx context.Context, s *stdio, args []string) int {
 	go func() {
 		defer close(printed)
 		for ev := range events {
-			printEvent(s.out, &c, n.Service, ev)
+			printEvent(s.out, &c, groupLabel(local{n: n}), ev)
 		}
 	}()
 	err = n.Run(ctx, true)
@@ -142,13 +142,13 @@ func runNode(ctx context.Context, s *stdio, args []string) int {
 	return exitOK
 }
 
-// printEvent prints an event as a log line (or a JSON line).
-func printEvent(w io.Writer, c *common, sv *app.Service, ev app.EventView) {
+// printEvent prints an event as a log line (or a JSON line); label names groups.
+func printEvent(w io.Writer, c *common, label func(id string) string, ev app.EventView) {
 	if c.json {
 		_ = json.NewEncoder(w).Encode(map[string]any{"event": ev})
 		return
 	}
-	group := groupLabel(sv, ev.Group)
+	group := label(ev.Group)
 	switch ev.Type {
 	case app.EventMessage:
 		if ev.Message.Kind == "membership" {
@@ -168,17 +168,18 @@ func printEvent(w io.Writer, c *common, sv *app.Service, ev app.EventView) {
 	}
 }
 
-func groupLabel(sv *app.Service, id string) string {
-	if id == "" {
-		return "-"
-	}
-	if sv != nil {
-		if g, err := sv.GroupInfo(context.Background(), id); err == nil && g.Name != "" {
+// groupLabel names groups by their current name, else a short id.
+func groupLabel(cl caller) func(id string) string {
+	return func(id string) string {
+		if id == "" {
+			return "-"
+		}
+		var g app.GroupView
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if err := cl.Call(ctx, "group.info", app.GroupParams{Group: id}, &g); err == nil && g.Name != "" {
 			return g.Name
 		}
+		return id[:min(8, len(id))]
 	}
-	if len(id) > 8 {
-		return id[:8]
-	}
-	return id
 }

@@ -65,11 +65,6 @@ func mainCode() int {
 	return runStdio(ctx, &stdio{in: os.Stdin, out: os.Stdout, err: os.Stderr, getenv: os.Getenv, tty: os.Stdin}, os.Args[1:])
 }
 
-// run runs a command with no stdin (tests).
-func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	return runStdio(ctx, &stdio{in: eofReader{}, out: stdout, err: stderr, getenv: os.Getenv}, args)
-}
-
 func runStdio(ctx context.Context, s *stdio, args []string) int {
 	cmds := commands()
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {

@@ -317,10 +317,10 @@ func (s *scenario) contacts(ctx context.Context) error {
 			return err
 		}
 		if _, err := s.alice.client.AddContact(ctx, c); err != nil {
-			return fmt.Errorf("Alice adds %s: %w", d.person, err)
+			return fmt.Errorf("adding %s's contact code on Alice's phone: %w", d.person, err)
 		}
 		if _, err := d.client.AddContact(ctx, ac); err != nil {
-			return fmt.Errorf("%s adds Alice: %w", d.person, err)
+			return fmt.Errorf("adding Alice's contact code on %s: %w", d.name(), err)
 		}
 	}
 	s.say("Alice ↔ Bob, Alice ↔ Carol, Alice ↔ Dave scan each other's contact code")
@@ -597,7 +597,7 @@ func (s *scenario) catchUp(ctx context.Context) error {
 
 	t0 := time.Now()
 	if err := d.start(ctx, false); err != nil {
-		return fmt.Errorf("Dave reopens: %w", err)
+		return fmt.Errorf("reopening Dave's app: %w", err)
 	}
 	s.say("Dave opens the app again (a fresh node): the engine fetches the group's history from relay-1's store")
 	okMsgs := s.wait(ctx, d, func(c *collector) bool {
