@@ -45,3 +45,16 @@ func residentBytes() int64 {
 	}
 	return pages * int64(os.Getpagesize())
 }
+
+// loadAverage returns the 1-minute load average ("" if unknown).
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) == 0 {
+		return ""
+	}
+	return f[0]
+}

@@ -39,7 +39,9 @@ type installation struct {
 
 // cluster is the simulated network and its installations.
 type cluster struct {
+	idle  float64 // process CPU per wall-clock second while nothing is processed
 	net   *memory.Network
+	big   *oversize
 	tr    *tracker
 	insts []*installation
 	log   *slog.Logger
@@ -48,7 +50,7 @@ type cluster struct {
 func newCluster(log *slog.Logger) *cluster {
 	// No history store: every client is subscribed before anything is sent to it, and a
 	// store would keep every payload of the run in memory.
-	return &cluster{net: memory.NewNetwork(memory.Config{}), tr: newTracker(), log: log}
+	return &cluster{net: memory.NewNetwork(memory.Config{}), big: newOversize(), tr: newTracker(), log: log}
 }
 
 // clientOptions keep the clients quiet between measured steps: no periodic sync, and the
@@ -70,7 +72,7 @@ func (cl *cluster) add(ctx context.Context, idx, member, dev int, path string) (
 		return nil, err
 	}
 	in.node = cl.net.Join(in.name)
-	in.tap = &tap{node: in.node, gate: newGate(), onSubscribe: func(topic string) {
+	in.tap = &tap{node: in.node, gate: newGate(), big: cl.big, onSubscribe: func(topic string) {
 		cl.tr.hit(idx, key{kind: kindSubscribed, s: topic})
 	}}
 	if in.c, err = protocol.New(ctx, in.store, in.tap, clientOptions()...); err != nil {
@@ -169,6 +171,16 @@ func (cl *cluster) close() error {
 	return first
 }
 
+// stats returns the network's counters with the out-of-band payloads at their real size.
+func (cl *cluster) stats() memory.Stats {
+	s := cl.net.Stats()
+	s.Bytes += cl.big.extra.Load()
+	return s
+}
+
+// maxPayload is the largest payload published so far.
+func (cl *cluster) maxPayload() int64 { return cl.big.largest.Load() }
+
 // setGates opens or closes the gates of the given installations (nil: all live).
 func (cl *cluster) setGates(open bool, idx []int) {
 	if idx == nil {
@@ -207,6 +219,16 @@ func (cl *cluster) waitStarted(ctx context.Context, timeout time.Duration) error
 		}
 	}
 	return nil
+}
+
+// calibrate measures the process's CPU use while every gate is closed and nothing is
+// sent (idle goroutines, the Go runtime); receive windows subtract it.
+func (cl *cluster) calibrate() {
+	cl.setGates(false, nil)
+	time.Sleep(20 * time.Millisecond)
+	c0, w0 := processCPU(), time.Now()
+	time.Sleep(200 * time.Millisecond)
+	cl.idle = float64(processCPU()-c0) / float64(time.Since(w0))
 }
 
 func storePath(dir string, in int) string { return filepath.Join(dir, fmt.Sprintf("inst%d.db", in)) }

@@ -19,6 +19,7 @@ type opResult struct {
 	senderCPU, senderWall time.Duration
 	pubs, bytes           int64 // network-wide
 	pubErrs               int64
+	oversize              int64      // publishes above transport.MaxPayload (carried out of band)
 	rx                    []rxResult // one per expect
 	wall                  time.Duration
 }
@@ -45,7 +46,8 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 	cl.setGates(false, nil)
 	s := cl.insts[sender]
 	res := &opResult{}
-	net0 := cl.net.Stats()
+	net0 := cl.stats()
+	big0 := cl.big.count.Load()
 	rx0 := map[int]counters{}
 	for _, in := range cl.insts {
 		if in.live {
@@ -79,8 +81,9 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 	if out.err != nil {
 		return nil, out.err
 	}
-	net1 := cl.net.Stats()
+	net1 := cl.stats()
 	res.pubs, res.bytes = net1.Publishes-net0.Publishes, net1.Bytes-net0.Bytes
+	res.oversize = cl.big.count.Load() - big0
 	res.pubErrs = s.tap.snapshot().pubErrs - rx0[sender].pubErrs
 
 	// Serial windows.
@@ -88,16 +91,23 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 	for _, e := range out.exps {
 		r := rxResult{n: len(e.insts)}
 		serial := pickSerial(cl, e.insts, serialN)
+		// One P while a receiver is measured alone: with idle Ps the Go scheduler spins
+		// threads looking for work at every goroutine hand-off, CPU that a busy process
+		// never spends.
+		prev := runtime.GOMAXPROCS(1)
 		for _, i := range serial {
-			c0 := processCPU()
+			c0, w0 := processCPU(), time.Now()
 			cl.setGates(true, []int{i})
 			if err := cl.tr.wait(ctx, e.k, []int{i}, timeout); err != nil {
+				runtime.GOMAXPROCS(prev)
 				return nil, fmt.Errorf("%s: %w", cl.insts[i].name, err)
 			}
 			time.Sleep(settle)
-			r.serial = append(r.serial, time.Duration(processCPU()-c0))
+			cpu := float64(processCPU()-c0) - cl.idle*float64(time.Since(w0))
+			r.serial = append(r.serial, time.Duration(max(cpu, 0)))
 			cl.setGates(false, []int{i})
 		}
+		runtime.GOMAXPROCS(prev)
 		rest := slices.DeleteFunc(slices.Clone(e.insts), func(i int) bool { return slices.Contains(serial, i) })
 		parallel = append(parallel, expect{k: e.k, insts: rest})
 		res.rx = append(res.rx, r)
@@ -173,6 +183,7 @@ func (s *Step) add(r *opResult, j int) {
 	s.swall = append(s.swall, r.senderWall)
 	s.walls = append(s.walls, r.wall)
 	s.PublishErrors += r.pubErrs
+	s.Oversize += r.oversize
 	if j < len(r.rx) {
 		x := r.rx[j]
 		s.Receivers = x.n

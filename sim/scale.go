@@ -20,13 +20,18 @@ func RunScale(ctx context.Context, cfg ScaleConfig, w io.Writer) (*Report, error
 			runtime.Version(), runtime.GOOS, runtime.GOARCH),
 		CPUMethod:     cpuMethod,
 		PlaintextSize: groupPlaintextSize(cfg.Text),
+		SerialSample:  cfg.SerialSample,
 	}
-	f, err := measureFloor(rep.PlaintextSize)
-	if err != nil {
-		return nil, err
+	rep.LoadStart = loadAverage()
+	if !cfg.NoFloor {
+		f, err := measureFloor(rep.PlaintextSize)
+		if err != nil {
+			return nil, err
+		}
+		rep.SealNs, rep.OpenNs, rep.StateOpenNs = f.seal, f.open, f.stateOpen
+		cfg.openNs = f.open
+		cfg.Logger.Info("senderkeys floor", "seal", time.Duration(f.seal), "open", time.Duration(f.open))
 	}
-	rep.SealNs, rep.OpenNs, rep.StateOpenNs = f.seal, f.open, f.stateOpen
-	cfg.Logger.Info("senderkeys floor", "seal", time.Duration(f.seal), "open", time.Duration(f.open))
 	for _, n := range cfg.Sizes {
 		for _, d := range cfg.Devices {
 			if err := ctx.Err(); err != nil {
@@ -34,13 +39,19 @@ func RunScale(ctx context.Context, cfg ScaleConfig, w io.Writer) (*Report, error
 			}
 			t0 := time.Now()
 			run, err := runOne(ctx, cfg, n, d)
-			if err != nil {
+			if run == nil {
 				return rep, fmt.Errorf("N=%d D=%d: %w", n, d, err)
+			}
+			if err != nil {
+				run.Err = err.Error()
+				run.Checks = append(run.Checks, Check{Name: "run completed", Detail: err.Error()})
+				cfg.Logger.Error("run stopped", "N", n, "D", d, "err", err)
 			}
 			cfg.Logger.Info("run done", "N", n, "D", d, "took", time.Since(t0).Round(time.Millisecond))
 			rep.Runs = append(rep.Runs, run)
 		}
 	}
+	rep.LoadEnd = loadAverage()
 	if w != nil {
 		if err := rep.Print(w); err != nil {
 			return rep, err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport"
 )
 
 // roles are the installation indices with a part in the scenario. Member m's device d is
@@ -102,7 +103,7 @@ func runOne(ctx context.Context, cfg ScaleConfig, n, d int) (run *Run, err error
 	dir := cfg.Dir
 	if len(r.disk) > 0 && dir == "" {
 		if dir, err = os.MkdirTemp("", "chorus-scale-"); err != nil {
-			return nil, err
+			return run, err
 		}
 		defer os.RemoveAll(dir)
 	}
@@ -128,17 +129,17 @@ func runOne(ctx context.Context, cfg ScaleConfig, n, d int) (run *Run, err error
 		}
 		in, err := cl.add(ctx, i, i/d, i%d, path)
 		if err != nil {
-			return nil, fmt.Errorf("sim: account %d: %w", i, err)
+			return run, fmt.Errorf("sim: account %d: %w", i, err)
 		}
 		if i == 0 {
 			admin = in
 		} else {
 			code, err := in.c.ContactCode(ctx)
 			if err != nil {
-				return nil, err
+				return run, err
 			}
 			if _, err := admin.c.AddContact(ctx, code); err != nil {
-				return nil, err
+				return run, err
 			}
 		}
 		if live[i] {
@@ -151,9 +152,11 @@ func runOne(ctx context.Context, cfg ScaleConfig, n, d int) (run *Run, err error
 		}
 	}
 	if err := cl.waitStarted(ctx, cfg.Timeout); err != nil {
-		return nil, err
+		return run, err
 	}
 	run.Setup = time.Since(t0)
+	cl.calibrate()
+	run.IdleCPU = cl.idle
 	log.Info("setup done", "accounts", total, "live", len(live), "took", run.Setup.Round(time.Millisecond))
 
 	liveOf := func(keep func(i int) bool) []int {
@@ -181,6 +184,9 @@ func runOne(ctx context.Context, cfg ScaleConfig, n, d int) (run *Run, err error
 	check := func(name string, ok bool, format string, args ...any) {
 		run.Checks = append(run.Checks, Check{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
 	}
+	target := func(name string, ok bool, format string, args ...any) {
+		run.Checks = append(run.Checks, Check{Name: name, OK: ok, Soft: true, Detail: fmt.Sprintf(format, args...)})
+	}
 
 	// Create: the admin welcomes every other installation of the N members.
 	var members []string
@@ -195,17 +201,17 @@ func runOne(ctx context.Context, cfg ScaleConfig, n, d int) (run *Run, err error
 		return []expect{{key{kind: kindJoined, id: gid}, liveOf(and(not(isMember(n)), except(0)))}}, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sim: create: %w", err)
+		return run, fmt.Errorf("sim: create: %w", err)
 	}
 	run.Create.add(res, 0)
 	check("create: every welcome published", res.pubErrs == 0, "%d failed publishes of %d welcomes", res.pubErrs, n*d-1)
 	info, err := admin.c.Group(ctx, gid)
 	if err != nil {
-		return nil, err
+		return run, err
 	}
 	topic := key{kind: kindSubscribed, s: info.Topic}
 	if err := cl.tr.wait(ctx, topic, liveOf(not(isMember(n))), cfg.Timeout); err != nil {
-		return nil, err
+		return run, err
 	}
 
 	joined := false // the newcomer (member N) is in the group
@@ -233,7 +239,7 @@ func runOne(ctx context.Context, cfg ScaleConfig, n, d int) (run *Run, err error
 	log.Info("ordinary messages")
 	for j := 0; j < cfg.Messages; j++ {
 		if _, err := send(&run.Message, r.admin, body(fmt.Sprintf("admin %d", j))); err != nil {
-			return nil, fmt.Errorf("sim: message: %w", err)
+			return run, fmt.Errorf("sim: message: %w", err)
 		}
 	}
 	// Each other speaker's first message distributes its key to every installation,
@@ -241,16 +247,20 @@ func runOne(ctx context.Context, cfg ScaleConfig, n, d int) (run *Run, err error
 	log.Info("first messages", "speakers", len(r.speakers)-1)
 	for _, s := range r.speakers[1:] {
 		if _, err := send(&run.First, s, body("first from "+cl.insts[s].name)); err != nil {
-			return nil, fmt.Errorf("sim: first message: %w", err)
+			return run, fmt.Errorf("sim: first message: %w", err)
 		}
 		if _, err := send(&run.Message, s, body("second from "+cl.insts[s].name)); err != nil {
-			return nil, fmt.Errorf("sim: message: %w", err)
+			return run, fmt.Errorf("sim: message: %w", err)
 		}
 	}
 	check("1 publish per group message", run.Message.MaxPublishes == 1 && run.Message.Publishes == 1,
 		"ordinary: mean %.2f, max %d publishes over %d messages", run.Message.Publishes, run.Message.MaxPublishes, run.Message.Ops)
-	check("1 publish per first message (key distribution)", run.First.Ops == 0 || run.First.MaxPublishes == 1,
-		"max %d publishes (parts) for %d slots", run.First.MaxPublishes, n*d-1)
+	target("1 publish per first message (key distribution)", run.First.Ops == 0 || run.First.MaxPublishes == 1,
+		"%d publishes (parts) for %d slots", run.First.MaxPublishes, n*d-1)
+	if cfg.openNs > 0 {
+		target("group message CPU per receiving installation <= 1.2 x senderkeys Open", float64(run.Message.RxSerial) <= 1.2*cfg.openNs,
+			"%s = %.1f x Open (%s)", dur(run.Message.RxSerial), float64(run.Message.RxSerial)/cfg.openNs, dur(time.Duration(cfg.openNs)))
+	}
 
 	// Add one member (D installations).
 	log.Info("add member")
@@ -266,20 +276,20 @@ func runOne(ctx context.Context, cfg ScaleConfig, n, d int) (run *Run, err error
 		}, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sim: add: %w", err)
+		return run, fmt.Errorf("sim: add: %w", err)
 	}
 	run.Add.add(res, 0)
 	run.Welcome.add(res, 1)
 	joined = true
-	check("add: publishes", res.pubs == int64(1+d) && res.pubErrs == 0, "%d publishes (want 1 event + %d welcomes), %d failed", res.pubs, d, res.pubErrs)
+	check("add: every publish succeeded", res.pubErrs == 0, "%d failed publishes", res.pubErrs)
 	if err := cl.tr.wait(ctx, topic, r.member(n), cfg.Timeout); err != nil {
-		return nil, err
+		return run, err
 	}
 	// The next message of an existing sender carries its key for the newcomer.
 	log.Info("lazy distribution to the newcomer")
 	lazySender := r.speakers[min(1, len(r.speakers)-1)]
 	if _, err := send(&run.Lazy, lazySender, body("after the add")); err != nil {
-		return nil, fmt.Errorf("sim: message after add: %w", err)
+		return run, fmt.Errorf("sim: message after add: %w", err)
 	}
 	check("1 publish for the message after the add", run.Lazy.MaxPublishes == 1, "%d publishes", run.Lazy.MaxPublishes)
 
@@ -291,7 +301,7 @@ func runOne(ctx context.Context, cfg ScaleConfig, n, d int) (run *Run, err error
 		return []expect{{key{kind: kindRemoved, id: gid, s: victimAccts[0]}, liveOf(except(0))}}, err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("sim: remove: %w", err)
+		return run, fmt.Errorf("sim: remove: %w", err)
 	}
 	run.Remove.add(res, 0)
 	check("remove: 1 publish", res.pubs == 1, "%d publishes", res.pubs)
@@ -300,24 +310,24 @@ func runOne(ctx context.Context, cfg ScaleConfig, n, d int) (run *Run, err error
 	for _, s := range r.speakers {
 		id, err := send(&run.Rotate, s, body("rotated by "+cl.insts[s].name), r.victim)
 		if err != nil {
-			return nil, fmt.Errorf("sim: rotation: %w", err)
+			return run, fmt.Errorf("sim: rotation: %w", err)
 		}
 		after = append(after, id)
 	}
-	check("1 publish per rotation message", run.Rotate.MaxPublishes == 1,
+	target("1 publish per rotation message", run.Rotate.MaxPublishes == 1,
 		"max %d publishes (parts) for %d remaining installations", run.Rotate.MaxPublishes, (n+1)*d-d-1)
 
 	// Free-running removal: time to converge.
 	log.Info("free-running removal")
 	if err := converge(ctx, cl, cfg, r, gid, &run.Converge, liveOf); err != nil {
-		return nil, fmt.Errorf("sim: converge: %w", err)
+		return run, fmt.Errorf("sim: converge: %w", err)
 	}
 	run.Converge.Estimate = run.Remove.SenderCPU + run.Rotate.SenderCPU + run.Remove.RxSerialMax + time.Duration(len(r.speakers))*run.Rotate.RxSerialMax
 
 	// The removed members read nothing sent after their removal.
 	stored, err := storedOf(ctx, cl, r.member(r.victim), gid, after)
 	if err != nil {
-		return nil, err
+		return run, err
 	}
 	read := 0
 	for _, i := range r.member(r.victim) {
@@ -336,6 +346,10 @@ func runOne(ctx context.Context, cfg ScaleConfig, n, d int) (run *Run, err error
 		}
 	}
 
+	run.Oversize, run.Largest = cl.big.count.Load(), cl.maxPayload()
+	check("every publish fits transport.MaxPayload", run.Oversize == 0,
+		"%d publishes above %d B (largest %d B), carried out of band by the simulation; Waku would refuse them", run.Oversize, transport.MaxPayload, run.Largest)
+
 	// Memory.
 	runtime.GC()
 	debug.FreeOSMemory()
@@ -346,12 +360,12 @@ func runOne(ctx context.Context, cfg ScaleConfig, n, d int) (run *Run, err error
 	for j, i := range r.disk {
 		in := cl.insts[i]
 		if err := in.stop(); err != nil {
-			return nil, err
+			return run, err
 		}
 		role := []string{"admin", "speaker", "silent member"}[j]
 		u, err := diskUsage(in.path, role)
 		if err != nil {
-			return nil, err
+			return run, err
 		}
 		run.Memory.Disk = append(run.Memory.Disk, u)
 	}
@@ -369,7 +383,7 @@ func converge(ctx context.Context, cl *cluster, cfg ScaleConfig, r roles, gid pr
 	remaining := liveOf(func(i int) bool { m := i / d; return m != r.victim && m != r.victim2 })
 	cl.setGates(true, nil)
 	defer cl.setGates(false, nil)
-	net0 := cl.net.Stats()
+	net0 := cl.stats()
 	c0 := processCPU()
 	t0 := time.Now()
 	admin := cl.insts[r.admin]
@@ -421,7 +435,7 @@ func converge(ctx context.Context, cl *cluster, cfg ScaleConfig, r roles, gid pr
 	time.Sleep(settle)
 	out.CPU = time.Duration(processCPU() - c0)
 	out.CPUPerInstallation = out.CPU / time.Duration(max(len(remaining), 1))
-	net1 := cl.net.Stats()
+	net1 := cl.stats()
 	out.Publishes, out.Bytes = net1.Publishes-net0.Publishes, net1.Bytes-net0.Bytes
 	for _, i := range victims {
 		for _, id := range ids {

@@ -1,7 +1,10 @@
 package sim
 
 import (
+	"bytes"
 	"context"
+	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,6 +63,7 @@ type tap struct {
 	node        *memory.Node
 	gate        *gate
 	onSubscribe func(topic string)
+	big         *oversize
 
 	pubs, pubBytes, pubErrs atomic.Int64
 	pubCPU                  atomic.Int64 // thread CPU inside node.Publish (valid on a locked thread)
@@ -68,7 +72,14 @@ type tap struct {
 
 func (t *tap) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
 	c0 := threadCPU()
-	h, err := t.node.Publish(ctx, topic, payload)
+	wire := payload
+	if t.big != nil {
+		t.big.observe(len(payload))
+	}
+	if len(payload) > transport.MaxPayload && t.big != nil {
+		wire = t.big.stash(topic, payload)
+	}
+	h, err := t.node.Publish(ctx, topic, wire)
 	t.pubCPU.Add(threadCPU() - c0)
 	if err != nil {
 		t.pubErrs.Add(1)
@@ -85,9 +96,18 @@ func (t *tap) Subscribe(ctx context.Context, topics []string) (<-chan transport.
 		return nil, err
 	}
 	out := make(chan transport.Envelope)
+	if t.big != nil {
+		t.big.subscribed(topics, 1)
+	}
 	go func() {
 		defer close(out)
+		if t.big != nil {
+			defer t.big.subscribed(topics, -1)
+		}
 		for env := range src {
+			if t.big != nil {
+				env.Payload = t.big.fetch(env.Payload)
+			}
 			t.rxEnvs.Add(1)
 			t.rxBytes.Add(int64(len(env.Payload)))
 			if !t.gate.wait(ctx) {
@@ -125,4 +145,78 @@ func (t *tap) snapshot() counters {
 func (a counters) sub(b counters) counters {
 	return counters{pubs: a.pubs - b.pubs, pubBytes: a.pubBytes - b.pubBytes, pubErrs: a.pubErrs - b.pubErrs,
 		pubCPU: a.pubCPU - b.pubCPU, rxEnvs: a.rxEnvs - b.rxEnvs, rxBytes: a.rxBytes - b.rxBytes}
+}
+
+// oversize carries payloads above transport.MaxPayload, which a Waku node (and the memory
+// transport) refuses, out of band: the bus carries a small token, the receiving taps
+// substitute the payload. Every such publish is counted (a failed check: it would not
+// pass on Waku), so the rest of a scenario can still be measured.
+type oversize struct {
+	mu       sync.Mutex
+	next     uint64
+	payloads map[string]*stashed
+	subs     map[string]int // live subscriptions per topic
+	count    atomic.Int64   // publishes above the limit
+	extra    atomic.Int64   // their bytes beyond the token's
+	largest  atomic.Int64   // largest payload published (any size)
+}
+
+const oversizeMagic = "chorus-sim/oversize/"
+
+// stashed is a payload and the number of subscriptions that will still fetch it.
+type stashed struct {
+	payload []byte
+	refs    int
+}
+
+func newOversize() *oversize {
+	return &oversize{payloads: map[string]*stashed{}, subs: map[string]int{}}
+}
+
+func (o *oversize) subscribed(topics []string, delta int) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, t := range topics {
+		o.subs[t] += delta
+	}
+}
+
+func (o *oversize) stash(topic string, payload []byte) []byte {
+	o.mu.Lock()
+	o.next++
+	tok := fmt.Sprintf("%s%d", oversizeMagic, o.next)
+	if refs := o.subs[topic]; refs > 0 {
+		o.payloads[tok] = &stashed{payload: slices.Clone(payload), refs: refs}
+	}
+	o.mu.Unlock()
+	o.count.Add(1)
+	o.extra.Add(int64(len(payload) - len(tok)))
+	return []byte(tok)
+}
+
+// observe records the size of a published payload.
+func (o *oversize) observe(n int) {
+	for {
+		l := o.largest.Load()
+		if int64(n) <= l || o.largest.CompareAndSwap(l, int64(n)) {
+			return
+		}
+	}
+}
+
+func (o *oversize) fetch(p []byte) []byte {
+	if len(p) > 64 || !bytes.HasPrefix(p, []byte(oversizeMagic)) {
+		return p
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	st, ok := o.payloads[string(p)]
+	if !ok {
+		return p
+	}
+	if st.refs--; st.refs <= 0 {
+		delete(o.payloads, string(p))
+		return st.payload
+	}
+	return slices.Clone(st.payload)
 }

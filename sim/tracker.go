@@ -136,21 +136,36 @@ func (tr *tracker) watch(k key, insts []int) <-chan struct{} {
 	return w.ch
 }
 
-// wait blocks until every installation in insts observed k, ctx ends or timeout passes.
+// stall is how long a wait tolerates no progress at all before it gives up.
+const stall = 2 * time.Minute
+
+// wait blocks until every installation in insts observed k, ctx ends, timeout passes,
+// or no installation makes progress for stall.
 func (tr *tracker) wait(ctx context.Context, k key, insts []int, timeout time.Duration) error {
 	ch := tr.watch(k, insts)
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	select {
-	case <-ch:
-		return nil
-	case <-ctx.Done():
-		tr.drop(ch)
-		return ctx.Err()
-	case <-t.C:
-		tr.drop(ch)
-		missing := len(insts) - tr.count(k, insts)
-		return fmt.Errorf("sim: %s: %d of %d installations still waiting after %v", k, missing, len(insts), timeout)
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	last, lastChange := -1, time.Now()
+	for {
+		select {
+		case <-ch:
+			return nil
+		case <-ctx.Done():
+			tr.drop(ch)
+			return ctx.Err()
+		case <-deadline.C:
+			tr.drop(ch)
+			return fmt.Errorf("sim: %s: %d of %d installations still waiting after %v", k, len(insts)-tr.count(k, insts), len(insts), timeout)
+		case <-tick.C:
+			if n := tr.count(k, insts); n != last {
+				last, lastChange = n, time.Now()
+			} else if time.Since(lastChange) > stall {
+				tr.drop(ch)
+				return fmt.Errorf("sim: %s: %d of %d installations still waiting, no progress for %v", k, len(insts)-n, len(insts), stall)
+			}
+		}
 	}
 }
 

@@ -1,0 +1,107 @@
+package sim
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"strconv"
+	"strings"
+)
+
+// Main is the command line of the scale simulation, for `chorus bench scale` and
+// cmd/chorus-scale: it parses args, runs RunScale, prints the tables to stdout and
+// progress and failures to stderr, and returns the exit code (0 ok, 1 failure or a
+// failed check, 2 usage).
+//
+//	-n 10,100,400   member counts N     -large       also N=1000
+//	-d 1,3          installations per member
+//	-messages 5 -speakers 4 -serial 8 -max-live 1300 -disk 3 -text 100 -timeout 10m
+//	-json FILE      also write the report as JSON      -q  no progress
+func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("bench scale", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var cfg ScaleConfig
+	sizes := fs.String("n", "10,100,400", "member counts N, comma-separated")
+	large := fs.Bool("large", false, "also run N=1000")
+	devices := fs.String("d", "1,3", "installations per member D, comma-separated")
+	fs.IntVar(&cfg.Messages, "messages", 5, "ordinary messages sent by the admin")
+	fs.IntVar(&cfg.Speakers, "speakers", 4, "remaining senders (admin included) that speak after a removal")
+	fs.IntVar(&cfg.SerialSample, "serial", 8, "receivers measured one at a time per message")
+	fs.IntVar(&cfg.MaxLive, "max-live", 1300, "most installations running a client; above, a sample runs")
+	fs.IntVar(&cfg.DiskSample, "disk", 3, "installations with file-backed stores whose size is reported (-1: none)")
+	fs.IntVar(&cfg.Text, "text", 100, "message text size in bytes")
+	fs.DurationVar(&cfg.Timeout, "timeout", 0, "bound on every wait for installations to process a step (default 10m)")
+	fs.StringVar(&cfg.Dir, "dir", "", "directory for the file-backed stores (default: a temporary one)")
+	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
+	quiet := fs.Bool("q", false, "no progress on stderr")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "bench scale: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	var err error
+	if cfg.Sizes, err = ints(*sizes); err != nil {
+		fmt.Fprintln(stderr, "bench scale: -n:", err)
+		return 2
+	}
+	if *large {
+		cfg.Sizes = append(cfg.Sizes, 1000)
+	}
+	if cfg.Devices, err = ints(*devices); err != nil {
+		fmt.Fprintln(stderr, "bench scale: -d:", err)
+		return 2
+	}
+	if !*quiet {
+		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	rep, err := RunScale(ctx, cfg, stdout)
+	if *jsonOut != "" && rep != nil {
+		b, jerr := json.MarshalIndent(rep, "", "  ")
+		if jerr == nil {
+			jerr = os.WriteFile(*jsonOut, b, 0o644)
+		}
+		if jerr != nil {
+			fmt.Fprintln(stderr, "bench scale: json:", jerr)
+		}
+	}
+	if err != nil {
+		fmt.Fprintln(stderr, "bench scale:", err)
+		return 1
+	}
+	if failed := rep.Failed(); len(failed) > 0 {
+		for _, f := range failed {
+			fmt.Fprintln(stderr, "bench scale: FAILED:", f)
+		}
+		return 1
+	}
+	return 0
+}
+
+func ints(s string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(s, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		v, err := strconv.Atoi(f)
+		if err != nil || v <= 0 {
+			return nil, fmt.Errorf("bad number %q", f)
+		}
+		out = append(out, v)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("empty list")
+	}
+	return out, nil
+}

@@ -1,0 +1,138 @@
+package sim
+
+import (
+	"bytes"
+	"context"
+	"strings"
+	"testing"
+)
+
+// TestRunScaleSmall runs the whole scenario at N=10 with D=1 and D=3 and checks the hard
+// properties: exactly one publish per group message, the removed member reads nothing
+// sent after its removal, everyone converges (RunScale waits for every live
+// installation at every step and fails otherwise), and no publish exceeds the limit.
+func TestRunScaleSmall(t *testing.T) {
+	var out bytes.Buffer
+	cfg := ScaleConfig{Sizes: []int{10}, Devices: []int{1, 3}, Messages: 2, Speakers: 3, SerialSample: 2, NoFloor: true}
+	rep, err := RunScale(context.Background(), cfg, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Runs) != 2 {
+		t.Fatalf("%d runs, want 2", len(rep.Runs))
+	}
+	for _, f := range rep.Failed() {
+		t.Error(f)
+	}
+	for _, run := range rep.Runs {
+		if run.Err != "" {
+			t.Errorf("%s stopped: %s", run.Name(), run.Err)
+			continue
+		}
+		if run.Sampled || run.Live != (run.N+1)*run.D {
+			t.Errorf("%s: %d live of %d, sampled %v", run.Name(), run.Live, (run.N+1)*run.D, run.Sampled)
+		}
+		// Exactly one publish per ordinary message, asserted on every message.
+		if m := run.Message; m.Ops != cfg.Messages+cfg.Speakers-1 || m.MaxPublishes != 1 || m.Publishes != 1 {
+			t.Errorf("%s: group messages: %d measured, %.2f publishes (max %d)", run.Name(), m.Ops, m.Publishes, m.MaxPublishes)
+		}
+		for name, s := range map[string]*Step{"first": &run.First, "lazy": &run.Lazy, "rotation": &run.Rotate, "remove": &run.Remove} {
+			if s.Ops == 0 || s.MaxPublishes != 1 {
+				t.Errorf("%s: %s: %d ops, max %d publishes", run.Name(), name, s.Ops, s.MaxPublishes)
+			}
+		}
+		if run.Rotate.Ops != cfg.Speakers {
+			t.Errorf("%s: %d rotations, want %d", run.Name(), run.Rotate.Ops, cfg.Speakers)
+		}
+		// Welcomes: one per other installation at creation (small groups fit one
+		// publish each), the event plus one per newcomer installation when adding.
+		if got, want := run.Create.Publishes, float64(run.N*run.D-1); got != want {
+			t.Errorf("%s: create: %.0f publishes, want %.0f", run.Name(), got, want)
+		}
+		if got, want := run.Add.Publishes, float64(1+run.D); got != want {
+			t.Errorf("%s: add: %.0f publishes, want %.0f", run.Name(), got, want)
+		}
+		// A rotation carries one slot per remaining installation: it is bigger than an
+		// ordinary message by at least ~100 B per slot.
+		if slots := run.N*run.D - 1; run.Rotate.Bytes < run.Message.Bytes+float64(100*slots) {
+			t.Errorf("%s: rotation %.0f B for %d slots, ordinary %.0f B", run.Name(), run.Rotate.Bytes, slots, run.Message.Bytes)
+		}
+		if run.Message.RxSerial <= 0 || run.Message.SenderCPU <= 0 || run.Converge.Wall <= 0 {
+			t.Errorf("%s: missing timings: rx %v, sender %v, converge %v", run.Name(), run.Message.RxSerial, run.Message.SenderCPU, run.Converge.Wall)
+		}
+		if len(run.Memory.Disk) != 3 || run.Memory.Disk[0].Bytes == 0 {
+			t.Errorf("%s: disk usage %+v", run.Name(), run.Memory.Disk)
+		}
+		names := map[string]bool{}
+		for _, c := range run.Checks {
+			names[c.Name] = true
+		}
+		for _, want := range []string{"1 publish per group message", "removed member reads nothing after removal", "every publish fits transport.MaxPayload"} {
+			if !names[want] {
+				t.Errorf("%s: check %q missing", run.Name(), want)
+			}
+		}
+	}
+	for _, want := range []string{"### Group message", "### Member removed", "### State per installation", "### Compared with MLS",
+		"| 10 | 1 |", "| 10 | 3 |", "not supported by the engine yet"} {
+		if !strings.Contains(strings.ToLower(out.String()), strings.ToLower(want)) {
+			t.Errorf("output lacks %q", want)
+		}
+	}
+	if testing.Verbose() {
+		t.Log("\n" + out.String())
+	}
+}
+
+func TestMainUsage(t *testing.T) {
+	var out, errOut bytes.Buffer
+	if code := Main(context.Background(), []string{"-n", "x"}, &out, &errOut); code != 2 {
+		t.Errorf("bad -n: exit %d", code)
+	}
+	if code := Main(context.Background(), []string{"extra"}, &out, &errOut); code != 2 {
+		t.Errorf("extra argument: exit %d", code)
+	}
+	if code := Main(context.Background(), []string{"-h"}, &out, &errOut); code != 0 {
+		t.Errorf("-h: exit %d", code)
+	}
+}
+
+func TestRolesAndSampling(t *testing.T) {
+	r := newRoles(1000, 3, 4, 3)
+	if r.victim != 999 || r.victim2 != 998 || r.newcomer != 1000 || len(r.speakers) != 4 || r.speakers[1] != 3 {
+		t.Fatalf("roles %+v", r)
+	}
+	live := liveSet(r, 200)
+	if len(live) != 200 {
+		t.Fatalf("%d live, want 200", len(live))
+	}
+	for _, i := range append(append(append([]int{r.admin}, r.speakers...), r.member(r.victim)...), r.member(r.newcomer)...) {
+		if !live[i] {
+			t.Errorf("installation %d has a role but is not live", i)
+		}
+	}
+	if all := liveSet(newRoles(10, 1, 4, 3), 200); len(all) != 11 {
+		t.Errorf("small group: %d live, want all 11", len(all))
+	}
+}
+
+func TestOversizeCarriesPayloads(t *testing.T) {
+	o := newOversize()
+	o.subscribed([]string{"t"}, 2)
+	big := bytes.Repeat([]byte{7}, 10)
+	tok := o.stash("t", big)
+	if bytes.Equal(tok, big) || o.count.Load() != 1 {
+		t.Fatal("not stashed")
+	}
+	for i := 0; i < 2; i++ {
+		if got := o.fetch(tok); !bytes.Equal(got, big) {
+			t.Fatalf("fetch %d: %x", i, got)
+		}
+	}
+	if len(o.payloads) != 0 {
+		t.Errorf("%d payloads kept after every subscription fetched", len(o.payloads))
+	}
+	if got := o.fetch([]byte("other")); string(got) != "other" {
+		t.Errorf("passthrough: %q", got)
+	}
+}
