@@ -16,7 +16,7 @@ import (
 // account key: only someone who knows the account key can read it or tell whose it is
 // (PRIV2). Run announces on start and whenever the card changes.
 func (c *Client) Announce(ctx context.Context) error {
-	var id int64
+	var out *OutboxRecord
 	err := c.tx(ctx, func(t *txn) error {
 		if c.acct == nil {
 			return ErrNoAccount
@@ -37,13 +37,13 @@ func (c *Client) Announce(ctx context.Context) error {
 		if err := t.PutAccount(rec); err != nil {
 			return err
 		}
-		id, err = t.queue(c.acct.announceTopic(), payload, nil)
+		out, err = t.queue(c.acct.announceTopic(), payload, nil)
 		return err
 	})
 	if err != nil {
 		return err
 	}
-	c.publishIDs(ctx, []int64{id})
+	c.publishIDs(ctx, []*OutboxRecord{out})
 	return nil
 }
 

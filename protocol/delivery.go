@@ -19,80 +19,85 @@ func envelopeHash(topic string, payload []byte) [32]byte {
 }
 
 // queue stores a publish to make (Unpublished) and marks its payload as seen, so that our
-// own messages coming back from the network are skipped.
-func (t *txn) queue(topic string, payload []byte, msg *MessageID) (int64, error) {
+// own messages coming back from the network are skipped. At commit the record is claimed
+// for the caller, which publishes it with publishIDs (the retry loop leaves it alone).
+func (t *txn) queue(topic string, payload []byte, msg *MessageID) (*OutboxRecord, error) {
 	now := t.c.now()
-	// The caller publishes right after the commit; the retry loop only takes the record
-	// over if that did not happen within retryBase (e.g. a crash).
+	// The retry loop only takes the record over if the caller did not publish it within
+	// retryBase (e.g. a crash).
 	o := &OutboxRecord{Topic: topic, Payload: payload, Status: StatusUnpublished, NextAttempt: now.Add(t.c.opt.retryBase), CreatedAt: now}
 	if msg != nil {
 		o.Message, o.HasMessage = *msg, true
 	}
 	if err := t.PutOutbox(o); err != nil {
-		return 0, err
+		return nil, err
 	}
-	t.onCommit(func() { t.c.noteDue(o.NextAttempt) })
+	t.onCommit(func() {
+		t.c.noteDue(o.NextAttempt)
+		t.c.claim(o.ID)
+	})
 	if err := t.MarkSeen(envelopeHash(topic, payload), now); err != nil {
-		return 0, err
+		return nil, err
 	}
-	return o.ID, nil
+	return o, nil
 }
 
-// publishIDs publishes stored outbox records now (called after the storing transaction
-// committed). Failures are recorded and retried by Run.
-func (c *Client) publishIDs(ctx context.Context, ids []int64) {
-	if len(ids) == 0 {
-		return
+// claim marks an outbox record as being published by the caller; false if it already is.
+func (c *Client) claim(id int64) bool {
+	c.inflightMu.Lock()
+	defer c.inflightMu.Unlock()
+	if _, busy := c.inflight[id]; busy {
+		return false
 	}
+	c.inflight[id] = make(chan struct{})
+	return true
+}
+
+func (c *Client) release(id int64) {
+	c.inflightMu.Lock()
+	defer c.inflightMu.Unlock()
+	if ch, ok := c.inflight[id]; ok {
+		close(ch)
+		delete(c.inflight, id)
+	}
+}
+
+// publishIDs publishes outbox records the caller's committed transaction queued (and
+// claimed). Failures are recorded and retried by Run.
+func (c *Client) publishIDs(ctx context.Context, recs []*OutboxRecord) {
 	if c.hookStored != nil && c.hookStored() != nil {
+		for _, r := range recs {
+			c.release(r.ID)
+		}
 		return // test hook: simulate a crash between store and publish
 	}
-	for _, id := range ids {
-		var rec *OutboxRecord
-		err := c.tx(ctx, func(t *txn) error {
-			var err error
-			rec, err = t.Outbox(id)
-			return err
-		})
-		if err != nil || rec.Status != StatusUnpublished {
-			continue
-		}
-		c.attempt(ctx, rec)
+	for _, r := range recs {
+		c.publishClaimed(ctx, r)
 	}
 }
 
-// attempt publishes one outbox record and records the outcome.
+// attempt publishes one outbox record found by the retry loop, unless someone else is
+// publishing it.
 func (c *Client) attempt(ctx context.Context, rec *OutboxRecord) {
-	for {
-		c.inflightMu.Lock()
-		busy, ok := c.inflight[rec.ID]
-		if !ok {
-			c.inflight[rec.ID] = make(chan struct{})
-			c.inflightMu.Unlock()
-			break
-		}
-		c.inflightMu.Unlock()
-		select { // another goroutine is publishing it: wait for its outcome
-		case <-busy:
-		case <-ctx.Done():
-			return
-		}
+	if !c.claim(rec.ID) {
+		return
 	}
-	defer func() {
-		c.inflightMu.Lock()
-		close(c.inflight[rec.ID])
-		delete(c.inflight, rec.ID)
-		c.inflightMu.Unlock()
-	}()
-	// Re-read under the in-flight mark: another goroutine may have published it.
+	// Re-read under the claim: another goroutine may have published it meanwhile.
 	var fresh *OutboxRecord
 	if err := c.tx(ctx, func(t *txn) error {
 		var err error
 		fresh, err = t.Outbox(rec.ID)
 		return err
 	}); err != nil || fresh.Status != StatusUnpublished {
+		c.release(rec.ID)
 		return
 	}
+	c.publishClaimed(ctx, fresh)
+}
+
+// publishClaimed publishes a claimed record, records the outcome and releases the claim.
+func (c *Client) publishClaimed(ctx context.Context, rec *OutboxRecord) {
+	defer c.release(rec.ID)
 	_, err := c.tr.Publish(ctx, rec.Topic, rec.Payload)
 	if ctx.Err() != nil && err != nil {
 		return // cancelled: not an attempt; retried later

@@ -150,7 +150,7 @@ func (t *txn) contactCards(accounts []string) ([][]byte, error) {
 // it returns (failures are retried by Run).
 func (c *Client) CreateGroup(ctx context.Context, name, description string, members ...string) (GroupID, error) {
 	var gid GroupID
-	var outs []int64
+	var outs []*OutboxRecord
 	err := c.tx(ctx, func(t *txn) error {
 		acct, err := c.account()
 		if err != nil {
@@ -227,7 +227,7 @@ func setMeta(g *GroupRecord, st *membership.State) {
 // secret, the event log, the cards of all members and the sender-key states we hold
 // (every receiver's current state plus our own sender's), and marks them as holding our
 // current key.
-func (t *txn) welcome(g *GroupRecord, st *membership.State, newcomers []string) ([]int64, error) {
+func (t *txn) welcome(g *GroupRecord, st *membership.State, newcomers []string) ([]*OutboxRecord, error) {
 	if len(newcomers) == 0 {
 		return nil, nil
 	}
@@ -273,7 +273,7 @@ func (t *txn) welcome(g *GroupRecord, st *membership.State, newcomers []string) 
 	if err != nil {
 		return nil, err
 	}
-	var outs []int64
+	var outs []*OutboxRecord
 	var welcomed []InstallationID
 	for _, m := range newcomers {
 		ins, err := t.InstallationsOf(m)

@@ -133,3 +133,10 @@ func TestLifecycleLossyNetwork(t *testing.T) {
 	lifecycle(t, 8, memory.Config{Seed: 7, DropRate: 0.10, DuplicateRate: 0.10, ReorderRate: 0.10,
 		Delay: time.Millisecond, Jitter: time.Millisecond})
 }
+
+func TestLifecycle20Accounts(t *testing.T) {
+	if testing.Short() {
+		t.Skip("20 clients: skipped with -short")
+	}
+	lifecycle(t, 20, memory.Config{Seed: 47, DropRate: 0.10, DuplicateRate: 0.10, ReorderRate: 0.10})
+}

@@ -106,7 +106,7 @@ func (c *Client) simpleEvent(ctx context.Context, id GroupID, ev membership.Even
 // all in one transaction — then publishes.
 func (c *Client) changeMembership(ctx context.Context, id GroupID,
 	build func(t *txn, st *membership.State) ([]membership.Event, []string, error)) error {
-	var outs []int64
+	var outs []*OutboxRecord
 	var msgID MessageID
 	err := c.tx(ctx, func(t *txn) error {
 		if c.acct == nil {

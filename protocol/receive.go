@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/chorus-im/chorus/protocol/wire"
@@ -399,8 +398,8 @@ func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error
 		return err
 	}
 	for _, e := range gp.History {
-		if InstallationID(e[:16]) == c.acct.inst {
-			continue
+		if InstallationID(e[:16]) == c.acct.inst || inHistory(g.History, e) {
+			continue // ours, or among the messages we saw last: no lookup needed
 		}
 		seen, err := t.HasHistoryEntry(g.ID, e)
 		if err != nil {
@@ -424,4 +423,11 @@ func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error
 	return nil
 }
 
-var _ = slices.Contains[[]int, int]
+func inHistory(h []byte, e [32]byte) bool {
+	for i := 0; i+32 <= len(h); i += 32 {
+		if [32]byte(h[i:i+32]) == e {
+			return true
+		}
+	}
+	return false
+}

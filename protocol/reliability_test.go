@@ -234,3 +234,56 @@ func TestNoGoroutineLeak(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestDeliveryFailsAfterAttempts takes a sender offline: its message is retried with
+// back-off and marked Failed after MaxAttempts, with a status event each time it changes.
+func TestDeliveryFailsAfterAttempts(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 43}, 2)
+	a, b := tn.peers[0], tn.peers[1]
+	tn.connect(a, b)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	ok, err := a.c.Send(ctx, g, protocol.Text("delivered"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.net.SetOffline(a.name, true)
+	id, err := a.c.Send(ctx, g, protocol.Text("never delivered"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		msgs, _ := a.c.Messages(ctx, g, protocol.MessageFilter{HasStatus: true, Status: protocol.StatusFailed})
+		if len(msgs) == 1 && msgs[0].ID == id {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("message not marked failed")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
+	var statuses []protocol.DeliveryStatus
+	for _, e := range a.eventsOf(func(e protocol.Event) bool { _, ok := e.(*protocol.DeliveryStatusChanged); return ok }) {
+		d := e.(*protocol.DeliveryStatusChanged)
+		if d.Message == ok && d.Status != protocol.StatusPublished {
+			t.Fatalf("delivered message: status %v", d.Status)
+		}
+		if d.Message == id {
+			statuses = append(statuses, d.Status)
+		}
+	}
+	if len(statuses) != 1 || statuses[0] != protocol.StatusFailed {
+		t.Fatalf("status events %v", statuses)
+	}
+	tn.net.SetOffline(a.name, false)
+	tn.settle()
+	if b.texts(g)["never delivered"] != 0 {
+		t.Fatal("a failed message was delivered")
+	}
+}

@@ -33,7 +33,7 @@ func (c *Client) Send(ctx context.Context, id GroupID, content Content) (Message
 		return MessageID{}, err
 	}
 	var msgID MessageID
-	var outs []int64
+	var outs []*OutboxRecord
 	err = c.tx(ctx, func(t *txn) error {
 		if c.acct == nil {
 			return ErrNoAccount
@@ -119,7 +119,7 @@ func initialSlotHint(inst InstallationID) [16]byte {
 // member left, distributes the current key to member installations that lack it (the
 // rotation block, in the same publish), and stores sender state, sessions, the message
 // (Unpublished) and the outbox records in the caller's transaction.
-func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, body []byte) (MessageID, []int64, error) {
+func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, body []byte) (MessageID, []*OutboxRecord, error) {
 	c := t.c
 	if g.Status != GroupActive || !gc.state.IsMember(c.acct.id) {
 		return MessageID{}, nil, ErrNotMember
@@ -201,7 +201,7 @@ func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, bo
 	if _, err := t.PutMessage(rec); err != nil {
 		return MessageID{}, nil, err
 	}
-	var outs []int64
+	var outs []*OutboxRecord
 	for _, f := range frames {
 		payload, err := sealFrame(c.rand, gc, f)
 		if err != nil {
