@@ -107,3 +107,15 @@ func Reframe(c *Client, g GroupID, payload []byte, mutate func(inner []byte)) []
 
 // SetFrameLimit lowers the size of a group frame (to split rotation blocks with few members).
 func SetFrameLimit(c *Client, n int) { c.frameLimit = n }
+
+// RespondForTest runs the X3DH responder checks of a rotation slot (known installation
+// required) on an encoded header, without storing anything.
+func RespondForTest(c *Client, hdr []byte) error {
+	return c.tx(context.Background(), func(t *txn) error {
+		_, _, _, err := t.respond(hdr, true)
+		if err == nil {
+			return nil
+		}
+		return err
+	})
+}

@@ -137,7 +137,7 @@ func (t *txn) handleInbox(payload []byte) error {
 			return err
 		}
 		var otk *uint32
-		s, _, otk, err = t.respond(p.Header)
+		s, _, otk, err = t.respond(p.Header, false)
 		if err != nil {
 			return err
 		}
@@ -289,7 +289,7 @@ func (t *txn) processRotation(g *GroupRecord, gc *groupCache, rb *wire.RotationB
 		var otk *uint32
 		switch {
 		case sl.Kind == wire.SlotInitial && sl.Hint == initHint:
-			s, _, otk, err = t.respond(sl.Header)
+			s, _, otk, err = t.respond(sl.Header, true)
 			if err != nil {
 				continue
 			}

@@ -3,19 +3,25 @@ package protocol_test
 import (
 	"bytes"
 	"context"
+	cryptorand "crypto/rand"
+	"encoding/base64"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/topics"
 	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/memory"
+	"github.com/chorus-im/chorus/x3dh"
 )
 
 // tap records every envelope published on a topic.
@@ -248,5 +254,54 @@ func TestTamperedAndReplayedRejected(t *testing.T) {
 	}
 	if b.texts(g)["one"] != 1 {
 		t.Fatal("original message lost")
+	}
+}
+
+// TestImpersonatedInstallationRefused: a group member runs X3DH under another member's
+// installation id with its own keys; the responder refuses the header before any state
+// exists (X3DH authenticates keys, not ids).
+func TestImpersonatedInstallationRefused(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 53}, 3)
+	a, b := tn.peers[0], tn.peers[1]
+	tn.connect(tn.peers...)
+	ctx := context.Background()
+	binfo, _ := b.c.Account()
+	code, _ := a.c.ContactCode(ctx)
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := wire.ParseCard(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bundle, err := x3dh.ParseBundle(card.Bundles[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	attacker, _ := x3dh.GenerateIdentity(cryptorand.Reader)
+	enc, _ := attacker.MarshalBinary()
+	copy(enc[2:18], binfo.Installation[:]) // b's installation id, the attacker's keys
+	var fake x3dh.Identity
+	if err := fake.UnmarshalBinary(enc); err != nil {
+		t.Fatal(err)
+	}
+	_, _, hdr, err := x3dh.Initiate(cryptorand.Reader, &fake, bundle, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	hb, _ := hdr.MarshalBinary()
+	before := protocol.StateDigest(a.c)
+	if err := protocol.RespondForTest(a.c, hb); err == nil {
+		t.Fatal("X3DH header impersonating a known installation accepted")
+	}
+	// A genuine header from an installation nobody introduced is refused in a slot too.
+	_, _, hdr2, _ := x3dh.Initiate(cryptorand.Reader, attacker, bundle, time.Now())
+	hb2, _ := hdr2.MarshalBinary()
+	if err := protocol.RespondForTest(a.c, hb2); err == nil {
+		t.Fatal("unknown installation accepted in a rotation slot")
+	}
+	if protocol.StateDigest(a.c) != before {
+		t.Fatal("state changed")
 	}
 }

@@ -344,15 +344,29 @@ func (t *txn) unsealInitial(f *wire.InboxFrame) (*wire.InitialPayload, error) {
 }
 
 // respond handles an X3DH header addressed to us: it returns the existing session with
-// that base key, or a new responder session (not yet stored). usedOTK is the one-time
+// that base key, or a new responder session (not yet stored). The initiator's identity
+// must match the installation we know by that id; requireKnown demands that we know it
+// (rotation slots: group members only). usedOTK is the one-time
 // prekey to delete once the first message authenticates.
-func (t *txn) respond(hb []byte) (s *sess, hdr *x3dh.Header, usedOTK *uint32, err error) {
+func (t *txn) respond(hb []byte, requireKnown bool) (s *sess, hdr *x3dh.Header, usedOTK *uint32, err error) {
 	hdr, err = x3dh.ParseHeader(hb)
 	if err != nil {
 		return nil, nil, nil, errBadInitial
 	}
 	remote := InstallationID(hdr.Initiator.ID)
 	if remote == t.c.acct.inst {
+		return nil, nil, nil, errBadInitial
+	}
+	// An installation id we know must come with the keys we know for it: X3DH
+	// authenticates the DH key the header names, not the id, so without this check anyone
+	// could open a session in another installation's name.
+	if in, err := t.Installation(remote); err == nil {
+		if in.DH != hdr.Initiator.DH || in.Signing != hdr.Initiator.Signing || in.Revoked {
+			return nil, nil, nil, errBadInitial
+		}
+	} else if !errors.Is(err, ErrNotFound) {
+		return nil, nil, nil, err
+	} else if requireKnown {
 		return nil, nil, nil, errBadInitial
 	}
 	if rec, err := t.SessionByBaseKey(remote, hdr.Ephemeral); err == nil {

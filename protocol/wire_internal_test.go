@@ -44,3 +44,4 @@ func TestSplitWelcome(t *testing.T) {
 		t.Fatal("small welcome split")
 	}
 }
+
