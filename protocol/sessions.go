@@ -274,6 +274,10 @@ func sealInitial(rand interface{ Read([]byte) (int, error) }, spk [32]byte, hdr,
 	if err != nil {
 		return nil, err
 	}
+	return sealInitialWith(eph, spk, hdr, msg)
+}
+
+func sealInitialWith(eph *ecdh.PrivateKey, spk [32]byte, hdr, msg []byte) ([]byte, error) {
 	rpub, err := ecdh.X25519().NewPublicKey(spk[:])
 	if err != nil {
 		return nil, err
@@ -306,41 +310,55 @@ func (t *txn) unsealInitial(f *wire.InboxFrame) (*wire.InitialPayload, error) {
 	if len(f.Body) < 32+chacha20poly1305.Overhead {
 		return nil, errNotForUs
 	}
-	ephPub, err := ecdh.X25519().NewPublicKey(f.Body[:32])
-	if err != nil {
-		return nil, errNotForUs
-	}
 	spks, err := t.Prekeys(true)
 	if err != nil {
 		return nil, err
 	}
-	header := (&wire.InboxFrame{Kind: wire.KindInitial}).Marshal()
 	for i := len(spks) - 1; i >= 0; i-- {
 		spk := new(x3dh.SignedPrekey)
 		if spk.UnmarshalBinary(spks[i].Data) != nil {
 			continue
 		}
-		shared, err := spk.PrivateKey().ECDH(ephPub)
-		if err != nil {
+		p, err := unsealWith(spk.PrivateKey(), f)
+		if errors.Is(err, errNotForUs) {
 			continue
 		}
-		pub := spk.Public()
-		key, err := initialSealKey(shared, f.Body[:32], pub[:])
-		if err != nil {
-			return nil, err
-		}
-		aead, _ := chacha20poly1305.New(key)
-		inner, err := aead.Open(nil, make([]byte, chacha20poly1305.NonceSize), f.Body[32:], header)
-		if err != nil {
-			continue
-		}
-		p, err := wire.ParseInitialPayload(inner)
-		if err != nil {
-			return nil, errBadInitial
-		}
-		return p, nil
+		return p, err
 	}
 	return nil, errNotForUs
+}
+
+// unsealWith opens an initial frame with one signed prekey.
+func unsealWith(spk *ecdh.PrivateKey, f *wire.InboxFrame) (*wire.InitialPayload, error) {
+	if len(f.Body) < 32+chacha20poly1305.Overhead {
+		return nil, errNotForUs
+	}
+	ephPub, err := ecdh.X25519().NewPublicKey(f.Body[:32])
+	if err != nil {
+		return nil, errNotForUs
+	}
+	shared, err := spk.ECDH(ephPub)
+	if err != nil {
+		return nil, errNotForUs
+	}
+	key, err := initialSealKey(shared, f.Body[:32], spk.PublicKey().Bytes())
+	if err != nil {
+		return nil, err
+	}
+	aead, err := chacha20poly1305.New(key)
+	if err != nil {
+		return nil, err
+	}
+	header := (&wire.InboxFrame{Kind: wire.KindInitial}).Marshal()
+	inner, err := aead.Open(nil, make([]byte, chacha20poly1305.NonceSize), f.Body[32:], header)
+	if err != nil {
+		return nil, errNotForUs
+	}
+	p, err := wire.ParseInitialPayload(inner)
+	if err != nil {
+		return nil, errBadInitial
+	}
+	return p, nil
 }
 
 // respond handles an X3DH header addressed to us: it returns the existing session with
