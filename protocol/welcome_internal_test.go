@@ -44,4 +44,3 @@ func TestSplitWelcome(t *testing.T) {
 		t.Fatal("small welcome split")
 	}
 }
-
