@@ -28,6 +28,9 @@ type groupCache struct {
 	state  membership.State
 	status GroupStatus
 
+	// members indexes state.Members (membership checks on the hot path are O(1)).
+	members map[string]bool
+
 	// sender caches our deserialised sender key (deriving its signing key is costly);
 	// valid only while senderBytes equals the stored state.
 	sender      *senderkeys.Sender
@@ -41,6 +44,16 @@ func groupAEAD(secret [32]byte) (cipher.AEAD, error) {
 	}
 	return chacha20poly1305.NewX(key)
 }
+
+func memberSet(st *membership.State) map[string]bool {
+	m := make(map[string]bool, len(st.Members))
+	for _, k := range st.Members {
+		m[k] = true
+	}
+	return m
+}
+
+func (gc *groupCache) isMember(key string) bool { return gc.members[key] }
 
 // deriveState parses a stored event log and derives the state under the chorus rules.
 func deriveState(chatID string, events []byte) (membership.State, error) {
@@ -69,7 +82,7 @@ func (t *txn) cacheGroup(g *GroupRecord) (*groupCache, error) {
 	if err != nil {
 		return nil, err
 	}
-	gc := &groupCache{id: g.ID, topic: g.Topic, aead: aead, state: st, status: g.Status}
+	gc := &groupCache{id: g.ID, topic: g.Topic, aead: aead, state: st, status: g.Status, members: memberSet(&st)}
 	c := t.c
 	t.onCommit(func() {
 		old := c.groups[g.ID]

@@ -116,7 +116,7 @@ func (c *Client) changeMembership(ctx context.Context, id GroupID,
 		if err != nil {
 			return err
 		}
-		if g.Status != GroupActive || !gc.state.IsMember(c.acct.id) {
+		if g.Status != GroupActive || !gc.isMember(c.acct.id) {
 			return ErrNotMember
 		}
 		evs, newcomers, err := build(t, &gc.state)
@@ -248,6 +248,7 @@ func (t *txn) applyMembership(g *GroupRecord, gc *groupCache, next membership.St
 	}
 	ngc := *gc
 	ngc.state = next
+	ngc.members = memberSet(&next)
 	ngc.status = g.Status
 	t.onCommit(func() { *gc = ngc })
 	if g.Status != GroupActive {

@@ -274,7 +274,7 @@ func (t *txn) processRotation(g *GroupRecord, gc *groupCache, rb *wire.RotationB
 	if err != nil {
 		return err
 	}
-	if in.Revoked || !gc.state.IsMember(in.Account) {
+	if in.Revoked || !gc.isMember(in.Account) {
 		return ErrNotMember
 	}
 	pubBytes, err := rb.Public.Marshal()
@@ -364,7 +364,7 @@ func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error
 	if err != nil {
 		return err
 	}
-	if !gc.state.IsMember(rec.Account) {
+	if !gc.isMember(rec.Account) {
 		return ErrNotMember
 	}
 	gp, err := wire.ParseGroupPlaintext(pt)

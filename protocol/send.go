@@ -121,7 +121,7 @@ func initialSlotHint(inst InstallationID) [16]byte {
 // (Unpublished) and the outbox records in the caller's transaction.
 func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, body []byte) (MessageID, []*OutboxRecord, error) {
 	c := t.c
-	if g.Status != GroupActive || !gc.state.IsMember(c.acct.id) {
+	if g.Status != GroupActive || !gc.isMember(c.acct.id) {
 		return MessageID{}, nil, ErrNotMember
 	}
 	sender := new(senderkeys.Sender)
