@@ -124,8 +124,9 @@ type Client struct {
 	inflight   map[int64]chan struct{} // outbox records being published; closed when done
 
 	// test hooks (export_test.go)
-	hookStored func() error // after an outbound message is stored, before it is published
-	frameLimit int          // MaxFrame; smaller in tests to exercise split rotation blocks
+	hookStored   func() error // after an outbound message is stored, before it is published
+	frameLimit   int          // MaxFrame; smaller in tests to exercise split rotation blocks
+	welcomeLimit int          // welcomeBudget; smaller in tests to exercise split Welcomes
 }
 
 // New returns a client on store and t. If the store holds an account it is loaded;
@@ -157,7 +158,7 @@ func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client
 		store: store, tr: t, log: o.logger, rand: o.rand, now: o.now, opt: o,
 		hints: map[[16]byte]int64{}, groups: map[GroupID]*groupCache{}, topics: map[string][]GroupID{},
 		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
-		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame,
+		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
 	}
 	if err := c.load(ctx); err != nil {
 		return nil, err

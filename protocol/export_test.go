@@ -119,3 +119,6 @@ func RespondForTest(c *Client, hdr []byte) error {
 		return err
 	})
 }
+
+// SetWelcomeLimit lowers the size of a Welcome (to split Welcomes with few members).
+func SetWelcomeLimit(c *Client, n int) { c.welcomeLimit = n }

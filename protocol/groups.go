@@ -282,7 +282,7 @@ func (t *txn) welcome(g *GroupRecord, st *membership.State, newcomers []string) 
 		}
 	}
 	bodies, err := splitWelcome(&wire.Welcome{GroupID: g.ID, ChatID: g.ChatID, Secret: g.Secret, Buckets: g.Buckets,
-		SentAt: uint64(t.c.now().UnixMilli()), Membership: g.Events}, cards, dists)
+		SentAt: uint64(t.c.now().UnixMilli()), Membership: g.Events}, cards, dists, t.c.welcomeLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -333,7 +333,7 @@ const welcomeBudget = transport.MaxPayload - 4096
 // splitWelcome encodes w with the cards and distributions, split into as many Welcomes as
 // needed to fit welcomeBudget each: the first carries the event log, the others only
 // cards and distributions (their recipient applies them to the group the first created).
-func splitWelcome(w *wire.Welcome, cards, dists [][]byte) ([][]byte, error) {
+func splitWelcome(w *wire.Welcome, cards, dists [][]byte, budget int) ([][]byte, error) {
 	var out [][]byte
 	cur := *w
 	base := func(x *wire.Welcome) int {
@@ -341,7 +341,7 @@ func splitWelcome(w *wire.Welcome, cards, dists [][]byte) ([][]byte, error) {
 		return len(b)
 	}
 	size := base(&cur)
-	if size > welcomeBudget {
+	if size > budget {
 		return nil, errors.New("protocol: group event log too large for a Welcome")
 	}
 	flush := func() error {
@@ -356,7 +356,7 @@ func splitWelcome(w *wire.Welcome, cards, dists [][]byte) ([][]byte, error) {
 	}
 	add := func(item []byte, list *[][]byte) error {
 		n := 2 + len(item)
-		if size+n > welcomeBudget && (len(cur.Cards) > 0 || len(cur.Distributions) > 0 || len(cur.Membership) > 0) {
+		if size+n > budget && (len(cur.Cards) > 0 || len(cur.Distributions) > 0 || len(cur.Membership) > 0) {
 			if err := flush(); err != nil { // cur is reset in place: list still points into it
 				return err
 			}

@@ -137,3 +137,33 @@ func TestSplitRotationBlock(t *testing.T) {
 		t.Fatalf("ordinary message after split rotation: %d publishes", pubs)
 	}
 }
+
+// TestSplitWelcome forces Welcomes over several pairwise messages (a small limit stands in
+// for a group of hundreds of members), delivered out of order on a reordering network.
+func TestSplitWelcome(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 59, ReorderRate: 0.5}, 6)
+	tn.connect(tn.peers...)
+	ctx := context.Background()
+	admin := tn.peers[0]
+	protocol.SetWelcomeLimit(admin.c, 2500)
+	before := tn.net.Stats()
+	g, err := admin.c.CreateGroup(ctx, "split welcome", "", ids(tn.peers[1:]...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pubs := tn.net.Stats().Publishes - before.Publishes; pubs <= 5 {
+		t.Fatalf("welcomes not split: %d publishes for 5 newcomers", pubs)
+	}
+	tn.settle()
+	for _, p := range tn.peers[1:] {
+		if _, err := p.c.Send(ctx, g, protocol.Text("hi from "+p.name)); err != nil {
+			t.Fatalf("%s: %v", p.name, err)
+		}
+	}
+	tn.settle()
+	for _, p := range tn.peers {
+		if got := len(p.texts(g)); got != 5 {
+			t.Fatalf("%s has %d messages", p.name, got)
+		}
+	}
+}

@@ -14,7 +14,7 @@ func TestSplitWelcome(t *testing.T) {
 		cards = append(cards, bytes.Repeat([]byte{byte(i)}, 420))
 		dists = append(dists, bytes.Repeat([]byte{byte(i)}, 250))
 	}
-	parts, err := splitWelcome(w, cards, dists)
+	parts, err := splitWelcome(w, cards, dists, welcomeBudget)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +39,7 @@ func TestSplitWelcome(t *testing.T) {
 	if gotCards != 600 || gotDists != 600 {
 		t.Fatalf("cards %d dists %d", gotCards, gotDists)
 	}
-	one, _ := splitWelcome(&wire.Welcome{ChatID: "c", Membership: []byte{1}}, cards[:2], dists[:2])
+	one, _ := splitWelcome(&wire.Welcome{ChatID: "c", Membership: []byte{1}}, cards[:2], dists[:2], welcomeBudget)
 	if len(one) != 1 {
 		t.Fatal("small welcome split")
 	}
