@@ -46,6 +46,16 @@ func (t *tx) DeletePending(hash [32]byte) error {
 	return err
 }
 
+func (t *tx) PrunePending(keep int) error {
+	_, err := t.exec(`DELETE FROM pending WHERE hash IN (SELECT hash FROM pending ORDER BY received_at DESC, hash LIMIT -1 OFFSET ?)`, keep)
+	return err
+}
+
+func (t *tx) PruneSeen(before time.Time) error {
+	_, err := t.exec(`DELETE FROM seen WHERE seen_at < ?`, t2i(before))
+	return err
+}
+
 func (t *tx) PutExpected(e *protocol.ExpectedRecord) error {
 	_, err := t.exec(`INSERT INTO expected (group_id, entry, since, report) VALUES (?, ?, ?, ?)
 		ON CONFLICT (group_id, entry) DO UPDATE SET report = MAX(report, excluded.report)`, e.Group[:], e.Entry[:], t2i(e.Since), b2i(e.Report))

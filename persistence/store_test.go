@@ -359,6 +359,22 @@ func testInbound(t *testing.T, s *Store) {
 		if len(p) != 0 {
 			t.Fatal("pending not deleted")
 		}
+		for i := 0; i < 5; i++ {
+			tx.PutPending(&protocol.PendingRecord{Hash: [32]byte{9, byte(i)}, Topic: "t", Payload: []byte{1}, ReceivedAt: t0.Add(time.Duration(i))})
+		}
+		tx.PrunePending(2)
+		p, _ = tx.Pending(10)
+		if len(p) != 2 || p[0].Hash[1] != 3 || p[1].Hash[1] != 4 {
+			t.Fatalf("prune kept %+v", p)
+		}
+		tx.MarkSeen([32]byte{7}, t0.Add(-time.Hour))
+		tx.PruneSeen(t0.Add(-time.Minute))
+		if ok, _ := tx.Seen([32]byte{7}); ok {
+			t.Fatal("old marker not pruned")
+		}
+		if ok, _ := tx.Seen(h); !ok {
+			t.Fatal("recent marker pruned")
+		}
 		g := protocol.GroupID{3}
 		tx.PutExpected(&protocol.ExpectedRecord{Group: g, Entry: [32]byte{4}, Since: t0})
 		tx.PutExpected(&protocol.ExpectedRecord{Group: g, Entry: [32]byte{4}, Since: t0.Add(time.Hour), Report: true})

@@ -16,9 +16,19 @@ var (
 	errOwn     = errors.New("protocol: our own message")
 )
 
-// PendingTTL is how long an envelope that cannot be opened yet (its key distribution has
-// not arrived) is kept for another try.
-const PendingTTL = 24 * time.Hour
+// Bounds of inbound bookkeeping.
+const (
+	// PendingTTL is how long an envelope that cannot be opened yet (its key distribution
+	// has not arrived) is kept for another try.
+	PendingTTL = 24 * time.Hour
+	// MaxPending bounds the envelopes kept for another try (the oldest go first). Only
+	// holders of a group secret can make us keep one.
+	MaxPending = 10000
+	// SeenRetention is how long replay markers are kept. Older replays are still refused
+	// by the ratchets (consumed iterations and message keys); the markers only make
+	// skipping them cheap.
+	SeenRetention = 30 * 24 * time.Hour
+)
 
 // process handles one envelope: authenticate on copies, then commit the new state, the
 // replay marker and the message in one transaction. Anything that fails authentication
@@ -36,7 +46,10 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 		err := t.dispatch(topic, payload)
 		if errors.Is(err, errPending) {
 			newKeys = t.newKeys
-			return t.PutPending(&PendingRecord{Hash: hash, Topic: topic, Payload: payload, ReceivedAt: c.now()})
+			if err := t.PutPending(&PendingRecord{Hash: hash, Topic: topic, Payload: payload, ReceivedAt: c.now()}); err != nil {
+				return err
+			}
+			return t.PrunePending(MaxPending)
 		}
 		if err != nil {
 			return err

@@ -180,6 +180,7 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
 		if now.Sub(lastMaint) >= time.Hour {
 			lastMaint = now
 			c.maintainPrekeys(ctx)
+			_ = c.tx(ctx, func(t *txn) error { return t.PruneSeen(now.Add(-SeenRetention)) })
 		}
 	}
 }

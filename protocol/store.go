@@ -275,6 +275,10 @@ type InboundStore interface {
 	PutPending(*PendingRecord) error
 	Pending(limit int) ([]PendingRecord, error) // oldest first
 	DeletePending(hash [32]byte) error
+	// PrunePending deletes the oldest pending envelopes beyond keep.
+	PrunePending(keep int) error
+	// PruneSeen deletes replay markers recorded before t.
+	PruneSeen(before time.Time) error
 	PutExpected(*ExpectedRecord) error
 	DeleteExpected(group GroupID, entry [32]byte) error
 	Expected(group GroupID) ([]ExpectedRecord, error)
