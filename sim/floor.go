@@ -3,7 +3,8 @@ package sim
 import (
 	"crypto/rand"
 	"fmt"
-	"testing"
+	"runtime"
+	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -31,8 +32,32 @@ func groupPlaintextSize(n int) int {
 	return len(b)
 }
 
-// measureFloor benchmarks senderkeys Seal and Open of a plaintext of size bytes.
+// measureFloor measures senderkeys Seal and Open of a plaintext of size bytes in thread
+// CPU time (like every sender figure; wall time would count other processes sharing the
+// cores), on a goroutine locked to its thread, over batches of floorBatch operations for
+// at least floorTime each.
 func measureFloor(size int) (floor, error) {
+	type out struct {
+		f   floor
+		err error
+	}
+	ch := make(chan out, 1)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		f, err := floorOnThread(size)
+		ch <- out{f, err}
+	}()
+	o := <-ch
+	return o.f, o.err
+}
+
+const (
+	floorBatch = 256
+	floorTime  = 400 * time.Millisecond
+)
+
+func floorOnThread(size int) (floor, error) {
 	f := floor{plaintext: size}
 	group := make([]byte, 32)
 	if _, err := rand.Read(group); err != nil {
@@ -46,92 +71,68 @@ func measureFloor(size int) (floor, error) {
 	var ownerPub [33]byte
 	copy(ownerPub[:], crypto.CompressPubkey(&owner.PublicKey))
 	pt := make([]byte, size)
-	newPair := func() (*senderkeys.Sender, *senderkeys.Receiver, error) {
+	// batch returns a fresh receiver, its marshalled state and floorBatch messages.
+	batch := func() (*senderkeys.Sender, *senderkeys.Receiver, []byte, [][]byte, error) {
 		s, err := senderkeys.NewSender(rand.Reader, group)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		d, err := s.Distribution(owner, inst)
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, nil, nil, err
 		}
 		r := senderkeys.NewReceiver(group, inst, ownerPub)
-		return s, r, r.Process(d)
-	}
-	var failure error
-	fail := func(b *testing.B, err error) {
-		failure = err
-		b.SkipNow()
-	}
-	seal := testing.Benchmark(func(b *testing.B) {
-		s, _, err := newPair()
+		if err := r.Process(d); err != nil {
+			return nil, nil, nil, nil, err
+		}
+		state, err := r.MarshalBinary()
 		if err != nil {
-			fail(b, err)
+			return nil, nil, nil, nil, err
 		}
-		for b.Loop() {
+		msgs := make([][]byte, floorBatch)
+		for i := range msgs {
+			if msgs[i], err = s.Seal(pt); err != nil {
+				return nil, nil, nil, nil, err
+			}
+		}
+		return s, r, state, msgs, nil
+	}
+	var sealCPU, openCPU, rtCPU int64
+	var ops int64
+	for start := time.Now(); time.Since(start) < floorTime || ops == 0; {
+		s, r, state, msgs, err := batch()
+		if err != nil {
+			return f, fmt.Errorf("sim: senderkeys floor: %w", err)
+		}
+		c0 := threadCPU()
+		for range floorBatch {
 			if _, err := s.Seal(pt); err != nil {
-				fail(b, err)
+				return f, err
 			}
 		}
-	})
-	open := func(roundTrip bool) testing.BenchmarkResult {
-		return testing.Benchmark(func(b *testing.B) {
-			const pool = 512
-			var msgs [][]byte
-			var r *senderkeys.Receiver
-			var state []byte
-			next := pool
-			for b.Loop() {
-				if next == pool {
-					b.StopTimer()
-					s, rr, err := newPair()
-					if err != nil {
-						fail(b, err)
-					}
-					msgs = msgs[:0]
-					for range pool {
-						m, err := s.Seal(pt)
-						if err != nil {
-							fail(b, err)
-						}
-						msgs = append(msgs, m)
-					}
-					r, next = rr, 0
-					if state, err = r.MarshalBinary(); err != nil {
-						fail(b, err)
-					}
-					b.StartTimer()
-				}
-				if roundTrip {
-					r = new(senderkeys.Receiver)
-					if err := r.UnmarshalBinary(state); err != nil {
-						fail(b, err)
-					}
-				}
-				if _, err := r.Open(msgs[next]); err != nil {
-					fail(b, err)
-				}
-				if roundTrip {
-					var err error
-					if state, err = r.MarshalBinary(); err != nil {
-						fail(b, err)
-					}
-				}
-				next++
+		c1 := threadCPU()
+		for _, m := range msgs {
+			if _, err := r.Open(m); err != nil {
+				return f, err
 			}
-		})
+		}
+		c2 := threadCPU()
+		for _, m := range msgs {
+			rr := new(senderkeys.Receiver)
+			if err := rr.UnmarshalBinary(state); err != nil {
+				return f, err
+			}
+			if _, err := rr.Open(m); err != nil {
+				return f, err
+			}
+			if state, err = rr.MarshalBinary(); err != nil {
+				return f, err
+			}
+		}
+		c3 := threadCPU()
+		sealCPU, openCPU, rtCPU = sealCPU+c1-c0, openCPU+c2-c1, rtCPU+c3-c2
+		ops += floorBatch
 	}
-	o, rt := open(false), open(true)
-	if failure != nil {
-		return f, fmt.Errorf("sim: senderkeys floor: %w", failure)
-	}
-	f.seal, f.open, f.stateOpen = nsPerOp(seal), nsPerOp(o), nsPerOp(rt)
+	f.seal, f.open, f.stateOpen = float64(sealCPU)/float64(ops), float64(openCPU)/float64(ops), float64(rtCPU)/float64(ops)
 	return f, nil
-}
-
-func nsPerOp(r testing.BenchmarkResult) float64 {
-	if r.N == 0 {
-		return 0
-	}
-	return float64(r.T.Nanoseconds()) / float64(r.N)
 }

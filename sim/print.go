@@ -5,6 +5,8 @@ import (
 	"io"
 	"strings"
 	"time"
+
+	"github.com/chorus-im/chorus/topics"
 )
 
 // Published MLS figures the tables compare with (see /work/shared/notes/crypto.md).
@@ -106,6 +108,9 @@ func (p *printer) messages(r *Report) {
 	var rows [][]string
 	for _, run := range r.Runs {
 		s := &run.Message
+		if run.Err != "" && run.Message.Ops == 0 {
+			continue
+		}
 		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(s), fmtBytes(s.Bytes), dur(s.SenderCPU),
 			dur(s.RxSerial), dur(s.RxParallel), ratio(s.RxSerial, r.OpenNs), fmtBytes(s.RxBytes), itoa(s.Ops)})
 	}
@@ -116,6 +121,9 @@ func (p *printer) messages(r *Report) {
 	rows = nil
 	for _, run := range r.Runs {
 		s := &run.First
+		if run.Err != "" && run.Message.Ops == 0 {
+			continue
+		}
 		rows = append(rows, []string{itoa(run.N), itoa(run.D), itoa(run.Installations - 1), pubs(s), fmtBytes(s.Bytes),
 			perSlot(s.Bytes-run.Message.Bytes, run.Installations-1), dur(s.SenderCPU), dur(s.RxSerial), dur(s.RxParallel), itoa(s.Ops)})
 	}
@@ -128,11 +136,17 @@ func (p *printer) create(r *Report) {
 	var rows [][]string
 	for _, run := range r.Runs {
 		s := &run.Create
-		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(s), fmtBytes(s.Bytes), fmtBytes(s.RxBytes), dur(s.SenderCPU),
-			dur(s.RxSerial), dur(s.RxSerialMax), dur(s.RxParallel), errs(s.PublishErrors)})
+		if s.Ops == 0 {
+			continue
+		}
+		w := float64(run.Installations - 1)
+		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(s), fmt.Sprintf("%.1f", s.Publishes/w), fmtBytes(s.Bytes),
+			fmtBytes(s.Bytes / w), fmtBytes(s.RxBytes), dur(s.SenderCPU), dur(s.RxSerial), dur(s.RxSerialMax), dur(s.RxParallel),
+			errs(s.PublishErrors)})
 	}
-	p.table([]string{"N", "D", "publishes", "total bytes", "Welcome bytes per installation", "admin CPU",
-		"CPU per installation (alone, median)", "(alone, max)", "(all at once)", "failed publishes"}, rows)
+	p.table([]string{"N", "D", "publishes", "per Welcome", "total bytes", "Welcome size", "bytes received per installation",
+		"admin CPU", "CPU per installation (alone, median)", "(alone, max)", "(all at once)", "failed publishes"}, rows)
+	p.f("Each installation gets its own pairwise-encrypted Welcome (event log, every member's card, forwarded sender keys), split into parts that fit a publish: total bytes grow with (N×D)². Bytes received per installation also count the other Welcomes published on its inbox topic (inboxes are shared by 1/%d of the accounts, PRIV2); each of those costs it a failed decryption.\n\n", topics.InboxPartitions)
 }
 
 func (p *printer) add(r *Report) {
@@ -140,6 +154,9 @@ func (p *printer) add(r *Report) {
 	var rows [][]string
 	for _, run := range r.Runs {
 		a, wl, lz := &run.Add, &run.Welcome, &run.Lazy
+		if run.Err != "" && run.Message.Ops == 0 {
+			continue
+		}
 		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(a), fmtBytes(a.Bytes), dur(a.SenderCPU),
 			fmtBytes(a.RxBytes), dur(a.RxSerial), dur(a.RxParallel),
 			fmtBytes(wl.RxBytes), dur(wl.RxSerial),
@@ -157,17 +174,23 @@ func (p *printer) remove(r *Report) {
 	var rows [][]string
 	for _, run := range r.Runs {
 		e, s := &run.Remove, &run.Rotate
+		if run.Err != "" && run.Message.Ops == 0 {
+			continue
+		}
 		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(e), fmtBytes(e.Bytes), dur(e.SenderCPU), dur(e.RxSerial),
-			pubs(s), fmtBytes(s.Bytes), dur(s.SenderCPU), fmtBytes(s.RxBytes), dur(s.RxSerial), dur(s.RxParallel), itoa(s.Ops)})
+			pubs(s), fmtBytes(s.Bytes), itoa((run.N+1)*run.D - run.D - 1), dur(s.SenderCPU), fmtBytes(s.RxBytes), dur(s.RxSerial), dur(s.RxParallel), itoa(s.Ops)})
 	}
 	p.table([]string{"N", "D", "event: publishes", "event bytes", "admin CPU", "event CPU per installation",
-		"rotation message: publishes", "bytes (= per installation received)", "sender CPU", "bytes received per installation",
+		"rotation message: publishes", "bytes", "slots", "sender CPU", "bytes received per installation",
 		"CPU per receiving installation (alone)", "(all at once)", "speakers measured"}, rows)
 
 	p.f("Removal totals per remaining installation, k measured speakers vs. every remaining installation speaking once (S = N×D−1 after the removal; **computed** as S × the measured per-rotation figures, not run):\n\n")
 	rows = nil
 	for _, run := range r.Runs {
 		e, s := &run.Remove, &run.Rotate
+		if run.Err != "" && run.Message.Ops == 0 {
+			continue
+		}
 		k := time.Duration(run.Speakers)
 		S := run.N*run.D - 1
 		rows = append(rows, []string{itoa(run.N), itoa(run.D), itoa(run.Speakers),
@@ -219,20 +242,29 @@ func topTables(u DiskUsage, n int) string {
 }
 
 func (p *printer) mls(r *Report) {
-	p.f("### Compared with MLS\n\n")
+	p.f("### Compared with MLS, and where Sender Keys lose\n\n")
+	p.f("MLS figures (notes/crypto.md): OpenMLS ~%s to add one member to a 1000-member group; XMTP ~%s to add one to 250; ts-mls (measured on this machine) commits a remove in a 400-member group in %s, %s, and every member processes that one commit.\n\n",
+		dur(mlsOpenMLSAdd1000), dur(mlsXMTPAdd250), dur(mlsTSRemove400), fmtBytes(mlsTSRemove400B))
 	var rows [][]string
 	for _, run := range r.Runs {
-		if run.N != 400 && run.N != 1000 && run.N != 250 {
+		if run.Message.Ops == 0 || run.N < 100 {
 			continue
 		}
+		k := float64(run.Speakers)
+		S := float64(run.N*run.D - 1)
 		rows = append(rows, []string{run.Name(),
-			"add: admin " + dur(run.Add.SenderCPU+time.Duration(run.D)*0) + ", newcomer " + dur(run.Welcome.RxSerial) + ", existing " + dur(run.Add.RxSerial),
-			"remove: event " + fmtBytes(run.Remove.Bytes) + " + " + fmtBytes(run.Rotate.Bytes) + " per speaking sender; per installation " + dur(run.Remove.RxSerial) + " + " + dur(run.Rotate.RxSerial) + " per speaking sender",
-		})
+			dur(run.Add.SenderCPU), dur(run.Welcome.RxSerial), fmtBytes(run.Welcome.RxBytes),
+			dur(run.Remove.SenderCPU + run.Rotate.SenderCPU),
+			fmtBytes(run.Remove.Bytes + run.Rotate.Bytes),
+			fmtBytes(run.Remove.RxBytes+k*run.Rotate.RxBytes) + " / " + fmtBytes(run.Remove.RxBytes+S*run.Rotate.RxBytes),
+			dur(run.Remove.RxSerial+time.Duration(k)*run.Rotate.RxSerial) + " / " + dur(run.Remove.RxSerial+time.Duration(S)*run.Rotate.RxSerial),
+			fmtBytes(run.Create.Bytes)})
 	}
-	p.table([]string{"Chorus run", "add one member", "remove one member"}, rows)
-	p.f("MLS figures (notes/crypto.md): OpenMLS ~%s to add one member to a 1000-member group; XMTP ~%s to add one to 250; ts-mls (measured here) a remove commit in a 400-member group takes %s and is %s, and every member processes that one commit.\n\n",
-		dur(mlsOpenMLSAdd1000), dur(mlsXMTPAdd250), dur(mlsTSRemove400), fmtBytes(mlsTSRemove400B))
+	p.table([]string{"Chorus", "add: admin CPU", "add: newcomer CPU per installation", "add: Welcome bytes per new installation",
+		"remove: admin CPU (event + its rotation)", "remove: bytes until the admin has rotated",
+		"remove: bytes received per installation, k speak / all speak (computed)", "remove: CPU per installation, k / all (computed)",
+		"create: total bytes"}, rows)
+	p.f("Sender Keys win on CPU: adding a member costs the admin milliseconds (no tree update) and a removal costs every sender one rotation slot per remaining installation (%s of sender CPU per slot in the largest run), never a tree-wide commit. They lose on bytes: a removal is paid by every remaining sender that speaks again, each with a rotation message of one slot per remaining installation, so a single rotation in a 400-installation group (~90 KiB) already outweighs the ts-mls remove commit (33 KB), and if every member speaks again each installation downloads S such messages (quadratic in the group); group creation sends every installation its own copy of the cards and log (quadratic too). Rotation is lazy, so members who never speak again cost nothing.\n\n", perSlotCPU(r))
 }
 
 func (p *printer) method(r *Report) {
@@ -301,4 +333,19 @@ func dur(d time.Duration) string {
 		return fmt.Sprintf("%.1f ms", float64(d)/1e6)
 	}
 	return fmt.Sprintf("%.0f µs", float64(d)/1e3)
+}
+
+// perSlotCPU is the rotation sender CPU per slot of the largest completed run.
+func perSlotCPU(r *Report) string {
+	var best *Run
+	for _, run := range r.Runs {
+		if run.Rotate.Ops > 0 && (best == nil || run.N*run.D > best.N*best.D) {
+			best = run
+		}
+	}
+	if best == nil {
+		return "–"
+	}
+	slots := (best.N+1)*best.D - best.D - 1
+	return dur(best.Rotate.SenderCPU / time.Duration(max(slots, 1)))
 }
