@@ -409,7 +409,9 @@ func runRead(ctx context.Context, s *stdio, args []string) int {
 		return fail(s, &c, err)
 	}
 	enc := json.NewEncoder(s.out) // --json: one object per line
+	printed := map[string]bool{}
 	for _, m := range ms {
+		printed[m.ID] = true
 		if c.json {
 			_ = enc.Encode(m)
 		} else {
@@ -418,6 +420,12 @@ func runRead(ctx context.Context, s *stdio, args []string) int {
 	}
 	label := groupLabel(cl)
 	for ev := range events {
+		if ev.Message != nil {
+			if printed[ev.Message.ID] {
+				continue // already shown by the first read
+			}
+			printed[ev.Message.ID] = true
+		}
 		printEvent(s.out, &c, label, ev)
 	}
 	return exitOK

@@ -156,8 +156,11 @@ func printEvent(w io.Writer, c *common, label func(id string) string, ev app.Eve
 		}
 		fmt.Fprintf(w, "[%s] %s\n", group, ev.Message)
 	case app.EventDelivery:
-		if ev.Status == "failed" {
+		switch {
+		case ev.Status == "failed":
 			fmt.Fprintf(w, "[%s] ✗ message %s… could not be published\n", group, ev.MessageID[:8])
+		case ev.Status == "published" && ev.Message != nil && ev.Message.Kind != "membership":
+			fmt.Fprintf(w, "[%s] %s\n", group, ev.Message) // our own, sent from any command
 		}
 	case app.EventMissing:
 		fmt.Fprintf(w, "[%s] ⚠ %s\n", group, ev.Text)

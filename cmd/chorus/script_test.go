@@ -36,6 +36,7 @@ func TestScripts(t *testing.T) {
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
 			"waitnode":  cmdWaitNode,
 			"waitpeers": cmdWaitPeers,
+			"waitwatch": cmdWaitWatch,
 			"waitgroup": cmdWaitGroup,
 			"waitmsg":   cmdWaitMsg,
 			"chat":      cmdChat,
@@ -155,6 +156,23 @@ func cmdWaitPeers(ts *testscript.TestScript, neg bool, args []string) {
 			return false, err.Error()
 		}
 		return st.Peers >= n, fmt.Sprintf("%d peers", st.Peers)
+	})
+}
+
+// waitwatch DIR N: wait until DIR's node has at least N open event streams.
+func cmdWaitWatch(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitwatch DIR N")
+	}
+	n, err := strconv.Atoi(args[1])
+	ts.Check(err)
+	cl := client(ts, args[0])
+	poll(ts, fmt.Sprintf("%d watchers on %s", n, args[0]), func(ctx context.Context) (bool, string) {
+		var st app.StatusView
+		if err := cl.Call(ctx, "status", nil, &st); err != nil {
+			return false, err.Error()
+		}
+		return st.Watchers >= n, fmt.Sprintf("%d watchers", st.Watchers)
 	})
 }
 

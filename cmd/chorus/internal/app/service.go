@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync/atomic"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -35,6 +36,8 @@ type Service struct {
 	cfg   Config
 	net   Network
 	node  bool
+
+	watchers atomic.Int32 // open Watch streams
 }
 
 // NewService wraps c. net may be nil (no network: operations that publish fail with
@@ -220,7 +223,8 @@ func (s *Service) Status(ctx context.Context) (StatusView, error) {
 	if err != nil {
 		return StatusView{}, err
 	}
-	v := StatusView{Account: a.ID, Name: s.cfg.Name, Installation: a.Installation.String(), Node: s.node}
+	v := StatusView{Account: a.ID, Name: s.cfg.Name, Installation: a.Installation.String(), Node: s.node,
+		Watchers: int(s.watchers.Load())}
 	if s.net != nil {
 		v.Peers = s.net.PeerCount()
 		v.Addrs = s.net.Addrs()

@@ -16,6 +16,7 @@ type StatusView struct {
 	Addrs        []string `json:"addrs,omitempty"`
 	Groups       int      `json:"groups"`
 	Contacts     int      `json:"contacts"`
+	Watchers     int      `json:"watchers"` // open event streams (chat, read --follow)
 }
 
 // IDView is the account's identity and contact code.
@@ -91,7 +92,7 @@ const (
 type EventView struct {
 	Type       string       `json:"type"`
 	Group      string       `json:"group,omitempty"`
-	Message    *MessageView `json:"message,omitempty"`     // message
+	Message    *MessageView `json:"message,omitempty"`     // message; delivery (the message, when found)
 	MessageID  string       `json:"message_id,omitempty"`  // delivery
 	Status     string       `json:"status,omitempty"`      // delivery
 	Sender     string       `json:"sender,omitempty"`      // missing

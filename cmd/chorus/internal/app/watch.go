@@ -27,7 +27,9 @@ func (s *Service) Watch(ctx context.Context, ref string) (<-chan EventView, erro
 	}
 	in := s.c.Subscribe(ctx)
 	out := make(chan EventView, 64)
+	s.watchers.Add(1)
 	go func() {
+		defer s.watchers.Add(-1)
 		defer close(out)
 		for ev := range in {
 			v, ok := s.eventView(ctx, ev, meta)
@@ -50,7 +52,11 @@ func (s *Service) eventView(ctx context.Context, ev protocol.Event, meta map[str
 		m := s.MessageView(e.Message)
 		return EventView{Type: EventMessage, Group: m.Group, Message: &m}, true
 	case *protocol.DeliveryStatusChanged:
-		return EventView{Type: EventDelivery, Group: e.Group.String(), MessageID: e.Message.String(), Status: e.Status.String()}, true
+		v := EventView{Type: EventDelivery, Group: e.Group.String(), MessageID: e.Message.String(), Status: e.Status.String()}
+		if m, err := s.message(ctx, e.Group, e.Message); err == nil && m.Kind != "" {
+			v.Message = &m
+		}
+		return v, true
 	case *protocol.GroupJoined:
 		g := e.Group.String()
 		meta[g] = [2]string{e.Name, ""}
