@@ -73,6 +73,17 @@ func (t *tx) Group(id protocol.GroupID) (*protocol.GroupRecord, error) {
 	return &g, nil
 }
 
+const groupStateCols = `id, chat_id, secret, buckets, topic, name, description, color, NULL AS image, NULL AS events, sender, rotate, distribute, clock, history, status, joined_at, updated_at`
+
+func (t *tx) GroupState(id protocol.GroupID) (*protocol.GroupRecord, error) {
+	var r groupRow
+	if err := t.get(&r, `SELECT `+groupStateCols+` FROM chat_groups WHERE id = ?`, id[:]); err != nil {
+		return nil, notFound(err)
+	}
+	g := r.rec()
+	return &g, nil
+}
+
 func (t *tx) Groups() ([]protocol.GroupRecord, error) {
 	var rows []groupRow
 	if err := t.sel(&rows, `SELECT `+groupCols+` FROM chat_groups ORDER BY joined_at, id`); err != nil {

@@ -201,6 +201,10 @@ func testGroups(t *testing.T, s *Store) {
 		if err != nil || got.Name != "m" || got.Status != protocol.GroupLeft || got.Secret[0] != 2 || !got.Distribute || got.Clock != 5 {
 			t.Fatalf("group %+v %v", got, err)
 		}
+		hot, err := tx.GroupState(g.ID)
+		if err != nil || hot.Events != nil || hot.Clock != 5 || hot.Name != "m" || hot.Sender[0] != 3 {
+			t.Fatalf("group state %+v %v", hot, err)
+		}
 		if err := tx.MarkDistributed(g.ID, []protocol.InstallationID{{1}, {2}, {1}}); err != nil {
 			return err
 		}

@@ -413,6 +413,20 @@ func (t *txn) group(id GroupID) (*GroupRecord, *groupCache, error) {
 	return g, gc, nil
 }
 
+// groupHot is group without the event log (whose size grows with the group) when the
+// group is cached.
+func (t *txn) groupHot(id GroupID) (*GroupRecord, *groupCache, error) {
+	gc := t.c.groups[id]
+	if gc == nil {
+		return t.group(id)
+	}
+	g, err := t.GroupState(id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, ErrUnknownGroup
+	}
+	return g, gc, err
+}
+
 // Groups lists our groups (including those we left or were removed from).
 func (c *Client) Groups(ctx context.Context) ([]GroupInfo, error) {
 	var out []GroupInfo

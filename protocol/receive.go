@@ -259,7 +259,7 @@ func (t *txn) handleGroup(gids []GroupID, payload []byte) error {
 	if gc == nil {
 		return errNotForUs
 	}
-	g, err := t.Group(gc.id)
+	g, err := t.GroupState(gc.id) // without the event log: not per-member work
 	if err != nil {
 		return err
 	}
@@ -428,7 +428,11 @@ func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error
 		return err
 	}
 	if gp.Type == wire.ContentMembership {
-		if err := t.receiveMembership(g, gc, gp.Body); err != nil {
+		full, err := t.Group(g.ID) // with the event log (and the state just stored)
+		if err != nil {
+			return err
+		}
+		if err := t.receiveMembership(full, gc, gp.Body); err != nil {
 			return err
 		}
 	}

@@ -38,7 +38,7 @@ func (c *Client) Send(ctx context.Context, id GroupID, content Content) (Message
 		if c.acct == nil {
 			return ErrNoAccount
 		}
-		g, gc, err := t.group(id)
+		g, gc, err := t.groupHot(id)
 		if err != nil {
 			return err
 		}

@@ -177,6 +177,9 @@ type GroupStore interface {
 	// Rotate, Distribute, Clock, History and UpdatedAt (the event log can be large).
 	PutGroupState(*GroupRecord) error
 	Group(id GroupID) (*GroupRecord, error) // ErrNotFound
+	// GroupState reads a group without its event log and image (the hot path: its cost
+	// does not grow with the group): every other field is filled.
+	GroupState(id GroupID) (*GroupRecord, error) // ErrNotFound
 	Groups() ([]GroupRecord, error)
 	// Distributed records that these installations hold our current sender key.
 	MarkDistributed(group GroupID, ids []InstallationID) error
