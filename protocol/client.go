@@ -117,6 +117,7 @@ type Client struct {
 	outWake  chan struct{} // new outbox records
 	runMu    sync.Mutex
 	running  bool
+	runDone  chan struct{} // closed when the current Run returns
 	closed   chan struct{}
 	closeOne sync.Once
 
@@ -171,13 +172,20 @@ func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client
 // See EventBuffer for what happens when the consumer is slow.
 func (c *Client) Subscribe(ctx context.Context) <-chan Event { return c.events.subscribe(ctx) }
 
-// Close stops the client: Run returns, event streams close. It does not close the store
-// or the transport (their owner does). Close is idempotent.
+// Close stops the client: Run returns (Close waits for it), event streams close. It does
+// not close the store or the transport (their owner does, after Close). Close is
+// idempotent.
 func (c *Client) Close() error {
 	c.closeOne.Do(func() {
 		close(c.closed)
 		c.events.close()
 	})
+	c.runMu.Lock()
+	done, running := c.runDone, c.running
+	c.runMu.Unlock()
+	if running {
+		<-done
+	}
 	return nil
 }
 

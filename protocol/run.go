@@ -20,11 +20,14 @@ func (c *Client) Run(ctx context.Context) error {
 		return ErrRunning
 	}
 	c.running = true
+	done := make(chan struct{})
+	c.runDone = done
 	c.runMu.Unlock()
 	defer func() {
 		c.runMu.Lock()
 		c.running = false
 		c.runMu.Unlock()
+		close(done)
 	}()
 	if _, err := c.Account(); err != nil {
 		return err
