@@ -94,6 +94,13 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		// One P while a receiver is measured alone: with idle Ps the Go scheduler spins
 		// threads looking for work at every goroutine hand-off, CPU that a busy process
 		// never spends.
+		// And no garbage collection in flight: the simulation's heap holds every client,
+		// so a cycle started by earlier steps would be charged to whoever is measured. A
+		// receiver's own allocations (tens of KiB) do not start one; the all-at-once
+		// figure below includes the collector's share.
+		if len(serial) > 0 {
+			runtime.GC()
+		}
 		prev := runtime.GOMAXPROCS(1)
 		for _, i := range serial {
 			c0, w0 := processCPU(), time.Now()

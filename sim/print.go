@@ -88,6 +88,11 @@ func (p *printer) sampling(r *Report) {
 	}
 	p.table([]string{"N", "D", "installations", "live clients", "speakers after removal", "setup", "idle CPU", "largest publish", "run"}, rows)
 	p.f("A member with D devices is simulated as D single-installation accounts (the engine has no device linking yet): every per-installation cost (slots, Welcomes, sessions, receivers) is the real one; the membership log lists N×D accounts instead of N.\n")
+	for _, run := range r.Runs {
+		if strings.Contains(run.Err, "event log too large") {
+			p.f("%s stopped at group creation: the engine puts the whole membership event log in the first Welcome part and refuses logs above one publish; with %d member accounts the MEMBERS_ADDED event alone lists %d keys of 132 characters (~%s). With real linked devices the log would list %d accounts; as simulated (one account per installation) it is the limit for any group above ~1080 accounts.\n", run.Name(), run.N*run.D, run.N*run.D, fmtBytes(float64(134*run.N*run.D)), run.N)
+		}
+	}
 	if anySampled(r) {
 		p.f("Sampled runs: every installation is a real account with its own keys and prekey bundle, in the group, and every slot and Welcome is built and published for it; only the live ones run a client and process what they receive (the others are offline devices). Receiver figures come from the live ones: the admin, the speakers, the removed members, the newcomer and installations spread over the group.\n")
 	}
@@ -271,7 +276,7 @@ func (p *printer) method(r *Report) {
 	p.f("### Method\n\n")
 	p.f("- CPU: %s.\n", r.CPUMethod)
 	p.f("- Every installation's inbound envelopes pass a gate. A step runs with every gate closed: the acting installation's API call (Send, CreateGroup, AddMembers, RemoveMembers) runs on a goroutine locked to its OS thread, and its CPU is that thread's CPU time (sqlite and libsecp256k1 run on the calling thread through cgo) minus the time spent inside the transport's Publish (the in-process bus copying the payload to every subscriber stands in for the Waku relay, not the sender).\n")
-	p.f("- Receivers: up to %d receivers are let through one at a time (\"alone\", with GOMAXPROCS=1 during the window so that idle Ps do not spin looking for work at every goroutine hand-off): the figure is the process CPU from opening its gate until it emitted the expected event, plus %s for the rest of its transaction, while every other client is idle, minus the idle CPU rate (table above) times the window. It includes everything that installation's client does (transport hand-off, sqlite, crypto, events, Go runtime and GC). Then every other gate opens at once (\"all at once\"): total process CPU until all have it, divided by their number.\n", r.SerialSample, settle)
+	p.f("- Receivers: up to %d receivers are let through one at a time (\"alone\", with GOMAXPROCS=1 during the window so that idle Ps do not spin looking for work at every goroutine hand-off, and after a forced GC so that no collection of the whole simulation's heap is in flight): the figure is the process CPU from opening its gate until it emitted the expected event, plus %s for the rest of its transaction, while every other client is idle, minus the idle CPU rate (table above) times the window. It includes everything that installation's client does (transport hand-off, sqlite, crypto, events, Go runtime) except garbage collection. Then every other gate opens at once (\"all at once\"): total process CPU until all have it, divided by their number; this one includes the collector, whose cost grows with the simulation's heap (every client in one process), not with one device's.\n", r.SerialSample, settle)
 	p.f("- Bytes: payload bytes of successful publishes over the whole network (Waku framing excluded); bytes received per installation are the payloads that reached its node.\n")
 	p.f("- The ratio to senderkeys Open divides the median receiver CPU by Open measured in this run; the target is ≤ 1.2 and what exceeds it is storage (one sqlite transaction per message) and client overhead, constant in N (compare the rows).\n\n")
 }
