@@ -19,6 +19,9 @@ const (
 	ContentReaction ContentType = 3
 	// ContentMembership: body = u32<status MembershipUpdateMessage> || u32<list of u16<card>>.
 	ContentMembership ContentType = 4
+	// ContentDevices: body = the sender account's contact card (a device-list change,
+	// multi-device).
+	ContentDevices ContentType = 5
 )
 
 // GroupPlaintext is what a sender key seals:
@@ -64,7 +67,7 @@ func ParseGroupPlaintext(in []byte) (*GroupPlaintext, error) {
 	var v, t uint8
 	var hist cryptobyte.String
 	if !s.ReadUint8(&v) || v != Version || !s.ReadUint64(&p.Clock) || !s.ReadUint64(&p.Timestamp) ||
-		!s.ReadUint8(&t) || t < uint8(ContentText) || t > uint8(ContentMembership) ||
+		!s.ReadUint8(&t) || t < uint8(ContentText) || t > uint8(ContentDevices) ||
 		!readVec32(&s, &p.Body) || !s.ReadUint8LengthPrefixed(&hist) || !s.Empty() ||
 		len(hist)%HistoryEntrySize != 0 || len(hist)/HistoryEntrySize > MaxHistory {
 		return nil, ErrMalformed

@@ -89,6 +89,10 @@ const (
 	PairwiseDistribution PairwiseType = 3
 	// PairwisePing: empty body; confirms a session so the peer stops sending initials.
 	PairwisePing PairwiseType = 4
+	// PairwiseLink: body = Link (an account-key holder linking a new installation).
+	PairwiseLink PairwiseType = 5
+	// PairwiseDevices: body = Devices (device list and metadata among own installations).
+	PairwiseDevices PairwiseType = 6
 )
 
 // PairwiseMessage is the plaintext of every Double Ratchet message sent in an inbox frame:
@@ -120,7 +124,7 @@ func ParsePairwiseMessage(in []byte) (*PairwiseMessage, error) {
 		!readVec32(&s, &m.Body) || !s.Empty() {
 		return nil, ErrMalformed
 	}
-	if t < uint8(PairwiseWelcome) || t > uint8(PairwisePing) {
+	if t < uint8(PairwiseWelcome) || t > uint8(PairwiseDevices) {
 		return nil, ErrMalformed
 	}
 	if len(m.Card) == 0 {
