@@ -193,7 +193,7 @@ func testGroups(t *testing.T, s *Store) {
 		if err := tx.PutGroup(g); err != nil {
 			return err
 		}
-		g.Name, g.Status, g.Sender = "m", protocol.GroupLeft, []byte{3}
+		g.Name, g.Status, g.Sender, g.Repeat, g.RepeatLeft = "m", protocol.GroupLeft, []byte{3}, []byte{4}, 2
 		if err := tx.PutGroup(g); err != nil {
 			return err
 		}
@@ -202,7 +202,7 @@ func testGroups(t *testing.T, s *Store) {
 			t.Fatalf("group %+v %v", got, err)
 		}
 		hot, err := tx.GroupState(g.ID)
-		if err != nil || hot.Events != nil || hot.Clock != 5 || hot.Name != "m" || hot.Sender[0] != 3 {
+		if err != nil || hot.Events != nil || hot.Clock != 5 || hot.Name != "m" || hot.Sender[0] != 3 || hot.RepeatLeft != 2 || hot.Repeat[0] != 4 {
 			t.Fatalf("group state %+v %v", hot, err)
 		}
 		if err := tx.MarkDistributed(g.ID, []protocol.InstallationID{{1}, {2}, {1}}); err != nil {
@@ -446,7 +446,7 @@ func TestReopen(t *testing.T) {
 	}
 	defer s.Close()
 	v, err := s.SchemaVersion()
-	if err != nil || v != 1 {
+	if err != nil || v != 2 {
 		t.Fatalf("schema version %d %v", v, err)
 	}
 	inTx(t, s, func(tx protocol.StoreTx) error {

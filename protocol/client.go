@@ -64,6 +64,7 @@ type options struct {
 	syncInterval  time.Duration
 	historyWindow time.Duration
 	missingGrace  time.Duration
+	repeats       int
 }
 
 // WithLogger sets the logger (nil: discard). The engine never logs plaintext or keys.
@@ -89,6 +90,15 @@ func WithSyncInterval(d time.Duration) Option { return func(o *options) { o.sync
 
 // WithHistoryWindow sets how far back the first sync of a topic looks (default 24h).
 func WithHistoryWindow(d time.Duration) Option { return func(o *options) { o.historyWindow = d } }
+
+// RotationRepeats is the default number of messages after a rotation (or any message
+// handing our key to new recipients) that carry the same rotation block again.
+const RotationRepeats = 2
+
+// WithRotationRepeats sets how many following messages repeat a rotation block (default
+// RotationRepeats; 0 disables). Each repeat costs the block's bytes again; it lets a
+// recipient that lost the first copy read the sender without a history store.
+func WithRotationRepeats(n int) Option { return func(o *options) { o.repeats = max(n, 0) } }
 
 // WithMissingGrace sets how long a gap must persist before it is reported missing
 // (default 0: at the first sync that still sees it after a history fetch).
@@ -133,7 +143,7 @@ type Client struct {
 // New returns a client on store and t. If the store holds an account it is loaded;
 // otherwise call CreateAccount or ImportAccount.
 func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client, error) {
-	o := options{retryBase: 2 * time.Second, syncInterval: time.Minute, historyWindow: 24 * time.Hour}
+	o := options{retryBase: 2 * time.Second, syncInterval: time.Minute, historyWindow: 24 * time.Hour, repeats: RotationRepeats}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -55,16 +55,27 @@ func TestPublishesPerMessage(t *testing.T) {
 				}
 			}
 			tn.settle()
+			// Each member's next RotationRepeats messages repeat its rotation block.
+			var repeatBytes int64
+			for r := 0; r < protocol.RotationRepeats; r++ {
+				pubs, b := sendCost(t, tn, tn.peers[n-1], g, fmt.Sprintf("repeat %d", r))
+				if pubs != 1 {
+					t.Fatalf("repeat: %d publishes", pubs)
+				}
+				repeatBytes = b
+			}
+			tn.settle()
 			pubs, ordinary2 := sendCost(t, tn, tn.peers[n-1], g, "ordinary")
 			if pubs != 1 {
 				t.Fatalf("ordinary message: %d publishes", pubs)
 			}
 			tn.settle()
 			for _, p := range tn.peers {
-				if got := len(p.texts(g)); got != n+1 {
-					t.Fatalf("%s has %d messages, want %d", p.name, got, n+1)
+				if got := len(p.texts(g)); got != n+1+protocol.RotationRepeats {
+					t.Fatalf("%s has %d messages, want %d", p.name, got, n+1+protocol.RotationRepeats)
 				}
 			}
+			t.Logf("n=%d: a message repeating the rotation block: %d B", n, repeatBytes)
 			t.Logf("n=%d: publishes per message 1; bytes: ordinary %d (admin %d), member's first message with %d-slot rotation block %d",
 				n, ordinary2, ordinary, n-1, firstBytes)
 			if n < 3 {
@@ -94,11 +105,11 @@ func TestPublishesPerMessage(t *testing.T) {
 			}
 			tn.settle()
 			for _, p := range tn.peers[:n-1] {
-				if got := p.texts(g); len(got) != n+1+n-1 {
+				if got := p.texts(g); len(got) != n+1+protocol.RotationRepeats+n-1 {
 					t.Fatalf("%s has %d messages after removal round", p.name, len(got))
 				}
 			}
-			if got := victim.texts(g); len(got) != n+1 {
+			if got := victim.texts(g); len(got) != n+1+protocol.RotationRepeats {
 				t.Fatalf("removed member read post-removal traffic: %d messages", len(got))
 			}
 			t.Logf("n=%d removal: event 1 publish %d B; rekey rides on the next message of each of %d remaining senders (%d publishes, all of them messages): extra %d B total, %d B per sender",

@@ -287,3 +287,47 @@ func TestDeliveryFailsAfterAttempts(t *testing.T) {
 		t.Fatal("a failed message was delivered")
 	}
 }
+
+// TestRotationRepeatWithoutHistory: a member misses a sender's first message (its
+// rotation block) and there is no history store; the repeated block in the next message
+// lets it read the sender from then on, and the lost message is reported missing.
+func TestRotationRepeatWithoutHistory(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 61, HistoryLimit: -1}, 3)
+	a, b, c := tn.peers[0], tn.peers[1], tn.peers[2]
+	tn.connect(a, b, c)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id, c.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	tn.net.SetOffline(c.name, true)
+	if _, err := b.c.Send(ctx, g, protocol.Text("first, with the rotation block")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(20 * time.Millisecond)
+	tn.net.SetOffline(c.name, false)
+	if _, err := b.c.Send(ctx, g, protocol.Text("second, repeating it")); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for c.texts(g)["second, repeating it"] != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the repeated rotation block did not let c read b")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = c.c.Sync(ctx)
+	time.Sleep(20 * time.Millisecond)
+	var gap bool
+	for _, e := range c.eventsOf(func(e protocol.Event) bool { _, ok := e.(*protocol.MessageMissing); return ok }) {
+		m := e.(*protocol.MessageMissing)
+		gap = gap || (!m.ByHistory && m.SenderAccount == b.id && m.To-m.From == 1)
+	}
+	if !gap {
+		t.Fatal("the lost first message was not reported")
+	}
+	if a.texts(g)["first, with the rotation block"] != 1 {
+		t.Fatal("a lost b's first message")
+	}
+}

@@ -181,6 +181,9 @@ func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, bo
 	if err != nil {
 		return MessageID{}, nil, err
 	}
+	if err := t.repeatRotation(g, frames, len(slots) > 0, keyID); err != nil {
+		return MessageID{}, nil, err
+	}
 	if g.Sender, err = sender.MarshalBinary(); err != nil {
 		return MessageID{}, nil, err
 	}
@@ -214,6 +217,40 @@ func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, bo
 		outs = append(outs, oid)
 	}
 	return id, outs, nil
+}
+
+// repeatRotation implements rotation repeats: a rotation block that fit one publish is
+// remembered and carried again, byte for byte, by the next RotationRepeats messages of
+// the same sender key, so that a recipient that lost the first one can still read the
+// sender without history (the slots are the same ciphertexts: no key is used again).
+func (t *txn) repeatRotation(g *GroupRecord, frames []*wire.GroupFrame, fresh bool, key senderkeys.KeyID) error {
+	n := t.c.opt.repeats
+	if fresh {
+		g.Repeat, g.RepeatLeft = nil, 0
+		if len(frames) == 1 && n > 0 {
+			b, err := (&wire.GroupFrame{Rotation: frames[0].Rotation}).Marshal()
+			if err != nil {
+				return err
+			}
+			g.Repeat, g.RepeatLeft = b, n
+		}
+		return nil
+	}
+	if g.RepeatLeft <= 0 || g.Repeat == nil || len(frames) != 1 || frames[0].Rotation != nil {
+		return nil
+	}
+	g.RepeatLeft--
+	old, err := wire.ParseGroupFrame(g.Repeat)
+	if err != nil || old.Rotation == nil || old.Rotation.Public.KeyID != key {
+		g.Repeat, g.RepeatLeft = nil, 0 // stale: our key rotated since
+		return nil
+	}
+	f := &wire.GroupFrame{Rotation: old.Rotation, Message: frames[0].Message}
+	if b, err := f.Marshal(); err != nil || len(b) > t.c.frameLimit {
+		return nil
+	}
+	frames[0] = f
+	return nil
 }
 
 // buildSlots encrypts the sender's current (chain key, iteration) to every member

@@ -160,6 +160,8 @@ type GroupRecord struct {
 	Status      GroupStatus
 	JoinedAt    time.Time
 	UpdatedAt   time.Time
+	Repeat      []byte // our last rotation block (a wire.GroupFrame without message)
+	RepeatLeft  int    // how many more messages repeat it
 }
 
 // ReceiverRecord is our receiving state for one sender installation in one group.
@@ -174,7 +176,8 @@ type ReceiverRecord struct {
 type GroupStore interface {
 	PutGroup(*GroupRecord) error
 	// PutGroupState updates only the fields that change with every message: Sender,
-	// Rotate, Distribute, Clock, History and UpdatedAt (the event log can be large).
+	// Rotate, Distribute, Clock, History, UpdatedAt, Repeat and RepeatLeft (the event log
+	// can be large).
 	PutGroupState(*GroupRecord) error
 	Group(id GroupID) (*GroupRecord, error) // ErrNotFound
 	// GroupState reads a group without its event log and image (the hot path: its cost
