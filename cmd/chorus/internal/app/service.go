@@ -560,6 +560,8 @@ func (s *Service) MessageView(m protocol.Message) MessageView {
 		v.Text = m.Content.Emoji
 	case protocol.ContentMembership:
 		v.Text = "(membership update)"
+	default:
+		v.Text = "(content this version cannot show)"
 	}
 	if m.Content.Type == protocol.ContentReply || m.Content.Type == protocol.ContentReaction {
 		v.Target = m.Content.Target.String()

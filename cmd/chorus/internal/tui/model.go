@@ -78,8 +78,10 @@ func (m *Model) reindex() {
 // Upsert adds a message or updates the one with its id. Membership updates are shown
 // as notices by Apply instead.
 func (m *Model) Upsert(v app.MessageView) {
-	if v.Kind == "membership" {
-		return
+	switch v.Kind {
+	case "text", "reply", "reaction":
+	default:
+		return // membership updates become notices; other kinds are not chat lines
 	}
 	if i, ok := m.byID[v.ID]; ok {
 		m.entries[i].msg = &v
