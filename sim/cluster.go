@@ -226,9 +226,30 @@ func (cl *cluster) waitStarted(ctx context.Context, timeout time.Duration) error
 func (cl *cluster) calibrate() {
 	cl.setGates(false, nil)
 	time.Sleep(20 * time.Millisecond)
+	cl.idle = cl.idleRate(200 * time.Millisecond)
+}
+
+// quiesce waits until the process is idle: less than 5% of one core over quietWindow.
+func (cl *cluster) quiesce(ctx context.Context) error {
+	deadline := time.Now().Add(time.Minute)
+	for time.Now().Before(deadline) {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		if cl.idleRate(quietWindow) < 0.05 {
+			return nil
+		}
+	}
+	return fmt.Errorf("sim: the clients did not go idle within a minute")
+}
+
+const quietWindow = 5 * time.Millisecond
+
+// idleRate is the process CPU per wall nanosecond over d with nothing to process.
+func (cl *cluster) idleRate(d time.Duration) float64 {
 	c0, w0 := processCPU(), time.Now()
-	time.Sleep(200 * time.Millisecond)
-	cl.idle = float64(processCPU()-c0) / float64(time.Since(w0))
+	time.Sleep(d)
+	return float64(processCPU()-c0) / float64(time.Since(w0))
 }
 
 func storePath(dir string, in int) string { return filepath.Join(dir, fmt.Sprintf("inst%d.db", in)) }

@@ -98,8 +98,14 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		// so a cycle started by earlier steps would be charged to whoever is measured. A
 		// receiver's own allocations (tens of KiB) do not start one; the all-at-once
 		// figure below includes the collector's share.
+		// And nothing left over from earlier steps: clients finish work after the event
+		// that released the previous wait (pending retries, commit tails), hundreds of
+		// them at once in large groups.
 		if len(serial) > 0 {
 			runtime.GC()
+			if err := cl.quiesce(ctx); err != nil {
+				return nil, err
+			}
 		}
 		prev := runtime.GOMAXPROCS(1)
 		for _, i := range serial {
@@ -127,7 +133,10 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 			return nil, err
 		}
 	}
-	time.Sleep(settle)
+	// Stragglers: work the clients do after their event (counted in this window).
+	if err := cl.quiesce(ctx); err != nil {
+		return nil, err
+	}
 	cpu := time.Duration(processCPU() - c0)
 	cl.setGates(false, nil)
 	total := 0
