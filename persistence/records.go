@@ -32,27 +32,48 @@ func b2i(b bool) int {
 func (t *tx) Account() (*protocol.AccountRecord, error) {
 	var r struct {
 		PrivateKey  []byte `db:"private_key"`
+		PublicKey   []byte `db:"public_key"`
 		Identity    []byte `db:"identity"`
 		CardClock   int64  `db:"card_clock"`
+		DeviceList  []byte `db:"device_list"`
 		NextPrekey  int64  `db:"next_prekey"`
 		CreatedAt   int64  `db:"created_at"`
 		AnnouncedAt int64  `db:"announced_at"`
+		LinkSecret  []byte `db:"link_secret"`
+		LinkUntil   int64  `db:"link_until"`
 	}
-	if err := t.get(&r, `SELECT private_key, identity, card_clock, next_prekey, created_at, announced_at FROM account WHERE singleton = 1`); err != nil {
+	if err := t.get(&r, `SELECT private_key, public_key, identity, card_clock, device_list, next_prekey, created_at, announced_at,
+		link_secret, link_until FROM account WHERE singleton = 1`); err != nil {
 		return nil, notFound(err)
 	}
-	return &protocol.AccountRecord{PrivateKey: r.PrivateKey, Identity: r.Identity, CardClock: uint64(r.CardClock),
-		NextPrekeyID: uint32(r.NextPrekey), CreatedAt: i2t(r.CreatedAt), AnnouncedAt: i2t(r.AnnouncedAt)}, nil
+	return &protocol.AccountRecord{PrivateKey: emptyNil(r.PrivateKey), PublicKey: emptyNil(r.PublicKey), Identity: r.Identity,
+		CardClock: uint64(r.CardClock), DeviceList: emptyNil(r.DeviceList), NextPrekeyID: uint32(r.NextPrekey),
+		CreatedAt: i2t(r.CreatedAt), AnnouncedAt: i2t(r.AnnouncedAt), LinkSecret: emptyNil(r.LinkSecret), LinkUntil: i2t(r.LinkUntil)}, nil
 }
 
 func (t *tx) PutAccount(a *protocol.AccountRecord) error {
-	_, err := t.exec(`INSERT INTO account (singleton, private_key, identity, card_clock, next_prekey, created_at, announced_at)
-		VALUES (1, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (singleton) DO UPDATE SET private_key = excluded.private_key, identity = excluded.identity,
-		card_clock = excluded.card_clock, next_prekey = excluded.next_prekey, created_at = excluded.created_at,
-		announced_at = excluded.announced_at`,
-		a.PrivateKey, a.Identity, int64(a.CardClock), int64(a.NextPrekeyID), t2i(a.CreatedAt), t2i(a.AnnouncedAt))
+	priv := a.PrivateKey
+	if priv == nil {
+		priv = []byte{} // NOT NULL: a linked installation has no account key
+	}
+	_, err := t.exec(`INSERT INTO account (singleton, private_key, public_key, identity, card_clock, device_list, next_prekey,
+		created_at, announced_at, link_secret, link_until)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (singleton) DO UPDATE SET private_key = excluded.private_key, public_key = excluded.public_key,
+		identity = excluded.identity, card_clock = excluded.card_clock, device_list = excluded.device_list,
+		next_prekey = excluded.next_prekey, created_at = excluded.created_at, announced_at = excluded.announced_at,
+		link_secret = excluded.link_secret, link_until = excluded.link_until`,
+		priv, a.PublicKey, a.Identity, int64(a.CardClock), a.DeviceList, int64(a.NextPrekeyID), t2i(a.CreatedAt), t2i(a.AnnouncedAt),
+		a.LinkSecret, t2i(a.LinkUntil))
 	return err
+}
+
+// emptyNil maps an empty blob to nil (absent).
+func emptyNil(b []byte) []byte {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // --- prekeys
@@ -150,21 +171,25 @@ type installationRow struct {
 	Bundle    []byte `db:"bundle"`
 	Revoked   bool   `db:"revoked"`
 	UpdatedAt int64  `db:"updated_at"`
+	Name      string `db:"name"`
+	Platform  string `db:"platform"`
+	AddedAt   int64  `db:"added_at"`
 }
 
 func (r *installationRow) rec() protocol.InstallationRecord {
-	rec := protocol.InstallationRecord{Account: r.Account, Bundle: r.Bundle, Revoked: r.Revoked, UpdatedAt: i2t(r.UpdatedAt)}
+	rec := protocol.InstallationRecord{Account: r.Account, Bundle: r.Bundle, Revoked: r.Revoked, UpdatedAt: i2t(r.UpdatedAt),
+		Name: r.Name, Platform: r.Platform, AddedAt: i2t(r.AddedAt)}
 	copy(rec.ID[:], r.ID)
 	copy(rec.DH[:], r.DH)
 	copy(rec.Signing[:], r.Signing)
 	return rec
 }
 
-const installationCols = `id, account, dh, signing, bundle, revoked, updated_at`
+const installationCols = `id, account, dh, signing, bundle, revoked, updated_at, name, platform, added_at`
 
 func (t *tx) PutInstallation(in *protocol.InstallationRecord) error {
-	_, err := t.exec(`INSERT OR REPLACE INTO installations (`+installationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		in.ID[:], in.Account, in.DH[:], in.Signing[:], in.Bundle, b2i(in.Revoked), t2i(in.UpdatedAt))
+	_, err := t.exec(`INSERT OR REPLACE INTO installations (`+installationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		in.ID[:], in.Account, in.DH[:], in.Signing[:], in.Bundle, b2i(in.Revoked), t2i(in.UpdatedAt), in.Name, in.Platform, t2i(in.AddedAt))
 	return err
 }
 

@@ -47,11 +47,13 @@ const (
 
 // account is the loaded local account.
 type account struct {
-	key   *ecdsa.PrivateKey
-	pub   []byte // 65-byte uncompressed
-	id    string // membership.PublicKeyString
+	key   *ecdsa.PrivateKey // nil on a linked installation (it does not hold the account key)
+	pub   []byte            // 65-byte uncompressed
+	id    string            // membership.PublicKeyString
 	ident *x3dh.Identity
 	inst  InstallationID
+	// revoked: our account revoked this installation (it keeps nothing of the groups).
+	revoked bool
 }
 
 // AccountInfo describes the local account.
@@ -60,6 +62,13 @@ type AccountInfo struct {
 	ID string
 	// Installation is this installation's id.
 	Installation InstallationID
+	// Holder reports whether this installation holds the account key (it created or
+	// imported the account). Only holders sign device lists (LinkDevice,
+	// RevokeInstallation) and membership events (CreateGroup, AddMembers, Leave, ...);
+	// linked installations send and receive messages.
+	Holder bool
+	// Revoked reports that the account revoked this installation.
+	Revoked bool
 }
 
 // CreateAccount generates a new account key and installation.
@@ -83,20 +92,32 @@ func (c *Client) ImportAccount(ctx context.Context, key *ecdsa.PrivateKey) (Acco
 	}
 	now := c.now()
 	err = c.tx(ctx, func(t *txn) error {
-		if _, err := t.Account(); err == nil {
+		if old, err := t.Account(); err == nil && (len(old.PublicKey) > 0 || len(old.PrivateKey) > 0) {
 			return ErrAccountExists
-		} else if !errors.Is(err, ErrNotFound) {
+		} else if err != nil && !errors.Is(err, ErrNotFound) {
 			return err
 		}
-		rec := &AccountRecord{PrivateKey: crypto.FromECDSA(key), Identity: identBytes, CardClock: 1, NextPrekeyID: 1, CreatedAt: now}
-		if err := t.PutAccount(rec); err != nil {
+		// A pending link (LinkCode) is abandoned: the store becomes this new installation.
+		if err := t.dropPendingLink(); err != nil {
 			return err
 		}
 		acct := newAccount(key, ident)
+		rec := &AccountRecord{PrivateKey: crypto.FromECDSA(key), PublicKey: acct.pub, Identity: identBytes, NextPrekeyID: 1, CreatedAt: now}
+		if err := t.PutAccount(rec); err != nil {
+			return err
+		}
 		if err := t.rotatePrekeys(acct, rec, now, true); err != nil {
 			return err
 		}
-		t.onCommit(func() { t.c.acct = acct })
+		if err := t.putSelf(acct, now); err != nil {
+			return err
+		}
+		t.self = acct // the device list is signed before c.acct is set at commit
+		if _, err := t.signDeviceList(); err != nil {
+			return err
+		}
+		t.self = nil
+		t.onCommit(func() { t.c.acct = acct; t.c.link = nil })
 		return nil
 	})
 	if err != nil {
@@ -117,7 +138,7 @@ func (c *Client) Account() (AccountInfo, error) {
 	if c.acct == nil {
 		return AccountInfo{}, ErrNoAccount
 	}
-	return AccountInfo{ID: c.acct.id, Installation: c.acct.inst}, nil
+	return AccountInfo{ID: c.acct.id, Installation: c.acct.inst, Holder: c.acct.key != nil, Revoked: c.acct.revoked}, nil
 }
 
 // load reads the account and rebuilds the caches.
@@ -130,13 +151,12 @@ func (c *Client) load(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		key, err := crypto.ToECDSA(rec.PrivateKey)
-		if err != nil {
-			return fmt.Errorf("protocol: stored account key: %w", err)
-		}
 		ident := new(x3dh.Identity)
 		if err := ident.UnmarshalBinary(rec.Identity); err != nil {
 			return fmt.Errorf("protocol: stored identity: %w", err)
+		}
+		if len(rec.PrivateKey) == 0 && len(rec.PublicKey) == 0 {
+			return t.loadPendingLink(rec, ident) // waiting to be linked (LinkCode)
 		}
 		hints, err := t.RecvHints()
 		if err != nil {
@@ -149,7 +169,14 @@ func (c *Client) load(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		c.acct = newAccount(key, ident)
+		acct, err := loadAccount(rec, ident)
+		if err != nil {
+			return err
+		}
+		c.acct = acct
+		if err := t.loadDevices(rec); err != nil {
+			return err
+		}
 		for i := range groups {
 			if _, err := t.cacheGroup(&groups[i]); err != nil {
 				return err
@@ -201,7 +228,7 @@ func (t *txn) rotatePrekeys(acct *account, rec *AccountRecord, now time.Time, fo
 		if err := t.PutPrekey(&PrekeyRecord{ID: id, Signed: true, Data: b, CreatedAt: now, ExpiresAt: now.Add(SignedPrekeyLifetime)}); err != nil {
 			return err
 		}
-		rec.CardClock++
+		rec.AnnouncedAt = time.Time{} // a new bundle: announce it
 		changed = true
 	}
 	otks, err := t.Prekeys(false)
@@ -278,13 +305,14 @@ func (l prekeyLookup) OneTimePrekey(id uint32) (*x3dh.OneTimePrekey, bool) {
 	return k, true
 }
 
-// ownCard builds our signed card with our current bundle (withOTKs one-time prekeys).
-func (t *txn) ownCard(withOTKs int) ([]byte, error) {
-	acct := t.c.acct
-	rec, err := t.Account()
-	if err != nil {
-		return nil, err
-	}
+// ownCard returns our account's card: our stored signed device list with our current
+// bundle (withOTKs one-time prekeys) and the bundles we hold of our other active
+// installations (devices.go).
+func (t *txn) ownCard(withOTKs int) ([]byte, error) { return t.ownCardBundles(withOTKs) }
+
+// ownBundle returns our current bundle with up to withOTKs one-time prekeys.
+func (t *txn) ownBundle(withOTKs int) ([]byte, error) {
+	acct := t.me()
 	spk, err := t.currentSignedPrekey()
 	if err != nil {
 		return nil, err
@@ -307,25 +335,7 @@ func (t *txn) ownCard(withOTKs int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	bb, err := bundle.MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
-	pub := acct.ident.Public()
-	card := &wire.Card{Clock: rec.CardClock, Installations: []wire.CardInstallation{{ID: pub.ID, DH: pub.DH, Signing: pub.Signing}},
-		Bundles: [][]byte{bb}}
-	copy(card.Account[:], acct.pub)
-	signed, err := card.SignedPart()
-	if err != nil {
-		return nil, err
-	}
-	d := cardDigest(signed)
-	sig, err := crypto.Sign(d[:], acct.key)
-	if err != nil {
-		return nil, err
-	}
-	copy(card.Signature[:], sig[:64])
-	return card.Marshal()
+	return bundle.MarshalBinary()
 }
 
 func cardDigest(signed []byte) [32]byte {
@@ -363,6 +373,9 @@ func verifyCard(b []byte, now time.Time) (*verifiedCard, error) {
 	if !crypto.VerifySignature(card.Account[:], d[:], card.Signature[:]) {
 		return nil, fmt.Errorf("%w: bad signature", ErrBadContactCode)
 	}
+	if err := checkDeviceList(card); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrBadContactCode, err)
+	}
 	v := &verifiedCard{card: card, account: membership.PublicKeyString(pub), bundles: map[[16]byte]*x3dh.Bundle{}}
 	for _, bb := range card.Bundles {
 		bundle, err := x3dh.ParseBundle(bb)
@@ -378,65 +391,13 @@ func verifyCard(b []byte, now time.Time) (*verifiedCard, error) {
 	return v, nil
 }
 
-// storeCard records a verified card: the contact (if newer) and its installations.
-// Bundles keep their one-time prekeys only if ownerGiven (the owner published them to
-// us); otherwise they are stripped so that no one-time prekey is used twice.
+// storeCard records a verified card: the contact's newest card and the union of every
+// device list of the account seen (devices.go, mergeCard). Bundles keep their one-time
+// prekeys only if ownerGiven (the owner published them to us); otherwise they are
+// stripped so that no one-time prekey is used twice.
 func (t *txn) storeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now time.Time) error {
-	if t.c.acct != nil && v.account == t.c.acct.id {
-		return nil // our own card: nothing to learn (multi-device: later issue)
-	}
-	old, err := t.Contact(v.account)
-	switch {
-	case errors.Is(err, ErrNotFound):
-		old = nil
-	case err != nil:
-		return err
-	}
-	if old != nil && old.Clock > v.card.Clock {
-		if added && !old.Added {
-			old.Added = true
-			return t.PutContact(old)
-		}
-		return nil // stale card
-	}
-	rec := &ContactRecord{Account: v.account, Card: raw, Clock: v.card.Clock, Added: added || (old != nil && old.Added), UpdatedAt: now}
-	if err := t.PutContact(rec); err != nil {
-		return err
-	}
-	for _, in := range v.card.Installations {
-		id := InstallationID(in.ID)
-		prev, err := t.Installation(id)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return err
-		}
-		if prev != nil && prev.Account != v.account {
-			continue // an installation id claimed by another account: ignore
-		}
-		ir := &InstallationRecord{ID: id, Account: v.account, DH: in.DH, Signing: in.Signing, Revoked: in.Revoked, UpdatedAt: now}
-		if prev != nil {
-			ir.Bundle = prev.Bundle
-			ir.Revoked = ir.Revoked || prev.Revoked // revocation is permanent
-			if prev.DH != in.DH || prev.Signing != in.Signing {
-				continue // keys of an installation never change
-			}
-		}
-		if b, ok := v.bundles[in.ID]; ok && !ir.Revoked {
-			if !ownerGiven {
-				cp := *b
-				cp.OneTimePrekeys = nil
-				b = &cp
-			}
-			bb, err := b.MarshalBinary()
-			if err != nil {
-				return err
-			}
-			ir.Bundle = bb
-		}
-		if err := t.PutInstallation(ir); err != nil {
-			return err
-		}
-	}
-	return nil
+	_, err := t.mergeCard(v, raw, added, ownerGiven, now)
+	return err
 }
 
 // Contact is a known account.

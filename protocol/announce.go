@@ -21,23 +21,8 @@ func (c *Client) Announce(ctx context.Context) error {
 		if c.acct == nil {
 			return ErrNoAccount
 		}
-		card, err := t.ownCard(AnnounceOneTimePrekeys)
-		if err != nil {
-			return err
-		}
-		payload, err := sealAnnounce(c.rand, c.acct.pub, card)
-		if err != nil {
-			return err
-		}
-		rec, err := t.Account()
-		if err != nil {
-			return err
-		}
-		rec.AnnouncedAt = c.now()
-		if err := t.PutAccount(rec); err != nil {
-			return err
-		}
-		out, err = t.queue(c.acct.announceTopic(), payload, nil)
+		var err error
+		out, err = t.queueAnnounce()
 		return err
 	})
 	if err != nil {
@@ -45,6 +30,28 @@ func (c *Client) Announce(ctx context.Context) error {
 	}
 	c.publishIDs(ctx, []*OutboxRecord{out})
 	return nil
+}
+
+// queueAnnounce stores an announcement of our card for publishing.
+func (t *txn) queueAnnounce() (*OutboxRecord, error) {
+	c := t.c
+	card, err := t.ownCard(AnnounceOneTimePrekeys)
+	if err != nil {
+		return nil, err
+	}
+	payload, err := sealAnnounce(c.rand, c.acct.pub, card)
+	if err != nil {
+		return nil, err
+	}
+	rec, err := t.Account()
+	if err != nil {
+		return nil, err
+	}
+	rec.AnnouncedAt = c.now()
+	if err := t.PutAccount(rec); err != nil {
+		return nil, err
+	}
+	return t.queue(c.acct.announceTopic(), payload, nil)
 }
 
 func announceAD(topic string) []byte { return []byte(topic) }

@@ -15,6 +15,9 @@ const (
 	ContentReply      = ContentType(wire.ContentReply)
 	ContentReaction   = ContentType(wire.ContentReaction)
 	ContentMembership = ContentType(wire.ContentMembership)
+	// ContentDevices is a device-list change of the sender's account (multi-device):
+	// sent by the engine, not by Send.
+	ContentDevices = ContentType(wire.ContentDevices)
 )
 
 // Content is what a group message says. Build it with Text, Reply or Reaction.
@@ -89,6 +92,9 @@ func decodeContent(t wire.ContentType, body []byte) (Content, bool) {
 	case wire.ContentMembership:
 		_, err := wire.ParseMembership(body)
 		return Content{Type: ContentMembership}, err == nil
+	case wire.ContentDevices:
+		_, err := wire.ParseCard(body)
+		return Content{Type: ContentDevices}, err == nil
 	}
 	return Content{}, false
 }

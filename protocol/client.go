@@ -18,6 +18,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"runtime"
 	"sync"
 	"time"
 
@@ -65,6 +66,8 @@ type options struct {
 	historyWindow time.Duration
 	missingGrace  time.Duration
 	repeats       int
+	deviceName    string
+	platform      string
 }
 
 // WithLogger sets the logger (nil: discard). The engine never logs plaintext or keys.
@@ -100,6 +103,14 @@ const RotationRepeats = 2
 // recipient that lost the first copy read the sender without a history store.
 func WithRotationRepeats(n int) Option { return func(o *options) { o.repeats = max(n, 0) } }
 
+// WithDevice sets this installation's metadata: a name people recognise ("Alice's
+// laptop") and its platform (default runtime.GOOS). It is recorded when the installation
+// is created (CreateAccount, ImportAccount, LinkCode) and travels only encrypted to the
+// account's own installations.
+func WithDevice(name, platform string) Option {
+	return func(o *options) { o.deviceName, o.platform = name, platform }
+}
+
 // WithMissingGrace sets how long a gap must persist before it is reported missing
 // (default 0: at the first sync that still sees it after a history fetch).
 func WithMissingGrace(d time.Duration) Option { return func(o *options) { o.missingGrace = d } }
@@ -121,6 +132,12 @@ type Client struct {
 	groups map[GroupID]*groupCache
 	topics map[string][]GroupID // group topic -> groups on it
 	dueAt  time.Time            // earliest time an outbox record may be due (zero: none)
+
+	// Multi-device (devices.go, link.go): link is set while we wait to be linked
+	// (LinkCode, no account yet); linkTopic/linkUntil while link traffic may still arrive.
+	link      *pendingLink
+	linkTopic string
+	linkUntil time.Time
 
 	events   *bus
 	subsWake chan struct{} // the set of topics changed
@@ -164,6 +181,9 @@ func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client
 	}
 	if o.historyWindow <= 0 {
 		o.historyWindow = 24 * time.Hour
+	}
+	if o.platform == "" {
+		o.platform = runtime.GOOS
 	}
 	c := &Client{
 		store: store, tr: t, log: o.logger, rand: o.rand, now: o.now, opt: o,
@@ -233,6 +253,11 @@ func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
 		return fn(t)
 	})
 	if err != nil {
+		if t != nil {
+			for _, f := range t.rollback {
+				f()
+			}
+		}
 		return err
 	}
 	for _, f := range t.after {
@@ -259,7 +284,25 @@ type txn struct {
 	outbox        bool
 	topicsChanged bool
 	newKeys       bool // a session or sender key arrived: retry pending envelopes
+	rollback      []func()
+	// self overrides the local account for the X3DH responder while we are not linked
+	// yet (link.go); nil otherwise.
+	self *account
+	// sends are publishes queued while processing inbound messages (the receive path
+	// publishes them after commit).
+	sends []*OutboxRecord
 }
 
 func (t *txn) onCommit(f func()) { t.after = append(t.after, f) }
 func (t *txn) emit(ev Event)     { t.events = append(t.events, ev) }
+
+// onRollback registers f to undo an in-memory change if the transaction fails.
+func (t *txn) onRollback(f func()) { t.rollback = append(t.rollback, f) }
+
+// me is the local installation: the account, or the pending link's identity.
+func (t *txn) me() *account {
+	if t.self != nil {
+		return t.self
+	}
+	return t.c.acct
+}

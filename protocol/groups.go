@@ -116,8 +116,12 @@ func (t *txn) memberInstallations(st *membership.State) ([]InstallationRecord, e
 	return out, nil
 }
 
-// signEvents signs events for chatID with increasing clocks after last.
+// signEvents signs events for chatID with increasing clocks after last. Only an
+// installation holding the account key can (membership events are signed by the account).
 func (c *Client) signEvents(chatID string, last uint64, evs ...membership.Event) ([]membership.Event, error) {
+	if c.acct.key == nil {
+		return nil, ErrNotAccountHolder
+	}
 	clock := max(last+1, uint64(c.now().UnixMilli()))
 	out := make([]membership.Event, 0, len(evs))
 	for _, ev := range evs {
@@ -165,7 +169,7 @@ func (c *Client) CreateGroup(ctx context.Context, name, description string, memb
 	var gid GroupID
 	var outs []*OutboxRecord
 	err := c.tx(ctx, func(t *txn) error {
-		acct, err := c.account()
+		acct, err := t.holder()
 		if err != nil {
 			return err
 		}
@@ -222,7 +226,8 @@ func (c *Client) CreateGroup(ctx context.Context, name, description string, memb
 		if err := t.markJoinSync(g.Topic, c.now()); err != nil {
 			return err
 		}
-		outs, err = t.welcome(g, &st, members)
+		// Our other installations join too (welcome skips this one).
+		outs, err = t.welcome(g, &st, append(slices.Clone(members), acct.id))
 		return err
 	})
 	if err != nil {
@@ -236,14 +241,45 @@ func setMeta(g *GroupRecord, st *membership.State) {
 	g.Name, g.Description, g.Color, g.Image = st.Name, st.Description, st.Color, st.Image
 }
 
-// welcome sends a Welcome to every installation of the accounts newcomers: the group
-// secret, the event log, the cards of all members and the sender-key states we hold
-// (every receiver's current state plus our own sender's), and marks them as holding our
-// current key.
+// welcome sends a Welcome to every installation of the accounts newcomers (ours
+// excluded): the group secret, the event log, the cards of all members and the
+// sender-key states we hold (every receiver's current state plus our own sender's), and
+// marks them as holding our current key.
 func (t *txn) welcome(g *GroupRecord, st *membership.State, newcomers []string) ([]*OutboxRecord, error) {
 	if len(newcomers) == 0 {
 		return nil, nil
 	}
+	bodies, err := t.welcomeBodies(g, st)
+	if err != nil {
+		return nil, err
+	}
+	var outs []*OutboxRecord
+	var welcomed []InstallationID
+	for _, m := range newcomers {
+		ins, err := t.InstallationsOf(m)
+		if err != nil {
+			return nil, err
+		}
+		list := make([]*InstallationRecord, 0, len(ins))
+		for i := range ins {
+			list = append(list, &ins[i])
+		}
+		o, w, err := t.welcomeInstallations(g, bodies, list, "")
+		if err != nil {
+			return nil, err
+		}
+		outs, welcomed = append(outs, o...), append(welcomed, w...)
+	}
+	if g.Sender != nil {
+		if err := t.MarkDistributed(g.ID, welcomed); err != nil {
+			return nil, err
+		}
+	}
+	return outs, nil
+}
+
+// welcomeBodies encodes the Welcome of group g (split to fit publishes).
+func (t *txn) welcomeBodies(g *GroupRecord, st *membership.State) ([][]byte, error) {
 	cards, err := t.contactCards(st.Members)
 	if err != nil {
 		return nil, err
@@ -281,54 +317,47 @@ func (t *txn) welcome(g *GroupRecord, st *membership.State, newcomers []string) 
 			dists = append(dists, b)
 		}
 	}
-	bodies, err := splitWelcome(&wire.Welcome{GroupID: g.ID, ChatID: g.ChatID, Secret: g.Secret, Buckets: g.Buckets,
+	return splitWelcome(&wire.Welcome{GroupID: g.ID, ChatID: g.ChatID, Secret: g.Secret, Buckets: g.Buckets,
 		SentAt: uint64(t.c.now().UnixMilli()), Membership: g.Events}, cards, dists, t.c.welcomeLimit)
-	if err != nil {
-		return nil, err
-	}
+}
+
+// welcomeInstallations sends the Welcome bodies to each unrevoked installation in ins
+// other than ours, on topic ("": its account's inbox), and returns the outbox records
+// and the installations welcomed.
+func (t *txn) welcomeInstallations(g *GroupRecord, bodies [][]byte, ins []*InstallationRecord, topic string) ([]*OutboxRecord, []InstallationID, error) {
 	var outs []*OutboxRecord
 	var welcomed []InstallationID
-	for _, m := range newcomers {
-		ins, err := t.InstallationsOf(m)
-		if err != nil {
-			return nil, err
+	for _, in := range ins {
+		if in.Revoked || in.ID == t.c.acct.inst {
+			continue
 		}
-		for i := range ins {
-			in := &ins[i]
-			if in.Revoked {
-				continue
+		ok := true
+		for _, body := range bodies {
+			tp, frame, err := t.sealPairwiseTo(in, &wire.PairwiseMessage{Type: wire.PairwiseWelcome, Body: body}, topic)
+			if err != nil {
+				t.c.log.Debug("welcome: no session", "installation", in.ID.String()[:8], "err", err)
+				ok = false
+				break
 			}
-			ok := true
-			for _, body := range bodies {
-				topic, frame, err := t.sealPairwise(in, &wire.PairwiseMessage{Type: wire.PairwiseWelcome, Body: body})
-				if err != nil {
-					t.c.log.Debug("welcome: no session", "installation", in.ID.String()[:8], "err", err)
-					ok = false
-					break
-				}
-				id, err := t.queue(topic, frame, nil)
-				if err != nil {
-					return nil, err
-				}
-				outs = append(outs, id)
+			o, err := t.queue(tp, frame, nil)
+			if err != nil {
+				return nil, nil, err
 			}
-			if ok {
-				welcomed = append(welcomed, in.ID)
-			}
+			outs = append(outs, o)
+		}
+		if ok {
+			welcomed = append(welcomed, in.ID)
 		}
 	}
-	if g.Sender != nil {
-		if err := t.MarkDistributed(g.ID, welcomed); err != nil {
-			return nil, err
-		}
-	}
-	return outs, nil
+	return outs, welcomed, nil
 }
 
 // welcomeBudget is the largest Welcome body sent in one pairwise message: the publish
 // limit minus room for the inbox frame, sealing, the Double Ratchet header and tag and
 // the sender's card on initial messages.
-const welcomeBudget = transport.MaxPayload - 4096
+// The sender's card on initial messages can reach about 9 KiB (MaxDeviceListEntries
+// entries and MaxInstallations bundles).
+const welcomeBudget = transport.MaxPayload - 16384
 
 // splitWelcome encodes w with the cards and distributions, split into as many Welcomes as
 // needed to fit welcomeBudget each: the first carries the event log, the others only

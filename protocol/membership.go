@@ -132,11 +132,10 @@ func (c *Client) changeMembership(ctx context.Context, id GroupID,
 		if err != nil {
 			return err
 		}
-		for _, ev := range signed {
-			if !slices.ContainsFunc(next.Events, func(e membership.Event) bool { return slices.Equal(e.Signature, ev.Signature) }) {
-				return ErrNotAdmin
-			}
+		if !allApplied(&next, signed) {
+			return ErrNotAdmin
 		}
+		boundPending(&next)
 		update, err := (&membership.Message{ChatID: g.ChatID, Events: signed}).MarshalBinary()
 		if err != nil {
 			return err
@@ -271,6 +270,7 @@ func (t *txn) receiveMembership(g *GroupRecord, gc *groupCache, body []byte) err
 	if err != nil {
 		return nil // nothing applicable: the message itself is still a valid message
 	}
+	boundPending(&next)
 	return t.applyMembership(g, gc, next, m.Cards, false)
 }
 
@@ -305,7 +305,10 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 	} else if st, _, err = membership.Update(stored, w.Membership, c.acct.id, now, membership.ChorusRules()); err != nil {
 		return fmt.Errorf("protocol: welcome membership: %w", err)
 	}
-	if st.ChatID != w.ChatID || !st.IsMember(c.acct.id) || !st.IsAdmin(from) {
+	boundPending(&st)
+	// An admin welcomes; so may another installation of our own account (linking, or
+	// catching up an installation the inviter did not know).
+	if st.ChatID != w.ChatID || !st.IsMember(c.acct.id) || !(st.IsAdmin(from) || from == c.acct.id) {
 		return errors.New("protocol: welcome not from an admin or not naming us")
 	}
 	for _, raw := range w.Cards {
@@ -330,10 +333,24 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 	if err := t.PutGroup(g); err != nil {
 		return err
 	}
+	// Forwarded sender-key states are trusted only from the Welcome that makes us join
+	// (and its continuation parts, for senders we hold nothing of yet): applied to a
+	// receiver we already have, a forwarder could poison an epoch with a wrong chain key.
+	continuing := !joined && len(w.Membership) == 0 && now.Sub(g.JoinedAt) <= PendingTTL
 	for _, raw := range w.Distributions {
+		if !joined && !continuing {
+			break
+		}
 		d, err := senderkeys.ParseDistribution(raw)
 		if err != nil {
 			continue
+		}
+		if !joined {
+			if _, err := t.Receiver(g.ID, InstallationID(d.Installation)); err == nil {
+				continue
+			} else if !errors.Is(err, ErrNotFound) {
+				return err
+			}
 		}
 		if err := t.processDistribution(g, &st, d); err != nil {
 			c.log.Debug("welcome: distribution rejected", "err", err)
@@ -351,6 +368,9 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 	}
 	if joined {
 		t.emit(&GroupJoined{Group: g.ID, Name: st.Name, Inviter: from})
+		if from != c.acct.id {
+			return t.catchUpSiblings(g, &st, w)
+		}
 	}
 	return nil
 }

@@ -36,7 +36,14 @@ const (
 // It reports whether new keys arrived (pending envelopes should be retried).
 func (c *Client) process(ctx context.Context, topic string, payload []byte) (newKeys bool) {
 	hash := envelopeHash(topic, payload)
+	var sends []*OutboxRecord
+	defer func() {
+		if len(sends) > 0 {
+			c.publishIDs(ctx, sends) // replies queued while processing (multi-device relays)
+		}
+	}()
 	err := c.tx(ctx, func(t *txn) error {
+		t.onCommit(func() { sends = t.sends })
 		if seen, err := t.Seen(hash); err != nil || seen {
 			if err == nil {
 				err = errSeen
@@ -105,9 +112,12 @@ func (c *Client) retryPending(ctx context.Context) {
 func (t *txn) dispatch(topic string, payload []byte) error {
 	c := t.c
 	if c.acct == nil {
+		if c.link != nil && topic == c.link.topic {
+			return t.handleLinkInbox(payload)
+		}
 		return errNotForUs
 	}
-	if topic == c.acct.inboxTopic() {
+	if topic == c.acct.inboxTopic() || (c.linkTopic != "" && topic == c.linkTopic) {
 		return t.handleInbox(payload)
 	}
 	if gids := c.topics[topic]; len(gids) > 0 {
@@ -205,6 +215,9 @@ func cardLists(v *verifiedCard, inst InstallationID, hdr []byte) bool {
 // handlePairwise acts on a decrypted pairwise message from an installation of account from.
 func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.PairwiseMessage) error {
 	c := t.c
+	if pm.Type == wire.PairwiseDevices {
+		return t.handleDevices(from, pm)
+	}
 	if pm.Card != nil {
 		if v, err := verifyCard(pm.Card, c.now()); err == nil && v.account == from {
 			if err := t.storeCard(v, pm.Card, false, true, c.now()); err != nil {
@@ -237,6 +250,14 @@ func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.Pairwise
 			return err
 		}
 		t.newKeys = true
+	case wire.PairwiseCard:
+		v, err := verifyCard(pm.Body, c.now())
+		if err != nil || v.account != from {
+			return errNotForUs
+		}
+		return t.storeCard(v, pm.Body, false, false, c.now())
+	case wire.PairwiseLink:
+		return t.handleLink(from, pm)
 	}
 	return nil
 }
@@ -433,6 +454,11 @@ func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error
 			return err
 		}
 		if err := t.receiveMembership(full, gc, gp.Body); err != nil {
+			return err
+		}
+	}
+	if gp.Type == wire.ContentDevices {
+		if err := t.receiveDevicesContent(rec.Account, gp.Body); err != nil {
 			return err
 		}
 	}

@@ -29,7 +29,7 @@ func (c *Client) Run(ctx context.Context) error {
 		c.runMu.Unlock()
 		close(done)
 	}()
-	if _, err := c.Account(); err != nil {
+	if _, err := c.Account(); err != nil && !c.linkPending() {
 		return err
 	}
 	if c.isClosed() {
@@ -157,6 +157,7 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
 	case <-ctx.Done():
 		return
 	}
+	c.refreshOwnDevices(ctx)
 	c.maintainPrekeys(ctx)
 	c.retryDue(ctx)
 	if err := c.Sync(ctx); err != nil {
@@ -193,6 +194,9 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
 func (c *Client) maintainPrekeys(ctx context.Context) {
 	announce := false
 	err := c.tx(ctx, func(t *txn) error {
+		if c.acct == nil {
+			return nil // waiting to be linked: nothing to maintain or announce yet
+		}
 		rec, err := t.Account()
 		if err != nil {
 			return err

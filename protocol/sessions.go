@@ -219,9 +219,18 @@ func accountPub(account string) ([]byte, error) {
 // The session state advances; the caller stores the frame in the outbox in the same
 // transaction.
 func (t *txn) sealPairwise(inst *InstallationRecord, pm *wire.PairwiseMessage) (string, []byte, error) {
+	return t.sealPairwiseTo(inst, pm, "")
+}
+
+// sealPairwiseTo is sealPairwise publishing on topic instead of the recipient account's
+// inbox ("": the inbox). Linking uses the new installation's link topic.
+func (t *txn) sealPairwiseTo(inst *InstallationRecord, pm *wire.PairwiseMessage, topic string) (string, []byte, error) {
 	pub, err := accountPub(inst.Account)
 	if err != nil {
 		return "", nil, err
+	}
+	if topic == "" {
+		topic = topics.InboxTopic(pub)
 	}
 	s, err := t.sessionTo(inst)
 	if err != nil {
@@ -258,7 +267,7 @@ func (t *txn) sealPairwise(inst *InstallationRecord, pm *wire.PairwiseMessage) (
 	if err := t.saveSession(s, false); err != nil {
 		return "", nil, err
 	}
-	return topics.InboxTopic(pub), frame, nil
+	return topic, frame, nil
 }
 
 func initialSealKey(shared, ephPub, spk []byte) ([]byte, error) {
@@ -371,8 +380,9 @@ func (t *txn) respond(hb []byte, requireKnown bool) (s *sess, hdr *x3dh.Header, 
 	if err != nil {
 		return nil, nil, nil, errBadInitial
 	}
+	me := t.me()
 	remote := InstallationID(hdr.Initiator.ID)
-	if remote == t.c.acct.inst {
+	if remote == me.inst {
 		return nil, nil, nil, errBadInitial
 	}
 	// An installation id we know must come with the keys we know for it: X3DH
@@ -394,7 +404,7 @@ func (t *txn) respond(hb []byte, requireKnown bool) (s *sess, hdr *x3dh.Header, 
 		return nil, nil, nil, err
 	}
 	lookup := prekeyLookup{t}
-	secret, ad, err := x3dh.Respond(t.c.acct.ident, lookup, hdr, t.c.now())
+	secret, ad, err := x3dh.Respond(me.ident, lookup, hdr, t.c.now())
 	if err != nil {
 		return nil, nil, nil, fmt.Errorf("%w: %w", errBadInitial, err)
 	}

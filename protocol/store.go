@@ -34,12 +34,16 @@ var ErrNotFound = errorString("protocol: not found")
 
 // AccountRecord is the local account and its installation. One per store.
 type AccountRecord struct {
-	PrivateKey   []byte // 32-byte secp256k1 scalar
+	PrivateKey   []byte // 32-byte secp256k1 scalar; empty on a linked installation (no account key)
+	PublicKey    []byte // 65-byte uncompressed account key; empty while waiting to be linked
 	Identity     []byte // x3dh.Identity.MarshalBinary
-	CardClock    uint64 // Lamport clock of our device list
+	CardClock    uint64 // highest Lamport clock of our account's device list seen (or signed)
+	DeviceList   []byte // our account's newest signed device list listing us (wire.Card, no bundles)
 	NextPrekeyID uint32 // next free prekey id (signed and one-time share the space)
 	CreatedAt    time.Time
-	AnnouncedAt  time.Time // last announcement publish (zero: never)
+	AnnouncedAt  time.Time // last announcement publish (zero: never, or due)
+	LinkSecret   []byte    // pairing secret of our link code (LinkCode), empty if none
+	LinkUntil    time.Time // listen on the link topic until then (zero: not linking)
 }
 
 // AccountStore stores the account.
@@ -84,6 +88,10 @@ type InstallationRecord struct {
 	Bundle    []byte // x3dh bundle, verified; one-time prekeys only if the owner gave them to us
 	Revoked   bool
 	UpdatedAt time.Time
+	// Metadata of our own account's installations (never sent outside them).
+	Name     string
+	Platform string
+	AddedAt  time.Time
 }
 
 // ContactStore stores contacts and their installations.

@@ -20,7 +20,7 @@ const syncMargin = 2 * time.Minute
 // (e.g. after the network came back).
 func (c *Client) Sync(ctx context.Context) error {
 	c.mu.Lock()
-	if c.acct == nil {
+	if c.acct == nil && c.link == nil {
 		c.mu.Unlock()
 		return ErrNoAccount
 	}
@@ -82,7 +82,16 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 
 // wantedTopicsLocked lists the topics we listen on: our inbox and active group topics.
 func (c *Client) wantedTopicsLocked() []string {
+	if c.acct == nil {
+		if c.link != nil {
+			return []string{c.link.topic} // waiting to be linked
+		}
+		return nil
+	}
 	out := []string{c.acct.inboxTopic()}
+	if c.linkTopic != "" && c.now().Before(c.linkUntil) {
+		out = append(out, c.linkTopic)
+	}
 	for topic, gids := range c.topics {
 		for _, id := range gids {
 			if gc := c.groups[id]; gc != nil && gc.status == GroupActive {

@@ -1,0 +1,461 @@
+package protocol_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/chorus-im/chorus/persistence"
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/topics"
+	"github.com/chorus-im/chorus/transport"
+	"github.com/chorus-im/chorus/transport/memory"
+	"github.com/chorus-im/chorus/x3dh"
+)
+
+// newDevice adds a peer with an empty store that waits to be linked (LinkCode) and runs;
+// it returns the peer and its link code.
+func (tn *testNet) newDevice(name string) (*peer, string) {
+	t := tn.t
+	p := &peer{t: t, name: name, net: tn.net, path: ":memory:"}
+	var err error
+	if p.store, err = persistence.Open(p.path); err != nil {
+		t.Fatal(err)
+	}
+	p.node = p.net.Join(name)
+	ctx := context.Background()
+	p.c, err = protocol.New(ctx, p.store, p.node, protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(-1),
+		protocol.WithDevice(name, "testos"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, err := p.c.LinkCode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rctx, cancel := context.WithCancel(ctx)
+	p.cancel, p.done = cancel, make(chan struct{})
+	evs := p.c.Subscribe(rctx)
+	go func() {
+		for ev := range evs {
+			p.mu.Lock()
+			p.events = append(p.events, ev)
+			p.mu.Unlock()
+		}
+	}()
+	go func() {
+		defer close(p.done)
+		if err := p.c.Run(rctx); err != nil {
+			t.Errorf("%s: Run: %v", p.name, err)
+		}
+	}()
+	tn.peers = append(tn.peers, p)
+	return p, code
+}
+
+// waitFor polls cond (syncing every running peer now and then) until it holds.
+func (tn *testNet) waitFor(what string, cond func() bool) {
+	tn.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 0; !cond(); i++ {
+		if time.Now().After(deadline) {
+			tn.t.Fatalf("timeout: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+		if i%20 == 19 {
+			for _, p := range tn.peers {
+				if p.cancel != nil {
+					_ = p.c.Sync(context.Background())
+				}
+			}
+		}
+	}
+}
+
+// link links a new device named name to holder's account and waits until it is in every
+// active group of the holder.
+func (tn *testNet) link(holder *peer, name string) *peer {
+	tn.t.Helper()
+	ctx := context.Background()
+	d, code := tn.newDevice(name)
+	if _, err := holder.c.LinkDevice(ctx, code, name); err != nil {
+		tn.t.Fatalf("link %s: %v", name, err)
+	}
+	groups, err := holder.c.Groups(ctx)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	tn.waitFor(name+" linked", func() bool {
+		info, err := d.c.Account()
+		if err != nil {
+			return false
+		}
+		d.id = info.ID
+		for _, g := range groups {
+			if g.Status != protocol.GroupActive {
+				continue
+			}
+			if _, err := d.c.Group(ctx, g.ID); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	return d
+}
+
+func installationOf(t testing.TB, p *peer) protocol.InstallationID {
+	info, err := p.c.Account()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Installation
+}
+
+// messageIDs maps text -> message id as p stores it.
+func messageIDs(t testing.TB, p *peer, g protocol.GroupID) map[string]protocol.MessageID {
+	msgs, err := p.c.Messages(context.Background(), g, protocol.MessageFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]protocol.MessageID{}
+	for _, m := range msgs {
+		if m.Content.Type == protocol.ContentText {
+			out[m.Content.Text] = m.ID
+		}
+	}
+	return out
+}
+
+// TestMultiDevice: Alice on three devices (one holder, two linked) in a group with Bob
+// and Carol; every device sends and every device receives every message once, with the
+// same message id everywhere. A fourth device linked later reads new messages at once
+// (and none from before). A lost device, revoked while it keeps running and gets all
+// traffic, reads nothing sent after the revocation was processed, and what it sends is
+// refused.
+func TestMultiDevice(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 71}, 0)
+	a0, bob, carol := tn.add("alice0"), tn.add("bob"), tn.add("carol")
+	tn.connect(a0, bob, carol)
+	ctx := context.Background()
+	a1 := tn.link(a0, "alice1")
+	a2 := tn.link(a0, "alice2")
+	if a1.id != a0.id || a2.id != a0.id {
+		t.Fatal("linked devices report another account")
+	}
+	if info, _ := a1.c.Account(); info.Holder {
+		t.Fatal("a linked installation claims the account key")
+	}
+	g, err := a0.c.CreateGroup(ctx, "multi-device", "", bob.id, carol.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := []*peer{a0, a1, a2, bob, carol}
+	tn.waitFor("everyone joined", func() bool {
+		for _, p := range all {
+			if _, err := p.c.Group(ctx, g); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	expect := map[*peer]map[string]bool{}
+	talk := func(round string, senders, readers []*peer) {
+		t.Helper()
+		for _, p := range senders {
+			text := round + "/" + p.name
+			if _, err := p.c.Send(ctx, g, protocol.Text(text)); err != nil {
+				t.Fatalf("%s: send: %v", p.name, err)
+			}
+			for _, q := range readers {
+				if expect[q] == nil {
+					expect[q] = map[string]bool{}
+				}
+				expect[q][text] = true
+			}
+		}
+		tn.waitFor(round+" delivered", func() bool {
+			for _, q := range readers {
+				texts := q.texts(g)
+				for text := range expect[q] {
+					if texts[text] != 1 {
+						return false
+					}
+				}
+			}
+			return true
+		})
+	}
+	talk("r1", all, all)
+	ref := messageIDs(t, bob, g)
+	for _, p := range all {
+		for text, id := range messageIDs(t, p, g) {
+			if ref[text] != id {
+				t.Fatalf("%s: message %q has id %s, bob has %s", p.name, text, id, ref[text])
+			}
+		}
+	}
+
+	// A fourth device, linked into the running group, reads the next message at once.
+	a3 := tn.link(a0, "alice3")
+	if n := len(a3.texts(g)); n != 0 {
+		t.Fatalf("new device holds %d older messages", n)
+	}
+	all = append(all, a3)
+	talk("r2-first", []*peer{bob}, all)
+	talk("r2", all, all)
+
+	// Names and statuses as the holder and a linked device see them.
+	list, err := a1.c.Installations(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(list) != 4 {
+		t.Fatalf("a1 sees %d installations", len(list))
+	}
+	names := map[protocol.InstallationID]string{}
+	for _, in := range list {
+		names[in.ID] = in.Name
+		if in.Current != (in.ID == installationOf(t, a1)) || in.Status != protocol.InstallationActive {
+			t.Fatalf("a1: installation %+v", in)
+		}
+	}
+	if names[installationOf(t, a3)] != "alice3" || names[installationOf(t, a2)] != "alice2" {
+		t.Fatalf("names %v", names)
+	}
+
+	// Alice loses alice2: it keeps running and receiving everything.
+	lost := installationOf(t, a2)
+	if err := a1.c.RevokeInstallation(ctx, lost); !errors.Is(err, protocol.ErrNotAccountHolder) {
+		t.Fatalf("linked device revoked: %v", err)
+	}
+	if err := a0.c.RevokeInstallation(ctx, lost); err != nil {
+		t.Fatal(err)
+	}
+	rest := []*peer{a0, a1, a3, bob, carol}
+	tn.waitFor("revocation processed", func() bool {
+		for _, p := range []*peer{bob, carol} {
+			ct, err := p.c.Contact(ctx, a0.id)
+			if err != nil || slices.Contains(ct.Installations, lost) {
+				return false
+			}
+		}
+		for _, p := range []*peer{a1, a3} {
+			list, err := p.c.Installations(ctx)
+			if err != nil {
+				return false
+			}
+			for _, in := range list {
+				if in.ID == lost && in.Status != protocol.InstallationRevoked {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	if _, err := a2.c.Send(ctx, g, protocol.Text("ghost from the lost device")); err != nil {
+		t.Logf("lost device send: %v", err)
+	}
+	talk("r3", rest, rest)
+	tn.settle()
+	if got := a2.texts(g); got["r2/bob"] != 1 || got["r2/alice3"] != 1 {
+		t.Fatalf("the lost device did not read before its revocation: %v", got)
+	}
+	for text := range a2.texts(g) {
+		if strings.HasPrefix(text, "r3") {
+			t.Errorf("revoked device read %q", text)
+		}
+	}
+	for _, p := range rest {
+		if p.texts(g)["ghost from the lost device"] != 0 {
+			t.Errorf("%s accepted a message of the revoked device", p.name)
+		}
+	}
+	if _, err := a0.c.LinkDevice(ctx, "chorus-link1:AAAA", "x"); !errors.Is(err, protocol.ErrBadLinkCode) {
+		t.Fatalf("bad code: %v", err)
+	}
+}
+
+// TestRemoveInstallation: a device we still have is removed politely: it learns it, leaves
+// its groups and forgets their keys; it cannot be re-added.
+func TestRemoveInstallation(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 73}, 0)
+	a0, bob := tn.add("alice0"), tn.add("bob")
+	tn.connect(a0, bob)
+	ctx := context.Background()
+	g, err := a0.c.CreateGroup(ctx, "g", "", bob.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	a1 := tn.link(a0, "alice1")
+	if _, err := a1.c.Send(ctx, g, protocol.Text("from a1")); err != nil {
+		t.Fatal(err)
+	}
+	tn.waitFor("a1's message", func() bool { return bob.texts(g)["from a1"] == 1 && a0.texts(g)["from a1"] == 1 })
+	id := installationOf(t, a1)
+	if err := a0.c.RemoveInstallation(ctx, installationOf(t, a0)); !errors.Is(err, protocol.ErrCurrentInstallation) {
+		t.Fatalf("self removal: %v", err)
+	}
+	if err := a0.c.RemoveInstallation(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	tn.waitFor("removed device winds down", func() bool {
+		info, err := a1.c.Group(ctx, g)
+		acct, _ := a1.c.Account()
+		return err == nil && info.Status == protocol.GroupRemoved && acct.Revoked
+	})
+	if evs := a1.eventsOf(func(e protocol.Event) bool {
+		ic, ok := e.(*protocol.InstallationsChanged)
+		return ok && ic.CurrentRevoked
+	}); len(evs) != 1 {
+		t.Fatalf("removed device got %d CurrentRevoked events", len(evs))
+	}
+	if _, err := a1.c.Send(ctx, g, protocol.Text("after removal")); err == nil {
+		t.Fatal("removed device could still send")
+	}
+	if _, err := bob.c.Send(ctx, g, protocol.Text("bob after removal")); err != nil {
+		t.Fatal(err)
+	}
+	tn.waitFor("bob's message", func() bool { return a0.texts(g)["bob after removal"] == 1 })
+	tn.settle()
+	if a1.texts(g)["bob after removal"] != 0 {
+		t.Fatal("removed device read a later message")
+	}
+}
+
+// recordingCode decodes a link code's installation identity.
+func linkIdentity(t testing.TB, code string) x3dh.PublicIdentity {
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus-link1:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc, err := wire.ParseLinkCode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := x3dh.ParseBundle(lc.Bundle)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.Identity
+}
+
+func cardIdentities(t testing.TB, p *peer) []wire.CardInstallation {
+	code, err := p.c.ContactCode(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	card, err := wire.ParseCard(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return card.Installations
+}
+
+// TestLinkPRIV2 captures everything published on the network from account creation through
+// a group's creation to the linking of a device and its first message, and checks that no
+// account key, installation id, installation key, device name or platform appears in clear
+// in any payload or topic (PRIV2).
+func TestLinkPRIV2(t *testing.T) {
+	start := time.Now()
+	tn := newTestNet(t, memory.Config{Seed: 74}, 0)
+	a0, bob := tn.add("alice0"), tn.add("bob")
+	tn.connect(a0, bob)
+	ctx := context.Background()
+	g, err := a0.c.CreateGroup(ctx, "g", "", bob.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	const deviceName, platform = "Alice's secret laptop", "testos"
+	d, code := tn.newDevice("alice-new")
+	if _, err := a0.c.LinkDevice(ctx, code, deviceName); err != nil {
+		t.Fatal(err)
+	}
+	tn.waitFor("linked", func() bool { _, err := d.c.Group(ctx, g); return err == nil })
+	if _, err := d.c.Send(ctx, g, protocol.Text("hello from the new device")); err != nil {
+		t.Fatal(err)
+	}
+	tn.waitFor("delivered", func() bool { return bob.texts(g)["hello from the new device"] == 1 })
+	tn.settle()
+
+	var secrets [][]byte
+	addKey := func(b []byte) {
+		secrets = append(secrets, b, []byte(hex.EncodeToString(b)))
+	}
+	for _, p := range []*peer{a0, bob} {
+		pub := accountPubOf(t, p.id)
+		addKey(pub)
+		k, err := crypto.UnmarshalPubkey(pub)
+		if err != nil {
+			t.Fatal(err)
+		}
+		addKey(crypto.CompressPubkey(k))
+		secrets = append(secrets, []byte(p.id))
+		for _, in := range cardIdentities(t, p) {
+			addKey(in.ID[:])
+			addKey(in.DH[:])
+			addKey(in.Signing[:])
+		}
+	}
+	id := linkIdentity(t, code)
+	addKey(id.ID[:])
+	addKey(id.DH[:])
+	addKey(id.Signing[:])
+	secrets = append(secrets, []byte(deviceName), []byte(platform), []byte("alice-new"))
+
+	var all []string
+	for i := range topics.InboxPartitions {
+		all = append(all, topics.ContentTopic(fmt.Sprintf("inbox-%d", i)))
+	}
+	for i := range topics.AnnouncePartitions {
+		all = append(all, topics.ContentTopic(fmt.Sprintf("announce-%d", i)))
+	}
+	info, _ := a0.c.Group(ctx, g)
+	all = append(all, info.Topic)
+	envs, err := tn.peers[0].node.History(ctx, all, start.Add(-time.Minute), time.Time{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if pubs := tn.net.Stats().Publishes; int64(len(envs)) != pubs {
+		t.Fatalf("captured %d of %d publishes", len(envs), pubs)
+	}
+	for _, e := range envs {
+		for _, s := range secrets {
+			if bytes.Contains(e.Payload, s) || strings.Contains(e.Topic, string(s)) {
+				t.Fatalf("publish on %s reveals %q", e.Topic, s)
+			}
+		}
+	}
+	t.Logf("PRIV2: %d publishes checked against %d secrets", len(envs), len(secrets))
+}
+
+// recorder is a Transport that records what it publishes.
+type recorder struct {
+	protocol.Transport
+	mu   sync.Mutex
+	pubs []transport.Envelope
+}
+
+func (r *recorder) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
+	r.mu.Lock()
+	r.pubs = append(r.pubs, transport.Envelope{Topic: topic, Payload: bytes.Clone(payload)})
+	r.mu.Unlock()
+	return r.Transport.Publish(ctx, topic, payload)
+}
