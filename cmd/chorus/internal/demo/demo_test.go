@@ -5,6 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -38,8 +39,8 @@ func TestScenario(t *testing.T) {
 		"Carol is told she was removed",
 		"she could read none of them",
 		"Dave is told a message from Alice",
-		"skipped: multi-device not on main yet",
-		"publishes per group message  1.00",
+		"Alice/laptop » ",
+		"the lost laptop received the new messages but could read none of them",
 		"rekey on removal: publishes",
 		"latency send → received",
 	} {
@@ -47,8 +48,10 @@ func TestScenario(t *testing.T) {
 			t.Errorf("transcript lacks %q", want)
 		}
 	}
-	// Until multi-device lands, exactly the two steps that need it are skipped.
-	if len(res.Skipped) != 2 {
+	if !regexp.MustCompile(`publishes per group message +1\.00 `).MatchString(text) {
+		t.Error("the summary does not show 1 publish per group message")
+	}
+	if len(res.Skipped) != 0 {
 		t.Errorf("skipped %v", res.Skipped)
 	}
 }

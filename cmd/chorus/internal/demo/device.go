@@ -29,15 +29,23 @@ type device struct {
 	client *protocol.Client
 	info   protocol.AccountInfo
 	stop   context.CancelFunc
-	done   chan struct{}
-	ev     *collector
+	// linkCode is the pairing code of a device started to be linked.
+	linkCode string
+	done     chan struct{}
+	ev       *collector
 }
 
 func (d *device) name() string { return d.person + "/" + d.label }
 
-// start opens the database and the node and runs the engine (creating the account the
-// first time).
-func (d *device) start(ctx context.Context, create bool) error {
+// How a device starts.
+const (
+	reopen = iota // the store holds the installation
+	create        // a new account
+	link          // a new installation waiting to be linked (its link code in d.linkCode)
+)
+
+// start opens the database and the node and runs the engine.
+func (d *device) start(ctx context.Context, mode int) error {
 	var err error
 	if d.node, err = waku.New(ctx, waku.Config{Peers: []string{d.peer}, StorePeers: []string{d.storePeer}, Logger: d.log}); err != nil {
 		return err
@@ -59,12 +67,19 @@ func (d *device) start(ctx context.Context, create bool) error {
 		return err
 	}
 	d.client = d.db.Client
-	if create {
+	switch mode {
+	case create:
 		if d.info, err = d.client.CreateAccount(ctx); err != nil {
 			return err
 		}
-	} else if d.info, err = d.client.Account(); err != nil {
-		return err
+	case link:
+		if d.linkCode, err = d.client.LinkCode(ctx); err != nil {
+			return err
+		}
+	default:
+		if d.info, err = d.client.Account(); err != nil {
+			return err
+		}
 	}
 	if d.ev == nil {
 		d.ev = newCollector()
@@ -106,6 +121,8 @@ type collector struct {
 	joined   map[protocol.GroupID]*protocol.GroupJoined
 	members  []*protocol.MembershipChanged
 	missing  []*protocol.MessageMissing
+	linked   *protocol.AccountLinked
+	devices  []*protocol.InstallationsChanged
 	dropped  int
 }
 
@@ -127,6 +144,10 @@ func (c *collector) collect(events <-chan protocol.Event) {
 			c.members = append(c.members, e)
 		case *protocol.MessageMissing:
 			c.missing = append(c.missing, e)
+		case *protocol.AccountLinked:
+			c.linked = e
+		case *protocol.InstallationsChanged:
+			c.devices = append(c.devices, e)
 		case *protocol.EventsDropped:
 			c.dropped += e.Count
 		}
