@@ -120,9 +120,11 @@ func TestExitCodes(t *testing.T) {
 		{"unknown group members", "", []string{"group", "members", "--data", a, "nope"}, 1, "unknown group"},
 		{"no peers for send", "", []string{"send", "--data", a, "team", "hi"}, 1, "no peers reachable"},
 		{"no peers for create", "", []string{"group", "create", "--data", a, "team"}, 1, "no peers reachable"},
-		{"devices link", "", []string{"devices", "link", "--data", a}, 1, "not supported yet"},
-		{"devices revoke", "", []string{"devices", "revoke", "--data", a, "00"}, 1, "not supported yet"},
+		{"devices link without code", "", []string{"devices", "link", "--data", a}, 2, "usage: chorus devices link"},
+		{"devices link without peers", "", []string{"devices", "link", "--data", a, "chorus-link1:AAAA"}, 1, "no peers reachable"},
 		{"devices revoke without id", "", []string{"devices", "revoke", "--data", a}, 2, "usage: chorus devices revoke"},
+		{"devices frob", "", []string{"devices", "frob", "--data", a}, 2, `unknown devices command "frob"`},
+		{"init link and import", "", []string{"init", "--data", filepath.Join(dir, "e"), "--link", "--import", key}, 2, "exclude each other"},
 		{"chat without group", "", []string{"chat", "--data", a}, 2, "usage: chorus chat"},
 		{"import from stdin", key + "\n", []string{"init", "--data", filepath.Join(dir, "d"), "--import", "-"}, 0, ""},
 	}
@@ -173,8 +175,25 @@ func TestLocalCommandsWithoutNode(t *testing.T) {
 		t.Fatalf("status: %q", out)
 	}
 	code, out, _ = runArgs(t, "", "devices", "list", "--data", a)
-	if code != 0 || !strings.Contains(out, "(this device)") {
+	if code != 0 || !strings.Contains(out, "(this device)") || !strings.Contains(out, "active") {
 		t.Fatalf("devices list: %q", out)
+	}
+	// A new device waiting to be linked shows its link code.
+	l := filepath.Join(dir, "l")
+	code, out, errs = runArgs(t, "", "init", "--data", l, "--link", "--device", "laptop")
+	if code != 0 || !strings.Contains(out, "chorus-link1:") {
+		t.Fatalf("init --link: %d %q %q", code, out, errs)
+	}
+	code, out, _ = runArgs(t, "", "id", "--data", l, "--code")
+	if code != 0 || !strings.HasPrefix(out, "chorus-link1:") {
+		t.Fatalf("id of a device waiting to be linked: %q", out)
+	}
+	code, out, _ = runArgs(t, "", "status", "--data", l)
+	if code != 0 || !strings.Contains(out, "waiting to be linked") {
+		t.Fatalf("status of a device waiting to be linked: %q", out)
+	}
+	if code, _, errs := runArgs(t, "", "group", "list", "--data", l); code != 1 || !strings.Contains(errs, "waiting to be linked") {
+		t.Fatalf("group list before linking: %d %q", code, errs)
 	}
 	code, out, _ = runArgs(t, "", "group", "list", "--data", a, "--json")
 	if code != 0 || strings.TrimSpace(out) != "[]" {

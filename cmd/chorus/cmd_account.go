@@ -43,14 +43,17 @@ type netFlags struct {
 	store  bool
 }
 
-const initSynopsis = "init --data DIR [--import HEXKEY|-] [--name NAME] [--listen ADDR] [--peer MULTIADDR]... [--store]"
+const initSynopsis = "init --data DIR [--import HEXKEY|- | --link] [--name NAME] [--device NAME] [--listen ADDR] [--peer MULTIADDR]... [--store]"
 
 func runInit(ctx context.Context, s *stdio, args []string) int {
 	var c common
 	var nf netFlags
-	var imp, name string
+	var imp, name, device string
+	var linkNew bool
 	fs := newFlags("init")
 	c.register(fs)
+	fs.BoolVar(&linkNew, "link", false, "make this a new device of an existing account: prints a link code for `chorus devices link` on a device of the account")
+	fs.StringVar(&device, "device", "", "this device's name, shown in `chorus devices list` (default: the host name)")
 	fs.StringVar(&imp, "import", "", "import an existing account key (hex secp256k1 private key, or - to read it from stdin)")
 	fs.StringVar(&name, "name", "", "your name, used locally (chat, transcripts)")
 	fs.StringVar(&nf.listen, "listen", "", "Waku listen address remembered for `chorus node` (host:port)")
@@ -67,6 +70,12 @@ func runInit(ctx context.Context, s *stdio, args []string) int {
 		if err := node.CheckPeer(p); err != nil {
 			return fail(s, &c, usagef("%v", err))
 		}
+	}
+	if linkNew && imp != "" {
+		return fail(s, &c, usagef("--link and --import exclude each other: a linked device gets the account from another device"))
+	}
+	if device == "" {
+		device, _ = os.Hostname()
 	}
 	var key *ecdsa.PrivateKey
 	if imp != "" {
@@ -87,7 +96,24 @@ func runInit(ctx context.Context, s *stdio, args []string) int {
 	if err != nil {
 		return fail(s, &c, err)
 	}
-	info, err := initAccount(ctx, d, key, app.Config{Name: name, Listen: nf.listen, Peers: nf.peers, Store: nf.store})
+	cfg := app.Config{Name: name, Listen: nf.listen, Peers: nf.peers, Store: nf.store}
+	if linkNew {
+		code, err := initLink(ctx, d, device, cfg)
+		if err != nil {
+			return fail(s, &c, err)
+		}
+		type result struct {
+			LinkCode string `json:"link_code"`
+			Data     string `json:"data"`
+		}
+		return emit(s, &c, result{code, string(d)}, func(w io.Writer) {
+			fmt.Fprintf(w, "Created a new device waiting to be linked\n  data %s (owner-only)\n\n", d)
+			printLinkCode(w, code)
+			fmt.Fprintf(w, "\nNext: start it with `chorus node --data %s --peer MULTIADDR` and, on a device of your\n", d)
+			fmt.Fprintln(w, "account (the one holding the account key), run `chorus devices link CODE --name NAME`.")
+		})
+	}
+	info, err := initAccount(ctx, d, key, device, cfg)
 	if err != nil {
 		return fail(s, &c, err)
 	}
@@ -109,23 +135,59 @@ func runInit(ctx context.Context, s *stdio, args []string) int {
 	})
 }
 
-// initAccount creates the data directory and the account.
-func initAccount(ctx context.Context, d app.Dir, key *ecdsa.PrivateKey, cfg app.Config) (protocol.AccountInfo, error) {
+// openNew creates the data directory and opens a new database in it.
+func openNew(ctx context.Context, d app.Dir, device string) (*chorus.Client, *app.Lock, error) {
 	if d.HasAccount() {
-		return protocol.AccountInfo{}, app.Errorf(app.CodeExists, "%s already holds an account (use another --data DIR)", d)
+		return nil, nil, app.Errorf(app.CodeExists, "%s already holds an account (use another --data DIR)", d)
 	}
 	if _, err := d.Ensure(); err != nil {
-		return protocol.AccountInfo{}, err
+		return nil, nil, err
 	}
 	lock, err := d.TryLock()
+	if err != nil {
+		return nil, nil, err
+	}
+	cl, err := chorus.Open(ctx, string(d), noNetwork{}, protocol.WithDevice(device, ""))
+	if err != nil {
+		lock.Unlock()
+		return nil, nil, err
+	}
+	return cl, lock, nil
+}
+
+// initLink makes the data directory a new installation waiting to be linked and
+// returns its link code.
+func initLink(ctx context.Context, d app.Dir, device string, cfg app.Config) (string, error) {
+	cl, lock, err := openNew(ctx, d, device)
+	if err != nil {
+		return "", err
+	}
+	defer lock.Unlock()
+	defer cl.Close()
+	code, err := cl.LinkCode(ctx)
+	if err != nil {
+		return "", err
+	}
+	return code, d.SaveConfig(cfg)
+}
+
+// printLinkCode shows a link code and its QR code.
+func printLinkCode(w io.Writer, code string) {
+	fmt.Fprintln(w, "Link code (on a device of your account: `chorus devices link CODE`):")
+	fmt.Fprintln(w, code)
+	fmt.Fprintln(w)
+	if err := drawQR(w, code, isTerminal(w)); err != nil {
+		fmt.Fprintf(w, "(no QR code: %v)\n", err)
+	}
+}
+
+// initAccount creates the data directory and the account.
+func initAccount(ctx context.Context, d app.Dir, key *ecdsa.PrivateKey, device string, cfg app.Config) (protocol.AccountInfo, error) {
+	cl, lock, err := openNew(ctx, d, device)
 	if err != nil {
 		return protocol.AccountInfo{}, err
 	}
 	defer lock.Unlock()
-	cl, err := chorus.Open(ctx, string(d), noNetwork{})
-	if err != nil {
-		return protocol.AccountInfo{}, err
-	}
 	defer cl.Close()
 	var info protocol.AccountInfo
 	if key != nil {
@@ -180,6 +242,15 @@ func runID(ctx context.Context, s *stdio, args []string) int {
 		return fail(s, &c, err)
 	}
 	return emit(s, &c, v, func(w io.Writer) {
+		if v.LinkCode != "" {
+			if codeOnly {
+				fmt.Fprintln(w, v.LinkCode)
+				return
+			}
+			fmt.Fprintln(w, "This device is waiting to be linked to an account.")
+			printLinkCode(w, v.LinkCode)
+			return
+		}
 		if codeOnly {
 			fmt.Fprintln(w, v.Code)
 			return
@@ -291,9 +362,13 @@ func runStatus(ctx context.Context, s *stdio, args []string) int {
 		if name == "" {
 			name = "(no name)"
 		}
-		fmt.Fprintf(w, "%s  %s\n", name, v.Account)
-		fmt.Fprintf(w, "  installation %s\n", v.Installation)
-		fmt.Fprintf(w, "  groups %d, contacts %d\n", v.Groups, v.Contacts)
+		if v.LinkCode != "" {
+			fmt.Fprintf(w, "%s  waiting to be linked (chorus id shows the link code)\n", name)
+		} else {
+			fmt.Fprintf(w, "%s  %s\n", name, v.Account)
+			fmt.Fprintf(w, "  installation %s\n", v.Installation)
+			fmt.Fprintf(w, "  groups %d, contacts %d\n", v.Groups, v.Contacts)
+		}
 		if !v.Node {
 			fmt.Fprintln(w, "  node: not running (start it with `chorus node`)")
 			return

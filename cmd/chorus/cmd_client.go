@@ -433,38 +433,81 @@ func runRead(ctx context.Context, s *stdio, args []string) int {
 
 // --- devices
 
-const devicesSynopsis = "devices list | devices link | devices revoke INSTALLATION"
+const devicesSynopsis = `devices list
+       chorus devices link CODE|- [--name NAME]     (on a device holding the account key)
+       chorus devices revoke DEVICE                 (a lost device: it is not told)
+       chorus devices remove DEVICE                 (a device you still have: it is told and wipes its keys)
+A new device gets its link code from ` + "`chorus init --link`" + `; DEVICE is a device name, an
+installation id or a unique id prefix (chorus devices list).`
 
 func runDevices(ctx context.Context, s *stdio, args []string) int {
-	change := func(what string) func(context.Context, *stdio, []string) int {
-		return func(ctx context.Context, s *stdio, args []string) int {
-			var c common
-			fs := newFlags("devices " + what)
-			c.register(fs)
-			pos, err := parse(fs, args, s, "devices "+what)
-			if err != nil {
-				return fail(s, &c, err)
-			}
-			p := app.DeviceParams{}
-			if what == "revoke" {
-				if len(pos) != 1 {
-					return fail(s, &c, usagef("usage: chorus devices revoke INSTALLATION"))
-				}
-				p.Installation = pos[0]
-			} else if len(pos) != 0 {
-				return fail(s, &c, usagef("usage: chorus devices %s", what))
-			}
-			if err := call(ctx, s, &c, "devices."+what, "updating devices", p, nil); err != nil {
-				return fail(s, &c, err)
-			}
-			return exitOK
-		}
-	}
 	return sub(ctx, s, "devices", args, map[string]func(context.Context, *stdio, []string) int{
 		"list":   devicesList,
-		"link":   change("link"),
-		"revoke": change("revoke"),
+		"link":   devicesLink,
+		"revoke": func(ctx context.Context, s *stdio, a []string) int { return devicesRevoke(ctx, s, a, false) },
+		"remove": func(ctx context.Context, s *stdio, a []string) int { return devicesRevoke(ctx, s, a, true) },
 	}, devicesSynopsis)
+}
+
+func devicesLink(ctx context.Context, s *stdio, args []string) int {
+	var c common
+	var name string
+	fs := newFlags("devices link")
+	c.register(fs)
+	fs.StringVar(&name, "name", "", "the new device's name")
+	pos, err := parse(fs, args, s, "devices link CODE|- [--name NAME]")
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	if len(pos) != 1 {
+		return fail(s, &c, usagef("usage: chorus devices link CODE|- [--name NAME]"))
+	}
+	code, err := readArg(s, pos[0], "link code")
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	var d app.DeviceView
+	if err := call(ctx, s, &c, "devices.link", "linking the device", app.DeviceParams{Code: code, Name: name}, &d); err != nil {
+		return fail(s, &c, err)
+	}
+	return emit(s, &c, d, func(w io.Writer) {
+		fmt.Fprintf(w, "Linked %s (installation %s): it receives your contacts and groups and reads new messages from now on\n", deviceLabel(d), d.Installation)
+	})
+}
+
+func devicesRevoke(ctx context.Context, s *stdio, args []string, remove bool) int {
+	var c common
+	verb, method, label := "revoke", "devices.revoke", "revoking the device"
+	if remove {
+		verb, method, label = "remove", "devices.remove", "removing the device"
+	}
+	fs := newFlags("devices " + verb)
+	c.register(fs)
+	pos, err := parse(fs, args, s, "devices "+verb+" DEVICE")
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	if len(pos) != 1 {
+		return fail(s, &c, usagef("usage: chorus devices %s DEVICE", verb))
+	}
+	var d app.DeviceView
+	if err := call(ctx, s, &c, method, label, app.DeviceParams{Installation: pos[0]}, &d); err != nil {
+		return fail(s, &c, err)
+	}
+	return emit(s, &c, d, func(w io.Writer) {
+		if remove {
+			fmt.Fprintf(w, "Removed %s: it is told, leaves every group and forgets their keys; your groups rotate their keys\n", deviceLabel(d))
+			return
+		}
+		fmt.Fprintf(w, "Revoked %s (permanent): it can read nothing sent from now on; your groups rotate their keys\n", deviceLabel(d))
+	})
+}
+
+func deviceLabel(d app.DeviceView) string {
+	if d.Name != "" {
+		return fmt.Sprintf("%q", d.Name)
+	}
+	return d.Installation[:8]
 }
 
 func devicesList(ctx context.Context, s *stdio, args []string) int {
@@ -484,13 +527,20 @@ func devicesList(ctx context.Context, s *stdio, args []string) int {
 	}
 	return emit(s, &c, ds, func(w io.Writer) {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-		fmt.Fprintln(tw, "INSTALLATION\tSTATUS\t")
+		fmt.Fprintln(tw, "INSTALLATION\tNAME\tPLATFORM\tADDED\tSTATUS\t")
 		for _, d := range ds {
-			cur := ""
+			cur, added := "", "-"
 			if d.Current {
 				cur = "(this device)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", d.Installation, d.Status, cur)
+			if !d.Added.IsZero() {
+				added = d.Added.Local().Format("2006-01-02 15:04")
+			}
+			name := d.Name
+			if name == "" {
+				name = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Installation, name, d.Platform, added, d.Status, cur)
 		}
 		tw.Flush()
 	})

@@ -113,7 +113,11 @@ func runNode(ctx context.Context, s *stdio, args []string) int {
 		if name == "" {
 			name = "chorus"
 		}
-		fmt.Fprintf(s.out, "%s node running: account %s\n", name, app.ShortID(st.Account))
+		if n.LinkCode != "" {
+			fmt.Fprintf(s.out, "%s node running: waiting to be linked (link code: chorus id --data %s)\n", name, n.Dir)
+		} else {
+			fmt.Fprintf(s.out, "%s node running: account %s\n", name, app.ShortID(st.Account))
+		}
 		for _, a := range st.Addrs {
 			fmt.Fprintf(s.out, "  waku   %s\n", a)
 		}

@@ -34,14 +34,15 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitnode":  cmdWaitNode,
-			"waitpeers": cmdWaitPeers,
-			"waitwatch": cmdWaitWatch,
-			"waitgroup": cmdWaitGroup,
-			"waitmsg":   cmdWaitMsg,
-			"chat":      cmdChat,
-			"perm":      cmdPerm,
-			"racecheck": cmdRaceCheck,
+			"waitnode":   cmdWaitNode,
+			"waitpeers":  cmdWaitPeers,
+			"waitwatch":  cmdWaitWatch,
+			"waitgroup":  cmdWaitGroup,
+			"waitlinked": cmdWaitLinked,
+			"waitmsg":    cmdWaitMsg,
+			"chat":       cmdChat,
+			"perm":       cmdPerm,
+			"racecheck":  cmdRaceCheck,
 		},
 		Setup: func(env *testscript.Env) error {
 			// Under -race the chorus processes report data races on stderr but keep their
@@ -173,6 +174,21 @@ func cmdWaitWatch(ts *testscript.TestScript, neg bool, args []string) {
 			return false, err.Error()
 		}
 		return st.Watchers >= n, fmt.Sprintf("%d watchers", st.Watchers)
+	})
+}
+
+// waitlinked DIR: wait until DIR's node is linked to an account.
+func cmdWaitLinked(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 1 {
+		ts.Fatalf("usage: waitlinked DIR")
+	}
+	cl := client(ts, args[0])
+	poll(ts, args[0]+" linked", func(ctx context.Context) (bool, string) {
+		var st app.StatusView
+		if err := cl.Call(ctx, "status", nil, &st); err != nil {
+			return false, err.Error()
+		}
+		return st.Account != "", "waiting"
 	})
 }
 

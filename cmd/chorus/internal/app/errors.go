@@ -22,6 +22,9 @@ const (
 	CodeExists         = "exists"           // the data directory already has an account
 	CodeNotSupported   = "not_supported"    // the engine cannot do this yet
 	CodeNoNode         = "no_node"          // needs a running node
+	CodeNotAllowed     = "not_allowed"      // the account's rules refuse it (devices)
+	CodeUnknownDevice  = "unknown_device"   // no installation of ours by that id or name
+	CodeBadLinkCode    = "bad_link_code"    // a link code that does not verify
 	CodeInternal       = "internal"         // anything else
 )
 
@@ -62,6 +65,20 @@ func Classify(err error) *Error {
 		return Errorf(CodeExists, "the data directory already holds an account")
 	case errors.Is(err, transport.ErrNoPeers):
 		return Errorf(CodeNoPeers, "no peers reachable")
+	case errors.Is(err, protocol.ErrNotAccountHolder):
+		return Errorf(CodeNotAllowed, "this device does not hold the account key: link and revoke devices from the one that created or imported the account")
+	case errors.Is(err, protocol.ErrTooManyInstallations):
+		return Errorf(CodeNotAllowed, "the account has the most devices allowed (%d)", protocol.MaxInstallations)
+	case errors.Is(err, protocol.ErrInstallationRevoked):
+		return Errorf(CodeNotAllowed, "that device was revoked (revocation is permanent)")
+	case errors.Is(err, protocol.ErrCurrentInstallation):
+		return Errorf(CodeNotAllowed, "a device cannot revoke or remove itself")
+	case errors.Is(err, protocol.ErrUnknownInstallation):
+		return Errorf(CodeUnknownDevice, "not a device of this account")
+	case errors.Is(err, protocol.ErrAlreadyLinked):
+		return Errorf(CodeExists, "that device is already linked")
+	case errors.Is(err, protocol.ErrBadLinkCode):
+		return Errorf(CodeBadLinkCode, "bad link code: %v", err)
 	case errors.Is(err, protocol.ErrInvalidContent):
 		return Errorf(CodeUsage, "invalid message content (empty or too long?)")
 	}

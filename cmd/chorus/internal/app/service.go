@@ -37,7 +37,8 @@ type Service struct {
 	net   Network
 	node  bool
 
-	watchers atomic.Int32 // open Watch streams
+	watchers atomic.Int32           // open Watch streams
+	linkCode atomic.Pointer[string] // set while the installation waits to be linked
 }
 
 // NewService wraps c. net may be nil (no network: operations that publish fail with
@@ -91,9 +92,12 @@ type (
 		Limit  int    `json:"limit,omitempty"`
 		Before int64  `json:"before,omitempty"`
 	}
-	// DeviceParams names an installation.
+	// DeviceParams names an installation (revoke, remove) or carries a link code and
+	// the new device's name (link).
 	DeviceParams struct {
 		Installation string `json:"installation,omitempty"`
+		Code         string `json:"code,omitempty"`
+		Name         string `json:"name,omitempty"`
 	}
 )
 
@@ -104,7 +108,7 @@ var Methods = map[string]bool{
 	"group.create": true, "group.add": true, "group.remove": true, "group.leave": true,
 	"group.rename": true, "group.describe": true, "group.list": false, "group.members": false, "group.info": false,
 	"send": true, "read": false,
-	"devices.list": false, "devices.link": false, "devices.revoke": false, // not supported yet
+	"devices.list": false, "devices.link": true, "devices.revoke": true, "devices.remove": true,
 }
 
 // NeedsNetwork reports whether method publishes.
@@ -115,6 +119,11 @@ func (s *Service) Dispatch(ctx context.Context, method string, params json.RawMe
 	known, ok := Methods[method]
 	if !ok {
 		return nil, Errorf(CodeUsage, "unknown method %q", method)
+	}
+	if method != "status" && method != "id" {
+		if _, err := s.account(); err != nil {
+			return nil, err
+		}
 	}
 	if known {
 		if s.net == nil {
@@ -199,12 +208,18 @@ func (s *Service) Dispatch(ctx context.Context, method string, params json.RawMe
 		return s.Read(ctx, p)
 	case "devices.list":
 		return s.Devices(ctx)
-	case "devices.link", "devices.revoke":
+	case "devices.link":
 		var p DeviceParams
 		if err := decode(&p); err != nil {
 			return nil, err
 		}
-		return s.deviceChange(ctx, method, p)
+		return s.LinkDevice(ctx, p)
+	case "devices.revoke", "devices.remove":
+		var p DeviceParams
+		if err := decode(&p); err != nil {
+			return nil, err
+		}
+		return s.RevokeDevice(ctx, method == "devices.remove", p)
 	}
 	return nil, Errorf(CodeUsage, "unknown method %q", method)
 }
@@ -212,6 +227,9 @@ func (s *Service) Dispatch(ctx context.Context, method string, params json.RawMe
 func (s *Service) account() (protocol.AccountInfo, error) {
 	a, err := s.c.Account()
 	if err != nil {
+		if s.pendingLink() != "" {
+			return a, Errorf(CodeNoAccount, "this device is waiting to be linked: on a device of your account run `chorus devices link CODE` with the code `chorus id` shows here")
+		}
 		return a, Classify(err)
 	}
 	return a, nil
@@ -221,7 +239,14 @@ func (s *Service) account() (protocol.AccountInfo, error) {
 func (s *Service) Status(ctx context.Context) (StatusView, error) {
 	a, err := s.account()
 	if err != nil {
-		return StatusView{}, err
+		if s.pendingLink() == "" {
+			return StatusView{}, err
+		}
+		v := StatusView{Name: s.cfg.Name, Node: s.node, LinkCode: s.pendingLink(), Watchers: int(s.watchers.Load())}
+		if s.net != nil {
+			v.Peers, v.Addrs = s.net.PeerCount(), s.net.Addrs()
+		}
+		return v, nil
 	}
 	v := StatusView{Account: a.ID, Name: s.cfg.Name, Installation: a.Installation.String(), Node: s.node,
 		Watchers: int(s.watchers.Load())}
@@ -247,6 +272,9 @@ func (s *Service) Status(ctx context.Context) (StatusView, error) {
 func (s *Service) ID(ctx context.Context) (IDView, error) {
 	a, err := s.account()
 	if err != nil {
+		if s.pendingLink() != "" {
+			return IDView{Name: s.cfg.Name, LinkCode: s.pendingLink()}, nil
+		}
 		return IDView{}, err
 	}
 	code, err := s.c.ContactCode(ctx)
@@ -567,21 +595,6 @@ func (s *Service) MessageView(m protocol.Message) MessageView {
 		v.Target = m.Content.Target.String()
 	}
 	return v
-}
-
-// Devices lists our installations. The engine has one installation per account until
-// multi-device lands.
-func (s *Service) Devices(ctx context.Context) ([]DeviceView, error) {
-	a, err := s.account()
-	if err != nil {
-		return nil, err
-	}
-	return []DeviceView{{Installation: a.Installation.String(), Current: true, Status: "active"}}, nil
-}
-
-func (s *Service) deviceChange(_ context.Context, method string, _ DeviceParams) (any, error) {
-	what := strings.TrimPrefix(method, "devices.")
-	return nil, Errorf(CodeNotSupported, "devices %s: not supported yet (multi-device linking and revocation are not in the engine on main)", what)
 }
 
 // ResolveGroup finds a group by full hex id, unique id prefix (at least 4 hex digits) or

@@ -222,8 +222,18 @@ func TestDispatchErrors(t *testing.T) {
 	if _, err := s.Dispatch(ctx, "read", json.RawMessage(`{"group": 5}`)); codeOf(err) != CodeUsage {
 		t.Fatalf("bad params: %v", err)
 	}
-	if _, err := s.Dispatch(ctx, "devices.revoke", json.RawMessage(`{"installation":"00"}`)); codeOf(err) != CodeNotSupported {
-		t.Fatalf("revoke: %v", err)
+	if _, err := s.Dispatch(ctx, "devices.revoke", json.RawMessage(`{"installation":"00"}`)); codeOf(err) != CodeUnknownDevice {
+		t.Fatalf("revoke an unknown device: %v", err)
+	}
+	a, _ := s.Client().Account()
+	if _, err := s.Dispatch(ctx, "devices.revoke", json.RawMessage(`{"installation":"`+a.Installation.String()+`"}`)); codeOf(err) != CodeNotAllowed {
+		t.Fatalf("revoke ourselves: %v", err)
+	}
+	if _, err := s.Dispatch(ctx, "devices.link", json.RawMessage(`{"code":"chorus1:AAAA"}`)); codeOf(err) != CodeBadLinkCode {
+		t.Fatalf("link with a contact code: %v", err)
+	}
+	if _, err := s.Dispatch(ctx, "devices.link", json.RawMessage(`{"code":"chorus-link1:AAAA"}`)); codeOf(err) != CodeBadLinkCode {
+		t.Fatalf("link with a bad code: %v", err)
 	}
 	if _, err := s.Dispatch(ctx, "send", json.RawMessage(`{"group":"x","text":""}`)); codeOf(err) != CodeUnknownGroup {
 		t.Fatalf("send to unknown group: %v", err)

@@ -8,10 +8,11 @@ import (
 
 // StatusView describes the client: account, node and network.
 type StatusView struct {
-	Account      string   `json:"account"`
+	Account      string   `json:"account"` // "" while waiting to be linked
 	Name         string   `json:"name,omitempty"`
 	Installation string   `json:"installation"`
-	Node         bool     `json:"node"` // answered by a running node (false: data dir opened directly)
+	LinkCode     string   `json:"link_code,omitempty"` // while waiting to be linked
+	Node         bool     `json:"node"`                // answered by a running node (false: data dir opened directly)
 	Peers        int      `json:"peers"`
 	Addrs        []string `json:"addrs,omitempty"`
 	Groups       int      `json:"groups"`
@@ -19,12 +20,14 @@ type StatusView struct {
 	Watchers     int      `json:"watchers"` // open event streams (chat, read --follow)
 }
 
-// IDView is the account's identity and contact code.
+// IDView is the account's identity and contact code, or the link code of an
+// installation waiting to be linked (then Account and Code are empty).
 type IDView struct {
 	Account      string `json:"account"`
 	Name         string `json:"name,omitempty"`
 	Installation string `json:"installation"`
 	Code         string `json:"code"`
+	LinkCode     string `json:"link_code,omitempty"`
 }
 
 // ContactView is a known account.
@@ -73,9 +76,12 @@ type MessageView struct {
 
 // DeviceView is one installation of our account.
 type DeviceView struct {
-	Installation string `json:"installation"`
-	Current      bool   `json:"current"`
-	Status       string `json:"status"`
+	Installation string    `json:"installation"`
+	Name         string    `json:"name,omitempty"`
+	Platform     string    `json:"platform,omitempty"`
+	Added        time.Time `json:"added,omitzero"`
+	Current      bool      `json:"current"`
+	Status       string    `json:"status"` // active, revoked
 }
 
 // Event types of EventView.Type.
@@ -86,6 +92,8 @@ const (
 	EventDelivery   = "delivery"
 	EventJoined     = "joined"
 	EventDropped    = "dropped"
+	EventDevices    = "devices" // our account's device list changed
+	EventLinked     = "linked"  // this installation was linked to an account
 )
 
 // EventView is an engine event as the CLI and the TUI see it.

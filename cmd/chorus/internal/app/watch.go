@@ -46,6 +46,22 @@ func (s *Service) Watch(ctx context.Context, ref string) (<-chan EventView, erro
 	return out, nil
 }
 
+// deviceNames names installations of our account (name, else a short id).
+func (s *Service) deviceNames(ctx context.Context, ids []protocol.InstallationID) string {
+	ds, _ := s.c.Installations(ctx)
+	var out []string
+	for _, id := range ids {
+		n := id.String()[:8]
+		for _, d := range ds {
+			if d.ID == id && d.Name != "" {
+				n = d.Name + " (" + n + ")"
+			}
+		}
+		out = append(out, n)
+	}
+	return strings.Join(out, ", ")
+}
+
 func (s *Service) eventView(ctx context.Context, ev protocol.Event, meta map[string][2]string) (EventView, bool) {
 	switch e := ev.(type) {
 	case *protocol.MessageReceived:
@@ -109,6 +125,25 @@ func (s *Service) eventView(ctx context.Context, ev protocol.Event, meta map[str
 			v.Text = fmt.Sprintf("%d message%s from %s missing and could not be fetched (key %x, #%d–%d)", v.Count, plural, v.SenderName, e.KeyID[:4], e.From, e.To-1)
 		}
 		return v, true
+	case *protocol.InstallationsChanged:
+		var parts []string
+		if len(e.Added) > 0 {
+			parts = append(parts, "linked "+s.deviceNames(ctx, e.Added))
+		}
+		if len(e.Revoked) > 0 {
+			parts = append(parts, "revoked "+s.deviceNames(ctx, e.Revoked))
+		}
+		if e.CurrentRevoked {
+			parts = append(parts, "this device was removed from the account: it left every group")
+		}
+		if len(parts) == 0 {
+			parts = append(parts, "device list updated")
+		}
+		return EventView{Type: EventDevices, Removed: e.CurrentRevoked, Text: "your devices: " + strings.Join(parts, "; ")}, true
+	case *protocol.AccountLinked:
+		s.linkCode.Store(nil)
+		return EventView{Type: EventLinked, Sender: e.Account,
+			Text: fmt.Sprintf("linked to account %s by its device %s", ShortID(e.Account), e.By.String()[:8])}, true
 	case *protocol.EventsDropped:
 		return EventView{Type: EventDropped, Count: e.Count, Text: fmt.Sprintf("%d events dropped (slow reader): re-read the group", e.Count)}, true
 	}

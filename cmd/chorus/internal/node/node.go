@@ -52,6 +52,8 @@ type Node struct {
 	Client  *protocol.Client
 	Service *app.Service
 	Waku    *waku.Node // nil when offline
+	// LinkCode is set when the installation waits to be linked (chorus init --link).
+	LinkCode string
 
 	lock    *app.Lock
 	chorus  *chorus.Client
@@ -126,9 +128,18 @@ func Open(ctx context.Context, o Options) (*Node, error) {
 	}
 	n.Client = n.chorus.Client
 	if _, err := n.Client.Account(); err != nil {
-		return nil, fmt.Errorf("%w in %s: run `chorus init --data %s` first", ErrNoAccount, o.Dir, o.Dir)
+		// An installation made by `chorus init --link` waits to be linked: LinkCode
+		// returns its (stored) code again; a store with neither is not initialised.
+		code, lerr := n.Client.LinkCode(ctx)
+		if lerr != nil {
+			return nil, fmt.Errorf("%w in %s: run `chorus init --data %s` first", ErrNoAccount, o.Dir, o.Dir)
+		}
+		n.LinkCode = code
 	}
 	n.Service = app.NewService(n.Client, o.Dir, names, n.Config, netw, !o.Ephemeral && !o.Offline)
+	if n.LinkCode != "" {
+		n.Service.SetLinkCode(n.LinkCode)
+	}
 	ok = true
 	return n, nil
 }

@@ -1,0 +1,137 @@
+package app
+
+import (
+	"context"
+	"encoding/hex"
+	"strings"
+
+	"github.com/chorus-im/chorus/protocol"
+)
+
+// SetLinkCode puts the service in the waiting-to-be-linked state (the node runs an
+// installation created by LinkCode): status and id show code until the link arrives.
+func (s *Service) SetLinkCode(code string) { s.linkCode.Store(&code) }
+
+// pendingLink returns the link code while waiting to be linked ("" otherwise).
+func (s *Service) pendingLink() string {
+	if p := s.linkCode.Load(); p != nil {
+		return *p
+	}
+	return ""
+}
+
+// Devices lists our account's installations (active and revoked), oldest first.
+func (s *Service) Devices(ctx context.Context) ([]DeviceView, error) {
+	if _, err := s.account(); err != nil {
+		return nil, err
+	}
+	ins, err := s.c.Installations(ctx)
+	if err != nil {
+		return nil, Classify(err)
+	}
+	out := make([]DeviceView, 0, len(ins))
+	for _, in := range ins {
+		out = append(out, deviceView(in))
+	}
+	return out, nil
+}
+
+func deviceView(in protocol.Installation) DeviceView {
+	return DeviceView{Installation: in.ID.String(), Name: in.Name, Platform: in.Platform, Added: in.Added,
+		Current: in.Current, Status: in.Status.String()}
+}
+
+// LinkDevice links the installation that shows p.Code (`chorus init --link`) to our
+// account, naming it p.Name.
+func (s *Service) LinkDevice(ctx context.Context, p DeviceParams) (DeviceView, error) {
+	code := strings.TrimSpace(p.Code)
+	if code == "" {
+		return DeviceView{}, Errorf(CodeUsage, "no link code")
+	}
+	if !strings.HasPrefix(code, "chorus-link1:") {
+		if strings.HasPrefix(code, "chorus1:") {
+			return DeviceView{}, Errorf(CodeBadLinkCode, "that is a contact code (chorus contact add); a link code starts with chorus-link1:")
+		}
+		return DeviceView{}, Errorf(CodeBadLinkCode, "bad link code: it starts with chorus-link1:")
+	}
+	if _, err := s.account(); err != nil {
+		return DeviceView{}, err
+	}
+	id, err := s.c.LinkDevice(ctx, code, p.Name)
+	if err != nil {
+		return DeviceView{}, Classify(err)
+	}
+	ds, err := s.Devices(ctx)
+	if err != nil {
+		return DeviceView{}, err
+	}
+	for _, d := range ds {
+		if d.Installation == id.String() {
+			return d, nil
+		}
+	}
+	return DeviceView{Installation: id.String(), Name: p.Name, Status: "active"}, nil
+}
+
+// RevokeDevice revokes (a lost device) or removes (a device we still have, which is told)
+// one of our installations.
+func (s *Service) RevokeDevice(ctx context.Context, remove bool, p DeviceParams) (DeviceView, error) {
+	id, err := s.ResolveDevice(ctx, p.Installation)
+	if err != nil {
+		return DeviceView{}, err
+	}
+	if remove {
+		err = s.c.RemoveInstallation(ctx, id)
+	} else {
+		err = s.c.RevokeInstallation(ctx, id)
+	}
+	if err != nil {
+		return DeviceView{}, Classify(err)
+	}
+	ds, err := s.Devices(ctx)
+	if err != nil {
+		return DeviceView{}, err
+	}
+	for _, d := range ds {
+		if d.Installation == id.String() {
+			return d, nil
+		}
+	}
+	return DeviceView{Installation: id.String(), Status: "revoked"}, nil
+}
+
+// ResolveDevice finds one of our installations by full hex id, unique id prefix (4+ hex
+// digits) or unique name (case-insensitive).
+func (s *Service) ResolveDevice(ctx context.Context, ref string) (protocol.InstallationID, error) {
+	ref = strings.TrimSpace(ref)
+	if ref == "" {
+		return protocol.InstallationID{}, Errorf(CodeUsage, "name a device (installation id or name; chorus devices list)")
+	}
+	ds, err := s.Devices(ctx)
+	if err != nil {
+		return protocol.InstallationID{}, err
+	}
+	var hits []string
+	for _, d := range ds {
+		if strings.EqualFold(d.Name, ref) {
+			hits = append(hits, d.Installation)
+		}
+	}
+	if len(hits) == 0 && len(ref) >= 4 && isHex(ref) {
+		for _, d := range ds {
+			if strings.HasPrefix(d.Installation, strings.ToLower(ref)) {
+				hits = append(hits, d.Installation)
+			}
+		}
+	}
+	switch len(hits) {
+	case 1:
+		var id protocol.InstallationID
+		b, _ := hex.DecodeString(hits[0])
+		copy(id[:], b)
+		return id, nil
+	case 0:
+		return protocol.InstallationID{}, Errorf(CodeUnknownDevice, "no device %q on this account (chorus devices list)", ref)
+	}
+	return protocol.InstallationID{}, Errorf(CodeAmbiguous, "%q matches %d devices: use the installation id", ref, len(hits))
+}
