@@ -111,6 +111,9 @@ func (m *Model) Apply(ev app.EventView) (reloadGroup bool) {
 		return true
 	case app.EventMissing:
 		m.notice("! " + ev.Text)
+	case app.EventDevices:
+		m.notice("· " + ev.Text)
+		return ev.Removed // this device left every group
 	case app.EventDropped:
 		m.notice("! " + ev.Text)
 		return true

@@ -184,6 +184,8 @@ func TestRunOnVirtualTerminal(t *testing.T) {
 	f.events <- app.EventView{Type: app.EventMessage, Group: "g1", Message: &app.MessageView{ID: "m3", Group: "g1", SenderName: "carol", Kind: "text", Text: "yo", Time: at(10, 1)}}
 	s.waitFor("10:01 carol: yo")
 	f.events <- app.EventView{Type: app.EventMessage, Group: "other", Message: &app.MessageView{ID: "x", Group: "other", SenderName: "zed", Kind: "text", Text: "elsewhere"}}
+	f.events <- app.EventView{Type: app.EventDevices, Text: "your devices: linked laptop (0a1b2c3d)"}
+	s.waitFor("· your devices: linked laptop")
 	f.events <- app.EventView{Type: app.EventMissing, Group: "g1", Text: "1 message from bob missing and could not be fetched"}
 	s.waitFor("! 1 message from bob missing")
 	if strings.Contains(vt.Screen(), "elsewhere") {
