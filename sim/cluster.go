@@ -60,8 +60,9 @@ func clientOptions() []protocol.Option {
 	return []protocol.Option{protocol.WithRetryBackoff(time.Hour), protocol.WithSyncInterval(-1)}
 }
 
-// add creates installation idx with a new account.
-func (cl *cluster) add(ctx context.Context, idx, member, dev int, path string) (*installation, error) {
+// add creates installation idx: with a new account if primary, else waiting to be linked
+// (its link code is returned).
+func (cl *cluster) add(ctx context.Context, idx, member, dev int, path string, primary bool) (*installation, string, error) {
 	in := &installation{idx: idx, member: member, dev: dev, name: fmt.Sprintf("m%d.d%d", member, dev), path: path}
 	store := ":memory:"
 	if path != "" {
@@ -69,28 +70,33 @@ func (cl *cluster) add(ctx context.Context, idx, member, dev int, path string) (
 	}
 	var err error
 	if in.store, err = persistence.Open(store); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	in.node = cl.net.Join(in.name)
 	in.tap = &tap{node: in.node, gate: newGate(), big: cl.big, onSubscribe: func(topic string) {
 		cl.tr.hit(idx, key{kind: kindSubscribed, s: topic})
 	}}
-	if in.c, err = protocol.New(ctx, in.store, in.tap, clientOptions()...); err != nil {
+	opts := append(clientOptions(), protocol.WithDevice(in.name, "sim"))
+	if in.c, err = protocol.New(ctx, in.store, in.tap, opts...); err != nil {
 		in.close()
-		return nil, err
+		return nil, "", err
+	}
+	cl.insts = append(cl.insts, in)
+	if !primary {
+		code, err := in.c.LinkCode(ctx)
+		return in, code, err
 	}
 	info, err := in.c.CreateAccount(ctx)
 	if err != nil {
-		in.close()
-		return nil, err
+		return nil, "", err
 	}
 	in.account, in.inst = info.ID, info.Installation
-	cl.insts = append(cl.insts, in)
-	return in, nil
+	return in, "", nil
 }
 
-// start subscribes to the client's events and runs it.
+// start subscribes to the client's events and runs it, with its gate open.
 func (cl *cluster) start(in *installation) {
+	in.tap.gate.set(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel, in.done, in.live = cancel, make(chan struct{}), true
 	evs := in.c.Subscribe(ctx)
@@ -112,6 +118,11 @@ func (cl *cluster) observe(in *installation, ev protocol.Event) {
 	switch e := ev.(type) {
 	case *protocol.MessageReceived:
 		cl.tr.hit(in.idx, key{kind: kindMessage, id: e.Message.ID})
+		if e.Message.Content.Type == protocol.ContentDevices {
+			cl.tr.hit(in.idx, key{kind: kindDevices, id: e.Message.Group, s: e.Message.Sender})
+		}
+	case *protocol.AccountLinked:
+		cl.tr.hit(in.idx, key{kind: kindLinked})
 	case *protocol.GroupJoined:
 		cl.tr.hit(in.idx, key{kind: kindJoined, id: e.Group})
 	case *protocol.MembershipChanged:
@@ -196,7 +207,24 @@ func (cl *cluster) setGates(open bool, idx []int) {
 	}
 }
 
-// waitStarted waits until every live installation subscribed and announced itself.
+// waitSubscribed waits until in's client subscribed to something (it is listening).
+func (cl *cluster) waitSubscribed(ctx context.Context, in *installation, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for in.tap.subs.Load() < 1 {
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sim: %s did not subscribe", in.name)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Millisecond):
+		}
+	}
+	return nil
+}
+
+// waitStarted waits until every live installation subscribed, then until the process is
+// idle (announcements, link traffic).
 func (cl *cluster) waitStarted(ctx context.Context, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
 	for _, in := range cl.insts {
@@ -204,8 +232,7 @@ func (cl *cluster) waitStarted(ctx context.Context, timeout time.Duration) error
 			continue
 		}
 		for {
-			s := in.tap.snapshot()
-			if s.pubs+s.pubErrs >= 1 {
+			if in.tap.subs.Load() >= 1 {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -218,15 +245,18 @@ func (cl *cluster) waitStarted(ctx context.Context, timeout time.Duration) error
 			}
 		}
 	}
-	return nil
+	return cl.quiesce(ctx)
 }
 
-// calibrate measures the process's CPU use while every gate is closed and nothing is
-// sent (idle goroutines, the Go runtime); receive windows subtract it.
-func (cl *cluster) calibrate() {
+// calibrate closes every gate and measures the process's CPU use while nothing is sent
+// (idle goroutines, the Go runtime); receive windows subtract it.
+func (cl *cluster) calibrate(ctx context.Context) error {
 	cl.setGates(false, nil)
-	time.Sleep(20 * time.Millisecond)
+	if err := cl.quiesce(ctx); err != nil {
+		return err
+	}
 	cl.idle = cl.idleRate(200 * time.Millisecond)
+	return nil
 }
 
 // quiesce waits until the process is idle: less than 5% of one core over quietWindow.

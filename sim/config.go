@@ -142,7 +142,12 @@ type Run struct {
 	Lazy     Step // an existing sender's next message after the add (slots for the newcomer)
 	Remove   Step // RemoveMembers of one member: the event
 	Rotate   Step // each speaking remaining sender's next message: new key to every remaining installation
+	Repeat   Step // the two messages after a first message or a rotation, which carry its block again
 	Converge Converge
+	// Revoke is RevokeInstallation of one of a member's installations (D > 1): the new
+	// device list sent to the group (which rotates the revoker's key); RevokeRotate each
+	// speaker's next message, rotating away from the revoked installation.
+	Revoke, RevokeRotate Step
 
 	Memory Memory
 	// Oversize is the number of publishes above transport.MaxPayload and Largest the

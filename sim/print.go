@@ -29,7 +29,7 @@ func (r *Report) Print(w io.Writer) error {
 	p.create(r)
 	p.add(r)
 	p.remove(r)
-	p.f("### Device revocation\n\nNot supported by the engine yet (one installation per account; no device-list revocation API), so not measured. When it lands it should cost what a removal costs with D-1 fewer departing installations: the revocation event plus one rotation slot per remaining installation on each remaining sender's next message.\n\n")
+	p.revoke(r)
 	p.memory(r)
 	p.mls(r)
 	p.method(r)
@@ -87,10 +87,10 @@ func (p *printer) sampling(r *Report) {
 			dur(run.Setup), fmt.Sprintf("%.0f ms/s", run.IdleCPU*1000), fmtBytes(float64(run.Largest)), status})
 	}
 	p.table([]string{"N", "D", "installations", "live clients", "speakers after removal", "setup", "idle CPU", "largest publish", "run"}, rows)
-	p.f("A member with D devices is simulated as D single-installation accounts (the engine has no device linking yet): every per-installation cost (slots, Welcomes, sessions, receivers) is the real one; the membership log lists N×D accounts instead of N.\n")
+	p.f("A member with D devices is one account with D installations: the primary (CreateAccount, holds the account key) and D−1 installations linked to it (LinkCode on the new one, LinkDevice on the primary), all before the group exists. The group has N members (N×D installations); one more member (D installations) is added, two are removed, and with D > 1 one member revokes one of its installations.\n")
 	for _, run := range r.Runs {
 		if strings.Contains(run.Err, "event log too large") {
-			p.f("%s stopped at group creation: the engine puts the whole membership event log in the first Welcome part and refuses logs above one publish; with %d member accounts the MEMBERS_ADDED event alone lists %d keys of 132 characters (~%s). With real linked devices the log would list %d accounts; as simulated (one account per installation) it is the limit for any group above ~1080 accounts.\n", run.Name(), run.N*run.D, run.N*run.D, fmtBytes(float64(134*run.N*run.D)), run.N)
+			p.f("%s stopped at group creation: the engine puts the whole membership event log in the first Welcome part and refuses a log above one part (protocol/groups.go welcomeBudget, transport.MaxPayload − 16 KiB); the CHAT_CREATED + MEMBERS_ADDED log of %d members lists %d account keys of 132 hex characters (~%s).\n", run.Name(), run.N, run.N, fmtBytes(float64(134*run.N)))
 		}
 	}
 	if anySampled(r) {
@@ -175,21 +175,23 @@ func (p *printer) add(r *Report) {
 
 func (p *printer) remove(r *Report) {
 	p.f("### Member removed (one member with D installations; then every remaining sender that speaks rotates)\n\n")
-	p.f("The removal event is one group message under the old keys. Each remaining sender rotates lazily: its next message carries its new key in one slot per remaining installation (same publish). Measured: the event, and the next message of each of the k speakers.\n\n")
+	p.f("The removal event is one group message under the old keys. Each remaining sender rotates lazily: its next message carries its new key in one slot per remaining installation (same publish), and its two messages after that carry the same block again (rotation repeats, so that a recipient who lost it can still read). Measured: the event, then three messages of each of the k speakers.\n\n")
 	var rows [][]string
 	for _, run := range r.Runs {
 		e, s := &run.Remove, &run.Rotate
 		if run.Err != "" && run.Message.Ops == 0 {
 			continue
 		}
+		rp := &run.Repeat
 		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(e), fmtBytes(e.Bytes), dur(e.SenderCPU), dur(e.RxSerial),
-			pubs(s), fmtBytes(s.Bytes), itoa((run.N+1)*run.D - run.D - 1), dur(s.SenderCPU), fmtBytes(s.RxBytes), dur(s.RxSerial), dur(s.RxParallel), itoa(s.Ops)})
+			pubs(s), fmtBytes(s.Bytes), itoa((run.N+1)*run.D - run.D - 1), dur(s.SenderCPU), dur(s.RxSerial), dur(s.RxParallel),
+			pubs(rp), fmtBytes(rp.Bytes), dur(rp.RxSerial), itoa(s.Ops)})
 	}
 	p.table([]string{"N", "D", "event: publishes", "event bytes", "admin CPU", "event CPU per installation",
-		"rotation message: publishes", "bytes", "slots", "sender CPU", "bytes received per installation",
-		"CPU per receiving installation (alone)", "(all at once)", "speakers measured"}, rows)
+		"rotation message: publishes", "bytes (each installation receives it)", "slots", "sender CPU",
+		"CPU per receiving installation (alone)", "(all at once)", "repeat: publishes", "repeat bytes", "repeat CPU per installation", "speakers measured"}, rows)
 
-	p.f("Removal totals per remaining installation, k measured speakers vs. every remaining installation speaking once (S = N×D−1 after the removal; **computed** as S × the measured per-rotation figures, not run):\n\n")
+	p.f("Removal totals per remaining installation: the event plus, per speaking sender, its rotation and two repeats (a sender that sends fewer messages costs less). k measured speakers vs. every remaining installation speaking (S = N×D−1 after the removal; **computed** as S × the measured per-speaker figures, not run):\n\n")
 	rows = nil
 	for _, run := range r.Runs {
 		e, s := &run.Remove, &run.Rotate
@@ -198,15 +200,41 @@ func (p *printer) remove(r *Report) {
 		}
 		k := time.Duration(run.Speakers)
 		S := run.N*run.D - 1
+		perBytes := s.RxBytes + 2*run.Repeat.RxBytes
+		perCPU := s.RxSerial + 2*run.Repeat.RxSerial
 		rows = append(rows, []string{itoa(run.N), itoa(run.D), itoa(run.Speakers),
-			fmtBytes(e.RxBytes + float64(run.Speakers)*s.RxBytes), dur(e.RxSerial + k*s.RxSerial),
-			itoa(S), fmtBytes(e.RxBytes + float64(S)*s.RxBytes), dur(e.RxSerial + time.Duration(S)*s.RxSerial),
+			fmtBytes(e.RxBytes + float64(run.Speakers)*perBytes), dur(e.RxSerial + k*perCPU),
+			itoa(S), fmtBytes(e.RxBytes + float64(S)*perBytes), dur(e.RxSerial + time.Duration(S)*perCPU),
 			dur(run.Converge.Wall), dur(run.Converge.CPUPerInstallation), dur(run.Converge.Estimate)})
 	}
 	p.table([]string{"N", "D", "k", "bytes received per installation (k speak)", "CPU per installation (k speak)",
 		"S", "bytes received per installation (all S speak, computed)", "CPU per installation (all S speak, computed)",
 		"converge: wall, simulated (k speak)", "process CPU per installation meanwhile", "converge estimate on own device"}, rows)
 	p.f("Converge: a second removal with every client running freely; each speaker sends as soon as it has processed the removal; the wall time runs until every live remaining installation has every speaker's message. All clients share this machine's cores, so the simulated wall time grows with N×D; the estimate is what one device would spend on its own hardware: removal event + one rotation by the slowest sender + the slowest measured receiver processing the event and the k rotations (no network latency).\n\n")
+}
+
+func (p *printer) revoke(r *Report) {
+	p.f("### Device revocation (a member revokes one of its D installations)\n\n")
+	var rows [][]string
+	for _, run := range r.Runs {
+		v, s := &run.Revoke, &run.RevokeRotate
+		switch {
+		case run.D < 2:
+			continue
+		case v.Ops == 0:
+			rows = append(rows, []string{itoa(run.N), itoa(run.D), "not measured (run stopped)", "", "", "", "", "", "", "", ""})
+			continue
+		}
+		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(v), fmtBytes(v.Bytes), dur(v.SenderCPU), fmtBytes(v.RxBytes),
+			dur(v.RxSerial), dur(v.RxParallel), fmtBytes(s.Bytes), dur(s.SenderCPU), dur(s.RxSerial)})
+	}
+	if len(rows) == 0 {
+		p.f("No run with D > 1.\n\n")
+		return
+	}
+	p.table([]string{"N", "D", "publishes", "total bytes", "revoker CPU", "bytes received per installation",
+		"CPU per installation (alone)", "(all at once)", "each speaker's next message: bytes (rotation)", "its sender CPU", "CPU per receiving installation"}, rows)
+	p.f("RevokeInstallation signs a new device list and sends it to the group as one group message, which also carries the revoker's rotated key for every remaining installation; its other installations and contacts outside the group get it pairwise, plus an announcement. Every other sender then rotates before its next message, as after a removal (its two repeats are not repeated here). The revoked installation's client keeps running and is checked to read nothing sent after.\n\n")
 }
 
 func (p *printer) memory(r *Report) {
@@ -257,19 +285,21 @@ func (p *printer) mls(r *Report) {
 		}
 		k := float64(run.Speakers)
 		S := float64(run.N*run.D - 1)
+		perBytes := run.Rotate.RxBytes + 2*run.Repeat.RxBytes
+		perCPU := run.Rotate.RxSerial + 2*run.Repeat.RxSerial
 		rows = append(rows, []string{run.Name(),
 			dur(run.Add.SenderCPU), dur(run.Welcome.RxSerial), fmtBytes(run.Welcome.RxBytes),
 			dur(run.Remove.SenderCPU + run.Rotate.SenderCPU),
 			fmtBytes(run.Remove.Bytes + run.Rotate.Bytes),
-			fmtBytes(run.Remove.RxBytes+k*run.Rotate.RxBytes) + " / " + fmtBytes(run.Remove.RxBytes+S*run.Rotate.RxBytes),
-			dur(run.Remove.RxSerial+time.Duration(k)*run.Rotate.RxSerial) + " / " + dur(run.Remove.RxSerial+time.Duration(S)*run.Rotate.RxSerial),
+			fmtBytes(run.Remove.RxBytes+k*perBytes) + " / " + fmtBytes(run.Remove.RxBytes+S*perBytes),
+			dur(run.Remove.RxSerial+time.Duration(k)*perCPU) + " / " + dur(run.Remove.RxSerial+time.Duration(S)*perCPU),
 			fmtBytes(run.Create.Bytes)})
 	}
 	p.table([]string{"Chorus", "add: admin CPU", "add: newcomer CPU per installation", "add: Welcome bytes per new installation",
 		"remove: admin CPU (event + its rotation)", "remove: bytes until the admin has rotated",
-		"remove: bytes received per installation, k speak / all speak (computed)", "remove: CPU per installation, k / all (computed)",
+		"remove: bytes received per installation, k speak / all speak (computed; rotation + 2 repeats each)", "remove: CPU per installation, k / all (computed)",
 		"create: total bytes"}, rows)
-	p.f("Sender Keys win on CPU: adding a member costs the admin milliseconds (no tree update) and a removal costs every sender one rotation slot per remaining installation (%s of sender CPU per slot in the largest run), never a tree-wide commit. They lose on bytes: a removal is paid by every remaining sender that speaks again, each with a rotation message of one slot per remaining installation, so a single rotation in a 400-installation group (~90 KiB) already outweighs the ts-mls remove commit (33 KB), and if every member speaks again each installation downloads S such messages (quadratic in the group); group creation sends every installation its own copy of the cards and log (quadratic too). Rotation is lazy, so members who never speak again cost nothing.\n\n", perSlotCPU(r))
+	p.f("Sender Keys win on CPU: adding a member costs the admin milliseconds (no tree update) and a removal costs every sender one rotation slot per remaining installation (%s of sender CPU per slot in the largest run), never a tree-wide commit. They lose on bytes: a removal is paid by every remaining sender that speaks again, each with a rotation message of one slot per remaining installation (sent three times with the repeats), so a single rotation in a 400-installation group (~90 KiB) already outweighs the ts-mls remove commit (33 KB), and if every member speaks again each installation downloads S such messages (quadratic in the group); group creation sends every installation its own copy of the cards and log (quadratic too). Rotation is lazy, so members who never speak again cost nothing.\n\n", perSlotCPU(r))
 }
 
 func (p *printer) method(r *Report) {

@@ -68,6 +68,7 @@ type tap struct {
 	pubs, pubBytes, pubErrs atomic.Int64
 	pubCPU                  atomic.Int64 // thread CPU inside node.Publish (valid on a locked thread)
 	rxEnvs, rxBytes         atomic.Int64 // envelopes that reached this installation
+	subs                    atomic.Int64 // Subscribe calls
 }
 
 func (t *tap) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
@@ -95,6 +96,7 @@ func (t *tap) Subscribe(ctx context.Context, topics []string) (<-chan transport.
 	if err != nil {
 		return nil, err
 	}
+	t.subs.Add(1)
 	out := make(chan transport.Envelope)
 	if t.big != nil {
 		t.big.subscribed(topics, 1)

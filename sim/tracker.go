@@ -16,6 +16,8 @@ const (
 	kindAdded                         // a member was seen added (MembershipChanged)
 	kindRemoved                       // a member was seen removed (MembershipChanged)
 	kindSubscribed                    // the transport was asked to subscribe to a topic
+	kindLinked                        // this installation was linked to its account (AccountLinked)
+	kindDevices                       // a devices message (new device list) of account s in group id
 )
 
 // key is something an installation can observe.
@@ -35,6 +37,10 @@ func (k key) String() string {
 		return "added " + short(k.s)
 	case kindRemoved:
 		return "removed " + short(k.s)
+	case kindLinked:
+		return "linked"
+	case kindDevices:
+		return "device list of " + short(k.s)
 	}
 	return "subscribed " + short(k.s)
 }
