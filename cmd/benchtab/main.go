@@ -116,7 +116,9 @@ func loadTargets(pkgs []string) (map[string][]benchtab.Target, error) {
 		t, err := benchtab.ParseTargets(f)
 		f.Close()
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", path, err)
+			// A broken targets file must not hide every other table.
+			fmt.Fprintf(os.Stderr, "benchtab: %s: %v (targets skipped)\n", path, err)
+			continue
 		}
 		targets[path] = t
 	}

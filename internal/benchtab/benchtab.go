@@ -161,8 +161,7 @@ func parseTarget(line string) (Target, error) {
 		}
 	}
 	star := strings.Index(rhs, "*")
-	open := strings.Index(rhs, "(")
-	if star < 0 || open < star || !strings.HasSuffix(rhs, ")") {
+	if star < 0 {
 		return Target{}, fmt.Errorf("want `limit * (terms)` or `value unit`, got %q", rhs)
 	}
 	lim, err := strconv.ParseFloat(strings.TrimSpace(rhs[:star]), 64)
@@ -170,7 +169,15 @@ func parseTarget(line string) (Target, error) {
 		return Target{}, fmt.Errorf("bad limit in %q", rhs)
 	}
 	t.Limit = lim
-	for _, term := range strings.Split(rhs[open+1:len(rhs)-1], "+") {
+	expr := strings.TrimSpace(rhs[star+1:])
+	switch {
+	case strings.HasPrefix(expr, "(") && strings.HasSuffix(expr, ")"):
+		expr = expr[1 : len(expr)-1]
+	case strings.ContainsAny(expr, "()+"):
+		// Several terms need parentheses: "1.2 * A + B" is ambiguous.
+		return Target{}, fmt.Errorf("want `limit * (terms)`, got %q", rhs)
+	}
+	for _, term := range strings.Split(expr, "+") {
 		term = strings.TrimSpace(term)
 		coef := 1.0
 		if i := strings.Index(term, "*"); i >= 0 {

@@ -29,13 +29,14 @@ func TestParseAndEvaluate(t *testing.T) {
 Seal/100B <= 1.2 * (Floor/Secp256k1Sign + 2*Floor/ChaChaSeal/100B)
 Derive:ns/event <= 1.3 * (Floor/Secp256k1Sign)
 Seal/100B <= 20000 ns
+Seal/100B <= 1.3 * Floor/Secp256k1Sign
 Missing <= 1.0 * (Floor/Secp256k1Sign)
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
 	checks := Evaluate(run.Packages[0], targets)
-	if len(checks) != 4 {
+	if len(checks) != 5 {
 		t.Fatalf("got %d checks", len(checks))
 	}
 	if c := checks[0]; !c.OK || c.Floor != 25500 {
@@ -47,7 +48,10 @@ Missing <= 1.0 * (Floor/Secp256k1Sign)
 	if c := checks[2]; c.OK {
 		t.Errorf("absolute target should fail: %+v", c)
 	}
-	if c := checks[3]; c.Missing != "Missing" {
+	if c := checks[3]; !c.OK || c.Floor != 25000 {
+		t.Errorf("bare single term: %+v", c)
+	}
+	if c := checks[4]; c.Missing != "Missing" {
 		t.Errorf("missing target: %+v", c)
 	}
 	var buf bytes.Buffer
@@ -61,7 +65,7 @@ Missing <= 1.0 * (Floor/Secp256k1Sign)
 }
 
 func TestParseTargetErrors(t *testing.T) {
-	for _, bad := range []string{"Seal", "Seal <= x * (A)", "Seal <= 1.2 * A", "Seal <= 1.2 * (A + )"} {
+	for _, bad := range []string{"Seal", "Seal <= x * (A)", "Seal <= 1.2 * A + B", "Seal <= 1.2 * (A + )"} {
 		if _, err := ParseTargets(strings.NewReader(bad)); err == nil {
 			t.Errorf("%q: want error", bad)
 		}
