@@ -241,9 +241,17 @@ func (c *Client) tx(ctx context.Context, fn func(t *txn) error) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
+	var sends []*OutboxRecord
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.txLocked(ctx, fn)
+	err := c.txLocked(ctx, func(t *txn) error {
+		t.onCommit(func() { sends = t.sends })
+		return fn(t)
+	})
+	c.mu.Unlock()
+	if len(sends) > 0 {
+		c.publishIDs(ctx, sends) // messages the transaction queued on its own (multi-device relays)
+	}
+	return err
 }
 
 func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
@@ -288,9 +296,14 @@ type txn struct {
 	// self overrides the local account for the X3DH responder while we are not linked
 	// yet (link.go); nil otherwise.
 	self *account
-	// sends are publishes queued while processing inbound messages (the receive path
-	// publishes them after commit).
+	// sends are publishes queued as a side effect (e.g. while processing an inbound
+	// message); tx publishes them after commit.
 	sends []*OutboxRecord
+	// ownDelta accumulates the changes to our own account's device list in this
+	// transaction (devices.go).
+	ownDelta deviceDelta
+	// quietResign: the caller tells our installations itself after a re-signed list.
+	quietResign bool
 }
 
 func (t *txn) onCommit(f func()) { t.after = append(t.after, f) }

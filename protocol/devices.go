@@ -550,7 +550,7 @@ func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now
 		case err != nil:
 			return delta, err
 		}
-		if old == nil || old.Clock <= v.card.Clock {
+		if old == nil || old.Clock < v.card.Clock || (old.Clock == v.card.Clock && sameOrGreaterList(v.card, old.Card)) {
 			rec := &ContactRecord{Account: v.account, Card: raw, Clock: v.card.Clock, Added: added || (old != nil && old.Added), UpdatedAt: now}
 			if err := t.PutContact(rec); err != nil {
 				return delta, err
@@ -611,12 +611,50 @@ func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now
 			return delta, err
 		}
 	}
+	if err := t.applyDeviceDelta(v.account, delta); err != nil {
+		return delta, err
+	}
 	if own && acct.key != nil && !acct.revoked {
-		if err := t.resignIfBehind(); err != nil {
+		resigned, err := t.resignIfBehind()
+		if err != nil || !resigned || t.quietResign {
 			return delta, err
 		}
+		// Our other installations may know only one side of a concurrent change: send
+		// them the union we signed.
+		card, err := t.ownCard(0)
+		if err != nil {
+			return delta, err
+		}
+		ins, err := t.InstallationsOf(acct.id)
+		if err != nil {
+			return delta, err
+		}
+		for i := range ins {
+			if ins[i].Revoked || ins[i].ID == acct.inst {
+				continue
+			}
+			o, err := t.sendDevices(&ins[i], card, true)
+			if err != nil {
+				t.c.log.Debug("devices: no session with own installation", "err", err)
+				continue
+			}
+			t.sends = append(t.sends, o)
+		}
 	}
-	return delta, t.applyDeviceDelta(v.account, delta)
+	return delta, nil
+}
+
+// sameOrGreaterList is the tie-break between two cards of one account with the same
+// clock: the same signed device list (a bundle refresh: take the newer arrival), or the
+// one whose signed part has the larger SHA-256 (two holders signed concurrently).
+func sameOrGreaterList(card *wire.Card, oldRaw []byte) bool {
+	old, err := wire.ParseCard(oldRaw)
+	if err != nil {
+		return true
+	}
+	a, _ := card.SignedPart()
+	b, _ := old.SignedPart()
+	return bytes.Equal(a, b) || bytes.Compare(digestOf(a), digestOf(b)) > 0
 }
 
 // fresher reports whether bundle b should replace the stored bundle old: not when old has
@@ -691,18 +729,18 @@ func digestOf(b []byte) []byte {
 // resignIfBehind signs a new device list when the union of our account's lists knows
 // installations or revocations our stored list lacks (concurrent changes by two holders
 // converge: each signs the union once).
-func (t *txn) resignIfBehind() error {
+func (t *txn) resignIfBehind() (bool, error) {
 	rec, err := t.Account()
 	if err != nil {
-		return err
+		return false, err
 	}
 	cur, err := wire.ParseCard(rec.DeviceList)
 	if err != nil {
-		return nil
+		return false, nil
 	}
 	ins, err := t.InstallationsOf(t.me().id)
 	if err != nil {
-		return err
+		return false, err
 	}
 	have := make(map[[16]byte]bool, len(cur.Installations))
 	for _, e := range cur.Installations {
@@ -715,10 +753,10 @@ func (t *txn) resignIfBehind() error {
 		}
 	}
 	if !behind {
-		return nil
+		return false, nil
 	}
 	_, err = t.signDeviceList()
-	return err
+	return err == nil, err
 }
 
 // applyDeviceDelta acts on a device-list change of account: a revoked installation's
@@ -770,6 +808,8 @@ func (t *txn) applyDeviceDelta(account string, d deviceDelta) error {
 		t.newKeys = true // envelopes from the new installations may open now
 	}
 	if own {
+		t.ownDelta.added = append(t.ownDelta.added, d.added...)
+		t.ownDelta.revoked = append(t.ownDelta.revoked, d.revoked...)
 		t.emit(&InstallationsChanged{Added: d.added, Revoked: d.revoked})
 	}
 	return nil
@@ -944,10 +984,10 @@ func (t *txn) handleDevices(from string, pm *wire.PairwiseMessage) error {
 	if err != nil || v.account != from {
 		return errNotForUs
 	}
-	delta, err := t.mergeCard(v, pm.Card, false, true, now)
-	if err != nil || c.acct.revoked {
+	if _, err := t.mergeCard(v, pm.Card, false, true, now); err != nil || c.acct.revoked {
 		return err
 	}
+	delta := t.ownDelta // also what the card of an initial message changed just before
 	if err := t.applyDeviceInfos(d.Devices); err != nil {
 		return err
 	}
@@ -989,6 +1029,7 @@ func (c *Client) refreshOwnDevices(ctx context.Context) {
 	}
 	var outs []*OutboxRecord
 	err = c.tx(ctx, func(t *txn) error {
+		t.quietResign = true
 		unknown := false
 		for _, e := range envs {
 			raw, err := openAnnounce(acct.pub, e.Payload)

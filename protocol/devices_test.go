@@ -7,6 +7,8 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"slices"
 	"strings"
 	"sync"
@@ -24,25 +26,34 @@ import (
 	"github.com/chorus-im/chorus/x3dh"
 )
 
-// newDevice adds a peer with an empty store that waits to be linked (LinkCode) and runs;
-// it returns the peer and its link code.
-func (tn *testNet) newDevice(name string) (*peer, string) {
+// newClient adds a running peer whose (empty, in-memory unless path is set) store is
+// prepared by setup before Run starts (LinkCode, ImportAccount).
+func (tn *testNet) newClient(name, path string, setup func(c *protocol.Client) error) *peer {
 	t := tn.t
-	p := &peer{t: t, name: name, net: tn.net, path: ":memory:"}
+	if path == "" {
+		path = ":memory:"
+	}
+	p := &peer{t: t, name: name, net: tn.net, path: path}
 	var err error
 	if p.store, err = persistence.Open(p.path); err != nil {
 		t.Fatal(err)
 	}
 	p.node = p.net.Join(name)
 	ctx := context.Background()
+	var logger *slog.Logger
+	if os.Getenv("CHORUS_TEST_DEBUG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("peer", name)
+	}
 	p.c, err = protocol.New(ctx, p.store, p.node, protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(-1),
-		protocol.WithDevice(name, "testos"))
+		protocol.WithDevice(name, "testos"), protocol.WithLogger(logger))
 	if err != nil {
 		t.Fatal(err)
 	}
-	code, err := p.c.LinkCode(ctx)
-	if err != nil {
+	if err := setup(p.c); err != nil {
 		t.Fatal(err)
+	}
+	if info, err := p.c.Account(); err == nil {
+		p.id = info.ID
 	}
 	rctx, cancel := context.WithCancel(ctx)
 	p.cancel, p.done = cancel, make(chan struct{})
@@ -61,6 +72,18 @@ func (tn *testNet) newDevice(name string) (*peer, string) {
 		}
 	}()
 	tn.peers = append(tn.peers, p)
+	return p
+}
+
+// newDevice adds a peer with an empty store that waits to be linked (LinkCode) and runs;
+// it returns the peer and its link code.
+func (tn *testNet) newDevice(name string) (*peer, string) {
+	var code string
+	p := tn.newClient(name, "", func(c *protocol.Client) error {
+		var err error
+		code, err = c.LinkCode(context.Background())
+		return err
+	})
 	return p, code
 }
 

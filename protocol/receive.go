@@ -36,14 +36,7 @@ const (
 // It reports whether new keys arrived (pending envelopes should be retried).
 func (c *Client) process(ctx context.Context, topic string, payload []byte) (newKeys bool) {
 	hash := envelopeHash(topic, payload)
-	var sends []*OutboxRecord
-	defer func() {
-		if len(sends) > 0 {
-			c.publishIDs(ctx, sends) // replies queued while processing (multi-device relays)
-		}
-	}()
 	err := c.tx(ctx, func(t *txn) error {
-		t.onCommit(func() { sends = t.sends })
 		if seen, err := t.Seen(hash); err != nil || seen {
 			if err == nil {
 				err = errSeen
