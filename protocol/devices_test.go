@@ -167,8 +167,17 @@ func messageIDs(t testing.TB, p *peer, g protocol.GroupID) map[string]protocol.M
 // (and none from before). A lost device, revoked while it keeps running and gets all
 // traffic, reads nothing sent after the revocation was processed, and what it sends is
 // refused.
-func TestMultiDevice(t *testing.T) {
-	tn := newTestNet(t, memory.Config{Seed: 71}, 0)
+func TestMultiDevice(t *testing.T) { multiDevice(t, memory.Config{Seed: 71}) }
+
+// TestMultiDeviceLossy is TestMultiDevice with 10% loss, duplication and reordering
+// (history fills the gaps).
+func TestMultiDeviceLossy(t *testing.T) {
+	multiDevice(t, memory.Config{Seed: 79, DropRate: 0.10, DuplicateRate: 0.10, ReorderRate: 0.10,
+		Delay: time.Millisecond, Jitter: time.Millisecond})
+}
+
+func multiDevice(t *testing.T, cfg memory.Config) {
+	tn := newTestNet(t, cfg, 0)
 	a0, bob, carol := tn.add("alice0"), tn.add("bob"), tn.add("carol")
 	tn.connect(a0, bob, carol)
 	ctx := context.Background()
