@@ -44,8 +44,12 @@ fuzz-smoke:
 	@FUZZTIME=$(FUZZTIME) scripts/fuzz-smoke.sh
 
 ## bench: every benchmark as readable tables with the primitive floor ratios
+## (SCALE_FLAGS=-large adds N=1000 to the scale simulation)
 bench:
 	@$(GO) run ./cmd/benchtab -benchtime $(BENCHTIME) ./...
+	@echo
+	@echo "## Scale simulation (package sim; chorus bench scale)"
+	@$(GO) run ./cmd/chorus bench scale $(SCALE_FLAGS)
 
 ## demo: the end-to-end scenario on an embedded Waku network
 demo:

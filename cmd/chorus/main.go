@@ -40,6 +40,7 @@ type command struct {
 func commands() map[string]command {
 	return map[string]command{
 		"conformance": {summary: "check Status membership vectors: conformance status-membership DIR", run: runConformance},
+		"bench":       {summary: "bench scale [-n 10,100,400] [-large]: the scale simulation tables", run: runBench},
 		"demo":        {summary: "run the narrated end-to-end scenario on an embedded Waku network", runIO: runDemo},
 		"init":        {summary: "create (or --import) an account in a data directory", runIO: runInit},
 		"id":          {summary: "show this account's contact code, also as a QR code", runIO: runID},
