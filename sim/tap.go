@@ -77,7 +77,10 @@ func (t *tap) Publish(ctx context.Context, topic string, payload []byte) ([32]by
 	if t.big != nil {
 		t.big.observe(len(payload))
 	}
-	if len(payload) > transport.MaxPayload && t.big != nil {
+	if t.big != nil && len(payload) >= stashMin {
+		if len(payload) > transport.MaxPayload {
+			t.big.count.Add(1)
+		}
 		wire = t.big.stash(topic, payload)
 	}
 	h, err := t.node.Publish(ctx, topic, wire)
@@ -149,17 +152,24 @@ func (a counters) sub(b counters) counters {
 		pubCPU: a.pubCPU - b.pubCPU, rxEnvs: a.rxEnvs - b.rxEnvs, rxBytes: a.rxBytes - b.rxBytes}
 }
 
-// oversize carries payloads above transport.MaxPayload, which a Waku node (and the memory
-// transport) refuses, out of band: the bus carries a small token, the receiving taps
-// substitute the payload. Every such publish is counted (a failed check: it would not
-// pass on Waku), so the rest of a scenario can still be measured.
+// stashMin is the size from which payloads travel by reference (see oversize).
+const stashMin = 4096
+
+// oversize keeps large payloads out of the memory bus: the bus carries a small token
+// and the receiving taps substitute the payload when they take the envelope. The memory
+// transport gives every subscription its own copy, and with the gates closed a group
+// creation queues every Welcome part for every installation sharing each inbox
+// partition (gigabytes at N=400, D=3); by reference the process holds one copy per
+// publish. Payloads above transport.MaxPayload, which Waku refuses (and the memory
+// transport too), travel the same way and are counted (a failed check), so that the
+// rest of a scenario can still be measured.
 type oversize struct {
 	mu       sync.Mutex
 	next     uint64
 	payloads map[string]*stashed
 	subs     map[string]int // live subscriptions per topic
-	count    atomic.Int64   // publishes above the limit
-	extra    atomic.Int64   // their bytes beyond the token's
+	count    atomic.Int64   // publishes above transport.MaxPayload
+	extra    atomic.Int64   // bytes of the stashed payloads beyond their tokens
 	largest  atomic.Int64   // largest payload published (any size)
 }
 
@@ -191,7 +201,6 @@ func (o *oversize) stash(topic string, payload []byte) []byte {
 		o.payloads[tok] = &stashed{payload: slices.Clone(payload), refs: refs}
 	}
 	o.mu.Unlock()
-	o.count.Add(1)
 	o.extra.Add(int64(len(payload) - len(tok)))
 	return []byte(tok)
 }
