@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -367,7 +368,20 @@ func TestRemoveInstallation(t *testing.T) {
 	}
 }
 
-// recordingCode decodes a link code's installation identity.
+// linkSecret decodes a link code's pairing secret.
+func linkSecret(t testing.TB, code string) [16]byte {
+	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus-link1:"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lc, err := wire.ParseLinkCode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lc.Secret
+}
+
+// linkIdentity decodes a link code's installation identity.
 func linkIdentity(t testing.TB, code string) x3dh.PublicIdentity {
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus-link1:"))
 	if err != nil {
@@ -490,4 +504,48 @@ func (r *recorder) Publish(ctx context.Context, topic string, payload []byte) ([
 	r.pubs = append(r.pubs, transport.Envelope{Topic: topic, Payload: bytes.Clone(payload)})
 	r.mu.Unlock()
 	return r.Transport.Publish(ctx, topic, payload)
+}
+
+// TestLinkedDeviceRestart: a device waiting to be linked restarts and shows the same code;
+// linked, it restarts again and keeps reading and sending.
+func TestLinkedDeviceRestart(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 83}, 0)
+	a0, bob := tn.add("alice0"), tn.add("bob")
+	tn.connect(a0, bob)
+	ctx := context.Background()
+	g, err := a0.c.CreateGroup(ctx, "g", "", bob.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	var code string
+	d := tn.newClient("alice1", filepath.Join(t.TempDir(), "alice1.db"), func(c *protocol.Client) error {
+		var err error
+		code, err = c.LinkCode(ctx)
+		return err
+	})
+	d.restart()
+	again, err := d.c.LinkCode(ctx)
+	if err != nil || linkIdentity(t, again) != linkIdentity(t, code) || linkSecret(t, again) != linkSecret(t, code) {
+		t.Fatalf("code after restart names another installation or secret (%v)", err)
+	}
+	if _, err := a0.c.LinkDevice(ctx, code, "alice1"); err != nil {
+		t.Fatal(err)
+	}
+	tn.waitFor("linked", func() bool { _, err := d.c.Group(ctx, g); return err == nil })
+	d.restart()
+	info, err := d.c.Account()
+	if err != nil || info.Holder || info.ID != a0.id {
+		t.Fatalf("after restart: %+v %v", info, err)
+	}
+	if _, err := bob.c.Send(ctx, g, protocol.Text("to the restarted device")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.c.Send(ctx, g, protocol.Text("from the restarted device")); err != nil {
+		t.Fatal(err)
+	}
+	tn.waitFor("both ways", func() bool {
+		return d.texts(g)["to the restarted device"] == 1 && bob.texts(g)["from the restarted device"] == 1 &&
+			a0.texts(g)["from the restarted device"] == 1
+	})
 }
