@@ -118,6 +118,7 @@ func (c *Client) ImportAccount(ctx context.Context, key *ecdsa.PrivateKey) (Acco
 		}
 		t.self = nil
 		t.onCommit(func() { t.c.acct = acct; t.c.link = nil })
+		t.topicsChanged = true
 		return nil
 	})
 	if err != nil {

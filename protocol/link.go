@@ -412,6 +412,10 @@ func (t *txn) handleLink(from string, pm *wire.PairwiseMessage) error {
 	return nil
 }
 
+// WaitingForLink reports whether this installation waits to be linked: LinkCode was
+// called and no account has linked it yet (Account returns ErrNoAccount meanwhile).
+func (c *Client) WaitingForLink() bool { return c.linkPending() }
+
 // linkPending reports whether we wait to be linked (LinkCode, no account yet).
 func (c *Client) linkPending() bool {
 	c.mu.Lock()
