@@ -467,8 +467,7 @@ func TestInstallationLimits(t *testing.T) {
 	}
 	// The revoked installation's code: refused for ever.
 	d, code := tn.newDevice("revoked-one")
-	id, err := a0.c.LinkDevice(ctx, code, "x")
-	if !errors.Is(err, protocol.ErrTooManyInstallations) {
+	if _, err := a0.c.LinkDevice(ctx, code, "x"); !errors.Is(err, protocol.ErrTooManyInstallations) {
 		t.Fatalf("17th: %v", err)
 	}
 	list, _ := a0.c.Installations(ctx)
@@ -478,7 +477,8 @@ func TestInstallationLimits(t *testing.T) {
 	if err := a0.c.RevokeInstallation(ctx, list[len(list)-1].ID); err != nil {
 		t.Fatal(err)
 	}
-	if id, err = a0.c.LinkDevice(ctx, code, "x"); err != nil {
+	id, err := a0.c.LinkDevice(ctx, code, "x")
+	if err != nil {
 		t.Fatal(err)
 	}
 	tn.waitFor("linked", func() bool { _, err := d.c.Account(); return err == nil })
