@@ -116,3 +116,6 @@ func HandleWelcomeForTest(c *Client, from string, body []byte) error {
 	}
 	return c.tx(context.Background(), func(t *txn) error { return t.handleWelcome(from, w) })
 }
+
+// LinkTopicForTest is the link topic of a pairing secret.
+func LinkTopicForTest(secret [wire.PairingSecretSize]byte) string { return linkTopic(secret) }

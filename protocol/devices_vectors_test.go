@@ -1,0 +1,128 @@
+package protocol_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/chorus-im/chorus/persistence"
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/spec"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+// TestDeviceVectors checks the engine against spec/vectors/devices.json: link topics,
+// link code encodings and device-list merges applied in both orders.
+func TestDeviceVectors(t *testing.T) {
+	raw, err := spec.Vectors.ReadFile("vectors/devices.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var f struct {
+		Cases []struct {
+			Name     string   `json:"name"`
+			Kind     string   `json:"kind"`
+			Secret   string   `json:"secret"`
+			Topic    string   `json:"topic"`
+			Platform string   `json:"platform"`
+			Bundle   string   `json:"bundle"`
+			Code     string   `json:"code"`
+			Cards    []string `json:"cards"`
+			Union    []struct {
+				ID      string `json:"id"`
+				Revoked bool   `json:"revoked"`
+			} `json:"union"`
+			Kept int `json:"kept"`
+		} `json:"cases"`
+	}
+	if err := json.Unmarshal(raw, &f); err != nil {
+		t.Fatal(err)
+	}
+	if len(f.Cases) == 0 {
+		t.Fatal("no vectors")
+	}
+	unhex := func(s string) []byte {
+		b, err := hex.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	for _, c := range f.Cases {
+		switch c.Kind {
+		case "link_topic":
+			if got := protocol.LinkTopicForTest([16]byte(unhex(c.Secret))); got != c.Topic {
+				t.Errorf("%s: topic %s, want %s", c.Name, got, c.Topic)
+			}
+		case "link_code":
+			b, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(c.Code, "chorus-link1:"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			lc, err := wire.ParseLinkCode(b)
+			if err != nil || lc.Secret != [16]byte(unhex(c.Secret)) || lc.Platform != c.Platform || !bytes.Equal(lc.Bundle, unhex(c.Bundle)) {
+				t.Fatalf("%s: parsed %+v %v", c.Name, lc, err)
+			}
+			if again, _ := lc.Marshal(); !bytes.Equal(again, b) {
+				t.Errorf("%s: re-encoding differs", c.Name)
+			}
+		case "device_list_merge":
+			var cards [][]byte
+			for _, s := range c.Cards {
+				cards = append(cards, unhex(s))
+			}
+			card, err := wire.ParseCard(cards[0])
+			if err != nil {
+				t.Fatal(err)
+			}
+			account := "0x" + hex.EncodeToString(card.Account[:])
+			for _, order := range [][][]byte{cards, reversed(cards)} {
+				st, err := persistence.Open(":memory:")
+				if err != nil {
+					t.Fatal(err)
+				}
+				cl, err := protocol.New(context.Background(), st, memory.NewNetwork(memory.Config{}).Join("v"))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, err := cl.CreateAccount(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+				for _, raw := range order {
+					if err := protocol.MergeCardForTest(cl, raw); err != nil {
+						t.Fatalf("%s: %v", c.Name, err)
+					}
+				}
+				got, kept := protocol.DeviceListOf(cl, account)
+				if len(got) != len(c.Union) {
+					t.Fatalf("%s: %d installations, want %d", c.Name, len(got), len(c.Union))
+				}
+				for _, e := range c.Union {
+					rev, ok := got[protocol.InstallationID(unhex(e.ID))]
+					if !ok || rev != e.Revoked {
+						t.Fatalf("%s: installation %s revoked=%v (known %v), want %v", c.Name, e.ID[:8], rev, ok, e.Revoked)
+					}
+				}
+				if !bytes.Equal(kept, cards[c.Kept]) {
+					t.Errorf("%s: kept another card than #%d", c.Name, c.Kept)
+				}
+				cl.Close()
+				st.Close()
+			}
+		default:
+			t.Fatalf("%s: unknown kind %q", c.Name, c.Kind)
+		}
+	}
+}
+
+func reversed(in [][]byte) [][]byte {
+	out := slices.Clone(in)
+	slices.Reverse(out)
+	return out
+}
