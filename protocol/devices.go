@@ -614,7 +614,7 @@ func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now
 	if err := t.applyDeviceDelta(v.account, delta); err != nil {
 		return delta, err
 	}
-	if own && acct.key != nil && !acct.revoked {
+	if own && acct.key != nil && !t.selfRevoked() {
 		resigned, err := t.resignIfBehind()
 		if err != nil || !resigned || t.quietResign {
 			return delta, err
@@ -889,8 +889,15 @@ func (t *txn) revokedSelf() error {
 		acct.revoked, acct.key = true, nil
 	})
 	t.topicsChanged = true
+	t.ownDelta.revoked = append(t.ownDelta.revoked, acct.inst)
 	t.emit(&InstallationsChanged{Revoked: []InstallationID{acct.inst}, CurrentRevoked: true})
 	return nil
+}
+
+// selfRevoked reports whether this installation is revoked, or was in this transaction.
+func (t *txn) selfRevoked() bool {
+	acct := t.c.acct
+	return acct != nil && (acct.revoked || slices.Contains(t.ownDelta.revoked, acct.inst))
 }
 
 // putSelf stores our own installation's record (with our metadata) if it is missing.
@@ -984,7 +991,7 @@ func (t *txn) handleDevices(from string, pm *wire.PairwiseMessage) error {
 	if err != nil || v.account != from {
 		return errNotForUs
 	}
-	if _, err := t.mergeCard(v, pm.Card, false, true, now); err != nil || c.acct.revoked {
+	if _, err := t.mergeCard(v, pm.Card, false, true, now); err != nil || t.selfRevoked() {
 		return err
 	}
 	delta := t.ownDelta // also what the card of an initial message changed just before
