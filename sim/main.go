@@ -22,6 +22,7 @@ import (
 //	-d 1,3          installations per member
 //	-messages 5 -speakers 4 -serial 8 -max-live 1300 -disk 3 -text 100 -timeout 10m
 //	-json FILE      also write the report as JSON      -q  no progress
+//	-from A.json,B.json   print saved reports together instead of running
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench scale", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -38,6 +39,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Timeout, "timeout", 0, "bound on every wait for installations to process a step (default 10m)")
 	fs.StringVar(&cfg.Dir, "dir", "", "directory for the file-backed stores (default: a temporary one)")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
+	from := fs.String("from", "", "print the tables of saved -json reports (comma-separated, runs concatenated) instead of running")
 	quiet := fs.Bool("q", false, "no progress on stderr")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -63,6 +65,17 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if !*quiet {
 		cfg.Logger = slog.New(slog.NewTextHandler(stderr, nil))
+	}
+	if *from != "" {
+		rep, err := loadReports(strings.Split(*from, ","))
+		if err == nil {
+			err = rep.Print(stdout)
+		}
+		if err != nil {
+			fmt.Fprintln(stderr, "bench scale:", err)
+			return 1
+		}
+		return 0
 	}
 	rep, err := RunScale(ctx, cfg, stdout)
 	if *jsonOut != "" && rep != nil {
@@ -102,6 +115,32 @@ func ints(s string) ([]int, error) {
 	}
 	if len(out) == 0 {
 		return nil, errors.New("empty list")
+	}
+	return out, nil
+}
+
+// loadReports reads saved reports and concatenates their runs (the machine line and
+// the senderkeys floor are the first report's).
+func loadReports(files []string) (*Report, error) {
+	var out *Report
+	for _, f := range files {
+		b, err := os.ReadFile(strings.TrimSpace(f))
+		if err != nil {
+			return nil, err
+		}
+		r := new(Report)
+		if err := json.Unmarshal(b, r); err != nil {
+			return nil, fmt.Errorf("%s: %w", f, err)
+		}
+		if out == nil {
+			out = r
+			continue
+		}
+		out.Runs = append(out.Runs, r.Runs...)
+		out.LoadEnd = r.LoadEnd
+	}
+	if out == nil {
+		return nil, errors.New("no report")
 	}
 	return out, nil
 }

@@ -299,7 +299,7 @@ func (p *printer) mls(r *Report) {
 		"remove: admin CPU (event + its rotation)", "remove: bytes until the admin has rotated",
 		"remove: bytes received per installation, k speak / all speak (computed; rotation + 2 repeats each)", "remove: CPU per installation, k / all (computed)",
 		"create: total bytes"}, rows)
-	p.f("Sender Keys win on CPU: adding a member costs the admin milliseconds (no tree update) and a removal costs every sender one rotation slot per remaining installation (%s of sender CPU per slot in the largest run), never a tree-wide commit. They lose on bytes: a removal is paid by every remaining sender that speaks again, each with a rotation message of one slot per remaining installation (sent three times with the repeats), so a single rotation in a 400-installation group (~90 KiB) already outweighs the ts-mls remove commit (33 KB), and if every member speaks again each installation downloads S such messages (quadratic in the group); group creation sends every installation its own copy of the cards and log (quadratic too). Rotation is lazy, so members who never speak again cost nothing.\n\n", perSlotCPU(r))
+	p.f("Sender Keys win on CPU: adding a member costs the admin milliseconds (no tree update) and a removal costs every sender one rotation slot per remaining installation (%s of sender CPU per slot in the largest run), never a tree-wide commit. They lose on bytes: a removal is paid by every remaining sender that speaks again, each with a rotation message of one slot per remaining installation (sent three times with the repeats when it fits one publish)%s, and if every member speaks again each installation downloads S such messages (quadratic in the group); group creation sends every installation its own copy of the cards and log (quadratic too). Rotation is lazy, so members who never speak again cost nothing.\n\n", perSlotCPU(r), versusCommit(r))
 }
 
 func (p *printer) method(r *Report) {
@@ -383,4 +383,19 @@ func perSlotCPU(r *Report) string {
 	}
 	slots := (best.N+1)*best.D - best.D - 1
 	return dur(best.Rotate.SenderCPU / time.Duration(max(slots, 1)))
+}
+
+// versusCommit compares the largest run's rotation message with the ts-mls commit.
+func versusCommit(r *Report) string {
+	var best *Run
+	for _, run := range r.Runs {
+		if run.Rotate.Ops > 0 && (best == nil || run.N*run.D > best.N*best.D) {
+			best = run
+		}
+	}
+	if best == nil {
+		return ""
+	}
+	return fmt.Sprintf(": one rotation in the %d-installation group (%s) is %.1f× the ts-mls remove commit at 400 members", best.N*best.D,
+		fmtBytes(best.Rotate.Bytes), best.Rotate.Bytes/float64(mlsTSRemove400B))
 }
