@@ -6,10 +6,12 @@
 //
 // Scenario for each (N, D): the admin creates the group (a Welcome to every other
 // installation), sends ordinary messages, k-1 other speakers send their first message
-// (their sender key to every installation) and a second one; a new member is added and
-// an existing sender's next message carries its key for the newcomer; a member is
-// removed and each of the k speakers sends its next message (the rotation); a second
-// member is removed with every client running freely to time the convergence. Checks:
+// (their sender key to every installation), two more (which repeat its block) and an
+// ordinary one; a new member is added and an existing sender's next message carries its
+// key for the newcomer; a member is removed and each of the k speakers sends three
+// messages (the rotation and its two repeats); a second member is removed with every
+// client running freely to time the convergence; with D > 1 a member revokes one of its
+// installations and each speaker's next message rotates. Checks:
 // exactly one publish per group message, no publish above transport.MaxPayload, the
 // removed members never read what was sent after their removal, every live installation
 // converges at every step.
@@ -23,11 +25,13 @@
 // Bytes are payload bytes: network-wide per publish, and per installation as received
 // by its node.
 //
-// D installations per member are D single-installation accounts, because the engine
-// has no device linking yet; every per-installation cost is the real one, but the
-// membership log lists N×D accounts. Above MaxLive installations only a sample runs a
-// client: every account is real and in the group and everything is built and published
-// for it, but only the live ones process what they receive. Payloads above
-// transport.MaxPayload, which Waku refuses, are carried out of band so that the rest can
-// be measured, and reported as a failed check.
+// A member with D devices is one account with D installations: the primary holds the
+// account key and D-1 installations are linked to it (LinkCode, LinkDevice) before the
+// group exists. With D > 1 a member also revokes one of its installations
+// (RevokeInstallation) and the speakers rotate away from it. Above MaxLive installations
+// only a sample runs a client: every installation is real, in the group, and everything
+// is built and published for it, but only the live ones process what they receive.
+// Large payloads travel through the memory bus by reference (one copy per publish, not
+// one per subscriber); payloads above transport.MaxPayload, which Waku refuses, travel
+// the same way so that the rest can be measured, and are reported as a failed check.
 package sim
