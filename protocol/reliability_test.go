@@ -331,3 +331,82 @@ func TestRotationRepeatWithoutHistory(t *testing.T) {
 		t.Fatal("a lost b's first message")
 	}
 }
+
+// TestNewcomerNotToldPreJoin checks R1 for a newcomer: the causal history of the first
+// messages it reads names messages sent before it joined, which it was never meant to
+// read; they are not reported missing. A message lost after it joined still is, from the
+// iteration gap and from the causal history.
+func TestNewcomerNotToldPreJoin(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 23, HistoryLimit: -1}, 4)
+	a, b, c, d := tn.peers[0], tn.peers[1], tn.peers[2], tn.peers[3]
+	tn.connect(a, b, c, d)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id, c.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	send := func(p *peer, text string) {
+		t.Helper()
+		if _, err := p.c.Send(ctx, g, protocol.Text(text)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		send(b, fmt.Sprintf("pre-b%d", i))
+		send(c, fmt.Sprintf("pre-c%d", i))
+		send(a, fmt.Sprintf("pre-a%d", i))
+	}
+	tn.settle()
+	if err := a.c.AddMembers(ctx, g, d.id); err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	for i, p := range []*peer{b, c, a, b, c} {
+		send(p, fmt.Sprintf("post%d", i))
+		tn.settle()
+	}
+	got := d.texts(g)
+	if got["post0"] != 1 || got["post1"] != 1 || got["post2"] != 1 || got["post3"] != 1 || got["post4"] != 1 {
+		t.Fatalf("newcomer's messages: %v", got)
+	}
+	if got["pre-b0"] != 0 {
+		t.Fatal("newcomer read a message sent before it joined")
+	}
+	isMissing := func(e protocol.Event) bool { _, ok := e.(*protocol.MessageMissing); return ok }
+	if m := d.eventsOf(isMissing); len(m) != 0 {
+		t.Fatalf("newcomer told about pre-join messages: %+v", m)
+	}
+
+	tn.net.SetOffline(d.name, true)
+	send(b, "lost")
+	time.Sleep(20 * time.Millisecond)
+	tn.net.SetOffline(d.name, false)
+	send(b, "after")
+	deadline := time.Now().Add(5 * time.Second)
+	for d.texts(g)["after"] == 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("after not received")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	_ = d.c.Sync(ctx)
+	time.Sleep(20 * time.Millisecond)
+	var gap, hist int
+	for _, e := range d.eventsOf(isMissing) {
+		m := e.(*protocol.MessageMissing)
+		if m.SenderAccount != b.id {
+			t.Fatalf("missing message attributed to %s: %+v", m.SenderAccount, m)
+		}
+		if m.ByHistory {
+			hist++
+		} else if m.To-m.From == 1 {
+			gap++
+		} else {
+			t.Fatalf("unexpected gap %+v", m)
+		}
+	}
+	if gap != 1 || hist != 1 {
+		t.Fatalf("post-join loss: gap reports %d, causal-history reports %d", gap, hist)
+	}
+}

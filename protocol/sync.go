@@ -145,6 +145,7 @@ func (c *Client) checkMissing(ctx context.Context) error {
 			if err != nil {
 				return err
 			}
+			var unreadable func([32]byte) bool
 			for _, e := range exp {
 				if e.Report || now.Sub(e.Since) < c.opt.missingGrace {
 					continue
@@ -152,6 +153,12 @@ func (c *Client) checkMissing(ctx context.Context) error {
 				e.Report = true
 				if err := t.PutExpected(&e); err != nil {
 					return err
+				}
+				if unreadable == nil {
+					unreadable = unreadableEntries(g.ID, recs)
+				}
+				if unreadable(e.Entry) {
+					continue // before the state we were given (pre-join): never meant for us
 				}
 				ev := &MessageMissing{Group: g.ID, SenderInstallation: InstallationID(e.Entry[:16]), ByHistory: true}
 				copy(ev.MessageIDPrefix[:], e.Entry[16:])
@@ -163,4 +170,56 @@ func (c *Client) checkMissing(ctx context.Context) error {
 		}
 		return nil
 	})
+}
+
+// PreJoinLookback bounds how many iterations below a held sender key's position are
+// checked when deciding that a causal-history entry names a message we were never meant
+// to read (R1).
+const PreJoinLookback = 1024
+
+// unreadableEntries returns a predicate telling whether a causal-history entry names a
+// message we could never open: an iteration below the position of a sender key we hold
+// that is not a skipped (still openable) iteration, or an iteration of the key it
+// replaced when we never held that one. Such messages were sent before we got the key
+// (before we joined, were linked, or were given the key), so R1 does not report them.
+// Messages we did receive never reach the check (they are not expected).
+func unreadableEntries(group GroupID, recs []ReceiverRecord) func([32]byte) bool {
+	type span struct {
+		key      senderkeys.KeyID
+		from, to uint32
+	}
+	spans := map[InstallationID][]span{}
+	skipped := map[InstallationID][]senderkeys.Gap{}
+	for _, r := range recs {
+		rcv := new(senderkeys.Receiver)
+		if rcv.UnmarshalBinary(r.State) != nil {
+			continue
+		}
+		skipped[r.Installation] = rcv.Gaps()
+		for _, d := range rcv.Forward() {
+			spans[r.Installation] = append(spans[r.Installation], span{d.KeyID, d.Iteration - min(d.Iteration, PreJoinLookback), d.Iteration})
+			if d.HasPrev && !rcv.Has(d.PrevKeyID) {
+				spans[r.Installation] = append(spans[r.Installation],
+					span{d.PrevKeyID, d.PrevLastIteration - min(d.PrevLastIteration, PreJoinLookback), d.PrevLastIteration})
+			}
+		}
+	}
+	return func(e [32]byte) bool {
+		inst := InstallationID(e[:16])
+		for _, sp := range spans[inst] {
+			for i := sp.from; i < sp.to; i++ {
+				id := messageID(group, inst, sp.key, i)
+				if string(id[:16]) != string(e[16:]) {
+					continue
+				}
+				for _, gap := range skipped[inst] {
+					if gap.KeyID == sp.key && gap.From <= i && i < gap.To {
+						return false // skipped: we can still open it, it is missing
+					}
+				}
+				return true
+			}
+		}
+		return false
+	}
 }
