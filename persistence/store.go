@@ -137,7 +137,14 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx protocol.StoreTx) error) 
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	sqlTx, err := s.conn.BeginTxx(ctx, nil)
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	// A transaction is short and local, and once begun it runs to its commit or rollback:
+	// database/sql abandons a transaction whose context ends while it is open, leaving the
+	// store's one connection (for ":memory:", the whole database) unusable. So the
+	// caller's context only decides whether the transaction starts.
+	sqlTx, err := s.conn.BeginTxx(context.WithoutCancel(ctx), nil)
 	if err != nil {
 		if errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed") {
 			return ErrClosed
