@@ -14,3 +14,5 @@ func processCPU() int64    { return int64(time.Since(epoch)) }
 func residentBytes() int64 { return 0 }
 
 func loadAverage() string { return "" }
+
+func physicalMemory() int64 { return 0 }

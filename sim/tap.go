@@ -198,7 +198,9 @@ func (o *oversize) stash(topic string, payload []byte) []byte {
 	o.next++
 	tok := fmt.Sprintf("%s%d", oversizeMagic, o.next)
 	if refs := o.subs[topic]; refs > 0 {
-		o.payloads[tok] = &stashed{payload: slices.Clone(payload), refs: refs}
+		// Not copied: the engine never writes to a payload after publishing it (each
+		// publish is a stored outbox record), and receivers get copies.
+		o.payloads[tok] = &stashed{payload: payload, refs: refs}
 	}
 	o.mu.Unlock()
 	o.extra.Add(int64(len(payload) - len(tok)))
