@@ -50,7 +50,7 @@ func RunScale(ctx context.Context, cfg ScaleConfig, w io.Writer) (*Report, error
 			t0 := time.Now()
 			run, err := runOne(ctx, cfg, n, d)
 			if run == nil {
-				return rep, fmt.Errorf("N=%d D=%d: %w", n, d, err)
+				return rep, fmt.Errorf("sim: N=%d D=%d: %w", n, d, err)
 			}
 			if err != nil {
 				run.Err = err.Error()
