@@ -245,32 +245,49 @@ func (cl *cluster) waitStarted(ctx context.Context, timeout time.Duration) error
 			}
 		}
 	}
-	return cl.quiesce(ctx)
+	return cl.quiesce(ctx, true)
 }
 
 // calibrate closes every gate and measures the process's CPU use while nothing is sent
 // (idle goroutines, the Go runtime); receive windows subtract it.
 func (cl *cluster) calibrate(ctx context.Context) error {
-	cl.setGates(false, nil)
-	if err := cl.quiesce(ctx); err != nil {
+	if err := cl.quiesce(ctx, true); err != nil {
 		return err
 	}
+	cl.setGates(false, nil)
 	cl.idle = cl.idleRate(200 * time.Millisecond)
 	return nil
 }
 
-// quiesce waits until the process is idle: less than 5% of one core over quietWindow.
-func (cl *cluster) quiesce(ctx context.Context) error {
-	deadline := time.Now().Add(time.Minute)
+// quiesce waits until the process is idle: less than 5% of one core over quietWindow,
+// and, if drain, every live client has been handed everything that reached it (its
+// gate must be open).
+func (cl *cluster) quiesce(ctx context.Context, drain bool) error {
+	deadline := time.Now().Add(5 * time.Minute)
 	for time.Now().Before(deadline) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if cl.idleRate(quietWindow) < 0.05 {
+		if drain && cl.pending() > 0 {
+			time.Sleep(quietWindow)
+			continue
+		}
+		if cl.idleRate(quietWindow) < 0.05 && (!drain || cl.pending() == 0) {
 			return nil
 		}
 	}
-	return fmt.Errorf("sim: the clients did not go idle within a minute")
+	return fmt.Errorf("sim: the clients did not go idle (%d envelopes pending)", cl.pending())
+}
+
+// pending is the number of envelopes the live clients have not been handed yet.
+func (cl *cluster) pending() int64 {
+	var n int64
+	for _, in := range cl.insts {
+		if in.live && in.tap != nil {
+			n += in.tap.pending.Load()
+		}
+	}
+	return n
 }
 
 const quietWindow = 5 * time.Millisecond

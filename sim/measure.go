@@ -103,7 +103,7 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		// them at once in large groups.
 		if len(serial) > 0 {
 			runtime.GC()
-			if err := cl.quiesce(ctx); err != nil {
+			if err := cl.quiesce(ctx, false); err != nil {
 				return nil, err
 			}
 		}
@@ -133,8 +133,9 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 			return nil, err
 		}
 	}
-	// Stragglers: work the clients do after their event (counted in this window).
-	if err := cl.quiesce(ctx); err != nil {
+	// Stragglers: work the clients do after their event, and envelopes that are not
+	// for them (other inboxes of their partition), counted in this window.
+	if err := cl.quiesce(ctx, true); err != nil {
 		return nil, err
 	}
 	cpu := time.Duration(processCPU() - c0)

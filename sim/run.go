@@ -83,6 +83,9 @@ func (sc *scenario) play(ctx context.Context) (err error) {
 			sc.check("no events dropped", false, "%s: %d events dropped", in.name, in.dropped.Load())
 		}
 	}
+	if st := sc.cl.net.Stats(); st.Overflows > 0 || st.Lost > 0 {
+		sc.check("no envelope lost", false, "%d dropped by full subscription queues, %d lost", st.Overflows, st.Lost)
+	}
 	run.Oversize, run.Largest = sc.cl.big.count.Load(), sc.cl.maxPayload()
 	sc.check("every publish fits transport.MaxPayload", run.Oversize == 0,
 		"%d publishes above %d B (largest %d B), carried out of band by the simulation; Waku would refuse them", run.Oversize, transport.MaxPayload, run.Largest)

@@ -95,7 +95,7 @@ func converge(ctx context.Context, sc *scenario, out *Converge) ([]protocol.Mess
 	acct := cl.insts[r.victim2*r.d].account
 	sc.gone = append(sc.gone, r.victim2)
 	remaining := sc.members()
-	if err := cl.quiesce(ctx); err != nil {
+	if err := cl.quiesce(ctx, false); err != nil {
 		return nil, err
 	}
 	cl.setGates(true, nil)
@@ -148,7 +148,7 @@ func converge(ctx context.Context, sc *scenario, out *Converge) ([]protocol.Mess
 		}
 	}
 	out.Wall = last.Sub(t0)
-	if err := cl.quiesce(ctx); err != nil {
+	if err := cl.quiesce(ctx, true); err != nil {
 		return nil, err
 	}
 	out.CPU = time.Duration(processCPU() - c0)

@@ -69,6 +69,7 @@ type tap struct {
 	pubCPU                  atomic.Int64 // thread CPU inside node.Publish (valid on a locked thread)
 	rxEnvs, rxBytes         atomic.Int64 // envelopes that reached this installation
 	subs                    atomic.Int64 // Subscribe calls
+	pending                 atomic.Int64 // envelopes taken off the bus, not yet handed to the client
 }
 
 func (t *tap) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
@@ -104,23 +105,48 @@ func (t *tap) Subscribe(ctx context.Context, topics []string) (<-chan transport.
 	if t.big != nil {
 		t.big.subscribed(topics, 1)
 	}
+	// The reader takes every envelope off the bus as it arrives (so it is counted in
+	// the step that sent it, and the bus's bounded queue never fills); the writer hands
+	// them to the client while the gate is open.
+	q := &inbound{notify: make(chan struct{}, 1)}
+	go func() {
+		for env := range src {
+			n := len(env.Payload)
+			if t.big != nil {
+				n = t.big.size(env.Payload)
+			}
+			t.rxEnvs.Add(1)
+			t.rxBytes.Add(int64(n))
+			if q.push(env) {
+				t.pending.Add(1)
+			}
+		}
+		q.push(transport.Envelope{}) // end marker
+	}()
 	go func() {
 		defer close(out)
 		if t.big != nil {
 			defer t.big.subscribed(topics, -1)
 		}
-		for env := range src {
+		// Whatever the client will never take (it unsubscribed) is not pending.
+		defer func() { t.pending.Add(-q.close()) }()
+		for {
+			env, ok := q.pop(ctx)
+			if !ok || env.Topic == "" {
+				return
+			}
+			if !t.gate.wait(ctx) {
+				t.pending.Add(-1)
+				return
+			}
 			if t.big != nil {
 				env.Payload = t.big.fetch(env.Payload)
 			}
-			t.rxEnvs.Add(1)
-			t.rxBytes.Add(int64(len(env.Payload)))
-			if !t.gate.wait(ctx) {
-				return
-			}
 			select {
 			case out <- env:
+				t.pending.Add(-1)
 			case <-ctx.Done():
+				t.pending.Add(-1)
 				return
 			}
 		}
@@ -131,6 +157,64 @@ func (t *tap) Subscribe(ctx context.Context, topics []string) (<-chan transport.
 		}
 	}
 	return out, nil
+}
+
+// inbound is an unbounded FIFO of envelopes between a tap's reader and writer.
+type inbound struct {
+	mu     sync.Mutex
+	q      []transport.Envelope
+	closed bool
+	notify chan struct{}
+}
+
+// push queues e; false if the writer is gone.
+func (b *inbound) push(e transport.Envelope) bool {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return false
+	}
+	b.q = append(b.q, e)
+	b.mu.Unlock()
+	select {
+	case b.notify <- struct{}{}:
+	default:
+	}
+	return true
+}
+
+// close drops the queue and returns how many envelopes (end marker excluded) it held.
+func (b *inbound) close() int64 {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.closed = true
+	n := int64(0)
+	for _, e := range b.q {
+		if e.Topic != "" {
+			n++
+		}
+	}
+	b.q = nil
+	return n
+}
+
+func (b *inbound) pop(ctx context.Context) (transport.Envelope, bool) {
+	for {
+		b.mu.Lock()
+		if len(b.q) > 0 {
+			e := b.q[0]
+			b.q[0] = transport.Envelope{}
+			b.q = b.q[1:]
+			b.mu.Unlock()
+			return e, true
+		}
+		b.mu.Unlock()
+		select {
+		case <-b.notify:
+		case <-ctx.Done():
+			return transport.Envelope{}, false
+		}
+	}
 }
 
 func (t *tap) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
@@ -215,6 +299,19 @@ func (o *oversize) observe(n int) {
 			return
 		}
 	}
+}
+
+// size returns the size of the payload a token stands for (len(p) if p is no token).
+func (o *oversize) size(p []byte) int {
+	if len(p) > 64 || !bytes.HasPrefix(p, []byte(oversizeMagic)) {
+		return len(p)
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if st, ok := o.payloads[string(p)]; ok {
+		return len(st.payload)
+	}
+	return len(p)
 }
 
 func (o *oversize) fetch(p []byte) []byte {
