@@ -155,6 +155,7 @@ type Client struct {
 	hookStored   func() error // after an outbound message is stored, before it is published
 	frameLimit   int          // MaxFrame; smaller in tests to exercise split rotation blocks
 	welcomeLimit int          // welcomeBudget; smaller in tests to exercise split Welcomes
+	slotTries    int          // rotation-block slots we tried to decrypt (under mu)
 }
 
 // New returns a client on store and t. If the store holds an account it is loaded;

@@ -1,10 +1,15 @@
 package protocol
 
 import (
+	"bytes"
 	"context"
+	cryptorand "crypto/rand"
 	"crypto/sha256"
+	"errors"
 	"fmt"
+	"io"
 
+	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
 )
 
@@ -122,3 +127,175 @@ func RespondForTest(c *Client, hdr []byte) error {
 
 // SetWelcomeLimit lowers the size of a Welcome (to split Welcomes with few members).
 func SetWelcomeLimit(c *Client, n int) { c.welcomeLimit = n }
+
+// SlotTries returns how many rotation-block slots c has tried to decrypt (each costs a
+// session clone and a Double Ratchet decryption, an initial slot also an X3DH).
+func SlotTries(c *Client) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.slotTries
+}
+
+// PendingStats returns the number and total payload bytes of c's pending envelopes.
+func PendingStats(c *Client) (n, bytes int) {
+	err := c.tx(context.Background(), func(t *txn) error {
+		list, err := t.Pending(1 << 20)
+		for _, p := range list {
+			bytes += len(p.Payload)
+		}
+		n = len(list)
+		return err
+	})
+	if err != nil {
+		panic(err)
+	}
+	return n, bytes
+}
+
+// RetryPending retries c's pending envelopes (what Run does when new keys arrive).
+func RetryPending(c *Client) { c.retryPending(context.Background()) }
+
+// InnerFrame returns the decrypted inner frame of a group payload (nil if c cannot open it).
+func InnerFrame(c *Client, g GroupID, payload []byte) []byte {
+	c.mu.Lock()
+	gc := c.groups[g]
+	c.mu.Unlock()
+	if gc == nil || len(payload) < groupOverhead {
+		return nil
+	}
+	pt, err := gc.aead.Open(nil, payload[1:25], payload[25:], frameAD(gc.topic))
+	if err != nil {
+		return nil
+	}
+	return pt
+}
+
+// SealInner encrypts an inner frame (any bytes) under the group key with a fresh nonce:
+// what anyone holding the group secret can publish.
+func SealInner(c *Client, g GroupID, inner []byte) []byte {
+	c.mu.Lock()
+	gc := c.groups[g]
+	c.mu.Unlock()
+	out := make([]byte, 1+wire.NonceSize, 1+wire.NonceSize+len(inner)+16)
+	out[0] = wire.Version
+	if _, err := io.ReadFull(cryptorand.Reader, out[1:]); err != nil {
+		panic(err)
+	}
+	return gc.aead.Seal(out, out[1:1+wire.NonceSize], inner, frameAD(gc.topic))
+}
+
+// ForgeSenderKeyID replaces c's sender key in group g by a fresh one under key id key (a
+// misbehaving member's client); its next message distributes it.
+func ForgeSenderKeyID(c *Client, g GroupID, key [8]byte) {
+	err := c.tx(context.Background(), func(t *txn) error {
+		gr, err := t.GroupState(g)
+		if err != nil {
+			return err
+		}
+		s, err := senderkeys.NewSender(io.MultiReader(bytes.NewReader(key[:]), cryptorand.Reader), g[:])
+		if err != nil {
+			return err
+		}
+		if gr.Sender, err = s.MarshalBinary(); err != nil {
+			return err
+		}
+		gr.Distribute, gr.Rotate = true, false
+		if err := t.ClearDistributed(g); err != nil {
+			return err
+		}
+		return t.PutGroupState(gr)
+	})
+	if err != nil {
+		panic(err)
+	}
+}
+
+var errForgeDone = errors.New("forged")
+
+// ForgedRotation builds the inner frame of a publish a member (attacker) can make to cost
+// victim work: a rotation block under a public distribution of a fresh sender key of the
+// attacker's (validly signed, or with a flipped signature if badSig) holding as many
+// slots addressed to victim as fit a frame of size bytes (each a copy of a genuine slot in
+// the attacker's session with victim, its ciphertext tampered), and a message under the
+// fresh key (unknown to victim) filling the rest.
+func ForgedRotation(attacker, victim *Client, g GroupID, badSig bool, size int) []byte {
+	victim.mu.Lock()
+	vinst := victim.acct.inst
+	victim.mu.Unlock()
+	var out []byte
+	err := attacker.tx(context.Background(), func(t *txn) error {
+		c := t.c
+		sender, err := senderkeys.NewSender(cryptorand.Reader, g[:])
+		if err != nil {
+			return err
+		}
+		d, err := sender.Distribution(c.acct.ident.SigningKey(), c.acct.inst)
+		if err != nil {
+			return err
+		}
+		pub := wire.PublicDistribution{Group: d.Group, Installation: d.Installation, KeyID: d.KeyID, SigningKey: d.SigningKey,
+			HasPrev: d.HasPrev, PrevKeyID: d.PrevKeyID, PrevLastIteration: d.PrevLastIteration, Signature: d.Signature}
+		if badSig {
+			pub.Signature[7] ^= 1
+		}
+		pubBytes, err := pub.Marshal()
+		if err != nil {
+			return err
+		}
+		in, err := t.Installation(vinst)
+		if err != nil {
+			return err
+		}
+		s, err := t.sessionTo(in)
+		if err != nil {
+			return err
+		}
+		var pt [wire.SlotPlaintextSize]byte
+		copy(pt[:32], d.ChainKey[:])
+		msg, err := s.dr.Encrypt(pt[:], drAD(s.rec.AD, adSlot, slotContext(pubBytes)))
+		if err != nil {
+			return err
+		}
+		msg[len(msg)-1] ^= 1
+		sl := wire.Slot{Kind: wire.SlotSession, Hint: s.rec.SendHint, Message: msg}
+		if s.pendingInitial() {
+			_, hdr := s.x3dhHeader()
+			sl = wire.Slot{Kind: wire.SlotInitial, Hint: initialSlotHint(in.ID), Header: hdr, Message: msg}
+		}
+		body := make([]byte, 1000)
+		sealed, err := sender.Seal(body)
+		if err != nil {
+			return err
+		}
+		rb := &wire.RotationBlock{Public: pub, Part: 0, Parts: 1}
+		room := size - wire.RotationOverhead(&pub) - 4 - len(sealed) - 16
+		for n := sl.Size(); room >= n && len(rb.Slots) < wire.MaxSlots; room -= n {
+			rb.Slots = append(rb.Slots, sl)
+		}
+		f := &wire.GroupFrame{Rotation: rb, Message: sealed}
+		if out, err = f.Marshal(); err != nil {
+			return err
+		}
+		return errForgeDone // roll back: the attacker's session is not advanced
+	})
+	if !errors.Is(err, errForgeDone) {
+		panic(err)
+	}
+	return out
+}
+
+// GroupFrameMessage opens a group payload with c's key for group g and returns the
+// senderkeys message it carries (nil if none).
+func GroupFrameMessage(c *Client, g GroupID, payload []byte) []byte {
+	c.mu.Lock()
+	gc := c.groups[g]
+	c.mu.Unlock()
+	if gc == nil {
+		return nil
+	}
+	f, ok := openFrame(gc, payload)
+	if !ok {
+		return nil
+	}
+	return f.Message
+}

@@ -316,6 +316,7 @@ func (t *txn) processRotation(g *GroupRecord, gc *groupCache, rb *wire.RotationB
 		var otk *uint32
 		switch {
 		case sl.Kind == wire.SlotInitial && sl.Hint == initHint:
+			c.slotTries++
 			s, _, otk, err = t.respond(sl.Header, true)
 			if err != nil {
 				continue
@@ -325,6 +326,7 @@ func (t *txn) processRotation(g *GroupRecord, gc *groupCache, rb *wire.RotationB
 			if !ok {
 				continue
 			}
+			c.slotTries++
 			rec, err := t.Session(sid)
 			if err != nil {
 				continue
