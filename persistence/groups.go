@@ -177,8 +177,17 @@ func (t *tx) DeleteReceiver(group protocol.GroupID, installation protocol.Instal
 }
 
 func (t *tx) AddReceiverKey(group protocol.GroupID, keyID [8]byte, installation protocol.InstallationID) error {
-	_, err := t.exec(`INSERT OR REPLACE INTO receiver_keys (group_id, key_id, installation) VALUES (?, ?, ?)`, group[:], keyID[:], installation[:])
-	return err
+	if _, err := t.exec(`INSERT OR IGNORE INTO receiver_keys (group_id, key_id, installation) VALUES (?, ?, ?)`, group[:], keyID[:], installation[:]); err != nil {
+		return err
+	}
+	var owner []byte
+	if err := t.get(&owner, `SELECT installation FROM receiver_keys WHERE group_id = ? AND key_id = ?`, group[:], keyID[:]); err != nil {
+		return err
+	}
+	if string(owner) != string(installation[:]) {
+		return protocol.ErrKeyIDTaken
+	}
+	return nil
 }
 
 func (t *tx) ReceiverByKey(group protocol.GroupID, keyID [8]byte) (*protocol.ReceiverRecord, error) {

@@ -390,6 +390,9 @@ func (t *txn) processDistribution(g *GroupRecord, st *membership.State, d *sende
 	if in.Revoked || !st.IsMember(in.Account) {
 		return ErrNotMember
 	}
+	if err := t.checkKeyOwner(g, inst, d.KeyID); err != nil {
+		return err
+	}
 	rec, err := t.Receiver(g.ID, inst)
 	var rcv *senderkeys.Receiver
 	switch {
@@ -414,4 +417,27 @@ func (t *txn) processDistribution(g *GroupRecord, st *membership.State, d *sende
 		return err
 	}
 	return t.AddReceiverKey(g.ID, d.KeyID, inst)
+}
+
+// checkKeyOwner refuses a distribution by inst of a key id that is ours or that another
+// installation of the group already holds (spec: protocol, "Group messages": a key id
+// belongs to the first installation whose distribution of it we accept). Without this a
+// member could take over another member's key id and have its messages refused.
+func (t *txn) checkKeyOwner(g *GroupRecord, inst InstallationID, key senderkeys.KeyID) error {
+	if g.Sender != nil {
+		var own senderkeys.Sender
+		if own.UnmarshalBinary(g.Sender) == nil && own.KeyID() == key {
+			return ErrKeyIDTaken
+		}
+	}
+	rec, err := t.ReceiverByKey(g.ID, key)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil
+	case err != nil:
+		return err
+	case rec.Installation != inst:
+		return ErrKeyIDTaken
+	}
+	return nil
 }

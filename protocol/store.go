@@ -204,9 +204,15 @@ type ReceiverStore interface {
 	Receiver(group GroupID, installation InstallationID) (*ReceiverRecord, error) // ErrNotFound
 	Receivers(group GroupID) ([]ReceiverRecord, error)
 	DeleteReceiver(group GroupID, installation InstallationID) error
+	// AddReceiverKey indexes key id as installation's in group. A key id is owned by the
+	// first installation that gets it indexed: if another installation holds it,
+	// AddReceiverKey changes nothing and returns ErrKeyIDTaken.
 	AddReceiverKey(group GroupID, keyID [8]byte, installation InstallationID) error
 	ReceiverByKey(group GroupID, keyID [8]byte) (*ReceiverRecord, error) // ErrNotFound
 }
+
+// ErrKeyIDTaken is returned by AddReceiverKey for a key id another installation holds.
+var ErrKeyIDTaken = errorString("protocol: sender key id held by another installation")
 
 // MessageRecord is a group message, sent or received.
 type MessageRecord struct {
