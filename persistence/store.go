@@ -33,6 +33,7 @@ type Store struct {
 	stmts     map[string]*sqlx.Stmt // prepared once on the (single) connection
 	closeOnce sync.Once
 	closeErr  error
+	memory    bool // a private in-memory database: nothing to sync
 }
 
 var _ protocol.Store = (*Store)(nil)
@@ -48,7 +49,7 @@ func Open(path string) (*Store, error) {
 	if path == ":memory:" {
 		dsn = "file::memory:?" + q
 	} else {
-		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() + "?_journal_mode=WAL&_synchronous=NORMAL&" + q
+		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() + "?_journal_mode=WAL&_synchronous=NORMAL&_secure_delete=on&" + q
 	}
 	db, err := sqlx.Open("sqlite3", dsn)
 	if err != nil {
@@ -59,7 +60,7 @@ func Open(path string) (*Store, error) {
 	db.SetMaxOpenConns(1)
 	db.SetConnMaxLifetime(0)
 	db.SetConnMaxIdleTime(0)
-	s := &Store{db: db}
+	s := &Store{db: db, memory: path == ":memory:"}
 	if err := s.migrate(); err != nil {
 		db.Close()
 		return nil, err
@@ -157,12 +158,33 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx protocol.StoreTx) error) 
 			sqlTx.Rollback()
 		}
 	}()
-	if err := fn(&tx{tx: sqlTx, s: s}); err != nil {
+	t := &tx{tx: sqlTx, s: s}
+	if err := fn(t); err != nil {
 		return err
 	}
 	done = true
 	if err := sqlTx.Commit(); err != nil {
 		return fmt.Errorf("persistence: commit: %w", err)
+	}
+	if t.sync {
+		return s.sync()
+	}
+	return nil
+}
+
+// sync makes every committed transaction durable. In WAL mode with synchronous=NORMAL a
+// commit is not synced; a checkpoint syncs the WAL before copying it into the database
+// file and syncs the database file after. A private in-memory database has nothing to sync.
+func (s *Store) sync() error {
+	if s.memory {
+		return nil
+	}
+	var busy, log, done int
+	if err := s.conn.QueryRowxContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done); err != nil {
+		return fmt.Errorf("persistence: sync: %w", err)
+	}
+	if busy != 0 || log != done {
+		return fmt.Errorf("persistence: sync: checkpoint incomplete (%d of %d frames)", done, log)
 	}
 	return nil
 }
@@ -186,9 +208,12 @@ func (s *Store) Close() error {
 
 // tx implements protocol.StoreTx on one sqlite transaction.
 type tx struct {
-	tx *sqlx.Tx
-	s  *Store
+	tx   *sqlx.Tx
+	s    *Store
+	sync bool // SyncOnCommit was called
 }
+
+func (t *tx) SyncOnCommit() { t.sync = true }
 
 // stmt returns the statement for query, prepared once per store and bound to the
 // transaction (database/sql reuses the connection's prepared statement).

@@ -156,6 +156,10 @@ type Client struct {
 	frameLimit   int          // MaxFrame; smaller in tests to exercise split rotation blocks
 	welcomeLimit int          // welcomeBudget; smaller in tests to exercise split Welcomes
 	slotTries    int          // rotation-block slots we tried to decrypt (under mu)
+
+	// resumed holds the groups whose sender lease this process has checked (under mu):
+	// the first seal of a process resumes above the lease (spec: persistence, "Durability").
+	resumed map[GroupID]bool
 }
 
 // New returns a client on store and t. If the store holds an account it is loaded;
@@ -191,6 +195,7 @@ func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client
 		hints: map[[16]byte]int64{}, groups: map[GroupID]*groupCache{}, topics: map[string][]GroupID{},
 		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
 		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
+		resumed: map[GroupID]bool{},
 	}
 	if err := c.load(ctx); err != nil {
 		return nil, err
@@ -208,6 +213,7 @@ func (c *Client) Subscribe(ctx context.Context) <-chan Event { return c.events.s
 // idempotent.
 func (c *Client) Close() error {
 	c.closeOne.Do(func() {
+		c.releaseLeases()
 		close(c.closed)
 		c.events.close()
 	})

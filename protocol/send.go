@@ -22,6 +22,10 @@ const (
 	MaxFrame = transport.MaxPayload - groupOverhead
 	// HistoryLength is how many recent message ids each group message carries (R1).
 	HistoryLength = 5
+	// SenderLease is how many sender-key iterations are reserved ahead with one durable
+	// write (spec: persistence, "Durability"): the store is synced once every SenderLease
+	// messages, and a restart after a power loss skips at most SenderLease iterations.
+	SenderLease = 64
 )
 
 // Send sends content to a group and returns the message id. The message (with the
@@ -131,7 +135,7 @@ func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, bo
 		if sender, err = senderkeys.NewSender(c.rand, g.ID[:]); err != nil {
 			return MessageID{}, nil, err
 		}
-		g.Distribute = true
+		g.Distribute, g.SenderLease = true, 0
 		if err := t.ClearDistributed(g.ID); err != nil {
 			return MessageID{}, nil, err
 		}
@@ -145,11 +149,14 @@ func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, bo
 			if sender, err = sender.Rotate(c.rand); err != nil {
 				return MessageID{}, nil, err
 			}
-			g.Rotate, g.Distribute = false, true
+			g.Rotate, g.Distribute, g.SenderLease = false, true, 0
 			if err := t.ClearDistributed(g.ID); err != nil {
 				return MessageID{}, nil, err
 			}
 		}
+	}
+	if err := t.leaseIteration(g, sender); err != nil {
+		return MessageID{}, nil, err
 	}
 	var slots []wire.Slot
 	var pub wire.PublicDistribution
@@ -217,6 +224,63 @@ func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, bo
 		outs = append(outs, oid)
 	}
 	return id, outs, nil
+}
+
+// leaseIteration makes sure the iteration sender is about to seal is covered by a
+// durable lease (spec: persistence, "Durability"). The first seal of a process resumes
+// above the stored lease (the commits after the last sync may have been lost with a power
+// loss, and with them the record of iterations already sealed and published); when the
+// iteration reaches the lease, the lease moves SenderLease ahead and the transaction is
+// synced before anything it sealed is published.
+func (t *txn) leaseIteration(g *GroupRecord, sender *senderkeys.Sender) error {
+	c := t.c
+	if !c.resumed[g.ID] {
+		if err := sender.SkipTo(g.SenderLease); err != nil {
+			return err
+		}
+		t.onCommit(func() { c.resumed[g.ID] = true })
+	}
+	if it := sender.Iteration(); it >= g.SenderLease {
+		g.SenderLease = uint32(min(uint64(it)+SenderLease, uint64(^uint32(0))-1))
+		t.SyncOnCommit()
+	}
+	return nil
+}
+
+// releaseLeases lowers the sender leases of the groups this process sent in to the
+// iterations actually used, so that a clean restart skips none. Committed without a sync:
+// a power loss either keeps it, and with it every earlier commit, or loses it and keeps
+// the higher lease.
+func (c *Client) releaseLeases() {
+	c.mu.Lock()
+	ids := make([]GroupID, 0, len(c.resumed))
+	for id := range c.resumed {
+		ids = append(ids, id)
+	}
+	c.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	err := c.tx(context.Background(), func(t *txn) error {
+		for _, id := range ids {
+			g, err := t.GroupState(id)
+			if err != nil || g.Sender == nil {
+				continue
+			}
+			var s senderkeys.Sender
+			if err := s.UnmarshalBinary(g.Sender); err != nil || s.Iteration() >= g.SenderLease {
+				continue
+			}
+			g.SenderLease = s.Iteration()
+			if err := t.PutGroupState(g); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		c.log.Debug("releasing sender leases", "err", err)
+	}
 }
 
 // repeatRotation implements rotation repeats: a rotation block that fit one publish is

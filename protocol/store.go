@@ -18,6 +18,11 @@ type Store interface {
 
 // StoreTx is the view of the store inside one transaction.
 type StoreTx interface {
+	// SyncOnCommit asks for this transaction to be durable (on stable storage, surviving
+	// a power loss) when WithTx returns nil. Other transactions may be lost by a power
+	// loss after they commit (the store need not sync each one), but only ever a suffix:
+	// a transaction that survives implies every earlier one did.
+	SyncOnCommit()
 	AccountStore
 	PrekeyStore
 	ContactStore
@@ -170,6 +175,7 @@ type GroupRecord struct {
 	UpdatedAt   time.Time
 	Repeat      []byte // our last rotation block (a wire.GroupFrame without message)
 	RepeatLeft  int    // how many more messages repeat it
+	SenderLease uint32 // iterations of Sender below it are reserved (spec: persistence, "Durability")
 }
 
 // ReceiverRecord is our receiving state for one sender installation in one group.
@@ -184,8 +190,8 @@ type ReceiverRecord struct {
 type GroupStore interface {
 	PutGroup(*GroupRecord) error
 	// PutGroupState updates only the fields that change with every message: Sender,
-	// Rotate, Distribute, Clock, History, UpdatedAt, Repeat and RepeatLeft (the event log
-	// can be large).
+	// Rotate, Distribute, Clock, History, UpdatedAt, Repeat, RepeatLeft and SenderLease
+	// (the event log can be large).
 	PutGroupState(*GroupRecord) error
 	Group(id GroupID) (*GroupRecord, error) // ErrNotFound
 	// GroupState reads a group without its event log and image (the hot path: its cost

@@ -96,6 +96,30 @@ func (s *Sender) Seal(plaintext []byte) ([]byte, error) {
 	return msg, nil
 }
 
+// SkipTo advances the chain to iteration without sealing anything: the iterations
+// skipped are never sealed (receivers see them as missing). A caller that reserves
+// iterations ahead (a durable high-water mark) skips to the mark after a restart that may
+// have lost state, so that no iteration is sealed twice. It never moves backwards: an
+// iteration at or below the current one changes nothing. iteration must not exceed the
+// current iteration by more than MaxForwardJump (receivers would refuse the next message).
+func (s *Sender) SkipTo(iteration uint32) error {
+	if s.signing == nil {
+		return errUninitialized
+	}
+	if iteration <= s.iteration {
+		return nil
+	}
+	if iteration-s.iteration > MaxForwardJump || iteration == maxIteration {
+		return fmt.Errorf("%w: skip of %d iterations", ErrTooFarAhead, iteration-s.iteration)
+	}
+	k := newKDF()
+	defer k.clear()
+	for ; s.iteration < iteration; s.iteration++ {
+		k.step(&s.chain, nil)
+	}
+	return nil
+}
+
 // KeyID returns the key id of this sender key.
 func (s *Sender) KeyID() KeyID { return s.keyID }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -718,4 +719,43 @@ func (r repeatingReader) Read(p []byte) (int, error) {
 		p[i] = r[i%len(r)]
 	}
 	return len(p), nil
+}
+
+// TestSkipTo: skipping to an iteration yields exactly the chain that sealing up to it
+// would, never moves backwards, and is bounded like a receiver's forward jump.
+func TestSkipTo(t *testing.T) {
+	o := newOwner(t, "skipto")
+	a := o.sender(t)
+	enc, err := a.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := new(Sender)
+	if err := b.UnmarshalBinary(enc); err != nil {
+		t.Fatal(err)
+	}
+	r := o.receiver()
+	process(t, r, o.dist(t, a))
+	for range 7 {
+		if _, err := a.Seal([]byte("x")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.SkipTo(7); err != nil || b.Iteration() != 7 {
+		t.Fatalf("SkipTo(7): %v, iteration %d", err, b.Iteration())
+	}
+	if err := b.SkipTo(3); err != nil || b.Iteration() != 7 {
+		t.Fatalf("SkipTo backwards: %v, iteration %d", err, b.Iteration())
+	}
+	ma, _ := a.Seal([]byte("same"))
+	mb, _ := b.Seal([]byte("same"))
+	if !bytes.Equal(ma, mb) {
+		t.Fatal("skipped chain differs from the sealed one")
+	}
+	if got, err := r.Open(mb); err != nil || string(got) != "same" {
+		t.Fatalf("Open after skip: %v", err)
+	}
+	if err := b.SkipTo(b.Iteration() + MaxForwardJump + 1); !errors.Is(err, ErrTooFarAhead) {
+		t.Fatalf("long skip: %v", err)
+	}
 }
