@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -244,6 +246,23 @@ func testReceivers(t *testing.T, s *Store) {
 		if err != nil || got.Account != "a" {
 			t.Fatalf("by key %+v %v", got, err)
 		}
+		// A key id belongs to the first installation indexed with it.
+		other := &protocol.ReceiverRecord{Group: gid, Installation: protocol.InstallationID{3}, Account: "m", State: []byte{1}}
+		if err := tx.PutReceiver(other); err != nil {
+			return err
+		}
+		if err := tx.AddReceiverKey(gid, [8]byte{5}, other.Installation); !errors.Is(err, protocol.ErrKeyIDTaken) {
+			t.Fatalf("key id taken over: %v", err)
+		}
+		if err := tx.AddReceiverKey(gid, [8]byte{5}, r.Installation); err != nil {
+			t.Fatalf("owner re-adding its key id: %v", err)
+		}
+		if got, err := tx.ReceiverByKey(gid, [8]byte{5}); err != nil || got.Installation != r.Installation {
+			t.Fatalf("by key after a claim %+v %v", got, err)
+		}
+		if err := tx.DeleteReceiver(gid, other.Installation); err != nil {
+			return err
+		}
 		r.State = []byte{2}
 		if err := tx.PutReceiver(r); err != nil {
 			return err
@@ -446,7 +465,7 @@ func TestReopen(t *testing.T) {
 	}
 	defer s.Close()
 	v, err := s.SchemaVersion()
-	if err != nil || v != 3 {
+	if err != nil || v != 4 {
 		t.Fatalf("schema version %d %v", v, err)
 	}
 	inTx(t, s, func(tx protocol.StoreTx) error {
@@ -456,4 +475,75 @@ func TestReopen(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// TestSyncOnCommit: a transaction that asks for a sync is in the database file when
+// WithTx returns (the WAL, which a power loss may lose, is checkpointed), and deleted
+// content is overwritten (secure_delete).
+func TestSyncOnCommit(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chorus.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var secure int
+	if err := s.conn.GetContext(context.Background(), &secure, `PRAGMA secure_delete`); err != nil || secure != 1 {
+		t.Fatalf("secure_delete = %d, %v", secure, err)
+	}
+	gid := protocol.GroupID{9}
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		return tx.PutGroup(&protocol.GroupRecord{ID: gid, Name: "unsynced"})
+	})
+	// Only the database file survives a power loss that loses the WAL.
+	lost := filepath.Join(t.TempDir(), "lost.db")
+	copyDB(t, path, lost)
+	if names := groupNames(t, lost); len(names) != 0 {
+		t.Fatalf("unsynced commit already in the database file: %v", names)
+	}
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		tx.SyncOnCommit()
+		g, err := tx.GroupState(gid)
+		if err != nil {
+			return err
+		}
+		g.SenderLease = 64
+		return tx.PutGroupState(g)
+	})
+	copyDB(t, path, lost)
+	if names := groupNames(t, lost); len(names) != 1 || names[0] != "unsynced/64" {
+		t.Fatalf("after a synced commit the database file holds %v", names)
+	}
+}
+
+func copyDB(t *testing.T, from, to string) {
+	t.Helper()
+	for _, suffix := range []string{"-wal", "-shm"} {
+		os.Remove(to + suffix)
+	}
+	b, err := os.ReadFile(from)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(to, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func groupNames(t *testing.T, path string) []string {
+	t.Helper()
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var out []string
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		gs, err := tx.Groups()
+		for _, g := range gs {
+			out = append(out, fmt.Sprintf("%s/%d", g.Name, g.SenderLease))
+		}
+		return err
+	})
+	return out
 }
