@@ -18,9 +18,37 @@ func (t *tx) MarkSeen(hash [32]byte, at time.Time) error {
 }
 
 func (t *tx) PutPending(p *protocol.PendingRecord) error {
-	_, err := t.exec(`INSERT OR IGNORE INTO pending (hash, topic, payload, received_at) VALUES (?, ?, ?, ?)`,
-		p.Hash[:], p.Topic, p.Payload, t2i(p.ReceivedAt))
+	claim := p.Claim
+	if claim == nil {
+		claim = []byte{}
+	}
+	_, err := t.exec(`INSERT OR IGNORE INTO pending (hash, topic, payload, received_at, claim) VALUES (?, ?, ?, ?, ?)`,
+		p.Hash[:], p.Topic, p.Payload, t2i(p.ReceivedAt), claim)
 	return err
+}
+
+func (t *tx) PendingUsage(hash [32]byte, claim []byte) (protocol.PendingUsage, error) {
+	var u protocol.PendingUsage
+	var row struct {
+		N     int   `db:"n"`
+		Bytes int64 `db:"bytes"`
+	}
+	if err := t.get(&row, `SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(payload)), 0) AS bytes FROM pending`); err != nil {
+		return u, err
+	}
+	u.Count, u.Bytes = row.N, row.Bytes
+	if claim == nil {
+		claim = []byte{}
+	}
+	if err := t.get(&u.ClaimedBytes, `SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM pending WHERE claim = ?`, claim); err != nil {
+		return u, err
+	}
+	var n int
+	if err := t.get(&n, `SELECT COUNT(*) FROM pending WHERE hash = ?`, hash[:]); err != nil {
+		return u, err
+	}
+	u.Exists = n > 0
+	return u, nil
 }
 
 func (t *tx) Pending(limit int) ([]protocol.PendingRecord, error) {
@@ -29,14 +57,15 @@ func (t *tx) Pending(limit int) ([]protocol.PendingRecord, error) {
 		Topic      string `db:"topic"`
 		Payload    []byte `db:"payload"`
 		ReceivedAt int64  `db:"received_at"`
+		Claim      []byte `db:"claim"`
 	}
-	if err := t.sel(&rows, `SELECT hash, topic, payload, received_at FROM pending ORDER BY received_at, hash LIMIT ?`, limit); err != nil {
+	if err := t.sel(&rows, `SELECT hash, topic, payload, received_at, claim FROM pending ORDER BY received_at, hash LIMIT ?`, limit); err != nil {
 		return nil, err
 	}
 	out := make([]protocol.PendingRecord, len(rows))
 	for i, r := range rows {
 		copy(out[i].Hash[:], r.Hash)
-		out[i].Topic, out[i].Payload, out[i].ReceivedAt = r.Topic, r.Payload, i2t(r.ReceivedAt)
+		out[i].Topic, out[i].Payload, out[i].ReceivedAt, out[i].Claim = r.Topic, r.Payload, i2t(r.ReceivedAt), r.Claim
 	}
 	return out, nil
 }

@@ -14,6 +14,7 @@ var (
 	errSeen    = errors.New("protocol: already processed")
 	errPending = errors.New("protocol: cannot be opened yet")
 	errOwn     = errors.New("protocol: our own message")
+	errForged  = errors.New("protocol: forged rotation block")
 )
 
 // Bounds of inbound bookkeeping.
@@ -21,9 +22,17 @@ const (
 	// PendingTTL is how long an envelope that cannot be opened yet (its key distribution
 	// has not arrived) is kept for another try.
 	PendingTTL = 24 * time.Hour
-	// MaxPending bounds the envelopes kept for another try (the oldest go first). Only
-	// holders of a group secret can make us keep one.
+	// MaxPending bounds the number of envelopes kept for another try. Only holders of a
+	// group secret can make us keep one; beyond a bound new envelopes are not kept (and
+	// not marked seen, so a later sync can bring them again), older ones are never evicted
+	// by newer ones, only by PendingTTL.
 	MaxPending = 10000
+	// MaxPendingBytes bounds the payload bytes of all pending envelopes.
+	MaxPendingBytes = 16 << 20
+	// MaxPendingBytesPerSender bounds the payload bytes of the pending envelopes that
+	// claim one sender: for a group message, its sender-key id (in its group); for an
+	// inbox message, the installation of the session it arrived in.
+	MaxPendingBytesPerSender = 1 << 20
 	// SeenRetention is how long replay markers are kept. Older replays are still refused
 	// by the ratchets (consumed iterations and message keys); the markers only make
 	// skipping them cheap.
@@ -46,10 +55,20 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 		err := t.dispatch(topic, payload)
 		if errors.Is(err, errPending) {
 			newKeys = t.newKeys
-			if err := t.PutPending(&PendingRecord{Hash: hash, Topic: topic, Payload: payload, ReceivedAt: c.now()}); err != nil {
+			claim := t.claim
+			if claim == nil {
+				claim = []byte(topic)
+			}
+			u, err := t.PendingUsage(hash, claim)
+			if err != nil {
 				return err
 			}
-			return t.PrunePending(MaxPending)
+			size := int64(len(payload))
+			if !u.Exists && (u.Count >= MaxPending || u.Bytes+size > MaxPendingBytes || u.ClaimedBytes+size > MaxPendingBytesPerSender) {
+				c.log.Debug("pending envelopes full: not kept", "bytes", u.Bytes, "claimed", u.ClaimedBytes)
+				return nil // what dispatch stored stays; no replay marker: a sync may bring it again
+			}
+			return t.PutPending(&PendingRecord{Hash: hash, Topic: topic, Payload: payload, ReceivedAt: c.now(), Claim: claim})
 		}
 		if err != nil {
 			return err
@@ -208,6 +227,7 @@ func cardLists(v *verifiedCard, inst InstallationID, hdr []byte) bool {
 // handlePairwise acts on a decrypted pairwise message from an installation of account from.
 func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.PairwiseMessage) error {
 	c := t.c
+	t.claim = append([]byte("inst"), inst[:]...)
 	if pm.Type == wire.PairwiseDevices {
 		return t.handleDevices(from, pm)
 	}
@@ -278,7 +298,16 @@ func (t *txn) handleGroup(gids []GroupID, payload []byte) error {
 		return err
 	}
 	if f.Rotation != nil {
-		if err := t.processRotation(g, gc, f.Rotation); err != nil {
+		if f.Message != nil {
+			// A frame carrying both is its sender's: the message is sealed under the key
+			// the block distributes. Anything else is forged.
+			if h, err := senderkeys.ParseHeader(f.Message); err != nil || h.KeyID != f.Rotation.Public.KeyID {
+				return errForged
+			}
+		}
+		if err := t.processRotation(g, gc, f.Rotation); errors.Is(err, errForged) {
+			return err
+		} else if err != nil {
 			c.log.Debug("rotation block: no usable slot", "err", err)
 		}
 	}
@@ -304,65 +333,94 @@ func (t *txn) processRotation(g *GroupRecord, gc *groupCache, rb *wire.RotationB
 	if in.Revoked || !gc.isMember(in.Account) {
 		return ErrNotMember
 	}
+	// Cheap checks first: the key id is the installation's to claim, and we do not hold
+	// the key already (rotation repeats carry the block again).
+	if err := t.checkKeyOwner(g, inst, rb.Public.KeyID); err != nil {
+		return errForged
+	}
+	if rec, err := t.Receiver(g.ID, inst); err == nil {
+		var rcv senderkeys.Receiver
+		if rcv.UnmarshalBinary(rec.State) == nil && rcv.Has(rb.Public.KeyID) {
+			return nil
+		}
+	}
+	// Then the owner's signature on the public part, before any slot (spec: protocol,
+	// "Group messages"): a block that fails it is forged, and so is its frame.
+	d := &senderkeys.Distribution{Group: rb.Public.Group, Installation: rb.Public.Installation, KeyID: rb.Public.KeyID,
+		SigningKey: rb.Public.SigningKey, HasPrev: rb.Public.HasPrev, PrevKeyID: rb.Public.PrevKeyID,
+		PrevLastIteration: rb.Public.PrevLastIteration, Signature: rb.Public.Signature}
+	if string(d.Group) != string(g.ID[:]) || d.Verify(in.Signing) != nil {
+		return errForged
+	}
+	// At most one slot is tried: the first one addressed to us.
+	sl := ourSlot(rb.Slots, initialSlotHint(c.acct.inst), c.hints)
+	if sl == nil {
+		return errNotForUs
+	}
+	c.slotTries++
+	var s *sess
+	var otk *uint32
+	if sl.Kind == wire.SlotInitial {
+		if s, _, otk, err = t.respond(sl.Header, true); err != nil {
+			return err
+		}
+	} else {
+		rec, err := t.Session(c.hints[sl.Hint])
+		if err != nil {
+			return err
+		}
+		if s, err = t.loadSession(rec); err != nil {
+			return err
+		}
+	}
+	if s.rec.Remote != inst {
+		return errNotForUs
+	}
 	pubBytes, err := rb.Public.Marshal()
 	if err != nil {
 		return err
 	}
-	ctx := slotContext(pubBytes)
-	initHint := initialSlotHint(c.acct.inst)
-	for i := range rb.Slots {
-		sl := &rb.Slots[i]
-		var s *sess
-		var otk *uint32
-		switch {
-		case sl.Kind == wire.SlotInitial && sl.Hint == initHint:
-			c.slotTries++
-			s, _, otk, err = t.respond(sl.Header, true)
-			if err != nil {
-				continue
-			}
-		case sl.Kind == wire.SlotSession:
-			sid, ok := c.hints[sl.Hint]
-			if !ok {
-				continue
-			}
-			c.slotTries++
-			rec, err := t.Session(sid)
-			if err != nil {
-				continue
-			}
-			if s, err = t.loadSession(rec); err != nil {
-				continue
-			}
-		default:
-			continue
-		}
-		if s.rec.Remote != inst {
-			continue
-		}
-		pt, err := t.decryptOn(s, sl.Message, adSlot, ctx)
-		if err != nil || len(pt) != wire.SlotPlaintextSize {
-			continue
-		}
-		d := &senderkeys.Distribution{Group: rb.Public.Group, Installation: rb.Public.Installation, KeyID: rb.Public.KeyID,
-			Iteration: binary.BigEndian.Uint32(pt[32:]), SigningKey: rb.Public.SigningKey, HasPrev: rb.Public.HasPrev,
-			PrevKeyID: rb.Public.PrevKeyID, PrevLastIteration: rb.Public.PrevLastIteration, Signature: rb.Public.Signature}
-		copy(d.ChainKey[:], pt[:32])
-		if err := t.processDistribution(g, &gc.state, d); err != nil {
-			return err
-		}
-		if s.rec.ID == 0 {
-			s.rec.RemoteAccount = in.Account
-			if err := t.adoptResponder(s, otk); err != nil {
-				return err
-			}
-		} else if err := t.saveSession(s, false); err != nil {
-			return err
-		}
-		t.newKeys = true
-		return nil
+	pt, err := t.decryptOn(s, sl.Message, adSlot, slotContext(pubBytes))
+	if err != nil {
+		return err
 	}
-	return errNotForUs
+	if len(pt) != wire.SlotPlaintextSize {
+		return errNotForUs
+	}
+	d.Iteration = binary.BigEndian.Uint32(pt[32:])
+	copy(d.ChainKey[:], pt[:32])
+	if err := t.processDistribution(g, &gc.state, d); err != nil {
+		return err
+	}
+	if s.rec.ID == 0 {
+		s.rec.RemoteAccount = in.Account
+		if err := t.adoptResponder(s, otk); err != nil {
+			return err
+		}
+	} else if err := t.saveSession(s, false); err != nil {
+		return err
+	}
+	t.newKeys = true
+	return nil
+}
+
+// ourSlot returns the first slot of a rotation block addressed to us: an initial slot
+// with our initial hint, or a session slot with one of our receive hints.
+func ourSlot(slots []wire.Slot, initHint [16]byte, hints map[[16]byte]int64) *wire.Slot {
+	for i := range slots {
+		sl := &slots[i]
+		switch sl.Kind {
+		case wire.SlotInitial:
+			if sl.Hint == initHint {
+				return sl
+			}
+		case wire.SlotSession:
+			if _, ok := hints[sl.Hint]; ok {
+				return sl
+			}
+		}
+	}
+	return nil
 }
 
 // openGroupMessage opens a senderkeys message and stores it.
@@ -380,6 +438,7 @@ func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error
 				return errOwn
 			}
 		}
+		t.claim = append(append([]byte("key"), g.ID[:]...), h.KeyID[:]...)
 		return errPending
 	}
 	if err != nil {

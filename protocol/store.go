@@ -284,6 +284,15 @@ type PendingRecord struct {
 	Topic      string
 	Payload    []byte
 	ReceivedAt time.Time
+	Claim      []byte // claimed sender, for the per-sender bound (spec: protocol, "Delivery")
+}
+
+// PendingUsage describes the pending envelopes, for the bounds on them.
+type PendingUsage struct {
+	Exists       bool  // an envelope with the hash asked about is pending
+	Count        int   // pending envelopes
+	Bytes        int64 // their payload bytes
+	ClaimedBytes int64 // payload bytes of those with the claim asked about
 }
 
 // ExpectedRecord is a causal-history entry we have not seen as a message yet.
@@ -303,6 +312,9 @@ type InboundStore interface {
 	DeletePending(hash [32]byte) error
 	// PrunePending deletes the oldest pending envelopes beyond keep.
 	PrunePending(keep int) error
+	// PendingUsage reports whether hash is pending, and the pending totals overall and
+	// for claim.
+	PendingUsage(hash [32]byte, claim []byte) (PendingUsage, error)
 	// PruneSeen deletes replay markers recorded before t.
 	PruneSeen(before time.Time) error
 	PutExpected(*ExpectedRecord) error

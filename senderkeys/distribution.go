@@ -103,6 +103,21 @@ func (d *Distribution) verify(owner []byte) bool {
 	return crypto.VerifySignature(owner, digest[:], d.Signature[:])
 }
 
+// Verify checks the fields the encoding constrains and the owner installation's
+// signature (installationSigningKey, compressed), without a receiver: it lets a recipient
+// check the public part of a distribution (every field but Iteration and ChainKey, which
+// the signature does not cover) before spending work on its secret part. Errors:
+// ErrMalformed, ErrBadSignature.
+func (d *Distribution) Verify(installationSigningKey [33]byte) error {
+	if err := d.validate(); err != nil {
+		return err
+	}
+	if !d.verify(installationSigningKey[:]) {
+		return ErrBadSignature
+	}
+	return nil
+}
+
 // signedEqual reports whether d and e carry the same signed statement.
 func (d *Distribution) signedEqual(e *Distribution) bool {
 	return bytes.Equal(d.Group, e.Group) && d.Installation == e.Installation && d.KeyID == e.KeyID &&
