@@ -298,7 +298,7 @@ type txn struct {
 	events        []Event
 	outbox        bool
 	topicsChanged bool
-	newKeys       bool // a session or sender key arrived: retry pending envelopes
+	newKeys       bool   // a session or sender key arrived: retry pending envelopes
 	claim         []byte // who an envelope that cannot be opened yet claims to be from
 	rollback      []func()
 	// self overrides the local account for the X3DH responder while we are not linked
