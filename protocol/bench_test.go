@@ -10,7 +10,10 @@ import (
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
-func BenchmarkFloor(b *testing.B) { floor.Run(b) }
+func BenchmarkFloor(b *testing.B) {
+	floor.Run(b)
+	floor.RunStore(b)
+}
 
 // benchGroup returns a two-member group with keys distributed, and a tap on its topic.
 func benchGroup(b *testing.B) (*testNet, *peer, *peer, protocol.GroupID, *tap) {
@@ -62,7 +65,7 @@ func BenchmarkReceive(b *testing.B) {
 	for _, size := range []struct {
 		name string
 		n    int
-	}{{"100B", 100}, {"1KiB", 1024}} {
+	}{{"100B", 100}, {"1KiB", 1024}, {"Max", protocol.MaxFrame - 1024}} {
 		b.Run(size.name, func(b *testing.B) {
 			tn, a, _, g, tp := benchGroup(b)
 			ctx := context.Background()

@@ -285,3 +285,48 @@ func BenchmarkSendFile(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkForgedPublish measures what a maximum-size forged publish costs its victim
+// (issue 12 hole 5): a rotation block under a validly signed public distribution of the
+// attacker's, as many slots addressed to the victim as fit, each tampered, and a message
+// under the key it distributes (unknown to the victim). Receive/Max, a legitimate group
+// message of the same size, is the yardstick (testdata/benchtargets.txt: at most 2x).
+func BenchmarkForgedPublish(b *testing.B) {
+	tn := newTestNet(b, memory.Config{Seed: 73}, 3)
+	a, victim, mallory := tn.peers[0], tn.peers[1], tn.peers[2]
+	tn.connect(tn.peers...)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "bench", "", victim.id, mallory.id)
+	if err != nil {
+		b.Fatal(err)
+	}
+	tn.settle()
+	for _, p := range tn.peers {
+		if _, err := p.c.Send(ctx, g, protocol.Text("hello")); err != nil {
+			b.Fatal(err)
+		}
+	}
+	tn.settle()
+	victim.pause()
+	info, _ := a.c.Group(ctx, g)
+	var inners [][]byte
+	for range 8 {
+		inners = append(inners, protocol.ForgedRotation(mallory.c, victim.c, g, false, protocol.MaxFrame))
+	}
+	payloads := make([][]byte, 64)
+	for i := range payloads {
+		payloads[i] = protocol.SealInner(a.c, g, inners[i%len(inners)])
+	}
+	b.SetBytes(int64(len(payloads[0])))
+	b.ReportAllocs()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		p := payloads[i%len(payloads)]
+		if i >= len(payloads) { // a fresh outer nonce: a new envelope, processed in full
+			b.StopTimer()
+			p = protocol.SealInner(a.c, g, inners[i%len(inners)])
+			b.StartTimer()
+		}
+		protocol.Inject(victim.c, info.Topic, p)
+	}
+}
