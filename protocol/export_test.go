@@ -299,3 +299,19 @@ func GroupFrameMessage(c *Client, g GroupID, payload []byte) []byte {
 	}
 	return f.Message
 }
+
+// ClearPending deletes every pending envelope of c.
+func ClearPending(c *Client) {
+	err := c.tx(context.Background(), func(t *txn) error {
+		list, err := t.Pending(1 << 20)
+		for _, p := range list {
+			if err := t.DeletePending(p.Hash); err != nil {
+				return err
+			}
+		}
+		return err
+	})
+	if err != nil {
+		panic(err)
+	}
+}
