@@ -25,7 +25,7 @@ const (
 	// SenderLease is how many sender-key iterations are reserved ahead with one durable
 	// write (spec: persistence, "Durability"): the store is synced once every SenderLease
 	// messages, and a restart after a power loss skips at most SenderLease iterations.
-	SenderLease = 64
+	SenderLease = 256
 )
 
 // Send sends content to a group and returns the message id. The message (with the
