@@ -4,6 +4,7 @@ import (
 	"context"
 	cryptorand "crypto/rand"
 	"database/sql"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -182,13 +183,27 @@ func TestSecPowerLoss(t *testing.T) {
 	tn.settle()
 	info, _ := a.c.Group(ctx, g)
 	tp := newTap(t, tn.net, info.Topic)
+	inbox := tapInbox(t, tn, b)
 	send := func(txt string) {
 		t.Helper()
 		if _, err := a.c.Send(ctx, g, protocol.Text(txt)); err != nil {
 			t.Fatal(err)
 		}
 	}
+	newGroup := func(name string) protocol.GroupID {
+		t.Helper()
+		id, err := a.c.CreateGroup(ctx, name, "", b.id) // a Welcome in a's session with b
+		if err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
 	send("before")
+	// b answers in the session a started (a Welcome of b's): a's messages to b no longer
+	// carry an X3DH header, their ratchet headers travel in clear on b's inbox topic.
+	if _, err := b.c.CreateGroup(ctx, "from b", "", a.id); err != nil {
+		t.Fatal(err)
+	}
 	tn.settle()
 	// Everything so far reaches the database file (as an automatic checkpoint would).
 	checkpoint(t, a.path)
@@ -196,6 +211,7 @@ func TestSecPowerLoss(t *testing.T) {
 	for i := range 3 {
 		send("lost " + string(rune('0'+i)))
 	}
+	newGroup("lost")
 	// Power loss: what was not synced is gone. With synchronous=NORMAL nothing written to
 	// the WAL since the last checkpoint is synced, so the database file alone is what a
 	// power loss can leave.
@@ -212,7 +228,29 @@ func TestSecPowerLoss(t *testing.T) {
 	for i := range 3 {
 		send("after " + string(rune('0'+i)))
 	}
+	g3 := newGroup("after")
 	tn.settle()
+
+	// Double Ratchet: no (ratchet key, message number) of a's sessions sealed twice.
+	drSealed, drMessages := map[string]string{}, 0
+	for _, e := range inbox.all() {
+		f, err := wire.ParseInboxFrame(e.Payload)
+		if err != nil || f.Kind != wire.KindSession || len(f.Body) < 41 {
+			continue
+		}
+		k := fmt.Sprintf("%x/%x", f.Body[1:33], f.Body[37:41])
+		if prev, ok := drSealed[k]; ok && prev != string(f.Body) {
+			t.Errorf("ratchet key %x message %x sealed twice", f.Body[1:5], f.Body[37:41])
+		}
+		drSealed[k] = string(f.Body)
+		drMessages++
+	}
+	if drMessages < 2 {
+		t.Errorf("inbox tap saw %d session messages, want 2", drMessages)
+	}
+	if _, err := b.c.Group(ctx, g3); err != nil {
+		t.Errorf("b did not join the group created after the restart: %v", err)
+	}
 
 	sealed := map[string]string{} // key id || iteration -> senderkeys message
 	for _, e := range tp.all() {
