@@ -123,6 +123,36 @@ func (s *Session) Encrypt(plaintext, ad []byte) ([]byte, error) {
 	return msg, nil
 }
 
+// SendingChain returns our current ratchet public key, which identifies the sending
+// chain, and the number of its next message; ok is false while there is no sending chain.
+func (s *Session) SendingChain() (ratchet [32]byte, next uint32, ok bool) {
+	return s.dhsPub, s.ns, s.hasCKs
+}
+
+// SkipSending advances the sending chain to message number n without sealing: the
+// numbers skipped are never used (the peer stores their keys as skipped, at most MaxSkip
+// of them). A caller that reserves message numbers ahead (a durable high-water mark) skips
+// to the mark after a restart that may have lost state, so that no message key is used
+// twice. A number at or below the next one changes nothing; more than MaxSkip ahead is
+// refused with ErrTooFarAhead.
+func (s *Session) SkipSending(n uint32) error {
+	if !s.hasCKs {
+		return ErrNoSendingChain
+	}
+	if n <= s.ns {
+		return nil
+	}
+	if n-s.ns > MaxSkip || n == math.MaxUint32 {
+		return fmt.Errorf("%w: skip of %d message keys", ErrTooFarAhead, n-s.ns)
+	}
+	for ; s.ns < n; s.ns++ {
+		mk, next := kdfChain(&s.cks)
+		clear(mk[:])
+		s.cks = next
+	}
+	return nil
+}
+
 // Decrypt authenticates and decrypts a message with associated data ad. rand
 // supplies 32 bytes for our next ratchet key when the message starts a new
 // remote chain (a DH ratchet turn); it is read only after the message has

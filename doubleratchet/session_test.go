@@ -3,6 +3,7 @@ package doubleratchet
 import (
 	"bytes"
 	"crypto/ecdh"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -378,5 +379,42 @@ func TestClone(t *testing.T) {
 	mustDecrypt(t, c, rb, mustEncrypt(t, alice, "m2"), "m2")
 	if bob.nr == c.nr {
 		t.Fatal("clone shares state")
+	}
+}
+
+// TestSkipSending: skipped message numbers are never sealed, the peer opens the next
+// message (storing the skipped keys) and later ones, and the skip is bounded by MaxSkip.
+func TestSkipSending(t *testing.T) {
+	alice, bob := newPair(t, "skip sending")
+	r := testRand("skip sending rand")
+	mustDecrypt(t, bob, r, mustEncrypt(t, alice, "m0"), "m0")
+	if _, _, ok := bob.SendingChain(); !ok {
+		t.Fatal("bob has no sending chain after a DH turn")
+	}
+	pub, n, ok := alice.SendingChain()
+	if !ok || n != 1 {
+		t.Fatalf("SendingChain = %x, %d, %v", pub[:4], n, ok)
+	}
+	if err := alice.SkipSending(11); err != nil {
+		t.Fatal(err)
+	}
+	if err := alice.SkipSending(5); err != nil {
+		t.Fatal(err)
+	}
+	if _, n, _ := alice.SendingChain(); n != 11 {
+		t.Fatalf("next %d after skipping to 11", n)
+	}
+	msg := mustEncrypt(t, alice, "m11")
+	if got := binary.BigEndian.Uint32(msg[37:41]); got != 11 {
+		t.Fatalf("message number %d", got)
+	}
+	mustDecrypt(t, bob, r, msg, "m11")
+	mustDecrypt(t, bob, r, mustEncrypt(t, alice, "m12"), "m12")
+	if err := alice.SkipSending(13 + MaxSkip + 1); !errors.Is(err, ErrTooFarAhead) {
+		t.Fatalf("long skip: %v", err)
+	}
+	_, resp := newPair(t, "responder")
+	if err := resp.SkipSending(3); !errors.Is(err, ErrNoSendingChain) {
+		t.Fatalf("skip without a sending chain: %v", err)
 	}
 }

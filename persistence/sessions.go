@@ -19,9 +19,11 @@ type sessionRow struct {
 	State         []byte `db:"state"`
 	CreatedAt     int64  `db:"created_at"`
 	UpdatedAt     int64  `db:"updated_at"`
+	SendLease     int64  `db:"send_lease"`
+	LeaseKey      []byte `db:"lease_key"`
 }
 
-const sessionCols = `id, remote, remote_account, initiator, confirmed, active, base_key, send_hint, recv_hint, ad, initial_header, state, created_at, updated_at`
+const sessionCols = `id, remote, remote_account, initiator, confirmed, active, base_key, send_hint, recv_hint, ad, initial_header, state, created_at, updated_at, send_lease, lease_key`
 
 func (r *sessionRow) rec() protocol.SessionRecord {
 	s := protocol.SessionRecord{ID: r.ID, RemoteAccount: r.RemoteAccount, Initiator: r.Initiator, Confirmed: r.Confirmed,
@@ -30,15 +32,17 @@ func (r *sessionRow) rec() protocol.SessionRecord {
 	copy(s.BaseKey[:], r.BaseKey)
 	copy(s.SendHint[:], r.SendHint)
 	copy(s.RecvHint[:], r.RecvHint)
+	s.SendLease = uint32(r.SendLease)
+	copy(s.LeaseKey[:], r.LeaseKey)
 	return s
 }
 
 func (t *tx) PutSession(s *protocol.SessionRecord) error {
 	if s.ID == 0 {
-		res, err := t.exec(`INSERT INTO sessions (remote, remote_account, initiator, confirmed, active, base_key, send_hint, recv_hint, ad, initial_header, state, created_at, updated_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		res, err := t.exec(`INSERT INTO sessions (remote, remote_account, initiator, confirmed, active, base_key, send_hint, recv_hint, ad, initial_header, state, created_at, updated_at, send_lease, lease_key)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.Remote[:], s.RemoteAccount, b2i(s.Initiator), b2i(s.Confirmed), b2i(s.Active), s.BaseKey[:], s.SendHint[:], s.RecvHint[:],
-			s.AD, s.InitialHeader, s.State, t2i(s.CreatedAt), t2i(s.UpdatedAt))
+			s.AD, s.InitialHeader, s.State, t2i(s.CreatedAt), t2i(s.UpdatedAt), int64(s.SendLease), s.LeaseKey[:])
 		if err != nil {
 			return err
 		}
@@ -46,9 +50,9 @@ func (t *tx) PutSession(s *protocol.SessionRecord) error {
 		return err
 	}
 	_, err := t.exec(`UPDATE sessions SET remote = ?, remote_account = ?, initiator = ?, confirmed = ?, active = ?, base_key = ?,
-		send_hint = ?, recv_hint = ?, ad = ?, initial_header = ?, state = ?, created_at = ?, updated_at = ? WHERE id = ?`,
+		send_hint = ?, recv_hint = ?, ad = ?, initial_header = ?, state = ?, created_at = ?, updated_at = ?, send_lease = ?, lease_key = ? WHERE id = ?`,
 		s.Remote[:], s.RemoteAccount, b2i(s.Initiator), b2i(s.Confirmed), b2i(s.Active), s.BaseKey[:], s.SendHint[:], s.RecvHint[:],
-		s.AD, s.InitialHeader, s.State, t2i(s.CreatedAt), t2i(s.UpdatedAt), s.ID)
+		s.AD, s.InitialHeader, s.State, t2i(s.CreatedAt), t2i(s.UpdatedAt), int64(s.SendLease), s.LeaseKey[:], s.ID)
 	return err
 }
 

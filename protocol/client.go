@@ -160,6 +160,8 @@ type Client struct {
 	// resumed holds the groups whose sender lease this process has checked (under mu):
 	// the first seal of a process resumes above the lease (spec: persistence, "Durability").
 	resumed map[GroupID]bool
+	// resumedSessions: the same for the sending chains of pairwise sessions (by id).
+	resumedSessions map[int64]bool
 }
 
 // New returns a client on store and t. If the store holds an account it is loaded;
@@ -195,7 +197,7 @@ func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client
 		hints: map[[16]byte]int64{}, groups: map[GroupID]*groupCache{}, topics: map[string][]GroupID{},
 		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
 		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
-		resumed: map[GroupID]bool{},
+		resumed: map[GroupID]bool{}, resumedSessions: map[int64]bool{},
 	}
 	if err := c.load(ctx); err != nil {
 		return nil, err

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/chorus-im/chorus/doubleratchet"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
 	"github.com/chorus-im/chorus/transport"
@@ -247,8 +248,9 @@ func (t *txn) leaseIteration(g *GroupRecord, sender *senderkeys.Sender) error {
 	return nil
 }
 
-// releaseLeases lowers the sender leases of the groups this process sent in to the
-// iterations actually used, so that a clean restart skips none. Committed without a sync:
+// releaseLeases lowers the sender leases of the groups this process sent in, and the
+// sending-chain leases of the sessions it used, to the iterations and message numbers
+// actually used, so that a clean restart skips none. Committed without a sync:
 // a power loss either keeps it, and with it every earlier commit, or loses it and keeps
 // the higher lease.
 func (c *Client) releaseLeases() {
@@ -257,11 +259,31 @@ func (c *Client) releaseLeases() {
 	for id := range c.resumed {
 		ids = append(ids, id)
 	}
+	sids := make([]int64, 0, len(c.resumedSessions))
+	for id := range c.resumedSessions {
+		sids = append(sids, id)
+	}
 	c.mu.Unlock()
-	if len(ids) == 0 {
+	if len(ids) == 0 && len(sids) == 0 {
 		return
 	}
 	err := c.tx(context.Background(), func(t *txn) error {
+		for _, id := range sids {
+			rec, err := t.Session(id)
+			if err != nil {
+				continue
+			}
+			var dr doubleratchet.Session
+			if dr.UnmarshalBinary(rec.State) != nil {
+				continue
+			}
+			if pub, n, ok := dr.SendingChain(); ok && pub == rec.LeaseKey && n < rec.SendLease {
+				rec.SendLease = n
+				if err := t.PutSession(rec); err != nil {
+					return err
+				}
+			}
+		}
 		for _, id := range ids {
 			g, err := t.GroupState(id)
 			if err != nil || g.Sender == nil {

@@ -28,6 +28,11 @@ const (
 // ones, never the active one, are deleted).
 const MaxSessionsPerInstallation = 3
 
+// SessionLease is how many message numbers of a session's sending chain are reserved
+// ahead with one durable write (spec: persistence, "Durability"); at most
+// doubleratchet.MaxSkip, so that the peer accepts the skip after a power loss.
+const SessionLease = 64
+
 var (
 	errNoBundle   = errors.New("protocol: no usable prekey bundle for installation")
 	errNotForUs   = errors.New("protocol: not addressed to us")
@@ -66,7 +71,33 @@ func (t *txn) loadSession(rec *SessionRecord) (*sess, error) {
 	if err := dr.UnmarshalBinary(rec.State); err != nil {
 		return nil, fmt.Errorf("protocol: stored session: %w", err)
 	}
+	// The first use of a session in a process resumes its sending chain above the lease
+	// (spec: persistence, "Durability"); saveSession stores the skip.
+	if rec.ID != 0 && !t.c.resumedSessions[rec.ID] {
+		if pub, n, ok := dr.SendingChain(); ok && pub == rec.LeaseKey && n < rec.SendLease {
+			if err := dr.SkipSending(rec.SendLease); err != nil {
+				return nil, fmt.Errorf("protocol: stored session: %w", err)
+			}
+		}
+	}
 	return &sess{rec: rec, dr: dr}, nil
+}
+
+// leaseSending keeps the message numbers s's sending chain has used below a durable
+// lease: when a message number reaches the lease, the lease moves SessionLease ahead and
+// the transaction is synced before anything it sealed is sent.
+func (t *txn) leaseSending(s *sess) {
+	pub, n, ok := s.dr.SendingChain()
+	if !ok {
+		return
+	}
+	if pub != s.rec.LeaseKey { // a new sending chain (DH ratchet turn or new session)
+		s.rec.LeaseKey, s.rec.SendLease = pub, 0
+	}
+	if n > s.rec.SendLease { // message n-1 was sealed at or above the lease
+		s.rec.SendLease = uint32(min(uint64(n)-1+SessionLease, uint64(^uint32(0))-1))
+		t.SyncOnCommit()
+	}
 }
 
 // activeSession returns the session we send on to remote, or nil.
@@ -156,10 +187,13 @@ func (t *txn) saveSession(s *sess, makeActive bool) error {
 	if makeActive {
 		s.rec.Active = true
 	}
+	t.leaseSending(s)
 	isNew := s.rec.ID == 0
 	if err := t.PutSession(s.rec); err != nil {
 		return err
 	}
+	resumed := s.rec.ID
+	t.onCommit(func() { t.c.resumedSessions[resumed] = true })
 	if isNew {
 		id, hint := s.rec.ID, s.rec.RecvHint
 		t.onCommit(func() { t.c.hints[hint] = id })

@@ -125,6 +125,10 @@ type SessionRecord struct {
 	State         []byte // doubleratchet.Session.MarshalBinary
 	CreatedAt     time.Time
 	UpdatedAt     time.Time
+	// Message numbers below SendLease of the sending chain of our ratchet key LeaseKey
+	// are reserved (spec: persistence, "Durability").
+	SendLease uint32
+	LeaseKey  [32]byte
 }
 
 // HintEntry maps a receive hint to a session.
