@@ -22,25 +22,27 @@ func (t *tx) PutPending(p *protocol.PendingRecord) error {
 	if claim == nil {
 		claim = []byte{}
 	}
-	_, err := t.exec(`INSERT OR IGNORE INTO pending (hash, topic, payload, received_at, claim) VALUES (?, ?, ?, ?, ?)`,
-		p.Hash[:], p.Topic, p.Payload, t2i(p.ReceivedAt), claim)
+	_, err := t.exec(`INSERT OR IGNORE INTO pending (hash, topic, payload, received_at, claim, size) VALUES (?, ?, ?, ?, ?, ?)`,
+		p.Hash[:], p.Topic, p.Payload, t2i(p.ReceivedAt), claim, len(p.Payload))
 	return err
 }
 
+// PendingUsage reads only indexes (pending_usage covers claim and size; the payloads, in
+// overflow pages, are never touched).
 func (t *tx) PendingUsage(hash [32]byte, claim []byte) (protocol.PendingUsage, error) {
 	var u protocol.PendingUsage
+	if claim == nil {
+		claim = []byte{}
+	}
 	var row struct {
 		N     int   `db:"n"`
 		Bytes int64 `db:"bytes"`
 	}
-	if err := t.get(&row, `SELECT COUNT(*) AS n, COALESCE(SUM(LENGTH(payload)), 0) AS bytes FROM pending`); err != nil {
+	if err := t.get(&row, `SELECT COUNT(*) AS n, COALESCE(SUM(size), 0) AS bytes FROM pending INDEXED BY pending_usage`); err != nil {
 		return u, err
 	}
 	u.Count, u.Bytes = row.N, row.Bytes
-	if claim == nil {
-		claim = []byte{}
-	}
-	if err := t.get(&u.ClaimedBytes, `SELECT COALESCE(SUM(LENGTH(payload)), 0) FROM pending WHERE claim = ?`, claim); err != nil {
+	if err := t.get(&u.ClaimedBytes, `SELECT COALESCE(SUM(size), 0) FROM pending INDEXED BY pending_usage WHERE claim = ?`, claim); err != nil {
 		return u, err
 	}
 	var n int

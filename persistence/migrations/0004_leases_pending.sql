@@ -11,4 +11,6 @@ ALTER TABLE sessions ADD COLUMN lease_key BLOB;
 -- Pending envelopes are accounted per claimed sender (spec: protocol, "Delivery"): the
 -- sender-key id a group message names, or the installation of an inbox session.
 ALTER TABLE pending ADD COLUMN claim BLOB NOT NULL DEFAULT x'';
-CREATE INDEX pending_claim ON pending (claim);
+ALTER TABLE pending ADD COLUMN size INTEGER NOT NULL DEFAULT 0;
+UPDATE pending SET size = LENGTH(payload);
+CREATE INDEX pending_usage ON pending (claim, size);
