@@ -497,6 +497,16 @@ func (s *scenario) talk(ctx context.Context) error {
 
 func (s *scenario) addDave(ctx context.Context) error {
 	a, l, b, c, d := s.alice, s.laptop, s.bob, s.carol, s.dave
+	// Alice's phone misses Bob's last message (it hears nothing on the group topic for a
+	// moment): she is behind on Bob when she adds Dave, so what she hands Dave could reach
+	// back before his join.
+	a.meter.deafen(s.topic, true)
+	backlog, err := s.send(ctx, b, "Who brings the stove?", "steady", l, c)
+	a.meter.deafen(s.topic, false)
+	if err != nil {
+		return err
+	}
+	s.say("(Alice's phone missed Bob's last message: she adds Dave while behind on Bob)")
 	g0, gb0 := a.meter.published(s.topic)
 	p0, pb0 := a.meter.publishedExcept(s.topic)
 	if err := a.client.AddMembers(ctx, s.group, d.info.ID); err != nil {
@@ -518,9 +528,23 @@ func (s *scenario) addDave(ctx context.Context) error {
 		})
 		s.check(ok, fmt.Sprintf("%s sees Dave added", m.name()), "")
 	}
+	// Dave's app fetches the group's recent history from the store (everything said
+	// before he joined is there).
+	if err := d.client.Sync(ctx); err != nil {
+		s.say("Dave's sync: %v", err)
+	}
 	older := textCount(ctx, d, s.group)
+	leaked := len(d.ev.arrivals(backlog))
 	s.daveJoined = len(s.sent)
-	s.check(older == 0, "Dave cannot read what was said before he joined", "%d earlier messages on his device", older)
+	s.check(older-leaked == 0, "Dave cannot read what was said before he joined (older than what Alice had read)",
+		"%d earlier messages on his device", older-leaked)
+	if leaked > 0 {
+		// Known hole, fixed by the group key schedule (issue 13): the Welcome forwards
+		// Alice's receiver states, so Dave reads what Alice had not read yet.
+		s.say("! known hole (issue 13): Dave read Bob's %q, sent before he joined, which Alice had missed:", "Who brings the stove?")
+		s.say("  the Welcome forwards Alice's receiver states, behind on Bob")
+		s.notes = append(s.notes, "newcomer read a pre-join message its inviter had missed (issue 13)")
+	}
 	if _, err := s.send(ctx, d, "Hi all, count me in!", "first", a, l, b, c); err != nil {
 		return err
 	}
