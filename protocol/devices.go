@@ -1169,7 +1169,9 @@ func (c *Client) refreshOwnDevices(ctx context.Context) {
 
 // catchUpSiblings runs when we joined a group through another account's Welcome: if the
 // inviter's copy of our device list (the card it put in the Welcome) lacks some of our
-// active installations, the smallest-id installation it did list welcomes them.
+// active installations, the smallest-id installation it did list welcomes them. An
+// installation counts as listed only with its binding (the inviter hands on every binding
+// it holds; without one it does not know the installation).
 func (t *txn) catchUpSiblings(g *GroupRecord, st *membership.State, w *wire.Welcome) error {
 	acct := t.c.acct
 	var listed map[[16]byte]bool
@@ -1180,7 +1182,7 @@ func (t *txn) catchUpSiblings(g *GroupRecord, st *membership.State, w *wire.Welc
 		}
 		listed = map[[16]byte]bool{}
 		for _, e := range card.Installations {
-			if !e.Revoked {
+			if !e.Revoked && bindingValid(acct.pub, &e) {
 				listed[e.ID] = true
 			}
 		}
