@@ -558,6 +558,9 @@ func (d deviceDelta) empty() bool { return len(d.added) == 0 && len(d.revoked) =
 // an installation already bound to the account needs none (its revocation is the
 // account's word). An installation bound to another account, or with other keys, is
 // ignored: this is the one place where installations are bound to accounts.
+//
+// raw is the card as received; the contact record keeps v re-encoded instead, with every
+// binding we hold (keepContactCard).
 func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now time.Time) (deviceDelta, error) {
 	acct := t.c.acct
 	var delta deviceDelta
@@ -625,7 +628,7 @@ func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now
 			return delta, err
 		}
 		t.ownDelta.bound = append(t.ownDelta.bound, delta.bound...)
-	} else if err := t.keepContactCard(v, raw, added, now); err != nil {
+	} else if err := t.keepContactCard(v, added, now); err != nil {
 		return delta, err
 	}
 	if err := t.applyDeviceDelta(v.account, delta); err != nil {
@@ -665,7 +668,7 @@ func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now
 // the highest seen (ties: see sameOrGreaterList), carrying every binding we know of its
 // installations (a forwarded copy must bind them for its next reader too), and marks the
 // contact added if added.
-func (t *txn) keepContactCard(v *verifiedCard, raw []byte, added bool, now time.Time) error {
+func (t *txn) keepContactCard(v *verifiedCard, added bool, now time.Time) error {
 	old, err := t.Contact(v.account)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -679,7 +682,8 @@ func (t *txn) keepContactCard(v *verifiedCard, raw []byte, added bool, now time.
 		if err := t.attachBindings(&cp, v.account); err != nil {
 			return err
 		}
-		if raw, err = cp.Marshal(); err != nil {
+		raw, err := cp.Marshal()
+		if err != nil {
 			return err
 		}
 		rec := &ContactRecord{Account: v.account, Card: raw, Clock: v.card.Clock, Added: added || (old != nil && old.Added), UpdatedAt: now}
