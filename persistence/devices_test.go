@@ -21,7 +21,7 @@ func TestDeviceRecords(t *testing.T) {
 		acct := &protocol.AccountRecord{PublicKey: bytes.Repeat([]byte{4}, 65), Identity: []byte{2}, CardClock: 5,
 			DeviceList: []byte("list"), NextPrekeyID: 3, CreatedAt: t0, LinkSecret: bytes.Repeat([]byte{7}, 16), LinkUntil: t0}
 		in := &protocol.InstallationRecord{ID: protocol.InstallationID{9}, Account: "0x04aa", Revoked: true, UpdatedAt: t0,
-			Name: "Alice's laptop", Platform: "linux", AddedAt: t0}
+			Name: "Alice's laptop", Platform: "linux", AddedAt: t0, Binding: bytes.Repeat([]byte{6}, 64)}
 		inTx(t, s, func(tx protocol.StoreTx) error {
 			if err := tx.PutAccount(acct); err != nil {
 				return err
@@ -42,7 +42,7 @@ func TestDeviceRecords(t *testing.T) {
 				if err != nil {
 					return err
 				}
-				if got.Name != in.Name || got.Platform != in.Platform || !got.AddedAt.Equal(t0) || !got.Revoked {
+				if got.Name != in.Name || got.Platform != in.Platform || !got.AddedAt.Equal(t0) || !got.Revoked || !bytes.Equal(got.Binding, in.Binding) {
 					t.Fatalf("installation %+v", got)
 				}
 				return nil

@@ -170,6 +170,7 @@ type installationRow struct {
 	Signing   []byte `db:"signing"`
 	Bundle    []byte `db:"bundle"`
 	Revoked   bool   `db:"revoked"`
+	Binding   []byte `db:"binding"`
 	UpdatedAt int64  `db:"updated_at"`
 	Name      string `db:"name"`
 	Platform  string `db:"platform"`
@@ -177,7 +178,7 @@ type installationRow struct {
 }
 
 func (r *installationRow) rec() protocol.InstallationRecord {
-	rec := protocol.InstallationRecord{Account: r.Account, Bundle: r.Bundle, Revoked: r.Revoked, UpdatedAt: i2t(r.UpdatedAt),
+	rec := protocol.InstallationRecord{Account: r.Account, Bundle: r.Bundle, Revoked: r.Revoked, Binding: r.Binding, UpdatedAt: i2t(r.UpdatedAt),
 		Name: r.Name, Platform: r.Platform, AddedAt: i2t(r.AddedAt)}
 	copy(rec.ID[:], r.ID)
 	copy(rec.DH[:], r.DH)
@@ -185,11 +186,11 @@ func (r *installationRow) rec() protocol.InstallationRecord {
 	return rec
 }
 
-const installationCols = `id, account, dh, signing, bundle, revoked, updated_at, name, platform, added_at`
+const installationCols = `id, account, dh, signing, bundle, revoked, binding, updated_at, name, platform, added_at`
 
 func (t *tx) PutInstallation(in *protocol.InstallationRecord) error {
-	_, err := t.exec(`INSERT OR REPLACE INTO installations (`+installationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		in.ID[:], in.Account, in.DH[:], in.Signing[:], in.Bundle, b2i(in.Revoked), t2i(in.UpdatedAt), in.Name, in.Platform, t2i(in.AddedAt))
+	_, err := t.exec(`INSERT OR REPLACE INTO installations (`+installationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		in.ID[:], in.Account, in.DH[:], in.Signing[:], in.Bundle, b2i(in.Revoked), in.Binding, t2i(in.UpdatedAt), in.Name, in.Platform, t2i(in.AddedAt))
 	return err
 }
 

@@ -244,30 +244,12 @@ func (t *txn) announceDevices(card []byte, welcome []*InstallationRecord, topic 
 // the outbox records and the number of groups.
 func (t *txn) relayToGroups(card []byte, welcome []*InstallationRecord, topic string) ([]*OutboxRecord, int, error) {
 	c := t.c
-	var outs []*OutboxRecord
+	outs, err := t.welcomeToGroups(welcome, topic)
+	if err != nil {
+		return nil, 0, err
+	}
 	n := 0
 	for _, id := range t.activeGroups() {
-		if len(welcome) > 0 {
-			g, gc, err := t.group(id)
-			if err != nil {
-				return nil, 0, err
-			}
-			st := gc.state
-			bodies, err := t.welcomeBodies(g, &st)
-			if err != nil {
-				return nil, 0, err
-			}
-			o, welcomed, err := t.welcomeInstallations(g, bodies, welcome, topic)
-			if err != nil {
-				return nil, 0, err
-			}
-			outs = append(outs, o...)
-			if g.Sender != nil {
-				if err := t.MarkDistributed(g.ID, welcomed); err != nil {
-					return nil, 0, err
-				}
-			}
-		}
 		g, gc, err := t.groupHot(id)
 		if err != nil {
 			return nil, 0, err
@@ -281,6 +263,37 @@ func (t *txn) relayToGroups(card []byte, welcome []*InstallationRecord, topic st
 		n++
 	}
 	return outs, n, nil
+}
+
+// welcomeToGroups welcomes the installations in welcome (on topic; "" = their inbox)
+// into every active group we are in; they count as holding our current key.
+func (t *txn) welcomeToGroups(welcome []*InstallationRecord, topic string) ([]*OutboxRecord, error) {
+	if len(welcome) == 0 {
+		return nil, nil
+	}
+	var outs []*OutboxRecord
+	for _, id := range t.activeGroups() {
+		g, gc, err := t.group(id)
+		if err != nil {
+			return nil, err
+		}
+		st := gc.state
+		bodies, err := t.welcomeBodies(g, &st)
+		if err != nil {
+			return nil, err
+		}
+		o, welcomed, err := t.welcomeInstallations(g, bodies, welcome, topic)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, o...)
+		if g.Sender != nil {
+			if err := t.MarkDistributed(g.ID, welcomed); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return outs, nil
 }
 
 // activeGroups lists the groups we are an active member of, in a stable order.
@@ -501,6 +514,9 @@ func (t *txn) ownCardBundles(withOTKs int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := t.attachBindings(card, acct.id); err != nil {
+		return nil, err
+	}
 	card.Bundles = [][]byte{own}
 	for _, e := range card.Installations {
 		if e.Revoked || InstallationID(e.ID) == acct.inst {
@@ -524,8 +540,9 @@ func (t *txn) ownCardBundles(withOTKs int) ([]byte, error) {
 	return card.Marshal()
 }
 
-// deviceDelta is what a device-list merge changed.
-type deviceDelta struct{ added, revoked []InstallationID }
+// deviceDelta is what a device-list merge changed: installations added and revoked, and
+// installations already ours whose binding signature we learnt (bound; see mergeCard).
+type deviceDelta struct{ added, revoked, bound []InstallationID }
 
 func (d deviceDelta) empty() bool { return len(d.added) == 0 && len(d.revoked) == 0 }
 
@@ -534,34 +551,20 @@ func (d deviceDelta) empty() bool { return len(d.added) == 0 && len(d.revoked) =
 // listed, one revoked in any list stays revoked, whatever the clocks and the order of
 // arrival. The card with the highest clock is kept (to hand on); ties keep the newer
 // arrival (fresher bundles). It returns the installations added and revoked.
+//
+// An installation is bound to an account only by its own binding signature (spec:
+// "Identities", installation binding): an entry for an installation we do not know
+// yet is ignored unless the card carries its valid binding to this account. An entry for
+// an installation already bound to the account needs none (its revocation is the
+// account's word). An installation bound to another account, or with other keys, is
+// ignored: this is the one place where installations are bound to accounts.
+//
+// raw is the card as received; the contact record keeps v re-encoded instead, with every
+// binding we hold (keepContactCard).
 func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now time.Time) (deviceDelta, error) {
 	acct := t.c.acct
 	var delta deviceDelta
 	own := acct != nil && v.account == acct.id
-	if own {
-		if err := t.keepOwnList(v); err != nil {
-			return delta, err
-		}
-	} else {
-		old, err := t.Contact(v.account)
-		switch {
-		case errors.Is(err, ErrNotFound):
-			old = nil
-		case err != nil:
-			return delta, err
-		}
-		if old == nil || old.Clock < v.card.Clock || (old.Clock == v.card.Clock && sameOrGreaterList(v.card, old.Card)) {
-			rec := &ContactRecord{Account: v.account, Card: raw, Clock: v.card.Clock, Added: added || (old != nil && old.Added), UpdatedAt: now}
-			if err := t.PutContact(rec); err != nil {
-				return delta, err
-			}
-		} else if added && !old.Added {
-			old.Added = true
-			if err := t.PutContact(old); err != nil {
-				return delta, err
-			}
-		}
-	}
 	for _, in := range v.card.Installations {
 		id := InstallationID(in.ID)
 		prev, err := t.Installation(id)
@@ -570,6 +573,9 @@ func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now
 		}
 		if prev != nil && (prev.Account != v.account || prev.DH != in.DH || prev.Signing != in.Signing) {
 			continue // an id bound to another account, or other keys: keys never change
+		}
+		if prev == nil && !v.bound[in.ID] {
+			continue // not bound to this account by the installation itself
 		}
 		ir := &InstallationRecord{ID: id, Account: v.account, DH: in.DH, Signing: in.Signing}
 		if prev != nil {
@@ -584,6 +590,12 @@ func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now
 		}
 		changed := prev == nil || ir.Revoked != revoked
 		ir.Revoked = revoked
+		if v.bound[in.ID] && len(ir.Binding) == 0 {
+			ir.Binding, changed = slices.Clone(in.Binding), true
+			if prev != nil && !revoked {
+				delta.bound = append(delta.bound, id)
+			}
+		}
 		if revoked {
 			changed = changed || ir.Bundle != nil
 			ir.Bundle = nil
@@ -610,6 +622,14 @@ func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now
 		if err := t.PutInstallation(ir); err != nil {
 			return delta, err
 		}
+	}
+	if own {
+		if err := t.keepOwnList(v); err != nil {
+			return delta, err
+		}
+		t.ownDelta.bound = append(t.ownDelta.bound, delta.bound...)
+	} else if err := t.keepContactCard(v, added, now); err != nil {
+		return delta, err
 	}
 	if err := t.applyDeviceDelta(v.account, delta); err != nil {
 		return delta, err
@@ -642,6 +662,60 @@ func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now
 		}
 	}
 	return delta, nil
+}
+
+// keepContactCard stores v as the card kept for its (foreign) account if its clock is
+// the highest seen (ties: see sameOrGreaterList), carrying every binding we know of its
+// installations (a forwarded copy must bind them for its next reader too), and marks the
+// contact added if added.
+func (t *txn) keepContactCard(v *verifiedCard, added bool, now time.Time) error {
+	old, err := t.Contact(v.account)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		old = nil
+	case err != nil:
+		return err
+	}
+	if old == nil || old.Clock < v.card.Clock || (old.Clock == v.card.Clock && sameOrGreaterList(v.card, old.Card)) {
+		cp := *v.card
+		cp.Installations = slices.Clone(v.card.Installations)
+		if err := t.attachBindings(&cp, v.account); err != nil {
+			return err
+		}
+		raw, err := cp.Marshal()
+		if err != nil {
+			return err
+		}
+		rec := &ContactRecord{Account: v.account, Card: raw, Clock: v.card.Clock, Added: added || (old != nil && old.Added), UpdatedAt: now}
+		return t.PutContact(rec)
+	}
+	if added && !old.Added {
+		old.Added = true
+		return t.PutContact(old)
+	}
+	return nil
+}
+
+// attachBindings gives every entry of card without a binding the one we hold for it
+// (an installation record of account with the entry's keys).
+func (t *txn) attachBindings(card *wire.Card, account string) error {
+	for i := range card.Installations {
+		e := &card.Installations[i]
+		if e.Binding != nil {
+			continue
+		}
+		in, err := t.Installation(InstallationID(e.ID))
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if in.Account == account && in.DH == e.DH && in.Signing == e.Signing && len(in.Binding) == wire.BindingSize {
+			e.Binding = in.Binding
+		}
+	}
+	return nil
 }
 
 // sameOrGreaterList is the tie-break between two cards of one account with the same
@@ -901,15 +975,25 @@ func (t *txn) selfRevoked() bool {
 }
 
 // putSelf stores our own installation's record (with our metadata) if it is missing.
+// It signs our installation's binding to the account if the record lacks it (a store from
+// before bindings).
 func (t *txn) putSelf(acct *account, now time.Time) error {
-	if _, err := t.Installation(acct.inst); err == nil {
+	in, err := t.Installation(acct.inst)
+	switch {
+	case err == nil && len(in.Binding) == wire.BindingSize:
 		return nil
-	} else if !errors.Is(err, ErrNotFound) {
+	case err == nil:
+	case errors.Is(err, ErrNotFound):
+		pub := acct.ident.Public()
+		in = &InstallationRecord{ID: acct.inst, Account: acct.id, DH: pub.DH, Signing: pub.Signing, UpdatedAt: now,
+			Name: clip(t.c.opt.deviceName), Platform: clip(t.c.opt.platform), AddedAt: now}
+	default:
 		return err
 	}
-	pub := acct.ident.Public()
-	return t.PutInstallation(&InstallationRecord{ID: acct.inst, Account: acct.id, DH: pub.DH, Signing: pub.Signing, UpdatedAt: now,
-		Name: clip(t.c.opt.deviceName), Platform: clip(t.c.opt.platform), AddedAt: now})
+	if in.Binding, err = signBinding(acct.ident, acct.pub); err != nil {
+		return err
+	}
+	return t.PutInstallation(in)
 }
 
 // loadAccount builds the in-memory account from its record.
@@ -977,7 +1061,11 @@ func (t *txn) receiveDevicesContent(from string, body []byte) error {
 // every group we are in and the card is sent there. Every installation that learns the
 // change this way relays (the sender cannot know which of them are online); duplicates
 // are harmless.
-func (t *txn) handleDevices(from string, pm *wire.PairwiseMessage) error {
+//
+// A Devices message (groups not notified) by which an installation we linked sends us its
+// binding signature completes the link: we announce the card that now binds it (groups,
+// our other installations, contacts, announcement).
+func (t *txn) handleDevices(from string, inst InstallationID, pm *wire.PairwiseMessage) error {
 	c := t.c
 	if from != c.acct.id || pm.Card == nil {
 		return errNotForUs
@@ -998,8 +1086,20 @@ func (t *txn) handleDevices(from string, pm *wire.PairwiseMessage) error {
 	if err := t.applyDeviceInfos(d.Devices); err != nil {
 		return err
 	}
-	if d.GroupsNotified || delta.empty() {
+	if d.GroupsNotified {
 		return nil
+	}
+	if delta.empty() {
+		if !slices.Contains(delta.bound, inst) {
+			return nil
+		}
+		card, err := t.ownCard(0)
+		if err != nil {
+			return err
+		}
+		outs, err := t.announceDevices(card, nil, "", true, inst)
+		t.sends = append(t.sends, outs...)
+		return err
 	}
 	var welcome []*InstallationRecord
 	for _, id := range delta.added {
@@ -1073,7 +1173,9 @@ func (c *Client) refreshOwnDevices(ctx context.Context) {
 
 // catchUpSiblings runs when we joined a group through another account's Welcome: if the
 // inviter's copy of our device list (the card it put in the Welcome) lacks some of our
-// active installations, the smallest-id installation it did list welcomes them.
+// active installations, the smallest-id installation it did list welcomes them. An
+// installation counts as listed only with its binding (the inviter hands on every binding
+// it holds; without one it does not know the installation).
 func (t *txn) catchUpSiblings(g *GroupRecord, st *membership.State, w *wire.Welcome) error {
 	acct := t.c.acct
 	var listed map[[16]byte]bool
@@ -1084,7 +1186,7 @@ func (t *txn) catchUpSiblings(g *GroupRecord, st *membership.State, w *wire.Welc
 		}
 		listed = map[[16]byte]bool{}
 		for _, e := range card.Installations {
-			if !e.Revoked {
+			if !e.Revoked && bindingValid(acct.pub, &e) {
 				listed[e.ID] = true
 			}
 		}

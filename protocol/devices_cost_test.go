@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -52,11 +53,26 @@ func TestLinkCost(t *testing.T) {
 		return err == nil && len(gs) == groups
 	})
 	elapsed := time.Since(start)
+	dinfo, err := d.c.Account()
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.waitFor("the others know the new device", func() bool {
+		for _, p := range []*peer{bob, carol, dave} {
+			ct, err := p.c.Contact(ctx, a0.id)
+			if err != nil || !slices.Contains(ct.Installations, dinfo.Installation) {
+				return false
+			}
+		}
+		return true
+	})
+	tn.settle()
 	after := tn.net.Stats()
 	pubs, bytes := after.Publishes-before.Publishes, after.Bytes-before.Bytes
-	// 1 Link + 20 Welcomes + 20 devices messages + 1 announcement (no other installation,
-	// every contact shares a group).
-	if want := int64(1 + 2*groups + 1); pubs != want {
+	// 1 Link + 20 Welcomes, then the new device's binding back to alice0 (1 Devices) and
+	// 20 devices messages + 1 announcement (no other installation, every contact shares a
+	// group).
+	if want := int64(1 + groups + 1 + groups + 1); pubs != want {
 		t.Fatalf("link: %d publishes, want %d", pubs, want)
 	}
 	if _, err := bob.c.Send(ctx, gids[0], protocol.Text("first after the link")); err != nil {

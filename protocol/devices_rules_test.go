@@ -41,7 +41,7 @@ func TestDeviceListConvergence(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := id.Public()
-		ids = append(ids, wire.CardInstallation{ID: p.ID, DH: p.DH, Signing: p.Signing})
+		ids = append(ids, wire.CardInstallation{ID: p.ID, DH: p.DH, Signing: p.Signing, Binding: protocol.BindForTest(id, &key.PublicKey)})
 	}
 	entry := func(i int, revoked bool) wire.CardInstallation {
 		e := ids[i]

@@ -120,12 +120,13 @@ func (tn *testNet) link(holder *peer, name string) *peer {
 	if err != nil {
 		tn.t.Fatal(err)
 	}
+	var inst protocol.InstallationID
 	tn.waitFor(name+" linked", func() bool {
 		info, err := d.c.Account()
 		if err != nil {
 			return false
 		}
-		d.id = info.ID
+		d.id, inst = info.ID, info.Installation
 		for _, g := range groups {
 			if g.Status != protocol.GroupActive {
 				continue
@@ -136,7 +137,34 @@ func (tn *testNet) link(holder *peer, name string) *peer {
 		}
 		return true
 	})
+	// The link completes when the new installation's binding is back at the holder and
+	// the holder announced it: every running peer in a group with the holder knows it.
+	tn.waitFor(name+" known to the holder's groups", func() bool {
+		for _, p := range tn.peers {
+			if p == holder || p == d || p.cancel == nil || p.id == holder.id || !sharesGroup(ctx, p, groups) {
+				continue
+			}
+			ct, err := p.c.Contact(ctx, holder.id)
+			if err != nil || !slices.Contains(ct.Installations, inst) {
+				return false
+			}
+		}
+		return true
+	})
 	return d
+}
+
+// sharesGroup reports whether p is in one of groups (active).
+func sharesGroup(ctx context.Context, p *peer, groups []protocol.GroupInfo) bool {
+	for _, g := range groups {
+		if g.Status != protocol.GroupActive {
+			continue
+		}
+		if gi, err := p.c.Group(ctx, g.ID); err == nil && gi.Status == protocol.GroupActive {
+			return true
+		}
+	}
+	return false
 }
 
 func installationOf(t testing.TB, p *peer) protocol.InstallationID {
@@ -538,6 +566,12 @@ func TestLinkedDeviceRestart(t *testing.T) {
 	if err != nil || info.Holder || info.ID != a0.id {
 		t.Fatalf("after restart: %+v %v", info, err)
 	}
+	// Bob learns the device once its binding reached alice0 and she announced it (bob
+	// has sent nothing yet, so the Welcome forwarded no state of his).
+	tn.waitFor("bob knows the device", func() bool {
+		ct, err := bob.c.Contact(ctx, a0.id)
+		return err == nil && slices.Contains(ct.Installations, info.Installation)
+	})
 	if _, err := bob.c.Send(ctx, g, protocol.Text("to the restarted device")); err != nil {
 		t.Fatal(err)
 	}

@@ -109,8 +109,22 @@ func TestDeviceVectors(t *testing.T) {
 						t.Fatalf("%s: installation %s revoked=%v (known %v), want %v", c.Name, e.ID[:8], rev, ok, e.Revoked)
 					}
 				}
-				if !bytes.Equal(kept, cards[c.Kept]) {
+				// The kept card is the chosen list (its signed part), carrying the binding of
+				// every installation of the union and no other.
+				kc, err := wire.ParseCard(kept)
+				if err != nil {
+					t.Fatalf("%s: kept card: %v", c.Name, err)
+				}
+				want, _ := wire.ParseCard(cards[c.Kept])
+				a, _ := kc.SignedPart()
+				b, _ := want.SignedPart()
+				if !bytes.Equal(a, b) {
 					t.Errorf("%s: kept another card than #%d", c.Name, c.Kept)
+				}
+				for _, e := range kc.Installations {
+					if _, ok := got[protocol.InstallationID(e.ID)]; ok != (e.Binding != nil) {
+						t.Errorf("%s: kept card: installation %x in the union %v, binding %x", c.Name, e.ID[:4], ok, e.Binding)
+					}
 				}
 				cl.Close()
 				st.Close()

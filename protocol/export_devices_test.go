@@ -9,6 +9,7 @@ import (
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
+	"github.com/chorus-im/chorus/x3dh"
 )
 
 // SignCardForTest signs card's device list with the account key (as a holder does).
@@ -25,6 +26,16 @@ func SignCardForTest(key *ecdsa.PrivateKey, card *wire.Card) []byte {
 	}
 	copy(card.Signature[:], sig[:64])
 	b, err := card.Marshal()
+	if err != nil {
+		panic(err)
+	}
+	return b
+}
+
+// BindForTest returns the binding signature of ident to the account key (as the
+// installation makes it).
+func BindForTest(ident *x3dh.Identity, account *ecdsa.PublicKey) []byte {
+	b, err := signBinding(ident, crypto.FromECDSAPub(account))
 	if err != nil {
 		panic(err)
 	}

@@ -246,7 +246,9 @@ func (c *Client) LinkDevice(ctx context.Context, code, name string) (Installatio
 			}
 			outs = append(outs, o)
 		}
-		o, err := t.announceDevices(card, []*InstallationRecord{in}, topic, true, id)
+		// Welcome it into our groups now; the card goes to the groups, our other
+		// installations and contacts once its binding signature comes back (handleDevices).
+		o, err := t.welcomeToGroups([]*InstallationRecord{in}, topic)
 		outs = append(outs, o...)
 		return err
 	})
@@ -375,7 +377,24 @@ func (t *txn) handleLinkInbox(payload []byte) error {
 	}
 	t.topicsChanged, t.newKeys = true, true
 	t.emit(&AccountLinked{Account: v.account, By: s.rec.Remote})
-	return t.handlePairwise(v.account, s.rec.Remote, pm)
+	if err := t.handlePairwise(v.account, s.rec.Remote, pm); err != nil {
+		return err
+	}
+	// Send our binding to the installation that linked us: it announces us only then.
+	by, err := t.Installation(s.rec.Remote)
+	if err != nil {
+		return err
+	}
+	card, err := t.ownCard(0)
+	if err != nil {
+		return err
+	}
+	o, err := t.sendDevices(by, card, false)
+	if err != nil {
+		return err
+	}
+	t.sends = append(t.sends, o)
+	return nil
 }
 
 // handleLink applies a Link part from another installation of our account after we

@@ -324,14 +324,27 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 	if joined {
 		g = &GroupRecord{ID: w.GroupID, ChatID: w.ChatID, Secret: w.Secret, Buckets: w.Buckets, Distribute: true, JoinedAt: now}
 		g.Topic = topics.GroupTopic(w.Secret[:], w.Buckets)
-	}
-	setMeta(g, &st)
-	if g.Events, err = encodeEvents(&st); err != nil {
-		return err
-	}
-	g.UpdatedAt = now
-	if err := t.PutGroup(g); err != nil {
-		return err
+		setMeta(g, &st)
+		if g.Events, err = encodeEvents(&st); err != nil {
+			return err
+		}
+		g.UpdatedAt = now
+		if err := t.PutGroup(g); err != nil {
+			return err
+		}
+	} else if len(w.Membership) > 0 {
+		// A group we are in: the Welcome's event log may carry changes we have not seen
+		// (a sibling relaying, catching up): they take the one path every membership
+		// change takes, which drops removed installations' receivers and rotates.
+		gc := c.groups[g.ID]
+		if gc == nil {
+			if gc, err = t.cacheGroup(g); err != nil {
+				return err
+			}
+		}
+		if err := t.applyMembership(g, gc, st, nil, false); err != nil {
+			return err
+		}
 	}
 	// Forwarded sender-key states are trusted only from the Welcome that makes us join
 	// (and its continuation parts, for senders we hold nothing of yet): applied to a

@@ -209,14 +209,15 @@ func (t *txn) handleInbox(payload []byte) error {
 	return t.handlePairwise(s.rec.RemoteAccount, s.rec.Remote, pm)
 }
 
-// cardLists reports whether the card lists the X3DH initiator's identity, unrevoked.
+// cardLists reports whether the card lists the X3DH initiator's identity, unrevoked and
+// bound to the account by its binding signature.
 func cardLists(v *verifiedCard, inst InstallationID, hdr []byte) bool {
 	// hdr = version || initiator identity (id 16 || dh 32 || signing 33) || ...
 	if len(hdr) < 1+81 {
 		return false
 	}
 	for _, in := range v.card.Installations {
-		if InstallationID(in.ID) == inst && !in.Revoked && string(in.ID[:]) == string(hdr[1:17]) &&
+		if InstallationID(in.ID) == inst && !in.Revoked && v.bound[in.ID] && string(in.ID[:]) == string(hdr[1:17]) &&
 			string(in.DH[:]) == string(hdr[17:49]) && string(in.Signing[:]) == string(hdr[49:82]) {
 			return true
 		}
@@ -229,7 +230,7 @@ func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.Pairwise
 	c := t.c
 	t.claim = append([]byte("inst"), inst[:]...)
 	if pm.Type == wire.PairwiseDevices {
-		return t.handleDevices(from, pm)
+		return t.handleDevices(from, inst, pm)
 	}
 	if pm.Card != nil {
 		if v, err := verifyCard(pm.Card, c.now()); err == nil && v.account == from {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"strings"
 	"testing"
 	"time"
 
@@ -334,10 +335,101 @@ func TestRotationRepeatWithoutHistory(t *testing.T) {
 
 // TestNewcomerNotToldPreJoin checks R1 for a newcomer: the causal history of the first
 // messages it reads names messages sent before it joined, which it was never meant to
-// read; they are not reported missing. A message lost after it joined still is, from the
-// iteration gap and from the causal history.
+// read; they are not reported missing, and never read: the network keeps a history
+// store the newcomer syncs from when it joins, so a newcomer able to read pre-join
+// messages would read them here. A message lost after it joined still is reported, from
+// the iteration gap and from the causal history (without a history store, so that it
+// stays lost).
+//
+// With an inviter that is behind on some senders when it adds the newcomer, the newcomer
+// reads the messages the inviter missed (the Welcome forwards the inviter's receiver
+// states): a known hole, fixed by the group key schedule (issue 13). The last subtest
+// asserts that this leak is still detected; once issue 13 lands it fails and must become
+// the strict check of the first subtest.
 func TestNewcomerNotToldPreJoin(t *testing.T) {
-	tn := newTestNet(t, memory.Config{Seed: 23, HistoryLimit: -1}, 4)
+	isMissing := func(e protocol.Event) bool { _, ok := e.(*protocol.MessageMissing); return ok }
+	t.Run("history store", func(t *testing.T) {
+		tn := newTestNet(t, memory.Config{Seed: 23}, 4)
+		g, d := newcomerScenario(t, tn, false)
+		for text := range d.texts(g) {
+			if strings.HasPrefix(text, "pre-") {
+				t.Errorf("newcomer read %q, sent before it joined", text)
+			}
+		}
+		if m := d.eventsOf(isMissing); len(m) != 0 {
+			t.Errorf("newcomer told about pre-join messages: %+v", m)
+		}
+	})
+	t.Run("post-join loss reported", func(t *testing.T) {
+		tn := newTestNet(t, memory.Config{Seed: 23, HistoryLimit: -1}, 4)
+		g, d := newcomerScenario(t, tn, false)
+		b := tn.peers[1]
+		ctx := context.Background()
+		if m := d.eventsOf(isMissing); len(m) != 0 {
+			t.Fatalf("newcomer told about pre-join messages: %+v", m)
+		}
+		tn.net.SetOffline(d.name, true)
+		if _, err := b.c.Send(ctx, g, protocol.Text("lost")); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(20 * time.Millisecond)
+		tn.net.SetOffline(d.name, false)
+		if _, err := b.c.Send(ctx, g, protocol.Text("after")); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for d.texts(g)["after"] == 0 {
+			if time.Now().After(deadline) {
+				t.Fatal("after not received")
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+		_ = d.c.Sync(ctx)
+		time.Sleep(20 * time.Millisecond)
+		var gap, hist int
+		for _, e := range d.eventsOf(isMissing) {
+			m := e.(*protocol.MessageMissing)
+			if m.SenderAccount != b.id {
+				t.Fatalf("missing message attributed to %s: %+v", m.SenderAccount, m)
+			}
+			if m.ByHistory {
+				hist++
+			} else if m.To-m.From == 1 {
+				gap++
+			} else {
+				t.Fatalf("unexpected gap %+v", m)
+			}
+		}
+		if gap != 1 || hist != 1 {
+			t.Fatalf("post-join loss: gap reports %d, causal-history reports %d", gap, hist)
+		}
+	})
+	t.Run("inviter behind: known hole, issue 13", func(t *testing.T) {
+		tn := newTestNet(t, memory.Config{Seed: 23}, 4)
+		g, d := newcomerScenario(t, tn, true)
+		var leaked []string
+		for text := range d.texts(g) {
+			switch {
+			case strings.HasPrefix(text, "pre-behind-"):
+				leaked = append(leaked, text)
+			case strings.HasPrefix(text, "pre-"):
+				t.Errorf("newcomer read %q, sent before the inviter's backlog", text)
+			}
+		}
+		if len(leaked) != 6 {
+			t.Fatalf("issue 13: the newcomer read %d of the 6 messages its inviter had missed (%v); "+
+				"if the key schedule closed this hole, make this subtest the strict check of \"history store\"", len(leaked), leaked)
+		}
+		t.Logf("known hole (issue 13): the newcomer read the inviter's backlog %v", leaked)
+	})
+}
+
+// newcomerScenario: peers a, b, c of tn share a group and talk; then b and c send three
+// more messages each, which a misses if behind (offline); then a (still behind on them)
+// adds d, and b, c, a talk until d has read everything after the join. It returns the
+// group and d.
+func newcomerScenario(t *testing.T, tn *testNet, behind bool) (protocol.GroupID, *peer) {
+	t.Helper()
 	a, b, c, d := tn.peers[0], tn.peers[1], tn.peers[2], tn.peers[3]
 	tn.connect(a, b, c, d)
 	ctx := context.Background()
@@ -358,6 +450,22 @@ func TestNewcomerNotToldPreJoin(t *testing.T) {
 		send(a, fmt.Sprintf("pre-a%d", i))
 	}
 	tn.settle()
+	// The inviter misses b's and c's last messages if behind (a history store keeps them).
+	tn.net.SetOffline(a.name, behind)
+	for i := range 3 {
+		send(b, fmt.Sprintf("pre-behind-b%d", i))
+		send(c, fmt.Sprintf("pre-behind-c%d", i))
+	}
+	time.Sleep(20 * time.Millisecond)
+	tn.net.SetOffline(a.name, false)
+	if !behind {
+		tn.waitFor("the inviter reads everyone", func() bool {
+			got := a.texts(g)
+			return got["pre-behind-b2"] == 1 && got["pre-behind-c2"] == 1
+		})
+	} else if got := a.texts(g); got["pre-behind-b0"] != 0 || got["pre-behind-c0"] != 0 {
+		t.Fatal("setup: the inviter is not behind")
+	}
 	if err := a.c.AddMembers(ctx, g, d.id); err != nil {
 		t.Fatal(err)
 	}
@@ -367,46 +475,10 @@ func TestNewcomerNotToldPreJoin(t *testing.T) {
 		tn.settle()
 	}
 	got := d.texts(g)
-	if got["post0"] != 1 || got["post1"] != 1 || got["post2"] != 1 || got["post3"] != 1 || got["post4"] != 1 {
-		t.Fatalf("newcomer's messages: %v", got)
-	}
-	if got["pre-b0"] != 0 {
-		t.Fatal("newcomer read a message sent before it joined")
-	}
-	isMissing := func(e protocol.Event) bool { _, ok := e.(*protocol.MessageMissing); return ok }
-	if m := d.eventsOf(isMissing); len(m) != 0 {
-		t.Fatalf("newcomer told about pre-join messages: %+v", m)
-	}
-
-	tn.net.SetOffline(d.name, true)
-	send(b, "lost")
-	time.Sleep(20 * time.Millisecond)
-	tn.net.SetOffline(d.name, false)
-	send(b, "after")
-	deadline := time.Now().Add(5 * time.Second)
-	for d.texts(g)["after"] == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("after not received")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	_ = d.c.Sync(ctx)
-	time.Sleep(20 * time.Millisecond)
-	var gap, hist int
-	for _, e := range d.eventsOf(isMissing) {
-		m := e.(*protocol.MessageMissing)
-		if m.SenderAccount != b.id {
-			t.Fatalf("missing message attributed to %s: %+v", m.SenderAccount, m)
-		}
-		if m.ByHistory {
-			hist++
-		} else if m.To-m.From == 1 {
-			gap++
-		} else {
-			t.Fatalf("unexpected gap %+v", m)
+	for i := range 5 {
+		if got[fmt.Sprintf("post%d", i)] != 1 {
+			t.Fatalf("newcomer's messages: %v", got)
 		}
 	}
-	if gap != 1 || hist != 1 {
-		t.Fatalf("post-join loss: gap reports %d, causal-history reports %d", gap, hist)
-	}
+	return g, d
 }

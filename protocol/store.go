@@ -86,12 +86,16 @@ type ContactRecord struct {
 
 // InstallationRecord is a remote (or own) installation taken from a verified card.
 type InstallationRecord struct {
-	ID        InstallationID
-	Account   string
-	DH        [32]byte
-	Signing   [33]byte
-	Bundle    []byte // x3dh bundle, verified; one-time prekeys only if the owner gave them to us
-	Revoked   bool
+	ID      InstallationID
+	Account string
+	DH      [32]byte
+	Signing [33]byte
+	Bundle  []byte // x3dh bundle, verified; one-time prekeys only if the owner gave them to us
+	Revoked bool
+	// Binding is the installation's signature binding it to Account (spec: protocol,
+	// "Identities", installation binding); nil while not known (an installation we linked
+	// ourselves before it confirmed, or a record from before bindings).
+	Binding   []byte
 	UpdatedAt time.Time
 	// Metadata of our own account's installations (never sent outside them).
 	Name     string

@@ -2,15 +2,18 @@ package sim
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync/atomic"
 	"time"
 
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
@@ -165,9 +168,43 @@ func (in *installation) close() {
 
 // retire closes a non-live installation's client: its account and cards stay known to
 // the others, it just never processes anything (an offline device).
+// An installation started only to be linked is stopped first.
 func (in *installation) retire() {
-	in.close()
-	in.c, in.store, in.node = nil, nil, nil
+	_ = in.stop()
+	in.c, in.store, in.node, in.live = nil, nil, nil, false
+}
+
+// waitBound waits until prim's card carries the binding of its installation id: the
+// linked installation answered and prim announced it (spec: "Linking").
+func waitBound(ctx context.Context, prim *installation, id protocol.InstallationID, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		code, err := prim.c.ContactCode(ctx)
+		if err != nil {
+			return err
+		}
+		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+		if err != nil {
+			return err
+		}
+		card, err := wire.ParseCard(raw)
+		if err != nil {
+			return err
+		}
+		for _, e := range card.Installations {
+			if e.ID == id && e.Binding != nil {
+				return nil
+			}
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("sim: %s did not get the binding of %x", prim.name, id[:4])
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Millisecond):
+		}
+	}
 }
 
 // close stops every installation and the network.

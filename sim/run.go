@@ -133,7 +133,10 @@ func (sc *scenario) setup(ctx context.Context, dir string) error {
 		if m == 0 {
 			admin = prim
 		}
-		if sc.live[base] {
+		// Linking needs both installations running: the new one adopts the account and
+		// sends its binding back, and only then does prim announce it. Installations that
+		// are not live run just for that.
+		if sc.live[base] || r.d > 1 {
 			cl.start(prim)
 		}
 		for dv := 1; dv < r.d; dv++ {
@@ -142,22 +145,22 @@ func (sc *scenario) setup(ctx context.Context, dir string) error {
 			if err != nil {
 				return fmt.Errorf("sim: installation %d: %w", i, err)
 			}
-			if sc.live[i] {
-				cl.start(in)
-				if err := cl.waitSubscribed(ctx, in, cfg.Timeout); err != nil {
-					return err
-				}
+			cl.start(in)
+			if err := cl.waitSubscribed(ctx, in, cfg.Timeout); err != nil {
+				return err
 			}
 			id, err := prim.c.LinkDevice(ctx, code, in.name)
 			if err != nil {
 				return fmt.Errorf("sim: link %s: %w", in.name, err)
 			}
 			in.account, in.inst = prim.account, id
-			if sc.live[i] {
-				if err := cl.tr.wait(ctx, key{kind: kindLinked}, []int{i}, cfg.Timeout); err != nil {
-					return err
-				}
-			} else {
+			if err := cl.tr.wait(ctx, key{kind: kindLinked}, []int{i}, cfg.Timeout); err != nil {
+				return err
+			}
+			if err := waitBound(ctx, prim, id, cfg.Timeout); err != nil {
+				return err
+			}
+			if !sc.live[i] {
 				in.retire()
 			}
 		}

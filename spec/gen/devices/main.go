@@ -81,6 +81,17 @@ func linkTopic(secret []byte) string {
 	return topics.InboxTopic(seed)
 }
 
+// bindingDigest is what an installation signs to bind itself to an account.
+func bindingDigest(account []byte, e *wire.CardInstallation) [32]byte {
+	var b cryptobyte.Builder
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte("chorus/v1/protocol/installation-binding")) })
+	b.AddBytes(account)
+	b.AddBytes(e.ID[:])
+	b.AddBytes(e.DH[:])
+	b.AddBytes(e.Signing[:])
+	return sha256.Sum256(b.BytesOrPanic())
+}
+
 func cardDigest(signed []byte) [32]byte {
 	var b cryptobyte.Builder
 	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte("chorus/v1/protocol/card")) })
@@ -123,14 +134,39 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
+	// Installations with real signing keys; each entry carries its binding to the account
+	// (entry 6: a binding to another account, copied; entry 7: none). Neither of the last
+	// two is ever bound, so neither joins the union.
+	accountPub := crypto.FromECDSAPub(&key.PublicKey)
+	other, err := crypto.ToECDSA(s.bytes(32))
+	if err != nil {
+		panic(err)
+	}
 	var ids []wire.CardInstallation
-	for range 6 {
+	for i := range 8 {
 		var e wire.CardInstallation
 		copy(e.ID[:], s.bytes(16))
 		copy(e.DH[:], s.bytes(32))
-		copy(e.Signing[:], append([]byte{2}, s.bytes(32)...))
+		ik, err := crypto.ToECDSA(s.bytes(32))
+		if err != nil {
+			panic(err)
+		}
+		copy(e.Signing[:], crypto.CompressPubkey(&ik.PublicKey))
+		to := accountPub
+		if i == 6 {
+			to = crypto.FromECDSAPub(&other.PublicKey)
+		}
+		d := bindingDigest(to, &e)
+		sig, err := crypto.Sign(d[:], ik)
+		if err != nil {
+			panic(err)
+		}
+		if i != 7 {
+			e.Binding = sig[:64]
+		}
 		ids = append(ids, e)
 	}
+	unbound := func(id [16]byte) bool { return id == ids[6].ID || id == ids[7].ID }
 	ent := func(i int, revoked bool) wire.CardInstallation {
 		e := ids[i]
 		e.Revoked = revoked
@@ -167,6 +203,8 @@ func main() {
 			{ent(0, false), ent(1, false), ent(2, false)}, {ent(0, false), ent(1, true), ent(3, false)}}, []uint64{2, 3, 3}},
 		{"lower clock still revokes; never re-added", [][]wire.CardInstallation{{ent(0, false), ent(4, false), ent(5, false)},
 			{ent(0, false), ent(5, true)}, {ent(4, false), ent(5, false)}}, []uint64{7, 2, 9}},
+		{"entries without a valid binding are ignored", [][]wire.CardInstallation{{ent(0, false), ent(6, false)},
+			{ent(0, false), ent(1, false), ent(7, false)}, {ent(0, false), ent(6, true), ent(7, true)}}, []uint64{1, 2, 3}},
 	}
 	for _, m := range merges {
 		c := Case{Name: "merge: " + m.name, Expect: "success", Kind: "device_list_merge"}
@@ -182,6 +220,9 @@ func main() {
 				best, bestClock, c.Kept = d[:], m.clock[i], i
 			}
 			for _, e := range entries {
+				if unbound(e.ID) {
+					continue
+				}
 				if _, ok := union[e.ID]; !ok {
 					order = append(order, e.ID)
 				}
@@ -194,7 +235,7 @@ func main() {
 		cases = append(cases, c)
 	}
 	f := file{Description: "Chorus multi-device: link topic = inbox partition of HKDF(pairing secret, \"chorus/v1/protocol/link-topic\", 32); " +
-		"link code encoding; device-list merge = union of entries, revoked if revoked in any list, card kept = highest clock " +
+		"link code encoding; device-list merge = union of the entries bound by a valid installation binding, revoked if revoked in any list, card kept = highest clock " +
 		"(ties: larger SHA-256 of the signed part). Apply the cards of a merge case in any order.", Cases: cases}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {

@@ -7,6 +7,7 @@ package main
 
 import (
 	"crypto/ecdh"
+	"crypto/ecdsa"
 	"crypto/hkdf"
 	"crypto/sha256"
 	"encoding/binary"
@@ -64,6 +65,8 @@ type Case struct {
 	Digest       string `json:"digest,omitempty"`
 	AccountKey   string `json:"account_private,omitempty"`
 	Signature    string `json:"signature,omitempty"`
+	InstKey      string `json:"installation_private,omitempty"`
+	Card         string `json:"card,omitempty"`
 	Hash         string `json:"hash,omitempty"`
 	SPKPrivate   string `json:"spk_private,omitempty"`
 	EphPrivate   string `json:"ephemeral_private,omitempty"`
@@ -209,7 +212,59 @@ func main() {
 			SPKPrivate: h(spk.Bytes()), Payload: h(bad)})
 	}
 
-	f := file{Description: "Chorus engine (protocol): derivations, group payload encryption, frames, card signature, sealed initial frames. spec/README.md ## protocol.", Cases: cases}
+	// Installation binding: the installation's signing key signs SHA-256(u8<label> ||
+	// account(65) || id(16) || dh(32) || signing(33)); the card carries it after the account
+	// signature as u16<id(16) || binding(64)>.
+	{
+		key := func() ([]byte, *ecdsa.PrivateKey) {
+			for {
+				priv := s.bytes(32)
+				if k, err := crypto.ToECDSA(priv); err == nil {
+					return priv, k
+				}
+			}
+		}
+		accPriv, acc := key()
+		instPriv, inst := key()
+		card := &wire.Card{Clock: 1, Installations: []wire.CardInstallation{{}}}
+		copy(card.Account[:], crypto.FromECDSAPub(&acc.PublicKey))
+		e := &card.Installations[0]
+		copy(e.ID[:], s.bytes(16))
+		copy(e.DH[:], s.bytes(32))
+		copy(e.Signing[:], crypto.CompressPubkey(&inst.PublicKey))
+		label := "chorus/v1/protocol/installation-binding"
+		pre := append([]byte{byte(len(label))}, label...)
+		pre = append(append(append(append(pre, card.Account[:]...), e.ID[:]...), e.DH[:]...), e.Signing[:]...)
+		d := sha256.Sum256(pre)
+		bsig, err := crypto.Sign(d[:], inst)
+		if err != nil {
+			panic(err)
+		}
+		e.Binding = bsig[:64]
+		signed, _ := card.SignedPart()
+		pc := append([]byte{byte(len("chorus/v1/protocol/card"))}, "chorus/v1/protocol/card"...)
+		pc = binary.BigEndian.AppendUint32(pc, uint32(len(signed)))
+		cd := sha256.Sum256(append(pc, signed...))
+		csig, err := crypto.Sign(cd[:], acc)
+		if err != nil {
+			panic(err)
+		}
+		copy(card.Signature[:], csig[:64])
+		raw, err := card.Marshal()
+		if err != nil {
+			panic(err)
+		}
+		// signature || u16(80) || id || binding || u32(0): written out as a check
+		tail := append(append([]byte{}, csig[:64]...), 0, 80)
+		tail = append(append(append(tail, e.ID[:]...), bsig[:64]...), 0, 0, 0, 0)
+		if string(raw) != string(append(append([]byte{}, signed...), tail...)) {
+			panic("card encoding")
+		}
+		cases = append(cases, Case{Name: "installation binding", Expect: "success", Kind: "installation_binding", Signed: h(pre),
+			Digest: h(d[:]), AccountKey: h(accPriv), InstKey: h(instPriv), Signature: h(bsig[:64]), Card: h(raw)})
+	}
+
+	f := file{Description: "Chorus engine (protocol): derivations, group payload encryption, frames, card signature, installation binding, sealed initial frames. spec/README.md ## protocol.", Cases: cases}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		panic(err)

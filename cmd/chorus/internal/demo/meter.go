@@ -21,12 +21,13 @@ type meter struct {
 	recv     map[string]*count
 	loseNext map[string]bool
 	lost     int
+	deaf     map[string]bool // inbound envelopes on these topics are dropped
 }
 
 type count struct{ n, bytes int64 }
 
 func newMeter(inner protocol.Transport) *meter {
-	return &meter{inner: inner, pubs: map[string]*count{}, recv: map[string]*count{}, loseNext: map[string]bool{}}
+	return &meter{inner: inner, pubs: map[string]*count{}, recv: map[string]*count{}, loseNext: map[string]bool{}, deaf: map[string]bool{}}
 }
 
 func (m *meter) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
@@ -64,6 +65,10 @@ func (m *meter) Subscribe(ctx context.Context, topics []string) (<-chan transpor
 		defer close(out)
 		for env := range in {
 			m.mu.Lock()
+			if m.deaf[env.Topic] {
+				m.mu.Unlock()
+				continue // missed (the history store still has it)
+			}
 			c := m.recv[env.Topic]
 			if c == nil {
 				c = &count{}
@@ -90,6 +95,13 @@ func (m *meter) History(ctx context.Context, topics []string, since, until time.
 func (m *meter) lose(topic string) {
 	m.mu.Lock()
 	m.loseNext[topic] = true
+	m.mu.Unlock()
+}
+
+// deafen makes the device miss (on) or hear again (off) what is delivered live on topic.
+func (m *meter) deafen(topic string, on bool) {
+	m.mu.Lock()
+	m.deaf[topic] = on
 	m.mu.Unlock()
 }
 
