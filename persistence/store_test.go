@@ -465,7 +465,7 @@ func TestReopen(t *testing.T) {
 	}
 	defer s.Close()
 	v, err := s.SchemaVersion()
-	if err != nil || v != 4 {
+	if err != nil || v != 5 {
 		t.Fatalf("schema version %d %v", v, err)
 	}
 	inTx(t, s, func(tx protocol.StoreTx) error {
