@@ -44,6 +44,7 @@ var errNoGenesis = errors.New("no valid CHAT_CREATED for this chat id")
 type chorusEntry struct {
 	ev    Event
 	order [32]byte
+	bad   bool // malformed causal fields
 }
 
 func (chorusRules) derive(chatID string, events []Event) (State, error) {
@@ -59,7 +60,7 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 		if ev.ChatID != "" && ev.ChatID != chatID {
 			continue
 		}
-		from, digest, err := v.author(chatID, &ev)
+		from, digest, bad, err := v.authorFields(chatID, &ev)
 		if err != nil || (ev.From != "" && ev.From != from) {
 			continue
 		}
@@ -73,7 +74,7 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 			continue
 		}
 		byContent[key] = len(entries)
-		entries = append(entries, chorusEntry{ev: ev, order: orderHash(from, digest)})
+		entries = append(entries, chorusEntry{ev: ev, order: orderHash(from, digest), bad: bad})
 	}
 	slices.SortFunc(entries, func(a, b chorusEntry) int {
 		switch {
@@ -94,6 +95,9 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 	}
 	if genesis < 0 {
 		return State{}, reject(StageNoGenesis, nil, errNoGenesis)
+	}
+	if g := &entries[genesis]; !g.bad && g.ev.Version == RulesCausal && len(g.ev.Parents) == 0 {
+		return deriveCausal(chatID, entries, genesis), nil
 	}
 	g := entries[genesis].ev
 	s := State{
@@ -275,7 +279,5 @@ func (r chorusRules) update(stored *State, m *Message, _ []*RejectError, self st
 	if stored.ChatID != m.ChatID {
 		return State{}, reject(StageChatIDMismatch, nil, errStoredChatMissing)
 	}
-	all := make([]Event, 0, len(stored.Events)+len(stored.Pending)+len(incoming))
-	all = append(append(append(all, stored.Events...), stored.Pending...), incoming...)
-	return r.derive(stored.ChatID, all)
+	return r.derive(stored.ChatID, append(stored.Log(), incoming...))
 }

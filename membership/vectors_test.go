@@ -116,7 +116,10 @@ func sameState(a, b m.State) bool {
 func summary(s m.State) string {
 	parts := []string{s.ChatID, s.Creator, s.Name, s.Color, s.Description, hex.EncodeToString(s.Image),
 		strings.Join(s.Members, ","), strings.Join(s.Admins, ","), strconv.FormatUint(s.LastClock, 10)}
-	for _, list := range [][]m.Event{s.Events, s.Pending} {
+	for _, h := range s.Heads {
+		parts = append(parts, h.String())
+	}
+	for _, list := range [][]m.Event{s.Events, s.Overridden, s.Pending} {
 		var raws []string
 		for _, e := range list {
 			raws = append(raws, hex.EncodeToString(e.Raw))
