@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"fmt"
 
+	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
 )
@@ -182,4 +183,20 @@ func WelcomeBodiesForTest(c *Client, g GroupID) ([][]byte, error) {
 		return err
 	})
 	return bodies, err
+}
+
+// HeadsForTest returns the heads of c's membership state for group g.
+func HeadsForTest(c *Client, g GroupID) []membership.EventID {
+	var heads []membership.EventID
+	err := c.tx(context.Background(), func(t *txn) error {
+		_, gc, err := t.group(g)
+		if err == nil {
+			heads = gc.state.Heads
+		}
+		return err
+	})
+	if err != nil {
+		panic(err)
+	}
+	return heads
 }

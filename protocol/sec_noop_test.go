@@ -33,13 +33,19 @@ func TestSecNoOpEventFlood(t *testing.T) {
 		t.Fatal(err)
 	}
 	key := protocol.AccountKeyForTest(b.c)
+	heads := protocol.HeadsForTest(b.c, g)
 	clock := uint64(time.Now().UnixMilli())
 	const total, perMessage = 5000, 1000
 	for sent := 0; sent < total; sent += perMessage {
 		m := &membership.Message{ChatID: info.ChatID}
 		for i := 0; i < perMessage; i++ {
 			clock++
-			ev, err := membership.SignEvent(key, info.ChatID, membership.Event{Type: membership.MemberJoined, Clock: clock})
+			// Half name the current heads as parents (well-formed causal events), half none.
+			var parents []membership.EventID
+			if i%2 == 0 {
+				parents = heads
+			}
+			ev, err := membership.SignEvent(key, info.ChatID, membership.Event{Type: membership.MemberJoined, Clock: clock, Parents: parents})
 			if err != nil {
 				t.Fatal(err)
 			}
