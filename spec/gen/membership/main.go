@@ -88,7 +88,7 @@ type want struct {
 	last                 uint64
 	applied, pending     []string
 	overridden, heads    []string
-	reverse              bool // deliver the entries in reverse signing order
+	reverse              bool                                                                              // deliver the entries in reverse signing order
 	orderedByHash        func(c *built) (applied, pending []string, name string, members, admins []string) // for tie-break cases
 }
 
