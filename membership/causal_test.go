@@ -6,7 +6,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/ethereum/go-ethereum/crypto"
+	"google.golang.org/protobuf/proto"
+
 	m "github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/membership/pb"
 )
 
 // dag builds a causal group event by event: each event names its parents by label.
@@ -184,4 +188,101 @@ func encodeMsg(t testing.TB, chat string, evs ...m.Event) []byte {
 		t.Fatal(err)
 	}
 	return b
+}
+
+func TestCausalConcurrentAdds(t *testing.T) {
+	// add ∥ add by different admins (different targets, and the same target).
+	d := newDAG(t, "add-add")
+	d.add("add", "alice", ev(m.MembersAdded, 200, "bob"), "genesis")
+	d.add("promote", "alice", ev(m.AdminsAdded, 300, "bob"), "add")
+	d.add("alice-adds", "alice", ev(m.MembersAdded, 400, "carol", "eve"), "promote")
+	d.add("bob-adds", "bob", ev(m.MembersAdded, 401, "dave", "eve"), "promote")
+	st := checkOrders(t, d, []string{"alice", "bob", "carol", "eve", "dave"}, []string{"alice", "bob"})
+	if len(st.Members) != 5 || len(st.Overridden) != 0 || len(st.Heads) != 2 {
+		t.Fatalf("members %v, %d overridden, %d heads", names(st.Members), len(st.Overridden), len(st.Heads))
+	}
+	// remove ∥ add: alice removes carol while bob adds dave; then a merge event names both.
+	d = newDAG(t, "remove-add")
+	d.add("add", "alice", ev(m.MembersAdded, 200, "bob", "carol"), "genesis")
+	d.add("promote", "alice", ev(m.AdminsAdded, 300, "bob"), "add")
+	d.add("kick", "alice", ev(m.MemberRemoved, 400, "carol"), "promote")
+	d.add("bob-adds", "bob", ev(m.MembersAdded, 350, "dave"), "promote")
+	d.add("merge", "alice", m.Event{Type: m.NameChanged, Name: "merged", Clock: 500}, "kick", "bob-adds")
+	st = checkOrders(t, d, []string{"alice", "bob", "dave"}, []string{"alice", "bob"})
+	if len(st.Heads) != 1 || st.Name != "merged" {
+		t.Fatalf("heads %d name %q", len(st.Heads), st.Name)
+	}
+	// remove ∥ add of the member being removed by another admin: carol, removed by alice,
+	// promoted concurrently by bob, stays (C2) and so do her concurrent events.
+	d = newDAG(t, "remove-promote")
+	d.add("add", "alice", ev(m.MembersAdded, 200, "bob", "carol"), "genesis")
+	d.add("promote", "alice", ev(m.AdminsAdded, 300, "bob"), "add")
+	d.add("kick", "alice", ev(m.MemberRemoved, 400, "carol"), "promote")
+	d.add("bob-promotes", "bob", ev(m.AdminsAdded, 400, "carol"), "promote")
+	d.add("carol-renames", "carol", m.Event{Type: m.NameChanged, Name: "carol's", Clock: 450}, "bob-promotes")
+	st = checkOrders(t, d, []string{"alice", "bob", "carol"}, []string{"alice", "bob", "carol"})
+	if st.Name != "carol's" || len(st.Overridden) != 1 {
+		t.Fatalf("name %q, %d overridden", st.Name, len(st.Overridden))
+	}
+}
+
+func TestCausalPendingWaitsForParents(t *testing.T) {
+	d := newDAG(t, "pending")
+	add := d.add("add", "alice", ev(m.MembersAdded, 200, "bob"), "genesis")
+	leave := d.add("leave", "bob", ev(m.MemberRemoved, 300, "bob"), "add")
+	st := d.derive(d.evs["genesis"], leave)
+	if len(st.Pending) != 1 || len(st.Events) != 1 {
+		t.Fatalf("%d pending, %d applied", len(st.Pending), len(st.Events))
+	}
+	next, _, err := m.Update(&st, encodeMsg(t, d.chat, add), actors["alice"].pub, farFuture, m.ChorusRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(next.Pending) != 0 || len(next.Events) != 3 || next.IsMember(actors["bob"].pub) {
+		t.Fatalf("%d pending, %d applied, members %v", len(next.Pending), len(next.Events), names(next.Members))
+	}
+}
+
+func TestCausalMalformedParents(t *testing.T) {
+	d := newDAG(t, "malformed")
+	g := d.evs["genesis"]
+	// A parents field of 31 bytes, and a parent named twice: the event is discarded.
+	for _, payload := range [][]byte{
+		append(encodeEvent(t, ev(m.MembersAdded, 200, "bob")), 0xaa, 0x06, 31),
+	} {
+		payload = append(payload, make([]byte, 31)...)
+		e := signPayload(t, "alice", d.chat, payload)
+		st := d.derive(g, e)
+		if len(st.Events) != 1 || len(st.Pending)+len(st.Overridden) != 0 {
+			t.Fatalf("malformed parents kept: %d %d %d", len(st.Events), len(st.Pending), len(st.Overridden))
+		}
+	}
+	gid := g.ID()
+	if _, err := m.SignEvent(actors["alice"].key, d.chat, m.Event{Type: m.NameChanged, Name: "x", Clock: 1, Parents: []m.EventID{gid, gid}}); err == nil {
+		t.Fatal("signed an event naming a parent twice")
+	}
+}
+
+func encodeEvent(t testing.TB, e m.Event) []byte {
+	t.Helper()
+	b, err := proto.Marshal(&pb.MembershipUpdateEvent{Clock: e.Clock, Members: e.Members, Name: e.Name,
+		Type: pb.MembershipUpdateEvent_EventType(e.Type)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// signPayload signs an arbitrary payload as author would and parses it back.
+func signPayload(t testing.TB, author, chat string, payload []byte) m.Event {
+	t.Helper()
+	sig, err := crypto.Sign(crypto.Keccak256([]byte(chat), payload), actors[author].key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := m.ParseMessage(encodeRaw(t, chat, append(sig, payload...)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return msg.Events[0]
 }

@@ -32,7 +32,7 @@ func (id EventID) String() string { return fmt.Sprintf("%x", id[:]) }
 
 // ID returns ev's event id. ev must have its ChatID, From and Payload set (a parsed or
 // signed event).
-func (ev *Event) ID() EventID {
+func (ev Event) ID() EventID {
 	return EventID(orderHash(ev.From, signingDigest(ev.ChatID, ev.Payload)))
 }
 
