@@ -16,20 +16,21 @@ import (
 // OrderLabel prefixes the order hash of the Chorus total order.
 const OrderLabel = "chorus/v1/membership/order"
 
-// ChorusRules returns the Chorus rule set, the default for Chorus groups:
+// ChorusRules returns the Chorus rule set, the default for Chorus groups.
 //
-//   - only admins change the group (name, color, image, description, members, admins), as
-//     spec 55 says; a member may leave (MEMBER_REMOVED of itself) and an admin may drop its
-//     own admin right (ADMIN_REMOVED of itself); admins cannot remove admins;
-//   - events are verified (bad signatures and other chat ids are discarded), de-duplicated by
-//     (author, chat id, payload) — a re-encoded or malleated signature is not a new event — and
-//     put in a total order: the genesis CHAT_CREATED first, then by (clock, order hash), where
-//     order hash = SHA-256(OrderLabel || 0x00 || author key string || Keccak256(chat id ||
-//     payload));
-//   - each invalid event is dropped on its own and kept as pending (State.Pending), so that a
-//     later event set can make it valid;
-//   - the state is a function of the set of events: members holding the same set of events
-//     derive the same state whatever the delivery order.
+// Common to both versions: events are verified (bad signatures and other chat ids are
+// discarded), de-duplicated by (author, chat id, payload) — a re-encoded or malleated
+// signature is not a new event — and the genesis is the first CHAT_CREATED by the key the
+// chat id names in (clock, order hash) order, where order hash H = SHA-256(OrderLabel ||
+// 0x00 || author key string || Keccak256(chat id || payload)); H is also the event id
+// (Event.ID). The state is a function of the set of events.
+//
+// A genesis with version RulesCausal makes the group causal (causal.go): events name their
+// parents and are judged against the state of their causal past; see spec/README.md,
+// membership › Chorus causal rules. Otherwise the v1 rules apply: only admins change the
+// group, as spec 55 says (a member may leave, an admin may drop its own admin right, admins
+// cannot remove admins), events are applied in (clock, H) order and each invalid event is
+// kept as pending (State.Pending), so that a later event set can make it valid.
 func ChorusRules() Rules { return chorusRules{} }
 
 type chorusRules struct{}

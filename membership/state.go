@@ -47,8 +47,9 @@ type State struct {
 	// event list, which it stores and sends).
 	Events []Event
 	// Pending (ChorusRules only) are authentic events of this chat that the rules did not
-	// apply given the events known so far. They are kept and sent with Events, because a
-	// later event can make them valid; this is what makes the state converge.
+	// apply given the events known so far: under the v1 rules, invalid events (a later event
+	// can make them valid); under the causal rules, events waiting for a parent. They are
+	// kept and sent with Events; this is what makes the state converge.
 	Pending []Event
 }
 
