@@ -120,6 +120,9 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 			continue
 		}
 		ev := &entries[i].ev
+		if ev.Type == MemberJoined {
+			continue // changes nothing: neither applied nor kept (any member could grow the log)
+		}
 		if ev.Clock < g.Clock || !chorusApply(&s, members, admins, &keys, ev) {
 			s.Pending = append(s.Pending, *ev)
 			continue
@@ -188,8 +191,6 @@ func chorusApply(s *State, members, admins *orderedSet, keys *keyChecker, ev *Ev
 			}
 		}
 		members.add(ev.Members...)
-	case MemberJoined:
-		return members.has(ev.From)
 	case MemberRemoved:
 		if len(ev.Members) != 1 {
 			return false

@@ -225,6 +225,10 @@ func scenarios() []scenario {
 	out = append(out, scenario{"exact_duplicate", "The same entry twice is one event.",
 		[]ev{g, {label: "add", author: "alice", e: ma(t0+1, "bob")}, {label: "add", author: "alice", e: ma(t0+1, "bob")}},
 		std(ab, a, t0+1, []string{"g", "add"}, nil)})
+	out = append(out, scenario{"member_joined_discarded", "MEMBER_JOINED changes nothing: neither applied nor kept (a member could otherwise grow everyone's log without bound).",
+		[]ev{g, {label: "add", author: "alice", e: ma(t0+1, "bob")}, {label: "joined", author: "bob", e: m.Event{Type: m.MemberJoined, Clock: t0 + 2}},
+			{label: "joined2", author: "bob", e: m.Event{Type: m.MemberJoined, Clock: t0 + 3}}},
+		std(ab, a, t0+1, []string{"g", "add"}, nil)})
 	out = append(out, scenario{"readd_after_leave", "A member who left can be added again.",
 		[]ev{g, {label: "add", author: "alice", e: ma(t0+1, "bob")}, {label: "leave", author: "bob", e: mr(t0+2, "bob")},
 			{label: "readd", author: "alice", e: ma(t0+3, "bob")}},
