@@ -76,3 +76,61 @@ func contains(list []string, s string) bool {
 	}
 	return false
 }
+
+// TestConcurrentMembershipChanges: two admins change the membership at the same time
+// (each before seeing the other's change): a removes c while b adds e and removes d. Every
+// member converges on the same membership and heads; the next change merges the heads.
+func TestConcurrentMembershipChanges(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 14}, 0)
+	a, b := tn.addPersistent("a"), tn.addPersistent("b")
+	c, d, e := tn.add("c"), tn.add("d"), tn.add("e")
+	tn.connect(a, b, c, d, e)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id, c.id, d.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	if err := a.c.AddAdmins(ctx, g, b.id); err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	a.pause()
+	b.pause()
+	if err := a.c.RemoveMembers(ctx, g, c.id); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.c.AddMembers(ctx, g, e.id); err != nil {
+		t.Fatal(err)
+	}
+	if err := b.c.RemoveMembers(ctx, g, d.id); err != nil {
+		t.Fatal(err)
+	}
+	a.restart()
+	b.restart()
+	want := []string{a.id, b.id, e.id}
+	tn.waitFor("convergence", func() bool {
+		for _, p := range []*peer{a, b, e} {
+			info, err := p.c.Group(ctx, g)
+			if err != nil || len(info.Members) != len(want) || !contains(info.Members, e.id) || contains(info.Members, c.id) || contains(info.Members, d.id) {
+				return false
+			}
+			if len(protocol.HeadsForTest(p.c, g)) != 2 {
+				return false
+			}
+		}
+		return true
+	})
+	if err := a.c.SetName(ctx, g, "merged"); err != nil {
+		t.Fatal(err)
+	}
+	tn.waitFor("merge", func() bool {
+		for _, p := range []*peer{a, b, e} {
+			info, err := p.c.Group(ctx, g)
+			if err != nil || info.Name != "merged" || len(protocol.HeadsForTest(p.c, g)) != 1 {
+				return false
+			}
+		}
+		return true
+	})
+}
