@@ -3,7 +3,6 @@ package membership
 import (
 	"bytes"
 	"container/heap"
-	"math/bits"
 	"slices"
 	"unicode/utf8"
 )
@@ -57,14 +56,6 @@ func (b *bitset) or(o bitset) {
 	}
 }
 
-func (b bitset) count() int {
-	n := 0
-	for _, w := range b {
-		n += bits.OnesCount64(w)
-	}
-	return n
-}
-
 // kept is an event that is valid against the state of its causal past.
 type kept struct {
 	ev      *Event
@@ -86,8 +77,8 @@ func (c *causal) concurrent(a, b int) bool {
 	return a != b && !c.kept[a].anc.has(b) && !c.kept[b].anc.has(a)
 }
 
-// inSet reports whether kept index j is in the down-set D: all kept events (all) or the
-// strict ancestors of kept index of.
+// downSet is a down-closed set of kept events: all of them, or the strict ancestors of
+// one (anc).
 type downSet struct {
 	all bool
 	anc bitset
