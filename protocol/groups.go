@@ -129,7 +129,9 @@ func (c *Client) signEvents(chatID string, st *membership.State, evs ...membersh
 	causal := st == nil
 	if st != nil {
 		last, parents, causal = st.LastClock, st.Heads, st.Version == membership.RulesCausal
-		if len(parents) > membership.MaxParents { // the newest... any MaxParents heads keep the past causal
+		if len(parents) > membership.MaxParents {
+			// More heads than an event may name (a burst of concurrent changes): name the
+			// first MaxParents; the others stay heads and a later event names them.
 			parents = parents[:membership.MaxParents]
 		}
 	}
