@@ -79,5 +79,15 @@ func causalScenarios() []scenario {
 			{label: "v1add", author: "alice", e: ma(t0+6, "dave")},
 			p(ev{label: "afterv1", author: "alice", e: ma(t0+7, "eve")}, "v1add")},
 		std(abc, a, t0+1, []string{"g", "add"}, nil, []string{"add"})})
+	// Field 101 is tag 0xaa 0x06 (101 << 3 | 2), field 102 tag 0xb0 0x06 (102 << 3 | 0).
+	short := func(pl []byte) []byte { return append(append(pl, 0xaa, 0x06, 31), make([]byte, 31)...) }
+	twice := func(pl []byte) []byte { return append(pl, pl[len(pl)-35:]...) } // the parent (tag, length, id) again
+	wrongType := func(pl []byte) []byte { return append(pl, 0xb0+2, 0x06, 1, 2) }
+	out = append(out, scenario{"causal_malformed_fields", "Malformed causal fields discard the event: a parent of 31 bytes, a parent named twice, field 102 with wire type 2.",
+		[]ev{g, add,
+			p(ev{label: "short", author: "alice", e: ma(t0+2, "dave"), payload: short, note: "field 101 of 31 bytes appended before signing"}, "add"),
+			p(ev{label: "twice", author: "alice", e: ma(t0+3, "dave"), payload: twice, note: "its field 101 repeated before signing"}, "add"),
+			p(ev{label: "wrongtype", author: "alice", e: ma(t0+4, "dave"), payload: wrongType, note: "field 102 as bytes appended before signing"}, "add")},
+		std(abc, a, t0+1, []string{"g", "add"}, nil, []string{"add"})})
 	return out
 }

@@ -78,6 +78,7 @@ type ev struct {
 	mutate        func([]byte) []byte
 	note          string
 	parents       []string // labels of earlier entries (causal rules); "?name" names a missing event
+	payload       func([]byte) []byte // changes the encoded event before it is signed
 }
 
 type want struct {
@@ -391,6 +392,14 @@ func buildCase(s scenario) (vecCase, error) {
 			return c, err
 		}
 		raw := signed.Raw
+		if e.payload != nil {
+			pl := e.payload(bytes.Clone(signed.Payload))
+			sig, err := crypto.Sign(crypto.Keccak256([]byte(b.chat), pl), actors[e.author].key)
+			if err != nil {
+				return c, err
+			}
+			raw = append(sig, pl...)
+		}
 		if e.mutate != nil {
 			raw = e.mutate(raw)
 		}
