@@ -77,7 +77,7 @@ type ev struct {
 	e             m.Event
 	mutate        func([]byte) []byte
 	note          string
-	parents       []string // labels of earlier entries (causal rules); "?name" names a missing event
+	parents       []string            // labels of earlier entries (causal rules); "?name" names a missing event
 	payload       func([]byte) []byte // changes the encoded event before it is signed
 }
 
