@@ -71,6 +71,40 @@ type causal struct {
 	// threats: kept indices of MEMBER_REMOVED events by target, ADMIN_REMOVED events by
 	// author, ADMINS_ADDED events by target.
 	removals, demotions, promotions map[string][]int
+	byAuthor                        map[string][]int // kept events by author
+	added                           map[string]bool  // targets of kept MEMBERS_ADDED events
+}
+
+// mayAct is a shortcut of rule V that needs no state: the author of a valid event is the
+// creator or the target of a kept MEMBERS_ADDED, and one of an admin action the creator or
+// the target of a kept ADMINS_ADDED (every event of a causal past is kept before it).
+func (c *causal) mayAct(ev *Event, creator string) bool {
+	if ev.From == creator {
+		return true
+	}
+	if !c.added[ev.From] {
+		return false
+	}
+	switch ev.Type {
+	case MemberRemoved:
+		return len(ev.Members) == 1 && (ev.Members[0] == ev.From || len(c.promotions[ev.From]) > 0)
+	case MemberJoined, ChatCreated:
+		return false
+	}
+	return len(c.promotions[ev.From]) > 0
+}
+
+// twin is rule R (redundancy): ev repeats, concurrently, the effect of a kept event by the
+// same author (same type and content, not in ev's causal past).
+func (c *causal) twin(ev *Event, anc bitset) bool {
+	for _, k := range c.byAuthor[ev.From] {
+		o := c.kept[k].ev
+		if !anc.has(k) && o.Type == ev.Type && slices.Equal(o.Members, ev.Members) && o.Name == ev.Name &&
+			o.Color == ev.Color && o.Description == ev.Description && bytes.Equal(o.Image, ev.Image) {
+			return true
+		}
+	}
+	return false
 }
 
 func (c *causal) concurrent(a, b int) bool {
@@ -308,7 +342,8 @@ func deriveCausal(chatID string, entries []chorusEntry, genesis int) State {
 	gs.members.add(g.From)
 	gs.admins.add(g.From)
 
-	c := &causal{removals: map[string][]int{}, demotions: map[string][]int{}, promotions: map[string][]int{}}
+	c := &causal{removals: map[string][]int{}, demotions: map[string][]int{}, promotions: map[string][]int{},
+		byAuthor: map[string][]int{}, added: map[string]bool{}}
 	var keys keyChecker
 	lastK, lastAfter := -1, (*cstate)(nil) // the state after the last kept event (a chain)
 	popped := make([]bool, n)
@@ -335,7 +370,8 @@ func deriveCausal(chatID string, entries []chorusEntry, genesis int) State {
 				}
 				parents = append(parents, keptOf[j])
 			}
-			if status[i] == discarded {
+			if status[i] == discarded || !c.mayAct(ev, g.From) {
+				status[i] = discarded
 				continue
 			}
 			slices.Sort(parents)
@@ -350,7 +386,7 @@ func deriveCausal(chatID string, entries []chorusEntry, genesis int) State {
 			} else {
 				base = c.fold(gs, downSet{anc: anc}, len(c.kept), nil)
 			}
-			if !base.valid(ev, &keys) {
+			if !base.valid(ev, &keys) || c.twin(ev, anc) {
 				status[i] = discarded
 				continue
 			}
@@ -367,7 +403,12 @@ func deriveCausal(chatID string, entries []chorusEntry, genesis int) State {
 		for _, p := range parents {
 			c.kept[p].child = true
 		}
+		c.byAuthor[ev.From] = append(c.byAuthor[ev.From], k)
 		switch ev.Type {
+		case MembersAdded:
+			for _, m := range ev.Members {
+				c.added[m] = true
+			}
 		case MemberRemoved:
 			c.removals[ev.Members[0]] = append(c.removals[ev.Members[0]], k)
 		case AdminRemoved:

@@ -1,6 +1,7 @@
 package membership_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -285,4 +286,36 @@ func signPayload(t testing.TB, author, chat string, payload []byte) m.Event {
 		t.Fatal(err)
 	}
 	return msg.Events[0]
+}
+
+// TestCausalConcurrentTwinsDiscarded: a member repeats its leave 500 times, each naming the
+// same parents with its own clock (all valid in their causal past, all concurrent): one is
+// kept, the others are discarded, so the log does not grow with what a member sends.
+func TestCausalConcurrentTwinsDiscarded(t *testing.T) {
+	d := newDAG(t, "twins")
+	d.add("add", "alice", ev(m.MembersAdded, 200, "bob", "carol"), "genesis")
+	for i := 0; i < 500; i++ {
+		d.add(fmt.Sprint("leave", i), "bob", ev(m.MemberRemoved, uint64(300+i), "bob"), "add")
+	}
+	d.add("rename", "alice", m.Event{Type: m.NameChanged, Name: "x", Clock: 400}, "leave7")
+	st := d.derive()
+	if !slices.Equal(st.Members, pubs("alice", "carol")) {
+		t.Fatalf("members %v", names(st.Members))
+	}
+	if n := len(st.Log()); n != 3 {
+		t.Fatalf("%d events kept, want 3", n)
+	}
+	rng := rand.New(rand.NewPCG(3, 4))
+	for i := 0; i < 5; i++ {
+		evs := slices.Clone(d.all)
+		rng.Shuffle(len(evs), func(a, b int) { evs[a], evs[b] = evs[b], evs[a] })
+		if got := d.derive(evs...); !sameState(got, st) {
+			t.Fatal("order changes the state")
+		}
+	}
+	// The rename named a discarded twin: it is discarded with it (an honest author names
+	// only kept events).
+	if st.Name != "g" {
+		t.Fatalf("name %q", st.Name)
+	}
 }

@@ -79,6 +79,13 @@ func causalScenarios() []scenario {
 			{label: "v1add", author: "alice", e: ma(t0+6, "dave")},
 			p(ev{label: "afterv1", author: "alice", e: ma(t0+7, "eve")}, "v1add")},
 		std(abc, a, t0+1, []string{"g", "add"}, nil, []string{"add"})})
+	out = append(out, scenario{"causal_twins", "Bob signs his leave three times with the same parents and different clocks: the first in T order is kept, its concurrent twins are discarded, and so is an event naming a twin.",
+		[]ev{g, add,
+			p(ev{label: "leave1", author: "bob", e: mr(t0+4, "bob")}, "add"),
+			p(ev{label: "leave2", author: "bob", e: mr(t0+2, "bob")}, "add"),
+			p(ev{label: "leave3", author: "bob", e: mr(t0+3, "bob")}, "add"),
+			p(ev{label: "rename", author: "alice", e: nc(t0+5, "R")}, "leave1")},
+		std([]string{"alice", "carol"}, a, t0+2, []string{"g", "add", "leave2"}, nil, []string{"leave2"})})
 	// Field 101 is tag 0xaa 0x06 (101 << 3 | 2), field 102 tag 0xb0 0x06 (102 << 3 | 0).
 	short := func(pl []byte) []byte { return append(append(pl, 0xaa, 0x06, 31), make([]byte, 31)...) }
 	twice := func(pl []byte) []byte { return append(pl, pl[len(pl)-35:]...) } // the parent (tag, length, id) again
