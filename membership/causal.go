@@ -8,10 +8,10 @@ import (
 )
 
 // The causal rules (ChorusRules for a group whose CHAT_CREATED carries version =
-// RulesCausal; spec/README.md, membership › Causal rules). Events name their parents; an
-// event is judged against the state of its causal past (the events it descends from), so
-// its clock decides nothing but the order of concurrent events; concurrent removals and
-// promotions are resolved by rules C1-C3 below.
+// RulesCausal; spec/README.md, membership › Chorus causal rules, whose rule numbers the
+// comments below use). Events name their parents; an event is judged against the state of
+// its causal past (the events it descends from), so its clock decides nothing but the order
+// of concurrent events; concurrent removals and promotions are resolved by rules C1-C3.
 
 // cstate is the part of a group state the causal rules evaluate.
 type cstate struct {
@@ -75,7 +75,7 @@ type causal struct {
 	added                           map[string]bool  // targets of kept MEMBERS_ADDED events
 }
 
-// mayAct is a shortcut of rule V that needs no state: the author of a valid event is the
+// mayAct is a shortcut of rule 2 that needs no state: the author of a valid event is the
 // creator or the target of a kept MEMBERS_ADDED, and one of an admin action the creator or
 // the target of a kept ADMINS_ADDED (every event of a causal past is kept before it).
 func (c *causal) mayAct(ev *Event, creator string) bool {
@@ -94,7 +94,7 @@ func (c *causal) mayAct(ev *Event, creator string) bool {
 	return len(c.promotions[ev.From]) > 0
 }
 
-// twin is rule R (redundancy): ev repeats, concurrently, the effect of a kept event by the
+// twin is the twin test of rule 1: ev repeats, concurrently, the effect of a kept event by the
 // same author (same type and content, not in ev's causal past).
 func (c *causal) twin(ev *Event, anc bitset) bool {
 	for _, k := range c.byAuthor[ev.From] {
@@ -233,7 +233,7 @@ func (s *cstate) apply(ev *Event) {
 	s.lastClock = max(s.lastClock, ev.Clock)
 }
 
-// valid is rule V: ev is valid against s, the state of its causal past, and changes it.
+// valid is rule 2: ev is valid against s, the state of its causal past, and changes it.
 func (s *cstate) valid(ev *Event, keys *keyChecker) bool {
 	if !s.members.has(ev.From) {
 		return false
