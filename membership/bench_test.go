@@ -152,3 +152,49 @@ func perEvent(b *testing.B) {
 	b.ReportMetric(0, "B/op")
 	b.ReportMetric(0, "allocs/op")
 }
+
+// causalBenchLog is benchLog's sequence of changes in a causal group: each event names the
+// previous one (a chain, the common case), or, with merges, every tenth event is signed by
+// a second admin concurrently with the previous event and the next event names both.
+func causalBenchLog(b *testing.B, merges bool) []m.Event {
+	b.Helper()
+	chat := chatIDFor("bench-causal", "alice")
+	g := sign(b, "alice", chat, m.Event{Type: m.ChatCreated, Clock: t0, Name: "Bench", Color: "#fa6565", Version: m.RulesCausal})
+	evs := []m.Event{g, sign(b, "alice", chat, m.Event{Type: m.MembersAdded, Clock: t0 + 1, Members: []string{actors["bob"].pub}, Parents: []m.EventID{g.ID()}})}
+	evs = append(evs, sign(b, "alice", chat, m.Event{Type: m.AdminsAdded, Clock: t0 + 2, Members: []string{actors["bob"].pub}, Parents: []m.EventID{evs[1].ID()}}))
+	heads := []m.EventID{evs[2].ID()}
+	for i := 3; len(evs) < benchEvents; i++ {
+		author, e := "alice", m.Event{Type: m.MembersAdded, Members: []string{memberKey(b, i)}}
+		if i%10 == 7 {
+			e = m.Event{Type: m.NameChanged, Name: fmt.Sprintf("Bench %d", i)}
+		}
+		e.Clock, e.Parents = t0+uint64(i), heads
+		s := sign(b, author, chat, e)
+		evs = append(evs, s)
+		heads = []m.EventID{s.ID()}
+		if merges && i%10 == 5 { // bob, concurrently with s
+			c := sign(b, "bob", chat, m.Event{Type: m.MembersAdded, Clock: t0 + uint64(i), Members: []string{memberKey(b, -i)}, Parents: s.Parents})
+			evs = append(evs, c)
+			heads = append(heads, c.ID())
+		}
+	}
+	return evs
+}
+
+// BenchmarkDeriveCausal derives a 1000-event causal log (authors already verified): a
+// chain, and a log with a merge every ten events (each merge re-folds the causal past).
+func BenchmarkDeriveCausal(b *testing.B) {
+	for _, merges := range []bool{false, true} {
+		evs := causalBenchLog(b, merges)
+		b.Run(fmt.Sprintf("merges=%v/1000", merges), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				st, err := m.Derive(evs[0].ChatID, evs, m.ChorusRules())
+				if err != nil || len(st.Events) != len(evs) {
+					b.Fatalf("%v: %d of %d applied", err, len(st.Events), len(evs))
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N)/float64(len(evs)), "ns/event")
+		})
+	}
+}

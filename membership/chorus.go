@@ -16,20 +16,21 @@ import (
 // OrderLabel prefixes the order hash of the Chorus total order.
 const OrderLabel = "chorus/v1/membership/order"
 
-// ChorusRules returns the Chorus rule set, the default for Chorus groups:
+// ChorusRules returns the Chorus rule set, the default for Chorus groups.
 //
-//   - only admins change the group (name, color, image, description, members, admins), as
-//     spec 55 says; a member may leave (MEMBER_REMOVED of itself) and an admin may drop its
-//     own admin right (ADMIN_REMOVED of itself); admins cannot remove admins;
-//   - events are verified (bad signatures and other chat ids are discarded), de-duplicated by
-//     (author, chat id, payload) — a re-encoded or malleated signature is not a new event — and
-//     put in a total order: the genesis CHAT_CREATED first, then by (clock, order hash), where
-//     order hash = SHA-256(OrderLabel || 0x00 || author key string || Keccak256(chat id ||
-//     payload));
-//   - each invalid event is dropped on its own and kept as pending (State.Pending), so that a
-//     later event set can make it valid;
-//   - the state is a function of the set of events: members holding the same set of events
-//     derive the same state whatever the delivery order.
+// Common to both versions: events are verified (bad signatures and other chat ids are
+// discarded), de-duplicated by (author, chat id, payload) — a re-encoded or malleated
+// signature is not a new event — and the genesis is the first CHAT_CREATED by the key the
+// chat id names in (clock, order hash) order, where order hash H = SHA-256(OrderLabel ||
+// 0x00 || author key string || Keccak256(chat id || payload)); H is also the event id
+// (Event.ID). The state is a function of the set of events.
+//
+// A genesis with version RulesCausal makes the group causal (causal.go): events name their
+// parents and are judged against the state of their causal past; see spec/README.md,
+// membership › Chorus causal rules. Otherwise the v1 rules apply: only admins change the
+// group, as spec 55 says (a member may leave, an admin may drop its own admin right, admins
+// cannot remove admins), events are applied in (clock, H) order and each invalid event is
+// kept as pending (State.Pending), so that a later event set can make it valid.
 func ChorusRules() Rules { return chorusRules{} }
 
 type chorusRules struct{}
@@ -44,6 +45,7 @@ var errNoGenesis = errors.New("no valid CHAT_CREATED for this chat id")
 type chorusEntry struct {
 	ev    Event
 	order [32]byte
+	bad   bool // malformed causal fields
 }
 
 func (chorusRules) derive(chatID string, events []Event) (State, error) {
@@ -59,7 +61,7 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 		if ev.ChatID != "" && ev.ChatID != chatID {
 			continue
 		}
-		from, digest, err := v.author(chatID, &ev)
+		from, digest, bad, err := v.authorFields(chatID, &ev)
 		if err != nil || (ev.From != "" && ev.From != from) {
 			continue
 		}
@@ -73,7 +75,7 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 			continue
 		}
 		byContent[key] = len(entries)
-		entries = append(entries, chorusEntry{ev: ev, order: orderHash(from, digest)})
+		entries = append(entries, chorusEntry{ev: ev, order: orderHash(from, digest), bad: bad})
 	}
 	slices.SortFunc(entries, func(a, b chorusEntry) int {
 		switch {
@@ -95,6 +97,9 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 	if genesis < 0 {
 		return State{}, reject(StageNoGenesis, nil, errNoGenesis)
 	}
+	if g := &entries[genesis]; !g.bad && g.ev.Version == RulesCausal && len(g.ev.Parents) == 0 {
+		return deriveCausal(chatID, entries, genesis), nil
+	}
 	g := entries[genesis].ev
 	s := State{
 		ChatID:      chatID,
@@ -115,6 +120,9 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 			continue
 		}
 		ev := &entries[i].ev
+		if ev.Type == MemberJoined {
+			continue // changes nothing: neither applied nor kept (any member could grow the log)
+		}
 		if ev.Clock < g.Clock || !chorusApply(&s, members, admins, &keys, ev) {
 			s.Pending = append(s.Pending, *ev)
 			continue
@@ -183,8 +191,6 @@ func chorusApply(s *State, members, admins *orderedSet, keys *keyChecker, ev *Ev
 			}
 		}
 		members.add(ev.Members...)
-	case MemberJoined:
-		return members.has(ev.From)
 	case MemberRemoved:
 		if len(ev.Members) != 1 {
 			return false
@@ -275,7 +281,5 @@ func (r chorusRules) update(stored *State, m *Message, _ []*RejectError, self st
 	if stored.ChatID != m.ChatID {
 		return State{}, reject(StageChatIDMismatch, nil, errStoredChatMissing)
 	}
-	all := make([]Event, 0, len(stored.Events)+len(stored.Pending)+len(incoming))
-	all = append(append(append(all, stored.Events...), stored.Pending...), incoming...)
-	return r.derive(stored.ChatID, all)
+	return r.derive(stored.ChatID, append(stored.Log(), incoming...))
 }

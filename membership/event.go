@@ -62,6 +62,12 @@ type Event struct {
 	Signature   []byte
 	Payload     []byte
 	Raw         []byte
+	// Parents (Chorus causal rules, field 101) are the ids of the events the author had
+	// applied and that no other applied event names as a parent (its heads) when it signed.
+	Parents []EventID
+	// Version (field 102) is RulesCausal on the CHAT_CREATED of a group under the causal
+	// rules, 0 otherwise.
+	Version uint32
 
 	// auth records that this package recovered From from Signature over digest, so that
 	// Derive need not recover it again while Signature, Payload and From are unchanged.
@@ -89,12 +95,17 @@ type eventFields struct {
 	color       string
 	description string
 	image       []byte
+	parents     []EventID
+	version     uint32
+	// causalErr: fields 101/102 are present but malformed (the causal rules discard the event).
+	causalErr bool
 }
 
 // fieldsOf returns private copies of ev's decoded fields.
 func fieldsOf(ev *Event) eventFields {
 	return eventFields{clock: ev.Clock, typ: ev.Type, members: cloneStrings(ev.Members), name: ev.Name,
-		color: ev.Color, description: ev.Description, image: bytes.Clone(ev.Image)}
+		color: ev.Color, description: ev.Description, image: bytes.Clone(ev.Image),
+		parents: slices.Clone(ev.Parents), version: ev.Version}
 }
 
 // decodeFields decodes an event payload.
@@ -103,18 +114,25 @@ func decodeFields(payload []byte) (eventFields, error) {
 	if err := proto.Unmarshal(payload, &m); err != nil {
 		return eventFields{}, err
 	}
-	return eventFields{clock: m.Clock, typ: EventType(m.Type), members: m.Members, name: m.Name,
-		color: m.Color, description: string(m.Description), image: m.Image}, nil
+	f := eventFields{clock: m.Clock, typ: EventType(m.Type), members: m.Members, name: m.Name,
+		color: m.Color, description: string(m.Description), image: m.Image}
+	var err error
+	if f.parents, f.version, err = decodeCausal(m.ProtoReflect().GetUnknown()); err != nil {
+		f.causalErr = true
+	}
+	return f, nil
 }
 
 // bind makes ev's decoded fields those of f (copies), unless they already are.
 func (f *eventFields) bind(ev *Event) {
 	if ev.Clock == f.clock && ev.Type == f.typ && slices.Equal(ev.Members, f.members) && ev.Name == f.name &&
-		ev.Color == f.color && ev.Description == f.description && bytes.Equal(ev.Image, f.image) {
+		ev.Color == f.color && ev.Description == f.description && bytes.Equal(ev.Image, f.image) &&
+		slices.Equal(ev.Parents, f.parents) && ev.Version == f.version {
 		return
 	}
 	ev.Clock, ev.Type, ev.Name, ev.Color, ev.Description = f.clock, f.typ, f.name, f.color, f.description
 	ev.Members, ev.Image = cloneStrings(f.members), bytes.Clone(f.image)
+	ev.Parents, ev.Version = slices.Clone(f.parents), f.version
 }
 
 // Event errors.
@@ -142,11 +160,15 @@ func encodePayload(ev *Event) ([]byte, error) {
 	if ev.Description != "" {
 		m.Description = []byte(ev.Description)
 	}
-	return proto.Marshal(m)
+	b, err := proto.Marshal(m)
+	if err != nil {
+		return nil, err
+	}
+	return appendCausal(b, ev.Parents, ev.Version)
 }
 
-// SignEvent encodes ev's fields (Clock, Type, Members, Name, Color, Image, Description) as
-// status-go does, signs them for chatID with key and returns the event with ChatID,
+// SignEvent encodes ev's fields (Clock, Type, Members, Name, Color, Image, Description, then
+// the Chorus Parents and Version) as status-go does, signs them for chatID with key and returns the event with ChatID,
 // Payload, Signature, Raw and From filled. The signature is deterministic (RFC 6979), so
 // the result is byte-identical to what status-go builds for the same inputs.
 func SignEvent(key *ecdsa.PrivateKey, chatID string, ev Event) (Event, error) {
@@ -194,25 +216,29 @@ func parseEvent(chatID string, raw []byte) (Event, error) {
 	if err != nil {
 		return Event{}, fmt.Errorf("failed to extract signature: %w", err)
 	}
-	var m pb.MembershipUpdateEvent
-	if err := proto.Unmarshal(payload, &m); err != nil {
+	f, err := decodeFields(payload)
+	if err != nil {
 		return Event{}, err
 	}
 	ev := Event{
 		ChatID:      chatID,
-		Clock:       m.Clock,
-		Type:        EventType(m.Type),
-		Members:     m.Members,
-		Name:        m.Name,
-		Color:       m.Color,
-		Description: string(m.Description),
-		Image:       m.Image,
+		Clock:       f.clock,
+		Type:        f.typ,
+		Members:     f.members,
+		Name:        f.name,
+		Color:       f.color,
+		Description: f.description,
+		Image:       f.image,
 		From:        from,
 		Signature:   sig,
 		Payload:     payload,
 		Raw:         raw,
+		Parents:     f.parents,
+		Version:     f.version,
 	}
-	ev.auth = newAuth(chatID, payload, digest, sig, from, fieldsOf(&ev))
+	a := newAuth(chatID, payload, digest, sig, from, fieldsOf(&ev))
+	a.fields.causalErr = f.causalErr
+	ev.auth = a
 	return ev, nil
 }
 

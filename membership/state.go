@@ -29,14 +29,27 @@ type State struct {
 	// insertion order of status-go's string sets).
 	Members []string
 	Admins  []string
-	// LastClock is the clock of the last applied event.
+	// LastClock is the clock of the last applied event in the v1 total order; under the
+	// causal rules, the largest clock of an applied event.
 	LastClock uint64
+	// Version is RulesCausal for a group under the causal rules (its CHAT_CREATED says so),
+	// 0 for the v1 Chorus rules and StatusRules.
+	Version uint32
+	// Heads (causal rules) are the ids of the kept events (applied or overridden) that no
+	// other kept event names as a parent, ascending: the parents of the next event we sign.
+	Heads []EventID
+	// Overridden (causal rules) are events that were valid against the state of their
+	// causal past but are not applied because of a concurrent event (a removal of their
+	// author, a promotion of their target). They are kept and sent (later events may name
+	// them as parents) and never apply later.
+	Overridden []Event
 	// Events are the applied events in application order (StatusRules: status-go's sorted
 	// event list, which it stores and sends).
 	Events []Event
 	// Pending (ChorusRules only) are authentic events of this chat that the rules did not
-	// apply given the events known so far. They are kept and sent with Events, because a
-	// later event can make them valid; this is what makes the state converge.
+	// apply given the events known so far: under the v1 rules, invalid events (a later event
+	// can make them valid); under the causal rules, events waiting for a parent. They are
+	// kept and sent with Events; this is what makes the state converge.
 	Pending []Event
 }
 
@@ -85,6 +98,13 @@ func Update(stored *State, msg []byte, self string, now time.Time, rules Rules) 
 	return st, m, nil
 }
 
+// Log returns the events a member keeps and sends: the applied events, then the
+// overridden and the pending ones (a new slice).
+func (s State) Log() []Event {
+	out := make([]Event, 0, len(s.Events)+len(s.Overridden)+len(s.Pending))
+	return append(append(append(out, s.Events...), s.Overridden...), s.Pending...)
+}
+
 // IsMember reports whether key is a member.
 func (s State) IsMember(key string) bool { return slices.Contains(s.Members, key) }
 
@@ -115,6 +135,8 @@ func (s State) Clone() State {
 	s.Admins = cloneStrings(s.Admins)
 	s.Events = slices.Clone(s.Events)
 	s.Pending = slices.Clone(s.Pending)
+	s.Overridden = slices.Clone(s.Overridden)
+	s.Heads = slices.Clone(s.Heads)
 	return s
 }
 
@@ -206,13 +228,20 @@ type verifier struct {
 // recovery or payload decoding error. It sets ev's decoded fields to what its signed
 // Payload says: the rules apply the signed content, never fields edited after parsing.
 func (v *verifier) author(chatID string, ev *Event) (string, [32]byte, error) {
+	from, digest, _, err := v.authorFields(chatID, ev)
+	return from, digest, err
+}
+
+// authorFields is author that also reports whether the causal fields (101, 102) are
+// malformed.
+func (v *verifier) authorFields(chatID string, ev *Event) (string, [32]byte, bool, error) {
 	if a := ev.verified(chatID); a != nil {
 		a.fields.bind(ev)
-		return a.from, a.digest, nil
+		return a.from, a.digest, a.fields.causalErr, nil
 	}
 	digest := signingDigest(chatID, ev.Payload)
 	if len(ev.Signature) != SignatureLength {
-		return "", digest, errInvalidPayloadLength
+		return "", digest, false, errInvalidPayloadLength
 	}
 	var k [SignatureLength + 32]byte
 	copy(k[:], ev.Signature)
@@ -221,7 +250,7 @@ func (v *verifier) author(chatID string, ev *Event) (string, [32]byte, error) {
 	if !ok {
 		var err error
 		if from, err = recoverAuthor(digest, ev.Signature); err != nil {
-			return "", digest, err
+			return "", digest, false, err
 		}
 		if v.cache == nil {
 			v.cache = make(map[[SignatureLength + 32]byte]string)
@@ -230,8 +259,8 @@ func (v *verifier) author(chatID string, ev *Event) (string, [32]byte, error) {
 	}
 	f, err := decodeFields(ev.Payload)
 	if err != nil {
-		return "", digest, err
+		return "", digest, false, err
 	}
 	f.bind(ev)
-	return from, digest, nil
+	return from, digest, f.causalErr, nil
 }

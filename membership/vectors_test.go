@@ -30,7 +30,9 @@ type chorusVectors struct {
 		NowMs    int64  `json:"now_ms"`
 		Entries  []struct {
 			Label  string `json:"label"`
+			Author string `json:"author"`
 			RawHex string `json:"raw_hex"`
+			HHex   string `json:"h_hex"`
 		} `json:"entries"`
 		MessageHex string `json:"message_hex"`
 		State      *struct {
@@ -40,6 +42,7 @@ type chorusVectors struct {
 			Admins                            []string `json:"admins"`
 			LastClock                         uint64   `json:"last_clock"`
 			Applied, Pending                  []string
+			Overridden, Heads                 []string
 		} `json:"state"`
 	} `json:"cases"`
 }
@@ -70,8 +73,21 @@ func TestChorusVectors(t *testing.T) {
 				t.Fatal(err)
 			}
 			raw := map[string]string{}
+			byH := map[string]string{}
 			for _, e := range c.Entries {
 				raw[e.RawHex] = e.Label
+				if e.HHex == "" {
+					continue
+				}
+				b, _ := hex.DecodeString(e.RawHex)
+				ev, err := m.ParseMessage(encodeRaw(t, c.ChatID, b))
+				if err != nil || ev.Events[0].From != keys[e.Author] {
+					t.Fatalf("entry %s: %v", e.Label, err)
+				}
+				if id := ev.Events[0].ID(); id.String() != e.HHex {
+					t.Fatalf("entry %s: H %s, vector %s", e.Label, id, e.HHex)
+				}
+				byH[e.HHex] = e.Label
 			}
 			labels := func(evs []m.Event) []string {
 				out := []string{}
@@ -92,15 +108,21 @@ func TestChorusVectors(t *testing.T) {
 				t.Fatal(err)
 			}
 			w := c.State
+			var heads []string
+			for _, h := range st.Heads {
+				heads = append(heads, byH[h.String()])
+			}
 			got := []string{st.Creator, st.Name, st.Color, st.Description, hex.EncodeToString(st.Image),
-				strings.Join(st.Members, ","), strings.Join(st.Admins, ","), strings.Join(labels(st.Events), ","), strings.Join(labels(st.Pending), ",")}
+				strings.Join(st.Members, ","), strings.Join(st.Admins, ","), strings.Join(labels(st.Events), ","), strings.Join(labels(st.Pending), ","),
+				strings.Join(labels(st.Overridden), ","), strings.Join(heads, ",")}
 			want := []string{w.Creator, w.Name, w.Color, w.Description, w.ImageHex,
-				strings.Join(w.Members, ","), strings.Join(w.Admins, ","), strings.Join(w.Applied, ","), strings.Join(w.Pending, ",")}
+				strings.Join(w.Members, ","), strings.Join(w.Admins, ","), strings.Join(w.Applied, ","), strings.Join(w.Pending, ","),
+				strings.Join(w.Overridden, ","), strings.Join(w.Heads, ",")}
 			if !slices.Equal(got, want) || st.LastClock != w.LastClock {
 				t.Fatalf("state\n got %q %d\nwant %q %d", got, st.LastClock, want, w.LastClock)
 			}
-			// The stored state re-derives to itself (Events and Pending are the full log).
-			again, err := m.Derive(c.ChatID, append(slices.Clone(st.Events), st.Pending...), m.ChorusRules())
+			// The stored state re-derives to itself (Log is the full kept log).
+			again, err := m.Derive(c.ChatID, st.Log(), m.ChorusRules())
 			if err != nil || !sameState(again, st) {
 				t.Fatalf("re-derive differs: %v", err)
 			}
@@ -116,7 +138,10 @@ func sameState(a, b m.State) bool {
 func summary(s m.State) string {
 	parts := []string{s.ChatID, s.Creator, s.Name, s.Color, s.Description, hex.EncodeToString(s.Image),
 		strings.Join(s.Members, ","), strings.Join(s.Admins, ","), strconv.FormatUint(s.LastClock, 10)}
-	for _, list := range [][]m.Event{s.Events, s.Pending} {
+	for _, h := range s.Heads {
+		parts = append(parts, h.String())
+	}
+	for _, list := range [][]m.Event{s.Events, s.Overridden, s.Pending} {
 		var raws []string
 		for _, e := range list {
 			raws = append(raws, hex.EncodeToString(e.Raw))

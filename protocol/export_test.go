@@ -3,12 +3,14 @@ package protocol
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	cryptorand "crypto/rand"
 	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
 
+	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
 )
@@ -314,4 +316,79 @@ func ClearPending(c *Client) {
 	if err != nil {
 		panic(err)
 	}
+}
+
+// AccountKeyForTest returns c's account key (nil on a linked installation).
+func AccountKeyForTest(c *Client) *ecdsa.PrivateKey { return c.acct.key }
+
+// SendMembershipForTest sends an encoded MembershipUpdateMessage to group g as a group
+// membership message, without checking it against the rules first (what a misbehaving
+// member can send), and publishes it.
+func SendMembershipForTest(c *Client, g GroupID, update []byte) error {
+	body, err := (&wire.Membership{Update: update}).Marshal()
+	if err != nil {
+		return err
+	}
+	var outs []*OutboxRecord
+	err = c.tx(context.Background(), func(t *txn) error {
+		gr, gc, err := t.group(g)
+		if err != nil {
+			return err
+		}
+		_, outs, err = t.sealGroup(gr, gc, wire.ContentMembership, body)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	c.publishIDs(context.Background(), outs)
+	return nil
+}
+
+// StoredEventsForTest returns the size of group g's stored event log and its number of
+// applied and pending events.
+func StoredEventsForTest(c *Client, g GroupID) (size, applied, pending int) {
+	err := c.tx(context.Background(), func(t *txn) error {
+		gr, gc, err := t.group(g)
+		if err != nil {
+			return err
+		}
+		size, applied, pending = len(gr.Events), len(gc.state.Events), len(gc.state.Pending)
+		return nil
+	})
+	if err != nil {
+		panic(err)
+	}
+	return size, applied, pending
+}
+
+// WelcomeBodiesForTest builds c's Welcome bodies for group g (what a newcomer would get).
+func WelcomeBodiesForTest(c *Client, g GroupID) ([][]byte, error) {
+	var bodies [][]byte
+	err := c.tx(context.Background(), func(t *txn) error {
+		gr, gc, err := t.group(g)
+		if err != nil {
+			return err
+		}
+		st := gc.state
+		bodies, err = t.welcomeBodies(gr, &st)
+		return err
+	})
+	return bodies, err
+}
+
+// HeadsForTest returns the heads of c's membership state for group g.
+func HeadsForTest(c *Client, g GroupID) []membership.EventID {
+	var heads []membership.EventID
+	err := c.tx(context.Background(), func(t *txn) error {
+		_, gc, err := t.group(g)
+		if err == nil {
+			heads = gc.state.Heads
+		}
+		return err
+	})
+	if err != nil {
+		panic(err)
+	}
+	return heads
 }

@@ -68,8 +68,7 @@ func deriveState(chatID string, events []byte) (membership.State, error) {
 }
 
 func encodeEvents(st *membership.State) ([]byte, error) {
-	evs := append(slices.Clone(st.Events), st.Pending...)
-	return (&membership.Message{ChatID: st.ChatID, Events: evs}).MarshalBinary()
+	return (&membership.Message{ChatID: st.ChatID, Events: st.Log()}).MarshalBinary()
 }
 
 // cacheGroup builds the cache entry of g and installs it at commit.
@@ -116,11 +115,25 @@ func (t *txn) memberInstallations(st *membership.State) ([]InstallationRecord, e
 	return out, nil
 }
 
-// signEvents signs events for chatID with increasing clocks after last. Only an
-// installation holding the account key can (membership events are signed by the account).
-func (c *Client) signEvents(chatID string, last uint64, evs ...membership.Event) ([]membership.Event, error) {
+// signEvents signs events for chatID with increasing clocks after the state's last clock
+// (st nil: a new group, whose first event is its CHAT_CREATED). Under the causal rules the
+// first event names the state's heads as parents and each next one the event before it.
+// Only an installation holding the account key can (membership events are signed by the
+// account).
+func (c *Client) signEvents(chatID string, st *membership.State, evs ...membership.Event) ([]membership.Event, error) {
 	if c.acct.key == nil {
 		return nil, ErrNotAccountHolder
+	}
+	var last uint64
+	var parents []membership.EventID
+	causal := st == nil
+	if st != nil {
+		last, parents, causal = st.LastClock, st.Heads, st.Version == membership.RulesCausal
+		if len(parents) > membership.MaxParents {
+			// More heads than an event may name (a burst of concurrent changes): name the
+			// first MaxParents; the others stay heads and a later event names them.
+			parents = parents[:membership.MaxParents]
+		}
 	}
 	clock := max(last+1, uint64(c.now().UnixMilli()))
 	out := make([]membership.Event, 0, len(evs))
@@ -128,11 +141,19 @@ func (c *Client) signEvents(chatID string, last uint64, evs ...membership.Event)
 		ev.ChatID = chatID
 		ev.Clock = clock
 		clock++
+		if causal {
+			if ev.Type == membership.ChatCreated {
+				ev.Version = membership.RulesCausal
+			} else {
+				ev.Parents = slices.Clone(parents)
+			}
+		}
 		s, err := membership.SignEvent(c.acct.key, chatID, ev)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, s)
+		parents = []membership.EventID{s.ID()}
 	}
 	return out, nil
 }
@@ -190,7 +211,7 @@ func (c *Client) CreateGroup(ctx context.Context, name, description string, memb
 		if description != "" {
 			evs = append(evs, membership.Event{Type: membership.DescriptionChanged, Description: description})
 		}
-		signed, err := c.signEvents(chatID, 0, evs...)
+		signed, err := c.signEvents(chatID, nil, evs...)
 		if err != nil {
 			return err
 		}

@@ -123,11 +123,11 @@ func (c *Client) changeMembership(ctx context.Context, id GroupID,
 		if err != nil || len(evs) == 0 {
 			return err
 		}
-		signed, err := c.signEvents(g.ChatID, gc.state.LastClock, evs...)
+		signed, err := c.signEvents(g.ChatID, &gc.state, evs...)
 		if err != nil {
 			return err
 		}
-		all := append(append(slices.Clone(gc.state.Events), gc.state.Pending...), signed...)
+		all := append(gc.state.Log(), signed...)
 		next, err := membership.Derive(g.ChatID, all, membership.ChorusRules())
 		if err != nil {
 			return err
@@ -289,16 +289,19 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 	if g != nil && g.ChatID != w.ChatID {
 		return errors.New("protocol: welcome for a known group id with another chat id")
 	}
-	if g != nil && g.Status == GroupActive {
-		gc := c.groups[g.ID]
-		if gc != nil {
-			stored = &gc.state
+	var gc *groupCache
+	if g != nil {
+		// Merge with what we hold, also for a group we left or were removed from: a Welcome
+		// carrying a stale or truncated log must not undo our removal.
+		if _, gc, err = t.group(g.ID); err != nil {
+			return err
 		}
+		stored = &gc.state
 	}
 	var st membership.State
 	if len(w.Membership) == 0 {
 		// A continuation part: it needs the group its first part created.
-		if stored == nil {
+		if g == nil || g.Status != GroupActive {
 			return errPending
 		}
 		st = *stored
@@ -306,6 +309,22 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 		return fmt.Errorf("protocol: welcome membership: %w", err)
 	}
 	boundPending(&st)
+	if g != nil && g.Status != GroupActive && !st.IsMember(c.acct.id) {
+		// Still not a member once merged: keep the merged log, stay out.
+		if g.Events, err = encodeEvents(&st); err != nil {
+			return err
+		}
+		setMeta(g, &st)
+		g.UpdatedAt = now
+		if err := t.PutGroup(g); err != nil {
+			return err
+		}
+		ngc := *gc
+		ngc.state, ngc.members = st, memberSet(&st)
+		t.onCommit(func() { *gc = ngc })
+		c.log.Debug("welcome for a group we are no longer in: log merged, not joined")
+		return nil
+	}
 	// An admin welcomes; so may another installation of our own account (linking, or
 	// catching up an installation the inviter did not know).
 	if st.ChatID != w.ChatID || !st.IsMember(c.acct.id) || !(st.IsAdmin(from) || from == c.acct.id) {

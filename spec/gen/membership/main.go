@@ -19,6 +19,7 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -76,6 +77,8 @@ type ev struct {
 	e             m.Event
 	mutate        func([]byte) []byte
 	note          string
+	parents       []string            // labels of earlier entries (causal rules); "?name" names a missing event
+	payload       func([]byte) []byte // changes the encoded event before it is signed
 }
 
 type want struct {
@@ -85,12 +88,14 @@ type want struct {
 	members, admins      []string
 	last                 uint64
 	applied, pending     []string
+	overridden, heads    []string
+	reverse              bool                                                                              // deliver the entries in reverse signing order
 	orderedByHash        func(c *built) (applied, pending []string, name string, members, admins []string) // for tie-break cases
 }
 
 type scenario struct {
 	name, desc string
-	entries    []ev // delivery (wire) order
+	entries    []ev // signing order; delivered in this order, or reversed (want.reverse)
 	want       want
 }
 
@@ -146,6 +151,7 @@ func scenarios() []scenario {
 	ab := []string{"alice", "bob"}
 	a := []string{"alice"}
 	var out []scenario
+	out = append(out, causalScenarios()...)
 	out = append(out, scenario{"create", "CHAT_CREATED alone: the creator is the only member and admin.",
 		[]ev{g}, std(a, a, t0, []string{"g"}, nil)})
 	rich := m.Event{Type: m.ChatCreated, Clock: t0, Name: "Team", Color: "#887af9", Description: "What we do", Image: []byte("png")}
@@ -220,6 +226,10 @@ func scenarios() []scenario {
 	out = append(out, scenario{"exact_duplicate", "The same entry twice is one event.",
 		[]ev{g, {label: "add", author: "alice", e: ma(t0+1, "bob")}, {label: "add", author: "alice", e: ma(t0+1, "bob")}},
 		std(ab, a, t0+1, []string{"g", "add"}, nil)})
+	out = append(out, scenario{"member_joined_discarded", "MEMBER_JOINED changes nothing: neither applied nor kept (a member could otherwise grow everyone's log without bound).",
+		[]ev{g, {label: "add", author: "alice", e: ma(t0+1, "bob")}, {label: "joined", author: "bob", e: m.Event{Type: m.MemberJoined, Clock: t0 + 2}},
+			{label: "joined2", author: "bob", e: m.Event{Type: m.MemberJoined, Clock: t0 + 3}}},
+		std(ab, a, t0+1, []string{"g", "add"}, nil)})
 	out = append(out, scenario{"readd_after_leave", "A member who left can be added again.",
 		[]ev{g, {label: "add", author: "alice", e: ma(t0+1, "bob")}, {label: "leave", author: "bob", e: mr(t0+2, "bob")},
 			{label: "readd", author: "alice", e: ma(t0+3, "bob")}},
@@ -283,6 +293,7 @@ type vecEntry struct {
 	Author string `json:"author"`
 	RawHex string `json:"raw_hex"`
 	Note   string `json:"tampering,omitempty"`
+	H      string `json:"h_hex,omitempty"`
 }
 
 type vecState struct {
@@ -296,6 +307,8 @@ type vecState struct {
 	LastClock   uint64   `json:"last_clock"`
 	Applied     []string `json:"applied"`
 	Pending     []string `json:"pending"`
+	Overridden  []string `json:"overridden,omitempty"`
+	Heads       []string `json:"heads,omitempty"`
 }
 
 type vecCase struct {
@@ -360,18 +373,48 @@ func buildCase(s scenario) (vecCase, error) {
 	b := &built{chat: chatID(s.name), raw: map[string][]byte{}}
 	c := vecCase{Name: s.name, Description: s.desc, Expect: s.want.expect, ChatID: b.chat, Receiver: "alice", NowMs: nowMs}
 	var entries [][]byte
+	ids := map[string]string{} // label -> H (hex), recomputed independently of the package
 	for _, e := range s.entries {
+		for _, p := range e.parents {
+			id, ok := ids[p]
+			if strings.HasPrefix(p, "?") {
+				d := sha256.Sum256([]byte(p)) // an event nobody has
+				id, ok = hex.EncodeToString(d[:]), true
+			}
+			if !ok {
+				return c, fmt.Errorf("parent %s of %s is not an earlier entry", p, e.label)
+			}
+			raw, _ := hex.DecodeString(id)
+			e.e.Parents = append(e.e.Parents, m.EventID(raw))
+		}
 		signed, err := m.SignEvent(actors[e.author].key, b.chat, e.e)
 		if err != nil {
 			return c, err
 		}
 		raw := signed.Raw
+		if e.payload != nil {
+			pl := e.payload(bytes.Clone(signed.Payload))
+			sig, err := crypto.Sign(crypto.Keccak256([]byte(b.chat), pl), actors[e.author].key)
+			if err != nil {
+				return c, err
+			}
+			raw = append(sig, pl...)
+		}
 		if e.mutate != nil {
 			raw = e.mutate(raw)
 		}
 		b.raw[e.label] = raw
+		h := orderKey(b.chat, raw, actors[e.author].pub)
+		if e.mutate != nil {
+			h = "" // the recovered author differs: see the note
+		}
+		ids[e.label] = h
 		entries = append(entries, raw)
-		c.Entries = append(c.Entries, vecEntry{Label: e.label, Author: e.author, RawHex: hex.EncodeToString(raw), Note: e.note})
+		c.Entries = append(c.Entries, vecEntry{Label: e.label, Author: e.author, RawHex: hex.EncodeToString(raw), Note: e.note, H: h})
+	}
+	if s.want.reverse {
+		slices.Reverse(entries)
+		slices.Reverse(c.Entries)
 	}
 	msg, err := proto.Marshal(&pb.MembershipUpdateMessage{ChatId: b.chat, Events: entries})
 	if err != nil {
@@ -410,10 +453,21 @@ func buildCase(s scenario) (vecCase, error) {
 		}
 		return out
 	}
+	var heads []string
+	for _, h := range st.Heads {
+		for l, id := range ids {
+			if id == h.String() {
+				heads = append(heads, l)
+			}
+		}
+	}
 	got := vecState{Creator: st.Creator, Name: st.Name, Color: st.Color, Description: st.Description, ImageHex: hex.EncodeToString(st.Image),
-		Members: st.Members, Admins: st.Admins, LastClock: st.LastClock, Applied: label(st.Events), Pending: label(st.Pending)}
+		Members: st.Members, Admins: st.Admins, LastClock: st.LastClock, Applied: label(st.Events), Pending: label(st.Pending),
+		Overridden: label(st.Overridden), Heads: heads}
+	// Heads are listed ascending by H (hand-written expectations: any order).
+	wantHeads := slices.SortedFunc(slices.Values(w.heads), func(x, y string) int { return strings.Compare(ids[x], ids[y]) })
 	exp := vecState{Creator: actors[w.creator].pub, Name: w.name, Color: w.color, Description: w.description, ImageHex: w.image,
-		Members: members, Admins: admins, LastClock: w.last, Applied: applied, Pending: pending}
+		Members: members, Admins: admins, LastClock: w.last, Applied: applied, Pending: pending, Overridden: w.overridden, Heads: wantHeads}
 	for i, l := range exp.Applied { // "a|b": the duplicate with the smaller signature is kept
 		if x, y, ok := strings.Cut(l, "|"); ok {
 			exp.Applied[i] = x

@@ -1,0 +1,445 @@
+package membership
+
+import (
+	"bytes"
+	"container/heap"
+	"slices"
+	"unicode/utf8"
+)
+
+// The causal rules (ChorusRules for a group whose CHAT_CREATED carries version =
+// RulesCausal; spec/README.md, membership › Chorus causal rules, whose rule numbers the
+// comments below use). Events name their parents; an event is judged against the state of
+// its causal past (the events it descends from), so its clock decides nothing but the order
+// of concurrent events; concurrent removals and promotions are resolved by rules C1-C3.
+
+// cstate is the part of a group state the causal rules evaluate.
+type cstate struct {
+	members, admins          *orderedSet
+	name, color, description string
+	image                    []byte
+	lastClock                uint64
+}
+
+func (s *cstate) clone() *cstate {
+	c := *s
+	c.members, c.admins = s.members.clone(), s.admins.clone()
+	return &c
+}
+
+func (s *orderedSet) clone() *orderedSet {
+	c := &orderedSet{m: make(map[string]struct{}, len(s.m)), items: slices.Clone(s.items)}
+	for k := range s.m {
+		c.m[k] = struct{}{}
+	}
+	return c
+}
+
+// bitset is a set of kept-event indices.
+type bitset []uint64
+
+func (b bitset) has(i int) bool { return i>>6 < len(b) && b[i>>6]&(1<<(uint(i)&63)) != 0 }
+
+func (b *bitset) set(i int) {
+	for i>>6 >= len(*b) {
+		*b = append(*b, 0)
+	}
+	(*b)[i>>6] |= 1 << (uint(i) & 63)
+}
+
+func (b *bitset) or(o bitset) {
+	for len(*b) < len(o) {
+		*b = append(*b, 0)
+	}
+	for i, w := range o {
+		(*b)[i] |= w
+	}
+}
+
+// kept is an event that is valid against the state of its causal past.
+type kept struct {
+	ev      *Event
+	id      EventID
+	parents []int  // kept indices
+	anc     bitset // strict ancestors (kept indices)
+	child   bool   // some kept event names it as a parent
+}
+
+// causal holds one derivation.
+type causal struct {
+	kept []kept
+	// threats: kept indices of MEMBER_REMOVED events by target, ADMIN_REMOVED events by
+	// author, ADMINS_ADDED events by target.
+	removals, demotions, promotions map[string][]int
+	byAuthor                        map[string][]int // kept events by author
+	added                           map[string]bool  // targets of kept MEMBERS_ADDED events
+}
+
+// mayAct is a shortcut of rule 2 that needs no state: the author of a valid event is the
+// creator or the target of a kept MEMBERS_ADDED, and one of an admin action the creator or
+// the target of a kept ADMINS_ADDED (every event of a causal past is kept before it).
+func (c *causal) mayAct(ev *Event, creator string) bool {
+	if ev.From == creator {
+		return true
+	}
+	if !c.added[ev.From] {
+		return false
+	}
+	switch ev.Type {
+	case MemberRemoved:
+		return len(ev.Members) == 1 && (ev.Members[0] == ev.From || len(c.promotions[ev.From]) > 0)
+	case MemberJoined, ChatCreated:
+		return false
+	}
+	return len(c.promotions[ev.From]) > 0
+}
+
+// twin is the twin test of rule 1: ev repeats, concurrently, the effect of a kept event by the
+// same author (same type and content, not in ev's causal past).
+func (c *causal) twin(ev *Event, anc bitset) bool {
+	for _, k := range c.byAuthor[ev.From] {
+		o := c.kept[k].ev
+		if !anc.has(k) && o.Type == ev.Type && slices.Equal(o.Members, ev.Members) && o.Name == ev.Name &&
+			o.Color == ev.Color && o.Description == ev.Description && bytes.Equal(o.Image, ev.Image) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *causal) concurrent(a, b int) bool {
+	return a != b && !c.kept[a].anc.has(b) && !c.kept[b].anc.has(a)
+}
+
+// downSet is a down-closed set of kept events: all of them, or the strict ancestors of
+// one (anc).
+type downSet struct {
+	all bool
+	anc bitset
+}
+
+func (d downSet) has(j int) bool { return d.all || d.anc.has(j) }
+
+// promoted is rule C2: a removal of another member is overridden when a promotion of its
+// target is concurrent with it (an admin cannot be removed, whatever the remover knew),
+// unless the two removed each other (C3).
+func (c *causal) promoted(r int, d downSet) bool {
+	ev := c.kept[r].ev
+	t := ev.Members[0]
+	if t == ev.From || c.mutual(r, d) {
+		return false
+	}
+	for _, p := range c.promotions[t] {
+		if d.has(p) && c.concurrent(p, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// mutual is rule C3: removal r of t by a is concurrent with a removal of a by t.
+func (c *causal) mutual(r int, d downSet) bool {
+	ev := c.kept[r].ev
+	t := ev.Members[0]
+	for _, q := range c.removals[ev.From] {
+		if d.has(q) && c.kept[q].ev.From == t && t != ev.From && c.concurrent(q, r) {
+			return true
+		}
+	}
+	return false
+}
+
+// overridden reports whether kept event e, valid against its causal past, is not applied
+// in the down-set d (rules C1-C3).
+func (c *causal) overridden(e int, d downSet) bool {
+	ev := c.kept[e].ev
+	if ev.Type == MemberRemoved && c.promoted(e, d) { // C2
+		return true
+	}
+	for _, r := range c.removals[ev.From] { // C1: concurrent with its author's removal
+		if !d.has(r) || !c.concurrent(r, e) || c.promoted(r, d) {
+			continue
+		}
+		rem := c.kept[r].ev
+		if ev.Type == MemberRemoved && ev.Members[0] == rem.From && rem.From != ev.From {
+			continue // C3: removals of each other both apply
+		}
+		return true
+	}
+	if needsAdmin(ev) { // C1: an admin action concurrent with its author's demotion
+		for _, r := range c.demotions[ev.From] {
+			if d.has(r) && c.concurrent(r, e) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func needsAdmin(ev *Event) bool {
+	switch ev.Type {
+	case MemberRemoved:
+		return ev.Members[0] != ev.From
+	case AdminRemoved:
+		return false
+	}
+	return true
+}
+
+// fold computes the state of the kept events in d (in kept order) from the genesis state.
+func (c *causal) fold(g *cstate, d downSet, upto int, applied func(j int, ok bool)) *cstate {
+	s := g.clone()
+	for j := 1; j < upto; j++ {
+		if !d.has(j) {
+			continue
+		}
+		ok := !c.overridden(j, d)
+		if ok {
+			s.apply(c.kept[j].ev)
+		}
+		if applied != nil {
+			applied(j, ok)
+		}
+	}
+	return s
+}
+
+// apply is an event's effect. Effects are guarded so that concurrent events compose:
+// promoting a member that left meanwhile promotes nobody.
+func (s *cstate) apply(ev *Event) {
+	switch ev.Type {
+	case NameChanged:
+		s.name = ev.Name
+	case ColorChanged:
+		s.color = ev.Color
+	case ImageChanged:
+		s.image = ev.Image
+	case DescriptionChanged:
+		s.description = ev.Description
+	case MembersAdded:
+		s.members.add(ev.Members...)
+	case MemberRemoved:
+		s.members.remove(ev.Members[0])
+		s.admins.remove(ev.Members[0])
+	case AdminsAdded:
+		for _, m := range ev.Members {
+			if s.members.has(m) {
+				s.admins.add(m)
+			}
+		}
+	case AdminRemoved:
+		s.admins.remove(ev.From)
+	}
+	s.lastClock = max(s.lastClock, ev.Clock)
+}
+
+// valid is rule 2: ev is valid against s, the state of its causal past, and changes it.
+func (s *cstate) valid(ev *Event, keys *keyChecker) bool {
+	if !s.members.has(ev.From) {
+		return false
+	}
+	admin := s.admins.has(ev.From)
+	switch ev.Type {
+	case NameChanged:
+		return admin && ev.Name != "" && ev.Name != s.name
+	case ColorChanged:
+		return admin && ev.Color != "" && ev.Color != s.color
+	case ImageChanged:
+		return admin && !bytes.Equal(ev.Image, s.image)
+	case DescriptionChanged:
+		return admin && utf8.ValidString(ev.Description) && ev.Description != s.description
+	case MembersAdded:
+		if !admin || len(ev.Members) == 0 {
+			return false
+		}
+		for i, m := range ev.Members {
+			if s.members.has(m) || slices.Contains(ev.Members[:i], m) || !keys.canonical(m) {
+				return false
+			}
+		}
+		return true
+	case MemberRemoved:
+		if len(ev.Members) != 1 {
+			return false
+		}
+		t := ev.Members[0]
+		return s.members.has(t) && (t == ev.From || (admin && !s.admins.has(t)))
+	case AdminsAdded:
+		if !admin || len(ev.Members) == 0 {
+			return false
+		}
+		for i, m := range ev.Members {
+			if !s.members.has(m) || s.admins.has(m) || slices.Contains(ev.Members[:i], m) {
+				return false
+			}
+		}
+		return true
+	case AdminRemoved:
+		return len(ev.Members) == 1 && ev.Members[0] == ev.From && admin
+	}
+	return false // MEMBER_JOINED (changes nothing), a second CHAT_CREATED, unknown types
+}
+
+// intHeap is a min-heap of entry indices (entries are sorted by (clock, H), so the
+// smallest index is the next event of the deterministic topological order).
+type intHeap []int
+
+func (h intHeap) Len() int           { return len(h) }
+func (h intHeap) Less(i, j int) bool { return h[i] < h[j] }
+func (h intHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
+func (h *intHeap) Push(x any)        { *h = append(*h, x.(int)) }
+func (h *intHeap) Pop() any {
+	old := *h
+	x := old[len(old)-1]
+	*h = old[:len(old)-1]
+	return x
+}
+
+// deriveCausal derives a causal group from its verified, de-duplicated entries sorted by
+// (clock, H), entries[genesis] being its CHAT_CREATED.
+func deriveCausal(chatID string, entries []chorusEntry, genesis int) State {
+	n := len(entries)
+	byID := make(map[EventID]int, n)
+	for i := range entries {
+		byID[EventID(entries[i].order)] = i
+	}
+	const (
+		waiting = iota
+		discarded
+		keptState
+	)
+	status := make([]int, n)
+	keptOf := make([]int, n)
+	indeg := make([]int, n)
+	children := make([][]int, n)
+	var h intHeap
+	for i := range entries {
+		ev := &entries[i].ev
+		if i == genesis {
+			heap.Push(&h, i)
+			continue
+		}
+		if entries[i].bad || len(ev.Parents) == 0 {
+			// Malformed causal fields, or no parents (a v1 event, a second CHAT_CREATED):
+			// discarded, and so is every event that descends from it.
+			status[i] = discarded
+			heap.Push(&h, i)
+			continue
+		}
+		for _, p := range ev.Parents {
+			j, ok := byID[p]
+			if !ok || j == i {
+				indeg[i]++ // never satisfied: the event waits (pending)
+				continue
+			}
+			indeg[i]++
+			children[j] = append(children[j], i)
+		}
+	}
+	g := &entries[genesis].ev
+	gs := &cstate{members: newOrderedSet(), admins: newOrderedSet(), name: g.Name, color: g.Color,
+		description: g.Description, image: g.Image, lastClock: g.Clock}
+	gs.members.add(g.From)
+	gs.admins.add(g.From)
+
+	c := &causal{removals: map[string][]int{}, demotions: map[string][]int{}, promotions: map[string][]int{},
+		byAuthor: map[string][]int{}, added: map[string]bool{}}
+	var keys keyChecker
+	lastK, lastAfter := -1, (*cstate)(nil) // the state after the last kept event (a chain)
+	popped := make([]bool, n)
+	for h.Len() > 0 {
+		i := heap.Pop(&h).(int)
+		popped[i] = true
+		for _, ch := range children[i] {
+			if indeg[ch]--; indeg[ch] == 0 {
+				heap.Push(&h, ch)
+			}
+		}
+		if status[i] == discarded {
+			continue
+		}
+		ev := &entries[i].ev
+		var parents []int
+		var anc bitset
+		if i != genesis {
+			for _, p := range ev.Parents {
+				j := byID[p]
+				if status[j] != keptState {
+					status[i] = discarded
+					break
+				}
+				parents = append(parents, keptOf[j])
+			}
+			if status[i] == discarded || !c.mayAct(ev, g.From) {
+				status[i] = discarded
+				continue
+			}
+			slices.Sort(parents)
+			parents = slices.Compact(parents)
+			for _, p := range parents {
+				anc.or(c.kept[p].anc)
+				anc.set(p)
+			}
+			var base *cstate
+			if len(parents) == 1 && parents[0] == lastK {
+				base = lastAfter
+			} else {
+				base = c.fold(gs, downSet{anc: anc}, len(c.kept), nil)
+			}
+			if !base.valid(ev, &keys) || c.twin(ev, anc) {
+				status[i] = discarded
+				continue
+			}
+			base.apply(ev)
+			lastAfter = base
+		} else {
+			lastAfter = gs.clone()
+		}
+		status[i] = keptState
+		k := len(c.kept)
+		keptOf[i] = k
+		lastK = k
+		c.kept = append(c.kept, kept{ev: ev, id: EventID(entries[i].order), parents: parents, anc: anc})
+		for _, p := range parents {
+			c.kept[p].child = true
+		}
+		c.byAuthor[ev.From] = append(c.byAuthor[ev.From], k)
+		switch ev.Type {
+		case MembersAdded:
+			for _, m := range ev.Members {
+				c.added[m] = true
+			}
+		case MemberRemoved:
+			c.removals[ev.Members[0]] = append(c.removals[ev.Members[0]], k)
+		case AdminRemoved:
+			c.demotions[ev.From] = append(c.demotions[ev.From], k)
+		case AdminsAdded:
+			for _, m := range ev.Members {
+				c.promotions[m] = append(c.promotions[m], k)
+			}
+		}
+	}
+
+	s := State{ChatID: chatID, Creator: g.From, Version: RulesCausal, Events: []Event{*g}}
+	final := c.fold(gs, downSet{all: true}, len(c.kept), func(j int, ok bool) {
+		if ok {
+			s.Events = append(s.Events, *c.kept[j].ev)
+		} else {
+			s.Overridden = append(s.Overridden, *c.kept[j].ev)
+		}
+	})
+	s.Name, s.Color, s.Description, s.Image = final.name, final.color, final.description, final.image
+	s.Members, s.Admins, s.LastClock = final.members.list(), final.admins.list(), final.lastClock
+	for j := range c.kept {
+		if !c.kept[j].child {
+			s.Heads = append(s.Heads, c.kept[j].id)
+		}
+	}
+	slices.SortFunc(s.Heads, func(a, b EventID) int { return bytes.Compare(a[:], b[:]) })
+	for i := range entries {
+		if !popped[i] && status[i] == waiting {
+			s.Pending = append(s.Pending, entries[i].ev)
+		}
+	}
+	return s
+}

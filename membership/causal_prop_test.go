@@ -1,0 +1,180 @@
+package membership_test
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+
+	m "github.com/chorus-im/chorus/membership"
+)
+
+// TestCausalConvergenceProperty: six replicas author events from their own view (parents
+// = their heads; one in five with a random older past and a random clock, as a lying or
+// backdating author would) and exchange random subsets of their logs (drops, duplicates
+// and any order). Once everyone holds everything, every replica has the same state, equal
+// to Derive of the union in any order, and the rules' invariants hold.
+func TestCausalConvergenceProperty(t *testing.T) {
+	seeds := 200
+	if testing.Short() {
+		seeds = 40
+	}
+	for seed := 0; seed < seeds; seed++ {
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { causalProperty(t, uint64(seed)) })
+	}
+}
+
+func causalProperty(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 99))
+	d := newDAG(t, fmt.Sprint("prop-", seed))
+	now := farFuture
+	replicas := map[string]*m.State{}
+	for _, n := range actorNames {
+		replicas[n] = nil
+	}
+	d.add("add", "alice", ev(m.MembersAdded, 101, "bob", "carol", "dave", "eve", "frank"), "genesis")
+	d.add("promote", "alice", ev(m.AdminsAdded, 102, "bob", "carol"), "add")
+	for _, n := range actorNames {
+		st := d.derive()
+		replicas[n] = &st
+	}
+	deliver := func(to string, evs []m.Event) {
+		if len(evs) == 0 {
+			return
+		}
+		next, _, err := m.Update(replicas[to], encodeMsg(t, d.chat, evs...), actors[to].pub, now, m.ChorusRules())
+		if err != nil {
+			return // e.g. a newcomer that is not named yet
+		}
+		replicas[to] = &next
+	}
+	for step := 0; step < 60; step++ {
+		if rng.IntN(3) == 0 { // sync: a random subset of a random replica's log, shuffled, with duplicates
+			from, to := actorNames[rng.IntN(len(actorNames))], actorNames[rng.IntN(len(actorNames))]
+			if replicas[from] == nil {
+				continue
+			}
+			var sub []m.Event
+			for _, e := range replicas[from].Log() {
+				if rng.IntN(10) < 7 {
+					sub = append(sub, e)
+				}
+				if rng.IntN(10) == 0 {
+					sub = append(sub, e)
+				}
+			}
+			rng.Shuffle(len(sub), func(i, j int) { sub[i], sub[j] = sub[j], sub[i] })
+			deliver(to, sub)
+			continue
+		}
+		author := actorNames[rng.IntN(len(actorNames))]
+		st := replicas[author]
+		if st == nil {
+			continue
+		}
+		e, ok := randomAction(rng, st, author)
+		if !ok {
+			continue
+		}
+		e.Clock = st.LastClock + 1
+		e.Parents = st.Heads
+		if rng.IntN(5) == 0 { // a random older past and clock
+			log := st.Events
+			e.Parents = []m.EventID{log[rng.IntN(len(log))].ID()}
+			e.Clock = 1 + rng.Uint64N(st.LastClock)
+		}
+		s := sign(t, author, d.chat, e)
+		deliver(author, []m.Event{s})
+	}
+	var union []m.Event
+	for _, n := range actorNames {
+		if replicas[n] != nil {
+			union = append(union, replicas[n].Log()...)
+		}
+	}
+	want := d.derive(union...)
+	checkInvariants(t, d, want)
+	for _, n := range actorNames {
+		if replicas[n] == nil {
+			continue
+		}
+		u := slices.Clone(union)
+		rng.Shuffle(len(u), func(i, j int) { u[i], u[j] = u[j], u[i] })
+		deliver(n, u)
+		if got := *replicas[n]; !sameState(got, want) {
+			t.Fatalf("%s: members %v admins %v, want %v %v", n, names(got.Members), names(got.Admins), names(want.Members), names(want.Admins))
+		}
+	}
+}
+
+// randomAction picks an event the author may (or, one time in four, may not) sign.
+func randomAction(rng *rand.Rand, st *m.State, author string) (m.Event, bool) {
+	pub := actors[author].pub
+	other := actors[actorNames[rng.IntN(len(actorNames))]].pub
+	switch rng.IntN(7) {
+	case 0:
+		return m.Event{Type: m.MembersAdded, Members: []string{other}}, !st.IsMember(other) || rng.IntN(4) == 0
+	case 1:
+		return m.Event{Type: m.MemberRemoved, Members: []string{other}}, st.IsMember(other) || rng.IntN(4) == 0
+	case 2:
+		return m.Event{Type: m.MemberRemoved, Members: []string{pub}}, rng.IntN(6) == 0
+	case 3:
+		return m.Event{Type: m.AdminsAdded, Members: []string{other}}, st.IsMember(other)
+	case 4:
+		return m.Event{Type: m.AdminRemoved, Members: []string{pub}}, rng.IntN(6) == 0
+	case 5:
+		return m.Event{Type: m.MemberJoined}, rng.IntN(4) == 0
+	}
+	return m.Event{Type: m.NameChanged, Name: fmt.Sprint("n", rng.IntN(100))}, true
+}
+
+// checkInvariants: admins are members; every applied event is valid against the state of
+// its causal past (re-derived from that past alone); no applied event of a member is
+// concurrent with an applied removal of it (except removals of each other).
+func checkInvariants(t *testing.T, d *dag, st m.State) {
+	t.Helper()
+	for _, a := range st.Admins {
+		if !st.IsMember(a) {
+			t.Fatalf("admin %s is not a member", names([]string{a}))
+		}
+	}
+	byID := map[m.EventID]m.Event{}
+	for _, e := range append(slices.Clone(st.Events), st.Overridden...) {
+		byID[e.ID()] = e
+	}
+	past := func(e m.Event) []m.Event {
+		var out []m.Event
+		seen := map[m.EventID]bool{}
+		var walk func(ids []m.EventID)
+		walk = func(ids []m.EventID) {
+			for _, id := range ids {
+				if seen[id] {
+					continue
+				}
+				seen[id] = true
+				p := byID[id]
+				out = append(out, p)
+				walk(p.Parents)
+			}
+		}
+		walk(e.Parents)
+		return out
+	}
+	for _, e := range st.Events[1:] {
+		ps, err := m.Derive(d.chat, past(e), m.ChorusRules())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !ps.IsMember(e.From) {
+			t.Fatalf("applied %v by %s, not a member in its past", e.Type, names([]string{e.From}))
+		}
+		if e.Type != m.MemberRemoved || e.Members[0] != e.From {
+			if e.Type != m.AdminRemoved && !ps.IsAdmin(e.From) {
+				t.Fatalf("applied %v by %s, not an admin in its past", e.Type, names([]string{e.From}))
+			}
+		}
+		if e.Type == m.MemberRemoved && e.Members[0] != e.From && ps.IsAdmin(e.Members[0]) {
+			t.Fatalf("an admin removed an admin")
+		}
+	}
+}
