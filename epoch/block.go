@@ -57,7 +57,9 @@ func (b *KeyBlock) Context(group ID) [32]byte {
 	return sha256.Sum256(p)
 }
 
-// Find returns the slot with hint h, if any.
+// Find returns the first slot with hint h, if any. Hints are not required to be distinct
+// (checking would cost every receiver a set of N entries): a repeated hint only hides the
+// later slot from its own recipient, which an author could withhold anyway.
 func (b *KeyBlock) Find(h [HintSize]byte) (*Slot, bool) {
 	for i := range b.Slots {
 		if b.Slots[i].Hint == h {
@@ -87,13 +89,8 @@ func (b *KeyBlock) check() error {
 	if b.Parts == 0 || b.Parts > MaxParts || b.Part >= b.Parts {
 		return fmt.Errorf("%w: part %d of %d", ErrMalformed, b.Part, b.Parts)
 	}
-	seen := make(map[[HintSize]byte]struct{}, len(b.Slots))
 	for i := range b.Slots {
 		s := &b.Slots[i]
-		if _, dup := seen[s.Hint]; dup {
-			return fmt.Errorf("%w: slot hint repeated", ErrMalformed)
-		}
-		seen[s.Hint] = struct{}{}
 		switch {
 		case s.Kind != SlotSession && s.Kind != SlotInitial,
 			len(s.Message) == 0 || len(s.Message) > math.MaxUint16,
@@ -163,6 +160,7 @@ func ParseKeyBlock(group ID, data []byte) (*KeyBlock, error) {
 		return nil, fmt.Errorf("%w: %d trailing bytes after the key block", ErrMalformed, r.left())
 	}
 	s := reader{b: sl}
+	b.Slots = make([]Slot, 0, len(sl)/(HintSize+1+2+64)+1)
 	for s.left() > 0 && s.err == nil {
 		var slot Slot
 		copy(slot.Hint[:], s.bytes(HintSize))
