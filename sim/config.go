@@ -150,6 +150,9 @@ type Run struct {
 	Revoke, RevokeRotate Step
 
 	Memory Memory
+	// V2 are the key schedule v2 figures for this shape (package epoch, measured beside
+	// the run; the engine still runs v1).
+	V2 V2
 	// Oversize is the number of publishes above transport.MaxPayload and Largest the
 	// largest payload published.
 	Oversize, Largest int64
