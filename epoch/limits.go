@@ -115,3 +115,34 @@ type Installation [InstallationSize]byte
 
 // Seed is the fresh secret of one key event.
 type Seed [IDSize]byte
+
+// Message layer bounds (spec: "Messages").
+const (
+	// HeaderSize is the size of a v2 message header: version, sender installation, iteration.
+	HeaderSize = 1 + InstallationSize + 4
+	// SignatureSize is the size of a message signature (R || S).
+	SignatureSize = 64
+	// MessageOverhead is how much longer a message is than its plaintext.
+	MessageOverhead = HeaderSize + 16 + SignatureSize
+	// MaxSkippedKeys bounds the message keys a receiver chain stores for skipped
+	// iterations; the lowest are evicted first.
+	MaxSkippedKeys = 2000
+	// MaxForwardJump bounds how far one message may jump ahead of the next iteration.
+	MaxForwardJump = 25000
+
+	labelMessageSignature = "chorus/v2/epoch/message-signature"
+	maxIteration          = ^uint32(0)
+)
+
+// Message errors.
+var (
+	// ErrBadSignature reports a message whose signature does not verify under the sender
+	// installation's signing key.
+	ErrBadSignature = errors.New("epoch: bad message signature")
+	// ErrReplay reports an iteration already opened, evicted, or below the chain's start.
+	ErrReplay = errors.New("epoch: iteration already used or no longer available")
+	// ErrTooFarAhead reports a message more than MaxForwardJump iterations ahead.
+	ErrTooFarAhead = errors.New("epoch: iteration too far ahead")
+	// ErrChainExhausted reports a sending chain whose iterations are used up.
+	ErrChainExhausted = errors.New("epoch: chain exhausted")
+)

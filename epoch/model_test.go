@@ -43,7 +43,6 @@ type model struct {
 	removed map[Installation]bool
 	added   map[Installation]*modelEvent // newcomer -> its add
 	epochs  map[ID]Frontier              // every epoch any member computed
-	next    byte
 }
 
 func newModel(t *testing.T, seed uint64, n int) *model {

@@ -5,9 +5,11 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/chorus-im/chorus/spec"
+	"github.com/ethereum/go-ethereum/crypto"
 )
 
 type vectorEvent struct {
@@ -31,6 +33,11 @@ type vectorChain struct {
 	Installation string       `json:"installation"`
 	SenderChain  string       `json:"sender_chain"`
 	MessageKeys  []vectorKeys `json:"message_keys"`
+}
+
+type vectorGap struct {
+	From uint32 `json:"from"`
+	To   uint32 `json:"to"`
 }
 
 type vectorCase struct {
@@ -57,6 +64,13 @@ type vectorCase struct {
 	Prev         []string `json:"prev"`
 	Output       string   `json:"output"`
 
+	SigningPrivateKey string      `json:"signing_private_key"`
+	SigningKey        string      `json:"signing_key"`
+	Plaintext         *string     `json:"plaintext"`
+	Setup             []string    `json:"setup"`
+	Message           string      `json:"message"`
+	Gaps              []vectorGap `json:"gaps"`
+
 	Encoding string `json:"encoding"`
 	Topic    string `json:"topic"`
 	Payload  string `json:"payload"`
@@ -74,6 +88,9 @@ var expectErrors = map[string]error{
 	"incomplete":          ErrIncomplete,
 	"mismatch":            ErrMismatch,
 	"decrypt_failed":      ErrDecrypt,
+	"bad_signature":       ErrBadSignature,
+	"replay":              ErrReplay,
+	"too_far_ahead":       ErrTooFarAhead,
 }
 
 func loadVectors(t testing.TB) []vectorCase {
@@ -319,13 +336,62 @@ func TestVectors(t *testing.T) {
 				if want == nil && !bytes.Equal(frame, unhex(t, c.Frame)) {
 					t.Fatal("frame differs")
 				}
+			case "seal":
+				ep := Epoch{ID: hexID(t, c.EpochID), Secret: [32]byte(hexID(t, c.EpochSecret))}
+				key, err := crypto.ToECDSA(unhex(t, c.SigningPrivateKey))
+				if err != nil {
+					t.Fatal(err)
+				}
+				// Seal the case's iteration: advance a fresh chain through the earlier ones.
+				s := NewSenderChain(&ep, hexInst(t, c.Installation))
+				var it uint32
+				fmt.Sscanf(c.Name, "seal_iteration_%d", &it)
+				for range it {
+					if _, err := s.Seal(key, nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+				m, err := s.Seal(key, []byte(*c.Plaintext))
+				if err != nil || !bytes.Equal(m, unhex(t, c.Message)) {
+					t.Fatalf("sealed message differs (%v)", err)
+				}
+			case "open":
+				ep := Epoch{ID: hexID(t, c.EpochID), Secret: [32]byte(hexID(t, c.EpochSecret))}
+				r := NewReceiverChain(&ep, hexInst(t, c.Installation))
+				pub := unhex(t, c.SigningKey)
+				for _, m := range c.Setup {
+					if _, err := r.Open(pub, unhex(t, m)); err != nil {
+						t.Fatal(err)
+					}
+				}
+				before, _ := r.MarshalBinary()
+				pt, err := r.Open(pub, unhex(t, c.Message))
+				checkErr(t, err, want)
+				if want != nil {
+					if after, _ := r.MarshalBinary(); !bytes.Equal(before, after) {
+						t.Fatal("a failed open changed the chain")
+					}
+					return
+				}
+				if string(pt) != *c.Plaintext {
+					t.Fatal("plaintext differs")
+				}
+				gaps := r.Gaps()
+				if len(gaps) != len(c.Gaps) {
+					t.Fatalf("gaps %v, want %v", gaps, c.Gaps)
+				}
+				for i, g := range gaps {
+					if g.From != c.Gaps[i].From || g.To != c.Gaps[i].To {
+						t.Fatalf("gaps %v, want %v", gaps, c.Gaps)
+					}
+				}
 			default:
 				t.Fatalf("unknown op %q", c.Op)
 			}
 		})
 	}
 	for _, op := range []string{"epoch", "contribution", "slot_hint", "rekey_id", "slot_context",
-		"slot_plaintext", "key_block", "state", "outer"} {
+		"slot_plaintext", "key_block", "state", "outer", "seal", "open"} {
 		if ops[op] == 0 {
 			t.Errorf("no vector for op %s", op)
 		}

@@ -9,6 +9,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -16,6 +17,7 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"log"
 	"math/rand/v2"
@@ -24,6 +26,7 @@ import (
 	"slices"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/ethereum/go-ethereum/crypto"
 )
 
 // Event is a key event applied by an `epoch` case, with its seed if the case holds it.
@@ -79,10 +82,23 @@ type Case struct {
 	Prev         []string `json:"prev,omitempty"`
 	Output       string   `json:"output,omitempty"`
 
+	SigningPrivateKey string   `json:"signing_private_key,omitempty"`
+	SigningKey        string   `json:"signing_key,omitempty"`
+	Plaintext         *string  `json:"plaintext,omitempty"`
+	Setup             []string `json:"setup,omitempty"`
+	Message           string   `json:"message,omitempty"`
+	Gaps              []Gap    `json:"gaps,omitempty"`
+
 	Encoding string `json:"encoding,omitempty"`
 	Topic    string `json:"topic,omitempty"`
 	Payload  string `json:"payload,omitempty"`
 	Frame    string `json:"frame,omitempty"`
+}
+
+// Gap is a run [From, To) of iterations not seen.
+type Gap struct {
+	From uint32 `json:"from"`
+	To   uint32 `json:"to"`
 }
 
 // File is the vectors file.
@@ -189,6 +205,9 @@ var classes = []struct {
 	{epoch.ErrIncomplete, "incomplete"},
 	{epoch.ErrMismatch, "mismatch"},
 	{epoch.ErrDecrypt, "decrypt_failed"},
+	{epoch.ErrBadSignature, "bad_signature"},
+	{epoch.ErrReplay, "replay"},
+	{epoch.ErrTooFarAhead, "too_far_ahead"},
 }
 
 func class(err error) string {
@@ -475,5 +494,67 @@ func cases() []Case {
 	tampered[len(tampered)-1] ^= 1
 	add(Case{Name: "outer_tampered", Op: "outer", Expect: "decrypt_failed", OuterKey: h(ok[:]), Topic: topic, Payload: h(tampered)})
 	add(Case{Name: "outer_other_topic", Op: "outer", Expect: "decrypt_failed", OuterKey: h(ok[:]), Topic: topic + "x", Payload: h(payload)})
+
+	// Messages: seal exact bytes (RFC 6979 signatures), then opens.
+	mr := stream("messages")
+	var key *ecdsa.PrivateKey
+	for key == nil {
+		seed := read32(mr)
+		key, _ = crypto.ToECDSA(seed[:])
+	}
+	otherKey := must(crypto.ToECDSA(testScalar(mr)))
+	pub := crypto.FromECDSAPub(&key.PublicKey)
+	sender := insts[0]
+	sc := epoch.NewSenderChain(&ep, sender)
+	var msgs []string
+	for i := range 4 {
+		pt := string(rune('a' + i))
+		m := must(sc.Seal(key, []byte(pt)))
+		msgs = append(msgs, h(m))
+		add(Case{Name: fmt.Sprintf("seal_iteration_%d", i), Op: "seal", Expect: "success", EpochID: h(ep.ID[:]),
+			EpochSecret: h(ep.Secret[:]), Installation: h(sender[:]), SigningPrivateKey: h(crypto.FromECDSA(key)),
+			Plaintext: &pt, Message: h(m)})
+	}
+	forger := epoch.NewSenderChain(&ep, sender)
+	forged := h(must(forger.Seal(otherKey, []byte("forged"))))
+	openCase := func(name string, setup []string, msg string) {
+		c := Case{Name: name, Op: "open", EpochID: h(ep.ID[:]), EpochSecret: h(ep.Secret[:]), Installation: h(sender[:]),
+			SigningKey: h(pub), Setup: setup, Message: msg}
+		r := epoch.NewReceiverChain(&ep, sender)
+		for _, m := range setup {
+			must(r.Open(pub, must(hex.DecodeString(m))))
+		}
+		pt, err := r.Open(pub, must(hex.DecodeString(msg)))
+		c.Expect = class(err)
+		if err == nil {
+			p := string(pt)
+			c.Plaintext = &p
+			for _, g := range r.Gaps() {
+				c.Gaps = append(c.Gaps, Gap{From: g.From, To: g.To})
+			}
+		}
+		add(c)
+	}
+	openCase("open_first", nil, msgs[0])
+	openCase("open_skipping_two", nil, msgs[2])
+	openCase("open_skipped_later", []string{msgs[3]}, msgs[1])
+	openCase("open_replay", []string{msgs[1]}, msgs[1])
+	openCase("open_forged_by_member", nil, forged)
+	tm := must(hex.DecodeString(msgs[0]))
+	tm[epoch.HeaderSize] ^= 1
+	openCase("open_tampered", nil, h(tm))
+	ep2 := epoch.Epoch{ID: read32(mr), Secret: read32(mr)}
+	wrongEpoch := epoch.NewSenderChain(&ep2, sender)
+	openCase("open_other_epoch", nil, h(must(wrongEpoch.Seal(key, []byte("x")))))
 	return out
+}
+
+// testScalar reads 32 bytes that are a valid secp256k1 scalar.
+func testScalar(r io.Reader) []byte {
+	for {
+		s := read32(r)
+		if _, err := crypto.ToECDSA(s[:]); err == nil {
+			return s[:]
+		}
+	}
 }
