@@ -227,3 +227,28 @@ func FuzzChainUnmarshal(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseJoin: a join decodes canonically or not at all, and a decoded join either makes a
+// newcomer schedule or is refused with a classified error.
+func FuzzParseJoin(f *testing.F) {
+	addVectorSeeds(f, "join", func(c vectorCase) string { return c.Encoding })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		j, err := ParseJoin(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupportedVersion) {
+				t.Fatalf("unclassified error %v", err)
+			}
+			return
+		}
+		if again, err := j.MarshalBinary(); err != nil || !bytes.Equal(again, data) {
+			t.Fatal("join not canonical")
+		}
+		s, err := NewScheduleFromJoin(fuzzGroup, j)
+		if err != nil {
+			t.Fatalf("a canonical join refused: %v", err)
+		}
+		if _, err := s.Current(); err != nil {
+			t.Fatalf("a newcomer from a canonical join has no epoch: %v", err)
+		}
+	})
+}

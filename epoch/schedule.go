@@ -37,13 +37,24 @@ type Schedule struct {
 	group    ID
 	known    map[ID]byte
 	frontier Frontier
+	prev     map[ID]Frontier // prev sets of the frontier events
 	material map[ID]material
 	live     []Epoch // oldest first
 }
 
 // NewSchedule returns an empty schedule for group (no key event applied yet).
 func NewSchedule(group ID) *Schedule {
-	return &Schedule{group: group, known: map[ID]byte{}, material: map[ID]material{}}
+	return &Schedule{group: group, known: map[ID]byte{}, prev: map[ID]Frontier{}, material: map[ID]material{}}
+}
+
+// Prev returns the prev set of frontier event id (nil if id is not in the frontier).
+func (s *Schedule) Prev(id ID) Frontier { return s.prev[id].clone() }
+
+func (f Frontier) clone() Frontier {
+	if f == nil {
+		return nil
+	}
+	return slices.Clone(f)
 }
 
 // Group returns the group id the schedule belongs to.
@@ -101,6 +112,14 @@ func (s *Schedule) Apply(ev Event) error {
 	}
 	changed := !next.Equal(s.frontier)
 	s.frontier = next
+	if next.Contains(ev.ID) {
+		s.prev[ev.ID] = ev.Prev.clone()
+	}
+	for id := range s.prev {
+		if !next.Contains(id) {
+			delete(s.prev, id)
+		}
+	}
 	for id, m := range s.material {
 		if !next.Contains(id) || (changed && m.kind == hasContribution) {
 			clear(m.v[:])
@@ -235,7 +254,11 @@ func (s *Schedule) Retire(id ID) {
 
 // Clone returns a deep copy (to work on a copy and commit it on success).
 func (s *Schedule) Clone() *Schedule {
-	return &Schedule{group: s.group, known: maps.Clone(s.known), frontier: slices.Clone(s.frontier),
+	prev := make(map[ID]Frontier, len(s.prev))
+	for id, p := range s.prev {
+		prev[id] = p.clone()
+	}
+	return &Schedule{group: s.group, known: maps.Clone(s.known), frontier: slices.Clone(s.frontier), prev: prev,
 		material: maps.Clone(s.material), live: slices.Clone(s.live)}
 }
 
@@ -255,10 +278,14 @@ func (s *Schedule) MarshalBinary() ([]byte, error) {
 	for _, id := range ids {
 		b = append(append(b, id[:]...), s.known[id])
 	}
-	b = append(b, byte(len(s.material)))
+	b = append(b, byte(len(s.frontier)))
 	for _, id := range s.frontier {
+		b = append(b, id[:]...)
+		b = appendIDs(b, s.prev[id])
 		if m, ok := s.material[id]; ok {
-			b = append(append(append(b, id[:]...), m.kind), m.v[:]...)
+			b = append(append(b, m.kind), m.v[:]...)
+		} else {
+			b = append(b, 0)
 		}
 	}
 	b = append(b, byte(len(s.live)))
@@ -279,7 +306,7 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 	if r.err == nil && ver != stateVersion {
 		return fmt.Errorf("%w: state version %d", ErrUnsupportedVersion, ver)
 	}
-	n := &Schedule{known: map[ID]byte{}, material: map[ID]material{}}
+	n := &Schedule{known: map[ID]byte{}, prev: map[ID]Frontier{}, material: map[ID]material{}}
 	n.group = r.id()
 	k := r.u32()
 	if r.err == nil && (k > MaxKnownEvents || uint64(k)*(IDSize+1) > uint64(r.left())) {
@@ -304,18 +331,30 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 		return fmt.Errorf("%w: frontier of %d", ErrMalformed, len(n.frontier))
 	}
 	f := int(r.u8())
-	var last ID
+	if r.err == nil && f != len(n.frontier) {
+		return fmt.Errorf("%w: %d frontier entries for a frontier of %d", ErrMalformed, f, len(n.frontier))
+	}
 	for i := 0; i < f && r.err == nil; i++ {
-		id, kind, v := r.id(), r.u8(), r.id()
+		id, prev, kind := r.id(), r.ids(), r.u8()
+		var v ID
+		if kind != 0 {
+			v = r.id()
+		}
 		if r.err != nil {
 			break
 		}
-		if !n.frontier.Contains(id) || (i > 0 && bytes.Compare(last[:], id[:]) >= 0) ||
-			(kind != hasSeed && kind != hasContribution) {
-			return fmt.Errorf("%w: material %d not canonical", ErrMalformed, i)
+		if id != n.frontier[i] || prev.Contains(id) || kind > hasContribution {
+			return fmt.Errorf("%w: frontier entry %d not canonical", ErrMalformed, i)
 		}
-		n.material[id] = material{kind: kind, v: v}
-		last = id
+		for _, p := range prev {
+			if n.known[p]&flagSuperseded == 0 {
+				return fmt.Errorf("%w: frontier entry %d names a prev not marked superseded", ErrMalformed, i)
+			}
+		}
+		n.prev[id] = prev
+		if kind != 0 {
+			n.material[id] = material{kind: kind, v: v}
+		}
 	}
 	l := int(r.u8())
 	if r.err == nil && l > MaxLiveEpochs {

@@ -329,6 +329,24 @@ func TestVectors(t *testing.T) {
 				if want != nil && !bytes.Equal(after, before) {
 					t.Fatal("a failed decode changed the schedule")
 				}
+			case "join":
+				j, err := ParseJoin(unhex(t, c.Encoding))
+				checkErr(t, err, want)
+				if want != nil {
+					return
+				}
+				again, err := j.MarshalBinary()
+				if err != nil || !bytes.Equal(again, unhex(t, c.Encoding)) {
+					t.Fatal("re-encoding differs")
+				}
+				s, err := NewScheduleFromJoin(hexID(t, c.Group), j)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ep, err := s.Current()
+				if err != nil || ep.ID != hexID(t, c.EpochID) || ep.Secret != [32]byte(hexID(t, c.EpochSecret)) {
+					t.Fatalf("newcomer epoch differs (%v)", err)
+				}
 			case "outer":
 				k := [32]byte(hexID(t, c.OuterKey))
 				frame, err := OpenWithKey(&k, c.Topic, unhex(t, c.Payload))
@@ -391,7 +409,7 @@ func TestVectors(t *testing.T) {
 		})
 	}
 	for _, op := range []string{"epoch", "contribution", "slot_hint", "rekey_id", "slot_context",
-		"slot_plaintext", "key_block", "state", "outer", "seal", "open"} {
+		"slot_plaintext", "key_block", "state", "outer", "seal", "open", "join"} {
 		if ops[op] == 0 {
 			t.Errorf("no vector for op %s", op)
 		}

@@ -483,6 +483,47 @@ func cases() []Case {
 	zeroFlag[2+32+4+32] = 0 // flags of the first known id
 	stBad("state_known_flags_zero", zeroFlag)
 
+	// Joins (Welcome v2): a newcomer added by e2a concurrently with e2b, from a member that
+	// applied both: its seed for e2a and the contribution of e2b for {e2a, e2b}.
+	mem := epoch.NewSchedule(group)
+	for _, e := range []ev{e0, e1, e2a, e2b} {
+		must(0, mem.Apply(epoch.Event{ID: e.id, Prev: e.prev}))
+	}
+	must(0, mem.SetSeed(e2a.id, &e2a.seed))
+	must(0, mem.SetSeed(e2b.id, &e2b.seed))
+	want := must(mem.Current())
+	jn := must(mem.JoinFor(e2a.id, &e2a.seed))
+	jEnc := must(jn.MarshalBinary())
+	nc := must(epoch.NewScheduleFromJoin(group, must(epoch.ParseJoin(jEnc))))
+	if got := must(nc.Current()); got != want {
+		log.Fatal("join: newcomer epoch differs")
+	}
+	add(Case{Name: "join_concurrent", Op: "join", Expect: "success", Group: h(group[:]), Encoding: h(jEnc),
+		EpochID: h(want.ID[:]), EpochSecret: h(want.Secret[:])})
+	jBad := func(name string, enc []byte) {
+		_, err := epoch.ParseJoin(enc)
+		add(Case{Name: name, Op: "join", Expect: class(err), Group: h(group[:]), Encoding: h(enc)})
+	}
+	jBad("join_trailing_byte", append(slices.Clone(jEnc), 0))
+	jBad("join_empty", []byte{2, 0})
+	jBad("join_version_1", append([]byte{1}, jEnc[1:]...))
+	sup := epoch.Join{{Event: e1.id, Prev: e1.prev, Kind: epoch.SlotSeed, Value: e1.seed},
+		{Event: e2a.id, Prev: e2a.prev, Kind: epoch.SlotSeed, Value: e2a.seed}}
+	if e1.id.String() > e2a.id.String() {
+		sup[0], sup[1] = sup[1], sup[0]
+	}
+	var supEnc []byte
+	supEnc = append(supEnc, 2, 2)
+	for _, e := range sup {
+		supEnc = append(supEnc, e.Event[:]...)
+		supEnc = append(supEnc, byte(len(e.Prev)))
+		for _, p := range e.Prev {
+			supEnc = append(supEnc, p[:]...)
+		}
+		supEnc = append(append(supEnc, e.Kind), e.Value[:]...)
+	}
+	jBad("join_entry_supersedes_another", supEnc)
+
 	// Outer layer.
 	ep := must(st.Current())
 	topic := "/waku/2/chorus-vectors/proto"
