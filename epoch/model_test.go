@@ -2,11 +2,14 @@ package epoch
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/ethereum/go-ethereum/crypto"
 )
 
 // This file checks the security and convergence claims of the specification on a model
@@ -30,11 +33,62 @@ type modelInst struct {
 	s     *Schedule
 	seen  []ID // epochs this installation computed
 	alive bool
+	key   *ecdsa.PrivateKey
+	send  map[ID]*SenderChain
+	recv  map[[IDSize + InstallationSize]byte]*ReceiverChain
+}
+
+const modelTopic = "/waku/2/chorus-model/proto"
+
+// sealMessage seals text under inst's current epoch (its own sending chain of that epoch).
+func (m *model) sealMessage(inst *modelInst, text string) []byte {
+	ep, err := inst.s.Current()
+	if err != nil {
+		m.t.Fatalf("sender has no epoch: %v", err)
+	}
+	sc := inst.send[ep.ID]
+	if sc == nil {
+		sc = NewSenderChain(&ep, inst.id)
+		inst.send[ep.ID] = sc
+	}
+	msg, err := sc.Seal(inst.key, []byte(text))
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	p, err := SealOuter(m.nonces, &ep, modelTopic, msg)
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	return p
+}
+
+// openMessage opens a payload with inst's live epochs and the sender's chain of that epoch.
+func (m *model) openMessage(inst *modelInst, payload []byte) (string, error) {
+	msg, ep, err := OpenOuter(inst.s.Live(), modelTopic, payload)
+	if err != nil {
+		return "", err
+	}
+	h, err := ParseMessageHeader(msg)
+	if err != nil {
+		return "", err
+	}
+	var k [IDSize + InstallationSize]byte
+	copy(k[:], ep.ID[:])
+	copy(k[IDSize:], h.Installation[:])
+	rc := inst.recv[k]
+	if rc == nil {
+		rc = NewReceiverChain(&ep, h.Installation)
+		inst.recv[k] = rc
+	}
+	sender := m.insts[h.Installation]
+	pt, err := rc.Open(crypto.FromECDSAPub(&sender.key.PublicKey), msg)
+	return string(pt), err
 }
 
 type model struct {
 	t       *testing.T
 	rng     *rand.Rand
+	nonces  *rand.ChaCha8
 	group   ID
 	insts   map[Installation]*modelInst
 	members map[Installation]bool // the current (merged) membership
@@ -50,6 +104,7 @@ func newModel(t *testing.T, seed uint64, n int) *model {
 		members: map[Installation]bool{}, byID: map[ID]*modelEvent{}, removed: map[Installation]bool{},
 		added: map[Installation]*modelEvent{}, epochs: map[ID]Frontier{}}
 	m.group = m.randID()
+	m.nonces = rand.NewChaCha8(m.randID())
 	for range n {
 		id := m.newInstallation()
 		m.members[id] = true
@@ -69,7 +124,18 @@ func (m *model) newInstallation() Installation {
 	for i := range id {
 		id[i] = byte(m.rng.Uint32())
 	}
-	m.insts[id] = &modelInst{id: id, s: NewSchedule(m.group), alive: true}
+	var seed [32]byte
+	for i := range seed {
+		seed[i] = byte(m.rng.Uint32())
+	}
+	seed[0] |= 1
+	seed[1] &= 0x7f
+	key, err := crypto.ToECDSA(seed[:])
+	if err != nil {
+		m.t.Fatal(err)
+	}
+	m.insts[id] = &modelInst{id: id, s: NewSchedule(m.group), alive: true, key: key, send: map[ID]*SenderChain{},
+		recv: map[[IDSize + InstallationSize]byte]*ReceiverChain{}}
 	return id
 }
 
@@ -207,6 +273,26 @@ func (m *model) check(stage string, pooledSafe bool) Epoch {
 		}
 		want = ep
 	}
+	// Every member reads every other member's message of this epoch; departed
+	// installations read none of them.
+	members := m.sortedMembers()
+	for _, sid := range []Installation{members[0], members[len(members)-1], members[m.rng.IntN(len(members))]} {
+		text := fmt.Sprintf("%s from %x", stage, sid[:4])
+		p := m.sealMessage(m.insts[sid], text)
+		for _, rid := range m.sortedMembers() {
+			if rid == sid {
+				continue
+			}
+			if got, err := m.openMessage(m.insts[rid], p); err != nil || got != text {
+				m.t.Fatalf("%s: member cannot read a member's message: %v", stage, err)
+			}
+		}
+		for x := range m.removed {
+			if _, err := m.openMessage(m.insts[x], p); !errors.Is(err, ErrDecrypt) {
+				m.t.Fatalf("%s: departed installation opened a message of the new epoch: %v", stage, err)
+			}
+		}
+	}
 	pool := NewSchedule(m.group)
 	for _, e := range m.events {
 		if err := pool.Apply(Event{ID: e.id, Prev: e.prev}); err != nil {
@@ -300,10 +386,30 @@ func (m *model) round(k int) {
 			m.removed[r] = true
 		}
 	}
+	// A member that has not applied the round's events yet speaks under the old epoch.
+	slow := base[m.rng.IntN(len(base))]
+	late := m.sealMessage(m.insts[slow], "late")
 	// Newcomers learn the events from their add on: their Welcome names the frontier
 	// of their add and its prev; here they get every event of the round.
 	for _, id := range m.sortedMembers() {
 		m.deliver(m.insts[id], evs)
+	}
+	// Members that were members before the round still read the late message (its epoch is
+	// live); newcomers never do (it is from before their join).
+	for _, id := range m.sortedMembers() {
+		if id == slow {
+			continue
+		}
+		got, err := m.openMessage(m.insts[id], late)
+		if !slices.Contains(base, id) { // added in this round
+			if err == nil {
+				m.t.Fatal("a newcomer read a message sent before its join")
+			}
+			continue
+		}
+		if err != nil || got != "late" {
+			m.t.Fatalf("a member cannot read a late message of the previous epoch: %v", err)
+		}
 	}
 	for x := range m.removed {
 		m.deliver(m.insts[x], evs) // departed installations see everything (worst case)
