@@ -12,8 +12,15 @@
 //     ChainStep, MessageKeys, SlotHint, SlotContext, RekeyID);
 //   - Schedule, the per-group state: applied key events, the frontier, the seeds and
 //     forwarded contributions of frontier events, and the live epochs;
-//   - the strict encodings of key blocks, slot plaintexts and the schedule state;
-//   - the outer layer (SealOuter, OpenOuter).
+//   - Join, the key-schedule part of a Welcome v2 (Schedule.JoinFor, NewScheduleFromJoin);
+//   - the v2 message layer: SenderChain and ReceiverChain (chains derived from the epoch,
+//     messages signed by the sender installation's key, skipped keys, R1 gaps);
+//   - the strict encodings of key blocks, slot plaintexts, joins and every state;
+//   - the outer layer (SealOuter, OpenOuter, OpenWithKey).
+//
+// The engine (protocol/) does not use this package yet: it still runs the v1 schedule of
+// package senderkeys. The spec's rules marked "engine" (delivery, forwarding, healing
+// rekeys, authority) are the contract for that switch.
 //
 // Conformance vectors are in spec/vectors/epoch.json (generator spec/gen/epoch). Errors
 // wrap one of the sentinel errors of limits.go (errors.Is). A Schedule is not safe for
