@@ -458,8 +458,13 @@ func (m *model) round(k int) {
 }
 
 // TestModelRandomInterleavings runs 300 seeds of a group of 6 installations through a
-// creation and three rounds of 1–3 concurrent key events (removals, adds, rekeys) with
-// random delivery orders, 10 % duplicates and 10 % losses (re-delivered later).
+// creation and three rounds of 1–3 concurrent key events (removals, adds, rekeys), sometimes
+// with a concurrent leave, with random delivery orders, 10 % duplicates and 10 % losses
+// (re-delivered later). After each round (and its healing rekey) every member computes the
+// same epoch and reads the others' messages, no departed installation computes it or opens
+// them (alone, or pooling their seeds once healed), a message sent under the previous epoch
+// by a member that had not applied the round is read by the others but by no newcomer, and
+// no newcomer ever computes an epoch from before its join.
 func TestModelRandomInterleavings(t *testing.T) {
 	for seed := range uint64(300) {
 		m := newModel(t, seed, 6)
