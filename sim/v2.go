@@ -71,7 +71,7 @@ func v2NewPair() (a, b *doubleratchet.Session, err error) {
 }
 
 func newV2Group(slots int) (*v2Group, error) {
-	vg := &v2Group{sched: epoch.NewSchedule(epoch.ID{1})}
+	vg := &v2Group{}
 	rand.Read(vg.g[:])
 	rand.Read(vg.author[:])
 	vg.sched = epoch.NewSchedule(vg.g)
