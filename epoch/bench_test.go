@@ -2,6 +2,7 @@ package epoch
 
 import (
 	"crypto/ecdh"
+	"encoding/binary"
 	"crypto/sha256"
 	"fmt"
 	"io"
@@ -67,7 +68,7 @@ func rekey(tb testing.TB, rnd io.Reader, g ID, author Installation, prev Frontie
 	if err != nil {
 		tb.Fatal(err)
 	}
-	frame := append([]byte{0x02, 0x01}, block...) // version, flags: key block
+	frame := append(binary.BigEndian.AppendUint32([]byte{0x02, 0x01}, uint32(len(block))), block...) // version, flags: key block
 	payload, err = SealOuter(rnd, prevEpoch, "/waku/2/chorus-bench/proto", frame)
 	if err != nil {
 		tb.Fatal(err)
@@ -160,7 +161,7 @@ func BenchmarkReceiverKeyEvent(b *testing.B) {
 				if err != nil {
 					b.Fatal(err)
 				}
-				kb, err := ParseKeyBlock(bg.g, frame[2:])
+				kb, err := ParseKeyBlock(bg.g, frame[6:])
 				if err != nil {
 					b.Fatal(err)
 				}

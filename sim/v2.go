@@ -2,6 +2,7 @@ package sim
 
 import (
 	"crypto/ecdh"
+	"encoding/binary"
 	"crypto/rand"
 	"fmt"
 	"io"
@@ -127,7 +128,8 @@ func (vg *v2Group) rekey() (block, payload []byte, err error) {
 	if block, err = kb.MarshalBinary(); err != nil {
 		return nil, nil, err
 	}
-	if payload, err = epoch.SealOuter(rand.Reader, &vg.prev, v2Topic, append([]byte{0x02, 0x01}, block...)); err != nil {
+	frame := append(binary.BigEndian.AppendUint32([]byte{0x02, 0x01}, uint32(len(block))), block...) // version, flags: key block
+	if payload, err = epoch.SealOuter(rand.Reader, &vg.prev, v2Topic, frame); err != nil {
 		return nil, nil, err
 	}
 	if err := s.Apply(epoch.Event{ID: kb.Event, Prev: kb.Prev}); err != nil {
@@ -147,7 +149,7 @@ func (vg *v2Group) receive(me epoch.Installation, sess *doubleratchet.Session, p
 	if err != nil {
 		return err
 	}
-	kb, err := epoch.ParseKeyBlock(vg.g, frame[2:])
+	kb, err := epoch.ParseKeyBlock(vg.g, frame[6:])
 	if err != nil {
 		return err
 	}
