@@ -2,8 +2,8 @@ package epoch
 
 import (
 	"crypto/ecdh"
-	"encoding/binary"
 	"crypto/sha256"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"math/rand/v2"

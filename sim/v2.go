@@ -2,8 +2,8 @@ package sim
 
 import (
 	"crypto/ecdh"
-	"encoding/binary"
 	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"runtime"
