@@ -291,19 +291,45 @@ func epochCase(name string, group epoch.ID, events []ev, withSeed func(i int) bo
 	}
 	c.EpochID, c.EpochSecret = h(ep.ID[:]), h(ep.Secret[:])
 	ok := ep.OuterKey()
+	if ok != expandSpec(es, "chorus/v2/epoch/outer-key") {
+		log.Fatalf("%s: outer key disagrees with the specification", name)
+	}
 	c.OuterKey = h(ok[:])
 	for _, inst := range insts {
 		ck := ep.SenderChain(inst)
+		if ck != expandSpec(es, "chorus/v2/epoch/sender-chain"+string(inst[:])) {
+			log.Fatalf("%s: sender chain disagrees with the specification", name)
+		}
 		ch := Chain{Installation: h(inst[:]), SenderChain: h(ck[:])}
 		for range 2 {
 			mk, next := epoch.ChainStep(&ck)
 			k, n := epoch.MessageKeys(&mk)
+			// Independent: MK = HMAC(CK, 0x01), CK' = HMAC(CK, 0x02), HKDF-Expand(MK, label, 44).
+			if mk != hmacSpec(ck[:], []byte{1}) || next != hmacSpec(ck[:], []byte{2}) {
+				log.Fatalf("%s: chain step disagrees with the specification", name)
+			}
+			okm := must(hkdf.Expand(sha256.New, mk[:], "chorus/v1/senderkeys/message-keys", 44))
+			if !bytes.Equal(okm[:32], k[:]) || !bytes.Equal(okm[32:], n[:]) {
+				log.Fatalf("%s: message keys disagree with the specification", name)
+			}
 			ch.MessageKeys = append(ch.MessageKeys, Keys{Key: h(k[:]), Nonce: h(n[:])})
 			ck = next
 		}
 		c.Chains = append(c.Chains, ch)
 	}
 	return c
+}
+
+func expandSpec(prk [32]byte, info string) (out [32]byte) {
+	copy(out[:], must(hkdf.Expand(sha256.New, prk[:], info, 32)))
+	return out
+}
+
+func hmacSpec(key, msg []byte) (out [32]byte) {
+	m := hmac.New(sha256.New, key)
+	m.Write(msg)
+	copy(out[:], m.Sum(nil))
+	return out
 }
 
 func newEv(r io.Reader, prev ...epoch.ID) ev {
@@ -369,6 +395,10 @@ func cases() []Case {
 
 	// Slot hints, slot contexts and rekey ids.
 	hint := epoch.SlotHint(e1.id, insts[0])
+	hs := sha256.Sum256(append(append([]byte("\x19chorus/v2/epoch/slot-hint"), e1.id[:]...), insts[0][:]...))
+	if !bytes.Equal(hs[:16], hint[:]) {
+		log.Fatal("slot hint disagrees with the specification")
+	}
 	add(Case{Name: "slot_hint", Op: "slot_hint", Expect: "success", Event: h(e1.id[:]),
 		Installation: h(insts[0][:]), Output: h(hint[:])})
 	nonce := read16(r)
