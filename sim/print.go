@@ -425,14 +425,27 @@ func (p *printer) v2(r *Report) {
 			dur(run.Remove.SenderCPU+run.Rotate.SenderCPU) + " / " + dur(run.Remove.SenderCPU+v.AuthorCPU),
 			dur(run.Rotate.RxSerial) + " per speaker / " + dur(v.ReceiverCPU),
 			fmtBytes(float64(v.AddBlockBytes)),
-			fmtBytes(msg) + " / " + fmtBytes(msg+float64(v.MessageExtra))})
+			fmtBytes(msg) + " / " + fmtBytes(msg+float64(v.MessageExtra)),
+			v2Create(run)})
 	}
 	rows = append(rows,
-		[]string{"400", "1", "ts-mls remove commit (elsewhere)", "", fmt.Sprintf("1 / %s", fmtBytes(mlsTSRemove400B)), "0", dur(mlsTSRemove400), "", "", ""},
-		[]string{"1000", "1", "OpenMLS (elsewhere)", "", "", "", "add: " + dur(mlsOpenMLSAdd1000), "", "", ""})
+		[]string{"400", "1", "ts-mls remove commit (elsewhere)", "", fmt.Sprintf("1 / %s", fmtBytes(mlsTSRemove400B)), "0", dur(mlsTSRemove400), "", "", "", ""},
+		[]string{"1000", "1", "OpenMLS (elsewhere)", "", "", "", "add: " + dur(mlsOpenMLSAdd1000), "", "", "", ""})
 	p.table([]string{"N", "D", "remove v1: event + rotation bytes per speaker (with 2 repeats)", "remove v1: total if all S speak (computed)",
 		"remove v2: publishes / bytes (event + 1 block)", "added to each speaker's later messages v1 / v2",
 		"rekeying installation CPU v1 (event + its rotation) / v2 (event + rekey)",
 		"receiver CPU v1 (engine, per rotation) / v2 (key schedule, per key event)", "add v2: key block bytes (+ 1 Welcome per new installation)",
-		"group message v1 / v2"}, rows)
+		"group message v1 / v2", "create v1 (measured) / v2 (computed: publishes + Welcomes)"}, rows)
+}
+
+// v2Create is the creation cell: v1's measured total, v2's computed total and its parts.
+func v2Create(run *Run) string {
+	v := &run.V2
+	if v.CreatePublishes == 0 {
+		return fmtBytes(run.Create.Bytes) + " / –"
+	}
+	w := int64(run.N*run.D - 1)
+	return fmt.Sprintf("%s / %s (%d publishes %s + %d Welcomes of %s)", fmtBytes(run.Create.Bytes),
+		fmtBytes(float64(v.CreatePublishBytes+w*v.CreateWelcomeBytes)), v.CreatePublishes,
+		fmtBytes(float64(v.CreatePublishBytes)), w, fmtBytes(float64(v.CreateWelcomeBytes)))
 }

@@ -61,6 +61,9 @@ func RunScale(ctx context.Context, cfg ScaleConfig, w io.Writer) (*Report, error
 				run.Checks = append(run.Checks, Check{Name: "key schedule v2 measured", Detail: err.Error()})
 			} else {
 				run.V2 = v2
+				if err := run.V2.computeCreation(n, run.CardSizes); err != nil {
+					run.Checks = append(run.Checks, Check{Name: "key schedule v2 creation computed", Detail: err.Error()})
+				}
 			}
 			cfg.Logger.Info("run done", "N", n, "D", d, "took", time.Since(t0).Round(time.Millisecond))
 			rep.Runs = append(rep.Runs, run)

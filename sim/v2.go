@@ -3,16 +3,22 @@ package sim
 import (
 	"crypto/ecdh"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/chorus-im/chorus/doubleratchet"
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport"
+	"github.com/chorus-im/chorus/x3dh"
+	"github.com/ethereum/go-ethereum/crypto"
 )
 
 // V2 holds figures of the group key schedule v2 (package epoch, spec/README.md protocol ›
@@ -36,6 +42,13 @@ type V2 struct {
 	// publish, block parse, its slot's Double Ratchet open with a DH ratchet turn (the worst
 	// case), seed parse, schedule, new epoch and outer key (median).
 	ReceiverCPU time.Duration
+	// Creation at N × D, computed with the real encoders (not run): one creation message
+	// with the CHAT_CREATED and MEMBERS_ADDED events, further messages with every
+	// member's card once (CreatePublishes publishes, CreatePublishBytes in all), and one
+	// Welcome per other installation (CreateWelcomeBytes each, as published: an initial
+	// X3DH inbox frame carrying the admin's card and a Welcome v2 with a 68-byte join).
+	CreatePublishes                        int
+	CreatePublishBytes, CreateWelcomeBytes int64
 	// MessageExtra is what an ordinary group message gains over v1 (the header names the
 	// sender installation, 16 bytes, instead of an 8-byte key id).
 	MessageExtra int
@@ -244,3 +257,109 @@ func v2HeaderSize(vg *v2Group) int {
 
 // transportMax is the largest payload one publish carries.
 const transportMax = transport.MaxPayload
+
+// cardSize is the size of the card inside a contact code ("chorus1:" || base64url-nopad).
+func cardSize(code string) int {
+	b, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+	if err != nil {
+		return 0
+	}
+	return len(b)
+}
+
+// computeCreation fills the creation figures of the key schedule v2 for N members from the
+// members' card sizes (D installations each; spec: Welcome v2 and its budget). The total
+// adds one Welcome per other installation (printed by the caller).
+func (v *V2) computeCreation(n int, cards []int) error {
+	if len(cards) < n {
+		return fmt.Errorf("sim: v2: %d cards for %d members", len(cards), n)
+	}
+	admin, err := crypto.GenerateKey()
+	if err != nil {
+		return err
+	}
+	chatID, err := membership.NewChatID(rand.Reader, &admin.PublicKey)
+	if err != nil {
+		return err
+	}
+	added := make([]string, 0, n-1)
+	for range n - 1 {
+		k, err := crypto.GenerateKey()
+		if err != nil {
+			return err
+		}
+		added = append(added, membership.PublicKeyString(&k.PublicKey))
+	}
+	var evs []membership.Event
+	for _, ev := range []membership.Event{
+		{Type: membership.ChatCreated, Clock: 1, Name: "scale"},
+		{Type: membership.MembersAdded, Clock: 2, Members: added},
+	} {
+		s, err := membership.SignEvent(admin, chatID, ev)
+		if err != nil {
+			return err
+		}
+		evs = append(evs, s)
+	}
+	log, err := (&membership.Message{ChatID: chatID, Events: evs}).MarshalBinary()
+	if err != nil {
+		return err
+	}
+	// Group messages under the new epoch: outer layer, frame (version, flags, u32), v2
+	// message overhead, plaintext header (version, clock, timestamp, type, u32 body, empty
+	// history) and the membership body u32<log> || u32<cards>.
+	const perMessage = epoch.OuterOverhead + 2 + 4 + epoch.MessageOverhead + 1 + 8 + 8 + 1 + 4 + 1 + 4 + 4
+	v.CreatePublishes, v.CreatePublishBytes = 1, int64(perMessage+len(log))
+	room, used := transportMax-perMessage, 0
+	for _, c := range cards[:n] {
+		if used+2+c > room {
+			v.CreatePublishes++
+			v.CreatePublishBytes += int64(perMessage + used)
+			used = 0
+		}
+		used += 2 + c
+	}
+	if used > 0 {
+		v.CreatePublishes++
+		v.CreatePublishBytes += int64(perMessage + used)
+	}
+	// One Welcome as published.
+	var seed epoch.Seed
+	rand.Read(seed[:])
+	var ev epoch.ID
+	rand.Read(ev[:])
+	join, err := epoch.Join{{Event: ev, Kind: epoch.SlotSeed, Value: seed}}.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	w := &wire.Welcome{ChatID: chatID, Buckets: 1, SentAt: uint64(time.Now().UnixMilli()), Distributions: [][]byte{join}}
+	rand.Read(w.GroupID[:])
+	rand.Read(w.Secret[:])
+	body, err := w.Marshal()
+	if err != nil {
+		return err
+	}
+	pm, err := (&wire.PairwiseMessage{Card: make([]byte, cards[0]), Type: wire.PairwiseWelcome, Body: body}).Marshal()
+	if err != nil {
+		return err
+	}
+	a, _, err := v2NewPair()
+	if err != nil {
+		return err
+	}
+	dr, err := a.Encrypt(pm, v2AD)
+	if err != nil {
+		return err
+	}
+	hdr, err := (&x3dh.Header{Version: x3dh.Version}).MarshalBinary()
+	if err != nil {
+		return err
+	}
+	ip, err := (&wire.InitialPayload{Header: hdr, Message: dr}).Marshal()
+	if err != nil {
+		return err
+	}
+	frame := (&wire.InboxFrame{Kind: wire.KindInitial, Body: make([]byte, 32+len(ip)+16)}).Marshal()
+	v.CreateWelcomeBytes = int64(len(frame))
+	return nil
+}
