@@ -256,3 +256,28 @@ func TestSlotPlaintextSizes(t *testing.T) {
 		}
 	}
 }
+
+func TestRules(t *testing.T) {
+	if _, ok := Designated(nil); ok {
+		t.Fatal("designated among none")
+	}
+	if d, _ := Designated([]Installation{{3}, {1, 9}, {2}, {1, 2}}); d != (Installation{1, 2}) {
+		t.Fatalf("designated %x", d)
+	}
+	rm, rk := FrontierEvent{ID: testID("rm"), Departs: true}, FrontierEvent{ID: testID("rk")}
+	for _, c := range []struct {
+		f     []FrontierEvent
+		leave bool
+		want  bool
+	}{
+		{[]FrontierEvent{rm}, false, false},     // a removal alone carries its own seed
+		{[]FrontierEvent{rk}, true, true},       // a leave not yet covered
+		{[]FrontierEvent{rm, rk}, false, true},  // concurrent removal: pooling possible
+		{[]FrontierEvent{rk, rk}, false, false}, // concurrent rekeys converge
+		{[]FrontierEvent{rk, rk}, true, true},   // still the leave
+	} {
+		if got := Unhealed(c.f, c.leave); got != c.want {
+			t.Errorf("Unhealed(%v, %v) = %v", c.f, c.leave, got)
+		}
+	}
+}

@@ -437,7 +437,11 @@ func (m *model) round(k int) {
 	} else if _, err := m.insts[*leaver].s.Current(); err != nil && !m.removed[*leaver] {
 		m.t.Fatalf("the model lost the leaver's epoch: %v", err)
 	}
-	if (len(m.insts[m.sortedMembers()[0]].s.Frontier()) >= 2 && removal) || leaver != nil {
+	var fe []FrontierEvent
+	for _, id := range m.insts[m.sortedMembers()[0]].s.Frontier() {
+		fe = append(fe, FrontierEvent{ID: id, Departs: len(m.byID[id].removes) > 0})
+	}
+	if Unhealed(fe, leaver != nil) {
 		if leaver != nil {
 			m.removed[*leaver] = true
 		}
@@ -445,7 +449,7 @@ func (m *model) round(k int) {
 		for id := range m.members {
 			view[id] = true
 		}
-		heal := m.sortedMembers()[0]
+		heal, _ := Designated(m.sortedMembers())
 		e := m.author(heal, m.insts[heal].s.Frontier(), view, nil, nil)
 		for _, id := range m.sortedMembers() {
 			m.deliver(m.insts[id], []*modelEvent{e})
