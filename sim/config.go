@@ -150,6 +150,12 @@ type Run struct {
 	Revoke, RevokeRotate Step
 
 	Memory Memory
+	// CardSizes are the members' contact cards (bytes, with D installations each), account
+	// order (the admin first); the key schedule v2 creation figure is computed from them.
+	CardSizes []int
+	// V2 are the key schedule v2 figures for this shape (package epoch, measured beside
+	// the run; the engine still runs v1).
+	V2 V2
 	// Oversize is the number of publishes above transport.MaxPayload and Largest the
 	// largest payload published.
 	Oversize, Largest int64

@@ -29,6 +29,7 @@ func (r *Report) Print(w io.Writer) error {
 	p.create(r)
 	p.add(r)
 	p.remove(r)
+	p.v2(r)
 	p.revoke(r)
 	p.memory(r)
 	p.mls(r)
@@ -398,4 +399,53 @@ func versusCommit(r *Report) string {
 	}
 	return fmt.Sprintf(": one rotation in the %d-installation group (%s) is %.1f× the ts-mls remove commit at 400 members", best.N*best.D,
 		fmtBytes(best.Rotate.Bytes), best.Rotate.Bytes/float64(mlsTSRemove400B))
+}
+
+// v2 prints the key schedule v2 figures beside the v1 ones of the same runs, with the MLS
+// figures from elsewhere (issue 13).
+func (p *printer) v2(r *Report) {
+	p.f("### Key schedule v2 beside v1 (issue 13)\n\n")
+	p.f("v2 (spec/README.md protocol › Key schedule v2): the removal's author sends one fresh seed in one slot per remaining installation, in the event's own publish; every member derives every sender's chain from the epoch, so nobody else re-sends anything. **The engine still runs v1**: the v2 columns are measured on package epoch in this process over real Double Ratchet sessions (slot sealing and opening, block sizes, epoch arithmetic; thread CPU, median of %d), plus the v1 event's measured bytes and CPU where v2 sends the same event; storing the advanced sessions and client overhead are not in the v2 CPU figures. v1 columns are this run's. MLS rows are figures from elsewhere (notes/crypto.md), not measured here.\n\n", v2Reps)
+	var rows [][]string
+	for _, run := range r.Runs {
+		v := &run.V2
+		if v.Slots == 0 || run.Message.Ops == 0 {
+			continue
+		}
+		msg := run.Message.Bytes
+		perSpeaker := (run.Rotate.Bytes - msg) + 2*(run.Repeat.Bytes-msg)
+		S := float64(run.N*run.D - run.D)
+		total2 := run.Remove.Bytes + float64(v.BlockBytes)
+		pub2 := int((total2 + float64(transportMax) - 1) / float64(transportMax))
+		rows = append(rows, []string{itoa(run.N), itoa(run.D),
+			fmtBytes(run.Remove.Bytes) + " + " + fmtBytes(perSpeaker) + " per speaker",
+			fmtBytes(run.Remove.Bytes + S*perSpeaker),
+			fmt.Sprintf("%d / %s (%d slots)", pub2, fmtBytes(total2), v.Slots),
+			fmtBytes(perSpeaker) + " / 0 (+" + itoa(v.MessageExtra) + " B per message)",
+			dur(run.Remove.SenderCPU+run.Rotate.SenderCPU) + " / " + dur(run.Remove.SenderCPU+v.AuthorCPU),
+			dur(run.Rotate.RxSerial) + " per speaker / " + dur(v.ReceiverCPU),
+			fmtBytes(float64(v.AddBlockBytes)),
+			fmtBytes(msg) + " / " + fmtBytes(msg+float64(v.MessageExtra)),
+			v2Create(run)})
+	}
+	rows = append(rows,
+		[]string{"400", "1", "ts-mls remove commit (elsewhere)", "", fmt.Sprintf("1 / %s", fmtBytes(mlsTSRemove400B)), "0", dur(mlsTSRemove400), "", "", "", ""},
+		[]string{"1000", "1", "OpenMLS (elsewhere)", "", "", "", "add: " + dur(mlsOpenMLSAdd1000), "", "", "", ""})
+	p.table([]string{"N", "D", "remove v1: event + rotation bytes per speaker (with 2 repeats)", "remove v1: total if all S speak (computed)",
+		"remove v2: publishes / bytes (event + 1 block)", "added to each speaker's later messages v1 / v2",
+		"rekeying installation CPU v1 (event + its rotation) / v2 (event + rekey)",
+		"receiver CPU v1 (engine, per rotation) / v2 (key schedule, per key event)", "add v2: key block bytes (+ 1 Welcome per new installation)",
+		"group message v1 / v2", "create v1 (measured) / v2 (computed: publishes + Welcomes)"}, rows)
+}
+
+// v2Create is the creation cell: v1's measured total, v2's computed total and its parts.
+func v2Create(run *Run) string {
+	v := &run.V2
+	if v.CreatePublishes == 0 {
+		return fmtBytes(run.Create.Bytes) + " / –"
+	}
+	w := int64(run.N*run.D - 1)
+	return fmt.Sprintf("%s / %s (%d publishes %s + %d Welcomes of %s)", fmtBytes(run.Create.Bytes),
+		fmtBytes(float64(v.CreatePublishBytes+w*v.CreateWelcomeBytes)), v.CreatePublishes,
+		fmtBytes(float64(v.CreatePublishBytes)), w, fmtBytes(float64(v.CreateWelcomeBytes)))
 }

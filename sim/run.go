@@ -164,11 +164,12 @@ func (sc *scenario) setup(ctx context.Context, dir string) error {
 				in.retire()
 			}
 		}
+		code, err := prim.c.ContactCode(ctx)
+		if err != nil {
+			return err
+		}
+		sc.run.CardSizes = append(sc.run.CardSizes, cardSize(code))
 		if m > 0 {
-			code, err := prim.c.ContactCode(ctx)
-			if err != nil {
-				return err
-			}
 			if _, err := admin.c.AddContact(ctx, code); err != nil {
 				return err
 			}

@@ -57,6 +57,14 @@ func RunScale(ctx context.Context, cfg ScaleConfig, w io.Writer) (*Report, error
 				run.Checks = append(run.Checks, Check{Name: "run completed", Detail: err.Error()})
 				cfg.Logger.Error("run stopped", "N", n, "D", d, "err", err)
 			}
+			if v2, err := measureV2(n, d); err != nil {
+				run.Checks = append(run.Checks, Check{Name: "key schedule v2 measured", Detail: err.Error()})
+			} else {
+				run.V2 = v2
+				if err := run.V2.computeCreation(n, run.CardSizes); err != nil {
+					run.Checks = append(run.Checks, Check{Name: "key schedule v2 creation computed", Detail: err.Error()})
+				}
+			}
 			cfg.Logger.Info("run done", "N", n, "D", d, "took", time.Since(t0).Round(time.Millisecond))
 			rep.Runs = append(rep.Runs, run)
 		}

@@ -72,6 +72,18 @@ func TestRunScaleSmall(t *testing.T) {
 		if run.Message.RxSerial <= 0 || run.Message.SenderCPU <= 0 || run.Converge.Wall <= 0 {
 			t.Errorf("%s: missing timings: rx %v, sender %v, converge %v", run.Name(), run.Message.RxSerial, run.Message.SenderCPU, run.Converge.Wall)
 		}
+		// Key schedule v2: one slot per remaining installation but the author, about 110 B
+		// each, and timings present.
+		if v := run.V2; v.Slots != run.N*run.D-run.D-1 || v.BlockBytes < int64(100*v.Slots) ||
+			v.BlockBytes > int64(130*v.Slots+200) || v.AuthorCPU <= 0 || v.ReceiverCPU <= 0 {
+			t.Errorf("%s: v2 figures %+v", run.Name(), v)
+		}
+		// v2 creation: the cards and events once, one small Welcome per installation: far
+		// below v1's Welcomes that each carry every card.
+		if v := run.V2; v.CreatePublishes < 2 || v.CreateWelcomeBytes < 300 || v.CreateWelcomeBytes > 4000 ||
+			float64(v.CreatePublishBytes+int64(run.N*run.D-1)*v.CreateWelcomeBytes) >= run.Create.Bytes {
+			t.Errorf("%s: v2 creation %+v vs v1 %.0f B", run.Name(), v, run.Create.Bytes)
+		}
 		if len(run.Memory.Disk) != 3 || run.Memory.Disk[0].Bytes == 0 {
 			t.Errorf("%s: disk usage %+v", run.Name(), run.Memory.Disk)
 		}
@@ -91,7 +103,7 @@ func TestRunScaleSmall(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"### Group message", "### Member removed", "### Device revocation", "### State per installation",
-		"### Compared with MLS", "| 10 | 1 |", "| 10 | 3 |"} {
+		"### Compared with MLS", "### Key schedule v2 beside v1", "| 10 | 1 |", "| 10 | 3 |"} {
 		if !strings.Contains(strings.ToLower(out.String()), strings.ToLower(want)) {
 			t.Errorf("output lacks %q", want)
 		}

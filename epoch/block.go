@@ -1,0 +1,278 @@
+package epoch
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"math"
+)
+
+// Slot is one recipient's slot of a key block: a pairwise Double Ratchet message (and, for
+// an initial slot, the X3DH header that starts the session) carrying a seed slot plaintext.
+type Slot struct {
+	Hint       [HintSize]byte
+	Kind       byte   // SlotSession or SlotInitial
+	X3DHHeader []byte // SlotInitial only
+	Message    []byte // the Double Ratchet message
+}
+
+// size returns the encoded size of the slot.
+func (s *Slot) size() int {
+	n := HintSize + 1 + 2 + len(s.Message)
+	if s.Kind == SlotInitial {
+		n += 2 + len(s.X3DHHeader)
+	}
+	return n
+}
+
+// KeyBlock is one part of the rotation block of a key event (spec: "Rotation block").
+type KeyBlock struct {
+	Kind   byte // KindMembership or KindRekey
+	Author Installation
+	Event  ID
+	Nonce  [NonceSize]byte // KindRekey only
+	Prev   Frontier        // the author's frontier before the event; empty only for creation
+	Part   uint16
+	Parts  uint16
+	Slots  []Slot
+}
+
+// NewRekey returns the header of a rekey by author with the given prev frontier, drawing its
+// nonce from the caller (16 random bytes).
+func NewRekey(group ID, author Installation, nonce [NonceSize]byte, prev Frontier) KeyBlock {
+	return KeyBlock{Kind: KindRekey, Author: author, Event: RekeyID(group, author, nonce), Nonce: nonce,
+		Prev: prev, Parts: 1}
+}
+
+// Context returns the slot context SHA-256(u8<"chorus/v2/epoch/slot-context"> || group ||
+// kind || author || event || u8 n || prev), bound into every slot's Double Ratchet AD.
+func (b *KeyBlock) Context(group ID) [32]byte {
+	p := make([]byte, 0, 1+len(labelSlotContext)+IDSize+1+InstallationSize+IDSize+1+len(b.Prev)*IDSize)
+	p = appendLabel(p, labelSlotContext)
+	p = append(p, group[:]...)
+	p = append(p, b.Kind)
+	p = append(p, b.Author[:]...)
+	p = append(p, b.Event[:]...)
+	p = appendIDs(p, b.Prev)
+	return sha256.Sum256(p)
+}
+
+// Find returns the first slot with hint h, if any. Hints are not required to be distinct
+// (checking would cost every receiver a set of N entries): a repeated hint only hides the
+// later slot from its own recipient, which an author could withhold anyway.
+func (b *KeyBlock) Find(h [HintSize]byte) (*Slot, bool) {
+	for i := range b.Slots {
+		if b.Slots[i].Hint == h {
+			return &b.Slots[i], true
+		}
+	}
+	return nil, false
+}
+
+// HeaderSize returns the encoded size of the block without its slots.
+func (b *KeyBlock) HeaderSize() int {
+	n := 1 + 1 + InstallationSize + IDSize + 1 + len(b.Prev)*IDSize + 2 + 2 + 4
+	if b.Kind == KindRekey {
+		n += NonceSize
+	}
+	return n
+}
+
+// check validates the header and slots (not the rekey id, which needs the group).
+func (b *KeyBlock) check() error {
+	if b.Kind != KindMembership && b.Kind != KindRekey {
+		return fmt.Errorf("%w: key block kind %#x", ErrMalformed, b.Kind)
+	}
+	if !b.Prev.valid() || b.Prev.Contains(b.Event) || (len(b.Prev) == 0 && b.Kind != KindMembership) {
+		return fmt.Errorf("%w: key block prev", ErrMalformed)
+	}
+	if b.Parts == 0 || b.Parts > MaxParts || b.Part >= b.Parts {
+		return fmt.Errorf("%w: part %d of %d", ErrMalformed, b.Part, b.Parts)
+	}
+	for i := range b.Slots {
+		s := &b.Slots[i]
+		switch {
+		case s.Kind != SlotSession && s.Kind != SlotInitial,
+			len(s.Message) == 0 || len(s.Message) > math.MaxUint16,
+			s.Kind == SlotInitial && (len(s.X3DHHeader) == 0 || len(s.X3DHHeader) > math.MaxUint16),
+			s.Kind == SlotSession && len(s.X3DHHeader) != 0:
+			return fmt.Errorf("%w: slot %d", ErrMalformed, i)
+		}
+	}
+	return nil
+}
+
+// MarshalBinary encodes the block canonically.
+func (b *KeyBlock) MarshalBinary() ([]byte, error) {
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	slots := 0
+	for i := range b.Slots {
+		slots += b.Slots[i].size()
+	}
+	if uint64(slots) > math.MaxUint32 {
+		return nil, fmt.Errorf("%w: slots too large", ErrMalformed)
+	}
+	p := make([]byte, 0, b.HeaderSize()+slots)
+	p = append(p, Version, b.Kind)
+	p = append(p, b.Author[:]...)
+	p = append(p, b.Event[:]...)
+	if b.Kind == KindRekey {
+		p = append(p, b.Nonce[:]...)
+	}
+	p = appendIDs(p, b.Prev)
+	p = binary.BigEndian.AppendUint16(p, b.Part)
+	p = binary.BigEndian.AppendUint16(p, b.Parts)
+	p = binary.BigEndian.AppendUint32(p, uint32(slots))
+	for i := range b.Slots {
+		s := &b.Slots[i]
+		p = append(append(p, s.Hint[:]...), s.Kind)
+		if s.Kind == SlotInitial {
+			p = binary.BigEndian.AppendUint16(p, uint16(len(s.X3DHHeader)))
+			p = append(p, s.X3DHHeader...)
+		}
+		p = binary.BigEndian.AppendUint16(p, uint16(len(s.Message)))
+		p = append(p, s.Message...)
+	}
+	return p, nil
+}
+
+// ParseKeyBlock decodes a key block of group strictly: ErrUnsupportedVersion, ErrMalformed,
+// or ErrMismatch for a rekey whose id is not RekeyID(group, author, nonce). Slices of the
+// result alias data.
+func ParseKeyBlock(group ID, data []byte) (*KeyBlock, error) {
+	r := reader{b: data}
+	if v := r.u8(); r.err == nil && v != Version {
+		return nil, fmt.Errorf("%w: key block version %d", ErrUnsupportedVersion, v)
+	}
+	b := &KeyBlock{Kind: r.u8(), Author: r.installation(), Event: r.id()}
+	if b.Kind == KindRekey {
+		copy(b.Nonce[:], r.bytes(NonceSize))
+	}
+	b.Prev = r.ids()
+	b.Part, b.Parts = r.u16(), r.u16()
+	sl := r.bytes(int(r.u32()))
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.left() != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes after the key block", ErrMalformed, r.left())
+	}
+	s := reader{b: sl}
+	b.Slots = make([]Slot, 0, len(sl)/(HintSize+1+2+64)+1)
+	for s.left() > 0 && s.err == nil {
+		var slot Slot
+		copy(slot.Hint[:], s.bytes(HintSize))
+		slot.Kind = s.u8()
+		if slot.Kind == SlotInitial {
+			slot.X3DHHeader = s.bytes(int(s.u16()))
+		}
+		slot.Message = s.bytes(int(s.u16()))
+		b.Slots = append(b.Slots, slot)
+	}
+	if s.err != nil {
+		return nil, s.err
+	}
+	if err := b.check(); err != nil {
+		return nil, err
+	}
+	if b.Kind == KindRekey && RekeyID(group, b.Author, b.Nonce) != b.Event {
+		return nil, fmt.Errorf("%w: rekey id does not match its nonce", ErrMismatch)
+	}
+	return b, nil
+}
+
+// SlotPlaintext is the plaintext of a slot or of a pairwise epoch message (spec: "Slot
+// plaintext"). Which fields are used depends on Kind:
+//   - SlotSeed: Seed;
+//   - SlotContribution: Event, Prev, Frontier, X;
+//   - SlotSeedResend: Event, Prev, Seed.
+type SlotPlaintext struct {
+	Kind     byte
+	Event    ID
+	Prev     Frontier
+	Frontier Frontier
+	Seed     Seed
+	X        ID
+}
+
+// MarshalBinary encodes the slot plaintext canonically.
+func (p *SlotPlaintext) MarshalBinary() ([]byte, error) {
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	b := make([]byte, 0, 2+IDSize+1+len(p.Prev)*IDSize+1+len(p.Frontier)*IDSize+IDSize)
+	b = append(b, Version, p.Kind)
+	switch p.Kind {
+	case SlotSeed:
+		b = append(b, p.Seed[:]...)
+	case SlotContribution:
+		b = append(b, p.Event[:]...)
+		b = appendIDs(b, p.Prev)
+		b = appendIDs(b, p.Frontier)
+		b = append(b, p.X[:]...)
+	case SlotSeedResend:
+		b = append(b, p.Event[:]...)
+		b = appendIDs(b, p.Prev)
+		b = append(b, p.Seed[:]...)
+	}
+	return b, nil
+}
+
+func (p *SlotPlaintext) check() error {
+	switch p.Kind {
+	case SlotSeed:
+		if p.Event != (ID{}) || len(p.Prev) != 0 || len(p.Frontier) != 0 || p.X != (ID{}) {
+			return fmt.Errorf("%w: seed slot with other fields", ErrMalformed)
+		}
+	case SlotContribution:
+		if !p.Prev.valid() || p.Prev.Contains(p.Event) || len(p.Frontier) == 0 || !p.Frontier.valid() ||
+			!p.Frontier.Contains(p.Event) || p.Seed != (Seed{}) {
+			return fmt.Errorf("%w: contribution", ErrMalformed)
+		}
+	case SlotSeedResend:
+		if !p.Prev.valid() || p.Prev.Contains(p.Event) || len(p.Frontier) != 0 || p.X != (ID{}) {
+			return fmt.Errorf("%w: seed resend", ErrMalformed)
+		}
+	default:
+		return fmt.Errorf("%w: slot plaintext kind %#x", ErrMalformed, p.Kind)
+	}
+	return nil
+}
+
+// ParseSlotPlaintext decodes a slot plaintext strictly.
+func ParseSlotPlaintext(data []byte) (*SlotPlaintext, error) {
+	r := reader{b: data}
+	if v := r.u8(); r.err == nil && v != Version {
+		return nil, fmt.Errorf("%w: slot plaintext version %d", ErrUnsupportedVersion, v)
+	}
+	p := &SlotPlaintext{Kind: r.u8()}
+	switch p.Kind {
+	case SlotSeed:
+		copy(p.Seed[:], r.bytes(IDSize))
+	case SlotContribution:
+		p.Event = r.id()
+		p.Prev = r.ids()
+		p.Frontier = r.ids()
+		p.X = r.id()
+	case SlotSeedResend:
+		p.Event = r.id()
+		p.Prev = r.ids()
+		copy(p.Seed[:], r.bytes(IDSize))
+	default:
+		if r.err == nil {
+			return nil, fmt.Errorf("%w: slot plaintext kind %#x", ErrMalformed, p.Kind)
+		}
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.left() != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, r.left())
+	}
+	if err := p.check(); err != nil {
+		return nil, err
+	}
+	return p, nil
+}

@@ -1,0 +1,254 @@
+package epoch
+
+import (
+	"bytes"
+	"errors"
+	"testing"
+)
+
+// addVectorSeeds adds every hex encoding of the vectors of op.
+func addVectorSeeds(f *testing.F, op string, pick func(vectorCase) string) {
+	for _, c := range loadVectors(f) {
+		if c.Op == op {
+			if h := pick(c); h != "" {
+				f.Add(unhex(f, h))
+			}
+		}
+	}
+}
+
+var fuzzGroup = testID("group")
+
+func FuzzParseKeyBlock(f *testing.F) {
+	addVectorSeeds(f, "key_block", func(c vectorCase) string { return c.Encoding })
+	var g ID
+	for _, c := range loadVectors(f) {
+		if c.Op == "key_block" {
+			g = hexID(f, c.Group)
+			break
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in := bytes.Clone(data)
+		b, err := ParseKeyBlock(g, data)
+		if !bytes.Equal(in, data) {
+			t.Fatal("parse modified its input")
+		}
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupportedVersion) && !errors.Is(err, ErrMismatch) {
+				t.Fatalf("unclassified error %v", err)
+			}
+			return
+		}
+		again, err := b.MarshalBinary()
+		if err != nil || !bytes.Equal(again, data) {
+			t.Fatalf("accepted encoding is not canonical (%v)", err)
+		}
+		_ = b.Context(g)
+	})
+}
+
+func FuzzParseSlotPlaintext(f *testing.F) {
+	addVectorSeeds(f, "slot_plaintext", func(c vectorCase) string { return c.Encoding })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		p, err := ParseSlotPlaintext(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupportedVersion) {
+				t.Fatalf("unclassified error %v", err)
+			}
+			return
+		}
+		again, err := p.MarshalBinary()
+		if err != nil || !bytes.Equal(again, data) {
+			t.Fatalf("accepted encoding is not canonical (%v)", err)
+		}
+	})
+}
+
+// FuzzScheduleUnmarshal: a state either decodes canonically or leaves the schedule as it
+// was; a decoded schedule then accepts operations without panicking.
+func FuzzScheduleUnmarshal(f *testing.F) {
+	addVectorSeeds(f, "state", func(c vectorCase) string { return c.Encoding })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		s := NewSchedule(fuzzGroup)
+		_ = s.Apply(Event{ID: testID("held")})
+		before := marshalState(t, s)
+		if err := s.UnmarshalBinary(data); err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupportedVersion) {
+				t.Fatalf("unclassified error %v", err)
+			}
+			if !bytes.Equal(before, marshalState(t, s)) {
+				t.Fatal("a failed decode changed the schedule")
+			}
+			return
+		}
+		if !bytes.Equal(marshalState(t, s), data) {
+			t.Fatal("accepted state is not canonical")
+		}
+		_, _ = s.Current()
+		_ = s.Apply(Event{ID: testID("next"), Prev: s.Frontier()})
+		_, _ = s.Current()
+	})
+}
+
+// FuzzOpenOuter: arbitrary payloads never open under a live epoch and never panic.
+func FuzzOpenOuter(f *testing.F) {
+	addVectorSeeds(f, "outer", func(c vectorCase) string { return c.Payload })
+	var live []Epoch
+	var genuine, genuineFrame []byte
+	for _, c := range loadVectors(f) {
+		if c.Op == "epoch" && c.Expect == "success" {
+			live = append(live, Epoch{ID: hexID(f, c.EpochID), Secret: [32]byte(hexID(f, c.EpochSecret))})
+		}
+		if c.Op == "outer" && c.Expect == "success" {
+			genuine, genuineFrame = unhex(f, c.Payload), unhex(f, c.Frame)
+		}
+	}
+	if len(live) > MaxLiveEpochs {
+		live = live[len(live)-MaxLiveEpochs:]
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		frame, _, err := OpenOuter(live, "/waku/2/chorus-vectors/proto", data)
+		if err == nil {
+			// Only the genuine vector payload may open.
+			if !bytes.Equal(data, genuine) || !bytes.Equal(frame, genuineFrame) {
+				t.Fatal("a forged payload opened")
+			}
+		}
+	})
+}
+
+// FuzzApply interprets data as key events over a small alphabet of ids (each byte pair: an
+// id and a prev bitmask) and checks that the schedule's frontier is S \ P for the events it
+// accepted, computed directly.
+func FuzzApply(f *testing.F) {
+	f.Add([]byte{0, 0, 1, 1, 2, 1, 3, 6})
+	f.Add([]byte{3, 6, 2, 1, 1, 1, 0, 0})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const n = 8
+		ids := make([]ID, n)
+		for i := range ids {
+			ids[i] = testID(string(rune('a' + i)))
+		}
+		s := NewSchedule(fuzzGroup)
+		applied := map[int]bool{}
+		superseded := map[int]bool{}
+		for i := 0; i+1 < len(data); i += 2 {
+			e := int(data[i]) % n
+			var prev []ID
+			var pi []int
+			for j := range n {
+				if data[i+1]&(1<<j) != 0 && j != e {
+					prev = append(prev, ids[j])
+					pi = append(pi, j)
+				}
+			}
+			pf, _ := NewFrontier(prev...)
+			err := s.Apply(Event{ID: ids[e], Prev: pf})
+			switch {
+			case applied[e]:
+				if !errors.Is(err, ErrDuplicate) {
+					t.Fatalf("re-apply: %v", err)
+				}
+				continue
+			case err != nil:
+				t.Fatalf("apply: %v", err)
+			}
+			applied[e] = true
+			for _, j := range pi {
+				superseded[j] = true
+			}
+		}
+		var want []ID
+		for i := range n {
+			if applied[i] && !superseded[i] {
+				want = append(want, ids[i])
+			}
+		}
+		wf, _ := NewFrontier(want...)
+		if !s.Frontier().Equal(wf) {
+			t.Fatal("frontier is not S \\ P")
+		}
+	})
+}
+
+// FuzzReceiverChainOpen: arbitrary messages never open (but the genuine vector ones) and a
+// failed open leaves the chain unchanged.
+func FuzzReceiverChainOpen(f *testing.F) {
+	var c0 vectorCase
+	for _, c := range loadVectors(f) {
+		if c.Op == "seal" || c.Op == "open" {
+			f.Add(unhex(f, c.Message))
+			if c.Op == "open" && c0.Name == "" {
+				c0 = c
+			}
+		}
+	}
+	ep := Epoch{ID: hexID(f, c0.EpochID), Secret: [32]byte(hexID(f, c0.EpochSecret))}
+	inst := hexInst(f, c0.Installation)
+	pub := unhex(f, c0.SigningKey)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		r := NewReceiverChain(&ep, inst)
+		before, _ := r.MarshalBinary()
+		if _, err := r.Open(pub, data); err != nil {
+			if after, _ := r.MarshalBinary(); !bytes.Equal(before, after) {
+				t.Fatal("a failed open changed the chain")
+			}
+		}
+	})
+}
+
+// FuzzChainUnmarshal: receiver and sender chain states decode canonically or not at all.
+func FuzzChainUnmarshal(f *testing.F) {
+	ep := Epoch{ID: testID("e"), Secret: testID("s")}
+	r := NewReceiverChain(&ep, Installation{1})
+	s := NewSenderChain(&ep, Installation{1})
+	rb, _ := r.MarshalBinary()
+	sb, _ := s.MarshalBinary()
+	f.Add(rb)
+	f.Add(sb)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var rc ReceiverChain
+		if err := rc.UnmarshalBinary(data); err == nil {
+			if again, _ := rc.MarshalBinary(); !bytes.Equal(again, data) {
+				t.Fatal("receiver chain state not canonical")
+			}
+			_ = rc.Gaps()
+		} else if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupportedVersion) {
+			t.Fatalf("unclassified error %v", err)
+		}
+		var sc SenderChain
+		if err := sc.UnmarshalBinary(data); err == nil {
+			if again, _ := sc.MarshalBinary(); !bytes.Equal(again, data) {
+				t.Fatal("sender chain state not canonical")
+			}
+		} else if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupportedVersion) {
+			t.Fatalf("unclassified error %v", err)
+		}
+	})
+}
+
+// FuzzParseJoin: a join decodes canonically or not at all, and a decoded join either makes a
+// newcomer schedule or is refused with a classified error.
+func FuzzParseJoin(f *testing.F) {
+	addVectorSeeds(f, "join", func(c vectorCase) string { return c.Encoding })
+	f.Fuzz(func(t *testing.T, data []byte) {
+		j, err := ParseJoin(data)
+		if err != nil {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupportedVersion) {
+				t.Fatalf("unclassified error %v", err)
+			}
+			return
+		}
+		if again, err := j.MarshalBinary(); err != nil || !bytes.Equal(again, data) {
+			t.Fatal("join not canonical")
+		}
+		s, err := NewScheduleFromJoin(fuzzGroup, j)
+		if err != nil {
+			t.Fatalf("a canonical join refused: %v", err)
+		}
+		if _, err := s.Current(); err != nil {
+			t.Fatalf("a newcomer from a canonical join has no epoch: %v", err)
+		}
+	})
+}

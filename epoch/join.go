@@ -1,0 +1,160 @@
+package epoch
+
+import "fmt"
+
+// JoinEntry is one frontier event as a newcomer learns it in its Welcome: the event, its
+// prev set, and either the event's seed (the newcomer is one of its recipients) or its
+// contribution for the joining frontier (forwarded).
+type JoinEntry struct {
+	Event ID
+	Prev  Frontier
+	Kind  byte // SlotSeed or SlotContribution
+	Value [IDSize]byte
+}
+
+// Join is the key-schedule part of a Welcome v2 (spec: "Welcome v2"):
+//
+//	join  = 0x02 ‖ u8 m (1..MaxFrontier) ‖ m × entry, event ids strictly ascending
+//	entry = event id(32) ‖ u8 n ‖ n × prev id(32) ‖ kind(1: 0x01 seed, 0x02 contribution) ‖ value(32)
+//
+// The entries' events are the joining frontier: no entry's prev names another entry.
+type Join []JoinEntry
+
+// Frontier returns the joining frontier.
+func (j Join) Frontier() Frontier {
+	f := make(Frontier, len(j))
+	for i := range j {
+		f[i] = j[i].Event
+	}
+	return f
+}
+
+func (j Join) check() error {
+	if len(j) == 0 || len(j) > MaxFrontier {
+		return fmt.Errorf("%w: join of %d events", ErrMalformed, len(j))
+	}
+	f := j.Frontier()
+	if !f.valid() {
+		return fmt.Errorf("%w: join events not strictly ascending", ErrMalformed)
+	}
+	for i := range j {
+		e := &j[i]
+		if !e.Prev.valid() || e.Prev.Contains(e.Event) || (e.Kind != SlotSeed && e.Kind != SlotContribution) {
+			return fmt.Errorf("%w: join entry %d", ErrMalformed, i)
+		}
+		for _, p := range e.Prev {
+			if f.Contains(p) {
+				return fmt.Errorf("%w: join entry %d supersedes another", ErrMalformed, i)
+			}
+		}
+	}
+	return nil
+}
+
+// MarshalBinary encodes the join canonically.
+func (j Join) MarshalBinary() ([]byte, error) {
+	if err := j.check(); err != nil {
+		return nil, err
+	}
+	b := []byte{Version, byte(len(j))}
+	for i := range j {
+		e := &j[i]
+		b = append(b, e.Event[:]...)
+		b = appendIDs(b, e.Prev)
+		b = append(append(b, e.Kind), e.Value[:]...)
+	}
+	return b, nil
+}
+
+// ParseJoin decodes a join strictly (ErrMalformed, ErrUnsupportedVersion).
+func ParseJoin(data []byte) (Join, error) {
+	r := reader{b: data}
+	if v := r.u8(); r.err == nil && v != Version {
+		return nil, fmt.Errorf("%w: join version %d", ErrUnsupportedVersion, v)
+	}
+	m := int(r.u8())
+	if r.err == nil && (m == 0 || m > MaxFrontier) {
+		return nil, fmt.Errorf("%w: join of %d events", ErrMalformed, m)
+	}
+	j := make(Join, 0, m)
+	for range m {
+		if r.err != nil {
+			break
+		}
+		e := JoinEntry{Event: r.id(), Prev: r.ids(), Kind: r.u8()}
+		copy(e.Value[:], r.bytes(IDSize))
+		j = append(j, e)
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	if r.left() != 0 {
+		return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, r.left())
+	}
+	if err := j.check(); err != nil {
+		return nil, err
+	}
+	return j, nil
+}
+
+// NewScheduleFromJoin returns the schedule of a newcomer of group: the join's events
+// applied with their prev sets (which the newcomer records as superseded, never to enter
+// its frontier), their seeds and contributions set. The newcomer holds nothing of any
+// earlier epoch.
+func NewScheduleFromJoin(group ID, j Join) (*Schedule, error) {
+	if err := j.check(); err != nil {
+		return nil, err
+	}
+	s := NewSchedule(group)
+	for i := range j {
+		if err := s.Apply(Event{ID: j[i].Event, Prev: j[i].Prev}); err != nil {
+			return nil, err
+		}
+	}
+	f := j.Frontier()
+	if !s.frontier.Equal(f) {
+		return nil, fmt.Errorf("%w: join is not a frontier", ErrMalformed)
+	}
+	for i := range j {
+		e := &j[i]
+		var err error
+		if e.Kind == SlotSeed {
+			seed := Seed(e.Value)
+			err = s.SetSeed(e.Event, &seed)
+		} else {
+			x := ID(e.Value)
+			err = s.SetContribution(e.Event, f, &x)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return s, nil
+}
+
+// JoinFor returns the join a member hands a newcomer whose own add is the frontier event
+// add (or, for a linked installation, the device-list event), from the member's schedule
+// (prev sets as recorded when the events were applied):
+// the newcomer's seed for its add (given: the member drew it or holds it), and for every
+// other frontier event the contribution for the current frontier (the member needs its
+// seed). ErrSuperseded if add is not in the frontier, ErrIncomplete if a seed is missing.
+func (s *Schedule) JoinFor(add ID, seed *Seed) (Join, error) {
+	if !s.frontier.Contains(add) {
+		return nil, fmt.Errorf("%w: %s", ErrSuperseded, add)
+	}
+	var j Join
+	for _, id := range s.frontier {
+		e := JoinEntry{Event: id, Prev: s.Prev(id)}
+		if id == add {
+			e.Kind, e.Value = SlotSeed, *seed
+		} else {
+			x, _, err := s.Forward(id)
+			if err != nil {
+				return nil, err
+			}
+			e.Kind, e.Value = SlotContribution, x
+		}
+		j = append(j, e)
+	}
+	return j, j.check()
+}

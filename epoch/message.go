@@ -1,0 +1,309 @@
+package epoch
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/binary"
+	"fmt"
+	"maps"
+	"slices"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"golang.org/x/crypto/chacha20poly1305"
+)
+
+// MessageHeader is the clear header of a v2 group message (inside the outer layer).
+type MessageHeader struct {
+	Installation Installation
+	Iteration    uint32
+}
+
+// ParseMessageHeader reads the header of a message without cryptography (to route it to
+// the sender's chain): at least MessageOverhead bytes (ErrMalformed), version 2
+// (ErrUnsupportedVersion), iteration below 2^32 − 1 (ErrMalformed).
+func ParseMessageHeader(msg []byte) (MessageHeader, error) {
+	if len(msg) < MessageOverhead {
+		return MessageHeader{}, fmt.Errorf("%w: message of %d bytes", ErrMalformed, len(msg))
+	}
+	if msg[0] != Version {
+		return MessageHeader{}, fmt.Errorf("%w: message version %d", ErrUnsupportedVersion, msg[0])
+	}
+	h := MessageHeader{Installation: Installation(msg[1 : 1+InstallationSize]),
+		Iteration: binary.BigEndian.Uint32(msg[1+InstallationSize:])}
+	if h.Iteration == maxIteration {
+		return MessageHeader{}, fmt.Errorf("%w: reserved iteration", ErrMalformed)
+	}
+	return h, nil
+}
+
+// messageDigest is SHA-256(u8<label> || EID || u8<header> || u32<ciphertext>).
+func messageDigest(eid *ID, header, ct []byte) [32]byte {
+	h := sha256.New()
+	h.Write(appendLabel(nil, labelMessageSignature))
+	h.Write(eid[:])
+	h.Write([]byte{byte(len(header))})
+	h.Write(header)
+	var l [4]byte
+	binary.BigEndian.PutUint32(l[:], uint32(len(ct)))
+	h.Write(l[:])
+	h.Write(ct)
+	var d [32]byte
+	h.Sum(d[:0])
+	return d
+}
+
+func aeadAD(header []byte, eid *ID) []byte { return append(slices.Clone(header), eid[:]...) }
+
+// SenderChain is an installation's sending chain in one epoch.
+type SenderChain struct {
+	Epoch        ID
+	Installation Installation
+	chain        [IDSize]byte
+	next         uint32
+}
+
+// NewSenderChain starts inst's sending chain of epoch e at iteration 0.
+func NewSenderChain(e *Epoch, inst Installation) *SenderChain {
+	return &SenderChain{Epoch: e.ID, Installation: inst, chain: e.SenderChain(inst)}
+}
+
+// Iteration returns the iteration the next Seal uses.
+func (s *SenderChain) Iteration() uint32 { return s.next }
+
+// Seal seals plaintext as the next iteration, signed by signing (the installation's
+// signing key from its signed device list entry), and advances the chain. Persist the
+// chain before publishing.
+func (s *SenderChain) Seal(signing *ecdsa.PrivateKey, plaintext []byte) ([]byte, error) {
+	if s.next == maxIteration {
+		return nil, ErrChainExhausted
+	}
+	mk, next := ChainStep(&s.chain)
+	defer clear(mk[:])
+	key, nonce := MessageKeys(&mk)
+	defer clear(key[:])
+	header := make([]byte, HeaderSize, HeaderSize+len(plaintext)+16+SignatureSize)
+	header[0] = Version
+	copy(header[1:], s.Installation[:])
+	binary.BigEndian.PutUint32(header[1+InstallationSize:], s.next)
+	aead, err := chacha20poly1305.New(key[:])
+	if err != nil {
+		return nil, err
+	}
+	msg := aead.Seal(header, nonce[:], plaintext, aeadAD(header[:HeaderSize], &s.Epoch))
+	d := messageDigest(&s.Epoch, msg[:HeaderSize], msg[HeaderSize:])
+	sig, err := crypto.Sign(d[:], signing)
+	if err != nil {
+		return nil, fmt.Errorf("epoch: signing: %w", err)
+	}
+	msg = append(msg, sig[:SignatureSize]...)
+	s.chain = next
+	s.next++
+	return msg, nil
+}
+
+// ReceiverChain is what a receiver holds of one sender installation's chain in one epoch:
+// the chain key at the next iteration not yet reached and the message keys of skipped
+// iterations.
+type ReceiverChain struct {
+	Epoch        ID
+	Installation Installation
+	chain        [IDSize]byte
+	next         uint32
+	skipped      map[uint32][IDSize]byte
+}
+
+// NewReceiverChain derives sender inst's chain of epoch e from iteration 0 (a receiver
+// derives it when the sender first speaks in the epoch).
+func NewReceiverChain(e *Epoch, inst Installation) *ReceiverChain {
+	return &ReceiverChain{Epoch: e.ID, Installation: inst, chain: e.SenderChain(inst), skipped: map[uint32][IDSize]byte{}}
+}
+
+// Open authenticates and decrypts msg, in this order before any state changes: header
+// (ParseMessageHeader; the installation must be this chain's, ErrMismatch), signature under
+// signingKey (65-byte uncompressed secp256k1, ErrBadSignature), iteration (ErrReplay,
+// ErrTooFarAhead), AEAD (ErrDecrypt). On error the chain is unchanged.
+func (r *ReceiverChain) Open(signingKey []byte, msg []byte) ([]byte, error) {
+	h, err := ParseMessageHeader(msg)
+	if err != nil {
+		return nil, err
+	}
+	if h.Installation != r.Installation {
+		return nil, fmt.Errorf("%w: message of another installation", ErrMismatch)
+	}
+	body := msg[:len(msg)-SignatureSize]
+	d := messageDigest(&r.Epoch, body[:HeaderSize], body[HeaderSize:])
+	if !crypto.VerifySignature(signingKey, d[:], msg[len(msg)-SignatureSize:]) {
+		return nil, ErrBadSignature
+	}
+	i := h.Iteration
+	var mk [IDSize]byte
+	chain, next := r.chain, r.next
+	type skippedKey struct {
+		it uint32
+		mk [IDSize]byte
+	}
+	var newSkipped []skippedKey
+	switch {
+	case i < r.next:
+		k, ok := r.skipped[i]
+		if !ok {
+			return nil, fmt.Errorf("%w: iteration %d", ErrReplay, i)
+		}
+		mk = k
+	default:
+		if i-r.next > MaxForwardJump {
+			return nil, fmt.Errorf("%w: %d ahead", ErrTooFarAhead, i-r.next)
+		}
+		keep := min(i-r.next, MaxSkippedKeys)
+		for j := r.next; j < i; j++ {
+			m, n := ChainStep(&chain)
+			if i-j <= keep {
+				newSkipped = append(newSkipped, skippedKey{j, m})
+			}
+			chain = n
+		}
+		m, n := ChainStep(&chain)
+		mk, chain, next = m, n, i+1
+	}
+	key, nonce := MessageKeys(&mk)
+	aead, err := chacha20poly1305.New(key[:])
+	clear(key[:])
+	if err != nil {
+		return nil, err
+	}
+	pt, err := aead.Open(nil, nonce[:], body[HeaderSize:], aeadAD(body[:HeaderSize], &r.Epoch))
+	if err != nil {
+		return nil, ErrDecrypt
+	}
+	// Commit.
+	if i < r.next {
+		delete(r.skipped, i)
+	} else {
+		for _, s := range newSkipped {
+			r.skipped[s.it] = s.mk
+		}
+		r.chain, r.next = chain, next
+		if over := len(r.skipped) - MaxSkippedKeys; over > 0 {
+			keys := slices.Sorted(maps.Keys(r.skipped))
+			for _, k := range keys[:over] {
+				delete(r.skipped, k)
+			}
+		}
+	}
+	return pt, nil
+}
+
+// Gap is a run [From, To) of iterations not seen and still openable.
+type Gap struct{ From, To uint32 }
+
+// Gaps returns the skipped iterations still openable as ascending maximal runs (R1 per
+// sender and epoch).
+func (r *ReceiverChain) Gaps() []Gap {
+	var out []Gap
+	for _, k := range slices.Sorted(maps.Keys(r.skipped)) {
+		if n := len(out); n > 0 && out[n-1].To == k {
+			out[n-1].To++
+		} else {
+			out = append(out, Gap{From: k, To: k + 1})
+		}
+	}
+	return out
+}
+
+// Next returns the lowest iteration the chain has not reached.
+func (r *ReceiverChain) Next() uint32 { return r.next }
+
+// Receiver chain state encoding (spec: "Messages"):
+//
+//	0x43 ('C') || u8 version (=1) || epoch id(32) || installation(16) || u32 next || chain(32) ||
+//	u16 k (≤ MaxSkippedKeys) || k × (u32 iteration || message key(32)), iterations strictly
+//	increasing and < next
+const chainMagic, chainVersion = 0x43, 1
+
+// MarshalBinary encodes the chain canonically.
+func (r *ReceiverChain) MarshalBinary() ([]byte, error) {
+	keys := slices.Sorted(maps.Keys(r.skipped))
+	b := make([]byte, 0, 2+IDSize+InstallationSize+4+IDSize+2+len(keys)*(4+IDSize))
+	b = append(b, chainMagic, chainVersion)
+	b = append(b, r.Epoch[:]...)
+	b = append(b, r.Installation[:]...)
+	b = binary.BigEndian.AppendUint32(b, r.next)
+	b = append(b, r.chain[:]...)
+	b = binary.BigEndian.AppendUint16(b, uint16(len(keys)))
+	for _, k := range keys {
+		mk := r.skipped[k]
+		b = append(binary.BigEndian.AppendUint32(b, k), mk[:]...)
+	}
+	return b, nil
+}
+
+// UnmarshalBinary replaces the chain with a decoded state (strict; unchanged on error).
+func (r *ReceiverChain) UnmarshalBinary(data []byte) error {
+	rd := reader{b: data}
+	magic, ver := rd.u8(), rd.u8()
+	if rd.err == nil && magic != chainMagic {
+		return fmt.Errorf("%w: chain magic %#x", ErrMalformed, magic)
+	}
+	if rd.err == nil && ver != chainVersion {
+		return fmt.Errorf("%w: chain version %d", ErrUnsupportedVersion, ver)
+	}
+	n := ReceiverChain{Epoch: rd.id(), Installation: rd.installation(), skipped: map[uint32][IDSize]byte{}}
+	n.next = rd.u32()
+	n.chain = rd.id()
+	k := int(rd.u16())
+	if rd.err == nil && k > MaxSkippedKeys {
+		return fmt.Errorf("%w: %d skipped keys", ErrMalformed, k)
+	}
+	var prev uint32
+	for j := 0; j < k && rd.err == nil; j++ {
+		it, mk := rd.u32(), rd.id()
+		if rd.err != nil {
+			break
+		}
+		if it >= n.next || (j > 0 && it <= prev) {
+			return fmt.Errorf("%w: skipped iterations not canonical", ErrMalformed)
+		}
+		n.skipped[it] = mk
+		prev = it
+	}
+	if rd.err != nil {
+		return rd.err
+	}
+	if rd.left() != 0 {
+		return fmt.Errorf("%w: %d trailing bytes", ErrMalformed, rd.left())
+	}
+	*r = n
+	return nil
+}
+
+// Sender chain state encoding:
+//
+//	0x53 ('S') || u8 version (=1) || epoch id(32) || installation(16) || u32 next || chain(32)
+const senderMagic = 0x53
+
+// MarshalBinary encodes the sending chain.
+func (s *SenderChain) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, 2+IDSize+InstallationSize+4+IDSize)
+	b = append(b, senderMagic, chainVersion)
+	b = append(b, s.Epoch[:]...)
+	b = append(b, s.Installation[:]...)
+	b = binary.BigEndian.AppendUint32(b, s.next)
+	return append(b, s.chain[:]...), nil
+}
+
+// UnmarshalBinary replaces the sending chain with a decoded state (strict).
+func (s *SenderChain) UnmarshalBinary(data []byte) error {
+	if len(data) != 2+IDSize+InstallationSize+4+IDSize {
+		return fmt.Errorf("%w: sender chain of %d bytes", ErrMalformed, len(data))
+	}
+	if data[0] != senderMagic {
+		return fmt.Errorf("%w: sender chain magic %#x", ErrMalformed, data[0])
+	}
+	if data[1] != chainVersion {
+		return fmt.Errorf("%w: sender chain version %d", ErrUnsupportedVersion, data[1])
+	}
+	rd := reader{b: data[2:]}
+	n := SenderChain{Epoch: rd.id(), Installation: rd.installation(), next: rd.u32(), chain: rd.id()}
+	*s = n
+	return nil
+}

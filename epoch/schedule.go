@@ -1,0 +1,381 @@
+package epoch
+
+import (
+	"bytes"
+	"fmt"
+	"maps"
+	"slices"
+)
+
+// Flags of a known key event id.
+const (
+	flagApplied    = 0x01 // the event was applied
+	flagSuperseded = 0x02 // an applied event names it as prev
+)
+
+// Material kinds held for a frontier event.
+const (
+	hasSeed         = 0x01
+	hasContribution = 0x02
+)
+
+// Event is a key event as the schedule sees it: its id and the prev set its author named
+// (the author's frontier when authoring; empty for creation).
+type Event struct {
+	ID   ID
+	Prev Frontier
+}
+
+type material struct {
+	kind byte
+	v    [IDSize]byte // the seed, or the contribution for the current frontier
+}
+
+// Schedule is the key-schedule state of one group at one installation. The zero value is
+// not usable; call NewSchedule.
+type Schedule struct {
+	group    ID
+	known    map[ID]byte
+	frontier Frontier
+	prev     map[ID]Frontier // prev sets of the frontier events
+	material map[ID]material
+	live     []Epoch // oldest first
+}
+
+// NewSchedule returns an empty schedule for group (no key event applied yet).
+func NewSchedule(group ID) *Schedule {
+	return &Schedule{group: group, known: map[ID]byte{}, prev: map[ID]Frontier{}, material: map[ID]material{}}
+}
+
+// Prev returns the prev set of frontier event id (nil if id is not in the frontier).
+func (s *Schedule) Prev(id ID) Frontier { return s.prev[id].clone() }
+
+func (f Frontier) clone() Frontier {
+	if f == nil {
+		return nil
+	}
+	return slices.Clone(f)
+}
+
+// Group returns the group id the schedule belongs to.
+func (s *Schedule) Group() ID { return s.group }
+
+// Frontier returns a copy of the current frontier: the applied key events no applied event
+// names as prev, ascending.
+func (s *Schedule) Frontier() Frontier { return slices.Clone(s.frontier) }
+
+// Applied reports whether the key event id was applied.
+func (s *Schedule) Applied(id ID) bool { return s.known[id]&flagApplied != 0 }
+
+// Apply applies a key event. The resulting frontier depends only on the set of events
+// applied, not on their order (an id named as prev before it is applied never enters the
+// frontier). Errors: ErrMalformed (prev not canonical or naming the event itself),
+// ErrDuplicate, ErrFrontierFull, ErrTooManyEvents; the schedule is then unchanged.
+// Seeds and contributions of events that leave the frontier are deleted, and every stored
+// contribution is deleted when the frontier changes (it was computed for the old one).
+func (s *Schedule) Apply(ev Event) error {
+	if !ev.Prev.valid() || ev.Prev.Contains(ev.ID) {
+		return fmt.Errorf("%w: prev of %s not canonical or naming the event itself", ErrMalformed, ev.ID)
+	}
+	if s.known[ev.ID]&flagApplied != 0 {
+		return fmt.Errorf("%w: %s", ErrDuplicate, ev.ID)
+	}
+	added := 0
+	if _, ok := s.known[ev.ID]; !ok {
+		added++
+	}
+	for _, p := range ev.Prev {
+		if _, ok := s.known[p]; !ok {
+			added++
+		}
+	}
+	if len(s.known)+added > MaxKnownEvents {
+		return fmt.Errorf("%w: %d known", ErrTooManyEvents, len(s.known))
+	}
+	// New frontier: (frontier \ prev) ∪ {id unless superseded}.
+	next := make(Frontier, 0, len(s.frontier)+1)
+	for _, f := range s.frontier {
+		if !ev.Prev.Contains(f) {
+			next = append(next, f)
+		}
+	}
+	if s.known[ev.ID]&flagSuperseded == 0 {
+		next = append(next, ev.ID)
+	}
+	slices.SortFunc(next, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	if len(next) > MaxFrontier {
+		return fmt.Errorf("%w: %d events", ErrFrontierFull, len(next))
+	}
+	s.known[ev.ID] |= flagApplied
+	for _, p := range ev.Prev {
+		s.known[p] |= flagSuperseded
+	}
+	changed := !next.Equal(s.frontier)
+	s.frontier = next
+	if next.Contains(ev.ID) {
+		s.prev[ev.ID] = ev.Prev.clone()
+	}
+	for id := range s.prev {
+		if !next.Contains(id) {
+			delete(s.prev, id)
+		}
+	}
+	for id, m := range s.material {
+		if !next.Contains(id) || (changed && m.kind == hasContribution) {
+			clear(m.v[:])
+			delete(s.material, id)
+		}
+	}
+	return nil
+}
+
+// SetSeed stores the seed of a frontier event (from a key block slot, a Welcome or a seed
+// resend). ErrSuperseded if id is not in the frontier (the seed is not needed: discard
+// it). A seed replaces a contribution held for the same event; a second seed for an event
+// that already has one must be identical (ErrMismatch otherwise, keeping the first).
+func (s *Schedule) SetSeed(id ID, seed *Seed) error {
+	if !s.frontier.Contains(id) {
+		return fmt.Errorf("%w: %s", ErrSuperseded, id)
+	}
+	if m, ok := s.material[id]; ok && m.kind == hasSeed {
+		if m.v != *seed {
+			return fmt.Errorf("%w: a different seed for %s is held", ErrMismatch, id)
+		}
+		return nil
+	}
+	s.material[id] = material{kind: hasSeed, v: *seed}
+	return nil
+}
+
+// SetContribution stores a forwarded contribution x_E(F) of frontier event id, computed for
+// frontier f. ErrSuperseded if f is not the current frontier or id is not in it; a held
+// seed makes the contribution unnecessary (no-op).
+func (s *Schedule) SetContribution(id ID, f Frontier, x *ID) error {
+	if !f.Equal(s.frontier) || !s.frontier.Contains(id) {
+		return fmt.Errorf("%w: contribution of %s for another frontier", ErrSuperseded, id)
+	}
+	if m, ok := s.material[id]; ok && m.kind == hasSeed {
+		return nil
+	}
+	s.material[id] = material{kind: hasContribution, v: *x}
+	return nil
+}
+
+// Missing returns the frontier events for which neither a seed nor a contribution is held.
+func (s *Schedule) Missing() []ID {
+	var out []ID
+	for _, id := range s.frontier {
+		if _, ok := s.material[id]; !ok {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// HasSeed reports whether the seed of id is held (needed to forward or resend it).
+func (s *Schedule) HasSeed(id ID) bool {
+	m, ok := s.material[id]
+	return ok && m.kind == hasSeed
+}
+
+// Seed returns the held seed of frontier event id (for a seed resend).
+func (s *Schedule) Seed(id ID) (Seed, bool) {
+	m, ok := s.material[id]
+	if !ok || m.kind != hasSeed {
+		return Seed{}, false
+	}
+	return Seed(m.v), true
+}
+
+// Forward returns the contribution x_E(F) of frontier event id for the current frontier F,
+// to forward to an installation that lacks it; it needs the seed.
+func (s *Schedule) Forward(id ID) (ID, Frontier, error) {
+	m, ok := s.material[id]
+	if !ok || m.kind != hasSeed {
+		return ID{}, nil, fmt.Errorf("%w: no seed held for %s", ErrIncomplete, id)
+	}
+	eid := epochID(s.group, s.frontier)
+	seed := Seed(m.v)
+	return contribution(&seed, id, &eid), s.Frontier(), nil
+}
+
+// Current computes the epoch of the current frontier and records it as the newest live
+// epoch (retiring the oldest beyond MaxLiveEpochs and wiping its secret). ErrIncomplete
+// when a frontier event has neither seed nor contribution (see Missing) or nothing was
+// applied yet.
+func (s *Schedule) Current() (Epoch, error) {
+	if len(s.frontier) == 0 {
+		return Epoch{}, fmt.Errorf("%w: no key event applied", ErrIncomplete)
+	}
+	if miss := s.Missing(); len(miss) > 0 {
+		return Epoch{}, fmt.Errorf("%w: %d of %d frontier events", ErrIncomplete, len(miss), len(s.frontier))
+	}
+	eid := epochID(s.group, s.frontier)
+	if n := len(s.live); n > 0 && s.live[n-1].ID == eid {
+		return s.live[n-1], nil
+	}
+	xs := make([]ID, len(s.frontier))
+	for i, id := range s.frontier {
+		m := s.material[id]
+		if m.kind == hasSeed {
+			seed := Seed(m.v)
+			xs[i] = contribution(&seed, id, &eid)
+			clear(seed[:])
+		} else {
+			xs[i] = m.v
+		}
+	}
+	e := compose(&eid, xs)
+	clear(xs)
+	// An epoch seen before (the frontier came back? impossible: frontier events never return)
+	// is moved to the newest place rather than duplicated.
+	s.live = slices.DeleteFunc(s.live, func(l Epoch) bool { return l.ID == eid })
+	s.live = append(s.live, e)
+	if len(s.live) > MaxLiveEpochs {
+		clear(s.live[0].Secret[:])
+		s.live = slices.Delete(s.live, 0, 1)
+	}
+	return e, nil
+}
+
+// Live returns copies of the live epochs, oldest first.
+func (s *Schedule) Live() []Epoch { return slices.Clone(s.live) }
+
+// Retire deletes the live epoch id (for example after a grace period), wiping its secret.
+func (s *Schedule) Retire(id ID) {
+	s.live = slices.DeleteFunc(s.live, func(l Epoch) bool {
+		if l.ID == id {
+			clear(l.Secret[:])
+			return true
+		}
+		return false
+	})
+}
+
+// Clone returns a deep copy (to work on a copy and commit it on success).
+func (s *Schedule) Clone() *Schedule {
+	prev := make(map[ID]Frontier, len(s.prev))
+	for id, p := range s.prev {
+		prev[id] = p.clone()
+	}
+	return &Schedule{group: s.group, known: maps.Clone(s.known), frontier: slices.Clone(s.frontier), prev: prev,
+		material: maps.Clone(s.material), live: slices.Clone(s.live)}
+}
+
+// stateMagic is the first byte of the state encoding ('E').
+const (
+	stateMagic   = 0x45
+	stateVersion = 1
+)
+
+// MarshalBinary encodes the schedule canonically (spec: "State").
+func (s *Schedule) MarshalBinary() ([]byte, error) {
+	ids := slices.SortedFunc(maps.Keys(s.known), func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	b := make([]byte, 0, 2+IDSize+4+len(ids)*(IDSize+1)+1+len(s.material)*(IDSize+1+IDSize)+1+len(s.live)*2*IDSize)
+	b = append(b, stateMagic, stateVersion)
+	b = append(b, s.group[:]...)
+	b = append(b, byte(len(ids)>>24), byte(len(ids)>>16), byte(len(ids)>>8), byte(len(ids)))
+	for _, id := range ids {
+		b = append(append(b, id[:]...), s.known[id])
+	}
+	b = append(b, byte(len(s.frontier)))
+	for _, id := range s.frontier {
+		b = append(b, id[:]...)
+		b = appendIDs(b, s.prev[id])
+		if m, ok := s.material[id]; ok {
+			b = append(append(b, m.kind), m.v[:]...)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	b = append(b, byte(len(s.live)))
+	for _, l := range s.live {
+		b = append(append(b, l.ID[:]...), l.Secret[:]...)
+	}
+	return b, nil
+}
+
+// UnmarshalBinary replaces the schedule with a decoded state. The decoder is strict
+// (ErrMalformed, ErrUnsupportedVersion); on error the schedule is unchanged.
+func (s *Schedule) UnmarshalBinary(data []byte) error {
+	r := reader{b: data}
+	magic, ver := r.u8(), r.u8()
+	if r.err == nil && magic != stateMagic {
+		return fmt.Errorf("%w: state magic %#x", ErrMalformed, magic)
+	}
+	if r.err == nil && ver != stateVersion {
+		return fmt.Errorf("%w: state version %d", ErrUnsupportedVersion, ver)
+	}
+	n := &Schedule{known: map[ID]byte{}, prev: map[ID]Frontier{}, material: map[ID]material{}}
+	n.group = r.id()
+	k := r.u32()
+	if r.err == nil && (k > MaxKnownEvents || uint64(k)*(IDSize+1) > uint64(r.left())) {
+		return fmt.Errorf("%w: %d known ids", ErrMalformed, k)
+	}
+	var prev ID
+	for i := uint32(0); i < k && r.err == nil; i++ {
+		id, fl := r.id(), r.u8()
+		if r.err != nil {
+			break
+		}
+		if (i > 0 && bytes.Compare(prev[:], id[:]) >= 0) || fl == 0 || fl&^(flagApplied|flagSuperseded) != 0 {
+			return fmt.Errorf("%w: known id %d not canonical", ErrMalformed, i)
+		}
+		n.known[id] = fl
+		if fl == flagApplied {
+			n.frontier = append(n.frontier, id)
+		}
+		prev = id
+	}
+	if len(n.frontier) > MaxFrontier {
+		return fmt.Errorf("%w: frontier of %d", ErrMalformed, len(n.frontier))
+	}
+	f := int(r.u8())
+	if r.err == nil && f != len(n.frontier) {
+		return fmt.Errorf("%w: %d frontier entries for a frontier of %d", ErrMalformed, f, len(n.frontier))
+	}
+	for i := 0; i < f && r.err == nil; i++ {
+		id, prev, kind := r.id(), r.ids(), r.u8()
+		var v ID
+		if kind != 0 {
+			v = r.id()
+		}
+		if r.err != nil {
+			break
+		}
+		if id != n.frontier[i] || prev.Contains(id) || kind > hasContribution {
+			return fmt.Errorf("%w: frontier entry %d not canonical", ErrMalformed, i)
+		}
+		for _, p := range prev {
+			if n.known[p]&flagSuperseded == 0 {
+				return fmt.Errorf("%w: frontier entry %d names a prev not marked superseded", ErrMalformed, i)
+			}
+		}
+		n.prev[id] = prev
+		if kind != 0 {
+			n.material[id] = material{kind: kind, v: v}
+		}
+	}
+	l := int(r.u8())
+	if r.err == nil && l > MaxLiveEpochs {
+		return fmt.Errorf("%w: %d live epochs", ErrMalformed, l)
+	}
+	for i := 0; i < l && r.err == nil; i++ {
+		e := Epoch{ID: r.id()}
+		copy(e.Secret[:], r.bytes(IDSize))
+		for _, o := range n.live {
+			if o.ID == e.ID {
+				return fmt.Errorf("%w: live epoch listed twice", ErrMalformed)
+			}
+		}
+		n.live = append(n.live, e)
+	}
+	if r.err != nil {
+		return r.err
+	}
+	if r.left() != 0 {
+		return fmt.Errorf("%w: %d trailing bytes", ErrMalformed, r.left())
+	}
+	*s = *n
+	return nil
+}
