@@ -25,6 +25,7 @@ type peer struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	path   string
+	opts   []protocol.Option // extra client options
 
 	mu     sync.Mutex
 	events []protocol.Event
@@ -60,9 +61,9 @@ func (tn *testNet) addPersistent(name string) *peer {
 	return tn.addAt(name, filepath.Join(tn.t.(*testing.T).TempDir(), name+".db"))
 }
 
-func (tn *testNet) addAt(name, path string) *peer {
+func (tn *testNet) addAt(name, path string, opts ...protocol.Option) *peer {
 	t := tn.t
-	p := &peer{t: t, name: name, net: tn.net, path: path}
+	p := &peer{t: t, name: name, net: tn.net, path: path, opts: opts}
 	p.start(true)
 	tn.peers = append(tn.peers, p)
 	return p
@@ -78,7 +79,8 @@ func (p *peer) start(create bool) {
 	}
 	p.node = p.net.Join(p.name)
 	ctx := context.Background()
-	p.c, err = protocol.New(ctx, p.store, p.node, protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(-1))
+	opts := append([]protocol.Option{protocol.WithRetryBackoff(20 * time.Millisecond), protocol.WithSyncInterval(-1)}, p.opts...)
+	p.c, err = protocol.New(ctx, p.store, p.node, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
