@@ -3,8 +3,10 @@ package protocol_test
 import (
 	"context"
 	"fmt"
+	"errors"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,6 +28,8 @@ type peer struct {
 	done   chan struct{}
 	path   string
 	opts   []protocol.Option // extra client options
+	// failPublish makes every publish fail with a transport error other than "no peers".
+	failPublish atomic.Bool
 
 	mu     sync.Mutex
 	events []protocol.Event
@@ -80,7 +84,7 @@ func (p *peer) start(create bool) {
 	p.node = p.net.Join(p.name)
 	ctx := context.Background()
 	opts := append([]protocol.Option{protocol.WithRetryBackoff(20 * time.Millisecond), protocol.WithSyncInterval(-1)}, p.opts...)
-	p.c, err = protocol.New(ctx, p.store, p.node, opts...)
+	p.c, err = protocol.New(ctx, p.store, faultyNode{p.node, &p.failPublish}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -208,4 +212,17 @@ func ids(ps ...*peer) []string {
 		out[i] = p.id
 	}
 	return out
+}
+
+// faultyNode is a memory node whose publishes fail while fail is set.
+type faultyNode struct {
+	*memory.Node
+	fail *atomic.Bool
+}
+
+func (n faultyNode) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
+	if n.fail.Load() {
+		return [32]byte{}, errors.New("test: publish rejected")
+	}
+	return n.Node.Publish(ctx, topic, payload)
 }

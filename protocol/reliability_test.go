@@ -236,8 +236,9 @@ func TestNoGoroutineLeak(t *testing.T) {
 	}
 }
 
-// TestDeliveryFailsAfterAttempts takes a sender offline: its message is retried with
-// back-off and marked Failed after MaxAttempts, with a status event each time it changes.
+// TestDeliveryFailsAfterAttempts makes a sender's publishes fail: its message is retried
+// with back-off and marked Failed after MaxAttempts, with a status event each time it
+// changes.
 func TestDeliveryFailsAfterAttempts(t *testing.T) {
 	tn := newTestNet(t, memory.Config{Seed: 43}, 2)
 	a, b := tn.peers[0], tn.peers[1]
@@ -252,7 +253,7 @@ func TestDeliveryFailsAfterAttempts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn.net.SetOffline(a.name, true)
+	a.failPublish.Store(true)
 	id, err := a.c.Send(ctx, g, protocol.Text("never delivered"))
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +283,7 @@ func TestDeliveryFailsAfterAttempts(t *testing.T) {
 	if len(statuses) != 1 || statuses[0] != protocol.StatusFailed {
 		t.Fatalf("status events %v", statuses)
 	}
-	tn.net.SetOffline(a.name, false)
+	a.failPublish.Store(false)
 	tn.settle()
 	if b.texts(g)["never delivered"] != 0 {
 		t.Fatal("a failed message was delivered")
@@ -544,5 +545,51 @@ func TestNewcomerNotToldPreJoinAfterRemoval(t *testing.T) {
 	isMissing := func(e protocol.Event) bool { _, ok := e.(*protocol.MessageMissing); return ok }
 	if m := d.eventsOf(isMissing); len(m) != 0 {
 		t.Fatalf("newcomer told about pre-join messages of a removed member: %+v", m[0])
+	}
+}
+
+// TestDeliveryWaitsForPeers sends with no peer reachable (issue 18 item 10): the message
+// is not Failed however long it waits; it stays Unpublished in the outbox and is
+// published once the network is back, with one status event.
+func TestDeliveryWaitsForPeers(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 47}, 2)
+	a, b := tn.peers[0], tn.peers[1]
+	tn.connect(a, b)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	tn.net.SetOffline(a.name, true)
+	id, err := a.c.Send(ctx, g, protocol.Text("kept until a peer appears"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// MaxAttempts failed publishes take 20+40 ms with the harness's back-off.
+	time.Sleep(300 * time.Millisecond)
+	msgs, err := a.c.Messages(ctx, g, protocol.MessageFilter{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || msgs[0].ID != id || msgs[0].Status != protocol.StatusUnpublished {
+		t.Fatalf("while offline: %+v", msgs)
+	}
+	tn.net.SetOffline(a.name, false)
+	deadline := time.Now().Add(5 * time.Second)
+	for b.texts(g)["kept until a peer appears"] != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the kept message was not published when the network came back")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var statuses []protocol.DeliveryStatus
+	for _, e := range a.eventsOf(func(e protocol.Event) bool { _, ok := e.(*protocol.DeliveryStatusChanged); return ok }) {
+		if d := e.(*protocol.DeliveryStatusChanged); d.Message == id {
+			statuses = append(statuses, d.Status)
+		}
+	}
+	if len(statuses) != 1 || statuses[0] != protocol.StatusPublished {
+		t.Fatalf("status events %v", statuses)
 	}
 }

@@ -272,7 +272,7 @@ func connect(ctx context.Context, s *stdio, c *common, method string) (caller, e
 			return nil, err
 		}
 		if len(cfg.Peers) == 0 {
-			return nil, app.Errorf(app.CodeNoPeers, "no peers reachable: no node is running for %s and no peers are configured (start `chorus node --data %s --peer MULTIADDR`)", d, d)
+			return nil, app.Errorf(app.CodeNoPeers, "no peers reachable: no node is running for %s and no peers are configured (start `chorus node --data %s --peer MULTIADDR`; a running node keeps what you send and publishes it when a peer connects)", d, d)
 		}
 	}
 	done := func() {}

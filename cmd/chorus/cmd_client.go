@@ -353,7 +353,7 @@ func runSend(ctx context.Context, s *stdio, args []string) int {
 		case "failed":
 			fmt.Fprintf(w, "✗ not sent: publishing failed (message %s…)\n", m.ID[:12])
 		default:
-			fmt.Fprintf(w, "queued: stored but not yet published (message %s…); the node retries\n", m.ID[:12])
+			fmt.Fprintf(w, "queued … (message %s…): no peer reachable now; the node keeps it and publishes it when a peer connects\n", m.ID[:12])
 		}
 	})
 	if m.Status == "failed" {

@@ -125,7 +125,9 @@ func (s *Service) Dispatch(ctx context.Context, method string, params json.RawMe
 			return nil, err
 		}
 	}
-	if known {
+	if known && !(s.node && s.net != nil && method == "send") {
+		// A running node accepts a message with no peer reachable: the engine keeps it
+		// Unpublished in its outbox and publishes it when a peer appears.
 		if s.net == nil {
 			return nil, Errorf(CodeNoPeers, "no peers reachable: not connected to a Waku network")
 		}
