@@ -460,7 +460,7 @@ func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error
 	if err != nil {
 		return err
 	}
-	if _, ok := decodeContent(gp.Type, gp.Body); !ok {
+	if !validContent(gp.Type, gp.Body) {
 		return ErrInvalidContent
 	}
 	now := c.now()

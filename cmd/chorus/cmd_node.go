@@ -158,12 +158,12 @@ func printEvent(w io.Writer, c *common, label func(id string) string, ev app.Eve
 		if ev.Message.Kind == "membership" {
 			return // reported by the membership event
 		}
-		fmt.Fprintf(w, "[%s] %s\n", group, ev.Message)
+		fmt.Fprintf(w, "[%s] %s\n", group, ev.Message) // devices: "· alice linked a new device"
 	case app.EventDelivery:
 		switch {
 		case ev.Status == "failed":
 			fmt.Fprintf(w, "[%s] ✗ message %s… could not be published\n", group, ev.MessageID[:8])
-		case ev.Status == "published" && ev.Message != nil && ev.Message.Kind != "membership":
+		case ev.Status == "published" && ev.Message != nil && ev.Message.Kind != "membership" && ev.Message.Kind != "devices":
 			fmt.Fprintf(w, "[%s] %s\n", group, ev.Message) // our own, sent from any command
 		}
 	case app.EventMissing:

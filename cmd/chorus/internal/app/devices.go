@@ -80,6 +80,17 @@ func (s *Service) RevokeDevice(ctx context.Context, remove bool, p DeviceParams)
 	if err != nil {
 		return DeviceView{}, err
 	}
+	if ds, err := s.Devices(ctx); err == nil {
+		for _, d := range ds {
+			if d.Installation == id.String() && d.Status == "revoked" {
+				name := d.Name
+				if name == "" {
+					name = d.Installation[:8]
+				}
+				return DeviceView{}, Errorf(CodeNotAllowed, "device %q is already revoked (chorus devices list)", name)
+			}
+		}
+	}
 	if remove {
 		err = s.c.RemoveInstallation(ctx, id)
 	} else {

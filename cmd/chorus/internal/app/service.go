@@ -552,7 +552,7 @@ func (s *Service) message(ctx context.Context, group protocol.GroupID, id protoc
 	}
 	for _, m := range ms {
 		if m.ID == id {
-			return s.MessageView(m), nil
+			return s.MessageView(ctx, m), nil
 		}
 	}
 	return MessageView{ID: id.String(), Group: group.String(), Outgoing: true, Status: "unknown"}, nil
@@ -573,13 +573,13 @@ func (s *Service) Read(ctx context.Context, p ReadParams) ([]MessageView, error)
 	}
 	out := make([]MessageView, len(ms))
 	for i, m := range ms {
-		out[len(ms)-1-i] = s.MessageView(m)
+		out[len(ms)-1-i] = s.MessageView(ctx, m)
 	}
 	return out, nil
 }
 
 // MessageView converts a stored message.
-func (s *Service) MessageView(m protocol.Message) MessageView {
+func (s *Service) MessageView(ctx context.Context, m protocol.Message) MessageView {
 	v := MessageView{ID: m.ID.String(), Group: m.Group.String(), Seq: m.Seq, Sender: m.Sender, SenderName: s.DisplayName(m.Sender),
 		Device: m.SenderInstallation.String(), Time: m.Timestamp, Outgoing: m.Outgoing, Status: m.Status.String(),
 		Kind: kindOf(m.Content.Type)}
@@ -589,7 +589,9 @@ func (s *Service) MessageView(m protocol.Message) MessageView {
 	case protocol.ContentReaction:
 		v.Text = m.Content.Emoji
 	case protocol.ContentMembership:
-		v.Text = "(membership update)"
+		v.Text = s.membershipNote(m.Content.Membership)
+	case protocol.ContentDevices:
+		v.Text = s.devicesNote(ctx, m)
 	default:
 		v.Text = "(content this version cannot show)"
 	}
@@ -752,6 +754,9 @@ func (v MessageView) String() string {
 	}
 	text := v.Text
 	switch v.Kind {
+	case "membership", "devices":
+		// A notice: who did what, without a delivery mark.
+		return fmt.Sprintf("%s · %s %s", v.Time.Local().Format("15:04"), v.SenderName, v.Text)
 	case "reaction":
 		text = "reacted " + v.Text
 	case "reply":

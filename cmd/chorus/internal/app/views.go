@@ -69,7 +69,7 @@ type MessageView struct {
 	Time       time.Time `json:"time"`
 	Outgoing   bool      `json:"outgoing"`
 	Status     string    `json:"status"` // unpublished, published, failed, received
-	Kind       string    `json:"kind"`   // text, reply, reaction, membership
+	Kind       string    `json:"kind"`   // text, reply, reaction; membership, devices (notices: Text says what changed)
 	Text       string    `json:"text,omitempty"`
 	Target     string    `json:"target,omitempty"` // reply/reaction target message id
 }
@@ -121,6 +121,8 @@ func kindOf(t protocol.ContentType) string {
 		return "reaction"
 	case protocol.ContentMembership:
 		return "membership"
+	case protocol.ContentDevices:
+		return "devices"
 	}
 	return "unknown"
 }
