@@ -50,7 +50,7 @@ type common struct {
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.data, "data", "", "data directory (default $CHORUS_DATA, else ~/.chorus)")
+	fs.StringVar(&c.data, "data", "", "`DIR`: the data directory (default $CHORUS_DATA, else ~/.chorus)")
 	fs.BoolVar(&c.json, "json", false, "print JSON for scripts")
 	fs.DurationVar(&c.timeout, "timeout", 60*time.Second, "give up after this long")
 	fs.BoolVar(&c.verbose, "v", false, "log engine and network diagnostics to stderr")

@@ -207,3 +207,34 @@ func TestLocalCommandsWithoutNode(t *testing.T) {
 		t.Fatalf("--json error: %d %q %q", code, out, errs)
 	}
 }
+
+// TestFlagHelp: flag help names values, not words of the usage text (Go's flag package
+// takes a back-quoted word as the value name), and `chorus help CMD` prints the
+// command's full help (issue 18 item 8).
+func TestFlagHelp(t *testing.T) {
+	code, out, _ := runArgs(t, "", "init", "-h")
+	if code != 0 {
+		t.Fatalf("init -h: exit %d", code)
+	}
+	for _, want := range []string{"-device NAME", "-listen HOST:PORT", "-peer MULTIADDR", "-data DIR", "-import HEXKEY", "-name NAME"} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("init -h lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "-device chorus") || strings.Contains(out, "-listen chorus") || strings.Contains(out, "`") {
+		t.Errorf("init -h garbled:\n%s", out)
+	}
+	code, help, _ := runArgs(t, "", "help", "init")
+	if code != 0 || !strings.Contains(help, "chorus init: ") || !strings.Contains(help, out) {
+		t.Errorf("help init (exit %d) is not the full help:\n%s", code, help)
+	}
+	for _, cmd := range []string{"node", "chat", "send", "read", "id", "status", "demo"} {
+		_, out, _ := runArgs(t, "", cmd, "-h")
+		if strings.Contains(out, "`") || strings.Contains(out, " chorus\n") {
+			t.Errorf("%s -h garbled:\n%s", cmd, out)
+		}
+	}
+	if code, _, _ := runArgs(t, "", "help", "nope"); code != exitUsage {
+		t.Errorf("help nope: exit %d", code)
+	}
+}

@@ -130,7 +130,14 @@ func contactList(ctx context.Context, s *stdio, args []string) int {
 			if name == "" {
 				name = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%v\t%s\n", name, v.Installations, v.Added, v.ID)
+			added := "-" // met in a group, not added
+			switch {
+			case !v.AddedAt.IsZero():
+				added = v.AddedAt.Local().Format("2006-01-02")
+			case v.Added:
+				added = "yes"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", name, v.Installations, added, v.ID)
 		}
 		tw.Flush()
 	})

@@ -28,8 +28,8 @@ func (nf *nodeFlags) register(fs interface {
 	BoolVar(p *bool, name string, value bool, usage string)
 	DurationVar(p *time.Duration, name string, value time.Duration, usage string)
 }, vf func(name, usage string)) {
-	fs.StringVar(&nf.listen, "listen", "", "Waku listen address host:port (default: remembered, else 127.0.0.1 and a random port)")
-	vf("peer", "Waku peer multiaddr with /p2p/ID to dial (repeatable; remembered)")
+	fs.StringVar(&nf.listen, "listen", "", "Waku listen address `HOST:PORT` (default: remembered, else 127.0.0.1 and a random port)")
+	vf("peer", "Waku peer `MULTIADDR` with /p2p/ID to dial (repeatable; remembered)")
 	fs.BoolVar(&nf.store, "store", false, "serve Waku store (history) from DIR/waku-store.db (remembered)")
 	fs.DurationVar(&nf.sync, "sync", 30*time.Second, "how often to fetch history and look for missing messages")
 }

@@ -53,7 +53,8 @@ const deviceLookback = 500
 
 // devicesNote says what a device-list message changed: "linked a new device", "revoked
 // a device", comparing it with the sender's previous device list in the group. Without
-// one (the first in the group), an all-active list reads as a link.
+// one (the first in the group), an all-active list reads as a link, any other as a change
+// with its counts.
 func (s *Service) devicesNote(ctx context.Context, m protocol.Message) string {
 	cur := m.Content.Devices
 	prev, found := s.previousDevices(ctx, m)
@@ -65,9 +66,11 @@ func (s *Service) devicesNote(ctx context.Context, m protocol.Message) string {
 			}
 		}
 		if revoked == 0 {
-			return "linked a new device"
+			return "linked a new device" // a list without revocations changes only by links
 		}
-		return fmt.Sprintf("updated their devices (%d active, %d revoked)", len(cur)-revoked, revoked)
+		// A link or a revocation: without the earlier list we cannot tell which, and
+		// must not hide a link.
+		return fmt.Sprintf("changed their devices (now %d active, %d revoked)", len(cur)-revoked, revoked)
 	}
 	was := map[protocol.InstallationID]bool{} // id -> revoked
 	for _, d := range prev {

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -45,7 +46,7 @@ type Service struct {
 // CodeNoPeers); node says whether it is served by a long-running node.
 func NewService(c *protocol.Client, dir Dir, names *Names, cfg Config, net Network, node bool) *Service {
 	if names == nil {
-		names = &Names{m: map[string]string{}}
+		names = &Names{m: map[string]string{}, added: map[string]time.Time{}}
 	}
 	return &Service{c: c, dir: dir, names: names, cfg: cfg, net: net, node: node}
 }
@@ -311,6 +312,9 @@ func (s *Service) AddContact(ctx context.Context, p ContactAddParams) (ContactVi
 			return ContactView{}, err
 		}
 	}
+	if err := s.names.MarkAdded(ct.ID, time.Now()); err != nil {
+		return ContactView{}, err
+	}
 	return s.contactView(ct), nil
 }
 
@@ -337,7 +341,8 @@ func codeAccount(code string) string {
 }
 
 func (s *Service) contactView(ct protocol.Contact) ContactView {
-	return ContactView{ID: ct.ID, Name: s.names.Get(ct.ID), Installations: len(ct.Installations), Added: ct.Added}
+	return ContactView{ID: ct.ID, Name: s.names.Get(ct.ID), Installations: len(ct.Installations), Added: ct.Added,
+		AddedAt: s.names.AddedAt(ct.ID)}
 }
 
 // Contacts lists known accounts.

@@ -32,10 +32,11 @@ type IDView struct {
 
 // ContactView is a known account.
 type ContactView struct {
-	ID            string `json:"id"`
-	Name          string `json:"name,omitempty"`
-	Installations int    `json:"installations"`
-	Added         bool   `json:"added"` // added by us (not only met in a group)
+	ID            string    `json:"id"`
+	Name          string    `json:"name,omitempty"`
+	Installations int       `json:"installations"`
+	Added         bool      `json:"added"`             // added by us (not only met in a group)
+	AddedAt       time.Time `json:"added_at,omitzero"` // when, if added with this data directory's CLI
 }
 
 // MemberView is a group member.
