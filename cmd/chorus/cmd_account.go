@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +14,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 	"golang.org/x/term"
-	"rsc.io/qr"
+	"rsc.io/qr/coding"
 
 	"github.com/chorus-im/chorus"
 	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
@@ -277,7 +278,7 @@ func runID(ctx context.Context, s *stdio, args []string) int {
 
 // qrWidth is the number of columns drawQR uses for text.
 func qrWidth(text string) int {
-	code, err := qr.Encode(text, qr.L)
+	code, err := encodeQR(text)
 	if err != nil {
 		return 0
 	}
@@ -287,11 +288,35 @@ func qrWidth(text string) int {
 // qrQuiet is the quiet zone around the QR code, in modules.
 const qrQuiet = 2
 
+// encodeQR encodes text at level L; a contact or link code in its QR form (app.QRForm:
+// an alphanumeric prefix and a numeric body, so a contact code fits 80 columns).
+func encodeQR(text string) (*coding.Code, error) {
+	segs := []coding.Encoding{coding.String(text)}
+	if p, d, ok := app.QRForm(text); ok {
+		segs = []coding.Encoding{coding.Alpha(p), coding.Num(d)}
+	}
+	for v := coding.Version(coding.MinVersion); v <= coding.MaxVersion; v++ {
+		bits := 0
+		for _, s := range segs {
+			bits += s.Bits(v)
+		}
+		if bits > v.DataBytes(coding.L)*8 {
+			continue
+		}
+		plan, err := coding.NewPlan(v, coding.L, 0)
+		if err != nil {
+			return nil, err
+		}
+		return plan.Encode(segs...)
+	}
+	return nil, errors.New("text too long to encode as a QR code")
+}
+
 // drawQR draws text as a QR code with half-block characters: two modules per line,
 // light modules drawn, dark ones blank, so it scans on a dark terminal background;
 // with color it forces white on black.
 func drawQR(w io.Writer, text string, color bool) error {
-	code, err := qr.Encode(text, qr.L)
+	code, err := encodeQR(text)
 	if err != nil {
 		return err
 	}

@@ -44,7 +44,10 @@ func deviceView(in protocol.Installation) DeviceView {
 // LinkDevice links the installation that shows p.Code (`chorus init --link`) to our
 // account, naming it p.Name.
 func (s *Service) LinkDevice(ctx context.Context, p DeviceParams) (DeviceView, error) {
-	code := strings.TrimSpace(p.Code)
+	code, err := NormalizeCode(strings.TrimSpace(p.Code)) // also the QR form
+	if err != nil {
+		return DeviceView{}, Errorf(CodeBadLinkCode, "%v", err)
+	}
 	if code == "" {
 		return DeviceView{}, Errorf(CodeUsage, "no link code")
 	}

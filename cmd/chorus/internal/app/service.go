@@ -289,7 +289,10 @@ func (s *Service) ID(ctx context.Context) (IDView, error) {
 
 // AddContact verifies and stores a contact code, naming the contact locally.
 func (s *Service) AddContact(ctx context.Context, p ContactAddParams) (ContactView, error) {
-	code := strings.TrimSpace(p.Code)
+	code, err := NormalizeCode(strings.TrimSpace(p.Code)) // also the QR form
+	if err != nil {
+		return ContactView{}, Errorf(CodeBadContactCode, "%v", err)
+	}
 	if code == "" {
 		return ContactView{}, Errorf(CodeUsage, "empty contact code")
 	}
