@@ -2,8 +2,8 @@ package protocol_test
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
