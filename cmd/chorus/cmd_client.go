@@ -64,11 +64,14 @@ func readArg(s *stdio, arg, what string) (string, error) {
 
 // --- contact
 
-const contactSynopsis = "contact add CODE|- [--name NAME] | contact list"
+const contactSynopsis = `contact add CODE|- [--name NAME]
+       chorus contact name CONTACT NAME     (a local name for a known account: id, id prefix or name)
+       chorus contact list`
 
 func runContact(ctx context.Context, s *stdio, args []string) int {
 	return sub(ctx, s, "contact", args, map[string]func(context.Context, *stdio, []string) int{
 		"add":  contactAdd,
+		"name": contactName,
 		"list": contactList,
 	}, contactSynopsis)
 }
@@ -101,6 +104,24 @@ func contactAdd(ctx context.Context, s *stdio, args []string) int {
 		}
 		fmt.Fprintf(w, "Added contact %s (%s, %d device(s))\n", label, v.ID, v.Installations)
 	})
+}
+
+func contactName(ctx context.Context, s *stdio, args []string) int {
+	var c common
+	fs := newFlags("contact name")
+	c.register(fs)
+	pos, err := parse(fs, args, s, "contact name CONTACT NAME")
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	if len(pos) != 2 {
+		return fail(s, &c, usagef("usage: chorus contact name CONTACT NAME"))
+	}
+	var v app.ContactView
+	if err := call(ctx, s, &c, "contact.name", "naming the contact", app.ContactNameParams{Contact: pos[0], Name: pos[1]}, &v); err != nil {
+		return fail(s, &c, err)
+	}
+	return emit(s, &c, v, func(w io.Writer) { fmt.Fprintf(w, "Named %s %s\n", v.ID, v.Name) })
 }
 
 func contactList(ctx context.Context, s *stdio, args []string) int {

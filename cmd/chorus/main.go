@@ -47,7 +47,7 @@ func commands() map[string]command {
 		"id":          {summary: "show this account's contact code, also as a QR code", runIO: runID},
 		"status":      {summary: "show the account, the node and its peers", runIO: runStatus},
 		"node":        {summary: "run the client with its embedded Waku node and the control socket", runIO: runNode},
-		"contact":     {summary: "contact add CODE|- [--name NAME] | contact list", runIO: runContact},
+		"contact":     {summary: "contact add CODE|- [--name NAME] | contact name CONTACT NAME | contact list", runIO: runContact},
 		"group":       {summary: "group create|add|remove|leave|rename|describe|list|members", runIO: runGroup},
 		"send":        {summary: "send GROUP TEXT: send a message", runIO: runSend},
 		"read":        {summary: "read GROUP [--limit N] [--follow]: show messages", runIO: runRead},

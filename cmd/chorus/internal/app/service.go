@@ -65,6 +65,11 @@ type (
 		Code string `json:"code"`
 		Name string `json:"name,omitempty"`
 	}
+	// ContactNameParams names a known account locally (Name "" removes the name).
+	ContactNameParams struct {
+		Contact string `json:"contact"`
+		Name    string `json:"name"`
+	}
 	// GroupCreateParams creates a group.
 	GroupCreateParams struct {
 		Name        string   `json:"name"`
@@ -105,7 +110,7 @@ type (
 // Methods lists every method Dispatch knows, with whether it publishes.
 var Methods = map[string]bool{
 	"status": false, "id": false,
-	"contact.add": false, "contact.list": false,
+	"contact.add": false, "contact.list": false, "contact.name": false,
 	"group.create": true, "group.add": true, "group.remove": true, "group.leave": true,
 	"group.rename": true, "group.describe": true, "group.list": false, "group.members": false, "group.info": false,
 	"send": true, "read": false,
@@ -158,6 +163,12 @@ func (s *Service) Dispatch(ctx context.Context, method string, params json.RawMe
 		return s.AddContact(ctx, p)
 	case "contact.list":
 		return s.Contacts(ctx)
+	case "contact.name":
+		var p ContactNameParams
+		if err := decode(&p); err != nil {
+			return nil, err
+		}
+		return s.NameContact(ctx, p)
 	case "group.create":
 		var p GroupCreateParams
 		if err := decode(&p); err != nil {
@@ -316,6 +327,34 @@ func (s *Service) AddContact(ctx context.Context, p ContactAddParams) (ContactVi
 		}
 	}
 	if err := s.names.MarkAdded(ct.ID, time.Now()); err != nil {
+		return ContactView{}, err
+	}
+	return s.contactView(ct), nil
+}
+
+// NameContact gives a known account (id, unique id prefix or current name) a local name:
+// contacts a linked device received from the account's other devices have none yet.
+func (s *Service) NameContact(ctx context.Context, p ContactNameParams) (ContactView, error) {
+	a, err := s.account()
+	if err != nil {
+		return ContactView{}, err
+	}
+	id, err := s.ResolveAccount(ctx, p.Contact)
+	if err != nil {
+		return ContactView{}, err
+	}
+	if id == a.ID {
+		return ContactView{}, Errorf(CodeUsage, "that is your own account (its name is set by chorus init --name)")
+	}
+	ct, err := s.c.Contact(ctx, id)
+	if err != nil {
+		return ContactView{}, Classify(err)
+	}
+	name := strings.TrimSpace(p.Name)
+	if others := s.names.Lookup(name); name != "" && len(others) > 0 && !slices.Contains(others, id) {
+		return ContactView{}, Errorf(CodeAmbiguous, "the name %q is already used for %s", name, ShortID(others[0]))
+	}
+	if err := s.names.Set(id, name); err != nil {
 		return ContactView{}, err
 	}
 	return s.contactView(ct), nil

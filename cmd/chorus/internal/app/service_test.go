@@ -241,6 +241,22 @@ func TestServiceGroupLifecycle(t *testing.T) {
 			time.Sleep(20 * time.Millisecond)
 		}
 	}
+
+	// Bob names Carol, whom he only met in the group (as a linked device names the
+	// contacts it received): the notices use the name.
+	if _, err := bob.s.NameContact(ctx, ContactNameParams{Contact: carolID.ID[:12], Name: "carol"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.s.NameContact(ctx, ContactNameParams{Contact: "me", Name: "x"}); codeOf(err) != CodeUsage {
+		t.Fatalf("naming oneself: %v", err)
+	}
+	msgs, err = bob.s.Read(ctx, ReadParams{Group: g.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := msgs[len(msgs)-1].String(); !strings.HasSuffix(last, "· alice removed carol") {
+		t.Fatalf("after naming: %q", last)
+	}
 }
 
 func mustID(t *testing.T, p *person) IDView {
