@@ -282,11 +282,17 @@ func qrWidth(text string) int {
 	if err != nil {
 		return 0
 	}
-	return code.Size + 2*qrQuiet
+	return code.Size + 2*qrQuiet(code.Size)
 }
 
-// qrQuiet is the quiet zone around the QR code, in modules.
-const qrQuiet = 2
+// qrQuiet is the quiet zone around a QR code of size modules: 2, or 1 when 2 would
+// make it wider than an 80-column terminal.
+func qrQuiet(size int) int {
+	if size+4 > 80 {
+		return 1
+	}
+	return 2
+}
 
 // encodeQR encodes text at level L; a contact or link code in its QR form (app.QRForm:
 // an alphanumeric prefix and a numeric body, so a contact code fits 80 columns).
@@ -320,7 +326,7 @@ func drawQR(w io.Writer, text string, color bool) error {
 	if err != nil {
 		return err
 	}
-	const quiet = qrQuiet
+	quiet := qrQuiet(code.Size)
 	n := code.Size
 	dark := func(x, y int) bool {
 		if x < 0 || y < 0 || x >= n || y >= n {
