@@ -14,12 +14,19 @@ BENCHTIME ?= 1s
 SCALE_FLAGS ?=
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all test vet race vectors vectors-check conformance fuzz-smoke bench demo proto lint tools
+.PHONY: all test test-serial vet race vectors vectors-check conformance examples fuzz-smoke bench demo proto lint tools
 
 all: test
 
-## test: vet, race tests, conformance vectors, the status-go sample and a fuzz smoke of every target
-test: vet race vectors-check conformance fuzz-smoke
+## test: vet, then the race tests alongside conformance vectors, the status-go sample, the
+## examples and a fuzz smoke of every target (scripts/test.sh times each phase)
+test:
+	@MAKE="$(MAKE)" scripts/test.sh
+	@echo "make test: all checks passed"
+
+## test-serial: the same phases one after another
+test-serial:
+	@MAKE="$(MAKE)" TEST_SERIAL=1 scripts/test.sh
 	@echo "make test: all checks passed"
 
 vet:
@@ -42,6 +49,14 @@ conformance:
 
 fuzz-smoke:
 	@scripts/fuzz-smoke.sh
+
+## examples: build, vet and run every examples/* module (each its own go.mod with a replace
+## to this checkout: proof that the documented embedding works from a fresh module)
+examples:
+	@set -e; for d in examples/*/; do \
+		echo "examples: $$d"; \
+		(cd $$d && $(GO) vet . && $(GO) run .); \
+	done
 
 ## bench: every benchmark as readable tables with the primitive floor ratios
 ## (SCALE_FLAGS=-large adds N=1000 to the scale simulation)

@@ -1,17 +1,10 @@
 // Package chorus is the embedding entry point of Chorus, end-to-end encrypted group chat
 // over Waku v2 with Sender Keys: one call opens a client on a data directory and a
-// transport.
+// transport (transport/waku, or transport/memory in tests).
 //
-//	node, _ := waku.New(ctx, waku.Config{Peers: peers})        // or memory.NewNetwork(...).Join("me")
-//	client, _ := chorus.Open(ctx, dataDir, node)
-//	defer client.Close()
-//	if _, err := client.Account(); errors.Is(err, protocol.ErrNoAccount) {
-//		client.CreateAccount(ctx)
-//	}
-//	go client.Run(ctx)
-//	code, _ := client.ContactCode(ctx)                           // show as a QR code
-//	g, _ := client.CreateGroup(ctx, "friends", "", contactIDs...)
-//	client.Send(ctx, g, protocol.Text("hello"))
+// Example (in this package's documentation) runs two clients over transport/memory; the
+// examples/memory and examples/waku modules of the repository are complete programs, the
+// Waku one with the go.mod lines an embedding module needs (README.md, "Embedding").
 //
 // The engine and its API live in package protocol, the sqlite store in persistence, the
 // transports in transport/memory and transport/waku.

@@ -3,6 +3,7 @@ package protocol
 import (
 	"time"
 
+	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/wire"
 )
 
@@ -27,6 +28,29 @@ type Content struct {
 	Target  MessageID // reply and reaction
 	Emoji   string    // reaction
 	Removed bool      // reaction: the emoji is withdrawn
+
+	// Membership lists the events of a membership message (ContentMembership), in wire
+	// order, for display; nil if they do not decode (the group state is what counts).
+	Membership []MembershipEvent
+	// Devices is the sender account's device list a ContentDevices message carries, in
+	// the list's order (revoked entries included), for display.
+	Devices []DeviceEntry
+}
+
+// MembershipEvent is one event of a membership message, as its author signed it.
+type MembershipEvent struct {
+	Type        membership.EventType
+	From        string   // author account
+	Members     []string // MembersAdded, MemberJoined, MemberRemoved, AdminsAdded, AdminRemoved
+	Name        string   // ChatCreated, NameChanged
+	Description string   // DescriptionChanged
+	Color       string   // ColorChanged
+}
+
+// DeviceEntry is one installation of an account's device list.
+type DeviceEntry struct {
+	ID      InstallationID
+	Revoked bool
 }
 
 // Text is a plain text message.
@@ -71,6 +95,21 @@ func (c Content) encode() (wire.ContentType, []byte, error) {
 	return 0, nil, ErrInvalidContent
 }
 
+// validContent reports whether a received body parses, without decoding the display
+// details of membership and device-list bodies (the receive path handles those itself).
+func validContent(t wire.ContentType, body []byte) bool {
+	switch t {
+	case wire.ContentMembership:
+		_, err := wire.ParseMembership(body)
+		return err == nil
+	case wire.ContentDevices:
+		_, err := wire.ParseCard(body)
+		return err == nil
+	}
+	_, ok := decodeContent(t, body)
+	return ok
+}
+
 // decodeContent parses a stored or received body; ok is false for malformed input.
 func decodeContent(t wire.ContentType, body []byte) (Content, bool) {
 	switch t {
@@ -90,11 +129,28 @@ func decodeContent(t wire.ContentType, body []byte) (Content, bool) {
 		}
 		return Content{Type: ContentReaction, Target: r.Target, Emoji: r.Emoji, Removed: r.Removed}, true
 	case wire.ContentMembership:
-		_, err := wire.ParseMembership(body)
-		return Content{Type: ContentMembership}, err == nil
+		m, err := wire.ParseMembership(body)
+		if err != nil {
+			return Content{}, false
+		}
+		ct := Content{Type: ContentMembership}
+		if msg, err := membership.ParseMessage(m.Update); err == nil {
+			for _, ev := range msg.Events {
+				ct.Membership = append(ct.Membership, MembershipEvent{Type: ev.Type, From: ev.From, Members: ev.Members,
+					Name: ev.Name, Description: ev.Description, Color: ev.Color})
+			}
+		}
+		return ct, true
 	case wire.ContentDevices:
-		_, err := wire.ParseCard(body)
-		return Content{Type: ContentDevices}, err == nil
+		card, err := wire.ParseCard(body)
+		if err != nil {
+			return Content{}, false
+		}
+		ct := Content{Type: ContentDevices}
+		for _, in := range card.Installations {
+			ct.Devices = append(ct.Devices, DeviceEntry{ID: InstallationID(in.ID), Revoked: in.Revoked})
+		}
+		return ct, true
 	}
 	return Content{}, false
 }

@@ -3,7 +3,10 @@ package protocol
 import (
 	"context"
 	"crypto/sha256"
+	"errors"
 	"time"
+
+	"github.com/chorus-im/chorus/transport"
 )
 
 // envelopeHash is the engine's own identifier of a payload on a topic (the replay marker):
@@ -107,10 +110,19 @@ func (c *Client) publishClaimed(ctx context.Context, rec *OutboxRecord) {
 		if err2 != nil || cur.Status != StatusUnpublished {
 			return err2
 		}
-		cur.Attempts++
-		if err == nil {
+		switch {
+		case err == nil:
+			cur.Attempts++
 			cur.Status = StatusPublished
-		} else {
+		case errors.Is(err, transport.ErrNoPeers):
+			// Nobody to publish to (a node alone, or offline): not an attempt. The record
+			// stays Unpublished in the outbox and is tried again until a peer appears.
+			c.log.Debug("publish waits for a peer", "err", err)
+			cur.NextAttempt = c.now().Add(c.opt.retryBase)
+			next := cur.NextAttempt
+			t.onCommit(func() { c.noteDue(next) })
+		default:
+			cur.Attempts++
 			c.log.Debug("publish failed", "attempt", cur.Attempts, "err", err)
 			if cur.Attempts >= MaxAttempts {
 				cur.Status = StatusFailed

@@ -863,10 +863,8 @@ func (t *txn) applyDeviceDelta(account string, d deviceDelta) error {
 		if err != nil {
 			return err
 		}
-		for _, inst := range d.revoked {
-			if err := t.DeleteReceiver(id, inst); err != nil {
-				return err
-			}
+		if err := t.dropReceivers(id, d.revoked); err != nil {
+			return err
 		}
 		if len(d.revoked) > 0 {
 			g.Rotate = true

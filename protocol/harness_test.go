@@ -2,9 +2,11 @@ package protocol_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,6 +27,9 @@ type peer struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	path   string
+	opts   []protocol.Option // extra client options
+	// failPublish makes every publish fail with a transport error other than "no peers".
+	failPublish atomic.Bool
 
 	mu     sync.Mutex
 	events []protocol.Event
@@ -60,9 +65,9 @@ func (tn *testNet) addPersistent(name string) *peer {
 	return tn.addAt(name, filepath.Join(tn.t.(*testing.T).TempDir(), name+".db"))
 }
 
-func (tn *testNet) addAt(name, path string) *peer {
+func (tn *testNet) addAt(name, path string, opts ...protocol.Option) *peer {
 	t := tn.t
-	p := &peer{t: t, name: name, net: tn.net, path: path}
+	p := &peer{t: t, name: name, net: tn.net, path: path, opts: opts}
 	p.start(true)
 	tn.peers = append(tn.peers, p)
 	return p
@@ -78,7 +83,8 @@ func (p *peer) start(create bool) {
 	}
 	p.node = p.net.Join(p.name)
 	ctx := context.Background()
-	p.c, err = protocol.New(ctx, p.store, p.node, protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(-1))
+	opts := append([]protocol.Option{protocol.WithRetryBackoff(20 * time.Millisecond), protocol.WithSyncInterval(-1)}, p.opts...)
+	p.c, err = protocol.New(ctx, p.store, faultyNode{p.node, &p.failPublish}, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,4 +212,17 @@ func ids(ps ...*peer) []string {
 		out[i] = p.id
 	}
 	return out
+}
+
+// faultyNode is a memory node whose publishes fail while fail is set.
+type faultyNode struct {
+	*memory.Node
+	fail *atomic.Bool
+}
+
+func (n faultyNode) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
+	if n.fail.Load() {
+		return [32]byte{}, errors.New("test: publish rejected")
+	}
+	return n.Node.Publish(ctx, topic, payload)
 }

@@ -231,10 +231,12 @@ func (t *txn) applyMembership(g *GroupRecord, gc *groupCache, next membership.St
 			if err != nil {
 				return err
 			}
+			ids := make([]InstallationID, 0, len(ins))
 			for _, in := range ins {
-				if err := t.DeleteReceiver(g.ID, in.ID); err != nil {
-					return err
-				}
+				ids = append(ids, in.ID)
+			}
+			if err := t.dropReceivers(g.ID, ids); err != nil {
+				return err
 			}
 			g.Rotate = true
 		}

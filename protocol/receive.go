@@ -460,7 +460,7 @@ func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error
 	if err != nil {
 		return err
 	}
-	if _, ok := decodeContent(gp.Type, gp.Body); !ok {
+	if !validContent(gp.Type, gp.Body) {
 		return ErrInvalidContent
 	}
 	now := c.now()
@@ -494,7 +494,7 @@ func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error
 		if err != nil {
 			return err
 		}
-		if !seen {
+		if !seen && t.mayExpect(gc, InstallationID(e[:16])) {
 			if err := t.PutExpected(&ExpectedRecord{Group: g.ID, Entry: e, Since: now}); err != nil {
 				return err
 			}
@@ -528,4 +528,17 @@ func inHistory(h []byte, e [32]byte) bool {
 		}
 	}
 	return false
+}
+
+// mayExpect reports whether a causal-history entry of installation inst may be expected
+// (R1): not when inst is a revoked device or belongs to an account no longer in the
+// group. We dropped (or never got) its sender keys, so we could not read such a message
+// if it came, and could no longer tell one sent before we joined, never meant for us,
+// from one sent since (see dropReceivers).
+func (t *txn) mayExpect(gc *groupCache, inst InstallationID) bool {
+	in, err := t.Installation(inst)
+	if err != nil {
+		return true // not known yet: a member's device we have not met
+	}
+	return !in.Revoked && gc.isMember(in.Account)
 }

@@ -236,8 +236,9 @@ func TestNoGoroutineLeak(t *testing.T) {
 	}
 }
 
-// TestDeliveryFailsAfterAttempts takes a sender offline: its message is retried with
-// back-off and marked Failed after MaxAttempts, with a status event each time it changes.
+// TestDeliveryFailsAfterAttempts makes a sender's publishes fail: its message is retried
+// with back-off and marked Failed after MaxAttempts, with a status event each time it
+// changes.
 func TestDeliveryFailsAfterAttempts(t *testing.T) {
 	tn := newTestNet(t, memory.Config{Seed: 43}, 2)
 	a, b := tn.peers[0], tn.peers[1]
@@ -252,7 +253,7 @@ func TestDeliveryFailsAfterAttempts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tn.net.SetOffline(a.name, true)
+	a.failPublish.Store(true)
 	id, err := a.c.Send(ctx, g, protocol.Text("never delivered"))
 	if err != nil {
 		t.Fatal(err)
@@ -282,7 +283,7 @@ func TestDeliveryFailsAfterAttempts(t *testing.T) {
 	if len(statuses) != 1 || statuses[0] != protocol.StatusFailed {
 		t.Fatalf("status events %v", statuses)
 	}
-	tn.net.SetOffline(a.name, false)
+	a.failPublish.Store(false)
 	tn.settle()
 	if b.texts(g)["never delivered"] != 0 {
 		t.Fatal("a failed message was delivered")
@@ -481,4 +482,114 @@ func newcomerScenario(t *testing.T, tn *testNet, behind bool) (protocol.GroupID,
 		}
 	}
 	return g, d
+}
+
+// TestNewcomerNotToldPreJoinAfterRemoval checks R1 when a member who spoke before the
+// newcomer joined is removed before the newcomer checks for missing messages: dropping
+// that member's sender keys must not turn its pre-join messages, named in the causal
+// history of the newcomer's first messages, into "missing" reports (the demo's false
+// alarm, issue 18 item 5).
+func TestNewcomerNotToldPreJoinAfterRemoval(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 29, HistoryLimit: -1}, 3)
+	// d checks for missing messages only after a grace (as a running client does), so
+	// its first check comes after c's removal.
+	const grace = 300 * time.Millisecond
+	d := tn.addAt("p3", ":memory:", protocol.WithMissingGrace(grace))
+	a, b, c := tn.peers[0], tn.peers[1], tn.peers[2]
+	tn.connect(a, b, c, d)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id, c.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	send := func(p *peer, text string) {
+		t.Helper()
+		if _, err := p.c.Send(ctx, g, protocol.Text(text)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range 3 {
+		send(c, fmt.Sprintf("pre-c%d", i))
+		send(b, fmt.Sprintf("pre-b%d", i))
+	}
+	tn.settle()
+	// a's own last messages miss b: the history a gives d when adding it names only
+	// those, while b's first message after the add names c's pre-join messages.
+	tn.net.SetOffline(b.name, true)
+	for i := range protocol.HistoryLength {
+		send(a, fmt.Sprintf("pre-a%d", i))
+	}
+	time.Sleep(20 * time.Millisecond)
+	tn.net.SetOffline(b.name, false)
+	if err := a.c.AddMembers(ctx, g, d.id); err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	for i, p := range []*peer{b, a} {
+		send(p, fmt.Sprintf("post%d", i))
+		tn.settle()
+	}
+	if err := a.c.RemoveMembers(ctx, g, c.id); err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	send(b, "after the removal")
+	tn.settle()
+	if got := d.texts(g); got["post0"] != 1 || got["post1"] != 1 || got["after the removal"] != 1 {
+		t.Fatalf("newcomer's messages: %v", got)
+	}
+	time.Sleep(grace)
+	_ = d.c.Sync(ctx)
+	time.Sleep(20 * time.Millisecond)
+	isMissing := func(e protocol.Event) bool { _, ok := e.(*protocol.MessageMissing); return ok }
+	if m := d.eventsOf(isMissing); len(m) != 0 {
+		t.Fatalf("newcomer told about pre-join messages of a removed member: %+v", m[0])
+	}
+}
+
+// TestDeliveryWaitsForPeers sends with no peer reachable (issue 18 item 10): the message
+// is not Failed however long it waits; it stays Unpublished in the outbox and is
+// published once the network is back, with one status event.
+func TestDeliveryWaitsForPeers(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 47}, 2)
+	a, b := tn.peers[0], tn.peers[1]
+	tn.connect(a, b)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	tn.net.SetOffline(a.name, true)
+	id, err := a.c.Send(ctx, g, protocol.Text("kept until a peer appears"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// MaxAttempts failed publishes take 20+40 ms with the harness's back-off.
+	time.Sleep(300 * time.Millisecond)
+	msgs, err := a.c.Messages(ctx, g, protocol.MessageFilter{Limit: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msgs) != 1 || msgs[0].ID != id || msgs[0].Status != protocol.StatusUnpublished {
+		t.Fatalf("while offline: %+v", msgs)
+	}
+	tn.net.SetOffline(a.name, false)
+	deadline := time.Now().Add(5 * time.Second)
+	for b.texts(g)["kept until a peer appears"] != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the kept message was not published when the network came back")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var statuses []protocol.DeliveryStatus
+	for _, e := range a.eventsOf(func(e protocol.Event) bool { _, ok := e.(*protocol.DeliveryStatusChanged); return ok }) {
+		if d := e.(*protocol.DeliveryStatusChanged); d.Message == id {
+			statuses = append(statuses, d.Status)
+		}
+	}
+	if len(statuses) != 1 || statuses[0] != protocol.StatusPublished {
+		t.Fatalf("status events %v", statuses)
+	}
 }

@@ -104,6 +104,8 @@ func TestSecRemovalViaWelcome(t *testing.T) {
 	}
 	defer cloneClient.Close()
 	clone := &peer{t: t, name: "clone", c: cloneClient}
+	// The tap's node gets each publish asynchronously, like bob's: wait for it too.
+	tn.waitFor("the tap sees alice1's message", func() bool { return len(tp.all()) >= 2 })
 	envs := tp.all()
 	if len(envs) < 2 {
 		t.Fatalf("tap saw %d publishes", len(envs))

@@ -3,7 +3,9 @@ package protocol
 import (
 	"context"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/chorus-im/chorus/senderkeys"
@@ -222,4 +224,53 @@ func unreadableEntries(group GroupID, recs []ReceiverRecord) func([32]byte) bool
 		}
 		return false
 	}
+}
+
+// dropReceivers deletes the sender keys of installations (a removed member's, a revoked
+// device's) in group. Causal-history entries we still expect from them that name
+// messages sent before we held their key (pre-join: never meant for us) are settled
+// first, while the keys still tell which those are: without the keys, checkMissing could
+// no longer tell them from messages sent while we were a member, and would report them
+// missing (R1). Entries the keys do not settle stay expected and are reported.
+func (t *txn) dropReceivers(group GroupID, insts []InstallationID) error {
+	if len(insts) == 0 {
+		return nil
+	}
+	exp, err := t.Expected(group)
+	if err != nil {
+		return err
+	}
+	var recs []ReceiverRecord
+	for _, in := range insts {
+		r, err := t.Receiver(group, in)
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		recs = append(recs, *r)
+	}
+	if len(recs) > 0 {
+		var unreadable func([32]byte) bool
+		for _, e := range exp {
+			if e.Report || !slices.Contains(insts, InstallationID(e.Entry[:16])) {
+				continue
+			}
+			if unreadable == nil {
+				unreadable = unreadableEntries(group, recs)
+			}
+			if unreadable(e.Entry) {
+				if err := t.DeleteExpected(group, e.Entry); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	for _, in := range insts {
+		if err := t.DeleteReceiver(group, in); err != nil {
+			return err
+		}
+	}
+	return nil
 }

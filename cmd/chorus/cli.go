@@ -50,7 +50,7 @@ type common struct {
 }
 
 func (c *common) register(fs *flag.FlagSet) {
-	fs.StringVar(&c.data, "data", "", "data directory (default $CHORUS_DATA, else ~/.chorus)")
+	fs.StringVar(&c.data, "data", "", "`DIR`: the data directory (default $CHORUS_DATA, else ~/.chorus)")
 	fs.BoolVar(&c.json, "json", false, "print JSON for scripts")
 	fs.DurationVar(&c.timeout, "timeout", 60*time.Second, "give up after this long")
 	fs.BoolVar(&c.verbose, "v", false, "log engine and network diagnostics to stderr")
@@ -272,7 +272,7 @@ func connect(ctx context.Context, s *stdio, c *common, method string) (caller, e
 			return nil, err
 		}
 		if len(cfg.Peers) == 0 {
-			return nil, app.Errorf(app.CodeNoPeers, "no peers reachable: no node is running for %s and no peers are configured (start `chorus node --data %s --peer MULTIADDR`)", d, d)
+			return nil, app.Errorf(app.CodeNoPeers, "no peers reachable: no node is running for %s and no peers are configured (start `chorus node --data %s --peer MULTIADDR`; a running node keeps what you send and publishes it when a peer connects)", d, d)
 		}
 	}
 	done := func() {}

@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
 )
 
 func runArgs(t *testing.T, stdin string, args ...string) (code int, stdout, stderr string) {
@@ -205,5 +207,72 @@ func TestLocalCommandsWithoutNode(t *testing.T) {
 	}
 	if code != 1 || json.Unmarshal([]byte(out), &e) != nil || e.Error.Code != "unknown_group" {
 		t.Fatalf("--json error: %d %q %q", code, out, errs)
+	}
+}
+
+// TestFlagHelp: flag help names values, not words of the usage text (Go's flag package
+// takes a back-quoted word as the value name), and `chorus help CMD` prints the
+// command's full help (issue 18 item 8).
+func TestFlagHelp(t *testing.T) {
+	code, out, _ := runArgs(t, "", "init", "-h")
+	if code != 0 {
+		t.Fatalf("init -h: exit %d", code)
+	}
+	for _, want := range []string{"-device NAME", "-listen HOST:PORT", "-peer MULTIADDR", "-data DIR", "-import HEXKEY", "-name NAME"} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("init -h lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "-device chorus") || strings.Contains(out, "-listen chorus") || strings.Contains(out, "`") {
+		t.Errorf("init -h garbled:\n%s", out)
+	}
+	code, help, _ := runArgs(t, "", "help", "init")
+	if code != 0 || !strings.Contains(help, "chorus init: ") || !strings.Contains(help, out) {
+		t.Errorf("help init (exit %d) is not the full help:\n%s", code, help)
+	}
+	for _, cmd := range []string{"node", "chat", "send", "read", "id", "status", "demo"} {
+		_, out, _ := runArgs(t, "", cmd, "-h")
+		if strings.Contains(out, "`") || strings.Contains(out, " chorus\n") {
+			t.Errorf("%s -h garbled:\n%s", cmd, out)
+		}
+	}
+	if code, _, _ := runArgs(t, "", "help", "nope"); code != exitUsage {
+		t.Errorf("help nope: exit %d", code)
+	}
+}
+
+// TestQRFits80Columns: the contact code's QR code fits an 80-column terminal (issue 18
+// item 12), and the text a scanner reads from it (the QR form) is accepted by contact add.
+func TestQRFits80Columns(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []string{"alice", "bob"} {
+		if code, _, errs := runArgs(t, "", "init", "--data", filepath.Join(dir, n), "--name", n); code != 0 {
+			t.Fatalf("init %s: %s", n, errs)
+		}
+	}
+	code, out, errs := runArgs(t, "", "id", "--data", filepath.Join(dir, "alice"))
+	if code != 0 {
+		t.Fatalf("id: %s", errs)
+	}
+	rows := 0
+	for _, l := range strings.Split(out, "\n") {
+		if !strings.ContainsAny(l, "█▀▄") {
+			continue
+		}
+		rows++
+		if n := len([]rune(l)); n > 80 {
+			t.Fatalf("QR line of %d columns:\n%s", n, out)
+		}
+	}
+	if rows < 20 {
+		t.Fatalf("no QR code drawn:\n%s", out)
+	}
+	_, text, _ := runArgs(t, "", "id", "--data", filepath.Join(dir, "alice"), "--code")
+	p, d, ok := app.QRForm(strings.TrimSpace(text))
+	if !ok {
+		t.Fatalf("no QR form for %q", text)
+	}
+	if code, out, errs := runArgs(t, p+d+"\n", "contact", "add", "--data", filepath.Join(dir, "bob"), "--name", "alice", "-"); code != 0 || !strings.Contains(out, "Added contact alice") {
+		t.Fatalf("contact add of the QR form: exit %d %s %s", code, out, errs)
 	}
 }

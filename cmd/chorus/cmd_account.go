@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -13,7 +14,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 	"golang.org/x/term"
-	"rsc.io/qr"
+	"rsc.io/qr/coding"
 
 	"github.com/chorus-im/chorus"
 	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
@@ -52,13 +53,13 @@ func runInit(ctx context.Context, s *stdio, args []string) int {
 	var linkNew bool
 	fs := newFlags("init")
 	c.register(fs)
-	fs.BoolVar(&linkNew, "link", false, "make this a new device of an existing account: prints a link code for `chorus devices link` on a device of the account")
-	fs.StringVar(&device, "device", "", "this device's name, shown in `chorus devices list` (default: the host name)")
-	fs.StringVar(&imp, "import", "", "import an existing account key (hex secp256k1 private key, or - to read it from stdin)")
-	fs.StringVar(&name, "name", "", "your name, used locally (chat, transcripts)")
-	fs.StringVar(&nf.listen, "listen", "", "Waku listen address remembered for `chorus node` (host:port)")
-	fs.Var(&nf.peers, "peer", "Waku peer multiaddr remembered for `chorus node` (repeatable)")
-	fs.BoolVar(&nf.store, "store", false, "make `chorus node` serve Waku store")
+	fs.BoolVar(&linkNew, "link", false, "make this a new device of an existing account: prints a link code for 'chorus devices link' on a device of the account")
+	fs.StringVar(&device, "device", "", "this device's `NAME`, shown in 'chorus devices list' (default: the host name)")
+	fs.StringVar(&imp, "import", "", "import an existing account key: `HEXKEY` (a hex secp256k1 private key), or - to read it from stdin")
+	fs.StringVar(&name, "name", "", "your `NAME`, used locally (chat, transcripts)")
+	fs.StringVar(&nf.listen, "listen", "", "Waku listen address `HOST:PORT` remembered for 'chorus node'")
+	fs.Var(&nf.peers, "peer", "Waku peer `MULTIADDR` remembered for 'chorus node' (repeatable)")
+	fs.BoolVar(&nf.store, "store", false, "make 'chorus node' serve Waku store (history)")
 	pos, err := parse(fs, args, s, initSynopsis)
 	if err != nil {
 		return fail(s, &c, err)
@@ -277,25 +278,55 @@ func runID(ctx context.Context, s *stdio, args []string) int {
 
 // qrWidth is the number of columns drawQR uses for text.
 func qrWidth(text string) int {
-	code, err := qr.Encode(text, qr.L)
+	code, err := encodeQR(text)
 	if err != nil {
 		return 0
 	}
-	return code.Size + 2*qrQuiet
+	return code.Size + 2*qrQuiet(code.Size)
 }
 
-// qrQuiet is the quiet zone around the QR code, in modules.
-const qrQuiet = 2
+// qrQuiet is the quiet zone around a QR code of size modules: 2, or 1 when 2 would
+// make it wider than an 80-column terminal.
+func qrQuiet(size int) int {
+	if size+4 > 80 {
+		return 1
+	}
+	return 2
+}
+
+// encodeQR encodes text at level L; a contact or link code in its QR form (app.QRForm:
+// an alphanumeric prefix and a numeric body, so a contact code fits 80 columns).
+func encodeQR(text string) (*coding.Code, error) {
+	segs := []coding.Encoding{coding.String(text)}
+	if p, d, ok := app.QRForm(text); ok {
+		segs = []coding.Encoding{coding.Alpha(p), coding.Num(d)}
+	}
+	for v := coding.Version(coding.MinVersion); v <= coding.MaxVersion; v++ {
+		bits := 0
+		for _, s := range segs {
+			bits += s.Bits(v)
+		}
+		if bits > v.DataBytes(coding.L)*8 {
+			continue
+		}
+		plan, err := coding.NewPlan(v, coding.L, 0)
+		if err != nil {
+			return nil, err
+		}
+		return plan.Encode(segs...)
+	}
+	return nil, errors.New("text too long to encode as a QR code")
+}
 
 // drawQR draws text as a QR code with half-block characters: two modules per line,
 // light modules drawn, dark ones blank, so it scans on a dark terminal background;
 // with color it forces white on black.
 func drawQR(w io.Writer, text string, color bool) error {
-	code, err := qr.Encode(text, qr.L)
+	code, err := encodeQR(text)
 	if err != nil {
 		return err
 	}
-	const quiet = qrQuiet
+	quiet := qrQuiet(code.Size)
 	n := code.Size
 	dark := func(x, y int) bool {
 		if x < 0 || y < 0 || x >= n || y >= n {

@@ -75,7 +75,7 @@ func runChat(ctx context.Context, s *stdio, args []string) int {
 	fs := newFlags("chat")
 	c.register(fs)
 	nf.register(fs, func(name, usage string) { fs.Var(&nf.peers, name, usage) })
-	fs.StringVar(&size, "size", "", "screen size COLSxROWS when not on a terminal (default: the terminal's, else $COLUMNS x $LINES, else 80x24)")
+	fs.StringVar(&size, "size", "", "screen size `COLSxROWS` when not on a terminal (default: the terminal's, else $COLUMNS x $LINES, else 80x24)")
 	pos, err := parse(fs, args, s, chatSynopsis)
 	if err != nil {
 		return fail(s, &c, err)

@@ -64,11 +64,14 @@ func readArg(s *stdio, arg, what string) (string, error) {
 
 // --- contact
 
-const contactSynopsis = "contact add CODE|- [--name NAME] | contact list"
+const contactSynopsis = `contact add CODE|- [--name NAME]
+       chorus contact name CONTACT NAME     (a local name for a known account: id, id prefix or name)
+       chorus contact list`
 
 func runContact(ctx context.Context, s *stdio, args []string) int {
 	return sub(ctx, s, "contact", args, map[string]func(context.Context, *stdio, []string) int{
 		"add":  contactAdd,
+		"name": contactName,
 		"list": contactList,
 	}, contactSynopsis)
 }
@@ -103,6 +106,24 @@ func contactAdd(ctx context.Context, s *stdio, args []string) int {
 	})
 }
 
+func contactName(ctx context.Context, s *stdio, args []string) int {
+	var c common
+	fs := newFlags("contact name")
+	c.register(fs)
+	pos, err := parse(fs, args, s, "contact name CONTACT NAME")
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	if len(pos) != 2 {
+		return fail(s, &c, usagef("usage: chorus contact name CONTACT NAME"))
+	}
+	var v app.ContactView
+	if err := call(ctx, s, &c, "contact.name", "naming the contact", app.ContactNameParams{Contact: pos[0], Name: pos[1]}, &v); err != nil {
+		return fail(s, &c, err)
+	}
+	return emit(s, &c, v, func(w io.Writer) { fmt.Fprintf(w, "Named %s %s\n", v.ID, v.Name) })
+}
+
 func contactList(ctx context.Context, s *stdio, args []string) int {
 	var c common
 	fs := newFlags("contact list")
@@ -130,7 +151,14 @@ func contactList(ctx context.Context, s *stdio, args []string) int {
 			if name == "" {
 				name = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%v\t%s\n", name, v.Installations, v.Added, v.ID)
+			added := "-" // met in a group, not added
+			switch {
+			case !v.AddedAt.IsZero():
+				added = v.AddedAt.Local().Format("2006-01-02")
+			case v.Added:
+				added = "yes"
+			}
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", name, v.Installations, added, v.ID)
 		}
 		tw.Flush()
 	})
@@ -353,7 +381,7 @@ func runSend(ctx context.Context, s *stdio, args []string) int {
 		case "failed":
 			fmt.Fprintf(w, "✗ not sent: publishing failed (message %s…)\n", m.ID[:12])
 		default:
-			fmt.Fprintf(w, "queued: stored but not yet published (message %s…); the node retries\n", m.ID[:12])
+			fmt.Fprintf(w, "queued … (message %s…): no peer reachable now; the node keeps it and publishes it when a peer connects\n", m.ID[:12])
 		}
 	})
 	if m.Status == "failed" {

@@ -28,8 +28,8 @@ func (nf *nodeFlags) register(fs interface {
 	BoolVar(p *bool, name string, value bool, usage string)
 	DurationVar(p *time.Duration, name string, value time.Duration, usage string)
 }, vf func(name, usage string)) {
-	fs.StringVar(&nf.listen, "listen", "", "Waku listen address host:port (default: remembered, else 127.0.0.1 and a random port)")
-	vf("peer", "Waku peer multiaddr with /p2p/ID to dial (repeatable; remembered)")
+	fs.StringVar(&nf.listen, "listen", "", "Waku listen address `HOST:PORT` (default: remembered, else 127.0.0.1 and a random port)")
+	vf("peer", "Waku peer `MULTIADDR` with /p2p/ID to dial (repeatable; remembered)")
 	fs.BoolVar(&nf.store, "store", false, "serve Waku store (history) from DIR/waku-store.db (remembered)")
 	fs.DurationVar(&nf.sync, "sync", 30*time.Second, "how often to fetch history and look for missing messages")
 }
@@ -158,12 +158,12 @@ func printEvent(w io.Writer, c *common, label func(id string) string, ev app.Eve
 		if ev.Message.Kind == "membership" {
 			return // reported by the membership event
 		}
-		fmt.Fprintf(w, "[%s] %s\n", group, ev.Message)
+		fmt.Fprintf(w, "[%s] %s\n", group, ev.Message) // devices: "· alice linked a new device"
 	case app.EventDelivery:
 		switch {
 		case ev.Status == "failed":
 			fmt.Fprintf(w, "[%s] ✗ message %s… could not be published\n", group, ev.MessageID[:8])
-		case ev.Status == "published" && ev.Message != nil && ev.Message.Kind != "membership":
+		case ev.Status == "published" && ev.Message != nil && ev.Message.Kind != "membership" && ev.Message.Kind != "devices":
 			fmt.Fprintf(w, "[%s] %s\n", group, ev.Message) // our own, sent from any command
 		}
 	case app.EventMissing:

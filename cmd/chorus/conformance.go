@@ -50,10 +50,16 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 		for _, r := range runFile(ctx, f) {
 			if len(r.problems) == 0 {
 				passed++
+				if verbose {
+					fmt.Fprintf(stdout, "ok   %s: %s\n", r.name, r.detail)
+				}
 				continue
 			}
 			failed++
 			line := fmt.Sprintf("FAIL %s: %s", r.name, r.problems[0])
+			if verbose && r.detail != "" {
+				line = fmt.Sprintf("FAIL %s (%s): %s", r.name, r.detail, r.problems[0])
+			}
 			if n := len(r.problems) - 1; n > 0 && !verbose {
 				line += fmt.Sprintf(" (+%d more)", n)
 			}
@@ -75,6 +81,7 @@ func runConformance(ctx context.Context, args []string, stdout, stderr io.Writer
 // caseResult is the outcome of one case: no problems means it passed.
 type caseResult struct {
 	name     string
+	detail   string // what the case checks (printed with -v)
 	problems []string
 }
 
@@ -120,7 +127,7 @@ func runFile(ctx context.Context, path string) []caseResult {
 			}()
 			chk.checkCase(&c)
 		}()
-		out = append(out, caseResult{name: name, problems: chk.problems})
+		out = append(out, caseResult{name: name, detail: caseDetail(&c), problems: chk.problems})
 	}
 	return out
 }
@@ -170,4 +177,30 @@ func short(list []string) string {
 		out[i] = s
 	}
 	return strings.Join(out, " ")
+}
+
+// caseDetail summarises what a case checks: its events by type, its messages and steps.
+func caseDetail(c *vecCase) string {
+	var types []string
+	for _, e := range c.Events {
+		t := e.Type
+		if t == "" {
+			t = "?"
+		}
+		types = append(types, t)
+	}
+	d := fmt.Sprintf("%d event(s)", len(c.Events))
+	if len(types) > 0 {
+		d += " [" + strings.Join(types, " ") + "]"
+	}
+	if len(c.Messages) > 0 {
+		d += fmt.Sprintf(", %d message(s)", len(c.Messages))
+	}
+	if len(c.Steps) > 0 {
+		d += fmt.Sprintf(", %d step(s)", len(c.Steps))
+	}
+	if c.Receiver.Actor != "" {
+		d += ", received by " + c.Receiver.Actor
+	}
+	return d
 }

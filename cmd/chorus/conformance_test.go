@@ -122,3 +122,23 @@ func TestConformanceMalformedFiles(t *testing.T) {
 		t.Fatalf("usage exit %d", code)
 	}
 }
+
+// TestConformanceVerbose: -v prints one line per case, passing ones included, saying
+// what it checks (issue 18 item 12).
+func TestConformanceVerbose(t *testing.T) {
+	var out, errb bytes.Buffer
+	code := runConformance(context.Background(), []string{"-v", "status-membership", sampleDir}, &out, &errb)
+	if code != 0 {
+		t.Fatalf("exit %d: %s%s", code, out.String(), errb.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	oks := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, "ok   ") && strings.Contains(l, "event(s)") {
+			oks++
+		}
+	}
+	if want := "15 passed, 0 failed"; lines[len(lines)-1] != want || oks != 15 {
+		t.Fatalf("-v printed %d case lines:\n%s", oks, out.String())
+	}
+}

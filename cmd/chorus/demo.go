@@ -18,7 +18,7 @@ func runDemo(ctx context.Context, s *stdio, args []string) int {
 	var keep string
 	fs := newFlags("demo")
 	fs.BoolVar(&verbose, "v", false, "log engine and network diagnostics to stderr")
-	fs.StringVar(&keep, "keep", "", "put the databases in DIR and keep them (default: a temporary directory, removed)")
+	fs.StringVar(&keep, "keep", "", "put the databases in `DIR` and keep them (default: a temporary directory, removed)")
 	pos, err := parse(fs, args, s, demoSynopsis)
 	if err != nil {
 		return fail(s, nil, err)

@@ -25,6 +25,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"syscall"
 )
@@ -46,7 +47,7 @@ func commands() map[string]command {
 		"id":          {summary: "show this account's contact code, also as a QR code", runIO: runID},
 		"status":      {summary: "show the account, the node and its peers", runIO: runStatus},
 		"node":        {summary: "run the client with its embedded Waku node and the control socket", runIO: runNode},
-		"contact":     {summary: "contact add CODE|- [--name NAME] | contact list", runIO: runContact},
+		"contact":     {summary: "contact add CODE|- [--name NAME] | contact name CONTACT NAME | contact list", runIO: runContact},
 		"group":       {summary: "group create|add|remove|leave|rename|describe|list|members", runIO: runGroup},
 		"send":        {summary: "send GROUP TEXT: send a message", runIO: runSend},
 		"read":        {summary: "read GROUP [--limit N] [--follow]: show messages", runIO: runRead},
@@ -71,9 +72,19 @@ func runStdio(ctx context.Context, s *stdio, args []string) int {
 	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
 		if len(args) > 1 {
 			if c, ok := cmds[args[1]]; ok {
-				fmt.Fprintf(s.out, "chorus %s: %s\n", args[1], c.summary)
+				// The command's own help: its summary, then its usage and flags.
+				fmt.Fprintf(s.out, "chorus %s: %s\n\n", args[1], c.summary)
+				help := append(slices.Clone(args[2:]), "-h")
+				if c.runIO != nil {
+					c.runIO(ctx, s, help)
+				} else {
+					c.run(ctx, help, s.out, s.out)
+				}
 				return 0
 			}
+			fmt.Fprintf(s.err, "chorus: unknown command %q\n", args[1])
+			usage(s.err, cmds)
+			return 2
 		}
 		usage(s.err, cmds)
 		if len(args) == 0 {

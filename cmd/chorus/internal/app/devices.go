@@ -44,7 +44,10 @@ func deviceView(in protocol.Installation) DeviceView {
 // LinkDevice links the installation that shows p.Code (`chorus init --link`) to our
 // account, naming it p.Name.
 func (s *Service) LinkDevice(ctx context.Context, p DeviceParams) (DeviceView, error) {
-	code := strings.TrimSpace(p.Code)
+	code, err := NormalizeCode(strings.TrimSpace(p.Code)) // also the QR form
+	if err != nil {
+		return DeviceView{}, Errorf(CodeBadLinkCode, "%v", err)
+	}
 	if code == "" {
 		return DeviceView{}, Errorf(CodeUsage, "no link code")
 	}
@@ -79,6 +82,17 @@ func (s *Service) RevokeDevice(ctx context.Context, remove bool, p DeviceParams)
 	id, err := s.ResolveDevice(ctx, p.Installation)
 	if err != nil {
 		return DeviceView{}, err
+	}
+	if ds, err := s.Devices(ctx); err == nil {
+		for _, d := range ds {
+			if d.Installation == id.String() && d.Status == "revoked" {
+				name := d.Name
+				if name == "" {
+					name = d.Installation[:8]
+				}
+				return DeviceView{}, Errorf(CodeNotAllowed, "device %q is already revoked (chorus devices list)", name)
+			}
+		}
 	}
 	if remove {
 		err = s.c.RemoveInstallation(ctx, id)

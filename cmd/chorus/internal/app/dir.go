@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/chorus-im/chorus"
 )
@@ -150,22 +151,38 @@ func writeJSON(path string, v any) error {
 	return os.Rename(tmp, path)
 }
 
-// Names is the local petname book: account id -> name. Names are local only.
+// Names is the local petname book: account id -> name, and when we added each contact.
+// Names are local only.
 type Names struct {
-	mu   sync.Mutex
-	path string
-	m    map[string]string
+	mu    sync.Mutex
+	path  string
+	m     map[string]string
+	added map[string]time.Time
+}
+
+// namesFile is names.json. Older versions wrote the bare name map.
+type namesFile struct {
+	Names map[string]string    `json:"names"`
+	Added map[string]time.Time `json:"added,omitempty"`
 }
 
 // LoadNames reads names.json.
 func (d Dir) LoadNames() (*Names, error) {
-	n := &Names{path: d.NamesPath(), m: map[string]string{}}
+	n := &Names{path: d.NamesPath(), m: map[string]string{}, added: map[string]time.Time{}}
 	b, err := os.ReadFile(n.path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return n, nil
 	}
 	if err != nil {
 		return nil, err
+	}
+	var f namesFile
+	if err := json.Unmarshal(b, &f); err == nil && f.Names != nil {
+		n.m = f.Names
+		if f.Added != nil {
+			n.added = f.Added
+		}
+		return n, nil
 	}
 	if err := json.Unmarshal(b, &n.m); err != nil {
 		return nil, fmt.Errorf("%s: %w", n.path, err)
@@ -178,6 +195,13 @@ func (n *Names) Get(account string) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.m[account]
+}
+
+// AddedAt returns when account was added as a contact here (zero if unknown).
+func (n *Names) AddedAt(account string) time.Time {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.added[account]
 }
 
 // Lookup returns the accounts named name (case-insensitive).
@@ -202,8 +226,26 @@ func (n *Names) Set(account, name string) error {
 	} else {
 		n.m[account] = name
 	}
+	return n.saveLocked()
+}
+
+// MarkAdded records that account was added as a contact at t, unless it already was.
+func (n *Names) MarkAdded(account string, t time.Time) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.added == nil {
+		n.added = map[string]time.Time{}
+	}
+	if _, ok := n.added[account]; ok {
+		return nil
+	}
+	n.added[account] = t.UTC().Truncate(time.Second)
+	return n.saveLocked()
+}
+
+func (n *Names) saveLocked() error {
 	if n.path == "" {
 		return nil
 	}
-	return writeJSON(n.path, n.m)
+	return writeJSON(n.path, namesFile{Names: n.m, Added: n.added})
 }

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestDirEnsureAndLock(t *testing.T) {
@@ -71,5 +72,29 @@ func TestConfigAndNames(t *testing.T) {
 	}
 	if _, err := d.LoadConfig(); err == nil {
 		t.Fatal("corrupt config accepted")
+	}
+}
+
+// TestNamesAddedDate: the book records when a contact was added (contact list's ADDED
+// column) and still reads the older bare name map.
+func TestNamesAddedDate(t *testing.T) {
+	d := Dir(t.TempDir())
+	if err := os.WriteFile(d.NamesPath(), []byte(`{"0x04aa":"bob"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	n, err := d.LoadNames()
+	if err != nil || n.Get("0x04aa") != "bob" || !n.AddedAt("0x04aa").IsZero() {
+		t.Fatalf("old format: %v %q", err, n.Get("0x04aa"))
+	}
+	when := time.Date(2026, 12, 4, 10, 0, 0, 0, time.UTC)
+	if err := n.MarkAdded("0x04aa", when); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.MarkAdded("0x04aa", when.Add(time.Hour)); err != nil { // the first date stays
+		t.Fatal(err)
+	}
+	n2, err := d.LoadNames()
+	if err != nil || n2.Get("0x04aa") != "bob" || !n2.AddedAt("0x04aa").Equal(when) {
+		t.Fatalf("reloaded: %v %q %v", err, n2.Get("0x04aa"), n2.AddedAt("0x04aa"))
 	}
 }

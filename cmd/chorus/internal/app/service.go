@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync/atomic"
+	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -45,7 +46,7 @@ type Service struct {
 // CodeNoPeers); node says whether it is served by a long-running node.
 func NewService(c *protocol.Client, dir Dir, names *Names, cfg Config, net Network, node bool) *Service {
 	if names == nil {
-		names = &Names{m: map[string]string{}}
+		names = &Names{m: map[string]string{}, added: map[string]time.Time{}}
 	}
 	return &Service{c: c, dir: dir, names: names, cfg: cfg, net: net, node: node}
 }
@@ -63,6 +64,11 @@ type (
 	ContactAddParams struct {
 		Code string `json:"code"`
 		Name string `json:"name,omitempty"`
+	}
+	// ContactNameParams names a known account locally (Name "" removes the name).
+	ContactNameParams struct {
+		Contact string `json:"contact"`
+		Name    string `json:"name"`
 	}
 	// GroupCreateParams creates a group.
 	GroupCreateParams struct {
@@ -104,7 +110,7 @@ type (
 // Methods lists every method Dispatch knows, with whether it publishes.
 var Methods = map[string]bool{
 	"status": false, "id": false,
-	"contact.add": false, "contact.list": false,
+	"contact.add": false, "contact.list": false, "contact.name": false,
 	"group.create": true, "group.add": true, "group.remove": true, "group.leave": true,
 	"group.rename": true, "group.describe": true, "group.list": false, "group.members": false, "group.info": false,
 	"send": true, "read": false,
@@ -125,7 +131,9 @@ func (s *Service) Dispatch(ctx context.Context, method string, params json.RawMe
 			return nil, err
 		}
 	}
-	if known {
+	if known && !(s.node && s.net != nil && method == "send") {
+		// A running node accepts a message with no peer reachable: the engine keeps it
+		// Unpublished in its outbox and publishes it when a peer appears.
 		if s.net == nil {
 			return nil, Errorf(CodeNoPeers, "no peers reachable: not connected to a Waku network")
 		}
@@ -155,6 +163,12 @@ func (s *Service) Dispatch(ctx context.Context, method string, params json.RawMe
 		return s.AddContact(ctx, p)
 	case "contact.list":
 		return s.Contacts(ctx)
+	case "contact.name":
+		var p ContactNameParams
+		if err := decode(&p); err != nil {
+			return nil, err
+		}
+		return s.NameContact(ctx, p)
 	case "group.create":
 		var p GroupCreateParams
 		if err := decode(&p); err != nil {
@@ -286,7 +300,10 @@ func (s *Service) ID(ctx context.Context) (IDView, error) {
 
 // AddContact verifies and stores a contact code, naming the contact locally.
 func (s *Service) AddContact(ctx context.Context, p ContactAddParams) (ContactView, error) {
-	code := strings.TrimSpace(p.Code)
+	code, err := NormalizeCode(strings.TrimSpace(p.Code)) // also the QR form
+	if err != nil {
+		return ContactView{}, Errorf(CodeBadContactCode, "%v", err)
+	}
 	if code == "" {
 		return ContactView{}, Errorf(CodeUsage, "empty contact code")
 	}
@@ -308,6 +325,37 @@ func (s *Service) AddContact(ctx context.Context, p ContactAddParams) (ContactVi
 		if err := s.names.Set(ct.ID, p.Name); err != nil {
 			return ContactView{}, err
 		}
+	}
+	if err := s.names.MarkAdded(ct.ID, time.Now()); err != nil {
+		return ContactView{}, err
+	}
+	return s.contactView(ct), nil
+}
+
+// NameContact gives a known account (id, unique id prefix or current name) a local name:
+// contacts a linked device received from the account's other devices have none yet.
+func (s *Service) NameContact(ctx context.Context, p ContactNameParams) (ContactView, error) {
+	a, err := s.account()
+	if err != nil {
+		return ContactView{}, err
+	}
+	id, err := s.ResolveAccount(ctx, p.Contact)
+	if err != nil {
+		return ContactView{}, err
+	}
+	if id == a.ID {
+		return ContactView{}, Errorf(CodeUsage, "that is your own account (its name is set by chorus init --name)")
+	}
+	ct, err := s.c.Contact(ctx, id)
+	if err != nil {
+		return ContactView{}, Classify(err)
+	}
+	name := strings.TrimSpace(p.Name)
+	if others := s.names.Lookup(name); name != "" && len(others) > 0 && !slices.Contains(others, id) {
+		return ContactView{}, Errorf(CodeAmbiguous, "the name %q is already used for %s", name, ShortID(others[0]))
+	}
+	if err := s.names.Set(id, name); err != nil {
+		return ContactView{}, err
 	}
 	return s.contactView(ct), nil
 }
@@ -335,7 +383,8 @@ func codeAccount(code string) string {
 }
 
 func (s *Service) contactView(ct protocol.Contact) ContactView {
-	return ContactView{ID: ct.ID, Name: s.names.Get(ct.ID), Installations: len(ct.Installations), Added: ct.Added}
+	return ContactView{ID: ct.ID, Name: s.names.Get(ct.ID), Installations: len(ct.Installations), Added: ct.Added,
+		AddedAt: s.names.AddedAt(ct.ID)}
 }
 
 // Contacts lists known accounts.
@@ -550,7 +599,7 @@ func (s *Service) message(ctx context.Context, group protocol.GroupID, id protoc
 	}
 	for _, m := range ms {
 		if m.ID == id {
-			return s.MessageView(m), nil
+			return s.MessageView(ctx, m), nil
 		}
 	}
 	return MessageView{ID: id.String(), Group: group.String(), Outgoing: true, Status: "unknown"}, nil
@@ -571,13 +620,13 @@ func (s *Service) Read(ctx context.Context, p ReadParams) ([]MessageView, error)
 	}
 	out := make([]MessageView, len(ms))
 	for i, m := range ms {
-		out[len(ms)-1-i] = s.MessageView(m)
+		out[len(ms)-1-i] = s.MessageView(ctx, m)
 	}
 	return out, nil
 }
 
 // MessageView converts a stored message.
-func (s *Service) MessageView(m protocol.Message) MessageView {
+func (s *Service) MessageView(ctx context.Context, m protocol.Message) MessageView {
 	v := MessageView{ID: m.ID.String(), Group: m.Group.String(), Seq: m.Seq, Sender: m.Sender, SenderName: s.DisplayName(m.Sender),
 		Device: m.SenderInstallation.String(), Time: m.Timestamp, Outgoing: m.Outgoing, Status: m.Status.String(),
 		Kind: kindOf(m.Content.Type)}
@@ -587,7 +636,9 @@ func (s *Service) MessageView(m protocol.Message) MessageView {
 	case protocol.ContentReaction:
 		v.Text = m.Content.Emoji
 	case protocol.ContentMembership:
-		v.Text = "(membership update)"
+		v.Text = s.membershipNote(m.Content.Membership)
+	case protocol.ContentDevices:
+		v.Text = s.devicesNote(ctx, m)
 	default:
 		v.Text = "(content this version cannot show)"
 	}
@@ -750,6 +801,9 @@ func (v MessageView) String() string {
 	}
 	text := v.Text
 	switch v.Kind {
+	case "membership", "devices":
+		// A notice: who did what, without a delivery mark.
+		return fmt.Sprintf("%s · %s %s", v.Time.Local().Format("15:04"), v.SenderName, v.Text)
 	case "reaction":
 		text = "reacted " + v.Text
 	case "reply":

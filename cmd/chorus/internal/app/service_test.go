@@ -202,6 +202,61 @@ func TestServiceGroupLifecycle(t *testing.T) {
 	if info.Status != "removed" {
 		t.Fatalf("carol's view: %+v", info)
 	}
+
+	// Membership messages say who changed what (issue 18 item 11), on both sides.
+	// (Creation is each member's Welcome, not a group message.)
+	// Bob has no name for Carol: a short id.
+	for name, who := range map[string]*person{"alice": alice, "bob": bob} {
+		wantNotes := []string{"· alice renamed the group to \"Big trip\"", "· alice removed carol"}
+		if name == "bob" {
+			wantNotes[1] = "· alice removed " + ShortID(carolID.ID)
+		}
+		var lines []string
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			msgs, err := who.s.Read(ctx, ReadParams{Group: g.ID})
+			if err != nil {
+				t.Fatal(err)
+			}
+			lines = lines[:0]
+			for _, m := range msgs {
+				if m.Kind == "membership" {
+					lines = append(lines, m.String())
+				}
+				if strings.Contains(m.Text, "cannot show") || m.Kind == "unknown" {
+					t.Fatalf("%s reads %q", name, m)
+				}
+			}
+			all := strings.Join(lines, "\n")
+			ok := true
+			for _, w := range wantNotes {
+				ok = ok && strings.Contains(all, w)
+			}
+			if ok {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s reads membership notices:\n%s", name, all)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+
+	// Bob names Carol, whom he only met in the group (as a linked device names the
+	// contacts it received): the notices use the name.
+	if _, err := bob.s.NameContact(ctx, ContactNameParams{Contact: carolID.ID[:12], Name: "carol"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := bob.s.NameContact(ctx, ContactNameParams{Contact: "me", Name: "x"}); codeOf(err) != CodeUsage {
+		t.Fatalf("naming oneself: %v", err)
+	}
+	msgs, err = bob.s.Read(ctx, ReadParams{Group: g.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := msgs[len(msgs)-1].String(); !strings.HasSuffix(last, "· alice removed carol") {
+		t.Fatalf("after naming: %q", last)
+	}
 }
 
 func mustID(t *testing.T, p *person) IDView {

@@ -32,10 +32,11 @@ type IDView struct {
 
 // ContactView is a known account.
 type ContactView struct {
-	ID            string `json:"id"`
-	Name          string `json:"name,omitempty"`
-	Installations int    `json:"installations"`
-	Added         bool   `json:"added"` // added by us (not only met in a group)
+	ID            string    `json:"id"`
+	Name          string    `json:"name,omitempty"`
+	Installations int       `json:"installations"`
+	Added         bool      `json:"added"`             // added by us (not only met in a group)
+	AddedAt       time.Time `json:"added_at,omitzero"` // when, if added with this data directory's CLI
 }
 
 // MemberView is a group member.
@@ -69,7 +70,7 @@ type MessageView struct {
 	Time       time.Time `json:"time"`
 	Outgoing   bool      `json:"outgoing"`
 	Status     string    `json:"status"` // unpublished, published, failed, received
-	Kind       string    `json:"kind"`   // text, reply, reaction, membership
+	Kind       string    `json:"kind"`   // text, reply, reaction; membership, devices (notices: Text says what changed)
 	Text       string    `json:"text,omitempty"`
 	Target     string    `json:"target,omitempty"` // reply/reaction target message id
 }
@@ -121,6 +122,8 @@ func kindOf(t protocol.ContentType) string {
 		return "reaction"
 	case protocol.ContentMembership:
 		return "membership"
+	case protocol.ContentDevices:
+		return "devices"
 	}
 	return "unknown"
 }

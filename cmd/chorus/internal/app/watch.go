@@ -65,7 +65,7 @@ func (s *Service) deviceNames(ctx context.Context, ids []protocol.InstallationID
 func (s *Service) eventView(ctx context.Context, ev protocol.Event, meta map[string][2]string) (EventView, bool) {
 	switch e := ev.(type) {
 	case *protocol.MessageReceived:
-		m := s.MessageView(e.Message)
+		m := s.MessageView(ctx, e.Message)
 		return EventView{Type: EventMessage, Group: m.Group, Message: &m}, true
 	case *protocol.DeliveryStatusChanged:
 		v := EventView{Type: EventDelivery, Group: e.Group.String(), MessageID: e.Message.String(), Status: e.Status.String()}
@@ -79,8 +79,11 @@ func (s *Service) eventView(ctx context.Context, ev protocol.Event, meta map[str
 		if info, err := s.c.Group(ctx, e.Group); err == nil {
 			meta[g] = [2]string{info.Name, info.Description}
 		}
-		return EventView{Type: EventJoined, Group: g, Name: e.Name,
-			Text: fmt.Sprintf("%s added you to %q", s.DisplayName(e.Inviter), e.Name)}, true
+		text := fmt.Sprintf("%s added you to %q", s.DisplayName(e.Inviter), e.Name)
+		if a, err := s.c.Account(); err == nil && a.ID == e.Inviter {
+			text = fmt.Sprintf("your other device added this one to %q", e.Name) // a linked device
+		}
+		return EventView{Type: EventJoined, Group: g, Name: e.Name, Text: text}, true
 	case *protocol.MembershipChanged:
 		g := e.Group.String()
 		before := meta[g]

@@ -39,6 +39,7 @@ func TestScenario(t *testing.T) {
 		"Carol is told she was removed",
 		"she could read none of them",
 		"Dave is told a message from Alice",
+		"✓ Dave is not told that messages sent before he joined are missing",
 		"Alice/laptop » ",
 		"the lost laptop received the new messages but could read none of them",
 		"rekey on removal: publishes",

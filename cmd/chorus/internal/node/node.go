@@ -286,7 +286,7 @@ func (nw *network) Ready(ctx context.Context) error {
 		return nil
 	}
 	if !nw.peers {
-		return app.Errorf(app.CodeNoPeers, "no peers reachable: this node has no peers (give it --peer MULTIADDR, or start another node with --peer to this one)")
+		return app.Errorf(app.CodeNoPeers, "no peers reachable: this node has no peers (give it --peer MULTIADDR, or start another node with --peer to this one; a running `chorus node` accepts messages and sends them when a peer connects)")
 	}
 	ctx, cancel := context.WithTimeout(ctx, ReadyWait)
 	defer cancel()
@@ -295,7 +295,7 @@ func (nw *network) Ready(ctx context.Context) error {
 	for nw.w.PeerCount() == 0 {
 		select {
 		case <-ctx.Done():
-			return app.Errorf(app.CodeNoPeers, "no peers reachable: none of the configured peers answered within %v", ReadyWait)
+			return app.Errorf(app.CodeNoPeers, "no peers reachable: none of the configured peers answered within %v (is a peer's node running? `chorus node` keeps what you send and publishes it when a peer connects)", ReadyWait)
 		case <-t.C:
 		}
 	}

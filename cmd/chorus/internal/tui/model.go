@@ -75,13 +75,13 @@ func (m *Model) reindex() {
 	}
 }
 
-// Upsert adds a message or updates the one with its id. Membership updates are shown
-// as notices by Apply instead.
+// Upsert adds a message or updates the one with its id. Membership and device-list
+// messages show as notices ("· alice added carol").
 func (m *Model) Upsert(v app.MessageView) {
 	switch v.Kind {
-	case "text", "reply", "reaction":
+	case "text", "reply", "reaction", "membership", "devices":
 	default:
-		return // membership updates become notices; other kinds are not chat lines
+		return // kinds this version cannot show are not chat lines
 	}
 	if i, ok := m.byID[v.ID]; ok {
 		m.entries[i].msg = &v
@@ -105,9 +105,18 @@ func (m *Model) Apply(ev app.EventView) (reloadGroup bool) {
 			v := *m.entries[i].msg
 			v.Status = ev.Status
 			m.entries[i].msg = &v
+		} else if ev.Message != nil && ev.Message.Outgoing && ev.Status != "unknown" {
+			// Our own message sent from another terminal (chorus send) or device command.
+			v := *ev.Message
+			v.Status = ev.Status
+			m.Upsert(v)
 		}
 	case app.EventMembership:
-		m.notice("· " + ev.Text)
+		// What changed shows as the membership message's notice; only our removal (and
+		// the group description) needs more.
+		if ev.Removed {
+			m.notice("· " + ev.Text)
+		}
 		return true
 	case app.EventMissing:
 		m.notice("! " + ev.Text)
@@ -318,6 +327,11 @@ func (m *Model) render(e entry) string {
 	}
 	text := v.Text
 	switch v.Kind {
+	case "membership", "devices":
+		if v.Outgoing {
+			name = "you"
+		}
+		return fmt.Sprintf("%s · %s %s", v.Time.Local().Format("15:04"), name, v.Text)
 	case "reaction":
 		text = "reacted " + v.Text
 	case "reply":

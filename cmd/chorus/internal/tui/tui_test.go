@@ -159,9 +159,9 @@ func TestRunOnVirtualTerminal(t *testing.T) {
 		group: app.GroupView{ID: "g1", Name: "Trip", Description: "Saturday", Status: "active", Members: []app.MemberView{
 			{ID: "a", Name: "alice", Admin: true, Self: true}, {ID: "b", Name: "bob"}, {ID: "c", Name: "carol"}}},
 		msgs: []app.MessageView{
+			{ID: "m0", Group: "g1", SenderName: "alice", Kind: "membership", Text: "added bob, carol", Status: "published", Outgoing: true, Time: at(8, 59)},
 			{ID: "m1", Group: "g1", SenderName: "bob", Kind: "text", Text: "hello", Status: "received", Time: at(9, 0)},
 			{ID: "m2", Group: "g1", SenderName: "alice", Outgoing: true, Kind: "text", Text: "hi", Status: "published", Time: at(9, 1)},
-			{ID: "m0", Group: "g1", SenderName: "alice", Kind: "membership", Text: "(membership update)"},
 		},
 		events: make(chan app.EventView, 16),
 		status: "unpublished",
@@ -172,9 +172,17 @@ func TestRunOnVirtualTerminal(t *testing.T) {
 	go func() { done <- Run(context.Background(), f, in, vt, Options{Size: Size{80, 16}}) }()
 	s := screen{t, vt}
 	s.waitFor("# Trip — Saturday", "3 members · 2 peers", "Members (3)", " * alice (you)", "   bob", "09:00 bob: hello", "09:01 me: hi ✓", Help)
-	if strings.Contains(vt.Screen(), "membership update") {
-		t.Fatal("membership updates are shown as notices, not as messages")
+	// Membership and device-list messages are notices saying what changed.
+	s.waitFor("08:59 · you added bob, carol")
+	f.events <- app.EventView{Type: app.EventMessage, Group: "g1", Message: &app.MessageView{ID: "d1", Group: "g1", SenderName: "bob", Kind: "devices", Text: "linked a new device", Status: "received", Time: at(9, 2)}}
+	s.waitFor("09:02 · bob linked a new device")
+	if strings.Contains(vt.Screen(), "cannot show") {
+		t.Fatal("a device-list message shown as unknown content")
 	}
+	// Our own message sent from another terminal shows once it is published.
+	f.events <- app.EventView{Type: app.EventDelivery, Group: "g1", MessageID: "o1", Status: "published", Message: &app.MessageView{
+		ID: "o1", Group: "g1", SenderName: "alice", Outgoing: true, Kind: "text", Text: "from another terminal", Status: "published", Time: at(9, 3)}}
+	s.waitFor("09:03 me: from another terminal ✓")
 
 	// Typing sends; the delivery status follows the engine.
 	io.WriteString(keys, "see you at 7\r")

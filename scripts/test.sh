@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# make test: vet, then the race tests alongside the rest (vectors check, conformance,
+# examples, fuzz smoke), each phase logged to its own file and timed; fails if any phase
+# fails, printing that phase's log.
+#
+# The race tests spend much of their time waiting on sockets and timers (go-waku nodes on
+# loopback), so the other phases run meanwhile on a 2-core machine instead of after them.
+# TEST_SERIAL=1 runs the phases one after another (the same coverage).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+MAKE=${MAKE:-make}
+logs=$(mktemp -d)
+trap 'rm -rf "$logs"' EXIT
+start=$(date +%s)
+
+phase() { # name command...: run, time (wall and CPU), record the exit code
+	local name=$1
+	shift
+	local t0
+	t0=$(date +%s)
+	local TIMEFORMAT='%R %U %S' # bash's time: wall, user and system CPU of the phase
+	{ time { "$@" >"$logs/$name.log" 2>&1; echo $? >"$logs/$name.rc"; }; } 2>"$logs/$name.time"
+	echo "  $name: done in $(($(date +%s) - t0))s" >&2
+}
+
+report() {
+	local failed=0
+	printf '%-14s %8s %8s  %s\n' phase wall cpu result
+	for name in "$@"; do
+		read -r wall user sys <"$logs/$name.time" 2>/dev/null || { wall=?; user=0; sys=0; }
+		rc=$(cat "$logs/$name.rc" 2>/dev/null || echo 1)
+		res=ok
+		if [ "$rc" != 0 ]; then res="FAILED (exit $rc)"; failed=1; fi
+		printf '%-14s %7.0fs %7.0fs  %s\n' "$name" "$wall" "$(echo "$user + $sys" | bc)" "$res"
+	done
+	for name in "$@"; do
+		if [ "$(cat "$logs/$name.rc" 2>/dev/null || echo 1)" != 0 ]; then
+			echo "--- $name log:"
+			cat "$logs/$name.log"
+		fi
+	done
+	return $failed
+}
+
+echo "make test: vet, then race tests alongside vectors-check, conformance, examples and the fuzz smoke" >&2
+phase vet $MAKE --no-print-directory vet
+if [ "$(cat "$logs/vet.rc")" != 0 ]; then report vet; exit 1; fi
+others=(vectors-check conformance examples fuzz-smoke)
+if [ "${TEST_SERIAL:-0}" = 1 ]; then
+	phase race $MAKE --no-print-directory race
+	for p in "${others[@]}"; do phase "$p" $MAKE --no-print-directory "$p"; done
+else
+	phase race $MAKE --no-print-directory race &
+	racepid=$!
+	for p in "${others[@]}"; do phase "$p" $MAKE --no-print-directory "$p"; done
+	wait $racepid
+fi
+report vet race "${others[@]}"
+rc=$?
+grep -h '^fuzz smoke:' "$logs/fuzz-smoke.log" || true
+echo "total $(($(date +%s) - start))s"
+exit $rc
