@@ -18,8 +18,8 @@ TEST_TIMEOUT ?= 30m
 
 all: test
 
-## test: vet, then the race tests alongside conformance vectors, the status-go sample, the
-## examples and a fuzz smoke of every target (scripts/test.sh times each phase)
+## test: vet, the race tests, then conformance vectors, the status-go sample, the examples and
+## a fuzz smoke of every target side by side (scripts/test.sh times each phase)
 test:
 	@MAKE="$(MAKE)" scripts/test.sh
 	@echo "make test: all checks passed"

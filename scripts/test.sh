@@ -1,11 +1,7 @@
 #!/usr/bin/env bash
-# make test: vet, then the race tests alongside the rest (vectors check, conformance,
+# make test: vet, the race tests, then the rest side by side (vectors check, conformance,
 # examples, fuzz smoke), each phase logged to its own file and timed; fails if any phase
-# fails, printing that phase's log.
-#
-# The race tests spend much of their time waiting on sockets and timers (go-waku nodes on
-# loopback), so the other phases run meanwhile on a 2-core machine instead of after them.
-# TEST_SERIAL=1 runs the phases one after another (the same coverage).
+# fails, printing that phase's log. TEST_SERIAL=1 runs the phases one after another.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 MAKE=${MAKE:-make}
@@ -42,18 +38,23 @@ report() {
 	return $failed
 }
 
-echo "make test: vet, then race tests alongside vectors-check, conformance, examples and the fuzz smoke" >&2
+echo "make test: vet, race tests, then vectors-check, conformance, examples and the fuzz smoke side by side" >&2
 phase vet $MAKE --no-print-directory vet
 if [ "$(cat "$logs/vet.rc")" != 0 ]; then report vet; exit 1; fi
 others=(vectors-check conformance examples fuzz-smoke)
+# The race tests run alone: several of them wait on go-waku nodes and timers, and a CPU-bound
+# phase beside them on 2 cores makes them slow enough to flake. The other phases do not depend
+# on timing, so they run side by side afterwards.
+phase race $MAKE --no-print-directory race
 if [ "${TEST_SERIAL:-0}" = 1 ]; then
-	phase race $MAKE --no-print-directory race
 	for p in "${others[@]}"; do phase "$p" $MAKE --no-print-directory "$p"; done
 else
-	phase race $MAKE --no-print-directory race &
-	racepid=$!
-	for p in "${others[@]}"; do phase "$p" $MAKE --no-print-directory "$p"; done
-	wait $racepid
+	pids=()
+	for p in "${others[@]}"; do
+		phase "$p" $MAKE --no-print-directory "$p" &
+		pids+=($!)
+	done
+	wait "${pids[@]}"
 fi
 report vet race "${others[@]}"
 rc=$?
