@@ -16,6 +16,7 @@ package waku
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -63,6 +64,8 @@ type Node struct {
 	filters  *filterManager // light nodes only
 	drops    *dropTracer
 	lastTS   atomic.Int64
+	storeDB  *sql.DB          // the archive (store nodes)
+	v3       *storeV3Server   // store v3 server (store nodes unless StoreNoV3)
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -141,6 +144,15 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("waku: start: %w", err)
 	}
 	n.w = w
+	if n.storeDB != nil && !s.StoreNoV3 {
+		v3, err := newStoreV3Server(ctx, n.storeDB)
+		if err != nil {
+			n.shutdown()
+			return nil, err
+		}
+		n.v3 = v3
+		w.Host().SetStreamHandler(storeV3ID, v3.handle)
+	}
 
 	if err := n.startReceiving(zl); err != nil {
 		n.shutdown()
@@ -160,6 +172,18 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 func (n *Node) options(zl *zap.Logger) (opts []node.WakuNodeOption, closeDB func(), err error) {
 	s := n.cfg
 	closeDB = func() {}
+	// TCP only (plus the websocket transport go-waku always adds), no NAT service or
+	// hole punching, and a connection manager of our own: go-waku's default options
+	// share one manager between all nodes of a process.
+	p2p := []libp2p.Option{
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.UserAgent(node.UserAgent),
+		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		libp2p.ConnectionManager(mustConnMgr()),
+	}
+	if s.bandwidth != nil {
+		p2p = append(p2p, libp2p.BandwidthReporter(s.bandwidth))
+	}
 	opts = []node.WakuNodeOption{
 		node.WithLogger(zl),
 		node.WithPrometheusRegisterer(prometheus.NewRegistry()),
@@ -167,15 +191,8 @@ func (n *Node) options(zl *zap.Logger) (opts []node.WakuNodeOption, closeDB func
 		node.WithClusterID(s.cluster),
 		node.WithShards([]uint16{s.shard}),
 		node.WithMaxConnectionsPerIP(s.MaxConnectionsPerIP),
-		// TCP only (plus the websocket transport go-waku always adds), no NAT service or
-		// hole punching, and a connection manager of our own: go-waku's default
-		// options share one manager between all nodes of a process.
-		node.WithLibP2POptions(
-			libp2p.Transport(tcp.NewTCPTransport),
-			libp2p.UserAgent(node.UserAgent),
-			libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
-			libp2p.ConnectionManager(mustConnMgr()),
-		),
+		node.WithWakuStoreRateLimit(s.storeRate()),
+		node.WithLibP2POptions(p2p...),
 	}
 	if s.PrivateKey != nil {
 		opts = append(opts, node.WithPrivateKey(s.PrivateKey))
@@ -210,6 +227,7 @@ func (n *Node) options(zl *zap.Logger) (opts []node.WakuNodeOption, closeDB func
 			return nil, nil, fmt.Errorf("waku: store database: %w", err)
 		}
 		opts = append(opts, node.WithWakuStore(), node.WithMessageProvider(ms))
+		n.storeDB = db
 	}
 	return opts, closeDB, nil
 }
@@ -278,7 +296,7 @@ func (n *Node) addPeers(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := n.w.AddPeer(pa.full(), wps.Static, []string{n.cfg.PubsubTopic}, legacy_store.StoreID_v20beta4); err != nil {
+		if _, err := n.w.AddPeer(pa.full(), wps.Static, []string{n.cfg.PubsubTopic}, storeV3ID, legacy_store.StoreID_v20beta4); err != nil {
 			return fmt.Errorf("waku: store peer %s: %w", a, err)
 		}
 		n.storePeers = append(n.storePeers, pa.id)
@@ -485,6 +503,9 @@ func (n *Node) shutdown() {
 	// may still be sending on it (a data race, or a panic). The handler follows the
 	// context just cancelled: let it finish first.
 	waitTimeout(n.w.Relay().WaitGroup(), 2*time.Second)
+	if n.v3 != nil {
+		n.w.Host().RemoveStreamHandler(storeV3ID)
+	}
 	n.w.Stop() // closes the relay subscription, which ends the dispatcher
 	n.wg.Wait()
 	n.hub.Close()
