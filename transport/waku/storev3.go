@@ -223,8 +223,8 @@ func (s *storeV3Server) query(ctx context.Context, req *spb.StoreQueryRequest) (
 		if !forward {
 			op = "<"
 		}
-		conds = append(conds, fmt.Sprintf("(timestamp %s ? OR (timestamp = ? AND messageHash %s ?))", op, op))
-		args = append(args, ts, ts, req.PaginationCursor)
+		conds = append(conds, "(timestamp, messageHash) "+op+" (?, ?)") // row values use the index
+		args = append(args, ts, req.PaginationCursor)
 	}
 	limit := int(min(req.GetPaginationLimit(), StoreV3MaxPage))
 	if limit == 0 {
