@@ -24,13 +24,21 @@ type queryRecorder struct {
 	histories [][]string
 	subs      [][]string
 	published []string
+	// limit > 0 bounds History answers like a store that pages (transport/waku's
+	// HistoryLimit): the oldest limit messages and transport.ErrHistoryTruncated.
+	limit int
 }
 
 func (r *queryRecorder) History(ctx context.Context, ts []string, since, until time.Time) ([]transport.Envelope, error) {
 	r.mu.Lock()
 	r.histories = append(r.histories, slices.Sorted(slices.Values(ts)))
+	limit := r.limit
 	r.mu.Unlock()
-	return r.Node.History(ctx, ts, since, until)
+	envs, err := r.Node.History(ctx, ts, since, until)
+	if err == nil && limit > 0 && len(envs) > limit {
+		return envs[:limit], transport.ErrHistoryTruncated
+	}
+	return envs, err
 }
 
 func (r *queryRecorder) Subscribe(ctx context.Context, ts []string) (<-chan transport.Envelope, error) {
@@ -209,5 +217,59 @@ func TestSyncQuerySet(t *testing.T) {
 	bh, _, _ := b.rec.snapshot()
 	if slices.Equal(bh[len(bh)-1], set) {
 		t.Fatal("two clients drew the same decoys")
+	}
+}
+
+// TestSyncPastFlood (issue 19 items 1 and 5): junk flooding a client's inbox partition
+// while it is offline makes bounded History answers (transport.ErrHistoryTruncated);
+// Sync processes each part and continues from its last timestamp until it reaches the
+// Welcome behind the junk. Before, a truncated answer failed the topic's sync for good.
+func TestSyncPastFlood(t *testing.T) {
+	ctx := context.Background()
+	net := memory.NewNetwork(memory.Config{History: true})
+	t.Cleanup(func() { _ = net.Close() })
+	a, b := newRecClient(t, net, "a"), newRecClient(t, net, "b")
+	for _, pair := range [][2]*recClient{{a, b}, {b, a}} {
+		code, err := pair[0].c.ContactCode(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pair[1].c.AddContact(ctx, code); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	net.SetOffline("b", true)
+	pub, err := hex.DecodeString(strings.TrimPrefix(b.id, "0x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	junk := net.Join("junk")
+	defer junk.Close()
+	for i := range 300 {
+		if _, err := junk.Publish(ctx, topics.InboxTopic(pub), []byte{1, byte(i), byte(i >> 8), 7, 7, 7}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	g, err := a.c.CreateGroup(ctx, "behind the flood", "", b.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	net.SetOffline("b", false)
+	b.rec.mu.Lock()
+	b.rec.limit = 40
+	b.rec.mu.Unlock()
+	b.rec.reset()
+	if err := b.c.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := b.c.Group(ctx, g); err != nil {
+		hs, _, _ := b.rec.snapshot()
+		t.Fatalf("group behind 300 junk messages not joined after %d bounded History calls: %v", len(hs), err)
+	}
+	if hs, _, _ := b.rec.snapshot(); len(hs) < 300/40 {
+		t.Fatalf("%d History calls for 300 junk messages in parts of 40", len(hs))
 	}
 }
