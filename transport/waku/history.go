@@ -237,6 +237,7 @@ func (n *Node) requestV3(ctx context.Context, p peer.ID, req *spb.StoreQueryRequ
 	}
 	backoff := 100 * time.Millisecond
 	for attempt := 0; ; attempt++ {
+		n.v3Pages.Add(1)
 		qctx, cancel := context.WithTimeout(ctx, requestTimeout)
 		res, err := n.w.Store().Request(qctx, crit,
 			store.WithPeer(p), store.WithPaging(true, StoreV3MaxPage), store.IncludeData(req.IncludeData),
@@ -313,12 +314,18 @@ func (n *Node) queryLegacy(ctx context.Context, p peer.ID, chunk []string, since
 	} else {
 		opts = append(opts, legacy_store.WithPeer(p))
 	}
+	if p != "" {
+		n.v2Pages.Add(1)
+	}
 	res, err := n.w.LegacyStore().Query(qctx, q, opts...)
 	cancel()
 	if err != nil {
 		return nil, 0, err
 	}
-	for {
+	for first := true; ; first = false {
+		if p != "" && !first {
+			n.v2Pages.Add(1)
+		}
 		qctx, cancel := context.WithTimeout(ctx, requestTimeout)
 		more, err := res.Next(qctx) // Next before GetMessages
 		cancel()

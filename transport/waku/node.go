@@ -65,6 +65,8 @@ type Node struct {
 	drops    *dropTracer
 	lastTS   atomic.Int64
 	storeDB  *sql.DB          // the archive (store nodes)
+	v3Pages  atomic.Int64     // store v3 requests sent to store peers
+	v2Pages  atomic.Int64     // legacy store requests sent to store peers
 	v3       *storeV3Server   // store v3 server (store nodes unless StoreNoV3)
 
 	ctx    context.Context // cancelled by Close
@@ -447,6 +449,10 @@ func (n *Node) servicePeers(connectedOnly bool) []peer.ID {
 	}
 	return out
 }
+
+// StoreRequests returns how many store requests (pages) History and its relatives sent
+// to store peers so far, over store v3 and over legacy store v2.
+func (n *Node) StoreRequests() (v3, legacy int64) { return n.v3Pages.Load(), n.v2Pages.Load() }
 
 // Stats returns the node's counters.
 func (n *Node) Stats() transport.Stats { return n.counters.Stats() }
