@@ -2,10 +2,12 @@ package waku
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -64,8 +66,13 @@ type storeV3Server struct {
 func newStoreV3Server(ctx context.Context, db *sql.DB) (*storeV3Server, error) {
 	// The archive's indexes serve go-waku's legacy queries (by storedAt); v3 pages by
 	// (timestamp, messageHash).
-	if _, err := db.ExecContext(ctx, `CREATE INDEX IF NOT EXISTS chorus_v3_ts ON message (timestamp, messageHash)`); err != nil {
-		return nil, fmt.Errorf("waku: store v3 index: %w", err)
+	for _, q := range []string{
+		`CREATE INDEX IF NOT EXISTS chorus_v3_ts ON message (timestamp, messageHash)`,
+		`CREATE INDEX IF NOT EXISTS chorus_v3_topic ON message (contentTopic, pubsubTopic, timestamp, messageHash)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			return nil, fmt.Errorf("waku: store v3 index: %w", err)
+		}
 	}
 	return &storeV3Server{db: db, limiters: map[peer.ID]*rate.Limiter{}}, nil
 }
@@ -175,24 +182,20 @@ func (s *storeV3Server) answer(ctx context.Context, req *spb.StoreQueryRequest) 
 
 type archiveRow struct {
 	hash        []byte
+	ts          int64
 	pubsubTopic string
 	msg         *wpb.WakuMessage
 }
 
-// query selects one page in (timestamp, hash) order.
+// query selects one page in (timestamp, hash) order. With content topics, each topic is
+// read in order from its own index range (at most a page + 1 rows each) and the ranges
+// are merged, so a page costs O(topics × page) rows whatever the archive's size.
 func (s *storeV3Server) query(ctx context.Context, req *spb.StoreQueryRequest) (*spb.StoreQueryResponse, error) {
 	var conds []string
 	var args []any
 	if req.GetPubsubTopic() != "" {
 		conds = append(conds, "pubsubTopic = ?")
 		args = append(args, req.GetPubsubTopic())
-	}
-	if len(req.ContentTopics) > 0 {
-		ph := strings.TrimSuffix(strings.Repeat("?,", len(req.ContentTopics)), ",")
-		conds = append(conds, "contentTopic IN ("+ph+")")
-		for _, t := range req.ContentTopics {
-			args = append(args, t)
-		}
 	}
 	if req.TimeStart != nil {
 		conds = append(conds, "timestamp >= ?")
@@ -230,58 +233,44 @@ func (s *storeV3Server) query(ctx context.Context, req *spb.StoreQueryRequest) (
 	if limit == 0 {
 		limit = StoreV3MaxPage
 	}
-	order := "ASC"
-	if !forward {
-		order = "DESC"
+	var rows []archiveRow
+	if len(req.ContentTopics) == 0 {
+		r, err := s.selectRows(ctx, req.IncludeData, forward, conds, args, limit+1)
+		if err != nil {
+			return nil, err
+		}
+		rows = r
+	} else {
+		for _, t := range slices.Compact(slices.Sorted(slices.Values(req.ContentTopics))) {
+			r, err := s.selectRows(ctx, req.IncludeData, forward, append(slices.Clip(conds), "contentTopic = ?"), append(slices.Clip(args), t), limit+1)
+			if err != nil {
+				return nil, err
+			}
+			rows = append(rows, r...)
+		}
+		slices.SortFunc(rows, func(a, b archiveRow) int {
+			c := cmp.Or(cmp.Compare(a.ts, b.ts), bytes.Compare(a.hash, b.hash))
+			if !forward {
+				c = -c
+			}
+			return c
+		})
 	}
-	cols := "messageHash"
-	if req.IncludeData {
-		cols = "messageHash, pubsubTopic, contentTopic, payload, version, timestamp"
-	}
-	q := "SELECT " + cols + " FROM message"
-	if len(conds) > 0 {
-		q += " WHERE " + strings.Join(conds, " AND ")
-	}
-	q += fmt.Sprintf(" ORDER BY timestamp %s, messageHash %s LIMIT ?", order, order)
-	args = append(args, limit+1)
-
-	rows, err := s.db.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer func() { _ = rows.Close() }()
 	var page []archiveRow
 	more, size := false, 0
-	for rows.Next() {
+	for _, r := range rows {
 		if len(page) == limit || size > storeV3MaxResponse {
 			more = true
 			break
 		}
-		var r archiveRow
-		if req.IncludeData {
-			var ps, ct []byte // stored as text or blob depending on the writer
-			var payload []byte
-			var version uint32
-			var ts int64
-			if err := rows.Scan(&r.hash, &ps, &ct, &payload, &version, &ts); err != nil {
-				return nil, err
-			}
-			r.pubsubTopic = string(ps)
-			r.msg = &wpb.WakuMessage{Payload: payload, ContentTopic: string(ct), Version: proto.Uint32(version), Timestamp: proto.Int64(ts)}
-			size += len(payload) + len(ct) + len(ps) + 64
-		} else if err := rows.Scan(&r.hash); err != nil {
-			return nil, err
+		if r.msg != nil {
+			size += len(r.msg.Payload) + len(r.msg.ContentTopic) + len(r.pubsubTopic) + 64
 		}
 		page = append(page, r)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, err
-	}
 	resp := &spb.StoreQueryResponse{}
 	if !forward { // responses are always in forward order
-		for i, j := 0, len(page)-1; i < j; i, j = i+1, j-1 {
-			page[i], page[j] = page[j], page[i]
-		}
+		slices.Reverse(page)
 	}
 	if more && len(page) > 0 {
 		// Forward: the last entry included; backward: the first (= oldest) included.
@@ -300,6 +289,47 @@ func (s *storeV3Server) query(ctx context.Context, req *spb.StoreQueryRequest) (
 		resp.Messages = append(resp.Messages, kv)
 	}
 	return resp, nil
+}
+
+// selectRows reads at most n archive rows matching conds in (timestamp, hash) order
+// (descending when !forward).
+func (s *storeV3Server) selectRows(ctx context.Context, data, forward bool, conds []string, args []any, n int) ([]archiveRow, error) {
+	order := "ASC"
+	if !forward {
+		order = "DESC"
+	}
+	cols := "messageHash, timestamp"
+	if data {
+		cols += ", pubsubTopic, contentTopic, payload, version"
+	}
+	q := "SELECT " + cols + " FROM message"
+	if len(conds) > 0 {
+		q += " WHERE " + strings.Join(conds, " AND ")
+	}
+	q += fmt.Sprintf(" ORDER BY timestamp %s, messageHash %s LIMIT ?", order, order)
+	rows, err := s.db.QueryContext(ctx, q, append(slices.Clip(args), n)...)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = rows.Close() }()
+	var out []archiveRow
+	for rows.Next() {
+		var r archiveRow
+		if data {
+			var ps, ct []byte // stored as text or blob depending on the writer
+			var payload []byte
+			var version uint32
+			if err := rows.Scan(&r.hash, &r.ts, &ps, &ct, &payload, &version); err != nil {
+				return nil, err
+			}
+			r.pubsubTopic = string(ps)
+			r.msg = &wpb.WakuMessage{Payload: payload, ContentTopic: string(ct), Version: proto.Uint32(version), Timestamp: proto.Int64(r.ts)}
+		} else if err := rows.Scan(&r.hash, &r.ts); err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
 }
 
 // storeV3ID is the protocol id served and queried.

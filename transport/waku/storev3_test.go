@@ -84,7 +84,7 @@ type storePair struct {
 	sent                                              map[[32]byte]string
 }
 
-func newStorePair(t *testing.T, messages int) *storePair {
+func newStorePair(t testing.TB, messages int) *storePair {
 	dir := t.TempDir()
 	sp := &storePair{v3BW: metrics.NewBandwidthCounter(), legacyBW: metrics.NewBandwidthCounter()}
 	sp.pub = start(t, Config{})
