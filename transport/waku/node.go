@@ -64,10 +64,10 @@ type Node struct {
 	filters  *filterManager // light nodes only
 	drops    *dropTracer
 	lastTS   atomic.Int64
-	storeDB  *sql.DB          // the archive (store nodes)
-	v3Pages  atomic.Int64     // store v3 requests sent to store peers
-	v2Pages  atomic.Int64     // legacy store requests sent to store peers
-	v3       *storeV3Server   // store v3 server (store nodes unless StoreNoV3)
+	storeDB  *sql.DB        // the archive (store nodes)
+	v3Pages  atomic.Int64   // store v3 requests sent to store peers
+	v2Pages  atomic.Int64   // legacy store requests sent to store peers
+	v3       *storeV3Server // store v3 server (store nodes unless StoreNoV3)
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
