@@ -225,7 +225,6 @@ type hashCase struct {
 	Meta         string `json:"meta,omitempty"`
 	Timestamp    string `json:"timestamp"`
 	meta         bool
-	ts           int64
 }
 
 // TestMessageHashRFC14: the test vectors of 14/WAKU2-MESSAGE (deterministic message
