@@ -3,9 +3,11 @@
 // A relay node (the default) subscribes once to its static shard and dispatches every
 // message from one goroutine to the subscriptions by content topic, so go-waku's
 // channels never back up; a light node (Config.Light) publishes through lightpush and
-// receives through filter from its service peers. Store nodes (Config.Store) serve
-// legacy store v2 from their own sqlite file; History pages through the configured
-// store peers. Publishes are paced by a token bucket that blocks the caller; a publish
+// receives through filter from its service peers. Store nodes (Config.Store) keep an
+// archive in their own sqlite file and serve it over store v3 (served by this package,
+// storev3.go) and legacy store v2 (go-waku's server); History pages through the
+// configured store peers over store v3, falling back to legacy store for peers that do
+// not speak v3. Publishes are paced by a token bucket that blocks the caller; a publish
 // that cannot reach any peer fails with transport.ErrNoPeers. Semantics shared with
 // transport/memory are documented in package transport.
 //
