@@ -51,8 +51,8 @@ const (
 	// early (with a cursor) rather than exceed it.
 	storeV3MaxResponse = 8 << 20
 	// Per requesting peer.
-	serviceStoreRate  = 50
-	serviceStoreBurst = 100
+	serviceStoreRate  = 200
+	serviceStoreBurst = 400
 )
 
 // storeV3Server answers store v3 queries over the node's archive.
@@ -60,6 +60,8 @@ type storeV3Server struct {
 	db *sql.DB
 
 	mu       sync.Mutex
+	limit    rate.Limit // per requesting peer
+	burst    int
 	limiters map[peer.ID]*rate.Limiter
 }
 
@@ -74,7 +76,7 @@ func newStoreV3Server(ctx context.Context, db *sql.DB) (*storeV3Server, error) {
 			return nil, fmt.Errorf("waku: store v3 index: %w", err)
 		}
 	}
-	return &storeV3Server{db: db, limiters: map[peer.ID]*rate.Limiter{}}, nil
+	return &storeV3Server{db: db, limit: serviceStoreRate, burst: serviceStoreBurst, limiters: map[peer.ID]*rate.Limiter{}}, nil
 }
 
 // allow applies the per-peer request rate.
@@ -86,7 +88,7 @@ func (s *storeV3Server) allow(p peer.ID) bool {
 		if len(s.limiters) >= 10_000 {
 			clear(s.limiters) // bounded memory; a reset only forgives bursts
 		}
-		l = rate.NewLimiter(serviceStoreRate, serviceStoreBurst)
+		l = rate.NewLimiter(s.limit, s.burst)
 		s.limiters[p] = l
 	}
 	return l.Allow()
