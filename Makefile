@@ -14,7 +14,7 @@ BENCHTIME ?= 1s
 SCALE_FLAGS ?=
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all test test-serial vet race vectors vectors-check conformance examples fuzz-smoke bench demo proto lint tools
+.PHONY: all test test-serial vet race jsdeps vectors vectors-check conformance examples fuzz-smoke bench demo proto lint tools
 
 all: test
 
@@ -32,8 +32,13 @@ test-serial:
 vet:
 	$(GO) vet ./...
 
-race:
+race: jsdeps
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## jsdeps: js-waku's @waku/message-hash (pinned by package-lock.json), which the
+## transport/waku tests run under node to cross-check message hashes; needs node and npm
+jsdeps:
+	@cd transport/waku/testdata/jshash && npm ci --no-audit --no-fund --silent
 
 ## vectors: regenerate spec/vectors/*.json from the generators in spec/gen/*
 vectors:

@@ -139,6 +139,8 @@ type Client struct {
 	linkTopic string
 	linkUntil time.Time
 
+	decoyFallback []byte // decoy seed while there is no installation key (queryset.go)
+
 	events   *bus
 	subsWake chan struct{} // the set of topics changed
 	outWake  chan struct{} // new outbox records

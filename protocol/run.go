@@ -70,14 +70,14 @@ func (c *Client) Run(ctx context.Context) error {
 	return nil
 }
 
-// subscriptions keeps one subscription per wanted topic, forwarding envelopes to in.
+// subscriptions keeps one subscription over the query set of the wanted topics (our
+// topics and their decoys, queryset.go), forwarding envelopes on our own topics to in.
+// When the wanted topics change, the new set is subscribed before the old one is
+// dropped (a message in both arrives twice; processing is idempotent).
 func (c *Client) subscriptions(ctx context.Context, in chan<- transport.Envelope, subscribed chan struct{}, wg *sync.WaitGroup) {
-	subs := map[string]context.CancelFunc{}
-	defer func() {
-		for _, cancel := range subs {
-			cancel()
-		}
-	}()
+	var cur []string // wanted topics of the current subscription
+	curCancel := func() {}
+	defer func() { curCancel() }()
 	first := true
 	retry := time.NewTimer(time.Hour)
 	defer retry.Stop()
@@ -85,22 +85,35 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- transport.Envelope
 		c.mu.Lock()
 		want := c.wantedTopicsLocked()
 		c.mu.Unlock()
+		slices.Sort(want)
+		want = slices.Compact(want)
 		failed := false
 		var added []string
-		for _, topic := range want {
-			if subs[topic] != nil {
-				continue
-			}
+		switch {
+		case slices.Equal(want, cur):
+		case len(want) == 0:
+			curCancel()
+			curCancel, cur = func() {}, nil
+		default:
 			sctx, scancel := context.WithCancel(ctx)
-			ch, err := c.tr.Subscribe(sctx, []string{topic})
+			ch, err := c.tr.Subscribe(sctx, c.querySet(want))
 			if err != nil {
 				scancel()
 				c.log.Debug("subscribe failed", "err", err)
 				failed = true
-				continue
+				break
 			}
-			subs[topic] = scancel
-			added = append(added, topic)
+			for _, t := range want {
+				if !slices.Contains(cur, t) {
+					added = append(added, t)
+				}
+			}
+			curCancel()
+			curCancel, cur = scancel, want
+			own := make(map[string]bool, len(want))
+			for _, t := range want {
+				own[t] = true
+			}
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -112,6 +125,9 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- transport.Envelope
 						if !ok {
 							return
 						}
+						if !own[env.Topic] {
+							continue // a decoy
+						}
 						select {
 						case in <- env:
 						case <-sctx.Done():
@@ -121,19 +137,13 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- transport.Envelope
 				}
 			}()
 		}
-		for topic, cancel := range subs {
-			if !slices.Contains(want, topic) {
-				cancel()
-				delete(subs, topic)
-			}
-		}
 		if first {
 			first = false
 			close(subscribed) // the initial Sync (maintenance) covers these topics
 		} else if len(added) > 0 {
 			// A group joined while running: fetch what was published on its topic before
-			// we subscribed (from the welcome's time on).
-			if err := c.syncTopics(ctx, added); err != nil {
+			// we subscribed (from the welcome's time on), in a query over the whole set.
+			if err := c.syncTopics(ctx, want); err != nil {
 				c.log.Debug("sync of new topics failed", "err", err)
 			}
 			c.retryPending(ctx)

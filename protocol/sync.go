@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus/senderkeys"
+	"github.com/chorus-im/chorus/transport"
 )
 
 // syncMargin is subtracted from the last sync time of a topic to tolerate clock skew
@@ -43,31 +44,51 @@ func (c *Client) Sync(ctx context.Context) error {
 	return firstErr
 }
 
-// syncTopics fetches and processes the history of topics since their last sync.
+// syncTopics fetches and processes the history of topics since their last sync, in
+// one History query over the query set (the topics and their decoys, queryset.go), from
+// the earliest of their last syncs: an observer of the query sees the same set every
+// time, never a topic on its own. Envelopes on decoy topics, and those of a topic older
+// than its own last sync, are dropped unprocessed. A History answer cut short
+// (transport.ErrHistoryTruncated) is processed and the query continues from its last
+// timestamp, so a flood on a topic delays catch-up but never stops it.
 func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
+	if len(topicList) == 0 {
+		return nil
+	}
 	now := c.now()
-	var firstErr error
-	for _, topic := range topicList {
-		var since time.Time
-		if err := c.tx(ctx, func(t *txn) error {
-			var err error
-			since, err = t.LastSync(topic)
-			return err
-		}); err != nil {
-			return err
-		}
-		if since.IsZero() {
-			since = now.Add(-c.opt.historyWindow)
-		}
-		envs, err := c.tr.History(ctx, []string{topic}, since.Add(-syncMargin), time.Time{})
-		if err != nil {
-			if firstErr == nil {
-				firstErr = fmt.Errorf("protocol: history: %w", err)
+	since := make(map[string]time.Time, len(topicList))
+	var from time.Time
+	if err := c.tx(ctx, func(t *txn) error {
+		for _, topic := range topicList {
+			s, err := t.LastSync(topic)
+			if err != nil {
+				return err
 			}
-			continue
+			if s.IsZero() {
+				s = now.Add(-c.opt.historyWindow)
+			}
+			since[topic] = s.Add(-syncMargin)
+			if from.IsZero() || since[topic].Before(from) {
+				from = since[topic]
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	query := c.querySet(topicList)
+	for {
+		envs, err := c.tr.History(ctx, query, from, time.Time{})
+		truncated := errors.Is(err, transport.ErrHistoryTruncated)
+		if err != nil && !truncated {
+			return fmt.Errorf("protocol: history: %w", err)
 		}
 		newKeys := false
 		for _, e := range envs {
+			s, own := since[e.Topic]
+			if !own || e.Timestamp.Before(s) {
+				continue // a decoy, or synced before
+			}
 			if c.process(ctx, e.Topic, e.Payload) {
 				newKeys = true
 			}
@@ -75,11 +96,39 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		if newKeys {
 			c.retryPending(ctx)
 		}
-		if err := c.tx(ctx, func(t *txn) error { return t.SetLastSync(topic, now) }); err != nil {
+		if !truncated {
+			break
+		}
+		next := from.Add(time.Nanosecond)
+		if len(envs) > 0 && envs[len(envs)-1].Timestamp.After(from) {
+			next = envs[len(envs)-1].Timestamp
+		}
+		from = next
+		// Keep the progress: a later Sync resumes here, not at the start of the flood.
+		if err := c.tx(ctx, func(t *txn) error {
+			for _, topic := range topicList {
+				if since[topic].Before(from) {
+					if err := t.SetLastSync(topic, from.Add(syncMargin)); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}); err != nil {
 			return err
 		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
 	}
-	return firstErr
+	return c.tx(ctx, func(t *txn) error {
+		for _, topic := range topicList {
+			if err := t.SetLastSync(topic, now); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }
 
 // wantedTopicsLocked lists the topics we listen on: our inbox and active group topics.

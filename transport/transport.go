@@ -24,6 +24,8 @@
 //     Stats.Overflows (never silently), and should catch up with History.
 //   - History returns the stored messages on the topics with since <= Timestamp <= until
 //     (a zero time is unbounded), de-duplicated by hash, ordered by (Timestamp, Hash).
+//     A transport may bound one answer: it then returns the oldest messages with
+//     ErrHistoryTruncated, and the caller continues from the last timestamp.
 //   - Every Envelope owns its Payload: the receiver may modify it.
 package transport
 
@@ -73,6 +75,11 @@ var (
 	ErrNoPeers = errors.New("transport: not enough peers")
 	// ErrNoHistory: no store is configured or reachable.
 	ErrNoHistory = errors.New("transport: history not available")
+	// ErrHistoryTruncated: History found more messages than it returns at once. It
+	// returned the oldest ones (complete up to the last returned timestamp) together
+	// with this error; continue with since = that timestamp (one nanosecond later if it
+	// equals since, or nothing advances).
+	ErrHistoryTruncated = errors.New("transport: history truncated")
 )
 
 // Stats are a node's (or a simulated network's) counters since it started.

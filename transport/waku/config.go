@@ -8,6 +8,9 @@ import (
 	"net"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/metrics"
+	"golang.org/x/time/rate"
+
 	"github.com/chorus-im/chorus/topics"
 )
 
@@ -28,8 +31,10 @@ const (
 	// DefaultMaxConnectionsPerIP replaces go-waku's 5, which starves a hub whose
 	// clients share an address (loopback, NAT).
 	DefaultMaxConnectionsPerIP = 100
-	// MaxHistory bounds the messages one History call returns.
+	// MaxHistory is the default HistoryLimit.
 	MaxHistory = 100_000
+	// DefaultStoreQueryRate is the default StoreQueryRate.
+	DefaultStoreQueryRate = 20
 
 	// Service limits, per requesting peer (go-waku's defaults are 1 request/s).
 	serviceLightpushRate  = 1000
@@ -49,7 +54,7 @@ const (
 	dialTimeout         = 10 * time.Second
 	requestTimeout      = 15 * time.Second // one lightpush / filter / store request
 	storePageSize       = 100              // legacy store maximum
-	storeMaxFilters     = 10               // content topics per legacy store query
+	storeMaxFilters     = 10               // content topics per store query (go-waku's v3 client allows 10)
 	filterMaxTopics     = 100              // content topics per filter request
 )
 
@@ -67,10 +72,19 @@ type Config struct {
 	// Peers are multiaddrs (with /p2p/<id>) dialed at start and redialed when the
 	// connection drops. For a light node they are the service peers.
 	Peers []string
-	// StorePeers are multiaddrs of legacy-store nodes queried by History, in order.
-	// Empty: a node with Store queries its own store; otherwise History fails with
+	// StorePeers are multiaddrs of store nodes queried by History, in order, over
+	// store v3 or, for a peer that does not speak it, legacy store v2. Empty: a node
+	// with Store queries its own store; otherwise History fails with
 	// transport.ErrNoHistory.
 	StorePeers []string
+	// StoreQueryRate limits the store requests (pages) sent to each store peer per
+	// second (default DefaultStoreQueryRate; negative: unlimited). Public store nodes
+	// answer 429 when asked too fast.
+	StoreQueryRate float64
+	// HistoryLimit bounds the messages one History query takes from one store (default
+	// MaxHistory): beyond it History returns the oldest ones and
+	// transport.ErrHistoryTruncated.
+	HistoryLimit int
 	// MinPeers is the number of relay peers a publish needs (default 1): a relay
 	// publish with fewer fails with transport.ErrNoPeers instead of going nowhere.
 	MinPeers int
@@ -84,12 +98,16 @@ type Config struct {
 	// Service serves lightpush and filter to light clients (relay nodes only).
 	Service bool
 
-	// Store serves legacy store (v2) from everything this relay node receives, kept in
+	// Store serves store v3 (/vac/waku/store-query/3.0.0) and legacy store v2
+	// (/vac/waku/store/2.0.0-beta4) from everything this relay node receives, kept in
 	// a sqlite database at StorePath — a file of its own, never the application's
 	// database (go-waku closes the handle on stop and creates generic table names).
 	// StorePath ":memory:" keeps a volatile store.
 	Store     bool
 	StorePath string
+	// StoreNoV3 serves legacy store only (as go-waku nodes do), e.g. to test the
+	// fallback of History.
+	StoreNoV3 bool
 	// StoreRetention and StoreCapacity bound the store (defaults DefaultStoreRetention,
 	// DefaultStoreCapacity); older messages are deleted every minute.
 	StoreRetention time.Duration
@@ -113,6 +131,8 @@ type Config struct {
 
 	// redial overrides redialInterval (tests).
 	redial time.Duration
+	// bandwidth counts the node's libp2p traffic per protocol (tests, measurements).
+	bandwidth metrics.Reporter
 }
 
 // settings is a validated Config with defaults applied.
@@ -123,6 +143,14 @@ type settings struct {
 }
 
 var errConfig = errors.New("waku: invalid config")
+
+// storeRate is the go-waku store client's per-peer request rate.
+func (s *settings) storeRate() rate.Limit {
+	if s.StoreQueryRate < 0 {
+		return rate.Inf
+	}
+	return rate.Limit(s.StoreQueryRate)
+}
 
 func (c Config) settings() (*settings, error) {
 	s := &settings{Config: c}
@@ -169,6 +197,12 @@ func (c Config) settings() (*settings, error) {
 	}
 	if s.Logger == nil {
 		s.Logger = slog.New(slog.DiscardHandler)
+	}
+	if s.StoreQueryRate == 0 {
+		s.StoreQueryRate = DefaultStoreQueryRate
+	}
+	if s.HistoryLimit <= 0 {
+		s.HistoryLimit = MaxHistory
 	}
 	if s.redial <= 0 {
 		s.redial = redialInterval

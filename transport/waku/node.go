@@ -3,9 +3,11 @@
 // A relay node (the default) subscribes once to its static shard and dispatches every
 // message from one goroutine to the subscriptions by content topic, so go-waku's
 // channels never back up; a light node (Config.Light) publishes through lightpush and
-// receives through filter from its service peers. Store nodes (Config.Store) serve
-// legacy store v2 from their own sqlite file; History pages through the configured
-// store peers. Publishes are paced by a token bucket that blocks the caller; a publish
+// receives through filter from its service peers. Store nodes (Config.Store) keep an
+// archive in their own sqlite file and serve it over store v3 (served by this package,
+// storev3.go) and legacy store v2 (go-waku's server); History pages through the
+// configured store peers over store v3, falling back to legacy store for peers that do
+// not speak v3. Publishes are paced by a token bucket that blocks the caller; a publish
 // that cannot reach any peer fails with transport.ErrNoPeers. Semantics shared with
 // transport/memory are documented in package transport.
 //
@@ -16,6 +18,7 @@ package waku
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -63,6 +66,10 @@ type Node struct {
 	filters  *filterManager // light nodes only
 	drops    *dropTracer
 	lastTS   atomic.Int64
+	storeDB  *sql.DB        // the archive (store nodes)
+	v3Pages  atomic.Int64   // store v3 requests sent to store peers
+	v2Pages  atomic.Int64   // legacy store requests sent to store peers
+	v3       *storeV3Server // store v3 server (store nodes unless StoreNoV3)
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -141,6 +148,15 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("waku: start: %w", err)
 	}
 	n.w = w
+	if n.storeDB != nil && !s.StoreNoV3 {
+		v3, err := newStoreV3Server(ctx, n.storeDB)
+		if err != nil {
+			n.shutdown()
+			return nil, err
+		}
+		n.v3 = v3
+		w.Host().SetStreamHandler(storeV3ID, v3.handle)
+	}
 
 	if err := n.startReceiving(zl); err != nil {
 		n.shutdown()
@@ -160,6 +176,18 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 func (n *Node) options(zl *zap.Logger) (opts []node.WakuNodeOption, closeDB func(), err error) {
 	s := n.cfg
 	closeDB = func() {}
+	// TCP only (plus the websocket transport go-waku always adds), no NAT service or
+	// hole punching, and a connection manager of our own: go-waku's default options
+	// share one manager between all nodes of a process.
+	p2p := []libp2p.Option{
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.UserAgent(node.UserAgent),
+		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		libp2p.ConnectionManager(mustConnMgr()),
+	}
+	if s.bandwidth != nil {
+		p2p = append(p2p, libp2p.BandwidthReporter(s.bandwidth))
+	}
 	opts = []node.WakuNodeOption{
 		node.WithLogger(zl),
 		node.WithPrometheusRegisterer(prometheus.NewRegistry()),
@@ -167,15 +195,8 @@ func (n *Node) options(zl *zap.Logger) (opts []node.WakuNodeOption, closeDB func
 		node.WithClusterID(s.cluster),
 		node.WithShards([]uint16{s.shard}),
 		node.WithMaxConnectionsPerIP(s.MaxConnectionsPerIP),
-		// TCP only (plus the websocket transport go-waku always adds), no NAT service or
-		// hole punching, and a connection manager of our own: go-waku's default
-		// options share one manager between all nodes of a process.
-		node.WithLibP2POptions(
-			libp2p.Transport(tcp.NewTCPTransport),
-			libp2p.UserAgent(node.UserAgent),
-			libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
-			libp2p.ConnectionManager(mustConnMgr()),
-		),
+		node.WithWakuStoreRateLimit(s.storeRate()),
+		node.WithLibP2POptions(p2p...),
 	}
 	if s.PrivateKey != nil {
 		opts = append(opts, node.WithPrivateKey(s.PrivateKey))
@@ -210,6 +231,7 @@ func (n *Node) options(zl *zap.Logger) (opts []node.WakuNodeOption, closeDB func
 			return nil, nil, fmt.Errorf("waku: store database: %w", err)
 		}
 		opts = append(opts, node.WithWakuStore(), node.WithMessageProvider(ms))
+		n.storeDB = db
 	}
 	return opts, closeDB, nil
 }
@@ -278,7 +300,7 @@ func (n *Node) addPeers(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := n.w.AddPeer(pa.full(), wps.Static, []string{n.cfg.PubsubTopic}, legacy_store.StoreID_v20beta4); err != nil {
+		if _, err := n.w.AddPeer(pa.full(), wps.Static, []string{n.cfg.PubsubTopic}, storeV3ID, legacy_store.StoreID_v20beta4); err != nil {
 			return fmt.Errorf("waku: store peer %s: %w", a, err)
 		}
 		n.storePeers = append(n.storePeers, pa.id)
@@ -430,6 +452,10 @@ func (n *Node) servicePeers(connectedOnly bool) []peer.ID {
 	return out
 }
 
+// StoreRequests returns how many store requests (pages) History and its relatives sent
+// to store peers so far, over store v3 and over legacy store v2.
+func (n *Node) StoreRequests() (v3, legacy int64) { return n.v3Pages.Load(), n.v2Pages.Load() }
+
 // Stats returns the node's counters.
 func (n *Node) Stats() transport.Stats { return n.counters.Stats() }
 
@@ -485,6 +511,9 @@ func (n *Node) shutdown() {
 	// may still be sending on it (a data race, or a panic). The handler follows the
 	// context just cancelled: let it finish first.
 	waitTimeout(n.w.Relay().WaitGroup(), 2*time.Second)
+	if n.v3 != nil {
+		n.w.Host().RemoveStreamHandler(storeV3ID)
+	}
 	n.w.Stop() // closes the relay subscription, which ends the dispatcher
 	n.wg.Wait()
 	n.hub.Close()

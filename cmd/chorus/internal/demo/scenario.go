@@ -793,6 +793,9 @@ func (s *scenario) catchUp(ctx context.Context) error {
 		return len(c.received[forecast]) > 0 && len(c.received[s.sent[len(s.sent)-2].id]) > 0
 	})
 	s.check(okMsgs, "Dave caught up on what he missed", "Bob's and Alice's messages from the store after %s", round(time.Since(t0)))
+	v3, legacy := d.node.StoreRequests()
+	s.check(v3 > 0 && legacy == 0, "Dave's catch-up ran over store v3 (/vac/waku/store-query/3.0.0)",
+		"%d store v3 requests, %d legacy store requests", v3, legacy)
 	okMiss := s.wait(ctx, d, func(c *collector) bool { return reportsLost(c, s.group, a.info, lostID) })
 	s.check(okMiss, "Dave is told a message from Alice is missing and cannot be recovered", "%s", s.missingText(d, a.info.ID))
 	// Missing-message reports (spec R1) name only messages a member was meant to read:

@@ -171,7 +171,12 @@ func (n *Node) startWaku(ctx context.Context, o Options) (*waku.Node, error) {
 	} else {
 		cfg.StorePeers = cfg.Peers
 	}
-	if !o.Ephemeral {
+	// A stable peer id only for a node others dial or query (it serves store, or listens
+	// on an address configured for others to use): every other node takes a fresh
+	// random peer id per process, so its store and first-hop peers cannot tie its
+	// sessions together by peer id (PRIV1, spec ## sync "What observers learn").
+	serves := o.Store || o.Listen != "" || n.Config.Listen != ""
+	if !o.Ephemeral && serves {
 		key, err := nodeKey(n.Dir)
 		if err != nil {
 			return nil, err
