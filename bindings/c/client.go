@@ -692,5 +692,3 @@ func setJSON(out **C.char, v any) error {
 	*out = C.CString(string(b))
 	return nil
 }
-
-
