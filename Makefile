@@ -128,7 +128,11 @@ bindings-package: bindings-lib
 	$(BINDINGS_CARGO) $(CARGO) package --offline --allow-dirty --workspace
 
 ## bindings-bench: the cost of a send and of a received event through the C ABI from Rust,
-## next to the same calls in Go
-bindings-bench: bindings-lib
+## next to the same calls made in Go in the same process (library built with the chorus_bench
+## tag); then the Go benchmarks of the same calls in a Go process
+bindings-bench:
+	@mkdir -p $(BINDINGS_BUILD)/bench
+	$(GO) build -tags gowaku_no_rln,chorus_bench -buildmode=c-archive -o $(BINDINGS_BUILD)/bench/libchorus.a ./bindings/c
+	cd bindings/rust && CHORUS_LIB_DIR=$(BINDINGS_BUILD)/bench CARGO_TARGET_DIR=$(BINDINGS_BUILD)/cargo-bench \
+		$(CARGO) bench --offline -p chorus --bench boundary
 	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./bindings/c
-	$(BINDINGS_CARGO) $(CARGO) bench --offline -p chorus --bench boundary

@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus"
+	"github.com/chorus-im/chorus/bindings/c/abijson"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport"
@@ -39,6 +40,7 @@ var errorCodes = []struct {
 	{protocol.ErrBadLinkCode, codeBadLinkCode},
 	{protocol.ErrInvalidContent, codeInvalidContent},
 	{protocol.ErrInvalidID, codeInvalidArgument},
+	{abijson.ErrInvalid, codeInvalidArgument},
 	{protocol.ErrNotAccountHolder, codeNotAccountHolder},
 	{protocol.ErrTooManyInstallations, codeTooManyInstallations},
 	{protocol.ErrInstallationRevoked, codeInstallationRevoked},
@@ -69,7 +71,7 @@ type node struct {
 //export chorus_memory_network_new
 func chorus_memory_network_new(config *C.chorus_cchar, out *C.chorus_network, errOut **C.char) C.int {
 	return call(errOut, func() error {
-		var cfg memoryConfigJSON
+		var cfg abijson.MemoryConfig
 		if err := decodeOptional(config, "config_json", &cfg); err != nil {
 			return err
 		}
@@ -118,7 +120,7 @@ func chorus_memory_join(h C.chorus_network, name *C.chorus_cchar, out *C.chorus_
 //export chorus_waku_node_new
 func chorus_waku_node_new(config *C.chorus_cchar, out *C.chorus_transport, errOut **C.char) C.int {
 	return call(errOut, func() error {
-		var cfg wakuConfigJSON
+		var cfg abijson.WakuConfig
 		if err := decodeOptional(config, "config_json", &cfg); err != nil {
 			return err
 		}
@@ -257,7 +259,7 @@ func chorus_client_open(dataDir *C.chorus_cchar, t C.chorus_transport, options *
 		if err != nil {
 			return err
 		}
-		var o clientOptionsJSON
+		var o abijson.ClientOptions
 		if err := decodeOptional(options, "options_json", &o); err != nil {
 			return err
 		}
@@ -330,7 +332,7 @@ func installationID(p *C.chorus_cchar) (protocol.InstallationID, error) {
 	if err != nil {
 		return id, err
 	}
-	if err := decodeHex(s, id[:]); err != nil {
+	if err := abijson.DecodeHex(s, id[:]); err != nil {
 		return id, errCode(codeInvalidArgument, "chorus: invalid installation id %q", s)
 	}
 	return id, nil
@@ -352,7 +354,7 @@ func chorus_create_account(h C.chorus_client, out **C.char, errOut **C.char) C.i
 			return err
 		}
 		cl.goOnline()
-		return setJSON(out, accountToJSON(a))
+		return setJSON(out, abijson.AccountOf(a))
 	})
 }
 
@@ -363,7 +365,7 @@ func chorus_account(h C.chorus_client, out **C.char, errOut **C.char) C.int {
 		if err != nil {
 			return err
 		}
-		return setJSON(out, accountToJSON(a))
+		return setJSON(out, abijson.AccountOf(a))
 	})
 }
 
@@ -390,7 +392,7 @@ func chorus_add_contact(h C.chorus_client, code *C.chorus_cchar, out **C.char, e
 		if err != nil {
 			return err
 		}
-		return setJSON(out, contactToJSON(ct))
+		return setJSON(out, abijson.ContactOf(ct))
 	})
 }
 
@@ -401,9 +403,9 @@ func chorus_contacts(h C.chorus_client, out **C.char, errOut **C.char) C.int {
 		if err != nil {
 			return err
 		}
-		js := make([]contactJSON, 0, len(cs))
+		js := make([]abijson.Contact, 0, len(cs))
 		for _, c := range cs {
-			js = append(js, contactToJSON(c))
+			js = append(js, abijson.ContactOf(c))
 		}
 		return setJSON(out, js)
 	})
@@ -437,9 +439,9 @@ func chorus_groups(h C.chorus_client, out **C.char, errOut **C.char) C.int {
 		if err != nil {
 			return err
 		}
-		js := make([]groupJSON, 0, len(gs))
+		js := make([]abijson.Group, 0, len(gs))
 		for _, g := range gs {
-			js = append(js, groupToJSON(g))
+			js = append(js, abijson.GroupOf(g))
 		}
 		return setJSON(out, js)
 	})
@@ -456,7 +458,7 @@ func chorus_group(h C.chorus_client, gid *C.chorus_cchar, out **C.char, errOut *
 		if err != nil {
 			return err
 		}
-		return setJSON(out, groupToJSON(g))
+		return setJSON(out, abijson.GroupOf(g))
 	})
 }
 
@@ -533,11 +535,11 @@ func chorus_send(h C.chorus_client, gid, content *C.chorus_cchar, out **C.char, 
 		if err != nil {
 			return err
 		}
-		var cj contentJSON
+		var cj abijson.Content
 		if err := json.Unmarshal([]byte(s), &cj); err != nil {
 			return errCode(codeInvalidArgument, "chorus: content_json: %v", err)
 		}
-		ct, err := cj.content()
+		ct, err := cj.Decode()
 		if err != nil {
 			return err
 		}
@@ -577,11 +579,11 @@ func chorus_messages(h C.chorus_client, gid, filter *C.chorus_cchar, out **C.cha
 		if err != nil {
 			return err
 		}
-		var fj filterJSON
+		var fj abijson.Filter
 		if err := decodeOptional(filter, "filter_json", &fj); err != nil {
 			return err
 		}
-		f, err := fj.filter()
+		f, err := fj.Decode()
 		if err != nil {
 			return err
 		}
@@ -589,9 +591,9 @@ func chorus_messages(h C.chorus_client, gid, filter *C.chorus_cchar, out **C.cha
 		if err != nil {
 			return err
 		}
-		js := make([]messageJSON, 0, len(ms))
+		js := make([]abijson.Message, 0, len(ms))
 		for _, m := range ms {
-			js = append(js, messageToJSON(m))
+			js = append(js, abijson.MessageOf(m))
 		}
 		return setJSON(out, js)
 	})
@@ -639,9 +641,9 @@ func chorus_installations(h C.chorus_client, out **C.char, errOut **C.char) C.in
 		if err != nil {
 			return err
 		}
-		js := make([]installationJSON, 0, len(ins))
+		js := make([]abijson.Installation, 0, len(ins))
 		for _, in := range ins {
-			js = append(js, installationToJSON(in))
+			js = append(js, abijson.InstallationOf(in))
 		}
 		return setJSON(out, js)
 	})

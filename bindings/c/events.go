@@ -5,8 +5,12 @@ package main
 #include <pthread.h>
 #include "chorus.h"
 
-static inline void chorus_invoke(chorus_event_cb cb, void *ud, const char *json, size_t len) {
+// chorus_invoke calls cb, publishing the calling thread in *tid for the duration of the
+// call (chorus_subscription_close called from inside cb must not wait for cb).
+static inline void chorus_invoke(chorus_event_cb cb, void *ud, const char *json, size_t len, uint64_t *tid) {
+	__atomic_store_n(tid, (uint64_t)pthread_self(), __ATOMIC_SEQ_CST);
 	cb(ud, json, len);
+	__atomic_store_n(tid, 0, __ATOMIC_SEQ_CST);
 }
 static inline uint64_t chorus_thread_self(void) { return (uint64_t)pthread_self(); }
 */
@@ -15,16 +19,17 @@ import "C"
 import (
 	"context"
 	"encoding/json"
-	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unsafe"
 
+	"github.com/chorus-im/chorus/bindings/c/abijson"
 	"github.com/chorus-im/chorus/protocol"
 )
 
 // subscription is one event stream of a client: read with chorus_next_event, or pushed
-// to a C callback by a dispatcher goroutine locked to its own OS thread.
+// to a C callback by a dispatcher goroutine.
 type subscription struct {
 	ch     <-chan protocol.Event
 	cancel context.CancelFunc
@@ -32,8 +37,12 @@ type subscription struct {
 	done      chan struct{} // closed by close
 	closeOnce sync.Once
 
-	callback   bool
-	thread     C.uint64_t    // the dispatcher's pthread (callback subscriptions)
+	callback bool
+	// thread is the pthread running the callback right now (0: none), written by
+	// chorus_invoke. While a goroutine is in a C call it stays on its thread, and a call
+	// back into Go from that C code runs on the same thread: so a close running on this
+	// thread is inside the callback.
+	thread     *uint64
 	dispatched chan struct{} // closed when the dispatcher has returned
 }
 
@@ -43,7 +52,7 @@ func subscribe(cl *client) *subscription {
 }
 
 func encodeEvent(ev protocol.Event) []byte {
-	b, err := json.Marshal(eventToJSON(ev))
+	b, err := json.Marshal(abijson.EventOf(ev))
 	if err != nil { // unreachable: plain values only
 		b = []byte(`{"type":"unknown"}`)
 	}
@@ -103,22 +112,17 @@ func chorus_subscribe_callback(h C.chorus_client, cb C.chorus_event_cb, userData
 		}
 		s := subscribe(cl)
 		s.callback = true
+		s.thread = new(uint64)
 		s.dispatched = make(chan struct{})
-		started := make(chan struct{})
-		go s.dispatch(cb, userData, started)
-		<-started
+		go s.dispatch(cb, userData)
 		*out = C.chorus_subscription(newHandle(s))
 		return nil
 	})
 }
 
 // dispatch calls cb for each event until the stream ends or the subscription closes.
-func (s *subscription) dispatch(cb C.chorus_event_cb, userData unsafe.Pointer, started chan struct{}) {
+func (s *subscription) dispatch(cb C.chorus_event_cb, userData unsafe.Pointer) {
 	defer close(s.dispatched)
-	runtime.LockOSThread()
-	defer runtime.UnlockOSThread()
-	s.thread = C.chorus_thread_self()
-	close(started)
 	for {
 		select {
 		case <-s.done:
@@ -133,8 +137,9 @@ func (s *subscription) dispatch(cb C.chorus_event_cb, userData unsafe.Pointer, s
 			default:
 			}
 			b := append(encodeEvent(ev), 0)
-			// The bytes are Go memory without Go pointers, borrowed by C for the call.
-			C.chorus_invoke(cb, userData, (*C.char)(unsafe.Pointer(&b[0])), C.size_t(len(b)-1))
+			// The bytes and the thread word are Go memory without Go pointers, borrowed by C
+			// for the call.
+			C.chorus_invoke(cb, userData, (*C.char)(unsafe.Pointer(&b[0])), C.size_t(len(b)-1), (*C.uint64_t)(unsafe.Pointer(s.thread)))
 		}
 	}
 }
@@ -151,7 +156,7 @@ func chorus_subscription_close(h C.chorus_subscription, errOut **C.char) C.int {
 			close(s.done)
 			s.cancel()
 		})
-		if s.callback && C.chorus_thread_self() != s.thread {
+		if s.callback && uint64(C.chorus_thread_self()) != atomic.LoadUint64(s.thread) {
 			<-s.dispatched
 		}
 		return nil

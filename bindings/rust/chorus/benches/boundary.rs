@@ -1,27 +1,38 @@
-//! The cost of calls through the C ABI from Rust (make bindings-bench), next to the same
-//! calls in Go (bindings/c/bench_test.go): the same setup, two clients in a group on an
-//! in-memory network. Plain `harness = false` bench (stable Rust, no dependencies).
+//! The cost of calls through the C ABI from Rust next to the same calls made directly in Go,
+//! in the same process, on the same two clients (a group on an in-memory network), rounds
+//! interleaved so that both sides share the machine's load. Run by `make bindings-bench`,
+//! which links the library built with the `chorus_bench` tag (its two Go-side helpers,
+//! `chorus_bench_go_*`, declared below). Plain `harness = false` bench: stable, no deps.
 //!
-//! CHORUS_BENCH_ITERS sets the iterations per measurement (default 2000).
+//! CHORUS_BENCH_ROUNDS (default 7) rounds of CHORUS_BENCH_N (default 100) calls each.
 
 use chorus::{Client, Event, MemoryConfig, MemoryNetwork, Options};
+use std::ffi::CString;
+use std::os::raw::{c_char, c_int};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-fn measure(name: &str, iters: u32, mut f: impl FnMut()) {
-    for _ in 0..iters / 10 {
-        f(); // warm-up
-    }
-    let t0 = Instant::now();
-    for _ in 0..iters {
-        f();
-    }
-    let per = t0.elapsed() / iters;
-    println!("{name:<40} {iters:>8} {:>12.1} µs/op", per.as_secs_f64() * 1e6);
+extern "C" {
+    fn chorus_bench_go_send(c: u64, group_id: *const c_char, n: c_int) -> i64;
+    fn chorus_bench_go_send_receive(sender: u64, group_id: *const c_char, receiver: u64, n: c_int) -> i64;
+}
+
+fn env(name: &str, default: usize) -> usize {
+    std::env::var(name).ok().and_then(|s| s.parse().ok()).unwrap_or(default)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+    v[v.len() / 2]
+}
+
+fn us(d: Duration, n: usize) -> f64 {
+    d.as_secs_f64() * 1e6 / n as f64
 }
 
 fn main() {
-    let iters: u32 = std::env::var("CHORUS_BENCH_ITERS").ok().and_then(|s| s.parse().ok()).unwrap_or(2000);
+    let rounds = env("CHORUS_BENCH_ROUNDS", 7);
+    let n = env("CHORUS_BENCH_N", 100);
     let dir = std::env::temp_dir().join(format!("chorus-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let net = MemoryNetwork::new(&MemoryConfig { history: true, ..Default::default() }).unwrap();
@@ -37,42 +48,95 @@ fn main() {
             break;
         }
     }
-    let stream = bob.events().unwrap();
+    let gid = CString::new(g.as_str()).unwrap();
+    let (ha, hb) = (alice.raw_handle(), bob.raw_handle());
 
-    println!("{:<40} {:>8} {:>15}", "call (Rust -> C ABI -> Go)", "iters", "time");
-    measure("abi_version (empty call)", iters * 10, || {
+    // Fixed cost of a call: an empty call and a call with a JSON result.
+    let t0 = Instant::now();
+    for _ in 0..100_000 {
         chorus::abi_version();
-    });
-    measure("account (call + JSON result)", iters, || {
+    }
+    let empty = us(t0.elapsed(), 100_000);
+    let t0 = Instant::now();
+    for _ in 0..10_000 {
         alice.account().unwrap();
-    });
-    measure("send_text", iters, || {
-        alice.send_text(&g, "benchmark message").unwrap();
-    });
-    // Drain what the sends produced before measuring receipts.
-    while stream.next_event(Duration::from_millis(200)).unwrap().is_some() {}
-    measure("send_text + next_event (received)", iters, || {
-        alice.send_text(&g, "benchmark message").unwrap();
-        loop {
-            if let Some(Event::MessageReceived(_)) = stream.next_event(Duration::from_secs(10)).unwrap() {
-                break;
+    }
+    let account = us(t0.elapsed(), 10_000);
+
+    let stream = bob.events().unwrap();
+    let (tx, rx) = mpsc::sync_channel(4096);
+    let mut send = (Vec::new(), Vec::new());
+    let mut recv = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..rounds {
+        // Go: Send.
+        let ns = unsafe { chorus_bench_go_send(ha, gid.as_ptr(), n as c_int) };
+        assert!(ns > 0);
+        send.0.push(ns as f64 / 1e3 / n as f64);
+        // Rust: send_text through the ABI.
+        let t0 = Instant::now();
+        for _ in 0..n {
+            alice.send_text(&g, "benchmark message").unwrap();
+        }
+        send.1.push(us(t0.elapsed(), n));
+        thread_settle(&stream);
+
+        // Go: Send + MessageReceived from a channel.
+        let ns = unsafe { chorus_bench_go_send_receive(ha, gid.as_ptr(), hb, n as c_int) };
+        assert!(ns > 0);
+        recv.0.push(ns as f64 / 1e3 / n as f64);
+        thread_settle(&stream);
+        // Rust: send_text + next_event.
+        let t0 = Instant::now();
+        for _ in 0..n {
+            alice.send_text(&g, "benchmark message").unwrap();
+            loop {
+                if let Some(Event::MessageReceived(_)) = stream.next_event(Duration::from_secs(10)).unwrap() {
+                    break;
+                }
             }
         }
-    });
+        recv.1.push(us(t0.elapsed(), n));
+        // Rust: send_text + callback.
+        let tx = tx.clone();
+        let sub = bob
+            .subscribe(move |ev| {
+                if let Event::MessageReceived(_) = ev {
+                    let _ = tx.send(());
+                }
+            })
+            .unwrap();
+        let t0 = Instant::now();
+        for _ in 0..n {
+            alice.send_text(&g, "benchmark message").unwrap();
+            rx.recv_timeout(Duration::from_secs(10)).unwrap();
+        }
+        recv.2.push(us(t0.elapsed(), n));
+        drop(sub);
+        while rx.try_recv().is_ok() {}
+        thread_settle(&stream);
+    }
+    let (gs, rs) = (median(send.0), median(send.1));
+    let (gr, rp, rc) = (median(recv.0), median(recv.1), median(recv.2));
+    println!("## Rust -> C ABI -> Go vs the same call in Go (median of {rounds} interleaved rounds of {n})");
+    println!();
+    println!("| call | Go µs/op | Rust µs/op | ratio | target 1.2 x Go + 20 µs |");
+    println!("|---|---:|---:|---:|---|");
+    println!("| empty call (`chorus_abi_version`) | – | {empty:.2} | – | – |");
+    println!("| `account` (call + JSON result) | – | {account:.2} | – | – |");
+    let row = |name: &str, go: f64, rust: f64| {
+        let ok = if rust <= 1.2 * go + 20.0 { "met" } else { "NOT met" };
+        println!("| {name} | {go:.0} | {rust:.0} | {:.2} | {ok} |", rust / go);
+    };
+    row("send (text)", gs, rs);
+    row("send + received event, `next_event`", gr, rp);
+    row("send + received event, callback", gr, rc);
     drop(stream);
-    let (tx, rx) = mpsc::sync_channel(1024);
-    let sub = bob
-        .subscribe(move |ev| {
-            if let Event::MessageReceived(_) = ev {
-                let _ = tx.send(());
-            }
-        })
-        .unwrap();
-    measure("send_text + callback (received)", iters, || {
-        alice.send_text(&g, "benchmark message").unwrap();
-        rx.recv_timeout(Duration::from_secs(10)).unwrap();
-    });
-    drop(sub);
     drop((alice, bob));
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// Lets the receiver catch up and drains the stream between measurements.
+fn thread_settle(stream: &chorus::EventStream) {
+    std::thread::sleep(Duration::from_millis(50));
+    while stream.next_event(Duration::from_millis(50)).unwrap().is_some() {}
 }

@@ -970,6 +970,14 @@ impl Client {
     }
 }
 
+impl Client {
+    /// The client's C ABI handle (`chorus_client`), for calling `chorus-sys` functions this
+    /// crate does not wrap. Valid while the client lives.
+    pub fn raw_handle(&self) -> u64 {
+        self.h
+    }
+}
+
 impl Drop for Client {
     fn drop(&mut self) {
         let _ = check(|err| unsafe { sys::chorus_client_close(self.h, err) });

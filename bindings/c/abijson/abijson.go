@@ -1,16 +1,24 @@
-package main
+// Package abijson holds the JSON values of the C ABI (bindings/c; spec/README.md, section
+// "bindings"): the shapes of inputs (options, content, filters) and outputs (accounts,
+// contacts, groups, messages, installations, events) and their conversions from and to
+// package protocol. Ids are lowercase hex, times are Unix milliseconds (0: unknown),
+// enumerations are lowercase strings.
+package abijson
 
 import (
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"time"
 
 	"github.com/chorus-im/chorus/protocol"
 )
 
-// The JSON shapes of spec/README.md, section "bindings". Ids are lowercase hex, times are
-// Unix milliseconds (0: unknown), enumerations are lowercase strings.
+// ErrInvalid is wrapped by the errors of invalid inputs (CHORUS_ERR_INVALID_ARGUMENT).
+var ErrInvalid = errors.New("chorus: invalid argument")
 
-type memoryConfigJSON struct {
+// MemoryConfig is the config_json of chorus_memory_network_new.
+type MemoryConfig struct {
 	History       bool    `json:"history"`
 	Seed          int64   `json:"seed"`
 	DelayMS       int64   `json:"delay_ms"`
@@ -20,7 +28,8 @@ type memoryConfigJSON struct {
 	ReorderRate   float64 `json:"reorder_rate"`
 }
 
-type wakuConfigJSON struct {
+// WakuConfig is the config_json of chorus_waku_node_new (transport/waku.Config).
+type WakuConfig struct {
 	ListenAddr     string   `json:"listen_addr"`
 	Peers          []string `json:"peers"`
 	StorePeers     []string `json:"store_peers"`
@@ -33,31 +42,36 @@ type wakuConfigJSON struct {
 	StartTimeoutMS int64    `json:"start_timeout_ms"`
 }
 
-type clientOptionsJSON struct {
+// ClientOptions is the options_json of chorus_client_open.
+type ClientOptions struct {
 	DeviceName     string `json:"device_name"`
 	DevicePlatform string `json:"device_platform"`
 	SyncIntervalMS int64  `json:"sync_interval_ms"`
 }
 
-type accountJSON struct {
+// Account is an account (protocol.AccountInfo).
+type Account struct {
 	ID           string `json:"id"`
 	Installation string `json:"installation"`
 	Holder       bool   `json:"holder"`
 	Revoked      bool   `json:"revoked"`
 }
 
-func accountToJSON(a protocol.AccountInfo) accountJSON {
-	return accountJSON{ID: a.ID, Installation: a.Installation.String(), Holder: a.Holder, Revoked: a.Revoked}
+// AccountOf converts an account.
+func AccountOf(a protocol.AccountInfo) Account {
+	return Account{ID: a.ID, Installation: a.Installation.String(), Holder: a.Holder, Revoked: a.Revoked}
 }
 
-type contactJSON struct {
+// Contact is a contact (protocol.Contact).
+type Contact struct {
 	ID            string   `json:"id"`
 	Installations []string `json:"installations"`
 	Added         bool     `json:"added"`
 }
 
-func contactToJSON(c protocol.Contact) contactJSON {
-	return contactJSON{ID: c.ID, Installations: installationIDs(c.Installations), Added: c.Added}
+// ContactOf converts a contact.
+func ContactOf(c protocol.Contact) Contact {
+	return Contact{ID: c.ID, Installations: installationIDs(c.Installations), Added: c.Added}
 }
 
 func installationIDs(ids []protocol.InstallationID) []string {
@@ -75,7 +89,8 @@ func nonNil(s []string) []string {
 	return s
 }
 
-type groupJSON struct {
+// Group is a group (protocol.GroupInfo).
+type Group struct {
 	ID          string   `json:"id"`
 	ChatID      string   `json:"chat_id"`
 	Name        string   `json:"name"`
@@ -99,13 +114,15 @@ func groupStatus(s protocol.GroupStatus) string {
 	return "active"
 }
 
-func groupToJSON(g protocol.GroupInfo) groupJSON {
-	return groupJSON{ID: g.ID.String(), ChatID: g.ChatID, Name: g.Name, Description: g.Description, Color: g.Color,
+// GroupOf converts a group.
+func GroupOf(g protocol.GroupInfo) Group {
+	return Group{ID: g.ID.String(), ChatID: g.ChatID, Name: g.Name, Description: g.Description, Color: g.Color,
 		Image: g.Image, Creator: g.Creator, Members: nonNil(g.Members), Admins: nonNil(g.Admins),
 		Status: groupStatus(g.Status), Topic: g.Topic}
 }
 
-type contentJSON struct {
+// Content is a message's content (protocol.Content).
+type Content struct {
 	Type    string `json:"type"` // text, reply, reaction, membership, devices
 	Text    string `json:"text,omitempty"`
 	Target  string `json:"target,omitempty"`
@@ -113,15 +130,16 @@ type contentJSON struct {
 	Removed bool   `json:"removed,omitempty"`
 }
 
-// content converts sendable content (text, reply, reaction).
-func (cj contentJSON) content() (protocol.Content, error) {
+// Decode converts sendable content (text, reply, reaction); other types are
+// protocol.ErrInvalidContent.
+func (cj Content) Decode() (protocol.Content, error) {
 	switch cj.Type {
 	case "text":
 		return protocol.Text(cj.Text), nil
 	case "reply", "reaction":
 		target, err := protocol.ParseMessageID(cj.Target)
 		if err != nil {
-			return protocol.Content{}, errCode(codeInvalidArgument, "chorus: content: invalid target message id %q", cj.Target)
+			return protocol.Content{}, fmt.Errorf("%w: content: invalid target message id %q", ErrInvalid, cj.Target)
 		}
 		if cj.Type == "reply" {
 			return protocol.Reply(target, cj.Text), nil
@@ -130,37 +148,39 @@ func (cj contentJSON) content() (protocol.Content, error) {
 		c.Removed = cj.Removed
 		return c, nil
 	}
-	return protocol.Content{}, errCode(codeInvalidContent, "chorus: content: cannot send type %q (text, reply or reaction)", cj.Type)
+	return protocol.Content{}, fmt.Errorf("%w: cannot send type %q (text, reply or reaction)", protocol.ErrInvalidContent, cj.Type)
 }
 
-func contentToJSON(c protocol.Content) contentJSON {
+// ContentOf converts content.
+func ContentOf(c protocol.Content) Content {
 	switch c.Type {
 	case protocol.ContentText:
-		return contentJSON{Type: "text", Text: c.Text}
+		return Content{Type: "text", Text: c.Text}
 	case protocol.ContentReply:
-		return contentJSON{Type: "reply", Target: c.Target.String(), Text: c.Text}
+		return Content{Type: "reply", Target: c.Target.String(), Text: c.Text}
 	case protocol.ContentReaction:
-		return contentJSON{Type: "reaction", Target: c.Target.String(), Emoji: c.Emoji, Removed: c.Removed}
+		return Content{Type: "reaction", Target: c.Target.String(), Emoji: c.Emoji, Removed: c.Removed}
 	case protocol.ContentMembership:
-		return contentJSON{Type: "membership"}
+		return Content{Type: "membership"}
 	case protocol.ContentDevices:
-		return contentJSON{Type: "devices"}
+		return Content{Type: "devices"}
 	}
-	return contentJSON{Type: "unknown"}
+	return Content{Type: "unknown"}
 }
 
-type messageJSON struct {
-	ID                 string      `json:"id"`
-	Group              string      `json:"group"`
-	Seq                int64       `json:"seq"`
-	Sender             string      `json:"sender"`
-	SenderInstallation string      `json:"sender_installation"`
-	Clock              uint64      `json:"clock"`
-	TimestampMS        int64       `json:"timestamp_ms"`
-	ReceivedAtMS       int64       `json:"received_at_ms"`
-	Outgoing           bool        `json:"outgoing"`
-	Status             string      `json:"status"`
-	Content            contentJSON `json:"content"`
+// Message is a stored message (protocol.Message).
+type Message struct {
+	ID                 string  `json:"id"`
+	Group              string  `json:"group"`
+	Seq                int64   `json:"seq"`
+	Sender             string  `json:"sender"`
+	SenderInstallation string  `json:"sender_installation"`
+	Clock              uint64  `json:"clock"`
+	TimestampMS        int64   `json:"timestamp_ms"`
+	ReceivedAtMS       int64   `json:"received_at_ms"`
+	Outgoing           bool    `json:"outgoing"`
+	Status             string  `json:"status"`
+	Content            Content `json:"content"`
 }
 
 func unixMillis(t time.Time) int64 {
@@ -170,19 +190,22 @@ func unixMillis(t time.Time) int64 {
 	return t.UnixMilli()
 }
 
-func messageToJSON(m protocol.Message) messageJSON {
-	return messageJSON{ID: m.ID.String(), Group: m.Group.String(), Seq: m.Seq, Sender: m.Sender,
+// MessageOf converts a message.
+func MessageOf(m protocol.Message) Message {
+	return Message{ID: m.ID.String(), Group: m.Group.String(), Seq: m.Seq, Sender: m.Sender,
 		SenderInstallation: m.SenderInstallation.String(), Clock: m.Clock, TimestampMS: unixMillis(m.Timestamp),
-		ReceivedAtMS: unixMillis(m.ReceivedAt), Outgoing: m.Outgoing, Status: m.Status.String(), Content: contentToJSON(m.Content)}
+		ReceivedAtMS: unixMillis(m.ReceivedAt), Outgoing: m.Outgoing, Status: m.Status.String(), Content: ContentOf(m.Content)}
 }
 
-type filterJSON struct {
+// Filter is the filter_json of chorus_messages (protocol.MessageFilter).
+type Filter struct {
 	Before int64  `json:"before"`
 	Limit  int    `json:"limit"`
 	Status string `json:"status"`
 }
 
-func (fj filterJSON) filter() (protocol.MessageFilter, error) {
+// Decode converts the filter.
+func (fj Filter) Decode() (protocol.MessageFilter, error) {
 	f := protocol.MessageFilter{Before: fj.Before, Limit: fj.Limit}
 	if fj.Status == "" {
 		return f, nil
@@ -193,10 +216,11 @@ func (fj filterJSON) filter() (protocol.MessageFilter, error) {
 			return f, nil
 		}
 	}
-	return f, errCode(codeInvalidArgument, "chorus: filter_json: unknown status %q", fj.Status)
+	return f, fmt.Errorf("%w: filter_json: unknown status %q", ErrInvalid, fj.Status)
 }
 
-type installationJSON struct {
+// Installation is an installation of our account (protocol.Installation).
+type Installation struct {
 	ID       string `json:"id"`
 	Name     string `json:"name"`
 	Platform string `json:"platform"`
@@ -205,17 +229,18 @@ type installationJSON struct {
 	Current  bool   `json:"current"`
 }
 
-func installationToJSON(in protocol.Installation) installationJSON {
-	return installationJSON{ID: in.ID.String(), Name: in.Name, Platform: in.Platform, AddedMS: unixMillis(in.Added),
+// InstallationOf converts an installation.
+func InstallationOf(in protocol.Installation) Installation {
+	return Installation{ID: in.ID.String(), Name: in.Name, Platform: in.Platform, AddedMS: unixMillis(in.Added),
 		Status: in.Status.String(), Current: in.Current}
 }
 
-// eventJSON is every event kind in one object; "type" says which keys are meaningful
+// Event is every event kind in one object; "type" says which keys are meaningful
 // (omitempty keeps the others out).
-type eventJSON struct {
+type Event struct {
 	Type string `json:"type"`
 
-	Message *messageJSON `json:"message,omitempty"` // message_received
+	Message *Message `json:"message,omitempty"` // message_received
 
 	Group          string    `json:"group,omitempty"`
 	MembersAdded   *[]string `json:"members_added,omitempty"`
@@ -252,18 +277,19 @@ type eventJSON struct {
 
 func ptr[T any](v T) *T { return &v }
 
-func eventToJSON(ev protocol.Event) eventJSON {
+// EventOf converts an event of the engine's stream.
+func EventOf(ev protocol.Event) Event {
 	switch e := ev.(type) {
 	case *protocol.MessageReceived:
-		m := messageToJSON(e.Message)
-		return eventJSON{Type: "message_received", Message: &m}
+		m := MessageOf(e.Message)
+		return Event{Type: "message_received", Message: &m}
 	case *protocol.MembershipChanged:
-		return eventJSON{Type: "membership_changed", Group: e.Group.String(), MembersAdded: ptr(nonNil(e.MembersAdded)),
+		return Event{Type: "membership_changed", Group: e.Group.String(), MembersAdded: ptr(nonNil(e.MembersAdded)),
 			MembersRemoved: ptr(nonNil(e.MembersRemoved)), AdminsAdded: ptr(nonNil(e.AdminsAdded)),
 			AdminsRemoved: ptr(nonNil(e.AdminsRemoved)), Removed: ptr(e.Removed), Name: ptr(e.Name),
 			Description: ptr(e.Description), Color: ptr(e.Color)}
 	case *protocol.MessageMissing:
-		ej := eventJSON{Type: "message_missing", Group: e.Group.String(), SenderAccount: e.SenderAccount,
+		ej := Event{Type: "message_missing", Group: e.Group.String(), SenderAccount: e.SenderAccount,
 			SenderInstallation: e.SenderInstallation.String(), ByHistory: ptr(e.ByHistory)}
 		if e.ByHistory {
 			ej.MessageIDPrefix = hex.EncodeToString(e.MessageIDPrefix[:])
@@ -272,21 +298,22 @@ func eventToJSON(ev protocol.Event) eventJSON {
 		}
 		return ej
 	case *protocol.DeliveryStatusChanged:
-		return eventJSON{Type: "delivery_status_changed", MessageID: e.Message.String(), Group: e.Group.String(), Status: e.Status.String()}
+		return Event{Type: "delivery_status_changed", MessageID: e.Message.String(), Group: e.Group.String(), Status: e.Status.String()}
 	case *protocol.GroupJoined:
-		return eventJSON{Type: "group_joined", Group: e.Group.String(), Name: ptr(e.Name), Inviter: e.Inviter}
+		return Event{Type: "group_joined", Group: e.Group.String(), Name: ptr(e.Name), Inviter: e.Inviter}
 	case *protocol.InstallationsChanged:
-		return eventJSON{Type: "installations_changed", Added: ptr(installationIDs(e.Added)), Revoked: ptr(installationIDs(e.Revoked)),
+		return Event{Type: "installations_changed", Added: ptr(installationIDs(e.Added)), Revoked: ptr(installationIDs(e.Revoked)),
 			CurrentRevoked: ptr(e.CurrentRevoked)}
 	case *protocol.AccountLinked:
-		return eventJSON{Type: "account_linked", Account: e.Account, By: e.By.String()}
+		return Event{Type: "account_linked", Account: e.Account, By: e.By.String()}
 	case *protocol.EventsDropped:
-		return eventJSON{Type: "events_dropped", Count: ptr(e.Count)}
+		return Event{Type: "events_dropped", Count: ptr(e.Count)}
 	}
-	return eventJSON{Type: "unknown"}
+	return Event{Type: "unknown"}
 }
 
-func decodeHex(s string, dst []byte) error {
+// DecodeHex decodes hex s of exactly len(dst) bytes into dst.
+func DecodeHex(s string, dst []byte) error {
 	b, err := hex.DecodeString(s)
 	if err != nil {
 		return err
