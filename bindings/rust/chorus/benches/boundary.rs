@@ -4,7 +4,7 @@
 //! which links the library built with the `chorus_bench` tag (its two Go-side helpers,
 //! `chorus_bench_go_*`, declared below). Plain `harness = false` bench: stable, no deps.
 //!
-//! CHORUS_BENCH_ROUNDS (default 7) rounds of CHORUS_BENCH_N (default 100) calls each.
+//! CHORUS_BENCH_ROUNDS (default 11) rounds of CHORUS_BENCH_N (default 100) calls each.
 
 use chorus::{Client, Event, MemoryConfig, MemoryNetwork, Options};
 use std::ffi::CString;
@@ -31,7 +31,7 @@ fn us(d: Duration, n: usize) -> f64 {
 }
 
 fn main() {
-    let rounds = env("CHORUS_BENCH_ROUNDS", 7);
+    let rounds = env("CHORUS_BENCH_ROUNDS", 11);
     let n = env("CHORUS_BENCH_N", 100);
     let dir = std::env::temp_dir().join(format!("chorus-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
