@@ -367,3 +367,26 @@ fn types_are_send_and_sync() {
     check::<chorus::Error>();
     assert_eq!(chorus::abi_version(), 1);
 }
+
+#[test]
+fn go_panic_is_recovered_at_the_boundary() {
+    // A bad out pointer makes the Go side fault while writing the result: the runtime turns
+    // the fault into a panic, which the boundary recovers into CHORUS_ERR_INTERNAL.
+    let dir = TempDir::new("panic");
+    let net = MemoryNetwork::new(&MemoryConfig::default()).unwrap();
+    let alice = open(&dir, "alice", &net.join("alice").unwrap());
+    alice.create_account().unwrap();
+    let mut err: *mut std::os::raw::c_char = std::ptr::null_mut();
+    let bad = 8usize as *mut *mut std::os::raw::c_char;
+    let code = unsafe { chorus_sys::chorus_account(alice.raw_handle(), bad, &mut err) };
+    assert_eq!(code, chorus_sys::CHORUS_ERR_INTERNAL);
+    assert!(!err.is_null());
+    let msg = unsafe { std::ffi::CStr::from_ptr(err) }.to_string_lossy().into_owned();
+    unsafe { chorus_sys::chorus_free(err as *mut std::os::raw::c_void) };
+    assert!(msg.contains("panic"), "{msg}");
+    // The client still works.
+    assert!(alice.account().unwrap().holder);
+    // An unknown handle is a typed error, not a crash.
+    let code = unsafe { chorus_sys::chorus_sync(u64::MAX, std::ptr::null_mut()) };
+    assert_eq!(code, chorus_sys::CHORUS_ERR_INVALID_HANDLE);
+}
