@@ -1,6 +1,7 @@
 /*
  * C ABI lifecycle test: two clients on an in-memory network become contacts, create a
  * group, exchange messages (polled and through a callback), a third is added and removed,
+ * a second device is linked and revoked,
  * error paths return their codes, and everything returned is freed. Built with
  * cc -Wall -Werror (-std=c99) and run under AddressSanitizer/LeakSanitizer by
  * `make bindings-test`: any leak or invalid access of the C side fails the run.
@@ -85,6 +86,30 @@ static void on_event(void *user_data, const char *json, size_t len) {
 static void sleep_ms(long ms) {
 	struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 	nanosleep(&ts, NULL);
+}
+
+/* wait_type polls sub until an event of the given type (and containing extra, if not NULL)
+ * arrives. */
+static int wait_type(chorus_subscription sub, const char *type, const char *extra, int tries) {
+	char want[64];
+	snprintf(want, sizeof want, "\"type\":\"%s\"", type);
+	for (int i = 0; i < tries; i++) {
+		char *ev = NULL, *err = NULL;
+		int rc = chorus_next_event(sub, 100, &ev, &err);
+		if (rc == CHORUS_OK) {
+			int found = strstr(ev, want) != NULL && (extra == NULL || strstr(ev, extra) != NULL);
+			chorus_free(ev);
+			if (found) {
+				return 1;
+			}
+		} else {
+			chorus_free(err);
+			if (rc != CHORUS_ERR_TIMEOUT) {
+				return 0;
+			}
+		}
+	}
+	return 0;
 }
 
 /* wait_message polls sub (tries x 100 ms) until a message_received event containing text arrives. */
@@ -253,6 +278,35 @@ static void run(const char *dir) {
 	pthread_mutex_lock(&st.mu);
 	CHECK(st.messages >= 3, "callback saw %d messages", st.messages);
 	pthread_mutex_unlock(&st.mu);
+
+	/* a second device of alice: linked, then revoked */
+	chorus_transport nd = 0;
+	chorus_client laptop = 0;
+	chorus_subscription laptop_events = 0;
+	char path[1024], *link = NULL, *laptop_id = NULL;
+	snprintf(path, sizeof path, "%s/alice-laptop", dir);
+	OK(chorus_memory_join(net, "alice-laptop", &nd, &err));
+	OK(chorus_client_open(path, nd, NULL, &laptop, &err));
+	OK(chorus_subscribe(laptop, &laptop_events, &err));
+	OK(chorus_link_code(laptop, &link, &err));
+	OK(chorus_link_device(alice, link, "laptop", &laptop_id, &err));
+	chorus_free(link);
+	CHECK(wait_type(laptop_events, "account_linked", NULL, 200), "laptop linked");
+	OK(chorus_installations(alice, &out, &err));
+	CHECK(strstr(out, laptop_id) != NULL && strstr(out, "\"name\":\"laptop\"") != NULL, "installations: %s", out);
+	chorus_free(out);
+	out = NULL;
+	OK(chorus_revoke_installation(alice, laptop_id, &err));
+	OK(chorus_installations(alice, &out, &err));
+	CHECK(strstr(out, "\"status\":\"revoked\"") != NULL, "revoked: %s", out);
+	chorus_free(out);
+	out = NULL;
+	err = NULL;
+	expect_code(chorus_revoke_installation(alice, "zz", &err), &err, CHORUS_ERR_INVALID_ARGUMENT, "bad installation id");
+	OK(chorus_subscription_close(laptop_events, &err));
+	OK(chorus_client_close(laptop, &err));
+	OK(chorus_transport_close(nd, &err));
+	chorus_free(laptop_id);
 
 	OK(chorus_messages(alice, group, "{\"limit\":10}", &out, &err));
 	CHECK(strstr(out, "hi alice") != NULL, "alice has bob's answer: %s", out);
