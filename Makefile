@@ -14,12 +14,14 @@ BENCHTIME ?= 1s
 SCALE_FLAGS ?=
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all test test-serial vet race jsdeps vectors vectors-check conformance examples fuzz-smoke bench demo proto lint tools
+.PHONY: all test test-serial vet race jsdeps vectors vectors-check conformance examples fuzz-smoke bench demo proto lint tools \
+	bindings-lib bindings-test bindings-c-test bindings-rust-test bindings-nim-test bindings-package bindings-bench
 
 all: test
 
-## test: vet, the race tests, then conformance vectors, the status-go sample, the examples and
-## a fuzz smoke of every target side by side (scripts/test.sh times each phase)
+## test: vet, the race tests, the C, Rust and Nim bindings (bindings-test), then conformance
+## vectors, the status-go sample, the examples and a fuzz smoke of every target side by side
+## (scripts/test.sh times each phase)
 test:
 	@MAKE="$(MAKE)" scripts/test.sh
 	@echo "make test: all checks passed"
@@ -84,3 +86,53 @@ lint: vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	GOBIN=$(TOOLS) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 	$(TOOLS)/staticcheck ./...
+
+## ---- bindings (bindings/c, bindings/rust, bindings/nim) ----
+## The Go library is built once (bindings-lib) and shared by the C, Rust and Nim tests.
+BINDINGS_BUILD := $(CURDIR)/build/bindings
+BINDINGS_LIB := $(BINDINGS_BUILD)/libchorus.a
+BINDINGS_LDLIBS := -lpthread -ldl -lm -lresolv
+CARGO ?= cargo
+CC ?= cc
+NIM ?= nim
+BINDINGS_CARGO := cd bindings/rust && CHORUS_LIB_DIR=$(BINDINGS_BUILD) CARGO_TARGET_DIR=$(BINDINGS_BUILD)/cargo
+
+## bindings-lib: the C ABI as a static library, build/bindings/libchorus.a
+bindings-lib:
+	@mkdir -p $(BINDINGS_BUILD)
+	@t0=$$(date +%s); $(GO) build -buildmode=c-archive -o $(BINDINGS_LIB) ./bindings/c; \
+	echo "bindings-lib: libchorus.a built in $$(( $$(date +%s) - t0 )) s"
+
+## bindings-test: the C lifecycle test under AddressSanitizer (leaks fail it), the Rust crates'
+## tests (go-waku and in-memory), the Nim smoke test, and the crates' packaging
+bindings-test: bindings-c-test bindings-rust-test bindings-nim-test bindings-package
+
+bindings-c-test: bindings-lib
+	$(CC) -std=c99 -Wall -Werror -D_POSIX_C_SOURCE=200809L -fsanitize=address -fno-omit-frame-pointer -g \
+		-Ibindings/c -o $(BINDINGS_BUILD)/c_lifecycle bindings/c/test/lifecycle.c $(BINDINGS_LIB) $(BINDINGS_LDLIBS)
+	@d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 $(BINDINGS_BUILD)/c_lifecycle "$$d"
+
+bindings-rust-test: bindings-lib
+	$(BINDINGS_CARGO) $(CARGO) test --offline --workspace
+
+bindings-nim-test: bindings-lib
+	@scripts/install-nim.sh
+	$(NIM) c --hints:off --verbosity:0 --nimcache:$(BINDINGS_BUILD)/nimcache --passL:$(BINDINGS_LIB) \
+		--passL:"$(BINDINGS_LDLIBS)" -o:$(BINDINGS_BUILD)/nim_smoke bindings/nim/smoke.nim
+	@d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; $(BINDINGS_BUILD)/nim_smoke "$$d"
+
+## bindings-package: both crates pass cargo package, verified (packaged crates build against
+## the shared library; no registry needed)
+bindings-package: bindings-lib
+	$(BINDINGS_CARGO) $(CARGO) package --offline --allow-dirty --workspace
+
+## bindings-bench: the cost of a send and of a received event through the C ABI from Rust,
+## next to the same calls made in Go in the same process (library built with the chorus_bench
+## tag); then the Go benchmarks of the same calls in a Go process
+bindings-bench:
+	@mkdir -p $(BINDINGS_BUILD)/bench
+	$(GO) build -tags gowaku_no_rln,chorus_bench -buildmode=c-archive -o $(BINDINGS_BUILD)/bench/libchorus.a ./bindings/c
+	cd bindings/rust && CHORUS_LIB_DIR=$(BINDINGS_BUILD)/bench CARGO_TARGET_DIR=$(BINDINGS_BUILD)/cargo-bench \
+		$(CARGO) bench --offline -p chorus --bench boundary
+	$(GO) test -run '^$$' -bench . -benchtime $(BENCHTIME) ./bindings/c
