@@ -286,3 +286,39 @@ func TestStartFailure(t *testing.T) {
 		t.Fatal("New on a busy port succeeded")
 	}
 }
+
+// TestTimestampsRoundedToSecond: the Waku timestamp of a publish carries whole seconds
+// only (issue 19 item 9: nanoseconds of the sender's clock are a fingerprint), both on the
+// relay and in the store, and distinct payloads in the same second keep distinct hashes.
+func TestTimestampsRoundedToSecond(t *testing.T) {
+	ctx := context.Background()
+	a := start(t, Config{})
+	b := start(t, Config{Peers: addrs(a)})
+	waitPeers(t, map[*Node]int{a: 1, b: 1})
+	tp := "/chorus/1/ts/proto"
+	ch, _ := b.Subscribe(ctx, []string{tp})
+	hashes := map[[32]byte]bool{}
+	for i := range 5 {
+		h, err := a.Publish(ctx, tp, fmt.Appendf(nil, "ts %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes[h] = true
+	}
+	if len(hashes) != 5 {
+		t.Fatalf("%d distinct hashes for 5 payloads", len(hashes))
+	}
+	for range 5 {
+		select {
+		case e := <-ch:
+			if e.Timestamp.UnixNano()%int64(time.Second) != 0 {
+				t.Fatalf("relayed timestamp %d has sub-second digits", e.Timestamp.UnixNano())
+			}
+			if !hashes[e.Hash] || transport.MessageHash("/waku/2/rs/16/32", e.Topic, e.Payload, e.Timestamp.UnixNano()) != e.Hash {
+				t.Fatal("hash does not match the rounded timestamp")
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("timeout")
+		}
+	}
+}
