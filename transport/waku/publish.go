@@ -51,17 +51,14 @@ func (n *Node) Publish(ctx context.Context, topic string, payload []byte) ([32]b
 	return h, nil
 }
 
-// timestamp returns the current time in unix nanoseconds, strictly increasing per node
-// so that two identical publishes never share a hash.
+// timestamp returns the current time in unix nanoseconds rounded down to the second:
+// the sub-second digits of the sender's clock would let an observer tell publishers
+// apart across topics (issue 19, spec "Observers"). Distinct payloads keep distinct
+// hashes; publishing the same payload twice within one second gives the same message
+// (hash), which the network keeps once — a retry of an identical publish is a duplicate
+// anyway.
 func (n *Node) timestamp() int64 {
-	now := time.Now().UnixNano()
-	for {
-		last := n.lastTS.Load()
-		ts := max(now, last+1)
-		if n.lastTS.CompareAndSwap(last, ts) {
-			return ts
-		}
-	}
+	return time.Now().Truncate(time.Second).UnixNano()
 }
 
 func (n *Node) lightpush(ctx context.Context, msg *pb.WakuMessage) (pb.MessageHash, error) {
