@@ -1,14 +1,19 @@
 package protocol_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"database/sql"
+	"sync"
 	"testing"
+	"time"
 
+	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/topics"
+	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
@@ -124,4 +129,74 @@ func BenchmarkJunkInbound(b *testing.B) {
 			protocol.Inject(p.c, inbox, f)
 		}
 	})
+}
+
+// historySpy records the since bound of every History call.
+type historySpy struct {
+	protocol.Transport
+	mu    sync.Mutex
+	since []time.Time
+}
+
+func (h *historySpy) History(ctx context.Context, tps []string, since, until time.Time) ([]transport.Envelope, error) {
+	h.mu.Lock()
+	h.since = append(h.since, since)
+	h.mu.Unlock()
+	return h.Transport.History(ctx, tps, since, until)
+}
+
+// TestFetchContactBounded: an announcement lookup asks for AnnounceLookback of history,
+// not all of it, and still finds the card behind forged announcements (anyone who knows
+// the account key can publish them) within its verification budget (issue 19 item 5).
+func TestFetchContactBounded(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNet(t, memory.Config{}, 0)
+	b := tn.add("b")
+	if err := b.c.Announce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	pub := accountPubOf(t, b.id)
+	topic := topics.AnnounceTopic(pub)
+	hist, err := tn.net.Join("reader").History(ctx, []string{topic}, time.Time{}, time.Time{})
+	if err != nil || len(hist) == 0 {
+		t.Fatalf("no announcement: %v", err)
+	}
+	card, err := protocol.OpenAnnounceForTest(pub, hist[len(hist)-1].Payload)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mallory := tn.net.Join("mallory")
+	for i := range protocol.MaxAnnounceVerify / 2 {
+		forged := bytes.Clone(card)
+		forged[len(forged)-1-i%8] ^= 0x40 // the signature: parses, does not verify
+		if _, err := mallory.Publish(ctx, topic, protocol.SealAnnounceForTest(b.c, pub, forged)); err != nil {
+			t.Fatal(err)
+		}
+		junk := make([]byte, 300)
+		rand.Read(junk)
+		if _, err := mallory.Publish(ctx, topic, protocol.SealAnnounceForTest(b.c, pub, junk)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st, err := persistence.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	spy := &historySpy{Transport: tn.net.Join("a")}
+	a, err := protocol.New(ctx, st, spy)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := a.CreateAccount(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ct, err := a.FetchContact(ctx, b.id)
+	if err != nil || ct.ID != b.id {
+		t.Fatalf("FetchContact behind forged announcements: %+v %v", ct, err)
+	}
+	if len(spy.since) != 1 || spy.since[0].IsZero() || time.Since(spy.since[0]) > protocol.AnnounceLookback+time.Minute {
+		t.Fatalf("History asked since %v, want at most %v back", spy.since, protocol.AnnounceLookback)
+	}
 }

@@ -45,7 +45,10 @@ const (
 // It reports whether new keys arrived (pending envelopes should be retried).
 func (c *Client) process(ctx context.Context, topic string, payload []byte) (newKeys bool) {
 	hash := envelopeHash(topic, payload)
-	err := c.tx(ctx, func(t *txn) error {
+	if c.junk.has(hash) {
+		return false
+	}
+	err := c.txInbound(ctx, topic, payload, func(t *txn) error {
 		if seen, err := t.Seen(hash); err != nil || seen {
 			if err == nil {
 				err = errSeen
@@ -82,6 +85,9 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 	switch {
 	case err == nil, errors.Is(err, errSeen), errors.Is(err, ErrClosed), ctx.Err() != nil:
 		return newKeys
+	case errors.Is(err, errNoKey):
+		c.junk.add(hash) // no stored state for keyless input (flood.go)
+		return false
 	}
 	c.log.Debug("inbound message dropped", "err", err)
 	_ = c.tx(ctx, func(t *txn) error {
@@ -168,6 +174,9 @@ func (t *txn) handleInbox(payload []byte) error {
 		}
 	case wire.KindInitial:
 		p, err := t.unsealInitial(f)
+		if errors.Is(err, errNotForUs) {
+			return errNoKey // no signed prekey of ours opens it
+		}
 		if err != nil {
 			return err
 		}
@@ -281,7 +290,13 @@ func (t *txn) handleGroup(gids []GroupID, payload []byte) error {
 	c := t.c
 	var gc *groupCache
 	var f *wire.GroupFrame
+	if t.pre != nil {
+		gc, f = t.pre.gc, t.pre.f // opened by keyless (flood.go)
+	}
 	for _, id := range gids {
+		if gc != nil {
+			break
+		}
 		cand := c.groups[id]
 		if cand == nil || cand.status != GroupActive {
 			continue
