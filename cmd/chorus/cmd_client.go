@@ -66,13 +66,15 @@ func readArg(s *stdio, arg, what string) (string, error) {
 
 const contactSynopsis = `contact add CODE|- [--name NAME]
        chorus contact name CONTACT NAME     (a local name for a known account: id, id prefix or name)
+       chorus contact verify CONTACT        (the safety number to compare with the contact's)
        chorus contact list`
 
 func runContact(ctx context.Context, s *stdio, args []string) int {
 	return sub(ctx, s, "contact", args, map[string]func(context.Context, *stdio, []string) int{
-		"add":  contactAdd,
-		"name": contactName,
-		"list": contactList,
+		"add":    contactAdd,
+		"name":   contactName,
+		"list":   contactList,
+		"verify": contactVerify,
 	}, contactSynopsis)
 }
 

@@ -110,7 +110,7 @@ type (
 // Methods lists every method Dispatch knows, with whether it publishes.
 var Methods = map[string]bool{
 	"status": false, "id": false,
-	"contact.add": false, "contact.list": false, "contact.name": false,
+	"contact.add": false, "contact.list": false, "contact.name": false, "contact.verify": false,
 	"group.create": true, "group.add": true, "group.remove": true, "group.leave": true,
 	"group.rename": true, "group.describe": true, "group.list": false, "group.members": false, "group.info": false,
 	"send": true, "read": false,
@@ -169,6 +169,12 @@ func (s *Service) Dispatch(ctx context.Context, method string, params json.RawMe
 			return nil, err
 		}
 		return s.NameContact(ctx, p)
+	case "contact.verify":
+		var p ContactVerifyParams
+		if err := decode(&p); err != nil {
+			return nil, err
+		}
+		return s.VerifyContact(ctx, p)
 	case "group.create":
 		var p GroupCreateParams
 		if err := decode(&p); err != nil {
