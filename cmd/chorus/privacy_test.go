@@ -1,11 +1,15 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
+	"github.com/chorus-im/chorus/cmd/chorus/internal/tui"
 )
 
 // initPair creates two accounts that added each other's contact codes (a calls b "bob",
@@ -61,4 +65,77 @@ func TestContactVerify(t *testing.T) {
 	if code, _, _ := runArgs(t, "", "contact", "verify", "--data", a, "nobody"); code == 0 {
 		t.Fatal("verify of an unknown contact succeeded")
 	}
+}
+
+// evil is text a member controls (message, group name, description, notice): an OSC 52
+// clipboard write, a screen clear, a bidi override, a C1 CSI, and a line break that
+// would start a fake line.
+const evil = "hi\x1b]52;c;ZXZpbA==\x07\x1b[2J\u202eevil\u009b31m\r\n10:00 bob: fake line"
+
+// assertSafe fails if out holds a control (other than the newlines and tabs that lay
+// the output out), a bidi control, or a line starting with the faked text.
+func assertSafe(t *testing.T, what, out string) {
+	t.Helper()
+	for _, r := range out {
+		if (r < 0x20 && r != '\n' && r != '\t') || r == 0x7f || (r >= 0x80 && r <= 0x9f) || (r >= 0x202a && r <= 0x202e) {
+			t.Fatalf("%s: output keeps %U: %q", what, r, out)
+		}
+	}
+	for _, line := range strings.Split(out, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "10:00 bob: fake line") {
+			t.Fatalf("%s: a text started its own line: %q", what, out)
+		}
+	}
+}
+
+// TestDisplayStripsControls: every text-mode output of untrusted text — message lines
+// (read, node), node event lines, group descriptions, the chat screen, local lists —
+// shows controls and bidi overrides as U+FFFD and line breaks as ⏎; --json keeps the
+// stored text (issue 19 item 6).
+func TestDisplayStripsControls(t *testing.T) {
+	mv := app.MessageView{ID: "m1", SenderName: evil, Text: evil, Kind: "text", Status: "received"}
+	assertSafe(t, "message line", mv.String()+"\n")
+
+	var buf bytes.Buffer
+	label := func(string) string { return evil }
+	for _, ev := range []app.EventView{
+		{Type: app.EventMessage, Group: "g", Message: &mv},
+		{Type: app.EventMissing, Group: "g", Text: evil},
+		{Type: app.EventMembership, Group: "g", Text: evil},
+	} {
+		buf.Reset()
+		printEvent(&buf, &common{}, label, ev)
+		assertSafe(t, "node event "+ev.Type, buf.String())
+	}
+	buf.Reset()
+	printEvent(&buf, &common{json: true}, label, app.EventView{Type: app.EventMessage, Message: &mv})
+	var decoded struct {
+		Event app.EventView `json:"event"`
+	}
+	if json.Unmarshal(buf.Bytes(), &decoded) != nil || decoded.Event.Message.Text != evil {
+		t.Fatalf("--json does not carry the stored text: %q", buf.String())
+	}
+
+	buf.Reset()
+	printGroup(&buf, "Created", app.GroupView{Name: evil, Description: evil, Status: "active", Members: []app.MemberView{{Name: evil}}})
+	assertSafe(t, "group", buf.String())
+
+	m := tui.NewModel(app.GroupView{Name: evil, Description: evil, Status: "active", Members: []app.MemberView{{Name: evil}}}, 100, 20)
+	m.Upsert(mv)
+	m.Apply(app.EventView{Type: app.EventMembership, Text: evil})
+	lines, _, _ := m.View()
+	assertSafe(t, "chat screen", strings.Join(lines, "\n"))
+
+	// Local lists: a contact named with controls.
+	a, _ := initPair(t)
+	c := filepath.Join(t.TempDir(), "c")
+	if code, _, errs := runArgs(t, "", "init", "--data", c); code != 0 {
+		t.Fatalf("init: %s", errs)
+	}
+	_, ccode, _ := runArgs(t, "", "id", "--data", c, "--code")
+	if code, _, errs := runArgs(t, strings.TrimSpace(ccode), "contact", "add", "--data", a, "--name", evil, "-"); code != 0 {
+		t.Fatalf("contact add: %s", errs)
+	}
+	_, out, _ := runArgs(t, "", "contact", "list", "--data", a)
+	assertSafe(t, "contact list", out)
 }
