@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
+	"github.com/chorus-im/chorus/cmd/chorus/internal/display"
 	"github.com/chorus-im/chorus/cmd/chorus/internal/node"
 	"github.com/chorus-im/chorus/protocol"
 )
@@ -152,7 +153,7 @@ func printEvent(w io.Writer, c *common, label func(id string) string, ev app.Eve
 		_ = json.NewEncoder(w).Encode(map[string]any{"event": ev})
 		return
 	}
-	group := label(ev.Group)
+	group := display.Clean(label(ev.Group))
 	switch ev.Type {
 	case app.EventMessage:
 		if ev.Message.Kind == "membership" {
@@ -167,10 +168,10 @@ func printEvent(w io.Writer, c *common, label func(id string) string, ev app.Eve
 			fmt.Fprintf(w, "[%s] %s\n", group, ev.Message) // our own, sent from any command
 		}
 	case app.EventMissing:
-		fmt.Fprintf(w, "[%s] ⚠ %s\n", group, ev.Text)
+		fmt.Fprintf(w, "[%s] ⚠ %s\n", group, display.Clean(ev.Text))
 	default:
 		if ev.Text != "" {
-			fmt.Fprintf(w, "[%s] · %s\n", group, ev.Text)
+			fmt.Fprintf(w, "[%s] · %s\n", group, display.Clean(ev.Text))
 		}
 	}
 }

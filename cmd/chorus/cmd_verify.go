@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
+	"github.com/chorus-im/chorus/cmd/chorus/internal/display"
 	"github.com/chorus-im/chorus/protocol"
 )
 
@@ -27,7 +28,7 @@ func contactVerify(ctx context.Context, s *stdio, args []string) int {
 		return fail(s, &c, err)
 	}
 	return emit(s, &c, v, func(w io.Writer) {
-		label := v.Name
+		label := display.Clean(v.Name)
 		if label == "" {
 			label = app.ShortID(v.Contact)
 		}

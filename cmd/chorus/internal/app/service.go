@@ -12,6 +12,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/cmd/chorus/internal/display"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
@@ -815,5 +816,5 @@ func (v MessageView) String() string {
 	case "reply":
 		text = "↪ " + v.Text
 	}
-	return fmt.Sprintf("%s %s: %s%s", v.Time.Local().Format("15:04"), v.SenderName, text, mark)
+	return fmt.Sprintf("%s %s: %s%s", v.Time.Local().Format("15:04"), display.Clean(v.SenderName), display.Clean(text), mark)
 }

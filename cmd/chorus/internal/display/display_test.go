@@ -21,17 +21,17 @@ func unsafe(r rune) bool {
 
 func TestClean(t *testing.T) {
 	for in, want := range map[string]string{
-		"hello, world ✓ é 日本": "hello, world ✓ é 日本",
-		"a\tb":                 "a b",
-		"line1\nline2":         "line1⏎line2",
+		"hello, world ✓ é 日本":             "hello, world ✓ é 日本",
+		"a\tb":                            "a b",
+		"line1\nline2":                    "line1⏎line2",
 		"\x1b[2J\x1b[1;1Hbob: send money": "\ufffd[2J\ufffd[1;1Hbob: send money",
-		"\x1b]52;c;ZXZpbA==\x07":           "\ufffd]52;c;ZXZpbA==\ufffd",
-		"\u009b31m":                         "\ufffd31m",
-		"abc\u202egnp.exe":                  "abc\ufffdgnp.exe",
-		"\u2066x\u2069\u200f":               "\ufffdx\ufffd\ufffd",
-		"cr\rlf":                            "cr\ufffdlf",
-		"bad \xff\xfe utf8":                 "bad \ufffd\ufffd utf8",
-		"":                                  "",
+		"\x1b]52;c;ZXZpbA==\x07":          "\ufffd]52;c;ZXZpbA==\ufffd",
+		"\u009b31m":                       "\ufffd31m",
+		"abc\u202egnp.exe":                "abc\ufffdgnp.exe",
+		"\u2066x\u2069\u200f":             "\ufffdx\ufffd\ufffd",
+		"cr\rlf":                          "cr\ufffdlf",
+		"bad \xff\xfe utf8":               "bad \ufffd\ufffd utf8",
+		"":                                "",
 	} {
 		if got := Clean(in); got != want {
 			t.Errorf("Clean(%q) = %q, want %q", in, got, want)
