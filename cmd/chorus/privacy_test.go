@@ -139,3 +139,41 @@ func TestDisplayStripsControls(t *testing.T) {
 	_, out, _ := runArgs(t, "", "contact", "list", "--data", a)
 	assertSafe(t, "contact list", out)
 }
+
+// TestSecretsFromArgvWarn: an account key or link code given as an argument (visible in
+// /proc/*/cmdline to every local user, kept in shell history) still works but warns and
+// points to stdin; from stdin there is no warning (issue 19 item 7).
+func TestSecretsFromArgvWarn(t *testing.T) {
+	const key = "4c0883a69102937d6231471b5dbb6204fe5129617082792ae468d01a3f362318"
+	dir := t.TempDir()
+	code, _, errs := runArgs(t, "", "init", "--data", filepath.Join(dir, "argv"), "--import", key)
+	if code != 0 || !strings.Contains(errs, "warning") || !strings.Contains(errs, "--import -") {
+		t.Fatalf("--import HEXKEY: %d, stderr %q", code, errs)
+	}
+	code, _, errs = runArgs(t, key+"\n", "init", "--data", filepath.Join(dir, "stdin"), "--import", "-")
+	if code != 0 || strings.Contains(errs, "warning") {
+		t.Fatalf("--import -: %d, stderr %q", code, errs)
+	}
+	_, errs2 := func() (int, string) {
+		c, _, e := runArgs(t, "", "devices", "link", "--data", filepath.Join(dir, "argv"), "chorus-link1:AAAA")
+		return c, e
+	}()
+	if !strings.Contains(errs2, "warning") || !strings.Contains(errs2, "devices link -") {
+		t.Fatalf("devices link CODE: stderr %q", errs2)
+	}
+}
+
+// TestStoreListenWarning: serving store on an address other hosts can reach is flagged.
+func TestStoreListenWarning(t *testing.T) {
+	for listen, want := range map[string]bool{
+		"": false, "127.0.0.1:60000": false, "[::1]:1": false, "localhost:9": false,
+		"0.0.0.0:60000": true, ":60000": true, "192.168.1.5:60000": true, "[::]:60000": true, "example.org:1": true,
+	} {
+		if got := exposedStore(listen, true); got != want {
+			t.Errorf("exposedStore(%q, store) = %v, want %v", listen, got, want)
+		}
+		if exposedStore(listen, false) {
+			t.Errorf("exposedStore(%q, no store) = true", listen)
+		}
+	}
+}
