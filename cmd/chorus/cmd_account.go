@@ -81,6 +81,9 @@ func runInit(ctx context.Context, s *stdio, args []string) int {
 	}
 	var key *ecdsa.PrivateKey
 	if imp != "" {
+		if imp != "-" {
+			warnArgvSecret(s, "account key", "chorus init --import -")
+		}
 		if imp == "-" {
 			line, err := bufio.NewReader(s.in).ReadString('\n')
 			if err != nil && line == "" {

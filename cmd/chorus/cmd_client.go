@@ -493,6 +493,9 @@ func devicesLink(ctx context.Context, s *stdio, args []string) int {
 	if len(pos) != 1 {
 		return fail(s, &c, usagef("usage: chorus devices link CODE|- [--name NAME]"))
 	}
+	if pos[0] != "-" {
+		warnArgvSecret(s, "link code", "chorus devices link -")
+	}
 	code, err := readArg(s, pos[0], "link code")
 	if err != nil {
 		return fail(s, &c, err)
