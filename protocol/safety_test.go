@@ -65,3 +65,15 @@ func TestSafetyNumbers(t *testing.T) {
 		t.Fatalf("formatted %q", got)
 	}
 }
+
+// BenchmarkSafetyNumber: two fingerprints of 5 201 SHA-512 each.
+func BenchmarkSafetyNumber(b *testing.B) {
+	tn := newTestNet(b, memory.Config{}, 2)
+	x, y := tn.peers[0].id, tn.peers[1].id
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, err := protocol.SafetyNumber(x, y); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

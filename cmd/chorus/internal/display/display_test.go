@@ -63,3 +63,21 @@ func FuzzClean(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkClean: a plain 100-byte text (no allocation) and a hostile one.
+func BenchmarkClean(b *testing.B) {
+	plain := strings.Repeat("héllo wörld ", 8)
+	hostile := strings.Repeat("a\x1b[2J\u202eb\n", 10)
+	b.Run("plain", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			_ = Clean(plain)
+		}
+	})
+	b.Run("hostile", func(b *testing.B) {
+		b.ReportAllocs()
+		for i := 0; i < b.N; i++ {
+			_ = Clean(hostile)
+		}
+	})
+}
