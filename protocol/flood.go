@@ -76,7 +76,11 @@ func (c *Client) keyless(topic string, payload []byte) (bool, *preopened) {
 	if c.acct == nil {
 		return !(c.link != nil && topic == c.link.topic), nil
 	}
-	if topic == c.acct.inboxTopic() || (c.linkTopic != "" && topic == c.linkTopic) {
+	gids := c.topics[topic] // group topics first: the inbox topic is derived on each call
+	if len(gids) == 0 {
+		if topic != c.acct.inboxTopic() && (c.linkTopic == "" || topic != c.linkTopic) {
+			return true, nil
+		}
 		f, err := wire.ParseInboxFrame(payload)
 		if err != nil {
 			return true, nil
@@ -86,10 +90,6 @@ func (c *Client) keyless(topic string, payload []byte) (bool, *preopened) {
 			return !ok, nil
 		}
 		return false, nil
-	}
-	gids := c.topics[topic]
-	if len(gids) == 0 {
-		return true, nil
 	}
 	for _, id := range gids {
 		cand := c.groups[id]
