@@ -154,6 +154,7 @@ type Client struct {
 	inflight   map[int64]chan struct{} // outbox records being published; closed when done
 
 	junk junkFilter // keyless inbound input seen recently (flood.go)
+	spks spkCache   // our signed prekeys' private keys, guarded by mu (flood.go)
 
 	// test hooks (export_test.go)
 	hookStored   func() error // after an outbound message is stored, before it is published

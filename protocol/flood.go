@@ -2,10 +2,12 @@ package protocol
 
 import (
 	"context"
+	"crypto/ecdh"
 	"errors"
 	"sync"
 
 	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/x3dh"
 )
 
 // Floods (spec "Observers", issue 19 item 5): input that fails before any key is found
@@ -61,18 +63,75 @@ func (f *junkFilter) sync(keys int) {
 	}
 }
 
-// preopened is a group frame opened by keyless before the transaction.
+// preopened is what keyless opened before the transaction: a group frame, or the sealed
+// part of an initial inbox frame (with unsealWith's error, if a prekey matched but the
+// content is bad).
 type preopened struct {
 	gc *groupCache
 	f  *wire.GroupFrame
+
+	initialDone bool
+	initial     *wire.InitialPayload
+	initialErr  error
+}
+
+// spkCache holds the private keys of our signed prekeys (store order) so that keyless can
+// try an initial frame without the store. Every write to signed prekeys drops it
+// (txn.PutPrekey, txn.DeletePrekey); it is reloaded on demand. Guarded by c.mu.
+type spkCache struct {
+	owner *account // the account the keys were loaded for
+	keys  []*ecdh.PrivateKey
+}
+
+// PutPrekey stores a prekey; a signed one drops the signed-prekey cache.
+func (t *txn) PutPrekey(r *PrekeyRecord) error {
+	if r.Signed {
+		t.c.spks = spkCache{}
+	}
+	return t.StoreTx.PutPrekey(r)
+}
+
+// DeletePrekey deletes a prekey; a signed one drops the signed-prekey cache.
+func (t *txn) DeletePrekey(signed bool, id uint32) error {
+	if signed {
+		t.c.spks = spkCache{}
+	}
+	return t.StoreTx.DeletePrekey(signed, id)
+}
+
+// signedPrekeys returns our signed prekeys' private keys in store order, loading them
+// if needed. Called with c.mu held.
+func (c *Client) signedPrekeys(ctx context.Context) ([]*ecdh.PrivateKey, error) {
+	if c.spks.owner == c.acct && c.spks.owner != nil {
+		return c.spks.keys, nil
+	}
+	var keys []*ecdh.PrivateKey
+	err := c.txLocked(ctx, func(t *txn) error {
+		recs, err := t.Prekeys(true)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			spk := new(x3dh.SignedPrekey)
+			if spk.UnmarshalBinary(r.Data) == nil {
+				keys = append(keys, spk.PrivateKey())
+			}
+		}
+		return errNoKey // read only: roll back
+	})
+	if !errors.Is(err, errNoKey) {
+		return nil, err
+	}
+	c.spks = spkCache{owner: c.acct, keys: keys}
+	return keys, nil
 }
 
 // keyless reports whether no key we hold can open payload on topic, deciding without
-// the store: unknown topics, inbox frames that do not parse or carry an unknown session
-// hint, group frames no group key on the topic opens. An opened group frame is returned
-// for the transaction. Initial inbox frames need the signed prekeys (the store): they are
-// decided in the transaction (errNoKey). Called with c.mu held.
-func (c *Client) keyless(topic string, payload []byte) (bool, *preopened) {
+// the store (but for loading the signed prekeys once): unknown topics, inbox frames that
+// do not parse, carry an unknown session hint, or are initial frames none of our signed
+// prekeys opens, group frames no group key on the topic opens. What it opened is
+// returned for the transaction. Called with c.mu held.
+func (c *Client) keyless(ctx context.Context, topic string, payload []byte) (bool, *preopened) {
 	if c.acct == nil {
 		return !(c.link != nil && topic == c.link.topic), nil
 	}
@@ -89,7 +148,18 @@ func (c *Client) keyless(topic string, payload []byte) (bool, *preopened) {
 			_, ok := c.hints[f.Hint]
 			return !ok, nil
 		}
-		return false, nil
+		keys, err := c.signedPrekeys(ctx)
+		if err != nil {
+			return false, nil // undecided: the transaction tries the prekeys itself
+		}
+		for i := len(keys) - 1; i >= 0; i-- {
+			p, err := unsealWith(keys[i], f)
+			if errors.Is(err, errNotForUs) {
+				continue
+			}
+			return false, &preopened{initialDone: true, initial: p, initialErr: err}
+		}
+		return true, nil
 	}
 	for _, id := range gids {
 		cand := c.groups[id]
@@ -112,7 +182,7 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, fn
 	var sends []*OutboxRecord
 	c.mu.Lock()
 	c.junk.sync(len(c.hints) + len(c.groups))
-	none, pre := c.keyless(topic, payload)
+	none, pre := c.keyless(ctx, topic, payload)
 	var err error
 	if none {
 		err = errNoKey

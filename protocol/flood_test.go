@@ -116,18 +116,22 @@ func BenchmarkJunkInbound(b *testing.B) {
 			frames := junkFrames(b.N)
 			n0 := seenRows(b, p)
 			b.ResetTimer()
+			cpu := cpuTime()
 			for i := 0; i < b.N; i++ {
 				protocol.Inject(p.c, inbox, frames[3*i+k])
 			}
+			b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 			b.StopTimer()
 			b.ReportMetric(float64(seenRows(b, p)-n0)/float64(b.N), "markers/op")
 		})
 	}
 	b.Run("replay", func(b *testing.B) {
 		f := junkFrames(1)[1]
+		cpu := cpuTime()
 		for i := 0; i < b.N; i++ {
 			protocol.Inject(p.c, inbox, f)
 		}
+		b.ReportMetric(float64(cpuTime()-cpu)/float64(b.N), "cpu-ns/op")
 	})
 }
 

@@ -173,7 +173,12 @@ func (t *txn) handleInbox(payload []byte) error {
 			return err
 		}
 	case wire.KindInitial:
-		p, err := t.unsealInitial(f)
+		var p *wire.InitialPayload
+		if t.pre != nil && t.pre.initialDone {
+			p, err = t.pre.initial, t.pre.initialErr // opened by keyless (flood.go)
+		} else {
+			p, err = t.unsealInitial(f)
+		}
 		if errors.Is(err, errNotForUs) {
 			return errNoKey // no signed prekey of ours opens it
 		}
