@@ -40,8 +40,10 @@ const (
 )
 
 // process handles one envelope: authenticate on copies, then commit the new state, the
-// replay marker and the message in one transaction. Anything that fails authentication
-// or is not addressed to us only gets a replay marker, so it is skipped cheaply next time.
+// replay marker and the message in one transaction. Input that no key of ours opens gets
+// no stored state, only a place in the in-memory junk filter (flood.go); anything that
+// fails after a key opened it only gets a replay marker, so it is skipped cheaply next
+// time.
 // It reports whether new keys arrived (pending envelopes should be retried).
 func (c *Client) process(ctx context.Context, topic string, payload []byte) (newKeys bool) {
 	hash := envelopeHash(topic, payload)
