@@ -12,7 +12,9 @@ package chorus
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -34,10 +36,11 @@ type Client struct {
 // ImportAccount. Close the client to release the database; t stays open (its owner closes
 // it).
 func Open(ctx context.Context, dataDir string, t protocol.Transport, opts ...protocol.Option) (*Client, error) {
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("chorus: data directory: %w", err)
+	dbPath, err := prepareDir(dataDir)
+	if err != nil {
+		return nil, err
 	}
-	store, err := persistence.Open(filepath.Join(dataDir, DatabaseFile))
+	store, err := persistence.Open(dbPath)
 	if err != nil {
 		return nil, err
 	}
@@ -47,6 +50,47 @@ func Open(ctx context.Context, dataDir string, t protocol.Transport, opts ...pro
 		return nil, err
 	}
 	return &Client{Client: c, store: store}, nil
+}
+
+// prepareDir creates dataDir owner-only or tightens an existing one to 0700, and makes
+// sure the database and its -wal and -shm files are 0600 before sqlite opens them (sqlite
+// creates -wal and -shm with the database file's mode). The keys in the database are
+// stored unencrypted: these permissions are their only protection on disk.
+func prepareDir(dataDir string) (string, error) {
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", fmt.Errorf("chorus: data directory: %w", err)
+	}
+	fi, err := os.Stat(dataDir)
+	if err != nil {
+		return "", fmt.Errorf("chorus: data directory: %w", err)
+	}
+	if !fi.IsDir() {
+		return "", fmt.Errorf("chorus: data directory: %s is not a directory", dataDir)
+	}
+	if fi.Mode().Perm()&0o077 != 0 {
+		if err := os.Chmod(dataDir, 0o700); err != nil {
+			return "", fmt.Errorf("chorus: data directory: %w", err)
+		}
+	}
+	dbPath := filepath.Join(dataDir, DatabaseFile)
+	f, err := os.OpenFile(dbPath, os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return "", fmt.Errorf("chorus: database: %w", err)
+	}
+	f.Close()
+	for _, p := range []string{dbPath, dbPath + "-wal", dbPath + "-shm"} {
+		fi, err := os.Stat(p)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err == nil && fi.Mode().Perm()&0o077 != 0 {
+			err = os.Chmod(p, 0o600)
+		}
+		if err != nil {
+			return "", fmt.Errorf("chorus: database: %w", err)
+		}
+	}
+	return dbPath, nil
 }
 
 // Close stops the client and closes its database. It is idempotent.

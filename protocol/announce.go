@@ -1,13 +1,17 @@
 package protocol
 
 import (
+	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
+	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/topics"
 )
 
@@ -91,22 +95,35 @@ func (c *Client) FetchContact(ctx context.Context, account string) (Contact, err
 	if err != nil {
 		return Contact{}, fmt.Errorf("%w: %w", ErrUnknownContact, err)
 	}
-	envs, err := c.tr.History(ctx, []string{topics.AnnounceTopic(pub)}, timeZero, timeZero)
+	envs, err := c.tr.History(ctx, []string{topics.AnnounceTopic(pub)}, c.now().Add(-AnnounceLookback), timeZero)
 	if err != nil {
 		return Contact{}, err
 	}
+	// Newest first, each payload once; only cards that open, parse and name the account
+	// count against the signature budget (anyone who knows the account key can publish
+	// announcements: floods are bounded, not prevented).
 	var best *verifiedCard
 	var bestRaw []byte
-	for _, e := range envs {
-		raw, err := openAnnounce(pub, e.Payload)
+	tried, done := 0, map[[32]byte]bool{}
+	for i := len(envs) - 1; i >= 0 && tried < MaxAnnounceVerify; i-- {
+		h := sha256.Sum256(envs[i].Payload)
+		if done[h] {
+			continue
+		}
+		done[h] = true
+		raw, err := openAnnounce(pub, envs[i].Payload)
 		if err != nil {
 			continue
 		}
+		if card, err := wire.ParseCard(raw); err != nil || !bytes.Equal(card.Account[:], pub) {
+			continue
+		}
+		tried++
 		v, err := verifyCard(raw, c.now())
 		if err != nil || v.account != account {
 			continue
 		}
-		if best == nil || v.card.Clock >= best.card.Clock {
+		if best == nil || v.card.Clock > best.card.Clock {
 			best, bestRaw = v, raw
 		}
 	}
@@ -124,3 +141,12 @@ func (c *Client) FetchContact(ctx context.Context, account string) (Contact, err
 	}
 	return c.Contact(ctx, account)
 }
+
+// Bounds of an announcement lookup (FetchContact).
+const (
+	// AnnounceLookback is how far back FetchContact asks for announcements.
+	AnnounceLookback = 30 * 24 * time.Hour
+	// MaxAnnounceVerify bounds the signature checks of one lookup: announcements are tried
+	// newest first, each payload once.
+	MaxAnnounceVerify = 64
+)

@@ -153,6 +153,9 @@ type Client struct {
 	inflightMu sync.Mutex
 	inflight   map[int64]chan struct{} // outbox records being published; closed when done
 
+	junk junkFilter // keyless inbound input seen recently (flood.go)
+	spks spkCache   // our signed prekeys' private keys, guarded by mu (flood.go)
+
 	// test hooks (export_test.go)
 	hookStored   func() error // after an outbound message is stored, before it is published
 	frameLimit   int          // MaxFrame; smaller in tests to exercise split rotation blocks
@@ -316,6 +319,8 @@ type txn struct {
 	ownDelta deviceDelta
 	// quietResign: the caller tells our installations itself after a re-signed list.
 	quietResign bool
+	// pre is the inbound group frame opened before the transaction (flood.go).
+	pre *preopened
 }
 
 func (t *txn) onCommit(f func()) { t.after = append(t.after, f) }

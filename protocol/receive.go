@@ -40,12 +40,17 @@ const (
 )
 
 // process handles one envelope: authenticate on copies, then commit the new state, the
-// replay marker and the message in one transaction. Anything that fails authentication
-// or is not addressed to us only gets a replay marker, so it is skipped cheaply next time.
+// replay marker and the message in one transaction. Input that no key of ours opens gets
+// no stored state, only a place in the in-memory junk filter (flood.go); anything that
+// fails after a key opened it only gets a replay marker, so it is skipped cheaply next
+// time.
 // It reports whether new keys arrived (pending envelopes should be retried).
 func (c *Client) process(ctx context.Context, topic string, payload []byte) (newKeys bool) {
 	hash := envelopeHash(topic, payload)
-	err := c.tx(ctx, func(t *txn) error {
+	if c.junk.has(hash) {
+		return false
+	}
+	err := c.txInbound(ctx, topic, payload, func(t *txn) error {
 		if seen, err := t.Seen(hash); err != nil || seen {
 			if err == nil {
 				err = errSeen
@@ -82,6 +87,9 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 	switch {
 	case err == nil, errors.Is(err, errSeen), errors.Is(err, ErrClosed), ctx.Err() != nil:
 		return newKeys
+	case errors.Is(err, errNoKey):
+		c.junk.add(hash) // no stored state for keyless input (flood.go)
+		return false
 	}
 	c.log.Debug("inbound message dropped", "err", err)
 	_ = c.tx(ctx, func(t *txn) error {
@@ -167,7 +175,15 @@ func (t *txn) handleInbox(payload []byte) error {
 			return err
 		}
 	case wire.KindInitial:
-		p, err := t.unsealInitial(f)
+		var p *wire.InitialPayload
+		if t.pre != nil && t.pre.initialDone {
+			p, err = t.pre.initial, t.pre.initialErr // opened by keyless (flood.go)
+		} else {
+			p, err = t.unsealInitial(f)
+		}
+		if errors.Is(err, errNotForUs) {
+			return errNoKey // no signed prekey of ours opens it
+		}
 		if err != nil {
 			return err
 		}
@@ -281,7 +297,13 @@ func (t *txn) handleGroup(gids []GroupID, payload []byte) error {
 	c := t.c
 	var gc *groupCache
 	var f *wire.GroupFrame
+	if t.pre != nil {
+		gc, f = t.pre.gc, t.pre.f // opened by keyless (flood.go)
+	}
 	for _, id := range gids {
+		if gc != nil {
+			break
+		}
 		cand := c.groups[id]
 		if cand == nil || cand.status != GroupActive {
 			continue

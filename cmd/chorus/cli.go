@@ -15,6 +15,7 @@ import (
 	"golang.org/x/term"
 
 	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
+	"github.com/chorus-im/chorus/cmd/chorus/internal/display"
 	"github.com/chorus-im/chorus/cmd/chorus/internal/node"
 	"github.com/chorus-im/chorus/cmd/chorus/internal/rpc"
 )
@@ -116,7 +117,7 @@ func fail(s *stdio, c *common, err error) int {
 	}
 	var ue *usageError
 	if errors.As(err, &ue) {
-		fmt.Fprintf(s.err, "chorus: %s\n", ue.msg)
+		fmt.Fprintf(s.err, "chorus: %s\n", display.Clean(ue.msg))
 		return exitUsage
 	}
 	e := app.Classify(err)
@@ -132,7 +133,7 @@ func fail(s *stdio, c *common, err error) int {
 	if c != nil && c.json {
 		_ = json.NewEncoder(s.out).Encode(map[string]any{"error": e})
 	}
-	fmt.Fprintf(s.err, "chorus: %s\n", e.Message)
+	fmt.Fprintf(s.err, "chorus: %s\n", display.Clean(e.Message))
 	if e.Code == app.CodeUsage {
 		return exitUsage
 	}

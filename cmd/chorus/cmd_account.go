@@ -18,6 +18,7 @@ import (
 
 	"github.com/chorus-im/chorus"
 	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
+	"github.com/chorus-im/chorus/cmd/chorus/internal/display"
 	"github.com/chorus-im/chorus/cmd/chorus/internal/node"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport"
@@ -80,6 +81,9 @@ func runInit(ctx context.Context, s *stdio, args []string) int {
 	}
 	var key *ecdsa.PrivateKey
 	if imp != "" {
+		if imp != "-" {
+			warnArgvSecret(s, "account key", "chorus init --import -")
+		}
 		if imp == "-" {
 			line, err := bufio.NewReader(s.in).ReadString('\n')
 			if err != nil && line == "" {
@@ -256,7 +260,7 @@ func runID(ctx context.Context, s *stdio, args []string) int {
 			fmt.Fprintln(w, v.Code)
 			return
 		}
-		name := v.Name
+		name := display.Clean(v.Name)
 		if name == "" {
 			name = "(no name)"
 		}
@@ -389,7 +393,7 @@ func runStatus(ctx context.Context, s *stdio, args []string) int {
 		return fail(s, &c, err)
 	}
 	return emit(s, &c, v, func(w io.Writer) {
-		name := v.Name
+		name := display.Clean(v.Name)
 		if name == "" {
 			name = "(no name)"
 		}

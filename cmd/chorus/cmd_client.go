@@ -10,6 +10,7 @@ import (
 	"text/tabwriter"
 
 	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
+	"github.com/chorus-im/chorus/cmd/chorus/internal/display"
 )
 
 // call connects, runs one method with a progress indicator and returns the caller's
@@ -66,13 +67,15 @@ func readArg(s *stdio, arg, what string) (string, error) {
 
 const contactSynopsis = `contact add CODE|- [--name NAME]
        chorus contact name CONTACT NAME     (a local name for a known account: id, id prefix or name)
+       chorus contact verify CONTACT        (the safety number to compare with the contact's)
        chorus contact list`
 
 func runContact(ctx context.Context, s *stdio, args []string) int {
 	return sub(ctx, s, "contact", args, map[string]func(context.Context, *stdio, []string) int{
-		"add":  contactAdd,
-		"name": contactName,
-		"list": contactList,
+		"add":    contactAdd,
+		"name":   contactName,
+		"list":   contactList,
+		"verify": contactVerify,
 	}, contactSynopsis)
 }
 
@@ -102,7 +105,7 @@ func contactAdd(ctx context.Context, s *stdio, args []string) int {
 		if label == "" {
 			label = app.ShortID(v.ID)
 		}
-		fmt.Fprintf(w, "Added contact %s (%s, %d device(s))\n", label, v.ID, v.Installations)
+		fmt.Fprintf(w, "Added contact %s (%s, %d device(s))\n", display.Clean(label), v.ID, v.Installations)
 	})
 }
 
@@ -158,7 +161,7 @@ func contactList(ctx context.Context, s *stdio, args []string) int {
 			case v.Added:
 				added = "yes"
 			}
-			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", name, v.Installations, added, v.ID)
+			fmt.Fprintf(tw, "%s\t%d\t%s\t%s\n", display.Clean(name), v.Installations, added, v.ID)
 		}
 		tw.Flush()
 	})
@@ -191,13 +194,13 @@ func runGroup(ctx context.Context, s *stdio, args []string) int {
 }
 
 func printGroup(w io.Writer, verb string, g app.GroupView) {
-	fmt.Fprintf(w, "%s group %q (id %s)\n", verb, g.Name, g.ID)
+	fmt.Fprintf(w, "%s group %q (id %s)\n", verb, display.Clean(g.Name), g.ID)
 	if g.Description != "" {
-		fmt.Fprintf(w, "  description: %s\n", g.Description)
+		fmt.Fprintf(w, "  description: %s\n", display.Clean(g.Description))
 	}
 	var ms []string
 	for _, m := range g.Members {
-		n := m.Name
+		n := display.Clean(m.Name)
 		if m.Admin {
 			n += " (admin)"
 		}
@@ -268,7 +271,7 @@ func groupLeave(ctx context.Context, s *stdio, args []string) int {
 	if err := call(ctx, s, &c, "group.leave", "leaving the group", app.GroupParams{Group: pos[0]}, &g); err != nil {
 		return fail(s, &c, err)
 	}
-	return emit(s, &c, g, func(w io.Writer) { fmt.Fprintf(w, "Left group %q\n", g.Name) })
+	return emit(s, &c, g, func(w io.Writer) { fmt.Fprintf(w, "Left group %q\n", display.Clean(g.Name)) })
 }
 
 func groupText(ctx context.Context, s *stdio, args []string, rename bool) int {
@@ -318,7 +321,7 @@ func groupList(ctx context.Context, s *stdio, args []string) int {
 		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 		fmt.Fprintln(tw, "ID\tNAME\tMEMBERS\tSTATUS\tDESCRIPTION")
 		for _, g := range gs {
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", g.ID[:12], g.Name, len(g.Members), g.Status, g.Description)
+			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\n", g.ID[:12], display.Clean(g.Name), len(g.Members), g.Status, display.Clean(g.Description))
 		}
 		tw.Flush()
 	})
@@ -347,7 +350,7 @@ func groupMembersList(ctx context.Context, s *stdio, args []string) int {
 			if m.Admin {
 				role = "admin"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", m.Name, role, m.ID)
+			fmt.Fprintf(tw, "%s\t%s\t%s\n", display.Clean(m.Name), role, m.ID)
 		}
 		tw.Flush()
 	})
@@ -490,6 +493,9 @@ func devicesLink(ctx context.Context, s *stdio, args []string) int {
 	if len(pos) != 1 {
 		return fail(s, &c, usagef("usage: chorus devices link CODE|- [--name NAME]"))
 	}
+	if pos[0] != "-" {
+		warnArgvSecret(s, "link code", "chorus devices link -")
+	}
 	code, err := readArg(s, pos[0], "link code")
 	if err != nil {
 		return fail(s, &c, err)
@@ -533,7 +539,7 @@ func devicesRevoke(ctx context.Context, s *stdio, args []string, remove bool) in
 
 func deviceLabel(d app.DeviceView) string {
 	if d.Name != "" {
-		return fmt.Sprintf("%q", d.Name)
+		return fmt.Sprintf("%q", display.Clean(d.Name))
 	}
 	return d.Installation[:8]
 }
@@ -568,7 +574,7 @@ func devicesList(ctx context.Context, s *stdio, args []string) int {
 			if name == "" {
 				name = "-"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Installation, name, d.Platform, added, d.Status, cur)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", d.Installation, display.Clean(name), display.Clean(d.Platform), added, d.Status, cur)
 		}
 		tw.Flush()
 	})

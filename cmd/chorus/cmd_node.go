@@ -9,11 +9,12 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
+	"github.com/chorus-im/chorus/cmd/chorus/internal/display"
 	"github.com/chorus-im/chorus/cmd/chorus/internal/node"
 	"github.com/chorus-im/chorus/protocol"
 )
 
-const nodeSynopsis = "node [--data DIR] [--listen HOST:PORT] [--peer MULTIADDR]... [--store] [--json]"
+const nodeSynopsis = "node [--data DIR] [--listen HOST:PORT] [--peer MULTIADDR]... [--store] [--quiet] [--json]"
 
 // nodeFlags are the network flags of node and chat.
 type nodeFlags struct {
@@ -65,6 +66,9 @@ func openNode(ctx context.Context, s *stdio, c *common, nf *nodeFlags, log *slog
 	if nf.store && !cfg.Store {
 		cfg.Store, changed = true, true
 	}
+	if exposedStore(cfg.Listen, cfg.Store) {
+		warnExposedStore(s, cfg.Listen)
+	}
 	if changed && d.HasAccount() {
 		if err := d.SaveConfig(cfg); err != nil {
 			return nil, err
@@ -79,9 +83,11 @@ func openNode(ctx context.Context, s *stdio, c *common, nf *nodeFlags, log *slog
 func runNode(ctx context.Context, s *stdio, args []string) int {
 	var c common
 	var nf nodeFlags
+	var quiet bool
 	fs := newFlags("node")
 	c.register(fs)
 	nf.register(fs, func(name, usage string) { fs.Var(&nf.peers, name, usage) })
+	fs.BoolVar(&quiet, "quiet", false, "do not print messages (decrypted) as they arrive: status lines only (e.g. when stdout goes to a log)")
 	pos, err := parse(fs, args, s, nodeSynopsis)
 	if err != nil {
 		return fail(s, &c, err)
@@ -126,11 +132,17 @@ func runNode(ctx context.Context, s *stdio, args []string) int {
 		}
 		fmt.Fprintf(s.out, "  socket %s\n", n.Dir.Socket())
 		fmt.Fprintln(s.out, "Other commands now use this node. Ctrl-C stops it.")
+		if !quiet {
+			fmt.Fprintln(s.out, "Messages are printed here as they arrive, decrypted (--quiet: not printed).")
+		}
 	}
 	printed := make(chan struct{})
 	go func() {
 		defer close(printed)
 		for ev := range events {
+			if quiet && ev.Message != nil {
+				continue
+			}
 			printEvent(s.out, &c, groupLabel(local{n: n}), ev)
 		}
 	}()
@@ -152,7 +164,7 @@ func printEvent(w io.Writer, c *common, label func(id string) string, ev app.Eve
 		_ = json.NewEncoder(w).Encode(map[string]any{"event": ev})
 		return
 	}
-	group := label(ev.Group)
+	group := display.Clean(label(ev.Group))
 	switch ev.Type {
 	case app.EventMessage:
 		if ev.Message.Kind == "membership" {
@@ -167,10 +179,10 @@ func printEvent(w io.Writer, c *common, label func(id string) string, ev app.Eve
 			fmt.Fprintf(w, "[%s] %s\n", group, ev.Message) // our own, sent from any command
 		}
 	case app.EventMissing:
-		fmt.Fprintf(w, "[%s] ⚠ %s\n", group, ev.Text)
+		fmt.Fprintf(w, "[%s] ⚠ %s\n", group, display.Clean(ev.Text))
 	default:
 		if ev.Text != "" {
-			fmt.Fprintf(w, "[%s] · %s\n", group, ev.Text)
+			fmt.Fprintf(w, "[%s] · %s\n", group, display.Clean(ev.Text))
 		}
 	}
 }

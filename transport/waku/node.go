@@ -65,7 +65,6 @@ type Node struct {
 	limiter  *rate.Limiter
 	filters  *filterManager // light nodes only
 	drops    *dropTracer
-	lastTS   atomic.Int64
 	storeDB  *sql.DB        // the archive (store nodes)
 	v3Pages  atomic.Int64   // store v3 requests sent to store peers
 	v2Pages  atomic.Int64   // legacy store requests sent to store peers

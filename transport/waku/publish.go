@@ -2,6 +2,8 @@ package waku
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/binary"
 	"fmt"
 	"slices"
 	"time"
@@ -51,17 +53,19 @@ func (n *Node) Publish(ctx context.Context, topic string, payload []byte) ([32]b
 	return h, nil
 }
 
-// timestamp returns the current time in unix nanoseconds, strictly increasing per node
-// so that two identical publishes never share a hash.
+// timestamp returns the current unix time in nanoseconds with its sub-second part
+// replaced by a uniformly random one: the sub-second digits of a sender's clock would
+// tell publishers apart across topics (issue 19, spec "Observers"), while distinct
+// timestamps keep hashes distinct and let a History answer cut at HistoryLimit continue
+// from its last timestamp without skipping messages that share a second. Within one
+// second the order of a node's publishes is not kept (receivers order by their own
+// rules: sender-key iterations, causal history).
 func (n *Node) timestamp() int64 {
-	now := time.Now().UnixNano()
-	for {
-		last := n.lastTS.Load()
-		ts := max(now, last+1)
-		if n.lastTS.CompareAndSwap(last, ts) {
-			return ts
-		}
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return time.Now().UnixNano()
 	}
+	return time.Now().Truncate(time.Second).UnixNano() + int64(binary.BigEndian.Uint64(b[:])%uint64(time.Second))
 }
 
 func (n *Node) lightpush(ctx context.Context, msg *pb.WakuMessage) (pb.MessageHash, error) {

@@ -286,3 +286,49 @@ func TestStartFailure(t *testing.T) {
 		t.Fatal("New on a busy port succeeded")
 	}
 }
+
+// TestTimestampsRoundedToSecond: the Waku timestamp of a publish carries the sender's
+// clock to the second only (issue 19 item 9: nanoseconds of the sender's clock are a
+// fingerprint): publishes made within a few milliseconds get sub-second parts spread over
+// the second, never before the second they were made in; hashes stay distinct.
+func TestTimestampsRoundedToSecond(t *testing.T) {
+	ctx := context.Background()
+	a := start(t, Config{})
+	b := start(t, Config{Peers: addrs(a)})
+	waitPeers(t, map[*Node]int{a: 1, b: 1})
+	tp := "/chorus/1/ts/proto"
+	ch, _ := b.Subscribe(ctx, []string{tp})
+	const n = 40
+	hashes := map[[32]byte]time.Time{}
+	for i := range n {
+		before := time.Now().Truncate(time.Second)
+		h, err := a.Publish(ctx, tp, fmt.Appendf(nil, "ts %d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		hashes[h] = before
+	}
+	if len(hashes) != n {
+		t.Fatalf("%d distinct hashes for %d payloads", len(hashes), n)
+	}
+	lo, hi := int64(time.Second), int64(0)
+	for range n {
+		select {
+		case e := <-ch:
+			sec, ok := hashes[e.Hash]
+			if !ok || transport.MessageHash("/waku/2/rs/16/32", e.Topic, e.Payload, e.Timestamp.UnixNano()) != e.Hash {
+				t.Fatal("hash does not match the timestamp")
+			}
+			if e.Timestamp.Before(sec) || e.Timestamp.After(time.Now()) && e.Timestamp.Sub(time.Now()) > time.Second {
+				t.Fatalf("timestamp %v outside the second of its publish (%v)", e.Timestamp, sec)
+			}
+			sub := e.Timestamp.UnixNano() % int64(time.Second)
+			lo, hi = min(lo, sub), max(hi, sub)
+		case <-time.After(20 * time.Second):
+			t.Fatal("timeout")
+		}
+	}
+	if hi-lo < int64(500*time.Millisecond) {
+		t.Fatalf("sub-second parts of %d quick publishes span %v: they follow the clock", n, time.Duration(hi-lo))
+	}
+}

@@ -50,17 +50,28 @@ func (d Dir) WakuStorePath() string { return filepath.Join(string(d), "waku-stor
 func (d Dir) lockPath() string { return filepath.Join(string(d), "chorus.lock") }
 
 // Ensure creates the directory with owner-only permissions, or tightens the permissions
-// of an existing one. It reports whether it had to tighten them.
+// of an existing one. It reports whether it had to tighten them. It refuses a symbolic
+// link (it does not follow one: the target could be anyone's) and a directory owned by
+// another user.
 func (d Dir) Ensure() (tightened bool, err error) {
-	if err := os.MkdirAll(string(d), 0o700); err != nil {
-		return false, err
+	fi, err := os.Lstat(string(d))
+	if errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(string(d), 0o700); err != nil {
+			return false, err
+		}
+		fi, err = os.Lstat(string(d))
 	}
-	fi, err := os.Stat(string(d))
 	if err != nil {
 		return false, err
 	}
+	if fi.Mode()&fs.ModeSymlink != 0 {
+		return false, fmt.Errorf("%s is a symbolic link: give the directory's real path", d)
+	}
 	if !fi.IsDir() {
 		return false, fmt.Errorf("%s is not a directory", d)
+	}
+	if st, ok := fi.Sys().(*syscall.Stat_t); !ok || int(st.Uid) != os.Getuid() {
+		return false, fmt.Errorf("%s belongs to another user: refusing to keep keys there", d)
 	}
 	if fi.Mode().Perm()&0o077 != 0 {
 		if err := os.Chmod(string(d), 0o700); err != nil {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/cmd/chorus/internal/display"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
@@ -110,7 +111,7 @@ type (
 // Methods lists every method Dispatch knows, with whether it publishes.
 var Methods = map[string]bool{
 	"status": false, "id": false,
-	"contact.add": false, "contact.list": false, "contact.name": false,
+	"contact.add": false, "contact.list": false, "contact.name": false, "contact.verify": false,
 	"group.create": true, "group.add": true, "group.remove": true, "group.leave": true,
 	"group.rename": true, "group.describe": true, "group.list": false, "group.members": false, "group.info": false,
 	"send": true, "read": false,
@@ -169,6 +170,12 @@ func (s *Service) Dispatch(ctx context.Context, method string, params json.RawMe
 			return nil, err
 		}
 		return s.NameContact(ctx, p)
+	case "contact.verify":
+		var p ContactVerifyParams
+		if err := decode(&p); err != nil {
+			return nil, err
+		}
+		return s.VerifyContact(ctx, p)
 	case "group.create":
 		var p GroupCreateParams
 		if err := decode(&p); err != nil {
@@ -809,5 +816,5 @@ func (v MessageView) String() string {
 	case "reply":
 		text = "↪ " + v.Text
 	}
-	return fmt.Sprintf("%s %s: %s%s", v.Time.Local().Format("15:04"), v.SenderName, text, mark)
+	return fmt.Sprintf("%s %s: %s%s", v.Time.Local().Format("15:04"), display.Clean(v.SenderName), display.Clean(text), mark)
 }

@@ -204,7 +204,15 @@ var ErrNoNode = errors.New("rpc: no node running")
 // Client calls a node over its socket.
 type Client struct{ Path string }
 
+// dial connects to the node socket after checking that it is a socket owned by us (not
+// through a symlink) and, where the system tells, that its server runs as our user.
 func (cl Client) dial(ctx context.Context) (net.Conn, error) {
+	if err := checkSocket(cl.Path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, ErrNoNode
+		}
+		return nil, err
+	}
 	var d net.Dialer
 	c, err := d.DialContext(ctx, "unix", cl.Path)
 	if err != nil {
@@ -212,6 +220,10 @@ func (cl Client) dial(ctx context.Context) (net.Conn, error) {
 			return nil, ErrNoNode
 		}
 		return nil, err
+	}
+	if !sameUser(c) {
+		c.Close()
+		return nil, fmt.Errorf("%w: %s is served by another user's process", ErrForeignSocket, cl.Path)
 	}
 	return c, nil
 }

@@ -9,6 +9,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
+	"github.com/chorus-im/chorus/cmd/chorus/internal/display"
 )
 
 // Help is the hint shown on the status line.
@@ -237,9 +238,9 @@ func (m *Model) View() (lines []string, row, col int) {
 	bodyH := h - 5 // header, separator, bottom separator, status, input
 
 	// header
-	title := "# " + m.Group.Name
+	title := "# " + display.Clean(m.Group.Name)
 	if m.Group.Description != "" {
-		title += " — " + m.Group.Description
+		title += " — " + display.Clean(m.Group.Description)
 	}
 	right := fmt.Sprintf("%d members", len(m.Group.Members))
 	if m.Peers >= 0 {
@@ -260,7 +261,7 @@ func (m *Model) View() (lines []string, row, col int) {
 	// body: wrapped messages, bottom-aligned, scrolled
 	var rows []string
 	for _, e := range m.entries {
-		rows = append(rows, wrap(m.render(e), bodyW)...)
+		rows = append(rows, wrap(display.Clean(m.render(e)), bodyW)...)
 	}
 	maxScroll := max(0, len(rows)-bodyH)
 	m.scroll = min(m.scroll, maxScroll)
@@ -287,7 +288,7 @@ func (m *Model) View() (lines []string, row, col int) {
 	lines = append(lines, bottom)
 
 	// status line and input
-	status := m.status
+	status := display.Clean(m.status)
 	if status == "" {
 		status = Help
 		if m.scroll > 0 {
@@ -362,7 +363,7 @@ func (m *Model) memberRows(side, n int) []string {
 		if mb.Admin {
 			mark = " * "
 		}
-		name := mb.Name
+		name := display.Clean(mb.Name)
 		if mb.Self {
 			name += " (you)"
 		}

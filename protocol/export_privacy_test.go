@@ -1,0 +1,13 @@
+package protocol
+
+// SealAnnounceForTest seals card as an announcement of the account with public key pub.
+func SealAnnounceForTest(c *Client, pub, card []byte) []byte {
+	out, err := sealAnnounce(c.rand, pub, card)
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
+
+// OpenAnnounceForTest opens an announcement of the account with public key pub.
+func OpenAnnounceForTest(pub, payload []byte) ([]byte, error) { return openAnnounce(pub, payload) }

@@ -1,0 +1,201 @@
+package protocol
+
+import (
+	"context"
+	"crypto/ecdh"
+	"errors"
+	"sync"
+
+	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/x3dh"
+)
+
+// Floods (spec "Observers", issue 19 item 5): input that fails before any key is found
+// — other accounts' frames on our inbox partition, junk anyone publishes on an inbox or
+// group topic, frames on topics we do not read — gets no stored state. It is recognised
+// without the store where possible (keyless), and remembered in a bounded in-memory
+// filter instead of a replay marker, so that a replay (or history fetched again) is
+// skipped for the price of a hash.
+
+// errNoKey: no key we hold opens the input (no stored state is kept for it).
+var errNoKey = errors.New("protocol: no key opens it")
+
+// JunkFilterSize bounds the in-memory filter of keyless input: two generations of at
+// most JunkFilterSize hashes each (≈ 1.3 MB at most).
+const JunkFilterSize = 8192
+
+// junkFilter is a bounded set of envelope hashes: when the current generation is full it
+// becomes the old one and the oldest generation is dropped.
+type junkFilter struct {
+	mu       sync.Mutex
+	cur, old map[[32]byte]struct{}
+	// keys is the number of receive hints and groups when the filter was last cleared:
+	// a new session or group can open input that no key opened before.
+	keys int
+}
+
+func (f *junkFilter) has(h [32]byte) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	_, a := f.cur[h]
+	_, b := f.old[h]
+	return a || b
+}
+
+func (f *junkFilter) add(h [32]byte) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.cur == nil {
+		f.cur = make(map[[32]byte]struct{}, 256)
+	}
+	if len(f.cur) >= JunkFilterSize {
+		f.old, f.cur = f.cur, make(map[[32]byte]struct{}, 256)
+	}
+	f.cur[h] = struct{}{}
+}
+
+// sync clears the filter when the number of keys changed since it was last cleared.
+func (f *junkFilter) sync(keys int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if keys != f.keys {
+		f.cur, f.old, f.keys = nil, nil, keys
+	}
+}
+
+// preopened is what keyless opened before the transaction: a group frame, or the sealed
+// part of an initial inbox frame (with unsealWith's error, if a prekey matched but the
+// content is bad).
+type preopened struct {
+	gc *groupCache
+	f  *wire.GroupFrame
+
+	initialDone bool
+	initial     *wire.InitialPayload
+	initialErr  error
+}
+
+// spkCache holds the private keys of our signed prekeys (store order) so that keyless can
+// try an initial frame without the store. Every write to signed prekeys drops it
+// (txn.PutPrekey, txn.DeletePrekey); it is reloaded on demand. Guarded by c.mu.
+type spkCache struct {
+	owner *account // the account the keys were loaded for
+	keys  []*ecdh.PrivateKey
+}
+
+// PutPrekey stores a prekey; a signed one drops the signed-prekey cache.
+func (t *txn) PutPrekey(r *PrekeyRecord) error {
+	if r.Signed {
+		t.c.spks = spkCache{}
+	}
+	return t.StoreTx.PutPrekey(r)
+}
+
+// DeletePrekey deletes a prekey; a signed one drops the signed-prekey cache.
+func (t *txn) DeletePrekey(signed bool, id uint32) error {
+	if signed {
+		t.c.spks = spkCache{}
+	}
+	return t.StoreTx.DeletePrekey(signed, id)
+}
+
+// signedPrekeys returns our signed prekeys' private keys in store order, loading them
+// if needed. Called with c.mu held.
+func (c *Client) signedPrekeys(ctx context.Context) ([]*ecdh.PrivateKey, error) {
+	if c.spks.owner == c.acct && c.spks.owner != nil {
+		return c.spks.keys, nil
+	}
+	var keys []*ecdh.PrivateKey
+	err := c.txLocked(ctx, func(t *txn) error {
+		recs, err := t.Prekeys(true)
+		if err != nil {
+			return err
+		}
+		for _, r := range recs {
+			spk := new(x3dh.SignedPrekey)
+			if spk.UnmarshalBinary(r.Data) == nil {
+				keys = append(keys, spk.PrivateKey())
+			}
+		}
+		return errNoKey // read only: roll back
+	})
+	if !errors.Is(err, errNoKey) {
+		return nil, err
+	}
+	c.spks = spkCache{owner: c.acct, keys: keys}
+	return keys, nil
+}
+
+// keyless reports whether no key we hold can open payload on topic, deciding without
+// the store (but for loading the signed prekeys once): unknown topics, inbox frames that
+// do not parse, carry an unknown session hint, or are initial frames none of our signed
+// prekeys opens, group frames no group key on the topic opens. What it opened is
+// returned for the transaction. Called with c.mu held.
+func (c *Client) keyless(ctx context.Context, topic string, payload []byte) (bool, *preopened) {
+	if c.acct == nil {
+		return !(c.link != nil && topic == c.link.topic), nil
+	}
+	gids := c.topics[topic] // group topics first: the inbox topic is derived on each call
+	if len(gids) == 0 {
+		if topic != c.acct.inboxTopic() && (c.linkTopic == "" || topic != c.linkTopic) {
+			return true, nil
+		}
+		f, err := wire.ParseInboxFrame(payload)
+		if err != nil {
+			return true, nil
+		}
+		if f.Kind == wire.KindSession {
+			_, ok := c.hints[f.Hint]
+			return !ok, nil
+		}
+		keys, err := c.signedPrekeys(ctx)
+		if err != nil {
+			return false, nil // undecided: the transaction tries the prekeys itself
+		}
+		for i := len(keys) - 1; i >= 0; i-- {
+			p, err := unsealWith(keys[i], f)
+			if errors.Is(err, errNotForUs) {
+				continue
+			}
+			return false, &preopened{initialDone: true, initial: p, initialErr: err}
+		}
+		return true, nil
+	}
+	for _, id := range gids {
+		cand := c.groups[id]
+		if cand == nil || cand.status != GroupActive {
+			continue
+		}
+		if fr, ok := openFrame(cand, payload); ok {
+			return false, &preopened{gc: cand, f: fr}
+		}
+	}
+	return true, nil
+}
+
+// txInbound is tx for one inbound envelope: under c.mu it first asks keyless, and
+// returns errNoKey without touching the store if no key can open the envelope.
+func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, fn func(t *txn) error) error {
+	if c.isClosed() {
+		return ErrClosed
+	}
+	var sends []*OutboxRecord
+	c.mu.Lock()
+	c.junk.sync(len(c.hints) + len(c.groups))
+	none, pre := c.keyless(ctx, topic, payload)
+	var err error
+	if none {
+		err = errNoKey
+	} else {
+		err = c.txLocked(ctx, func(t *txn) error {
+			t.pre = pre
+			t.onCommit(func() { sends = t.sends })
+			return fn(t)
+		})
+	}
+	c.mu.Unlock()
+	if len(sends) > 0 {
+		c.publishIDs(ctx, sends)
+	}
+	return err
+}
