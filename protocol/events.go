@@ -24,8 +24,9 @@ type MembershipChanged struct {
 
 // MessageMissing reports messages the engine knows it has not received and could not
 // fetch from history (R1). Either a range of sender-key iterations of one sender
-// (KeyID, From, To: iterations [From, To)) or a message named in another message's
-// causal history (Entry: the sender installation and the first 16 bytes of its id).
+// (KeyID, From, To: iterations [From, To)) or, with ByHistory set, a message named in
+// another message's causal history (SenderInstallation and MessageIDPrefix, the first 16
+// bytes of its message id).
 type MessageMissing struct {
 	Group              GroupID
 	SenderAccount      string

@@ -1,4 +1,4 @@
-// Package sim is the Chorus scale simulation (issue 9): N accounts × D installations
+// Package sim is the Chorus scale simulation: N accounts × D installations
 // running real protocol.Clients with sqlite stores over transport/memory, all in one
 // process, driven through the public API, measured step by step and printed as markdown
 // tables. RunScale is the entry point; Main is its command line (`chorus bench scale`,

@@ -158,14 +158,6 @@ func converge(ctx context.Context, sc *scenario, out *Converge) ([]protocol.Mess
 	return ids, nil
 }
 
-func accountsOf(cl *cluster, idx []int) []string {
-	out := make([]string, len(idx))
-	for j, i := range idx {
-		out[j] = cl.insts[i].account
-	}
-	return out
-}
-
 // storedOf counts how many of ids each installation stores for the group.
 func storedOf(ctx context.Context, cl *cluster, idx []int, gid protocol.GroupID, ids []protocol.MessageID) (int, error) {
 	n := 0

@@ -231,11 +231,6 @@ func (t *tap) snapshot() counters {
 		rxEnvs: t.rxEnvs.Load(), rxBytes: t.rxBytes.Load()}
 }
 
-func (a counters) sub(b counters) counters {
-	return counters{pubs: a.pubs - b.pubs, pubBytes: a.pubBytes - b.pubBytes, pubErrs: a.pubErrs - b.pubErrs,
-		pubCPU: a.pubCPU - b.pubCPU, rxEnvs: a.rxEnvs - b.rxEnvs, rxBytes: a.rxBytes - b.rxBytes}
-}
-
 // stashMin is the size from which payloads travel by reference (see oversize).
 const stashMin = 4096
 
