@@ -89,11 +89,14 @@ func (tn *testNet) newDevice(name string) (*peer, string) {
 }
 
 // waitFor polls cond (syncing every running peer now and then) until it holds.
-func (tn *testNet) waitFor(what string, cond func() bool) {
+func (tn *testNet) waitFor(what string, cond func() bool, detail ...func() string) {
 	tn.t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for i := 0; !cond(); i++ {
 		if time.Now().After(deadline) {
+			for _, d := range detail {
+				what += ": " + d()
+			}
 			tn.t.Fatalf("timeout: %s", what)
 		}
 		time.Sleep(5 * time.Millisecond)
@@ -146,6 +149,21 @@ func (tn *testNet) link(holder *peer, name string) *peer {
 			}
 			ct, err := p.c.Contact(ctx, holder.id)
 			if err != nil || !slices.Contains(ct.Installations, inst) {
+				return false
+			}
+		}
+		return true
+	})
+	// ... and every running sibling installation lists it (otherwise a sibling's first
+	// group message would leave the new device out of its key distribution until it next
+	// sends: the link's binding round trip makes that window real).
+	tn.waitFor(name+" known to its siblings", func() bool {
+		for _, p := range tn.peers {
+			if p == holder || p == d || p.cancel == nil || p.id != holder.id {
+				continue
+			}
+			list, err := p.c.Installations(ctx)
+			if err != nil || !slices.ContainsFunc(list, func(i protocol.Installation) bool { return i.ID == inst }) {
 				return false
 			}
 		}
@@ -246,17 +264,19 @@ func multiDevice(t *testing.T, cfg memory.Config) {
 				expect[q][text] = true
 			}
 		}
+		missing := ""
 		tn.waitFor(round+" delivered", func() bool {
 			for _, q := range readers {
 				texts := q.texts(g)
 				for text := range expect[q] {
 					if texts[text] != 1 {
+						missing = fmt.Sprintf("%s has %q %d times", q.name, text, texts[text])
 						return false
 					}
 				}
 			}
 			return true
-		})
+		}, func() string { return missing })
 	}
 	talk("r1", all, all)
 	ref := messageIDs(t, bob, g)
