@@ -6,6 +6,10 @@ go 1.25.0
 // dependencies are ignored, so it must be repeated here).
 replace github.com/libp2p/go-libp2p-pubsub v0.13.1 => github.com/waku-org/go-libp2p-pubsub v0.13.1-gowaku
 
+// go-waku v0.10.3 with one data race fixed (third_party/go-waku/CHORUS-PATCH.md); applies to
+// this module's own builds and tests only.
+replace github.com/waku-org/go-waku v0.10.3 => ./third_party/go-waku
+
 require (
 	github.com/ethereum/go-ethereum v1.17.10
 	github.com/jmoiron/sqlx v1.4.0

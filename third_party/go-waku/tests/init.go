@@ -1,0 +1,2 @@
+// Contains resources or utils for test units
+package tests

@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS Registrations;
+
+DROP TABLE IF EXISTS Nonce;

@@ -1,0 +1,9 @@
+DROP TABLE registrations;
+
+CREATE TABLE registrations (
+    counter SERIAL PRIMARY KEY,
+    peer VARCHAR(64),
+    ns VARCHAR, 
+    expire INTEGER, 
+    signedPeerRecord BYTEA
+);

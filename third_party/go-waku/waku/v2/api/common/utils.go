@@ -1,0 +1,5 @@
+package common
+
+import "time"
+
+const DefaultStoreQueryTimeout = 30 * time.Second

@@ -1,0 +1,3 @@
+package contracts
+
+//go:generate ./compile_contracts.sh
