@@ -76,9 +76,18 @@ func (s *Service) LinkDevice(ctx context.Context, p DeviceParams) (DeviceView, e
 	return DeviceView{Installation: id.String(), Name: p.Name, Status: "active"}, nil
 }
 
-// RevokeDevice revokes (a lost device) or removes (a device we still have, which is told)
-// one of our installations.
-func (s *Service) RevokeDevice(ctx context.Context, remove bool, p DeviceParams) (DeviceView, error) {
+// RevokeDevice revokes one of our installations (a lost device: it is not told).
+func (s *Service) RevokeDevice(ctx context.Context, p DeviceParams) (DeviceView, error) {
+	return s.revokeDevice(ctx, false, p)
+}
+
+// RemoveDevice removes one of our installations that we still have: as RevokeDevice,
+// and the removed installation is told, so it deletes its keys and leaves its groups.
+func (s *Service) RemoveDevice(ctx context.Context, p DeviceParams) (DeviceView, error) {
+	return s.revokeDevice(ctx, true, p)
+}
+
+func (s *Service) revokeDevice(ctx context.Context, remove bool, p DeviceParams) (DeviceView, error) {
 	id, err := s.ResolveDevice(ctx, p.Installation)
 	if err != nil {
 		return DeviceView{}, err

@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"strings"
@@ -107,143 +106,6 @@ type (
 		Name         string `json:"name,omitempty"`
 	}
 )
-
-// Methods lists every method Dispatch knows, with whether it publishes.
-var Methods = map[string]bool{
-	"status": false, "id": false,
-	"contact.add": false, "contact.list": false, "contact.name": false, "contact.verify": false,
-	"group.create": true, "group.add": true, "group.remove": true, "group.leave": true,
-	"group.rename": true, "group.describe": true, "group.list": false, "group.members": false, "group.info": false,
-	"send": true, "read": false,
-	"devices.list": false, "devices.link": true, "devices.revoke": true, "devices.remove": true,
-}
-
-// NeedsNetwork reports whether method publishes.
-func NeedsNetwork(method string) bool { return Methods[method] }
-
-// Dispatch runs method with JSON params and returns the result to encode.
-func (s *Service) Dispatch(ctx context.Context, method string, params json.RawMessage) (any, error) {
-	known, ok := Methods[method]
-	if !ok {
-		return nil, Errorf(CodeUsage, "unknown method %q", method)
-	}
-	if method != "status" && method != "id" {
-		if _, err := s.account(); err != nil {
-			return nil, err
-		}
-	}
-	if known && !(s.node && s.net != nil && method == "send") {
-		// A running node accepts a message with no peer reachable: the engine keeps it
-		// Unpublished in its outbox and publishes it when a peer appears.
-		if s.net == nil {
-			return nil, Errorf(CodeNoPeers, "no peers reachable: not connected to a Waku network")
-		}
-		if err := s.net.Ready(ctx); err != nil {
-			return nil, err
-		}
-	}
-	decode := func(v any) error {
-		if len(params) == 0 {
-			return nil
-		}
-		if err := json.Unmarshal(params, v); err != nil {
-			return Errorf(CodeUsage, "bad parameters for %s: %v", method, err)
-		}
-		return nil
-	}
-	switch method {
-	case "status":
-		return s.Status(ctx)
-	case "id":
-		return s.ID(ctx)
-	case "contact.add":
-		var p ContactAddParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return s.AddContact(ctx, p)
-	case "contact.list":
-		return s.Contacts(ctx)
-	case "contact.name":
-		var p ContactNameParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return s.NameContact(ctx, p)
-	case "contact.verify":
-		var p ContactVerifyParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return s.VerifyContact(ctx, p)
-	case "group.create":
-		var p GroupCreateParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return s.CreateGroup(ctx, p)
-	case "group.add", "group.remove":
-		var p GroupMembersParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return s.ChangeMembers(ctx, method == "group.add", p)
-	case "group.leave":
-		var p GroupParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return s.Leave(ctx, p)
-	case "group.rename", "group.describe":
-		var p GroupTextParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return s.SetText(ctx, method == "group.rename", p)
-	case "group.list":
-		return s.Groups(ctx)
-	case "group.members":
-		var p GroupParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		g, err := s.GroupInfo(ctx, p.Group)
-		return g.Members, err
-	case "group.info":
-		var p GroupParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return s.GroupInfo(ctx, p.Group)
-	case "send":
-		var p SendParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return s.Send(ctx, p)
-	case "read":
-		var p ReadParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return s.Read(ctx, p)
-	case "devices.list":
-		return s.Devices(ctx)
-	case "devices.link":
-		var p DeviceParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return s.LinkDevice(ctx, p)
-	case "devices.revoke", "devices.remove":
-		var p DeviceParams
-		if err := decode(&p); err != nil {
-			return nil, err
-		}
-		return s.RevokeDevice(ctx, method == "devices.remove", p)
-	}
-	return nil, Errorf(CodeUsage, "unknown method %q", method)
-}
 
 func (s *Service) account() (protocol.AccountInfo, error) {
 	a, err := s.c.Account()
@@ -424,7 +286,17 @@ func (s *Service) CreateGroup(ctx context.Context, p GroupCreateParams) (GroupVi
 }
 
 // ChangeMembers adds or removes members.
-func (s *Service) ChangeMembers(ctx context.Context, add bool, p GroupMembersParams) (GroupView, error) {
+// AddMembers adds accounts (contacts by name, id or prefix) to a group.
+func (s *Service) AddMembers(ctx context.Context, p GroupMembersParams) (GroupView, error) {
+	return s.changeMembers(ctx, true, p)
+}
+
+// RemoveMembers removes members from a group (the group rekeys).
+func (s *Service) RemoveMembers(ctx context.Context, p GroupMembersParams) (GroupView, error) {
+	return s.changeMembers(ctx, false, p)
+}
+
+func (s *Service) changeMembers(ctx context.Context, add bool, p GroupMembersParams) (GroupView, error) {
 	g, err := s.ResolveGroup(ctx, p.Group)
 	if err != nil {
 		return GroupView{}, err
@@ -499,7 +371,17 @@ func (s *Service) Leave(ctx context.Context, p GroupParams) (GroupView, error) {
 }
 
 // SetText renames a group or sets its description.
-func (s *Service) SetText(ctx context.Context, rename bool, p GroupTextParams) (GroupView, error) {
+// Rename sets a group's name.
+func (s *Service) Rename(ctx context.Context, p GroupTextParams) (GroupView, error) {
+	return s.setText(ctx, true, p)
+}
+
+// Describe sets a group's description.
+func (s *Service) Describe(ctx context.Context, p GroupTextParams) (GroupView, error) {
+	return s.setText(ctx, false, p)
+}
+
+func (s *Service) setText(ctx context.Context, rename bool, p GroupTextParams) (GroupView, error) {
 	g, err := s.ResolveGroup(ctx, p.Group)
 	if err != nil {
 		return GroupView{}, err

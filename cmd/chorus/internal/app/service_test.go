@@ -174,13 +174,13 @@ func TestServiceGroupLifecycle(t *testing.T) {
 	}
 
 	// Only admins change the group.
-	if _, err := bob.s.SetText(ctx, true, GroupTextParams{Group: g.ID, Text: "Mine"}); codeOf(err) != CodeNotAdmin {
+	if _, err := bob.s.Rename(ctx, GroupTextParams{Group: g.ID, Text: "Mine"}); codeOf(err) != CodeNotAdmin {
 		t.Fatalf("bob renames: %v", err)
 	}
-	if _, err := bob.s.ChangeMembers(ctx, false, GroupMembersParams{Group: g.ID, Members: []string{"alice"}}); codeOf(err) != CodeNotAdmin {
+	if _, err := bob.s.RemoveMembers(ctx, GroupMembersParams{Group: g.ID, Members: []string{"alice"}}); codeOf(err) != CodeNotAdmin {
 		t.Fatalf("bob removes: %v", err)
 	}
-	if _, err := alice.s.SetText(ctx, true, GroupTextParams{Group: g.ID, Text: "Big trip"}); err != nil {
+	if _, err := alice.s.Rename(ctx, GroupTextParams{Group: g.ID, Text: "Big trip"}); err != nil {
 		t.Fatal(err)
 	}
 	bob.waitEvent(t, "rename seen", func(e EventView) bool {
@@ -188,14 +188,14 @@ func TestServiceGroupLifecycle(t *testing.T) {
 	})
 
 	// Removal: carol is told, and can no longer send.
-	if _, err := alice.s.ChangeMembers(ctx, false, GroupMembersParams{Group: g.ID, Members: []string{carolID.ID}}); err != nil {
+	if _, err := alice.s.RemoveMembers(ctx, GroupMembersParams{Group: g.ID, Members: []string{carolID.ID}}); err != nil {
 		t.Fatal(err)
 	}
 	carol.waitEvent(t, "carol removed", func(e EventView) bool { return e.Type == EventMembership && e.Removed })
 	if _, err := carol.s.Send(ctx, SendParams{Group: g.ID, Text: "still here"}); codeOf(err) != CodeNotMember {
 		t.Fatalf("removed member sends: %v", err)
 	}
-	if _, err := alice.s.ChangeMembers(ctx, false, GroupMembersParams{Group: g.ID, Members: []string{carolID.ID}}); codeOf(err) != CodeNotMember {
+	if _, err := alice.s.RemoveMembers(ctx, GroupMembersParams{Group: g.ID, Members: []string{carolID.ID}}); codeOf(err) != CodeNotMember {
 		t.Fatalf("removing a non-member: %v", err)
 	}
 	info, _ := carol.s.GroupInfo(ctx, g.ID)
@@ -325,5 +325,39 @@ func TestClassify(t *testing.T) {
 	}
 	if Classify(nil) != nil {
 		t.Error("nil error classified")
+	}
+}
+
+// TestDispatchTable walks every method of the table: each refuses params that are not a
+// JSON object with CodeUsage (nothing runs), and exactly the publishing methods fail with
+// CodeNoPeers on a service without a network (checked before the params are read).
+func TestDispatchTable(t *testing.T) {
+	ctx := context.Background()
+	p := newPeople(t, "alice")
+	s := p["alice"].s
+	none := NewService(s.Client(), "", nil, Config{}, nil, false)
+	publishing := map[Method]bool{
+		MethodGroupCreate: true, MethodGroupAdd: true, MethodGroupRemove: true, MethodGroupLeave: true,
+		MethodGroupRename: true, MethodGroupDescribe: true, MethodSend: true,
+		MethodDevicesLink: true, MethodDevicesRevoke: true, MethodDevicesRemove: true,
+	}
+	names := MethodNames()
+	if len(names) != 21 {
+		t.Fatalf("%d methods, want 21: %v", len(names), names)
+	}
+	for _, m := range names {
+		if got := NeedsNetwork(string(m)); got != publishing[m] {
+			t.Errorf("%s: NeedsNetwork = %v", m, got)
+		}
+		_, err := none.Dispatch(ctx, string(m), json.RawMessage(`[1]`))
+		if publishing[m] {
+			if codeOf(err) != CodeNoPeers {
+				t.Errorf("%s without a network: %v", m, err)
+			}
+		} else {
+			if codeOf(err) != CodeUsage {
+				t.Errorf("%s with bad params: %v", m, err)
+			}
+		}
 	}
 }

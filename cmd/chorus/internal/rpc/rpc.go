@@ -12,7 +12,7 @@
 // Methods and their params are those of app.Service.Dispatch (status, id, contact.add,
 // contact.list, group.create, group.add, group.remove, group.leave, group.rename,
 // group.describe, group.list, group.members, group.info, send, read, devices.list,
-// devices.link, devices.revoke). The method "watch" (params {"group":"..."} or {})
+// devices.link, devices.revoke, devices.remove; app.MethodNames lists them). The method "watch" (params {"group":"..."} or {})
 // answers {"result":null} and then streams {"event":{...}} lines (app.EventView) until
 // either side closes the connection.
 package rpc
