@@ -92,7 +92,7 @@ type want struct {
 	overridden, heads    []string
 	reverse              bool                                                                              // deliver the entries in reverse signing order
 	orderedByHash        func(c *built) (applied, pending []string, name string, members, admins []string) // for tie-break cases
-	adjust               func(c *built, w *want)                                                            // tie-break cases: fills in what depends on H
+	adjust               func(c *built, w *want)                                                           // tie-break cases: fills in what depends on H
 }
 
 type scenario struct {
