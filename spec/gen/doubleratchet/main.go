@@ -373,6 +373,34 @@ func build() File {
 	}
 	tamper("truncated_message", "initiator", func(m, _ []byte) ([]byte, []byte) { return m[:doubleratchet.Overhead-1], nil })
 	tamper("message_version_2", "initiator", func(m, _ []byte) ([]byte, []byte) { m[0] = 2; return m, nil })
+	// Precedence of the header checks: length (malformed), version (unsupported_version),
+	// ratchet key canonical (malformed), then N = 2^32-1 (too_far_ahead).
+	nonCanonical := func(m []byte) { m[1] = 0xee; copy(m[2:32], bytes.Repeat([]byte{0xff}, 30)); m[32] = 0x7f } // p + 1
+	reserved := func(m []byte) { copy(m[37:41], []byte{0xff, 0xff, 0xff, 0xff}) }
+	tamper("ratchet_key_bit_255_set", "initiator", func(m, _ []byte) ([]byte, []byte) { m[32] |= 0x80; return m, nil })
+	tamper("ratchet_key_not_reduced", "initiator", func(m, _ []byte) ([]byte, []byte) { nonCanonical(m); return m, nil })
+	tamper("reserved_counter", "initiator", func(m, _ []byte) ([]byte, []byte) { reserved(m); return m, nil })
+	tamper("truncated_message_version_2", "initiator", func(m, _ []byte) ([]byte, []byte) {
+		m[0] = 2
+		return m[:doubleratchet.Overhead-1], nil
+	})
+	tamper("version_2_non_canonical_ratchet_key", "initiator", func(m, _ []byte) ([]byte, []byte) {
+		m[0] = 2
+		nonCanonical(m)
+		return m, nil
+	})
+	tamper("non_canonical_ratchet_key_reserved_counter", "initiator", func(m, _ []byte) ([]byte, []byte) {
+		nonCanonical(m)
+		reserved(m)
+		return m, nil
+	})
+	tamper("version_2_reserved_counter", "initiator", func(m, _ []byte) ([]byte, []byte) {
+		m[0] = 2
+		reserved(m)
+		return m, nil
+	})
+	// The per-step ad: the right ad given explicitly opens (a step's ad replaces the case's).
+	tamper("step_ad_equal_to_case_ad", "responder", func(m, ad []byte) ([]byte, []byte) { return m, ad })
 	return f
 }
 

@@ -79,6 +79,7 @@ type ev struct {
 	note          string
 	parents       []string            // labels of earlier entries (causal rules); "?name" names a missing event
 	payload       func([]byte) []byte // changes the encoded event before it is signed
+	undecodable   bool                // the signed payload does not decode: no h_hex
 }
 
 type want struct {
@@ -91,6 +92,7 @@ type want struct {
 	overridden, heads    []string
 	reverse              bool                                                                              // deliver the entries in reverse signing order
 	orderedByHash        func(c *built) (applied, pending []string, name string, members, admins []string) // for tie-break cases
+	adjust               func(c *built, w *want)                                                           // tie-break cases: fills in what depends on H
 }
 
 type scenario struct {
@@ -102,6 +104,7 @@ type scenario struct {
 type built struct {
 	chat string
 	raw  map[string][]byte
+	wire []string // labels in delivery order
 }
 
 var secpN, _ = new(big.Int).SetString("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141", 16)
@@ -251,7 +254,7 @@ func scenarios() []scenario {
 	// Tie-breaks: equal clocks are ordered by the order hash, recomputed here independently.
 	out = append(out, scenario{"tie_concurrent_renames", "Two admins rename at the same clock: the later in hash order wins.",
 		[]ev{g, {label: "add", author: "alice", e: ma(t0+1, "bob")}, {label: "promote", author: "alice", e: aa(t0+2, "bob")},
-			{label: "alicename", author: "alice", e: nc(t0+3, "A")}, {label: "bobname", author: "bob", e: nc(t0+3, "B")}},
+			{label: "bobname", author: "bob", e: nc(t0+3, "B")}, {label: "alicename", author: "alice", e: nc(t0+3, "A")}},
 		want{expect: "success", orderedByHash: func(c *built) ([]string, []string, string, []string, []string) {
 			first, second := tieOrder(c, "alicename", "bob", "alice", "bobname")
 			name := map[string]string{"alicename": "A", "bobname": "B"}[second]
@@ -259,7 +262,7 @@ func scenarios() []scenario {
 		}}})
 	out = append(out, scenario{"tie_concurrent_remove_and_promote", "At one clock an admin removes carol and another promotes her: the first in hash order wins, the other is pending.",
 		[]ev{g, {label: "add", author: "alice", e: ma(t0+1, "bob", "carol")}, {label: "promote", author: "alice", e: aa(t0+2, "bob")},
-			{label: "kick", author: "alice", e: mr(t0+3, "carol")}, {label: "promotecarol", author: "bob", e: aa(t0+3, "carol")}},
+			{label: "promotecarol", author: "bob", e: aa(t0+3, "carol")}, {label: "kick", author: "alice", e: mr(t0+3, "carol")}},
 		want{expect: "success", orderedByHash: func(c *built) ([]string, []string, string, []string, []string) {
 			first, second := tieOrder(c, "kick", "bob", "alice", "promotecarol")
 			if first == "kick" { // carol gone, the promotion has no member
@@ -268,6 +271,159 @@ func scenarios() []scenario {
 			_ = second // carol became admin, so she cannot be removed
 			return []string{"g", "add", "promote", "promotecarol"}, []string{"kick"}, "Group", keys("alice", "bob", "carol"), keys("alice", "bob", "carol")
 		}}})
+	out = append(out, tieScenarios()...)
+	out = append(out, scenario{"v1_noops_applied", "v1 rules: re-adding a member, promoting an admin and renaming to the current name are valid and applied (they change nothing); the causal rules discard them (causal_noops_discarded).",
+		[]ev{g, {label: "add", author: "alice", e: ma(t0+1, "bob")}, {label: "readd", author: "alice", e: ma(t0+2, "bob")},
+			{label: "promoteself", author: "alice", e: aa(t0+3, "alice")}, {label: "samename", author: "alice", e: nc(t0+4, "Group")}},
+		std(ab, a, t0+4, []string{"g", "add", "readd", "promoteself", "samename"}, nil)})
+	out = append(out, scenario{"invalid_utf8_name_discarded", "A NAME_CHANGED whose name is not UTF-8 (signed as such) does not decode: the entry is discarded (neither applied nor pending).",
+		[]ev{g, {label: "badname", author: "alice", e: nc(t0+1, "Renamed"), undecodable: true, note: "name bytes Re\\xffamed, signed",
+			payload: func(pl []byte) []byte { return bytes.Replace(pl, []byte("Renamed"), []byte("Re\xffamed"), 1) }},
+			{label: "add", author: "alice", e: ma(t0+2, "bob")}},
+		std(ab, a, t0+2, []string{"g", "add"}, nil)})
+	out = append(out, scenario{"invalid_utf8_description_pending", "v1 rules: a DESCRIPTION_CHANGED (bytes field 100) that is not UTF-8 decodes but is invalid: pending.",
+		[]ev{g, {label: "baddesc", author: "alice", e: m.Event{Type: m.DescriptionChanged, Clock: t0 + 1, Description: "Hi \xff"}}},
+		std(a, a, t0, []string{"g"}, []string{"baddesc"})})
+	return out
+}
+
+// hashOrder returns labels (entries of equal clocks, by the given authors) ascending by H,
+// recomputed here independently of the package.
+// It panics if that order is the delivery order, so that every tie case fails an
+// implementation that keeps ties in arrival order.
+func hashOrder(c *built, authors map[string]string, labels ...string) []string {
+	out := slices.Clone(labels)
+	slices.SortFunc(out, func(x, y string) int {
+		return strings.Compare(orderKey(c.chat, c.raw[x], actors[authors[x]].pub), orderKey(c.chat, c.raw[y], actors[authors[y]].pub))
+	})
+	var wire []string
+	for _, l := range c.wire {
+		if slices.Contains(labels, l) {
+			wire = append(wire, l)
+		}
+	}
+	if slices.Equal(out, wire) {
+		panic(fmt.Sprintf("tie case: H order %v is the delivery order", out))
+	}
+	return out
+}
+
+// tieScenarios pin the tie-break H: cases whose outcome depends on the order of entries with
+// equal clocks (the expectation is computed from H, recomputed here; hashOrder checks
+// that the H order is not the delivery order).
+func tieScenarios() []scenario {
+	alice := func(ls ...string) map[string]string {
+		m := map[string]string{}
+		for _, l := range ls {
+			m[l] = "alice"
+		}
+		return m
+	}
+	std := func(last uint64) want {
+		return want{expect: "success", creator: "alice", name: "Group", color: "#fa6565", last: last}
+	}
+	var out []scenario
+	out = append(out, scenario{"tie_genesis_smaller_h", "The creator signed two CHAT_CREATED with one clock: the one with the smaller H is the genesis, the other an ordinary (invalid, pending) event.",
+		[]ev{{label: "g1", author: "alice", e: m.Event{Type: m.ChatCreated, Clock: t0, Name: "One", Color: "#fa6565"}},
+			{label: "g2", author: "alice", e: m.Event{Type: m.ChatCreated, Clock: t0, Name: "Two", Color: "#fa6565"}}},
+		func() want {
+			w := std(t0)
+			w.members, w.admins = []string{"alice"}, []string{"alice"}
+			w.adjust = func(c *built, w *want) {
+				o := hashOrder(c, alice("g1", "g2"), "g1", "g2")
+				w.applied, w.pending = o[:1], o[1:]
+				w.name = map[string]string{"g1": "One", "g2": "Two"}[o[0]]
+			}
+			return w
+		}()})
+	out = append(out, scenario{"tie_genesis_clock", "Three MEMBERS_ADDED with the genesis's clock (some with a smaller H than the genesis): the genesis comes first, the three follow in H order, which is the members' insertion order.",
+		[]ev{{label: "g", author: "alice", e: cc(t0)}, {label: "addbob", author: "alice", e: ma(t0, "bob")},
+			{label: "addcarol", author: "alice", e: ma(t0, "carol")}, {label: "adddave", author: "alice", e: ma(t0, "dave")}},
+		func() want {
+			w := std(t0)
+			w.admins = []string{"alice"}
+			w.adjust = func(c *built, w *want) {
+				o := hashOrder(c, alice("g", "addbob", "addcarol", "adddave"), "g", "addbob", "addcarol", "adddave")
+				if o[0] == "g" {
+					panic("tie_genesis_clock: no entry has a smaller H than the genesis")
+				}
+				w.applied = []string{"g"}
+				w.members = []string{"alice"}
+				for _, l := range o {
+					if l != "g" {
+						w.applied = append(w.applied, l)
+						w.members = append(w.members, strings.TrimPrefix(l, "add"))
+					}
+				}
+			}
+			return w
+		}()})
+	out = append(out, scenario{"tie_three_renames", "Three renames by the admin with one clock: applied in H order, the last in H order names the group.",
+		[]ev{{label: "g", author: "alice", e: cc(t0)}, {label: "r3", author: "alice", e: nc(t0+1, "R3")},
+			{label: "r1", author: "alice", e: nc(t0+1, "R1")}, {label: "r2", author: "alice", e: nc(t0+1, "R2")}},
+		func() want {
+			w := std(t0 + 1)
+			w.members, w.admins = []string{"alice"}, []string{"alice"}
+			w.adjust = func(c *built, w *want) {
+				o := hashOrder(c, alice("r1", "r2", "r3"), "r1", "r2", "r3")
+				w.applied = append([]string{"g"}, o...)
+				w.name = strings.ToUpper(o[2])
+			}
+			return w
+		}()})
+	// Causal rules: T visits the events whose parents are visited by (clock, H).
+	cg := ev{label: "g", author: "alice", e: m.Event{Type: m.ChatCreated, Clock: t0, Name: "Group", Color: "#fa6565", Version: m.RulesCausal}}
+	p := func(e ev, parents ...string) ev { e.parents = parents; return e }
+	out = append(out, scenario{"causal_tie_concurrent_adds", "Causal rules: three concurrent MEMBERS_ADDED with one clock and the genesis as parent: T visits them in H order, the members' insertion order; all three are heads.",
+		[]ev{cg, p(ev{label: "addbob", author: "alice", e: ma(t0+1, "bob")}, "g"),
+			p(ev{label: "addcarol", author: "alice", e: ma(t0+1, "carol")}, "g"),
+			p(ev{label: "adddave", author: "alice", e: ma(t0+1, "dave")}, "g")},
+		func() want {
+			w := std(t0 + 1)
+			w.admins, w.reverse = []string{"alice"}, true
+			w.heads = []string{"addbob", "addcarol", "adddave"}
+			w.adjust = func(c *built, w *want) {
+				o := hashOrder(c, alice("addbob", "addcarol", "adddave"), "addbob", "addcarol", "adddave")
+				w.applied, w.members = append([]string{"g"}, o...), []string{"alice"}
+				for _, l := range o {
+					w.members = append(w.members, strings.TrimPrefix(l, "add"))
+				}
+			}
+			return w
+		}()})
+	out = append(out, scenario{"causal_tie_concurrent_renames", "Causal rules: alice and bob (admins) rename concurrently with one clock: both are kept and applied in T order, the later in H order names the group.",
+		[]ev{cg, p(ev{label: "add", author: "alice", e: ma(t0+1, "bob")}, "g"),
+			p(ev{label: "promote", author: "alice", e: aa(t0+2, "bob")}, "add"),
+			p(ev{label: "alicename", author: "alice", e: nc(t0+3, "A")}, "promote"),
+			p(ev{label: "bobname", author: "bob", e: nc(t0+3, "B")}, "promote")},
+		func() want {
+			w := std(t0 + 3)
+			w.members, w.admins, w.reverse = []string{"alice", "bob"}, []string{"alice", "bob"}, true
+			w.heads = []string{"alicename", "bobname"}
+			w.adjust = func(c *built, w *want) {
+				o := hashOrder(c, map[string]string{"alicename": "alice", "bobname": "bob"}, "alicename", "bobname")
+				w.applied = append([]string{"g", "add", "promote"}, o...)
+				w.name = map[string]string{"alicename": "A", "bobname": "B"}[o[1]]
+			}
+			return w
+		}()})
+	out = append(out, scenario{"causal_tie_genesis", "Causal rules: two CHAT_CREATED (version 2) with one clock: the smaller H is the genesis; the other is discarded (no parents), and so is the add that names it.",
+		[]ev{{label: "g2", author: "alice", e: m.Event{Type: m.ChatCreated, Clock: t0, Name: "Two", Color: "#fa6565", Version: m.RulesCausal}},
+			{label: "g1", author: "alice", e: m.Event{Type: m.ChatCreated, Clock: t0, Name: "One", Color: "#fa6565", Version: m.RulesCausal}},
+			p(ev{label: "add1", author: "alice", e: ma(t0+1, "bob")}, "g1"),
+			p(ev{label: "add2", author: "alice", e: ma(t0+1, "carol")}, "g2")},
+		func() want {
+			w := std(t0 + 1)
+			w.admins, w.reverse = []string{"alice"}, true
+			w.adjust = func(c *built, w *want) {
+				o := hashOrder(c, alice("g1", "g2"), "g1", "g2")
+				add := map[string]string{"g1": "add1", "g2": "add2"}[o[0]]
+				w.applied, w.heads = []string{o[0], add}, []string{add}
+				w.name = map[string]string{"g1": "One", "g2": "Two"}[o[0]]
+				w.members = []string{"alice", map[string]string{"add1": "bob", "add2": "carol"}[add]}
+			}
+			return w
+		}()})
 	return out
 }
 
@@ -405,7 +561,7 @@ func buildCase(s scenario) (vecCase, error) {
 		}
 		b.raw[e.label] = raw
 		h := orderKey(b.chat, raw, actors[e.author].pub)
-		if e.mutate != nil {
+		if e.mutate != nil || e.undecodable {
 			h = "" // the recovered author differs: see the note
 		}
 		ids[e.label] = h
@@ -415,6 +571,9 @@ func buildCase(s scenario) (vecCase, error) {
 	if s.want.reverse {
 		slices.Reverse(entries)
 		slices.Reverse(c.Entries)
+	}
+	for _, e := range c.Entries {
+		b.wire = append(b.wire, e.Label)
 	}
 	msg, err := proto.Marshal(&pb.MembershipUpdateMessage{ChatId: b.chat, Events: entries})
 	if err != nil {
@@ -433,6 +592,9 @@ func buildCase(s scenario) (vecCase, error) {
 		return c, err
 	}
 	w := s.want
+	if w.adjust != nil {
+		w.adjust(b, &w)
+	}
 	members, admins := keys(w.members...), keys(w.admins...)
 	applied, pending := append([]string(nil), w.applied...), w.pending
 	if w.orderedByHash != nil {

@@ -386,7 +386,88 @@ func cases() []Case {
 	c = w.receiverCase("process/retired-epoch", "process", "stale_distribution")
 	c.Distributions, c.Distribution = chain, chain[0]
 	add(c)
+
+	// A distribution of another version: the version byte is read first (unsupported_version,
+	// also when the rest is truncated); an empty one is malformed.
+	wrong := unhex(d0)
+	wrong[0] = 2
+	c = w.receiverCase("process/version-2", "process", "unsupported_version")
+	c.Distribution = h(wrong)
+	add(c)
+	c = w.receiverCase("process/version-2-truncated", "process", "unsupported_version")
+	c.Distribution = h(wrong[:3])
+	add(c)
+	c = w.receiverCase("process/empty", "process", "malformed")
+	add(c)
+
+	// Epoch order: a stable topological sort of the held epochs and the new one. A -> B -> C
+	// rotated; C and B arrive first, then A: the epochs are held A, B, C (the gaps list the
+	// old epochs' tails in that order).
+	ts := w.sender()
+	dTA := w.dist(ts)
+	seal(ts, "A0")
+	seal(ts, "A1")
+	tb := must(ts.Rotate(w.rnd))
+	dTB := w.dist(tb)
+	seal(tb, "B0")
+	seal(tb, "B1")
+	seal(tb, "B2")
+	tc := must(tb.Rotate(w.rnd))
+	dTC := w.dist(tc)
+	c = w.receiverCase("process/epochs-topological-order", "process", "success")
+	c.Distributions, c.Distribution = []string{dTC, dTB}, dTA
+	w.finishProcess(&c)
+	add(c)
+	// A cycle (X names Y as previous and Y names X; only a misbehaving owner signs that) is
+	// broken in the order of the list: held epochs first, the new one last.
+	cx, cy := w.sender(), w.sender()
+	link(cx, cy, 4)
+	link(cy, cx, 6)
+	c = w.receiverCase("process/epoch-cycle", "process", "success")
+	c.Distributions, c.Distribution = []string{w.dist(cy)}, w.dist(cx)
+	w.finishProcess(&c)
+	add(c)
+
+	// Gap runs: maximal runs of skipped iterations, one run per gap even when two runs are
+	// separated by a single opened iteration, and the announced tail of a rotated epoch.
+	gs := w.sender()
+	dG := w.dist(gs)
+	var gm []string
+	for i := range 9 {
+		gm = append(gm, seal(gs, fmt.Sprintf("g%d", i)))
+	}
+	gr := must(gs.Rotate(w.rnd))
+	c = w.receiverCase("open/adjacent-gap-runs", "open", "success")
+	c.Distributions, c.Setup, c.Message = []string{dG, w.dist(gr)}, []string{gm[2], gm[5]}, seal(gr, "after the rotation")
+	w.finishOpen(&c, w.apply(c))
+	c.ReceiverStateAfter = marshal(w.openedState(c))
+	add(c)
 	return out
+}
+
+// finishProcess fills the gaps and state after a successful process case.
+func (w *world) finishProcess(c *Case) {
+	r := w.apply(*c)
+	if err := r.Process(must(senderkeys.ParseDistribution(unhex(c.Distribution)))); err != nil {
+		log.Fatalf("%s: %v", c.Name, err)
+	}
+	c.Gaps, c.ReceiverStateAfter = gaps(r), marshal(r)
+}
+
+// link makes s name prev's key id as its previous key, with prevLast iterations, by editing
+// the sender state encoding of the specification (Sender.Rotate never builds a cycle).
+func link(s, prev *senderkeys.Sender, prevLast uint32) {
+	st := must(s.MarshalBinary())
+	pst := must(prev.MarshalBinary())
+	glen := int(binary.BigEndian.Uint16(st[2:]))
+	keyOff := 4 + glen
+	tail := keyOff + 8 + 4 + 32 + 32 // has_prev
+	st[tail] = 1
+	copy(st[tail+1:tail+9], pst[keyOff:keyOff+8])
+	binary.BigEndian.PutUint32(st[tail+9:], prevLast)
+	if err := s.UnmarshalBinary(st); err != nil {
+		log.Fatal(err)
+	}
 }
 
 // openedState replays a successful open case and returns the receiver afterwards.

@@ -183,6 +183,13 @@ func build() File {
 	initiate("signing_key_not_on_curve", "invalid_signing_key", now, func(b *x3dh.Bundle) {
 		b.Identity.Signing = [33]byte{2, 31: 0, 32: 5}
 	})
+	// Precedence when several checks fail (Verify: version, X25519 keys, expiry, signature;
+	// the signing key is parsed only at the signature step).
+	initiate("low_order_key_and_expired", "invalid_point", expires, func(b *x3dh.Bundle) { b.SignedPrekey = lowOrder; resign(b, bob) })
+	initiate("expired_and_bad_signature", "expired_prekey", expires, func(b *x3dh.Bundle) { b.Signature[5] ^= 0x10 })
+	initiate("expired_and_signing_key_not_on_curve", "expired_prekey", expires, func(b *x3dh.Bundle) {
+		b.Identity.Signing = [33]byte{2, 31: 0, 32: 5}
+	})
 	// Structurally invalid bundles cannot come out of MarshalBinary: edit the bytes.
 	raw := func(name, expect string, edit func(raw []byte) []byte) {
 		f.Cases = append(f.Cases, Case{Name: name, Expect: expect, Kind: "initiate", Now: now.Unix(),
@@ -190,6 +197,8 @@ func build() File {
 			Ephemeral: hex.EncodeToString(bytesFrom(name, 32))})
 	}
 	raw("bundle_version_2", "unsupported_version", func(b []byte) []byte { b[0] = 2; return b })
+	// Precedence: the version byte is read before the structure.
+	raw("bundle_version_2_truncated", "unsupported_version", func(b []byte) []byte { b[0] = 2; return b[:40] })
 	raw("bundle_trailing_byte", "malformed", func(b []byte) []byte { return append(b, 0) })
 	raw("bundle_too_many_one_time_prekeys", "malformed", func(b []byte) []byte {
 		n := x3dh.MaxBundleOneTimePrekeys + 1
@@ -237,6 +246,34 @@ func build() File {
 		raw := must(h.MarshalBinary())
 		raw[0] = 0
 		return raw
+	})
+	// Precedence when several checks fail (Respond: version, initiator IK, initiator signing
+	// key, EK, signed prekey id, its expiry, one-time prekey id).
+	respond("initiator_key_and_signing_key_invalid", "invalid_point", now, true, func(h *x3dh.Header) []byte {
+		h.Initiator.DH = lowOrder
+		h.Initiator.Signing[0] = 0x04
+		return nil
+	})
+	respond("initiator_signing_key_and_ephemeral_invalid", "invalid_signing_key", now, true, func(h *x3dh.Header) []byte {
+		h.Initiator.Signing[0] = 0x04
+		h.Ephemeral = lowOrder
+		return nil
+	})
+	respond("ephemeral_invalid_and_unknown_signed_prekey", "invalid_point", now, true, func(h *x3dh.Header) []byte {
+		h.Ephemeral = nonCanonical
+		h.SignedPrekeyID = 8
+		return nil
+	})
+	respond("unknown_signed_and_one_time_prekey", "unknown_signed_prekey", now, false, func(h *x3dh.Header) []byte {
+		h.SignedPrekeyID = 8
+		return nil
+	})
+	respond("past_grace_and_unknown_one_time_prekey", "expired_prekey", expires.Add(x3dh.SignedPrekeyGrace), false,
+		func(*x3dh.Header) []byte { return nil })
+	respond("header_version_2_truncated", "unsupported_version", now, true, func(h *x3dh.Header) []byte {
+		raw := must(h.MarshalBinary())
+		raw[0] = 2
+		return raw[:20]
 	})
 	return f
 }
