@@ -24,6 +24,7 @@ func FuzzVerify(f *testing.F) {
 		}
 	}
 	f.Add([]byte{Version})
+	f.Add(sample(f))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		l, err := Parse(b)
 		if (err == nil) == (l == nil) {

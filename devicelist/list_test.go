@@ -269,3 +269,84 @@ func TestMarshalBounds(t *testing.T) {
 		t.Fatalf("short binding: %v", err)
 	}
 }
+
+// sample is a device list with a revoked entry, a bound one and an unbound one (no valid
+// signatures: for the codec only).
+func sample(t testing.TB) []byte {
+	t.Helper()
+	l := &List{Account: [65]byte{4}, Clock: 5, Entries: []Entry{{ID: [16]byte{1}, Revoked: true},
+		{ID: [16]byte{2}, Binding: bytes.Repeat([]byte{8}, BindingSize)}, {ID: [16]byte{3}}},
+		Signature: [64]byte{3}, Bundles: [][]byte{[]byte("bundle")}}
+	b, err := l.Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// TestParseRejects: the decoder is strict and canonical (non-canonical booleans, bindings
+// out of entry order, for unlisted ids, twice or truncated, trailing bytes, every prefix).
+func TestParseRejects(t *testing.T) {
+	good := sample(t)
+	if l, err := Parse(good); err != nil {
+		t.Fatal(err)
+	} else if again, _ := l.Marshal(); !bytes.Equal(again, good) {
+		t.Fatal("round trip differs")
+	}
+	for i := range len(good) {
+		if l, err := Parse(good[:i]); err == nil {
+			if again, _ := l.Marshal(); !bytes.Equal(again, good[:i]) {
+				t.Fatalf("prefix %d decoded non-canonically", i)
+			}
+		}
+	}
+	if _, err := Parse(append(bytes.Clone(good), 0)); err == nil {
+		t.Fatal("trailing byte accepted")
+	}
+	bad := bytes.Clone(good)
+	// revoked flag byte of the first entry is at 1+65+8+2+81
+	bad[1+65+8+2+81] = 2
+	if _, err := Parse(bad); err == nil {
+		t.Fatal("non-canonical bool accepted")
+	}
+	// Bindings: in entry order, for listed entries only, at most one each.
+	l, err := Parse(good)
+	if err != nil || l.Entries[0].Binding != nil || len(l.Entries[1].Binding) != BindingSize || l.Entries[2].Binding != nil {
+		t.Fatalf("bindings not parsed back: %v", err)
+	}
+	sig := bytes.Repeat([]byte{8}, BindingSize)
+	withBindings := func(ids ...byte) []byte {
+		cp := *l
+		cp.Entries = nil
+		for _, e := range l.Entries {
+			e.Binding = nil
+			cp.Entries = append(cp.Entries, e)
+		}
+		b, err := cp.Marshal()
+		if err != nil {
+			t.Fatal(err)
+		}
+		var list []byte
+		for _, id := range ids {
+			list = append(append(list, append([]byte{id}, make([]byte, 15)...)...), sig...)
+		}
+		at := 1 + 65 + 8 + 2 + 3*entrySize + SignatureSize // the (empty) bindings' length
+		out := append(bytes.Clone(b[:at]), byte(len(list)>>8), byte(len(list)))
+		out = append(append(out, list...), b[at+2:]...)
+		return out
+	}
+	if c, err := Parse(withBindings(1, 3)); err != nil || c.Entries[0].Binding == nil || c.Entries[2].Binding == nil {
+		t.Fatalf("bindings for entries 1 and 3: %v", err)
+	}
+	for name, ids := range map[string][]byte{"unlisted id": {4}, "out of order": {3, 1}, "twice": {2, 2}} {
+		if _, err := Parse(withBindings(ids...)); err == nil {
+			t.Errorf("binding %s accepted", name)
+		}
+	}
+	short := withBindings(2)
+	at := 1 + 65 + 8 + 2 + 3*entrySize + SignatureSize
+	short[at+1]-- // the list is no longer a whole number of bindings
+	if _, err := Parse(short); err == nil {
+		t.Error("truncated binding accepted")
+	}
+}

@@ -11,7 +11,7 @@ import (
 
 	"golang.org/x/crypto/chacha20poly1305"
 
-	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/topics"
 )
 
@@ -102,7 +102,7 @@ func (c *Client) FetchContact(ctx context.Context, account string) (Contact, err
 	// Newest first, each payload once; only cards that open, parse and name the account
 	// count against the signature budget (anyone who knows the account key can publish
 	// announcements: floods are bounded, not prevented).
-	var best *verifiedCard
+	var best *devicelist.Verified
 	var bestRaw []byte
 	tried, done := 0, map[[32]byte]bool{}
 	for i := len(envs) - 1; i >= 0 && tried < MaxAnnounceVerify; i-- {
@@ -115,15 +115,15 @@ func (c *Client) FetchContact(ctx context.Context, account string) (Contact, err
 		if err != nil {
 			continue
 		}
-		if card, err := wire.ParseCard(raw); err != nil || !bytes.Equal(card.Account[:], pub) {
+		if card, err := devicelist.Parse(raw); err != nil || !bytes.Equal(card.Account[:], pub) {
 			continue
 		}
 		tried++
-		v, err := verifyCard(raw, c.now())
-		if err != nil || v.account != account {
+		v, err := verifyDeviceList(raw, c.now())
+		if err != nil || v.Account != account {
 			continue
 		}
-		if best == nil || v.card.Clock > best.card.Clock {
+		if best == nil || v.List.Clock > best.List.Clock {
 			best, bestRaw = v, raw
 		}
 	}

@@ -17,10 +17,10 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport/memory"
 	"github.com/chorus-im/chorus/x3dh"
 )
@@ -34,31 +34,31 @@ func TestDeviceListConvergence(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []wire.CardInstallation
+	var ids []devicelist.Entry
 	for range 7 {
 		id, err := x3dh.GenerateIdentity(cryptorand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}
 		p := id.Public()
-		ids = append(ids, wire.CardInstallation{ID: p.ID, DH: p.DH, Signing: p.Signing, Binding: protocol.BindForTest(id, &key.PublicKey)})
+		ids = append(ids, devicelist.Entry{ID: p.ID, DH: p.DH, Signing: p.Signing, Binding: protocol.BindForTest(id, &key.PublicKey)})
 	}
-	entry := func(i int, revoked bool) wire.CardInstallation {
+	entry := func(i int, revoked bool) devicelist.Entry {
 		e := ids[i]
 		e.Revoked = revoked
 		return e
 	}
 	cards := [][]byte{
-		protocol.SignCardForTest(key, &wire.Card{Clock: 1, Installations: []wire.CardInstallation{entry(0, false)}}),
-		protocol.SignCardForTest(key, &wire.Card{Clock: 2, Installations: []wire.CardInstallation{entry(0, false), entry(1, false)}}),
+		protocol.SignCardForTest(key, &devicelist.List{Clock: 1, Entries: []devicelist.Entry{entry(0, false)}}),
+		protocol.SignCardForTest(key, &devicelist.List{Clock: 2, Entries: []devicelist.Entry{entry(0, false), entry(1, false)}}),
 		// holder 0 links 2 while holder 1 revokes 1 and links 3 (both at clock 3)
-		protocol.SignCardForTest(key, &wire.Card{Clock: 3, Installations: []wire.CardInstallation{entry(0, false), entry(1, false), entry(2, false)}}),
-		protocol.SignCardForTest(key, &wire.Card{Clock: 3, Installations: []wire.CardInstallation{entry(0, false), entry(1, true), entry(3, false)}}),
+		protocol.SignCardForTest(key, &devicelist.List{Clock: 3, Entries: []devicelist.Entry{entry(0, false), entry(1, false), entry(2, false)}}),
+		protocol.SignCardForTest(key, &devicelist.List{Clock: 3, Entries: []devicelist.Entry{entry(0, false), entry(1, true), entry(3, false)}}),
 		// a later list by holder 0 that never saw the revocation of 1, revoking 4
-		protocol.SignCardForTest(key, &wire.Card{Clock: 4, Installations: []wire.CardInstallation{entry(0, false), entry(1, false), entry(2, false), entry(4, true)}}),
+		protocol.SignCardForTest(key, &devicelist.List{Clock: 4, Entries: []devicelist.Entry{entry(0, false), entry(1, false), entry(2, false), entry(4, true)}}),
 		// a recovery device's own first list (low clock), and a stale list re-listing 1
-		protocol.SignCardForTest(key, &wire.Card{Clock: 1, Installations: []wire.CardInstallation{entry(5, false)}}),
-		protocol.SignCardForTest(key, &wire.Card{Clock: 2, Installations: []wire.CardInstallation{entry(1, false), entry(6, true)}}),
+		protocol.SignCardForTest(key, &devicelist.List{Clock: 1, Entries: []devicelist.Entry{entry(5, false)}}),
+		protocol.SignCardForTest(key, &devicelist.List{Clock: 2, Entries: []devicelist.Entry{entry(1, false), entry(6, true)}}),
 	}
 	want := map[protocol.InstallationID]bool{}
 	for i, rev := range []bool{false, true, false, false, true, false, true} {
@@ -103,7 +103,7 @@ func TestDeviceListConvergence(t *testing.T) {
 		st.Close()
 	}
 	// A list with more than MaxInstallations active entries is refused.
-	var many []wire.CardInstallation
+	var many []devicelist.Entry
 	for i := range protocol.MaxInstallations + 1 {
 		e := ids[0]
 		e.ID[15] = byte(i)
@@ -115,7 +115,7 @@ func TestDeviceListConvergence(t *testing.T) {
 	if _, err := c.CreateAccount(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := protocol.MergeCardForTest(c, protocol.SignCardForTest(key, &wire.Card{Clock: 9, Installations: many})); !errors.Is(err, protocol.ErrBadContactCode) {
+	if err := protocol.MergeCardForTest(c, protocol.SignCardForTest(key, &devicelist.List{Clock: 9, Entries: many})); !errors.Is(err, protocol.ErrBadContactCode) {
 		t.Fatalf("oversized device list: %v", err)
 	}
 }
@@ -541,12 +541,12 @@ func tamperSecret(t *testing.T, code string) string {
 	return "chorus-link1:" + base64.RawURLEncoding.EncodeToString(raw)
 }
 
-func cardOfCode(t *testing.T, code string) *wire.Card {
+func cardOfCode(t *testing.T, code string) *devicelist.List {
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	card, err := wire.ParseCard(raw)
+	card, err := devicelist.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
@@ -453,7 +454,7 @@ func linkIdentity(t testing.TB, code string) x3dh.PublicIdentity {
 	return b.Identity
 }
 
-func cardIdentities(t testing.TB, p *peer) []wire.CardInstallation {
+func cardIdentities(t testing.TB, p *peer) []devicelist.Entry {
 	code, err := p.c.ContactCode(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -462,11 +463,11 @@ func cardIdentities(t testing.TB, p *peer) []wire.CardInstallation {
 	if err != nil {
 		t.Fatal(err)
 	}
-	card, err := wire.ParseCard(raw)
+	card, err := devicelist.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return card.Installations
+	return card.Entries
 }
 
 // TestLinkPRIV2 captures everything published on the network from account creation through

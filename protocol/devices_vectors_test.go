@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
@@ -77,7 +78,7 @@ func TestDeviceVectors(t *testing.T) {
 			for _, s := range c.Cards {
 				cards = append(cards, unhex(s))
 			}
-			card, err := wire.ParseCard(cards[0])
+			card, err := devicelist.Parse(cards[0])
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -111,17 +112,17 @@ func TestDeviceVectors(t *testing.T) {
 				}
 				// The kept card is the chosen list (its signed part), carrying the binding of
 				// every installation of the union and no other.
-				kc, err := wire.ParseCard(kept)
+				kc, err := devicelist.Parse(kept)
 				if err != nil {
 					t.Fatalf("%s: kept card: %v", c.Name, err)
 				}
-				want, _ := wire.ParseCard(cards[c.Kept])
+				want, _ := devicelist.Parse(cards[c.Kept])
 				a, _ := kc.SignedPart()
 				b, _ := want.SignedPart()
 				if !bytes.Equal(a, b) {
 					t.Errorf("%s: kept another card than #%d", c.Name, c.Kept)
 				}
-				for _, e := range kc.Installations {
+				for _, e := range kc.Entries {
 					if _, ok := got[protocol.InstallationID(e.ID)]; ok != (e.Binding != nil) {
 						t.Errorf("%s: kept card: installation %x in the union %v, binding %x", c.Name, e.ID[:4], ok, e.Binding)
 					}

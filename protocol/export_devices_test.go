@@ -6,6 +6,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
@@ -13,18 +14,10 @@ import (
 )
 
 // SignCardForTest signs card's device list with the account key (as a holder does).
-func SignCardForTest(key *ecdsa.PrivateKey, card *wire.Card) []byte {
-	copy(card.Account[:], crypto.FromECDSAPub(&key.PublicKey))
-	signed, err := card.SignedPart()
-	if err != nil {
+func SignCardForTest(key *ecdsa.PrivateKey, card *devicelist.List) []byte {
+	if err := card.Sign(key); err != nil {
 		panic(err)
 	}
-	d := cardDigest(signed)
-	sig, err := crypto.Sign(d[:], key)
-	if err != nil {
-		panic(err)
-	}
-	copy(card.Signature[:], sig[:64])
 	b, err := card.Marshal()
 	if err != nil {
 		panic(err)
@@ -35,7 +28,7 @@ func SignCardForTest(key *ecdsa.PrivateKey, card *wire.Card) []byte {
 // BindForTest returns the binding signature of ident to the account key (as the
 // installation makes it).
 func BindForTest(ident *x3dh.Identity, account *ecdsa.PublicKey) []byte {
-	b, err := signBinding(ident, crypto.FromECDSAPub(account))
+	b, err := devicelist.Bind(ident, crypto.FromECDSAPub(account))
 	if err != nil {
 		panic(err)
 	}
@@ -44,7 +37,7 @@ func BindForTest(ident *x3dh.Identity, account *ecdsa.PublicKey) []byte {
 
 // MergeCardForTest verifies a card and merges it as if it arrived from the network.
 func MergeCardForTest(c *Client, raw []byte) error {
-	v, err := verifyCard(raw, c.now())
+	v, err := verifyDeviceList(raw, c.now())
 	if err != nil {
 		return err
 	}

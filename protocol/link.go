@@ -343,8 +343,8 @@ func (t *txn) handleLinkInbox(payload []byte) error {
 	if pm.Card == nil {
 		return errBadInitial
 	}
-	v, err := verifyCard(pm.Card, now)
-	if err != nil || !cardLists(v, s.rec.Remote, p.Header) || !listsSelf(v.card, t.self) {
+	v, err := verifyDeviceList(pm.Card, now)
+	if err != nil || !cardLists(v, s.rec.Remote, p.Header) || !listsSelf(v.List, t.self) {
 		return errBadInitial
 	}
 	// Adopt the account.
@@ -352,7 +352,7 @@ func (t *txn) handleLinkInbox(payload []byte) error {
 	if err != nil {
 		return err
 	}
-	rec.PublicKey = slices.Clone(v.card.Account[:])
+	rec.PublicKey = slices.Clone(v.List.Account[:])
 	rec.LinkUntil = now.Add(LinkListenWindow)
 	if err := t.PutAccount(rec); err != nil {
 		return err
@@ -361,7 +361,7 @@ func (t *txn) handleLinkInbox(payload []byte) error {
 	if err != nil {
 		return errBadInitial
 	}
-	acct := &account{pub: crypto.FromECDSAPub(pub), id: v.account, ident: link.ident, inst: link.inst}
+	acct := &account{pub: crypto.FromECDSAPub(pub), id: v.Account, ident: link.ident, inst: link.inst}
 	c.acct, c.link, c.linkTopic, c.linkUntil = acct, nil, link.topic, rec.LinkUntil
 	t.onRollback(func() { c.acct, c.link, c.linkTopic, c.linkUntil = nil, link, "", time.Time{} })
 	t.self = nil
@@ -371,13 +371,13 @@ func (t *txn) handleLinkInbox(payload []byte) error {
 	if _, err := t.mergeCard(v, pm.Card, false, true, now); err != nil {
 		return err
 	}
-	s.rec.RemoteAccount = v.account
+	s.rec.RemoteAccount = v.Account
 	if err := t.adoptResponder(s, otk); err != nil {
 		return err
 	}
 	t.topicsChanged, t.newKeys = true, true
-	t.emit(&AccountLinked{Account: v.account, By: s.rec.Remote})
-	if err := t.handlePairwise(v.account, s.rec.Remote, pm); err != nil {
+	t.emit(&AccountLinked{Account: v.Account, By: s.rec.Remote})
+	if err := t.handlePairwise(v.Account, s.rec.Remote, pm); err != nil {
 		return err
 	}
 	// Send our binding to the installation that linked us: it announces us only then.
@@ -420,8 +420,8 @@ func (t *txn) handleLink(from string, pm *wire.PairwiseMessage) error {
 	}
 	now := c.now()
 	for _, ct := range l.Contacts {
-		v, err := verifyCard(ct.Card, now)
-		if err != nil || v.account == c.acct.id {
+		v, err := verifyDeviceList(ct.Card, now)
+		if err != nil || v.Account == c.acct.id {
 			continue
 		}
 		if err := t.storeCard(v, ct.Card, ct.Added, false, now); err != nil {

@@ -189,8 +189,8 @@ func (t *txn) applyMembership(g *GroupRecord, gc *groupCache, next membership.St
 	ch := membership.Diff(old, next)
 	now := c.now()
 	for _, raw := range cards {
-		v, err := verifyCard(raw, now)
-		if err != nil || !slices.Contains(ch.MembersAdded, v.account) {
+		v, err := verifyDeviceList(raw, now)
+		if err != nil || !slices.Contains(ch.MembersAdded, v.Account) {
 			continue
 		}
 		if err := t.storeCard(v, raw, false, false, now); err != nil {
@@ -333,8 +333,8 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 		return errors.New("protocol: welcome not from an admin or not naming us")
 	}
 	for _, raw := range w.Cards {
-		v, err := verifyCard(raw, now)
-		if err != nil || !st.IsMember(v.account) {
+		v, err := verifyDeviceList(raw, now)
+		if err != nil || !st.IsMember(v.Account) {
 			continue
 		}
 		if err := t.storeCard(v, raw, false, false, now); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
 )
@@ -200,17 +201,17 @@ func (t *txn) handleInbox(payload []byte) error {
 			if err != nil || pm.Card == nil {
 				return errBadInitial
 			}
-			v, err := verifyCard(pm.Card, c.now())
+			v, err := verifyDeviceList(pm.Card, c.now())
 			if err != nil || !cardLists(v, s.rec.Remote, p.Header) {
 				return errBadInitial
 			}
-			if prev, err := t.Installation(s.rec.Remote); err == nil && prev.Account != v.account {
+			if prev, err := t.Installation(s.rec.Remote); err == nil && prev.Account != v.Account {
 				return errBadInitial
 			}
 			if err := t.storeCard(v, pm.Card, false, true, c.now()); err != nil {
 				return err
 			}
-			s.rec.RemoteAccount = v.account
+			s.rec.RemoteAccount = v.Account
 			if err := t.adoptResponder(s, otk); err != nil {
 				return err
 			}
@@ -227,13 +228,13 @@ func (t *txn) handleInbox(payload []byte) error {
 
 // cardLists reports whether the card lists the X3DH initiator's identity, unrevoked and
 // bound to the account by its binding signature.
-func cardLists(v *verifiedCard, inst InstallationID, hdr []byte) bool {
+func cardLists(v *devicelist.Verified, inst InstallationID, hdr []byte) bool {
 	// hdr = version || initiator identity (id 16 || dh 32 || signing 33) || ...
 	if len(hdr) < 1+81 {
 		return false
 	}
-	for _, in := range v.card.Installations {
-		if InstallationID(in.ID) == inst && !in.Revoked && v.bound[in.ID] && string(in.ID[:]) == string(hdr[1:17]) &&
+	for _, in := range v.List.Entries {
+		if InstallationID(in.ID) == inst && !in.Revoked && v.Bound[in.ID] && string(in.ID[:]) == string(hdr[1:17]) &&
 			string(in.DH[:]) == string(hdr[17:49]) && string(in.Signing[:]) == string(hdr[49:82]) {
 			return true
 		}
@@ -249,7 +250,7 @@ func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.Pairwise
 		return t.handleDevices(from, inst, pm)
 	}
 	if pm.Card != nil {
-		if v, err := verifyCard(pm.Card, c.now()); err == nil && v.account == from {
+		if v, err := verifyDeviceList(pm.Card, c.now()); err == nil && v.Account == from {
 			if err := t.storeCard(v, pm.Card, false, true, c.now()); err != nil {
 				return err
 			}
@@ -281,8 +282,8 @@ func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.Pairwise
 		}
 		t.newKeys = true
 	case wire.PairwiseCard:
-		v, err := verifyCard(pm.Body, c.now())
-		if err != nil || v.account != from {
+		v, err := verifyDeviceList(pm.Body, c.now())
+		if err != nil || v.Account != from {
 			return errNotForUs
 		}
 		return t.storeCard(v, pm.Body, false, false, c.now())

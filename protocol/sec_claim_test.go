@@ -9,20 +9,20 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
 // parseCode decodes a contact code into its card.
-func parseCode(t *testing.T, code string) *wire.Card {
+func parseCode(t *testing.T, code string) *devicelist.List {
 	t.Helper()
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	card, err := wire.ParseCard(raw)
+	card, err := devicelist.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,7 +85,7 @@ func TestSecInstallationClaim(t *testing.T) {
 
 	// Mallory's forged list: her own card plus alice1's entry, copied, at a higher clock.
 	acard := parseCode(t, aliceCode)
-	i := slices.IndexFunc(acard.Installations, func(e wire.CardInstallation) bool { return e.ID == a1id })
+	i := slices.IndexFunc(acard.Entries, func(e devicelist.Entry) bool { return e.ID == a1id })
 	if i < 0 {
 		t.Fatal("alice1 not in alice's card")
 	}
@@ -94,7 +94,7 @@ func TestSecInstallationClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	mcard := parseCode(t, mcode)
-	mcard.Installations = append(mcard.Installations, acard.Installations[i])
+	mcard.Entries = append(mcard.Entries, acard.Entries[i])
 	mcard.Clock++
 	forged := "chorus1:" + base64.RawURLEncoding.EncodeToString(protocol.SignCardForTest(mkey, mcard))
 

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
@@ -300,7 +301,7 @@ func TestImpersonatedInstallationRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	card, err := wire.ParseCard(raw)
+	card, err := devicelist.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

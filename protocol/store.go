@@ -43,7 +43,7 @@ type AccountRecord struct {
 	PublicKey    []byte // 65-byte uncompressed account key; empty while waiting to be linked
 	Identity     []byte // x3dh.Identity.MarshalBinary
 	CardClock    uint64 // highest Lamport clock of our account's device list seen (or signed)
-	DeviceList   []byte // our account's newest signed device list listing us (wire.Card, no bundles)
+	DeviceList   []byte // our account's newest signed device list listing us (devicelist.List, no bundles)
 	NextPrekeyID uint32 // next free prekey id (signed and one-time share the space)
 	CreatedAt    time.Time
 	AnnouncedAt  time.Time // last announcement publish (zero: never, or due)
@@ -78,7 +78,7 @@ type PrekeyStore interface {
 // member of one of our groups).
 type ContactRecord struct {
 	Account   string // membership.PublicKeyString form
-	Card      []byte // wire.Card, verified
+	Card      []byte // devicelist.List, verified
 	Clock     uint64
 	Added     bool // explicitly added as a contact (AddContact)
 	UpdatedAt time.Time

@@ -11,9 +11,9 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
@@ -187,11 +187,11 @@ func waitBound(ctx context.Context, prim *installation, id protocol.Installation
 		if err != nil {
 			return err
 		}
-		card, err := wire.ParseCard(raw)
+		card, err := devicelist.Parse(raw)
 		if err != nil {
 			return err
 		}
-		for _, e := range card.Installations {
+		for _, e := range card.Entries {
 			if e.ID == id && e.Binding != nil {
 				return nil
 			}

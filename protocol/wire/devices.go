@@ -4,6 +4,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/chorus-im/chorus/devicelist"
 )
 
 // Multi-device formats (spec/README.md, ## protocol, "Multi-device").
@@ -105,7 +107,7 @@ func readDeviceInfos(s *cryptobyte.String, out *[]DeviceInfo) bool {
 	for !list.Empty() {
 		var item cryptobyte.String
 		var d DeviceInfo
-		if len(items) >= MaxCardInstallations || !list.ReadUint16LengthPrefixed(&item) || !readDeviceInfo(&item, &d) || !item.Empty() {
+		if len(items) >= devicelist.MaxEntries || !list.ReadUint16LengthPrefixed(&item) || !readDeviceInfo(&item, &d) || !item.Empty() {
 			return false
 		}
 		items = append(items, d)
@@ -115,7 +117,7 @@ func readDeviceInfos(s *cryptobyte.String, out *[]DeviceInfo) bool {
 }
 
 func validInfos(list []DeviceInfo) bool {
-	if len(list) > MaxCardInstallations {
+	if len(list) > devicelist.MaxEntries {
 		return false
 	}
 	for i := range list {

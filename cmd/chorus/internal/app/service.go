@@ -12,9 +12,9 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/chorus-im/chorus/cmd/chorus/internal/display"
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/protocol/wire"
 )
 
 // Network is what the Service needs from the Waku node it runs on.
@@ -240,7 +240,7 @@ func codeAccount(code string) string {
 	if err != nil {
 		return ""
 	}
-	card, err := wire.ParseCard(raw)
+	card, err := devicelist.Parse(raw)
 	if err != nil {
 		return ""
 	}

@@ -20,8 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/waku"
 )
@@ -391,11 +391,11 @@ func binds(ctx context.Context, d *device, id protocol.InstallationID) bool {
 	if err != nil {
 		return false
 	}
-	card, err := wire.ParseCard(raw)
+	card, err := devicelist.Parse(raw)
 	if err != nil {
 		return false
 	}
-	for _, e := range card.Installations {
+	for _, e := range card.Entries {
 		if e.ID == id && e.Binding != nil {
 			return true
 		}
