@@ -303,11 +303,6 @@ func (l prekeyLookup) OneTimePrekey(id uint32) (*x3dh.OneTimePrekey, bool) {
 	return k, true
 }
 
-// ownCard returns our account's card: our stored signed device list with our current
-// bundle (withOTKs one-time prekeys) and the bundles we hold of our other active
-// installations (devices.go).
-func (t *txn) ownCard(withOTKs int) ([]byte, error) { return t.ownCardBundles(withOTKs) }
-
 // ownBundle returns our current bundle with up to withOTKs one-time prekeys.
 func (t *txn) ownBundle(withOTKs int) ([]byte, error) {
 	acct := t.me()
@@ -346,12 +341,12 @@ func verifyDeviceList(b []byte, now time.Time) (*devicelist.Verified, error) {
 	return v, nil
 }
 
-// storeCard records a verified card: the contact's newest card and the union of every
-// device list of the account seen (devices.go, mergeCard). Bundles keep their one-time
+// storeDeviceList records a verified device list: the contact's newest device list and the union of every
+// device list of the account seen (devices.go, mergeDeviceList). Bundles keep their one-time
 // prekeys only if ownerGiven (the owner published them to us); otherwise they are
 // stripped so that no one-time prekey is used twice.
-func (t *txn) storeCard(v *devicelist.Verified, raw []byte, added, ownerGiven bool, now time.Time) error {
-	_, err := t.mergeCard(v, raw, added, ownerGiven, now)
+func (t *txn) storeDeviceList(v *devicelist.Verified, raw []byte, added, ownerGiven bool, now time.Time) error {
+	_, err := t.mergeDeviceList(v, raw, added, ownerGiven, now)
 	return err
 }
 
@@ -363,7 +358,7 @@ type Contact struct {
 }
 
 // ContactCode returns this account's contact code: "chorus1:" + base64url of its signed
-// card (account key, device list, current prekey bundle without one-time prekeys).
+// device list (account key, installations, current prekey bundle without one-time prekeys).
 // Show it as a QR code; the other side calls AddContact.
 func (c *Client) ContactCode(ctx context.Context) (string, error) {
 	var code string
@@ -371,11 +366,11 @@ func (c *Client) ContactCode(ctx context.Context) (string, error) {
 		if t.c.acct == nil {
 			return ErrNoAccount
 		}
-		card, err := t.ownCard(0)
+		list, err := t.ownDeviceList(0)
 		if err != nil {
 			return err
 		}
-		code = contactCodePrefix + base64.RawURLEncoding.EncodeToString(card)
+		code = contactCodePrefix + base64.RawURLEncoding.EncodeToString(list)
 		return nil
 	})
 	return code, err
@@ -399,7 +394,7 @@ func (c *Client) AddContact(ctx context.Context, code string) (Contact, error) {
 		if t.c.acct == nil {
 			return ErrNoAccount
 		}
-		return t.storeCard(v, raw, true, false, c.now())
+		return t.storeDeviceList(v, raw, true, false, c.now())
 	})
 	if err != nil {
 		return Contact{}, err

@@ -143,12 +143,12 @@ func decodeContent(t wire.ContentType, body []byte) (Content, bool) {
 		}
 		return ct, true
 	case wire.ContentDevices:
-		card, err := devicelist.Parse(body)
+		list, err := devicelist.Parse(body)
 		if err != nil {
 			return Content{}, false
 		}
 		ct := Content{Type: ContentDevices}
-		for _, in := range card.Entries {
+		for _, in := range list.Entries {
 			ct.Devices = append(ct.Devices, DeviceEntry{ID: InstallationID(in.ID), Revoked: in.Revoked})
 		}
 		return ct, true

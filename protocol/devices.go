@@ -155,13 +155,13 @@ func (c *Client) revoke(ctx context.Context, id InstallationID, tell bool) error
 		if _, err := t.signDeviceList(); err != nil {
 			return err
 		}
-		card, err := t.ownCard(0)
+		list, err := t.ownDeviceList(0)
 		if err != nil {
 			return err
 		}
 		if tell {
 			// Tell the removed installation on its session before the sessions go.
-			if o, err := t.sendDevices(&before, card, true); err != nil {
+			if o, err := t.sendDevices(&before, list, true); err != nil {
 				c.log.Debug("remove: cannot tell the installation", "err", err)
 			} else {
 				outs = append(outs, o)
@@ -170,7 +170,7 @@ func (c *Client) revoke(ctx context.Context, id InstallationID, tell bool) error
 		if err := t.applyDeviceDelta(acct.id, deviceDelta{revoked: []InstallationID{id}}); err != nil {
 			return err
 		}
-		o, err := t.announceDevices(card, nil, "", true)
+		o, err := t.announceDevices(list, nil, "", true)
 		outs = append(outs, o...)
 		return err
 	})
@@ -198,14 +198,14 @@ func (t *txn) holder() (*account, error) {
 // announceDevices tells everyone concerned about our new device list: if groupsToo,
 // every active group we are in (a devices message: one publish per group; the
 // installations in welcome are welcomed into it first, on topic), our other
-// installations (pairwise Devices) and our contacts outside our groups (pairwise card),
+// installations (pairwise Devices) and our contacts outside our groups (pairwise device list),
 // and publishes an announcement. skip are installations not to send Devices to.
-func (t *txn) announceDevices(card []byte, welcome []*InstallationRecord, topic string, groupsToo bool, skip ...InstallationID) ([]*OutboxRecord, error) {
+func (t *txn) announceDevices(list []byte, welcome []*InstallationRecord, topic string, groupsToo bool, skip ...InstallationID) ([]*OutboxRecord, error) {
 	c := t.c
 	var outs []*OutboxRecord
 	notified := false
 	if groupsToo {
-		o, n, err := t.relayToGroups(card, welcome, topic)
+		o, n, err := t.relayToGroups(list, welcome, topic)
 		if err != nil {
 			return nil, err
 		}
@@ -220,14 +220,14 @@ func (t *txn) announceDevices(card []byte, welcome []*InstallationRecord, topic 
 		if in.Revoked || in.ID == c.acct.inst || slices.Contains(skip, in.ID) {
 			continue
 		}
-		o, err := t.sendDevices(in, card, notified)
+		o, err := t.sendDevices(in, list, notified)
 		if err != nil {
 			c.log.Debug("devices: no session with own installation", "err", err)
 			continue
 		}
 		outs = append(outs, o)
 	}
-	o, err := t.notifyContacts(card)
+	o, err := t.notifyContacts(list)
 	if err != nil {
 		return nil, err
 	}
@@ -240,9 +240,9 @@ func (t *txn) announceDevices(card []byte, welcome []*InstallationRecord, topic 
 }
 
 // relayToGroups welcomes the installations in welcome (on topic; "" = their inbox) into
-// every active group we are in and sends the card there as a devices message. It returns
+// every active group we are in and sends the device list there as a devices message. It returns
 // the outbox records and the number of groups.
-func (t *txn) relayToGroups(card []byte, welcome []*InstallationRecord, topic string) ([]*OutboxRecord, int, error) {
+func (t *txn) relayToGroups(list []byte, welcome []*InstallationRecord, topic string) ([]*OutboxRecord, int, error) {
 	c := t.c
 	outs, err := t.welcomeToGroups(welcome, topic)
 	if err != nil {
@@ -254,7 +254,7 @@ func (t *txn) relayToGroups(card []byte, welcome []*InstallationRecord, topic st
 		if err != nil {
 			return nil, 0, err
 		}
-		_, o, err := t.sealGroup(g, gc, wire.ContentDevices, card)
+		_, o, err := t.sealGroup(g, gc, wire.ContentDevices, list)
 		if err != nil {
 			c.log.Debug("devices: group message failed", "err", err)
 			continue
@@ -308,9 +308,9 @@ func (t *txn) activeGroups() []GroupID {
 	return ids
 }
 
-// sendDevices sends our device list (card) and the metadata of our installations to one
+// sendDevices sends our device list and the metadata of our installations to one
 // of our installations.
-func (t *txn) sendDevices(to *InstallationRecord, card []byte, groupsNotified bool) (*OutboxRecord, error) {
+func (t *txn) sendDevices(to *InstallationRecord, list []byte, groupsNotified bool) (*OutboxRecord, error) {
 	infos, err := t.deviceInfos()
 	if err != nil {
 		return nil, err
@@ -319,7 +319,7 @@ func (t *txn) sendDevices(to *InstallationRecord, card []byte, groupsNotified bo
 	if err != nil {
 		return nil, err
 	}
-	topic, frame, err := t.sealPairwise(to, &wire.PairwiseMessage{Card: card, Type: wire.PairwiseDevices, Body: body})
+	topic, frame, err := t.sealPairwise(to, &wire.PairwiseMessage{DeviceList: list, Type: wire.PairwiseDevices, Body: body})
 	if err != nil {
 		return nil, err
 	}
@@ -387,9 +387,9 @@ func (t *txn) applyDeviceInfos(infos []wire.DeviceInfo) error {
 	return nil
 }
 
-// notifyContacts sends card to every installation of our added contacts with whom we
+// notifyContacts sends our device list to every installation of our added contacts with whom we
 // share no active group (group members learn it from the group).
-func (t *txn) notifyContacts(card []byte) ([]*OutboxRecord, error) {
+func (t *txn) notifyContacts(list []byte) ([]*OutboxRecord, error) {
 	contacts, err := t.Contacts()
 	if err != nil {
 		return nil, err
@@ -407,7 +407,7 @@ func (t *txn) notifyContacts(card []byte) ([]*OutboxRecord, error) {
 			if ins[i].Revoked {
 				continue
 			}
-			topic, frame, err := t.sealPairwise(&ins[i], &wire.PairwiseMessage{Type: wire.PairwiseCard, Body: card})
+			topic, frame, err := t.sealPairwise(&ins[i], &wire.PairwiseMessage{Type: wire.PairwiseDeviceList, Body: list})
 			if err != nil {
 				t.c.log.Debug("devices: no session with contact", "err", err)
 				continue
@@ -452,33 +452,33 @@ func (t *txn) signDeviceList() (*devicelist.List, error) {
 	if len(ins) > MaxDeviceListEntries {
 		return nil, ErrTooManyInstallations
 	}
-	card := &devicelist.List{Clock: rec.CardClock + 1}
+	list := &devicelist.List{Clock: rec.DeviceListClock + 1}
 	for _, in := range ins {
-		card.Entries = append(card.Entries, devicelist.Entry{ID: in.ID, DH: in.DH, Signing: in.Signing, Revoked: in.Revoked})
+		list.Entries = append(list.Entries, devicelist.Entry{ID: in.ID, DH: in.DH, Signing: in.Signing, Revoked: in.Revoked})
 	}
-	if err := devicelist.CheckRules(card); err != nil {
+	if err := devicelist.CheckRules(list); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTooManyInstallations, err)
 	}
-	if err := card.Sign(acct.key); err != nil {
+	if err := list.Sign(acct.key); err != nil {
 		return nil, err
 	}
-	if rec.DeviceList, err = card.Marshal(); err != nil {
+	if rec.DeviceList, err = list.Marshal(); err != nil {
 		return nil, err
 	}
-	rec.CardClock = card.Clock
+	rec.DeviceListClock = list.Clock
 	rec.AnnouncedAt = time.Time{} // announce the new list
-	return card, t.PutAccount(rec)
+	return list, t.PutAccount(rec)
 }
 
-// ownCardBundles returns our stored device list with our bundle (withOTKs one-time
+// ownDeviceList returns our stored device list with our bundle (withOTKs one-time
 // prekeys) and the bundles of our other active installations (without one-time prekeys).
-func (t *txn) ownCardBundles(withOTKs int) ([]byte, error) {
+func (t *txn) ownDeviceList(withOTKs int) ([]byte, error) {
 	acct := t.me()
 	rec, err := t.Account()
 	if err != nil {
 		return nil, err
 	}
-	card, err := devicelist.Parse(rec.DeviceList)
+	list, err := devicelist.Parse(rec.DeviceList)
 	if err != nil {
 		return nil, fmt.Errorf("protocol: stored device list: %w", err)
 	}
@@ -486,11 +486,11 @@ func (t *txn) ownCardBundles(withOTKs int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.attachBindings(card, acct.id); err != nil {
+	if err := t.attachBindings(list, acct.id); err != nil {
 		return nil, err
 	}
-	card.Bundles = [][]byte{own}
-	for _, e := range card.Entries {
+	list.Bundles = [][]byte{own}
+	for _, e := range list.Entries {
 		if e.Revoked || InstallationID(e.ID) == acct.inst {
 			continue
 		}
@@ -507,13 +507,13 @@ func (t *txn) ownCardBundles(withOTKs int) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		card.Bundles = append(card.Bundles, bb)
+		list.Bundles = append(list.Bundles, bb)
 	}
-	return card.Marshal()
+	return list.Marshal()
 }
 
 // deviceDelta is what a device-list merge changed: installations added and revoked, and
-// installations already ours whose binding signature we learnt (bound; see mergeCard).
+// installations already ours whose binding signature we learnt (bound; see mergeDeviceList).
 type deviceDelta struct{ added, revoked, bound []InstallationID }
 
 func (d deviceDelta) empty() bool { return len(d.added) == 0 && len(d.revoked) == 0 }
@@ -526,16 +526,16 @@ func installationIDs(ids [][16]byte) []InstallationID {
 	return out
 }
 
-// mergeCard records a verified device list: the installations of its account merged by
+// mergeDeviceList records a verified device list: the installations of its account merged by
 // devicelist.Merge (the union of every list seen; an installation is bound to an account
 // only by its own binding signature: that is checked there, for every path that
 // receives a list), their bundles, the list kept for the account (keepOwnList,
-// keepContactCard), and the effects of the change (applyDeviceDelta). It returns the
+// keepContactList), and the effects of the change (applyDeviceDelta). It returns the
 // installations added and revoked.
 //
 // raw is the list as received; the contact record keeps v re-encoded instead, with every
-// binding we hold (keepContactCard).
-func (t *txn) mergeCard(v *devicelist.Verified, raw []byte, added, ownerGiven bool, now time.Time) (deviceDelta, error) {
+// binding we hold (keepContactList).
+func (t *txn) mergeDeviceList(v *devicelist.Verified, raw []byte, added, ownerGiven bool, now time.Time) (deviceDelta, error) {
 	acct := t.c.acct
 	var delta deviceDelta
 	own := acct != nil && v.Account == acct.id
@@ -594,7 +594,7 @@ func (t *txn) mergeCard(v *devicelist.Verified, raw []byte, added, ownerGiven bo
 			return delta, err
 		}
 		t.ownDelta.bound = append(t.ownDelta.bound, delta.bound...)
-	} else if err := t.keepContactCard(v, added, now); err != nil {
+	} else if err := t.keepContactList(v, added, now); err != nil {
 		return delta, err
 	}
 	if err := t.applyDeviceDelta(v.Account, delta); err != nil {
@@ -607,7 +607,7 @@ func (t *txn) mergeCard(v *devicelist.Verified, raw []byte, added, ownerGiven bo
 		}
 		// Our other installations may know only one side of a concurrent change: send
 		// them the union we signed.
-		card, err := t.ownCard(0)
+		list, err := t.ownDeviceList(0)
 		if err != nil {
 			return delta, err
 		}
@@ -619,7 +619,7 @@ func (t *txn) mergeCard(v *devicelist.Verified, raw []byte, added, ownerGiven bo
 			if ins[i].Revoked || ins[i].ID == acct.inst {
 				continue
 			}
-			o, err := t.sendDevices(&ins[i], card, true)
+			o, err := t.sendDevices(&ins[i], list, true)
 			if err != nil {
 				t.c.log.Debug("devices: no session with own installation", "err", err)
 				continue
@@ -630,12 +630,12 @@ func (t *txn) mergeCard(v *devicelist.Verified, raw []byte, added, ownerGiven bo
 	return delta, nil
 }
 
-// keepContactCard stores v as the list kept for its (foreign) account unless the kept
+// keepContactList stores v as the list kept for its (foreign) account unless the kept
 // one is greater (devicelist.Compare; a copy of the kept list replaces it: its bundles
 // are fresher), carrying every binding we know of its
 // installations (a forwarded copy must bind them for its next reader too), and marks the
 // contact added if added.
-func (t *txn) keepContactCard(v *devicelist.Verified, added bool, now time.Time) error {
+func (t *txn) keepContactList(v *devicelist.Verified, added bool, now time.Time) error {
 	old, err := t.Contact(v.Account)
 	switch {
 	case errors.Is(err, ErrNotFound):
@@ -643,7 +643,7 @@ func (t *txn) keepContactCard(v *devicelist.Verified, added bool, now time.Time)
 	case err != nil:
 		return err
 	}
-	if old == nil || old.Clock < v.List.Clock || (old.Clock == v.List.Clock && compareKept(v.List, old.Card) >= 0) {
+	if old == nil || old.Clock < v.List.Clock || (old.Clock == v.List.Clock && compareKept(v.List, old.DeviceList) >= 0) {
 		cp := *v.List
 		cp.Entries = slices.Clone(v.List.Entries)
 		if err := t.attachBindings(&cp, v.Account); err != nil {
@@ -653,7 +653,7 @@ func (t *txn) keepContactCard(v *devicelist.Verified, added bool, now time.Time)
 		if err != nil {
 			return err
 		}
-		rec := &ContactRecord{Account: v.Account, Card: raw, Clock: v.List.Clock, Added: added || (old != nil && old.Added), UpdatedAt: now}
+		rec := &ContactRecord{Account: v.Account, DeviceList: raw, Clock: v.List.Clock, Added: added || (old != nil && old.Added), UpdatedAt: now}
 		return t.PutContact(rec)
 	}
 	if added && !old.Added {
@@ -663,11 +663,11 @@ func (t *txn) keepContactCard(v *devicelist.Verified, added bool, now time.Time)
 	return nil
 }
 
-// attachBindings gives every entry of card without a binding the one we hold for it
+// attachBindings gives every entry of list without a binding the one we hold for it
 // (an installation record of account with the entry's keys).
-func (t *txn) attachBindings(card *devicelist.List, account string) error {
-	for i := range card.Entries {
-		e := &card.Entries[i]
+func (t *txn) attachBindings(list *devicelist.List, account string) error {
+	for i := range list.Entries {
+		e := &list.Entries[i]
 		if e.Binding != nil {
 			continue
 		}
@@ -715,7 +715,7 @@ func listsSelf(list *devicelist.List, me *account) bool {
 // if it is newer than ours and lists us (a list that does not list us would make our own
 // initial messages unverifiable), or if ours does not list us. Newer is
 // devicelist.Compare: a copy of the list we keep does not replace it (we keep ours
-// without bundles: the copy brings nothing). CardClock tracks the highest clock seen.
+// without bundles: the copy brings nothing). DeviceListClock tracks the highest clock seen.
 func (t *txn) keepOwnList(v *devicelist.Verified) error {
 	rec, err := t.Account()
 	if err != nil {
@@ -739,8 +739,8 @@ func (t *txn) keepOwnList(v *devicelist.Verified) error {
 			rec.DeviceList, changed = b, true
 		}
 	}
-	if v.List.Clock > rec.CardClock {
-		rec.CardClock, changed = v.List.Clock, true
+	if v.List.Clock > rec.DeviceListClock {
+		rec.DeviceListClock, changed = v.List.Clock, true
 	}
 	if !changed {
 		return nil
@@ -989,14 +989,14 @@ func (t *txn) loadDevices(rec *AccountRecord) error {
 	return nil
 }
 
-// receiveDevicesContent handles a devices message in a group: the sender account's card.
+// receiveDevicesContent handles a devices message in a group: the sender account's device list.
 func (t *txn) receiveDevicesContent(from string, body []byte) error {
 	now := t.c.now()
 	v, err := verifyDeviceList(body, now)
 	if err != nil || v.Account != from {
 		return nil // not applicable; the message itself stays
 	}
-	_, err = t.mergeCard(v, body, false, false, now)
+	_, err = t.mergeDeviceList(v, body, false, false, now)
 	return err
 }
 
@@ -1004,16 +1004,16 @@ func (t *txn) receiveDevicesContent(from string, body []byte) error {
 // device list and metadata. If the list added or revoked installations we did not know of
 // and the sender says it did not tell the groups (an installation that imported the
 // account key and is in no group yet), we relay: added installations are welcomed into
-// every group we are in and the card is sent there. Every installation that learns the
+// every group we are in and the device list is sent there. Every installation that learns the
 // change this way relays (the sender cannot know which of them are online); duplicates
 // are harmless.
 //
 // A Devices message (groups not notified) by which an installation we linked sends us its
-// binding signature completes the link: we announce the card that now binds it (groups,
+// binding signature completes the link: we announce the device list that now binds it (groups,
 // our other installations, contacts, announcement).
 func (t *txn) handleDevices(from string, inst InstallationID, pm *wire.PairwiseMessage) error {
 	c := t.c
-	if from != c.acct.id || pm.Card == nil {
+	if from != c.acct.id || pm.DeviceList == nil {
 		return errNotForUs
 	}
 	d, err := wire.ParseDevices(pm.Body)
@@ -1021,14 +1021,14 @@ func (t *txn) handleDevices(from string, inst InstallationID, pm *wire.PairwiseM
 		return err
 	}
 	now := c.now()
-	v, err := verifyDeviceList(pm.Card, now)
+	v, err := verifyDeviceList(pm.DeviceList, now)
 	if err != nil || v.Account != from {
 		return errNotForUs
 	}
-	if _, err := t.mergeCard(v, pm.Card, false, true, now); err != nil || t.selfRevoked() {
+	if _, err := t.mergeDeviceList(v, pm.DeviceList, false, true, now); err != nil || t.selfRevoked() {
 		return err
 	}
-	delta := t.ownDelta // also what the card of an initial message changed just before
+	delta := t.ownDelta // also what the device list of an initial message changed just before
 	if err := t.applyDeviceInfos(d.Devices); err != nil {
 		return err
 	}
@@ -1039,11 +1039,11 @@ func (t *txn) handleDevices(from string, inst InstallationID, pm *wire.PairwiseM
 		if !slices.Contains(delta.bound, inst) {
 			return nil
 		}
-		card, err := t.ownCard(0)
+		list, err := t.ownDeviceList(0)
 		if err != nil {
 			return err
 		}
-		outs, err := t.announceDevices(card, nil, "", true, inst)
+		outs, err := t.announceDevices(list, nil, "", true, inst)
 		t.sends = append(t.sends, outs...)
 		return err
 	}
@@ -1055,11 +1055,11 @@ func (t *txn) handleDevices(from string, inst InstallationID, pm *wire.PairwiseM
 		}
 		welcome = append(welcome, in)
 	}
-	card, err := t.ownCard(0)
+	list, err := t.ownDeviceList(0)
 	if err != nil {
 		return err
 	}
-	outs, _, err := t.relayToGroups(card, welcome, "")
+	outs, _, err := t.relayToGroups(list, welcome, "")
 	t.sends = append(t.sends, outs...)
 	return err
 }
@@ -1096,18 +1096,18 @@ func (c *Client) refreshOwnDevices(ctx context.Context) {
 			if !listsSelf(v.List, acct) {
 				unknown = true
 			}
-			if _, err := t.mergeCard(v, raw, false, false, c.now()); err != nil {
+			if _, err := t.mergeDeviceList(v, raw, false, false, c.now()); err != nil {
 				return err
 			}
 		}
 		if !unknown || acct.revoked {
 			return nil
 		}
-		card, err := t.ownCard(0)
+		list, err := t.ownDeviceList(0)
 		if err != nil {
 			return err
 		}
-		outs, err = t.announceDevices(card, nil, "", false)
+		outs, err = t.announceDevices(list, nil, "", false)
 		return err
 	})
 	if err != nil {
@@ -1118,20 +1118,20 @@ func (c *Client) refreshOwnDevices(ctx context.Context) {
 }
 
 // catchUpSiblings runs when we joined a group through another account's Welcome: if the
-// inviter's copy of our device list (the card it put in the Welcome) lacks some of our
+// inviter's copy of our device list (the one it put in the Welcome) lacks some of our
 // active installations, the smallest-id installation it did list welcomes them. An
 // installation counts as listed only with its binding (the inviter hands on every binding
 // it holds; without one it does not know the installation).
 func (t *txn) catchUpSiblings(g *GroupRecord, st *membership.State, w *wire.Welcome) error {
 	acct := t.c.acct
 	var listed map[[16]byte]bool
-	for _, raw := range w.Cards {
-		card, err := devicelist.Parse(raw)
-		if err != nil || !bytes.Equal(card.Account[:], acct.pub) {
+	for _, raw := range w.DeviceLists {
+		list, err := devicelist.Parse(raw)
+		if err != nil || !bytes.Equal(list.Account[:], acct.pub) {
 			continue
 		}
 		listed = map[[16]byte]bool{}
-		for _, e := range card.Entries {
+		for _, e := range list.Entries {
 			if !e.Revoked && devicelist.BindingValid(acct.pub, &e) {
 				listed[e.ID] = true
 			}

@@ -28,7 +28,7 @@ import (
 // TestDeviceListConvergence: an account's device lists signed concurrently by two
 // holders (equal clocks), older lists and a recovery device's low-clock list, delivered
 // in any order, leave every receiver with the same device list — the union, revoked if
-// revoked in any list — and the same card kept for the account.
+// revoked in any list — and the same device list kept for the account.
 func TestDeviceListConvergence(t *testing.T) {
 	key, err := crypto.GenerateKey()
 	if err != nil {
@@ -48,17 +48,17 @@ func TestDeviceListConvergence(t *testing.T) {
 		e.Revoked = revoked
 		return e
 	}
-	cards := [][]byte{
-		protocol.SignCardForTest(key, &devicelist.List{Clock: 1, Entries: []devicelist.Entry{entry(0, false)}}),
-		protocol.SignCardForTest(key, &devicelist.List{Clock: 2, Entries: []devicelist.Entry{entry(0, false), entry(1, false)}}),
+	lists := [][]byte{
+		protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 1, Entries: []devicelist.Entry{entry(0, false)}}),
+		protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 2, Entries: []devicelist.Entry{entry(0, false), entry(1, false)}}),
 		// holder 0 links 2 while holder 1 revokes 1 and links 3 (both at clock 3)
-		protocol.SignCardForTest(key, &devicelist.List{Clock: 3, Entries: []devicelist.Entry{entry(0, false), entry(1, false), entry(2, false)}}),
-		protocol.SignCardForTest(key, &devicelist.List{Clock: 3, Entries: []devicelist.Entry{entry(0, false), entry(1, true), entry(3, false)}}),
+		protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 3, Entries: []devicelist.Entry{entry(0, false), entry(1, false), entry(2, false)}}),
+		protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 3, Entries: []devicelist.Entry{entry(0, false), entry(1, true), entry(3, false)}}),
 		// a later list by holder 0 that never saw the revocation of 1, revoking 4
-		protocol.SignCardForTest(key, &devicelist.List{Clock: 4, Entries: []devicelist.Entry{entry(0, false), entry(1, false), entry(2, false), entry(4, true)}}),
+		protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 4, Entries: []devicelist.Entry{entry(0, false), entry(1, false), entry(2, false), entry(4, true)}}),
 		// a recovery device's own first list (low clock), and a stale list re-listing 1
-		protocol.SignCardForTest(key, &devicelist.List{Clock: 1, Entries: []devicelist.Entry{entry(5, false)}}),
-		protocol.SignCardForTest(key, &devicelist.List{Clock: 2, Entries: []devicelist.Entry{entry(1, false), entry(6, true)}}),
+		protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 1, Entries: []devicelist.Entry{entry(5, false)}}),
+		protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 2, Entries: []devicelist.Entry{entry(1, false), entry(6, true)}}),
 	}
 	want := map[protocol.InstallationID]bool{}
 	for i, rev := range []bool{false, true, false, false, true, false, true} {
@@ -71,7 +71,7 @@ func TestDeviceListConvergence(t *testing.T) {
 	}
 	defer store.Close()
 	rng := rand.New(rand.NewPCG(7, 7))
-	var firstCard []byte
+	var firstList []byte
 	for iter := range 25 {
 		st, err := persistence.Open(":memory:")
 		if err != nil {
@@ -84,20 +84,20 @@ func TestDeviceListConvergence(t *testing.T) {
 		if _, err := c.CreateAccount(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		order := rng.Perm(len(cards))
+		order := rng.Perm(len(lists))
 		for _, i := range order {
-			if err := protocol.MergeCardForTest(c, cards[i]); err != nil {
+			if err := protocol.MergeDeviceListForTest(c, lists[i]); err != nil {
 				t.Fatal(err)
 			}
 		}
-		got, card := protocol.DeviceListOf(c, account)
+		got, list := protocol.DeviceListOf(c, account)
 		if !maps.Equal(got, want) {
 			t.Fatalf("order %v: device list %v, want %v", order, got, want)
 		}
 		if iter == 0 {
-			firstCard = card
-		} else if !bytes.Equal(card, firstCard) {
-			t.Fatalf("order %v: kept another card", order)
+			firstList = list
+		} else if !bytes.Equal(list, firstList) {
+			t.Fatalf("order %v: kept another device list", order)
 		}
 		c.Close()
 		st.Close()
@@ -115,7 +115,7 @@ func TestDeviceListConvergence(t *testing.T) {
 	if _, err := c.CreateAccount(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := protocol.MergeCardForTest(c, protocol.SignCardForTest(key, &devicelist.List{Clock: 9, Entries: many})); !errors.Is(err, protocol.ErrBadContactCode) {
+	if err := protocol.MergeDeviceListForTest(c, protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 9, Entries: many})); !errors.Is(err, protocol.ErrBadContactCode) {
 		t.Fatalf("oversized device list: %v", err)
 	}
 }
@@ -348,8 +348,8 @@ func TestConcurrentHolders(t *testing.T) {
 }
 
 func signedPartOf(t *testing.T, code string) string {
-	card := cardOfCode(t, code)
-	b, err := card.SignedPart()
+	list := listOfCode(t, code)
+	b, err := list.SignedPart()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,16 +541,16 @@ func tamperSecret(t *testing.T, code string) string {
 	return "chorus-link1:" + base64.RawURLEncoding.EncodeToString(raw)
 }
 
-func cardOfCode(t *testing.T, code string) *devicelist.List {
+func listOfCode(t *testing.T, code string) *devicelist.List {
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	card, err := devicelist.Parse(raw)
+	list, err := devicelist.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return card
+	return list
 }
 
 var debugConv = false

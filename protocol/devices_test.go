@@ -454,7 +454,7 @@ func linkIdentity(t testing.TB, code string) x3dh.PublicIdentity {
 	return b.Identity
 }
 
-func cardIdentities(t testing.TB, p *peer) []devicelist.Entry {
+func listedIdentities(t testing.TB, p *peer) []devicelist.Entry {
 	code, err := p.c.ContactCode(context.Background())
 	if err != nil {
 		t.Fatal(err)
@@ -463,11 +463,11 @@ func cardIdentities(t testing.TB, p *peer) []devicelist.Entry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	card, err := devicelist.Parse(raw)
+	list, err := devicelist.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return card.Entries
+	return list.Entries
 }
 
 // TestLinkPRIV2 captures everything published on the network from account creation through
@@ -510,7 +510,7 @@ func TestLinkPRIV2(t *testing.T) {
 		}
 		addKey(crypto.CompressPubkey(k))
 		secrets = append(secrets, []byte(p.id))
-		for _, in := range cardIdentities(t, p) {
+		for _, in := range listedIdentities(t, p) {
 			addKey(in.ID[:])
 			addKey(in.DH[:])
 			addKey(in.Signing[:])

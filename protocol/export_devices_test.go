@@ -13,12 +13,12 @@ import (
 	"github.com/chorus-im/chorus/x3dh"
 )
 
-// SignCardForTest signs card's device list with the account key (as a holder does).
-func SignCardForTest(key *ecdsa.PrivateKey, card *devicelist.List) []byte {
-	if err := card.Sign(key); err != nil {
+// SignDeviceListForTest signs list with the account key (as a holder does).
+func SignDeviceListForTest(key *ecdsa.PrivateKey, list *devicelist.List) []byte {
+	if err := list.Sign(key); err != nil {
 		panic(err)
 	}
-	b, err := card.Marshal()
+	b, err := list.Marshal()
 	if err != nil {
 		panic(err)
 	}
@@ -35,34 +35,34 @@ func BindForTest(ident *x3dh.Identity, account *ecdsa.PublicKey) []byte {
 	return b
 }
 
-// MergeCardForTest verifies a card and merges it as if it arrived from the network.
-func MergeCardForTest(c *Client, raw []byte) error {
+// MergeDeviceListForTest verifies a device list and merges it as if it arrived from the network.
+func MergeDeviceListForTest(c *Client, raw []byte) error {
 	v, err := verifyDeviceList(raw, c.now())
 	if err != nil {
 		return err
 	}
-	return c.tx(context.Background(), func(t *txn) error { return t.storeCard(v, raw, false, false, c.now()) })
+	return c.tx(context.Background(), func(t *txn) error { return t.storeDeviceList(v, raw, false, false, c.now()) })
 }
 
-// DeviceListOf returns what c knows of account's device list (id -> revoked) and the card
+// DeviceListOf returns what c knows of account's device list (id -> revoked) and the device list
 // it keeps for the account.
 func DeviceListOf(c *Client, account string) (map[InstallationID]bool, []byte) {
 	out := map[InstallationID]bool{}
-	var card []byte
+	var list []byte
 	err := c.tx(context.Background(), func(t *txn) error {
 		ins, err := t.InstallationsOf(account)
 		for _, in := range ins {
 			out[in.ID] = in.Revoked
 		}
 		if rec, err := t.Contact(account); err == nil {
-			card = rec.Card
+			list = rec.DeviceList
 		}
 		return err
 	})
 	if err != nil {
 		panic(err)
 	}
-	return out, card
+	return out, list
 }
 
 // BoundPendingForTest applies the engine's bound on pending membership events.

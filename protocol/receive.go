@@ -198,17 +198,17 @@ func (t *txn) handleInbox(payload []byte) error {
 		}
 		if s.rec.ID == 0 {
 			pm, err := wire.ParsePairwiseMessage(pt)
-			if err != nil || pm.Card == nil {
+			if err != nil || pm.DeviceList == nil {
 				return errBadInitial
 			}
-			v, err := verifyDeviceList(pm.Card, c.now())
-			if err != nil || !cardLists(v, s.rec.Remote, p.Header) {
+			v, err := verifyDeviceList(pm.DeviceList, c.now())
+			if err != nil || !listsInitiator(v, s.rec.Remote, p.Header) {
 				return errBadInitial
 			}
 			if prev, err := t.Installation(s.rec.Remote); err == nil && prev.Account != v.Account {
 				return errBadInitial
 			}
-			if err := t.storeCard(v, pm.Card, false, true, c.now()); err != nil {
+			if err := t.storeDeviceList(v, pm.DeviceList, false, true, c.now()); err != nil {
 				return err
 			}
 			s.rec.RemoteAccount = v.Account
@@ -226,9 +226,9 @@ func (t *txn) handleInbox(payload []byte) error {
 	return t.handlePairwise(s.rec.RemoteAccount, s.rec.Remote, pm)
 }
 
-// cardLists reports whether the card lists the X3DH initiator's identity, unrevoked and
+// listsInitiator reports whether the device list lists the X3DH initiator's identity, unrevoked and
 // bound to the account by its binding signature.
-func cardLists(v *devicelist.Verified, inst InstallationID, hdr []byte) bool {
+func listsInitiator(v *devicelist.Verified, inst InstallationID, hdr []byte) bool {
 	// hdr = version || initiator identity (id 16 || dh 32 || signing 33) || ...
 	if len(hdr) < 1+81 {
 		return false
@@ -249,9 +249,9 @@ func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.Pairwise
 	if pm.Type == wire.PairwiseDevices {
 		return t.handleDevices(from, inst, pm)
 	}
-	if pm.Card != nil {
-		if v, err := verifyDeviceList(pm.Card, c.now()); err == nil && v.Account == from {
-			if err := t.storeCard(v, pm.Card, false, true, c.now()); err != nil {
+	if pm.DeviceList != nil {
+		if v, err := verifyDeviceList(pm.DeviceList, c.now()); err == nil && v.Account == from {
+			if err := t.storeDeviceList(v, pm.DeviceList, false, true, c.now()); err != nil {
 				return err
 			}
 		}
@@ -281,12 +281,12 @@ func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.Pairwise
 			return err
 		}
 		t.newKeys = true
-	case wire.PairwiseCard:
+	case wire.PairwiseDeviceList:
 		v, err := verifyDeviceList(pm.Body, c.now())
 		if err != nil || v.Account != from {
 			return errNotForUs
 		}
-		return t.storeCard(v, pm.Body, false, false, c.now())
+		return t.storeDeviceList(v, pm.Body, false, false, c.now())
 	case wire.PairwiseLink:
 		return t.handleLink(from, pm)
 	}

@@ -15,18 +15,18 @@ import (
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
-// parseCode decodes a contact code into its card.
+// parseCode decodes a contact code into its device list.
 func parseCode(t *testing.T, code string) *devicelist.List {
 	t.Helper()
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	card, err := devicelist.Parse(raw)
+	list, err := devicelist.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return card
+	return list
 }
 
 // TestSecInstallationClaim (issue 12, hole 1): Mallory signs a device list holding her
@@ -69,13 +69,13 @@ func TestSecInstallationClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	var aliceCode string
-	tn.waitFor("alice's card lists alice1", func() bool {
+	tn.waitFor("alice's device list lists alice1", func() bool {
 		code, err := alice.c.ContactCode(ctx)
 		if err != nil {
 			return false
 		}
 		raw, _ := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
-		if protocol.MergeCardForTest(probe, raw) != nil {
+		if protocol.MergeDeviceListForTest(probe, raw) != nil {
 			return false
 		}
 		list, _ := protocol.DeviceListOf(probe, alice.id)
@@ -83,24 +83,24 @@ func TestSecInstallationClaim(t *testing.T) {
 		return !list[a1id] && len(list) == 2
 	})
 
-	// Mallory's forged list: her own card plus alice1's entry, copied, at a higher clock.
-	acard := parseCode(t, aliceCode)
-	i := slices.IndexFunc(acard.Entries, func(e devicelist.Entry) bool { return e.ID == a1id })
+	// Mallory's forged list: her own device list plus alice1's entry, copied, at a higher clock.
+	alist := parseCode(t, aliceCode)
+	i := slices.IndexFunc(alist.Entries, func(e devicelist.Entry) bool { return e.ID == a1id })
 	if i < 0 {
-		t.Fatal("alice1 not in alice's card")
+		t.Fatal("alice1 not in alice's device list")
 	}
 	mcode, err := mallory.c.ContactCode(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mcard := parseCode(t, mcode)
-	mcard.Entries = append(mcard.Entries, acard.Entries[i])
-	mcard.Clock++
-	forged := "chorus1:" + base64.RawURLEncoding.EncodeToString(protocol.SignCardForTest(mkey, mcard))
+	mlist := parseCode(t, mcode)
+	mlist.Entries = append(mlist.Entries, alist.Entries[i])
+	mlist.Clock++
+	forged := "chorus1:" + base64.RawURLEncoding.EncodeToString(protocol.SignDeviceListForTest(mkey, mlist))
 
 	// Bob merges Mallory's list first, then Alice's.
 	if _, err := bob.c.AddContact(ctx, forged); err != nil {
-		t.Logf("forged card refused as a whole: %v", err)
+		t.Logf("forged device list refused as a whole: %v", err)
 	}
 	if ct, err := bob.c.Contact(ctx, mallory.id); err == nil && slices.Contains(ct.Installations, a1id) {
 		t.Errorf("bob binds alice1 to mallory")

@@ -301,11 +301,11 @@ func TestImpersonatedInstallationRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	card, err := devicelist.Parse(raw)
+	list, err := devicelist.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle, err := x3dh.ParseBundle(card.Bundles[0])
+	bundle, err := x3dh.ParseBundle(list.Bundles[0])
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -270,13 +270,13 @@ func (t *txn) sealPairwiseTo(inst *InstallationRecord, pm *wire.PairwiseMessage,
 	if err != nil {
 		return "", nil, err
 	}
-	if s.pendingInitial() && pm.Card == nil {
-		card, err := t.ownCard(0)
+	if s.pendingInitial() && pm.DeviceList == nil {
+		list, err := t.ownDeviceList(0)
 		if err != nil {
 			return "", nil, err
 		}
 		cp := *pm
-		cp.Card = card
+		cp.DeviceList = list
 		pm = &cp
 	}
 	pt, err := pm.Marshal()

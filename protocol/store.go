@@ -39,16 +39,16 @@ var ErrNotFound = errorString("protocol: not found")
 
 // AccountRecord is the local account and its installation. One per store.
 type AccountRecord struct {
-	PrivateKey   []byte // 32-byte secp256k1 scalar; empty on a linked installation (no account key)
-	PublicKey    []byte // 65-byte uncompressed account key; empty while waiting to be linked
-	Identity     []byte // x3dh.Identity.MarshalBinary
-	CardClock    uint64 // highest Lamport clock of our account's device list seen (or signed)
-	DeviceList   []byte // our account's newest signed device list listing us (devicelist.List, no bundles)
-	NextPrekeyID uint32 // next free prekey id (signed and one-time share the space)
-	CreatedAt    time.Time
-	AnnouncedAt  time.Time // last announcement publish (zero: never, or due)
-	LinkSecret   []byte    // pairing secret of our link code (LinkCode), empty if none
-	LinkUntil    time.Time // listen on the link topic until then (zero: not linking)
+	PrivateKey      []byte // 32-byte secp256k1 scalar; empty on a linked installation (no account key)
+	PublicKey       []byte // 65-byte uncompressed account key; empty while waiting to be linked
+	Identity        []byte // x3dh.Identity.MarshalBinary
+	DeviceListClock uint64 // highest Lamport clock of our account's device list seen (or signed)
+	DeviceList      []byte // our account's newest signed device list listing us (devicelist.List, no bundles)
+	NextPrekeyID    uint32 // next free prekey id (signed and one-time share the space)
+	CreatedAt       time.Time
+	AnnouncedAt     time.Time // last announcement publish (zero: never, or due)
+	LinkSecret      []byte    // pairing secret of our link code (LinkCode), empty if none
+	LinkUntil       time.Time // listen on the link topic until then (zero: not linking)
 }
 
 // AccountStore stores the account.
@@ -74,17 +74,17 @@ type PrekeyStore interface {
 	DeletePrekey(signed bool, id uint32) error
 }
 
-// ContactRecord is the newest verified card of an account we know (a contact, or a
+// ContactRecord is the newest verified device list of an account we know (a contact, or a
 // member of one of our groups).
 type ContactRecord struct {
-	Account   string // membership.PublicKeyString form
-	Card      []byte // devicelist.List, verified
-	Clock     uint64
-	Added     bool // explicitly added as a contact (AddContact)
-	UpdatedAt time.Time
+	Account    string // membership.PublicKeyString form
+	DeviceList []byte // devicelist.List, verified
+	Clock      uint64
+	Added      bool // explicitly added as a contact (AddContact)
+	UpdatedAt  time.Time
 }
 
-// InstallationRecord is a remote (or own) installation taken from a verified card.
+// InstallationRecord is a remote (or own) installation taken from a verified device list.
 type InstallationRecord struct {
 	ID      InstallationID
 	Account string

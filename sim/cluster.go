@@ -166,7 +166,7 @@ func (in *installation) close() {
 	}
 }
 
-// retire closes a non-live installation's client: its account and cards stay known to
+// retire closes a non-live installation's client: its account and device lists stay known to
 // the others, it just never processes anything (an offline device).
 // An installation started only to be linked is stopped first.
 func (in *installation) retire() {
@@ -174,7 +174,7 @@ func (in *installation) retire() {
 	in.c, in.store, in.node, in.live = nil, nil, nil, false
 }
 
-// waitBound waits until prim's card carries the binding of its installation id: the
+// waitBound waits until prim's device list carries the binding of its installation id: the
 // linked installation answered and prim announced it (spec: "Linking").
 func waitBound(ctx context.Context, prim *installation, id protocol.InstallationID, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
@@ -187,11 +187,11 @@ func waitBound(ctx context.Context, prim *installation, id protocol.Installation
 		if err != nil {
 			return err
 		}
-		card, err := devicelist.Parse(raw)
+		list, err := devicelist.Parse(raw)
 		if err != nil {
 			return err
 		}
-		for _, e := range card.Entries {
+		for _, e := range list.Entries {
 			if e.ID == id && e.Binding != nil {
 				return nil
 			}

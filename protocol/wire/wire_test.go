@@ -16,9 +16,9 @@ func samples() map[string][]byte {
 	f := &InboxFrame{Kind: KindSession, Hint: [16]byte{1, 2, 3}, Body: []byte("ratchet message")}
 	out["inbox"] = f.Marshal()
 	out["initial"] = must((&InitialPayload{Header: []byte{1, 2}, Message: []byte{3, 4, 5}}).Marshal())
-	out["pairwise"] = must((&PairwiseMessage{Card: []byte("card"), Type: PairwiseWelcome, Body: []byte("w")}).Marshal())
+	out["pairwise"] = must((&PairwiseMessage{DeviceList: []byte("device list"), Type: PairwiseWelcome, Body: []byte("w")}).Marshal())
 	out["welcome"] = must((&Welcome{GroupID: [32]byte{9}, ChatID: "abc-0x04", Secret: [32]byte{7}, Buckets: 3, SentAt: 42,
-		Membership: []byte("m"), Cards: [][]byte{[]byte("c1"), {}}, Distributions: [][]byte{[]byte("d")}}).Marshal())
+		Membership: []byte("m"), DeviceLists: [][]byte{[]byte("c1"), {}}, Distributions: [][]byte{[]byte("d")}}).Marshal())
 	pub := PublicDistribution{Group: bytes.Repeat([]byte{1}, 32), Installation: [16]byte{2}, KeyID: [8]byte{3}, HasPrev: true, PrevLastIteration: 9}
 	out["frame"] = must((&GroupFrame{Rotation: &RotationBlock{Public: pub, Part: 1, Parts: 2, Slots: []Slot{
 		{Hint: [16]byte{1}, Kind: SlotSession, Message: []byte("dr")},
@@ -29,7 +29,7 @@ func samples() map[string][]byte {
 		History: [][HistoryEntrySize]byte{{1}, {2}}}).Marshal())
 	out["reply"] = must((&Reply{Target: [32]byte{1}, Text: "re"}).Marshal())
 	out["reaction"] = must((&Reaction{Target: [32]byte{1}, Emoji: "👍"}).Marshal())
-	out["membership"] = must((&Membership{Update: []byte("u"), Cards: [][]byte{[]byte("c")}}).Marshal())
+	out["membership"] = must((&Membership{Update: []byte("u"), DeviceLists: [][]byte{[]byte("c")}}).Marshal())
 	return out
 }
 

@@ -240,11 +240,11 @@ func codeAccount(code string) string {
 	if err != nil {
 		return ""
 	}
-	card, err := devicelist.Parse(raw)
+	list, err := devicelist.Parse(raw)
 	if err != nil {
 		return ""
 	}
-	pub, err := crypto.UnmarshalPubkey(card.Account[:])
+	pub, err := crypto.UnmarshalPubkey(list.Account[:])
 	if err != nil {
 		return ""
 	}

@@ -277,7 +277,7 @@ func (s *scenario) linkLaptop(ctx context.Context) error {
 	s.check(ok, "Alice/laptop is an installation of Alice's account", "linked after %s", round(time.Since(t0)))
 	bound := s.waitUntil(ctx, func() bool { return binds(ctx, a, id) })
 	s.say("the laptop signs its binding to Alice's account and sends it back; her phone then announces it")
-	s.check(bound, "Alice's card binds the laptop (its own signature)", "after %s", round(time.Since(t0)))
+	s.check(bound, "Alice's device list binds the laptop (its own signature)", "after %s", round(time.Since(t0)))
 	ins, err := a.client.Installations(ctx)
 	active := 0
 	for _, in := range ins {
@@ -391,11 +391,11 @@ func binds(ctx context.Context, d *device, id protocol.InstallationID) bool {
 	if err != nil {
 		return false
 	}
-	card, err := devicelist.Parse(raw)
+	list, err := devicelist.Parse(raw)
 	if err != nil {
 		return false
 	}
-	for _, e := range card.Entries {
+	for _, e := range list.Entries {
 		if e.ID == id && e.Binding != nil {
 			return true
 		}
