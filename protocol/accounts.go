@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -19,13 +18,12 @@ import (
 
 // Labels (spec: protocol, "Labels").
 const (
-	labelSessionHint  = "chorus/v1/protocol/session-hint"
-	labelInitialSeal  = "chorus/v1/protocol/initial-seal"
-	labelInitialSlot  = "chorus/v1/protocol/initial-slot-hint"
-	labelGroupKey     = "chorus/v1/protocol/group-key"
-	labelMessageID    = "chorus/v1/protocol/message-id"
-	labelDistContext  = "chorus/v1/protocol/slot-context"
-	contactCodePrefix = "chorus1:"
+	labelSessionHint = "chorus/v1/protocol/session-hint"
+	labelInitialSeal = "chorus/v1/protocol/initial-seal"
+	labelInitialSlot = "chorus/v1/protocol/initial-slot-hint"
+	labelGroupKey    = "chorus/v1/protocol/group-key"
+	labelMessageID   = "chorus/v1/protocol/message-id"
+	labelDistContext = "chorus/v1/protocol/slot-context"
 )
 
 // Prekey policy (spec: protocol, "Prekeys").
@@ -370,7 +368,7 @@ func (c *Client) ContactCode(ctx context.Context) (string, error) {
 		if err != nil {
 			return err
 		}
-		code = contactCodePrefix + base64.RawURLEncoding.EncodeToString(list)
+		code = ContactCodePrefix + base64.RawURLEncoding.EncodeToString(list)
 		return nil
 	})
 	return code, err
@@ -378,14 +376,11 @@ func (c *Client) ContactCode(ctx context.Context) (string, error) {
 
 // AddContact verifies a contact code and stores the contact.
 func (c *Client) AddContact(ctx context.Context, code string) (Contact, error) {
-	rest, ok := strings.CutPrefix(strings.TrimSpace(code), contactCodePrefix)
-	if !ok {
-		return Contact{}, ErrBadContactCode
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	cc, err := ParseContactCode(code)
 	if err != nil {
-		return Contact{}, ErrBadContactCode
+		return Contact{}, err
 	}
+	raw := cc.DeviceList
 	v, err := verifyDeviceList(raw, c.now())
 	if err != nil {
 		return Contact{}, err

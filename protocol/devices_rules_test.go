@@ -542,11 +542,11 @@ func tamperSecret(t *testing.T, code string) string {
 }
 
 func listOfCode(t *testing.T, code string) *devicelist.List {
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+	cc, err := protocol.ParseContactCode(code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, err := devicelist.Parse(raw)
+	list, err := devicelist.Parse(cc.DeviceList)
 	if err != nil {
 		t.Fatal(err)
 	}

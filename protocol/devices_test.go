@@ -459,11 +459,11 @@ func listedIdentities(t testing.TB, p *peer) []devicelist.Entry {
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+	cc, err := protocol.ParseContactCode(code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, err := devicelist.Parse(raw)
+	list, err := devicelist.Parse(cc.DeviceList)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -22,7 +22,6 @@ import (
 
 // Linking (spec: protocol, "Multi-device", "Linking").
 const (
-	linkCodePrefix = "chorus-link1:"
 	labelLinkTopic = "chorus/v1/protocol/link-topic"
 	// LinkListenWindow is how long a newly linked installation keeps listening on its
 	// link topic for the rest of the link traffic (group states, contacts).
@@ -102,7 +101,7 @@ func (c *Client) LinkCode(ctx context.Context) (string, error) {
 		if err != nil {
 			return err
 		}
-		code = linkCodePrefix + base64.RawURLEncoding.EncodeToString(b)
+		code = LinkCodePrefix + base64.RawURLEncoding.EncodeToString(b)
 		return nil
 	})
 	return code, err
@@ -141,7 +140,7 @@ func (t *txn) dropPendingLink() error {
 
 // parseLinkCode decodes and verifies a link code.
 func parseLinkCode(code string, now time.Time) (*wire.LinkCode, *x3dh.Bundle, error) {
-	rest, ok := strings.CutPrefix(strings.TrimSpace(code), linkCodePrefix)
+	rest, ok := strings.CutPrefix(strings.TrimSpace(code), LinkCodePrefix)
 	if !ok {
 		return nil, nil, ErrBadLinkCode
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -18,11 +17,11 @@ import (
 // parseCode decodes a contact code into its device list.
 func parseCode(t *testing.T, code string) *devicelist.List {
 	t.Helper()
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+	cc, err := protocol.ParseContactCode(code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, err := devicelist.Parse(raw)
+	list, err := devicelist.Parse(cc.DeviceList)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -74,8 +73,8 @@ func TestSecInstallationClaim(t *testing.T) {
 		if err != nil {
 			return false
 		}
-		raw, _ := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
-		if protocol.MergeDeviceListForTest(probe, raw) != nil {
+		cc, err := protocol.ParseContactCode(code)
+		if err != nil || protocol.MergeDeviceListForTest(probe, cc.DeviceList) != nil {
 			return false
 		}
 		list, _ := protocol.DeviceListOf(probe, alice.id)
@@ -96,7 +95,7 @@ func TestSecInstallationClaim(t *testing.T) {
 	mlist := parseCode(t, mcode)
 	mlist.Entries = append(mlist.Entries, alist.Entries[i])
 	mlist.Clock++
-	forged := "chorus1:" + base64.RawURLEncoding.EncodeToString(protocol.SignDeviceListForTest(mkey, mlist))
+	forged := protocol.ContactCodePrefix + base64.RawURLEncoding.EncodeToString(protocol.SignDeviceListForTest(mkey, mlist))
 
 	// Bob merges Mallory's list first, then Alice's.
 	if _, err := bob.c.AddContact(ctx, forged); err != nil {

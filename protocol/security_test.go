@@ -4,11 +4,9 @@ import (
 	"bytes"
 	"context"
 	cryptorand "crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -297,11 +295,11 @@ func TestImpersonatedInstallationRefused(t *testing.T) {
 	ctx := context.Background()
 	binfo, _ := b.c.Account()
 	code, _ := a.c.ContactCode(ctx)
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+	cc, err := protocol.ParseContactCode(code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	list, err := devicelist.Parse(raw)
+	list, err := devicelist.Parse(cc.DeviceList)
 	if err != nil {
 		t.Fatal(err)
 	}

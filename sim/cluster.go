@@ -2,12 +2,10 @@ package sim
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -183,11 +181,11 @@ func waitBound(ctx context.Context, prim *installation, id protocol.Installation
 		if err != nil {
 			return err
 		}
-		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+		cc, err := protocol.ParseContactCode(code)
 		if err != nil {
 			return err
 		}
-		list, err := devicelist.Parse(raw)
+		list, err := devicelist.Parse(cc.DeviceList)
 		if err != nil {
 			return err
 		}

@@ -3,18 +3,17 @@ package sim
 import (
 	"crypto/ecdh"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/chorus-im/chorus/doubleratchet"
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/x3dh"
@@ -260,11 +259,11 @@ const transportMax = transport.MaxPayload
 
 // deviceListSize is the size of the device list inside a contact code ("chorus1:" || base64url-nopad).
 func deviceListSize(code string) int {
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+	cc, err := protocol.ParseContactCode(code)
 	if err != nil {
 		return 0
 	}
-	return len(b)
+	return len(cc.DeviceList)
 }
 
 // computeCreation fills the creation figures of the key schedule v2 for N members from the

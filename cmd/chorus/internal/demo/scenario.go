@@ -387,11 +387,11 @@ func binds(ctx context.Context, d *device, id protocol.InstallationID) bool {
 	if err != nil {
 		return false
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+	cc, err := protocol.ParseContactCode(code)
 	if err != nil {
 		return false
 	}
-	list, err := devicelist.Parse(raw)
+	list, err := devicelist.Parse(cc.DeviceList)
 	if err != nil {
 		return false
 	}
@@ -405,7 +405,7 @@ func binds(ctx context.Context, d *device, id protocol.InstallationID) bool {
 
 // tamper flips one bit of the installation key inside a contact code's signed part.
 func tamper(code string) string {
-	const prefix = "chorus1:"
+	prefix := protocol.ContactCodePrefix
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, prefix))
 	if err != nil || len(raw) < 100 {
 		return code + "!"
