@@ -306,18 +306,18 @@ func testMessages(t *testing.T, s *Store) {
 		if err != nil || ok {
 			t.Fatal("duplicate inserted")
 		}
-		page, err := tx.Messages(protocol.MessageQuery{Group: gid, Limit: 2})
+		page, err := tx.Messages(gid, protocol.MessageFilter{Limit: 2})
 		if err != nil || len(page) != 2 || page[0].ID[0] != 5 {
 			t.Fatalf("page %v", err)
 		}
-		page2, _ := tx.Messages(protocol.MessageQuery{Group: gid, Limit: 2, BeforeSeq: page[1].Seq})
+		page2, _ := tx.Messages(gid, protocol.MessageFilter{Limit: 2, Before: page[1].Seq})
 		if len(page2) != 2 || page2[0].ID[0] != 3 {
 			t.Fatal("paging")
 		}
 		if err := tx.SetMessageStatus(protocol.MessageID{5}, protocol.StatusPublished); err != nil {
 			return err
 		}
-		pub, _ := tx.Messages(protocol.MessageQuery{Group: gid, HasStatus: true, Status: protocol.StatusPublished})
+		pub, _ := tx.Messages(gid, protocol.MessageFilter{HasStatus: true, Status: protocol.StatusPublished})
 		if len(pub) != 1 || !pub[0].Outgoing {
 			t.Fatal("status filter")
 		}

@@ -533,7 +533,7 @@ func (c *Client) Admins(ctx context.Context, id GroupID) ([]string, error) {
 func (c *Client) Messages(ctx context.Context, id GroupID, f MessageFilter) ([]Message, error) {
 	var out []Message
 	err := c.tx(ctx, func(t *txn) error {
-		recs, err := t.Messages(MessageQuery{Group: id, BeforeSeq: f.Before, Limit: f.Limit, Status: f.Status, HasStatus: f.HasStatus})
+		recs, err := t.Messages(id, f)
 		for i := range recs {
 			out = append(out, messageFromRecord(&recs[i]))
 		}

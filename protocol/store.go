@@ -244,22 +244,13 @@ type MessageRecord struct {
 	Body               []byte
 }
 
-// MessageQuery selects messages of one group.
-type MessageQuery struct {
-	Group     GroupID
-	BeforeSeq int64 // 0: from the newest
-	Limit     int   // 0: no limit
-	Status    DeliveryStatus
-	HasStatus bool
-}
-
 // MessageStore stores group messages.
 type MessageStore interface {
 	// PutMessage inserts m (assigning m.Seq); it returns false and changes nothing if a
 	// message with that id exists.
 	PutMessage(m *MessageRecord) (bool, error)
-	Message(id MessageID) (*MessageRecord, error)     // ErrNotFound
-	Messages(q MessageQuery) ([]MessageRecord, error) // newest first
+	Message(id MessageID) (*MessageRecord, error)                     // ErrNotFound
+	Messages(group GroupID, f MessageFilter) ([]MessageRecord, error) // newest first
 	SetMessageStatus(id MessageID, s DeliveryStatus) error
 	HasHistoryEntry(group GroupID, entry [32]byte) (bool, error)
 }
