@@ -26,20 +26,6 @@ const (
 	labelDistContext = "chorus/v1/protocol/slot-context"
 )
 
-// Prekey policy (spec: protocol, "Prekeys").
-const (
-	// SignedPrekeyRotation is how often a new signed prekey is made current.
-	SignedPrekeyRotation = 7 * 24 * time.Hour
-	// SignedPrekeyLifetime is how long a signed prekey is offered and accepted after it
-	// was created (rotation period + 14 days for late initial messages).
-	SignedPrekeyLifetime = SignedPrekeyRotation + 14*24*time.Hour
-	// OneTimePrekeys is the number of one-time prekeys kept; refilled below OneTimePrekeyLow.
-	OneTimePrekeys   = 100
-	OneTimePrekeyLow = 20
-	// AnnounceOneTimePrekeys is how many one-time prekeys an announcement offers.
-	AnnounceOneTimePrekeys = 10
-)
-
 // account is the loaded local account.
 type account struct {
 	key   *ecdsa.PrivateKey // nil on a linked installation (it does not hold the account key)

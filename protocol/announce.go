@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
 
@@ -141,12 +140,3 @@ func (c *Client) FetchContact(ctx context.Context, account string) (Contact, err
 	}
 	return c.Contact(ctx, account)
 }
-
-// Bounds of an announcement lookup (FetchContact).
-const (
-	// AnnounceLookback is how far back FetchContact asks for announcements.
-	AnnounceLookback = 30 * 24 * time.Hour
-	// MaxAnnounceVerify bounds the signature checks of one lookup: announcements are tried
-	// newest first, each payload once.
-	MaxAnnounceVerify = 64
-)

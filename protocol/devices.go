@@ -17,16 +17,6 @@ import (
 	"github.com/chorus-im/chorus/x3dh"
 )
 
-// Multi-device limits (spec: protocol, "Multi-device").
-const (
-	// MaxInstallations is the most active (unrevoked) installations an account may have;
-	// a device list listing more is refused by every peer.
-	MaxInstallations = devicelist.MaxActive
-	// MaxDeviceListEntries is the most entries a device list may have over the account's
-	// life, revoked ones included (revocations are never forgotten).
-	MaxDeviceListEntries = devicelist.MaxEntries
-)
-
 // Multi-device errors.
 var (
 	ErrNotAccountHolder     = errors.New("protocol: this installation does not hold the account key")

@@ -21,12 +21,7 @@ import (
 )
 
 // Linking (spec: protocol, "Multi-device", "Linking").
-const (
-	labelLinkTopic = "chorus/v1/protocol/link-topic"
-	// LinkListenWindow is how long a newly linked installation keeps listening on its
-	// link topic for the rest of the link traffic (group states, contacts).
-	LinkListenWindow = 24 * time.Hour
-)
+const labelLinkTopic = "chorus/v1/protocol/link-topic"
 
 // ErrBadLinkCode is returned by LinkDevice for a code that does not parse or verify.
 var ErrBadLinkCode = errors.New("protocol: invalid link code")

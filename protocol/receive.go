@@ -18,28 +18,6 @@ var (
 	errForged  = errors.New("protocol: forged rotation block")
 )
 
-// Bounds of inbound bookkeeping.
-const (
-	// PendingTTL is how long an envelope that cannot be opened yet (its key distribution
-	// has not arrived) is kept for another try.
-	PendingTTL = 24 * time.Hour
-	// MaxPending bounds the number of envelopes kept for another try. Only holders of a
-	// group secret can make us keep one; beyond a bound new envelopes are not kept (and
-	// not marked seen, so a later sync can bring them again), older ones are never evicted
-	// by newer ones, only by PendingTTL.
-	MaxPending = 10000
-	// MaxPendingBytes bounds the payload bytes of all pending envelopes.
-	MaxPendingBytes = 16 << 20
-	// MaxPendingBytesPerSender bounds the payload bytes of the pending envelopes that
-	// claim one sender: for a group message, its sender-key id (in its group); for an
-	// inbox message, the installation of the session it arrived in.
-	MaxPendingBytesPerSender = 1 << 20
-	// SeenRetention is how long replay markers are kept. Older replays are still refused
-	// by the ratchets (consumed iterations and message keys); the markers only make
-	// skipping them cheap.
-	SeenRetention = 30 * 24 * time.Hour
-)
-
 // process handles one envelope: authenticate on copies, then commit the new state, the
 // replay marker and the message in one transaction. Input that no key of ours opens gets
 // no stored state, only a place in the in-memory junk filter (flood.go); anything that

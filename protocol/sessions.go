@@ -24,15 +24,6 @@ const (
 	adSlot  byte = 2
 )
 
-// MaxSessionsPerInstallation bounds the sessions kept per remote installation (older
-// ones, never the active one, are deleted).
-const MaxSessionsPerInstallation = 3
-
-// SessionLease is how many message numbers of a session's sending chain are reserved
-// ahead with one durable write (spec: persistence, "Durability"); at most
-// doubleratchet.MaxSkip, so that the peer accepts the skip after a power loss.
-const SessionLease = 64
-
 var (
 	errNoBundle   = errors.New("protocol: no usable prekey bundle for installation")
 	errNotForUs   = errors.New("protocol: not addressed to us")
