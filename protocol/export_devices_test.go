@@ -123,3 +123,19 @@ func HandleWelcomeForTest(c *Client, from string, body []byte) error {
 
 // LinkTopicForTest is the link topic of a pairing secret.
 func LinkTopicForTest(secret [wire.PairingSecretSize]byte) string { return linkTopic(secret) }
+
+// OwnDeviceListForTest returns the device list c keeps as its own account's (as stored).
+func OwnDeviceListForTest(c *Client) []byte {
+	var out []byte
+	err := c.tx(context.Background(), func(t *txn) error {
+		rec, err := t.Account()
+		if err == nil {
+			out = rec.DeviceList
+		}
+		return err
+	})
+	if err != nil {
+		panic(err)
+	}
+	return out
+}
