@@ -18,7 +18,7 @@ func TestDeviceRecords(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		acct := &protocol.AccountRecord{PublicKey: bytes.Repeat([]byte{4}, 65), Identity: []byte{2}, CardClock: 5,
+		acct := &protocol.AccountRecord{PublicKey: bytes.Repeat([]byte{4}, 65), Identity: []byte{2}, DeviceListClock: 5,
 			DeviceList: []byte("list"), NextPrekeyID: 3, CreatedAt: t0, LinkSecret: bytes.Repeat([]byte{7}, 16), LinkUntil: t0}
 		in := &protocol.InstallationRecord{ID: protocol.InstallationID{9}, Account: "0x04aa", Revoked: true, UpdatedAt: t0,
 			Name: "Alice's laptop", Platform: "linux", AddedAt: t0, Binding: bytes.Repeat([]byte{6}, 64)}
@@ -35,7 +35,7 @@ func TestDeviceRecords(t *testing.T) {
 					return err
 				}
 				if a.PrivateKey != nil || !bytes.Equal(a.PublicKey, acct.PublicKey) || !bytes.Equal(a.DeviceList, acct.DeviceList) ||
-					!bytes.Equal(a.LinkSecret, acct.LinkSecret) || !a.LinkUntil.Equal(t0) || a.CardClock != 5 {
+					!bytes.Equal(a.LinkSecret, acct.LinkSecret) || !a.LinkUntil.Equal(t0) || a.DeviceListClock != 5 {
 					t.Fatalf("account %+v", a)
 				}
 				got, err := tx.Installation(in.ID)

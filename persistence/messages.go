@@ -65,12 +65,12 @@ func (t *tx) Message(id protocol.MessageID) (*protocol.MessageRecord, error) {
 	return &m, nil
 }
 
-func (t *tx) Messages(q protocol.MessageQuery) ([]protocol.MessageRecord, error) {
+func (t *tx) Messages(group protocol.GroupID, q protocol.MessageFilter) ([]protocol.MessageRecord, error) {
 	where := []string{"group_id = ?"}
-	args := []any{q.Group[:]}
-	if q.BeforeSeq > 0 {
+	args := []any{group[:]}
+	if q.Before > 0 {
 		where = append(where, "seq < ?")
-		args = append(args, q.BeforeSeq)
+		args = append(args, q.Before)
 	}
 	if q.HasStatus {
 		where = append(where, "status = ?")

@@ -31,23 +31,23 @@ func b2i(b bool) int {
 
 func (t *tx) Account() (*protocol.AccountRecord, error) {
 	var r struct {
-		PrivateKey  []byte `db:"private_key"`
-		PublicKey   []byte `db:"public_key"`
-		Identity    []byte `db:"identity"`
-		CardClock   int64  `db:"card_clock"`
-		DeviceList  []byte `db:"device_list"`
-		NextPrekey  int64  `db:"next_prekey"`
-		CreatedAt   int64  `db:"created_at"`
-		AnnouncedAt int64  `db:"announced_at"`
-		LinkSecret  []byte `db:"link_secret"`
-		LinkUntil   int64  `db:"link_until"`
+		PrivateKey      []byte `db:"private_key"`
+		PublicKey       []byte `db:"public_key"`
+		Identity        []byte `db:"identity"`
+		DeviceListClock int64  `db:"card_clock"`
+		DeviceList      []byte `db:"device_list"`
+		NextPrekey      int64  `db:"next_prekey"`
+		CreatedAt       int64  `db:"created_at"`
+		AnnouncedAt     int64  `db:"announced_at"`
+		LinkSecret      []byte `db:"link_secret"`
+		LinkUntil       int64  `db:"link_until"`
 	}
 	if err := t.get(&r, `SELECT private_key, public_key, identity, card_clock, device_list, next_prekey, created_at, announced_at,
 		link_secret, link_until FROM account WHERE singleton = 1`); err != nil {
 		return nil, notFound(err)
 	}
 	return &protocol.AccountRecord{PrivateKey: emptyNil(r.PrivateKey), PublicKey: emptyNil(r.PublicKey), Identity: r.Identity,
-		CardClock: uint64(r.CardClock), DeviceList: emptyNil(r.DeviceList), NextPrekeyID: uint32(r.NextPrekey),
+		DeviceListClock: uint64(r.DeviceListClock), DeviceList: emptyNil(r.DeviceList), NextPrekeyID: uint32(r.NextPrekey),
 		CreatedAt: i2t(r.CreatedAt), AnnouncedAt: i2t(r.AnnouncedAt), LinkSecret: emptyNil(r.LinkSecret), LinkUntil: i2t(r.LinkUntil)}, nil
 }
 
@@ -63,7 +63,7 @@ func (t *tx) PutAccount(a *protocol.AccountRecord) error {
 		identity = excluded.identity, card_clock = excluded.card_clock, device_list = excluded.device_list,
 		next_prekey = excluded.next_prekey, created_at = excluded.created_at, announced_at = excluded.announced_at,
 		link_secret = excluded.link_secret, link_until = excluded.link_until`,
-		priv, a.PublicKey, a.Identity, int64(a.CardClock), a.DeviceList, int64(a.NextPrekeyID), t2i(a.CreatedAt), t2i(a.AnnouncedAt),
+		priv, a.PublicKey, a.Identity, int64(a.DeviceListClock), a.DeviceList, int64(a.NextPrekeyID), t2i(a.CreatedAt), t2i(a.AnnouncedAt),
 		a.LinkSecret, t2i(a.LinkUntil))
 	return err
 }
@@ -125,20 +125,20 @@ func (t *tx) DeletePrekey(signed bool, id uint32) error {
 // --- contacts and installations
 
 type contactRow struct {
-	Account   string `db:"account"`
-	Card      []byte `db:"card"`
-	Clock     int64  `db:"clock"`
-	Added     bool   `db:"added"`
-	UpdatedAt int64  `db:"updated_at"`
+	Account    string `db:"account"`
+	DeviceList []byte `db:"card"`
+	Clock      int64  `db:"clock"`
+	Added      bool   `db:"added"`
+	UpdatedAt  int64  `db:"updated_at"`
 }
 
 func (r *contactRow) rec() protocol.ContactRecord {
-	return protocol.ContactRecord{Account: r.Account, Card: r.Card, Clock: uint64(r.Clock), Added: r.Added, UpdatedAt: i2t(r.UpdatedAt)}
+	return protocol.ContactRecord{Account: r.Account, DeviceList: r.DeviceList, Clock: uint64(r.Clock), Added: r.Added, UpdatedAt: i2t(r.UpdatedAt)}
 }
 
 func (t *tx) PutContact(c *protocol.ContactRecord) error {
 	_, err := t.exec(`INSERT OR REPLACE INTO contacts (account, card, clock, added, updated_at) VALUES (?, ?, ?, ?, ?)`,
-		c.Account, c.Card, int64(c.Clock), b2i(c.Added), t2i(c.UpdatedAt))
+		c.Account, c.DeviceList, int64(c.Clock), b2i(c.Added), t2i(c.UpdatedAt))
 	return err
 }
 

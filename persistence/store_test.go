@@ -70,19 +70,19 @@ func testAccount(t *testing.T, s *Store) {
 		if _, err := tx.Account(); !errors.Is(err, protocol.ErrNotFound) {
 			t.Fatalf("want ErrNotFound, got %v", err)
 		}
-		return tx.PutAccount(&protocol.AccountRecord{PrivateKey: []byte{1}, Identity: []byte{2}, CardClock: 3, NextPrekeyID: 4, CreatedAt: t0})
+		return tx.PutAccount(&protocol.AccountRecord{PrivateKey: []byte{1}, Identity: []byte{2}, DeviceListClock: 3, NextPrekeyID: 4, CreatedAt: t0})
 	})
 	inTx(t, s, func(tx protocol.StoreTx) error {
 		a, err := tx.Account()
-		if err != nil || a.CardClock != 3 || a.NextPrekeyID != 4 || !a.CreatedAt.Equal(t0) || !a.AnnouncedAt.IsZero() {
+		if err != nil || a.DeviceListClock != 3 || a.NextPrekeyID != 4 || !a.CreatedAt.Equal(t0) || !a.AnnouncedAt.IsZero() {
 			t.Fatalf("account %+v %v", a, err)
 		}
-		a.CardClock = 9
+		a.DeviceListClock = 9
 		return tx.PutAccount(a)
 	})
 	inTx(t, s, func(tx protocol.StoreTx) error {
 		a, _ := tx.Account()
-		if a.CardClock != 9 {
+		if a.DeviceListClock != 9 {
 			t.Fatal("update lost")
 		}
 		return nil
@@ -120,7 +120,7 @@ func testPrekeys(t *testing.T, s *Store) {
 func testContacts(t *testing.T, s *Store) {
 	id := protocol.InstallationID{1}
 	inTx(t, s, func(tx protocol.StoreTx) error {
-		if err := tx.PutContact(&protocol.ContactRecord{Account: "0x04aa", Card: []byte{1}, Clock: 2, Added: true}); err != nil {
+		if err := tx.PutContact(&protocol.ContactRecord{Account: "0x04aa", DeviceList: []byte{1}, Clock: 2, Added: true}); err != nil {
 			return err
 		}
 		if err := tx.PutInstallation(&protocol.InstallationRecord{ID: id, Account: "0x04aa", DH: [32]byte{3}, Signing: [33]byte{2}, Bundle: []byte{5}}); err != nil {
@@ -306,18 +306,18 @@ func testMessages(t *testing.T, s *Store) {
 		if err != nil || ok {
 			t.Fatal("duplicate inserted")
 		}
-		page, err := tx.Messages(protocol.MessageQuery{Group: gid, Limit: 2})
+		page, err := tx.Messages(gid, protocol.MessageFilter{Limit: 2})
 		if err != nil || len(page) != 2 || page[0].ID[0] != 5 {
 			t.Fatalf("page %v", err)
 		}
-		page2, _ := tx.Messages(protocol.MessageQuery{Group: gid, Limit: 2, BeforeSeq: page[1].Seq})
+		page2, _ := tx.Messages(gid, protocol.MessageFilter{Limit: 2, Before: page[1].Seq})
 		if len(page2) != 2 || page2[0].ID[0] != 3 {
 			t.Fatal("paging")
 		}
 		if err := tx.SetMessageStatus(protocol.MessageID{5}, protocol.StatusPublished); err != nil {
 			return err
 		}
-		pub, _ := tx.Messages(protocol.MessageQuery{Group: gid, HasStatus: true, Status: protocol.StatusPublished})
+		pub, _ := tx.Messages(gid, protocol.MessageFilter{HasStatus: true, Status: protocol.StatusPublished})
 		if len(pub) != 1 || !pub[0].Outgoing {
 			t.Fatal("status filter")
 		}
@@ -427,7 +427,7 @@ func testInbound(t *testing.T, s *Store) {
 func testRollback(t *testing.T, s *Store) {
 	boom := errors.New("boom")
 	err := s.WithTx(context.Background(), func(tx protocol.StoreTx) error {
-		tx.PutContact(&protocol.ContactRecord{Account: "x", Card: []byte{1}})
+		tx.PutContact(&protocol.ContactRecord{Account: "x", DeviceList: []byte{1}})
 		return boom
 	})
 	if !errors.Is(err, boom) {
@@ -448,7 +448,7 @@ func TestReopen(t *testing.T) {
 		t.Fatal(err)
 	}
 	inTx(t, s, func(tx protocol.StoreTx) error {
-		return tx.PutAccount(&protocol.AccountRecord{PrivateKey: []byte{1}, Identity: []byte{2}, CardClock: 7})
+		return tx.PutAccount(&protocol.AccountRecord{PrivateKey: []byte{1}, Identity: []byte{2}, DeviceListClock: 7})
 	})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -470,7 +470,7 @@ func TestReopen(t *testing.T) {
 	}
 	inTx(t, s, func(tx protocol.StoreTx) error {
 		a, err := tx.Account()
-		if err != nil || a.CardClock != 7 {
+		if err != nil || a.DeviceListClock != 7 {
 			t.Fatalf("account after reopen %+v %v", a, err)
 		}
 		return nil

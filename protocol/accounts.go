@@ -3,47 +3,27 @@ package protocol
 import (
 	"context"
 	"crypto/ecdsa"
-	"crypto/sha256"
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
-	"golang.org/x/crypto/cryptobyte"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/membership"
-	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/topics"
 	"github.com/chorus-im/chorus/x3dh"
 )
 
 // Labels (spec: protocol, "Labels").
 const (
-	labelCard         = "chorus/v1/protocol/card"
-	labelBinding      = "chorus/v1/protocol/installation-binding"
-	labelSessionHint  = "chorus/v1/protocol/session-hint"
-	labelInitialSeal  = "chorus/v1/protocol/initial-seal"
-	labelInitialSlot  = "chorus/v1/protocol/initial-slot-hint"
-	labelGroupKey     = "chorus/v1/protocol/group-key"
-	labelMessageID    = "chorus/v1/protocol/message-id"
-	labelDistContext  = "chorus/v1/protocol/slot-context"
-	contactCodePrefix = "chorus1:"
-)
-
-// Prekey policy (spec: protocol, "Prekeys").
-const (
-	// SignedPrekeyRotation is how often a new signed prekey is made current.
-	SignedPrekeyRotation = 7 * 24 * time.Hour
-	// SignedPrekeyLifetime is how long a signed prekey is offered and accepted after it
-	// was created (rotation period + 14 days for late initial messages).
-	SignedPrekeyLifetime = SignedPrekeyRotation + 14*24*time.Hour
-	// OneTimePrekeys is the number of one-time prekeys kept; refilled below OneTimePrekeyLow.
-	OneTimePrekeys   = 100
-	OneTimePrekeyLow = 20
-	// AnnounceOneTimePrekeys is how many one-time prekeys an announcement offers.
-	AnnounceOneTimePrekeys = 10
+	labelSessionHint = "chorus/v1/protocol/session-hint"
+	labelInitialSeal = "chorus/v1/protocol/initial-seal"
+	labelInitialSlot = "chorus/v1/protocol/initial-slot-hint"
+	labelGroupKey    = "chorus/v1/protocol/group-key"
+	labelMessageID   = "chorus/v1/protocol/message-id"
+	labelDistContext = "chorus/v1/protocol/slot-context"
 )
 
 // account is the loaded local account.
@@ -307,11 +287,6 @@ func (l prekeyLookup) OneTimePrekey(id uint32) (*x3dh.OneTimePrekey, bool) {
 	return k, true
 }
 
-// ownCard returns our account's card: our stored signed device list with our current
-// bundle (withOTKs one-time prekeys) and the bundles we hold of our other active
-// installations (devices.go).
-func (t *txn) ownCard(withOTKs int) ([]byte, error) { return t.ownCardBundles(withOTKs) }
-
 // ownBundle returns our current bundle with up to withOTKs one-time prekeys.
 func (t *txn) ownBundle(withOTKs int) ([]byte, error) {
 	acct := t.me()
@@ -340,114 +315,22 @@ func (t *txn) ownBundle(withOTKs int) ([]byte, error) {
 	return bundle.MarshalBinary()
 }
 
-func cardDigest(signed []byte) [32]byte {
-	var b cryptobyte.Builder
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(labelCard)) })
-	b.AddUint32(uint32(len(signed)))
-	b.AddBytes(signed)
-	return sha256.Sum256(b.BytesOrPanic())
-}
-
-// bindingDigest is what an installation signs to bind itself to its account:
-// SHA-256(u8<"chorus/v1/protocol/installation-binding"> || account(65) || id(16) || dh(32) ||
-// signing(33)).
-func bindingDigest(account []byte, id [16]byte, dh [32]byte, signing [33]byte) [32]byte {
-	var b cryptobyte.Builder
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte(labelBinding)) })
-	b.AddBytes(account)
-	b.AddBytes(id[:])
-	b.AddBytes(dh[:])
-	b.AddBytes(signing[:])
-	return sha256.Sum256(b.BytesOrPanic())
-}
-
-// signBinding returns the binding signature of ident to the account with the 65-byte
-// public key account.
-func signBinding(ident *x3dh.Identity, account []byte) ([]byte, error) {
-	pub := ident.Public()
-	d := bindingDigest(account, pub.ID, pub.DH, pub.Signing)
-	sig, err := crypto.Sign(d[:], ident.SigningKey())
-	if err != nil {
-		return nil, err
-	}
-	return sig[:wire.BindingSize], nil
-}
-
-// bindingValid reports whether the entry carries a valid binding signature of its
-// installation to the account with public key account.
-func bindingValid(account []byte, e *wire.CardInstallation) bool {
-	if len(e.Binding) != wire.BindingSize {
-		return false
-	}
-	d := bindingDigest(account, e.ID, e.DH, e.Signing)
-	return crypto.VerifySignature(e.Signing[:], d[:], e.Binding)
-}
-
-// verifiedCard is a parsed card whose account signature, bindings and bundles were
-// checked.
-type verifiedCard struct {
-	card    *wire.Card
-	account string
-	bound   map[[16]byte]bool         // entries whose binding signature is valid
-	bundles map[[16]byte]*x3dh.Bundle // valid bundles by installation id
-}
-
-// verifyCard parses and verifies a card: the account signature over the device list,
-// each entry's binding signature (an entry without a valid one is not bound: mergeCard
-// ignores it unless the installation is already bound to the account), and each bundle's
-// own signature and its match with a listed, unrevoked installation. Bundles that do not
-// verify at now are ignored (the card stays valid). Invalid bindings are dropped from
-// the card (they are not covered by the account signature; anyone could have altered
-// them).
-func verifyCard(b []byte, now time.Time) (*verifiedCard, error) {
-	card, err := wire.ParseCard(b)
+// verifyDeviceList parses and verifies a device list (devicelist.Verify); every error
+// is an ErrBadContactCode.
+func verifyDeviceList(b []byte, now time.Time) (*devicelist.Verified, error) {
+	v, err := devicelist.Verify(b, now)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrBadContactCode, err)
-	}
-	pub, err := crypto.UnmarshalPubkey(card.Account[:])
-	if err != nil {
-		return nil, fmt.Errorf("%w: account key", ErrBadContactCode)
-	}
-	signed, err := card.SignedPart()
-	if err != nil {
-		return nil, err
-	}
-	d := cardDigest(signed)
-	if !crypto.VerifySignature(card.Account[:], d[:], card.Signature[:]) {
-		return nil, fmt.Errorf("%w: bad signature", ErrBadContactCode)
-	}
-	if err := checkDeviceList(card); err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrBadContactCode, err)
-	}
-	v := &verifiedCard{card: card, account: membership.PublicKeyString(pub), bound: map[[16]byte]bool{}, bundles: map[[16]byte]*x3dh.Bundle{}}
-	for i := range card.Installations {
-		e := &card.Installations[i]
-		if bindingValid(card.Account[:], e) {
-			v.bound[e.ID] = true
-		} else {
-			e.Binding = nil
-		}
-	}
-	for _, bb := range card.Bundles {
-		bundle, err := x3dh.ParseBundle(bb)
-		if err != nil || bundle.Verify(now) != nil {
-			continue
-		}
-		for _, in := range card.Installations {
-			if in.ID == bundle.Identity.ID && in.DH == bundle.Identity.DH && in.Signing == bundle.Identity.Signing && !in.Revoked {
-				v.bundles[in.ID] = bundle
-			}
-		}
 	}
 	return v, nil
 }
 
-// storeCard records a verified card: the contact's newest card and the union of every
-// device list of the account seen (devices.go, mergeCard). Bundles keep their one-time
+// storeDeviceList records a verified device list: the contact's newest device list and the union of every
+// device list of the account seen (devices.go, mergeDeviceList). Bundles keep their one-time
 // prekeys only if ownerGiven (the owner published them to us); otherwise they are
 // stripped so that no one-time prekey is used twice.
-func (t *txn) storeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now time.Time) error {
-	_, err := t.mergeCard(v, raw, added, ownerGiven, now)
+func (t *txn) storeDeviceList(v *devicelist.Verified, raw []byte, added, ownerGiven bool, now time.Time) error {
+	_, err := t.mergeDeviceList(v, raw, added, ownerGiven, now)
 	return err
 }
 
@@ -459,7 +342,7 @@ type Contact struct {
 }
 
 // ContactCode returns this account's contact code: "chorus1:" + base64url of its signed
-// card (account key, device list, current prekey bundle without one-time prekeys).
+// device list (account key, installations, current prekey bundle without one-time prekeys).
 // Show it as a QR code; the other side calls AddContact.
 func (c *Client) ContactCode(ctx context.Context) (string, error) {
 	var code string
@@ -467,11 +350,11 @@ func (c *Client) ContactCode(ctx context.Context) (string, error) {
 		if t.c.acct == nil {
 			return ErrNoAccount
 		}
-		card, err := t.ownCard(0)
+		list, err := t.ownDeviceList(0)
 		if err != nil {
 			return err
 		}
-		code = contactCodePrefix + base64.RawURLEncoding.EncodeToString(card)
+		code = ContactCodePrefix + base64.RawURLEncoding.EncodeToString(list)
 		return nil
 	})
 	return code, err
@@ -479,15 +362,12 @@ func (c *Client) ContactCode(ctx context.Context) (string, error) {
 
 // AddContact verifies a contact code and stores the contact.
 func (c *Client) AddContact(ctx context.Context, code string) (Contact, error) {
-	rest, ok := strings.CutPrefix(strings.TrimSpace(code), contactCodePrefix)
-	if !ok {
-		return Contact{}, ErrBadContactCode
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	cc, err := ParseContactCode(code)
 	if err != nil {
-		return Contact{}, ErrBadContactCode
+		return Contact{}, err
 	}
-	v, err := verifyCard(raw, c.now())
+	raw := cc.DeviceList
+	v, err := verifyDeviceList(raw, c.now())
 	if err != nil {
 		return Contact{}, err
 	}
@@ -495,12 +375,12 @@ func (c *Client) AddContact(ctx context.Context, code string) (Contact, error) {
 		if t.c.acct == nil {
 			return ErrNoAccount
 		}
-		return t.storeCard(v, raw, true, false, c.now())
+		return t.storeDeviceList(v, raw, true, false, c.now())
 	})
 	if err != nil {
 		return Contact{}, err
 	}
-	return c.Contact(ctx, v.account)
+	return c.Contact(ctx, v.Account)
 }
 
 // Contact returns a known account.

@@ -7,18 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
 
-	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/topics"
 )
 
-// Announce publishes our card (device list and a bundle offering AnnounceOneTimePrekeys
+// Announce publishes our device list (with a bundle offering AnnounceOneTimePrekeys
 // one-time prekeys) on our announcement topic, encrypted under topics.AnnounceKey of our
 // account key: only someone who knows the account key can read it or tell whose it is
-// (PRIV2). Run announces on start and whenever the card changes.
+// (PRIV2). Run announces on start and whenever the device list changes.
 func (c *Client) Announce(ctx context.Context) error {
 	var out *OutboxRecord
 	err := c.tx(ctx, func(t *txn) error {
@@ -36,14 +35,14 @@ func (c *Client) Announce(ctx context.Context) error {
 	return nil
 }
 
-// queueAnnounce stores an announcement of our card for publishing.
+// queueAnnounce stores an announcement of our device list for publishing.
 func (t *txn) queueAnnounce() (*OutboxRecord, error) {
 	c := t.c
-	card, err := t.ownCard(AnnounceOneTimePrekeys)
+	list, err := t.ownDeviceList(AnnounceOneTimePrekeys)
 	if err != nil {
 		return nil, err
 	}
-	payload, err := sealAnnounce(c.rand, c.acct.pub, card)
+	payload, err := sealAnnounce(c.rand, c.acct.pub, list)
 	if err != nil {
 		return nil, err
 	}
@@ -60,8 +59,8 @@ func (t *txn) queueAnnounce() (*OutboxRecord, error) {
 
 func announceAD(topic string) []byte { return []byte(topic) }
 
-// sealAnnounce: nonce(24) || XChaCha20-Poly1305(AnnounceKey(account), nonce, card, ad = topic).
-func sealAnnounce(rand io.Reader, accountPub, card []byte) ([]byte, error) {
+// sealAnnounce: nonce(24) || XChaCha20-Poly1305(AnnounceKey(account), nonce, device list, ad = topic).
+func sealAnnounce(rand io.Reader, accountPub, list []byte) ([]byte, error) {
 	key := topics.AnnounceKey(accountPub)
 	aead, err := chacha20poly1305.NewX(key[:])
 	if err != nil {
@@ -71,7 +70,7 @@ func sealAnnounce(rand io.Reader, accountPub, card []byte) ([]byte, error) {
 	if _, err := io.ReadFull(rand, out); err != nil {
 		return nil, err
 	}
-	return aead.Seal(out, out, card, announceAD(topics.AnnounceTopic(accountPub))), nil
+	return aead.Seal(out, out, list, announceAD(topics.AnnounceTopic(accountPub))), nil
 }
 
 func openAnnounce(accountPub, payload []byte) ([]byte, error) {
@@ -88,7 +87,7 @@ func openAnnounce(accountPub, payload []byte) ([]byte, error) {
 }
 
 // FetchContact looks an account up by its key alone: it reads the account's
-// announcements from history, verifies them, stores the newest card (with the one-time
+// announcements from history, verifies them, stores the newest device list (with the one-time
 // prekeys its owner offered) and returns the contact.
 func (c *Client) FetchContact(ctx context.Context, account string) (Contact, error) {
 	pub, err := accountPub(account)
@@ -99,10 +98,10 @@ func (c *Client) FetchContact(ctx context.Context, account string) (Contact, err
 	if err != nil {
 		return Contact{}, err
 	}
-	// Newest first, each payload once; only cards that open, parse and name the account
+	// Newest first, each payload once; only device lists that open, parse and name the account
 	// count against the signature budget (anyone who knows the account key can publish
 	// announcements: floods are bounded, not prevented).
-	var best *verifiedCard
+	var best *devicelist.Verified
 	var bestRaw []byte
 	tried, done := 0, map[[32]byte]bool{}
 	for i := len(envs) - 1; i >= 0 && tried < MaxAnnounceVerify; i-- {
@@ -115,15 +114,15 @@ func (c *Client) FetchContact(ctx context.Context, account string) (Contact, err
 		if err != nil {
 			continue
 		}
-		if card, err := wire.ParseCard(raw); err != nil || !bytes.Equal(card.Account[:], pub) {
+		if list, err := devicelist.Parse(raw); err != nil || !bytes.Equal(list.Account[:], pub) {
 			continue
 		}
 		tried++
-		v, err := verifyCard(raw, c.now())
-		if err != nil || v.account != account {
+		v, err := verifyDeviceList(raw, c.now())
+		if err != nil || v.Account != account {
 			continue
 		}
-		if best == nil || v.card.Clock > best.card.Clock {
+		if best == nil || v.List.Clock > best.List.Clock {
 			best, bestRaw = v, raw
 		}
 	}
@@ -134,19 +133,10 @@ func (c *Client) FetchContact(ctx context.Context, account string) (Contact, err
 		if c.acct == nil {
 			return ErrNoAccount
 		}
-		return t.storeCard(best, bestRaw, true, true, c.now())
+		return t.storeDeviceList(best, bestRaw, true, true, c.now())
 	})
 	if err != nil && !errors.Is(err, ErrUnknownContact) {
 		return Contact{}, err
 	}
 	return c.Contact(ctx, account)
 }
-
-// Bounds of an announcement lookup (FetchContact).
-const (
-	// AnnounceLookback is how far back FetchContact asks for announcements.
-	AnnounceLookback = 30 * 24 * time.Hour
-	// MaxAnnounceVerify bounds the signature checks of one lookup: announcements are tried
-	// newest first, each payload once.
-	MaxAnnounceVerify = 64
-)

@@ -3,6 +3,7 @@ package protocol
 import (
 	"time"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/wire"
 )
@@ -103,7 +104,7 @@ func validContent(t wire.ContentType, body []byte) bool {
 		_, err := wire.ParseMembership(body)
 		return err == nil
 	case wire.ContentDevices:
-		_, err := wire.ParseCard(body)
+		_, err := devicelist.Parse(body)
 		return err == nil
 	}
 	_, ok := decodeContent(t, body)
@@ -142,12 +143,12 @@ func decodeContent(t wire.ContentType, body []byte) (Content, bool) {
 		}
 		return ct, true
 	case wire.ContentDevices:
-		card, err := wire.ParseCard(body)
+		list, err := devicelist.Parse(body)
 		if err != nil {
 			return Content{}, false
 		}
 		ct := Content{Type: ContentDevices}
-		for _, in := range card.Installations {
+		for _, in := range list.Entries {
 			ct.Devices = append(ct.Devices, DeviceEntry{ID: InstallationID(in.ID), Revoked: in.Revoked})
 		}
 		return ct, true

@@ -50,9 +50,6 @@ var (
 	ErrInvalidContent = errors.New("protocol: invalid message content")
 )
 
-// MaxAttempts is how many times an outbound publish is tried before it is Failed.
-const MaxAttempts = 3
-
 // Option configures a Client.
 type Option func(*options)
 
@@ -93,10 +90,6 @@ func WithSyncInterval(d time.Duration) Option { return func(o *options) { o.sync
 
 // WithHistoryWindow sets how far back the first sync of a topic looks (default 24h).
 func WithHistoryWindow(d time.Duration) Option { return func(o *options) { o.historyWindow = d } }
-
-// RotationRepeats is the default number of messages after a rotation (or any message
-// handing our key to new recipients) that carry the same rotation block again.
-const RotationRepeats = 2
 
 // WithRotationRepeats sets how many following messages repeat a rotation block (default
 // RotationRepeats; 0 disables). Each repeat costs the block's bytes again; it lets a

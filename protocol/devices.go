@@ -3,7 +3,6 @@ package protocol
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -12,19 +11,10 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/x3dh"
-)
-
-// Multi-device limits (spec: protocol, "Multi-device").
-const (
-	// MaxInstallations is the most active (unrevoked) installations an account may have;
-	// a device list listing more is refused by every peer.
-	MaxInstallations = 16
-	// MaxDeviceListEntries is the most entries a device list may have over the account's
-	// life, revoked ones included (revocations are never forgotten).
-	MaxDeviceListEntries = wire.MaxCardInstallations
 )
 
 // Multi-device errors.
@@ -155,13 +145,13 @@ func (c *Client) revoke(ctx context.Context, id InstallationID, tell bool) error
 		if _, err := t.signDeviceList(); err != nil {
 			return err
 		}
-		card, err := t.ownCard(0)
+		list, err := t.ownDeviceList(0)
 		if err != nil {
 			return err
 		}
 		if tell {
 			// Tell the removed installation on its session before the sessions go.
-			if o, err := t.sendDevices(&before, card, true); err != nil {
+			if o, err := t.sendDevices(&before, list, true); err != nil {
 				c.log.Debug("remove: cannot tell the installation", "err", err)
 			} else {
 				outs = append(outs, o)
@@ -170,7 +160,7 @@ func (c *Client) revoke(ctx context.Context, id InstallationID, tell bool) error
 		if err := t.applyDeviceDelta(acct.id, deviceDelta{revoked: []InstallationID{id}}); err != nil {
 			return err
 		}
-		o, err := t.announceDevices(card, nil, "", true)
+		o, err := t.announceDevices(list, nil, "", true)
 		outs = append(outs, o...)
 		return err
 	})
@@ -198,14 +188,14 @@ func (t *txn) holder() (*account, error) {
 // announceDevices tells everyone concerned about our new device list: if groupsToo,
 // every active group we are in (a devices message: one publish per group; the
 // installations in welcome are welcomed into it first, on topic), our other
-// installations (pairwise Devices) and our contacts outside our groups (pairwise card),
+// installations (pairwise Devices) and our contacts outside our groups (pairwise device list),
 // and publishes an announcement. skip are installations not to send Devices to.
-func (t *txn) announceDevices(card []byte, welcome []*InstallationRecord, topic string, groupsToo bool, skip ...InstallationID) ([]*OutboxRecord, error) {
+func (t *txn) announceDevices(list []byte, welcome []*InstallationRecord, topic string, groupsToo bool, skip ...InstallationID) ([]*OutboxRecord, error) {
 	c := t.c
 	var outs []*OutboxRecord
 	notified := false
 	if groupsToo {
-		o, n, err := t.relayToGroups(card, welcome, topic)
+		o, n, err := t.relayToGroups(list, welcome, topic)
 		if err != nil {
 			return nil, err
 		}
@@ -220,14 +210,14 @@ func (t *txn) announceDevices(card []byte, welcome []*InstallationRecord, topic 
 		if in.Revoked || in.ID == c.acct.inst || slices.Contains(skip, in.ID) {
 			continue
 		}
-		o, err := t.sendDevices(in, card, notified)
+		o, err := t.sendDevices(in, list, notified)
 		if err != nil {
 			c.log.Debug("devices: no session with own installation", "err", err)
 			continue
 		}
 		outs = append(outs, o)
 	}
-	o, err := t.notifyContacts(card)
+	o, err := t.notifyContacts(list)
 	if err != nil {
 		return nil, err
 	}
@@ -240,9 +230,9 @@ func (t *txn) announceDevices(card []byte, welcome []*InstallationRecord, topic 
 }
 
 // relayToGroups welcomes the installations in welcome (on topic; "" = their inbox) into
-// every active group we are in and sends the card there as a devices message. It returns
+// every active group we are in and sends the device list there as a devices message. It returns
 // the outbox records and the number of groups.
-func (t *txn) relayToGroups(card []byte, welcome []*InstallationRecord, topic string) ([]*OutboxRecord, int, error) {
+func (t *txn) relayToGroups(list []byte, welcome []*InstallationRecord, topic string) ([]*OutboxRecord, int, error) {
 	c := t.c
 	outs, err := t.welcomeToGroups(welcome, topic)
 	if err != nil {
@@ -254,7 +244,7 @@ func (t *txn) relayToGroups(card []byte, welcome []*InstallationRecord, topic st
 		if err != nil {
 			return nil, 0, err
 		}
-		_, o, err := t.sealGroup(g, gc, wire.ContentDevices, card)
+		_, o, err := t.sealGroup(g, gc, wire.ContentDevices, list)
 		if err != nil {
 			c.log.Debug("devices: group message failed", "err", err)
 			continue
@@ -308,9 +298,9 @@ func (t *txn) activeGroups() []GroupID {
 	return ids
 }
 
-// sendDevices sends our device list (card) and the metadata of our installations to one
+// sendDevices sends our device list and the metadata of our installations to one
 // of our installations.
-func (t *txn) sendDevices(to *InstallationRecord, card []byte, groupsNotified bool) (*OutboxRecord, error) {
+func (t *txn) sendDevices(to *InstallationRecord, list []byte, groupsNotified bool) (*OutboxRecord, error) {
 	infos, err := t.deviceInfos()
 	if err != nil {
 		return nil, err
@@ -319,7 +309,7 @@ func (t *txn) sendDevices(to *InstallationRecord, card []byte, groupsNotified bo
 	if err != nil {
 		return nil, err
 	}
-	topic, frame, err := t.sealPairwise(to, &wire.PairwiseMessage{Card: card, Type: wire.PairwiseDevices, Body: body})
+	topic, frame, err := t.sealPairwise(to, &wire.PairwiseMessage{DeviceList: list, Type: wire.PairwiseDevices, Body: body})
 	if err != nil {
 		return nil, err
 	}
@@ -387,9 +377,9 @@ func (t *txn) applyDeviceInfos(infos []wire.DeviceInfo) error {
 	return nil
 }
 
-// notifyContacts sends card to every installation of our added contacts with whom we
+// notifyContacts sends our device list to every installation of our added contacts with whom we
 // share no active group (group members learn it from the group).
-func (t *txn) notifyContacts(card []byte) ([]*OutboxRecord, error) {
+func (t *txn) notifyContacts(list []byte) ([]*OutboxRecord, error) {
 	contacts, err := t.Contacts()
 	if err != nil {
 		return nil, err
@@ -407,7 +397,7 @@ func (t *txn) notifyContacts(card []byte) ([]*OutboxRecord, error) {
 			if ins[i].Revoked {
 				continue
 			}
-			topic, frame, err := t.sealPairwise(&ins[i], &wire.PairwiseMessage{Type: wire.PairwiseCard, Body: card})
+			topic, frame, err := t.sealPairwise(&ins[i], &wire.PairwiseMessage{Type: wire.PairwiseDeviceList, Body: list})
 			if err != nil {
 				t.c.log.Debug("devices: no session with contact", "err", err)
 				continue
@@ -433,30 +423,10 @@ func (t *txn) sharesGroup(account string) bool {
 
 // ---- device lists
 
-// checkDeviceList applies the device-list rules every peer enforces: no installation
-// listed twice, at most MaxInstallations active entries.
-func checkDeviceList(card *wire.Card) error {
-	active := 0
-	seen := make(map[[16]byte]bool, len(card.Installations))
-	for _, in := range card.Installations {
-		if seen[in.ID] {
-			return errors.New("installation listed twice")
-		}
-		seen[in.ID] = true
-		if !in.Revoked {
-			active++
-		}
-	}
-	if active > MaxInstallations {
-		return fmt.Errorf("%d active installations, at most %d", active, MaxInstallations)
-	}
-	return nil
-}
-
 // signDeviceList signs our account's device list — every installation of ours we know,
 // active and revoked (a 2P-set: nothing is ever dropped) — at a clock above every device
 // list of the account seen, and stores it. Holders only.
-func (t *txn) signDeviceList() (*wire.Card, error) {
+func (t *txn) signDeviceList() (*devicelist.List, error) {
 	acct := t.me()
 	if acct.key == nil {
 		return nil, ErrNotAccountHolder
@@ -472,41 +442,33 @@ func (t *txn) signDeviceList() (*wire.Card, error) {
 	if len(ins) > MaxDeviceListEntries {
 		return nil, ErrTooManyInstallations
 	}
-	card := &wire.Card{Clock: rec.CardClock + 1}
-	copy(card.Account[:], acct.pub)
+	list := &devicelist.List{Clock: rec.DeviceListClock + 1}
 	for _, in := range ins {
-		card.Installations = append(card.Installations, wire.CardInstallation{ID: in.ID, DH: in.DH, Signing: in.Signing, Revoked: in.Revoked})
+		list.Entries = append(list.Entries, devicelist.Entry{ID: in.ID, DH: in.DH, Signing: in.Signing, Revoked: in.Revoked})
 	}
-	if err := checkDeviceList(card); err != nil {
+	if err := devicelist.CheckRules(list); err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrTooManyInstallations, err)
 	}
-	signed, err := card.SignedPart()
-	if err != nil {
+	if err := list.Sign(acct.key); err != nil {
 		return nil, err
 	}
-	d := cardDigest(signed)
-	sig, err := crypto.Sign(d[:], acct.key)
-	if err != nil {
+	if rec.DeviceList, err = list.Marshal(); err != nil {
 		return nil, err
 	}
-	copy(card.Signature[:], sig[:64])
-	if rec.DeviceList, err = card.Marshal(); err != nil {
-		return nil, err
-	}
-	rec.CardClock = card.Clock
+	rec.DeviceListClock = list.Clock
 	rec.AnnouncedAt = time.Time{} // announce the new list
-	return card, t.PutAccount(rec)
+	return list, t.PutAccount(rec)
 }
 
-// ownCardBundles returns our stored device list with our bundle (withOTKs one-time
+// ownDeviceList returns our stored device list with our bundle (withOTKs one-time
 // prekeys) and the bundles of our other active installations (without one-time prekeys).
-func (t *txn) ownCardBundles(withOTKs int) ([]byte, error) {
+func (t *txn) ownDeviceList(withOTKs int) ([]byte, error) {
 	acct := t.me()
 	rec, err := t.Account()
 	if err != nil {
 		return nil, err
 	}
-	card, err := wire.ParseCard(rec.DeviceList)
+	list, err := devicelist.Parse(rec.DeviceList)
 	if err != nil {
 		return nil, fmt.Errorf("protocol: stored device list: %w", err)
 	}
@@ -514,11 +476,11 @@ func (t *txn) ownCardBundles(withOTKs int) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := t.attachBindings(card, acct.id); err != nil {
+	if err := t.attachBindings(list, acct.id); err != nil {
 		return nil, err
 	}
-	card.Bundles = [][]byte{own}
-	for _, e := range card.Installations {
+	list.Bundles = [][]byte{own}
+	for _, e := range list.Entries {
 		if e.Revoked || InstallationID(e.ID) == acct.inst {
 			continue
 		}
@@ -535,71 +497,65 @@ func (t *txn) ownCardBundles(withOTKs int) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		card.Bundles = append(card.Bundles, bb)
+		list.Bundles = append(list.Bundles, bb)
 	}
-	return card.Marshal()
+	return list.Marshal()
 }
 
 // deviceDelta is what a device-list merge changed: installations added and revoked, and
-// installations already ours whose binding signature we learnt (bound; see mergeCard).
+// installations already ours whose binding signature we learnt (bound; see mergeDeviceList).
 type deviceDelta struct{ added, revoked, bound []InstallationID }
 
 func (d deviceDelta) empty() bool { return len(d.added) == 0 && len(d.revoked) == 0 }
 
-// mergeCard records a verified card. The device list of an account is the union of
-// every validly signed list of it seen (a 2P-set): an installation listed once stays
-// listed, one revoked in any list stays revoked, whatever the clocks and the order of
-// arrival. The card with the highest clock is kept (to hand on); ties keep the newer
-// arrival (fresher bundles). It returns the installations added and revoked.
+func installationIDs(ids [][16]byte) []InstallationID {
+	var out []InstallationID
+	for _, id := range ids {
+		out = append(out, InstallationID(id))
+	}
+	return out
+}
+
+// mergeDeviceList records a verified device list: the installations of its account merged by
+// devicelist.Merge (the union of every list seen; an installation is bound to an account
+// only by its own binding signature: that is checked there, for every path that
+// receives a list), their bundles, the list kept for the account (keepOwnList,
+// keepContactList), and the effects of the change (applyDeviceDelta). It returns the
+// installations added and revoked.
 //
-// An installation is bound to an account only by its own binding signature (spec:
-// "Identities", installation binding): an entry for an installation we do not know
-// yet is ignored unless the card carries its valid binding to this account. An entry for
-// an installation already bound to the account needs none (its revocation is the
-// account's word). An installation bound to another account, or with other keys, is
-// ignored: this is the one place where installations are bound to accounts.
-//
-// raw is the card as received; the contact record keeps v re-encoded instead, with every
-// binding we hold (keepContactCard).
-func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now time.Time) (deviceDelta, error) {
+// raw is the list as received; the contact record keeps v re-encoded instead, with every
+// binding we hold (keepContactList).
+func (t *txn) mergeDeviceList(v *devicelist.Verified, raw []byte, added, ownerGiven bool, now time.Time) (deviceDelta, error) {
 	acct := t.c.acct
 	var delta deviceDelta
-	own := acct != nil && v.account == acct.id
-	for _, in := range v.card.Installations {
-		id := InstallationID(in.ID)
-		prev, err := t.Installation(id)
-		if err != nil && !errors.Is(err, ErrNotFound) {
+	own := acct != nil && v.Account == acct.id
+	known := make(map[[16]byte]devicelist.Installation, len(v.List.Entries))
+	records := make(map[[16]byte]*InstallationRecord, len(v.List.Entries))
+	for _, e := range v.List.Entries {
+		prev, err := t.Installation(InstallationID(e.ID))
+		if errors.Is(err, ErrNotFound) {
+			continue
+		}
+		if err != nil {
 			return delta, err
 		}
-		if prev != nil && (prev.Account != v.account || prev.DH != in.DH || prev.Signing != in.Signing) {
-			continue // an id bound to another account, or other keys: keys never change
+		records[e.ID] = prev
+		known[e.ID] = devicelist.Installation{ID: e.ID, Account: prev.Account, DH: prev.DH, Signing: prev.Signing, Revoked: prev.Revoked, Binding: prev.Binding}
+	}
+	merged, d := devicelist.Merge(known, v)
+	delta.added, delta.revoked, delta.bound = installationIDs(d.Added), installationIDs(d.Revoked), installationIDs(d.Bound)
+	for _, m := range merged {
+		id := InstallationID(m.ID)
+		ir, ok := records[m.ID]
+		if !ok {
+			ir = &InstallationRecord{ID: id, Account: m.Account, DH: m.DH, Signing: m.Signing}
 		}
-		if prev == nil && !v.bound[in.ID] {
-			continue // not bound to this account by the installation itself
-		}
-		ir := &InstallationRecord{ID: id, Account: v.account, DH: in.DH, Signing: in.Signing}
-		if prev != nil {
-			ir = prev
-		}
-		revoked := in.Revoked || (prev != nil && prev.Revoked)
-		switch {
-		case prev == nil && !revoked:
-			delta.added = append(delta.added, id)
-		case prev != nil && !prev.Revoked && revoked:
-			delta.revoked = append(delta.revoked, id)
-		}
-		changed := prev == nil || ir.Revoked != revoked
-		ir.Revoked = revoked
-		if v.bound[in.ID] && len(ir.Binding) == 0 {
-			ir.Binding, changed = slices.Clone(in.Binding), true
-			if prev != nil && !revoked {
-				delta.bound = append(delta.bound, id)
-			}
-		}
-		if revoked {
+		changed := !ok || ir.Revoked != m.Revoked || (len(ir.Binding) == 0 && len(m.Binding) > 0)
+		ir.Revoked, ir.Binding = m.Revoked, m.Binding
+		if m.Revoked {
 			changed = changed || ir.Bundle != nil
 			ir.Bundle = nil
-		} else if b, ok := v.bundles[in.ID]; ok && !(acct != nil && id == acct.inst) {
+		} else if b, ok := v.Bundles[m.ID]; ok && !(acct != nil && id == acct.inst) {
 			if !ownerGiven {
 				cp := *b
 				cp.OneTimePrekeys = nil
@@ -628,10 +584,10 @@ func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now
 			return delta, err
 		}
 		t.ownDelta.bound = append(t.ownDelta.bound, delta.bound...)
-	} else if err := t.keepContactCard(v, added, now); err != nil {
+	} else if err := t.keepContactList(v, added, now); err != nil {
 		return delta, err
 	}
-	if err := t.applyDeviceDelta(v.account, delta); err != nil {
+	if err := t.applyDeviceDelta(v.Account, delta); err != nil {
 		return delta, err
 	}
 	if own && acct.key != nil && !t.selfRevoked() {
@@ -641,7 +597,7 @@ func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now
 		}
 		// Our other installations may know only one side of a concurrent change: send
 		// them the union we signed.
-		card, err := t.ownCard(0)
+		list, err := t.ownDeviceList(0)
 		if err != nil {
 			return delta, err
 		}
@@ -653,7 +609,7 @@ func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now
 			if ins[i].Revoked || ins[i].ID == acct.inst {
 				continue
 			}
-			o, err := t.sendDevices(&ins[i], card, true)
+			o, err := t.sendDevices(&ins[i], list, true)
 			if err != nil {
 				t.c.log.Debug("devices: no session with own installation", "err", err)
 				continue
@@ -664,29 +620,30 @@ func (t *txn) mergeCard(v *verifiedCard, raw []byte, added, ownerGiven bool, now
 	return delta, nil
 }
 
-// keepContactCard stores v as the card kept for its (foreign) account if its clock is
-// the highest seen (ties: see sameOrGreaterList), carrying every binding we know of its
+// keepContactList stores v as the list kept for its (foreign) account unless the kept
+// one is greater (devicelist.Compare; a copy of the kept list replaces it: its bundles
+// are fresher), carrying every binding we know of its
 // installations (a forwarded copy must bind them for its next reader too), and marks the
 // contact added if added.
-func (t *txn) keepContactCard(v *verifiedCard, added bool, now time.Time) error {
-	old, err := t.Contact(v.account)
+func (t *txn) keepContactList(v *devicelist.Verified, added bool, now time.Time) error {
+	old, err := t.Contact(v.Account)
 	switch {
 	case errors.Is(err, ErrNotFound):
 		old = nil
 	case err != nil:
 		return err
 	}
-	if old == nil || old.Clock < v.card.Clock || (old.Clock == v.card.Clock && sameOrGreaterList(v.card, old.Card)) {
-		cp := *v.card
-		cp.Installations = slices.Clone(v.card.Installations)
-		if err := t.attachBindings(&cp, v.account); err != nil {
+	if old == nil || old.Clock < v.List.Clock || (old.Clock == v.List.Clock && compareKept(v.List, old.DeviceList) >= 0) {
+		cp := *v.List
+		cp.Entries = slices.Clone(v.List.Entries)
+		if err := t.attachBindings(&cp, v.Account); err != nil {
 			return err
 		}
 		raw, err := cp.Marshal()
 		if err != nil {
 			return err
 		}
-		rec := &ContactRecord{Account: v.account, Card: raw, Clock: v.card.Clock, Added: added || (old != nil && old.Added), UpdatedAt: now}
+		rec := &ContactRecord{Account: v.Account, DeviceList: raw, Clock: v.List.Clock, Added: added || (old != nil && old.Added), UpdatedAt: now}
 		return t.PutContact(rec)
 	}
 	if added && !old.Added {
@@ -696,11 +653,11 @@ func (t *txn) keepContactCard(v *verifiedCard, added bool, now time.Time) error 
 	return nil
 }
 
-// attachBindings gives every entry of card without a binding the one we hold for it
+// attachBindings gives every entry of list without a binding the one we hold for it
 // (an installation record of account with the entry's keys).
-func (t *txn) attachBindings(card *wire.Card, account string) error {
-	for i := range card.Installations {
-		e := &card.Installations[i]
+func (t *txn) attachBindings(list *devicelist.List, account string) error {
+	for i := range list.Entries {
+		e := &list.Entries[i]
 		if e.Binding != nil {
 			continue
 		}
@@ -711,24 +668,21 @@ func (t *txn) attachBindings(card *wire.Card, account string) error {
 		if err != nil {
 			return err
 		}
-		if in.Account == account && in.DH == e.DH && in.Signing == e.Signing && len(in.Binding) == wire.BindingSize {
+		if in.Account == account && in.DH == e.DH && in.Signing == e.Signing && len(in.Binding) == devicelist.BindingSize {
 			e.Binding = in.Binding
 		}
 	}
 	return nil
 }
 
-// sameOrGreaterList is the tie-break between two cards of one account with the same
-// clock: the same signed device list (a bundle refresh: take the newer arrival), or the
-// one whose signed part has the larger SHA-256 (two holders signed concurrently).
-func sameOrGreaterList(card *wire.Card, oldRaw []byte) bool {
-	old, err := wire.ParseCard(oldRaw)
+// compareKept compares list with the stored list kept (devicelist.Compare); a stored
+// list that does not parse is smaller.
+func compareKept(list *devicelist.List, keptRaw []byte) int {
+	kept, err := devicelist.Parse(keptRaw)
 	if err != nil {
-		return true
+		return 1
 	}
-	a, _ := card.SignedPart()
-	b, _ := old.SignedPart()
-	return bytes.Equal(a, b) || bytes.Compare(digestOf(a), digestOf(b)) > 0
+	return devicelist.Compare(list, kept)
 }
 
 // fresher reports whether bundle b should replace the stored bundle old: not when old has
@@ -741,42 +695,31 @@ func fresher(old []byte, b *x3dh.Bundle) bool {
 	return err != nil || b.SignedPrekeyID >= ob.SignedPrekeyID
 }
 
-// listsSelf reports whether card lists our installation, unrevoked, with our keys.
-func listsSelf(card *wire.Card, me *account) bool {
+// listsSelf reports whether list lists our installation, unrevoked, with our keys.
+func listsSelf(list *devicelist.List, me *account) bool {
 	pub := me.ident.Public()
-	for _, e := range card.Installations {
-		if e.ID == pub.ID {
-			return !e.Revoked && e.DH == pub.DH && e.Signing == pub.Signing
-		}
-	}
-	return false
+	return list.Lists(pub.ID, pub.DH, pub.Signing)
 }
 
 // keepOwnList stores a verified device list of our own account as the one we hand on
 // if it is newer than ours and lists us (a list that does not list us would make our own
-// initial messages unverifiable), or if ours does not list us. Equal clocks: the larger
-// digest wins (deterministic). CardClock tracks the highest clock seen.
-func (t *txn) keepOwnList(v *verifiedCard) error {
+// initial messages unverifiable), or if ours does not list us. Newer is
+// devicelist.Compare: a copy of the list we keep does not replace it (we keep ours
+// without bundles: the copy brings nothing). DeviceListClock tracks the highest clock seen.
+func (t *txn) keepOwnList(v *devicelist.Verified) error {
 	rec, err := t.Account()
 	if err != nil {
 		return err
 	}
 	me := t.me()
-	cur, _ := wire.ParseCard(rec.DeviceList)
+	cur, _ := devicelist.Parse(rec.DeviceList)
 	take := cur == nil
-	if !take && listsSelf(v.card, me) {
-		switch {
-		case !listsSelf(cur, me), v.card.Clock > cur.Clock:
-			take = true
-		case v.card.Clock == cur.Clock:
-			a, _ := v.card.SignedPart()
-			b, _ := cur.SignedPart()
-			take = bytes.Compare(digestOf(a), digestOf(b)) > 0
-		}
+	if !take && listsSelf(v.List, me) {
+		take = !listsSelf(cur, me) || devicelist.Compare(v.List, cur) > 0
 	}
 	changed := false
 	if take {
-		cp := *v.card
+		cp := *v.List
 		cp.Bundles = nil
 		b, err := cp.Marshal()
 		if err != nil {
@@ -786,18 +729,13 @@ func (t *txn) keepOwnList(v *verifiedCard) error {
 			rec.DeviceList, changed = b, true
 		}
 	}
-	if v.card.Clock > rec.CardClock {
-		rec.CardClock, changed = v.card.Clock, true
+	if v.List.Clock > rec.DeviceListClock {
+		rec.DeviceListClock, changed = v.List.Clock, true
 	}
 	if !changed {
 		return nil
 	}
 	return t.PutAccount(rec)
-}
-
-func digestOf(b []byte) []byte {
-	d := sha256.Sum256(b)
-	return d[:]
 }
 
 // resignIfBehind signs a new device list when the union of our account's lists knows
@@ -808,7 +746,7 @@ func (t *txn) resignIfBehind() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	cur, err := wire.ParseCard(rec.DeviceList)
+	cur, err := devicelist.Parse(rec.DeviceList)
 	if err != nil {
 		return false, nil
 	}
@@ -816,11 +754,11 @@ func (t *txn) resignIfBehind() (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	have := make(map[[16]byte]bool, len(cur.Installations))
-	for _, e := range cur.Installations {
+	have := make(map[[16]byte]bool, len(cur.Entries))
+	for _, e := range cur.Entries {
 		have[e.ID] = e.Revoked
 	}
-	behind := len(ins) != len(cur.Installations)
+	behind := len(ins) != len(cur.Entries)
 	for _, in := range ins {
 		if r, ok := have[in.ID]; !ok || r != in.Revoked {
 			behind = true
@@ -978,7 +916,7 @@ func (t *txn) selfRevoked() bool {
 func (t *txn) putSelf(acct *account, now time.Time) error {
 	in, err := t.Installation(acct.inst)
 	switch {
-	case err == nil && len(in.Binding) == wire.BindingSize:
+	case err == nil && len(in.Binding) == devicelist.BindingSize:
 		return nil
 	case err == nil:
 	case errors.Is(err, ErrNotFound):
@@ -988,7 +926,7 @@ func (t *txn) putSelf(acct *account, now time.Time) error {
 	default:
 		return err
 	}
-	if in.Binding, err = signBinding(acct.ident, acct.pub); err != nil {
+	if in.Binding, err = devicelist.Bind(acct.ident, acct.pub); err != nil {
 		return err
 	}
 	return t.PutInstallation(in)
@@ -1041,14 +979,14 @@ func (t *txn) loadDevices(rec *AccountRecord) error {
 	return nil
 }
 
-// receiveDevicesContent handles a devices message in a group: the sender account's card.
+// receiveDevicesContent handles a devices message in a group: the sender account's device list.
 func (t *txn) receiveDevicesContent(from string, body []byte) error {
 	now := t.c.now()
-	v, err := verifyCard(body, now)
-	if err != nil || v.account != from {
+	v, err := verifyDeviceList(body, now)
+	if err != nil || v.Account != from {
 		return nil // not applicable; the message itself stays
 	}
-	_, err = t.mergeCard(v, body, false, false, now)
+	_, err = t.mergeDeviceList(v, body, false, false, now)
 	return err
 }
 
@@ -1056,16 +994,16 @@ func (t *txn) receiveDevicesContent(from string, body []byte) error {
 // device list and metadata. If the list added or revoked installations we did not know of
 // and the sender says it did not tell the groups (an installation that imported the
 // account key and is in no group yet), we relay: added installations are welcomed into
-// every group we are in and the card is sent there. Every installation that learns the
+// every group we are in and the device list is sent there. Every installation that learns the
 // change this way relays (the sender cannot know which of them are online); duplicates
 // are harmless.
 //
 // A Devices message (groups not notified) by which an installation we linked sends us its
-// binding signature completes the link: we announce the card that now binds it (groups,
+// binding signature completes the link: we announce the device list that now binds it (groups,
 // our other installations, contacts, announcement).
 func (t *txn) handleDevices(from string, inst InstallationID, pm *wire.PairwiseMessage) error {
 	c := t.c
-	if from != c.acct.id || pm.Card == nil {
+	if from != c.acct.id || pm.DeviceList == nil {
 		return errNotForUs
 	}
 	d, err := wire.ParseDevices(pm.Body)
@@ -1073,14 +1011,14 @@ func (t *txn) handleDevices(from string, inst InstallationID, pm *wire.PairwiseM
 		return err
 	}
 	now := c.now()
-	v, err := verifyCard(pm.Card, now)
-	if err != nil || v.account != from {
+	v, err := verifyDeviceList(pm.DeviceList, now)
+	if err != nil || v.Account != from {
 		return errNotForUs
 	}
-	if _, err := t.mergeCard(v, pm.Card, false, true, now); err != nil || t.selfRevoked() {
+	if _, err := t.mergeDeviceList(v, pm.DeviceList, false, true, now); err != nil || t.selfRevoked() {
 		return err
 	}
-	delta := t.ownDelta // also what the card of an initial message changed just before
+	delta := t.ownDelta // also what the device list of an initial message changed just before
 	if err := t.applyDeviceInfos(d.Devices); err != nil {
 		return err
 	}
@@ -1091,11 +1029,11 @@ func (t *txn) handleDevices(from string, inst InstallationID, pm *wire.PairwiseM
 		if !slices.Contains(delta.bound, inst) {
 			return nil
 		}
-		card, err := t.ownCard(0)
+		list, err := t.ownDeviceList(0)
 		if err != nil {
 			return err
 		}
-		outs, err := t.announceDevices(card, nil, "", true, inst)
+		outs, err := t.announceDevices(list, nil, "", true, inst)
 		t.sends = append(t.sends, outs...)
 		return err
 	}
@@ -1107,11 +1045,11 @@ func (t *txn) handleDevices(from string, inst InstallationID, pm *wire.PairwiseM
 		}
 		welcome = append(welcome, in)
 	}
-	card, err := t.ownCard(0)
+	list, err := t.ownDeviceList(0)
 	if err != nil {
 		return err
 	}
-	outs, _, err := t.relayToGroups(card, welcome, "")
+	outs, _, err := t.relayToGroups(list, welcome, "")
 	t.sends = append(t.sends, outs...)
 	return err
 }
@@ -1141,25 +1079,25 @@ func (c *Client) refreshOwnDevices(ctx context.Context) {
 			if err != nil {
 				continue
 			}
-			v, err := verifyCard(raw, c.now())
-			if err != nil || v.account != acct.id {
+			v, err := verifyDeviceList(raw, c.now())
+			if err != nil || v.Account != acct.id {
 				continue
 			}
-			if !listsSelf(v.card, acct) {
+			if !listsSelf(v.List, acct) {
 				unknown = true
 			}
-			if _, err := t.mergeCard(v, raw, false, false, c.now()); err != nil {
+			if _, err := t.mergeDeviceList(v, raw, false, false, c.now()); err != nil {
 				return err
 			}
 		}
 		if !unknown || acct.revoked {
 			return nil
 		}
-		card, err := t.ownCard(0)
+		list, err := t.ownDeviceList(0)
 		if err != nil {
 			return err
 		}
-		outs, err = t.announceDevices(card, nil, "", false)
+		outs, err = t.announceDevices(list, nil, "", false)
 		return err
 	})
 	if err != nil {
@@ -1170,21 +1108,21 @@ func (c *Client) refreshOwnDevices(ctx context.Context) {
 }
 
 // catchUpSiblings runs when we joined a group through another account's Welcome: if the
-// inviter's copy of our device list (the card it put in the Welcome) lacks some of our
+// inviter's copy of our device list (the one it put in the Welcome) lacks some of our
 // active installations, the smallest-id installation it did list welcomes them. An
 // installation counts as listed only with its binding (the inviter hands on every binding
 // it holds; without one it does not know the installation).
 func (t *txn) catchUpSiblings(g *GroupRecord, st *membership.State, w *wire.Welcome) error {
 	acct := t.c.acct
 	var listed map[[16]byte]bool
-	for _, raw := range w.Cards {
-		card, err := wire.ParseCard(raw)
-		if err != nil || !bytes.Equal(card.Account[:], acct.pub) {
+	for _, raw := range w.DeviceLists {
+		list, err := devicelist.Parse(raw)
+		if err != nil || !bytes.Equal(list.Account[:], acct.pub) {
 			continue
 		}
 		listed = map[[16]byte]bool{}
-		for _, e := range card.Installations {
-			if !e.Revoked && bindingValid(acct.pub, &e) {
+		for _, e := range list.Entries {
+			if !e.Revoked && devicelist.BindingValid(acct.pub, &e) {
 				listed[e.ID] = true
 			}
 		}

@@ -17,10 +17,10 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport/memory"
 	"github.com/chorus-im/chorus/x3dh"
 )
@@ -28,37 +28,37 @@ import (
 // TestDeviceListConvergence: an account's device lists signed concurrently by two
 // holders (equal clocks), older lists and a recovery device's low-clock list, delivered
 // in any order, leave every receiver with the same device list — the union, revoked if
-// revoked in any list — and the same card kept for the account.
+// revoked in any list — and the same device list kept for the account.
 func TestDeviceListConvergence(t *testing.T) {
 	key, err := crypto.GenerateKey()
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ids []wire.CardInstallation
+	var ids []devicelist.Entry
 	for range 7 {
 		id, err := x3dh.GenerateIdentity(cryptorand.Reader)
 		if err != nil {
 			t.Fatal(err)
 		}
 		p := id.Public()
-		ids = append(ids, wire.CardInstallation{ID: p.ID, DH: p.DH, Signing: p.Signing, Binding: protocol.BindForTest(id, &key.PublicKey)})
+		ids = append(ids, devicelist.Entry{ID: p.ID, DH: p.DH, Signing: p.Signing, Binding: protocol.BindForTest(id, &key.PublicKey)})
 	}
-	entry := func(i int, revoked bool) wire.CardInstallation {
+	entry := func(i int, revoked bool) devicelist.Entry {
 		e := ids[i]
 		e.Revoked = revoked
 		return e
 	}
-	cards := [][]byte{
-		protocol.SignCardForTest(key, &wire.Card{Clock: 1, Installations: []wire.CardInstallation{entry(0, false)}}),
-		protocol.SignCardForTest(key, &wire.Card{Clock: 2, Installations: []wire.CardInstallation{entry(0, false), entry(1, false)}}),
+	lists := [][]byte{
+		protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 1, Entries: []devicelist.Entry{entry(0, false)}}),
+		protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 2, Entries: []devicelist.Entry{entry(0, false), entry(1, false)}}),
 		// holder 0 links 2 while holder 1 revokes 1 and links 3 (both at clock 3)
-		protocol.SignCardForTest(key, &wire.Card{Clock: 3, Installations: []wire.CardInstallation{entry(0, false), entry(1, false), entry(2, false)}}),
-		protocol.SignCardForTest(key, &wire.Card{Clock: 3, Installations: []wire.CardInstallation{entry(0, false), entry(1, true), entry(3, false)}}),
+		protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 3, Entries: []devicelist.Entry{entry(0, false), entry(1, false), entry(2, false)}}),
+		protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 3, Entries: []devicelist.Entry{entry(0, false), entry(1, true), entry(3, false)}}),
 		// a later list by holder 0 that never saw the revocation of 1, revoking 4
-		protocol.SignCardForTest(key, &wire.Card{Clock: 4, Installations: []wire.CardInstallation{entry(0, false), entry(1, false), entry(2, false), entry(4, true)}}),
+		protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 4, Entries: []devicelist.Entry{entry(0, false), entry(1, false), entry(2, false), entry(4, true)}}),
 		// a recovery device's own first list (low clock), and a stale list re-listing 1
-		protocol.SignCardForTest(key, &wire.Card{Clock: 1, Installations: []wire.CardInstallation{entry(5, false)}}),
-		protocol.SignCardForTest(key, &wire.Card{Clock: 2, Installations: []wire.CardInstallation{entry(1, false), entry(6, true)}}),
+		protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 1, Entries: []devicelist.Entry{entry(5, false)}}),
+		protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 2, Entries: []devicelist.Entry{entry(1, false), entry(6, true)}}),
 	}
 	want := map[protocol.InstallationID]bool{}
 	for i, rev := range []bool{false, true, false, false, true, false, true} {
@@ -71,7 +71,7 @@ func TestDeviceListConvergence(t *testing.T) {
 	}
 	defer store.Close()
 	rng := rand.New(rand.NewPCG(7, 7))
-	var firstCard []byte
+	var firstList []byte
 	for iter := range 25 {
 		st, err := persistence.Open(":memory:")
 		if err != nil {
@@ -84,26 +84,26 @@ func TestDeviceListConvergence(t *testing.T) {
 		if _, err := c.CreateAccount(context.Background()); err != nil {
 			t.Fatal(err)
 		}
-		order := rng.Perm(len(cards))
+		order := rng.Perm(len(lists))
 		for _, i := range order {
-			if err := protocol.MergeCardForTest(c, cards[i]); err != nil {
+			if err := protocol.MergeDeviceListForTest(c, lists[i]); err != nil {
 				t.Fatal(err)
 			}
 		}
-		got, card := protocol.DeviceListOf(c, account)
+		got, list := protocol.DeviceListOf(c, account)
 		if !maps.Equal(got, want) {
 			t.Fatalf("order %v: device list %v, want %v", order, got, want)
 		}
 		if iter == 0 {
-			firstCard = card
-		} else if !bytes.Equal(card, firstCard) {
-			t.Fatalf("order %v: kept another card", order)
+			firstList = list
+		} else if !bytes.Equal(list, firstList) {
+			t.Fatalf("order %v: kept another device list", order)
 		}
 		c.Close()
 		st.Close()
 	}
 	// A list with more than MaxInstallations active entries is refused.
-	var many []wire.CardInstallation
+	var many []devicelist.Entry
 	for i := range protocol.MaxInstallations + 1 {
 		e := ids[0]
 		e.ID[15] = byte(i)
@@ -115,7 +115,7 @@ func TestDeviceListConvergence(t *testing.T) {
 	if _, err := c.CreateAccount(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if err := protocol.MergeCardForTest(c, protocol.SignCardForTest(key, &wire.Card{Clock: 9, Installations: many})); !errors.Is(err, protocol.ErrBadContactCode) {
+	if err := protocol.MergeDeviceListForTest(c, protocol.SignDeviceListForTest(key, &devicelist.List{Clock: 9, Entries: many})); !errors.Is(err, protocol.ErrBadContactCode) {
 		t.Fatalf("oversized device list: %v", err)
 	}
 }
@@ -348,8 +348,8 @@ func TestConcurrentHolders(t *testing.T) {
 }
 
 func signedPartOf(t *testing.T, code string) string {
-	card := cardOfCode(t, code)
-	b, err := card.SignedPart()
+	list := listOfCode(t, code)
+	b, err := list.SignedPart()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -541,16 +541,16 @@ func tamperSecret(t *testing.T, code string) string {
 	return "chorus-link1:" + base64.RawURLEncoding.EncodeToString(raw)
 }
 
-func cardOfCode(t *testing.T, code string) *wire.Card {
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+func listOfCode(t *testing.T, code string) *devicelist.List {
+	cc, err := protocol.ParseContactCode(code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	card, err := wire.ParseCard(raw)
+	list, err := devicelist.Parse(cc.DeviceList)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return card
+	return list
 }
 
 var debugConv = false

@@ -18,6 +18,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
@@ -453,20 +454,20 @@ func linkIdentity(t testing.TB, code string) x3dh.PublicIdentity {
 	return b.Identity
 }
 
-func cardIdentities(t testing.TB, p *peer) []wire.CardInstallation {
+func listedIdentities(t testing.TB, p *peer) []devicelist.Entry {
 	code, err := p.c.ContactCode(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+	cc, err := protocol.ParseContactCode(code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	card, err := wire.ParseCard(raw)
+	list, err := devicelist.Parse(cc.DeviceList)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return card.Installations
+	return list.Entries
 }
 
 // TestLinkPRIV2 captures everything published on the network from account creation through
@@ -509,7 +510,7 @@ func TestLinkPRIV2(t *testing.T) {
 		}
 		addKey(crypto.CompressPubkey(k))
 		secrets = append(secrets, []byte(p.id))
-		for _, in := range cardIdentities(t, p) {
+		for _, in := range listedIdentities(t, p) {
 			addKey(in.ID[:])
 			addKey(in.DH[:])
 			addKey(in.Signing[:])

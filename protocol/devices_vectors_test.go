@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
@@ -26,15 +27,15 @@ func TestDeviceVectors(t *testing.T) {
 	}
 	var f struct {
 		Cases []struct {
-			Name     string   `json:"name"`
-			Kind     string   `json:"kind"`
-			Secret   string   `json:"secret"`
-			Topic    string   `json:"topic"`
-			Platform string   `json:"platform"`
-			Bundle   string   `json:"bundle"`
-			Code     string   `json:"code"`
-			Cards    []string `json:"cards"`
-			Union    []struct {
+			Name        string   `json:"name"`
+			Kind        string   `json:"kind"`
+			Secret      string   `json:"secret"`
+			Topic       string   `json:"topic"`
+			Platform    string   `json:"platform"`
+			Bundle      string   `json:"bundle"`
+			Code        string   `json:"code"`
+			DeviceLists []string `json:"cards"`
+			Union       []struct {
 				ID      string `json:"id"`
 				Revoked bool   `json:"revoked"`
 			} `json:"union"`
@@ -73,16 +74,16 @@ func TestDeviceVectors(t *testing.T) {
 				t.Errorf("%s: re-encoding differs", c.Name)
 			}
 		case "device_list_merge":
-			var cards [][]byte
-			for _, s := range c.Cards {
-				cards = append(cards, unhex(s))
+			var lists [][]byte
+			for _, s := range c.DeviceLists {
+				lists = append(lists, unhex(s))
 			}
-			card, err := wire.ParseCard(cards[0])
+			list, err := devicelist.Parse(lists[0])
 			if err != nil {
 				t.Fatal(err)
 			}
-			account := "0x" + hex.EncodeToString(card.Account[:])
-			for _, order := range [][][]byte{cards, reversed(cards)} {
+			account := "0x" + hex.EncodeToString(list.Account[:])
+			for _, order := range [][][]byte{lists, reversed(lists)} {
 				st, err := persistence.Open(":memory:")
 				if err != nil {
 					t.Fatal(err)
@@ -95,7 +96,7 @@ func TestDeviceVectors(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, raw := range order {
-					if err := protocol.MergeCardForTest(cl, raw); err != nil {
+					if err := protocol.MergeDeviceListForTest(cl, raw); err != nil {
 						t.Fatalf("%s: %v", c.Name, err)
 					}
 				}
@@ -109,21 +110,21 @@ func TestDeviceVectors(t *testing.T) {
 						t.Fatalf("%s: installation %s revoked=%v (known %v), want %v", c.Name, e.ID[:8], rev, ok, e.Revoked)
 					}
 				}
-				// The kept card is the chosen list (its signed part), carrying the binding of
+				// The kept device list is the chosen list (its signed part), carrying the binding of
 				// every installation of the union and no other.
-				kc, err := wire.ParseCard(kept)
+				kc, err := devicelist.Parse(kept)
 				if err != nil {
-					t.Fatalf("%s: kept card: %v", c.Name, err)
+					t.Fatalf("%s: kept device list: %v", c.Name, err)
 				}
-				want, _ := wire.ParseCard(cards[c.Kept])
+				want, _ := devicelist.Parse(lists[c.Kept])
 				a, _ := kc.SignedPart()
 				b, _ := want.SignedPart()
 				if !bytes.Equal(a, b) {
-					t.Errorf("%s: kept another card than #%d", c.Name, c.Kept)
+					t.Errorf("%s: kept another device list than #%d", c.Name, c.Kept)
 				}
-				for _, e := range kc.Installations {
+				for _, e := range kc.Entries {
 					if _, ok := got[protocol.InstallationID(e.ID)]; ok != (e.Binding != nil) {
-						t.Errorf("%s: kept card: installation %x in the union %v, binding %x", c.Name, e.ID[:4], ok, e.Binding)
+						t.Errorf("%s: kept device list: installation %x in the union %v, binding %x", c.Name, e.ID[:4], ok, e.Binding)
 					}
 				}
 				cl.Close()

@@ -63,11 +63,6 @@ func (*DeliveryStatusChanged) isEvent() {}
 func (*GroupJoined) isEvent()           {}
 func (*EventsDropped) isEvent()         {}
 
-// EventBuffer is the capacity of each subscriber's queue. The engine never blocks on a
-// subscriber: an event that does not fit is dropped for that subscriber and counted, and
-// the subscriber receives an *EventsDropped with the count as soon as it has room.
-const EventBuffer = 1024
-
 type subscriber struct {
 	ch      chan Event
 	dropped int

@@ -6,26 +6,19 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
 	"github.com/chorus-im/chorus/x3dh"
 )
 
-// SignCardForTest signs card's device list with the account key (as a holder does).
-func SignCardForTest(key *ecdsa.PrivateKey, card *wire.Card) []byte {
-	copy(card.Account[:], crypto.FromECDSAPub(&key.PublicKey))
-	signed, err := card.SignedPart()
-	if err != nil {
+// SignDeviceListForTest signs list with the account key (as a holder does).
+func SignDeviceListForTest(key *ecdsa.PrivateKey, list *devicelist.List) []byte {
+	if err := list.Sign(key); err != nil {
 		panic(err)
 	}
-	d := cardDigest(signed)
-	sig, err := crypto.Sign(d[:], key)
-	if err != nil {
-		panic(err)
-	}
-	copy(card.Signature[:], sig[:64])
-	b, err := card.Marshal()
+	b, err := list.Marshal()
 	if err != nil {
 		panic(err)
 	}
@@ -35,41 +28,41 @@ func SignCardForTest(key *ecdsa.PrivateKey, card *wire.Card) []byte {
 // BindForTest returns the binding signature of ident to the account key (as the
 // installation makes it).
 func BindForTest(ident *x3dh.Identity, account *ecdsa.PublicKey) []byte {
-	b, err := signBinding(ident, crypto.FromECDSAPub(account))
+	b, err := devicelist.Bind(ident, crypto.FromECDSAPub(account))
 	if err != nil {
 		panic(err)
 	}
 	return b
 }
 
-// MergeCardForTest verifies a card and merges it as if it arrived from the network.
-func MergeCardForTest(c *Client, raw []byte) error {
-	v, err := verifyCard(raw, c.now())
+// MergeDeviceListForTest verifies a device list and merges it as if it arrived from the network.
+func MergeDeviceListForTest(c *Client, raw []byte) error {
+	v, err := verifyDeviceList(raw, c.now())
 	if err != nil {
 		return err
 	}
-	return c.tx(context.Background(), func(t *txn) error { return t.storeCard(v, raw, false, false, c.now()) })
+	return c.tx(context.Background(), func(t *txn) error { return t.storeDeviceList(v, raw, false, false, c.now()) })
 }
 
-// DeviceListOf returns what c knows of account's device list (id -> revoked) and the card
+// DeviceListOf returns what c knows of account's device list (id -> revoked) and the device list
 // it keeps for the account.
 func DeviceListOf(c *Client, account string) (map[InstallationID]bool, []byte) {
 	out := map[InstallationID]bool{}
-	var card []byte
+	var list []byte
 	err := c.tx(context.Background(), func(t *txn) error {
 		ins, err := t.InstallationsOf(account)
 		for _, in := range ins {
 			out[in.ID] = in.Revoked
 		}
 		if rec, err := t.Contact(account); err == nil {
-			card = rec.Card
+			list = rec.DeviceList
 		}
 		return err
 	})
 	if err != nil {
 		panic(err)
 	}
-	return out, card
+	return out, list
 }
 
 // BoundPendingForTest applies the engine's bound on pending membership events.
@@ -130,3 +123,19 @@ func HandleWelcomeForTest(c *Client, from string, body []byte) error {
 
 // LinkTopicForTest is the link topic of a pairing secret.
 func LinkTopicForTest(secret [wire.PairingSecretSize]byte) string { return linkTopic(secret) }
+
+// OwnDeviceListForTest returns the device list c keeps as its own account's (as stored).
+func OwnDeviceListForTest(c *Client) []byte {
+	var out []byte
+	err := c.tx(context.Background(), func(t *txn) error {
+		rec, err := t.Account()
+		if err == nil {
+			out = rec.DeviceList
+		}
+		return err
+	})
+	if err != nil {
+		panic(err)
+	}
+	return out
+}

@@ -1,8 +1,8 @@
 package protocol
 
-// SealAnnounceForTest seals card as an announcement of the account with public key pub.
-func SealAnnounceForTest(c *Client, pub, card []byte) []byte {
-	out, err := sealAnnounce(c.rand, pub, card)
+// SealAnnounceForTest seals list as an announcement of the account with public key pub.
+func SealAnnounceForTest(c *Client, pub, list []byte) []byte {
+	out, err := sealAnnounce(c.rand, pub, list)
 	if err != nil {
 		panic(err)
 	}

@@ -40,7 +40,7 @@ func StateDigest(c *Client) string {
 			for _, r := range rs {
 				fmt.Fprintf(h, "r %x %x\n", r.Installation, r.State)
 			}
-			ms, err := t.Messages(MessageQuery{Group: g.ID})
+			ms, err := t.Messages(g.ID, MessageFilter{})
 			if err != nil {
 				return err
 			}

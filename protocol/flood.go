@@ -20,10 +20,6 @@ import (
 // errNoKey: no key we hold opens the input (no stored state is kept for it).
 var errNoKey = errors.New("protocol: no key opens it")
 
-// JunkFilterSize bounds the in-memory filter of keyless input: two generations of at
-// most JunkFilterSize hashes each (≈ 1.3 MB at most).
-const JunkFilterSize = 8192
-
 // junkFilter is a bounded set of envelope hashes: when the current generation is full it
 // becomes the old one and the oldest generation is dropped.
 type junkFilter struct {

@@ -150,7 +150,7 @@ func (h *historySpy) History(ctx context.Context, tps []string, since, until tim
 }
 
 // TestFetchContactBounded: an announcement lookup asks for AnnounceLookback of history,
-// not all of it, and still finds the card behind forged announcements (anyone who knows
+// not all of it, and still finds the device list behind forged announcements (anyone who knows
 // the account key can publish them) within its verification budget (issue 19 item 5).
 func TestFetchContactBounded(t *testing.T) {
 	ctx := context.Background()
@@ -165,13 +165,13 @@ func TestFetchContactBounded(t *testing.T) {
 	if err != nil || len(hist) == 0 {
 		t.Fatalf("no announcement: %v", err)
 	}
-	card, err := protocol.OpenAnnounceForTest(pub, hist[len(hist)-1].Payload)
+	list, err := protocol.OpenAnnounceForTest(pub, hist[len(hist)-1].Payload)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mallory := tn.net.Join("mallory")
 	for i := range protocol.MaxAnnounceVerify / 2 {
-		forged := bytes.Clone(card)
+		forged := bytes.Clone(list)
 		forged[len(forged)-1-i%8] ^= 0x40 // the signature: parses, does not verify
 		if _, err := mallory.Publish(ctx, topic, protocol.SealAnnounceForTest(b.c, pub, forged)); err != nil {
 			t.Fatal(err)

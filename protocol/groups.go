@@ -158,16 +158,16 @@ func (c *Client) signEvents(chatID string, st *membership.State, evs ...membersh
 	return out, nil
 }
 
-// contactCards returns the stored cards of accounts (those we have).
-func (t *txn) contactCards(accounts []string) ([][]byte, error) {
+// contactDeviceLists returns the stored device lists of accounts (those we have).
+func (t *txn) contactDeviceLists(accounts []string) ([][]byte, error) {
 	var out [][]byte
 	for _, a := range accounts {
 		if a == t.c.acct.id {
-			card, err := t.ownCard(0)
+			list, err := t.ownDeviceList(0)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, card)
+			out = append(out, list)
 			continue
 		}
 		rec, err := t.Contact(a)
@@ -177,7 +177,7 @@ func (t *txn) contactCards(accounts []string) ([][]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, rec.Card)
+		out = append(out, rec.DeviceList)
 	}
 	return out, nil
 }
@@ -263,7 +263,7 @@ func setMeta(g *GroupRecord, st *membership.State) {
 }
 
 // welcome sends a Welcome to every installation of the accounts newcomers (ours
-// excluded): the group secret, the event log, the cards of all members and the
+// excluded): the group secret, the event log, the device lists of all members and the
 // sender-key states we hold (every receiver's current state plus our own sender's), and
 // marks them as holding our current key.
 func (t *txn) welcome(g *GroupRecord, st *membership.State, newcomers []string) ([]*OutboxRecord, error) {
@@ -301,7 +301,7 @@ func (t *txn) welcome(g *GroupRecord, st *membership.State, newcomers []string) 
 
 // welcomeBodies encodes the Welcome of group g (split to fit publishes).
 func (t *txn) welcomeBodies(g *GroupRecord, st *membership.State) ([][]byte, error) {
-	cards, err := t.contactCards(st.Members)
+	lists, err := t.contactDeviceLists(st.Members)
 	if err != nil {
 		return nil, err
 	}
@@ -339,7 +339,7 @@ func (t *txn) welcomeBodies(g *GroupRecord, st *membership.State) ([][]byte, err
 		}
 	}
 	return splitWelcome(&wire.Welcome{GroupID: g.ID, ChatID: g.ChatID, Secret: g.Secret, Buckets: g.Buckets,
-		SentAt: uint64(t.c.now().UnixMilli()), Membership: g.Events}, cards, dists, t.c.welcomeLimit)
+		SentAt: uint64(t.c.now().UnixMilli()), Membership: g.Events}, lists, dists, t.c.welcomeLimit)
 }
 
 // welcomeInstallations sends the Welcome bodies to each unrevoked installation in ins
@@ -375,15 +375,15 @@ func (t *txn) welcomeInstallations(g *GroupRecord, bodies [][]byte, ins []*Insta
 
 // welcomeBudget is the largest Welcome body sent in one pairwise message: the publish
 // limit minus room for the inbox frame, sealing, the Double Ratchet header and tag and
-// the sender's card on initial messages.
-// The sender's card on initial messages can reach about 9 KiB (MaxDeviceListEntries
+// the sender's device list on initial messages.
+// The sender's device list on initial messages can reach about 9 KiB (MaxDeviceListEntries
 // entries and MaxInstallations bundles).
 const welcomeBudget = transport.MaxPayload - 16384
 
-// splitWelcome encodes w with the cards and distributions, split into as many Welcomes as
+// splitWelcome encodes w with the device lists and distributions, split into as many Welcomes as
 // needed to fit welcomeBudget each: the first carries the event log, the others only
-// cards and distributions (their recipient applies them to the group the first created).
-func splitWelcome(w *wire.Welcome, cards, dists [][]byte, budget int) ([][]byte, error) {
+// device lists and distributions (their recipient applies them to the group the first created).
+func splitWelcome(w *wire.Welcome, lists, dists [][]byte, budget int) ([][]byte, error) {
 	var out [][]byte
 	cur := *w
 	base := func(x *wire.Welcome) int {
@@ -406,7 +406,7 @@ func splitWelcome(w *wire.Welcome, cards, dists [][]byte, budget int) ([][]byte,
 	}
 	add := func(item []byte, list *[][]byte) error {
 		n := 2 + len(item)
-		if size+n > budget && (len(cur.Cards) > 0 || len(cur.Distributions) > 0 || len(cur.Membership) > 0) {
+		if size+n > budget && (len(cur.DeviceLists) > 0 || len(cur.Distributions) > 0 || len(cur.Membership) > 0) {
 			if err := flush(); err != nil { // cur is reset in place: list still points into it
 				return err
 			}
@@ -415,8 +415,8 @@ func splitWelcome(w *wire.Welcome, cards, dists [][]byte, budget int) ([][]byte,
 		size += n
 		return nil
 	}
-	for _, c := range cards {
-		if err := add(c, &cur.Cards); err != nil {
+	for _, c := range lists {
+		if err := add(c, &cur.DeviceLists); err != nil {
 			return nil, err
 		}
 	}
@@ -533,7 +533,7 @@ func (c *Client) Admins(ctx context.Context, id GroupID) ([]string, error) {
 func (c *Client) Messages(ctx context.Context, id GroupID, f MessageFilter) ([]Message, error) {
 	var out []Message
 	err := c.tx(ctx, func(t *txn) error {
-		recs, err := t.Messages(MessageQuery{Group: id, BeforeSeq: f.Before, Limit: f.Limit, Status: f.Status, HasStatus: f.HasStatus})
+		recs, err := t.Messages(id, f)
 		for i := range recs {
 			out = append(out, messageFromRecord(&recs[i]))
 		}

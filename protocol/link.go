@@ -21,13 +21,7 @@ import (
 )
 
 // Linking (spec: protocol, "Multi-device", "Linking").
-const (
-	linkCodePrefix = "chorus-link1:"
-	labelLinkTopic = "chorus/v1/protocol/link-topic"
-	// LinkListenWindow is how long a newly linked installation keeps listening on its
-	// link topic for the rest of the link traffic (group states, contacts).
-	LinkListenWindow = 24 * time.Hour
-)
+const labelLinkTopic = "chorus/v1/protocol/link-topic"
 
 // ErrBadLinkCode is returned by LinkDevice for a code that does not parse or verify.
 var ErrBadLinkCode = errors.New("protocol: invalid link code")
@@ -102,7 +96,7 @@ func (c *Client) LinkCode(ctx context.Context) (string, error) {
 		if err != nil {
 			return err
 		}
-		code = linkCodePrefix + base64.RawURLEncoding.EncodeToString(b)
+		code = LinkCodePrefix + base64.RawURLEncoding.EncodeToString(b)
 		return nil
 	})
 	return code, err
@@ -141,7 +135,7 @@ func (t *txn) dropPendingLink() error {
 
 // parseLinkCode decodes and verifies a link code.
 func parseLinkCode(code string, now time.Time) (*wire.LinkCode, *x3dh.Bundle, error) {
-	rest, ok := strings.CutPrefix(strings.TrimSpace(code), linkCodePrefix)
+	rest, ok := strings.CutPrefix(strings.TrimSpace(code), LinkCodePrefix)
 	if !ok {
 		return nil, nil, ErrBadLinkCode
 	}
@@ -165,7 +159,7 @@ func parseLinkCode(code string, now time.Time) (*wire.LinkCode, *x3dh.Bundle, er
 // installation holding the account key, and names it. It signs the new device list,
 // then sends the new installation, over a pairwise session on its link topic, everything
 // it needs: the device list and our installations' metadata, our contacts, and for every
-// group we are in a Welcome with the group's secret, event log, member cards and the
+// group we are in a Welcome with the group's secret, event log, member device lists and the
 // sender-key states we hold (so it reads new messages at once, never older ones). Each
 // group gets the new device list in one group message; our other installations and our
 // contacts outside our groups get it pairwise. Members then hand their sender keys to
@@ -225,7 +219,7 @@ func (c *Client) LinkDevice(ctx context.Context, code, name string) (Installatio
 		if err := t.applyDeviceDelta(acct.id, deviceDelta{added: []InstallationID{id}}); err != nil {
 			return err
 		}
-		card, err := t.ownCard(0)
+		list, err := t.ownDeviceList(0)
 		if err != nil {
 			return err
 		}
@@ -236,7 +230,7 @@ func (c *Client) LinkDevice(ctx context.Context, code, name string) (Installatio
 			return err
 		}
 		for _, body := range parts {
-			tp, frame, err := t.sealPairwiseTo(in, &wire.PairwiseMessage{Card: card, Type: wire.PairwiseLink, Body: body}, topic)
+			tp, frame, err := t.sealPairwiseTo(in, &wire.PairwiseMessage{DeviceList: list, Type: wire.PairwiseLink, Body: body}, topic)
 			if err != nil {
 				return err
 			}
@@ -246,7 +240,7 @@ func (c *Client) LinkDevice(ctx context.Context, code, name string) (Installatio
 			}
 			outs = append(outs, o)
 		}
-		// Welcome it into our groups now; the card goes to the groups, our other
+		// Welcome it into our groups now; the device list goes to the groups, our other
 		// installations and contacts once its binding signature comes back (handleDevices).
 		o, err := t.welcomeToGroups([]*InstallationRecord{in}, topic)
 		outs = append(outs, o...)
@@ -277,11 +271,11 @@ func (t *txn) linkParts(secret [wire.PairingSecretSize]byte, groups uint32) ([][
 		if ct.Account == t.c.acct.id {
 			continue
 		}
-		n := 3 + len(ct.Card)
+		n := 3 + len(ct.DeviceList)
 		if len(cur) > 0 && (size+n > t.c.welcomeLimit/2 || len(cur) >= wire.MaxLinkContacts) {
 			chunks, cur, size = append(chunks, cur), nil, 0
 		}
-		cur = append(cur, wire.LinkContact{Added: ct.Added, Card: ct.Card})
+		cur = append(cur, wire.LinkContact{Added: ct.Added, DeviceList: ct.DeviceList})
 		size += n
 	}
 	chunks = append(chunks, cur)
@@ -340,11 +334,11 @@ func (t *txn) handleLinkInbox(payload []byte) error {
 		return errNotForUs
 	}
 	now := c.now()
-	if pm.Card == nil {
+	if pm.DeviceList == nil {
 		return errBadInitial
 	}
-	v, err := verifyCard(pm.Card, now)
-	if err != nil || !cardLists(v, s.rec.Remote, p.Header) || !listsSelf(v.card, t.self) {
+	v, err := verifyDeviceList(pm.DeviceList, now)
+	if err != nil || !listsInitiator(v, s.rec.Remote, p.Header) || !listsSelf(v.List, t.self) {
 		return errBadInitial
 	}
 	// Adopt the account.
@@ -352,7 +346,7 @@ func (t *txn) handleLinkInbox(payload []byte) error {
 	if err != nil {
 		return err
 	}
-	rec.PublicKey = slices.Clone(v.card.Account[:])
+	rec.PublicKey = slices.Clone(v.List.Account[:])
 	rec.LinkUntil = now.Add(LinkListenWindow)
 	if err := t.PutAccount(rec); err != nil {
 		return err
@@ -361,23 +355,23 @@ func (t *txn) handleLinkInbox(payload []byte) error {
 	if err != nil {
 		return errBadInitial
 	}
-	acct := &account{pub: crypto.FromECDSAPub(pub), id: v.account, ident: link.ident, inst: link.inst}
+	acct := &account{pub: crypto.FromECDSAPub(pub), id: v.Account, ident: link.ident, inst: link.inst}
 	c.acct, c.link, c.linkTopic, c.linkUntil = acct, nil, link.topic, rec.LinkUntil
 	t.onRollback(func() { c.acct, c.link, c.linkTopic, c.linkUntil = nil, link, "", time.Time{} })
 	t.self = nil
 	if err := t.putSelf(acct, now); err != nil {
 		return err
 	}
-	if _, err := t.mergeCard(v, pm.Card, false, true, now); err != nil {
+	if _, err := t.mergeDeviceList(v, pm.DeviceList, false, true, now); err != nil {
 		return err
 	}
-	s.rec.RemoteAccount = v.account
+	s.rec.RemoteAccount = v.Account
 	if err := t.adoptResponder(s, otk); err != nil {
 		return err
 	}
 	t.topicsChanged, t.newKeys = true, true
-	t.emit(&AccountLinked{Account: v.account, By: s.rec.Remote})
-	if err := t.handlePairwise(v.account, s.rec.Remote, pm); err != nil {
+	t.emit(&AccountLinked{Account: v.Account, By: s.rec.Remote})
+	if err := t.handlePairwise(v.Account, s.rec.Remote, pm); err != nil {
 		return err
 	}
 	// Send our binding to the installation that linked us: it announces us only then.
@@ -385,11 +379,11 @@ func (t *txn) handleLinkInbox(payload []byte) error {
 	if err != nil {
 		return err
 	}
-	card, err := t.ownCard(0)
+	list, err := t.ownDeviceList(0)
 	if err != nil {
 		return err
 	}
-	o, err := t.sendDevices(by, card, false)
+	o, err := t.sendDevices(by, list, false)
 	if err != nil {
 		return err
 	}
@@ -420,11 +414,11 @@ func (t *txn) handleLink(from string, pm *wire.PairwiseMessage) error {
 	}
 	now := c.now()
 	for _, ct := range l.Contacts {
-		v, err := verifyCard(ct.Card, now)
-		if err != nil || v.account == c.acct.id {
+		v, err := verifyDeviceList(ct.DeviceList, now)
+		if err != nil || v.Account == c.acct.id {
 			continue
 		}
-		if err := t.storeCard(v, ct.Card, ct.Added, false, now); err != nil {
+		if err := t.storeDeviceList(v, ct.DeviceList, ct.Added, false, now); err != nil {
 			return err
 		}
 	}

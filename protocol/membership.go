@@ -13,7 +13,7 @@ import (
 )
 
 // AddMembers adds accounts (known contacts) to a group: an admin-signed MEMBERS_ADDED
-// event is sent to the group (one publish) with the newcomers' cards, and each newcomer
+// event is sent to the group (one publish) with the newcomers' device lists, and each newcomer
 // installation gets a Welcome. Existing members do not rotate their keys.
 func (c *Client) AddMembers(ctx context.Context, id GroupID, members ...string) error {
 	return c.changeMembership(ctx, id, func(t *txn, st *membership.State) ([]membership.Event, []string, error) {
@@ -140,11 +140,11 @@ func (c *Client) changeMembership(ctx context.Context, id GroupID,
 		if err != nil {
 			return err
 		}
-		cards, err := t.contactCards(newcomers)
+		lists, err := t.contactDeviceLists(newcomers)
 		if err != nil {
 			return err
 		}
-		body, err := (&wire.Membership{Update: update, Cards: cards}).Marshal()
+		body, err := (&wire.Membership{Update: update, DeviceLists: lists}).Marshal()
 		if err != nil {
 			return err
 		}
@@ -181,19 +181,19 @@ func (c *Client) changeMembership(ctx context.Context, id GroupID,
 }
 
 // applyMembership moves group g from its cached state to next: stores the event log and
-// metadata, records cards of added members, drops the keys of removed installations and
+// metadata, records device lists of added members, drops the keys of removed installations and
 // schedules a rotation, or winds the group down if we are no longer a member.
-func (t *txn) applyMembership(g *GroupRecord, gc *groupCache, next membership.State, cards [][]byte, local bool) error {
+func (t *txn) applyMembership(g *GroupRecord, gc *groupCache, next membership.State, lists [][]byte, local bool) error {
 	c := t.c
 	old := gc.state
 	ch := membership.Diff(old, next)
 	now := c.now()
-	for _, raw := range cards {
-		v, err := verifyCard(raw, now)
-		if err != nil || !slices.Contains(ch.MembersAdded, v.account) {
+	for _, raw := range lists {
+		v, err := verifyDeviceList(raw, now)
+		if err != nil || !slices.Contains(ch.MembersAdded, v.Account) {
 			continue
 		}
-		if err := t.storeCard(v, raw, false, false, now); err != nil {
+		if err := t.storeDeviceList(v, raw, false, false, now); err != nil {
 			return err
 		}
 	}
@@ -273,7 +273,7 @@ func (t *txn) receiveMembership(g *GroupRecord, gc *groupCache, body []byte) err
 		return nil // nothing applicable: the message itself is still a valid message
 	}
 	boundPending(&next)
-	return t.applyMembership(g, gc, next, m.Cards, false)
+	return t.applyMembership(g, gc, next, m.DeviceLists, false)
 }
 
 // handleWelcome joins (or refreshes) a group from a Welcome sent by from.
@@ -332,12 +332,12 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 	if st.ChatID != w.ChatID || !st.IsMember(c.acct.id) || !(st.IsAdmin(from) || from == c.acct.id) {
 		return errors.New("protocol: welcome not from an admin or not naming us")
 	}
-	for _, raw := range w.Cards {
-		v, err := verifyCard(raw, now)
-		if err != nil || !st.IsMember(v.account) {
+	for _, raw := range w.DeviceLists {
+		v, err := verifyDeviceList(raw, now)
+		if err != nil || !st.IsMember(v.Account) {
 			continue
 		}
-		if err := t.storeCard(v, raw, false, false, now); err != nil {
+		if err := t.storeDeviceList(v, raw, false, false, now); err != nil {
 			return err
 		}
 	}

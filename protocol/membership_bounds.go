@@ -7,17 +7,6 @@ import (
 	"github.com/chorus-im/chorus/membership"
 )
 
-// Bounds of the pending membership events a group keeps (spec: protocol, "Membership,
-// rotation, removal"). Pending events are authentic events the rules did not apply yet;
-// they are kept because a later event can make them valid, but anyone able to get a
-// membership update delivered could otherwise grow every member's stored log forever.
-const (
-	// MaxPendingEventsPerAuthor is the most pending events kept per author (the newest).
-	MaxPendingEventsPerAuthor = 16
-	// MaxPendingEvents is the most pending events a group keeps in all (the newest).
-	MaxPendingEvents = 256
-)
-
 // boundPending drops pending events whose author was never a member of the group (the
 // creator or the target of an applied MEMBERS_ADDED: nobody else's events can ever
 // apply) and keeps at most MaxPendingEventsPerAuthor per author and MaxPendingEvents in

@@ -13,24 +13,6 @@ import (
 	"github.com/chorus-im/chorus/topics"
 )
 
-// The query set (spec/README.md, ## sync, "Query set"): every History query and every
-// Subscribe of a client asks for all of its own topics at once, padded with decoy
-// topics, so that the store or first-hop peer sees one set per client, in which it
-// cannot tell the client's inbox and announcement partitions from three (two) others
-// and its groups from at least two decoy group topics, and the size of which only
-// tells the number of topics to within QuerySetStep.
-const (
-	// DecoyInboxPartitions and DecoyAnnouncePartitions are the other inbox and
-	// announcement partitions in every query set.
-	DecoyInboxPartitions    = 3
-	DecoyAnnouncePartitions = 2
-	// DecoyMinGroups is the least number of decoy group topics in a query set.
-	DecoyMinGroups = 2
-	// QuerySetStep: query sets are padded with decoy group topics to a multiple of it
-	// (also the content topics a Waku store v3 client puts in one request).
-	QuerySetStep = 10
-)
-
 const labelDecoys = "chorus/v1/sync/decoys"
 
 // decoySeedLocked returns the secret the decoys are drawn from: derived from the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
 )
@@ -15,28 +16,6 @@ var (
 	errPending = errors.New("protocol: cannot be opened yet")
 	errOwn     = errors.New("protocol: our own message")
 	errForged  = errors.New("protocol: forged rotation block")
-)
-
-// Bounds of inbound bookkeeping.
-const (
-	// PendingTTL is how long an envelope that cannot be opened yet (its key distribution
-	// has not arrived) is kept for another try.
-	PendingTTL = 24 * time.Hour
-	// MaxPending bounds the number of envelopes kept for another try. Only holders of a
-	// group secret can make us keep one; beyond a bound new envelopes are not kept (and
-	// not marked seen, so a later sync can bring them again), older ones are never evicted
-	// by newer ones, only by PendingTTL.
-	MaxPending = 10000
-	// MaxPendingBytes bounds the payload bytes of all pending envelopes.
-	MaxPendingBytes = 16 << 20
-	// MaxPendingBytesPerSender bounds the payload bytes of the pending envelopes that
-	// claim one sender: for a group message, its sender-key id (in its group); for an
-	// inbox message, the installation of the session it arrived in.
-	MaxPendingBytesPerSender = 1 << 20
-	// SeenRetention is how long replay markers are kept. Older replays are still refused
-	// by the ratchets (consumed iterations and message keys); the markers only make
-	// skipping them cheap.
-	SeenRetention = 30 * 24 * time.Hour
 )
 
 // process handles one envelope: authenticate on copies, then commit the new state, the
@@ -197,20 +176,20 @@ func (t *txn) handleInbox(payload []byte) error {
 		}
 		if s.rec.ID == 0 {
 			pm, err := wire.ParsePairwiseMessage(pt)
-			if err != nil || pm.Card == nil {
+			if err != nil || pm.DeviceList == nil {
 				return errBadInitial
 			}
-			v, err := verifyCard(pm.Card, c.now())
-			if err != nil || !cardLists(v, s.rec.Remote, p.Header) {
+			v, err := verifyDeviceList(pm.DeviceList, c.now())
+			if err != nil || !listsInitiator(v, s.rec.Remote, p.Header) {
 				return errBadInitial
 			}
-			if prev, err := t.Installation(s.rec.Remote); err == nil && prev.Account != v.account {
+			if prev, err := t.Installation(s.rec.Remote); err == nil && prev.Account != v.Account {
 				return errBadInitial
 			}
-			if err := t.storeCard(v, pm.Card, false, true, c.now()); err != nil {
+			if err := t.storeDeviceList(v, pm.DeviceList, false, true, c.now()); err != nil {
 				return err
 			}
-			s.rec.RemoteAccount = v.account
+			s.rec.RemoteAccount = v.Account
 			if err := t.adoptResponder(s, otk); err != nil {
 				return err
 			}
@@ -225,15 +204,15 @@ func (t *txn) handleInbox(payload []byte) error {
 	return t.handlePairwise(s.rec.RemoteAccount, s.rec.Remote, pm)
 }
 
-// cardLists reports whether the card lists the X3DH initiator's identity, unrevoked and
+// listsInitiator reports whether the device list lists the X3DH initiator's identity, unrevoked and
 // bound to the account by its binding signature.
-func cardLists(v *verifiedCard, inst InstallationID, hdr []byte) bool {
+func listsInitiator(v *devicelist.Verified, inst InstallationID, hdr []byte) bool {
 	// hdr = version || initiator identity (id 16 || dh 32 || signing 33) || ...
 	if len(hdr) < 1+81 {
 		return false
 	}
-	for _, in := range v.card.Installations {
-		if InstallationID(in.ID) == inst && !in.Revoked && v.bound[in.ID] && string(in.ID[:]) == string(hdr[1:17]) &&
+	for _, in := range v.List.Entries {
+		if InstallationID(in.ID) == inst && !in.Revoked && v.Bound[in.ID] && string(in.ID[:]) == string(hdr[1:17]) &&
 			string(in.DH[:]) == string(hdr[17:49]) && string(in.Signing[:]) == string(hdr[49:82]) {
 			return true
 		}
@@ -248,9 +227,9 @@ func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.Pairwise
 	if pm.Type == wire.PairwiseDevices {
 		return t.handleDevices(from, inst, pm)
 	}
-	if pm.Card != nil {
-		if v, err := verifyCard(pm.Card, c.now()); err == nil && v.account == from {
-			if err := t.storeCard(v, pm.Card, false, true, c.now()); err != nil {
+	if pm.DeviceList != nil {
+		if v, err := verifyDeviceList(pm.DeviceList, c.now()); err == nil && v.Account == from {
+			if err := t.storeDeviceList(v, pm.DeviceList, false, true, c.now()); err != nil {
 				return err
 			}
 		}
@@ -280,12 +259,12 @@ func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.Pairwise
 			return err
 		}
 		t.newKeys = true
-	case wire.PairwiseCard:
-		v, err := verifyCard(pm.Body, c.now())
-		if err != nil || v.account != from {
+	case wire.PairwiseDeviceList:
+		v, err := verifyDeviceList(pm.Body, c.now())
+		if err != nil || v.Account != from {
 			return errNotForUs
 		}
-		return t.storeCard(v, pm.Body, false, false, c.now())
+		return t.storeDeviceList(v, pm.Body, false, false, c.now())
 	case wire.PairwiseLink:
 		return t.handleLink(from, pm)
 	}

@@ -200,7 +200,7 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
 }
 
 // maintainPrekeys rotates the signed prekey and refills one-time prekeys when due, and
-// publishes an announcement when our card changed or was never announced.
+// publishes an announcement when our device list changed or was never announced.
 func (c *Client) maintainPrekeys(ctx context.Context) {
 	announce := false
 	err := c.tx(ctx, func(t *txn) error {
@@ -211,11 +211,11 @@ func (c *Client) maintainPrekeys(ctx context.Context) {
 		if err != nil {
 			return err
 		}
-		before := rec.CardClock
+		before := rec.DeviceListClock
 		if err := t.rotatePrekeys(c.acct, rec, c.now(), false); err != nil {
 			return err
 		}
-		announce = rec.CardClock != before || rec.AnnouncedAt.IsZero() || c.now().Sub(rec.AnnouncedAt) > 24*time.Hour
+		announce = rec.DeviceListClock != before || rec.AnnouncedAt.IsZero() || c.now().Sub(rec.AnnouncedAt) > 24*time.Hour
 		return nil
 	})
 	if err != nil {

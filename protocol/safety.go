@@ -12,9 +12,6 @@ import (
 // Matching numbers mean each side holds the other's real account key: no one substituted
 // a contact code or an announcement.
 
-// SafetyNumberIterations is the number of SHA-512 iterations per account key.
-const SafetyNumberIterations = 5200
-
 const safetyNumberLabel = "chorus/v1/safety-number"
 
 // SafetyNumber returns the safety number of accounts a and b (account ids, "0x04..."):

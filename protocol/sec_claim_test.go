@@ -4,29 +4,28 @@ import (
 	"context"
 	"encoding/base64"
 	"slices"
-	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
-// parseCode decodes a contact code into its card.
-func parseCode(t *testing.T, code string) *wire.Card {
+// parseCode decodes a contact code into its device list.
+func parseCode(t *testing.T, code string) *devicelist.List {
 	t.Helper()
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+	cc, err := protocol.ParseContactCode(code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	card, err := wire.ParseCard(raw)
+	list, err := devicelist.Parse(cc.DeviceList)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return card
+	return list
 }
 
 // TestSecInstallationClaim (issue 12, hole 1): Mallory signs a device list holding her
@@ -69,13 +68,13 @@ func TestSecInstallationClaim(t *testing.T) {
 		t.Fatal(err)
 	}
 	var aliceCode string
-	tn.waitFor("alice's card lists alice1", func() bool {
+	tn.waitFor("alice's device list lists alice1", func() bool {
 		code, err := alice.c.ContactCode(ctx)
 		if err != nil {
 			return false
 		}
-		raw, _ := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
-		if protocol.MergeCardForTest(probe, raw) != nil {
+		cc, err := protocol.ParseContactCode(code)
+		if err != nil || protocol.MergeDeviceListForTest(probe, cc.DeviceList) != nil {
 			return false
 		}
 		list, _ := protocol.DeviceListOf(probe, alice.id)
@@ -83,24 +82,24 @@ func TestSecInstallationClaim(t *testing.T) {
 		return !list[a1id] && len(list) == 2
 	})
 
-	// Mallory's forged list: her own card plus alice1's entry, copied, at a higher clock.
-	acard := parseCode(t, aliceCode)
-	i := slices.IndexFunc(acard.Installations, func(e wire.CardInstallation) bool { return e.ID == a1id })
+	// Mallory's forged list: her own device list plus alice1's entry, copied, at a higher clock.
+	alist := parseCode(t, aliceCode)
+	i := slices.IndexFunc(alist.Entries, func(e devicelist.Entry) bool { return e.ID == a1id })
 	if i < 0 {
-		t.Fatal("alice1 not in alice's card")
+		t.Fatal("alice1 not in alice's device list")
 	}
 	mcode, err := mallory.c.ContactCode(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mcard := parseCode(t, mcode)
-	mcard.Installations = append(mcard.Installations, acard.Installations[i])
-	mcard.Clock++
-	forged := "chorus1:" + base64.RawURLEncoding.EncodeToString(protocol.SignCardForTest(mkey, mcard))
+	mlist := parseCode(t, mcode)
+	mlist.Entries = append(mlist.Entries, alist.Entries[i])
+	mlist.Clock++
+	forged := protocol.ContactCodePrefix + base64.RawURLEncoding.EncodeToString(protocol.SignDeviceListForTest(mkey, mlist))
 
 	// Bob merges Mallory's list first, then Alice's.
 	if _, err := bob.c.AddContact(ctx, forged); err != nil {
-		t.Logf("forged card refused as a whole: %v", err)
+		t.Logf("forged device list refused as a whole: %v", err)
 	}
 	if ct, err := bob.c.Contact(ctx, mallory.id); err == nil && slices.Contains(ct.Installations, a1id) {
 		t.Errorf("bob binds alice1 to mallory")

@@ -4,17 +4,16 @@ import (
 	"bytes"
 	"context"
 	cryptorand "crypto/rand"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
@@ -296,15 +295,15 @@ func TestImpersonatedInstallationRefused(t *testing.T) {
 	ctx := context.Background()
 	binfo, _ := b.c.Account()
 	code, _ := a.c.ContactCode(ctx)
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+	cc, err := protocol.ParseContactCode(code)
 	if err != nil {
 		t.Fatal(err)
 	}
-	card, err := wire.ParseCard(raw)
+	list, err := devicelist.Parse(cc.DeviceList)
 	if err != nil {
 		t.Fatal(err)
 	}
-	bundle, err := x3dh.ParseBundle(card.Bundles[0])
+	bundle, err := x3dh.ParseBundle(list.Bundles[0])
 	if err != nil {
 		t.Fatal(err)
 	}

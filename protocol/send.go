@@ -15,20 +15,6 @@ import (
 	"github.com/chorus-im/chorus/transport"
 )
 
-// Group wire constants (spec: protocol, "Group messages").
-const (
-	// groupOverhead is the outer encryption's cost: version, nonce, tag.
-	groupOverhead = 1 + wire.NonceSize + 16
-	// MaxFrame is the largest group frame plaintext that fits one publish.
-	MaxFrame = transport.MaxPayload - groupOverhead
-	// HistoryLength is how many recent message ids each group message carries (R1).
-	HistoryLength = 5
-	// SenderLease is how many sender-key iterations are reserved ahead with one durable
-	// write (spec: persistence, "Durability"): the store is synced once every SenderLease
-	// messages, and a restart after a power loss skips at most SenderLease iterations.
-	SenderLease = 256
-)
-
 // Send sends content to a group and returns the message id. The message (with the
 // advanced sender-key state) is stored as Unpublished before it is published; a failed
 // publish is retried by Run (see MaxAttempts).

@@ -24,15 +24,6 @@ const (
 	adSlot  byte = 2
 )
 
-// MaxSessionsPerInstallation bounds the sessions kept per remote installation (older
-// ones, never the active one, are deleted).
-const MaxSessionsPerInstallation = 3
-
-// SessionLease is how many message numbers of a session's sending chain are reserved
-// ahead with one durable write (spec: persistence, "Durability"); at most
-// doubleratchet.MaxSkip, so that the peer accepts the skip after a power loss.
-const SessionLease = 64
-
 var (
 	errNoBundle   = errors.New("protocol: no usable prekey bundle for installation")
 	errNotForUs   = errors.New("protocol: not addressed to us")
@@ -270,13 +261,13 @@ func (t *txn) sealPairwiseTo(inst *InstallationRecord, pm *wire.PairwiseMessage,
 	if err != nil {
 		return "", nil, err
 	}
-	if s.pendingInitial() && pm.Card == nil {
-		card, err := t.ownCard(0)
+	if s.pendingInitial() && pm.DeviceList == nil {
+		list, err := t.ownDeviceList(0)
 		if err != nil {
 			return "", nil, err
 		}
 		cp := *pm
-		cp.Card = card
+		cp.DeviceList = list
 		pm = &cp
 	}
 	pt, err := pm.Marshal()

@@ -39,16 +39,16 @@ var ErrNotFound = errorString("protocol: not found")
 
 // AccountRecord is the local account and its installation. One per store.
 type AccountRecord struct {
-	PrivateKey   []byte // 32-byte secp256k1 scalar; empty on a linked installation (no account key)
-	PublicKey    []byte // 65-byte uncompressed account key; empty while waiting to be linked
-	Identity     []byte // x3dh.Identity.MarshalBinary
-	CardClock    uint64 // highest Lamport clock of our account's device list seen (or signed)
-	DeviceList   []byte // our account's newest signed device list listing us (wire.Card, no bundles)
-	NextPrekeyID uint32 // next free prekey id (signed and one-time share the space)
-	CreatedAt    time.Time
-	AnnouncedAt  time.Time // last announcement publish (zero: never, or due)
-	LinkSecret   []byte    // pairing secret of our link code (LinkCode), empty if none
-	LinkUntil    time.Time // listen on the link topic until then (zero: not linking)
+	PrivateKey      []byte // 32-byte secp256k1 scalar; empty on a linked installation (no account key)
+	PublicKey       []byte // 65-byte uncompressed account key; empty while waiting to be linked
+	Identity        []byte // x3dh.Identity.MarshalBinary
+	DeviceListClock uint64 // highest Lamport clock of our account's device list seen (or signed)
+	DeviceList      []byte // our account's newest signed device list listing us (devicelist.List, no bundles)
+	NextPrekeyID    uint32 // next free prekey id (signed and one-time share the space)
+	CreatedAt       time.Time
+	AnnouncedAt     time.Time // last announcement publish (zero: never, or due)
+	LinkSecret      []byte    // pairing secret of our link code (LinkCode), empty if none
+	LinkUntil       time.Time // listen on the link topic until then (zero: not linking)
 }
 
 // AccountStore stores the account.
@@ -74,17 +74,17 @@ type PrekeyStore interface {
 	DeletePrekey(signed bool, id uint32) error
 }
 
-// ContactRecord is the newest verified card of an account we know (a contact, or a
+// ContactRecord is the newest verified device list of an account we know (a contact, or a
 // member of one of our groups).
 type ContactRecord struct {
-	Account   string // membership.PublicKeyString form
-	Card      []byte // wire.Card, verified
-	Clock     uint64
-	Added     bool // explicitly added as a contact (AddContact)
-	UpdatedAt time.Time
+	Account    string // membership.PublicKeyString form
+	DeviceList []byte // devicelist.List, verified
+	Clock      uint64
+	Added      bool // explicitly added as a contact (AddContact)
+	UpdatedAt  time.Time
 }
 
-// InstallationRecord is a remote (or own) installation taken from a verified card.
+// InstallationRecord is a remote (or own) installation taken from a verified device list.
 type InstallationRecord struct {
 	ID      InstallationID
 	Account string
@@ -244,22 +244,13 @@ type MessageRecord struct {
 	Body               []byte
 }
 
-// MessageQuery selects messages of one group.
-type MessageQuery struct {
-	Group     GroupID
-	BeforeSeq int64 // 0: from the newest
-	Limit     int   // 0: no limit
-	Status    DeliveryStatus
-	HasStatus bool
-}
-
 // MessageStore stores group messages.
 type MessageStore interface {
 	// PutMessage inserts m (assigning m.Seq); it returns false and changes nothing if a
 	// message with that id exists.
 	PutMessage(m *MessageRecord) (bool, error)
-	Message(id MessageID) (*MessageRecord, error)     // ErrNotFound
-	Messages(q MessageQuery) ([]MessageRecord, error) // newest first
+	Message(id MessageID) (*MessageRecord, error)                     // ErrNotFound
+	Messages(group GroupID, f MessageFilter) ([]MessageRecord, error) // newest first
 	SetMessageStatus(id MessageID, s DeliveryStatus) error
 	HasHistoryEntry(group GroupID, entry [32]byte) (bool, error)
 }

@@ -223,11 +223,6 @@ func (c *Client) checkMissing(ctx context.Context) error {
 	})
 }
 
-// PreJoinLookback bounds how many iterations below a held sender key's position are
-// checked when deciding that a causal-history entry names a message we were never meant
-// to read (R1).
-const PreJoinLookback = 1024
-
 // unreadableEntries returns a predicate telling whether a causal-history entry names a
 // message we could never open: an iteration below the position of a sender key we hold
 // that is not a skipped (still openable) iteration, or an iteration of the key it

@@ -2,18 +2,16 @@ package sim
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"strings"
 	"sync/atomic"
 	"time"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
@@ -166,7 +164,7 @@ func (in *installation) close() {
 	}
 }
 
-// retire closes a non-live installation's client: its account and cards stay known to
+// retire closes a non-live installation's client: its account and device lists stay known to
 // the others, it just never processes anything (an offline device).
 // An installation started only to be linked is stopped first.
 func (in *installation) retire() {
@@ -174,7 +172,7 @@ func (in *installation) retire() {
 	in.c, in.store, in.node, in.live = nil, nil, nil, false
 }
 
-// waitBound waits until prim's card carries the binding of its installation id: the
+// waitBound waits until prim's device list carries the binding of its installation id: the
 // linked installation answered and prim announced it (spec: "Linking").
 func waitBound(ctx context.Context, prim *installation, id protocol.InstallationID, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
@@ -183,15 +181,15 @@ func waitBound(ctx context.Context, prim *installation, id protocol.Installation
 		if err != nil {
 			return err
 		}
-		raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+		cc, err := protocol.ParseContactCode(code)
 		if err != nil {
 			return err
 		}
-		card, err := wire.ParseCard(raw)
+		list, err := devicelist.Parse(cc.DeviceList)
 		if err != nil {
 			return err
 		}
-		for _, e := range card.Installations {
+		for _, e := range list.Entries {
 			if e.ID == id && e.Binding != nil {
 				return nil
 			}

@@ -150,9 +150,9 @@ type Run struct {
 	Revoke, RevokeRotate Step
 
 	Memory Memory
-	// CardSizes are the members' contact cards (bytes, with D installations each), account
+	// DeviceListSizes are the members' device lists (bytes, with D installations each), account
 	// order (the admin first); the key schedule v2 creation figure is computed from them.
-	CardSizes []int
+	DeviceListSizes []int
 	// V2 are the key schedule v2 figures for this shape (package epoch, measured beside
 	// the run; the engine still runs v1).
 	V2 V2

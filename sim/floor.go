@@ -8,6 +8,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
 )
@@ -24,7 +25,7 @@ type floor struct {
 // with a full causal history.
 func groupPlaintextSize(n int) int {
 	p := &wire.GroupPlaintext{Clock: 1 << 40, Timestamp: 1 << 40, Type: wire.ContentText, Body: make([]byte, n),
-		History: make([][wire.HistoryEntrySize]byte, 5)}
+		History: make([][wire.HistoryEntrySize]byte, protocol.HistoryLength)}
 	b, err := p.Marshal()
 	if err != nil {
 		return n

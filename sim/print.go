@@ -152,7 +152,7 @@ func (p *printer) create(r *Report) {
 	}
 	p.table([]string{"N", "D", "publishes", "per Welcome", "total bytes", "Welcome size", "bytes received per installation",
 		"admin CPU", "CPU per installation (alone, median)", "(alone, max)", "(all at once)", "failed publishes"}, rows)
-	p.f("Each installation gets its own pairwise-encrypted Welcome (event log, every member's card, forwarded sender keys), split into parts that fit a publish: total bytes grow with (N×D)². Bytes received per installation also count the other Welcomes published on its inbox topic (inboxes are shared by 1/%d of the accounts, PRIV2); each of those costs it a failed decryption.\n\n", topics.InboxPartitions)
+	p.f("Each installation gets its own pairwise-encrypted Welcome (event log, every member's device list, forwarded sender keys), split into parts that fit a publish: total bytes grow with (N×D)². Bytes received per installation also count the other Welcomes published on its inbox topic (inboxes are shared by 1/%d of the accounts, PRIV2); each of those costs it a failed decryption.\n\n", topics.InboxPartitions)
 }
 
 func (p *printer) add(r *Report) {
@@ -300,7 +300,7 @@ func (p *printer) mls(r *Report) {
 		"remove: admin CPU (event + its rotation)", "remove: bytes until the admin has rotated",
 		"remove: bytes received per installation, k speak / all speak (computed; rotation + 2 repeats each)", "remove: CPU per installation, k / all (computed)",
 		"create: total bytes"}, rows)
-	p.f("Sender Keys win on CPU: adding a member costs the admin milliseconds (no tree update) and a removal costs every sender one rotation slot per remaining installation (%s of sender CPU per slot in the largest run), never a tree-wide commit. They lose on bytes: a removal is paid by every remaining sender that speaks again, each with a rotation message of one slot per remaining installation (sent three times with the repeats when it fits one publish)%s, and if every member speaks again each installation downloads S such messages (quadratic in the group); group creation sends every installation its own copy of the cards and log (quadratic too). Rotation is lazy, so members who never speak again cost nothing.\n\n", perSlotCPU(r), versusCommit(r))
+	p.f("Sender Keys win on CPU: adding a member costs the admin milliseconds (no tree update) and a removal costs every sender one rotation slot per remaining installation (%s of sender CPU per slot in the largest run), never a tree-wide commit. They lose on bytes: a removal is paid by every remaining sender that speaks again, each with a rotation message of one slot per remaining installation (sent three times with the repeats when it fits one publish)%s, and if every member speaks again each installation downloads S such messages (quadratic in the group); group creation sends every installation its own copy of the device lists and log (quadratic too). Rotation is lazy, so members who never speak again cost nothing.\n\n", perSlotCPU(r), versusCommit(r))
 }
 
 func (p *printer) method(r *Report) {

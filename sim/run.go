@@ -168,7 +168,7 @@ func (sc *scenario) setup(ctx context.Context, dir string) error {
 		if err != nil {
 			return err
 		}
-		sc.run.CardSizes = append(sc.run.CardSizes, cardSize(code))
+		sc.run.DeviceListSizes = append(sc.run.DeviceListSizes, deviceListSize(code))
 		if m > 0 {
 			if _, err := admin.c.AddContact(ctx, code); err != nil {
 				return err

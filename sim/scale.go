@@ -61,7 +61,7 @@ func RunScale(ctx context.Context, cfg ScaleConfig, w io.Writer) (*Report, error
 				run.Checks = append(run.Checks, Check{Name: "key schedule v2 measured", Detail: err.Error()})
 			} else {
 				run.V2 = v2
-				if err := run.V2.computeCreation(n, run.CardSizes); err != nil {
+				if err := run.V2.computeCreation(n, run.DeviceListSizes); err != nil {
 					run.Checks = append(run.Checks, Check{Name: "key schedule v2 creation computed", Detail: err.Error()})
 				}
 			}

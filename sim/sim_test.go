@@ -78,8 +78,8 @@ func TestRunScaleSmall(t *testing.T) {
 			v.BlockBytes > int64(130*v.Slots+200) || v.AuthorCPU <= 0 || v.ReceiverCPU <= 0 {
 			t.Errorf("%s: v2 figures %+v", run.Name(), v)
 		}
-		// v2 creation: the cards and events once, one small Welcome per installation: far
-		// below v1's Welcomes that each carry every card.
+		// v2 creation: the device lists and events once, one small Welcome per installation: far
+		// below v1's Welcomes that each carry every device list.
 		if v := run.V2; v.CreatePublishes < 2 || v.CreateWelcomeBytes < 300 || v.CreateWelcomeBytes > 4000 ||
 			float64(v.CreatePublishBytes+int64(run.N*run.D-1)*v.CreateWelcomeBytes) >= run.Create.Bytes {
 			t.Errorf("%s: v2 creation %+v vs v1 %.0f B", run.Name(), v, run.Create.Bytes)

@@ -3,18 +3,17 @@ package sim
 import (
 	"crypto/ecdh"
 	"crypto/rand"
-	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"runtime"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/chorus-im/chorus/doubleratchet"
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/x3dh"
@@ -44,9 +43,9 @@ type V2 struct {
 	ReceiverCPU time.Duration
 	// Creation at N × D, computed with the real encoders (not run): one creation message
 	// with the CHAT_CREATED and MEMBERS_ADDED events, further messages with every
-	// member's card once (CreatePublishes publishes, CreatePublishBytes in all), and one
+	// member's device list once (CreatePublishes publishes, CreatePublishBytes in all), and one
 	// Welcome per other installation (CreateWelcomeBytes each, as published: an initial
-	// X3DH inbox frame carrying the admin's card and a Welcome v2 with a 68-byte join).
+	// X3DH inbox frame carrying the admin's device list and a Welcome v2 with a 68-byte join).
 	CreatePublishes                        int
 	CreatePublishBytes, CreateWelcomeBytes int64
 	// MessageExtra is what an ordinary group message gains over v1 (the header names the
@@ -258,21 +257,21 @@ func v2HeaderSize(vg *v2Group) int {
 // transportMax is the largest payload one publish carries.
 const transportMax = transport.MaxPayload
 
-// cardSize is the size of the card inside a contact code ("chorus1:" || base64url-nopad).
-func cardSize(code string) int {
-	b, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+// deviceListSize is the size of the device list inside a contact code ("chorus1:" || base64url-nopad).
+func deviceListSize(code string) int {
+	cc, err := protocol.ParseContactCode(code)
 	if err != nil {
 		return 0
 	}
-	return len(b)
+	return len(cc.DeviceList)
 }
 
 // computeCreation fills the creation figures of the key schedule v2 for N members from the
-// members' card sizes (D installations each; spec: Welcome v2 and its budget). The total
+// members' device list sizes (D installations each; spec: Welcome v2 and its budget). The total
 // adds one Welcome per other installation (printed by the caller).
-func (v *V2) computeCreation(n int, cards []int) error {
-	if len(cards) < n {
-		return fmt.Errorf("sim: v2: %d cards for %d members", len(cards), n)
+func (v *V2) computeCreation(n int, lists []int) error {
+	if len(lists) < n {
+		return fmt.Errorf("sim: v2: %d device lists for %d members", len(lists), n)
 	}
 	admin, err := crypto.GenerateKey()
 	if err != nil {
@@ -307,11 +306,11 @@ func (v *V2) computeCreation(n int, cards []int) error {
 	}
 	// Group messages under the new epoch: outer layer, frame (version, flags, u32), v2
 	// message overhead, plaintext header (version, clock, timestamp, type, u32 body, empty
-	// history) and the membership body u32<log> || u32<cards>.
+	// history) and the membership body u32<log> || u32<device lists>.
 	const perMessage = epoch.OuterOverhead + 2 + 4 + epoch.MessageOverhead + 1 + 8 + 8 + 1 + 4 + 1 + 4 + 4
 	v.CreatePublishes, v.CreatePublishBytes = 1, int64(perMessage+len(log))
 	room, used := transportMax-perMessage, 0
-	for _, c := range cards[:n] {
+	for _, c := range lists[:n] {
 		if used+2+c > room {
 			v.CreatePublishes++
 			v.CreatePublishBytes += int64(perMessage + used)
@@ -339,7 +338,7 @@ func (v *V2) computeCreation(n int, cards []int) error {
 	if err != nil {
 		return err
 	}
-	pm, err := (&wire.PairwiseMessage{Card: make([]byte, cards[0]), Type: wire.PairwiseWelcome, Body: body}).Marshal()
+	pm, err := (&wire.PairwiseMessage{DeviceList: make([]byte, lists[0]), Type: wire.PairwiseWelcome, Body: body}).Marshal()
 	if err != nil {
 		return err
 	}

@@ -17,9 +17,9 @@ const (
 	ContentReply ContentType = 2
 	// ContentReaction: body = target message id(32) || u8<UTF-8 emoji> || removed(1).
 	ContentReaction ContentType = 3
-	// ContentMembership: body = u32<status MembershipUpdateMessage> || u32<list of u16<card>>.
+	// ContentMembership: body = u32<status MembershipUpdateMessage> || u32<list of u16<device list>>.
 	ContentMembership ContentType = 4
-	// ContentDevices: body = the sender account's contact card (a device-list change,
+	// ContentDevices: body = the sender account's device list (a device-list change,
 	// multi-device).
 	ContentDevices ContentType = 5
 )
@@ -145,17 +145,17 @@ func ParseReaction(in []byte) (*Reaction, error) {
 }
 
 // Membership is the body of a membership update: Status-format MembershipUpdateMessage
-// bytes (the new events, chorus rules) and the contact cards of added members.
+// bytes (the new events, chorus rules) and the device lists of added members.
 type Membership struct {
-	Update []byte
-	Cards  [][]byte
+	Update      []byte
+	DeviceLists [][]byte
 }
 
 // Marshal encodes m.
 func (m *Membership) Marshal() ([]byte, error) {
 	var b cryptobyte.Builder
 	addVec32(&b, m.Update)
-	addList16(&b, m.Cards)
+	addList16(&b, m.DeviceLists)
 	return finish(&b)
 }
 
@@ -163,7 +163,7 @@ func (m *Membership) Marshal() ([]byte, error) {
 func ParseMembership(in []byte) (*Membership, error) {
 	s := cryptobyte.String(in)
 	m := &Membership{}
-	if !readVec32(&s, &m.Update) || !readList16(&s, MaxWelcomeItems, &m.Cards) || !s.Empty() || len(m.Update) == 0 {
+	if !readVec32(&s, &m.Update) || !readList16(&s, MaxWelcomeItems, &m.DeviceLists) || !s.Empty() || len(m.Update) == 0 {
 		return nil, ErrMalformed
 	}
 	return m, nil

@@ -4,6 +4,8 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/crypto/cryptobyte"
+
+	"github.com/chorus-im/chorus/devicelist"
 )
 
 // Multi-device formats (spec/README.md, ## protocol, "Multi-device").
@@ -105,7 +107,7 @@ func readDeviceInfos(s *cryptobyte.String, out *[]DeviceInfo) bool {
 	for !list.Empty() {
 		var item cryptobyte.String
 		var d DeviceInfo
-		if len(items) >= MaxCardInstallations || !list.ReadUint16LengthPrefixed(&item) || !readDeviceInfo(&item, &d) || !item.Empty() {
+		if len(items) >= devicelist.MaxEntries || !list.ReadUint16LengthPrefixed(&item) || !readDeviceInfo(&item, &d) || !item.Empty() {
 			return false
 		}
 		items = append(items, d)
@@ -115,7 +117,7 @@ func readDeviceInfos(s *cryptobyte.String, out *[]DeviceInfo) bool {
 }
 
 func validInfos(list []DeviceInfo) bool {
-	if len(list) > MaxCardInstallations {
+	if len(list) > devicelist.MaxEntries {
 		return false
 	}
 	for i := range list {
@@ -127,17 +129,17 @@ func validInfos(list []DeviceInfo) bool {
 }
 
 // LinkContact is a contact handed to a newly linked installation: whether it was added
-// explicitly, and its card.
+// explicitly, and its device list.
 type LinkContact struct {
-	Added bool
-	Card  []byte
+	Added      bool
+	DeviceList []byte
 }
 
 // Link is the body of a PairwiseLink message, sent by an account-key holder to the
 // installation it links (one or more parts; each part repeats the pairing secret):
 //
 //	pairing secret(16) || part u16 || parts u16 || groups u32 ||
-//	u32<list of u16<device info>> || u32<list of u16<added(1) || card>>
+//	u32<list of u16<device info>> || u32<list of u16<added(1) || device list>>
 type Link struct {
 	Secret   [PairingSecretSize]byte
 	Part     uint16
@@ -153,7 +155,7 @@ func (l *Link) Marshal() ([]byte, error) {
 		return nil, ErrTooLarge
 	}
 	for _, c := range l.Contacts {
-		if len(c.Card) == 0 {
+		if len(c.DeviceList) == 0 {
 			return nil, ErrMalformed
 		}
 	}
@@ -167,7 +169,7 @@ func (l *Link) Marshal() ([]byte, error) {
 		for _, c := range l.Contacts {
 			b.AddUint16LengthPrefixed(func(b *cryptobyte.Builder) {
 				b.AddUint8(boolByte(c.Added))
-				b.AddBytes(c.Card)
+				b.AddBytes(c.DeviceList)
 			})
 		}
 	})
@@ -189,19 +191,19 @@ func ParseLink(in []byte) (*Link, error) {
 		if len(l.Contacts) >= MaxLinkContacts || !contacts.ReadUint16LengthPrefixed(&item) || !readBool(&item, &c.Added) || item.Empty() {
 			return nil, ErrMalformed
 		}
-		c.Card = clone(item)
+		c.DeviceList = clone(item)
 		l.Contacts = append(l.Contacts, c)
 	}
 	return l, nil
 }
 
 // Devices is the body of a PairwiseDevices message: an account's installations telling
-// each other about their device list (the account-signed card travels in the pairwise
-// message's card field) and their metadata:
+// each other about their device list (the account-signed device list travels in the pairwise
+// message's DeviceList field) and their metadata:
 //
 //	flags(1: bit0 groups notified) || u32<list of u16<device info>>
 //
-// "Groups notified" says the sender already announced the card in every group of the
+// "Groups notified" says the sender already announced the device list in every group of the
 // account (and welcomed added installations into them); otherwise one receiving
 // installation relays it (spec: "Relay").
 type Devices struct {

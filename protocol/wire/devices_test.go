@@ -17,7 +17,7 @@ func deviceSamples() map[string][]byte {
 	return map[string][]byte{
 		"linkcode": must((&LinkCode{Secret: [16]byte{9, 8}, Platform: "linux", Bundle: []byte("bundle")}).Marshal()),
 		"link": must((&Link{Secret: [16]byte{7}, Part: 1, Parts: 3, Groups: 20, Devices: infos,
-			Contacts: []LinkContact{{Added: true, Card: []byte("card1")}, {Card: []byte("c2")}}}).Marshal()),
+			Contacts: []LinkContact{{Added: true, DeviceList: []byte("card1")}, {DeviceList: []byte("c2")}}}).Marshal()),
 		"devices": must((&Devices{GroupsNotified: true, Devices: infos}).Marshal()),
 	}
 }
@@ -52,7 +52,7 @@ func TestDeviceFormatsReject(t *testing.T) {
 		t.Fatal("long device name encoded")
 	}
 	if _, err := (&Link{Parts: 1, Contacts: []LinkContact{{Added: true}}}).Marshal(); err == nil {
-		t.Fatal("empty contact card encoded")
+		t.Fatal("empty device list encoded")
 	}
 	if _, err := (&Link{Part: 1, Parts: 1}).Marshal(); err == nil {
 		t.Fatal("part >= parts encoded")
@@ -79,7 +79,7 @@ func TestDeviceFormatsReject(t *testing.T) {
 	if _, err := ParsePairwiseMessage(pm); err != nil {
 		t.Fatal(err)
 	}
-	pt, _ := (&GroupPlaintext{Type: ContentDevices, Body: []byte("card")}).Marshal()
+	pt, _ := (&GroupPlaintext{Type: ContentDevices, Body: []byte("device list")}).Marshal()
 	if _, err := ParseGroupPlaintext(pt); err != nil {
 		t.Fatal(err)
 	}

@@ -83,8 +83,8 @@ type PairwiseType uint8
 const (
 	// PairwiseWelcome: body = Welcome.
 	PairwiseWelcome PairwiseType = 1
-	// PairwiseCard: body = contact card (device list and bundles update).
-	PairwiseCard PairwiseType = 2
+	// PairwiseDeviceList: body = device list (an update of the list or its bundles).
+	PairwiseDeviceList PairwiseType = 2
 	// PairwiseDistribution: body = senderkeys distribution (pairwise re-send).
 	PairwiseDistribution PairwiseType = 3
 	// PairwisePing: empty body; confirms a session so the peer stops sending initials.
@@ -96,39 +96,39 @@ const (
 )
 
 // PairwiseMessage is the plaintext of every Double Ratchet message sent in an inbox frame:
-// version(1) || u16<sender card, empty if absent> || type(1) || u32<body>.
-// An initial frame must carry the sender's card so the recipient can bind the initiating
+// version(1) || u16<sender device list, empty if absent> || type(1) || u32<body>.
+// An initial frame must carry the sender's device list so the recipient can bind the initiating
 // installation to an account.
 type PairwiseMessage struct {
-	Card []byte
-	Type PairwiseType
-	Body []byte
+	DeviceList []byte
+	Type       PairwiseType
+	Body       []byte
 }
 
 // Marshal encodes m.
 func (m *PairwiseMessage) Marshal() ([]byte, error) {
 	var b cryptobyte.Builder
 	b.AddUint8(Version)
-	addVec16(&b, m.Card)
+	addVec16(&b, m.DeviceList)
 	b.AddUint8(uint8(m.Type))
 	addVec32(&b, m.Body)
 	return finish(&b)
 }
 
-// ParsePairwiseMessage decodes a PairwiseMessage. An absent card decodes as nil.
+// ParsePairwiseMessage decodes a PairwiseMessage. An absent device list decodes as nil.
 func ParsePairwiseMessage(in []byte) (*PairwiseMessage, error) {
 	s := cryptobyte.String(in)
 	var v, t uint8
 	m := &PairwiseMessage{}
-	if !s.ReadUint8(&v) || v != Version || !readVec16(&s, &m.Card) || !s.ReadUint8(&t) ||
+	if !s.ReadUint8(&v) || v != Version || !readVec16(&s, &m.DeviceList) || !s.ReadUint8(&t) ||
 		!readVec32(&s, &m.Body) || !s.Empty() {
 		return nil, ErrMalformed
 	}
 	if t < uint8(PairwiseWelcome) || t > uint8(PairwiseDevices) {
 		return nil, ErrMalformed
 	}
-	if len(m.Card) == 0 {
-		m.Card = nil
+	if len(m.DeviceList) == 0 {
+		m.DeviceList = nil
 	}
 	m.Type = PairwiseType(t)
 	return m, nil
@@ -137,7 +137,7 @@ func ParsePairwiseMessage(in []byte) (*PairwiseMessage, error) {
 // Welcome invites an installation into a group.
 //
 //	group id(32) || u16<chat id> || secret(32) || buckets u32 || sent at u64 (unix ms) ||
-//	u32<membership update message> || u32<list of u16<card>> || u32<list of u16<distribution>>
+//	u32<membership update message> || u32<list of u16<device list>> || u32<list of u16<distribution>>
 type Welcome struct {
 	GroupID       [32]byte
 	ChatID        string
@@ -145,11 +145,11 @@ type Welcome struct {
 	Buckets       uint32
 	SentAt        uint64
 	Membership    []byte
-	Cards         [][]byte
+	DeviceLists   [][]byte
 	Distributions [][]byte
 }
 
-// MaxWelcomeItems bounds the cards and distributions a Welcome may carry.
+// MaxWelcomeItems bounds the device lists and distributions a Welcome may carry.
 const MaxWelcomeItems = 4096
 
 // Marshal encodes w.
@@ -161,7 +161,7 @@ func (w *Welcome) Marshal() ([]byte, error) {
 	b.AddUint32(w.Buckets)
 	b.AddUint64(w.SentAt)
 	addVec32(&b, w.Membership)
-	addList16(&b, w.Cards)
+	addList16(&b, w.DeviceLists)
 	addList16(&b, w.Distributions)
 	return finish(&b)
 }
@@ -173,7 +173,7 @@ func ParseWelcome(in []byte) (*Welcome, error) {
 	var chat []byte
 	if !readFixed(&s, w.GroupID[:]) || !readVec16(&s, &chat) || !readFixed(&s, w.Secret[:]) ||
 		!s.ReadUint32(&w.Buckets) || !s.ReadUint64(&w.SentAt) || !readVec32(&s, &w.Membership) ||
-		!readList16(&s, MaxWelcomeItems, &w.Cards) || !readList16(&s, MaxWelcomeItems, &w.Distributions) ||
+		!readList16(&s, MaxWelcomeItems, &w.DeviceLists) || !readList16(&s, MaxWelcomeItems, &w.Distributions) ||
 		!s.Empty() {
 		return nil, ErrMalformed
 	}

@@ -1,6 +1,6 @@
 // Package wire encodes and decodes the byte formats of the Chorus engine (spec/README.md,
-// section "protocol"): inbox frames, pairwise payloads, Welcomes, contact cards, group
-// frames with their rotation blocks, and group message plaintexts.
+// section "protocol"): inbox frames, pairwise payloads, Welcomes, group frames with their
+// rotation blocks, and group message plaintexts. Device lists are package devicelist.
 //
 // The package is pure: no cryptography, no I/O. Every decoder is strict and canonical —
 // it rejects trailing bytes, unknown versions, undefined flag bits and out-of-range
@@ -24,8 +24,6 @@ const (
 	HintSize = 16
 	// MaxHistory is the most causal-history entries a group message may carry.
 	MaxHistory = 16
-	// MaxCardInstallations is the most installations a contact card may list.
-	MaxCardInstallations = 64
 	// HistoryEntrySize is the size of one causal-history entry: installation id (16) ||
 	// the first 16 bytes of the message id.
 	HistoryEntrySize = 32

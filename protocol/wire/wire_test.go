@@ -16,13 +16,9 @@ func samples() map[string][]byte {
 	f := &InboxFrame{Kind: KindSession, Hint: [16]byte{1, 2, 3}, Body: []byte("ratchet message")}
 	out["inbox"] = f.Marshal()
 	out["initial"] = must((&InitialPayload{Header: []byte{1, 2}, Message: []byte{3, 4, 5}}).Marshal())
-	out["pairwise"] = must((&PairwiseMessage{Card: []byte("card"), Type: PairwiseWelcome, Body: []byte("w")}).Marshal())
+	out["pairwise"] = must((&PairwiseMessage{DeviceList: []byte("device list"), Type: PairwiseWelcome, Body: []byte("w")}).Marshal())
 	out["welcome"] = must((&Welcome{GroupID: [32]byte{9}, ChatID: "abc-0x04", Secret: [32]byte{7}, Buckets: 3, SentAt: 42,
-		Membership: []byte("m"), Cards: [][]byte{[]byte("c1"), {}}, Distributions: [][]byte{[]byte("d")}}).Marshal())
-	card := &Card{Account: [65]byte{4}, Clock: 5, Installations: []CardInstallation{{ID: [16]byte{1}, Revoked: true},
-		{ID: [16]byte{2}, Binding: bytes.Repeat([]byte{8}, BindingSize)}, {ID: [16]byte{3}}},
-		Signature: [64]byte{3}, Bundles: [][]byte{[]byte("bundle")}}
-	out["card"] = must(card.Marshal())
+		Membership: []byte("m"), DeviceLists: [][]byte{[]byte("c1"), {}}, Distributions: [][]byte{[]byte("d")}}).Marshal())
 	pub := PublicDistribution{Group: bytes.Repeat([]byte{1}, 32), Installation: [16]byte{2}, KeyID: [8]byte{3}, HasPrev: true, PrevLastIteration: 9}
 	out["frame"] = must((&GroupFrame{Rotation: &RotationBlock{Public: pub, Part: 1, Parts: 2, Slots: []Slot{
 		{Hint: [16]byte{1}, Kind: SlotSession, Message: []byte("dr")},
@@ -33,7 +29,7 @@ func samples() map[string][]byte {
 		History: [][HistoryEntrySize]byte{{1}, {2}}}).Marshal())
 	out["reply"] = must((&Reply{Target: [32]byte{1}, Text: "re"}).Marshal())
 	out["reaction"] = must((&Reaction{Target: [32]byte{1}, Emoji: "👍"}).Marshal())
-	out["membership"] = must((&Membership{Update: []byte("u"), Cards: [][]byte{[]byte("c")}}).Marshal())
+	out["membership"] = must((&Membership{Update: []byte("u"), DeviceLists: [][]byte{[]byte("c")}}).Marshal())
 	return out
 }
 
@@ -56,7 +52,6 @@ var codecs = map[string]codec{
 	"initial":    {"initial", rt(ParseInitialPayload)},
 	"pairwise":   {"pairwise", rt(ParsePairwiseMessage)},
 	"welcome":    {"welcome", rt(ParseWelcome)},
-	"card":       {"card", rt(ParseCard)},
 	"frame":      {"frame", rt(ParseGroupFrame)},
 	"plaintext":  {"plaintext", rt(ParseGroupPlaintext)},
 	"reply":      {"reply", rt(ParseReply)},
@@ -122,58 +117,6 @@ func TestRejects(t *testing.T) {
 	if _, err := ParseText([]byte{0xff}); err == nil {
 		t.Fatal("invalid utf-8 accepted")
 	}
-	c := samples()["card"]
-	c[len(c)-20] ^= 0 // keep
-	bad := bytes.Clone(samples()["card"])
-	// revoked flag byte of the first entry is at 1+65+8+2+81
-	bad[1+65+8+2+81] = 2
-	if _, err := ParseCard(bad); err == nil {
-		t.Fatal("non-canonical bool accepted")
-	}
-	// Bindings: in entry order, for listed entries only, at most one each.
-	card, err := ParseCard(samples()["card"])
-	if err != nil || card.Installations[0].Binding != nil || len(card.Installations[1].Binding) != BindingSize || card.Installations[2].Binding != nil {
-		t.Fatalf("bindings not parsed back: %v", err)
-	}
-	sig := bytes.Repeat([]byte{8}, BindingSize)
-	withBindings := func(ids ...byte) []byte {
-		cp := *card
-		cp.Installations = nil
-		for _, in := range card.Installations {
-			in.Binding = nil
-			cp.Installations = append(cp.Installations, in)
-		}
-		b, err := cp.Marshal()
-		if err != nil {
-			t.Fatal(err)
-		}
-		var list []byte
-		for _, id := range ids {
-			list = append(append(list, append([]byte{id}, make([]byte, 15)...)...), sig...)
-		}
-		at := 1 + 65 + 8 + 2 + 3*(16+32+33+1) + 64 // the (empty) bindings' length
-		out := append(bytes.Clone(b[:at]), byte(len(list)>>8), byte(len(list)))
-		out = append(append(out, list...), b[at+2:]...)
-		return out
-	}
-	if c, err := ParseCard(withBindings(1, 3)); err != nil || c.Installations[0].Binding == nil || c.Installations[2].Binding == nil {
-		t.Fatalf("bindings for entries 1 and 3: %v", err)
-	}
-	for name, ids := range map[string][]byte{"unlisted id": {4}, "out of order": {3, 1}, "twice": {2, 2}} {
-		if _, err := ParseCard(withBindings(ids...)); err == nil {
-			t.Errorf("binding %s accepted", name)
-		}
-	}
-	short := withBindings(2)
-	at := 1 + 65 + 8 + 2 + 3*(16+32+33+1) + 64
-	short[at+1]-- // the list is no longer a whole number of bindings
-	if _, err := ParseCard(short); err == nil {
-		t.Error("truncated binding accepted")
-	}
-	card.Installations[1].Binding = card.Installations[1].Binding[:10]
-	if _, err := card.Marshal(); err == nil {
-		t.Error("short binding encoded")
-	}
 }
 
 func fuzzCodec(f *testing.F, name string) {
@@ -196,7 +139,6 @@ func FuzzInboxFrame(f *testing.F)     { fuzzCodec(f, "inbox") }
 func FuzzInitialPayload(f *testing.F) { fuzzCodec(f, "initial") }
 func FuzzPairwise(f *testing.F)       { fuzzCodec(f, "pairwise") }
 func FuzzWelcome(f *testing.F)        { fuzzCodec(f, "welcome") }
-func FuzzCard(f *testing.F)           { fuzzCodec(f, "card") }
 func FuzzGroupFrame(f *testing.F)     { fuzzCodec(f, "frame") }
 func FuzzGroupPlaintext(f *testing.F) { fuzzCodec(f, "plaintext") }
 func FuzzReply(f *testing.F)          { fuzzCodec(f, "reply") }

@@ -22,6 +22,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"golang.org/x/crypto/cryptobyte"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/topics"
 )
@@ -82,7 +83,7 @@ func linkTopic(secret []byte) string {
 }
 
 // bindingDigest is what an installation signs to bind itself to an account.
-func bindingDigest(account []byte, e *wire.CardInstallation) [32]byte {
+func bindingDigest(account []byte, e *devicelist.Entry) [32]byte {
 	var b cryptobyte.Builder
 	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes([]byte("chorus/v1/protocol/installation-binding")) })
 	b.AddBytes(account)
@@ -142,9 +143,9 @@ func main() {
 	if err != nil {
 		panic(err)
 	}
-	var ids []wire.CardInstallation
+	var ids []devicelist.Entry
 	for i := range 8 {
-		var e wire.CardInstallation
+		var e devicelist.Entry
 		copy(e.ID[:], s.bytes(16))
 		copy(e.DH[:], s.bytes(32))
 		ik, err := crypto.ToECDSA(s.bytes(32))
@@ -167,13 +168,13 @@ func main() {
 		ids = append(ids, e)
 	}
 	unbound := func(id [16]byte) bool { return id == ids[6].ID || id == ids[7].ID }
-	ent := func(i int, revoked bool) wire.CardInstallation {
+	ent := func(i int, revoked bool) devicelist.Entry {
 		e := ids[i]
 		e.Revoked = revoked
 		return e
 	}
-	sign := func(clock uint64, entries ...wire.CardInstallation) ([]byte, []byte) {
-		c := &wire.Card{Clock: clock, Installations: entries}
+	sign := func(clock uint64, entries ...devicelist.Entry) ([]byte, []byte) {
+		c := &devicelist.List{Clock: clock, Entries: entries}
 		copy(c.Account[:], crypto.FromECDSAPub(&key.PublicKey))
 		signed, err := c.SignedPart()
 		if err != nil {
@@ -193,17 +194,17 @@ func main() {
 	}
 	type spec struct {
 		name  string
-		cards [][]wire.CardInstallation
+		cards [][]devicelist.Entry
 		clock []uint64
 	}
 	merges := []spec{
-		{"linear history", [][]wire.CardInstallation{{ent(0, false)}, {ent(0, false), ent(1, false)}, {ent(0, false), ent(1, true)}},
+		{"linear history", [][]devicelist.Entry{{ent(0, false)}, {ent(0, false), ent(1, false)}, {ent(0, false), ent(1, true)}},
 			[]uint64{1, 2, 3}},
-		{"concurrent holders at one clock", [][]wire.CardInstallation{{ent(0, false), ent(1, false)},
+		{"concurrent holders at one clock", [][]devicelist.Entry{{ent(0, false), ent(1, false)},
 			{ent(0, false), ent(1, false), ent(2, false)}, {ent(0, false), ent(1, true), ent(3, false)}}, []uint64{2, 3, 3}},
-		{"lower clock still revokes; never re-added", [][]wire.CardInstallation{{ent(0, false), ent(4, false), ent(5, false)},
+		{"lower clock still revokes; never re-added", [][]devicelist.Entry{{ent(0, false), ent(4, false), ent(5, false)},
 			{ent(0, false), ent(5, true)}, {ent(4, false), ent(5, false)}}, []uint64{7, 2, 9}},
-		{"entries without a valid binding are ignored", [][]wire.CardInstallation{{ent(0, false), ent(6, false)},
+		{"entries without a valid binding are ignored", [][]devicelist.Entry{{ent(0, false), ent(6, false)},
 			{ent(0, false), ent(1, false), ent(7, false)}, {ent(0, false), ent(6, true), ent(7, true)}}, []uint64{1, 2, 3}},
 	}
 	for _, m := range merges {

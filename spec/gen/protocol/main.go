@@ -21,6 +21,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/protocol/wire"
 )
 
@@ -174,11 +175,11 @@ func main() {
 			}
 		}
 		k, _ := crypto.ToECDSA(priv)
-		card := &wire.Card{Clock: 3, Installations: []wire.CardInstallation{{}}}
+		card := &devicelist.List{Clock: 3, Entries: []devicelist.Entry{{}}}
 		copy(card.Account[:], crypto.FromECDSAPub(&k.PublicKey))
-		copy(card.Installations[0].ID[:], s.bytes(16))
-		copy(card.Installations[0].DH[:], s.bytes(32))
-		copy(card.Installations[0].Signing[:], crypto.CompressPubkey(&k.PublicKey))
+		copy(card.Entries[0].ID[:], s.bytes(16))
+		copy(card.Entries[0].DH[:], s.bytes(32))
+		copy(card.Entries[0].Signing[:], crypto.CompressPubkey(&k.PublicKey))
 		signed, _ := card.SignedPart()
 		label := "chorus/v1/protocol/card"
 		pre := append([]byte{byte(len(label))}, label...)
@@ -226,9 +227,9 @@ func main() {
 		}
 		accPriv, acc := key()
 		instPriv, inst := key()
-		card := &wire.Card{Clock: 1, Installations: []wire.CardInstallation{{}}}
+		card := &devicelist.List{Clock: 1, Entries: []devicelist.Entry{{}}}
 		copy(card.Account[:], crypto.FromECDSAPub(&acc.PublicKey))
-		e := &card.Installations[0]
+		e := &card.Entries[0]
 		copy(e.ID[:], s.bytes(16))
 		copy(e.DH[:], s.bytes(32))
 		copy(e.Signing[:], crypto.CompressPubkey(&inst.PublicKey))

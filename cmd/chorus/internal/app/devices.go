@@ -51,11 +51,11 @@ func (s *Service) LinkDevice(ctx context.Context, p DeviceParams) (DeviceView, e
 	if code == "" {
 		return DeviceView{}, Errorf(CodeUsage, "no link code")
 	}
-	if !strings.HasPrefix(code, "chorus-link1:") {
-		if strings.HasPrefix(code, "chorus1:") {
-			return DeviceView{}, Errorf(CodeBadLinkCode, "that is a contact code (chorus contact add); a link code starts with chorus-link1:")
+	if !strings.HasPrefix(code, protocol.LinkCodePrefix) {
+		if strings.HasPrefix(code, protocol.ContactCodePrefix) {
+			return DeviceView{}, Errorf(CodeBadLinkCode, "that is a contact code (chorus contact add); a link code starts with %s", protocol.LinkCodePrefix)
 		}
-		return DeviceView{}, Errorf(CodeBadLinkCode, "bad link code: it starts with chorus-link1:")
+		return DeviceView{}, Errorf(CodeBadLinkCode, "bad link code: it starts with %s", protocol.LinkCodePrefix)
 	}
 	if _, err := s.account(); err != nil {
 		return DeviceView{}, err

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"math/big"
 	"strings"
+
+	"github.com/chorus-im/chorus/protocol"
 )
 
 // QR form of contact and link codes. A code ("chorus1:" or "chorus-link1:" + base64url) is
@@ -16,7 +18,7 @@ import (
 // `chorus contact add` and `chorus devices link` accept either form.
 var qrDigits = [8]int{0, 3, 5, 8, 10, 13, 15, 17}
 
-var qrPrefixes = []string{"chorus1:", "chorus-link1:"}
+var qrPrefixes = []string{protocol.ContactCodePrefix, protocol.LinkCodePrefix}
 
 // QRForm returns the QR form of code: its upper-case prefix and its digits ("" and false
 // for text that is not a code).

@@ -2,19 +2,15 @@ package app
 
 import (
 	"context"
-	"encoding/base64"
 	"fmt"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
 
-	"github.com/ethereum/go-ethereum/crypto"
-
 	"github.com/chorus-im/chorus/cmd/chorus/internal/display"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/protocol/wire"
 )
 
 // Network is what the Service needs from the Waku node it runs on.
@@ -232,23 +228,11 @@ func (s *Service) NameContact(ctx context.Context, p ContactNameParams) (Contact
 // codeAccount returns the account a contact code claims ("" if it does not parse); the
 // engine verifies it.
 func codeAccount(code string) string {
-	rest, ok := strings.CutPrefix(code, "chorus1:")
-	if !ok {
-		return ""
-	}
-	raw, err := base64.RawURLEncoding.DecodeString(rest)
+	cc, err := protocol.ParseContactCode(code)
 	if err != nil {
 		return ""
 	}
-	card, err := wire.ParseCard(raw)
-	if err != nil {
-		return ""
-	}
-	pub, err := crypto.UnmarshalPubkey(card.Account[:])
-	if err != nil {
-		return ""
-	}
-	return membership.PublicKeyString(pub)
+	return cc.Account
 }
 
 func (s *Service) contactView(ct protocol.Contact) ContactView {

@@ -20,8 +20,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/waku"
 )
@@ -277,7 +277,7 @@ func (s *scenario) linkLaptop(ctx context.Context) error {
 	s.check(ok, "Alice/laptop is an installation of Alice's account", "linked after %s", round(time.Since(t0)))
 	bound := s.waitUntil(ctx, func() bool { return binds(ctx, a, id) })
 	s.say("the laptop signs its binding to Alice's account and sends it back; her phone then announces it")
-	s.check(bound, "Alice's card binds the laptop (its own signature)", "after %s", round(time.Since(t0)))
+	s.check(bound, "Alice's device list binds the laptop (its own signature)", "after %s", round(time.Since(t0)))
 	ins, err := a.client.Installations(ctx)
 	active := 0
 	for _, in := range ins {
@@ -387,15 +387,15 @@ func binds(ctx context.Context, d *device, id protocol.InstallationID) bool {
 	if err != nil {
 		return false
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, "chorus1:"))
+	cc, err := protocol.ParseContactCode(code)
 	if err != nil {
 		return false
 	}
-	card, err := wire.ParseCard(raw)
+	list, err := devicelist.Parse(cc.DeviceList)
 	if err != nil {
 		return false
 	}
-	for _, e := range card.Installations {
+	for _, e := range list.Entries {
 		if e.ID == id && e.Binding != nil {
 			return true
 		}
@@ -405,7 +405,7 @@ func binds(ctx context.Context, d *device, id protocol.InstallationID) bool {
 
 // tamper flips one bit of the installation key inside a contact code's signed part.
 func tamper(code string) string {
-	const prefix = "chorus1:"
+	prefix := protocol.ContactCodePrefix
 	raw, err := base64.RawURLEncoding.DecodeString(strings.TrimPrefix(code, prefix))
 	if err != nil || len(raw) < 100 {
 		return code + "!"
