@@ -39,6 +39,13 @@ func (n *Node) Publish(ctx context.Context, topic string, payload []byte) ([32]b
 	if n.cfg.Light {
 		h, err = n.lightpush(ctx, msg)
 	} else {
+		if n.rln != nil {
+			// The epoch is recorded as used before the proof: if the publish fails below,
+			// the epoch is lost, never signalled twice.
+			if err := n.rln.prove(msg); err != nil {
+				return [32]byte{}, err
+			}
+		}
 		h, err = n.w.Relay().Publish(ctx, msg, relay.WithPubSubTopic(n.cfg.PubsubTopic))
 		if isNoPeers(err) {
 			err = fmt.Errorf("waku: relay publish: %w (%v)", transport.ErrNoPeers, err)
