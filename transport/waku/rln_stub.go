@@ -20,9 +20,9 @@ type rlnMember struct{}
 
 func (n *Node) startRLN(context.Context, *RLNConfig, *zap.Logger) error { return ErrRLNUnavailable }
 
-func (*rlnMember) prove(*pb.WakuMessage) error { return ErrRLNUnavailable }
-func (*rlnMember) stats() RLNStats             { return RLNStats{} }
-func (*rlnMember) close()                      {}
+func (*rlnMember) prove(*pb.WakuMessage) error     { return ErrRLNUnavailable }
+func (*rlnMember) stats() RLNStats                 { return RLNStats{} }
+func (*rlnMember) close()                          {}
 func (*rlnMember) quota(time.Time) transport.Quota { return transport.Quota{} }
 
 // NewRLNCredential fails with ErrRLNUnavailable in this build.
