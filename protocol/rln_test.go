@@ -139,6 +139,7 @@ func TestRLNGroup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	before, _ := alice.c.Quota()
 	q2, err := alice.c.Send(ctx, g, protocol.Text("two"))
 	if err != nil {
 		t.Fatal(err)
@@ -159,9 +160,16 @@ func TestRLNGroup(t *testing.T) {
 		}
 	}
 	alice.mu.Unlock()
-	if !queued[q2] && !queued[q1] {
-		t.Error("no MessageQueued for two sends in one epoch")
+	switch {
+	case before.Remaining == 0 && time.Until(before.ResetAt) > 100*time.Millisecond && !queued[q2]:
+		// The second send began in the epoch the first used: it must have waited.
+		t.Errorf("the second send in epoch %d was not queued", before.Epoch)
+	case before.Remaining != 0:
+		// Proof generation took the rest of the epoch (a loaded machine): the second send
+		// found a fresh epoch. Nothing to check about queueing here (TestQuota* cover it).
+		t.Logf("the first send's proof outlasted its epoch; second send queued: %v", queued[q2])
 	}
+	_ = q1
 
 	// Add carol; remove bob (rekey); carol reads, bob does not.
 	if err := alice.c.AddMembers(ctx, g, carol.id); err != nil {

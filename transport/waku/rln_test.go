@@ -39,6 +39,20 @@ func rlnConfig(dir string, cred RLNCredential, group []RLNCommitment, clk *rlnCl
 	return cfg
 }
 
+// startRLN starts a node; zerokit's set-up takes seconds (tens under load).
+func startRLN(t *testing.T, cfg Config) *Node {
+	t.Helper()
+	cfg.Logger = testLogger()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	n, err := New(ctx, cfg)
+	if err != nil {
+		t.Fatalf("New: %v", err)
+	}
+	t.Cleanup(func() { _ = n.Close() })
+	return n
+}
+
 func recvRLN(ch <-chan transport.Envelope, d time.Duration) (transport.Envelope, bool) {
 	select {
 	case e, ok := <-ch:
@@ -65,11 +79,11 @@ func TestRLNRelay(t *testing.T) {
 	dirA, dirB := t.TempDir(), t.TempDir()
 	clkA := &rlnClock{}
 	t1 := time.Now()
-	a := start(t, Config{RLN: rlnConfig(dirA, creds[0], group, clkA, nil)})
-	b := start(t, Config{RLN: rlnConfig(dirB, creds[1], group, nil, nil), Peers: addrs(a)})
+	a := startRLN(t, Config{RLN: rlnConfig(dirA, creds[0], group, clkA, nil)})
+	b := startRLN(t, Config{RLN: rlnConfig(dirB, creds[1], group, nil, nil), Peers: addrs(a)})
 	t.Logf("2 RLN nodes set up in %v (zerokit %v, %v)", time.Since(t1), a.RLNStats().SetupTime, b.RLNStats().SetupTime)
 	// forgot has a's credential but not its state (a restart that lost StatePath).
-	forgot := start(t, Config{RLN: rlnConfig(t.TempDir(), creds[0], group, clkA, nil), Peers: addrs(b)})
+	forgot := startRLN(t, Config{RLN: rlnConfig(t.TempDir(), creds[0], group, clkA, nil), Peers: addrs(b)})
 	x := start(t, Config{Peers: addrs(a, b)})
 	waitPeers(t, map[*Node]int{a: 2, b: 3, x: 2, forgot: 1})
 	ctx := context.Background()
@@ -158,7 +172,7 @@ func TestRLNRelay(t *testing.T) {
 	_ = a.Close()
 	clkA2 := &rlnClock{}
 	clkA2.freeze(now)
-	a2 := start(t, Config{RLN: rlnConfig(dirA, creds[0], group, clkA2, nil), Peers: addrs(b)})
+	a2 := startRLN(t, Config{RLN: rlnConfig(dirA, creds[0], group, clkA2, nil), Peers: addrs(b)})
 	if q := a2.Quota(now); q.Remaining != 0 {
 		t.Fatalf("quota after a restart in the same epoch %+v", q)
 	}
