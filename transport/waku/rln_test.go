@@ -152,20 +152,20 @@ func TestRLNRelay(t *testing.T) {
 	}
 
 	// The same member without its state (forgot) makes a second proof in the epoch: the
-	// relay's validator catches the double signal as spam (here already at forgot, which
-	// relayed a's message) and nothing is delivered. The state file is what keeps a
-	// restarted member from getting there.
+	// relays' validator catches the double signal as spam — at forgot itself if a's
+	// message already reached it (its own publish then fails), else at b — and b never
+	// delivers it. The state file is what keeps a restarted member from getting there.
 	if _, err := forgot.Publish(ctx, topic, []byte("double signal")); err == nil {
-		t.Fatal("a double signal was published")
+		deadline := time.Now().Add(10 * time.Second)
+		for b.RLNStats().Spam == 0 && time.Now().Before(deadline) {
+			time.Sleep(20 * time.Millisecond)
+		}
 	}
-	if s := forgot.RLNStats().Spam; s != 1 {
-		t.Fatalf("double signal not reported as spam: %d", s)
+	if s := forgot.RLNStats().Spam + b.RLNStats().Spam; s != 1 {
+		t.Fatalf("double signal reported %d times (forgot %d, b %d)", s, forgot.RLNStats().Spam, b.RLNStats().Spam)
 	}
 	if env, ok := recvRLN(subB, time.Second); ok {
 		t.Fatalf("b delivered %q", env.Payload)
-	}
-	if s := b.RLNStats().Spam; s != 0 {
-		t.Fatalf("spam reported at b: %d", s)
 	}
 
 	// Restart a within the epoch: its state refuses the epoch.
