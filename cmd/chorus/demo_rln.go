@@ -48,6 +48,7 @@ func demoRLN(ctx context.Context, s *stdio, burst int) error {
 	quiet := slog.New(slog.DiscardHandler)
 
 	say("== RLN demo: go-waku v0.10.3 RLN-v1, one message per one-second epoch per member")
+	rss0 := rssKiB()
 	t0 := time.Now()
 	creds, err := waku.NewRLNCredentials(2)
 	if err != nil {
@@ -63,7 +64,6 @@ func demoRLN(ctx context.Context, s *stdio, burst int) error {
 		id   string
 	}
 	var members []*member
-	rss0 := rssKiB()
 	for i, name := range []string{"alice", "bob"} {
 		d := filepath.Join(dir, name)
 		var peers []string
@@ -96,7 +96,7 @@ func demoRLN(ctx context.Context, s *stdio, burst int) error {
 		members = append(members, &member{name: name, node: node, c: cl, id: info.ID})
 	}
 	if rss := rssKiB(); rss > 0 && rss0 > 0 {
-		say("memory: %.0f MiB more resident for 2 RLN nodes", float64(rss-rss0)/1024)
+		say("memory: %.0f MiB more resident (zerokit for the credentials, then 2 RLN nodes)", float64(rss-rss0)/1024)
 	}
 	alice, bob := members[0], members[1]
 	mallory, err := waku.New(ctx, waku.Config{Peers: append(alice.node.ListenAddrs(), bob.node.ListenAddrs()...), Logger: quiet})
@@ -174,6 +174,7 @@ func demoRLN(ctx context.Context, s *stdio, burst int) error {
 		}
 	}
 	showQuota(alice)
+	time.Sleep(100 * time.Millisecond) // let the events reach us
 	mu.Lock()
 	for i, id := range ids {
 		if at, ok := queued[id]; ok {
