@@ -43,7 +43,7 @@ race: jsdeps
 ## CPU-bound: under -race they outlast the one-second epoch); the quota logic itself runs
 ## under -race in the race phase (transport/memory, TestQuota*)
 test-rln:
-	GOFLAGS= $(GO) test -p 1 -count=1 -timeout 10m -run 'RLN' ./transport/waku/ ./protocol/
+	GOFLAGS= $(GO) test -p 1 -count=1 -timeout 10m -run 'RLN' ./transport/waku/ ./protocol/ ./cmd/chorus/
 
 ## jsdeps: js-waku's @waku/message-hash (pinned by package-lock.json), which the
 ## transport/waku tests run under node to cross-check message hashes; needs node and npm
