@@ -40,6 +40,10 @@ func (n *Node) Publish(ctx context.Context, topic string, payload []byte) ([32]b
 		h, err = n.lightpush(ctx, msg)
 	} else {
 		if n.rln != nil {
+			// No proof (and no epoch spent) for a publish that cannot leave the node.
+			if peers := len(n.w.Relay().PubSub().ListPeers(n.cfg.PubsubTopic)); peers < n.cfg.MinPeers {
+				return [32]byte{}, fmt.Errorf("waku: relay publish: %w (%d of %d relay peers)", transport.ErrNoPeers, peers, n.cfg.MinPeers)
+			}
 			// The epoch is recorded as used before the proof: if the publish fails below,
 			// the epoch is lost, never signalled twice.
 			if err := n.rln.prove(msg); err != nil {
