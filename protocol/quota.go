@@ -311,6 +311,9 @@ func (c *Client) drainQuota(ctx context.Context) {
 			return
 		}
 		delete(c.q.waiting, w.id)
+		if rec.HasMessage {
+			delete(c.q.told, rec.Message) // a later part that waits is reported again
+		}
 		c.recordOutcome(ctx, rec, err)
 		c.release(w.id)
 	}
