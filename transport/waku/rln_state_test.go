@@ -93,6 +93,13 @@ func TestRLNFiles(t *testing.T) {
 	if err := cfg.check(); err != nil || cfg.index() != 0 {
 		t.Errorf("check: %v, index %d", err, cfg.index())
 	}
+	if time.Since(cfg.clock()) > time.Minute {
+		t.Error("default clock is not the wall clock")
+	}
+	cfg.now = func() time.Time { return time.Unix(5, 0) }
+	if !cfg.clock().Equal(time.Unix(5, 0)) {
+		t.Error("clock override ignored")
+	}
 }
 
 func FuzzParseRLNGroup(f *testing.F) {
