@@ -40,6 +40,9 @@ func (n *Node) Publish(ctx context.Context, topic string, payload []byte) ([32]b
 		h, err = n.lightpush(ctx, msg)
 	} else {
 		if n.rln != nil {
+			if err := n.rln.check(); err != nil {
+				return [32]byte{}, err
+			}
 			// No proof (and no epoch spent) for a publish that cannot leave the node.
 			if peers := len(n.w.Relay().PubSub().ListPeers(n.cfg.PubsubTopic)); peers < n.cfg.MinPeers {
 				return [32]byte{}, fmt.Errorf("waku: relay publish: %w (%d of %d relay peers)", transport.ErrNoPeers, peers, n.cfg.MinPeers)

@@ -170,6 +170,14 @@ func (m *rlnMember) prove(msg *pb.WakuMessage) error {
 	return nil
 }
 
+// check fails with transport.ErrRateLimited if the current epoch is used (no side effect).
+func (m *rlnMember) check() error {
+	if q := m.epochs.quota(m.cfg.clock()); q.Remaining == 0 {
+		return fmt.Errorf("waku: RLN epoch %d already used: %w (resets at %s)", q.Epoch, transport.ErrRateLimited, q.ResetAt.Format(time.RFC3339))
+	}
+	return nil
+}
+
 func (m *rlnMember) stats() RLNStats {
 	return RLNStats{Proofs: m.proofs.Load(), ProofTime: time.Duration(m.proofTime.Load()), Spam: m.spam.Load(), SetupTime: m.setup}
 }

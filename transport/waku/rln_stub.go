@@ -24,6 +24,7 @@ func (*rlnMember) prove(*pb.WakuMessage) error     { return ErrRLNUnavailable }
 func (*rlnMember) stats() RLNStats                 { return RLNStats{} }
 func (*rlnMember) close()                          {}
 func (*rlnMember) quota(time.Time) transport.Quota { return transport.Quota{} }
+func (*rlnMember) check() error                    { return ErrRLNUnavailable }
 
 // NewRLNCredential fails with ErrRLNUnavailable in this build.
 func NewRLNCredential() (RLNCredential, error) { return RLNCredential{}, ErrRLNUnavailable }
