@@ -14,7 +14,7 @@ BENCHTIME ?= 1s
 SCALE_FLAGS ?=
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all test test-serial vet race jsdeps vectors vectors-check conformance examples fuzz-smoke bench demo proto lint tools \
+.PHONY: all test test-serial vet race test-rln demo-rln jsdeps vectors vectors-check conformance examples fuzz-smoke bench demo proto lint tools \
 	bindings-lib bindings-test bindings-c-test bindings-rust-test bindings-nim-test bindings-package bindings-bench
 
 all: test
@@ -36,6 +36,14 @@ vet:
 
 race: jsdeps
 	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## test-rln: the RLN tests (TestRLN*) built without -tags gowaku_no_rln, on real
+## RLN-enabled go-waku nodes on loopback (zerokit, one message per second per node); one
+## package at a time and without the race detector (zerokit's set-up and proofs are
+## CPU-bound: under -race they outlast the one-second epoch); the quota logic itself runs
+## under -race in the race phase (transport/memory, TestQuota*)
+test-rln:
+	GOFLAGS= $(GO) test -p 1 -count=1 -timeout 10m -run 'RLN' ./transport/waku/ ./protocol/ ./cmd/chorus/
 
 ## jsdeps: js-waku's @waku/message-hash (pinned by package-lock.json), which the
 ## transport/waku tests run under node to cross-check message hashes; needs node and npm
@@ -76,6 +84,11 @@ bench:
 ## demo: the end-to-end scenario on an embedded Waku network
 demo:
 	$(GO) run ./cmd/chorus demo
+
+## demo-rln: the RLN scenario (quota, a queued burst, a publish without proof) on
+## RLN-enabled go-waku nodes; built without -tags gowaku_no_rln
+demo-rln:
+	GOFLAGS= $(GO) run ./cmd/chorus demo-rln
 
 ## proto: regenerate committed protobuf code with pinned protoc and protoc-gen-go
 proto:

@@ -146,6 +146,9 @@ type Client struct {
 	inflightMu sync.Mutex
 	inflight   map[int64]chan struct{} // outbox records being published; closed when done
 
+	rl transport.RateLimiter // the transport's rate limit (quota.go); nil: none
+	q  quotaQueue            // outbox records waiting for quota (quota.go)
+
 	junk junkFilter // keyless inbound input seen recently (flood.go)
 	spks spkCache   // our signed prekeys' private keys, guarded by mu (flood.go)
 
@@ -197,7 +200,11 @@ func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client
 		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
 		resumed: map[GroupID]bool{}, resumedSessions: map[int64]bool{},
 	}
+	c.rl = rateLimiterOf(t)
 	if err := c.load(ctx); err != nil {
+		return nil, err
+	}
+	if err := c.loadParked(ctx); err != nil {
 		return nil, err
 	}
 	c.dueAt = c.now() // records left by a previous run

@@ -99,12 +99,22 @@ func (c *Client) attempt(ctx context.Context, rec *OutboxRecord) {
 }
 
 // publishClaimed publishes a claimed record, records the outcome and releases the claim.
+// On a rate-limited transport the quota outbox decides when it goes (quota.go).
 func (c *Client) publishClaimed(ctx context.Context, rec *OutboxRecord) {
 	defer c.release(rec.ID)
+	if c.rl != nil {
+		c.publishLimited(ctx, rec)
+		return
+	}
 	_, err := c.tr.Publish(ctx, rec.Topic, rec.Payload)
 	if ctx.Err() != nil && err != nil {
 		return // cancelled: not an attempt; retried later
 	}
+	c.recordOutcome(ctx, rec, err)
+}
+
+// recordOutcome stores the result of a publish attempt of rec.
+func (c *Client) recordOutcome(ctx context.Context, rec *OutboxRecord, err error) {
 	_ = c.tx(context.WithoutCancel(ctx), func(t *txn) error {
 		cur, err2 := t.Outbox(rec.ID)
 		if err2 != nil || cur.Status != StatusUnpublished {
@@ -180,6 +190,9 @@ func (c *Client) noteDue(at time.Time) {
 // retryDue publishes every due outbox record. It only reads the store when a record may
 // be due (dueAt), so an idle client does not poll its database.
 func (c *Client) retryDue(ctx context.Context) {
+	if c.rl != nil {
+		c.drainQuota(ctx)
+	}
 	c.mu.Lock()
 	now := c.now()
 	if c.dueAt.IsZero() || now.Before(c.dueAt) {

@@ -7,7 +7,7 @@ import (
 
 // Event is something the engine reports on the stream returned by Client.Subscribe:
 // one of *MessageReceived, *MembershipChanged, *MessageMissing, *DeliveryStatusChanged,
-// *GroupJoined, *InstallationsChanged, *AccountLinked or *EventsDropped.
+// *GroupJoined, *InstallationsChanged, *AccountLinked, *MessageQueued or *EventsDropped.
 type Event interface{ isEvent() }
 
 // MessageReceived reports a new inbound group message (already stored; see Messages).

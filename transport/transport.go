@@ -11,7 +11,10 @@
 //	Stats() Stats
 //	Close() error
 //
-// The engine declares the interface it consumes (protocol.Transport).
+// The engine declares the interface it consumes (protocol.Transport). A transport whose
+// network limits how often a node may publish (Waku with RLN; transport/memory with
+// Config.RateLimit) also implements RateLimiter; its Publish then fails with
+// ErrRateLimited, without sending anything, when the current epoch's quota is used up.
 //
 // Semantics common to both transports (normative: spec/README.md, ## transport):
 //   - Publish returns the message hash (MessageHash) once the message has left the node;
@@ -80,7 +83,48 @@ var (
 	// with this error; continue with since = that timestamp (one nanosecond later if it
 	// equals since, or nothing advances).
 	ErrHistoryTruncated = errors.New("transport: history truncated")
+	// ErrRateLimited: the node used up its publish quota for the current epoch (RLN).
+	// Nothing was sent and no quota was consumed; retry at Quota(now).ResetAt.
+	ErrRateLimited = errors.New("transport: publish quota of this epoch used up")
 )
+
+// Quota is a node's publish budget in one epoch (modelled on the Logos RLN module's
+// EpochQuota{epoch, rate_limit, remaining}).
+type Quota struct {
+	// Epoch is the index of the epoch the quota is for (RLN: unix time / epoch length).
+	Epoch uint64
+	// Limit is the number of messages allowed per epoch.
+	Limit int
+	// Remaining is how many more messages may be published in Epoch.
+	Remaining int
+	// ResetAt is when the next epoch, and with it a full quota, begins.
+	ResetAt time.Time
+}
+
+// RateLimiter is the capability of a rate-limited transport (consumer side: protocol).
+// Exactly one counter decides: the quota Quota reports is the one Publish consumes (for
+// RLN, the epochs proofs are generated for), and it is kept across restarts, so a node
+// can never publish more than Limit messages in one epoch (RLN: never signal twice).
+type RateLimiter interface {
+	// RateLimit returns the number of messages allowed per epoch and the epoch length.
+	RateLimit() (messages int, epoch time.Duration)
+	// Quota returns the quota of the epoch containing now.
+	Quota(now time.Time) Quota
+}
+
+// EpochOf returns the index of the epoch of length d containing t (unix time / d) and
+// the start of the next epoch.
+func EpochOf(t time.Time, d time.Duration) (epoch uint64, next time.Time) {
+	if d <= 0 {
+		d = time.Second
+	}
+	ns := t.UnixNano()
+	if ns < 0 {
+		ns = 0
+	}
+	e := uint64(ns / int64(d))
+	return e, time.Unix(0, int64(e+1)*int64(d))
+}
 
 // Stats are a node's (or a simulated network's) counters since it started.
 type Stats struct {

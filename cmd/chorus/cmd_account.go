@@ -409,6 +409,10 @@ func runStatus(ctx context.Context, s *stdio, args []string) int {
 			return
 		}
 		fmt.Fprintf(w, "  node: running, %d peer(s)\n", v.Peers)
+		if q := v.Quota; q != nil {
+			fmt.Fprintf(w, "  quota: %d of %d message(s) left in epoch %d (%s each), resets at %s; %d queued\n",
+				q.Remaining, q.Limit, q.Epoch, time.Duration(q.EpochMillis)*time.Millisecond, q.ResetAt.Format(time.RFC3339Nano), q.Queued)
+		}
 		for _, a := range v.Addrs {
 			fmt.Fprintf(w, "  address %s\n", a)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/chorus-im/chorus/cmd/chorus/internal/app"
@@ -14,7 +15,7 @@ import (
 	"github.com/chorus-im/chorus/protocol"
 )
 
-const nodeSynopsis = "node [--data DIR] [--listen HOST:PORT] [--peer MULTIADDR]... [--store] [--quiet] [--json]"
+const nodeSynopsis = "node [--data DIR] [--listen HOST:PORT] [--peer MULTIADDR]... [--store] [--rln-credential FILE --rln-group FILE] [--quiet] [--json]"
 
 // nodeFlags are the network flags of node and chat.
 type nodeFlags struct {
@@ -22,6 +23,8 @@ type nodeFlags struct {
 	peers  multiFlag
 	store  bool
 	sync   time.Duration
+	// RLN credential and group files (chorus rln create)
+	rlnCred, rlnGroup string
 }
 
 func (nf *nodeFlags) register(fs interface {
@@ -33,6 +36,8 @@ func (nf *nodeFlags) register(fs interface {
 	vf("peer", "Waku peer `MULTIADDR` with /p2p/ID to dial (repeatable; remembered)")
 	fs.BoolVar(&nf.store, "store", false, "serve Waku store (history) from DIR/waku-store.db (remembered)")
 	fs.DurationVar(&nf.sync, "sync", 30*time.Second, "how often to fetch history and look for missing messages")
+	fs.StringVar(&nf.rlnCred, "rln-credential", "", "RLN credential `FILE` (chorus rln create): publish with RLN proofs, one message per second (remembered; needs a build without -tags gowaku_no_rln)")
+	fs.StringVar(&nf.rlnGroup, "rln-group", "", "RLN group `FILE` (chorus rln create): the members' commitments (remembered)")
 }
 
 // openNode opens the long-running client of node and chat, remembering new network
@@ -65,6 +70,22 @@ func openNode(ctx context.Context, s *stdio, c *common, nf *nodeFlags, log *slog
 	}
 	if nf.store && !cfg.Store {
 		cfg.Store, changed = true, true
+	}
+	if (nf.rlnCred == "") != (nf.rlnGroup == "") {
+		return nil, usagef("--rln-credential and --rln-group go together")
+	}
+	if nf.rlnCred != "" {
+		cred, err := filepath.Abs(nf.rlnCred)
+		if err != nil {
+			return nil, err
+		}
+		group, err := filepath.Abs(nf.rlnGroup)
+		if err != nil {
+			return nil, err
+		}
+		if cred != cfg.RLNCredential || group != cfg.RLNGroup {
+			cfg.RLNCredential, cfg.RLNGroup, changed = cred, group, true
+		}
 	}
 	if exposedStore(cfg.Listen, cfg.Store) {
 		warnExposedStore(s, cfg.Listen)
@@ -129,6 +150,9 @@ func runNode(ctx context.Context, s *stdio, args []string) int {
 		}
 		if n.Config.Store {
 			fmt.Fprintln(s.out, "  store  serving history")
+		}
+		if q := st.Quota; q != nil {
+			fmt.Fprintf(s.out, "  rln    %d message(s) per %s\n", q.Limit, time.Duration(q.EpochMillis)*time.Millisecond)
 		}
 		fmt.Fprintf(s.out, "  socket %s\n", n.Dir.Socket())
 		fmt.Fprintln(s.out, "Other commands now use this node. Ctrl-C stops it.")

@@ -53,6 +53,8 @@ func commands() map[string]command {
 		"read":        {summary: "read GROUP [--limit N] [--follow]: show messages", runIO: runRead},
 		"devices":     {summary: "devices list|link|revoke: this account's installations", runIO: runDevices},
 		"chat":        {summary: "chat GROUP: interactive terminal chat", runIO: runChat},
+		"rln":         {summary: "rln create [--members N] [--out DIR]: RLN credentials and group file for a local network", runIO: runRLN},
+		"demo-rln":    {summary: "the narrated RLN scenario: quota, a queued burst, a publish without proof", runIO: runDemoRLN},
 	}
 }
 

@@ -62,8 +62,18 @@ type Config struct {
 	HistoryLimit int
 	// QueueSize is each subscription's queue capacity (0: transport.QueueSize).
 	QueueSize int
-	// Now is the clock for message timestamps (nil: time.Now).
+	// Now is the clock for message timestamps and rate-limit epochs (nil: time.Now).
 	Now func() time.Time
+	// RateLimit, if positive, lets each client publish at most RateLimit messages per
+	// Epoch (an RLN stand-in): Publish beyond it fails with transport.ErrRateLimited and
+	// Node implements transport.RateLimiter. The count is kept per client name by the
+	// network, so a client that restarts (Close, Join) within an epoch cannot exceed it.
+	RateLimit int
+	// Epoch is the rate-limit epoch (0: one second).
+	Epoch time.Duration
+	// Tap, if set, is called with every message published (and the publishing client's
+	// name), in publish order, with the network locked: it must not call the network.
+	Tap func(from string, env transport.Envelope)
 }
 
 // Network is a simulated Waku network. Its methods are safe for concurrent use.
@@ -79,6 +89,13 @@ type Network struct {
 	lastTS  int64
 	history []transport.Envelope // in publish order
 	sched   scheduler
+	quota   map[string]*quotaUse // per client name (RateLimit)
+}
+
+// quotaUse is the publishes of a client in its last epoch.
+type quotaUse struct {
+	epoch uint64
+	used  int
 }
 
 // NewNetwork returns a network with the given behaviour. Rates are clamped to [0, 1].
@@ -97,6 +114,10 @@ func NewNetwork(cfg Config) *Network {
 		cfg:     cfg,
 		rng:     rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)),
 		offline: make(map[string]bool),
+		quota:   make(map[string]*quotaUse),
+	}
+	if cfg.Epoch <= 0 {
+		n.cfg.Epoch = time.Second
 	}
 	n.sched.net = n
 	return n
@@ -163,7 +184,20 @@ func (n *Network) publish(nd *Node, topic string, payload []byte) ([32]byte, err
 	if n.offline[nd.name] {
 		return [32]byte{}, fmt.Errorf("memory: %q is offline: %w", nd.name, transport.ErrNoPeers)
 	}
-	ts := n.cfg.Now().UnixNano()
+	now := n.cfg.Now()
+	if n.cfg.RateLimit > 0 {
+		q := n.quotaLocked(nd.name, now)
+		if q.Remaining <= 0 {
+			return [32]byte{}, fmt.Errorf("memory: %q: %w (epoch %d, resets at %s)", nd.name, transport.ErrRateLimited, q.Epoch, q.ResetAt.Format(time.RFC3339Nano))
+		}
+		u := n.quota[nd.name]
+		if u == nil || u.epoch != q.Epoch {
+			u = &quotaUse{epoch: q.Epoch}
+			n.quota[nd.name] = u
+		}
+		u.used++
+	}
+	ts := now.UnixNano()
 	if ts <= n.lastTS {
 		ts = n.lastTS + 1
 	}
@@ -181,9 +215,12 @@ func (n *Network) publish(nd *Node, topic string, payload []byte) ([32]byte, err
 		}
 	}
 	nd.counters.Published(len(payload))
+	if n.cfg.Tap != nil {
+		n.cfg.Tap(nd.name, env)
+	}
 
 	nd.hub.Deliver(env) // self-delivery: immediate, reliable
-	now := time.Now()
+	wall := time.Now()
 	for _, r := range n.nodes {
 		if r == nd || !r.hub.HasTopic(topic) {
 			continue
@@ -203,11 +240,21 @@ func (n *Network) publish(nd *Node, topic string, payload []byte) ([32]byte, err
 				r.arrive(it) // a reordered copy is held right away
 				continue
 			}
-			it.due = now.Add(d)
+			it.due = wall.Add(d)
 			n.sched.push(it)
 		}
 	}
 	return env.Hash, nil
+}
+
+// quotaLocked returns the quota of client name at now (n.mu held).
+func (n *Network) quotaLocked(name string, now time.Time) transport.Quota {
+	e, next := transport.EpochOf(now, n.cfg.Epoch)
+	q := transport.Quota{Epoch: e, Limit: n.cfg.RateLimit, Remaining: n.cfg.RateLimit, ResetAt: next}
+	if u := n.quota[name]; u != nil && u.epoch == e {
+		q.Remaining = max(q.Limit-u.used, 0)
+	}
+	return q
 }
 
 func (n *Network) chance(p float64) bool {

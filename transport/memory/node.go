@@ -25,7 +25,8 @@ type Node struct {
 func (nd *Node) Name() string { return nd.name }
 
 // Publish sends payload on the content topic and returns its hash. It fails with
-// transport.ErrNoPeers while the client is offline.
+// transport.ErrNoPeers while the client is offline, and with transport.ErrRateLimited
+// when the client used up its quota of the epoch (Config.RateLimit).
 func (nd *Node) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
 	if err := transport.CheckPublish(topic, payload); err != nil {
 		return [32]byte{}, err
@@ -68,6 +69,26 @@ func (nd *Node) History(ctx context.Context, topics []string, since, until time.
 		return slices.Compare(a.Hash[:], b.Hash[:])
 	})
 	return out, nil
+}
+
+// RateLimit returns the network's Config.RateLimit (0: unlimited) and epoch length
+// (transport.RateLimiter).
+func (nd *Node) RateLimit() (messages int, epoch time.Duration) {
+	return nd.net.cfg.RateLimit, nd.net.cfg.Epoch
+}
+
+// Quota returns the client's publish quota in the epoch containing now: the counter
+// Publish consumes (transport.RateLimiter). Without a rate limit, Limit and Remaining
+// are 0.
+func (nd *Node) Quota(now time.Time) transport.Quota {
+	n := nd.net
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.cfg.RateLimit <= 0 {
+		e, next := transport.EpochOf(now, n.cfg.Epoch)
+		return transport.Quota{Epoch: e, ResetAt: next}
+	}
+	return n.quotaLocked(nd.name, now)
 }
 
 // Stats returns the node's counters.

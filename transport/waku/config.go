@@ -124,6 +124,13 @@ type Config struct {
 	// (default DefaultMaxConnectionsPerIP).
 	MaxConnectionsPerIP int
 
+	// RLN makes the node an RLN member (relay nodes only): publishes carry a proof, at
+	// most one per epoch (Publish fails with transport.ErrRateLimited beyond it and the
+	// node implements transport.RateLimiter), and messages without a valid proof are
+	// neither relayed nor delivered. Needs a build without -tags gowaku_no_rln
+	// (ErrRLNUnavailable otherwise).
+	RLN *RLNConfig
+
 	// Logger receives go-waku's and libp2p's errors (nothing below error level) and the
 	// node's own warnings; nil discards them. go-waku routes libp2p logging
 	// process-wide, so with several nodes libp2p's lines go to the last node's logger.
@@ -171,6 +178,8 @@ func (c Config) settings() (*settings, error) {
 	switch {
 	case s.Light && (s.Store || s.Service):
 		return nil, fmt.Errorf("%w: a light node cannot serve store, lightpush or filter", errConfig)
+	case s.Light && s.RLN != nil:
+		return nil, fmt.Errorf("%w: RLN needs a relay node", errConfig)
 	case s.Store && s.StorePath == "":
 		return nil, fmt.Errorf("%w: Store needs StorePath (\":memory:\" for a volatile store)", errConfig)
 	}

@@ -13,7 +13,9 @@
 //
 // go-waku leaks 5 goroutines and ~4 MiB per node after Stop (an in-memory ENR database
 // it never closes): create one node per process lifetime, not one per reconnect.
-// Build with -tags gowaku_no_rln.
+// Build with -tags gowaku_no_rln unless RLN is needed (Config.RLN, rln.go: RLN-v1 of
+// go-waku v0.10.3, wired by hand; the tagged build has a stub failing with
+// ErrRLNUnavailable).
 package waku
 
 import (
@@ -69,6 +71,7 @@ type Node struct {
 	v3Pages  atomic.Int64   // store v3 requests sent to store peers
 	v2Pages  atomic.Int64   // legacy store requests sent to store peers
 	v3       *storeV3Server // store v3 server (store nodes unless StoreNoV3)
+	rln      *rlnMember     // RLN membership (Config.RLN)
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -147,6 +150,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		return nil, fmt.Errorf("waku: start: %w", err)
 	}
 	n.w = w
+	if s.RLN != nil {
+		if err := n.startRLN(ctx, s.RLN, zl); err != nil {
+			n.shutdown()
+			return nil, err
+		}
+	}
 	if n.storeDB != nil && !s.StoreNoV3 {
 		v3, err := newStoreV3Server(ctx, n.storeDB)
 		if err != nil {
@@ -458,6 +467,33 @@ func (n *Node) StoreRequests() (v3, legacy int64) { return n.v3Pages.Load(), n.v
 // Stats returns the node's counters.
 func (n *Node) Stats() transport.Stats { return n.counters.Stats() }
 
+// RateLimit returns the RLN limit: one message per RLNEpoch, or 0 without RLN
+// (transport.RateLimiter).
+func (n *Node) RateLimit() (messages int, epoch time.Duration) {
+	if n.rln == nil {
+		return 0, RLNEpoch
+	}
+	return 1, RLNEpoch
+}
+
+// Quota returns the RLN quota of the epoch containing now: the epoch counter proofs are
+// generated against (transport.RateLimiter). Without RLN, Limit and Remaining are 0.
+func (n *Node) Quota(now time.Time) transport.Quota {
+	if n.rln == nil {
+		e, next := transport.EpochOf(now, RLNEpoch)
+		return transport.Quota{Epoch: e, ResetAt: next}
+	}
+	return n.rln.quota(now)
+}
+
+// RLNStats returns the node's RLN counters (zero without RLN).
+func (n *Node) RLNStats() RLNStats {
+	if n.rln == nil {
+		return RLNStats{}
+	}
+	return n.rln.stats()
+}
+
 // begin registers an operation; done must be called when it ends. The returned context
 // is also cancelled by Close.
 func (n *Node) begin(ctx context.Context) (context.Context, func(), error) {
@@ -514,6 +550,9 @@ func (n *Node) shutdown() {
 		n.w.Host().RemoveStreamHandler(storeV3ID)
 	}
 	n.w.Stop() // closes the relay subscription, which ends the dispatcher
+	if n.rln != nil {
+		n.rln.close()
+	}
 	n.wg.Wait()
 	n.hub.Close()
 }

@@ -39,6 +39,20 @@ func (n *Node) Publish(ctx context.Context, topic string, payload []byte) ([32]b
 	if n.cfg.Light {
 		h, err = n.lightpush(ctx, msg)
 	} else {
+		if n.rln != nil {
+			if err := n.rln.check(); err != nil {
+				return [32]byte{}, err
+			}
+			// No proof (and no epoch spent) for a publish that cannot leave the node.
+			if peers := len(n.w.Relay().PubSub().ListPeers(n.cfg.PubsubTopic)); peers < n.cfg.MinPeers {
+				return [32]byte{}, fmt.Errorf("waku: relay publish: %w (%d of %d relay peers)", transport.ErrNoPeers, peers, n.cfg.MinPeers)
+			}
+			// The epoch is recorded as used before the proof: if the publish fails below,
+			// the epoch is lost, never signalled twice.
+			if err := n.rln.prove(msg); err != nil {
+				return [32]byte{}, err
+			}
+		}
 		h, err = n.w.Relay().Publish(ctx, msg, relay.WithPubSubTopic(n.cfg.PubsubTopic))
 		if isNoPeers(err) {
 			err = fmt.Errorf("waku: relay publish: %w (%v)", transport.ErrNoPeers, err)

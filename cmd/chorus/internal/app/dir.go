@@ -44,6 +44,12 @@ func (d Dir) NamesPath() string { return filepath.Join(string(d), "names.json") 
 // NodeKeyPath returns the Waku node key path.
 func (d Dir) NodeKeyPath() string { return filepath.Join(string(d), "node.key") }
 
+// RLNTreePath returns the directory of the node's RLN Merkle trees.
+func (d Dir) RLNTreePath() string { return filepath.Join(string(d), "rln-tree") }
+
+// RLNStatePath returns the file recording the last RLN epoch the node signalled in.
+func (d Dir) RLNStatePath() string { return filepath.Join(string(d), "rln-epoch") }
+
 // WakuStorePath returns the Waku store database path.
 func (d Dir) WakuStorePath() string { return filepath.Join(string(d), "waku-store.db") }
 
@@ -129,6 +135,10 @@ type Config struct {
 	Peers []string `json:"peers,omitempty"`
 	// Store makes the node serve Waku store.
 	Store bool `json:"store,omitempty"`
+	// RLNCredential and RLNGroup are the RLN credential and group files of an
+	// RLN-enabled node (chorus rln create; chorus node --rln-credential --rln-group).
+	RLNCredential string `json:"rln_credential,omitempty"`
+	RLNGroup      string `json:"rln_group,omitempty"`
 }
 
 // LoadConfig reads config.json (a missing file is an empty config).

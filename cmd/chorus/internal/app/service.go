@@ -129,6 +129,10 @@ func (s *Service) Status(ctx context.Context) (StatusView, error) {
 	}
 	v := StatusView{Account: a.ID, Name: s.cfg.Name, Installation: a.Installation.String(), Node: s.node,
 		Watchers: int(s.watchers.Load())}
+	if q, ok := s.c.Quota(); ok {
+		v.Quota = &QuotaView{Limit: q.Limit, EpochMillis: q.Period.Milliseconds(), Epoch: q.Epoch, Remaining: q.Remaining,
+			ResetAt: q.ResetAt, Queued: q.Queued}
+	}
 	if s.net != nil {
 		v.Peers = s.net.PeerCount()
 		v.Addrs = s.net.Addrs()

@@ -18,6 +18,18 @@ type StatusView struct {
 	Groups       int      `json:"groups"`
 	Contacts     int      `json:"contacts"`
 	Watchers     int      `json:"watchers"` // open event streams (chat, read --follow)
+	// Quota is the node's publish quota (RLN); nil when the network has no rate limit.
+	Quota *QuotaView `json:"quota,omitempty"`
+}
+
+// QuotaView is the publish quota of the current epoch and the outbox waiting for it.
+type QuotaView struct {
+	Limit       int       `json:"limit"`        // messages per epoch
+	EpochMillis int64     `json:"epoch_millis"` // epoch length
+	Epoch       uint64    `json:"epoch"`        // current epoch index
+	Remaining   int       `json:"remaining"`    // publishes left in the current epoch
+	ResetAt     time.Time `json:"reset_at"`     // when the next epoch begins
+	Queued      int       `json:"queued"`       // outbox records waiting for quota
 }
 
 // IDView is the account's identity and contact code, or the link code of an

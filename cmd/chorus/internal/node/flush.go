@@ -1,6 +1,8 @@
 package node
 
 import (
+	"github.com/chorus-im/chorus/transport"
+
 	"context"
 	"sync"
 	"time"
@@ -15,6 +17,21 @@ type tracker struct {
 	protocol.Transport
 	mu   sync.Mutex
 	pubs []published
+}
+
+// RateLimit and Quota forward the node's rate limit (RLN) to the engine.
+func (t *tracker) RateLimit() (int, time.Duration) {
+	if rl, ok := t.Transport.(transport.RateLimiter); ok {
+		return rl.RateLimit()
+	}
+	return 0, 0
+}
+
+func (t *tracker) Quota(now time.Time) transport.Quota {
+	if rl, ok := t.Transport.(transport.RateLimiter); ok {
+		return rl.Quota(now)
+	}
+	return transport.Quota{}
 }
 
 type published struct {

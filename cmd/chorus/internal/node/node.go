@@ -153,6 +153,13 @@ func (n *Node) peers(o Options) []string {
 
 func (n *Node) startWaku(ctx context.Context, o Options) (*waku.Node, error) {
 	cfg := waku.Config{Logger: o.Logger, Peers: n.peers(o)}
+	if n.Config.RLNCredential != "" || n.Config.RLNGroup != "" {
+		rln, err := n.rlnConfig()
+		if err != nil {
+			return nil, err
+		}
+		cfg.RLN = rln
+	}
 	for _, p := range cfg.Peers {
 		if err := CheckPeer(p); err != nil {
 			return nil, err
@@ -193,6 +200,23 @@ func (n *Node) startWaku(ctx context.Context, o Options) (*waku.Node, error) {
 		return nil, err
 	}
 	return w, nil
+}
+
+// rlnConfig reads the configured RLN credential and group; the tree and the epoch state
+// live in the data directory (one counter per account directory, whichever process runs).
+func (n *Node) rlnConfig() (*waku.RLNConfig, error) {
+	if n.Config.RLNCredential == "" || n.Config.RLNGroup == "" {
+		return nil, errors.New("RLN needs both --rln-credential and --rln-group")
+	}
+	cred, err := waku.ReadRLNCredential(n.Config.RLNCredential)
+	if err != nil {
+		return nil, err
+	}
+	group, err := waku.ReadRLNGroup(n.Config.RLNGroup)
+	if err != nil {
+		return nil, err
+	}
+	return &waku.RLNConfig{Credential: cred, Group: group, TreePath: n.Dir.RLNTreePath(), StatePath: n.Dir.RLNStatePath()}, nil
 }
 
 // nodeKey loads or creates the Waku node key (a libp2p identity, not an account key), so
