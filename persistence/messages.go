@@ -180,3 +180,44 @@ func (t *tx) OutboxOf(msg protocol.MessageID) ([]protocol.OutboxRecord, error) {
 	}
 	return out, nil
 }
+
+func (t *tx) DeleteOutbox(id int64) error {
+	_, err := t.exec(`DELETE FROM outbox WHERE id = ?`, id)
+	return err
+}
+
+// PruneOutbox deletes published and failed records created before before, then the
+// newest-last remainder of them beyond maxBytes of payload (oldest first). Unpublished
+// records are never pruned. Pages freed are returned to the file system when the
+// database was created with auto_vacuum=incremental (every database since this store
+// opened new files so).
+func (t *tx) PruneOutbox(before time.Time, maxBytes int64) error {
+	if _, err := t.exec(`DELETE FROM outbox WHERE status != ? AND created_at < ?`, int(protocol.StatusUnpublished), t2i(before)); err != nil {
+		return err
+	}
+	if _, err := t.exec(`DELETE FROM outbox WHERE id IN (SELECT id FROM (SELECT id, SUM(LENGTH(payload)) OVER (ORDER BY id DESC) AS kept
+		FROM outbox WHERE status != ?) WHERE kept > ?)`, int(protocol.StatusUnpublished), maxBytes); err != nil {
+		return err
+	}
+	return t.s.releaseFreePages(t)
+}
+
+func (t *tx) OutboxUsage() (protocol.OutboxUsage, error) {
+	var u protocol.OutboxUsage
+	var rows []struct {
+		Status int   `db:"status"`
+		Count  int   `db:"n"`
+		Bytes  int64 `db:"bytes"`
+	}
+	if err := t.sel(&rows, `SELECT status, COUNT(*) AS n, COALESCE(SUM(LENGTH(payload)), 0) AS bytes FROM outbox GROUP BY status`); err != nil {
+		return u, err
+	}
+	for _, r := range rows {
+		if protocol.DeliveryStatus(r.Status) == protocol.StatusUnpublished {
+			u.Unpublished, u.UnpublishedBytes = r.Count, r.Bytes
+		} else {
+			u.Kept, u.KeptBytes = u.Kept+r.Count, u.KeptBytes+r.Bytes
+		}
+	}
+	return u, nil
+}

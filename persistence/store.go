@@ -49,7 +49,7 @@ func Open(path string) (*Store, error) {
 	if path == ":memory:" {
 		dsn = "file::memory:?" + q
 	} else {
-		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() + "?_journal_mode=WAL&_synchronous=NORMAL&_secure_delete=on&" + q
+		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() + "?_journal_mode=WAL&_synchronous=NORMAL&_secure_delete=on&_auto_vacuum=incremental&" + q
 	}
 	db, err := sqlx.Open("sqlite3", dsn)
 	if err != nil {
@@ -187,6 +187,39 @@ func (s *Store) sync() error {
 		return fmt.Errorf("persistence: sync: checkpoint incomplete (%d of %d frames)", done, log)
 	}
 	return nil
+}
+
+// freePagesSlack is how many free pages a file may keep before releaseFreePages returns
+// them to the file system (sqlite reuses free pages; a few are worth keeping).
+const freePagesSlack = 256
+
+// releaseFreePages truncates the database file by its free pages beyond freePagesSlack
+// (auto_vacuum=incremental, set on every file this store creates; a no-op on older files
+// and in memory). It runs inside t's transaction.
+func (s *Store) releaseFreePages(t *tx) error {
+	if s.memory {
+		return nil
+	}
+	var free int64
+	if err := t.get(&free, `PRAGMA freelist_count`); err != nil {
+		return err
+	}
+	if free <= freePagesSlack {
+		return nil
+	}
+	// Every row of incremental_vacuum's answer must be stepped through for all pages to
+	// be released.
+	rows, err := t.tx.Query(fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, free-freePagesSlack))
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return err
+	}
+	return rows.Close()
 }
 
 // Close closes the database. It is idempotent.

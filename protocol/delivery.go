@@ -132,7 +132,7 @@ func (c *Client) publishClaimed(ctx context.Context, rec *OutboxRecord) {
 				t.onCommit(func() { c.noteDue(next) })
 			}
 		}
-		if err := t.PutOutbox(cur); err != nil {
+		if err := t.keepOutbox(cur); err != nil {
 			return err
 		}
 		if cur.HasMessage {
@@ -140,6 +140,33 @@ func (c *Client) publishClaimed(ctx context.Context, rec *OutboxRecord) {
 		}
 		return nil
 	})
+}
+
+// MaxOutboxKeptBytes bounds the payload bytes of the outbox records kept after their last
+// attempt (failed ones; published ones are deleted at once), oldest pruned first (spec:
+// protocol › Delivery).
+const MaxOutboxKeptBytes = 1 << 20
+
+// keepOutbox stores the outcome of an attempt: a published record is deleted (nothing
+// needs it any more: a message's status counts only its records still unpublished or
+// failed); a failed one is kept, within the history window and MaxOutboxKeptBytes.
+func (t *txn) keepOutbox(o *OutboxRecord) error {
+	switch o.Status {
+	case StatusPublished:
+		return t.DeleteOutbox(o.ID)
+	case StatusFailed:
+		if err := t.PutOutbox(o); err != nil {
+			return err
+		}
+		return t.pruneOutbox()
+	}
+	return t.PutOutbox(o)
+}
+
+// pruneOutbox drops kept outbox records older than the history window and beyond
+// MaxOutboxKeptBytes.
+func (t *txn) pruneOutbox() error {
+	return t.PruneOutbox(t.c.now().Add(-t.c.opt.historyWindow), MaxOutboxKeptBytes)
 }
 
 // updateMessageStatus derives a message's status from its outbox records.

@@ -170,6 +170,7 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
 	c.refreshOwnDevices(ctx)
 	c.maintainPrekeys(ctx)
 	c.retryDue(ctx)
+	_ = c.tx(ctx, func(t *txn) error { return t.pruneOutbox() })
 	if err := c.Sync(ctx); err != nil {
 		c.log.Debug("sync failed", "err", err)
 	}
@@ -194,7 +195,12 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
 		if now.Sub(lastMaint) >= time.Hour {
 			lastMaint = now
 			c.maintainPrekeys(ctx)
-			_ = c.tx(ctx, func(t *txn) error { return t.PruneSeen(now.Add(-SeenRetention)) })
+			_ = c.tx(ctx, func(t *txn) error {
+				if err := t.pruneOutbox(); err != nil {
+					return err
+				}
+				return t.PruneSeen(now.Add(-SeenRetention))
+			})
 		}
 	}
 }

@@ -274,6 +274,22 @@ type OutboxStore interface {
 	Outbox(id int64) (*OutboxRecord, error)
 	DueOutbox(now time.Time, limit int) ([]OutboxRecord, error) // unpublished, due, oldest first
 	OutboxOf(msg MessageID) ([]OutboxRecord, error)
+	// DeleteOutbox deletes a record (one published: nothing needs it any more).
+	DeleteOutbox(id int64) error
+	// PruneOutbox deletes the published and failed records created before before, then
+	// the oldest of the rest of them until their payloads total at most maxBytes.
+	// Unpublished records are never pruned.
+	PruneOutbox(before time.Time, maxBytes int64) error
+	OutboxUsage() (OutboxUsage, error)
+}
+
+// OutboxUsage sums the outbox: records still to publish, and records kept after their
+// last attempt (published or failed).
+type OutboxUsage struct {
+	Unpublished      int
+	UnpublishedBytes int64
+	Kept             int
+	KeptBytes        int64
 }
 
 // PendingRecord is an inbound envelope that could not be processed yet (e.g. its key
