@@ -34,6 +34,88 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 	memory    bool // a private in-memory database: nothing to sync
+
+	// An open batch (BeginBatch): its outer transaction, and whether a transaction in it
+	// asked to be durable. Guarded by the caller's serialisation of transactions.
+	batch     *sqlx.Tx
+	batchSync bool
+}
+
+var _ protocol.BatchStore = (*Store)(nil)
+
+// BeginBatch opens a batch: until EndBatch, each WithTx runs as a savepoint of one outer
+// transaction (its writes kept or undone as it returns) and nothing is committed before
+// EndBatch. The caller must not start transactions from elsewhere meanwhile, nor act
+// outside the process on what a transaction in the batch wrote before EndBatch.
+func (s *Store) BeginBatch(ctx context.Context) error {
+	if s.batch != nil {
+		return errors.New("persistence: batch already open")
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sqlTx, err := s.conn.BeginTxx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		if errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed") {
+			return ErrClosed
+		}
+		return fmt.Errorf("persistence: begin batch: %w", err)
+	}
+	s.batch, s.batchSync = sqlTx, false
+	return nil
+}
+
+// EndBatch commits the batch (commit) or rolls it back. A committed batch in which a
+// transaction called SyncOnCommit is made durable before EndBatch returns.
+func (s *Store) EndBatch(commit bool) error {
+	b, durable := s.batch, s.batchSync
+	if b == nil {
+		return errors.New("persistence: no batch open")
+	}
+	s.batch, s.batchSync = nil, false
+	if !commit {
+		if err := b.Rollback(); err != nil {
+			return fmt.Errorf("persistence: roll back batch: %w", err)
+		}
+		return nil
+	}
+	if err := b.Commit(); err != nil {
+		return fmt.Errorf("persistence: commit batch: %w", err)
+	}
+	if durable {
+		return s.sync()
+	}
+	return nil
+}
+
+// withSavepoint runs fn as a savepoint of the open batch.
+func (s *Store) withSavepoint(fn func(tx protocol.StoreTx) error) (err error) {
+	if _, err := s.batch.Exec(`SAVEPOINT tx`); err != nil {
+		return fmt.Errorf("persistence: savepoint: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			// Undo fn's writes; the batch's earlier ones stay.
+			s.batch.Exec(`ROLLBACK TO tx`)
+			s.batch.Exec(`RELEASE tx`)
+		}
+	}()
+	t := &tx{tx: s.batch, s: s}
+	if err := fn(t); err != nil {
+		return err
+	}
+	done = true
+	if _, err := s.batch.Exec(`RELEASE tx`); err != nil {
+		return fmt.Errorf("persistence: release savepoint: %w", err)
+	}
+	if t.sync {
+		s.batchSync = true
+	}
+	return nil
 }
 
 var _ protocol.Store = (*Store)(nil)
@@ -133,13 +215,18 @@ func (s *Store) migrate() error {
 }
 
 // WithTx runs fn in one sqlite transaction: committed if fn returns nil, rolled back
-// otherwise (also when fn panics, the panic is re-raised after the rollback).
+// otherwise (also when fn panics, the panic is re-raised after the rollback). Inside a
+// batch (BeginBatch) it is a savepoint of the batch's transaction instead, committed
+// (and made durable, if fn asked) by EndBatch.
 func (s *Store) WithTx(ctx context.Context, fn func(tx protocol.StoreTx) error) (err error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if s.batch != nil {
+		return s.withSavepoint(fn)
 	}
 	// A transaction is short and local, and once begun it runs to its commit or rollback:
 	// database/sql abandons a transaction whose context ends while it is open, leaving the

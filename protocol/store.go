@@ -16,6 +16,19 @@ type Store interface {
 	Close() error
 }
 
+// BatchStore is a Store that can group many transactions into one commit (the catch-up
+// path: Sync). Between BeginBatch and EndBatch, each WithTx is a nested transaction
+// (fn's writes are kept if it returns nil and undone otherwise) of one outer transaction
+// that only EndBatch(true) commits, then makes durable if any of them called
+// SyncOnCommit; EndBatch(false), or a crash before EndBatch, loses all of them together.
+// The engine runs nothing else on the store while a batch is open and acts outside the
+// process (publishes, events) only after the commit.
+type BatchStore interface {
+	Store
+	BeginBatch(ctx context.Context) error
+	EndBatch(commit bool) error
+}
+
 // StoreTx is the view of the store inside one transaction.
 type StoreTx interface {
 	// SyncOnCommit asks for this transaction to be durable (on stable storage, surviving
