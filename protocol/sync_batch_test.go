@@ -89,7 +89,6 @@ func openCopy(t *testing.T, tn *testNet, path, name string, wrap func(*persisten
 	return c, evs
 }
 
-
 func received(evs <-chan protocol.Event) int {
 	n := 0
 	for {
@@ -161,4 +160,3 @@ func TestSyncBatchCommitFails(t *testing.T) {
 		t.Fatalf("%d message events, want %d", n, want-2)
 	}
 }
-
