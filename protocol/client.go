@@ -252,13 +252,14 @@ func (c *Client) tx(ctx context.Context, fn func(t *txn) error) error {
 		return ErrClosed
 	}
 	var sends []*OutboxRecord
-	defer c.enter(ctx)()
+	leave := c.enter(ctx)
 	c.mu.Lock()
 	err := c.txLocked(ctx, func(t *txn) error {
 		t.onCommit(func() { sends = t.sends })
 		return fn(t)
 	})
 	c.mu.Unlock()
+	leave()                     // before publishing: publishClaimed runs its own transaction
 	c.publishQueued(ctx, sends) // messages the transaction queued on its own (multi-device relays)
 	return err
 }

@@ -176,7 +176,7 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, fn
 		return ErrClosed
 	}
 	var sends []*OutboxRecord
-	defer c.enter(ctx)()
+	leave := c.enter(ctx)
 	c.mu.Lock()
 	c.junk.sync(len(c.hints) + len(c.groups))
 	none, pre := c.keyless(ctx, topic, payload)
@@ -191,6 +191,7 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, fn
 		})
 	}
 	c.mu.Unlock()
+	leave() // before publishing: publishClaimed runs its own transaction
 	c.publishQueued(ctx, sends)
 	return err
 }
