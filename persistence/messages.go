@@ -1,6 +1,8 @@
 package persistence
 
 import (
+	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -181,9 +183,21 @@ func (t *tx) OutboxOf(msg protocol.MessageID) ([]protocol.OutboxRecord, error) {
 	return out, nil
 }
 
+// DeleteOutbox deletes a record. The pages of deleted payloads are given back to the
+// file system once they add up to releaseAfter bytes (a burst of Welcomes does not keep
+// the file at its peak size).
 func (t *tx) DeleteOutbox(id int64) error {
-	_, err := t.exec(`DELETE FROM outbox WHERE id = ?`, id)
-	return err
+	var n int64
+	if err := t.get(&n, `DELETE FROM outbox WHERE id = ? RETURNING LENGTH(payload)`, id); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	}
+	if t.s.freed += n; t.s.freed >= releaseAfter {
+		return t.s.releaseFreePages(t)
+	}
+	return nil
 }
 
 // PruneOutbox deletes published and failed records created before before, then the

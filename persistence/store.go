@@ -39,6 +39,8 @@ type Store struct {
 	// asked to be durable. Guarded by the caller's serialisation of transactions.
 	batch     *sqlx.Tx
 	batchSync bool
+
+	freed int64 // outbox payload bytes deleted since free pages were last released
 }
 
 var _ protocol.BatchStore = (*Store)(nil)
@@ -276,6 +278,10 @@ func (s *Store) sync() error {
 	return nil
 }
 
+// releaseAfter is how many outbox payload bytes DeleteOutbox deletes before it releases
+// free pages.
+const releaseAfter = 1 << 20
+
 // freePagesSlack is how many free pages a file may keep before releaseFreePages returns
 // them to the file system (sqlite reuses free pages; a few are worth keeping).
 const freePagesSlack = 256
@@ -284,6 +290,7 @@ const freePagesSlack = 256
 // (auto_vacuum=incremental, set on every file this store creates; a no-op on older files
 // and in memory). It runs inside t's transaction.
 func (s *Store) releaseFreePages(t *tx) error {
+	s.freed = 0
 	if s.memory {
 		return nil
 	}

@@ -446,6 +446,26 @@ func TestOutboxPruneShrinksFile(t *testing.T) {
 	if before < 4<<20 || after > 2<<20 {
 		t.Fatalf("database %d bytes before the prune, %d after: want ≥ 4 MiB, then ≤ 2 MiB", before, after)
 	}
+	// The same with records deleted one by one as they are published.
+	var ids []int64
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		for range 64 {
+			o := &protocol.OutboxRecord{Topic: "t", Payload: payload, CreatedAt: t0}
+			if err := tx.PutOutbox(o); err != nil {
+				return err
+			}
+			ids = append(ids, o.ID)
+		}
+		return nil
+	})
+	before = size()
+	for _, id := range ids {
+		inTx(t, s, func(tx protocol.StoreTx) error { return tx.DeleteOutbox(id) })
+	}
+	after = size()
+	if before < 4<<20 || after > 2<<20 {
+		t.Fatalf("database %d bytes before the deletes, %d after: want ≥ 4 MiB, then ≤ 2 MiB", before, after)
+	}
 }
 
 func testInbound(t *testing.T, s *Store) {
