@@ -2,10 +2,6 @@ package protocol
 
 import "context"
 
-// SyncBatch is how many inbound envelopes Sync processes per store transaction (spec:
-// protocol › Delivery, catch-up batching).
-const SyncBatch = 64
-
 // batchState collects what the transactions of an open batch defer to its commit.
 type batchState struct {
 	sends         []*OutboxRecord

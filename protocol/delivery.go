@@ -142,11 +142,6 @@ func (c *Client) publishClaimed(ctx context.Context, rec *OutboxRecord) {
 	})
 }
 
-// MaxOutboxKeptBytes bounds the payload bytes of the outbox records kept after their last
-// attempt (failed ones; published ones are deleted at once), oldest pruned first (spec:
-// protocol › Delivery).
-const MaxOutboxKeptBytes = 1 << 20
-
 // keepOutbox stores the outcome of an attempt: a published record is deleted (nothing
 // needs it any more: a message's status counts only its records still unpublished or
 // failed); a failed one is kept, within the history window and MaxOutboxKeptBytes.
