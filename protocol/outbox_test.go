@@ -69,6 +69,15 @@ func TestOutboxBounded(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(msgs) == n {
+			failed := map[protocol.MessageID]bool{}
+			for _, m := range msgs {
+				failed[m.ID] = true
+			}
+			for _, id := range sent {
+				if !failed[id] {
+					t.Fatalf("message %x not Failed", id[:4])
+				}
+			}
 			break
 		}
 		if time.Now().After(deadline) {
