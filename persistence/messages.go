@@ -1,6 +1,8 @@
 package persistence
 
 import (
+	"database/sql"
+	"errors"
 	"strings"
 	"time"
 
@@ -179,4 +181,57 @@ func (t *tx) OutboxOf(msg protocol.MessageID) ([]protocol.OutboxRecord, error) {
 		out[i] = rows[i].rec()
 	}
 	return out, nil
+}
+
+// DeleteOutbox deletes a record. The pages of deleted payloads are given back to the
+// file system once they add up to releaseAfter bytes (a burst of Welcomes does not keep
+// the file at its peak size).
+func (t *tx) DeleteOutbox(id int64) error {
+	var n int64
+	if err := t.get(&n, `DELETE FROM outbox WHERE id = ? RETURNING LENGTH(payload)`, id); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		return err
+	}
+	if t.s.freed += n; t.s.freed >= releaseAfter {
+		return t.s.releaseFreePages(t)
+	}
+	return nil
+}
+
+// PruneOutbox deletes published and failed records created before before, then the
+// newest-last remainder of them beyond maxBytes of payload (oldest first). Unpublished
+// records are never pruned. Pages freed are returned to the file system when the
+// database was created with auto_vacuum=incremental (every database since this store
+// opened new files so).
+func (t *tx) PruneOutbox(before time.Time, maxBytes int64) error {
+	if _, err := t.exec(`DELETE FROM outbox WHERE status != ? AND created_at < ?`, int(protocol.StatusUnpublished), t2i(before)); err != nil {
+		return err
+	}
+	if _, err := t.exec(`DELETE FROM outbox WHERE id IN (SELECT id FROM (SELECT id, SUM(LENGTH(payload)) OVER (ORDER BY id DESC) AS kept
+		FROM outbox WHERE status != ?) WHERE kept > ?)`, int(protocol.StatusUnpublished), maxBytes); err != nil {
+		return err
+	}
+	return t.s.releaseFreePages(t)
+}
+
+func (t *tx) OutboxUsage() (protocol.OutboxUsage, error) {
+	var u protocol.OutboxUsage
+	var rows []struct {
+		Status int   `db:"status"`
+		Count  int   `db:"n"`
+		Bytes  int64 `db:"bytes"`
+	}
+	if err := t.sel(&rows, `SELECT status, COUNT(*) AS n, COALESCE(SUM(LENGTH(payload)), 0) AS bytes FROM outbox GROUP BY status`); err != nil {
+		return u, err
+	}
+	for _, r := range rows {
+		if protocol.DeliveryStatus(r.Status) == protocol.StatusUnpublished {
+			u.Unpublished, u.UnpublishedBytes = r.Count, r.Bytes
+		} else {
+			u.Kept, u.KeptBytes = u.Kept+r.Count, u.KeptBytes+r.Bytes
+		}
+	}
+	return u, nil
 }

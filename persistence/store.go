@@ -34,6 +34,90 @@ type Store struct {
 	closeOnce sync.Once
 	closeErr  error
 	memory    bool // a private in-memory database: nothing to sync
+
+	// An open batch (BeginBatch): its outer transaction, and whether a transaction in it
+	// asked to be durable. Guarded by the caller's serialisation of transactions.
+	batch     *sqlx.Tx
+	batchSync bool
+
+	freed int64 // outbox payload bytes deleted since free pages were last released
+}
+
+var _ protocol.BatchStore = (*Store)(nil)
+
+// BeginBatch opens a batch: until EndBatch, each WithTx runs as a savepoint of one outer
+// transaction (its writes kept or undone as it returns) and nothing is committed before
+// EndBatch. The caller must not start transactions from elsewhere meanwhile, nor act
+// outside the process on what a transaction in the batch wrote before EndBatch.
+func (s *Store) BeginBatch(ctx context.Context) error {
+	if s.batch != nil {
+		return errors.New("persistence: batch already open")
+	}
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	sqlTx, err := s.conn.BeginTxx(context.WithoutCancel(ctx), nil)
+	if err != nil {
+		if errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed") {
+			return ErrClosed
+		}
+		return fmt.Errorf("persistence: begin batch: %w", err)
+	}
+	s.batch, s.batchSync = sqlTx, false
+	return nil
+}
+
+// EndBatch commits the batch (commit) or rolls it back. A committed batch in which a
+// transaction called SyncOnCommit is made durable before EndBatch returns.
+func (s *Store) EndBatch(commit bool) error {
+	b, durable := s.batch, s.batchSync
+	if b == nil {
+		return errors.New("persistence: no batch open")
+	}
+	s.batch, s.batchSync = nil, false
+	if !commit {
+		if err := b.Rollback(); err != nil {
+			return fmt.Errorf("persistence: roll back batch: %w", err)
+		}
+		return nil
+	}
+	if err := b.Commit(); err != nil {
+		return fmt.Errorf("persistence: commit batch: %w", err)
+	}
+	if durable {
+		return s.sync()
+	}
+	return nil
+}
+
+// withSavepoint runs fn as a savepoint of the open batch.
+func (s *Store) withSavepoint(fn func(tx protocol.StoreTx) error) (err error) {
+	if _, err := s.batch.Exec(`SAVEPOINT tx`); err != nil {
+		return fmt.Errorf("persistence: savepoint: %w", err)
+	}
+	done := false
+	defer func() {
+		if !done {
+			// Undo fn's writes; the batch's earlier ones stay.
+			s.batch.Exec(`ROLLBACK TO tx`)
+			s.batch.Exec(`RELEASE tx`)
+		}
+	}()
+	t := &tx{tx: s.batch, s: s}
+	if err := fn(t); err != nil {
+		return err
+	}
+	done = true
+	if _, err := s.batch.Exec(`RELEASE tx`); err != nil {
+		return fmt.Errorf("persistence: release savepoint: %w", err)
+	}
+	if t.sync {
+		s.batchSync = true
+	}
+	return nil
 }
 
 var _ protocol.Store = (*Store)(nil)
@@ -49,7 +133,7 @@ func Open(path string) (*Store, error) {
 	if path == ":memory:" {
 		dsn = "file::memory:?" + q
 	} else {
-		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() + "?_journal_mode=WAL&_synchronous=NORMAL&_secure_delete=on&" + q
+		dsn = "file:" + (&url.URL{Path: path}).EscapedPath() + "?_journal_mode=WAL&_synchronous=NORMAL&_secure_delete=on&_auto_vacuum=incremental&" + q
 	}
 	db, err := sqlx.Open("sqlite3", dsn)
 	if err != nil {
@@ -133,13 +217,18 @@ func (s *Store) migrate() error {
 }
 
 // WithTx runs fn in one sqlite transaction: committed if fn returns nil, rolled back
-// otherwise (also when fn panics, the panic is re-raised after the rollback).
+// otherwise (also when fn panics, the panic is re-raised after the rollback). Inside a
+// batch (BeginBatch) it is a savepoint of the batch's transaction instead, committed
+// (and made durable, if fn asked) by EndBatch.
 func (s *Store) WithTx(ctx context.Context, fn func(tx protocol.StoreTx) error) (err error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if s.batch != nil {
+		return s.withSavepoint(fn)
 	}
 	// A transaction is short and local, and once begun it runs to its commit or rollback:
 	// database/sql abandons a transaction whose context ends while it is open, leaving the
@@ -187,6 +276,44 @@ func (s *Store) sync() error {
 		return fmt.Errorf("persistence: sync: checkpoint incomplete (%d of %d frames)", done, log)
 	}
 	return nil
+}
+
+// releaseAfter is how many outbox payload bytes DeleteOutbox deletes before it releases
+// free pages.
+const releaseAfter = 1 << 20
+
+// freePagesSlack is how many free pages a file may keep before releaseFreePages returns
+// them to the file system (sqlite reuses free pages; a few are worth keeping).
+const freePagesSlack = 256
+
+// releaseFreePages truncates the database file by its free pages beyond freePagesSlack
+// (auto_vacuum=incremental, set on every file this store creates; a no-op on older files
+// and in memory). It runs inside t's transaction.
+func (s *Store) releaseFreePages(t *tx) error {
+	s.freed = 0
+	if s.memory {
+		return nil
+	}
+	var free int64
+	if err := t.get(&free, `PRAGMA freelist_count`); err != nil {
+		return err
+	}
+	if free <= freePagesSlack {
+		return nil
+	}
+	// Every row of incremental_vacuum's answer must be stepped through for all pages to
+	// be released.
+	rows, err := t.tx.Query(fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, free-freePagesSlack))
+	if err != nil {
+		return err
+	}
+	for rows.Next() {
+	}
+	if err := rows.Err(); err != nil {
+		rows.Close()
+		return err
+	}
+	return rows.Close()
 }
 
 // Close closes the database. It is idempotent.

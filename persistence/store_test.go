@@ -16,16 +16,17 @@ import (
 // suite runs the store test suite against a fresh store from open.
 func suite(t *testing.T, open func(t *testing.T) *Store) {
 	tests := map[string]func(t *testing.T, s *Store){
-		"Account":   testAccount,
-		"Prekeys":   testPrekeys,
-		"Contacts":  testContacts,
-		"Sessions":  testSessions,
-		"Groups":    testGroups,
-		"Messages":  testMessages,
-		"Outbox":    testOutbox,
-		"Inbound":   testInbound,
-		"Rollback":  testRollback,
-		"Receivers": testReceivers,
+		"Account":     testAccount,
+		"Prekeys":     testPrekeys,
+		"Contacts":    testContacts,
+		"Sessions":    testSessions,
+		"Groups":      testGroups,
+		"Messages":    testMessages,
+		"Outbox":      testOutbox,
+		"OutboxPrune": testOutboxPrune,
+		"Inbound":     testInbound,
+		"Rollback":    testRollback,
+		"Receivers":   testReceivers,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -359,6 +360,112 @@ func testOutbox(t *testing.T, s *Store) {
 		}
 		return nil
 	})
+}
+
+// testOutboxPrune: PruneOutbox drops published and failed records older than its cut,
+// then the oldest of the rest beyond the byte bound, and never an unpublished record.
+func testOutboxPrune(t *testing.T, s *Store) {
+	var ids []int64
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		// i = 0..9, created at t0+i min; statuses cycle unpublished, published, failed.
+		for i := range 10 {
+			o := &protocol.OutboxRecord{Topic: "t", Payload: bytes.Repeat([]byte{byte(i)}, 100),
+				Status: protocol.DeliveryStatus(i % 3), CreatedAt: t0.Add(time.Duration(i) * time.Minute)}
+			if err := tx.PutOutbox(o); err != nil {
+				return err
+			}
+			ids = append(ids, o.ID)
+		}
+		u, err := tx.OutboxUsage()
+		if err != nil || u.Unpublished != 4 || u.UnpublishedBytes != 400 || u.Kept != 6 || u.KeptBytes != 600 {
+			t.Fatalf("usage %+v %v", u, err)
+		}
+		// Cut at t0+5min: kept records 1, 2, 4 go; 5, 7, 8 stay (300 bytes); then the
+		// bound of 250 bytes drops the oldest of them (5).
+		return tx.PruneOutbox(t0.Add(5*time.Minute), 250)
+	})
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		var left []int
+		for i, id := range ids {
+			if _, err := tx.Outbox(id); err == nil {
+				left = append(left, i)
+			} else if !errors.Is(err, protocol.ErrNotFound) {
+				return err
+			}
+		}
+		if fmt.Sprint(left) != "[0 3 6 7 8 9]" {
+			t.Fatalf("left after prune: %v", left)
+		}
+		u, err := tx.OutboxUsage()
+		if err != nil || u.Unpublished != 4 || u.Kept != 2 || u.KeptBytes != 200 {
+			t.Fatalf("usage %+v %v", u, err)
+		}
+		if err := tx.DeleteOutbox(ids[0]); err != nil {
+			return err
+		}
+		if _, err := tx.Outbox(ids[0]); !errors.Is(err, protocol.ErrNotFound) {
+			t.Fatalf("deleted record: %v", err)
+		}
+		return nil
+	})
+}
+
+// TestOutboxPruneShrinksFile: a file store gives the pages of pruned records back (its
+// file shrinks), so a burst of large publishes (Welcomes) does not keep the file at its
+// peak size.
+func TestOutboxPruneShrinksFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "chorus.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	payload := bytes.Repeat([]byte{7}, 64<<10)
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		for range 64 { // 4 MiB
+			if err := tx.PutOutbox(&protocol.OutboxRecord{Topic: "t", Payload: payload, Status: protocol.StatusFailed, CreatedAt: t0}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	size := func() int64 {
+		var pages, pageSize int64
+		inTx(t, s, func(st protocol.StoreTx) error {
+			tt := st.(*tx)
+			if err := tt.get(&pages, `PRAGMA page_count`); err != nil {
+				return err
+			}
+			return tt.get(&pageSize, `PRAGMA page_size`)
+		})
+		return pages * pageSize
+	}
+	before := size()
+	inTx(t, s, func(tx protocol.StoreTx) error { return tx.PruneOutbox(t0.Add(time.Second), 0) })
+	after := size()
+	if before < 4<<20 || after > 2<<20 {
+		t.Fatalf("database %d bytes before the prune, %d after: want ≥ 4 MiB, then ≤ 2 MiB", before, after)
+	}
+	// The same with records deleted one by one as they are published.
+	var ids []int64
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		for range 64 {
+			o := &protocol.OutboxRecord{Topic: "t", Payload: payload, CreatedAt: t0}
+			if err := tx.PutOutbox(o); err != nil {
+				return err
+			}
+			ids = append(ids, o.ID)
+		}
+		return nil
+	})
+	before = size()
+	for _, id := range ids {
+		inTx(t, s, func(tx protocol.StoreTx) error { return tx.DeleteOutbox(id) })
+	}
+	after = size()
+	if before < 4<<20 || after > 2<<20 {
+		t.Fatalf("database %d bytes before the deletes, %d after: want ≥ 4 MiB, then ≤ 2 MiB", before, after)
+	}
 }
 
 func testInbound(t *testing.T, s *Store) {

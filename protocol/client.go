@@ -119,12 +119,15 @@ type Client struct {
 
 	// mu serialises every state change (each is one store transaction) and guards the
 	// caches below.
-	mu     sync.Mutex
-	acct   *account
-	hints  map[[16]byte]int64 // receive hint -> session id
-	groups map[GroupID]*groupCache
-	topics map[string][]GroupID // group topic -> groups on it
-	dueAt  time.Time            // earliest time an outbox record may be due (zero: none)
+	mu   sync.Mutex
+	acct *account
+	// batchMu is held by an open batch (batch.go) for its whole length, and taken before
+	// mu by every transaction outside it.
+	batchMu sync.Mutex
+	hints   map[[16]byte]int64 // receive hint -> session id
+	groups  map[GroupID]*groupCache
+	topics  map[string][]GroupID // group topic -> groups on it
+	dueAt   time.Time            // earliest time an outbox record may be due (zero: none)
 
 	// Multi-device (devices.go, link.go): link is set while we wait to be linked
 	// (LinkCode, no account yet); linkTopic/linkUntil while link traffic may still arrive.
@@ -256,15 +259,15 @@ func (c *Client) tx(ctx context.Context, fn func(t *txn) error) error {
 		return ErrClosed
 	}
 	var sends []*OutboxRecord
+	leave := c.enter(ctx)
 	c.mu.Lock()
 	err := c.txLocked(ctx, func(t *txn) error {
 		t.onCommit(func() { sends = t.sends })
 		return fn(t)
 	})
 	c.mu.Unlock()
-	if len(sends) > 0 {
-		c.publishIDs(ctx, sends) // messages the transaction queued on its own (multi-device relays)
-	}
+	leave()                     // before publishing: publishClaimed runs its own transaction
+	c.publishQueued(ctx, sends) // messages the transaction queued on its own (multi-device relays)
 	return err
 }
 
@@ -284,6 +287,14 @@ func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
 	}
 	for _, f := range t.after {
 		f()
+	}
+	if b := batchOf(ctx); b != nil {
+		// Inside a batch (batch.go): the commit is the batch's; what leaves the process
+		// waits for it.
+		b.events = append(b.events, t.events...)
+		b.outbox = b.outbox || t.outbox
+		b.topicsChanged = b.topicsChanged || t.topicsChanged
+		return nil
 	}
 	if len(t.events) > 0 {
 		c.events.emit(t.events...)

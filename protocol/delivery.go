@@ -142,7 +142,7 @@ func (c *Client) recordOutcome(ctx context.Context, rec *OutboxRecord, err error
 				t.onCommit(func() { c.noteDue(next) })
 			}
 		}
-		if err := t.PutOutbox(cur); err != nil {
+		if err := t.keepOutbox(cur); err != nil {
 			return err
 		}
 		if cur.HasMessage {
@@ -150,6 +150,28 @@ func (c *Client) recordOutcome(ctx context.Context, rec *OutboxRecord, err error
 		}
 		return nil
 	})
+}
+
+// keepOutbox stores the outcome of an attempt: a published record is deleted (nothing
+// needs it any more: a message's status counts only its records still unpublished or
+// failed); a failed one is kept, within the history window and MaxOutboxKeptBytes.
+func (t *txn) keepOutbox(o *OutboxRecord) error {
+	switch o.Status {
+	case StatusPublished:
+		return t.DeleteOutbox(o.ID)
+	case StatusFailed:
+		if err := t.PutOutbox(o); err != nil {
+			return err
+		}
+		return t.pruneOutbox()
+	}
+	return t.PutOutbox(o)
+}
+
+// pruneOutbox drops kept outbox records older than the history window and beyond
+// MaxOutboxKeptBytes.
+func (t *txn) pruneOutbox() error {
+	return t.PruneOutbox(t.c.now().Add(-t.c.opt.historyWindow), MaxOutboxKeptBytes)
 }
 
 // updateMessageStatus derives a message's status from its outbox records.

@@ -176,6 +176,7 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, fn
 		return ErrClosed
 	}
 	var sends []*OutboxRecord
+	leave := c.enter(ctx)
 	c.mu.Lock()
 	c.junk.sync(len(c.hints) + len(c.groups))
 	none, pre := c.keyless(ctx, topic, payload)
@@ -190,8 +191,7 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, fn
 		})
 	}
 	c.mu.Unlock()
-	if len(sends) > 0 {
-		c.publishIDs(ctx, sends)
-	}
+	leave() // before publishing: publishClaimed runs its own transaction
+	c.publishQueued(ctx, sends)
 	return err
 }

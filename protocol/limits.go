@@ -82,6 +82,15 @@ const RotationRepeats = 2
 // MaxAttempts is how many times an outbound publish is tried before it is Failed.
 const MaxAttempts = 3
 
+// MaxOutboxKeptBytes bounds the payload bytes of the outbox records kept after their last
+// attempt (failed ones; published ones are deleted at once), oldest pruned first (spec:
+// protocol, "Delivery, idempotence, R1", outbox bound).
+const MaxOutboxKeptBytes = 1 << 20
+
+// SyncBatch is how many inbound envelopes Sync processes per store commit (spec:
+// protocol, "Delivery, idempotence, R1", catch-up batching).
+const SyncBatch = 64
+
 // Bounds of the pending membership events a group keeps (spec: protocol, "Membership,
 // rotation, removal"). Pending events are authentic events the rules did not apply yet;
 // they are kept because a later event can make them valid, but anyone able to get a

@@ -16,6 +16,19 @@ type Store interface {
 	Close() error
 }
 
+// BatchStore is a Store that can group many transactions into one commit (the catch-up
+// path: Sync). Between BeginBatch and EndBatch, each WithTx is a nested transaction
+// (fn's writes are kept if it returns nil and undone otherwise) of one outer transaction
+// that only EndBatch(true) commits, then makes durable if any of them called
+// SyncOnCommit; EndBatch(false), or a crash before EndBatch, loses all of them together.
+// The engine runs nothing else on the store while a batch is open and acts outside the
+// process (publishes, events) only after the commit.
+type BatchStore interface {
+	Store
+	BeginBatch(ctx context.Context) error
+	EndBatch(commit bool) error
+}
+
 // StoreTx is the view of the store inside one transaction.
 type StoreTx interface {
 	// SyncOnCommit asks for this transaction to be durable (on stable storage, surviving
@@ -274,6 +287,22 @@ type OutboxStore interface {
 	Outbox(id int64) (*OutboxRecord, error)
 	DueOutbox(now time.Time, limit int) ([]OutboxRecord, error) // unpublished, due, oldest first
 	OutboxOf(msg MessageID) ([]OutboxRecord, error)
+	// DeleteOutbox deletes a record (one published: nothing needs it any more).
+	DeleteOutbox(id int64) error
+	// PruneOutbox deletes the published and failed records created before before, then
+	// the oldest of the rest of them until their payloads total at most maxBytes.
+	// Unpublished records are never pruned.
+	PruneOutbox(before time.Time, maxBytes int64) error
+	OutboxUsage() (OutboxUsage, error)
+}
+
+// OutboxUsage sums the outbox: records still to publish, and records kept after their
+// last attempt (published or failed).
+type OutboxUsage struct {
+	Unpublished      int
+	UnpublishedBytes int64
+	Kept             int
+	KeptBytes        int64
 }
 
 // PendingRecord is an inbound envelope that could not be processed yet (e.g. its key

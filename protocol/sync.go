@@ -83,14 +83,22 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		if err != nil && !truncated {
 			return fmt.Errorf("protocol: history: %w", err)
 		}
+		// Processed SyncBatch envelopes per store transaction (batch.go).
 		newKeys := false
-		for _, e := range envs {
-			s, own := since[e.Topic]
-			if !own || e.Timestamp.Before(s) {
-				continue // a decoy, or synced before
-			}
-			if c.process(ctx, e.Topic, e.Payload) {
-				newKeys = true
+		for start := 0; start < len(envs); start += SyncBatch {
+			chunk := envs[start:min(start+SyncBatch, len(envs))]
+			if err := c.batch(ctx, func(ctx context.Context) {
+				for _, e := range chunk {
+					s, own := since[e.Topic]
+					if !own || e.Timestamp.Before(s) {
+						continue // a decoy, or synced before
+					}
+					if c.process(ctx, e.Topic, e.Payload) {
+						newKeys = true
+					}
+				}
+			}); err != nil {
+				return err // nothing of the chunk is stored: the next Sync fetches it again
 			}
 		}
 		if newKeys {

@@ -31,6 +31,9 @@ type ScaleConfig struct {
 	DiskSample int
 	// Dir holds the file-backed stores (default: a temporary directory, removed after).
 	Dir string
+	// FileStores gives every installation a file-backed store (default: only the
+	// DiskSample ones; the others are :memory:, whose pages count in the process's RSS).
+	FileStores bool
 	// Text is the size of each message's text in bytes (default 100).
 	Text int
 	// Timeout bounds every wait for the installations to process a step (default 10m).
@@ -229,6 +232,9 @@ type Memory struct {
 	// GoHeap and RSS are the growth of the Go heap and of the process's resident set
 	// from before the accounts were created to the end of the run, per live installation.
 	GoHeap, RSS int64
+	// FileStores: every installation's store was a file (Config.FileStores), so RSS
+	// does not include :memory: databases.
+	FileStores bool `json:",omitempty"`
 	// Disk lists the file-backed installations' store sizes at the end.
 	Disk []DiskUsage
 }

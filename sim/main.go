@@ -37,6 +37,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.IntVar(&cfg.DiskSample, "disk", 3, "installations with file-backed stores whose size is reported (-1: none)")
 	fs.IntVar(&cfg.Text, "text", 100, "message text size in bytes")
 	fs.DurationVar(&cfg.Timeout, "timeout", 0, "bound on every wait for installations to process a step (default 10m)")
+	fs.BoolVar(&cfg.FileStores, "files", false, "every installation's store is a file (RSS without :memory: databases)")
 	fs.StringVar(&cfg.Dir, "dir", "", "directory for the file-backed stores (default: a temporary one)")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 	from := fs.String("from", "", "print the tables of saved -json reports (comma-separated, runs concatenated) instead of running")

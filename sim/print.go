@@ -242,7 +242,11 @@ func (p *printer) memory(r *Report) {
 	p.f("### State per installation\n\n")
 	var rows [][]string
 	for _, run := range r.Runs {
-		row := []string{itoa(run.N), itoa(run.D), fmtBytes(float64(run.Memory.GoHeap)), fmtBytes(float64(run.Memory.RSS))}
+		rss := fmtBytes(float64(run.Memory.RSS))
+		if run.Memory.FileStores {
+			rss += " (file stores)"
+		}
+		row := []string{itoa(run.N), itoa(run.D), fmtBytes(float64(run.Memory.GoHeap)), rss}
 		for _, role := range []string{"admin", "speaker", "silent member"} {
 			cell := "–"
 			for _, u := range run.Memory.Disk {
@@ -256,7 +260,7 @@ func (p *printer) memory(r *Report) {
 	}
 	p.table([]string{"N", "D", "Go heap per live installation", "RSS per live installation", "disk: admin",
 		"disk: speaker", "disk: silent member"}, rows)
-	p.f("RAM: growth of the Go heap (after GC) and of the process's resident set (after returning freed memory to the OS; it includes the sqlite :memory: stores in the C heap) from before the accounts were created to the end of the run, divided by the live installations. Disk: sqlite file of a file-backed installation after close (WAL checkpointed); in parentheses the largest tables by the bytes of their rows.\n\n")
+	p.f("RAM: growth of the Go heap (after GC) and of the process's resident set (after returning freed memory to the OS; it includes the sqlite :memory: stores in the C heap, unless the run gave every installation a file store: -files) from before the accounts were created to the end of the run, divided by the live installations. Disk: sqlite file of a file-backed installation after close (WAL checkpointed); in parentheses the largest tables by the bytes of their rows.\n\n")
 }
 
 func topTables(u DiskUsage, n int) string {

@@ -45,7 +45,7 @@ func runOne(ctx context.Context, cfg ScaleConfig, n, d int) (*Run, error) {
 func (sc *scenario) play(ctx context.Context) (err error) {
 	cfg, r, run := sc.cfg, sc.r, sc.run
 	dir := cfg.Dir
-	if len(r.disk) > 0 && dir == "" {
+	if (len(r.disk) > 0 || cfg.FileStores) && dir == "" {
 		if dir, err = os.MkdirTemp("", "chorus-scale-"); err != nil {
 			return err
 		}
@@ -97,6 +97,7 @@ func (sc *scenario) play(ctx context.Context) (err error) {
 	runtime.ReadMemStats(&ms1)
 	run.Memory.GoHeap = (int64(ms1.HeapAlloc) - int64(ms0.HeapAlloc)) / int64(len(sc.live))
 	run.Memory.RSS = (residentBytes() - rss0) / int64(len(sc.live))
+	run.Memory.FileStores = cfg.FileStores
 	for j, i := range r.disk {
 		in := sc.cl.insts[i]
 		if err := in.stop(); err != nil {
@@ -118,7 +119,7 @@ func (sc *scenario) setup(ctx context.Context, dir string) error {
 	t0 := time.Now()
 	total := (r.n + 1) * r.d
 	path := func(i int) string {
-		if slices.Contains(r.disk, i) {
+		if cfg.FileStores || slices.Contains(r.disk, i) {
 			return storePath(dir, i)
 		}
 		return ""

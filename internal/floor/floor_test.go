@@ -14,3 +14,5 @@ func TestFixedDeterministic(t *testing.T) {
 		t.Fatal("fixed() ignores its seed")
 	}
 }
+
+func BenchmarkStore(b *testing.B) { RunStore(b) }

@@ -1,0 +1,124 @@
+package protocol
+
+import "context"
+
+// batchState collects what the transactions of an open batch defer to its commit.
+type batchState struct {
+	sends         []*OutboxRecord
+	events        []Event
+	outbox        bool
+	topicsChanged bool
+}
+
+type batchKey struct{}
+
+// batchOf returns the batch ctx runs in, or nil.
+func batchOf(ctx context.Context) *batchState {
+	b, _ := ctx.Value(batchKey{}).(*batchState)
+	return b
+}
+
+// enter takes the batch lock unless ctx runs inside the batch that holds it; the
+// returned function releases what it took. Every transaction entry point (tx,
+// txInbound) calls it before c.mu, so nothing else touches the store while a batch is
+// open.
+func (c *Client) enter(ctx context.Context) func() {
+	if batchOf(ctx) != nil {
+		return func() {}
+	}
+	c.batchMu.Lock()
+	return c.batchMu.Unlock
+}
+
+// batch runs fn with the store transactions it makes (with the context it is given)
+// grouped into one commit, when the store can (BatchStore): each still commits or rolls
+// back on its own as a nested transaction, and the in-memory caches follow each one as
+// before, but publishes, events and wake-ups wait for the batch's commit, so nothing
+// leaves the process before what caused it is stored. If the commit fails, every
+// transaction of the batch is lost together (as a crash would lose them: the envelopes
+// come again with the next Sync, their replay markers being lost too) and the caches are
+// rebuilt from the store.
+func (c *Client) batch(ctx context.Context, fn func(ctx context.Context)) error {
+	bs, ok := c.store.(BatchStore)
+	if !ok || batchOf(ctx) != nil {
+		fn(ctx)
+		return nil
+	}
+	if c.isClosed() {
+		return ErrClosed
+	}
+	c.batchMu.Lock()
+	c.mu.Lock()
+	err := bs.BeginBatch(ctx)
+	c.mu.Unlock()
+	if err != nil {
+		c.batchMu.Unlock()
+		return err
+	}
+	b := &batchState{}
+	committed := false
+	defer func() {
+		if !committed { // fn panicked
+			c.mu.Lock()
+			_ = bs.EndBatch(false)
+			c.mu.Unlock()
+			c.batchMu.Unlock()
+		}
+	}()
+	fn(context.WithValue(ctx, batchKey{}, b))
+	c.mu.Lock()
+	err = bs.EndBatch(true)
+	c.mu.Unlock()
+	committed = true
+	c.batchMu.Unlock()
+	if err != nil {
+		for _, o := range b.sends {
+			c.release(o.ID)
+		}
+		c.log.Error("batch commit failed: caches reloaded", "err", err)
+		if lerr := c.reload(ctx); lerr != nil {
+			c.log.Error("reload after a failed batch", "err", lerr)
+		}
+		return err
+	}
+	if len(b.events) > 0 {
+		c.events.emit(b.events...)
+	}
+	if b.outbox {
+		wake(c.outWake)
+	}
+	if b.topicsChanged {
+		wake(c.subsWake)
+	}
+	if len(b.sends) > 0 {
+		c.publishIDs(ctx, b.sends)
+	}
+	return nil
+}
+
+// publishQueued publishes what a committed transaction queued on its own, or, inside a
+// batch, leaves it to the batch's commit.
+func (c *Client) publishQueued(ctx context.Context, sends []*OutboxRecord) {
+	if len(sends) == 0 {
+		return
+	}
+	if b := batchOf(ctx); b != nil {
+		b.sends = append(b.sends, sends...)
+		return
+	}
+	c.publishIDs(ctx, sends)
+}
+
+// reload rebuilds the caches from the store (after a failed batch commit left them ahead
+// of it). Sender and session leases are checked again before the next seal.
+func (c *Client) reload(ctx context.Context) error {
+	c.mu.Lock()
+	c.hints = map[[16]byte]int64{}
+	c.groups = map[GroupID]*groupCache{}
+	c.topics = map[string][]GroupID{}
+	c.resumed = map[GroupID]bool{}
+	c.resumedSessions = map[int64]bool{}
+	c.spks = spkCache{}
+	c.mu.Unlock()
+	return c.load(ctx)
+}
