@@ -474,4 +474,4 @@ func (c *Client) Contacts(ctx context.Context) ([]Contact, error) {
 	return out, nil
 }
 
-func (a *account) inboxTopic() string    { return topics.InboxTopic(a.pub) }
+func (a *account) inboxTopic() string { return topics.InboxTopic(a.pub) }

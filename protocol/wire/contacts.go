@@ -38,11 +38,11 @@ const (
 // with a higher clock; equal clocks keep the bytewise greater name), the contact's
 // announcement secret if known, and optionally its device list.
 type SyncContact struct {
-	Account   [AccountKeySize]byte
-	Added     bool
-	NameClock uint64
-	Name      string
-	Secret    []byte // nil or AnnounceSecretSize bytes
+	Account    [AccountKeySize]byte
+	Added      bool
+	NameClock  uint64
+	Name       string
+	Secret     []byte // nil or AnnounceSecretSize bytes
 	DeviceList []byte // nil or a device list
 }
 
