@@ -63,7 +63,7 @@ func announceKeys(accountPub, secret []byte) ([32]byte, string) {
 	return [32]byte(okm[:32]), topics.ContentTopic("announce-" + strconv.FormatUint(part, 10))
 }
 
-// Announce publishes our card (device list and a bundle offering AnnounceOneTimePrekeys
+// Announce publishes our device list (with a bundle offering AnnounceOneTimePrekeys
 // one-time prekeys) on our announcement topic, padded and encrypted under our
 // announcement secret: only those we gave the secret (contact code, AnnounceKey, our own
 // installations) can find, read or attribute it (PRIV2). Run announces on a schedule
@@ -86,7 +86,7 @@ func (c *Client) Announce(ctx context.Context) error {
 	return nil
 }
 
-// queueAnnounce stores an announcement of our card for publishing and schedules the
+// queueAnnounce stores an announcement of our device list for publishing and schedules the
 // next one. It returns nil (nothing queued) while we do not know our secret.
 func (t *txn) queueAnnounce() (*OutboxRecord, error) {
 	c := t.c
@@ -97,11 +97,11 @@ func (t *txn) queueAnnounce() (*OutboxRecord, error) {
 	if len(rec.AnnounceSecret) != wire.AnnounceSecretSize || t.selfRevoked() {
 		return nil, nil
 	}
-	card, err := t.ownDeviceList(AnnounceOneTimePrekeys)
+	list, err := t.ownDeviceList(AnnounceOneTimePrekeys)
 	if err != nil {
 		return nil, err
 	}
-	payload, topic, err := sealAnnounce(c.rand, c.acct.pub, rec.AnnounceSecret, card)
+	payload, topic, err := sealAnnounce(c.rand, c.acct.pub, rec.AnnounceSecret, list)
 	if err != nil {
 		return nil, err
 	}
@@ -155,12 +155,12 @@ func (t *txn) ownAnnounceSecret() ([]byte, error) {
 
 func announceAD(topic string) []byte { return []byte(topic) }
 
-// sealAnnounce: nonce(24) || XChaCha20-Poly1305(key, nonce, pad(card), ad = topic) with
+// sealAnnounce: nonce(24) || XChaCha20-Poly1305(key, nonce, pad(list), ad = topic) with
 // key and topic from announceKeys(account, secret); pad = wire.PadAnnounce (a size
 // bucket, so the size tells no device count within a bucket).
-func sealAnnounce(rand io.Reader, accountPub, secret, card []byte) ([]byte, string, error) {
+func sealAnnounce(rand io.Reader, accountPub, secret, list []byte) ([]byte, string, error) {
 	key, topic := announceKeys(accountPub, secret)
-	padded, err := wire.PadAnnounce(card)
+	padded, err := wire.PadAnnounce(list)
 	if err != nil {
 		return nil, "", err
 	}
@@ -176,7 +176,7 @@ func sealAnnounce(rand io.Reader, accountPub, secret, card []byte) ([]byte, stri
 }
 
 // openAnnounce opens an announcement of accountPub under secret (nil: one made before
-// announcement secrets, unpadded) and returns the card.
+// announcement secrets, unpadded) and returns the device list.
 func openAnnounce(accountPub, secret, payload []byte) ([]byte, error) {
 	if len(payload) < chacha20poly1305.NonceSizeX+chacha20poly1305.Overhead {
 		return nil, errNotForUs
@@ -196,7 +196,7 @@ func openAnnounce(accountPub, secret, payload []byte) ([]byte, error) {
 
 // FetchContact looks an account up by its key and the announcement secret we hold for
 // it (from its contact code, its AnnounceKey message or our other installations): it
-// reads the account's announcements from history, verifies them, stores the newest card
+// reads the account's announcements from history, verifies them, stores the newest device list
 // (with the one-time prekeys its owner offered) and returns the contact. Without a
 // secret only announcements made before announcement secrets can be found.
 func (c *Client) FetchContact(ctx context.Context, account string) (Contact, error) {
@@ -224,7 +224,7 @@ func (c *Client) FetchContact(ctx context.Context, account string) (Contact, err
 	if err != nil {
 		return Contact{}, err
 	}
-	// Newest first, each payload once; only cards that open, parse and name the account
+	// Newest first, each payload once; only device lists that open, parse and name the account
 	// count against the signature budget (anyone who knows the account key can publish
 	// announcements: floods are bounded, not prevented).
 	var best *devicelist.Verified
