@@ -138,6 +138,26 @@ func TestWakuMultiDevice(t *testing.T) {
 			}
 			return true
 		})
+		// The link completes when the new device's binding is back at the holder and the
+		// holder told its contacts: wait for that too (under load the next step otherwise
+		// races it).
+		info, err := d.c.Account()
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst := info.Installation
+		waitFor(name+" known to the holder's contacts", func() bool {
+			for _, cl := range clients {
+				if cl == holder || cl == d || cl.id == holder.id {
+					continue
+				}
+				ct, err := cl.c.Contact(ctx, holder.id)
+				if err == nil && !slices.Contains(ct.Installations, inst) {
+					return false
+				}
+			}
+			return true
+		})
 		return d
 	}
 	alice0, bob, carol := start("alice0", create), start("bob", create), start("carol", create)
