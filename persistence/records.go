@@ -41,14 +41,18 @@ func (t *tx) Account() (*protocol.AccountRecord, error) {
 		AnnouncedAt     int64  `db:"announced_at"`
 		LinkSecret      []byte `db:"link_secret"`
 		LinkUntil       int64  `db:"link_until"`
+		Secret          []byte `db:"announce_secret"`
+		Next            int64  `db:"next_announce"`
+		Shared          bool   `db:"secret_shared"`
 	}
 	if err := t.get(&r, `SELECT private_key, public_key, identity, card_clock, device_list, next_prekey, created_at, announced_at,
-		link_secret, link_until FROM account WHERE singleton = 1`); err != nil {
+		link_secret, link_until, announce_secret, next_announce, secret_shared FROM account WHERE singleton = 1`); err != nil {
 		return nil, notFound(err)
 	}
 	return &protocol.AccountRecord{PrivateKey: emptyNil(r.PrivateKey), PublicKey: emptyNil(r.PublicKey), Identity: r.Identity,
 		DeviceListClock: uint64(r.DeviceListClock), DeviceList: emptyNil(r.DeviceList), NextPrekeyID: uint32(r.NextPrekey),
-		CreatedAt: i2t(r.CreatedAt), AnnouncedAt: i2t(r.AnnouncedAt), LinkSecret: emptyNil(r.LinkSecret), LinkUntil: i2t(r.LinkUntil)}, nil
+		CreatedAt: i2t(r.CreatedAt), AnnouncedAt: i2t(r.AnnouncedAt), LinkSecret: emptyNil(r.LinkSecret), LinkUntil: i2t(r.LinkUntil),
+		AnnounceSecret: emptyNil(r.Secret), NextAnnounce: i2t(r.Next), SecretShared: r.Shared}, nil
 }
 
 func (t *tx) PutAccount(a *protocol.AccountRecord) error {
@@ -57,14 +61,15 @@ func (t *tx) PutAccount(a *protocol.AccountRecord) error {
 		priv = []byte{} // NOT NULL: a linked installation has no account key
 	}
 	_, err := t.exec(`INSERT INTO account (singleton, private_key, public_key, identity, card_clock, device_list, next_prekey,
-		created_at, announced_at, link_secret, link_until)
-		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		created_at, announced_at, link_secret, link_until, announce_secret, next_announce, secret_shared)
+		VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (singleton) DO UPDATE SET private_key = excluded.private_key, public_key = excluded.public_key,
 		identity = excluded.identity, card_clock = excluded.card_clock, device_list = excluded.device_list,
 		next_prekey = excluded.next_prekey, created_at = excluded.created_at, announced_at = excluded.announced_at,
-		link_secret = excluded.link_secret, link_until = excluded.link_until`,
+		link_secret = excluded.link_secret, link_until = excluded.link_until, announce_secret = excluded.announce_secret,
+		next_announce = excluded.next_announce, secret_shared = excluded.secret_shared`,
 		priv, a.PublicKey, a.Identity, int64(a.DeviceListClock), a.DeviceList, int64(a.NextPrekeyID), t2i(a.CreatedAt), t2i(a.AnnouncedAt),
-		a.LinkSecret, t2i(a.LinkUntil))
+		a.LinkSecret, t2i(a.LinkUntil), a.AnnounceSecret, t2i(a.NextAnnounce), b2i(a.SecretShared))
 	return err
 }
 
@@ -130,21 +135,27 @@ type contactRow struct {
 	Clock      int64  `db:"clock"`
 	Added      bool   `db:"added"`
 	UpdatedAt  int64  `db:"updated_at"`
+	Name       string `db:"name"`
+	NameClock  int64  `db:"name_clock"`
+	Secret     []byte `db:"announce_secret"`
 }
 
+const contactCols = `account, card, clock, added, updated_at, name, name_clock, announce_secret`
+
 func (r *contactRow) rec() protocol.ContactRecord {
-	return protocol.ContactRecord{Account: r.Account, DeviceList: r.DeviceList, Clock: uint64(r.Clock), Added: r.Added, UpdatedAt: i2t(r.UpdatedAt)}
+	return protocol.ContactRecord{Account: r.Account, DeviceList: r.DeviceList, Clock: uint64(r.Clock), Added: r.Added, UpdatedAt: i2t(r.UpdatedAt),
+		Name: r.Name, NameClock: uint64(r.NameClock), AnnounceSecret: emptyNil(r.Secret)}
 }
 
 func (t *tx) PutContact(c *protocol.ContactRecord) error {
-	_, err := t.exec(`INSERT OR REPLACE INTO contacts (account, card, clock, added, updated_at) VALUES (?, ?, ?, ?, ?)`,
-		c.Account, c.DeviceList, int64(c.Clock), b2i(c.Added), t2i(c.UpdatedAt))
+	_, err := t.exec(`INSERT OR REPLACE INTO contacts (`+contactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.Account, c.DeviceList, int64(c.Clock), b2i(c.Added), t2i(c.UpdatedAt), c.Name, int64(c.NameClock), c.AnnounceSecret)
 	return err
 }
 
 func (t *tx) Contact(account string) (*protocol.ContactRecord, error) {
 	var r contactRow
-	if err := t.get(&r, `SELECT account, card, clock, added, updated_at FROM contacts WHERE account = ?`, account); err != nil {
+	if err := t.get(&r, `SELECT `+contactCols+` FROM contacts WHERE account = ?`, account); err != nil {
 		return nil, notFound(err)
 	}
 	rec := r.rec()
@@ -153,7 +164,7 @@ func (t *tx) Contact(account string) (*protocol.ContactRecord, error) {
 
 func (t *tx) Contacts() ([]protocol.ContactRecord, error) {
 	var rows []contactRow
-	if err := t.sel(&rows, `SELECT account, card, clock, added, updated_at FROM contacts ORDER BY account`); err != nil {
+	if err := t.sel(&rows, `SELECT `+contactCols+` FROM contacts ORDER BY account`); err != nil {
 		return nil, err
 	}
 	out := make([]protocol.ContactRecord, len(rows))

@@ -27,6 +27,7 @@ func suite(t *testing.T, open func(t *testing.T) *Store) {
 		"Inbound":     testInbound,
 		"Rollback":    testRollback,
 		"Receivers":   testReceivers,
+		"Announce":    testAnnounceFields,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -572,7 +573,7 @@ func TestReopen(t *testing.T) {
 	}
 	defer s.Close()
 	v, err := s.SchemaVersion()
-	if err != nil || v != 5 {
+	if err != nil || v != 6 {
 		t.Fatalf("schema version %d %v", v, err)
 	}
 	inTx(t, s, func(tx protocol.StoreTx) error {
@@ -653,4 +654,36 @@ func groupNames(t *testing.T, path string) []string {
 		return err
 	})
 	return out
+}
+
+// testAnnounceFields: the announcement secret, schedule and migration flag of the account
+// and the name, name clock and secret of a contact round-trip (migration 0006).
+func testAnnounceFields(t *testing.T, s *Store) {
+	secret := bytes.Repeat([]byte{7}, 32)
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		return tx.PutAccount(&protocol.AccountRecord{PublicKey: []byte{4}, Identity: []byte{1}, AnnounceSecret: secret,
+			NextAnnounce: t0, SecretShared: true})
+	})
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		a, err := tx.Account()
+		if err != nil || !bytes.Equal(a.AnnounceSecret, secret) || !a.NextAnnounce.Equal(t0) || !a.SecretShared {
+			t.Fatalf("account %+v %v", a, err)
+		}
+		if err := tx.PutContact(&protocol.ContactRecord{Account: "0x04aa", DeviceList: []byte{1}, Name: "Bob", NameClock: 3,
+			AnnounceSecret: secret}); err != nil {
+			return err
+		}
+		return tx.PutContact(&protocol.ContactRecord{Account: "0x04bb", DeviceList: []byte{1}})
+	})
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		c, err := tx.Contact("0x04aa")
+		if err != nil || c.Name != "Bob" || c.NameClock != 3 || !bytes.Equal(c.AnnounceSecret, secret) {
+			t.Fatalf("contact %+v %v", c, err)
+		}
+		c, err = tx.Contact("0x04bb")
+		if err != nil || c.Name != "" || c.NameClock != 0 || c.AnnounceSecret != nil {
+			t.Fatalf("contact without name or secret %+v %v", c, err)
+		}
+		return nil
+	})
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/topics"
 	"github.com/chorus-im/chorus/x3dh"
 )
@@ -83,7 +84,10 @@ func (c *Client) ImportAccount(ctx context.Context, key *ecdsa.PrivateKey) (Acco
 			return err
 		}
 		acct := newAccount(key, ident)
-		rec := &AccountRecord{PrivateKey: crypto.FromECDSA(key), PublicKey: acct.pub, Identity: identBytes, NextPrekeyID: 1, CreatedAt: now}
+		// SecretShared: a new account has no contacts to migrate; an imported key derives
+		// the same secret its other installations already shared.
+		rec := &AccountRecord{PrivateKey: crypto.FromECDSA(key), PublicKey: acct.pub, Identity: identBytes, NextPrekeyID: 1, CreatedAt: now,
+			AnnounceSecret: deriveAnnounceSecret(key), SecretShared: true}
 		if err := t.PutAccount(rec); err != nil {
 			return err
 		}
@@ -156,6 +160,12 @@ func (c *Client) load(ctx context.Context) error {
 			return err
 		}
 		c.acct = acct
+		if acct.key != nil && len(rec.AnnounceSecret) == 0 { // a store from before announcement secrets
+			rec.AnnounceSecret = deriveAnnounceSecret(acct.key)
+			if err := t.PutAccount(rec); err != nil {
+				return err
+			}
+		}
 		if err := t.loadDevices(rec); err != nil {
 			return err
 		}
@@ -339,11 +349,20 @@ type Contact struct {
 	ID            string // "0x04..." account key
 	Installations []InstallationID
 	Added         bool
+	// Name is our local name for the account ("" none; SetContactName), the same on all
+	// our installations.
+	Name string
+	// Announcements reports that we hold the secret that opens the account's
+	// announcements (its contact code or its AnnounceKey), so FetchContact can find it.
+	Announcements bool
 }
 
-// ContactCode returns this account's contact code: "chorus1:" + base64url of its signed
-// device list (account key, installations, current prekey bundle without one-time prekeys).
-// Show it as a QR code; the other side calls AddContact.
+// ContactCode returns this account's contact code (contactcode.go): "chorus1:" +
+// base64url of 0x02 || announcement secret(32) || our signed device list (account key,
+// installations, current prekey bundle without one-time prekeys) with its account key
+// compressed (wire.ContactCode). Whoever gets the code can read our announcements. Show
+// it as a QR code; the other side calls AddContact. A linked installation that does not
+// know the secret yet gives the bare device list (a code of the first version).
 func (c *Client) ContactCode(ctx context.Context) (string, error) {
 	var code string
 	err := c.tx(ctx, func(t *txn) error {
@@ -354,13 +373,24 @@ func (c *Client) ContactCode(ctx context.Context) (string, error) {
 		if err != nil {
 			return err
 		}
-		code = ContactCodePrefix + base64.RawURLEncoding.EncodeToString(list)
+		secret, err := t.ownAnnounceSecret()
+		if err != nil {
+			return err
+		}
+		payload := list
+		if secret != nil {
+			if payload, err = contactCodePayload(secret, list); err != nil {
+				return err
+			}
+		}
+		code = ContactCodePrefix + base64.RawURLEncoding.EncodeToString(payload)
 		return nil
 	})
 	return code, err
 }
 
-// AddContact verifies a contact code and stores the contact.
+// AddContact verifies a contact code and stores the contact, with the announcement
+// secret the code carries; our other installations get the contact too.
 func (c *Client) AddContact(ctx context.Context, code string) (Contact, error) {
 	cc, err := ParseContactCode(code)
 	if err != nil {
@@ -371,15 +401,29 @@ func (c *Client) AddContact(ctx context.Context, code string) (Contact, error) {
 	if err != nil {
 		return Contact{}, err
 	}
+	var outs []*OutboxRecord
 	err = c.tx(ctx, func(t *txn) error {
 		if t.c.acct == nil {
 			return ErrNoAccount
 		}
-		return t.storeDeviceList(v, raw, true, false, c.now())
+		if err := t.storeDeviceList(v, raw, true, false, c.now()); err != nil {
+			return err
+		}
+		if v.Account == t.c.acct.id {
+			return nil
+		}
+		if cc.AnnounceSecret != nil {
+			if _, err := t.setContactSecret(v.Account, cc.AnnounceSecret); err != nil {
+				return err
+			}
+		}
+		outs, err = t.syncContacts([]string{v.Account}, false, "")
+		return err
 	})
 	if err != nil {
 		return Contact{}, err
 	}
+	c.publishIDs(ctx, outs)
 	return c.Contact(ctx, v.Account)
 }
 
@@ -394,7 +438,7 @@ func (c *Client) Contact(ctx context.Context, id string) (Contact, error) {
 		if err != nil {
 			return err
 		}
-		out = Contact{ID: rec.Account, Added: rec.Added}
+		out = Contact{ID: rec.Account, Added: rec.Added, Name: rec.Name, Announcements: len(rec.AnnounceSecret) == wire.AnnounceSecretSize}
 		ins, err := t.InstallationsOf(id)
 		for _, in := range ins {
 			if !in.Revoked {
@@ -430,6 +474,4 @@ func (c *Client) Contacts(ctx context.Context) ([]Contact, error) {
 	return out, nil
 }
 
-// announceTopic returns our announcement topic.
-func (a *account) announceTopic() string { return topics.AnnounceTopic(a.pub) }
-func (a *account) inboxTopic() string    { return topics.InboxTopic(a.pub) }
+func (a *account) inboxTopic() string { return topics.InboxTopic(a.pub) }

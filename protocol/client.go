@@ -128,6 +128,8 @@ type Client struct {
 	groups  map[GroupID]*groupCache
 	topics  map[string][]GroupID // group topic -> groups on it
 	dueAt   time.Time            // earliest time an outbox record may be due (zero: none)
+	// nextAnnounce is when our next scheduled announcement is due (zero: none; announce.go).
+	nextAnnounce time.Time
 
 	// Multi-device (devices.go, link.go): link is set while we wait to be linked
 	// (LinkCode, no account yet); linkTopic/linkUntil while link traffic may still arrive.

@@ -5,21 +5,26 @@ import (
 	"errors"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
-// TestFetchContactByAccountKey reaches an account by its key alone (its encrypted
-// announcement, with one-time prekeys), starts a group with it and exchanges replies and
-// reactions.
+// TestFetchContactByAccountKey reaches an account by its key and the announcement secret
+// its contact code gave (its encrypted announcement, with one-time prekeys), starts a
+// group with it and exchanges replies and reactions.
 func TestFetchContactByAccountKey(t *testing.T) {
 	tn := newTestNet(t, memory.Config{Seed: 31}, 2)
 	a, b := tn.peers[0], tn.peers[1]
 	ctx := context.Background()
-	time.Sleep(50 * time.Millisecond) // Run announces on start
 	if err := b.c.Announce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	code, err := b.c.ContactCode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.c.AddContact(ctx, code); err != nil {
 		t.Fatal(err)
 	}
 	ct, err := a.c.FetchContact(ctx, b.id)

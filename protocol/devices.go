@@ -223,8 +223,8 @@ func (t *txn) announceDevices(list []byte, welcome []*InstallationRecord, topic 
 	}
 	outs = append(outs, o...)
 	a, err := t.queueAnnounce()
-	if err != nil {
-		return nil, err
+	if err != nil || a == nil {
+		return outs, err
 	}
 	return append(outs, a), nil
 }
@@ -644,6 +644,9 @@ func (t *txn) keepContactList(v *devicelist.Verified, added bool, now time.Time)
 			return err
 		}
 		rec := &ContactRecord{Account: v.Account, DeviceList: raw, Clock: v.List.Clock, Added: added || (old != nil && old.Added), UpdatedAt: now}
+		if old != nil { // our name for it and its announcement secret stay
+			rec.Name, rec.NameClock, rec.AnnounceSecret = old.Name, old.NameClock, old.AnnounceSecret
+		}
 		return t.PutContact(rec)
 	}
 	if added && !old.Added {
@@ -890,6 +893,8 @@ func (t *txn) revokedSelf() error {
 		return err
 	}
 	rec.PrivateKey = nil // a revoked installation must not sign for the account any more
+	// ... nor read or make its announcements.
+	rec.AnnounceSecret, rec.NextAnnounce = nil, time.Time{}
 	if err := t.PutAccount(rec); err != nil {
 		return err
 	}
@@ -1065,7 +1070,18 @@ func (c *Client) refreshOwnDevices(ctx context.Context) {
 	if acct == nil || acct.revoked {
 		return
 	}
-	envs, err := c.tr.History(ctx, []string{acct.announceTopic()}, timeZero, timeZero)
+	// Only ours under our secret: a query for the topic the account key names would tell a
+	// store that knows the key when we start.
+	var secret []byte
+	if err := c.tx(ctx, func(t *txn) error {
+		var err error
+		secret, err = t.ownAnnounceSecret()
+		return err
+	}); err != nil || secret == nil {
+		return
+	}
+	_, topic := announceKeys(acct.pub, secret)
+	envs, err := c.tr.History(ctx, []string{topic}, timeZero, timeZero)
 	if err != nil {
 		c.log.Debug("own announcements: history failed", "err", err)
 		return
@@ -1075,7 +1091,7 @@ func (c *Client) refreshOwnDevices(ctx context.Context) {
 		t.quietResign = true
 		unknown := false
 		for _, e := range envs {
-			raw, err := openAnnounce(acct.pub, e.Payload)
+			raw, err := openAnnounce(acct.pub, secret, e.Payload)
 			if err != nil {
 				continue
 			}

@@ -69,10 +69,10 @@ func TestLinkCost(t *testing.T) {
 	tn.settle()
 	after := tn.net.Stats()
 	pubs, bytes := after.Publishes-before.Publishes, after.Bytes-before.Bytes
-	// 1 Link + 20 Welcomes, then the new device's binding back to alice0 (1 Devices) and
-	// 20 devices messages + 1 announcement (no other installation, every contact shares a
-	// group).
-	if want := int64(1 + groups + 1 + groups + 1); pubs != want {
+	// 1 Link + 1 contact sync + 20 Welcomes, then the new device's binding back to
+	// alice0 (1 Devices) and 20 devices messages + 1 announcement (no other installation,
+	// every contact shares a group).
+	if want := int64(1 + 1 + groups + 1 + groups + 1); pubs != want {
 		t.Fatalf("link: %d publishes, want %d", pubs, want)
 	}
 	if _, err := bob.c.Send(ctx, gids[0], protocol.Text("first after the link")); err != nil {

@@ -251,6 +251,9 @@ func TestConcurrentHolders(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := h0.c.Announce(ctx); err != nil { // Run announces on a schedule: one is due now
+		t.Fatal(err)
+	}
 	tn.settle()
 	// A second holder: it learns h0 from h0's announcements and is relayed into the group.
 	h1 := tn.newClient("holder1", "", func(c *protocol.Client) error { _, err := c.ImportAccount(context.Background(), key); return err })

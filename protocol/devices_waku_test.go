@@ -138,6 +138,26 @@ func TestWakuMultiDevice(t *testing.T) {
 			}
 			return true
 		})
+		// The link completes when the new device's binding is back at the holder and the
+		// holder told its contacts: wait for that too (under load the next step otherwise
+		// races it).
+		info, err := d.c.Account()
+		if err != nil {
+			t.Fatal(err)
+		}
+		inst := info.Installation
+		waitFor(name+" known to the holder's contacts", func() bool {
+			for _, cl := range clients {
+				if cl == holder || cl == d || cl.id == holder.id {
+					continue
+				}
+				ct, err := cl.c.Contact(ctx, holder.id)
+				if err == nil && !slices.Contains(ct.Installations, inst) {
+					return false
+				}
+			}
+			return true
+		})
 		return d
 	}
 	alice0, bob, carol := start("alice0", create), start("bob", create), start("carol", create)
@@ -244,6 +264,16 @@ func TestWakuMultiDevice(t *testing.T) {
 		for _, cl := range []*client{bob, carol} {
 			ct, err := cl.c.Contact(ctx, alice0.id)
 			if err != nil || slices.Contains(ct.Installations, lost.Installation) {
+				return false
+			}
+		}
+		// Alice's other devices too: one that sends r3 before it learns of the revocation
+		// hands its key to the lost device (failed under load otherwise).
+		for _, cl := range []*client{alice1, alice3} {
+			list, err := cl.c.Installations(ctx)
+			if err != nil || !slices.ContainsFunc(list, func(in protocol.Installation) bool {
+				return in.ID == lost.Installation && in.Status == protocol.InstallationRevoked
+			}) {
 				return false
 			}
 		}

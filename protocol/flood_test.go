@@ -160,12 +160,13 @@ func TestFetchContactBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	pub := accountPubOf(t, b.id)
-	topic := topics.AnnounceTopic(pub)
+	secret := protocol.AnnounceSecretForTest(b.c) // mallory is a contact: it holds the secret
+	topic := protocol.AnnounceTopicForTest(pub, secret)
 	hist, err := tn.net.Join("reader").History(ctx, []string{topic}, time.Time{}, time.Time{})
 	if err != nil || len(hist) == 0 {
 		t.Fatalf("no announcement: %v", err)
 	}
-	list, err := protocol.OpenAnnounceForTest(pub, hist[len(hist)-1].Payload)
+	list, err := protocol.OpenAnnounceForTest(pub, secret, hist[len(hist)-1].Payload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,14 +174,20 @@ func TestFetchContactBounded(t *testing.T) {
 	for i := range protocol.MaxAnnounceVerify / 2 {
 		forged := bytes.Clone(list)
 		forged[len(forged)-1-i%8] ^= 0x40 // the signature: parses, does not verify
-		if _, err := mallory.Publish(ctx, topic, protocol.SealAnnounceForTest(b.c, pub, forged)); err != nil {
+		p, _ := protocol.SealAnnounceForTest(b.c, pub, secret, forged)
+		if _, err := mallory.Publish(ctx, topic, p); err != nil {
 			t.Fatal(err)
 		}
 		junk := make([]byte, 300)
 		rand.Read(junk)
-		if _, err := mallory.Publish(ctx, topic, protocol.SealAnnounceForTest(b.c, pub, junk)); err != nil {
+		p, _ = protocol.SealAnnounceForTest(b.c, pub, secret, junk)
+		if _, err := mallory.Publish(ctx, topic, p); err != nil {
 			t.Fatal(err)
 		}
+	}
+	code, err := b.c.ContactCode(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
 	st, err := persistence.Open(":memory:")
 	if err != nil {
@@ -194,6 +201,9 @@ func TestFetchContactBounded(t *testing.T) {
 	}
 	defer a.Close()
 	if _, err := a.CreateAccount(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.AddContact(ctx, code); err != nil {
 		t.Fatal(err)
 	}
 	ct, err := a.FetchContact(ctx, b.id)

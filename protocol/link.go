@@ -240,9 +240,15 @@ func (c *Client) LinkDevice(ctx context.Context, code, name string) (Installatio
 			}
 			outs = append(outs, o)
 		}
+		// Our contacts (device lists, names, announcement secrets) and our own secret.
+		o, err := t.syncContacts(nil, true, topic, in)
+		if err != nil {
+			return err
+		}
+		outs = append(outs, o...)
 		// Welcome it into our groups now; the device list goes to the groups, our other
 		// installations and contacts once its binding signature comes back (handleDevices).
-		o, err := t.welcomeToGroups([]*InstallationRecord{in}, topic)
+		o, err = t.welcomeToGroups([]*InstallationRecord{in}, topic)
 		outs = append(outs, o...)
 		return err
 	})
@@ -253,40 +259,20 @@ func (c *Client) LinkDevice(ctx context.Context, code, name string) (Installatio
 	return id, nil
 }
 
-// linkParts encodes our installations' metadata and our contacts into Link bodies, each
-// within welcomeLimit.
+// linkParts encodes our installations' metadata into a Link body. Our contacts follow
+// in ContactSync messages (with their names and announcement secrets); a Link from an
+// earlier version may still carry contacts' device lists, which handleLink stores.
 func (t *txn) linkParts(secret [wire.PairingSecretSize]byte, groups uint32) ([][]byte, error) {
 	infos, err := t.deviceInfos()
 	if err != nil {
 		return nil, err
 	}
-	contacts, err := t.Contacts()
+	l := &wire.Link{Secret: secret, Part: 0, Parts: 1, Groups: groups, Devices: infos}
+	b, err := l.Marshal()
 	if err != nil {
 		return nil, err
 	}
-	var chunks [][]wire.LinkContact
-	var cur []wire.LinkContact
-	size := 0
-	for _, ct := range contacts {
-		if ct.Account == t.c.acct.id {
-			continue
-		}
-		n := 3 + len(ct.DeviceList)
-		if len(cur) > 0 && (size+n > t.c.welcomeLimit/2 || len(cur) >= wire.MaxLinkContacts) {
-			chunks, cur, size = append(chunks, cur), nil, 0
-		}
-		cur = append(cur, wire.LinkContact{Added: ct.Added, DeviceList: ct.DeviceList})
-		size += n
-	}
-	chunks = append(chunks, cur)
-	out := make([][]byte, len(chunks))
-	for i, ch := range chunks {
-		l := &wire.Link{Secret: secret, Part: uint16(i), Parts: uint16(len(chunks)), Groups: groups, Devices: infos, Contacts: ch}
-		if out[i], err = l.Marshal(); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return [][]byte{b}, nil
 }
 
 // handleLinkInbox handles an inbox frame on our link topic while we wait to be linked.

@@ -267,6 +267,10 @@ func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.Pairwise
 		return t.storeDeviceList(v, pm.Body, false, false, c.now())
 	case wire.PairwiseLink:
 		return t.handleLink(from, pm)
+	case wire.PairwiseContacts:
+		return t.handleContactSync(from, pm) // contacts.go
+	case wire.PairwiseAnnounceKey:
+		return t.handleAnnounceKey(from, pm)
 	}
 	return nil
 }

@@ -170,6 +170,7 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
 		return
 	}
 	c.refreshOwnDevices(ctx)
+	c.shareSecretOnce(ctx)
 	c.maintainPrekeys(ctx)
 	c.retryDue(ctx)
 	_ = c.tx(ctx, func(t *txn) error { return t.pruneOutbox() })
@@ -187,6 +188,7 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
 		case <-tick.C:
 		}
 		c.retryDue(ctx)
+		c.announceIfDue(ctx)
 		now := c.now()
 		if c.opt.syncInterval > 0 && now.Sub(lastSync) >= c.opt.syncInterval {
 			lastSync = now
@@ -208,9 +210,9 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
 }
 
 // maintainPrekeys rotates the signed prekey and refills one-time prekeys when due, and
-// publishes an announcement when our device list changed or was never announced.
+// keeps an announcement scheduled (announce.go, scheduleAnnounce): never published here,
+// so starting says nothing to anyone who watches announcements.
 func (c *Client) maintainPrekeys(ctx context.Context) {
-	announce := false
 	err := c.tx(ctx, func(t *txn) error {
 		if c.acct == nil {
 			return nil // waiting to be linked: nothing to maintain or announce yet
@@ -219,20 +221,35 @@ func (c *Client) maintainPrekeys(ctx context.Context) {
 		if err != nil {
 			return err
 		}
-		before := rec.DeviceListClock
 		if err := t.rotatePrekeys(c.acct, rec, c.now(), false); err != nil {
 			return err
 		}
-		announce = rec.DeviceListClock != before || rec.AnnouncedAt.IsZero() || c.now().Sub(rec.AnnouncedAt) > 24*time.Hour
+		// rotatePrekeys (and a new device list) clear AnnouncedAt: a new bundle or list is
+		// announced within AnnounceInterval (devices.go announces list changes at once).
+		if t.scheduleAnnounce(rec, rec.AnnouncedAt.IsZero()) {
+			return t.PutAccount(rec)
+		}
 		return nil
 	})
 	if err != nil {
 		c.log.Debug("prekey maintenance failed", "err", err)
+	}
+}
+
+// announceIfDue publishes the scheduled announcement once it is due.
+func (c *Client) announceIfDue(ctx context.Context) {
+	c.mu.Lock()
+	due := c.nextAnnounce
+	c.mu.Unlock()
+	if due.IsZero() || c.now().Before(due) {
 		return
 	}
-	if announce {
-		if err := c.Announce(ctx); err != nil {
-			c.log.Debug("announce failed", "err", err)
-		}
+	if err := c.Announce(ctx); err != nil {
+		c.log.Debug("announce failed", "err", err)
 	}
+	c.mu.Lock()
+	if c.nextAnnounce.Equal(due) { // nothing queued (no secret yet): look again later
+		c.nextAnnounce = c.now().Add(AnnounceInterval / 2)
+	}
+	c.mu.Unlock()
 }

@@ -62,6 +62,15 @@ type AccountRecord struct {
 	AnnouncedAt     time.Time // last announcement publish (zero: never, or due)
 	LinkSecret      []byte    // pairing secret of our link code (LinkCode), empty if none
 	LinkUntil       time.Time // listen on the link topic until then (zero: not linking)
+	// AnnounceSecret opens our announcements (spec: protocol, "Identities",
+	// "Announcement"); a holder derives it from the account key, a linked installation
+	// gets it from a holder (contact sync). Empty while unknown.
+	AnnounceSecret []byte
+	// NextAnnounce is when the next scheduled announcement is due (zero: none scheduled).
+	NextAnnounce time.Time
+	// SecretShared: our announcement secret was sent to our added contacts once (the
+	// migration from announcements readable with the account key alone).
+	SecretShared bool
 }
 
 // AccountStore stores the account.
@@ -95,6 +104,13 @@ type ContactRecord struct {
 	Clock      uint64
 	Added      bool // explicitly added as a contact (AddContact)
 	UpdatedAt  time.Time
+	// Name is our local name for the account ("" none) and NameClock its Lamport clock,
+	// shared by our installations (contact sync).
+	Name      string
+	NameClock uint64
+	// AnnounceSecret opens the account's announcements (from its contact code, its
+	// AnnounceKey message or our other installations); nil if unknown.
+	AnnounceSecret []byte
 }
 
 // InstallationRecord is a remote (or own) installation taken from a verified device list.

@@ -7,6 +7,8 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/ethereum/go-ethereum/crypto"
+
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
 	"github.com/chorus-im/chorus/spec"
@@ -150,6 +152,41 @@ func TestVectors(t *testing.T) {
 				frame, err := sealInitialWith(eph, [32]byte(spk.PublicKey().Bytes()), p.Header, p.Message)
 				if err != nil || !bytes.Equal(frame, unhex(t, c.Payload)) {
 					t.Fatal("sealing differs")
+				}
+			case "announcement":
+				key, err := crypto.ToECDSA(unhex(t, c.AccountKey))
+				if err != nil {
+					t.Fatal(err)
+				}
+				secret, pub := deriveAnnounceSecret(key), crypto.FromECDSAPub(&key.PublicKey)
+				if !bytes.Equal(secret, unhex(t, c.Secret)) {
+					t.Fatal("announcement secret differs")
+				}
+				if _, topic := announceKeys(pub, secret); topic != c.Topic {
+					t.Fatalf("announcement topic %s, want %s", topic, c.Topic)
+				}
+				card, err := openAnnounce(pub, secret, unhex(t, c.Payload))
+				if c.Expect != "success" {
+					if err == nil {
+						t.Fatal("tampered announcement opened")
+					}
+					return
+				}
+				if err != nil || !bytes.Equal(card, unhex(t, c.Card)) {
+					t.Fatalf("open: %v", err)
+				}
+				sealed, _, err := sealAnnounce(bytes.NewReader(unhex(t, c.Nonce)), pub, secret, card)
+				if err != nil || !bytes.Equal(sealed, unhex(t, c.Payload)) {
+					t.Fatal("sealing differs")
+				}
+			case "contact_code":
+				payload, err := contactCodePayload(unhex(t, c.Secret), unhex(t, c.Card))
+				if err != nil || !bytes.Equal(payload, unhex(t, c.Payload)) {
+					t.Fatalf("contact code payload differs: %v", err)
+				}
+				card, secret, err := parseContactCodePayload(payload)
+				if err != nil || !bytes.Equal(card, unhex(t, c.Card)) || !bytes.Equal(secret, unhex(t, c.Secret)) {
+					t.Fatalf("contact code parse: %v", err)
 				}
 			default:
 				t.Fatalf("unknown kind %q", c.Kind)

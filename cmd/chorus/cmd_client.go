@@ -68,6 +68,7 @@ func readArg(s *stdio, arg, what string) (string, error) {
 const contactSynopsis = `contact add CODE|- [--name NAME]
        chorus contact name CONTACT NAME     (a local name for a known account: id, id prefix or name)
        chorus contact verify CONTACT        (the safety number to compare with the contact's)
+       chorus contact share CONTACT         (let a contact read your announcements, as your code does)
        chorus contact list`
 
 func runContact(ctx context.Context, s *stdio, args []string) int {
@@ -76,6 +77,7 @@ func runContact(ctx context.Context, s *stdio, args []string) int {
 		"name":   contactName,
 		"list":   contactList,
 		"verify": contactVerify,
+		"share":  contactShare,
 	}, contactSynopsis)
 }
 

@@ -41,3 +41,29 @@ func contactVerify(ctx context.Context, s *stdio, args []string) int {
 		fmt.Fprintln(w, "key: nobody substituted a contact code. Different digits: do not trust this contact.")
 	})
 }
+
+// contactShare gives a contact the secret of our announcements (ShareAnnouncements).
+func contactShare(ctx context.Context, s *stdio, args []string) int {
+	var c common
+	fs := newFlags("contact share")
+	c.register(fs)
+	pos, err := parse(fs, args, s, "contact share CONTACT")
+	if err != nil {
+		return fail(s, &c, err)
+	}
+	if len(pos) != 1 {
+		return fail(s, &c, usagef("usage: chorus contact share CONTACT"))
+	}
+	var v app.ContactView
+	if err := call(ctx, s, &c, "contact.share", "sharing your announcements", app.ContactVerifyParams{Contact: pos[0]}, &v); err != nil {
+		return fail(s, &c, err)
+	}
+	return emit(s, &c, v, func(w io.Writer) {
+		label := display.Clean(v.Name)
+		if label == "" {
+			label = app.ShortID(v.ID)
+		}
+		fmt.Fprintf(w, "Sent %s the secret of your announcements: they can look you up by your account key\n", label)
+		fmt.Fprintln(w, "and follow your devices, as anyone you give your contact code. It cannot be taken back.")
+	})
+}

@@ -34,15 +34,16 @@ func TestScripts(t *testing.T) {
 		Dir:                 "testdata/script",
 		RequireExplicitExec: true,
 		Cmds: map[string]func(ts *testscript.TestScript, neg bool, args []string){
-			"waitnode":   cmdWaitNode,
-			"waitpeers":  cmdWaitPeers,
-			"waitwatch":  cmdWaitWatch,
-			"waitgroup":  cmdWaitGroup,
-			"waitlinked": cmdWaitLinked,
-			"waitmsg":    cmdWaitMsg,
-			"chat":       cmdChat,
-			"perm":       cmdPerm,
-			"racecheck":  cmdRaceCheck,
+			"waitnode":    cmdWaitNode,
+			"waitpeers":   cmdWaitPeers,
+			"waitwatch":   cmdWaitWatch,
+			"waitgroup":   cmdWaitGroup,
+			"waitcontact": cmdWaitContact,
+			"waitlinked":  cmdWaitLinked,
+			"waitmsg":     cmdWaitMsg,
+			"chat":        cmdChat,
+			"perm":        cmdPerm,
+			"racecheck":   cmdRaceCheck,
 		},
 		Setup: func(env *testscript.Env) error {
 			// Under -race the chorus processes report data races on stderr but keep their
@@ -211,6 +212,28 @@ func cmdWaitGroup(ts *testscript.TestScript, neg bool, args []string) {
 			names = append(names, g.Name)
 		}
 		return false, fmt.Sprintf("groups %q", names)
+	})
+}
+
+// waitcontact DIR NAME: wait until DIR's node knows a contact called NAME.
+func cmdWaitContact(ts *testscript.TestScript, neg bool, args []string) {
+	if neg || len(args) != 2 {
+		ts.Fatalf("usage: waitcontact DIR NAME")
+	}
+	cl := client(ts, args[0])
+	poll(ts, "contact "+args[1]+" on "+args[0], func(ctx context.Context) (bool, string) {
+		var cs []app.ContactView
+		if err := cl.Call(ctx, "contact.list", nil, &cs); err != nil {
+			return false, err.Error()
+		}
+		var names []string
+		for _, c := range cs {
+			if c.Name == args[1] {
+				return true, ""
+			}
+			names = append(names, c.Name)
+		}
+		return false, fmt.Sprintf("contacts %q", names)
 	})
 }
 

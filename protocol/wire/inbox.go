@@ -93,6 +93,12 @@ const (
 	PairwiseLink PairwiseType = 5
 	// PairwiseDevices: body = Devices (device list and metadata among own installations).
 	PairwiseDevices PairwiseType = 6
+	// PairwiseContacts: body = ContactSync (contacts, their names and announcement
+	// secrets, among own installations).
+	PairwiseContacts PairwiseType = 7
+	// PairwiseAnnounceKey: body = AnnounceKey (the sender account's announcement secret,
+	// to a contact).
+	PairwiseAnnounceKey PairwiseType = 8
 )
 
 // PairwiseMessage is the plaintext of every Double Ratchet message sent in an inbox frame:
@@ -124,7 +130,7 @@ func ParsePairwiseMessage(in []byte) (*PairwiseMessage, error) {
 		!readVec32(&s, &m.Body) || !s.Empty() {
 		return nil, ErrMalformed
 	}
-	if t < uint8(PairwiseWelcome) || t > uint8(PairwiseDevices) {
+	if t < uint8(PairwiseWelcome) || t > uint8(PairwiseAnnounceKey) {
 		return nil, ErrMalformed
 	}
 	if len(m.DeviceList) == 0 {

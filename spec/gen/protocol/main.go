@@ -265,7 +265,52 @@ func main() {
 			Digest: h(d[:]), AccountKey: h(accPriv), InstKey: h(instPriv), Signature: h(bsig[:64]), Card: h(raw)})
 	}
 
-	f := file{Description: "Chorus engine (protocol): derivations, group payload encryption, frames, card signature, installation binding, sealed initial frames. spec/README.md ## protocol.", Cases: cases}
+	// Announcements (spec: protocol › Identities, "Announcement secret", "Announcement"):
+	// secret = HKDF(account private key, ∅, "chorus/v1/protocol/announce-secret", 32);
+	// okm = HKDF(secret, salt = account key (65), "chorus/v1/protocol/announce", 40);
+	// payload = nonce || XChaCha20-Poly1305(okm[0:32], nonce, u32(len) || card || zeros to
+	// 8192, ad = topic). And the contact code payload with the compressed account key.
+	{
+		var priv []byte
+		for {
+			priv = s.bytes(32)
+			if _, err := crypto.ToECDSA(priv); err == nil {
+				break
+			}
+		}
+		key, _ := crypto.ToECDSA(priv)
+		pub := crypto.FromECDSAPub(&key.PublicKey)
+		secret, _ := hkdf.Key(sha256.New, priv, nil, "chorus/v1/protocol/announce-secret", 32)
+		okm, _ := hkdf.Key(sha256.New, secret, pub, "chorus/v1/protocol/announce", 40)
+		topic := fmt.Sprintf("/chorus/1/announce-%d/proto", binary.BigEndian.Uint64(okm[32:40])%64)
+		card := &devicelist.List{Clock: 7}
+		copy(card.Account[:], pub)
+		copy(card.Signature[:], s.bytes(64))
+		cb, err := card.Marshal()
+		if err != nil {
+			panic(err)
+		}
+		padded := make([]byte, 8192)
+		binary.BigEndian.PutUint32(padded, uint32(len(cb)))
+		copy(padded[4:], cb)
+		aead, err := chacha20poly1305.NewX(okm[:32])
+		if err != nil {
+			panic(err)
+		}
+		nonce := s.bytes(24)
+		payload := append(append([]byte{}, nonce...), aead.Seal(nil, nonce, padded, []byte(topic))...)
+		cases = append(cases, Case{Name: "announcement", Expect: "success", Kind: "announcement", AccountKey: h(priv),
+			Secret: h(secret), Topic: topic, Nonce: h(nonce), Card: h(cb), Payload: h(payload)})
+		bad := append([]byte{}, payload...)
+		bad[30] ^= 1
+		cases = append(cases, Case{Name: "announcement, ciphertext flipped", Expect: "bad_tag", Kind: "announcement",
+			AccountKey: h(priv), Secret: h(secret), Topic: topic, Payload: h(bad)})
+		code := append(append(append([]byte{2}, secret...), crypto.CompressPubkey(&key.PublicKey)...), cb[66:]...)
+		cases = append(cases, Case{Name: "contact code", Expect: "success", Kind: "contact_code", Secret: h(secret), Card: h(cb),
+			Payload: h(code)})
+	}
+
+	f := file{Description: "Chorus engine (protocol): derivations, group payload encryption, frames, card signature, installation binding, sealed initial frames, announcements, contact codes. spec/README.md ## protocol.", Cases: cases}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		panic(err)

@@ -172,8 +172,9 @@ func writeJSON(path string, v any) error {
 	return os.Rename(tmp, path)
 }
 
-// Names is the local petname book: account id -> name, and when we added each contact.
-// Names are local only.
+// Names is names.json: when we added each contact with this data directory, and the
+// contact names of earlier versions (names now live in the engine, shared with the
+// account's other devices; see Service.moveNames).
 type Names struct {
 	mu    sync.Mutex
 	path  string
@@ -216,6 +217,17 @@ func (n *Names) Get(account string) string {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	return n.m[account]
+}
+
+// All returns a copy of every name.
+func (n *Names) All() map[string]string {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	out := make(map[string]string, len(n.m))
+	for k, v := range n.m {
+		out[k] = v
+	}
+	return out
 }
 
 // AddedAt returns when account was added as a contact here (zero if unknown).

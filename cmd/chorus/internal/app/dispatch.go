@@ -17,6 +17,7 @@ const (
 	MethodContactList   Method = "contact.list"
 	MethodContactName   Method = "contact.name"
 	MethodContactVerify Method = "contact.verify"
+	MethodContactShare  Method = "contact.share"
 	MethodGroupCreate   Method = "group.create"
 	MethodGroupAdd      Method = "group.add"
 	MethodGroupRemove   Method = "group.remove"
@@ -79,6 +80,7 @@ var methods = map[Method]handler{
 	MethodContactList:   local(none((*Service).Contacts)),
 	MethodContactName:   local((*Service).NameContact),
 	MethodContactVerify: local((*Service).VerifyContact),
+	MethodContactShare:  publishing((*Service).ShareAnnouncements),
 
 	MethodGroupCreate:   publishing((*Service).CreateGroup),
 	MethodGroupAdd:      publishing((*Service).AddMembers),

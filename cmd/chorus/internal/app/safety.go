@@ -24,5 +24,5 @@ func (s *Service) VerifyContact(ctx context.Context, p ContactVerifyParams) (Saf
 	if err != nil {
 		return SafetyView{}, Classify(err)
 	}
-	return SafetyView{Contact: id, Name: s.names.Get(id), SafetyNumber: n}, nil
+	return SafetyView{Contact: id, Name: s.contactName(ctx, id), SafetyNumber: n}, nil
 }

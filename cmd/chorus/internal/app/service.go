@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -36,6 +37,9 @@ type Service struct {
 
 	watchers atomic.Int32           // open Watch streams
 	linkCode atomic.Pointer[string] // set while the installation waits to be linked
+
+	namesMoved  atomic.Bool // names.json moved into the engine (names.go)
+	namesMoveMu sync.Mutex
 }
 
 // NewService wraps c. net may be nil (no network: operations that publish fail with
@@ -188,11 +192,18 @@ func (s *Service) AddContact(ctx context.Context, p ContactAddParams) (ContactVi
 		return ContactView{}, Classify(err)
 	}
 	if p.Name != "" {
-		if others := s.names.Lookup(p.Name); len(others) > 0 && !slices.Contains(others, ct.ID) {
+		others, err := s.lookupName(ctx, p.Name)
+		if err != nil {
+			return ContactView{}, err
+		}
+		if len(others) > 0 && !slices.Contains(others, ct.ID) {
 			return ContactView{}, Errorf(CodeAmbiguous, "the name %q is already used for %s", p.Name, ShortID(others[0]))
 		}
-		if err := s.names.Set(ct.ID, p.Name); err != nil {
+		if err := s.setName(ctx, ct.ID, p.Name); err != nil {
 			return ContactView{}, err
+		}
+		if ct, err = s.c.Contact(ctx, ct.ID); err != nil {
+			return ContactView{}, Classify(err)
 		}
 	}
 	if err := s.names.MarkAdded(ct.ID, time.Now()); err != nil {
@@ -215,16 +226,23 @@ func (s *Service) NameContact(ctx context.Context, p ContactNameParams) (Contact
 	if id == a.ID {
 		return ContactView{}, Errorf(CodeUsage, "that is your own account (its name is set by chorus init --name)")
 	}
-	ct, err := s.c.Contact(ctx, id)
-	if err != nil {
+	if _, err := s.c.Contact(ctx, id); err != nil {
 		return ContactView{}, Classify(err)
 	}
 	name := strings.TrimSpace(p.Name)
-	if others := s.names.Lookup(name); name != "" && len(others) > 0 && !slices.Contains(others, id) {
+	others, err := s.lookupName(ctx, name)
+	if err != nil {
+		return ContactView{}, err
+	}
+	if name != "" && len(others) > 0 && !slices.Contains(others, id) {
 		return ContactView{}, Errorf(CodeAmbiguous, "the name %q is already used for %s", name, ShortID(others[0]))
 	}
-	if err := s.names.Set(id, name); err != nil {
+	if err := s.setName(ctx, id, name); err != nil {
 		return ContactView{}, err
+	}
+	ct, err := s.c.Contact(ctx, id)
+	if err != nil {
+		return ContactView{}, Classify(err)
 	}
 	return s.contactView(ct), nil
 }
@@ -240,7 +258,11 @@ func codeAccount(code string) string {
 }
 
 func (s *Service) contactView(ct protocol.Contact) ContactView {
-	return ContactView{ID: ct.ID, Name: s.names.Get(ct.ID), Installations: len(ct.Installations), Added: ct.Added,
+	name := ct.Name
+	if name == "" {
+		name = s.names.Get(ct.ID) // not moved into the engine yet
+	}
+	return ContactView{ID: ct.ID, Name: name, Installations: len(ct.Installations), Added: ct.Added,
 		AddedAt: s.names.AddedAt(ct.ID)}
 }
 
@@ -341,7 +363,7 @@ func (s *Service) checkAdmin(ctx context.Context, id protocol.GroupID) error {
 func (s *Service) namesOf(ids []string) string {
 	var out []string
 	for _, id := range ids {
-		out = append(out, s.DisplayName(id))
+		out = append(out, s.subject(id))
 	}
 	return strings.Join(out, ", ")
 }
@@ -513,9 +535,14 @@ func (s *Service) MessageView(ctx context.Context, m protocol.Message) MessageVi
 	case protocol.ContentReaction:
 		v.Text = m.Content.Emoji
 	case protocol.ContentMembership:
+		v.SenderName = s.subject(m.Sender) // a notice: "you added bob"
 		v.Text = s.membershipNote(m.Content.Membership)
 	case protocol.ContentDevices:
+		v.SenderName = s.subject(m.Sender)
 		v.Text = s.devicesNote(ctx, m)
+		if v.SenderName == "you" {
+			v.Text = strings.Replace(v.Text, "changed their devices", "changed your devices", 1)
+		}
 	default:
 		v.Text = "(content this version cannot show)"
 	}
@@ -622,7 +649,11 @@ func (s *Service) ResolveAccount(ctx context.Context, ref string) (string, error
 		}
 		return ref, nil
 	}
-	if named := s.names.Lookup(ref); len(named) == 1 {
+	named, err := s.lookupName(ctx, ref)
+	if err != nil {
+		return "", err
+	}
+	if len(named) == 1 {
 		return named[0], nil
 	} else if len(named) > 1 {
 		return "", Errorf(CodeAmbiguous, "several contacts are called %q", ref)
@@ -657,7 +688,7 @@ func (s *Service) DisplayName(id string) string {
 		}
 		return "me"
 	}
-	if n := s.names.Get(id); n != "" {
+	if n := s.contactName(context.Background(), id); n != "" {
 		return n
 	}
 	return ShortID(id)

@@ -207,9 +207,10 @@ func TestServiceGroupLifecycle(t *testing.T) {
 	// (Creation is each member's Welcome, not a group message.)
 	// Bob has no name for Carol: a short id.
 	for name, who := range map[string]*person{"alice": alice, "bob": bob} {
-		wantNotes := []string{"· alice renamed the group to \"Big trip\"", "· alice removed carol"}
+		// Alice reads her own changes as "you" (issue 18 item 9).
+		wantNotes := []string{"· you renamed the group to \"Big trip\"", "· you removed carol"}
 		if name == "bob" {
-			wantNotes[1] = "· alice removed " + ShortID(carolID.ID)
+			wantNotes = []string{"· alice renamed the group to \"Big trip\"", "· alice removed " + ShortID(carolID.ID)}
 		}
 		var lines []string
 		deadline := time.Now().Add(10 * time.Second)
@@ -339,11 +340,11 @@ func TestDispatchTable(t *testing.T) {
 	publishing := map[Method]bool{
 		MethodGroupCreate: true, MethodGroupAdd: true, MethodGroupRemove: true, MethodGroupLeave: true,
 		MethodGroupRename: true, MethodGroupDescribe: true, MethodSend: true,
-		MethodDevicesLink: true, MethodDevicesRevoke: true, MethodDevicesRemove: true,
+		MethodDevicesLink: true, MethodDevicesRevoke: true, MethodDevicesRemove: true, MethodContactShare: true,
 	}
 	names := MethodNames()
-	if len(names) != 21 {
-		t.Fatalf("%d methods, want 21: %v", len(names), names)
+	if len(names) != 22 {
+		t.Fatalf("%d methods, want 22: %v", len(names), names)
 	}
 	for _, m := range names {
 		if got := NeedsNetwork(string(m)); got != publishing[m] {
