@@ -20,6 +20,7 @@ import (
 // Labels (spec: protocol, "Labels").
 const (
 	labelSessionHint = "chorus/v1/protocol/session-hint"
+	labelHintChain   = "chorus/v1/protocol/inbox-hint-chain"
 	labelInitialSeal = "chorus/v1/protocol/initial-seal"
 	labelInitialSlot = "chorus/v1/protocol/initial-slot-hint"
 	labelGroupKey    = "chorus/v1/protocol/group-key"
@@ -150,6 +151,13 @@ func (c *Client) load(ctx context.Context) error {
 		}
 		for _, h := range hints {
 			c.hints[h.Hint] = h.SessionID
+			var hc *hintChain
+			if len(h.Chain) > 0 {
+				if hc, err = parseHintChain(h.Chain); err != nil {
+					return err
+				}
+			}
+			c.setInboxHints(h.SessionID, hc, h.Hint)
 		}
 		groups, err := t.Groups()
 		if err != nil {
