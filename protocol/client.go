@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport"
 )
 
@@ -166,6 +167,8 @@ type Client struct {
 	frameLimit   int          // MaxFrame; smaller in tests to exercise split rotation blocks
 	welcomeLimit int          // welcomeBudget; smaller in tests to exercise split Welcomes
 	slotTries    int          // rotation-block slots we tried to decrypt (under mu)
+	// hookPad sees every pairwise message sealed: type, plaintext, padded and frame sizes.
+	hookPad func(typ wire.PairwiseType, plain, padded, frame int)
 
 	// resumed holds the groups whose sender lease this process has checked (under mu):
 	// the first seal of a process resumes above the lease (spec: persistence, "Durability").

@@ -69,3 +69,11 @@ func SessionSendHintForTest(c *Client, account string) (hint [16]byte) {
 	}
 	return hint
 }
+
+// SetPadHook makes f see every pairwise message c seals: type, plaintext, padded and
+// frame sizes.
+func SetPadHook(c *Client, f func(typ wire.PairwiseType, plain, padded, frame int)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hookPad = f
+}

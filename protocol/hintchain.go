@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"hash"
 	"math"
 	"slices"
 )
@@ -206,29 +207,43 @@ const legacyIndex = math.MaxUint64
 // or legacy (the constant receive hint) when h is nil. Only indices that enter the set
 // cost an HMAC. Called on commit, under c.mu.
 func (c *Client) setInboxHints(sid int64, h *hintChain, legacy [16]byte) {
-	old := c.hintSets[sid]
-	next := make(map[uint64][16]byte, HintWindow+MaxHintGap/HintAnchorStride+len(old)/4)
-	if h == nil {
-		next[legacyIndex] = legacy
-		c.inbox[legacy] = hintRef{sid: sid, n: legacyIndex, legacy: true}
-	} else {
-		h.expected(func(n uint64) {
-			hint, ok := old[n]
-			if !ok {
-				hint = hintAt(h.recvKey, n)
-				c.inbox[hint] = hintRef{sid: sid, n: n}
-			}
-			next[n] = hint
-		})
+	set := c.hintSets[sid]
+	if set == nil {
+		set = make(map[uint64][16]byte, HintWindow+MaxHintGap/HintAnchorStride)
+		c.hintSets[sid] = set
 	}
-	for n, hint := range old {
-		if _, ok := next[n]; !ok {
+	if h == nil {
+		clear(set)
+		set[legacyIndex] = legacy
+		c.inbox[legacy] = hintRef{sid: sid, n: legacyIndex, legacy: true}
+		return
+	}
+	for n, hint := range set {
+		if n == legacyIndex || !h.expects(n) {
 			if r, ok := c.inbox[hint]; ok && r.sid == sid {
 				delete(c.inbox, hint)
 			}
+			delete(set, n)
 		}
 	}
-	c.hintSets[sid] = next
+	var m hash.Hash
+	var b [8]byte
+	var sum [sha256.Size]byte
+	h.expected(func(n uint64) {
+		if _, ok := set[n]; ok {
+			return
+		}
+		if m == nil {
+			m = hmac.New(sha256.New, h.recvKey[:])
+		}
+		m.Reset()
+		binary.BigEndian.PutUint64(b[:], n)
+		m.Write(b[:])
+		var hint [16]byte
+		copy(hint[:], m.Sum(sum[:0]))
+		set[n] = hint
+		c.inbox[hint] = hintRef{sid: sid, n: n}
+	})
 }
 
 // dropInboxHints forgets the expected hints of session sid. Under c.mu.

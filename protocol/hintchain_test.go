@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"runtime"
 	"testing"
 )
 
@@ -93,4 +94,46 @@ func FuzzHintChain(f *testing.F) {
 		}
 		h.expected(func(uint64) {})
 	})
+}
+
+func benchClient() *Client {
+	return &Client{inbox: map[[16]byte]hintRef{}, hintSets: map[int64]map[uint64][16]byte{}}
+}
+
+// BenchmarkHintReceive: the receiver's cost of one frame's hint: the lookup, and moving
+// the session's expected set (one HMAC for the index entering the window, one per anchor).
+func BenchmarkHintReceive(b *testing.B) {
+	c := benchClient()
+	h := newHintChain([32]byte{3}, false)
+	c.setInboxHints(1, h, [16]byte{})
+	s := newHintChain([32]byte{3}, true)
+	b.ResetTimer()
+	for range b.N {
+		hint := hintAt(s.sendKey, s.sendNext)
+		s.sendNext++
+		ref, ok := c.inbox[hint]
+		if !ok {
+			b.Fatal("not found")
+		}
+		h.received(ref.n)
+		c.setInboxHints(1, h, [16]byte{})
+	}
+}
+
+// BenchmarkHintNewSession: registering a new session's expected hints (at start for every
+// stored session, and for each new session); reports the heap per session.
+func BenchmarkHintNewSession(b *testing.B) {
+	c := benchClient()
+	h := newHintChain([32]byte{4}, false)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	for i := range b.N {
+		h.recvKey[0], h.recvKey[1], h.recvKey[2] = byte(i), byte(i>>8), byte(i>>16)
+		c.setInboxHints(int64(i), h, [16]byte{})
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(after.HeapAlloc-before.HeapAlloc)/float64(b.N), "heapB/session")
+	b.ReportMetric(float64(len(c.inbox))/float64(b.N), "hints/session")
 }

@@ -305,7 +305,8 @@ func (t *txn) sealPairwiseTo(inst *InstallationRecord, pm *wire.PairwiseMessage,
 	if err != nil {
 		return "", nil, err
 	}
-	msg, err := s.dr.Encrypt(wire.PadInbox(pt), drAD(s.rec.AD, adInbox, nil))
+	padded := wire.PadInbox(pt)
+	msg, err := s.dr.Encrypt(padded, drAD(s.rec.AD, adInbox, nil))
 	if err != nil {
 		return "", nil, err
 	}
@@ -328,6 +329,9 @@ func (t *txn) sealPairwiseTo(inst *InstallationRecord, pm *wire.PairwiseMessage,
 	}
 	if err := t.saveSession(s, false); err != nil {
 		return "", nil, err
+	}
+	if t.c.hookPad != nil {
+		t.c.hookPad(pm.Type, len(pt), len(padded), len(frame))
 	}
 	return topic, frame, nil
 }
