@@ -128,11 +128,12 @@ type Client struct {
 	hints   map[[16]byte]int64 // constant receive hint -> session id (rotation slots)
 	// inbox holds the expected hints of inbox session frames (hintchain.go); hintSets the
 	// same per session, by frame index.
-	inbox    map[[16]byte]hintRef
-	hintSets map[int64]map[uint64][16]byte
-	groups   map[GroupID]*groupCache
-	topics   map[string][]GroupID // group topic -> groups on it
-	dueAt    time.Time            // earliest time an outbox record may be due (zero: none)
+	inbox       map[[16]byte]hintRef
+	hintSets    map[int64][]hintSlot
+	hintScratch []hintSlot // a free array for the next setInboxHints
+	groups      map[GroupID]*groupCache
+	topics      map[string][]GroupID // group topic -> groups on it
+	dueAt       time.Time            // earliest time an outbox record may be due (zero: none)
 	// nextAnnounce is when our next scheduled announcement is due (zero: none; announce.go).
 	nextAnnounce time.Time
 
@@ -207,7 +208,7 @@ func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client
 	}
 	c := &Client{
 		store: store, tr: t, log: o.logger, rand: o.rand, now: o.now, opt: o,
-		hints: map[[16]byte]int64{}, inbox: map[[16]byte]hintRef{}, hintSets: map[int64]map[uint64][16]byte{}, groups: map[GroupID]*groupCache{}, topics: map[string][]GroupID{},
+		hints: map[[16]byte]int64{}, inbox: map[[16]byte]hintRef{}, hintSets: map[int64][]hintSlot{}, groups: map[GroupID]*groupCache{}, topics: map[string][]GroupID{},
 		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
 		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
 		resumed: map[GroupID]bool{}, resumedSessions: map[int64]bool{},

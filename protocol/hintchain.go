@@ -192,45 +192,47 @@ func parseHintChain(b []byte) (*hintChain, error) {
 	return h, nil
 }
 
-// hintRef is what an expected inbox hint names: a session and the frame index (legacy:
-// the session's constant hint of a session stored before hint chains).
+// hintRef is what an expected inbox hint names: a session and the frame index
+// (legacyIndex: the constant hint of a session stored before hint chains).
 type hintRef struct {
-	sid    int64
-	n      uint64
-	legacy bool
+	sid int64
+	n   uint64
 }
 
-// legacyIndex is the index under which a legacy session's constant hint is registered.
+// legacyIndex is the index under which a legacy session's constant hint is registered;
+// never a frame index (expected stops below it, nextSend never uses it).
 const legacyIndex = math.MaxUint64
+
+// hintSlot is one expected hint of a session.
+type hintSlot struct {
+	n    uint64
+	hint [16]byte
+}
 
 // setInboxHints makes c.inbox hold exactly the expected hints of session sid: those of h,
 // or legacy (the constant receive hint) when h is nil. Only indices that enter the set
 // cost an HMAC. Called on commit, under c.mu.
 func (c *Client) setInboxHints(sid int64, h *hintChain, legacy [16]byte) {
-	set := c.hintSets[sid]
-	if set == nil {
-		set = make(map[uint64][16]byte, HintWindow+MaxHintGap/HintAnchorStride)
-		c.hintSets[sid] = set
-	}
+	old := c.hintSets[sid]
 	if h == nil {
-		clear(set)
-		set[legacyIndex] = legacy
-		c.inbox[legacy] = hintRef{sid: sid, n: legacyIndex, legacy: true}
+		c.dropInboxHints(sid)
+		c.hintSets[sid] = []hintSlot{{n: legacyIndex, hint: legacy}}
+		c.inbox[legacy] = hintRef{sid: sid, n: legacyIndex}
 		return
 	}
-	for n, hint := range set {
-		if n == legacyIndex || !h.expects(n) {
-			if r, ok := c.inbox[hint]; ok && r.sid == sid {
-				delete(c.inbox, hint)
-			}
-			delete(set, n)
-		}
-	}
+	next := c.hintScratch[:0] // the arrays of two sets take turns (no allocation per frame)
+	c.hintScratch = nil
 	var m hash.Hash
 	var b [8]byte
 	var sum [sha256.Size]byte
+	i := 0
 	h.expected(func(n uint64) {
-		if _, ok := set[n]; ok {
+		// expected's order is ascending (skipped, window, anchors), and so is old: a merge.
+		for i < len(old) && old[i].n < n {
+			i++
+		}
+		if i < len(old) && old[i].n == n {
+			next = append(next, old[i])
 			return
 		}
 		if m == nil {
@@ -241,16 +243,25 @@ func (c *Client) setInboxHints(sid int64, h *hintChain, legacy [16]byte) {
 		m.Write(b[:])
 		var hint [16]byte
 		copy(hint[:], m.Sum(sum[:0]))
-		set[n] = hint
+		next = append(next, hintSlot{n: n, hint: hint})
 		c.inbox[hint] = hintRef{sid: sid, n: n}
 	})
+	for _, s := range old {
+		if s.n == legacyIndex || !h.expects(s.n) {
+			if r, ok := c.inbox[s.hint]; ok && r.sid == sid {
+				delete(c.inbox, s.hint)
+			}
+		}
+	}
+	c.hintSets[sid] = next
+	c.hintScratch = old[:0]
 }
 
 // dropInboxHints forgets the expected hints of session sid. Under c.mu.
 func (c *Client) dropInboxHints(sid int64) {
-	for _, hint := range c.hintSets[sid] {
-		if r, ok := c.inbox[hint]; ok && r.sid == sid {
-			delete(c.inbox, hint)
+	for _, s := range c.hintSets[sid] {
+		if r, ok := c.inbox[s.hint]; ok && r.sid == sid {
+			delete(c.inbox, s.hint)
 		}
 	}
 	delete(c.hintSets, sid)

@@ -97,7 +97,7 @@ func FuzzHintChain(f *testing.F) {
 }
 
 func benchClient() *Client {
-	return &Client{inbox: map[[16]byte]hintRef{}, hintSets: map[int64]map[uint64][16]byte{}}
+	return &Client{inbox: map[[16]byte]hintRef{}, hintSets: map[int64][]hintSlot{}}
 }
 
 // BenchmarkHintReceive: the receiver's cost of one frame's hint: the lookup, and moving

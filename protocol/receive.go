@@ -149,7 +149,7 @@ func (t *txn) handleInbox(payload []byte) error {
 		if s, err = t.loadSession(rec); err != nil {
 			return err
 		}
-		if ref.legacy != (s.hc == nil) || (s.hc != nil && !s.hc.expects(ref.n)) {
+		if (ref.n == legacyIndex) != (s.hc == nil) || (s.hc != nil && !s.hc.expects(ref.n)) {
 			return errNoHint // cannot happen: c.inbox follows the stored chains
 		}
 		if pt, err = t.decryptOn(s, f.Body, adInbox, nil); err != nil {
