@@ -151,13 +151,13 @@ func (c *Client) load(ctx context.Context) error {
 		}
 		for _, h := range hints {
 			c.hints[h.Hint] = h.SessionID
-			var hc *hintChain
-			if len(h.Chain) > 0 {
-				if hc, err = parseHintChain(h.Chain); err != nil {
-					return err
-				}
+			if len(h.Chain) == 0 {
+				c.setInboxHints(h.SessionID, nil, h.Hint) // stored before hint chains
+			} else if hc, err := parseHintChain(h.Chain); err == nil {
+				c.setInboxHints(h.SessionID, hc, h.Hint)
+			} else {
+				c.log.Warn("stored session: hint chain unreadable; its frames will not be found", "session", h.SessionID)
 			}
-			c.setInboxHints(h.SessionID, hc, h.Hint)
 		}
 		groups, err := t.Groups()
 		if err != nil {
