@@ -131,7 +131,7 @@ func (c *Client) signedPrekeys(ctx context.Context) ([]*ecdh.PrivateKey, error) 
 
 // keyless reports whether no key we hold can open payload on topic, deciding without
 // the store (but for loading the signed prekeys once): unknown topics, inbox frames that
-// do not parse, carry an unknown session hint, or are initial frames none of our signed
+// do not parse, carry a hint we do not expect, or are initial frames none of our signed
 // prekeys opens, group frames no group key on the topic opens. What it opened is
 // returned for the transaction. Called with c.mu held.
 func (c *Client) keyless(ctx context.Context, topic string, payload []byte) (bool, *preopened) {
