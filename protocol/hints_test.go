@@ -210,7 +210,7 @@ func TestInboxHintsRestart(t *testing.T) {
 }
 
 // TestInboxHintsLegacySessions: sessions stored before hint chains (hint_chain NULL, as
-// migration 6 leaves them) still receive on their constant hint; the next send replaces
+// migration 7 leaves them) still receive on their constant hint; the next send replaces
 // such a session by a new one (X3DH), whose frames then carry per-message hints.
 func TestInboxHintsLegacySessions(t *testing.T) {
 	_, a, b := hintPeers(t, true)
