@@ -14,11 +14,11 @@ import (
 )
 
 // TestInboxPaddingCost measures what padding costs on the engine's own inbox traffic
-// (Welcomes, device lists, distributions, link and device messages, pings): six accounts,
+// (Welcomes, device lists, link, device and contact-sync messages): six accounts,
 // one of which links a second device, groups of 2, 4 and 6, members added and removed,
 // messages in every group. Every padded plaintext must be its bucket's size; the table
 // (go test -run TestInboxPaddingCost -v ./protocol/) is spec › Pairwise messages ›
-// Padding's measurement.
+// Padding's measurement. A type without a name fails the test (name it).
 func TestInboxPaddingCost(t *testing.T) {
 	ctx := context.Background()
 	tn := newTestNet(t, memory.Config{}, 6)
@@ -85,7 +85,8 @@ func TestInboxPaddingCost(t *testing.T) {
 	mu.Lock()
 	defer mu.Unlock()
 	names := map[wire.PairwiseType]string{wire.PairwiseWelcome: "Welcome", wire.PairwiseDeviceList: "device list",
-		wire.PairwiseDistribution: "distribution", wire.PairwisePing: "ping", wire.PairwiseLink: "link", wire.PairwiseDevices: "devices"}
+		wire.PairwiseDistribution: "distribution", wire.PairwisePing: "ping", wire.PairwiseLink: "link", wire.PairwiseDevices: "devices",
+		wire.PairwiseContacts: "contact sync", wire.PairwiseAnnounceKey: "announcement key"}
 	var types []int
 	var all stat
 	for typ, s := range stats {
@@ -104,7 +105,11 @@ func TestInboxPaddingCost(t *testing.T) {
 	}
 	fmt.Fprintf(&b, "| type | frames | mean plaintext | mean frame unpadded | mean frame padded | padding |\n|---|---|---|---|---|---|\n")
 	for _, typ := range types {
-		row(names[wire.PairwiseType(typ)], stats[wire.PairwiseType(typ)])
+		name, ok := names[wire.PairwiseType(typ)]
+		if !ok {
+			t.Errorf("pairwise type %d has no name here", typ)
+		}
+		row(name, stats[wire.PairwiseType(typ)])
 	}
 	row("all", &all)
 	t.Log("\n" + b.String())
