@@ -21,9 +21,10 @@ type sessionRow struct {
 	UpdatedAt     int64  `db:"updated_at"`
 	SendLease     int64  `db:"send_lease"`
 	LeaseKey      []byte `db:"lease_key"`
+	HintChain     []byte `db:"hint_chain"`
 }
 
-const sessionCols = `id, remote, remote_account, initiator, confirmed, active, base_key, send_hint, recv_hint, ad, initial_header, state, created_at, updated_at, send_lease, lease_key`
+const sessionCols = `id, remote, remote_account, initiator, confirmed, active, base_key, send_hint, recv_hint, ad, initial_header, state, created_at, updated_at, send_lease, lease_key, hint_chain`
 
 func (r *sessionRow) rec() protocol.SessionRecord {
 	s := protocol.SessionRecord{ID: r.ID, RemoteAccount: r.RemoteAccount, Initiator: r.Initiator, Confirmed: r.Confirmed,
@@ -34,15 +35,18 @@ func (r *sessionRow) rec() protocol.SessionRecord {
 	copy(s.RecvHint[:], r.RecvHint)
 	s.SendLease = uint32(r.SendLease)
 	copy(s.LeaseKey[:], r.LeaseKey)
+	if len(r.HintChain) > 0 {
+		s.HintChain = r.HintChain
+	}
 	return s
 }
 
 func (t *tx) PutSession(s *protocol.SessionRecord) error {
 	if s.ID == 0 {
-		res, err := t.exec(`INSERT INTO sessions (remote, remote_account, initiator, confirmed, active, base_key, send_hint, recv_hint, ad, initial_header, state, created_at, updated_at, send_lease, lease_key)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		res, err := t.exec(`INSERT INTO sessions (remote, remote_account, initiator, confirmed, active, base_key, send_hint, recv_hint, ad, initial_header, state, created_at, updated_at, send_lease, lease_key, hint_chain)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 			s.Remote[:], s.RemoteAccount, b2i(s.Initiator), b2i(s.Confirmed), b2i(s.Active), s.BaseKey[:], s.SendHint[:], s.RecvHint[:],
-			s.AD, s.InitialHeader, s.State, t2i(s.CreatedAt), t2i(s.UpdatedAt), int64(s.SendLease), s.LeaseKey[:])
+			s.AD, s.InitialHeader, s.State, t2i(s.CreatedAt), t2i(s.UpdatedAt), int64(s.SendLease), s.LeaseKey[:], s.HintChain)
 		if err != nil {
 			return err
 		}
@@ -50,9 +54,9 @@ func (t *tx) PutSession(s *protocol.SessionRecord) error {
 		return err
 	}
 	_, err := t.exec(`UPDATE sessions SET remote = ?, remote_account = ?, initiator = ?, confirmed = ?, active = ?, base_key = ?,
-		send_hint = ?, recv_hint = ?, ad = ?, initial_header = ?, state = ?, created_at = ?, updated_at = ?, send_lease = ?, lease_key = ? WHERE id = ?`,
+		send_hint = ?, recv_hint = ?, ad = ?, initial_header = ?, state = ?, created_at = ?, updated_at = ?, send_lease = ?, lease_key = ?, hint_chain = ? WHERE id = ?`,
 		s.Remote[:], s.RemoteAccount, b2i(s.Initiator), b2i(s.Confirmed), b2i(s.Active), s.BaseKey[:], s.SendHint[:], s.RecvHint[:],
-		s.AD, s.InitialHeader, s.State, t2i(s.CreatedAt), t2i(s.UpdatedAt), int64(s.SendLease), s.LeaseKey[:], s.ID)
+		s.AD, s.InitialHeader, s.State, t2i(s.CreatedAt), t2i(s.UpdatedAt), int64(s.SendLease), s.LeaseKey[:], s.HintChain, s.ID)
 	return err
 }
 
@@ -93,16 +97,20 @@ func (t *tx) DeleteSession(id int64) error {
 
 func (t *tx) RecvHints() ([]protocol.HintEntry, error) {
 	var rows []struct {
-		ID   int64  `db:"id"`
-		Hint []byte `db:"recv_hint"`
+		ID    int64  `db:"id"`
+		Hint  []byte `db:"recv_hint"`
+		Chain []byte `db:"hint_chain"`
 	}
-	if err := t.sel(&rows, `SELECT id, recv_hint FROM sessions`); err != nil {
+	if err := t.sel(&rows, `SELECT id, recv_hint, hint_chain FROM sessions`); err != nil {
 		return nil, err
 	}
 	out := make([]protocol.HintEntry, len(rows))
 	for i, r := range rows {
 		out[i].SessionID = r.ID
 		copy(out[i].Hint[:], r.Hint)
+		if len(r.Chain) > 0 {
+			out[i].Chain = r.Chain
+		}
 	}
 	return out, nil
 }

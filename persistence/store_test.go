@@ -152,7 +152,7 @@ func testSessions(t *testing.T, s *Store) {
 	remote := protocol.InstallationID{7}
 	inTx(t, s, func(tx protocol.StoreTx) error {
 		a := &protocol.SessionRecord{Remote: remote, RemoteAccount: "0x04bb", Initiator: true, BaseKey: [32]byte{1}, SendHint: [16]byte{2},
-			RecvHint: [16]byte{3}, AD: []byte{4}, InitialHeader: []byte{5}, State: []byte{6}, CreatedAt: t0}
+			RecvHint: [16]byte{3}, AD: []byte{4}, InitialHeader: []byte{5}, State: []byte{6}, CreatedAt: t0, HintChain: []byte{8, 9}}
 		if err := tx.PutSession(a); err != nil || a.ID == 0 {
 			t.Fatalf("insert %v", err)
 		}
@@ -165,7 +165,7 @@ func testSessions(t *testing.T, s *Store) {
 			return err
 		}
 		got, err := tx.Session(a.ID)
-		if err != nil || !got.Confirmed || got.State[0] != 7 || got.SendHint[0] != 2 || !got.Initiator {
+		if err != nil || !got.Confirmed || got.State[0] != 7 || got.SendHint[0] != 2 || !got.Initiator || string(got.HintChain) != "\x08\x09" {
 			t.Fatalf("session %+v %v", got, err)
 		}
 		byKey, err := tx.SessionByBaseKey(remote, [32]byte{2})
@@ -179,6 +179,14 @@ func testSessions(t *testing.T, s *Store) {
 		hints, err := tx.RecvHints()
 		if err != nil || len(hints) != 2 {
 			t.Fatal("hints")
+		}
+		for _, h := range hints { // the hint chain comes with the hints; none is stored as empty
+			if (h.SessionID == a.ID) != (string(h.Chain) == "\x08\x09") || (h.SessionID == b.ID && h.Chain != nil) {
+				t.Fatalf("hint entry %+v", h)
+			}
+		}
+		if byKey.HintChain != nil {
+			t.Fatal("no hint chain stored: nil")
 		}
 		if err := tx.DeleteSession(a.ID); err != nil {
 			return err
@@ -573,7 +581,7 @@ func TestReopen(t *testing.T) {
 	}
 	defer s.Close()
 	v, err := s.SchemaVersion()
-	if err != nil || v != 6 {
+	if err != nil || v != 7 {
 		t.Fatalf("schema version %d %v", v, err)
 	}
 	inTx(t, s, func(tx protocol.StoreTx) error {

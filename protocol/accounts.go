@@ -20,6 +20,7 @@ import (
 // Labels (spec: protocol, "Labels").
 const (
 	labelSessionHint = "chorus/v1/protocol/session-hint"
+	labelHintChain   = "chorus/v1/protocol/inbox-hint-chain"
 	labelInitialSeal = "chorus/v1/protocol/initial-seal"
 	labelInitialSlot = "chorus/v1/protocol/initial-slot-hint"
 	labelGroupKey    = "chorus/v1/protocol/group-key"
@@ -150,6 +151,13 @@ func (c *Client) load(ctx context.Context) error {
 		}
 		for _, h := range hints {
 			c.hints[h.Hint] = h.SessionID
+			if len(h.Chain) == 0 {
+				c.setInboxHints(h.SessionID, nil, h.Hint) // stored before hint chains
+			} else if hc, err := parseHintChain(h.Chain); err == nil {
+				c.setInboxHints(h.SessionID, hc, h.Hint)
+			} else {
+				c.log.Warn("stored session: hint chain unreadable; its frames will not be found", "session", h.SessionID)
+			}
 		}
 		groups, err := t.Groups()
 		if err != nil {

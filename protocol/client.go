@@ -22,6 +22,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport"
 )
 
@@ -124,10 +125,15 @@ type Client struct {
 	// batchMu is held by an open batch (batch.go) for its whole length, and taken before
 	// mu by every transaction outside it.
 	batchMu sync.Mutex
-	hints   map[[16]byte]int64 // receive hint -> session id
-	groups  map[GroupID]*groupCache
-	topics  map[string][]GroupID // group topic -> groups on it
-	dueAt   time.Time            // earliest time an outbox record may be due (zero: none)
+	hints   map[[16]byte]int64 // constant receive hint -> session id (rotation slots)
+	// inbox holds the expected hints of inbox session frames (hintchain.go); hintSets the
+	// same per session, by frame index.
+	inbox       map[[16]byte]hintRef
+	hintSets    map[int64][]hintSlot
+	hintScratch []hintSlot // a free array for the next setInboxHints
+	groups      map[GroupID]*groupCache
+	topics      map[string][]GroupID // group topic -> groups on it
+	dueAt       time.Time            // earliest time an outbox record may be due (zero: none)
 	// nextAnnounce is when our next scheduled announcement is due (zero: none; announce.go).
 	nextAnnounce time.Time
 
@@ -162,6 +168,8 @@ type Client struct {
 	frameLimit   int          // MaxFrame; smaller in tests to exercise split rotation blocks
 	welcomeLimit int          // welcomeBudget; smaller in tests to exercise split Welcomes
 	slotTries    int          // rotation-block slots we tried to decrypt (under mu)
+	// hookPad sees every pairwise message sealed: type, plaintext, padded and frame sizes.
+	hookPad func(typ wire.PairwiseType, plain, padded, frame int)
 
 	// resumed holds the groups whose sender lease this process has checked (under mu):
 	// the first seal of a process resumes above the lease (spec: persistence, "Durability").
@@ -200,7 +208,7 @@ func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client
 	}
 	c := &Client{
 		store: store, tr: t, log: o.logger, rand: o.rand, now: o.now, opt: o,
-		hints: map[[16]byte]int64{}, groups: map[GroupID]*groupCache{}, topics: map[string][]GroupID{},
+		hints: map[[16]byte]int64{}, inbox: map[[16]byte]hintRef{}, hintSets: map[int64][]hintSlot{}, groups: map[GroupID]*groupCache{}, topics: map[string][]GroupID{},
 		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
 		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
 		resumed: map[GroupID]bool{}, resumedSessions: map[int64]bool{},

@@ -838,8 +838,8 @@ func (t *txn) dropSessions(id InstallationID) error {
 		if err := t.DeleteSession(s.ID); err != nil {
 			return err
 		}
-		hint := s.RecvHint
-		t.onCommit(func() { delete(t.c.hints, hint) })
+		hint, id := s.RecvHint, s.ID
+		t.onCommit(func() { delete(t.c.hints, hint); t.c.dropInboxHints(id) })
 	}
 	return nil
 }
@@ -901,6 +901,8 @@ func (t *txn) revokedSelf() error {
 	acct := c.acct
 	t.onCommit(func() {
 		clear(c.hints)
+		clear(c.inbox)
+		clear(c.hintSets)
 		acct.revoked, acct.key = true, nil
 	})
 	t.topicsChanged = true

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/ecdh"
 	"errors"
+	"fmt"
 	"sync"
 
 	"github.com/chorus-im/chorus/protocol/wire"
@@ -19,6 +20,12 @@ import (
 
 // errNoKey: no key we hold opens the input (no stored state is kept for it).
 var errNoKey = errors.New("protocol: no key opens it")
+
+// errNoHint: an inbox session frame whose hint we do not expect. Like errNoKey nothing is
+// stored, and it does not enter the junk filter either: the lookup costs no more than the
+// filter's, and the expected hints move with every frame received (a frame beyond the
+// window now can be expected later, when history brings it again).
+var errNoHint = fmt.Errorf("%w: unknown hint", errNoKey)
 
 // junkFilter is a bounded set of envelope hashes: when the current generation is full it
 // becomes the old one and the oldest generation is dropped.
@@ -124,7 +131,7 @@ func (c *Client) signedPrekeys(ctx context.Context) ([]*ecdh.PrivateKey, error) 
 
 // keyless reports whether no key we hold can open payload on topic, deciding without
 // the store (but for loading the signed prekeys once): unknown topics, inbox frames that
-// do not parse, carry an unknown session hint, or are initial frames none of our signed
+// do not parse, carry a hint we do not expect, or are initial frames none of our signed
 // prekeys opens, group frames no group key on the topic opens. What it opened is
 // returned for the transaction. Called with c.mu held.
 func (c *Client) keyless(ctx context.Context, topic string, payload []byte) (bool, *preopened) {
@@ -141,7 +148,7 @@ func (c *Client) keyless(ctx context.Context, topic string, payload []byte) (boo
 			return true, nil
 		}
 		if f.Kind == wire.KindSession {
-			_, ok := c.hints[f.Hint]
+			_, ok := c.inbox[f.Hint]
 			return !ok, nil
 		}
 		keys, err := c.signedPrekeys(ctx)
@@ -183,6 +190,9 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, fn
 	var err error
 	if none {
 		err = errNoKey
+		if isSessionFrame(topic, payload, c) {
+			err = errNoHint
+		}
 	} else {
 		err = c.txLocked(ctx, func(t *txn) error {
 			t.pre = pre
@@ -194,4 +204,13 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, fn
 	leave() // before publishing: publishClaimed runs its own transaction
 	c.publishQueued(ctx, sends)
 	return err
+}
+
+// isSessionFrame reports whether payload on topic is an inbox session frame (kind and
+// topic only; the hint is not looked at). Called with c.mu held.
+func isSessionFrame(topic string, payload []byte, c *Client) bool {
+	if c.acct == nil || len(payload) <= wire.InboxHeaderSize || payload[0] != wire.Version || payload[1] != byte(wire.KindSession) {
+		return false
+	}
+	return topic == c.acct.inboxTopic() || (c.linkTopic != "" && topic == c.linkTopic)
 }

@@ -75,6 +75,26 @@ const MaxSessionsPerInstallation = 3
 // doubleratchet.MaxSkip, so that the peer accepts the skip after a power loss.
 const SessionLease = 64
 
+// Inbox hint chains (spec: protocol, "Pairwise messages (inbox)", **Hint chain**): the
+// bounds of what a receiver expects per session, like the Double Ratchet's skipped keys.
+const (
+	// HintWindow is how many frame indices after the highest one received are expected.
+	HintWindow = 64
+	// HintAnchorStride: beyond the window, every HintAnchorStride-th index below the
+	// highest received + MaxHintGap is expected too, so that a receiver that lost more than
+	// HintWindow frames in a row finds the next anchor frame (and the window moves there).
+	HintAnchorStride = 16
+	// MaxHintGap is the largest jump ahead a receiver follows (cf. doubleratchet.MaxSkip).
+	MaxHintGap = 1024
+	// MaxSkippedHints bounds the indices below the highest received that are still
+	// expected per session (frames skipped by a jump ahead; the newest are kept).
+	MaxSkippedHints = 256
+	// HintLease is how many hint indices of a session are reserved ahead with one durable
+	// write (spec: persistence, "Durability"); below HintWindow, so that a peer that saw
+	// everything finds the first frame after a restart in its window.
+	HintLease = 48
+)
+
 // RotationRepeats is the default number of messages after a rotation (or any message
 // handing our key to new recipients) that carry the same rotation block again.
 const RotationRepeats = 2

@@ -305,6 +305,9 @@ func (t *txn) handleLinkInbox(payload []byte) error {
 	if err != nil {
 		return err
 	}
+	if pt, err = wire.UnpadInbox(pt); err != nil {
+		return err
+	}
 	pm, err := wire.ParsePairwiseMessage(pt)
 	if err != nil {
 		return err

@@ -66,6 +66,8 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 	switch {
 	case err == nil, errors.Is(err, errSeen), errors.Is(err, ErrClosed), ctx.Err() != nil:
 		return newKeys
+	case errors.Is(err, errNoHint):
+		return false // nothing stored, not even in the junk filter (flood.go)
 	case errors.Is(err, errNoKey):
 		c.junk.add(hash) // no stored state for keyless input (flood.go)
 		return false
@@ -136,19 +138,29 @@ func (t *txn) handleInbox(payload []byte) error {
 	var pt []byte
 	switch f.Kind {
 	case wire.KindSession:
-		sid, ok := c.hints[f.Hint]
+		ref, ok := c.inbox[f.Hint] // one lookup, no trial decryption (hintchain.go)
 		if !ok {
-			return errNotForUs
+			return errNoHint
 		}
-		rec, err := t.Session(sid)
+		rec, err := t.Session(ref.sid)
 		if err != nil {
 			return err
 		}
 		if s, err = t.loadSession(rec); err != nil {
 			return err
 		}
+		if (ref.n == legacyIndex) != (s.hc == nil) || (s.hc != nil && !s.hc.expects(ref.n)) {
+			return errNoHint // cannot happen: c.inbox follows the stored chains
+		}
 		if pt, err = t.decryptOn(s, f.Body, adInbox, nil); err != nil {
 			return err
+		}
+		if pt, err = wire.UnpadInbox(pt); err != nil {
+			return err
+		}
+		if s.hc != nil {
+			s.hc.received(ref.n)
+			s.hintsMoved = true
 		}
 		if err := t.saveSession(s, false); err != nil {
 			return err
@@ -172,6 +184,9 @@ func (t *txn) handleInbox(payload []byte) error {
 			return err
 		}
 		if pt, err = t.decryptOn(s, p.Message, adInbox, nil); err != nil {
+			return err
+		}
+		if pt, err = wire.UnpadInbox(pt); err != nil {
 			return err
 		}
 		if s.rec.ID == 0 {

@@ -169,7 +169,8 @@ func TestSecRotationAmplification(t *testing.T) {
 
 // TestSecPowerLoss simulates a power loss that loses the commits the store had not
 // synced (copy the database file as it was at the last sync, drop the WAL), restarts the
-// client and sends again: no sender-key iteration is ever sealed twice.
+// client and sends again: no sender-key iteration, ratchet message key or inbox hint index is
+// ever used twice.
 func TestSecPowerLoss(t *testing.T) {
 	tn := newTestNet(t, memory.Config{Seed: 71}, 0)
 	a := tn.addPersistent("a")
@@ -212,6 +213,7 @@ func TestSecPowerLoss(t *testing.T) {
 		send("lost " + string(rune('0'+i)))
 	}
 	newGroup("lost")
+	newGroup("lost too") // the first inbox index syncs its lease; this one does not
 	// Power loss: what was not synced is gone. With synchronous=NORMAL nothing written to
 	// the WAL since the last checkpoint is synced, so the database file alone is what a
 	// power loss can leave.
@@ -232,12 +234,17 @@ func TestSecPowerLoss(t *testing.T) {
 	tn.settle()
 
 	// Double Ratchet: no (ratchet key, message number) of a's sessions sealed twice.
-	drSealed, drMessages := map[string]string{}, 0
+	// Inbox hint chain: no hint index used for two different frames (hint chain lease).
+	drSealed, drMessages, hinted := map[string]string{}, 0, map[[16]byte]string{}
 	for _, e := range inbox.all() {
 		f, err := wire.ParseInboxFrame(e.Payload)
 		if err != nil || f.Kind != wire.KindSession || len(f.Body) < 41 {
 			continue
 		}
+		if prev, ok := hinted[f.Hint]; ok && prev != string(f.Body) {
+			t.Errorf("hint %x used for two frames", f.Hint[:4])
+		}
+		hinted[f.Hint] = string(f.Body)
 		k := fmt.Sprintf("%x/%x", f.Body[1:33], f.Body[37:41])
 		if prev, ok := drSealed[k]; ok && prev != string(f.Body) {
 			t.Errorf("ratchet key %x message %x sealed twice", f.Body[1:5], f.Body[37:41])

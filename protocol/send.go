@@ -263,8 +263,15 @@ func (c *Client) releaseLeases() {
 			if dr.UnmarshalBinary(rec.State) != nil {
 				continue
 			}
+			changed := false
 			if pub, n, ok := dr.SendingChain(); ok && pub == rec.LeaseKey && n < rec.SendLease {
-				rec.SendLease = n
+				rec.SendLease, changed = n, true
+			}
+			if hc, err := parseHintChain(rec.HintChain); err == nil && hc.sendNext < hc.sendLease {
+				hc.sendLease, changed = hc.sendNext, true // hint indices likewise (hintchain.go)
+				rec.HintChain = hc.marshal()
+			}
+			if changed {
 				if err := t.PutSession(rec); err != nil {
 					return err
 				}

@@ -34,6 +34,9 @@ var (
 type sess struct {
 	rec *SessionRecord
 	dr  *doubleratchet.Session
+	hc  *hintChain // nil: a session stored before hint chains (constant hints)
+	// hintsMoved: the expected receive hints changed (saveSession updates c.inbox).
+	hintsMoved bool
 }
 
 // sessionHints derives the per-direction hints of a session from the X3DH secret.
@@ -62,6 +65,13 @@ func (t *txn) loadSession(rec *SessionRecord) (*sess, error) {
 	if err := dr.UnmarshalBinary(rec.State); err != nil {
 		return nil, fmt.Errorf("protocol: stored session: %w", err)
 	}
+	var hc *hintChain
+	if len(rec.HintChain) > 0 {
+		var err error
+		if hc, err = parseHintChain(rec.HintChain); err != nil {
+			return nil, err
+		}
+	}
 	// The first use of a session in a process resumes its sending chain above the lease
 	// (spec: persistence, "Durability"); saveSession stores the skip.
 	if rec.ID != 0 && !t.c.resumedSessions[rec.ID] {
@@ -70,8 +80,11 @@ func (t *txn) loadSession(rec *SessionRecord) (*sess, error) {
 				return nil, fmt.Errorf("protocol: stored session: %w", err)
 			}
 		}
+		if hc != nil {
+			hc.resume()
+		}
 	}
-	return &sess{rec: rec, dr: dr}, nil
+	return &sess{rec: rec, dr: dr, hc: hc}, nil
 }
 
 // leaseSending keeps the message numbers s's sending chain has used below a durable
@@ -148,6 +161,7 @@ func (t *txn) initiate(inst *InstallationRecord) (*sess, error) {
 		return nil, err
 	}
 	send, recv := sessionHints(secret, true)
+	hc := newHintChain(secret, true)
 	rec := &SessionRecord{Remote: inst.ID, RemoteAccount: inst.Account, Initiator: true, Active: true, BaseKey: hdr.Ephemeral,
 		SendHint: send, RecvHint: recv, AD: ad, InitialHeader: append(append([]byte{}, bundle.SignedPrekey[:]...), hb...),
 		CreatedAt: now, UpdatedAt: now}
@@ -162,7 +176,7 @@ func (t *txn) initiate(inst *InstallationRecord) (*sess, error) {
 			}
 		}
 	}
-	s := &sess{rec: rec, dr: dr}
+	s := &sess{rec: rec, dr: dr, hc: hc}
 	return s, t.saveSession(s, true)
 }
 
@@ -174,6 +188,9 @@ func (t *txn) saveSession(s *sess, makeActive bool) error {
 		return err
 	}
 	s.rec.State = st
+	if s.hc != nil {
+		s.rec.HintChain = s.hc.marshal()
+	}
 	s.rec.UpdatedAt = t.c.now()
 	if makeActive {
 		s.rec.Active = true
@@ -188,6 +205,11 @@ func (t *txn) saveSession(s *sess, makeActive bool) error {
 	if isNew {
 		id, hint := s.rec.ID, s.rec.RecvHint
 		t.onCommit(func() { t.c.hints[hint] = id })
+	}
+	if isNew || s.hintsMoved {
+		id, hint, hc := s.rec.ID, s.rec.RecvHint, s.hc
+		s.hintsMoved = false
+		t.onCommit(func() { t.c.setInboxHints(id, hc, hint) })
 	}
 	if !makeActive {
 		return nil
@@ -206,8 +228,8 @@ func (t *txn) saveSession(s *sess, makeActive bool) error {
 			if err := t.DeleteSession(o.ID); err != nil {
 				return err
 			}
-			hint := o.RecvHint
-			t.onCommit(func() { delete(t.c.hints, hint) })
+			hint, id := o.RecvHint, o.ID
+			t.onCommit(func() { delete(t.c.hints, hint); t.c.dropInboxHints(id) })
 			continue
 		}
 		kept++
@@ -261,6 +283,15 @@ func (t *txn) sealPairwiseTo(inst *InstallationRecord, pm *wire.PairwiseMessage,
 	if err != nil {
 		return "", nil, err
 	}
+	if s.hc == nil {
+		// A session stored before hint chains: replace it by a new one (X3DH) if the
+		// installation's bundle allows, else keep sending on it with its constant hint.
+		if ns, err := t.initiate(inst); err == nil {
+			s = ns
+		} else if !errors.Is(err, errNoBundle) {
+			return "", nil, err
+		}
+	}
 	if s.pendingInitial() && pm.DeviceList == nil {
 		list, err := t.ownDeviceList(0)
 		if err != nil {
@@ -274,7 +305,8 @@ func (t *txn) sealPairwiseTo(inst *InstallationRecord, pm *wire.PairwiseMessage,
 	if err != nil {
 		return "", nil, err
 	}
-	msg, err := s.dr.Encrypt(pt, drAD(s.rec.AD, adInbox, nil))
+	padded := wire.PadInbox(pt)
+	msg, err := s.dr.Encrypt(padded, drAD(s.rec.AD, adInbox, nil))
 	if err != nil {
 		return "", nil, err
 	}
@@ -286,11 +318,20 @@ func (t *txn) sealPairwiseTo(inst *InstallationRecord, pm *wire.PairwiseMessage,
 			return "", nil, err
 		}
 	} else {
-		f := &wire.InboxFrame{Kind: wire.KindSession, Hint: s.rec.SendHint, Body: msg}
+		hint := s.rec.SendHint // legacy session: its constant hint
+		if s.hc != nil {
+			if hint, err = s.hc.nextSend(t); err != nil {
+				return "", nil, err
+			}
+		}
+		f := &wire.InboxFrame{Kind: wire.KindSession, Hint: hint, Body: msg}
 		frame = f.Marshal()
 	}
 	if err := t.saveSession(s, false); err != nil {
 		return "", nil, err
+	}
+	if t.c.hookPad != nil {
+		t.c.hookPad(pm.Type, len(pt), len(padded), len(frame))
 	}
 	return topic, frame, nil
 }
@@ -444,11 +485,12 @@ func (t *txn) respond(hb []byte, requireKnown bool) (s *sess, hdr *x3dh.Header, 
 	send, recv := sessionHints(secret, false)
 	now := t.c.now()
 	rec := &SessionRecord{Remote: remote, BaseKey: hdr.Ephemeral, SendHint: send, RecvHint: recv, AD: ad, CreatedAt: now, UpdatedAt: now}
+	hc := newHintChain(secret, false)
 	if hdr.HasOneTimePrekey {
 		id := hdr.OneTimePrekeyID
 		usedOTK = &id
 	}
-	return &sess{rec: rec, dr: dr}, hdr, usedOTK, nil
+	return &sess{rec: rec, dr: dr, hc: hc}, hdr, usedOTK, nil
 }
 
 // adoptResponder stores a new responder session after its first message authenticated,

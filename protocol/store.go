@@ -162,12 +162,17 @@ type SessionRecord struct {
 	// are reserved (spec: persistence, "Durability").
 	SendLease uint32
 	LeaseKey  [32]byte
+	// HintChain is the session's per-message inbox hint state (encoded by package
+	// protocol); empty for a session stored before hint chains (it keeps its constant
+	// hints; spec: protocol, "Pairwise messages (inbox)").
+	HintChain []byte
 }
 
-// HintEntry maps a receive hint to a session.
+// HintEntry maps a constant receive hint to a session, with the session's hint chain.
 type HintEntry struct {
 	Hint      [16]byte
 	SessionID int64
+	Chain     []byte
 }
 
 // SessionStore stores pairwise sessions.

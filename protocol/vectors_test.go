@@ -42,6 +42,9 @@ type vectorCase struct {
 	EphPrivate   string `json:"ephemeral_private"`
 	Header       string `json:"x3dh_header"`
 	Message      string `json:"dr_message"`
+	Index        uint64 `json:"index"`
+	Plaintext    string `json:"plaintext"`
+	Padded       string `json:"padded"`
 }
 
 func unhex(t *testing.T, s string) []byte {
@@ -187,6 +190,24 @@ func TestVectors(t *testing.T) {
 				card, secret, err := parseContactCodePayload(payload)
 				if err != nil || !bytes.Equal(card, unhex(t, c.Card)) || !bytes.Equal(secret, unhex(t, c.Secret)) {
 					t.Fatalf("contact code parse: %v", err)
+				}
+			case "hint_chain":
+				i, r := newHintChain([32]byte(unhex(t, c.Secret)), true), newHintChain([32]byte(unhex(t, c.Secret)), false)
+				send, recv := hintAt(i.sendKey, c.Index), hintAt(i.recvKey, c.Index)
+				if hex.EncodeToString(send[:]) != c.InitSend || hex.EncodeToString(recv[:]) != c.InitRecv ||
+					hintAt(r.recvKey, c.Index) != send || hintAt(r.sendKey, c.Index) != recv {
+					t.Fatal("hints differ")
+				}
+			case "inbox_padding":
+				pt, err := wire.UnpadInbox(unhex(t, c.Padded))
+				if c.Expect != "success" {
+					if err == nil {
+						t.Fatal("malformed padding accepted")
+					}
+					return
+				}
+				if err != nil || !bytes.Equal(pt, unhex(t, c.Plaintext)) || !bytes.Equal(wire.PadInbox(pt), unhex(t, c.Padded)) {
+					t.Fatalf("padding differs: %v", err)
 				}
 			default:
 				t.Fatalf("unknown kind %q", c.Kind)

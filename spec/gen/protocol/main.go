@@ -9,6 +9,7 @@ import (
 	"crypto/ecdh"
 	"crypto/ecdsa"
 	"crypto/hkdf"
+	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
@@ -73,6 +74,9 @@ type Case struct {
 	EphPrivate   string `json:"ephemeral_private,omitempty"`
 	Header       string `json:"x3dh_header,omitempty"`
 	Message      string `json:"dr_message,omitempty"`
+	Index        uint64 `json:"index,omitempty"`
+	Plaintext    string `json:"plaintext,omitempty"`
+	Padded       string `json:"padded,omitempty"`
 }
 
 type file struct {
@@ -310,7 +314,54 @@ func main() {
 			Payload: h(code)})
 	}
 
-	f := file{Description: "Chorus engine (protocol): derivations, group payload encryption, frames, card signature, installation binding, sealed initial frames, announcements, contact codes. spec/README.md ## protocol.", Cases: cases}
+	// Inbox hint chains: the hints of frame n of each direction.
+	{
+		secret := s.bytes(32)
+		okm, _ := hkdf.Key(sha256.New, secret, nil, "chorus/v1/protocol/inbox-hint-chain", 64)
+		at := func(key []byte, n uint64) string {
+			m := hmac.New(sha256.New, key)
+			m.Write(binary.BigEndian.AppendUint64(nil, n))
+			return h(m.Sum(nil)[:16])
+		}
+		for _, n := range []uint64{0, 1, 63, 1 << 40} {
+			cases = append(cases, Case{Name: fmt.Sprintf("inbox hint chain, frame %d", n), Expect: "success", Kind: "hint_chain",
+				Secret: h(secret), Index: n, InitSend: at(okm[:32], n), InitRecv: at(okm[32:], n)})
+		}
+	}
+	// Inbox padding: pt || 0x80 || zeros up to the bucket (256, 512, ... here).
+	{
+		pad := func(pt []byte, size int) []byte {
+			out := make([]byte, size)
+			copy(out, pt)
+			out[len(pt)] = 0x80
+			return out
+		}
+		for _, c := range []struct{ n, size int }{{0, 256}, {5, 256}, {255, 256}, {256, 512}, {700, 1024}} {
+			pt := s.bytes(c.n)
+			cases = append(cases, Case{Name: fmt.Sprintf("inbox padding, %d bytes", c.n), Expect: "success", Kind: "inbox_padding",
+				Plaintext: h(pt), Padded: h(pad(pt, c.size))})
+		}
+		pt := s.bytes(20)
+		noMarker := pad(pt, 256)
+		noMarker[20] = 0x01
+		nonZero := pad(pt, 256)
+		nonZero[255] = 0x01
+		for _, c := range []struct {
+			name string
+			b    []byte
+		}{
+			{"no marker", noMarker},
+			{"not its bucket", pad(pt, 512)},
+			{"not a bucket", pad(pt, 300)},
+			{"marker only", pad(pt, 21)},
+			{"zeros", make([]byte, 256)},
+			{"byte after the marker", nonZero},
+		} {
+			cases = append(cases, Case{Name: "inbox padding, " + c.name, Expect: "malformed", Kind: "inbox_padding", Padded: h(c.b)})
+		}
+	}
+
+	f := file{Description: "Chorus engine (protocol): derivations, group payload encryption, frames, card signature, installation binding, sealed initial frames, announcements, contact codes, inbox hint chains and padding. spec/README.md ## protocol.", Cases: cases}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		panic(err)
