@@ -97,7 +97,14 @@ func TestGoroutinesAfterClose(t *testing.T) {
 	exchangeAndClose(t, t.TempDir(), true)
 	const known = 5 * 3
 	deadline := time.Now().Add(10 * time.Second)
-	for runtime.NumGoroutine() > before+known {
+	// No peer-manager loop may survive Close: upstream go-waku blocked its peer-event loop
+	// forever on a nil topic-health channel after the first health change (patched in
+	// third_party/go-waku, CHORUS-PATCH.md).
+	peerManagerLeft := func() bool {
+		buf := make([]byte, 1<<20)
+		return bytes.Contains(buf[:runtime.Stack(buf, true)], []byte("peermanager.(*PeerManager)"))
+	}
+	for runtime.NumGoroutine() > before+known || peerManagerLeft() {
 		if time.Now().After(deadline) {
 			buf := make([]byte, 1<<20)
 			t.Fatalf("%d goroutines before, %d after closing 3 nodes (allowed +%d)\n%s",

@@ -165,7 +165,9 @@ func (pm *PeerManager) checkAndUpdateTopicHealth(topic *NodeTopicDetails) int {
 	newHealth := topic.healthStatus
 	topic.healthMu.Unlock()
 
-	if oldHealth != newHealth {
+	if oldHealth != newHealth && pm.TopicHealthNotifCh != nil {
+		// CHORUS-PATCH: upstream sends on a nil channel when no notification channel is
+		// configured, which blocks the calling loop (the peer-event loop) forever.
 		//Check old health, and if there is a change notify of the same.
 		pm.logger.Debug("topic health has changed", zap.String("pubsubtopic", topic.topic.String()), zap.Stringer("health", newHealth))
 		pm.TopicHealthNotifCh <- TopicHealthStatus{topic.topic.String(), newHealth}
