@@ -43,6 +43,7 @@ import (
 	"github.com/waku-org/go-waku/waku/persistence"
 	"github.com/waku-org/go-waku/waku/persistence/sqlite"
 	"github.com/waku-org/go-waku/waku/v2/node"
+	"github.com/waku-org/go-waku/waku/v2/peermanager"
 	wps "github.com/waku-org/go-waku/waku/v2/peerstore"
 	"github.com/waku-org/go-waku/waku/v2/protocol/filter"
 	"github.com/waku-org/go-waku/waku/v2/protocol/legacy_store"
@@ -72,6 +73,12 @@ type Node struct {
 	v2Pages  atomic.Int64   // legacy store requests sent to store peers
 	v3       *storeV3Server // store v3 server (store nodes unless StoreNoV3)
 	rln      *rlnMember     // RLN membership (Config.RLN)
+
+	// health receives go-waku's topic-health changes, drained until healthDone closes
+	// (after go-waku's Stop). Without a channel, upstream go-waku v0.10.3 sends on a nil
+	// channel and blocks its peer-event loop forever after the first health change.
+	health     chan peermanager.TopicHealthStatus
+	healthDone chan struct{}
 
 	ctx    context.Context // cancelled by Close
 	cancel context.CancelFunc
@@ -143,8 +150,12 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		n.cancel()
 		return nil, fmt.Errorf("waku: new node: %w", err)
 	}
+	n.wg.Add(1)
+	go n.drainHealth()
 	if err := w.Start(n.ctx); err != nil {
 		abortStart(w)
+		close(n.healthDone)
+		n.wg.Wait()
 		closeDB()
 		n.cancel()
 		return nil, fmt.Errorf("waku: start: %w", err)
@@ -196,8 +207,10 @@ func (n *Node) options(zl *zap.Logger) (opts []node.WakuNodeOption, closeDB func
 	if s.bandwidth != nil {
 		p2p = append(p2p, libp2p.BandwidthReporter(s.bandwidth))
 	}
+	n.health, n.healthDone = make(chan peermanager.TopicHealthStatus, 16), make(chan struct{})
 	opts = []node.WakuNodeOption{
 		node.WithLogger(zl),
+		node.WithTopicHealthStatusChannel(n.health),
 		node.WithPrometheusRegisterer(prometheus.NewRegistry()),
 		node.WithHostAddress(s.listen),
 		node.WithClusterID(s.cluster),
@@ -242,6 +255,19 @@ func (n *Node) options(zl *zap.Logger) (opts []node.WakuNodeOption, closeDB func
 		n.storeDB = db
 	}
 	return opts, closeDB, nil
+}
+
+// drainHealth discards topic-health changes (Chorus reads relay health from its own
+// peer counts) until the node has stopped.
+func (n *Node) drainHealth() {
+	defer n.wg.Done()
+	for {
+		select {
+		case <-n.health:
+		case <-n.healthDone:
+			return
+		}
+	}
 }
 
 // warmUpGoWaku fills go-waku's unsynchronised global cache of message loggers
@@ -550,6 +576,7 @@ func (n *Node) shutdown() {
 		n.w.Host().RemoveStreamHandler(storeV3ID)
 	}
 	n.w.Stop() // closes the relay subscription, which ends the dispatcher
+	close(n.healthDone)
 	if n.rln != nil {
 		n.rln.close()
 	}
