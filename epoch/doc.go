@@ -18,9 +18,9 @@
 //   - the strict encodings of key blocks, slot plaintexts, joins and every state;
 //   - the outer layer (SealOuter, OpenOuter, OpenWithKey).
 //
-// The engine (protocol/) does not use this package yet: it still runs the v1 schedule of
-// package senderkeys. The spec's rules marked "engine" (delivery, forwarding, healing
-// rekeys, authority) are the contract for that switch.
+// The engine (protocol/epochs.go) runs the groups it creates with protocol.WithEpochs(true)
+// on this package; the spec's rules marked "engine" (delivery, healing rekeys, authority)
+// and its "Engine (protocol/)" paragraph say how.
 //
 // Conformance vectors are in spec/vectors/epoch.json (generator spec/gen/epoch). Errors
 // wrap one of the sentinel errors of limits.go (errors.Is). A Schedule is not safe for

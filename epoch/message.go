@@ -70,6 +70,22 @@ func NewSenderChain(e *Epoch, inst Installation) *SenderChain {
 // Iteration returns the iteration the next Seal uses.
 func (s *SenderChain) Iteration() uint32 { return s.next }
 
+// SkipTo advances the chain to iteration it without sealing (a restart after a possible
+// power loss resumes above the durable lease: iterations below it may have been sealed
+// and published already). It never moves backwards; it for the reserved iteration is
+// ErrChainExhausted.
+func (s *SenderChain) SkipTo(it uint32) error {
+	if it == maxIteration {
+		return ErrChainExhausted
+	}
+	for s.next < it {
+		_, next := ChainStep(&s.chain)
+		s.chain = next
+		s.next++
+	}
+	return nil
+}
+
 // Seal seals plaintext as the next iteration, signed by signing (the installation's
 // signing key from its signed device list entry), and advances the chain. Persist the
 // chain before publishing.

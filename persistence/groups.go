@@ -26,40 +26,43 @@ type groupRow struct {
 	RepeatBlock []byte `db:"repeat_block"`
 	RepeatLeft  int    `db:"repeat_left"`
 	SenderLease int64  `db:"sender_lease"`
+	Schedule    []byte `db:"schedule"`
+	EpochMeta   []byte `db:"epoch_meta"`
 }
 
-const groupCols = `id, chat_id, secret, buckets, topic, name, description, color, image, events, sender, rotate, distribute, clock, history, status, joined_at, updated_at, repeat_block, repeat_left, sender_lease`
+const groupCols = `id, chat_id, secret, buckets, topic, name, description, color, image, events, sender, rotate, distribute, clock, history, status, joined_at, updated_at, repeat_block, repeat_left, sender_lease, schedule, epoch_meta`
 
 func (r *groupRow) rec() protocol.GroupRecord {
 	g := protocol.GroupRecord{ChatID: r.ChatID, Buckets: uint32(r.Buckets), Topic: r.Topic, Name: r.Name,
 		Description: r.Description, Color: r.Color, Image: r.Image, Events: r.Events, Sender: r.Sender, Rotate: r.Rotate,
 		Distribute: r.Distribute, Clock: uint64(r.Clock), History: r.History, Status: protocol.GroupStatus(r.Status),
 		JoinedAt: i2t(r.JoinedAt), UpdatedAt: i2t(r.UpdatedAt), Repeat: r.RepeatBlock, RepeatLeft: r.RepeatLeft,
-		SenderLease: uint32(r.SenderLease)}
+		SenderLease: uint32(r.SenderLease), Schedule: r.Schedule, EpochMeta: r.EpochMeta}
 	copy(g.ID[:], r.ID)
 	copy(g.Secret[:], r.Secret)
 	return g
 }
 
 func (t *tx) PutGroup(g *protocol.GroupRecord) error {
-	_, err := t.exec(`INSERT INTO chat_groups (`+groupCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	_, err := t.exec(`INSERT INTO chat_groups (`+groupCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET chat_id = excluded.chat_id, secret = excluded.secret, buckets = excluded.buckets,
 		topic = excluded.topic, name = excluded.name, description = excluded.description, color = excluded.color,
 		image = excluded.image, events = excluded.events, sender = excluded.sender, rotate = excluded.rotate,
 		distribute = excluded.distribute, clock = excluded.clock, history = excluded.history, status = excluded.status,
 		joined_at = excluded.joined_at, updated_at = excluded.updated_at, repeat_block = excluded.repeat_block,
-		repeat_left = excluded.repeat_left, sender_lease = excluded.sender_lease`,
+		repeat_left = excluded.repeat_left, sender_lease = excluded.sender_lease, schedule = excluded.schedule,
+		epoch_meta = excluded.epoch_meta`,
 		g.ID[:], g.ChatID, g.Secret[:], int64(g.Buckets), g.Topic, g.Name, g.Description, g.Color, g.Image, g.Events, g.Sender,
 		b2i(g.Rotate), b2i(g.Distribute), int64(g.Clock), g.History, int(g.Status), t2i(g.JoinedAt), t2i(g.UpdatedAt),
-		g.Repeat, g.RepeatLeft, int64(g.SenderLease))
+		g.Repeat, g.RepeatLeft, int64(g.SenderLease), g.Schedule, g.EpochMeta)
 	return err
 }
 
 func (t *tx) PutGroupState(g *protocol.GroupRecord) error {
 	res, err := t.exec(`UPDATE chat_groups SET sender = ?, rotate = ?, distribute = ?, clock = ?, history = ?, updated_at = ?,
-		repeat_block = ?, repeat_left = ?, sender_lease = ? WHERE id = ?`,
+		repeat_block = ?, repeat_left = ?, sender_lease = ?, schedule = ?, epoch_meta = ? WHERE id = ?`,
 		g.Sender, b2i(g.Rotate), b2i(g.Distribute), int64(g.Clock), g.History, t2i(g.UpdatedAt), g.Repeat, g.RepeatLeft,
-		int64(g.SenderLease), g.ID[:])
+		int64(g.SenderLease), g.Schedule, g.EpochMeta, g.ID[:])
 	if err != nil {
 		return err
 	}
@@ -81,7 +84,7 @@ func (t *tx) Group(id protocol.GroupID) (*protocol.GroupRecord, error) {
 	return &g, nil
 }
 
-const groupStateCols = `id, chat_id, secret, buckets, topic, name, description, color, NULL AS image, NULL AS events, sender, rotate, distribute, clock, history, status, joined_at, updated_at, repeat_block, repeat_left, sender_lease`
+const groupStateCols = `id, chat_id, secret, buckets, topic, name, description, color, NULL AS image, NULL AS events, sender, rotate, distribute, clock, history, status, joined_at, updated_at, repeat_block, repeat_left, sender_lease, schedule, epoch_meta`
 
 func (t *tx) GroupState(id protocol.GroupID) (*protocol.GroupRecord, error) {
 	var r groupRow

@@ -28,6 +28,7 @@ func suite(t *testing.T, open func(t *testing.T) *Store) {
 		"Rollback":    testRollback,
 		"Receivers":   testReceivers,
 		"Announce":    testAnnounceFields,
+		"Epochs":      testEpochs,
 	}
 	for name, fn := range tests {
 		t.Run(name, func(t *testing.T) {
@@ -581,7 +582,7 @@ func TestReopen(t *testing.T) {
 	}
 	defer s.Close()
 	v, err := s.SchemaVersion()
-	if err != nil || v != 7 {
+	if err != nil || v != 8 {
 		t.Fatalf("schema version %d %v", v, err)
 	}
 	inTx(t, s, func(tx protocol.StoreTx) error {
@@ -691,6 +692,72 @@ func testAnnounceFields(t *testing.T, s *Store) {
 		c, err = tx.Contact("0x04bb")
 		if err != nil || c.Name != "" || c.NameClock != 0 || c.AnnounceSecret != nil {
 			t.Fatalf("contact without name or secret %+v %v", c, err)
+		}
+		return nil
+	})
+}
+
+func testEpochs(t *testing.T, s *Store) {
+	g := &protocol.GroupRecord{ID: protocol.GroupID{7}, ChatID: "c", Topic: "/t", Events: []byte{1}, JoinedAt: t0,
+		Schedule: []byte{0x45, 1}, EpochMeta: []byte(`{"v":2}`)}
+	e1, e2 := [32]byte{1}, [32]byte{2}
+	inTx(t, s, func(tx protocol.StoreTx) error {
+		if err := tx.PutGroup(g); err != nil {
+			return err
+		}
+		hot, err := tx.GroupState(g.ID)
+		if err != nil || string(hot.Schedule) != string(g.Schedule) || string(hot.EpochMeta) != `{"v":2}` {
+			t.Fatalf("group state %+v %v", hot, err)
+		}
+		hot.Schedule = []byte{0x45, 2}
+		if err := tx.PutGroupState(hot); err != nil {
+			return err
+		}
+		if got, err := tx.Group(g.ID); err != nil || got.Schedule[1] != 2 {
+			t.Fatalf("schedule not updated: %+v %v", got, err)
+		}
+		if _, err := tx.SenderChain(g.ID, e1); err != protocol.ErrNotFound {
+			t.Fatalf("sender chain before put: %v", err)
+		}
+		for _, e := range [][32]byte{e1, e2} {
+			if err := tx.PutSenderChain(&protocol.EpochChainRecord{Group: g.ID, Epoch: e, State: []byte{e[0]}, Lease: 256}); err != nil {
+				return err
+			}
+			for _, in := range []protocol.InstallationID{{1}, {2}} {
+				if err := tx.PutReceiverChain(&protocol.EpochChainRecord{Group: g.ID, Epoch: e, Installation: in, State: []byte{e[0], in[0]}}); err != nil {
+					return err
+				}
+			}
+		}
+		sc, err := tx.SenderChain(g.ID, e2)
+		if err != nil || sc.Lease != 256 || sc.State[0] != 2 {
+			t.Fatalf("sender chain %+v %v", sc, err)
+		}
+		rc, err := tx.ReceiverChain(g.ID, e1, protocol.InstallationID{2})
+		if err != nil || rc.State[1] != 2 || rc.Installation[0] != 2 {
+			t.Fatalf("receiver chain %+v %v", rc, err)
+		}
+		if err := tx.DeleteEpochChains(g.ID, [][32]byte{e2}); err != nil {
+			return err
+		}
+		if _, err := tx.SenderChain(g.ID, e1); err != protocol.ErrNotFound {
+			t.Fatalf("retired sender chain kept: %v", err)
+		}
+		all, err := tx.ReceiverChains(g.ID)
+		if err != nil || len(all) != 2 || all[0].Epoch != e2 {
+			t.Fatalf("receiver chains after retiring e1: %+v %v", all, err)
+		}
+		if err := tx.DeleteReceiverChains(g.ID, protocol.InstallationID{1}); err != nil {
+			return err
+		}
+		if all, _ := tx.ReceiverChains(g.ID); len(all) != 1 {
+			t.Fatalf("receiver chains of installation 1 kept: %+v", all)
+		}
+		if err := tx.DeleteEpochChains(g.ID, nil); err != nil {
+			return err
+		}
+		if all, _ := tx.SenderChains(g.ID); len(all) != 0 {
+			t.Fatalf("sender chains kept: %+v", all)
 		}
 		return nil
 	})

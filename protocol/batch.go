@@ -119,6 +119,7 @@ func (c *Client) reload(ctx context.Context) error {
 	c.topics = map[string][]GroupID{}
 	c.resumed = map[GroupID]bool{}
 	c.resumedSessions = map[int64]bool{}
+	c.resumedEpochs = map[[32]byte]GroupID{}
 	c.spks = spkCache{}
 	c.mu.Unlock()
 	return c.load(ctx)

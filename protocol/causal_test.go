@@ -2,6 +2,7 @@ package protocol_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/chorus-im/chorus/protocol"
@@ -120,6 +121,15 @@ func TestConcurrentMembershipChanges(t *testing.T) {
 			}
 		}
 		return true
+	}, func() string {
+		out := ""
+		for _, p := range []*peer{a, b, e} {
+			info, _ := p.c.Group(ctx, g)
+			_, f, cur := protocol.EpochInfo(p.c, g)
+			out += fmt.Sprintf("%s: status %v %d members, %d heads, frontier %d, epoch %x; ", p.name, info.Status, len(info.Members),
+				len(protocol.HeadsForTest(p.c, g)), len(f), cur[:4])
+		}
+		return out
 	})
 	if err := a.c.SetName(ctx, g, "merged"); err != nil {
 		t.Fatal(err)

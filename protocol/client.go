@@ -16,6 +16,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"github.com/chorus-im/chorus/membership"
 	"io"
 	"log/slog"
 	"runtime"
@@ -49,6 +50,9 @@ var (
 	ErrBadContactCode = errors.New("protocol: invalid contact code")
 	ErrRunning        = errors.New("protocol: Run is already running")
 	ErrInvalidContent = errors.New("protocol: invalid message content")
+	// ErrUnsupportedGroup is returned for an operation of key schedule v2 on a group of
+	// the v1 schedule.
+	ErrUnsupportedGroup = errors.New("protocol: not available for a group of the v1 key schedule")
 )
 
 // Option configures a Client.
@@ -64,6 +68,7 @@ type options struct {
 	historyWindow time.Duration
 	missingGrace  time.Duration
 	repeats       int
+	epochs        bool
 	deviceName    string
 	platform      string
 }
@@ -96,6 +101,12 @@ func WithHistoryWindow(d time.Duration) Option { return func(o *options) { o.his
 // RotationRepeats; 0 disables). Each repeat costs the block's bytes again; it lets a
 // recipient that lost the first copy read the sender without a history store.
 func WithRotationRepeats(n int) Option { return func(o *options) { o.repeats = max(n, 0) } }
+
+// WithEpochs makes the groups this client creates use key schedule v2 (spec: protocol,
+// "Key schedule v2 (epochs)"); groups it joins follow their Welcome's schedule. Off by
+// default until the convergence limits in spec "Known limits" are closed: the chorus demo,
+// the v2 tests and embedders opting in use it.
+func WithEpochs(on bool) Option { return func(o *options) { o.epochs = on } }
 
 // WithDevice sets this installation's metadata: a name people recognise ("Alice's
 // laptop") and its platform (default runtime.GOOS). It is recorded when the installation
@@ -176,6 +187,10 @@ type Client struct {
 	resumed map[GroupID]bool
 	// resumedSessions: the same for the sending chains of pairwise sessions (by id).
 	resumedSessions map[int64]bool
+	// resumedEpochs: the same for our v2 sending chains (epoch id -> group).
+	resumedEpochs map[[32]byte]GroupID
+	// rekeys counts the rekeys we authored (tests).
+	rekeys int
 }
 
 // New returns a client on store and t. If the store holds an account it is loaded;
@@ -211,7 +226,7 @@ func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client
 		hints: map[[16]byte]int64{}, inbox: map[[16]byte]hintRef{}, hintSets: map[int64][]hintSlot{}, groups: map[GroupID]*groupCache{}, topics: map[string][]GroupID{},
 		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
 		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
-		resumed: map[GroupID]bool{}, resumedSessions: map[int64]bool{},
+		resumed: map[GroupID]bool{}, resumedSessions: map[int64]bool{}, resumedEpochs: map[[32]byte]GroupID{},
 	}
 	c.rl = rateLimiterOf(t)
 	if err := c.load(ctx); err != nil {
@@ -285,7 +300,10 @@ func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
 	var t *txn
 	err := c.store.WithTx(ctx, func(st StoreTx) error {
 		t = &txn{StoreTx: st, c: c}
-		return fn(t)
+		if err := fn(t); err != nil {
+			return err
+		}
+		return t.runHeals()
 	})
 	if err != nil {
 		if t != nil {
@@ -342,6 +360,20 @@ type txn struct {
 	quietResign bool
 	// pre is the inbound group frame opened before the transaction (flood.go).
 	pre *preopened
+	// states holds the membership states this transaction moved groups to (the cache
+	// takes them at commit).
+	states map[GroupID]*membership.State
+	// heal lists the v2 groups whose epoch may need a healing rekey once the
+	// transaction's changes are all applied (epochs.go).
+	heal []GroupID
+}
+
+// stateOf returns the membership state of a group as of this transaction.
+func (t *txn) stateOf(gc *groupCache) *membership.State {
+	if st := t.states[gc.id]; st != nil {
+		return st
+	}
+	return &gc.state
 }
 
 func (t *txn) onCommit(f func()) { t.after = append(t.after, f) }

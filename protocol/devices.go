@@ -267,6 +267,14 @@ func (t *txn) welcomeToGroups(welcome []*InstallationRecord, topic string) ([]*O
 		if err != nil {
 			return nil, err
 		}
+		if isV2(g) {
+			o, err := t.linkRekeyV2(g, gc, welcome, topic)
+			if err != nil {
+				return nil, err
+			}
+			outs = append(outs, o...)
+			continue
+		}
 		st := gc.state
 		bodies, err := t.welcomeBodies(g, &st)
 		if err != nil {
@@ -804,6 +812,14 @@ func (t *txn) applyDeviceDelta(account string, d deviceDelta) error {
 		if err != nil {
 			return err
 		}
+		if isV2(g) {
+			// Key schedule v2: a revoked installation is a departure no key event excluded
+			// yet; the designated installation rekeys at once, any other before it sends.
+			if err := t.revokedV2(g, c.groups[id], d.revoked); err != nil {
+				return err
+			}
+			continue
+		}
 		if err := t.dropReceivers(id, d.revoked); err != nil {
 			return err
 		}
@@ -859,6 +875,11 @@ func (t *txn) revokedSelf() error {
 		}
 		g.Status = GroupRemoved
 		g.Sender, g.Rotate, g.Distribute, g.Repeat, g.RepeatLeft = nil, false, false, nil, 0
+		if gc := c.groups[g.ID]; gc != nil && isV2(g) {
+			if err := t.leaveV2(g, gc); err != nil {
+				return err
+			}
+		}
 		recs, err := t.Receivers(g.ID)
 		if err != nil {
 			return err
@@ -1131,9 +1152,13 @@ func (c *Client) refreshOwnDevices(ctx context.Context) {
 // installation counts as listed only with its binding (the inviter hands on every binding
 // it holds; without one it does not know the installation).
 func (t *txn) catchUpSiblings(g *GroupRecord, st *membership.State, w *wire.Welcome) error {
+	return t.catchUpSiblingsLists(g, st, w.DeviceLists)
+}
+
+func (t *txn) catchUpSiblingsLists(g *GroupRecord, st *membership.State, lists [][]byte) error {
 	acct := t.c.acct
 	var listed map[[16]byte]bool
-	for _, raw := range w.DeviceLists {
+	for _, raw := range lists {
 		list, err := devicelist.Parse(raw)
 		if err != nil || !bytes.Equal(list.Account[:], acct.pub) {
 			continue
@@ -1170,6 +1195,18 @@ func (t *txn) catchUpSiblings(g *GroupRecord, st *membership.State, w *wire.Welc
 	}
 	if len(missing) == 0 || leader != acct.inst {
 		return nil
+	}
+	if isV2(g) {
+		gc := t.c.groups[g.ID]
+		if gc == nil {
+			var err error
+			if gc, err = t.cacheGroup(g); err != nil {
+				return err
+			}
+		}
+		outs, err := t.linkRekeyV2(g, gc, missing, "")
+		t.sends = append(t.sends, outs...)
+		return err
 	}
 	bodies, err := t.welcomeBodies(g, st)
 	if err != nil {

@@ -20,7 +20,7 @@ import (
 // notices and one announcement.
 func TestLinkCost(t *testing.T) {
 	const groups = 20
-	tn := newTestNet(t, memory.Config{Seed: 81}, 0)
+	tn := newEpochNet(t, memory.Config{Seed: 81}, 0)
 	a0, bob, carol, dave := tn.add("alice0"), tn.add("bob"), tn.add("carol"), tn.add("dave")
 	tn.connect(a0, bob, carol, dave)
 	ctx := context.Background()
@@ -69,10 +69,11 @@ func TestLinkCost(t *testing.T) {
 	tn.settle()
 	after := tn.net.Stats()
 	pubs, bytes := after.Publishes-before.Publishes, after.Bytes-before.Bytes
-	// 1 Link + 1 contact sync + 20 Welcomes, then the new device's binding back to
-	// alice0 (1 Devices) and 20 devices messages + 1 announcement (no other installation,
-	// every contact shares a group).
-	if want := int64(1 + 1 + groups + 1 + groups + 1); pubs != want {
+	// 1 Link + 1 contact sync + 20 Welcomes and 20 key blocks (the link is a key event in
+	// each group: a rekey whose join the new device gets in its Welcome), then the new
+	// device's binding back to alice0 (1 Devices) and 20 devices messages + 1 announcement
+	// (no other installation, every contact shares a group).
+	if want := int64(1 + 1 + groups + groups + 1 + groups + 1); pubs != want {
 		t.Fatalf("link: %d publishes, want %d", pubs, want)
 	}
 	if _, err := bob.c.Send(ctx, gids[0], protocol.Text("first after the link")); err != nil {
@@ -95,7 +96,7 @@ func TestRevocationCost(t *testing.T) {
 	if testing.Short() {
 		n = 4
 	}
-	tn := newTestNet(t, memory.Config{Seed: 82}, 0)
+	tn := newEpochNet(t, memory.Config{Seed: 82}, 0)
 	ctx := context.Background()
 	var holders []*peer
 	var all []*peer
@@ -160,10 +161,12 @@ func TestRevocationCost(t *testing.T) {
 	}
 	mid := tn.net.Stats()
 	revPubs, revBytes := mid.Publishes-before.Publishes, mid.Bytes-before.Bytes
+	// Key schedule v2: the revocation is a key event of the holder's: its devices message
+	// rides with its rekey (one group publish, sealed under the previous epoch, the seed
+	// in a slot for every remaining installation).
 	tn.waitFor("tap", func() bool { return len(tap.all()) == 1 })
 	groupBytes := len(tap.all()[0].Payload)
-	// 1 devices message in the group (with the holder's rekey), 1 Devices to the other
-	// installation of the account, 1 announcement.
+	// 1 group publish, 1 Devices to the other installation of the account, 1 announcement.
 	if revPubs != 3 {
 		t.Fatalf("revocation: %d publishes", revPubs)
 	}
@@ -176,22 +179,34 @@ func TestRevocationCost(t *testing.T) {
 		}
 		return true
 	})
+	tn.settle()
+	if n := len(tap.all()); n != 1 {
+		t.Fatalf("%d group publishes for the revocation, want 1 (devices message with the rekey)", n)
+	}
+	_, _, want := protocol.EpochInfo(a0.c, g)
+	for _, p := range all {
+		if p == lost {
+			continue
+		}
+		if _, _, got := protocol.EpochInfo(p.c, g); got != want {
+			t.Fatalf("%s on epoch %x, want %x", p.name, got[:4], want[:4])
+		}
+	}
 	sender := holders[1]
-	pubs, rekey := sendCost(t, tn, sender, g, "after the revocation")
+	pubs, first := sendCost(t, tn, sender, g, "after the revocation")
 	if pubs != 1 {
 		t.Fatalf("first message after the revocation: %d publishes", pubs)
 	}
-	var ordinary, repeat int64
-	for i := range protocol.RotationRepeats + 1 {
-		_, b := sendCost(t, tn, sender, g, fmt.Sprint("later ", i))
-		if i == 0 {
-			repeat = b
-		}
-		ordinary = b
+	_, ordinary := sendCost(t, tn, sender, g, "after the revocationX")
+	if extra := first - (ordinary - 1); extra != 0 {
+		t.Fatalf("first message after the revocation carries %d extra bytes, want 0", extra)
 	}
-	t.Logf("revocation in a group of %d members x 3 installations: immediate %d publishes / %d bytes "+
-		"(group message %d bytes with the holder's rekey, %d slots; Devices to the other own installation; announcement); "+
-		"each of the %d remaining installations then rotates on its next message: %d bytes instead of %d (+%d, %d slots), "+
-		"no extra publish; its next %d messages repeat the block (%d bytes each)",
-		n, revPubs, revBytes, groupBytes, 3*n-2, 3*n-2, rekey, ordinary, rekey-ordinary, 3*n-3, protocol.RotationRepeats, repeat)
+	tn.settle()
+	if got := lost.texts(g); got["after the revocation"] != 0 {
+		t.Fatal("the revoked installation read a message sent after the revocation")
+	}
+	t.Logf("revocation in a group of %d members x 3 installations: %d publishes / %d bytes "+
+		"(group devices message with the rekey, %d slots: %d bytes; Devices to the other own installation; announcement); "+
+		"every later message costs what it did before (first after: %d bytes, 0 extra), nobody else rekeys",
+		n, revPubs, revBytes, 3*n-2, groupBytes, first)
 }

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
@@ -39,6 +40,21 @@ func StateDigest(c *Client) string {
 			}
 			for _, r := range rs {
 				fmt.Fprintf(h, "r %x %x\n", r.Installation, r.State)
+			}
+			fmt.Fprintf(h, "e %x %x\n", g.Schedule, g.EpochMeta)
+			scs, err := t.SenderChains(g.ID)
+			if err != nil {
+				return err
+			}
+			for _, sc := range scs {
+				fmt.Fprintf(h, "sc %x %x %d\n", sc.Epoch, sc.State, sc.Lease)
+			}
+			rcs, err := t.ReceiverChains(g.ID)
+			if err != nil {
+				return err
+			}
+			for _, rc := range rcs {
+				fmt.Fprintf(h, "rc %x %x %x\n", rc.Epoch, rc.Installation, rc.State)
 			}
 			ms, err := t.Messages(g.ID, MessageFilter{})
 			if err != nil {
@@ -80,6 +96,18 @@ func GroupFrameInfo(c *Client, g GroupID, payload []byte) (key [8]byte, iteratio
 	if gc == nil {
 		return key, 0, false
 	}
+	if gc.v2 {
+		f, ep, ok := openFrameV2(gc, payload)
+		if !ok || f.Message == nil {
+			return key, 0, false
+		}
+		h, err := epoch.ParseMessageHeader(f.Message)
+		if err != nil {
+			return key, 0, false
+		}
+		copy(key[:], ep.ID[:8])
+		return key, h.Iteration, true
+	}
 	f, ok := openFrame(gc, payload)
 	if !ok || f.Message == nil {
 		return key, 0, false
@@ -98,6 +126,20 @@ func Reframe(c *Client, g GroupID, payload []byte, mutate func(inner []byte)) []
 	c.mu.Lock()
 	gc := c.groups[g]
 	c.mu.Unlock()
+	if gc.v2 {
+		pt, ep, err := epoch.OpenOuter(gc.live, gc.topic, payload)
+		if err != nil {
+			panic(err)
+		}
+		if mutate != nil {
+			mutate(pt)
+		}
+		out, err := epoch.SealOuter(bytes.NewReader(append([]byte("reframed-nonce-012345678"), byte(len(pt)))), &ep, gc.topic, pt)
+		if err != nil {
+			panic(err)
+		}
+		return out
+	}
 	pt, err := gc.aead.Open(nil, payload[1:25], payload[25:], frameAD(gc.topic))
 	if err != nil {
 		panic(err)
@@ -165,6 +207,13 @@ func InnerFrame(c *Client, g GroupID, payload []byte) []byte {
 	if gc == nil || len(payload) < groupOverhead {
 		return nil
 	}
+	if gc.v2 {
+		pt, _, err := epoch.OpenOuter(gc.live, gc.topic, payload)
+		if err != nil {
+			return nil
+		}
+		return pt
+	}
 	pt, err := gc.aead.Open(nil, payload[1:25], payload[25:], frameAD(gc.topic))
 	if err != nil {
 		return nil
@@ -178,6 +227,14 @@ func SealInner(c *Client, g GroupID, inner []byte) []byte {
 	c.mu.Lock()
 	gc := c.groups[g]
 	c.mu.Unlock()
+	if gc.v2 {
+		ep := gc.live[len(gc.live)-1]
+		out, err := epoch.SealOuter(cryptorand.Reader, &ep, gc.topic, inner)
+		if err != nil {
+			panic(err)
+		}
+		return out
+	}
 	out := make([]byte, 1+wire.NonceSize, 1+wire.NonceSize+len(inner)+16)
 	out[0] = wire.Version
 	if _, err := io.ReadFull(cryptorand.Reader, out[1:]); err != nil {
@@ -294,6 +351,13 @@ func GroupFrameMessage(c *Client, g GroupID, payload []byte) []byte {
 	c.mu.Unlock()
 	if gc == nil {
 		return nil
+	}
+	if gc.v2 {
+		f, _, ok := openFrameV2(gc, payload)
+		if !ok {
+			return nil
+		}
+		return f.Message
 	}
 	f, ok := openFrame(gc, payload)
 	if !ok {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 
+	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/x3dh"
 )
@@ -57,6 +58,13 @@ func (f *junkFilter) add(h [32]byte) {
 	f.cur[h] = struct{}{}
 }
 
+// reset clears the filter (a new epoch can open what no key opened before).
+func (f *junkFilter) reset() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cur, f.old = nil, nil
+}
+
 // sync clears the filter when the number of keys changed since it was last cleared.
 func (f *junkFilter) sync(keys int) {
 	f.mu.Lock()
@@ -72,6 +80,8 @@ func (f *junkFilter) sync(keys int) {
 type preopened struct {
 	gc *groupCache
 	f  *wire.GroupFrame
+	f2 *wire.FrameV2 // a v2 frame, opened under ep
+	ep epoch.Epoch
 
 	initialDone bool
 	initial     *wire.InitialPayload
@@ -167,6 +177,12 @@ func (c *Client) keyless(ctx context.Context, topic string, payload []byte) (boo
 	for _, id := range gids {
 		cand := c.groups[id]
 		if cand == nil || cand.status != GroupActive {
+			continue
+		}
+		if cand.v2 {
+			if fr, ep, ok := openFrameV2(cand, payload); ok {
+				return false, &preopened{gc: cand, f2: fr, ep: ep}
+			}
 			continue
 		}
 		if fr, ok := openFrame(cand, payload); ok {

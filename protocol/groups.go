@@ -13,6 +13,7 @@ import (
 
 	"golang.org/x/crypto/chacha20poly1305"
 
+	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
@@ -35,6 +36,15 @@ type groupCache struct {
 	// valid only while senderBytes equals the stored state.
 	sender      *senderkeys.Sender
 	senderBytes []byte
+
+	// Key schedule v2: v2 is set for a group of it; live are its live epochs (oldest
+	// first), cur the current one (nil while seeds are missing).
+	v2   bool
+	live []epoch.Epoch
+	cur  *epoch.Epoch
+	// healthy is the schedule and bookkeeping last found healed (a send skips the
+	// check while they are unchanged).
+	healthy []byte
 }
 
 func groupAEAD(secret [32]byte) (cipher.AEAD, error) {
@@ -82,6 +92,7 @@ func (t *txn) cacheGroup(g *GroupRecord) (*groupCache, error) {
 		return nil, err
 	}
 	gc := &groupCache{id: g.ID, topic: g.Topic, aead: aead, state: st, status: g.Status, members: memberSet(&st)}
+	cacheEpochs(g, gc)
 	c := t.c
 	t.onCommit(func() {
 		old := c.groups[g.ID]
@@ -229,6 +240,24 @@ func (c *Client) CreateGroup(ctx context.Context, name, description string, memb
 		g.Topic = topics.GroupTopic(g.Secret[:], g.Buckets)
 		setMeta(g, &st)
 		if g.Events, err = encodeEvents(&st); err != nil {
+			return err
+		}
+		if c.opt.epochs {
+			// Key schedule v2: the creation is the first key event; every member
+			// installation (ours included) gets its join in a Welcome v2.
+			g.Distribute = false
+			g.EpochMeta = []byte(`{"v":2}`)
+			if err := t.PutGroup(g); err != nil {
+				return err
+			}
+			gc, err := t.cacheGroup(g)
+			if err != nil {
+				return err
+			}
+			if err := t.markJoinSync(g.Topic, c.now()); err != nil {
+				return err
+			}
+			outs, err = t.createGroupV2(g, gc, &st, signed[0], append(slices.Clone(members), acct.id))
 			return err
 		}
 		sender, err := senderkeys.NewSender(c.rand, gid[:])

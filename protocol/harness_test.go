@@ -39,6 +39,7 @@ type testNet struct {
 	t     testing.TB
 	net   *memory.Network
 	peers []*peer
+	opts  []protocol.Option // options of every peer added (before the peer's own)
 }
 
 func newTestNet(t testing.TB, cfg memory.Config, n int) *testNet {
@@ -67,7 +68,7 @@ func (tn *testNet) addPersistent(name string) *peer {
 
 func (tn *testNet) addAt(name, path string, opts ...protocol.Option) *peer {
 	t := tn.t
-	p := &peer{t: t, name: name, net: tn.net, path: path, opts: opts}
+	p := &peer{t: t, name: name, net: tn.net, path: path, opts: append(append([]protocol.Option{}, tn.opts...), opts...)}
 	p.start(true)
 	tn.peers = append(tn.peers, p)
 	return p

@@ -148,6 +148,10 @@ func (c *Client) changeMembership(ctx context.Context, id GroupID,
 		if err != nil {
 			return err
 		}
+		if gc.v2 {
+			outs, err = t.changeMembershipV2(g, gc, next, signed, newcomers, body)
+			return err
+		}
 		msgID, outs, err = t.sealGroup(g, gc, wire.ContentMembership, body)
 		if err != nil {
 			return err
@@ -213,6 +217,11 @@ func (t *txn) applyMembership(g *GroupRecord, gc *groupCache, next membership.St
 			g.Status = GroupLeft
 		}
 		g.Sender, g.Rotate, g.Distribute = nil, false, false
+		if isV2(g) {
+			if err := t.leaveV2(g, gc); err != nil {
+				return err
+			}
+		}
 		recs, err := t.Receivers(g.ID)
 		if err != nil {
 			return err
@@ -224,6 +233,14 @@ func (t *txn) applyMembership(g *GroupRecord, gc *groupCache, next membership.St
 		}
 		if err := t.ClearDistributed(g.ID); err != nil {
 			return err
+		}
+	} else if isV2(g) {
+		// Key schedule v2: no rotation; a departure no key event excluded yet makes the
+		// epoch unhealed (healed by the designated installation, or before our next send).
+		if !local {
+			if err := t.departV2(g, ch.MembersRemoved); err != nil {
+				return err
+			}
 		}
 	} else {
 		for _, m := range ch.MembersRemoved {
@@ -247,11 +264,12 @@ func (t *txn) applyMembership(g *GroupRecord, gc *groupCache, next membership.St
 	if err := t.PutGroup(g); err != nil {
 		return err
 	}
-	ngc := *gc
-	ngc.state = next
-	ngc.members = memberSet(&next)
-	ngc.status = g.Status
-	t.onCommit(func() { *gc = ngc })
+	members, status := memberSet(&next), g.Status
+	t.onCommit(func() { gc.state, gc.members, gc.status = next, members, status })
+	if t.states == nil {
+		t.states = map[GroupID]*membership.State{}
+	}
+	t.states[g.ID] = &next
 	if g.Status != GroupActive {
 		t.topicsChanged = true
 	}

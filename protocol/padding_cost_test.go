@@ -86,7 +86,7 @@ func TestInboxPaddingCost(t *testing.T) {
 	defer mu.Unlock()
 	names := map[wire.PairwiseType]string{wire.PairwiseWelcome: "Welcome", wire.PairwiseDeviceList: "device list",
 		wire.PairwiseDistribution: "distribution", wire.PairwisePing: "ping", wire.PairwiseLink: "link", wire.PairwiseDevices: "devices",
-		wire.PairwiseContacts: "contact sync", wire.PairwiseAnnounceKey: "announcement key"}
+		wire.PairwiseContacts: "contact sync", wire.PairwiseAnnounceKey: "announcement key", wire.PairwiseWelcomeV2: "Welcome v2"}
 	var types []int
 	var all stat
 	for typ, s := range stats {

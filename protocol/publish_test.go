@@ -118,12 +118,12 @@ func TestPublishesPerMessage(t *testing.T) {
 	}
 }
 
-// TestSplitRotationBlock forces rotation blocks over several publishes (a small frame
-// limit stands in for a group of more than ~1330 installations): the message still
-// arrives once everywhere, and the extra publishes are exactly the extra parts.
+// TestSplitRotationBlock forces a key block over several publishes (a small frame limit
+// stands in for a group of more than ~1300 installations): every member reaches the new
+// epoch and reads the next message, and an ordinary message is one publish again.
 func TestSplitRotationBlock(t *testing.T) {
 	n := 10
-	tn := newTestNet(t, memory.Config{Seed: 41}, n)
+	tn := newEpochNet(t, memory.Config{Seed: 41}, n)
 	tn.connect(tn.peers...)
 	ctx := context.Background()
 	g, err := tn.peers[0].c.CreateGroup(ctx, "split", "", ids(tn.peers[1:]...)...)
@@ -132,49 +132,30 @@ func TestSplitRotationBlock(t *testing.T) {
 	}
 	tn.settle()
 	p := tn.peers[1]
-	protocol.SetFrameLimit(p.c, 1200) // ~4 initial slots per part
-	pubs, _ := sendCost(t, tn, p, g, "split rotation")
+	protocol.SetFrameLimit(p.c, 1200) // a few initial slots per part
+	before := tn.net.Stats()
+	if err := p.c.Rekey(ctx, g); err != nil {
+		t.Fatal(err)
+	}
+	pubs := tn.net.Stats().Publishes - before.Publishes
 	if pubs < 2 {
-		t.Fatalf("rotation block not split: %d publishes", pubs)
+		t.Fatalf("key block not split: %d publishes", pubs)
+	}
+	tn.settle()
+	_, _, want := protocol.EpochInfo(p.c, g)
+	for _, q := range tn.peers {
+		if _, _, got := protocol.EpochInfo(q.c, g); got != want {
+			t.Fatalf("%s on epoch %x, the rekey's is %x", q.name, got[:4], want[:4])
+		}
+	}
+	if pubs, _ := sendCost(t, tn, p, g, "after split rekey"); pubs != 1 {
+		t.Fatalf("ordinary message after a split key block: %d publishes", pubs)
 	}
 	tn.settle()
 	for _, q := range tn.peers {
-		if q.texts(g)["split rotation"] != 1 {
+		if q.texts(g)["after split rekey"] != 1 {
 			t.Fatalf("%s did not get the message", q.name)
 		}
 	}
-	t.Logf("9 initial slots at a 1200-byte frame limit: %d publishes", pubs)
-	if pubs, _ = sendCost(t, tn, p, g, "next"); pubs != 1 {
-		t.Fatalf("ordinary message after split rotation: %d publishes", pubs)
-	}
-}
-
-// TestSplitWelcome forces Welcomes over several pairwise messages (a small limit stands in
-// for a group of hundreds of members), delivered out of order on a reordering network.
-func TestSplitWelcome(t *testing.T) {
-	tn := newTestNet(t, memory.Config{Seed: 59, ReorderRate: 0.5}, 6)
-	tn.connect(tn.peers...)
-	ctx := context.Background()
-	admin := tn.peers[0]
-	protocol.SetWelcomeLimit(admin.c, 2500)
-	before := tn.net.Stats()
-	g, err := admin.c.CreateGroup(ctx, "split welcome", "", ids(tn.peers[1:]...)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if pubs := tn.net.Stats().Publishes - before.Publishes; pubs <= 5 {
-		t.Fatalf("welcomes not split: %d publishes for 5 newcomers", pubs)
-	}
-	tn.settle()
-	for _, p := range tn.peers[1:] {
-		if _, err := p.c.Send(ctx, g, protocol.Text("hi from "+p.name)); err != nil {
-			t.Fatalf("%s: %v", p.name, err)
-		}
-	}
-	tn.settle()
-	for _, p := range tn.peers {
-		if got := len(p.texts(g)); got != 5 {
-			t.Fatalf("%s has %d messages", p.name, got)
-		}
-	}
+	t.Logf("9 slots at a 1200-byte frame limit: %d publishes", pubs)
 }

@@ -259,6 +259,15 @@ func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.Pairwise
 			return err
 		}
 		t.newKeys = true
+	case wire.PairwiseWelcomeV2:
+		w, err := wire.ParseWelcomeV2(pm.Body)
+		if err != nil {
+			return err
+		}
+		if err := t.handleWelcomeV2(from, w); err != nil {
+			return err
+		}
+		t.newKeys = true
 	case wire.PairwiseDistribution:
 		d, err := senderkeys.ParseDistribution(pm.Body)
 		if err != nil {
@@ -296,6 +305,9 @@ func (t *txn) handleGroup(gids []GroupID, payload []byte) error {
 	var gc *groupCache
 	var f *wire.GroupFrame
 	if t.pre != nil {
+		if t.pre.f2 != nil {
+			return t.handleGroupV2(t.pre.gc, t.pre.f2, t.pre.ep)
+		}
 		gc, f = t.pre.gc, t.pre.f // opened by keyless (flood.go)
 	}
 	for _, id := range gids {
@@ -304,6 +316,12 @@ func (t *txn) handleGroup(gids []GroupID, payload []byte) error {
 		}
 		cand := c.groups[id]
 		if cand == nil || cand.status != GroupActive {
+			continue
+		}
+		if cand.v2 {
+			if fr, ep, ok := openFrameV2(cand, payload); ok {
+				return t.handleGroupV2(cand, fr, ep)
+			}
 			continue
 		}
 		if fr, ok := openFrame(cand, payload); ok {
@@ -446,7 +464,6 @@ func ourSlot(slots []wire.Slot, initHint [16]byte, hints map[[16]byte]int64) *wi
 
 // openGroupMessage opens a senderkeys message and stores it.
 func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error {
-	c := t.c
 	h, err := senderkeys.ParseHeader(msg)
 	if err != nil {
 		return err
@@ -483,24 +500,30 @@ func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error
 	if !validContent(gp.Type, gp.Body) {
 		return ErrInvalidContent
 	}
-	now := c.now()
-	id := messageID(g.ID, rec.Installation, h.KeyID, h.Iteration)
-	mr := &MessageRecord{ID: id, Group: g.ID, SenderAccount: rec.Account, SenderInstallation: rec.Installation, Clock: gp.Clock,
-		Timestamp: time.UnixMilli(int64(gp.Timestamp)), ReceivedAt: now, Status: StatusReceived, Type: uint8(gp.Type), Body: gp.Body}
-	inserted, err := t.PutMessage(mr)
-	if err != nil {
-		return err
-	}
 	if rec.State, err = rcv.MarshalBinary(); err != nil {
 		return err
 	}
 	if err := t.PutReceiver(rec); err != nil {
 		return err
 	}
+	return t.acceptGroupMessage(g, gc, rec.Account, rec.Installation, messageID(g.ID, rec.Installation, h.KeyID, h.Iteration), gp)
+}
+
+// acceptGroupMessage stores an opened group message of installation inst (account
+// account), records its causal history (R1) and acts on its content.
+func (t *txn) acceptGroupMessage(g *GroupRecord, gc *groupCache, account string, inst InstallationID, id MessageID, gp *wire.GroupPlaintext) error {
+	c := t.c
+	now := c.now()
+	mr := &MessageRecord{ID: id, Group: g.ID, SenderAccount: account, SenderInstallation: inst, Clock: gp.Clock,
+		Timestamp: time.UnixMilli(int64(gp.Timestamp)), ReceivedAt: now, Status: StatusReceived, Type: uint8(gp.Type), Body: gp.Body}
+	inserted, err := t.PutMessage(mr)
+	if err != nil {
+		return err
+	}
 	if !inserted {
 		return nil
 	}
-	entry := historyEntry(rec.Installation, id)
+	entry := historyEntry(inst, id)
 	g.Clock = max(g.Clock, gp.Clock)
 	g.History = pushHistory(g.History, entry)
 	if err := t.DeleteExpected(g.ID, entry); err != nil {
@@ -514,7 +537,7 @@ func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error
 		if err != nil {
 			return err
 		}
-		if !seen && t.mayExpect(gc, InstallationID(e[:16])) {
+		if !seen && t.mayExpect(gc, InstallationID(e[:16])) && t.mayExpectV2(g, e) {
 			if err := t.PutExpected(&ExpectedRecord{Group: g.ID, Entry: e, Since: now}); err != nil {
 				return err
 			}
@@ -533,7 +556,7 @@ func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error
 		}
 	}
 	if gp.Type == wire.ContentDevices {
-		if err := t.receiveDevicesContent(rec.Account, gp.Body); err != nil {
+		if err := t.receiveDevicesContent(account, gp.Body); err != nil {
 			return err
 		}
 	}

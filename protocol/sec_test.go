@@ -10,6 +10,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
@@ -20,7 +21,7 @@ import (
 // member's key id (key ids travel in clear in every message header). The claim is
 // refused, so the victim's later messages still reach the other members.
 func TestSecKeyIDHijack(t *testing.T) {
-	tn := newTestNet(t, memory.Config{Seed: 61}, 3)
+	tn := newV1Net(t, memory.Config{Seed: 61}, 3) // key ids exist under key schedule v1 only
 	victim, mallory, b := tn.peers[0], tn.peers[1], tn.peers[2]
 	tn.connect(tn.peers...)
 	ctx := context.Background()
@@ -68,7 +69,7 @@ func TestSecKeyIDHijack(t *testing.T) {
 // frames kept for later (unknown key id) are bounded in bytes, and a flood cannot evict a
 // legitimate pending message.
 func TestSecRotationAmplification(t *testing.T) {
-	tn := newTestNet(t, memory.Config{Seed: 67}, 3)
+	tn := newV1Net(t, memory.Config{Seed: 67}, 3) // v1 rotation blocks; v2: TestSecKeyBlockAmplification
 	a, victim, mallory := tn.peers[0], tn.peers[1], tn.peers[2]
 	tn.connect(tn.peers...)
 	ctx := context.Background()
@@ -172,7 +173,7 @@ func TestSecRotationAmplification(t *testing.T) {
 // client and sends again: no sender-key iteration, ratchet message key or inbox hint index is
 // ever used twice.
 func TestSecPowerLoss(t *testing.T) {
-	tn := newTestNet(t, memory.Config{Seed: 71}, 0)
+	tn := newEpochNet(t, memory.Config{Seed: 71}, 0)
 	a := tn.addPersistent("a")
 	b := tn.add("b")
 	tn.connect(a, b)
@@ -259,19 +260,20 @@ func TestSecPowerLoss(t *testing.T) {
 		t.Errorf("b did not join the group created after the restart: %v", err)
 	}
 
-	sealed := map[string]string{} // key id || iteration -> senderkeys message
+	sealed := map[string]string{} // epoch || installation || iteration -> v2 message
 	for _, e := range tp.all() {
 		msg := protocol.GroupFrameMessage(b.c, g, e.Payload)
 		if msg == nil {
 			continue
 		}
-		h, err := senderkeys.ParseHeader(msg)
+		key, _, _ := protocol.GroupFrameInfo(b.c, g, e.Payload)
+		h, err := epoch.ParseMessageHeader(msg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		k := h.KeyID.String() + "/" + string(rune(h.Iteration))
+		k := fmt.Sprintf("%x/%x/%d", key, h.Installation, h.Iteration)
 		if prev, ok := sealed[k]; ok && prev != string(msg) {
-			t.Errorf("key %s iteration %d sealed twice", h.KeyID, h.Iteration)
+			t.Errorf("epoch %x installation %x iteration %d sealed twice", key, h.Installation[:4], h.Iteration)
 		}
 		sealed[k] = string(msg)
 	}

@@ -198,15 +198,15 @@ func TestRemovedMemberCannotRead(t *testing.T) {
 }
 
 // TestTamperedAndReplayedRejected replays, re-frames and flips every byte of the inner
-// frame of group publishes (as an insider knowing the group secret could) and feeds them
-// to a member. Nothing is accepted, and the one effect allowed is precise: a flip inside
-// the key id of a message that travels without a rotation block names a key id nobody
-// holds, so that envelope is kept as pending (and nothing else changes); every other
-// flip leaves the state byte-identical.
+// frame of group publishes (as an insider holding the epoch's outer key could) and feeds
+// them to a member. Nothing is accepted, and the one effect allowed is precise: a flip
+// inside the sender installation id of a message that travels without a key block names
+// an installation nobody knows, so that envelope is kept as pending (and nothing else
+// changes); every other flip leaves the state byte-identical.
 func TestTamperedAndReplayedRejected(t *testing.T) {
-	tn := newTestNet(t, memory.Config{Seed: 5}, 3)
-	a, b, c := tn.peers[0], tn.peers[1], tn.peers[2]
-	tn.connect(a, b, c)
+	tn := newEpochNet(t, memory.Config{Seed: 5}, 4)
+	a, b, c, d := tn.peers[0], tn.peers[1], tn.peers[2], tn.peers[3]
+	tn.connect(a, b, c, d)
 	ctx := context.Background()
 	g, err := a.c.CreateGroup(ctx, "g", "", b.id, c.id)
 	if err != nil {
@@ -215,18 +215,21 @@ func TestTamperedAndReplayedRejected(t *testing.T) {
 	tn.settle()
 	info, _ := a.c.Group(ctx, g)
 	tp := newTap(t, tn.net, info.Topic)
-	// Messages with a rotation block and without.
-	for i := range protocol.RotationRepeats + 2 {
+	// Messages without a key block, and a membership key event (block and message).
+	for i := range 4 {
 		if _, err := a.c.Send(ctx, g, protocol.Text("one "+string(rune('0'+i)))); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if _, err := c.c.Send(ctx, g, protocol.Text("first from c, with rotation block")); err != nil {
+	if err := a.c.AddMembers(ctx, g, d.id); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.c.Send(ctx, g, protocol.Text("from c")); err != nil {
 		t.Fatal(err)
 	}
 	tn.settle()
 	envs := tp.all()
-	if len(envs) != protocol.RotationRepeats+3 {
+	if len(envs) != 6 {
 		t.Fatalf("tap saw %d", len(envs))
 	}
 	before := protocol.StateDigest(b.c)
@@ -240,27 +243,27 @@ func TestTamperedAndReplayedRejected(t *testing.T) {
 	for _, e := range envs {
 		protocol.Inject(b.c, e.Topic, e.Payload) // exact replay
 		check("exact replay")
-		protocol.Inject(b.c, e.Topic, protocol.Reframe(a.c, g, e.Payload, nil)) // replay with a fresh outer nonce
+		protocol.Inject(b.c, e.Topic, protocol.Reframe(b.c, g, e.Payload, nil)) // replay with a fresh outer nonce
 		check("re-framed replay")
 		inner := protocol.InnerFrame(b.c, g, e.Payload)
-		f, err := wire.ParseGroupFrame(inner)
+		f, err := wire.ParseFrameV2(inner)
 		if err != nil || f.Message == nil {
 			t.Fatalf("inner frame: %v", err)
 		}
-		msgAt := len(inner) - len(f.Message) // the senderkeys message ends the frame
-		if f.Rotation == nil {
+		msgAt := len(inner) - len(f.Message) // the message ends the frame
+		if f.Block == nil {
 			bare++
 		}
-		keyID := func(pos int) bool { return pos > msgAt && pos <= msgAt+8 }
+		installation := func(pos int) bool { return pos > msgAt && pos <= msgAt+16 }
 		for pos := range inner {
 			for _, bit := range []byte{0x01, 0x80} {
-				forged := protocol.Reframe(a.c, g, e.Payload, func(in []byte) { in[pos] ^= bit })
+				forged := protocol.Reframe(b.c, g, e.Payload, func(in []byte) { in[pos] ^= bit })
 				protocol.Inject(b.c, e.Topic, forged)
 				flips++
 				if n, _ := protocol.PendingStats(b.c); n > 0 {
-					if f.Rotation != nil || !keyID(pos) || n != 1 {
-						t.Fatalf("flip of bit %#x at offset %d of %d (message at %d, rotation block %v) left %d pending",
-							bit, pos, len(inner), msgAt, f.Rotation != nil, n)
+					if f.Block != nil || !installation(pos) || n != 1 {
+						t.Fatalf("flip of bit %#x at offset %d of %d (message at %d, key block %v) left %d pending",
+							bit, pos, len(inner), msgAt, f.Block != nil, n)
 					}
 					pendings++
 					protocol.ClearPending(b.c)
@@ -275,12 +278,12 @@ func TestTamperedAndReplayedRejected(t *testing.T) {
 		check("truncation")
 	}
 	if bare == len(envs) {
-		t.Error("no publish with a rotation block")
+		t.Error("no publish with a key block")
 	}
-	if bare == 0 || pendings != 16*bare { // 8 key-id bytes x 2 bits of each message without a block
-		t.Errorf("%d of %d flips kept as pending, want %d", pendings, flips, 16*bare)
+	if bare == 0 || pendings != 32*bare { // 16 installation-id bytes x 2 bits of each message without a block
+		t.Errorf("%d of %d flips kept as pending, want %d", pendings, flips, 32*bare)
 	}
-	if got := b.texts(g); got["one 0"] != 1 || got["one 3"] != 1 {
+	if got := b.texts(g); got["one 0"] != 1 || got["one 3"] != 1 || got["from c"] != 1 {
 		t.Fatalf("original messages lost: %v", got)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 
 	"github.com/chorus-im/chorus/doubleratchet"
 	"github.com/chorus-im/chorus/protocol/wire"
@@ -112,6 +113,9 @@ func initialSlotHint(inst InstallationID) [16]byte {
 // (Unpublished) and the outbox records in the caller's transaction.
 func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, body []byte) (MessageID, []*OutboxRecord, error) {
 	c := t.c
+	if gc.v2 {
+		return t.sealGroupV2(g, gc, typ, body)
+	}
 	if g.Status != GroupActive || !gc.isMember(c.acct.id) {
 		return MessageID{}, nil, ErrNotMember
 	}
@@ -249,8 +253,9 @@ func (c *Client) releaseLeases() {
 	for id := range c.resumedSessions {
 		sids = append(sids, id)
 	}
+	chains := maps.Clone(c.resumedEpochs)
 	c.mu.Unlock()
-	if len(ids) == 0 && len(sids) == 0 {
+	if len(ids) == 0 && len(sids) == 0 && len(chains) == 0 {
 		return
 	}
 	err := c.tx(context.Background(), func(t *txn) error {
@@ -291,7 +296,7 @@ func (c *Client) releaseLeases() {
 				return err
 			}
 		}
-		return nil
+		return releaseEpochLeases(t, chains)
 	})
 	if err != nil {
 		c.log.Debug("releasing sender leases", "err", err)

@@ -42,6 +42,7 @@ type StoreTx interface {
 	SessionStore
 	GroupStore
 	ReceiverStore
+	EpochStore
 	MessageStore
 	OutboxStore
 	InboundStore
@@ -218,6 +219,37 @@ type GroupRecord struct {
 	Repeat      []byte // our last rotation block (a wire.GroupFrame without message)
 	RepeatLeft  int    // how many more messages repeat it
 	SenderLease uint32 // iterations of Sender below it are reserved (spec: persistence, "Durability")
+	// Schedule is the group's key schedule v2 (epoch.Schedule.MarshalBinary); nil for a
+	// group of the v1 schedule (senderkeys).
+	Schedule []byte
+	// EpochMeta is the engine's bookkeeping of the v2 frontier (epochs.go).
+	EpochMeta []byte
+}
+
+// EpochChainRecord is a sending or receiving chain of key schedule v2: our own sending
+// chain of one epoch (Installation unset; Lease as for SenderLease), or a receiver chain
+// of one sender installation in one epoch.
+type EpochChainRecord struct {
+	Group        GroupID
+	Epoch        [32]byte
+	Installation InstallationID
+	State        []byte
+	Lease        uint32
+}
+
+// EpochStore stores the chains of key schedule v2.
+type EpochStore interface {
+	PutSenderChain(*EpochChainRecord) error
+	SenderChain(group GroupID, epoch [32]byte) (*EpochChainRecord, error) // ErrNotFound
+	SenderChains(group GroupID) ([]EpochChainRecord, error)
+	PutReceiverChain(*EpochChainRecord) error
+	ReceiverChain(group GroupID, epoch [32]byte, inst InstallationID) (*EpochChainRecord, error) // ErrNotFound
+	ReceiverChains(group GroupID) ([]EpochChainRecord, error)
+	// DeleteEpochChains deletes the group's sending and receiving chains of every epoch
+	// not in keep (all of them if keep is empty).
+	DeleteEpochChains(group GroupID, keep [][32]byte) error
+	// DeleteReceiverChains deletes the receiver chains of one sender installation.
+	DeleteReceiverChains(group GroupID, inst InstallationID) error
 }
 
 // ReceiverRecord is our receiving state for one sender installation in one group.

@@ -200,6 +200,9 @@ func (c *Client) checkMissing(ctx context.Context) error {
 						KeyID: gap.KeyID, From: gap.From, To: gap.To})
 				}
 			}
+			if err := t.reportGapsV2(&g, now); err != nil {
+				return err
+			}
 			exp, err := t.Expected(g.ID)
 			if err != nil {
 				return err

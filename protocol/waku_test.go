@@ -47,7 +47,8 @@ func TestWakuGroup(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		c, err := protocol.New(ctx, store, node, protocol.WithRetryBackoff(50*time.Millisecond), protocol.WithSyncInterval(-1))
+		c, err := protocol.New(ctx, store, node, protocol.WithRetryBackoff(50*time.Millisecond), protocol.WithSyncInterval(-1),
+			protocol.WithEpochs(true))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,5 +176,28 @@ func TestWakuGroup(t *testing.T) {
 	time.Sleep(100 * time.Millisecond)
 	if count(carol, g, "after carol left, from bob")+count(carol, g, "after carol left, from alice") != 0 {
 		t.Fatal("removed member read post-removal traffic")
+	}
+	// Key schedule v2: carol's client keeps running and is fed every publish of the group
+	// topic from the store node: it still reads nothing sent under the epochs after its
+	// removal (it holds none of them).
+	if v2, _, _ := protocol.EpochInfo(alice.c, g); !v2 {
+		t.Fatal("group not under key schedule v2")
+	}
+	info, err := alice.c.Group(ctx, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	envs, err := carol.node.History(ctx, []string{info.Topic}, time.Now().Add(-time.Hour), time.Now().Add(time.Minute))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(envs) < 6 {
+		t.Fatalf("store returned %d publishes of the group topic", len(envs))
+	}
+	for _, e := range envs {
+		protocol.Inject(carol.c, e.Topic, e.Payload)
+	}
+	if count(carol, g, "after carol left, from bob")+count(carol, g, "after carol left, from alice") != 0 {
+		t.Fatal("removed member fed the topic's history read post-removal traffic")
 	}
 }

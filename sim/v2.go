@@ -22,9 +22,9 @@ import (
 
 // V2 holds figures of the group key schedule v2 (package epoch, spec/README.md protocol ›
 // "Key schedule v2 (epochs)") for one group shape, measured in this process on real Double
-// Ratchet sessions. The engine still runs v1: these are the key schedule's own costs (slot
-// sealing and opening, block sizes, epoch arithmetic), not a run of clients; storage and
-// client overhead are not included.
+// Ratchet sessions. The simulation's clients run v1 (cluster.go): these are the key
+// schedule's own costs (slot sealing and opening, block sizes, epoch arithmetic), not a run
+// of clients; storage and client overhead are not included.
 type V2 struct {
 	// Slots is the number of slots of a removal's rekey: every remaining installation but
 	// the author.

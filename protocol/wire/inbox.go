@@ -99,6 +99,10 @@ const (
 	// PairwiseAnnounceKey: body = AnnounceKey (the sender account's announcement secret,
 	// to a contact).
 	PairwiseAnnounceKey PairwiseType = 8
+	// 0x09 is reserved for epoch material (key schedule v2: a forwarded contribution or a
+	// seed resend), not sent by this engine.
+	// PairwiseWelcomeV2: body = WelcomeV2 (key schedule v2).
+	PairwiseWelcomeV2 PairwiseType = 10
 )
 
 // PairwiseMessage is the plaintext of every Double Ratchet message sent in an inbox frame:
@@ -130,7 +134,7 @@ func ParsePairwiseMessage(in []byte) (*PairwiseMessage, error) {
 		!readVec32(&s, &m.Body) || !s.Empty() {
 		return nil, ErrMalformed
 	}
-	if t < uint8(PairwiseWelcome) || t > uint8(PairwiseAnnounceKey) {
+	if t < uint8(PairwiseWelcome) || t > uint8(PairwiseWelcomeV2) || t == 9 { // 9: reserved
 		return nil, ErrMalformed
 	}
 	if len(m.DeviceList) == 0 {

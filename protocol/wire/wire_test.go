@@ -30,6 +30,9 @@ func samples() map[string][]byte {
 	out["reply"] = must((&Reply{Target: [32]byte{1}, Text: "re"}).Marshal())
 	out["reaction"] = must((&Reaction{Target: [32]byte{1}, Emoji: "👍"}).Marshal())
 	out["membership"] = must((&Membership{Update: []byte("u"), DeviceLists: [][]byte{[]byte("c")}}).Marshal())
+	out["frame2"] = must((&FrameV2{Block: []byte("key block"), Message: []byte("v2 message")}).Marshal())
+	out["welcome2"] = must((&WelcomeV2{GroupID: [32]byte{9}, ChatID: "abc-0x04", Secret: [32]byte{7}, Buckets: 3, SentAt: 42,
+		Join: []byte("join"), Membership: []byte("m"), DeviceLists: [][]byte{[]byte("c1"), {}}}).Marshal())
 	return out
 }
 
@@ -53,6 +56,8 @@ var codecs = map[string]codec{
 	"pairwise":   {"pairwise", rt(ParsePairwiseMessage)},
 	"welcome":    {"welcome", rt(ParseWelcome)},
 	"frame":      {"frame", rt(ParseGroupFrame)},
+	"frame2":     {"frame2", rt(ParseFrameV2)},
+	"welcome2":   {"welcome2", rt(ParseWelcomeV2)},
 	"plaintext":  {"plaintext", rt(ParseGroupPlaintext)},
 	"reply":      {"reply", rt(ParseReply)},
 	"reaction":   {"reaction", rt(ParseReaction)},
@@ -140,6 +145,8 @@ func FuzzInitialPayload(f *testing.F) { fuzzCodec(f, "initial") }
 func FuzzPairwise(f *testing.F)       { fuzzCodec(f, "pairwise") }
 func FuzzWelcome(f *testing.F)        { fuzzCodec(f, "welcome") }
 func FuzzGroupFrame(f *testing.F)     { fuzzCodec(f, "frame") }
+func FuzzFrameV2(f *testing.F)        { fuzzCodec(f, "frame2") }
+func FuzzWelcomeV2(f *testing.F)      { fuzzCodec(f, "welcome2") }
 func FuzzGroupPlaintext(f *testing.F) { fuzzCodec(f, "plaintext") }
 func FuzzReply(f *testing.F)          { fuzzCodec(f, "reply") }
 func FuzzReaction(f *testing.F)       { fuzzCodec(f, "reaction") }

@@ -212,7 +212,7 @@ func (s *scenario) network(ctx context.Context) error {
 func (s *scenario) newDevice(person, label string, relay int) *device {
 	return &device{person: person, label: label, dbPath: dbPath(s.dir, person, label),
 		peer: s.relays[relay].ListenAddrs()[0], storePeer: s.relays[0].ListenAddrs()[0], log: s.o.Logger,
-		opts: []protocol.Option{protocol.WithLogger(s.o.Logger), protocol.WithSyncInterval(time.Second),
+		opts: []protocol.Option{protocol.WithLogger(s.o.Logger), protocol.WithSyncInterval(time.Second), protocol.WithEpochs(true),
 			protocol.WithRetryBackoff(200 * time.Millisecond), protocol.WithDevice(person+"'s "+label, "")}}
 }
 
@@ -487,8 +487,7 @@ func (s *scenario) send(ctx context.Context, d *device, text, kind string, to ..
 	}
 	note := ""
 	if kind != "steady" {
-		note = ", carries " + map[string]string{"first": "its sender key", "newcomer": "its sender key for Dave", "rekey": "a new sender key",
-			"revoked": "a new sender key"}[kind]
+		note = ", no key material" // key schedule v2: chains derive from the epoch
 	}
 	fmt.Fprintf(s.out, "         %-12s » %-32s → %s  [%d publish, %d B%s]\n", d.name(), fmt.Sprintf("%q", text), strings.Join(got, ", "), pubs, bytes, note)
 	if pubs != 1 || !all {
@@ -578,13 +577,10 @@ func (s *scenario) addDave(ctx context.Context) error {
 	s.daveJoined = len(s.sent)
 	s.check(older == 0, "Dave cannot read what was said before he joined (older than what Alice had read)",
 		"%d earlier messages on his device", older)
-	if leaked > 0 {
-		// Known hole, fixed by the group key schedule (issue 13): the Welcome forwards
-		// Alice's receiver states, so Dave reads what Alice had not read yet.
-		s.say("! known hole (issue 13): Dave read Bob's %q, sent before he joined, which Alice had missed:", "Who brings the stove?")
-		s.say("  the Welcome forwards Alice's receiver states, behind on Bob")
-		s.knownHoles = append(s.knownHoles, "newcomer read a pre-join message its inviter had missed (issue 13)")
-	}
+	// Issue 13 (key schedule v2): the Welcome carries only the join of Dave's own epoch, so
+	// what Alice had missed stays unreadable to him too (v1 forwarded her receiver states).
+	s.check(leaked == 0, fmt.Sprintf("Dave cannot read Bob's %q either, sent before he joined while Alice was behind", "Who brings the stove?"),
+		"he read it: the inviter's state leaked into the Welcome")
 	if _, err := s.send(ctx, d, "Hi all, count me in!", "first", a, l, b, c); err != nil {
 		return err
 	}
@@ -595,7 +591,7 @@ func (s *scenario) addDave(ctx context.Context) error {
 		return err
 	}
 	s.rows = append(s.rows, Row{"add a member", fmt.Sprintf("%d + %d publishes, %d + %d B", g1-g0, p1-p0, gb1-gb0, pb1-pb0),
-		"membership event to the group + pairwise Welcome; nobody rekeys"})
+		"membership event with its key block (a seed per existing device) + pairwise Welcome with Dave's join"})
 	return nil
 }
 
@@ -615,7 +611,8 @@ func (s *scenario) removeCarol(ctx context.Context) error {
 	}
 	n1, b1 := a.meter.published(s.topic)
 	s.removalN, s.removalB = n1-n0, b1-b0
-	s.say("Alice removes Carol: the signed MEMBER_REMOVED goes to the group under the old keys (%d publish, %d B)", n1-n0, b1-b0)
+	s.say("Alice removes Carol: the signed MEMBER_REMOVED and its key block (a fresh seed for every remaining device)")
+	s.say("go to the group in one publish under the old epoch, so Carol learns it (%d publish, %d B): that is the whole rekey", n1-n0, b1-b0)
 	ok := s.wait(ctx, c, func(col *collector) bool {
 		for _, e := range col.members {
 			if e.Group == s.group && e.Removed {
@@ -636,7 +633,7 @@ func (s *scenario) removeCarol(ctx context.Context) error {
 		})
 		s.check(ok, fmt.Sprintf("%s sees Carol removed", m.name()), "")
 	}
-	s.say("every remaining device now sends under a new sender key, distributed with its next message:")
+	s.say("every remaining device now sends under the new epoch; no message carries any key:")
 	var ids []protocol.MessageID
 	for _, l := range []struct {
 		from *device
@@ -699,7 +696,7 @@ func (s *scenario) revokeLostDevice(ctx context.Context) error {
 		})
 		s.check(ok, fmt.Sprintf("%s drops Alice's laptop", m.person), "")
 	}
-	s.say("every device rotates its sender key again, leaving the laptop out:")
+	s.say("the device list rode with Alice's rekey (one publish): everyone is on a new epoch the laptop lacks:")
 	var ids []protocol.MessageID
 	for _, line := range []struct {
 		from *device
@@ -955,23 +952,22 @@ func (s *scenario) summary() {
 	all := slices.Concat(s.steady, s.first, s.newcomer, s.rekey, s.revoked)
 	if len(all) > 0 {
 		r.Summary = append(r.Summary, Row{"bytes per group message", fmt.Sprintf("%d B", median(all)),
-			fmt.Sprintf("median of %d short texts, %d–%d B; after a key change a sender's message carries the key", len(all), slices.Min(all), slices.Max(all))})
-		r.Summary = append(r.Summary, Row{"", "", fmt.Sprintf("for every recipient device and repeats it on its next %d (RotationRepeats)", protocol.RotationRepeats)})
+			fmt.Sprintf("median of %d short texts, %d–%d B; no message carries key material (key schedule v2)", len(all), slices.Min(all), slices.Max(all))})
 	}
 	if len(s.first) > 0 {
 		r.Summary = append(r.Summary, Row{"a sender's first message", fmt.Sprintf("%d B", median(s.first)),
-			"median; its sender key for the others rides along"})
+			"median; the same as any other (chains derive from the epoch)"})
 	}
 	r.Summary = append(r.Summary, s.rows...)
 	if s.removalN > 0 {
 		r.Summary = append(r.Summary, Row{"rekey on removal: publishes", fmt.Sprintf("%d + 0", s.removalN),
-			"the removal event; new keys ride on each remaining sender's next messages"})
+			"one rekey: the removal event and its key block in one publish; nobody else rekeys"})
 		r.Summary = append(r.Summary, Row{"rekey on removal: bytes", fmt.Sprintf("%d B + %d B", s.removalB, median(s.rekey)),
-			fmt.Sprintf("the event + median first message after it (%d senders)", len(s.rekey))})
+			fmt.Sprintf("the event with its key block + median first message after it (%d senders, no key material)", len(s.rekey))})
 	}
 	if len(s.revoked) > 0 {
 		r.Summary = append(r.Summary, Row{"rekey on revocation", fmt.Sprintf("0 + %d B", median(s.revoked)),
-			"extra publishes + median first message after it: keys ride along as on removal"})
+			"extra publishes + median first message after it: the holder's rekey rode with the device list"})
 	}
 	if len(s.lat) > 0 {
 		r.Summary = append(r.Summary, Row{"latency send → received", latencies(s.lat),

@@ -1,0 +1,110 @@
+package protocol
+
+import (
+	"context"
+	cryptorand "crypto/rand"
+	"errors"
+	"fmt"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/wire"
+)
+
+// EpochInfo reports a v2 group's schedule at c: whether it is v2, its frontier and the
+// current epoch id (zero while seeds are missing or when c holds no schedule).
+func EpochInfo(c *Client, g GroupID) (v2 bool, frontier []epoch.ID, current epoch.ID) {
+	_ = c.tx(context.Background(), func(t *txn) error {
+		rec, err := t.GroupState(g)
+		if err != nil {
+			return err
+		}
+		v2 = isV2(rec)
+		s, err := loadSchedule(rec)
+		if err != nil {
+			return nil
+		}
+		frontier = s.Frontier()
+		if ep, err := s.Current(); err == nil {
+			current = ep.ID
+		}
+		return nil
+	})
+	return
+}
+
+// RekeysForTest returns how many rekeys c authored.
+func RekeysForTest(c *Client) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.rekeys
+}
+
+// ForgedKeyBlock builds the payload of a publish a member (attacker) can make to cost
+// victim work under key schedule v2: a rekey key block of the attacker's (a valid header,
+// prev = its frontier) holding as many slots with victim's hint as fit size bytes, each a
+// copy of a genuine slot sealed in the attacker's session with victim and then tampered;
+// sealed under the attacker's current epoch. Nothing of the attacker's state is kept.
+func ForgedKeyBlock(attacker, victim *Client, g GroupID, size int) []byte {
+	victim.mu.Lock()
+	vinst := victim.acct.inst
+	victim.mu.Unlock()
+	var out []byte
+	err := attacker.tx(context.Background(), func(t *txn) error {
+		c := t.c
+		rec, err := t.GroupState(g)
+		if err != nil {
+			return err
+		}
+		s, err := loadSchedule(rec)
+		if err != nil {
+			return err
+		}
+		ep, err := s.Current()
+		if err != nil {
+			return err
+		}
+		var nonce [epoch.NonceSize]byte
+		nonce[0] = 1
+		kb := epoch.NewRekey(epoch.ID(g), epoch.Installation(c.acct.inst), nonce, s.Frontier())
+		in, err := t.Installation(vinst)
+		if err != nil {
+			return err
+		}
+		var seed epoch.Seed
+		slots, _, err := t.buildKeySlots(rec, &kb, &seed, []InstallationRecord{*in})
+		if err != nil || len(slots) != 1 {
+			return fmt.Errorf("no slot: %v", err)
+		}
+		sl := slots[0]
+		sl.Message = append([]byte{}, sl.Message...)
+		sl.Message[len(sl.Message)-1] ^= 1
+		kb.Parts = 1
+		for {
+			kb.Slots = append(kb.Slots, sl)
+			b, err := kb.MarshalBinary()
+			if err != nil {
+				return err
+			}
+			if len(b)+200 > size {
+				kb.Slots = kb.Slots[:len(kb.Slots)-1]
+				break
+			}
+		}
+		block, err := kb.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		frame, err := (&wire.FrameV2{Block: block}).Marshal()
+		if err != nil {
+			return err
+		}
+		if out, err = epoch.SealOuter(cryptorand.Reader, &ep, rec.Topic, frame); err != nil {
+			return err
+		}
+		return errForgeDone // roll back: the attacker's session is not advanced
+	})
+	if !errors.Is(err, errForgeDone) {
+		panic(err)
+	}
+	return out
+}
