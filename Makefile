@@ -14,7 +14,7 @@ BENCHTIME ?= 1s
 SCALE_FLAGS ?=
 TEST_TIMEOUT ?= 30m
 
-.PHONY: all test test-serial vet race test-rln demo-rln jsdeps vectors vectors-check conformance examples fuzz-smoke bench demo proto lint tools \
+.PHONY: all test test-serial vet race property test-rln demo-rln jsdeps vectors vectors-check conformance examples fuzz-smoke bench demo proto lint tools \
 	bindings-lib bindings-test bindings-c-test bindings-rust-test bindings-nim-test bindings-package bindings-bench
 
 all: test
@@ -35,7 +35,12 @@ vet:
 	$(GO) vet ./...
 
 race: jsdeps
-	$(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+	CHORUS_EPOCHS_SEEDS=20 $(GO) test -race -count=1 -timeout $(TEST_TIMEOUT) ./...
+
+## property: the key-schedule v2 property test over all 200 seeds (10 % drop, duplicate,
+## reorder), without the race detector (the race phase runs 20 of them)
+property:
+	$(GO) test -count=1 -timeout 20m -run '^TestEpochsProperty$$' ./protocol/
 
 ## test-rln: the RLN tests (TestRLN*) built without -tags gowaku_no_rln, on real
 ## RLN-enabled go-waku nodes on loopback (zerokit, one message per second per node); one

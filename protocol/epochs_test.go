@@ -353,13 +353,17 @@ func must(t testing.TB, err error) {
 
 // TestEpochsProperty runs random membership changes, rekeys and messages over a network
 // that drops, duplicates and reorders 10 % of deliveries (a history store lets members
-// catch up), for 200 seeds (20 with -short): every member converges on the same
+// catch up), for 200 seeds (20 with -short; CHORUS_EPOCHS_SEEDS overrides): every member converges on the same
 // membership and epoch and reads every message sent under it; departed installations
 // read none of them.
 func TestEpochsProperty(t *testing.T) {
 	seeds := 200
 	if testing.Short() {
 		seeds = 20
+	}
+	// make test runs 20 seeds under -race and all 200 without it (make property).
+	if v, err := strconv.Atoi(os.Getenv("CHORUS_EPOCHS_SEEDS")); err == nil && v > 0 {
+		seeds = v
 	}
 	for seed := range seeds {
 		if !t.Run(fmt.Sprint(seed), func(t *testing.T) { epochsPropertyRun(t, int64(seed)) }) {

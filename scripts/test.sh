@@ -38,7 +38,7 @@ report() {
 	return $failed
 }
 
-echo "make test: vet, race tests, RLN tests, bindings-test, then vectors-check, conformance, examples and the fuzz smoke side by side" >&2
+echo "make test: vet, race tests, RLN tests, the v2 property test, bindings-test, then vectors-check, conformance, examples and the fuzz smoke side by side" >&2
 phase vet $MAKE --no-print-directory vet
 if [ "$(cat "$logs/vet.rc")" != 0 ]; then report vet; exit 1; fi
 others=(vectors-check conformance examples fuzz-smoke)
@@ -49,6 +49,8 @@ phase race $MAKE --no-print-directory race
 # The RLN tests: built without -tags gowaku_no_rln (zerokit linked), real RLN nodes on
 # loopback; alone, since zerokit's set-up and proofs are CPU-bound.
 phase rln $MAKE --no-print-directory test-rln
+# The key-schedule v2 property test (200 seeds), alone: it waits on simulated delivery.
+phase property $MAKE --no-print-directory property
 # The bindings' tests (go-waku nodes, event timing) run alone too.
 phase bindings-test $MAKE --no-print-directory bindings-test
 if [ "${TEST_SERIAL:-0}" = 1 ]; then
@@ -61,7 +63,7 @@ else
 	done
 	wait "${pids[@]}"
 fi
-report vet race rln bindings-test "${others[@]}"
+report vet race rln property bindings-test "${others[@]}"
 rc=$?
 grep -h '^fuzz smoke:' "$logs/fuzz-smoke.log" || true
 echo "total $(($(date +%s) - start))s"
