@@ -11,12 +11,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-im/chorus/persistence"
+	"github.com/chorus-im/chorus"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/waku"
 )
 
-// TestRLNGroup (S3): the engine over RLN-enabled go-waku nodes on loopback (one message
+// TestRLNGroup (S3): chorus.Open over RLN-enabled go-waku nodes on loopback (one message
 // per one-second epoch each) runs the group lifecycle: create, send, two sends in one
 // epoch (the second is queued and both arrive), add, remove with rekey, receive; no
 // member is ever reported as spam.
@@ -54,16 +54,14 @@ func TestRLNGroup(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer node.Close()
-		store, err := persistence.Open(filepath.Join(dir, "chorus.db"))
+		// S3 as an application does it: chorus.Open (sqlite file in the data directory)
+		// over the RLN-enabled node.
+		opened, err := chorus.Open(ctx, filepath.Join(dir, "data"), node, protocol.WithRetryBackoff(100*time.Millisecond), protocol.WithSyncInterval(-1))
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer store.Close()
-		c, err := protocol.New(ctx, store, node, protocol.WithRetryBackoff(100*time.Millisecond), protocol.WithSyncInterval(-1))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer c.Close()
+		defer opened.Close()
+		c := opened.Client
 		info, err := c.CreateAccount(ctx)
 		if err != nil {
 			t.Fatal(err)
