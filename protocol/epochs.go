@@ -140,6 +140,19 @@ func (m *epochMeta) noteEpoch(id epoch.ID) {
 	}
 }
 
+// loadV2 decodes a v2 group's schedule and its epoch bookkeeping.
+func loadV2(g *GroupRecord) (*epoch.Schedule, *epochMeta, error) {
+	s, err := loadSchedule(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := loadMeta(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	return s, m, nil
+}
+
 // loadSchedule decodes the group's schedule (ErrNotMember when we hold none: a group we
 // left or were removed from).
 func loadSchedule(g *GroupRecord) (*epoch.Schedule, error) {
@@ -316,11 +329,7 @@ func cacheEpochs(g *GroupRecord, gc *groupCache) {
 	if !gc.v2 || len(g.Schedule) == 0 {
 		return
 	}
-	s, err := loadSchedule(g)
-	if err != nil {
-		return
-	}
-	m, err := loadMeta(g)
+	s, m, err := loadV2(g)
 	if err != nil {
 		return
 	}
@@ -470,11 +479,7 @@ type v2Context struct {
 // then rides with the rekey, in the same publish, sealed under our previous epoch as a
 // key event's publish is).
 func (t *txn) prepareV2(g *GroupRecord, gc *groupCache) (*v2Context, bool, error) {
-	s, err := loadSchedule(g)
-	if err != nil {
-		return nil, false, err
-	}
-	m, err := loadMeta(g)
+	s, m, err := loadV2(g)
 	if err != nil {
 		return nil, false, err
 	}
@@ -828,11 +833,7 @@ func (c *Client) Rekey(ctx context.Context, id GroupID) error {
 		if g.Status != GroupActive || !gc.isMember(c.acct.id) {
 			return ErrNotMember
 		}
-		s, err := loadSchedule(g)
-		if err != nil {
-			return err
-		}
-		m, err := loadMeta(g)
+		s, m, err := loadV2(g)
 		if err != nil {
 			return err
 		}
@@ -853,11 +854,7 @@ func (t *txn) healV2(g *GroupRecord, gc *groupCache) error {
 	if g.Status != GroupActive || len(g.Schedule) == 0 {
 		return nil
 	}
-	s, err := loadSchedule(g)
-	if err != nil {
-		return err
-	}
-	m, err := loadMeta(g)
+	s, m, err := loadV2(g)
 	if err != nil {
 		return err
 	}
@@ -1061,11 +1058,7 @@ func (t *txn) welcomeV2To(g *GroupRecord, st *membership.State, ins []*Installat
 // of the membership in the block and, with the join, in a Welcome v2 to the new ones
 // (on topic; "": their inbox). The device-list change is a key event this way.
 func (t *txn) linkRekeyV2(g *GroupRecord, gc *groupCache, welcome []*InstallationRecord, topic string) ([]*OutboxRecord, error) {
-	s, err := loadSchedule(g)
-	if err != nil {
-		return nil, err
-	}
-	m, err := loadMeta(g)
+	s, m, err := loadV2(g)
 	if err != nil {
 		return nil, err
 	}
@@ -1506,11 +1499,7 @@ func (t *txn) processKeyBlock(g *GroupRecord, gc *groupCache, kb *epoch.KeyBlock
 		}
 		departs = ev.Type == membership.MemberRemoved
 	}
-	s, err := loadSchedule(g)
-	if err != nil {
-		return err
-	}
-	m, err := loadMeta(g)
+	s, m, err := loadV2(g)
 	if err != nil {
 		return err
 	}
@@ -1676,11 +1665,7 @@ func (t *txn) departV2(g *GroupRecord, removed []string) error {
 	if len(removed) == 0 || len(g.Schedule) == 0 {
 		return nil
 	}
-	m, err := loadMeta(g)
-	if err != nil {
-		return err
-	}
-	s, err := loadSchedule(g)
+	s, m, err := loadV2(g)
 	if err != nil {
 		return err
 	}
@@ -1829,11 +1814,7 @@ func (t *txn) revokedV2(g *GroupRecord, gc *groupCache, revoked []InstallationID
 	if len(revoked) == 0 || len(g.Schedule) == 0 || gc == nil {
 		return nil
 	}
-	m, err := loadMeta(g)
-	if err != nil {
-		return err
-	}
-	s, err := loadSchedule(g)
+	s, m, err := loadV2(g)
 	if err != nil {
 		return err
 	}
@@ -1867,11 +1848,7 @@ func (t *txn) mergeJoin(g *GroupRecord, gc *groupCache, raw []byte) error {
 	if err != nil {
 		return err
 	}
-	s, err := loadSchedule(g)
-	if err != nil {
-		return err
-	}
-	m, err := loadMeta(g)
+	s, m, err := loadV2(g)
 	if err != nil {
 		return err
 	}
