@@ -354,7 +354,7 @@ type txn struct {
 	// message); tx publishes them after commit.
 	sends []*OutboxRecord
 	// ownDelta accumulates the changes to our own account's device list in this
-	// transaction (devices.go).
+	// transaction (devices_effects.go, applyDeviceDelta).
 	ownDelta deviceDelta
 	// quietResign: the caller tells our installations itself after a re-signed list.
 	quietResign bool
