@@ -158,7 +158,7 @@ func (c *collector) collect(events <-chan protocol.Event) {
 }
 
 // wait waits until cond (called under the lock) holds, or the timeout.
-func (c *collector) wait(ctx context.Context, timeout time.Duration, cond func(c *collector) bool) bool {
+func (c *collector) wait(ctx context.Context, timeout time.Duration, cond predicate) bool {
 	t := time.NewTimer(timeout)
 	defer t.Stop()
 	for {
