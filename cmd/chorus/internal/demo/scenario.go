@@ -17,6 +17,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/waku"
 )
@@ -52,7 +53,7 @@ type scenario struct {
 	// daveJoined is len(sent) when Dave joined.
 	daveJoined int
 
-	tally tally // the measurements for the summary (meter.go)
+	tally tally // the measurements for the summary (tally.go)
 }
 
 // sent is a message and who must (and must not) receive it.
@@ -144,15 +145,9 @@ func (s *scenario) check(ok bool, what, detailFormat string, args ...any) bool {
 	return ok
 }
 
-func (s *scenario) wait(ctx context.Context, d *device, cond predicate) bool {
-	return d.ev.wait(ctx, s.o.Wait, cond)
-}
-
-func short(id string) string {
-	if len(id) > 12 {
-		return id[:12] + "…"
-	}
-	return id
+// wait waits until d's events satisfy cond (or the wait ends).
+func (s *scenario) wait(ctx context.Context, d *device, cond chorustest.Predicate) bool {
+	return d.ev.Await(ctx, s.o.Wait, cond)
 }
 
 // --- steps: steps_setup.go (network, accounts, link, contacts), steps_group.go (create,
@@ -160,14 +155,7 @@ func short(id string) string {
 
 // waitUntil polls cond until it holds or the wait ends.
 func (s *scenario) waitUntil(ctx context.Context, cond condition) bool {
-	deadline := time.Now().Add(s.o.Wait)
-	for !cond(ctx) {
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			return false
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	return true
+	return chorustest.Poll(ctx, s.o.Wait, cond)
 }
 
 func (s *scenario) shutdown() {

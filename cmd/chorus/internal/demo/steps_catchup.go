@@ -6,6 +6,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/protocol"
 )
 
@@ -16,7 +17,7 @@ func (s *scenario) catchUp(ctx context.Context) error {
 	if _, err := s.send(ctx, b, "Bring the 60 m rope.", "steady", a); err != nil {
 		return err
 	}
-	a.meter.lose(s.topic)
+	a.meter.Lose(s.topic)
 	lostID, err := a.client.Send(ctx, s.group, protocol.Text("Parking costs 5 euros, bring cash."))
 	if err != nil {
 		return err
@@ -26,21 +27,21 @@ func (s *scenario) catchUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ok := s.wait(ctx, b, toldLost(s.group, a.info, lostID))
+	ok := s.wait(ctx, b, chorustest.ToldLost(s.group, a.info, lostID))
 	s.check(ok, "Bob, online, notices a message from Alice is missing", "%s", s.missingText(b, a.info.ID))
-	s.check(len(b.ev.arrivals(lostID)) == 0, "nobody received the lost message", "")
+	s.check(len(b.ev.Arrivals(lostID)) == 0, "nobody received the lost message", "")
 
 	t0 := time.Now()
 	if err := d.start(ctx, reopen); err != nil {
 		return fmt.Errorf("reopening Dave's app: %w", err)
 	}
 	s.say("Dave opens the app again (a fresh node): the engine fetches the group's history from relay-1's store")
-	okMsgs := s.wait(ctx, d, received(forecast, s.sent[len(s.sent)-2].id))
+	okMsgs := s.wait(ctx, d, chorustest.Received(forecast, s.sent[len(s.sent)-2].id))
 	s.check(okMsgs, "Dave caught up on what he missed", "Bob's and Alice's messages from the store after %s", round(time.Since(t0)))
 	v3, legacy := d.node.StoreRequests()
 	s.check(v3 > 0 && legacy == 0, "Dave's catch-up ran over store v3 (/vac/waku/store-query/3.0.0)",
 		"%d store v3 requests, %d legacy store requests", v3, legacy)
-	okMiss := s.wait(ctx, d, toldLost(s.group, a.info, lostID))
+	okMiss := s.wait(ctx, d, chorustest.ToldLost(s.group, a.info, lostID))
 	s.check(okMiss, "Dave is told a message from Alice is missing and cannot be recovered", "%s", s.missingText(d, a.info.ID))
 	// Missing-message reports (spec R1) name only messages a member was meant to read:
 	// messages sent before Dave joined, named in the causal history of the first ones he
@@ -87,10 +88,8 @@ func (s *scenario) label(d *device) string {
 
 // missingText describes what d was told is missing from sender, naming the sender.
 func (s *scenario) missingText(d *device, sender string) string {
-	d.ev.mu.Lock()
-	defer d.ev.mu.Unlock()
 	var out []string
-	for _, m := range d.ev.missing {
+	for _, m := range d.ev.MissingReports() {
 		if m.Group != s.group || m.SenderAccount != sender {
 			continue
 		}
@@ -114,16 +113,14 @@ func (s *scenario) personOf(account string) string {
 			return p.person
 		}
 	}
-	return short(account)
+	return chorustest.Short(account)
 }
 
 // preJoinReports returns the reports d got about messages sent before it joined
 // (named in the causal history of later messages): d was never meant to read those.
 func (s *scenario) preJoinReports(d *device, joinedAt int) []string {
-	d.ev.mu.Lock()
-	defer d.ev.mu.Unlock()
 	var out []string
-	for _, m := range d.ev.missing {
+	for _, m := range d.ev.MissingReports() {
 		if m.Group != s.group || !m.ByHistory {
 			continue
 		}
@@ -143,9 +140,9 @@ func (s *scenario) exactlyOnce(context.Context) error {
 	for _, m := range s.sent {
 		for _, r := range m.to {
 			total++
-			if n := len(r.ev.arrivals(m.id)); n != 1 {
+			if n := len(r.ev.Arrivals(m.id)); n != 1 {
 				bad++
-				s.say("%s got %s's message %s %d times", r.name(), m.from.name(), short(m.id.String()), n)
+				s.say("%s got %s's message %s %d times", r.name(), m.from.name(), chorustest.Short(m.id.String()), n)
 			}
 		}
 	}

@@ -6,12 +6,13 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/protocol"
 )
 
 func (s *scenario) createGroup(ctx context.Context) error {
 	const name, desc = "Climbing trip", "Saturday at the gorge; bring a rope"
-	inbox0, inboxB0 := s.alice.meter.publishedExcept("")
+	inbox0, inboxB0 := s.alice.meter.PublishedExcept("")
 	t0 := time.Now()
 	id, err := s.alice.client.CreateGroup(ctx, name, desc, s.bob.info.ID, s.carol.info.ID)
 	if err != nil {
@@ -23,11 +24,11 @@ func (s *scenario) createGroup(ctx context.Context) error {
 		return err
 	}
 	s.topic = info.Topic
-	inbox1, inboxB1 := s.alice.meter.publishedExcept("")
+	inbox1, inboxB1 := s.alice.meter.PublishedExcept("")
 	s.say("Alice creates %q — %q with Bob and Carol", name, desc)
 	s.say("the group's Waku topic %s is derived from its secret: outsiders cannot tie it to anyone", info.Topic)
 	for _, d := range []*device{s.bob, s.carol} {
-		ok := s.wait(ctx, d, joined(id))
+		ok := s.wait(ctx, d, chorustest.Joined(id))
 		g, gerr := d.client.Group(ctx, id)
 		ok = ok && gerr == nil && g.Name == name && g.Description == desc && len(g.Members) == 3
 		s.check(ok, fmt.Sprintf("%s joined and sees the name, the description and 3 members", d.person), "after %s", round(time.Since(t0)))
@@ -44,24 +45,24 @@ func (s *scenario) createGroup(ctx context.Context) error {
 // sender's key for everyone), "newcomer" (the sender's key for a new member), "rekey" (a
 // new key after a removal), "revoked" (a new key after a revocation).
 func (s *scenario) send(ctx context.Context, d *device, text, kind string, to ...*device) (protocol.MessageID, error) {
-	n0, b0 := d.meter.published(s.topic)
+	n0, b0 := d.meter.Published(s.topic)
 	t0 := time.Now()
 	id, err := d.client.Send(ctx, s.group, protocol.Text(text))
 	if err != nil {
 		return id, fmt.Errorf("%s sends: %w", d.name(), err)
 	}
-	n1, b1 := d.meter.published(s.topic)
+	n1, b1 := d.meter.Published(s.topic)
 	pubs, bytes := n1-n0, b1-b0
 	var got []string
 	all := true
 	for _, r := range to {
-		ok := s.wait(ctx, r, received(id))
+		ok := s.wait(ctx, r, chorustest.Received(id))
 		if !ok {
 			all = false
 			got = append(got, s.label(r)+" ✗")
 			continue
 		}
-		l := r.ev.arrivals(id)[0].Sub(t0)
+		l := r.ev.Arrivals(id)[0].Sub(t0)
 		s.tally.latency(l)
 		got = append(got, fmt.Sprintf("%s %s", s.label(r), round(l)))
 	}
@@ -109,25 +110,25 @@ func (s *scenario) addDave(ctx context.Context) error {
 	// Alice's phone misses Bob's last message (it hears nothing on the group topic for a
 	// moment): she is behind on Bob when she adds Dave, so what she hands Dave could reach
 	// back before his join.
-	a.meter.deafen(s.topic, true)
+	a.meter.Deafen(s.topic, true)
 	backlog, err := s.send(ctx, b, "Who brings the stove?", "steady", l, c)
-	a.meter.deafen(s.topic, false)
+	a.meter.Deafen(s.topic, false)
 	if err != nil {
 		return err
 	}
 	s.say("(Alice's phone missed Bob's last message: she adds Dave while behind on Bob)")
-	g0, gb0 := a.meter.published(s.topic)
-	p0, pb0 := a.meter.publishedExcept(s.topic)
+	g0, gb0 := a.meter.Published(s.topic)
+	p0, pb0 := a.meter.PublishedExcept(s.topic)
 	if err := a.client.AddMembers(ctx, s.group, d.info.ID); err != nil {
 		return err
 	}
-	g1, gb1 := a.meter.published(s.topic)
-	p1, pb1 := a.meter.publishedExcept(s.topic)
+	g1, gb1 := a.meter.Published(s.topic)
+	p1, pb1 := a.meter.PublishedExcept(s.topic)
 	s.say("Alice adds Dave: the signed MEMBERS_ADDED goes to the group, Dave gets a pairwise Welcome")
-	ok := s.wait(ctx, d, joined(s.group))
+	ok := s.wait(ctx, d, chorustest.Joined(s.group))
 	s.check(ok, "Dave joined the group", "")
 	for _, m := range []*device{l, b, c} {
-		ok := s.wait(ctx, m, sawAdded(s.group, d.info.ID))
+		ok := s.wait(ctx, m, chorustest.SawAdded(s.group, d.info.ID))
 		s.check(ok, fmt.Sprintf("%s sees Dave added", m.name()), "")
 	}
 	// Dave's app fetches the group's recent history from the store (everything said
@@ -179,19 +180,19 @@ func (s *scenario) removeCarol(ctx context.Context) error {
 		return err
 	}
 	carolBefore := textCount(ctx, c, s.group)
-	n0, b0 := a.meter.published(s.topic)
+	n0, b0 := a.meter.Published(s.topic)
 	if err := a.client.RemoveMembers(ctx, s.group, c.info.ID); err != nil {
 		stop()
 		return err
 	}
-	n1, b1 := a.meter.published(s.topic)
+	n1, b1 := a.meter.Published(s.topic)
 	s.tally.removal(n1-n0, b1-b0)
 	s.say("Alice removes Carol: the signed MEMBER_REMOVED and its key block (a fresh seed for every remaining device)")
 	s.say("go to the group in one publish under the old epoch, so Carol learns it (%d publish, %d B): that is the whole rekey", n1-n0, b1-b0)
-	ok := s.wait(ctx, c, toldRemoved(s.group))
+	ok := s.wait(ctx, c, chorustest.ToldRemoved(s.group))
 	s.check(ok, "Carol is told she was removed", "")
 	for _, m := range []*device{l, b, d} {
-		ok := s.wait(ctx, m, sawRemoved(s.group, c.info.ID))
+		ok := s.wait(ctx, m, chorustest.SawRemoved(s.group, c.info.ID))
 		s.check(ok, fmt.Sprintf("%s sees Carol removed", m.name()), "")
 	}
 	s.say("every remaining device now sends under the new epoch; no message carries any key:")
@@ -216,7 +217,7 @@ func (s *scenario) removeCarol(ctx context.Context) error {
 	got := stop()
 	read := 0
 	for _, id := range ids {
-		read += len(c.ev.arrivals(id))
+		read += len(c.ev.Arrivals(id))
 	}
 	carolAfter := textCount(ctx, c, s.group)
 	s.check(got >= len(ids) && read == 0 && carolAfter == carolBefore,
@@ -234,12 +235,12 @@ func (s *scenario) revokeLostDevice(ctx context.Context) error {
 		return err
 	}
 	laptopBefore := textCount(ctx, l, s.group)
-	n0, b0 := a.meter.publishedExcept("")
+	n0, b0 := a.meter.PublishedExcept("")
 	if err := a.client.RevokeInstallation(ctx, l.info.Installation); err != nil {
 		stop()
 		return err
 	}
-	n1, b1 := a.meter.publishedExcept("")
+	n1, b1 := a.meter.PublishedExcept("")
 	s.say("Alice lost her laptop: from her phone (it holds the account key) she revokes it; the signed")
 	s.say("device list goes to the group and to her contacts (%d publishes, %d B); revocation is permanent", n1-n0, b1-b0)
 	ins, err := a.client.Installations(ctx)
@@ -276,7 +277,7 @@ func (s *scenario) revokeLostDevice(ctx context.Context) error {
 	got := stop()
 	read := 0
 	for _, id := range ids {
-		read += len(l.ev.arrivals(id))
+		read += len(l.ev.Arrivals(id))
 	}
 	laptopAfter := textCount(ctx, l, s.group)
 	s.check(got >= len(ids) && read == 0 && laptopAfter == laptopBefore,

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/waku"
@@ -89,7 +90,7 @@ func (s *scenario) accounts(ctx context.Context) error {
 			s.say("%-12s a new installation waiting to be linked (link code %s…)  %s", d.name(), d.linkCode[:22], rel)
 			continue
 		}
-		s.say("%-12s account %s  installation %s  %s", d.name(), short(d.info.ID), d.info.Installation.String()[:8], rel)
+		s.say("%-12s account %s  installation %s  %s", d.name(), chorustest.Short(d.info.ID), d.info.Installation.String()[:8], rel)
 	}
 	s.say("each device runs its own go-waku relay node (connected to one relay) and its own sqlite file")
 	if err := s.meshReady(ctx); err != nil {
@@ -101,14 +102,14 @@ func (s *scenario) accounts(ctx context.Context) error {
 // linkLaptop links Alice's laptop to her account from her phone.
 func (s *scenario) linkLaptop(ctx context.Context) error {
 	a, l := s.alice, s.laptop
-	n0, b0 := a.meter.publishedExcept("")
+	n0, b0 := a.meter.PublishedExcept("")
 	t0 := time.Now()
 	id, err := a.client.LinkDevice(ctx, l.linkCode, "laptop")
 	if err != nil {
 		return fmt.Errorf("linking the laptop: %w", err)
 	}
-	n1, b1 := a.meter.publishedExcept("")
-	ok := s.wait(ctx, l, linked)
+	n1, b1 := a.meter.PublishedExcept("")
+	ok := s.wait(ctx, l, chorustest.Linked)
 	if ok {
 		l.info, err = l.client.Account()
 		ok = err == nil && l.info.ID == a.info.ID && l.info.Installation == id
