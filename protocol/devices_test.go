@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +19,6 @@ import (
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/topics"
-	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/memory"
 	"github.com/chorus-im/chorus/x3dh"
 )
@@ -362,20 +360,6 @@ func TestLinkPRIV2(t *testing.T) {
 		}
 	}
 	t.Logf("PRIV2: %d publishes checked against %d secrets", len(envs), len(secrets))
-}
-
-// recorder is a Transport that records what it publishes.
-type recorder struct {
-	protocol.Transport
-	mu   sync.Mutex
-	pubs []transport.Envelope
-}
-
-func (r *recorder) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
-	r.mu.Lock()
-	r.pubs = append(r.pubs, transport.Envelope{Topic: topic, Payload: bytes.Clone(payload)})
-	r.mu.Unlock()
-	return r.Transport.Publish(ctx, topic, payload)
 }
 
 // TestLinkedDeviceRestart: a device waiting to be linked restarts and shows the same code;

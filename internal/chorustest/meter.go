@@ -11,7 +11,7 @@ import (
 )
 
 // Meter wraps a client's transport: it counts every successful publish (per topic, with
-// bytes) and keeps a copy of it, counts every envelope delivered to the client, and can
+// bytes), keeps a copy of every publish handed to the transport, counts every envelope delivered to the client, and can
 // lose the next publish on a topic (the publish "succeeds" but never leaves the device)
 // or make the client miss what arrives live on a topic, to stage a loss.
 type Meter struct {
@@ -46,6 +46,7 @@ func (m *Meter) Publish(ctx context.Context, topic string, payload []byte) ([32]
 		// Lost on the way: the device believes it published.
 		return transport.MessageHash("lost", topic, payload, time.Now().UnixNano()), nil
 	}
+	m.sent = append(m.sent, transport.Envelope{Topic: topic, Payload: bytes.Clone(payload)})
 	m.mu.Unlock()
 	h, err := m.Inner.Publish(ctx, topic, payload)
 	if err == nil {
@@ -57,7 +58,6 @@ func (m *Meter) Publish(ctx context.Context, topic string, payload []byte) ([32]
 		}
 		c.N++
 		c.Bytes += int64(len(payload))
-		m.sent = append(m.sent, transport.Envelope{Topic: topic, Payload: bytes.Clone(payload)})
 		m.mu.Unlock()
 	}
 	return h, err
@@ -155,7 +155,8 @@ func (m *Meter) Received(topic string) (n, bytes int64) {
 	return 0, 0
 }
 
-// Sent returns a copy of every successful publish so far, in order.
+// Sent returns every publish handed to the inner transport so far (failed ones too; lost
+// ones, which never leave, not), in order.
 func (m *Meter) Sent() []transport.Envelope {
 	m.mu.Lock()
 	defer m.mu.Unlock()

@@ -7,8 +7,8 @@ import (
 	"github.com/chorus-im/chorus/protocol"
 )
 
-// A condition is a condition on a device's state that scenario.waitUntil polls (a
-// condition on its events is a chorustest.Predicate, for scenario.wait).
+// A condition is a condition on a device's state that story.waitUntil polls (a
+// condition on its events is a chorustest.Predicate, for story.wait).
 type condition func(ctx context.Context) bool
 
 // binds: d's contact code carries the binding signature of installation id.

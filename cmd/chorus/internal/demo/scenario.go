@@ -30,8 +30,8 @@ type Options struct {
 	Wait   time.Duration // how long to wait for each expected event (default 15s)
 }
 
-// scenario is one run.
-type scenario struct {
+// story is one run of the scenario.
+type story struct {
 	o     Options
 	out   io.Writer
 	start time.Time
@@ -76,7 +76,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Wait <= 0 {
 		o.Wait = 15 * time.Second
 	}
-	s := &scenario{o: o, out: o.Out, start: time.Now(), res: &Result{}}
+	s := &story{o: o, out: o.Out, start: time.Now(), res: &Result{}}
 	if o.Dir == "" {
 		d, err := os.MkdirTemp("", "chorus-demo-")
 		if err != nil {
@@ -95,7 +95,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	return s.res, err
 }
 
-func (s *scenario) run(ctx context.Context) error {
+func (s *story) run(ctx context.Context) error {
 	fmt.Fprintln(s.out, "Chorus demo — end-to-end encrypted group chat over an embedded Waku network")
 	fmt.Fprintln(s.out, strings.Repeat("═", 78))
 	steps := []struct {
@@ -126,11 +126,11 @@ func (s *scenario) run(ctx context.Context) error {
 
 // --- narration helpers
 
-func (s *scenario) say(format string, args ...any) {
+func (s *story) say(format string, args ...any) {
 	fmt.Fprintf(s.out, "         "+format+"\n", args...)
 }
 
-func (s *scenario) check(ok bool, what, detailFormat string, args ...any) bool {
+func (s *story) check(ok bool, what, detailFormat string, args ...any) bool {
 	detail := fmt.Sprintf(detailFormat, args...)
 	s.res.Checks = append(s.res.Checks, Check{Step: s.step, What: what, OK: ok, Detail: detail})
 	mark := "✓"
@@ -146,7 +146,7 @@ func (s *scenario) check(ok bool, what, detailFormat string, args ...any) bool {
 }
 
 // wait waits until d's events satisfy cond (or the wait ends).
-func (s *scenario) wait(ctx context.Context, d *device, cond chorustest.Predicate) bool {
+func (s *story) wait(ctx context.Context, d *device, cond chorustest.Predicate) bool {
 	return d.ev.Await(ctx, s.o.Wait, cond)
 }
 
@@ -154,11 +154,11 @@ func (s *scenario) wait(ctx context.Context, d *device, cond chorustest.Predicat
 // talk, add, remove, revoke), steps_catchup.go (offline catch-up, exactly once)
 
 // waitUntil polls cond until it holds or the wait ends.
-func (s *scenario) waitUntil(ctx context.Context, cond condition) bool {
+func (s *story) waitUntil(ctx context.Context, cond condition) bool {
 	return chorustest.Poll(ctx, s.o.Wait, cond)
 }
 
-func (s *scenario) shutdown() {
+func (s *story) shutdown() {
 	for _, d := range s.devices() {
 		d.shutdown()
 	}
@@ -167,6 +167,6 @@ func (s *scenario) shutdown() {
 	}
 }
 
-func (s *scenario) summary() {
+func (s *story) summary() {
 	s.res.Summary = append(s.res.Summary, s.tally.summary()...)
 }

@@ -10,7 +10,7 @@ import (
 	"github.com/chorus-im/chorus/protocol"
 )
 
-func (s *scenario) catchUp(ctx context.Context) error {
+func (s *story) catchUp(ctx context.Context) error {
 	a, b, d := s.alice, s.bob, s.dave
 	d.shutdown()
 	s.say("Dave closes the app: his node goes offline")
@@ -73,7 +73,7 @@ func textCount(ctx context.Context, d *device, g protocol.GroupID) int {
 }
 
 // label names a recipient device: the person, and the device for people with several.
-func (s *scenario) label(d *device) string {
+func (s *story) label(d *device) string {
 	n := 0
 	for _, o := range s.devices() {
 		if o.person == d.person {
@@ -87,7 +87,7 @@ func (s *scenario) label(d *device) string {
 }
 
 // missingText describes what d was told is missing from sender, naming the sender.
-func (s *scenario) missingText(d *device, sender string) string {
+func (s *story) missingText(d *device, sender string) string {
 	var out []string
 	for _, m := range d.ev.MissingReports() {
 		if m.Group != s.group || m.SenderAccount != sender {
@@ -107,7 +107,7 @@ func (s *scenario) missingText(d *device, sender string) string {
 }
 
 // personOf names an account by its person.
-func (s *scenario) personOf(account string) string {
+func (s *story) personOf(account string) string {
 	for _, p := range s.devices() {
 		if p.info.ID == account {
 			return p.person
@@ -118,7 +118,7 @@ func (s *scenario) personOf(account string) string {
 
 // preJoinReports returns the reports d got about messages sent before it joined
 // (named in the causal history of later messages): d was never meant to read those.
-func (s *scenario) preJoinReports(d *device, joinedAt int) []string {
+func (s *story) preJoinReports(d *device, joinedAt int) []string {
 	var out []string
 	for _, m := range d.ev.MissingReports() {
 		if m.Group != s.group || !m.ByHistory {
@@ -133,7 +133,7 @@ func (s *scenario) preJoinReports(d *device, joinedAt int) []string {
 	return out
 }
 
-func (s *scenario) exactlyOnce(context.Context) error {
+func (s *story) exactlyOnce(context.Context) error {
 	time.Sleep(200 * time.Millisecond) // late duplicates would show up now
 	bad := 0
 	total := 0

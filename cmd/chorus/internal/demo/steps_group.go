@@ -10,7 +10,7 @@ import (
 	"github.com/chorus-im/chorus/protocol"
 )
 
-func (s *scenario) createGroup(ctx context.Context) error {
+func (s *story) createGroup(ctx context.Context) error {
 	const name, desc = "Climbing trip", "Saturday at the gorge; bring a rope"
 	inbox0, inboxB0 := s.alice.meter.PublishedExcept("")
 	t0 := time.Now()
@@ -44,7 +44,7 @@ func (s *scenario) createGroup(ctx context.Context) error {
 // material the message carries, for the size statistics: "steady" (none), "first" (the
 // sender's key for everyone), "newcomer" (the sender's key for a new member), "rekey" (a
 // new key after a removal), "revoked" (a new key after a revocation).
-func (s *scenario) send(ctx context.Context, d *device, text, kind string, to ...*device) (protocol.MessageID, error) {
+func (s *story) send(ctx context.Context, d *device, text, kind string, to ...*device) (protocol.MessageID, error) {
 	n0, b0 := d.meter.Published(s.topic)
 	t0 := time.Now()
 	id, err := d.client.Send(ctx, s.group, protocol.Text(text))
@@ -79,7 +79,7 @@ func (s *scenario) send(ctx context.Context, d *device, text, kind string, to ..
 	return id, nil
 }
 
-func (s *scenario) talk(ctx context.Context) error {
+func (s *story) talk(ctx context.Context) error {
 	a, l, b, c := s.alice, s.laptop, s.bob, s.carol
 	lines := []struct {
 		from *device
@@ -105,7 +105,7 @@ func (s *scenario) talk(ctx context.Context) error {
 	return nil
 }
 
-func (s *scenario) addDave(ctx context.Context) error {
+func (s *story) addDave(ctx context.Context) error {
 	a, l, b, c, d := s.alice, s.laptop, s.bob, s.carol, s.dave
 	// Alice's phone misses Bob's last message (it hears nothing on the group topic for a
 	// moment): she is behind on Bob when she adds Dave, so what she hands Dave could reach
@@ -171,7 +171,7 @@ func (s *scenario) addDave(ctx context.Context) error {
 	return nil
 }
 
-func (s *scenario) removeCarol(ctx context.Context) error {
+func (s *story) removeCarol(ctx context.Context) error {
 	a, l, b, c, d := s.alice, s.laptop, s.bob, s.carol, s.dave
 	// Carol keeps the group secret, so her node can still listen on the topic: count
 	// what reaches it after the removal.
@@ -226,7 +226,7 @@ func (s *scenario) removeCarol(ctx context.Context) error {
 	return nil
 }
 
-func (s *scenario) revokeLostDevice(ctx context.Context) error {
+func (s *story) revokeLostDevice(ctx context.Context) error {
 	a, l, b, d := s.alice, s.laptop, s.bob, s.dave
 	// The laptop is lost, not wiped: its client keeps running and its node keeps
 	// listening on the group topic.
@@ -289,7 +289,7 @@ func (s *scenario) revokeLostDevice(ctx context.Context) error {
 }
 
 // listen counts what reaches d's node on the group topic until stop is called.
-func (s *scenario) listen(ctx context.Context, d *device) (stop func() int, err error) {
+func (s *story) listen(ctx context.Context, d *device) (stop func() int, err error) {
 	lctx, cancel := context.WithCancel(ctx)
 	raw, err := d.node.Subscribe(lctx, []string{s.topic})
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 	"github.com/chorus-im/chorus/transport/waku"
 )
 
-func (s *scenario) network(ctx context.Context) error {
+func (s *story) network(ctx context.Context) error {
 	var addrs []string
 	for i := range 3 {
 		cfg := waku.Config{Peers: slices.Clone(addrs), Logger: s.o.Logger}
@@ -51,14 +51,14 @@ func (s *scenario) network(ctx context.Context) error {
 	return nil
 }
 
-func (s *scenario) newDevice(person, label string, relay int) *device {
+func (s *story) newDevice(person, label string, relay int) *device {
 	return &device{person: person, label: label, dbPath: dbPath(s.dir, person, label),
 		peer: s.relays[relay].ListenAddrs()[0], storePeer: s.relays[0].ListenAddrs()[0], log: s.o.Logger,
 		opts: []protocol.Option{protocol.WithLogger(s.o.Logger), protocol.WithSyncInterval(time.Second), protocol.WithEpochs(true),
 			protocol.WithRetryBackoff(200 * time.Millisecond), protocol.WithDevice(person+"'s "+label, "")}}
 }
 
-func (s *scenario) devices() []*device {
+func (s *story) devices() []*device {
 	var out []*device
 	for _, d := range []*device{s.alice, s.laptop, s.bob, s.carol, s.dave} {
 		if d != nil {
@@ -68,7 +68,7 @@ func (s *scenario) devices() []*device {
 	return out
 }
 
-func (s *scenario) accounts(ctx context.Context) error {
+func (s *story) accounts(ctx context.Context) error {
 	s.alice = s.newDevice("Alice", "phone", 0)
 	s.laptop = s.newDevice("Alice", "laptop", 2)
 	s.bob = s.newDevice("Bob", "phone", 1)
@@ -100,7 +100,7 @@ func (s *scenario) accounts(ctx context.Context) error {
 }
 
 // linkLaptop links Alice's laptop to her account from her phone.
-func (s *scenario) linkLaptop(ctx context.Context) error {
+func (s *story) linkLaptop(ctx context.Context) error {
 	a, l := s.alice, s.laptop
 	n0, b0 := a.meter.PublishedExcept("")
 	t0 := time.Now()
@@ -135,7 +135,7 @@ func (s *scenario) linkLaptop(ctx context.Context) error {
 
 // meshReady waits until a publish from any device reaches every other device: the
 // relays' gossipsub mesh is built on heartbeats, shortly after the connections.
-func (s *scenario) meshReady(ctx context.Context) error {
+func (s *story) meshReady(ctx context.Context) error {
 	const probeTopic = "/chorus/1/demo-probe/proto"
 	devs := s.devices()
 	pctx, cancel := context.WithCancel(ctx)
@@ -190,7 +190,7 @@ func (s *scenario) meshReady(ctx context.Context) error {
 
 func round2(d time.Duration) string { return round(d) }
 
-func (s *scenario) contacts(ctx context.Context) error {
+func (s *story) contacts(ctx context.Context) error {
 	code := func(d *device) (string, error) { return d.client.ContactCode(ctx) }
 	ac, err := code(s.alice)
 	if err != nil {

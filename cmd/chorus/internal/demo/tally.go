@@ -28,7 +28,7 @@ type tally struct {
 	knownHoles []string
 }
 
-// message counts a group message of kind (see scenario.send) sent in pubs publishes of
+// message counts a group message of kind (see story.send) sent in pubs publishes of
 // bytes in all.
 func (t *tally) message(kind string, pubs, bytes int64) {
 	t.msgs++
