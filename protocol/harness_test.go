@@ -8,11 +8,11 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/memory"
@@ -20,22 +20,19 @@ import (
 
 // peer is one client in a test network.
 type peer struct {
-	t      testing.TB
-	name   string
-	net    *memory.Network
-	node   *memory.Node
-	store  *persistence.Store
-	c      *protocol.Client
-	id     string
-	cancel context.CancelFunc
-	done   chan struct{}
-	path   string
-	opts   []protocol.Option // extra client options
+	t     testing.TB
+	name  string
+	net   *memory.Network
+	node  *memory.Node
+	store *persistence.Store
+	c     *protocol.Client
+	id    string
+	run   *chorustest.Running // nil when stopped
+	ev    *chorustest.Events  // every event since the peer was added (restarts included)
+	path  string
+	opts  []protocol.Option // extra client options
 	// failPublish makes every publish fail with a transport error other than "no peers".
 	failPublish atomic.Bool
-
-	mu     sync.Mutex
-	events []protocol.Event
 }
 
 type testNet struct {
@@ -99,45 +96,39 @@ func (p *peer) start(create bool) {
 		}
 		p.id = info.ID
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	p.cancel = cancel
-	p.done = make(chan struct{})
-	evs := p.c.Subscribe(rctx)
-	go func() {
-		for ev := range evs {
-			p.mu.Lock()
-			p.events = append(p.events, ev)
-			p.mu.Unlock()
-		}
-	}()
-	go func() {
-		defer close(p.done)
-		if err := p.c.Run(rctx); err != nil {
-			t.Errorf("%s: Run: %v", p.name, err)
-		}
-	}()
+	p.run = chorustest.Start(ctx, p.c, p.events())
+}
+
+// events is the peer's event record (created on first use).
+func (p *peer) events() *chorustest.Events {
+	if p.ev == nil {
+		p.ev = chorustest.NewEvents()
+	}
+	return p.ev
+}
+
+// halt stops Run, reporting its error.
+func (p *peer) halt() {
+	if err := p.run.Stop(); err != nil {
+		p.t.Errorf("%s: Run: %v", p.name, err)
+	}
 }
 
 // stop stops Run, closes the client, node and store (idempotent).
 func (p *peer) stop() {
-	if p.cancel == nil {
+	if p.run == nil {
 		return
 	}
-	p.cancel()
-	<-p.done
+	p.halt()
 	p.c.Close()
 	p.node.Close()
 	p.store.Close()
-	p.cancel = nil
+	p.run = nil
 }
 
 // pause stops Run (no network input) but keeps the client usable.
 func (p *peer) pause() {
-	p.cancel()
-	<-p.done
-	p.cancel = func() {}
-	p.done = make(chan struct{})
-	close(p.done)
+	p.halt()
 }
 
 func (p *peer) restart() {
@@ -174,7 +165,7 @@ func (tn *testNet) settle(peers ...*peer) {
 	for round := 0; round < 3; round++ {
 		time.Sleep(30 * time.Millisecond)
 		for _, p := range peers {
-			if p.cancel == nil {
+			if p.run == nil {
 				continue
 			}
 			if err := p.c.Sync(ctx); err != nil {
@@ -199,15 +190,7 @@ func (p *peer) texts(g protocol.GroupID) map[string]int {
 }
 
 func (p *peer) eventsOf(f func(protocol.Event) bool) []protocol.Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []protocol.Event
-	for _, e := range p.events {
-		if f(e) {
-			out = append(out, e)
-		}
-	}
-	return out
+	return p.events().All(f)
 }
 
 func ids(ps ...*peer) []string {
@@ -260,22 +243,7 @@ func (tn *testNet) newClient(name, path string, setup func(c *protocol.Client) e
 	if info, err := p.c.Account(); err == nil {
 		p.id = info.ID
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	p.cancel, p.done = cancel, make(chan struct{})
-	evs := p.c.Subscribe(rctx)
-	go func() {
-		for ev := range evs {
-			p.mu.Lock()
-			p.events = append(p.events, ev)
-			p.mu.Unlock()
-		}
-	}()
-	go func() {
-		defer close(p.done)
-		if err := p.c.Run(rctx); err != nil {
-			t.Errorf("%s: Run: %v", p.name, err)
-		}
-	}()
+	p.run = chorustest.Start(ctx, p.c, p.events())
 	tn.peers = append(tn.peers, p)
 	return p
 }
@@ -306,7 +274,7 @@ func (tn *testNet) waitFor(what string, cond func() bool, detail ...func() strin
 		time.Sleep(5 * time.Millisecond)
 		if i%20 == 19 {
 			for _, p := range tn.peers {
-				if p.cancel != nil {
+				if p.run != nil {
 					_ = p.c.Sync(context.Background())
 				}
 			}
@@ -348,7 +316,7 @@ func (tn *testNet) link(holder *peer, name string) *peer {
 	// the holder announced it: every running peer in a group with the holder knows it.
 	tn.waitFor(name+" known to the holder's groups", func() bool {
 		for _, p := range tn.peers {
-			if p == holder || p == d || p.cancel == nil || p.id == holder.id || !sharesGroup(ctx, p, groups) {
+			if p == holder || p == d || p.run == nil || p.id == holder.id || !sharesGroup(ctx, p, groups) {
 				continue
 			}
 			ct, err := p.c.Contact(ctx, holder.id)
@@ -363,7 +331,7 @@ func (tn *testNet) link(holder *peer, name string) *peer {
 	// sends: the link's binding round trip makes that window real).
 	tn.waitFor(name+" known to its siblings", func() bool {
 		for _, p := range tn.peers {
-			if p == holder || p == d || p.cancel == nil || p.id != holder.id {
+			if p == holder || p == d || p.run == nil || p.id != holder.id {
 				continue
 			}
 			list, err := p.c.Installations(ctx)

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus/internal/chorustest"
+	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/memory"
 )
@@ -104,5 +105,85 @@ func TestMedianShort(t *testing.T) {
 	}
 	if got := chorustest.Short("0x04abcdef0123456789"); got != "0x04abcdef01…" {
 		t.Errorf("Short: %q", got)
+	}
+}
+
+// TestTap: a tap sees what is published on its topics, and nothing after Stop.
+func TestTap(t *testing.T) {
+	ctx := context.Background()
+	net := memory.NewNetwork(memory.Config{})
+	defer net.Close()
+	pub, obs := net.Join("pub"), net.Join("obs")
+	tp, err := chorustest.NewTap(ctx, obs, "x")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, topic := range []string{"x", "y", "x"} {
+		if _, err := pub.Publish(ctx, topic, []byte(topic)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for len(tp.Envelopes()) < 2 && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	got := tp.Stop()
+	if len(got) != 2 || got[0].Topic != "x" || got[1].Topic != "x" {
+		t.Fatalf("tap saw %d envelopes, want the 2 on x", len(got))
+	}
+	if _, err := pub.Publish(ctx, "x", []byte("late")); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond)
+	if n := len(tp.Envelopes()); n != 2 {
+		t.Fatalf("tap recorded %d envelopes after Stop, want 2", n)
+	}
+}
+
+// TestRunning: Start runs a real client and records its events; Stop ends Run cleanly and
+// can be called again.
+func TestRunning(t *testing.T) {
+	ctx := context.Background()
+	net := memory.NewNetwork(memory.Config{History: true})
+	defer net.Close()
+	open := func(name string) *chorustest.Running {
+		st, err := persistence.Open(":memory:")
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { st.Close() })
+		c, err := protocol.New(ctx, st, net.Join(name), protocol.WithSyncInterval(-1))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		if _, err := c.CreateAccount(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return chorustest.Start(ctx, c, nil)
+	}
+	a, b := open("a"), open("b")
+	codeB, err := b.Client.ContactCode(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.Client.AddContact(ctx, codeB); err != nil {
+		t.Fatal(err)
+	}
+	bInfo, _ := b.Client.Account()
+	g, err := a.Client.CreateGroup(ctx, "g", "", bInfo.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !b.Events.Await(ctx, 10*time.Second, chorustest.Joined(g)) {
+		t.Fatal("b did not join")
+	}
+	if n := len(b.Events.All(func(e protocol.Event) bool { _, ok := e.(*protocol.GroupJoined); return ok })); n != 1 {
+		t.Errorf("%d GroupJoined events, want 1", n)
+	}
+	for _, r := range []*chorustest.Running{a, b, a} {
+		if err := r.Stop(); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
 	}
 }

@@ -16,6 +16,7 @@ import (
 type Events struct {
 	mu      sync.Mutex
 	changed chan struct{}
+	all     []protocol.Event
 
 	Received map[protocol.MessageID][]time.Time // arrival times (duplicates show as more than one)
 	Joined   map[protocol.GroupID]*protocol.GroupJoined
@@ -37,6 +38,7 @@ func (e *Events) Collect(events <-chan protocol.Event) {
 	for ev := range events {
 		now := time.Now()
 		e.mu.Lock()
+		e.all = append(e.all, ev)
 		switch x := ev.(type) {
 		case *protocol.MessageReceived:
 			e.Received[x.Message.ID] = append(e.Received[x.Message.ID], now)
@@ -97,6 +99,19 @@ func (e *Events) Arrivals(id protocol.MessageID) []time.Time {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	return append([]time.Time(nil), e.Received[id]...)
+}
+
+// All returns every event so far for which keep holds (nil: every event), in order.
+func (e *Events) All(keep func(protocol.Event) bool) []protocol.Event {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	var out []protocol.Event
+	for _, ev := range e.all {
+		if keep == nil || keep(ev) {
+			out = append(out, ev)
+		}
+	}
+	return out
 }
 
 // MissingReports returns the MessageMissing events so far.

@@ -28,11 +28,10 @@ type device struct {
 	meter  *chorustest.Meter
 	client *protocol.Client
 	info   protocol.AccountInfo
-	stop   context.CancelFunc
+	run    *chorustest.Running // nil when shut down
 	// linkCode is the pairing code of a device started to be linked.
 	linkCode string
-	done     chan struct{}
-	ev       *chorustest.Events
+	ev       *chorustest.Events // kept across restarts
 }
 
 func (d *device) name() string { return d.person + "/" + d.label }
@@ -84,29 +83,21 @@ func (d *device) start(ctx context.Context, mode int) error {
 	if d.ev == nil {
 		d.ev = chorustest.NewEvents()
 	}
-	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	d.stop = cancel
-	d.done = make(chan struct{})
-	events := d.client.Subscribe(rctx)
-	go d.ev.Collect(events)
-	go func() {
-		defer close(d.done)
-		_ = d.client.Run(rctx)
-	}()
+	d.run = chorustest.Start(context.WithoutCancel(ctx), d.client, d.ev)
 	return nil
 }
 
 // shutdown stops the engine and closes the node and the database (the app is closed).
 func (d *device) shutdown() {
-	if d.stop == nil {
+	if d.run == nil {
 		return
 	}
-	d.stop()
+	d.run.Cancel()
 	d.client.Close()
-	<-d.done
+	_ = d.run.Stop()
 	d.node.Close()
 	d.db.Close()
-	d.stop = nil
+	d.run = nil
 }
 
 func dbPath(dir, person, label string) string {

@@ -290,19 +290,9 @@ func (s *story) revokeLostDevice(ctx context.Context) error {
 
 // listen counts what reaches d's node on the group topic until stop is called.
 func (s *story) listen(ctx context.Context, d *device) (stop func() int, err error) {
-	lctx, cancel := context.WithCancel(ctx)
-	raw, err := d.node.Subscribe(lctx, []string{s.topic})
+	tp, err := chorustest.NewTap(ctx, d.node, s.topic)
 	if err != nil {
-		cancel()
 		return nil, err
 	}
-	seen := make(chan int, 1)
-	go func() {
-		n := 0
-		defer func() { seen <- n }()
-		for range raw {
-			n++
-		}
-	}()
-	return func() int { cancel(); return <-seen }, nil
+	return func() int { return len(tp.Stop()) }, nil
 }
