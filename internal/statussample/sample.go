@@ -38,7 +38,7 @@ func (f *File) DecodeCases() ([]Case, error) {
 
 type File struct {
 	Description string            `json:"description"`
-	Actors      []Actor        `json:"actors"`
+	Actors      []Actor           `json:"actors"`
 	Cases       []json.RawMessage `json:"cases"`
 }
 
@@ -49,8 +49,8 @@ type Actor struct {
 }
 
 type Case struct {
-	ID       string       `json:"id"`
-	ChatID   string       `json:"chat_id"`
+	ID       string    `json:"id"`
+	ChatID   string    `json:"chat_id"`
 	Receiver Receiver  `json:"receiver"`
 	Events   []Event   `json:"events"`
 	Messages []Message `json:"messages"`
@@ -91,12 +91,12 @@ func (e *Event) Tampered() bool {
 }
 
 type Message struct {
-	ID         string    `json:"id"`
-	ChatID     *string   `json:"chat_id"`
-	EventIDs   []string  `json:"event_ids"`
-	Hex        string    `json:"membership_update_message_hex"`
-	AppMeta    *AMM   `json:"application_metadata_message"`
-	Piggyback  *Piggyback `json:"piggybacked_chat_message"`
+	ID        string     `json:"id"`
+	ChatID    *string    `json:"chat_id"`
+	EventIDs  []string   `json:"event_ids"`
+	Hex       string     `json:"membership_update_message_hex"`
+	AppMeta   *AMM       `json:"application_metadata_message"`
+	Piggyback *Piggyback `json:"piggybacked_chat_message"`
 	// Bytes and DecodeErr are for the reader: the decoded Hex, and why the message
 	// does not parse.
 	Bytes     []byte `json:"-"`
@@ -118,17 +118,17 @@ type Piggyback struct {
 
 type Step struct {
 	Deliver       string          `json:"deliver"`
-	Group         *Outcome     `json:"group"`
-	Handler       *Outcome     `json:"handler"`
+	Group         *Outcome        `json:"group"`
+	Handler       *Outcome        `json:"handler"`
 	ReceiverAfter json.RawMessage `json:"receiver_state_after"`
 }
 
 type Outcome struct {
-	Accepted      *bool     `json:"accepted"`
-	Stage         *string   `json:"stage"`
-	FailedEventID *string   `json:"failed_event_id"`
-	Error         *string   `json:"error"`
-	State         *State `json:"state"`
+	Accepted      *bool   `json:"accepted"`
+	Stage         *string `json:"stage"`
+	FailedEventID *string `json:"failed_event_id"`
+	Error         *string `json:"error"`
+	State         *State  `json:"state"`
 }
 
 type State struct {
