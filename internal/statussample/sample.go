@@ -36,18 +36,22 @@ func (f *File) DecodeCases() ([]Case, error) {
 	return out, nil
 }
 
+// File is one sample file: its actors (named key pairs) and raw cases.
 type File struct {
 	Description string            `json:"description"`
 	Actors      []Actor           `json:"actors"`
 	Cases       []json.RawMessage `json:"cases"`
 }
 
+// Actor is a named key pair of the sample.
 type Actor struct {
 	Name          string `json:"name"`
 	PrivateKeyHex string `json:"private_key_hex"`
 	PublicKey     string `json:"public_key"`
 }
 
+// Case is one scenario: events, the messages carrying them, and what a receiver must
+// conclude at each step.
 type Case struct {
 	ID       string    `json:"id"`
 	ChatID   string    `json:"chat_id"`
@@ -57,12 +61,14 @@ type Case struct {
 	Steps    []Step    `json:"steps"`
 }
 
+// Receiver is the installation the steps are judged for.
 type Receiver struct {
 	Actor     string  `json:"actor"`
 	PublicKey string  `json:"public_key"`
 	NowMs     *uint64 `json:"now_ms"`
 }
 
+// Event is one membership event as status-go built and signed it.
 type Event struct {
 	ID               string          `json:"id"`
 	Author           string          `json:"author"`
@@ -90,6 +96,7 @@ func (e *Event) Tampered() bool {
 	return t != "" && t != "null" && t != "false" && t != `""`
 }
 
+// Message is one membership update message (a set of events) with its envelope.
 type Message struct {
 	ID        string     `json:"id"`
 	ChatID    *string    `json:"chat_id"`
@@ -103,6 +110,7 @@ type Message struct {
 	DecodeErr error  `json:"-"`
 }
 
+// AMM is the ApplicationMetadataMessage envelope of a message.
 type AMM struct {
 	Tampering    json.RawMessage `json:"tampering"`
 	Signer       string          `json:"signer"`
@@ -112,10 +120,12 @@ type AMM struct {
 	MessageIDHex *string         `json:"message_id_hex"`
 }
 
+// Piggyback is a chat message carried with a membership update.
 type Piggyback struct {
 	EncodedHex *string `json:"encoded_hex"`
 }
 
+// Step is one delivery and its expected outcome.
 type Step struct {
 	Deliver       string          `json:"deliver"`
 	Group         *Outcome        `json:"group"`
@@ -123,6 +133,7 @@ type Step struct {
 	ReceiverAfter json.RawMessage `json:"receiver_state_after"`
 }
 
+// Outcome is what the group logic or the handler concluded.
 type Outcome struct {
 	Accepted      *bool   `json:"accepted"`
 	Stage         *string `json:"stage"`
@@ -131,6 +142,7 @@ type Outcome struct {
 	State         *State  `json:"state"`
 }
 
+// State is a group state as status-go reports it.
 type State struct {
 	ChatID         *string         `json:"chat_id"`
 	Creator        *string         `json:"creator"`
