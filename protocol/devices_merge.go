@@ -12,8 +12,10 @@ import (
 	"github.com/chorus-im/chorus/x3dh"
 )
 
-// listFrom says how a device list reached us (mergeDeviceList). The zero value is a copy
-// handed on by someone else (a group, a Welcome, a membership event).
+// listFrom says how a device list reached us (mergeDeviceList). The zero value: a list
+// whose one-time prekeys are not ours to use, a copy handed on by someone else (a group,
+// a Welcome, a membership event) or one its owner sent without them (a contact's
+// pairwise device list).
 type listFrom struct {
 	// owner: the account sent the list to us itself (an initial message, a Devices message,
 	// its announcement), so the one-time prekeys of its bundles are ours to use; otherwise
