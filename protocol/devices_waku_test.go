@@ -43,8 +43,7 @@ func TestWakuMultiDevice(t *testing.T) {
 		rec  *chorustest.Meter
 		c    *protocol.Client
 		id   string
-		done chan struct{}
-		stop context.CancelFunc
+		run  *chorustest.Running
 	}
 	var clients []*client
 	start := func(name string, setup func(c *protocol.Client) error) *client {
@@ -72,17 +71,14 @@ func TestWakuMultiDevice(t *testing.T) {
 		if err := setup(c); err != nil {
 			t.Fatal(err)
 		}
-		cl := &client{name: name, node: node, rec: rec, c: c, done: make(chan struct{})}
+		cl := &client{name: name, node: node, rec: rec, c: c}
 		if info, err := c.Account(); err == nil {
 			cl.id = info.ID
 		}
-		rctx, rcancel := context.WithCancel(ctx)
-		cl.stop = rcancel
-		go func() { defer close(cl.done); c.Run(rctx) }()
+		cl.run = chorustest.Start(ctx, c, nil)
 		clients = append(clients, cl)
 		t.Cleanup(func() {
-			cl.stop()
-			<-cl.done
+			cl.run.Stop()
 			cl.c.Close()
 			cl.node.Close()
 			store.Close()
