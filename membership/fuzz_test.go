@@ -4,10 +4,10 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
-	"os"
 	"testing"
 	"time"
 
+	"github.com/chorus-im/chorus/internal/statussample"
 	m "github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/spec"
 )
@@ -16,21 +16,15 @@ import (
 func fuzzSeeds(tb testing.TB) [][]byte {
 	var seeds [][]byte
 	for _, path := range []string{"../spec/status-membership/valid_flows.json", "testdata/status-extra/extra_flows.json"} {
-		data, err := os.ReadFile(path)
+		f, err := statussample.ReadFile(path)
 		if err != nil {
 			tb.Fatal(err)
 		}
-		var f struct {
-			Cases []struct {
-				Messages []struct {
-					Hex string `json:"membership_update_message_hex"`
-				} `json:"messages"`
-			} `json:"cases"`
-		}
-		if err := json.Unmarshal(data, &f); err != nil {
+		cases, err := f.DecodeCases()
+		if err != nil {
 			tb.Fatal(err)
 		}
-		for _, c := range f.Cases {
+		for _, c := range cases {
 			for _, msg := range c.Messages {
 				b, _ := hex.DecodeString(msg.Hex)
 				seeds = append(seeds, b)

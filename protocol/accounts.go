@@ -343,15 +343,6 @@ func verifyDeviceList(b []byte, now time.Time) (*devicelist.Verified, error) {
 	return v, nil
 }
 
-// storeDeviceList records a verified device list: the contact's newest device list and the union of every
-// device list of the account seen (devices.go, mergeDeviceList). Bundles keep their one-time
-// prekeys only if ownerGiven (the owner published them to us); otherwise they are
-// stripped so that no one-time prekey is used twice.
-func (t *txn) storeDeviceList(v *devicelist.Verified, raw []byte, added, ownerGiven bool, now time.Time) error {
-	_, err := t.mergeDeviceList(v, raw, added, ownerGiven, now)
-	return err
-}
-
 // Contact is a known account.
 type Contact struct {
 	ID            string // "0x04..." account key
@@ -414,7 +405,7 @@ func (c *Client) AddContact(ctx context.Context, code string) (Contact, error) {
 		if t.c.acct == nil {
 			return ErrNoAccount
 		}
-		if err := t.storeDeviceList(v, raw, true, false, c.now()); err != nil {
+		if err := t.storeDeviceList(v, raw, listFrom{addContact: true}, c.now()); err != nil {
 			return err
 		}
 		if v.Account == t.c.acct.id {

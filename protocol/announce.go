@@ -259,7 +259,7 @@ func (c *Client) FetchContact(ctx context.Context, account string) (Contact, err
 		if c.acct == nil {
 			return ErrNoAccount
 		}
-		return t.storeDeviceList(best, bestRaw, true, true, c.now())
+		return t.storeDeviceList(best, bestRaw, listFrom{owner: true, addContact: true}, c.now())
 	})
 	if err != nil && !errors.Is(err, ErrUnknownContact) {
 		return Contact{}, err

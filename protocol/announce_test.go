@@ -24,24 +24,7 @@ func announceTap(t testing.TB, net *memory.Network) *tap {
 	for i := range topics.AnnouncePartitions {
 		all = append(all, topics.ContentTopic("announce-"+strconv.Itoa(int(i))))
 	}
-	nd := net.Join("announce-tap")
-	ctx, cancel := context.WithCancel(context.Background())
-	ch, err := nd.Subscribe(ctx, all)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp := &tap{topic: "announce-*"}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for e := range ch {
-			tp.mu.Lock()
-			tp.envs = append(tp.envs, e)
-			tp.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() { cancel(); nd.Close(); <-done })
-	return tp
+	return tapTopics(t, net, "announce-tap", all...)
 }
 
 // TestAnnouncementNeedsSecret (issue 19 item 4): a past co-member knows Bob's account

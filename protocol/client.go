@@ -10,6 +10,17 @@
 // and the plaintext.
 //
 // The wire formats are specified in spec/README.md, section "protocol".
+//
+// # Reading this index
+//
+// An application needs [New] and the [Client] methods, its options ([Option]), the events ([Event]
+// and the types it lists), the content and id types ([Content], [Message], [GroupID],
+// [MessageID], [InstallationID], [Contact], [GroupInfo], [Installation]), the limits and
+// the errors. The storage contract is not for applications: [Store], [StoreTx] and the
+// interfaces it is made of (AccountStore … InboundStore), and the records they hold
+// (AccountRecord … ExpectedRecord, HintEntry, OutboxUsage, PendingUsage), are what a
+// store implements (persistence implements them on sqlite); an application opens a store,
+// passes it to New and never touches them.
 package protocol
 
 import (
@@ -354,7 +365,7 @@ type txn struct {
 	// message); tx publishes them after commit.
 	sends []*OutboxRecord
 	// ownDelta accumulates the changes to our own account's device list in this
-	// transaction (devices.go).
+	// transaction (devices_effects.go, applyDeviceDelta).
 	ownDelta deviceDelta
 	// quietResign: the caller tells our installations itself after a re-signed list.
 	quietResign bool

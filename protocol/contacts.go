@@ -292,7 +292,7 @@ func (t *txn) handleContactSync(from string, pm *wire.PairwiseMessage) error {
 		}
 		if e.DeviceList != nil {
 			if v, err := verifyDeviceList(e.DeviceList, now); err == nil && v.Account == account {
-				if err := t.storeDeviceList(v, e.DeviceList, e.Added, false, now); err != nil {
+				if err := t.storeDeviceList(v, e.DeviceList, listFrom{addContact: e.Added}, now); err != nil {
 					return err
 				}
 			}

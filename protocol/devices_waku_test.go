@@ -13,6 +13,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/waku"
@@ -39,11 +40,10 @@ func TestWakuMultiDevice(t *testing.T) {
 	type client struct {
 		name string
 		node *waku.Node
-		rec  *recorder
+		rec  *chorustest.Meter
 		c    *protocol.Client
 		id   string
-		done chan struct{}
-		stop context.CancelFunc
+		run  *chorustest.Running
 	}
 	var clients []*client
 	start := func(name string, setup func(c *protocol.Client) error) *client {
@@ -62,7 +62,7 @@ func TestWakuMultiDevice(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		rec := &recorder{Transport: node}
+		rec := chorustest.NewMeter(node)
 		c, err := protocol.New(ctx, store, rec, protocol.WithRetryBackoff(50*time.Millisecond), protocol.WithSyncInterval(-1),
 			protocol.WithDevice(name, "testos"))
 		if err != nil {
@@ -71,17 +71,14 @@ func TestWakuMultiDevice(t *testing.T) {
 		if err := setup(c); err != nil {
 			t.Fatal(err)
 		}
-		cl := &client{name: name, node: node, rec: rec, c: c, done: make(chan struct{})}
+		cl := &client{name: name, node: node, rec: rec, c: c}
 		if info, err := c.Account(); err == nil {
 			cl.id = info.ID
 		}
-		rctx, rcancel := context.WithCancel(ctx)
-		cl.stop = rcancel
-		go func() { defer close(cl.done); c.Run(rctx) }()
+		cl.run = chorustest.Start(ctx, c, nil)
 		clients = append(clients, cl)
 		t.Cleanup(func() {
-			cl.stop()
-			<-cl.done
+			cl.run.Stop()
 			cl.c.Close()
 			cl.node.Close()
 			store.Close()
@@ -210,10 +207,9 @@ func TestWakuMultiDevice(t *testing.T) {
 	talk("r1", everyone, everyone)
 
 	// A fourth device, linked now, with every publish of the link recorded.
+	mark := map[*client]int{}
 	for _, cl := range clients {
-		cl.rec.mu.Lock()
-		cl.rec.pubs = nil
-		cl.rec.mu.Unlock()
+		mark[cl] = len(cl.rec.Sent())
 	}
 	var code string
 	const deviceName = "Alice's secret tablet"
@@ -238,8 +234,7 @@ func TestWakuMultiDevice(t *testing.T) {
 	}
 	npubs := 0
 	for _, cl := range clients {
-		cl.rec.mu.Lock()
-		for _, e := range cl.rec.pubs {
+		for _, e := range cl.rec.Sent()[mark[cl]:] {
 			npubs++
 			for _, s := range secrets {
 				if bytes.Contains(e.Payload, s) || strings.Contains(e.Topic, string(s)) {
@@ -247,7 +242,6 @@ func TestWakuMultiDevice(t *testing.T) {
 				}
 			}
 		}
-		cl.rec.mu.Unlock()
 	}
 	t.Logf("PRIV2 over waku: %d publishes during the link checked", npubs)
 	everyone = append(everyone, alice3)

@@ -1188,7 +1188,7 @@ func (t *txn) handleWelcomeV2(from string, w *wire.WelcomeV2) error {
 		}
 		for _, raw := range w.DeviceLists {
 			if v, err := verifyDeviceList(raw, now); err == nil && gc.state.IsMember(v.Account) {
-				if err := t.storeDeviceList(v, raw, false, false, now); err != nil {
+				if err := t.storeDeviceList(v, raw, listFrom{}, now); err != nil {
 					return err
 				}
 			}
@@ -1266,7 +1266,7 @@ func (t *txn) handleWelcomeV2(from string, w *wire.WelcomeV2) error {
 		if err != nil || !st.IsMember(v.Account) {
 			continue
 		}
-		if err := t.storeDeviceList(v, raw, false, false, now); err != nil {
+		if err := t.storeDeviceList(v, raw, listFrom{}, now); err != nil {
 			return err
 		}
 	}

@@ -23,18 +23,24 @@ type MembershipChanged struct {
 }
 
 // MessageMissing reports messages the engine knows it has not received and could not
-// fetch from history (R1). Either a range of sender-key iterations of one sender
-// (KeyID, From, To: iterations [From, To)) or, with ByHistory set, a message named in
-// another message's causal history (SenderInstallation and MessageIDPrefix, the first 16
-// bytes of its message id).
+// fetch from history (R1), in one of two forms: a gap, iterations [From, To) of one
+// sender installation's chain (KeyID names the chain); or, with ByHistory set, one
+// message named in another message's causal history (MessageIDPrefix).
 type MessageMissing struct {
-	Group              GroupID
+	Group GroupID
+	// SenderAccount is the sender's account, "" if its installation is unknown to us.
 	SenderAccount      string
 	SenderInstallation InstallationID
-	KeyID              [8]byte
-	From, To           uint32
-	MessageIDPrefix    [16]byte
-	ByHistory          bool
+	// KeyID names the chain of a gap: the sender key id, or under key schedule v2 the
+	// first 8 bytes of the epoch id. Zero with ByHistory.
+	KeyID [8]byte
+	// From and To bound a gap: iterations From (included) to To (excluded). Zero with
+	// ByHistory.
+	From, To uint32
+	// MessageIDPrefix is the first 16 bytes of the missing message's id (ByHistory only:
+	// the causal history names a message by its sender installation and this prefix).
+	MessageIDPrefix [16]byte
+	ByHistory       bool
 }
 
 // DeliveryStatusChanged reports a new delivery status of an outbound message.

@@ -41,7 +41,7 @@ func MergeDeviceListForTest(c *Client, raw []byte) error {
 	if err != nil {
 		return err
 	}
-	return c.tx(context.Background(), func(t *txn) error { return t.storeDeviceList(v, raw, false, false, c.now()) })
+	return c.tx(context.Background(), func(t *txn) error { return t.storeDeviceList(v, raw, listFrom{}, c.now()) })
 }
 
 // DeviceListOf returns what c knows of account's device list (id -> revoked) and the device list

@@ -4,12 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"path/filepath"
-	"sync"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/memory"
@@ -17,22 +20,19 @@ import (
 
 // peer is one client in a test network.
 type peer struct {
-	t      testing.TB
-	name   string
-	net    *memory.Network
-	node   *memory.Node
-	store  *persistence.Store
-	c      *protocol.Client
-	id     string
-	cancel context.CancelFunc
-	done   chan struct{}
-	path   string
-	opts   []protocol.Option // extra client options
+	t     testing.TB
+	name  string
+	net   *memory.Network
+	node  *memory.Node
+	store *persistence.Store
+	c     *protocol.Client
+	id    string
+	run   *chorustest.Running // nil when stopped
+	ev    *chorustest.Events  // every event since the peer was added (restarts included)
+	path  string
+	opts  []protocol.Option // extra client options
 	// failPublish makes every publish fail with a transport error other than "no peers".
 	failPublish atomic.Bool
-
-	mu     sync.Mutex
-	events []protocol.Event
 }
 
 type testNet struct {
@@ -96,45 +96,39 @@ func (p *peer) start(create bool) {
 		}
 		p.id = info.ID
 	}
-	rctx, cancel := context.WithCancel(ctx)
-	p.cancel = cancel
-	p.done = make(chan struct{})
-	evs := p.c.Subscribe(rctx)
-	go func() {
-		for ev := range evs {
-			p.mu.Lock()
-			p.events = append(p.events, ev)
-			p.mu.Unlock()
-		}
-	}()
-	go func() {
-		defer close(p.done)
-		if err := p.c.Run(rctx); err != nil {
-			t.Errorf("%s: Run: %v", p.name, err)
-		}
-	}()
+	p.run = chorustest.Start(ctx, p.c, p.events())
+}
+
+// events is the peer's event record (created on first use).
+func (p *peer) events() *chorustest.Events {
+	if p.ev == nil {
+		p.ev = chorustest.NewEvents()
+	}
+	return p.ev
+}
+
+// halt stops Run, reporting its error.
+func (p *peer) halt() {
+	if err := p.run.Stop(); err != nil {
+		p.t.Errorf("%s: Run: %v", p.name, err)
+	}
 }
 
 // stop stops Run, closes the client, node and store (idempotent).
 func (p *peer) stop() {
-	if p.cancel == nil {
+	if p.run == nil {
 		return
 	}
-	p.cancel()
-	<-p.done
+	p.halt()
 	p.c.Close()
 	p.node.Close()
 	p.store.Close()
-	p.cancel = nil
+	p.run = nil
 }
 
 // pause stops Run (no network input) but keeps the client usable.
 func (p *peer) pause() {
-	p.cancel()
-	<-p.done
-	p.cancel = func() {}
-	p.done = make(chan struct{})
-	close(p.done)
+	p.halt()
 }
 
 func (p *peer) restart() {
@@ -171,7 +165,7 @@ func (tn *testNet) settle(peers ...*peer) {
 	for round := 0; round < 3; round++ {
 		time.Sleep(30 * time.Millisecond)
 		for _, p := range peers {
-			if p.cancel == nil {
+			if p.run == nil {
 				continue
 			}
 			if err := p.c.Sync(ctx); err != nil {
@@ -196,15 +190,7 @@ func (p *peer) texts(g protocol.GroupID) map[string]int {
 }
 
 func (p *peer) eventsOf(f func(protocol.Event) bool) []protocol.Event {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	var out []protocol.Event
-	for _, e := range p.events {
-		if f(e) {
-			out = append(out, e)
-		}
-	}
-	return out
+	return p.events().All(f)
 }
 
 func ids(ps ...*peer) []string {
@@ -226,4 +212,170 @@ func (n faultyNode) Publish(ctx context.Context, topic string, payload []byte) (
 		return [32]byte{}, errors.New("test: publish rejected")
 	}
 	return n.Node.Publish(ctx, topic, payload)
+}
+
+// newClient adds a running peer whose (empty, in-memory unless path is set) store is
+// prepared by setup before Run starts (LinkCode, ImportAccount).
+func (tn *testNet) newClient(name, path string, setup func(c *protocol.Client) error) *peer {
+	t := tn.t
+	if path == "" {
+		path = ":memory:"
+	}
+	p := &peer{t: t, name: name, net: tn.net, path: path}
+	var err error
+	if p.store, err = persistence.Open(p.path); err != nil {
+		t.Fatal(err)
+	}
+	p.node = p.net.Join(name)
+	ctx := context.Background()
+	var logger *slog.Logger
+	if os.Getenv("CHORUS_TEST_DEBUG") != "" {
+		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("peer", name)
+	}
+	p.c, err = protocol.New(ctx, p.store, p.node, protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(-1),
+		protocol.WithDevice(name, "testos"), protocol.WithLogger(logger))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := setup(p.c); err != nil {
+		t.Fatal(err)
+	}
+	if info, err := p.c.Account(); err == nil {
+		p.id = info.ID
+	}
+	p.run = chorustest.Start(ctx, p.c, p.events())
+	tn.peers = append(tn.peers, p)
+	return p
+}
+
+// newDevice adds a peer with an empty store that waits to be linked (LinkCode) and runs;
+// it returns the peer and its link code.
+func (tn *testNet) newDevice(name string) (*peer, string) {
+	var code string
+	p := tn.newClient(name, "", func(c *protocol.Client) error {
+		var err error
+		code, err = c.LinkCode(context.Background())
+		return err
+	})
+	return p, code
+}
+
+// waitFor polls cond (syncing every running peer now and then) until it holds.
+func (tn *testNet) waitFor(what string, cond func() bool, detail ...func() string) {
+	tn.t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for i := 0; !cond(); i++ {
+		if time.Now().After(deadline) {
+			for _, d := range detail {
+				what += ": " + d()
+			}
+			tn.t.Fatalf("timeout: %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+		if i%20 == 19 {
+			for _, p := range tn.peers {
+				if p.run != nil {
+					_ = p.c.Sync(context.Background())
+				}
+			}
+		}
+	}
+}
+
+// link links a new device named name to holder's account and waits until it is in every
+// active group of the holder.
+func (tn *testNet) link(holder *peer, name string) *peer {
+	tn.t.Helper()
+	ctx := context.Background()
+	d, code := tn.newDevice(name)
+	if _, err := holder.c.LinkDevice(ctx, code, name); err != nil {
+		tn.t.Fatalf("link %s: %v", name, err)
+	}
+	groups, err := holder.c.Groups(ctx)
+	if err != nil {
+		tn.t.Fatal(err)
+	}
+	var inst protocol.InstallationID
+	tn.waitFor(name+" linked", func() bool {
+		info, err := d.c.Account()
+		if err != nil {
+			return false
+		}
+		d.id, inst = info.ID, info.Installation
+		for _, g := range groups {
+			if g.Status != protocol.GroupActive {
+				continue
+			}
+			if _, err := d.c.Group(ctx, g.ID); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	// The link completes when the new installation's binding is back at the holder and
+	// the holder announced it: every running peer in a group with the holder knows it.
+	tn.waitFor(name+" known to the holder's groups", func() bool {
+		for _, p := range tn.peers {
+			if p == holder || p == d || p.run == nil || p.id == holder.id || !sharesGroup(ctx, p, groups) {
+				continue
+			}
+			ct, err := p.c.Contact(ctx, holder.id)
+			if err != nil || !slices.Contains(ct.Installations, inst) {
+				return false
+			}
+		}
+		return true
+	})
+	// ... and every running sibling installation lists it (otherwise a sibling's first
+	// group message would leave the new device out of its key distribution until it next
+	// sends: the link's binding round trip makes that window real).
+	tn.waitFor(name+" known to its siblings", func() bool {
+		for _, p := range tn.peers {
+			if p == holder || p == d || p.run == nil || p.id != holder.id {
+				continue
+			}
+			list, err := p.c.Installations(ctx)
+			if err != nil || !slices.ContainsFunc(list, func(i protocol.Installation) bool { return i.ID == inst }) {
+				return false
+			}
+		}
+		return true
+	})
+	return d
+}
+
+// sharesGroup reports whether p is in one of groups (active).
+func sharesGroup(ctx context.Context, p *peer, groups []protocol.GroupInfo) bool {
+	for _, g := range groups {
+		if g.Status != protocol.GroupActive {
+			continue
+		}
+		if gi, err := p.c.Group(ctx, g.ID); err == nil && gi.Status == protocol.GroupActive {
+			return true
+		}
+	}
+	return false
+}
+
+func installationOf(t testing.TB, p *peer) protocol.InstallationID {
+	info, err := p.c.Account()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return info.Installation
+}
+
+// messageIDs maps text -> message id as p stores it.
+func messageIDs(t testing.TB, p *peer, g protocol.GroupID) map[string]protocol.MessageID {
+	msgs, err := p.c.Messages(context.Background(), g, protocol.MessageFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string]protocol.MessageID{}
+	for _, m := range msgs {
+		if m.Content.Type == protocol.ContentText {
+			out[m.Content.Text] = m.ID
+		}
+	}
+	return out
 }

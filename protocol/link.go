@@ -351,7 +351,7 @@ func (t *txn) handleLinkInbox(payload []byte) error {
 	if err := t.putSelf(acct, now); err != nil {
 		return err
 	}
-	if _, err := t.mergeDeviceList(v, pm.DeviceList, false, true, now); err != nil {
+	if _, err := t.mergeDeviceList(v, pm.DeviceList, listFrom{owner: true}, now); err != nil {
 		return err
 	}
 	s.rec.RemoteAccount = v.Account
@@ -407,7 +407,7 @@ func (t *txn) handleLink(from string, pm *wire.PairwiseMessage) error {
 		if err != nil || v.Account == c.acct.id {
 			continue
 		}
-		if err := t.storeDeviceList(v, ct.DeviceList, ct.Added, false, now); err != nil {
+		if err := t.storeDeviceList(v, ct.DeviceList, listFrom{addContact: ct.Added}, now); err != nil {
 			return err
 		}
 	}

@@ -197,7 +197,7 @@ func (t *txn) applyMembership(g *GroupRecord, gc *groupCache, next membership.St
 		if err != nil || !slices.Contains(ch.MembersAdded, v.Account) {
 			continue
 		}
-		if err := t.storeDeviceList(v, raw, false, false, now); err != nil {
+		if err := t.storeDeviceList(v, raw, listFrom{}, now); err != nil {
 			return err
 		}
 	}
@@ -355,7 +355,7 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 		if err != nil || !st.IsMember(v.Account) {
 			continue
 		}
-		if err := t.storeDeviceList(v, raw, false, false, now); err != nil {
+		if err := t.storeDeviceList(v, raw, listFrom{}, now); err != nil {
 			return err
 		}
 	}

@@ -201,7 +201,7 @@ func (t *txn) handleInbox(payload []byte) error {
 			if prev, err := t.Installation(s.rec.Remote); err == nil && prev.Account != v.Account {
 				return errBadInitial
 			}
-			if err := t.storeDeviceList(v, pm.DeviceList, false, true, c.now()); err != nil {
+			if err := t.storeDeviceList(v, pm.DeviceList, listFrom{owner: true}, c.now()); err != nil {
 				return err
 			}
 			s.rec.RemoteAccount = v.Account
@@ -244,7 +244,7 @@ func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.Pairwise
 	}
 	if pm.DeviceList != nil {
 		if v, err := verifyDeviceList(pm.DeviceList, c.now()); err == nil && v.Account == from {
-			if err := t.storeDeviceList(v, pm.DeviceList, false, true, c.now()); err != nil {
+			if err := t.storeDeviceList(v, pm.DeviceList, listFrom{owner: true}, c.now()); err != nil {
 				return err
 			}
 		}
@@ -288,7 +288,7 @@ func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.Pairwise
 		if err != nil || v.Account != from {
 			return errNotForUs
 		}
-		return t.storeDeviceList(v, pm.Body, false, false, c.now())
+		return t.storeDeviceList(v, pm.Body, listFrom{}, c.now())
 	case wire.PairwiseLink:
 		return t.handleLink(from, pm)
 	case wire.PairwiseContacts:

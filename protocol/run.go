@@ -225,7 +225,7 @@ func (c *Client) maintainPrekeys(ctx context.Context) {
 			return err
 		}
 		// rotatePrekeys (and a new device list) clear AnnouncedAt: a new bundle or list is
-		// announced within AnnounceInterval (devices.go announces list changes at once).
+		// announced within AnnounceInterval (devices_sign.go announces list changes at once).
 		if t.scheduleAnnounce(rec, rec.AnnouncedAt.IsZero()) {
 			return t.PutAccount(rec)
 		}

@@ -7,13 +7,13 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/chorus-im/chorus/devicelist"
+	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
@@ -24,12 +24,14 @@ import (
 	"github.com/chorus-im/chorus/x3dh"
 )
 
-// tap records every envelope published on a topic.
+// tap records every envelope published on its topics, from a node of its own
+// (chorustest.Tap).
 type tap struct {
-	topic string
-	mu    sync.Mutex
-	envs  []transport.Envelope
+	*chorustest.Tap
+	topic string // the topic tapped (the node's name for several)
 }
+
+func (tp *tap) all() []transport.Envelope { return tp.Envelopes() }
 
 func newTap(t *testing.T, net *memory.Network, topic string) *tap { return newTapTB(t, net, topic) }
 
@@ -47,30 +49,22 @@ func accountPubOf(t testing.TB, id string) []byte {
 }
 
 func newTapTB(t testing.TB, net *memory.Network, topic string) *tap {
-	nd := net.Join("tap-" + topic)
-	ctx, cancel := context.WithCancel(context.Background())
-	ch, err := nd.Subscribe(ctx, []string{topic})
+	return tapTopics(t, net, "tap-"+topic, topic)
+}
+
+// tapTopics taps topics from a node named name.
+func tapTopics(t testing.TB, net *memory.Network, name string, topics ...string) *tap {
+	nd := net.Join(name)
+	tp, err := chorustest.NewTap(context.Background(), nd, topics...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	tp := &tap{topic: topic}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for e := range ch {
-			tp.mu.Lock()
-			tp.envs = append(tp.envs, e)
-			tp.mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() { cancel(); nd.Close(); <-done })
-	return tp
-}
-
-func (tp *tap) all() []transport.Envelope {
-	tp.mu.Lock()
-	defer tp.mu.Unlock()
-	return append([]transport.Envelope(nil), tp.envs...)
+	t.Cleanup(func() { tp.Stop(); nd.Close() })
+	out := &tap{Tap: tp, topic: name}
+	if len(topics) == 1 {
+		out.topic = topics[0]
+	}
+	return out
 }
 
 func copyFile(t *testing.T, from, to string) {

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/waku"
@@ -32,8 +33,7 @@ func TestWakuGroup(t *testing.T) {
 		node *waku.Node
 		c    *protocol.Client
 		id   string
-		done chan struct{}
-		stop context.CancelFunc
+		run  *chorustest.Running
 	}
 	startClient := func(name string, store *persistence.Store) *client {
 		node, err := waku.New(ctx, waku.Config{Peers: hub.ListenAddrs(), StorePeers: hub.ListenAddrs(), Logger: logger})
@@ -52,7 +52,7 @@ func TestWakuGroup(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cl := &client{name: name, node: node, c: c, done: make(chan struct{})}
+		cl := &client{name: name, node: node, c: c}
 		if info, err := c.Account(); err == nil {
 			cl.id = info.ID
 		} else if info, err = c.CreateAccount(ctx); err == nil {
@@ -60,14 +60,11 @@ func TestWakuGroup(t *testing.T) {
 		} else {
 			t.Fatal(err)
 		}
-		rctx, rcancel := context.WithCancel(ctx)
-		cl.stop = rcancel
-		go func() { defer close(cl.done); c.Run(rctx) }()
+		cl.run = chorustest.Start(ctx, c, nil)
 		return cl
 	}
 	halt := func(cl *client) {
-		cl.stop()
-		<-cl.done
+		cl.run.Stop()
 		cl.c.Close()
 		cl.node.Close()
 	}

@@ -6,6 +6,8 @@ import (
 	"runtime"
 	"slices"
 	"time"
+
+	"github.com/chorus-im/chorus/internal/chorustest"
 )
 
 // expect says that the installations insts must observe k.
@@ -231,17 +233,8 @@ func (s *Step) finish() {
 	s.Wall = median(s.walls)
 }
 
-func median(d []time.Duration) time.Duration {
-	if len(d) == 0 {
-		return 0
-	}
-	c := slices.Clone(d)
-	slices.Sort(c)
-	if len(c)%2 == 1 {
-		return c[len(c)/2]
-	}
-	return (c[len(c)/2-1] + c[len(c)/2]) / 2
-}
+// median is chorustest.Median (kept as a name for the sim's callers).
+func median(d []time.Duration) time.Duration { return chorustest.Median(d) }
 
 func meanI(v []int64) float64 {
 	if len(v) == 0 {

@@ -1,9 +1,11 @@
 package sim
 
 import (
+	_ "embed"
 	"fmt"
 	"io"
 	"strings"
+	"text/template"
 	"time"
 
 	"github.com/chorus-im/chorus/topics"
@@ -53,6 +55,13 @@ func (r *Report) Print(w io.Writer) error {
 	return p.err
 }
 
+// proseTemplates are the report's long paragraphs (prose.tmpl), kept out of the code.
+//
+//go:embed prose.tmpl
+var proseText string
+
+var proseTemplates = template.Must(template.New("prose").Parse(proseText))
+
 type printer struct {
 	w   io.Writer
 	err error
@@ -61,6 +70,13 @@ type printer struct {
 func (p *printer) f(format string, args ...any) {
 	if p.err == nil {
 		_, p.err = fmt.Fprintf(p.w, format, args...)
+	}
+}
+
+// prose writes the paragraph name of prose.tmpl with data.
+func (p *printer) prose(name string, data any) {
+	if p.err == nil {
+		p.err = proseTemplates.ExecuteTemplate(p.w, name, data)
 	}
 }
 
@@ -304,14 +320,19 @@ func (p *printer) mls(r *Report) {
 		"remove: admin CPU (event + its rotation)", "remove: bytes until the admin has rotated",
 		"remove: bytes received per installation, k speak / all speak (computed; rotation + 2 repeats each)", "remove: CPU per installation, k / all (computed)",
 		"create: total bytes"}, rows)
-	p.f("Sender Keys win on CPU: adding a member costs the admin milliseconds (no tree update) and a removal costs every sender one rotation slot per remaining installation (%s of sender CPU per slot in the largest run), never a tree-wide commit. They lose on bytes: a removal is paid by every remaining sender that speaks again, each with a rotation message of one slot per remaining installation (sent three times with the repeats when it fits one publish)%s, and if every member speaks again each installation downloads S such messages (quadratic in the group); group creation sends every installation its own copy of the device lists and log (quadratic too). Rotation is lazy, so members who never speak again cost nothing.\n\n", perSlotCPU(r), versusCommit(r))
+	p.prose("mls-verdict", struct{ PerSlotCPU, VersusCommit string }{perSlotCPU(r), versusCommit(r)})
+	p.f("\n\n")
 }
 
 func (p *printer) method(r *Report) {
 	p.f("### Method\n\n")
 	p.f("- CPU: %s.\n", r.CPUMethod)
 	p.f("- Every installation's inbound envelopes pass a gate. A step runs with every gate closed: the acting installation's API call (Send, CreateGroup, AddMembers, RemoveMembers) runs on a goroutine locked to its OS thread, and its CPU is that thread's CPU time (sqlite and libsecp256k1 run on the calling thread through cgo) minus the time spent inside the transport's Publish (the in-process bus copying the payload to every subscriber stands in for the Waku relay, not the sender).\n")
-	p.f("- Receivers: up to %d receivers are let through one at a time (\"alone\", with GOMAXPROCS=1 during the window so that idle Ps do not spin looking for work at every goroutine hand-off, after a forced GC so that no collection of the whole simulation's heap is in flight, and once the process is idle — under 5%% of a core over 5 ms — so that no other client's leftover work is counted): the figure is the process CPU from opening its gate until it emitted the expected event, plus %s for the rest of its transaction, while every other client is idle, minus the idle CPU rate (table above) times the window. It includes everything that installation's client does (transport hand-off, sqlite, crypto, events, Go runtime) except garbage collection. Then every other gate opens at once (\"all at once\"): total process CPU until all have it and the process is idle again, divided by their number; this one includes the collector, whose cost grows with the simulation's heap (every client in one process), not with one device's.\n", r.SerialSample, settle)
+	p.prose("method-receivers", struct {
+		SerialSample int
+		Settle       time.Duration
+	}{r.SerialSample, settle})
+	p.f("\n")
 	p.f("- Bytes: payload bytes of successful publishes over the whole network (Waku framing excluded); bytes received per installation are the payloads that reached its node.\n")
 	p.f("- The ratio to senderkeys Open divides the median receiver CPU by Open measured in this run; the target is ≤ 1.2 and what exceeds it is storage (one sqlite transaction per message) and client overhead, constant in N (compare the rows).\n\n")
 }

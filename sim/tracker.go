@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"sync"
 	"time"
+
+	"github.com/chorus-im/chorus/internal/chorustest"
 )
 
 // keyKind says what a tracker key stands for.
@@ -45,12 +47,8 @@ func (k key) String() string {
 	return "subscribed " + short(k.s)
 }
 
-func short(s string) string {
-	if len(s) > 14 {
-		return s[:14] + "…"
-	}
-	return s
-}
+// short is chorustest.Short (kept as a name for the sim's many callers).
+func short(s string) string { return chorustest.Short(s) }
 
 // waiter is released when every installation in pending has observed k.
 type waiter struct {

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/chorus-im/chorus/internal/statussample"
 )
 
 // runConformance implements `chorus conformance status-membership DIR`: it checks every
@@ -93,7 +95,7 @@ func runFile(ctx context.Context, path string) []caseResult {
 	if err != nil {
 		return []caseResult{{name: base, problems: []string{"unreadable file: " + err.Error()}}}
 	}
-	var f vecFile
+	var f statussample.File
 	if err := json.Unmarshal(data, &f); err != nil {
 		return []caseResult{{name: base, problems: []string{"malformed file: " + err.Error()}}}
 	}
@@ -107,7 +109,7 @@ func runFile(ctx context.Context, path string) []caseResult {
 			break
 		}
 		name := fmt.Sprintf("%s#%d", base, i)
-		var c vecCase
+		var c statussample.Case
 		if err := json.Unmarshal(raw, &c); err != nil {
 			out = append(out, caseResult{name: name, problems: []string{"malformed case: " + err.Error()}})
 			continue
@@ -164,11 +166,11 @@ func expectList(c *checker, field string, want, got []string) {
 			return
 		}
 	}
-	c.failf("%s: expected [%s], got [%s]", field, short(want), short(got))
+	c.failf("%s: expected [%s], got [%s]", field, shortList(want), shortList(got))
 }
 
 // short abbreviates long key strings in messages.
-func short(list []string) string {
+func shortList(list []string) string {
 	out := make([]string, len(list))
 	for i, s := range list {
 		if len(s) > 20 {
@@ -180,7 +182,7 @@ func short(list []string) string {
 }
 
 // caseDetail summarises what a case checks: its events by type, its messages and steps.
-func caseDetail(c *vecCase) string {
+func caseDetail(c *statussample.Case) string {
 	var types []string
 	for _, e := range c.Events {
 		t := e.Type

@@ -10,15 +10,16 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/chorus-im/chorus/internal/statussample"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/membership/pb"
 )
 
 // checkCase checks one case: its events, its messages, then every delivery step in order
 // with the receiver's stored group carried across steps.
-func (c *checker) checkCase(vc *vecCase) {
+func (c *checker) checkCase(vc *statussample.Case) {
 	c.ids = make(map[string]string)
-	events := make(map[string]*vecEvent, len(vc.Events))
+	events := make(map[string]*statussample.Event, len(vc.Events))
 	for i := range vc.Events {
 		e := &vc.Events[i]
 		if e.ID == "" {
@@ -35,7 +36,7 @@ func (c *checker) checkCase(vc *vecCase) {
 		}
 		c.checkEventBuild(e, raw)
 	}
-	msgs := make(map[string]*vecMessage, len(vc.Messages))
+	msgs := make(map[string]*statussample.Message, len(vc.Messages))
 	for i := range vc.Messages {
 		m := &vc.Messages[i]
 		msgs[m.ID] = m
@@ -43,7 +44,7 @@ func (c *checker) checkCase(vc *vecCase) {
 		if !ok {
 			continue
 		}
-		m.bytes = b
+		m.Bytes = b
 		c.checkMessage(vc, m, events)
 	}
 	if len(vc.Steps) == 0 {
@@ -60,13 +61,13 @@ func (c *checker) checkCase(vc *vecCase) {
 	for i, step := range vc.Steps {
 		field := "steps[" + itoa(i) + "]"
 		m := msgs[step.Deliver]
-		if m == nil || m.bytes == nil {
+		if m == nil || m.Bytes == nil {
 			c.failf("malformed case: %s delivers unknown or undecodable message %q", field, step.Deliver)
 			return
 		}
 		if step.Group != nil {
 			var st membership.State
-			msg, err := membership.ParseMessage(m.bytes)
+			msg, err := membership.ParseMessage(m.Bytes)
 			if err == nil {
 				st, err = membership.Derive(msg.ChatID, msg.Events, membership.StatusRules())
 			}
@@ -78,8 +79,8 @@ func (c *checker) checkCase(vc *vecCase) {
 				return
 			}
 			now := time.UnixMilli(int64(*vc.Receiver.NowMs))
-			target := messageChatID(m.bytes)
-			st, _, err := membership.Update(chats[target], m.bytes, self, now, membership.StatusRules())
+			target := messageChatID(m.Bytes)
+			st, _, err := membership.Update(chats[target], m.Bytes, self, now, membership.StatusRules())
 			c.checkOutcome(field+".handler", step.Handler, st, err)
 			if err == nil {
 				chats[st.ChatID] = &st
@@ -87,7 +88,7 @@ func (c *checker) checkCase(vc *vecCase) {
 		}
 		stored := chats[vc.ChatID]
 		if vc.ChatID == "" {
-			stored = chats[messageChatID(m.bytes)]
+			stored = chats[messageChatID(m.Bytes)]
 		}
 		after := strings.TrimSpace(string(step.ReceiverAfter))
 		switch {
@@ -97,7 +98,7 @@ func (c *checker) checkCase(vc *vecCase) {
 				c.failf("%s.receiver_state_after: expected no chat, got one", field)
 			}
 		default:
-			var want vecState
+			var want statussample.State
 			if err := json.Unmarshal(step.ReceiverAfter, &want); err != nil {
 				c.failf("malformed case: %s.receiver_state_after: %v", field, err)
 				continue
@@ -121,7 +122,7 @@ func messageChatID(b []byte) string {
 }
 
 // eventRaw returns the wire entry of a vector event (raw_hex, or signature || payload).
-func (c *checker) eventRaw(e *vecEvent) ([]byte, bool) {
+func (c *checker) eventRaw(e *statussample.Event) ([]byte, bool) {
 	field := "events[" + e.ID + "]"
 	if e.RawHex != "" {
 		raw, ok := c.unhex(field+".raw_hex", e.RawHex)
@@ -140,13 +141,13 @@ func (c *checker) eventRaw(e *vecEvent) ([]byte, bool) {
 
 // checkEventBuild re-creates an honest event from its fields and the author's key and
 // checks that our signing digest and our build are byte-identical to the vector's.
-func (c *checker) checkEventBuild(e *vecEvent, raw []byte) {
+func (c *checker) checkEventBuild(e *statussample.Event, raw []byte) {
 	field := "events[" + e.ID + "]"
 	if e.SignedChatID == nil || len(raw) <= membership.SignatureLength {
 		return
 	}
 	payload := raw[membership.SignatureLength:]
-	if e.SignedPayloadHex != nil && e.tampered() {
+	if e.SignedPayloadHex != nil && e.Tampered() {
 		if p, ok := c.unhex(field+".signed_payload_hex", *e.SignedPayloadHex); ok {
 			payload = p
 		}
@@ -156,7 +157,7 @@ func (c *checker) checkEventBuild(e *vecEvent, raw []byte) {
 		expectEq(c, field+".signing_digest_keccak256_hex", *e.DigestHex, hex.EncodeToString(digest[:]))
 	}
 	a := c.actors[e.Author]
-	if e.tampered() || a == nil || e.TypeValue == nil || e.Clock == nil || !canonicalEvent(payload) {
+	if e.Tampered() || a == nil || e.TypeValue == nil || e.Clock == nil || !canonicalEvent(payload) {
 		return
 	}
 	ev := membership.Event{Clock: *e.Clock, Type: membership.EventType(*e.TypeValue)}
@@ -194,11 +195,11 @@ func canonicalEvent(payload []byte) bool {
 
 // checkMessage checks parsing (authors and fields), re-encoding, the piggybacked entity and
 // the ApplicationMetadataMessage wrapping of one message.
-func (c *checker) checkMessage(vc *vecCase, vm *vecMessage, events map[string]*vecEvent) {
+func (c *checker) checkMessage(vc *statussample.Case, vm *statussample.Message, events map[string]*statussample.Event) {
 	field := "messages[" + vm.ID + "]"
-	m, err := membership.ParseMessage(vm.bytes)
+	m, err := membership.ParseMessage(vm.Bytes)
 	if err != nil {
-		vm.decodedErr = err // judged by the steps that deliver it
+		vm.DecodeErr = err // judged by the steps that deliver it
 		return
 	}
 	chatID := vc.ChatID
@@ -219,12 +220,12 @@ func (c *checker) checkMessage(vc *vecCase, vm *vecMessage, events map[string]*v
 	}
 	// Re-encoding: the parsed message round-trips, and a message built afresh from the
 	// parsed content is byte-identical whenever status-go's encoder could have produced it.
-	if b, err := m.MarshalBinary(); err != nil || !bytes.Equal(b, vm.bytes) {
+	if b, err := m.MarshalBinary(); err != nil || !bytes.Equal(b, vm.Bytes) {
 		c.failf("%s.membership_update_message_hex: re-encoding differs (%v)", field, err)
 	}
-	if canonicalMessage(vm.bytes) {
+	if canonicalMessage(vm.Bytes) {
 		fresh := &membership.Message{ChatID: m.ChatID, Events: m.Events, ChatMessage: m.ChatMessage, EmojiReaction: m.EmojiReaction}
-		if b, err := fresh.MarshalBinary(); err != nil || !bytes.Equal(b, vm.bytes) {
+		if b, err := fresh.MarshalBinary(); err != nil || !bytes.Equal(b, vm.Bytes) {
 			c.failf("%s.membership_update_message_hex: our build differs (%v)", field, err)
 		}
 	}
@@ -247,7 +248,7 @@ func canonicalMessage(b []byte) bool {
 }
 
 // checkParsedEvent compares a parsed event with the vector's decoded fields and author.
-func (c *checker) checkParsedEvent(field string, e *vecEvent, ev *membership.Event, chatID string) {
+func (c *checker) checkParsedEvent(field string, e *statussample.Event, ev *membership.Event, chatID string) {
 	if e.RawHex != "" {
 		expectEq(c, field+".raw_hex", e.RawHex, hex.EncodeToString(ev.Raw))
 	}
@@ -268,13 +269,13 @@ func (c *checker) checkParsedEvent(field string, e *vecEvent, ev *membership.Eve
 	expectEq(c, field+".name", deref(e.Name), ev.Name)
 	expectEq(c, field+".color", deref(e.Color), ev.Color)
 	expectEq(c, field+".image_hex", deref(e.ImageHex), hex.EncodeToString(ev.Image))
-	if !e.tampered() && e.SignedChatID != nil && *e.SignedChatID == chatID && e.AuthorPublicKey != "" {
+	if !e.Tampered() && e.SignedChatID != nil && *e.SignedChatID == chatID && e.AuthorPublicKey != "" {
 		expectEq(c, field+".author", e.AuthorPublicKey, ev.From)
 	}
 }
 
 // checkAppMeta checks our WrapStatus against the vector's envelope and UnwrapStatus on it.
-func (c *checker) checkAppMeta(field string, vm *vecMessage) {
+func (c *checker) checkAppMeta(field string, vm *statussample.Message) {
 	a := vm.AppMeta
 	if t := strings.TrimSpace(string(a.Tampering)); t != "" && t != "null" && t != "false" {
 		return // a deliberately broken envelope: not something we build
@@ -289,7 +290,7 @@ func (c *checker) checkAppMeta(field string, vm *vecMessage) {
 			c.failf("%s: unwrap: %v", field, err)
 			return
 		}
-		if !bytes.Equal(payload, vm.bytes) {
+		if !bytes.Equal(payload, vm.Bytes) {
 			c.failf("%s.payload: differs from membership_update_message_hex", field)
 		}
 		if a.TypeValue != nil {
@@ -306,7 +307,7 @@ func (c *checker) checkAppMeta(field string, vm *vecMessage) {
 	if s == nil || (a.TypeValue != nil && *a.TypeValue != membership.StatusMessageType) {
 		return
 	}
-	wrapped, id, err := membership.WrapStatus(vm.bytes, s.key)
+	wrapped, id, err := membership.WrapStatus(vm.Bytes, s.key)
 	if err != nil {
 		c.failf("%s: wrap: %v", field, err)
 		return
@@ -326,7 +327,7 @@ func (c *checker) checkAppMeta(field string, vm *vecMessage) {
 }
 
 // checkOutcome compares an accept/reject outcome (and the state when accepted).
-func (c *checker) checkOutcome(field string, want *vecOutcome, st membership.State, err error) {
+func (c *checker) checkOutcome(field string, want *statussample.Outcome, st membership.State, err error) {
 	if want.Accepted == nil {
 		c.failf("malformed case: %s has no accepted", field)
 		return
@@ -398,7 +399,7 @@ func sameError(want, got, failedID string) bool {
 }
 
 // checkState compares a derived state with the vector's.
-func (c *checker) checkState(field string, want *vecState, st membership.State) {
+func (c *checker) checkState(field string, want *statussample.State, st membership.State) {
 	if want.ChatID != nil {
 		expectEq(c, field+".chat_id", *want.ChatID, st.ChatID)
 	}

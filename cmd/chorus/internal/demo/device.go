@@ -5,10 +5,10 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
-	"sync"
 	"time"
 
 	"github.com/chorus-im/chorus"
+	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/waku"
 )
@@ -25,14 +25,13 @@ type device struct {
 
 	db     *chorus.Client // the client on its data directory (chorus.Open)
 	node   *waku.Node
-	meter  *meter
+	meter  *chorustest.Meter
 	client *protocol.Client
 	info   protocol.AccountInfo
-	stop   context.CancelFunc
+	run    *chorustest.Running // nil when shut down
 	// linkCode is the pairing code of a device started to be linked.
 	linkCode string
-	done     chan struct{}
-	ev       *collector
+	ev       *chorustest.Events // kept across restarts
 }
 
 func (d *device) name() string { return d.person + "/" + d.label }
@@ -59,9 +58,9 @@ func (d *device) start(ctx context.Context, mode int) error {
 		}
 	}
 	if d.meter == nil {
-		d.meter = newMeter(d.node)
+		d.meter = chorustest.NewMeter(d.node)
 	} else {
-		d.meter.inner = d.node
+		d.meter.Inner = d.node
 	}
 	if d.db, err = chorus.Open(ctx, filepath.Dir(d.dbPath), d.meter, d.opts...); err != nil {
 		return err
@@ -82,106 +81,25 @@ func (d *device) start(ctx context.Context, mode int) error {
 		}
 	}
 	if d.ev == nil {
-		d.ev = newCollector()
+		d.ev = chorustest.NewEvents()
 	}
-	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	d.stop = cancel
-	d.done = make(chan struct{})
-	events := d.client.Subscribe(rctx)
-	go d.ev.collect(events)
-	go func() {
-		defer close(d.done)
-		_ = d.client.Run(rctx)
-	}()
+	d.run = chorustest.Start(context.WithoutCancel(ctx), d.client, d.ev)
 	return nil
 }
 
 // shutdown stops the engine and closes the node and the database (the app is closed).
 func (d *device) shutdown() {
-	if d.stop == nil {
+	if d.run == nil {
 		return
 	}
-	d.stop()
+	d.run.Cancel()
 	d.client.Close()
-	<-d.done
+	_ = d.run.Stop()
 	d.node.Close()
 	d.db.Close()
-	d.stop = nil
+	d.run = nil
 }
 
 func dbPath(dir, person, label string) string {
 	return filepath.Join(dir, person+"-"+label, "chorus.db")
-}
-
-// collector records a device's engine events.
-type collector struct {
-	mu       sync.Mutex
-	changed  chan struct{}
-	received map[protocol.MessageID][]time.Time // arrival times (duplicates would show as >1)
-	joined   map[protocol.GroupID]*protocol.GroupJoined
-	members  []*protocol.MembershipChanged
-	missing  []*protocol.MessageMissing
-	linked   *protocol.AccountLinked
-	devices  []*protocol.InstallationsChanged
-	dropped  int
-}
-
-func newCollector() *collector {
-	return &collector{changed: make(chan struct{}), received: map[protocol.MessageID][]time.Time{},
-		joined: map[protocol.GroupID]*protocol.GroupJoined{}}
-}
-
-func (c *collector) collect(events <-chan protocol.Event) {
-	for ev := range events {
-		now := time.Now()
-		c.mu.Lock()
-		switch e := ev.(type) {
-		case *protocol.MessageReceived:
-			c.received[e.Message.ID] = append(c.received[e.Message.ID], now)
-		case *protocol.GroupJoined:
-			c.joined[e.Group] = e
-		case *protocol.MembershipChanged:
-			c.members = append(c.members, e)
-		case *protocol.MessageMissing:
-			c.missing = append(c.missing, e)
-		case *protocol.AccountLinked:
-			c.linked = e
-		case *protocol.InstallationsChanged:
-			c.devices = append(c.devices, e)
-		case *protocol.EventsDropped:
-			c.dropped += e.Count
-		}
-		close(c.changed)
-		c.changed = make(chan struct{})
-		c.mu.Unlock()
-	}
-}
-
-// wait waits until cond (called under the lock) holds, or the timeout.
-func (c *collector) wait(ctx context.Context, timeout time.Duration, cond func(c *collector) bool) bool {
-	t := time.NewTimer(timeout)
-	defer t.Stop()
-	for {
-		c.mu.Lock()
-		ok := cond(c)
-		ch := c.changed
-		c.mu.Unlock()
-		if ok {
-			return true
-		}
-		select {
-		case <-ch:
-		case <-t.C:
-			return false
-		case <-ctx.Done():
-			return false
-		}
-	}
-}
-
-// arrivals returns how often and when message id arrived.
-func (c *collector) arrivals(id protocol.MessageID) []time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return append([]time.Time(nil), c.received[id]...)
 }

@@ -10,24 +10,24 @@ import (
 	"github.com/chorus-im/chorus/protocol"
 )
 
-// tracker records the publishes of a short-lived node, so that it can wait until they
+// flushTracker records the publishes of a short-lived node, so that it can wait until they
 // have left before it closes: a relay publish returns once pubsub queued the message,
 // and closing the node at once could drop it.
-type tracker struct {
+type flushTracker struct {
 	protocol.Transport
 	mu   sync.Mutex
 	pubs []published
 }
 
 // RateLimit and Quota forward the node's rate limit (RLN) to the engine.
-func (t *tracker) RateLimit() (int, time.Duration) {
+func (t *flushTracker) RateLimit() (int, time.Duration) {
 	if rl, ok := t.Transport.(transport.RateLimiter); ok {
 		return rl.RateLimit()
 	}
 	return 0, 0
 }
 
-func (t *tracker) Quota(now time.Time) transport.Quota {
+func (t *flushTracker) Quota(now time.Time) transport.Quota {
 	if rl, ok := t.Transport.(transport.RateLimiter); ok {
 		return rl.Quota(now)
 	}
@@ -40,7 +40,7 @@ type published struct {
 	at    time.Time
 }
 
-func (t *tracker) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
+func (t *flushTracker) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
 	h, err := t.Transport.Publish(ctx, topic, payload)
 	if err == nil {
 		t.mu.Lock()
@@ -56,7 +56,7 @@ const FlushWait = 10 * time.Second
 // flush waits until every publish is in a store peer's history (then it certainly left
 // this node), or, without a reachable store, a short grace period. It returns the number
 // of publishes it could not confirm.
-func (t *tracker) flush(ctx context.Context, wait time.Duration) int {
+func (t *flushTracker) flush(ctx context.Context, wait time.Duration) int {
 	t.mu.Lock()
 	pending := append([]published(nil), t.pubs...)
 	t.mu.Unlock()
@@ -114,4 +114,4 @@ func minTime(a, b time.Time) time.Time {
 	return a
 }
 
-var _ protocol.Transport = (*tracker)(nil)
+var _ protocol.Transport = (*flushTracker)(nil)

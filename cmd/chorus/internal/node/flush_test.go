@@ -28,7 +28,7 @@ func TestFlush(t *testing.T) {
 	ctx := context.Background()
 	net := memory.NewNetwork(memory.Config{History: true})
 	defer net.Close()
-	tr := &tracker{Transport: net.Join("a")}
+	tr := &flushTracker{Transport: net.Join("a")}
 	if n := tr.flush(ctx, time.Second); n != 0 {
 		t.Fatalf("nothing published: %d", n)
 	}
@@ -40,12 +40,12 @@ func TestFlush(t *testing.T) {
 	if n := tr.flush(ctx, 5*time.Second); n != 0 {
 		t.Fatalf("published messages not confirmed: %d", n)
 	}
-	lost := &tracker{Transport: lossy{history: true}}
+	lost := &flushTracker{Transport: lossy{history: true}}
 	lost.Publish(ctx, "/chorus/1/a/proto", []byte("x"))
 	if n := lost.flush(ctx, 300*time.Millisecond); n != 1 {
 		t.Fatalf("a message missing from the store was confirmed: %d", n)
 	}
-	blind := &tracker{Transport: lossy{}}
+	blind := &flushTracker{Transport: lossy{}}
 	blind.Publish(ctx, "/chorus/1/a/proto", []byte("x"))
 	if n := blind.flush(ctx, 300*time.Millisecond); n != 0 {
 		t.Fatalf("without a store, flush trusts the relay after a grace period: %d", n)

@@ -57,7 +57,7 @@ type Node struct {
 
 	lock    *app.Lock
 	chorus  *chorus.Client
-	tracked *tracker // publishes of an ephemeral node
+	tracked *flushTracker // publishes of an ephemeral node
 	log     *slog.Logger
 	once    sync.Once
 }
@@ -117,7 +117,7 @@ func Open(ctx context.Context, o Options) (*Node, error) {
 		n.Waku = w
 		tr = w
 		if o.Ephemeral {
-			n.tracked = &tracker{Transport: w}
+			n.tracked = &flushTracker{Transport: w}
 			tr = n.tracked
 		}
 		netw = &network{w: w, peers: len(n.peers(o)) > 0}
