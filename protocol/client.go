@@ -113,10 +113,10 @@ func WithHistoryWindow(d time.Duration) Option { return func(o *options) { o.his
 // recipient that lost the first copy read the sender without a history store.
 func WithRotationRepeats(n int) Option { return func(o *options) { o.repeats = max(n, 0) } }
 
-// WithEpochs makes the groups this client creates use key schedule v2 (spec: protocol,
-// "Key schedule v2 (epochs)"); groups it joins follow their Welcome's schedule. Off by
-// default until the convergence limits in spec "Known limits" are closed: the chorus demo,
-// the v2 tests and embedders opting in use it.
+// WithEpochs chooses the key schedule of the groups this client creates: v2 (spec:
+// protocol, "Key schedule v2 (epochs)"; the default) or, with false, v1 (per-speaker
+// rotation, kept for groups stored by older versions and for the v1 column of `chorus
+// bench scale`). Groups it joins follow their Welcome's schedule.
 func WithEpochs(on bool) Option { return func(o *options) { o.epochs = on } }
 
 // WithDevice sets this installation's metadata: a name people recognise ("Alice's
@@ -207,7 +207,7 @@ type Client struct {
 // New returns a client on store and t. If the store holds an account it is loaded;
 // otherwise call CreateAccount or ImportAccount.
 func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client, error) {
-	o := options{retryBase: 2 * time.Second, syncInterval: time.Minute, historyWindow: 24 * time.Hour, repeats: RotationRepeats}
+	o := options{retryBase: 2 * time.Second, syncInterval: time.Minute, historyWindow: 24 * time.Hour, repeats: RotationRepeats, epochs: true}
 	for _, f := range opts {
 		f(&o)
 	}

@@ -414,6 +414,13 @@ func TestRecoverAndRevokeLostHolder(t *testing.T) {
 			}
 		}
 		return true
+	}, func() string {
+		var out []string
+		for _, r := range append(readers, lost) {
+			_, f, cur := protocol.EpochInfo(r.c, g)
+			out = append(out, fmt.Sprintf("%s: epoch %x frontier %d texts %v", r.name, cur[:4], len(f), r.texts(g)))
+		}
+		return strings.Join(out, "; ")
 	})
 	tn.settle()
 	for text := range lost.texts(g) {

@@ -52,6 +52,9 @@ type epochMeta struct {
 	Epochs []string `json:"e,omitempty"`
 	// Kept are the seeds kept for opening concurrent senders' publishes (see keptSeed).
 	Kept []keptSeed `json:"k,omitempty"`
+	// Departed are the installations, no longer members, whose one rekey (authored
+	// concurrently with their removal) was applied: no further key event of theirs is.
+	Departed []InstallationID `json:"q,omitempty"`
 }
 
 const maxMetaEpochs = 64
@@ -810,6 +813,8 @@ func (t *txn) rekeyV2Seed(g *GroupRecord, gc *groupCache, s *epoch.Schedule, m *
 		return nil, seed, epoch.ID{}, err
 	}
 	t.onCommit(func() { c.rekeys++ })
+	c.log.Debug("rekey authored", "group", g.ID.String()[:8], "event", shortID(kb.Event), "prev", shortIDs(kb.Prev),
+		"outer", shortID(outer.ID), "slots", len(slots), "targets", len(targets))
 	outs, err := t.queueFrames(g, &outer, frames, id)
 	return outs, seed, kb.Event, err
 }
@@ -953,6 +958,8 @@ func (t *txn) changeMembershipV2(g *GroupRecord, gc *groupCache, next membership
 			return nil, err
 		}
 		vc.m.Covered[E.String()] = newCoverage(E, c.acct.inst, all, newcomers)
+		c.log.Debug("membership key event authored", "group", g.ID.String()[:8], "event", shortID(E), "prev", shortIDs(prev),
+			"outer", shortID(vc.ep.ID), "slots", len(slots), "newcomers", len(newcomers), "gaps", len(gaps))
 		if kev.Type == membership.MemberRemoved {
 			vc.m.Departs = append(vc.m.Departs, E.String())
 		}
@@ -1160,7 +1167,7 @@ func (t *txn) createGroupV2(g *GroupRecord, gc *groupCache, st *membership.State
 // into a group we hold. The join is used only by the Welcome that makes us join: a member
 // keeps its own schedule; a group we left or were removed from is never re-joined by a
 // Welcome whose merged log does not make us a member.
-func (t *txn) handleWelcomeV2(from string, w *wire.WelcomeV2) error {
+func (t *txn) handleWelcomeV2(from string, inst InstallationID, w *wire.WelcomeV2) error {
 	c := t.c
 	now := c.now()
 	g, err := t.Group(w.GroupID)
@@ -1220,25 +1227,16 @@ func (t *txn) handleWelcomeV2(from string, w *wire.WelcomeV2) error {
 		if g.Status == GroupActive {
 			// A member's Welcome for a group we are in: a rekey that stands in for
 			// forwarding (we missed a concurrent event's seed). Its log is merged by the
-			// one path every membership change takes, its join into our schedule.
-			// A sender removed concurrently with the rekey it welcomes us to is heard as
-			// its rekey block is (see processKeyBlock): not when the join names its
-			// removal.
-			if !st.WasEverMember(from) || !st.IsMember(c.acct.id) {
+			// one path every membership change takes, its join into our schedule. Only a
+			// current member's unrevoked installation is heard: a departed one (even one
+			// removed concurrently with the rekey it welcomes us to) could claim seeds of
+			// its choosing for our frontier (TestSecDepartedWelcome); its rekey reaches
+			// us in its key block, judged once by processKeyBlock.
+			if !st.IsMember(from) || !st.IsMember(c.acct.id) {
 				return errors.New("protocol: welcome for a group we are in, not from a member")
 			}
-			j, err := epoch.ParseJoin(w.Join)
-			if err != nil {
-				return err
-			}
-			if !st.IsMember(from) {
-				for _, e := range j {
-					for _, p := range e.Prev {
-						if ev, ok := appliedEvent(&st, p); ok && ev.Type == membership.MemberRemoved && slices.Contains(ev.Members, from) {
-							return errors.New("protocol: welcome from a removed member naming its removal")
-						}
-					}
-				}
+			if in, err := t.Installation(inst); err != nil || in.Revoked {
+				return errors.New("protocol: welcome for a group we are in, from a revoked installation")
 			}
 			if err := t.applyMembership(g, gc, st, w.DeviceLists, false); err != nil {
 				return err
@@ -1296,6 +1294,7 @@ func (t *txn) handleWelcomeV2(from string, w *wire.WelcomeV2) error {
 	if err := t.markJoinSync(g.Topic, sent.Add(-syncMargin)); err != nil {
 		return err
 	}
+	c.log.Debug("joined by welcome v2", "group", g.ID.String()[:8], "from", from[:8], "frontier", shortIDs(s.Frontier()))
 	t.emit(&GroupJoined{Group: g.ID, Name: st.Name, Inviter: from})
 	if from != c.acct.id {
 		return t.catchUpSiblingsLists(g, &st, w.DeviceLists)
@@ -1503,10 +1502,22 @@ func (t *txn) processKeyBlock(g *GroupRecord, gc *groupCache, kb *epoch.KeyBlock
 	if err != nil {
 		return err
 	}
+	departed := !st.IsMember(in.Account)
+	if departed && slices.Contains(m.Departed, author) && !s.Applied(kb.Event) {
+		// A departed installation's rekey is heard once: it may have been authored
+		// concurrently with its removal, but a second one replays blocks sealed under an
+		// epoch it still holds (each would cost the group a rekey; TestSecDepartedRekeyReplay).
+		// Members that heard a second one before the removal converge at the next key
+		// event, which supersedes it.
+		return ErrNotMember
+	}
 	fresh := false
 	switch err := s.Apply(epoch.Event{ID: kb.Event, Prev: kb.Prev}); {
 	case err == nil:
 		fresh = true
+		if departed {
+			m.Departed = append(m.Departed, author)
+		}
 	case errors.Is(err, epoch.ErrDuplicate):
 	case errors.Is(err, epoch.ErrFrontierFull):
 		return errPending
@@ -1556,8 +1567,22 @@ func (t *txn) processKeyBlock(g *GroupRecord, gc *groupCache, kb *epoch.KeyBlock
 	if err := t.PutGroupState(g); err != nil {
 		return err
 	}
+	c.log.Debug("key block applied", "group", g.ID.String()[:8], "event", shortID(kb.Event), "kind", kb.Kind,
+		"author", author.String()[:8], "prev", shortIDs(kb.Prev), "fresh", fresh, "seed", s.HasSeed(kb.Event),
+		"frontier", shortIDs(s.Frontier()), "missing", len(s.Missing()))
 	t.healLater(g.ID)
 	return nil
+}
+
+// shortID and shortIDs abbreviate epoch ids in debug logs.
+func shortID(id epoch.ID) string { return hex.EncodeToString(id[:4]) }
+
+func shortIDs(ids []epoch.ID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = shortID(id)
+	}
+	return out
 }
 
 // healLater has the transaction check the group's epoch once all its changes are applied
@@ -1818,6 +1843,7 @@ func (t *txn) revokedV2(g *GroupRecord, gc *groupCache, revoked []InstallationID
 	if err != nil {
 		return err
 	}
+	changed := false
 	for _, id := range revoked {
 		in, err := t.Installation(id)
 		if err != nil {
@@ -1826,8 +1852,20 @@ func (t *txn) revokedV2(g *GroupRecord, gc *groupCache, revoked []InstallationID
 		if !slices.Contains(m.Uncovered, id) && reaches(s, m, in) {
 			m.Uncovered = append(m.Uncovered, id)
 		}
+		// A frontier event the revoked installation authored (concurrently with its
+		// revocation, applied here before it) was sealed under an epoch that installations
+		// brought in since may never have held, and its Welcomes to them come from an
+		// installation they now refuse: it counts as reaching no one but its author, so
+		// the next rekey welcomes everyone to a frontier past it (without this, a sibling
+		// that revoked it can stay on an epoch of its own; TestRecoverAndRevokeLostHolder).
+		for _, f := range s.Frontier() {
+			if cv, ok := m.Covered[f.String()]; ok && cv.Author == id && !cv.Departed {
+				cv.Departed = true
+				changed = true
+			}
+		}
 	}
-	if len(m.Uncovered) == 0 {
+	if len(m.Uncovered) == 0 && !changed {
 		return nil
 	}
 	if err := m.store(g); err != nil {
@@ -1871,6 +1909,8 @@ func (t *txn) mergeJoin(g *GroupRecord, gc *groupCache, raw []byte) error {
 	if s.Frontier().Equal(f) {
 		m.Uncovered = nil
 	}
+	t.c.log.Debug("join merged", "group", g.ID.String()[:8], "join", shortIDs(f), "frontier", shortIDs(s.Frontier()),
+		"missing", len(s.Missing()))
 	if err := t.storeSchedule(g, gc, s, m); err != nil {
 		return err
 	}

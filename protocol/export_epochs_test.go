@@ -108,3 +108,93 @@ func ForgedKeyBlock(attacker, victim *Client, g GroupID, size int) []byte {
 	}
 	return out
 }
+
+// ForgedRekeyForTest builds the payload of a rekey key block by c (no slots, prev = its
+// frontier, the nonce's first byte set to nonce) sealed under c's current epoch: what an
+// installation can publish before it is removed and replay after. Nothing of c's state
+// is kept.
+func ForgedRekeyForTest(c *Client, g GroupID, nonce byte) []byte {
+	var out []byte
+	err := c.tx(context.Background(), func(t *txn) error {
+		rec, err := t.GroupState(g)
+		if err != nil {
+			return err
+		}
+		s, err := loadSchedule(rec)
+		if err != nil {
+			return err
+		}
+		ep, err := s.Current()
+		if err != nil {
+			return err
+		}
+		var n [epoch.NonceSize]byte
+		n[0], n[1] = nonce, 0xf0
+		kb := epoch.NewRekey(epoch.ID(g), epoch.Installation(c.acct.inst), n, s.Frontier())
+		block, err := kb.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		frame, err := (&wire.FrameV2{Block: block}).Marshal()
+		if err != nil {
+			return err
+		}
+		if out, err = epoch.SealOuter(cryptorand.Reader, &ep, rec.Topic, frame); err != nil {
+			return err
+		}
+		return errForgeDone
+	})
+	if !errors.Is(err, errForgeDone) {
+		panic(err)
+	}
+	return out
+}
+
+// JoinForTest returns a join c can claim for group g: one rekey of its own, prev = its
+// frontier, with a seed it chose.
+func JoinForTest(c *Client, g GroupID) (epoch.Join, error) {
+	var j epoch.Join
+	err := c.tx(context.Background(), func(t *txn) error {
+		rec, err := t.GroupState(g)
+		if err != nil {
+			return err
+		}
+		s, err := loadSchedule(rec)
+		if err != nil {
+			return err
+		}
+		var nonce [epoch.NonceSize]byte
+		nonce[0] = 0xee
+		var seed epoch.Seed
+		seed[0] = 0xee
+		r := epoch.RekeyID(epoch.ID(g), epoch.Installation(c.acct.inst), nonce)
+		j = epoch.Join{{Event: r, Prev: s.Frontier(), Kind: epoch.SlotSeed, Value: seed}}
+		return nil
+	})
+	return j, err
+}
+
+// SendWelcomeV2ForTest has c send installation to a Welcome v2 of group g (c's stored
+// record and log, whatever its status) carrying join, and publishes it: what an
+// installation, removed or not, can send pairwise.
+func SendWelcomeV2ForTest(c *Client, to InstallationID, g GroupID, join epoch.Join) error {
+	var outs []*OutboxRecord
+	err := c.tx(context.Background(), func(t *txn) error {
+		rec, gc, err := t.group(g)
+		if err != nil {
+			return err
+		}
+		st := gc.state
+		in, err := t.Installation(to)
+		if err != nil {
+			return err
+		}
+		outs, err = t.welcomeV2To(rec, &st, []*InstallationRecord{in}, join, "")
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	c.publishIDs(context.Background(), outs)
+	return nil
+}

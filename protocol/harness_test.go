@@ -85,6 +85,9 @@ func (p *peer) start(create bool) {
 	p.node = p.net.Join(p.name)
 	ctx := context.Background()
 	opts := append([]protocol.Option{protocol.WithRetryBackoff(20 * time.Millisecond), protocol.WithSyncInterval(-1)}, p.opts...)
+	if os.Getenv("CHORUS_TEST_DEBUG") != "" {
+		opts = append(opts, protocol.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("peer", p.name)))
+	}
 	p.c, err = protocol.New(ctx, p.store, faultyNode{p.node, &p.failPublish}, opts...)
 	if err != nil {
 		t.Fatal(err)

@@ -29,6 +29,7 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 	if c.junk.has(hash) {
 		return false
 	}
+	var claim []byte
 	err := c.txInbound(ctx, topic, payload, func(t *txn) error {
 		if seen, err := t.Seen(hash); err != nil || seen {
 			if err == nil {
@@ -38,21 +39,14 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 		}
 		err := t.dispatch(topic, payload)
 		if errors.Is(err, errPending) {
-			newKeys = t.newKeys
-			claim := t.claim
+			// Everything dispatch did is rolled back: an inbox frame's session must not
+			// count it as received, or its retry finds neither its hint nor its message
+			// key (TestInboxPendingFrameRetried). The envelope is kept below.
+			claim = t.claim
 			if claim == nil {
 				claim = []byte(topic)
 			}
-			u, err := t.PendingUsage(hash, claim)
-			if err != nil {
-				return err
-			}
-			size := int64(len(payload))
-			if !u.Exists && (u.Count >= MaxPending || u.Bytes+size > MaxPendingBytes || u.ClaimedBytes+size > MaxPendingBytesPerSender) {
-				c.log.Debug("pending envelopes full: not kept", "bytes", u.Bytes, "claimed", u.ClaimedBytes)
-				return nil // what dispatch stored stays; no replay marker: a sync may bring it again
-			}
-			return t.PutPending(&PendingRecord{Hash: hash, Topic: topic, Payload: payload, ReceivedAt: c.now(), Claim: claim})
+			return errPending
 		}
 		if err != nil {
 			return err
@@ -63,6 +57,20 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 		newKeys = t.newKeys
 		return t.MarkSeen(hash, c.now())
 	})
+	if errors.Is(err, errPending) {
+		err = c.tx(ctx, func(t *txn) error {
+			u, err := t.PendingUsage(hash, claim)
+			if err != nil {
+				return err
+			}
+			size := int64(len(payload))
+			if !u.Exists && (u.Count >= MaxPending || u.Bytes+size > MaxPendingBytes || u.ClaimedBytes+size > MaxPendingBytesPerSender) {
+				c.log.Debug("pending envelopes full: not kept", "bytes", u.Bytes, "claimed", u.ClaimedBytes)
+				return nil // no replay marker: a sync may bring it again
+			}
+			return t.PutPending(&PendingRecord{Hash: hash, Topic: topic, Payload: payload, ReceivedAt: c.now(), Claim: claim})
+		})
+	}
 	switch {
 	case err == nil, errors.Is(err, errSeen), errors.Is(err, ErrClosed), ctx.Err() != nil:
 		return newKeys
@@ -264,7 +272,7 @@ func (t *txn) handlePairwise(from string, inst InstallationID, pm *wire.Pairwise
 		if err != nil {
 			return err
 		}
-		if err := t.handleWelcomeV2(from, w); err != nil {
+		if err := t.handleWelcomeV2(from, inst, w); err != nil {
 			return err
 		}
 		t.newKeys = true

@@ -1,0 +1,103 @@
+package protocol_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+// TestSecDepartedRekeyReplay: an installation publishes rekey blocks under its epoch
+// before it is removed (or keeps the epoch key and seals them later). Members keep that
+// epoch live for a while after the removal, so the blocks open; each one a member applies
+// is a key event without a seed for it, which costs the group a rekey. A departed
+// installation's rekey is heard once at most (it may have been authored concurrently with
+// the removal; every member applies the first, see spec "Authority"): replaying more costs
+// nothing.
+func TestSecDepartedRekeyReplay(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 77}, 4)
+	a, b, c, x := tn.peers[0], tn.peers[1], tn.peers[2], tn.peers[3]
+	tn.connect(a, b, c, x)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "replay", "", b.id, c.id, x.id)
+	must(t, err)
+	tn.waitFor("joined", func() bool {
+		for _, p := range []*peer{b, c, x} {
+			if _, err := p.c.Group(ctx, g); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	waitSameEpoch(tn, g, a, b, c, x)
+	var forged [][]byte
+	for i := range 3 {
+		forged = append(forged, protocol.ForgedRekeyForTest(x.c, g, byte(i+1)))
+	}
+	must(t, a.c.RemoveMembers(ctx, g, x.id))
+	tn.settle(a, b, c)
+	waitSameEpoch(tn, g, a, b, c)
+	info, err := a.c.Group(ctx, g)
+	must(t, err)
+	before := protocol.RekeysForTest(a.c) + protocol.RekeysForTest(b.c) + protocol.RekeysForTest(c.c)
+	for i, f := range forged {
+		for _, p := range []*peer{a, b, c} {
+			protocol.Inject(p.c, info.Topic, f)
+		}
+		tn.settle(a, b, c)
+		// A key event nobody holds the seed of leaves the group without an epoch until
+		// someone sends: that sender rekeys first.
+		text := fmt.Sprint("after replay ", i)
+		mustSend(t, b, g, text)
+		waitTexts(t, tn, g, []string{text}, a, c)
+		waitSameEpoch(tn, g, a, b, c)
+	}
+	after := protocol.RekeysForTest(a.c) + protocol.RekeysForTest(b.c) + protocol.RekeysForTest(c.c)
+	if after-before > 1 {
+		t.Errorf("%d replayed rekey blocks of a removed installation cost %d rekeys, want at most 1", len(forged), after-before)
+	}
+	mustSend(t, b, g, "after the replay")
+	waitTexts(t, tn, g, []string{"after the replay"}, a, c)
+	if x.texts(g)["after the replay"] != 0 {
+		t.Error("the removed installation read a later message")
+	}
+}
+
+// TestSecDepartedWelcome: a removed installation sends a member a Welcome v2 for the
+// group, whose join claims a rekey of its own with a seed it chose. Only members'
+// Welcomes are heard for a group we are in: the member's state does not change.
+func TestSecDepartedWelcome(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 78}, 3)
+	a, b, x := tn.peers[0], tn.peers[1], tn.peers[2]
+	tn.connect(a, b, x)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "welcome", "", b.id, x.id)
+	must(t, err)
+	tn.waitFor("joined", func() bool {
+		for _, p := range []*peer{b, x} {
+			if _, err := p.c.Group(ctx, g); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	waitSameEpoch(tn, g, a, b, x)
+	join, err := protocol.JoinForTest(x.c, g)
+	must(t, err)
+	must(t, a.c.RemoveMembers(ctx, g, x.id))
+	tn.settle()
+	waitSameEpoch(tn, g, a, b)
+	tn.settle()
+	_, f0, e0 := protocol.EpochInfo(b.c, g)
+	digest := protocol.StateDigest(b.c)
+	must(t, protocol.SendWelcomeV2ForTest(x.c, installationOf(t, b), g, join))
+	tn.settle()
+	if _, f1, e1 := protocol.EpochInfo(b.c, g); e1 != e0 || len(f1) != len(f0) {
+		t.Errorf("a removed installation's Welcome moved b from epoch %x (frontier %d) to %x (frontier %d)", e0[:4], len(f0), e1[:4], len(f1))
+	}
+	if d := protocol.StateDigest(b.c); d != digest {
+		t.Error("a removed installation's Welcome changed b's state")
+	}
+}
