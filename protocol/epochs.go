@@ -932,6 +932,9 @@ func (t *txn) changeMembershipV2(g *GroupRecord, gc *groupCache, next membership
 			return nil, err
 		}
 		prev := vc.s.Frontier()
+		if c.hookPrev != nil {
+			prev = c.hookPrev(prev)
+		}
 		if err := vc.s.Apply(epoch.Event{ID: E, Prev: prev}); err != nil {
 			return nil, err
 		}
@@ -1496,6 +1499,11 @@ func (t *txn) processKeyBlock(g *GroupRecord, gc *groupCache, kb *epoch.KeyBlock
 		if ev.From != in.Account {
 			return errForged
 		}
+		if !prevAgrees(st, ev, kb.Prev, s0Frontier(g)) {
+			// The block's prev disagrees with its event's causal past: ignored, with the
+			// event that rides in the same publish (TestSecKeyEventPrevChecked).
+			return errForged
+		}
 		departs = ev.Type == membership.MemberRemoved
 	}
 	s, m, err := loadV2(g)
@@ -1583,6 +1591,82 @@ func shortIDs(ids []epoch.ID) []string {
 		out[i] = shortID(id)
 	}
 	return out
+}
+
+// s0Frontier returns the frontier of g's stored schedule (nil if it does not load).
+func s0Frontier(g *GroupRecord) epoch.Frontier {
+	s, err := loadSchedule(g)
+	if err != nil {
+		return nil
+	}
+	return s.Frontier()
+}
+
+// prevAgrees checks a membership key event's prev set against the event's causal past
+// (spec "Key events"; causal rules only, where events name their parents): every
+// membership event prev names is in that past, and every event of our frontier in that
+// past is in prev or behind one of them. A prev holding a rekey (not a membership event)
+// may supersede more than we can see: only the first part is checked then.
+func prevAgrees(st *membership.State, ev membership.Event, prev epoch.Frontier, frontier epoch.Frontier) bool {
+	if ev.Type == membership.ChatCreated {
+		return len(prev) == 0
+	}
+	if len(ev.Parents) == 0 {
+		return true // Status or v1 rules: no causal past to check against
+	}
+	byID := make(map[epoch.ID]*membership.Event, len(st.Events))
+	for i := range st.Events {
+		byID[epoch.ID(st.Events[i].ID())] = &st.Events[i]
+	}
+	past := func(parents []membership.EventID) map[epoch.ID]bool {
+		seen := map[epoch.ID]bool{}
+		stack := make([]epoch.ID, 0, len(parents))
+		for _, p := range parents {
+			stack = append(stack, epoch.ID(p))
+		}
+		for len(stack) > 0 {
+			p := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			if seen[p] {
+				continue
+			}
+			seen[p] = true
+			if e, ok := byID[p]; ok {
+				for _, q := range e.Parents {
+					stack = append(stack, epoch.ID(q))
+				}
+			}
+		}
+		return seen
+	}
+	mine := past(ev.Parents)
+	var behind []map[epoch.ID]bool
+	lenient := false
+	for _, p := range prev {
+		e, ok := byID[p]
+		if !ok {
+			lenient = true // a rekey, or an event we do not hold
+			continue
+		}
+		if !mine[p] {
+			return false
+		}
+		b := past(e.Parents)
+		b[p] = true
+		behind = append(behind, b)
+	}
+	if lenient {
+		return true
+	}
+	for _, k := range frontier {
+		if !mine[k] {
+			continue
+		}
+		if !slices.ContainsFunc(behind, func(b map[epoch.ID]bool) bool { return b[k] }) {
+			return false
+		}
+	}
+	return true
 }
 
 // healLater has the transaction check the group's epoch once all its changes are applied
