@@ -34,6 +34,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport"
 )
@@ -192,6 +193,9 @@ type Client struct {
 	slotTries    int          // rotation-block slots we tried to decrypt (under mu)
 	// hookPad sees every pairwise message sealed: type, plaintext, padded and frame sizes.
 	hookPad func(typ wire.PairwiseType, plain, padded, frame int)
+	// hookPrev rewrites the prev set of the membership key events we author (what a
+	// misbehaving installation could put in its key block).
+	hookPrev func(prev epoch.Frontier) epoch.Frontier
 
 	// resumed holds the groups whose sender lease this process has checked (under mu):
 	// the first seal of a process resumes above the lease (spec: persistence, "Durability").

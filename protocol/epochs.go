@@ -874,7 +874,11 @@ func (t *txn) healV2(g *GroupRecord, gc *groupCache) error {
 	if err != nil {
 		return err
 	}
-	if d, err := t.designated(t.stateOf(gc), strong); err != nil || !d {
+	late, err := t.lateJoiners(t.stateOf(gc), m)
+	if err != nil {
+		return err
+	}
+	if d, err := t.designated(t.stateOf(gc), append(strong, late...)); err != nil || !d {
 		return err
 	}
 	outs, err := t.rekeyV2(g, gc, s, m, nil, nil)
@@ -932,6 +936,9 @@ func (t *txn) changeMembershipV2(g *GroupRecord, gc *groupCache, next membership
 			return nil, err
 		}
 		prev := vc.s.Frontier()
+		if c.hookPrev != nil {
+			prev = c.hookPrev(prev)
+		}
 		if err := vc.s.Apply(epoch.Event{ID: E, Prev: prev}); err != nil {
 			return nil, err
 		}
@@ -1496,6 +1503,11 @@ func (t *txn) processKeyBlock(g *GroupRecord, gc *groupCache, kb *epoch.KeyBlock
 		if ev.From != in.Account {
 			return errForged
 		}
+		if !prevAgrees(st, ev, kb.Prev, s0Frontier(g)) {
+			// The block's prev disagrees with its event's causal past: ignored, with the
+			// event that rides in the same publish (TestSecKeyEventPrevChecked).
+			return errForged
+		}
 		departs = ev.Type == membership.MemberRemoved
 	}
 	s, m, err := loadV2(g)
@@ -1583,6 +1595,148 @@ func shortIDs(ids []epoch.ID) []string {
 		out[i] = shortID(id)
 	}
 	return out
+}
+
+// s0Frontier returns the frontier of g's stored schedule (nil if it does not load).
+func s0Frontier(g *GroupRecord) epoch.Frontier {
+	s, err := loadSchedule(g)
+	if err != nil {
+		return nil
+	}
+	return s.Frontier()
+}
+
+// eventIndex maps the ids of st's kept events to them.
+func eventIndex(st *membership.State) map[epoch.ID]*membership.Event {
+	byID := make(map[epoch.ID]*membership.Event, len(st.Events))
+	for i := range st.Events {
+		byID[epoch.ID(st.Events[i].ID())] = &st.Events[i]
+	}
+	return byID
+}
+
+// causalPast returns the ids of the events reachable from parents (parents included).
+func causalPast(byID map[epoch.ID]*membership.Event, parents []membership.EventID) map[epoch.ID]bool {
+	seen := map[epoch.ID]bool{}
+	stack := make([]epoch.ID, 0, len(parents))
+	for _, p := range parents {
+		stack = append(stack, epoch.ID(p))
+	}
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if e, ok := byID[p]; ok {
+			for _, q := range e.Parents {
+				stack = append(stack, epoch.ID(q))
+			}
+		}
+	}
+	return seen
+}
+
+// lateJoiners returns the installations of members whose add is not in the causal past of
+// a departure the current epoch has not healed yet (m.Uncovered): added concurrently with
+// it, they may never learn it (a leave is sealed under an epoch they never held), so they
+// stand aside when the designated installation is chosen.
+func (t *txn) lateJoiners(st *membership.State, m *epochMeta) ([]*InstallationRecord, error) {
+	if len(m.Uncovered) == 0 {
+		return nil, nil
+	}
+	byID := eventIndex(st)
+	var pasts []map[epoch.ID]bool
+	for _, u := range m.Uncovered {
+		in, err := t.Installation(u)
+		if err != nil {
+			continue
+		}
+		for i := range st.Events {
+			ev := &st.Events[i]
+			if ev.Type == membership.MemberRemoved && slices.Contains(ev.Members, in.Account) && len(ev.Parents) > 0 {
+				p := causalPast(byID, ev.Parents)
+				p[epoch.ID(ev.ID())] = true
+				pasts = append(pasts, p)
+			}
+		}
+	}
+	if len(pasts) == 0 {
+		return nil, nil
+	}
+	var late []string
+	for _, acct := range st.Members {
+		known := false
+		for i := range st.Events {
+			ev := &st.Events[i]
+			added := (ev.Type == membership.ChatCreated && ev.From == acct) ||
+				(ev.Type == membership.MembersAdded && slices.Contains(ev.Members, acct))
+			if added && slices.ContainsFunc(pasts, func(p map[epoch.ID]bool) bool { return p[epoch.ID(ev.ID())] }) {
+				known = true
+				break
+			}
+		}
+		if !known {
+			late = append(late, acct)
+		}
+	}
+	if len(late) == 0 {
+		return nil, nil
+	}
+	ins, err := t.installationsOf(late)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*InstallationRecord, len(ins))
+	for i := range ins {
+		out[i] = &ins[i]
+	}
+	return out, nil
+}
+
+// prevAgrees checks a membership key event's prev set against the event's causal past
+// (spec "Key events"; causal rules only, where events name their parents): every
+// membership event prev names is in that past, and every event of our frontier in that
+// past is in prev or behind one of them. A prev holding a rekey (not a membership event)
+// may supersede more than we can see: only the first part is checked then.
+func prevAgrees(st *membership.State, ev membership.Event, prev epoch.Frontier, frontier epoch.Frontier) bool {
+	if ev.Type == membership.ChatCreated {
+		return len(prev) == 0
+	}
+	if len(ev.Parents) == 0 {
+		return true // Status or v1 rules: no causal past to check against
+	}
+	byID := eventIndex(st)
+	past := func(parents []membership.EventID) map[epoch.ID]bool { return causalPast(byID, parents) }
+	mine := past(ev.Parents)
+	var behind []map[epoch.ID]bool
+	lenient := false
+	for _, p := range prev {
+		e, ok := byID[p]
+		if !ok {
+			lenient = true // a rekey, or an event we do not hold
+			continue
+		}
+		if !mine[p] {
+			return false
+		}
+		b := past(e.Parents)
+		b[p] = true
+		behind = append(behind, b)
+	}
+	if lenient {
+		return true
+	}
+	for _, k := range frontier {
+		if !mine[k] {
+			continue
+		}
+		if !slices.ContainsFunc(behind, func(b map[epoch.ID]bool) bool { return b[k] }) {
+			return false
+		}
+	}
+	return true
 }
 
 // healLater has the transaction check the group's epoch once all its changes are applied

@@ -198,3 +198,10 @@ func SendWelcomeV2ForTest(c *Client, to InstallationID, g GroupID, join epoch.Jo
 	c.publishIDs(context.Background(), outs)
 	return nil
 }
+
+// SetPrevHookForTest has c rewrite the prev set of the membership key events it authors.
+func SetPrevHookForTest(c *Client, f func(prev epoch.Frontier) epoch.Frontier) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hookPrev = f
+}

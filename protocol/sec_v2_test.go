@@ -3,8 +3,10 @@ package protocol_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 
+	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/memory"
 )
@@ -99,5 +101,41 @@ func TestSecDepartedWelcome(t *testing.T) {
 	}
 	if d := protocol.StateDigest(b.c); d != digest {
 		t.Error("a removed installation's Welcome changed b's state")
+	}
+}
+
+// TestSecKeyEventPrevChecked: a membership key event's prev set must agree with the
+// event's causal past (spec "Key events"): an admin whose block claims a prev that leaves
+// out the key events its own event descends from (here: none at all, so the removal of c
+// would sit beside the add of d in every frontier instead of after it) is not heard; its
+// members stay on their epoch and membership.
+func TestSecKeyEventPrevChecked(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 79}, 4)
+	a, b, c, d := tn.peers[0], tn.peers[1], tn.peers[2], tn.peers[3]
+	tn.connect(a, b, c, d)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "prev", "", b.id, c.id)
+	must(t, err)
+	tn.waitFor("joined", func() bool {
+		for _, p := range []*peer{b, c} {
+			if _, err := p.c.Group(ctx, g); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	waitSameEpoch(tn, g, a, b, c)
+	must(t, a.c.AddMembers(ctx, g, d.id))
+	tn.settle()
+	waitSameEpoch(tn, g, a, b, c, d)
+	_, f0, e0 := protocol.EpochInfo(b.c, g)
+	protocol.SetPrevHookForTest(a.c, func(epoch.Frontier) epoch.Frontier { return nil })
+	must(t, a.c.RemoveMembers(ctx, g, c.id))
+	tn.settle()
+	if _, f1, e1 := protocol.EpochInfo(b.c, g); e1 != e0 || len(f1) != len(f0) {
+		t.Errorf("b applied a removal whose key block names no prev: epoch %x → %x, frontier %d → %d", e0[:4], e1[:4], len(f0), len(f1))
+	}
+	if info, err := b.c.Group(ctx, g); err != nil || !slices.Contains(info.Members, c.id) {
+		t.Errorf("b applied the removal of a publish whose key block was refused (%v)", err)
 	}
 }
