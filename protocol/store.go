@@ -141,6 +141,9 @@ type ContactStore interface {
 	PutInstallation(*InstallationRecord) error
 	Installation(id InstallationID) (*InstallationRecord, error) // ErrNotFound
 	InstallationsOf(account string) ([]InstallationRecord, error)
+	// InstallationsByPrefix returns the installations whose id starts with prefix (v2
+	// causal-history entries name installations by 8 bytes), in id order.
+	InstallationsByPrefix(prefix [8]byte) ([]InstallationRecord, error)
 }
 
 // SessionRecord is a pairwise Double Ratchet session with a remote installation.
