@@ -35,7 +35,13 @@ func (t *txn) queue(topic string, payload []byte, msg *MessageID) (*OutboxRecord
 	if err := t.PutOutbox(o); err != nil {
 		return nil, err
 	}
+	if err := t.delayQueued(o); err != nil {
+		return nil, err
+	}
 	t.onCommit(func() {
+		if o.delayed {
+			return // the retry loop publishes it when due (spread.go)
+		}
 		t.c.noteDue(o.NextAttempt)
 		t.c.claim(o.ID)
 	})
@@ -75,6 +81,9 @@ func (c *Client) publishIDs(ctx context.Context, recs []*OutboxRecord) {
 		return // test hook: simulate a crash between store and publish
 	}
 	for _, r := range recs {
+		if r.delayed {
+			continue // not claimed: published by the retry loop when due (spread.go)
+		}
 		c.publishClaimed(ctx, r)
 	}
 }

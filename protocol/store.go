@@ -335,6 +335,9 @@ type OutboxRecord struct {
 	Attempts    int
 	NextAttempt time.Time
 	CreatedAt   time.Time
+	// delayed: a spread record (spread.go) that waits for NextAttempt; the caller that
+	// queued it does not publish it (not stored: the stored NextAttempt says it).
+	delayed bool
 }
 
 // OutboxStore stores publishes not yet made.
