@@ -111,3 +111,59 @@ func TestMissingReportedV2(t *testing.T) {
 		t.Fatalf("gap reports %d, causal-history reports %d", gap, hist)
 	}
 }
+
+// v2Unpadded is the payload size a v2 group message of an n-byte text would have
+// without padding in steady state (five history entries): outer layer, frame, v2
+// message (header 21, tag 16, signature 64) and plaintext, from the encoders.
+func v2Unpadded(t *testing.T, n int) int {
+	pt, err := (&wire.GroupPlaintextV2{Type: wire.ContentText, Body: make([]byte, n),
+		History: make([][wire.ShortEntrySize]byte, protocol.HistoryLength)}).Marshal()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return wire.GroupOuterOverhead + 2 + 4 + 21 + len(pt) + 16 + 64
+}
+
+// TestGroupPaddingCost measures what padding costs on v2 group messages: texts of 0 to
+// 1000 bytes (every 10th length through the engine, checked against the encoders; every
+// length by the encoders), and the payload of a rekey by number of installations (spec ›
+// Key schedule v2 › Padding). go test -run TestGroupPaddingCost -v ./protocol/
+func TestGroupPaddingCost(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 37}, 2)
+	a, b := tn.peers[0], tn.peers[1]
+	tn.connect(a, b)
+	g, err := a.c.CreateGroup(context.Background(), "cost", "", b.id)
+	must(t, err)
+	tn.settle()
+	for i := range protocol.HistoryLength {
+		mustSend(t, []*peer{a, b}[i%2], g, fmt.Sprint("warm-up ", i))
+		tn.settle()
+	}
+	for n := 0; n <= 1000; n += 10 {
+		_, got := sendCost(t, tn, a, g, strings.Repeat("x", n))
+		if want := wire.GroupBucket(v2Unpadded(t, n), false); got != int64(want) {
+			t.Fatalf("%d-byte text: %d bytes published, want %d", n, got, want)
+		}
+	}
+	var plain, padded int
+	buckets := map[int]int{}
+	for n := 0; n <= 1000; n++ {
+		u := v2Unpadded(t, n)
+		p := wire.GroupBucket(u, false)
+		plain += u
+		padded += p
+		buckets[p]++
+	}
+	const count = 1001
+	t.Logf("v2 message, text 0–1000 B (uniform): mean %.0f B unpadded, %.0f B padded: +%.0f B (+%.1f %%); buckets used %v",
+		float64(plain)/count, float64(padded)/count, float64(padded-plain)/count, 100*float64(padded-plain)/float64(plain), buckets)
+	for _, n := range []int{0, 100, 133, 200, 500, 1000} {
+		u := v2Unpadded(t, n)
+		t.Logf("  text %4d B: %4d B unpadded -> %4d B", n, u, wire.GroupBucket(u, false))
+	}
+	// Rekey (one prev id, session slots of 110 B): payload by installations of the group.
+	for _, k := range []int{2, 4, 8, 9, 17, 18, 36, 37, 100, 1000} {
+		u := wire.GroupOuterOverhead + 2 + 4 + 75 + 32 + 110*(k-1)
+		t.Logf("  rekey, %4d installations: %6d B unpadded -> %6d B", k, u, wire.GroupBucket(u, true))
+	}
+}

@@ -2,8 +2,8 @@ package wire
 
 // Padding of v2 group payloads (spec: protocol, "Key schedule v2 (epochs)", **Padding**).
 // A frame v2 is followed, inside the outer AEAD, by zero bytes up to the size that makes
-// the whole payload (GroupOuterOverhead + frame) exactly a bucket of GroupBuckets; a
-// frame with a key block is padded to at least GroupKeyBlockMin. The frame's own length
+// the whole payload (GroupOuterOverhead + frame) exactly a bucket of GroupBuckets (a
+// key-block bucket for a frame with a key block). The frame's own length
 // prefixes delimit it, so the padding needs no marker; ParseFrameV2 accepts only the
 // canonical padding (all zero, exactly to the bucket).
 
@@ -19,16 +19,17 @@ const (
 )
 
 // GroupBuckets are the sizes a v2 group payload may have (ascending; the last is
-// GroupPadCap): 384 to 1024 in steps of 128, powers of two from 2 KiB to 64 KiB, then
-// steps of 16 KiB to 144 KiB, then the publish limit.
+// GroupPadCap): 384 to 2048 in steps of 128, powers of two from 4 KiB to 64 KiB, then
+// steps of 16 KiB to 144 KiB, then the publish limit. A payload with a key block takes
+// only the key-block buckets among them (KeyBlockBucket).
 var GroupBuckets = groupBuckets()
 
 func groupBuckets() []int {
 	var b []int
-	for n := 384; n <= 1024; n += 128 {
+	for n := 384; n <= 2048; n += 128 {
 		b = append(b, n)
 	}
-	for n := 2048; n <= 64<<10; n <<= 1 {
+	for n := 4096; n <= 64<<10; n <<= 1 {
 		b = append(b, n)
 	}
 	for n := 80 << 10; n <= 144<<10; n += 16 << 10 {
@@ -37,15 +38,19 @@ func groupBuckets() []int {
 	return append(b, GroupPadCap)
 }
 
+// KeyBlockBucket reports whether bucket b is one a payload with a key block may take:
+// at least GroupKeyBlockMin and a power of two, or above 64 KiB. Coarser than the others
+// so that a key block's size tells the number of installations only to a factor of two.
+func KeyBlockBucket(b int) bool {
+	return b >= GroupKeyBlockMin && (b&(b-1) == 0 || b > 64<<10)
+}
+
 // GroupBucket returns the payload size of a v2 group payload whose unpadded size (outer
-// layer included) is n: the smallest bucket ≥ n (≥ GroupKeyBlockMin when keyBlock), or
-// n itself beyond GroupPadCap (such a payload cannot be published anyway).
+// layer included) is n: the smallest bucket ≥ n (a key-block bucket when keyBlock), or n
+// itself beyond GroupPadCap (such a payload cannot be published anyway).
 func GroupBucket(n int, keyBlock bool) int {
-	if keyBlock {
-		n = max(n, GroupKeyBlockMin)
-	}
 	for _, b := range GroupBuckets {
-		if n <= b {
+		if n <= b && (!keyBlock || KeyBlockBucket(b)) {
 			return b
 		}
 	}

@@ -7,8 +7,8 @@ import (
 
 // TestGroupBuckets checks the bucket list of spec › Key schedule v2 › Padding.
 func TestGroupBuckets(t *testing.T) {
-	want := []int{384, 512, 640, 768, 896, 1024, 2048, 4096, 8192, 16384, 32768, 65536,
-		81920, 98304, 114688, 131072, 147456, 149504}
+	want := []int{384, 512, 640, 768, 896, 1024, 1152, 1280, 1408, 1536, 1664, 1792, 1920, 2048,
+		4096, 8192, 16384, 32768, 65536, 81920, 98304, 114688, 131072, 147456, 149504}
 	if len(GroupBuckets) != len(want) {
 		t.Fatalf("buckets %v", GroupBuckets)
 	}
@@ -21,8 +21,8 @@ func TestGroupBuckets(t *testing.T) {
 		n     int
 		block bool
 		want  int
-	}{{1, false, 384}, {384, false, 384}, {385, false, 512}, {1025, false, 2048}, {300, true, 1024},
-		{1025, true, 2048}, {GroupPadCap, false, GroupPadCap}, {GroupPadCap + 1, false, GroupPadCap + 1}} {
+	}{{1, false, 384}, {384, false, 384}, {385, false, 512}, {1025, false, 1152}, {300, true, 1024},
+		{1025, true, 2048}, {2049, false, 4096}, {70000, true, 81920}, {GroupPadCap, false, GroupPadCap}, {GroupPadCap + 1, false, GroupPadCap + 1}} {
 		if got := GroupBucket(c.n, c.block); got != c.want {
 			t.Errorf("GroupBucket(%d, %v) = %d, want %d", c.n, c.block, got, c.want)
 		}
