@@ -391,8 +391,9 @@ type txn struct {
 	heal []GroupID
 	// burst: the publishes queued are one burst, spread in time (spread.go);
 	// burstRecs are its records so far.
-	burst     bool
-	burstRecs []*OutboxRecord
+	burst      bool
+	burstRecs  []*OutboxRecord
+	spreadLast map[string]time.Time // not-before times this transaction gave per topic
 }
 
 // stateOf returns the membership state of a group as of this transaction.

@@ -41,13 +41,23 @@ func (t *txn) delayQueued(o *OutboxRecord) error {
 		o.delayed = true
 		return nil
 	}
-	until, ok := t.c.spreadUntil[o.Topic]
+	until, ok := t.spreadUntil(o.Topic)
 	if !ok || !until.After(t.c.now()) {
 		return nil
 	}
-	o.delayed, o.NextAttempt = true, until
+	o.delayed, o.NextAttempt = true, until.Add(time.Nanosecond)
 	t.noteDelayed(o)
 	return t.PutOutbox(o)
+}
+
+// spreadUntil is the latest not-before time of a delayed record on topic, this
+// transaction's included.
+func (t *txn) spreadUntil(topic string) (time.Time, bool) {
+	if at, ok := t.spreadLast[topic]; ok {
+		return at, true
+	}
+	at, ok := t.c.spreadUntil[topic]
+	return at, ok
 }
 
 // spreadBurst draws the not-before times of the burst's records (at the end of the
@@ -76,8 +86,8 @@ func (t *txn) spreadBurst() error {
 		i := next[o.Topic]
 		next[o.Topic] = i + 1
 		nb := now.Add(draws[o.Topic][i])
-		if until, ok := c.spreadUntil[o.Topic]; ok && until.After(nb) {
-			nb = until // behind an earlier delayed record on its topic
+		if until, ok := t.spreadUntil(o.Topic); ok && !until.Before(nb) {
+			nb = until.Add(time.Nanosecond) // behind an earlier delayed record on its topic
 		}
 		o.NextAttempt = nb
 		if err := t.PutOutbox(o); err != nil {
@@ -93,6 +103,12 @@ func (t *txn) spreadBurst() error {
 func (t *txn) noteDelayed(o *OutboxRecord) {
 	c := t.c
 	topic, at := o.Topic, o.NextAttempt
+	if t.spreadLast == nil {
+		t.spreadLast = map[string]time.Time{}
+	}
+	if cur, ok := t.spreadUntil(topic); !ok || at.After(cur) {
+		t.spreadLast[topic] = at
+	}
 	t.onCommit(func() {
 		if cur, ok := c.spreadUntil[topic]; !ok || at.After(cur) {
 			c.spreadUntil[topic] = at

@@ -2,7 +2,9 @@ package protocol_test
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -64,4 +66,80 @@ func TestBurstSpread(t *testing.T) {
 	}
 	mustSend(t, members[0], g, "reply")
 	waitTexts(t, tn, g, []string{"reply"}, a, members[1])
+}
+
+// TestBurstSpreadRevoke: a revocation's publishes to every group of the account are
+// spread (distinct not-before times within the bound, none published at once), and the
+// revocation still takes effect: members move on without the revoked installation.
+func TestBurstSpreadRevoke(t *testing.T) {
+	const spread = time.Second
+	tn := newEpochNet(t, memory.Config{Seed: 43}, 0)
+	a := tn.addAt("a", ":memory:", protocol.WithBurstSpread(spread))
+	b, c := tn.add("b"), tn.add("c")
+	tn.connect(a, b, c)
+	ctx := context.Background()
+	var groups []protocol.GroupID
+	topics := map[string]bool{}
+	for i := range 3 {
+		g, err := a.c.CreateGroup(ctx, fmt.Sprint("g", i), "", b.id, c.id)
+		must(t, err)
+		info, err := a.c.Group(ctx, g)
+		must(t, err)
+		groups, topics[info.Topic] = append(groups, g), true
+	}
+	tn.waitFor("members welcomed", func() bool {
+		for _, g := range groups {
+			for _, p := range []*peer{b, c} {
+				if _, err := p.c.Group(ctx, g); err != nil {
+					return false
+				}
+			}
+		}
+		return true
+	})
+	a2 := tn.link(a, "a2")
+	tn.waitFor("the link's spread publishes out", func() bool { return len(protocol.Waiting(a.c)) == 0 })
+	tn.settle()
+	info, err := a2.c.Account()
+	must(t, err)
+	before := tn.net.Stats()
+	start := time.Now()
+	must(t, a.c.RevokeInstallation(ctx, info.Installation))
+	if p := tn.net.Stats().Publishes - before.Publishes; p != 0 {
+		t.Errorf("%d publishes right after the revocation, want 0 (spread)", p)
+	}
+	seen := map[time.Time]bool{}
+	onGroups := 0
+	for _, w := range protocol.Waiting(a.c) {
+		if !w.NextAttempt.Before(time.Now().Add(spread)) || w.NextAttempt.Before(start) {
+			t.Errorf("not-before %v outside [%v, %v)", w.NextAttempt, start, start.Add(spread))
+		}
+		if seen[w.NextAttempt] {
+			t.Errorf("two records share the not-before time %v", w.NextAttempt)
+		}
+		seen[w.NextAttempt] = true
+		if topics[w.Topic] {
+			onGroups++
+		}
+	}
+	if onGroups != len(groups) {
+		t.Fatalf("%d spread records on the group topics, want %d", onGroups, len(groups))
+	}
+	tn.waitFor("the revocation reaches the members", func() bool {
+		for _, p := range []*peer{b, c} {
+			ct, err := p.c.Contact(ctx, a.id)
+			if err != nil || slices.Contains(ct.Installations, info.Installation) {
+				return false
+			}
+		}
+		return true
+	})
+	for _, g := range groups {
+		mustSend(t, b, g, "after the revocation")
+		waitTexts(t, tn, g, []string{"after the revocation"}, a, c)
+		tn.settle()
+		if a2.texts(g)["after the revocation"] != 0 {
+			t.Errorf("revoked installation read a message sent after its revocation")
+		}
+	}
 }
