@@ -125,6 +125,28 @@ func TestBurstSpreadRevoke(t *testing.T) {
 	if onGroups != len(groups) {
 		t.Fatalf("%d spread records on the group topics, want %d", onGroups, len(groups))
 	}
+	// A message sent now in a group waits behind that group's spread publish (its rekey).
+	g0, err := a.c.Group(ctx, groups[0])
+	must(t, err)
+	id, err := a.c.Send(ctx, groups[0], protocol.Text("right after the revocation"))
+	must(t, err)
+	var rekeyAt, msgAt time.Time
+	for _, w := range protocol.Waiting(a.c) {
+		if w.Topic != g0.Topic {
+			continue
+		}
+		if w.HasMessage && msgAt.IsZero() && w.NextAttempt.After(rekeyAt) && !rekeyAt.IsZero() {
+			msgAt = w.NextAttempt
+		} else if rekeyAt.IsZero() {
+			rekeyAt = w.NextAttempt
+		}
+	}
+	if rekeyAt.IsZero() || msgAt.IsZero() {
+		t.Fatalf("the message does not wait behind the group's spread publish: %+v", protocol.Waiting(a.c))
+	}
+	if len(a.eventsOf(func(e protocol.Event) bool { q, ok := e.(*protocol.MessageQueued); return ok && q.ID == id })) != 1 {
+		t.Error("no MessageQueued for the delayed message")
+	}
 	tn.waitFor("the revocation reaches the members", func() bool {
 		for _, p := range []*peer{b, c} {
 			ct, err := p.c.Contact(ctx, a.id)
@@ -134,6 +156,7 @@ func TestBurstSpreadRevoke(t *testing.T) {
 		}
 		return true
 	})
+	waitTexts(t, tn, groups[0], []string{"right after the revocation"}, b, c)
 	for _, g := range groups {
 		mustSend(t, b, g, "after the revocation")
 		waitTexts(t, tn, g, []string{"after the revocation"}, a, c)
