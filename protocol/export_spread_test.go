@@ -15,8 +15,8 @@ type WaitingRecord struct {
 // Waiting returns c's unpublished outbox records (parked ones excluded), in due order.
 func Waiting(c *Client) []WaitingRecord {
 	var out []WaitingRecord
-	_ = c.store.WithTx(context.Background(), func(st StoreTx) error {
-		recs, err := st.DueOutbox(parkedAt.Add(-time.Nanosecond), 1<<20)
+	_ = c.tx(context.Background(), func(t *txn) error { // under the engine's locks (batches)
+		recs, err := t.DueOutbox(parkedAt.Add(-time.Nanosecond), 1<<20)
 		for _, r := range recs {
 			out = append(out, WaitingRecord{Topic: r.Topic, NextAttempt: r.NextAttempt, HasMessage: r.HasMessage})
 		}

@@ -56,7 +56,9 @@ func TestBurstSpread(t *testing.T) {
 	for _, p := range members {
 		for p.texts(g)["right after the creation"] == 0 {
 			if time.Now().After(deadline) {
-				t.Fatalf("%s did not read the message sent after the creation", p.name)
+				_, gerr := p.c.Group(ctx, g)
+				t.Fatalf("%s did not read the message sent after the creation (group: %v; a waits for %+v; texts %v)",
+					p.name, gerr, protocol.Waiting(a.c), p.texts(g))
 			}
 			tn.settle(p)
 		}
