@@ -52,6 +52,27 @@ func TestBurstSpread(t *testing.T) {
 	if got := len(protocol.Waiting(a.c)); got == 0 && time.Since(start) < spread/2 {
 		t.Error("delayed records lost across the restart")
 	}
+	// Latency: when each member has the group (its Welcome processed), from the creation.
+	joined := map[*peer]time.Duration{}
+	for limit := time.Now().Add(spread + 10*time.Second); len(joined) < len(members) && time.Now().Before(limit); {
+		for _, p := range members {
+			if _, ok := joined[p]; !ok {
+				if _, err := p.c.Group(ctx, g); err == nil {
+					joined[p] = time.Since(start)
+				}
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	var sum, last time.Duration
+	for _, d := range joined {
+		sum, last = sum+d, max(last, d)
+	}
+	if len(joined) == len(members) {
+		t.Logf("spread %v, %d Welcomes: members joined after %v on average, the last after %v (expected %v and %v)",
+			spread, len(members), (sum / time.Duration(len(members))).Round(time.Millisecond), last.Round(time.Millisecond),
+			spread/2, spread*time.Duration(len(members))/time.Duration(len(members)+1))
+	}
 	deadline := time.Now().Add(spread + 10*time.Second)
 	for _, p := range members {
 		for p.texts(g)["right after the creation"] == 0 {
