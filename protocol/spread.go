@@ -110,6 +110,14 @@ func (t *txn) noteDelayed(o *OutboxRecord) {
 		t.spreadLast[topic] = at
 	}
 	t.onCommit(func() {
+		if len(c.spreadUntil) >= 256 { // forget topics whose delayed records are due
+			now := c.now()
+			for tp, until := range c.spreadUntil {
+				if !until.After(now) {
+					delete(c.spreadUntil, tp)
+				}
+			}
+		}
 		if cur, ok := c.spreadUntil[topic]; !ok || at.After(cur) {
 			c.spreadUntil[topic] = at
 		}
