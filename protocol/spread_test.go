@@ -167,9 +167,9 @@ func TestBurstSpreadRevoke(t *testing.T) {
 	if rekeyAt.IsZero() || msgAt.IsZero() {
 		t.Fatalf("the message does not wait behind the group's spread publish: %+v", protocol.Waiting(a.c))
 	}
-	if len(a.eventsOf(func(e protocol.Event) bool { q, ok := e.(*protocol.MessageQueued); return ok && q.ID == id })) != 1 {
-		t.Error("no MessageQueued for the delayed message")
-	}
+	tn.waitFor("MessageQueued for the delayed message", func() bool { // events arrive asynchronously
+		return len(a.eventsOf(func(e protocol.Event) bool { q, ok := e.(*protocol.MessageQueued); return ok && q.ID == id })) == 1
+	})
 	tn.waitFor("the revocation reaches the members", func() bool {
 		for _, p := range []*peer{b, c} {
 			ct, err := p.c.Contact(ctx, a.id)
