@@ -1,6 +1,7 @@
 package persistence
 
 import (
+	"bytes"
 	"time"
 
 	"github.com/chorus-im/chorus/protocol"
@@ -212,6 +213,20 @@ func (t *tx) Installation(id protocol.InstallationID) (*protocol.InstallationRec
 	}
 	rec := r.rec()
 	return &rec, nil
+}
+
+func (t *tx) InstallationsByPrefix(prefix [8]byte) ([]protocol.InstallationRecord, error) {
+	lo := append(prefix[:], make([]byte, 8)...)
+	hi := append(prefix[:], bytes.Repeat([]byte{0xff}, 8)...)
+	var rows []installationRow
+	if err := t.sel(&rows, `SELECT `+installationCols+` FROM installations WHERE id >= ? AND id <= ? ORDER BY id LIMIT 16`, lo, hi); err != nil {
+		return nil, err
+	}
+	out := make([]protocol.InstallationRecord, len(rows))
+	for i := range rows {
+		out[i] = rows[i].rec()
+	}
+	return out, nil
 }
 
 func (t *tx) InstallationsOf(account string) ([]protocol.InstallationRecord, error) {

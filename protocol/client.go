@@ -83,6 +83,7 @@ type options struct {
 	epochs        bool
 	deviceName    string
 	platform      string
+	spread        time.Duration
 }
 
 // WithLogger sets the logger (nil: discard). The engine never logs plaintext or keys.
@@ -157,6 +158,7 @@ type Client struct {
 	groups      map[GroupID]*groupCache
 	topics      map[string][]GroupID // group topic -> groups on it
 	dueAt       time.Time            // earliest time an outbox record may be due (zero: none)
+	spreadUntil map[string]time.Time // topic -> latest not-before of a delayed record (spread.go)
 	// nextAnnounce is when our next scheduled announcement is due (zero: none; announce.go).
 	nextAnnounce time.Time
 
@@ -250,6 +252,9 @@ func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client
 	if err := c.loadParked(ctx); err != nil {
 		return nil, err
 	}
+	if err := c.loadSpread(ctx); err != nil {
+		return nil, err
+	}
 	c.dueAt = c.now() // records left by a previous run
 	return c, nil
 }
@@ -318,7 +323,10 @@ func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
 		if err := fn(t); err != nil {
 			return err
 		}
-		return t.runHeals()
+		if err := t.runHeals(); err != nil {
+			return err
+		}
+		return t.spreadBurst()
 	})
 	if err != nil {
 		if t != nil {
@@ -381,6 +389,11 @@ type txn struct {
 	// heal lists the v2 groups whose epoch may need a healing rekey once the
 	// transaction's changes are all applied (epochs.go).
 	heal []GroupID
+	// burst: the publishes queued are one burst, spread in time (spread.go);
+	// burstRecs are its records so far.
+	burst      bool
+	burstRecs  []*OutboxRecord
+	spreadLast map[string]time.Time // not-before times this transaction gave per topic
 }
 
 // stateOf returns the membership state of a group as of this transaction.

@@ -35,7 +35,13 @@ func (t *txn) queue(topic string, payload []byte, msg *MessageID) (*OutboxRecord
 	if err := t.PutOutbox(o); err != nil {
 		return nil, err
 	}
+	if err := t.delayQueued(o); err != nil {
+		return nil, err
+	}
 	t.onCommit(func() {
+		if o.delayed {
+			return // the retry loop publishes it when due (spread.go)
+		}
 		t.c.noteDue(o.NextAttempt)
 		t.c.claim(o.ID)
 	})
@@ -75,6 +81,9 @@ func (c *Client) publishIDs(ctx context.Context, recs []*OutboxRecord) {
 		return // test hook: simulate a crash between store and publish
 	}
 	for _, r := range recs {
+		if r.delayed {
+			continue // not claimed: published by the retry loop when due (spread.go)
+		}
 		c.publishClaimed(ctx, r)
 	}
 }
@@ -243,9 +252,11 @@ func (c *Client) retryDue(ctx context.Context) {
 	c.scheduleNextDue(ctx)
 }
 
-// scheduleNextDue sets dueAt to the earliest pending attempt in the store.
+// scheduleNextDue sets dueAt to the earliest pending attempt in the store. If the store
+// cannot tell, it looks again after retryBase (a record delayed by spreading may be the
+// only one left: nothing else would wake the loop for it).
 func (c *Client) scheduleNextDue(ctx context.Context) {
-	_ = c.tx(ctx, func(t *txn) error {
+	err := c.tx(ctx, func(t *txn) error {
 		next, err := t.DueOutbox(time.Unix(1<<32, 0), 1)
 		if err != nil || len(next) == 0 {
 			return err
@@ -253,6 +264,11 @@ func (c *Client) scheduleNextDue(ctx context.Context) {
 		c.noteDue(next[0].NextAttempt)
 		return nil
 	})
+	if err != nil && ctx.Err() == nil {
+		c.mu.Lock()
+		c.noteDue(c.now().Add(c.opt.retryBase))
+		c.mu.Unlock()
+	}
 }
 
 func timeFromMillis(ms int64) time.Time { return time.UnixMilli(ms) }

@@ -22,6 +22,7 @@ func (t *txn) announceDevices(list []byte, welcome []*InstallationRecord, topic 
 	c := t.c
 	var outs []*OutboxRecord
 	notified := false
+	t.beginBurst() // one publish per group and per contact (spread.go)
 	if groupsToo {
 		o, n, err := t.relayToGroups(list, welcome, topic)
 		if err != nil {

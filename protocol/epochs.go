@@ -560,10 +560,8 @@ func (t *txn) sealMessageV2(g *GroupRecord, ep *epoch.Epoch, typ wire.ContentTyp
 	iteration := sc.Iteration()
 	id := messageIDV2(g.ID, c.acct.inst, ep.ID, iteration)
 	now := c.now()
-	pt := &wire.GroupPlaintext{Clock: g.Clock + 1, Timestamp: uint64(now.UnixMilli()), Type: typ, Body: body}
-	for i := 0; i+32 <= len(g.History); i += 32 {
-		pt.History = append(pt.History, [32]byte(g.History[i:i+32]))
-	}
+	pt := &wire.GroupPlaintextV2{Clock: g.Clock + 1, Timestamp: uint64(now.UnixMilli()), Type: typ, Body: body,
+		History: shortHistory(g.History)}
 	ptb, err := pt.Marshal()
 	if err != nil {
 		return nil, MessageID{}, err
@@ -1426,10 +1424,11 @@ func (t *txn) openGroupMessageV2(g *GroupRecord, gc *groupCache, msg []byte, h e
 	if err != nil {
 		return err
 	}
-	gp, err := wire.ParseGroupPlaintext(pt)
+	gp2, err := wire.ParseGroupPlaintextV2(pt)
 	if err != nil {
 		return err
 	}
+	gp := gp2.Common()
 	if !validContent(gp.Type, gp.Body) {
 		return ErrInvalidContent
 	}
@@ -1461,7 +1460,7 @@ func (t *txn) openGroupMessageV2(g *GroupRecord, gc *groupCache, msg []byte, h e
 		return err
 	}
 	id := messageIDV2(g.ID, inst, ep.ID, h.Iteration)
-	return t.acceptGroupMessage(g, gc, in.Account, inst, id, gp)
+	return t.acceptGroupMessage(g, gc, in.Account, inst, id, gp, gp2.History...)
 }
 
 // processKeyBlock applies the key event of a block (its membership event, if any,

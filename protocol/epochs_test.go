@@ -558,8 +558,8 @@ func TestEpochsCost(t *testing.T) {
 	}
 	tn.settle()
 	pubs, msgBytes := sendCost(t, tn, members[0], g, text)
-	if pubs != 1 {
-		t.Fatalf("group message: %d publishes", pubs)
+	if pubs != 1 || msgBytes > 400 {
+		t.Fatalf("group message with 100 B of text: %d publishes, %d bytes (want 1, ≤ 400)", pubs, msgBytes)
 	}
 	tn.settle()
 	// Removal: one publish (event and key block); nobody's next message grows.

@@ -201,6 +201,7 @@ func (c *Client) CreateGroup(ctx context.Context, name, description string, memb
 	var gid GroupID
 	var outs []*OutboxRecord
 	err := c.tx(ctx, func(t *txn) error {
+		t.beginBurst() // the Welcomes (spread.go)
 		acct, err := t.holder()
 		if err != nil {
 			return err

@@ -73,8 +73,9 @@ type Quota struct {
 	Queued int
 }
 
-// MessageQueued reports that an outbound message waits for publish quota: it is kept in
-// the outbox (Unpublished) and expected to go out at about ExpectedAt. Its delivery
+// MessageQueued reports that an outbound message waits for publish quota, or for the
+// not-before time of burst spreading (WithBurstSpread): it is kept in the outbox
+// (Unpublished) and expected to go out at about ExpectedAt. Its delivery
 // status changes as usual once it is published.
 type MessageQueued struct {
 	ID         MessageID

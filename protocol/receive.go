@@ -518,8 +518,9 @@ func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error
 }
 
 // acceptGroupMessage stores an opened group message of installation inst (account
-// account), records its causal history (R1) and acts on its content.
-func (t *txn) acceptGroupMessage(g *GroupRecord, gc *groupCache, account string, inst InstallationID, id MessageID, gp *wire.GroupPlaintext) error {
+// account), records its causal history (R1: gp.History, or the short entries of a v2
+// message) and acts on its content.
+func (t *txn) acceptGroupMessage(g *GroupRecord, gc *groupCache, account string, inst InstallationID, id MessageID, gp *wire.GroupPlaintext, short ...[wire.ShortEntrySize]byte) error {
 	c := t.c
 	now := c.now()
 	mr := &MessageRecord{ID: id, Group: g.ID, SenderAccount: account, SenderInstallation: inst, Clock: gp.Clock,
@@ -550,6 +551,9 @@ func (t *txn) acceptGroupMessage(g *GroupRecord, gc *groupCache, account string,
 				return err
 			}
 		}
+	}
+	if err := t.expectShortHistory(g, gc, short, now); err != nil {
+		return err
 	}
 	if err := t.PutGroupState(g); err != nil {
 		return err

@@ -141,6 +141,9 @@ type ContactStore interface {
 	PutInstallation(*InstallationRecord) error
 	Installation(id InstallationID) (*InstallationRecord, error) // ErrNotFound
 	InstallationsOf(account string) ([]InstallationRecord, error)
+	// InstallationsByPrefix returns the installations whose id starts with prefix (v2
+	// causal-history entries name installations by 8 bytes), in id order.
+	InstallationsByPrefix(prefix [8]byte) ([]InstallationRecord, error)
 }
 
 // SessionRecord is a pairwise Double Ratchet session with a remote installation.
@@ -332,6 +335,9 @@ type OutboxRecord struct {
 	Attempts    int
 	NextAttempt time.Time
 	CreatedAt   time.Time
+	// delayed: a spread record (spread.go) that waits for NextAttempt; the caller that
+	// queued it does not publish it (not stored: the stored NextAttempt says it).
+	delayed bool
 }
 
 // OutboxStore stores publishes not yet made.

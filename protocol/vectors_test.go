@@ -209,6 +209,21 @@ func TestVectors(t *testing.T) {
 				if err != nil || !bytes.Equal(pt, unhex(t, c.Plaintext)) || !bytes.Equal(wire.PadInbox(pt), unhex(t, c.Padded)) {
 					t.Fatalf("padding differs: %v", err)
 				}
+			case "group_padding":
+				f, err := wire.ParseFrameV2(unhex(t, c.Padded))
+				if c.Expect != "success" {
+					if err == nil {
+						t.Fatal("malformed frame padding accepted")
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				enc, err := f.Marshal()
+				if err != nil || !bytes.Equal(enc, unhex(t, c.Padded)) || !bytes.HasPrefix(enc, unhex(t, c.Plaintext)) {
+					t.Fatalf("padded frame differs: %v", err)
+				}
 			default:
 				t.Fatalf("unknown kind %q", c.Kind)
 			}

@@ -23,6 +23,8 @@ type nodeFlags struct {
 	peers  multiFlag
 	store  bool
 	sync   time.Duration
+	// spread: burst spreading bound (protocol.WithBurstSpread)
+	spread time.Duration
 	// RLN credential and group files (chorus rln create)
 	rlnCred, rlnGroup string
 }
@@ -36,6 +38,7 @@ func (nf *nodeFlags) register(fs interface {
 	vf("peer", "Waku peer `MULTIADDR` with /p2p/ID to dial (repeatable; remembered)")
 	fs.BoolVar(&nf.store, "store", false, "serve Waku store (history) from DIR/waku-store.db (remembered)")
 	fs.DurationVar(&nf.sync, "sync", 30*time.Second, "how often to fetch history and look for missing messages")
+	fs.DurationVar(&nf.spread, "burst-spread", 0, "spread the publishes of a group creation or device change over random delays up to `D` each, so outsiders cannot tie them together (e.g. 30s; 0: at once)")
 	fs.StringVar(&nf.rlnCred, "rln-credential", "", "RLN credential `FILE` (chorus rln create): publish with RLN proofs, one message per second (remembered; needs a build without -tags gowaku_no_rln)")
 	fs.StringVar(&nf.rlnGroup, "rln-group", "", "RLN group `FILE` (chorus rln create): the members' commitments (remembered)")
 }
@@ -98,7 +101,7 @@ func openNode(ctx context.Context, s *stdio, c *common, nf *nodeFlags, log *slog
 	done := progress(s, "starting the Waku node")
 	defer done()
 	return node.Open(ctx, node.Options{Dir: d, Listen: cfg.Listen, Peers: cfg.Peers, Store: cfg.Store, Logger: log,
-		ClientOptions: []protocol.Option{protocol.WithSyncInterval(nf.sync)}})
+		ClientOptions: []protocol.Option{protocol.WithSyncInterval(nf.sync), protocol.WithBurstSpread(nf.spread)}})
 }
 
 func runNode(ctx context.Context, s *stdio, args []string) int {

@@ -12,7 +12,8 @@ const Version2 = 2
 //	[u32<key block> if bit0] || [u32<message> if bit1]
 //
 // The key block (epoch.KeyBlock) and the message (an epoch v2 message) are parsed by
-// package epoch.
+// package epoch. Marshal pads the frame with zero bytes so that the sealed payload is a
+// bucket (grouppad.go); ParseFrameV2 requires exactly that padding.
 type FrameV2 struct {
 	Block   []byte
 	Message []byte
@@ -39,14 +40,20 @@ func (f *FrameV2) Marshal() ([]byte, error) {
 	if f.Message != nil {
 		addVec32(&b, f.Message)
 	}
-	return finish(&b)
+	out, err := finish(&b)
+	if err != nil {
+		return nil, err
+	}
+	padded := make([]byte, paddedFrameSize(len(out), f.Block != nil))
+	copy(padded, out)
+	return padded, nil
 }
 
 // FrameV2Overhead is the encoded size of a frame around its block and message (both
-// present).
+// present), before padding.
 const FrameV2Overhead = 2 + 4 + 4
 
-// ParseFrameV2 decodes a v2 group frame strictly.
+// ParseFrameV2 decodes a padded v2 group frame strictly (padding all zero, to the bucket).
 func ParseFrameV2(in []byte) (*FrameV2, error) {
 	s := cryptobyte.String(in)
 	var v, flags uint8
@@ -61,8 +68,13 @@ func ParseFrameV2(in []byte) (*FrameV2, error) {
 	if flags&flagMessage != 0 && (!readVec32(&s, &f.Message) || len(f.Message) == 0) {
 		return nil, ErrMalformed
 	}
-	if !s.Empty() {
+	if len(in) != paddedFrameSize(len(in)-len(s), f.Block != nil) {
 		return nil, ErrMalformed
+	}
+	for _, c := range s {
+		if c != 0 {
+			return nil, ErrMalformed
+		}
 	}
 	return f, nil
 }

@@ -27,6 +27,9 @@ const (
 	// HistoryEntrySize is the size of one causal-history entry: installation id (16) ||
 	// the first 16 bytes of the message id.
 	HistoryEntrySize = 32
+	// ShortEntrySize is the size of a causal-history entry of a v2 group message:
+	// installation id[0:8] || message id[0:8].
+	ShortEntrySize = 16
 )
 
 // ErrMalformed is returned by every decoder for input that is not a canonical encoding.

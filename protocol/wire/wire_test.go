@@ -31,6 +31,9 @@ func samples() map[string][]byte {
 	out["reaction"] = must((&Reaction{Target: [32]byte{1}, Emoji: "👍"}).Marshal())
 	out["membership"] = must((&Membership{Update: []byte("u"), DeviceLists: [][]byte{[]byte("c")}}).Marshal())
 	out["frame2"] = must((&FrameV2{Block: []byte("key block"), Message: []byte("v2 message")}).Marshal())
+	out["frame2-block"] = must((&FrameV2{Block: []byte("key block only")}).Marshal())
+	out["plaintext2"] = must((&GroupPlaintextV2{Clock: 1, Timestamp: 2, Type: ContentText, Body: []byte("hi"),
+		History: [][ShortEntrySize]byte{{1}, {2}}}).Marshal())
 	out["welcome2"] = must((&WelcomeV2{GroupID: [32]byte{9}, ChatID: "abc-0x04", Secret: [32]byte{7}, Buckets: 3, SentAt: 42,
 		Join: []byte("join"), Membership: []byte("m"), DeviceLists: [][]byte{[]byte("c1"), {}}}).Marshal())
 	return out
@@ -57,6 +60,8 @@ var codecs = map[string]codec{
 	"welcome":    {"welcome", rt(ParseWelcome)},
 	"frame":      {"frame", rt(ParseGroupFrame)},
 	"frame2":     {"frame2", rt(ParseFrameV2)},
+	"frame2b":    {"frame2-block", rt(ParseFrameV2)},
+	"plaintext2": {"plaintext2", rt(ParseGroupPlaintextV2)},
 	"welcome2":   {"welcome2", rt(ParseWelcomeV2)},
 	"plaintext":  {"plaintext", rt(ParseGroupPlaintext)},
 	"reply":      {"reply", rt(ParseReply)},
@@ -148,6 +153,10 @@ func FuzzGroupFrame(f *testing.F)     { fuzzCodec(f, "frame") }
 func FuzzFrameV2(f *testing.F)        { fuzzCodec(f, "frame2") }
 func FuzzWelcomeV2(f *testing.F)      { fuzzCodec(f, "welcome2") }
 func FuzzGroupPlaintext(f *testing.F) { fuzzCodec(f, "plaintext") }
-func FuzzReply(f *testing.F)          { fuzzCodec(f, "reply") }
-func FuzzReaction(f *testing.F)       { fuzzCodec(f, "reaction") }
-func FuzzMembership(f *testing.F)     { fuzzCodec(f, "membership") }
+func FuzzFrameV2Block(f *testing.F)   { fuzzCodec(f, "frame2b") }
+func FuzzGroupPlaintextV2(f *testing.F) {
+	fuzzCodec(f, "plaintext2")
+}
+func FuzzReply(f *testing.F)      { fuzzCodec(f, "reply") }
+func FuzzReaction(f *testing.F)   { fuzzCodec(f, "reaction") }
+func FuzzMembership(f *testing.F) { fuzzCodec(f, "membership") }

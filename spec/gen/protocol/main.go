@@ -361,7 +361,78 @@ func main() {
 		}
 	}
 
-	f := file{Description: "Chorus engine (protocol): derivations, group payload encryption, frames, card signature, installation binding, sealed initial frames, announcements, contact codes, inbox hint chains and padding. spec/README.md ## protocol.", Cases: cases}
+	// Group padding (key schedule v2, frame v2): zeros after the frame up to the bucket of
+	// the payload (41 bytes of outer layer + frame); key-block frames on key-block buckets.
+	{
+		var buckets []int
+		for n := 384; n <= 2048; n += 128 {
+			buckets = append(buckets, n)
+		}
+		for n := 4096; n <= 65536; n *= 2 {
+			buckets = append(buckets, n)
+		}
+		for n := 81920; n <= 147456; n += 16384 {
+			buckets = append(buckets, n)
+		}
+		buckets = append(buckets, 149504)
+		bucket := func(n int, block bool) int {
+			for _, b := range buckets {
+				if n <= b && (!block || (b >= 1024 && (b&(b-1) == 0 || b > 65536))) {
+					return b
+				}
+			}
+			return n
+		}
+		frame := func(block, msg []byte) []byte {
+			var flags byte
+			if block != nil {
+				flags |= 1
+			}
+			if msg != nil {
+				flags |= 2
+			}
+			out := []byte{2, flags}
+			if block != nil {
+				out = append(binary.BigEndian.AppendUint32(out, uint32(len(block))), block...)
+			}
+			if msg != nil {
+				out = append(binary.BigEndian.AppendUint32(out, uint32(len(msg))), msg...)
+			}
+			return out
+		}
+		pad := func(f []byte, size int) []byte { return append(append([]byte{}, f...), make([]byte, size-len(f))...) }
+		padded := func(f []byte, block bool) []byte { return pad(f, bucket(41+len(f), block)-41) }
+		for _, c := range []struct{ block, msg int }{{0, 10}, {0, 90}, {0, 337}, {0, 338}, {0, 1100}, {330, 0}, {440, 0}, {990, 0}, {1000, 200}} {
+			var block, msg []byte
+			if c.block > 0 {
+				block = s.bytes(c.block)
+			}
+			if c.msg > 0 {
+				msg = s.bytes(c.msg)
+			}
+			f := frame(block, msg)
+			cases = append(cases, Case{Name: fmt.Sprintf("group padding, block %d message %d", c.block, c.msg), Expect: "success",
+				Kind: "group_padding", Plaintext: h(f), Padded: h(padded(f, block != nil))})
+		}
+		m := frame(nil, s.bytes(50))
+		k := frame(s.bytes(300), nil)
+		nonZero := padded(m, false)
+		nonZero[len(nonZero)-1] = 1
+		for _, c := range []struct {
+			name string
+			b    []byte
+		}{
+			{"non-zero padding byte", nonZero},
+			{"one byte short", padded(m, false)[:384-41-1]},
+			{"the next bucket", pad(m, 512-41)},
+			{"unpadded", m},
+			{"key block on a message bucket", pad(k, 384-41)},
+		} {
+			cases = append(cases, Case{Name: "group padding, " + c.name, Expect: "malformed", Kind: "group_padding", Padded: h(c.b)})
+		}
+	}
+
+	f := file{Description: "Chorus engine (protocol): derivations, group payload encryption, frames, card signature, installation binding, sealed initial frames, announcements, contact codes, inbox hint chains and padding, v2 group padding. spec/README.md ## protocol.", Cases: cases}
 	b, err := json.MarshalIndent(f, "", "  ")
 	if err != nil {
 		panic(err)
