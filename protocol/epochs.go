@@ -52,9 +52,6 @@ type epochMeta struct {
 	Epochs []string `json:"e,omitempty"`
 	// Kept are the seeds kept for opening concurrent senders' publishes (see keptSeed).
 	Kept []keptSeed `json:"k,omitempty"`
-	// Departed are the installations, no longer members, whose one rekey (authored
-	// concurrently with their removal) was applied: no further key event of theirs is.
-	Departed []InstallationID `json:"q,omitempty"`
 }
 
 const maxMetaEpochs = 64
@@ -1513,22 +1510,10 @@ func (t *txn) processKeyBlock(g *GroupRecord, gc *groupCache, kb *epoch.KeyBlock
 	if err != nil {
 		return err
 	}
-	departed := !st.IsMember(in.Account)
-	if departed && slices.Contains(m.Departed, author) && !s.Applied(kb.Event) {
-		// A departed installation's rekey is heard once: it may have been authored
-		// concurrently with its removal, but a second one replays blocks sealed under an
-		// epoch it still holds (each would cost the group a rekey; TestSecDepartedRekeyReplay).
-		// Members that heard a second one before the removal converge at the next key
-		// event, which supersedes it.
-		return ErrNotMember
-	}
 	fresh := false
 	switch err := s.Apply(epoch.Event{ID: kb.Event, Prev: kb.Prev}); {
 	case err == nil:
 		fresh = true
-		if departed {
-			m.Departed = append(m.Departed, author)
-		}
 	case errors.Is(err, epoch.ErrDuplicate):
 	case errors.Is(err, epoch.ErrFrontierFull):
 		return errPending
