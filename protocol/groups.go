@@ -541,6 +541,9 @@ func (c *Client) Group(ctx context.Context, id GroupID) (GroupInfo, error) {
 		if err != nil {
 			return err
 		}
+		if joiningV2(gc) {
+			return ErrNotFound // not joined yet: its creation events have not arrived
+		}
 		out = groupInfo(g, gc)
 		return nil
 	})
