@@ -1037,8 +1037,16 @@ func (t *txn) welcomeV2To(g *GroupRecord, st *membership.State, ins []*Installat
 	if err != nil {
 		return nil, err
 	}
+	own, err := t.ownDeviceList(0)
+	if err != nil {
+		return nil, err
+	}
+	// The first part may use the headroom an initial message keeps for the largest
+	// sender's device list beyond ours: the log of a creation with ~1000 members alone
+	// is about 135 KB.
+	logBudget := t.c.welcomeLimit + (transport.MaxPayload - welcomeBudget) - len(own) - welcomeFraming
 	bodies, err := splitWelcomeV2(&wire.WelcomeV2{GroupID: g.ID, ChatID: g.ChatID, Secret: g.Secret, Buckets: g.Buckets,
-		SentAt: uint64(t.c.now().UnixMilli()), Join: jb, Membership: g.Events}, cards, t.c.welcomeLimit)
+		SentAt: uint64(t.c.now().UnixMilli()), Join: jb, Membership: g.Events}, cards, t.c.welcomeLimit, max(logBudget, t.c.welcomeLimit))
 	if err != nil {
 		return nil, err
 	}
@@ -1104,9 +1112,15 @@ func (t *txn) rekeyWelcomeV2(g *GroupRecord, gc *groupCache, s *epoch.Schedule, 
 	return append(outs, w...), nil
 }
 
+// welcomeFraming bounds what an initial pairwise message adds to a Welcome body besides
+// the sender's device list: inbox frame, X3DH header, Double Ratchet header and tag,
+// pairwise message header.
+const welcomeFraming = 2048
+
 // splitWelcomeV2 encodes w with the cards, split to fit budget each: the first part
-// carries the join and the event log, the others device lists only.
-func splitWelcomeV2(w *wire.WelcomeV2, cards [][]byte, budget int) ([][]byte, error) {
+// carries the join and the event log (up to logBudget: it then carries no card if the log
+// leaves no room), the others device lists only.
+func splitWelcomeV2(w *wire.WelcomeV2, cards [][]byte, budget, logBudget int) ([][]byte, error) {
 	size := func(x *wire.WelcomeV2) int {
 		b, _ := x.Marshal()
 		return len(b)
@@ -1114,12 +1128,12 @@ func splitWelcomeV2(w *wire.WelcomeV2, cards [][]byte, budget int) ([][]byte, er
 	cur := *w
 	cur.DeviceLists = nil
 	n := size(&cur)
-	if n > budget {
+	if n > max(budget, logBudget) {
 		return nil, errors.New("protocol: group event log too large for a Welcome")
 	}
 	var out [][]byte
 	for _, card := range cards {
-		if n+2+len(card) > budget && len(cur.DeviceLists) > 0 {
+		if n+2+len(card) > budget && (len(cur.DeviceLists) > 0 || len(cur.Membership) > 0) {
 			b, err := cur.Marshal()
 			if err != nil {
 				return nil, err
