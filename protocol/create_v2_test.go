@@ -2,10 +2,12 @@ package protocol_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
+	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
@@ -90,4 +92,42 @@ func TestCreateV2Reordered(t *testing.T) {
 		texts = append(texts, text)
 	}
 	waitTexts(t, tn, g, texts, tn.peers...)
+}
+
+// TestCreationWelcomeOnlyFromCreator: a creation Welcome (a join, no log) is held only
+// when its sender created the chat (the chat id ends with the creator's key): another
+// member cannot make us join, or hold, a group by sending one; the creator's makes us
+// hold the group, joining (not listed) until its creation events arrive.
+func TestCreationWelcomeOnlyFromCreator(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 3}, 3)
+	a, m, v := tn.peers[0], tn.peers[1], tn.peers[2]
+	tn.connect(a, m, v)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "real", "", m.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	info, err := a.c.Group(ctx, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged := protocol.GroupID{1, 2, 3}
+	must(t, protocol.SendCreationWelcomeForTest(m.c, v.id, forged, info.ChatID))
+	tn.settle()
+	if v2, _, _ := protocol.EpochInfo(v.c, forged); v2 {
+		t.Fatal("a member that did not create the chat made us hold a group with a creation Welcome")
+	}
+	must(t, protocol.SendCreationWelcomeForTest(a.c, v.id, forged, info.ChatID))
+	tn.settle()
+	if v2, _, _ := protocol.EpochInfo(v.c, forged); !v2 {
+		t.Fatal("the creator's creation Welcome was not held")
+	}
+	if _, err := v.c.Group(ctx, forged); !errors.Is(err, protocol.ErrNotFound) {
+		t.Fatalf("a group still joining is visible: %v", err)
+	}
+	gs, err := v.c.Groups(ctx)
+	if err != nil || len(gs) != 0 {
+		t.Fatalf("groups listed while joining: %v %v", gs, err)
+	}
 }
