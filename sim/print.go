@@ -168,7 +168,7 @@ func (p *printer) create(r *Report) {
 	}
 	p.table([]string{"N", "D", "publishes", "per Welcome", "total bytes", "Welcome size", "bytes received per installation",
 		"admin CPU", "CPU per installation (alone, median)", "(alone, max)", "(all at once)", "failed publishes"}, rows)
-	p.f("Each installation gets its own pairwise-encrypted Welcome (event log, every member's device list, forwarded sender keys), split into parts that fit a publish: total bytes grow with (N×D)². Bytes received per installation also count the other Welcomes published on its inbox topic (inboxes are shared by 1/%d of the accounts, PRIV2); each of those costs it a failed decryption.\n\n", topics.InboxPartitions)
+	p.f("Each installation gets its own pairwise-encrypted Welcome (event log, every member's device list, forwarded sender keys), split into parts that fit a publish: total bytes grow with (N×D)². On key schedule v2 (rows marked v2) a creation Welcome carries only the join, and the creator publishes the events and every device list once in the group (spec: \"Welcome v2\"): total bytes grow with N×D. Bytes received per installation also count the other Welcomes published on its inbox topic (inboxes are shared by 1/%d of the accounts, PRIV2); each of those costs it a failed decryption.\n\n", topics.InboxPartitions)
 }
 
 func (p *printer) add(r *Report) {
