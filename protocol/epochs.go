@@ -1597,6 +1597,11 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) err
 		if kb.Author == epoch.Installation(c.acct.inst) {
 			return errOwn
 		}
+		if joiningV2(gc) && f.Message == nil {
+			// Joining from a creation Welcome: key blocks wait for the creation events.
+			t.claim = append([]byte("inst"), kb.Author[:]...)
+			return errPending
+		}
 	}
 	if f.Message != nil {
 		h, err := epoch.ParseMessageHeader(f.Message)
@@ -1606,7 +1611,13 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) err
 		if kb != nil && kb.Author != h.Installation {
 			return errForged
 		}
-		if err := t.openGroupMessageV2(g, gc, f.Message, h, ep, kb); err != nil {
+		switch err := t.openGroupMessageV2(g, gc, f.Message, h, ep, kb); {
+		case errors.Is(err, ErrNotMember) && kb != nil && kb.Kind == epoch.KindRekey && !joiningV2(gc):
+			// A rekey authored concurrently with its author's removal carries its message
+			// (a heal's recent events) from an installation no longer a member: the
+			// message is not stored, the block is judged by the rekey authority rule
+			// (processKeyBlock), as it would be alone.
+		case err != nil:
 			return err
 		}
 		if g, err = t.GroupState(gc.id); err != nil {
