@@ -71,7 +71,7 @@ func TestCreateV2Linear(t *testing.T) {
 // their Welcomes, or are lost live (then the store brings them): every member joins and
 // reads every other member.
 func TestCreateV2Reordered(t *testing.T) {
-	tn := newEpochNet(t, memory.Config{Seed: 7, DropRate: 0.2, ReorderRate: 0.5, Delay: 5 * time.Millisecond, Jitter: 5 * time.Millisecond}, 6)
+	tn := newEpochNet(t, memory.Config{Seed: 7, DropRate: 0.2, ReorderRate: 0.5, Delay: 5 * time.Millisecond, Jitter: 5 * time.Millisecond}, 12)
 	a := tn.peers[0]
 	for _, p := range tn.peers[1:] {
 		tn.connect(a, p)

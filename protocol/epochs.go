@@ -1153,7 +1153,7 @@ func splitWelcomeV2(w *wire.WelcomeV2, cards [][]byte, budget, logBudget int) ([
 }
 
 // createGroupV2 sets up the key schedule of a new group (the creation is its first key
-// event) in O(N) bytes (spec: protocol, "Key schedule v2", "Welcome v2"): the creation
+// event). Above fullCreationMax installations it does so in O(N) bytes (spec: protocol, "Key schedule v2", "Welcome v2"): the creation
 // events and every member's device list are published once in the group, under the new
 // epoch, as membership messages (the first with the events, the others with an empty
 // event list), and every member installation gets a Welcome v2 with its join and no log
@@ -1182,6 +1182,18 @@ func (t *txn) createGroupV2(g *GroupRecord, gc *groupCache, st *membership.State
 	}
 	if err := t.PutGroup(g); err != nil {
 		return nil, err
+	}
+	ins, err := t.installationsOfAccounts(members)
+	if err != nil {
+		return nil, err
+	}
+	if len(ins) <= fullCreationMax {
+		// A small group: full Welcomes (log and every card), which need no store to join.
+		j, err := s.JoinFor(E, &seed)
+		if err != nil {
+			return nil, err
+		}
+		return t.welcomeV2(g, st, members, j)
 	}
 	ep, err := s.Current()
 	if err != nil {
@@ -1223,16 +1235,17 @@ func (t *txn) createGroupV2(g *GroupRecord, gc *groupCache, st *membership.State
 	if err != nil {
 		return nil, err
 	}
-	ins, err := t.installationsOfAccounts(members)
-	if err != nil {
-		return nil, err
-	}
 	w, err := t.sendWelcomesV2(ins, [][]byte{body}, "")
 	if err != nil {
 		return nil, err
 	}
 	return append(outs, w...), nil
 }
+
+// fullCreationMax is the most installations (ours included) a creation welcomes with full
+// Welcomes (spec: "Welcome v2"): up to it the quadratic cost is small (≤ 64 cards in all)
+// and joining needs no store; above it the creation is O(N).
+const fullCreationMax = 8
 
 // creationFrameOverhead is what a v2 frame adds to a membership body: outer layer, frame
 // header, message header, tag and signature, group plaintext with its causal history.
