@@ -11,6 +11,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -1036,11 +1037,25 @@ func (t *txn) welcomeV2To(g *GroupRecord, st *membership.State, ins []*Installat
 	if err != nil {
 		return nil, err
 	}
-	bodies, err := splitWelcomeV2(&wire.WelcomeV2{GroupID: g.ID, ChatID: g.ChatID, Secret: g.Secret, Buckets: g.Buckets,
-		SentAt: uint64(t.c.now().UnixMilli()), Join: jb, Membership: g.Events}, cards, t.c.welcomeLimit)
+	own, err := t.ownDeviceList(0)
 	if err != nil {
 		return nil, err
 	}
+	// The first part may use the headroom an initial message keeps for the largest
+	// sender's device list beyond ours: the log of a creation with ~1000 members alone
+	// is about 135 KB.
+	logBudget := t.c.welcomeLimit + (transport.MaxPayload - welcomeBudget) - len(own) - welcomeFraming
+	bodies, err := splitWelcomeV2(&wire.WelcomeV2{GroupID: g.ID, ChatID: g.ChatID, Secret: g.Secret, Buckets: g.Buckets,
+		SentAt: uint64(t.c.now().UnixMilli()), Join: jb, Membership: g.Events}, cards, t.c.welcomeLimit, max(logBudget, t.c.welcomeLimit))
+	if err != nil {
+		return nil, err
+	}
+	return t.sendWelcomesV2(ins, bodies, topic)
+}
+
+// sendWelcomesV2 sends the Welcome v2 parts bodies to each unrevoked installation of ins
+// other than ours, on topic ("": its account's inbox).
+func (t *txn) sendWelcomesV2(ins []*InstallationRecord, bodies [][]byte, topic string) ([]*OutboxRecord, error) {
 	var outs []*OutboxRecord
 	for _, in := range ins {
 		if in.Revoked || in.ID == t.c.acct.inst {
@@ -1097,9 +1112,15 @@ func (t *txn) rekeyWelcomeV2(g *GroupRecord, gc *groupCache, s *epoch.Schedule, 
 	return append(outs, w...), nil
 }
 
+// welcomeFraming bounds what an initial pairwise message adds to a Welcome body besides
+// the sender's device list: inbox frame, X3DH header, Double Ratchet header and tag,
+// pairwise message header.
+const welcomeFraming = 2048
+
 // splitWelcomeV2 encodes w with the cards, split to fit budget each: the first part
-// carries the join and the event log, the others device lists only.
-func splitWelcomeV2(w *wire.WelcomeV2, cards [][]byte, budget int) ([][]byte, error) {
+// carries the join and the event log (up to logBudget: it then carries no card if the log
+// leaves no room), the others device lists only.
+func splitWelcomeV2(w *wire.WelcomeV2, cards [][]byte, budget, logBudget int) ([][]byte, error) {
 	size := func(x *wire.WelcomeV2) int {
 		b, _ := x.Marshal()
 		return len(b)
@@ -1107,12 +1128,12 @@ func splitWelcomeV2(w *wire.WelcomeV2, cards [][]byte, budget int) ([][]byte, er
 	cur := *w
 	cur.DeviceLists = nil
 	n := size(&cur)
-	if n > budget {
+	if n > max(budget, logBudget) {
 		return nil, errors.New("protocol: group event log too large for a Welcome")
 	}
 	var out [][]byte
 	for _, card := range cards {
-		if n+2+len(card) > budget && len(cur.DeviceLists) > 0 {
+		if n+2+len(card) > budget && (len(cur.DeviceLists) > 0 || len(cur.Membership) > 0) {
 			b, err := cur.Marshal()
 			if err != nil {
 				return nil, err
@@ -1132,7 +1153,11 @@ func splitWelcomeV2(w *wire.WelcomeV2, cards [][]byte, budget int) ([][]byte, er
 }
 
 // createGroupV2 sets up the key schedule of a new group (the creation is its first key
-// event) and welcomes every member installation with its join.
+// event). Above fullCreationMax installations it does so in O(N) bytes (spec: protocol, "Key schedule v2", "Welcome v2"): the creation
+// events and every member's device list are published once in the group, under the new
+// epoch, as membership messages (the first with the events, the others with an empty
+// event list), and every member installation gets a Welcome v2 with its join and no log
+// or device list (a creation Welcome), whose size does not depend on N.
 func (t *txn) createGroupV2(g *GroupRecord, gc *groupCache, st *membership.State, created membership.Event, members []string) ([]*OutboxRecord, error) {
 	c := t.c
 	E := epoch.ID(created.ID())
@@ -1158,11 +1183,243 @@ func (t *txn) createGroupV2(g *GroupRecord, gc *groupCache, st *membership.State
 	if err := t.PutGroup(g); err != nil {
 		return nil, err
 	}
+	ins, err := t.installationsOfAccounts(members)
+	if err != nil {
+		return nil, err
+	}
+	if len(ins) <= fullCreationMax {
+		// A small group: full Welcomes (log and every card), which need no store to join.
+		j, err := s.JoinFor(E, &seed)
+		if err != nil {
+			return nil, err
+		}
+		return t.welcomeV2(g, st, members, j)
+	}
+	ep, err := s.Current()
+	if err != nil {
+		return nil, err
+	}
+	cards, err := t.contactDeviceLists(st.Members)
+	if err != nil {
+		return nil, err
+	}
+	bodies, err := creationBodies(st, cards, c.frameLimit-creationFrameOverhead)
+	if err != nil {
+		return nil, err
+	}
+	var outs []*OutboxRecord
+	for _, body := range bodies {
+		msg, id, err := t.sealMessageV2(g, &ep, wire.ContentMembership, body)
+		if err != nil {
+			return nil, err
+		}
+		o, err := t.queueFrames(g, &ep, []*wire.FrameV2{{Message: msg}}, &id)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, o...)
+	}
+	if err := t.PutGroupState(g); err != nil {
+		return nil, err
+	}
 	j, err := s.JoinFor(E, &seed)
 	if err != nil {
 		return nil, err
 	}
-	return t.welcomeV2(g, st, members, j)
+	jb, err := j.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	body, err := (&wire.WelcomeV2{GroupID: g.ID, ChatID: g.ChatID, Secret: g.Secret, Buckets: g.Buckets,
+		SentAt: uint64(c.now().UnixMilli()), Join: jb}).Marshal()
+	if err != nil {
+		return nil, err
+	}
+	w, err := t.sendWelcomesV2(ins, [][]byte{body}, "")
+	if err != nil {
+		return nil, err
+	}
+	return append(outs, w...), nil
+}
+
+// fullCreationMax is the most installations (ours included) a creation welcomes with full
+// Welcomes (spec: "Welcome v2"): up to it the quadratic cost is small (≤ 64 cards in all)
+// and joining needs no store; above it the creation is O(N).
+const fullCreationMax = 8
+
+// creationFrameOverhead is what a v2 frame adds to a membership body: outer layer, frame
+// header, message header, tag and signature, group plaintext with its causal history.
+const creationFrameOverhead = 1024
+
+// creationBodies encodes the creation's membership messages, each body at most budget
+// bytes: the first carries the events (and as many cards as fit), the next ones an empty
+// event list and more cards. Every card is sent once.
+func creationBodies(st *membership.State, cards [][]byte, budget int) ([][]byte, error) {
+	update, err := (&membership.Message{ChatID: st.ChatID, Events: st.Log()}).MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	empty, err := (&membership.Message{ChatID: st.ChatID}).MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	cur := wire.Membership{Update: update}
+	n := 4 + len(update) + 2
+	if n > budget {
+		return nil, errors.New("protocol: group creation events too large for one publish")
+	}
+	var out [][]byte
+	flush := func() error {
+		b, err := cur.Marshal()
+		if err != nil {
+			return err
+		}
+		out = append(out, b)
+		cur = wire.Membership{Update: empty}
+		n = 4 + len(empty) + 2
+		return nil
+	}
+	for _, card := range cards {
+		if n+2+len(card) > budget || len(cur.DeviceLists) == wire.MaxWelcomeItems {
+			if err := flush(); err != nil {
+				return nil, err
+			}
+		}
+		cur.DeviceLists = append(cur.DeviceLists, card)
+		n += 2 + len(card)
+	}
+	if err := flush(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// installationsOfAccounts lists the installations we know of accounts.
+func (t *txn) installationsOfAccounts(accounts []string) ([]*InstallationRecord, error) {
+	var ins []*InstallationRecord
+	for _, m := range accounts {
+		list, err := t.InstallationsOf(m)
+		if err != nil {
+			return nil, err
+		}
+		for i := range list {
+			ins = append(ins, &list[i])
+		}
+	}
+	return ins, nil
+}
+
+// createdBy reports whether account created the chat chatID (Chorus chat ids end with
+// their creator's key string: membership, "Wire").
+func createdBy(chatID, account string) bool {
+	return len(chatID) == 36+1+len(account) && strings.HasSuffix(chatID, "-"+account)
+}
+
+// joiningV2 reports whether gc is a v2 group joined by a creation Welcome whose events
+// have not arrived yet: it opens only the creator's creation message (spec: "Welcome v2").
+func joiningV2(gc *groupCache) bool { return gc.v2 && len(gc.state.Events) == 0 }
+
+// joinCreationV2 handles a creation Welcome (a join, no log, no device lists): the group
+// is stored joining, with the schedule of the join, and its topic synced from before the
+// Welcome was sent; it becomes a group once the creator's membership message with the
+// creation events opens (joinedV2). A creation Welcome for a group we hold adds nothing.
+func (t *txn) joinCreationV2(from string, g *GroupRecord, w *wire.WelcomeV2) error {
+	c := t.c
+	now := c.now()
+	if g != nil {
+		return nil
+	}
+	if !createdBy(w.ChatID, from) || len(w.DeviceLists) > 0 {
+		return errors.New("protocol: creation welcome not from the chat's creator")
+	}
+	j, err := epoch.ParseJoin(w.Join)
+	if err != nil {
+		return err
+	}
+	if len(j) != 1 {
+		return errors.New("protocol: creation welcome with a join of several events")
+	}
+	s, err := epoch.NewScheduleFromJoin(epoch.ID(w.GroupID), j)
+	if err != nil {
+		return err
+	}
+	g = &GroupRecord{ID: w.GroupID, ChatID: w.ChatID, Secret: w.Secret, Buckets: w.Buckets, JoinedAt: now, UpdatedAt: now}
+	g.Topic = topics.GroupTopic(w.Secret[:], w.Buckets)
+	if err := t.DeleteEpochChains(g.ID, nil); err != nil {
+		return err
+	}
+	if err := t.storeSchedule(g, nil, s, &epochMeta{V: 2}); err != nil {
+		return err
+	}
+	if err := t.PutGroup(g); err != nil {
+		return err
+	}
+	if _, err := t.cacheGroup(g); err != nil {
+		return err
+	}
+	sent := now
+	if ms := int64(w.SentAt); ms > 0 && ms < now.UnixMilli() {
+		sent = timeFromMillis(ms)
+	}
+	return t.markJoinSync(g.Topic, sent.Add(-syncMargin))
+}
+
+// creationState returns the state a joining group's creation message derives, if it is
+// one: a membership message whose events make us a member and apply every event of our
+// join's frontier (the creation).
+func (t *txn) creationState(g *GroupRecord, gp *wire.GroupPlaintext) (membership.State, [][]byte, bool) {
+	c := t.c
+	if gp.Type != wire.ContentMembership {
+		return membership.State{}, nil, false
+	}
+	mm, err := wire.ParseMembership(gp.Body)
+	if err != nil {
+		return membership.State{}, nil, false
+	}
+	st, _, err := membership.Update(nil, mm.Update, c.acct.id, c.now(), membership.ChorusRules())
+	if err != nil || st.ChatID != g.ChatID || !st.IsMember(c.acct.id) {
+		return membership.State{}, nil, false
+	}
+	s, err := loadSchedule(g)
+	if err != nil {
+		return membership.State{}, nil, false
+	}
+	for _, f := range s.Frontier() {
+		if _, ok := appliedEvent(&st, f); !ok {
+			return membership.State{}, nil, false
+		}
+	}
+	return st, mm.DeviceLists, true
+}
+
+// joinedV2 finishes joining a group from its creation message (applied by
+// acceptGroupMessage): envelopes waiting for it are retried.
+func (t *txn) joinedV2(g *GroupRecord, st *membership.State, creator string, lists [][]byte) error {
+	t.newKeys = true
+	t.emit(&GroupJoined{Group: g.ID, Name: st.Name, Inviter: creator})
+	full, err := t.Group(g.ID)
+	if err != nil {
+		return err
+	}
+	return t.catchUpSiblingsLists(full, st, lists)
+}
+
+// storeMemberCards stores the device lists of a membership message with an empty event
+// list (the cards of a creation, "Welcome v2"): each verified list of a current member
+// other than us.
+func (t *txn) storeMemberCards(gc *groupCache, lists [][]byte) error {
+	now := t.c.now()
+	st := t.stateOf(gc)
+	for _, raw := range lists {
+		v, err := verifyDeviceList(raw, now)
+		if err != nil || v.Account == t.c.acct.id || !st.IsMember(v.Account) {
+			continue
+		}
+		if err := t.storeDeviceList(v, raw, listFrom{}, now); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // handleWelcomeV2 joins a v2 group from a Welcome v2 sent by from, or merges its log
@@ -1189,6 +1446,13 @@ func (t *txn) handleWelcomeV2(from string, inst InstallationID, w *wire.WelcomeV
 			return err
 		}
 		stored = &gc.state
+	}
+	if w.Join != nil && len(w.Membership) == 0 {
+		return t.joinCreationV2(from, g, w) // a creation Welcome (spec: "Welcome v2")
+	}
+	if gc != nil && joiningV2(gc) {
+		// Still joining from a creation Welcome: a Welcome with a log joins afresh.
+		g, gc, stored = nil, nil, nil
 	}
 	if w.Join == nil {
 		// A continuation part: cards of the group its first part created.
@@ -1346,6 +1610,11 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) err
 		if kb.Author == epoch.Installation(c.acct.inst) {
 			return errOwn
 		}
+		if joiningV2(gc) && f.Message == nil {
+			// Joining from a creation Welcome: key blocks wait for the creation events.
+			t.claim = append([]byte("inst"), kb.Author[:]...)
+			return errPending
+		}
 	}
 	if f.Message != nil {
 		h, err := epoch.ParseMessageHeader(f.Message)
@@ -1355,7 +1624,13 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) err
 		if kb != nil && kb.Author != h.Installation {
 			return errForged
 		}
-		if err := t.openGroupMessageV2(g, gc, f.Message, h, ep, kb); err != nil {
+		switch err := t.openGroupMessageV2(g, gc, f.Message, h, ep, kb); {
+		case errors.Is(err, ErrNotMember) && kb != nil && kb.Kind == epoch.KindRekey && !joiningV2(gc):
+			// A rekey authored concurrently with its author's removal carries its message
+			// (a heal's recent events) from an installation no longer a member: the
+			// message is not stored, the block is judged by the rekey authority rule
+			// (processKeyBlock), as it would be alone.
+		case err != nil:
 			return err
 		}
 		if g, err = t.GroupState(gc.id); err != nil {
@@ -1397,8 +1672,13 @@ func (t *txn) openGroupMessageV2(g *GroupRecord, gc *groupCache, msg []byte, h e
 	if err != nil {
 		return err
 	}
-	if in.Revoked || !gc.isMember(in.Account) {
+	joining := joiningV2(gc)
+	if in.Revoked || !joining && !gc.isMember(in.Account) {
 		return ErrNotMember
+	}
+	if joining && (kb != nil || !createdBy(g.ChatID, in.Account)) {
+		t.claim = append([]byte("inst"), inst[:]...)
+		return errPending // joining: only the creator's creation message opens the group
 	}
 	key, err := signingKey65(in)
 	if err != nil {
@@ -1429,6 +1709,15 @@ func (t *txn) openGroupMessageV2(g *GroupRecord, gc *groupCache, msg []byte, h e
 	if !validContent(gp.Type, gp.Body) {
 		return ErrInvalidContent
 	}
+	var created membership.State
+	var createdLists [][]byte
+	if joining {
+		var ok bool
+		if created, createdLists, ok = t.creationState(g, gp); !ok {
+			t.claim = append([]byte("inst"), inst[:]...)
+			return errPending // a later message of the creator's: it waits for the creation
+		}
+	}
 	if kb != nil && kb.Kind == epoch.KindMembership {
 		if gp.Type != wire.ContentMembership {
 			return errForged
@@ -1457,7 +1746,13 @@ func (t *txn) openGroupMessageV2(g *GroupRecord, gc *groupCache, msg []byte, h e
 		return err
 	}
 	id := messageIDV2(g.ID, inst, ep.ID, h.Iteration)
-	return t.acceptGroupMessage(g, gc, in.Account, inst, id, gp, gp2.History...)
+	if err := t.acceptGroupMessage(g, gc, in.Account, inst, id, gp, gp2.History...); err != nil {
+		return err
+	}
+	if joining {
+		return t.joinedV2(g, &created, in.Account, createdLists)
+	}
+	return nil
 }
 
 // processKeyBlock applies the key event of a block (its membership event, if any,

@@ -205,3 +205,53 @@ func SetPrevHookForTest(c *Client, f func(prev epoch.Frontier) epoch.Frontier) {
 	defer c.mu.Unlock()
 	c.hookPrev = f
 }
+
+// SendCreationWelcomeForTest makes c send every installation of account to a creation
+// Welcome (the join of a fresh creation event, no log, no card) for group g with chat id
+// chatID, and publishes it.
+func SendCreationWelcomeForTest(c *Client, to string, g GroupID, chatID string) error {
+	ctx := context.Background()
+	var outs []*OutboxRecord
+	err := c.tx(ctx, func(t *txn) error {
+		var E epoch.ID
+		var seed epoch.Seed
+		if _, err := cryptorand.Read(E[:]); err != nil {
+			return err
+		}
+		if _, err := cryptorand.Read(seed[:]); err != nil {
+			return err
+		}
+		s := epoch.NewSchedule(epoch.ID(g))
+		if err := s.Apply(epoch.Event{ID: E}); err != nil {
+			return err
+		}
+		if err := s.SetSeed(E, &seed); err != nil {
+			return err
+		}
+		j, err := s.JoinFor(E, &seed)
+		if err != nil {
+			return err
+		}
+		jb, err := j.MarshalBinary()
+		if err != nil {
+			return err
+		}
+		var secret [32]byte
+		if _, err := cryptorand.Read(secret[:]); err != nil {
+			return err
+		}
+		body, err := (&wire.WelcomeV2{GroupID: g, ChatID: chatID, Secret: secret, Buckets: c.opt.buckets,
+			SentAt: uint64(c.now().UnixMilli()), Join: jb}).Marshal()
+		if err != nil {
+			return err
+		}
+		ins, err := t.installationsOfAccounts([]string{to})
+		if err != nil {
+			return err
+		}
+		outs, err = t.sendWelcomesV2(ins, [][]byte{body}, "")
+		return err
+	})
+	c.publishIDs(ctx, outs)
+	return err
+}

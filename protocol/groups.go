@@ -83,9 +83,12 @@ func encodeEvents(st *membership.State) ([]byte, error) {
 
 // cacheGroup builds the cache entry of g and installs it at commit.
 func (t *txn) cacheGroup(g *GroupRecord) (*groupCache, error) {
-	st, err := deriveState(g.ChatID, g.Events)
-	if err != nil {
-		return nil, err
+	st := membership.State{ChatID: g.ChatID} // joining from a creation Welcome (joiningV2)
+	if len(g.Events) > 0 || !isV2(g) {
+		var err error
+		if st, err = deriveState(g.ChatID, g.Events); err != nil {
+			return nil, err
+		}
 	}
 	aead, err := groupAEAD(g.Secret)
 	if err != nil {
@@ -520,6 +523,9 @@ func (c *Client) Groups(ctx context.Context) ([]GroupInfo, error) {
 			if err != nil {
 				return err
 			}
+			if joiningV2(gc) {
+				continue // not joined yet: its creation events have not arrived
+			}
 			out = append(out, groupInfo(&gs[i], gc))
 		}
 		return nil
@@ -534,6 +540,9 @@ func (c *Client) Group(ctx context.Context, id GroupID) (GroupInfo, error) {
 		g, gc, err := t.group(id)
 		if err != nil {
 			return err
+		}
+		if joiningV2(gc) {
+			return ErrNotFound // not joined yet: its creation events have not arrived
 		}
 		out = groupInfo(g, gc)
 		return nil

@@ -286,6 +286,9 @@ func (t *txn) receiveMembership(g *GroupRecord, gc *groupCache, body []byte) err
 	if err != nil {
 		return err
 	}
+	if um, err := membership.ParseMessage(m.Update); err == nil && len(um.Events) == 0 {
+		return t.storeMemberCards(gc, m.DeviceLists) // a creation's cards (spec: "Welcome v2")
+	}
 	next, _, err := membership.Update(&gc.state, m.Update, t.c.acct.id, t.c.now(), membership.ChorusRules())
 	if err != nil {
 		return nil // nothing applicable: the message itself is still a valid message

@@ -44,3 +44,40 @@ func TestSplitWelcome(t *testing.T) {
 		t.Fatal("small welcome split")
 	}
 }
+
+// TestSplitWelcomeV2LargeLog: an event log above the cards budget (the creation log of
+// ~1000 members is ~135 KB) travels alone in the first part, up to logBudget; the cards
+// follow in parts within budget; a log above logBudget is refused.
+func TestSplitWelcomeV2LargeLog(t *testing.T) {
+	w := &wire.WelcomeV2{ChatID: "c", Join: []byte{2}, Membership: bytes.Repeat([]byte{1}, welcomeBudget+1000)}
+	var cards [][]byte
+	for i := 0; i < 300; i++ {
+		cards = append(cards, bytes.Repeat([]byte{byte(i)}, 502))
+	}
+	logBudget := welcomeBudget + 8000
+	parts, err := splitWelcomeV2(w, cards, welcomeBudget, logBudget)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := 0
+	for i, p := range parts {
+		pw, err := wire.ParseWelcomeV2(p)
+		if err != nil {
+			t.Fatalf("part %d: %v", i, err)
+		}
+		if i == 0 && (len(pw.DeviceLists) != 0 || len(p) > logBudget || !bytes.Equal(pw.Membership, w.Membership)) {
+			t.Fatalf("first part: %d bytes, %d cards", len(p), len(pw.DeviceLists))
+		}
+		if i > 0 && (len(p) > welcomeBudget || pw.Join != nil) {
+			t.Fatalf("part %d: %d bytes", i, len(p))
+		}
+		got += len(pw.DeviceLists)
+	}
+	if got != len(cards) {
+		t.Fatalf("%d cards, want %d", got, len(cards))
+	}
+	w.Membership = bytes.Repeat([]byte{1}, logBudget)
+	if _, err := splitWelcomeV2(w, cards, welcomeBudget, logBudget); err == nil {
+		t.Fatal("log above logBudget accepted")
+	}
+}

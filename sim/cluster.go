@@ -46,21 +46,30 @@ type cluster struct {
 	tr    *tracker
 	insts []*installation
 	log   *slog.Logger
+	// schedule is the key schedule the clients create groups with (1 or 2).
+	schedule int
 }
 
-func newCluster(log *slog.Logger) *cluster {
-	// No history store: every client is subscribed before anything is sent to it, and a
-	// store would keep every payload of the run in memory.
-	return &cluster{net: memory.NewNetwork(memory.Config{}), big: newOversize(), tr: newTracker(), log: log}
+func newCluster(log *slog.Logger, schedule int) *cluster {
+	// v1: no history store: every client is subscribed before anything is sent to it
+	// (its Welcome carries everything), and a store would keep every payload of the run
+	// in memory. v2: a creation's events and device lists are published once on the group
+	// topic before the members know it; they fetch them from the store when they join
+	// (spec: "Welcome v2"), so the store is on, and payloads travel by value (a stashed
+	// payload is fetched by live subscriptions only).
+	cl := &cluster{net: memory.NewNetwork(memory.Config{History: schedule == 2}), big: newOversize(), tr: newTracker(), log: log,
+		schedule: schedule}
+	cl.big.byValue = schedule == 2
+	return cl
 }
 
 // clientOptions keep the clients quiet between measured steps: no periodic sync, and the
 // retry loop only wakes every half hour (publishes never fail on the memory network
 // unless a payload is too large, and those are counted).
-func clientOptions() []protocol.Option {
-	// The simulation runs the engine on key schedule v1 (its tables are the v1 column);
-	// the v2 figures beside them are measured on package epoch (v2.go).
-	return []protocol.Option{protocol.WithRetryBackoff(time.Hour), protocol.WithSyncInterval(-1), protocol.WithEpochs(false)}
+func clientOptions(schedule int) []protocol.Option {
+	// Each shape runs twice: the engine on key schedule v1 and on v2 (the comparison
+	// table's columns); the package-level v2 figures are measured on package epoch (v2.go).
+	return []protocol.Option{protocol.WithRetryBackoff(time.Hour), protocol.WithSyncInterval(-1), protocol.WithEpochs(schedule == 2)}
 }
 
 // add creates installation idx: with a new account if primary, else waiting to be linked
@@ -79,7 +88,7 @@ func (cl *cluster) add(ctx context.Context, idx, member, dev int, path string, p
 	in.tap = &tap{node: in.node, gate: newGate(), big: cl.big, onSubscribe: func(topic string) {
 		cl.tr.hit(idx, key{kind: kindSubscribed, s: topic})
 	}}
-	opts := append(clientOptions(), protocol.WithDevice(in.name, "sim"))
+	opts := append(clientOptions(cl.schedule), protocol.WithDevice(in.name, "sim"))
 	if in.c, err = protocol.New(ctx, in.store, in.tap, opts...); err != nil {
 		in.close()
 		return nil, "", err

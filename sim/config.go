@@ -11,6 +11,9 @@ type ScaleConfig struct {
 	Sizes []int
 	// Devices are the installation counts per member D (default 1, 3).
 	Devices []int
+	// Schedules are the key schedules each shape runs under: 1 (v1, senderkeys) and 2
+	// (v2, epochs) (default both, v1 first).
+	Schedules []int
 	// Messages is the number of ordinary messages the admin sends and each measured
 	// (default 5); every speaker also sends one ordinary message.
 	Messages int
@@ -52,6 +55,9 @@ func (c ScaleConfig) withDefaults() ScaleConfig {
 	}
 	if len(c.Devices) == 0 {
 		c.Devices = []int{1, 3}
+	}
+	if len(c.Schedules) == 0 {
+		c.Schedules = []int{1, 2}
 	}
 	if c.Messages <= 0 {
 		c.Messages = 5
@@ -124,6 +130,9 @@ func (r *Report) failed(soft bool) []string {
 // Run is the measurement of one group size N with D installations per member.
 type Run struct {
 	N, D int
+	// Schedule is the key schedule the clients ran (1 or 2; 0 in reports from before v2
+	// runs: 1).
+	Schedule int
 	// Installations is N×D: the group's installations after creation.
 	Installations int
 	// Live is how many installations ran a client; Sampled is Live < Installations+D.
@@ -168,7 +177,15 @@ type Run struct {
 }
 
 // Name is "N=…, D=…".
-func (r *Run) Name() string { return "N=" + itoa(r.N) + " D=" + itoa(r.D) }
+func (r *Run) Name() string { return "N=" + itoa(r.N) + " D=" + itoa(r.D) + " " + r.scheduleName() }
+
+// scheduleName is "v1" or "v2".
+func (r *Run) scheduleName() string {
+	if r.Schedule == 2 {
+		return "v2"
+	}
+	return "v1"
+}
 
 // Step aggregates the measured operations of one kind.
 type Step struct {

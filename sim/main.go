@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -20,6 +21,7 @@ import (
 //
 //	-n 10,100,400   member counts N     -large       also N=1000
 //	-d 1,3          installations per member
+//	-schedules 1,2  key schedules each shape runs under (v1, v2)
 //	-messages 5 -speakers 4 -serial 8 -max-live 1300 -disk 3 -text 100 -timeout 10m
 //	-json FILE      also write the report as JSON      -q  no progress
 //	-from A.json,B.json   print saved reports together instead of running
@@ -30,6 +32,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	sizes := fs.String("n", "10,100,400", "member counts N, comma-separated")
 	large := fs.Bool("large", false, "also run N=1000")
 	devices := fs.String("d", "1,3", "installations per member D, comma-separated")
+	schedules := fs.String("schedules", "1,2", "key schedules each shape runs under (1: v1 senderkeys, 2: v2 epochs), comma-separated")
 	fs.IntVar(&cfg.Messages, "messages", 5, "ordinary messages sent by the admin")
 	fs.IntVar(&cfg.Speakers, "speakers", 4, "remaining senders (admin included) that speak after a removal")
 	fs.IntVar(&cfg.SerialSample, "serial", 8, "receivers measured one at a time per message")
@@ -62,6 +65,10 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	}
 	if cfg.Devices, err = ints(*devices); err != nil {
 		fmt.Fprintln(stderr, "bench scale: -d:", err)
+		return 2
+	}
+	if cfg.Schedules, err = ints(*schedules); err != nil || slices.ContainsFunc(cfg.Schedules, func(s int) bool { return s != 1 && s != 2 }) {
+		fmt.Fprintln(stderr, "bench scale: -schedules: 1 and/or 2")
 		return 2
 	}
 	if !*quiet {

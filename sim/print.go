@@ -100,7 +100,7 @@ func (p *printer) sampling(r *Report) {
 		if run.Err != "" {
 			status = "stopped: " + run.Err
 		}
-		rows = append(rows, []string{itoa(run.N), itoa(run.D), itoa(run.Installations), live, itoa(run.Speakers),
+		rows = append(rows, []string{runN(run), itoa(run.D), itoa(run.Installations), live, itoa(run.Speakers),
 			dur(run.Setup), fmt.Sprintf("%.0f ms/s", run.IdleCPU*1000), fmtBytes(float64(run.Largest)), status})
 	}
 	p.table([]string{"N", "D", "installations", "live clients", "speakers after removal", "setup", "idle CPU", "largest publish", "run"}, rows)
@@ -133,7 +133,7 @@ func (p *printer) messages(r *Report) {
 		if run.Err != "" && run.Message.Ops == 0 {
 			continue
 		}
-		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(s), fmtBytes(s.Bytes), dur(s.SenderCPU),
+		rows = append(rows, []string{runN(run), itoa(run.D), pubs(s), fmtBytes(s.Bytes), dur(s.SenderCPU),
 			dur(s.RxSerial), dur(s.RxParallel), ratio(s.RxSerial, r.OpenNs), fmtBytes(s.RxBytes), itoa(s.Ops)})
 	}
 	p.table([]string{"N", "D", "publishes", "bytes on the wire", "sender CPU", "CPU per receiving installation (alone)",
@@ -146,7 +146,7 @@ func (p *printer) messages(r *Report) {
 		if run.Err != "" && run.Message.Ops == 0 {
 			continue
 		}
-		rows = append(rows, []string{itoa(run.N), itoa(run.D), itoa(run.Installations - 1), pubs(s), fmtBytes(s.Bytes),
+		rows = append(rows, []string{runN(run), itoa(run.D), itoa(run.Installations - 1), pubs(s), fmtBytes(s.Bytes),
 			perSlot(s.Bytes-run.Message.Bytes, run.Installations-1), dur(s.SenderCPU), dur(s.RxSerial), dur(s.RxParallel), itoa(s.Ops)})
 	}
 	p.table([]string{"N", "D", "slots", "publishes", "bytes on the wire", "bytes per slot", "sender CPU",
@@ -162,13 +162,13 @@ func (p *printer) create(r *Report) {
 			continue
 		}
 		w := float64(run.Installations - 1)
-		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(s), fmt.Sprintf("%.1f", s.Publishes/w), fmtBytes(s.Bytes),
+		rows = append(rows, []string{runN(run), itoa(run.D), pubs(s), fmt.Sprintf("%.1f", s.Publishes/w), fmtBytes(s.Bytes),
 			fmtBytes(s.Bytes / w), fmtBytes(s.RxBytes), dur(s.SenderCPU), dur(s.RxSerial), dur(s.RxSerialMax), dur(s.RxParallel),
 			errs(s.PublishErrors)})
 	}
 	p.table([]string{"N", "D", "publishes", "per Welcome", "total bytes", "Welcome size", "bytes received per installation",
 		"admin CPU", "CPU per installation (alone, median)", "(alone, max)", "(all at once)", "failed publishes"}, rows)
-	p.f("Each installation gets its own pairwise-encrypted Welcome (event log, every member's device list, forwarded sender keys), split into parts that fit a publish: total bytes grow with (N×D)². Bytes received per installation also count the other Welcomes published on its inbox topic (inboxes are shared by 1/%d of the accounts, PRIV2); each of those costs it a failed decryption.\n\n", topics.InboxPartitions)
+	p.f("Each installation gets its own pairwise-encrypted Welcome (event log, every member's device list, forwarded sender keys), split into parts that fit a publish: total bytes grow with (N×D)². On key schedule v2 (rows marked v2) a creation Welcome carries only the join, and the creator publishes the events and every device list once in the group (spec: \"Welcome v2\"): total bytes grow with N×D. Bytes received per installation also count the other Welcomes published on its inbox topic (inboxes are shared by 1/%d of the accounts, PRIV2); each of those costs it a failed decryption.\n\n", topics.InboxPartitions)
 }
 
 func (p *printer) add(r *Report) {
@@ -179,7 +179,7 @@ func (p *printer) add(r *Report) {
 		if run.Err != "" && run.Message.Ops == 0 {
 			continue
 		}
-		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(a), fmtBytes(a.Bytes), dur(a.SenderCPU),
+		rows = append(rows, []string{runN(run), itoa(run.D), pubs(a), fmtBytes(a.Bytes), dur(a.SenderCPU),
 			fmtBytes(a.RxBytes), dur(a.RxSerial), dur(a.RxParallel),
 			fmtBytes(wl.RxBytes), dur(wl.RxSerial),
 			fmtBytes(lz.Bytes - run.Message.Bytes), dur(lz.SenderCPU)})
@@ -200,7 +200,7 @@ func (p *printer) remove(r *Report) {
 			continue
 		}
 		rp := &run.Repeat
-		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(e), fmtBytes(e.Bytes), dur(e.SenderCPU), dur(e.RxSerial),
+		rows = append(rows, []string{runN(run), itoa(run.D), pubs(e), fmtBytes(e.Bytes), dur(e.SenderCPU), dur(e.RxSerial),
 			pubs(s), fmtBytes(s.Bytes), itoa((run.N+1)*run.D - run.D - 1), dur(s.SenderCPU), dur(s.RxSerial), dur(s.RxParallel),
 			pubs(rp), fmtBytes(rp.Bytes), dur(rp.RxSerial), itoa(s.Ops)})
 	}
@@ -219,7 +219,7 @@ func (p *printer) remove(r *Report) {
 		S := run.N*run.D - 1
 		perBytes := s.RxBytes + 2*run.Repeat.RxBytes
 		perCPU := s.RxSerial + 2*run.Repeat.RxSerial
-		rows = append(rows, []string{itoa(run.N), itoa(run.D), itoa(run.Speakers),
+		rows = append(rows, []string{runN(run), itoa(run.D), itoa(run.Speakers),
 			fmtBytes(e.RxBytes + float64(run.Speakers)*perBytes), dur(e.RxSerial + k*perCPU),
 			itoa(S), fmtBytes(e.RxBytes + float64(S)*perBytes), dur(e.RxSerial + time.Duration(S)*perCPU),
 			dur(run.Converge.Wall), dur(run.Converge.CPUPerInstallation), dur(run.Converge.Estimate)})
@@ -239,10 +239,10 @@ func (p *printer) revoke(r *Report) {
 		case run.D < 2:
 			continue
 		case v.Ops == 0:
-			rows = append(rows, []string{itoa(run.N), itoa(run.D), "not measured (run stopped)", "", "", "", "", "", "", "", ""})
+			rows = append(rows, []string{runN(run), itoa(run.D), "not measured (run stopped)", "", "", "", "", "", "", "", ""})
 			continue
 		}
-		rows = append(rows, []string{itoa(run.N), itoa(run.D), pubs(v), fmtBytes(v.Bytes), dur(v.SenderCPU), fmtBytes(v.RxBytes),
+		rows = append(rows, []string{runN(run), itoa(run.D), pubs(v), fmtBytes(v.Bytes), dur(v.SenderCPU), fmtBytes(v.RxBytes),
 			dur(v.RxSerial), dur(v.RxParallel), fmtBytes(s.Bytes), dur(s.SenderCPU), dur(s.RxSerial)})
 	}
 	if len(rows) == 0 {
@@ -262,7 +262,7 @@ func (p *printer) memory(r *Report) {
 		if run.Memory.FileStores {
 			rss += " (file stores)"
 		}
-		row := []string{itoa(run.N), itoa(run.D), fmtBytes(float64(run.Memory.GoHeap)), rss}
+		row := []string{runN(run), itoa(run.D), fmtBytes(float64(run.Memory.GoHeap)), rss}
 		for _, role := range []string{"admin", "speaker", "silent member"} {
 			cell := "–"
 			for _, u := range run.Memory.Disk {
@@ -426,51 +426,144 @@ func versusCommit(r *Report) string {
 		fmtBytes(best.Rotate.Bytes), best.Rotate.Bytes/float64(mlsTSRemove400B))
 }
 
-// v2 prints the key schedule v2 figures beside the v1 ones of the same runs, with the MLS
-// figures from elsewhere (issue 13).
-func (p *printer) v2(r *Report) {
-	p.f("### Key schedule v2 beside v1 (issue 13)\n\n")
-	p.f("v2 (spec/README.md protocol › Key schedule v2): the removal's author sends one fresh seed in one slot per remaining installation, in the event's own publish; every member derives every sender's chain from the epoch, so nobody else re-sends anything. **The engine still runs v1**: the v2 columns are measured on package epoch in this process over real Double Ratchet sessions (slot sealing and opening, block sizes, epoch arithmetic; thread CPU, median of %d), plus the v1 event's measured bytes and CPU where v2 sends the same event; storing the advanced sessions and client overhead are not in the v2 CPU figures. v1 columns are this run's. MLS rows are figures from elsewhere (notes/crypto.md), not measured here.\n\n", v2Reps)
-	var rows [][]string
-	for _, run := range r.Runs {
-		v := &run.V2
-		if v.Slots == 0 || run.Message.Ops == 0 {
-			continue
-		}
-		msg := run.Message.Bytes
-		perSpeaker := (run.Rotate.Bytes - msg) + 2*(run.Repeat.Bytes-msg)
-		S := float64(run.N*run.D - run.D)
-		total2 := run.Remove.Bytes + float64(v.BlockBytes)
-		pub2 := int((total2 + float64(transportMax) - 1) / float64(transportMax))
-		rows = append(rows, []string{itoa(run.N), itoa(run.D),
-			fmtBytes(run.Remove.Bytes) + " + " + fmtBytes(perSpeaker) + " per speaker",
-			fmtBytes(run.Remove.Bytes + S*perSpeaker),
-			fmt.Sprintf("%d / %s (%d slots)", pub2, fmtBytes(total2), v.Slots),
-			fmtBytes(perSpeaker) + " / 0 (+" + itoa(v.MessageExtra) + " B per message)",
-			dur(run.Remove.SenderCPU+run.Rotate.SenderCPU) + " / " + dur(run.Remove.SenderCPU+v.AuthorCPU),
-			dur(run.Rotate.RxSerial) + " per speaker / " + dur(v.ReceiverCPU),
-			fmtBytes(float64(v.AddBlockBytes)),
-			fmtBytes(msg) + " / " + fmtBytes(msg+float64(v.MessageExtra)),
-			v2Create(run)})
+// runN is the N column of the per-step tables: N, and "v2" for a run on key schedule v2.
+func runN(run *Run) string {
+	if run.Schedule == 2 {
+		return itoa(run.N) + " (v2)"
 	}
-	rows = append(rows,
-		[]string{"400", "1", "ts-mls remove commit (elsewhere)", "", fmt.Sprintf("1 / %s", fmtBytes(mlsTSRemove400B)), "0", dur(mlsTSRemove400), "", "", "", ""},
-		[]string{"1000", "1", "OpenMLS (elsewhere)", "", "", "", "add: " + dur(mlsOpenMLSAdd1000), "", "", "", ""})
-	p.table([]string{"N", "D", "remove v1: event + rotation bytes per speaker (with 2 repeats)", "remove v1: total if all S speak (computed)",
-		"remove v2: publishes / bytes (event + 1 block)", "added to each speaker's later messages v1 / v2",
-		"rekeying installation CPU v1 (event + its rotation) / v2 (event + rekey)",
-		"receiver CPU v1 (engine, per rotation) / v2 (key schedule, per key event)", "add v2: key block bytes (+ 1 Welcome per new installation)",
-		"group message v1 / v2", "create v1 (measured) / v2 (computed: publishes + Welcomes)"}, rows)
+	return itoa(run.N)
 }
 
-// v2Create is the creation cell: v1's measured total, v2's computed total and its parts.
-func v2Create(run *Run) string {
-	v := &run.V2
-	if v.CreatePublishes == 0 {
-		return fmtBytes(run.Create.Bytes) + " / –"
+// v2 prints one table with v1 beside v2 for every shape run under both schedules: the
+// engine's measured figures, the key schedule's own (package epoch), and the MLS figures
+// from elsewhere (issue 13).
+func (p *printer) v2(r *Report) {
+	p.f("### Key schedule v1 beside v2 (issue 13)\n\n")
+	p.f("Both columns of a shape are real clients of the engine in this run (the v1 column with `WithEpochs(false)`, the v2 column with `WithEpochs(true)`: spec/README.md protocol › Key schedule v2). The \"v2 key schedule alone\" column is package epoch measured in this process over real Double Ratchet sessions (slot sealing and opening, block sizes, epoch arithmetic; thread CPU, median of %d; no store). MLS figures are from elsewhere (notes/crypto.md), not measured here.\n\n", v2Reps)
+	type pair struct{ v1, v2 *Run }
+	var shapes []pair
+	for _, run := range r.Runs {
+		if run.Schedule != 2 || run.Message.Ops == 0 {
+			continue
+		}
+		pr := pair{v2: run}
+		for _, o := range r.Runs {
+			if o.Schedule != 2 && o.N == run.N && o.D == run.D && o.Message.Ops > 0 {
+				pr.v1 = o
+			}
+		}
+		shapes = append(shapes, pr)
 	}
-	w := int64(run.N*run.D - 1)
-	return fmt.Sprintf("%s / %s (%d publishes %s + %d Welcomes of %s)", fmtBytes(run.Create.Bytes),
-		fmtBytes(float64(v.CreatePublishBytes+w*v.CreateWelcomeBytes)), v.CreatePublishes,
-		fmtBytes(float64(v.CreatePublishBytes)), w, fmtBytes(float64(v.CreateWelcomeBytes)))
+	if len(shapes) == 0 {
+		p.f("No v2 run completed its messages.\n\n")
+		return
+	}
+	head := []string{""}
+	for _, sh := range shapes {
+		name := itoa(sh.v2.N) + " × " + itoa(sh.v2.D)
+		head = append(head, name+" v1", name+" v2", name+" v2 key schedule alone")
+	}
+	head = append(head, "MLS (figures from elsewhere)")
+	type metric struct {
+		name string
+		v1   func(*Run) string
+		v2   func(*Run) string
+		pkg  func(*Run) string
+		mls  string
+	}
+	S := func(run *Run) float64 { return float64(run.N*run.D - run.D - 1) }
+	perSpeaker := func(run *Run) float64 {
+		msg := run.Message.Bytes
+		return (run.Rotate.Bytes - msg) + 2*(run.Repeat.Bytes-msg)
+	}
+	metrics := []metric{
+		{"removal: publishes / bytes on the wire",
+			func(run *Run) string {
+				return fmt.Sprintf("%s / %s, then each remaining speaker's next message carries its new key (%s with its 2 repeats); %s if all %d speak (computed)",
+					pubs(&run.Remove), fmtBytes(run.Remove.Bytes), fmtBytes(perSpeaker(run)), fmtBytes(run.Remove.Bytes+S(run)*perSpeaker(run)), int(S(run)))
+			},
+			func(run *Run) string {
+				return pubs(&run.Remove) + " / " + fmtBytes(run.Remove.Bytes) + " (event + 1 key block)"
+			},
+			func(run *Run) string {
+				v := &run.V2
+				return fmt.Sprintf("block %s (%d slots)", fmtBytes(float64(v.BlockBytes)), v.Slots)
+			},
+			fmt.Sprintf("ts-mls remove at 400: 1 commit, %s", fmtBytes(mlsTSRemove400B))},
+		{"bytes added to each speaker's later messages (rotation message − ordinary message)",
+			func(run *Run) string { return fmtBytes(perSpeaker(run)) + " (rotation + 2 repeats)" },
+			func(run *Run) string { return signedBytes(run.Rotate.Bytes - run.Message.Bytes) },
+			func(run *Run) string { return "0" },
+			"0"},
+		{"add a member: publishes / bytes (event, key block, Welcomes)",
+			func(run *Run) string {
+				return fmt.Sprintf("%s / %s; each existing sender's next message: +%s", pubs(&run.Add), fmtBytes(run.Add.Bytes),
+					fmtBytes(run.Lazy.Bytes-run.Message.Bytes))
+			},
+			func(run *Run) string {
+				return fmt.Sprintf("%s / %s; next message: %s", pubs(&run.Add), fmtBytes(run.Add.Bytes), signedBytes(run.Lazy.Bytes-run.Message.Bytes))
+			},
+			func(run *Run) string { return "block " + fmtBytes(float64(run.V2.AddBlockBytes)) + " + Welcome" },
+			"–"},
+		{"add: admin CPU / new installation CPU",
+			func(run *Run) string { return dur(run.Add.SenderCPU) + " / " + dur(run.Welcome.RxSerial) },
+			func(run *Run) string { return dur(run.Add.SenderCPU) + " / " + dur(run.Welcome.RxSerial) },
+			func(run *Run) string { return "–" },
+			"OpenMLS add at 1000: ≈ " + dur(mlsOpenMLSAdd1000)},
+		{"create the group: publishes / bytes",
+			func(run *Run) string { return pubs(&run.Create) + " / " + fmtBytes(run.Create.Bytes) },
+			func(run *Run) string { return pubs(&run.Create) + " / " + fmtBytes(run.Create.Bytes) },
+			func(run *Run) string {
+				v := &run.V2
+				w := int64(run.N*run.D - 1)
+				if v.CreatePublishes == 0 {
+					return "–"
+				}
+				return fmt.Sprintf("%s computed (%d publishes + %d Welcomes of %s)",
+					fmtBytes(float64(v.CreatePublishBytes+w*v.CreateWelcomeBytes)), v.CreatePublishes, w, fmtBytes(float64(v.CreateWelcomeBytes)))
+			},
+			"–"},
+		{"group message, 100 B of text: publishes / bytes",
+			func(run *Run) string { return pubs(&run.Message) + " / " + fmtBytes(run.Message.Bytes) },
+			func(run *Run) string { return pubs(&run.Message) + " / " + fmtBytes(run.Message.Bytes) },
+			func(run *Run) string { return "+" + itoa(run.V2.MessageExtra) + " B header" },
+			"–"},
+		{"rekeying installation CPU",
+			func(run *Run) string {
+				return dur(run.Remove.SenderCPU+run.Rotate.SenderCPU) + " (event + its rotation; every speaker pays its rotation)"
+			},
+			func(run *Run) string { return dur(run.Remove.SenderCPU) + " (event + key block, with the store)" },
+			func(run *Run) string { return dur(run.V2.AuthorCPU) },
+			"ts-mls remove at 400: " + dur(mlsTSRemove400)},
+		{"receiver CPU per key event",
+			func(run *Run) string { return dur(run.Rotate.RxSerial) + " per speaker's rotation" },
+			func(run *Run) string { return dur(run.Remove.RxSerial) + " (the removal publish, with the store)" },
+			func(run *Run) string { return dur(run.V2.ReceiverCPU) },
+			"–"},
+	}
+	var rows [][]string
+	for _, m := range metrics {
+		row := []string{m.name}
+		for _, sh := range shapes {
+			v1 := "not run"
+			if sh.v1 != nil {
+				v1 = m.v1(sh.v1)
+			}
+			pkg := "–"
+			if sh.v2.V2.Slots > 0 {
+				pkg = m.pkg(sh.v2)
+			}
+			row = append(row, v1, m.v2(sh.v2), pkg)
+		}
+		rows = append(rows, append(row, m.mls))
+	}
+	p.table(head, rows)
+}
+
+// signedBytes prints a byte difference with its sign.
+func signedBytes(b float64) string {
+	if b >= 0 {
+		return "+" + fmtBytes(b)
+	}
+	return "−" + fmtBytes(-b)
 }

@@ -29,15 +29,15 @@ type scenario struct {
 	revoke int   // the revoked installation (-1: none)
 }
 
-// runOne simulates one (N, D).
-func runOne(ctx context.Context, cfg ScaleConfig, n, d int) (*Run, error) {
+// runOne simulates one (N, D) with the clients on key schedule schedule (1 or 2).
+func runOne(ctx context.Context, cfg ScaleConfig, n, d, schedule int) (*Run, error) {
 	if n < 6 {
 		return nil, fmt.Errorf("sim: N=%d: at least 6 members are needed (admin, a speaker, a silent member, a revoker, two removed)", n)
 	}
 	r := newRoles(n, d, cfg.Speakers, cfg.DiskSample)
 	live := liveSet(r, cfg.MaxLive)
-	sc := &scenario{cfg: cfg, log: cfg.Logger.With("N", n, "D", d), r: r, live: live, revoke: -1,
-		run: &Run{N: n, D: d, Installations: n * d, Live: len(live), Sampled: len(live) < (n+1)*d, Speakers: len(r.speakers)}}
+	sc := &scenario{cfg: cfg, log: cfg.Logger.With("N", n, "D", d, "schedule", schedule), r: r, live: live, revoke: -1,
+		run: &Run{N: n, D: d, Schedule: schedule, Installations: n * d, Live: len(live), Sampled: len(live) < (n+1)*d, Speakers: len(r.speakers)}}
 	err := sc.play(ctx)
 	return sc.run, err
 }
@@ -56,7 +56,7 @@ func (sc *scenario) play(ctx context.Context) (err error) {
 	var ms0 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	rss0 := residentBytes()
-	sc.cl = newCluster(sc.log)
+	sc.cl = newCluster(sc.log, sc.run.Schedule)
 	defer func() {
 		if cerr := sc.cl.close(); cerr != nil && err == nil {
 			err = cerr

@@ -7,10 +7,12 @@ import (
 	"testing"
 )
 
-// TestRunScaleSmall runs the whole scenario at N=10 with D=1 and D=3 and checks the hard
-// properties: exactly one publish per group message, the removed member reads nothing
-// sent after its removal, everyone converges (RunScale waits for every live
-// installation at every step and fails otherwise), and no publish exceeds the limit.
+// TestRunScaleSmall runs the whole scenario at N=10 with D=1 and D=3, each with the clients
+// on key schedule v1 and on v2, and checks the hard properties: exactly one publish per
+// group message, the removed member reads nothing sent after its removal, everyone
+// converges (RunScale waits for every live installation at every step and fails
+// otherwise), and no publish exceeds the limit; v1 rotates per speaker, v2 adds nothing to
+// a speaker's messages and creates the group in O(N) bytes.
 func TestRunScaleSmall(t *testing.T) {
 	var out bytes.Buffer
 	cfg := ScaleConfig{Sizes: []int{10}, Devices: []int{1, 3}, Messages: 2, Speakers: 3, SerialSample: 2, NoFloor: true}
@@ -18,8 +20,14 @@ func TestRunScaleSmall(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rep.Runs) != 2 {
-		t.Fatalf("%d runs, want 2", len(rep.Runs))
+	if len(rep.Runs) != 4 {
+		t.Fatalf("%d runs, want 4", len(rep.Runs))
+	}
+	v1 := map[int]*Run{}
+	for _, run := range rep.Runs {
+		if run.Schedule == 1 {
+			v1[run.D] = run
+		}
 	}
 	for _, f := range rep.Failed() {
 		t.Error(f)
@@ -48,12 +56,14 @@ func TestRunScaleSmall(t *testing.T) {
 			}
 		}
 		k := cfg.Speakers
-		if run.Rotate.Ops != k || run.Repeat.Ops != 2*(k-1)+2*k || (run.D > 1 && run.RevokeRotate.Ops != k) {
+		if run.Schedule == 2 {
+			checkV2Run(t, run, v1[run.D])
+		} else if run.Rotate.Ops != k || run.Repeat.Ops != 2*(k-1)+2*k || (run.D > 1 && run.RevokeRotate.Ops != k) {
 			t.Errorf("%s: %d rotations, %d repeats, %d rotations after revoke; want %d, %d, %d", run.Name(),
 				run.Rotate.Ops, run.Repeat.Ops, run.RevokeRotate.Ops, k, 4*k-2, k)
 		}
 		// A repeat carries the rotation block again: about as big as the rotation.
-		if run.Repeat.Bytes < run.Rotate.Bytes*0.8 {
+		if run.Schedule == 1 && run.Repeat.Bytes < run.Rotate.Bytes*0.8 {
 			t.Errorf("%s: repeat %.0f B, rotation %.0f B", run.Name(), run.Repeat.Bytes, run.Rotate.Bytes)
 		}
 		// Welcomes: one per other installation at creation (small groups fit one
@@ -66,7 +76,7 @@ func TestRunScaleSmall(t *testing.T) {
 		}
 		// A rotation carries one slot per remaining installation: it is bigger than an
 		// ordinary message by at least ~100 B per slot.
-		if slots := run.N*run.D - 1; run.Rotate.Bytes < run.Message.Bytes+float64(100*slots) {
+		if slots := run.N*run.D - 1; run.Schedule == 1 && run.Rotate.Bytes < run.Message.Bytes+float64(100*slots) {
 			t.Errorf("%s: rotation %.0f B for %d slots, ordinary %.0f B", run.Name(), run.Rotate.Bytes, slots, run.Message.Bytes)
 		}
 		if run.Message.RxSerial <= 0 || run.Message.SenderCPU <= 0 || run.Converge.Wall <= 0 {
@@ -74,14 +84,14 @@ func TestRunScaleSmall(t *testing.T) {
 		}
 		// Key schedule v2: one slot per remaining installation but the author, about 110 B
 		// each, and timings present.
-		if v := run.V2; v.Slots != run.N*run.D-run.D-1 || v.BlockBytes < int64(100*v.Slots) ||
-			v.BlockBytes > int64(130*v.Slots+200) || v.AuthorCPU <= 0 || v.ReceiverCPU <= 0 {
+		if v := run.V2; run.Schedule == 2 && (v.Slots != run.N*run.D-run.D-1 || v.BlockBytes < int64(100*v.Slots) ||
+			v.BlockBytes > int64(130*v.Slots+200) || v.AuthorCPU <= 0 || v.ReceiverCPU <= 0) {
 			t.Errorf("%s: v2 figures %+v", run.Name(), v)
 		}
 		// v2 creation: the device lists and events once, one small Welcome per installation: far
 		// below v1's Welcomes that each carry every device list.
-		if v := run.V2; v.CreatePublishes < 2 || v.CreateWelcomeBytes < 300 || v.CreateWelcomeBytes > 4000 ||
-			float64(v.CreatePublishBytes+int64(run.N*run.D-1)*v.CreateWelcomeBytes) >= run.Create.Bytes {
+		if v := run.V2; run.Schedule == 2 && v1[run.D] != nil && (v.CreatePublishes < 2 || v.CreateWelcomeBytes < 300 || v.CreateWelcomeBytes > 4000 ||
+			float64(v.CreatePublishBytes+int64(run.N*run.D-1)*v.CreateWelcomeBytes) >= v1[run.D].Create.Bytes) {
 			t.Errorf("%s: v2 creation %+v vs v1 %.0f B", run.Name(), v, run.Create.Bytes)
 		}
 		if len(run.Memory.Disk) != 3 || run.Memory.Disk[0].Bytes == 0 {
@@ -103,7 +113,8 @@ func TestRunScaleSmall(t *testing.T) {
 		}
 	}
 	for _, want := range []string{"### Group message", "### Member removed", "### Device revocation", "### State per installation",
-		"### Compared with MLS", "### Key schedule v2 beside v1", "| 10 | 1 |", "| 10 | 3 |"} {
+		"### Compared with MLS", "### Key schedule v1 beside v2", "| 10 | 1 |", "| 10 | 3 |", "| 10 (v2) | 1 |", "| 10 (v2) | 3 |",
+		"10 × 1 v1 | 10 × 1 v2 | 10 × 1 v2 key schedule alone"} {
 		if !strings.Contains(strings.ToLower(out.String()), strings.ToLower(want)) {
 			t.Errorf("output lacks %q", want)
 		}
@@ -165,5 +176,32 @@ func TestOversizeCarriesPayloads(t *testing.T) {
 	}
 	if got := o.fetch([]byte("other")); string(got) != "other" {
 		t.Errorf("passthrough: %q", got)
+	}
+}
+
+// checkV2Run checks a run on key schedule v2 against the v1 run of the same shape: a
+// removal is one publish and adds nothing to the speakers' messages (no rotation), a
+// creation is one small Welcome per installation plus the events and cards once.
+func checkV2Run(t *testing.T, run, v1 *Run) {
+	t.Helper()
+	if run.Remove.MaxPublishes != 1 {
+		t.Errorf("%s: removal in %d publishes", run.Name(), run.Remove.MaxPublishes)
+	}
+	// The speakers' messages after the removal are ordinary messages: within a few
+	// bytes of the others (history entries differ).
+	if extra := run.Rotate.Bytes - run.Message.Bytes; extra > 64 || extra < -64 {
+		t.Errorf("%s: %.0f B added to a speaker's message after the removal", run.Name(), extra)
+	}
+	if extra := run.Lazy.Bytes - run.Message.Bytes; extra > 64 {
+		t.Errorf("%s: %.0f B added to a sender's message after the add", run.Name(), extra)
+	}
+	w := float64(run.N*run.D - 1)
+	// Per installation: its Welcome in an initial X3DH message that carries the admin's
+	// device list (≈ 1.2 KB at D = 3), and its share of the cards published once.
+	if run.Create.Bytes > w*3500 {
+		t.Errorf("%s: creation %.0f B for %.0f Welcomes (more than one Welcome, the admin's card and one card each)", run.Name(), run.Create.Bytes, w)
+	}
+	if v1 != nil && run.Create.Bytes >= v1.Create.Bytes {
+		t.Errorf("%s: creation %.0f B, v1 %.0f B", run.Name(), run.Create.Bytes, v1.Create.Bytes)
 	}
 }

@@ -78,7 +78,7 @@ func (t *tap) Publish(ctx context.Context, topic string, payload []byte) ([32]by
 	if t.big != nil {
 		t.big.observe(len(payload))
 	}
-	if t.big != nil && len(payload) >= stashMin {
+	if t.big != nil && len(payload) >= stashMin && (!t.big.byValue || len(payload) > transport.MaxPayload) {
 		if len(payload) > transport.MaxPayload {
 			t.big.count.Add(1)
 		}
@@ -250,6 +250,9 @@ type oversize struct {
 	count    atomic.Int64   // publishes above transport.MaxPayload
 	extra    atomic.Int64   // bytes of the stashed payloads beyond their tokens
 	largest  atomic.Int64   // largest payload published (any size)
+	// byValue: payloads up to transport.MaxPayload are not stashed (runs with a history
+	// store, whose answers must carry the payloads).
+	byValue bool
 }
 
 const oversizeMagic = "chorus-sim/oversize/"

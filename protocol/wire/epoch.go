@@ -86,7 +86,8 @@ func ParseFrameV2(in []byte) (*FrameV2, error) {
 //	u16<join> || u32<membership update message> || u32<list of u16<device list>>
 //
 // A Welcome too large for one publish is split: the first part carries the join and the
-// event log, the next ones an empty join, an empty log and more device lists.
+// event log, the next ones an empty join, an empty log and more device lists. A creation
+// Welcome carries the join only.
 type WelcomeV2 struct {
 	GroupID     [32]byte
 	ChatID      string
@@ -113,8 +114,9 @@ func (w *WelcomeV2) Marshal() ([]byte, error) {
 	return finish(&b)
 }
 
-// ParseWelcomeV2 decodes a WelcomeV2 strictly. The join and the log are both present
-// (a first part) or both empty (a continuation part).
+// ParseWelcomeV2 decodes a WelcomeV2 strictly. A first part has a join and a log, a
+// creation Welcome a join and no log (nor device lists: the creator publishes them in the
+// group), a continuation part neither.
 func ParseWelcomeV2(in []byte) (*WelcomeV2, error) {
 	s := cryptobyte.String(in)
 	w := &WelcomeV2{}
@@ -123,7 +125,7 @@ func ParseWelcomeV2(in []byte) (*WelcomeV2, error) {
 	if !s.ReadUint8(&v) || v != Version2 || !readFixed(&s, w.GroupID[:]) || !readVec16(&s, &chat) ||
 		!readFixed(&s, w.Secret[:]) || !s.ReadUint32(&w.Buckets) || !s.ReadUint64(&w.SentAt) ||
 		!readVec16(&s, &w.Join) || !readVec32(&s, &w.Membership) || !readList16(&s, MaxWelcomeItems, &w.DeviceLists) ||
-		!s.Empty() || (len(w.Join) == 0) != (len(w.Membership) == 0) {
+		!s.Empty() || len(w.Join) == 0 && len(w.Membership) > 0 {
 		return nil, ErrMalformed
 	}
 	if len(w.Join) == 0 {
