@@ -1786,6 +1786,7 @@ func (t *txn) processKeyBlock(g *GroupRecord, gc *groupCache, kb *epoch.KeyBlock
 		}
 	}
 	var departs bool
+	var removed []string // accounts a removal excludes (its author sends them no slot)
 	if kb.Kind == epoch.KindMembership {
 		ev, ok := appliedEvent(t.stateOf(gc), kb.Event)
 		if !ok {
@@ -1800,6 +1801,9 @@ func (t *txn) processKeyBlock(g *GroupRecord, gc *groupCache, kb *epoch.KeyBlock
 			return errForged
 		}
 		departs = ev.Type == membership.MemberRemoved
+		if departs {
+			removed = ev.Members
+		}
 	}
 	s, m, err := loadV2(g)
 	if err != nil {
@@ -1839,6 +1843,14 @@ func (t *txn) processKeyBlock(g *GroupRecord, gc *groupCache, kb *epoch.KeyBlock
 			m.Uncovered = slices.DeleteFunc(m.Uncovered, func(u InstallationID) bool {
 				_, ok := kb.Find(epoch.SlotHint(kb.Event, epoch.Installation(u)))
 				return !ok
+			})
+		} else if len(removed) > 0 {
+			// A removal in several parts: its author sent the removed accounts no slot
+			// in any part, so they are excluded too (TestRemovalInPartsNoSpeakerRekey:
+			// otherwise the group paid a second rekey per large removal).
+			m.Uncovered = slices.DeleteFunc(m.Uncovered, func(u InstallationID) bool {
+				in, err := t.Installation(u)
+				return err == nil && slices.Contains(removed, in.Account)
 			})
 		}
 	}

@@ -142,3 +142,46 @@ func TestSecKeyEventPrevChecked(t *testing.T) {
 		t.Errorf("b applied the removal of a publish whose key block was refused (%v)", err)
 	}
 }
+
+// TestRemovalInPartsNoSpeakerRekey: a removal whose key block is split over several
+// publishes (large groups) excludes the removed installations as one in a single part
+// does: nobody's next message carries a rekey.
+func TestRemovalInPartsNoSpeakerRekey(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 80}, 6)
+	tn.connect(tn.peers...)
+	a, rest := tn.peers[0], tn.peers[1:]
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "parts", "", ids(rest...)...)
+	must(t, err)
+	tn.waitFor("joined", func() bool {
+		for _, p := range rest {
+			if _, err := p.c.Group(ctx, g); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	waitSameEpoch(tn, g, tn.peers...)
+	protocol.SetFrameLimit(a.c, 1200)
+	gone := rest[len(rest)-1]
+	stay := tn.peers[:len(tn.peers)-1]
+	before := map[*peer]int{}
+	for _, p := range stay {
+		before[p] = protocol.RekeysForTest(p.c)
+	}
+	must(t, a.c.RemoveMembers(ctx, g, gone.id))
+	tn.settle()
+	waitSameEpoch(tn, g, stay...)
+	var texts []string
+	for _, p := range stay {
+		text := "after from " + p.name
+		mustSend(t, p, g, text)
+		texts = append(texts, text)
+	}
+	waitTexts(t, tn, g, texts, stay...)
+	for _, p := range stay {
+		if n := protocol.RekeysForTest(p.c) - before[p]; n != 0 {
+			t.Errorf("%s rekeyed %d times after a removal in parts (the removal is the key event)", p.name, n)
+		}
+	}
+}
