@@ -387,7 +387,7 @@ type txn struct {
 	// takes them at commit).
 	states map[GroupID]*membership.State
 	// heal lists the v2 groups whose epoch may need a healing rekey once the
-	// transaction's changes are all applied (epochs.go).
+	// transaction's changes are all applied (epochs_rekey.go).
 	heal []GroupID
 	// burst: the publishes queued are one burst, spread in time (spread.go);
 	// burstRecs are its records so far.

@@ -1,0 +1,286 @@
+// Key schedule v2, membership: changes, creation, leaving and departure, recent events.
+
+package protocol
+
+import (
+	"bytes"
+	"io"
+	"slices"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/wire"
+)
+
+// changeMembershipV2 is the v2 part of changeMembership: the membership message sealed
+// under our current epoch, with the key block of its key event (if it has one) in the
+// same publish, the schedule moved to the new epoch, newcomers welcomed with their join.
+func (t *txn) changeMembershipV2(g *GroupRecord, gc *groupCache, next membership.State, signed []membership.Event,
+	newcomers []string, body []byte) ([]*OutboxRecord, error) {
+	c := t.c
+	vc, bad, err := t.prepareV2(g, gc)
+	if err != nil {
+		return nil, err
+	}
+	msg, id, err := t.sealMessageV2(g, &vc.ep, wire.ContentMembership, body)
+	if err != nil {
+		return nil, err
+	}
+	kev, isKey := keyEventOf(signed)
+	isKey = isKey && next.IsMember(c.acct.id)
+	var outs []*OutboxRecord
+	if bad && !isKey {
+		// Not a key event: the message rides with the healing rekey.
+		if err := t.PutGroupState(g); err != nil {
+			return nil, err
+		}
+		if outs, err = t.rekeyV2(g, gc, vc.s, vc.m, msg, &id); err != nil {
+			return nil, err
+		}
+		full, err := t.Group(g.ID)
+		if err != nil {
+			return nil, err
+		}
+		return outs, t.applyMembership(full, gc, next, nil, true)
+	}
+	frames := []*wire.FrameV2{{Message: msg}}
+	var join *epoch.Join
+	var gaps []*InstallationRecord
+	if isKey {
+		// Installations a frontier event missed cannot open this publish (sealed under our
+		// epoch): like newcomers they get the key event's join in a Welcome.
+		if gaps, err = t.coverageGaps(gc, vc.s, vc.m); err != nil {
+			return nil, err
+		}
+		gaps = slices.DeleteFunc(gaps, func(in *InstallationRecord) bool { return !next.IsMember(in.Account) })
+		E := epoch.ID(kev.ID())
+		var seed epoch.Seed
+		if _, err := io.ReadFull(c.rand, seed[:]); err != nil {
+			return nil, err
+		}
+		prev := vc.s.Frontier()
+		if c.hookPrev != nil {
+			prev = c.hookPrev(prev)
+		}
+		if err := vc.s.Apply(epoch.Event{ID: E, Prev: prev}); err != nil {
+			return nil, err
+		}
+		if err := vc.s.SetSeed(E, &seed); err != nil {
+			return nil, err
+		}
+		all, err := t.installationsOf(next.Members)
+		if err != nil {
+			return nil, err
+		}
+		// Installations of accounts added now get the seed in their Welcome.
+		var existing []InstallationRecord
+		for _, in := range all {
+			if !slices.Contains(newcomers, in.Account) {
+				existing = append(existing, in)
+			}
+		}
+		kb := epoch.KeyBlock{Kind: epoch.KindMembership, Author: epoch.Installation(c.acct.inst), Event: E, Prev: prev}
+		slots, _, err := t.buildKeySlots(g, &kb, &seed, existing)
+		if err != nil {
+			return nil, err
+		}
+		if frames, err = packKeyFrames(kb, slots, msg, c.frameLimit); err != nil {
+			return nil, err
+		}
+		vc.m.Covered[E.String()] = newCoverage(E, c.acct.inst, all, newcomers)
+		c.log.Debug("membership key event authored", "group", g.ID.String()[:8], "event", shortID(E), "prev", shortIDs(prev),
+			"outer", shortID(vc.ep.ID), "slots", len(slots), "newcomers", len(newcomers), "gaps", len(gaps))
+		if kev.Type == membership.MemberRemoved {
+			vc.m.Departs = append(vc.m.Departs, E.String())
+		}
+		vc.m.Uncovered = nil
+		if len(newcomers) > 0 || len(gaps) > 0 {
+			j, err := vc.s.JoinFor(E, &seed)
+			if err != nil {
+				return nil, err
+			}
+			join = &j
+		}
+	}
+	o, err := t.queueFrames(g, &vc.ep, frames, &id)
+	if err != nil {
+		return nil, err
+	}
+	outs = append(outs, o...)
+	if err := t.storeSchedule(g, gc, vc.s, vc.m); err != nil {
+		return nil, err
+	}
+	if err := t.PutGroupState(g); err != nil {
+		return nil, err
+	}
+	full, err := t.Group(g.ID)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.applyMembership(full, gc, next, nil, true); err != nil {
+		return nil, err
+	}
+	if join != nil {
+		w, err := t.welcomeV2(full, &next, newcomers, *join)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, w...)
+		if w, err = t.welcomeV2To(full, &next, gaps, *join, ""); err != nil {
+			return nil, err
+		}
+		outs = append(outs, w...)
+	}
+	return outs, nil
+}
+
+// createGroupV2 sets up the key schedule of a new group (the creation is its first key
+// event). Above fullCreationMax installations it does so in O(N) bytes (spec: protocol, "Key schedule v2", "Welcome v2"): the creation
+// events and every member's device list are published once in the group, under the new
+// epoch, as membership messages (the first with the events, the others with an empty
+// event list), and every member installation gets a Welcome v2 with its join and no log
+// or device list (a creation Welcome), whose size does not depend on N.
+func (t *txn) createGroupV2(g *GroupRecord, gc *groupCache, st *membership.State, created membership.Event, members []string) ([]*OutboxRecord, error) {
+	c := t.c
+	E := epoch.ID(created.ID())
+	var seed epoch.Seed
+	if _, err := io.ReadFull(c.rand, seed[:]); err != nil {
+		return nil, err
+	}
+	s := epoch.NewSchedule(epoch.ID(g.ID))
+	if err := s.Apply(epoch.Event{ID: E}); err != nil {
+		return nil, err
+	}
+	if err := s.SetSeed(E, &seed); err != nil {
+		return nil, err
+	}
+	all, err := t.installationsOf(st.Members)
+	if err != nil {
+		return nil, err
+	}
+	m := &epochMeta{V: 2, Covered: map[string]*coverage{E.String(): newCoverage(E, c.acct.inst, all, members)}}
+	if err := t.storeSchedule(g, gc, s, m); err != nil {
+		return nil, err
+	}
+	if err := t.PutGroup(g); err != nil {
+		return nil, err
+	}
+	ins, err := t.installationsOfAccounts(members)
+	if err != nil {
+		return nil, err
+	}
+	if len(ins) <= fullCreationMax {
+		// A small group: full Welcomes (log and every card), which need no store to join.
+		j, err := s.JoinFor(E, &seed)
+		if err != nil {
+			return nil, err
+		}
+		return t.welcomeV2(g, st, members, j)
+	}
+	ep, err := s.Current()
+	if err != nil {
+		return nil, err
+	}
+	cards, err := t.contactDeviceLists(st.Members)
+	if err != nil {
+		return nil, err
+	}
+	bodies, err := creationBodies(st, cards, c.frameLimit-creationFrameOverhead)
+	if err != nil {
+		return nil, err
+	}
+	var outs []*OutboxRecord
+	for _, body := range bodies {
+		msg, id, err := t.sealMessageV2(g, &ep, wire.ContentMembership, body)
+		if err != nil {
+			return nil, err
+		}
+		o, err := t.queueFrames(g, &ep, []*wire.FrameV2{{Message: msg}}, &id)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, o...)
+	}
+	if err := t.PutGroupState(g); err != nil {
+		return nil, err
+	}
+	j, err := s.JoinFor(E, &seed)
+	if err != nil {
+		return nil, err
+	}
+	jb, err := j.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	body, err := (&wire.WelcomeV2{GroupID: g.ID, ChatID: g.ChatID, Secret: g.Secret, Buckets: g.Buckets,
+		SentAt: uint64(c.now().UnixMilli()), Join: jb}).Marshal()
+	if err != nil {
+		return nil, err
+	}
+	w, err := t.sendWelcomesV2(ins, [][]byte{body}, "")
+	if err != nil {
+		return nil, err
+	}
+	return append(outs, w...), nil
+}
+
+// leaveV2 winds down our key schedule state of a group we are no longer in.
+func (t *txn) leaveV2(g *GroupRecord, gc *groupCache) error {
+	g.Schedule = nil
+	if err := t.DeleteEpochChains(g.ID, nil); err != nil {
+		return err
+	}
+	t.setLive(gc, nil, nil)
+	return nil
+}
+
+// departV2 records the installations of removed accounts as uncovered: until a key event
+// excludes them, the current epoch may be theirs (a leave carries no seed).
+func (t *txn) departV2(g *GroupRecord, removed []string) error {
+	if len(removed) == 0 || len(g.Schedule) == 0 {
+		return nil
+	}
+	s, m, err := loadV2(g)
+	if err != nil {
+		return err
+	}
+	for _, acct := range removed {
+		ins, err := t.InstallationsOf(acct)
+		if err != nil {
+			return err
+		}
+		for i := range ins {
+			if !slices.Contains(m.Uncovered, ins[i].ID) && reaches(s, m, &ins[i]) {
+				m.Uncovered = append(m.Uncovered, ins[i].ID)
+			}
+		}
+	}
+	slices.SortFunc(m.Uncovered, func(a, b InstallationID) int { return bytes.Compare(a[:], b[:]) })
+	return m.store(g)
+}
+
+// healEvents and healEventBytes bound the latest applied membership events a healing
+// rekey repeats (the newest one always).
+const (
+	healEvents     = 16
+	healEventBytes = 16 << 10
+)
+
+// recentEventsBody encodes a membership content body with the latest applied events of st,
+// no cards.
+func (t *txn) recentEventsBody(st *membership.State) ([]byte, error) {
+	var evs []membership.Event
+	size := 0
+	for i := len(st.Events) - 1; i >= 0 && len(evs) < healEvents; i-- {
+		if size += len(st.Events[i].Raw) + len(st.Events[i].Payload); size > healEventBytes && len(evs) > 0 {
+			break
+		}
+		evs = append(evs, st.Events[i])
+	}
+	slices.Reverse(evs)
+	update, err := (&membership.Message{ChatID: st.ChatID, Events: evs}).MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return (&wire.Membership{Update: update}).Marshal()
+}

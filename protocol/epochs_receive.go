@@ -1,0 +1,450 @@
+// Key schedule v2, receiving: opening frames and group messages, key blocks and seed slots.
+
+package protocol
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/wire"
+)
+
+// openFrameV2 opens a v2 group payload with the live epochs of gc.
+func openFrameV2(gc *groupCache, payload []byte) (*wire.FrameV2, epoch.Epoch, bool) {
+	if len(gc.live) == 0 {
+		return nil, epoch.Epoch{}, false
+	}
+	pt, ep, err := epoch.OpenOuter(gc.live, gc.topic, payload)
+	if err != nil {
+		return nil, epoch.Epoch{}, false
+	}
+	f, err := wire.ParseFrameV2(pt)
+	if err != nil {
+		return nil, epoch.Epoch{}, false
+	}
+	return f, ep, true
+}
+
+// signingKey65 returns an installation's signing key uncompressed.
+func signingKey65(in *InstallationRecord) ([]byte, error) {
+	pub, err := crypto.DecompressPubkey(in.Signing[:])
+	if err != nil {
+		return nil, err
+	}
+	return crypto.FromECDSAPub(pub), nil
+}
+
+// handleGroupV2 processes a v2 group frame opened under epoch ep (spec: "Processing
+// order"): the message first (a membership key event must be applicable before its
+// block is looked at), then the key block.
+func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) error {
+	c := t.c
+	g, err := t.GroupState(gc.id)
+	if err != nil {
+		return err
+	}
+	var kb *epoch.KeyBlock
+	if f.Block != nil {
+		if kb, err = epoch.ParseKeyBlock(epoch.ID(g.ID), f.Block); err != nil {
+			return errForged
+		}
+		if kb.Author == epoch.Installation(c.acct.inst) {
+			return errOwn
+		}
+		if joiningV2(gc) && f.Message == nil {
+			// Joining from a creation Welcome: key blocks wait for the creation events.
+			t.claim = append([]byte("inst"), kb.Author[:]...)
+			return errPending
+		}
+	}
+	if f.Message != nil {
+		h, err := epoch.ParseMessageHeader(f.Message)
+		if err != nil {
+			return err
+		}
+		if kb != nil && kb.Author != h.Installation {
+			return errForged
+		}
+		switch err := t.openGroupMessageV2(g, gc, f.Message, h, ep, kb); {
+		case errors.Is(err, ErrNotMember) && kb != nil && kb.Kind == epoch.KindRekey && !joiningV2(gc):
+			// A rekey authored concurrently with its author's removal carries its message
+			// (a heal's recent events) from an installation no longer a member: the
+			// message is not stored, the block is judged by the rekey authority rule
+			// (processKeyBlock), as it would be alone.
+		case err != nil:
+			return err
+		}
+		if g, err = t.GroupState(gc.id); err != nil {
+			return err
+		}
+	}
+	if g.Status != GroupActive || len(g.Schedule) == 0 {
+		return nil
+	}
+	if kb == nil {
+		if t.states[g.ID] != nil {
+			t.healLater(g.ID) // a leave just applied needs a rekey
+		}
+		return nil
+	}
+	if err := t.processKeyBlock(g, gc, kb); err != nil {
+		if errors.Is(err, errPending) || errors.Is(err, errForged) {
+			return err
+		}
+		c.log.Debug("key block not applied", "err", err)
+	}
+	return nil
+}
+
+// openGroupMessageV2 opens a v2 message of epoch ep and stores it. With a membership key
+// block in the same frame, the message must carry that event, authored by the block's
+// author, and applicable; otherwise nothing is stored and the envelope waits (pending).
+func (t *txn) openGroupMessageV2(g *GroupRecord, gc *groupCache, msg []byte, h epoch.MessageHeader, ep epoch.Epoch, kb *epoch.KeyBlock) error {
+	c := t.c
+	inst := InstallationID(h.Installation)
+	if inst == c.acct.inst {
+		return errOwn
+	}
+	in, err := t.Installation(inst)
+	if errors.Is(err, ErrNotFound) {
+		t.claim = append([]byte("inst"), inst[:]...)
+		return errPending // a member's device we have not met yet
+	}
+	if err != nil {
+		return err
+	}
+	joining := joiningV2(gc)
+	if in.Revoked || !joining && !gc.isMember(in.Account) {
+		return ErrNotMember
+	}
+	if joining && (kb != nil || !createdBy(g.ChatID, in.Account)) {
+		t.claim = append([]byte("inst"), inst[:]...)
+		return errPending // joining: only the creator's creation message opens the group
+	}
+	key, err := signingKey65(in)
+	if err != nil {
+		return err
+	}
+	rec, err := t.ReceiverChain(g.ID, ep.ID, inst)
+	rc := new(epoch.ReceiverChain)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		rc = epoch.NewReceiverChain(&ep, h.Installation)
+		rec = &EpochChainRecord{Group: g.ID, Epoch: ep.ID, Installation: inst}
+	case err != nil:
+		return err
+	default:
+		if err := rc.UnmarshalBinary(rec.State); err != nil {
+			return err
+		}
+	}
+	pt, err := rc.Open(key, msg)
+	if err != nil {
+		return err
+	}
+	gp2, err := wire.ParseGroupPlaintextV2(pt)
+	if err != nil {
+		return err
+	}
+	gp := gp2.Common()
+	if !validContent(gp.Type, gp.Body) {
+		return ErrInvalidContent
+	}
+	var created membership.State
+	var createdLists [][]byte
+	if joining {
+		var ok bool
+		if created, createdLists, ok = t.creationState(g, gp); !ok {
+			t.claim = append([]byte("inst"), inst[:]...)
+			return errPending // a later message of the creator's: it waits for the creation
+		}
+	}
+	if kb != nil && kb.Kind == epoch.KindMembership {
+		if gp.Type != wire.ContentMembership {
+			return errForged
+		}
+		mm, err := wire.ParseMembership(gp.Body)
+		if err != nil {
+			return errForged
+		}
+		next, _, err := membership.Update(t.stateOf(gc), mm.Update, c.acct.id, c.now(), membership.ChorusRules())
+		if err != nil {
+			return errForged
+		}
+		ev, ok := appliedEvent(&next, kb.Event)
+		if !ok {
+			t.claim = append([]byte("inst"), inst[:]...)
+			return errPending // not applicable yet (a parent missing)
+		}
+		if ev.From != in.Account {
+			return errForged
+		}
+	}
+	if rec.State, err = rc.MarshalBinary(); err != nil {
+		return err
+	}
+	if err := t.PutReceiverChain(rec); err != nil {
+		return err
+	}
+	id := messageIDV2(g.ID, inst, ep.ID, h.Iteration)
+	if err := t.acceptGroupMessage(g, gc, in.Account, inst, id, gp, gp2.History...); err != nil {
+		return err
+	}
+	if joining {
+		return t.joinedV2(g, &created, in.Account, createdLists)
+	}
+	return nil
+}
+
+// processKeyBlock applies the key event of a block (its membership event, if any,
+// applied already) and takes our seed from our slot: at most one slot is tried, the one
+// with our hint, on the session with the block's author.
+func (t *txn) processKeyBlock(g *GroupRecord, gc *groupCache, kb *epoch.KeyBlock) error {
+	c := t.c
+	author := InstallationID(kb.Author)
+	in, err := t.Installation(author)
+	if err != nil {
+		return err
+	}
+	st := t.stateOf(gc)
+	if in.Revoked {
+		return ErrNotMember
+	}
+	if !st.IsMember(in.Account) {
+		// Authority (spec: "Delivery", engine): a rekey is valid when its author was a
+		// member in the causal past of its prev events. An author removed since is
+		// accepted only if no prev event is its removal (it was authored concurrently with
+		// it: every member applies it, whatever it learnt first; the author lacks the
+		// removal's seed, so the resulting frontier stays out of its reach). A membership
+		// key event is judged by the membership rules (below).
+		if kb.Kind != epoch.KindRekey || !st.WasEverMember(in.Account) {
+			return ErrNotMember
+		}
+		for _, p := range kb.Prev {
+			if ev, ok := appliedEvent(st, p); ok && ev.Type == membership.MemberRemoved && slices.Contains(ev.Members, in.Account) {
+				return ErrNotMember
+			}
+		}
+	}
+	var departs bool
+	var removed []string // accounts a removal excludes (its author sends them no slot)
+	if kb.Kind == epoch.KindMembership {
+		ev, ok := appliedEvent(t.stateOf(gc), kb.Event)
+		if !ok {
+			return errPending
+		}
+		if ev.From != in.Account {
+			return errForged
+		}
+		if !prevAgrees(st, ev, kb.Prev, s0Frontier(g)) {
+			// The block's prev disagrees with its event's causal past: ignored, with the
+			// event that rides in the same publish (TestSecKeyEventPrevChecked).
+			return errForged
+		}
+		departs = ev.Type == membership.MemberRemoved
+		if departs {
+			removed = ev.Members
+		}
+	}
+	s, m, err := loadV2(g)
+	if err != nil {
+		return err
+	}
+	fresh := false
+	switch err := s.Apply(epoch.Event{ID: kb.Event, Prev: kb.Prev}); {
+	case err == nil:
+		fresh = true
+	case errors.Is(err, epoch.ErrDuplicate):
+	case errors.Is(err, epoch.ErrFrontierFull):
+		return errPending
+	default:
+		return err
+	}
+	if fresh {
+		var added []string
+		if kb.Kind == epoch.KindMembership {
+			if ev, ok := appliedEvent(t.stateOf(gc), kb.Event); ok && ev.Type == membership.MembersAdded {
+				added = ev.Members
+			}
+		}
+		if !st.IsMember(in.Account) {
+			m.Covered[kb.Event.String()] = &coverage{Author: author, Departed: true}
+		} else if kb.Parts == 1 {
+			cv := &coverage{Author: author, Adds: added}
+			for _, sl := range kb.Slots {
+				cv.Hints = append(cv.Hints, hex.EncodeToString(sl.Hint[:]))
+			}
+			m.Covered[kb.Event.String()] = cv
+		}
+		if departs {
+			m.Departs = append(m.Departs, kb.Event.String())
+		}
+		if kb.Parts == 1 {
+			// A departed installation this event sent no seed to is excluded from now on.
+			m.Uncovered = slices.DeleteFunc(m.Uncovered, func(u InstallationID) bool {
+				_, ok := kb.Find(epoch.SlotHint(kb.Event, epoch.Installation(u)))
+				return !ok
+			})
+		} else if len(removed) > 0 {
+			// A removal in several parts: its author sent the removed accounts no slot
+			// in any part, so they are excluded too (TestRemovalInPartsNoSpeakerRekey:
+			// otherwise the group paid a second rekey per large removal).
+			m.Uncovered = slices.DeleteFunc(m.Uncovered, func(u InstallationID) bool {
+				in, err := t.Installation(u)
+				return err == nil && slices.Contains(removed, in.Account)
+			})
+		}
+	}
+	if s.Frontier().Contains(kb.Event) && !s.HasSeed(kb.Event) {
+		if sl, ok := kb.Find(epoch.SlotHint(kb.Event, epoch.Installation(c.acct.inst))); ok {
+			seed, err := t.openSeedSlot(g, kb, sl, in)
+			if err != nil {
+				c.log.Debug("key block: our slot does not open", "err", err)
+			} else if err := s.SetSeed(kb.Event, &seed); err != nil {
+				c.log.Debug("key block: seed refused", "err", err)
+			}
+		}
+	}
+	if err := t.storeSchedule(g, gc, s, m); err != nil {
+		return err
+	}
+	if err := t.PutGroupState(g); err != nil {
+		return err
+	}
+	c.log.Debug("key block applied", "group", g.ID.String()[:8], "event", shortID(kb.Event), "kind", kb.Kind,
+		"author", author.String()[:8], "prev", shortIDs(kb.Prev), "fresh", fresh, "seed", s.HasSeed(kb.Event),
+		"frontier", shortIDs(s.Frontier()), "missing", len(s.Missing()))
+	t.healLater(g.ID)
+	return nil
+}
+
+// shortID and shortIDs abbreviate epoch ids in debug logs.
+func shortID(id epoch.ID) string { return hex.EncodeToString(id[:4]) }
+
+func shortIDs(ids []epoch.ID) []string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = shortID(id)
+	}
+	return out
+}
+
+// s0Frontier returns the frontier of g's stored schedule (nil if it does not load).
+func s0Frontier(g *GroupRecord) epoch.Frontier {
+	s, err := loadSchedule(g)
+	if err != nil {
+		return nil
+	}
+	return s.Frontier()
+}
+
+// prevAgrees checks a membership key event's prev set against the event's causal past
+// (spec "Key events"; causal rules only, where events name their parents): every
+// membership event prev names is in that past, and every event of our frontier in that
+// past is in prev or behind one of them. A prev holding a rekey (not a membership event)
+// may supersede more than we can see: only the first part is checked then.
+func prevAgrees(st *membership.State, ev membership.Event, prev epoch.Frontier, frontier epoch.Frontier) bool {
+	if ev.Type == membership.ChatCreated {
+		return len(prev) == 0
+	}
+	if len(ev.Parents) == 0 {
+		return true // Status or v1 rules: no causal past to check against
+	}
+	byID := eventIndex(st)
+	past := func(parents []membership.EventID) map[epoch.ID]bool { return causalPast(byID, parents) }
+	mine := past(ev.Parents)
+	var behind []map[epoch.ID]bool
+	lenient := false
+	for _, p := range prev {
+		e, ok := byID[p]
+		if !ok {
+			lenient = true // a rekey, or an event we do not hold
+			continue
+		}
+		if !mine[p] {
+			return false
+		}
+		b := past(e.Parents)
+		b[p] = true
+		behind = append(behind, b)
+	}
+	if lenient {
+		return true
+	}
+	for _, k := range frontier {
+		if !mine[k] {
+			continue
+		}
+		if !slices.ContainsFunc(behind, func(b map[epoch.ID]bool) bool { return b[k] }) {
+			return false
+		}
+	}
+	return true
+}
+
+// openSeedSlot decrypts our slot of a key block on the session with its author (starting
+// it for an initial slot).
+func (t *txn) openSeedSlot(g *GroupRecord, kb *epoch.KeyBlock, sl *epoch.Slot, author *InstallationRecord) (epoch.Seed, error) {
+	c := t.c
+	c.slotTries++
+	var s *sess
+	var otk *uint32
+	var err error
+	if sl.Kind == epoch.SlotInitial {
+		if s, _, otk, err = t.respond(sl.X3DHHeader, true); err != nil {
+			return epoch.Seed{}, err
+		}
+	} else {
+		list, err := t.SessionsWith(author.ID)
+		if err != nil {
+			return epoch.Seed{}, err
+		}
+		var opened []byte
+		for i := range list { // at most three sessions with one installation
+			cand, err := t.loadSession(&list[i])
+			if err != nil {
+				continue
+			}
+			ctx := kb.Context(epoch.ID(g.ID))
+			if pt, err := t.decryptOn(cand, sl.Message, adSlotV2, ctx[:]); err == nil {
+				s, opened = cand, pt
+				break
+			}
+		}
+		if s == nil {
+			return epoch.Seed{}, errNotForUs
+		}
+		return t.finishSeedSlot(s, nil, author, opened)
+	}
+	if s.rec.Remote != author.ID {
+		return epoch.Seed{}, errNotForUs
+	}
+	ctx := kb.Context(epoch.ID(g.ID))
+	pt, err := t.decryptOn(s, sl.Message, adSlotV2, ctx[:])
+	if err != nil {
+		return epoch.Seed{}, err
+	}
+	return t.finishSeedSlot(s, otk, author, pt)
+}
+
+func (t *txn) finishSeedSlot(s *sess, otk *uint32, author *InstallationRecord, pt []byte) (epoch.Seed, error) {
+	p, err := epoch.ParseSlotPlaintext(pt)
+	if err != nil || p.Kind != epoch.SlotSeed {
+		return epoch.Seed{}, fmt.Errorf("protocol: slot plaintext: %w", err)
+	}
+	if s.rec.ID == 0 {
+		s.rec.RemoteAccount = author.Account
+		if err := t.adoptResponder(s, otk); err != nil {
+			return epoch.Seed{}, err
+		}
+	} else if err := t.saveSession(s, false); err != nil {
+		return epoch.Seed{}, err
+	}
+	return p.Seed, nil
+}

@@ -1,0 +1,559 @@
+// Key schedule v2, rekeys: key events, coverage gaps, key slots and key frames, healing.
+
+package protocol
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/wire"
+)
+
+// keyEventOf returns the event of a signed batch that is its key event: the first that
+// changes the set of installations — creation, an add, a removal by someone else. A leave
+// (the author removing itself) is not a key event: the leaver must not draw the seed.
+func keyEventOf(evs []membership.Event) (membership.Event, bool) {
+	for _, ev := range evs {
+		switch ev.Type {
+		case membership.ChatCreated, membership.MembersAdded:
+			return ev, true
+		case membership.MemberRemoved:
+			if !(len(ev.Members) == 1 && ev.Members[0] == ev.From) {
+				return ev, true
+			}
+		}
+	}
+	return membership.Event{}, false
+}
+
+// appliedEvent returns the applied event of st with id.
+func appliedEvent(st *membership.State, id epoch.ID) (membership.Event, bool) {
+	for _, ev := range st.Events {
+		if epoch.ID(ev.ID()) == id {
+			return ev, true
+		}
+	}
+	return membership.Event{}, false
+}
+
+// installationsOf returns the unrevoked installations we know of the accounts (ours
+// included).
+func (t *txn) installationsOf(accounts []string) ([]InstallationRecord, error) {
+	var out []InstallationRecord
+	for _, m := range accounts {
+		ins, err := t.InstallationsOf(m)
+		if err != nil {
+			return nil, err
+		}
+		for _, in := range ins {
+			if !in.Revoked {
+				out = append(out, in)
+			}
+		}
+	}
+	return out, nil
+}
+
+// designated reports whether we are the designated installation of the membership: the
+// bytewise smallest unrevoked installation id of its members (spec: "Rekeys"), leaving
+// out those a frontier event's seed missed (they may not know it).
+func (t *txn) designated(st *membership.State, except []*InstallationRecord) (bool, error) {
+	ins, err := t.installationsOf(st.Members)
+	if err != nil {
+		return false, err
+	}
+	ids := make([]epoch.Installation, 0, len(ins)+1)
+	for _, in := range ins {
+		if !slices.ContainsFunc(except, func(x *InstallationRecord) bool { return x.ID == in.ID }) {
+			ids = append(ids, epoch.Installation(in.ID))
+		}
+	}
+	ids = append(ids, epoch.Installation(t.c.acct.inst))
+	d, ok := epoch.Designated(ids)
+	return ok && d == epoch.Installation(t.c.acct.inst), nil
+}
+
+// unhealed reports whether the current epoch must be rekeyed before anything is sent
+// under it: a departure no key event excluded, concurrent events one of which departs
+// (spec: "Rekeys after a leave and after concurrent removals"), a frontier event whose
+// seed misses an installation of the current membership (a newcomer added concurrently:
+// the rekey, with a Welcome to it, stands in for forwarding), or seeds missing for the
+// frontier.
+func (t *txn) unhealed(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, error) {
+	f := s.Frontier()
+	fe := make([]epoch.FrontierEvent, len(f))
+	for i, id := range f {
+		fe[i] = epoch.FrontierEvent{ID: id, Departs: slices.Contains(m.Departs, id.String())}
+	}
+	if epoch.Unhealed(fe, len(m.Uncovered) > 0) || len(s.Missing()) > 0 {
+		return true, nil
+	}
+	gaps, err := t.coverageGaps(gc, s, m)
+	return len(gaps) > 0, err
+}
+
+// coverageGaps returns the installations of the current membership that some frontier
+// event's seed did not reach (see epochMeta.Covered).
+func (t *txn) coverageGaps(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*InstallationRecord, error) {
+	gaps, _, err := t.coverageGapsSplit(gc, s, m)
+	return gaps, err
+}
+
+// coverageGapsSplit is coverageGaps that also returns the gaps left by events of
+// members (not departed authors): those installations may lack events the others hold,
+// so they stand aside when the designated installation is chosen.
+func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*InstallationRecord, []*InstallationRecord, error) {
+	var members []InstallationRecord
+	var out, strong []*InstallationRecord
+	for _, id := range s.Frontier() {
+		cv, ok := m.Covered[id.String()]
+		if !ok {
+			continue
+		}
+		if members == nil {
+			var err error
+			if members, err = t.installationsOf(t.stateOf(gc).Members); err != nil {
+				return nil, nil, err
+			}
+		}
+		for i := range members {
+			in := &members[i]
+			if in.ID == t.c.acct.inst || cv.covers(id, in) {
+				continue
+			}
+			if !slices.ContainsFunc(out, func(x *InstallationRecord) bool { return x.ID == in.ID }) {
+				out = append(out, in)
+			}
+			if !cv.Departed && !slices.ContainsFunc(strong, func(x *InstallationRecord) bool { return x.ID == in.ID }) {
+				strong = append(strong, in)
+			}
+		}
+	}
+	return out, strong, nil
+}
+
+// buildKeySlots seals the seed of key event E (block header kb) to each installation in
+// targets over its pairwise session (starting one with X3DH where needed). It returns the
+// slots and the installations served.
+func (t *txn) buildKeySlots(g *GroupRecord, kb *epoch.KeyBlock, seed *epoch.Seed, targets []InstallationRecord) ([]epoch.Slot, []InstallationID, error) {
+	c := t.c
+	ctx := kb.Context(epoch.ID(g.ID))
+	pt, err := (&epoch.SlotPlaintext{Kind: epoch.SlotSeed, Seed: *seed}).MarshalBinary()
+	if err != nil {
+		return nil, nil, err
+	}
+	var slots []epoch.Slot
+	var done []InstallationID
+	for i := range targets {
+		in := &targets[i]
+		if in.ID == c.acct.inst || in.Revoked {
+			continue
+		}
+		s, err := t.sessionTo(in)
+		if err != nil {
+			c.log.Debug("key block: no session", "installation", in.ID.String()[:8], "err", err)
+			continue
+		}
+		msg, err := s.dr.Encrypt(pt, drAD(s.rec.AD, adSlotV2, ctx[:]))
+		if err != nil {
+			return nil, nil, err
+		}
+		sl := epoch.Slot{Hint: epoch.SlotHint(kb.Event, epoch.Installation(in.ID)), Kind: epoch.SlotSession, Message: msg}
+		if s.pendingInitial() {
+			_, hdr := s.x3dhHeader()
+			sl.Kind, sl.X3DHHeader = epoch.SlotInitial, hdr
+		}
+		if err := t.saveSession(s, false); err != nil {
+			return nil, nil, err
+		}
+		slots = append(slots, sl)
+		done = append(done, in.ID)
+	}
+	return slots, done, nil
+}
+
+// packKeyFrames splits a key block into as few frames as fit one publish each, the
+// message (if any) riding in part 0.
+func packKeyFrames(kb epoch.KeyBlock, slots []epoch.Slot, msg []byte, maxFrame int) ([]*wire.FrameV2, error) {
+	base := wire.FrameV2Overhead + kb.HeaderSize() + epoch.OuterOverhead - groupOverhead
+	var parts [][]epoch.Slot
+	var cur []epoch.Slot
+	size := base + len(msg)
+	for _, sl := range slots {
+		b := epoch.KeyBlock{Kind: kb.Kind, Author: kb.Author, Event: kb.Event, Nonce: kb.Nonce, Prev: kb.Prev, Parts: 1, Slots: []epoch.Slot{sl}}
+		enc, err := b.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		n := len(enc) - kb.HeaderSize()
+		if len(cur) > 0 && size+n > maxFrame {
+			parts = append(parts, cur)
+			cur, size = nil, base
+		}
+		if size+n > maxFrame {
+			return nil, errors.New("protocol: a slot does not fit a publish")
+		}
+		cur = append(cur, sl)
+		size += n
+	}
+	parts = append(parts, cur)
+	if len(parts) > epoch.MaxParts {
+		return nil, errors.New("protocol: key block too large")
+	}
+	frames := make([]*wire.FrameV2, len(parts))
+	for i, p := range parts {
+		b := kb
+		b.Part, b.Parts, b.Slots = uint16(i), uint16(len(parts)), p
+		enc, err := b.MarshalBinary()
+		if err != nil {
+			return nil, err
+		}
+		frames[i] = &wire.FrameV2{Block: enc}
+	}
+	if msg != nil {
+		frames[0].Message = msg
+	}
+	return frames, nil
+}
+
+// rekeyV2 authors a rekey (prev = our frontier): a fresh seed to every installation of
+// the membership, in a block-only publish under our newest live epoch (our previous
+// one), and moves our schedule to the new epoch. s and m are updated and stored in g.
+func (t *txn) rekeyV2(g *GroupRecord, gc *groupCache, s *epoch.Schedule, m *epochMeta, msg []byte, id *MessageID) ([]*OutboxRecord, error) {
+	gaps, err := t.coverageGaps(gc, s, m)
+	if err != nil {
+		return nil, err
+	}
+	if len(gaps) == 0 {
+		outs, _, _, err := t.rekeyV2Seed(g, gc, s, m, nil, msg, id)
+		return outs, err
+	}
+	// Installations a frontier event's seed missed (added concurrently with it) may not
+	// open the rekey's publish (sealed under our epoch, which they cannot compute): they
+	// get its join, with the event log, in a Welcome v2.
+	return t.rekeyWelcomeV2(g, gc, s, m, gaps, "", msg, id)
+}
+
+// rekeyV2Seed is rekeyV2 that also gives extra installations (not yet known as members'
+// to everyone) a slot, and returns the seed and event id.
+func (t *txn) rekeyV2Seed(g *GroupRecord, gc *groupCache, s *epoch.Schedule, m *epochMeta, extra []*InstallationRecord,
+	msg []byte, id *MessageID) ([]*OutboxRecord, epoch.Seed, epoch.ID, error) {
+	c := t.c
+	var seed epoch.Seed
+	live := s.Live()
+	if len(live) == 0 {
+		return nil, seed, epoch.ID{}, fmt.Errorf("protocol: no epoch to rekey from: %w", epoch.ErrIncomplete)
+	}
+	outer := live[len(live)-1]
+	if cur, err := s.Current(); err == nil {
+		outer = cur
+	}
+	if msg == nil && len(m.Uncovered) > 0 {
+		// A rekey that heals a departure carries the group's latest membership events:
+		// an installation added concurrently with the departure (its Welcome's log lacks
+		// it) learns it here, under an epoch it holds, before it could take the departed
+		// installation for a member to reach.
+		body, err := t.recentEventsBody(t.stateOf(gc))
+		if err != nil {
+			return nil, seed, epoch.ID{}, err
+		}
+		sealed, mid, err := t.sealMessageV2(g, &outer, wire.ContentMembership, body)
+		if err != nil {
+			return nil, seed, epoch.ID{}, err
+		}
+		msg, id = sealed, &mid
+	}
+	var nonce [epoch.NonceSize]byte
+	if _, err := io.ReadFull(c.rand, nonce[:]); err != nil {
+		return nil, seed, epoch.ID{}, err
+	}
+	if _, err := io.ReadFull(c.rand, seed[:]); err != nil {
+		return nil, seed, epoch.ID{}, err
+	}
+	kb := epoch.NewRekey(epoch.ID(g.ID), epoch.Installation(c.acct.inst), nonce, s.Frontier())
+	if err := s.Apply(epoch.Event{ID: kb.Event, Prev: kb.Prev}); err != nil {
+		return nil, seed, epoch.ID{}, err
+	}
+	if err := s.SetSeed(kb.Event, &seed); err != nil {
+		return nil, seed, epoch.ID{}, err
+	}
+	targets, err := t.installationsOf(t.stateOf(gc).Members)
+	if err != nil {
+		return nil, seed, epoch.ID{}, err
+	}
+	for _, in := range extra {
+		if !slices.ContainsFunc(targets, func(x InstallationRecord) bool { return x.ID == in.ID }) {
+			targets = append(targets, *in)
+		}
+	}
+	slots, _, err := t.buildKeySlots(g, &kb, &seed, targets)
+	if err != nil {
+		return nil, seed, epoch.ID{}, err
+	}
+	frames, err := packKeyFrames(kb, slots, msg, c.frameLimit)
+	if err != nil {
+		return nil, seed, epoch.ID{}, err
+	}
+	m.Covered[kb.Event.String()] = newCoverage(kb.Event, c.acct.inst, targets, nil)
+	m.Uncovered = nil
+	if err := t.storeSchedule(g, gc, s, m); err != nil {
+		return nil, seed, epoch.ID{}, err
+	}
+	if err := t.PutGroupState(g); err != nil {
+		return nil, seed, epoch.ID{}, err
+	}
+	t.onCommit(func() { c.rekeys++ })
+	c.log.Debug("rekey authored", "group", g.ID.String()[:8], "event", shortID(kb.Event), "prev", shortIDs(kb.Prev),
+		"outer", shortID(outer.ID), "slots", len(slots), "targets", len(targets))
+	outs, err := t.queueFrames(g, &outer, frames, id)
+	return outs, seed, kb.Event, err
+}
+
+// Rekey authors a rekey of a v2 group (post-compromise recovery): a fresh seed to every
+// installation of the membership in one publish; everything sent afterwards is under the
+// new epoch. A v1 group returns ErrUnsupportedGroup.
+func (c *Client) Rekey(ctx context.Context, id GroupID) error {
+	var outs []*OutboxRecord
+	err := c.tx(ctx, func(t *txn) error {
+		if c.acct == nil {
+			return ErrNoAccount
+		}
+		g, gc, err := t.groupHot(id)
+		if err != nil {
+			return err
+		}
+		if !isV2(g) {
+			return ErrUnsupportedGroup
+		}
+		if g.Status != GroupActive || !gc.isMember(c.acct.id) {
+			return ErrNotMember
+		}
+		s, m, err := loadV2(g)
+		if err != nil {
+			return err
+		}
+		outs, err = t.rekeyV2(g, gc, s, m, nil, nil)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	c.publishIDs(ctx, outs)
+	return nil
+}
+
+// healV2 rekeys at once when we are the designated installation of an unhealed epoch
+// (spec: "Rekeys after a leave and after concurrent removals"); the publish goes out
+// after the transaction commits.
+func (t *txn) healV2(g *GroupRecord, gc *groupCache) error {
+	if g.Status != GroupActive || len(g.Schedule) == 0 {
+		return nil
+	}
+	s, m, err := loadV2(g)
+	if err != nil {
+		return err
+	}
+	bad, err := t.unhealed(gc, s, m)
+	if err != nil || !bad {
+		return err
+	}
+	if len(s.Missing()) > 0 && len(m.Uncovered) == 0 {
+		return nil // waiting for a seed: its sender repeats it; we rekey if we must send
+	}
+	_, strong, err := t.coverageGapsSplit(gc, s, m)
+	if err != nil {
+		return err
+	}
+	late, err := t.lateJoiners(t.stateOf(gc), m)
+	if err != nil {
+		return err
+	}
+	if d, err := t.designated(t.stateOf(gc), append(strong, late...)); err != nil || !d {
+		return err
+	}
+	outs, err := t.rekeyV2(g, gc, s, m, nil, nil)
+	if err != nil {
+		return err
+	}
+	t.sends = append(t.sends, outs...)
+	return nil
+}
+
+// eventIndex maps the ids of st's kept events to them.
+func eventIndex(st *membership.State) map[epoch.ID]*membership.Event {
+	byID := make(map[epoch.ID]*membership.Event, len(st.Events))
+	for i := range st.Events {
+		byID[epoch.ID(st.Events[i].ID())] = &st.Events[i]
+	}
+	return byID
+}
+
+// causalPast returns the ids of the events reachable from parents (parents included).
+func causalPast(byID map[epoch.ID]*membership.Event, parents []membership.EventID) map[epoch.ID]bool {
+	seen := map[epoch.ID]bool{}
+	stack := make([]epoch.ID, 0, len(parents))
+	for _, p := range parents {
+		stack = append(stack, epoch.ID(p))
+	}
+	for len(stack) > 0 {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if e, ok := byID[p]; ok {
+			for _, q := range e.Parents {
+				stack = append(stack, epoch.ID(q))
+			}
+		}
+	}
+	return seen
+}
+
+// lateJoiners returns the installations of members whose add is not in the causal past of
+// a departure the current epoch has not healed yet (m.Uncovered): added concurrently with
+// it, they may never learn it (a leave is sealed under an epoch they never held), so they
+// stand aside when the designated installation is chosen.
+func (t *txn) lateJoiners(st *membership.State, m *epochMeta) ([]*InstallationRecord, error) {
+	if len(m.Uncovered) == 0 {
+		return nil, nil
+	}
+	byID := eventIndex(st)
+	var pasts []map[epoch.ID]bool
+	for _, u := range m.Uncovered {
+		in, err := t.Installation(u)
+		if err != nil {
+			continue
+		}
+		for i := range st.Events {
+			ev := &st.Events[i]
+			if ev.Type == membership.MemberRemoved && slices.Contains(ev.Members, in.Account) && len(ev.Parents) > 0 {
+				p := causalPast(byID, ev.Parents)
+				p[epoch.ID(ev.ID())] = true
+				pasts = append(pasts, p)
+			}
+		}
+	}
+	if len(pasts) == 0 {
+		return nil, nil
+	}
+	var late []string
+	for _, acct := range st.Members {
+		known := false
+		for i := range st.Events {
+			ev := &st.Events[i]
+			added := (ev.Type == membership.ChatCreated && ev.From == acct) ||
+				(ev.Type == membership.MembersAdded && slices.Contains(ev.Members, acct))
+			if added && slices.ContainsFunc(pasts, func(p map[epoch.ID]bool) bool { return p[epoch.ID(ev.ID())] }) {
+				known = true
+				break
+			}
+		}
+		if !known {
+			late = append(late, acct)
+		}
+	}
+	if len(late) == 0 {
+		return nil, nil
+	}
+	ins, err := t.installationsOf(late)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]*InstallationRecord, len(ins))
+	for i := range ins {
+		out[i] = &ins[i]
+	}
+	return out, nil
+}
+
+// healLater has the transaction check the group's epoch once all its changes are applied
+// (a devices message riding with a rekey, a removal with its key block).
+func (t *txn) healLater(id GroupID) {
+	if !slices.Contains(t.heal, id) {
+		t.heal = append(t.heal, id)
+	}
+}
+
+// runHeals heals the groups healLater named (see healV2).
+func (t *txn) runHeals() error {
+	for len(t.heal) > 0 {
+		id := t.heal[0]
+		t.heal = t.heal[1:]
+		gc := t.c.groups[id]
+		if gc == nil {
+			continue
+		}
+		g, err := t.GroupState(id)
+		if err != nil {
+			return err
+		}
+		if err := t.healV2(g, gc); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// revokedV2 records revoked installations of a member as departed from a v2 group (see
+// departV2) and heals at once if we are the designated installation.
+func (t *txn) revokedV2(g *GroupRecord, gc *groupCache, revoked []InstallationID) error {
+	if len(revoked) == 0 || len(g.Schedule) == 0 || gc == nil {
+		return nil
+	}
+	s, m, err := loadV2(g)
+	if err != nil {
+		return err
+	}
+	changed := false
+	for _, id := range revoked {
+		in, err := t.Installation(id)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(m.Uncovered, id) && reaches(s, m, in) {
+			m.Uncovered = append(m.Uncovered, id)
+		}
+		// A frontier event the revoked installation authored (concurrently with its
+		// revocation, applied here before it) was sealed under an epoch that installations
+		// brought in since may never have held, and its Welcomes to them come from an
+		// installation they now refuse: it counts as reaching no one but its author, so
+		// the next rekey welcomes everyone to a frontier past it (without this, a sibling
+		// that revoked it can stay on an epoch of its own; TestRecoverAndRevokeLostHolder).
+		for _, f := range s.Frontier() {
+			if cv, ok := m.Covered[f.String()]; ok && cv.Author == id && !cv.Departed {
+				cv.Departed = true
+				changed = true
+			}
+		}
+	}
+	if len(m.Uncovered) == 0 && !changed {
+		return nil
+	}
+	if err := m.store(g); err != nil {
+		return err
+	}
+	if err := t.PutGroupState(g); err != nil {
+		return err
+	}
+	t.healLater(g.ID)
+	return nil
+}
+
+// reaches reports whether a departed installation may hold the current epoch: every
+// frontier event's seed reached it (as far as we know). One event that missed it keeps
+// the epoch out of its reach (its contribution is needed), so no rekey is due for it.
+func reaches(s *epoch.Schedule, m *epochMeta, in *InstallationRecord) bool {
+	for _, id := range s.Frontier() {
+		if cv, ok := m.Covered[id.String()]; ok && !cv.covers(id, in) {
+			return false
+		}
+	}
+	return true
+}

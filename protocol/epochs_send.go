@@ -1,0 +1,186 @@
+// Key schedule v2, sending: the sending epoch, message ids, sealing and queueing frames.
+
+package protocol
+
+import (
+	"bytes"
+	"crypto/sha256"
+	"encoding/binary"
+	"errors"
+	"fmt"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/transport"
+)
+
+// v2Context is what a v2 send needs: schedule, bookkeeping, the epoch to seal under.
+type v2Context struct {
+	s  *epoch.Schedule
+	m  *epochMeta
+	ep epoch.Epoch
+}
+
+// prepareV2 loads the schedule of a group we are in and says whether its epoch must be
+// healed (rekeyed) before anything is sent under it; ep is the epoch to seal the next
+// message under: the current one, or while unhealed our newest live one (the message
+// then rides with the rekey, in the same publish, sealed under our previous epoch as a
+// key event's publish is).
+func (t *txn) prepareV2(g *GroupRecord, gc *groupCache) (*v2Context, bool, error) {
+	s, m, err := loadV2(g)
+	if err != nil {
+		return nil, false, err
+	}
+	key := append(append([]byte{}, g.Schedule...), g.EpochMeta...)
+	bad := false
+	if !bytes.Equal(gc.healthy, key) || t.states[g.ID] != nil {
+		if bad, err = t.unhealed(gc, s, m); err != nil {
+			return nil, false, err
+		}
+		if !bad {
+			t.onCommit(func() { gc.healthy = key })
+		}
+	}
+	ep, err := s.Current()
+	if err != nil {
+		if !bad {
+			return nil, false, err
+		}
+		live := s.Live()
+		if len(live) == 0 {
+			return nil, false, err
+		}
+		ep = live[len(live)-1]
+	}
+	return &v2Context{s: s, m: m, ep: ep}, bad, nil
+}
+
+// messageIDV2 computes a v2 group message id.
+func messageIDV2(group GroupID, inst InstallationID, eid epoch.ID, iteration uint32) MessageID {
+	h := sha256.New()
+	h.Write([]byte{byte(len(labelMessageIDV2))})
+	h.Write([]byte(labelMessageIDV2))
+	h.Write(group[:])
+	h.Write(inst[:])
+	h.Write(eid[:])
+	var it [4]byte
+	binary.BigEndian.PutUint32(it[:], iteration)
+	h.Write(it[:])
+	var id MessageID
+	h.Sum(id[:0])
+	return id
+}
+
+// sealMessageV2 seals one group message under epoch ep with our sending chain of it
+// (created at iteration 0, leased and stored before anything is published) and stores
+// the message as Unpublished. It returns the v2 message and its id.
+func (t *txn) sealMessageV2(g *GroupRecord, ep *epoch.Epoch, typ wire.ContentType, body []byte) ([]byte, MessageID, error) {
+	c := t.c
+	rec, err := t.SenderChain(g.ID, ep.ID)
+	sc := new(epoch.SenderChain)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		sc = epoch.NewSenderChain(ep, epoch.Installation(c.acct.inst))
+		rec = &EpochChainRecord{Group: g.ID, Epoch: ep.ID}
+		t.onCommit(func() { c.resumedEpochs[ep.ID] = g.ID })
+	case err != nil:
+		return nil, MessageID{}, err
+	default:
+		if err := sc.UnmarshalBinary(rec.State); err != nil {
+			return nil, MessageID{}, err
+		}
+		if _, ok := c.resumedEpochs[ep.ID]; !ok {
+			// The first seal of a process resumes above the durable lease (spec:
+			// persistence, "Durability").
+			if err := sc.SkipTo(rec.Lease); err != nil {
+				return nil, MessageID{}, err
+			}
+			t.onCommit(func() { c.resumedEpochs[ep.ID] = g.ID })
+		}
+	}
+	if it := sc.Iteration(); it >= rec.Lease {
+		rec.Lease = uint32(min(uint64(it)+SenderLease, uint64(^uint32(0))-1))
+		t.SyncOnCommit()
+	}
+	iteration := sc.Iteration()
+	id := messageIDV2(g.ID, c.acct.inst, ep.ID, iteration)
+	now := c.now()
+	pt := &wire.GroupPlaintextV2{Clock: g.Clock + 1, Timestamp: uint64(now.UnixMilli()), Type: typ, Body: body,
+		History: shortHistory(g.History)}
+	ptb, err := pt.Marshal()
+	if err != nil {
+		return nil, MessageID{}, err
+	}
+	msg, err := sc.Seal(c.acct.ident.SigningKey(), ptb)
+	if err != nil {
+		return nil, MessageID{}, err
+	}
+	if rec.State, err = sc.MarshalBinary(); err != nil {
+		return nil, MessageID{}, err
+	}
+	if err := t.PutSenderChain(rec); err != nil {
+		return nil, MessageID{}, err
+	}
+	g.Clock++
+	g.History = pushHistory(g.History, historyEntry(c.acct.inst, id))
+	g.UpdatedAt = now
+	mr := &MessageRecord{ID: id, Group: g.ID, SenderAccount: c.acct.id, SenderInstallation: c.acct.inst, Clock: g.Clock,
+		Timestamp: now, ReceivedAt: now, Outgoing: true, Status: StatusUnpublished, Type: uint8(typ), Body: body}
+	if _, err := t.PutMessage(mr); err != nil {
+		return nil, MessageID{}, err
+	}
+	return msg, id, nil
+}
+
+// sealGroupV2 is sealGroup for a v2 group: heal first if needed, then one publish with
+// the message under the current epoch.
+func (t *txn) sealGroupV2(g *GroupRecord, gc *groupCache, typ wire.ContentType, body []byte) (MessageID, []*OutboxRecord, error) {
+	c := t.c
+	if g.Status != GroupActive || !gc.isMember(c.acct.id) {
+		return MessageID{}, nil, ErrNotMember
+	}
+	vc, bad, err := t.prepareV2(g, gc)
+	if err != nil {
+		return MessageID{}, nil, err
+	}
+	msg, id, err := t.sealMessageV2(g, &vc.ep, typ, body)
+	if err != nil {
+		return MessageID{}, nil, err
+	}
+	if err := t.PutGroupState(g); err != nil {
+		return MessageID{}, nil, err
+	}
+	if bad {
+		outs, err := t.rekeyV2(g, gc, vc.s, vc.m, msg, &id)
+		return id, outs, err
+	}
+	outs, err := t.queueFrames(g, &vc.ep, []*wire.FrameV2{{Message: msg}}, &id)
+	if err != nil {
+		return MessageID{}, nil, err
+	}
+	return id, outs, nil
+}
+
+// queueFrames seals frames under ep's outer key and queues them.
+func (t *txn) queueFrames(g *GroupRecord, ep *epoch.Epoch, frames []*wire.FrameV2, id *MessageID) ([]*OutboxRecord, error) {
+	var outs []*OutboxRecord
+	for _, f := range frames {
+		b, err := f.Marshal()
+		if err != nil {
+			return nil, err
+		}
+		payload, err := epoch.SealOuter(t.c.rand, ep, g.Topic, b)
+		if err != nil {
+			return nil, err
+		}
+		if len(payload) > transport.MaxPayload {
+			return nil, fmt.Errorf("protocol: group frame of %d bytes exceeds the publish limit", len(payload))
+		}
+		o, err := t.queue(g.Topic, payload, id)
+		if err != nil {
+			return nil, err
+		}
+		outs = append(outs, o)
+	}
+	return outs, nil
+}

@@ -1,0 +1,348 @@
+// Key schedule v2, Welcome: welcoming installations, splitting and handling Welcome v2, joins.
+
+package protocol
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/topics"
+	"github.com/chorus-im/chorus/transport"
+)
+
+// welcomeV2 sends a Welcome v2 with join to every installation of the accounts newcomers
+// (ours excluded).
+func (t *txn) welcomeV2(g *GroupRecord, st *membership.State, newcomers []string, join epoch.Join) ([]*OutboxRecord, error) {
+	var ins []*InstallationRecord
+	for _, m := range newcomers {
+		list, err := t.InstallationsOf(m)
+		if err != nil {
+			return nil, err
+		}
+		for i := range list {
+			ins = append(ins, &list[i])
+		}
+	}
+	return t.welcomeV2To(g, st, ins, join, "")
+}
+
+// welcomeV2To sends a Welcome v2 with join to each unrevoked installation of ins other
+// than ours, on topic ("": its account's inbox).
+func (t *txn) welcomeV2To(g *GroupRecord, st *membership.State, ins []*InstallationRecord, join epoch.Join, topic string) ([]*OutboxRecord, error) {
+	if len(ins) == 0 {
+		return nil, nil
+	}
+	jb, err := join.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	cards, err := t.contactDeviceLists(st.Members)
+	if err != nil {
+		return nil, err
+	}
+	own, err := t.ownDeviceList(0)
+	if err != nil {
+		return nil, err
+	}
+	// The first part may use the headroom an initial message keeps for the largest
+	// sender's device list beyond ours: the log of a creation with ~1000 members alone
+	// is about 135 KB.
+	logBudget := t.c.welcomeLimit + (transport.MaxPayload - welcomeBudget) - len(own) - welcomeFraming
+	bodies, err := splitWelcomeV2(&wire.WelcomeV2{GroupID: g.ID, ChatID: g.ChatID, Secret: g.Secret, Buckets: g.Buckets,
+		SentAt: uint64(t.c.now().UnixMilli()), Join: jb, Membership: g.Events}, cards, t.c.welcomeLimit, max(logBudget, t.c.welcomeLimit))
+	if err != nil {
+		return nil, err
+	}
+	return t.sendWelcomesV2(ins, bodies, topic)
+}
+
+// sendWelcomesV2 sends the Welcome v2 parts bodies to each unrevoked installation of ins
+// other than ours, on topic ("": its account's inbox).
+func (t *txn) sendWelcomesV2(ins []*InstallationRecord, bodies [][]byte, topic string) ([]*OutboxRecord, error) {
+	var outs []*OutboxRecord
+	for _, in := range ins {
+		if in.Revoked || in.ID == t.c.acct.inst {
+			continue
+		}
+		for _, body := range bodies {
+			tp, frame, err := t.sealPairwiseTo(in, &wire.PairwiseMessage{Type: wire.PairwiseWelcomeV2, Body: body}, topic)
+			if err != nil {
+				t.c.log.Debug("welcome: no session", "installation", in.ID.String()[:8], "err", err)
+				break
+			}
+			o, err := t.queue(tp, frame, nil)
+			if err != nil {
+				return nil, err
+			}
+			outs = append(outs, o)
+		}
+	}
+	return outs, nil
+}
+
+// linkRekeyV2 brings new installations of a member (a linked device, a sibling the
+// inviter did not know) into a v2 group: a rekey whose seed goes to every installation
+// of the membership in the block and, with the join, in a Welcome v2 to the new ones
+// (on topic; "": their inbox). The device-list change is a key event this way.
+func (t *txn) linkRekeyV2(g *GroupRecord, gc *groupCache, welcome []*InstallationRecord, topic string) ([]*OutboxRecord, error) {
+	s, m, err := loadV2(g)
+	if err != nil {
+		return nil, err
+	}
+	return t.rekeyWelcomeV2(g, gc, s, m, welcome, topic, nil, nil)
+}
+
+// rekeyWelcomeV2 rekeys with slots for the membership and welcome, and sends welcome a
+// Welcome v2 with the rekey's join (on topic; "": their inbox).
+func (t *txn) rekeyWelcomeV2(g *GroupRecord, gc *groupCache, s *epoch.Schedule, m *epochMeta, welcome []*InstallationRecord, topic string,
+	msg []byte, id *MessageID) ([]*OutboxRecord, error) {
+	outs, seed, ev, err := t.rekeyV2Seed(g, gc, s, m, welcome, msg, id)
+	if err != nil {
+		return nil, err
+	}
+	j, err := s.JoinFor(ev, &seed)
+	if err != nil {
+		return nil, err
+	}
+	full, err := t.Group(g.ID)
+	if err != nil {
+		return nil, err
+	}
+	w, err := t.welcomeV2To(full, t.stateOf(gc), welcome, j, topic)
+	if err != nil {
+		return nil, err
+	}
+	return append(outs, w...), nil
+}
+
+// welcomeFraming bounds what an initial pairwise message adds to a Welcome body besides
+// the sender's device list: inbox frame, X3DH header, Double Ratchet header and tag,
+// pairwise message header.
+const welcomeFraming = 2048
+
+// splitWelcomeV2 encodes w with the cards, split to fit budget each: the first part
+// carries the join and the event log (up to logBudget: it then carries no card if the log
+// leaves no room), the others device lists only.
+func splitWelcomeV2(w *wire.WelcomeV2, cards [][]byte, budget, logBudget int) ([][]byte, error) {
+	size := func(x *wire.WelcomeV2) int {
+		b, _ := x.Marshal()
+		return len(b)
+	}
+	cur := *w
+	cur.DeviceLists = nil
+	n := size(&cur)
+	if n > max(budget, logBudget) {
+		return nil, errors.New("protocol: group event log too large for a Welcome")
+	}
+	var out [][]byte
+	for _, card := range cards {
+		if n+2+len(card) > budget && (len(cur.DeviceLists) > 0 || len(cur.Membership) > 0) {
+			b, err := cur.Marshal()
+			if err != nil {
+				return nil, err
+			}
+			out = append(out, b)
+			cur = wire.WelcomeV2{GroupID: w.GroupID, ChatID: w.ChatID, Secret: w.Secret, Buckets: w.Buckets, SentAt: w.SentAt}
+			n = size(&cur)
+		}
+		cur.DeviceLists = append(cur.DeviceLists, card)
+		n += 2 + len(card)
+	}
+	b, err := cur.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return append(out, b), nil
+}
+
+// handleWelcomeV2 joins a v2 group from a Welcome v2 sent by from, or merges its log
+// into a group we hold. The join is used only by the Welcome that makes us join: a member
+// keeps its own schedule; a group we left or were removed from is never re-joined by a
+// Welcome whose merged log does not make us a member.
+func (t *txn) handleWelcomeV2(from string, inst InstallationID, w *wire.WelcomeV2) error {
+	c := t.c
+	now := c.now()
+	g, err := t.Group(w.GroupID)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		g = nil
+	case err != nil:
+		return err
+	}
+	if g != nil && g.ChatID != w.ChatID {
+		return errors.New("protocol: welcome for a known group id with another chat id")
+	}
+	var gc *groupCache
+	var stored *membership.State
+	if g != nil {
+		if _, gc, err = t.group(g.ID); err != nil {
+			return err
+		}
+		stored = &gc.state
+	}
+	if w.Join != nil && len(w.Membership) == 0 {
+		return t.joinCreationV2(from, g, w) // a creation Welcome (spec: "Welcome v2")
+	}
+	if gc != nil && joiningV2(gc) {
+		// Still joining from a creation Welcome: a Welcome with a log joins afresh.
+		g, gc, stored = nil, nil, nil
+	}
+	if w.Join == nil {
+		// A continuation part: cards of the group its first part created.
+		if g == nil || g.Status != GroupActive {
+			return errPending
+		}
+		for _, raw := range w.DeviceLists {
+			if v, err := verifyDeviceList(raw, now); err == nil && gc.state.IsMember(v.Account) {
+				if err := t.storeDeviceList(v, raw, listFrom{}, now); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	st, _, err := membership.Update(stored, w.Membership, c.acct.id, now, membership.ChorusRules())
+	if err != nil {
+		return fmt.Errorf("protocol: welcome membership: %w", err)
+	}
+	boundPending(&st)
+	if g != nil && (g.Status != GroupActive || isV2(g) && len(g.Schedule) > 0) {
+		// A group we are in (keep our schedule) or no longer in: merge the log; the one
+		// path every membership change takes decides (it never re-joins us).
+		if g.Status != GroupActive && !st.IsMember(c.acct.id) {
+			if g.Events, err = encodeEvents(&st); err != nil {
+				return err
+			}
+			setMeta(g, &st)
+			g.UpdatedAt = now
+			if err := t.PutGroup(g); err != nil {
+				return err
+			}
+			members := memberSet(&st)
+			t.onCommit(func() { gc.state, gc.members = st, members })
+			c.log.Debug("welcome for a group we are no longer in: log merged, not joined")
+			return nil
+		}
+		if g.Status == GroupActive {
+			// A member's Welcome for a group we are in: a rekey that stands in for
+			// forwarding (we missed a concurrent event's seed). Its log is merged by the
+			// one path every membership change takes, its join into our schedule. Only a
+			// current member's unrevoked installation is heard: a departed one (even one
+			// removed concurrently with the rekey it welcomes us to) could claim seeds of
+			// its choosing for our frontier (TestSecDepartedWelcome); its rekey reaches
+			// us in its key block, judged once by processKeyBlock.
+			if !st.IsMember(from) || !st.IsMember(c.acct.id) {
+				return errors.New("protocol: welcome for a group we are in, not from a member")
+			}
+			if in, err := t.Installation(inst); err != nil || in.Revoked {
+				return errors.New("protocol: welcome for a group we are in, from a revoked installation")
+			}
+			if err := t.applyMembership(g, gc, st, w.DeviceLists, false); err != nil {
+				return err
+			}
+			return t.mergeJoin(g, gc, w.Join)
+		}
+		// Re-added after we left or were removed: join afresh below.
+	}
+	// The log proves we were added (the rules apply only an admin's add); the Welcome may
+	// come from any member: the inviter, or the installation that rekeyed for us because
+	// our add was concurrent with another key event.
+	if st.ChatID != w.ChatID || !st.IsMember(c.acct.id) || !(st.IsMember(from) || from == c.acct.id) {
+		return errors.New("protocol: welcome not from a member or not naming us")
+	}
+	j, err := epoch.ParseJoin(w.Join)
+	if err != nil {
+		return err
+	}
+	s, err := epoch.NewScheduleFromJoin(epoch.ID(w.GroupID), j)
+	if err != nil {
+		return err
+	}
+	for _, raw := range w.DeviceLists {
+		v, err := verifyDeviceList(raw, now)
+		if err != nil || !st.IsMember(v.Account) {
+			continue
+		}
+		if err := t.storeDeviceList(v, raw, listFrom{}, now); err != nil {
+			return err
+		}
+	}
+	g = &GroupRecord{ID: w.GroupID, ChatID: w.ChatID, Secret: w.Secret, Buckets: w.Buckets, JoinedAt: now, UpdatedAt: now}
+	g.Topic = topics.GroupTopic(w.Secret[:], w.Buckets)
+	setMeta(g, &st)
+	if g.Events, err = encodeEvents(&st); err != nil {
+		return err
+	}
+	if err := t.DeleteEpochChains(g.ID, nil); err != nil {
+		return err
+	}
+	m := &epochMeta{V: 2}
+	if err := t.storeSchedule(g, nil, s, m); err != nil {
+		return err
+	}
+	if err := t.PutGroup(g); err != nil {
+		return err
+	}
+	if _, err := t.cacheGroup(g); err != nil {
+		return err
+	}
+	sent := now
+	if ms := int64(w.SentAt); ms > 0 && ms < now.UnixMilli() {
+		sent = timeFromMillis(ms)
+	}
+	if err := t.markJoinSync(g.Topic, sent.Add(-syncMargin)); err != nil {
+		return err
+	}
+	c.log.Debug("joined by welcome v2", "group", g.ID.String()[:8], "from", from[:8], "frontier", shortIDs(s.Frontier()))
+	t.emit(&GroupJoined{Group: g.ID, Name: st.Name, Inviter: from})
+	if from != c.acct.id {
+		return t.catchUpSiblingsLists(g, &st, w.DeviceLists)
+	}
+	return nil
+}
+
+// mergeJoin applies a join received by a member of the group into its schedule: the
+// entries' events with their prev sets, their seeds and contributions. Departures the
+// join's rekey excluded are healed by it.
+func (t *txn) mergeJoin(g *GroupRecord, gc *groupCache, raw []byte) error {
+	j, err := epoch.ParseJoin(raw)
+	if err != nil {
+		return err
+	}
+	s, m, err := loadV2(g)
+	if err != nil {
+		return err
+	}
+	for _, e := range j {
+		if err := s.Apply(epoch.Event{ID: e.Event, Prev: e.Prev}); err != nil && !errors.Is(err, epoch.ErrDuplicate) {
+			return err
+		}
+	}
+	f := j.Frontier()
+	for _, e := range j {
+		switch e.Kind {
+		case epoch.SlotSeed:
+			seed := epoch.Seed(e.Value)
+			_ = s.SetSeed(e.Event, &seed)
+		case epoch.SlotContribution:
+			x := epoch.ID(e.Value)
+			_ = s.SetContribution(e.Event, f, &x)
+		}
+	}
+	if s.Frontier().Equal(f) {
+		m.Uncovered = nil
+	}
+	t.c.log.Debug("join merged", "group", g.ID.String()[:8], "join", shortIDs(f), "frontier", shortIDs(s.Frontier()),
+		"missing", len(s.Missing()))
+	if err := t.storeSchedule(g, gc, s, m); err != nil {
+		return err
+	}
+	if err := t.PutGroupState(g); err != nil {
+		return err
+	}
+	t.healLater(g.ID)
+	return nil
+}
