@@ -9,7 +9,6 @@ import (
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/wire"
-	"github.com/chorus-im/chorus/topics"
 )
 
 // fullCreationMax is the most installations (ours included) a creation welcomes with full
@@ -94,8 +93,6 @@ func joiningV2(gc *groupCache) bool { return gc.v2 && len(gc.state.Events) == 0 
 // Welcome was sent; it becomes a group once the creator's membership message with the
 // creation events opens (joinedV2). A creation Welcome for a group we hold adds nothing.
 func (t *txn) joinCreationV2(from string, g *GroupRecord, w *wire.WelcomeV2) error {
-	c := t.c
-	now := c.now()
 	if g != nil {
 		return nil
 	}
@@ -113,25 +110,8 @@ func (t *txn) joinCreationV2(from string, g *GroupRecord, w *wire.WelcomeV2) err
 	if err != nil {
 		return err
 	}
-	g = &GroupRecord{ID: w.GroupID, ChatID: w.ChatID, Secret: w.Secret, Buckets: w.Buckets, JoinedAt: now, UpdatedAt: now}
-	g.Topic = topics.GroupTopic(w.Secret[:], w.Buckets)
-	if err := t.DeleteEpochChains(g.ID, nil); err != nil {
-		return err
-	}
-	if err := t.storeSchedule(g, nil, s, &epochMeta{V: 2}); err != nil {
-		return err
-	}
-	if err := t.PutGroup(g); err != nil {
-		return err
-	}
-	if _, err := t.cacheGroup(g); err != nil {
-		return err
-	}
-	sent := now
-	if ms := int64(w.SentAt); ms > 0 && ms < now.UnixMilli() {
-		sent = timeFromMillis(ms)
-	}
-	return t.markJoinSync(g.Topic, sent.Add(-syncMargin))
+	_, err = t.storeJoinedV2(w, s, nil)
+	return err
 }
 
 // creationState returns the state a joining group's creation message derives, if it is

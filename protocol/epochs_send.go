@@ -4,8 +4,6 @@ package protocol
 
 import (
 	"bytes"
-	"crypto/sha256"
-	"encoding/binary"
 	"errors"
 	"fmt"
 
@@ -57,18 +55,7 @@ func (t *txn) prepareV2(g *GroupRecord, gc *groupCache) (*v2Context, bool, error
 
 // messageIDV2 computes a v2 group message id.
 func messageIDV2(group GroupID, inst InstallationID, eid epoch.ID, iteration uint32) MessageID {
-	h := sha256.New()
-	h.Write([]byte{byte(len(labelMessageIDV2))})
-	h.Write([]byte(labelMessageIDV2))
-	h.Write(group[:])
-	h.Write(inst[:])
-	h.Write(eid[:])
-	var it [4]byte
-	binary.BigEndian.PutUint32(it[:], iteration)
-	h.Write(it[:])
-	var id MessageID
-	h.Sum(id[:0])
-	return id
+	return labelledMessageID(labelMessageIDV2, group, inst, eid[:], iteration)
 }
 
 // sealMessageV2 seals one group message under epoch ep with our sending chain of it

@@ -270,30 +270,7 @@ func (t *txn) handleWelcomeV2(from string, inst InstallationID, w *wire.WelcomeV
 			return err
 		}
 	}
-	g = &GroupRecord{ID: w.GroupID, ChatID: w.ChatID, Secret: w.Secret, Buckets: w.Buckets, JoinedAt: now, UpdatedAt: now}
-	g.Topic = topics.GroupTopic(w.Secret[:], w.Buckets)
-	setMeta(g, &st)
-	if g.Events, err = encodeEvents(&st); err != nil {
-		return err
-	}
-	if err := t.DeleteEpochChains(g.ID, nil); err != nil {
-		return err
-	}
-	m := &epochMeta{V: 2}
-	if err := t.storeSchedule(g, nil, s, m); err != nil {
-		return err
-	}
-	if err := t.PutGroup(g); err != nil {
-		return err
-	}
-	if _, err := t.cacheGroup(g); err != nil {
-		return err
-	}
-	sent := now
-	if ms := int64(w.SentAt); ms > 0 && ms < now.UnixMilli() {
-		sent = timeFromMillis(ms)
-	}
-	if err := t.markJoinSync(g.Topic, sent.Add(-syncMargin)); err != nil {
+	if g, err = t.storeJoinedV2(w, s, &st); err != nil {
 		return err
 	}
 	c.log.Debug("joined by welcome v2", "group", g.ID.String()[:8], "from", from[:8], "frontier", shortIDs(s.Frontier()))
@@ -345,4 +322,37 @@ func (t *txn) mergeJoin(g *GroupRecord, gc *groupCache, raw []byte) error {
 	}
 	t.healLater(g.ID)
 	return nil
+}
+
+// storeJoinedV2 stores the v2 group a Welcome joins us to, with schedule s and (unless
+// nil: a creation Welcome, whose events come in the group) membership state st, and
+// syncs its topic from just before the Welcome was sent.
+func (t *txn) storeJoinedV2(w *wire.WelcomeV2, s *epoch.Schedule, st *membership.State) (*GroupRecord, error) {
+	now := t.c.now()
+	g := &GroupRecord{ID: w.GroupID, ChatID: w.ChatID, Secret: w.Secret, Buckets: w.Buckets, JoinedAt: now, UpdatedAt: now}
+	g.Topic = topics.GroupTopic(w.Secret[:], w.Buckets)
+	if st != nil {
+		setMeta(g, st)
+		var err error
+		if g.Events, err = encodeEvents(st); err != nil {
+			return nil, err
+		}
+	}
+	if err := t.DeleteEpochChains(g.ID, nil); err != nil {
+		return nil, err
+	}
+	if err := t.storeSchedule(g, nil, s, &epochMeta{V: 2}); err != nil {
+		return nil, err
+	}
+	if err := t.PutGroup(g); err != nil {
+		return nil, err
+	}
+	if _, err := t.cacheGroup(g); err != nil {
+		return nil, err
+	}
+	sent := now
+	if ms := int64(w.SentAt); ms > 0 && ms < now.UnixMilli() {
+		sent = timeFromMillis(ms)
+	}
+	return g, t.markJoinSync(g.Topic, sent.Add(-syncMargin))
 }

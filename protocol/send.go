@@ -59,12 +59,18 @@ func (gc *groupCache) putSender(b []byte, s *senderkeys.Sender) { gc.senderBytes
 
 // messageID computes a group message id.
 func messageID(group GroupID, inst InstallationID, key senderkeys.KeyID, iteration uint32) MessageID {
+	return labelledMessageID(labelMessageID, group, inst, key[:], iteration)
+}
+
+// labelledMessageID is SHA-256(u8<label> || group || installation || key or epoch id ||
+// u32 iteration): the message id of v1 (key id) and of v2 (epoch id).
+func labelledMessageID(label string, group GroupID, inst InstallationID, key []byte, iteration uint32) MessageID {
 	h := sha256.New()
-	h.Write([]byte{byte(len(labelMessageID))})
-	h.Write([]byte(labelMessageID))
+	h.Write([]byte{byte(len(label))})
+	h.Write([]byte(label))
 	h.Write(group[:])
 	h.Write(inst[:])
-	h.Write(key[:])
+	h.Write(key)
 	var it [4]byte
 	binary.BigEndian.PutUint32(it[:], iteration)
 	h.Write(it[:])

@@ -42,43 +42,59 @@ type GroupPlaintext struct {
 
 // Marshal encodes p.
 func (p *GroupPlaintext) Marshal() ([]byte, error) {
-	if len(p.History) > MaxHistory {
-		return nil, ErrTooLarge
-	}
-	var b cryptobyte.Builder
-	b.AddUint8(Version)
-	b.AddUint64(p.Clock)
-	b.AddUint64(p.Timestamp)
-	b.AddUint8(uint8(p.Type))
-	addVec32(&b, p.Body)
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
-		for _, h := range p.History {
-			b.AddBytes(h[:])
-		}
-	})
-	return finish(&b)
+	return marshalPlaintext(Version, p.Clock, p.Timestamp, p.Type, p.Body, len(p.History), func(i int) []byte { return p.History[i][:] })
 }
 
 // ParseGroupPlaintext decodes a GroupPlaintext. The body is checked by the parser of its
 // type (ParseText, ParseReply, ParseReaction, ParseMembership).
 func ParseGroupPlaintext(in []byte) (*GroupPlaintext, error) {
-	s := cryptobyte.String(in)
 	p := &GroupPlaintext{}
-	var v, t uint8
-	var hist cryptobyte.String
-	if !s.ReadUint8(&v) || v != Version || !s.ReadUint64(&p.Clock) || !s.ReadUint64(&p.Timestamp) ||
-		!s.ReadUint8(&t) || t < uint8(ContentText) || t > uint8(ContentDevices) ||
-		!readVec32(&s, &p.Body) || !s.ReadUint8LengthPrefixed(&hist) || !s.Empty() ||
-		len(hist)%HistoryEntrySize != 0 || len(hist)/HistoryEntrySize > MaxHistory {
-		return nil, ErrMalformed
+	hist, err := parsePlaintext(in, Version, HistoryEntrySize, &p.Clock, &p.Timestamp, &p.Type, &p.Body)
+	if err != nil {
+		return nil, err
 	}
-	p.Type = ContentType(t)
 	for !hist.Empty() {
 		var h [HistoryEntrySize]byte
 		readFixed(&hist, h[:])
 		p.History = append(p.History, h)
 	}
 	return p, nil
+}
+
+// marshalPlaintext encodes the fields of a group plaintext of the given version, with n
+// causal-history entries (entry(i) is the i-th, of the version's entry size).
+func marshalPlaintext(version uint8, clock, ts uint64, typ ContentType, body []byte, n int, entry func(int) []byte) ([]byte, error) {
+	if n > MaxHistory {
+		return nil, ErrTooLarge
+	}
+	var b cryptobyte.Builder
+	b.AddUint8(version)
+	b.AddUint64(clock)
+	b.AddUint64(ts)
+	b.AddUint8(uint8(typ))
+	addVec32(&b, body)
+	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
+		for i := range n {
+			b.AddBytes(entry(i))
+		}
+	})
+	return finish(&b)
+}
+
+// parsePlaintext decodes the fields of a group plaintext of the given version and returns
+// its causal-history entries (a whole number of entries of size bytes, at most MaxHistory).
+func parsePlaintext(in []byte, version uint8, size int, clock, ts *uint64, typ *ContentType, body *[]byte) (cryptobyte.String, error) {
+	s := cryptobyte.String(in)
+	var v, t uint8
+	var hist cryptobyte.String
+	if !s.ReadUint8(&v) || v != version || !s.ReadUint64(clock) || !s.ReadUint64(ts) ||
+		!s.ReadUint8(&t) || t < uint8(ContentText) || t > uint8(ContentDevices) ||
+		!readVec32(&s, body) || !s.ReadUint8LengthPrefixed(&hist) || !s.Empty() ||
+		len(hist)%size != 0 || len(hist)/size > MaxHistory {
+		return nil, ErrMalformed
+	}
+	*typ = ContentType(t)
+	return hist, nil
 }
 
 // ParseText checks a text body (valid UTF-8) and returns it.
@@ -184,37 +200,17 @@ type GroupPlaintextV2 struct {
 
 // Marshal encodes p.
 func (p *GroupPlaintextV2) Marshal() ([]byte, error) {
-	if len(p.History) > MaxHistory {
-		return nil, ErrTooLarge
-	}
-	var b cryptobyte.Builder
-	b.AddUint8(Version2)
-	b.AddUint64(p.Clock)
-	b.AddUint64(p.Timestamp)
-	b.AddUint8(uint8(p.Type))
-	addVec32(&b, p.Body)
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
-		for _, h := range p.History {
-			b.AddBytes(h[:])
-		}
-	})
-	return finish(&b)
+	return marshalPlaintext(Version2, p.Clock, p.Timestamp, p.Type, p.Body, len(p.History), func(i int) []byte { return p.History[i][:] })
 }
 
 // ParseGroupPlaintextV2 decodes a GroupPlaintextV2 (the body is checked by the parser of
 // its type).
 func ParseGroupPlaintextV2(in []byte) (*GroupPlaintextV2, error) {
-	s := cryptobyte.String(in)
 	p := &GroupPlaintextV2{}
-	var v, t uint8
-	var hist cryptobyte.String
-	if !s.ReadUint8(&v) || v != Version2 || !s.ReadUint64(&p.Clock) || !s.ReadUint64(&p.Timestamp) ||
-		!s.ReadUint8(&t) || t < uint8(ContentText) || t > uint8(ContentDevices) ||
-		!readVec32(&s, &p.Body) || !s.ReadUint8LengthPrefixed(&hist) || !s.Empty() ||
-		len(hist)%ShortEntrySize != 0 || len(hist)/ShortEntrySize > MaxHistory {
-		return nil, ErrMalformed
+	hist, err := parsePlaintext(in, Version2, ShortEntrySize, &p.Clock, &p.Timestamp, &p.Type, &p.Body)
+	if err != nil {
+		return nil, err
 	}
-	p.Type = ContentType(t)
 	for !hist.Empty() {
 		var h [ShortEntrySize]byte
 		readFixed(&hist, h[:])
