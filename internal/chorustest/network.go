@@ -178,14 +178,14 @@ func (n *Network) WaitFor(what string, cond func() bool, detail ...func() string
 	}
 }
 
-// LinkNew adds a new device named name to holder's account (an in-memory store, linked
-// by its link code) and waits until it is in every active group of the holder, every
-// running device sharing a group with the holder knows it, and every running sibling
-// lists it.
-func (n *Network) LinkNew(holder *Device, name string) *Device {
+// LinkNew adds a new device named name (options opts, then WithDevice(name, "testos"))
+// to holder's account (an in-memory store, linked by its link code) and waits until it
+// is in every active group of the holder, every running device sharing a group with the
+// holder knows it, and every running sibling lists it.
+func (n *Network) LinkNew(holder *Device, name string, opts ...protocol.Option) *Device {
 	n.T.Helper()
 	ctx := context.Background()
-	d := n.Add(n.NewDevice(name, ":memory:", protocol.WithDevice(name, "testos")), Link)
+	d := n.Add(n.NewDevice(name, ":memory:", append(slices.Clone(opts), protocol.WithDevice(name, "testos"))...), Link)
 	if _, err := holder.Client.LinkDevice(ctx, d.LinkCode, name); err != nil {
 		n.T.Fatalf("link %s: %v", name, err)
 	}
