@@ -2,15 +2,10 @@ package protocol_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"log/slog"
-	"os"
 	"path/filepath"
-	"slices"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/persistence"
@@ -18,21 +13,24 @@ import (
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
-// peer is one client in a test network.
+// The protocol tests run on chorustest's Network and Device; peer and testNet keep the
+// short names the tests use.
+
+// peer is one device of a test network (a chorustest.Device, dev, under short names
+// refreshed by every start and stop).
 type peer struct {
 	t     testing.TB
 	name  string
 	net   *memory.Network
-	node  *memory.Node
-	store *persistence.Store
+	dev   *chorustest.Device
 	c     *protocol.Client
 	id    string
+	store *persistence.Store
+	node  *memory.Node
 	run   *chorustest.Running // nil when stopped
-	ev    *chorustest.Events  // every event since the peer was added (restarts included)
 	path  string
-	opts  []protocol.Option // extra client options
 	// failPublish makes every publish fail with a transport error other than "no peers".
-	failPublish atomic.Bool
+	failPublish *atomic.Bool
 }
 
 type testNet struct {
@@ -40,6 +38,7 @@ type testNet struct {
 	net   *memory.Network
 	peers []*peer
 	opts  []protocol.Option // options of every peer added (before the peer's own)
+	cn    *chorustest.Network
 }
 
 func newTestNet(t testing.TB, cfg memory.Config, n int) *testNet {
@@ -58,6 +57,14 @@ func newTestNet(t testing.TB, cfg memory.Config, n int) *testNet {
 	return tn
 }
 
+// devices is the chorustest network over tn.net (created on first use).
+func (tn *testNet) devices() *chorustest.Network {
+	if tn.cn == nil {
+		tn.cn = chorustest.Over(tn.t, tn.net)
+	}
+	return tn.cn
+}
+
 // add adds a peer with an in-memory store.
 func (tn *testNet) add(name string) *peer { return tn.addAt(name, ":memory:") }
 
@@ -67,65 +74,55 @@ func (tn *testNet) addPersistent(name string) *peer {
 }
 
 func (tn *testNet) addAt(name, path string, opts ...protocol.Option) *peer {
-	t := tn.t
-	p := &peer{t: t, name: name, net: tn.net, path: path, opts: append(append([]protocol.Option{}, tn.opts...), opts...)}
-	p.start(true)
+	d := tn.devices().NewDevice(name, path, append(append([]protocol.Option{}, tn.opts...), opts...)...)
+	return tn.adopt(tn.devices().Add(d, chorustest.Create), path)
+}
+
+// adopt makes a started device a peer of tn.
+func (tn *testNet) adopt(d *chorustest.Device, path string) *peer {
+	p := &peer{t: tn.t, name: d.Name, net: tn.net, dev: d, path: path, failPublish: tn.devices().Fault(d)}
+	p.refresh()
 	tn.peers = append(tn.peers, p)
 	return p
 }
 
-// start opens the store and client (creating the account if create) and runs it.
-func (p *peer) start(create bool) {
-	t := p.t
-	var err error
-	p.store, err = persistence.Open(p.path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p.node = p.net.Join(p.name)
-	ctx := context.Background()
-	opts := append([]protocol.Option{protocol.WithRetryBackoff(20 * time.Millisecond), protocol.WithSyncInterval(-1)}, p.opts...)
-	if os.Getenv("CHORUS_TEST_DEBUG") != "" {
-		opts = append(opts, protocol.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("peer", p.name)))
-	}
-	p.c, err = protocol.New(ctx, p.store, faultyNode{p.node, &p.failPublish}, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if create {
-		info, err := p.c.CreateAccount(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		p.id = info.ID
-	}
-	p.run = chorustest.Start(ctx, p.c, p.events())
+// refresh copies the device's state into the short names.
+func (p *peer) refresh() {
+	d := p.dev
+	p.c, p.id, p.store, p.node, p.run = d.Client, d.Info.ID, d.Store, d.Node, d.Run
 }
 
-// events is the peer's event record (created on first use).
-func (p *peer) events() *chorustest.Events {
-	if p.ev == nil {
-		p.ev = chorustest.NewEvents()
+// start starts the (stopped) peer again on its store (with a new account if create).
+func (p *peer) start(create bool) {
+	mode := chorustest.Reopen
+	if create {
+		mode = chorustest.Create
 	}
-	return p.ev
+	if err := p.dev.Start(context.Background(), mode); err != nil {
+		p.t.Fatalf("%s: %v", p.name, err)
+	}
+	p.refresh()
 }
+
+// events is the peer's event record (every event since the peer was added, restarts
+// included).
+func (p *peer) events() *chorustest.Events { return p.dev.Events }
 
 // halt stops Run, reporting its error.
 func (p *peer) halt() {
-	if err := p.run.Stop(); err != nil {
+	if err := p.dev.Halt(); err != nil {
 		p.t.Errorf("%s: Run: %v", p.name, err)
 	}
 }
 
 // stop stops Run, closes the client, node and store (idempotent).
 func (p *peer) stop() {
-	if p.run == nil {
+	if p.dev == nil {
 		return
 	}
-	p.halt()
-	p.c.Close()
-	p.node.Close()
-	p.store.Close()
+	if err := p.dev.Shutdown(); err != nil {
+		p.t.Errorf("%s: Run: %v", p.name, err)
+	}
 	p.run = nil
 }
 
@@ -140,54 +137,24 @@ func (p *peer) restart() {
 }
 
 // connect makes every peer a contact of every other (contact codes).
-func (tn *testNet) connect(peers ...*peer) {
-	ctx := context.Background()
-	for _, a := range peers {
-		code, err := a.c.ContactCode(ctx)
-		if err != nil {
-			tn.t.Fatal(err)
-		}
-		for _, b := range peers {
-			if a == b {
-				continue
-			}
-			if _, err := b.c.AddContact(ctx, code); err != nil {
-				tn.t.Fatal(err)
-			}
-		}
-	}
-}
+func (tn *testNet) connect(peers ...*peer) { tn.devices().Connect(devs(peers)...) }
 
 // settle waits for in-flight deliveries, then syncs every peer from history until
 // nothing changes.
-func (tn *testNet) settle(peers ...*peer) {
-	if len(peers) == 0 {
-		peers = tn.peers
+func (tn *testNet) settle(peers ...*peer) { tn.devices().Settle(devs(peers)...) }
+
+func devs(ps []*peer) []*chorustest.Device {
+	out := make([]*chorustest.Device, len(ps))
+	for i, p := range ps {
+		out[i] = p.dev
 	}
-	ctx := context.Background()
-	for round := 0; round < 3; round++ {
-		time.Sleep(30 * time.Millisecond)
-		for _, p := range peers {
-			if p.run == nil {
-				continue
-			}
-			if err := p.c.Sync(ctx); err != nil {
-				tn.t.Logf("%s: sync: %v", p.name, err)
-			}
-		}
-	}
+	return out
 }
 
 func (p *peer) texts(g protocol.GroupID) map[string]int {
-	msgs, err := p.c.Messages(context.Background(), g, protocol.MessageFilter{})
+	out, err := chorustest.Texts(context.Background(), p.c, g)
 	if err != nil {
 		p.t.Fatal(err)
-	}
-	out := map[string]int{}
-	for _, m := range msgs {
-		if m.Content.Type == protocol.ContentText {
-			out[m.Content.Text]++
-		}
 	}
 	return out
 }
@@ -204,160 +171,37 @@ func ids(ps ...*peer) []string {
 	return out
 }
 
-// faultyNode is a memory node whose publishes fail while fail is set.
-type faultyNode struct {
-	*memory.Node
-	fail *atomic.Bool
-}
-
-func (n faultyNode) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
-	if n.fail.Load() {
-		return [32]byte{}, errors.New("test: publish rejected")
-	}
-	return n.Node.Publish(ctx, topic, payload)
-}
-
 // newClient adds a running peer whose (empty, in-memory unless path is set) store is
 // prepared by setup before Run starts (LinkCode, ImportAccount).
 func (tn *testNet) newClient(name, path string, setup func(c *protocol.Client) error) *peer {
-	t := tn.t
 	if path == "" {
 		path = ":memory:"
 	}
-	p := &peer{t: t, name: name, net: tn.net, path: path}
-	var err error
-	if p.store, err = persistence.Open(p.path); err != nil {
-		t.Fatal(err)
-	}
-	p.node = p.net.Join(name)
-	ctx := context.Background()
-	var logger *slog.Logger
-	if os.Getenv("CHORUS_TEST_DEBUG") != "" {
-		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("peer", name)
-	}
-	p.c, err = protocol.New(ctx, p.store, p.node, protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(-1),
-		protocol.WithDevice(name, "testos"), protocol.WithLogger(logger))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := setup(p.c); err != nil {
-		t.Fatal(err)
-	}
-	if info, err := p.c.Account(); err == nil {
-		p.id = info.ID
-	}
-	p.run = chorustest.Start(ctx, p.c, p.events())
-	tn.peers = append(tn.peers, p)
-	return p
+	d := tn.devices().NewDevice(name, path, protocol.WithDevice(name, "testos"))
+	tn.devices().AddWith(d, func(_ context.Context, c *protocol.Client) error { return setup(c) })
+	return tn.adopt(d, path)
 }
 
 // newDevice adds a peer with an empty store that waits to be linked (LinkCode) and runs;
 // it returns the peer and its link code.
 func (tn *testNet) newDevice(name string) (*peer, string) {
-	var code string
-	p := tn.newClient(name, "", func(c *protocol.Client) error {
-		var err error
-		code, err = c.LinkCode(context.Background())
-		return err
-	})
-	return p, code
+	d := tn.devices().NewDevice(name, ":memory:", protocol.WithDevice(name, "testos"))
+	tn.devices().Add(d, chorustest.Link)
+	return tn.adopt(d, ":memory:"), d.LinkCode
 }
 
 // waitFor polls cond (syncing every running peer now and then) until it holds.
 func (tn *testNet) waitFor(what string, cond func() bool, detail ...func() string) {
 	tn.t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for i := 0; !cond(); i++ {
-		if time.Now().After(deadline) {
-			for _, d := range detail {
-				what += ": " + d()
-			}
-			tn.t.Fatalf("timeout: %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-		if i%20 == 19 {
-			for _, p := range tn.peers {
-				if p.run != nil {
-					_ = p.c.Sync(context.Background())
-				}
-			}
-		}
-	}
+	tn.devices().WaitFor(what, cond, detail...)
 }
 
 // link links a new device named name to holder's account and waits until it is in every
-// active group of the holder.
+// active group of the holder (chorustest.Network.LinkNew).
 func (tn *testNet) link(holder *peer, name string) *peer {
 	tn.t.Helper()
-	ctx := context.Background()
-	d, code := tn.newDevice(name)
-	if _, err := holder.c.LinkDevice(ctx, code, name); err != nil {
-		tn.t.Fatalf("link %s: %v", name, err)
-	}
-	groups, err := holder.c.Groups(ctx)
-	if err != nil {
-		tn.t.Fatal(err)
-	}
-	var inst protocol.InstallationID
-	tn.waitFor(name+" linked", func() bool {
-		info, err := d.c.Account()
-		if err != nil {
-			return false
-		}
-		d.id, inst = info.ID, info.Installation
-		for _, g := range groups {
-			if g.Status != protocol.GroupActive {
-				continue
-			}
-			if _, err := d.c.Group(ctx, g.ID); err != nil {
-				return false
-			}
-		}
-		return true
-	})
-	// The link completes when the new installation's binding is back at the holder and
-	// the holder announced it: every running peer in a group with the holder knows it.
-	tn.waitFor(name+" known to the holder's groups", func() bool {
-		for _, p := range tn.peers {
-			if p == holder || p == d || p.run == nil || p.id == holder.id || !sharesGroup(ctx, p, groups) {
-				continue
-			}
-			ct, err := p.c.Contact(ctx, holder.id)
-			if err != nil || !slices.Contains(ct.Installations, inst) {
-				return false
-			}
-		}
-		return true
-	})
-	// ... and every running sibling installation lists it (otherwise a sibling's first
-	// group message would leave the new device out of its key distribution until it next
-	// sends: the link's binding round trip makes that window real).
-	tn.waitFor(name+" known to its siblings", func() bool {
-		for _, p := range tn.peers {
-			if p == holder || p == d || p.run == nil || p.id != holder.id {
-				continue
-			}
-			list, err := p.c.Installations(ctx)
-			if err != nil || !slices.ContainsFunc(list, func(i protocol.Installation) bool { return i.ID == inst }) {
-				return false
-			}
-		}
-		return true
-	})
-	return d
-}
-
-// sharesGroup reports whether p is in one of groups (active).
-func sharesGroup(ctx context.Context, p *peer, groups []protocol.GroupInfo) bool {
-	for _, g := range groups {
-		if g.Status != protocol.GroupActive {
-			continue
-		}
-		if gi, err := p.c.Group(ctx, g.ID); err == nil && gi.Status == protocol.GroupActive {
-			return true
-		}
-	}
-	return false
+	d := tn.devices().LinkNew(holder.dev, name)
+	return tn.adopt(d, ":memory:")
 }
 
 func installationOf(t testing.TB, p *peer) protocol.InstallationID {

@@ -17,7 +17,7 @@ import (
 
 // installation is one simulated installation: its own account (the engine has one
 // installation per account for now, so a member with D devices is D accounts), store,
-// memory node behind a gated tap, and client.
+// memory node behind a gatedNode, and client.
 type installation struct {
 	idx     int
 	member  int
@@ -26,7 +26,7 @@ type installation struct {
 	path    string // store file; "" is ":memory:"
 	store   *persistence.Store
 	node    *memory.Node
-	tap     *tap
+	tr      *gatedNode
 	c       *protocol.Client
 	account string
 	inst    protocol.InstallationID
@@ -85,11 +85,11 @@ func (cl *cluster) add(ctx context.Context, idx, member, dev int, path string, p
 		return nil, "", err
 	}
 	in.node = cl.net.Join(in.name)
-	in.tap = &tap{node: in.node, gate: newGate(), big: cl.big, onSubscribe: func(topic string) {
+	in.tr = &gatedNode{node: in.node, gate: newGate(), big: cl.big, onSubscribe: func(topic string) {
 		cl.tr.hit(idx, key{kind: kindSubscribed, s: topic})
 	}}
 	opts := append(clientOptions(cl.schedule), protocol.WithDevice(in.name, "sim"))
-	if in.c, err = protocol.New(ctx, in.store, in.tap, opts...); err != nil {
+	if in.c, err = protocol.New(ctx, in.store, in.tr, opts...); err != nil {
 		in.close()
 		return nil, "", err
 	}
@@ -108,7 +108,7 @@ func (cl *cluster) add(ctx context.Context, idx, member, dev int, path string, p
 
 // start subscribes to the client's events and runs it, with its gate open.
 func (cl *cluster) start(in *installation) {
-	in.tap.gate.set(true)
+	in.tr.gate.set(true)
 	ctx, cancel := context.WithCancel(context.Background())
 	in.cancel, in.done, in.live = cancel, make(chan struct{}), true
 	evs := in.c.Subscribe(ctx)
@@ -243,20 +243,20 @@ func (cl *cluster) setGates(open bool, idx []int) {
 	if idx == nil {
 		for _, in := range cl.insts {
 			if in.live {
-				in.tap.gate.set(open)
+				in.tr.gate.set(open)
 			}
 		}
 		return
 	}
 	for _, i := range idx {
-		cl.insts[i].tap.gate.set(open)
+		cl.insts[i].tr.gate.set(open)
 	}
 }
 
 // waitSubscribed waits until in's client subscribed to something (it is listening).
 func (cl *cluster) waitSubscribed(ctx context.Context, in *installation, timeout time.Duration) error {
 	deadline := time.Now().Add(timeout)
-	for in.tap.subs.Load() < 1 {
+	for in.tr.subs.Load() < 1 {
 		if time.Now().After(deadline) {
 			return fmt.Errorf("sim: %s did not subscribe", in.name)
 		}
@@ -278,7 +278,7 @@ func (cl *cluster) waitStarted(ctx context.Context, timeout time.Duration) error
 			continue
 		}
 		for {
-			if in.tap.subs.Load() >= 1 {
+			if in.tr.subs.Load() >= 1 {
 				break
 			}
 			if time.Now().After(deadline) {
@@ -329,8 +329,8 @@ func (cl *cluster) quiesce(ctx context.Context, drain bool) error {
 func (cl *cluster) pending() int64 {
 	var n int64
 	for _, in := range cl.insts {
-		if in.live && in.tap != nil {
-			n += in.tap.pending.Load()
+		if in.live && in.tr != nil {
+			n += in.tr.pending.Load()
 		}
 	}
 	return n

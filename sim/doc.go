@@ -16,7 +16,7 @@
 // removed members never read what was sent after their removal, every live installation
 // converges at every step.
 //
-// Measurement. Every installation's inbound envelopes pass a gate (tap). With every gate
+// Measurement. Every installation's inbound envelopes pass a gate (gatedNode). With every gate
 // closed, the acting installation's API call runs on a goroutine locked to its OS thread:
 // its CPU is the thread's CPU time (cgo included) minus the time inside the transport's
 // Publish. Then up to SerialSample receivers are let through one at a time, each alone in

@@ -53,7 +53,7 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 	rx0 := map[int]counters{}
 	for _, in := range cl.insts {
 		if in.live {
-			rx0[in.idx] = in.tap.snapshot()
+			rx0[in.idx] = in.tr.snapshot()
 		}
 	}
 	type actOut struct {
@@ -65,11 +65,11 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		p0 := s.tap.pubCPU.Load()
+		p0 := s.tr.pubCPU.Load()
 		c0, w0 := threadCPU(), time.Now()
 		exps, err := act()
 		c1, w1 := threadCPU(), time.Now()
-		pub := s.tap.pubCPU.Load() - p0
+		pub := s.tr.pubCPU.Load() - p0
 		res.senderCPU = time.Duration(c1 - c0 - pub)
 		res.senderWall = w1.Sub(w0)
 		ch <- actOut{exps, err}
@@ -86,7 +86,7 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 	net1 := cl.stats()
 	res.pubs, res.bytes = net1.Publishes-net0.Publishes, net1.Bytes-net0.Bytes
 	res.oversize = cl.big.count.Load() - big0
-	res.pubErrs = s.tap.snapshot().pubErrs - rx0[sender].pubErrs
+	res.pubErrs = s.tr.snapshot().pubErrs - rx0[sender].pubErrs
 
 	// Serial windows.
 	var parallel []expect
@@ -158,7 +158,7 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 	for j, e := range out.exps {
 		var sum int64
 		for _, i := range e.insts {
-			sum += cl.insts[i].tap.snapshot().rxBytes - rx0[i].rxBytes
+			sum += cl.insts[i].tr.snapshot().rxBytes - rx0[i].rxBytes
 			if t, ok := cl.tr.at(i, e.k); ok && t.After(last) {
 				last = t
 			}
@@ -222,19 +222,16 @@ func (s *Step) finish() {
 	for _, p := range s.pubs {
 		s.MaxPublishes = max(s.MaxPublishes, p)
 	}
-	s.SenderCPU, s.SenderWall = median(s.cpu), median(s.swall)
+	s.SenderCPU, s.SenderWall = chorustest.Median(s.cpu), chorustest.Median(s.swall)
 	s.RxBytes = meanF(s.rx)
-	s.RxSerial = median(s.serial)
+	s.RxSerial = chorustest.Median(s.serial)
 	s.RxSerialMax = 0
 	for _, d := range s.serial {
 		s.RxSerialMax = max(s.RxSerialMax, d)
 	}
-	s.RxParallel = median(s.parallel)
-	s.Wall = median(s.walls)
+	s.RxParallel = chorustest.Median(s.parallel)
+	s.Wall = chorustest.Median(s.walls)
 }
-
-// median is chorustest.Median (kept as a name for the sim's callers).
-func median(d []time.Duration) time.Duration { return chorustest.Median(d) }
 
 func meanI(v []int64) float64 {
 	if len(v) == 0 {

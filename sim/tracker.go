@@ -36,19 +36,16 @@ func (k key) String() string {
 	case kindJoined:
 		return fmt.Sprintf("joined %x", k.id[:6])
 	case kindAdded:
-		return "added " + short(k.s)
+		return "added " + chorustest.Short(k.s)
 	case kindRemoved:
-		return "removed " + short(k.s)
+		return "removed " + chorustest.Short(k.s)
 	case kindLinked:
 		return "linked"
 	case kindDevices:
-		return "device list of " + short(k.s)
+		return "device list of " + chorustest.Short(k.s)
 	}
-	return "subscribed " + short(k.s)
+	return "subscribed " + chorustest.Short(k.s)
 }
-
-// short is chorustest.Short (kept as a name for the sim's many callers).
-func short(s string) string { return chorustest.Short(s) }
 
 // waiter is released when every installation in pending has observed k.
 type waiter struct {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chorus-im/chorus/doubleratchet"
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
@@ -242,7 +243,7 @@ func measureV2OnThread(n, d int) (V2, error) {
 		}
 		receiver = append(receiver, time.Duration(t1-t0))
 	}
-	v.AuthorCPU, v.ReceiverCPU = median(author), median(receiver)
+	v.AuthorCPU, v.ReceiverCPU = chorustest.Median(author), chorustest.Median(receiver)
 	// An add: one slot per existing installation but the adder (N×D − 1); same slot size.
 	per := float64(v.BlockBytes-int64(v2HeaderSize(vg))) / float64(max(v.Slots, 1))
 	v.AddBlockBytes = int64(v2HeaderSize(vg)) + int64(per*float64(n*d-1))

@@ -2,6 +2,7 @@ package chorustest_test
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -185,5 +186,64 @@ func TestRunning(t *testing.T) {
 		if err := r.Stop(); err != nil {
 			t.Errorf("Stop: %v", err)
 		}
+	}
+}
+
+// TestNetwork: devices on a Network connect, share a group, survive a restart on a
+// file store (events kept), fail to publish while faulty, and a linked device joins the
+// holder's group.
+func TestNetwork(t *testing.T) {
+	ctx := context.Background()
+	n := chorustest.NewNetwork(t, memory.Config{})
+	a := n.Add(n.NewDevice("a", filepath.Join(t.TempDir(), "a.db")), chorustest.Create)
+	b := n.Add(n.NewDevice("b", ":memory:"), chorustest.Create)
+	n.Connect(a, b)
+	g, err := a.Client.CreateGroup(ctx, "g", "", b.Info.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n.WaitFor("b joined", func() bool { return b.Events.Check(chorustest.Joined(g)) })
+
+	if err := a.Shutdown(); err != nil {
+		t.Fatal(err)
+	}
+	if a.Run != nil {
+		t.Fatal("Run set after Shutdown")
+	}
+	id := a.Info.ID
+	if err := a.Start(ctx, chorustest.Reopen); err != nil {
+		t.Fatal(err)
+	}
+	if a.Info.ID != id {
+		t.Errorf("reopened as %s, want %s", a.Info.ID, id)
+	}
+
+	n.Fault(a).Store(true)
+	lost, err := a.Client.Send(ctx, g, protocol.Text("lost"))
+	if err != nil {
+		t.Fatal(err) // stored; every publish attempt fails
+	}
+	n.WaitFor("the publish failed", func() bool {
+		msgs, err := a.Client.Messages(ctx, g, protocol.MessageFilter{Status: protocol.StatusFailed, HasStatus: true})
+		return err == nil && len(msgs) == 1 && msgs[0].ID == lost
+	})
+	n.Fault(a).Store(false)
+	if _, err := a.Client.Send(ctx, g, protocol.Text("after")); err != nil {
+		t.Fatal(err)
+	}
+	n.WaitFor("b got the message after the fault", func() bool {
+		got, _ := chorustest.Texts(ctx, b.Client, g)
+		return got["after"] == 1
+	})
+	if got, _ := chorustest.Texts(ctx, b.Client, g); got["lost"] != 0 {
+		t.Error("b got a message whose publishes failed")
+	}
+
+	l := n.LinkNew(a, "a-laptop")
+	if l.Info.ID != a.Info.ID {
+		t.Errorf("linked to %s, want %s", l.Info.ID, a.Info.ID)
+	}
+	if _, err := l.Client.Group(ctx, g); err != nil {
+		t.Errorf("linked device not in the group: %v", err)
 	}
 }

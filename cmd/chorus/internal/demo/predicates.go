@@ -17,7 +17,7 @@ func binds(d *device, id protocol.InstallationID) condition {
 }
 
 func bindsNow(ctx context.Context, d *device, id protocol.InstallationID) bool {
-	code, err := d.client.ContactCode(ctx)
+	code, err := d.Client.ContactCode(ctx)
 	if err != nil {
 		return false
 	}
@@ -39,13 +39,13 @@ func bindsNow(ctx context.Context, d *device, id protocol.InstallationID) bool {
 
 // inGroup: d has group g.
 func inGroup(d *device, g protocol.GroupID) condition {
-	return func(ctx context.Context) bool { _, err := d.client.Group(ctx, g); return err == nil }
+	return func(ctx context.Context) bool { _, err := d.Client.Group(ctx, g); return err == nil }
 }
 
 // knowsInstallations: d knows n installations of account (a contact).
 func knowsInstallations(d *device, account string, n int) condition {
 	return func(ctx context.Context) bool {
-		ct, err := d.client.Contact(ctx, account)
+		ct, err := d.Client.Contact(ctx, account)
 		return err == nil && len(ct.Installations) == n
 	}
 }

@@ -147,7 +147,7 @@ func (s *story) check(ok bool, what, detailFormat string, args ...any) bool {
 
 // wait waits until d's events satisfy cond (or the wait ends).
 func (s *story) wait(ctx context.Context, d *device, cond chorustest.Predicate) bool {
-	return d.ev.Await(ctx, s.o.Wait, cond)
+	return d.Events.Await(ctx, s.o.Wait, cond)
 }
 
 // --- steps: steps_setup.go (network, accounts, link, contacts), steps_group.go (create,

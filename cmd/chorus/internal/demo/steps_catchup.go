@@ -18,7 +18,7 @@ func (s *story) catchUp(ctx context.Context) error {
 		return err
 	}
 	a.meter.Lose(s.topic)
-	lostID, err := a.client.Send(ctx, s.group, protocol.Text("Parking costs 5 euros, bring cash."))
+	lostID, err := a.Client.Send(ctx, s.group, protocol.Text("Parking costs 5 euros, bring cash."))
 	if err != nil {
 		return err
 	}
@@ -27,12 +27,12 @@ func (s *story) catchUp(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	ok := s.wait(ctx, b, chorustest.ToldLost(s.group, a.info, lostID))
-	s.check(ok, "Bob, online, notices a message from Alice is missing", "%s", s.missingText(b, a.info.ID))
-	s.check(len(b.ev.Arrivals(lostID)) == 0, "nobody received the lost message", "")
+	ok := s.wait(ctx, b, chorustest.ToldLost(s.group, a.Info, lostID))
+	s.check(ok, "Bob, online, notices a message from Alice is missing", "%s", s.missingText(b, a.Info.ID))
+	s.check(len(b.Events.Arrivals(lostID)) == 0, "nobody received the lost message", "")
 
 	t0 := time.Now()
-	if err := d.start(ctx, reopen); err != nil {
+	if err := d.start(ctx, chorustest.Reopen); err != nil {
 		return fmt.Errorf("reopening Dave's app: %w", err)
 	}
 	s.say("Dave opens the app again (a fresh node): the engine fetches the group's history from relay-1's store")
@@ -41,8 +41,8 @@ func (s *story) catchUp(ctx context.Context) error {
 	v3, legacy := d.node.StoreRequests()
 	s.check(v3 > 0 && legacy == 0, "Dave's catch-up ran over store v3 (/vac/waku/store-query/3.0.0)",
 		"%d store v3 requests, %d legacy store requests", v3, legacy)
-	okMiss := s.wait(ctx, d, chorustest.ToldLost(s.group, a.info, lostID))
-	s.check(okMiss, "Dave is told a message from Alice is missing and cannot be recovered", "%s", s.missingText(d, a.info.ID))
+	okMiss := s.wait(ctx, d, chorustest.ToldLost(s.group, a.Info, lostID))
+	s.check(okMiss, "Dave is told a message from Alice is missing and cannot be recovered", "%s", s.missingText(d, a.Info.ID))
 	// Missing-message reports (spec R1) name only messages a member was meant to read:
 	// messages sent before Dave joined, named in the causal history of the first ones he
 	// received, are not missing for him (even after their sender left the group).
@@ -62,7 +62,7 @@ func (s *story) catchUp(ctx context.Context) error {
 
 // textCount counts the text messages of group on d.
 func textCount(ctx context.Context, d *device, g protocol.GroupID) int {
-	ms, _ := d.client.Messages(ctx, g, protocol.MessageFilter{})
+	ms, _ := d.Client.Messages(ctx, g, protocol.MessageFilter{})
 	n := 0
 	for _, m := range ms {
 		if m.Content.Type == protocol.ContentText {
@@ -89,7 +89,7 @@ func (s *story) label(d *device) string {
 // missingText describes what d was told is missing from sender, naming the sender.
 func (s *story) missingText(d *device, sender string) string {
 	var out []string
-	for _, m := range d.ev.MissingReports() {
+	for _, m := range d.Events.MissingReports() {
 		if m.Group != s.group || m.SenderAccount != sender {
 			continue
 		}
@@ -109,7 +109,7 @@ func (s *story) missingText(d *device, sender string) string {
 // personOf names an account by its person.
 func (s *story) personOf(account string) string {
 	for _, p := range s.devices() {
-		if p.info.ID == account {
+		if p.Info.ID == account {
 			return p.person
 		}
 	}
@@ -120,7 +120,7 @@ func (s *story) personOf(account string) string {
 // (named in the causal history of later messages): d was never meant to read those.
 func (s *story) preJoinReports(d *device, joinedAt int) []string {
 	var out []string
-	for _, m := range d.ev.MissingReports() {
+	for _, m := range d.Events.MissingReports() {
 		if m.Group != s.group || !m.ByHistory {
 			continue
 		}
@@ -140,7 +140,7 @@ func (s *story) exactlyOnce(context.Context) error {
 	for _, m := range s.sent {
 		for _, r := range m.to {
 			total++
-			if n := len(r.ev.Arrivals(m.id)); n != 1 {
+			if n := len(r.Events.Arrivals(m.id)); n != 1 {
 				bad++
 				s.say("%s got %s's message %s %d times", r.name(), m.from.name(), chorustest.Short(m.id.String()), n)
 			}

@@ -14,12 +14,12 @@ func (s *story) createGroup(ctx context.Context) error {
 	const name, desc = "Climbing trip", "Saturday at the gorge; bring a rope"
 	inbox0, inboxB0 := s.alice.meter.PublishedExcept("")
 	t0 := time.Now()
-	id, err := s.alice.client.CreateGroup(ctx, name, desc, s.bob.info.ID, s.carol.info.ID)
+	id, err := s.alice.Client.CreateGroup(ctx, name, desc, s.bob.Info.ID, s.carol.Info.ID)
 	if err != nil {
 		return err
 	}
 	s.group = id
-	info, err := s.alice.client.Group(ctx, id)
+	info, err := s.alice.Client.Group(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -29,7 +29,7 @@ func (s *story) createGroup(ctx context.Context) error {
 	s.say("the group's Waku topic %s is derived from its secret: outsiders cannot tie it to anyone", info.Topic)
 	for _, d := range []*device{s.bob, s.carol} {
 		ok := s.wait(ctx, d, chorustest.Joined(id))
-		g, gerr := d.client.Group(ctx, id)
+		g, gerr := d.Client.Group(ctx, id)
 		ok = ok && gerr == nil && g.Name == name && g.Description == desc && len(g.Members) == 3
 		s.check(ok, fmt.Sprintf("%s joined and sees the name, the description and 3 members", d.person), "after %s", round(time.Since(t0)))
 	}
@@ -47,7 +47,7 @@ func (s *story) createGroup(ctx context.Context) error {
 func (s *story) send(ctx context.Context, d *device, text, kind string, to ...*device) (protocol.MessageID, error) {
 	n0, b0 := d.meter.Published(s.topic)
 	t0 := time.Now()
-	id, err := d.client.Send(ctx, s.group, protocol.Text(text))
+	id, err := d.Client.Send(ctx, s.group, protocol.Text(text))
 	if err != nil {
 		return id, fmt.Errorf("%s sends: %w", d.name(), err)
 	}
@@ -62,7 +62,7 @@ func (s *story) send(ctx context.Context, d *device, text, kind string, to ...*d
 			got = append(got, s.label(r)+" ✗")
 			continue
 		}
-		l := r.ev.Arrivals(id)[0].Sub(t0)
+		l := r.Events.Arrivals(id)[0].Sub(t0)
 		s.tally.latency(l)
 		got = append(got, fmt.Sprintf("%s %s", s.label(r), round(l)))
 	}
@@ -119,7 +119,7 @@ func (s *story) addDave(ctx context.Context) error {
 	s.say("(Alice's phone missed Bob's last message: she adds Dave while behind on Bob)")
 	g0, gb0 := a.meter.Published(s.topic)
 	p0, pb0 := a.meter.PublishedExcept(s.topic)
-	if err := a.client.AddMembers(ctx, s.group, d.info.ID); err != nil {
+	if err := a.Client.AddMembers(ctx, s.group, d.Info.ID); err != nil {
 		return err
 	}
 	g1, gb1 := a.meter.Published(s.topic)
@@ -128,16 +128,16 @@ func (s *story) addDave(ctx context.Context) error {
 	ok := s.wait(ctx, d, chorustest.Joined(s.group))
 	s.check(ok, "Dave joined the group", "")
 	for _, m := range []*device{l, b, c} {
-		ok := s.wait(ctx, m, chorustest.SawAdded(s.group, d.info.ID))
+		ok := s.wait(ctx, m, chorustest.SawAdded(s.group, d.Info.ID))
 		s.check(ok, fmt.Sprintf("%s sees Dave added", m.name()), "")
 	}
 	// Dave's app fetches the group's recent history from the store (everything said
 	// before he joined is there).
-	if err := d.client.Sync(ctx); err != nil {
+	if err := d.Client.Sync(ctx); err != nil {
 		s.say("Dave's sync: %v", err)
 	}
 	older, leaked := 0, 0
-	ms, err := d.client.Messages(ctx, s.group, protocol.MessageFilter{})
+	ms, err := d.Client.Messages(ctx, s.group, protocol.MessageFilter{})
 	if err != nil {
 		return err
 	}
@@ -181,7 +181,7 @@ func (s *story) removeCarol(ctx context.Context) error {
 	}
 	carolBefore := textCount(ctx, c, s.group)
 	n0, b0 := a.meter.Published(s.topic)
-	if err := a.client.RemoveMembers(ctx, s.group, c.info.ID); err != nil {
+	if err := a.Client.RemoveMembers(ctx, s.group, c.Info.ID); err != nil {
 		stop()
 		return err
 	}
@@ -192,7 +192,7 @@ func (s *story) removeCarol(ctx context.Context) error {
 	ok := s.wait(ctx, c, chorustest.ToldRemoved(s.group))
 	s.check(ok, "Carol is told she was removed", "")
 	for _, m := range []*device{l, b, d} {
-		ok := s.wait(ctx, m, chorustest.SawRemoved(s.group, c.info.ID))
+		ok := s.wait(ctx, m, chorustest.SawRemoved(s.group, c.Info.ID))
 		s.check(ok, fmt.Sprintf("%s sees Carol removed", m.name()), "")
 	}
 	s.say("every remaining device now sends under the new epoch; no message carries any key:")
@@ -217,7 +217,7 @@ func (s *story) removeCarol(ctx context.Context) error {
 	got := stop()
 	read := 0
 	for _, id := range ids {
-		read += len(c.ev.Arrivals(id))
+		read += len(c.Events.Arrivals(id))
 	}
 	carolAfter := textCount(ctx, c, s.group)
 	s.check(got >= len(ids) && read == 0 && carolAfter == carolBefore,
@@ -236,23 +236,23 @@ func (s *story) revokeLostDevice(ctx context.Context) error {
 	}
 	laptopBefore := textCount(ctx, l, s.group)
 	n0, b0 := a.meter.PublishedExcept("")
-	if err := a.client.RevokeInstallation(ctx, l.info.Installation); err != nil {
+	if err := a.Client.RevokeInstallation(ctx, l.Info.Installation); err != nil {
 		stop()
 		return err
 	}
 	n1, b1 := a.meter.PublishedExcept("")
 	s.say("Alice lost her laptop: from her phone (it holds the account key) she revokes it; the signed")
 	s.say("device list goes to the group and to her contacts (%d publishes, %d B); revocation is permanent", n1-n0, b1-b0)
-	ins, err := a.client.Installations(ctx)
+	ins, err := a.Client.Installations(ctx)
 	revoked := false
 	for _, in := range ins {
-		if in.ID == l.info.Installation && in.Status == protocol.InstallationRevoked {
+		if in.ID == l.Info.Installation && in.Status == protocol.InstallationRevoked {
 			revoked = true
 		}
 	}
 	s.check(err == nil && revoked, "Alice's phone lists the laptop as revoked", "")
 	for _, m := range []*device{b, d} {
-		ok := s.waitUntil(ctx, knowsInstallations(m, a.info.ID, 1))
+		ok := s.waitUntil(ctx, knowsInstallations(m, a.Info.ID, 1))
 		s.check(ok, fmt.Sprintf("%s drops Alice's laptop", m.person), "")
 	}
 	s.say("the device list rode with Alice's rekey (one publish): everyone is on a new epoch the laptop lacks:")
@@ -277,7 +277,7 @@ func (s *story) revokeLostDevice(ctx context.Context) error {
 	got := stop()
 	read := 0
 	for _, id := range ids {
-		read += len(l.ev.Arrivals(id))
+		read += len(l.Events.Arrivals(id))
 	}
 	laptopAfter := textCount(ctx, l, s.group)
 	s.check(got >= len(ids) && read == 0 && laptopAfter == laptopBefore,

@@ -78,19 +78,19 @@ func (s *story) accounts(ctx context.Context) error {
 		if err := os.MkdirAll(filepath.Dir(d.dbPath), 0o700); err != nil {
 			return err
 		}
-		mode := create
+		mode := chorustest.Create
 		if d == s.laptop {
-			mode = link
+			mode = chorustest.Link
 		}
 		if err := d.start(ctx, mode); err != nil {
 			return fmt.Errorf("%s: %w", d.name(), err)
 		}
 		rel, _ := filepath.Rel(s.dir, d.dbPath)
 		if d == s.laptop {
-			s.say("%-12s a new installation waiting to be linked (link code %s…)  %s", d.name(), d.linkCode[:22], rel)
+			s.say("%-12s a new installation waiting to be linked (link code %s…)  %s", d.name(), d.LinkCode[:22], rel)
 			continue
 		}
-		s.say("%-12s account %s  installation %s  %s", d.name(), chorustest.Short(d.info.ID), d.info.Installation.String()[:8], rel)
+		s.say("%-12s account %s  installation %s  %s", d.name(), chorustest.Short(d.Info.ID), d.Info.Installation.String()[:8], rel)
 	}
 	s.say("each device runs its own go-waku relay node (connected to one relay) and its own sqlite file")
 	if err := s.meshReady(ctx); err != nil {
@@ -104,15 +104,15 @@ func (s *story) linkLaptop(ctx context.Context) error {
 	a, l := s.alice, s.laptop
 	n0, b0 := a.meter.PublishedExcept("")
 	t0 := time.Now()
-	id, err := a.client.LinkDevice(ctx, l.linkCode, "laptop")
+	id, err := a.Client.LinkDevice(ctx, l.LinkCode, "laptop")
 	if err != nil {
 		return fmt.Errorf("linking the laptop: %w", err)
 	}
 	n1, b1 := a.meter.PublishedExcept("")
 	ok := s.wait(ctx, l, chorustest.Linked)
 	if ok {
-		l.info, err = l.client.Account()
-		ok = err == nil && l.info.ID == a.info.ID && l.info.Installation == id
+		l.Info, err = l.Client.Account()
+		ok = err == nil && l.Info.ID == a.Info.ID && l.Info.Installation == id
 	}
 	s.say("Alice links her laptop: she scans its link code with her phone, which holds the account key,")
 	s.say("signs the new device list and sends the laptop her contacts and groups (%d publishes, %d B)", n1-n0, b1-b0)
@@ -120,7 +120,7 @@ func (s *story) linkLaptop(ctx context.Context) error {
 	bound := s.waitUntil(ctx, binds(a, id))
 	s.say("the laptop signs its binding to Alice's account and sends it back; her phone then announces it")
 	s.check(bound, "Alice's device list binds the laptop (its own signature)", "after %s", round(time.Since(t0)))
-	ins, err := a.client.Installations(ctx)
+	ins, err := a.Client.Installations(ctx)
 	active := 0
 	for _, in := range ins {
 		if in.Status == protocol.InstallationActive {
@@ -191,7 +191,7 @@ func (s *story) meshReady(ctx context.Context) error {
 func round2(d time.Duration) string { return round(d) }
 
 func (s *story) contacts(ctx context.Context) error {
-	code := func(d *device) (string, error) { return d.client.ContactCode(ctx) }
+	code := func(d *device) (string, error) { return d.Client.ContactCode(ctx) }
 	ac, err := code(s.alice)
 	if err != nil {
 		return err
@@ -201,24 +201,24 @@ func (s *story) contacts(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if _, err := s.alice.client.AddContact(ctx, c); err != nil {
+		if _, err := s.alice.Client.AddContact(ctx, c); err != nil {
 			return fmt.Errorf("adding %s's contact code on Alice's phone: %w", d.person, err)
 		}
-		if _, err := d.client.AddContact(ctx, ac); err != nil {
+		if _, err := d.Client.AddContact(ctx, ac); err != nil {
 			return fmt.Errorf("adding Alice's contact code on %s: %w", d.name(), err)
 		}
 	}
 	s.say("Alice ↔ Bob, Alice ↔ Carol, Alice ↔ Dave scan each other's contact code")
 	s.say("a code is %d characters (%s…): account key + signed device list + prekey bundle", len(ac), ac[:20])
-	cs, err := s.alice.client.Contacts(ctx)
+	cs, err := s.alice.Client.Contacts(ctx)
 	ok := err == nil && len(cs) == 3
 	for _, c := range cs {
 		ok = ok && len(c.Installations) == 1
 	}
 	s.check(ok, "Alice verified and stored 3 contacts, one installation each", "")
-	ct, err := s.bob.client.Contact(ctx, s.alice.info.ID)
+	ct, err := s.bob.Client.Contact(ctx, s.alice.Info.ID)
 	s.check(err == nil && len(ct.Installations) == 2, "Alice's code carries both her devices", "Bob knows %d installations of Alice", len(ct.Installations))
-	_, err = s.bob.client.AddContact(ctx, tamper(ac))
+	_, err = s.bob.Client.AddContact(ctx, tamper(ac))
 	s.check(err != nil, "a contact code with one flipped bit is refused", "%v", err)
 	return nil
 }

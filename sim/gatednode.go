@@ -56,10 +56,10 @@ func (g *gate) wait(ctx context.Context) bool {
 	}
 }
 
-// tap is the protocol.Transport of one simulated installation: a memory node with
+// gatedNode is the protocol.Transport of one simulated installation: a memory node with
 // counters (publishes, bytes both ways, thread CPU spent inside Publish) and a gate on
 // the inbound side.
-type tap struct {
+type gatedNode struct {
 	node        *memory.Node
 	gate        *gate
 	onSubscribe func(topic string)
@@ -72,7 +72,7 @@ type tap struct {
 	pending                 atomic.Int64 // envelopes taken off the bus, not yet handed to the client
 }
 
-func (t *tap) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
+func (t *gatedNode) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
 	c0 := threadCPU()
 	wire := payload
 	if t.big != nil {
@@ -95,7 +95,7 @@ func (t *tap) Publish(ctx context.Context, topic string, payload []byte) ([32]by
 	return h, nil
 }
 
-func (t *tap) Subscribe(ctx context.Context, topics []string) (<-chan transport.Envelope, error) {
+func (t *gatedNode) Subscribe(ctx context.Context, topics []string) (<-chan transport.Envelope, error) {
 	src, err := t.node.Subscribe(ctx, topics)
 	if err != nil {
 		return nil, err
@@ -159,7 +159,7 @@ func (t *tap) Subscribe(ctx context.Context, topics []string) (<-chan transport.
 	return out, nil
 }
 
-// inbound is an unbounded FIFO of envelopes between a tap's reader and writer.
+// inbound is an unbounded FIFO of envelopes between a gatedNode.s reader and writer.
 type inbound struct {
 	mu     sync.Mutex
 	q      []transport.Envelope
@@ -217,16 +217,16 @@ func (b *inbound) pop(ctx context.Context) (transport.Envelope, bool) {
 	}
 }
 
-func (t *tap) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
+func (t *gatedNode) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
 	return t.node.History(ctx, topics, since, until)
 }
 
-// counters is a snapshot of a tap's counters.
+// counters is a snapshot of a gatedNode.s counters.
 type counters struct {
 	pubs, pubBytes, pubErrs, pubCPU, rxEnvs, rxBytes int64
 }
 
-func (t *tap) snapshot() counters {
+func (t *gatedNode) snapshot() counters {
 	return counters{pubs: t.pubs.Load(), pubBytes: t.pubBytes.Load(), pubErrs: t.pubErrs.Load(), pubCPU: t.pubCPU.Load(),
 		rxEnvs: t.rxEnvs.Load(), rxBytes: t.rxBytes.Load()}
 }
