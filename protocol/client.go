@@ -208,6 +208,8 @@ type Client struct {
 	resumedEpochs map[[32]byte]GroupID
 	// rekeys counts the rekeys we authored (tests).
 	rekeys int
+	// hot is the ordinary group-message path's in-memory state (hotpath.go; under mu).
+	hot hotPath
 }
 
 // New returns a client on store and t. If the store holds an account it is loaded;

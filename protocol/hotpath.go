@@ -1,0 +1,219 @@
+// The ordinary group-message path's in-memory state (issue 16): what a received message
+// would otherwise read from the store or recompute, kept only for what is committed.
+
+package protocol
+
+import (
+	"context"
+	"runtime"
+	"slices"
+	"sync"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/transport"
+)
+
+// recentMax bounds the short causal-history entries the hot path remembers (16 bytes
+// each plus their index): a sender's last HistoryLength messages stay in it while fewer
+// than recentMax / HistoryLength installations speak in between.
+const recentMax = 2048
+
+// keyCacheMax bounds the decompressed signing keys kept (per installation met).
+const keyCacheMax = 4096
+
+// hotPath is guarded by Client.mu. Everything in it follows committed transactions only
+// (onCommit), and Client.reload drops it with the other caches.
+type hotPath struct {
+	// recent indexes the short entries of the last recentMax group messages we stored
+	// (received, across groups: a message id binds its group): a v2 message's history
+	// naming one of them needs no store lookup (expectShortHistory).
+	recent    map[[wire.ShortEntrySize]byte]int // entry -> its latest position in ring
+	ring      [][wire.ShortEntrySize]byte
+	ringPos   int
+	keys      map[[33]byte][]byte // compressed signing key -> uncompressed (a pure function)
+	instKeys  map[InstallationID][33]byte
+	verified  map[sigCheck]struct{} // signatures checked ahead of a batch (preverify)
+	verifying bool
+}
+
+// sigCheck names one signature check: key, digest and signature.
+type sigCheck struct {
+	pub    [65]byte
+	digest [32]byte
+	sig    [64]byte
+}
+
+func newSigCheck(pub, digest, sig []byte) (sigCheck, bool) {
+	var k sigCheck
+	if len(pub) != len(k.pub) || len(digest) != len(k.digest) || len(sig) != len(k.sig) {
+		return k, false
+	}
+	copy(k.pub[:], pub)
+	copy(k.digest[:], digest)
+	copy(k.sig[:], sig)
+	return k, true
+}
+
+// addRecent records the short entry of a stored message.
+func (h *hotPath) addRecent(e [wire.ShortEntrySize]byte) {
+	if h.recent == nil {
+		h.recent = map[[wire.ShortEntrySize]byte]int{}
+	}
+	if len(h.ring) < recentMax {
+		h.recent[e] = len(h.ring)
+		h.ring = append(h.ring, e)
+		return
+	}
+	old := h.ring[h.ringPos]
+	if h.recent[old] == h.ringPos {
+		delete(h.recent, old)
+	}
+	h.ring[h.ringPos] = e
+	h.recent[e] = h.ringPos
+	h.ringPos = (h.ringPos + 1) % recentMax
+}
+
+// hasRecent reports whether e names a message stored recently.
+func (h *hotPath) hasRecent(e [wire.ShortEntrySize]byte) bool {
+	_, ok := h.recent[e]
+	return ok
+}
+
+// signingKey returns in's signing key uncompressed (cached: decompression is a square
+// root on the curve) and remembers it as in's for preverify.
+func (h *hotPath) signingKey(in *InstallationRecord) ([]byte, error) {
+	if k, ok := h.keys[in.Signing]; ok {
+		h.rememberInst(in)
+		return k, nil
+	}
+	k, err := signingKey65(in)
+	if err != nil {
+		return nil, err
+	}
+	if h.keys == nil || len(h.keys) >= keyCacheMax {
+		h.keys = map[[33]byte][]byte{}
+	}
+	h.keys[in.Signing] = k
+	h.rememberInst(in)
+	return k, nil
+}
+
+func (h *hotPath) rememberInst(in *InstallationRecord) {
+	if k, ok := h.instKeys[in.ID]; ok && k == in.Signing {
+		return
+	}
+	if h.instKeys == nil || len(h.instKeys) >= keyCacheMax {
+		h.instKeys = map[InstallationID][33]byte{}
+	}
+	h.instKeys[in.ID] = in.Signing
+}
+
+// verify is the epoch.Verifier of received v2 messages: a signature preverify checked
+// (under the same key, over the same digest) is valid; anything else is checked here.
+func (h *hotPath) verify(pub, digest, sig []byte) bool {
+	if h.verified != nil {
+		if k, ok := newSigCheck(pub, digest, sig); ok {
+			if _, ok := h.verified[k]; ok {
+				return true
+			}
+		}
+	}
+	return crypto.VerifySignature(pub, digest, sig)
+}
+
+// preverify checks, on every core, the signatures of the v2 group messages among envs
+// whose sender's key we know, before they are processed one by one (Sync's batches):
+// what verifies is remembered until done is called, and the sequential processing
+// (openGroupMessageV2) then skips that check. A signature that does not verify is not
+// remembered: its message is checked again in order, and rejected there alone. Which key
+// a message needs is guessed from memory (the key last seen for its installation); a
+// wrong guess only costs the check again.
+func (c *Client) preverify(envs []transport.Envelope) (done func()) {
+	type job struct {
+		pub     [65]byte
+		live    []epoch.Epoch
+		topic   string
+		payload []byte
+	}
+	c.mu.Lock()
+	if c.hot.verifying {
+		c.mu.Unlock()
+		return func() {}
+	}
+	var jobs []job
+	for _, e := range envs {
+		for _, id := range c.topics[e.Topic] {
+			gc := c.groups[id]
+			if gc == nil || !gc.v2 || gc.status != GroupActive || len(gc.live) == 0 {
+				continue
+			}
+			jobs = append(jobs, job{live: slices.Clone(gc.live), topic: e.Topic, payload: e.Payload})
+		}
+	}
+	instKeys := c.hot.instKeys
+	keys := make(map[InstallationID][]byte, len(instKeys))
+	for inst, sk := range instKeys {
+		if k, ok := c.hot.keys[sk]; ok {
+			keys[inst] = k
+		}
+	}
+	c.hot.verifying = true
+	c.mu.Unlock()
+	out := make([]*sigCheck, len(jobs))
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(jobs); i += workers {
+				j := &jobs[i]
+				frame, ep, err := epoch.OpenOuter(j.live, j.topic, j.payload)
+				if err != nil {
+					continue
+				}
+				f, err := wire.ParseFrameV2(frame)
+				if err != nil || f.Message == nil {
+					continue
+				}
+				hd, err := epoch.ParseMessageHeader(f.Message)
+				if err != nil {
+					continue
+				}
+				pub := keys[InstallationID(hd.Installation)]
+				d, sig, err := epoch.MessageSignature(ep.ID, f.Message)
+				if pub == nil || err != nil || !crypto.VerifySignature(pub, d[:], sig) {
+					continue
+				}
+				if k, ok := newSigCheck(pub, d[:], sig); ok {
+					out[i] = &k
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	c.mu.Lock()
+	c.hot.verified = make(map[sigCheck]struct{}, len(out))
+	for _, k := range out {
+		if k != nil {
+			c.hot.verified[*k] = struct{}{}
+		}
+	}
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		c.hot.verified, c.hot.verifying = nil, false
+		c.mu.Unlock()
+	}
+}
+
+// batchVerified runs fn as a batch (batch.go) over envs with their signatures checked
+// ahead on every core (preverify).
+func (c *Client) batchVerified(ctx context.Context, envs []transport.Envelope, fn func(ctx context.Context)) error {
+	done := c.preverify(envs)
+	defer done()
+	return c.batch(ctx, fn)
+}
