@@ -396,6 +396,8 @@ type txn struct {
 	burst      bool
 	burstRecs  []*OutboxRecord
 	spreadLast map[string]time.Time // not-before times this transaction gave per topic
+	// gs is the group state this transaction wrote or read (hotpath.go; nil: not in view).
+	gs map[GroupID]*GroupRecord
 }
 
 // stateOf returns the membership state of a group as of this transaction.

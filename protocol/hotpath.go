@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
@@ -37,6 +38,8 @@ type hotPath struct {
 	instKeys  map[InstallationID][33]byte
 	verified  map[sigCheck]struct{} // signatures checked ahead of a batch (preverify)
 	verifying bool
+	// groups is the committed GroupState view of groups (write-through, see GroupState).
+	groups map[GroupID]*GroupRecord
 }
 
 // sigCheck names one signature check: key, digest and signature.
@@ -216,4 +219,98 @@ func (c *Client) batchVerified(ctx context.Context, envs []transport.Envelope, f
 	done := c.preverify(envs)
 	defer done()
 	return c.batch(ctx, fn)
+}
+
+// Group state, write-through (hotPath.groups): the GroupState view (no image, no event
+// log) of groups as committed, so that a message does not read its group's row back.
+// Within a transaction, its own writes (txn.gs) come first; the shared map takes them at
+// commit. A write the view cannot follow (PutGroupState of a group not in view: the
+// columns it leaves alone are unknown) drops the group from it.
+
+// groupStateView returns a deep copy of g as GroupState returns it: no image, no event
+// log, times as the store keeps them (nanoseconds, UTC).
+func groupStateView(g *GroupRecord) *GroupRecord {
+	v := *g
+	v.Image, v.Events = nil, nil
+	v.Sender, v.History, v.Repeat = slices.Clone(g.Sender), slices.Clone(g.History), slices.Clone(g.Repeat)
+	v.Schedule, v.EpochMeta = slices.Clone(g.Schedule), slices.Clone(g.EpochMeta)
+	v.JoinedAt, v.UpdatedAt = storedTime(g.JoinedAt), storedTime(g.UpdatedAt)
+	return &v
+}
+
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return time.Unix(0, t.UnixNano()).UTC()
+}
+
+// knownGroup returns the group state as of this transaction if in view (not a copy).
+func (t *txn) knownGroup(id GroupID) (*GroupRecord, bool) {
+	if g, ok := t.gs[id]; ok {
+		return g, g != nil
+	}
+	g := t.c.hot.groups[id]
+	return g, g != nil
+}
+
+// setGroupView records v as id's state for the rest of the transaction and, at commit,
+// for the client (nil: not in view).
+func (t *txn) setGroupView(id GroupID, v *GroupRecord) {
+	if t.gs == nil {
+		t.gs = map[GroupID]*GroupRecord{}
+	}
+	t.gs[id] = v
+	c := t.c
+	t.onCommit(func() {
+		if v == nil {
+			delete(c.hot.groups, id)
+			return
+		}
+		if c.hot.groups == nil {
+			c.hot.groups = map[GroupID]*GroupRecord{}
+		}
+		c.hot.groups[id] = v
+	})
+}
+
+// GroupState is StoreTx.GroupState through the view.
+func (t *txn) GroupState(id GroupID) (*GroupRecord, error) {
+	if g, ok := t.knownGroup(id); ok {
+		return groupStateView(g), nil
+	}
+	g, err := t.StoreTx.GroupState(id)
+	if err != nil {
+		return nil, err
+	}
+	t.setGroupView(id, groupStateView(g)) // what the store holds as of this transaction
+	return g, nil
+}
+
+// PutGroupState is StoreTx.PutGroupState, followed by the view.
+func (t *txn) PutGroupState(g *GroupRecord) error {
+	if err := t.StoreTx.PutGroupState(g); err != nil {
+		return err
+	}
+	base, ok := t.knownGroup(g.ID)
+	if !ok {
+		t.setGroupView(g.ID, nil)
+		return nil
+	}
+	// The columns PutGroupState writes; the others stay as they were.
+	v := groupStateView(base)
+	n := groupStateView(g)
+	v.Sender, v.Rotate, v.Distribute, v.Clock, v.History, v.UpdatedAt = n.Sender, n.Rotate, n.Distribute, n.Clock, n.History, n.UpdatedAt
+	v.Repeat, v.RepeatLeft, v.SenderLease, v.Schedule, v.EpochMeta = n.Repeat, n.RepeatLeft, n.SenderLease, n.Schedule, n.EpochMeta
+	t.setGroupView(g.ID, v)
+	return nil
+}
+
+// PutGroup is StoreTx.PutGroup, followed by the view.
+func (t *txn) PutGroup(g *GroupRecord) error {
+	if err := t.StoreTx.PutGroup(g); err != nil {
+		return err
+	}
+	t.setGroupView(g.ID, groupStateView(g))
+	return nil
 }
