@@ -398,6 +398,10 @@ type txn struct {
 	spreadLast map[string]time.Time // not-before times this transaction gave per topic
 	// gs is the group state this transaction wrote or read (hotpath.go; nil: not in view).
 	gs map[GroupID]*GroupRecord
+	// chains and chainsDropped: the epoch chains this transaction wrote or read, and the
+	// groups whose chains it deleted (hotpath.go).
+	chains        map[chainKey]*EpochChainRecord
+	chainsDropped map[GroupID]bool
 }
 
 // stateOf returns the membership state of a group as of this transaction.

@@ -4,6 +4,7 @@
 package protocol
 
 import (
+	"bytes"
 	"context"
 	"runtime"
 	"slices"
@@ -40,6 +41,10 @@ type hotPath struct {
 	verifying bool
 	// groups is the committed GroupState view of groups (write-through, see GroupState).
 	groups map[GroupID]*GroupRecord
+	// chains is the committed view of recently used epoch chains (see SenderChain).
+	chains map[chainKey]*EpochChainRecord
+	// sendEpochs: per group, the epoch sends seal under (prepareV2).
+	sendEpochs map[GroupID]sendEpoch
 }
 
 // sigCheck names one signature check: key, digest and signature.
@@ -313,4 +318,154 @@ func (t *txn) PutGroup(g *GroupRecord) error {
 	}
 	t.setGroupView(g.ID, groupStateView(g))
 	return nil
+}
+
+// Epoch chains, write-through (hotPath.chains): our sending chains and the receiver
+// chains of the installations that spoke last, as committed, so that a message reads
+// neither back. Within a transaction its own writes come first (txn.chains); a
+// DeleteEpochChains drops the group from view (txn.chainsDropped, then at commit).
+
+// chainsMax bounds the chains in view (each at most a receiver chain's encoding with its
+// skipped keys); beyond it one is evicted at random.
+const chainsMax = 64
+
+// chainKey names a chain: Sender set for our own (Installation unset).
+type chainKey struct {
+	group  GroupID
+	epoch  [32]byte
+	inst   InstallationID
+	sender bool
+}
+
+func copyChain(r *EpochChainRecord) *EpochChainRecord {
+	c := *r
+	c.State = slices.Clone(r.State)
+	return &c
+}
+
+func (t *txn) knownChain(k chainKey) (*EpochChainRecord, bool) {
+	if r, ok := t.chains[k]; ok {
+		return r, r != nil
+	}
+	if t.chainsDropped[k.group] {
+		return nil, false
+	}
+	r := t.c.hot.chains[k]
+	return r, r != nil
+}
+
+func (t *txn) setChain(k chainKey, r *EpochChainRecord) {
+	if t.chains == nil {
+		t.chains = map[chainKey]*EpochChainRecord{}
+	}
+	t.chains[k] = r
+	c := t.c
+	t.onCommit(func() {
+		if c.hot.chains == nil {
+			c.hot.chains = map[chainKey]*EpochChainRecord{}
+		}
+		if _, ok := c.hot.chains[k]; !ok && len(c.hot.chains) >= chainsMax {
+			for old := range c.hot.chains {
+				delete(c.hot.chains, old)
+				break
+			}
+		}
+		c.hot.chains[k] = r
+	})
+}
+
+func (t *txn) chainRead(k chainKey, load func() (*EpochChainRecord, error)) (*EpochChainRecord, error) {
+	if r, ok := t.knownChain(k); ok {
+		return copyChain(r), nil
+	}
+	r, err := load()
+	if err != nil {
+		return nil, err
+	}
+	t.setChain(k, copyChain(r))
+	return r, nil
+}
+
+// SenderChain is StoreTx.SenderChain through the view.
+func (t *txn) SenderChain(group GroupID, eid [32]byte) (*EpochChainRecord, error) {
+	return t.chainRead(chainKey{group: group, epoch: eid, sender: true}, func() (*EpochChainRecord, error) {
+		return t.StoreTx.SenderChain(group, eid)
+	})
+}
+
+// ReceiverChain is StoreTx.ReceiverChain through the view.
+func (t *txn) ReceiverChain(group GroupID, eid [32]byte, inst InstallationID) (*EpochChainRecord, error) {
+	return t.chainRead(chainKey{group: group, epoch: eid, inst: inst}, func() (*EpochChainRecord, error) {
+		return t.StoreTx.ReceiverChain(group, eid, inst)
+	})
+}
+
+// PutSenderChain is StoreTx.PutSenderChain, followed by the view.
+func (t *txn) PutSenderChain(r *EpochChainRecord) error {
+	if err := t.StoreTx.PutSenderChain(r); err != nil {
+		return err
+	}
+	v := copyChain(r)
+	v.Installation = InstallationID{} // as the store returns it
+	t.setChain(chainKey{group: r.Group, epoch: r.Epoch, sender: true}, v)
+	return nil
+}
+
+// PutReceiverChain is StoreTx.PutReceiverChain, followed by the view.
+func (t *txn) PutReceiverChain(r *EpochChainRecord) error {
+	if err := t.StoreTx.PutReceiverChain(r); err != nil {
+		return err
+	}
+	v := copyChain(r)
+	v.Lease = 0 // as the store returns it
+	t.setChain(chainKey{group: r.Group, epoch: r.Epoch, inst: r.Installation}, v)
+	return nil
+}
+
+// DeleteEpochChains is StoreTx.DeleteEpochChains; the group leaves the view.
+func (t *txn) DeleteEpochChains(group GroupID, keep [][32]byte) error {
+	if err := t.StoreTx.DeleteEpochChains(group, keep); err != nil {
+		return err
+	}
+	if t.chainsDropped == nil {
+		t.chainsDropped = map[GroupID]bool{}
+	}
+	t.chainsDropped[group] = true
+	for k := range t.chains {
+		if k.group == group {
+			delete(t.chains, k)
+		}
+	}
+	c := t.c
+	t.onCommit(func() {
+		for k := range c.hot.chains {
+			if k.group == group {
+				delete(c.hot.chains, k)
+			}
+		}
+	})
+	return nil
+}
+
+// sendEpoch is the epoch a send seals under, as last computed from the group's stored
+// schedule and bookkeeping (key: their bytes; a pure function of them).
+type sendEpoch struct {
+	key []byte
+	ep  epoch.Epoch
+}
+
+func (h *hotPath) sendEpoch(g GroupID, schedule, meta []byte) (sendEpoch, bool) {
+	se, ok := h.sendEpochs[g]
+	if !ok || len(se.key) != len(schedule)+len(meta) || !bytes.Equal(se.key[:len(schedule)], schedule) ||
+		!bytes.Equal(se.key[len(schedule):], meta) {
+		return sendEpoch{}, false
+	}
+	return se, true
+}
+
+func (h *hotPath) setSendEpoch(g GroupID, key []byte, ep epoch.Epoch) {
+	if h.sendEpochs == nil {
+		h.sendEpochs = map[GroupID]sendEpoch{}
+	}
+	h.sendEpochs[g] = sendEpoch{key: key, ep: ep}
 }
