@@ -3,6 +3,8 @@ package protocol
 import (
 	"context"
 	cryptorand "crypto/rand"
+	"fmt"
+	"reflect"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol/wire"
@@ -72,4 +74,49 @@ func ForgeNextMessage(forger, victim *Client, g GroupID, text string) (string, [
 		panic(err)
 	}
 	return topic, payload
+}
+
+// CheckHotViews compares c's in-memory views of the message path (hotpath.go: group
+// state, epoch chains) with what its store holds; nil when they agree.
+func CheckHotViews(c *Client) error {
+	var bad error
+	_ = c.tx(context.Background(), func(t *txn) error {
+		for id, v := range c.hot.groups {
+			g, err := t.StoreTx.GroupState(id)
+			if err != nil {
+				bad = fmt.Errorf("group %s in view but not stored: %v", id, err)
+				return nil
+			}
+			if !reflect.DeepEqual(groupStateView(g), v) {
+				bad = fmt.Errorf("group %s: view differs from the store", id)
+				return nil
+			}
+		}
+		for k, v := range c.hot.chains {
+			var r *EpochChainRecord
+			var err error
+			if k.sender {
+				r, err = t.StoreTx.SenderChain(k.group, k.epoch)
+			} else {
+				r, err = t.StoreTx.ReceiverChain(k.group, k.epoch, k.inst)
+			}
+			if err != nil {
+				bad = fmt.Errorf("chain %x in view but not stored: %v", k.epoch[:4], err)
+				return nil
+			}
+			if !reflect.DeepEqual(r, v) {
+				bad = fmt.Errorf("chain %x: view differs from the store", k.epoch[:4])
+				return nil
+			}
+		}
+		return nil
+	})
+	return bad
+}
+
+// HotViewSizes returns how many groups and chains c holds in view.
+func HotViewSizes(c *Client) (groups, chains int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.hot.groups), len(c.hot.chains)
 }
