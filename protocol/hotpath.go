@@ -141,7 +141,6 @@ func (h *hotPath) verify(pub, digest, sig []byte) bool {
 // wrong guess only costs the check again.
 func (c *Client) preverify(envs []transport.Envelope) (done func()) {
 	type job struct {
-		pub     [65]byte
 		live    []epoch.Epoch
 		topic   string
 		payload []byte
