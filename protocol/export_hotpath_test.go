@@ -120,3 +120,11 @@ func HotViewSizes(c *Client) (groups, chains int) {
 	defer c.mu.Unlock()
 	return len(c.hot.groups), len(c.hot.chains)
 }
+
+// DeleteReceiverChainsOf deletes at c the receiver chains of sender's installation in g.
+func DeleteReceiverChainsOf(c, sender *Client, g GroupID) error {
+	sender.mu.Lock()
+	inst := sender.acct.inst
+	sender.mu.Unlock()
+	return c.tx(context.Background(), func(t *txn) error { return t.DeleteReceiverChains(g, inst) })
+}

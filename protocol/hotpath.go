@@ -322,7 +322,8 @@ func (t *txn) PutGroup(g *GroupRecord) error {
 // Epoch chains, write-through (hotPath.chains): our sending chains and the receiver
 // chains of the installations that spoke last, as committed, so that a message reads
 // neither back. Within a transaction its own writes come first (txn.chains); a
-// DeleteEpochChains drops the group from view (txn.chainsDropped, then at commit).
+// DeleteEpochChains or DeleteReceiverChains drops the group from view (txn.chainsDropped,
+// then at commit).
 
 // chainsMax bounds the chains in view (each at most a receiver chain's encoding with its
 // skipped keys); beyond it one is evicted at random.
@@ -426,6 +427,22 @@ func (t *txn) DeleteEpochChains(group GroupID, keep [][32]byte) error {
 	if err := t.StoreTx.DeleteEpochChains(group, keep); err != nil {
 		return err
 	}
+	t.dropChains(group)
+	return nil
+}
+
+// DeleteReceiverChains is StoreTx.DeleteReceiverChains; the group leaves the view.
+func (t *txn) DeleteReceiverChains(group GroupID, inst InstallationID) error {
+	if err := t.StoreTx.DeleteReceiverChains(group, inst); err != nil {
+		return err
+	}
+	t.dropChains(group)
+	return nil
+}
+
+// dropChains takes group's chains out of the view (for the rest of the transaction, and
+// from the client's at commit).
+func (t *txn) dropChains(group GroupID) {
 	if t.chainsDropped == nil {
 		t.chainsDropped = map[GroupID]bool{}
 	}
@@ -443,7 +460,6 @@ func (t *txn) DeleteEpochChains(group GroupID, keep [][32]byte) error {
 			}
 		}
 	})
-	return nil
 }
 
 // sendEpoch is the epoch a send seals under, as last computed from the group's stored

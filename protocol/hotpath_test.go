@@ -126,6 +126,10 @@ func TestSyncHotViewsFollowStore(t *testing.T) {
 		t.Fatalf("b holds %d groups and %d chains in view after messages: the test checks nothing", gs, chains)
 	}
 	check("messages", a, b, c)
+	if err := protocol.DeleteReceiverChainsOf(b.c, a.c, g); err != nil {
+		t.Fatal(err)
+	}
+	check("chains deleted", b)
 	if err := a.c.RemoveMembers(ctx, g, c.id); err != nil {
 		t.Fatal(err)
 	}
