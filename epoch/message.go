@@ -52,6 +52,16 @@ func messageDigest(eid *ID, header, ct []byte) [32]byte {
 	return d
 }
 
+// MessageSignature returns the digest a message of epoch eid is signed over and its
+// signature (what Open checks), without checking anything but the header's form.
+func MessageSignature(eid ID, msg []byte) (digest [32]byte, sig []byte, err error) {
+	if _, err := ParseMessageHeader(msg); err != nil {
+		return digest, nil, err
+	}
+	body := msg[:len(msg)-SignatureSize]
+	return messageDigest(&eid, body[:HeaderSize], body[HeaderSize:]), msg[len(msg)-SignatureSize:], nil
+}
+
 func aeadAD(header []byte, eid *ID) []byte { return append(slices.Clone(header), eid[:]...) }
 
 // SenderChain is an installation's sending chain in one epoch.
@@ -139,6 +149,17 @@ func NewReceiverChain(e *Epoch, inst Installation) *ReceiverChain {
 // signingKey (65-byte uncompressed secp256k1, ErrBadSignature), iteration (ErrReplay,
 // ErrTooFarAhead), AEAD (ErrDecrypt). On error the chain is unchanged.
 func (r *ReceiverChain) Open(signingKey []byte, msg []byte) ([]byte, error) {
+	return r.OpenWith(crypto.VerifySignature, signingKey, msg)
+}
+
+// Verifier checks a 64-byte secp256k1 signature over a 32-byte digest under a 65-byte
+// uncompressed public key (crypto.VerifySignature's contract).
+type Verifier func(pub, digest, sig []byte) bool
+
+// OpenWith is Open with the signature checked by verify (a verifier that remembers
+// signatures checked ahead of time, e.g. on other cores: it must answer exactly as
+// crypto.VerifySignature does).
+func (r *ReceiverChain) OpenWith(verify Verifier, signingKey []byte, msg []byte) ([]byte, error) {
 	h, err := ParseMessageHeader(msg)
 	if err != nil {
 		return nil, err
@@ -148,7 +169,7 @@ func (r *ReceiverChain) Open(signingKey []byte, msg []byte) ([]byte, error) {
 	}
 	body := msg[:len(msg)-SignatureSize]
 	d := messageDigest(&r.Epoch, body[:HeaderSize], body[HeaderSize:])
-	if !crypto.VerifySignature(signingKey, d[:], msg[len(msg)-SignatureSize:]) {
+	if !verify(signingKey, d[:], msg[len(msg)-SignatureSize:]) {
 		return nil, ErrBadSignature
 	}
 	i := h.Iteration

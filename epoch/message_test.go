@@ -128,3 +128,41 @@ func TestMessageForwardJump(t *testing.T) {
 		t.Fatalf("gaps %v", g)
 	}
 }
+
+// TestMessageOpenWith: MessageSignature names what Open verifies, and OpenWith asks its
+// verifier exactly that; a verifier's refusal is ErrBadSignature with the chain unchanged.
+func TestMessageOpenWith(t *testing.T) {
+	ep := testEpoch("w")
+	inst := Installation{9}
+	key := testKey(t, "sender")
+	pub := crypto.FromECDSAPub(&key.PublicKey)
+	s := NewSenderChain(&ep, inst)
+	msg, err := s.Seal(key, []byte("hello"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, sig, err := MessageSignature(ep.ID, msg)
+	if err != nil || !crypto.VerifySignature(pub, d[:], sig) {
+		t.Fatalf("MessageSignature: %v, or its signature does not verify", err)
+	}
+	if _, _, err := MessageSignature(ep.ID, msg[:MessageOverhead-1]); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("short message: %v", err)
+	}
+	r := NewReceiverChain(&ep, inst)
+	before, _ := r.MarshalBinary()
+	var asked [][]byte
+	refuse := func(p, dg, sg []byte) bool { asked = append(asked, p, dg, sg); return false }
+	if _, err := r.OpenWith(refuse, pub, msg); !errors.Is(err, ErrBadSignature) {
+		t.Fatalf("refused: %v", err)
+	}
+	if after, _ := r.MarshalBinary(); !bytes.Equal(before, after) {
+		t.Fatal("a refused open changed the chain")
+	}
+	if len(asked) != 3 || !bytes.Equal(asked[0], pub) || !bytes.Equal(asked[1], d[:]) || !bytes.Equal(asked[2], sig) {
+		t.Fatal("OpenWith did not ask for the message's key, digest and signature")
+	}
+	accept := func(p, dg, sg []byte) bool { return true }
+	if pt, err := r.OpenWith(accept, pub, msg); err != nil || string(pt) != "hello" {
+		t.Fatalf("accepted: %q, %v", pt, err)
+	}
+}

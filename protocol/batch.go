@@ -120,6 +120,7 @@ func (c *Client) reload(ctx context.Context) error {
 	c.resumed = map[GroupID]bool{}
 	c.resumedSessions = map[int64]bool{}
 	c.resumedEpochs = map[[32]byte]GroupID{}
+	c.hot = hotPath{}
 	c.spks = spkCache{}
 	c.mu.Unlock()
 	return c.load(ctx)

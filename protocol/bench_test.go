@@ -30,6 +30,9 @@ func benchGroup(b *testing.B) (*testNet, *peer, *peer, protocol.GroupID, *tap) {
 		b.Fatal(err)
 	}
 	tn.settle()
+	if v2, _, _ := protocol.EpochInfo(a.c, g); !v2 {
+		b.Fatal("the benchmark group is not on key schedule v2")
+	}
 	info, _ := a.c.Group(ctx, g)
 	return tn, a, c, g, newTapTB(b, tn.net, info.Topic)
 }

@@ -208,6 +208,8 @@ type Client struct {
 	resumedEpochs map[[32]byte]GroupID
 	// rekeys counts the rekeys we authored (tests).
 	rekeys int
+	// hot is the ordinary group-message path's in-memory state (hotpath.go; under mu).
+	hot hotPath
 }
 
 // New returns a client on store and t. If the store holds an account it is loaded;
@@ -394,6 +396,12 @@ type txn struct {
 	burst      bool
 	burstRecs  []*OutboxRecord
 	spreadLast map[string]time.Time // not-before times this transaction gave per topic
+	// gs is the group state this transaction wrote or read (hotpath.go; nil: not in view).
+	gs map[GroupID]*GroupRecord
+	// chains and chainsDropped: the epoch chains this transaction wrote or read, and the
+	// groups whose chains it deleted (hotpath.go).
+	chains        map[chainKey]*EpochChainRecord
+	chainsDropped map[GroupID]bool
 }
 
 // stateOf returns the membership state of a group as of this transaction.

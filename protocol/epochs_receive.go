@@ -80,6 +80,9 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) err
 		case err != nil:
 			return err
 		}
+		if kb == nil && t.states[gc.id] == nil {
+			return nil // an ordinary message: nothing below applies (no re-read needed)
+		}
 		if g, err = t.GroupState(gc.id); err != nil {
 			return err
 		}
@@ -127,7 +130,7 @@ func (t *txn) openGroupMessageV2(g *GroupRecord, gc *groupCache, msg []byte, h e
 		t.claim = append([]byte("inst"), inst[:]...)
 		return errPending // joining: only the creator's creation message opens the group
 	}
-	key, err := signingKey65(in)
+	key, err := c.hot.signingKey(in)
 	if err != nil {
 		return err
 	}
@@ -144,7 +147,7 @@ func (t *txn) openGroupMessageV2(g *GroupRecord, gc *groupCache, msg []byte, h e
 			return err
 		}
 	}
-	pt, err := rc.Open(key, msg)
+	pt, err := rc.OpenWith(c.hot.verify, key, msg)
 	if err != nil {
 		return err
 	}

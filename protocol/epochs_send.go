@@ -49,6 +49,8 @@ func (t *txn) prepareV2(g *GroupRecord, gc *groupCache) (*v2Context, bool, error
 			return nil, false, err
 		}
 		ep = live[len(live)-1]
+	} else if !bad {
+		t.onCommit(func() { t.c.hot.setSendEpoch(g.ID, key, ep) })
 	}
 	return &v2Context{s: s, m: m, ep: ep}, bad, nil
 }
@@ -126,8 +128,11 @@ func (t *txn) sealGroupV2(g *GroupRecord, gc *groupCache, typ wire.ContentType, 
 	if g.Status != GroupActive || !gc.isMember(c.acct.id) {
 		return MessageID{}, nil, ErrNotMember
 	}
-	vc, bad, err := t.prepareV2(g, gc)
-	if err != nil {
+	var vc *v2Context
+	bad, err := false, error(nil)
+	if ep, ok := t.c.hot.sendEpoch(g.ID, g.Schedule, g.EpochMeta); ok && bytes.Equal(gc.healthy, ep.key) && t.states[g.ID] == nil {
+		vc = &v2Context{ep: ep.ep} // healed, the same schedule as the last send: its epoch
+	} else if vc, bad, err = t.prepareV2(g, gc); err != nil {
 		return MessageID{}, nil, err
 	}
 	msg, id, err := t.sealMessageV2(g, &vc.ep, typ, body)

@@ -48,8 +48,8 @@ func inShortHistory(h []byte, e [wire.ShortEntrySize]byte) bool {
 // have not seen and could open (R1), as full entries.
 func (t *txn) expectShortHistory(g *GroupRecord, gc *groupCache, short [][wire.ShortEntrySize]byte, now time.Time) error {
 	for _, e := range short {
-		if bytes.Equal(e[:8], t.c.acct.inst[:8]) || inShortHistory(g.History, e) {
-			continue // ours, or among the messages we saw last
+		if bytes.Equal(e[:8], t.c.acct.inst[:8]) || inShortHistory(g.History, e) || t.c.hot.hasRecent(e) {
+			continue // ours, or among the messages we stored last
 		}
 		full, err := t.resolveShortEntry(g, e)
 		if err != nil {

@@ -533,6 +533,7 @@ func (t *txn) acceptGroupMessage(g *GroupRecord, gc *groupCache, account string,
 		return nil
 	}
 	entry := historyEntry(inst, id)
+	t.onCommit(func() { c.hot.addRecent(shortEntry(entry[:])) })
 	g.Clock = max(g.Clock, gp.Clock)
 	g.History = pushHistory(g.History, entry)
 	if err := t.DeleteExpected(g.ID, entry); err != nil {

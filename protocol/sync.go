@@ -87,7 +87,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		newKeys := false
 		for start := 0; start < len(envs); start += SyncBatch {
 			chunk := envs[start:min(start+SyncBatch, len(envs))]
-			if err := c.batch(ctx, func(ctx context.Context) {
+			if err := c.batchVerified(ctx, chunk, func(ctx context.Context) {
 				for _, e := range chunk {
 					s, own := since[e.Topic]
 					if !own || e.Timestamp.Before(s) {

@@ -11,17 +11,21 @@ import (
 )
 
 // RunStore runs the store floor: sqlite transactions of the shape the engine's hot paths
-// make (package persistence: one connection, prepared statements, BEGIN IMMEDIATE),
-// without the engine around them:
+// make for a group message of key schedule v2 (package persistence: one connection,
+// statements prepared once and run on it, BEGIN IMMEDIATE), without the engine around
+// them:
 //
-//   - StoreSend: the two transactions of a group send: read the group's hot state, store
-//     the advanced sender state, insert the message and its outbox record; then mark
-//     both published.
-//   - StoreReceive: the one transaction of a group receive: replay check, group state and
-//     receiver (by key id) reads, insert the message, store receiver and group state,
+//   - StoreSend: the two transactions of a group send: read the group's hot state and
+//     our sending chain of the epoch, store the advanced chain, insert the message, store
+//     the group state, insert the outbox record; then mark the message published and
+//     delete the outbox record (the transport took it).
+//   - StoreReceive: the one transaction of a group receive: replay check, group state,
+//     sender installation (its signing key) and receiver chain (group, epoch,
+//     installation) reads, insert the message, store the receiver chain and group state,
 //     clear the expected entry and pending envelope, record the replay marker.
 //   - StoreReceiveBatch: StoreReceive's statements, BatchSize messages per transaction
-//     (the catch-up path, protocol.SyncBatch); ns/op is per message.
+//     (the catch-up path, protocol.SyncBatch), each message in its own savepoint (one
+//     that fails is undone alone); ns/op is per message.
 //
 // Each runs on a private in-memory database (Mem: what the engine benchmarks and the
 // scale simulation use) and on a file with the durability the store really uses (File:
@@ -48,17 +52,20 @@ const BatchSize = 64
 const SenderLease = 256
 
 const storeSchema = `
-CREATE TABLE groups (id BLOB PRIMARY KEY, sender BLOB, clock INTEGER NOT NULL, history BLOB, lease INTEGER NOT NULL DEFAULT 0);
-CREATE TABLE receivers (grp BLOB NOT NULL, inst BLOB NOT NULL, state BLOB NOT NULL, PRIMARY KEY (grp, inst));
-CREATE TABLE receiver_keys (grp BLOB NOT NULL, key BLOB NOT NULL, inst BLOB NOT NULL, PRIMARY KEY (grp, key));
-CREATE TABLE messages (id BLOB PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, grp BLOB NOT NULL, body BLOB, status INTEGER NOT NULL);
+CREATE TABLE groups (id BLOB PRIMARY KEY, clock INTEGER NOT NULL, history BLOB, schedule BLOB, meta BLOB);
+CREATE TABLE installations (id BLOB PRIMARY KEY, signing BLOB NOT NULL);
+CREATE TABLE epoch_senders (grp BLOB NOT NULL, epoch BLOB NOT NULL, state BLOB NOT NULL, lease INTEGER NOT NULL, PRIMARY KEY (grp, epoch));
+CREATE TABLE epoch_receivers (grp BLOB NOT NULL, epoch BLOB NOT NULL, inst BLOB NOT NULL, state BLOB NOT NULL, PRIMARY KEY (grp, epoch, inst));
+CREATE TABLE messages (id BLOB PRIMARY KEY, seq INTEGER NOT NULL UNIQUE, grp BLOB NOT NULL, entry BLOB NOT NULL, body BLOB, status INTEGER NOT NULL);
+CREATE INDEX messages_entry ON messages (grp, entry);
 CREATE TABLE outbox (id INTEGER PRIMARY KEY, msg BLOB, payload BLOB NOT NULL, status INTEGER NOT NULL);
 CREATE TABLE seen (hash BLOB PRIMARY KEY, at INTEGER NOT NULL);
 CREATE TABLE expected (grp BLOB NOT NULL, entry BLOB NOT NULL, PRIMARY KEY (grp, entry));
 CREATE TABLE pending (hash BLOB PRIMARY KEY, payload BLOB NOT NULL);
 `
 
-// storeDB is a prepared database with one group, one receiver and its key.
+// storeDB is a prepared database with one group in one epoch, our sending chain of it,
+// one sender installation and its receiver chain.
 type storeDB struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
@@ -87,14 +94,15 @@ func openStore(b *testing.B, dir string) *storeDB {
 	if _, err := conn.ExecContext(ctx, storeSchema); err != nil {
 		b.Fatal(err)
 	}
-	grp, inst, key := fixed(32, 20), fixed(16, 21), fixed(8, 22)
+	grp, inst, ep := fixed(32, 20), fixed(16, 21), fixed(32, 22)
 	for _, q := range []struct {
 		sql  string
 		args []any
 	}{
-		{`INSERT INTO groups (id, sender, clock, history) VALUES (?, ?, 0, ?)`, []any{grp, fixed(200, 23), fixed(160, 24)}},
-		{`INSERT INTO receivers (grp, inst, state) VALUES (?, ?, ?)`, []any{grp, inst, fixed(300, 25)}},
-		{`INSERT INTO receiver_keys (grp, key, inst) VALUES (?, ?, ?)`, []any{grp, key, inst}},
+		{`INSERT INTO groups (id, clock, history, schedule, meta) VALUES (?, 0, ?, ?, ?)`, []any{grp, fixed(160, 24), fixed(120, 23), fixed(200, 28)}},
+		{`INSERT INTO installations (id, signing) VALUES (?, ?)`, []any{inst, fixed(33, 29)}},
+		{`INSERT INTO epoch_senders (grp, epoch, state, lease) VALUES (?, ?, ?, 0)`, []any{grp, ep, fixed(86, 30)}},
+		{`INSERT INTO epoch_receivers (grp, epoch, inst, state) VALUES (?, ?, ?, ?)`, []any{grp, ep, inst, fixed(120, 25)}},
 	} {
 		if _, err := conn.ExecContext(ctx, q.sql, q.args...); err != nil {
 			b.Fatal(err)
@@ -141,41 +149,47 @@ func (s *storeDB) tx(b *testing.B, fn func(tx *sql.Tx)) {
 	}
 }
 
-func (s *storeDB) exec(b *testing.B, tx *sql.Tx, q string, args ...any) {
-	if _, err := tx.Stmt(s.stmt(b, q)).Exec(args...); err != nil {
+// exec and scan run a statement prepared once on the connection, inside the transaction
+// that connection has open (as persistence does; tx.Stmt would prepare it again each
+// time).
+func (s *storeDB) exec(b *testing.B, _ *sql.Tx, q string, args ...any) {
+	if _, err := s.stmt(b, q).Exec(args...); err != nil {
 		b.Fatal(err)
 	}
 }
 
-func (s *storeDB) scan(b *testing.B, tx *sql.Tx, q string, args []any, dest ...any) {
-	if err := tx.Stmt(s.stmt(b, q)).QueryRow(args...).Scan(dest...); err != nil && err != sql.ErrNoRows {
+func (s *storeDB) scan(b *testing.B, _ *sql.Tx, q string, args []any, dest ...any) {
+	if err := s.stmt(b, q).QueryRow(args...).Scan(dest...); err != nil && err != sql.ErrNoRows {
 		b.Fatal(err)
 	}
 }
 
 func benchStoreSend(b *testing.B, dir string) {
 	s := openStore(b, dir)
-	grp, body, payload := fixed(32, 20), fixed(100, 26), fixed(400, 27)
+	grp, ep, body, payload := fixed(32, 20), fixed(32, 22), fixed(100, 26), fixed(400, 27)
 	var id [32]byte
 	var seq int64
 	b.ReportAllocs()
 	for b.Loop() {
 		seq++
 		binary.BigEndian.PutUint64(id[:], uint64(seq))
-		var sender, history []byte
+		var history, schedule, meta, state []byte
 		var clock, lease int64
 		s.tx(b, func(tx *sql.Tx) {
-			s.scan(b, tx, `SELECT sender, clock, history, lease FROM groups WHERE id = ?`, []any{grp}, &sender, &clock, &history, &lease)
-			s.exec(b, tx, `UPDATE groups SET sender = ?, clock = ?, history = ?, lease = ? WHERE id = ?`, sender, clock+1, history, lease, grp)
-			s.exec(b, tx, `INSERT INTO messages (id, seq, grp, body, status) VALUES (?, ?, ?, ?, 0)`, id[:], seq, grp, body)
-			s.exec(b, tx, `INSERT INTO outbox (msg, payload, status) VALUES (?, ?, 0)`, id[:], payload)
+			s.scan(b, tx, `SELECT clock, history, schedule, meta FROM groups WHERE id = ?`, []any{grp}, &clock, &history, &schedule, &meta)
+			s.scan(b, tx, `SELECT state, lease FROM epoch_senders WHERE grp = ? AND epoch = ?`, []any{grp, ep}, &state, &lease)
+			s.exec(b, tx, `INSERT INTO epoch_senders (grp, epoch, state, lease) VALUES (?, ?, ?, ?)
+				ON CONFLICT (grp, epoch) DO UPDATE SET state = excluded.state, lease = excluded.lease`, grp, ep, state, lease)
+			s.exec(b, tx, `INSERT INTO messages (id, seq, grp, entry, body, status) VALUES (?, ?, ?, ?, ?, 0)`, id[:], seq, grp, id[:], body)
+			s.exec(b, tx, `UPDATE groups SET clock = ?, history = ?, schedule = ?, meta = ? WHERE id = ?`, clock+1, history, schedule, meta, grp)
+			s.exec(b, tx, `INSERT INTO outbox (id, msg, payload, status) VALUES (?, ?, ?, 0)`, seq, id[:], payload)
 		})
 		if seq%SenderLease == 1 {
 			s.checkpoint(b) // the send that takes a new lease syncs before publishing
 		}
 		s.tx(b, func(tx *sql.Tx) {
-			s.exec(b, tx, `UPDATE outbox SET status = 1 WHERE id = ?`, seq)
 			s.exec(b, tx, `UPDATE messages SET status = 1 WHERE id = ?`, id[:])
+			s.exec(b, tx, `DELETE FROM outbox WHERE id = ?`, seq)
 		})
 	}
 }
@@ -184,7 +198,7 @@ func benchStoreSend(b *testing.B, dir string) {
 // messages (the last one may be shorter).
 func benchStoreReceive(b *testing.B, dir string, batch int) {
 	s := openStore(b, dir)
-	grp, inst, key, body := fixed(32, 20), fixed(16, 21), fixed(8, 22), fixed(100, 26)
+	grp, inst, ep, body := fixed(32, 20), fixed(16, 21), fixed(32, 22), fixed(100, 26)
 	var id, hash [32]byte
 	var seq int64
 	var tx *sql.Tx
@@ -207,20 +221,26 @@ func benchStoreReceive(b *testing.B, dir string, batch int) {
 		seq++
 		binary.BigEndian.PutUint64(id[:], uint64(seq))
 		binary.BigEndian.PutUint64(hash[:], ^uint64(seq))
+		if batch > 1 {
+			s.exec(b, tx, `SAVEPOINT m`)
+		}
 		var n int
 		s.scan(b, tx, `SELECT COUNT(*) FROM seen WHERE hash = ?`, []any{hash[:]}, &n)
-		var sender, history []byte
-		var clock, lease int64
-		s.scan(b, tx, `SELECT sender, clock, history, lease FROM groups WHERE id = ?`, []any{grp}, &sender, &clock, &history, &lease)
-		var rinst, state []byte
-		s.scan(b, tx, `SELECT r.inst, r.state FROM receiver_keys k JOIN receivers r ON r.grp = k.grp AND r.inst = k.inst
-			WHERE k.grp = ? AND k.key = ?`, []any{grp, key}, &rinst, &state)
-		s.exec(b, tx, `INSERT INTO messages (id, seq, grp, body, status) VALUES (?, ?, ?, ?, 2)`, id[:], seq, grp, body)
-		s.exec(b, tx, `UPDATE receivers SET state = ? WHERE grp = ? AND inst = ?`, state, grp, inst)
+		var history, schedule, meta, signing, state []byte
+		var clock int64
+		s.scan(b, tx, `SELECT clock, history, schedule, meta FROM groups WHERE id = ?`, []any{grp}, &clock, &history, &schedule, &meta)
+		s.scan(b, tx, `SELECT signing FROM installations WHERE id = ?`, []any{inst}, &signing)
+		s.scan(b, tx, `SELECT state FROM epoch_receivers WHERE grp = ? AND epoch = ? AND inst = ?`, []any{grp, ep, inst}, &state)
+		s.exec(b, tx, `INSERT INTO messages (id, seq, grp, entry, body, status) VALUES (?, ?, ?, ?, ?, 2)`, id[:], seq, grp, id[:], body)
+		s.exec(b, tx, `INSERT INTO epoch_receivers (grp, epoch, inst, state) VALUES (?, ?, ?, ?)
+			ON CONFLICT (grp, epoch, inst) DO UPDATE SET state = excluded.state`, grp, ep, inst, state)
 		s.exec(b, tx, `DELETE FROM expected WHERE grp = ? AND entry = ?`, grp, id[:])
-		s.exec(b, tx, `UPDATE groups SET sender = ?, clock = ?, history = ?, lease = ? WHERE id = ?`, sender, clock+1, history, lease, grp)
+		s.exec(b, tx, `UPDATE groups SET clock = ?, history = ?, schedule = ?, meta = ? WHERE id = ?`, clock+1, history, schedule, meta, grp)
 		s.exec(b, tx, `DELETE FROM pending WHERE hash = ?`, hash[:])
 		s.exec(b, tx, `INSERT INTO seen (hash, at) VALUES (?, ?)`, hash[:], seq)
+		if batch > 1 {
+			s.exec(b, tx, `RELEASE m`)
+		}
 		if seq%int64(batch) == 0 {
 			commit()
 		}

@@ -1,0 +1,130 @@
+package protocol
+
+import (
+	"context"
+	cryptorand "crypto/rand"
+	"fmt"
+	"reflect"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/wire"
+)
+
+// ForgeNextMessage builds a publish on g's topic claiming to be victim's next group
+// message (the iteration victim seals next, under victim's current epoch) with text:
+// chain keys and outer layer right (any member can derive them), but signed with
+// forger's installation key instead of victim's. It returns the topic and the payload.
+func ForgeNextMessage(forger, victim *Client, g GroupID, text string) (string, []byte) {
+	ctx := context.Background()
+	var topic string
+	var ep epoch.Epoch
+	var next uint32
+	var inst InstallationID
+	if err := victim.tx(ctx, func(t *txn) error {
+		rec, err := t.GroupState(g)
+		if err != nil {
+			return err
+		}
+		s, err := loadSchedule(rec)
+		if err != nil {
+			return err
+		}
+		if ep, err = s.Current(); err != nil {
+			return err
+		}
+		topic, inst = rec.Topic, t.c.acct.inst
+		ch, err := t.SenderChain(g, ep.ID)
+		if err != nil {
+			return err
+		}
+		var sc epoch.SenderChain
+		if err := sc.UnmarshalBinary(ch.State); err != nil {
+			return err
+		}
+		next = sc.Iteration()
+		return nil
+	}); err != nil {
+		panic(err)
+	}
+	forger.mu.Lock()
+	key := forger.acct.ident.SigningKey()
+	forger.mu.Unlock()
+	typ, body, err := Text(text).encode()
+	if err != nil {
+		panic(err)
+	}
+	pt, err := (&wire.GroupPlaintextV2{Clock: 1 << 20, Timestamp: uint64(victim.now().UnixMilli()), Type: typ, Body: body}).Marshal()
+	if err != nil {
+		panic(err)
+	}
+	sc := epoch.NewSenderChain(&ep, epoch.Installation(inst))
+	if err := sc.SkipTo(next); err != nil {
+		panic(err)
+	}
+	msg, err := sc.Seal(key, pt)
+	if err != nil {
+		panic(err)
+	}
+	frame, err := (&wire.FrameV2{Message: msg}).Marshal()
+	if err != nil {
+		panic(err)
+	}
+	payload, err := epoch.SealOuter(cryptorand.Reader, &ep, topic, frame)
+	if err != nil {
+		panic(err)
+	}
+	return topic, payload
+}
+
+// CheckHotViews compares c's in-memory views of the message path (hotpath.go: group
+// state, epoch chains) with what its store holds; nil when they agree.
+func CheckHotViews(c *Client) error {
+	var bad error
+	_ = c.tx(context.Background(), func(t *txn) error {
+		for id, v := range c.hot.groups {
+			g, err := t.StoreTx.GroupState(id)
+			if err != nil {
+				bad = fmt.Errorf("group %s in view but not stored: %v", id, err)
+				return nil
+			}
+			if !reflect.DeepEqual(groupStateView(g), v) {
+				bad = fmt.Errorf("group %s: view differs from the store", id)
+				return nil
+			}
+		}
+		for k, v := range c.hot.chains {
+			var r *EpochChainRecord
+			var err error
+			if k.sender {
+				r, err = t.StoreTx.SenderChain(k.group, k.epoch)
+			} else {
+				r, err = t.StoreTx.ReceiverChain(k.group, k.epoch, k.inst)
+			}
+			if err != nil {
+				bad = fmt.Errorf("chain %x in view but not stored: %v", k.epoch[:4], err)
+				return nil
+			}
+			if !reflect.DeepEqual(r, v) {
+				bad = fmt.Errorf("chain %x: view differs from the store", k.epoch[:4])
+				return nil
+			}
+		}
+		return nil
+	})
+	return bad
+}
+
+// HotViewSizes returns how many groups and chains c holds in view.
+func HotViewSizes(c *Client) (groups, chains int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return len(c.hot.groups), len(c.hot.chains)
+}
+
+// DeleteReceiverChainsOf deletes at c the receiver chains of sender's installation in g.
+func DeleteReceiverChainsOf(c, sender *Client, g GroupID) error {
+	sender.mu.Lock()
+	inst := sender.acct.inst
+	sender.mu.Unlock()
+	return c.tx(context.Background(), func(t *txn) error { return t.DeleteReceiverChains(g, inst) })
+}

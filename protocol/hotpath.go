@@ -1,0 +1,486 @@
+// The ordinary group-message path's in-memory state (issue 16): what a received message
+// would otherwise read from the store or recompute, kept only for what is committed.
+
+package protocol
+
+import (
+	"bytes"
+	"context"
+	"runtime"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/transport"
+)
+
+// recentMax bounds the short causal-history entries the hot path remembers (16 bytes
+// each plus their index): a sender's last HistoryLength messages stay in it while fewer
+// than recentMax / HistoryLength installations speak in between.
+const recentMax = 2048
+
+// keyCacheMax bounds the decompressed signing keys kept (per installation met).
+const keyCacheMax = 4096
+
+// hotPath is guarded by Client.mu. Everything in it follows committed transactions only
+// (onCommit), and Client.reload drops it with the other caches.
+type hotPath struct {
+	// recent indexes the short entries of the last recentMax group messages we stored
+	// (received, across groups: a message id binds its group): a v2 message's history
+	// naming one of them needs no store lookup (expectShortHistory).
+	recent    map[[wire.ShortEntrySize]byte]int // entry -> its latest position in ring
+	ring      [][wire.ShortEntrySize]byte
+	ringPos   int
+	keys      map[[33]byte][]byte // compressed signing key -> uncompressed (a pure function)
+	instKeys  map[InstallationID][33]byte
+	verified  map[sigCheck]struct{} // signatures checked ahead of a batch (preverify)
+	verifying bool
+	// groups is the committed GroupState view of groups (write-through, see GroupState).
+	groups map[GroupID]*GroupRecord
+	// chains is the committed view of recently used epoch chains (see SenderChain).
+	chains map[chainKey]*EpochChainRecord
+	// sendEpochs: per group, the epoch sends seal under (prepareV2).
+	sendEpochs map[GroupID]sendEpoch
+}
+
+// sigCheck names one signature check: key, digest and signature.
+type sigCheck struct {
+	pub    [65]byte
+	digest [32]byte
+	sig    [64]byte
+}
+
+func newSigCheck(pub, digest, sig []byte) (sigCheck, bool) {
+	var k sigCheck
+	if len(pub) != len(k.pub) || len(digest) != len(k.digest) || len(sig) != len(k.sig) {
+		return k, false
+	}
+	copy(k.pub[:], pub)
+	copy(k.digest[:], digest)
+	copy(k.sig[:], sig)
+	return k, true
+}
+
+// addRecent records the short entry of a stored message.
+func (h *hotPath) addRecent(e [wire.ShortEntrySize]byte) {
+	if h.recent == nil {
+		h.recent = map[[wire.ShortEntrySize]byte]int{}
+	}
+	if len(h.ring) < recentMax {
+		h.recent[e] = len(h.ring)
+		h.ring = append(h.ring, e)
+		return
+	}
+	old := h.ring[h.ringPos]
+	if h.recent[old] == h.ringPos {
+		delete(h.recent, old)
+	}
+	h.ring[h.ringPos] = e
+	h.recent[e] = h.ringPos
+	h.ringPos = (h.ringPos + 1) % recentMax
+}
+
+// hasRecent reports whether e names a message stored recently.
+func (h *hotPath) hasRecent(e [wire.ShortEntrySize]byte) bool {
+	_, ok := h.recent[e]
+	return ok
+}
+
+// signingKey returns in's signing key uncompressed (cached: decompression is a square
+// root on the curve) and remembers it as in's for preverify.
+func (h *hotPath) signingKey(in *InstallationRecord) ([]byte, error) {
+	if k, ok := h.keys[in.Signing]; ok {
+		h.rememberInst(in)
+		return k, nil
+	}
+	k, err := signingKey65(in)
+	if err != nil {
+		return nil, err
+	}
+	if h.keys == nil || len(h.keys) >= keyCacheMax {
+		h.keys = map[[33]byte][]byte{}
+	}
+	h.keys[in.Signing] = k
+	h.rememberInst(in)
+	return k, nil
+}
+
+func (h *hotPath) rememberInst(in *InstallationRecord) {
+	if k, ok := h.instKeys[in.ID]; ok && k == in.Signing {
+		return
+	}
+	if h.instKeys == nil || len(h.instKeys) >= keyCacheMax {
+		h.instKeys = map[InstallationID][33]byte{}
+	}
+	h.instKeys[in.ID] = in.Signing
+}
+
+// verify is the epoch.Verifier of received v2 messages: a signature preverify checked
+// (under the same key, over the same digest) is valid; anything else is checked here.
+func (h *hotPath) verify(pub, digest, sig []byte) bool {
+	if h.verified != nil {
+		if k, ok := newSigCheck(pub, digest, sig); ok {
+			if _, ok := h.verified[k]; ok {
+				return true
+			}
+		}
+	}
+	return crypto.VerifySignature(pub, digest, sig)
+}
+
+// preverify checks, on every core, the signatures of the v2 group messages among envs
+// whose sender's key we know, before they are processed one by one (Sync's batches):
+// what verifies is remembered until done is called, and the sequential processing
+// (openGroupMessageV2) then skips that check. A signature that does not verify is not
+// remembered: its message is checked again in order, and rejected there alone. Which key
+// a message needs is guessed from memory (the key last seen for its installation); a
+// wrong guess only costs the check again.
+func (c *Client) preverify(envs []transport.Envelope) (done func()) {
+	type job struct {
+		live    []epoch.Epoch
+		topic   string
+		payload []byte
+	}
+	c.mu.Lock()
+	if c.hot.verifying {
+		c.mu.Unlock()
+		return func() {}
+	}
+	var jobs []job
+	for _, e := range envs {
+		for _, id := range c.topics[e.Topic] {
+			gc := c.groups[id]
+			if gc == nil || !gc.v2 || gc.status != GroupActive || len(gc.live) == 0 {
+				continue
+			}
+			jobs = append(jobs, job{live: slices.Clone(gc.live), topic: e.Topic, payload: e.Payload})
+		}
+	}
+	instKeys := c.hot.instKeys
+	keys := make(map[InstallationID][]byte, len(instKeys))
+	for inst, sk := range instKeys {
+		if k, ok := c.hot.keys[sk]; ok {
+			keys[inst] = k
+		}
+	}
+	c.hot.verifying = true
+	c.mu.Unlock()
+	out := make([]*sigCheck, len(jobs))
+	var wg sync.WaitGroup
+	workers := min(runtime.GOMAXPROCS(0), len(jobs))
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < len(jobs); i += workers {
+				j := &jobs[i]
+				frame, ep, err := epoch.OpenOuter(j.live, j.topic, j.payload)
+				if err != nil {
+					continue
+				}
+				f, err := wire.ParseFrameV2(frame)
+				if err != nil || f.Message == nil {
+					continue
+				}
+				hd, err := epoch.ParseMessageHeader(f.Message)
+				if err != nil {
+					continue
+				}
+				pub := keys[InstallationID(hd.Installation)]
+				d, sig, err := epoch.MessageSignature(ep.ID, f.Message)
+				if pub == nil || err != nil || !crypto.VerifySignature(pub, d[:], sig) {
+					continue
+				}
+				if k, ok := newSigCheck(pub, d[:], sig); ok {
+					out[i] = &k
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	c.mu.Lock()
+	c.hot.verified = make(map[sigCheck]struct{}, len(out))
+	for _, k := range out {
+		if k != nil {
+			c.hot.verified[*k] = struct{}{}
+		}
+	}
+	c.mu.Unlock()
+	return func() {
+		c.mu.Lock()
+		c.hot.verified, c.hot.verifying = nil, false
+		c.mu.Unlock()
+	}
+}
+
+// batchVerified runs fn as a batch (batch.go) over envs with their signatures checked
+// ahead on every core (preverify).
+func (c *Client) batchVerified(ctx context.Context, envs []transport.Envelope, fn func(ctx context.Context)) error {
+	done := c.preverify(envs)
+	defer done()
+	return c.batch(ctx, fn)
+}
+
+// Group state, write-through (hotPath.groups): the GroupState view (no image, no event
+// log) of groups as committed, so that a message does not read its group's row back.
+// Within a transaction, its own writes (txn.gs) come first; the shared map takes them at
+// commit. A write the view cannot follow (PutGroupState of a group not in view: the
+// columns it leaves alone are unknown) drops the group from it.
+
+// groupStateView returns a deep copy of g as GroupState returns it: no image, no event
+// log, times as the store keeps them (nanoseconds, UTC).
+func groupStateView(g *GroupRecord) *GroupRecord {
+	v := *g
+	v.Image, v.Events = nil, nil
+	v.Sender, v.History, v.Repeat = slices.Clone(g.Sender), slices.Clone(g.History), slices.Clone(g.Repeat)
+	v.Schedule, v.EpochMeta = slices.Clone(g.Schedule), slices.Clone(g.EpochMeta)
+	v.JoinedAt, v.UpdatedAt = storedTime(g.JoinedAt), storedTime(g.UpdatedAt)
+	return &v
+}
+
+func storedTime(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return time.Unix(0, t.UnixNano()).UTC()
+}
+
+// knownGroup returns the group state as of this transaction if in view (not a copy).
+func (t *txn) knownGroup(id GroupID) (*GroupRecord, bool) {
+	if g, ok := t.gs[id]; ok {
+		return g, g != nil
+	}
+	g := t.c.hot.groups[id]
+	return g, g != nil
+}
+
+// setGroupView records v as id's state for the rest of the transaction and, at commit,
+// for the client (nil: not in view).
+func (t *txn) setGroupView(id GroupID, v *GroupRecord) {
+	if t.gs == nil {
+		t.gs = map[GroupID]*GroupRecord{}
+	}
+	t.gs[id] = v
+	c := t.c
+	t.onCommit(func() {
+		if v == nil {
+			delete(c.hot.groups, id)
+			return
+		}
+		if c.hot.groups == nil {
+			c.hot.groups = map[GroupID]*GroupRecord{}
+		}
+		c.hot.groups[id] = v
+	})
+}
+
+// GroupState is StoreTx.GroupState through the view.
+func (t *txn) GroupState(id GroupID) (*GroupRecord, error) {
+	if g, ok := t.knownGroup(id); ok {
+		return groupStateView(g), nil
+	}
+	g, err := t.StoreTx.GroupState(id)
+	if err != nil {
+		return nil, err
+	}
+	t.setGroupView(id, groupStateView(g)) // what the store holds as of this transaction
+	return g, nil
+}
+
+// PutGroupState is StoreTx.PutGroupState, followed by the view.
+func (t *txn) PutGroupState(g *GroupRecord) error {
+	if err := t.StoreTx.PutGroupState(g); err != nil {
+		return err
+	}
+	base, ok := t.knownGroup(g.ID)
+	if !ok {
+		t.setGroupView(g.ID, nil)
+		return nil
+	}
+	// The columns PutGroupState writes; the others stay as they were.
+	v := groupStateView(base)
+	n := groupStateView(g)
+	v.Sender, v.Rotate, v.Distribute, v.Clock, v.History, v.UpdatedAt = n.Sender, n.Rotate, n.Distribute, n.Clock, n.History, n.UpdatedAt
+	v.Repeat, v.RepeatLeft, v.SenderLease, v.Schedule, v.EpochMeta = n.Repeat, n.RepeatLeft, n.SenderLease, n.Schedule, n.EpochMeta
+	t.setGroupView(g.ID, v)
+	return nil
+}
+
+// PutGroup is StoreTx.PutGroup, followed by the view.
+func (t *txn) PutGroup(g *GroupRecord) error {
+	if err := t.StoreTx.PutGroup(g); err != nil {
+		return err
+	}
+	t.setGroupView(g.ID, groupStateView(g))
+	return nil
+}
+
+// Epoch chains, write-through (hotPath.chains): our sending chains and the receiver
+// chains of the installations that spoke last, as committed, so that a message reads
+// neither back. Within a transaction its own writes come first (txn.chains); a
+// DeleteEpochChains or DeleteReceiverChains drops the group from view (txn.chainsDropped,
+// then at commit).
+
+// chainsMax bounds the chains in view (each at most a receiver chain's encoding with its
+// skipped keys); beyond it one is evicted at random.
+const chainsMax = 64
+
+// chainKey names a chain: Sender set for our own (Installation unset).
+type chainKey struct {
+	group  GroupID
+	epoch  [32]byte
+	inst   InstallationID
+	sender bool
+}
+
+func copyChain(r *EpochChainRecord) *EpochChainRecord {
+	c := *r
+	c.State = slices.Clone(r.State)
+	return &c
+}
+
+func (t *txn) knownChain(k chainKey) (*EpochChainRecord, bool) {
+	if r, ok := t.chains[k]; ok {
+		return r, r != nil
+	}
+	if t.chainsDropped[k.group] {
+		return nil, false
+	}
+	r := t.c.hot.chains[k]
+	return r, r != nil
+}
+
+func (t *txn) setChain(k chainKey, r *EpochChainRecord) {
+	if t.chains == nil {
+		t.chains = map[chainKey]*EpochChainRecord{}
+	}
+	t.chains[k] = r
+	c := t.c
+	t.onCommit(func() {
+		if c.hot.chains == nil {
+			c.hot.chains = map[chainKey]*EpochChainRecord{}
+		}
+		if _, ok := c.hot.chains[k]; !ok && len(c.hot.chains) >= chainsMax {
+			for old := range c.hot.chains {
+				delete(c.hot.chains, old)
+				break
+			}
+		}
+		c.hot.chains[k] = r
+	})
+}
+
+func (t *txn) chainRead(k chainKey, load func() (*EpochChainRecord, error)) (*EpochChainRecord, error) {
+	if r, ok := t.knownChain(k); ok {
+		return copyChain(r), nil
+	}
+	r, err := load()
+	if err != nil {
+		return nil, err
+	}
+	t.setChain(k, copyChain(r))
+	return r, nil
+}
+
+// SenderChain is StoreTx.SenderChain through the view.
+func (t *txn) SenderChain(group GroupID, eid [32]byte) (*EpochChainRecord, error) {
+	return t.chainRead(chainKey{group: group, epoch: eid, sender: true}, func() (*EpochChainRecord, error) {
+		return t.StoreTx.SenderChain(group, eid)
+	})
+}
+
+// ReceiverChain is StoreTx.ReceiverChain through the view.
+func (t *txn) ReceiverChain(group GroupID, eid [32]byte, inst InstallationID) (*EpochChainRecord, error) {
+	return t.chainRead(chainKey{group: group, epoch: eid, inst: inst}, func() (*EpochChainRecord, error) {
+		return t.StoreTx.ReceiverChain(group, eid, inst)
+	})
+}
+
+// PutSenderChain is StoreTx.PutSenderChain, followed by the view.
+func (t *txn) PutSenderChain(r *EpochChainRecord) error {
+	if err := t.StoreTx.PutSenderChain(r); err != nil {
+		return err
+	}
+	v := copyChain(r)
+	v.Installation = InstallationID{} // as the store returns it
+	t.setChain(chainKey{group: r.Group, epoch: r.Epoch, sender: true}, v)
+	return nil
+}
+
+// PutReceiverChain is StoreTx.PutReceiverChain, followed by the view.
+func (t *txn) PutReceiverChain(r *EpochChainRecord) error {
+	if err := t.StoreTx.PutReceiverChain(r); err != nil {
+		return err
+	}
+	v := copyChain(r)
+	v.Lease = 0 // as the store returns it
+	t.setChain(chainKey{group: r.Group, epoch: r.Epoch, inst: r.Installation}, v)
+	return nil
+}
+
+// DeleteEpochChains is StoreTx.DeleteEpochChains; the group leaves the view.
+func (t *txn) DeleteEpochChains(group GroupID, keep [][32]byte) error {
+	if err := t.StoreTx.DeleteEpochChains(group, keep); err != nil {
+		return err
+	}
+	t.dropChains(group)
+	return nil
+}
+
+// DeleteReceiverChains is StoreTx.DeleteReceiverChains; the group leaves the view.
+func (t *txn) DeleteReceiverChains(group GroupID, inst InstallationID) error {
+	if err := t.StoreTx.DeleteReceiverChains(group, inst); err != nil {
+		return err
+	}
+	t.dropChains(group)
+	return nil
+}
+
+// dropChains takes group's chains out of the view (for the rest of the transaction, and
+// from the client's at commit).
+func (t *txn) dropChains(group GroupID) {
+	if t.chainsDropped == nil {
+		t.chainsDropped = map[GroupID]bool{}
+	}
+	t.chainsDropped[group] = true
+	for k := range t.chains {
+		if k.group == group {
+			delete(t.chains, k)
+		}
+	}
+	c := t.c
+	t.onCommit(func() {
+		for k := range c.hot.chains {
+			if k.group == group {
+				delete(c.hot.chains, k)
+			}
+		}
+	})
+}
+
+// sendEpoch is the epoch a send seals under, as last computed from the group's stored
+// schedule and bookkeeping (key: their bytes; a pure function of them).
+type sendEpoch struct {
+	key []byte
+	ep  epoch.Epoch
+}
+
+func (h *hotPath) sendEpoch(g GroupID, schedule, meta []byte) (sendEpoch, bool) {
+	se, ok := h.sendEpochs[g]
+	if !ok || len(se.key) != len(schedule)+len(meta) || !bytes.Equal(se.key[:len(schedule)], schedule) ||
+		!bytes.Equal(se.key[len(schedule):], meta) {
+		return sendEpoch{}, false
+	}
+	return se, true
+}
+
+func (h *hotPath) setSendEpoch(g GroupID, key []byte, ep epoch.Epoch) {
+	if h.sendEpochs == nil {
+		h.sendEpochs = map[GroupID]sendEpoch{}
+	}
+	h.sendEpochs[g] = sendEpoch{key: key, ep: ep}
+}
