@@ -213,7 +213,7 @@ type Client struct {
 // New returns a client on store and t. If the store holds an account it is loaded;
 // otherwise call CreateAccount or ImportAccount.
 func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client, error) {
-	o := options{retryBase: 2 * time.Second, syncInterval: time.Minute, historyWindow: 24 * time.Hour, repeats: RotationRepeats, epochs: true}
+	o := options{retryBase: 2 * time.Second, syncInterval: time.Minute, historyWindow: 24 * time.Hour, repeats: RotationRepeats, epochs: true, spread: DefaultBurstSpread}
 	for _, f := range opts {
 		f(&o)
 	}
@@ -393,6 +393,7 @@ type txn struct {
 	// burstRecs are its records so far.
 	burst      bool
 	burstRecs  []*OutboxRecord
+	burstKeep  string               // a topic whose records the burst does not delay (keepOutOfBurst)
 	spreadLast map[string]time.Time // not-before times this transaction gave per topic
 }
 

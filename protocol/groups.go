@@ -242,6 +242,7 @@ func (c *Client) CreateGroup(ctx context.Context, name, description string, memb
 			return err
 		}
 		g.Topic = topics.GroupTopic(g.Secret[:], g.Buckets)
+		t.keepOutOfBurst(g.Topic) // only the Welcomes are spread
 		setMeta(g, &st)
 		if g.Events, err = encodeEvents(&st); err != nil {
 			return err

@@ -31,6 +31,9 @@ type peer struct {
 	ev    *chorustest.Events  // every event since the peer was added (restarts included)
 	path  string
 	opts  []protocol.Option // extra client options
+	// spread keeps the client's default burst spreading; the harness turns it off
+	// (WithBurstSpread(0)) so that Welcomes are prompt.
+	spread bool
 	// failPublish makes every publish fail with a transport error other than "no peers".
 	failPublish atomic.Bool
 }
@@ -67,8 +70,17 @@ func (tn *testNet) addPersistent(name string) *peer {
 }
 
 func (tn *testNet) addAt(name, path string, opts ...protocol.Option) *peer {
+	return tn.addWith(name, path, false, opts...)
+}
+
+// addSpreading adds a peer that keeps the client's default burst spreading.
+func (tn *testNet) addSpreading(name, path string, opts ...protocol.Option) *peer {
+	return tn.addWith(name, path, true, opts...)
+}
+
+func (tn *testNet) addWith(name, path string, spread bool, opts ...protocol.Option) *peer {
 	t := tn.t
-	p := &peer{t: t, name: name, net: tn.net, path: path, opts: append(append([]protocol.Option{}, tn.opts...), opts...)}
+	p := &peer{t: t, name: name, net: tn.net, path: path, opts: append(append([]protocol.Option{}, tn.opts...), opts...), spread: spread}
 	p.start(true)
 	tn.peers = append(tn.peers, p)
 	return p
@@ -84,7 +96,11 @@ func (p *peer) start(create bool) {
 	}
 	p.node = p.net.Join(p.name)
 	ctx := context.Background()
-	opts := append([]protocol.Option{protocol.WithRetryBackoff(20 * time.Millisecond), protocol.WithSyncInterval(-1)}, p.opts...)
+	opts := []protocol.Option{protocol.WithRetryBackoff(20 * time.Millisecond), protocol.WithSyncInterval(-1)}
+	if !p.spread {
+		opts = append(opts, protocol.WithBurstSpread(0))
+	}
+	opts = append(opts, p.opts...)
 	if os.Getenv("CHORUS_TEST_DEBUG") != "" {
 		opts = append(opts, protocol.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("peer", p.name)))
 	}
@@ -236,7 +252,7 @@ func (tn *testNet) newClient(name, path string, setup func(c *protocol.Client) e
 		logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("peer", name)
 	}
 	p.c, err = protocol.New(ctx, p.store, p.node, protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(-1),
-		protocol.WithDevice(name, "testos"), protocol.WithLogger(logger))
+		protocol.WithBurstSpread(0), protocol.WithDevice(name, "testos"), protocol.WithLogger(logger))
 	if err != nil {
 		t.Fatal(err)
 	}

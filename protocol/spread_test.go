@@ -5,10 +5,13 @@ import (
 	"fmt"
 	"path/filepath"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
@@ -188,4 +191,128 @@ func TestBurstSpreadRevoke(t *testing.T) {
 			t.Errorf("revoked installation read a message sent after its revocation")
 		}
 	}
+}
+
+// TestBurstSpreadDefault (issue 19 item 3): with default options (no WithBurstSpread) a
+// group creation's Welcomes are not published at once: each goes out when the creator's
+// clock reaches its own not-before time within DefaultBurstSpread, so they do not all
+// share a short window of the network's publish times; the creator's own publishes on
+// the new group topic (an O(N) creation's messages, a text sent right after) go at once;
+// Welcomes still waiting when the creator closes are published when it reopens (here
+// after their time has passed); every member then has the group and the text. The clock
+// of every client and of the memory network is a fake one the test moves.
+func TestBurstSpreadDefault(t *testing.T) {
+	var clock atomic.Int64
+	clock.Store(time.Now().UnixNano())
+	now := func() time.Time { return time.Unix(0, clock.Load()) }
+	type publish struct {
+		topic string
+		at    time.Time
+	}
+	var mu sync.Mutex
+	var fromA []publish
+	tap := func(from string, env transport.Envelope) {
+		if from == "a" {
+			mu.Lock()
+			fromA = append(fromA, publish{env.Topic, env.Timestamp})
+			mu.Unlock()
+		}
+	}
+	tn := newNetWith(t, memory.Config{Seed: 47, Now: now, Tap: tap}, 0, protocol.WithEpochs(true), protocol.WithClock(now))
+	a := tn.addSpreading("a", filepath.Join(t.TempDir(), "a.db")) // the client's defaults; a file store: a restarts
+	var members []*peer
+	for i := range 8 { // 9 installations: the O(N) creation, which publishes on the group topic too
+		members = append(members, tn.add(fmt.Sprint("m", i)))
+	}
+	tn.connect(append([]*peer{a}, members...)...)
+	ctx := context.Background()
+	mu.Lock()
+	fromA = nil
+	mu.Unlock()
+	start := now()
+	g, err := a.c.CreateGroup(ctx, "default spread", "", ids(members...)...)
+	must(t, err)
+	mustSend(t, a, g, "at once")
+	info, err := a.c.Group(ctx, g)
+	must(t, err)
+	waiting := protocol.Waiting(a.c)
+	if len(waiting) != len(members) {
+		t.Fatalf("%d records waiting right after the creation, want %d Welcomes (spread by default): %+v", len(waiting), len(members), waiting)
+	}
+	due := map[string]time.Time{} // Welcome topic -> not-before (one member per partition here)
+	for _, w := range waiting {
+		if w.Topic == info.Topic {
+			t.Errorf("a record on the group topic waits: the creator's messages must go at once")
+		}
+		if w.NextAttempt.Before(start) || !w.NextAttempt.Before(start.Add(protocol.DefaultBurstSpread)) {
+			t.Errorf("not-before %v outside [%v, %v)", w.NextAttempt, start, start.Add(protocol.DefaultBurstSpread))
+		}
+		due[w.Topic] = w.NextAttempt
+	}
+	mu.Lock()
+	atOnce := slices.Clone(fromA)
+	mu.Unlock()
+	if len(atOnce) == 0 {
+		t.Fatal("nothing published at the creation: the group topic's messages must go at once")
+	}
+	for _, p := range atOnce {
+		if p.topic != info.Topic {
+			t.Errorf("published at the creation on %s, not the group topic", p.topic)
+		}
+	}
+	// Move the clock through the first half of the window: each Welcome is published
+	// when its time comes, not before.
+	const step = 250 * time.Millisecond
+	for d := step; d <= protocol.DefaultBurstSpread/2; d += step {
+		clock.Store(start.Add(d).UnixNano())
+		tn.waitFor("due Welcomes published", func() bool {
+			for _, w := range protocol.Waiting(a.c) {
+				if !w.NextAttempt.After(now()) {
+					return false
+				}
+			}
+			return true
+		})
+	}
+	left := len(protocol.Waiting(a.c))
+	// Close, let the rest fall due, reopen: the rest go out at once.
+	a.stop()
+	clock.Store(start.Add(protocol.DefaultBurstSpread + time.Second).UnixNano())
+	a.start(false)
+	tn.waitFor("the Welcomes left at the restart published", func() bool { return len(protocol.Waiting(a.c)) == 0 })
+	mu.Lock()
+	welcomes := map[string]time.Time{}
+	for _, p := range fromA[len(atOnce):] {
+		if _, ok := due[p.topic]; ok {
+			if _, seen := welcomes[p.topic]; !seen {
+				welcomes[p.topic] = p.at
+			}
+		}
+	}
+	mu.Unlock()
+	if len(welcomes) != len(due) {
+		t.Fatalf("%d of %d Welcomes published", len(welcomes), len(due))
+	}
+	var first, last time.Time
+	for topic, at := range welcomes {
+		if at.Before(due[topic]) {
+			t.Errorf("Welcome on %s published at %v, before its time %v", topic, at.Sub(start), due[topic].Sub(start))
+		}
+		if due[topic].Before(start.Add(protocol.DefaultBurstSpread/2)) && at.After(due[topic].Add(step+time.Second)) {
+			t.Errorf("Welcome on %s published at %v, its time was %v", topic, at.Sub(start), due[topic].Sub(start))
+		}
+		if first.IsZero() || at.Before(first) {
+			first = at
+		}
+		if at.After(last) {
+			last = at
+		}
+	}
+	if last.Sub(first) < time.Second {
+		t.Errorf("the %d Welcomes were published within %v of each other", len(welcomes), last.Sub(first))
+	}
+	t.Logf("default spread %v: %d Welcomes published from %v to %v after the creation (%d left at the restart at %v)",
+		protocol.DefaultBurstSpread, len(welcomes), first.Sub(start).Round(time.Millisecond), last.Sub(start).Round(time.Millisecond),
+		left, protocol.DefaultBurstSpread/2)
+	waitTexts(t, tn, g, []string{"at once"}, members...)
 }

@@ -69,7 +69,8 @@ func newCluster(log *slog.Logger, schedule int) *cluster {
 func clientOptions(schedule int) []protocol.Option {
 	// Each shape runs twice: the engine on key schedule v1 and on v2 (the comparison
 	// table's columns); the package-level v2 figures are measured on package epoch (v2.go).
-	return []protocol.Option{protocol.WithRetryBackoff(time.Hour), protocol.WithSyncInterval(-1), protocol.WithEpochs(schedule == 2)}
+	return []protocol.Option{protocol.WithRetryBackoff(time.Hour), protocol.WithSyncInterval(-1), protocol.WithEpochs(schedule == 2),
+		protocol.WithBurstSpread(0)} // the steps measure each operation at once (the spread's latency: privacy.go)
 }
 
 // add creates installation idx: with a new account if primary, else waiting to be linked
