@@ -66,7 +66,8 @@ func (p *printer) privacy(r *Report) {
 			fmt.Sprintf("%d → %d B (%s)", pr.TextUnpadded, pr.TextPadded, pct(pr.TextPadded, pr.TextUnpadded)),
 			fmt.Sprintf("%s → %s (%s)", fmtBytes(float64(pr.BlockUnpadded)), fmtBytes(float64(pr.BlockPadded)), pct(pr.BlockPadded, pr.BlockUnpadded)),
 			fmt.Sprintf("%d → %d B (%s)", pr.WelcomeUnpadded, pr.WelcomePadded, pct(int(pr.WelcomePadded), int(pr.WelcomeUnpadded))),
-			fmt.Sprintf("%s + %s (≤ %s + %s)", dur(pr.SpreadLastMean), dur(run.Create.Wall), dur(pr.SpreadMax), dur(run.Create.Wall)),
+			fmt.Sprintf("%s + %s (≤ %s + %s); all at once: %s", dur(pr.SpreadLastMean), dur(run.Create.RxSerial), dur(pr.SpreadMax),
+				dur(run.Create.RxSerial), dur(run.Create.Wall)),
 		})
 	}
 	if len(rows) == 0 {
@@ -74,8 +75,8 @@ func (p *printer) privacy(r *Report) {
 	}
 	p.f("### Privacy measures (issue 19): bytes of padding, latency of burst spreading\n\n")
 	p.table([]string{"N × D", "group message, text of the run's size: unpadded → padded", "removal key block alone (package epoch): unpadded → padded",
-		"creation Welcome: unpadded → padded", "creation with the default burst spread: last Welcome published (expected) + the run's creation wall"}, rows)
-	p.f("Padded sizes are what the engine publishes (the text message is checked against the measured publish); unpadded ones are computed with the same encoders. The spread column is the expected time until the last of the N×D−1 Welcomes leaves the creator, `d·k/(k+1)` for `d` = protocol.DefaultBurstSpread and `k` Welcomes (each at its own uniform time in [0, d)), plus the run's measured creation wall (Welcomes published at once, `WithBurstSpread(0)`, until every installation processed them). The per-message inbox hints cost CPU, not bytes: `go test -run X -bench BenchmarkHintLookup ./protocol/`.\n\n")
+		"creation Welcome: unpadded → padded", "creation with the default burst spread: last invitee can read after (expected) = last Welcome published + its processing; without spreading: the run's creation wall"}, rows)
+	p.f("Padded sizes are what the engine publishes (the text message is checked against the measured publish); unpadded ones are computed with the same encoders. The spread column is the expected time until the last of the N×D−1 Welcomes leaves the creator, `d·k/(k+1)` for `d` = protocol.DefaultBurstSpread and `k` Welcomes (each at its own uniform time in [0, d)), plus the time one installation takes to process its Welcome (the creation's median CPU per installation measured alone; network latency not included). For comparison, the run's creation wall: Welcomes published at once (`WithBurstSpread(0)`) until every installation of the simulation had processed its own, all sharing this machine's cores. The per-message inbox hints cost CPU, not bytes: `go test -run X -bench BenchmarkHintLookup ./protocol/`.\n\n")
 }
 
 func pct(padded, unpadded int) string {
