@@ -11,8 +11,8 @@ import (
 
 // Burst spreading (spec: protocol, "Delivery, idempotence, R1", **Burst spreading**;
 // issue 19 item 3). A transaction that would publish many records at once that an
-// outsider could tie together — group creation's Welcomes, a device-list change sent to
-// every group of the account (link, revocation) — is a *burst*: with WithBurstSpread(d),
+// outsider could tie together — group creation's and an add's Welcomes, a device-list
+// change sent to every group of the account (link, revocation) — is a *burst*: with WithBurstSpread(d),
 // d > 0, each of its outbox records gets its own not-before time now + U[0, d) (uniform,
 // drawn from the client's randomness), stored as the record's NextAttempt in the same
 // transaction (a delayed record survives a restart: the retry loop publishes it when it
@@ -24,8 +24,8 @@ import (
 // DefaultBurstSpread is the spread of a Client without WithBurstSpread.
 const DefaultBurstSpread = 30 * time.Second
 
-// WithBurstSpread spreads the publishes of a burst (group creation's Welcomes, a device
-// link's or revocation's publishes to every group) uniformly over [0, d) each (default
+// WithBurstSpread spreads the publishes of a burst (the Welcomes of a group creation or an
+// add, a device link's or revocation's publishes to every group) uniformly over [0, d) each (default
 // DefaultBurstSpread; 0: no delay, for tests and demos that need prompt Welcomes and
 // accept that an outsider can tie a burst's publishes together). See spec › Delivery ›
 // Burst spreading.
@@ -35,8 +35,8 @@ func WithBurstSpread(d time.Duration) Option { return func(o *options) { o.sprea
 func (t *txn) beginBurst() { t.burst = t.c.opt.spread > 0 }
 
 // keepOutOfBurst publishes t's records on topic at once although t is a burst: a group
-// creation's own messages on its new topic (one topic, so nothing to unlink there; the
-// creator can post at once while the Welcomes trickle out).
+// creation's or an add's own publishes on the group topic (one topic, so nothing to unlink
+// there; the creator or adder can post at once while the Welcomes trickle out).
 func (t *txn) keepOutOfBurst(topic string) { t.burstKeep = topic }
 
 // delayQueued applies spreading to a record t.queue just stored: a burst record is

@@ -199,7 +199,8 @@ func TestBurstSpreadRevoke(t *testing.T) {
 // share a short window of the network's publish times; the creator's own publishes on
 // the new group topic (an O(N) creation's messages, a text sent right after) go at once;
 // Welcomes still waiting when the creator closes are published when it reopens (here
-// after their time has passed); every member then has the group and the text. The clock
+// after their time has passed); every member then has the group and the text. Adding
+// members spreads their Welcomes likewise while the add's event goes out at once. The clock
 // of every client and of the memory network is a fake one the test moves.
 func TestBurstSpreadDefault(t *testing.T) {
 	var clock atomic.Int64
@@ -315,4 +316,37 @@ func TestBurstSpreadDefault(t *testing.T) {
 		protocol.DefaultBurstSpread, len(welcomes), first.Sub(start).Round(time.Millisecond), last.Sub(start).Round(time.Millisecond),
 		left, protocol.DefaultBurstSpread/2)
 	waitTexts(t, tn, g, []string{"at once"}, members...)
+
+	// Adding members: their Welcomes are spread too; the event goes out at once.
+	z1, z2 := tn.add("z1"), tn.add("z2")
+	tn.connect(a, z1, z2)
+	mu.Lock()
+	before := len(fromA)
+	mu.Unlock()
+	added := now()
+	must(t, a.c.AddMembers(ctx, g, z1.id, z2.id))
+	waiting = protocol.Waiting(a.c)
+	if len(waiting) != 2 {
+		t.Fatalf("%d records waiting right after adding 2 members, want their 2 Welcomes: %+v", len(waiting), waiting)
+	}
+	for _, w := range waiting {
+		if w.Topic == info.Topic || !w.NextAttempt.Before(added.Add(protocol.DefaultBurstSpread)) {
+			t.Errorf("waiting record on %s until %v: want a Welcome within the spread", w.Topic, w.NextAttempt.Sub(added))
+		}
+	}
+	mu.Lock()
+	onGroup := 0
+	for _, p := range fromA[before:] {
+		if p.topic == info.Topic {
+			onGroup++
+		}
+	}
+	mu.Unlock()
+	if onGroup == 0 {
+		t.Error("the add's event was not published at once on the group topic")
+	}
+	clock.Store(added.Add(protocol.DefaultBurstSpread).UnixNano())
+	tn.waitFor("the newcomers' Welcomes published", func() bool { return len(protocol.Waiting(a.c)) == 0 })
+	mustSend(t, a, g, "after the add")
+	waitTexts(t, tn, g, []string{"after the add"}, z1, z2)
 }
