@@ -23,7 +23,7 @@ func Example() {
 	defer net.Close()
 
 	open := func(name string) *chorus.Client {
-		c, err := chorus.Open(ctx, filepath.Join(dir, name), net.Join(name))
+		c, err := chorus.Open(ctx, filepath.Join(dir, name), net.Join(name), protocol.WithBurstSpread(0)) // prompt Welcomes for the example
 		if err != nil {
 			panic(err)
 		}

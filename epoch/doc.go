@@ -18,7 +18,7 @@
 //   - the strict encodings of key blocks, slot plaintexts, joins and every state;
 //   - the outer layer (SealOuter, OpenOuter, OpenWithKey).
 //
-// The engine (protocol/epochs.go) runs the groups it creates with protocol.WithEpochs(true)
+// The engine (protocol/epochs.go) runs the groups it creates (protocol.New's default)
 // on this package; the spec's rules marked "engine" (delivery, healing rekeys, authority)
 // and its "Engine (protocol/)" paragraph say how.
 //

@@ -35,6 +35,7 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/internal/legacyv1"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport"
 )
@@ -65,6 +66,9 @@ var (
 	// ErrUnsupportedGroup is returned for an operation of key schedule v2 on a group of
 	// the v1 schedule.
 	ErrUnsupportedGroup = errors.New("protocol: not available for a group of the v1 key schedule")
+	// ErrLegacySchedule is returned by New for WithEpochs(false): new groups are always of
+	// key schedule v2.
+	ErrLegacySchedule = errors.New("protocol: key schedule v1 is kept for stored groups only; new groups are v2 (WithEpochs(false) is refused)")
 )
 
 // Option configures a Client.
@@ -81,6 +85,7 @@ type options struct {
 	missingGrace  time.Duration
 	repeats       int
 	epochs        bool
+	v1            bool // WithKeyScheduleV1: epochs false is allowed
 	deviceName    string
 	platform      string
 	spread        time.Duration
@@ -115,11 +120,25 @@ func WithHistoryWindow(d time.Duration) Option { return func(o *options) { o.his
 // recipient that lost the first copy read the sender without a history store.
 func WithRotationRepeats(n int) Option { return func(o *options) { o.repeats = max(n, 0) } }
 
-// WithEpochs chooses the key schedule of the groups this client creates: v2 (spec:
-// protocol, "Key schedule v2 (epochs)"; the default) or, with false, v1 (per-speaker
-// rotation, kept for groups stored by older versions and for the v1 column of `chorus
-// bench scale`). Groups it joins follow their Welcome's schedule.
+// WithEpochs(true) keeps the default: the groups this client creates use key schedule v2
+// (spec: protocol, "Key schedule v2 (epochs)"). New refuses WithEpochs(false)
+// (ErrLegacySchedule): key schedule v1 keeps one group secret for life, which a removed
+// member keeps (issue 19 item 2), so no application creates v1 groups; v1 is kept for the
+// groups older versions stored and joined (a Welcome's schedule decides). This module's
+// own tests and simulation create v1 groups with WithKeyScheduleV1.
 func WithEpochs(on bool) Option { return func(o *options) { o.epochs = on } }
+
+// WithKeyScheduleV1 makes the client create groups of key schedule v1, for this module's
+// tests of the v1 code path and the v1 column of `chorus bench scale`: its token comes from
+// an internal package (internal/legacyv1), so applications cannot. A zero token changes
+// nothing.
+func WithKeyScheduleV1(t legacyv1.Token) Option {
+	return func(o *options) {
+		if t.Valid() {
+			o.epochs, o.v1 = false, true
+		}
+	}
+}
 
 // WithDevice sets this installation's metadata: a name people recognise ("Alice's
 // laptop") and its platform (default runtime.GOOS). It is recorded when the installation
@@ -215,9 +234,12 @@ type Client struct {
 // New returns a client on store and t. If the store holds an account it is loaded;
 // otherwise call CreateAccount or ImportAccount.
 func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client, error) {
-	o := options{retryBase: 2 * time.Second, syncInterval: time.Minute, historyWindow: 24 * time.Hour, repeats: RotationRepeats, epochs: true}
+	o := options{retryBase: 2 * time.Second, syncInterval: time.Minute, historyWindow: 24 * time.Hour, repeats: RotationRepeats, epochs: true, spread: DefaultBurstSpread}
 	for _, f := range opts {
 		f(&o)
+	}
+	if !o.epochs && !o.v1 {
+		return nil, ErrLegacySchedule
 	}
 	if o.logger == nil {
 		o.logger = slog.New(slog.DiscardHandler)
@@ -395,6 +417,7 @@ type txn struct {
 	// burstRecs are its records so far.
 	burst      bool
 	burstRecs  []*OutboxRecord
+	burstKeep  string               // a topic whose records the burst does not delay (keepOutOfBurst)
 	spreadLast map[string]time.Time // not-before times this transaction gave per topic
 	// gs is the group state this transaction wrote or read (hotpath.go; nil: not in view).
 	gs map[GroupID]*GroupRecord

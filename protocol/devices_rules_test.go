@@ -443,7 +443,7 @@ func TestInstallationLimits(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		c, err := protocol.New(ctx, st, tn.net.Join("idle"))
+		c, err := protocol.New(ctx, st, tn.net.Join("idle"), protocol.WithBurstSpread(0))
 		if err != nil {
 			t.Fatal(err)
 		}

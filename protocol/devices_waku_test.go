@@ -63,7 +63,7 @@ func TestWakuMultiDevice(t *testing.T) {
 			t.Fatal(err)
 		}
 		rec := chorustest.NewMeter(node)
-		c, err := protocol.New(ctx, store, rec, protocol.WithRetryBackoff(50*time.Millisecond), protocol.WithSyncInterval(-1),
+		c, err := protocol.New(ctx, store, rec, protocol.WithRetryBackoff(50*time.Millisecond), protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0),
 			protocol.WithDevice(name, "testos"))
 		if err != nil {
 			t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/internal/legacyv1"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/memory"
 )
@@ -24,7 +25,7 @@ func newEpochNet(t testing.TB, cfg memory.Config, n int) *testNet {
 // newV1Net returns a test network of n peers whose groups use key schedule v1 (what a
 // group created by an older version runs): the tests of v1 internals use it.
 func newV1Net(t testing.TB, cfg memory.Config, n int) *testNet {
-	return newNetWith(t, cfg, n, protocol.WithEpochs(false))
+	return newNetWith(t, cfg, n, protocol.WithKeyScheduleV1(legacyv1.Permit()))
 }
 
 func newNetWith(t testing.TB, cfg memory.Config, n int, opts ...protocol.Option) *testNet {

@@ -16,7 +16,10 @@ func exampleClient(ctx context.Context, net *memory.Network, name string) *proto
 	if err != nil {
 		panic(err)
 	}
-	c, err := protocol.New(ctx, store, net.Join(name))
+	// WithBurstSpread(0): the example wants its Welcomes at once. Applications keep the
+	// default, which spreads a creation's Welcomes over DefaultBurstSpread (spec ›
+	// Delivery › Burst spreading).
+	c, err := protocol.New(ctx, store, net.Join(name), protocol.WithBurstSpread(0))
 	if err != nil {
 		panic(err)
 	}

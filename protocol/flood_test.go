@@ -195,7 +195,7 @@ func TestFetchContactBounded(t *testing.T) {
 	}
 	defer st.Close()
 	spy := &historySpy{Transport: tn.net.Join("a")}
-	a, err := protocol.New(ctx, st, spy)
+	a, err := protocol.New(ctx, st, spy, protocol.WithBurstSpread(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -198,8 +198,10 @@ func (t *txn) contactDeviceLists(accounts []string) ([][]byte, error) {
 
 // CreateGroup creates a group with us as creator and admin, the given members (account
 // ids of known contacts), a name and a description, and welcomes every member
-// installation. It returns once everything is stored; the Welcomes are published before
-// it returns (failures are retried by Run).
+// installation. It returns once everything is stored; the Welcomes are published by Run,
+// each at its own random time within the burst spread (WithBurstSpread; at once with 0),
+// and the creator's publishes on the new group topic before it returns (failures are
+// retried by Run).
 func (c *Client) CreateGroup(ctx context.Context, name, description string, members ...string) (GroupID, error) {
 	var gid GroupID
 	var outs []*OutboxRecord
@@ -242,6 +244,7 @@ func (c *Client) CreateGroup(ctx context.Context, name, description string, memb
 			return err
 		}
 		g.Topic = topics.GroupTopic(g.Secret[:], g.Buckets)
+		t.keepOutOfBurst(g.Topic) // only the Welcomes are spread
 		setMeta(g, &st)
 		if g.Events, err = encodeEvents(&st); err != nil {
 			return err

@@ -74,7 +74,25 @@ func (tn *testNet) addPersistent(name string) *peer {
 }
 
 func (tn *testNet) addAt(name, path string, opts ...protocol.Option) *peer {
-	d := tn.devices().NewDevice(name, path, append(append([]protocol.Option{}, tn.opts...), opts...)...)
+	return tn.addWith(name, path, false, opts...)
+}
+
+// addSpreading adds a peer that keeps the client's default burst spreading.
+func (tn *testNet) addSpreading(name, path string, opts ...protocol.Option) *peer {
+	return tn.addWith(name, path, true, opts...)
+}
+
+// noSpread turns the client's burst spreading off (unless spread) so that Welcomes are
+// prompt.
+func noSpread(spread bool) []protocol.Option {
+	if spread {
+		return nil
+	}
+	return []protocol.Option{protocol.WithBurstSpread(0)}
+}
+
+func (tn *testNet) addWith(name, path string, spread bool, opts ...protocol.Option) *peer {
+	d := tn.devices().NewDevice(name, path, append(append(noSpread(spread), tn.opts...), opts...)...)
 	return tn.adopt(tn.devices().Add(d, chorustest.Create), path)
 }
 
@@ -177,7 +195,7 @@ func (tn *testNet) newClient(name, path string, setup func(c *protocol.Client) e
 	if path == "" {
 		path = ":memory:"
 	}
-	d := tn.devices().NewDevice(name, path, protocol.WithDevice(name, "testos"))
+	d := tn.devices().NewDevice(name, path, protocol.WithBurstSpread(0), protocol.WithDevice(name, "testos"))
 	tn.devices().AddWith(d, func(_ context.Context, c *protocol.Client) error { return setup(c) })
 	return tn.adopt(d, path)
 }
@@ -185,7 +203,7 @@ func (tn *testNet) newClient(name, path string, setup func(c *protocol.Client) e
 // newDevice adds a peer with an empty store that waits to be linked (LinkCode) and runs;
 // it returns the peer and its link code.
 func (tn *testNet) newDevice(name string) (*peer, string) {
-	d := tn.devices().NewDevice(name, ":memory:", protocol.WithDevice(name, "testos"))
+	d := tn.devices().NewDevice(name, ":memory:", protocol.WithBurstSpread(0), protocol.WithDevice(name, "testos"))
 	tn.devices().Add(d, chorustest.Link)
 	return tn.adopt(d, ":memory:"), d.LinkCode
 }
@@ -200,7 +218,7 @@ func (tn *testNet) waitFor(what string, cond func() bool, detail ...func() strin
 // active group of the holder (chorustest.Network.LinkNew).
 func (tn *testNet) link(holder *peer, name string) *peer {
 	tn.t.Helper()
-	d := tn.devices().LinkNew(holder.dev, name)
+	d := tn.devices().LinkNew(holder.dev, name, protocol.WithBurstSpread(0))
 	return tn.adopt(d, ":memory:")
 }
 

@@ -123,6 +123,10 @@ func (c *Client) changeMembership(ctx context.Context, id GroupID,
 		if err != nil || len(evs) == 0 {
 			return err
 		}
+		if len(newcomers) > 0 { // the newcomers' Welcomes are a burst; the group's publishes go at once (spread.go)
+			t.beginBurst()
+			t.keepOutOfBurst(g.Topic)
+		}
 		signed, err := c.signEvents(g.ChatID, &gc.state, evs...)
 		if err != nil {
 			return err

@@ -56,7 +56,7 @@ func TestRLNGroup(t *testing.T) {
 		defer node.Close()
 		// S3 as an application does it: chorus.Open (sqlite file in the data directory)
 		// over the RLN-enabled node.
-		opened, err := chorus.Open(ctx, filepath.Join(dir, "data"), node, protocol.WithRetryBackoff(100*time.Millisecond), protocol.WithSyncInterval(-1))
+		opened, err := chorus.Open(ctx, filepath.Join(dir, "data"), node, protocol.WithRetryBackoff(100*time.Millisecond), protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
 		if err != nil {
 			t.Fatal(err)
 		}

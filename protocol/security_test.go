@@ -150,7 +150,7 @@ func TestRemovedMemberCannotRead(t *testing.T) {
 	defer cloneStore.Close()
 	cloneNode := tn.net.Join("clone")
 	defer cloneNode.Close()
-	cloneClient, err := protocol.New(ctx, cloneStore, cloneNode)
+	cloneClient, err := protocol.New(ctx, cloneStore, cloneNode, protocol.WithBurstSpread(0))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,8 +11,8 @@ import (
 
 // Burst spreading (spec: protocol, "Delivery, idempotence, R1", **Burst spreading**;
 // issue 19 item 3). A transaction that would publish many records at once that an
-// outsider could tie together — group creation's Welcomes, a device-list change sent to
-// every group of the account (link, revocation) — is a *burst*: with WithBurstSpread(d),
+// outsider could tie together — group creation's and an add's Welcomes, a device-list
+// change sent to every group of the account (link, revocation) — is a *burst*: with WithBurstSpread(d),
 // d > 0, each of its outbox records gets its own not-before time now + U[0, d) (uniform,
 // drawn from the client's randomness), stored as the record's NextAttempt in the same
 // transaction (a delayed record survives a restart: the retry loop publishes it when it
@@ -21,22 +21,29 @@ import (
 // for it (no later publish overtakes an earlier one on its topic: a message sealed under
 // a rekey's epoch never arrives before the rekey).
 
-// DefaultBurstSpread is the spread the CLI's node uses (WithBurstSpread).
+// DefaultBurstSpread is the spread of a Client without WithBurstSpread.
 const DefaultBurstSpread = 30 * time.Second
 
-// WithBurstSpread spreads the publishes of a burst (group creation's Welcomes, a device
-// link's or revocation's publishes to every group) uniformly over [0, d) each (default 0:
-// no delay). See spec › Delivery › Burst spreading.
+// WithBurstSpread spreads the publishes of a burst (the Welcomes of a group creation or an
+// add, a device link's or revocation's publishes to every group) uniformly over [0, d) each (default
+// DefaultBurstSpread; 0: no delay, for tests and demos that need prompt Welcomes and
+// accept that an outsider can tie a burst's publishes together). See spec › Delivery ›
+// Burst spreading.
 func WithBurstSpread(d time.Duration) Option { return func(o *options) { o.spread = max(d, 0) } }
 
-// beginBurst marks t's publishes as one burst (no effect without WithBurstSpread).
+// beginBurst marks t's publishes as one burst (no effect with WithBurstSpread(0)).
 func (t *txn) beginBurst() { t.burst = t.c.opt.spread > 0 }
+
+// keepOutOfBurst publishes t's records on topic at once although t is a burst: a group
+// creation's or an add's own publishes on the group topic (one topic, so nothing to unlink
+// there; the creator or adder can post at once while the Welcomes trickle out).
+func (t *txn) keepOutOfBurst(topic string) { t.burstKeep = topic }
 
 // delayQueued applies spreading to a record t.queue just stored: a burst record is
 // collected for spreadBurst; another record on a topic with a delayed record waiting is
 // delayed behind it.
 func (t *txn) delayQueued(o *OutboxRecord) error {
-	if t.burst {
+	if t.burst && o.Topic != t.burstKeep {
 		t.burstRecs = append(t.burstRecs, o)
 		o.delayed = true
 		return nil

@@ -78,7 +78,7 @@ func openCopy(t *testing.T, tn *testNet, path, name string, wrap func(*persisten
 	}
 	// The same randomness for every copy (a DH ratchet step draws a key): copies that
 	// process the same input end in the same state.
-	c, err := protocol.New(context.Background(), wrap(s), tn.net.Join(name), protocol.WithSyncInterval(-1),
+	c, err := protocol.New(context.Background(), wrap(s), tn.net.Join(name), protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0),
 		protocol.WithRand(rand.NewChaCha8([32]byte{9})))
 	if err != nil {
 		t.Fatal(err)

@@ -73,7 +73,7 @@ func BenchmarkSync(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			c, err := protocol.New(ctx, store, tn.net.Join(fmt.Sprintf("r%d", i)), protocol.WithSyncInterval(-1))
+			c, err := protocol.New(ctx, store, tn.net.Join(fmt.Sprintf("r%d", i)), protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
 			if err != nil {
 				b.Fatal(err)
 			}

@@ -82,7 +82,7 @@ func newRecClient(t *testing.T, net *memory.Network, name string) *recClient {
 		t.Fatal(err)
 	}
 	rec := &queryRecorder{Node: net.Join(name)}
-	c, err := protocol.New(ctx, st, rec, protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(-1))
+	c, err := protocol.New(ctx, st, rec, protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
 	if err != nil {
 		t.Fatal(err)
 	}

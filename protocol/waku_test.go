@@ -47,7 +47,7 @@ func TestWakuGroup(t *testing.T) {
 			}
 			time.Sleep(5 * time.Millisecond)
 		}
-		c, err := protocol.New(ctx, store, node, protocol.WithRetryBackoff(50*time.Millisecond), protocol.WithSyncInterval(-1),
+		c, err := protocol.New(ctx, store, node, protocol.WithRetryBackoff(50*time.Millisecond), protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0),
 			protocol.WithEpochs(true))
 		if err != nil {
 			t.Fatal(err)

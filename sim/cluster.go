@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus/devicelist"
+	"github.com/chorus-im/chorus/internal/legacyv1"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/memory"
@@ -69,7 +70,12 @@ func newCluster(log *slog.Logger, schedule int) *cluster {
 func clientOptions(schedule int) []protocol.Option {
 	// Each shape runs twice: the engine on key schedule v1 and on v2 (the comparison
 	// table's columns); the package-level v2 figures are measured on package epoch (v2.go).
-	return []protocol.Option{protocol.WithRetryBackoff(time.Hour), protocol.WithSyncInterval(-1), protocol.WithEpochs(schedule == 2)}
+	opts := []protocol.Option{protocol.WithRetryBackoff(time.Hour), protocol.WithSyncInterval(-1),
+		protocol.WithBurstSpread(0)} // the steps measure each operation at once (the spread's latency: privacy.go)
+	if schedule != 2 {
+		opts = append(opts, protocol.WithKeyScheduleV1(legacyv1.Permit())) // legacy: only this module may
+	}
+	return opts
 }
 
 // add creates installation idx: with a new account if primary, else waiting to be linked

@@ -168,6 +168,8 @@ type Run struct {
 	// V2 are the key schedule v2 figures for this shape (package epoch, measured beside
 	// the run; the engine still runs v1).
 	V2 V2
+	// Privacy is what issue 19's padding and burst spreading cost this shape (v2 runs).
+	Privacy Privacy
 	// Oversize is the number of publishes above transport.MaxPayload and Largest the
 	// largest payload published.
 	Oversize, Largest int64

@@ -32,6 +32,7 @@ func (r *Report) Print(w io.Writer) error {
 	p.add(r)
 	p.remove(r)
 	p.v2(r)
+	p.privacy(r)
 	p.revoke(r)
 	p.memory(r)
 	p.mls(r)
@@ -439,7 +440,7 @@ func runN(run *Run) string {
 // from elsewhere (issue 13).
 func (p *printer) v2(r *Report) {
 	p.f("### Key schedule v1 beside v2 (issue 13)\n\n")
-	p.f("Both columns of a shape are real clients of the engine in this run (the v1 column with `WithEpochs(false)`, the v2 column with `WithEpochs(true)`: spec/README.md protocol › Key schedule v2). The \"v2 key schedule alone\" column is package epoch measured in this process over real Double Ratchet sessions (slot sealing and opening, block sizes, epoch arithmetic; thread CPU, median of %d; no store). MLS figures are from elsewhere (notes/crypto.md), not measured here.\n\n", v2Reps)
+	p.f("Both columns of a shape are real clients of the engine in this run (the v1 column with `WithKeyScheduleV1` (legacy: this module only), the v2 column with the default: spec/README.md protocol › Key schedule v2). The \"v2 key schedule alone\" column is package epoch measured in this process over real Double Ratchet sessions (slot sealing and opening, block sizes, epoch arithmetic; thread CPU, median of %d; no store). MLS figures are from elsewhere (notes/crypto.md), not measured here.\n\n", v2Reps)
 	type pair struct{ v1, v2 *Run }
 	var shapes []pair
 	for _, run := range r.Runs {

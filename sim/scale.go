@@ -83,6 +83,8 @@ func scaleOne(ctx context.Context, cfg ScaleConfig, rep *Report, n, d, sched int
 			run.V2 = v2
 			if err := run.V2.computeCreation(n, run.DeviceListSizes); err != nil {
 				run.Checks = append(run.Checks, Check{Name: "key schedule v2 creation computed", Detail: err.Error()})
+			} else if err := computePrivacy(cfg, run); err != nil {
+				run.Checks = append(run.Checks, Check{Name: "privacy costs computed", Detail: err.Error()})
 			}
 		}
 	}

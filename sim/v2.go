@@ -46,9 +46,10 @@ type V2 struct {
 	// with the CHAT_CREATED and MEMBERS_ADDED events, further messages with every
 	// member's device list once (CreatePublishes publishes, CreatePublishBytes in all), and one
 	// Welcome per other installation (CreateWelcomeBytes each, as published: an initial
-	// X3DH inbox frame carrying the admin's device list and a Welcome v2 with a 68-byte join).
-	CreatePublishes                        int
-	CreatePublishBytes, CreateWelcomeBytes int64
+	// X3DH inbox frame carrying the admin's device list and a Welcome v2 with a 68-byte join,
+	// padded; CreateWelcomeUnpadded the same without padding).
+	CreatePublishes                                               int
+	CreatePublishBytes, CreateWelcomeBytes, CreateWelcomeUnpadded int64
 	// MessageExtra is what an ordinary group message gains over v1 (the header names the
 	// sender installation, 16 bytes, instead of an 8-byte key id).
 	MessageExtra int
@@ -332,34 +333,44 @@ func (v *V2) computeCreation(n int, lists []int) error {
 	if err != nil {
 		return err
 	}
-	w := &wire.Welcome{ChatID: chatID, Buckets: 1, SentAt: uint64(time.Now().UnixMilli()), Distributions: [][]byte{join}}
+	w := &wire.WelcomeV2{ChatID: chatID, Buckets: 1, SentAt: uint64(time.Now().UnixMilli()), Join: join}
 	rand.Read(w.GroupID[:])
 	rand.Read(w.Secret[:])
 	body, err := w.Marshal()
 	if err != nil {
 		return err
 	}
-	pm, err := (&wire.PairwiseMessage{DeviceList: make([]byte, lists[0]), Type: wire.PairwiseWelcome, Body: body}).Marshal()
+	pm, err := (&wire.PairwiseMessage{DeviceList: make([]byte, lists[0]), Type: wire.PairwiseWelcomeV2, Body: body}).Marshal()
 	if err != nil {
 		return err
 	}
+	// As published (the pairwise message padded to its bucket inside the Double Ratchet
+	// encryption: spec › Pairwise messages › Padding), and as it would be unpadded.
+	if v.CreateWelcomeBytes, err = welcomeFrameSize(wire.PadInbox(pm)); err != nil {
+		return err
+	}
+	v.CreateWelcomeUnpadded, err = welcomeFrameSize(pm)
+	return err
+}
+
+// welcomeFrameSize is the size of an initial (X3DH) inbox frame carrying pt.
+func welcomeFrameSize(pt []byte) (int64, error) {
 	a, _, err := v2NewPair()
 	if err != nil {
-		return err
+		return 0, err
 	}
-	dr, err := a.Encrypt(pm, v2AD)
+	dr, err := a.Encrypt(pt, v2AD)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	hdr, err := (&x3dh.Header{Version: x3dh.Version}).MarshalBinary()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	ip, err := (&wire.InitialPayload{Header: hdr, Message: dr}).Marshal()
 	if err != nil {
-		return err
+		return 0, err
 	}
 	frame := (&wire.InboxFrame{Kind: wire.KindInitial, Body: make([]byte, 32+len(ip)+16)}).Marshal()
-	v.CreateWelcomeBytes = int64(len(frame))
-	return nil
+	return int64(len(frame)), nil
 }

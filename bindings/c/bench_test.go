@@ -27,7 +27,7 @@ func newBenchPair(b *testing.B) *benchPair {
 	net := memory.NewNetwork(memory.Config{History: true})
 	b.Cleanup(func() { net.Close() })
 	open := func(name string) *chorus.Client {
-		c, err := chorus.Open(ctx, filepath.Join(dir, name), net.Join(name))
+		c, err := chorus.Open(ctx, filepath.Join(dir, name), net.Join(name), protocol.WithBurstSpread(0))
 		if err != nil {
 			b.Fatal(err)
 		}

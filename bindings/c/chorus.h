@@ -131,7 +131,10 @@ int chorus_transport_close(chorus_transport t, char **err);
 /*
  * Opens (creating if needed) the data directory data_dir and its database, on transport
  * t (borrowed: keep it open while the client is). options_json may be NULL or
- * {"device_name": string, "device_platform": string, "sync_interval_ms": int}.
+ * {"device_name": string, "device_platform": string, "sync_interval_ms": int,
+ *  "burst_spread_ms": int}. burst_spread_ms bounds the random delay of each publish of a
+ * burst (a group creation's Welcomes, a device link's or revocation's publishes to every
+ * group): absent, the default (30 s); 0, no delay (tests that need prompt Welcomes).
  * If the directory holds an account, the client goes online at once; otherwise it goes
  * online after chorus_create_account or chorus_link_code.
  */

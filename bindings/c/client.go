@@ -273,6 +273,12 @@ func chorus_client_open(dataDir *C.chorus_cchar, t C.chorus_transport, options *
 		if o.SyncIntervalMS > 0 {
 			opts = append(opts, protocol.WithSyncInterval(millis(o.SyncIntervalMS)))
 		}
+		if o.BurstSpreadMS != nil {
+			if *o.BurstSpreadMS < 0 {
+				return errCode(codeInvalidArgument, "chorus: burst_spread_ms must not be negative")
+			}
+			opts = append(opts, protocol.WithBurstSpread(millis(*o.BurstSpreadMS)))
+		}
 		ctx, cancel := context.WithCancel(context.Background())
 		c, err := chorus.Open(ctx, dir, n.t, opts...)
 		if err != nil {

@@ -14,7 +14,7 @@ proc jsonString(json, key: string): string =
 proc open(net: ChorusHandle, dir, name: string): (ChorusHandle, ChorusHandle) =
   var t, c: ChorusHandle
   check chorus_memory_join(net, name.cstring, addr t, addr err)
-  check chorus_client_open((dir / name).cstring, t, nil, addr c, addr err)
+  check chorus_client_open((dir / name).cstring, t, "{\"burst_spread_ms\":0}", addr c, addr err)
   result = (t, c)
 
 proc waitText(s: ChorusHandle, text: string): bool =

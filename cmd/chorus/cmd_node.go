@@ -38,7 +38,7 @@ func (nf *nodeFlags) register(fs interface {
 	vf("peer", "Waku peer `MULTIADDR` with /p2p/ID to dial (repeatable; remembered)")
 	fs.BoolVar(&nf.store, "store", false, "serve Waku store (history) from DIR/waku-store.db (remembered)")
 	fs.DurationVar(&nf.sync, "sync", 30*time.Second, "how often to fetch history and look for missing messages")
-	fs.DurationVar(&nf.spread, "burst-spread", 0, "spread the publishes of a group creation or device change over random delays up to `D` each, so outsiders cannot tie them together (e.g. 30s; 0: at once)")
+	fs.DurationVar(&nf.spread, "burst-spread", protocol.DefaultBurstSpread, "spread the publishes of a group creation or device change over random delays up to `D` each, so outsiders cannot tie them together (invitees see a new group up to D later; 0: at once)")
 	fs.StringVar(&nf.rlnCred, "rln-credential", "", "RLN credential `FILE` (chorus rln create): publish with RLN proofs, one message per second (remembered; needs a build without -tags gowaku_no_rln)")
 	fs.StringVar(&nf.rlnGroup, "rln-group", "", "RLN group `FILE` (chorus rln create): the members' commitments (remembered)")
 }

@@ -83,7 +83,7 @@ func demoRLN(ctx context.Context, s *stdio, burst int) error {
 			return err
 		}
 		defer store.Close()
-		cl, err := protocol.New(ctx, store, node, protocol.WithSyncInterval(-1))
+		cl, err := protocol.New(ctx, store, node, protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
 		if err != nil {
 			return err
 		}

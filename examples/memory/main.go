@@ -84,7 +84,10 @@ func run(ctx context.Context, dir string) error {
 
 // open opens a client on dataDir with an account.
 func open(ctx context.Context, dataDir string, t protocol.Transport) (*chorus.Client, error) {
-	c, err := chorus.Open(ctx, dataDir, t)
+	// WithBurstSpread(0): the example wants its Welcome at once; an application keeps the
+	// default, which sends a new group's Welcomes at random times within 30 s so that
+	// outsiders cannot tie them together.
+	c, err := chorus.Open(ctx, dataDir, t, protocol.WithBurstSpread(0))
 	if err != nil {
 		return nil, err
 	}

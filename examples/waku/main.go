@@ -130,7 +130,10 @@ func startBob(ctx context.Context, dataDir, peerAddr string) (*chorus.Client, *w
 
 // start opens a client with a new account on node and runs it.
 func start(ctx context.Context, dataDir string, node protocol.Transport) (*chorus.Client, error) {
-	client, err := chorus.Open(ctx, dataDir, node)
+	// WithBurstSpread(0): the example wants its Welcome at once; an application keeps the
+	// default, which sends a new group's Welcomes at random times within 30 s so that
+	// outsiders cannot tie them together.
+	client, err := chorus.Open(ctx, dataDir, node, protocol.WithBurstSpread(0))
 	if err != nil {
 		return nil, err
 	}

@@ -153,7 +153,7 @@ func TestRunning(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		c, err := protocol.New(ctx, st, net.Join(name), protocol.WithSyncInterval(-1))
+		c, err := protocol.New(ctx, st, net.Join(name), protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
 		if err != nil {
 			t.Fatal(err)
 		}

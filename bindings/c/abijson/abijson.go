@@ -47,6 +47,9 @@ type ClientOptions struct {
 	DeviceName     string `json:"device_name"`
 	DevicePlatform string `json:"device_platform"`
 	SyncIntervalMS int64  `json:"sync_interval_ms"`
+	// BurstSpreadMS bounds burst spreading (protocol.WithBurstSpread): absent keeps the
+	// default (protocol.DefaultBurstSpread), 0 turns it off.
+	BurstSpreadMS *int64 `json:"burst_spread_ms"`
 }
 
 // Account is an account (protocol.AccountInfo).

@@ -138,7 +138,7 @@ static chorus_client open_client(chorus_network net, const char *dir, const char
 	chorus_client c = 0;
 	snprintf(path, sizeof path, "%s/%s", dir, name);
 	if (chorus_memory_join(net, name, node, &err) != CHORUS_OK ||
-	    chorus_client_open(path, *node, "{\"device_name\":\"c test\"}", &c, &err) != CHORUS_OK) {
+	    chorus_client_open(path, *node, "{\"device_name\":\"c test\",\"burst_spread_ms\":0}", &c, &err) != CHORUS_OK) {
 		fprintf(stderr, "open %s: %s\n", name, err);
 		chorus_free(err);
 		return 0;
@@ -286,7 +286,7 @@ static void run(const char *dir) {
 	char path[1024], *link = NULL, *laptop_id = NULL;
 	snprintf(path, sizeof path, "%s/alice-laptop", dir);
 	OK(chorus_memory_join(net, "alice-laptop", &nd, &err));
-	OK(chorus_client_open(path, nd, NULL, &laptop, &err));
+	OK(chorus_client_open(path, nd, "{\"burst_spread_ms\":0}", &laptop, &err));
 	OK(chorus_subscribe(laptop, &laptop_events, &err));
 	OK(chorus_link_code(laptop, &link, &err));
 	OK(chorus_link_device(alice, link, "laptop", &laptop_id, &err));

@@ -41,8 +41,8 @@ fn main() {
     let dir = std::env::temp_dir().join(format!("chorus-bench-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     let net = MemoryNetwork::new(&MemoryConfig { history: true, ..Default::default() }).unwrap();
-    let alice = Client::open(dir.join("alice"), &net.join("alice").unwrap(), &Options::default()).unwrap();
-    let bob = Client::open(dir.join("bob"), &net.join("bob").unwrap(), &Options::default()).unwrap();
+    let alice = Client::open(dir.join("alice"), &net.join("alice").unwrap(), &Options { burst_spread: Some(Duration::ZERO), ..Default::default() }).unwrap();
+    let bob = Client::open(dir.join("bob"), &net.join("bob").unwrap(), &Options { burst_spread: Some(Duration::ZERO), ..Default::default() }).unwrap();
     alice.create_account().unwrap();
     let bob_id = bob.create_account().unwrap().id;
     alice.add_contact(&bob.contact_code().unwrap()).unwrap();

@@ -760,6 +760,10 @@ pub struct Options {
     pub device_platform: Option<String>,
     /// How often to fetch history and look for missing messages (default 30 s).
     pub sync_interval: Option<Duration>,
+    /// Bound of the random delay of each publish of a burst (a group creation's Welcomes,
+    /// a device link's or revocation's publishes to every group), so that outsiders cannot
+    /// tie them together (default 30 s; `Some(Duration::ZERO)`: no delay, for tests).
+    pub burst_spread: Option<Duration>,
 }
 
 /// One installation of one account on a data directory. Safe to share between threads
@@ -786,6 +790,9 @@ impl Client {
         }
         if let Some(s) = opts.sync_interval {
             o = o.raw("sync_interval_ms", &s.as_millis().max(1).to_string());
+        }
+        if let Some(s) = opts.burst_spread {
+            o = o.raw("burst_spread_ms", &s.as_millis().to_string());
         }
         let o = cstr(&o.done())?;
         let mut h = 0;

@@ -79,7 +79,7 @@ fn wait_event(c: &Client, what: &str, mut f: impl FnMut(&Event) -> bool) -> Even
 }
 
 fn open(dir: &TempDir, name: &str, t: &Transport) -> Client {
-    let opts = Options { device_name: Some(name.to_string()), device_platform: Some("rust-test".into()), ..Default::default() };
+    let opts = Options { device_name: Some(name.to_string()), device_platform: Some("rust-test".into()), burst_spread: Some(Duration::ZERO), ..Default::default() };
     Client::open(dir.path(name), t, &opts).unwrap()
 }
 

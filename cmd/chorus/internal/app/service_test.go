@@ -45,7 +45,7 @@ func newPeople(t *testing.T, names ...string) map[string]*person {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { st.Close() })
-		c, err := protocol.New(ctx, st, net.Join(n), protocol.WithSyncInterval(100*time.Millisecond))
+		c, err := protocol.New(ctx, st, net.Join(n), protocol.WithSyncInterval(100*time.Millisecond), protocol.WithBurstSpread(0))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -54,8 +54,10 @@ func (s *story) network(ctx context.Context) error {
 func (s *story) newDevice(person, label string, relay int) *device {
 	return &device{person: person, label: label, dbPath: dbPath(s.dir, person, label),
 		peer: s.relays[relay].ListenAddrs()[0], storePeer: s.relays[0].ListenAddrs()[0], log: s.o.Logger,
+		// WithBurstSpread(0): the story wants Welcomes and device changes at once (the default
+		// spreads them over protocol.DefaultBurstSpread).
 		opts: []protocol.Option{protocol.WithLogger(s.o.Logger), protocol.WithSyncInterval(time.Second), protocol.WithEpochs(true),
-			protocol.WithRetryBackoff(200 * time.Millisecond), protocol.WithDevice(person+"'s "+label, "")}}
+			protocol.WithRetryBackoff(200 * time.Millisecond), protocol.WithBurstSpread(0), protocol.WithDevice(person+"'s "+label, "")}}
 }
 
 func (s *story) devices() []*device {
