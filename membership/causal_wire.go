@@ -34,7 +34,7 @@ func (id EventID) String() string { return fmt.Sprintf("%x", id[:]) }
 // signed event).
 func (ev Event) ID() EventID {
 	if a := ev.verified(ev.ChatID); a != nil {
-		return EventID(orderHash(ev.From, a.digest)) // the digest of a verified payload is known
+		return a.id // computed when the payload was verified
 	}
 	return EventID(orderHash(ev.From, signingDigest(ev.ChatID, ev.Payload)))
 }

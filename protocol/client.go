@@ -198,6 +198,8 @@ type Client struct {
 	// hookPrev rewrites the prev set of the membership key events we author (what a
 	// misbehaving installation could put in its key block).
 	hookPrev func(prev epoch.Frontier) epoch.Frontier
+	// hookCommit runs last in every transaction: an error makes it fail (rolled back).
+	hookCommit func() error
 
 	// resumed holds the groups whose sender lease this process has checked (under mu):
 	// the first seal of a process resumes above the lease (spec: persistence, "Durability").
@@ -208,6 +210,10 @@ type Client struct {
 	resumedEpochs map[[32]byte]GroupID
 	// rekeys counts the rekeys we authored (tests).
 	rekeys int
+	// metas remembers the decoded epoch bookkeeping of each v2 group (epochs.go; under mu).
+	metas map[GroupID]metaMemo
+	// candidates remembers the candidate epochs of each v2 group's kept seeds (epochs.go).
+	candidates map[epoch.ID]candidateMemo
 }
 
 // New returns a client on store and t. If the store holds an account it is loaded;
@@ -244,6 +250,7 @@ func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client
 		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
 		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
 		resumed: map[GroupID]bool{}, resumedSessions: map[int64]bool{}, resumedEpochs: map[[32]byte]GroupID{},
+		metas: map[GroupID]metaMemo{}, candidates: map[epoch.ID]candidateMemo{},
 	}
 	c.rl = rateLimiterOf(t)
 	if err := c.load(ctx); err != nil {
@@ -326,7 +333,13 @@ func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
 		if err := t.runHeals(); err != nil {
 			return err
 		}
-		return t.spreadBurst()
+		if err := t.spreadBurst(); err != nil {
+			return err
+		}
+		if c.hookCommit != nil {
+			return c.hookCommit()
+		}
+		return nil
 	})
 	if err != nil {
 		if t != nil {
@@ -386,6 +399,9 @@ type txn struct {
 	// states holds the membership states this transaction moved groups to (the cache
 	// takes them at commit).
 	states map[GroupID]*membership.State
+	// updated is the membership update a key event's check applied (receiveMembership
+	// takes it instead of applying the same update again).
+	updated *updateMemo
 	// heal lists the v2 groups whose epoch may need a healing rekey once the
 	// transaction's changes are all applied (epochs_rekey.go).
 	heal []GroupID
@@ -394,6 +410,13 @@ type txn struct {
 	burst      bool
 	burstRecs  []*OutboxRecord
 	spreadLast map[string]time.Time // not-before times this transaction gave per topic
+}
+
+// updateMemo is a membership update (encoded) applied to base, giving next.
+type updateMemo struct {
+	base   *membership.State
+	update []byte
+	next   membership.State
 }
 
 // stateOf returns the membership state of a group as of this transaction.

@@ -185,6 +185,7 @@ func (t *txn) openGroupMessageV2(g *GroupRecord, gc *groupCache, msg []byte, h e
 		if ev.From != in.Account {
 			return errForged
 		}
+		t.updated = &updateMemo{base: t.stateOf(gc), update: mm.Update, next: next}
 	}
 	if rec.State, err = rc.MarshalBinary(); err != nil {
 		return err
@@ -252,7 +253,7 @@ func (t *txn) processKeyBlock(g *GroupRecord, gc *groupCache, kb *epoch.KeyBlock
 			removed = ev.Members
 		}
 	}
-	s, m, err := loadV2(g)
+	s, m, err := t.loadV2(g)
 	if err != nil {
 		return err
 	}

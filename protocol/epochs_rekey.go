@@ -31,11 +31,12 @@ func keyEventOf(evs []membership.Event) (membership.Event, bool) {
 	return membership.Event{}, false
 }
 
-// appliedEvent returns the applied event of st with id.
+// appliedEvent returns the applied event of st with id (looked for from the newest: key
+// blocks name recent events).
 func appliedEvent(st *membership.State, id epoch.ID) (membership.Event, bool) {
-	for _, ev := range st.Events {
-		if epoch.ID(ev.ID()) == id {
-			return ev, true
+	for i := len(st.Events) - 1; i >= 0; i-- {
+		if epoch.ID(st.Events[i].ID()) == id {
+			return st.Events[i], true
 		}
 	}
 	return membership.Event{}, false
@@ -354,7 +355,7 @@ func (t *txn) healV2(g *GroupRecord, gc *groupCache) error {
 	if g.Status != GroupActive || len(g.Schedule) == 0 {
 		return nil
 	}
-	s, m, err := loadV2(g)
+	s, m, err := t.loadV2(g)
 	if err != nil {
 		return err
 	}
