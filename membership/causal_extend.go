@@ -55,6 +55,9 @@ func extendCausal(stored *State, incoming []Event) (State, bool) {
 		if cs == nil {
 			cs = cstateOf(stored)
 		}
+		if len(ev.Members) > 8 {
+			cs.members.index() // many checks: an index costs less than scans
+		}
 		if !cs.valid(&ev, &keys) {
 			return State{}, false
 		}
@@ -103,11 +106,10 @@ func knownIdentical(st *State, id EventID, ev *Event) bool {
 	return false
 }
 
-// cstateOf is the rules' view of a derived state (private copies of the sets).
+// cstateOf is the rules' view of a derived state (private copies of the sets, without
+// maps: the few checks of a few events scan them, which costs less than indexing a large
+// group's members).
 func cstateOf(st *State) *cstate {
-	s := &cstate{members: newOrderedSet(), admins: newOrderedSet(), name: st.Name, color: st.Color,
-		description: st.Description, image: st.Image, lastClock: st.LastClock}
-	s.members.add(st.Members...)
-	s.admins.add(st.Admins...)
-	return s
+	return &cstate{members: &orderedSet{items: slices.Clone(st.Members)}, admins: &orderedSet{items: slices.Clone(st.Admins)},
+		name: st.Name, color: st.Color, description: st.Description, image: st.Image, lastClock: st.LastClock}
 }

@@ -1,6 +1,7 @@
 package membership_test
 
 import (
+	"fmt"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -21,7 +22,7 @@ func TestCausalExtendMatchesDerive(t *testing.T) {
 	d.add("name2", "bob", m.Event{Type: m.NameChanged, Name: "two", Clock: 104}, "name1")
 	d.add("rm-carol", "bob", ev(m.MemberRemoved, 105, "carol"), "name2")
 	d.add("carol-renames", "carol", m.Event{Type: m.NameChanged, Name: "carol's", Clock: 106}, "name2") // not an admin: dropped
-	d.add("dave-leaves", "dave", ev(m.MemberRemoved, 106, "dave"), "name2")                          // concurrent with rm-carol
+	d.add("dave-leaves", "dave", ev(m.MemberRemoved, 106, "dave"), "name2")                             // concurrent with rm-carol
 	d.add("add-eve", "alice", ev(m.MembersAdded, 107, "eve"), "dave-leaves", "rm-carol")
 	d.add("color", "bob", m.Event{Type: m.ColorChanged, Color: "#112233", Clock: 108}, "add-eve")
 	var hits [2]int
@@ -62,5 +63,54 @@ func TestCausalExtendMatchesDerive(t *testing.T) {
 	}
 	if hits[0] == 0 || hits[1] == 0 {
 		t.Fatalf("shortcut taken %v times", hits)
+	}
+}
+
+// TestDiffWalk: Diff's walk (old order, some dropped, some appended) gives what the
+// map-based difference gives, for random sets, reorders included.
+func TestDiffWalk(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	walked := 0
+	for i := 0; i < 3000; i++ {
+		n := rng.IntN(40)
+		a := make([]string, n)
+		for j := range a {
+			a[j] = fmt.Sprint("k", j)
+		}
+		var b []string
+		for _, x := range a {
+			if rng.IntN(4) != 0 {
+				b = append(b, x)
+			}
+		}
+		for j := range rng.IntN(4) {
+			b = append(b, fmt.Sprint("new", j))
+		}
+		switch rng.IntN(4) {
+		case 0: // a dropped item comes back at the end
+			if len(b) < len(a) {
+				for _, x := range a {
+					if !slices.Contains(b, x) {
+						b = append(b, x)
+						break
+					}
+				}
+			}
+		case 1: // a reorder
+			if len(b) > 1 {
+				k := rng.IntN(len(b) - 1)
+				b[k], b[k+1] = b[k+1], b[k]
+			}
+		}
+		gotA, gotB, wantA, wantB := m.SetDiffBothWays(a, b)
+		if !slices.Equal(gotA, wantA) || !slices.Equal(gotB, wantB) || (gotA == nil) != (wantA == nil) || (gotB == nil) != (wantB == nil) {
+			t.Fatalf("%v -> %v: got %v %v, want %v %v", a, b, gotA, gotB, wantA, wantB)
+		}
+		if len(wantA)+len(wantB) > 0 {
+			walked++
+		}
+	}
+	if walked == 0 {
+		t.Fatal("no change tested")
 	}
 }

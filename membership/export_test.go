@@ -21,3 +21,9 @@ func UpdateBothWays(stored *State, msg []byte, now time.Time) (short State, ok b
 	full, err = chorusRules{}.derive(stored.ChatID, append(stored.Log(), incoming...))
 	return short, ok, full, err
 }
+
+// SetDiffBothWays returns setDiff(a, b) and the same computed with maps.
+func SetDiffBothWays(a, b []string) (onlyA, onlyB, wantA, wantB []string) {
+	onlyA, onlyB = setDiff(a, b)
+	return onlyA, onlyB, minus(a, b), minus(b, a)
+}

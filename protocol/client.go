@@ -214,6 +214,10 @@ type Client struct {
 	metas map[GroupID]metaMemo
 	// candidates remembers the candidate epochs of each v2 group's kept seeds (epochs.go).
 	candidates map[epoch.ID]candidateMemo
+	// instGen moves with every write of an installation record; installs caches
+	// installation lists by account for one generation (membership_installs.go).
+	instGen  uint64
+	installs installsCache
 }
 
 // New returns a client on store and t. If the store holds an account it is loaded;
@@ -402,6 +406,8 @@ type txn struct {
 	// updated is the membership update a key event's check applied (receiveMembership
 	// takes it instead of applying the same update again).
 	updated *updateMemo
+	// instWritten: this transaction wrote an installation record (membership_installs.go).
+	instWritten bool
 	// heal lists the v2 groups whose epoch may need a healing rekey once the
 	// transaction's changes are all applied (epochs_rekey.go).
 	heal []GroupID

@@ -118,13 +118,14 @@ func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta)
 		}
 		if members == nil {
 			var err error
-			if members, err = t.installationsOf(t.stateOf(gc).Members); err != nil {
+			if members, err = t.memberInstallationsOf(t.stateOf(gc).Members); err != nil {
 				return nil, nil, err
 			}
 		}
+		hints := cv.hintSet()
 		for i := range members {
 			in := &members[i]
-			if in.ID == t.c.acct.inst || cv.covers(id, in) {
+			if in.ID == t.c.acct.inst || cv.coversIn(hints, id, in) {
 				continue
 			}
 			if !slices.ContainsFunc(out, func(x *InstallationRecord) bool { return x.ID == in.ID }) {

@@ -1,6 +1,8 @@
 package protocol
 
 import (
+	"context"
+	"errors"
 	"slices"
 
 	"github.com/chorus-im/chorus/epoch"
@@ -27,4 +29,36 @@ func CachedGroupForTest(c *Client, g GroupID) (members []string, current epoch.I
 		current = gc.cur.ID
 	}
 	return slices.Clone(gc.state.Members), current
+}
+
+// MemberInstallationsForTest returns the unrevoked installations of accounts as the
+// key-event checks see them (through the client's cache).
+func MemberInstallationsForTest(c *Client, accounts ...string) ([]InstallationRecord, error) {
+	var out []InstallationRecord
+	err := c.tx(context.Background(), func(t *txn) error {
+		var err error
+		out, err = t.memberInstallationsOf(accounts)
+		return err
+	})
+	return out, err
+}
+
+// FailedInstallationWriteForTest runs a transaction that stores rec, reads the
+// installations of accounts (as the key-event checks do) and then fails; it returns what
+// that read saw.
+func FailedInstallationWriteForTest(c *Client, rec InstallationRecord, accounts ...string) []InstallationRecord {
+	var seen []InstallationRecord
+	_ = c.tx(context.Background(), func(t *txn) error {
+		if err := t.PutInstallation(&rec); err != nil {
+			return err
+		}
+		seen, _ = t.memberInstallationsOf(accounts)
+		return errors.New("injected failure")
+	})
+	return seen
+}
+
+// PutInstallationForTest stores rec in a transaction of its own.
+func PutInstallationForTest(c *Client, rec InstallationRecord) error {
+	return c.tx(context.Background(), func(t *txn) error { return t.PutInstallation(&rec) })
 }

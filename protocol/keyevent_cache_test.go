@@ -65,3 +65,31 @@ func TestKeyEventFailedCommitLeavesCache(t *testing.T) {
 		t.Fatal("cached epoch is not the stored one")
 	}
 }
+
+// TestMemberInstallationsCacheRollback: installation lists cached during a transaction
+// that stored an installation record and then failed are not served afterwards (the
+// store never held that record); a committed change is seen at once.
+func TestMemberInstallationsCacheRollback(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 73}, 2)
+	a, b := tn.peers[0], tn.peers[1]
+	tn.connect(a, b)
+	before, err := protocol.MemberInstallationsForTest(a.c, b.id)
+	must(t, err)
+	if len(before) != 1 {
+		t.Fatalf("%d installations of b", len(before))
+	}
+	revoked := before[0]
+	revoked.Revoked = true
+	if seen := protocol.FailedInstallationWriteForTest(a.c, revoked, b.id); len(seen) != 0 {
+		t.Fatalf("inside the failing transaction: %d unrevoked installations, want 0 (its own write)", len(seen))
+	}
+	after, err := protocol.MemberInstallationsForTest(a.c, b.id)
+	must(t, err)
+	if len(after) != 1 || after[0].ID != before[0].ID {
+		t.Fatalf("after the failed transaction: %d installations of b, want the stored one", len(after))
+	}
+	must(t, protocol.PutInstallationForTest(a.c, revoked))
+	if now, err := protocol.MemberInstallationsForTest(a.c, b.id); err != nil || len(now) != 0 {
+		t.Fatalf("after a committed revocation: %d unrevoked installations of b (%v), want 0", len(now), err)
+	}
+}
