@@ -286,7 +286,7 @@ func (m *epochMeta) keep(s *epoch.Schedule) {
 // and the newest live epoch last: the candidate epochs of kept seeds (see keptSeed), then
 // the live epochs.
 func openable(s *epoch.Schedule, m *epochMeta) []epoch.Epoch {
-	return withLive(keptCandidates(s.Group(), m.Kept), s.Live())
+	return withLive(keptCandidates(s.Group(), m.Kept, nil), s.Live())
 }
 
 // openable is openable through the client's memo of kept seeds' candidate epochs (they
@@ -298,16 +298,33 @@ func (t *txn) openable(s *epoch.Schedule, m *epochMeta) []epoch.Epoch {
 	}
 	cm, ok := t.c.candidates[s.Group()]
 	if !ok || cm.key != key.String() {
-		cm = candidateMemo{key: key.String(), eps: keptCandidates(s.Group(), m.Kept)}
+		// A new kept seed: only the antichains holding it are composed.
+		prev, composed := cm.composed, map[string]composedEpoch{}
+		eps := keptCandidates(s.Group(), m.Kept, func(k string, f func() (epoch.Epoch, bool)) (epoch.Epoch, bool) {
+			c, ok := prev[k]
+			if !ok {
+				c.e, c.ok = f()
+			}
+			composed[k] = c
+			return c.e, c.ok
+		})
+		cm = candidateMemo{key: key.String(), eps: eps, composed: composed}
 		t.c.candidates[s.Group()] = cm
 	}
 	return withLive(cm.eps, s.Live())
 }
 
-// candidateMemo is the candidate epochs of a group's kept seeds (key: the seeds).
+// candidateMemo is the candidate epochs of a group's kept seeds (key: the seeds), and
+// the epoch each antichain of them composed to (by its events and seeds).
 type candidateMemo struct {
-	key string
-	eps []epoch.Epoch
+	key      string
+	eps      []epoch.Epoch
+	composed map[string]composedEpoch
+}
+
+type composedEpoch struct {
+	e  epoch.Epoch
+	ok bool
 }
 
 // withLive returns the candidates that are not live, then the live epochs.
@@ -322,8 +339,9 @@ func withLive(cands, live []epoch.Epoch) []epoch.Epoch {
 }
 
 // keptCandidates composes the epochs of every antichain of up to maxCandidateSize kept
-// seeds (distinct, in the order found).
-func keptCandidates(group epoch.ID, kept []keptSeed) []epoch.Epoch {
+// seeds (distinct, in the order found). memo, if set, is asked for each antichain's
+// epoch by a key naming its events and seeds, with the function that composes it.
+func keptCandidates(group epoch.ID, kept []keptSeed, memo func(key string, compose func() (epoch.Epoch, bool)) (epoch.Epoch, bool)) []epoch.Epoch {
 	type ev struct {
 		id   epoch.ID
 		prev []string
@@ -342,11 +360,15 @@ func keptCandidates(group epoch.ID, kept []keptSeed) []epoch.Epoch {
 	var walk func(start int, cur []int)
 	walk = func(start int, cur []int) {
 		if len(cur) > 0 {
-			ids := make([]epoch.ID, len(cur))
-			for i, j := range cur {
-				ids[i] = pool[j].id
-			}
-			if f, err := epoch.NewFrontier(ids...); err == nil {
+			compose := func() (epoch.Epoch, bool) {
+				ids := make([]epoch.ID, len(cur))
+				for i, j := range cur {
+					ids[i] = pool[j].id
+				}
+				f, err := epoch.NewFrontier(ids...)
+				if err != nil {
+					return epoch.Epoch{}, false
+				}
 				xs := make([]epoch.ID, 0, len(f))
 				for _, id := range f {
 					for _, j := range cur {
@@ -357,12 +379,25 @@ func keptCandidates(group epoch.ID, kept []keptSeed) []epoch.Epoch {
 						}
 					}
 				}
-				if len(xs) == len(f) {
-					if e, err := epoch.Compose(group, f, xs); err == nil &&
-						!slices.ContainsFunc(out, func(l epoch.Epoch) bool { return l.ID == e.ID }) {
-						out = append(out, e)
-					}
+				if len(xs) != len(f) {
+					return epoch.Epoch{}, false
 				}
+				e, err := epoch.Compose(group, f, xs)
+				return e, err == nil
+			}
+			var e epoch.Epoch
+			var ok bool
+			if memo == nil {
+				e, ok = compose()
+			} else {
+				var key []byte
+				for _, j := range cur {
+					key = append(append(key, pool[j].id[:]...), pool[j].seed[:]...)
+				}
+				e, ok = memo(string(key), compose)
+			}
+			if ok && !slices.ContainsFunc(out, func(l epoch.Epoch) bool { return l.ID == e.ID }) {
+				out = append(out, e)
 			}
 		}
 		if len(cur) == maxCandidateSize {

@@ -3,11 +3,14 @@ package protocol
 import (
 	"bytes"
 	"crypto/rand"
+	"encoding/hex"
+	"slices"
 	"testing"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
 )
 
@@ -85,5 +88,34 @@ func TestEncodeEventsAfter(t *testing.T) {
 	}
 	if !logHolds(enc(&s2), &s2) || logHolds(enc(&s1), &s2) || logHolds(append(enc(&s2), 0), &s2) {
 		t.Error("logHolds misjudges a stored log")
+	}
+}
+
+// TestKeptCandidatesMemo: candidate epochs composed through the memo of antichains (seeds
+// kept one after another, the oldest dropped, prev links between some) are the ones
+// composed from scratch.
+func TestKeptCandidatesMemo(t *testing.T) {
+	var group epoch.ID
+	group[0] = 7
+	var kept []keptSeed
+	c := &Client{candidates: map[epoch.ID]candidateMemo{}}
+	tx := &txn{c: c}
+	for i := range 12 {
+		var id, seed [32]byte
+		id[0], id[1], seed[0] = byte(i), 1, byte(i*7+1)
+		k := keptSeed{ID: hex.EncodeToString(id[:]), Seed: hex.EncodeToString(seed[:])}
+		if i%3 == 1 { // names the seed before it as prev: not an antichain with it
+			k.Prev = []string{kept[len(kept)-1].ID}
+		}
+		kept = append(kept, k)
+		if len(kept) > maxKeptSeeds {
+			kept = kept[1:]
+		}
+		s := epoch.NewSchedule(group)
+		m := &epochMeta{V: 2, Kept: slices.Clone(kept)}
+		got, want := tx.openable(s, m), openable(s, m)
+		if len(want) == 0 || !slices.EqualFunc(got, want, func(a, b epoch.Epoch) bool { return a.ID == b.ID && a.Secret == b.Secret }) {
+			t.Fatalf("step %d: %d candidates through the memo, %d composed (want > 0)", i, len(got), len(want))
+		}
 	}
 }
