@@ -121,7 +121,6 @@ func (c *Client) reload(ctx context.Context) error {
 	c.resumedSessions = map[int64]bool{}
 	c.resumedEpochs = map[[32]byte]GroupID{}
 	c.spks = spkCache{}
-	c.installs = installsCache{}
 	c.mu.Unlock()
 	return c.load(ctx)
 }

@@ -214,10 +214,8 @@ type Client struct {
 	metas map[GroupID]metaMemo
 	// candidates remembers the candidate epochs of each v2 group's kept seeds (epochs.go).
 	candidates map[epoch.ID]candidateMemo
-	// instGen moves with every write of an installation record; installs caches
-	// installation lists by account for one generation (membership_installs.go).
-	instGen  uint64
-	installs installsCache
+	// instGen moves with every write of an installation record (membership_installs.go).
+	instGen uint64
 }
 
 // New returns a client on store and t. If the store holds an account it is loaded;

@@ -68,7 +68,7 @@ func (t *txn) changeMembershipV2(g *GroupRecord, gc *groupCache, next membership
 		if err := vc.s.SetSeed(E, &seed); err != nil {
 			return nil, err
 		}
-		all, err := t.memberInstallationsOf(next.Members)
+		all, err := t.installationsOf(next.Members)
 		if err != nil {
 			return nil, err
 		}

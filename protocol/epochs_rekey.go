@@ -118,7 +118,7 @@ func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta)
 		}
 		if members == nil {
 			var err error
-			if members, err = t.memberInstallationsOf(t.stateOf(gc).Members); err != nil {
+			if members, err = t.memberInstallationsOf(gc, t.stateOf(gc).Members); err != nil {
 				return nil, nil, err
 			}
 		}
@@ -127,6 +127,13 @@ func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta)
 			in := &members[i]
 			if in.ID == t.c.acct.inst || cv.coversIn(hints, id, in) {
 				continue
+			}
+			if in.DH == ([32]byte{}) { // ids and accounts only (memberInstallationsOf): a gap's record
+				rec, err := t.Installation(in.ID)
+				if err != nil {
+					return nil, nil, err
+				}
+				*in = *rec
 			}
 			if !slices.ContainsFunc(out, func(x *InstallationRecord) bool { return x.ID == in.ID }) {
 				out = append(out, in)

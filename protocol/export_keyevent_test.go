@@ -31,31 +31,44 @@ func CachedGroupForTest(c *Client, g GroupID) (members []string, current epoch.I
 	return slices.Clone(gc.state.Members), current
 }
 
-// MemberInstallationsForTest returns the unrevoked installations of accounts as the
-// key-event checks see them (through the client's cache).
-func MemberInstallationsForTest(c *Client, accounts ...string) ([]InstallationRecord, error) {
+// MemberInstallationsForTest returns the unrevoked installations of group g's members
+// as the key-event checks see them (through the group's cache).
+func MemberInstallationsForTest(c *Client, g GroupID) ([]InstallationRecord, error) {
 	var out []InstallationRecord
 	err := c.tx(context.Background(), func(t *txn) error {
+		gc := c.groups[g]
 		var err error
-		out, err = t.memberInstallationsOf(accounts)
+		out, err = t.memberInstallationsOf(gc, gc.state.Members)
 		return err
 	})
 	return out, err
 }
 
 // FailedInstallationWriteForTest runs a transaction that stores rec, reads the
-// installations of accounts (as the key-event checks do) and then fails; it returns what
-// that read saw.
-func FailedInstallationWriteForTest(c *Client, rec InstallationRecord, accounts ...string) []InstallationRecord {
+// installations of group g's members (as the key-event checks do) and then fails; it
+// returns what that read saw.
+func FailedInstallationWriteForTest(c *Client, g GroupID, rec InstallationRecord) []InstallationRecord {
 	var seen []InstallationRecord
 	_ = c.tx(context.Background(), func(t *txn) error {
 		if err := t.PutInstallation(&rec); err != nil {
 			return err
 		}
-		seen, _ = t.memberInstallationsOf(accounts)
+		gc := c.groups[g]
+		seen, _ = t.memberInstallationsOf(gc, gc.state.Members)
 		return errors.New("injected failure")
 	})
 	return seen
+}
+
+// InstallationForTest returns c's stored record of installation id.
+func InstallationForTest(c *Client, id InstallationID) (*InstallationRecord, error) {
+	var out *InstallationRecord
+	err := c.tx(context.Background(), func(t *txn) error {
+		var err error
+		out, err = t.Installation(id)
+		return err
+	})
+	return out, err
 }
 
 // PutInstallationForTest stores rec in a transaction of its own.

@@ -66,30 +66,50 @@ func TestKeyEventFailedCommitLeavesCache(t *testing.T) {
 	}
 }
 
-// TestMemberInstallationsCacheRollback: installation lists cached during a transaction
-// that stored an installation record and then failed are not served afterwards (the
-// store never held that record); a committed change is seen at once.
+// TestMemberInstallationsCacheRollback: the installations of a group's members cached
+// during a transaction that stored an installation record and then failed are not served
+// afterwards (the store never held that record); a committed change is seen at once, and
+// a removal keeps the other members' entries.
 func TestMemberInstallationsCacheRollback(t *testing.T) {
-	tn := newEpochNet(t, memory.Config{Seed: 73}, 2)
-	a, b := tn.peers[0], tn.peers[1]
-	tn.connect(a, b)
-	before, err := protocol.MemberInstallationsForTest(a.c, b.id)
+	tn := newEpochNet(t, memory.Config{Seed: 73}, 3)
+	a, b, c := tn.peers[0], tn.peers[1], tn.peers[2]
+	tn.connect(a, b, c)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id, c.id)
 	must(t, err)
-	if len(before) != 1 {
-		t.Fatalf("%d installations of b", len(before))
+	tn.settle()
+	ofB := func(list []protocol.InstallationRecord) []protocol.InstallationRecord {
+		var out []protocol.InstallationRecord
+		for _, in := range list {
+			if in.Account == b.id {
+				out = append(out, in)
+			}
+		}
+		return out
 	}
-	revoked := before[0]
+	before, err := protocol.MemberInstallationsForTest(a.c, g)
+	must(t, err)
+	if len(before) != 3 || len(ofB(before)) != 1 {
+		t.Fatalf("%d member installations, %d of b", len(before), len(ofB(before)))
+	}
+	rec, err := protocol.InstallationForTest(a.c, ofB(before)[0].ID)
+	must(t, err)
+	revoked := *rec
 	revoked.Revoked = true
-	if seen := protocol.FailedInstallationWriteForTest(a.c, revoked, b.id); len(seen) != 0 {
-		t.Fatalf("inside the failing transaction: %d unrevoked installations, want 0 (its own write)", len(seen))
+	if seen := protocol.FailedInstallationWriteForTest(a.c, g, revoked); len(seen) != 2 || len(ofB(seen)) != 0 {
+		t.Fatalf("inside the failing transaction: %d installations, %d of b (want 2, 0: its own write)", len(seen), len(ofB(seen)))
 	}
-	after, err := protocol.MemberInstallationsForTest(a.c, b.id)
+	after, err := protocol.MemberInstallationsForTest(a.c, g)
 	must(t, err)
-	if len(after) != 1 || after[0].ID != before[0].ID {
-		t.Fatalf("after the failed transaction: %d installations of b, want the stored one", len(after))
+	if len(after) != 3 || len(ofB(after)) != 1 {
+		t.Fatalf("after the failed transaction: %d installations, %d of b, want the stored ones", len(after), len(ofB(after)))
 	}
 	must(t, protocol.PutInstallationForTest(a.c, revoked))
-	if now, err := protocol.MemberInstallationsForTest(a.c, b.id); err != nil || len(now) != 0 {
-		t.Fatalf("after a committed revocation: %d unrevoked installations of b (%v), want 0", len(now), err)
+	if now, err := protocol.MemberInstallationsForTest(a.c, g); err != nil || len(now) != 2 || len(ofB(now)) != 0 {
+		t.Fatalf("after a committed revocation: %d installations, %d of b (%v), want 2, 0", len(now), len(ofB(now)), err)
+	}
+	must(t, a.c.RemoveMembers(ctx, g, c.id))
+	if now, err := protocol.MemberInstallationsForTest(a.c, g); err != nil || len(now) != 1 || now[0].Account != a.id {
+		t.Fatalf("after removing c: %d installations (%v), want a's", len(now), err)
 	}
 }

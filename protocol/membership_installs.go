@@ -9,15 +9,19 @@ import (
 
 // The installations of a group's members, for the checks every key event makes (who a
 // frontier event's seed missed): one store query per member account per key event cost
-// a large group more than the key event itself. The client keeps them by account, valid
-// for one installation generation, which every write of an installation record
-// (txn.PutInstallation) and every rolled-back transaction that wrote one moves: they are
-// read again after any change, and never hold what a failed transaction wrote.
+// a large group more than the key event itself. The group's cache entry keeps their ids
+// and accounts (20 bytes an installation; the records are read for the few gaps found)
+// with the member accounts they were read for and the client's installation generation,
+// which every write of an installation record (txn.PutInstallation) and every rolled-back
+// transaction that wrote one moves: they are read again after any change, and never hold
+// what a failed transaction wrote. A removal keeps the others' entries.
 
-// installsCache is the cached lists (see above).
-type installsCache struct {
-	gen uint64
-	of  map[string][]InstallationRecord // account -> its unrevoked installations
+// memberInstalls is the cached list (see above).
+type memberInstalls struct {
+	gen      uint64
+	accounts []string         // the member accounts
+	ids      []InstallationID // their unrevoked installations
+	of       []int32          // the index in accounts of each one's account
 }
 
 // PutInstallation stores an installation record and invalidates the cached installation
@@ -32,25 +36,58 @@ func (t *txn) PutInstallation(in *InstallationRecord) error {
 	return t.StoreTx.PutInstallation(in)
 }
 
-// memberInstallationsOf is installationsOf (the unrevoked installations we know of the
-// accounts, ours included) through the client's cache. The caller owns the slice.
-func (t *txn) memberInstallationsOf(accounts []string) ([]InstallationRecord, error) {
+// memberInstallationsOf returns the unrevoked installations we know of the accounts
+// (ours included) with their ID and Account only, through gc's cache (see above). The
+// caller owns the slice.
+func (t *txn) memberInstallationsOf(gc *groupCache, accounts []string) ([]InstallationRecord, error) {
 	c := t.c
-	if c.installs.of == nil || c.installs.gen != c.instGen {
-		c.installs = installsCache{gen: c.instGen, of: map[string][]InstallationRecord{}}
+	mi := gc.installs
+	switch {
+	case mi != nil && mi.gen == c.instGen && slices.Equal(mi.accounts, accounts):
+	case mi != nil && mi.gen == c.instGen && len(accounts) < len(mi.accounts):
+		// Some accounts left: keep the others' entries if no account is new.
+		idx := make(map[string]int32, len(accounts))
+		for i, a := range accounts {
+			idx[a] = int32(i)
+		}
+		known := 0 // accounts of the cached list still members
+		for _, a := range mi.accounts {
+			if _, ok := idx[a]; ok {
+				known++
+			}
+		}
+		if known == len(accounts) {
+			next := &memberInstalls{gen: mi.gen, accounts: slices.Clone(accounts)}
+			for k, id := range mi.ids {
+				if i, ok := idx[mi.accounts[mi.of[k]]]; ok {
+					next.ids, next.of = append(next.ids, id), append(next.of, i)
+				}
+			}
+			mi = next
+			break
+		}
+		mi = nil
+	default:
+		mi = nil
 	}
-	var out []InstallationRecord
-	for _, a := range accounts {
-		list, ok := c.installs.of[a]
-		if !ok {
+	if mi == nil {
+		mi = &memberInstalls{gen: c.instGen, accounts: slices.Clone(accounts)}
+		for i, a := range accounts {
 			ins, err := t.InstallationsOf(a)
 			if err != nil {
 				return nil, err
 			}
-			list = slices.DeleteFunc(ins, func(in InstallationRecord) bool { return in.Revoked })
-			c.installs.of[a] = list
+			for _, in := range ins {
+				if !in.Revoked {
+					mi.ids, mi.of = append(mi.ids, in.ID), append(mi.of, int32(i))
+				}
+			}
 		}
-		out = append(out, list...)
+	}
+	gc.installs = mi
+	out := make([]InstallationRecord, len(mi.ids))
+	for k, id := range mi.ids {
+		out[k] = InstallationRecord{ID: id, Account: mi.accounts[mi.of[k]]}
 	}
 	return out, nil
 }
