@@ -1,7 +1,7 @@
 package protocol
 
 import (
-	"bytes"
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -131,12 +131,12 @@ func (m *epochMeta) noteEpoch(id epoch.ID) {
 	}
 }
 
-// metaMemo is the epoch bookkeeping last stored or decoded for a group, by its exact
-// encoding (a large group's coverage holds a hint per installation: decoding it for
-// every key event cost more than the key event). Content-addressed, it cannot be ahead
-// of the store: a record holding other bytes decodes them.
+// metaMemo is the epoch bookkeeping last stored or decoded for a group, by the hash of
+// its exact encoding (a large group's coverage holds a hint per installation: decoding it
+// for every key event cost more than the key event). Content-addressed, it cannot be
+// ahead of the store: a record holding other bytes decodes them.
 type metaMemo struct {
-	raw []byte
+	sum [32]byte
 	m   *epochMeta
 }
 
@@ -158,14 +158,15 @@ func (t *txn) loadV2(g *GroupRecord) (*epoch.Schedule, *epochMeta, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if mm, ok := t.c.metas[g.ID]; ok && bytes.Equal(mm.raw, g.EpochMeta) {
+	sum := sha256.Sum256(g.EpochMeta)
+	if mm, ok := t.c.metas[g.ID]; ok && mm.sum == sum {
 		return s, mm.m.clone(), nil
 	}
 	m, err := loadMeta(g)
 	if err != nil {
 		return nil, nil, err
 	}
-	t.c.metas[g.ID] = metaMemo{raw: g.EpochMeta, m: m.clone()}
+	t.c.metas[g.ID] = metaMemo{sum: sum, m: m.clone()}
 	return s, m, nil
 }
 
@@ -174,7 +175,7 @@ func (t *txn) storeMeta(g *GroupRecord, m *epochMeta) error {
 	if err := m.store(g); err != nil {
 		return err
 	}
-	t.c.metas[g.ID] = metaMemo{raw: g.EpochMeta, m: m.clone()}
+	t.c.metas[g.ID] = metaMemo{sum: sha256.Sum256(g.EpochMeta), m: m.clone()}
 	return nil
 }
 
