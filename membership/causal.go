@@ -28,9 +28,12 @@ func (s *cstate) clone() *cstate {
 }
 
 func (s *orderedSet) clone() *orderedSet {
-	c := &orderedSet{m: make(map[string]struct{}, len(s.m)), items: slices.Clone(s.items)}
-	for k := range s.m {
-		c.m[k] = struct{}{}
+	c := &orderedSet{items: slices.Clone(s.items)}
+	if s.m != nil {
+		c.m = make(map[string]struct{}, len(s.m))
+		for k := range s.m {
+			c.m[k] = struct{}{}
+		}
 	}
 	return c
 }

@@ -3,8 +3,10 @@ package membership_test
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
 	"slices"
 	"testing"
+	"time"
 
 	m "github.com/chorus-im/chorus/membership"
 )
@@ -19,12 +21,40 @@ func TestCausalConvergenceProperty(t *testing.T) {
 	if testing.Short() {
 		seeds = 40
 	}
+	var hits [2]int
 	for seed := 0; seed < seeds; seed++ {
-		t.Run(fmt.Sprint(seed), func(t *testing.T) { causalProperty(t, uint64(seed)) })
+		t.Run(fmt.Sprint(seed), func(t *testing.T) { causalProperty(t, uint64(seed), &hits) })
+	}
+	// The shortcut of Update (an event naming the heads; known events repeated) must have
+	// been taken, and checked against a full derivation, in both of its forms.
+	t.Logf("hits %v", hits)
+	if hits[0] < seeds || hits[1] < seeds/4 {
+		t.Fatalf("Update's shortcut taken %d times for new events, %d for repeats (%d seeds)", hits[0], hits[1], seeds)
 	}
 }
 
-func causalProperty(t *testing.T, seed uint64) {
+// checkExtend: where Update's shortcut applies, its state is exactly the one derived from
+// the whole log (hits counts new events applied [0] and messages of known events [1]).
+func checkExtend(t *testing.T, st *m.State, msg []byte, now time.Time, hits *[2]int) {
+	t.Helper()
+	short, ok, full, err := m.UpdateBothWays(st, msg, now)
+	if !ok {
+		return
+	}
+	if err != nil {
+		t.Fatalf("shortcut applied where a derivation fails: %v", err)
+	}
+	if !reflect.DeepEqual(short, full) || !sameState(short, full) {
+		t.Fatalf("shortcut state differs from the derived one:\n%s\n%s", summary(short), summary(full))
+	}
+	if len(short.Events) > len(st.Events) {
+		hits[0]++
+	} else {
+		hits[1]++
+	}
+}
+
+func causalProperty(t *testing.T, seed uint64, hits *[2]int) {
 	rng := rand.New(rand.NewPCG(seed, 99))
 	d := newDAG(t, fmt.Sprint("prop-", seed))
 	now := farFuture
@@ -42,7 +72,11 @@ func causalProperty(t *testing.T, seed uint64) {
 		if len(evs) == 0 {
 			return
 		}
-		next, _, err := m.Update(replicas[to], encodeMsg(t, d.chat, evs...), actors[to].pub, now, m.ChorusRules())
+		msg := encodeMsg(t, d.chat, evs...)
+		if st := replicas[to]; st != nil {
+			checkExtend(t, st, msg, now, hits)
+		}
+		next, _, err := m.Update(replicas[to], msg, actors[to].pub, now, m.ChorusRules())
 		if err != nil {
 			return // e.g. a newcomer that is not named yet
 		}

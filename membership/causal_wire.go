@@ -33,6 +33,9 @@ func (id EventID) String() string { return fmt.Sprintf("%x", id[:]) }
 // ID returns ev's event id. ev must have its ChatID, From and Payload set (a parsed or
 // signed event).
 func (ev Event) ID() EventID {
+	if a := ev.verified(ev.ChatID); a != nil {
+		return a.id // computed when the payload was verified
+	}
 	return EventID(orderHash(ev.From, signingDigest(ev.ChatID, ev.Payload)))
 }
 

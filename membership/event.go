@@ -84,6 +84,7 @@ type authTag struct {
 	digest  [32]byte
 	from    string
 	fields  eventFields
+	id      EventID // orderHash(from, digest)
 }
 
 // eventFields are the decoded fields of an event payload.
@@ -196,7 +197,8 @@ func SignEvent(key *ecdsa.PrivateKey, chatID string, ev Event) (Event, error) {
 }
 
 func newAuth(chatID string, payload []byte, digest [32]byte, sig []byte, from string, fields eventFields) *authTag {
-	a := &authTag{chatID: chatID, payload: bytes.Clone(payload), digest: digest, from: from, fields: fields}
+	a := &authTag{chatID: chatID, payload: bytes.Clone(payload), digest: digest, from: from, fields: fields,
+		id: EventID(orderHash(from, digest))}
 	copy(a.sig[:], sig)
 	return a
 }

@@ -153,12 +153,35 @@ func (c Changes) Empty() bool {
 // Diff reports the members and admins added and removed from old to new (added in new's
 // order, removed in old's order). The engine rekeys on any member change.
 func Diff(old, new State) Changes {
-	return Changes{
-		MembersAdded:   minus(new.Members, old.Members),
-		MembersRemoved: minus(old.Members, new.Members),
-		AdminsAdded:    minus(new.Admins, old.Admins),
-		AdminsRemoved:  minus(old.Admins, new.Admins),
+	var c Changes
+	c.MembersRemoved, c.MembersAdded = setDiff(old.Members, new.Members)
+	c.AdminsRemoved, c.AdminsAdded = setDiff(old.Admins, new.Admins)
+	return c
+}
+
+// setDiff returns minus(a, b) and minus(b, a) for sets a and b (distinct items). The
+// usual change keeps a's order, drops some items and appends others: one walk finds it
+// (checked: an appended item must not be one the walk took as dropped); anything else
+// takes maps.
+func setDiff(a, b []string) (onlyA, onlyB []string) {
+	j := 0
+	for _, x := range a {
+		if j < len(b) && b[j] == x {
+			j++
+		} else {
+			onlyA = append(onlyA, x)
+		}
 	}
+	tail := b[j:]
+	if len(onlyA)*len(tail) > 1024 {
+		return minus(a, b), minus(b, a)
+	}
+	for _, y := range tail {
+		if slices.Contains(onlyA, y) {
+			return minus(a, b), minus(b, a)
+		}
+	}
+	return onlyA, cloneStrings(tail)
 }
 
 // minus returns the elements of a not in b, in a's order.
@@ -177,6 +200,7 @@ func minus(a, b []string) []string {
 }
 
 // orderedSet is status-go's stringSet: a set that lists its items in insertion order.
+// Without a map (m nil: a set built for a few checks, see cstateOf) it scans its items.
 type orderedSet struct {
 	m     map[string]struct{}
 	items []string
@@ -186,18 +210,22 @@ func newOrderedSet() *orderedSet { return &orderedSet{m: make(map[string]struct{
 
 func (s *orderedSet) add(items ...string) {
 	for _, it := range items {
-		if _, ok := s.m[it]; !ok {
-			s.m[it] = struct{}{}
+		if !s.has(it) {
+			if s.m != nil {
+				s.m[it] = struct{}{}
+			}
 			s.items = append(s.items, it)
 		}
 	}
 }
 
 func (s *orderedSet) remove(it string) {
-	if _, ok := s.m[it]; !ok {
+	if !s.has(it) {
 		return
 	}
-	delete(s.m, it)
+	if s.m != nil {
+		delete(s.m, it)
+	}
 	n := 0
 	for _, x := range s.items {
 		if x != it {
@@ -209,8 +237,22 @@ func (s *orderedSet) remove(it string) {
 }
 
 func (s *orderedSet) has(it string) bool {
+	if s.m == nil {
+		return slices.Contains(s.items, it)
+	}
 	_, ok := s.m[it]
 	return ok
+}
+
+// index gives a set without a map its map.
+func (s *orderedSet) index() {
+	if s.m != nil {
+		return
+	}
+	s.m = make(map[string]struct{}, len(s.items))
+	for _, it := range s.items {
+		s.m[it] = struct{}{}
+	}
 }
 
 func (s *orderedSet) empty() bool { return len(s.items) == 0 }

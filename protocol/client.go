@@ -217,6 +217,8 @@ type Client struct {
 	// hookPrev rewrites the prev set of the membership key events we author (what a
 	// misbehaving installation could put in its key block).
 	hookPrev func(prev epoch.Frontier) epoch.Frontier
+	// hookCommit runs last in every transaction: an error makes it fail (rolled back).
+	hookCommit func() error
 
 	// resumed holds the groups whose sender lease this process has checked (under mu):
 	// the first seal of a process resumes above the lease (spec: persistence, "Durability").
@@ -229,6 +231,12 @@ type Client struct {
 	rekeys int
 	// hot is the ordinary group-message path's in-memory state (hotpath.go; under mu).
 	hot hotPath
+	// metas remembers the decoded epoch bookkeeping of each v2 group (epochs.go; under mu).
+	metas map[GroupID]metaMemo
+	// candidates remembers the candidate epochs of each v2 group's kept seeds (epochs.go).
+	candidates map[epoch.ID]candidateMemo
+	// instGen moves with every write of an installation record (membership_installs.go).
+	instGen uint64
 }
 
 // New returns a client on store and t. If the store holds an account it is loaded;
@@ -268,6 +276,7 @@ func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client
 		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
 		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
 		resumed: map[GroupID]bool{}, resumedSessions: map[int64]bool{}, resumedEpochs: map[[32]byte]GroupID{},
+		metas: map[GroupID]metaMemo{}, candidates: map[epoch.ID]candidateMemo{},
 	}
 	c.rl = rateLimiterOf(t)
 	if err := c.load(ctx); err != nil {
@@ -350,7 +359,13 @@ func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
 		if err := t.runHeals(); err != nil {
 			return err
 		}
-		return t.spreadBurst()
+		if err := t.spreadBurst(); err != nil {
+			return err
+		}
+		if c.hookCommit != nil {
+			return c.hookCommit()
+		}
+		return nil
 	})
 	if err != nil {
 		if t != nil {
@@ -410,6 +425,11 @@ type txn struct {
 	// states holds the membership states this transaction moved groups to (the cache
 	// takes them at commit).
 	states map[GroupID]*membership.State
+	// updated is the membership update a key event's check applied (receiveMembership
+	// takes it instead of applying the same update again).
+	updated *updateMemo
+	// instWritten: this transaction wrote an installation record (membership_installs.go).
+	instWritten bool
 	// heal lists the v2 groups whose epoch may need a healing rekey once the
 	// transaction's changes are all applied (epochs_rekey.go).
 	heal []GroupID
@@ -425,6 +445,13 @@ type txn struct {
 	// groups whose chains it deleted (hotpath.go).
 	chains        map[chainKey]*EpochChainRecord
 	chainsDropped map[GroupID]bool
+}
+
+// updateMemo is a membership update (encoded) applied to base, giving next.
+type updateMemo struct {
+	base   *membership.State
+	update []byte
+	next   membership.State
 }
 
 // stateOf returns the membership state of a group as of this transaction.

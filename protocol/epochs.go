@@ -1,11 +1,14 @@
 package protocol
 
 import (
+	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 
 	"github.com/chorus-im/chorus/epoch"
 )
@@ -128,6 +131,54 @@ func (m *epochMeta) noteEpoch(id epoch.ID) {
 	}
 }
 
+// metaMemo is the epoch bookkeeping last stored or decoded for a group, by the hash of
+// its exact encoding (a large group's coverage holds a hint per installation: decoding it
+// for every key event cost more than the key event). Content-addressed, it cannot be
+// ahead of the store: a record holding other bytes decodes them.
+type metaMemo struct {
+	sum [32]byte
+	m   *epochMeta
+}
+
+// clone copies m deeply enough for its users to modify the copy (coverage entries are
+// never modified, only replaced).
+func (m *epochMeta) clone() *epochMeta {
+	c := *m
+	c.Departs, c.Uncovered, c.Epochs, c.Kept = slices.Clone(m.Departs), slices.Clone(m.Uncovered), slices.Clone(m.Epochs), slices.Clone(m.Kept)
+	c.Covered = maps.Clone(m.Covered)
+	if c.Covered == nil {
+		c.Covered = map[string]*coverage{}
+	}
+	return &c
+}
+
+// loadV2 is loadV2 through the client's memo of decoded bookkeeping.
+func (t *txn) loadV2(g *GroupRecord) (*epoch.Schedule, *epochMeta, error) {
+	s, err := loadSchedule(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	sum := sha256.Sum256(g.EpochMeta)
+	if mm, ok := t.c.metas[g.ID]; ok && mm.sum == sum {
+		return s, mm.m.clone(), nil
+	}
+	m, err := loadMeta(g)
+	if err != nil {
+		return nil, nil, err
+	}
+	t.c.metas[g.ID] = metaMemo{sum: sum, m: m.clone()}
+	return s, m, nil
+}
+
+// storeMeta is m.store(g) that remembers the encoding (see metaMemo).
+func (t *txn) storeMeta(g *GroupRecord, m *epochMeta) error {
+	if err := m.store(g); err != nil {
+		return err
+	}
+	t.c.metas[g.ID] = metaMemo{sum: sha256.Sum256(g.EpochMeta), m: m.clone()}
+	return nil
+}
+
 // loadV2 decodes a v2 group's schedule and its epoch bookkeeping.
 func loadV2(g *GroupRecord) (*epoch.Schedule, *epochMeta, error) {
 	s, err := loadSchedule(g)
@@ -171,10 +222,10 @@ func (t *txn) storeSchedule(g *GroupRecord, gc *groupCache, s *epoch.Schedule, m
 	if g.Schedule, err = s.MarshalBinary(); err != nil {
 		return err
 	}
-	if err := m.store(g); err != nil {
+	if err := t.storeMeta(g, m); err != nil {
 		return err
 	}
-	live := openable(s, m)
+	live := t.openable(s, m)
 	keep := make([][32]byte, len(live))
 	for i := range live {
 		keep[i] = live[i].ID
@@ -236,14 +287,69 @@ func (m *epochMeta) keep(s *epoch.Schedule) {
 // and the newest live epoch last: the candidate epochs of kept seeds (see keptSeed), then
 // the live epochs.
 func openable(s *epoch.Schedule, m *epochMeta) []epoch.Epoch {
-	live := s.Live()
+	return withLive(keptCandidates(s.Group(), m.Kept, nil), s.Live())
+}
+
+// openable is openable through the client's memo of kept seeds' candidate epochs (they
+// depend on the kept seeds alone; composing them cost more than the key event).
+func (t *txn) openable(s *epoch.Schedule, m *epochMeta) []epoch.Epoch {
+	var key strings.Builder
+	for _, k := range m.Kept {
+		key.WriteString(k.ID + k.Seed + strings.Join(k.Prev, ",") + ";")
+	}
+	cm, ok := t.c.candidates[s.Group()]
+	if !ok || cm.key != key.String() {
+		// A new kept seed: only the antichains holding it are composed.
+		prev, composed := cm.composed, map[string]composedEpoch{}
+		eps := keptCandidates(s.Group(), m.Kept, func(k string, f func() (epoch.Epoch, bool)) (epoch.Epoch, bool) {
+			c, ok := prev[k]
+			if !ok {
+				c.e, c.ok = f()
+			}
+			composed[k] = c
+			return c.e, c.ok
+		})
+		cm = candidateMemo{key: key.String(), eps: eps, composed: composed}
+		t.c.candidates[s.Group()] = cm
+	}
+	return withLive(cm.eps, s.Live())
+}
+
+// candidateMemo is the candidate epochs of a group's kept seeds (key: the seeds), and
+// the epoch each antichain of them composed to (by its events and seeds).
+type candidateMemo struct {
+	key      string
+	eps      []epoch.Epoch
+	composed map[string]composedEpoch
+}
+
+type composedEpoch struct {
+	e  epoch.Epoch
+	ok bool
+}
+
+// withLive returns the candidates that are not live, then the live epochs.
+func withLive(cands, live []epoch.Epoch) []epoch.Epoch {
+	out := make([]epoch.Epoch, 0, len(cands)+len(live))
+	for _, e := range cands {
+		if !slices.ContainsFunc(live, func(l epoch.Epoch) bool { return l.ID == e.ID }) {
+			out = append(out, e)
+		}
+	}
+	return append(out, live...)
+}
+
+// keptCandidates composes the epochs of every antichain of up to maxCandidateSize kept
+// seeds (distinct, in the order found). memo, if set, is asked for each antichain's
+// epoch by a key naming its events and seeds, with the function that composes it.
+func keptCandidates(group epoch.ID, kept []keptSeed, memo func(key string, compose func() (epoch.Epoch, bool)) (epoch.Epoch, bool)) []epoch.Epoch {
 	type ev struct {
 		id   epoch.ID
 		prev []string
 		seed epoch.Seed
 	}
 	var pool []ev
-	for _, k := range m.Kept {
+	for _, k := range kept {
 		id, err1 := hex.DecodeString(k.ID)
 		seed, err2 := hex.DecodeString(k.Seed)
 		if err1 != nil || err2 != nil || len(id) != 32 || len(seed) != 32 {
@@ -251,16 +357,19 @@ func openable(s *epoch.Schedule, m *epochMeta) []epoch.Epoch {
 		}
 		pool = append(pool, ev{id: epoch.ID(id), prev: k.Prev, seed: epoch.Seed(seed)})
 	}
-	group := s.Group()
 	var out []epoch.Epoch
 	var walk func(start int, cur []int)
 	walk = func(start int, cur []int) {
 		if len(cur) > 0 {
-			ids := make([]epoch.ID, len(cur))
-			for i, j := range cur {
-				ids[i] = pool[j].id
-			}
-			if f, err := epoch.NewFrontier(ids...); err == nil {
+			compose := func() (epoch.Epoch, bool) {
+				ids := make([]epoch.ID, len(cur))
+				for i, j := range cur {
+					ids[i] = pool[j].id
+				}
+				f, err := epoch.NewFrontier(ids...)
+				if err != nil {
+					return epoch.Epoch{}, false
+				}
 				xs := make([]epoch.ID, 0, len(f))
 				for _, id := range f {
 					for _, j := range cur {
@@ -271,13 +380,25 @@ func openable(s *epoch.Schedule, m *epochMeta) []epoch.Epoch {
 						}
 					}
 				}
-				if len(xs) == len(f) {
-					if e, err := epoch.Compose(group, f, xs); err == nil &&
-						!slices.ContainsFunc(live, func(l epoch.Epoch) bool { return l.ID == e.ID }) &&
-						!slices.ContainsFunc(out, func(l epoch.Epoch) bool { return l.ID == e.ID }) {
-						out = append(out, e)
-					}
+				if len(xs) != len(f) {
+					return epoch.Epoch{}, false
 				}
+				e, err := epoch.Compose(group, f, xs)
+				return e, err == nil
+			}
+			var e epoch.Epoch
+			var ok bool
+			if memo == nil {
+				e, ok = compose()
+			} else {
+				var key []byte
+				for _, j := range cur {
+					key = append(append(key, pool[j].id[:]...), pool[j].seed[:]...)
+				}
+				e, ok = memo(string(key), compose)
+			}
+			if ok && !slices.ContainsFunc(out, func(l epoch.Epoch) bool { return l.ID == e.ID }) {
+				out = append(out, e)
 			}
 		}
 		if len(cur) == maxCandidateSize {
@@ -297,7 +418,7 @@ func openable(s *epoch.Schedule, m *epochMeta) []epoch.Epoch {
 	for i := range pool {
 		clear(pool[i].seed[:])
 	}
-	return append(out, live...)
+	return out
 }
 
 // setLive installs the live epochs in the cache at commit (a new epoch can open

@@ -240,7 +240,7 @@ func (t *txn) departV2(g *GroupRecord, removed []string) error {
 	if len(removed) == 0 || len(g.Schedule) == 0 {
 		return nil
 	}
-	s, m, err := loadV2(g)
+	s, m, err := t.loadV2(g)
 	if err != nil {
 		return err
 	}
@@ -256,7 +256,7 @@ func (t *txn) departV2(g *GroupRecord, removed []string) error {
 		}
 	}
 	slices.SortFunc(m.Uncovered, func(a, b InstallationID) int { return bytes.Compare(a[:], b[:]) })
-	return m.store(g)
+	return t.storeMeta(g, m)
 }
 
 // healEvents and healEventBytes bound the latest applied membership events a healing

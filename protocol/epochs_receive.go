@@ -188,6 +188,7 @@ func (t *txn) openGroupMessageV2(g *GroupRecord, gc *groupCache, msg []byte, h e
 		if ev.From != in.Account {
 			return errForged
 		}
+		t.updated = &updateMemo{base: t.stateOf(gc), update: mm.Update, next: next}
 	}
 	if rec.State, err = rc.MarshalBinary(); err != nil {
 		return err
@@ -255,7 +256,7 @@ func (t *txn) processKeyBlock(g *GroupRecord, gc *groupCache, kb *epoch.KeyBlock
 			removed = ev.Members
 		}
 	}
-	s, m, err := loadV2(g)
+	s, m, err := t.loadV2(g)
 	if err != nil {
 		return err
 	}
@@ -304,6 +305,7 @@ func (t *txn) processKeyBlock(g *GroupRecord, gc *groupCache, kb *epoch.KeyBlock
 			})
 		}
 	}
+	seeded := false
 	if s.Frontier().Contains(kb.Event) && !s.HasSeed(kb.Event) {
 		if sl, ok := kb.Find(epoch.SlotHint(kb.Event, epoch.Installation(c.acct.inst))); ok {
 			seed, err := t.openSeedSlot(g, kb, sl, in)
@@ -311,8 +313,13 @@ func (t *txn) processKeyBlock(g *GroupRecord, gc *groupCache, kb *epoch.KeyBlock
 				c.log.Debug("key block: our slot does not open", "err", err)
 			} else if err := s.SetSeed(kb.Event, &seed); err != nil {
 				c.log.Debug("key block: seed refused", "err", err)
+			} else {
+				seeded = true
 			}
 		}
+	}
+	if !fresh && !seeded {
+		return nil // an applied event's block (another part, a repeat) without our seed: nothing changed
 	}
 	if err := t.storeSchedule(g, gc, s, m); err != nil {
 		return err

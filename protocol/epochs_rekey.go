@@ -31,11 +31,12 @@ func keyEventOf(evs []membership.Event) (membership.Event, bool) {
 	return membership.Event{}, false
 }
 
-// appliedEvent returns the applied event of st with id.
+// appliedEvent returns the applied event of st with id (looked for from the newest: key
+// blocks name recent events).
 func appliedEvent(st *membership.State, id epoch.ID) (membership.Event, bool) {
-	for _, ev := range st.Events {
-		if epoch.ID(ev.ID()) == id {
-			return ev, true
+	for i := len(st.Events) - 1; i >= 0; i-- {
+		if epoch.ID(st.Events[i].ID()) == id {
+			return st.Events[i], true
 		}
 	}
 	return membership.Event{}, false
@@ -117,14 +118,22 @@ func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta)
 		}
 		if members == nil {
 			var err error
-			if members, err = t.installationsOf(t.stateOf(gc).Members); err != nil {
+			if members, err = t.memberInstallationsOf(gc, t.stateOf(gc).Members); err != nil {
 				return nil, nil, err
 			}
 		}
+		hints := cv.hintSet()
 		for i := range members {
 			in := &members[i]
-			if in.ID == t.c.acct.inst || cv.covers(id, in) {
+			if in.ID == t.c.acct.inst || cv.coversIn(hints, id, in) {
 				continue
+			}
+			if in.DH == ([32]byte{}) { // ids and accounts only (memberInstallationsOf): a gap's record
+				rec, err := t.Installation(in.ID)
+				if err != nil {
+					return nil, nil, err
+				}
+				*in = *rec
 			}
 			if !slices.ContainsFunc(out, func(x *InstallationRecord) bool { return x.ID == in.ID }) {
 				out = append(out, in)
@@ -354,7 +363,7 @@ func (t *txn) healV2(g *GroupRecord, gc *groupCache) error {
 	if g.Status != GroupActive || len(g.Schedule) == 0 {
 		return nil
 	}
-	s, m, err := loadV2(g)
+	s, m, err := t.loadV2(g)
 	if err != nil {
 		return err
 	}

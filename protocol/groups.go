@@ -45,6 +45,8 @@ type groupCache struct {
 	// healthy is the schedule and bookkeeping last found healed (a send skips the
 	// check while they are unchanged).
 	healthy []byte
+	// installs caches the ids of the members' installations (membership_installs.go).
+	installs *memberInstalls
 }
 
 func groupAEAD(secret [32]byte) (cipher.AEAD, error) {

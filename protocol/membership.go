@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -206,7 +207,7 @@ func (t *txn) applyMembership(g *GroupRecord, gc *groupCache, next membership.St
 		}
 	}
 	var err error
-	if g.Events, err = encodeEvents(&next); err != nil {
+	if g.Events, err = encodeEventsAfter(g.Events, t.stateOf(gc), &next); err != nil {
 		return err
 	}
 	setMeta(g, &next)
@@ -289,6 +290,13 @@ func (t *txn) receiveMembership(g *GroupRecord, gc *groupCache, body []byte) err
 	m, err := wire.ParseMembership(body)
 	if err != nil {
 		return err
+	}
+	if u := t.updated; u != nil && u.base == &gc.state && bytes.Equal(u.update, m.Update) {
+		// The key event's check (openGroupMessageV2) applied this update already.
+		t.updated = nil
+		next := u.next
+		boundPending(&next)
+		return t.applyMembership(g, gc, next, m.DeviceLists, false)
 	}
 	if um, err := membership.ParseMessage(m.Update); err == nil && len(um.Events) == 0 {
 		return t.storeMemberCards(gc, m.DeviceLists) // a creation's cards (spec: "Welcome v2")

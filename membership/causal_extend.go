@@ -1,0 +1,115 @@
+package membership
+
+import (
+	"bytes"
+	"slices"
+)
+
+// extendCausal is Update's shortcut for a causal group: it applies incoming events to
+// stored (a state Derive or Update returned, possibly with Pending bounded) without
+// deriving the whole log again, in the cases where the causal rules' result is known
+// from stored alone. It reports false when it cannot tell; the caller then derives the
+// whole log (the result is the same either way; TestCausalExtendMatchesDerive).
+//
+// An incoming event is taken when it names exactly the heads of the state so far as its
+// parents. Its causal past is then every kept event (each kept event is a head or an
+// ancestor of one), so it is judged against the current state (rule 2), it is
+// concurrent with no kept event (rules C1-C3 override nothing, neither it nor an earlier
+// event; no kept event is its twin), it comes after every kept event in the order of
+// application, and it is not known yet (a known event with those parents would have made
+// them non-heads). It must also be valid against the current state, with well-formed
+// causal fields, and no pending event may wait for it. An incoming event that is byte for
+// byte an applied or overridden event changes nothing and is skipped.
+func extendCausal(stored *State, incoming []Event) (State, bool) {
+	if stored.Version != RulesCausal || len(stored.Events) == 0 || stored.Events[0].Type != ChatCreated || len(stored.Heads) == 0 {
+		return State{}, false
+	}
+	chatID := stored.ChatID
+	var v verifier
+	var keys keyChecker
+	var cs *cstate
+	heads := stored.Heads
+	var added []Event
+	for i := range incoming {
+		ev := incoming[i]
+		if ev.ChatID != "" && ev.ChatID != chatID {
+			return State{}, false
+		}
+		from, digest, bad, err := v.authorFields(chatID, &ev)
+		if err != nil || bad || (ev.From != "" && ev.From != from) {
+			return State{}, false
+		}
+		ev.From, ev.ChatID = from, chatID
+		id := EventID(orderHash(from, digest))
+		if !sameIDs(ev.Parents, heads) {
+			if len(added) == 0 && knownIdentical(stored, id, &ev) {
+				continue
+			}
+			return State{}, false
+		}
+		for j := range stored.Pending {
+			if slices.Contains(stored.Pending[j].Parents, id) {
+				return State{}, false
+			}
+		}
+		if cs == nil {
+			cs = cstateOf(stored)
+		}
+		if len(ev.Members) > 8 {
+			cs.members.index() // many checks: an index costs less than scans
+		}
+		if !cs.valid(&ev, &keys) {
+			return State{}, false
+		}
+		cs.apply(&ev)
+		added = append(added, ev)
+		heads = []EventID{id}
+	}
+	if len(added) == 0 {
+		return *stored, true
+	}
+	next := *stored
+	next.Name, next.Color, next.Description, next.Image = cs.name, cs.color, cs.description, cs.image
+	next.Members, next.Admins, next.LastClock = cs.members.list(), cs.admins.list(), cs.lastClock
+	next.Events = append(stored.Events[:len(stored.Events):len(stored.Events)], added...)
+	next.Heads = heads
+	next.Overridden = slices.Clone(stored.Overridden)
+	next.Pending = slices.Clone(stored.Pending)
+	return next, true
+}
+
+// sameIDs reports whether parents and heads (sorted, distinct) name the same events.
+func sameIDs(parents, heads []EventID) bool {
+	if len(parents) != len(heads) {
+		return false
+	}
+	for _, p := range parents {
+		if _, ok := slices.BinarySearchFunc(heads, p, func(a, b EventID) int { return bytes.Compare(a[:], b[:]) }); !ok {
+			return false
+		}
+	}
+	return true
+}
+
+// knownIdentical reports whether the applied or overridden events of st hold an event
+// with id whose entry is byte for byte ev's (the newest are looked at first: what is
+// repeated is mostly recent).
+func knownIdentical(st *State, id EventID, ev *Event) bool {
+	for _, list := range [][]Event{st.Overridden, st.Events} {
+		for i := len(list) - 1; i >= 0; i-- {
+			k := &list[i]
+			if k.From == ev.From && k.ID() == id {
+				return bytes.Equal(k.Signature, ev.Signature) && bytes.Equal(k.Payload, ev.Payload)
+			}
+		}
+	}
+	return false
+}
+
+// cstateOf is the rules' view of a derived state (private copies of the sets, without
+// maps: the few checks of a few events scan them, which costs less than indexing a large
+// group's members).
+func cstateOf(st *State) *cstate {
+	return &cstate{members: &orderedSet{items: slices.Clone(st.Members)}, admins: &orderedSet{items: slices.Clone(st.Admins)},
+		name: st.Name, color: st.Color, description: st.Description, image: st.Image, lastClock: st.LastClock}
+}

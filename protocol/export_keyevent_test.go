@@ -1,0 +1,77 @@
+package protocol
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/chorus-im/chorus/epoch"
+)
+
+// SetCommitHookForTest makes every transaction of c run f last: an error fails the
+// transaction (rolled back, as a store refusing the commit would). nil removes it.
+func SetCommitHookForTest(c *Client, f func() error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hookCommit = f
+}
+
+// CachedGroupForTest returns what c's in-memory cache holds of group g: its members and
+// the id of its current epoch (zero: none).
+func CachedGroupForTest(c *Client, g GroupID) (members []string, current epoch.ID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	gc := c.groups[g]
+	if gc == nil {
+		return nil, epoch.ID{}
+	}
+	if gc.cur != nil {
+		current = gc.cur.ID
+	}
+	return slices.Clone(gc.state.Members), current
+}
+
+// MemberInstallationsForTest returns the unrevoked installations of group g's members
+// as the key-event checks see them (through the group's cache).
+func MemberInstallationsForTest(c *Client, g GroupID) ([]InstallationRecord, error) {
+	var out []InstallationRecord
+	err := c.tx(context.Background(), func(t *txn) error {
+		gc := c.groups[g]
+		var err error
+		out, err = t.memberInstallationsOf(gc, gc.state.Members)
+		return err
+	})
+	return out, err
+}
+
+// FailedInstallationWriteForTest runs a transaction that stores rec, reads the
+// installations of group g's members (as the key-event checks do) and then fails; it
+// returns what that read saw.
+func FailedInstallationWriteForTest(c *Client, g GroupID, rec InstallationRecord) []InstallationRecord {
+	var seen []InstallationRecord
+	_ = c.tx(context.Background(), func(t *txn) error {
+		if err := t.PutInstallation(&rec); err != nil {
+			return err
+		}
+		gc := c.groups[g]
+		seen, _ = t.memberInstallationsOf(gc, gc.state.Members)
+		return errors.New("injected failure")
+	})
+	return seen
+}
+
+// InstallationForTest returns c's stored record of installation id.
+func InstallationForTest(c *Client, id InstallationID) (*InstallationRecord, error) {
+	var out *InstallationRecord
+	err := c.tx(context.Background(), func(t *txn) error {
+		var err error
+		out, err = t.Installation(id)
+		return err
+	})
+	return out, err
+}
+
+// PutInstallationForTest stores rec in a transaction of its own.
+func PutInstallationForTest(c *Client, rec InstallationRecord) error {
+	return c.tx(context.Background(), func(t *txn) error { return t.PutInstallation(&rec) })
+}

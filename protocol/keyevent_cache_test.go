@@ -1,0 +1,115 @@
+package protocol_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"testing"
+
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+// TestKeyEventFailedCommitLeavesCache: a receiver whose transaction fails while it applies
+// a removal publish (the store refuses the commit) keeps its cached group — members,
+// current epoch — and its stored one as they were; the same publish applied afterwards
+// moves both to the admin's epoch without the removed member.
+func TestKeyEventFailedCommitLeavesCache(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 71}, 0)
+	admin, rx, victim := tn.add("admin"), tn.add("rx"), tn.add("victim")
+	tn.connect(admin, rx, victim)
+	ctx := context.Background()
+	g, err := admin.c.CreateGroup(ctx, "g", "", rx.id, victim.id)
+	must(t, err)
+	tn.settle()
+	info, err := admin.c.Group(ctx, g)
+	must(t, err)
+	tp := newTap(t, tn.net, info.Topic)
+	rx.pause()
+	seen := len(tp.all())
+	must(t, admin.c.RemoveMembers(ctx, g, victim.id))
+	tn.waitFor("the removal's publish", func() bool { return len(tp.all()) > seen })
+	envs := tp.all()[seen:]
+
+	members0, cur0 := protocol.CachedGroupForTest(rx.c, g)
+	_, _, stored0 := protocol.EpochInfo(rx.c, g)
+	if !slices.Contains(members0, victim.id) || cur0 != stored0 {
+		t.Fatalf("before: cached members hold the victim: %v; cached epoch is the stored one: %v", slices.Contains(members0, victim.id), cur0 == stored0)
+	}
+	failures := 0
+	protocol.SetCommitHookForTest(rx.c, func() error { failures++; return errors.New("injected commit failure") })
+	for _, e := range envs {
+		protocol.Inject(rx.c, e.Topic, e.Payload)
+	}
+	protocol.SetCommitHookForTest(rx.c, nil)
+	if failures == 0 {
+		t.Fatal("no transaction ran")
+	}
+	members1, cur1 := protocol.CachedGroupForTest(rx.c, g)
+	if _, _, stored1 := protocol.EpochInfo(rx.c, g); stored1 != stored0 {
+		t.Fatal("failed transactions moved the stored epoch")
+	}
+	if !slices.Equal(members1, members0) || cur1 != cur0 {
+		t.Fatalf("failed transactions moved the cache: members %d -> %d, epoch changed: %v", len(members0), len(members1), cur1 != cur0)
+	}
+
+	for _, e := range envs {
+		protocol.Inject(rx.c, e.Topic, e.Payload)
+	}
+	members2, cur2 := protocol.CachedGroupForTest(rx.c, g)
+	_, _, want := protocol.EpochInfo(admin.c, g)
+	if slices.Contains(members2, victim.id) || cur2 != want {
+		t.Fatalf("after the publish applied: victim still a member: %v; on the admin's epoch: %v", slices.Contains(members2, victim.id), cur2 == want)
+	}
+	if _, _, stored2 := protocol.EpochInfo(rx.c, g); stored2 != cur2 {
+		t.Fatal("cached epoch is not the stored one")
+	}
+}
+
+// TestMemberInstallationsCacheRollback: the installations of a group's members cached
+// during a transaction that stored an installation record and then failed are not served
+// afterwards (the store never held that record); a committed change is seen at once, and
+// a removal keeps the other members' entries.
+func TestMemberInstallationsCacheRollback(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 73}, 3)
+	a, b, c := tn.peers[0], tn.peers[1], tn.peers[2]
+	tn.connect(a, b, c)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id, c.id)
+	must(t, err)
+	tn.settle()
+	ofB := func(list []protocol.InstallationRecord) []protocol.InstallationRecord {
+		var out []protocol.InstallationRecord
+		for _, in := range list {
+			if in.Account == b.id {
+				out = append(out, in)
+			}
+		}
+		return out
+	}
+	before, err := protocol.MemberInstallationsForTest(a.c, g)
+	must(t, err)
+	if len(before) != 3 || len(ofB(before)) != 1 {
+		t.Fatalf("%d member installations, %d of b", len(before), len(ofB(before)))
+	}
+	rec, err := protocol.InstallationForTest(a.c, ofB(before)[0].ID)
+	must(t, err)
+	revoked := *rec
+	revoked.Revoked = true
+	if seen := protocol.FailedInstallationWriteForTest(a.c, g, revoked); len(seen) != 2 || len(ofB(seen)) != 0 {
+		t.Fatalf("inside the failing transaction: %d installations, %d of b (want 2, 0: its own write)", len(seen), len(ofB(seen)))
+	}
+	after, err := protocol.MemberInstallationsForTest(a.c, g)
+	must(t, err)
+	if len(after) != 3 || len(ofB(after)) != 1 {
+		t.Fatalf("after the failed transaction: %d installations, %d of b, want the stored ones", len(after), len(ofB(after)))
+	}
+	must(t, protocol.PutInstallationForTest(a.c, revoked))
+	if now, err := protocol.MemberInstallationsForTest(a.c, g); err != nil || len(now) != 2 || len(ofB(now)) != 0 {
+		t.Fatalf("after a committed revocation: %d installations, %d of b (%v), want 2, 0", len(now), len(ofB(now)), err)
+	}
+	must(t, a.c.RemoveMembers(ctx, g, c.id))
+	if now, err := protocol.MemberInstallationsForTest(a.c, g); err != nil || len(now) != 1 || now[0].Account != a.id {
+		t.Fatalf("after removing c: %d installations (%v), want a's", len(now), err)
+	}
+}
