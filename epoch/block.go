@@ -10,17 +10,25 @@ import (
 // Slot is one recipient's slot of a key block: a pairwise Double Ratchet message (and, for
 // an initial slot, the X3DH header that starts the session) carrying a seed slot plaintext.
 type Slot struct {
-	Hint       [HintSize]byte
-	Kind       byte   // SlotSession or SlotInitial
-	X3DHHeader []byte // SlotInitial only
+	Hint [HintSize]byte
+	Kind byte // SlotSession, SlotInitial or SlotInitialCompact
+	// X3DHHeader is the X3DH header: in full for SlotInitial, in compact form (without its
+	// initiator identity) for SlotInitialCompact; empty for SlotSession.
+	X3DHHeader []byte
 	Message    []byte // the Double Ratchet message
 }
+
+// maxCompactHeader bounds a compact X3DH header (u8 length prefix).
+const maxCompactHeader = math.MaxUint8
 
 // size returns the encoded size of the slot.
 func (s *Slot) size() int {
 	n := HintSize + 1 + 2 + len(s.Message)
-	if s.Kind == SlotInitial {
+	switch s.Kind {
+	case SlotInitial:
 		n += 2 + len(s.X3DHHeader)
+	case SlotInitialCompact:
+		n += 1 + len(s.X3DHHeader)
 	}
 	return n
 }
@@ -92,9 +100,10 @@ func (b *KeyBlock) check() error {
 	for i := range b.Slots {
 		s := &b.Slots[i]
 		switch {
-		case s.Kind != SlotSession && s.Kind != SlotInitial,
+		case s.Kind != SlotSession && s.Kind != SlotInitial && s.Kind != SlotInitialCompact,
 			len(s.Message) == 0 || len(s.Message) > math.MaxUint16,
 			s.Kind == SlotInitial && (len(s.X3DHHeader) == 0 || len(s.X3DHHeader) > math.MaxUint16),
+			s.Kind == SlotInitialCompact && (len(s.X3DHHeader) == 0 || len(s.X3DHHeader) > maxCompactHeader),
 			s.Kind == SlotSession && len(s.X3DHHeader) != 0:
 			return fmt.Errorf("%w: slot %d", ErrMalformed, i)
 		}
@@ -128,8 +137,12 @@ func (b *KeyBlock) MarshalBinary() ([]byte, error) {
 	for i := range b.Slots {
 		s := &b.Slots[i]
 		p = append(append(p, s.Hint[:]...), s.Kind)
-		if s.Kind == SlotInitial {
+		switch s.Kind {
+		case SlotInitial:
 			p = binary.BigEndian.AppendUint16(p, uint16(len(s.X3DHHeader)))
+			p = append(p, s.X3DHHeader...)
+		case SlotInitialCompact:
+			p = append(p, byte(len(s.X3DHHeader)))
 			p = append(p, s.X3DHHeader...)
 		}
 		p = binary.BigEndian.AppendUint16(p, uint16(len(s.Message)))
@@ -165,8 +178,11 @@ func ParseKeyBlock(group ID, data []byte) (*KeyBlock, error) {
 		var slot Slot
 		copy(slot.Hint[:], s.bytes(HintSize))
 		slot.Kind = s.u8()
-		if slot.Kind == SlotInitial {
+		switch slot.Kind {
+		case SlotInitial:
 			slot.X3DHHeader = s.bytes(int(s.u16()))
+		case SlotInitialCompact:
+			slot.X3DHHeader = s.bytes(int(s.u8()))
 		}
 		slot.Message = s.bytes(int(s.u16()))
 		b.Slots = append(b.Slots, slot)

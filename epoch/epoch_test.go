@@ -209,9 +209,9 @@ func TestKeyBlockRoundTrip(t *testing.T) {
 	author := Installation{1}
 	var nonce [NonceSize]byte
 	b := NewRekey(g, author, nonce, mustFrontier(t, testID("a"), testID("b")))
-	for i := range 5 {
-		b.Slots = append(b.Slots, Slot{Hint: SlotHint(b.Event, Installation{byte(i + 2)}), Kind: byte(i % 2),
-			X3DHHeader: bytes.Repeat([]byte{1}, 100*(i%2)), Message: bytes.Repeat([]byte{2}, 91)})
+	for i := range 6 {
+		b.Slots = append(b.Slots, Slot{Hint: SlotHint(b.Event, Installation{byte(i + 2)}), Kind: byte(i % 3),
+			X3DHHeader: bytes.Repeat([]byte{1}, 38*(i%3)), Message: bytes.Repeat([]byte{2}, 91)})
 	}
 	enc, err := b.MarshalBinary()
 	if err != nil {
@@ -221,8 +221,11 @@ func TestKeyBlockRoundTrip(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s, ok := p.Find(SlotHint(b.Event, Installation{4})); !ok || s.Kind != SlotSession {
+	if s, ok := p.Find(SlotHint(b.Event, Installation{5})); !ok || s.Kind != SlotSession {
 		t.Fatal("slot not found")
+	}
+	if s, ok := p.Find(SlotHint(b.Event, Installation{4})); !ok || s.Kind != SlotInitialCompact || len(s.X3DHHeader) != 76 {
+		t.Fatal("compact initial slot not found")
 	}
 	if _, ok := p.Find(SlotHint(b.Event, Installation{99})); ok {
 		t.Fatal("found a slot for a non-recipient")
@@ -238,10 +241,56 @@ func TestKeyBlockRoundTrip(t *testing.T) {
 			t.Fatalf("truncation at %d accepted", i)
 		}
 	}
+	// Compact initial slots: u8 length prefix, non-empty, at most 255 bytes; a session
+	// slot carries no header; kinds above 0x02 are refused.
+	one := func(sl Slot) []byte {
+		kb := NewRekey(g, author, nonce, b.Prev)
+		kb.Slots = []Slot{sl}
+		enc, _ := kb.MarshalBinary()
+		return enc
+	}
+	compact := Slot{Hint: SlotHint(b.Event, Installation{2}), Kind: SlotInitialCompact, X3DHHeader: make([]byte, 38), Message: []byte{2}}
+	cenc := one(compact)
+	if len(cenc) != b.HeaderSize()+HintSize+1+1+38+2+1 {
+		t.Fatalf("compact slot block is %d bytes", len(cenc))
+	}
+	for _, bad := range []Slot{
+		{Kind: SlotInitialCompact, Message: []byte{2}},
+		{Kind: SlotInitialCompact, X3DHHeader: make([]byte, 256), Message: []byte{2}},
+		{Kind: SlotSession, X3DHHeader: []byte{1}, Message: []byte{2}},
+		{Kind: 0x03, Message: []byte{2}},
+	} {
+		kb := NewRekey(g, author, nonce, b.Prev)
+		kb.Slots = []Slot{bad}
+		if _, err := kb.MarshalBinary(); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("slot kind %d with %d header bytes encoded: %v", bad.Kind, len(bad.X3DHHeader), err)
+		}
+	}
+	kindAt := b.HeaderSize() + HintSize
+	for _, k := range []byte{0x03, 0xff} {
+		bad := bytes.Clone(cenc)
+		bad[kindAt] = k
+		if _, err := ParseKeyBlock(g, bad); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("slot kind %#x accepted: %v", k, err)
+		}
+	}
+	zero := bytes.Clone(cenc[:kindAt+1])
+	zero = append(zero, 0, 0, 1, 2) // empty compact header
+	if _, err := ParseKeyBlock(g, fixSlotsLen(t, zero, b.HeaderSize())); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("empty compact header accepted: %v", err)
+	}
 	// Slot hints are not the inbox session hints and differ per event.
 	if SlotHint(testID("e1"), author) == SlotHint(testID("e2"), author) {
 		t.Fatal("slot hint does not depend on the event")
 	}
+}
+
+// fixSlotsLen rewrites the u32 slot-area length of a block encoding whose header is h bytes.
+func fixSlotsLen(t *testing.T, enc []byte, h int) []byte {
+	t.Helper()
+	n := len(enc) - h
+	enc[h-4], enc[h-3], enc[h-2], enc[h-1] = byte(n>>24), byte(n>>16), byte(n>>8), byte(n)
+	return enc
 }
 
 func TestSlotPlaintextSizes(t *testing.T) {

@@ -64,6 +64,10 @@ const (
 	SlotSession = 0x00
 	// SlotInitial is a slot that starts a session (X3DH header included).
 	SlotInitial = 0x01
+	// SlotInitialCompact is a slot that starts a session whose initiator is the block's
+	// author: its X3DH header travels without the initiator identity (x3dh compact
+	// form), which the receiver takes from the author's installation.
+	SlotInitialCompact = 0x02
 )
 
 // Labels (spec/README.md, "Derivation").

@@ -13,6 +13,7 @@ import (
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/x3dh"
 )
 
 // openFrameV2 opens a v2 group payload with the live epochs of gc.
@@ -399,18 +400,30 @@ func prevAgrees(st *membership.State, ev membership.Event, prev epoch.Frontier, 
 }
 
 // openSeedSlot decrypts our slot of a key block on the session with its author (starting
-// it for an initial slot).
+// it for an initial slot). A compact initial slot's X3DH header is completed with the
+// author's identity as we know it (spec: "Rotation block"), then goes through the same
+// checks as a full header.
 func (t *txn) openSeedSlot(g *GroupRecord, kb *epoch.KeyBlock, sl *epoch.Slot, author *InstallationRecord) (epoch.Seed, error) {
 	c := t.c
 	c.slotTries++
 	var s *sess
 	var otk *uint32
 	var err error
-	if sl.Kind == epoch.SlotInitial {
+	switch sl.Kind {
+	case epoch.SlotInitial:
 		if s, _, otk, err = t.respond(sl.X3DHHeader, true); err != nil {
 			return epoch.Seed{}, err
 		}
-	} else {
+	case epoch.SlotInitialCompact:
+		ident := x3dh.PublicIdentity{ID: x3dh.InstallationID(author.ID), DH: author.DH, Signing: author.Signing}
+		hdr, err := x3dh.ParseCompactHeader(sl.X3DHHeader, &ident)
+		if err != nil {
+			return epoch.Seed{}, errBadInitial
+		}
+		if s, _, otk, err = t.respondHeader(hdr, true); err != nil {
+			return epoch.Seed{}, err
+		}
+	default:
 		list, err := t.SessionsWith(author.ID)
 		if err != nil {
 			return epoch.Seed{}, err

@@ -12,6 +12,7 @@ import (
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/x3dh"
 )
 
 // keyEventOf returns the event of a signed batch that is its key event: the first that
@@ -174,8 +175,9 @@ func (t *txn) buildKeySlots(g *GroupRecord, kb *epoch.KeyBlock, seed *epoch.Seed
 		}
 		sl := epoch.Slot{Hint: epoch.SlotHint(kb.Event, epoch.Installation(in.ID)), Kind: epoch.SlotSession, Message: msg}
 		if s.pendingInitial() {
-			_, hdr := s.x3dhHeader()
-			sl.Kind, sl.X3DHHeader = epoch.SlotInitial, hdr
+			if sl.Kind, sl.X3DHHeader, err = t.initialSlotHeader(s); err != nil {
+				return nil, nil, err
+			}
 		}
 		if err := t.saveSession(s, false); err != nil {
 			return nil, nil, err
@@ -184,6 +186,25 @@ func (t *txn) buildKeySlots(g *GroupRecord, kb *epoch.KeyBlock, seed *epoch.Seed
 		done = append(done, in.ID)
 	}
 	return slots, done, nil
+}
+
+// initialSlotHeader returns the slot kind and X3DH header of a slot that starts session s:
+// the compact header (without the initiator identity, which the receiver takes from the
+// block's author: spec "Rotation block") when we initiated it, as every session we start.
+func (t *txn) initialSlotHeader(s *sess) (byte, []byte, error) {
+	_, hb := s.x3dhHeader()
+	hdr, err := x3dh.ParseHeader(hb)
+	if err != nil {
+		return 0, nil, fmt.Errorf("protocol: stored x3dh header: %w", err)
+	}
+	if InstallationID(hdr.Initiator.ID) != t.c.acct.inst {
+		return epoch.SlotInitial, hb, nil
+	}
+	compact, err := hdr.MarshalCompact()
+	if err != nil {
+		return 0, nil, err
+	}
+	return epoch.SlotInitialCompact, compact, nil
 }
 
 // packKeyFrames splits a key block into as few frames as fit one publish each, the

@@ -446,6 +446,12 @@ func (t *txn) respond(hb []byte, requireKnown bool) (s *sess, hdr *x3dh.Header, 
 	if err != nil {
 		return nil, nil, nil, errBadInitial
 	}
+	return t.respondHeader(hdr, requireKnown)
+}
+
+// respondHeader is respond for a parsed header (a compact slot's, its initiator filled in
+// from the block's author).
+func (t *txn) respondHeader(hdr *x3dh.Header, requireKnown bool) (s *sess, _ *x3dh.Header, usedOTK *uint32, err error) {
 	me := t.me()
 	remote := InstallationID(hdr.Initiator.ID)
 	if remote == me.inst {

@@ -230,6 +230,58 @@ func TestHeaderEncoding(t *testing.T) {
 	}
 }
 
+// TestCompactHeader: the compact form is the header without its initiator identity
+// (38 or 42 bytes); parsed with the initiator it is the same header; with another
+// initiator Respond derives another secret (the identity is bound, not trusted).
+func TestCompactHeader(t *testing.T) {
+	for _, n := range []int{0, 1} {
+		alice := newParty(t, "alice", 0)
+		mallory := newParty(t, "mallory", 0)
+		bob := newParty(t, "bob", n)
+		secret, _, hdr, err := Initiate(testRand("eph"), alice.id, bob.bundle, testNow)
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc, err := hdr.MarshalCompact()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := headerSizeNoOTK - publicIdentitySize + 4*n; len(enc) != want {
+			t.Fatalf("compact header is %d bytes, want %d", len(enc), want)
+		}
+		full, _ := hdr.MarshalBinary()
+		if enc[0] != Version || !bytes.Equal(enc[1:], full[1+publicIdentitySize:]) {
+			t.Fatal("compact header is not the header without its initiator")
+		}
+		pub := alice.id.Public()
+		h, err := ParseCompactHeader(enc, &pub)
+		if err != nil || *h != *hdr {
+			t.Fatalf("parsed compact header differs: %v", err)
+		}
+		for i := range len(enc) {
+			if _, err := ParseCompactHeader(enc[:i], &pub); err == nil {
+				t.Fatal("truncated compact header accepted")
+			}
+		}
+		if _, err := ParseCompactHeader(append(bytes.Clone(enc), 0), &pub); !errors.Is(err, ErrMalformed) {
+			t.Fatalf("trailing byte: %v", err)
+		}
+		bad := bytes.Clone(enc)
+		bad[0] = 2
+		if _, err := ParseCompactHeader(bad, &pub); !errors.Is(err, ErrVersion) {
+			t.Fatalf("version 2: %v", err)
+		}
+		other := mallory.id.Public()
+		h2, err := ParseCompactHeader(enc, &other)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if s2, _, err := Respond(bob.id, bob.store, h2, testNow); err == nil && s2 == secret {
+			t.Fatal("another initiator's identity gives the same secret")
+		}
+	}
+}
+
 func TestRedaction(t *testing.T) {
 	bob := newParty(t, "bob", 1)
 	idEnc, _ := bob.id.MarshalBinary()

@@ -68,6 +68,39 @@ func FuzzParseHeader(f *testing.F) {
 	})
 }
 
+// FuzzParseCompactHeader: a compact header parses exactly when the full header built
+// from it does, and re-encodes to the input.
+func FuzzParseCompactHeader(f *testing.F) {
+	alice := newParty(f, "alice", 0)
+	pub := alice.id.Public()
+	seedFromVectors(f, func(c vectorCase) []string {
+		b, err := hex.DecodeString(c.Header)
+		if err != nil || len(b) <= 1+publicIdentitySize {
+			return nil
+		}
+		return []string{hex.EncodeToString(append(b[:1:1], b[1+publicIdentitySize:]...))}
+	})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h, err := ParseCompactHeader(data, &pub)
+		if err != nil {
+			if h != nil {
+				t.Fatal("error with non-nil header")
+			}
+			return
+		}
+		if h.Initiator != pub {
+			t.Fatal("initiator not the one given")
+		}
+		out, err := h.MarshalCompact()
+		if err != nil {
+			t.Fatalf("parsed compact header does not marshal: %v", err)
+		}
+		if !bytes.Equal(out, data) {
+			t.Fatalf("decode→encode differs:\n%x\n%x", data, out)
+		}
+	})
+}
+
 // fuzzSecret checks a secret key decoder: errors leave the receiver untouched
 // (zero), successes re-encode to the input.
 func fuzzSecret[T any, P interface {

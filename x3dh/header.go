@@ -78,3 +78,28 @@ func ParseHeader(data []byte) (*Header, error) {
 	}
 	return &h, nil
 }
+
+// MarshalCompact encodes the header without its initiator identity (spec: "Header
+// encoding", compact form): version || ephemeral (32) || spk id (u32) || flag [|| one-time
+// prekey id (u32)], 38 or 42 bytes. It is for a receiver that knows the initiator from
+// elsewhere (the author of a signed key block); ParseCompactHeader restores it.
+func (h *Header) MarshalCompact() ([]byte, error) {
+	full, err := h.MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	return append(full[:1:1], full[1+publicIdentitySize:]...), nil
+}
+
+// ParseCompactHeader decodes a compact header (see MarshalCompact) with initiator as its
+// initiator. It checks structure only, exactly as ParseHeader does for the full encoding;
+// Respond validates the keys.
+func ParseCompactHeader(data []byte, initiator *PublicIdentity) (*Header, error) {
+	if len(data) == 0 {
+		return nil, ErrMalformed
+	}
+	full := make([]byte, 0, len(data)+publicIdentitySize)
+	full = append(full, data[0])
+	full = appendPublicIdentity(full, initiator)
+	return ParseHeader(append(full, data[1:]...))
+}

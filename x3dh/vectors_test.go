@@ -24,6 +24,7 @@ type vectorCase struct {
 	SignatureDigest   string `json:"signature_digest"`
 	Ephemeral         string `json:"ephemeral"`
 	Header            string `json:"header"`
+	CompactHeader     string `json:"compact_header"`
 	Secret            string `json:"secret"`
 	AD                string `json:"ad"`
 }
@@ -153,6 +154,14 @@ func checkAgree(t *testing.T, c vectorCase, now time.Time) {
 	hdrEnc, _ := hdr.MarshalBinary()
 	if hex.EncodeToString(hdrEnc) != c.Header || hex.EncodeToString(secret[:]) != c.Secret || hex.EncodeToString(ad) != c.AD {
 		t.Fatalf("initiator: header %x secret %x ad %x", hdrEnc, secret, ad)
+	}
+	compact, _ := hdr.MarshalCompact()
+	if hex.EncodeToString(compact) != c.CompactHeader {
+		t.Fatalf("compact header %x, want %s", compact, c.CompactHeader)
+	}
+	pub := ini.Public()
+	if ch, err := ParseCompactHeader(compact, &pub); err != nil || *ch != *hdr {
+		t.Fatalf("compact header does not parse back to the header: %v", err)
 	}
 	res, store := responder(t, c)
 	if b.Identity != res.Public() {

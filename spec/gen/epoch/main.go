@@ -13,6 +13,7 @@ import (
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -492,6 +493,25 @@ func cases() []Case {
 	rekeyNoPrev := slices.Clone(rkEnc[:2+16+32+16])
 	rekeyNoPrev = append(rekeyNoPrev, 0, 0, 0, 0, 1, 0, 0, 0, 0)
 	kbBad("key_block_rekey_without_prev", rekeyNoPrev)
+	// A compact initial slot (kind 0x02): the X3DH header without its initiator identity
+	// (version 1, ephemeral, spk id 7, no one-time prekey), u8 length prefix.
+	compactHdr := append(append([]byte{1}, bytes.Repeat([]byte{0xee}, 32)...), 0, 0, 0, 7, 0)
+	slotC := epoch.Slot{Hint: epoch.SlotHint(e1.id, insts[1]), Kind: epoch.SlotInitialCompact,
+		X3DHHeader: compactHdr, Message: bytes.Repeat([]byte{0xdd}, 91)}
+	cb := mb
+	cb.Slots = []epoch.Slot{slotC, slotA}
+	kb("key_block_compact_initial_slot", cb)
+	cbEnc := must(cb.MarshalBinary())
+	kindAt := cb.HeaderSize() + epoch.HintSize
+	unknown := slices.Clone(cbEnc)
+	unknown[kindAt] = 0x03
+	kbBad("key_block_slot_kind_3", unknown)
+	emptyHdr := slices.Clone(cbEnc[:kindAt+1])
+	emptyHdr = append(emptyHdr, 0)                                   // u8<> empty compact header
+	emptyHdr = append(emptyHdr, cbEnc[kindAt+2+len(compactHdr):]...) // the rest: message, slot A
+	n2 := uint32(len(emptyHdr) - cb.HeaderSize())
+	binary.BigEndian.PutUint32(emptyHdr[cb.HeaderSize()-4:], n2)
+	kbBad("key_block_compact_slot_empty_header", emptyHdr)
 
 	// Schedule states.
 	st := epoch.NewSchedule(group)

@@ -26,7 +26,9 @@ import (
 // Case is one vector. Kind selects the operation:
 //   - "agree": Initiate(initiator_identity, bundle, ephemeral, now) must give
 //     header, secret and ad; Respond(responder_identity, {signed_prekey,
-//     one_time_prekey}, header, now) must give the same secret and ad.
+//     one_time_prekey}, header, now) must give the same secret and ad; compact_header
+//     is the header without its initiator identity (MarshalCompact), and
+//     ParseCompactHeader(compact_header, initiator's public identity) gives header.
 //   - "initiate": ParseBundle(bundle) then Initiate must fail with expect.
 //   - "respond": ParseHeader(header) then Respond must fail with expect.
 type Case struct {
@@ -42,6 +44,7 @@ type Case struct {
 	SignatureDigest   string `json:"signature_digest,omitempty"`
 	Ephemeral         string `json:"ephemeral,omitempty"`
 	Header            string `json:"header,omitempty"`
+	CompactHeader     string `json:"compact_header,omitempty"`
 	Secret            string `json:"secret,omitempty"`
 	AD                string `json:"ad,omitempty"`
 }
@@ -152,6 +155,11 @@ func build() File {
 			InitiatorIdentity: enc(ini.id), ResponderIdentity: enc(res.id), SignedPrekey: enc(res.spk),
 			Bundle: enc(b), SignatureDigest: hex.EncodeToString(digest(b)), Ephemeral: hex.EncodeToString(eph),
 			Header: enc(hdr), Secret: hex.EncodeToString(secret[:]), AD: hex.EncodeToString(ad)}
+		compact, err := hdr.MarshalCompact()
+		if err != nil {
+			panic(err)
+		}
+		c.CompactHeader = hex.EncodeToString(compact)
 		if nOTK > 0 {
 			c.OneTimePrekey = enc(res.otks[0])
 		}
