@@ -1,6 +1,8 @@
 package persistence
 
 import (
+	"database/sql"
+
 	"github.com/chorus-im/chorus/protocol"
 )
 
@@ -44,18 +46,84 @@ func (r *groupRow) rec() protocol.GroupRecord {
 }
 
 func (t *tx) PutGroup(g *protocol.GroupRecord) error {
-	_, err := t.exec(`INSERT INTO chat_groups (`+groupCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	if _, err := t.exec(`INSERT INTO chat_groups (`+groupCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET chat_id = excluded.chat_id, secret = excluded.secret, buckets = excluded.buckets,
 		topic = excluded.topic, name = excluded.name, description = excluded.description, color = excluded.color,
-		image = excluded.image, events = excluded.events, sender = excluded.sender, rotate = excluded.rotate,
+		image = excluded.image, sender = excluded.sender, rotate = excluded.rotate,
 		distribute = excluded.distribute, clock = excluded.clock, history = excluded.history, status = excluded.status,
 		joined_at = excluded.joined_at, updated_at = excluded.updated_at, repeat_block = excluded.repeat_block,
 		repeat_left = excluded.repeat_left, sender_lease = excluded.sender_lease, schedule = excluded.schedule,
 		epoch_meta = excluded.epoch_meta`,
-		g.ID[:], g.ChatID, g.Secret[:], int64(g.Buckets), g.Topic, g.Name, g.Description, g.Color, g.Image, g.Events, g.Sender,
+		g.ID[:], g.ChatID, g.Secret[:], int64(g.Buckets), g.Topic, g.Name, g.Description, g.Color, g.Image, g.Sender,
 		b2i(g.Rotate), b2i(g.Distribute), int64(g.Clock), g.History, int(g.Status), t2i(g.JoinedAt), t2i(g.UpdatedAt),
-		g.Repeat, g.RepeatLeft, int64(g.SenderLease), g.Schedule, g.EpochMeta)
+		g.Repeat, g.RepeatLeft, int64(g.SenderLease), g.Schedule, g.EpochMeta); err != nil {
+		return err
+	}
+	if _, err := t.exec(`DELETE FROM group_log WHERE group_id = ?`, g.ID[:]); err != nil {
+		return err
+	}
+	if len(g.Events) == 0 {
+		return nil
+	}
+	_, err := t.exec(`INSERT INTO group_log (group_id, seq, chunk) VALUES (?, 0, ?)`, g.ID[:], g.Events)
 	return err
+}
+
+func (t *tx) PutGroupExceptLog(g *protocol.GroupRecord) error {
+	res, err := t.exec(`UPDATE chat_groups SET chat_id = ?, secret = ?, buckets = ?, topic = ?, name = ?, description = ?,
+		color = ?, image = ?, sender = ?, rotate = ?, distribute = ?, clock = ?, history = ?, status = ?, joined_at = ?,
+		updated_at = ?, repeat_block = ?, repeat_left = ?, sender_lease = ?, schedule = ?, epoch_meta = ? WHERE id = ?`,
+		g.ChatID, g.Secret[:], int64(g.Buckets), g.Topic, g.Name, g.Description, g.Color, g.Image, g.Sender,
+		b2i(g.Rotate), b2i(g.Distribute), int64(g.Clock), g.History, int(g.Status), t2i(g.JoinedAt), t2i(g.UpdatedAt),
+		g.Repeat, g.RepeatLeft, int64(g.SenderLease), g.Schedule, g.EpochMeta, g.ID[:])
+	return affected(res, err)
+}
+
+func (t *tx) AppendGroupLog(id protocol.GroupID, tail []byte) error {
+	if len(tail) == 0 {
+		return nil
+	}
+	res, err := t.exec(`INSERT INTO group_log (group_id, seq, chunk)
+		SELECT id, (SELECT COALESCE(MAX(seq), -1) + 1 FROM group_log WHERE group_id = ?), ? FROM chat_groups WHERE id = ?`,
+		id[:], tail, id[:])
+	return affected(res, err)
+}
+
+// groupLog returns a group's stored event log: its chunks in order, concatenated.
+func (t *tx) groupLog(id []byte) ([]byte, error) {
+	var chunks [][]byte
+	if err := t.sel(&chunks, `SELECT chunk FROM group_log WHERE group_id = ? ORDER BY seq`, id); err != nil {
+		return nil, err
+	}
+	switch len(chunks) {
+	case 0:
+		return nil, nil
+	case 1:
+		return chunks[0], nil
+	}
+	n := 0
+	for _, c := range chunks {
+		n += len(c)
+	}
+	out := make([]byte, 0, n)
+	for _, c := range chunks {
+		out = append(out, c...)
+	}
+	return out, nil
+}
+
+// affected turns an update that matched no row into ErrNotFound.
+func affected(res sql.Result, err error) error {
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		if err == nil {
+			err = protocol.ErrNotFound
+		}
+		return err
+	}
+	return nil
 }
 
 func (t *tx) PutGroupState(g *protocol.GroupRecord) error {
@@ -81,6 +149,10 @@ func (t *tx) Group(id protocol.GroupID) (*protocol.GroupRecord, error) {
 		return nil, notFound(err)
 	}
 	g := r.rec()
+	var err error
+	if g.Events, err = t.groupLog(r.ID); err != nil {
+		return nil, err
+	}
 	return &g, nil
 }
 
@@ -103,6 +175,10 @@ func (t *tx) Groups() ([]protocol.GroupRecord, error) {
 	out := make([]protocol.GroupRecord, len(rows))
 	for i := range rows {
 		out[i] = rows[i].rec()
+		var err error
+		if out[i].Events, err = t.groupLog(rows[i].ID); err != nil {
+			return nil, err
+		}
 	}
 	return out, nil
 }

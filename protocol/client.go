@@ -445,6 +445,8 @@ type txn struct {
 	// groups whose chains it deleted (hotpath.go).
 	chains        map[chainKey]*EpochChainRecord
 	chainsDropped map[GroupID]bool
+	// logs: the stored event logs this transaction wrote or learnt (membership_log.go).
+	logs map[GroupID]txnLogMark
 }
 
 // updateMemo is a membership update (encoded) applied to base, giving next.

@@ -75,3 +75,29 @@ func InstallationForTest(c *Client, id InstallationID) (*InstallationRecord, err
 func PutInstallationForTest(c *Client, rec InstallationRecord) error {
 	return c.tx(context.Background(), func(t *txn) error { return t.PutInstallation(&rec) })
 }
+
+// StoredLogForTest returns group g's stored event log and the encoding of the membership
+// state c's cache holds of it.
+func StoredLogForTest(c *Client, g GroupID) (stored, cached []byte, err error) {
+	err = c.tx(context.Background(), func(t *txn) error {
+		r, err := t.Group(g)
+		if err != nil {
+			return err
+		}
+		stored = r.Events
+		cached, err = encodeEvents(&c.groups[g].state)
+		return err
+	})
+	return stored, cached, err
+}
+
+// LogMarkForTest returns how many applied events c's mark of group g's stored log names
+// (-1: none; membership_log.go).
+func LogMarkForTest(c *Client, g GroupID) int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if m, ok := c.hot.logs[g]; ok {
+		return m.events
+	}
+	return -1
+}

@@ -98,6 +98,11 @@ func (t *txn) cacheGroup(g *GroupRecord) (*groupCache, error) {
 	}
 	gc := &groupCache{id: g.ID, topic: g.Topic, aead: aead, state: st, status: g.Status, members: memberSet(&st)}
 	cacheEpochs(g, gc)
+	if logHolds(g.Events, &st) {
+		t.setLogMark(g.ID, &st)
+	} else {
+		t.setLogMark(g.ID, nil)
+	}
 	c := t.c
 	t.onCommit(func() {
 		old := c.groups[g.ID]

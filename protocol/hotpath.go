@@ -45,6 +45,8 @@ type hotPath struct {
 	chains map[chainKey]*EpochChainRecord
 	// sendEpochs: per group, the epoch sends seal under (prepareV2).
 	sendEpochs map[GroupID]sendEpoch
+	// logs marks the groups whose stored event log is known (membership_log.go).
+	logs map[GroupID]logMark
 }
 
 // sigCheck names one signature check: key, digest and signature.
@@ -310,9 +312,20 @@ func (t *txn) PutGroupState(g *GroupRecord) error {
 	return nil
 }
 
-// PutGroup is StoreTx.PutGroup, followed by the view.
+// PutGroup is StoreTx.PutGroup, followed by the view (the log written is not known to
+// be any state's: see storeLog).
 func (t *txn) PutGroup(g *GroupRecord) error {
 	if err := t.StoreTx.PutGroup(g); err != nil {
+		return err
+	}
+	t.setGroupView(g.ID, groupStateView(g))
+	t.setLogMark(g.ID, nil)
+	return nil
+}
+
+// PutGroupExceptLog is StoreTx.PutGroupExceptLog, followed by the view.
+func (t *txn) PutGroupExceptLog(g *GroupRecord) error {
+	if err := t.StoreTx.PutGroupExceptLog(g); err != nil {
 		return err
 	}
 	t.setGroupView(g.ID, groupStateView(g))

@@ -1,12 +1,15 @@
 package protocol_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
@@ -111,5 +114,64 @@ func TestMemberInstallationsCacheRollback(t *testing.T) {
 	must(t, a.c.RemoveMembers(ctx, g, c.id))
 	if now, err := protocol.MemberInstallationsForTest(a.c, g); err != nil || len(now) != 1 || now[0].Account != a.id {
 		t.Fatalf("after removing c: %d installations (%v), want a's", len(now), err)
+	}
+}
+
+// TestKeyEventLogAppendRollback: a removal whose transaction fails appends nothing to the
+// receiver's stored event log, and leaves nothing behind that a later append would build
+// on: once the removal and a second one are applied, the stored log is the full encoding
+// of the receiver's state.
+func TestKeyEventLogAppendRollback(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 79}, 0)
+	admin, rx, v1, v2 := tn.add("admin"), tn.add("rx"), tn.add("v1"), tn.add("v2")
+	tn.connect(admin, rx, v1, v2)
+	ctx := context.Background()
+	g, err := admin.c.CreateGroup(ctx, "g", "", rx.id, v1.id, v2.id)
+	must(t, err)
+	tn.settle()
+	info, err := admin.c.Group(ctx, g)
+	must(t, err)
+	tp := newTap(t, tn.net, info.Topic)
+	rx.pause()
+	seen := len(tp.all())
+	publishes := func(what string) []transport.Envelope {
+		tn.waitFor(what, func() bool { return len(tp.all()) > seen })
+		time.Sleep(20 * time.Millisecond)
+		envs := tp.all()[seen:]
+		seen += len(envs)
+		return envs
+	}
+	must(t, admin.c.RemoveMembers(ctx, g, v1.id))
+	first := publishes("the first removal's publish")
+	stored0, _, err := protocol.StoredLogForTest(rx.c, g)
+	must(t, err)
+	mark0 := protocol.LogMarkForTest(rx.c, g)
+	protocol.SetCommitHookForTest(rx.c, func() error { return errors.New("injected commit failure") })
+	for _, e := range first {
+		protocol.Inject(rx.c, e.Topic, e.Payload)
+	}
+	protocol.SetCommitHookForTest(rx.c, nil)
+	if mark := protocol.LogMarkForTest(rx.c, g); mark != mark0 {
+		t.Fatalf("failed transactions moved the mark of the stored log: %d events, was %d", mark, mark0)
+	}
+	if stored, cached, err := protocol.StoredLogForTest(rx.c, g); err != nil || !bytes.Equal(stored, stored0) || !bytes.Equal(cached, stored0) {
+		t.Fatalf("failed transactions changed the stored log: %v (%v), the cache's: %v", !bytes.Equal(stored, stored0), err, !bytes.Equal(cached, stored0))
+	}
+	must(t, admin.c.RemoveMembers(ctx, g, v2.id))
+	second := publishes("the second removal's publish")
+	for _, e := range append(first, second...) {
+		protocol.Inject(rx.c, e.Topic, e.Payload)
+	}
+	members, _ := protocol.CachedGroupForTest(rx.c, g)
+	if slices.Contains(members, v1.id) || slices.Contains(members, v2.id) {
+		t.Fatalf("removals not applied: %v", members)
+	}
+	stored, cached, err := protocol.StoredLogForTest(rx.c, g)
+	must(t, err)
+	if len(stored) <= len(stored0) || !bytes.Equal(stored, cached) {
+		t.Fatalf("stored log (%d bytes, %d before) is not the encoding of the cached state (%d bytes)", len(stored), len(stored0), len(cached))
+	}
+	if mark := protocol.LogMarkForTest(rx.c, g); mark <= mark0 {
+		t.Fatalf("the applied removals left the log mark at %d events (was %d): the next one rewrites the log", mark, mark0)
 	}
 }

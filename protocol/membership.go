@@ -206,10 +206,7 @@ func (t *txn) applyMembership(g *GroupRecord, gc *groupCache, next membership.St
 			return err
 		}
 	}
-	var err error
-	if g.Events, err = encodeEventsAfter(g.Events, t.stateOf(gc), &next); err != nil {
-		return err
-	}
+	prev := t.stateOf(gc)
 	setMeta(g, &next)
 	g.UpdatedAt = now
 	ev := &MembershipChanged{Group: g.ID, MembersAdded: ch.MembersAdded, MembersRemoved: ch.MembersRemoved,
@@ -266,7 +263,7 @@ func (t *txn) applyMembership(g *GroupRecord, gc *groupCache, next membership.St
 			g.Distribute = true
 		}
 	}
-	if err := t.PutGroup(g); err != nil {
+	if err := t.storeLog(g, prev, &next); err != nil {
 		return err
 	}
 	members, status := memberSet(&next), g.Status

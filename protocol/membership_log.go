@@ -74,3 +74,131 @@ func logHolds(b []byte, st *membership.State) bool {
 	}
 	return len(b) == 0
 }
+
+// Appending to the stored log (issue 13): the log is stored apart from the group's other
+// fields (StoreTx.AppendGroupLog), so a membership event appends its entries instead of
+// reading and rewriting the whole log. That is only right while the stored log is the
+// canonical encoding of the state the event extends: a logMark, kept per group
+// (hotPath.logs, txn.logs), says so for the state of the marked size and last
+// signature. It is set where the log is known (a group cached from its stored record, a
+// membership change just stored) and dropped by any other write of the log (PutGroup).
+
+// logMark identifies the state whose canonical encoding the stored log is.
+type logMark struct {
+	events int
+	last   string // signature of the last applied event
+}
+
+// markOf returns the mark of st (false: st has overridden or pending events, whose
+// encoding is not an appendable one).
+func markOf(st *membership.State) (logMark, bool) {
+	if len(st.Overridden)+len(st.Pending) > 0 {
+		return logMark{}, false
+	}
+	m := logMark{events: len(st.Events)}
+	if m.events > 0 {
+		m.last = string(st.Events[m.events-1].Signature)
+	}
+	return m, true
+}
+
+// logKnown returns the mark of group id's stored log as of this transaction.
+func (t *txn) logKnown(id GroupID) (logMark, bool) {
+	if m, ok := t.logs[id]; ok {
+		return m.mark, m.ok
+	}
+	m, ok := t.c.hot.logs[id]
+	return m, ok
+}
+
+// setLogMark records that group id's stored log is the canonical encoding of st (nil:
+// unknown) for the rest of the transaction and, at commit, for the client.
+func (t *txn) setLogMark(id GroupID, st *membership.State) {
+	var m logMark
+	ok := false
+	if st != nil {
+		m, ok = markOf(st)
+	}
+	if t.logs == nil {
+		t.logs = map[GroupID]txnLogMark{}
+	}
+	t.logs[id] = txnLogMark{mark: m, ok: ok}
+	c := t.c
+	t.onCommit(func() {
+		if !ok {
+			delete(c.hot.logs, id)
+			return
+		}
+		if c.hot.logs == nil {
+			c.hot.logs = map[GroupID]logMark{}
+		}
+		c.hot.logs[id] = m
+	})
+}
+
+type txnLogMark struct {
+	mark logMark
+	ok   bool
+}
+
+// logTail returns the entries to append to group id's stored log, the canonical
+// encoding of old, for it to become that of next: when next is old with events appended
+// (and the stored log is known to be old's).
+func (t *txn) logTail(id GroupID, old, next *membership.State) ([]byte, bool) {
+	m, ok := t.logKnown(id)
+	if !ok {
+		return nil, false
+	}
+	if om, ok := markOf(old); !ok || om != m {
+		return nil, false
+	}
+	n := len(old.Events)
+	if len(next.Overridden)+len(next.Pending) > 0 || len(next.Events) <= n || old.ChatID != next.ChatID {
+		return nil, false
+	}
+	for i := range old.Events {
+		if !bytes.Equal(old.Events[i].Signature, next.Events[i].Signature) {
+			return nil, false
+		}
+	}
+	var out []byte
+	for _, ev := range next.Events[n:] {
+		if len(ev.Signature) != membership.SignatureLength || len(ev.Payload) == 0 {
+			return nil, false
+		}
+		out = protowire.AppendTag(out, logFieldEvents, protowire.BytesType)
+		out = protowire.AppendVarint(out, uint64(len(ev.Signature)+len(ev.Payload)))
+		out = append(append(out, ev.Signature...), ev.Payload...)
+	}
+	return out, true
+}
+
+// storeLog stores g (its log is next's) after the membership change from old: by
+// appending to the stored log when it allows (logTail), written whole otherwise.
+func (t *txn) storeLog(g *GroupRecord, old, next *membership.State) error {
+	if tail, ok := t.logTail(g.ID, old, next); ok {
+		if len(g.Events) > 0 {
+			// The caller holds the whole log (and may use it after): extended too.
+			var err error
+			if g.Events, err = encodeEventsAfter(g.Events, old, next); err != nil {
+				return err
+			}
+		}
+		if err := t.PutGroupExceptLog(g); err != nil {
+			return err
+		}
+		if err := t.AppendGroupLog(g.ID, tail); err != nil {
+			return err
+		}
+	} else {
+		var err error
+		if g.Events, err = encodeEvents(next); err != nil {
+			return err
+		}
+		if err := t.PutGroup(g); err != nil {
+			return err
+		}
+	}
+	t.setLogMark(g.ID, next)
+	return nil
+}

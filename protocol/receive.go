@@ -560,11 +560,9 @@ func (t *txn) acceptGroupMessage(g *GroupRecord, gc *groupCache, account string,
 		return err
 	}
 	if gp.Type == wire.ContentMembership {
-		full, err := t.Group(g.ID) // with the event log (and the state just stored)
-		if err != nil {
-			return err
-		}
-		if err := t.receiveMembership(full, gc, gp.Body); err != nil {
+		// g is the group as just stored but for its event log and image (not read: the
+		// change appends to the stored log, or writes it whole; storeLog).
+		if err := t.receiveMembership(g, gc, gp.Body); err != nil {
 			return err
 		}
 	}

@@ -270,6 +270,13 @@ type GroupStore interface {
 	// Rotate, Distribute, Clock, History, UpdatedAt, Repeat, RepeatLeft and SenderLease
 	// (the event log can be large).
 	PutGroupState(*GroupRecord) error
+	// PutGroupExceptLog updates every field of a stored group but its event log, which
+	// stays as stored (ErrNotFound if the group is not stored).
+	PutGroupExceptLog(*GroupRecord) error
+	// AppendGroupLog appends tail to the group's stored event log (Events of Group is then
+	// the old log followed by tail) without rewriting it; ErrNotFound if the group is not
+	// stored.
+	AppendGroupLog(id GroupID, tail []byte) error
 	Group(id GroupID) (*GroupRecord, error) // ErrNotFound
 	// GroupState reads a group without its event log and image (the hot path: its cost
 	// does not grow with the group): every other field is filled.

@@ -15,6 +15,7 @@ var diskTables = []struct{ name, cols string }{
 	{"sessions", "LENGTH(remote_account) + LENGTH(ad) + COALESCE(LENGTH(initial_header), 0) + LENGTH(state) + 80"},
 	{"receivers", "LENGTH(account) + LENGTH(state) + 48"},
 	{"chat_groups", "COALESCE(LENGTH(events), 0) + COALESCE(LENGTH(sender), 0) + COALESCE(LENGTH(history), 0) + LENGTH(chat_id) + 64"},
+	{"group_log", "LENGTH(chunk) + 48"},
 	{"messages", "LENGTH(body) + LENGTH(sender_account) + 150"},
 	{"outbox", "LENGTH(payload) + LENGTH(topic)"},
 	{"prekeys", "LENGTH(data)"},
