@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 // TestCancelDuringTxKeepsStore: a caller's context that ends while its transaction is open
@@ -19,7 +19,7 @@ func TestCancelDuringTxKeepsStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		ctx, cancel := context.WithCancel(context.Background())
-		err = s.WithTx(ctx, func(tx protocol.StoreTx) error {
+		err = s.WithTx(ctx, func(tx storage.StoreTx) error {
 			cancel()
 			<-ctx.Done()
 			return nil
@@ -27,7 +27,7 @@ func TestCancelDuringTxKeepsStore(t *testing.T) {
 		if err != nil {
 			t.Logf("%s: transaction whose context ended: %v", path, err)
 		}
-		if err := s.WithTx(context.Background(), func(protocol.StoreTx) error { return nil }); err != nil {
+		if err := s.WithTx(context.Background(), func(storage.StoreTx) error { return nil }); err != nil {
 			t.Fatalf("%s: store unusable after a cancelled transaction: %v", path, err)
 		}
 		s.Close()

@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 // TestDeviceRecords: the multi-device fields of the account (a linked installation has
@@ -18,18 +18,18 @@ func TestDeviceRecords(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		acct := &protocol.AccountRecord{PublicKey: bytes.Repeat([]byte{4}, 65), Identity: []byte{2}, DeviceListClock: 5,
+		acct := &storage.AccountRecord{PublicKey: bytes.Repeat([]byte{4}, 65), Identity: []byte{2}, DeviceListClock: 5,
 			DeviceList: []byte("list"), NextPrekeyID: 3, CreatedAt: t0, LinkSecret: bytes.Repeat([]byte{7}, 16), LinkUntil: t0}
-		in := &protocol.InstallationRecord{ID: protocol.InstallationID{9}, Account: "0x04aa", Revoked: true, UpdatedAt: t0,
+		in := &storage.InstallationRecord{ID: storage.InstallationID{9}, Account: "0x04aa", Revoked: true, UpdatedAt: t0,
 			Name: "Alice's laptop", Platform: "linux", AddedAt: t0, Binding: bytes.Repeat([]byte{6}, 64)}
-		inTx(t, s, func(tx protocol.StoreTx) error {
+		inTx(t, s, func(tx storage.StoreTx) error {
 			if err := tx.PutAccount(acct); err != nil {
 				return err
 			}
 			return tx.PutInstallation(in)
 		})
 		check := func(s *Store) {
-			inTx(t, s, func(tx protocol.StoreTx) error {
+			inTx(t, s, func(tx storage.StoreTx) error {
 				a, err := tx.Account()
 				if err != nil {
 					return err
@@ -66,8 +66,8 @@ func TestDeviceRecords(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	inTx(t, s, func(tx protocol.StoreTx) error {
-		if err := tx.PutAccount(&protocol.AccountRecord{Identity: []byte{2}, LinkSecret: bytes.Repeat([]byte{7}, 16), NextPrekeyID: 1}); err != nil {
+	inTx(t, s, func(tx storage.StoreTx) error {
+		if err := tx.PutAccount(&storage.AccountRecord{Identity: []byte{2}, LinkSecret: bytes.Repeat([]byte{7}, 16), NextPrekeyID: 1}); err != nil {
 			return err
 		}
 		a, err := tx.Account()

@@ -1,7 +1,7 @@
 package persistence
 
 import (
-	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 type epochChainRow struct {
@@ -12,22 +12,22 @@ type epochChainRow struct {
 	Lease        int64  `db:"lease"`
 }
 
-func (r *epochChainRow) rec() protocol.EpochChainRecord {
-	rec := protocol.EpochChainRecord{State: r.State, Lease: uint32(r.Lease)}
+func (r *epochChainRow) rec() storage.EpochChainRecord {
+	rec := storage.EpochChainRecord{State: r.State, Lease: uint32(r.Lease)}
 	copy(rec.Group[:], r.Group)
 	copy(rec.Epoch[:], r.Epoch)
 	copy(rec.Installation[:], r.Installation)
 	return rec
 }
 
-func (t *tx) PutSenderChain(r *protocol.EpochChainRecord) error {
+func (t *tx) PutSenderChain(r *storage.EpochChainRecord) error {
 	_, err := t.exec(`INSERT INTO epoch_senders (group_id, epoch, state, lease) VALUES (?, ?, ?, ?)
 		ON CONFLICT (group_id, epoch) DO UPDATE SET state = excluded.state, lease = excluded.lease`,
 		r.Group[:], r.Epoch[:], r.State, int64(r.Lease))
 	return err
 }
 
-func (t *tx) SenderChain(group protocol.GroupID, epoch [32]byte) (*protocol.EpochChainRecord, error) {
+func (t *tx) SenderChain(group storage.GroupID, epoch [32]byte) (*storage.EpochChainRecord, error) {
 	var r epochChainRow
 	if err := t.get(&r, `SELECT group_id, epoch, x'' AS installation, state, lease FROM epoch_senders WHERE group_id = ? AND epoch = ?`,
 		group[:], epoch[:]); err != nil {
@@ -37,27 +37,27 @@ func (t *tx) SenderChain(group protocol.GroupID, epoch [32]byte) (*protocol.Epoc
 	return &rec, nil
 }
 
-func (t *tx) SenderChains(group protocol.GroupID) ([]protocol.EpochChainRecord, error) {
+func (t *tx) SenderChains(group storage.GroupID) ([]storage.EpochChainRecord, error) {
 	var rows []epochChainRow
 	if err := t.sel(&rows, `SELECT group_id, epoch, x'' AS installation, state, lease FROM epoch_senders WHERE group_id = ? ORDER BY epoch`,
 		group[:]); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.EpochChainRecord, len(rows))
+	out := make([]storage.EpochChainRecord, len(rows))
 	for i := range rows {
 		out[i] = rows[i].rec()
 	}
 	return out, nil
 }
 
-func (t *tx) PutReceiverChain(r *protocol.EpochChainRecord) error {
+func (t *tx) PutReceiverChain(r *storage.EpochChainRecord) error {
 	_, err := t.exec(`INSERT INTO epoch_receivers (group_id, epoch, installation, state) VALUES (?, ?, ?, ?)
 		ON CONFLICT (group_id, epoch, installation) DO UPDATE SET state = excluded.state`,
 		r.Group[:], r.Epoch[:], r.Installation[:], r.State)
 	return err
 }
 
-func (t *tx) ReceiverChain(group protocol.GroupID, epoch [32]byte, inst protocol.InstallationID) (*protocol.EpochChainRecord, error) {
+func (t *tx) ReceiverChain(group storage.GroupID, epoch [32]byte, inst storage.InstallationID) (*storage.EpochChainRecord, error) {
 	var r epochChainRow
 	if err := t.get(&r, `SELECT group_id, epoch, installation, state, 0 AS lease FROM epoch_receivers
 		WHERE group_id = ? AND epoch = ? AND installation = ?`, group[:], epoch[:], inst[:]); err != nil {
@@ -67,20 +67,20 @@ func (t *tx) ReceiverChain(group protocol.GroupID, epoch [32]byte, inst protocol
 	return &rec, nil
 }
 
-func (t *tx) ReceiverChains(group protocol.GroupID) ([]protocol.EpochChainRecord, error) {
+func (t *tx) ReceiverChains(group storage.GroupID) ([]storage.EpochChainRecord, error) {
 	var rows []epochChainRow
 	if err := t.sel(&rows, `SELECT group_id, epoch, installation, state, 0 AS lease FROM epoch_receivers
 		WHERE group_id = ? ORDER BY epoch, installation`, group[:]); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.EpochChainRecord, len(rows))
+	out := make([]storage.EpochChainRecord, len(rows))
 	for i := range rows {
 		out[i] = rows[i].rec()
 	}
 	return out, nil
 }
 
-func (t *tx) DeleteEpochChains(group protocol.GroupID, keep [][32]byte) error {
+func (t *tx) DeleteEpochChains(group storage.GroupID, keep [][32]byte) error {
 	q := ` WHERE group_id = ?`
 	args := []any{group[:]}
 	if len(keep) > 0 {
@@ -96,7 +96,7 @@ func (t *tx) DeleteEpochChains(group protocol.GroupID, keep [][32]byte) error {
 	return err
 }
 
-func (t *tx) DeleteReceiverChains(group protocol.GroupID, inst protocol.InstallationID) error {
+func (t *tx) DeleteReceiverChains(group storage.GroupID, inst storage.InstallationID) error {
 	_, err := t.exec(`DELETE FROM epoch_receivers WHERE group_id = ? AND installation = ?`, group[:], inst[:])
 	return err
 }

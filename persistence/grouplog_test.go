@@ -11,7 +11,7 @@ import (
 
 	"github.com/jmoiron/sqlx"
 
-	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 // TestGroupLogAppend: a group's event log is written whole by PutGroup, extended by
@@ -23,8 +23,8 @@ func TestGroupLogAppend(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	g := &protocol.GroupRecord{ID: protocol.GroupID{9}, ChatID: "c", Topic: "/t", Events: []byte{1, 2}, JoinedAt: t0}
-	logOf := func(tx protocol.StoreTx) []byte {
+	g := &storage.GroupRecord{ID: storage.GroupID{9}, ChatID: "c", Topic: "/t", Events: []byte{1, 2}, JoinedAt: t0}
+	logOf := func(tx storage.StoreTx) []byte {
 		got, err := tx.Group(g.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -35,11 +35,11 @@ func TestGroupLogAppend(t *testing.T) {
 		}
 		return got.Events
 	}
-	inTx(t, s, func(tx protocol.StoreTx) error {
-		if err := tx.AppendGroupLog(g.ID, []byte{3}); !errors.Is(err, protocol.ErrNotFound) {
+	inTx(t, s, func(tx storage.StoreTx) error {
+		if err := tx.AppendGroupLog(g.ID, []byte{3}); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("append to a group not stored: %v", err)
 		}
-		if err := tx.PutGroupExceptLog(g); !errors.Is(err, protocol.ErrNotFound) {
+		if err := tx.PutGroupExceptLog(g); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("put of a group not stored: %v", err)
 		}
 		if err := tx.PutGroup(g); err != nil {
@@ -65,7 +65,7 @@ func TestGroupLogAppend(t *testing.T) {
 		}
 		return nil
 	})
-	err = s.WithTx(context.Background(), func(tx protocol.StoreTx) error {
+	err = s.WithTx(context.Background(), func(tx storage.StoreTx) error {
 		if err := tx.AppendGroupLog(g.ID, []byte{6}); err != nil {
 			return err
 		}
@@ -74,7 +74,7 @@ func TestGroupLogAppend(t *testing.T) {
 	if err == nil {
 		t.Fatal("failed transaction committed")
 	}
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		if l := logOf(tx); !bytes.Equal(l, []byte{1, 2, 3, 4, 5}) {
 			t.Fatalf("log after a failed append %x", l)
 		}
@@ -129,7 +129,7 @@ func TestMigrationGroupLog(t *testing.T) {
 		}
 	}
 	log := bytes.Repeat([]byte{0xab, 0xcd}, 70000)
-	id, empty := protocol.GroupID{4}, protocol.GroupID{5}
+	id, empty := storage.GroupID{4}, storage.GroupID{5}
 	if _, err := db.Exec(`INSERT INTO chat_groups (`+groupCols+`) VALUES (?, 'chat', ?, 1, '/t', 'n', '', '', NULL, ?, NULL, 0, 0, 3, NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL)`,
 		id[:], make([]byte, 32), log); err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func TestMigrationGroupLog(t *testing.T) {
 	if v, err := s.SchemaVersion(); err != nil || v != len(names) {
 		t.Fatalf("schema version %d %v", v, err)
 	}
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		g, err := tx.Group(id)
 		if err != nil || g.ChatID != "chat" || g.Clock != 3 || !bytes.Equal(g.Events, log) {
 			t.Fatalf("migrated group: %v, log kept: %v", err, g != nil && bytes.Equal(g.Events, log))

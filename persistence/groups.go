@@ -3,7 +3,7 @@ package persistence
 import (
 	"database/sql"
 
-	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 type groupRow struct {
@@ -34,10 +34,10 @@ type groupRow struct {
 
 const groupCols = `id, chat_id, secret, buckets, topic, name, description, color, image, events, sender, rotate, distribute, clock, history, status, joined_at, updated_at, repeat_block, repeat_left, sender_lease, schedule, epoch_meta`
 
-func (r *groupRow) rec() protocol.GroupRecord {
-	g := protocol.GroupRecord{ChatID: r.ChatID, Buckets: uint32(r.Buckets), Topic: r.Topic, Name: r.Name,
+func (r *groupRow) rec() storage.GroupRecord {
+	g := storage.GroupRecord{ChatID: r.ChatID, Buckets: uint32(r.Buckets), Topic: r.Topic, Name: r.Name,
 		Description: r.Description, Color: r.Color, Image: r.Image, Events: r.Events, Sender: r.Sender, Rotate: r.Rotate,
-		Distribute: r.Distribute, Clock: uint64(r.Clock), History: r.History, Status: protocol.GroupStatus(r.Status),
+		Distribute: r.Distribute, Clock: uint64(r.Clock), History: r.History, Status: storage.GroupStatus(r.Status),
 		JoinedAt: i2t(r.JoinedAt), UpdatedAt: i2t(r.UpdatedAt), Repeat: r.RepeatBlock, RepeatLeft: r.RepeatLeft,
 		SenderLease: uint32(r.SenderLease), Schedule: r.Schedule, EpochMeta: r.EpochMeta}
 	copy(g.ID[:], r.ID)
@@ -45,7 +45,7 @@ func (r *groupRow) rec() protocol.GroupRecord {
 	return g
 }
 
-func (t *tx) PutGroup(g *protocol.GroupRecord) error {
+func (t *tx) PutGroup(g *storage.GroupRecord) error {
 	if _, err := t.exec(`INSERT INTO chat_groups (`+groupCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET chat_id = excluded.chat_id, secret = excluded.secret, buckets = excluded.buckets,
 		topic = excluded.topic, name = excluded.name, description = excluded.description, color = excluded.color,
@@ -69,7 +69,7 @@ func (t *tx) PutGroup(g *protocol.GroupRecord) error {
 	return err
 }
 
-func (t *tx) PutGroupExceptLog(g *protocol.GroupRecord) error {
+func (t *tx) PutGroupExceptLog(g *storage.GroupRecord) error {
 	res, err := t.exec(`UPDATE chat_groups SET chat_id = ?, secret = ?, buckets = ?, topic = ?, name = ?, description = ?,
 		color = ?, image = ?, sender = ?, rotate = ?, distribute = ?, clock = ?, history = ?, status = ?, joined_at = ?,
 		updated_at = ?, repeat_block = ?, repeat_left = ?, sender_lease = ?, schedule = ?, epoch_meta = ? WHERE id = ?`,
@@ -79,7 +79,7 @@ func (t *tx) PutGroupExceptLog(g *protocol.GroupRecord) error {
 	return affected(res, err)
 }
 
-func (t *tx) AppendGroupLog(id protocol.GroupID, tail []byte) error {
+func (t *tx) AppendGroupLog(id storage.GroupID, tail []byte) error {
 	if len(tail) == 0 {
 		return nil
 	}
@@ -119,14 +119,14 @@ func affected(res sql.Result, err error) error {
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		if err == nil {
-			err = protocol.ErrNotFound
+			err = storage.ErrNotFound
 		}
 		return err
 	}
 	return nil
 }
 
-func (t *tx) PutGroupState(g *protocol.GroupRecord) error {
+func (t *tx) PutGroupState(g *storage.GroupRecord) error {
 	res, err := t.exec(`UPDATE chat_groups SET sender = ?, rotate = ?, distribute = ?, clock = ?, history = ?, updated_at = ?,
 		repeat_block = ?, repeat_left = ?, sender_lease = ?, schedule = ?, epoch_meta = ? WHERE id = ?`,
 		g.Sender, b2i(g.Rotate), b2i(g.Distribute), int64(g.Clock), g.History, t2i(g.UpdatedAt), g.Repeat, g.RepeatLeft,
@@ -136,14 +136,14 @@ func (t *tx) PutGroupState(g *protocol.GroupRecord) error {
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		if err == nil {
-			err = protocol.ErrNotFound
+			err = storage.ErrNotFound
 		}
 		return err
 	}
 	return nil
 }
 
-func (t *tx) Group(id protocol.GroupID) (*protocol.GroupRecord, error) {
+func (t *tx) Group(id storage.GroupID) (*storage.GroupRecord, error) {
 	var r groupRow
 	if err := t.get(&r, `SELECT `+groupCols+` FROM chat_groups WHERE id = ?`, id[:]); err != nil {
 		return nil, notFound(err)
@@ -158,7 +158,7 @@ func (t *tx) Group(id protocol.GroupID) (*protocol.GroupRecord, error) {
 
 const groupStateCols = `id, chat_id, secret, buckets, topic, name, description, color, NULL AS image, NULL AS events, sender, rotate, distribute, clock, history, status, joined_at, updated_at, repeat_block, repeat_left, sender_lease, schedule, epoch_meta`
 
-func (t *tx) GroupState(id protocol.GroupID) (*protocol.GroupRecord, error) {
+func (t *tx) GroupState(id storage.GroupID) (*storage.GroupRecord, error) {
 	var r groupRow
 	if err := t.get(&r, `SELECT `+groupStateCols+` FROM chat_groups WHERE id = ?`, id[:]); err != nil {
 		return nil, notFound(err)
@@ -167,12 +167,12 @@ func (t *tx) GroupState(id protocol.GroupID) (*protocol.GroupRecord, error) {
 	return &g, nil
 }
 
-func (t *tx) Groups() ([]protocol.GroupRecord, error) {
+func (t *tx) Groups() ([]storage.GroupRecord, error) {
 	var rows []groupRow
 	if err := t.sel(&rows, `SELECT `+groupCols+` FROM chat_groups ORDER BY joined_at, id`); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.GroupRecord, len(rows))
+	out := make([]storage.GroupRecord, len(rows))
 	for i := range rows {
 		out[i] = rows[i].rec()
 		var err error
@@ -183,7 +183,7 @@ func (t *tx) Groups() ([]protocol.GroupRecord, error) {
 	return out, nil
 }
 
-func (t *tx) MarkDistributed(group protocol.GroupID, ids []protocol.InstallationID) error {
+func (t *tx) MarkDistributed(group storage.GroupID, ids []storage.InstallationID) error {
 	for _, id := range ids {
 		if _, err := t.exec(`INSERT OR IGNORE INTO distributed (group_id, installation) VALUES (?, ?)`, group[:], id[:]); err != nil {
 			return err
@@ -192,19 +192,19 @@ func (t *tx) MarkDistributed(group protocol.GroupID, ids []protocol.Installation
 	return nil
 }
 
-func (t *tx) Distributed(group protocol.GroupID) ([]protocol.InstallationID, error) {
+func (t *tx) Distributed(group storage.GroupID) ([]storage.InstallationID, error) {
 	var rows [][]byte
 	if err := t.sel(&rows, `SELECT installation FROM distributed WHERE group_id = ? ORDER BY installation`, group[:]); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.InstallationID, len(rows))
+	out := make([]storage.InstallationID, len(rows))
 	for i, r := range rows {
 		copy(out[i][:], r)
 	}
 	return out, nil
 }
 
-func (t *tx) ClearDistributed(group protocol.GroupID) error {
+func (t *tx) ClearDistributed(group storage.GroupID) error {
 	_, err := t.exec(`DELETE FROM distributed WHERE group_id = ?`, group[:])
 	return err
 }
@@ -218,21 +218,21 @@ type receiverRow struct {
 	State        []byte `db:"state"`
 }
 
-func (r *receiverRow) rec() protocol.ReceiverRecord {
-	rec := protocol.ReceiverRecord{Account: r.Account, State: r.State}
+func (r *receiverRow) rec() storage.ReceiverRecord {
+	rec := storage.ReceiverRecord{Account: r.Account, State: r.State}
 	copy(rec.Group[:], r.Group)
 	copy(rec.Installation[:], r.Installation)
 	return rec
 }
 
-func (t *tx) PutReceiver(r *protocol.ReceiverRecord) error {
+func (t *tx) PutReceiver(r *storage.ReceiverRecord) error {
 	_, err := t.exec(`INSERT INTO receivers (group_id, installation, account, state) VALUES (?, ?, ?, ?)
 		ON CONFLICT (group_id, installation) DO UPDATE SET account = excluded.account, state = excluded.state`,
 		r.Group[:], r.Installation[:], r.Account, r.State)
 	return err
 }
 
-func (t *tx) Receiver(group protocol.GroupID, installation protocol.InstallationID) (*protocol.ReceiverRecord, error) {
+func (t *tx) Receiver(group storage.GroupID, installation storage.InstallationID) (*storage.ReceiverRecord, error) {
 	var r receiverRow
 	if err := t.get(&r, `SELECT group_id, installation, account, state FROM receivers WHERE group_id = ? AND installation = ?`, group[:], installation[:]); err != nil {
 		return nil, notFound(err)
@@ -241,24 +241,24 @@ func (t *tx) Receiver(group protocol.GroupID, installation protocol.Installation
 	return &rec, nil
 }
 
-func (t *tx) Receivers(group protocol.GroupID) ([]protocol.ReceiverRecord, error) {
+func (t *tx) Receivers(group storage.GroupID) ([]storage.ReceiverRecord, error) {
 	var rows []receiverRow
 	if err := t.sel(&rows, `SELECT group_id, installation, account, state FROM receivers WHERE group_id = ? ORDER BY installation`, group[:]); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.ReceiverRecord, len(rows))
+	out := make([]storage.ReceiverRecord, len(rows))
 	for i := range rows {
 		out[i] = rows[i].rec()
 	}
 	return out, nil
 }
 
-func (t *tx) DeleteReceiver(group protocol.GroupID, installation protocol.InstallationID) error {
+func (t *tx) DeleteReceiver(group storage.GroupID, installation storage.InstallationID) error {
 	_, err := t.exec(`DELETE FROM receivers WHERE group_id = ? AND installation = ?`, group[:], installation[:])
 	return err
 }
 
-func (t *tx) AddReceiverKey(group protocol.GroupID, keyID [8]byte, installation protocol.InstallationID) error {
+func (t *tx) AddReceiverKey(group storage.GroupID, keyID [8]byte, installation storage.InstallationID) error {
 	if _, err := t.exec(`INSERT OR IGNORE INTO receiver_keys (group_id, key_id, installation) VALUES (?, ?, ?)`, group[:], keyID[:], installation[:]); err != nil {
 		return err
 	}
@@ -267,12 +267,12 @@ func (t *tx) AddReceiverKey(group protocol.GroupID, keyID [8]byte, installation 
 		return err
 	}
 	if string(owner) != string(installation[:]) {
-		return protocol.ErrKeyIDTaken
+		return storage.ErrKeyIDTaken
 	}
 	return nil
 }
 
-func (t *tx) ReceiverByKey(group protocol.GroupID, keyID [8]byte) (*protocol.ReceiverRecord, error) {
+func (t *tx) ReceiverByKey(group storage.GroupID, keyID [8]byte) (*storage.ReceiverRecord, error) {
 	var r receiverRow
 	if err := t.get(&r, `SELECT r.group_id, r.installation, r.account, r.state FROM receiver_keys k
 		JOIN receivers r ON r.group_id = k.group_id AND r.installation = k.installation

@@ -3,7 +3,7 @@ package persistence
 import (
 	"time"
 
-	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 func (t *tx) Seen(hash [32]byte) (bool, error) {
@@ -17,7 +17,7 @@ func (t *tx) MarkSeen(hash [32]byte, at time.Time) error {
 	return err
 }
 
-func (t *tx) PutPending(p *protocol.PendingRecord) error {
+func (t *tx) PutPending(p *storage.PendingRecord) error {
 	claim := p.Claim
 	if claim == nil {
 		claim = []byte{}
@@ -29,8 +29,8 @@ func (t *tx) PutPending(p *protocol.PendingRecord) error {
 
 // PendingUsage reads only indexes (pending_usage covers claim and size; the payloads, in
 // overflow pages, are never touched).
-func (t *tx) PendingUsage(hash [32]byte, claim []byte) (protocol.PendingUsage, error) {
-	var u protocol.PendingUsage
+func (t *tx) PendingUsage(hash [32]byte, claim []byte) (storage.PendingUsage, error) {
+	var u storage.PendingUsage
 	if claim == nil {
 		claim = []byte{}
 	}
@@ -53,7 +53,7 @@ func (t *tx) PendingUsage(hash [32]byte, claim []byte) (protocol.PendingUsage, e
 	return u, nil
 }
 
-func (t *tx) Pending(limit int) ([]protocol.PendingRecord, error) {
+func (t *tx) Pending(limit int) ([]storage.PendingRecord, error) {
 	var rows []struct {
 		Hash       []byte `db:"hash"`
 		Topic      string `db:"topic"`
@@ -64,7 +64,7 @@ func (t *tx) Pending(limit int) ([]protocol.PendingRecord, error) {
 	if err := t.sel(&rows, `SELECT hash, topic, payload, received_at, claim FROM pending ORDER BY received_at, hash LIMIT ?`, limit); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.PendingRecord, len(rows))
+	out := make([]storage.PendingRecord, len(rows))
 	for i, r := range rows {
 		copy(out[i].Hash[:], r.Hash)
 		out[i].Topic, out[i].Payload, out[i].ReceivedAt, out[i].Claim = r.Topic, r.Payload, i2t(r.ReceivedAt), r.Claim
@@ -87,18 +87,18 @@ func (t *tx) PruneSeen(before time.Time) error {
 	return err
 }
 
-func (t *tx) PutExpected(e *protocol.ExpectedRecord) error {
+func (t *tx) PutExpected(e *storage.ExpectedRecord) error {
 	_, err := t.exec(`INSERT INTO expected (group_id, entry, since, report) VALUES (?, ?, ?, ?)
 		ON CONFLICT (group_id, entry) DO UPDATE SET report = MAX(report, excluded.report)`, e.Group[:], e.Entry[:], t2i(e.Since), b2i(e.Report))
 	return err
 }
 
-func (t *tx) DeleteExpected(group protocol.GroupID, entry [32]byte) error {
+func (t *tx) DeleteExpected(group storage.GroupID, entry [32]byte) error {
 	_, err := t.exec(`DELETE FROM expected WHERE group_id = ? AND entry = ?`, group[:], entry[:])
 	return err
 }
 
-func (t *tx) Expected(group protocol.GroupID) ([]protocol.ExpectedRecord, error) {
+func (t *tx) Expected(group storage.GroupID) ([]storage.ExpectedRecord, error) {
 	var rows []struct {
 		Entry  []byte `db:"entry"`
 		Since  int64  `db:"since"`
@@ -107,7 +107,7 @@ func (t *tx) Expected(group protocol.GroupID) ([]protocol.ExpectedRecord, error)
 	if err := t.sel(&rows, `SELECT entry, since, report FROM expected WHERE group_id = ? ORDER BY since, entry`, group[:]); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.ExpectedRecord, len(rows))
+	out := make([]storage.ExpectedRecord, len(rows))
 	for i, r := range rows {
 		out[i].Group = group
 		copy(out[i].Entry[:], r.Entry)

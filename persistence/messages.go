@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 type messageRow struct {
@@ -26,9 +26,9 @@ type messageRow struct {
 
 const messageCols = `seq, id, group_id, sender_account, sender_installation, clock, timestamp, received_at, outgoing, status, type, body`
 
-func (r *messageRow) rec() protocol.MessageRecord {
-	m := protocol.MessageRecord{Seq: r.Seq, SenderAccount: r.SenderAccount, Clock: uint64(r.Clock), Timestamp: i2t(r.Timestamp),
-		ReceivedAt: i2t(r.ReceivedAt), Outgoing: r.Outgoing, Status: protocol.DeliveryStatus(r.Status), Type: uint8(r.Type), Body: r.Body}
+func (r *messageRow) rec() storage.MessageRecord {
+	m := storage.MessageRecord{Seq: r.Seq, SenderAccount: r.SenderAccount, Clock: uint64(r.Clock), Timestamp: i2t(r.Timestamp),
+		ReceivedAt: i2t(r.ReceivedAt), Outgoing: r.Outgoing, Status: storage.DeliveryStatus(r.Status), Type: uint8(r.Type), Body: r.Body}
 	copy(m.ID[:], r.ID)
 	copy(m.Group[:], r.Group)
 	copy(m.SenderInstallation[:], r.SenderInstallation)
@@ -36,13 +36,13 @@ func (r *messageRow) rec() protocol.MessageRecord {
 }
 
 // historyEntry is the causal-history entry of a message: installation || id[:16].
-func historyEntry(m *protocol.MessageRecord) []byte {
+func historyEntry(m *storage.MessageRecord) []byte {
 	e := make([]byte, 0, 32)
 	e = append(e, m.SenderInstallation[:]...)
 	return append(e, m.ID[:16]...)
 }
 
-func (t *tx) PutMessage(m *protocol.MessageRecord) (bool, error) {
+func (t *tx) PutMessage(m *storage.MessageRecord) (bool, error) {
 	res, err := t.exec(`INSERT OR IGNORE INTO messages (id, group_id, history_entry, sender_account, sender_installation, clock, timestamp, received_at, outgoing, status, type, body)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		m.ID[:], m.Group[:], historyEntry(m), m.SenderAccount, m.SenderInstallation[:], int64(m.Clock), t2i(m.Timestamp),
@@ -58,7 +58,7 @@ func (t *tx) PutMessage(m *protocol.MessageRecord) (bool, error) {
 	return true, err
 }
 
-func (t *tx) Message(id protocol.MessageID) (*protocol.MessageRecord, error) {
+func (t *tx) Message(id storage.MessageID) (*storage.MessageRecord, error) {
 	var r messageRow
 	if err := t.get(&r, `SELECT `+messageCols+` FROM messages WHERE id = ?`, id[:]); err != nil {
 		return nil, notFound(err)
@@ -67,7 +67,7 @@ func (t *tx) Message(id protocol.MessageID) (*protocol.MessageRecord, error) {
 	return &m, nil
 }
 
-func (t *tx) Messages(group protocol.GroupID, q protocol.MessageFilter) ([]protocol.MessageRecord, error) {
+func (t *tx) Messages(group storage.GroupID, q storage.MessageFilter) ([]storage.MessageRecord, error) {
 	where := []string{"group_id = ?"}
 	args := []any{group[:]}
 	if q.Before > 0 {
@@ -87,19 +87,19 @@ func (t *tx) Messages(group protocol.GroupID, q protocol.MessageFilter) ([]proto
 	if err := t.sel(&rows, query, args...); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.MessageRecord, len(rows))
+	out := make([]storage.MessageRecord, len(rows))
 	for i := range rows {
 		out[i] = rows[i].rec()
 	}
 	return out, nil
 }
 
-func (t *tx) SetMessageStatus(id protocol.MessageID, s protocol.DeliveryStatus) error {
+func (t *tx) SetMessageStatus(id storage.MessageID, s storage.DeliveryStatus) error {
 	_, err := t.exec(`UPDATE messages SET status = ? WHERE id = ?`, int(s), id[:])
 	return err
 }
 
-func (t *tx) HasHistoryEntry(group protocol.GroupID, entry [32]byte) (bool, error) {
+func (t *tx) HasHistoryEntry(group storage.GroupID, entry [32]byte) (bool, error) {
 	var n int
 	err := t.get(&n, `SELECT COUNT(*) FROM messages WHERE group_id = ? AND history_entry = ?`, group[:], entry[:])
 	return n > 0, err
@@ -120,8 +120,8 @@ type outboxRow struct {
 
 const outboxCols = `id, message_id, topic, payload, status, attempts, next_attempt, created_at`
 
-func (r *outboxRow) rec() protocol.OutboxRecord {
-	o := protocol.OutboxRecord{ID: r.ID, Topic: r.Topic, Payload: r.Payload, Status: protocol.DeliveryStatus(r.Status),
+func (r *outboxRow) rec() storage.OutboxRecord {
+	o := storage.OutboxRecord{ID: r.ID, Topic: r.Topic, Payload: r.Payload, Status: storage.DeliveryStatus(r.Status),
 		Attempts: r.Attempts, NextAttempt: i2t(r.NextAttempt), CreatedAt: i2t(r.CreatedAt)}
 	if len(r.MessageID) == 32 {
 		o.HasMessage = true
@@ -130,7 +130,7 @@ func (r *outboxRow) rec() protocol.OutboxRecord {
 	return o
 }
 
-func (t *tx) PutOutbox(o *protocol.OutboxRecord) error {
+func (t *tx) PutOutbox(o *storage.OutboxRecord) error {
 	var msg []byte
 	if o.HasMessage {
 		msg = o.Message[:]
@@ -149,7 +149,7 @@ func (t *tx) PutOutbox(o *protocol.OutboxRecord) error {
 	return err
 }
 
-func (t *tx) Outbox(id int64) (*protocol.OutboxRecord, error) {
+func (t *tx) Outbox(id int64) (*storage.OutboxRecord, error) {
 	var r outboxRow
 	if err := t.get(&r, `SELECT `+outboxCols+` FROM outbox WHERE id = ?`, id); err != nil {
 		return nil, notFound(err)
@@ -158,25 +158,25 @@ func (t *tx) Outbox(id int64) (*protocol.OutboxRecord, error) {
 	return &o, nil
 }
 
-func (t *tx) DueOutbox(now time.Time, limit int) ([]protocol.OutboxRecord, error) {
+func (t *tx) DueOutbox(now time.Time, limit int) ([]storage.OutboxRecord, error) {
 	var rows []outboxRow
 	if err := t.sel(&rows, `SELECT `+outboxCols+` FROM outbox WHERE status = ? AND next_attempt <= ? ORDER BY next_attempt, id LIMIT ?`,
-		int(protocol.StatusUnpublished), t2i(now), limit); err != nil {
+		int(storage.StatusUnpublished), t2i(now), limit); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.OutboxRecord, len(rows))
+	out := make([]storage.OutboxRecord, len(rows))
 	for i := range rows {
 		out[i] = rows[i].rec()
 	}
 	return out, nil
 }
 
-func (t *tx) OutboxOf(msg protocol.MessageID) ([]protocol.OutboxRecord, error) {
+func (t *tx) OutboxOf(msg storage.MessageID) ([]storage.OutboxRecord, error) {
 	var rows []outboxRow
 	if err := t.sel(&rows, `SELECT `+outboxCols+` FROM outbox WHERE message_id = ? ORDER BY id`, msg[:]); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.OutboxRecord, len(rows))
+	out := make([]storage.OutboxRecord, len(rows))
 	for i := range rows {
 		out[i] = rows[i].rec()
 	}
@@ -206,18 +206,18 @@ func (t *tx) DeleteOutbox(id int64) error {
 // database was created with auto_vacuum=incremental (every database since this store
 // opened new files so).
 func (t *tx) PruneOutbox(before time.Time, maxBytes int64) error {
-	if _, err := t.exec(`DELETE FROM outbox WHERE status != ? AND created_at < ?`, int(protocol.StatusUnpublished), t2i(before)); err != nil {
+	if _, err := t.exec(`DELETE FROM outbox WHERE status != ? AND created_at < ?`, int(storage.StatusUnpublished), t2i(before)); err != nil {
 		return err
 	}
 	if _, err := t.exec(`DELETE FROM outbox WHERE id IN (SELECT id FROM (SELECT id, SUM(LENGTH(payload)) OVER (ORDER BY id DESC) AS kept
-		FROM outbox WHERE status != ?) WHERE kept > ?)`, int(protocol.StatusUnpublished), maxBytes); err != nil {
+		FROM outbox WHERE status != ?) WHERE kept > ?)`, int(storage.StatusUnpublished), maxBytes); err != nil {
 		return err
 	}
 	return t.s.releaseFreePages(t)
 }
 
-func (t *tx) OutboxUsage() (protocol.OutboxUsage, error) {
-	var u protocol.OutboxUsage
+func (t *tx) OutboxUsage() (storage.OutboxUsage, error) {
+	var u storage.OutboxUsage
 	var rows []struct {
 		Status int   `db:"status"`
 		Count  int   `db:"n"`
@@ -227,7 +227,7 @@ func (t *tx) OutboxUsage() (protocol.OutboxUsage, error) {
 		return u, err
 	}
 	for _, r := range rows {
-		if protocol.DeliveryStatus(r.Status) == protocol.StatusUnpublished {
+		if storage.DeliveryStatus(r.Status) == storage.StatusUnpublished {
 			u.Unpublished, u.UnpublishedBytes = r.Count, r.Bytes
 		} else {
 			u.Kept, u.KeptBytes = u.Kept+r.Count, u.KeptBytes+r.Bytes

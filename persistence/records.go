@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"time"
 
-	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 func t2i(t time.Time) int64 {
@@ -30,7 +30,7 @@ func b2i(b bool) int {
 
 // --- account
 
-func (t *tx) Account() (*protocol.AccountRecord, error) {
+func (t *tx) Account() (*storage.AccountRecord, error) {
 	var r struct {
 		PrivateKey      []byte `db:"private_key"`
 		PublicKey       []byte `db:"public_key"`
@@ -50,13 +50,13 @@ func (t *tx) Account() (*protocol.AccountRecord, error) {
 		link_secret, link_until, announce_secret, next_announce, secret_shared FROM account WHERE singleton = 1`); err != nil {
 		return nil, notFound(err)
 	}
-	return &protocol.AccountRecord{PrivateKey: emptyNil(r.PrivateKey), PublicKey: emptyNil(r.PublicKey), Identity: r.Identity,
+	return &storage.AccountRecord{PrivateKey: emptyNil(r.PrivateKey), PublicKey: emptyNil(r.PublicKey), Identity: r.Identity,
 		DeviceListClock: uint64(r.DeviceListClock), DeviceList: emptyNil(r.DeviceList), NextPrekeyID: uint32(r.NextPrekey),
 		CreatedAt: i2t(r.CreatedAt), AnnouncedAt: i2t(r.AnnouncedAt), LinkSecret: emptyNil(r.LinkSecret), LinkUntil: i2t(r.LinkUntil),
 		AnnounceSecret: emptyNil(r.Secret), NextAnnounce: i2t(r.Next), SecretShared: r.Shared}, nil
 }
 
-func (t *tx) PutAccount(a *protocol.AccountRecord) error {
+func (t *tx) PutAccount(a *storage.AccountRecord) error {
 	priv := a.PrivateKey
 	if priv == nil {
 		priv = []byte{} // NOT NULL: a linked installation has no account key
@@ -92,17 +92,17 @@ type prekeyRow struct {
 	ExpiresAt int64  `db:"expires_at"`
 }
 
-func (r *prekeyRow) rec() protocol.PrekeyRecord {
-	return protocol.PrekeyRecord{ID: uint32(r.ID), Signed: r.Signed, Data: r.Data, CreatedAt: i2t(r.CreatedAt), ExpiresAt: i2t(r.ExpiresAt)}
+func (r *prekeyRow) rec() storage.PrekeyRecord {
+	return storage.PrekeyRecord{ID: uint32(r.ID), Signed: r.Signed, Data: r.Data, CreatedAt: i2t(r.CreatedAt), ExpiresAt: i2t(r.ExpiresAt)}
 }
 
-func (t *tx) PutPrekey(p *protocol.PrekeyRecord) error {
+func (t *tx) PutPrekey(p *storage.PrekeyRecord) error {
 	_, err := t.exec(`INSERT OR REPLACE INTO prekeys (signed, id, data, created_at, expires_at) VALUES (?, ?, ?, ?, ?)`,
 		b2i(p.Signed), int64(p.ID), p.Data, t2i(p.CreatedAt), t2i(p.ExpiresAt))
 	return err
 }
 
-func (t *tx) Prekey(signed bool, id uint32) (*protocol.PrekeyRecord, error) {
+func (t *tx) Prekey(signed bool, id uint32) (*storage.PrekeyRecord, error) {
 	var r prekeyRow
 	if err := t.get(&r, `SELECT signed, id, data, created_at, expires_at FROM prekeys WHERE signed = ? AND id = ?`, b2i(signed), int64(id)); err != nil {
 		return nil, notFound(err)
@@ -111,12 +111,12 @@ func (t *tx) Prekey(signed bool, id uint32) (*protocol.PrekeyRecord, error) {
 	return &rec, nil
 }
 
-func (t *tx) Prekeys(signed bool) ([]protocol.PrekeyRecord, error) {
+func (t *tx) Prekeys(signed bool) ([]storage.PrekeyRecord, error) {
 	var rows []prekeyRow
 	if err := t.sel(&rows, `SELECT signed, id, data, created_at, expires_at FROM prekeys WHERE signed = ? ORDER BY id`, b2i(signed)); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.PrekeyRecord, len(rows))
+	out := make([]storage.PrekeyRecord, len(rows))
 	for i := range rows {
 		out[i] = rows[i].rec()
 	}
@@ -143,18 +143,18 @@ type contactRow struct {
 
 const contactCols = `account, card, clock, added, updated_at, name, name_clock, announce_secret`
 
-func (r *contactRow) rec() protocol.ContactRecord {
-	return protocol.ContactRecord{Account: r.Account, DeviceList: r.DeviceList, Clock: uint64(r.Clock), Added: r.Added, UpdatedAt: i2t(r.UpdatedAt),
+func (r *contactRow) rec() storage.ContactRecord {
+	return storage.ContactRecord{Account: r.Account, DeviceList: r.DeviceList, Clock: uint64(r.Clock), Added: r.Added, UpdatedAt: i2t(r.UpdatedAt),
 		Name: r.Name, NameClock: uint64(r.NameClock), AnnounceSecret: emptyNil(r.Secret)}
 }
 
-func (t *tx) PutContact(c *protocol.ContactRecord) error {
+func (t *tx) PutContact(c *storage.ContactRecord) error {
 	_, err := t.exec(`INSERT OR REPLACE INTO contacts (`+contactCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.Account, c.DeviceList, int64(c.Clock), b2i(c.Added), t2i(c.UpdatedAt), c.Name, int64(c.NameClock), c.AnnounceSecret)
 	return err
 }
 
-func (t *tx) Contact(account string) (*protocol.ContactRecord, error) {
+func (t *tx) Contact(account string) (*storage.ContactRecord, error) {
 	var r contactRow
 	if err := t.get(&r, `SELECT `+contactCols+` FROM contacts WHERE account = ?`, account); err != nil {
 		return nil, notFound(err)
@@ -163,12 +163,12 @@ func (t *tx) Contact(account string) (*protocol.ContactRecord, error) {
 	return &rec, nil
 }
 
-func (t *tx) Contacts() ([]protocol.ContactRecord, error) {
+func (t *tx) Contacts() ([]storage.ContactRecord, error) {
 	var rows []contactRow
 	if err := t.sel(&rows, `SELECT `+contactCols+` FROM contacts ORDER BY account`); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.ContactRecord, len(rows))
+	out := make([]storage.ContactRecord, len(rows))
 	for i := range rows {
 		out[i] = rows[i].rec()
 	}
@@ -189,8 +189,8 @@ type installationRow struct {
 	AddedAt   int64  `db:"added_at"`
 }
 
-func (r *installationRow) rec() protocol.InstallationRecord {
-	rec := protocol.InstallationRecord{Account: r.Account, Bundle: r.Bundle, Revoked: r.Revoked, Binding: r.Binding, UpdatedAt: i2t(r.UpdatedAt),
+func (r *installationRow) rec() storage.InstallationRecord {
+	rec := storage.InstallationRecord{Account: r.Account, Bundle: r.Bundle, Revoked: r.Revoked, Binding: r.Binding, UpdatedAt: i2t(r.UpdatedAt),
 		Name: r.Name, Platform: r.Platform, AddedAt: i2t(r.AddedAt)}
 	copy(rec.ID[:], r.ID)
 	copy(rec.DH[:], r.DH)
@@ -200,13 +200,13 @@ func (r *installationRow) rec() protocol.InstallationRecord {
 
 const installationCols = `id, account, dh, signing, bundle, revoked, binding, updated_at, name, platform, added_at`
 
-func (t *tx) PutInstallation(in *protocol.InstallationRecord) error {
+func (t *tx) PutInstallation(in *storage.InstallationRecord) error {
 	_, err := t.exec(`INSERT OR REPLACE INTO installations (`+installationCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		in.ID[:], in.Account, in.DH[:], in.Signing[:], in.Bundle, b2i(in.Revoked), in.Binding, t2i(in.UpdatedAt), in.Name, in.Platform, t2i(in.AddedAt))
 	return err
 }
 
-func (t *tx) Installation(id protocol.InstallationID) (*protocol.InstallationRecord, error) {
+func (t *tx) Installation(id storage.InstallationID) (*storage.InstallationRecord, error) {
 	var r installationRow
 	if err := t.get(&r, `SELECT `+installationCols+` FROM installations WHERE id = ?`, id[:]); err != nil {
 		return nil, notFound(err)
@@ -215,26 +215,26 @@ func (t *tx) Installation(id protocol.InstallationID) (*protocol.InstallationRec
 	return &rec, nil
 }
 
-func (t *tx) InstallationsByPrefix(prefix [8]byte) ([]protocol.InstallationRecord, error) {
+func (t *tx) InstallationsByPrefix(prefix [8]byte) ([]storage.InstallationRecord, error) {
 	lo := append(prefix[:], make([]byte, 8)...)
 	hi := append(prefix[:], bytes.Repeat([]byte{0xff}, 8)...)
 	var rows []installationRow
 	if err := t.sel(&rows, `SELECT `+installationCols+` FROM installations WHERE id >= ? AND id <= ? ORDER BY id LIMIT 16`, lo, hi); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.InstallationRecord, len(rows))
+	out := make([]storage.InstallationRecord, len(rows))
 	for i := range rows {
 		out[i] = rows[i].rec()
 	}
 	return out, nil
 }
 
-func (t *tx) InstallationsOf(account string) ([]protocol.InstallationRecord, error) {
+func (t *tx) InstallationsOf(account string) ([]storage.InstallationRecord, error) {
 	var rows []installationRow
 	if err := t.sel(&rows, `SELECT `+installationCols+` FROM installations WHERE account = ? ORDER BY id`, account); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.InstallationRecord, len(rows))
+	out := make([]storage.InstallationRecord, len(rows))
 	for i := range rows {
 		out[i] = rows[i].rec()
 	}

@@ -1,7 +1,7 @@
 package persistence
 
 import (
-	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 type sessionRow struct {
@@ -26,8 +26,8 @@ type sessionRow struct {
 
 const sessionCols = `id, remote, remote_account, initiator, confirmed, active, base_key, send_hint, recv_hint, ad, initial_header, state, created_at, updated_at, send_lease, lease_key, hint_chain`
 
-func (r *sessionRow) rec() protocol.SessionRecord {
-	s := protocol.SessionRecord{ID: r.ID, RemoteAccount: r.RemoteAccount, Initiator: r.Initiator, Confirmed: r.Confirmed,
+func (r *sessionRow) rec() storage.SessionRecord {
+	s := storage.SessionRecord{ID: r.ID, RemoteAccount: r.RemoteAccount, Initiator: r.Initiator, Confirmed: r.Confirmed,
 		Active: r.Active, AD: r.AD, InitialHeader: r.InitialHeader, State: r.State, CreatedAt: i2t(r.CreatedAt), UpdatedAt: i2t(r.UpdatedAt)}
 	copy(s.Remote[:], r.Remote)
 	copy(s.BaseKey[:], r.BaseKey)
@@ -41,7 +41,7 @@ func (r *sessionRow) rec() protocol.SessionRecord {
 	return s
 }
 
-func (t *tx) PutSession(s *protocol.SessionRecord) error {
+func (t *tx) PutSession(s *storage.SessionRecord) error {
 	if s.ID == 0 {
 		res, err := t.exec(`INSERT INTO sessions (remote, remote_account, initiator, confirmed, active, base_key, send_hint, recv_hint, ad, initial_header, state, created_at, updated_at, send_lease, lease_key, hint_chain)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
@@ -60,7 +60,7 @@ func (t *tx) PutSession(s *protocol.SessionRecord) error {
 	return err
 }
 
-func (t *tx) Session(id int64) (*protocol.SessionRecord, error) {
+func (t *tx) Session(id int64) (*storage.SessionRecord, error) {
 	var r sessionRow
 	if err := t.get(&r, `SELECT `+sessionCols+` FROM sessions WHERE id = ?`, id); err != nil {
 		return nil, notFound(err)
@@ -69,7 +69,7 @@ func (t *tx) Session(id int64) (*protocol.SessionRecord, error) {
 	return &rec, nil
 }
 
-func (t *tx) SessionByBaseKey(remote protocol.InstallationID, baseKey [32]byte) (*protocol.SessionRecord, error) {
+func (t *tx) SessionByBaseKey(remote storage.InstallationID, baseKey [32]byte) (*storage.SessionRecord, error) {
 	var r sessionRow
 	if err := t.get(&r, `SELECT `+sessionCols+` FROM sessions WHERE remote = ? AND base_key = ?`, remote[:], baseKey[:]); err != nil {
 		return nil, notFound(err)
@@ -78,12 +78,12 @@ func (t *tx) SessionByBaseKey(remote protocol.InstallationID, baseKey [32]byte) 
 	return &rec, nil
 }
 
-func (t *tx) SessionsWith(remote protocol.InstallationID) ([]protocol.SessionRecord, error) {
+func (t *tx) SessionsWith(remote storage.InstallationID) ([]storage.SessionRecord, error) {
 	var rows []sessionRow
 	if err := t.sel(&rows, `SELECT `+sessionCols+` FROM sessions WHERE remote = ? ORDER BY id DESC`, remote[:]); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.SessionRecord, len(rows))
+	out := make([]storage.SessionRecord, len(rows))
 	for i := range rows {
 		out[i] = rows[i].rec()
 	}
@@ -95,7 +95,7 @@ func (t *tx) DeleteSession(id int64) error {
 	return err
 }
 
-func (t *tx) RecvHints() ([]protocol.HintEntry, error) {
+func (t *tx) RecvHints() ([]storage.HintEntry, error) {
 	var rows []struct {
 		ID    int64  `db:"id"`
 		Hint  []byte `db:"recv_hint"`
@@ -104,7 +104,7 @@ func (t *tx) RecvHints() ([]protocol.HintEntry, error) {
 	if err := t.sel(&rows, `SELECT id, recv_hint, hint_chain FROM sessions`); err != nil {
 		return nil, err
 	}
-	out := make([]protocol.HintEntry, len(rows))
+	out := make([]storage.HintEntry, len(rows))
 	for i, r := range rows {
 		out[i].SessionID = r.ID
 		copy(out[i].Hint[:], r.Hint)

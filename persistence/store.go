@@ -1,6 +1,6 @@
 // Package persistence stores the Chorus engine's state in sqlite (mattn/go-sqlite3 via
 // sqlx): WAL journal, foreign keys on, a busy timeout, and embedded SQL migrations with a
-// schema version. *Store implements protocol.Store.
+// schema version. *Store implements storage.Store.
 package persistence
 
 import (
@@ -19,13 +19,13 @@ import (
 	"github.com/jmoiron/sqlx"
 	_ "github.com/mattn/go-sqlite3" // sqlite driver
 
-	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 //go:embed migrations/*.sql
 var migrations embed.FS
 
-// Store is a sqlite-backed protocol.Store.
+// Store is a sqlite-backed storage.Store.
 type Store struct {
 	db        *sqlx.DB
 	conn      *sqlx.Conn // the one connection every transaction and statement uses
@@ -43,7 +43,7 @@ type Store struct {
 	freed int64 // outbox payload bytes deleted since free pages were last released
 }
 
-var _ protocol.BatchStore = (*Store)(nil)
+var _ storage.BatchStore = (*Store)(nil)
 
 // BeginBatch opens a batch: until EndBatch, each WithTx runs as a savepoint of one outer
 // transaction (its writes kept or undone as it returns) and nothing is committed before
@@ -94,7 +94,7 @@ func (s *Store) EndBatch(commit bool) error {
 }
 
 // withSavepoint runs fn as a savepoint of the open batch.
-func (s *Store) withSavepoint(fn func(tx protocol.StoreTx) error) (err error) {
+func (s *Store) withSavepoint(fn func(tx storage.StoreTx) error) (err error) {
 	if _, err := s.batch.Exec(`SAVEPOINT tx`); err != nil {
 		return fmt.Errorf("persistence: savepoint: %w", err)
 	}
@@ -120,7 +120,7 @@ func (s *Store) withSavepoint(fn func(tx protocol.StoreTx) error) (err error) {
 	return nil
 }
 
-var _ protocol.Store = (*Store)(nil)
+var _ storage.Store = (*Store)(nil)
 
 // ErrClosed is returned by WithTx after Close.
 var ErrClosed = errors.New("persistence: store closed")
@@ -220,7 +220,7 @@ func (s *Store) migrate() error {
 // otherwise (also when fn panics, the panic is re-raised after the rollback). Inside a
 // batch (BeginBatch) it is a savepoint of the batch's transaction instead, committed
 // (and made durable, if fn asked) by EndBatch.
-func (s *Store) WithTx(ctx context.Context, fn func(tx protocol.StoreTx) error) (err error) {
+func (s *Store) WithTx(ctx context.Context, fn func(tx storage.StoreTx) error) (err error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
@@ -333,7 +333,7 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
-// tx implements protocol.StoreTx on one sqlite transaction.
+// tx implements storage.StoreTx on one sqlite transaction.
 type tx struct {
 	tx   *sqlx.Tx
 	s    *Store
@@ -387,11 +387,11 @@ func (t *tx) exec(query string, args ...any) (sql.Result, error) {
 	return st.Exec(args...)
 }
 
-var _ protocol.StoreTx = (*tx)(nil)
+var _ storage.StoreTx = (*tx)(nil)
 
 func notFound(err error) error {
 	if errors.Is(err, sql.ErrNoRows) {
-		return protocol.ErrNotFound
+		return storage.ErrNotFound
 	}
 	return err
 }

@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 // suite runs the store test suite against a fresh store from open.
@@ -59,7 +59,7 @@ func TestStoreFile(t *testing.T) {
 	})
 }
 
-func inTx(t *testing.T, s *Store, fn func(tx protocol.StoreTx) error) {
+func inTx(t *testing.T, s *Store, fn func(tx storage.StoreTx) error) {
 	t.Helper()
 	if err := s.WithTx(context.Background(), fn); err != nil {
 		t.Fatal(err)
@@ -69,13 +69,13 @@ func inTx(t *testing.T, s *Store, fn func(tx protocol.StoreTx) error) {
 var t0 = time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
 
 func testAccount(t *testing.T, s *Store) {
-	inTx(t, s, func(tx protocol.StoreTx) error {
-		if _, err := tx.Account(); !errors.Is(err, protocol.ErrNotFound) {
+	inTx(t, s, func(tx storage.StoreTx) error {
+		if _, err := tx.Account(); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("want ErrNotFound, got %v", err)
 		}
-		return tx.PutAccount(&protocol.AccountRecord{PrivateKey: []byte{1}, Identity: []byte{2}, DeviceListClock: 3, NextPrekeyID: 4, CreatedAt: t0})
+		return tx.PutAccount(&storage.AccountRecord{PrivateKey: []byte{1}, Identity: []byte{2}, DeviceListClock: 3, NextPrekeyID: 4, CreatedAt: t0})
 	})
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		a, err := tx.Account()
 		if err != nil || a.DeviceListClock != 3 || a.NextPrekeyID != 4 || !a.CreatedAt.Equal(t0) || !a.AnnouncedAt.IsZero() {
 			t.Fatalf("account %+v %v", a, err)
@@ -83,7 +83,7 @@ func testAccount(t *testing.T, s *Store) {
 		a.DeviceListClock = 9
 		return tx.PutAccount(a)
 	})
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		a, _ := tx.Account()
 		if a.DeviceListClock != 9 {
 			t.Fatal("update lost")
@@ -93,13 +93,13 @@ func testAccount(t *testing.T, s *Store) {
 }
 
 func testPrekeys(t *testing.T, s *Store) {
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		for i := uint32(1); i <= 3; i++ {
-			if err := tx.PutPrekey(&protocol.PrekeyRecord{ID: i, Data: []byte{byte(i)}, CreatedAt: t0}); err != nil {
+			if err := tx.PutPrekey(&storage.PrekeyRecord{ID: i, Data: []byte{byte(i)}, CreatedAt: t0}); err != nil {
 				return err
 			}
 		}
-		if err := tx.PutPrekey(&protocol.PrekeyRecord{ID: 1, Signed: true, Data: []byte{9}, ExpiresAt: t0}); err != nil {
+		if err := tx.PutPrekey(&storage.PrekeyRecord{ID: 1, Signed: true, Data: []byte{9}, ExpiresAt: t0}); err != nil {
 			return err
 		}
 		if err := tx.DeletePrekey(false, 2); err != nil {
@@ -113,7 +113,7 @@ func testPrekeys(t *testing.T, s *Store) {
 		if err != nil || spk.Data[0] != 9 || !spk.ExpiresAt.Equal(t0) {
 			t.Fatalf("spk %+v %v", spk, err)
 		}
-		if _, err := tx.Prekey(false, 2); !errors.Is(err, protocol.ErrNotFound) {
+		if _, err := tx.Prekey(false, 2); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatal("deleted prekey found")
 		}
 		return nil
@@ -121,12 +121,12 @@ func testPrekeys(t *testing.T, s *Store) {
 }
 
 func testContacts(t *testing.T, s *Store) {
-	id := protocol.InstallationID{1}
-	inTx(t, s, func(tx protocol.StoreTx) error {
-		if err := tx.PutContact(&protocol.ContactRecord{Account: "0x04aa", DeviceList: []byte{1}, Clock: 2, Added: true}); err != nil {
+	id := storage.InstallationID{1}
+	inTx(t, s, func(tx storage.StoreTx) error {
+		if err := tx.PutContact(&storage.ContactRecord{Account: "0x04aa", DeviceList: []byte{1}, Clock: 2, Added: true}); err != nil {
 			return err
 		}
-		if err := tx.PutInstallation(&protocol.InstallationRecord{ID: id, Account: "0x04aa", DH: [32]byte{3}, Signing: [33]byte{2}, Bundle: []byte{5}}); err != nil {
+		if err := tx.PutInstallation(&storage.InstallationRecord{ID: id, Account: "0x04aa", DH: [32]byte{3}, Signing: [33]byte{2}, Bundle: []byte{5}}); err != nil {
 			return err
 		}
 		c, err := tx.Contact("0x04aa")
@@ -150,14 +150,14 @@ func testContacts(t *testing.T, s *Store) {
 }
 
 func testSessions(t *testing.T, s *Store) {
-	remote := protocol.InstallationID{7}
-	inTx(t, s, func(tx protocol.StoreTx) error {
-		a := &protocol.SessionRecord{Remote: remote, RemoteAccount: "0x04bb", Initiator: true, BaseKey: [32]byte{1}, SendHint: [16]byte{2},
+	remote := storage.InstallationID{7}
+	inTx(t, s, func(tx storage.StoreTx) error {
+		a := &storage.SessionRecord{Remote: remote, RemoteAccount: "0x04bb", Initiator: true, BaseKey: [32]byte{1}, SendHint: [16]byte{2},
 			RecvHint: [16]byte{3}, AD: []byte{4}, InitialHeader: []byte{5}, State: []byte{6}, CreatedAt: t0, HintChain: []byte{8, 9}}
 		if err := tx.PutSession(a); err != nil || a.ID == 0 {
 			t.Fatalf("insert %v", err)
 		}
-		b := &protocol.SessionRecord{Remote: remote, BaseKey: [32]byte{2}, RecvHint: [16]byte{9}, AD: []byte{}, State: []byte{1}, Active: true}
+		b := &storage.SessionRecord{Remote: remote, BaseKey: [32]byte{2}, RecvHint: [16]byte{9}, AD: []byte{}, State: []byte{1}, Active: true}
 		if err := tx.PutSession(b); err != nil {
 			return err
 		}
@@ -192,7 +192,7 @@ func testSessions(t *testing.T, s *Store) {
 		if err := tx.DeleteSession(a.ID); err != nil {
 			return err
 		}
-		if _, err := tx.Session(a.ID); !errors.Is(err, protocol.ErrNotFound) {
+		if _, err := tx.Session(a.ID); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatal("deleted session found")
 		}
 		return nil
@@ -200,25 +200,25 @@ func testSessions(t *testing.T, s *Store) {
 }
 
 func testGroups(t *testing.T, s *Store) {
-	g := &protocol.GroupRecord{ID: protocol.GroupID{1}, ChatID: "c", Secret: [32]byte{2}, Topic: "/t", Name: "n", Events: []byte{1},
+	g := &storage.GroupRecord{ID: storage.GroupID{1}, ChatID: "c", Secret: [32]byte{2}, Topic: "/t", Name: "n", Events: []byte{1},
 		Clock: 5, Distribute: true, JoinedAt: t0}
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		if err := tx.PutGroup(g); err != nil {
 			return err
 		}
-		g.Name, g.Status, g.Sender, g.Repeat, g.RepeatLeft = "m", protocol.GroupLeft, []byte{3}, []byte{4}, 2
+		g.Name, g.Status, g.Sender, g.Repeat, g.RepeatLeft = "m", storage.GroupLeft, []byte{3}, []byte{4}, 2
 		if err := tx.PutGroup(g); err != nil {
 			return err
 		}
 		got, err := tx.Group(g.ID)
-		if err != nil || got.Name != "m" || got.Status != protocol.GroupLeft || got.Secret[0] != 2 || !got.Distribute || got.Clock != 5 {
+		if err != nil || got.Name != "m" || got.Status != storage.GroupLeft || got.Secret[0] != 2 || !got.Distribute || got.Clock != 5 {
 			t.Fatalf("group %+v %v", got, err)
 		}
 		hot, err := tx.GroupState(g.ID)
 		if err != nil || hot.Events != nil || hot.Clock != 5 || hot.Name != "m" || hot.Sender[0] != 3 || hot.RepeatLeft != 2 || hot.Repeat[0] != 4 {
 			t.Fatalf("group state %+v %v", hot, err)
 		}
-		if err := tx.MarkDistributed(g.ID, []protocol.InstallationID{{1}, {2}, {1}}); err != nil {
+		if err := tx.MarkDistributed(g.ID, []storage.InstallationID{{1}, {2}, {1}}); err != nil {
 			return err
 		}
 		d, err := tx.Distributed(g.ID)
@@ -241,12 +241,12 @@ func testGroups(t *testing.T, s *Store) {
 }
 
 func testReceivers(t *testing.T, s *Store) {
-	gid := protocol.GroupID{1}
-	inTx(t, s, func(tx protocol.StoreTx) error {
-		if err := tx.PutGroup(&protocol.GroupRecord{ID: gid}); err != nil {
+	gid := storage.GroupID{1}
+	inTx(t, s, func(tx storage.StoreTx) error {
+		if err := tx.PutGroup(&storage.GroupRecord{ID: gid}); err != nil {
 			return err
 		}
-		r := &protocol.ReceiverRecord{Group: gid, Installation: protocol.InstallationID{2}, Account: "a", State: []byte{1}}
+		r := &storage.ReceiverRecord{Group: gid, Installation: storage.InstallationID{2}, Account: "a", State: []byte{1}}
 		if err := tx.PutReceiver(r); err != nil {
 			return err
 		}
@@ -258,11 +258,11 @@ func testReceivers(t *testing.T, s *Store) {
 			t.Fatalf("by key %+v %v", got, err)
 		}
 		// A key id belongs to the first installation indexed with it.
-		other := &protocol.ReceiverRecord{Group: gid, Installation: protocol.InstallationID{3}, Account: "m", State: []byte{1}}
+		other := &storage.ReceiverRecord{Group: gid, Installation: storage.InstallationID{3}, Account: "m", State: []byte{1}}
 		if err := tx.PutReceiver(other); err != nil {
 			return err
 		}
-		if err := tx.AddReceiverKey(gid, [8]byte{5}, other.Installation); !errors.Is(err, protocol.ErrKeyIDTaken) {
+		if err := tx.AddReceiverKey(gid, [8]byte{5}, other.Installation); !errors.Is(err, storage.ErrKeyIDTaken) {
 			t.Fatalf("key id taken over: %v", err)
 		}
 		if err := tx.AddReceiverKey(gid, [8]byte{5}, r.Installation); err != nil {
@@ -285,7 +285,7 @@ func testReceivers(t *testing.T, s *Store) {
 		if err := tx.DeleteReceiver(gid, r.Installation); err != nil {
 			return err
 		}
-		if _, err := tx.ReceiverByKey(gid, [8]byte{5}); !errors.Is(err, protocol.ErrNotFound) {
+		if _, err := tx.ReceiverByKey(gid, [8]byte{5}); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatal("key index survived receiver deletion")
 		}
 		list, _ := tx.Receivers(gid)
@@ -297,38 +297,38 @@ func testReceivers(t *testing.T, s *Store) {
 }
 
 func testMessages(t *testing.T, s *Store) {
-	gid := protocol.GroupID{1}
-	inTx(t, s, func(tx protocol.StoreTx) error {
-		if err := tx.PutGroup(&protocol.GroupRecord{ID: gid}); err != nil {
+	gid := storage.GroupID{1}
+	inTx(t, s, func(tx storage.StoreTx) error {
+		if err := tx.PutGroup(&storage.GroupRecord{ID: gid}); err != nil {
 			return err
 		}
 		for i := 1; i <= 5; i++ {
-			m := &protocol.MessageRecord{ID: protocol.MessageID{byte(i)}, Group: gid, SenderInstallation: protocol.InstallationID{9},
-				Clock: uint64(i), Timestamp: t0, Status: protocol.StatusReceived, Type: 1, Body: []byte("hi")}
+			m := &storage.MessageRecord{ID: storage.MessageID{byte(i)}, Group: gid, SenderInstallation: storage.InstallationID{9},
+				Clock: uint64(i), Timestamp: t0, Status: storage.StatusReceived, Type: 1, Body: []byte("hi")}
 			if i == 5 {
-				m.Outgoing, m.Status = true, protocol.StatusUnpublished
+				m.Outgoing, m.Status = true, storage.StatusUnpublished
 			}
 			ok, err := tx.PutMessage(m)
 			if err != nil || !ok || m.Seq == 0 {
 				t.Fatalf("insert %d: %v", i, err)
 			}
 		}
-		ok, err := tx.PutMessage(&protocol.MessageRecord{ID: protocol.MessageID{1}, Group: gid, Body: []byte{}})
+		ok, err := tx.PutMessage(&storage.MessageRecord{ID: storage.MessageID{1}, Group: gid, Body: []byte{}})
 		if err != nil || ok {
 			t.Fatal("duplicate inserted")
 		}
-		page, err := tx.Messages(gid, protocol.MessageFilter{Limit: 2})
+		page, err := tx.Messages(gid, storage.MessageFilter{Limit: 2})
 		if err != nil || len(page) != 2 || page[0].ID[0] != 5 {
 			t.Fatalf("page %v", err)
 		}
-		page2, _ := tx.Messages(gid, protocol.MessageFilter{Limit: 2, Before: page[1].Seq})
+		page2, _ := tx.Messages(gid, storage.MessageFilter{Limit: 2, Before: page[1].Seq})
 		if len(page2) != 2 || page2[0].ID[0] != 3 {
 			t.Fatal("paging")
 		}
-		if err := tx.SetMessageStatus(protocol.MessageID{5}, protocol.StatusPublished); err != nil {
+		if err := tx.SetMessageStatus(storage.MessageID{5}, storage.StatusPublished); err != nil {
 			return err
 		}
-		pub, _ := tx.Messages(gid, protocol.MessageFilter{HasStatus: true, Status: protocol.StatusPublished})
+		pub, _ := tx.Messages(gid, storage.MessageFilter{HasStatus: true, Status: storage.StatusPublished})
 		if len(pub) != 1 || !pub[0].Outgoing {
 			t.Fatal("status filter")
 		}
@@ -343,9 +343,9 @@ func testMessages(t *testing.T, s *Store) {
 }
 
 func testOutbox(t *testing.T, s *Store) {
-	inTx(t, s, func(tx protocol.StoreTx) error {
-		a := &protocol.OutboxRecord{Message: protocol.MessageID{1}, HasMessage: true, Topic: "t", Payload: []byte{1}, NextAttempt: t0}
-		b := &protocol.OutboxRecord{Topic: "t", Payload: []byte{2}, NextAttempt: t0.Add(time.Hour)}
+	inTx(t, s, func(tx storage.StoreTx) error {
+		a := &storage.OutboxRecord{Message: storage.MessageID{1}, HasMessage: true, Topic: "t", Payload: []byte{1}, NextAttempt: t0}
+		b := &storage.OutboxRecord{Topic: "t", Payload: []byte{2}, NextAttempt: t0.Add(time.Hour)}
 		if err := tx.PutOutbox(a); err != nil {
 			return err
 		}
@@ -356,7 +356,7 @@ func testOutbox(t *testing.T, s *Store) {
 		if err != nil || len(due) != 1 || due[0].ID != a.ID || !due[0].HasMessage {
 			t.Fatalf("due %+v %v", due, err)
 		}
-		a.Status = protocol.StatusPublished
+		a.Status = storage.StatusPublished
 		if err := tx.PutOutbox(a); err != nil {
 			return err
 		}
@@ -364,8 +364,8 @@ func testOutbox(t *testing.T, s *Store) {
 		if len(due) != 1 || due[0].ID != b.ID || due[0].HasMessage {
 			t.Fatal("due after publish")
 		}
-		of, _ := tx.OutboxOf(protocol.MessageID{1})
-		if len(of) != 1 || of[0].Status != protocol.StatusPublished {
+		of, _ := tx.OutboxOf(storage.MessageID{1})
+		if len(of) != 1 || of[0].Status != storage.StatusPublished {
 			t.Fatal("outbox of")
 		}
 		return nil
@@ -376,11 +376,11 @@ func testOutbox(t *testing.T, s *Store) {
 // then the oldest of the rest beyond the byte bound, and never an unpublished record.
 func testOutboxPrune(t *testing.T, s *Store) {
 	var ids []int64
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		// i = 0..9, created at t0+i min; statuses cycle unpublished, published, failed.
 		for i := range 10 {
-			o := &protocol.OutboxRecord{Topic: "t", Payload: bytes.Repeat([]byte{byte(i)}, 100),
-				Status: protocol.DeliveryStatus(i % 3), CreatedAt: t0.Add(time.Duration(i) * time.Minute)}
+			o := &storage.OutboxRecord{Topic: "t", Payload: bytes.Repeat([]byte{byte(i)}, 100),
+				Status: storage.DeliveryStatus(i % 3), CreatedAt: t0.Add(time.Duration(i) * time.Minute)}
 			if err := tx.PutOutbox(o); err != nil {
 				return err
 			}
@@ -394,12 +394,12 @@ func testOutboxPrune(t *testing.T, s *Store) {
 		// bound of 250 bytes drops the oldest of them (5).
 		return tx.PruneOutbox(t0.Add(5*time.Minute), 250)
 	})
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		var left []int
 		for i, id := range ids {
 			if _, err := tx.Outbox(id); err == nil {
 				left = append(left, i)
-			} else if !errors.Is(err, protocol.ErrNotFound) {
+			} else if !errors.Is(err, storage.ErrNotFound) {
 				return err
 			}
 		}
@@ -413,7 +413,7 @@ func testOutboxPrune(t *testing.T, s *Store) {
 		if err := tx.DeleteOutbox(ids[0]); err != nil {
 			return err
 		}
-		if _, err := tx.Outbox(ids[0]); !errors.Is(err, protocol.ErrNotFound) {
+		if _, err := tx.Outbox(ids[0]); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatalf("deleted record: %v", err)
 		}
 		return nil
@@ -431,9 +431,9 @@ func TestOutboxPruneShrinksFile(t *testing.T) {
 	}
 	defer s.Close()
 	payload := bytes.Repeat([]byte{7}, 64<<10)
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		for range 64 { // 4 MiB
-			if err := tx.PutOutbox(&protocol.OutboxRecord{Topic: "t", Payload: payload, Status: protocol.StatusFailed, CreatedAt: t0}); err != nil {
+			if err := tx.PutOutbox(&storage.OutboxRecord{Topic: "t", Payload: payload, Status: storage.StatusFailed, CreatedAt: t0}); err != nil {
 				return err
 			}
 		}
@@ -441,7 +441,7 @@ func TestOutboxPruneShrinksFile(t *testing.T) {
 	})
 	size := func() int64 {
 		var pages, pageSize int64
-		inTx(t, s, func(st protocol.StoreTx) error {
+		inTx(t, s, func(st storage.StoreTx) error {
 			tt := st.(*tx)
 			if err := tt.get(&pages, `PRAGMA page_count`); err != nil {
 				return err
@@ -451,16 +451,16 @@ func TestOutboxPruneShrinksFile(t *testing.T) {
 		return pages * pageSize
 	}
 	before := size()
-	inTx(t, s, func(tx protocol.StoreTx) error { return tx.PruneOutbox(t0.Add(time.Second), 0) })
+	inTx(t, s, func(tx storage.StoreTx) error { return tx.PruneOutbox(t0.Add(time.Second), 0) })
 	after := size()
 	if before < 4<<20 || after > 2<<20 {
 		t.Fatalf("database %d bytes before the prune, %d after: want ≥ 4 MiB, then ≤ 2 MiB", before, after)
 	}
 	// The same with records deleted one by one as they are published.
 	var ids []int64
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		for range 64 {
-			o := &protocol.OutboxRecord{Topic: "t", Payload: payload, CreatedAt: t0}
+			o := &storage.OutboxRecord{Topic: "t", Payload: payload, CreatedAt: t0}
 			if err := tx.PutOutbox(o); err != nil {
 				return err
 			}
@@ -470,7 +470,7 @@ func TestOutboxPruneShrinksFile(t *testing.T) {
 	})
 	before = size()
 	for _, id := range ids {
-		inTx(t, s, func(tx protocol.StoreTx) error { return tx.DeleteOutbox(id) })
+		inTx(t, s, func(tx storage.StoreTx) error { return tx.DeleteOutbox(id) })
 	}
 	after = size()
 	if before < 4<<20 || after > 2<<20 {
@@ -479,7 +479,7 @@ func TestOutboxPruneShrinksFile(t *testing.T) {
 }
 
 func testInbound(t *testing.T, s *Store) {
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		h := [32]byte{1}
 		if ok, _ := tx.Seen(h); ok {
 			t.Fatal("seen before mark")
@@ -489,7 +489,7 @@ func testInbound(t *testing.T, s *Store) {
 		if ok, _ := tx.Seen(h); !ok {
 			t.Fatal("not seen")
 		}
-		tx.PutPending(&protocol.PendingRecord{Hash: h, Topic: "t", Payload: []byte{1}, ReceivedAt: t0})
+		tx.PutPending(&storage.PendingRecord{Hash: h, Topic: "t", Payload: []byte{1}, ReceivedAt: t0})
 		p, _ := tx.Pending(10)
 		if len(p) != 1 || p[0].Topic != "t" {
 			t.Fatal("pending")
@@ -500,7 +500,7 @@ func testInbound(t *testing.T, s *Store) {
 			t.Fatal("pending not deleted")
 		}
 		for i := 0; i < 5; i++ {
-			tx.PutPending(&protocol.PendingRecord{Hash: [32]byte{9, byte(i)}, Topic: "t", Payload: []byte{1}, ReceivedAt: t0.Add(time.Duration(i))})
+			tx.PutPending(&storage.PendingRecord{Hash: [32]byte{9, byte(i)}, Topic: "t", Payload: []byte{1}, ReceivedAt: t0.Add(time.Duration(i))})
 		}
 		tx.PrunePending(2)
 		p, _ = tx.Pending(10)
@@ -515,9 +515,9 @@ func testInbound(t *testing.T, s *Store) {
 		if ok, _ := tx.Seen(h); !ok {
 			t.Fatal("recent marker pruned")
 		}
-		g := protocol.GroupID{3}
-		tx.PutExpected(&protocol.ExpectedRecord{Group: g, Entry: [32]byte{4}, Since: t0})
-		tx.PutExpected(&protocol.ExpectedRecord{Group: g, Entry: [32]byte{4}, Since: t0.Add(time.Hour), Report: true})
+		g := storage.GroupID{3}
+		tx.PutExpected(&storage.ExpectedRecord{Group: g, Entry: [32]byte{4}, Since: t0})
+		tx.PutExpected(&storage.ExpectedRecord{Group: g, Entry: [32]byte{4}, Since: t0.Add(time.Hour), Report: true})
 		e, _ := tx.Expected(g)
 		if len(e) != 1 || !e[0].Report || !e[0].Since.Equal(t0) {
 			t.Fatalf("expected %+v", e)
@@ -543,15 +543,15 @@ func testInbound(t *testing.T, s *Store) {
 
 func testRollback(t *testing.T, s *Store) {
 	boom := errors.New("boom")
-	err := s.WithTx(context.Background(), func(tx protocol.StoreTx) error {
-		tx.PutContact(&protocol.ContactRecord{Account: "x", DeviceList: []byte{1}})
+	err := s.WithTx(context.Background(), func(tx storage.StoreTx) error {
+		tx.PutContact(&storage.ContactRecord{Account: "x", DeviceList: []byte{1}})
 		return boom
 	})
 	if !errors.Is(err, boom) {
 		t.Fatalf("got %v", err)
 	}
-	inTx(t, s, func(tx protocol.StoreTx) error {
-		if _, err := tx.Contact("x"); !errors.Is(err, protocol.ErrNotFound) {
+	inTx(t, s, func(tx storage.StoreTx) error {
+		if _, err := tx.Contact("x"); !errors.Is(err, storage.ErrNotFound) {
 			t.Fatal("rolled back write visible")
 		}
 		return nil
@@ -564,8 +564,8 @@ func TestReopen(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	inTx(t, s, func(tx protocol.StoreTx) error {
-		return tx.PutAccount(&protocol.AccountRecord{PrivateKey: []byte{1}, Identity: []byte{2}, DeviceListClock: 7})
+	inTx(t, s, func(tx storage.StoreTx) error {
+		return tx.PutAccount(&storage.AccountRecord{PrivateKey: []byte{1}, Identity: []byte{2}, DeviceListClock: 7})
 	})
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -573,7 +573,7 @@ func TestReopen(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal("second close:", err)
 	}
-	if err := s.WithTx(context.Background(), func(protocol.StoreTx) error { return nil }); err == nil {
+	if err := s.WithTx(context.Background(), func(storage.StoreTx) error { return nil }); err == nil {
 		t.Fatal("tx after close")
 	}
 	s, err = Open(path)
@@ -585,7 +585,7 @@ func TestReopen(t *testing.T) {
 	if err != nil || v != 9 {
 		t.Fatalf("schema version %d %v", v, err)
 	}
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		a, err := tx.Account()
 		if err != nil || a.DeviceListClock != 7 {
 			t.Fatalf("account after reopen %+v %v", a, err)
@@ -608,9 +608,9 @@ func TestSyncOnCommit(t *testing.T) {
 	if err := s.conn.GetContext(context.Background(), &secure, `PRAGMA secure_delete`); err != nil || secure != 1 {
 		t.Fatalf("secure_delete = %d, %v", secure, err)
 	}
-	gid := protocol.GroupID{9}
-	inTx(t, s, func(tx protocol.StoreTx) error {
-		return tx.PutGroup(&protocol.GroupRecord{ID: gid, Name: "unsynced"})
+	gid := storage.GroupID{9}
+	inTx(t, s, func(tx storage.StoreTx) error {
+		return tx.PutGroup(&storage.GroupRecord{ID: gid, Name: "unsynced"})
 	})
 	// Only the database file survives a power loss that loses the WAL.
 	lost := filepath.Join(t.TempDir(), "lost.db")
@@ -618,7 +618,7 @@ func TestSyncOnCommit(t *testing.T) {
 	if names := groupNames(t, lost); len(names) != 0 {
 		t.Fatalf("unsynced commit already in the database file: %v", names)
 	}
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		tx.SyncOnCommit()
 		g, err := tx.GroupState(gid)
 		if err != nil {
@@ -655,7 +655,7 @@ func groupNames(t *testing.T, path string) []string {
 	}
 	defer s.Close()
 	var out []string
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		gs, err := tx.Groups()
 		for _, g := range gs {
 			out = append(out, fmt.Sprintf("%s/%d", g.Name, g.SenderLease))
@@ -669,22 +669,22 @@ func groupNames(t *testing.T, path string) []string {
 // and the name, name clock and secret of a contact round-trip (migration 0006).
 func testAnnounceFields(t *testing.T, s *Store) {
 	secret := bytes.Repeat([]byte{7}, 32)
-	inTx(t, s, func(tx protocol.StoreTx) error {
-		return tx.PutAccount(&protocol.AccountRecord{PublicKey: []byte{4}, Identity: []byte{1}, AnnounceSecret: secret,
+	inTx(t, s, func(tx storage.StoreTx) error {
+		return tx.PutAccount(&storage.AccountRecord{PublicKey: []byte{4}, Identity: []byte{1}, AnnounceSecret: secret,
 			NextAnnounce: t0, SecretShared: true})
 	})
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		a, err := tx.Account()
 		if err != nil || !bytes.Equal(a.AnnounceSecret, secret) || !a.NextAnnounce.Equal(t0) || !a.SecretShared {
 			t.Fatalf("account %+v %v", a, err)
 		}
-		if err := tx.PutContact(&protocol.ContactRecord{Account: "0x04aa", DeviceList: []byte{1}, Name: "Bob", NameClock: 3,
+		if err := tx.PutContact(&storage.ContactRecord{Account: "0x04aa", DeviceList: []byte{1}, Name: "Bob", NameClock: 3,
 			AnnounceSecret: secret}); err != nil {
 			return err
 		}
-		return tx.PutContact(&protocol.ContactRecord{Account: "0x04bb", DeviceList: []byte{1}})
+		return tx.PutContact(&storage.ContactRecord{Account: "0x04bb", DeviceList: []byte{1}})
 	})
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		c, err := tx.Contact("0x04aa")
 		if err != nil || c.Name != "Bob" || c.NameClock != 3 || !bytes.Equal(c.AnnounceSecret, secret) {
 			t.Fatalf("contact %+v %v", c, err)
@@ -698,10 +698,10 @@ func testAnnounceFields(t *testing.T, s *Store) {
 }
 
 func testEpochs(t *testing.T, s *Store) {
-	g := &protocol.GroupRecord{ID: protocol.GroupID{7}, ChatID: "c", Topic: "/t", Events: []byte{1}, JoinedAt: t0,
+	g := &storage.GroupRecord{ID: storage.GroupID{7}, ChatID: "c", Topic: "/t", Events: []byte{1}, JoinedAt: t0,
 		Schedule: []byte{0x45, 1}, EpochMeta: []byte(`{"v":2}`)}
 	e1, e2 := [32]byte{1}, [32]byte{2}
-	inTx(t, s, func(tx protocol.StoreTx) error {
+	inTx(t, s, func(tx storage.StoreTx) error {
 		if err := tx.PutGroup(g); err != nil {
 			return err
 		}
@@ -716,15 +716,15 @@ func testEpochs(t *testing.T, s *Store) {
 		if got, err := tx.Group(g.ID); err != nil || got.Schedule[1] != 2 {
 			t.Fatalf("schedule not updated: %+v %v", got, err)
 		}
-		if _, err := tx.SenderChain(g.ID, e1); err != protocol.ErrNotFound {
+		if _, err := tx.SenderChain(g.ID, e1); err != storage.ErrNotFound {
 			t.Fatalf("sender chain before put: %v", err)
 		}
 		for _, e := range [][32]byte{e1, e2} {
-			if err := tx.PutSenderChain(&protocol.EpochChainRecord{Group: g.ID, Epoch: e, State: []byte{e[0]}, Lease: 256}); err != nil {
+			if err := tx.PutSenderChain(&storage.EpochChainRecord{Group: g.ID, Epoch: e, State: []byte{e[0]}, Lease: 256}); err != nil {
 				return err
 			}
-			for _, in := range []protocol.InstallationID{{1}, {2}} {
-				if err := tx.PutReceiverChain(&protocol.EpochChainRecord{Group: g.ID, Epoch: e, Installation: in, State: []byte{e[0], in[0]}}); err != nil {
+			for _, in := range []storage.InstallationID{{1}, {2}} {
+				if err := tx.PutReceiverChain(&storage.EpochChainRecord{Group: g.ID, Epoch: e, Installation: in, State: []byte{e[0], in[0]}}); err != nil {
 					return err
 				}
 			}
@@ -733,21 +733,21 @@ func testEpochs(t *testing.T, s *Store) {
 		if err != nil || sc.Lease != 256 || sc.State[0] != 2 {
 			t.Fatalf("sender chain %+v %v", sc, err)
 		}
-		rc, err := tx.ReceiverChain(g.ID, e1, protocol.InstallationID{2})
+		rc, err := tx.ReceiverChain(g.ID, e1, storage.InstallationID{2})
 		if err != nil || rc.State[1] != 2 || rc.Installation[0] != 2 {
 			t.Fatalf("receiver chain %+v %v", rc, err)
 		}
 		if err := tx.DeleteEpochChains(g.ID, [][32]byte{e2}); err != nil {
 			return err
 		}
-		if _, err := tx.SenderChain(g.ID, e1); err != protocol.ErrNotFound {
+		if _, err := tx.SenderChain(g.ID, e1); err != storage.ErrNotFound {
 			t.Fatalf("retired sender chain kept: %v", err)
 		}
 		all, err := tx.ReceiverChains(g.ID)
 		if err != nil || len(all) != 2 || all[0].Epoch != e2 {
 			t.Fatalf("receiver chains after retiring e1: %+v %v", all, err)
 		}
-		if err := tx.DeleteReceiverChains(g.ID, protocol.InstallationID{1}); err != nil {
+		if err := tx.DeleteReceiverChains(g.ID, storage.InstallationID{1}); err != nil {
 			return err
 		}
 		if all, _ := tx.ReceiverChains(g.ID); len(all) != 1 {

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/topics"
 	"github.com/chorus-im/chorus/x3dh"
@@ -77,7 +78,7 @@ func (c *Client) ImportAccount(ctx context.Context, key *ecdsa.PrivateKey) (Acco
 	err = c.tx(ctx, func(t *txn) error {
 		if old, err := t.Account(); err == nil && (len(old.PublicKey) > 0 || len(old.PrivateKey) > 0) {
 			return ErrAccountExists
-		} else if err != nil && !errors.Is(err, ErrNotFound) {
+		} else if err != nil && !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
 		// A pending link (LinkCode) is abandoned: the store becomes this new installation.
@@ -87,7 +88,7 @@ func (c *Client) ImportAccount(ctx context.Context, key *ecdsa.PrivateKey) (Acco
 		acct := newAccount(key, ident)
 		// SecretShared: a new account has no contacts to migrate; an imported key derives
 		// the same secret its other installations already shared.
-		rec := &AccountRecord{PrivateKey: crypto.FromECDSA(key), PublicKey: acct.pub, Identity: identBytes, NextPrekeyID: 1, CreatedAt: now,
+		rec := &storage.AccountRecord{PrivateKey: crypto.FromECDSA(key), PublicKey: acct.pub, Identity: identBytes, NextPrekeyID: 1, CreatedAt: now,
 			AnnounceSecret: deriveAnnounceSecret(key), SecretShared: true}
 		if err := t.PutAccount(rec); err != nil {
 			return err
@@ -132,7 +133,7 @@ func (c *Client) Account() (AccountInfo, error) {
 func (c *Client) load(ctx context.Context) error {
 	return c.tx(ctx, func(t *txn) error {
 		rec, err := t.Account()
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) {
 			return nil
 		}
 		if err != nil {
@@ -196,7 +197,7 @@ func (c *Client) account() (*account, error) {
 // rotatePrekeys makes a new signed prekey current if the newest is older than
 // SignedPrekeyRotation (or force), deletes expired ones and refills one-time prekeys.
 // rec is updated and stored.
-func (t *txn) rotatePrekeys(acct *account, rec *AccountRecord, now time.Time, force bool) error {
+func (t *txn) rotatePrekeys(acct *account, rec *storage.AccountRecord, now time.Time, force bool) error {
 	spks, err := t.Prekeys(true)
 	if err != nil {
 		return err
@@ -225,7 +226,7 @@ func (t *txn) rotatePrekeys(acct *account, rec *AccountRecord, now time.Time, fo
 		if err != nil {
 			return err
 		}
-		if err := t.PutPrekey(&PrekeyRecord{ID: id, Signed: true, Data: b, CreatedAt: now, ExpiresAt: now.Add(SignedPrekeyLifetime)}); err != nil {
+		if err := t.PutPrekey(&storage.PrekeyRecord{ID: id, Signed: true, Data: b, CreatedAt: now, ExpiresAt: now.Add(SignedPrekeyLifetime)}); err != nil {
 			return err
 		}
 		rec.AnnouncedAt = time.Time{} // a new bundle: announce it
@@ -247,7 +248,7 @@ func (t *txn) rotatePrekeys(acct *account, rec *AccountRecord, now time.Time, fo
 			if err != nil {
 				return err
 			}
-			if err := t.PutPrekey(&PrekeyRecord{ID: k.ID(), Data: b, CreatedAt: now}); err != nil {
+			if err := t.PutPrekey(&storage.PrekeyRecord{ID: k.ID(), Data: b, CreatedAt: now}); err != nil {
 				return err
 			}
 		}
@@ -265,7 +266,7 @@ func (t *txn) currentSignedPrekey() (*x3dh.SignedPrekey, error) {
 	if err != nil {
 		return nil, err
 	}
-	var best *PrekeyRecord
+	var best *storage.PrekeyRecord
 	for i := range spks {
 		if best == nil || spks[i].CreatedAt.After(best.CreatedAt) || (spks[i].CreatedAt.Equal(best.CreatedAt) && spks[i].ID > best.ID) {
 			best = &spks[i]
@@ -400,7 +401,7 @@ func (c *Client) AddContact(ctx context.Context, code string) (Contact, error) {
 	if err != nil {
 		return Contact{}, err
 	}
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	err = c.tx(ctx, func(t *txn) error {
 		if t.c.acct == nil {
 			return ErrNoAccount
@@ -431,7 +432,7 @@ func (c *Client) Contact(ctx context.Context, id string) (Contact, error) {
 	var out Contact
 	err := c.tx(ctx, func(t *txn) error {
 		rec, err := t.Contact(id)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) {
 			return ErrUnknownContact
 		}
 		if err != nil {

@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/chorus-im/chorus/devicelist"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/topics"
 )
@@ -70,7 +71,7 @@ func announceKeys(accountPub, secret []byte) ([32]byte, string) {
 // (AnnounceInterval) and whenever our device list changes, never because it started.
 // A linked installation that does not know the secret yet announces nothing.
 func (c *Client) Announce(ctx context.Context) error {
-	var out *OutboxRecord
+	var out *storage.OutboxRecord
 	err := c.tx(ctx, func(t *txn) error {
 		if c.acct == nil {
 			return ErrNoAccount
@@ -82,13 +83,13 @@ func (c *Client) Announce(ctx context.Context) error {
 	if err != nil || out == nil {
 		return err
 	}
-	c.publishIDs(ctx, []*OutboxRecord{out})
+	c.publishIDs(ctx, []*storage.OutboxRecord{out})
 	return nil
 }
 
 // queueAnnounce stores an announcement of our device list for publishing and schedules the
 // next one. It returns nil (nothing queued) while we do not know our secret.
-func (t *txn) queueAnnounce() (*OutboxRecord, error) {
+func (t *txn) queueAnnounce() (*storage.OutboxRecord, error) {
 	c := t.c
 	rec, err := t.Account()
 	if err != nil {
@@ -116,7 +117,7 @@ func (t *txn) queueAnnounce() (*OutboxRecord, error) {
 
 // setNextAnnounce records when the next scheduled announcement is due (rec is stored
 // by the caller).
-func (t *txn) setNextAnnounce(rec *AccountRecord, at time.Time) {
+func (t *txn) setNextAnnounce(rec *storage.AccountRecord, at time.Time) {
 	rec.NextAnnounce = at
 	t.onCommit(func() { t.c.nextAnnounce = at })
 }
@@ -125,7 +126,7 @@ func (t *txn) setNextAnnounce(rec *AccountRecord, at time.Time) {
 // missing or overdue (we were offline when it was due) is moved to a uniformly random
 // time in the next AnnounceInterval, and so is one later than that when soon is set (a
 // new signed prekey). rec is stored by the caller if it returns true.
-func (t *txn) scheduleAnnounce(rec *AccountRecord, soon bool) bool {
+func (t *txn) scheduleAnnounce(rec *storage.AccountRecord, soon bool) bool {
 	now := t.c.now()
 	if !rec.NextAnnounce.IsZero() && !rec.NextAnnounce.Before(now) && (!soon || rec.NextAnnounce.Before(now.Add(AnnounceInterval))) {
 		t.onCommit(func() { t.c.nextAnnounce = rec.NextAnnounce })
@@ -208,7 +209,7 @@ func (c *Client) FetchContact(ctx context.Context, account string) (Contact, err
 	err = c.tx(ctx, func(t *txn) error {
 		if rec, err := t.Contact(account); err == nil {
 			secret = rec.AnnounceSecret
-		} else if !errors.Is(err, ErrNotFound) {
+		} else if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
 		if c.acct != nil && account == c.acct.id {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/topics"
 	"github.com/chorus-im/chorus/transport/memory"
@@ -173,7 +174,7 @@ func TestAnnounceSecretMigration(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := st.WithTx(ctx, func(tx protocol.StoreTx) error {
+	if err := st.WithTx(ctx, func(tx storage.StoreTx) error {
 		rec, err := tx.Account()
 		if err != nil {
 			return err
@@ -188,7 +189,7 @@ func TestAnnounceSecretMigration(t *testing.T) {
 	if st, err = persistence.Open(b.path); err != nil {
 		t.Fatal(err)
 	}
-	if err := st.WithTx(ctx, func(tx protocol.StoreTx) error {
+	if err := st.WithTx(ctx, func(tx storage.StoreTx) error {
 		rec, err := tx.Contact(a.id)
 		if err != nil {
 			return err

@@ -5,6 +5,7 @@ import (
 
 	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 )
 
@@ -171,20 +172,10 @@ type Message struct {
 	Content            Content
 }
 
-func messageFromRecord(r *MessageRecord) Message {
+func messageFromRecord(r *storage.MessageRecord) Message {
 	ct, _ := decodeContent(wire.ContentType(r.Type), r.Body)
 	return Message{ID: r.ID, Group: r.Group, Seq: r.Seq, Sender: r.SenderAccount, SenderInstallation: r.SenderInstallation,
 		Clock: r.Clock, Timestamp: r.Timestamp, ReceivedAt: r.ReceivedAt, Outgoing: r.Outgoing, Status: r.Status, Content: ct}
-}
-
-// MessageFilter selects messages for Messages: newest first, at most Limit (0: all),
-// older than the message with local order Before (0: from the newest), and with
-// Status if HasStatus.
-type MessageFilter struct {
-	Before    int64
-	Limit     int
-	Status    DeliveryStatus
-	HasStatus bool
 }
 
 // GroupInfo describes a group.

@@ -1,10 +1,13 @@
 package protocol
 
-import "context"
+import (
+	"context"
+	"github.com/chorus-im/chorus/protocol/storage"
+)
 
 // batchState collects what the transactions of an open batch defer to its commit.
 type batchState struct {
-	sends         []*OutboxRecord
+	sends         []*storage.OutboxRecord
 	events        []Event
 	outbox        bool
 	topicsChanged bool
@@ -39,7 +42,7 @@ func (c *Client) enter(ctx context.Context) func() {
 // come again with the next Sync, their replay markers being lost too) and the caches are
 // rebuilt from the store.
 func (c *Client) batch(ctx context.Context, fn func(ctx context.Context)) error {
-	bs, ok := c.store.(BatchStore)
+	bs, ok := c.store.(storage.BatchStore)
 	if !ok || batchOf(ctx) != nil {
 		fn(ctx)
 		return nil
@@ -98,7 +101,7 @@ func (c *Client) batch(ctx context.Context, fn func(ctx context.Context)) error 
 
 // publishQueued publishes what a committed transaction queued on its own, or, inside a
 // batch, leaves it to the batch's commit.
-func (c *Client) publishQueued(ctx context.Context, sends []*OutboxRecord) {
+func (c *Client) publishQueued(ctx context.Context, sends []*storage.OutboxRecord) {
 	if len(sends) == 0 {
 		return
 	}

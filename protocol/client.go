@@ -16,7 +16,7 @@
 // An application needs [New] and the [Client] methods, its options ([Option]), the events ([Event]
 // and the types it lists), the content and id types ([Content], [Message], [GroupID],
 // [MessageID], [InstallationID], [Contact], [GroupInfo], [Installation]), the limits and
-// the errors. The storage contract is not for applications: [Store], [StoreTx] and the
+// the errors. The storage contract is not for applications: [storage.Store], [storage.StoreTx] and the
 // interfaces it is made of (AccountStore … InboundStore), and the records they hold
 // (AccountRecord … ExpectedRecord, HintEntry, OutboxUsage, PendingUsage), are what a
 // store implements (persistence implements them on sqlite); an application opens a store,
@@ -36,6 +36,7 @@ import (
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/internal/legacyv1"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport"
 )
@@ -154,7 +155,7 @@ func WithMissingGrace(d time.Duration) Option { return func(o *options) { o.miss
 
 // Client is one installation of one account. Its methods are safe for concurrent use.
 type Client struct {
-	store Store
+	store storage.Store
 	tr    Transport
 	log   *slog.Logger
 	rand  io.Reader
@@ -241,7 +242,7 @@ type Client struct {
 
 // New returns a client on store and t. If the store holds an account it is loaded;
 // otherwise call CreateAccount or ImportAccount.
-func New(ctx context.Context, store Store, t Transport, opts ...Option) (*Client, error) {
+func New(ctx context.Context, store storage.Store, t Transport, opts ...Option) (*Client, error) {
 	o := options{retryBase: 2 * time.Second, syncInterval: time.Minute, historyWindow: 24 * time.Hour, repeats: RotationRepeats, epochs: true, spread: DefaultBurstSpread}
 	for _, f := range opts {
 		f(&o)
@@ -336,7 +337,7 @@ func (c *Client) tx(ctx context.Context, fn func(t *txn) error) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
-	var sends []*OutboxRecord
+	var sends []*storage.OutboxRecord
 	leave := c.enter(ctx)
 	c.mu.Lock()
 	err := c.txLocked(ctx, func(t *txn) error {
@@ -351,7 +352,7 @@ func (c *Client) tx(ctx context.Context, fn func(t *txn) error) error {
 
 func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
 	var t *txn
-	err := c.store.WithTx(ctx, func(st StoreTx) error {
+	err := c.store.WithTx(ctx, func(st storage.StoreTx) error {
 		t = &txn{StoreTx: st, c: c}
 		if err := fn(t); err != nil {
 			return err
@@ -400,7 +401,7 @@ func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
 
 // txn is one engine transaction: the store view plus actions deferred to commit.
 type txn struct {
-	StoreTx
+	storage.StoreTx
 	c             *Client
 	after         []func()
 	events        []Event
@@ -414,7 +415,7 @@ type txn struct {
 	self *account
 	// sends are publishes queued as a side effect (e.g. while processing an inbound
 	// message); tx publishes them after commit.
-	sends []*OutboxRecord
+	sends []*storage.OutboxRecord
 	// ownDelta accumulates the changes to our own account's device list in this
 	// transaction (devices_effects.go, applyDeviceDelta).
 	ownDelta deviceDelta
@@ -436,14 +437,14 @@ type txn struct {
 	// burst: the publishes queued are one burst, spread in time (spread.go);
 	// burstRecs are its records so far.
 	burst      bool
-	burstRecs  []*OutboxRecord
+	burstRecs  []*storage.OutboxRecord
 	burstKeep  string               // a topic whose records the burst does not delay (keepOutOfBurst)
 	spreadLast map[string]time.Time // not-before times this transaction gave per topic
 	// gs is the group state this transaction wrote or read (hotpath.go; nil: not in view).
-	gs map[GroupID]*GroupRecord
+	gs map[GroupID]*storage.GroupRecord
 	// chains and chainsDropped: the epoch chains this transaction wrote or read, and the
 	// groups whose chains it deleted (hotpath.go).
-	chains        map[chainKey]*EpochChainRecord
+	chains        map[chainKey]*storage.EpochChainRecord
 	chainsDropped map[GroupID]bool
 	// logs: the stored event logs this transaction wrote or learnt (membership_log.go).
 	logs map[GroupID]txnLogMark

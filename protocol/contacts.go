@@ -9,6 +9,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 )
 
@@ -20,7 +21,7 @@ import (
 // other installations (contact sync): the last rename wins on every installation. A name
 // is cut to 64 bytes of UTF-8.
 func (c *Client) SetContactName(ctx context.Context, account, name string) error {
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	err := c.tx(ctx, func(t *txn) error {
 		if c.acct == nil {
 			return ErrNoAccount
@@ -29,7 +30,7 @@ func (c *Client) SetContactName(ctx context.Context, account, name string) error
 			return ErrUnknownContact
 		}
 		rec, err := t.Contact(account)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) {
 			return ErrUnknownContact
 		}
 		if err != nil {
@@ -58,12 +59,12 @@ func (c *Client) SetContactName(ctx context.Context, account, name string) error
 // does: it can then look us up by key (FetchContact) and follow our device list outside
 // any group. There is no taking it back short of a new account.
 func (c *Client) ShareAnnouncements(ctx context.Context, account string) error {
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	err := c.tx(ctx, func(t *txn) error {
 		if c.acct == nil {
 			return ErrNoAccount
 		}
-		if _, err := t.Contact(account); errors.Is(err, ErrNotFound) || account == c.acct.id {
+		if _, err := t.Contact(account); errors.Is(err, storage.ErrNotFound) || account == c.acct.id {
 			return ErrUnknownContact
 		} else if err != nil {
 			return err
@@ -81,7 +82,7 @@ func (c *Client) ShareAnnouncements(ctx context.Context, account string) error {
 
 // sendAnnounceKey queues our announcement secret to every active installation of
 // account. Nothing is sent while we do not know our secret.
-func (t *txn) sendAnnounceKey(account string) ([]*OutboxRecord, error) {
+func (t *txn) sendAnnounceKey(account string) ([]*storage.OutboxRecord, error) {
 	secret, err := t.ownAnnounceSecret()
 	if err != nil || secret == nil {
 		return nil, err
@@ -91,7 +92,7 @@ func (t *txn) sendAnnounceKey(account string) ([]*OutboxRecord, error) {
 		return nil, err
 	}
 	body := (&wire.AnnounceKey{Secret: [wire.AnnounceSecretSize]byte(secret)}).Marshal()
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	for i := range ins {
 		if ins[i].Revoked {
 			continue
@@ -132,7 +133,7 @@ func (t *txn) handleAnnounceKey(from string, pm *wire.PairwiseMessage) error {
 // setContactSecret records account's announcement secret; false if it was known.
 func (t *txn) setContactSecret(account string, secret []byte) (bool, error) {
 	rec, err := t.Contact(account)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil || bytes.Equal(rec.AnnounceSecret, secret) {
@@ -146,7 +147,7 @@ func (t *txn) setContactSecret(account string, secret []byte) (bool, error) {
 // names and secrets — and our own secret if withSecret — to each of our other active
 // installations, on topic ("" = our inbox). Entries are split so that each message
 // stays within half a Welcome.
-func (t *txn) syncContacts(accounts []string, withSecret bool, topic string, to ...*InstallationRecord) ([]*OutboxRecord, error) {
+func (t *txn) syncContacts(accounts []string, withSecret bool, topic string, to ...*storage.InstallationRecord) ([]*storage.OutboxRecord, error) {
 	c := t.c
 	if len(to) == 0 {
 		sibs, err := t.InstallationsOf(c.acct.id)
@@ -166,7 +167,7 @@ func (t *txn) syncContacts(accounts []string, withSecret bool, topic string, to 
 	if err != nil {
 		return nil, err
 	}
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	for _, in := range to {
 		for _, body := range bodies {
 			tp, frame, err := t.sealPairwiseTo(in, &wire.PairwiseMessage{Type: wire.PairwiseContacts, Body: body}, topic)
@@ -187,7 +188,7 @@ func (t *txn) syncContacts(accounts []string, withSecret bool, topic string, to 
 // contactSyncBodies encodes the contacts (all if accounts is nil) into ContactSync
 // bodies of at most half a Welcome each; the first carries our secret if withSecret.
 func (t *txn) contactSyncBodies(accounts []string, withSecret bool) ([][]byte, error) {
-	var recs []ContactRecord
+	var recs []storage.ContactRecord
 	if accounts == nil {
 		all, err := t.Contacts()
 		if err != nil {
@@ -197,7 +198,7 @@ func (t *txn) contactSyncBodies(accounts []string, withSecret bool) ([][]byte, e
 	} else {
 		for _, a := range accounts {
 			rec, err := t.Contact(a)
-			if errors.Is(err, ErrNotFound) {
+			if errors.Is(err, storage.ErrNotFound) {
 				continue
 			}
 			if err != nil {
@@ -298,7 +299,7 @@ func (t *txn) handleContactSync(from string, pm *wire.PairwiseMessage) error {
 			}
 		}
 		rec, err := t.Contact(account)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -328,7 +329,7 @@ func (t *txn) handleContactSync(from string, pm *wire.PairwiseMessage) error {
 // every contact we added gets it (AnnounceKey) and our other installations get it with
 // our contacts (ContactSync). Members met only in groups do not.
 func (c *Client) shareSecretOnce(ctx context.Context) {
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	err := c.tx(ctx, func(t *txn) error {
 		if c.acct == nil || c.acct.key == nil || c.acct.revoked {
 			return nil

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
@@ -123,7 +124,7 @@ func TestCreationWelcomeOnlyFromCreator(t *testing.T) {
 	if v2, _, _ := protocol.EpochInfo(v.c, forged); !v2 {
 		t.Fatal("the creator's creation Welcome was not held")
 	}
-	if _, err := v.c.Group(ctx, forged); !errors.Is(err, protocol.ErrNotFound) {
+	if _, err := v.c.Group(ctx, forged); !errors.Is(err, storage.ErrNotFound) {
 		t.Fatalf("a group still joining is visible: %v", err)
 	}
 	gs, err := v.c.Groups(ctx)

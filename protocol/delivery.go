@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/transport"
 )
 
@@ -24,11 +25,11 @@ func envelopeHash(topic string, payload []byte) [32]byte {
 // queue stores a publish to make (Unpublished) and marks its payload as seen, so that our
 // own messages coming back from the network are skipped. At commit the record is claimed
 // for the caller, which publishes it with publishIDs (the retry loop leaves it alone).
-func (t *txn) queue(topic string, payload []byte, msg *MessageID) (*OutboxRecord, error) {
+func (t *txn) queue(topic string, payload []byte, msg *MessageID) (*storage.OutboxRecord, error) {
 	now := t.c.now()
 	// The retry loop only takes the record over if the caller did not publish it within
 	// retryBase (e.g. a crash).
-	o := &OutboxRecord{Topic: topic, Payload: payload, Status: StatusUnpublished, NextAttempt: now.Add(t.c.opt.retryBase), CreatedAt: now}
+	o := &storage.OutboxRecord{Topic: topic, Payload: payload, Status: StatusUnpublished, NextAttempt: now.Add(t.c.opt.retryBase), CreatedAt: now}
 	if msg != nil {
 		o.Message, o.HasMessage = *msg, true
 	}
@@ -39,7 +40,7 @@ func (t *txn) queue(topic string, payload []byte, msg *MessageID) (*OutboxRecord
 		return nil, err
 	}
 	t.onCommit(func() {
-		if o.delayed {
+		if o.Delayed {
 			return // the retry loop publishes it when due (spread.go)
 		}
 		t.c.noteDue(o.NextAttempt)
@@ -73,7 +74,7 @@ func (c *Client) release(id int64) {
 
 // publishIDs publishes outbox records the caller's committed transaction queued (and
 // claimed). Failures are recorded and retried by Run.
-func (c *Client) publishIDs(ctx context.Context, recs []*OutboxRecord) {
+func (c *Client) publishIDs(ctx context.Context, recs []*storage.OutboxRecord) {
 	if c.hookStored != nil && c.hookStored() != nil {
 		for _, r := range recs {
 			c.release(r.ID)
@@ -81,7 +82,7 @@ func (c *Client) publishIDs(ctx context.Context, recs []*OutboxRecord) {
 		return // test hook: simulate a crash between store and publish
 	}
 	for _, r := range recs {
-		if r.delayed {
+		if r.Delayed {
 			continue // not claimed: published by the retry loop when due (spread.go)
 		}
 		c.publishClaimed(ctx, r)
@@ -90,12 +91,12 @@ func (c *Client) publishIDs(ctx context.Context, recs []*OutboxRecord) {
 
 // attempt publishes one outbox record found by the retry loop, unless someone else is
 // publishing it.
-func (c *Client) attempt(ctx context.Context, rec *OutboxRecord) {
+func (c *Client) attempt(ctx context.Context, rec *storage.OutboxRecord) {
 	if !c.claim(rec.ID) {
 		return
 	}
 	// Re-read under the claim: another goroutine may have published it meanwhile.
-	var fresh *OutboxRecord
+	var fresh *storage.OutboxRecord
 	if err := c.tx(ctx, func(t *txn) error {
 		var err error
 		fresh, err = t.Outbox(rec.ID)
@@ -109,7 +110,7 @@ func (c *Client) attempt(ctx context.Context, rec *OutboxRecord) {
 
 // publishClaimed publishes a claimed record, records the outcome and releases the claim.
 // On a rate-limited transport the quota outbox decides when it goes (quota.go).
-func (c *Client) publishClaimed(ctx context.Context, rec *OutboxRecord) {
+func (c *Client) publishClaimed(ctx context.Context, rec *storage.OutboxRecord) {
 	defer c.release(rec.ID)
 	if c.rl != nil {
 		c.publishLimited(ctx, rec)
@@ -123,7 +124,7 @@ func (c *Client) publishClaimed(ctx context.Context, rec *OutboxRecord) {
 }
 
 // recordOutcome stores the result of a publish attempt of rec.
-func (c *Client) recordOutcome(ctx context.Context, rec *OutboxRecord, err error) {
+func (c *Client) recordOutcome(ctx context.Context, rec *storage.OutboxRecord, err error) {
 	_ = c.tx(context.WithoutCancel(ctx), func(t *txn) error {
 		cur, err2 := t.Outbox(rec.ID)
 		if err2 != nil || cur.Status != StatusUnpublished {
@@ -164,7 +165,7 @@ func (c *Client) recordOutcome(ctx context.Context, rec *OutboxRecord, err error
 // keepOutbox stores the outcome of an attempt: a published record is deleted (nothing
 // needs it any more: a message's status counts only its records still unpublished or
 // failed); a failed one is kept, within the history window and MaxOutboxKeptBytes.
-func (t *txn) keepOutbox(o *OutboxRecord) error {
+func (t *txn) keepOutbox(o *storage.OutboxRecord) error {
 	switch o.Status {
 	case StatusPublished:
 		return t.DeleteOutbox(o.ID)
@@ -233,7 +234,7 @@ func (c *Client) retryDue(ctx context.Context) {
 	c.dueAt = time.Time{}
 	c.mu.Unlock()
 	for ctx.Err() == nil {
-		var due []OutboxRecord
+		var due []storage.OutboxRecord
 		err := c.tx(ctx, func(t *txn) error {
 			var err error
 			due, err = t.DueOutbox(c.now(), 64)

@@ -13,6 +13,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"slices"
 	"time"
 )
@@ -121,7 +122,7 @@ func (c *Client) RemoveInstallation(ctx context.Context, id InstallationID) erro
 }
 
 func (c *Client) revoke(ctx context.Context, id InstallationID, tell bool) error {
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	err := c.tx(ctx, func(t *txn) error {
 		acct, err := t.holder()
 		if err != nil {
@@ -131,7 +132,7 @@ func (c *Client) revoke(ctx context.Context, id InstallationID, tell bool) error
 			return ErrCurrentInstallation
 		}
 		in, err := t.Installation(id)
-		if errors.Is(err, ErrNotFound) || (err == nil && in.Account != acct.id) {
+		if errors.Is(err, storage.ErrNotFound) || (err == nil && in.Account != acct.id) {
 			return ErrUnknownInstallation
 		}
 		if err != nil || in.Revoked {

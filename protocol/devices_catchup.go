@@ -8,6 +8,7 @@ import (
 
 	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 )
 
@@ -16,11 +17,11 @@ import (
 // active installations, the smallest-id installation it did list welcomes them. An
 // installation counts as listed only with its binding (the inviter hands on every binding
 // it holds; without one it does not know the installation).
-func (t *txn) catchUpSiblings(g *GroupRecord, st *membership.State, w *wire.Welcome) error {
+func (t *txn) catchUpSiblings(g *storage.GroupRecord, st *membership.State, w *wire.Welcome) error {
 	return t.catchUpSiblingsLists(g, st, w.DeviceLists)
 }
 
-func (t *txn) catchUpSiblingsLists(g *GroupRecord, st *membership.State, lists [][]byte) error {
+func (t *txn) catchUpSiblingsLists(g *storage.GroupRecord, st *membership.State, lists [][]byte) error {
 	acct := t.c.acct
 	var listed map[[16]byte]bool
 	for _, raw := range lists {
@@ -42,7 +43,7 @@ func (t *txn) catchUpSiblingsLists(g *GroupRecord, st *membership.State, lists [
 	if err != nil {
 		return err
 	}
-	var missing []*InstallationRecord
+	var missing []*storage.InstallationRecord
 	leader := InstallationID{}
 	found := false
 	for i := range own { // ordered by id

@@ -10,6 +10,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 )
 
@@ -18,9 +19,9 @@ import (
 // installations in welcome are welcomed into it first, on topic), our other
 // installations (pairwise Devices) and our contacts outside our groups (pairwise device list),
 // and publishes an announcement. skip are installations not to send Devices to.
-func (t *txn) announceDevices(list []byte, welcome []*InstallationRecord, topic string, groupsToo bool, skip ...InstallationID) ([]*OutboxRecord, error) {
+func (t *txn) announceDevices(list []byte, welcome []*storage.InstallationRecord, topic string, groupsToo bool, skip ...InstallationID) ([]*storage.OutboxRecord, error) {
 	c := t.c
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	notified := false
 	t.beginBurst() // one publish per group and per contact (spread.go)
 	if groupsToo {
@@ -61,7 +62,7 @@ func (t *txn) announceDevices(list []byte, welcome []*InstallationRecord, topic 
 // relayToGroups welcomes the installations in welcome (on topic; "" = their inbox) into
 // every active group we are in and sends the device list there as a devices message. It returns
 // the outbox records and the number of groups.
-func (t *txn) relayToGroups(list []byte, welcome []*InstallationRecord, topic string) ([]*OutboxRecord, int, error) {
+func (t *txn) relayToGroups(list []byte, welcome []*storage.InstallationRecord, topic string) ([]*storage.OutboxRecord, int, error) {
 	c := t.c
 	outs, err := t.welcomeToGroups(welcome, topic)
 	if err != nil {
@@ -86,11 +87,11 @@ func (t *txn) relayToGroups(list []byte, welcome []*InstallationRecord, topic st
 
 // welcomeToGroups welcomes the installations in welcome (on topic; "" = their inbox)
 // into every active group we are in; they count as holding our current key.
-func (t *txn) welcomeToGroups(welcome []*InstallationRecord, topic string) ([]*OutboxRecord, error) {
+func (t *txn) welcomeToGroups(welcome []*storage.InstallationRecord, topic string) ([]*storage.OutboxRecord, error) {
 	if len(welcome) == 0 {
 		return nil, nil
 	}
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	for _, id := range t.activeGroups() {
 		g, gc, err := t.group(id)
 		if err != nil {
@@ -137,7 +138,7 @@ func (t *txn) activeGroups() []GroupID {
 
 // sendDevices sends our device list and the metadata of our installations to one
 // of our installations.
-func (t *txn) sendDevices(to *InstallationRecord, list []byte, groupsNotified bool) (*OutboxRecord, error) {
+func (t *txn) sendDevices(to *storage.InstallationRecord, list []byte, groupsNotified bool) (*storage.OutboxRecord, error) {
 	infos, err := t.deviceInfos()
 	if err != nil {
 		return nil, err
@@ -186,7 +187,7 @@ func clip(s string) string {
 func (t *txn) applyDeviceInfos(infos []wire.DeviceInfo) error {
 	for _, d := range infos {
 		in, err := t.Installation(d.ID)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -216,12 +217,12 @@ func (t *txn) applyDeviceInfos(infos []wire.DeviceInfo) error {
 
 // notifyContacts sends our device list to every installation of our added contacts with whom we
 // share no active group (group members learn it from the group).
-func (t *txn) notifyContacts(list []byte) ([]*OutboxRecord, error) {
+func (t *txn) notifyContacts(list []byte) ([]*storage.OutboxRecord, error) {
 	contacts, err := t.Contacts()
 	if err != nil {
 		return nil, err
 	}
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	for _, ct := range contacts {
 		if !ct.Added || ct.Account == t.c.acct.id || t.sharesGroup(ct.Account) {
 			continue
@@ -316,7 +317,7 @@ func (t *txn) handleDevices(from string, inst InstallationID, pm *wire.PairwiseM
 		t.sends = append(t.sends, outs...)
 		return err
 	}
-	var welcome []*InstallationRecord
+	var welcome []*storage.InstallationRecord
 	for _, id := range delta.added {
 		in, err := t.Installation(id)
 		if err != nil {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus/devicelist"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/x3dh"
 )
 
@@ -60,10 +61,10 @@ func (t *txn) mergeDeviceList(v *devicelist.Verified, raw []byte, from listFrom,
 	var delta deviceDelta
 	own := acct != nil && v.Account == acct.id
 	known := make(map[[16]byte]devicelist.Installation, len(v.List.Entries))
-	records := make(map[[16]byte]*InstallationRecord, len(v.List.Entries))
+	records := make(map[[16]byte]*storage.InstallationRecord, len(v.List.Entries))
 	for _, e := range v.List.Entries {
 		prev, err := t.Installation(InstallationID(e.ID))
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -78,7 +79,7 @@ func (t *txn) mergeDeviceList(v *devicelist.Verified, raw []byte, from listFrom,
 		id := InstallationID(m.ID)
 		ir, ok := records[m.ID]
 		if !ok {
-			ir = &InstallationRecord{ID: id, Account: m.Account, DH: m.DH, Signing: m.Signing}
+			ir = &storage.InstallationRecord{ID: id, Account: m.Account, DH: m.DH, Signing: m.Signing}
 		}
 		changed := !ok || ir.Revoked != m.Revoked || (len(ir.Binding) == 0 && len(m.Binding) > 0)
 		ir.Revoked, ir.Binding = m.Revoked, m.Binding
@@ -158,7 +159,7 @@ func (t *txn) mergeDeviceList(v *devicelist.Verified, raw []byte, from listFrom,
 func (t *txn) keepContactList(v *devicelist.Verified, added bool, now time.Time) error {
 	old, err := t.Contact(v.Account)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, storage.ErrNotFound):
 		old = nil
 	case err != nil:
 		return err
@@ -173,7 +174,7 @@ func (t *txn) keepContactList(v *devicelist.Verified, added bool, now time.Time)
 		if err != nil {
 			return err
 		}
-		rec := &ContactRecord{Account: v.Account, DeviceList: raw, Clock: v.List.Clock, Added: added || (old != nil && old.Added), UpdatedAt: now}
+		rec := &storage.ContactRecord{Account: v.Account, DeviceList: raw, Clock: v.List.Clock, Added: added || (old != nil && old.Added), UpdatedAt: now}
 		if old != nil { // our name for it and its announcement secret stay
 			rec.Name, rec.NameClock, rec.AnnounceSecret = old.Name, old.NameClock, old.AnnounceSecret
 		}
@@ -195,7 +196,7 @@ func (t *txn) attachBindings(list *devicelist.List, account string) error {
 			continue
 		}
 		in, err := t.Installation(InstallationID(e.ID))
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		}
 		if err != nil {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/x3dh"
 )
@@ -26,9 +27,9 @@ func (t *txn) putSelf(acct *account, now time.Time) error {
 	case err == nil && len(in.Binding) == devicelist.BindingSize:
 		return nil
 	case err == nil:
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, storage.ErrNotFound):
 		pub := acct.ident.Public()
-		in = &InstallationRecord{ID: acct.inst, Account: acct.id, DH: pub.DH, Signing: pub.Signing, UpdatedAt: now,
+		in = &storage.InstallationRecord{ID: acct.inst, Account: acct.id, DH: pub.DH, Signing: pub.Signing, UpdatedAt: now,
 			Name: clip(t.c.opt.deviceName), Platform: clip(t.c.opt.platform), AddedAt: now}
 	default:
 		return err
@@ -40,7 +41,7 @@ func (t *txn) putSelf(acct *account, now time.Time) error {
 }
 
 // loadAccount builds the in-memory account from its record.
-func loadAccount(rec *AccountRecord, ident *x3dh.Identity) (*account, error) {
+func loadAccount(rec *storage.AccountRecord, ident *x3dh.Identity) (*account, error) {
 	if len(rec.PrivateKey) > 0 {
 		key, err := crypto.ToECDSA(rec.PrivateKey)
 		if err != nil {
@@ -58,7 +59,7 @@ func loadAccount(rec *AccountRecord, ident *x3dh.Identity) (*account, error) {
 // loadDevices completes loading: a store from before multi-device gets its own
 // installation record and a signed device list; a revoked installation is marked; a link
 // in progress keeps its topic.
-func (t *txn) loadDevices(rec *AccountRecord) error {
+func (t *txn) loadDevices(rec *storage.AccountRecord) error {
 	c := t.c
 	acct := c.acct
 	if err := t.putSelf(acct, rec.CreatedAt); err != nil {
@@ -113,7 +114,7 @@ func (c *Client) refreshOwnDevices(ctx context.Context) {
 		c.log.Debug("own announcements: history failed", "err", err)
 		return
 	}
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	err = c.tx(ctx, func(t *txn) error {
 		t.quietResign = true
 		unknown := false

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 // This file is the engine side of key schedule v2 (spec: protocol, "Key schedule v2
@@ -60,7 +61,7 @@ type coverage struct {
 
 // newCoverage records the installations ins (and accounts adds) as holding the seed of
 // event e authored by author.
-func newCoverage(e epoch.ID, author InstallationID, ins []InstallationRecord, adds []string) *coverage {
+func newCoverage(e epoch.ID, author InstallationID, ins []storage.InstallationRecord, adds []string) *coverage {
 	cv := &coverage{Author: author, Adds: adds}
 	for _, in := range ins {
 		h := epoch.SlotHint(e, epoch.Installation(in.ID))
@@ -70,7 +71,7 @@ func newCoverage(e epoch.ID, author InstallationID, ins []InstallationRecord, ad
 }
 
 // covers reports whether installation in holds the seed of event e.
-func (cv *coverage) covers(e epoch.ID, in *InstallationRecord) bool {
+func (cv *coverage) covers(e epoch.ID, in *storage.InstallationRecord) bool {
 	if in.ID == cv.Author {
 		return true
 	}
@@ -84,9 +85,9 @@ func (cv *coverage) covers(e epoch.ID, in *InstallationRecord) bool {
 	return slices.Contains(cv.Hints, hex.EncodeToString(h[:]))
 }
 
-func isV2(g *GroupRecord) bool { return len(g.EpochMeta) > 0 }
+func isV2(g *storage.GroupRecord) bool { return len(g.EpochMeta) > 0 }
 
-func loadMeta(g *GroupRecord) (*epochMeta, error) {
+func loadMeta(g *storage.GroupRecord) (*epochMeta, error) {
 	m := &epochMeta{}
 	if err := json.Unmarshal(g.EpochMeta, m); err != nil || m.V != 2 {
 		return nil, fmt.Errorf("protocol: bad epoch bookkeeping: %v", err)
@@ -97,7 +98,7 @@ func loadMeta(g *GroupRecord) (*epochMeta, error) {
 	return m, nil
 }
 
-func (m *epochMeta) store(g *GroupRecord) error {
+func (m *epochMeta) store(g *storage.GroupRecord) error {
 	b, err := json.Marshal(m)
 	if err != nil {
 		return err
@@ -153,7 +154,7 @@ func (m *epochMeta) clone() *epochMeta {
 }
 
 // loadV2 is loadV2 through the client's memo of decoded bookkeeping.
-func (t *txn) loadV2(g *GroupRecord) (*epoch.Schedule, *epochMeta, error) {
+func (t *txn) loadV2(g *storage.GroupRecord) (*epoch.Schedule, *epochMeta, error) {
 	s, err := loadSchedule(g)
 	if err != nil {
 		return nil, nil, err
@@ -171,7 +172,7 @@ func (t *txn) loadV2(g *GroupRecord) (*epoch.Schedule, *epochMeta, error) {
 }
 
 // storeMeta is m.store(g) that remembers the encoding (see metaMemo).
-func (t *txn) storeMeta(g *GroupRecord, m *epochMeta) error {
+func (t *txn) storeMeta(g *storage.GroupRecord, m *epochMeta) error {
 	if err := m.store(g); err != nil {
 		return err
 	}
@@ -180,7 +181,7 @@ func (t *txn) storeMeta(g *GroupRecord, m *epochMeta) error {
 }
 
 // loadV2 decodes a v2 group's schedule and its epoch bookkeeping.
-func loadV2(g *GroupRecord) (*epoch.Schedule, *epochMeta, error) {
+func loadV2(g *storage.GroupRecord) (*epoch.Schedule, *epochMeta, error) {
 	s, err := loadSchedule(g)
 	if err != nil {
 		return nil, nil, err
@@ -194,7 +195,7 @@ func loadV2(g *GroupRecord) (*epoch.Schedule, *epochMeta, error) {
 
 // loadSchedule decodes the group's schedule (ErrNotMember when we hold none: a group we
 // left or were removed from).
-func loadSchedule(g *GroupRecord) (*epoch.Schedule, error) {
+func loadSchedule(g *storage.GroupRecord) (*epoch.Schedule, error) {
 	if len(g.Schedule) == 0 {
 		return nil, ErrNotMember
 	}
@@ -208,7 +209,7 @@ func loadSchedule(g *GroupRecord) (*epoch.Schedule, error) {
 // storeSchedule computes the current epoch if it can, stores the schedule and the
 // bookkeeping in g (the caller puts g), deletes the chains of retired epochs, and
 // refreshes the cache's live epochs at commit.
-func (t *txn) storeSchedule(g *GroupRecord, gc *groupCache, s *epoch.Schedule, m *epochMeta) error {
+func (t *txn) storeSchedule(g *storage.GroupRecord, gc *groupCache, s *epoch.Schedule, m *epochMeta) error {
 	cur, err := s.Current()
 	complete := err == nil
 	if err != nil && !errors.Is(err, epoch.ErrIncomplete) {
@@ -433,7 +434,7 @@ func (t *txn) setLive(gc *groupCache, live []epoch.Epoch, cur *epoch.Epoch) {
 }
 
 // cacheEpochs fills a new cache entry's live epochs from the stored schedule.
-func cacheEpochs(g *GroupRecord, gc *groupCache) {
+func cacheEpochs(g *storage.GroupRecord, gc *groupCache) {
 	gc.v2 = isV2(g)
 	if !gc.v2 || len(g.Schedule) == 0 {
 		return

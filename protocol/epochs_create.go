@@ -8,6 +8,7 @@ import (
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 )
 
@@ -64,8 +65,8 @@ func creationBodies(st *membership.State, cards [][]byte, budget int) ([][]byte,
 }
 
 // installationsOfAccounts lists the installations we know of accounts.
-func (t *txn) installationsOfAccounts(accounts []string) ([]*InstallationRecord, error) {
-	var ins []*InstallationRecord
+func (t *txn) installationsOfAccounts(accounts []string) ([]*storage.InstallationRecord, error) {
+	var ins []*storage.InstallationRecord
 	for _, m := range accounts {
 		list, err := t.InstallationsOf(m)
 		if err != nil {
@@ -92,7 +93,7 @@ func joiningV2(gc *groupCache) bool { return gc.v2 && len(gc.state.Events) == 0 
 // is stored joining, with the schedule of the join, and its topic synced from before the
 // Welcome was sent; it becomes a group once the creator's membership message with the
 // creation events opens (joinedV2). A creation Welcome for a group we hold adds nothing.
-func (t *txn) joinCreationV2(from string, g *GroupRecord, w *wire.WelcomeV2) error {
+func (t *txn) joinCreationV2(from string, g *storage.GroupRecord, w *wire.WelcomeV2) error {
 	if g != nil {
 		return nil
 	}
@@ -117,7 +118,7 @@ func (t *txn) joinCreationV2(from string, g *GroupRecord, w *wire.WelcomeV2) err
 // creationState returns the state a joining group's creation message derives, if it is
 // one: a membership message whose events make us a member and apply every event of our
 // join's frontier (the creation).
-func (t *txn) creationState(g *GroupRecord, gp *wire.GroupPlaintext) (membership.State, [][]byte, bool) {
+func (t *txn) creationState(g *storage.GroupRecord, gp *wire.GroupPlaintext) (membership.State, [][]byte, bool) {
 	c := t.c
 	if gp.Type != wire.ContentMembership {
 		return membership.State{}, nil, false
@@ -144,7 +145,7 @@ func (t *txn) creationState(g *GroupRecord, gp *wire.GroupPlaintext) (membership
 
 // joinedV2 finishes joining a group from its creation message (applied by
 // acceptGroupMessage): envelopes waiting for it are retried.
-func (t *txn) joinedV2(g *GroupRecord, st *membership.State, creator string, lists [][]byte) error {
+func (t *txn) joinedV2(g *storage.GroupRecord, st *membership.State, creator string, lists [][]byte) error {
 	t.newKeys = true
 	t.emit(&GroupJoined{Group: g.ID, Name: st.Name, Inviter: creator})
 	full, err := t.Group(g.ID)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 // epochGapsV2 lists R1 gaps of v2 receiver chains: per (sender, epoch) runs of skipped
@@ -41,7 +42,7 @@ type epochGap struct {
 // message we could ever open: one of an epoch we held since joining, at an iteration
 // near what we hold of that sender (a bounded search). Entries naming messages of
 // epochs before our join are never expected (R1).
-func (t *txn) knownV2Message(g *GroupRecord, inst InstallationID, prefix []byte) (bool, error) {
+func (t *txn) knownV2Message(g *storage.GroupRecord, inst InstallationID, prefix []byte) (bool, error) {
 	m, err := loadMeta(g)
 	if err != nil {
 		return false, err
@@ -75,7 +76,7 @@ func (t *txn) knownV2Message(g *GroupRecord, inst InstallationID, prefix []byte)
 
 // mayExpectV2 reports whether a causal-history entry may be expected in a v2 group: only
 // if it names a message of an epoch we held (never one sent before we joined).
-func (t *txn) mayExpectV2(g *GroupRecord, e [32]byte) bool {
+func (t *txn) mayExpectV2(g *storage.GroupRecord, e [32]byte) bool {
 	if !isV2(g) {
 		return true
 	}
@@ -85,7 +86,7 @@ func (t *txn) mayExpectV2(g *GroupRecord, e [32]byte) bool {
 
 // reportGapsV2 reports the iteration gaps of a v2 group's receiver chains once each (R1
 // per sender and epoch; KeyID carries the first 8 bytes of the epoch id).
-func (t *txn) reportGapsV2(g *GroupRecord, now time.Time) error {
+func (t *txn) reportGapsV2(g *storage.GroupRecord, now time.Time) error {
 	if !isV2(g) {
 		return nil
 	}

@@ -9,14 +9,15 @@ import (
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 )
 
 // changeMembershipV2 is the v2 part of changeMembership: the membership message sealed
 // under our current epoch, with the key block of its key event (if it has one) in the
 // same publish, the schedule moved to the new epoch, newcomers welcomed with their join.
-func (t *txn) changeMembershipV2(g *GroupRecord, gc *groupCache, next membership.State, signed []membership.Event,
-	newcomers []string, body []byte) ([]*OutboxRecord, error) {
+func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, next membership.State, signed []membership.Event,
+	newcomers []string, body []byte) ([]*storage.OutboxRecord, error) {
 	c := t.c
 	vc, bad, err := t.prepareV2(g, gc)
 	if err != nil {
@@ -28,7 +29,7 @@ func (t *txn) changeMembershipV2(g *GroupRecord, gc *groupCache, next membership
 	}
 	kev, isKey := keyEventOf(signed)
 	isKey = isKey && next.IsMember(c.acct.id)
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	if bad && !isKey {
 		// Not a key event: the message rides with the healing rekey.
 		if err := t.PutGroupState(g); err != nil {
@@ -45,14 +46,14 @@ func (t *txn) changeMembershipV2(g *GroupRecord, gc *groupCache, next membership
 	}
 	frames := []*wire.FrameV2{{Message: msg}}
 	var join *epoch.Join
-	var gaps []*InstallationRecord
+	var gaps []*storage.InstallationRecord
 	if isKey {
 		// Installations a frontier event missed cannot open this publish (sealed under our
 		// epoch): like newcomers they get the key event's join in a Welcome.
 		if gaps, err = t.coverageGaps(gc, vc.s, vc.m); err != nil {
 			return nil, err
 		}
-		gaps = slices.DeleteFunc(gaps, func(in *InstallationRecord) bool { return !next.IsMember(in.Account) })
+		gaps = slices.DeleteFunc(gaps, func(in *storage.InstallationRecord) bool { return !next.IsMember(in.Account) })
 		E := epoch.ID(kev.ID())
 		var seed epoch.Seed
 		if _, err := io.ReadFull(c.rand, seed[:]); err != nil {
@@ -73,7 +74,7 @@ func (t *txn) changeMembershipV2(g *GroupRecord, gc *groupCache, next membership
 			return nil, err
 		}
 		// Installations of accounts added now get the seed in their Welcome.
-		var existing []InstallationRecord
+		var existing []storage.InstallationRecord
 		for _, in := range all {
 			if !slices.Contains(newcomers, in.Account) {
 				existing = append(existing, in)
@@ -140,7 +141,7 @@ func (t *txn) changeMembershipV2(g *GroupRecord, gc *groupCache, next membership
 // epoch, as membership messages (the first with the events, the others with an empty
 // event list), and every member installation gets a Welcome v2 with its join and no log
 // or device list (a creation Welcome), whose size does not depend on N.
-func (t *txn) createGroupV2(g *GroupRecord, gc *groupCache, st *membership.State, created membership.Event, members []string) ([]*OutboxRecord, error) {
+func (t *txn) createGroupV2(g *storage.GroupRecord, gc *groupCache, st *membership.State, created membership.Event, members []string) ([]*storage.OutboxRecord, error) {
 	c := t.c
 	E := epoch.ID(created.ID())
 	var seed epoch.Seed
@@ -189,7 +190,7 @@ func (t *txn) createGroupV2(g *GroupRecord, gc *groupCache, st *membership.State
 	if err != nil {
 		return nil, err
 	}
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	for _, body := range bodies {
 		msg, id, err := t.sealMessageV2(g, &ep, wire.ContentMembership, body)
 		if err != nil {
@@ -225,7 +226,7 @@ func (t *txn) createGroupV2(g *GroupRecord, gc *groupCache, st *membership.State
 }
 
 // leaveV2 winds down our key schedule state of a group we are no longer in.
-func (t *txn) leaveV2(g *GroupRecord, gc *groupCache) error {
+func (t *txn) leaveV2(g *storage.GroupRecord, gc *groupCache) error {
 	g.Schedule = nil
 	if err := t.DeleteEpochChains(g.ID, nil); err != nil {
 		return err
@@ -236,7 +237,7 @@ func (t *txn) leaveV2(g *GroupRecord, gc *groupCache) error {
 
 // departV2 records the installations of removed accounts as uncovered: until a key event
 // excludes them, the current epoch may be theirs (a leave carries no seed).
-func (t *txn) departV2(g *GroupRecord, removed []string) error {
+func (t *txn) departV2(g *storage.GroupRecord, removed []string) error {
 	if len(removed) == 0 || len(g.Schedule) == 0 {
 		return nil
 	}

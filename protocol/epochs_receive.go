@@ -12,6 +12,7 @@ import (
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/x3dh"
 )
@@ -33,7 +34,7 @@ func openFrameV2(gc *groupCache, payload []byte) (*wire.FrameV2, epoch.Epoch, bo
 }
 
 // signingKey65 returns an installation's signing key uncompressed.
-func signingKey65(in *InstallationRecord) ([]byte, error) {
+func signingKey65(in *storage.InstallationRecord) ([]byte, error) {
 	pub, err := crypto.DecompressPubkey(in.Signing[:])
 	if err != nil {
 		return nil, err
@@ -109,14 +110,14 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) err
 // openGroupMessageV2 opens a v2 message of epoch ep and stores it. With a membership key
 // block in the same frame, the message must carry that event, authored by the block's
 // author, and applicable; otherwise nothing is stored and the envelope waits (pending).
-func (t *txn) openGroupMessageV2(g *GroupRecord, gc *groupCache, msg []byte, h epoch.MessageHeader, ep epoch.Epoch, kb *epoch.KeyBlock) error {
+func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []byte, h epoch.MessageHeader, ep epoch.Epoch, kb *epoch.KeyBlock) error {
 	c := t.c
 	inst := InstallationID(h.Installation)
 	if inst == c.acct.inst {
 		return errOwn
 	}
 	in, err := t.Installation(inst)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		t.claim = append([]byte("inst"), inst[:]...)
 		return errPending // a member's device we have not met yet
 	}
@@ -138,9 +139,9 @@ func (t *txn) openGroupMessageV2(g *GroupRecord, gc *groupCache, msg []byte, h e
 	rec, err := t.ReceiverChain(g.ID, ep.ID, inst)
 	rc := new(epoch.ReceiverChain)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, storage.ErrNotFound):
 		rc = epoch.NewReceiverChain(&ep, h.Installation)
-		rec = &EpochChainRecord{Group: g.ID, Epoch: ep.ID, Installation: inst}
+		rec = &storage.EpochChainRecord{Group: g.ID, Epoch: ep.ID, Installation: inst}
 	case err != nil:
 		return err
 	default:
@@ -210,7 +211,7 @@ func (t *txn) openGroupMessageV2(g *GroupRecord, gc *groupCache, msg []byte, h e
 // processKeyBlock applies the key event of a block (its membership event, if any,
 // applied already) and takes our seed from our slot: at most one slot is tried, the one
 // with our hint, on the session with the block's author.
-func (t *txn) processKeyBlock(g *GroupRecord, gc *groupCache, kb *epoch.KeyBlock) error {
+func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.KeyBlock) error {
 	c := t.c
 	author := InstallationID(kb.Author)
 	in, err := t.Installation(author)
@@ -347,7 +348,7 @@ func shortIDs(ids []epoch.ID) []string {
 }
 
 // s0Frontier returns the frontier of g's stored schedule (nil if it does not load).
-func s0Frontier(g *GroupRecord) epoch.Frontier {
+func s0Frontier(g *storage.GroupRecord) epoch.Frontier {
 	s, err := loadSchedule(g)
 	if err != nil {
 		return nil
@@ -403,7 +404,7 @@ func prevAgrees(st *membership.State, ev membership.Event, prev epoch.Frontier, 
 // it for an initial slot). A compact initial slot's X3DH header is completed with the
 // author's identity as we know it (spec: "Rotation block"), then goes through the same
 // checks as a full header.
-func (t *txn) openSeedSlot(g *GroupRecord, kb *epoch.KeyBlock, sl *epoch.Slot, author *InstallationRecord) (epoch.Seed, error) {
+func (t *txn) openSeedSlot(g *storage.GroupRecord, kb *epoch.KeyBlock, sl *epoch.Slot, author *storage.InstallationRecord) (epoch.Seed, error) {
 	c := t.c
 	c.slotTries++
 	var s *sess
@@ -456,7 +457,7 @@ func (t *txn) openSeedSlot(g *GroupRecord, kb *epoch.KeyBlock, sl *epoch.Slot, a
 	return t.finishSeedSlot(s, otk, author, pt)
 }
 
-func (t *txn) finishSeedSlot(s *sess, otk *uint32, author *InstallationRecord, pt []byte) (epoch.Seed, error) {
+func (t *txn) finishSeedSlot(s *sess, otk *uint32, author *storage.InstallationRecord, pt []byte) (epoch.Seed, error) {
 	p, err := epoch.ParseSlotPlaintext(pt)
 	if err != nil || p.Kind != epoch.SlotSeed {
 		return epoch.Seed{}, fmt.Errorf("protocol: slot plaintext: %w", err)

@@ -11,6 +11,7 @@ import (
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/x3dh"
 )
@@ -45,8 +46,8 @@ func appliedEvent(st *membership.State, id epoch.ID) (membership.Event, bool) {
 
 // installationsOf returns the unrevoked installations we know of the accounts (ours
 // included).
-func (t *txn) installationsOf(accounts []string) ([]InstallationRecord, error) {
-	var out []InstallationRecord
+func (t *txn) installationsOf(accounts []string) ([]storage.InstallationRecord, error) {
+	var out []storage.InstallationRecord
 	for _, m := range accounts {
 		ins, err := t.InstallationsOf(m)
 		if err != nil {
@@ -64,14 +65,14 @@ func (t *txn) installationsOf(accounts []string) ([]InstallationRecord, error) {
 // designated reports whether we are the designated installation of the membership: the
 // bytewise smallest unrevoked installation id of its members (spec: "Rekeys"), leaving
 // out those a frontier event's seed missed (they may not know it).
-func (t *txn) designated(st *membership.State, except []*InstallationRecord) (bool, error) {
+func (t *txn) designated(st *membership.State, except []*storage.InstallationRecord) (bool, error) {
 	ins, err := t.installationsOf(st.Members)
 	if err != nil {
 		return false, err
 	}
 	ids := make([]epoch.Installation, 0, len(ins)+1)
 	for _, in := range ins {
-		if !slices.ContainsFunc(except, func(x *InstallationRecord) bool { return x.ID == in.ID }) {
+		if !slices.ContainsFunc(except, func(x *storage.InstallationRecord) bool { return x.ID == in.ID }) {
 			ids = append(ids, epoch.Installation(in.ID))
 		}
 	}
@@ -101,7 +102,7 @@ func (t *txn) unhealed(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, e
 
 // coverageGaps returns the installations of the current membership that some frontier
 // event's seed did not reach (see epochMeta.Covered).
-func (t *txn) coverageGaps(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*InstallationRecord, error) {
+func (t *txn) coverageGaps(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*storage.InstallationRecord, error) {
 	gaps, _, err := t.coverageGapsSplit(gc, s, m)
 	return gaps, err
 }
@@ -109,9 +110,9 @@ func (t *txn) coverageGaps(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*
 // coverageGapsSplit is coverageGaps that also returns the gaps left by events of
 // members (not departed authors): those installations may lack events the others hold,
 // so they stand aside when the designated installation is chosen.
-func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*InstallationRecord, []*InstallationRecord, error) {
-	var members []InstallationRecord
-	var out, strong []*InstallationRecord
+func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*storage.InstallationRecord, []*storage.InstallationRecord, error) {
+	var members []storage.InstallationRecord
+	var out, strong []*storage.InstallationRecord
 	for _, id := range s.Frontier() {
 		cv, ok := m.Covered[id.String()]
 		if !ok {
@@ -136,10 +137,10 @@ func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta)
 				}
 				*in = *rec
 			}
-			if !slices.ContainsFunc(out, func(x *InstallationRecord) bool { return x.ID == in.ID }) {
+			if !slices.ContainsFunc(out, func(x *storage.InstallationRecord) bool { return x.ID == in.ID }) {
 				out = append(out, in)
 			}
-			if !cv.Departed && !slices.ContainsFunc(strong, func(x *InstallationRecord) bool { return x.ID == in.ID }) {
+			if !cv.Departed && !slices.ContainsFunc(strong, func(x *storage.InstallationRecord) bool { return x.ID == in.ID }) {
 				strong = append(strong, in)
 			}
 		}
@@ -150,7 +151,7 @@ func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta)
 // buildKeySlots seals the seed of key event E (block header kb) to each installation in
 // targets over its pairwise session (starting one with X3DH where needed). It returns the
 // slots and the installations served.
-func (t *txn) buildKeySlots(g *GroupRecord, kb *epoch.KeyBlock, seed *epoch.Seed, targets []InstallationRecord) ([]epoch.Slot, []InstallationID, error) {
+func (t *txn) buildKeySlots(g *storage.GroupRecord, kb *epoch.KeyBlock, seed *epoch.Seed, targets []storage.InstallationRecord) ([]epoch.Slot, []InstallationID, error) {
 	c := t.c
 	ctx := kb.Context(epoch.ID(g.ID))
 	pt, err := (&epoch.SlotPlaintext{Kind: epoch.SlotSeed, Seed: *seed}).MarshalBinary()
@@ -254,7 +255,7 @@ func packKeyFrames(kb epoch.KeyBlock, slots []epoch.Slot, msg []byte, maxFrame i
 // rekeyV2 authors a rekey (prev = our frontier): a fresh seed to every installation of
 // the membership, in a block-only publish under our newest live epoch (our previous
 // one), and moves our schedule to the new epoch. s and m are updated and stored in g.
-func (t *txn) rekeyV2(g *GroupRecord, gc *groupCache, s *epoch.Schedule, m *epochMeta, msg []byte, id *MessageID) ([]*OutboxRecord, error) {
+func (t *txn) rekeyV2(g *storage.GroupRecord, gc *groupCache, s *epoch.Schedule, m *epochMeta, msg []byte, id *MessageID) ([]*storage.OutboxRecord, error) {
 	gaps, err := t.coverageGaps(gc, s, m)
 	if err != nil {
 		return nil, err
@@ -271,8 +272,8 @@ func (t *txn) rekeyV2(g *GroupRecord, gc *groupCache, s *epoch.Schedule, m *epoc
 
 // rekeyV2Seed is rekeyV2 that also gives extra installations (not yet known as members'
 // to everyone) a slot, and returns the seed and event id.
-func (t *txn) rekeyV2Seed(g *GroupRecord, gc *groupCache, s *epoch.Schedule, m *epochMeta, extra []*InstallationRecord,
-	msg []byte, id *MessageID) ([]*OutboxRecord, epoch.Seed, epoch.ID, error) {
+func (t *txn) rekeyV2Seed(g *storage.GroupRecord, gc *groupCache, s *epoch.Schedule, m *epochMeta, extra []*storage.InstallationRecord,
+	msg []byte, id *MessageID) ([]*storage.OutboxRecord, epoch.Seed, epoch.ID, error) {
 	c := t.c
 	var seed epoch.Seed
 	live := s.Live()
@@ -317,7 +318,7 @@ func (t *txn) rekeyV2Seed(g *GroupRecord, gc *groupCache, s *epoch.Schedule, m *
 		return nil, seed, epoch.ID{}, err
 	}
 	for _, in := range extra {
-		if !slices.ContainsFunc(targets, func(x InstallationRecord) bool { return x.ID == in.ID }) {
+		if !slices.ContainsFunc(targets, func(x storage.InstallationRecord) bool { return x.ID == in.ID }) {
 			targets = append(targets, *in)
 		}
 	}
@@ -348,7 +349,7 @@ func (t *txn) rekeyV2Seed(g *GroupRecord, gc *groupCache, s *epoch.Schedule, m *
 // installation of the membership in one publish; everything sent afterwards is under the
 // new epoch. A v1 group returns ErrUnsupportedGroup.
 func (c *Client) Rekey(ctx context.Context, id GroupID) error {
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	err := c.tx(ctx, func(t *txn) error {
 		if c.acct == nil {
 			return ErrNoAccount
@@ -380,7 +381,7 @@ func (c *Client) Rekey(ctx context.Context, id GroupID) error {
 // healV2 rekeys at once when we are the designated installation of an unhealed epoch
 // (spec: "Rekeys after a leave and after concurrent removals"); the publish goes out
 // after the transaction commits.
-func (t *txn) healV2(g *GroupRecord, gc *groupCache) error {
+func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache) error {
 	if g.Status != GroupActive || len(g.Schedule) == 0 {
 		return nil
 	}
@@ -450,7 +451,7 @@ func causalPast(byID map[epoch.ID]*membership.Event, parents []membership.EventI
 // a departure the current epoch has not healed yet (m.Uncovered): added concurrently with
 // it, they may never learn it (a leave is sealed under an epoch they never held), so they
 // stand aside when the designated installation is chosen.
-func (t *txn) lateJoiners(st *membership.State, m *epochMeta) ([]*InstallationRecord, error) {
+func (t *txn) lateJoiners(st *membership.State, m *epochMeta) ([]*storage.InstallationRecord, error) {
 	if len(m.Uncovered) == 0 {
 		return nil, nil
 	}
@@ -496,7 +497,7 @@ func (t *txn) lateJoiners(st *membership.State, m *epochMeta) ([]*InstallationRe
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*InstallationRecord, len(ins))
+	out := make([]*storage.InstallationRecord, len(ins))
 	for i := range ins {
 		out[i] = &ins[i]
 	}
@@ -533,7 +534,7 @@ func (t *txn) runHeals() error {
 
 // revokedV2 records revoked installations of a member as departed from a v2 group (see
 // departV2) and heals at once if we are the designated installation.
-func (t *txn) revokedV2(g *GroupRecord, gc *groupCache, revoked []InstallationID) error {
+func (t *txn) revokedV2(g *storage.GroupRecord, gc *groupCache, revoked []InstallationID) error {
 	if len(revoked) == 0 || len(g.Schedule) == 0 || gc == nil {
 		return nil
 	}
@@ -579,7 +580,7 @@ func (t *txn) revokedV2(g *GroupRecord, gc *groupCache, revoked []InstallationID
 // reaches reports whether a departed installation may hold the current epoch: every
 // frontier event's seed reached it (as far as we know). One event that missed it keeps
 // the epoch out of its reach (its contribution is needed), so no rekey is due for it.
-func reaches(s *epoch.Schedule, m *epochMeta, in *InstallationRecord) bool {
+func reaches(s *epoch.Schedule, m *epochMeta, in *storage.InstallationRecord) bool {
 	for _, id := range s.Frontier() {
 		if cv, ok := m.Covered[id.String()]; ok && !cv.covers(id, in) {
 			return false

@@ -8,6 +8,7 @@ import (
 	"fmt"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport"
 )
@@ -24,7 +25,7 @@ type v2Context struct {
 // message under: the current one, or while unhealed our newest live one (the message
 // then rides with the rekey, in the same publish, sealed under our previous epoch as a
 // key event's publish is).
-func (t *txn) prepareV2(g *GroupRecord, gc *groupCache) (*v2Context, bool, error) {
+func (t *txn) prepareV2(g *storage.GroupRecord, gc *groupCache) (*v2Context, bool, error) {
 	s, m, err := loadV2(g)
 	if err != nil {
 		return nil, false, err
@@ -63,14 +64,14 @@ func messageIDV2(group GroupID, inst InstallationID, eid epoch.ID, iteration uin
 // sealMessageV2 seals one group message under epoch ep with our sending chain of it
 // (created at iteration 0, leased and stored before anything is published) and stores
 // the message as Unpublished. It returns the v2 message and its id.
-func (t *txn) sealMessageV2(g *GroupRecord, ep *epoch.Epoch, typ wire.ContentType, body []byte) ([]byte, MessageID, error) {
+func (t *txn) sealMessageV2(g *storage.GroupRecord, ep *epoch.Epoch, typ wire.ContentType, body []byte) ([]byte, MessageID, error) {
 	c := t.c
 	rec, err := t.SenderChain(g.ID, ep.ID)
 	sc := new(epoch.SenderChain)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, storage.ErrNotFound):
 		sc = epoch.NewSenderChain(ep, epoch.Installation(c.acct.inst))
-		rec = &EpochChainRecord{Group: g.ID, Epoch: ep.ID}
+		rec = &storage.EpochChainRecord{Group: g.ID, Epoch: ep.ID}
 		t.onCommit(func() { c.resumedEpochs[ep.ID] = g.ID })
 	case err != nil:
 		return nil, MessageID{}, err
@@ -113,7 +114,7 @@ func (t *txn) sealMessageV2(g *GroupRecord, ep *epoch.Epoch, typ wire.ContentTyp
 	g.Clock++
 	g.History = pushHistory(g.History, historyEntry(c.acct.inst, id))
 	g.UpdatedAt = now
-	mr := &MessageRecord{ID: id, Group: g.ID, SenderAccount: c.acct.id, SenderInstallation: c.acct.inst, Clock: g.Clock,
+	mr := &storage.MessageRecord{ID: id, Group: g.ID, SenderAccount: c.acct.id, SenderInstallation: c.acct.inst, Clock: g.Clock,
 		Timestamp: now, ReceivedAt: now, Outgoing: true, Status: StatusUnpublished, Type: uint8(typ), Body: body}
 	if _, err := t.PutMessage(mr); err != nil {
 		return nil, MessageID{}, err
@@ -123,7 +124,7 @@ func (t *txn) sealMessageV2(g *GroupRecord, ep *epoch.Epoch, typ wire.ContentTyp
 
 // sealGroupV2 is sealGroup for a v2 group: heal first if needed, then one publish with
 // the message under the current epoch.
-func (t *txn) sealGroupV2(g *GroupRecord, gc *groupCache, typ wire.ContentType, body []byte) (MessageID, []*OutboxRecord, error) {
+func (t *txn) sealGroupV2(g *storage.GroupRecord, gc *groupCache, typ wire.ContentType, body []byte) (MessageID, []*storage.OutboxRecord, error) {
 	c := t.c
 	if g.Status != GroupActive || !gc.isMember(c.acct.id) {
 		return MessageID{}, nil, ErrNotMember
@@ -154,8 +155,8 @@ func (t *txn) sealGroupV2(g *GroupRecord, gc *groupCache, typ wire.ContentType, 
 }
 
 // queueFrames seals frames under ep's outer key and queues them.
-func (t *txn) queueFrames(g *GroupRecord, ep *epoch.Epoch, frames []*wire.FrameV2, id *MessageID) ([]*OutboxRecord, error) {
-	var outs []*OutboxRecord
+func (t *txn) queueFrames(g *storage.GroupRecord, ep *epoch.Epoch, frames []*wire.FrameV2, id *MessageID) ([]*storage.OutboxRecord, error) {
+	var outs []*storage.OutboxRecord
 	for _, f := range frames {
 		b, err := f.Marshal()
 		if err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/topics"
 	"github.com/chorus-im/chorus/transport"
@@ -15,8 +16,8 @@ import (
 
 // welcomeV2 sends a Welcome v2 with join to every installation of the accounts newcomers
 // (ours excluded).
-func (t *txn) welcomeV2(g *GroupRecord, st *membership.State, newcomers []string, join epoch.Join) ([]*OutboxRecord, error) {
-	var ins []*InstallationRecord
+func (t *txn) welcomeV2(g *storage.GroupRecord, st *membership.State, newcomers []string, join epoch.Join) ([]*storage.OutboxRecord, error) {
+	var ins []*storage.InstallationRecord
 	for _, m := range newcomers {
 		list, err := t.InstallationsOf(m)
 		if err != nil {
@@ -31,7 +32,7 @@ func (t *txn) welcomeV2(g *GroupRecord, st *membership.State, newcomers []string
 
 // welcomeV2To sends a Welcome v2 with join to each unrevoked installation of ins other
 // than ours, on topic ("": its account's inbox).
-func (t *txn) welcomeV2To(g *GroupRecord, st *membership.State, ins []*InstallationRecord, join epoch.Join, topic string) ([]*OutboxRecord, error) {
+func (t *txn) welcomeV2To(g *storage.GroupRecord, st *membership.State, ins []*storage.InstallationRecord, join epoch.Join, topic string) ([]*storage.OutboxRecord, error) {
 	if len(ins) == 0 {
 		return nil, nil
 	}
@@ -61,8 +62,8 @@ func (t *txn) welcomeV2To(g *GroupRecord, st *membership.State, ins []*Installat
 
 // sendWelcomesV2 sends the Welcome v2 parts bodies to each unrevoked installation of ins
 // other than ours, on topic ("": its account's inbox).
-func (t *txn) sendWelcomesV2(ins []*InstallationRecord, bodies [][]byte, topic string) ([]*OutboxRecord, error) {
-	var outs []*OutboxRecord
+func (t *txn) sendWelcomesV2(ins []*storage.InstallationRecord, bodies [][]byte, topic string) ([]*storage.OutboxRecord, error) {
+	var outs []*storage.OutboxRecord
 	for _, in := range ins {
 		if in.Revoked || in.ID == t.c.acct.inst {
 			continue
@@ -87,7 +88,7 @@ func (t *txn) sendWelcomesV2(ins []*InstallationRecord, bodies [][]byte, topic s
 // inviter did not know) into a v2 group: a rekey whose seed goes to every installation
 // of the membership in the block and, with the join, in a Welcome v2 to the new ones
 // (on topic; "": their inbox). The device-list change is a key event this way.
-func (t *txn) linkRekeyV2(g *GroupRecord, gc *groupCache, welcome []*InstallationRecord, topic string) ([]*OutboxRecord, error) {
+func (t *txn) linkRekeyV2(g *storage.GroupRecord, gc *groupCache, welcome []*storage.InstallationRecord, topic string) ([]*storage.OutboxRecord, error) {
 	s, m, err := loadV2(g)
 	if err != nil {
 		return nil, err
@@ -97,8 +98,8 @@ func (t *txn) linkRekeyV2(g *GroupRecord, gc *groupCache, welcome []*Installatio
 
 // rekeyWelcomeV2 rekeys with slots for the membership and welcome, and sends welcome a
 // Welcome v2 with the rekey's join (on topic; "": their inbox).
-func (t *txn) rekeyWelcomeV2(g *GroupRecord, gc *groupCache, s *epoch.Schedule, m *epochMeta, welcome []*InstallationRecord, topic string,
-	msg []byte, id *MessageID) ([]*OutboxRecord, error) {
+func (t *txn) rekeyWelcomeV2(g *storage.GroupRecord, gc *groupCache, s *epoch.Schedule, m *epochMeta, welcome []*storage.InstallationRecord, topic string,
+	msg []byte, id *MessageID) ([]*storage.OutboxRecord, error) {
 	outs, seed, ev, err := t.rekeyV2Seed(g, gc, s, m, welcome, msg, id)
 	if err != nil {
 		return nil, err
@@ -167,7 +168,7 @@ func (t *txn) handleWelcomeV2(from string, inst InstallationID, w *wire.WelcomeV
 	now := c.now()
 	g, err := t.Group(w.GroupID)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, storage.ErrNotFound):
 		g = nil
 	case err != nil:
 		return err
@@ -284,7 +285,7 @@ func (t *txn) handleWelcomeV2(from string, inst InstallationID, w *wire.WelcomeV
 // mergeJoin applies a join received by a member of the group into its schedule: the
 // entries' events with their prev sets, their seeds and contributions. Departures the
 // join's rekey excluded are healed by it.
-func (t *txn) mergeJoin(g *GroupRecord, gc *groupCache, raw []byte) error {
+func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte) error {
 	j, err := epoch.ParseJoin(raw)
 	if err != nil {
 		return err
@@ -327,9 +328,9 @@ func (t *txn) mergeJoin(g *GroupRecord, gc *groupCache, raw []byte) error {
 // storeJoinedV2 stores the v2 group a Welcome joins us to, with schedule s and (unless
 // nil: a creation Welcome, whose events come in the group) membership state st, and
 // syncs its topic from just before the Welcome was sent.
-func (t *txn) storeJoinedV2(w *wire.WelcomeV2, s *epoch.Schedule, st *membership.State) (*GroupRecord, error) {
+func (t *txn) storeJoinedV2(w *wire.WelcomeV2, s *epoch.Schedule, st *membership.State) (*storage.GroupRecord, error) {
 	now := t.c.now()
-	g := &GroupRecord{ID: w.GroupID, ChatID: w.ChatID, Secret: w.Secret, Buckets: w.Buckets, JoinedAt: now, UpdatedAt: now}
+	g := &storage.GroupRecord{ID: w.GroupID, ChatID: w.ChatID, Secret: w.Secret, Buckets: w.Buckets, JoinedAt: now, UpdatedAt: now}
 	g.Topic = topics.GroupTopic(w.Secret[:], w.Buckets)
 	if st != nil {
 		setMeta(g, st)

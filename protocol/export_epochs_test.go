@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 )
 
@@ -71,7 +72,7 @@ func ForgedKeyBlock(attacker, victim *Client, g GroupID, size int) []byte {
 			return err
 		}
 		var seed epoch.Seed
-		slots, _, err := t.buildKeySlots(rec, &kb, &seed, []InstallationRecord{*in})
+		slots, _, err := t.buildKeySlots(rec, &kb, &seed, []storage.InstallationRecord{*in})
 		if err != nil || len(slots) != 1 {
 			return fmt.Errorf("no slot: %v", err)
 		}
@@ -178,7 +179,7 @@ func JoinForTest(c *Client, g GroupID) (epoch.Join, error) {
 // record and log, whatever its status) carrying join, and publishes it: what an
 // installation, removed or not, can send pairwise.
 func SendWelcomeV2ForTest(c *Client, to InstallationID, g GroupID, join epoch.Join) error {
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	err := c.tx(context.Background(), func(t *txn) error {
 		rec, gc, err := t.group(g)
 		if err != nil {
@@ -189,7 +190,7 @@ func SendWelcomeV2ForTest(c *Client, to InstallationID, g GroupID, join epoch.Jo
 		if err != nil {
 			return err
 		}
-		outs, err = t.welcomeV2To(rec, &st, []*InstallationRecord{in}, join, "")
+		outs, err = t.welcomeV2To(rec, &st, []*storage.InstallationRecord{in}, join, "")
 		return err
 	})
 	if err != nil {
@@ -211,7 +212,7 @@ func SetPrevHookForTest(c *Client, f func(prev epoch.Frontier) epoch.Frontier) {
 // chatID, and publishes it.
 func SendCreationWelcomeForTest(c *Client, to string, g GroupID, chatID string) error {
 	ctx := context.Background()
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	err := c.tx(ctx, func(t *txn) error {
 		var E epoch.ID
 		var seed epoch.Seed

@@ -3,6 +3,7 @@ package protocol
 import (
 	"context"
 
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 )
 
@@ -55,11 +56,11 @@ func SessionSendHintForTest(c *Client, account string) (hint [16]byte) {
 	err := c.tx(context.Background(), func(t *txn) error {
 		ins, err := t.InstallationsOf(account)
 		if err != nil || len(ins) == 0 {
-			return ErrNotFound
+			return storage.ErrNotFound
 		}
 		s, err := t.activeSession(ins[0].ID)
 		if err != nil || s == nil {
-			return ErrNotFound
+			return storage.ErrNotFound
 		}
 		hint = s.rec.SendHint
 		return nil

@@ -7,6 +7,7 @@ import (
 	"reflect"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 )
 
@@ -93,7 +94,7 @@ func CheckHotViews(c *Client) error {
 			}
 		}
 		for k, v := range c.hot.chains {
-			var r *EpochChainRecord
+			var r *storage.EpochChainRecord
 			var err error
 			if k.sender {
 				r, err = t.StoreTx.SenderChain(k.group, k.epoch)

@@ -6,6 +6,7 @@ import (
 	"slices"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 // SetCommitHookForTest makes every transaction of c run f last: an error fails the
@@ -33,8 +34,8 @@ func CachedGroupForTest(c *Client, g GroupID) (members []string, current epoch.I
 
 // MemberInstallationsForTest returns the unrevoked installations of group g's members
 // as the key-event checks see them (through the group's cache).
-func MemberInstallationsForTest(c *Client, g GroupID) ([]InstallationRecord, error) {
-	var out []InstallationRecord
+func MemberInstallationsForTest(c *Client, g GroupID) ([]storage.InstallationRecord, error) {
+	var out []storage.InstallationRecord
 	err := c.tx(context.Background(), func(t *txn) error {
 		gc := c.groups[g]
 		var err error
@@ -47,8 +48,8 @@ func MemberInstallationsForTest(c *Client, g GroupID) ([]InstallationRecord, err
 // FailedInstallationWriteForTest runs a transaction that stores rec, reads the
 // installations of group g's members (as the key-event checks do) and then fails; it
 // returns what that read saw.
-func FailedInstallationWriteForTest(c *Client, g GroupID, rec InstallationRecord) []InstallationRecord {
-	var seen []InstallationRecord
+func FailedInstallationWriteForTest(c *Client, g GroupID, rec storage.InstallationRecord) []storage.InstallationRecord {
+	var seen []storage.InstallationRecord
 	_ = c.tx(context.Background(), func(t *txn) error {
 		if err := t.PutInstallation(&rec); err != nil {
 			return err
@@ -61,8 +62,8 @@ func FailedInstallationWriteForTest(c *Client, g GroupID, rec InstallationRecord
 }
 
 // InstallationForTest returns c's stored record of installation id.
-func InstallationForTest(c *Client, id InstallationID) (*InstallationRecord, error) {
-	var out *InstallationRecord
+func InstallationForTest(c *Client, id InstallationID) (*storage.InstallationRecord, error) {
+	var out *storage.InstallationRecord
 	err := c.tx(context.Background(), func(t *txn) error {
 		var err error
 		out, err = t.Installation(id)
@@ -72,7 +73,7 @@ func InstallationForTest(c *Client, id InstallationID) (*InstallationRecord, err
 }
 
 // PutInstallationForTest stores rec in a transaction of its own.
-func PutInstallationForTest(c *Client, rec InstallationRecord) error {
+func PutInstallationForTest(c *Client, rec storage.InstallationRecord) error {
 	return c.tx(context.Background(), func(t *txn) error { return t.PutInstallation(&rec) })
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 // OpenSlotForTest opens c's slot in key block block of group g as processKeyBlock does
@@ -26,7 +27,7 @@ func OpenSlotForTest(c *Client, g GroupID, block []byte) error {
 		if !ok {
 			return errNotForUs
 		}
-		if _, openErr = t.openSeedSlot(&GroupRecord{ID: g}, kb, sl, author); openErr != nil {
+		if _, openErr = t.openSeedSlot(&storage.GroupRecord{ID: g}, kb, sl, author); openErr != nil {
 			return nil // committed, as processKeyBlock commits after a slot that does not open
 		}
 		return errForgeDone

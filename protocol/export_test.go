@@ -12,6 +12,7 @@ import (
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
 )
@@ -393,7 +394,7 @@ func SendMembershipForTest(c *Client, g GroupID, update []byte) error {
 	if err != nil {
 		return err
 	}
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	err = c.tx(context.Background(), func(t *txn) error {
 		gr, gc, err := t.group(g)
 		if err != nil {

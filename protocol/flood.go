@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/x3dh"
 )
@@ -97,7 +98,7 @@ type spkCache struct {
 }
 
 // PutPrekey stores a prekey; a signed one drops the signed-prekey cache.
-func (t *txn) PutPrekey(r *PrekeyRecord) error {
+func (t *txn) PutPrekey(r *storage.PrekeyRecord) error {
 	if r.Signed {
 		t.c.spks = spkCache{}
 	}
@@ -198,7 +199,7 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, fn
 	if c.isClosed() {
 		return ErrClosed
 	}
-	var sends []*OutboxRecord
+	var sends []*storage.OutboxRecord
 	leave := c.enter(ctx)
 	c.mu.Lock()
 	c.junk.sync(len(c.hints) + len(c.groups))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
 	"github.com/chorus-im/chorus/topics"
@@ -84,7 +85,7 @@ func encodeEvents(st *membership.State) ([]byte, error) {
 }
 
 // cacheGroup builds the cache entry of g and installs it at commit.
-func (t *txn) cacheGroup(g *GroupRecord) (*groupCache, error) {
+func (t *txn) cacheGroup(g *storage.GroupRecord) (*groupCache, error) {
 	st := membership.State{ChatID: g.ChatID} // joining from a creation Welcome (joiningV2)
 	if len(g.Events) > 0 || !isV2(g) {
 		var err error
@@ -120,8 +121,8 @@ func (t *txn) cacheGroup(g *GroupRecord) (*groupCache, error) {
 
 // memberInstallations returns the unrevoked installations of the group's members
 // (ours excluded) that we know.
-func (t *txn) memberInstallations(st *membership.State) ([]InstallationRecord, error) {
-	var out []InstallationRecord
+func (t *txn) memberInstallations(st *membership.State) ([]storage.InstallationRecord, error) {
+	var out []storage.InstallationRecord
 	for _, m := range st.Members {
 		ins, err := t.InstallationsOf(m)
 		if err != nil {
@@ -192,7 +193,7 @@ func (t *txn) contactDeviceLists(accounts []string) ([][]byte, error) {
 			continue
 		}
 		rec, err := t.Contact(a)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		}
 		if err != nil {
@@ -211,7 +212,7 @@ func (t *txn) contactDeviceLists(accounts []string) ([][]byte, error) {
 // retried by Run).
 func (c *Client) CreateGroup(ctx context.Context, name, description string, members ...string) (GroupID, error) {
 	var gid GroupID
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	err := c.tx(ctx, func(t *txn) error {
 		t.beginBurst() // the Welcomes (spread.go)
 		acct, err := t.holder()
@@ -246,7 +247,7 @@ func (c *Client) CreateGroup(ctx context.Context, name, description string, memb
 		if _, err := io.ReadFull(c.rand, gid[:]); err != nil {
 			return err
 		}
-		g := &GroupRecord{ID: gid, ChatID: chatID, Buckets: c.opt.buckets, Distribute: true, JoinedAt: c.now(), UpdatedAt: c.now()}
+		g := &storage.GroupRecord{ID: gid, ChatID: chatID, Buckets: c.opt.buckets, Distribute: true, JoinedAt: c.now(), UpdatedAt: c.now()}
 		if _, err := io.ReadFull(c.rand, g.Secret[:]); err != nil {
 			return err
 		}
@@ -301,7 +302,7 @@ func (c *Client) CreateGroup(ctx context.Context, name, description string, memb
 	return gid, nil
 }
 
-func setMeta(g *GroupRecord, st *membership.State) {
+func setMeta(g *storage.GroupRecord, st *membership.State) {
 	g.Name, g.Description, g.Color, g.Image = st.Name, st.Description, st.Color, st.Image
 }
 
@@ -309,7 +310,7 @@ func setMeta(g *GroupRecord, st *membership.State) {
 // excluded): the group secret, the event log, the device lists of all members and the
 // sender-key states we hold (every receiver's current state plus our own sender's), and
 // marks them as holding our current key.
-func (t *txn) welcome(g *GroupRecord, st *membership.State, newcomers []string) ([]*OutboxRecord, error) {
+func (t *txn) welcome(g *storage.GroupRecord, st *membership.State, newcomers []string) ([]*storage.OutboxRecord, error) {
 	if len(newcomers) == 0 {
 		return nil, nil
 	}
@@ -317,14 +318,14 @@ func (t *txn) welcome(g *GroupRecord, st *membership.State, newcomers []string) 
 	if err != nil {
 		return nil, err
 	}
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	var welcomed []InstallationID
 	for _, m := range newcomers {
 		ins, err := t.InstallationsOf(m)
 		if err != nil {
 			return nil, err
 		}
-		list := make([]*InstallationRecord, 0, len(ins))
+		list := make([]*storage.InstallationRecord, 0, len(ins))
 		for i := range ins {
 			list = append(list, &ins[i])
 		}
@@ -343,7 +344,7 @@ func (t *txn) welcome(g *GroupRecord, st *membership.State, newcomers []string) 
 }
 
 // welcomeBodies encodes the Welcome of group g (split to fit publishes).
-func (t *txn) welcomeBodies(g *GroupRecord, st *membership.State) ([][]byte, error) {
+func (t *txn) welcomeBodies(g *storage.GroupRecord, st *membership.State) ([][]byte, error) {
 	lists, err := t.contactDeviceLists(st.Members)
 	if err != nil {
 		return nil, err
@@ -388,8 +389,8 @@ func (t *txn) welcomeBodies(g *GroupRecord, st *membership.State) ([][]byte, err
 // welcomeInstallations sends the Welcome bodies to each unrevoked installation in ins
 // other than ours, on topic ("": its account's inbox), and returns the outbox records
 // and the installations welcomed.
-func (t *txn) welcomeInstallations(g *GroupRecord, bodies [][]byte, ins []*InstallationRecord, topic string) ([]*OutboxRecord, []InstallationID, error) {
-	var outs []*OutboxRecord
+func (t *txn) welcomeInstallations(g *storage.GroupRecord, bodies [][]byte, ins []*storage.InstallationRecord, topic string) ([]*storage.OutboxRecord, []InstallationID, error) {
+	var outs []*storage.OutboxRecord
 	var welcomed []InstallationID
 	for _, in := range ins {
 		if in.Revoked || in.ID == t.c.acct.inst {
@@ -489,9 +490,9 @@ func (t *txn) markJoinSync(topic string, since time.Time) error {
 }
 
 // group returns the record and cache of an active group.
-func (t *txn) group(id GroupID) (*GroupRecord, *groupCache, error) {
+func (t *txn) group(id GroupID) (*storage.GroupRecord, *groupCache, error) {
 	g, err := t.Group(id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil, ErrUnknownGroup
 	}
 	if err != nil {
@@ -508,13 +509,13 @@ func (t *txn) group(id GroupID) (*GroupRecord, *groupCache, error) {
 
 // groupHot is group without the event log (whose size grows with the group) when the
 // group is cached.
-func (t *txn) groupHot(id GroupID) (*GroupRecord, *groupCache, error) {
+func (t *txn) groupHot(id GroupID) (*storage.GroupRecord, *groupCache, error) {
 	gc := t.c.groups[id]
 	if gc == nil {
 		return t.group(id)
 	}
 	g, err := t.GroupState(id)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil, nil, ErrUnknownGroup
 	}
 	return g, gc, err
@@ -552,7 +553,7 @@ func (c *Client) Group(ctx context.Context, id GroupID) (GroupInfo, error) {
 			return err
 		}
 		if joiningV2(gc) {
-			return ErrNotFound // not joined yet: its creation events have not arrived
+			return storage.ErrNotFound // not joined yet: its creation events have not arrived
 		}
 		out = groupInfo(g, gc)
 		return nil
@@ -560,7 +561,7 @@ func (c *Client) Group(ctx context.Context, id GroupID) (GroupInfo, error) {
 	return out, err
 }
 
-func groupInfo(g *GroupRecord, gc *groupCache) GroupInfo {
+func groupInfo(g *storage.GroupRecord, gc *groupCache) GroupInfo {
 	return GroupInfo{ID: g.ID, ChatID: g.ChatID, Name: gc.state.Name, Description: gc.state.Description, Color: gc.state.Color,
 		Image: slices.Clone(gc.state.Image), Creator: gc.state.Creator, Members: slices.Clone(gc.state.Members),
 		Admins: slices.Clone(gc.state.Admins), Status: g.Status, Topic: g.Topic}

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 )
 
@@ -46,7 +47,7 @@ func inShortHistory(h []byte, e [wire.ShortEntrySize]byte) bool {
 
 // expectShortHistory records the short entries of a v2 message that name messages we
 // have not seen and could open (R1), as full entries.
-func (t *txn) expectShortHistory(g *GroupRecord, gc *groupCache, short [][wire.ShortEntrySize]byte, now time.Time) error {
+func (t *txn) expectShortHistory(g *storage.GroupRecord, gc *groupCache, short [][wire.ShortEntrySize]byte, now time.Time) error {
 	for _, e := range short {
 		if bytes.Equal(e[:8], t.c.acct.inst[:8]) || inShortHistory(g.History, e) || t.c.hot.hasRecent(e) {
 			continue // ours, or among the messages we stored last
@@ -61,7 +62,7 @@ func (t *txn) expectShortHistory(g *GroupRecord, gc *groupCache, short [][wire.S
 				return err
 			}
 			if !seen && t.mayExpect(gc, InstallationID(f[:16])) {
-				if err := t.PutExpected(&ExpectedRecord{Group: g.ID, Entry: f, Since: now}); err != nil {
+				if err := t.PutExpected(&storage.ExpectedRecord{Group: g.ID, Entry: f, Since: now}); err != nil {
 					return err
 				}
 			}
@@ -75,7 +76,7 @@ func (t *txn) expectShortHistory(g *GroupRecord, gc *groupCache, short [][wire.S
 // epoch we held whose id starts with its 8 id bytes (searched as knownV2Message does).
 // Nothing when no installation or no such message is known: a message sent before we
 // joined, or by an installation we have not met, is not expected.
-func (t *txn) resolveShortEntry(g *GroupRecord, e [wire.ShortEntrySize]byte) ([][32]byte, error) {
+func (t *txn) resolveShortEntry(g *storage.GroupRecord, e [wire.ShortEntrySize]byte) ([][32]byte, error) {
 	cands, err := t.InstallationsByPrefix([8]byte(e[:8]))
 	if err != nil {
 		return nil, err
@@ -97,7 +98,7 @@ func (t *txn) resolveShortEntry(g *GroupRecord, e [wire.ShortEntrySize]byte) ([]
 // among the epochs we held since joining (newest first), at iterations up to
 // PreJoinLookback below what we hold of that sender (HistoryLength + 1 above it),
 // nearest first.
-func (t *txn) findV2Message(g *GroupRecord, inst InstallationID, prefix []byte) (MessageID, bool, error) {
+func (t *txn) findV2Message(g *storage.GroupRecord, inst InstallationID, prefix []byte) (MessageID, bool, error) {
 	m, err := loadMeta(g)
 	if err != nil {
 		return MessageID{}, false, err

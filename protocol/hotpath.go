@@ -14,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport"
 )
@@ -40,9 +41,9 @@ type hotPath struct {
 	verified  map[sigCheck]struct{} // signatures checked ahead of a batch (preverify)
 	verifying bool
 	// groups is the committed GroupState view of groups (write-through, see GroupState).
-	groups map[GroupID]*GroupRecord
+	groups map[GroupID]*storage.GroupRecord
 	// chains is the committed view of recently used epoch chains (see SenderChain).
-	chains map[chainKey]*EpochChainRecord
+	chains map[chainKey]*storage.EpochChainRecord
 	// sendEpochs: per group, the epoch sends seal under (prepareV2).
 	sendEpochs map[GroupID]sendEpoch
 	// logs marks the groups whose stored event log is known (membership_log.go).
@@ -94,7 +95,7 @@ func (h *hotPath) hasRecent(e [wire.ShortEntrySize]byte) bool {
 
 // signingKey returns in's signing key uncompressed (cached: decompression is a square
 // root on the curve) and remembers it as in's for preverify.
-func (h *hotPath) signingKey(in *InstallationRecord) ([]byte, error) {
+func (h *hotPath) signingKey(in *storage.InstallationRecord) ([]byte, error) {
 	if k, ok := h.keys[in.Signing]; ok {
 		h.rememberInst(in)
 		return k, nil
@@ -111,7 +112,7 @@ func (h *hotPath) signingKey(in *InstallationRecord) ([]byte, error) {
 	return k, nil
 }
 
-func (h *hotPath) rememberInst(in *InstallationRecord) {
+func (h *hotPath) rememberInst(in *storage.InstallationRecord) {
 	if k, ok := h.instKeys[in.ID]; ok && k == in.Signing {
 		return
 	}
@@ -235,7 +236,7 @@ func (c *Client) batchVerified(ctx context.Context, envs []transport.Envelope, f
 
 // groupStateView returns a deep copy of g as GroupState returns it: no image, no event
 // log, times as the store keeps them (nanoseconds, UTC).
-func groupStateView(g *GroupRecord) *GroupRecord {
+func groupStateView(g *storage.GroupRecord) *storage.GroupRecord {
 	v := *g
 	v.Image, v.Events = nil, nil
 	v.Sender, v.History, v.Repeat = slices.Clone(g.Sender), slices.Clone(g.History), slices.Clone(g.Repeat)
@@ -252,7 +253,7 @@ func storedTime(t time.Time) time.Time {
 }
 
 // knownGroup returns the group state as of this transaction if in view (not a copy).
-func (t *txn) knownGroup(id GroupID) (*GroupRecord, bool) {
+func (t *txn) knownGroup(id GroupID) (*storage.GroupRecord, bool) {
 	if g, ok := t.gs[id]; ok {
 		return g, g != nil
 	}
@@ -262,9 +263,9 @@ func (t *txn) knownGroup(id GroupID) (*GroupRecord, bool) {
 
 // setGroupView records v as id's state for the rest of the transaction and, at commit,
 // for the client (nil: not in view).
-func (t *txn) setGroupView(id GroupID, v *GroupRecord) {
+func (t *txn) setGroupView(id GroupID, v *storage.GroupRecord) {
 	if t.gs == nil {
-		t.gs = map[GroupID]*GroupRecord{}
+		t.gs = map[GroupID]*storage.GroupRecord{}
 	}
 	t.gs[id] = v
 	c := t.c
@@ -274,14 +275,14 @@ func (t *txn) setGroupView(id GroupID, v *GroupRecord) {
 			return
 		}
 		if c.hot.groups == nil {
-			c.hot.groups = map[GroupID]*GroupRecord{}
+			c.hot.groups = map[GroupID]*storage.GroupRecord{}
 		}
 		c.hot.groups[id] = v
 	})
 }
 
 // GroupState is StoreTx.GroupState through the view.
-func (t *txn) GroupState(id GroupID) (*GroupRecord, error) {
+func (t *txn) GroupState(id GroupID) (*storage.GroupRecord, error) {
 	if g, ok := t.knownGroup(id); ok {
 		return groupStateView(g), nil
 	}
@@ -294,7 +295,7 @@ func (t *txn) GroupState(id GroupID) (*GroupRecord, error) {
 }
 
 // PutGroupState is StoreTx.PutGroupState, followed by the view.
-func (t *txn) PutGroupState(g *GroupRecord) error {
+func (t *txn) PutGroupState(g *storage.GroupRecord) error {
 	if err := t.StoreTx.PutGroupState(g); err != nil {
 		return err
 	}
@@ -314,7 +315,7 @@ func (t *txn) PutGroupState(g *GroupRecord) error {
 
 // PutGroup is StoreTx.PutGroup, followed by the view (the log written is not known to
 // be any state's: see storeLog).
-func (t *txn) PutGroup(g *GroupRecord) error {
+func (t *txn) PutGroup(g *storage.GroupRecord) error {
 	if err := t.StoreTx.PutGroup(g); err != nil {
 		return err
 	}
@@ -324,7 +325,7 @@ func (t *txn) PutGroup(g *GroupRecord) error {
 }
 
 // PutGroupExceptLog is StoreTx.PutGroupExceptLog, followed by the view.
-func (t *txn) PutGroupExceptLog(g *GroupRecord) error {
+func (t *txn) PutGroupExceptLog(g *storage.GroupRecord) error {
 	if err := t.StoreTx.PutGroupExceptLog(g); err != nil {
 		return err
 	}
@@ -350,13 +351,13 @@ type chainKey struct {
 	sender bool
 }
 
-func copyChain(r *EpochChainRecord) *EpochChainRecord {
+func copyChain(r *storage.EpochChainRecord) *storage.EpochChainRecord {
 	c := *r
 	c.State = slices.Clone(r.State)
 	return &c
 }
 
-func (t *txn) knownChain(k chainKey) (*EpochChainRecord, bool) {
+func (t *txn) knownChain(k chainKey) (*storage.EpochChainRecord, bool) {
 	if r, ok := t.chains[k]; ok {
 		return r, r != nil
 	}
@@ -367,15 +368,15 @@ func (t *txn) knownChain(k chainKey) (*EpochChainRecord, bool) {
 	return r, r != nil
 }
 
-func (t *txn) setChain(k chainKey, r *EpochChainRecord) {
+func (t *txn) setChain(k chainKey, r *storage.EpochChainRecord) {
 	if t.chains == nil {
-		t.chains = map[chainKey]*EpochChainRecord{}
+		t.chains = map[chainKey]*storage.EpochChainRecord{}
 	}
 	t.chains[k] = r
 	c := t.c
 	t.onCommit(func() {
 		if c.hot.chains == nil {
-			c.hot.chains = map[chainKey]*EpochChainRecord{}
+			c.hot.chains = map[chainKey]*storage.EpochChainRecord{}
 		}
 		if _, ok := c.hot.chains[k]; !ok && len(c.hot.chains) >= chainsMax {
 			for old := range c.hot.chains {
@@ -387,7 +388,7 @@ func (t *txn) setChain(k chainKey, r *EpochChainRecord) {
 	})
 }
 
-func (t *txn) chainRead(k chainKey, load func() (*EpochChainRecord, error)) (*EpochChainRecord, error) {
+func (t *txn) chainRead(k chainKey, load func() (*storage.EpochChainRecord, error)) (*storage.EpochChainRecord, error) {
 	if r, ok := t.knownChain(k); ok {
 		return copyChain(r), nil
 	}
@@ -400,21 +401,21 @@ func (t *txn) chainRead(k chainKey, load func() (*EpochChainRecord, error)) (*Ep
 }
 
 // SenderChain is StoreTx.SenderChain through the view.
-func (t *txn) SenderChain(group GroupID, eid [32]byte) (*EpochChainRecord, error) {
-	return t.chainRead(chainKey{group: group, epoch: eid, sender: true}, func() (*EpochChainRecord, error) {
+func (t *txn) SenderChain(group GroupID, eid [32]byte) (*storage.EpochChainRecord, error) {
+	return t.chainRead(chainKey{group: group, epoch: eid, sender: true}, func() (*storage.EpochChainRecord, error) {
 		return t.StoreTx.SenderChain(group, eid)
 	})
 }
 
 // ReceiverChain is StoreTx.ReceiverChain through the view.
-func (t *txn) ReceiverChain(group GroupID, eid [32]byte, inst InstallationID) (*EpochChainRecord, error) {
-	return t.chainRead(chainKey{group: group, epoch: eid, inst: inst}, func() (*EpochChainRecord, error) {
+func (t *txn) ReceiverChain(group GroupID, eid [32]byte, inst InstallationID) (*storage.EpochChainRecord, error) {
+	return t.chainRead(chainKey{group: group, epoch: eid, inst: inst}, func() (*storage.EpochChainRecord, error) {
 		return t.StoreTx.ReceiverChain(group, eid, inst)
 	})
 }
 
 // PutSenderChain is StoreTx.PutSenderChain, followed by the view.
-func (t *txn) PutSenderChain(r *EpochChainRecord) error {
+func (t *txn) PutSenderChain(r *storage.EpochChainRecord) error {
 	if err := t.StoreTx.PutSenderChain(r); err != nil {
 		return err
 	}
@@ -425,7 +426,7 @@ func (t *txn) PutSenderChain(r *EpochChainRecord) error {
 }
 
 // PutReceiverChain is StoreTx.PutReceiverChain, followed by the view.
-func (t *txn) PutReceiverChain(r *EpochChainRecord) error {
+func (t *txn) PutReceiverChain(r *storage.EpochChainRecord) error {
 	if err := t.StoreTx.PutReceiverChain(r); err != nil {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
@@ -58,8 +59,8 @@ func TestSyncBatchBadSignature(t *testing.T) {
 		send(b, fmt.Sprintf("b %d", i))
 	}
 	want := len(held) + 8
-	batched, bevs := openCopy(t, tn, filepath.Join(dir, "r.db"), "batched", func(s *persistence.Store) protocol.Store { return s })
-	plain, _ := openCopy(t, tn, filepath.Join(dir, "r.db"), "plain", func(s *persistence.Store) protocol.Store { return plainStore{s} })
+	batched, bevs := openCopy(t, tn, filepath.Join(dir, "r.db"), "batched", func(s *persistence.Store) storage.Store { return s })
+	plain, _ := openCopy(t, tn, filepath.Join(dir, "r.db"), "plain", func(s *persistence.Store) storage.Store { return plainStore{s} })
 	for _, c := range []*protocol.Client{batched, plain} {
 		if err := c.Sync(ctx); err != nil {
 			t.Fatal(err)
@@ -155,7 +156,7 @@ func TestSyncHotViewsAfterBatch(t *testing.T) {
 	tn, g, path, want := syncFixture(t)
 	ctx := context.Background()
 	fs := &failingBatches{fail: true}
-	c, _ := openCopy(t, tn, path, "failing", func(s *persistence.Store) protocol.Store { fs.Store = s; return fs })
+	c, _ := openCopy(t, tn, path, "failing", func(s *persistence.Store) storage.Store { fs.Store = s; return fs })
 	if err := c.Sync(ctx); err == nil {
 		t.Fatal("Sync with failing batch commits: no error")
 	}

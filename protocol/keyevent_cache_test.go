@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/memory"
 )
@@ -81,8 +82,8 @@ func TestMemberInstallationsCacheRollback(t *testing.T) {
 	g, err := a.c.CreateGroup(ctx, "g", "", b.id, c.id)
 	must(t, err)
 	tn.settle()
-	ofB := func(list []protocol.InstallationRecord) []protocol.InstallationRecord {
-		var out []protocol.InstallationRecord
+	ofB := func(list []storage.InstallationRecord) []storage.InstallationRecord {
+		var out []storage.InstallationRecord
 		for _, in := range list {
 			if in.Account == b.id {
 				out = append(out, in)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/topics"
 	"github.com/chorus-im/chorus/x3dh"
@@ -60,7 +61,7 @@ func (c *Client) LinkCode(ctx context.Context) (string, error) {
 		if link == nil {
 			if _, err := t.Account(); err == nil {
 				return ErrAccountExists
-			} else if !errors.Is(err, ErrNotFound) {
+			} else if !errors.Is(err, storage.ErrNotFound) {
 				return err
 			}
 			ident, err := x3dh.GenerateIdentity(c.rand)
@@ -77,7 +78,7 @@ func (c *Client) LinkCode(ctx context.Context) (string, error) {
 				return err
 			}
 			now := c.now()
-			rec := &AccountRecord{Identity: identBytes, NextPrekeyID: 1, CreatedAt: now, LinkSecret: link.secret[:]}
+			rec := &storage.AccountRecord{Identity: identBytes, NextPrekeyID: 1, CreatedAt: now, LinkSecret: link.secret[:]}
 			if err := t.PutAccount(rec); err != nil {
 				return err
 			}
@@ -103,7 +104,7 @@ func (c *Client) LinkCode(ctx context.Context) (string, error) {
 }
 
 // loadPendingLink restores the waiting state of LinkCode.
-func (t *txn) loadPendingLink(rec *AccountRecord, ident *x3dh.Identity) error {
+func (t *txn) loadPendingLink(rec *storage.AccountRecord, ident *x3dh.Identity) error {
 	if len(rec.LinkSecret) != wire.PairingSecretSize {
 		return errors.New("protocol: stored account has neither key nor link secret")
 	}
@@ -170,7 +171,7 @@ func (c *Client) LinkDevice(ctx context.Context, code, name string) (Installatio
 		return InstallationID{}, err
 	}
 	id := InstallationID(bundle.Identity.ID)
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	err = c.tx(ctx, func(t *txn) error {
 		acct, err := t.holder()
 		if err != nil {
@@ -187,7 +188,7 @@ func (c *Client) LinkDevice(ctx context.Context, code, name string) (Installatio
 				return ErrInstallationRevoked
 			}
 			return ErrAlreadyLinked
-		} else if !errors.Is(err, ErrNotFound) {
+		} else if !errors.Is(err, storage.ErrNotFound) {
 			return err
 		}
 		own, err := t.InstallationsOf(acct.id)
@@ -208,7 +209,7 @@ func (c *Client) LinkDevice(ctx context.Context, code, name string) (Installatio
 			return err
 		}
 		now := c.now()
-		in := &InstallationRecord{ID: id, Account: acct.id, DH: bundle.Identity.DH, Signing: bundle.Identity.Signing, Bundle: bb,
+		in := &storage.InstallationRecord{ID: id, Account: acct.id, DH: bundle.Identity.DH, Signing: bundle.Identity.Signing, Bundle: bb,
 			UpdatedAt: now, Name: clip(name), Platform: lc.Platform, AddedAt: now}
 		if err := t.PutInstallation(in); err != nil {
 			return err
@@ -248,7 +249,7 @@ func (c *Client) LinkDevice(ctx context.Context, code, name string) (Installatio
 		outs = append(outs, o...)
 		// Welcome it into our groups now; the device list goes to the groups, our other
 		// installations and contacts once its binding signature comes back (handleDevices).
-		o, err = t.welcomeToGroups([]*InstallationRecord{in}, topic)
+		o, err = t.welcomeToGroups([]*storage.InstallationRecord{in}, topic)
 		outs = append(outs, o...)
 		return err
 	})

@@ -8,6 +8,7 @@ import (
 	"slices"
 
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
 	"github.com/chorus-im/chorus/topics"
@@ -107,7 +108,7 @@ func (c *Client) simpleEvent(ctx context.Context, id GroupID, ev membership.Even
 // all in one transaction — then publishes.
 func (c *Client) changeMembership(ctx context.Context, id GroupID,
 	build func(t *txn, st *membership.State) ([]membership.Event, []string, error)) error {
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	var msgID MessageID
 	err := c.tx(ctx, func(t *txn) error {
 		if c.acct == nil {
@@ -192,7 +193,7 @@ func (c *Client) changeMembership(ctx context.Context, id GroupID,
 // applyMembership moves group g from its cached state to next: stores the event log and
 // metadata, records device lists of added members, drops the keys of removed installations and
 // schedules a rotation, or winds the group down if we are no longer a member.
-func (t *txn) applyMembership(g *GroupRecord, gc *groupCache, next membership.State, lists [][]byte, local bool) error {
+func (t *txn) applyMembership(g *storage.GroupRecord, gc *groupCache, next membership.State, lists [][]byte, local bool) error {
 	c := t.c
 	old := gc.state
 	ch := membership.Diff(old, next)
@@ -283,7 +284,7 @@ func (t *txn) applyMembership(g *GroupRecord, gc *groupCache, next membership.St
 }
 
 // receiveMembership applies a membership update received in a group message.
-func (t *txn) receiveMembership(g *GroupRecord, gc *groupCache, body []byte) error {
+func (t *txn) receiveMembership(g *storage.GroupRecord, gc *groupCache, body []byte) error {
 	m, err := wire.ParseMembership(body)
 	if err != nil {
 		return err
@@ -313,7 +314,7 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 	var stored *membership.State
 	g, err := t.Group(w.GroupID)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, storage.ErrNotFound):
 		g = nil
 	case err != nil:
 		return err
@@ -373,7 +374,7 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 	}
 	joined := g == nil || g.Status != GroupActive
 	if joined {
-		g = &GroupRecord{ID: w.GroupID, ChatID: w.ChatID, Secret: w.Secret, Buckets: w.Buckets, Distribute: true, JoinedAt: now}
+		g = &storage.GroupRecord{ID: w.GroupID, ChatID: w.ChatID, Secret: w.Secret, Buckets: w.Buckets, Distribute: true, JoinedAt: now}
 		g.Topic = topics.GroupTopic(w.Secret[:], w.Buckets)
 		setMeta(g, &st)
 		if g.Events, err = encodeEvents(&st); err != nil {
@@ -412,7 +413,7 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 		if !joined {
 			if _, err := t.Receiver(g.ID, InstallationID(d.Installation)); err == nil {
 				continue
-			} else if !errors.Is(err, ErrNotFound) {
+			} else if !errors.Is(err, storage.ErrNotFound) {
 				return err
 			}
 		}
@@ -442,7 +443,7 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 // processDistribution feeds a distribution (from a slot or a Welcome) to the receiver of
 // its installation, which must belong to a member; the receiver verifies the owner's
 // signature.
-func (t *txn) processDistribution(g *GroupRecord, st *membership.State, d *senderkeys.Distribution) error {
+func (t *txn) processDistribution(g *storage.GroupRecord, st *membership.State, d *senderkeys.Distribution) error {
 	inst := InstallationID(d.Installation)
 	if inst == t.c.acct.inst || string(d.Group) != string(g.ID[:]) {
 		return errors.New("protocol: distribution for another group or from ourselves")
@@ -460,9 +461,9 @@ func (t *txn) processDistribution(g *GroupRecord, st *membership.State, d *sende
 	rec, err := t.Receiver(g.ID, inst)
 	var rcv *senderkeys.Receiver
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, storage.ErrNotFound):
 		rcv = senderkeys.NewReceiver(g.ID[:], d.Installation, in.Signing)
-		rec = &ReceiverRecord{Group: g.ID, Installation: inst, Account: in.Account}
+		rec = &storage.ReceiverRecord{Group: g.ID, Installation: inst, Account: in.Account}
 	case err != nil:
 		return err
 	default:
@@ -487,21 +488,21 @@ func (t *txn) processDistribution(g *GroupRecord, st *membership.State, d *sende
 // installation of the group already holds (spec: protocol, "Group messages": a key id
 // belongs to the first installation whose distribution of it we accept). Without this a
 // member could take over another member's key id and have its messages refused.
-func (t *txn) checkKeyOwner(g *GroupRecord, inst InstallationID, key senderkeys.KeyID) error {
+func (t *txn) checkKeyOwner(g *storage.GroupRecord, inst InstallationID, key senderkeys.KeyID) error {
 	if g.Sender != nil {
 		var own senderkeys.Sender
 		if own.UnmarshalBinary(g.Sender) == nil && own.KeyID() == key {
-			return ErrKeyIDTaken
+			return storage.ErrKeyIDTaken
 		}
 	}
 	rec, err := t.ReceiverByKey(g.ID, key)
 	switch {
-	case errors.Is(err, ErrNotFound):
+	case errors.Is(err, storage.ErrNotFound):
 		return nil
 	case err != nil:
 		return err
 	case rec.Installation != inst:
-		return ErrKeyIDTaken
+		return storage.ErrKeyIDTaken
 	}
 	return nil
 }

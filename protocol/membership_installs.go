@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 // The installations of a group's members, for the checks every key event makes (who a
@@ -26,7 +27,7 @@ type memberInstalls struct {
 
 // PutInstallation stores an installation record and invalidates the cached installation
 // lists (now, and again if the transaction fails).
-func (t *txn) PutInstallation(in *InstallationRecord) error {
+func (t *txn) PutInstallation(in *storage.InstallationRecord) error {
 	c := t.c
 	c.instGen++
 	if !t.instWritten {
@@ -39,7 +40,7 @@ func (t *txn) PutInstallation(in *InstallationRecord) error {
 // memberInstallationsOf returns the unrevoked installations we know of the accounts
 // (ours included) with their ID and Account only, through gc's cache (see above). The
 // caller owns the slice.
-func (t *txn) memberInstallationsOf(gc *groupCache, accounts []string) ([]InstallationRecord, error) {
+func (t *txn) memberInstallationsOf(gc *groupCache, accounts []string) ([]storage.InstallationRecord, error) {
 	c := t.c
 	mi := gc.installs
 	switch {
@@ -85,9 +86,9 @@ func (t *txn) memberInstallationsOf(gc *groupCache, accounts []string) ([]Instal
 		}
 	}
 	gc.installs = mi
-	out := make([]InstallationRecord, len(mi.ids))
+	out := make([]storage.InstallationRecord, len(mi.ids))
 	for k, id := range mi.ids {
-		out[k] = InstallationRecord{ID: id, Account: mi.accounts[mi.of[k]]}
+		out[k] = storage.InstallationRecord{ID: id, Account: mi.accounts[mi.of[k]]}
 	}
 	return out, nil
 }
@@ -102,7 +103,7 @@ func (cv *coverage) hintSet() map[string]struct{} {
 }
 
 // coversIn is covers with the coverage's hints indexed (hints from hintSet).
-func (cv *coverage) coversIn(hints map[string]struct{}, e epoch.ID, in *InstallationRecord) bool {
+func (cv *coverage) coversIn(hints map[string]struct{}, e epoch.ID, in *storage.InstallationRecord) bool {
 	if in.ID == cv.Author {
 		return true
 	}

@@ -6,6 +6,7 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 // Field numbers of MembershipUpdateMessage (membership/pb): a stored event log is its
@@ -175,7 +176,7 @@ func (t *txn) logTail(id GroupID, old, next *membership.State) ([]byte, bool) {
 
 // storeLog stores g (its log is next's) after the membership change from old: by
 // appending to the stored log when it allows (logTail), written whole otherwise.
-func (t *txn) storeLog(g *GroupRecord, old, next *membership.State) error {
+func (t *txn) storeLog(g *storage.GroupRecord, old, next *membership.State) error {
 	if tail, ok := t.logTail(g.ID, old, next); ok {
 		if len(g.Events) > 0 {
 			// The caller holds the whole log (and may use it after): extended too.

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
-func outboxUsage(t *testing.T, p *peer) protocol.OutboxUsage {
+func outboxUsage(t *testing.T, p *peer) storage.OutboxUsage {
 	t.Helper()
-	var u protocol.OutboxUsage
-	if err := p.store.WithTx(context.Background(), func(tx protocol.StoreTx) error {
+	var u storage.OutboxUsage
+	if err := p.store.WithTx(context.Background(), func(tx storage.StoreTx) error {
 		var err error
 		u, err = tx.OutboxUsage()
 		return err
@@ -46,7 +47,7 @@ func TestOutboxBounded(t *testing.T) {
 		}
 	}
 	tn.settle()
-	if u := outboxUsage(t, a); u != (protocol.OutboxUsage{}) {
+	if u := outboxUsage(t, a); u != (storage.OutboxUsage{}) {
 		t.Fatalf("outbox after every publish went out: %+v, want empty", u)
 	}
 

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/transport"
 )
 
@@ -133,7 +134,7 @@ func (c *Client) loadParked(ctx context.Context) error {
 	if c.rl == nil {
 		return nil
 	}
-	return c.store.WithTx(ctx, func(st StoreTx) error {
+	return c.store.WithTx(ctx, func(st storage.StoreTx) error {
 		t := &txn{StoreTx: st, c: c}
 		recs, err := t.DueOutbox(parkedAt, 1<<30)
 		if err != nil {
@@ -149,7 +150,7 @@ func (c *Client) loadParked(ctx context.Context) error {
 }
 
 // priorityOf classifies an outbox record.
-func (t *txn) priorityOf(rec *OutboxRecord) Priority {
+func (t *txn) priorityOf(rec *storage.OutboxRecord) Priority {
 	if !rec.HasMessage {
 		return PriorityCritical
 	}
@@ -191,7 +192,7 @@ func (q *quotaQueue) order() []queued {
 }
 
 // publishLimited publishes a claimed record on a rate-limited transport, or parks it.
-func (c *Client) publishLimited(ctx context.Context, rec *OutboxRecord) {
+func (c *Client) publishLimited(ctx context.Context, rec *storage.OutboxRecord) {
 	c.q.mu.Lock()
 	defer c.q.mu.Unlock()
 	var prio Priority
@@ -215,7 +216,7 @@ func (c *Client) publishLimited(ctx context.Context, rec *OutboxRecord) {
 
 // park adds rec to the waiting set, stores it as parked, tells when it is expected and
 // schedules the drain (c.q.mu held).
-func (c *Client) park(ctx context.Context, rec *OutboxRecord, prio Priority) {
+func (c *Client) park(ctx context.Context, rec *storage.OutboxRecord, prio Priority) {
 	now := c.now()
 	tq := c.rl.Quota(now)
 	_, period := c.rl.RateLimit()
@@ -286,14 +287,14 @@ func (c *Client) drainQuota(ctx context.Context) {
 			c.wakeQuotaAt(c.now().Add(c.opt.retryBase / 4))
 			return
 		}
-		var rec *OutboxRecord
+		var rec *storage.OutboxRecord
 		err := c.tx(ctx, func(t *txn) error {
 			var err error
 			rec, err = t.Outbox(w.id)
 			return err
 		})
 		if err != nil || rec.Status != StatusUnpublished {
-			if err == nil || errors.Is(err, ErrNotFound) {
+			if err == nil || errors.Is(err, storage.ErrNotFound) {
 				delete(c.q.waiting, w.id)
 			}
 			c.release(w.id)

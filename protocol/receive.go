@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/chorus-im/chorus/devicelist"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
 )
@@ -68,7 +69,7 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 				c.log.Debug("pending envelopes full: not kept", "bytes", u.Bytes, "claimed", u.ClaimedBytes)
 				return nil // no replay marker: a sync may bring it again
 			}
-			return t.PutPending(&PendingRecord{Hash: hash, Topic: topic, Payload: payload, ReceivedAt: c.now(), Claim: claim})
+			return t.PutPending(&storage.PendingRecord{Hash: hash, Topic: topic, Payload: payload, ReceivedAt: c.now(), Claim: claim})
 		})
 	}
 	switch {
@@ -93,7 +94,7 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 // retryPending retries stored envelopes until no more can be opened.
 func (c *Client) retryPending(ctx context.Context) {
 	for round := 0; round < 8 && ctx.Err() == nil; round++ {
-		var list []PendingRecord
+		var list []storage.PendingRecord
 		if err := c.tx(ctx, func(t *txn) error {
 			var err error
 			list, err = t.Pending(4096)
@@ -367,7 +368,7 @@ func (t *txn) handleGroup(gids []GroupID, payload []byte) error {
 // processRotation finds our slot in a rotation block, decrypts it in the pairwise
 // session (starting the session for an initial slot) and feeds the distribution to the
 // sender's receiver.
-func (t *txn) processRotation(g *GroupRecord, gc *groupCache, rb *wire.RotationBlock) error {
+func (t *txn) processRotation(g *storage.GroupRecord, gc *groupCache, rb *wire.RotationBlock) error {
 	c := t.c
 	inst := InstallationID(rb.Public.Installation)
 	if inst == c.acct.inst {
@@ -471,13 +472,13 @@ func ourSlot(slots []wire.Slot, initHint [16]byte, hints map[[16]byte]int64) *wi
 }
 
 // openGroupMessage opens a senderkeys message and stores it.
-func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error {
+func (t *txn) openGroupMessage(g *storage.GroupRecord, gc *groupCache, msg []byte) error {
 	h, err := senderkeys.ParseHeader(msg)
 	if err != nil {
 		return err
 	}
 	rec, err := t.ReceiverByKey(g.ID, h.KeyID)
-	if errors.Is(err, ErrNotFound) {
+	if errors.Is(err, storage.ErrNotFound) {
 		if g.Sender != nil {
 			var own senderkeys.Sender
 			if own.UnmarshalBinary(g.Sender) == nil && own.KeyID() == h.KeyID {
@@ -520,10 +521,10 @@ func (t *txn) openGroupMessage(g *GroupRecord, gc *groupCache, msg []byte) error
 // acceptGroupMessage stores an opened group message of installation inst (account
 // account), records its causal history (R1: gp.History, or the short entries of a v2
 // message) and acts on its content.
-func (t *txn) acceptGroupMessage(g *GroupRecord, gc *groupCache, account string, inst InstallationID, id MessageID, gp *wire.GroupPlaintext, short ...[wire.ShortEntrySize]byte) error {
+func (t *txn) acceptGroupMessage(g *storage.GroupRecord, gc *groupCache, account string, inst InstallationID, id MessageID, gp *wire.GroupPlaintext, short ...[wire.ShortEntrySize]byte) error {
 	c := t.c
 	now := c.now()
-	mr := &MessageRecord{ID: id, Group: g.ID, SenderAccount: account, SenderInstallation: inst, Clock: gp.Clock,
+	mr := &storage.MessageRecord{ID: id, Group: g.ID, SenderAccount: account, SenderInstallation: inst, Clock: gp.Clock,
 		Timestamp: time.UnixMilli(int64(gp.Timestamp)), ReceivedAt: now, Status: StatusReceived, Type: uint8(gp.Type), Body: gp.Body}
 	inserted, err := t.PutMessage(mr)
 	if err != nil {
@@ -548,7 +549,7 @@ func (t *txn) acceptGroupMessage(g *GroupRecord, gc *groupCache, account string,
 			return err
 		}
 		if !seen && t.mayExpect(gc, InstallationID(e[:16])) && t.mayExpectV2(g, e) {
-			if err := t.PutExpected(&ExpectedRecord{Group: g.ID, Entry: e, Since: now}); err != nil {
+			if err := t.PutExpected(&storage.ExpectedRecord{Group: g.ID, Entry: e, Since: now}); err != nil {
 				return err
 			}
 		}

@@ -11,6 +11,7 @@ import (
 	"maps"
 
 	"github.com/chorus-im/chorus/doubleratchet"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
 	"github.com/chorus-im/chorus/transport"
@@ -25,7 +26,7 @@ func (c *Client) Send(ctx context.Context, id GroupID, content Content) (Message
 		return MessageID{}, err
 	}
 	var msgID MessageID
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	err = c.tx(ctx, func(t *txn) error {
 		if c.acct == nil {
 			return ErrNoAccount
@@ -117,7 +118,7 @@ func initialSlotHint(inst InstallationID) [16]byte {
 // member left, distributes the current key to member installations that lack it (the
 // rotation block, in the same publish), and stores sender state, sessions, the message
 // (Unpublished) and the outbox records in the caller's transaction.
-func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, body []byte) (MessageID, []*OutboxRecord, error) {
+func (t *txn) sealGroup(g *storage.GroupRecord, gc *groupCache, typ wire.ContentType, body []byte) (MessageID, []*storage.OutboxRecord, error) {
 	c := t.c
 	if gc.v2 {
 		return t.sealGroupV2(g, gc, typ, body)
@@ -203,12 +204,12 @@ func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, bo
 	if err := t.MarkDistributed(g.ID, done); err != nil {
 		return MessageID{}, nil, err
 	}
-	rec := &MessageRecord{ID: id, Group: g.ID, SenderAccount: c.acct.id, SenderInstallation: c.acct.inst, Clock: g.Clock,
+	rec := &storage.MessageRecord{ID: id, Group: g.ID, SenderAccount: c.acct.id, SenderInstallation: c.acct.inst, Clock: g.Clock,
 		Timestamp: now, ReceivedAt: now, Outgoing: true, Status: StatusUnpublished, Type: uint8(typ), Body: body}
 	if _, err := t.PutMessage(rec); err != nil {
 		return MessageID{}, nil, err
 	}
-	var outs []*OutboxRecord
+	var outs []*storage.OutboxRecord
 	for _, f := range frames {
 		payload, err := sealFrame(c.rand, gc, f)
 		if err != nil {
@@ -229,7 +230,7 @@ func (t *txn) sealGroup(g *GroupRecord, gc *groupCache, typ wire.ContentType, bo
 // loss, and with them the record of iterations already sealed and published); when the
 // iteration reaches the lease, the lease moves SenderLease ahead and the transaction is
 // synced before anything it sealed is published.
-func (t *txn) leaseIteration(g *GroupRecord, sender *senderkeys.Sender) error {
+func (t *txn) leaseIteration(g *storage.GroupRecord, sender *senderkeys.Sender) error {
 	c := t.c
 	if !c.resumed[g.ID] {
 		if err := sender.SkipTo(g.SenderLease); err != nil {
@@ -313,7 +314,7 @@ func (c *Client) releaseLeases() {
 // remembered and carried again, byte for byte, by the next RotationRepeats messages of
 // the same sender key, so that a recipient that lost the first one can still read the
 // sender without history (the slots are the same ciphertexts: no key is used again).
-func (t *txn) repeatRotation(g *GroupRecord, frames []*wire.GroupFrame, fresh bool, key senderkeys.KeyID) error {
+func (t *txn) repeatRotation(g *storage.GroupRecord, frames []*wire.GroupFrame, fresh bool, key senderkeys.KeyID) error {
 	n := t.c.opt.repeats
 	if fresh {
 		g.Repeat, g.RepeatLeft = nil, 0
@@ -347,7 +348,7 @@ func (t *txn) repeatRotation(g *GroupRecord, frames []*wire.GroupFrame, fresh bo
 // installation that does not hold it yet, each in its pairwise session (starting one
 // with X3DH where needed: an initial slot). It returns the slots, the public part of the
 // distribution and the installations served.
-func (t *txn) buildSlots(g *GroupRecord, gc *groupCache, sender *senderkeys.Sender) ([]wire.Slot, wire.PublicDistribution, []InstallationID, error) {
+func (t *txn) buildSlots(g *storage.GroupRecord, gc *groupCache, sender *senderkeys.Sender) ([]wire.Slot, wire.PublicDistribution, []InstallationID, error) {
 	c := t.c
 	var pub wire.PublicDistribution
 	d, err := sender.Distribution(c.acct.ident.SigningKey(), c.acct.inst)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/chorus-im/chorus/doubleratchet"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/topics"
 	"github.com/chorus-im/chorus/x3dh"
@@ -32,7 +33,7 @@ var (
 
 // sess is a loaded session.
 type sess struct {
-	rec *SessionRecord
+	rec *storage.SessionRecord
 	dr  *doubleratchet.Session
 	hc  *hintChain // nil: a session stored before hint chains (constant hints)
 	// hintsMoved: the expected receive hints changed (saveSession updates c.inbox).
@@ -60,7 +61,7 @@ func drAD(sessAD []byte, purpose byte, ctx []byte) []byte {
 	return append(out, ctx...)
 }
 
-func (t *txn) loadSession(rec *SessionRecord) (*sess, error) {
+func (t *txn) loadSession(rec *storage.SessionRecord) (*sess, error) {
 	dr := new(doubleratchet.Session)
 	if err := dr.UnmarshalBinary(rec.State); err != nil {
 		return nil, fmt.Errorf("protocol: stored session: %w", err)
@@ -119,7 +120,7 @@ func (t *txn) activeSession(remote InstallationID) (*sess, error) {
 }
 
 // sessionTo returns the active session to inst, starting one with X3DH if needed.
-func (t *txn) sessionTo(inst *InstallationRecord) (*sess, error) {
+func (t *txn) sessionTo(inst *storage.InstallationRecord) (*sess, error) {
 	s, err := t.activeSession(inst.ID)
 	if err != nil || s != nil {
 		return s, err
@@ -129,7 +130,7 @@ func (t *txn) sessionTo(inst *InstallationRecord) (*sess, error) {
 
 // initiate runs X3DH with inst's stored bundle (using a one-time prekey only if the owner
 // gave the bundle to us) and stores the new session as active.
-func (t *txn) initiate(inst *InstallationRecord) (*sess, error) {
+func (t *txn) initiate(inst *storage.InstallationRecord) (*sess, error) {
 	if len(inst.Bundle) == 0 || inst.Revoked {
 		return nil, errNoBundle
 	}
@@ -162,7 +163,7 @@ func (t *txn) initiate(inst *InstallationRecord) (*sess, error) {
 	}
 	send, recv := sessionHints(secret, true)
 	hc := newHintChain(secret, true)
-	rec := &SessionRecord{Remote: inst.ID, RemoteAccount: inst.Account, Initiator: true, Active: true, BaseKey: hdr.Ephemeral,
+	rec := &storage.SessionRecord{Remote: inst.ID, RemoteAccount: inst.Account, Initiator: true, Active: true, BaseKey: hdr.Ephemeral,
 		SendHint: send, RecvHint: recv, AD: ad, InitialHeader: append(append([]byte{}, bundle.SignedPrekey[:]...), hb...),
 		CreatedAt: now, UpdatedAt: now}
 	if usedOTK {
@@ -265,13 +266,13 @@ func accountPub(account string) ([]byte, error) {
 // sealPairwise encrypts a pairwise message to inst and returns the inbox topic and frame.
 // The session state advances; the caller stores the frame in the outbox in the same
 // transaction.
-func (t *txn) sealPairwise(inst *InstallationRecord, pm *wire.PairwiseMessage) (string, []byte, error) {
+func (t *txn) sealPairwise(inst *storage.InstallationRecord, pm *wire.PairwiseMessage) (string, []byte, error) {
 	return t.sealPairwiseTo(inst, pm, "")
 }
 
 // sealPairwiseTo is sealPairwise publishing on topic instead of the recipient account's
 // inbox ("": the inbox). Linking uses the new installation's link topic.
-func (t *txn) sealPairwiseTo(inst *InstallationRecord, pm *wire.PairwiseMessage, topic string) (string, []byte, error) {
+func (t *txn) sealPairwiseTo(inst *storage.InstallationRecord, pm *wire.PairwiseMessage, topic string) (string, []byte, error) {
 	pub, err := accountPub(inst.Account)
 	if err != nil {
 		return "", nil, err
@@ -464,7 +465,7 @@ func (t *txn) respondHeader(hdr *x3dh.Header, requireKnown bool) (s *sess, _ *x3
 		if in.DH != hdr.Initiator.DH || in.Signing != hdr.Initiator.Signing || in.Revoked {
 			return nil, nil, nil, errBadInitial
 		}
-	} else if !errors.Is(err, ErrNotFound) {
+	} else if !errors.Is(err, storage.ErrNotFound) {
 		return nil, nil, nil, err
 	} else if requireKnown {
 		return nil, nil, nil, errBadInitial
@@ -472,7 +473,7 @@ func (t *txn) respondHeader(hdr *x3dh.Header, requireKnown bool) (s *sess, _ *x3
 	if rec, err := t.SessionByBaseKey(remote, hdr.Ephemeral); err == nil {
 		s, err := t.loadSession(rec)
 		return s, hdr, nil, err
-	} else if !errors.Is(err, ErrNotFound) {
+	} else if !errors.Is(err, storage.ErrNotFound) {
 		return nil, nil, nil, err
 	}
 	lookup := prekeyLookup{t}
@@ -490,7 +491,7 @@ func (t *txn) respondHeader(hdr *x3dh.Header, requireKnown bool) (s *sess, _ *x3
 	}
 	send, recv := sessionHints(secret, false)
 	now := t.c.now()
-	rec := &SessionRecord{Remote: remote, BaseKey: hdr.Ephemeral, SendHint: send, RecvHint: recv, AD: ad, CreatedAt: now, UpdatedAt: now}
+	rec := &storage.SessionRecord{Remote: remote, BaseKey: hdr.Ephemeral, SendHint: send, RecvHint: recv, AD: ad, CreatedAt: now, UpdatedAt: now}
 	hc := newHintChain(secret, false)
 	if hdr.HasOneTimePrekey {
 		id := hdr.OneTimePrekeyID

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"io"
 	"slices"
 	"time"
@@ -42,17 +43,17 @@ func (t *txn) keepOutOfBurst(topic string) { t.burstKeep = topic }
 // delayQueued applies spreading to a record t.queue just stored: a burst record is
 // collected for spreadBurst; another record on a topic with a delayed record waiting is
 // delayed behind it.
-func (t *txn) delayQueued(o *OutboxRecord) error {
+func (t *txn) delayQueued(o *storage.OutboxRecord) error {
 	if t.burst && o.Topic != t.burstKeep {
 		t.burstRecs = append(t.burstRecs, o)
-		o.delayed = true
+		o.Delayed = true
 		return nil
 	}
 	until, ok := t.spreadUntil(o.Topic)
 	if !ok || !until.After(t.c.now()) {
 		return nil
 	}
-	o.delayed, o.NextAttempt = true, until.Add(time.Nanosecond)
+	o.Delayed, o.NextAttempt = true, until.Add(time.Nanosecond)
 	t.noteDelayed(o)
 	return t.PutOutbox(o)
 }
@@ -107,7 +108,7 @@ func (t *txn) spreadBurst() error {
 
 // noteDelayed records a delayed record's not-before time for its topic (spreadUntil, at
 // commit), wakes the retry loop then, and tells a message's sender when it will go.
-func (t *txn) noteDelayed(o *OutboxRecord) {
+func (t *txn) noteDelayed(o *storage.OutboxRecord) {
 	c := t.c
 	topic, at := o.Topic, o.NextAttempt
 	if t.spreadLast == nil {
@@ -142,7 +143,7 @@ func (t *txn) noteDelayed(o *OutboxRecord) {
 func (c *Client) loadSpread(ctx context.Context) error {
 	c.spreadUntil = map[string]time.Time{}
 	now := c.now()
-	return c.store.WithTx(ctx, func(st StoreTx) error {
+	return c.store.WithTx(ctx, func(st storage.StoreTx) error {
 		recs, err := st.DueOutbox(parkedAt.Add(-time.Nanosecond), 1<<20)
 		if err != nil {
 			return err

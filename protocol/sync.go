@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/senderkeys"
 	"github.com/chorus-im/chorus/transport"
 )
@@ -240,7 +241,7 @@ func (c *Client) checkMissing(ctx context.Context) error {
 // replaced when we never held that one. Such messages were sent before we got the key
 // (before we joined, were linked, or were given the key), so R1 does not report them.
 // Messages we did receive never reach the check (they are not expected).
-func unreadableEntries(group GroupID, recs []ReceiverRecord) func([32]byte) bool {
+func unreadableEntries(group GroupID, recs []storage.ReceiverRecord) func([32]byte) bool {
 	type span struct {
 		key      senderkeys.KeyID
 		from, to uint32
@@ -295,10 +296,10 @@ func (t *txn) dropReceivers(group GroupID, insts []InstallationID) error {
 	if err != nil {
 		return err
 	}
-	var recs []ReceiverRecord
+	var recs []storage.ReceiverRecord
 	for _, in := range insts {
 		r, err := t.Receiver(group, in)
-		if errors.Is(err, ErrNotFound) {
+		if errors.Is(err, storage.ErrNotFound) {
 			continue
 		}
 		if err != nil {

@@ -10,13 +10,14 @@ import (
 
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
 // plainStore hides the batch methods: the engine then runs one transaction per envelope.
 type plainStore struct{ s *persistence.Store }
 
-func (p plainStore) WithTx(ctx context.Context, fn func(protocol.StoreTx) error) error {
+func (p plainStore) WithTx(ctx context.Context, fn func(storage.StoreTx) error) error {
 	return p.s.WithTx(ctx, fn)
 }
 func (p plainStore) Close() error { return p.s.Close() }
@@ -69,7 +70,7 @@ func syncFixture(t *testing.T) (*testNet, protocol.GroupID, string, int) {
 }
 
 // openCopy opens a copy of the database at path as a client on a new node.
-func openCopy(t *testing.T, tn *testNet, path, name string, wrap func(*persistence.Store) protocol.Store) (*protocol.Client, <-chan protocol.Event) {
+func openCopy(t *testing.T, tn *testNet, path, name string, wrap func(*persistence.Store) storage.Store) (*protocol.Client, <-chan protocol.Event) {
 	cp := filepath.Join(t.TempDir(), name+".db")
 	copyFile(t, path, cp)
 	s, err := persistence.Open(cp)
@@ -109,8 +110,8 @@ func received(evs <-chan protocol.Event) int {
 func TestSyncBatchedSameState(t *testing.T) {
 	tn, g, path, want := syncFixture(t)
 	ctx := context.Background()
-	batched, bevs := openCopy(t, tn, path, "batched", func(s *persistence.Store) protocol.Store { return s })
-	plain, pevs := openCopy(t, tn, path, "plain", func(s *persistence.Store) protocol.Store { return plainStore{s} })
+	batched, bevs := openCopy(t, tn, path, "batched", func(s *persistence.Store) storage.Store { return s })
+	plain, pevs := openCopy(t, tn, path, "plain", func(s *persistence.Store) storage.Store { return plainStore{s} })
 	for _, c := range []*protocol.Client{batched, plain} {
 		if err := c.Sync(ctx); err != nil {
 			t.Fatal(err)
@@ -134,7 +135,7 @@ func TestSyncBatchCommitFails(t *testing.T) {
 	tn, g, path, want := syncFixture(t)
 	ctx := context.Background()
 	var fs *failingBatches
-	c, evs := openCopy(t, tn, path, "r2", func(s *persistence.Store) protocol.Store {
+	c, evs := openCopy(t, tn, path, "r2", func(s *persistence.Store) storage.Store {
 		fs = &failingBatches{Store: s, fail: true}
 		return fs
 	})

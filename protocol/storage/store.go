@@ -1,4 +1,4 @@
-package protocol
+package storage
 
 import (
 	"context"
@@ -342,9 +342,9 @@ type OutboxRecord struct {
 	Attempts    int
 	NextAttempt time.Time
 	CreatedAt   time.Time
-	// delayed: a spread record (spread.go) that waits for NextAttempt; the caller that
+	// Delayed (protocol's, not stored): a spread record (spread.go) that waits for NextAttempt; the caller that
 	// queued it does not publish it (not stored: the stored NextAttempt says it).
-	delayed bool
+	Delayed bool
 }
 
 // OutboxStore stores publishes not yet made.
@@ -423,6 +423,3 @@ type InboundStore interface {
 type errorString string
 
 func (e errorString) Error() string { return string(e) }
-
-// ErrInvalidID is returned when parsing a malformed group or message id.
-var ErrInvalidID = errorString("protocol: invalid id")
