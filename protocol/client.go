@@ -2,25 +2,27 @@
 // contacts, pairwise X3DH + Double Ratchet sessions, groups with Sender Keys and
 // Status-format membership events, delivery tracking and history catch-up.
 //
-// A Client runs on a Store (persistence.Store: sqlite) and a Transport (transport/memory
-// or transport/waku). Every state change happens in one store transaction; outbound
-// messages are stored, with their advanced key state, before they are published, so no
-// key or nonce is ever used twice, even across a crash. Inbound messages are
-// authenticated on copies of the state and committed together with the replay marker
-// and the plaintext.
+// A Client runs on a store (storage.Store; persistence.Store implements it on sqlite) and
+// a Transport (transport/memory or transport/waku). Every state change happens in one
+// store transaction; outbound messages are stored, with their advanced key state, before
+// they are published, so no key or nonce is ever used twice, even across a crash. Inbound
+// messages are authenticated on copies of the state and committed together with the
+// replay marker and the plaintext.
 //
 // The wire formats are specified in spec/README.md, section "protocol".
 //
 // # Reading this index
 //
-// An application needs [New] and the [Client] methods, its options ([Option]), the events ([Event]
-// and the types it lists), the content and id types ([Content], [Message], [GroupID],
-// [MessageID], [InstallationID], [Contact], [GroupInfo], [Installation]), the limits and
-// the errors. The storage contract is not for applications: [storage.Store], [storage.StoreTx] and the
-// interfaces it is made of (AccountStore … InboundStore), and the records they hold
-// (AccountRecord … ExpectedRecord, HintEntry, OutboxUsage, PendingUsage), are what a
-// store implements (persistence implements them on sqlite); an application opens a store,
-// passes it to New and never touches them.
+// This index is the application's API: [New] and the [Client] methods, its options
+// ([Option]), the events ([Event] and the types it lists), the content and id types
+// ([Content], [Message], [GroupID], [MessageID], [InstallationID], [Contact],
+// [GroupInfo], [Installation]), the limits and the errors. The storage contract is in
+// package [storage]: Store, StoreTx and the interfaces it is made of (AccountStore …
+// InboundStore), and the records they hold (AccountRecord … ExpectedRecord). Only a store
+// implements it (persistence does, on sqlite); an application opens a store, passes it to
+// New and never touches the records. The id and status types are defined there too
+// (storage is below protocol and cannot import it); GroupID, MessageID, InstallationID,
+// DeliveryStatus, GroupStatus and MessageFilter here are the same types.
 package protocol
 
 import (
