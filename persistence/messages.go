@@ -200,6 +200,30 @@ func (t *tx) DeleteOutbox(id int64) error {
 	return nil
 }
 
+func (t *tx) PublishedSole(id int64, msg storage.MessageID) (bool, error) {
+	var n int64
+	if err := t.get(&n, `DELETE FROM outbox WHERE id = ? AND status = ? RETURNING LENGTH(payload)`, id, int(storage.StatusUnpublished)); err != nil {
+		if errors.Is(err, sql.ErrNoRows) {
+			return false, nil
+		}
+		return false, err
+	}
+	res, err := t.exec(`UPDATE messages SET status = ? WHERE id = ? AND status != ?`, int(storage.StatusPublished), msg[:], int(storage.StatusPublished))
+	if err != nil {
+		return false, err
+	}
+	changed, err := res.RowsAffected()
+	if err != nil {
+		return false, err
+	}
+	if t.s.freed += n; t.s.freed >= releaseAfter {
+		if err := t.s.releaseFreePages(t); err != nil {
+			return false, err
+		}
+	}
+	return changed > 0, nil
+}
+
 // PruneOutbox deletes published and failed records created before before, then the
 // newest-last remainder of them beyond maxBytes of payload (oldest first). Unpublished
 // records are never pruned. Pages freed are returned to the file system when the

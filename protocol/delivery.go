@@ -89,6 +89,34 @@ func (c *Client) publishIDs(ctx context.Context, recs []*storage.OutboxRecord) {
 	}
 }
 
+// publishSole is publishIDs for a send whose message has one outbox record, rec, queued
+// (and claimed) by the caller's committed transaction. A successful publish is marked
+// without reading the record or the message back: one transaction deletes the record if
+// it is still unpublished and sets the message Published (recordOutcome's result for a
+// message's only record). Anything else takes publishIDs' path.
+func (c *Client) publishSole(ctx context.Context, group GroupID, rec *storage.OutboxRecord) {
+	if rec.Delayed || c.rl != nil || c.hookStored != nil {
+		c.publishIDs(ctx, []*storage.OutboxRecord{rec})
+		return
+	}
+	defer c.release(rec.ID)
+	_, err := c.tr.Publish(ctx, rec.Topic, rec.Payload)
+	if err != nil {
+		if ctx.Err() == nil {
+			c.recordOutcome(ctx, rec, err)
+		}
+		return // cancelled: not an attempt; retried later
+	}
+	_ = c.tx(context.WithoutCancel(ctx), func(t *txn) error {
+		changed, err := t.PublishedSole(rec.ID, rec.Message)
+		if err != nil || !changed {
+			return err
+		}
+		t.emit(&DeliveryStatusChanged{Message: rec.Message, Group: group, Status: StatusPublished})
+		return nil
+	})
+}
+
 // attempt publishes one outbox record found by the retry loop, unless someone else is
 // publishing it.
 func (c *Client) attempt(ctx context.Context, rec *storage.OutboxRecord) {

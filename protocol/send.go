@@ -41,7 +41,11 @@ func (c *Client) Send(ctx context.Context, id GroupID, content Content) (Message
 	if err != nil {
 		return MessageID{}, err
 	}
-	c.publishIDs(ctx, outs)
+	if len(outs) == 1 && outs[0].HasMessage && outs[0].Message == msgID {
+		c.publishSole(ctx, id, outs[0])
+	} else {
+		c.publishIDs(ctx, outs)
+	}
 	return msgID, nil
 }
 
