@@ -37,6 +37,10 @@ type epochMeta struct {
 	// without an entry (learnt from a join, or a block split in parts) counts as
 	// reaching everyone.
 	Covered map[string]*coverage `json:"c,omitempty"`
+	// Parts gathers, per frontier event whose key block came in several parts, the slot
+	// hints of the parts seen so far; with every part seen it becomes the event's Covered
+	// entry (notePart). Until then the event counts as reaching everyone.
+	Parts map[string]*partCoverage `json:"p,omitempty"`
 	// Uncovered are installations that left (or were removed) and that no applied key
 	// event excluded yet: the current epoch may be theirs (spec: "Rekeys after a leave").
 	Uncovered []InstallationID `json:"u,omitempty"`
@@ -57,6 +61,57 @@ type coverage struct {
 	Departed bool     `json:"x,omitempty"`
 	Hints    []string `json:"h,omitempty"` // hex slot hints
 	Adds     []string `json:"n,omitempty"` // accounts added by the event
+}
+
+// partCoverage is the coverage of the parts of one key block seen so far.
+type partCoverage struct {
+	coverage
+	Seen []uint16 `json:"s"` // the part numbers seen
+}
+
+// notePart records the slot hints of one part of kb, a key block in several parts by a
+// member. Once every part is seen their union is the event's coverage and, as for a block
+// in one part, a departed installation none of the parts sent a slot is excluded from now
+// on (TestRevocationNoSpeakerRekey: a revocation in parts otherwise left the revoked
+// installation uncovered, and every speaker rekeyed before its next message). Entries are
+// replaced, never modified (clone shares them). It reports whether m changed.
+func (m *epochMeta) notePart(kb *epoch.KeyBlock, author InstallationID, added []string) bool {
+	k := kb.Event.String()
+	if _, done := m.Covered[k]; done || kb.Parts < 2 {
+		return false
+	}
+	prev := m.Parts[k]
+	if prev != nil && slices.Contains(prev.Seen, kb.Part) {
+		return false
+	}
+	next := &partCoverage{coverage: coverage{Author: author, Adds: added}}
+	if prev != nil {
+		next.Hints, next.Seen = slices.Clone(prev.Hints), slices.Clone(prev.Seen)
+	}
+	for _, sl := range kb.Slots {
+		next.Hints = append(next.Hints, hex.EncodeToString(sl.Hint[:]))
+	}
+	next.Seen = append(next.Seen, kb.Part)
+	if m.Parts == nil {
+		m.Parts = map[string]*partCoverage{}
+	}
+	if len(next.Seen) < int(kb.Parts) {
+		m.Parts[k] = next
+		return true
+	}
+	delete(m.Parts, k)
+	cv := next.coverage
+	m.Covered[k] = &cv
+	hints := make(map[string]struct{}, len(cv.Hints))
+	for _, h := range cv.Hints {
+		hints[h] = struct{}{}
+	}
+	m.Uncovered = slices.DeleteFunc(m.Uncovered, func(u InstallationID) bool {
+		h := epoch.SlotHint(kb.Event, epoch.Installation(u))
+		_, ok := hints[hex.EncodeToString(h[:])]
+		return !ok
+	})
+	return true
 }
 
 // newCoverage records the installations ins (and accounts adds) as holding the seed of
@@ -119,6 +174,11 @@ func (m *epochMeta) prune(f epoch.Frontier) {
 			delete(m.Covered, k)
 		}
 	}
+	for k := range m.Parts {
+		if !in[k] {
+			delete(m.Parts, k)
+		}
+	}
 }
 
 func (m *epochMeta) noteEpoch(id epoch.ID) {
@@ -146,7 +206,7 @@ type metaMemo struct {
 func (m *epochMeta) clone() *epochMeta {
 	c := *m
 	c.Departs, c.Uncovered, c.Epochs, c.Kept = slices.Clone(m.Departs), slices.Clone(m.Uncovered), slices.Clone(m.Epochs), slices.Clone(m.Kept)
-	c.Covered = maps.Clone(m.Covered)
+	c.Covered, c.Parts = maps.Clone(m.Covered), maps.Clone(m.Parts)
 	if c.Covered == nil {
 		c.Covered = map[string]*coverage{}
 	}

@@ -307,6 +307,16 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			})
 		}
 	}
+	noted := false
+	if kb.Parts > 1 && st.IsMember(in.Account) && s.Frontier().Contains(kb.Event) {
+		var added []string
+		if kb.Kind == epoch.KindMembership {
+			if ev, ok := appliedEvent(t.stateOf(gc), kb.Event); ok && ev.Type == membership.MembersAdded {
+				added = ev.Members
+			}
+		}
+		noted = m.notePart(kb, author, added)
+	}
 	seeded := false
 	if s.Frontier().Contains(kb.Event) && !s.HasSeed(kb.Event) {
 		if sl, ok := kb.Find(epoch.SlotHint(kb.Event, epoch.Installation(c.acct.inst))); ok {
@@ -320,7 +330,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			}
 		}
 	}
-	if !fresh && !seeded {
+	if !fresh && !seeded && !noted {
 		return nil // an applied event's block (another part, a repeat) without our seed: nothing changed
 	}
 	if err := t.storeSchedule(g, gc, s, m); err != nil {

@@ -185,3 +185,70 @@ func TestRemovalInPartsNoSpeakerRekey(t *testing.T) {
 		}
 	}
 }
+
+// TestRevocationNoSpeakerRekey: a device revocation is the key event (the revoker's
+// publish carries the key block that excludes the revoked installation), so no other
+// member rekeys before its next message — also when the block is split in parts.
+func TestRevocationNoSpeakerRekey(t *testing.T) {
+	// 0: the block and the device list in one publish; 1300: d's device list and the
+	// first slots in part 0, the other slots in further parts.
+	for _, limit := range []int{0, 1300} {
+		t.Run(fmt.Sprintf("frame-limit-%d", limit), func(t *testing.T) {
+			tn := newEpochNet(t, memory.Config{Seed: 82}, 0)
+			a, b, c, d := tn.add("a"), tn.add("b"), tn.add("c"), tn.add("d")
+			others := []*peer{tn.add("e"), tn.add("f"), tn.add("g"), tn.add("h")}
+			tn.connect(tn.peers...)
+			d1 := tn.link(d, "d.1")
+			ctx := context.Background()
+			g, err := a.c.CreateGroup(ctx, "revoke", "", append(ids(b, c, d), ids(others...)...)...)
+			must(t, err)
+			all := append([]*peer{a, b, c, d, d1}, others...)
+			tn.waitFor("everyone joined", func() bool {
+				for _, p := range all {
+					if _, err := p.c.Group(ctx, g); err != nil {
+						return false
+					}
+				}
+				return true
+			})
+			waitSameEpoch(tn, g, all...)
+			if limit > 0 {
+				protocol.SetFrameLimit(d.c, limit)
+			}
+			_, _, old := protocol.EpochInfo(a.c, g)
+			stay := append([]*peer{a, b, c, d}, others...)
+			before := map[*peer]int{}
+			for _, p := range stay {
+				before[p] = protocol.RekeysForTest(p.c)
+			}
+			must(t, d.c.RevokeInstallation(ctx, installationOf(t, d1)))
+			tn.settle()
+			// The revocation's key block moves everyone off the epoch d.1 held.
+			tn.waitFor("rekeyed past the revocation", func() bool {
+				for _, p := range stay {
+					if _, _, cur := protocol.EpochInfo(p.c, g); cur == old {
+						return false
+					}
+				}
+				return true
+			})
+			waitSameEpoch(tn, g, stay...)
+			var texts []string
+			for _, p := range stay {
+				text := "after the revocation from " + p.name
+				mustSend(t, p, g, text)
+				texts = append(texts, text)
+			}
+			waitTexts(t, tn, g, texts, stay...)
+			for _, p := range stay {
+				want := 0
+				if p == d {
+					want = 1 // the revocation's own key block
+				}
+				if n := protocol.RekeysForTest(p.c) - before[p]; n != want {
+					t.Errorf("%s rekeyed %d times for the revocation, want %d (the revocation is the key event)", p.name, n, want)
+				}
+			}
+		})
+	}
+}
