@@ -12,7 +12,8 @@ import (
 // eventMemo indexes by id the events of a state it was built from. Which events those are
 // is checked against a state before each use (eventsOf), event by event, by author and
 // signature: a signature binds the chat id and payload its author signed, hence the event's
-// id and parents (both functions of author, chat id and payload). A memo is never changed
+// id and parents (both functions of author, chat id and payload); an event without one
+// matches no memo (the index is rebuilt). A memo is never changed
 // once shared: extending one appends past its n, to arrays and a map that the memos it
 // came from ignore (lookups check both the index and the id).
 type eventMemo struct {
@@ -44,7 +45,7 @@ func (m *eventMemo) prefixOf(st *membership.State) int {
 	}
 	for i := range m.n {
 		ev := &st.Events[i]
-		if m.keys[i].from != ev.From || m.keys[i].sig != string(ev.Signature) {
+		if len(ev.Signature) == 0 || m.keys[i].from != ev.From || m.keys[i].sig != string(ev.Signature) {
 			return -1
 		}
 	}
