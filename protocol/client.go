@@ -450,6 +450,8 @@ type txn struct {
 	chainsDropped map[GroupID]bool
 	// logs: the stored event logs this transaction wrote or learnt (membership_log.go).
 	logs map[GroupID]txnLogMark
+	// eventMemos: the event id indexes built in this transaction (event_memo.go).
+	eventMemos map[GroupID]*eventMemo
 }
 
 // updateMemo is a membership update (encoded) applied to base, giving next.

@@ -248,7 +248,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		if ev.From != in.Account {
 			return errForged
 		}
-		if !prevAgrees(st, ev, kb.Prev, s0Frontier(g)) {
+		if !prevAgrees(t.eventLookup(gc), ev, kb.Prev, s0Frontier(g)) {
 			// The block's prev disagrees with its event's causal past: ignored, with the
 			// event that rides in the same publish (TestSecKeyEventPrevChecked).
 			return errForged
@@ -371,20 +371,19 @@ func s0Frontier(g *storage.GroupRecord) epoch.Frontier {
 // membership event prev names is in that past, and every event of our frontier in that
 // past is in prev or behind one of them. A prev holding a rekey (not a membership event)
 // may supersede more than we can see: only the first part is checked then.
-func prevAgrees(st *membership.State, ev membership.Event, prev epoch.Frontier, frontier epoch.Frontier) bool {
+func prevAgrees(lookup func(epoch.ID) (*membership.Event, bool), ev membership.Event, prev epoch.Frontier, frontier epoch.Frontier) bool {
 	if ev.Type == membership.ChatCreated {
 		return len(prev) == 0
 	}
 	if len(ev.Parents) == 0 {
 		return true // Status or v1 rules: no causal past to check against
 	}
-	byID := eventIndex(st)
-	past := func(parents []membership.EventID) map[epoch.ID]bool { return causalPast(byID, parents) }
+	past := func(parents []membership.EventID) map[epoch.ID]bool { return causalPastBy(lookup, parents) }
 	mine := past(ev.Parents)
 	var behind []map[epoch.ID]bool
 	lenient := false
 	for _, p := range prev {
-		e, ok := byID[p]
+		e, ok := lookup(p)
 		if !ok {
 			lenient = true // a rekey, or an event we do not hold
 			continue

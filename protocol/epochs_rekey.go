@@ -435,6 +435,11 @@ func eventIndex(st *membership.State) map[epoch.ID]*membership.Event {
 
 // causalPast returns the ids of the events reachable from parents (parents included).
 func causalPast(byID map[epoch.ID]*membership.Event, parents []membership.EventID) map[epoch.ID]bool {
+	return causalPastBy(func(id epoch.ID) (*membership.Event, bool) { e, ok := byID[id]; return e, ok }, parents)
+}
+
+// causalPastBy is causalPast over the events lookup finds.
+func causalPastBy(lookup func(epoch.ID) (*membership.Event, bool), parents []membership.EventID) map[epoch.ID]bool {
 	seen := map[epoch.ID]bool{}
 	stack := make([]epoch.ID, 0, len(parents))
 	for _, p := range parents {
@@ -447,7 +452,7 @@ func causalPast(byID map[epoch.ID]*membership.Event, parents []membership.EventI
 			continue
 		}
 		seen[p] = true
-		if e, ok := byID[p]; ok {
+		if e, ok := lookup(p); ok {
 			for _, q := range e.Parents {
 				stack = append(stack, epoch.ID(q))
 			}

@@ -102,3 +102,26 @@ func LogMarkForTest(c *Client, g GroupID) int {
 	}
 	return -1
 }
+
+// EventMemoForTest returns how many events c's id index of group g's applied events
+// holds (-1: none; event_memo.go), its ids, and whether it indexes exactly the events of
+// the cached state (each under its id).
+func EventMemoForTest(c *Client, g GroupID) (n int, ids []epoch.ID, exact bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	m := c.hot.events[g]
+	if m == nil {
+		return -1, nil, false
+	}
+	gc := c.groups[g]
+	exact = gc != nil && m.prefixOf(&gc.state) == len(gc.state.Events)
+	if exact {
+		for i := range gc.state.Events {
+			id := epoch.ID(gc.state.Events[i].ID())
+			if j, ok := m.lookup(id); !ok || j != i {
+				exact = false
+			}
+		}
+	}
+	return m.n, slices.Clone(m.ids[:m.n]), exact
+}

@@ -48,6 +48,8 @@ type hotPath struct {
 	sendEpochs map[GroupID]sendEpoch
 	// logs marks the groups whose stored event log is known (membership_log.go).
 	logs map[GroupID]logMark
+	// events: per group, the id index of its applied events (event_memo.go).
+	events map[GroupID]*eventMemo
 }
 
 // sigCheck names one signature check: key, digest and signature.

@@ -176,3 +176,56 @@ func TestKeyEventLogAppendRollback(t *testing.T) {
 		t.Fatalf("the applied removals left the log mark at %d events (was %d): the next one rewrites the log", mark, mark0)
 	}
 }
+
+// TestKeyEventMemoRollback: a removal whose transaction fails leaves the receiver's id
+// index of the group's events (prevAgrees' memo) as it was; applied afterwards, with a
+// second removal, the index holds exactly the receiver's events.
+func TestKeyEventMemoRollback(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 83}, 0)
+	admin, rx, v0, v1, v2 := tn.add("admin"), tn.add("rx"), tn.add("v0"), tn.add("v1"), tn.add("v2")
+	tn.connect(admin, rx, v0, v1, v2)
+	ctx := context.Background()
+	g, err := admin.c.CreateGroup(ctx, "g", "", rx.id, v0.id, v1.id, v2.id)
+	must(t, err)
+	tn.settle()
+	must(t, admin.c.RemoveMembers(ctx, g, v0.id)) // a key event the receiver applies
+	tn.settle()
+	info, err := admin.c.Group(ctx, g)
+	must(t, err)
+	tp := newTap(t, tn.net, info.Topic)
+	rx.pause()
+	seen := len(tp.all())
+	publishes := func(what string) []transport.Envelope {
+		tn.waitFor(what, func() bool { return len(tp.all()) > seen })
+		time.Sleep(20 * time.Millisecond)
+		envs := tp.all()[seen:]
+		seen += len(envs)
+		return envs
+	}
+	must(t, admin.c.RemoveMembers(ctx, g, v1.id))
+	first := publishes("the first removal's publish")
+	n0, ids0, exact := protocol.EventMemoForTest(rx.c, g)
+	if n0 < 1 || !exact {
+		t.Fatalf("no exact event index after a removal: %d events (exact %v)", n0, exact)
+	}
+	protocol.SetCommitHookForTest(rx.c, func() error { return errors.New("injected commit failure") })
+	for _, e := range first {
+		protocol.Inject(rx.c, e.Topic, e.Payload)
+	}
+	protocol.SetCommitHookForTest(rx.c, nil)
+	if n, ids, exact := protocol.EventMemoForTest(rx.c, g); n != n0 || !slices.Equal(ids, ids0) || !exact {
+		t.Fatalf("a failed transaction changed the event index: %d events (was %d), same ids %v, exact %v", n, n0, slices.Equal(ids, ids0), exact)
+	}
+	must(t, admin.c.RemoveMembers(ctx, g, v2.id))
+	second := publishes("the second removal's publish")
+	for _, e := range append(first, second...) {
+		protocol.Inject(rx.c, e.Topic, e.Payload)
+	}
+	members, _ := protocol.CachedGroupForTest(rx.c, g)
+	if slices.Contains(members, v1.id) || slices.Contains(members, v2.id) {
+		t.Fatalf("removals not applied: %v", members)
+	}
+	if n, ids, exact := protocol.EventMemoForTest(rx.c, g); n < n0+2 || !exact || !slices.Equal(ids[:n0], ids0) {
+		t.Fatalf("event index after the removals: %d events (was %d), exact %v", n, n0, exact)
+	}
+}
