@@ -140,6 +140,18 @@ func (cv *coverage) covers(e epoch.ID, in *storage.InstallationRecord) bool {
 	return slices.Contains(cv.Hints, hex.EncodeToString(h[:]))
 }
 
+// reaches reports whether a departed installation may hold the current epoch: every
+// frontier event's seed reached it (as far as we know). One event that missed it keeps
+// the epoch out of its reach (its contribution is needed), so no rekey is due for it.
+func reaches(s *epoch.Schedule, m *epochMeta, in *storage.InstallationRecord) bool {
+	for _, id := range s.Frontier() {
+		if cv, ok := m.Covered[id.String()]; ok && !cv.covers(id, in) {
+			return false
+		}
+	}
+	return true
+}
+
 func isV2(g *storage.GroupRecord) bool { return len(g.EpochMeta) > 0 }
 
 func loadMeta(g *storage.GroupRecord) (*epochMeta, error) {

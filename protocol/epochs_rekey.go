@@ -590,15 +590,3 @@ func (t *txn) revokedV2(g *storage.GroupRecord, gc *groupCache, revoked []Instal
 	t.healLater(g.ID)
 	return nil
 }
-
-// reaches reports whether a departed installation may hold the current epoch: every
-// frontier event's seed reached it (as far as we know). One event that missed it keeps
-// the epoch out of its reach (its contribution is needed), so no rekey is due for it.
-func reaches(s *epoch.Schedule, m *epochMeta, in *storage.InstallationRecord) bool {
-	for _, id := range s.Frontier() {
-		if cv, ok := m.Covered[id.String()]; ok && !cv.covers(id, in) {
-			return false
-		}
-	}
-	return true
-}
