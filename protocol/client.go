@@ -403,6 +403,12 @@ func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
 
 // txn is one engine transaction: the store view plus actions deferred to commit.
 type txn struct {
+	// resumedSess: sessions this transaction already resumed above their lease and saved
+	// (the client's resumedSessions takes them at commit). A second load in the same
+	// transaction — a Sync batch can hold several envelopes that each send on one session —
+	// must not skip to the lease again (each skip was SessionLease messages: 40 in one batch
+	// outran the receiver's skipped-key bound; TestLinkCost under -race).
+	resumedSess map[int64]bool
 	storage.StoreTx
 	c             *Client
 	after         []func()

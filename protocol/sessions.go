@@ -75,7 +75,7 @@ func (t *txn) loadSession(rec *storage.SessionRecord) (*sess, error) {
 	}
 	// The first use of a session in a process resumes its sending chain above the lease
 	// (spec: persistence, "Durability"); saveSession stores the skip.
-	if rec.ID != 0 && !t.c.resumedSessions[rec.ID] {
+	if rec.ID != 0 && !t.c.resumedSessions[rec.ID] && !t.resumedSess[rec.ID] {
 		if pub, n, ok := dr.SendingChain(); ok && pub == rec.LeaseKey && n < rec.SendLease {
 			if err := dr.SkipSending(rec.SendLease); err != nil {
 				return nil, fmt.Errorf("protocol: stored session: %w", err)
@@ -202,6 +202,10 @@ func (t *txn) saveSession(s *sess, makeActive bool) error {
 		return err
 	}
 	resumed := s.rec.ID
+	if t.resumedSess == nil {
+		t.resumedSess = map[int64]bool{}
+	}
+	t.resumedSess[resumed] = true
 	t.onCommit(func() { t.c.resumedSessions[resumed] = true })
 	if isNew {
 		id, hint := s.rec.ID, s.rec.RecvHint
