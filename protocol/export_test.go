@@ -124,9 +124,9 @@ func GroupFrameInfo(c *Client, g GroupID, payload []byte) (key [8]byte, iteratio
 // fresh nonce after applying mutate to the inner plaintext — what an insider who knows
 // the group secret (e.g. a removed member) can do.
 func Reframe(c *Client, g GroupID, payload []byte, mutate func(inner []byte)) []byte {
-	c.mu.Lock()
+	c.mu.Lock() // the cache's epochs change at commit, under c.mu
+	defer c.mu.Unlock()
 	gc := c.groups[g]
-	c.mu.Unlock()
 	if gc.v2 {
 		pt, ep, err := epoch.OpenOuter(gc.live, gc.topic, payload)
 		if err != nil {
@@ -202,9 +202,9 @@ func RetryPending(c *Client) { c.retryPending(context.Background()) }
 
 // InnerFrame returns the decrypted inner frame of a group payload (nil if c cannot open it).
 func InnerFrame(c *Client, g GroupID, payload []byte) []byte {
-	c.mu.Lock()
+	c.mu.Lock() // the cache's epochs change at commit, under c.mu
+	defer c.mu.Unlock()
 	gc := c.groups[g]
-	c.mu.Unlock()
 	if gc == nil || len(payload) < groupOverhead {
 		return nil
 	}
@@ -225,9 +225,9 @@ func InnerFrame(c *Client, g GroupID, payload []byte) []byte {
 // SealInner encrypts an inner frame (any bytes) under the group key with a fresh nonce:
 // what anyone holding the group secret can publish.
 func SealInner(c *Client, g GroupID, inner []byte) []byte {
-	c.mu.Lock()
+	c.mu.Lock() // the cache's epochs change at commit, under c.mu
+	defer c.mu.Unlock()
 	gc := c.groups[g]
-	c.mu.Unlock()
 	if gc.v2 {
 		ep := gc.live[len(gc.live)-1]
 		out, err := epoch.SealOuter(cryptorand.Reader, &ep, gc.topic, inner)
