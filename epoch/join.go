@@ -1,6 +1,9 @@
 package epoch
 
-import "fmt"
+import (
+	"fmt"
+	"slices"
+)
 
 // JoinEntry is one frontier event as a newcomer learns it in its Welcome: the event, its
 // prev set, and either the event's seed (the newcomer is one of its recipients) or its
@@ -157,4 +160,31 @@ func (s *Schedule) JoinFor(add ID, seed *Seed) (Join, error) {
 		j = append(j, e)
 	}
 	return j, j.check()
+}
+
+// AdmitJoin keeps the epoch of join j live when j's frontier is not ours: a join merged
+// by a member whose frontier has moved on (a second Welcome, from another inviter, for a
+// key event concurrent with the first) names the epoch its sender is still sealing
+// under until it learns what we hold. Without it, the sender's next publishes (sealed
+// under the join's epoch) could not be opened, and neither could anything that follows
+// from them. The epoch is recorded as the oldest live one (never our current one), and
+// not at all when MaxLiveEpochs epochs are live or it is live already.
+func (s *Schedule) AdmitJoin(j Join) error {
+	js, err := NewScheduleFromJoin(s.group, j)
+	if err != nil {
+		return err
+	}
+	if js.frontier.Equal(s.frontier) {
+		return nil
+	}
+	e, err := js.Current()
+	if err != nil {
+		return err
+	}
+	if len(s.live) >= MaxLiveEpochs || slices.ContainsFunc(s.live, func(l Epoch) bool { return l.ID == e.ID }) {
+		clear(e.Secret[:])
+		return nil
+	}
+	s.live = slices.Insert(s.live, 0, e)
+	return nil
 }

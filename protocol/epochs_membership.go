@@ -23,26 +23,34 @@ func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, next me
 	if err != nil {
 		return nil, err
 	}
-	msg, id, err := t.sealMessageV2(g, &vc.ep, wire.ContentMembership, body)
-	if err != nil {
-		return nil, err
-	}
 	kev, isKey := keyEventOf(signed)
 	isKey = isKey && next.IsMember(c.acct.id)
 	var outs []*storage.OutboxRecord
 	if bad && !isKey {
-		// Not a key event: the message rides with the healing rekey.
+		// Not a key event: heal first, then the message under the healed epoch.
+		if outs, err = t.healBeforeSend(g, gc, vc); err != nil {
+			return nil, err
+		}
+		msg, id, err := t.sealMessageV2(g, &vc.ep, wire.ContentMembership, body)
+		if err != nil {
+			return nil, err
+		}
 		if err := t.PutGroupState(g); err != nil {
 			return nil, err
 		}
-		if outs, err = t.rekeyV2(g, gc, vc.s, vc.m, msg, &id); err != nil {
+		o, err := t.queueFrames(g, &vc.ep, []*wire.FrameV2{{Message: msg}}, &id)
+		if err != nil {
 			return nil, err
 		}
 		full, err := t.Group(g.ID)
 		if err != nil {
 			return nil, err
 		}
-		return outs, t.applyMembership(full, gc, next, nil, true)
+		return append(outs, o...), t.applyMembership(full, gc, next, nil, true)
+	}
+	msg, id, err := t.sealMessageV2(g, &vc.ep, wire.ContentMembership, body)
+	if err != nil {
+		return nil, err
 	}
 	frames := []*wire.FrameV2{{Message: msg}}
 	var join *epoch.Join

@@ -136,6 +136,12 @@ func (t *txn) sealGroupV2(g *storage.GroupRecord, gc *groupCache, typ wire.Conte
 	} else if vc, bad, err = t.prepareV2(g, gc); err != nil {
 		return MessageID{}, nil, err
 	}
+	var outs []*storage.OutboxRecord
+	if bad && typ != wire.ContentDevices {
+		if outs, err = t.healBeforeSend(g, gc, vc); err != nil {
+			return MessageID{}, nil, err
+		}
+	}
 	msg, id, err := t.sealMessageV2(g, &vc.ep, typ, body)
 	if err != nil {
 		return MessageID{}, nil, err
@@ -143,15 +149,34 @@ func (t *txn) sealGroupV2(g *storage.GroupRecord, gc *groupCache, typ wire.Conte
 	if err := t.PutGroupState(g); err != nil {
 		return MessageID{}, nil, err
 	}
-	if bad {
+	if bad && typ == wire.ContentDevices {
+		// A device list that revokes rides with the rekey that heals the revocation,
+		// under our previous epoch, as a key event does: the revoked installation learns
+		// it, and the others apply it with the block that excludes it.
 		outs, err := t.rekeyV2(g, gc, vc.s, vc.m, msg, &id)
 		return id, outs, err
 	}
-	outs, err := t.queueFrames(g, &vc.ep, []*wire.FrameV2{{Message: msg}}, &id)
+	o, err := t.queueFrames(g, &vc.ep, []*wire.FrameV2{{Message: msg}}, &id)
 	if err != nil {
 		return MessageID{}, nil, err
 	}
-	return id, outs, nil
+	return id, append(outs, o...), nil
+}
+
+// healBeforeSend rekeys an unhealed epoch before anything is sent (spec: "Nothing is sent under
+// an unhealed epoch"): a block-only publish under our previous epoch, then vc.ep is the
+// healed epoch our message is sealed under, in its own publish. A message never rides
+// in the rekey's publish: sealed under the previous epoch it would be open to the
+// departed installation that epoch still reaches (TestHealBeforeSend).
+func (t *txn) healBeforeSend(g *storage.GroupRecord, gc *groupCache, vc *v2Context) ([]*storage.OutboxRecord, error) {
+	outs, err := t.rekeyV2(g, gc, vc.s, vc.m, nil, nil)
+	if err != nil {
+		return nil, err
+	}
+	if vc.ep, err = vc.s.Current(); err != nil {
+		return nil, fmt.Errorf("protocol: no epoch after our own rekey: %w", err)
+	}
+	return outs, nil
 }
 
 // queueFrames seals frames under ep's outer key and queues them.

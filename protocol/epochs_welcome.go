@@ -312,6 +312,11 @@ func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte) erro
 	}
 	if s.Frontier().Equal(f) {
 		m.Uncovered = nil
+	} else if err := s.AdmitJoin(j); err != nil {
+		// The join's own epoch stays live: its sender seals under it until it learns
+		// our frontier (TestConcurrentMembershipChanges: a newcomer welcomed first by a
+		// healing rekey could not open its inviter's next key event).
+		return err
 	}
 	t.c.log.Debug("join merged", "group", g.ID.String()[:8], "join", shortIDs(f), "frontier", shortIDs(s.Frontier()),
 		"missing", len(s.Missing()))

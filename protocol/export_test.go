@@ -457,3 +457,38 @@ func HeadsForTest(c *Client, g GroupID) []membership.EventID {
 	}
 	return heads
 }
+
+// LiveEpochsForTest copies c's live epochs of group g: what an installation that departs
+// keeps if it does not erase them.
+func LiveEpochsForTest(c *Client, g GroupID) []epoch.Epoch {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	gc := c.groups[g]
+	if gc == nil {
+		return nil
+	}
+	return append([]epoch.Epoch(nil), gc.live...)
+}
+
+// OpenWithEpochsForTest opens a v2 group payload of topic with the given epochs, outer
+// layer and message (the signature is not checked: only who can read matters), and
+// returns the message plaintext, or nil.
+func OpenWithEpochsForTest(live []epoch.Epoch, topic string, payload []byte) []byte {
+	pt, ep, err := epoch.OpenOuter(live, topic, payload)
+	if err != nil {
+		return nil
+	}
+	f, err := wire.ParseFrameV2(pt)
+	if err != nil || f.Message == nil {
+		return nil
+	}
+	h, err := epoch.ParseMessageHeader(f.Message)
+	if err != nil {
+		return nil
+	}
+	out, err := epoch.NewReceiverChain(&ep, h.Installation).OpenWith(func(_, _, _ []byte) bool { return true }, nil, f.Message)
+	if err != nil {
+		return nil
+	}
+	return out
+}

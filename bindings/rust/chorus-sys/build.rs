@@ -41,7 +41,7 @@ fn main() {
     let archive = out.join("libchorus.a");
     let (dir, package) = match module_root(&manifest) {
         Some(root) => {
-            for f in ["abi.go", "client.go", "events.go", "abijson/abijson.go", "chorus.h"] {
+            for f in ["abi.go", "client.go", "transports.go", "events.go", "abijson/abijson.go", "chorus.h"] {
                 println!("cargo:rerun-if-changed={}", root.join("bindings/c").join(f).display());
             }
             // The engine's sources change too; go's own cache makes an unchanged rebuild fast.

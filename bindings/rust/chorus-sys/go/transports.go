@@ -1,0 +1,1 @@
+../../../c/transports.go
