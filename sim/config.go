@@ -43,6 +43,10 @@ type ScaleConfig struct {
 	Timeout time.Duration
 	openNs  float64 // senderkeys Open, once measured
 
+	// HeapProfile, if set, is a file name prefix: each run writes the Go heap profile taken
+	// where Memory is measured to PREFIX.nN.dD.vS.heap (go tool pprof).
+	HeapProfile string
+
 	// NoFloor skips measuring senderkeys Seal and Open (about 3 s), e.g. in tests.
 	NoFloor bool
 	// Logger receives progress (nil: none).

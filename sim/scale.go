@@ -25,6 +25,12 @@ func RunScale(ctx context.Context, cfg ScaleConfig, w io.Writer) (*Report, error
 		SerialSample:  cfg.SerialSample,
 	}
 	rep.LoadStart = loadAverage()
+	if cfg.HeapProfile != "" {
+		// A finer heap sample than the default 512 KiB: a client's state is a few hundred KiB.
+		prev := runtime.MemProfileRate
+		runtime.MemProfileRate = 4096
+		defer func() { runtime.MemProfileRate = prev }()
+	}
 	// Large groups hold gigabytes of live state (every client, every queued Welcome):
 	// a soft memory limit makes the collector work harder instead of doubling the heap.
 	if os.Getenv("GOMEMLIMIT") == "" {
