@@ -187,6 +187,8 @@ func (sc *scenario) setup(ctx context.Context, dir string) error {
 			sc.log.Info("members", "created", m+1, "of", r.n+1)
 		}
 	}
+	acct := func(m int) string { return cl.insts[m*r.d].account }
+	cl.watch(acct(r.newcomer), acct(r.victim), acct(r.victim2))
 	if err := cl.waitStarted(ctx, cfg.Timeout); err != nil {
 		return err
 	}
