@@ -102,6 +102,10 @@ type Report struct {
 	// StateOpenNs is Open plus the receiver state's UnmarshalBinary and MarshalBinary,
 	// as the engine does it for every message.
 	StateOpenNs float64
+	// ColdOpenNs is Open after a sleep as long as a receive window's settle (the median
+	// of a few): what the caches leave of Open's speed for a receiver measured alone,
+	// whose process was idle before its window (0 in reports from before it was measured).
+	ColdOpenNs float64 `json:",omitempty"`
 	// PlaintextSize is the group plaintext size used for SealNs/OpenNs.
 	PlaintextSize int
 	// Load is the machine's load average (1 min) at the start and at the end: other

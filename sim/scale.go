@@ -44,7 +44,7 @@ func RunScale(ctx context.Context, cfg ScaleConfig, w io.Writer) (*Report, error
 		if err != nil {
 			return nil, err
 		}
-		rep.SealNs, rep.OpenNs, rep.StateOpenNs = f.seal, f.open, f.stateOpen
+		rep.SealNs, rep.OpenNs, rep.StateOpenNs, rep.ColdOpenNs = f.seal, f.open, f.stateOpen, f.coldOpen
 		cfg.openNs = f.open
 		cfg.Logger.Info("senderkeys floor", "seal", time.Duration(f.seal), "open", time.Duration(f.open))
 	}
