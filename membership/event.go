@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strconv"
 
@@ -75,16 +76,20 @@ type Event struct {
 }
 
 // authTag is a recovered (chat id, payload, signature) -> author binding, with the fields
-// the payload decodes to. It holds private copies, so later changes to the event's slices
-// are detected.
+// the payload decodes to. It holds private copies of the signature and fields, and the
+// payload's length and keyed hash (seed is random per tag), so later changes to the
+// event's slices are detected without a second copy of the payload (a large group's
+// creation event lists every member: keeping it twice per client was most of its heap).
 type authTag struct {
-	chatID  string
-	payload []byte
-	sig     [SignatureLength]byte
-	digest  [32]byte
-	from    string
-	fields  eventFields
-	id      EventID // orderHash(from, digest)
+	chatID string
+	size   int
+	seed   maphash.Seed
+	sum    uint64 // maphash.Bytes(seed, payload)
+	sig    [SignatureLength]byte
+	digest [32]byte
+	from   string
+	fields eventFields
+	id     EventID // orderHash(from, digest)
 }
 
 // eventFields are the decoded fields of an event payload.
@@ -197,8 +202,9 @@ func SignEvent(key *ecdsa.PrivateKey, chatID string, ev Event) (Event, error) {
 }
 
 func newAuth(chatID string, payload []byte, digest [32]byte, sig []byte, from string, fields eventFields) *authTag {
-	a := &authTag{chatID: chatID, payload: bytes.Clone(payload), digest: digest, from: from, fields: fields,
+	a := &authTag{chatID: chatID, size: len(payload), seed: maphash.MakeSeed(), digest: digest, from: from, fields: fields,
 		id: EventID(orderHash(from, digest))}
+	a.sum = maphash.Bytes(a.seed, payload)
 	copy(a.sig[:], sig)
 	return a
 }
@@ -249,7 +255,8 @@ func parseEvent(chatID string, raw []byte) (Event, error) {
 // those Payload decodes to, whatever ev's decoded fields say.
 func (ev *Event) verified(chatID string) *authTag {
 	a := ev.auth
-	if a != nil && a.chatID == chatID && a.from == ev.From && bytes.Equal(a.sig[:], ev.Signature) && bytes.Equal(a.payload, ev.Payload) {
+	if a != nil && a.chatID == chatID && a.from == ev.From && bytes.Equal(a.sig[:], ev.Signature) && len(ev.Payload) == a.size &&
+		maphash.Bytes(a.seed, ev.Payload) == a.sum {
 		return a
 	}
 	return nil

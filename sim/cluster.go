@@ -49,6 +49,26 @@ type cluster struct {
 	log   *slog.Logger
 	// schedule is the key schedule the clients create groups with (1 or 2).
 	schedule int
+	// watched are the accounts whose additions and removals the tracker records (nil:
+	// every account). A creation adds every member and each installation reports each
+	// addition: recording them all is N² entries (83 MiB at N=1000, counted in the
+	// installations' heap), and the scenario only waits for the newcomer and the removed.
+	watched atomic.Pointer[map[string]bool]
+}
+
+// watch restricts the recorded additions and removals to those of accounts.
+func (cl *cluster) watch(accounts ...string) {
+	m := make(map[string]bool, len(accounts))
+	for _, a := range accounts {
+		m[a] = true
+	}
+	cl.watched.Store(&m)
+}
+
+// isWatched reports whether the additions and removals of account are recorded.
+func (cl *cluster) isWatched(account string) bool {
+	m := cl.watched.Load()
+	return m == nil || (*m)[account]
 }
 
 func newCluster(log *slog.Logger, schedule int) *cluster {
@@ -145,10 +165,14 @@ func (cl *cluster) observe(in *installation, ev protocol.Event) {
 		cl.tr.hit(in.idx, key{kind: kindJoined, id: e.Group})
 	case *protocol.MembershipChanged:
 		for _, m := range e.MembersAdded {
-			cl.tr.hit(in.idx, key{kind: kindAdded, id: e.Group, s: m})
+			if cl.isWatched(m) {
+				cl.tr.hit(in.idx, key{kind: kindAdded, id: e.Group, s: m})
+			}
 		}
 		for _, m := range e.MembersRemoved {
-			cl.tr.hit(in.idx, key{kind: kindRemoved, id: e.Group, s: m})
+			if cl.isWatched(m) {
+				cl.tr.hit(in.idx, key{kind: kindRemoved, id: e.Group, s: m})
+			}
 		}
 	case *protocol.EventsDropped:
 		in.dropped.Add(int64(e.Count))

@@ -43,6 +43,10 @@ type ScaleConfig struct {
 	Timeout time.Duration
 	openNs  float64 // senderkeys Open, once measured
 
+	// HeapProfile, if set, is a file name prefix: each run writes the Go heap profile taken
+	// where Memory is measured to PREFIX.nN.dD.vS.heap (go tool pprof).
+	HeapProfile string
+
 	// NoFloor skips measuring senderkeys Seal and Open (about 3 s), e.g. in tests.
 	NoFloor bool
 	// Logger receives progress (nil: none).
@@ -98,6 +102,10 @@ type Report struct {
 	// StateOpenNs is Open plus the receiver state's UnmarshalBinary and MarshalBinary,
 	// as the engine does it for every message.
 	StateOpenNs float64
+	// ColdOpenNs is Open after a sleep as long as a receive window's settle (the median
+	// of a few): what the caches leave of Open's speed for a receiver measured alone,
+	// whose process was idle before its window (0 in reports from before it was measured).
+	ColdOpenNs float64 `json:",omitempty"`
 	// PlaintextSize is the group plaintext size used for SealNs/OpenNs.
 	PlaintextSize int
 	// Load is the machine's load average (1 min) at the start and at the end: other

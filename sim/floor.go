@@ -8,6 +8,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
@@ -19,6 +20,7 @@ type floor struct {
 	seal      float64 // ns per Sender.Seal
 	open      float64 // ns per Receiver.Open
 	stateOpen float64 // ns per UnmarshalBinary + Open + MarshalBinary (what the engine does)
+	coldOpen  float64 // ns per Open after a sleep (median)
 }
 
 // groupPlaintextSize is the size of the plaintext the engine seals for a text of n bytes
@@ -135,5 +137,24 @@ func floorOnThread(size int) (floor, error) {
 		ops += floorBatch
 	}
 	f.seal, f.open, f.stateOpen = float64(sealCPU)/float64(ops), float64(openCPU)/float64(ops), float64(rtCPU)/float64(ops)
+	// Open once after each of coldOpens sleeps as long as a receive window's settle, as a
+	// receiver measured alone runs (its caches hold whatever ran meanwhile).
+	_, r, _, msgs, err := batch()
+	if err != nil {
+		return f, fmt.Errorf("sim: senderkeys floor: %w", err)
+	}
+	var cold []time.Duration
+	for _, m := range msgs[:coldOpens] {
+		time.Sleep(settle)
+		c0 := threadCPU()
+		if _, err := r.Open(m); err != nil {
+			return f, err
+		}
+		cold = append(cold, time.Duration(threadCPU()-c0))
+	}
+	f.coldOpen = float64(chorustest.Median(cold))
 	return f, nil
 }
+
+// coldOpens is how many Opens after a sleep measureFloor takes the median of.
+const coldOpens = 32

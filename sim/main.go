@@ -24,6 +24,7 @@ import (
 //	-schedules 1,2  key schedules each shape runs under (v1, v2)
 //	-messages 5 -speakers 4 -serial 8 -max-live 1300 -disk 3 -text 100 -timeout 10m
 //	-json FILE      also write the report as JSON      -q  no progress
+//	-memprofile P   write each run's heap profile to P.nN.dD.vS.heap
 //	-from A.json,B.json   print saved reports together instead of running
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench scale", flag.ContinueOnError)
@@ -42,6 +43,7 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.DurationVar(&cfg.Timeout, "timeout", 0, "bound on every wait for installations to process a step (default 10m)")
 	fs.BoolVar(&cfg.FileStores, "files", false, "every installation's store is a file (RSS without :memory: databases)")
 	fs.StringVar(&cfg.Dir, "dir", "", "directory for the file-backed stores (default: a temporary one)")
+	fs.StringVar(&cfg.HeapProfile, "memprofile", "", "`PREFIX`: write each run's heap profile (at the memory measurement) to PREFIX.nN.dD.vS.heap")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 	from := fs.String("from", "", "print the tables of saved -json reports (comma-separated, runs concatenated) instead of running")
 	quiet := fs.Bool("q", false, "no progress on stderr")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -103,13 +104,28 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		// And nothing left over from earlier steps: clients finish work after the event
 		// that released the previous wait (pending retries, commit tails), hundreds of
 		// them at once in large groups.
+		// And no memory left for the background scavenger to return to the OS: after a
+		// collection it gives the freed pages back a few at a time (madvise), during
+		// the windows that follow (50-70 µs per window at N=100 under perf, none of it
+		// the receiver's); FreeOSMemory collects and returns them at once.
 		if len(serial) > 0 {
-			runtime.GC()
+			debug.FreeOSMemory()
 			if err := cl.quiesce(ctx, false); err != nil {
 				return nil, err
 			}
 		}
 		prev := runtime.GOMAXPROCS(1)
+		// The harness's own share of a window (its wait, the settle sleep, the runtime's
+		// housekeeping meanwhile), measured the same way in windows where nobody
+		// receives anything, is not the receiver's.
+		var empty time.Duration
+		if len(serial) > 0 {
+			var err error
+			if empty, err = cl.emptyWindow(ctx); err != nil {
+				runtime.GOMAXPROCS(prev)
+				return nil, err
+			}
+		}
 		for _, i := range serial {
 			c0, w0 := processCPU(), time.Now()
 			cl.setGates(true, []int{i})
@@ -118,7 +134,7 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 				return nil, fmt.Errorf("%s: %w", cl.insts[i].name, err)
 			}
 			time.Sleep(settle)
-			cpu := float64(processCPU()-c0) - cl.idle*float64(time.Since(w0))
+			cpu := float64(processCPU()-c0) - max(float64(empty), cl.idle*float64(time.Since(w0)))
 			r.serial = append(r.serial, time.Duration(max(cpu, 0)))
 			cl.setGates(false, []int{i})
 		}
@@ -171,6 +187,29 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		res.wall = last.Sub(start)
 	}
 	return res, nil
+}
+
+// emptyWindows is how many windows without a receiver emptyWindow measures.
+const emptyWindows = 5
+
+// emptyWindow returns the median process CPU of serial receive windows in which nobody
+// receives anything: the wait (on an observation already made) and the settle sleep, as
+// in measure.
+func (cl *cluster) emptyWindow(ctx context.Context) (time.Duration, error) {
+	k := key{kind: kindCalibrate}
+	cl.tr.hit(calibrationInst, k)
+	var w []time.Duration
+	for range emptyWindows {
+		c0 := processCPU()
+		cl.setGates(true, []int{})
+		if err := cl.tr.wait(ctx, k, []int{calibrationInst}, time.Minute); err != nil {
+			return 0, err
+		}
+		time.Sleep(settle)
+		w = append(w, time.Duration(processCPU()-c0))
+		cl.setGates(false, []int{})
+	}
+	return chorustest.Median(w), nil
 }
 
 // pickSerial chooses up to n receivers spread evenly over insts, preferring

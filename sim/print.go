@@ -26,6 +26,10 @@ func (r *Report) Print(w io.Writer) error {
 	p.f("Machine: %s; load average %s at the start, %s at the end (other jobs share the cores: CPU times are per thread or process and hold up, wall times do not). Everything runs in one process over transport/memory (no network latency).\n", r.Machine, r.LoadStart, r.LoadEnd)
 	p.f("senderkeys floor measured in the same run (%d-byte group plaintext): Seal %s, Open %s, Open with the receiver state's load and store %s.\n\n",
 		r.PlaintextSize, dur(time.Duration(r.SealNs)), dur(time.Duration(r.OpenNs)), dur(time.Duration(r.StateOpenNs)))
+	if r.ColdOpenNs > 0 {
+		p.f("Open after %s idle, as a receiver measured alone starts (cold caches): %s (%.1f× Open); the receivers' ratios below divide by Open.\n\n",
+			settle, dur(time.Duration(r.ColdOpenNs)), r.ColdOpenNs/max(r.OpenNs, 1))
+	}
 	p.sampling(r)
 	p.messages(r)
 	p.create(r)

@@ -98,6 +98,11 @@ func (sc *scenario) play(ctx context.Context) (err error) {
 	run.Memory.GoHeap = (int64(ms1.HeapAlloc) - int64(ms0.HeapAlloc)) / int64(len(sc.live))
 	run.Memory.RSS = (residentBytes() - rss0) / int64(len(sc.live))
 	run.Memory.FileStores = cfg.FileStores
+	if cfg.HeapProfile != "" {
+		if err := writeHeapProfile(profileName(cfg.HeapProfile, run, "heap")); err != nil {
+			return err
+		}
+	}
 	for j, i := range r.disk {
 		in := sc.cl.insts[i]
 		if err := in.stop(); err != nil {
@@ -182,6 +187,8 @@ func (sc *scenario) setup(ctx context.Context, dir string) error {
 			sc.log.Info("members", "created", m+1, "of", r.n+1)
 		}
 	}
+	acct := func(m int) string { return cl.insts[m*r.d].account }
+	cl.watch(acct(r.newcomer), acct(r.victim), acct(r.victim2))
 	if err := cl.waitStarted(ctx, cfg.Timeout); err != nil {
 		return err
 	}

@@ -20,7 +20,11 @@ const (
 	kindSubscribed                    // the transport was asked to subscribe to a topic
 	kindLinked                        // this installation was linked to its account (AccountLinked)
 	kindDevices                       // a devices message (new device list) of account s in group id
+	kindCalibrate                     // observed by calibrationInst only (emptyWindow)
 )
+
+// calibrationInst is the pseudo-installation of emptyWindow's observation.
+const calibrationInst = -1
 
 // key is something an installation can observe.
 type key struct {
@@ -43,6 +47,8 @@ func (k key) String() string {
 		return "linked"
 	case kindDevices:
 		return "device list of " + chorustest.Short(k.s)
+	case kindCalibrate:
+		return "calibration"
 	}
 	return "subscribed " + chorustest.Short(k.s)
 }

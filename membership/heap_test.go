@@ -1,0 +1,64 @@
+package membership_test
+
+import (
+	"runtime"
+	"testing"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	m "github.com/chorus-im/chorus/membership"
+)
+
+// TestLargeGroupStateHeap: a client keeps the derived state of each of its groups (its
+// events and members) for as long as it runs. The state of a 1000-member group parsed from
+// the wire holds the event entries (to verify and send them again) and the decoded member
+// strings: two copies of the member list, at most 2.6 times the log's wire size with the
+// slices (issue 16; it was 3.5: the signature binding kept a third, private copy of each
+// payload).
+func TestLargeGroupStateHeap(t *testing.T) {
+	const n = 1000
+	members := make([]string, n)
+	for i := range members {
+		k, err := crypto.GenerateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		members[i] = m.PublicKeyString(&k.PublicKey)
+	}
+	d := newDAG(t, "large-heap")
+	d.add("add", "alice", m.Event{Type: m.MembersAdded, Clock: 101, Members: members}, "genesis")
+	wire, err := (&m.Message{ChatID: d.chat, Events: d.all}).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := m.ParseMessage(wire)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := m.Derive(msg.ChatID, msg.Events, m.ChorusRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg = nil
+	if len(st.Members) != n+1 {
+		t.Fatalf("%d members, want %d", len(st.Members), n+1)
+	}
+	// What the state holds: the heap with it, less the heap once it is dropped.
+	with := heapAlloc()
+	runtime.KeepAlive(st)
+	kept := with - heapAlloc()
+	if limit := int64(len(wire)) * 26 / 10; kept > limit {
+		t.Errorf("the derived state of a %d-member group keeps %d B of heap for a %d B log (%.2f x), want at most 2.6 x",
+			n, kept, len(wire), float64(kept)/float64(len(wire)))
+	}
+	t.Logf("log %d B, state %d B of heap (%.2f x)", len(wire), kept, float64(kept)/float64(len(wire)))
+	runtime.KeepAlive(wire)
+}
+
+func heapAlloc() int64 {
+	var ms runtime.MemStats
+	runtime.GC()
+	runtime.GC()
+	runtime.ReadMemStats(&ms)
+	return int64(ms.HeapAlloc)
+}
