@@ -31,6 +31,7 @@ type Store struct {
 	conn      *sqlx.Conn // the one connection every transaction and statement uses
 	stmtMu    sync.Mutex
 	stmts     map[string]*sqlx.Stmt // prepared once on the (single) connection
+	run       uint64                // statements run through transactions (Statements)
 	closeOnce sync.Once
 	closeErr  error
 	memory    bool // a private in-memory database: nothing to sync
@@ -333,6 +334,15 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
+// Statements returns how many statements transactions have run on s since Open (not
+// counting BEGIN, COMMIT and savepoints): what a path costs the store, for tests and
+// benchmarks.
+func (s *Store) Statements() uint64 {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	return s.run
+}
+
 // tx implements storage.StoreTx on one sqlite transaction.
 type tx struct {
 	tx   *sqlx.Tx
@@ -347,6 +357,7 @@ func (t *tx) SyncOnCommit() { t.sync = true }
 func (t *tx) stmt(query string) (*sqlx.Stmt, error) {
 	t.s.stmtMu.Lock()
 	defer t.s.stmtMu.Unlock()
+	t.s.run++
 	st, ok := t.s.stmts[query]
 	if !ok {
 		var err error

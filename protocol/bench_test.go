@@ -16,7 +16,7 @@ func BenchmarkFloor(b *testing.B) {
 }
 
 // benchGroup returns a two-member group with keys distributed, and a tap on its topic.
-func benchGroup(b *testing.B) (*testNet, *peer, *peer, protocol.GroupID, *tap) {
+func benchGroup(b testing.TB) (*testNet, *peer, *peer, protocol.GroupID, *tap) {
 	tn := newTestNet(b, memory.Config{Seed: 29}, 2)
 	a, c := tn.peers[0], tn.peers[1]
 	tn.connect(a, c)

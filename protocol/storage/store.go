@@ -407,6 +407,9 @@ type ExpectedRecord struct {
 type InboundStore interface {
 	Seen(hash [32]byte) (bool, error)
 	MarkSeen(hash [32]byte, at time.Time) error
+	// MarkSeenOnce records the replay marker of hash unless it is there already, and
+	// reports whether it was new (one statement: the check and the mark of a receive).
+	MarkSeenOnce(hash [32]byte, at time.Time) (bool, error)
 	PutPending(*PendingRecord) error
 	Pending(limit int) ([]PendingRecord, error) // oldest first
 	DeletePending(hash [32]byte) error
