@@ -50,6 +50,19 @@ type hotPath struct {
 	logs map[GroupID]logMark
 	// events: per group, the id index of its applied events (event_memo.go).
 	events map[GroupID]*eventMemo
+	// pendingNone: the store holds no pending envelope (a committed read found none and
+	// none was put since), so a processed envelope has no pending record to delete.
+	// pendingPuts counts PutPending calls (committed or not).
+	pendingNone bool
+	pendingPuts uint64
+	// expectNone: groups the store holds no expected entry of (a committed read found
+	// none and none was put since), so a received message has none to clear.
+	// expectPuts counts PutExpected calls (committed or not).
+	expectNone map[GroupID]bool
+	expectPuts uint64
+	// insts is the committed view of installation records read by the message path
+	// (installationView), each valid while Client.instGen is its gen.
+	insts map[InstallationID]instView
 }
 
 // sigCheck names one signature check: key, digest and signature.
@@ -499,4 +512,84 @@ func (h *hotPath) setSendEpoch(g GroupID, key []byte, ep epoch.Epoch) {
 		h.sendEpochs = map[GroupID]sendEpoch{}
 	}
 	h.sendEpochs[g] = sendEpoch{key: key, ep: ep}
+}
+
+// PutPending is StoreTx.PutPending; the store may hold pending envelopes from now on
+// (also if the transaction fails: the flag only ever errs towards a delete).
+func (t *txn) PutPending(p *storage.PendingRecord) error {
+	t.c.hot.pendingNone = false
+	t.c.hot.pendingPuts++
+	return t.StoreTx.PutPending(p)
+}
+
+// Pending is StoreTx.Pending; an empty answer, once its transaction commits with no
+// envelope put since, lets processed envelopes skip deleting their pending record.
+func (t *txn) Pending(limit int) ([]storage.PendingRecord, error) {
+	list, err := t.StoreTx.Pending(limit)
+	if err == nil && len(list) == 0 {
+		h, puts := &t.c.hot, t.c.hot.pendingPuts
+		t.onCommit(func() {
+			if h.pendingPuts == puts {
+				h.pendingNone = true
+			}
+		})
+	}
+	return list, err
+}
+
+// instView is an installation record as read, and the installation generation it was
+// read in (see memberInstalls: every write of an installation record, and every
+// rolled-back transaction that wrote one, moves the generation).
+type instView struct {
+	gen uint64
+	rec *storage.InstallationRecord
+}
+
+// installationView is StoreTx.Installation through a view for the message path: the
+// record it returns is shared and must not be modified. A record read in a transaction
+// that wrote installation records before is read in the generation that write moved to,
+// which its rollback moves on: the view never serves what a failed transaction wrote.
+func (t *txn) installationView(id InstallationID) (*storage.InstallationRecord, error) {
+	h := &t.c.hot
+	if v, ok := h.insts[id]; ok && v.gen == t.c.instGen {
+		return v.rec, nil
+	}
+	in, err := t.Installation(id)
+	if err != nil {
+		return nil, err
+	}
+	if h.insts == nil || len(h.insts) >= keyCacheMax {
+		h.insts = map[InstallationID]instView{}
+	}
+	h.insts[id] = instView{gen: t.c.instGen, rec: in}
+	return in, nil
+}
+
+// Expected is StoreTx.Expected; an empty answer lets received messages of the group skip
+// clearing their entry until an entry is put (PutExpected).
+// Expected is StoreTx.Expected; an empty answer, once its transaction commits with no
+// entry put since, lets received messages of the group skip clearing their entry.
+func (t *txn) Expected(group GroupID) ([]storage.ExpectedRecord, error) {
+	exp, err := t.StoreTx.Expected(group)
+	if err == nil && len(exp) == 0 {
+		h, puts := &t.c.hot, t.c.hot.expectPuts
+		t.onCommit(func() {
+			if h.expectPuts != puts {
+				return
+			}
+			if h.expectNone == nil {
+				h.expectNone = map[GroupID]bool{}
+			}
+			h.expectNone[group] = true
+		})
+	}
+	return exp, err
+}
+
+// PutExpected is StoreTx.PutExpected; the group may hold expected entries from now on
+// (also if the transaction fails).
+func (t *txn) PutExpected(e *storage.ExpectedRecord) error {
+	delete(t.c.hot.expectNone, e.Group)
+	t.c.hot.expectPuts++
+	return t.StoreTx.PutExpected(e)
 }

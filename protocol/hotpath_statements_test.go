@@ -3,8 +3,10 @@ package protocol_test
 import (
 	"context"
 	"testing"
+	"time"
 
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport"
 )
 
 // TestMessagePathStatements: the store statements of an ordinary v2 group message on a
@@ -60,5 +62,101 @@ func TestMessagePathStatements(t *testing.T) {
 	}
 	if hello != 2 {
 		t.Errorf("receiver holds %d of the 2 messages sent", hello)
+	}
+}
+
+// TestExpectedClearedAfterNone: a receiver that read its group's expected entries (none)
+// skips clearing an entry per message only until one is put: a message named by the
+// history of one received before it is expected, then cleared when it arrives, and the
+// hot views agree with the store throughout.
+func TestExpectedClearedAfterNone(t *testing.T) {
+	_, a, b, g, tp := benchGroup(t)
+	ctx := context.Background()
+	b.pause()
+	if n := protocol.ExpectedCount(b.c, g); n != 0 {
+		t.Fatalf("%d entries expected before the test", n)
+	}
+	for _, text := range []string{"first", "second"} {
+		if _, err := a.c.Send(ctx, g, protocol.Text(text)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var envs []transport.Envelope
+	deadline := time.Now().Add(10 * time.Second)
+	for len(envs) < 2 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		envs = tp.all()
+	}
+	if len(envs) < 2 {
+		t.Fatalf("%d envelopes tapped", len(envs))
+	}
+	first, second := envs[len(envs)-2], envs[len(envs)-1]
+	protocol.Inject(b.c, second.Topic, second.Payload)
+	if n := protocol.ExpectedCount(b.c, g); n != 1 {
+		t.Fatalf("%d entries expected after the second message alone, want 1 (the first)", n)
+	}
+	if err := protocol.CheckHotViews(b.c); err != nil {
+		t.Fatal(err)
+	}
+	protocol.Inject(b.c, first.Topic, first.Payload)
+	if n := protocol.ExpectedCount(b.c, g); n != 0 {
+		t.Errorf("%d entries still expected after the first message arrived", n)
+	}
+	if err := protocol.CheckHotViews(b.c); err != nil {
+		t.Error(err)
+	}
+}
+
+// TestInstallationViewFollowsWrites: the message path reads a sender's installation
+// through a view; a write of the record (here: revoked) is seen by the next message, and
+// a write its transaction rolled back is not.
+func TestInstallationViewFollowsWrites(t *testing.T) {
+	_, a, b, g, tp := benchGroup(t)
+	ctx := context.Background()
+	b.pause()
+	texts := []string{"in view", "after a failed revocation", "after the revocation"}
+	for _, text := range texts {
+		if _, err := a.c.Send(ctx, g, protocol.Text(text)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var envs []transport.Envelope
+	deadline := time.Now().Add(10 * time.Second)
+	for len(envs) < 3 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+		envs = tp.all()
+	}
+	if len(envs) < 3 {
+		t.Fatalf("%d envelopes tapped", len(envs))
+	}
+	envs = envs[len(envs)-3:]
+	stored := func(text string) bool {
+		msgs, err := b.c.Messages(ctx, g, protocol.MessageFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range msgs {
+			if m.Content.Text == text {
+				return true
+			}
+		}
+		return false
+	}
+	protocol.Inject(b.c, envs[0].Topic, envs[0].Payload)
+	if err := protocol.SetRevokedForTest(b.c, a.c, true, true); err != nil {
+		t.Fatal(err)
+	}
+	protocol.Inject(b.c, envs[1].Topic, envs[1].Payload)
+	if err := protocol.SetRevokedForTest(b.c, a.c, true, false); err != nil {
+		t.Fatal(err)
+	}
+	protocol.Inject(b.c, envs[2].Topic, envs[2].Payload)
+	for i, want := range []bool{true, true, false} {
+		if got := stored(texts[i]); got != want {
+			t.Errorf("%q stored: %v, want %v", texts[i], got, want)
+		}
+	}
+	if err := protocol.CheckHotViews(b.c); err != nil {
+		t.Error(err)
 	}
 }
