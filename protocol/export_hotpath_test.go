@@ -2,8 +2,8 @@ package protocol
 
 import (
 	"context"
-	"errors"
 	cryptorand "crypto/rand"
+	"errors"
 	"fmt"
 	"reflect"
 
