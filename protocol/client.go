@@ -208,6 +208,9 @@ type Client struct {
 	q  quotaQueue            // outbox records waiting for quota (quota.go)
 
 	junk junkFilter // keyless inbound input seen recently (flood.go)
+	// ownSent: the envelopes of our group messages published recently (with no replay
+	// marker: queueMessageFrame); their copies coming back are dropped unopened.
+	ownSent ownSent
 	spks spkCache   // our signed prekeys' private keys, guarded by mu (flood.go)
 
 	// test hooks (export_test.go)

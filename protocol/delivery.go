@@ -26,6 +26,18 @@ func envelopeHash(topic string, payload []byte) [32]byte {
 // own messages coming back from the network are skipped. At commit the record is claimed
 // for the caller, which publishes it with publishIDs (the retry loop leaves it alone).
 func (t *txn) queue(topic string, payload []byte, msg *MessageID) (*storage.OutboxRecord, error) {
+	o, err := t.queueRecord(topic, payload, msg)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.MarkSeen(envelopeHash(topic, payload), t.c.now()); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// queueRecord is queue without the replay marker.
+func (t *txn) queueRecord(topic string, payload []byte, msg *MessageID) (*storage.OutboxRecord, error) {
 	now := t.c.now()
 	// The retry loop only takes the record over if the caller did not publish it within
 	// retryBase (e.g. a crash).
@@ -46,9 +58,6 @@ func (t *txn) queue(topic string, payload []byte, msg *MessageID) (*storage.Outb
 		t.c.noteDue(o.NextAttempt)
 		t.c.claim(o.ID)
 	})
-	if err := t.MarkSeen(envelopeHash(topic, payload), now); err != nil {
-		return nil, err
-	}
 	return o, nil
 }
 

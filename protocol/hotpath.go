@@ -593,3 +593,39 @@ func (t *txn) PutExpected(e *storage.ExpectedRecord) error {
 	t.c.hot.expectPuts++
 	return t.StoreTx.PutExpected(e)
 }
+
+// ownSentMax bounds the envelope hashes of our own group messages remembered (their
+// copies come back from the network within seconds).
+const ownSentMax = 1024
+
+// ownSent is the set of the last ownSentMax envelopes of our group messages published
+// (queueMessageFrame), with its own lock: process drops their copies before any work.
+type ownSent struct {
+	mu   sync.Mutex
+	set  map[[32]byte]struct{}
+	ring [][32]byte
+	pos  int
+}
+
+func (o *ownSent) add(h [32]byte) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.set == nil {
+		o.set = make(map[[32]byte]struct{}, ownSentMax)
+	}
+	if len(o.ring) < ownSentMax {
+		o.ring = append(o.ring, h)
+	} else {
+		delete(o.set, o.ring[o.pos])
+		o.ring[o.pos] = h
+		o.pos = (o.pos + 1) % ownSentMax
+	}
+	o.set[h] = struct{}{}
+}
+
+func (o *ownSent) has(h [32]byte) bool {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	_, ok := o.set[h]
+	return ok
+}

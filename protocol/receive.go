@@ -27,7 +27,7 @@ var (
 // It reports whether new keys arrived (pending envelopes should be retried).
 func (c *Client) process(ctx context.Context, topic string, payload []byte) (newKeys bool) {
 	hash := envelopeHash(topic, payload)
-	if c.junk.has(hash) {
+	if c.junk.has(hash) || c.ownSent.has(hash) {
 		return false
 	}
 	var claim []byte
