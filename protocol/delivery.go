@@ -117,7 +117,7 @@ func (c *Client) publishSole(ctx context.Context, group GroupID, rec *storage.Ou
 		return // cancelled: not an attempt; retried later
 	}
 	_ = c.tx(context.WithoutCancel(ctx), func(t *txn) error {
-		changed, err := t.PublishedSole(rec.ID, rec.Message)
+		changed, err := t.PublishedSole(rec)
 		if err != nil || !changed {
 			return err
 		}

@@ -330,12 +330,14 @@ func (t *txn) PutGroupState(g *storage.GroupRecord) error {
 		t.setGroupView(g.ID, nil)
 		return nil
 	}
-	// The columns PutGroupState writes; the others stay as they were.
-	v := groupStateView(base)
-	n := groupStateView(g)
-	v.Sender, v.Rotate, v.Distribute, v.Clock, v.History, v.UpdatedAt = n.Sender, n.Rotate, n.Distribute, n.Clock, n.History, n.UpdatedAt
-	v.Repeat, v.RepeatLeft, v.SenderLease, v.Schedule, v.EpochMeta = n.Repeat, n.RepeatLeft, n.SenderLease, n.Schedule, n.EpochMeta
-	t.setGroupView(g.ID, v)
+	// The columns PutGroupState writes, copied from g; the others stay as they were (a
+	// view is never modified: v shares them with base).
+	v := *base
+	v.Sender, v.History, v.Repeat = slices.Clone(g.Sender), slices.Clone(g.History), slices.Clone(g.Repeat)
+	v.Schedule, v.EpochMeta = slices.Clone(g.Schedule), slices.Clone(g.EpochMeta)
+	v.Rotate, v.Distribute, v.Clock, v.UpdatedAt = g.Rotate, g.Distribute, g.Clock, storedTime(g.UpdatedAt)
+	v.RepeatLeft, v.SenderLease = g.RepeatLeft, g.SenderLease
+	t.setGroupView(g.ID, &v)
 	return nil
 }
 
