@@ -32,8 +32,7 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 	}
 	var claim []byte
 	err := c.txInbound(ctx, topic, payload, func(t *txn) error {
-		// The replay marker, checked and set in one statement: if anything below fails,
-		// the transaction takes it back with the rest.
+		// The replay marker, checked and set at once (taken back if anything below fails).
 		if fresh, err := t.MarkSeenOnce(hash, c.now()); err != nil || !fresh {
 			if err == nil {
 				err = errSeen
@@ -54,10 +53,8 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 		if err != nil {
 			return err
 		}
-		if !c.hot.pendingNone {
-			if err := t.DeletePending(hash); err != nil {
-				return err
-			}
+		if err := t.clearPending(hash); err != nil {
+			return err
 		}
 		newKeys = t.newKeys
 		return nil
@@ -541,10 +538,8 @@ func (t *txn) acceptGroupMessage(g *storage.GroupRecord, gc *groupCache, account
 	t.onCommit(func() { c.hot.addRecent(shortEntry(entry[:])) })
 	g.Clock = max(g.Clock, gp.Clock)
 	g.History = pushHistory(g.History, entry)
-	if !c.hot.expectNone[g.ID] {
-		if err := t.DeleteExpected(g.ID, entry); err != nil {
-			return err
-		}
+	if err := t.clearExpected(g.ID, entry); err != nil {
+		return err
 	}
 	for _, e := range gp.History {
 		if InstallationID(e[:16]) == c.acct.inst || inHistory(g.History, e) {
