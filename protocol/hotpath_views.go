@@ -43,9 +43,11 @@ type instView struct {
 }
 
 // installationView is StoreTx.Installation through a view for the message path: the
-// record it returns is shared and must not be modified. A record read in a transaction
-// that wrote installation records before is read in the generation that write moved to,
-// which its rollback moves on: the view never serves what a failed transaction wrote.
+// record it returns is shared and must not be modified, and holds only ID, Account, DH,
+// Signing, Revoked and UpdatedAt (slimInstallation: no bundle, binding or metadata kept
+// in memory). A record read in a transaction that wrote installation records before is
+// read in the generation that write moved to, which its rollback moves on: the view
+// never serves what a failed transaction wrote.
 func (t *txn) installationView(id InstallationID) (*storage.InstallationRecord, error) {
 	h := &t.c.hot
 	if v, ok := h.insts[id]; ok && v.gen == t.c.instGen {
@@ -58,8 +60,15 @@ func (t *txn) installationView(id InstallationID) (*storage.InstallationRecord, 
 	if h.insts == nil || len(h.insts) >= keyCacheMax {
 		h.insts = map[InstallationID]instView{}
 	}
-	h.insts[id] = instView{gen: t.c.instGen, rec: in}
-	return in, nil
+	slim := slimInstallation(in)
+	h.insts[id] = instView{gen: t.c.instGen, rec: slim}
+	return slim, nil
+}
+
+// slimInstallation is the part of an installation record the message path reads.
+func slimInstallation(in *storage.InstallationRecord) *storage.InstallationRecord {
+	return &storage.InstallationRecord{ID: in.ID, Account: in.Account, DH: in.DH, Signing: in.Signing,
+		Revoked: in.Revoked, UpdatedAt: in.UpdatedAt}
 }
 
 // Expected is StoreTx.Expected; an empty answer, once its transaction commits with no
