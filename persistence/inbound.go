@@ -17,6 +17,15 @@ func (t *tx) MarkSeen(hash [32]byte, at time.Time) error {
 	return err
 }
 
+func (t *tx) MarkSeenOnce(hash [32]byte, at time.Time) (bool, error) {
+	res, err := t.exec(`INSERT OR IGNORE INTO seen (hash, seen_at) VALUES (?, ?)`, hash[:], t2i(at))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n > 0, err
+}
+
 func (t *tx) PutPending(p *storage.PendingRecord) error {
 	claim := p.Claim
 	if claim == nil {

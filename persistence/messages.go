@@ -200,15 +200,16 @@ func (t *tx) DeleteOutbox(id int64) error {
 	return nil
 }
 
-func (t *tx) PublishedSole(id int64, msg storage.MessageID) (bool, error) {
-	var n int64
-	if err := t.get(&n, `DELETE FROM outbox WHERE id = ? AND status = ? RETURNING LENGTH(payload)`, id, int(storage.StatusUnpublished)); err != nil {
-		if errors.Is(err, sql.ErrNoRows) {
-			return false, nil
-		}
+func (t *tx) PublishedSole(rec *storage.OutboxRecord) (bool, error) {
+	res, err := t.exec(`DELETE FROM outbox WHERE id = ? AND status = ?`, rec.ID, int(storage.StatusUnpublished))
+	if err != nil {
 		return false, err
 	}
-	res, err := t.exec(`UPDATE messages SET status = ? WHERE id = ? AND status != ?`, int(storage.StatusPublished), msg[:], int(storage.StatusPublished))
+	if n, err := res.RowsAffected(); err != nil || n == 0 {
+		return false, err
+	}
+	n := int64(len(rec.Payload))
+	res, err = t.exec(`UPDATE messages SET status = ? WHERE id = ? AND status != ?`, int(storage.StatusPublished), rec.Message[:], int(storage.StatusPublished))
 	if err != nil {
 		return false, err
 	}

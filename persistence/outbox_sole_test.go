@@ -39,7 +39,7 @@ func TestPublishedSole(t *testing.T) {
 		var changed bool
 		inTx(t, s, func(tx storage.StoreTx) error {
 			var err error
-			changed, err = tx.PublishedSole(o.ID, o.Message)
+			changed, err = tx.PublishedSole(&o)
 			return err
 		})
 		return changed

@@ -31,6 +31,7 @@ type Store struct {
 	conn      *sqlx.Conn // the one connection every transaction and statement uses
 	stmtMu    sync.Mutex
 	stmts     map[string]*sqlx.Stmt // prepared once on the (single) connection
+	run       uint64                // statements run through transactions (Statements)
 	closeOnce sync.Once
 	closeErr  error
 	memory    bool // a private in-memory database: nothing to sync
@@ -93,9 +94,10 @@ func (s *Store) EndBatch(commit bool) error {
 	return nil
 }
 
-// withSavepoint runs fn as a savepoint of the open batch.
+// withSavepoint runs fn as a savepoint of the open batch (its SAVEPOINT and RELEASE
+// prepared once, as every statement, instead of parsed each time).
 func (s *Store) withSavepoint(fn func(tx storage.StoreTx) error) (err error) {
-	if _, err := s.batch.Exec(`SAVEPOINT tx`); err != nil {
+	if err := s.execPrepared(`SAVEPOINT tx`); err != nil {
 		return fmt.Errorf("persistence: savepoint: %w", err)
 	}
 	done := false
@@ -111,7 +113,7 @@ func (s *Store) withSavepoint(fn func(tx storage.StoreTx) error) (err error) {
 		return err
 	}
 	done = true
-	if _, err := s.batch.Exec(`RELEASE tx`); err != nil {
+	if err := s.execPrepared(`RELEASE tx`); err != nil {
 		return fmt.Errorf("persistence: release savepoint: %w", err)
 	}
 	if t.sync {
@@ -333,6 +335,15 @@ func (s *Store) Close() error {
 	return s.closeErr
 }
 
+// Statements returns how many statements transactions have run on s since Open (not
+// counting BEGIN, COMMIT and savepoints): what a path costs the store, for tests and
+// benchmarks.
+func (s *Store) Statements() uint64 {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	return s.run
+}
+
 // tx implements storage.StoreTx on one sqlite transaction.
 type tx struct {
 	tx   *sqlx.Tx
@@ -345,22 +356,41 @@ func (t *tx) SyncOnCommit() { t.sync = true }
 // stmt returns the statement for query, prepared once per store and bound to the
 // transaction (database/sql reuses the connection's prepared statement).
 func (t *tx) stmt(query string) (*sqlx.Stmt, error) {
-	t.s.stmtMu.Lock()
-	defer t.s.stmtMu.Unlock()
-	st, ok := t.s.stmts[query]
+	return t.s.prepared(query, true)
+}
+
+// prepared returns the statement for query, prepared once per store; count: it is one
+// of the statements Statements counts.
+func (s *Store) prepared(query string, count bool) (*sqlx.Stmt, error) {
+	s.stmtMu.Lock()
+	defer s.stmtMu.Unlock()
+	if count {
+		s.run++
+	}
+	st, ok := s.stmts[query]
 	if !ok {
 		var err error
-		if st, err = t.s.conn.PreparexContext(context.Background(), query); err != nil {
+		if st, err = s.conn.PreparexContext(context.Background(), query); err != nil {
 			return nil, err
 		}
-		if t.s.stmts == nil {
-			t.s.stmts = map[string]*sqlx.Stmt{}
+		if s.stmts == nil {
+			s.stmts = map[string]*sqlx.Stmt{}
 		}
-		t.s.stmts[query] = st
+		s.stmts[query] = st
 	}
 	// The statement runs on the store's single connection, inside the transaction that
 	// connection has open.
 	return st, nil
+}
+
+// execPrepared runs a statement of the open batch's bookkeeping (not counted).
+func (s *Store) execPrepared(query string) error {
+	st, err := s.prepared(query, false)
+	if err != nil {
+		return err
+	}
+	_, err = st.Exec()
+	return err
 }
 
 func (t *tx) get(dest any, query string, args ...any) error {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/chorus-im/chorus/internal/floor"
 	"github.com/chorus-im/chorus/protocol"
@@ -16,7 +17,7 @@ func BenchmarkFloor(b *testing.B) {
 }
 
 // benchGroup returns a two-member group with keys distributed, and a tap on its topic.
-func benchGroup(b *testing.B) (*testNet, *peer, *peer, protocol.GroupID, *tap) {
+func benchGroup(b testing.TB) (*testNet, *peer, *peer, protocol.GroupID, *tap) {
 	tn := newTestNet(b, memory.Config{Seed: 29}, 2)
 	a, c := tn.peers[0], tn.peers[1]
 	tn.connect(a, c)
@@ -52,11 +53,13 @@ func BenchmarkSend(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(size.n))
 			b.ResetTimer()
+			cpu0 := processCPU(b)
 			for i := 0; i < b.N; i++ {
 				if _, err := a.c.Send(ctx, g, text); err != nil {
 					b.Fatal(err)
 				}
 			}
+			reportCPU(b, processCPU(b)-cpu0)
 		})
 	}
 }
@@ -87,9 +90,17 @@ func BenchmarkReceive(b *testing.B) {
 			b.ReportAllocs()
 			b.SetBytes(int64(size.n))
 			b.ResetTimer()
+			cpu0 := processCPU(b)
 			for i := 0; i < b.N && i < len(envs); i++ {
 				protocol.Inject(rcv.c, envs[i].Topic, envs[i].Payload)
 			}
+			reportCPU(b, processCPU(b)-cpu0)
 		})
 	}
+}
+
+// reportCPU reports the process's CPU time (every thread: background goroutines and the
+// transport included) per operation, steadier than wall time on a loaded machine.
+func reportCPU(b *testing.B, cpu time.Duration) {
+	b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 }

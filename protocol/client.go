@@ -234,6 +234,9 @@ type Client struct {
 	rekeys int
 	// hot is the ordinary group-message path's in-memory state (hotpath.go; under mu).
 	hot hotPath
+	// ownSent: the envelopes of our group messages published recently (with no replay
+	// marker: queueMessageFrame); their copies coming back are dropped unopened (own lock).
+	ownSent ownSent
 	// metas remembers the decoded epoch bookkeeping of each v2 group (epochs.go; under mu).
 	metas map[GroupID]metaMemo
 	// candidates remembers the candidate epochs of each v2 group's kept seeds (epochs.go).

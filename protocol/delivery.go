@@ -26,6 +26,18 @@ func envelopeHash(topic string, payload []byte) [32]byte {
 // own messages coming back from the network are skipped. At commit the record is claimed
 // for the caller, which publishes it with publishIDs (the retry loop leaves it alone).
 func (t *txn) queue(topic string, payload []byte, msg *MessageID) (*storage.OutboxRecord, error) {
+	o, err := t.queueRecord(topic, payload, msg)
+	if err != nil {
+		return nil, err
+	}
+	if err := t.MarkSeen(envelopeHash(topic, payload), t.c.now()); err != nil {
+		return nil, err
+	}
+	return o, nil
+}
+
+// queueRecord is queue without the replay marker.
+func (t *txn) queueRecord(topic string, payload []byte, msg *MessageID) (*storage.OutboxRecord, error) {
 	now := t.c.now()
 	// The retry loop only takes the record over if the caller did not publish it within
 	// retryBase (e.g. a crash).
@@ -46,9 +58,6 @@ func (t *txn) queue(topic string, payload []byte, msg *MessageID) (*storage.Outb
 		t.c.noteDue(o.NextAttempt)
 		t.c.claim(o.ID)
 	})
-	if err := t.MarkSeen(envelopeHash(topic, payload), now); err != nil {
-		return nil, err
-	}
 	return o, nil
 }
 
@@ -108,7 +117,7 @@ func (c *Client) publishSole(ctx context.Context, group GroupID, rec *storage.Ou
 		return // cancelled: not an attempt; retried later
 	}
 	_ = c.tx(context.WithoutCancel(ctx), func(t *txn) error {
-		changed, err := t.PublishedSole(rec.ID, rec.Message)
+		changed, err := t.PublishedSole(rec)
 		if err != nil || !changed {
 			return err
 		}

@@ -116,7 +116,7 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 	if inst == c.acct.inst {
 		return errOwn
 	}
-	in, err := t.Installation(inst)
+	in, err := t.installationView(inst)
 	if errors.Is(err, storage.ErrNotFound) {
 		t.claim = append([]byte("inst"), inst[:]...)
 		return errPending // a member's device we have not met yet

@@ -156,11 +156,36 @@ func (t *txn) sealGroupV2(g *storage.GroupRecord, gc *groupCache, typ wire.Conte
 		outs, err := t.rekeyV2(g, gc, vc.s, vc.m, msg, &id)
 		return id, outs, err
 	}
-	o, err := t.queueFrames(g, &vc.ep, []*wire.FrameV2{{Message: msg}}, &id)
+	o, err := t.queueMessageFrame(g, &vc.ep, msg, &id)
 	if err != nil {
 		return MessageID{}, nil, err
 	}
-	return id, append(outs, o...), nil
+	return id, append(outs, o), nil
+}
+
+// queueMessageFrame seals a frame holding only our message msg under ep's outer key and
+// queues it as queueFrames does, but with no replay marker: its copy coming back from the
+// network is recognised in memory (Client.ownSent) and, after a restart, as our own
+// message (errOwn) once its outer layer is opened, before any other work.
+func (t *txn) queueMessageFrame(g *storage.GroupRecord, ep *epoch.Epoch, msg []byte, id *MessageID) (*storage.OutboxRecord, error) {
+	b, err := (&wire.FrameV2{Message: msg}).Marshal()
+	if err != nil {
+		return nil, err
+	}
+	payload, err := epoch.SealOuter(t.c.rand, ep, g.Topic, b)
+	if err != nil {
+		return nil, err
+	}
+	if len(payload) > transport.MaxPayload {
+		return nil, fmt.Errorf("protocol: group frame of %d bytes exceeds the publish limit", len(payload))
+	}
+	o, err := t.queueRecord(g.Topic, payload, id)
+	if err != nil {
+		return nil, err
+	}
+	h, c := envelopeHash(g.Topic, payload), t.c
+	t.onCommit(func() { c.ownSent.add(h) })
+	return o, nil
 }
 
 // healBeforeSend rekeys an unhealed epoch before anything is sent (spec: "Nothing is sent under

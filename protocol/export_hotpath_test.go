@@ -3,6 +3,7 @@ package protocol
 import (
 	"context"
 	cryptorand "crypto/rand"
+	"errors"
 	"fmt"
 	"reflect"
 
@@ -110,9 +111,44 @@ func CheckHotViews(c *Client) error {
 				return nil
 			}
 		}
+		if c.hot.pendingNone {
+			if list, err := t.StoreTx.Pending(1); err != nil || len(list) > 0 {
+				bad = fmt.Errorf("no pending envelope in view, %d stored (%v)", len(list), err)
+				return nil
+			}
+		}
+		for id, none := range c.hot.expectNone {
+			if exp, err := t.StoreTx.Expected(id); none && (err != nil || len(exp) > 0) {
+				bad = fmt.Errorf("group %s: no expected entry in view, %d stored (%v)", id, len(exp), err)
+				return nil
+			}
+		}
+		for id, v := range c.hot.insts {
+			if v.gen != c.instGen {
+				continue
+			}
+			if in, err := t.StoreTx.Installation(id); err != nil || !reflect.DeepEqual(slimInstallation(in), v.rec) {
+				bad = fmt.Errorf("installation %s: view differs from the store (%v)", id, err)
+				return nil
+			}
+		}
 		return nil
 	})
 	return bad
+}
+
+// ExpectedCount returns how many causal-history entries c expects in g (read through
+// the transaction's view, as checkMissing reads them).
+func ExpectedCount(c *Client, g GroupID) int {
+	var n int
+	if err := c.tx(context.Background(), func(t *txn) error {
+		exp, err := t.Expected(g)
+		n = len(exp)
+		return err
+	}); err != nil {
+		panic(err)
+	}
+	return n
 }
 
 // HotViewSizes returns how many groups and chains c holds in view.
@@ -128,4 +164,31 @@ func DeleteReceiverChainsOf(c, sender *Client, g GroupID) error {
 	inst := sender.acct.inst
 	sender.mu.Unlock()
 	return c.tx(context.Background(), func(t *txn) error { return t.DeleteReceiverChains(g, inst) })
+}
+
+// SetRevokedForTest stores sender's installation as revoked (revoked) at c, in a
+// transaction that then fails if fail is set.
+func SetRevokedForTest(c, sender *Client, revoked, fail bool) error {
+	sender.mu.Lock()
+	inst := sender.acct.inst
+	sender.mu.Unlock()
+	errFail := errors.New("fail")
+	err := c.tx(context.Background(), func(t *txn) error {
+		in, err := t.Installation(inst)
+		if err != nil {
+			return err
+		}
+		in.Revoked = revoked
+		if err := t.PutInstallation(in); err != nil {
+			return err
+		}
+		if fail {
+			return errFail
+		}
+		return nil
+	})
+	if fail && errors.Is(err, errFail) {
+		return nil
+	}
+	return err
 }

@@ -5,8 +5,6 @@ package protocol
 
 import (
 	"bytes"
-	"context"
-	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -38,7 +36,7 @@ type hotPath struct {
 	ringPos   int
 	keys      map[[33]byte][]byte // compressed signing key -> uncompressed (a pure function)
 	instKeys  map[InstallationID][33]byte
-	verified  map[sigCheck]struct{} // signatures checked ahead of a batch (preverify)
+	verified  map[sigCheck]struct{} // signatures checked ahead of a batch (verifyAhead)
 	verifying bool
 	// groups is the committed GroupState view of groups (write-through, see GroupState).
 	groups map[GroupID]*storage.GroupRecord
@@ -50,6 +48,21 @@ type hotPath struct {
 	logs map[GroupID]logMark
 	// events: per group, the id index of its applied events (event_memo.go).
 	events map[GroupID]*eventMemo
+	// pendingNone: the store holds no pending envelope (a committed read found none and
+	// none was put since), so a processed envelope has no pending record to delete.
+	// pendingPuts counts PutPending calls (committed or not).
+	pendingNone bool
+	pendingPuts uint64
+	// learned: a Sync read the flags above for the groups it fetched (learnEmpty).
+	learned bool
+	// expectNone: groups the store holds no expected entry of (a committed read found
+	// none and none was put since), so a received message has none to clear.
+	// expectPuts counts PutExpected calls (committed or not).
+	expectNone map[GroupID]bool
+	expectPuts uint64
+	// insts is the committed view of installation records read by the message path
+	// (installationView), each valid while Client.instGen is its gen.
+	insts map[InstallationID]instView
 }
 
 // sigCheck names one signature check: key, digest and signature.
@@ -96,7 +109,7 @@ func (h *hotPath) hasRecent(e [wire.ShortEntrySize]byte) bool {
 }
 
 // signingKey returns in's signing key uncompressed (cached: decompression is a square
-// root on the curve) and remembers it as in's for preverify.
+// root on the curve) and remembers it as in's for verifyAhead.
 func (h *hotPath) signingKey(in *storage.InstallationRecord) ([]byte, error) {
 	if k, ok := h.keys[in.Signing]; ok {
 		h.rememberInst(in)
@@ -124,7 +137,7 @@ func (h *hotPath) rememberInst(in *storage.InstallationRecord) {
 	h.instKeys[in.ID] = in.Signing
 }
 
-// verify is the epoch.Verifier of received v2 messages: a signature preverify checked
+// verify is the epoch.Verifier of received v2 messages: a signature verifyAhead checked
 // (under the same key, over the same digest) is valid; anything else is checked here.
 func (h *hotPath) verify(pub, digest, sig []byte) bool {
 	if h.verified != nil {
@@ -137,24 +150,22 @@ func (h *hotPath) verify(pub, digest, sig []byte) bool {
 	return crypto.VerifySignature(pub, digest, sig)
 }
 
-// preverify checks, on every core, the signatures of the v2 group messages among envs
-// whose sender's key we know, before they are processed one by one (Sync's batches):
-// what verifies is remembered until done is called, and the sequential processing
-// (openGroupMessageV2) then skips that check. A signature that does not verify is not
-// remembered: its message is checked again in order, and rejected there alone. Which key
-// a message needs is guessed from memory (the key last seen for its installation); a
-// wrong guess only costs the check again.
-func (c *Client) preverify(envs []transport.Envelope) (done func()) {
+// verifyAhead checks, on other cores, the signatures of the v2 group messages among
+// envs whose sender's key we know, before they are processed one by one (Sync's
+// batches): wait blocks until the checks are done and remembers what verified until
+// endVerify, and the sequential processing (openGroupMessageV2) then skips that check.
+// Sync starts the checks of a batch while the previous one is processed. A signature
+// that does not verify is not remembered: its message is checked again in order, and
+// rejected there alone. Which key a message needs is guessed from memory (the key last
+// seen for its installation); a wrong guess only costs the check again. workers bounds
+// the goroutines used.
+func (c *Client) verifyAhead(envs []transport.Envelope, workers int) (wait func()) {
 	type job struct {
 		live    []epoch.Epoch
 		topic   string
 		payload []byte
 	}
 	c.mu.Lock()
-	if c.hot.verifying {
-		c.mu.Unlock()
-		return func() {}
-	}
 	var jobs []job
 	for _, e := range envs {
 		for _, id := range c.topics[e.Topic] {
@@ -172,62 +183,75 @@ func (c *Client) preverify(envs []transport.Envelope) (done func()) {
 			keys[inst] = k
 		}
 	}
-	c.hot.verifying = true
 	c.mu.Unlock()
 	out := make([]*sigCheck, len(jobs))
-	var wg sync.WaitGroup
-	workers := min(runtime.GOMAXPROCS(0), len(jobs))
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := w; i < len(jobs); i += workers {
-				j := &jobs[i]
-				frame, ep, err := epoch.OpenOuter(j.live, j.topic, j.payload)
-				if err != nil {
-					continue
+	finished := make(chan struct{})
+	workers = max(1, min(workers, len(jobs)))
+	go func() {
+		defer close(finished)
+		var wg sync.WaitGroup
+		for w := range workers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := w; i < len(jobs); i += workers {
+					j := &jobs[i]
+					frame, ep, err := epoch.OpenOuter(j.live, j.topic, j.payload)
+					if err != nil {
+						continue
+					}
+					f, err := wire.ParseFrameV2(frame)
+					if err != nil || f.Message == nil {
+						continue
+					}
+					hd, err := epoch.ParseMessageHeader(f.Message)
+					if err != nil {
+						continue
+					}
+					pub := keys[InstallationID(hd.Installation)]
+					d, sig, err := epoch.MessageSignature(ep.ID, f.Message)
+					if pub == nil || err != nil || !crypto.VerifySignature(pub, d[:], sig) {
+						continue
+					}
+					if k, ok := newSigCheck(pub, d[:], sig); ok {
+						out[i] = &k
+					}
 				}
-				f, err := wire.ParseFrameV2(frame)
-				if err != nil || f.Message == nil {
-					continue
-				}
-				hd, err := epoch.ParseMessageHeader(f.Message)
-				if err != nil {
-					continue
-				}
-				pub := keys[InstallationID(hd.Installation)]
-				d, sig, err := epoch.MessageSignature(ep.ID, f.Message)
-				if pub == nil || err != nil || !crypto.VerifySignature(pub, d[:], sig) {
-					continue
-				}
-				if k, ok := newSigCheck(pub, d[:], sig); ok {
-					out[i] = &k
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	c.mu.Lock()
-	c.hot.verified = make(map[sigCheck]struct{}, len(out))
-	for _, k := range out {
-		if k != nil {
-			c.hot.verified[*k] = struct{}{}
+			}()
 		}
-	}
-	c.mu.Unlock()
+		wg.Wait()
+	}()
 	return func() {
+		<-finished
 		c.mu.Lock()
-		c.hot.verified, c.hot.verifying = nil, false
-		c.mu.Unlock()
+		defer c.mu.Unlock()
+		if c.hot.verified == nil {
+			c.hot.verified = make(map[sigCheck]struct{}, len(out))
+		}
+		for _, k := range out {
+			if k != nil {
+				c.hot.verified[*k] = struct{}{}
+			}
+		}
 	}
 }
 
-// batchVerified runs fn as a batch (batch.go) over envs with their signatures checked
-// ahead on every core (preverify).
-func (c *Client) batchVerified(ctx context.Context, envs []transport.Envelope, fn func(ctx context.Context)) error {
-	done := c.preverify(envs)
-	defer done()
-	return c.batch(ctx, fn)
+// beginVerify claims the set of signatures verified ahead (one Sync at a time: false if
+// another holds it); endVerify drops the set.
+func (c *Client) beginVerify() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.hot.verifying {
+		return false
+	}
+	c.hot.verifying = true
+	return true
+}
+
+func (c *Client) endVerify() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hot.verified, c.hot.verifying = nil, false
 }
 
 // Group state, write-through (hotPath.groups): the GroupState view (no image, no event
@@ -306,12 +330,14 @@ func (t *txn) PutGroupState(g *storage.GroupRecord) error {
 		t.setGroupView(g.ID, nil)
 		return nil
 	}
-	// The columns PutGroupState writes; the others stay as they were.
-	v := groupStateView(base)
-	n := groupStateView(g)
-	v.Sender, v.Rotate, v.Distribute, v.Clock, v.History, v.UpdatedAt = n.Sender, n.Rotate, n.Distribute, n.Clock, n.History, n.UpdatedAt
-	v.Repeat, v.RepeatLeft, v.SenderLease, v.Schedule, v.EpochMeta = n.Repeat, n.RepeatLeft, n.SenderLease, n.Schedule, n.EpochMeta
-	t.setGroupView(g.ID, v)
+	// The columns PutGroupState writes, copied from g; the others stay as they were (a
+	// view is never modified: v shares them with base).
+	v := *base
+	v.Sender, v.History, v.Repeat = slices.Clone(g.Sender), slices.Clone(g.History), slices.Clone(g.Repeat)
+	v.Schedule, v.EpochMeta = slices.Clone(g.Schedule), slices.Clone(g.EpochMeta)
+	v.Rotate, v.Distribute, v.Clock, v.UpdatedAt = g.Rotate, g.Distribute, g.Clock, storedTime(g.UpdatedAt)
+	v.RepeatLeft, v.SenderLease = g.RepeatLeft, g.SenderLease
+	t.setGroupView(g.ID, &v)
 	return nil
 }
 

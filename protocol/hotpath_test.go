@@ -19,6 +19,14 @@ import (
 // and every other message of the batch is committed, as one transaction per envelope
 // does.
 func TestSyncBatchBadSignature(t *testing.T) {
+	// lead: messages of a before the forgery, which then lies in a later batch (its
+	// signature checked while the one before is processed).
+	for _, lead := range []int{0, 2 * protocol.SyncBatch} {
+		t.Run(fmt.Sprintf("lead-%d", lead), func(t *testing.T) { testSyncBatchBadSignature(t, lead) })
+	}
+}
+
+func testSyncBatchBadSignature(t *testing.T, lead int) {
 	tn := newTestNet(t, memory.Config{Seed: 97}, 3)
 	dir := t.TempDir()
 	rcv := tn.addAt("r", filepath.Join(dir, "r.db"))
@@ -47,6 +55,9 @@ func TestSyncBatchBadSignature(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	for i := range lead {
+		send(a, fmt.Sprintf("lead %d", i))
+	}
 	send(a, "a 0")
 	send(b, "b 0")
 	// b forges a's next message: published before a's genuine one.
@@ -58,7 +69,7 @@ func TestSyncBatchBadSignature(t *testing.T) {
 		send(a, fmt.Sprintf("a %d", i))
 		send(b, fmt.Sprintf("b %d", i))
 	}
-	want := len(held) + 8
+	want := len(held) + 8 + lead
 	batched, bevs := openCopy(t, tn, filepath.Join(dir, "r.db"), "batched", func(s *persistence.Store) storage.Store { return s })
 	plain, _ := openCopy(t, tn, filepath.Join(dir, "r.db"), "plain", func(s *persistence.Store) storage.Store { return plainStore{s} })
 	for _, c := range []*protocol.Client{batched, plain} {
@@ -90,8 +101,8 @@ func TestSyncBatchBadSignature(t *testing.T) {
 	if err := protocol.CheckHotViews(batched); err != nil {
 		t.Fatal(err)
 	}
-	if n := received(bevs); n != 8 {
-		t.Fatalf("%d message events, want 8", n)
+	if n := received(bevs); n != 8+lead {
+		t.Fatalf("%d message events, want %d", n, 8+lead)
 	}
 }
 

@@ -50,6 +50,11 @@ func TestInboxPendingFrameRetried(t *testing.T) {
 		return fmt.Sprint("kinds and sizes seen: ", kinds)
 	})
 	inbox := tp.topic
+	// b reads its pending envelopes (none): it knows there is none until one is put, and
+	// must then delete each one it processes (hotPath.pendingNone).
+	if n, _ := protocol.PendingStats(b.c); n != 0 {
+		t.Fatalf("%d envelopes pending before the Welcome", n)
+	}
 	// The continuation first: it waits for its group.
 	for i := len(frames) - 1; i >= 0; i-- {
 		protocol.Inject(b.c, inbox, frames[i])

@@ -27,12 +27,13 @@ var (
 // It reports whether new keys arrived (pending envelopes should be retried).
 func (c *Client) process(ctx context.Context, topic string, payload []byte) (newKeys bool) {
 	hash := envelopeHash(topic, payload)
-	if c.junk.has(hash) {
+	if c.junk.has(hash) || c.ownSent.has(hash) {
 		return false
 	}
 	var claim []byte
 	err := c.txInbound(ctx, topic, payload, func(t *txn) error {
-		if seen, err := t.Seen(hash); err != nil || seen {
+		// The replay marker, checked and set at once (taken back if anything below fails).
+		if fresh, err := t.MarkSeenOnce(hash, c.now()); err != nil || !fresh {
 			if err == nil {
 				err = errSeen
 			}
@@ -52,11 +53,11 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 		if err != nil {
 			return err
 		}
-		if err := t.DeletePending(hash); err != nil {
+		if err := t.clearPending(hash); err != nil {
 			return err
 		}
 		newKeys = t.newKeys
-		return t.MarkSeen(hash, c.now())
+		return nil
 	})
 	if errors.Is(err, errPending) {
 		err = c.tx(ctx, func(t *txn) error {
@@ -537,7 +538,7 @@ func (t *txn) acceptGroupMessage(g *storage.GroupRecord, gc *groupCache, account
 	t.onCommit(func() { c.hot.addRecent(shortEntry(entry[:])) })
 	g.Clock = max(g.Clock, gp.Clock)
 	g.History = pushHistory(g.History, entry)
-	if err := t.DeleteExpected(g.ID, entry); err != nil {
+	if err := t.clearExpected(g.ID, entry); err != nil {
 		return err
 	}
 	for _, e := range gp.History {

@@ -5,6 +5,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"runtime"
 	"slices"
 	"time"
 
@@ -60,6 +61,9 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	since := make(map[string]time.Time, len(topicList))
 	var from time.Time
 	if err := c.tx(ctx, func(t *txn) error {
+		if err := t.learnEmpty(topicList); err != nil {
+			return err
+		}
 		for _, topic := range topicList {
 			s, err := t.LastSync(topic)
 			if err != nil {
@@ -78,6 +82,13 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		return err
 	}
 	query := c.querySet(topicList)
+	// Signatures are checked ahead (verifyAhead): those of a batch on every core before
+	// it, those of the next one on the other cores while it is processed.
+	ahead := c.beginVerify()
+	if ahead {
+		defer c.endVerify()
+	}
+	procs := runtime.GOMAXPROCS(0)
 	for {
 		envs, err := c.tr.History(ctx, query, from, time.Time{})
 		truncated := errors.Is(err, transport.ErrHistoryTruncated)
@@ -86,9 +97,21 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		}
 		// Processed SyncBatch envelopes per store transaction (batch.go).
 		newKeys := false
+		chunkAt := func(start int) []transport.Envelope { return envs[start:min(start+SyncBatch, len(envs))] }
+		var verified func()
+		if ahead && len(envs) > 0 {
+			verified = c.verifyAhead(chunkAt(0), procs)
+		}
 		for start := 0; start < len(envs); start += SyncBatch {
-			chunk := envs[start:min(start+SyncBatch, len(envs))]
-			if err := c.batchVerified(ctx, chunk, func(ctx context.Context) {
+			chunk := chunkAt(start)
+			if verified != nil {
+				verified()
+				verified = nil
+			}
+			if ahead && start+SyncBatch < len(envs) {
+				verified = c.verifyAhead(chunkAt(start+SyncBatch), procs-1)
+			}
+			if err := c.batch(ctx, func(ctx context.Context) {
 				for _, e := range chunk {
 					s, own := since[e.Topic]
 					if !own || e.Timestamp.Before(s) {
@@ -99,6 +122,9 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 					}
 				}
 			}); err != nil {
+				if verified != nil {
+					verified()
+				}
 				return err // nothing of the chunk is stored: the next Sync fetches it again
 			}
 		}

@@ -355,12 +355,12 @@ type OutboxStore interface {
 	OutboxOf(msg MessageID) ([]OutboxRecord, error)
 	// DeleteOutbox deletes a record (one published: nothing needs it any more).
 	DeleteOutbox(id int64) error
-	// PublishedSole records the publish of record id, the only outbox record of message
-	// msg (the caller knows it: it queued every record of msg): if the record is still
-	// unpublished it deletes it and sets the message Published. It reports whether the
-	// message's status changed (false: the record was not there unpublished, or the
-	// message is gone or already Published).
-	PublishedSole(id int64, msg MessageID) (bool, error)
+	// PublishedSole records the publish of rec (ID, Message and Payload as queued), the
+	// only outbox record of its message (the caller knows it: it queued every record of
+	// the message): if the record is still unpublished it deletes it and sets the message
+	// Published. It reports whether the message's status changed (false: the record was
+	// not there unpublished, or the message is gone or already Published).
+	PublishedSole(rec *OutboxRecord) (bool, error)
 	// PruneOutbox deletes the published and failed records created before before, then
 	// the oldest of the rest of them until their payloads total at most maxBytes.
 	// Unpublished records are never pruned.
@@ -407,6 +407,9 @@ type ExpectedRecord struct {
 type InboundStore interface {
 	Seen(hash [32]byte) (bool, error)
 	MarkSeen(hash [32]byte, at time.Time) error
+	// MarkSeenOnce records the replay marker of hash unless it is there already, and
+	// reports whether it was new (one statement: the check and the mark of a receive).
+	MarkSeenOnce(hash [32]byte, at time.Time) (bool, error)
 	PutPending(*PendingRecord) error
 	Pending(limit int) ([]PendingRecord, error) // oldest first
 	DeletePending(hash [32]byte) error
