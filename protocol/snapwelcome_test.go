@@ -1,0 +1,96 @@
+package protocol_test
+
+import (
+	"context"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+// welcomeBytes counts the Welcome v2 plaintext bytes c sends while f runs.
+func welcomeBytes(c *protocol.Client, f func()) int {
+	var mu sync.Mutex
+	n := 0
+	protocol.SetPadHook(c, func(typ wire.PairwiseType, plain, _, _ int) {
+		if typ == wire.PairwiseWelcomeV2 {
+			mu.Lock()
+			n += plain
+			mu.Unlock()
+		}
+	})
+	f()
+	protocol.SetPadHook(c, nil)
+	mu.Lock()
+	defer mu.Unlock()
+	return n
+}
+
+// TestAddWelcomeNoHistory: the Welcome a member added to a group receives does not grow
+// with the number of past membership events (issue 13; spec: "Welcome v2", snapshot add
+// Welcome): adding X to a group with 40 add/remove cycles of another member behind it
+// costs X's Welcome at most 10 % more than adding X to the same membership without that
+// history. X then reads the group, and its membership is everyone's.
+func TestAddWelcomeNoHistory(t *testing.T) {
+	ctx := context.Background()
+	tn := newEpochNet(t, memory.Config{Seed: 13}, 5)
+	a, b, c, d, x := tn.peers[0], tn.peers[1], tn.peers[2], tn.peers[3], tn.peers[4]
+	tn.connect(a, b, c, d, x)
+	tn.settle()
+	old, err := a.c.CreateGroup(ctx, "history", "", b.id, c.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fresh, err := a.c.CreateGroup(ctx, "fresh", "", b.id, c.id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle()
+	for i := 0; i < 40; i++ {
+		must(t, a.c.AddMembers(ctx, old, d.id))
+		must(t, a.c.RemoveMembers(ctx, old, d.id))
+		if i%10 == 9 {
+			tn.settle()
+		}
+	}
+	tn.settle()
+	withHistory := welcomeBytes(a.c, func() { must(t, a.c.AddMembers(ctx, old, x.id)) })
+	without := welcomeBytes(a.c, func() { must(t, a.c.AddMembers(ctx, fresh, x.id)) })
+	tn.settle()
+	t.Logf("add Welcome to X: %d B after 80 past events, %d B without history", withHistory, without)
+	if without == 0 || withHistory > without*11/10 {
+		t.Errorf("add Welcome grows with the history: %d B with 80 past events, %d B without", withHistory, without)
+	}
+	for _, g := range []protocol.GroupID{old, fresh} {
+		want, err := a.c.Group(ctx, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []*peer{b, c, x} {
+			tn.waitFor("same membership", func() bool {
+				info, err := p.c.Group(ctx, g)
+				return err == nil && slices.Equal(info.Members, want.Members) && slices.Equal(info.Admins, want.Admins)
+			})
+		}
+		mustSend(t, b, g, "after X joined "+want.Name)
+		waitTexts(t, tn, g, []string{"after X joined " + want.Name}, x)
+	}
+	// Later changes extend X's state.
+	must(t, a.c.RemoveMembers(ctx, old, c.id))
+	must(t, a.c.AddMembers(ctx, old, d.id))
+	must(t, a.c.SetName(ctx, old, "renamed"))
+	tn.settle()
+	want, err := a.c.Group(ctx, old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.waitFor("X follows later changes", func() bool {
+		info, err := x.c.Group(ctx, old)
+		return err == nil && info.Name == "renamed" && slices.Equal(info.Members, want.Members) && slices.Equal(info.Admins, want.Admins)
+	})
+	mustSend(t, d, old, "d is back")
+	waitTexts(t, tn, old, []string{"d is back"}, x, a, b)
+}
