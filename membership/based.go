@@ -2,8 +2,10 @@ package membership
 
 import (
 	"bytes"
+	"encoding/hex"
 	"errors"
 	"slices"
+	"strings"
 
 	"golang.org/x/crypto/cryptobyte"
 )
@@ -266,49 +268,68 @@ func Extend(stored *State, events []Event) (State, error) {
 }
 
 // MarshalSnapshot encodes a based state: its base, then its later events (applied,
-// overridden, pending):
+// overridden, pending). The chat id is not encoded (the Welcome or the group record holds
+// it), nor the creator (the chat id names it); member keys are their 65 bytes, admins
+// indices into the members:
 //
-//	0xc5 'S' 'N' 0x01 ‖ u16<creator> ‖ u16<name> ‖ u16<color> ‖ u16<description> ‖
-//	u32<image> ‖ u64 last clock ‖ u32 m ‖ m × u16<member> ‖ u32 a ‖ a × u16<admin> ‖
-//	u8 r (1..64) ‖ u32<MembershipUpdateMessage: chat id, r carried events, then the later events>
+//	0xc5 'S' 'N' 0x01 ‖ u16<name> ‖ u16<color> ‖ u16<description> ‖ u32<image> ‖
+//	u64 last clock ‖ u32 m ‖ m × key(65) ‖ u32 a ‖ a × u32 member index ‖
+//	u8 r (1..64) ‖ u32 e (≥ r) ‖ e × u32<event: signature(65) ‖ payload>
+//
+// the first r events being the carried ones (the base's), the others the later events.
 func (s *State) MarshalSnapshot() ([]byte, error) {
 	b := s.Base
 	if b == nil {
 		return nil, errors.New("membership: not a based state")
 	}
 	evs := append(slices.Clone(b.Events), s.Log()[len(b.Events):]...)
-	msg, err := (&Message{ChatID: s.ChatID, Events: evs}).MarshalBinary()
-	if err != nil {
-		return nil, err
-	}
 	var w cryptobyte.Builder
 	w.AddBytes(snapshotMagic)
-	for _, str := range []string{b.Creator, b.Name, b.Color, b.Description} {
+	for _, str := range []string{b.Name, b.Color, b.Description} {
 		w.AddUint16LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes([]byte(str)) })
 	}
 	w.AddUint32LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(b.Image) })
 	w.AddUint64(b.LastClock)
-	for _, list := range [][]string{b.Members, b.Admins} {
-		w.AddUint32(uint32(len(list)))
-		for _, k := range list {
-			w.AddUint16LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes([]byte(k)) })
+	w.AddUint32(uint32(len(b.Members)))
+	index := make(map[string]int, len(b.Members))
+	for i, k := range b.Members {
+		raw, err := hex.DecodeString(strings.TrimPrefix(k, "0x"))
+		if err != nil || len(raw) != 65 {
+			return nil, ErrSnapshot
 		}
+		w.AddBytes(raw)
+		index[k] = i
+	}
+	w.AddUint32(uint32(len(b.Admins)))
+	for _, a := range b.Admins {
+		i, ok := index[a]
+		if !ok {
+			return nil, ErrSnapshot
+		}
+		w.AddUint32(uint32(i))
 	}
 	w.AddUint8(uint8(len(b.Events)))
-	w.AddUint32LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(msg) })
+	w.AddUint32(uint32(len(evs)))
+	for i := range evs {
+		ev := &evs[i]
+		if len(ev.Signature) != SignatureLength || len(ev.Payload) == 0 {
+			return nil, ErrSnapshot
+		}
+		w.AddUint32LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(ev.Signature); c.AddBytes(ev.Payload) })
+	}
 	return w.Bytes()
 }
 
-// ParseSnapshot decodes an encoded based state strictly (bounds, keys, authentic causal
-// carried events: Base.check) and derives it.
-func ParseSnapshot(data []byte) (State, error) {
+// ParseSnapshot decodes an encoded based state of chat chatID strictly (bounds, keys,
+// authentic causal carried events: Base.check) and derives it.
+func ParseSnapshot(chatID string, data []byte) (State, error) {
 	s := cryptobyte.String(data)
 	var magic []byte
 	if !s.ReadBytes(&magic, len(snapshotMagic)) || !bytes.Equal(magic, snapshotMagic) {
 		return State{}, ErrSnapshot
 	}
 	b := &Base{}
-	var strs [4][]byte
+	var strs [3][]byte
 	for i := range strs {
 		var v cryptobyte.String
 		if !s.ReadUint16LengthPrefixed(&v) {
@@ -316,7 +337,7 @@ func ParseSnapshot(data []byte) (State, error) {
 		}
 		strs[i] = v
 	}
-	b.Creator, b.Name, b.Color, b.Description = string(strs[0]), string(strs[1]), string(strs[2]), string(strs[3])
+	b.Name, b.Color, b.Description = string(strs[0]), string(strs[1]), string(strs[2])
 	var img cryptobyte.String
 	if !readVec32(&s, &img) || !s.ReadUint64(&b.LastClock) {
 		return State{}, ErrSnapshot
@@ -324,31 +345,52 @@ func ParseSnapshot(data []byte) (State, error) {
 	if len(img) > 0 {
 		b.Image = bytes.Clone(img)
 	}
-	for _, list := range []*[]string{&b.Members, &b.Admins} {
-		var n uint32
-		if !s.ReadUint32(&n) || n > maxSnapshotKeys || int(n) > len(s)/2 {
+	var n uint32
+	if !s.ReadUint32(&n) || n > maxSnapshotKeys || int(n) > len(s)/65 {
+		return State{}, ErrSnapshot
+	}
+	b.Members = make([]string, 0, n)
+	for range n {
+		var raw []byte
+		if !s.ReadBytes(&raw, 65) {
 			return State{}, ErrSnapshot
 		}
-		*list = make([]string, 0, n)
-		for range n {
-			var k cryptobyte.String
-			if !s.ReadUint16LengthPrefixed(&k) {
-				return State{}, ErrSnapshot
-			}
-			*list = append(*list, string(k))
+		b.Members = append(b.Members, keyString(raw))
+	}
+	if !s.ReadUint32(&n) || n > uint32(len(b.Members)) {
+		return State{}, ErrSnapshot
+	}
+	for range n {
+		var i uint32
+		if !s.ReadUint32(&i) || i >= uint32(len(b.Members)) {
+			return State{}, ErrSnapshot
 		}
+		b.Admins = append(b.Admins, b.Members[i])
 	}
 	var r uint8
-	var msg cryptobyte.String
-	if !s.ReadUint8(&r) || !readVec32(&s, &msg) || !s.Empty() || r == 0 || r > MaxSnapshotRoots {
+	if !s.ReadUint8(&r) || !s.ReadUint32(&n) || r == 0 || r > MaxSnapshotRoots || n < uint32(r) || int(n) > len(s)/4 {
 		return State{}, ErrSnapshot
 	}
-	m, err := ParseMessage(msg)
-	if err != nil || len(m.Events) < int(r) || m.ChatID == "" {
+	evs := make([]Event, 0, n)
+	for range n {
+		var raw cryptobyte.String
+		if !readVec32(&s, &raw) {
+			return State{}, ErrSnapshot
+		}
+		ev, err := parseEvent(chatID, raw)
+		if err != nil {
+			return State{}, ErrSnapshot
+		}
+		evs = append(evs, ev)
+	}
+	if !s.Empty() {
 		return State{}, ErrSnapshot
 	}
-	b.Events = m.Events[:r:r]
-	return FromSnapshot(m.ChatID, b, m.Events[r:])
+	if i := strings.LastIndex(chatID, "-"); i >= 0 {
+		b.Creator = chatID[i+1:]
+	}
+	b.Events = evs[:r:r]
+	return FromSnapshot(chatID, b, evs[r:])
 }
 
 // readVec32 reads a u32-length-prefixed byte string.

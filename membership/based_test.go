@@ -160,7 +160,7 @@ func basedProperty(t *testing.T, seed uint64) bool {
 	if err != nil {
 		t.Fatal(err)
 	}
-	back, err := m.ParseSnapshot(enc)
+	back, err := m.ParseSnapshot(d.chat, enc)
 	if err != nil || !sameState(back, *got) {
 		t.Fatalf("snapshot does not round-trip: %v\n%s\n%s", err, dumpState(&back), dumpState(got))
 	}
@@ -192,26 +192,26 @@ func TestSnapshotRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := m.ParseSnapshot(enc); err != nil {
+	if _, err := m.ParseSnapshot(d.chat, enc); err != nil {
 		t.Fatalf("good snapshot refused: %v", err)
 	}
 	if _, err := m.SnapshotOf(&st, []m.Event{d.evs["genesis"]}); err == nil {
 		t.Fatal("snapshot without its head accepted")
 	}
 	for n := range len(enc) {
-		if _, err := m.ParseSnapshot(enc[:n]); err == nil {
+		if _, err := m.ParseSnapshot(d.chat, enc[:n]); err == nil {
 			t.Fatalf("truncated snapshot (%d of %d bytes) accepted", n, len(enc))
 		}
 	}
 	bad := bytes.Clone(enc)
 	i := bytes.Index(bad, add.Signature)
 	bad[i+64] = 9 // no recovery id: the carried event's signature does not recover
-	if _, err := m.ParseSnapshot(bad); err == nil {
+	if _, err := m.ParseSnapshot(d.chat, bad); err == nil {
 		t.Fatal("snapshot with a bad signature accepted")
 	}
 	bad = bytes.Clone(enc)
 	bad[len(bad)-10] ^= 1 // inside the carried event's payload: another author recovers
-	if got, err := m.ParseSnapshot(bad); err == nil && got.Events[0].From == add.From {
+	if got, err := m.ParseSnapshot(d.chat, bad); err == nil && got.Events[0].From == add.From {
 		t.Fatal("a tampered carried event keeps its author")
 	}
 	// An admin that is not a member.

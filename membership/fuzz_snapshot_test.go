@@ -31,7 +31,7 @@ func FuzzParseSnapshot(f *testing.F) {
 	}
 	f.Add(enc[:len(enc)/2])
 	f.Fuzz(func(t *testing.T, data []byte) {
-		st, err := m.ParseSnapshot(data)
+		st, err := m.ParseSnapshot(d.chat, data)
 		if err != nil {
 			return
 		}
@@ -42,7 +42,7 @@ func FuzzParseSnapshot(f *testing.F) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		again, err := m.ParseSnapshot(b)
+		again, err := m.ParseSnapshot(d.chat, b)
 		if err != nil || !sameState(st, again) {
 			t.Fatalf("re-encoded snapshot does not decode to the same state: %v", err)
 		}

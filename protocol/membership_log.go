@@ -23,7 +23,7 @@ const (
 // by entry against old first; anything else is encoded in full.
 func encodeEventsAfter(prev []byte, old, next *membership.State) ([]byte, error) {
 	n := len(old.Events)
-	if len(old.Overridden)+len(old.Pending)+len(next.Overridden)+len(next.Pending) > 0 || len(next.Events) <= n ||
+	if len(old.Overridden)+len(old.Pending)+len(next.Overridden)+len(next.Pending) > 0 || len(next.Events) <= n || next.Base != nil ||
 		old.ChatID != next.ChatID || !logHolds(prev, old) {
 		return encodeEvents(next)
 	}
@@ -93,7 +93,7 @@ type logMark struct {
 // markOf returns the mark of st (false: st has overridden or pending events, whose
 // encoding is not an appendable one).
 func markOf(st *membership.State) (logMark, bool) {
-	if len(st.Overridden)+len(st.Pending) > 0 {
+	if len(st.Overridden)+len(st.Pending) > 0 || st.Base != nil { // a based state is stored whole (encodeEvents)
 		return logMark{}, false
 	}
 	m := logMark{events: len(st.Events)}

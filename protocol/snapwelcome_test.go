@@ -2,6 +2,8 @@ package protocol_test
 
 import (
 	"context"
+	"log/slog"
+	"os"
 	"slices"
 	"sync"
 	"testing"
@@ -36,8 +38,13 @@ func welcomeBytes(c *protocol.Client, f func()) int {
 // history. X then reads the group, and its membership is everyone's.
 func TestAddWelcomeNoHistory(t *testing.T) {
 	ctx := context.Background()
-	tn := newEpochNet(t, memory.Config{Seed: 13}, 5)
-	a, b, c, d, x := tn.peers[0], tn.peers[1], tn.peers[2], tn.peers[3], tn.peers[4]
+	tn := newEpochNet(t, memory.Config{Seed: 13}, 3)
+	a, b, c := tn.peers[0], tn.peers[1], tn.peers[2]
+	d := tn.add("d")
+	if os.Getenv("SNAP_DEBUG") != "" {
+		d = tn.addAt("d2", ":memory:", protocol.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+	}
+	x := tn.add("x")
 	tn.connect(a, b, c, d, x)
 	tn.settle()
 	old, err := a.c.CreateGroup(ctx, "history", "", b.id, c.id)
@@ -92,5 +99,5 @@ func TestAddWelcomeNoHistory(t *testing.T) {
 		return err == nil && info.Name == "renamed" && slices.Equal(info.Members, want.Members) && slices.Equal(info.Admins, want.Admins)
 	})
 	mustSend(t, d, old, "d is back")
-	waitTexts(t, tn, old, []string{"d is back"}, x, a, b)
+	waitTexts(t, tn, old, []string{"d is back"}, a, b, x)
 }

@@ -36,6 +36,8 @@ func samples() map[string][]byte {
 		History: [][ShortEntrySize]byte{{1}, {2}}}).Marshal())
 	out["welcome2"] = must((&WelcomeV2{GroupID: [32]byte{9}, ChatID: "abc-0x04", Secret: [32]byte{7}, Buckets: 3, SentAt: 42,
 		Join: []byte("join"), Membership: []byte("m"), DeviceLists: [][]byte{[]byte("c1"), {}}}).Marshal())
+	out["welcome2s"] = must((&WelcomeV2{GroupID: [32]byte{9}, ChatID: "abc-0x04", Secret: [32]byte{7}, Buckets: 3, SentAt: 42,
+		Join: []byte("join"), Snapshot: []byte("snapshot"), DeviceLists: [][]byte{[]byte("c1")}}).Marshal())
 	return out
 }
 
@@ -63,6 +65,7 @@ var codecs = map[string]codec{
 	"frame2b":    {"frame2-block", rt(ParseFrameV2)},
 	"plaintext2": {"plaintext2", rt(ParseGroupPlaintextV2)},
 	"welcome2":   {"welcome2", rt(ParseWelcomeV2)},
+	"welcome2s":  {"welcome2s", rt(ParseWelcomeV2)},
 	"plaintext":  {"plaintext", rt(ParseGroupPlaintext)},
 	"reply":      {"reply", rt(ParseReply)},
 	"reaction":   {"reaction", rt(ParseReaction)},
@@ -152,8 +155,11 @@ func FuzzWelcome(f *testing.F)        { fuzzCodec(f, "welcome") }
 func FuzzGroupFrame(f *testing.F)     { fuzzCodec(f, "frame") }
 func FuzzFrameV2(f *testing.F)        { fuzzCodec(f, "frame2") }
 func FuzzWelcomeV2(f *testing.F)      { fuzzCodec(f, "welcome2") }
-func FuzzGroupPlaintext(f *testing.F) { fuzzCodec(f, "plaintext") }
-func FuzzFrameV2Block(f *testing.F)   { fuzzCodec(f, "frame2b") }
+
+// FuzzWelcomeV2Snapshot starts from a snapshot add Welcome (first byte WelcomeSnapshot).
+func FuzzWelcomeV2Snapshot(f *testing.F) { fuzzCodec(f, "welcome2s") }
+func FuzzGroupPlaintext(f *testing.F)    { fuzzCodec(f, "plaintext") }
+func FuzzFrameV2Block(f *testing.F)      { fuzzCodec(f, "frame2b") }
 func FuzzGroupPlaintextV2(f *testing.F) {
 	fuzzCodec(f, "plaintext2")
 }
