@@ -71,11 +71,8 @@ func (t *txn) handleSnapshotWelcome(from string, inst InstallationID, g *storage
 		return t.mergeJoin(g, gc, w.Join)
 	}
 	if !trusted {
-		if g == nil && st.IsMember(from) && st.IsMember(self) {
-			// Another member's Welcome (a rekey's, by a based member) before the
-			// inviter's: retried once we hold the group.
-			return errPending
-		}
+		// Not from our inviter: refused, even from a member (a based member's rekey
+		// Welcome reaching us before our inviter's; spec › Known limits).
 		return errSnapshotTrust
 	}
 	return t.joinV2(from, w, &st)

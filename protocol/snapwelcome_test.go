@@ -8,6 +8,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport/memory"
@@ -100,4 +101,63 @@ func TestAddWelcomeNoHistory(t *testing.T) {
 	})
 	mustSend(t, d, old, "d is back")
 	waitTexts(t, tn, old, []string{"d is back"}, a, b, x)
+}
+
+// TestSecSnapshotWelcome: a snapshot add Welcome is heard only from its inviter — an
+// unrevoked installation of an admin of the snapshot whose signed MEMBERS_ADDED naming us
+// it carries. A carried event whose signature does not recover, a snapshot relayed by a
+// member that did not sign the add, one whose add is signed by a non-admin (even listing
+// us as a member), and truncated snapshots are refused, our state unchanged; the
+// inviter's own snapshot is accepted.
+func TestSecSnapshotWelcome(t *testing.T) {
+	ctx := context.Background()
+	tn := newEpochNet(t, memory.Config{Seed: 31}, 3)
+	a, b, x := tn.peers[0], tn.peers[1], tn.peers[2]
+	tn.connect(a, b, x)
+	g, err := a.c.CreateGroup(ctx, "snap", "", b.id)
+	must(t, err)
+	tn.waitFor("joined", func() bool { _, err := b.c.Group(ctx, g); return err == nil })
+	tn.settle()
+	xi := installationOf(t, x)
+	genuine, err := protocol.SnapshotForTest(a.c, g, x.id, nil)
+	must(t, err)
+	badSig, err := protocol.SnapshotForTest(a.c, g, x.id, func(base *membership.Base) {
+		e := base.Events[0]
+		e.Signature = slices.Clone(e.Signature)
+		e.Signature[64] = 9 // no recovery id
+		e.Raw = append(slices.Clone(e.Signature), e.Payload...)
+		base.Events[0] = e
+	})
+	must(t, err)
+	byNonAdmin, err := protocol.SnapshotForTest(b.c, g, x.id, func(base *membership.Base) {
+		base.Members = append(base.Members, x.id)
+	})
+	must(t, err)
+	digest := protocol.StateDigest(x.c)
+	cases := []struct {
+		name string
+		from *peer
+		snap []byte
+	}{
+		{"bad head signature", a, badSig},
+		{"relayed by a member that did not sign the add", b, genuine},
+		{"add signed by a non-admin", b, byNonAdmin},
+		{"truncated by one byte", a, genuine[:len(genuine)-1]},
+		{"truncated to its half", a, genuine[:len(genuine)/2]},
+	}
+	for _, tc := range cases {
+		must(t, protocol.SendSnapshotWelcomeForTest(tc.from.c, xi, g, tc.snap))
+		tn.settle()
+		if _, err := x.c.Group(ctx, g); err == nil {
+			t.Fatalf("%s: joined", tc.name)
+		}
+		if d := protocol.StateDigest(x.c); d != digest {
+			t.Fatalf("%s: state changed", tc.name)
+		}
+	}
+	must(t, protocol.SendSnapshotWelcomeForTest(a.c, xi, g, genuine))
+	tn.waitFor("the inviter's snapshot joins", func() bool {
+		info, err := x.c.Group(ctx, g)
+		return err == nil && slices.Contains(info.Members, x.id)
+	})
 }
