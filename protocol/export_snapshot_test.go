@@ -84,3 +84,16 @@ func SendSnapshotWelcomeForTest(c *Client, to InstallationID, g GroupID, snap []
 	return err
 }
 
+
+// BasedForTest reports whether c holds group g from a snapshot (its state is based).
+func BasedForTest(c *Client, g GroupID) bool {
+	based := false
+	_ = c.tx(context.Background(), func(t *txn) error {
+		_, gc, err := t.group(g)
+		if err == nil {
+			based = t.stateOf(gc).Base != nil
+		}
+		return err
+	})
+	return based
+}

@@ -2,12 +2,14 @@ package protocol_test
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"slices"
 	"sync"
 	"testing"
 
+	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
@@ -68,6 +70,9 @@ func TestAddWelcomeNoHistory(t *testing.T) {
 	withHistory := welcomeBytes(a.c, func() { must(t, a.c.AddMembers(ctx, old, x.id)) })
 	without := welcomeBytes(a.c, func() { must(t, a.c.AddMembers(ctx, fresh, x.id)) })
 	tn.settle()
+	if !protocol.BasedForTest(x.c, old) {
+		t.Error("X does not hold the group with history from a snapshot")
+	}
 	t.Logf("add Welcome to X: %d B after 80 past events, %d B without history", withHistory, without)
 	if without == 0 || withHistory > without*11/10 {
 		t.Errorf("add Welcome grows with the history: %d B with 80 past events, %d B without", withHistory, without)
@@ -160,4 +165,89 @@ func TestSecSnapshotWelcome(t *testing.T) {
 		info, err := x.c.Group(ctx, g)
 		return err == nil && slices.Contains(info.Members, x.id)
 	})
+}
+
+// TestAddConcurrentSnapshot: an add whose newcomer joins from a snapshot, concurrent with
+// another admin's rename and removal (the two admins offline while they act): the
+// newcomer cannot judge the concurrent events from its snapshot; its inviter, applying
+// them, sends it the full log, and everyone converges on the same membership, name and
+// epoch, the newcomer reading the others.
+func TestAddConcurrentSnapshot(t *testing.T) {
+	for i, name := range []string{"rename", "remove", "rename-remove"} {
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			tn := newEpochNet(t, memory.Config{Seed: int64(300 + i)}, 0)
+			a, b := tn.addPersistent("a"), tn.addPersistent("b")
+			c, d, e, f := tn.add("c"), tn.add("d"), tn.add("e"), tn.add("f")
+			tn.connect(a, b, c, d, e, f)
+			g, err := a.c.CreateGroup(ctx, "g", "", b.id, c.id, d.id)
+			must(t, err)
+			tn.settle()
+			must(t, a.c.AddAdmins(ctx, g, b.id))
+			for range 3 { // some history: the add Welcome carries a snapshot
+				must(t, a.c.AddMembers(ctx, g, e.id))
+				must(t, a.c.RemoveMembers(ctx, g, e.id))
+			}
+			tn.settle()
+			a.pause()
+			b.pause()
+			if name != "remove" {
+				must(t, a.c.SetName(ctx, g, "renamed"))
+			}
+			if name != "rename" {
+				must(t, a.c.RemoveMembers(ctx, g, d.id))
+			}
+			snap := welcomeBytes(b.c, func() { must(t, b.c.AddMembers(ctx, g, f.id)) })
+			a.restart()
+			b.restart()
+			members := []*peer{a, b, c, f}
+			if name == "rename" {
+				members = append(members, d)
+			}
+			var want protocol.GroupInfo
+			tn.waitFor("same membership, name and epoch", func() bool {
+				var ep epoch.ID
+				for i, q := range members {
+					info, err := q.c.Group(ctx, g)
+					if err != nil || info.Status != protocol.GroupActive {
+						return false
+					}
+					_, _, cur := protocol.EpochInfo(q.c, g)
+					if i == 0 {
+						want, ep = info, cur
+					}
+					if cur == (epoch.ID{}) || cur != ep || info.Name != want.Name || !slices.Equal(info.Members, want.Members) ||
+						!slices.Equal(info.Admins, want.Admins) {
+						return false
+					}
+				}
+				return true
+			}, func() string {
+				out := ""
+				for _, q := range members {
+					info, _ := q.c.Group(ctx, g)
+					_, fr, cur := protocol.EpochInfo(q.c, g)
+					out += fmt.Sprintf("%s: %q %d members, frontier %d, epoch %x; ", q.name, info.Name, len(info.Members), len(fr), cur[:4])
+				}
+				return out
+			})
+			if wantName := map[bool]string{true: "g", false: "renamed"}[name == "remove"]; want.Name != wantName || !slices.Contains(want.Members, f.id) ||
+				slices.Contains(want.Members, d.id) == (name != "rename") {
+				t.Fatalf("converged on %q %d members", want.Name, len(want.Members))
+			}
+			if snap == 0 {
+				t.Fatal("no Welcome sent")
+			}
+			if protocol.BasedForTest(f.c, g) {
+				t.Error("the newcomer still holds the group from its snapshot: the full log did not replace it")
+			}
+			var texts []string
+			for _, q := range members {
+				text := "final from " + q.name
+				mustSend(t, q, g, text)
+				texts = append(texts, text)
+			}
+			waitTexts(t, tn, g, texts, members...)
+		})
+	}
 }
