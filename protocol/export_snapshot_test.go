@@ -84,7 +84,6 @@ func SendSnapshotWelcomeForTest(c *Client, to InstallationID, g GroupID, snap []
 	return err
 }
 
-
 // BasedForTest reports whether c holds group g from a snapshot (its state is based).
 func BasedForTest(c *Client, g GroupID) bool {
 	based := false
