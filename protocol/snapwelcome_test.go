@@ -47,7 +47,7 @@ func TestAddWelcomeNoHistory(t *testing.T) {
 	if os.Getenv("SNAP_DEBUG") != "" {
 		d = tn.addAt("d2", ":memory:", protocol.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))))
 	}
-	x := tn.add("x")
+	x := tn.addPersistent("x")
 	tn.connect(a, b, c, d, x)
 	tn.settle()
 	old, err := a.c.CreateGroup(ctx, "history", "", b.id, c.id)
@@ -90,6 +90,11 @@ func TestAddWelcomeNoHistory(t *testing.T) {
 		}
 		mustSend(t, b, g, "after X joined "+want.Name)
 		waitTexts(t, tn, g, []string{"after X joined " + want.Name}, x)
+	}
+	// The based state survives a restart (stored as a snapshot).
+	x.restart()
+	if !protocol.BasedForTest(x.c, old) {
+		t.Error("X no longer holds the group from its snapshot after a restart")
 	}
 	// Later changes extend X's state.
 	must(t, a.c.RemoveMembers(ctx, old, c.id))
