@@ -21,7 +21,8 @@ var errSnapshotTrust = errors.New("protocol: snapshot welcome not from the admin
 // from. For a group we do not hold (or still join from a creation Welcome), it joins us
 // only when the sender is the inviter: an unrevoked installation of an admin of the
 // snapshot whose MEMBERS_ADDED naming us is among the carried (signed) events, the
-// snapshot naming us a member. For a group we hold, that add must also be new to us and
+// snapshot naming us a member (or an installation of our own account: a linked device's
+// Welcome). For a group we hold, that add must also be new to us and
 // later than every event we hold (a replayed or stale snapshot cannot undo our removal);
 // then we join afresh (we were removed, perhaps without learning it, and added again).
 // Any other snapshot Welcome for a group we are in (a based member's rekey Welcome) is a
@@ -41,8 +42,9 @@ func (t *txn) handleSnapshotWelcome(from string, inst InstallationID, g *storage
 		return errors.New("protocol: snapshot welcome from an unknown or revoked installation")
 	}
 	add := inviterAdd(&st, from, self)
-	trusted := add != nil && st.IsAdmin(from) && st.IsMember(self)
-	if trusted && g != nil && !joiningV2(gc) {
+	// Our inviter, or an installation of our own account (a linked device's Welcome).
+	trusted := st.IsMember(self) && (add != nil && st.IsAdmin(from) || from == self && (g == nil || joiningV2(gc)))
+	if trusted && add != nil && g != nil && !joiningV2(gc) {
 		// We hold the group: the add must be new to us and later than every event we
 		// hold (a replayed or stale snapshot cannot undo our removal). While we think we
 		// are a member, such an add means we were removed and added again (we missed the
