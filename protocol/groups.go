@@ -68,31 +68,6 @@ func memberSet(st *membership.State) map[string]bool {
 
 func (gc *groupCache) isMember(key string) bool { return gc.members[key] }
 
-// deriveState parses a stored event log and derives the state under the chorus rules; a
-// group joined from a snapshot add Welcome stores its based state instead (spec: "Welcome
-// v2", snapshot add Welcome), never derived from its events alone.
-func deriveState(chatID string, events []byte) (membership.State, error) {
-	if len(events) == 0 {
-		return membership.State{}, errors.New("protocol: group without events")
-	}
-	if membership.IsSnapshot(events) {
-		return membership.ParseSnapshot(chatID, events)
-	}
-	m, err := membership.ParseMessage(events)
-	if err != nil {
-		return membership.State{}, err
-	}
-	return membership.Derive(chatID, m.Events, membership.ChorusRules())
-}
-
-// encodeEvents encodes what a group stores of st: its log, or its based state.
-func encodeEvents(st *membership.State) ([]byte, error) {
-	if st.Base != nil {
-		return st.MarshalSnapshot()
-	}
-	return (&membership.Message{ChatID: st.ChatID, Events: st.Log()}).MarshalBinary()
-}
-
 // cacheGroup builds the cache entry of g and installs it at commit.
 func (t *txn) cacheGroup(g *storage.GroupRecord) (*groupCache, error) {
 	st := membership.State{ChatID: g.ChatID} // joining from a creation Welcome (joiningV2)

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"errors"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -202,4 +203,29 @@ func (t *txn) storeLog(g *storage.GroupRecord, old, next *membership.State) erro
 	}
 	t.setLogMark(g.ID, next)
 	return nil
+}
+
+// deriveState parses a stored event log and derives the state under the chorus rules; a
+// group joined from a snapshot add Welcome stores its based state instead (spec: "Welcome
+// v2", snapshot add Welcome), never derived from its events alone.
+func deriveState(chatID string, events []byte) (membership.State, error) {
+	if len(events) == 0 {
+		return membership.State{}, errors.New("protocol: group without events")
+	}
+	if membership.IsSnapshot(events) {
+		return membership.ParseSnapshot(chatID, events)
+	}
+	m, err := membership.ParseMessage(events)
+	if err != nil {
+		return membership.State{}, err
+	}
+	return membership.Derive(chatID, m.Events, membership.ChorusRules())
+}
+
+// encodeEvents encodes what a group stores of st: its log, or its based state.
+func encodeEvents(st *membership.State) ([]byte, error) {
+	if st.Base != nil {
+		return st.MarshalSnapshot()
+	}
+	return (&membership.Message{ChatID: st.ChatID, Events: st.Log()}).MarshalBinary()
 }
