@@ -102,6 +102,9 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 	if next.Base != nil || next.Version != membership.RulesCausal || !next.IsMember(c.acct.id) {
 		return nil, nil // a based member holds no log to send
 	}
+	if descendAll(old, next) {
+		return nil, nil // the usual case: nothing new is concurrent with anything we held
+	}
 	since := c.now().Add(-PendingTTL).UnixMilli()
 	var adds []*membership.Event
 	for i := range next.Events {
@@ -172,4 +175,34 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 	}
 	c.log.Debug("full-log welcome for an add concurrent with an event", "group", g.ID.String()[:8], "newcomers", len(newcomers))
 	return t.welcomeV2To(full, next, ins, join, "")
+}
+
+// descendAll reports whether next is old with events appended (applied, none overridden)
+// each of which names every head of old as a parent or has a parent among the appended
+// events that does: then none is concurrent with an event of old (any other shape is
+// left to the full check). It costs the appended events times old's heads, not the log.
+func descendAll(old, next *membership.State) bool {
+	n := len(old.Events)
+	if len(next.Events) < n || len(next.Overridden) != len(old.Overridden) || len(old.Heads) == 0 {
+		return false
+	}
+	if n > 0 && !slices.Equal(next.Events[n-1].Signature, old.Events[n-1].Signature) {
+		return false
+	}
+	after := map[membership.EventID]bool{} // appended events whose past holds every head of old
+	for i := n; i < len(next.Events); i++ {
+		e := &next.Events[i]
+		ok := slices.ContainsFunc(e.Parents, func(p membership.EventID) bool { return after[p] })
+		if !ok {
+			ok = true
+			for _, h := range old.Heads {
+				ok = ok && slices.Contains(e.Parents, h)
+			}
+		}
+		if !ok {
+			return false
+		}
+		after[e.ID()] = true
+	}
+	return true
 }
