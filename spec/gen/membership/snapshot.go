@@ -25,7 +25,7 @@ type snapCase struct {
 	Description string      `json:"description"`
 	Expect      string      `json:"expect"`
 	ChatID      string      `json:"chat_id"`
-	NowMs       uint64      `json:"now_ms"` // the receiver's clock
+	NowMs       uint64      `json:"now_ms"`       // the receiver's clock
 	SnapshotHex string      `json:"snapshot_hex"` // MarshalSnapshot of the base alone
 	Later       []snapEvent `json:"later"`        // delivered after, in this order
 	Members     []string    `json:"members"`      // after the later events (account names)
