@@ -32,6 +32,11 @@ type Base struct {
 	Admins      []string
 	LastClock   uint64
 	Events      []Event
+	// Proof is the signed ADMINS_ADDED events that make every admin of the snapshot an
+	// admin at some point: each names admins and is authored by the creator or by an
+	// admin an earlier proof event names (provenAdmins). A snapshot whose admins are not
+	// all proven is refused, so a member cannot claim in it to be an admin it never was.
+	Proof []Event
 }
 
 // snapshotMagic starts an encoded snapshot (never the first byte of a stored
@@ -42,6 +47,9 @@ var snapshotMagic = []byte{0xc5, 'S', 'N', 0x01}
 const (
 	// MaxSnapshotRoots is the most events a snapshot carries.
 	MaxSnapshotRoots = 64
+	// MaxSnapshotProof is the most ADMINS_ADDED events a snapshot carries as the proof of
+	// its admins.
+	MaxSnapshotProof = 1024
 	maxSnapshotKeys  = 1 << 16 // members, admins
 )
 
@@ -71,8 +79,52 @@ func SnapshotOf(st *State, carry []Event) (State, error) {
 		}
 	}
 	b := &Base{Creator: st.Creator, Name: st.Name, Color: st.Color, Description: st.Description, Image: bytes.Clone(st.Image),
-		Members: cloneStrings(st.Members), Admins: cloneStrings(st.Admins), LastClock: st.LastClock, Events: roots}
+		Members: cloneStrings(st.Members), Admins: cloneStrings(st.Admins), LastClock: st.LastClock, Events: roots,
+		Proof: adminProof(st)}
 	return FromSnapshot(st.ChatID, b, nil)
+}
+
+// adminProof returns the ADMINS_ADDED events st holds applied (its base's proof and its
+// own), each once: the proof of every admin st has had.
+func adminProof(st *State) []Event {
+	var out []Event
+	seen := map[EventID]bool{}
+	add := func(e *Event) {
+		if id := e.ID(); e.Type == AdminsAdded && !seen[id] {
+			seen[id] = true
+			out = append(out, *e)
+		}
+	}
+	if st.Base != nil {
+		for i := range st.Base.Proof {
+			add(&st.Base.Proof[i])
+		}
+	}
+	for i := range st.Events {
+		add(&st.Events[i])
+	}
+	return out
+}
+
+// provenAdmins returns the accounts b's proof makes admins: the creator, and the targets
+// of every proof event whose author is proven (to a fixed point).
+func (b *Base) provenAdmins() map[string]bool {
+	proven := map[string]bool{b.Creator: true}
+	for changed := true; changed; {
+		changed = false
+		for i := range b.Proof {
+			e := &b.Proof[i]
+			if !proven[e.From] {
+				continue
+			}
+			for _, m := range e.Members {
+				if !proven[m] {
+					proven[m], changed = true, true
+				}
+			}
+		}
+	}
+	return proven
 }
 
 // FromSnapshot returns the based state of chat chatID from base b with the later events
@@ -111,6 +163,23 @@ func (b *Base) check(chatID string) error {
 		admins[a] = true
 	}
 	var v verifier
+	if len(b.Proof) > MaxSnapshotProof {
+		return ErrSnapshot
+	}
+	for i := range b.Proof {
+		ev := &b.Proof[i]
+		from, _, bad, err := v.authorFields(chatID, ev)
+		if err != nil || bad || ev.Type != AdminsAdded || (ev.From != "" && ev.From != from) || (ev.ChatID != "" && ev.ChatID != chatID) {
+			return ErrSnapshot
+		}
+		ev.From = from
+	}
+	proven := b.provenAdmins()
+	for _, a := range b.Admins {
+		if !proven[a] {
+			return ErrSnapshot // an admin the snapshot cannot prove
+		}
+	}
 	ids := make(map[EventID]int, len(b.Events))
 	for i := range b.Events {
 		ev := b.Events[i]
@@ -274,7 +343,8 @@ func Extend(stored *State, events []Event) (State, error) {
 //
 //	0xc5 'S' 'N' 0x01 ‖ u16<name> ‖ u16<color> ‖ u16<description> ‖ u32<image> ‖
 //	u64 last clock ‖ u32 m ‖ m × key(65) ‖ u32 a ‖ a × u32 member index ‖
-//	u8 r (1..64) ‖ u32 e (≥ r) ‖ e × u32<event: signature(65) ‖ payload>
+//	u8 r (1..64) ‖ u32 e (≥ r) ‖ e × u32<event: signature(65) ‖ payload> ‖
+//	u16 p (≤ 1024) ‖ p × u32<event>      the proof: ADMINS_ADDED events (Base.Proof)
 //
 // the first r events being the carried ones (the base's), the others the later events.
 func (s *State) MarshalSnapshot() ([]byte, error) {
@@ -312,6 +382,17 @@ func (s *State) MarshalSnapshot() ([]byte, error) {
 	w.AddUint32(uint32(len(evs)))
 	for i := range evs {
 		ev := &evs[i]
+		if len(ev.Signature) != SignatureLength || len(ev.Payload) == 0 {
+			return nil, ErrSnapshot
+		}
+		w.AddUint32LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(ev.Signature); c.AddBytes(ev.Payload) })
+	}
+	if len(b.Proof) > MaxSnapshotProof {
+		return nil, ErrSnapshot
+	}
+	w.AddUint16(uint16(len(b.Proof)))
+	for i := range b.Proof {
+		ev := &b.Proof[i]
 		if len(ev.Signature) != SignatureLength || len(ev.Payload) == 0 {
 			return nil, ErrSnapshot
 		}
@@ -382,6 +463,21 @@ func ParseSnapshot(chatID string, data []byte) (State, error) {
 			return State{}, ErrSnapshot
 		}
 		evs = append(evs, ev)
+	}
+	var p uint16
+	if !s.ReadUint16(&p) || p > MaxSnapshotProof || int(p) > len(s)/4 {
+		return State{}, ErrSnapshot
+	}
+	for range p {
+		var raw cryptobyte.String
+		if !readVec32(&s, &raw) {
+			return State{}, ErrSnapshot
+		}
+		ev, err := parseEvent(chatID, raw)
+		if err != nil {
+			return State{}, ErrSnapshot
+		}
+		b.Proof = append(b.Proof, ev)
 	}
 	if !s.Empty() {
 		return State{}, ErrSnapshot

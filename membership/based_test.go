@@ -250,3 +250,57 @@ func dumpState(s *m.State) string {
 	}
 	return out
 }
+
+// TestSnapshotAdminProof: a snapshot proves each of its admins with the ADMINS_ADDED
+// events that made them admins (Base.Proof, from the creator down); one claiming an admin
+// it cannot prove — a member writing itself in as an admin to have its newcomer trust it —
+// is refused, as is one whose proof was stripped or forged.
+func TestSnapshotAdminProof(t *testing.T) {
+	d := newDAG(t, "snap-proof")
+	d.add("add", "alice", ev(m.MembersAdded, 101, "bob", "carol"), "genesis")
+	d.add("promote", "alice", ev(m.AdminsAdded, 102, "bob"), "add")
+	dave := d.add("dave", "bob", ev(m.MembersAdded, 103, "dave"), "promote")
+	st := d.derive()
+	if !st.IsAdmin(actors["bob"].pub) {
+		t.Fatal("setup: bob is not an admin")
+	}
+	snap, err := m.SnapshotOf(&st, []m.Event{dave})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Base.Proof) != 1 || snap.Base.Proof[0].Type != m.AdminsAdded {
+		t.Fatalf("proof of %d events, want bob's promotion", len(snap.Base.Proof))
+	}
+	enc, err := snap.MarshalSnapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.ParseSnapshot(d.chat, enc)
+	if err != nil || !got.IsAdmin(actors["bob"].pub) {
+		t.Fatalf("proven snapshot refused: %v", err)
+	}
+	// Based states pass their proof on.
+	again, err := m.SnapshotOf(&got, got.Base.Events)
+	if err != nil || len(again.Base.Proof) != 1 {
+		t.Fatalf("a based state's snapshot lost the proof: %v", err)
+	}
+	refused := func(name string, edit func(b *m.Base)) {
+		t.Helper()
+		b := *snap.Base
+		b.Admins, b.Proof = slices.Clone(b.Admins), slices.Clone(b.Proof)
+		edit(&b)
+		if _, err := m.FromSnapshot(d.chat, &b, nil); !errors.Is(err, m.ErrSnapshot) {
+			t.Fatalf("%s: accepted (%v)", name, err)
+		}
+		if _, err := m.FromSnapshot(d.chat, snap.Base, nil); err != nil {
+			t.Fatalf("%s: the genuine base is refused now: %v", name, err)
+		}
+	}
+	refused("a member claims to be an admin", func(b *m.Base) { b.Admins = append(b.Admins, actors["carol"].pub) })
+	refused("proof stripped", func(b *m.Base) { b.Proof = nil })
+	refused("a promotion by a non-admin as proof", func(b *m.Base) {
+		b.Admins = append(b.Admins, actors["carol"].pub)
+		b.Proof = append(b.Proof, d.add("self", "carol", ev(m.AdminsAdded, 104, "carol"), "dave"))
+	})
+	refused("an event of another type as proof", func(b *m.Base) { b.Proof = append(b.Proof, dave) })
+}
