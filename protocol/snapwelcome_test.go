@@ -256,3 +256,33 @@ func TestAddConcurrentSnapshot(t *testing.T) {
 		})
 	}
 }
+
+// TestSecSnapshotActiveMember: a snapshot Welcome never makes a member that holds the
+// group re-join it. An admin (here still one; the same holds for one that has since
+// left, whose signature still verifies) signs a fresh add of a current member y and sends
+// y a snapshot with a join of a rekey of its choosing: had y joined afresh, y would
+// seal under an epoch only that admin holds (its messages readable by it alone, and by
+// it even after it leaves). y keeps its state; everyone still reads y and y reads them.
+func TestSecSnapshotActiveMember(t *testing.T) {
+	ctx := context.Background()
+	tn := newEpochNet(t, memory.Config{Seed: 33}, 3)
+	a, b, y := tn.peers[0], tn.peers[1], tn.peers[2]
+	tn.connect(a, b, y)
+	g, err := a.c.CreateGroup(ctx, "snap", "", b.id, y.id)
+	must(t, err)
+	tn.settle()
+	must(t, a.c.AddAdmins(ctx, g, b.id))
+	tn.settle()
+	waitSameEpoch(tn, g, a, b, y)
+	_, _, before := protocol.EpochInfo(y.c, g)
+	forged, err := protocol.SnapshotForTest(b.c, g, y.id, nil)
+	must(t, err)
+	must(t, protocol.SendSnapshotWelcomeForTest(b.c, installationOf(t, y), g, forged))
+	tn.settle()
+	if _, _, now := protocol.EpochInfo(y.c, g); now != before {
+		t.Fatalf("y moved to epoch %x on a snapshot Welcome (was %x)", now[:4], before[:4])
+	}
+	mustSend(t, y, g, "from-y")
+	mustSend(t, a, g, "from-a")
+	waitTexts(t, tn, g, []string{"from-y", "from-a"}, a, y)
+}
