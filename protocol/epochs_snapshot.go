@@ -44,17 +44,26 @@ func (t *txn) handleSnapshotWelcome(from string, inst InstallationID, g *storage
 	add := inviterAdd(&st, from, self)
 	// Our inviter, or an installation of our own account (a linked device's Welcome).
 	trusted := st.IsMember(self) && (add != nil && st.IsAdmin(from) || from == self && (g == nil || joiningV2(gc)))
-	if trusted && add != nil && g != nil && !joiningV2(gc) {
-		// We hold the group: the add must be new to us and later than every event we
-		// hold (a replayed or stale snapshot cannot undo our removal). While we think we
-		// are a member, such an add means we were removed and added again (we missed the
-		// removal): we join afresh.
-		held := slices.ContainsFunc(gc.state.Log(), func(e membership.Event) bool { return e.ID() == add.ID() })
-		if held || add.Clock <= gc.state.LastClock {
-			if g.Status != GroupActive {
-				return errors.New("protocol: snapshot welcome for a group we left, not newer than our removal")
-			}
-			trusted = false // a member's Welcome (below)
+	if trusted && g != nil && !joiningV2(gc) {
+		// We hold the group. While we are a member of it, a snapshot never makes us join
+		// afresh: its state and join are the sender's word, and an admin (or one that
+		// has left since, its Welcome sent just before) could move us to a state and an
+		// epoch only it holds (TestSecSnapshotActiveMember). Otherwise it is a member's
+		// Welcome (below), whose events are judged against our log. For
+		// a group we left or were removed from, the add must be new to us and later than
+		// every event we hold (a replayed or stale snapshot cannot undo our removal).
+		held := add != nil && slices.ContainsFunc(gc.state.Log(), func(e membership.Event) bool { return e.ID() == add.ID() })
+		later := add != nil && !held && add.Clock > gc.state.LastClock
+		switch {
+		case g.Status == GroupActive && later:
+			// A re-add while we are a member: we may have missed our removal. It waits
+			// (a pending envelope, bounded as every one) and joins us once our removal
+			// is applied, never while we are a member.
+			return errPending
+		case g.Status == GroupActive:
+			trusted = false
+		case !later:
+			return errors.New("protocol: snapshot welcome for a group we left, not newer than our removal")
 		}
 	}
 	if !trusted && g != nil && g.Status == GroupActive && !joiningV2(gc) {

@@ -259,10 +259,11 @@ func TestAddConcurrentSnapshot(t *testing.T) {
 
 // TestSecSnapshotActiveMember: a snapshot Welcome never makes a member that holds the
 // group re-join it. An admin (here still one; the same holds for one that has since
-// left, whose signature still verifies) signs a fresh add of a current member y and sends
-// y a snapshot with a join of a rekey of its choosing: had y joined afresh, y would
-// seal under an epoch only that admin holds (its messages readable by it alone, and by
-// it even after it leaves). y keeps its state; everyone still reads y and y reads them.
+// left, its Welcome sent just before) signs a fresh add of a current member y and sends
+// y a snapshot with a join of a rekey of its choosing: had y joined afresh (it did), y
+// would hold the admin's state and seal under an epoch only that admin holds (its
+// messages readable by it alone, and by it after it leaves). The re-add waits (y may
+// have missed its removal) and y keeps its state; everyone still reads y and y reads them.
 func TestSecSnapshotActiveMember(t *testing.T) {
 	ctx := context.Background()
 	tn := newEpochNet(t, memory.Config{Seed: 33}, 3)
@@ -281,6 +282,9 @@ func TestSecSnapshotActiveMember(t *testing.T) {
 	tn.settle()
 	if _, _, now := protocol.EpochInfo(y.c, g); now != before {
 		t.Fatalf("y moved to epoch %x on a snapshot Welcome (was %x)", now[:4], before[:4])
+	}
+	if protocol.BasedForTest(y.c, g) {
+		t.Fatal("y holds the group from the forged snapshot")
 	}
 	mustSend(t, y, g, "from-y")
 	mustSend(t, a, g, "from-a")
