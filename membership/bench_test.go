@@ -198,3 +198,61 @@ func BenchmarkDeriveCausal(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkParseSnapshot400 decodes a snapshot of a causal group of 400 members (what a
+// newcomer of a snapshot add Welcome checks: keys, the carried add); BenchmarkDerive400
+// parses and derives that group's creation log (the log an add Welcome carried before).
+func BenchmarkParseSnapshot400(b *testing.B) {
+	chat, st, add := bench400(b)
+	snap, err := m.SnapshotOf(&st, []m.Event{add})
+	if err != nil {
+		b.Fatal(err)
+	}
+	enc, err := snap.MarshalSnapshot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(len(enc)), "bytes")
+	b.ResetTimer()
+	for range b.N {
+		if _, err := m.ParseSnapshot(chat, enc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkDerive400(b *testing.B) {
+	chat, st, _ := bench400(b)
+	msg, err := (&m.Message{ChatID: chat, Events: st.Log()}).MarshalBinary()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(len(msg)), "bytes")
+	b.ResetTimer()
+	for range b.N {
+		pm, err := m.ParseMessage(msg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := m.Derive(chat, pm.Events, m.ChorusRules()); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// bench400 is a causal group created with 399 members, then one more added.
+func bench400(b *testing.B) (string, m.State, m.Event) {
+	chat := chatIDFor("bench400", "alice")
+	g := sign(b, "alice", chat, m.Event{Type: m.ChatCreated, Clock: t0, Name: "Bench", Color: "#fa6565", Version: m.RulesCausal})
+	var keys []string
+	for i := range 399 {
+		keys = append(keys, memberKey(b, i))
+	}
+	add := sign(b, "alice", chat, m.Event{Type: m.MembersAdded, Clock: t0 + 1, Members: keys, Parents: []m.EventID{g.ID()}})
+	one := sign(b, "alice", chat, m.Event{Type: m.MembersAdded, Clock: t0 + 2, Members: []string{memberKey(b, 1000)}, Parents: []m.EventID{add.ID()}})
+	st, err := m.Derive(chat, []m.Event{g, add, one}, m.ChorusRules())
+	if err != nil || len(st.Members) != 401 {
+		b.Fatalf("%v %d", err, len(st.Members))
+	}
+	return chat, st, one
+}

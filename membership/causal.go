@@ -76,6 +76,7 @@ type causal struct {
 	removals, demotions, promotions map[string][]int
 	byAuthor                        map[string][]int // kept events by author
 	added                           map[string]bool  // targets of kept MEMBERS_ADDED events
+	first                           int              // kept indices below are roots (their effect is the start state)
 }
 
 // mayAct is a shortcut of rule 2 that needs no state: the author of a valid event is the
@@ -192,7 +193,7 @@ func needsAdmin(ev *Event) bool {
 // fold computes the state of the kept events in d (in kept order) from the genesis state.
 func (c *causal) fold(g *cstate, d downSet, upto int, applied func(j int, ok bool)) *cstate {
 	s := g.clone()
-	for j := 1; j < upto; j++ {
+	for j := c.first; j < upto; j++ {
 		if !d.has(j) {
 			continue
 		}
@@ -301,6 +302,25 @@ func (h *intHeap) Pop() any {
 // deriveCausal derives a causal group from its verified, de-duplicated entries sorted by
 // (clock, H), entries[genesis] being its CHAT_CREATED.
 func deriveCausal(chatID string, entries []chorusEntry, genesis int) State {
+	g := &entries[genesis].ev
+	gs := &cstate{members: newOrderedSet(), admins: newOrderedSet(), name: g.Name, color: g.Color,
+		description: g.Description, image: g.Image, lastClock: g.Clock}
+	gs.members.add(g.From)
+	gs.admins.add(g.From)
+	s := causalFrom(entries, []int{genesis}, gs, g.From)
+	s.ChatID, s.Creator = chatID, g.From
+	return s
+}
+
+// causalFrom runs the causal rules over entries (verified, de-duplicated, sorted by
+// (clock, H)) from roots: the genesis alone, or a snapshot's carried events (based.go).
+// The roots are kept first, in topological order, and their effect is gs, the state they
+// lead to; every other event is judged from there. With a snapshot (more than the genesis
+// can be a root, or the root is not a CHAT_CREATED), an event whose causal past does not
+// hold every root that no root names as a parent (the snapshot's heads) cannot be judged
+// without the events before the snapshot: it waits (pending), and so does every event that
+// descends from it.
+func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) State {
 	n := len(entries)
 	byID := make(map[EventID]int, n)
 	for i := range entries {
@@ -310,7 +330,13 @@ func deriveCausal(chatID string, entries []chorusEntry, genesis int) State {
 		waiting = iota
 		discarded
 		keptState
+		stuck // based: its causal past misses a snapshot head (waits, as pending)
 	)
+	isRoot := make([]bool, n)
+	for _, r := range roots {
+		isRoot[r] = true
+	}
+	based := len(roots) != 1 || entries[roots[0]].ev.Type != ChatCreated || len(entries[roots[0]].ev.Parents) != 0
 	status := make([]int, n)
 	keptOf := make([]int, n)
 	indeg := make([]int, n)
@@ -318,8 +344,18 @@ func deriveCausal(chatID string, entries []chorusEntry, genesis int) State {
 	var h intHeap
 	for i := range entries {
 		ev := &entries[i].ev
-		if i == genesis {
-			heap.Push(&h, i)
+		if isRoot[i] {
+			// A root waits only for the roots it names (its other parents precede the
+			// snapshot).
+			for _, p := range ev.Parents {
+				if j, ok := byID[p]; ok && j != i && isRoot[j] {
+					indeg[i]++
+					children[j] = append(children[j], i)
+				}
+			}
+			if indeg[i] == 0 {
+				heap.Push(&h, i)
+			}
 			continue
 		}
 		if entries[i].bad || len(ev.Parents) == 0 {
@@ -339,15 +375,23 @@ func deriveCausal(chatID string, entries []chorusEntry, genesis int) State {
 			children[j] = append(children[j], i)
 		}
 	}
-	g := &entries[genesis].ev
-	gs := &cstate{members: newOrderedSet(), admins: newOrderedSet(), name: g.Name, color: g.Color,
-		description: g.Description, image: g.Image, lastClock: g.Clock}
-	gs.members.add(g.From)
-	gs.admins.add(g.From)
-
 	c := &causal{removals: map[string][]int{}, demotions: map[string][]int{}, promotions: map[string][]int{},
-		byAuthor: map[string][]int{}, added: map[string]bool{}}
+		byAuthor: map[string][]int{}, added: map[string]bool{}, first: len(roots)}
 	var keys keyChecker
+	var heads []int // based: the roots no root names (entry indices)
+	if based {
+		named := make([]bool, n)
+		for _, r := range roots {
+			for _, ch := range children[r] {
+				named[r] = named[r] || isRoot[ch]
+			}
+		}
+		for _, r := range roots {
+			if !named[r] {
+				heads = append(heads, r)
+			}
+		}
+	}
 	lastK, lastAfter := -1, (*cstate)(nil) // the state after the last kept event (a chain)
 	popped := make([]bool, n)
 	for h.Len() > 0 {
@@ -364,16 +408,23 @@ func deriveCausal(chatID string, entries []chorusEntry, genesis int) State {
 		ev := &entries[i].ev
 		var parents []int
 		var anc bitset
-		if i != genesis {
+		if !isRoot[i] {
 			for _, p := range ev.Parents {
 				j := byID[p]
+				if status[j] == stuck {
+					status[i] = stuck
+					break
+				}
 				if status[j] != keptState {
 					status[i] = discarded
 					break
 				}
 				parents = append(parents, keptOf[j])
 			}
-			if status[i] == discarded || !c.mayAct(ev, g.From) {
+			if status[i] == stuck {
+				continue
+			}
+			if status[i] == discarded || !based && !c.mayAct(ev, creator) {
 				status[i] = discarded
 				continue
 			}
@@ -382,6 +433,10 @@ func deriveCausal(chatID string, entries []chorusEntry, genesis int) State {
 			for _, p := range parents {
 				anc.or(c.kept[p].anc)
 				anc.set(p)
+			}
+			if based && slices.ContainsFunc(heads, func(r int) bool { return status[r] != keptState || !anc.has(keptOf[r]) }) {
+				status[i] = stuck
+				continue
 			}
 			var base *cstate
 			if len(parents) == 1 && parents[0] == lastK {
@@ -396,6 +451,17 @@ func deriveCausal(chatID string, entries []chorusEntry, genesis int) State {
 			base.apply(ev)
 			lastAfter = base
 		} else {
+			for _, p := range ev.Parents {
+				if j, ok := byID[p]; ok && j != i && isRoot[j] {
+					parents = append(parents, keptOf[j])
+				}
+			}
+			slices.Sort(parents)
+			parents = slices.Compact(parents)
+			for _, p := range parents {
+				anc.or(c.kept[p].anc)
+				anc.set(p)
+			}
 			lastAfter = gs.clone()
 		}
 		status[i] = keptState
@@ -423,7 +489,10 @@ func deriveCausal(chatID string, entries []chorusEntry, genesis int) State {
 		}
 	}
 
-	s := State{ChatID: chatID, Creator: g.From, Version: RulesCausal, Events: []Event{*g}}
+	s := State{Version: RulesCausal}
+	for j := 0; j < len(roots) && j < len(c.kept); j++ {
+		s.Events = append(s.Events, *c.kept[j].ev)
+	}
 	final := c.fold(gs, downSet{all: true}, len(c.kept), func(j int, ok bool) {
 		if ok {
 			s.Events = append(s.Events, *c.kept[j].ev)
@@ -440,7 +509,7 @@ func deriveCausal(chatID string, entries []chorusEntry, genesis int) State {
 	}
 	slices.SortFunc(s.Heads, func(a, b EventID) int { return bytes.Compare(a[:], b[:]) })
 	for i := range entries {
-		if !popped[i] && status[i] == waiting {
+		if !popped[i] && status[i] == waiting || status[i] == stuck {
 			s.Pending = append(s.Pending, entries[i].ev)
 		}
 	}

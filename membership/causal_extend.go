@@ -21,7 +21,7 @@ import (
 // causal fields, and no pending event may wait for it. An incoming event that is byte for
 // byte an applied or overridden event changes nothing and is skipped.
 func extendCausal(stored *State, incoming []Event) (State, bool) {
-	if stored.Version != RulesCausal || len(stored.Events) == 0 || stored.Events[0].Type != ChatCreated || len(stored.Heads) == 0 {
+	if stored.Version != RulesCausal || len(stored.Events) == 0 || (stored.Events[0].Type != ChatCreated && stored.Base == nil) || len(stored.Heads) == 0 {
 		return State{}, false
 	}
 	chatID := stored.ChatID

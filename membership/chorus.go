@@ -281,8 +281,5 @@ func (r chorusRules) update(stored *State, m *Message, _ []*RejectError, self st
 	if stored.ChatID != m.ChatID {
 		return State{}, reject(StageChatIDMismatch, nil, errStoredChatMissing)
 	}
-	if next, ok := extendCausal(stored, incoming); ok {
-		return next, nil
-	}
-	return r.derive(stored.ChatID, append(stored.Log(), incoming...))
+	return Extend(stored, incoming)
 }

@@ -19,6 +19,8 @@
 // the author is the recovered key, written "0x" + hex(65-byte uncompressed key).
 //
 // Derive and Diff are pure. Update is what a receiver does with an incoming message and its
-// stored group (status-go's HandleMembershipUpdate for StatusRules). The normative text is
-// the "membership" section of spec/README.md.
+// stored group (status-go's HandleMembershipUpdate for StatusRules); Extend adds events to a
+// held state. A causal group may also be held from a snapshot (a based state, State.Base:
+// ParseSnapshot, SnapshotOf), which Update and Extend never derive as if its events were
+// the whole log. The normative text is the "membership" section of spec/README.md.
 package membership

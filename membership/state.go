@@ -51,6 +51,10 @@ type State struct {
 	// can make them valid); under the causal rules, events waiting for a parent. They are
 	// kept and sent with Events; this is what makes the state converge.
 	Pending []Event
+	// Base (causal rules) is the snapshot a based state starts from (based.go; nil: the
+	// state is derived from the whole log). Events then start with Base.Events, and the
+	// events before them are not held: the state is never derived from its log alone.
+	Base *Base
 }
 
 // Derive computes the state of chat chatID from events under rules. It is pure: it does
@@ -113,7 +117,13 @@ func (s State) IsAdmin(key string) bool { return slices.Contains(s.Admins, key) 
 
 // WasEverMember reports whether key created the group or was the target of a MEMBERS_ADDED
 // event (status-go's Group.WasEverMember).
+//
+// For a based state, also a member of its base or its creator (the snapshot's past is not
+// held).
 func (s State) WasEverMember(key string) bool {
+	if b := s.Base; b != nil && (key == b.Creator || slices.Contains(b.Members, key)) {
+		return true
+	}
 	if len(s.Events) == 0 {
 		return false
 	}

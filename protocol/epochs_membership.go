@@ -130,7 +130,7 @@ func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, next me
 		return nil, err
 	}
 	if join != nil {
-		w, err := t.welcomeV2(full, &next, newcomers, *join)
+		w, err := t.welcomeV2(full, &next, newcomers, *join, signed)
 		if err != nil {
 			return nil, err
 		}
@@ -184,7 +184,7 @@ func (t *txn) createGroupV2(g *storage.GroupRecord, gc *groupCache, st *membersh
 		if err != nil {
 			return nil, err
 		}
-		return t.welcomeV2(g, st, members, j)
+		return t.welcomeV2(g, st, members, j, nil)
 	}
 	ep, err := s.Current()
 	if err != nil {

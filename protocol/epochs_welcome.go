@@ -5,6 +5,7 @@ package protocol
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
@@ -15,8 +16,10 @@ import (
 )
 
 // welcomeV2 sends a Welcome v2 with join to every installation of the accounts newcomers
-// (ours excluded).
-func (t *txn) welcomeV2(g *storage.GroupRecord, st *membership.State, newcomers []string, join epoch.Join) ([]*storage.OutboxRecord, error) {
+// (ours excluded). added are the events of the change that added them (nil: a creation):
+// the Welcome carries a snapshot with them instead of the log when that is smaller
+// (welcomeMembership).
+func (t *txn) welcomeV2(g *storage.GroupRecord, st *membership.State, newcomers []string, join epoch.Join, added []membership.Event) ([]*storage.OutboxRecord, error) {
 	var ins []*storage.InstallationRecord
 	for _, m := range newcomers {
 		list, err := t.InstallationsOf(m)
@@ -27,14 +30,59 @@ func (t *txn) welcomeV2(g *storage.GroupRecord, st *membership.State, newcomers 
 			ins = append(ins, &list[i])
 		}
 	}
-	return t.welcomeV2To(g, st, ins, join, "")
+	return t.welcomeV2With(g, st, ins, join, "", added)
 }
 
 // welcomeV2To sends a Welcome v2 with join to each unrevoked installation of ins other
-// than ours, on topic ("": its account's inbox).
+// than ours, on topic ("": its account's inbox), with the stored log (or, for a based
+// group, a snapshot of st).
 func (t *txn) welcomeV2To(g *storage.GroupRecord, st *membership.State, ins []*storage.InstallationRecord, join epoch.Join, topic string) ([]*storage.OutboxRecord, error) {
+	return t.welcomeV2With(g, st, ins, join, topic, nil)
+}
+
+// welcomeMembership returns what a Welcome v2 carries of g's membership (g's stored log
+// is st's): the log, or a snapshot of st carrying added and st's head events (spec:
+// "Welcome v2", snapshot add Welcome) when g is based (it holds no log to send) or when
+// added (an add's events) is given and the snapshot is smaller than the log.
+func welcomeMembership(g *storage.GroupRecord, st *membership.State, added []membership.Event) (log, snapshot []byte, err error) {
+	if st.Base == nil && (len(added) == 0 || st.Version != membership.RulesCausal) {
+		return g.Events, nil, nil
+	}
+	carry := slices.Clone(added)
+	for _, list := range [][]membership.Event{st.Events, st.Overridden} {
+		for i := range list {
+			if slices.Contains(st.Heads, list[i].ID()) {
+				carry = append(carry, list[i])
+			}
+		}
+	}
+	snap, err := membership.SnapshotOf(st, carry)
+	if err != nil {
+		if st.Base != nil {
+			return nil, nil, err
+		}
+		return g.Events, nil, nil
+	}
+	b, err := snap.MarshalSnapshot()
+	if err != nil {
+		return nil, nil, err
+	}
+	if st.Base == nil && len(b) >= len(g.Events) {
+		return g.Events, nil, nil
+	}
+	return nil, b, nil
+}
+
+// welcomeV2With is welcomeV2To for the newcomers of an add (added: its events; nil: any
+// other Welcome).
+func (t *txn) welcomeV2With(g *storage.GroupRecord, st *membership.State, ins []*storage.InstallationRecord, join epoch.Join, topic string,
+	added []membership.Event) ([]*storage.OutboxRecord, error) {
 	if len(ins) == 0 {
 		return nil, nil
+	}
+	log, snap, err := welcomeMembership(g, st, added)
+	if err != nil {
+		return nil, err
 	}
 	jb, err := join.MarshalBinary()
 	if err != nil {
@@ -53,7 +101,7 @@ func (t *txn) welcomeV2To(g *storage.GroupRecord, st *membership.State, ins []*s
 	// is about 135 KB.
 	logBudget := t.c.welcomeLimit + (transport.MaxPayload - welcomeBudget) - len(own) - welcomeFraming
 	bodies, err := splitWelcomeV2(&wire.WelcomeV2{GroupID: g.ID, ChatID: g.ChatID, Secret: g.Secret, Buckets: g.Buckets,
-		SentAt: uint64(t.c.now().UnixMilli()), Join: jb, Membership: g.Events}, cards, t.c.welcomeLimit, max(logBudget, t.c.welcomeLimit))
+		SentAt: uint64(t.c.now().UnixMilli()), Join: jb, Membership: log, Snapshot: snap}, cards, t.c.welcomeLimit, max(logBudget, t.c.welcomeLimit))
 	if err != nil {
 		return nil, err
 	}
@@ -140,7 +188,7 @@ func splitWelcomeV2(w *wire.WelcomeV2, cards [][]byte, budget, logBudget int) ([
 	}
 	var out [][]byte
 	for _, card := range cards {
-		if n+2+len(card) > budget && (len(cur.DeviceLists) > 0 || len(cur.Membership) > 0) {
+		if n+2+len(card) > budget && (len(cur.DeviceLists) > 0 || len(cur.Membership) > 0 || len(cur.Snapshot) > 0) {
 			b, err := cur.Marshal()
 			if err != nil {
 				return nil, err
@@ -183,6 +231,9 @@ func (t *txn) handleWelcomeV2(from string, inst InstallationID, w *wire.WelcomeV
 			return err
 		}
 		stored = &gc.state
+	}
+	if w.Snapshot != nil {
+		return t.handleSnapshotWelcome(from, inst, g, gc, w)
 	}
 	if w.Join != nil && len(w.Membership) == 0 {
 		return t.joinCreationV2(from, g, w) // a creation Welcome (spec: "Welcome v2")
@@ -254,6 +305,14 @@ func (t *txn) handleWelcomeV2(from string, inst InstallationID, w *wire.WelcomeV
 	if st.ChatID != w.ChatID || !st.IsMember(c.acct.id) || !(st.IsMember(from) || from == c.acct.id) {
 		return errors.New("protocol: welcome not from a member or not naming us")
 	}
+	return t.joinV2(from, w, &st)
+}
+
+// joinV2 joins the v2 group of Welcome w (sent by from) with membership state st: its
+// schedule from the join, the members' cards, the group stored and synced.
+func (t *txn) joinV2(from string, w *wire.WelcomeV2, st *membership.State) error {
+	c := t.c
+	now := c.now()
 	j, err := epoch.ParseJoin(w.Join)
 	if err != nil {
 		return err
@@ -271,13 +330,15 @@ func (t *txn) handleWelcomeV2(from string, inst InstallationID, w *wire.WelcomeV
 			return err
 		}
 	}
-	if g, err = t.storeJoinedV2(w, s, &st); err != nil {
+	g, err := t.storeJoinedV2(w, s, st)
+	if err != nil {
 		return err
 	}
-	c.log.Debug("joined by welcome v2", "group", g.ID.String()[:8], "from", from[:8], "frontier", shortIDs(s.Frontier()))
+	c.log.Debug("joined by welcome v2", "group", g.ID.String()[:8], "from", from[:8], "frontier", shortIDs(s.Frontier()),
+		"snapshot", st.Base != nil)
 	t.emit(&GroupJoined{Group: g.ID, Name: st.Name, Inviter: from})
 	if from != c.acct.id {
-		return t.catchUpSiblingsLists(g, &st, w.DeviceLists)
+		return t.catchUpSiblingsLists(g, st, w.DeviceLists)
 	}
 	return nil
 }

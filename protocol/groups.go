@@ -74,22 +74,6 @@ func (gc *groupCache) isMember(key string) bool {
 	return ok
 }
 
-// deriveState parses a stored event log and derives the state under the chorus rules.
-func deriveState(chatID string, events []byte) (membership.State, error) {
-	if len(events) == 0 {
-		return membership.State{}, errors.New("protocol: group without events")
-	}
-	m, err := membership.ParseMessage(events)
-	if err != nil {
-		return membership.State{}, err
-	}
-	return membership.Derive(chatID, m.Events, membership.ChorusRules())
-}
-
-func encodeEvents(st *membership.State) ([]byte, error) {
-	return (&membership.Message{ChatID: st.ChatID, Events: st.Log()}).MarshalBinary()
-}
-
 // cacheGroup builds the cache entry of g and installs it at commit.
 func (t *txn) cacheGroup(g *storage.GroupRecord) (*groupCache, error) {
 	st := membership.State{ChatID: g.ChatID} // joining from a creation Welcome (joiningV2)

@@ -133,8 +133,7 @@ func (c *Client) changeMembership(ctx context.Context, id GroupID,
 		if err != nil {
 			return err
 		}
-		all := append(gc.state.Log(), signed...)
-		next, err := membership.Derive(g.ChatID, all, membership.ChorusRules())
+		next, err := membership.Extend(&gc.state, signed)
 		if err != nil {
 			return err
 		}
@@ -208,6 +207,7 @@ func (t *txn) applyMembership(g *storage.GroupRecord, gc *groupCache, next membe
 		}
 	}
 	prev := t.stateOf(gc)
+	reWelcome := false
 	setMeta(g, &next)
 	g.UpdatedAt = now
 	ev := &MembershipChanged{Group: g.ID, MembersAdded: ch.MembersAdded, MembersRemoved: ch.MembersRemoved,
@@ -245,6 +245,7 @@ func (t *txn) applyMembership(g *storage.GroupRecord, gc *groupCache, next membe
 				return err
 			}
 		}
+		reWelcome = !local
 	} else {
 		for _, m := range ch.MembersRemoved {
 			ins, err := t.InstallationsOf(m)
@@ -266,6 +267,13 @@ func (t *txn) applyMembership(g *storage.GroupRecord, gc *groupCache, next membe
 	}
 	if err := t.storeLog(g, prev, &next); err != nil {
 		return err
+	}
+	if reWelcome {
+		outs, err := t.reWelcomeConcurrent(g, prev, &next)
+		if err != nil {
+			return err
+		}
+		t.sends = append(t.sends, outs...)
 	}
 	members, status := memberSet(&next), g.Status
 	t.onCommit(func() { gc.state, gc.members, gc.status = next, members, status })

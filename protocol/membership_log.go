@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"bytes"
+	"errors"
 
 	"google.golang.org/protobuf/encoding/protowire"
 
@@ -23,7 +24,7 @@ const (
 // by entry against old first; anything else is encoded in full.
 func encodeEventsAfter(prev []byte, old, next *membership.State) ([]byte, error) {
 	n := len(old.Events)
-	if len(old.Overridden)+len(old.Pending)+len(next.Overridden)+len(next.Pending) > 0 || len(next.Events) <= n ||
+	if len(old.Overridden)+len(old.Pending)+len(next.Overridden)+len(next.Pending) > 0 || len(next.Events) <= n || next.Base != nil ||
 		old.ChatID != next.ChatID || !logHolds(prev, old) {
 		return encodeEvents(next)
 	}
@@ -93,7 +94,7 @@ type logMark struct {
 // markOf returns the mark of st (false: st has overridden or pending events, whose
 // encoding is not an appendable one).
 func markOf(st *membership.State) (logMark, bool) {
-	if len(st.Overridden)+len(st.Pending) > 0 {
+	if len(st.Overridden)+len(st.Pending) > 0 || st.Base != nil { // a based state is stored whole (encodeEvents)
 		return logMark{}, false
 	}
 	m := logMark{events: len(st.Events)}
@@ -202,4 +203,29 @@ func (t *txn) storeLog(g *storage.GroupRecord, old, next *membership.State) erro
 	}
 	t.setLogMark(g.ID, next)
 	return nil
+}
+
+// deriveState parses a stored event log and derives the state under the chorus rules; a
+// group joined from a snapshot add Welcome stores its based state instead (spec: "Welcome
+// v2", snapshot add Welcome), never derived from its events alone.
+func deriveState(chatID string, events []byte) (membership.State, error) {
+	if len(events) == 0 {
+		return membership.State{}, errors.New("protocol: group without events")
+	}
+	if membership.IsSnapshot(events) {
+		return membership.ParseSnapshot(chatID, events)
+	}
+	m, err := membership.ParseMessage(events)
+	if err != nil {
+		return membership.State{}, err
+	}
+	return membership.Derive(chatID, m.Events, membership.ChorusRules())
+}
+
+// encodeEvents encodes what a group stores of st: its log, or its based state.
+func encodeEvents(st *membership.State) ([]byte, error) {
+	if st.Base != nil {
+		return st.MarshalSnapshot()
+	}
+	return (&membership.Message{ChatID: st.ChatID, Events: st.Log()}).MarshalBinary()
 }

@@ -88,6 +88,11 @@ func ParseFrameV2(in []byte) (*FrameV2, error) {
 // A Welcome too large for one publish is split: the first part carries the join and the
 // event log, the next ones an empty join, an empty log and more device lists. A creation
 // Welcome carries the join only.
+//
+// A snapshot add Welcome (Snapshot set) starts with WelcomeSnapshot instead of Version2
+// and carries, in the place of the log, a snapshot (membership.ParseSnapshot): an older
+// decoder refuses it (unknown version) rather than reading the snapshot as a log. It has
+// a join and a non-empty snapshot.
 type WelcomeV2 struct {
 	GroupID     [32]byte
 	ChatID      string
@@ -96,20 +101,33 @@ type WelcomeV2 struct {
 	SentAt      uint64
 	Join        []byte
 	Membership  []byte
+	Snapshot    []byte
 	DeviceLists [][]byte
 }
+
+// WelcomeSnapshot is the first byte of a snapshot add Welcome.
+const WelcomeSnapshot = 3
 
 // Marshal encodes w.
 func (w *WelcomeV2) Marshal() ([]byte, error) {
 	var b cryptobyte.Builder
-	b.AddUint8(Version2)
+	log := w.Membership
+	if w.Snapshot != nil {
+		if len(w.Membership) > 0 || len(w.Join) == 0 || len(w.Snapshot) == 0 {
+			return nil, ErrMalformed
+		}
+		b.AddUint8(WelcomeSnapshot)
+		log = w.Snapshot
+	} else {
+		b.AddUint8(Version2)
+	}
 	b.AddBytes(w.GroupID[:])
 	addVec16(&b, []byte(w.ChatID))
 	b.AddBytes(w.Secret[:])
 	b.AddUint32(w.Buckets)
 	b.AddUint64(w.SentAt)
 	addVec16(&b, w.Join)
-	addVec32(&b, w.Membership)
+	addVec32(&b, log)
 	addList16(&b, w.DeviceLists)
 	return finish(&b)
 }
@@ -122,11 +140,17 @@ func ParseWelcomeV2(in []byte) (*WelcomeV2, error) {
 	w := &WelcomeV2{}
 	var v uint8
 	var chat []byte
-	if !s.ReadUint8(&v) || v != Version2 || !readFixed(&s, w.GroupID[:]) || !readVec16(&s, &chat) ||
+	if !s.ReadUint8(&v) || v != Version2 && v != WelcomeSnapshot || !readFixed(&s, w.GroupID[:]) || !readVec16(&s, &chat) ||
 		!readFixed(&s, w.Secret[:]) || !s.ReadUint32(&w.Buckets) || !s.ReadUint64(&w.SentAt) ||
 		!readVec16(&s, &w.Join) || !readVec32(&s, &w.Membership) || !readList16(&s, MaxWelcomeItems, &w.DeviceLists) ||
 		!s.Empty() || len(w.Join) == 0 && len(w.Membership) > 0 {
 		return nil, ErrMalformed
+	}
+	if v == WelcomeSnapshot {
+		if len(w.Join) == 0 || len(w.Membership) == 0 {
+			return nil, ErrMalformed
+		}
+		w.Snapshot, w.Membership = w.Membership, nil
 	}
 	if len(w.Join) == 0 {
 		w.Join, w.Membership = nil, nil

@@ -522,7 +522,10 @@ func run(dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	return os.WriteFile(filepath.Join(dir, "membership.json"), buf.Bytes(), 0o644)
+	if err := os.WriteFile(filepath.Join(dir, "membership.json"), buf.Bytes(), 0o644); err != nil {
+		return err
+	}
+	return writeSnapshotVectors(dir)
 }
 
 func buildCase(s scenario) (vecCase, error) {

@@ -1,0 +1,217 @@
+// Key schedule v2, snapshot add Welcome: joining a group from its inviter's state snapshot
+// instead of its event log, and the full-log Welcome an inviter sends when a concurrent
+// event leaves such a newcomer unable to judge it (spec: "Welcome v2", snapshot add Welcome).
+
+package protocol
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
+	"github.com/chorus-im/chorus/protocol/wire"
+)
+
+var errSnapshotTrust = errors.New("protocol: snapshot welcome not from the admin that added us")
+
+// handleSnapshotWelcome handles a snapshot add Welcome w sent by installation inst of
+// from. For a group we do not hold (or still join from a creation Welcome), it joins us
+// only when the sender is the inviter: an unrevoked installation of an admin of the
+// snapshot whose MEMBERS_ADDED naming us is among the carried (signed) events, the
+// snapshot naming us a member (or an installation of our own account: a linked device's
+// Welcome). For a group we hold, that add must also be new to us and
+// later than every event we hold (a replayed or stale snapshot cannot undo our removal);
+// then we join afresh (we were removed, perhaps without learning it, and added again).
+// Any other snapshot Welcome for a group we are in (a based member's rekey Welcome) is a
+// member's: its carried events are merged like any received events, its join like a
+// member's Welcome's.
+func (t *txn) handleSnapshotWelcome(from string, inst InstallationID, g *storage.GroupRecord, gc *groupCache, w *wire.WelcomeV2) error {
+	c := t.c
+	self := c.acct.id
+	st, err := membership.ParseSnapshot(w.ChatID, w.Snapshot)
+	if err != nil {
+		return fmt.Errorf("protocol: welcome snapshot: %w", err)
+	}
+	if st.ChatID != w.ChatID {
+		return errors.New("protocol: welcome snapshot of another chat")
+	}
+	if in, err := t.Installation(inst); err != nil || in.Revoked || in.Account != from {
+		return errors.New("protocol: snapshot welcome from an unknown or revoked installation")
+	}
+	add := inviterAdd(&st, from, self)
+	// Our inviter, or an installation of our own account (a linked device's Welcome).
+	trusted := st.IsMember(self) && (add != nil && st.IsAdmin(from) || from == self && (g == nil || joiningV2(gc)))
+	if trusted && g != nil && !joiningV2(gc) {
+		// We hold the group. While we are a member of it, a snapshot never makes us join
+		// afresh: its state and join are the sender's word, and an admin (or one that
+		// has left since, its Welcome sent just before) could move us to a state and an
+		// epoch only it holds (TestSecSnapshotActiveMember). Otherwise it is a member's
+		// Welcome (below), whose events are judged against our log. For
+		// a group we left or were removed from, the add must be new to us and later than
+		// every event we hold (a replayed or stale snapshot cannot undo our removal).
+		held := add != nil && slices.ContainsFunc(gc.state.Log(), func(e membership.Event) bool { return e.ID() == add.ID() })
+		later := add != nil && !held && add.Clock > gc.state.LastClock
+		switch {
+		case g.Status == GroupActive && later:
+			// A re-add while we are a member: we may have missed our removal. It waits
+			// (a pending envelope, bounded as every one) and joins us once our removal
+			// is applied, never while we are a member.
+			return errPending
+		case g.Status == GroupActive:
+			trusted = false
+		case !later:
+			return errors.New("protocol: snapshot welcome for a group we left, not newer than our removal")
+		}
+	}
+	if !trusted && g != nil && g.Status == GroupActive && !joiningV2(gc) {
+		// A member's Welcome for a group we are in (a based member's rekey Welcome).
+		next, err := membership.Extend(&gc.state, st.Base.Events)
+		if err != nil {
+			return err
+		}
+		boundPending(&next)
+		if !next.IsMember(from) || !next.IsMember(self) {
+			return errors.New("protocol: welcome for a group we are in, not from a member")
+		}
+		if err := t.applyMembership(g, gc, next, w.DeviceLists, false); err != nil {
+			return err
+		}
+		return t.mergeJoin(g, gc, w.Join)
+	}
+	if !trusted {
+		// Not from our inviter: refused, even from a member (a based member's rekey
+		// Welcome reaching us before our inviter's; spec › Known limits).
+		return errSnapshotTrust
+	}
+	return t.joinV2(from, w, &st)
+}
+
+// inviterAdd returns the carried MEMBERS_ADDED of st's base authored by from that names
+// self (nil: none).
+func inviterAdd(st *membership.State, from, self string) *membership.Event {
+	for i := range st.Base.Events {
+		e := &st.Base.Events[i]
+		if e.Type == membership.MembersAdded && e.From == from && slices.Contains(e.Members, self) {
+			return e
+		}
+	}
+	return nil
+}
+
+// reWelcomeConcurrent is the inviter's side of a snapshot add: when an applied membership
+// event is concurrent with a MEMBERS_ADDED we authored within PendingTTL, the newcomers of
+// that add (still members) get a full-log Welcome once, with a join for our frontier: a
+// newcomer based on our snapshot cannot judge an event concurrent with its add without
+// the log. old and next are the states before and after the events were applied.
+func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.State) ([]*storage.OutboxRecord, error) {
+	c := t.c
+	if next.Base != nil || next.Version != membership.RulesCausal || !next.IsMember(c.acct.id) {
+		return nil, nil // a based member holds no log to send
+	}
+	if descendAll(old, next) {
+		return nil, nil // the usual case: nothing new is concurrent with anything we held
+	}
+	since := c.now().Add(-PendingTTL).UnixMilli()
+	var adds []*membership.Event
+	for i := range next.Events {
+		e := &next.Events[i]
+		if e.Type == membership.MembersAdded && e.From == c.acct.id && int64(e.Clock) > since {
+			adds = append(adds, e)
+		}
+	}
+	if len(adds) == 0 {
+		return nil, nil
+	}
+	known := make(map[membership.EventID]bool, len(old.Events)+len(old.Overridden))
+	for _, list := range [][]membership.Event{old.Events, old.Overridden} {
+		for i := range list {
+			known[list[i].ID()] = true
+		}
+	}
+	byID := make(map[epoch.ID]*membership.Event, len(next.Events)+len(next.Overridden))
+	for _, list := range [][]membership.Event{next.Events, next.Overridden} {
+		for i := range list {
+			byID[epoch.ID(list[i].ID())] = &list[i]
+		}
+	}
+	var newcomers []string
+	for _, list := range [][]membership.Event{next.Events, next.Overridden} {
+		for i := range list {
+			e := &list[i]
+			if known[e.ID()] || e.From == c.acct.id {
+				continue
+			}
+			past := causalPast(byID, e.Parents)
+			for _, a := range adds {
+				if !past[epoch.ID(a.ID())] {
+					for _, m := range a.Members {
+						if next.IsMember(m) && !slices.Contains(newcomers, m) {
+							newcomers = append(newcomers, m)
+						}
+					}
+				}
+			}
+		}
+	}
+	if len(newcomers) == 0 {
+		return nil, nil
+	}
+	full, err := t.Group(g.ID)
+	if err != nil {
+		return nil, err
+	}
+	s, _, err := loadV2(full)
+	if err != nil {
+		return nil, err
+	}
+	var join epoch.Join
+	for _, id := range s.Frontier() {
+		if seed, ok := s.Seed(id); ok {
+			if join, err = s.JoinFor(id, &seed); err == nil {
+				break
+			}
+		}
+	}
+	if join == nil {
+		return nil, nil // unhealed: our rekey will welcome whoever it misses
+	}
+	ins, err := t.installationsOfAccounts(newcomers)
+	if err != nil {
+		return nil, err
+	}
+	c.log.Debug("full-log welcome for an add concurrent with an event", "group", g.ID.String()[:8], "newcomers", len(newcomers))
+	return t.welcomeV2To(full, next, ins, join, "")
+}
+
+// descendAll reports whether next is old with events appended (applied, none overridden)
+// each of which names every head of old as a parent or has a parent among the appended
+// events that does: then none is concurrent with an event of old (any other shape is
+// left to the full check). It costs the appended events times old's heads, not the log.
+func descendAll(old, next *membership.State) bool {
+	n := len(old.Events)
+	if len(next.Events) < n || len(next.Overridden) != len(old.Overridden) || len(old.Heads) == 0 {
+		return false
+	}
+	if n > 0 && !slices.Equal(next.Events[n-1].Signature, old.Events[n-1].Signature) {
+		return false
+	}
+	after := map[membership.EventID]bool{} // appended events whose past holds every head of old
+	for i := n; i < len(next.Events); i++ {
+		e := &next.Events[i]
+		ok := slices.ContainsFunc(e.Parents, func(p membership.EventID) bool { return after[p] })
+		if !ok {
+			ok = true
+			for _, h := range old.Heads {
+				ok = ok && slices.Contains(e.Parents, h)
+			}
+		}
+		if !ok {
+			return false
+		}
+		after[e.ID()] = true
+	}
+	return true
+}
