@@ -282,11 +282,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		if !st.IsMember(in.Account) {
 			m.Covered[kb.Event.String()] = &coverage{Author: author, Departed: true}
 		} else if kb.Parts == 1 {
-			cv := &coverage{Author: author, Adds: added}
-			for _, sl := range kb.Slots {
-				cv.Hints = append(cv.Hints, hex.EncodeToString(sl.Hint[:]))
-			}
-			m.Covered[kb.Event.String()] = cv
+			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: packHints(blockHints(kb))}
 		}
 		if departs {
 			m.Departs = append(m.Departs, kb.Event.String())

@@ -1,10 +1,8 @@
 package protocol
 
 import (
-	"encoding/hex"
 	"slices"
 
-	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol/storage"
 )
 
@@ -41,33 +39,27 @@ func (t *txn) PutInstallation(in *storage.InstallationRecord) error {
 // (ours included) with their ID and Account only, through gc's cache (see above). The
 // caller owns the slice.
 func (t *txn) memberInstallationsOf(gc *groupCache, accounts []string) ([]storage.InstallationRecord, error) {
+	mi, err := t.memberInstalls(gc, accounts)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]storage.InstallationRecord, len(mi.ids))
+	for k, id := range mi.ids {
+		out[k] = storage.InstallationRecord{ID: id, Account: mi.accounts[mi.of[k]]}
+	}
+	return out, nil
+}
+
+// memberInstalls returns the cached list of the unrevoked installations of the accounts
+// (see above), read again if it does not hold. It is shared: the caller must not modify it.
+func (t *txn) memberInstalls(gc *groupCache, accounts []string) (*memberInstalls, error) {
 	c := t.c
 	mi := gc.installs
 	switch {
 	case mi != nil && mi.gen == c.instGen && slices.Equal(mi.accounts, accounts):
 	case mi != nil && mi.gen == c.instGen && len(accounts) < len(mi.accounts):
 		// Some accounts left: keep the others' entries if no account is new.
-		idx := make(map[string]int32, len(accounts))
-		for i, a := range accounts {
-			idx[a] = int32(i)
-		}
-		known := 0 // accounts of the cached list still members
-		for _, a := range mi.accounts {
-			if _, ok := idx[a]; ok {
-				known++
-			}
-		}
-		if known == len(accounts) {
-			next := &memberInstalls{gen: mi.gen, accounts: slices.Clone(accounts)}
-			for k, id := range mi.ids {
-				if i, ok := idx[mi.accounts[mi.of[k]]]; ok {
-					next.ids, next.of = append(next.ids, id), append(next.of, i)
-				}
-			}
-			mi = next
-			break
-		}
-		mi = nil
+		mi = mi.without(accounts)
 	default:
 		mi = nil
 	}
@@ -86,34 +78,46 @@ func (t *txn) memberInstallationsOf(gc *groupCache, accounts []string) ([]storag
 		}
 	}
 	gc.installs = mi
-	out := make([]storage.InstallationRecord, len(mi.ids))
+	return mi, nil
+}
+
+// without returns mi for accounts, a subset of its accounts (nil if they are not). When
+// accounts keep mi's order (a removal from a membership list) no index is built.
+func (mi *memberInstalls) without(accounts []string) *memberInstalls {
+	pos := make([]int32, len(mi.accounts)) // the index in accounts of each of mi's accounts, or -1
+	j := 0
+	for i, a := range mi.accounts {
+		if j < len(accounts) && accounts[j] == a {
+			pos[i] = int32(j)
+			j++
+		} else {
+			pos[i] = -1
+		}
+	}
+	if j < len(accounts) {
+		// Another order: by index.
+		idx := make(map[string]int32, len(accounts))
+		for i, a := range accounts {
+			idx[a] = int32(i)
+		}
+		known := 0 // accounts of the cached list still members
+		for i, a := range mi.accounts {
+			pos[i] = -1
+			if k, ok := idx[a]; ok {
+				pos[i] = k
+				known++
+			}
+		}
+		if known != len(accounts) {
+			return nil
+		}
+	}
+	next := &memberInstalls{gen: mi.gen, accounts: slices.Clone(accounts),
+		ids: make([]InstallationID, 0, len(mi.ids)), of: make([]int32, 0, len(mi.of))}
 	for k, id := range mi.ids {
-		out[k] = storage.InstallationRecord{ID: id, Account: mi.accounts[mi.of[k]]}
+		if i := pos[mi.of[k]]; i >= 0 {
+			next.ids, next.of = append(next.ids, id), append(next.of, i)
+		}
 	}
-	return out, nil
-}
-
-// hintSet indexes a coverage's slot hints.
-func (cv *coverage) hintSet() map[string]struct{} {
-	set := make(map[string]struct{}, len(cv.Hints))
-	for _, h := range cv.Hints {
-		set[h] = struct{}{}
-	}
-	return set
-}
-
-// coversIn is covers with the coverage's hints indexed (hints from hintSet).
-func (cv *coverage) coversIn(hints map[string]struct{}, e epoch.ID, in *storage.InstallationRecord) bool {
-	if in.ID == cv.Author {
-		return true
-	}
-	if cv.Departed {
-		return false
-	}
-	if slices.Contains(cv.Adds, in.Account) {
-		return true
-	}
-	h := epoch.SlotHint(e, epoch.Installation(in.ID))
-	_, ok := hints[hex.EncodeToString(h[:])]
-	return ok
+	return next
 }
