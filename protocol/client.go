@@ -437,6 +437,8 @@ type txn struct {
 	// updated is the membership update a key event's check applied (receiveMembership
 	// takes it instead of applying the same update again).
 	updated *updateMemo
+	// decoded is the last of them (kept: messageReceived takes its decoded events).
+	decoded *updateMemo
 	// instWritten: this transaction wrote an installation record (membership_installs.go).
 	instWritten bool
 	// heal lists the v2 groups whose epoch may need a healing rekey once the
@@ -465,6 +467,7 @@ type updateMemo struct {
 	base   *membership.State
 	update []byte
 	next   membership.State
+	msg    *membership.Message // update decoded (leniently: entries that do not parse left out)
 }
 
 // stateOf returns the membership state of a group as of this transaction.

@@ -129,3 +129,19 @@ func (cv *coverage) upgradeHints() bool {
 	cv.Hints, cv.HexHints = cv.Hints.union(hs), nil
 	return true
 }
+
+// sortSlots orders a block's slots (and the installations they are for, in step) by
+// hint: a receiver keeps the hints of a block as a sorted set, at no cost when they come
+// sorted (the order of slots means nothing otherwise).
+func sortSlots(slots []epoch.Slot, ins []InstallationID) ([]epoch.Slot, []InstallationID) {
+	order := make([]int, len(slots))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int { return bytes.Compare(slots[i].Hint[:], slots[j].Hint[:]) })
+	sorted, ids := make([]epoch.Slot, len(slots)), make([]InstallationID, len(slots))
+	for k, i := range order {
+		sorted[k], ids[k] = slots[i], ins[i]
+	}
+	return sorted, ids
+}

@@ -178,7 +178,7 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 		if err != nil {
 			return errForged
 		}
-		next, _, err := membership.Update(t.stateOf(gc), mm.Update, c.acct.id, c.now(), membership.ChorusRules())
+		next, um, err := membership.Update(t.stateOf(gc), mm.Update, c.acct.id, c.now(), membership.ChorusRules())
 		if err != nil {
 			return errForged
 		}
@@ -190,7 +190,8 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 		if ev.From != in.Account {
 			return errForged
 		}
-		t.updated = &updateMemo{base: t.stateOf(gc), update: mm.Update, next: next}
+		t.updated = &updateMemo{base: t.stateOf(gc), update: mm.Update, next: next, msg: um}
+		t.decoded = t.updated
 	}
 	if rec.State, err = rc.MarshalBinary(); err != nil {
 		return err
@@ -240,6 +241,11 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	}
 	var departs bool
 	var removed []string // accounts a removal excludes (its author sends them no slot)
+	s, m, loadErr := t.loadV2(g)
+	var s0 epoch.Frontier // the frontier before this event
+	if loadErr == nil {
+		s0 = s.Frontier()
+	}
 	if kb.Kind == epoch.KindMembership {
 		ev, ok := appliedEvent(t.stateOf(gc), kb.Event)
 		if !ok {
@@ -248,7 +254,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		if ev.From != in.Account {
 			return errForged
 		}
-		if !prevAgrees(t.eventLookup(gc), ev, kb.Prev, s0Frontier(g)) {
+		if !prevAgrees(t.eventLookup(gc), ev, kb.Prev, s0) {
 			// The block's prev disagrees with its event's causal past: ignored, with the
 			// event that rides in the same publish (TestSecKeyEventPrevChecked).
 			return errForged
@@ -258,9 +264,8 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			removed = ev.Members
 		}
 	}
-	s, m, err := t.loadV2(g)
-	if err != nil {
-		return err
+	if loadErr != nil {
+		return loadErr
 	}
 	fresh := false
 	switch err := s.Apply(epoch.Event{ID: kb.Event, Prev: kb.Prev}); {
@@ -351,15 +356,6 @@ func shortIDs(ids []epoch.ID) []string {
 		out[i] = shortID(id)
 	}
 	return out
-}
-
-// s0Frontier returns the frontier of g's stored schedule (nil if it does not load).
-func s0Frontier(g *storage.GroupRecord) epoch.Frontier {
-	s, err := loadSchedule(g)
-	if err != nil {
-		return nil
-	}
-	return s.Frontier()
 }
 
 // prevAgrees checks a membership key event's prev set against the event's causal past

@@ -185,6 +185,7 @@ func (t *txn) buildKeySlots(g *storage.GroupRecord, kb *epoch.KeyBlock, seed *ep
 		slots = append(slots, sl)
 		done = append(done, in.ID)
 	}
+	slots, done = sortSlots(slots, done)
 	return slots, done, nil
 }
 

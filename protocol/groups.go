@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"slices"
 	"time"
 
@@ -64,6 +65,25 @@ func memberSet(st *membership.State) map[string]bool {
 		m[k] = true
 	}
 	return m
+}
+
+// membersAfter returns the member set after change ch of the membership whose set is
+// members (a copy: a large group's set costs less to copy than to build).
+func membersAfter(members map[string]bool, ch membership.Changes) map[string]bool {
+	if len(ch.MembersRemoved)+len(ch.MembersAdded) == 0 {
+		return members // sets are replaced, never modified
+	}
+	out := maps.Clone(members)
+	if out == nil {
+		out = map[string]bool{}
+	}
+	for _, m := range ch.MembersRemoved {
+		delete(out, m)
+	}
+	for _, m := range ch.MembersAdded {
+		out[m] = true
+	}
+	return out
 }
 
 func (gc *groupCache) isMember(key string) bool { return gc.members[key] }

@@ -267,7 +267,7 @@ func (t *txn) applyMembership(g *storage.GroupRecord, gc *groupCache, next membe
 	if err := t.storeLog(g, prev, &next); err != nil {
 		return err
 	}
-	members, status := memberSet(&next), g.Status
+	members, status := membersAfter(gc.members, ch), g.Status
 	t.onCommit(func() { gc.state, gc.members, gc.status = next, members, status })
 	if t.states == nil {
 		t.states = map[GroupID]*membership.State{}

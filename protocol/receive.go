@@ -572,7 +572,7 @@ func (t *txn) acceptGroupMessage(g *storage.GroupRecord, gc *groupCache, account
 			return err
 		}
 	}
-	t.emit(&MessageReceived{Message: messageFromRecord(mr)})
+	t.emit(&MessageReceived{Message: messageReceived(mr, t.decoded)})
 	return nil
 }
 
