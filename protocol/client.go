@@ -236,6 +236,8 @@ type Client struct {
 	hot hotPath
 	// metas remembers the decoded epoch bookkeeping of each v2 group (epochs.go; under mu).
 	metas map[GroupID]metaMemo
+	// scheds remembers the decoded schedule of each v2 group (epochs_hints.go; under mu).
+	scheds map[GroupID]schedMemo
 	// candidates remembers the candidate epochs of each v2 group's kept seeds (epochs.go).
 	candidates map[epoch.ID]candidateMemo
 	// instGen moves with every write of an installation record (membership_installs.go).
@@ -279,7 +281,7 @@ func New(ctx context.Context, store storage.Store, t Transport, opts ...Option) 
 		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
 		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
 		resumed: map[GroupID]bool{}, resumedSessions: map[int64]bool{}, resumedEpochs: map[[32]byte]GroupID{},
-		metas: map[GroupID]metaMemo{}, candidates: map[epoch.ID]candidateMemo{},
+		metas: map[GroupID]metaMemo{}, scheds: map[GroupID]schedMemo{}, candidates: map[epoch.ID]candidateMemo{},
 	}
 	c.rl = rateLimiterOf(t)
 	if err := c.load(ctx); err != nil {

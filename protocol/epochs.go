@@ -233,7 +233,7 @@ func (m *epochMeta) clone() *epochMeta {
 
 // loadV2 is loadV2 through the client's memo of decoded bookkeeping.
 func (t *txn) loadV2(g *storage.GroupRecord) (*epoch.Schedule, *epochMeta, error) {
-	s, err := loadSchedule(g)
+	s, err := t.loadSchedule(g)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -300,6 +300,7 @@ func (t *txn) storeSchedule(g *storage.GroupRecord, gc *groupCache, s *epoch.Sch
 	if g.Schedule, err = s.MarshalBinary(); err != nil {
 		return err
 	}
+	t.c.scheds[g.ID] = schedMemo{enc: g.Schedule, s: s.Clone()}
 	if err := t.storeMeta(g, m); err != nil {
 		return err
 	}

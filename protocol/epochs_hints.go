@@ -10,6 +10,7 @@ import (
 	"slices"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 // hintList is a set of slot hints, packed (epoch.HintSize bytes each) and sorted: a
@@ -144,4 +145,25 @@ func sortSlots(slots []epoch.Slot, ins []InstallationID) ([]epoch.Slot, []Instal
 		sorted[k], ids[k] = slots[i], ins[i]
 	}
 	return sorted, ids
+}
+
+// schedMemo is the schedule last stored or decoded for a group, by its exact encoding
+// (as metaMemo: content-addressed, never ahead of the store). A key event decoded the
+// schedule three times, each a map entry per key event the group ever had.
+type schedMemo struct {
+	enc []byte // not modified: a record's bytes are replaced, never written
+	s   *epoch.Schedule
+}
+
+// loadSchedule is loadSchedule through the client's memo of decoded schedules.
+func (t *txn) loadSchedule(g *storage.GroupRecord) (*epoch.Schedule, error) {
+	if sm, ok := t.c.scheds[g.ID]; ok && len(g.Schedule) > 0 && bytes.Equal(sm.enc, g.Schedule) {
+		return sm.s.Clone(), nil
+	}
+	s, err := loadSchedule(g)
+	if err != nil {
+		return nil, err
+	}
+	t.c.scheds[g.ID] = schedMemo{enc: slices.Clone(g.Schedule), s: s.Clone()}
+	return s, nil
 }

@@ -370,9 +370,10 @@ func prevAgrees(lookup func(epoch.ID) (*membership.Event, bool), ev membership.E
 	if len(ev.Parents) == 0 {
 		return true // Status or v1 rules: no causal past to check against
 	}
-	past := func(parents []membership.EventID) map[epoch.ID]bool { return causalPastBy(lookup, parents) }
-	mine := past(ev.Parents)
-	var behind []map[epoch.ID]bool
+	// Which of prev and frontier are in the event's causal past: the search stops once all
+	// are found (usually at once: prev names the event's parent), not walking the whole log.
+	mine := pastHolds(lookup, ev.Parents, append(slices.Clone(prev), frontier...))
+	var held []*membership.Event // the events prev names
 	lenient := false
 	for _, p := range prev {
 		e, ok := lookup(p)
@@ -383,22 +384,52 @@ func prevAgrees(lookup func(epoch.ID) (*membership.Event, bool), ev membership.E
 		if !mine[p] {
 			return false
 		}
-		b := past(e.Parents)
-		b[p] = true
-		behind = append(behind, b)
+		held = append(held, e)
 	}
 	if lenient {
 		return true
 	}
 	for _, k := range frontier {
-		if !mine[k] {
+		if !mine[k] || prev.Contains(k) {
 			continue
 		}
-		if !slices.ContainsFunc(behind, func(b map[epoch.ID]bool) bool { return b[k] }) {
+		if !slices.ContainsFunc(held, func(e *membership.Event) bool { return pastHolds(lookup, e.Parents, []epoch.ID{k})[k] }) {
 			return false
 		}
 	}
 	return true
+}
+
+// pastHolds returns which of targets are reachable from parents (parents included): the
+// walk stops once every target is found.
+func pastHolds(lookup func(epoch.ID) (*membership.Event, bool), parents []membership.EventID, targets []epoch.ID) map[epoch.ID]bool {
+	found := make(map[epoch.ID]bool, len(targets))
+	want := make(map[epoch.ID]bool, len(targets))
+	for _, t := range targets {
+		want[t] = true
+	}
+	seen := map[epoch.ID]bool{}
+	stack := make([]epoch.ID, 0, len(parents))
+	for _, p := range parents {
+		stack = append(stack, epoch.ID(p))
+	}
+	for len(stack) > 0 && len(found) < len(want) {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if want[p] {
+			found[p] = true
+		}
+		if e, ok := lookup(p); ok {
+			for _, q := range e.Parents {
+				stack = append(stack, epoch.ID(q))
+			}
+		}
+	}
+	return found
 }
 
 // openSeedSlot decrypts our slot of a key block on the session with its author (starting
