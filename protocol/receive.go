@@ -557,7 +557,7 @@ func (t *txn) acceptGroupMessage(g *storage.GroupRecord, gc *groupCache, account
 	if err := t.expectShortHistory(g, gc, short, now); err != nil {
 		return err
 	}
-	if err := t.PutGroupState(g); err != nil {
+	if err := t.putStateBefore(g, gc, gp); err != nil {
 		return err
 	}
 	if gp.Type == wire.ContentMembership {
