@@ -135,14 +135,11 @@ func decodeContent(t wire.ContentType, body []byte) (Content, bool) {
 		if err != nil {
 			return Content{}, false
 		}
-		ct := Content{Type: ContentMembership}
-		if msg, err := membership.ParseMessage(m.Update); err == nil {
-			for _, ev := range msg.Events {
-				ct.Membership = append(ct.Membership, MembershipEvent{Type: ev.Type, From: ev.From, Members: ev.Members,
-					Name: ev.Name, Description: ev.Description, Color: ev.Color})
-			}
+		msg, err := membership.ParseMessage(m.Update)
+		if err != nil {
+			msg = nil
 		}
-		return ct, true
+		return membershipContent(msg), true
 	case wire.ContentDevices:
 		list, err := devicelist.Parse(body)
 		if err != nil {
@@ -176,6 +173,19 @@ func messageFromRecord(r *storage.MessageRecord) Message {
 	ct, _ := decodeContent(wire.ContentType(r.Type), r.Body)
 	return Message{ID: r.ID, Group: r.Group, Seq: r.Seq, Sender: r.SenderAccount, SenderInstallation: r.SenderInstallation,
 		Clock: r.Clock, Timestamp: r.Timestamp, ReceivedAt: r.ReceivedAt, Outgoing: r.Outgoing, Status: r.Status, Content: ct}
+}
+
+// membershipContent is the content of a membership message whose update parses as msg
+// (nil: it does not).
+func membershipContent(msg *membership.Message) Content {
+	ct := Content{Type: ContentMembership}
+	if msg != nil {
+		for _, ev := range msg.Events {
+			ct.Membership = append(ct.Membership, MembershipEvent{Type: ev.Type, From: ev.From, Members: ev.Members,
+				Name: ev.Name, Description: ev.Description, Color: ev.Color})
+		}
+	}
+	return ct
 }
 
 // GroupInfo describes a group.

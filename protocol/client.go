@@ -239,6 +239,8 @@ type Client struct {
 	ownSent ownSent
 	// metas remembers the decoded epoch bookkeeping of each v2 group (epochs.go; under mu).
 	metas map[GroupID]metaMemo
+	// scheds remembers the decoded schedule of each v2 group (epochs_hints.go; under mu).
+	scheds map[GroupID]schedMemo
 	// candidates remembers the candidate epochs of each v2 group's kept seeds (epochs.go).
 	candidates map[epoch.ID]candidateMemo
 	// instGen moves with every write of an installation record (membership_installs.go).
@@ -282,7 +284,7 @@ func New(ctx context.Context, store storage.Store, t Transport, opts ...Option) 
 		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
 		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
 		resumed: map[GroupID]bool{}, resumedSessions: map[int64]bool{}, resumedEpochs: map[[32]byte]GroupID{},
-		metas: map[GroupID]metaMemo{}, candidates: map[epoch.ID]candidateMemo{},
+		metas: map[GroupID]metaMemo{}, scheds: map[GroupID]schedMemo{}, candidates: map[epoch.ID]candidateMemo{},
 	}
 	c.rl = rateLimiterOf(t)
 	if err := c.load(ctx); err != nil {
@@ -440,6 +442,8 @@ type txn struct {
 	// updated is the membership update a key event's check applied (receiveMembership
 	// takes it instead of applying the same update again).
 	updated *updateMemo
+	// decoded is the last of them (kept: messageReceived takes its decoded events).
+	decoded *updateMemo
 	// instWritten: this transaction wrote an installation record (membership_installs.go).
 	instWritten bool
 	// heal lists the v2 groups whose epoch may need a healing rekey once the
@@ -468,6 +472,7 @@ type updateMemo struct {
 	base   *membership.State
 	update []byte
 	next   membership.State
+	msg    *membership.Message // update decoded (leniently: entries that do not parse left out)
 }
 
 // stateOf returns the membership state of a group as of this transaction.

@@ -1,7 +1,7 @@
 package protocol
 
 import (
-	"crypto/sha256"
+	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -59,8 +59,9 @@ type coverage struct {
 	// removal): its Welcomes are refused, so it counts as reaching no one but itself, and
 	// the installations it misses do not stand aside as designated.
 	Departed bool     `json:"x,omitempty"`
-	Hints    []string `json:"h,omitempty"` // hex slot hints
-	Adds     []string `json:"n,omitempty"` // accounts added by the event
+	Hints    hintList `json:"hs,omitempty"` // slot hints
+	HexHints []string `json:"h,omitempty"`  // slot hints as stored before hintList (hex; read only)
+	Adds     []string `json:"n,omitempty"`  // accounts added by the event
 }
 
 // partCoverage is the coverage of the parts of one key block seen so far.
@@ -86,11 +87,9 @@ func (m *epochMeta) notePart(kb *epoch.KeyBlock, author InstallationID, added []
 	}
 	next := &partCoverage{coverage: coverage{Author: author, Adds: added}}
 	if prev != nil {
-		next.Hints, next.Seen = slices.Clone(prev.Hints), slices.Clone(prev.Seen)
+		next.Hints, next.Seen = prev.Hints, slices.Clone(prev.Seen)
 	}
-	for _, sl := range kb.Slots {
-		next.Hints = append(next.Hints, hex.EncodeToString(sl.Hint[:]))
-	}
+	next.Hints = next.Hints.union(blockHints(kb))
 	next.Seen = append(next.Seen, kb.Part)
 	if m.Parts == nil {
 		m.Parts = map[string]*partCoverage{}
@@ -102,14 +101,8 @@ func (m *epochMeta) notePart(kb *epoch.KeyBlock, author InstallationID, added []
 	delete(m.Parts, k)
 	cv := next.coverage
 	m.Covered[k] = &cv
-	hints := make(map[string]struct{}, len(cv.Hints))
-	for _, h := range cv.Hints {
-		hints[h] = struct{}{}
-	}
 	m.Uncovered = slices.DeleteFunc(m.Uncovered, func(u InstallationID) bool {
-		h := epoch.SlotHint(kb.Event, epoch.Installation(u))
-		_, ok := hints[hex.EncodeToString(h[:])]
-		return !ok
+		return !cv.Hints.has(epoch.SlotHint(kb.Event, epoch.Installation(u)))
 	})
 	return true
 }
@@ -117,27 +110,30 @@ func (m *epochMeta) notePart(kb *epoch.KeyBlock, author InstallationID, added []
 // newCoverage records the installations ins (and accounts adds) as holding the seed of
 // event e authored by author.
 func newCoverage(e epoch.ID, author InstallationID, ins []storage.InstallationRecord, adds []string) *coverage {
-	cv := &coverage{Author: author, Adds: adds}
-	for _, in := range ins {
-		h := epoch.SlotHint(e, epoch.Installation(in.ID))
-		cv.Hints = append(cv.Hints, hex.EncodeToString(h[:]))
+	hs := make([][epoch.HintSize]byte, len(ins))
+	for i := range ins {
+		hs[i] = epoch.SlotHint(e, epoch.Installation(ins[i].ID))
 	}
-	return cv
+	return &coverage{Author: author, Adds: adds, Hints: packHints(hs)}
 }
 
 // covers reports whether installation in holds the seed of event e.
 func (cv *coverage) covers(e epoch.ID, in *storage.InstallationRecord) bool {
-	if in.ID == cv.Author {
+	return cv.coversID(e, in.ID, in.Account)
+}
+
+// coversID is covers for installation id of account.
+func (cv *coverage) coversID(e epoch.ID, id InstallationID, account string) bool {
+	if id == cv.Author {
 		return true
 	}
 	if cv.Departed {
 		return false
 	}
-	if slices.Contains(cv.Adds, in.Account) {
+	if slices.Contains(cv.Adds, account) {
 		return true
 	}
-	h := epoch.SlotHint(e, epoch.Installation(in.ID))
-	return slices.Contains(cv.Hints, hex.EncodeToString(h[:]))
+	return cv.Hints.has(epoch.SlotHint(e, epoch.Installation(id)))
 }
 
 // reaches reports whether a departed installation may hold the current epoch: every
@@ -161,6 +157,16 @@ func loadMeta(g *storage.GroupRecord) (*epochMeta, error) {
 	}
 	if m.Covered == nil {
 		m.Covered = map[string]*coverage{}
+	}
+	for _, cv := range m.Covered {
+		if !cv.upgradeHints() {
+			return nil, errors.New("protocol: bad epoch bookkeeping: slot hints")
+		}
+	}
+	for _, pc := range m.Parts {
+		if !pc.upgradeHints() {
+			return nil, errors.New("protocol: bad epoch bookkeeping: slot hints")
+		}
 	}
 	return m, nil
 }
@@ -204,12 +210,12 @@ func (m *epochMeta) noteEpoch(id epoch.ID) {
 	}
 }
 
-// metaMemo is the epoch bookkeeping last stored or decoded for a group, by the hash of
+// metaMemo is the epoch bookkeeping last stored or decoded for a group, by
 // its exact encoding (a large group's coverage holds a hint per installation: decoding it
 // for every key event cost more than the key event). Content-addressed, it cannot be
 // ahead of the store: a record holding other bytes decodes them.
 type metaMemo struct {
-	sum [32]byte
+	enc []byte // the encoding (not modified: a record's bytes are replaced, never written)
 	m   *epochMeta
 }
 
@@ -227,19 +233,18 @@ func (m *epochMeta) clone() *epochMeta {
 
 // loadV2 is loadV2 through the client's memo of decoded bookkeeping.
 func (t *txn) loadV2(g *storage.GroupRecord) (*epoch.Schedule, *epochMeta, error) {
-	s, err := loadSchedule(g)
+	s, err := t.loadSchedule(g)
 	if err != nil {
 		return nil, nil, err
 	}
-	sum := sha256.Sum256(g.EpochMeta)
-	if mm, ok := t.c.metas[g.ID]; ok && mm.sum == sum {
+	if mm, ok := t.c.metas[g.ID]; ok && bytes.Equal(mm.enc, g.EpochMeta) {
 		return s, mm.m.clone(), nil
 	}
 	m, err := loadMeta(g)
 	if err != nil {
 		return nil, nil, err
 	}
-	t.c.metas[g.ID] = metaMemo{sum: sum, m: m.clone()}
+	t.c.metas[g.ID] = metaMemo{enc: slices.Clone(g.EpochMeta), m: m.clone()}
 	return s, m, nil
 }
 
@@ -248,7 +253,7 @@ func (t *txn) storeMeta(g *storage.GroupRecord, m *epochMeta) error {
 	if err := m.store(g); err != nil {
 		return err
 	}
-	t.c.metas[g.ID] = metaMemo{sum: sha256.Sum256(g.EpochMeta), m: m.clone()}
+	t.c.metas[g.ID] = metaMemo{enc: g.EpochMeta, m: m.clone()}
 	return nil
 }
 
@@ -295,6 +300,7 @@ func (t *txn) storeSchedule(g *storage.GroupRecord, gc *groupCache, s *epoch.Sch
 	if g.Schedule, err = s.MarshalBinary(); err != nil {
 		return err
 	}
+	t.c.scheds[g.ID] = schedMemo{enc: g.Schedule, s: s.Clone()}
 	if err := t.storeMeta(g, m); err != nil {
 		return err
 	}

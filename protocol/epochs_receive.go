@@ -178,7 +178,7 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 		if err != nil {
 			return errForged
 		}
-		next, _, err := membership.Update(t.stateOf(gc), mm.Update, c.acct.id, c.now(), membership.ChorusRules())
+		next, um, err := membership.Update(t.stateOf(gc), mm.Update, c.acct.id, c.now(), membership.ChorusRules())
 		if err != nil {
 			return errForged
 		}
@@ -190,7 +190,8 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 		if ev.From != in.Account {
 			return errForged
 		}
-		t.updated = &updateMemo{base: t.stateOf(gc), update: mm.Update, next: next}
+		t.updated = &updateMemo{base: t.stateOf(gc), update: mm.Update, next: next, msg: um}
+		t.decoded = t.updated
 	}
 	if rec.State, err = rc.MarshalBinary(); err != nil {
 		return err
@@ -240,6 +241,11 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	}
 	var departs bool
 	var removed []string // accounts a removal excludes (its author sends them no slot)
+	s, m, loadErr := t.loadV2(g)
+	var s0 epoch.Frontier // the frontier before this event
+	if loadErr == nil {
+		s0 = s.Frontier()
+	}
 	if kb.Kind == epoch.KindMembership {
 		ev, ok := appliedEvent(t.stateOf(gc), kb.Event)
 		if !ok {
@@ -248,7 +254,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		if ev.From != in.Account {
 			return errForged
 		}
-		if !prevAgrees(t.eventLookup(gc), ev, kb.Prev, s0Frontier(g)) {
+		if !prevAgrees(t.eventLookup(gc), ev, kb.Prev, s0) {
 			// The block's prev disagrees with its event's causal past: ignored, with the
 			// event that rides in the same publish (TestSecKeyEventPrevChecked).
 			return errForged
@@ -258,9 +264,8 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			removed = ev.Members
 		}
 	}
-	s, m, err := t.loadV2(g)
-	if err != nil {
-		return err
+	if loadErr != nil {
+		return loadErr
 	}
 	fresh := false
 	switch err := s.Apply(epoch.Event{ID: kb.Event, Prev: kb.Prev}); {
@@ -282,11 +287,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		if !st.IsMember(in.Account) {
 			m.Covered[kb.Event.String()] = &coverage{Author: author, Departed: true}
 		} else if kb.Parts == 1 {
-			cv := &coverage{Author: author, Adds: added}
-			for _, sl := range kb.Slots {
-				cv.Hints = append(cv.Hints, hex.EncodeToString(sl.Hint[:]))
-			}
-			m.Covered[kb.Event.String()] = cv
+			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: packHints(blockHints(kb))}
 		}
 		if departs {
 			m.Departs = append(m.Departs, kb.Event.String())
@@ -357,15 +358,6 @@ func shortIDs(ids []epoch.ID) []string {
 	return out
 }
 
-// s0Frontier returns the frontier of g's stored schedule (nil if it does not load).
-func s0Frontier(g *storage.GroupRecord) epoch.Frontier {
-	s, err := loadSchedule(g)
-	if err != nil {
-		return nil
-	}
-	return s.Frontier()
-}
-
 // prevAgrees checks a membership key event's prev set against the event's causal past
 // (spec "Key events"; causal rules only, where events name their parents): every
 // membership event prev names is in that past, and every event of our frontier in that
@@ -378,9 +370,10 @@ func prevAgrees(lookup func(epoch.ID) (*membership.Event, bool), ev membership.E
 	if len(ev.Parents) == 0 {
 		return true // Status or v1 rules: no causal past to check against
 	}
-	past := func(parents []membership.EventID) map[epoch.ID]bool { return causalPastBy(lookup, parents) }
-	mine := past(ev.Parents)
-	var behind []map[epoch.ID]bool
+	// Which of prev and frontier are in the event's causal past: the search stops once all
+	// are found (usually at once: prev names the event's parent), not walking the whole log.
+	mine := pastHolds(lookup, ev.Parents, append(slices.Clone(prev), frontier...))
+	var held []*membership.Event // the events prev names
 	lenient := false
 	for _, p := range prev {
 		e, ok := lookup(p)
@@ -391,22 +384,52 @@ func prevAgrees(lookup func(epoch.ID) (*membership.Event, bool), ev membership.E
 		if !mine[p] {
 			return false
 		}
-		b := past(e.Parents)
-		b[p] = true
-		behind = append(behind, b)
+		held = append(held, e)
 	}
 	if lenient {
 		return true
 	}
 	for _, k := range frontier {
-		if !mine[k] {
+		if !mine[k] || prev.Contains(k) {
 			continue
 		}
-		if !slices.ContainsFunc(behind, func(b map[epoch.ID]bool) bool { return b[k] }) {
+		if !slices.ContainsFunc(held, func(e *membership.Event) bool { return pastHolds(lookup, e.Parents, []epoch.ID{k})[k] }) {
 			return false
 		}
 	}
 	return true
+}
+
+// pastHolds returns which of targets are reachable from parents (parents included): the
+// walk stops once every target is found.
+func pastHolds(lookup func(epoch.ID) (*membership.Event, bool), parents []membership.EventID, targets []epoch.ID) map[epoch.ID]bool {
+	found := make(map[epoch.ID]bool, len(targets))
+	want := make(map[epoch.ID]bool, len(targets))
+	for _, t := range targets {
+		want[t] = true
+	}
+	seen := map[epoch.ID]bool{}
+	stack := make([]epoch.ID, 0, len(parents))
+	for _, p := range parents {
+		stack = append(stack, epoch.ID(p))
+	}
+	for len(stack) > 0 && len(found) < len(want) {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if want[p] {
+			found[p] = true
+		}
+		if e, ok := lookup(p); ok {
+			for _, q := range e.Parents {
+				stack = append(stack, epoch.ID(q))
+			}
+		}
+	}
+	return found
 }
 
 // openSeedSlot decrypts our slot of a key block on the session with its author (starting

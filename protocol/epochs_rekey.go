@@ -111,7 +111,7 @@ func (t *txn) coverageGaps(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*
 // members (not departed authors): those installations may lack events the others hold,
 // so they stand aside when the designated installation is chosen.
 func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*storage.InstallationRecord, []*storage.InstallationRecord, error) {
-	var members []storage.InstallationRecord
+	var members *memberInstalls
 	var out, strong []*storage.InstallationRecord
 	for _, id := range s.Frontier() {
 		cv, ok := m.Covered[id.String()]
@@ -120,24 +120,23 @@ func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta)
 		}
 		if members == nil {
 			var err error
-			if members, err = t.memberInstallationsOf(gc, t.stateOf(gc).Members); err != nil {
+			if members, err = t.memberInstalls(gc, t.stateOf(gc).Members); err != nil {
 				return nil, nil, err
 			}
 		}
-		hints := cv.hintSet()
-		for i := range members {
-			in := &members[i]
-			if in.ID == t.c.acct.inst || cv.coversIn(hints, id, in) {
+		for k, iid := range members.ids {
+			if iid == t.c.acct.inst || cv.coversID(id, iid, members.accounts[members.of[k]]) {
 				continue
 			}
-			if in.DH == ([32]byte{}) { // ids and accounts only (memberInstallationsOf): a gap's record
-				rec, err := t.Installation(in.ID)
+			var in *storage.InstallationRecord
+			if i := slices.IndexFunc(out, func(x *storage.InstallationRecord) bool { return x.ID == iid }); i >= 0 {
+				in = out[i]
+			} else {
+				rec, err := t.Installation(iid) // a gap's record (the list holds ids and accounts only)
 				if err != nil {
 					return nil, nil, err
 				}
-				*in = *rec
-			}
-			if !slices.ContainsFunc(out, func(x *storage.InstallationRecord) bool { return x.ID == in.ID }) {
+				in = rec
 				out = append(out, in)
 			}
 			if !cv.Departed && !slices.ContainsFunc(strong, func(x *storage.InstallationRecord) bool { return x.ID == in.ID }) {
@@ -186,6 +185,7 @@ func (t *txn) buildKeySlots(g *storage.GroupRecord, kb *epoch.KeyBlock, seed *ep
 		slots = append(slots, sl)
 		done = append(done, in.ID)
 	}
+	slots, done = sortSlots(slots, done)
 	return slots, done, nil
 }
 

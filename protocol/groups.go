@@ -58,17 +58,6 @@ func groupAEAD(secret [32]byte) (cipher.AEAD, error) {
 	return chacha20poly1305.NewX(key)
 }
 
-// memberIndex is a sorted copy of a state's member list (sharing its strings), searched
-// in O(log n): 16 bytes a member, where a map took 53 (issue 16: a client keeps one per
-// group, and a 1000-member group's was 53 KiB).
-type memberIndex []string
-
-func memberSet(st *membership.State) memberIndex {
-	m := slices.Clone(st.Members)
-	slices.Sort(m)
-	return m
-}
-
 func (gc *groupCache) isMember(key string) bool {
 	_, ok := slices.BinarySearch(gc.members, key)
 	return ok

@@ -8,6 +8,7 @@ import (
 
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/storage"
+	"github.com/chorus-im/chorus/protocol/wire"
 )
 
 // Field numbers of MembershipUpdateMessage (membership/pb): a stored event log is its
@@ -228,4 +229,42 @@ func encodeEvents(st *membership.State) ([]byte, error) {
 		return st.MarshalSnapshot()
 	}
 	return (&membership.Message{ChatID: st.ChatID, Events: st.Log()}).MarshalBinary()
+}
+
+// messageReceived is messageFromRecord for a message just accepted: a membership
+// message whose update the key event's check decoded already (pre, if not nil: the same
+// update bytes decode to the same events) is not decoded again (a signature recovery per
+// event) when that decoding left out no entry (decodeContent's is strict).
+func messageReceived(mr *storage.MessageRecord, pre *updateMemo) Message {
+	if pre == nil || pre.msg == nil || wire.ContentType(mr.Type) != wire.ContentMembership {
+		return messageFromRecord(mr)
+	}
+	m, err := wire.ParseMembership(mr.Body)
+	if err != nil || !bytes.Equal(m.Update, pre.update) || logEntries(m.Update) != len(pre.msg.Events) {
+		return messageFromRecord(mr)
+	}
+	return Message{ID: mr.ID, Group: mr.Group, Seq: mr.Seq, Sender: mr.SenderAccount, SenderInstallation: mr.SenderInstallation,
+		Clock: mr.Clock, Timestamp: mr.Timestamp, ReceivedAt: mr.ReceivedAt, Outgoing: mr.Outgoing, Status: mr.Status,
+		Content: membershipContent(pre.msg)}
+}
+
+// logEntries returns the number of events entries of an encoded membership update (-1 if
+// it does not parse).
+func logEntries(b []byte) int {
+	n := 0
+	for len(b) > 0 {
+		num, typ, k := protowire.ConsumeTag(b)
+		if k < 0 {
+			return -1
+		}
+		b = b[k:]
+		if num == logFieldEvents && typ == protowire.BytesType {
+			n++
+		}
+		if k = protowire.ConsumeFieldValue(num, typ, b); k < 0 {
+			return -1
+		}
+		b = b[k:]
+	}
+	return n
 }

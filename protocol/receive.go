@@ -558,7 +558,7 @@ func (t *txn) acceptGroupMessage(g *storage.GroupRecord, gc *groupCache, account
 	if err := t.expectShortHistory(g, gc, short, now); err != nil {
 		return err
 	}
-	if err := t.PutGroupState(g); err != nil {
+	if err := t.putStateBefore(g, gc, gp); err != nil {
 		return err
 	}
 	if gp.Type == wire.ContentMembership {
@@ -573,7 +573,7 @@ func (t *txn) acceptGroupMessage(g *storage.GroupRecord, gc *groupCache, account
 			return err
 		}
 	}
-	t.emit(&MessageReceived{Message: messageFromRecord(mr)})
+	t.emit(&MessageReceived{Message: messageReceived(mr, t.decoded)})
 	return nil
 }
 

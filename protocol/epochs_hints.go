@@ -1,0 +1,169 @@
+// Key schedule v2, coverage hints: the slot hints of a key event's coverage, packed.
+
+package protocol
+
+import (
+	"bytes"
+	"cmp"
+	"encoding/binary"
+	"encoding/hex"
+	"slices"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
+)
+
+// hintList is a set of slot hints, packed (epoch.HintSize bytes each) and sorted: a
+// large group's coverage holds a hint per installation, and every key event stored,
+// decoded and searched them (as hex strings in JSON, then a map, they cost more than
+// the key event itself; issue 13). JSON encodes it as one base64 string.
+type hintList []byte
+
+// packHints returns the set of hints hs (hs is sorted in place).
+func packHints(hs [][epoch.HintSize]byte) hintList {
+	if !slices.IsSortedFunc(hs, cmpHint) {
+		keys := make([]hintKey, len(hs))
+		for i := range hs {
+			keys[i] = keyOf(hs[i])
+		}
+		slices.SortFunc(keys, func(a, b hintKey) int {
+			if c := cmp.Compare(a.hi, b.hi); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.lo, b.lo)
+		})
+		for i := range keys {
+			binary.BigEndian.PutUint64(hs[i][:8], keys[i].hi)
+			binary.BigEndian.PutUint64(hs[i][8:], keys[i].lo)
+		}
+	}
+	hs = slices.Compact(hs)
+	out := make(hintList, 0, len(hs)*epoch.HintSize)
+	for i := range hs {
+		out = append(out, hs[i][:]...)
+	}
+	return out
+}
+
+// hintKey is a hint as two integers, ordered as the hint's bytes.
+type hintKey struct{ hi, lo uint64 }
+
+func keyOf(h [epoch.HintSize]byte) hintKey {
+	return hintKey{binary.BigEndian.Uint64(h[:8]), binary.BigEndian.Uint64(h[8:])}
+}
+
+func cmpHint(a, b [epoch.HintSize]byte) int { return bytes.Compare(a[:], b[:]) }
+
+// len returns the number of hints.
+func (l hintList) len() int { return len(l) / epoch.HintSize }
+
+func (l hintList) at(i int) []byte { return l[i*epoch.HintSize : (i+1)*epoch.HintSize] }
+
+// has reports whether h is in the set.
+func (l hintList) has(h [epoch.HintSize]byte) bool {
+	k := keyOf(h)
+	lo, hi := 0, l.len()
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		e := l[m*epoch.HintSize:]
+		mk := hintKey{binary.BigEndian.Uint64(e), binary.BigEndian.Uint64(e[8:])}
+		switch {
+		case mk == k:
+			return true
+		case mk.hi < k.hi || mk.hi == k.hi && mk.lo < k.lo:
+			lo = m + 1
+		default:
+			hi = m
+		}
+	}
+	return false
+}
+
+// union returns the set of the hints of l and hs (hs is sorted in place).
+func (l hintList) union(hs [][epoch.HintSize]byte) hintList {
+	all := make([][epoch.HintSize]byte, 0, l.len()+len(hs))
+	for i := range l.len() {
+		all = append(all, [epoch.HintSize]byte(l.at(i)))
+	}
+	return packHints(append(all, hs...))
+}
+
+// valid reports whether l is a whole number of hints, sorted and distinct.
+func (l hintList) valid() bool {
+	if len(l)%epoch.HintSize != 0 {
+		return false
+	}
+	for i := 1; i < l.len(); i++ {
+		if bytes.Compare(l.at(i-1), l.at(i)) >= 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// blockHints returns the hints of kb's slots.
+func blockHints(kb *epoch.KeyBlock) [][epoch.HintSize]byte {
+	hs := make([][epoch.HintSize]byte, len(kb.Slots))
+	for i := range kb.Slots {
+		hs[i] = kb.Slots[i].Hint
+	}
+	return hs
+}
+
+// upgradeHints moves a coverage's hints stored as hex strings (before hintList) into its
+// packed set. It reports false if one does not decode.
+func (cv *coverage) upgradeHints() bool {
+	if len(cv.HexHints) == 0 {
+		return cv.Hints.valid()
+	}
+	hs := make([][epoch.HintSize]byte, 0, len(cv.HexHints)+cv.Hints.len())
+	for _, s := range cv.HexHints {
+		b, err := hex.DecodeString(s)
+		if err != nil || len(b) != epoch.HintSize {
+			return false
+		}
+		hs = append(hs, [epoch.HintSize]byte(b))
+	}
+	if !cv.Hints.valid() {
+		return false
+	}
+	cv.Hints, cv.HexHints = cv.Hints.union(hs), nil
+	return true
+}
+
+// sortSlots orders a block's slots (and the installations they are for, in step) by
+// hint: a receiver keeps the hints of a block as a sorted set, at no cost when they come
+// sorted (the order of slots means nothing otherwise).
+func sortSlots(slots []epoch.Slot, ins []InstallationID) ([]epoch.Slot, []InstallationID) {
+	order := make([]int, len(slots))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(i, j int) int { return bytes.Compare(slots[i].Hint[:], slots[j].Hint[:]) })
+	sorted, ids := make([]epoch.Slot, len(slots)), make([]InstallationID, len(slots))
+	for k, i := range order {
+		sorted[k], ids[k] = slots[i], ins[i]
+	}
+	return sorted, ids
+}
+
+// schedMemo is the schedule last stored or decoded for a group, by its exact encoding
+// (as metaMemo: content-addressed, never ahead of the store). A key event decoded the
+// schedule three times, each a map entry per key event the group ever had.
+type schedMemo struct {
+	enc []byte // not modified: a record's bytes are replaced, never written
+	s   *epoch.Schedule
+}
+
+// loadSchedule is loadSchedule through the client's memo of decoded schedules.
+func (t *txn) loadSchedule(g *storage.GroupRecord) (*epoch.Schedule, error) {
+	if sm, ok := t.c.scheds[g.ID]; ok && len(g.Schedule) > 0 && bytes.Equal(sm.enc, g.Schedule) {
+		return sm.s.Clone(), nil
+	}
+	s, err := loadSchedule(g)
+	if err != nil {
+		return nil, err
+	}
+	t.c.scheds[g.ID] = schedMemo{enc: slices.Clone(g.Schedule), s: s.Clone()}
+	return s, nil
+}

@@ -1,0 +1,106 @@
+package protocol
+
+import (
+	"bytes"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
+)
+
+// TestHintList: a packed hint set holds exactly the hints it was built from (sorted,
+// without repeats), whatever their order, and unions with further hints.
+func TestHintList(t *testing.T) {
+	r := rand.New(rand.NewPCG(1, 2))
+	hs := make([][epoch.HintSize]byte, 300)
+	for i := range hs {
+		for j := range hs[i] {
+			hs[i][j] = byte(r.Uint32())
+		}
+	}
+	hs[7] = hs[3] // a repeat
+	hs[8][0], hs[9][0] = 0, 0xff
+	in := make(map[[epoch.HintSize]byte]bool)
+	for _, h := range hs {
+		in[h] = true
+	}
+	l := packHints(append([][epoch.HintSize]byte(nil), hs...))
+	if !l.valid() || l.len() != len(in) {
+		t.Fatalf("packed %d hints (valid %v), want %d", l.len(), l.valid(), len(in))
+	}
+	for h := range in {
+		if !l.has(h) {
+			t.Fatalf("hint %x missing", h)
+		}
+	}
+	for range 1000 {
+		var h [epoch.HintSize]byte
+		for j := range h {
+			h[j] = byte(r.Uint32())
+		}
+		if l.has(h) != in[h] {
+			t.Fatalf("has(%x) = %v", h, !in[h])
+		}
+		near := hs[r.IntN(len(hs))]
+		near[15] ^= 1
+		if l.has(near) != in[near] {
+			t.Fatalf("has(%x) = %v", near, !in[near])
+		}
+	}
+	if (hintList{}).has(hs[0]) {
+		t.Fatal("the empty set holds a hint")
+	}
+	more := [][epoch.HintSize]byte{hs[0], {1, 2, 3}}
+	u := l.union(more)
+	if !u.valid() || u.len() != len(in)+1 || !u.has([epoch.HintSize]byte{1, 2, 3}) || !u.has(hs[10]) {
+		t.Fatalf("union: %d hints (valid %v)", u.len(), u.valid())
+	}
+	if sorted := packHints(append([][epoch.HintSize]byte(nil), hs[:5]...)); !bytes.Equal(packHints(sorted.hints()), sorted) {
+		t.Fatal("packing a sorted set changed it")
+	}
+}
+
+func (l hintList) hints() [][epoch.HintSize]byte {
+	out := make([][epoch.HintSize]byte, l.len())
+	for i := range out {
+		out[i] = [epoch.HintSize]byte(l.at(i))
+	}
+	return out
+}
+
+// TestCoverageLegacyHints: bookkeeping stored with hex slot hints (before hintList)
+// loads into the packed set; a bad hint or a packed set out of order is refused.
+func TestCoverageLegacyHints(t *testing.T) {
+	h1, h2 := [epoch.HintSize]byte{9}, [epoch.HintSize]byte{1}
+	legacy := `{"v":2,"c":{"e1":{"h":["` + hex.EncodeToString(h1[:]) + `","` +
+		hex.EncodeToString(h2[:]) + `"]}},"p":{"e2":{"h":["` + hex.EncodeToString(h1[:]) + `"],"s":[0]}}}`
+	m, err := loadMeta(&storage.GroupRecord{EpochMeta: []byte(legacy)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cv := m.Covered["e1"]
+	if cv.HexHints != nil || cv.Hints.len() != 2 || !cv.Hints.has(h1) || !cv.Hints.has(h2) || !m.Parts["e2"].Hints.has(h1) {
+		t.Fatalf("legacy hints not upgraded: %+v", cv)
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := loadMeta(&storage.GroupRecord{EpochMeta: b})
+	if err != nil || !bytes.Equal(again.Covered["e1"].Hints, cv.Hints) {
+		t.Fatalf("round trip: %v", err)
+	}
+	for _, bad := range []string{
+		`{"v":2,"c":{"e1":{"h":["zz"]}}}`,
+		`{"v":2,"c":{"e1":{"hs":"AAAA"}}}`,
+		`{"v":2,"c":{"e1":{"hs":"` + base64.StdEncoding.EncodeToString(append(h1[:], h2[:]...)) + `"}}}`,
+	} {
+		if _, err := loadMeta(&storage.GroupRecord{EpochMeta: []byte(bad)}); err == nil {
+			t.Fatalf("bad bookkeeping accepted: %s", bad)
+		}
+	}
+}
