@@ -215,7 +215,7 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.KeyBlock) error {
 	c := t.c
 	author := InstallationID(kb.Author)
-	in, err := t.Installation(author)
+	in, err := t.installationView(author) // shared: not modified here nor by openSeedSlot
 	if err != nil {
 		return err
 	}

@@ -260,13 +260,16 @@ func (c *Client) endVerify() {
 // commit. A write the view cannot follow (PutGroupState of a group not in view: the
 // columns it leaves alone are unknown) drops the group from it.
 
-// groupStateView returns a deep copy of g as GroupState returns it: no image, no event
-// log, times as the store keeps them (nanoseconds, UTC).
+// groupStateView returns a copy of g as GroupState returns it: no image, no event log,
+// times as the store keeps them (nanoseconds, UTC). The schedule and the bookkeeping
+// (tens of KiB in a large group, read and written on every key event) are shared, not
+// copied: those two byte slices are only ever replaced in a record, never written in
+// place (storeSchedule, epochMeta.store; the memos of epochs_hints.go rely on it too),
+// and CheckHotViews compares every view with the store after the tests that use it.
 func groupStateView(g *storage.GroupRecord) *storage.GroupRecord {
 	v := *g
 	v.Image, v.Events = nil, nil
 	v.Sender, v.History, v.Repeat = slices.Clone(g.Sender), slices.Clone(g.History), slices.Clone(g.Repeat)
-	v.Schedule, v.EpochMeta = slices.Clone(g.Schedule), slices.Clone(g.EpochMeta)
 	v.JoinedAt, v.UpdatedAt = storedTime(g.JoinedAt), storedTime(g.UpdatedAt)
 	return &v
 }
@@ -334,7 +337,7 @@ func (t *txn) PutGroupState(g *storage.GroupRecord) error {
 	// view is never modified: v shares them with base).
 	v := *base
 	v.Sender, v.History, v.Repeat = slices.Clone(g.Sender), slices.Clone(g.History), slices.Clone(g.Repeat)
-	v.Schedule, v.EpochMeta = slices.Clone(g.Schedule), slices.Clone(g.EpochMeta)
+	v.Schedule, v.EpochMeta = g.Schedule, g.EpochMeta // shared: replaced, never written (groupStateView)
 	v.Rotate, v.Distribute, v.Clock, v.UpdatedAt = g.Rotate, g.Distribute, g.Clock, storedTime(g.UpdatedAt)
 	v.RepeatLeft, v.SenderLease = g.RepeatLeft, g.SenderLease
 	t.setGroupView(g.ID, &v)

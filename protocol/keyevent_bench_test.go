@@ -205,3 +205,60 @@ func drPair(b *testing.B) (a, r *doubleratchet.Session) {
 	must(b, err)
 	return a, r
 }
+
+// TestKeyEventReceiveStatements: the store statements a warm receiver runs for a removal's
+// key event (issue 13; BEGIN and COMMIT not counted). The author's installation is read
+// through the message path's view (no SELECT once met, neither for the key block nor for
+// the session its slot opens).
+func TestKeyEventReceiveStatements(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 62}, 0)
+	admin, rx := tn.add("admin"), tn.add("rx")
+	tn.connect(admin, rx)
+	var others []*peer
+	for i := range 3 {
+		p := tn.add(fmt.Sprintf("m%d", i))
+		tn.connect(admin, p)
+		p.stop()
+		others = append(others, p)
+	}
+	ctx := context.Background()
+	g, err := admin.c.CreateGroup(ctx, "stmts", "", append(ids(others...), rx.id)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tn.settle(admin, rx)
+	info, _ := admin.c.Group(ctx, g)
+	tp := newTapTB(t, tn.net, info.Topic)
+	rx.pause()
+	seen := len(tp.all())
+	remove := func(victim *peer) uint64 {
+		t.Helper()
+		if err := admin.c.RemoveMembers(ctx, g, victim.id); err != nil {
+			t.Fatal(err)
+		}
+		deadline := time.Now().Add(5 * time.Second)
+		for len(tp.all()) == seen && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond)
+		envs := tp.all()
+		before := rx.store.Statements()
+		for _, e := range envs[seen:] {
+			protocol.Inject(rx.c, e.Topic, e.Payload)
+		}
+		n := rx.store.Statements() - before
+		seen = len(envs)
+		_, _, want := protocol.EpochInfo(admin.c, g)
+		if _, _, got := protocol.EpochInfo(rx.c, g); got != want {
+			t.Fatal("receiver not on the admin's epoch after a removal")
+		}
+		if err := protocol.CheckHotViews(rx.c); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	remove(others[0]) // warm
+	if n := remove(others[1]); n > 12 {
+		t.Errorf("a key event received ran %d statements, want ≤ 12", n)
+	}
+}

@@ -465,7 +465,7 @@ func (t *txn) respondHeader(hdr *x3dh.Header, requireKnown bool) (s *sess, _ *x3
 	// An installation id we know must come with the keys we know for it: X3DH
 	// authenticates the DH key the header names, not the id, so without this check anyone
 	// could open a session in another installation's name.
-	if in, err := t.Installation(remote); err == nil {
+	if in, err := t.installationView(remote); err == nil {
 		if in.DH != hdr.Initiator.DH || in.Signing != hdr.Initiator.Signing || in.Revoked {
 			return nil, nil, nil, errBadInitial
 		}
