@@ -452,32 +452,19 @@ func ParseSnapshot(chatID string, data []byte) (State, error) {
 	if !s.ReadUint8(&r) || !s.ReadUint32(&n) || r == 0 || r > MaxSnapshotRoots || n < uint32(r) || int(n) > len(s)/4 {
 		return State{}, ErrSnapshot
 	}
-	evs := make([]Event, 0, n)
-	for range n {
-		var raw cryptobyte.String
-		if !readVec32(&s, &raw) {
-			return State{}, ErrSnapshot
-		}
-		ev, err := parseEvent(chatID, raw)
-		if err != nil {
-			return State{}, ErrSnapshot
-		}
-		evs = append(evs, ev)
+	evs, ok := readEvents(&s, chatID, int(n))
+	if !ok {
+		return State{}, ErrSnapshot
 	}
 	var p uint16
 	if !s.ReadUint16(&p) || p > MaxSnapshotProof || int(p) > len(s)/4 {
 		return State{}, ErrSnapshot
 	}
-	for range p {
-		var raw cryptobyte.String
-		if !readVec32(&s, &raw) {
-			return State{}, ErrSnapshot
-		}
-		ev, err := parseEvent(chatID, raw)
-		if err != nil {
-			return State{}, ErrSnapshot
-		}
-		b.Proof = append(b.Proof, ev)
+	if b.Proof, ok = readEvents(&s, chatID, int(p)); !ok {
+		return State{}, ErrSnapshot
+	}
+	if len(b.Proof) == 0 {
+		b.Proof = nil
 	}
 	if !s.Empty() {
 		return State{}, ErrSnapshot
@@ -487,6 +474,23 @@ func ParseSnapshot(chatID string, data []byte) (State, error) {
 	}
 	b.Events = evs[:r:r]
 	return FromSnapshot(chatID, b, evs[r:])
+}
+
+// readEvents reads n u32-length-prefixed events of chat chatID.
+func readEvents(s *cryptobyte.String, chatID string, n int) ([]Event, bool) {
+	evs := make([]Event, 0, n)
+	for range n {
+		var raw cryptobyte.String
+		if !readVec32(s, &raw) {
+			return nil, false
+		}
+		ev, err := parseEvent(chatID, raw)
+		if err != nil {
+			return nil, false
+		}
+		evs = append(evs, ev)
+	}
+	return evs, true
 }
 
 // readVec32 reads a u32-length-prefixed byte string.

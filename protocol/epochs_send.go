@@ -168,16 +168,9 @@ func (t *txn) sealGroupV2(g *storage.GroupRecord, gc *groupCache, typ wire.Conte
 // network is recognised in memory (Client.ownSent) and, after a restart, as our own
 // message (errOwn) once its outer layer is opened, before any other work.
 func (t *txn) queueMessageFrame(g *storage.GroupRecord, ep *epoch.Epoch, msg []byte, id *MessageID) (*storage.OutboxRecord, error) {
-	b, err := (&wire.FrameV2{Message: msg}).Marshal()
+	payload, err := t.sealFrameV2(g, ep, &wire.FrameV2{Message: msg})
 	if err != nil {
 		return nil, err
-	}
-	payload, err := epoch.SealOuter(t.c.rand, ep, g.Topic, b)
-	if err != nil {
-		return nil, err
-	}
-	if len(payload) > transport.MaxPayload {
-		return nil, fmt.Errorf("protocol: group frame of %d bytes exceeds the publish limit", len(payload))
 	}
 	o, err := t.queueRecord(g.Topic, payload, id)
 	if err != nil {
@@ -204,20 +197,30 @@ func (t *txn) healBeforeSend(g *storage.GroupRecord, gc *groupCache, vc *v2Conte
 	return outs, nil
 }
 
+// sealFrameV2 encodes frame f and seals it under ep's outer key for g's topic: a payload
+// that fits one publish.
+func (t *txn) sealFrameV2(g *storage.GroupRecord, ep *epoch.Epoch, f *wire.FrameV2) ([]byte, error) {
+	b, err := f.Marshal()
+	if err != nil {
+		return nil, err
+	}
+	payload, err := epoch.SealOuter(t.c.rand, ep, g.Topic, b)
+	if err != nil {
+		return nil, err
+	}
+	if len(payload) > transport.MaxPayload {
+		return nil, fmt.Errorf("protocol: group frame of %d bytes exceeds the publish limit", len(payload))
+	}
+	return payload, nil
+}
+
 // queueFrames seals frames under ep's outer key and queues them.
 func (t *txn) queueFrames(g *storage.GroupRecord, ep *epoch.Epoch, frames []*wire.FrameV2, id *MessageID) ([]*storage.OutboxRecord, error) {
 	var outs []*storage.OutboxRecord
 	for _, f := range frames {
-		b, err := f.Marshal()
+		payload, err := t.sealFrameV2(g, ep, f)
 		if err != nil {
 			return nil, err
-		}
-		payload, err := epoch.SealOuter(t.c.rand, ep, g.Topic, b)
-		if err != nil {
-			return nil, err
-		}
-		if len(payload) > transport.MaxPayload {
-			return nil, fmt.Errorf("protocol: group frame of %d bytes exceeds the publish limit", len(payload))
 		}
 		o, err := t.queue(g.Topic, payload, id)
 		if err != nil {
