@@ -78,6 +78,7 @@ var (
 type Option func(*options)
 
 type options struct {
+	snapshots     bool // every add Welcome carries a snapshot, even when the log is smaller (tests)
 	logger        *slog.Logger
 	rand          io.Reader
 	now           func() time.Time

@@ -45,7 +45,13 @@ func epochsPropertyRun(t *testing.T, seed int64) {
 	// Odd seeds leave half of the membership changes unsettled, so that the next change
 	// (by another installation: a leave, a rekey) is concurrent with it.
 	concurrent := seed%2 == 1 || os.Getenv("CHORUS_EPOCHS_CONCURRENT") != ""
-	tn := newEpochNet(t, memory.Config{Seed: 1000 + seed, DropRate: 0.1, DuplicateRate: 0.1, ReorderRate: 0.1}, 0)
+	// Seeds 2 and 3 of every 4: every add Welcome carries a snapshot (newcomers hold the
+	// group from it; small groups otherwise get the log).
+	opts := []protocol.Option{protocol.WithEpochs(true)}
+	if seed%4 >= 2 {
+		opts = append(opts, protocol.WithSnapshotsAlways())
+	}
+	tn := newNetWith(t, memory.Config{Seed: 1000 + seed, DropRate: 0.1, DuplicateRate: 0.1, ReorderRate: 0.1}, 0, opts...)
 	a, b, c := tn.add("a"), tn.add("b"), tn.add("c")
 	d := tn.add("d")
 	if os.Getenv("EPOCH_DEBUG") != "" {

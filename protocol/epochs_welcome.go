@@ -43,8 +43,8 @@ func (t *txn) welcomeV2To(g *storage.GroupRecord, st *membership.State, ins []*s
 // welcomeMembership returns what a Welcome v2 carries of g's membership (g's stored log
 // is st's): the log, or a snapshot of st carrying added and st's head events (spec:
 // "Welcome v2", snapshot add Welcome) when g is based (it holds no log to send) or when
-// added (an add's events) is given and the snapshot is smaller than the log.
-func welcomeMembership(g *storage.GroupRecord, st *membership.State, added []membership.Event) (log, snapshot []byte, err error) {
+// added (an add's events) is given and the snapshot is smaller than the log (or always).
+func welcomeMembership(g *storage.GroupRecord, st *membership.State, added []membership.Event, always bool) (log, snapshot []byte, err error) {
 	if st.Base == nil && (len(added) == 0 || st.Version != membership.RulesCausal) {
 		return g.Events, nil, nil
 	}
@@ -67,7 +67,7 @@ func welcomeMembership(g *storage.GroupRecord, st *membership.State, added []mem
 	if err != nil {
 		return nil, nil, err
 	}
-	if st.Base == nil && len(b) >= len(g.Events) {
+	if st.Base == nil && !always && len(b) >= len(g.Events) {
 		return g.Events, nil, nil
 	}
 	return nil, b, nil
@@ -80,7 +80,7 @@ func (t *txn) welcomeV2With(g *storage.GroupRecord, st *membership.State, ins []
 	if len(ins) == 0 {
 		return nil, nil
 	}
-	log, snap, err := welcomeMembership(g, st, added)
+	log, snap, err := welcomeMembership(g, st, added, t.c.opt.snapshots)
 	if err != nil {
 		return nil, err
 	}

@@ -96,3 +96,7 @@ func BasedForTest(c *Client, g GroupID) bool {
 	})
 	return based
 }
+
+// WithSnapshotsAlways makes every add Welcome carry a snapshot, even when the log is
+// smaller (small test groups would otherwise never hold a group from a snapshot).
+func WithSnapshotsAlways() Option { return func(o *options) { o.snapshots = true } }
