@@ -1,0 +1,63 @@
+package protocol_test
+
+import (
+	"context"
+	"testing"
+
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+// TestSecStaleWelcomeAfterReAdd: a Welcome addressed to an earlier membership of ours
+// (sent, or delayed, before we were removed and added again) never reaches our key
+// schedule. d, offline since before x's removal, welcomes x with its log and the join of
+// its frontier (what an inviter's or a healing member's Welcome carries) after x was
+// removed and re-added: x's schedule joined afresh and does not know that d's frontier
+// events were superseded long ago; merging the join put them back into x's frontier, and
+// x then sealed under an epoch nobody else holds (its messages unreadable). The Welcome
+// is refused: x's epoch is unchanged and the others read x.
+func TestSecStaleWelcomeAfterReAdd(t *testing.T) {
+	for _, snapshots := range []bool{false, true} {
+		name := map[bool]string{false: "log", true: "snapshot"}[snapshots]
+		t.Run(name, func(t *testing.T) {
+			ctx := context.Background()
+			tn := newEpochNet(t, memory.Config{Seed: 71}, 0)
+			var opts []protocol.Option
+			if snapshots {
+				opts = append(opts, protocol.WithSnapshotsAlways())
+			}
+			a, b, d, x := tn.addAt("a", ":memory:", opts...), tn.add("b"), tn.add("d"), tn.add("x")
+			tn.connect(a, b, d, x)
+			g, err := a.c.CreateGroup(ctx, "stale", "", b.id, d.id, x.id)
+			must(t, err)
+			tn.settle()
+			waitSameEpoch(tn, g, a, b, d, x)
+			join, err := protocol.FrontierJoinForTest(d.c, g)
+			must(t, err)
+			d.pause() // d's view stays the one of x's first membership
+			must(t, a.c.RemoveMembers(ctx, g, x.id))
+			tn.settle(a, b, x)
+			must(t, a.c.AddMembers(ctx, g, x.id))
+			tn.settle(a, b, x)
+			waitSameEpoch(tn, g, a, b, x)
+			if snapshots && !protocol.BasedForTest(x.c, g) {
+				t.Fatal("x did not re-join from a snapshot")
+			}
+			_, _, before := protocol.EpochInfo(x.c, g)
+			must(t, protocol.SendWelcomeV2ForTest(d.c, installationOf(t, x), g, join))
+			tn.settle(a, b, x)
+			if _, _, now := protocol.EpochInfo(x.c, g); now != before {
+				t.Fatalf("x moved to epoch %x on a Welcome for its earlier membership (was %x)", now[:4], before[:4])
+			}
+			// Seven key events later no member keeps a seed of d's old frontier (the last 6
+			// are kept for opening): x must still be on everyone's epoch.
+			for range 7 {
+				must(t, a.c.Rekey(ctx, g))
+				tn.settle(a, b, x)
+			}
+			waitSameEpoch(tn, g, a, b, x)
+			mustSend(t, x, g, "x after the stale welcome")
+			waitTexts(t, tn, g, []string{"x after the stale welcome"}, a, b)
+		})
+	}
+}
