@@ -73,13 +73,7 @@ func (t *txn) handleSnapshotWelcome(from string, inst InstallationID, g *storage
 			return err
 		}
 		boundPending(&next)
-		if !next.IsMember(from) || !next.IsMember(self) {
-			return errors.New("protocol: welcome for a group we are in, not from a member")
-		}
-		if err := t.applyMembership(g, gc, next, w.DeviceLists, false); err != nil {
-			return err
-		}
-		return t.mergeJoin(g, gc, w.Join)
+		return t.memberWelcome(g, gc, &next, from, inst, st.Base.Events, w)
 	}
 	if !trusted {
 		// Not from our inviter: refused, even from a member (a based member's rekey
