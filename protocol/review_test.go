@@ -2,7 +2,12 @@ package protocol_test
 
 import (
 	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/memory"
@@ -60,4 +65,58 @@ func TestSecStaleWelcomeAfterReAdd(t *testing.T) {
 			waitTexts(t, tn, g, []string{"x after the stale welcome"}, a, b)
 		})
 	}
+}
+
+// TestSnapshotLateConcurrentEvent: a based newcomer cannot judge an event concurrent with
+// its add; its inviter sends it the full log when it applies one. An admin offline for
+// more than a day (PendingTTL) renames the group with its old past: the inviter applied
+// the rename but sent nothing (it answered only events within PendingTTL of its add), so
+// the newcomer held the rename pending, and every later event descends from it: x no
+// longer followed the group's membership (here a later rename and a removal, whose key
+// event it then cannot apply). The inviter's full log reaches it once per add, however
+// late the concurrent event.
+func TestSnapshotLateConcurrentEvent(t *testing.T) {
+	ctx := context.Background()
+	var shift atomic.Int64
+	tn := newEpochNet(t, memory.Config{Seed: 73}, 0)
+	a := tn.addAt("a", filepath.Join(t.TempDir(), "a.db"), protocol.WithSnapshotsAlways(),
+		protocol.WithClock(func() time.Time { return time.Now().Add(time.Duration(shift.Load())) }))
+	b, c, x := tn.addPersistent("b"), tn.add("c"), tn.add("x")
+	tn.connect(a, b, c, x)
+	g, err := a.c.CreateGroup(ctx, "late", "", b.id, c.id)
+	must(t, err)
+	tn.settle()
+	must(t, a.c.AddAdmins(ctx, g, b.id))
+	tn.settle()
+	a.pause()
+	b.pause()
+	must(t, b.c.SetName(ctx, g, "renamed by b"))
+	must(t, a.c.AddMembers(ctx, g, x.id))
+	a.restart()
+	tn.waitFor("x joins from a snapshot", func() bool { return protocol.BasedForTest(x.c, g) })
+	// b comes back, and a learns b's rename, more than PendingTTL after its add (a's
+	// clock moves on while it does, then comes back: a signs nothing meanwhile).
+	shift.Store(int64(protocol.PendingTTL + time.Hour))
+	b.restart()
+	tn.waitFor("a applies b's rename", func() bool {
+		info, err := a.c.Group(ctx, g)
+		return err == nil && info.Name == "renamed by b"
+	})
+	tn.settle()
+	shift.Store(0)
+	must(t, a.c.SetName(ctx, g, "final"))
+	must(t, a.c.RemoveMembers(ctx, g, c.id))
+	tn.settle()
+	want, err := a.c.Group(ctx, g)
+	must(t, err)
+	tn.waitFor("x follows the group", func() bool {
+		info, err := x.c.Group(ctx, g)
+		return err == nil && info.Name == "final" && slices.Equal(info.Members, want.Members)
+	}, func() string {
+		info, _ := x.c.Group(ctx, g)
+		return fmt.Sprintf("x: %q %d members; a: %q %d members", info.Name, len(info.Members), want.Name, len(want.Members))
+	})
+	waitSameEpoch(tn, g, a, b, x)
+	mustSend(t, a, g, "after the late rename")
+	waitTexts(t, tn, g, []string{"after the late rename"}, x)
 }
