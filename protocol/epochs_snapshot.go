@@ -96,10 +96,15 @@ func inviterAdd(st *membership.State, from, self string) *membership.Event {
 }
 
 // reWelcomeConcurrent is the inviter's side of a snapshot add: when an applied membership
-// event is concurrent with a MEMBERS_ADDED we authored within PendingTTL, the newcomers of
-// that add (still members) get a full-log Welcome once, with a join for our frontier: a
-// newcomer based on our snapshot cannot judge an event concurrent with its add without
-// the log. old and next are the states before and after the events were applied.
+// event is the first (of another account) concurrent with a MEMBERS_ADDED we authored,
+// the newcomers of that add (still members) get a full-log Welcome, with a join for our
+// frontier: a newcomer based on our snapshot cannot judge an event concurrent with its add
+// without the log, nor any later event (they descend from it). However late the event
+// (an admin offline for days, a member signing with an old past on purpose: the newcomer
+// stalled for good when only events within PendingTTL of the add were answered,
+// TestSnapshotLateConcurrentEvent), each add is answered once in the group's life: one
+// log per snapshot add, what the add Welcome would have carried without a snapshot. old
+// and next are the states before and after the events were applied.
 func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.State) ([]*storage.OutboxRecord, error) {
 	c := t.c
 	if next.Base != nil || next.Version != membership.RulesCausal || !next.IsMember(c.acct.id) {
@@ -108,11 +113,10 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 	if descendAll(old, next) {
 		return nil, nil // the usual case: nothing new is concurrent with anything we held
 	}
-	since := c.now().Add(-PendingTTL).UnixMilli()
 	var adds []*membership.Event
 	for i := range next.Events {
 		e := &next.Events[i]
-		if e.Type == membership.MembersAdded && e.From == c.acct.id && int64(e.Clock) > since {
+		if e.Type == membership.MembersAdded && e.From == c.acct.id {
 			adds = append(adds, e)
 		}
 	}
@@ -131,6 +135,10 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 			byID[epoch.ID(list[i].ID())] = &list[i]
 		}
 	}
+	answered := map[membership.EventID]bool{} // adds an event of old was concurrent with
+	for _, a := range adds {
+		answered[a.ID()] = concurrentHeld(old, byID, a, c.acct.id)
+	}
 	var newcomers []string
 	for _, list := range [][]membership.Event{next.Events, next.Overridden} {
 		for i := range list {
@@ -140,7 +148,7 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 			}
 			past := causalPast(byID, e.Parents)
 			for _, a := range adds {
-				if !past[epoch.ID(a.ID())] {
+				if !past[epoch.ID(a.ID())] && !answered[a.ID()] {
 					for _, m := range a.Members {
 						if next.IsMember(m) && !slices.Contains(newcomers, m) {
 							newcomers = append(newcomers, m)
@@ -178,6 +186,42 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 	}
 	c.log.Debug("full-log welcome for an add concurrent with an event", "group", g.ID.String()[:8], "newcomers", len(newcomers))
 	return t.welcomeV2To(full, next, ins, join, "")
+}
+
+// concurrentHeld reports whether old holds (applied or overridden) an event of another
+// account than self concurrent with add: one in neither add's causal past nor its future.
+// Its newcomers got the full log when we applied the first such event.
+func concurrentHeld(old *membership.State, byID map[epoch.ID]*membership.Event, add *membership.Event, self string) bool {
+	addID := add.ID()
+	past := causalPast(byID, add.Parents)
+	children := map[membership.EventID][]membership.EventID{}
+	for _, list := range [][]membership.Event{old.Events, old.Overridden} {
+		for i := range list {
+			for _, p := range list[i].Parents {
+				children[p] = append(children[p], list[i].ID())
+			}
+		}
+	}
+	future := map[membership.EventID]bool{addID: true}
+	for stack := []membership.EventID{addID}; len(stack) > 0; {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, ch := range children[id] {
+			if !future[ch] {
+				future[ch] = true
+				stack = append(stack, ch)
+			}
+		}
+	}
+	for _, list := range [][]membership.Event{old.Events, old.Overridden} {
+		for i := range list {
+			e := &list[i]
+			if id := e.ID(); e.From != self && !future[id] && !past[epoch.ID(id)] {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // descendAll reports whether next is old with events appended (applied, none overridden)
