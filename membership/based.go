@@ -84,15 +84,19 @@ func SnapshotOf(st *State, carry []Event) (State, error) {
 	return FromSnapshot(st.ChatID, b, nil)
 }
 
-// adminProof returns the ADMINS_ADDED events st holds applied (its base's proof and its
-// own), each once: the proof of every admin st has had.
+// adminProof returns the proof of st's current admins: among the ADMINS_ADDED events st
+// holds applied (its base's proof and its own), for each admin the event that first proves
+// it (provenAdmins' order), then the one that proves that event's author, up to the
+// creator. Not every promotion the log holds: a member promoted and stepping down again
+// 1025 times made every snapshot exceed MaxSnapshotProof (TestSnapshotProofCycles); now
+// the proof is at most one event per account on the admins' chains.
 func adminProof(st *State) []Event {
-	var out []Event
+	var all []Event
 	seen := map[EventID]bool{}
 	add := func(e *Event) {
 		if id := e.ID(); e.Type == AdminsAdded && !seen[id] {
 			seen[id] = true
-			out = append(out, *e)
+			all = append(all, *e)
 		}
 	}
 	if st.Base != nil {
@@ -102,6 +106,41 @@ func adminProof(st *State) []Event {
 	}
 	for i := range st.Events {
 		add(&st.Events[i])
+	}
+	proofOf := map[string]int{st.Creator: -1} // account -> the event proving it (-1: the creator)
+	for changed := true; changed; {
+		changed = false
+		for i := range all {
+			e := &all[i]
+			if _, ok := proofOf[e.From]; !ok {
+				continue
+			}
+			for _, m := range e.Members {
+				if _, ok := proofOf[m]; !ok {
+					proofOf[m], changed = i, true
+				}
+			}
+		}
+	}
+	keep := make([]bool, len(all))
+	done := map[string]bool{}
+	for stack := cloneStrings(st.Admins); len(stack) > 0; {
+		a := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if done[a] {
+			continue
+		}
+		done[a] = true
+		if i, ok := proofOf[a]; ok && i >= 0 {
+			keep[i] = true
+			stack = append(stack, all[i].From)
+		}
+	}
+	var out []Event
+	for i := range all {
+		if keep[i] {
+			out = append(out, all[i])
+		}
 	}
 	return out
 }
