@@ -120,3 +120,39 @@ func TestSnapshotLateConcurrentEvent(t *testing.T) {
 	mustSend(t, a, g, "after the late rename")
 	waitTexts(t, tn, g, []string{"after the late rename"}, x)
 }
+
+// TestSecSnapshotWelcomeLaterEvents: a snapshot add Welcome carries the snapshot's events
+// only (SnapshotOf never makes later ones: those are a stored based state's). One with
+// later events — here 300 renames by the inviter naming a parent nobody holds — stored them
+// all pending at the newcomer, past the bounds every other path keeps
+// (MaxPendingEventsPerAuthor, MaxPendingEvents), each re-verified whenever the state is
+// loaded. It is refused, the newcomer's state unchanged; the same snapshot without them
+// is accepted.
+func TestSecSnapshotWelcomeLaterEvents(t *testing.T) {
+	ctx := context.Background()
+	tn := newEpochNet(t, memory.Config{Seed: 75}, 3)
+	a, b, x := tn.peers[0], tn.peers[1], tn.peers[2]
+	tn.connect(a, b, x)
+	g, err := a.c.CreateGroup(ctx, "later", "", b.id)
+	must(t, err)
+	tn.settle()
+	xi := installationOf(t, x)
+	padded, err := protocol.SnapshotWithLaterForTest(a.c, g, x.id, 300)
+	must(t, err)
+	digest := protocol.StateDigest(x.c)
+	must(t, protocol.SendSnapshotWelcomeForTest(a.c, xi, g, padded))
+	tn.settle()
+	if _, err := x.c.Group(ctx, g); err == nil {
+		t.Fatalf("joined from a snapshot with later events (%d pending)", protocol.PendingEventsForTest(x.c, g))
+	}
+	if protocol.StateDigest(x.c) != digest {
+		t.Fatal("state changed")
+	}
+	plain, err := protocol.SnapshotWithLaterForTest(a.c, g, x.id, 0)
+	must(t, err)
+	must(t, protocol.SendSnapshotWelcomeForTest(a.c, xi, g, plain))
+	tn.waitFor("the snapshot without later events joins", func() bool {
+		info, err := x.c.Group(ctx, g)
+		return err == nil && slices.Contains(info.Members, x.id)
+	})
+}
