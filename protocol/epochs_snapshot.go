@@ -38,6 +38,11 @@ func (t *txn) handleSnapshotWelcome(from string, inst InstallationID, g *storage
 	if st.ChatID != w.ChatID {
 		return errors.New("protocol: welcome snapshot of another chat")
 	}
+	if len(st.Events)+len(st.Overridden)+len(st.Pending) != len(st.Base.Events) {
+		// Later events are a stored based state's (SnapshotOf makes none): taken from a
+		// Welcome they escaped the pending bounds (TestSecSnapshotWelcomeLaterEvents).
+		return errors.New("protocol: welcome snapshot with events besides its carried ones")
+	}
 	if in, err := t.Installation(inst); err != nil || in.Revoked || in.Account != from {
 		return errors.New("protocol: snapshot welcome from an unknown or revoked installation")
 	}
