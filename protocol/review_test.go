@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/memory"
 )
@@ -155,4 +156,32 @@ func TestSecSnapshotWelcomeLaterEvents(t *testing.T) {
 		info, err := x.c.Group(ctx, g)
 		return err == nil && slices.Contains(info.Members, x.id)
 	})
+}
+
+// TestSecSnapshotFutureClock: a snapshot's last clock and carried events obey the clock
+// rule every received event does (membership: a clock more than MaxClockDriftMs ahead is
+// dropped). A snapshot whose last clock is a day ahead made the newcomer sign its own
+// events a day ahead — every other member dropped them — and let a forged re-add outlast
+// the newcomer's later removal (its clock above every event of the log). It is refused,
+// the newcomer's state unchanged.
+func TestSecSnapshotFutureClock(t *testing.T) {
+	ctx := context.Background()
+	tn := newEpochNet(t, memory.Config{Seed: 77}, 3)
+	a, b, x := tn.peers[0], tn.peers[1], tn.peers[2]
+	tn.connect(a, b, x)
+	g, err := a.c.CreateGroup(ctx, "clock", "", b.id)
+	must(t, err)
+	tn.settle()
+	ahead := uint64(time.Now().Add(24 * time.Hour).UnixMilli())
+	snap, err := protocol.SnapshotForTest(a.c, g, x.id, func(base *membership.Base) { base.LastClock = ahead })
+	must(t, err)
+	digest := protocol.StateDigest(x.c)
+	must(t, protocol.SendSnapshotWelcomeForTest(a.c, installationOf(t, x), g, snap))
+	tn.settle()
+	if _, err := x.c.Group(ctx, g); err == nil {
+		t.Fatal("joined from a snapshot whose last clock is a day ahead")
+	}
+	if protocol.StateDigest(x.c) != digest {
+		t.Fatal("state changed")
+	}
 }
