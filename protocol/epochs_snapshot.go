@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
@@ -37,6 +38,12 @@ func (t *txn) handleSnapshotWelcome(from string, inst InstallationID, g *storage
 	}
 	if st.ChatID != w.ChatID {
 		return errors.New("protocol: welcome snapshot of another chat")
+	}
+	if !clocksNotAhead(&st, c.now()) {
+		// The clock rule of every received event (membership.Update): a snapshot a day
+		// ahead had us sign every later event a day ahead, dropped by all
+		// (TestSecSnapshotFutureClock).
+		return errors.New("protocol: welcome snapshot with a clock ahead of ours")
 	}
 	if len(st.Events)+len(st.Overridden)+len(st.Pending) != len(st.Base.Events) {
 		// Later events are a stored based state's (SnapshotOf makes none): taken from a
@@ -86,6 +93,21 @@ func (t *txn) handleSnapshotWelcome(from string, inst InstallationID, g *storage
 		return errSnapshotTrust
 	}
 	return t.joinV2(from, w, &st)
+}
+
+// clocksNotAhead reports whether st's last clock and its base's carried events are at
+// most membership.MaxClockDriftMs ahead of now (the drift Update allows a received event).
+func clocksNotAhead(st *membership.State, now time.Time) bool {
+	limit := uint64(max(now.UnixMilli(), 0)) + membership.MaxClockDriftMs
+	if st.LastClock > limit || st.Base.LastClock > limit {
+		return false
+	}
+	for i := range st.Base.Events {
+		if st.Base.Events[i].Clock > limit {
+			return false
+		}
+	}
+	return true
 }
 
 // inviterAdd returns the carried MEMBERS_ADDED of st's base authored by from that names
