@@ -85,11 +85,11 @@ func SnapshotOf(st *State, carry []Event) (State, error) {
 }
 
 // adminProof returns the proof of st's current admins: among the ADMINS_ADDED events st
-// holds applied (its base's proof and its own), for each admin the event that first proves
-// it (provenAdmins' order), then the one that proves that event's author, up to the
-// creator. Not every promotion the log holds: a member promoted and stepping down again
-// 1025 times made every snapshot exceed MaxSnapshotProof (TestSnapshotProofCycles); now
-// the proof is at most one event per account on the admins' chains.
+// holds applied (its base's proof and its own), for each admin an event that proves it
+// (proofChains), then the one that proves that event's author, up to the creator. Not
+// every promotion the log holds: a member promoted and stepping down again 1025 times made
+// every snapshot exceed MaxSnapshotProof (TestSnapshotProofCycles); now the proof is at
+// most one event per account on the admins' chains.
 func adminProof(st *State) []Event {
 	var all []Event
 	seen := map[EventID]bool{}
@@ -107,21 +107,7 @@ func adminProof(st *State) []Event {
 	for i := range st.Events {
 		add(&st.Events[i])
 	}
-	proofOf := map[string]int{st.Creator: -1} // account -> the event proving it (-1: the creator)
-	for changed := true; changed; {
-		changed = false
-		for i := range all {
-			e := &all[i]
-			if _, ok := proofOf[e.From]; !ok {
-				continue
-			}
-			for _, m := range e.Members {
-				if _, ok := proofOf[m]; !ok {
-					proofOf[m], changed = i, true
-				}
-			}
-		}
-	}
+	proofOf := proofChains(all, st.Creator)
 	keep := make([]bool, len(all))
 	done := map[string]bool{}
 	for stack := cloneStrings(st.Admins); len(stack) > 0; {
@@ -131,7 +117,7 @@ func adminProof(st *State) []Event {
 			continue
 		}
 		done[a] = true
-		if i, ok := proofOf[a]; ok && i >= 0 {
+		if i, ok := proofOf[a]; ok {
 			keep[i] = true
 			stack = append(stack, all[i].From)
 		}
@@ -149,21 +135,34 @@ func adminProof(st *State) []Event {
 // of every proof event whose author is proven (to a fixed point).
 func (b *Base) provenAdmins() map[string]bool {
 	proven := map[string]bool{b.Creator: true}
-	for changed := true; changed; {
-		changed = false
-		for i := range b.Proof {
-			e := &b.Proof[i]
-			if !proven[e.From] {
-				continue
-			}
-			for _, m := range e.Members {
-				if !proven[m] {
-					proven[m], changed = true, true
+	for m := range proofChains(b.Proof, b.Creator) {
+		proven[m] = true
+	}
+	return proven
+}
+
+// proofChains returns, for each account the ADMINS_ADDED events proof make admins from
+// creator on (a target of an event whose author is the creator or such an account), the
+// index of an event proving it. Breadth first from the creator over the events by author:
+// linear in the proof, however it is ordered (a fixed point over the list took one pass
+// per link of a chain listed last first: BenchmarkParseSnapshotProofChain).
+func proofChains(proof []Event, creator string) map[string]int {
+	byAuthor := make(map[string][]int, len(proof))
+	for i := range proof {
+		byAuthor[proof[i].From] = append(byAuthor[proof[i].From], i)
+	}
+	proofOf := map[string]int{}
+	for queue := []string{creator}; len(queue) > 0; queue = queue[1:] {
+		for _, i := range byAuthor[queue[0]] {
+			for _, m := range proof[i].Members {
+				if _, ok := proofOf[m]; !ok && m != creator {
+					proofOf[m] = i
+					queue = append(queue, m)
 				}
 			}
 		}
 	}
-	return proven
+	return proofOf
 }
 
 // FromSnapshot returns the based state of chat chatID from base b with the later events

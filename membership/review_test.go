@@ -1,7 +1,9 @@
 package membership_test
 
 import (
+	"crypto/ecdsa"
 	"fmt"
+	"os"
 	"testing"
 
 	m "github.com/chorus-im/chorus/membership"
@@ -46,5 +48,55 @@ func TestSnapshotProofCycles(t *testing.T) {
 	}
 	if again, err := m.SnapshotOf(&got, got.Base.Events); err != nil || len(again.Base.Proof) != 1 {
 		t.Fatalf("a based state's snapshot: %v", err)
+	}
+}
+
+// BenchmarkParseSnapshotProofChain: the most a newcomer spends on one snapshot Welcome's
+// admin proof before it knows whether the sender is its inviter — a snapshot of about one
+// publish (transport.MaxPayload, 149 504 bytes) whose proof is a chain of promotions
+// listed last first (each round of provenAdmins' fixed point proves one account), every
+// account an admin. One op is one ParseSnapshot.
+func BenchmarkParseSnapshotProofChain(b *testing.B) {
+	const n = 300
+	keys := make([]*ecdsa.PrivateKey, n+1)
+	strs := make([]string, n+1)
+	for i := range keys {
+		d := m.SigningDigest(fmt.Sprintf("proof-chain-%d", i), nil)
+		k, err := cryptoToECDSA(d[:])
+		if err != nil {
+			b.Fatal(err)
+		}
+		keys[i], strs[i] = k, m.PublicKeyString(&k.PublicKey)
+	}
+	chat := "12345678-1234-4234-8234-123456789abc-" + strs[0]
+	signed := func(k *ecdsa.PrivateKey, ev m.Event) m.Event {
+		out, err := m.SignEvent(k, chat, ev)
+		if err != nil {
+			b.Fatal(err)
+		}
+		return out
+	}
+	var parent m.EventID
+	parent[0] = 1
+	root := signed(keys[0], m.Event{Type: m.NameChanged, Name: "chain", Clock: t0, Parents: []m.EventID{parent}})
+	base := &m.Base{Creator: strs[0], Name: "chain", Members: strs, Admins: strs, LastClock: t0, Events: []m.Event{root}}
+	for j := range n {
+		i := n - 1 - j
+		if os.Getenv("PROOF_ORDERED") != "" {
+			i = j
+		}
+		base.Proof = append(base.Proof, signed(keys[i], m.Event{Type: m.AdminsAdded, Clock: t0 + uint64(i), Members: []string{strs[i+1]},
+			Parents: []m.EventID{parent}}))
+	}
+	enc, err := (&m.State{ChatID: chat, Base: base, Events: base.Events}).MarshalSnapshot()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(len(enc)), "B/snapshot")
+	b.ResetTimer()
+	for range b.N {
+		if _, err := m.ParseSnapshot(chat, enc); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
