@@ -162,9 +162,20 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 			byID[epoch.ID(list[i].ID())] = &list[i]
 		}
 	}
-	answered := map[membership.EventID]bool{} // adds an event of old was concurrent with
-	for _, a := range adds {
-		answered[a.ID()] = concurrentHeld(old, byID, a, c.acct.id)
+	// Whether an event of old was concurrent with an add (its newcomers were answered
+	// then), worked out only for the adds a new event is concurrent with.
+	answered := map[membership.EventID]bool{}
+	var children map[membership.EventID][]membership.EventID
+	wasAnswered := func(a *membership.Event) bool {
+		done, ok := answered[a.ID()]
+		if !ok {
+			if children == nil {
+				children = childrenOf(old)
+			}
+			done = concurrentHeld(old, byID, children, a, c.acct.id)
+			answered[a.ID()] = done
+		}
+		return done
 	}
 	var newcomers []string
 	for _, list := range [][]membership.Event{next.Events, next.Overridden} {
@@ -175,11 +186,12 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 			}
 			past := causalPast(byID, e.Parents)
 			for _, a := range adds {
-				if !past[epoch.ID(a.ID())] && !answered[a.ID()] {
-					for _, m := range a.Members {
-						if next.IsMember(m) && !slices.Contains(newcomers, m) {
-							newcomers = append(newcomers, m)
-						}
+				if past[epoch.ID(a.ID())] || !slices.ContainsFunc(a.Members, next.IsMember) || wasAnswered(a) {
+					continue
+				}
+				for _, m := range a.Members {
+					if next.IsMember(m) && !slices.Contains(newcomers, m) {
+						newcomers = append(newcomers, m)
 					}
 				}
 			}
@@ -217,18 +229,12 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 
 // concurrentHeld reports whether old holds (applied or overridden) an event of another
 // account than self concurrent with add: one in neither add's causal past nor its future.
-// Its newcomers got the full log when we applied the first such event.
-func concurrentHeld(old *membership.State, byID map[epoch.ID]*membership.Event, add *membership.Event, self string) bool {
+// Its newcomers got the full log when we applied the first such event. children is
+// childrenOf(old).
+func concurrentHeld(old *membership.State, byID map[epoch.ID]*membership.Event, children map[membership.EventID][]membership.EventID,
+	add *membership.Event, self string) bool {
 	addID := add.ID()
 	past := causalPast(byID, add.Parents)
-	children := map[membership.EventID][]membership.EventID{}
-	for _, list := range [][]membership.Event{old.Events, old.Overridden} {
-		for i := range list {
-			for _, p := range list[i].Parents {
-				children[p] = append(children[p], list[i].ID())
-			}
-		}
-	}
 	future := map[membership.EventID]bool{addID: true}
 	for stack := []membership.EventID{addID}; len(stack) > 0; {
 		id := stack[len(stack)-1]
@@ -249,6 +255,20 @@ func concurrentHeld(old *membership.State, byID map[epoch.ID]*membership.Event, 
 		}
 	}
 	return false
+}
+
+// childrenOf maps each event id to the ids of st's kept events (applied or overridden)
+// naming it as a parent.
+func childrenOf(st *membership.State) map[membership.EventID][]membership.EventID {
+	children := map[membership.EventID][]membership.EventID{}
+	for _, list := range [][]membership.Event{st.Events, st.Overridden} {
+		for i := range list {
+			for _, p := range list[i].Parents {
+				children[p] = append(children[p], list[i].ID())
+			}
+		}
+	}
+	return children
 }
 
 // descendAll reports whether next is old with events appended (applied, none overridden)
