@@ -110,3 +110,43 @@ func proofChainSnapshot(b *testing.B, n int, reversed bool) (string, []byte) {
 	}
 	return chat, enc
 }
+
+// TestBasedAppliesWhatC1Overrides documents a Known limit (spec: Key schedule v2, Known
+// limits): a based member cannot set an event against one concurrent with its snapshot.
+// bob steps down (concurrently with the snapshot alice takes for frank), then renames the
+// group naming the snapshot's heads but not his step-down (an old past, on purpose): every
+// member holding the log overrides the rename (C1: an admin action concurrent with its
+// author's step-down); the based member, holding the step-down pending, applies it — until
+// the full log reaches it, which replaces its base and undoes the rename.
+func TestBasedAppliesWhatC1Overrides(t *testing.T) {
+	d := newDAG(t, "based-c1")
+	d.add("add", "alice", ev(m.MembersAdded, 101, "bob", "carol"), "genesis")
+	d.add("promote", "alice", ev(m.AdminsAdded, 102, "bob"), "add")
+	d.add("stepdown", "bob", ev(m.AdminRemoved, 103, "bob"), "promote")
+	frank := d.add("frank", "alice", ev(m.MembersAdded, 104, "frank"), "promote")
+	src := d.derive(d.evs["genesis"], d.evs["add"], d.evs["promote"], frank)
+	snap, err := m.SnapshotOf(&src, headEvents(&src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rename := m.Event{Type: m.NameChanged, Name: "bob's", Clock: 105}
+	renamed := d.add("rename", "bob", rename, "frank")
+	full := d.derive()
+	if full.Name == "bob's" {
+		t.Fatal("setup: the whole log applies the rename")
+	}
+	based, err := m.Extend(&snap, []m.Event{d.evs["stepdown"], renamed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if based.Name != "bob's" || len(based.Pending) != 1 {
+		t.Fatalf("based: name %q, %d pending; the limit no longer holds: update spec Known limits", based.Name, len(based.Pending))
+	}
+	healed, err := m.Extend(&based, d.all)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if healed.Base != nil || healed.Name != full.Name {
+		t.Fatalf("after the full log: based %v, name %q, want %q", healed.Base != nil, healed.Name, full.Name)
+	}
+}
