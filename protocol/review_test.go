@@ -185,3 +185,34 @@ func TestSecSnapshotFutureClock(t *testing.T) {
 		t.Fatal("state changed")
 	}
 }
+
+// TestSecSnapshotStaleAfterRemoval: a snapshot add Welcome made before our removal (here
+// an add of us a signed before it added us for real, sent only after it removed us) does
+// not re-join us: its add is older than the events we hold. Our state stays as it is.
+func TestSecSnapshotStaleAfterRemoval(t *testing.T) {
+	ctx := context.Background()
+	tn := newEpochNet(t, memory.Config{Seed: 79}, 3)
+	a, b, x := tn.peers[0], tn.peers[1], tn.peers[2]
+	tn.connect(a, b, x)
+	g, err := a.c.CreateGroup(ctx, "stale", "", b.id)
+	must(t, err)
+	tn.settle()
+	old, err := protocol.SnapshotForTest(a.c, g, x.id, nil)
+	must(t, err)
+	must(t, a.c.AddMembers(ctx, g, x.id))
+	tn.settle()
+	must(t, a.c.RemoveMembers(ctx, g, x.id))
+	tn.settle()
+	if info, err := x.c.Group(ctx, g); err != nil || info.Status == protocol.GroupActive {
+		t.Fatalf("setup: x not removed (%v)", err)
+	}
+	digest := protocol.StateDigest(x.c)
+	must(t, protocol.SendSnapshotWelcomeForTest(a.c, installationOf(t, x), g, old))
+	tn.settle()
+	if info, err := x.c.Group(ctx, g); err != nil || info.Status == protocol.GroupActive {
+		t.Fatalf("a snapshot made before the removal re-joined x (%v)", err)
+	}
+	if protocol.StateDigest(x.c) != digest {
+		t.Fatal("state changed")
+	}
+}
