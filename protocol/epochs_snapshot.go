@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
@@ -37,6 +38,17 @@ func (t *txn) handleSnapshotWelcome(from string, inst InstallationID, g *storage
 	}
 	if st.ChatID != w.ChatID {
 		return errors.New("protocol: welcome snapshot of another chat")
+	}
+	if !clocksNotAhead(&st, c.now()) {
+		// The clock rule of every received event (membership.Update): a snapshot a day
+		// ahead had us sign every later event a day ahead, dropped by all
+		// (TestSecSnapshotFutureClock).
+		return errors.New("protocol: welcome snapshot with a clock ahead of ours")
+	}
+	if len(st.Events)+len(st.Overridden)+len(st.Pending) != len(st.Base.Events) {
+		// Later events are a stored based state's (SnapshotOf makes none): taken from a
+		// Welcome they escaped the pending bounds (TestSecSnapshotWelcomeLaterEvents).
+		return errors.New("protocol: welcome snapshot with events besides its carried ones")
 	}
 	if in, err := t.Installation(inst); err != nil || in.Revoked || in.Account != from {
 		return errors.New("protocol: snapshot welcome from an unknown or revoked installation")
@@ -73,13 +85,7 @@ func (t *txn) handleSnapshotWelcome(from string, inst InstallationID, g *storage
 			return err
 		}
 		boundPending(&next)
-		if !next.IsMember(from) || !next.IsMember(self) {
-			return errors.New("protocol: welcome for a group we are in, not from a member")
-		}
-		if err := t.applyMembership(g, gc, next, w.DeviceLists, false); err != nil {
-			return err
-		}
-		return t.mergeJoin(g, gc, w.Join)
+		return t.memberWelcome(g, gc, &next, from, inst, st.Base.Events, w)
 	}
 	if !trusted {
 		// Not from our inviter: refused, even from a member (a based member's rekey
@@ -87,6 +93,21 @@ func (t *txn) handleSnapshotWelcome(from string, inst InstallationID, g *storage
 		return errSnapshotTrust
 	}
 	return t.joinV2(from, w, &st)
+}
+
+// clocksNotAhead reports whether st's last clock and its base's carried events are at
+// most membership.MaxClockDriftMs ahead of now (the drift Update allows a received event).
+func clocksNotAhead(st *membership.State, now time.Time) bool {
+	limit := uint64(max(now.UnixMilli(), 0)) + membership.MaxClockDriftMs
+	if st.LastClock > limit || st.Base.LastClock > limit {
+		return false
+	}
+	for i := range st.Base.Events {
+		if st.Base.Events[i].Clock > limit {
+			return false
+		}
+	}
+	return true
 }
 
 // inviterAdd returns the carried MEMBERS_ADDED of st's base authored by from that names
@@ -102,10 +123,15 @@ func inviterAdd(st *membership.State, from, self string) *membership.Event {
 }
 
 // reWelcomeConcurrent is the inviter's side of a snapshot add: when an applied membership
-// event is concurrent with a MEMBERS_ADDED we authored within PendingTTL, the newcomers of
-// that add (still members) get a full-log Welcome once, with a join for our frontier: a
-// newcomer based on our snapshot cannot judge an event concurrent with its add without
-// the log. old and next are the states before and after the events were applied.
+// event is the first (of another account) concurrent with a MEMBERS_ADDED we authored,
+// the newcomers of that add (still members) get a full-log Welcome, with a join for our
+// frontier: a newcomer based on our snapshot cannot judge an event concurrent with its add
+// without the log, nor any later event (they descend from it). However late the event
+// (an admin offline for days, a member signing with an old past on purpose: the newcomer
+// stalled for good when only events within PendingTTL of the add were answered,
+// TestSnapshotLateConcurrentEvent), each add is answered once in the group's life: one
+// log per snapshot add, what the add Welcome would have carried without a snapshot. old
+// and next are the states before and after the events were applied.
 func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.State) ([]*storage.OutboxRecord, error) {
 	c := t.c
 	if next.Base != nil || next.Version != membership.RulesCausal || !next.IsMember(c.acct.id) {
@@ -114,11 +140,10 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 	if descendAll(old, next) {
 		return nil, nil // the usual case: nothing new is concurrent with anything we held
 	}
-	since := c.now().Add(-PendingTTL).UnixMilli()
 	var adds []*membership.Event
 	for i := range next.Events {
 		e := &next.Events[i]
-		if e.Type == membership.MembersAdded && e.From == c.acct.id && int64(e.Clock) > since {
+		if e.Type == membership.MembersAdded && e.From == c.acct.id {
 			adds = append(adds, e)
 		}
 	}
@@ -137,6 +162,21 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 			byID[epoch.ID(list[i].ID())] = &list[i]
 		}
 	}
+	// Whether an event of old was concurrent with an add (its newcomers were answered
+	// then), worked out only for the adds a new event is concurrent with.
+	answered := map[membership.EventID]bool{}
+	var children map[membership.EventID][]membership.EventID
+	wasAnswered := func(a *membership.Event) bool {
+		done, ok := answered[a.ID()]
+		if !ok {
+			if children == nil {
+				children = childrenOf(old)
+			}
+			done = concurrentHeld(old, byID, children, a, c.acct.id)
+			answered[a.ID()] = done
+		}
+		return done
+	}
 	var newcomers []string
 	for _, list := range [][]membership.Event{next.Events, next.Overridden} {
 		for i := range list {
@@ -146,11 +186,12 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 			}
 			past := causalPast(byID, e.Parents)
 			for _, a := range adds {
-				if !past[epoch.ID(a.ID())] {
-					for _, m := range a.Members {
-						if next.IsMember(m) && !slices.Contains(newcomers, m) {
-							newcomers = append(newcomers, m)
-						}
+				if past[epoch.ID(a.ID())] || !slices.ContainsFunc(a.Members, next.IsMember) || wasAnswered(a) {
+					continue
+				}
+				for _, m := range a.Members {
+					if next.IsMember(m) && !slices.Contains(newcomers, m) {
+						newcomers = append(newcomers, m)
 					}
 				}
 			}
@@ -184,6 +225,50 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 	}
 	c.log.Debug("full-log welcome for an add concurrent with an event", "group", g.ID.String()[:8], "newcomers", len(newcomers))
 	return t.welcomeV2To(full, next, ins, join, "")
+}
+
+// concurrentHeld reports whether old holds (applied or overridden) an event of another
+// account than self concurrent with add: one in neither add's causal past nor its future.
+// Its newcomers got the full log when we applied the first such event. children is
+// childrenOf(old).
+func concurrentHeld(old *membership.State, byID map[epoch.ID]*membership.Event, children map[membership.EventID][]membership.EventID,
+	add *membership.Event, self string) bool {
+	addID := add.ID()
+	past := causalPast(byID, add.Parents)
+	future := map[membership.EventID]bool{addID: true}
+	for stack := []membership.EventID{addID}; len(stack) > 0; {
+		id := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		for _, ch := range children[id] {
+			if !future[ch] {
+				future[ch] = true
+				stack = append(stack, ch)
+			}
+		}
+	}
+	for _, list := range [][]membership.Event{old.Events, old.Overridden} {
+		for i := range list {
+			e := &list[i]
+			if id := e.ID(); e.From != self && !future[id] && !past[epoch.ID(id)] {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// childrenOf maps each event id to the ids of st's kept events (applied or overridden)
+// naming it as a parent.
+func childrenOf(st *membership.State) map[membership.EventID][]membership.EventID {
+	children := map[membership.EventID][]membership.EventID{}
+	for _, list := range [][]membership.Event{st.Events, st.Overridden} {
+		for i := range list {
+			for _, p := range list[i].Parents {
+				children[p] = append(children[p], list[i].ID())
+			}
+		}
+	}
+	return children
 }
 
 // descendAll reports whether next is old with events appended (applied, none overridden)

@@ -256,7 +256,7 @@ func (t *txn) handleWelcomeV2(from string, inst InstallationID, w *wire.WelcomeV
 		}
 		return nil
 	}
-	st, _, err := membership.Update(stored, w.Membership, c.acct.id, now, membership.ChorusRules())
+	st, msg, err := membership.Update(stored, w.Membership, c.acct.id, now, membership.ChorusRules())
 	if err != nil {
 		return fmt.Errorf("protocol: welcome membership: %w", err)
 	}
@@ -286,16 +286,7 @@ func (t *txn) handleWelcomeV2(from string, inst InstallationID, w *wire.WelcomeV
 			// removed concurrently with the rekey it welcomes us to) could claim seeds of
 			// its choosing for our frontier (TestSecDepartedWelcome); its rekey reaches
 			// us in its key block, judged once by processKeyBlock.
-			if !st.IsMember(from) || !st.IsMember(c.acct.id) {
-				return errors.New("protocol: welcome for a group we are in, not from a member")
-			}
-			if in, err := t.Installation(inst); err != nil || in.Revoked {
-				return errors.New("protocol: welcome for a group we are in, from a revoked installation")
-			}
-			if err := t.applyMembership(g, gc, st, w.DeviceLists, false); err != nil {
-				return err
-			}
-			return t.mergeJoin(g, gc, w.Join)
+			return t.memberWelcome(g, gc, &st, from, inst, msg.Events, w)
 		}
 		// Re-added after we left or were removed: join afresh below.
 	}
@@ -306,6 +297,68 @@ func (t *txn) handleWelcomeV2(from string, inst InstallationID, w *wire.WelcomeV
 		return errors.New("protocol: welcome not from a member or not naming us")
 	}
 	return t.joinV2(from, w, &st)
+}
+
+// memberWelcome handles a Welcome for a group we are in (a member's rekey Welcome,
+// standing in for forwarding, or an inviter's full log): next is our state merged with
+// carried, the events the Welcome carries (its log, or its snapshot's carried events).
+// Only an unrevoked installation of a member of next is heard, and only if the Welcome
+// knows the add that made us a member (welcomeKnowsOurAdd); then the events are merged
+// by the one path every membership change takes and the join into our schedule.
+func (t *txn) memberWelcome(g *storage.GroupRecord, gc *groupCache, next *membership.State, from string, inst InstallationID,
+	carried []membership.Event, w *wire.WelcomeV2) error {
+	self := t.c.acct.id
+	if !next.IsMember(from) || !next.IsMember(self) {
+		return errors.New("protocol: welcome for a group we are in, not from a member")
+	}
+	if in, err := t.Installation(inst); err != nil || in.Revoked || in.Account != from {
+		return errors.New("protocol: welcome for a group we are in, from an unknown or revoked installation")
+	}
+	if !welcomeKnowsOurAdd(t.stateOf(gc), self, carried) {
+		return errors.New("protocol: welcome for an earlier membership of ours")
+	}
+	if err := t.applyMembership(g, gc, *next, w.DeviceLists, false); err != nil {
+		return err
+	}
+	return t.mergeJoin(g, gc, w.Join)
+}
+
+// welcomeKnowsOurAdd reports whether the events carried by a Welcome for a group we are
+// in hold the add that made us a member in st (the last applied MEMBERS_ADDED naming
+// self), among them or in the causal past of one (through their parents and the events
+// we hold). A Welcome made for an earlier membership of ours (delayed, or sent by a
+// member that has not learnt our removal and re-add) does not: its join names key events
+// the others superseded before our re-add, which our schedule, joined afresh, cannot
+// tell from new ones; merged, they would move us to an epoch of our own for good
+// (TestSecStaleWelcomeAfterReAdd). The creator of a group it never left has no add.
+func welcomeKnowsOurAdd(st *membership.State, self string, carried []membership.Event) bool {
+	var add *membership.Event
+	for i := len(st.Events) - 1; i >= 0 && add == nil; i-- {
+		if e := &st.Events[i]; e.Type == membership.MembersAdded && slices.Contains(e.Members, self) {
+			add = e
+		}
+	}
+	if add == nil {
+		return true
+	}
+	want := epoch.ID(add.ID())
+	byID := make(map[epoch.ID]*membership.Event, len(carried))
+	parents := make([]membership.EventID, 0, len(carried))
+	for i := range carried {
+		id := carried[i].ID()
+		if epoch.ID(id) == want {
+			return true
+		}
+		byID[epoch.ID(id)] = &carried[i]
+		parents = append(parents, carried[i].Parents...)
+	}
+	held := st.Log()
+	for i := range held {
+		if id := epoch.ID(held[i].ID()); byID[id] == nil {
+			byID[id] = &held[i]
+		}
+	}
+	return causalPast(byID, parents)[want]
 }
 
 // joinV2 joins the v2 group of Welcome w (sent by from) with membership state st: its
