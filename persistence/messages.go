@@ -99,9 +99,25 @@ func (t *tx) SetMessageStatus(id storage.MessageID, s storage.DeliveryStatus) er
 	return err
 }
 
+// hasHistoryEntryQuery finds the messages of a group, from an installation, whose id
+// starts with a 16-byte prefix: a range of the unique index of ids (messages keep no
+// index by history entry; the unary + keeps the planner from scanning the group's
+// messages through messages_group instead).
+const hasHistoryEntryQuery = `SELECT COUNT(*) FROM messages WHERE id >= ? AND id <= ? AND +group_id = ? AND +sender_installation = ?`
+
+// HasHistoryEntry reports whether group holds a message with causal-history entry entry
+// (installation ‖ id[:16], historyEntry).
 func (t *tx) HasHistoryEntry(group storage.GroupID, entry [32]byte) (bool, error) {
+	// Every id is 32 bytes: those starting with the prefix lie between prefix ‖ 0x00…
+	// and prefix ‖ 0xff….
+	var lo, hi [32]byte
+	copy(lo[:16], entry[16:])
+	copy(hi[:16], entry[16:])
+	for i := 16; i < 32; i++ {
+		hi[i] = 0xff
+	}
 	var n int
-	err := t.get(&n, `SELECT COUNT(*) FROM messages WHERE group_id = ? AND history_entry = ?`, group[:], entry[:])
+	err := t.get(&n, hasHistoryEntryQuery, lo[:], hi[:], group[:], entry[:16])
 	return n > 0, err
 }
 

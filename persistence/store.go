@@ -6,6 +6,7 @@ package persistence
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
@@ -30,15 +31,20 @@ type Store struct {
 	db        *sqlx.DB
 	conn      *sqlx.Conn // the one connection every transaction and statement uses
 	stmtMu    sync.Mutex
-	stmts     map[string]*sqlx.Stmt // prepared once on the (single) connection
-	run       uint64                // statements run through transactions (Statements)
+	stmts     map[string]*sqlx.Stmt  // prepared once on the (single) connection
+	raw       map[string]driver.Stmt // the same for writes, run on the driver (rawExec)
+	rawMu     sync.Mutex             // guards call and rawFn, taken before the connection
+	call      rawCall
+	rawFn     func(any) error
+	run       uint64 // statements run through transactions (Statements)
 	closeOnce sync.Once
 	closeErr  error
 	memory    bool // a private in-memory database: nothing to sync
 
-	// An open batch (BeginBatch): its outer transaction, and whether a transaction in it
-	// asked to be durable. Guarded by the caller's serialisation of transactions.
-	batch     *sqlx.Tx
+	// An open batch (BeginBatch): its outer transaction is open, and whether a
+	// transaction in it asked to be durable. Guarded by the caller's serialisation of
+	// transactions.
+	batch     bool
 	batchSync bool
 
 	freed int64 // outbox payload bytes deleted since free pages were last released
@@ -51,7 +57,7 @@ var _ storage.BatchStore = (*Store)(nil)
 // EndBatch. The caller must not start transactions from elsewhere meanwhile, nor act
 // outside the process on what a transaction in the batch wrote before EndBatch.
 func (s *Store) BeginBatch(ctx context.Context) error {
-	if s.batch != nil {
+	if s.batch {
 		return errors.New("persistence: batch already open")
 	}
 	if ctx == nil {
@@ -60,32 +66,31 @@ func (s *Store) BeginBatch(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	sqlTx, err := s.conn.BeginTxx(context.WithoutCancel(ctx), nil)
-	if err != nil {
-		if errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed") {
-			return ErrClosed
+	if err := s.begin(); err != nil {
+		if errors.Is(err, ErrClosed) {
+			return err
 		}
 		return fmt.Errorf("persistence: begin batch: %w", err)
 	}
-	s.batch, s.batchSync = sqlTx, false
+	s.batch, s.batchSync = true, false
 	return nil
 }
 
 // EndBatch commits the batch (commit) or rolls it back. A committed batch in which a
 // transaction called SyncOnCommit is made durable before EndBatch returns.
 func (s *Store) EndBatch(commit bool) error {
-	b, durable := s.batch, s.batchSync
-	if b == nil {
+	open, durable := s.batch, s.batchSync
+	if !open {
 		return errors.New("persistence: no batch open")
 	}
-	s.batch, s.batchSync = nil, false
+	s.batch, s.batchSync = false, false
 	if !commit {
-		if err := b.Rollback(); err != nil {
+		if err := s.rollback(); err != nil {
 			return fmt.Errorf("persistence: roll back batch: %w", err)
 		}
 		return nil
 	}
-	if err := b.Commit(); err != nil {
+	if err := s.commit(); err != nil {
 		return fmt.Errorf("persistence: commit batch: %w", err)
 	}
 	if durable {
@@ -104,11 +109,11 @@ func (s *Store) withSavepoint(fn func(tx storage.StoreTx) error) (err error) {
 	defer func() {
 		if !done {
 			// Undo fn's writes; the batch's earlier ones stay.
-			s.batch.Exec(`ROLLBACK TO tx`)
-			s.batch.Exec(`RELEASE tx`)
+			_ = s.execPrepared(`ROLLBACK TO tx`)
+			_ = s.execPrepared(`RELEASE tx`)
 		}
 	}()
-	t := &tx{tx: s.batch, s: s}
+	t := &tx{s: s}
 	if err := fn(t); err != nil {
 		return err
 	}
@@ -229,32 +234,29 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx storage.StoreTx) error) (
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if s.batch != nil {
+	if s.batch {
 		return s.withSavepoint(fn)
 	}
 	// A transaction is short and local, and once begun it runs to its commit or rollback:
-	// database/sql abandons a transaction whose context ends while it is open, leaving the
-	// store's one connection (for ":memory:", the whole database) unusable. So the
-	// caller's context only decides whether the transaction starts.
-	sqlTx, err := s.conn.BeginTxx(context.WithoutCancel(ctx), nil)
-	if err != nil {
-		if errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed") {
-			return ErrClosed
+	// the caller's context only decides whether it starts.
+	if err := s.begin(); err != nil {
+		if errors.Is(err, ErrClosed) {
+			return err
 		}
 		return fmt.Errorf("persistence: begin: %w", err)
 	}
 	done := false
 	defer func() {
 		if !done {
-			sqlTx.Rollback()
+			_ = s.rollback()
 		}
 	}()
-	t := &tx{tx: sqlTx, s: s}
+	t := &tx{s: s}
 	if err := fn(t); err != nil {
 		return err
 	}
 	done = true
-	if err := sqlTx.Commit(); err != nil {
+	if err := s.commit(); err != nil {
 		return fmt.Errorf("persistence: commit: %w", err)
 	}
 	if t.sync {
@@ -305,7 +307,7 @@ func (s *Store) releaseFreePages(t *tx) error {
 	}
 	// Every row of incremental_vacuum's answer must be stepped through for all pages to
 	// be released.
-	rows, err := t.tx.Query(fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, free-freePagesSlack))
+	rows, err := s.conn.QueryContext(context.Background(), fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, free-freePagesSlack))
 	if err != nil {
 		return err
 	}
@@ -326,7 +328,18 @@ func (s *Store) Close() error {
 			st.Close()
 		}
 		s.stmts = nil
+		raw := s.raw
+		s.raw = nil
 		s.stmtMu.Unlock()
+		if len(raw) > 0 && s.conn != nil {
+			// Outside stmtMu: rawExec takes the connection, then stmtMu.
+			_ = s.conn.Raw(func(any) error {
+				for _, st := range raw {
+					st.Close()
+				}
+				return nil
+			})
+		}
 		if s.conn != nil {
 			s.conn.Close()
 		}
@@ -344,9 +357,9 @@ func (s *Store) Statements() uint64 {
 	return s.run
 }
 
-// tx implements storage.StoreTx on one sqlite transaction.
+// tx implements storage.StoreTx on one sqlite transaction (or a savepoint of the open
+// batch), open on the store's connection.
 type tx struct {
-	tx   *sqlx.Tx
 	s    *Store
 	sync bool // SyncOnCommit was called
 }
@@ -383,13 +396,10 @@ func (s *Store) prepared(query string, count bool) (*sqlx.Stmt, error) {
 	return st, nil
 }
 
-// execPrepared runs a statement of the open batch's bookkeeping (not counted).
+// execPrepared runs a statement of the transactions' bookkeeping (BEGIN, COMMIT,
+// savepoints; not counted).
 func (s *Store) execPrepared(query string) error {
-	st, err := s.prepared(query, false)
-	if err != nil {
-		return err
-	}
-	_, err = st.Exec()
+	_, err := s.rawExec(query, false, nil)
 	return err
 }
 
@@ -410,11 +420,7 @@ func (t *tx) sel(dest any, query string, args ...any) error {
 }
 
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
-	st, err := t.stmt(query)
-	if err != nil {
-		return nil, err
-	}
-	return st.Exec(args...)
+	return t.s.rawExec(query, true, args)
 }
 
 var _ storage.StoreTx = (*tx)(nil)

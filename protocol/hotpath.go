@@ -63,6 +63,18 @@ type hotPath struct {
 	// insts is the committed view of installation records read by the message path
 	// (installationView), each valid while Client.instGen is its gen.
 	insts map[InstallationID]instView
+	// inbox is inboxFor's inbox topic (an HKDF of the account key, derived once instead
+	// of for every envelope dispatched).
+	inbox    string
+	inboxFor *account
+}
+
+// inboxTopic returns a's inbox topic.
+func (h *hotPath) inboxTopic(a *account) string {
+	if h.inboxFor != a {
+		h.inbox, h.inboxFor = a.inboxTopic(), a
+	}
+	return h.inbox
 }
 
 // sigCheck names one signature check: key, digest and signature.

@@ -128,7 +128,7 @@ func (t *txn) dispatch(topic string, payload []byte) error {
 		}
 		return errNotForUs
 	}
-	if topic == c.acct.inboxTopic() || (c.linkTopic != "" && topic == c.linkTopic) {
+	if topic == c.hot.inboxTopic(c.acct) || (c.linkTopic != "" && topic == c.linkTopic) {
 		return t.handleInbox(payload)
 	}
 	if gids := c.topics[topic]; len(gids) > 0 {

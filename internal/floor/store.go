@@ -3,8 +3,13 @@ package floor
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"encoding/binary"
+	"fmt"
+	"io"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	_ "github.com/mattn/go-sqlite3" // sqlite driver, as persistence uses it
@@ -27,6 +32,13 @@ import (
 //     (the catch-up path, protocol.SyncBatch), each message in its own savepoint (one
 //     that fails is undone alone); ns/op is per message.
 //
+// These run through database/sql (sql.Conn, its Tx and prepared Stmts). The …Driver
+// variants run the same statements on the driver's connection (Conn.Raw: BEGIN, COMMIT
+// and every statement prepared once as driver statements), as persistence runs its
+// transactions and writes since issue 16: the sqlite work alone, without database/sql's
+// goroutine per transaction and per-call argument handling. The engine targets count
+// the database/sql floors; the …Driver ones show how much of a floor is database/sql.
+//
 // Each runs on a private in-memory database (Mem: what the engine benchmarks and the
 // scale simulation use) and on a file with the durability the store really uses (File:
 // journal_mode=WAL, synchronous=NORMAL, secure_delete=on, and on the send side the
@@ -42,7 +54,14 @@ func RunStore(b *testing.B) {
 	b.Run("StoreSendFile", func(b *testing.B) { benchStoreSend(b, b.TempDir()) })
 	b.Run("StoreReceiveFile", func(b *testing.B) { benchStoreReceive(b, b.TempDir(), 1) })
 	b.Run("StoreReceiveBatchFile", func(b *testing.B) { benchStoreReceive(b, b.TempDir(), BatchSize) })
+	b.Run("StoreSendDriver", func(b *testing.B) { benchStoreSend(b, driverDB) })
+	b.Run("StoreReceiveDriver", func(b *testing.B) { benchStoreReceive(b, driverDB, 1) })
+	b.Run("StoreReceiveBatchFileDriver", func(b *testing.B) { benchStoreReceive(b, driverDB+b.TempDir(), BatchSize) })
 }
+
+// driverDB prefixes openStore's dir: run the statements on the driver (the …Driver
+// floors).
+const driverDB = "driver:"
 
 // BatchSize is the number of inbound envelopes per transaction of the batched floor; it
 // matches the engine's catch-up batch (protocol.SyncBatch).
@@ -70,11 +89,17 @@ type storeDB struct {
 	conn  *sql.Conn
 	stmts map[string]*sql.Stmt
 	file  bool
+	// driver: statements run on the driver connection (drv), not through database/sql.
+	driver bool
+	drv    map[string]driver.Stmt
+	sqlTx  *sql.Tx // the open database/sql transaction (begin)
 }
 
 // openStore opens an in-memory database (dir == "") or a file in dir with persistence's
 // pragmas.
 func openStore(b *testing.B, dir string) *storeDB {
+	drv := strings.HasPrefix(dir, driverDB)
+	dir = strings.TrimPrefix(dir, driverDB)
 	q := "_foreign_keys=on&_busy_timeout=10000&_txlock=immediate"
 	dsn := "file::memory:?" + q
 	if dir != "" {
@@ -108,7 +133,7 @@ func openStore(b *testing.B, dir string) *storeDB {
 			b.Fatal(err)
 		}
 	}
-	return &storeDB{conn: conn, stmts: map[string]*sql.Stmt{}, file: dir != ""}
+	return &storeDB{conn: conn, stmts: map[string]*sql.Stmt{}, file: dir != "", driver: drv, drv: map[string]driver.Stmt{}}
 }
 
 // checkpoint makes every commit durable, as persistence's SyncOnCommit does.
@@ -139,27 +164,109 @@ func (s *storeDB) stmt(b *testing.B, q string) *sql.Stmt {
 
 // tx runs fn in one transaction; fn's statements run through exec and row.
 func (s *storeDB) tx(b *testing.B, fn func(tx *sql.Tx)) {
-	tx, err := s.conn.BeginTx(context.Background(), nil)
-	if err != nil {
+	s.begin(b)
+	fn(s.sqlTx)
+	s.commit(b)
+}
+
+// begin and commit open and commit a transaction (BEGIN IMMEDIATE: the DSN's _txlock).
+func (s *storeDB) begin(b *testing.B) {
+	if s.driver {
+		s.exec(b, nil, `BEGIN IMMEDIATE`)
+		return
+	}
+	var err error
+	if s.sqlTx, err = s.conn.BeginTx(context.Background(), nil); err != nil {
 		b.Fatal(err)
 	}
-	fn(tx)
-	if err := tx.Commit(); err != nil {
+}
+
+func (s *storeDB) commit(b *testing.B) {
+	if s.driver {
+		s.exec(b, nil, `COMMIT`)
+		return
+	}
+	if err := s.sqlTx.Commit(); err != nil {
 		b.Fatal(err)
 	}
+	s.sqlTx = nil
 }
 
 // exec and scan run a statement prepared once on the connection, inside the transaction
 // that connection has open (as persistence does; tx.Stmt would prepare it again each
 // time).
 func (s *storeDB) exec(b *testing.B, _ *sql.Tx, q string, args ...any) {
+	if s.driver {
+		s.raw(b, q, args, nil)
+		return
+	}
 	if _, err := s.stmt(b, q).Exec(args...); err != nil {
 		b.Fatal(err)
 	}
 }
 
 func (s *storeDB) scan(b *testing.B, _ *sql.Tx, q string, args []any, dest ...any) {
+	if s.driver {
+		s.raw(b, q, args, dest)
+		return
+	}
 	if err := s.stmt(b, q).QueryRow(args...).Scan(dest...); err != nil && err != sql.ErrNoRows {
+		b.Fatal(err)
+	}
+}
+
+// raw runs q on the driver connection (prepared once): an exec if dest is nil, else a
+// query whose first row (if any) is scanned into dest (*int, *int64 or *[]byte).
+func (s *storeDB) raw(b *testing.B, q string, args []any, dest []any) {
+	nv := make([]driver.NamedValue, len(args))
+	for i, a := range args {
+		v, err := driver.DefaultParameterConverter.ConvertValue(a)
+		if err != nil {
+			b.Fatal(err)
+		}
+		nv[i] = driver.NamedValue{Ordinal: i + 1, Value: v}
+	}
+	err := s.conn.Raw(func(dc any) error {
+		st, ok := s.drv[q]
+		if !ok {
+			var err error
+			if st, err = dc.(driver.ConnPrepareContext).PrepareContext(context.Background(), q); err != nil {
+				return err
+			}
+			s.drv[q] = st
+		}
+		if dest == nil {
+			_, err := st.(driver.StmtExecContext).ExecContext(context.Background(), nv)
+			return err
+		}
+		rows, err := st.(driver.StmtQueryContext).QueryContext(context.Background(), nv)
+		if err != nil {
+			return err
+		}
+		defer rows.Close()
+		vals := make([]driver.Value, len(rows.Columns()))
+		if err := rows.Next(vals); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		for i, d := range dest {
+			switch d := d.(type) {
+			case *int:
+				*d = int(vals[i].(int64))
+			case *int64:
+				*d = vals[i].(int64)
+			case *[]byte:
+				v, _ := vals[i].([]byte)
+				*d = slices.Clone(v) // as sql.Rows.Scan copies
+			default:
+				return fmt.Errorf("floor: cannot scan into %T", d)
+			}
+		}
+		return nil
+	})
+	if err != nil {
 		b.Fatal(err)
 	}
 }
@@ -192,6 +299,16 @@ func benchStoreSend(b *testing.B, dir string) {
 			s.exec(b, tx, `DELETE FROM outbox WHERE id = ?`, seq)
 		})
 	}
+	s.check(b, `SELECT COUNT(*) FROM messages WHERE status = 1`, seq)
+}
+
+// check fails b unless q counts want rows: the statements ran.
+func (s *storeDB) check(b *testing.B, q string, want int64) {
+	var n int64
+	s.scan(b, nil, q, nil, &n)
+	if n != want {
+		b.Fatalf("%s: %d, want %d", q, n, want)
+	}
 }
 
 // benchStoreReceive stores one received message per iteration, in transactions of batch
@@ -201,23 +318,20 @@ func benchStoreReceive(b *testing.B, dir string, batch int) {
 	grp, inst, ep, body := fixed(32, 20), fixed(16, 21), fixed(32, 22), fixed(100, 26)
 	var id, hash [32]byte
 	var seq int64
-	var tx *sql.Tx
+	open := false
 	commit := func() {
-		if tx != nil {
-			if err := tx.Commit(); err != nil {
-				b.Fatal(err)
-			}
-			tx = nil
+		if open {
+			s.commit(b)
+			open = false
 		}
 	}
 	b.ReportAllocs()
 	for b.Loop() {
-		if tx == nil {
-			var err error
-			if tx, err = s.conn.BeginTx(context.Background(), nil); err != nil {
-				b.Fatal(err)
-			}
+		if !open {
+			s.begin(b)
+			open = true
 		}
+		tx := s.sqlTx
 		seq++
 		binary.BigEndian.PutUint64(id[:], uint64(seq))
 		binary.BigEndian.PutUint64(hash[:], ^uint64(seq))
@@ -246,4 +360,5 @@ func benchStoreReceive(b *testing.B, dir string, batch int) {
 		}
 	}
 	commit()
+	s.check(b, `SELECT COUNT(*) FROM seen`, seq)
 }

@@ -1,0 +1,108 @@
+package persistence
+
+import (
+	"context"
+	"errors"
+	"runtime"
+	"testing"
+
+	"github.com/chorus-im/chorus/protocol/storage"
+)
+
+// TestTransactionOnDriver: a transaction runs on the driver's connection (issue 16): it
+// starts no goroutine (database/sql starts one per transaction, to roll it back if its
+// context ends), its writes are undone when fn fails or panics, and a batch keeps the
+// savepoints that succeeded, drops the one that failed, and drops all on EndBatch(false).
+func TestTransactionOnDriver(t *testing.T) {
+	s, err := Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	put := func(tx storage.StoreTx, account string) {
+		t.Helper()
+		if err := tx.PutContact(&storage.ContactRecord{Account: account, DeviceList: []byte{1}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	has := func(account string) bool {
+		t.Helper()
+		found := false
+		inTx(t, s, func(tx storage.StoreTx) error {
+			_, err := tx.Contact(account)
+			if err != nil && !errors.Is(err, storage.ErrNotFound) {
+				t.Fatal(err)
+			}
+			found = err == nil
+			return nil
+		})
+		return found
+	}
+	inTx(t, s, func(tx storage.StoreTx) error { put(tx, "warm"); return nil })
+
+	before := runtime.NumGoroutine()
+	during := 0
+	inTx(t, s, func(tx storage.StoreTx) error {
+		put(tx, "a")
+		during = runtime.NumGoroutine()
+		return nil
+	})
+	if during > before {
+		t.Errorf("%d goroutines during a transaction, %d before", during, before)
+	}
+	if !has("a") {
+		t.Fatal("committed write missing")
+	}
+
+	boom := errors.New("boom")
+	if err := s.WithTx(ctx, func(tx storage.StoreTx) error { put(tx, "b"); return boom }); !errors.Is(err, boom) {
+		t.Fatalf("WithTx returned %v", err)
+	}
+	func() {
+		defer func() {
+			if recover() == nil {
+				t.Fatal("panic not re-raised")
+			}
+		}()
+		_ = s.WithTx(ctx, func(tx storage.StoreTx) error { put(tx, "c"); panic("boom") })
+	}()
+	if has("b") || has("c") {
+		t.Fatal("a failed transaction's write is visible")
+	}
+
+	if err := s.BeginBatch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WithTx(ctx, func(tx storage.StoreTx) error { put(tx, "d"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WithTx(ctx, func(tx storage.StoreTx) error { put(tx, "e"); return boom }); !errors.Is(err, boom) {
+		t.Fatalf("WithTx in batch returned %v", err)
+	}
+	if err := s.EndBatch(true); err != nil {
+		t.Fatal(err)
+	}
+	if !has("d") || has("e") {
+		t.Fatalf("after a batch: d %v (want true), e %v (want false)", has("d"), has("e"))
+	}
+	if err := s.BeginBatch(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WithTx(ctx, func(tx storage.StoreTx) error { put(tx, "f"); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.EndBatch(false); err != nil {
+		t.Fatal(err)
+	}
+	if has("f") {
+		t.Fatal("a rolled-back batch's write is visible")
+	}
+
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WithTx(ctx, func(storage.StoreTx) error { return nil }); !errors.Is(err, ErrClosed) {
+		t.Fatalf("WithTx after Close: %v, want ErrClosed", err)
+	}
+}
