@@ -172,7 +172,7 @@ func loadMeta(g *storage.GroupRecord) (*epochMeta, error) {
 }
 
 func (m *epochMeta) store(g *storage.GroupRecord) error {
-	b, err := json.Marshal(m)
+	b, err := m.encode()
 	if err != nil {
 		return err
 	}
