@@ -49,7 +49,7 @@ func (m *epochMeta) encode() ([]byte, error) {
 				b = append(b, "null"...)
 				continue
 			}
-			b = append(pc.appendFields(append(b, '{')), `,"s":`...)
+			b = append(pc.encodeFields(append(b, '{')), `,"s":`...)
 			if pc.Seen == nil {
 				b = append(b, "null"...)
 			} else {
@@ -100,22 +100,31 @@ func (m *epochMeta) encode() ([]byte, error) {
 
 // sizeHint estimates the length of m's encoding.
 func (m *epochMeta) sizeHint() int {
-	n := 64 + 68*(len(m.Departs)+len(m.Epochs)) + 160*len(m.Kept) + 64*len(m.Uncovered)
+	n := 64 + 70*(len(m.Departs)+len(m.Epochs)) + 220*len(m.Kept) + 64*len(m.Uncovered)
 	for _, cv := range m.Covered {
 		if cv != nil {
-			n += 160 + len(cv.Hints)*4/3 + 68*len(cv.HexHints) + 32*len(cv.Adds)
+			n += 200 + (len(cv.Hints)+2)*4/3 + 68*len(cv.HexHints) + 32*len(cv.Adds)
 		}
 	}
 	for _, pc := range m.Parts {
 		if pc != nil {
-			n += 160 + len(pc.Hints)*4/3 + 68*len(pc.HexHints) + 32*len(pc.Adds) + 6*len(pc.Seen)
+			n += 200 + (len(pc.Hints)+2)*4/3 + 68*len(pc.HexHints) + 32*len(pc.Adds) + 6*len(pc.Seen)
 		}
 	}
 	return n
 }
 
-// appendFields appends cv's fields (without braces) as encoding/json writes them.
+// appendFields appends cv's fields (without braces) as encoding/json writes them, from
+// cv.enc once encoded (entries are replaced, never modified: a frontier event's hints were
+// encoded again for every key event that kept it, twice for a removal's).
 func (cv *coverage) appendFields(b []byte) []byte {
+	if cv.enc == nil {
+		cv.enc = cv.encodeFields(make([]byte, 0, 200+(len(cv.Hints)+2)*4/3+68*len(cv.HexHints)+32*len(cv.Adds)))
+	}
+	return append(b, cv.enc...)
+}
+
+func (cv *coverage) encodeFields(b []byte) []byte {
 	b = appendJSONBytesArray(append(b, `"a":`...), cv.Author[:])
 	if cv.Departed {
 		b = append(b, `,"x":true`...)
@@ -158,12 +167,24 @@ func appendJSONStrings(b []byte, ss []string) []byte {
 	return append(b, ']')
 }
 
+// jsonPlainLo and jsonPlainHi are the set of the ASCII bytes encoding/json copies as they
+// are (printable, not '"', '\\', '<', '>', '&'), as a bitmap of two words.
+const (
+	jsonPlainLo = 0xffff_ffff_0000_0000 &^ (1<<'"' | 1<<'<' | 1<<'>' | 1<<'&')
+	jsonPlainHi = 0x7fff_ffff_ffff_ffff &^ (1 << ('\\' - 64))
+)
+
 // appendJSONString appends s as encoding/json writes it: copied when it holds only
 // printable ASCII that needs no escape (hex ids, accounts), through encoding/json
 // otherwise.
 func appendJSONString(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+		c := s[i]
+		mask := uint64(jsonPlainLo)
+		if c >= 64 {
+			mask = jsonPlainHi
+		}
+		if c >= 0x80 || mask>>(c&63)&1 == 0 {
 			e, _ := json.Marshal(s) // a string always encodes
 			return append(b, e...)
 		}

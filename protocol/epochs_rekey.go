@@ -577,7 +577,7 @@ func (t *txn) revokedV2(g *storage.GroupRecord, gc *groupCache, revoked []Instal
 		// that revoked it can stay on an epoch of its own; TestRecoverAndRevokeLostHolder).
 		for _, f := range s.Frontier() {
 			if cv, ok := m.Covered[f.String()]; ok && cv.Author == id && !cv.Departed {
-				cv.Departed = true
+				cv.Departed, cv.enc = true, nil
 				changed = true
 			}
 		}
