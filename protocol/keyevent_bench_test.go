@@ -30,8 +30,9 @@ import (
 // receive (package epoch: outer open, block parse, slot open with a DH ratchet turn,
 // schedule) over a block of as many slots, measured in the same run. Only the admin and
 // the receiver run; the other members are contacts of the admin, stopped after setup.
-// Every iteration removes a member (the receive is measured: cpu-ns/op and x-floor; ns/op
-// and B/op are the whole iteration, the admin's removal included, which keeps b.N small);
+// Every iteration removes a member (the receive is measured: cpu-ns/op and x-floor, and
+// its allocations rx-B/op and rx-allocs/op; ns/op and B/op are the whole iteration, the
+// admin's removal included, which keeps b.N small);
 // once every member was removed, each is added back before its next removal (not measured;
 // a Welcome carries the log, so at N = 1000 keep -benchtime below 1000x for speed). The
 // receive runs under the pprof label side=receive: profile it alone with
@@ -93,6 +94,8 @@ func BenchmarkKeyEventReceive(b *testing.B) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		var cpu time.Duration
+		var m0, m1 runtime.MemStats
+		var rxBytes, rxAllocs uint64 // allocated during the receive (the process's: the admin idles then)
 		b.ReportAllocs()
 		b.ResetTimer()
 		for range b.N {
@@ -115,6 +118,7 @@ func BenchmarkKeyEventReceive(b *testing.B) {
 				b.Fatal("the removal published nothing")
 			}
 			out[victim.id] = true
+			runtime.ReadMemStats(&m0)
 			pprof.SetGoroutineLabels(receive)
 			t0 := threadCPU()
 			for _, e := range envs {
@@ -122,10 +126,15 @@ func BenchmarkKeyEventReceive(b *testing.B) {
 			}
 			cpu += time.Duration(threadCPU() - t0)
 			pprof.SetGoroutineLabels(ctx)
+			runtime.ReadMemStats(&m1)
+			rxBytes += m1.TotalAlloc - m0.TotalAlloc
+			rxAllocs += m1.Mallocs - m0.Mallocs
 			inSync("a removal")
 		}
 		per := cpu / time.Duration(b.N)
 		b.ReportMetric(float64(per.Nanoseconds()), "cpu-ns/op")
+		b.ReportMetric(float64(rxBytes)/float64(b.N), "rx-B/op")
+		b.ReportMetric(float64(rxAllocs)/float64(b.N), "rx-allocs/op")
 		b.ReportMetric(float64(floor.Nanoseconds()), "floor-ns")
 		b.ReportMetric(float64(per)/float64(floor), "x-floor")
 	})
