@@ -36,6 +36,7 @@ type material struct {
 type Schedule struct {
 	group    ID
 	known    map[ID]byte
+	sorted   []ID // the ids of known, ascending (shared by clones: replaced, never written)
 	frontier Frontier
 	prev     map[ID]Frontier // prev sets of the frontier events
 	material map[ID]material
@@ -44,7 +45,7 @@ type Schedule struct {
 
 // NewSchedule returns an empty schedule for group (no key event applied yet).
 func NewSchedule(group ID) *Schedule {
-	return &Schedule{group: group, known: map[ID]byte{}, prev: map[ID]Frontier{}, material: map[ID]material{}}
+	return &Schedule{group: group, known: map[ID]byte{}, sorted: []ID{}, prev: map[ID]Frontier{}, material: map[ID]material{}}
 }
 
 // Prev returns the prev set of frontier event id (nil if id is not in the frontier).
@@ -106,6 +107,9 @@ func (s *Schedule) Apply(ev Event) error {
 	if len(next) > MaxFrontier {
 		return fmt.Errorf("%w: %d events", ErrFrontierFull, len(next))
 	}
+	if added > 0 {
+		s.sorted = s.withKnown(ev)
+	}
 	s.known[ev.ID] |= flagApplied
 	for _, p := range ev.Prev {
 		s.known[p] |= flagSuperseded
@@ -127,6 +131,38 @@ func (s *Schedule) Apply(ev Event) error {
 		}
 	}
 	return nil
+}
+
+// withKnown returns the sorted known ids with those of ev added (a new slice: clones share
+// the old one).
+func (s *Schedule) withKnown(ev Event) []ID {
+	var add []ID
+	if _, ok := s.known[ev.ID]; !ok {
+		add = append(add, ev.ID)
+	}
+	for _, p := range ev.Prev {
+		if _, ok := s.known[p]; !ok {
+			add = append(add, p)
+		}
+	}
+	cmp := func(a, b ID) int { return bytes.Compare(a[:], b[:]) }
+	slices.SortFunc(add, cmp)
+	old := s.sortedIDs()
+	out := make([]ID, 0, len(old)+len(add))
+	for _, id := range add {
+		i, _ := slices.BinarySearchFunc(old, id, cmp)
+		out = append(append(out, old[:i]...), id)
+		old = old[i:]
+	}
+	return append(out, old...)
+}
+
+// sortedIDs returns the known ids, ascending.
+func (s *Schedule) sortedIDs() []ID {
+	if s.sorted != nil && len(s.sorted) == len(s.known) {
+		return s.sorted
+	}
+	return slices.SortedFunc(maps.Keys(s.known), func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
 }
 
 // SetSeed stores the seed of a frontier event (from a key block slot, a Welcome or a seed
@@ -258,7 +294,7 @@ func (s *Schedule) Clone() *Schedule {
 	for id, p := range s.prev {
 		prev[id] = p.clone()
 	}
-	return &Schedule{group: s.group, known: maps.Clone(s.known), frontier: slices.Clone(s.frontier), prev: prev,
+	return &Schedule{group: s.group, known: maps.Clone(s.known), sorted: s.sorted, frontier: slices.Clone(s.frontier), prev: prev,
 		material: maps.Clone(s.material), live: slices.Clone(s.live)}
 }
 
@@ -270,7 +306,7 @@ const (
 
 // MarshalBinary encodes the schedule canonically (spec: "State").
 func (s *Schedule) MarshalBinary() ([]byte, error) {
-	ids := slices.SortedFunc(maps.Keys(s.known), func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
+	ids := s.sortedIDs()
 	b := make([]byte, 0, 2+IDSize+4+len(ids)*(IDSize+1)+1+len(s.material)*(IDSize+1+IDSize)+1+len(s.live)*2*IDSize)
 	b = append(b, stateMagic, stateVersion)
 	b = append(b, s.group[:]...)
@@ -312,6 +348,9 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 	if r.err == nil && (k > MaxKnownEvents || uint64(k)*(IDSize+1) > uint64(r.left())) {
 		return fmt.Errorf("%w: %d known ids", ErrMalformed, k)
 	}
+	if r.err == nil {
+		n.sorted = make([]ID, 0, k)
+	}
 	var prev ID
 	for i := uint32(0); i < k && r.err == nil; i++ {
 		id, fl := r.id(), r.u8()
@@ -322,6 +361,7 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 			return fmt.Errorf("%w: known id %d not canonical", ErrMalformed, i)
 		}
 		n.known[id] = fl
+		n.sorted = append(n.sorted, id)
 		if fl == flagApplied {
 			n.frontier = append(n.frontier, id)
 		}

@@ -62,6 +62,7 @@ type coverage struct {
 	Hints    hintList `json:"hs,omitempty"` // slot hints
 	HexHints []string `json:"h,omitempty"`  // slot hints as stored before hintList (hex; read only)
 	Adds     []string `json:"n,omitempty"`  // accounts added by the event
+	enc      []byte   // the fields' encoding, once encoded (see appendFields)
 }
 
 // partCoverage is the coverage of the parts of one key block seen so far.
@@ -172,7 +173,7 @@ func loadMeta(g *storage.GroupRecord) (*epochMeta, error) {
 }
 
 func (m *epochMeta) store(g *storage.GroupRecord) error {
-	b, err := json.Marshal(m)
+	b, err := m.encode()
 	if err != nil {
 		return err
 	}

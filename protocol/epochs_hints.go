@@ -127,7 +127,7 @@ func (cv *coverage) upgradeHints() bool {
 	if !cv.Hints.valid() {
 		return false
 	}
-	cv.Hints, cv.HexHints = cv.Hints.union(hs), nil
+	cv.Hints, cv.HexHints, cv.enc = cv.Hints.union(hs), nil, nil
 	return true
 }
 

@@ -391,6 +391,9 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache) error {
 	}
 	bad, err := t.unhealed(gc, s, m)
 	if err != nil || !bad {
+		if key := append(slices.Clone(g.Schedule), g.EpochMeta...); err == nil { // healed: the next send skips the check (prepareV2)
+			t.onCommit(func() { gc.healthy = key })
+		}
 		return err
 	}
 	if len(s.Missing()) > 0 && len(m.Uncovered) == 0 {
@@ -577,7 +580,7 @@ func (t *txn) revokedV2(g *storage.GroupRecord, gc *groupCache, revoked []Instal
 		// that revoked it can stay on an epoch of its own; TestRecoverAndRevokeLostHolder).
 		for _, f := range s.Frontier() {
 			if cv, ok := m.Covered[f.String()]; ok && cv.Author == id && !cv.Departed {
-				cv.Departed = true
+				cv.Departed, cv.enc = true, nil
 				changed = true
 			}
 		}

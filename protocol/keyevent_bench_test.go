@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"slices"
 	"sort"
 	"strconv"
@@ -29,10 +30,13 @@ import (
 // receive (package epoch: outer open, block parse, slot open with a DH ratchet turn,
 // schedule) over a block of as many slots, measured in the same run. Only the admin and
 // the receiver run; the other members are contacts of the admin, stopped after setup.
-// Every iteration removes a member (the receive is measured: cpu-ns/op and x-floor; ns/op
-// and B/op are the whole iteration, the admin's removal included, which keeps b.N small);
-// when b.N exceeds the members, each is added back after its removal (a Welcome carries
-// the log, so at N = 1000 use -benchtime Nx with N below 1000).
+// Every iteration removes a member (the receive is measured: cpu-ns/op and x-floor, and
+// its allocations rx-B/op and rx-allocs/op; ns/op and B/op are the whole iteration, the
+// admin's removal included, which keeps b.N small);
+// once every member was removed, each is added back before its next removal (not measured;
+// a Welcome carries the log, so at N = 1000 keep -benchtime below 1000x for speed). The
+// receive runs under the pprof label side=receive: profile it alone with
+// -cpuprofile and go tool pprof -tagfocus=side=receive.
 func BenchmarkKeyEventReceive(b *testing.B) {
 	n := 50
 	if v, err := strconv.Atoi(os.Getenv("CHORUS_BENCH_MEMBERS")); err == nil && v >= 4 {
@@ -80,37 +84,57 @@ func BenchmarkKeyEventReceive(b *testing.B) {
 		}
 	}
 	floor := keyScheduleReceiveFloor(b, n-2)
+	// The sub-benchmark's function runs more than once (b.N = 1 first, then again per
+	// -count) on the same group: the next victim and who is out persist across runs, and
+	// a victim removed in an earlier pass is added back (not measured) before its removal.
+	next, out := 0, map[string]bool{}
+	// receive labels the receiver's work (-tagfocus=side=receive isolates it in a profile).
+	receive := pprof.WithLabels(ctx, pprof.Labels("side", "receive"))
 	b.Run(fmt.Sprintf("%dx1", n), func(b *testing.B) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
 		var cpu time.Duration
+		var m0, m1 runtime.MemStats
+		var rxBytes, rxAllocs uint64 // allocated during the receive (the process's: the admin idles then)
 		b.ReportAllocs()
 		b.ResetTimer()
-		for i := 0; i < b.N; i++ {
-			victim := others[i%len(others)]
+		for range b.N {
+			victim := others[next%len(others)]
+			next++
+			if out[victim.id] {
+				if err := admin.c.AddMembers(ctx, g, victim.id); err != nil {
+					b.Fatal(err)
+				}
+				for _, e := range collect() {
+					protocol.Inject(rx.c, e.Topic, e.Payload)
+				}
+				inSync("an add")
+			}
 			if err := admin.c.RemoveMembers(ctx, g, victim.id); err != nil {
 				b.Fatal(err)
 			}
 			envs := collect()
+			if len(envs) == 0 {
+				b.Fatal("the removal published nothing")
+			}
+			out[victim.id] = true
+			runtime.ReadMemStats(&m0)
+			pprof.SetGoroutineLabels(receive)
 			t0 := threadCPU()
 			for _, e := range envs {
 				protocol.Inject(rx.c, e.Topic, e.Payload)
 			}
 			cpu += time.Duration(threadCPU() - t0)
+			pprof.SetGoroutineLabels(ctx)
+			runtime.ReadMemStats(&m1)
+			rxBytes += m1.TotalAlloc - m0.TotalAlloc
+			rxAllocs += m1.Mallocs - m0.Mallocs
 			inSync("a removal")
-			if b.N <= len(others) {
-				continue
-			}
-			if err := admin.c.AddMembers(ctx, g, victim.id); err != nil {
-				b.Fatal(err)
-			}
-			for _, e := range collect() {
-				protocol.Inject(rx.c, e.Topic, e.Payload)
-			}
-			inSync("an add")
 		}
 		per := cpu / time.Duration(b.N)
 		b.ReportMetric(float64(per.Nanoseconds()), "cpu-ns/op")
+		b.ReportMetric(float64(rxBytes)/float64(b.N), "rx-B/op")
+		b.ReportMetric(float64(rxAllocs)/float64(b.N), "rx-allocs/op")
 		b.ReportMetric(float64(floor.Nanoseconds()), "floor-ns")
 		b.ReportMetric(float64(per)/float64(floor), "x-floor")
 	})

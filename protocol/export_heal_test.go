@@ -1,0 +1,37 @@
+package protocol
+
+import (
+	"bytes"
+	"context"
+)
+
+// HealthyForTest reports whether c's cache entry of group g holds the stored schedule and
+// bookkeeping as found healed (cached), and whether the heal check computed afresh finds
+// the group healed (fresh).
+func HealthyForTest(c *Client, g GroupID) (cached, fresh bool, err error) {
+	err = c.tx(context.Background(), func(t *txn) error {
+		gc := c.groups[g]
+		rec, err := t.GroupState(g)
+		if err != nil || gc == nil {
+			return err
+		}
+		cached = gc.healthy != nil && bytes.Equal(gc.healthy, append(bytes.Clone(rec.Schedule), rec.EpochMeta...))
+		s, m, err := loadV2(rec)
+		if err != nil {
+			return err
+		}
+		bad, err := t.unhealed(gc, s, m)
+		fresh = !bad
+		return err
+	})
+	return cached, fresh, err
+}
+
+// ForgetHealthyForTest drops what c's cache entry of g remembers as found healed.
+func ForgetHealthyForTest(c *Client, g GroupID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gc := c.groups[g]; gc != nil {
+		gc.healthy = nil
+	}
+}
