@@ -117,13 +117,24 @@ type eventFields struct {
 	inPayload bool
 }
 
-// fieldsOf returns private copies of ev's decoded fields, but for its members, which are
-// to be those its payload lists.
+// fieldsOf returns private copies of ev's decoded fields, but for a long member list,
+// which is to be the one its payload lists.
 func fieldsOf(ev *Event) eventFields {
-	return eventFields{clock: ev.Clock, typ: ev.Type, inPayload: true, name: ev.Name,
+	f := eventFields{clock: ev.Clock, typ: ev.Type, name: ev.Name,
 		color: ev.Color, description: ev.Description, image: bytes.Clone(ev.Image),
 		parents: slices.Clone(ev.Parents), version: ev.Version}
+	if len(ev.Members) > inPayloadMembers {
+		f.inPayload = true
+	} else {
+		f.members = cloneStrings(ev.Members)
+	}
+	return f
 }
+
+// inPayloadMembers is the longest member list a binding copies: comparing with a copy is
+// cheaper than walking the payload (Derive checks every event's binding), and a short
+// list's copy is small.
+const inPayloadMembers = 16
 
 // decodeFields decodes an event payload.
 func decodeFields(payload []byte) (eventFields, error) {
