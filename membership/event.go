@@ -8,8 +8,10 @@ import (
 	"hash/maphash"
 	"slices"
 	"strconv"
+	"unsafe"
 
 	"github.com/ethereum/go-ethereum/crypto"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/chorus-im/chorus/membership/pb"
@@ -50,6 +52,10 @@ func (t EventType) String() string {
 // the wire entry Signature || Payload; From is the recovered author key string. The decoded
 // fields (Clock ... Description) are informational copies of Payload: encodings, signature
 // checks and the rules (Derive, Update) always use Payload, never decoded fields that differ.
+//
+// Signature, Payload and Raw are never modified in place (copy them to change them): the
+// Members of a parsed event share Payload's bytes (a large group's MEMBERS_ADDED would
+// otherwise hold its member list twice for as long as its state is kept).
 type Event struct {
 	ChatID      string
 	Clock       uint64
@@ -105,14 +111,30 @@ type eventFields struct {
 	version     uint32
 	// causalErr: fields 101/102 are present but malformed (the causal rules discard the event).
 	causalErr bool
+	// inPayload: members are not held (nil); they are those the payload lists (a binding's
+	// fields: its payload is checked unchanged before they are used; a large group's
+	// member list is not held a second time).
+	inPayload bool
 }
 
-// fieldsOf returns private copies of ev's decoded fields.
+// fieldsOf returns private copies of ev's decoded fields, but for a long member list,
+// which is to be the one its payload lists.
 func fieldsOf(ev *Event) eventFields {
-	return eventFields{clock: ev.Clock, typ: ev.Type, members: cloneStrings(ev.Members), name: ev.Name,
+	f := eventFields{clock: ev.Clock, typ: ev.Type, name: ev.Name,
 		color: ev.Color, description: ev.Description, image: bytes.Clone(ev.Image),
 		parents: slices.Clone(ev.Parents), version: ev.Version}
+	if len(ev.Members) > inPayloadMembers {
+		f.inPayload = true
+	} else {
+		f.members = cloneStrings(ev.Members)
+	}
+	return f
 }
+
+// inPayloadMembers is the longest member list a binding copies: comparing with a copy is
+// cheaper than walking the payload (Derive checks every event's binding), and a short
+// list's copy is small.
+const inPayloadMembers = 16
 
 // decodeFields decodes an event payload.
 func decodeFields(payload []byte) (eventFields, error) {
@@ -129,15 +151,23 @@ func decodeFields(payload []byte) (eventFields, error) {
 	return f, nil
 }
 
-// bind makes ev's decoded fields those of f (copies), unless they already are.
+// bind makes ev's decoded fields those of f (copies), unless they already are. With
+// f.inPayload, ev.Payload must be the payload f was decoded from.
 func (f *eventFields) bind(ev *Event) {
-	if ev.Clock == f.clock && ev.Type == f.typ && slices.Equal(ev.Members, f.members) && ev.Name == f.name &&
+	members := slices.Equal(ev.Members, f.members)
+	if f.inPayload {
+		members = payloadLists(ev.Payload, ev.Members)
+	}
+	if ev.Clock == f.clock && ev.Type == f.typ && members && ev.Name == f.name &&
 		ev.Color == f.color && ev.Description == f.description && bytes.Equal(ev.Image, f.image) &&
 		slices.Equal(ev.Parents, f.parents) && ev.Version == f.version {
 		return
 	}
 	ev.Clock, ev.Type, ev.Name, ev.Color, ev.Description = f.clock, f.typ, f.name, f.color, f.description
 	ev.Members, ev.Image = cloneStrings(f.members), bytes.Clone(f.image)
+	if f.inPayload && !members {
+		ev.Members = payloadMembers(ev.Payload)
+	}
 	ev.Parents, ev.Version = slices.Clone(f.parents), f.version
 }
 
@@ -228,6 +258,7 @@ func parseEvent(chatID string, raw []byte) (Event, error) {
 	if err != nil {
 		return Event{}, err
 	}
+	shareMembers(payload, f.members)
 	ev := Event{
 		ChatID:      chatID,
 		Clock:       f.clock,
@@ -248,6 +279,75 @@ func parseEvent(chatID string, raw []byte) (Event, error) {
 	a.fields.causalErr = f.causalErr
 	ev.auth = a
 	return ev, nil
+}
+
+// shareMembers replaces members, decoded from payload (field 2, in order), by strings
+// that share payload's bytes. payload must be private to the event and never modified
+// (parseEvent's copy): a Go string must not change. A member that does not match its
+// entry keeps its decoded string.
+func shareMembers(payload []byte, members []string) {
+	i := 0
+	eachMember(payload, func(v []byte) bool {
+		if i >= len(members) {
+			return false
+		}
+		if len(v) > 0 && string(v) == members[i] {
+			members[i] = unsafe.String(&v[0], len(v))
+		}
+		i++
+		return true
+	})
+}
+
+// fieldMembers is the field number of MembershipUpdateEvent.members.
+const fieldMembers protowire.Number = 2
+
+// eachMember calls f with each member entry of a payload that decodes (in order) until f
+// returns false; it reports whether the walk ended at the end of the payload.
+func eachMember(payload []byte, f func(v []byte) bool) bool {
+	for b := payload; len(b) > 0; {
+		num, typ, n := protowire.ConsumeTag(b)
+		if n < 0 {
+			return false
+		}
+		b = b[n:]
+		if num == fieldMembers && typ == protowire.BytesType {
+			v, n := protowire.ConsumeBytes(b)
+			if n < 0 || !f(v) {
+				return false
+			}
+			b = b[n:]
+			continue
+		}
+		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
+			return false
+		}
+		b = b[n:]
+	}
+	return true
+}
+
+// payloadLists reports whether members are the members a payload (that decodes) lists.
+func payloadLists(payload []byte, members []string) bool {
+	i := 0
+	ok := eachMember(payload, func(v []byte) bool {
+		if i >= len(members) || string(v) != members[i] {
+			return false
+		}
+		i++
+		return true
+	})
+	return ok && i == len(members)
+}
+
+// payloadMembers returns the members a payload (that decodes) lists (copies; nil: none).
+func payloadMembers(payload []byte) []string {
+	var out []string
+	eachMember(payload, func(v []byte) bool {
+		out = append(out, string(v))
+		return true
+	})
+	return out
 }
 
 // verified returns the binding that makes ev's From the known author of Signature over

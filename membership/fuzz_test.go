@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
+	"slices"
 	"testing"
 	"time"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/chorus-im/chorus/internal/statussample"
 	m "github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/membership/pb"
 	"github.com/chorus-im/chorus/spec"
 )
 
@@ -88,6 +92,11 @@ func FuzzParseMessage(f *testing.F) {
 			for i := range msg.Events {
 				if !bytes.Equal(again.Events[i].Raw, msg.Events[i].Raw) || again.Events[i].From != msg.Events[i].From {
 					t.Fatal("event changed through canonical encoding")
+				}
+				// The members (which share the entry's bytes) are those the payload decodes to.
+				var pe pb.MembershipUpdateEvent
+				if err := proto.Unmarshal(msg.Events[i].Payload, &pe); err != nil || !slices.Equal(pe.Members, msg.Events[i].Members) {
+					t.Fatalf("event %d: members %q, the payload decodes to %q (%v)", i, msg.Events[i].Members, pe.Members, err)
 				}
 			}
 			if again2, _ := (&m.Message{ChatID: again.ChatID, Events: again.Events, ChatMessage: again.ChatMessage, EmojiReaction: again.EmojiReaction}).MarshalBinary(); !bytes.Equal(again2, canon) {

@@ -30,7 +30,8 @@ type groupCache struct {
 	state  membership.State
 	status GroupStatus
 
-	// members indexes state.Members (membership checks on the hot path).
+	// members indexes state.Members (membership checks on the hot path); the two are
+	// replaced together.
 	members memberIndex
 
 	// sender caches our deserialised sender key (deriving its signing key is costly);
@@ -58,10 +59,7 @@ func groupAEAD(secret [32]byte) (cipher.AEAD, error) {
 	return chacha20poly1305.NewX(key)
 }
 
-func (gc *groupCache) isMember(key string) bool {
-	_, ok := slices.BinarySearch(gc.members, key)
-	return ok
-}
+func (gc *groupCache) isMember(key string) bool { return gc.members.has(gc.state.Members, key) }
 
 // cacheGroup builds the cache entry of g and installs it at commit.
 func (t *txn) cacheGroup(g *storage.GroupRecord) (*groupCache, error) {

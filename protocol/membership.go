@@ -275,7 +275,7 @@ func (t *txn) applyMembership(g *storage.GroupRecord, gc *groupCache, next membe
 		}
 		t.sends = append(t.sends, outs...)
 	}
-	members, status := membersAfter(gc.members, &next, ch), g.Status
+	members, status := membersAfter(gc.members, old.Members, next.Members), g.Status
 	t.onCommit(func() { gc.state, gc.members, gc.status = next, members, status })
 	if t.states == nil {
 		t.states = map[GroupID]*membership.State{}

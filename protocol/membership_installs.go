@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -130,40 +131,64 @@ func (mi *memberInstalls) without(accounts []string) *memberInstalls {
 	return next
 }
 
-// memberIndex is a sorted copy of a state's member list (sharing its strings), searched
-// in O(log n): 16 bytes a member, where a map took 53 (issue 16: a client keeps one per
-// group, and a 1000-member group's was 53 KiB).
-type memberIndex []string
+// memberIndex orders a state's member list: the positions in it of the members, sorted
+// by key, searched in O(log n). It is 4 bytes a member (issue 16: a client keeps one per
+// group; the map it replaced took 53 bytes a member, a sorted copy of the list 16) and
+// holds for the list it was built from only: it is kept beside it (groupCache).
+type memberIndex []int32
 
-func memberSet(st *membership.State) memberIndex {
-	m := slices.Clone(st.Members)
-	slices.Sort(m)
-	return m
+// has reports whether key is in members, the list idx was built from.
+func (idx memberIndex) has(members []string, key string) bool {
+	_, ok := slices.BinarySearchFunc(idx, key, func(i int32, k string) int { return strings.Compare(members[i], k) })
+	return ok
 }
 
-// membersAfter returns the member index after change ch of the membership whose index
-// is members and whose state is now next (a copy adjusted, when that is cheaper than
-// sorting next's members again; indexes are replaced, never modified).
-func membersAfter(members memberIndex, next *membership.State, ch membership.Changes) memberIndex {
-	if len(ch.MembersRemoved)+len(ch.MembersAdded) == 0 && len(members) == len(next.Members) {
-		return members
+// memberSet returns the index of st's members.
+func memberSet(st *membership.State) memberIndex {
+	return indexOf(st.Members)
+}
+
+func indexOf(members []string) memberIndex {
+	idx := make(memberIndex, len(members))
+	for i := range idx {
+		idx[i] = int32(i)
 	}
-	if len(ch.MembersAdded) > 8 || len(ch.MembersRemoved) > 8 || len(members) == 0 {
-		return memberSet(next)
+	slices.SortFunc(idx, func(a, b int32) int { return strings.Compare(members[a], members[b]) })
+	return idx
+}
+
+// membersAfter returns the index of next, a member list that replaces old, whose index
+// is idx: a copy adjusted when next is old with some members removed and at most 8
+// appended (the usual change), built anew otherwise. Indexes are replaced, never modified.
+func membersAfter(idx memberIndex, old, next []string) memberIndex {
+	if len(idx) != len(old) || len(old) == 0 {
+		return indexOf(next)
 	}
-	out := make(memberIndex, 0, len(members)+len(ch.MembersAdded))
-	for _, m := range members {
-		if !slices.Contains(ch.MembersRemoved, m) {
-			out = append(out, m)
+	pos := make([]int32, len(old)) // the position in next of each of old's members, or -1
+	j := 0
+	for i, m := range old {
+		if j < len(next) && next[j] == m {
+			pos[i] = int32(j)
+			j++
+		} else {
+			pos[i] = -1
 		}
 	}
-	for _, m := range ch.MembersAdded {
-		if i, ok := slices.BinarySearch(out, m); !ok {
-			out = slices.Insert(out, i, m)
+	if j == len(old) && j == len(next) {
+		return idx
+	}
+	if len(next)-j > 8 {
+		return indexOf(next)
+	}
+	out := make(memberIndex, 0, len(next))
+	for _, i := range idx {
+		if p := pos[i]; p >= 0 {
+			out = append(out, p)
 		}
 	}
-	if len(out) != len(next.Members) {
-		return memberSet(next) // the change does not describe next: build it
+	for p := j; p < len(next); p++ {
+		k, _ := slices.BinarySearchFunc(out, next[p], func(i int32, key string) int { return strings.Compare(next[i], key) })
+		out = slices.Insert(out, k, int32(p))
 	}
-	return slices.Clip(out)
+	return out
 }
