@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strings"
 	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
@@ -540,8 +541,31 @@ func (c *Client) Group(ctx context.Context, id GroupID) (GroupInfo, error) {
 
 func groupInfo(g *storage.GroupRecord, gc *groupCache) GroupInfo {
 	return GroupInfo{ID: g.ID, ChatID: g.ChatID, Name: gc.state.Name, Description: gc.state.Description, Color: gc.state.Color,
-		Image: slices.Clone(gc.state.Image), Creator: gc.state.Creator, Members: slices.Clone(gc.state.Members),
-		Admins: slices.Clone(gc.state.Admins), Status: g.Status, Topic: g.Topic}
+		Image: slices.Clone(gc.state.Image), Creator: strings.Clone(gc.state.Creator), Members: detachStrings(gc.state.Members),
+		Admins: detachStrings(gc.state.Admins), Status: g.Status, Topic: g.Topic}
+}
+
+// detachStrings copies ss into one fresh backing string: the state's member ids share the
+// bytes of the log entries they were parsed from (package membership), so a GroupInfo the
+// application keeps must not hold those entries (up to a whole creation event) alive.
+func detachStrings(ss []string) []string {
+	if ss == nil {
+		return nil
+	}
+	n := 0
+	for _, s := range ss {
+		n += len(s)
+	}
+	var b strings.Builder
+	b.Grow(n)
+	for _, s := range ss {
+		b.WriteString(s)
+	}
+	all, out := b.String(), make([]string, len(ss))
+	for i, s := range ss {
+		out[i], all = all[:len(s)], all[len(s):]
+	}
+	return out
 }
 
 // Members returns the group's members (account ids).

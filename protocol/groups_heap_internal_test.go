@@ -5,12 +5,15 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 	"time"
+	"unsafe"
 
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 // TestMemberIndexHeap: the group cache's member index is kept for every group as long as
@@ -129,4 +132,28 @@ func TestGroupCacheHeap(t *testing.T) {
 	}
 	runtime.KeepAlive(gc)
 	runtime.KeepAlive(log)
+}
+
+// TestGroupInfoDetached: the member and admin ids a GroupInfo hands the application do not
+// share memory with the group state's (whose strings point into parsed log entries), and
+// read the same.
+func TestGroupInfoDetached(t *testing.T) {
+	entry := strings.Repeat("x", 4096) + "0x04aa0x04bb0x04cc"
+	st := membership.State{Creator: entry[4096:4102], Members: []string{entry[4096:4102], entry[4102:4108], entry[4108:4114]},
+		Admins: []string{entry[4096:4102]}}
+	gc := &groupCache{state: st}
+	info := groupInfo(&storage.GroupRecord{}, gc)
+	if !slices.Equal(info.Members, st.Members) || !slices.Equal(info.Admins, st.Admins) || info.Creator != st.Creator {
+		t.Fatalf("GroupInfo reads %v %v %q, state %v %v %q", info.Members, info.Admins, info.Creator, st.Members, st.Admins, st.Creator)
+	}
+	lo, hi := uintptr(unsafe.Pointer(unsafe.StringData(entry))), uintptr(unsafe.Pointer(unsafe.StringData(entry)))+uintptr(len(entry))
+	shared := func(s string) bool {
+		p := uintptr(unsafe.Pointer(unsafe.StringData(s)))
+		return p >= lo && p < hi
+	}
+	for _, s := range append(append([]string{info.Creator}, info.Members...), info.Admins...) {
+		if shared(s) {
+			t.Fatalf("GroupInfo id %q shares the log entry's bytes", s)
+		}
+	}
 }
