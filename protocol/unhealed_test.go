@@ -15,30 +15,36 @@ import (
 
 // TestNothingSentUnhealed (issue 13): after a member left, an installation that changes
 // the group before the designated installation's heal reached it — a key event (an add, a
-// removal), a non-key change (a rename), a device list that revokes nothing, an explicit
-// Rekey — puts nothing under the epoch the leaver still holds but the healing rekey's own
+// removal), a non-key change (a rename), a device list that revokes nothing or revokes one
+// of its own devices, an explicit Rekey — puts nothing under the epoch the leaver still holds but the healing rekey's own
 // minimum: its key block and, as its message, membership events the leaver already held.
 // The installation that left keeps every epoch it held and opens every publish made on
 // the group topic after its leave.
 func TestNothingSentUnhealed(t *testing.T) {
 	actions := []struct {
 		name string
-		do   func(ctx context.Context, g protocol.GroupID, sender, other, outsider *peer) error
+		do   func(ctx context.Context, e *unhealedEnv) error
 	}{
-		{"add", func(ctx context.Context, g protocol.GroupID, sender, _, outsider *peer) error {
-			return sender.c.AddMembers(ctx, g, outsider.id)
+		{"add", func(ctx context.Context, e *unhealedEnv) error {
+			return e.sender.c.AddMembers(ctx, e.g, e.outsider.id)
 		}},
-		{"remove", func(ctx context.Context, g protocol.GroupID, sender, other, _ *peer) error {
-			return sender.c.RemoveMembers(ctx, g, other.id)
+		{"remove", func(ctx context.Context, e *unhealedEnv) error {
+			return e.sender.c.RemoveMembers(ctx, e.g, e.other.id)
 		}},
-		{"rename", func(ctx context.Context, g protocol.GroupID, sender, _, _ *peer) error {
-			return sender.c.SetName(ctx, g, "renamed-after-the-leave")
+		{"rename", func(ctx context.Context, e *unhealedEnv) error {
+			return e.sender.c.SetName(ctx, e.g, "renamed-after-the-leave")
 		}},
-		{"devices", func(_ context.Context, _ protocol.GroupID, sender, _, _ *peer) error {
-			return protocol.AnnounceDevicesForTest(sender.c)
+		{"devices", func(_ context.Context, e *unhealedEnv) error {
+			return protocol.AnnounceDevicesForTest(e.sender.c)
 		}},
-		{"rekey", func(ctx context.Context, g protocol.GroupID, sender, _, _ *peer) error {
-			return sender.c.Rekey(ctx, g)
+		// A device list that revokes the sender's own second device while the leave is
+		// unhealed: the leaver must not read it (it rides with the rekey only when the
+		// revoked installations are the only departed ones).
+		{"revoke", func(ctx context.Context, e *unhealedEnv) error {
+			return e.sender.c.RevokeInstallation(ctx, installationOf(e.sender.t, e.sibling))
+		}},
+		{"rekey", func(ctx context.Context, e *unhealedEnv) error {
+			return e.sender.c.Rekey(ctx, e.g)
 		}},
 	}
 	for _, a := range actions {
@@ -56,7 +62,15 @@ func TestNothingSentUnhealed(t *testing.T) {
 	}
 }
 
-func unhealedAttempt(t *testing.T, s int, do func(ctx context.Context, g protocol.GroupID, sender, other, outsider *peer) error) bool {
+// unhealedEnv is what an action of TestNothingSentUnhealed acts on: the group, the
+// installation sending, a member it may remove, an account it may add, the sender's
+// second device (stopped before the leave).
+type unhealedEnv struct {
+	g                                protocol.GroupID
+	sender, other, outsider, sibling *peer
+}
+
+func unhealedAttempt(t *testing.T, s int, do func(ctx context.Context, e *unhealedEnv) error) bool {
 	var mu sync.Mutex
 	var pubs []transport.Envelope
 	recording := false
@@ -74,13 +88,14 @@ func unhealedAttempt(t *testing.T, s int, do func(ctx context.Context, g protoco
 	ps := tn.peers
 	leaver, sender, outsider := ps[2], ps[s], ps[4]
 	tn.connect(ps...)
+	sibling := tn.link(sender, sender.name+".1")
 	ctx := context.Background()
 	g, err := ps[0].c.CreateGroup(ctx, "heal", "", ps[1].id, ps[2].id, ps[3].id)
 	must(t, err)
 	tn.settle()
 	must(t, ps[0].c.AddAdmins(ctx, g, ps[1].id))
 	tn.settle()
-	waitSameEpoch(tn, g, ps[:4]...)
+	waitSameEpoch(tn, g, append(ps[:4:4], sibling)...)
 	info, err := sender.c.Group(ctx, g)
 	must(t, err)
 	var others []*peer
@@ -90,6 +105,7 @@ func unhealedAttempt(t *testing.T, s int, do func(ctx context.Context, g protoco
 			others = append(others, p)
 		}
 	}
+	sibling.stop()
 	kept := protocol.LiveEpochsForTest(leaver.c, g)
 	if len(kept) == 0 {
 		t.Fatal("setup: the leaver holds no epoch")
@@ -104,7 +120,7 @@ func unhealedAttempt(t *testing.T, s int, do func(ctx context.Context, g protoco
 	mu.Lock()
 	recording = true
 	mu.Unlock()
-	must(t, do(ctx, g, sender, ps[3], outsider))
+	must(t, do(ctx, &unhealedEnv{g: g, sender: sender, other: ps[3], outsider: outsider, sibling: sibling}))
 	tn.settle(sender)
 	mu.Lock()
 	recording = false
