@@ -15,9 +15,10 @@ import (
 
 // TestNothingSentUnhealed (issue 13): after a member left, an installation that changes
 // the group before the designated installation's heal reached it — a key event (an add, a
-// removal), a non-key change (a rename), a device list that revokes nothing or revokes one
-// of its own devices, an explicit Rekey — puts nothing under the epoch the leaver still holds but the healing rekey's own
-// minimum: its key block and, as its message, membership events the leaver already held.
+// removal), a non-key change (a rename), a device list that revokes nothing or revokes
+// one of its own devices, an explicit Rekey — puts nothing under the epoch the leaver
+// still holds but the healing rekey's own minimum: its key block and, as its message,
+// membership events the leaver already held.
 // The installation that left keeps every epoch it held and opens every publish made on
 // the group topic after its leave.
 func TestNothingSentUnhealed(t *testing.T) {
