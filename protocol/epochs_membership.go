@@ -20,14 +20,18 @@ import (
 func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, next membership.State, signed []membership.Event,
 	newcomers []string, body []byte) ([]*storage.OutboxRecord, error) {
 	c := t.c
+	kev, isKey := keyEventOf(signed)
+	isKey = isKey && next.IsMember(c.acct.id)
+	kind := sendMessage
+	if isKey {
+		kind = sendKeyEvent
+	}
 	// While the epoch is unhealed prepareV2 heals first: a key event too is then sealed
-	// under the healed epoch, never under one a departed installation holds.
-	vc, outs, err := t.prepareV2(g, gc, wire.ContentMembership)
+	// under the healed epoch, never under one a departed installation may compute.
+	vc, outs, err := t.prepareV2(g, gc, kind)
 	if err != nil {
 		return nil, err
 	}
-	kev, isKey := keyEventOf(signed)
-	isKey = isKey && next.IsMember(c.acct.id)
 	msg, id, err := t.sealMessageV2(g, &vc.ep, wire.ContentMembership, body)
 	if err != nil {
 		return nil, err

@@ -23,15 +23,27 @@ type v2Context struct {
 	ride bool
 }
 
-// prepareV2 loads the schedule of a group we are in and returns the epoch to seal
-// content of type typ under. Every content send on a v2 group's topic passes here (spec:
+// sendKind is what a send on a v2 group's topic carries (prepareV2).
+type sendKind uint8
+
+const (
+	sendMessage  sendKind = iota // a message, or a membership change that is no key event
+	sendDevices                  // our device list
+	sendKeyEvent                 // a membership key event: its block reaches every member installation
+)
+
+// prepareV2 loads the schedule of a group we are in and returns the epoch to seal a send
+// of kind k under. Every send of content on a v2 group's topic passes here (spec:
 // "Nothing is sent under an unhealed epoch"): while the current epoch is unhealed it
 // heals first — a rekey's block-only publish under our previous epoch, outs — and ep is
-// the healed epoch. The one exception is a device list of ours that revokes the only
-// departed installations the epoch reaches (ridesHeal): vc.ride, ep is the unhealed
-// epoch, and the caller sends it with the rekey (rekeyV2). The epochs found unhealed are
-// marked: sealFrameV2 seals nothing but a rekey's frame under them.
-func (t *txn) prepareV2(g *storage.GroupRecord, gc *groupCache, typ wire.ContentType) (*v2Context, []*storage.OutboxRecord, error) {
+// the healed epoch. Two exceptions: a key event when no departed installation can
+// compute the epoch (unhealed by a coverage gap or missing seeds only: the key event
+// heals it itself, ep is our newest epoch), and a device list of ours that revokes the
+// only departed installations the epoch reaches (ridesHeal: vc.ride, ep is the unhealed
+// epoch, and the caller sends it with the rekey, rekeyV2). Epochs a departed
+// installation may compute are marked: sealFrameV2 seals nothing but a rekey's frame
+// under them.
+func (t *txn) prepareV2(g *storage.GroupRecord, gc *groupCache, k sendKind) (*v2Context, []*storage.OutboxRecord, error) {
 	s, m, err := loadV2(g)
 	if err != nil {
 		return nil, nil, err
@@ -55,18 +67,21 @@ func (t *txn) prepareV2(g *storage.GroupRecord, gc *groupCache, typ wire.Content
 		return vc, nil, nil
 	}
 	live := s.Live()
-	if t.unhealedEps == nil {
-		t.unhealedEps = map[epoch.ID]bool{}
+	departed := departedMayCompute(s, m)
+	if departed {
+		if t.unhealedEps == nil {
+			t.unhealedEps = map[epoch.ID]bool{}
+		}
+		for i := range live {
+			t.unhealedEps[live[i].ID] = true
+		}
 	}
-	for i := range live {
-		t.unhealedEps[live[i].ID] = true
-	}
-	if typ == wire.ContentDevices {
+	if k == sendDevices {
 		if vc.ride, err = t.ridesHeal(m); err != nil {
 			return nil, nil, err
 		}
 	}
-	if !vc.ride {
+	if !vc.ride && (departed || k != sendKeyEvent) {
 		outs, err := t.healBeforeSend(g, gc, vc)
 		return vc, outs, err
 	}
@@ -179,9 +194,13 @@ func (t *txn) sealGroupV2(g *storage.GroupRecord, gc *groupCache, typ wire.Conte
 	var vc *v2Context
 	var outs []*storage.OutboxRecord
 	var err error
+	kind := sendMessage
+	if typ == wire.ContentDevices {
+		kind = sendDevices
+	}
 	if ep, ok := t.c.hot.sendEpoch(g.ID, g.Schedule, g.EpochMeta); ok && bytes.Equal(gc.healthy, ep.key) && t.states[g.ID] == nil {
 		vc = &v2Context{ep: ep.ep} // healed, the same schedule as the last send: its epoch
-	} else if vc, outs, err = t.prepareV2(g, gc, typ); err != nil {
+	} else if vc, outs, err = t.prepareV2(g, gc, kind); err != nil {
 		return MessageID{}, nil, err
 	}
 	msg, id, err := t.sealMessageV2(g, &vc.ep, typ, body)
