@@ -260,13 +260,14 @@ func (t *txn) healBeforeSend(g *storage.GroupRecord, gc *groupCache, vc *v2Conte
 	return outs, nil
 }
 
-// errUnhealedSeal: content about to be sealed under an epoch this transaction found
-// unhealed (a bug: prepareV2 heals first).
+// errUnhealedSeal: content about to be sealed under an epoch this transaction found a
+// departed installation may compute (a bug: prepareV2 heals first).
 var errUnhealedSeal = errors.New("protocol: content sealed under an unhealed epoch")
 
 // sealFrameV2 encodes frame f and seals it under ep's outer key for g's topic: a payload
 // that fits one publish. Every publish on a v2 group's topic is sealed here: under an
-// epoch found unhealed (prepareV2) only a rekey's frame is, the rekey that heals it.
+// epoch a departed installation may compute (marked by prepareV2) only a rekey's frame
+// is, the rekey that heals it.
 func (t *txn) sealFrameV2(g *storage.GroupRecord, ep *epoch.Epoch, f *wire.FrameV2) ([]byte, error) {
 	if t.unhealedEps[ep.ID] && (len(f.Block) < 2 || f.Block[1] != epoch.KindRekey) {
 		return nil, errUnhealedSeal
