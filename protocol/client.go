@@ -450,6 +450,9 @@ type txn struct {
 	// heal lists the v2 groups whose epoch may need a healing rekey once the
 	// transaction's changes are all applied (epochs_rekey.go).
 	heal []GroupID
+	// unhealedEps: the epochs this transaction found a departed installation may
+	// compute; only a rekey's frame is sealed under them (sealFrameV2).
+	unhealedEps map[epoch.ID]bool
 	// burst: the publishes queued are one burst, spread in time (spread.go);
 	// burstRecs are its records so far.
 	burst      bool

@@ -14,39 +14,23 @@ import (
 )
 
 // changeMembershipV2 is the v2 part of changeMembership: the membership message sealed
-// under our current epoch, with the key block of its key event (if it has one) in the
-// same publish, the schedule moved to the new epoch, newcomers welcomed with their join.
+// under our current epoch (healed first if need be), with the key block of its key event
+// (if it has one) in the same publish, the schedule moved to the new epoch, newcomers
+// welcomed with their join.
 func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, next membership.State, signed []membership.Event,
 	newcomers []string, body []byte) ([]*storage.OutboxRecord, error) {
 	c := t.c
-	vc, bad, err := t.prepareV2(g, gc)
-	if err != nil {
-		return nil, err
-	}
 	kev, isKey := keyEventOf(signed)
 	isKey = isKey && next.IsMember(c.acct.id)
-	var outs []*storage.OutboxRecord
-	if bad && !isKey {
-		// Not a key event: heal first, then the message under the healed epoch.
-		if outs, err = t.healBeforeSend(g, gc, vc); err != nil {
-			return nil, err
-		}
-		msg, id, err := t.sealMessageV2(g, &vc.ep, wire.ContentMembership, body)
-		if err != nil {
-			return nil, err
-		}
-		if err := t.PutGroupState(g); err != nil {
-			return nil, err
-		}
-		o, err := t.queueFrames(g, &vc.ep, []*wire.FrameV2{{Message: msg}}, &id)
-		if err != nil {
-			return nil, err
-		}
-		full, err := t.Group(g.ID)
-		if err != nil {
-			return nil, err
-		}
-		return append(outs, o...), t.applyMembership(full, gc, next, nil, true)
+	kind := sendMessage
+	if isKey {
+		kind = sendKeyEvent
+	}
+	// While the epoch is unhealed prepareV2 heals first: a key event too is then sealed
+	// under the healed epoch, never under one a departed installation may compute.
+	vc, outs, err := t.prepareV2(g, gc, kind)
+	if err != nil {
+		return nil, err
 	}
 	msg, id, err := t.sealMessageV2(g, &vc.ep, wire.ContentMembership, body)
 	if err != nil {

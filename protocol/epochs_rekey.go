@@ -88,16 +88,23 @@ func (t *txn) designated(st *membership.State, except []*storage.InstallationRec
 // the rekey, with a Welcome to it, stands in for forwarding), or seeds missing for the
 // frontier.
 func (t *txn) unhealed(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, error) {
+	if departedMayCompute(s, m) || len(s.Missing()) > 0 {
+		return true, nil
+	}
+	gaps, err := t.coverageGaps(gc, s, m)
+	return len(gaps) > 0, err
+}
+
+// departedMayCompute reports whether a departed installation may compute the current
+// epoch (epoch.Unhealed): a departure no key event excluded, or concurrent events one of
+// which departs (departed installations could pool their seeds).
+func departedMayCompute(s *epoch.Schedule, m *epochMeta) bool {
 	f := s.Frontier()
 	fe := make([]epoch.FrontierEvent, len(f))
 	for i, id := range f {
 		fe[i] = epoch.FrontierEvent{ID: id, Departs: slices.Contains(m.Departs, id.String())}
 	}
-	if epoch.Unhealed(fe, len(m.Uncovered) > 0) || len(s.Missing()) > 0 {
-		return true, nil
-	}
-	gaps, err := t.coverageGaps(gc, s, m)
-	return len(gaps) > 0, err
+	return epoch.Unhealed(fe, len(m.Uncovered) > 0)
 }
 
 // coverageGaps returns the installations of the current membership that some frontier

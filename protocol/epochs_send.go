@@ -18,42 +18,104 @@ type v2Context struct {
 	s  *epoch.Schedule
 	m  *epochMeta
 	ep epoch.Epoch
+	// ride: the epoch is unhealed and the content is a device list that rides with the
+	// rekey healing it, sealed under ep, our previous epoch (see ridesHeal).
+	ride bool
 }
 
-// prepareV2 loads the schedule of a group we are in and says whether its epoch must be
-// healed (rekeyed) before anything is sent under it; ep is the epoch to seal the next
-// message under: the current one, or while unhealed our newest live one (the message
-// then rides with the rekey, in the same publish, sealed under our previous epoch as a
-// key event's publish is).
-func (t *txn) prepareV2(g *storage.GroupRecord, gc *groupCache) (*v2Context, bool, error) {
+// sendKind is what a send on a v2 group's topic carries (prepareV2).
+type sendKind uint8
+
+const (
+	sendMessage  sendKind = iota // a message, or a membership change that is no key event
+	sendDevices                  // our device list
+	sendKeyEvent                 // a membership key event: its block reaches every member installation
+)
+
+// prepareV2 loads the schedule of a group we are in and returns the epoch to seal a send
+// of kind k under. Every send of content on a v2 group's topic passes here (spec:
+// "Nothing is sent under an unhealed epoch"): while the current epoch is unhealed it
+// heals first — a rekey's block-only publish under our previous epoch, outs — and ep is
+// the healed epoch. Two exceptions: a key event when no departed installation can
+// compute the epoch (unhealed by a coverage gap or missing seeds only: the key event
+// heals it itself, ep is our newest epoch), and a device list of ours that revokes the
+// only departed installations the epoch reaches (ridesHeal: vc.ride, ep is the unhealed
+// epoch, and the caller sends it with the rekey, rekeyV2). Epochs a departed
+// installation may compute are marked: sealFrameV2 seals nothing but a rekey's frame
+// under them.
+func (t *txn) prepareV2(g *storage.GroupRecord, gc *groupCache, k sendKind) (*v2Context, []*storage.OutboxRecord, error) {
 	s, m, err := loadV2(g)
 	if err != nil {
-		return nil, false, err
+		return nil, nil, err
 	}
 	key := append(append([]byte{}, g.Schedule...), g.EpochMeta...)
 	bad := false
 	if !bytes.Equal(gc.healthy, key) || t.states[g.ID] != nil {
 		if bad, err = t.unhealed(gc, s, m); err != nil {
-			return nil, false, err
+			return nil, nil, err
 		}
 		if !bad {
 			t.onCommit(func() { gc.healthy = key })
 		}
 	}
-	ep, err := s.Current()
-	if err != nil {
-		if !bad {
-			return nil, false, err
+	vc := &v2Context{s: s, m: m}
+	if !bad {
+		if vc.ep, err = s.Current(); err != nil {
+			return nil, nil, err
 		}
-		live := s.Live()
-		if len(live) == 0 {
-			return nil, false, err
-		}
-		ep = live[len(live)-1]
-	} else if !bad {
-		t.onCommit(func() { t.c.hot.setSendEpoch(g.ID, key, ep) })
+		t.onCommit(func() { t.c.hot.setSendEpoch(g.ID, key, vc.ep) })
+		return vc, nil, nil
 	}
-	return &v2Context{s: s, m: m, ep: ep}, bad, nil
+	live := s.Live()
+	departed := departedMayCompute(s, m)
+	if departed {
+		if t.unhealedEps == nil {
+			t.unhealedEps = map[epoch.ID]bool{}
+		}
+		for i := range live {
+			t.unhealedEps[live[i].ID] = true
+		}
+	}
+	if k == sendDevices {
+		if vc.ride, err = t.ridesHeal(m); err != nil {
+			return nil, nil, err
+		}
+	}
+	if !vc.ride && (departed || k != sendKeyEvent) {
+		outs, err := t.healBeforeSend(g, gc, vc)
+		return vc, outs, err
+	}
+	if vc.ep, err = s.Current(); err != nil {
+		if len(live) == 0 {
+			return nil, nil, err
+		}
+		vc.ep = live[len(live)-1]
+	}
+	return vc, nil, nil
+}
+
+// ridesHeal reports whether a device list of ours may ride with the rekey that heals the
+// current epoch, sealed under it: only when every departed installation the epoch still
+// reaches is one of ours that is revoked — the list that revokes it is all it reads (it
+// learns its revocation; the others apply it with the block that excludes it). With any
+// other departed installation, or a list that revokes nothing, the rekey goes first.
+func (t *txn) ridesHeal(m *epochMeta) (bool, error) {
+	if len(m.Uncovered) == 0 {
+		return false, nil
+	}
+	for _, id := range m.Uncovered {
+		in, err := t.Installation(id)
+		if errors.Is(err, storage.ErrNotFound) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		if in.Account != t.c.acct.id || !in.Revoked {
+			return false, nil
+		}
+	}
+	return true, nil
 }
 
 // messageIDV2 computes a v2 group message id.
@@ -122,25 +184,24 @@ func (t *txn) sealMessageV2(g *storage.GroupRecord, ep *epoch.Epoch, typ wire.Co
 	return msg, id, nil
 }
 
-// sealGroupV2 is sealGroup for a v2 group: heal first if needed, then one publish with
-// the message under the current epoch.
+// sealGroupV2 is sealGroup for a v2 group: heal first if needed (prepareV2), then one
+// publish with the message under the current epoch.
 func (t *txn) sealGroupV2(g *storage.GroupRecord, gc *groupCache, typ wire.ContentType, body []byte) (MessageID, []*storage.OutboxRecord, error) {
 	c := t.c
 	if g.Status != GroupActive || !gc.isMember(c.acct.id) {
 		return MessageID{}, nil, ErrNotMember
 	}
 	var vc *v2Context
-	bad, err := false, error(nil)
+	var outs []*storage.OutboxRecord
+	var err error
+	kind := sendMessage
+	if typ == wire.ContentDevices {
+		kind = sendDevices
+	}
 	if ep, ok := t.c.hot.sendEpoch(g.ID, g.Schedule, g.EpochMeta); ok && bytes.Equal(gc.healthy, ep.key) && t.states[g.ID] == nil {
 		vc = &v2Context{ep: ep.ep} // healed, the same schedule as the last send: its epoch
-	} else if vc, bad, err = t.prepareV2(g, gc); err != nil {
+	} else if vc, outs, err = t.prepareV2(g, gc, kind); err != nil {
 		return MessageID{}, nil, err
-	}
-	var outs []*storage.OutboxRecord
-	if bad && typ != wire.ContentDevices {
-		if outs, err = t.healBeforeSend(g, gc, vc); err != nil {
-			return MessageID{}, nil, err
-		}
 	}
 	msg, id, err := t.sealMessageV2(g, &vc.ep, typ, body)
 	if err != nil {
@@ -149,7 +210,7 @@ func (t *txn) sealGroupV2(g *storage.GroupRecord, gc *groupCache, typ wire.Conte
 	if err := t.PutGroupState(g); err != nil {
 		return MessageID{}, nil, err
 	}
-	if bad && typ == wire.ContentDevices {
+	if vc.ride {
 		// A device list that revokes rides with the rekey that heals the revocation,
 		// under our previous epoch, as a key event does: the revoked installation learns
 		// it, and the others apply it with the block that excludes it.
@@ -183,9 +244,11 @@ func (t *txn) queueMessageFrame(g *storage.GroupRecord, ep *epoch.Epoch, msg []b
 
 // healBeforeSend rekeys an unhealed epoch before anything is sent (spec: "Nothing is sent under
 // an unhealed epoch"): a block-only publish under our previous epoch, then vc.ep is the
-// healed epoch our message is sealed under, in its own publish. A message never rides
-// in the rekey's publish: sealed under the previous epoch it would be open to the
-// departed installation that epoch still reaches (TestHealBeforeSend).
+// healed epoch our content is sealed under, in its own publish. Content never rides in
+// the rekey's publish: sealed under the previous epoch it would be open to the departed
+// installation that epoch still reaches (TestHealBeforeSend); a key event authored while
+// unhealed is no exception, its frame (event and block) is sealed under the outer key of
+// the epoch before it (TestNothingSentUnhealed).
 func (t *txn) healBeforeSend(g *storage.GroupRecord, gc *groupCache, vc *v2Context) ([]*storage.OutboxRecord, error) {
 	outs, err := t.rekeyV2(g, gc, vc.s, vc.m, nil, nil)
 	if err != nil {
@@ -197,9 +260,18 @@ func (t *txn) healBeforeSend(g *storage.GroupRecord, gc *groupCache, vc *v2Conte
 	return outs, nil
 }
 
+// errUnhealedSeal: content about to be sealed under an epoch this transaction found a
+// departed installation may compute (a bug: prepareV2 heals first).
+var errUnhealedSeal = errors.New("protocol: content sealed under an unhealed epoch")
+
 // sealFrameV2 encodes frame f and seals it under ep's outer key for g's topic: a payload
-// that fits one publish.
+// that fits one publish. Every publish on a v2 group's topic is sealed here: under an
+// epoch a departed installation may compute (marked by prepareV2) only a rekey's frame
+// is, the rekey that heals it.
 func (t *txn) sealFrameV2(g *storage.GroupRecord, ep *epoch.Epoch, f *wire.FrameV2) ([]byte, error) {
+	if t.unhealedEps[ep.ID] && (len(f.Block) < 2 || f.Block[1] != epoch.KindRekey) {
+		return nil, errUnhealedSeal
+	}
 	b, err := f.Marshal()
 	if err != nil {
 		return nil, err
