@@ -1,4 +1,4 @@
-// Key schedule v2, rekeys: key events, coverage gaps, key slots and key frames, healing.
+// Key schedule v2, rekeys: key events, key slots and key frames, healing (the heal check: epochs_heal.go).
 
 package protocol
 
@@ -60,98 +60,6 @@ func (t *txn) installationsOf(accounts []string) ([]storage.InstallationRecord, 
 		}
 	}
 	return out, nil
-}
-
-// designated reports whether we are the designated installation of the membership: the
-// bytewise smallest unrevoked installation id of its members (spec: "Rekeys"), leaving
-// out those a frontier event's seed missed (they may not know it).
-func (t *txn) designated(st *membership.State, except []*storage.InstallationRecord) (bool, error) {
-	ins, err := t.installationsOf(st.Members)
-	if err != nil {
-		return false, err
-	}
-	ids := make([]epoch.Installation, 0, len(ins)+1)
-	for _, in := range ins {
-		if !slices.ContainsFunc(except, func(x *storage.InstallationRecord) bool { return x.ID == in.ID }) {
-			ids = append(ids, epoch.Installation(in.ID))
-		}
-	}
-	ids = append(ids, epoch.Installation(t.c.acct.inst))
-	d, ok := epoch.Designated(ids)
-	return ok && d == epoch.Installation(t.c.acct.inst), nil
-}
-
-// unhealed reports whether the current epoch must be rekeyed before anything is sent
-// under it: a departure no key event excluded, concurrent events one of which departs
-// (spec: "Rekeys after a leave and after concurrent removals"), a frontier event whose
-// seed misses an installation of the current membership (a newcomer added concurrently:
-// the rekey, with a Welcome to it, stands in for forwarding), or seeds missing for the
-// frontier.
-func (t *txn) unhealed(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, error) {
-	if departedMayCompute(s, m) || len(s.Missing()) > 0 {
-		return true, nil
-	}
-	gaps, err := t.coverageGaps(gc, s, m)
-	return len(gaps) > 0, err
-}
-
-// departedMayCompute reports whether a departed installation may compute the current
-// epoch (epoch.Unhealed): a departure no key event excluded, or concurrent events one of
-// which departs (departed installations could pool their seeds).
-func departedMayCompute(s *epoch.Schedule, m *epochMeta) bool {
-	f := s.Frontier()
-	fe := make([]epoch.FrontierEvent, len(f))
-	for i, id := range f {
-		fe[i] = epoch.FrontierEvent{ID: id, Departs: slices.Contains(m.Departs, id.String())}
-	}
-	return epoch.Unhealed(fe, len(m.Uncovered) > 0)
-}
-
-// coverageGaps returns the installations of the current membership that some frontier
-// event's seed did not reach (see epochMeta.Covered).
-func (t *txn) coverageGaps(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*storage.InstallationRecord, error) {
-	gaps, _, err := t.coverageGapsSplit(gc, s, m)
-	return gaps, err
-}
-
-// coverageGapsSplit is coverageGaps that also returns the gaps left by events of
-// members (not departed authors): those installations may lack events the others hold,
-// so they stand aside when the designated installation is chosen.
-func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*storage.InstallationRecord, []*storage.InstallationRecord, error) {
-	var members *memberInstalls
-	var out, strong []*storage.InstallationRecord
-	for _, id := range s.Frontier() {
-		cv, ok := m.Covered[id.String()]
-		if !ok {
-			continue
-		}
-		if members == nil {
-			var err error
-			if members, err = t.memberInstalls(gc, t.stateOf(gc).Members); err != nil {
-				return nil, nil, err
-			}
-		}
-		for k, iid := range members.ids {
-			if iid == t.c.acct.inst || cv.coversID(id, iid, members.accounts[members.of[k]]) {
-				continue
-			}
-			var in *storage.InstallationRecord
-			if i := slices.IndexFunc(out, func(x *storage.InstallationRecord) bool { return x.ID == iid }); i >= 0 {
-				in = out[i]
-			} else {
-				rec, err := t.Installation(iid) // a gap's record (the list holds ids and accounts only)
-				if err != nil {
-					return nil, nil, err
-				}
-				in = rec
-				out = append(out, in)
-			}
-			if !cv.Departed && !slices.ContainsFunc(strong, func(x *storage.InstallationRecord) bool { return x.ID == in.ID }) {
-				strong = append(strong, in)
-			}
-		}
-	}
-	return out, strong, nil
 }
 
 // buildKeySlots seals the seed of key event E (block header kb) to each installation in
