@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"context"
+	"slices"
 
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -15,28 +16,7 @@ import (
 func SnapshotForTest(c *Client, g GroupID, add string, edit func(*membership.Base)) ([]byte, error) {
 	var out []byte
 	err := c.tx(context.Background(), func(t *txn) error {
-		rec, gc, err := t.group(g)
-		if err != nil {
-			return err
-		}
-		st := gc.state
-		signed, err := c.signEvents(rec.ChatID, &st, membership.Event{Type: membership.MembersAdded, Members: []string{add}})
-		if err != nil {
-			return err
-		}
-		next, err := membership.Extend(&st, signed)
-		if err != nil {
-			return err
-		}
-		carry := signed
-		for i := range next.Events {
-			for _, h := range next.Heads {
-				if next.Events[i].ID() == h {
-					carry = append(carry, next.Events[i])
-				}
-			}
-		}
-		snap, err := membership.SnapshotOf(&next, carry)
+		rec, _, snap, err := t.addSnapshotForTest(g, add)
 		if err != nil {
 			return err
 		}
@@ -100,3 +80,30 @@ func BasedForTest(c *Client, g GroupID) bool {
 // WithSnapshotsAlways makes every add Welcome carry a snapshot, even when the log is
 // smaller (small test groups would otherwise never hold a group from a snapshot).
 func WithSnapshotsAlways() Option { return func(o *options) { o.snapshots = true } }
+
+// addSnapshotForTest has the client sign (without applying or sending it) a MEMBERS_ADDED of
+// account add in group g and returns the group's record, the state the add leads to from
+// ours and the snapshot an add Welcome would carry for it (the add and the heads' events).
+func (t *txn) addSnapshotForTest(g GroupID, add string) (*storage.GroupRecord, membership.State, membership.State, error) {
+	rec, gc, err := t.group(g)
+	if err != nil {
+		return nil, membership.State{}, membership.State{}, err
+	}
+	st := gc.state
+	signed, err := t.c.signEvents(rec.ChatID, &st, membership.Event{Type: membership.MembersAdded, Members: []string{add}})
+	if err != nil {
+		return nil, membership.State{}, membership.State{}, err
+	}
+	next, err := membership.Extend(&st, signed)
+	if err != nil {
+		return nil, membership.State{}, membership.State{}, err
+	}
+	carry := signed
+	for i := range next.Events {
+		if slices.Contains(next.Heads, next.Events[i].ID()) {
+			carry = append(carry, next.Events[i])
+		}
+	}
+	snap, err := membership.SnapshotOf(&next, carry)
+	return rec, next, snap, err
+}

@@ -41,28 +41,7 @@ func FrontierJoinForTest(c *Client, g GroupID) (epoch.Join, error) {
 func SnapshotWithLaterForTest(c *Client, g GroupID, add string, n int) ([]byte, error) {
 	var out []byte
 	err := c.tx(context.Background(), func(t *txn) error {
-		rec, gc, err := t.group(g)
-		if err != nil {
-			return err
-		}
-		st := gc.state
-		signed, err := c.signEvents(rec.ChatID, &st, membership.Event{Type: membership.MembersAdded, Members: []string{add}})
-		if err != nil {
-			return err
-		}
-		next, err := membership.Extend(&st, signed)
-		if err != nil {
-			return err
-		}
-		carry := signed
-		for i := range next.Events {
-			for _, h := range next.Heads {
-				if next.Events[i].ID() == h {
-					carry = append(carry, next.Events[i])
-				}
-			}
-		}
-		snap, err := membership.SnapshotOf(&next, carry)
+		rec, next, snap, err := t.addSnapshotForTest(g, add)
 		if err != nil {
 			return err
 		}
