@@ -232,6 +232,15 @@ func (t *txn) handleWelcomeV2(from string, inst InstallationID, w *wire.WelcomeV
 		}
 		stored = &gc.state
 	}
+	if gc != nil && joiningV2(gc) && !createdBy(g.ChatID, from) && from != c.acct.id {
+		// Still joining from the creator's creation Welcome: only our inviter (the
+		// creator) or our own account may complete or replace that state. Another
+		// account's Welcome (a member's log with a join of its choosing, an admin's
+		// snapshot with a fresh add of us) would set our epoch and membership to its
+		// word (TestSecJoiningWelcomeTakeover); it waits (a pending envelope, bounded as
+		// every one) and is judged as a member's Welcome once we have joined.
+		return errPending
+	}
 	if w.Snapshot != nil {
 		return t.handleSnapshotWelcome(from, inst, g, gc, w)
 	}
@@ -239,7 +248,8 @@ func (t *txn) handleWelcomeV2(from string, inst InstallationID, w *wire.WelcomeV
 		return t.joinCreationV2(from, g, w) // a creation Welcome (spec: "Welcome v2")
 	}
 	if gc != nil && joiningV2(gc) {
-		// Still joining from a creation Welcome: a Welcome with a log joins afresh.
+		// Still joining from a creation Welcome: the creator's (or our own account's)
+		// Welcome with a log joins afresh.
 		g, gc, stored = nil, nil, nil
 	}
 	if w.Join == nil {
