@@ -19,8 +19,9 @@ import (
 var errSnapshotTrust = errors.New("protocol: snapshot welcome not from the admin that added us")
 
 // handleSnapshotWelcome handles a snapshot add Welcome w sent by installation inst of
-// from. For a group we do not hold (or still join from a creation Welcome), it joins us
-// only when the sender is the inviter: an unrevoked installation of an admin of the
+// from. For a group we do not hold (or still join from a creation Welcome: then only the
+// creator's or our own account's reaches here, handleWelcomeV2), it joins us only when the
+// sender is the inviter: an unrevoked installation of an admin of the
 // snapshot whose MEMBERS_ADDED naming us is among the carried (signed) events, the
 // snapshot naming us a member (or an installation of our own account: a linked device's
 // Welcome). For a group we hold, that add must also be new to us and
