@@ -53,7 +53,7 @@ func TestSecJoiningWelcomeTakeover(t *testing.T) {
 		}
 		t.Run(name, func(t *testing.T) {
 			ctx := context.Background()
-			tn, g, _, b, v := joiningVictim(t, 41)
+			tn, g, a, b, v := joiningVictim(t, 41)
 			_, _, before := protocol.EpochInfo(v.c, g)
 			if snapshot {
 				forged, err := protocol.SnapshotForTest(b.c, g, v.id, nil)
@@ -71,6 +71,27 @@ func TestSecJoiningWelcomeTakeover(t *testing.T) {
 			if _, err := v.c.Group(ctx, g); !errors.Is(err, storage.ErrNotFound) {
 				t.Fatalf("b's Welcome completed v's join: %v", err)
 			}
+			// The creator's Welcome with its log still joins v.
+			join, err := protocol.FrontierJoinForTest(a.c, g)
+			must(t, err)
+			must(t, protocol.SendWelcomeV2ForTest(a.c, installationOf(t, v), g, join))
+			tn.settle()
+			if _, err := v.c.Group(ctx, g); err != nil {
+				t.Fatalf("the creator's Welcome did not join v: %v", err)
+			}
+			if !snapshot {
+				// b's waiting log Welcome is now judged as a member's Welcome for a group
+				// v is in, whose join a member may send any group member (not this
+				// test's subject: the same Welcome reaches a member that never joined from
+				// a creation Welcome).
+				return
+			}
+			// b's waiting snapshot re-add keeps waiting (v is a member): v reads a and a
+			// reads v.
+			mustSend(t, v, g, "from-v")
+			mustSend(t, a, g, "from-a")
+			waitTexts(t, tn, g, []string{"from-v"}, a, b)
+			waitTexts(t, tn, g, []string{"from-a"}, v)
 		})
 	}
 }
