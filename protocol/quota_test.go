@@ -106,6 +106,21 @@ func TestQuotaBurst(t *testing.T) {
 		}
 		return true
 	})
+	// A client subscribes to a group's topic after its join commits (Run's subscription
+	// loop): what is published before that reaches it only by recovery (R1 repeats, the
+	// store), after what followed — not the quota outbox's order under test here.
+	info, err := a.c.Group(ctx, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 20*time.Second, "everyone subscribed to the group topic", func() bool {
+		for _, p := range ps {
+			if !p.node.Subscribed(info.Topic) {
+				return false
+			}
+		}
+		return true
+	})
 	var wg sync.WaitGroup
 	for _, p := range ps {
 		wg.Add(1)

@@ -147,3 +147,7 @@ func (nd *Node) release() {
 		nd.arrive(h)
 	}
 }
+
+// Subscribed reports whether the node has a live subscription on topic (tests wait for
+// a client's subscription before publishing what it must receive live).
+func (nd *Node) Subscribed(topic string) bool { return nd.hub.HasTopic(topic) }
