@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -38,17 +39,8 @@ func TestHealBeforeSend(t *testing.T) {
 }
 
 func healAttempt(t *testing.T, s int, text string) bool {
-	var mu sync.Mutex
-	var pubs []transport.Envelope
-	recording := false
-	tap := func(_ string, env transport.Envelope) {
-		mu.Lock()
-		if recording {
-			pubs = append(pubs, env)
-		}
-		mu.Unlock()
-	}
-	tn := newEpochNet(t, memory.Config{Seed: 7, Tap: tap}, 0)
+	rec := &pubRecorder{}
+	tn := newEpochNet(t, memory.Config{Seed: 7, Tap: rec.tap}, 0)
 	for i := 0; i < 4; i++ {
 		tn.addPersistent(fmt.Sprintf("p%d", i))
 	}
@@ -85,14 +77,9 @@ func healAttempt(t *testing.T, s int, text string) bool {
 		t.Logf("%s is designated: it healed on receipt", sender.name)
 		return false
 	}
-	mu.Lock()
-	recording = true
-	mu.Unlock()
+	rec.start()
 	mustSend(t, sender, g, text)
-	mu.Lock()
-	recording = false
-	sent := append([]transport.Envelope(nil), pubs...)
-	mu.Unlock()
+	sent := rec.stop()
 	if got := protocol.RekeysForTest(sender.c); got != 1 {
 		t.Fatalf("setup: %s rekeyed %d times with its send, want 1", sender.name, got)
 	}
@@ -123,4 +110,33 @@ func healAttempt(t *testing.T, s int, text string) bool {
 		tn.waitFor(p.name+" reads the message", func() bool { return p.texts(g)[text] == 1 })
 	}
 	return true
+}
+
+// pubRecorder keeps the publishes a memory network's tap sees between start and stop.
+type pubRecorder struct {
+	mu        sync.Mutex
+	recording bool
+	pubs      []transport.Envelope
+}
+
+func (r *pubRecorder) tap(_ string, env transport.Envelope) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.recording {
+		r.pubs = append(r.pubs, env)
+	}
+}
+
+func (r *pubRecorder) start() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recording = true
+}
+
+// stop ends the recording and returns what was published since start.
+func (r *pubRecorder) stop() []transport.Envelope {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.recording = false
+	return slices.Clone(r.pubs)
 }

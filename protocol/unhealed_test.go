@@ -3,13 +3,11 @@ package protocol_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
-	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
@@ -72,17 +70,8 @@ type unhealedEnv struct {
 }
 
 func unhealedAttempt(t *testing.T, s int, do func(ctx context.Context, e *unhealedEnv) error) bool {
-	var mu sync.Mutex
-	var pubs []transport.Envelope
-	recording := false
-	tap := func(_ string, env transport.Envelope) {
-		mu.Lock()
-		if recording {
-			pubs = append(pubs, env)
-		}
-		mu.Unlock()
-	}
-	tn := newEpochNet(t, memory.Config{Seed: 7, Tap: tap}, 0)
+	rec := &pubRecorder{}
+	tn := newEpochNet(t, memory.Config{Seed: 7, Tap: rec.tap}, 0)
 	for i := 0; i < 5; i++ {
 		tn.addPersistent(fmt.Sprintf("p%d", i))
 	}
@@ -118,15 +107,10 @@ func unhealedAttempt(t *testing.T, s int, do func(ctx context.Context, e *unheal
 		return false
 	}
 	known := protocol.EventIDsForTest(sender.c, g) // what the leaver held too (its leave included)
-	mu.Lock()
-	recording = true
-	mu.Unlock()
+	rec.start()
 	must(t, do(ctx, &unhealedEnv{g: g, sender: sender, other: ps[3], outsider: outsider, sibling: sibling}))
 	tn.settle(sender)
-	mu.Lock()
-	recording = false
-	sent := append([]transport.Envelope(nil), pubs...)
-	mu.Unlock()
+	sent := rec.stop()
 	n, bytes := 0, 0
 	for _, env := range sent {
 		if env.Topic != info.Topic {
