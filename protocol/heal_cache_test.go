@@ -3,7 +3,6 @@ package protocol_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"testing"
 	"time"
 
@@ -17,19 +16,8 @@ import (
 // that fails keeps nothing, and the same publish applied afterwards does.
 func TestHealCheckKeptAfterKeyEvent(t *testing.T) {
 	tn := newEpochNet(t, memory.Config{Seed: 81}, 0)
-	admin, rx := tn.add("admin"), tn.add("rx")
-	tn.connect(admin, rx)
-	var others []*peer
-	for i := range 3 {
-		p := tn.add(fmt.Sprintf("m%d", i))
-		tn.connect(admin, p)
-		p.stop()
-		others = append(others, p)
-	}
+	admin, rx, others, g := keyEventGroup(t, tn, "heal", 3)
 	ctx := context.Background()
-	g, err := admin.c.CreateGroup(ctx, "heal", "", append(ids(others...), rx.id)...)
-	must(t, err)
-	tn.settle(admin, rx)
 	info, err := admin.c.Group(ctx, g)
 	must(t, err)
 	tp := newTap(t, tn.net, info.Topic)

@@ -43,21 +43,8 @@ func BenchmarkKeyEventReceive(b *testing.B) {
 		n = v
 	}
 	tn := newEpochNet(b, memory.Config{Seed: 61}, 0)
-	admin, rx := tn.add("admin"), tn.add("rx")
-	tn.connect(admin, rx)
-	others := make([]*peer, 0, n-2)
-	for i := range n - 2 {
-		p := tn.add(fmt.Sprintf("m%d", i))
-		tn.connect(admin, p)
-		p.stop()
-		others = append(others, p)
-	}
+	admin, rx, others, g := keyEventGroup(b, tn, "bench", n-2)
 	ctx := context.Background()
-	g, err := admin.c.CreateGroup(ctx, "bench", "", append(ids(others...), rx.id)...)
-	if err != nil {
-		b.Fatal(err)
-	}
-	tn.settle(admin, rx)
 	if _, err := rx.c.Group(ctx, g); err != nil {
 		b.Fatalf("receiver did not join: %v", err)
 	}
@@ -236,21 +223,8 @@ func drPair(b *testing.B) (a, r *doubleratchet.Session) {
 // the session its slot opens).
 func TestKeyEventReceiveStatements(t *testing.T) {
 	tn := newEpochNet(t, memory.Config{Seed: 62}, 0)
-	admin, rx := tn.add("admin"), tn.add("rx")
-	tn.connect(admin, rx)
-	var others []*peer
-	for i := range 3 {
-		p := tn.add(fmt.Sprintf("m%d", i))
-		tn.connect(admin, p)
-		p.stop()
-		others = append(others, p)
-	}
+	admin, rx, others, g := keyEventGroup(t, tn, "stmts", 3)
 	ctx := context.Background()
-	g, err := admin.c.CreateGroup(ctx, "stmts", "", append(ids(others...), rx.id)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tn.settle(admin, rx)
 	info, _ := admin.c.Group(ctx, g)
 	tp := newTapTB(t, tn.net, info.Topic)
 	rx.pause()
@@ -285,4 +259,25 @@ func TestKeyEventReceiveStatements(t *testing.T) {
 	if n := remove(others[1]); n > 12 {
 		t.Errorf("a key event received ran %d statements, want ≤ 12", n)
 	}
+}
+
+// keyEventGroup has an admin create group name with a receiver rx and n other members,
+// contacts of the admin stopped after setup (only the admin and rx run), and waits until
+// both hold it.
+func keyEventGroup(tb testing.TB, tn *testNet, name string, n int) (admin, rx *peer, others []*peer, g protocol.GroupID) {
+	tb.Helper()
+	admin, rx = tn.add("admin"), tn.add("rx")
+	tn.connect(admin, rx)
+	for i := range n {
+		p := tn.add(fmt.Sprintf("m%d", i))
+		tn.connect(admin, p)
+		p.stop()
+		others = append(others, p)
+	}
+	g, err := admin.c.CreateGroup(context.Background(), name, "", append(ids(others...), rx.id)...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tn.settle(admin, rx)
+	return admin, rx, others, g
 }
