@@ -578,13 +578,22 @@ func TestDeliveryWaitsForPeers(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	var statuses []protocol.DeliveryStatus
-	for _, e := range a.eventsOf(func(e protocol.Event) bool { _, ok := e.(*protocol.DeliveryStatusChanged); return ok }) {
-		if d := e.(*protocol.DeliveryStatusChanged); d.Message == id {
-			statuses = append(statuses, d.Status)
+	// a marks the message published in its own transaction after the publish, which b
+	// may have received first: wait for a's status event, then let any other settle.
+	statuses := func() []protocol.DeliveryStatus {
+		var out []protocol.DeliveryStatus
+		for _, e := range a.eventsOf(func(e protocol.Event) bool { _, ok := e.(*protocol.DeliveryStatusChanged); return ok }) {
+			if d := e.(*protocol.DeliveryStatusChanged); d.Message == id {
+				out = append(out, d.Status)
+			}
 		}
+		return out
 	}
-	if len(statuses) != 1 || statuses[0] != protocol.StatusPublished {
-		t.Fatalf("status events %v", statuses)
+	for len(statuses()) == 0 && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	tn.settle()
+	if got := statuses(); len(got) != 1 || got[0] != protocol.StatusPublished {
+		t.Fatalf("status events %v", got)
 	}
 }
