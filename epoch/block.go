@@ -40,9 +40,12 @@ type KeyBlock struct {
 	Event  ID
 	Nonce  [NonceSize]byte // KindRekey only
 	Prev   Frontier        // the author's frontier before the event; empty only for creation
-	Part   uint16
-	Parts  uint16
-	Slots  []Slot
+	// Confirmation commits to the event's seed (Confirmation; spec "Key confirmation"): a
+	// recipient takes the seed of its slot only if Confirms it. Set by Confirm.
+	Confirmation [IDSize]byte
+	Part         uint16
+	Parts        uint16
+	Slots        []Slot
 }
 
 // NewRekey returns the header of a rekey by author with the given prev frontier, drawing its
@@ -53,15 +56,17 @@ func NewRekey(group ID, author Installation, nonce [NonceSize]byte, prev Frontie
 }
 
 // Context returns the slot context SHA-256(u8<"chorus/v2/epoch/slot-context"> || group ||
-// kind || author || event || u8 n || prev), bound into every slot's Double Ratchet AD.
+// kind || author || event || u8 n || prev || confirmation), bound into every slot's Double
+// Ratchet AD.
 func (b *KeyBlock) Context(group ID) [32]byte {
-	p := make([]byte, 0, 1+len(labelSlotContext)+IDSize+1+InstallationSize+IDSize+1+len(b.Prev)*IDSize)
+	p := make([]byte, 0, 1+len(labelSlotContext)+IDSize+1+InstallationSize+IDSize+1+len(b.Prev)*IDSize+IDSize)
 	p = appendLabel(p, labelSlotContext)
 	p = append(p, group[:]...)
 	p = append(p, b.Kind)
 	p = append(p, b.Author[:]...)
 	p = append(p, b.Event[:]...)
 	p = appendIDs(p, b.Prev)
+	p = append(p, b.Confirmation[:]...)
 	return sha256.Sum256(p)
 }
 
@@ -79,7 +84,7 @@ func (b *KeyBlock) Find(h [HintSize]byte) (*Slot, bool) {
 
 // HeaderSize returns the encoded size of the block without its slots.
 func (b *KeyBlock) HeaderSize() int {
-	n := 1 + 1 + InstallationSize + IDSize + 1 + len(b.Prev)*IDSize + 2 + 2 + 4
+	n := 1 + 1 + InstallationSize + IDSize + 1 + len(b.Prev)*IDSize + IDSize + 2 + 2 + 4
 	if b.Kind == KindRekey {
 		n += NonceSize
 	}
@@ -131,6 +136,7 @@ func (b *KeyBlock) MarshalBinary() ([]byte, error) {
 		p = append(p, b.Nonce[:]...)
 	}
 	p = appendIDs(p, b.Prev)
+	p = append(p, b.Confirmation[:]...)
 	p = binary.BigEndian.AppendUint16(p, b.Part)
 	p = binary.BigEndian.AppendUint16(p, b.Parts)
 	p = binary.BigEndian.AppendUint32(p, uint32(slots))
@@ -164,6 +170,7 @@ func ParseKeyBlock(group ID, data []byte) (*KeyBlock, error) {
 		copy(b.Nonce[:], r.bytes(NonceSize))
 	}
 	b.Prev = r.ids()
+	b.Confirmation = r.id()
 	b.Part, b.Parts = r.u16(), r.u16()
 	sl := r.bytes(int(r.u32()))
 	if r.err != nil {

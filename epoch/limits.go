@@ -80,6 +80,7 @@ const (
 	labelSlotHint     = "chorus/v2/epoch/slot-hint"
 	labelSlotContext  = "chorus/v2/epoch/slot-context"
 	labelRekeyID      = "chorus/v2/epoch/rekey-id"
+	labelConfirmation = "chorus/v2/epoch/confirmation"
 	labelMessageKeys  = "chorus/v1/senderkeys/message-keys"
 )
 

@@ -63,6 +63,7 @@ type vectorCase struct {
 	Nonce        string   `json:"nonce"`
 	Prev         []string `json:"prev"`
 	Output       string   `json:"output"`
+	Confirmation string   `json:"confirmation"`
 
 	SigningPrivateKey string      `json:"signing_private_key"`
 	SigningKey        string      `json:"signing_key"`
@@ -290,9 +291,21 @@ func TestVectors(t *testing.T) {
 				if id != hexID(t, c.Output) {
 					t.Fatal("rekey id differs")
 				}
+			case "confirmation":
+				seed := Seed(hexID(t, c.Seed))
+				group, event := hexID(t, c.Group), hexID(t, c.Event)
+				if conf := Confirmation(group, event, &seed); conf != [IDSize]byte(hexID(t, c.Output)) {
+					t.Fatal("confirmation differs")
+				}
+				b := KeyBlock{Event: event, Confirmation: [IDSize]byte(hexID(t, c.Output))}
+				other := seed
+				other[0] ^= 1
+				if !b.Confirms(group, &seed) || b.Confirms(group, &other) {
+					t.Fatal("Confirms disagrees with the confirmation")
+				}
 			case "slot_context":
 				b := KeyBlock{Kind: byte(c.Kind), Author: hexInst(t, c.Author), Event: hexID(t, c.Event),
-					Prev: hexIDs(t, c.Prev)}
+					Prev: hexIDs(t, c.Prev), Confirmation: [IDSize]byte(hexID(t, c.Confirmation))}
 				if ctx := b.Context(hexID(t, c.Group)); ctx != [32]byte(hexID(t, c.Output)) {
 					t.Fatal("slot context differs")
 				}
@@ -409,7 +422,7 @@ func TestVectors(t *testing.T) {
 		})
 	}
 	for _, op := range []string{"epoch", "contribution", "slot_hint", "rekey_id", "slot_context",
-		"slot_plaintext", "key_block", "state", "outer", "seal", "open", "join"} {
+		"confirmation", "slot_plaintext", "key_block", "state", "outer", "seal", "open", "join"} {
 		if ops[op] == 0 {
 			t.Errorf("no vector for op %s", op)
 		}

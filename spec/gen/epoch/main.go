@@ -82,6 +82,7 @@ type Case struct {
 	Nonce        string   `json:"nonce,omitempty"`
 	Prev         []string `json:"prev,omitempty"`
 	Output       string   `json:"output,omitempty"`
+	Confirmation string   `json:"confirmation,omitempty"`
 
 	SigningPrivateKey string   `json:"signing_private_key,omitempty"`
 	SigningKey        string   `json:"signing_key,omitempty"`
@@ -407,13 +408,28 @@ func cases() []Case {
 	rid := epoch.RekeyID(group, insts[1], nonce)
 	add(Case{Name: "rekey_id", Op: "rekey_id", Expect: "success", Group: h(group[:]), Author: h(insts[1][:]),
 		Nonce: h(nonce[:]), Output: h(rid[:])})
+	// Key confirmations (spec: "Key confirmation"), checked here against the formula.
+	rkSeed := epoch.Seed(sha256.Sum256([]byte("rekey seed of the vectors"))) // fixed: the random stream stays as it was
+	rk.Confirm(group, &rkSeed)
+	mac := hmac.New(sha256.New, rkSeed[:])
+	mac.Write(append(append([]byte("\x1cchorus/v2/epoch/confirmation"), group[:]...), rk.Event[:]...))
+	if !bytes.Equal(mac.Sum(nil), rk.Confirmation[:]) {
+		log.Fatal("confirmation disagrees with the specification")
+	}
+	add(Case{Name: "confirmation_rekey", Op: "confirmation", Expect: "success", Group: h(group[:]),
+		Event: h(rk.Event[:]), Seed: h(rkSeed[:]), Output: h(rk.Confirmation[:])})
+	mb := epoch.KeyBlock{Kind: epoch.KindMembership, Author: insts[0], Event: e1.id, Prev: e1.prev, Parts: 1}
+	mb.Confirm(group, &e1.seed)
+	add(Case{Name: "confirmation_membership", Op: "confirmation", Expect: "success", Group: h(group[:]),
+		Event: h(e1.id[:]), Seed: h(e1.seed[:]), Output: h(mb.Confirmation[:])})
 	ctx := rk.Context(group)
 	add(Case{Name: "slot_context_rekey", Op: "slot_context", Expect: "success", Group: h(group[:]),
-		Kind: epoch.KindRekey, Author: h(insts[1][:]), Event: h(rk.Event[:]), Prev: hexIDs(rk.Prev), Output: h(ctx[:])})
-	mb := epoch.KeyBlock{Kind: epoch.KindMembership, Author: insts[0], Event: e1.id, Prev: e1.prev, Parts: 1}
+		Kind: epoch.KindRekey, Author: h(insts[1][:]), Event: h(rk.Event[:]), Prev: hexIDs(rk.Prev),
+		Confirmation: h(rk.Confirmation[:]), Output: h(ctx[:])})
 	ctx = mb.Context(group)
 	add(Case{Name: "slot_context_membership", Op: "slot_context", Expect: "success", Group: h(group[:]),
-		Kind: epoch.KindMembership, Author: h(insts[0][:]), Event: h(e1.id[:]), Prev: hexIDs(e1.prev), Output: h(ctx[:])})
+		Kind: epoch.KindMembership, Author: h(insts[0][:]), Event: h(e1.id[:]), Prev: hexIDs(e1.prev),
+		Confirmation: h(mb.Confirmation[:]), Output: h(ctx[:])})
 
 	// Slot plaintexts.
 	sp := func(name string, p epoch.SlotPlaintext) {
@@ -477,7 +493,7 @@ func cases() []Case {
 	partBad := mb
 	partBad.Slots = nil
 	pb := must(partBad.MarshalBinary())
-	ppos := 2 + 16 + 32 + 1 + 32
+	ppos := 2 + 16 + 32 + 1 + 32 + 32 // after prev (one id) and the confirmation
 	pb[ppos+1] = 1 // part = 1 of parts = 1
 	kbBad("key_block_part_not_below_parts", pb)
 	dup := mb
@@ -491,7 +507,9 @@ func cases() []Case {
 	dupEnc = append(append(dupEnc, slotBytes...), slotBytes...)
 	kbGood("key_block_hint_repeated_accepted", dupEnc)
 	rekeyNoPrev := slices.Clone(rkEnc[:2+16+32+16])
-	rekeyNoPrev = append(rekeyNoPrev, 0, 0, 0, 0, 1, 0, 0, 0, 0)
+	rekeyNoPrev = append(rekeyNoPrev, 0)
+	rekeyNoPrev = append(rekeyNoPrev, rk.Confirmation[:]...)
+	rekeyNoPrev = append(rekeyNoPrev, 0, 0, 0, 1, 0, 0, 0, 0)
 	kbBad("key_block_rekey_without_prev", rekeyNoPrev)
 	// A compact initial slot (kind 0x02): the X3DH header without its initiator identity
 	// (version 1, ephemeral, spk id 7, no one-time prekey), u8 length prefix.
