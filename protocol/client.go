@@ -221,6 +221,9 @@ type Client struct {
 	// hookPrev rewrites the prev set of the membership key events we author (what a
 	// misbehaving installation could put in its key block).
 	hookPrev func(prev epoch.Frontier) epoch.Frontier
+	// hookSlotSeed rewrites the seed we seal in one recipient's slot of the key blocks we
+	// author (what a misbehaving installation could send: TestKeyConfirmSlot).
+	hookSlotSeed func(to InstallationID, seed epoch.Seed) epoch.Seed
 	// hookCommit runs last in every transaction: an error makes it fail (rolled back).
 	hookCommit func() error
 

@@ -84,6 +84,12 @@ func (t *txn) buildKeySlots(g *storage.GroupRecord, kb *epoch.KeyBlock, seed *ep
 			c.log.Debug("key block: no session", "installation", in.ID.String()[:8], "err", err)
 			continue
 		}
+		pt := pt
+		if c.hookSlotSeed != nil {
+			if pt, err = (&epoch.SlotPlaintext{Kind: epoch.SlotSeed, Seed: c.hookSlotSeed(in.ID, *seed)}).MarshalBinary(); err != nil {
+				return nil, nil, err
+			}
+		}
 		msg, err := s.dr.Encrypt(pt, drAD(s.rec.AD, adSlotV2, ctx[:]))
 		if err != nil {
 			return nil, nil, err
