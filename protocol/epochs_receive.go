@@ -322,7 +322,9 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	if s.Frontier().Contains(kb.Event) && !s.HasSeed(kb.Event) {
 		if sl, ok := kb.Find(epoch.SlotHint(kb.Event, epoch.Installation(c.acct.inst))); ok {
 			seed, err := t.openSeedSlot(g, kb, sl, in)
-			if err != nil {
+			if errors.Is(err, errSeedRefused) {
+				t.refuseSeed(g.ID, kb.Event, in, "key block slot")
+			} else if err != nil {
 				c.log.Debug("key block: our slot does not open", "err", err)
 			} else if err := s.SetSeed(kb.Event, &seed); err != nil {
 				c.log.Debug("key block: seed refused", "err", err)
@@ -476,7 +478,7 @@ func (t *txn) openSeedSlot(g *storage.GroupRecord, kb *epoch.KeyBlock, sl *epoch
 		if s == nil {
 			return epoch.Seed{}, errNotForUs
 		}
-		return t.finishSeedSlot(s, nil, author, opened)
+		return t.finishSeedSlot(g, kb, s, nil, author, opened)
 	}
 	if s.rec.Remote != author.ID {
 		return epoch.Seed{}, errNotForUs
@@ -486,13 +488,19 @@ func (t *txn) openSeedSlot(g *storage.GroupRecord, kb *epoch.KeyBlock, sl *epoch
 	if err != nil {
 		return epoch.Seed{}, err
 	}
-	return t.finishSeedSlot(s, otk, author, pt)
+	return t.finishSeedSlot(g, kb, s, otk, author, pt)
 }
 
-func (t *txn) finishSeedSlot(s *sess, otk *uint32, author *storage.InstallationRecord, pt []byte) (epoch.Seed, error) {
+// finishSeedSlot takes the seed of an opened slot if it passes the block's key
+// confirmation (errSeedRefused otherwise, with nothing stored: the session is not
+// advanced) and stores the session.
+func (t *txn) finishSeedSlot(g *storage.GroupRecord, kb *epoch.KeyBlock, s *sess, otk *uint32, author *storage.InstallationRecord, pt []byte) (epoch.Seed, error) {
 	p, err := epoch.ParseSlotPlaintext(pt)
 	if err != nil || p.Kind != epoch.SlotSeed {
 		return epoch.Seed{}, fmt.Errorf("protocol: slot plaintext: %w", err)
+	}
+	if err := confirmSeed(g.ID, kb, &p.Seed); err != nil {
+		return epoch.Seed{}, err
 	}
 	if s.rec.ID == 0 {
 		s.rec.RemoteAccount = author.Account

@@ -67,6 +67,7 @@ func (t *txn) installationsOf(accounts []string) ([]storage.InstallationRecord, 
 // slots and the installations served.
 func (t *txn) buildKeySlots(g *storage.GroupRecord, kb *epoch.KeyBlock, seed *epoch.Seed, targets []storage.InstallationRecord) ([]epoch.Slot, []InstallationID, error) {
 	c := t.c
+	kb.Confirm(epoch.ID(g.ID), seed) // before the context, which binds it
 	ctx := kb.Context(epoch.ID(g.ID))
 	pt, err := (&epoch.SlotPlaintext{Kind: epoch.SlotSeed, Seed: *seed}).MarshalBinary()
 	if err != nil {
@@ -137,7 +138,8 @@ func packKeyFrames(kb epoch.KeyBlock, slots []epoch.Slot, msg []byte, maxFrame i
 	var cur []epoch.Slot
 	size := base + len(msg)
 	for _, sl := range slots {
-		b := epoch.KeyBlock{Kind: kb.Kind, Author: kb.Author, Event: kb.Event, Nonce: kb.Nonce, Prev: kb.Prev, Parts: 1, Slots: []epoch.Slot{sl}}
+		b := epoch.KeyBlock{Kind: kb.Kind, Author: kb.Author, Event: kb.Event, Nonce: kb.Nonce, Prev: kb.Prev,
+			Confirmation: kb.Confirmation, Parts: 1, Slots: []epoch.Slot{sl}}
 		enc, err := b.MarshalBinary()
 		if err != nil {
 			return nil, err
@@ -227,7 +229,7 @@ func (t *txn) rekeyV2Seed(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 	if _, err := io.ReadFull(c.rand, seed[:]); err != nil {
 		return nil, seed, epoch.ID{}, err
 	}
-	kb := epoch.NewRekey(epoch.ID(g.ID), epoch.Installation(c.acct.inst), nonce, s.Frontier())
+	kb := epoch.NewRekey(epoch.ID(g.ID), epoch.Installation(c.acct.inst), nonce, t.rekeyPrev(g.ID, s))
 	if err := s.Apply(epoch.Event{ID: kb.Event, Prev: kb.Prev}); err != nil {
 		return nil, seed, epoch.ID{}, err
 	}
@@ -316,6 +318,9 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache) error {
 			t.onCommit(func() { gc.healthy = key })
 		}
 		return err
+	}
+	if len(s.Missing()) > 0 && slices.Contains(t.refused, g.ID) {
+		return t.healRefused(g, gc, s, m) // a seed we refused: no one will send a better one
 	}
 	if len(s.Missing()) > 0 && len(m.Uncovered) == 0 {
 		return nil // waiting for a seed: its sender repeats it; we rekey if we must send
