@@ -174,9 +174,7 @@ func (s *Schedule) AdmitJoin(j Join) error {
 	if err != nil {
 		return err
 	}
-	if js.frontier.Equal(s.frontier) && (len(s.Missing()) == 0 || len(s.live) == 0) {
-		// Our own epoch of that frontier, or none to keep it behind (Current would take
-		// an epoch recorded as the newest for its own).
+	if js.frontier.Equal(s.frontier) {
 		return nil
 	}
 	e, err := js.Current()

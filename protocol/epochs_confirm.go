@@ -15,11 +15,10 @@ import (
 // to (its author gave us a seed the other recipients do not share).
 var errSeedRefused = errors.New("protocol: seed fails the key block's confirmation")
 
-// confirmSeed is the check every seed passes before it enters a member's schedule: it must
-// be the seed the key block of its event commits to in front of every recipient. A member
-// takes seeds only from its slots of key blocks; a member's Welcome join carries no
-// confirmation anyone else saw (refuseJoinValues), and a newcomer's first epoch is its
-// inviter's word (spec: "Known limits").
+// confirmSeed is the check a seed from a key block slot passes before it enters our
+// schedule: it must be the seed the block commits to in front of every recipient. A
+// Welcome's join carries no confirmation every member saw: a newcomer's first epoch is its
+// inviter's word, and a member's Welcome is not checked either (spec: "Known limits").
 func confirmSeed(group GroupID, kb *epoch.KeyBlock, seed *epoch.Seed) error {
 	if !kb.Confirms(epoch.ID(group), seed) {
 		return errSeedRefused
@@ -29,70 +28,28 @@ func confirmSeed(group GroupID, kb *epoch.KeyBlock, seed *epoch.Seed) error {
 
 // refuseSeed records a seed we refused in a key block of group from author: the event
 // stays applied without it (every member applies it) and we heal at once with a rekey of
-// our own (healRefused). The author proved it misbehaves (its slot opened on our session
-// with it); reported, not acted on: removing a member is its admins' call.
-func (t *txn) refuseSeed(group GroupID, event epoch.ID, author *storage.InstallationRecord, where string) {
-	t.c.log.Warn("key confirmation failed: seed refused; rekeying", "group", group.String()[:8], "event", shortID(event),
-		"author", author.ID.String(), "account", author.Account, "in", where)
-	t.refuse(group)
-}
-
-// refuse has the group's heal rekey at once once the transaction's changes are applied.
-func (t *txn) refuse(group GroupID) {
+// our own (healRefused, once the transaction's changes are applied). The author proved
+// it misbehaves (its slot opened on our session with it, whose AD binds the
+// confirmation); reported, not acted on: removing a member is its admins' call.
+func (t *txn) refuseSeed(group GroupID, event epoch.ID, author *storage.InstallationRecord) {
+	t.c.log.Warn("key confirmation failed: seed refused, rekeying", "group", group.String()[:8], "event", shortID(event),
+		"author", author.ID.String(), "account", author.Account)
 	if !slices.Contains(t.refused, group) {
 		t.refused = append(t.refused, group)
 	}
 	t.healLater(group)
 }
 
-// refuseJoinValues reports whether a join a member's Welcome (from installation inst)
-// brings, its events applied to s, leaves frontier events without a seed or contribution
-// that the join offered: a member takes neither from a Welcome (no block every member saw
-// confirms them: a made-up rekey of the sender's, never published, moved its recipient to
-// an epoch of its own — TestKeyConfirmWelcome). We then heal with our own rekey, which
-// supersedes the join's events for everyone.
-func (t *txn) refuseJoinValues(group GroupID, s *epoch.Schedule, j epoch.Join, inst InstallationID) bool {
-	missing := s.Missing()
-	for _, e := range j {
-		if slices.Contains(missing, e.Event) {
-			t.c.log.Debug("member welcome: join values not taken; rekeying", "group", group.String()[:8],
-				"event", shortID(e.Event), "from", inst.String()[:8])
-			return true
-		}
-	}
-	return false
-}
-
-// healRefused rekeys a group where we refused a seed (or a join's values), whoever is
-// designated: the missing-seed heal (unhealed), at once, since its author will not send
-// us a seed we can take. The rekey is sealed under our newest live epoch.
+// healRefused rekeys a group where we refused a seed, whoever is designated: the
+// missing-seed heal (unhealed) at once rather than before our next send, since the
+// author would repeat the same seed. The rekey is sealed under our newest live epoch. If
+// it cannot be made now, the missing seed still makes us rekey before we send.
 func (t *txn) healRefused(g *storage.GroupRecord, gc *groupCache, s *epoch.Schedule, m *epochMeta) error {
 	outs, err := t.rekeyV2(g, gc, s, m, nil, nil)
 	if err != nil {
-		return err
+		t.c.log.Warn("rekey after a refused seed failed; rekeying before the next send", "group", g.ID.String()[:8], "err", err)
+		return nil
 	}
 	t.sends = append(t.sends, outs...)
 	return nil
-}
-
-// rekeyPrev returns the prev set of a rekey we author in group: our frontier, and, after
-// we refused values in this transaction, also the prev sets of the frontier events we lack
-// seeds for (unless that makes more than MaxFrontier ids). A member may not know an event
-// whose values we refused (a made-up rekey in a member's Welcome was never published): our
-// rekey names what that event superseded, so that every member leaves it behind as we do
-// (otherwise they kept the events it superseded for us beside our rekey, on a frontier of
-// their own).
-func (t *txn) rekeyPrev(group GroupID, s *epoch.Schedule) epoch.Frontier {
-	f := s.Frontier()
-	if !slices.Contains(t.refused, group) {
-		return f
-	}
-	ids := slices.Clone(f)
-	for _, id := range s.Missing() {
-		ids = append(ids, s.Prev(id)...)
-	}
-	if p, err := epoch.NewFrontier(ids...); err == nil {
-		return p
-	}
-	return f
 }

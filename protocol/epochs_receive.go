@@ -323,7 +323,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		if sl, ok := kb.Find(epoch.SlotHint(kb.Event, epoch.Installation(c.acct.inst))); ok {
 			seed, err := t.openSeedSlot(g, kb, sl, in)
 			if errors.Is(err, errSeedRefused) {
-				t.refuseSeed(g.ID, kb.Event, in, "key block slot")
+				t.refuseSeed(g.ID, kb.Event, in)
 			} else if err != nil {
 				c.log.Debug("key block: our slot does not open", "err", err)
 			} else if err := s.SetSeed(kb.Event, &seed); err != nil {

@@ -229,7 +229,7 @@ func (t *txn) rekeyV2Seed(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 	if _, err := io.ReadFull(c.rand, seed[:]); err != nil {
 		return nil, seed, epoch.ID{}, err
 	}
-	kb := epoch.NewRekey(epoch.ID(g.ID), epoch.Installation(c.acct.inst), nonce, t.rekeyPrev(g.ID, s))
+	kb := epoch.NewRekey(epoch.ID(g.ID), epoch.Installation(c.acct.inst), nonce, s.Frontier())
 	if err := s.Apply(epoch.Event{ID: kb.Event, Prev: kb.Prev}); err != nil {
 		return nil, seed, epoch.ID{}, err
 	}

@@ -330,7 +330,7 @@ func (t *txn) memberWelcome(g *storage.GroupRecord, gc *groupCache, next *member
 	if err := t.applyMembership(g, gc, *next, w.DeviceLists, false); err != nil {
 		return err
 	}
-	return t.mergeJoin(g, gc, w.Join, inst)
+	return t.mergeJoin(g, gc, w.Join)
 }
 
 // welcomeKnowsOurAdd reports whether the events carried by a Welcome for a group we are
@@ -406,11 +406,10 @@ func (t *txn) joinV2(from string, w *wire.WelcomeV2, st *membership.State) error
 	return nil
 }
 
-// mergeJoin applies a join received by a member of the group (from installation inst)
-// into its schedule: the entries' events with their prev sets, none of their values (key
-// confirmation: refuseJoinValues; we heal with our own rekey instead). The join's epoch
-// is kept live for opening what its sender seals under it.
-func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, inst InstallationID) error {
+// mergeJoin applies a join received by a member of the group into its schedule: the
+// entries' events with their prev sets, their seeds and contributions. Departures the
+// join's rekey excluded are healed by it.
+func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte) error {
 	j, err := epoch.ParseJoin(raw)
 	if err != nil {
 		return err
@@ -425,10 +424,19 @@ func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, inst
 		}
 	}
 	f := j.Frontier()
-	if t.refuseJoinValues(g.ID, s, j, inst) {
-		t.refuse(g.ID)
+	for _, e := range j {
+		switch e.Kind {
+		case epoch.SlotSeed:
+			seed := epoch.Seed(e.Value)
+			_ = s.SetSeed(e.Event, &seed)
+		case epoch.SlotContribution:
+			x := epoch.ID(e.Value)
+			_ = s.SetContribution(e.Event, f, &x)
+		}
 	}
-	if err := s.AdmitJoin(j); err != nil {
+	if s.Frontier().Equal(f) {
+		m.Uncovered = nil
+	} else if err := s.AdmitJoin(j); err != nil {
 		// The join's own epoch stays live: its sender seals under it until it learns
 		// our frontier (TestConcurrentMembershipChanges: a newcomer welcomed first by a
 		// healing rekey could not open its inviter's next key event).

@@ -67,32 +67,6 @@ func TestKeyConfirmSlot(t *testing.T) {
 	}
 }
 
-// TestKeyConfirmWelcome: the same through a member's Welcome. A member (b) sends the victim
-// a Welcome for the group they are both in whose join claims a rekey of b's that b never
-// published, with a seed of b's choosing. The victim merged it and moved to an epoch of its
-// own for good. A member now takes no seed or contribution from a Welcome (there is no block
-// every member saw to confirm it by): the victim applies the made-up event without a seed,
-// heals with its own rekey (which supersedes it for everyone), and all converge.
-func TestKeyConfirmWelcome(t *testing.T) {
-	ctx := context.Background()
-	tn := newEpochNet(t, memory.Config{Seed: 85}, 4)
-	a, b, c, v := tn.peers[0], tn.peers[1], tn.peers[2], tn.peers[3]
-	tn.connect(a, b, c, v)
-	g, err := a.c.CreateGroup(ctx, "confirm", "", b.id, c.id, v.id)
-	must(t, err)
-	tn.settle()
-	waitSameEpoch(tn, g, a, b, c, v)
-	join, err := protocol.JoinForTest(b.c, g) // a rekey of b's, never published
-	must(t, err)
-	must(t, protocol.SendWelcomeV2ForTest(b.c, installationOf(t, v), g, join))
-	tn.settle()
-	waitSameEpoch(tn, g, a, b, c, v)
-	mustSend(t, v, g, "v after the made-up join")
-	mustSend(t, b, g, "b after the made-up join")
-	waitTexts(t, tn, g, []string{"v after the made-up join"}, a, b, c)
-	waitTexts(t, tn, g, []string{"b after the made-up join"}, v)
-}
-
 // TestKeyConfirmTampered: a slot whose seed fails the block's confirmation (a misbehaving
 // author), and a slot of a block whose confirmation was changed in transit (by someone
 // holding the outer key: the confirmation is in the slot context, so the Double Ratchet
