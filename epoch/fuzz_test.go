@@ -45,6 +45,7 @@ func FuzzParseKeyBlock(f *testing.F) {
 			t.Fatalf("accepted encoding is not canonical (%v)", err)
 		}
 		_ = b.Context(g)
+		_ = b.Confirms(g, &Seed{})
 	})
 }
 
