@@ -494,7 +494,7 @@ func cases() []Case {
 	partBad.Slots = nil
 	pb := must(partBad.MarshalBinary())
 	ppos := 2 + 16 + 32 + 1 + 32 + 32 // after prev (one id) and the confirmation
-	pb[ppos+1] = 1 // part = 1 of parts = 1
+	pb[ppos+1] = 1                    // part = 1 of parts = 1
 	kbBad("key_block_part_not_below_parts", pb)
 	dup := mb
 	dup.Slots = []epoch.Slot{slotA, slotA}
