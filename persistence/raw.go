@@ -27,13 +27,23 @@ func (s *Store) rawExec(query string, count bool, args []any) (driver.Result, er
 		s.rawFn = s.rawRun // bound once: Raw's callback without an allocation per call
 	}
 	c := &s.call
-	c.query, c.count, c.args = query, count, args
+	c.query, c.count = query, count
+	// The arguments are converted here, into the reused buffer, and args is not kept:
+	// the caller's (variadic) list stays on its stack.
+	for i, a := range args {
+		v, err := driverValue(a)
+		if err != nil {
+			c.reset()
+			return nil, err
+		}
+		c.nv = append(c.nv, driver.NamedValue{Ordinal: i + 1, Value: v})
+	}
 	err := s.conn.Raw(s.rawFn)
 	if err == nil {
 		err = c.err
 	}
 	res := c.res
-	*c = rawCall{nv: c.nv[:0]}
+	c.reset()
 	if err != nil {
 		if errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed") {
 			return nil, ErrClosed
@@ -47,24 +57,21 @@ func (s *Store) rawExec(query string, count bool, args []any) (driver.Result, er
 type rawCall struct {
 	query string
 	count bool
-	args  []any
-	nv    []driver.NamedValue // reused
+	nv    []driver.NamedValue // the arguments, converted (the buffer reused)
 	res   driver.Result
 	err   error
+}
+
+// reset empties c for the next statement, keeping its buffer but no argument alive.
+func (c *rawCall) reset() {
+	clear(c.nv)
+	*c = rawCall{nv: c.nv[:0]}
 }
 
 // rawRun is the callback of Conn.Raw for Store.call; its error (the statement's) is
 // left in call.err, so that Raw sees none.
 func (s *Store) rawRun(dc any) error {
 	c := &s.call
-	for i, a := range c.args {
-		v, err := driverValue(a)
-		if err != nil {
-			c.err = err
-			return nil
-		}
-		c.nv = append(c.nv, driver.NamedValue{Ordinal: i + 1, Value: v})
-	}
 	st, err := s.rawPrepared(dc, c.query, c.count)
 	if err != nil {
 		c.err = err

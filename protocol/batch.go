@@ -30,7 +30,10 @@ func (c *Client) enter(ctx context.Context) func() {
 		return func() {}
 	}
 	c.batchMu.Lock()
-	return c.batchMu.Unlock
+	if c.unlockBatch == nil {
+		c.unlockBatch = c.batchMu.Unlock // bound once: no allocation per transaction
+	}
+	return c.unlockBatch
 }
 
 // batch runs fn with the store transactions it makes (with the context it is given)

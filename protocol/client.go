@@ -172,7 +172,9 @@ type Client struct {
 	// batchMu is held by an open batch (batch.go) for its whole length, and taken before
 	// mu by every transaction outside it.
 	batchMu sync.Mutex
-	hints   map[[16]byte]int64 // constant receive hint -> session id (rotation slots)
+	// unlockBatch is batchMu.Unlock, bound once (under batchMu) for enter to return.
+	unlockBatch func()
+	hints       map[[16]byte]int64 // constant receive hint -> session id (rotation slots)
 	// inbox holds the expected hints of inbox session frames (hintchain.go); hintSets the
 	// same per session, by frame index.
 	inbox       map[[16]byte]hintRef
@@ -348,23 +350,29 @@ func (c *Client) tx(ctx context.Context, fn func(t *txn) error) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
-	var sends []*storage.OutboxRecord
 	leave := c.enter(ctx)
 	c.mu.Lock()
-	err := c.txLocked(ctx, func(t *txn) error {
-		t.onCommit(func() { sends = t.sends })
-		return fn(t)
-	})
+	t, err := c.runTx(ctx, fn)
 	c.mu.Unlock()
-	leave()                     // before publishing: publishClaimed runs its own transaction
-	c.publishQueued(ctx, sends) // messages the transaction queued on its own (multi-device relays)
+	leave() // before publishing: publishClaimed runs its own transaction
+	if err == nil {
+		c.publishQueued(ctx, t.sends) // messages the transaction queued on its own (multi-device relays)
+	}
 	return err
 }
 
 func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
+	_, err := c.runTx(ctx, fn)
+	return err
+}
+
+// runTx is txLocked, returning the transaction once committed (its after-commit
+// actions run).
+func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error) {
 	var t *txn
 	err := c.store.WithTx(ctx, func(st storage.StoreTx) error {
 		t = &txn{StoreTx: st, c: c}
+		t.after = t.afterBuf[:0]
 		if err := fn(t); err != nil {
 			return err
 		}
@@ -385,7 +393,7 @@ func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
 				f()
 			}
 		}
-		return err
+		return nil, err
 	}
 	for _, f := range t.after {
 		f()
@@ -396,7 +404,7 @@ func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
 		b.events = append(b.events, t.events...)
 		b.outbox = b.outbox || t.outbox
 		b.topicsChanged = b.topicsChanged || t.topicsChanged
-		return nil
+		return t, nil
 	}
 	if len(t.events) > 0 {
 		c.events.emit(t.events...)
@@ -407,7 +415,7 @@ func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
 	if t.topicsChanged {
 		wake(c.subsWake)
 	}
-	return nil
+	return t, nil
 }
 
 // txn is one engine transaction: the store view plus actions deferred to commit.
@@ -421,6 +429,7 @@ type txn struct {
 	storage.StoreTx
 	c             *Client
 	after         []func()
+	afterBuf      [8]func() // after's first slots (a message's transaction registers a few)
 	events        []Event
 	outbox        bool
 	topicsChanged bool

@@ -116,7 +116,7 @@ func (c *Client) publishSole(ctx context.Context, group GroupID, rec *storage.Ou
 		}
 		return // cancelled: not an attempt; retried later
 	}
-	_ = c.tx(context.WithoutCancel(ctx), func(t *txn) error {
+	_ = c.tx(uncancelled(ctx), func(t *txn) error {
 		changed, err := t.PublishedSole(rec)
 		if err != nil || !changed {
 			return err
@@ -124,6 +124,15 @@ func (c *Client) publishSole(ctx context.Context, group GroupID, rec *storage.Ou
 		t.emit(&DeliveryStatusChanged{Message: rec.Message, Group: group, Status: StatusPublished})
 		return nil
 	})
+}
+
+// uncancelled is context.WithoutCancel(ctx), or ctx itself if it cannot be cancelled (no
+// allocation per send for the common context.Background).
+func uncancelled(ctx context.Context) context.Context {
+	if ctx.Done() == nil {
+		return ctx
+	}
+	return context.WithoutCancel(ctx)
 }
 
 // attempt publishes one outbox record found by the retry loop, unless someone else is

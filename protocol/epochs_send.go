@@ -128,17 +128,19 @@ func messageIDV2(group GroupID, inst InstallationID, eid epoch.ID, iteration uin
 // the message as Unpublished. It returns the v2 message and its id.
 func (t *txn) sealMessageV2(g *storage.GroupRecord, ep *epoch.Epoch, typ wire.ContentType, body []byte) ([]byte, MessageID, error) {
 	c := t.c
-	rec, err := t.SenderChain(g.ID, ep.ID)
+	// cur is the view's record (not modified); rec, a new one, is stored and kept by it.
+	cur, err := t.senderChainShared(g.ID, ep.ID)
+	rec := &storage.EpochChainRecord{Group: g.ID, Epoch: ep.ID}
 	sc := new(epoch.SenderChain)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
 		sc = epoch.NewSenderChain(ep, epoch.Installation(c.acct.inst))
-		rec = &storage.EpochChainRecord{Group: g.ID, Epoch: ep.ID}
 		t.onCommit(func() { c.resumedEpochs[ep.ID] = g.ID })
 	case err != nil:
 		return nil, MessageID{}, err
 	default:
-		if err := sc.UnmarshalBinary(rec.State); err != nil {
+		rec.Lease = cur.Lease
+		if err := sc.UnmarshalBinary(cur.State); err != nil {
 			return nil, MessageID{}, err
 		}
 		if _, ok := c.resumedEpochs[ep.ID]; !ok {
@@ -170,7 +172,7 @@ func (t *txn) sealMessageV2(g *storage.GroupRecord, ep *epoch.Epoch, typ wire.Co
 	if rec.State, err = sc.MarshalBinary(); err != nil {
 		return nil, MessageID{}, err
 	}
-	if err := t.PutSenderChain(rec); err != nil {
+	if err := t.putSenderChainOwned(rec); err != nil {
 		return nil, MessageID{}, err
 	}
 	g.Clock++

@@ -450,6 +450,21 @@ func (t *txn) SenderChain(group GroupID, eid [32]byte) (*storage.EpochChainRecor
 	})
 }
 
+// senderChainShared is SenderChain without its copy: the record returned is the view's
+// own and must not be modified (sealMessageV2 reads it and writes a new one).
+func (t *txn) senderChainShared(group GroupID, eid [32]byte) (*storage.EpochChainRecord, error) {
+	k := chainKey{group: group, epoch: eid, sender: true}
+	if r, ok := t.knownChain(k); ok {
+		return r, nil
+	}
+	r, err := t.StoreTx.SenderChain(group, eid)
+	if err != nil {
+		return nil, err
+	}
+	t.setChain(k, r)
+	return r, nil
+}
+
 // ReceiverChain is StoreTx.ReceiverChain through the view.
 func (t *txn) ReceiverChain(group GroupID, eid [32]byte, inst InstallationID) (*storage.EpochChainRecord, error) {
 	return t.chainRead(chainKey{group: group, epoch: eid, inst: inst}, func() (*storage.EpochChainRecord, error) {
@@ -465,6 +480,17 @@ func (t *txn) PutSenderChain(r *storage.EpochChainRecord) error {
 	v := copyChain(r)
 	v.Installation = InstallationID{} // as the store returns it
 	t.setChain(chainKey{group: r.Group, epoch: r.Epoch, sender: true}, v)
+	return nil
+}
+
+// putSenderChainOwned is PutSenderChain of a record its caller hands over: the view keeps
+// r itself, not a copy (nobody modifies it after).
+func (t *txn) putSenderChainOwned(r *storage.EpochChainRecord) error {
+	if err := t.StoreTx.PutSenderChain(r); err != nil {
+		return err
+	}
+	r.Installation = InstallationID{} // as the store returns it
+	t.setChain(chainKey{group: r.Group, epoch: r.Epoch, sender: true}, r)
 	return nil
 }
 

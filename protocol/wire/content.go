@@ -1,6 +1,8 @@
 package wire
 
 import (
+	"encoding/binary"
+	"math"
 	"unicode/utf8"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -67,18 +69,25 @@ func marshalPlaintext(version uint8, clock, ts uint64, typ ContentType, body []b
 	if n > MaxHistory {
 		return nil, ErrTooLarge
 	}
-	var b cryptobyte.Builder
-	b.AddUint8(version)
-	b.AddUint64(clock)
-	b.AddUint64(ts)
-	b.AddUint8(uint8(typ))
-	addVec32(&b, body)
-	b.AddUint8LengthPrefixed(func(b *cryptobyte.Builder) {
-		for i := range n {
-			b.AddBytes(entry(i))
-		}
-	})
-	return finish(&b)
+	// Appended into one buffer of the exact size (this is every group send).
+	hist := 0
+	for i := range n {
+		hist += len(entry(i))
+	}
+	if hist > math.MaxUint8 || uint64(len(body)) > math.MaxUint32 {
+		return nil, ErrTooLarge
+	}
+	out := make([]byte, 0, 1+8+8+1+4+len(body)+1+hist)
+	out = append(out, version)
+	out = binary.BigEndian.AppendUint64(out, clock)
+	out = binary.BigEndian.AppendUint64(out, ts)
+	out = append(out, uint8(typ))
+	out = appendVec32(out, body)
+	out = append(out, uint8(hist))
+	for i := range n {
+		out = append(out, entry(i)...)
+	}
+	return out, nil
 }
 
 // parsePlaintext decodes the fields of a group plaintext of the given version and returns

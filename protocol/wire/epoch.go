@@ -1,6 +1,10 @@
 package wire
 
-import "golang.org/x/crypto/cryptobyte"
+import (
+	"math"
+
+	"golang.org/x/crypto/cryptobyte"
+)
 
 // Version2 is the version byte of the key schedule v2 structures (spec: protocol, "Key
 // schedule v2 (epochs)").
@@ -31,22 +35,24 @@ func (f *FrameV2) Marshal() ([]byte, error) {
 	if flags == 0 {
 		return nil, ErrMalformed
 	}
-	var b cryptobyte.Builder
-	b.AddUint8(Version2)
-	b.AddUint8(flags)
+	// Encoded straight into the padded frame (one allocation: this is every group send).
+	n := 2
+	for _, v := range [][]byte{f.Block, f.Message} {
+		if v != nil {
+			if uint64(len(v)) > math.MaxUint32 {
+				return nil, ErrTooLarge
+			}
+			n += 4 + len(v)
+		}
+	}
+	out := append(make([]byte, 0, paddedFrameSize(n, f.Block != nil)), Version2, flags)
 	if f.Block != nil {
-		addVec32(&b, f.Block)
+		out = appendVec32(out, f.Block)
 	}
 	if f.Message != nil {
-		addVec32(&b, f.Message)
+		out = appendVec32(out, f.Message)
 	}
-	out, err := finish(&b)
-	if err != nil {
-		return nil, err
-	}
-	padded := make([]byte, paddedFrameSize(len(out), f.Block != nil))
-	copy(padded, out)
-	return padded, nil
+	return out[:cap(out)], nil // the padding: zero bytes
 }
 
 // FrameV2Overhead is the encoded size of a frame around its block and message (both

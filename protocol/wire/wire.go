@@ -10,6 +10,7 @@
 package wire
 
 import (
+	"encoding/binary"
 	"errors"
 
 	"golang.org/x/crypto/cryptobyte"
@@ -137,6 +138,11 @@ func addVec16(b *cryptobyte.Builder, v []byte) {
 
 func addVec32(b *cryptobyte.Builder, v []byte) {
 	b.AddUint32LengthPrefixed(func(b *cryptobyte.Builder) { b.AddBytes(v) })
+}
+
+// appendVec32 appends u32<v> to out (the caller checks that len(v) fits).
+func appendVec32(out, v []byte) []byte {
+	return append(binary.BigEndian.AppendUint32(out, uint32(len(v))), v...)
 }
 
 // finish returns the builder's bytes; encoders only fail on lengths that exceed a prefix,
