@@ -437,6 +437,7 @@ func keptCandidates(group epoch.ID, kept []keptSeed, memo func(key string, compo
 		}
 		pool = append(pool, ev{id: epoch.ID(id), prev: k.Prev, seed: epoch.Seed(seed)})
 	}
+	below := keptAncestry(pool, func(e ev) (epoch.ID, []string) { return e.id, e.prev })
 	var out []epoch.Epoch
 	var walk func(start int, cur []int)
 	walk = func(start int, cur []int) {
@@ -486,8 +487,8 @@ func keptCandidates(group epoch.ID, kept []keptSeed, memo func(key string, compo
 		}
 	next:
 		for j := start; j < len(pool); j++ {
-			for _, i := range cur { // an antichain: no member names another as prev
-				if slices.Contains(pool[j].prev, pool[i].id.String()) || slices.Contains(pool[i].prev, pool[j].id.String()) {
+			for _, i := range cur { // an antichain: no member is behind another
+				if below[j][i] || below[i][j] {
 					continue next
 				}
 			}
@@ -499,6 +500,36 @@ func keptCandidates(group epoch.ID, kept []keptSeed, memo func(key string, compo
 		clear(pool[i].seed[:])
 	}
 	return out
+}
+
+// keptAncestry returns, for kept seeds' events pool, which are behind which: below[j][i]
+// when pool[i]'s event is reachable from pool[j]'s through prev links between events of
+// the pool (a link through an event not kept is not seen). A frontier is an antichain, so
+// no epoch has both an event and one behind it: such sets are not composed (a linear
+// history of key events composed 20 candidates of 6 kept seeds, where 6 can occur).
+func keptAncestry[E any](pool []E, of func(E) (epoch.ID, []string)) [][]bool {
+	idx := make(map[string]int, len(pool))
+	for i := range pool {
+		id, _ := of(pool[i])
+		idx[id.String()] = i
+	}
+	below := make([][]bool, len(pool))
+	for j := range pool {
+		below[j] = make([]bool, len(pool))
+		stack := []int{j}
+		for len(stack) > 0 {
+			k := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			_, prev := of(pool[k])
+			for _, p := range prev {
+				if i, ok := idx[p]; ok && !below[j][i] && i != j {
+					below[j][i] = true
+					stack = append(stack, i)
+				}
+			}
+		}
+	}
+	return below
 }
 
 // setLive installs the live epochs in the cache at commit (a new epoch can open

@@ -7,7 +7,9 @@ import (
 	"cmp"
 	"encoding/binary"
 	"encoding/hex"
+	"math/bits"
 	"slices"
+	"sort"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -59,24 +61,55 @@ func (l hintList) len() int { return len(l) / epoch.HintSize }
 
 func (l hintList) at(i int) []byte { return l[i*epoch.HintSize : (i+1)*epoch.HintSize] }
 
-// has reports whether h is in the set.
+// has reports whether h is in the set. Hints are hash outputs, spread evenly: the
+// search starts where h's leading bits place it and gallops outwards from there (a few
+// probes for 1000 hints, where bisection took ten; the heal check looks up every member
+// installation's hint of a frontier event, issue 13), which finds any hint whatever the
+// spread.
 func (l hintList) has(h [epoch.HintSize]byte) bool {
 	k := keyOf(h)
-	lo, hi := 0, l.len()
-	for lo < hi {
-		m := int(uint(lo+hi) >> 1)
-		e := l[m*epoch.HintSize:]
-		mk := hintKey{binary.BigEndian.Uint64(e), binary.BigEndian.Uint64(e[8:])}
-		switch {
-		case mk == k:
-			return true
-		case mk.hi < k.hi || mk.hi == k.hi && mk.lo < k.lo:
-			lo = m + 1
-		default:
-			hi = m
+	n := l.len()
+	if n == 0 {
+		return false
+	}
+	less := func(i int) bool { // the hint at i sorts before h
+		e := l[i*epoch.HintSize:]
+		hi := binary.BigEndian.Uint64(e)
+		return hi < k.hi || hi == k.hi && binary.BigEndian.Uint64(e[8:]) < k.lo
+	}
+	g64, _ := bits.Mul64(k.hi, uint64(n)) // ⌊k.hi·n / 2^64⌋ < n
+	g := int(g64)
+	// [lo, hi]: where the first hint not before h is; hi is n or such a hint.
+	lo, hi := 0, n
+	if less(g) {
+		lo = g + 1
+		for step := 1; ; step *= 2 {
+			j := lo + step - 1
+			if j >= n {
+				break
+			}
+			if !less(j) {
+				hi = j
+				break
+			}
+			lo = j + 1
+		}
+	} else {
+		hi = g
+		for step := 1; ; step *= 2 {
+			j := hi - step
+			if j < 0 {
+				break
+			}
+			if less(j) {
+				lo = j + 1
+				break
+			}
+			hi = j
 		}
 	}
-	return false
+	i := lo + sort.Search(hi-lo, func(j int) bool { return !less(lo + j) })
+	return i < n && keyOf([epoch.HintSize]byte(l.at(i))) == k
 }
 
 // union returns the set of the hints of l and hs (hs is sorted in place).

@@ -104,3 +104,67 @@ func TestCoverageLegacyHints(t *testing.T) {
 		}
 	}
 }
+
+// TestHintListHasSpread: has answers as a plain set does for sets of every size and any
+// spread of hints — even (hash outputs, where its search starts at the guessed place),
+// bunched at either end, sharing their leading bytes — for the hints held, their
+// neighbours and random ones.
+func TestHintListHasSpread(t *testing.T) {
+	r := rand.New(rand.NewPCG(3, 4))
+	spreads := []func(h *[epoch.HintSize]byte){
+		func(h *[epoch.HintSize]byte) {},                          // even
+		func(h *[epoch.HintSize]byte) { h[0], h[1] = 0, h[1]&3 },  // bunched low
+		func(h *[epoch.HintSize]byte) { h[0] = 0xff },             // bunched high
+		func(h *[epoch.HintSize]byte) { copy(h[:8], "samehigh") }, // equal leading 8 bytes
+		func(h *[epoch.HintSize]byte) { // two clusters
+			if h[15]&1 == 0 {
+				h[0] = 0x10
+			} else {
+				h[0] = 0xe0
+			}
+		},
+	}
+	random := func(spread func(*[epoch.HintSize]byte)) [epoch.HintSize]byte {
+		var h [epoch.HintSize]byte
+		for j := range h {
+			h[j] = byte(r.Uint32())
+		}
+		spread(&h)
+		return h
+	}
+	for round := range 400 {
+		spread := spreads[round%len(spreads)]
+		n := r.IntN(1200)
+		if round%7 == 0 {
+			n = r.IntN(4)
+		}
+		hs := make([][epoch.HintSize]byte, n)
+		in := make(map[[epoch.HintSize]byte]bool, n)
+		for i := range hs {
+			hs[i] = random(spread)
+			in[hs[i]] = true
+		}
+		l := packHints(append([][epoch.HintSize]byte(nil), hs...))
+		var probes [][epoch.HintSize]byte
+		for _, h := range hs {
+			probes = append(probes, h)
+			for _, d := range []byte{1, 0xff} {
+				near := h
+				near[15] += d
+				probes = append(probes, near)
+				near = h
+				near[0] += d
+				probes = append(probes, near)
+			}
+		}
+		for range 50 {
+			probes = append(probes, random(spread), random(func(*[epoch.HintSize]byte) {}))
+		}
+		probes = append(probes, [epoch.HintSize]byte{}, [epoch.HintSize]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+		for _, p := range probes {
+			if l.has(p) != in[p] {
+				t.Fatalf("round %d (%d hints): has(%x) = %v, want %v", round, l.len(), p, l.has(p), in[p])
+			}
+		}
+	}
+}

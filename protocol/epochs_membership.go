@@ -229,7 +229,7 @@ func (t *txn) leaveV2(g *storage.GroupRecord, gc *groupCache) error {
 
 // departV2 records the installations of removed accounts as uncovered: until a key event
 // excludes them, the current epoch may be theirs (a leave carries no seed).
-func (t *txn) departV2(g *storage.GroupRecord, removed []string) error {
+func (t *txn) departV2(g *storage.GroupRecord, gc *groupCache, removed []string) error {
 	if len(removed) == 0 || len(g.Schedule) == 0 {
 		return nil
 	}
@@ -238,9 +238,11 @@ func (t *txn) departV2(g *storage.GroupRecord, removed []string) error {
 		return err
 	}
 	for _, acct := range removed {
-		ins, err := t.InstallationsOf(acct)
-		if err != nil {
-			return err
+		ins, ok := t.accountInstallations(gc, acct) // the members' cached list (no query)
+		if !ok {
+			if ins, err = t.InstallationsOf(acct); err != nil {
+				return err
+			}
 		}
 		for i := range ins {
 			if !slices.Contains(m.Uncovered, ins[i].ID) && reaches(s, m, &ins[i]) {

@@ -125,3 +125,18 @@ func EventMemoForTest(c *Client, g GroupID) (n int, ids []epoch.ID, exact bool) 
 	}
 	return m.n, slices.Clone(m.ids[:m.n]), exact
 }
+
+// DepartureInstallationsForTest returns account's installations as a departure in group g
+// finds them (departV2: from the group's cached member installations; hit false when that
+// cache does not answer) and as the store holds them (ID, Account and Revoked only).
+func DepartureInstallationsForTest(c *Client, g GroupID, account string) (cached []storage.InstallationRecord, hit bool, stored []storage.InstallationRecord, err error) {
+	err = c.tx(context.Background(), func(t *txn) error {
+		cached, hit = t.accountInstallations(c.groups[g], account)
+		ins, err := t.InstallationsOf(account)
+		for _, in := range ins {
+			stored = append(stored, storage.InstallationRecord{ID: in.ID, Account: in.Account, Revoked: in.Revoked})
+		}
+		return err
+	})
+	return cached, hit, stored, err
+}

@@ -256,8 +256,8 @@ func TestKeyEventReceiveStatements(t *testing.T) {
 		return n
 	}
 	remove(others[0]) // warm
-	if n := remove(others[1]); n > 12 {
-		t.Errorf("a key event received ran %d statements, want ≤ 12", n)
+	if n := remove(others[1]); n > 11 {
+		t.Errorf("a key event received ran %d statements, want ≤ 11", n)
 	}
 }
 

@@ -241,7 +241,7 @@ func (t *txn) applyMembership(g *storage.GroupRecord, gc *groupCache, next membe
 		// Key schedule v2: no rotation; a departure no key event excluded yet makes the
 		// epoch unhealed (healed by the designated installation, or before our next send).
 		if !local {
-			if err := t.departV2(g, ch.MembersRemoved); err != nil {
+			if err := t.departV2(g, gc, ch.MembersRemoved); err != nil {
 				return err
 			}
 		}

@@ -26,6 +26,10 @@ type memberInstalls struct {
 	accounts []string
 	ids      []InstallationID // their unrevoked installations
 	of       []int32          // the index in accounts of each one's account
+	// revoked and revokedOf are their revoked installations, likewise: with ids they are
+	// every installation of the accounts, for a departure (departV2).
+	revoked   []InstallationID
+	revokedOf []int32
 }
 
 // PutInstallation stores an installation record and invalidates the cached installation
@@ -78,6 +82,8 @@ func (t *txn) memberInstalls(gc *groupCache, accounts []string) (*memberInstalls
 			for _, in := range ins {
 				if !in.Revoked {
 					mi.ids, mi.of = append(mi.ids, in.ID), append(mi.of, int32(i))
+				} else {
+					mi.revoked, mi.revokedOf = append(mi.revoked, in.ID), append(mi.revokedOf, int32(i))
 				}
 			}
 		}
@@ -128,7 +134,37 @@ func (mi *memberInstalls) without(accounts []string) *memberInstalls {
 		}
 	}
 	next.ids, next.of = slices.Clip(next.ids), slices.Clip(next.of)
+	for k, id := range mi.revoked {
+		if i := pos[mi.revokedOf[k]]; i >= 0 {
+			next.revoked, next.revokedOf = append(next.revoked, id), append(next.revokedOf, i)
+		}
+	}
 	return next
+}
+
+// accountInstallations returns every installation (revoked ones too) of account, with
+// ID, Account and Revoked only, from gc's cached list if it holds for the store as it is
+// and names account (ok false otherwise: the caller reads the store).
+func (t *txn) accountInstallations(gc *groupCache, account string) (ins []storage.InstallationRecord, ok bool) {
+	mi := gc.installs
+	if mi == nil || mi.gen != t.c.instGen {
+		return nil, false
+	}
+	i := slices.Index(mi.accounts, account)
+	if i < 0 {
+		return nil, false
+	}
+	for k, id := range mi.ids {
+		if mi.of[k] == int32(i) {
+			ins = append(ins, storage.InstallationRecord{ID: id, Account: account})
+		}
+	}
+	for k, id := range mi.revoked {
+		if mi.revokedOf[k] == int32(i) {
+			ins = append(ins, storage.InstallationRecord{ID: id, Account: account, Revoked: true})
+		}
+	}
+	return ins, true
 }
 
 // memberIndex orders a state's member list: the positions in it of the members, sorted
