@@ -62,6 +62,9 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		err  error
 	}
 	ch := make(chan actOut, 1)
+	if err := cl.prof.start("tx"); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	go func() {
 		runtime.LockOSThread()
@@ -80,6 +83,10 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 	case out = <-ch:
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+	cl.prof.window("tx")
+	if err := cl.prof.stop(); err != nil {
+		return nil, err
 	}
 	if out.err != nil {
 		return nil, out.err
@@ -126,7 +133,12 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 				return nil, err
 			}
 		}
+		if err := cl.prof.start("rx"); err != nil {
+			runtime.GOMAXPROCS(prev)
+			return nil, err
+		}
 		for _, i := range serial {
+			cl.prof.mark()
 			c0, w0 := processCPU(), time.Now()
 			cl.setGates(true, []int{i})
 			if err := cl.tr.wait(ctx, e.k, []int{i}, timeout); err != nil {
@@ -136,8 +148,14 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 			time.Sleep(settle)
 			cpu := float64(processCPU()-c0) - max(float64(empty), cl.idle*float64(time.Since(w0)))
 			r.serial = append(r.serial, time.Duration(max(cpu, 0)))
+			cl.prof.window("rx")
 			cl.setGates(false, []int{i})
 		}
+		if err := cl.prof.stop(); err != nil {
+			runtime.GOMAXPROCS(prev)
+			return nil, err
+		}
+		cl.prof.next()
 		runtime.GOMAXPROCS(prev)
 		rest := slices.DeleteFunc(slices.Clone(e.insts), func(i int) bool { return slices.Contains(serial, i) })
 		parallel = append(parallel, expect{k: e.k, insts: rest})
