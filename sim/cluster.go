@@ -56,6 +56,8 @@ type cluster struct {
 	watched atomic.Pointer[map[string]bool]
 	// prof writes CPU profiles of the admin's ordinary messages (nil: none).
 	prof *cpuProfiler
+	// measures and collections count measure calls and the collections they forced.
+	measures, collections int
 }
 
 // watch restricts the recorded additions and removals to those of accounts.

@@ -162,6 +162,9 @@ type Run struct {
 	// IdleCPU is the process CPU per wall second with every client idle (subtracted
 	// from the receive windows).
 	IdleCPU float64
+	// Measures is the number of measured operations; Collections is how many of them
+	// began with a collection forced by the harness (cluster.collectIfDue).
+	Measures, Collections int
 
 	Create   Step // CreateGroup: Welcome to every installation
 	Message  Step // ordinary group message (sender key already distributed)

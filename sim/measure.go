@@ -47,6 +47,7 @@ const settle = 3 * time.Millisecond
 func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout time.Duration,
 	act func() ([]expect, error)) (*opResult, error) {
 	cl.setGates(false, nil)
+	cl.measures++
 	s := cl.insts[sender]
 	res := &opResult{}
 	net0 := cl.stats()
@@ -116,7 +117,7 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		// the windows that follow (50-70 µs per window at N=100 under perf, none of it
 		// the receiver's); FreeOSMemory collects and returns them at once.
 		if len(serial) > 0 {
-			debug.FreeOSMemory()
+			cl.collectIfDue()
 			if err := cl.quiesce(ctx, false); err != nil {
 				return nil, err
 			}
@@ -205,6 +206,12 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		res.wall = last.Sub(start)
 	}
 	return res, nil
+}
+
+// collectIfDue collects (and returns the freed pages to the OS) before the serial windows.
+func (cl *cluster) collectIfDue() {
+	cl.collections++
+	debug.FreeOSMemory()
 }
 
 // emptyWindows is how many windows without a receiver emptyWindow measures.

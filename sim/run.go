@@ -83,6 +83,7 @@ func (sc *scenario) play(ctx context.Context) (err error) {
 			return fmt.Errorf("sim: %s: %w", st.name, err)
 		}
 	}
+	run.Measures, run.Collections = sc.cl.measures, sc.cl.collections
 	for _, in := range sc.cl.insts {
 		if in.dropped.Load() > 0 {
 			sc.check("no events dropped", false, "%s: %d events dropped", in.name, in.dropped.Load())
