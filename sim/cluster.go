@@ -56,8 +56,10 @@ type cluster struct {
 	watched atomic.Pointer[map[string]bool]
 	// prof writes CPU profiles of the admin's ordinary messages (nil: none).
 	prof *cpuProfiler
-	// measures and collections count measure calls and the collections they forced.
+	// measures and collections count measure calls and the collections they forced;
+	// numGC is the runtime's count after the last one.
 	measures, collections int
+	numGC                 uint32
 }
 
 // watch restricts the recorded additions and removals to those of accounts.
