@@ -76,3 +76,10 @@ func physicalMemory() int64 {
 	}
 	return 0
 }
+
+// windowStamp returns CLOCK_MONOTONIC, the process's user and its system CPU (ns).
+func windowStamp() [3]int64 {
+	var ru unix.Rusage
+	_ = unix.Getrusage(unix.RUSAGE_SELF, &ru)
+	return [3]int64{clockNanos(unix.CLOCK_MONOTONIC), ru.Utime.Nano(), ru.Stime.Nano()}
+}

@@ -16,3 +16,6 @@ func residentBytes() int64 { return 0 }
 func loadAverage() string { return "" }
 
 func physicalMemory() int64 { return 0 }
+
+// windowStamp returns the wall clock (no CPU split on this platform).
+func windowStamp() [3]int64 { return [3]int64{time.Now().UnixNano(), 0, 0} }

@@ -54,6 +54,12 @@ type cluster struct {
 	// addition: recording them all is N² entries (83 MiB at N=1000, counted in the
 	// installations' heap), and the scenario only waits for the newcomer and the removed.
 	watched atomic.Pointer[map[string]bool]
+	// prof writes CPU profiles of the admin's ordinary messages (nil: none).
+	prof *cpuProfiler
+	// measures and collections count measure calls and the collections they forced;
+	// numGC is the runtime's count after the last one.
+	measures, collections int
+	numGC                 uint32
 }
 
 // watch restricts the recorded additions and removals to those of accounts.

@@ -46,6 +46,15 @@ type ScaleConfig struct {
 	// HeapProfile, if set, is a file name prefix: each run writes the Go heap profile taken
 	// where Memory is measured to PREFIX.nN.dD.vS.heap (go tool pprof).
 	HeapProfile string
+	// CPUProfile, if set, is a file name prefix: each run writes CPU profiles of the
+	// admin's ordinary group messages, per message K the sender's call to
+	// PREFIX.nN.dD.vS.msg.tx.K.cpu and its receivers measured alone to
+	// PREFIX.nN.dD.vS.msg.rx.K.cpu (go tool pprof merges several files).
+	CPUProfile string
+	// Windows, if set (and CPUProfile not), is a file name prefix: each run writes only
+	// the intervals of those measurements to PREFIX.nN.dD.vS.msg.windows, to select the
+	// samples of a profiler that runs outside the process (perf record -k CLOCK_MONOTONIC).
+	Windows string
 
 	// NoFloor skips measuring senderkeys Seal and Open (about 3 s), e.g. in tests.
 	NoFloor bool
@@ -153,6 +162,9 @@ type Run struct {
 	// IdleCPU is the process CPU per wall second with every client idle (subtracted
 	// from the receive windows).
 	IdleCPU float64
+	// Measures is the number of measured operations; Collections is how many of them
+	// began with a collection forced by the harness (cluster.collectIfDue).
+	Measures, Collections int
 
 	Create   Step // CreateGroup: Welcome to every installation
 	Message  Step // ordinary group message (sender key already distributed)

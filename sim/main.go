@@ -25,6 +25,7 @@ import (
 //	-messages 5 -speakers 4 -serial 8 -max-live 1300 -disk 3 -text 100 -timeout 10m
 //	-json FILE      also write the report as JSON      -q  no progress
 //	-memprofile P   write each run's heap profile to P.nN.dD.vS.heap
+//	-cpuprofile P   CPU profiles of the admin's group messages: P.nN.dD.vS.msg.{tx,rx}.K.cpu
 //	-from A.json,B.json   print saved reports together instead of running
 func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("bench scale", flag.ContinueOnError)
@@ -44,6 +45,8 @@ func Main(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&cfg.FileStores, "files", false, "every installation's store is a file (RSS without :memory: databases)")
 	fs.StringVar(&cfg.Dir, "dir", "", "directory for the file-backed stores (default: a temporary one)")
 	fs.StringVar(&cfg.HeapProfile, "memprofile", "", "`PREFIX`: write each run's heap profile (at the memory measurement) to PREFIX.nN.dD.vS.heap")
+	fs.StringVar(&cfg.CPUProfile, "cpuprofile", "", "`PREFIX`: CPU profiles of the admin's group messages, sender and receivers measured alone, to PREFIX.nN.dD.vS.msg.{tx,rx}.K.cpu")
+	fs.StringVar(&cfg.Windows, "windows", "", "`PREFIX`: write the intervals the admin's group messages are measured in (CLOCK_MONOTONIC ns, for perf record -k CLOCK_MONOTONIC) to PREFIX.nN.dD.vS.msg.windows")
 	jsonOut := fs.String("json", "", "also write the report as JSON to this file")
 	from := fs.String("from", "", "print the tables of saved -json reports (comma-separated, runs concatenated) instead of running")
 	quiet := fs.Bool("q", false, "no progress on stderr")

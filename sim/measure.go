@@ -47,6 +47,7 @@ const settle = 3 * time.Millisecond
 func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout time.Duration,
 	act func() ([]expect, error)) (*opResult, error) {
 	cl.setGates(false, nil)
+	cl.measures++
 	s := cl.insts[sender]
 	res := &opResult{}
 	net0 := cl.stats()
@@ -62,6 +63,9 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		err  error
 	}
 	ch := make(chan actOut, 1)
+	if err := cl.prof.start("tx"); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	go func() {
 		runtime.LockOSThread()
@@ -80,6 +84,10 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 	case out = <-ch:
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	}
+	cl.prof.window("tx")
+	if err := cl.prof.stop(); err != nil {
+		return nil, err
 	}
 	if out.err != nil {
 		return nil, out.err
@@ -107,9 +115,10 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		// And no memory left for the background scavenger to return to the OS: after a
 		// collection it gives the freed pages back a few at a time (madvise), during
 		// the windows that follow (50-70 µs per window at N=100 under perf, none of it
-		// the receiver's); FreeOSMemory collects and returns them at once.
+		// the receiver's); FreeOSMemory collects and returns them at once. It runs only
+		// when a collection is due (collectIfDue), not before every operation.
 		if len(serial) > 0 {
-			debug.FreeOSMemory()
+			cl.collectIfDue()
 			if err := cl.quiesce(ctx, false); err != nil {
 				return nil, err
 			}
@@ -126,7 +135,12 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 				return nil, err
 			}
 		}
+		if err := cl.prof.start("rx"); err != nil {
+			runtime.GOMAXPROCS(prev)
+			return nil, err
+		}
 		for _, i := range serial {
+			cl.prof.mark()
 			c0, w0 := processCPU(), time.Now()
 			cl.setGates(true, []int{i})
 			if err := cl.tr.wait(ctx, e.k, []int{i}, timeout); err != nil {
@@ -136,8 +150,14 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 			time.Sleep(settle)
 			cpu := float64(processCPU()-c0) - max(float64(empty), cl.idle*float64(time.Since(w0)))
 			r.serial = append(r.serial, time.Duration(max(cpu, 0)))
+			cl.prof.window("rx")
 			cl.setGates(false, []int{i})
 		}
+		if err := cl.prof.stop(); err != nil {
+			runtime.GOMAXPROCS(prev)
+			return nil, err
+		}
+		cl.prof.next()
 		runtime.GOMAXPROCS(prev)
 		rest := slices.DeleteFunc(slices.Clone(e.insts), func(i int) bool { return slices.Contains(serial, i) })
 		parallel = append(parallel, expect{k: e.k, insts: rest})
@@ -188,6 +208,38 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 	}
 	return res, nil
 }
+
+// collectIfDue collects, and returns the freed pages to the OS, before the serial windows
+// if the runtime would start a collection soon (less than collectMargin of heap growth
+// left before its goal), so that none starts inside a window, or if it collected since
+// the last call, so that the background scavenger has nothing left to return during
+// the windows (the stacks are already halved then). Otherwise it does nothing: a collection
+// before every measured operation would charge each receiver the aftermath of one
+// collection per message (every idle goroutine's stack halved and regrown by copying,
+// the allocation cache emptied, free pages faulted back in: 40 µs of 260-280 at 100 × 1,
+// the first window after it 100-150 µs more), while a client collects once per few MiB
+// it allocates (about 11 KiB per received message).
+func (cl *cluster) collectIfDue() {
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	if ms.NumGC == cl.numGC && !collectionDue(ms.HeapAlloc, ms.NextGC) {
+		return
+	}
+	cl.collections++
+	debug.FreeOSMemory()
+	runtime.ReadMemStats(&ms)
+	cl.numGC = ms.NumGC
+}
+
+// collectionDue reports whether a heap of alloc bytes is within collectMargin of the
+// runtime's next collection at goal bytes.
+func collectionDue(alloc, goal uint64) bool {
+	return goal <= alloc || goal-alloc < max(collectMargin, goal/8)
+}
+
+// collectMargin bounds what the serial windows of one operation allocate (tens of KiB
+// per receiver, a few receivers), with room to spare.
+const collectMargin = 1 << 20
 
 // emptyWindows is how many windows without a receiver emptyWindow measures.
 const emptyWindows = 5

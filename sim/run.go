@@ -57,6 +57,11 @@ func (sc *scenario) play(ctx context.Context) (err error) {
 	runtime.ReadMemStats(&ms0)
 	rss0 := residentBytes()
 	sc.cl = newCluster(sc.log, sc.run.Schedule)
+	if cfg.CPUProfile != "" {
+		sc.cl.prof = &cpuProfiler{prefix: profileName(cfg.CPUProfile, sc.run, "msg"), pprof: true}
+	} else if cfg.Windows != "" {
+		sc.cl.prof = &cpuProfiler{prefix: profileName(cfg.Windows, sc.run, "msg")}
+	}
 	defer func() {
 		if cerr := sc.cl.close(); cerr != nil && err == nil {
 			err = cerr
@@ -78,6 +83,7 @@ func (sc *scenario) play(ctx context.Context) (err error) {
 			return fmt.Errorf("sim: %s: %w", st.name, err)
 		}
 	}
+	run.Measures, run.Collections = sc.cl.measures, sc.cl.collections
 	for _, in := range sc.cl.insts {
 		if in.dropped.Load() > 0 {
 			sc.check("no events dropped", false, "%s: %d events dropped", in.name, in.dropped.Load())
@@ -274,8 +280,17 @@ func (sc *scenario) waitTopic(ctx context.Context, insts []int) error {
 // (which repeat that rotation block) and a fourth, ordinary one.
 func (sc *scenario) messages(ctx context.Context) error {
 	run := sc.run
+	if p := sc.cl.prof; p != nil {
+		p.on = true
+	}
 	for j := 0; j < sc.cfg.Messages; j++ {
 		if _, err := sc.send(ctx, &run.Message, sc.r.admin, fmt.Sprintf("admin %d", j)); err != nil {
+			return err
+		}
+	}
+	if p := sc.cl.prof; p != nil {
+		p.on = false
+		if err := p.writeWindows(); err != nil {
 			return err
 		}
 	}

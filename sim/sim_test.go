@@ -205,3 +205,25 @@ func checkV2Run(t *testing.T, run, v1 *Run) {
 		t.Errorf("%s: creation %.0f B, v1 %.0f B", run.Name(), run.Create.Bytes, v1.Create.Bytes)
 	}
 }
+
+// TestCollectionsNotPerMessage: the harness does not force a collection before every
+// measured operation. A collection halves every idle goroutine's stack, empties the
+// allocation caches and (FreeOSMemory) returns the free heap pages to the OS, so the
+// receiver measured next regrows its stacks and faults its pages in: work a client does
+// after a collection, which the runtime starts once per few MiB allocated (hundreds of
+// messages for one client), not once per message.
+func TestCollectionsNotPerMessage(t *testing.T) {
+	var out bytes.Buffer
+	cfg := ScaleConfig{Sizes: []int{10}, Devices: []int{1}, Schedules: []int{2}, Messages: 12, Speakers: 3, SerialSample: 2, NoFloor: true}
+	rep, err := RunScale(context.Background(), cfg, &out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := rep.Runs[0]
+	if run.Measures < cfg.Messages {
+		t.Fatalf("%d measured operations, want at least %d", run.Measures, cfg.Messages)
+	}
+	if run.Collections*2 > run.Measures {
+		t.Errorf("%d collections forced in %d measured operations, want at most half", run.Collections, run.Measures)
+	}
+}
