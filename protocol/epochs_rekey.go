@@ -306,8 +306,9 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache) error {
 	}
 	bad, err := t.unhealed(gc, s, m)
 	if err != nil || !bad {
-		if key := append(slices.Clone(g.Schedule), g.EpochMeta...); err == nil { // healed: the next send skips the check (prepareV2)
-			t.onCommit(func() { gc.healthy = key })
+		if err == nil { // healed: the next send skips the check (prepareV2)
+			healed := healedState{schedule: g.Schedule, meta: g.EpochMeta}
+			t.onCommit(func() { gc.healthy = healed })
 		}
 		return err
 	}
