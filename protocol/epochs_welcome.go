@@ -283,7 +283,6 @@ func (t *txn) handleWelcomeV2(from string, inst InstallationID, w *wire.WelcomeV
 			if err := t.PutGroup(g); err != nil {
 				return err
 			}
-			shareEventMembers(&st)
 			members := memberSet(&st)
 			t.onCommit(func() { gc.state, gc.members = st, members })
 			c.log.Debug("welcome for a group we are no longer in: log merged, not joined")

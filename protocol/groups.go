@@ -75,7 +75,6 @@ func (t *txn) cacheGroup(g *storage.GroupRecord) (*groupCache, error) {
 	if err != nil {
 		return nil, err
 	}
-	shareEventMembers(&st)
 	gc := &groupCache{id: g.ID, topic: g.Topic, aead: aead, state: st, status: g.Status, members: memberSet(&st)}
 	cacheEpochs(g, gc)
 	if logHolds(g.Events, &st) {

@@ -275,7 +275,6 @@ func (t *txn) applyMembership(g *storage.GroupRecord, gc *groupCache, next membe
 		}
 		t.sends = append(t.sends, outs...)
 	}
-	shareEventMembers(&next)
 	members, status := membersAfter(gc.members, old.Members, next.Members), g.Status
 	t.onCommit(func() { gc.state, gc.members, gc.status = next, members, status })
 	if t.states == nil {
@@ -383,7 +382,6 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 			return err
 		}
 		ngc := *gc
-		shareEventMembers(&st)
 		ngc.state, ngc.members = st, memberSet(&st)
 		t.onCommit(func() { *gc = ngc })
 		c.log.Debug("welcome for a group we are no longer in: log merged, not joined")

@@ -192,32 +192,3 @@ func membersAfter(idx memberIndex, old, next []string) memberIndex {
 	}
 	return out
 }
-
-// shareEventMembers makes the member list of each of st's applied events that is a run of
-// st.Members (a large group's MEMBERS_ADDED lists nearly all of them, in order) a
-// subslice of st.Members: the same strings under one array of string headers instead of
-// two (issue 16: 16 KB per client in a group of 1000). Called before st enters a group's
-// cache. Member lists are replaced, never modified in place; st.Events is copied before
-// an entry changes (it may share its array with a cached state's), and the subslice's
-// capacity ends with the run.
-func shareEventMembers(st *membership.State) {
-	const short = 16 // lists this short are not worth a search
-	if len(st.Members) <= short {
-		return
-	}
-	copied := false
-	for i := range st.Events {
-		ms := st.Events[i].Members
-		if len(ms) <= short || len(ms) > len(st.Members) {
-			continue
-		}
-		k := slices.Index(st.Members, ms[0])
-		if k < 0 || k+len(ms) > len(st.Members) || &st.Members[k] == &ms[0] || !slices.Equal(st.Members[k:k+len(ms)], ms) {
-			continue // not a run, or shared already
-		}
-		if !copied {
-			st.Events, copied = slices.Clone(st.Events), true
-		}
-		st.Events[i].Members = st.Members[k : k+len(ms) : k+len(ms)]
-	}
-}
