@@ -120,7 +120,7 @@ func (c *Client) publishQueued(ctx context.Context, sends []*storage.OutboxRecor
 func (c *Client) reload(ctx context.Context) error {
 	c.mu.Lock()
 	c.hints = map[[16]byte]int64{}
-	c.inbox, c.hintSets, c.hintScratch = map[[16]byte]hintRef{}, map[int64][]hintSlot{}, nil
+	c.inbox = newInboxHints()
 	c.groups = map[GroupID]*groupCache{}
 	c.topics = map[string][]GroupID{}
 	c.resumed = map[GroupID]bool{}

@@ -175,11 +175,8 @@ type Client struct {
 	// unlockBatch is batchMu.Unlock, bound once (under batchMu) for enter to return.
 	unlockBatch func()
 	hints       map[[16]byte]int64 // constant receive hint -> session id (rotation slots)
-	// inbox holds the expected hints of inbox session frames (hintchain.go); hintSets the
-	// same per session, by frame index.
-	inbox       map[[16]byte]hintRef
-	hintSets    map[int64][]hintSlot
-	hintScratch []hintSlot // a free array for the next setInboxHints
+	// inbox holds the expected hints of inbox session frames (hintchain.go).
+	inbox       inboxHints
 	groups      map[GroupID]*groupCache
 	topics      map[string][]GroupID // group topic -> groups on it
 	dueAt       time.Time            // earliest time an outbox record may be due (zero: none)
@@ -286,7 +283,7 @@ func New(ctx context.Context, store storage.Store, t Transport, opts ...Option) 
 	}
 	c := &Client{
 		store: store, tr: t, log: o.logger, rand: o.rand, now: o.now, opt: o,
-		hints: map[[16]byte]int64{}, inbox: map[[16]byte]hintRef{}, hintSets: map[int64][]hintSlot{}, groups: map[GroupID]*groupCache{}, topics: map[string][]GroupID{},
+		hints: map[[16]byte]int64{}, inbox: newInboxHints(), groups: map[GroupID]*groupCache{}, topics: map[string][]GroupID{},
 		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
 		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
 		resumed: map[GroupID]bool{}, resumedSessions: map[int64]bool{}, resumedEpochs: map[[32]byte]GroupID{},

@@ -149,8 +149,7 @@ func (t *txn) revokedSelf() error {
 	acct := c.acct
 	t.onCommit(func() {
 		clear(c.hints)
-		clear(c.inbox)
-		clear(c.hintSets)
+		c.inbox = newInboxHints()
 		acct.revoked, acct.key = true, nil
 	})
 	t.topicsChanged = true

@@ -315,8 +315,8 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache) error {
 	bad, err := t.unhealed(gc, s, m)
 	if err != nil || !bad {
 		if err == nil { // healed: the next send skips the check (prepareV2)
-			key := append(append(make([]byte, 0, len(g.Schedule)+len(g.EpochMeta)), g.Schedule...), g.EpochMeta...) // one copy
-			t.onCommit(func() { gc.healthy = key })
+			healed := healedState{schedule: g.Schedule, meta: g.EpochMeta}
+			t.onCommit(func() { gc.healthy = healed })
 		}
 		return err
 	}

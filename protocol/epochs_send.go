@@ -3,7 +3,6 @@
 package protocol
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
 
@@ -50,12 +49,13 @@ func (t *txn) prepareV2(g *storage.GroupRecord, gc *groupCache, k sendKind) (*v2
 	}
 	key := append(append([]byte{}, g.Schedule...), g.EpochMeta...)
 	bad := false
-	if !bytes.Equal(gc.healthy, key) || t.states[g.ID] != nil {
+	if !gc.healthy.is(g.Schedule, g.EpochMeta) || t.states[g.ID] != nil {
 		if bad, err = t.unhealed(gc, s, m); err != nil {
 			return nil, nil, err
 		}
 		if !bad {
-			t.onCommit(func() { gc.healthy = key })
+			healed := healedState{schedule: g.Schedule, meta: g.EpochMeta}
+			t.onCommit(func() { gc.healthy = healed })
 		}
 	}
 	vc := &v2Context{s: s, m: m}
@@ -200,7 +200,7 @@ func (t *txn) sealGroupV2(g *storage.GroupRecord, gc *groupCache, typ wire.Conte
 	if typ == wire.ContentDevices {
 		kind = sendDevices
 	}
-	if ep, ok := t.c.hot.sendEpoch(g.ID, g.Schedule, g.EpochMeta); ok && bytes.Equal(gc.healthy, ep.key) && t.states[g.ID] == nil {
+	if ep, ok := t.c.hot.sendEpoch(g.ID, g.Schedule, g.EpochMeta); ok && gc.healthy.is(g.Schedule, g.EpochMeta) && t.states[g.ID] == nil {
 		vc = &v2Context{ep: ep.ep} // healed, the same schedule as the last send: its epoch
 	} else if vc, outs, err = t.prepareV2(g, gc, kind); err != nil {
 		return MessageID{}, nil, err

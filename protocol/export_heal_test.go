@@ -1,8 +1,8 @@
 package protocol
 
 import (
-	"bytes"
 	"context"
+	"unsafe"
 )
 
 // HealthyForTest reports whether c's cache entry of group g holds the stored schedule and
@@ -15,7 +15,7 @@ func HealthyForTest(c *Client, g GroupID) (cached, fresh bool, err error) {
 		if err != nil || gc == nil {
 			return err
 		}
-		cached = gc.healthy != nil && bytes.Equal(gc.healthy, append(bytes.Clone(rec.Schedule), rec.EpochMeta...))
+		cached = gc.healthy.set() && gc.healthy.is(rec.Schedule, rec.EpochMeta)
 		s, m, err := loadV2(rec)
 		if err != nil {
 			return err
@@ -32,6 +32,17 @@ func ForgetHealthyForTest(c *Client, g GroupID) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gc := c.groups[g]; gc != nil {
-		gc.healthy = nil
+		gc.healthy = healedState{}
 	}
+}
+
+// HealthySharedForTest reports whether c's cache entry of group g holds what it found
+// healed as the group view's own schedule and bookkeeping (the same arrays, no copy).
+func HealthySharedForTest(c *Client, g GroupID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	gc, v := c.groups[g], c.hot.groups[g]
+	return gc != nil && v != nil && gc.healthy.set() && len(v.EpochMeta) > 0 &&
+		unsafe.SliceData(gc.healthy.meta) == unsafe.SliceData(v.EpochMeta) &&
+		unsafe.SliceData(gc.healthy.schedule) == unsafe.SliceData(v.Schedule)
 }

@@ -47,7 +47,7 @@ func ExpectedHintsForTest(c *Client) (hints, junk int) {
 	defer c.mu.Unlock()
 	c.junk.mu.Lock()
 	defer c.junk.mu.Unlock()
-	return len(c.inbox), len(c.junk.cur) + len(c.junk.old)
+	return c.inbox.count(), len(c.junk.cur) + len(c.junk.old)
 }
 
 // SessionSendHintForTest returns the constant send hint of c's active session with the

@@ -159,8 +159,7 @@ func (c *Client) keyless(ctx context.Context, topic string, payload []byte) (boo
 			return true, nil
 		}
 		if f.Kind == wire.KindSession {
-			_, ok := c.inbox[f.Hint]
-			return !ok, nil
+			return !c.inbox.has(f.Hint), nil
 		}
 		keys, err := c.signedPrekeys(ctx)
 		if err != nil {

@@ -46,8 +46,8 @@ type groupCache struct {
 	live []epoch.Epoch
 	cur  *epoch.Epoch
 	// healthy is the schedule and bookkeeping last found healed (a send skips the
-	// check while they are unchanged).
-	healthy []byte
+	// check while they are unchanged; epochs_healed.go).
+	healthy healedState
 	// installs caches the ids of the members' installations (membership_installs.go).
 	installs *memberInstalls
 }

@@ -203,25 +203,80 @@ type hintRef struct {
 // never a frame index (expected stops below it, nextSend never uses it).
 const legacyIndex = math.MaxUint64
 
-// hintSlot is one expected hint of a session.
+// hintSlot is one expected hint of a session: its index and its first 8 bytes (the
+// receiver checks the whole hint against the session's chain, handleInbox).
 type hintSlot struct {
-	n    uint64
-	hint [16]byte
+	n   uint64
+	key uint64 // inboxKey of the hint
+}
+
+// inboxHints is the set of expected hints of all sessions (c.inbox). An admin of a large
+// group keeps ~150 hints for each member installation's session, so it is compact
+// (issue 16: ~35-57 bytes a hint, with the map's growth; a map of whole hints to hintRef took ~125 with the
+// per-session lists): the map is keyed by a hint's first 8 bytes and names the session
+// only; the session's list of slots (ascending index) gives the index. A frame found by
+// its first 8 bytes is checked against the whole hint of that index (handleInbox: one
+// HMAC). Two expected hints sharing their first 8 bytes (about 2^-64 a pair) leave the
+// older unfound, as two equal whole hints would.
+type inboxHints struct {
+	bySid   map[uint64]int64     // first 8 bytes of an expected hint -> session id
+	sets    map[int64][]hintSlot // each session's expected hints, by frame index
+	scratch []hintSlot           // a free array for the next set
+}
+
+func newInboxHints() inboxHints {
+	return inboxHints{bySid: map[uint64]int64{}, sets: map[int64][]hintSlot{}}
+}
+
+func inboxKey(h [16]byte) uint64 { return binary.LittleEndian.Uint64(h[:8]) }
+
+// find returns the session and frame index of the expected hint whose first 8 bytes
+// are hint's (the caller checks the rest: hintAt).
+func (ih *inboxHints) find(hint [16]byte) (hintRef, bool) {
+	k := inboxKey(hint)
+	sid, ok := ih.bySid[k]
+	if !ok {
+		return hintRef{}, false
+	}
+	for _, s := range ih.sets[sid] {
+		if s.key == k {
+			return hintRef{sid: sid, n: s.n}, true
+		}
+	}
+	return hintRef{}, false
+}
+
+// has reports whether a hint with hint's first 8 bytes is expected.
+func (ih *inboxHints) has(hint [16]byte) bool {
+	_, ok := ih.find(hint)
+	return ok
+}
+
+// count returns the number of expected hints.
+func (ih *inboxHints) count() int { return len(ih.bySid) }
+
+// unset removes slot s of session sid from the map (if the map names sid for it).
+func (ih *inboxHints) unset(sid int64, s hintSlot) {
+	k := s.key
+	if r, ok := ih.bySid[k]; ok && r == sid {
+		delete(ih.bySid, k)
+	}
 }
 
 // setInboxHints makes c.inbox hold exactly the expected hints of session sid: those of h,
 // or legacy (the constant receive hint) when h is nil. Only indices that enter the set
 // cost an HMAC. Called on commit, under c.mu.
 func (c *Client) setInboxHints(sid int64, h *hintChain, legacy [16]byte) {
-	old := c.hintSets[sid]
+	ih := &c.inbox
+	old := ih.sets[sid]
 	if h == nil {
 		c.dropInboxHints(sid)
-		c.hintSets[sid] = []hintSlot{{n: legacyIndex, hint: legacy}}
-		c.inbox[legacy] = hintRef{sid: sid, n: legacyIndex}
+		ih.sets[sid] = []hintSlot{{n: legacyIndex, key: inboxKey(legacy)}}
+		ih.bySid[inboxKey(legacy)] = sid
 		return
 	}
-	next := c.hintScratch[:0] // the arrays of two sets take turns (no allocation per frame)
-	c.hintScratch = nil
+	next := ih.scratch[:0] // the arrays of two sets take turns (no allocation per frame)
+	ih.scratch = nil
 	var m hash.Hash
 	var b [8]byte
 	var sum [sha256.Size]byte
@@ -243,26 +298,32 @@ func (c *Client) setInboxHints(sid int64, h *hintChain, legacy [16]byte) {
 		m.Write(b[:])
 		var hint [16]byte
 		copy(hint[:], m.Sum(sum[:0]))
-		next = append(next, hintSlot{n: n, hint: hint})
-		c.inbox[hint] = hintRef{sid: sid, n: n}
+		k := inboxKey(hint)
+		next = append(next, hintSlot{n: n, key: k})
+		ih.bySid[k] = sid
 	})
 	for _, s := range old {
 		if s.n == legacyIndex || !h.expects(s.n) {
-			if r, ok := c.inbox[s.hint]; ok && r.sid == sid {
-				delete(c.inbox, s.hint)
-			}
+			ih.unset(sid, s)
 		}
 	}
-	c.hintSets[sid] = next
-	c.hintScratch = old[:0]
+	if len(old) == 0 || cap(next) > len(next)+len(next)/4 {
+		// A new set, or one much smaller than its array (append doubles it; the scratch
+		// array may be another session's): kept in an array just large enough, and the
+		// working one is the next scratch.
+		ih.sets[sid] = slices.Clone(next)
+		ih.scratch = next[:0]
+		return
+	}
+	ih.sets[sid] = next
+	ih.scratch = old[:0]
 }
 
 // dropInboxHints forgets the expected hints of session sid. Under c.mu.
 func (c *Client) dropInboxHints(sid int64) {
-	for _, s := range c.hintSets[sid] {
-		if r, ok := c.inbox[s.hint]; ok && r.sid == sid {
-			delete(c.inbox, s.hint)
-		}
+	ih := &c.inbox
+	for _, s := range ih.sets[sid] {
+		ih.unset(sid, s)
 	}
-	delete(c.hintSets, sid)
+	delete(ih.sets, sid)
 }

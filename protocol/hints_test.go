@@ -259,3 +259,24 @@ func TestInboxHintsLegacySessions(t *testing.T) {
 		t.Fatal("the new session's frames carry the same hint")
 	}
 }
+
+// TestInboxHintWhole: the receiver finds a session frame by its hint's first 8 bytes
+// (the compact expected set, issue 16) and checks the whole hint: a frame whose hint
+// differs from an expected one in any byte is not ours (IsNoKey), is not decrypted, and
+// changes nothing — the genuine frames open after it.
+func TestInboxHintWhole(t *testing.T) {
+	_, a, b := hintPeers(t, false)
+	topic, fs := sealPings(t, b, a, 2)
+	for _, at := range []int{2, 9, 10, 17} { // hint bytes 0, 7, 8, 15
+		bad := bytes.Clone(fs[0])
+		bad[at] ^= 1
+		if err := protocol.OpenInboxForTest(a.c, topic, bad); !protocol.IsNoKey(err) {
+			t.Fatalf("hint byte %d changed: %v, want no key", at-2, err)
+		}
+	}
+	for i, f := range fs {
+		if err := protocol.OpenInboxForTest(a.c, topic, f); err != nil {
+			t.Fatalf("frame %d after the altered ones: %v", i, err)
+		}
+	}
+}

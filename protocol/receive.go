@@ -148,7 +148,7 @@ func (t *txn) handleInbox(payload []byte) error {
 	var pt []byte
 	switch f.Kind {
 	case wire.KindSession:
-		ref, ok := c.inbox[f.Hint] // one lookup, no trial decryption (hintchain.go)
+		ref, ok := c.inbox.find(f.Hint) // one lookup, no trial decryption (hintchain.go)
 		if !ok {
 			return errNoHint
 		}
@@ -161,6 +161,9 @@ func (t *txn) handleInbox(payload []byte) error {
 		}
 		if (ref.n == legacyIndex) != (s.hc == nil) || (s.hc != nil && !s.hc.expects(ref.n)) {
 			return errNoHint // cannot happen: c.inbox follows the stored chains
+		}
+		if (s.hc != nil && hintAt(s.hc.recvKey, ref.n) != f.Hint) || (s.hc == nil && rec.RecvHint != f.Hint) {
+			return errNoHint // c.inbox matched the first 8 bytes only (inboxHints)
 		}
 		if pt, err = t.decryptOn(s, f.Body, adInbox, nil); err != nil {
 			return err

@@ -271,6 +271,10 @@ type Memory struct {
 	// GoHeap and RSS are the growth of the Go heap and of the process's resident set
 	// from before the accounts were created to the end of the run, per live installation.
 	GoHeap, RSS int64
+	// Simulation is the part of GoHeap the simulation itself holds (its bookkeeping and
+	// the in-memory network; simulationHeap), measured with a heap profile (-memprofile);
+	// 0: not measured.
+	Simulation int64 `json:",omitempty"`
 	// FileStores: every installation's store was a file (Config.FileStores), so RSS
 	// does not include :memory: databases.
 	FileStores bool `json:",omitempty"`

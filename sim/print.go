@@ -267,7 +267,11 @@ func (p *printer) memory(r *Report) {
 		if run.Memory.FileStores {
 			rss += " (file stores)"
 		}
-		row := []string{runN(run), itoa(run.D), fmtBytes(float64(run.Memory.GoHeap)), rss}
+		heap := fmtBytes(float64(run.Memory.GoHeap))
+		if run.Memory.Simulation > 0 {
+			heap += " (simulation " + fmtBytes(float64(run.Memory.Simulation)) + ")"
+		}
+		row := []string{runN(run), itoa(run.D), heap, rss}
 		for _, role := range []string{"admin", "speaker", "silent member"} {
 			cell := "–"
 			for _, u := range run.Memory.Disk {
@@ -281,7 +285,7 @@ func (p *printer) memory(r *Report) {
 	}
 	p.table([]string{"N", "D", "Go heap per live installation", "RSS per live installation", "disk: admin",
 		"disk: speaker", "disk: silent member"}, rows)
-	p.f("RAM: growth of the Go heap (after GC) and of the process's resident set (after returning freed memory to the OS; it includes the sqlite :memory: stores in the C heap, unless the run gave every installation a file store: -files) from before the accounts were created to the end of the run, divided by the live installations. Disk: sqlite file of a file-backed installation after close (WAL checkpointed); in parentheses the largest tables by the bytes of their rows.\n\n")
+	p.f("RAM: growth of the Go heap (after GC) and of the process's resident set (after returning freed memory to the OS; it includes the sqlite :memory: stores in the C heap, unless the run gave every installation a file store: -files) from before the accounts were created to the end of the run, divided by the live installations; with -memprofile, in parentheses the part of the Go heap the simulation itself holds (its bookkeeping and the in-memory network standing in for Waku, by the innermost allocating frame of this module in the heap profile). Disk: sqlite file of a file-backed installation after close (WAL checkpointed); in parentheses the largest tables by the bytes of their rows.\n\n")
 }
 
 func topTables(u DiskUsage, n int) string {

@@ -56,6 +56,10 @@ func (sc *scenario) play(ctx context.Context) (err error) {
 	var ms0 runtime.MemStats
 	runtime.ReadMemStats(&ms0)
 	rss0 := residentBytes()
+	var sim0 int64
+	if cfg.HeapProfile != "" {
+		sim0 = simulationHeap()
+	}
 	sc.cl = newCluster(sc.log, sc.run.Schedule)
 	if cfg.CPUProfile != "" {
 		sc.cl.prof = &cpuProfiler{prefix: profileName(cfg.CPUProfile, sc.run, "msg"), pprof: true}
@@ -105,6 +109,7 @@ func (sc *scenario) play(ctx context.Context) (err error) {
 	run.Memory.RSS = (residentBytes() - rss0) / int64(len(sc.live))
 	run.Memory.FileStores = cfg.FileStores
 	if cfg.HeapProfile != "" {
+		run.Memory.Simulation = max(simulationHeap()-sim0, 0) / int64(len(sc.live))
 		if err := writeHeapProfile(profileName(cfg.HeapProfile, run, "heap")); err != nil {
 			return err
 		}
