@@ -319,7 +319,7 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache) error {
 		}
 		return err
 	}
-	if len(s.Missing()) > 0 && slices.Contains(t.refused, g.ID) {
+	if len(s.Missing()) > 0 && slices.ContainsFunc(t.refused, func(r refusal) bool { return r.group == g.ID }) {
 		return t.healRefused(g, gc, s, m) // a seed we refused: no one will send a better one
 	}
 	if len(s.Missing()) > 0 && len(m.Uncovered) == 0 {

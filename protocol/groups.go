@@ -50,6 +50,9 @@ type groupCache struct {
 	healthy []byte
 	// installs caches the ids of the members' installations (membership_installs.go).
 	installs *memberInstalls
+	// refusedFrom: the authors whose seed we refused and healed at once (in memory; a
+	// repeat is healed at once by the designated installation only: epochs_confirm.go).
+	refusedFrom []InstallationID
 }
 
 func groupAEAD(secret [32]byte) (cipher.AEAD, error) {
