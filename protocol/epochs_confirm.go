@@ -30,6 +30,9 @@ func confirmSeed(group GroupID, kb *epoch.KeyBlock, seed *epoch.Seed) error {
 type refusal struct {
 	group  GroupID
 	author InstallationID
+	// equivocated: every member that saw both blocks refuses it (healed by the designated
+	// installation only).
+	equivocated bool
 }
 
 // refuseSeed records a seed we refused in a key block of group from author: the event
@@ -40,7 +43,7 @@ type refusal struct {
 func (t *txn) refuseSeed(group GroupID, event epoch.ID, author *storage.InstallationRecord) {
 	t.c.log.Warn("key confirmation failed: seed refused", "group", group.String()[:8], "event", shortID(event),
 		"author", author.ID.String(), "account", author.Account)
-	if r := (refusal{group, author.ID}); !slices.Contains(t.refused, r) {
+	if r := (refusal{group: group, author: author.ID}); !slices.Contains(t.refused, r) {
 		t.refused = append(t.refused, r)
 	}
 	t.healLater(group)
@@ -61,7 +64,7 @@ func (t *txn) healRefused(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 		if r.group != g.ID {
 			continue
 		}
-		if !slices.Contains(gc.refusedFrom, r.author) {
+		if !r.equivocated && !slices.Contains(gc.refusedFrom, r.author) {
 			first = append(first, r.author)
 		}
 		if in, err := t.Installation(r.author); err == nil {
