@@ -43,7 +43,7 @@ func (t *txn) verifyKeyBlock(g GroupID, kb *epoch.KeyBlock, enc []byte) error {
 // checkEquivocation compares the confirmation of a signed block of key event E (applied)
 // with our seed of E and with the first block of E we saw: a difference proves that its
 // author gave out two seeds for one event, whichever block came first (spec "Key block
-// signature"). Our seed of E is dropped (E is Missing again) and the group heals as after
+// signature"). Our seed of E is dropped (E is Missing again), with the epoch it gave, and the group heals as after
 // a refused seed, by the designated installation only (every member that saw both
 // blocks refuses alike). It reports whether the schedule changed.
 func (t *txn) checkEquivocation(g *storage.GroupRecord, gc *groupCache, s *epoch.Schedule, kb *epoch.KeyBlock, author *storage.InstallationRecord) bool {
@@ -80,5 +80,13 @@ func (t *txn) checkEquivocation(g *storage.GroupRecord, gc *groupCache, s *epoch
 		t.refused = append(t.refused, r)
 	}
 	t.healLater(g.ID)
-	return s.DropSeed(kb.Event)
+	if !s.DropSeed(kb.Event) {
+		return false
+	}
+	// The epoch our seed gave is one half of the group's only: retired, so that the heal
+	// is sealed under an epoch every member holds (the one before the event).
+	if eid, err := epoch.EpochID(epoch.ID(g.ID), s.Frontier()); err == nil {
+		s.Retire(eid)
+	}
+	return true
 }
