@@ -20,13 +20,17 @@ func (c *Client) blockSigner(g GroupID) func(enc []byte) error {
 }
 
 // verifyKeyBlock checks the signature of an encoded key block part by its author before
-// anything of the part is used: errPending while we have not met the author installation
-// (as for a message of a member's device), errForged if it fails. A header copied from
-// another member's block with anything changed (another confirmation, a fresh nonce,
-// another part count) is therefore refused by everyone.
-func (t *txn) verifyKeyBlock(g GroupID, kb *epoch.KeyBlock, enc []byte) error {
+// anything of the part is used: errForged if it fails. A header copied from another
+// member's block with anything changed (another confirmation, a fresh nonce, another part
+// count) is therefore refused by everyone. An author installation we have not met: the
+// publish waits (errPending) if it carries a message (as any message of a member's device
+// not met yet), a block-only part is ignored (ErrNotMember), as before signatures.
+func (t *txn) verifyKeyBlock(g GroupID, kb *epoch.KeyBlock, enc []byte, withMessage bool) error {
 	in, err := t.installationView(InstallationID(kb.Author))
 	if errors.Is(err, storage.ErrNotFound) {
+		if !withMessage {
+			return ErrNotMember
+		}
 		t.claim = append([]byte("inst"), kb.Author[:]...)
 		return errPending
 	}

@@ -59,7 +59,7 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) err
 		if kb.Author == epoch.Installation(c.acct.inst) {
 			return errOwn
 		}
-		if err := t.verifyKeyBlock(g.ID, kb, f.Block); err != nil {
+		if err := t.verifyKeyBlock(g.ID, kb, f.Block, f.Message != nil); err != nil {
 			return err
 		}
 		if joiningV2(gc) && f.Message == nil {
