@@ -46,6 +46,9 @@ type KeyBlock struct {
 	Part         uint16
 	Parts        uint16
 	Slots        []Slot
+	// Signature is the author installation's signature over the encoded part (SignKeyBlock;
+	// spec "Key block signature"), checked before anything of the part is used.
+	Signature [SignatureSize]byte
 }
 
 // NewRekey returns the header of a rekey by author with the given prev frontier, drawing its
@@ -84,7 +87,7 @@ func (b *KeyBlock) Find(h [HintSize]byte) (*Slot, bool) {
 
 // HeaderSize returns the encoded size of the block without its slots.
 func (b *KeyBlock) HeaderSize() int {
-	n := 1 + 1 + InstallationSize + IDSize + 1 + len(b.Prev)*IDSize + IDSize + 2 + 2 + 4
+	n := 1 + 1 + InstallationSize + IDSize + 1 + len(b.Prev)*IDSize + IDSize + 2 + 2 + 4 + SignatureSize
 	if b.Kind == KindRekey {
 		n += NonceSize
 	}
@@ -139,6 +142,7 @@ func (b *KeyBlock) MarshalBinary() ([]byte, error) {
 	p = append(p, b.Confirmation[:]...)
 	p = binary.BigEndian.AppendUint16(p, b.Part)
 	p = binary.BigEndian.AppendUint16(p, b.Parts)
+	p = append(p, b.Signature[:]...)
 	p = binary.BigEndian.AppendUint32(p, uint32(slots))
 	for i := range b.Slots {
 		s := &b.Slots[i]
@@ -172,6 +176,7 @@ func ParseKeyBlock(group ID, data []byte) (*KeyBlock, error) {
 	b.Prev = r.ids()
 	b.Confirmation = r.id()
 	b.Part, b.Parts = r.u16(), r.u16()
+	copy(b.Signature[:], r.bytes(SignatureSize))
 	sl := r.bytes(int(r.u32()))
 	if r.err != nil {
 		return nil, r.err

@@ -30,6 +30,7 @@ func FuzzParseKeyBlock(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := bytes.Clone(data)
+		_, _, derr := KeyBlockDigest(g, data) // must not panic on anything
 		b, err := ParseKeyBlock(g, data)
 		if !bytes.Equal(in, data) {
 			t.Fatal("parse modified its input")
@@ -43,6 +44,9 @@ func FuzzParseKeyBlock(f *testing.F) {
 		again, err := b.MarshalBinary()
 		if err != nil || !bytes.Equal(again, data) {
 			t.Fatalf("accepted encoding is not canonical (%v)", err)
+		}
+		if derr != nil {
+			t.Fatalf("a block that parses has no signature digest: %v", derr)
 		}
 		_ = b.Context(g)
 		_ = b.Confirms(g, &Seed{})

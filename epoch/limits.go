@@ -136,6 +136,7 @@ const (
 	MaxForwardJump = 25000
 
 	labelMessageSignature = "chorus/v2/epoch/message-signature"
+	labelBlockSignature   = "chorus/v2/epoch/key-block-signature"
 	maxIteration          = ^uint32(0)
 )
 

@@ -237,6 +237,19 @@ func (s *Schedule) Missing() []ID {
 	return out
 }
 
+// DropSeed forgets the held seed of frontier event id (a seed its author was caught giving
+// out in two versions: key confirmation); the event is Missing again. It reports whether
+// a seed was held.
+func (s *Schedule) DropSeed(id ID) bool {
+	m, ok := s.material[id]
+	if !ok || m.kind != hasSeed {
+		return false
+	}
+	clear(m.v[:])
+	delete(s.material, id)
+	return true
+}
+
 // HasSeed reports whether the seed of id is held (needed to forward or resend it).
 func (s *Schedule) HasSeed(id ID) bool {
 	m, ok := s.material[id]

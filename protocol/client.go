@@ -459,9 +459,9 @@ type txn struct {
 	// heal lists the v2 groups whose epoch may need a healing rekey once the
 	// transaction's changes are all applied (epochs_rekey.go).
 	heal []GroupID
-	// refused lists the v2 groups where we refused a seed (key confirmation,
-	// epochs_confirm.go): their heal rekeys at once.
-	refused []GroupID
+	// refused lists the seeds we refused (key confirmation, epochs_confirm.go): their
+	// groups' heal may rekey at once.
+	refused []refusal
 	// unhealedEps: the epochs this transaction found a departed installation may
 	// compute; only a rekey's frame is sealed under them (sealFrameV2).
 	unhealedEps map[epoch.ID]bool

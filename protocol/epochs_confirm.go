@@ -26,30 +26,76 @@ func confirmSeed(group GroupID, kb *epoch.KeyBlock, seed *epoch.Seed) error {
 	return nil
 }
 
+// refusal is a seed we refused: its group and the key event's author.
+type refusal struct {
+	group  GroupID
+	author InstallationID
+	// equivocated: every member that saw both blocks refuses it (healed by the designated
+	// installation only).
+	equivocated bool
+}
+
 // refuseSeed records a seed we refused in a key block of group from author: the event
-// stays applied without it (every member applies it) and we heal at once with a rekey of
-// our own (healRefused, once the transaction's changes are applied). The author proved
-// it misbehaves (its slot opened on our session with it, whose AD binds the
-// confirmation); reported, not acted on: removing a member is its admins' call.
+// stays applied without it (every member applies it) and we heal with a rekey of our own
+// (healRefused, once the transaction's changes are applied). The author proved it
+// misbehaves (its slot opened on our session with it, whose AD binds the confirmation);
+// reported, not acted on: removing a member is its admins' call.
 func (t *txn) refuseSeed(group GroupID, event epoch.ID, author *storage.InstallationRecord) {
-	t.c.log.Warn("key confirmation failed: seed refused, rekeying", "group", group.String()[:8], "event", shortID(event),
+	t.c.log.Warn("key confirmation failed: seed refused", "group", group.String()[:8], "event", shortID(event),
 		"author", author.ID.String(), "account", author.Account)
-	if !slices.Contains(t.refused, group) {
-		t.refused = append(t.refused, group)
+	if r := (refusal{group: group, author: author.ID}); !slices.Contains(t.refused, r) {
+		t.refused = append(t.refused, r)
 	}
 	t.healLater(group)
 }
 
-// healRefused rekeys a group where we refused a seed, whoever is designated: the
-// missing-seed heal (unhealed) at once rather than before our next send, since the
-// author would repeat the same seed. The rekey is sealed under our newest live epoch. If
-// it cannot be made now, the missing seed still makes us rekey before we send.
+// healRefused rekeys a group where we refused a seed (the missing-seed heal, unhealed),
+// at once rather than before our next send, since the author would repeat the same
+// seed — but at once only for the first seed we refuse of an author, or if we are the
+// designated installation leaving the authors out. Otherwise an author sealing a made-up
+// seed for everyone made every member rekey at once, block after block
+// (TestKeyConfirmAmplification): a repeat now costs the group one rekey, and a member it
+// targets alone rekeys before its next send. The rekey is sealed under our newest live
+// epoch. If it cannot be made now, the missing seed still makes us rekey before we send.
 func (t *txn) healRefused(g *storage.GroupRecord, gc *groupCache, s *epoch.Schedule, m *epochMeta) error {
+	var first []InstallationID
+	var authors []*storage.InstallationRecord
+	for _, r := range t.refused {
+		if r.group != g.ID {
+			continue
+		}
+		if !r.equivocated && !slices.Contains(gc.refusedFrom, r.author) {
+			first = append(first, r.author)
+		}
+		if in, err := t.Installation(r.author); err == nil {
+			authors = append(authors, in)
+		}
+	}
+	if len(first) == 0 {
+		d, err := t.designated(t.stateOf(gc), authors)
+		if err != nil {
+			return err
+		}
+		if !d {
+			t.c.log.Warn("seed refused again from the same author: the designated installation heals, we rekey before our next send",
+				"group", g.ID.String()[:8])
+			return nil
+		}
+	}
 	outs, err := t.rekeyV2(g, gc, s, m, nil, nil)
 	if err != nil {
 		t.c.log.Warn("rekey after a refused seed failed; rekeying before the next send", "group", g.ID.String()[:8], "err", err)
 		return nil
 	}
 	t.sends = append(t.sends, outs...)
+	if len(first) > 0 {
+		t.onCommit(func() {
+			for _, a := range first {
+				if !slices.Contains(gc.refusedFrom, a) {
+					gc.refusedFrom = append(gc.refusedFrom, a)
+				}
+			}
+		})
+	}
 	return nil
 }

@@ -77,7 +77,7 @@ func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, next me
 		if err != nil {
 			return nil, err
 		}
-		if frames, err = packKeyFrames(kb, slots, msg, c.frameLimit); err != nil {
+		if frames, err = packKeyFrames(kb, slots, msg, c.frameLimit, c.blockSigner(g.ID)); err != nil {
 			return nil, err
 		}
 		vc.m.Covered[E.String()] = newCoverage(E, c.acct.inst, all, newcomers)

@@ -59,6 +59,9 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) err
 		if kb.Author == epoch.Installation(c.acct.inst) {
 			return errOwn
 		}
+		if err := t.verifyKeyBlock(g.ID, kb, f.Block, f.Message != nil); err != nil {
+			return err
+		}
 		if joiningV2(gc) && f.Message == nil {
 			// Joining from a creation Welcome: key blocks wait for the creation events.
 			t.claim = append([]byte("inst"), kb.Author[:]...)
@@ -333,7 +336,8 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			}
 		}
 	}
-	if !fresh && !seeded && !noted {
+	dropped := t.checkEquivocation(g, gc, s, kb, in)
+	if !fresh && !seeded && !noted && !dropped {
 		return nil // an applied event's block (another part, a repeat) without our seed: nothing changed
 	}
 	if err := t.storeSchedule(g, gc, s, m); err != nil {

@@ -131,8 +131,8 @@ func (t *txn) initialSlotHeader(s *sess) (byte, []byte, error) {
 }
 
 // packKeyFrames splits a key block into as few frames as fit one publish each, the
-// message (if any) riding in part 0.
-func packKeyFrames(kb epoch.KeyBlock, slots []epoch.Slot, msg []byte, maxFrame int) ([]*wire.FrameV2, error) {
+// message (if any) riding in part 0, each part signed with sign.
+func packKeyFrames(kb epoch.KeyBlock, slots []epoch.Slot, msg []byte, maxFrame int, sign func([]byte) error) ([]*wire.FrameV2, error) {
 	base := wire.FrameV2Overhead + kb.HeaderSize() + epoch.OuterOverhead - groupOverhead
 	var parts [][]epoch.Slot
 	var cur []epoch.Slot
@@ -165,6 +165,9 @@ func packKeyFrames(kb epoch.KeyBlock, slots []epoch.Slot, msg []byte, maxFrame i
 		b.Part, b.Parts, b.Slots = uint16(i), uint16(len(parts)), p
 		enc, err := b.MarshalBinary()
 		if err != nil {
+			return nil, err
+		}
+		if err := sign(enc); err != nil {
 			return nil, err
 		}
 		frames[i] = &wire.FrameV2{Block: enc}
@@ -249,7 +252,7 @@ func (t *txn) rekeyV2Seed(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 	if err != nil {
 		return nil, seed, epoch.ID{}, err
 	}
-	frames, err := packKeyFrames(kb, slots, msg, c.frameLimit)
+	frames, err := packKeyFrames(kb, slots, msg, c.frameLimit, c.blockSigner(g.ID))
 	if err != nil {
 		return nil, seed, epoch.ID{}, err
 	}
@@ -320,7 +323,7 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache) error {
 		}
 		return err
 	}
-	if len(s.Missing()) > 0 && slices.Contains(t.refused, g.ID) {
+	if len(s.Missing()) > 0 && slices.ContainsFunc(t.refused, func(r refusal) bool { return r.group == g.ID }) {
 		return t.healRefused(g, gc, s, m) // a seed we refused: no one will send a better one
 	}
 	if len(s.Missing()) > 0 && len(m.Uncovered) == 0 {

@@ -95,6 +95,9 @@ func ForgedKeyBlock(attacker, victim *Client, g GroupID, size int) []byte {
 		if err != nil {
 			return err
 		}
+		if err := t.c.blockSigner(g)(block); err != nil {
+			return err
+		}
 		frame, err := (&wire.FrameV2{Block: block}).Marshal()
 		if err != nil {
 			return err
@@ -134,6 +137,9 @@ func ForgedRekeyForTest(c *Client, g GroupID, nonce byte) []byte {
 		kb := epoch.NewRekey(epoch.ID(g), epoch.Installation(c.acct.inst), n, s.Frontier())
 		block, err := kb.MarshalBinary()
 		if err != nil {
+			return err
+		}
+		if err := t.c.blockSigner(g)(block); err != nil {
 			return err
 		}
 		frame, err := (&wire.FrameV2{Block: block}).Marshal()

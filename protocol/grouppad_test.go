@@ -161,10 +161,10 @@ func TestGroupPaddingCost(t *testing.T) {
 		u := v2Unpadded(t, n)
 		t.Logf("  text %4d B: %4d B unpadded -> %4d B", n, u, wire.GroupBucket(u, false))
 	}
-	// Rekey (one prev id, the confirmation, session slots of 110 B): payload by
-	// installations of the group.
-	for _, k := range []int{2, 4, 8, 9, 17, 18, 36, 37, 100, 1000} {
-		u := wire.GroupOuterOverhead + 2 + 4 + 75 + 32 + 32 + 110*(k-1)
+	// Rekey (one prev id, the confirmation, the 64-byte signature, session slots of 110 B):
+	// payload by installations of the group.
+	for _, k := range []int{2, 4, 8, 9, 17, 18, 35, 36, 100, 1000} {
+		u := wire.GroupOuterOverhead + 2 + 4 + 75 + 32 + 32 + 64 + 110*(k-1)
 		t.Logf("  rekey, %4d installations: %6d B unpadded -> %6d B", k, u, wire.GroupBucket(u, true))
 	}
 }

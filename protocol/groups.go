@@ -50,6 +50,12 @@ type groupCache struct {
 	healthy healedState
 	// installs caches the ids of the members' installations (membership_installs.go).
 	installs *memberInstalls
+	// refusedFrom: the authors whose seed we refused and healed at once (in memory; a
+	// repeat is healed at once by the designated installation only: epochs_confirm.go).
+	refusedFrom []InstallationID
+	// confirms: the confirmation of the first signed block seen of each frontier key event
+	// (in memory; equivocation: epochs_blocksig.go).
+	confirms map[epoch.ID][epoch.IDSize]byte
 }
 
 func groupAEAD(secret [32]byte) (cipher.AEAD, error) {

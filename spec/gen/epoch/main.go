@@ -509,7 +509,9 @@ func cases() []Case {
 	rekeyNoPrev := slices.Clone(rkEnc[:2+16+32+16])
 	rekeyNoPrev = append(rekeyNoPrev, 0)
 	rekeyNoPrev = append(rekeyNoPrev, rk.Confirmation[:]...)
-	rekeyNoPrev = append(rekeyNoPrev, 0, 0, 0, 1, 0, 0, 0, 0)
+	rekeyNoPrev = append(rekeyNoPrev, 0, 0, 0, 1)
+	rekeyNoPrev = append(rekeyNoPrev, make([]byte, epoch.SignatureSize)...)
+	rekeyNoPrev = append(rekeyNoPrev, 0, 0, 0, 0)
 	kbBad("key_block_rekey_without_prev", rekeyNoPrev)
 	// A compact initial slot (kind 0x02): the X3DH header without its initiator identity
 	// (version 1, ephemeral, spk id 7, no one-time prekey), u8 length prefix.

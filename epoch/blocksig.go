@@ -1,0 +1,66 @@
+package epoch
+
+import (
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/crypto"
+)
+
+// signatureAt returns the offset of the signature in an encoded key block part (after
+// part and parts, before the slots), checking only that the header fits.
+func signatureAt(enc []byte) (int, error) {
+	off := 2 + InstallationSize + IDSize
+	if len(enc) > 1 && enc[1] == KindRekey {
+		off += NonceSize
+	}
+	if len(enc) <= off {
+		return 0, fmt.Errorf("%w: key block of %d bytes", ErrMalformed, len(enc))
+	}
+	off += 1 + int(enc[off])*IDSize + IDSize + 2 + 2
+	if len(enc) < off+SignatureSize+4 {
+		return 0, fmt.Errorf("%w: key block of %d bytes", ErrMalformed, len(enc))
+	}
+	return off, nil
+}
+
+// KeyBlockDigest returns the digest an encoded key block part of group is signed over,
+// SHA-256(u8<"chorus/v2/epoch/key-block-signature"> || group || the part with its
+// signature left out), and the part's signature (spec: "Key block signature"). It checks
+// only that the header fits.
+func KeyBlockDigest(group ID, enc []byte) (digest [32]byte, sig []byte, err error) {
+	off, err := signatureAt(enc)
+	if err != nil {
+		return digest, nil, err
+	}
+	h := sha256.New()
+	h.Write(appendLabel(nil, labelBlockSignature))
+	h.Write(group[:])
+	h.Write(enc[:off])
+	h.Write(enc[off+SignatureSize:])
+	h.Sum(digest[:0])
+	return digest, enc[off : off+SignatureSize], nil
+}
+
+// SignKeyBlock signs an encoded key block part of group in place with the author
+// installation's signing key.
+func SignKeyBlock(group ID, enc []byte, key *ecdsa.PrivateKey) error {
+	d, sig, err := KeyBlockDigest(group, enc)
+	if err != nil {
+		return err
+	}
+	s, err := crypto.Sign(d[:], key)
+	if err != nil {
+		return err
+	}
+	copy(sig, s[:SignatureSize])
+	return nil
+}
+
+// VerifyKeyBlock reports whether an encoded key block part of group is signed by the
+// 65-byte uncompressed key pub, checked with verify (crypto.VerifySignature's contract).
+func VerifyKeyBlock(verify Verifier, group ID, enc, pub []byte) bool {
+	d, sig, err := KeyBlockDigest(group, enc)
+	return err == nil && verify(pub, d[:], sig)
+}
