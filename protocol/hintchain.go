@@ -327,3 +327,28 @@ func (c *Client) dropInboxHints(sid int64) {
 	}
 	delete(ih.sets, sid)
 }
+
+// inboxSession finds the session an inbox frame's hint expects: one lookup, no trial
+// decryption. The whole hint is checked against the session's chain, since the compact
+// set (inboxHints) matches its first 8 bytes only.
+func (t *txn) inboxSession(hint [16]byte) (*sess, hintRef, error) {
+	ref, ok := t.c.inbox.find(hint)
+	if !ok {
+		return nil, ref, errNoHint
+	}
+	rec, err := t.Session(ref.sid)
+	if err != nil {
+		return nil, ref, err
+	}
+	s, err := t.loadSession(rec)
+	if err != nil {
+		return nil, ref, err
+	}
+	if (ref.n == legacyIndex) != (s.hc == nil) || (s.hc != nil && !s.hc.expects(ref.n)) {
+		return nil, ref, errNoHint // cannot happen: c.inbox follows the stored chains
+	}
+	if (s.hc != nil && hintAt(s.hc.recvKey, ref.n) != hint) || (s.hc == nil && rec.RecvHint != hint) {
+		return nil, ref, errNoHint
+	}
+	return s, ref, nil
+}

@@ -148,22 +148,9 @@ func (t *txn) handleInbox(payload []byte) error {
 	var pt []byte
 	switch f.Kind {
 	case wire.KindSession:
-		ref, ok := c.inbox.find(f.Hint) // one lookup, no trial decryption (hintchain.go)
-		if !ok {
-			return errNoHint
-		}
-		rec, err := t.Session(ref.sid)
-		if err != nil {
+		var ref hintRef
+		if s, ref, err = t.inboxSession(f.Hint); err != nil {
 			return err
-		}
-		if s, err = t.loadSession(rec); err != nil {
-			return err
-		}
-		if (ref.n == legacyIndex) != (s.hc == nil) || (s.hc != nil && !s.hc.expects(ref.n)) {
-			return errNoHint // cannot happen: c.inbox follows the stored chains
-		}
-		if (s.hc != nil && hintAt(s.hc.recvKey, ref.n) != f.Hint) || (s.hc == nil && rec.RecvHint != f.Hint) {
-			return errNoHint // c.inbox matched the first 8 bytes only (inboxHints)
 		}
 		if pt, err = t.decryptOn(s, f.Body, adInbox, nil); err != nil {
 			return err
