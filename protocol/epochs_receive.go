@@ -52,12 +52,21 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) err
 		return err
 	}
 	var kb *epoch.KeyBlock
+	var h epoch.MessageHeader
+	if f.Message != nil {
+		if h, err = epoch.ParseMessageHeader(f.Message); err != nil {
+			return err
+		}
+	}
 	if f.Block != nil {
 		if kb, err = epoch.ParseKeyBlock(epoch.ID(g.ID), f.Block); err != nil {
 			return errForged
 		}
 		if kb.Author == epoch.Installation(c.acct.inst) {
 			return errOwn
+		}
+		if f.Message != nil && kb.Author != h.Installation {
+			return errForged // a block rides only with its author's message
 		}
 		if err := t.verifyKeyBlock(g.ID, kb, f.Block, f.Message != nil); err != nil {
 			return err
@@ -69,13 +78,6 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) err
 		}
 	}
 	if f.Message != nil {
-		h, err := epoch.ParseMessageHeader(f.Message)
-		if err != nil {
-			return err
-		}
-		if kb != nil && kb.Author != h.Installation {
-			return errForged
-		}
 		switch err := t.openGroupMessageV2(g, gc, f.Message, h, ep, kb); {
 		case errors.Is(err, ErrNotMember) && kb != nil && kb.Kind == epoch.KindRekey && !joiningV2(gc):
 			// A rekey authored concurrently with its author's removal carries its message
