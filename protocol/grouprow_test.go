@@ -1,6 +1,7 @@
 package protocol_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -161,4 +162,49 @@ func BenchmarkGroupRowMessage(b *testing.B) {
 		b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
 		b.ReportMetric(float64(rx.store.WriteArgBytes()-w0)/float64(b.N), "write-B/op")
 	})
+}
+
+// TestGroupKeysOncePerTransaction: a transaction that changes a group's keys more than
+// once stores them once, the last value, before its commit; a read of the group that
+// bypasses the view within it sees them; a rollback leaves store and view as they were.
+func TestGroupKeysOncePerTransaction(t *testing.T) {
+	admin, _, g, _ := groupRowSetup(t, 4, 75)
+	stored := func() []byte {
+		t.Helper()
+		m, err := protocol.StoredGroupMeta(admin.c, g)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	orig := stored()
+	// Rolled back, with a read through the store in between.
+	seen, before, last, err := protocol.RewriteGroupKeys(admin.c, g, true, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(before, orig) || !bytes.Equal(seen, last) {
+		t.Fatalf("the store read within the transaction saw %d bytes of bookkeeping, not the last written (%d)", len(seen), len(last))
+	}
+	if got := stored(); !bytes.Equal(got, orig) {
+		t.Fatal("a rolled-back transaction's keys were stored")
+	}
+	if err := protocol.CheckHotViews(admin.c); err != nil {
+		t.Fatal(err)
+	}
+	// Committed, no read: the keys are handed to the store once.
+	w0 := admin.store.WriteArgBytes()
+	_, _, last, err = protocol.RewriteGroupKeys(admin.c, g, false, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if w := admin.store.WriteArgBytes() - w0; w >= uint64(2*len(orig)) {
+		t.Errorf("two changes of %d-byte keys wrote %d bytes: not once", len(orig), w)
+	}
+	if got := stored(); !bytes.Equal(got, last) {
+		t.Fatalf("stored bookkeeping of %d bytes, not the last written (%d)", len(got), len(last))
+	}
+	if err := protocol.CheckHotViews(admin.c); err != nil {
+		t.Fatal(err)
+	}
 }
