@@ -32,7 +32,15 @@ type groupRow struct {
 	EpochMeta   []byte `db:"epoch_meta"`
 }
 
-const groupCols = `id, chat_id, secret, buckets, topic, name, description, color, image, events, sender, rotate, distribute, clock, history, status, joined_at, updated_at, repeat_block, repeat_left, sender_lease, schedule, epoch_meta`
+// groupRowCols are chat_groups' columns as PutGroup writes them; groupCols reads a group
+// with its keys (groupFrom joins group_keys).
+const groupRowCols = `id, chat_id, secret, buckets, topic, name, description, color, image, events, sender, rotate, distribute, clock, history, status, joined_at, updated_at, repeat_block, repeat_left, sender_lease`
+
+const groupCols = groupRowCols + `, schedule, epoch_meta`
+
+// groupFrom is the FROM clause of a group read: its row and its keys (none for a group
+// on key schedule v1).
+const groupFrom = ` FROM chat_groups LEFT JOIN group_keys ON group_id = id`
 
 func (r *groupRow) rec() storage.GroupRecord {
 	g := storage.GroupRecord{ChatID: r.ChatID, Buckets: uint32(r.Buckets), Topic: r.Topic, Name: r.Name,
@@ -46,17 +54,19 @@ func (r *groupRow) rec() storage.GroupRecord {
 }
 
 func (t *tx) PutGroup(g *storage.GroupRecord) error {
-	if _, err := t.exec(`INSERT INTO chat_groups (`+groupCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+	if _, err := t.exec(`INSERT INTO chat_groups (`+groupRowCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (id) DO UPDATE SET chat_id = excluded.chat_id, secret = excluded.secret, buckets = excluded.buckets,
 		topic = excluded.topic, name = excluded.name, description = excluded.description, color = excluded.color,
 		image = excluded.image, sender = excluded.sender, rotate = excluded.rotate,
 		distribute = excluded.distribute, clock = excluded.clock, history = excluded.history, status = excluded.status,
 		joined_at = excluded.joined_at, updated_at = excluded.updated_at, repeat_block = excluded.repeat_block,
-		repeat_left = excluded.repeat_left, sender_lease = excluded.sender_lease, schedule = excluded.schedule,
-		epoch_meta = excluded.epoch_meta`,
+		repeat_left = excluded.repeat_left, sender_lease = excluded.sender_lease`,
 		g.ID[:], g.ChatID, g.Secret[:], int64(g.Buckets), g.Topic, g.Name, g.Description, g.Color, g.Image, g.Sender,
 		b2i(g.Rotate), b2i(g.Distribute), int64(g.Clock), g.History, int(g.Status), t2i(g.JoinedAt), t2i(g.UpdatedAt),
-		g.Repeat, g.RepeatLeft, int64(g.SenderLease), g.Schedule, g.EpochMeta); err != nil {
+		g.Repeat, g.RepeatLeft, int64(g.SenderLease)); err != nil {
+		return err
+	}
+	if err := t.PutGroupKeys(g.ID, g.Schedule, g.EpochMeta); err != nil {
 		return err
 	}
 	if _, err := t.exec(`DELETE FROM group_log WHERE group_id = ?`, g.ID[:]); err != nil {
@@ -72,10 +82,19 @@ func (t *tx) PutGroup(g *storage.GroupRecord) error {
 func (t *tx) PutGroupExceptLog(g *storage.GroupRecord) error {
 	res, err := t.exec(`UPDATE chat_groups SET chat_id = ?, secret = ?, buckets = ?, topic = ?, name = ?, description = ?,
 		color = ?, image = ?, sender = ?, rotate = ?, distribute = ?, clock = ?, history = ?, status = ?, joined_at = ?,
-		updated_at = ?, repeat_block = ?, repeat_left = ?, sender_lease = ?, schedule = ?, epoch_meta = ? WHERE id = ?`,
+		updated_at = ?, repeat_block = ?, repeat_left = ?, sender_lease = ? WHERE id = ?`,
 		g.ChatID, g.Secret[:], int64(g.Buckets), g.Topic, g.Name, g.Description, g.Color, g.Image, g.Sender,
 		b2i(g.Rotate), b2i(g.Distribute), int64(g.Clock), g.History, int(g.Status), t2i(g.JoinedAt), t2i(g.UpdatedAt),
-		g.Repeat, g.RepeatLeft, int64(g.SenderLease), g.Schedule, g.EpochMeta, g.ID[:])
+		g.Repeat, g.RepeatLeft, int64(g.SenderLease), g.ID[:])
+	return affected(res, err)
+}
+
+// PutGroupKeys writes a group's key schedule and bookkeeping (group_keys: only they are
+// rewritten, not the group's row).
+func (t *tx) PutGroupKeys(id storage.GroupID, schedule, meta []byte) error {
+	res, err := t.exec(`INSERT INTO group_keys (group_id, schedule, epoch_meta) SELECT id, ?, ? FROM chat_groups WHERE id = ?
+		ON CONFLICT (group_id) DO UPDATE SET schedule = excluded.schedule, epoch_meta = excluded.epoch_meta`,
+		schedule, meta, id[:])
 	return affected(res, err)
 }
 
@@ -128,24 +147,15 @@ func affected(res sql.Result, err error) error {
 
 func (t *tx) PutGroupState(g *storage.GroupRecord) error {
 	res, err := t.exec(`UPDATE chat_groups SET sender = ?, rotate = ?, distribute = ?, clock = ?, history = ?, updated_at = ?,
-		repeat_block = ?, repeat_left = ?, sender_lease = ?, schedule = ?, epoch_meta = ? WHERE id = ?`,
+		repeat_block = ?, repeat_left = ?, sender_lease = ? WHERE id = ?`,
 		g.Sender, b2i(g.Rotate), b2i(g.Distribute), int64(g.Clock), g.History, t2i(g.UpdatedAt), g.Repeat, g.RepeatLeft,
-		int64(g.SenderLease), g.Schedule, g.EpochMeta, g.ID[:])
-	if err != nil {
-		return err
-	}
-	if n, err := res.RowsAffected(); err != nil || n == 0 {
-		if err == nil {
-			err = storage.ErrNotFound
-		}
-		return err
-	}
-	return nil
+		int64(g.SenderLease), g.ID[:])
+	return affected(res, err)
 }
 
 func (t *tx) Group(id storage.GroupID) (*storage.GroupRecord, error) {
 	var r groupRow
-	if err := t.get(&r, `SELECT `+groupCols+` FROM chat_groups WHERE id = ?`, id[:]); err != nil {
+	if err := t.get(&r, `SELECT `+groupCols+groupFrom+` WHERE id = ?`, id[:]); err != nil {
 		return nil, notFound(err)
 	}
 	g := r.rec()
@@ -160,7 +170,7 @@ const groupStateCols = `id, chat_id, secret, buckets, topic, name, description, 
 
 func (t *tx) GroupState(id storage.GroupID) (*storage.GroupRecord, error) {
 	var r groupRow
-	if err := t.get(&r, `SELECT `+groupStateCols+` FROM chat_groups WHERE id = ?`, id[:]); err != nil {
+	if err := t.get(&r, `SELECT `+groupStateCols+groupFrom+` WHERE id = ?`, id[:]); err != nil {
 		return nil, notFound(err)
 	}
 	g := r.rec()
@@ -169,7 +179,7 @@ func (t *tx) GroupState(id storage.GroupID) (*storage.GroupRecord, error) {
 
 func (t *tx) Groups() ([]storage.GroupRecord, error) {
 	var rows []groupRow
-	if err := t.sel(&rows, `SELECT `+groupCols+` FROM chat_groups ORDER BY joined_at, id`); err != nil {
+	if err := t.sel(&rows, `SELECT `+groupCols+groupFrom+` ORDER BY joined_at, id`); err != nil {
 		return nil, err
 	}
 	out := make([]storage.GroupRecord, len(rows))

@@ -37,6 +37,14 @@ func (s *Store) rawExec(query string, count bool, args []any) (driver.Result, er
 			return nil, err
 		}
 		c.nv = append(c.nv, driver.NamedValue{Ordinal: i + 1, Value: v})
+		if count {
+			switch v := v.(type) {
+			case []byte:
+				s.argBytes += uint64(len(v))
+			case string:
+				s.argBytes += uint64(len(v))
+			}
+		}
 	}
 	err := s.conn.Raw(s.rawFn)
 	if err == nil {

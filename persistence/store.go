@@ -37,6 +37,7 @@ type Store struct {
 	call      rawCall
 	rawFn     func(any) error
 	run       uint64 // statements run through transactions (Statements)
+	argBytes  uint64 // bytes of the blob and text arguments of writes (WriteArgBytes)
 	closeOnce sync.Once
 	closeErr  error
 	memory    bool // a private in-memory database: nothing to sync
@@ -355,6 +356,16 @@ func (s *Store) Statements() uint64 {
 	s.stmtMu.Lock()
 	defer s.stmtMu.Unlock()
 	return s.run
+}
+
+// WriteArgBytes returns the bytes of the blob and text arguments bound to the writes
+// transactions have run on s since Open: what a path hands sqlite to store (sqlite then
+// rewrites whole records, so a large argument also costs its row's other columns), for
+// tests and benchmarks.
+func (s *Store) WriteArgBytes() uint64 {
+	s.rawMu.Lock()
+	defer s.rawMu.Unlock()
+	return s.argBytes
 }
 
 // tx implements storage.StoreTx on one sqlite transaction (or a savepoint of the open

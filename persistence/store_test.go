@@ -582,7 +582,7 @@ func TestReopen(t *testing.T) {
 	}
 	defer s.Close()
 	v, err := s.SchemaVersion()
-	if err != nil || v != 10 {
+	if err != nil || v != 11 {
 		t.Fatalf("schema version %d %v", v, err)
 	}
 	inTx(t, s, func(tx storage.StoreTx) error {
@@ -709,12 +709,27 @@ func testEpochs(t *testing.T, s *Store) {
 		if err != nil || string(hot.Schedule) != string(g.Schedule) || string(hot.EpochMeta) != `{"v":2}` {
 			t.Fatalf("group state %+v %v", hot, err)
 		}
-		hot.Schedule = []byte{0x45, 2}
+		hot.Schedule, hot.Clock = []byte{0x45, 2}, 9
 		if err := tx.PutGroupState(hot); err != nil {
 			return err
 		}
-		if got, err := tx.Group(g.ID); err != nil || got.Schedule[1] != 2 {
-			t.Fatalf("schedule not updated: %+v %v", got, err)
+		if got, err := tx.Group(g.ID); err != nil || got.Schedule[1] != 1 || got.Clock != 9 {
+			t.Fatalf("PutGroupState wrote the schedule or not the clock: %+v %v", got, err)
+		}
+		if err := tx.PutGroupExceptLog(hot); err != nil {
+			return err
+		}
+		if got, err := tx.Group(g.ID); err != nil || got.Schedule[1] != 1 {
+			t.Fatalf("PutGroupExceptLog wrote the schedule: %+v %v", got, err)
+		}
+		if err := tx.PutGroupKeys(g.ID, hot.Schedule, []byte(`{"v":3}`)); err != nil {
+			return err
+		}
+		if got, err := tx.Group(g.ID); err != nil || got.Schedule[1] != 2 || string(got.EpochMeta) != `{"v":3}` || got.Clock != 9 {
+			t.Fatalf("keys not updated: %+v %v", got, err)
+		}
+		if err := tx.PutGroupKeys(storage.GroupID{8}, hot.Schedule, nil); err != storage.ErrNotFound {
+			t.Fatalf("keys of a group not stored: %v", err)
 		}
 		if _, err := tx.SenderChain(g.ID, e1); err != storage.ErrNotFound {
 			t.Fatalf("sender chain before put: %v", err)

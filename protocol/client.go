@@ -379,6 +379,9 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 		if err := t.spreadBurst(); err != nil {
 			return err
 		}
+		if err := t.flushKeys(); err != nil {
+			return err
+		}
 		if c.hookCommit != nil {
 			return c.hookCommit()
 		}
@@ -473,6 +476,9 @@ type txn struct {
 	spreadLast map[string]time.Time // not-before times this transaction gave per topic
 	// gs is the group state this transaction wrote or read (hotpath.go; nil: not in view).
 	gs map[GroupID]*storage.GroupRecord
+	// keys: group keys written in this transaction but not yet stored (hotpath_keys.go,
+	// flushKeys: once, before the commit).
+	keys map[GroupID]groupKeys
 	// chains and chainsDropped: the epoch chains this transaction wrote or read, and the
 	// groups whose chains it deleted (hotpath.go).
 	chains        map[chainKey]*storage.EpochChainRecord

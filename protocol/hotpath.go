@@ -327,6 +327,9 @@ func (t *txn) GroupState(id GroupID) (*storage.GroupRecord, error) {
 	if g, ok := t.knownGroup(id); ok {
 		return groupStateView(g), nil
 	}
+	if err := t.flushKeysOf(id); err != nil {
+		return nil, err
+	}
 	g, err := t.StoreTx.GroupState(id)
 	if err != nil {
 		return nil, err
@@ -335,12 +338,21 @@ func (t *txn) GroupState(id GroupID) (*storage.GroupRecord, error) {
 	return g, nil
 }
 
-// PutGroupState is StoreTx.PutGroupState, followed by the view.
+// PutGroupState is StoreTx.PutGroupState of what changed, followed by the view: the
+// group's row if one of its per-message fields changed, its keys (Schedule, EpochMeta:
+// StoreTx.PutGroupKeys, before the commit: putKeysLater) if they did — an ordinary
+// message leaves the keys, which grow with the group, unwritten. A group not in view is
+// written whole (both).
 func (t *txn) PutGroupState(g *storage.GroupRecord) error {
-	if err := t.StoreTx.PutGroupState(g); err != nil {
-		return err
-	}
 	base, ok := t.knownGroup(g.ID)
+	if !ok || !sameGroupState(base, g) {
+		if err := t.StoreTx.PutGroupState(g); err != nil {
+			return err
+		}
+	}
+	if !ok || !sameKeys(base, g) {
+		t.putKeysLater(g.ID, g.Schedule, g.EpochMeta)
+	}
 	if !ok {
 		t.setGroupView(g.ID, nil)
 		return nil
@@ -362,15 +374,20 @@ func (t *txn) PutGroup(g *storage.GroupRecord) error {
 	if err := t.StoreTx.PutGroup(g); err != nil {
 		return err
 	}
+	delete(t.keys, g.ID) // written with the group
 	t.setGroupView(g.ID, groupStateView(g))
 	t.setLogMark(g.ID, nil)
 	return nil
 }
 
-// PutGroupExceptLog is StoreTx.PutGroupExceptLog, followed by the view.
+// PutGroupExceptLog is StoreTx.PutGroupExceptLog, with the keys (putKeysLater) if they
+// changed (or the group is not in view), followed by the view.
 func (t *txn) PutGroupExceptLog(g *storage.GroupRecord) error {
 	if err := t.StoreTx.PutGroupExceptLog(g); err != nil {
 		return err
+	}
+	if base, ok := t.knownGroup(g.ID); !ok || !sameKeys(base, g) {
+		t.putKeysLater(g.ID, g.Schedule, g.EpochMeta)
 	}
 	t.setGroupView(g.ID, groupStateView(g))
 	return nil

@@ -268,11 +268,16 @@ type GroupStore interface {
 	PutGroup(*GroupRecord) error
 	// PutGroupState updates only the fields that change with every message: Sender,
 	// Rotate, Distribute, Clock, History, UpdatedAt, Repeat, RepeatLeft and SenderLease
-	// (the event log can be large).
+	// (the event log and the keys can be large; ErrNotFound if the group is not stored).
 	PutGroupState(*GroupRecord) error
-	// PutGroupExceptLog updates every field of a stored group but its event log, which
-	// stays as stored (ErrNotFound if the group is not stored).
+	// PutGroupExceptLog updates every field of a stored group but its event log and its
+	// keys (Schedule, EpochMeta: PutGroupKeys), which stay as stored (ErrNotFound if the
+	// group is not stored).
 	PutGroupExceptLog(*GroupRecord) error
+	// PutGroupKeys sets a stored group's Schedule and EpochMeta, and only them: they grow
+	// with the group and change only with its key events, so they are written apart from
+	// the fields every message changes (ErrNotFound if the group is not stored).
+	PutGroupKeys(id GroupID, schedule, meta []byte) error
 	// AppendGroupLog appends tail to the group's stored event log (Events of Group is then
 	// the old log followed by tail) without rewriting it; ErrNotFound if the group is not
 	// stored.
