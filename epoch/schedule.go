@@ -64,6 +64,9 @@ func (s *Schedule) Group() ID { return s.group }
 // names as prev, ascending.
 func (s *Schedule) Frontier() Frontier { return slices.Clone(s.frontier) }
 
+// Known returns how many key event ids the schedule remembers (applied or named as prev).
+func (s *Schedule) Known() int { return len(s.known.ids) }
+
 // Applied reports whether the key event id was applied.
 func (s *Schedule) Applied(id ID) bool { return s.known.flag(id)&flagApplied != 0 }
 
