@@ -94,6 +94,9 @@ var (
 	ErrDuplicate = errors.New("epoch: key event already applied")
 	// ErrFrontierFull reports a key event that would make the frontier exceed MaxFrontier.
 	ErrFrontierFull = errors.New("epoch: frontier full")
+	// ErrUnknownPrev reports a key event whose prev names an id the schedule does not know
+	// (ApplyKnown): it waits until that event is applied.
+	ErrUnknownPrev = errors.New("epoch: prev names an unknown key event")
 	// ErrTooManyEvents reports a schedule that would remember more than MaxKnownEvents ids.
 	ErrTooManyEvents = errors.New("epoch: too many key events")
 	// ErrSuperseded reports a seed or contribution for an event not in the frontier, or a

@@ -129,6 +129,47 @@ func (s *Schedule) Apply(ev Event) error {
 	return nil
 }
 
+// ApplyKnown applies a key event received from the network: as Apply, but an event whose
+// prev names an id the schedule does not know (neither applied nor already named as prev
+// by an applied event, a join or Refuse) is refused with ErrUnknownPrev, the schedule
+// unchanged; the caller holds it until those events are applied. A key event received so
+// therefore adds one known id, its own, never one only its author vouches for (issue 13
+// security, review 3: a member's rekeys naming made-up prev ids filled MaxKnownEvents, 32
+// a publish, and froze the schedule). Joins (NewScheduleFromJoin) still record their
+// events' prev ids: they come from an inviter, and a newcomer never receives the events
+// before its join.
+func (s *Schedule) ApplyKnown(ev Event) error {
+	if ev.Prev.valid() && !ev.Prev.Contains(ev.ID) && s.known.flag(ev.ID)&flagApplied == 0 {
+		for _, p := range ev.Prev {
+			if !s.known.has(p) {
+				return fmt.Errorf("%w: %s names %s", ErrUnknownPrev, ev.ID, p)
+			}
+		}
+	}
+	return s.Apply(ev)
+}
+
+// Refuse records key event id, which this installation refuses (a rekey of an installation
+// it knows is revoked) though members that applied it before learning of the revocation
+// will name it as prev: id is remembered as superseded (it never enters the frontier), so
+// that their later key events are not held for it (ApplyKnown). No-op if id is known;
+// ErrTooManyEvents if the set is full.
+func (s *Schedule) Refuse(id ID) error {
+	if s.known.has(id) {
+		return nil
+	}
+	if len(s.known.ids) >= MaxKnownEvents {
+		return fmt.Errorf("%w: %d known", ErrTooManyEvents, len(s.known.ids))
+	}
+	i, _ := slices.BinarySearchFunc(s.known.ids, id, cmpID)
+	ids := make([]ID, 0, len(s.known.ids)+1)
+	flags := make([]byte, 0, len(s.known.ids)+1)
+	ids = append(append(append(ids, s.known.ids[:i]...), id), s.known.ids[i:]...)
+	flags = append(append(append(flags, s.known.flags[:i]...), flagSuperseded), s.known.flags[i:]...)
+	s.known = knownSet{ids: ids, flags: flags}
+	return nil
+}
+
 // knownSet is the set of key event ids a schedule knows (applied or named as prev), with
 // their flags: ids ascending, flags in step. A schedule's slices are never written (Apply
 // builds new ones), so clones share them: cloning a schedule copies nothing per known event
