@@ -9,9 +9,9 @@ import (
 // TestUnknownPrevNotRemembered (issue 13 security, review 3): a key event's prev ids that
 // the schedule does not know were remembered as superseded, up to 32 a key event: a
 // member's ~2 000 rekeys naming made-up prev ids filled MaxKnownEvents and no key event
-// applied any more (ErrTooManyEvents), not even the removal of that member. The made-up
-// ids must not be remembered: the known set grows by at most one id per applied event,
-// and a later event still applies.
+// applied any more (ErrTooManyEvents), not even the removal of that member. At most
+// MaxUnseenPrev made-up ids may be remembered (received events: ApplyKnown), and a later
+// event naming known ids still applies.
 func TestUnknownPrevNotRemembered(t *testing.T) {
 	s := NewSchedule(testID("group"))
 	if err := s.Apply(Event{ID: testID("creation")}); err != nil {
@@ -34,8 +34,8 @@ func TestUnknownPrevNotRemembered(t *testing.T) {
 			fake--
 		}
 	}
-	if s.Known() > applied {
-		t.Errorf("%d rekeys naming made-up prev ids: %d known ids for %d applied events", publishes, s.Known(), applied)
+	if s.Known() > applied+MaxUnseenPrev || s.Unseen() > MaxUnseenPrev {
+		t.Errorf("%d rekeys naming made-up prev ids: %d known ids (%d unseen) for %d applied events", publishes, s.Known(), s.Unseen(), applied)
 	}
 	removal := testID("removal")
 	if err := s.ApplyKnown(Event{ID: removal, Prev: s.Frontier()}); err != nil {
@@ -46,53 +46,60 @@ func TestUnknownPrevNotRemembered(t *testing.T) {
 	}
 }
 
-// TestApplyKnownHeldThenApplied: an event held for an unknown prev (the schedule
-// unchanged) applies once that prev is applied, and the frontier is the one of the same
-// set applied in causal order; an id recorded by Refuse counts as known and never enters
-// the frontier, and the state round-trips.
+// fillUnseen has s apply received rekeys naming made-up prev ids until MaxUnseenPrev such
+// ids are held.
+func fillUnseen(t *testing.T, s *Schedule) {
+	t.Helper()
+	for i := 0; s.Unseen() < MaxUnseenPrev; i++ {
+		prev := s.Frontier()
+		for j := 0; len(prev) < MaxFrontier && s.Unseen()+len(prev)-1 < MaxUnseenPrev; j++ {
+			prev = append(prev, testID(fmt.Sprint("fill ", i, " ", j)))
+		}
+		slices.SortFunc(prev, cmpID)
+		if err := s.ApplyKnown(Event{ID: testID(fmt.Sprint("filler ", i)), Prev: prev}); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestApplyKnownHeldThenApplied: with MaxUnseenPrev unseen ids held, an event naming an
+// unknown id is refused (the schedule unchanged) and applies once that id is applied; the
+// frontier is the one of the same set applied in any order; an id recorded by Refuse
+// counts as known and never enters the frontier; the unseen count survives a round trip.
 func TestApplyKnownHeldThenApplied(t *testing.T) {
 	c, a, b := testID("creation"), testID("a"), testID("b")
 	s := NewSchedule(testID("group"))
 	if err := s.ApplyKnown(Event{ID: c}); err != nil {
 		t.Fatal(err)
 	}
-	unchanged(t, s, ErrUnknownPrev, func() error { return s.ApplyKnown(Event{ID: b, Prev: Frontier{a}}) })
-	if err := s.ApplyKnown(Event{ID: a, Prev: Frontier{c}}); err != nil {
+	// Under the bound an unknown prev is remembered, as Apply does.
+	if err := s.ApplyKnown(Event{ID: testID("x"), Prev: Frontier{c}}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ApplyKnown(Event{ID: b, Prev: Frontier{a}}); err != nil {
+	if err := s.Refuse(testID("refused early")); err != nil || s.Unseen() != 1 {
+		t.Fatalf("Refuse: %v, %d unseen", err, s.Unseen())
+	}
+	fillUnseen(t, s)
+	top := s.Frontier()
+	unchanged(t, s, ErrUnknownPrev, func() error { return s.ApplyKnown(Event{ID: b, Prev: mustFrontier(t, append(top, a)...)}) })
+	unchanged(t, s, ErrTooManyEvents, func() error { return s.Refuse(testID("refused late")) })
+	if err := s.ApplyKnown(Event{ID: a, Prev: top}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyKnown(Event{ID: b, Prev: mustFrontier(t, append(top, a)...)}); err != nil {
 		t.Fatalf("held event once its prev is applied: %v", err)
 	}
-	want := NewSchedule(testID("group"))
-	for _, ev := range []Event{{ID: c}, {ID: a, Prev: Frontier{c}}, {ID: b, Prev: Frontier{a}}} {
-		if err := want.Apply(ev); err != nil {
-			t.Fatal(err)
-		}
+	if !s.Frontier().Equal(Frontier{b}) {
+		t.Fatalf("frontier %v, want only b", s.Frontier())
 	}
-	if !s.Frontier().Equal(want.Frontier()) || s.Known() != want.Known() {
-		t.Fatalf("frontier %v (%d known), want %v (%d)", s.Frontier(), s.Known(), want.Frontier(), want.Known())
-	}
-	// A refused event (a revoked installation's rekey another member applied first).
-	r, next := testID("refused"), testID("next")
-	if err := s.Refuse(r); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Refuse(r); err != nil || s.Known() != want.Known()+1 {
-		t.Fatalf("second Refuse: %v, %d known", err, s.Known())
-	}
-	if !s.Frontier().Equal(Frontier{b}) || s.Applied(r) {
-		t.Fatalf("Refuse changed the frontier: %v", s.Frontier())
+	// An unseen id that arrives late is applied, leaves the unseen count, stays out of the frontier.
+	n := s.Unseen()
+	if err := s.ApplyKnown(Event{ID: testID("refused early"), Prev: Frontier{c}}); err != nil || s.Unseen() != n-1 || !s.Frontier().Equal(Frontier{b}) {
+		t.Fatalf("late unseen event: %v, %d unseen (was %d), frontier %v", err, s.Unseen(), n, s.Frontier())
 	}
 	unchanged(t, s, ErrDuplicate, func() error { return s.ApplyKnown(Event{ID: b, Prev: Frontier{testID("never")}}) })
-	prev := mustFrontier(t, b, r)
-	if err := s.ApplyKnown(Event{ID: next, Prev: prev}); err != nil {
-		t.Fatalf("an event naming a refused id: %v", err)
-	}
-	if err := s.ApplyKnown(Event{ID: r, Prev: Frontier{a}}); err != nil || !s.Frontier().Equal(Frontier{next}) {
-		t.Fatalf("the refused event applied late: %v, frontier %v", err, s.Frontier())
-	}
 	var back Schedule
-	if err := back.UnmarshalBinary(marshalState(t, s)); err != nil || !back.Frontier().Equal(s.Frontier()) || back.Known() != s.Known() {
-		t.Fatalf("state round trip: %v", err)
+	if err := back.UnmarshalBinary(marshalState(t, s)); err != nil || !back.Frontier().Equal(s.Frontier()) || back.Known() != s.Known() || back.Unseen() != s.Unseen() {
+		t.Fatalf("state round trip: %v (unseen %d, want %d)", err, back.Unseen(), s.Unseen())
 	}
 }
