@@ -56,7 +56,9 @@ func TestSecRekeyUnknownPrev(t *testing.T) {
 	for _, p := range honest {
 		// The made-up ids up to the bound, and the attacker's rekeys applied until then.
 		bound := before[p.name] + epoch.MaxUnseenPrev + epoch.MaxUnseenPrev/(epoch.MaxFrontier-1) + 2
-		if got := protocol.KnownKeyEventsForTest(p.c, g); got > bound {
+		got := protocol.KnownKeyEventsForTest(p.c, g)
+		t.Logf("%s: %d known key event ids after %d rekeys naming %d made-up ids (bound %d)", p.name, got, publishes, n, bound)
+		if got > bound {
 			t.Errorf("%s remembers %d key event ids after %d rekeys naming %d made-up prev ids (%d before, bound %d): the set grows with what a member makes up",
 				p.name, got, publishes, n, before[p.name], bound)
 		}
