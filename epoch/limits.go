@@ -22,6 +22,12 @@ const (
 	// prev); beyond it Apply refuses with ErrTooManyEvents.
 	MaxKnownEvents = 1 << 16
 
+	// MaxUnseenPrev bounds the key event ids a Schedule remembers only because an applied
+	// event (received: ApplyKnown) names them as prev, never applied themselves: beyond it
+	// a received key event naming an unknown id waits (ErrUnknownPrev) until that id is
+	// applied. Joins (NewScheduleFromJoin, Apply) are not bounded by it.
+	MaxUnseenPrev = 1024
+
 	// MaxParts bounds the parts a key block is split into.
 	MaxParts = 1024
 
@@ -94,6 +100,10 @@ var (
 	ErrDuplicate = errors.New("epoch: key event already applied")
 	// ErrFrontierFull reports a key event that would make the frontier exceed MaxFrontier.
 	ErrFrontierFull = errors.New("epoch: frontier full")
+	// ErrUnknownPrev reports a received key event whose prev names an id the schedule does
+	// not know while MaxUnseenPrev such ids are held (ApplyKnown): it waits until that event
+	// is applied.
+	ErrUnknownPrev = errors.New("epoch: prev names an unknown key event")
 	// ErrTooManyEvents reports a schedule that would remember more than MaxKnownEvents ids.
 	ErrTooManyEvents = errors.New("epoch: too many key events")
 	// ErrSuperseded reports a seed or contribution for an event not in the frontier, or a

@@ -64,6 +64,9 @@ func (s *Schedule) Group() ID { return s.group }
 // names as prev, ascending.
 func (s *Schedule) Frontier() Frontier { return slices.Clone(s.frontier) }
 
+// Known returns how many key event ids the schedule remembers (applied or named as prev).
+func (s *Schedule) Known() int { return len(s.known.ids) }
+
 // Applied reports whether the key event id was applied.
 func (s *Schedule) Applied(id ID) bool { return s.known.flag(id)&flagApplied != 0 }
 
@@ -126,6 +129,54 @@ func (s *Schedule) Apply(ev Event) error {
 	return nil
 }
 
+// ApplyKnown applies a key event received from the network: as Apply, but the prev ids the
+// schedule does not know (neither applied nor named as prev before) are remembered only
+// while fewer than MaxUnseenPrev such unseen ids are held; beyond that the event is
+// refused with ErrUnknownPrev, the schedule unchanged, and the caller holds it until those
+// events are applied (then their ids are known). Issue 13 security, review 3: a member's
+// rekeys naming made-up prev ids (32 a publish) filled MaxKnownEvents and froze the
+// schedule; now they fill at most MaxUnseenPrev, and every key event naming only known
+// ids (an honest author's frontier, once its events arrived) still applies.
+func (s *Schedule) ApplyKnown(ev Event) error {
+	if ev.Prev.valid() && !ev.Prev.Contains(ev.ID) && s.known.flag(ev.ID)&flagApplied == 0 {
+		unknown := 0
+		for _, p := range ev.Prev {
+			if !s.known.has(p) {
+				unknown++
+			}
+		}
+		if unknown > 0 && s.known.unseen+unknown > MaxUnseenPrev {
+			return fmt.Errorf("%w: %s names %d unknown ids, %d unseen held", ErrUnknownPrev, ev.ID, unknown, s.known.unseen)
+		}
+	}
+	return s.Apply(ev)
+}
+
+// Unseen returns how many key event ids the schedule remembers only as named as prev
+// (never applied).
+func (s *Schedule) Unseen() int { return s.known.unseen }
+
+// Refuse records key event id, which this installation refuses (a rekey of an installation
+// it knows is revoked) though members that applied it before learning of the revocation
+// will name it as prev: id is remembered as superseded (it never enters the frontier), so
+// that their later key events are not held for it (ApplyKnown). No-op if id is known;
+// ErrTooManyEvents if the set is full or MaxUnseenPrev unseen ids are held.
+func (s *Schedule) Refuse(id ID) error {
+	if s.known.has(id) {
+		return nil
+	}
+	if len(s.known.ids) >= MaxKnownEvents || s.known.unseen >= MaxUnseenPrev {
+		return fmt.Errorf("%w: %d known, %d unseen", ErrTooManyEvents, len(s.known.ids), s.known.unseen)
+	}
+	i, _ := slices.BinarySearchFunc(s.known.ids, id, cmpID)
+	ids := make([]ID, 0, len(s.known.ids)+1)
+	flags := make([]byte, 0, len(s.known.ids)+1)
+	ids = append(append(append(ids, s.known.ids[:i]...), id), s.known.ids[i:]...)
+	flags = append(append(append(flags, s.known.flags[:i]...), flagSuperseded), s.known.flags[i:]...)
+	s.known = knownSet{ids: ids, flags: flags, unseen: s.known.unseen + 1}
+	return nil
+}
+
 // knownSet is the set of key event ids a schedule knows (applied or named as prev), with
 // their flags: ids ascending, flags in step. A schedule's slices are never written (Apply
 // builds new ones), so clones share them: cloning a schedule copies nothing per known event
@@ -133,8 +184,9 @@ func (s *Schedule) Apply(ev Event) error {
 // known id — which grow by one per key event, up to MaxKnownEvents — cost ~45 µs a clone
 // and ~120 µs an encoding at 1000 events, several clones per key event received).
 type knownSet struct {
-	ids   []ID
-	flags []byte
+	ids    []ID
+	flags  []byte
+	unseen int // ids flagged superseded and not applied
 }
 
 func cmpID(a, b ID) int { return bytes.Compare(a[:], b[:]) }
@@ -155,6 +207,10 @@ func (k knownSet) flag(id ID) byte {
 // applied returns a new set: k with the ids of ev added, ev.ID flagged applied and its prev
 // events superseded (k is not modified).
 func (k knownSet) applied(ev Event) knownSet {
+	unseen := k.unseen
+	if k.flag(ev.ID) == flagSuperseded {
+		unseen--
+	}
 	var add []ID
 	if !k.has(ev.ID) {
 		add = append(add, ev.ID)
@@ -166,12 +222,17 @@ func (k knownSet) applied(ev Event) knownSet {
 	}
 	slices.SortFunc(add, cmpID)
 	add = slices.Compact(add)
+	for _, id := range add {
+		if id != ev.ID {
+			unseen++
+		}
+	}
 	if len(add) == 0 {
-		out := knownSet{ids: k.ids, flags: slices.Clone(k.flags)} // the ids shared: never written
+		out := knownSet{ids: k.ids, flags: slices.Clone(k.flags), unseen: unseen} // the ids shared: never written
 		out.mark(ev)
 		return out
 	}
-	out := knownSet{ids: make([]ID, 0, len(k.ids)+len(add)), flags: make([]byte, 0, len(k.ids)+len(add))}
+	out := knownSet{ids: make([]ID, 0, len(k.ids)+len(add)), flags: make([]byte, 0, len(k.ids)+len(add)), unseen: unseen}
 	ids, flags := k.ids, k.flags
 	for _, id := range add {
 		i, _ := slices.BinarySearchFunc(ids, id, cmpID)
@@ -407,6 +468,9 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 			return fmt.Errorf("%w: known id %d not canonical", ErrMalformed, i)
 		}
 		n.known.ids, n.known.flags = append(n.known.ids, id), append(n.known.flags, fl)
+		if fl == flagSuperseded {
+			n.known.unseen++
+		}
 		if fl == flagApplied {
 			n.frontier = append(n.frontier, id)
 		}

@@ -60,6 +60,15 @@ func TestScheduleSortedKnown(t *testing.T) {
 		if !slices.Equal(d.known.ids, want) || !slices.Equal(d.known.flags, s.known.flags) {
 			t.Fatalf("%s: decoded known ids differ", what)
 		}
+		unseen := 0
+		for _, fl := range ref {
+			if fl == flagSuperseded {
+				unseen++
+			}
+		}
+		if s.Unseen() != unseen || d.Unseen() != unseen {
+			t.Fatalf("%s: %d unseen ids counted, %d decoded, want %d", what, s.Unseen(), d.Unseen(), unseen)
+		}
 		if again, _ := d.MarshalBinary(); !bytes.Equal(again, enc) {
 			t.Fatalf("%s: decoded schedule encodes differently", what)
 		}
@@ -69,6 +78,14 @@ func TestScheduleSortedKnown(t *testing.T) {
 	check(s, "empty")
 	for i := range 300 {
 		ev := Event{ID: rid()}
+		if i%5 == 0 { // now and then an unseen id arrives (named before applied)
+			for id, fl := range refs[s] {
+				if fl == flagSuperseded {
+					ev.ID = id
+					break
+				}
+			}
+		}
 		// prev: some of the frontier, some ids never seen (named before applied).
 		for _, f := range s.Frontier() {
 			if r.IntN(2) == 0 {

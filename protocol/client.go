@@ -220,6 +220,10 @@ type Client struct {
 	// hookPrev rewrites the prev set of the membership key events we author (what a
 	// misbehaving installation could put in its key block).
 	hookPrev func(prev epoch.Frontier) epoch.Frontier
+	// hookRekeyPrev rewrites the prev set published in the rekeys we author (applied
+	// locally with our real frontier): a member naming made-up prev ids
+	// (TestSecRekeyUnknownPrev).
+	hookRekeyPrev func(prev epoch.Frontier) epoch.Frontier
 	// hookSlotSeed rewrites the seed we seal in one recipient's slot of the key blocks we
 	// author (what a misbehaving installation could send: TestKeyConfirmSlot).
 	hookSlotSeed func(to InstallationID, seed epoch.Seed) epoch.Seed

@@ -226,6 +226,9 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	}
 	st := t.stateOf(gc)
 	if in.Revoked {
+		if kb.Kind == epoch.KindRekey {
+			t.refuseRekey(g, gc, kb.Event)
+		}
 		return ErrNotMember
 	}
 	if !st.IsMember(in.Account) {
@@ -273,11 +276,17 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		return loadErr
 	}
 	fresh := false
-	switch err := s.Apply(epoch.Event{ID: kb.Event, Prev: kb.Prev}); {
+	switch err := s.ApplyKnown(epoch.Event{ID: kb.Event, Prev: kb.Prev}); {
 	case err == nil:
 		fresh = true
 	case errors.Is(err, epoch.ErrDuplicate):
 	case errors.Is(err, epoch.ErrFrontierFull):
+		return errPending
+	case errors.Is(err, epoch.ErrUnknownPrev):
+		// Its prev names a key event we have not applied: it waits for it, among its
+		// author's pending envelopes (spec "Authority": prev ids only their author vouches
+		// for are never remembered; TestSecRekeyUnknownPrev).
+		t.claim = append([]byte("inst"), kb.Author[:]...)
 		return errPending
 	default:
 		return err
@@ -353,6 +362,23 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		"frontier", shortIDs(s.Frontier()), "missing", len(s.Missing()))
 	t.healLater(g.ID)
 	return nil
+}
+
+// refuseRekey records the rekey of a revoked installation as known to our schedule
+// (epoch.Refuse): members that applied it before they applied the revocation name it as
+// prev, and their key events must not wait for it.
+func (t *txn) refuseRekey(g *storage.GroupRecord, gc *groupCache, id epoch.ID) {
+	s, m, err := t.loadV2(g)
+	if err != nil || s.Known() == 0 {
+		return
+	}
+	n := s.Known()
+	if err := s.Refuse(id); err != nil || s.Known() == n {
+		return
+	}
+	if err := t.storeSchedule(g, gc, s, m); err == nil {
+		_ = t.PutGroupState(g)
+	}
 }
 
 // shortID and shortIDs abbreviate epoch ids in debug logs.

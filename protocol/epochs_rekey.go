@@ -232,8 +232,13 @@ func (t *txn) rekeyV2Seed(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 	if _, err := io.ReadFull(c.rand, seed[:]); err != nil {
 		return nil, seed, epoch.ID{}, err
 	}
-	kb := epoch.NewRekey(epoch.ID(g.ID), epoch.Installation(c.acct.inst), nonce, s.Frontier())
-	if err := s.Apply(epoch.Event{ID: kb.Event, Prev: kb.Prev}); err != nil {
+	prev := s.Frontier()
+	published := prev
+	if c.hookRekeyPrev != nil {
+		published = c.hookRekeyPrev(slices.Clone(prev))
+	}
+	kb := epoch.NewRekey(epoch.ID(g.ID), epoch.Installation(c.acct.inst), nonce, published)
+	if err := s.Apply(epoch.Event{ID: kb.Event, Prev: prev}); err != nil {
 		return nil, seed, epoch.ID{}, err
 	}
 	if err := s.SetSeed(kb.Event, &seed); err != nil {

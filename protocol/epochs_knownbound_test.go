@@ -1,0 +1,83 @@
+package protocol_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"slices"
+	"testing"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+// TestSecRekeyUnknownPrev (issue 13 security, review 3: "Known key event ids are never
+// forgotten"): a member authoring signed rekeys whose prev names ids nobody has seen made
+// every member remember those ids (up to 32 a publish, MaxKnownEvents = 65 536 in all):
+// about 2 000 publishes froze the group's key schedule (ErrTooManyEvents), so a later
+// removal could not rekey and the removed member read on. Here the attacker publishes 60
+// such rekeys (not 2 000: what is checked is that the set stops growing), then an admin
+// removes another member: every other member remembers at most epoch.MaxUnseenPrev
+// made-up ids and the attacker's rekeys applied before that (a bound that does not grow
+// with its publishes), the removal rekeys, and the removed member reads nothing sent after
+// it.
+func TestSecRekeyUnknownPrev(t *testing.T) {
+	ctx := context.Background()
+	tn := newEpochNet(t, memory.Config{Seed: 131}, 4)
+	a, b, c, d := tn.peers[0], tn.peers[1], tn.peers[2], tn.peers[3]
+	tn.connect(a, b, c, d)
+	g, err := a.c.CreateGroup(ctx, "known", "", b.id, c.id, d.id)
+	must(t, err)
+	tn.settle()
+	waitSameEpoch(tn, g, a, b, c, d)
+	honest := []*peer{a, b, c}
+	before := map[string]int{}
+	for _, p := range honest {
+		before[p.name] = protocol.KnownKeyEventsForTest(p.c, g)
+	}
+	n := 0
+	protocol.SetRekeyPrevHookForTest(d.c, func(prev epoch.Frontier) epoch.Frontier {
+		for len(prev) < epoch.MaxFrontier {
+			n++
+			prev = append(prev, epoch.ID(sha256.Sum256([]byte(fmt.Sprint("made up ", n)))))
+		}
+		slices.SortFunc(prev, func(x, y epoch.ID) int { return bytes.Compare(x[:], y[:]) })
+		return prev
+	})
+	const publishes = 60
+	for range publishes {
+		must(t, d.c.Rekey(ctx, g))
+		tn.settle()
+	}
+	protocol.SetRekeyPrevHookForTest(d.c, nil)
+	tn.settle(a, b, c)
+	for _, p := range honest {
+		// The made-up ids up to the bound, and the attacker's rekeys applied until then.
+		bound := before[p.name] + epoch.MaxUnseenPrev + epoch.MaxUnseenPrev/(epoch.MaxFrontier-1) + 2
+		got := protocol.KnownKeyEventsForTest(p.c, g)
+		t.Logf("%s: %d known key event ids after %d rekeys naming %d made-up ids (bound %d)", p.name, got, publishes, n, bound)
+		if got > bound {
+			t.Errorf("%s remembers %d key event ids after %d rekeys naming %d made-up prev ids (%d before, bound %d): the set grows with what a member makes up",
+				p.name, got, publishes, n, before[p.name], bound)
+		}
+	}
+	_, _, old := protocol.EpochInfo(a.c, g)
+	must(t, a.c.RemoveMembers(ctx, g, c.id))
+	tn.settle()
+	waitSameEpoch(tn, g, a, b)
+	_, _, now := protocol.EpochInfo(a.c, g)
+	if now == old {
+		t.Fatalf("the removal did not rekey (epoch %s unchanged)", now)
+	}
+	mustSend(t, a, g, "after the removal")
+	waitTexts(t, tn, g, []string{"after the removal"}, b)
+	tn.settle()
+	if got := c.texts(g)["after the removal"]; got != 0 {
+		t.Errorf("the removed member read a message sent after its removal")
+	}
+	if _, _, cur := protocol.EpochInfo(c.c, g); cur == now {
+		t.Errorf("the removed member computed the epoch after its removal")
+	}
+}

@@ -1,0 +1,35 @@
+package protocol
+
+import (
+	"context"
+
+	"github.com/chorus-im/chorus/epoch"
+)
+
+// SetRekeyPrevHookForTest has c publish, in the rekeys it authors, the prev set f returns
+// instead of its frontier (applied locally with the real one): a member naming made-up
+// prev ids.
+func SetRekeyPrevHookForTest(c *Client, f func(prev epoch.Frontier) epoch.Frontier) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hookRekeyPrev = f
+}
+
+// KnownKeyEventsForTest returns how many key event ids c's schedule of g remembers (-1
+// without a schedule).
+func KnownKeyEventsForTest(c *Client, g GroupID) int {
+	n := -1
+	_ = c.tx(context.Background(), func(t *txn) error {
+		rec, err := t.GroupState(g)
+		if err != nil {
+			return err
+		}
+		s, err := loadSchedule(rec)
+		if err != nil {
+			return nil
+		}
+		n = s.Known()
+		return nil
+	})
+	return n
+}
