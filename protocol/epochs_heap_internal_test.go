@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"runtime"
 	"testing"
+	"unsafe"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -79,4 +80,33 @@ func TestEpochMetaHeap(t *testing.T) {
 		}
 	}
 	runtime.KeepAlive(ks)
+}
+
+// TestMemoShared (issue 16): the memos of a group's decoded schedule and bookkeeping,
+// filled from a record read back (not from a store of ours), key on the record's own
+// bytes, which the group view holds too, not on a copy of them.
+func TestMemoShared(t *testing.T) {
+	c := &Client{metas: map[GroupID]metaMemo{}, scheds: map[GroupID]schedMemo{}}
+	tx := &txn{c: c}
+	g := &storage.GroupRecord{ID: GroupID{7}}
+	sched, err := epoch.NewSchedule(epoch.ID(g.ID)).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	meta, err := (&epochMeta{V: 2, Epochs: []string{"e"}}).encode()
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Schedule, g.EpochMeta = sched, meta
+	for i := range 2 { // decoded, then from the memos
+		if _, _, err := tx.loadV2(g); err != nil {
+			t.Fatal(err)
+		}
+		if unsafe.SliceData(c.metas[g.ID].enc) != unsafe.SliceData(g.EpochMeta) {
+			t.Errorf("load %d: the bookkeeping memo keys on a copy of the record's bytes", i)
+		}
+		if unsafe.SliceData(c.scheds[g.ID].enc) != unsafe.SliceData(g.Schedule) {
+			t.Errorf("load %d: the schedule memo keys on a copy of the record's bytes", i)
+		}
+	}
 }
