@@ -9,6 +9,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -239,13 +240,19 @@ func (t *txn) loadV2(g *storage.GroupRecord) (*epoch.Schedule, *epochMeta, error
 		return nil, nil, err
 	}
 	if mm, ok := t.c.metas[g.ID]; ok && bytes.Equal(mm.enc, g.EpochMeta) {
+		if unsafe.SliceData(mm.enc) != unsafe.SliceData(g.EpochMeta) {
+			mm.enc = g.EpochMeta // the record's (the view's) bytes: one copy live, not two
+			t.c.metas[g.ID] = mm
+		}
 		return s, mm.m.clone(), nil
 	}
 	m, err := loadMeta(g)
 	if err != nil {
 		return nil, nil, err
 	}
-	t.c.metas[g.ID] = metaMemo{enc: slices.Clone(g.EpochMeta), m: m.clone()}
+	// The record's bytes, not a copy (issue 16: the group view holds them too); a
+	// record's bookkeeping is replaced, never written in place (groupStateView).
+	t.c.metas[g.ID] = metaMemo{enc: g.EpochMeta, m: m.clone()}
 	return s, m, nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"math/bits"
 	"slices"
 	"sort"
+	"unsafe"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -191,12 +192,17 @@ type schedMemo struct {
 // loadSchedule is loadSchedule through the client's memo of decoded schedules.
 func (t *txn) loadSchedule(g *storage.GroupRecord) (*epoch.Schedule, error) {
 	if sm, ok := t.c.scheds[g.ID]; ok && len(g.Schedule) > 0 && bytes.Equal(sm.enc, g.Schedule) {
+		if unsafe.SliceData(sm.enc) != unsafe.SliceData(g.Schedule) {
+			sm.enc = g.Schedule // the record's (the view's) bytes: one copy live, not two
+			t.c.scheds[g.ID] = sm
+		}
 		return sm.s.Clone(), nil
 	}
 	s, err := loadSchedule(g)
 	if err != nil {
 		return nil, err
 	}
-	t.c.scheds[g.ID] = schedMemo{enc: slices.Clone(g.Schedule), s: s.Clone()}
+	// The record's bytes, not a copy (as metaMemo's): replaced, never written in place.
+	t.c.scheds[g.ID] = schedMemo{enc: g.Schedule, s: s.Clone()}
 	return s, nil
 }

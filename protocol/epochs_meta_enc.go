@@ -16,6 +16,7 @@ import (
 // memos keyed by encoding and older readers see no difference; TestEpochMetaEncoding).
 func (m *epochMeta) encode() ([]byte, error) {
 	b := make([]byte, 0, m.sizeHint())
+	var spans []coverageSpan // where each coverage entry's fields are in b
 	b = append(b, `{"v":`...)
 	b = strconv.AppendInt(b, int64(m.V), 10)
 	if len(m.Departs) > 0 {
@@ -31,7 +32,10 @@ func (m *epochMeta) encode() ([]byte, error) {
 			if cv := m.Covered[k]; cv == nil {
 				b = append(b, "null"...)
 			} else {
-				b = cv.appendFields(append(b, '{'))
+				b = append(b, '{')
+				at := len(b)
+				b = cv.appendFields(b)
+				spans = append(spans, coverageSpan{cv, at, len(b)})
 				b = append(b, '}')
 			}
 		}
@@ -95,7 +99,17 @@ func (m *epochMeta) encode() ([]byte, error) {
 		}
 		b = append(b, ']')
 	}
-	return append(b, '}'), nil
+	b = append(b, '}')
+	for _, sp := range spans {
+		sp.cv.enc = b[sp.at:sp.end:sp.end]
+	}
+	return b, nil
+}
+
+// coverageSpan is where a coverage entry's fields are in an encoding.
+type coverageSpan struct {
+	cv      *coverage
+	at, end int
 }
 
 // sizeHint estimates the length of m's encoding.
@@ -116,10 +130,15 @@ func (m *epochMeta) sizeHint() int {
 
 // appendFields appends cv's fields (without braces) as encoding/json writes them, from
 // cv.enc once encoded (entries are replaced, never modified: a frontier event's hints were
-// encoded again for every key event that kept it, twice for a removal's).
+// encoded again for every key event that kept it, twice for a removal's). encode then
+// points cv.enc at the fields in the encoding it returns, which the record stores: the
+// entry holds no copy of its own (issue 16: 21 KB a client in a group of 1000). It
+// relies on a record's bookkeeping bytes being replaced, never written in place
+// (groupStateView), and on the capacity it gives cv.enc, which ends with the fields: an
+// append to cv.enc copies.
 func (cv *coverage) appendFields(b []byte) []byte {
 	if cv.enc == nil {
-		cv.enc = cv.encodeFields(make([]byte, 0, 200+(len(cv.Hints)+2)*4/3+68*len(cv.HexHints)+32*len(cv.Adds)))
+		return cv.encodeFields(b)
 	}
 	return append(b, cv.enc...)
 }

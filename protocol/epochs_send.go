@@ -47,7 +47,7 @@ func (t *txn) prepareV2(g *storage.GroupRecord, gc *groupCache, k sendKind) (*v2
 	if err != nil {
 		return nil, nil, err
 	}
-	key := append(append([]byte{}, g.Schedule...), g.EpochMeta...)
+	schedule, meta := g.Schedule, g.EpochMeta // the send epoch's key (shared: see sendEpoch)
 	bad := false
 	if !gc.healthy.is(g.Schedule, g.EpochMeta) || t.states[g.ID] != nil {
 		if bad, err = t.unhealed(gc, s, m); err != nil {
@@ -63,7 +63,7 @@ func (t *txn) prepareV2(g *storage.GroupRecord, gc *groupCache, k sendKind) (*v2
 		if vc.ep, err = s.Current(); err != nil {
 			return nil, nil, err
 		}
-		t.onCommit(func() { t.c.hot.setSendEpoch(g.ID, key, vc.ep) })
+		t.onCommit(func() { t.c.hot.setSendEpoch(g.ID, schedule, meta, vc.ep) })
 		return vc, nil, nil
 	}
 	live := s.Live()

@@ -46,3 +46,15 @@ func HealthySharedForTest(c *Client, g GroupID) bool {
 		unsafe.SliceData(gc.healthy.meta) == unsafe.SliceData(v.EpochMeta) &&
 		unsafe.SliceData(gc.healthy.schedule) == unsafe.SliceData(v.Schedule)
 }
+
+// SendEpochSharedForTest reports whether c's send epoch of group g is keyed by the group
+// view's own schedule and bookkeeping (the same arrays, no copy).
+func SendEpochSharedForTest(c *Client, g GroupID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	se, ok := c.hot.sendEpochs[g]
+	v := c.hot.groups[g]
+	return ok && v != nil && len(v.EpochMeta) > 0 &&
+		unsafe.SliceData(se.meta) == unsafe.SliceData(v.EpochMeta) &&
+		unsafe.SliceData(se.schedule) == unsafe.SliceData(v.Schedule)
+}

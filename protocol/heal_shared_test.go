@@ -36,3 +36,20 @@ func TestHealedStateShared(t *testing.T) {
 		t.Fatal("the state kept as healed is a copy of the group's schedule and bookkeeping")
 	}
 }
+
+// TestSendEpochShared (issue 16): what a sender keeps to seal its next message under the
+// same epoch is keyed by the group view's schedule and bookkeeping themselves, not a copy
+// of them (a copy of both was ≈ 30 KiB per speaking client in a group of 1000).
+func TestSendEpochShared(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 84}, 0)
+	_, rx, _, g := keyEventGroup(t, tn, "sendshared", 3)
+	ctx := context.Background()
+	for i := range 2 {
+		if _, err := rx.c.Send(ctx, g, protocol.Text("hello")); err != nil {
+			t.Fatal(err)
+		}
+		if !protocol.SendEpochSharedForTest(rx.c, g) {
+			t.Fatalf("send %d: the send epoch is keyed by a copy of the group's schedule and bookkeeping", i)
+		}
+	}
+}
