@@ -93,17 +93,13 @@ func (t *tx) DeleteEpochChains(group storage.GroupID, keep [][32]byte) error {
 	if _, err := t.exec(`DELETE FROM epoch_senders`+q, args...); err != nil {
 		return err
 	}
-	if _, err := t.exec(`DELETE FROM epoch_skipped`+q, args...); err != nil {
-		return err
-	}
+	// epoch_skipped's rows go with their chains (ON DELETE CASCADE).
 	_, err := t.exec(`DELETE FROM epoch_receivers`+q, args...)
 	return err
 }
 
 func (t *tx) DeleteReceiverChains(group storage.GroupID, inst storage.InstallationID) error {
-	if _, err := t.exec(`DELETE FROM epoch_skipped WHERE group_id = ? AND installation = ?`, group[:], inst[:]); err != nil {
-		return err
-	}
+	// epoch_skipped's rows go with their chains (ON DELETE CASCADE).
 	_, err := t.exec(`DELETE FROM epoch_receivers WHERE group_id = ? AND installation = ?`, group[:], inst[:])
 	return err
 }
