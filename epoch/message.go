@@ -181,7 +181,6 @@ type Change struct {
 	Iteration uint32
 }
 
-
 // Head returns the chain without its skipped keys: what a store that keeps them apart
 // stores as the chain (its encoding has no skipped keys).
 func (r *ReceiverChain) Head() *ReceiverChain {
