@@ -3,6 +3,7 @@ package epoch
 import (
 	"bytes"
 	"errors"
+	"github.com/ethereum/go-ethereum/crypto"
 	"testing"
 )
 
@@ -195,9 +196,12 @@ func FuzzReceiverChainOpen(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := NewReceiverChain(&ep, inst)
 		before, _ := r.MarshalBinary()
-		if _, err := r.Open(pub, data); err != nil {
+		if _, ch, err := r.OpenTracked(crypto.VerifySignature, pub, data); err != nil {
 			if after, _ := r.MarshalBinary(); !bytes.Equal(before, after) {
 				t.Fatal("a failed open changed the chain")
+			}
+			if ch.Used || len(ch.Added) != 0 {
+				t.Fatal("a failed open reported a change")
 			}
 		}
 	})
