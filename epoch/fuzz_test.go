@@ -3,8 +3,9 @@ package epoch
 import (
 	"bytes"
 	"errors"
-	"github.com/ethereum/go-ethereum/crypto"
 	"testing"
+
+	"github.com/ethereum/go-ethereum/crypto"
 )
 
 // addVectorSeeds adds every hex encoding of the vectors of op.
