@@ -2,6 +2,10 @@ package protocol_test
 
 import (
 	"context"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -93,4 +97,54 @@ func TestReceiveWritesIndependentOfSkippedKeys(t *testing.T) {
 	if err := protocol.CheckHotViews(rx.c); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// BenchmarkReceiveSkipped measures the receive of an ordinary 100-byte group message (4
+// accounts × 1 installation, as BenchmarkGroupRowMessage) once the sender's chain holds
+// CHORUS_BENCH_SKIPPED skipped keys (default 1000; issue 16: a lossy network's). cpu-ns/op
+// is the calling thread's CPU, write-B/op the bytes handed to the store per message.
+func BenchmarkReceiveSkipped(b *testing.B) {
+	skipped := 1000
+	if v, err := strconv.Atoi(os.Getenv("CHORUS_BENCH_SKIPPED")); err == nil && v >= 0 {
+		skipped = v
+	}
+	admin, rx, g, collect := groupRowSetup(b, 4, 93)
+	ctx := context.Background()
+	for i := range skipped {
+		if _, err := admin.c.Send(ctx, g, protocol.Text("lost")); err != nil {
+			b.Fatal(err)
+		}
+		if i%100 == 99 {
+			collect()
+		}
+	}
+	collect()
+	text := protocol.Text(strings.Repeat("x", 100))
+	b.Run(fmt.Sprintf("skipped=%d", skipped), func(b *testing.B) {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for range b.N {
+			if _, err := admin.c.Send(ctx, g, text); err != nil {
+				b.Fatal(err)
+			}
+		}
+		envs := collect()
+		if len(envs) < b.N {
+			b.Fatalf("%d messages sent, %d published", b.N, len(envs))
+		}
+		protocol.Inject(rx.c, envs[0].Topic, envs[0].Payload) // the jump: stores the skipped keys
+		w0 := rx.store.WriteArgBytes()
+		b.ReportAllocs()
+		b.ResetTimer()
+		t0 := threadCPU()
+		for _, e := range envs[1:] {
+			protocol.Inject(rx.c, e.Topic, e.Payload)
+		}
+		cpu := threadCPU() - t0
+		b.StopTimer()
+		if n := len(envs) - 1; n > 0 {
+			b.ReportMetric(float64(cpu)/float64(n), "cpu-ns/op")
+			b.ReportMetric(float64(rx.store.WriteArgBytes()-w0)/float64(n), "write-B/op")
+		}
+	})
 }
