@@ -171,7 +171,7 @@ type SkippedKey struct {
 }
 
 // Change is what an Open changed of the chain's skipped keys, for a store that keeps
-// them apart from the chain (Head): Added the keys of the iterations it skipped
+// them apart from the chain (MarshalHead): Added the keys of the iterations it skipped
 // (ascending, those kept), Used set if it opened a skipped iteration (Iteration; its key
 // is gone). Eviction beyond MaxSkippedKeys among keys not loaded is the store's (oldest
 // first).
@@ -181,10 +181,16 @@ type Change struct {
 	Iteration uint32
 }
 
-// Head returns the chain without its skipped keys: what a store that keeps them apart
-// stores as the chain (its encoding has no skipped keys).
-func (r *ReceiverChain) Head() *ReceiverChain {
-	return &ReceiverChain{Epoch: r.Epoch, Installation: r.Installation, chain: r.chain, next: r.next, skipped: map[uint32][IDSize]byte{}}
+// MarshalHead encodes the chain without its skipped keys (k = 0): what a store that
+// keeps them apart stores as the chain.
+func (r *ReceiverChain) MarshalHead() ([]byte, error) {
+	b := make([]byte, 0, 2+IDSize+InstallationSize+4+IDSize+2)
+	b = append(b, chainMagic, chainVersion)
+	b = append(b, r.Epoch[:]...)
+	b = append(b, r.Installation[:]...)
+	b = binary.BigEndian.AppendUint32(b, r.next)
+	b = append(b, r.chain[:]...)
+	return binary.BigEndian.AppendUint16(b, 0), nil
 }
 
 // LoadSkipped adds a skipped key kept apart (a store's, for the iteration of a message

@@ -10,7 +10,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 )
 
-// TestReceiverChainKeysApart: a receiver chain kept as its Head with its skipped keys in
+// TestReceiverChainKeysApart: a receiver chain kept as its head (MarshalHead) with its skipped keys in
 // a store apart (LoadSkipped before an open below Next, Change applied after: used key
 // deleted, added keys inserted, the oldest beyond MaxSkippedKeys evicted) opens exactly
 // what the whole chain opens, with the same Next, Gaps and keys, through losses,
@@ -77,7 +77,7 @@ func TestReceiverChainKeysApart(t *testing.T) {
 		} else if ch.Used || len(ch.Added) > 0 {
 			t.Fatalf("step %d: a failed open reported a change", step)
 		}
-		head, _ = apart.Head().MarshalBinary()
+		head, _ = apart.MarshalHead()
 		if apart.Next() != whole.Next() || !maps.Equal(store, whole.skipped) ||
 			!slices.Equal(GapsOf(slices.Sorted(maps.Keys(store))), whole.Gaps()) {
 			t.Fatalf("step %d: apart next %d, %d keys; whole next %d, %d keys", step, apart.Next(), len(store), whole.Next(), len(whole.skipped))

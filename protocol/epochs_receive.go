@@ -534,7 +534,7 @@ func (t *txn) finishSeedSlot(g *storage.GroupRecord, kb *epoch.KeyBlock, s *sess
 // epoch.MaxSkippedKeys evicted), so that a receive writes no more with past losses.
 func (t *txn) putReceiverChainChange(rec *storage.EpochChainRecord, rc *epoch.ReceiverChain, change *epoch.Change) error {
 	var err error
-	if rec.State, err = rc.Head().MarshalBinary(); err != nil {
+	if rec.State, err = rc.MarshalHead(); err != nil {
 		return err
 	}
 	sc := storage.SkippedKeysChange{Group: rec.Group, Epoch: rec.Epoch, Installation: rec.Installation,
