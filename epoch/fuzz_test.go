@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"testing"
+
+	"github.com/ethereum/go-ethereum/crypto"
 )
 
 // addVectorSeeds adds every hex encoding of the vectors of op.
@@ -195,9 +197,12 @@ func FuzzReceiverChainOpen(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		r := NewReceiverChain(&ep, inst)
 		before, _ := r.MarshalBinary()
-		if _, err := r.Open(pub, data); err != nil {
+		if _, ch, err := r.OpenTracked(crypto.VerifySignature, pub, data); err != nil {
 			if after, _ := r.MarshalBinary(); !bytes.Equal(before, after) {
 				t.Fatal("a failed open changed the chain")
+			}
+			if ch.Used || len(ch.Added) != 0 {
+				t.Fatal("a failed open reported a change")
 			}
 		}
 	})

@@ -160,17 +160,64 @@ type Verifier func(pub, digest, sig []byte) bool
 // signatures checked ahead of time, e.g. on other cores: it must answer exactly as
 // crypto.VerifySignature does).
 func (r *ReceiverChain) OpenWith(verify Verifier, signingKey []byte, msg []byte) ([]byte, error) {
+	pt, _, err := r.OpenTracked(verify, signingKey, msg)
+	return pt, err
+}
+
+// SkippedKey is the message key of a skipped iteration.
+type SkippedKey struct {
+	Iteration uint32
+	Key       [IDSize]byte
+}
+
+// Change is what an Open changed of the chain's skipped keys, for a store that keeps
+// them apart from the chain (MarshalHead): Added the keys of the iterations it skipped
+// (ascending, those kept), Used set if it opened a skipped iteration (Iteration; its key
+// is gone). Eviction beyond MaxSkippedKeys among keys not loaded is the store's (oldest
+// first).
+type Change struct {
+	Added     []SkippedKey
+	Used      bool
+	Iteration uint32
+}
+
+// MarshalHead encodes the chain without its skipped keys (k = 0): what a store that
+// keeps them apart stores as the chain.
+func (r *ReceiverChain) MarshalHead() ([]byte, error) {
+	b := make([]byte, 0, 2+IDSize+InstallationSize+4+IDSize+2)
+	b = append(b, chainMagic, chainVersion)
+	b = append(b, r.Epoch[:]...)
+	b = append(b, r.Installation[:]...)
+	b = binary.BigEndian.AppendUint32(b, r.next)
+	b = append(b, r.chain[:]...)
+	return binary.BigEndian.AppendUint16(b, 0), nil
+}
+
+// LoadSkipped adds a skipped key kept apart (a store's, for the iteration of a message
+// about to be opened): its iteration must be below Next (ErrMalformed).
+func (r *ReceiverChain) LoadSkipped(k SkippedKey) error {
+	if k.Iteration >= r.next {
+		return fmt.Errorf("%w: skipped iteration %d not below %d", ErrMalformed, k.Iteration, r.next)
+	}
+	r.skipped[k.Iteration] = k.Key
+	return nil
+}
+
+// OpenTracked is OpenWith, also reporting what changed of the skipped keys (on error
+// nothing did).
+func (r *ReceiverChain) OpenTracked(verify Verifier, signingKey []byte, msg []byte) ([]byte, Change, error) {
+	var ch Change
 	h, err := ParseMessageHeader(msg)
 	if err != nil {
-		return nil, err
+		return nil, ch, err
 	}
 	if h.Installation != r.Installation {
-		return nil, fmt.Errorf("%w: message of another installation", ErrMismatch)
+		return nil, ch, fmt.Errorf("%w: message of another installation", ErrMismatch)
 	}
 	body := msg[:len(msg)-SignatureSize]
 	d := messageDigest(&r.Epoch, body[:HeaderSize], body[HeaderSize:])
 	if !verify(signingKey, d[:], msg[len(msg)-SignatureSize:]) {
-		return nil, ErrBadSignature
+		return nil, ch, ErrBadSignature
 	}
 	i := h.Iteration
 	var mk [IDSize]byte
@@ -184,12 +231,12 @@ func (r *ReceiverChain) OpenWith(verify Verifier, signingKey []byte, msg []byte)
 	case i < r.next:
 		k, ok := r.skipped[i]
 		if !ok {
-			return nil, fmt.Errorf("%w: iteration %d", ErrReplay, i)
+			return nil, ch, fmt.Errorf("%w: iteration %d", ErrReplay, i)
 		}
 		mk = k
 	default:
 		if i-r.next > MaxForwardJump {
-			return nil, fmt.Errorf("%w: %d ahead", ErrTooFarAhead, i-r.next)
+			return nil, ch, fmt.Errorf("%w: %d ahead", ErrTooFarAhead, i-r.next)
 		}
 		keep := min(i-r.next, MaxSkippedKeys)
 		for j := r.next; j < i; j++ {
@@ -206,15 +253,16 @@ func (r *ReceiverChain) OpenWith(verify Verifier, signingKey []byte, msg []byte)
 	aead, err := chacha20poly1305.New(key[:])
 	clear(key[:])
 	if err != nil {
-		return nil, err
+		return nil, ch, err
 	}
 	pt, err := aead.Open(nil, nonce[:], body[HeaderSize:], aeadAD(body[:HeaderSize], &r.Epoch))
 	if err != nil {
-		return nil, ErrDecrypt
+		return nil, ch, ErrDecrypt
 	}
 	// Commit.
 	if i < r.next {
 		delete(r.skipped, i)
+		ch.Used, ch.Iteration = true, i
 	} else {
 		for _, s := range newSkipped {
 			r.skipped[s.it] = s.mk
@@ -226,8 +274,13 @@ func (r *ReceiverChain) OpenWith(verify Verifier, signingKey []byte, msg []byte)
 				delete(r.skipped, k)
 			}
 		}
+		for _, s := range newSkipped {
+			if _, ok := r.skipped[s.it]; ok {
+				ch.Added = append(ch.Added, SkippedKey{Iteration: s.it, Key: s.mk})
+			}
+		}
 	}
-	return pt, nil
+	return pt, ch, nil
 }
 
 // Gap is a run [From, To) of iterations not seen and still openable.
@@ -235,9 +288,13 @@ type Gap struct{ From, To uint32 }
 
 // Gaps returns the skipped iterations still openable as ascending maximal runs (R1 per
 // sender and epoch).
-func (r *ReceiverChain) Gaps() []Gap {
+func (r *ReceiverChain) Gaps() []Gap { return GapsOf(slices.Sorted(maps.Keys(r.skipped))) }
+
+// GapsOf returns ascending skipped iterations (a store's, kept apart from the chain) as
+// ascending maximal runs, as Gaps.
+func GapsOf(iterations []uint32) []Gap {
 	var out []Gap
-	for _, k := range slices.Sorted(maps.Keys(r.skipped)) {
+	for _, k := range iterations {
 		if n := len(out); n > 0 && out[n-1].To == k {
 			out[n-1].To++
 		} else {

@@ -10,10 +10,11 @@ type epochChainRow struct {
 	Installation []byte `db:"installation"`
 	State        []byte `db:"state"`
 	Lease        int64  `db:"lease"`
+	Skipped      int64  `db:"skipped"`
 }
 
 func (r *epochChainRow) rec() storage.EpochChainRecord {
-	rec := storage.EpochChainRecord{State: r.State, Lease: uint32(r.Lease)}
+	rec := storage.EpochChainRecord{State: r.State, Lease: uint32(r.Lease), Skipped: int(r.Skipped)}
 	copy(rec.Group[:], r.Group)
 	copy(rec.Epoch[:], r.Epoch)
 	copy(rec.Installation[:], r.Installation)
@@ -29,7 +30,7 @@ func (t *tx) PutSenderChain(r *storage.EpochChainRecord) error {
 
 func (t *tx) SenderChain(group storage.GroupID, epoch [32]byte) (*storage.EpochChainRecord, error) {
 	var r epochChainRow
-	if err := t.get(&r, `SELECT group_id, epoch, x'' AS installation, state, lease FROM epoch_senders WHERE group_id = ? AND epoch = ?`,
+	if err := t.get(&r, `SELECT group_id, epoch, x'' AS installation, state, lease, 0 AS skipped FROM epoch_senders WHERE group_id = ? AND epoch = ?`,
 		group[:], epoch[:]); err != nil {
 		return nil, notFound(err)
 	}
@@ -39,7 +40,7 @@ func (t *tx) SenderChain(group storage.GroupID, epoch [32]byte) (*storage.EpochC
 
 func (t *tx) SenderChains(group storage.GroupID) ([]storage.EpochChainRecord, error) {
 	var rows []epochChainRow
-	if err := t.sel(&rows, `SELECT group_id, epoch, x'' AS installation, state, lease FROM epoch_senders WHERE group_id = ? ORDER BY epoch`,
+	if err := t.sel(&rows, `SELECT group_id, epoch, x'' AS installation, state, lease, 0 AS skipped FROM epoch_senders WHERE group_id = ? ORDER BY epoch`,
 		group[:]); err != nil {
 		return nil, err
 	}
@@ -51,15 +52,15 @@ func (t *tx) SenderChains(group storage.GroupID) ([]storage.EpochChainRecord, er
 }
 
 func (t *tx) PutReceiverChain(r *storage.EpochChainRecord) error {
-	_, err := t.exec(`INSERT INTO epoch_receivers (group_id, epoch, installation, state) VALUES (?, ?, ?, ?)
-		ON CONFLICT (group_id, epoch, installation) DO UPDATE SET state = excluded.state`,
-		r.Group[:], r.Epoch[:], r.Installation[:], r.State)
+	_, err := t.exec(`INSERT INTO epoch_receivers (group_id, epoch, installation, state, skipped) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (group_id, epoch, installation) DO UPDATE SET state = excluded.state, skipped = excluded.skipped`,
+		r.Group[:], r.Epoch[:], r.Installation[:], r.State, int64(r.Skipped))
 	return err
 }
 
 func (t *tx) ReceiverChain(group storage.GroupID, epoch [32]byte, inst storage.InstallationID) (*storage.EpochChainRecord, error) {
 	var r epochChainRow
-	if err := t.get(&r, `SELECT group_id, epoch, installation, state, 0 AS lease FROM epoch_receivers
+	if err := t.get(&r, `SELECT group_id, epoch, installation, state, 0 AS lease, skipped FROM epoch_receivers
 		WHERE group_id = ? AND epoch = ? AND installation = ?`, group[:], epoch[:], inst[:]); err != nil {
 		return nil, notFound(err)
 	}
@@ -69,7 +70,7 @@ func (t *tx) ReceiverChain(group storage.GroupID, epoch [32]byte, inst storage.I
 
 func (t *tx) ReceiverChains(group storage.GroupID) ([]storage.EpochChainRecord, error) {
 	var rows []epochChainRow
-	if err := t.sel(&rows, `SELECT group_id, epoch, installation, state, 0 AS lease FROM epoch_receivers
+	if err := t.sel(&rows, `SELECT group_id, epoch, installation, state, 0 AS lease, skipped FROM epoch_receivers
 		WHERE group_id = ? ORDER BY epoch, installation`, group[:]); err != nil {
 		return nil, err
 	}
@@ -92,13 +93,68 @@ func (t *tx) DeleteEpochChains(group storage.GroupID, keep [][32]byte) error {
 	if _, err := t.exec(`DELETE FROM epoch_senders`+q, args...); err != nil {
 		return err
 	}
+	// epoch_skipped's rows go with their chains (ON DELETE CASCADE).
 	_, err := t.exec(`DELETE FROM epoch_receivers`+q, args...)
 	return err
 }
 
 func (t *tx) DeleteReceiverChains(group storage.GroupID, inst storage.InstallationID) error {
+	// epoch_skipped's rows go with their chains (ON DELETE CASCADE).
 	_, err := t.exec(`DELETE FROM epoch_receivers WHERE group_id = ? AND installation = ?`, group[:], inst[:])
 	return err
+}
+
+func (t *tx) UpdateSkippedKeys(c *storage.SkippedKeysChange) error {
+	if c.UsedSet {
+		if _, err := t.exec(`DELETE FROM epoch_skipped WHERE group_id = ? AND epoch = ? AND installation = ? AND iteration = ?`,
+			c.Group[:], c.Epoch[:], c.Installation[:], int64(c.Used)); err != nil {
+			return err
+		}
+	}
+	for i := range c.Add {
+		if _, err := t.exec(`INSERT OR REPLACE INTO epoch_skipped (group_id, epoch, installation, iteration, key) VALUES (?, ?, ?, ?, ?)`,
+			c.Group[:], c.Epoch[:], c.Installation[:], int64(c.Add[i].Iteration), c.Add[i].Key[:]); err != nil {
+			return err
+		}
+	}
+	if c.Evict > 0 {
+		_, err := t.exec(`DELETE FROM epoch_skipped WHERE group_id = ?1 AND epoch = ?2 AND installation = ?3 AND iteration IN
+			(SELECT iteration FROM epoch_skipped WHERE group_id = ?1 AND epoch = ?2 AND installation = ?3 ORDER BY iteration LIMIT ?4)`,
+			c.Group[:], c.Epoch[:], c.Installation[:], int64(c.Evict))
+		return err
+	}
+	return nil
+}
+
+func (t *tx) SkippedKey(group storage.GroupID, epoch [32]byte, inst storage.InstallationID, iteration uint32) ([32]byte, error) {
+	var key [32]byte
+	var b []byte
+	if err := t.get(&b, `SELECT key FROM epoch_skipped WHERE group_id = ? AND epoch = ? AND installation = ? AND iteration = ?`,
+		group[:], epoch[:], inst[:], int64(iteration)); err != nil {
+		return key, notFound(err)
+	}
+	copy(key[:], b)
+	clear(b)
+	return key, nil
+}
+
+func (t *tx) SkippedIterations(group storage.GroupID) ([]storage.SkippedIteration, error) {
+	var rows []struct {
+		Epoch        []byte `db:"epoch"`
+		Installation []byte `db:"installation"`
+		Iteration    int64  `db:"iteration"`
+	}
+	if err := t.sel(&rows, `SELECT epoch, installation, iteration FROM epoch_skipped WHERE group_id = ?
+		ORDER BY epoch, installation, iteration`, group[:]); err != nil {
+		return nil, err
+	}
+	out := make([]storage.SkippedIteration, len(rows))
+	for i, r := range rows {
+		copy(out[i].Epoch[:], r.Epoch)
+		copy(out[i].Installation[:], r.Installation)
+		out[i].Iteration = uint32(r.Iteration)
+	}
+	return out, nil
 }
 
 func repeatPlaceholders(n int) string {

@@ -15,19 +15,20 @@ import (
 // epochGapsV2 lists R1 gaps of v2 receiver chains: per (sender, epoch) runs of skipped
 // iterations still openable.
 func (t *txn) epochGapsV2(g GroupID) ([]epochGap, error) {
-	recs, err := t.ReceiverChains(g)
+	its, err := t.SkippedIterations(g) // ordered by epoch, installation, iteration
 	if err != nil {
 		return nil, err
 	}
 	var out []epochGap
-	for _, r := range recs {
-		rc := new(epoch.ReceiverChain)
-		if rc.UnmarshalBinary(r.State) != nil {
-			continue
+	for i := 0; i < len(its); {
+		j, run := i, []uint32(nil)
+		for ; j < len(its) && its[j].Epoch == its[i].Epoch && its[j].Installation == its[i].Installation; j++ {
+			run = append(run, its[j].Iteration)
 		}
-		for _, gp := range rc.Gaps() {
-			out = append(out, epochGap{inst: r.Installation, epoch: r.Epoch, from: gp.From, to: gp.To})
+		for _, gp := range epoch.GapsOf(run) {
+			out = append(out, epochGap{inst: its[i].Installation, epoch: its[i].Epoch, from: gp.From, to: gp.To})
 		}
+		i = j
 	}
 	return out, nil
 }

@@ -154,7 +154,19 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 			return err
 		}
 	}
-	pt, err := rc.OpenWith(c.hot.verify, key, msg)
+	if h.Iteration < rc.Next() { // a skipped iteration's key, kept apart (epoch_skipped)
+		mk, err := t.SkippedKey(g.ID, ep.ID, inst, h.Iteration)
+		if err != nil && !errors.Is(err, storage.ErrNotFound) {
+			return err
+		}
+		if err == nil {
+			if err := rc.LoadSkipped(epoch.SkippedKey{Iteration: h.Iteration, Key: mk}); err != nil {
+				return err
+			}
+			clear(mk[:])
+		}
+	}
+	pt, change, err := rc.OpenTracked(c.hot.verify, key, msg)
 	if err != nil {
 		return err
 	}
@@ -198,10 +210,7 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 		t.updated = &updateMemo{base: t.stateOf(gc), update: mm.Update, next: next, msg: um}
 		t.decoded = t.updated
 	}
-	if rec.State, err = rc.MarshalBinary(); err != nil {
-		return err
-	}
-	if err := t.PutReceiverChain(rec); err != nil {
+	if err := t.putReceiverChainChange(rec, rc, &change); err != nil {
 		return err
 	}
 	id := messageIDV2(g.ID, inst, ep.ID, h.Iteration)
@@ -543,4 +552,36 @@ func (t *txn) finishSeedSlot(g *storage.GroupRecord, kb *epoch.KeyBlock, s *sess
 		return epoch.Seed{}, err
 	}
 	return p.Seed, nil
+}
+
+// putReceiverChainChange stores a receiver chain after an Open: its row (the chain
+// without skipped keys, and their count) and what changed of its skipped keys, one row
+// each (the key used deleted, those skipped inserted, the oldest beyond
+// epoch.MaxSkippedKeys evicted), so that a receive writes no more with past losses.
+func (t *txn) putReceiverChainChange(rec *storage.EpochChainRecord, rc *epoch.ReceiverChain, change *epoch.Change) error {
+	var err error
+	if rec.State, err = rc.MarshalHead(); err != nil {
+		return err
+	}
+	sc := storage.SkippedKeysChange{Group: rec.Group, Epoch: rec.Epoch, Installation: rec.Installation,
+		UsedSet: change.Used, Used: change.Iteration}
+	if change.Used {
+		rec.Skipped = max(rec.Skipped-1, 0)
+	}
+	if len(change.Added) > 0 {
+		sc.Add = make([]storage.SkippedKey, len(change.Added))
+		for i, k := range change.Added {
+			sc.Add[i] = storage.SkippedKey{Iteration: k.Iteration, Key: k.Key}
+		}
+		rec.Skipped += len(change.Added)
+		sc.Evict = max(rec.Skipped-epoch.MaxSkippedKeys, 0)
+		rec.Skipped -= sc.Evict
+	}
+	if err := t.PutReceiverChain(rec); err != nil { // first: the keys' rows reference it
+		return err
+	}
+	if sc.UsedSet || len(sc.Add) > 0 {
+		return t.UpdateSkippedKeys(&sc)
+	}
+	return nil
 }

@@ -399,8 +399,9 @@ func (t *txn) PutGroupExceptLog(g *storage.GroupRecord) error {
 // DeleteEpochChains or DeleteReceiverChains drops the group from view (txn.chainsDropped,
 // then at commit).
 
-// chainsMax bounds the chains in view (each at most a receiver chain's encoding with its
-// skipped keys); beyond it one is evicted at random.
+// chainsMax bounds the chains in view (each a chain's encoding; a receiver chain's
+// skipped keys are not in it but in the store's epoch_skipped, read when used); beyond it
+// one is evicted at random.
 const chainsMax = 64
 
 // chainKey names a chain: Sender set for our own (Installation unset).

@@ -238,6 +238,35 @@ type EpochChainRecord struct {
 	Installation InstallationID
 	State        []byte
 	Lease        uint32
+	// Skipped is a receiver chain's count of skipped keys, kept apart from State (its
+	// encoding without them; UpdateSkippedKeys).
+	Skipped int
+}
+
+// SkippedKey is the message key of an iteration a receiver chain skipped.
+type SkippedKey struct {
+	Iteration uint32
+	Key       [32]byte
+}
+
+// SkippedKeysChange is what a receive changed of a receiver chain's skipped keys: the
+// key of iteration Used deleted (if UsedSet), Add inserted, then the Evict lowest
+// iterations deleted.
+type SkippedKeysChange struct {
+	Group        GroupID
+	Epoch        [32]byte
+	Installation InstallationID
+	Add          []SkippedKey
+	UsedSet      bool
+	Used         uint32
+	Evict        int
+}
+
+// SkippedIteration names a skipped key (not the key itself).
+type SkippedIteration struct {
+	Epoch        [32]byte
+	Installation InstallationID
+	Iteration    uint32
 }
 
 // EpochStore stores the chains of key schedule v2.
@@ -253,6 +282,13 @@ type EpochStore interface {
 	DeleteEpochChains(group GroupID, keep [][32]byte) error
 	// DeleteReceiverChains deletes the receiver chains of one sender installation.
 	DeleteReceiverChains(group GroupID, inst InstallationID) error
+	// The skipped keys of receiver chains, one row each: deleted with their chain (by
+	// the deletes above, and with the group).
+	UpdateSkippedKeys(*SkippedKeysChange) error
+	SkippedKey(group GroupID, epoch [32]byte, inst InstallationID, iteration uint32) ([32]byte, error) // ErrNotFound
+	// SkippedIterations lists the group's skipped iterations ordered by epoch,
+	// installation, iteration.
+	SkippedIterations(group GroupID) ([]SkippedIteration, error)
 }
 
 // ReceiverRecord is our receiving state for one sender installation in one group.
