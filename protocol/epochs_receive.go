@@ -235,9 +235,10 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	}
 	st := t.stateOf(gc)
 	if in.Revoked {
-		if kb.Kind == epoch.KindRekey {
-			t.refuseRekey(g, gc, kb.Event)
-		}
+		// Not recorded (review): a revoked installation could publish rekeys at will, and
+		// recording each refused id would spend the group's unseen-prev budget for good.
+		// A member that applied one before it learnt of the revocation names it as prev;
+		// we then meet it as an unknown prev, counted once.
 		return ErrNotMember
 	}
 	if !st.IsMember(in.Account) {
@@ -371,23 +372,6 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		"frontier", shortIDs(s.Frontier()), "missing", len(s.Missing()))
 	t.healLater(g.ID)
 	return nil
-}
-
-// refuseRekey records the rekey of a revoked installation as known to our schedule
-// (epoch.Refuse): members that applied it before they applied the revocation name it as
-// prev, and their key events must not wait for it.
-func (t *txn) refuseRekey(g *storage.GroupRecord, gc *groupCache, id epoch.ID) {
-	s, m, err := t.loadV2(g)
-	if err != nil || s.Known() == 0 {
-		return
-	}
-	n := s.Known()
-	if err := s.Refuse(id); err != nil || s.Known() == n {
-		return
-	}
-	if err := t.storeSchedule(g, gc, s, m); err == nil {
-		_ = t.PutGroupState(g)
-	}
 }
 
 // shortID and shortIDs abbreviate epoch ids in debug logs.

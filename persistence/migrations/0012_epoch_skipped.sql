@@ -44,5 +44,5 @@ INSERT INTO epoch_skipped (group_id, epoch, installation, iteration, key)
 UPDATE epoch_receivers SET
 	skipped = (SELECT count(*) FROM epoch_skipped s WHERE s.group_id = epoch_receivers.group_id
 		AND s.epoch = epoch_receivers.epoch AND s.installation = epoch_receivers.installation),
-	state = substr(state, 1, 86) || x'0000'
+	state = CAST(substr(state, 1, 86) || x'0000' AS BLOB) -- || gives TEXT
 	WHERE length(state) > 88;
