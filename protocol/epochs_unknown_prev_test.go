@@ -81,3 +81,54 @@ func TestSecRekeyUnknownPrev(t *testing.T) {
 		t.Errorf("the removed member computed the epoch after its removal")
 	}
 }
+
+// TestSecRevokedRekeysNotRecorded: a revoked installation that never learnt of its
+// revocation (or a thief holding it) keeps publishing rekeys under an epoch the members
+// still open. They are dropped; none of their ids enters the members' schedules, where
+// each would spend the group's unseen-prev budget (MaxUnseenPrev) for good.
+func TestSecRevokedRekeysNotRecorded(t *testing.T) {
+	ctx := context.Background()
+	tn := newEpochNet(t, memory.Config{Seed: 141}, 0)
+	a, b, d := tn.add("a"), tn.add("b"), tn.add("d")
+	tn.connect(a, b, d)
+	d1 := tn.link(d, "d.1")
+	g, err := a.c.CreateGroup(ctx, "revoked", "", b.id, d.id)
+	must(t, err)
+	tn.settle()
+	waitSameEpoch(tn, g, a, b, d, d1)
+	info, err := a.c.Group(ctx, g)
+	must(t, err)
+	d1.pause() // d.1 hears nothing more: it never learns it is revoked
+	must(t, d.c.RevokeInstallation(ctx, installationOf(t, d1)))
+	tn.settle(a, b, d)
+	mustSend(t, a, g, "after the revocation")
+	waitTexts(t, tn, g, []string{"after the revocation"}, a, b, d)
+	known := map[string]int{}
+	for _, p := range []*peer{a, b} {
+		known[p.name] = protocol.KnownKeyEventsForTest(p.c, g)
+	}
+	_, _, ea := protocol.EpochInfo(a.c, g)
+	tp := newTapTB(t, tn.net, info.Topic)
+	const rekeys = 5
+	for range rekeys {
+		must(t, d1.c.Rekey(ctx, g))
+	}
+	tn.settle(a, b, d)
+	if n := len(tp.all()); n < rekeys {
+		t.Fatalf("the revoked installation published %d envelopes, want ≥ %d", n, rekeys)
+	}
+	for _, e := range tp.all() { // and again, whatever the relay did
+		for _, p := range []*peer{a, b} {
+			protocol.Inject(p.c, e.Topic, e.Payload)
+		}
+	}
+	tn.settle(a, b, d)
+	for _, p := range []*peer{a, b} {
+		if got := protocol.KnownKeyEventsForTest(p.c, g); got != known[p.name] {
+			t.Errorf("%s: %d known key event ids after %d rekeys of a revoked installation, %d before", p.name, got, rekeys, known[p.name])
+		}
+		if _, _, e := protocol.EpochInfo(p.c, g); e != ea {
+			t.Errorf("%s moved epoch on a revoked installation's rekey", p.name)
+		}
+	}
+}
