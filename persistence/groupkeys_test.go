@@ -3,12 +3,8 @@ package persistence
 import (
 	"bytes"
 	"context"
-	"io/fs"
 	"path/filepath"
-	"sort"
 	"testing"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/chorus-im/chorus/protocol/storage"
 )
@@ -18,34 +14,7 @@ import (
 // read as before, and the old columns gone.
 func TestMigrationGroupKeys(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v10.db")
-	db, err := sqlx.Open("sqlite3", "file:"+path+"?_foreign_keys=on")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
-		t.Fatal(err)
-	}
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	for i, name := range names[:10] {
-		body, err := migrations.ReadFile("migrations/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Exec(string(body)); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := db.Exec(`INSERT INTO schema_version (version) VALUES (?)`, i+1); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := dbAtSchema(t, path, 10)
 	sched, meta := bytes.Repeat([]byte{0x45}, 30000), []byte(`{"v":2}`)
 	v2, v1 := storage.GroupID{4}, storage.GroupID{5}
 	if _, err := db.Exec(`INSERT INTO chat_groups (`+groupCols+`) VALUES (?, 'chat', ?, 1, '/t', 'n', '', '', NULL, NULL, NULL, 0, 0, 3, NULL, 0, 0, 0, NULL, 0, 0, ?, ?)`,
@@ -64,7 +33,7 @@ func TestMigrationGroupKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v, err := s.SchemaVersion(); err != nil || v != len(names) {
+	if v, err := s.SchemaVersion(); err != nil || v != len(migrationNames(t)) {
 		t.Fatalf("schema version %d %v", v, err)
 	}
 	inTx(t, s, func(tx storage.StoreTx) error {

@@ -100,34 +100,7 @@ func TestGroupLogAppend(t *testing.T) {
 // chat_groups) opens at the newest schema and reads the same log, which then extends.
 func TestMigrationGroupLog(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v8.db")
-	db, err := sqlx.Open("sqlite3", "file:"+path+"?_foreign_keys=on")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
-		t.Fatal(err)
-	}
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	for i, name := range names[:8] {
-		body, err := migrations.ReadFile("migrations/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Exec(string(body)); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := db.Exec(`INSERT INTO schema_version (version) VALUES (?)`, i+1); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := dbAtSchema(t, path, 8)
 	log := bytes.Repeat([]byte{0xab, 0xcd}, 70000)
 	id, empty := storage.GroupID{4}, storage.GroupID{5}
 	if _, err := db.Exec(`INSERT INTO chat_groups (`+groupCols+`) VALUES (?, 'chat', ?, 1, '/t', 'n', '', '', NULL, ?, NULL, 0, 0, 3, NULL, 0, 0, 0, NULL, 0, 0, NULL, NULL)`,
@@ -146,7 +119,7 @@ func TestMigrationGroupLog(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	if v, err := s.SchemaVersion(); err != nil || v != len(names) {
+	if v, err := s.SchemaVersion(); err != nil || v != len(migrationNames(t)) {
 		t.Fatalf("schema version %d %v", v, err)
 	}
 	inTx(t, s, func(tx storage.StoreTx) error {
@@ -167,4 +140,46 @@ func TestMigrationGroupLog(t *testing.T) {
 		}
 		return nil
 	})
+}
+
+// dbAtSchema creates the database at path at schema version n: the first n migrations
+// run as the store ran them then, schema_version filled in. The caller writes rows of
+// that schema, closes it and opens it with Open to test the later migrations.
+func dbAtSchema(t *testing.T, path string, n int) *sqlx.DB {
+	t.Helper()
+	db, err := sqlx.Open("sqlite3", "file:"+path+"?_foreign_keys=on")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
+		t.Fatal(err)
+	}
+	for i, name := range migrationNames(t)[:n] {
+		body, err := migrations.ReadFile("migrations/" + name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(string(body)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if _, err := db.Exec(`INSERT INTO schema_version (version) VALUES (?)`, i+1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return db
+}
+
+// migrationNames lists the store's migrations in the order they run.
+func migrationNames(t *testing.T) []string {
+	t.Helper()
+	entries, err := fs.ReadDir(migrations, "migrations")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
 }

@@ -5,13 +5,9 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
-	"io/fs"
 	"path/filepath"
 	"slices"
-	"sort"
 	"testing"
-
-	"github.com/jmoiron/sqlx"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -23,34 +19,7 @@ import (
 // their count in skipped; a chain without keys is unchanged.
 func TestMigrationSkippedKeys(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v11.db")
-	db, err := sqlx.Open("sqlite3", "file:"+path+"?_foreign_keys=on")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.Exec(`CREATE TABLE schema_version (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL DEFAULT CURRENT_TIMESTAMP)`); err != nil {
-		t.Fatal(err)
-	}
-	entries, err := fs.ReadDir(migrations, "migrations")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	for i, name := range names[:11] {
-		body, err := migrations.ReadFile("migrations/" + name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := db.Exec(string(body)); err != nil {
-			t.Fatalf("%s: %v", name, err)
-		}
-		if _, err := db.Exec(`INSERT INTO schema_version (version) VALUES (?)`, i+1); err != nil {
-			t.Fatal(err)
-		}
-	}
+	db := dbAtSchema(t, path, 11)
 	g := storage.GroupID{4}
 	if _, err := db.Exec(`INSERT INTO chat_groups (`+groupRowCols+`) VALUES (?, 'chat', ?, 1, '/t', 'n', '', '', NULL, NULL, NULL, 0, 0, 3, NULL, 0, 0, 0, NULL, 0, 0)`,
 		g[:], make([]byte, 32)); err != nil {

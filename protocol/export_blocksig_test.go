@@ -3,7 +3,6 @@ package protocol
 import (
 	"context"
 	cryptorand "crypto/rand"
-	"errors"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -102,41 +101,5 @@ func EquivocateForTest(c *Client, g GroupID, halfA, halfB []InstallationID) (pa,
 // attacker's current epoch: what any holder of the outer key can publish. Nothing of the
 // attacker's state is kept.
 func ImpersonatedRekeyForTest(attacker *Client, g GroupID, author InstallationID, nonce byte) []byte {
-	var out []byte
-	err := attacker.tx(context.Background(), func(t *txn) error {
-		rec, err := t.GroupState(g)
-		if err != nil {
-			return err
-		}
-		s, err := loadSchedule(rec)
-		if err != nil {
-			return err
-		}
-		ep, err := s.Current()
-		if err != nil {
-			return err
-		}
-		var n [epoch.NonceSize]byte
-		n[0], n[1] = nonce, 0xe0
-		kb := epoch.NewRekey(epoch.ID(g), epoch.Installation(author), n, s.Frontier())
-		block, err := kb.MarshalBinary()
-		if err != nil {
-			return err
-		}
-		if err := t.c.blockSigner(g)(block); err != nil {
-			return err
-		}
-		frame, err := (&wire.FrameV2{Block: block}).Marshal()
-		if err != nil {
-			return err
-		}
-		if out, err = epoch.SealOuter(cryptorand.Reader, &ep, rec.Topic, frame); err != nil {
-			return err
-		}
-		return errForgeDone
-	})
-	if !errors.Is(err, errForgeDone) {
-		panic(err)
-	}
-	return out
+	return slotlessRekey(attacker, g, author, [2]byte{nonce, 0xe0})
 }

@@ -118,6 +118,13 @@ func ForgedKeyBlock(attacker, victim *Client, g GroupID, size int) []byte {
 // installation can publish before it is removed and replay after. Nothing of c's state
 // is kept.
 func ForgedRekeyForTest(c *Client, g GroupID, nonce byte) []byte {
+	return slotlessRekey(c, g, c.acct.inst, [2]byte{nonce, 0xf0})
+}
+
+// slotlessRekey builds the payload of a rekey key block of group g naming author, with no
+// slots, prev = c's frontier and a nonce starting with tag, signed by c and sealed under
+// c's current epoch. Nothing of c's state is kept.
+func slotlessRekey(c *Client, g GroupID, author InstallationID, tag [2]byte) []byte {
 	var out []byte
 	err := c.tx(context.Background(), func(t *txn) error {
 		rec, err := t.GroupState(g)
@@ -133,8 +140,8 @@ func ForgedRekeyForTest(c *Client, g GroupID, nonce byte) []byte {
 			return err
 		}
 		var n [epoch.NonceSize]byte
-		n[0], n[1] = nonce, 0xf0
-		kb := epoch.NewRekey(epoch.ID(g), epoch.Installation(c.acct.inst), n, s.Frontier())
+		copy(n[:], tag[:])
+		kb := epoch.NewRekey(epoch.ID(g), epoch.Installation(author), n, s.Frontier())
 		block, err := kb.MarshalBinary()
 		if err != nil {
 			return err
