@@ -9,8 +9,7 @@ import (
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
-// TestKeyEquivocation (issue 13 security, review 3; fails: not fixed, see spec "Known
-// limits"): an author publishes two blocks of one rekey with different seeds and
+// TestKeyEquivocation (issue 13 security, review 3; spec "Key block signature"): an author publishes two blocks of one rekey with different seeds and
 // confirmations, one with slots for half of the group, the other with slots for the other
 // half. Each half takes a seed that passes its block's check; the halves derive different
 // epochs and cannot read each other. Every member receives both blocks (one topic), in
