@@ -3,8 +3,10 @@ package persistence
 import (
 	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"testing"
+	"time"
 
 	"github.com/chorus-im/chorus/protocol/storage"
 )
@@ -71,13 +73,14 @@ func TestTransactionOnDriver(t *testing.T) {
 		t.Fatal("a failed transaction's write is visible")
 	}
 
-	if err := s.BeginBatch(ctx); err != nil {
+	bctx, err := s.BeginBatch(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if err := s.WithTx(ctx, func(tx storage.StoreTx) error { put(tx, "d"); return nil }); err != nil {
+	if err := s.WithTx(bctx, func(tx storage.StoreTx) error { put(tx, "d"); return nil }); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.WithTx(ctx, func(tx storage.StoreTx) error { put(tx, "e"); return boom }); !errors.Is(err, boom) {
+	if err := s.WithTx(bctx, func(tx storage.StoreTx) error { put(tx, "e"); return boom }); !errors.Is(err, boom) {
 		t.Fatalf("WithTx in batch returned %v", err)
 	}
 	if err := s.EndBatch(true); err != nil {
@@ -86,10 +89,10 @@ func TestTransactionOnDriver(t *testing.T) {
 	if !has("d") || has("e") {
 		t.Fatalf("after a batch: d %v (want true), e %v (want false)", has("d"), has("e"))
 	}
-	if err := s.BeginBatch(ctx); err != nil {
+	if bctx, err = s.BeginBatch(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.WithTx(ctx, func(tx storage.StoreTx) error { put(tx, "f"); return nil }); err != nil {
+	if err := s.WithTx(bctx, func(tx storage.StoreTx) error { put(tx, "f"); return nil }); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.EndBatch(false); err != nil {
@@ -133,4 +136,90 @@ func TestRawExecAllocs(t *testing.T) {
 	if n := testing.AllocsPerRun(200, run); n > 3 {
 		t.Errorf("a write allocates %.0f times, want ≤ 3 (the driver's)", n)
 	}
+}
+
+// TestTransactionsAcrossGoroutines: WithTx from several goroutines at once runs the
+// transactions one at a time (the driver's connection has one transaction: a second
+// BEGIN on it failed with "cannot start a transaction within a transaction", seen when
+// a test read the outbox beside a running client), and a WithTx from outside an open
+// batch waits for its end instead of joining it: rolling the batch back keeps the
+// outsider's write.
+func TestTransactionsAcrossGoroutines(t *testing.T) {
+	s, err := Open(t.TempDir() + "/store.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := context.Background()
+	const goroutines, each = 4, 50
+	errs := make(chan error, goroutines)
+	for g := range goroutines {
+		go func() {
+			for i := range each {
+				err := s.WithTx(ctx, func(tx storage.StoreTx) error {
+					return tx.PutContact(&storage.ContactRecord{Account: fmt.Sprintf("%d-%d", g, i), DeviceList: []byte{1}})
+				})
+				if err != nil {
+					errs <- err
+					return
+				}
+			}
+			errs <- nil
+		}()
+	}
+	for range goroutines {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	n := 0
+	inTx(t, s, func(tx storage.StoreTx) error {
+		for g := range goroutines {
+			for i := range each {
+				if _, err := tx.Contact(fmt.Sprintf("%d-%d", g, i)); err == nil {
+					n++
+				}
+			}
+		}
+		return nil
+	})
+	if n != goroutines*each {
+		t.Fatalf("%d of %d concurrent writes stored", n, goroutines*each)
+	}
+
+	bctx, err := s.BeginBatch(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.WithTx(bctx, func(tx storage.StoreTx) error {
+		return tx.PutContact(&storage.ContactRecord{Account: "in-batch", DeviceList: []byte{1}})
+	}); err != nil {
+		t.Fatal(err)
+	}
+	outside := make(chan error, 1)
+	go func() {
+		outside <- s.WithTx(ctx, func(tx storage.StoreTx) error {
+			return tx.PutContact(&storage.ContactRecord{Account: "outsider", DeviceList: []byte{1}})
+		})
+	}()
+	select {
+	case err := <-outside:
+		t.Fatalf("a transaction from outside ran inside an open batch (err %v)", err)
+	case <-time.After(50 * time.Millisecond):
+	}
+	if err := s.EndBatch(false); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-outside; err != nil {
+		t.Fatal(err)
+	}
+	inTx(t, s, func(tx storage.StoreTx) error {
+		if _, err := tx.Contact("in-batch"); !errors.Is(err, storage.ErrNotFound) {
+			t.Errorf("rolled-back batch's write: %v, want not found", err)
+		}
+		if _, err := tx.Contact("outsider"); err != nil {
+			t.Errorf("outsider's write after the batch: %v", err)
+		}
+		return nil
+	})
 }

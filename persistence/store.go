@@ -42,10 +42,15 @@ type Store struct {
 	closeErr  error
 	memory    bool // a private in-memory database: nothing to sync
 
-	// An open batch (BeginBatch): its outer transaction is open, and whether a
-	// transaction in it asked to be durable. Guarded by the caller's serialisation of
-	// transactions.
-	batch     bool
+	// txMu serialises transactions across goroutines: WithTx holds it for its
+	// transaction, BeginBatch until EndBatch. A WithTx whose context carries the open
+	// batch's token (the context BeginBatch returned) is a savepoint of that batch and
+	// takes nothing; any other waits for the batch to end.
+	txMu sync.Mutex
+	// An open batch (BeginBatch; its outer transaction is open): its token, and
+	// whether a transaction in it asked to be durable. Guarded by txMu (held by the
+	// batch's owner while it is open).
+	batchTok  *batchToken
 	batchSync bool
 
 	freed int64 // outbox payload bytes deleted since free pages were last released
@@ -53,38 +58,58 @@ type Store struct {
 
 var _ storage.BatchStore = (*Store)(nil)
 
-// BeginBatch opens a batch: until EndBatch, each WithTx runs as a savepoint of one outer
-// transaction (its writes kept or undone as it returns) and nothing is committed before
-// EndBatch. The caller must not start transactions from elsewhere meanwhile, nor act
-// outside the process on what a transaction in the batch wrote before EndBatch.
-func (s *Store) BeginBatch(ctx context.Context) error {
-	if s.batch {
-		return errors.New("persistence: batch already open")
-	}
+// batchToken marks the contexts of one open batch (batchKey's value).
+type batchToken struct{ s *Store }
+
+type batchKey struct{}
+
+// inBatch reports whether ctx carries the token of s's open batch. Only the batch's
+// owner holds such a context, and it holds txMu, so reading s.batchTok is safe for it;
+// for anyone else the comparison fails whatever it reads (a token is never reused).
+func (s *Store) inBatch(ctx context.Context) bool {
+	tok, _ := ctx.Value(batchKey{}).(*batchToken)
+	return tok != nil && tok.s == s
+}
+
+// BeginBatch opens a batch: until EndBatch, each WithTx with the returned context (or
+// one derived from it) runs as a savepoint of one outer transaction (its writes kept or
+// undone as it returns) and nothing is committed before EndBatch. A WithTx with any
+// other context, from any goroutine, waits for EndBatch. The caller must not act
+// outside the process on what a transaction in the batch wrote before EndBatch, and
+// must call EndBatch from the goroutine owning the batch.
+func (s *Store) BeginBatch(ctx context.Context) (context.Context, error) {
 	if ctx == nil {
 		ctx = context.Background()
 	}
+	if s.inBatch(ctx) {
+		return nil, errors.New("persistence: batch already open")
+	}
 	if err := ctx.Err(); err != nil {
-		return err
+		return nil, err
 	}
+	s.txMu.Lock()
 	if err := s.begin(); err != nil {
+		s.txMu.Unlock()
 		if errors.Is(err, ErrClosed) {
-			return err
+			return nil, err
 		}
-		return fmt.Errorf("persistence: begin batch: %w", err)
+		return nil, fmt.Errorf("persistence: begin batch: %w", err)
 	}
-	s.batch, s.batchSync = true, false
-	return nil
+	tok := &batchToken{s: s}
+	s.batchTok, s.batchSync = tok, false
+	return context.WithValue(ctx, batchKey{}, tok), nil
 }
 
-// EndBatch commits the batch (commit) or rolls it back. A committed batch in which a
-// transaction called SyncOnCommit is made durable before EndBatch returns.
+// EndBatch commits the batch (commit) or rolls it back, and lets other transactions
+// run. A committed batch in which a transaction called SyncOnCommit is made durable
+// before EndBatch returns.
 func (s *Store) EndBatch(commit bool) error {
-	open, durable := s.batch, s.batchSync
-	if !open {
+	if s.batchTok == nil { // the caller owns the batch it ends, and with it txMu
 		return errors.New("persistence: no batch open")
 	}
-	s.batch, s.batchSync = false, false
+	durable := s.batchSync
+	s.batchTok, s.batchSync = nil, false
+	defer s.txMu.Unlock()
 	if !commit {
 		if err := s.rollback(); err != nil {
 			return fmt.Errorf("persistence: roll back batch: %w", err)
@@ -225,7 +250,8 @@ func (s *Store) migrate() error {
 }
 
 // WithTx runs fn in one sqlite transaction: committed if fn returns nil, rolled back
-// otherwise (also when fn panics, the panic is re-raised after the rollback). Inside a
+// otherwise (also when fn panics, the panic is re-raised after the rollback).
+// Transactions from several goroutines run one at a time. With the context of an open
 // batch (BeginBatch) it is a savepoint of the batch's transaction instead, committed
 // (and made durable, if fn asked) by EndBatch.
 func (s *Store) WithTx(ctx context.Context, fn func(tx storage.StoreTx) error) (err error) {
@@ -235,11 +261,13 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx storage.StoreTx) error) (
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if s.batch {
+	if s.inBatch(ctx) {
 		return s.withSavepoint(fn)
 	}
 	// A transaction is short and local, and once begun it runs to its commit or rollback:
 	// the caller's context only decides whether it starts.
+	s.txMu.Lock()
+	defer s.txMu.Unlock()
 	if err := s.begin(); err != nil {
 		if errors.Is(err, ErrClosed) {
 			return err

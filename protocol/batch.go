@@ -55,7 +55,7 @@ func (c *Client) batch(ctx context.Context, fn func(ctx context.Context)) error 
 	}
 	c.batchMu.Lock()
 	c.mu.Lock()
-	err := bs.BeginBatch(ctx)
+	bctx, err := bs.BeginBatch(ctx)
 	c.mu.Unlock()
 	if err != nil {
 		c.batchMu.Unlock()
@@ -71,7 +71,7 @@ func (c *Client) batch(ctx context.Context, fn func(ctx context.Context)) error 
 			c.batchMu.Unlock()
 		}
 	}()
-	fn(context.WithValue(ctx, batchKey{}, b))
+	fn(context.WithValue(bctx, batchKey{}, b))
 	c.mu.Lock()
 	err = bs.EndBatch(true)
 	c.mu.Unlock()

@@ -8,7 +8,9 @@ import (
 // Store is the persistence the engine needs. persistence.Store implements it on sqlite;
 // any other implementation must give WithTx the usual transaction guarantees: fn's
 // writes are committed together if fn returns nil and discarded otherwise, and
-// transactions are serialisable with respect to each other.
+// transactions are serialisable with respect to each other, also when WithTx is called
+// from several goroutines at once (an embedder may read the store beside a running
+// client).
 type Store interface {
 	// WithTx runs fn in a transaction. Reads also go through WithTx.
 	WithTx(ctx context.Context, fn func(tx StoreTx) error) error
@@ -21,11 +23,13 @@ type Store interface {
 // (fn's writes are kept if it returns nil and undone otherwise) of one outer transaction
 // that only EndBatch(true) commits, then makes durable if any of them called
 // SyncOnCommit; EndBatch(false), or a crash before EndBatch, loses all of them together.
-// The engine runs nothing else on the store while a batch is open and acts outside the
-// process (publishes, events) only after the commit.
+// Only WithTx calls given the context BeginBatch returned (or one derived from it) are
+// part of the batch; a WithTx with any other context, from any goroutine, waits for
+// EndBatch. The engine acts outside the process (publishes, events) only after the
+// commit.
 type BatchStore interface {
 	Store
-	BeginBatch(ctx context.Context) error
+	BeginBatch(ctx context.Context) (context.Context, error)
 	EndBatch(commit bool) error
 }
 
