@@ -132,3 +132,69 @@ func TestSecRevokedRekeysNotRecorded(t *testing.T) {
 		}
 	}
 }
+
+// TestSecWelcomeJoinUnknownPrev: the bound on unseen prev ids (epoch.MaxUnseenPrev,
+// TestSecRekeyUnknownPrev) held for key blocks only. A member's Welcome to a member
+// (memberWelcome, merged by mergeJoin) applied its join's entries with every prev id
+// recorded, unbounded: one pairwise Welcome of 31 entries naming 32 made-up ids each
+// added 992 ids, so 67 of them filled MaxKnownEvents and froze the victim's key
+// schedule. Here a member sends another three such Welcomes (each superseding the frontier
+// the last one left): the victim remembers at most MaxUnseenPrev made-up ids (and the
+// entries of the joins it merged), and still applies the next removal's key event.
+func TestSecWelcomeJoinUnknownPrev(t *testing.T) {
+	ctx := context.Background()
+	tn := newEpochNet(t, memory.Config{Seed: 151}, 3)
+	a, b, x := tn.peers[0], tn.peers[1], tn.peers[2]
+	tn.connect(a, b, x)
+	g, err := a.c.CreateGroup(ctx, "join-prev", "", b.id, x.id)
+	must(t, err)
+	tn.settle()
+	waitSameEpoch(tn, g, a, b, x)
+	before := protocol.KnownKeyEventsForTest(b.c, g)
+	n := 0
+	madeUp := func() epoch.ID {
+		n++
+		return epoch.ID(sha256.Sum256([]byte(fmt.Sprint("made up ", n))))
+	}
+	const welcomes = 3
+	for range welcomes {
+		// The first entry supersedes b's frontier (so that the next join fits beside
+		// it); every other prev id is made up.
+		_, front, _ := protocol.EpochInfo(b.c, g)
+		var j epoch.Join
+		for i := range epoch.MaxFrontier - 1 {
+			e := epoch.JoinEntry{Event: madeUp(), Kind: epoch.SlotSeed}
+			if i == 0 {
+				e.Event[0] = 0 // applied first (entries go in id order)
+				e.Prev = append(e.Prev, front...)
+			}
+			for len(e.Prev) < epoch.MaxFrontier {
+				e.Prev = append(e.Prev, madeUp())
+			}
+			slices.SortFunc(e.Prev, func(x, y epoch.ID) int { return bytes.Compare(x[:], y[:]) })
+			e.Value[0] = byte(n)
+			j = append(j, e)
+		}
+		slices.SortFunc(j, func(x, y epoch.JoinEntry) int { return bytes.Compare(x.Event[:], y.Event[:]) })
+		must(t, protocol.SendWelcomeV2ForTest(x.c, installationOf(t, b), g, j))
+		tn.settle()
+	}
+	bound := before + epoch.MaxUnseenPrev + welcomes*epoch.MaxFrontier
+	got := protocol.KnownKeyEventsForTest(b.c, g)
+	t.Logf("b: %d known key event ids after %d Welcomes naming %d made-up ids (bound %d)", got, welcomes, n, bound)
+	if got > bound || got < 0 {
+		t.Errorf("b remembers %d key event ids after %d member Welcomes naming %d made-up ids (%d before, bound %d): a member's Welcome bypasses MaxUnseenPrev",
+			got, welcomes, n, before, bound)
+	}
+	// Not frozen: b still applies the next key event (its frontier holds the removal's).
+	// (The made-up entries the first join brought stay in b's frontier: a member's Welcome
+	// join is taken on its sender's word, spec › Known limits; b is cut off until a key
+	// event supersedes them.)
+	must(t, a.c.RemoveMembers(ctx, g, x.id))
+	tn.settle()
+	_, fa, _ := protocol.EpochInfo(a.c, g)
+	_, fb, _ := protocol.EpochInfo(b.c, g)
+	if len(fa) != 1 || !slices.Contains(fb, fa[0]) {
+		t.Fatalf("b did not apply the removal's key event (a's frontier %d events, b's %d)", len(fa), len(fb))
+	}
+}
