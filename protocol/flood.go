@@ -180,6 +180,9 @@ func (c *Client) keyless(ctx context.Context, topic string, payload []byte) (boo
 			continue
 		}
 		if cand.v2 {
+			if o, ok := c.hot.takeOpened(cand, topic, payload); ok {
+				return false, &preopened{gc: cand, f2: o.f, ep: o.ep} // opened ahead (ahead.go)
+			}
 			if fr, ep, ok := openFrameV2(cand, payload); ok {
 				return false, &preopened{gc: cand, f2: fr, ep: ep}
 			}

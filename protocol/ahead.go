@@ -1,0 +1,165 @@
+// Work run ahead of Sync's batches (issue 16): the outer layer of every v2 group
+// envelope of a batch opened and its message signature checked on other goroutines
+// while the batch before it is processed, so that the sequential processing (replay
+// markers, state, rows) does neither.
+
+package protocol
+
+import (
+	"slices"
+	"sync"
+	"sync/atomic"
+
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/wire"
+	"github.com/chorus-im/chorus/transport"
+)
+
+// openedAhead is an outer layer opened ahead: payload on topic is frame f of group,
+// under epoch ep.
+type openedAhead struct {
+	group GroupID
+	topic string
+	f     *wire.FrameV2
+	ep    epoch.Epoch
+}
+
+// takeOpened returns the frame opened ahead for payload on topic in gc, if any, and
+// forgets it (a frame is handed out once: processing may keep it). It is used only if
+// its epoch is still one of gc's live epochs (a key event processed since may have
+// retired it); otherwise the caller opens the payload itself, as without it.
+func (h *hotPath) takeOpened(gc *groupCache, topic string, payload []byte) (openedAhead, bool) {
+	o, ok := h.opened[string(payload)]
+	if !ok || o.group != gc.id || o.topic != topic {
+		return openedAhead{}, false
+	}
+	delete(h.opened, string(payload))
+	return o, slices.Contains(gc.live, o.ep)
+}
+
+type aheadJob struct {
+	group   GroupID
+	live    []epoch.Epoch
+	topic   string
+	payload []byte
+}
+
+type aheadResult struct {
+	f        *wire.FrameV2 // nil: not opened under the group's live epochs
+	ep       epoch.Epoch
+	sig      sigCheck
+	verified bool
+}
+
+// ahead is one batch's work in flight: jobs are taken in order by the workers started
+// with it and by whoever settles it (the sequential processing, when it is done with the
+// batch before: no core waits while jobs are left).
+type ahead struct {
+	jobs []aheadJob
+	out  []aheadResult
+	keys map[InstallationID][]byte
+	next atomic.Int64
+	wg   sync.WaitGroup
+}
+
+// checkAhead starts opening the v2 group envelopes among envs and checking their
+// signatures on workers goroutines (none: settleAhead does it all). Which key a message
+// needs is guessed from memory (the key last seen for its installation); a wrong guess
+// only costs the check again in order. Nothing is remembered that does not verify: a
+// message whose check failed is checked again in order, and rejected there alone.
+func (c *Client) checkAhead(envs []transport.Envelope, workers int) *ahead {
+	a := &ahead{}
+	c.mu.Lock()
+	for _, e := range envs {
+		for _, id := range c.topics[e.Topic] {
+			gc := c.groups[id]
+			if gc == nil || !gc.v2 || gc.status != GroupActive || len(gc.live) == 0 {
+				continue
+			}
+			a.jobs = append(a.jobs, aheadJob{group: id, live: slices.Clone(gc.live), topic: e.Topic, payload: e.Payload})
+		}
+	}
+	a.keys = make(map[InstallationID][]byte, len(c.hot.instKeys))
+	for inst, sk := range c.hot.instKeys {
+		if k, ok := c.hot.keys[sk]; ok {
+			a.keys[inst] = k
+		}
+	}
+	c.mu.Unlock()
+	a.out = make([]aheadResult, len(a.jobs))
+	for range min(workers, len(a.jobs)) {
+		a.wg.Add(1)
+		go func() {
+			defer a.wg.Done()
+			a.run()
+		}()
+	}
+	return a
+}
+
+// run takes jobs until none is left.
+func (a *ahead) run() {
+	for {
+		i := int(a.next.Add(1)) - 1
+		if i >= len(a.jobs) {
+			return
+		}
+		a.do(&a.jobs[i], &a.out[i])
+	}
+}
+
+func (a *ahead) do(j *aheadJob, r *aheadResult) {
+	frame, ep, err := epoch.OpenOuter(j.live, j.topic, j.payload)
+	if err != nil {
+		return
+	}
+	f, err := wire.ParseFrameV2(frame)
+	if err != nil {
+		return
+	}
+	r.f, r.ep = f, ep
+	if f.Message == nil {
+		return
+	}
+	hd, err := epoch.ParseMessageHeader(f.Message)
+	if err != nil {
+		return
+	}
+	pub := a.keys[InstallationID(hd.Installation)]
+	d, sig, err := epoch.MessageSignature(ep.ID, f.Message)
+	if pub == nil || err != nil || !crypto.VerifySignature(pub, d[:], sig) {
+		return
+	}
+	r.sig, r.verified = newSigCheck(pub, d[:], sig)
+}
+
+// wait takes the jobs left and waits for those in flight.
+func (a *ahead) wait() {
+	a.run()
+	a.wg.Wait()
+}
+
+// settleAhead finishes a's work (taking part in it) and hands its results to the
+// sequential processing, in place of the batch before's.
+func (c *Client) settleAhead(a *ahead) {
+	a.wait()
+	verified := make(map[sigCheck]struct{}, len(a.out))
+	opened := make(map[string]openedAhead, len(a.out))
+	for i := range a.out {
+		r, j := &a.out[i], &a.jobs[i]
+		if r.f == nil {
+			continue
+		}
+		if _, dup := opened[string(j.payload)]; !dup {
+			opened[string(j.payload)] = openedAhead{group: j.group, topic: j.topic, f: r.f, ep: r.ep}
+		}
+		if r.verified {
+			verified[r.sig] = struct{}{}
+		}
+	}
+	c.mu.Lock()
+	c.hot.verified, c.hot.opened = verified, opened
+	c.mu.Unlock()
+}
