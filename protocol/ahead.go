@@ -41,9 +41,16 @@ func (h *hotPath) takeOpened(gc *groupCache, topic string, payload []byte) (open
 
 type aheadJob struct {
 	group   GroupID
-	live    []epoch.Epoch
+	live    *aheadLive
 	topic   string
 	payload []byte
+}
+
+// aheadLive is a group's live epochs and their outer keys, derived once per batch (not
+// once per envelope, as epoch.OpenOuter does).
+type aheadLive struct {
+	epochs []epoch.Epoch
+	keys   [][epoch.IDSize]byte
 }
 
 type aheadResult struct {
@@ -57,11 +64,12 @@ type aheadResult struct {
 // with it and by whoever settles it (the sequential processing, when it is done with the
 // batch before: no core waits while jobs are left).
 type ahead struct {
-	jobs []aheadJob
-	out  []aheadResult
-	keys map[InstallationID][]byte
-	next atomic.Int64
-	wg   sync.WaitGroup
+	jobs  []aheadJob
+	out   []aheadResult
+	keys  map[InstallationID][]byte
+	lives map[GroupID]*aheadLive
+	next  atomic.Int64
+	wg    sync.WaitGroup
 }
 
 // checkAhead starts opening the v2 group envelopes among envs and checking their
@@ -71,6 +79,7 @@ type ahead struct {
 // message whose check failed is checked again in order, and rejected there alone.
 func (c *Client) checkAhead(envs []transport.Envelope, workers int) *ahead {
 	a := &ahead{}
+	lives := map[GroupID]*aheadLive{}
 	c.mu.Lock()
 	for _, e := range envs {
 		for _, id := range c.topics[e.Topic] {
@@ -78,7 +87,12 @@ func (c *Client) checkAhead(envs []transport.Envelope, workers int) *ahead {
 			if gc == nil || !gc.v2 || gc.status != GroupActive || len(gc.live) == 0 {
 				continue
 			}
-			a.jobs = append(a.jobs, aheadJob{group: id, live: slices.Clone(gc.live), topic: e.Topic, payload: e.Payload})
+			l := lives[id]
+			if l == nil {
+				l = &aheadLive{epochs: slices.Clone(gc.live)}
+				lives[id] = l
+			}
+			a.jobs = append(a.jobs, aheadJob{group: id, live: l, topic: e.Topic, payload: e.Payload})
 		}
 	}
 	a.keys = make(map[InstallationID][]byte, len(c.hot.instKeys))
@@ -88,6 +102,13 @@ func (c *Client) checkAhead(envs []transport.Envelope, workers int) *ahead {
 		}
 	}
 	c.mu.Unlock()
+	for _, l := range lives {
+		l.keys = make([][epoch.IDSize]byte, len(l.epochs))
+		for i := range l.epochs {
+			l.keys[i] = l.epochs[i].OuterKey()
+		}
+	}
+	a.lives = lives
 	a.out = make([]aheadResult, len(a.jobs))
 	for range min(workers, len(a.jobs)) {
 		a.wg.Add(1)
@@ -110,9 +131,17 @@ func (a *ahead) run() {
 	}
 }
 
+// do opens j's payload as epoch.OpenOuter would (the live epochs tried newest first) and
+// checks the signature of the message it carries.
 func (a *ahead) do(j *aheadJob, r *aheadResult) {
-	frame, ep, err := epoch.OpenOuter(j.live, j.topic, j.payload)
-	if err != nil {
+	var frame []byte
+	var ep epoch.Epoch
+	for i := len(j.live.epochs) - 1; i >= 0 && frame == nil; i-- {
+		if f, err := epoch.OpenWithKey(&j.live.keys[i], j.topic, j.payload); err == nil {
+			frame, ep = f, j.live.epochs[i]
+		}
+	}
+	if frame == nil {
 		return
 	}
 	f, err := wire.ParseFrameV2(frame)
@@ -139,6 +168,11 @@ func (a *ahead) do(j *aheadJob, r *aheadResult) {
 func (a *ahead) wait() {
 	a.run()
 	a.wg.Wait()
+	for _, l := range a.lives {
+		for i := range l.keys {
+			clear(l.keys[i][:])
+		}
+	}
 }
 
 // settleAhead finishes a's work (taking part in it) and hands its results to the
