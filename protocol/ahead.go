@@ -1,11 +1,12 @@
 // Work run ahead of Sync's batches (issue 16): the outer layer of every v2 group
-// envelope of a batch opened and its message signature checked on other goroutines
-// while the batch before it is processed, so that the sequential processing (replay
-// markers, state, rows) does neither.
+// envelope of a batch opened, its message signature checked and the message decrypted on
+// other goroutines while the batch before it is processed, so that the sequential
+// processing (replay markers, state, rows) does none of it.
 
 package protocol
 
 import (
+	"bytes"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -13,6 +14,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/transport"
 )
@@ -24,6 +26,7 @@ type openedAhead struct {
 	topic string
 	f     *wire.FrameV2
 	ep    epoch.Epoch
+	inner *epoch.Opened // f's message decrypted (nil: not done ahead)
 }
 
 // takeOpened returns the frame opened ahead for payload on topic in gc, if any, and
@@ -36,7 +39,11 @@ func (h *hotPath) takeOpened(gc *groupCache, topic string, payload []byte) (open
 		return openedAhead{}, false
 	}
 	delete(h.opened, string(payload))
-	return o, slices.Contains(gc.live, o.ep)
+	if !slices.Contains(gc.live, o.ep) {
+		return openedAhead{}, false
+	}
+	h.aheadUsed[0]++
+	return o, true
 }
 
 type aheadJob struct {
@@ -58,18 +65,20 @@ type aheadResult struct {
 	ep       epoch.Epoch
 	sig      sigCheck
 	verified bool
+	inner    *epoch.Opened
 }
 
 // ahead is one batch's work in flight: jobs are taken in order by the workers started
 // with it and by whoever settles it (the sequential processing, when it is done with the
 // batch before: no core waits while jobs are left).
 type ahead struct {
-	jobs  []aheadJob
-	out   []aheadResult
-	keys  map[InstallationID][]byte
-	lives map[GroupID]*aheadLive
-	next  atomic.Int64
-	wg    sync.WaitGroup
+	jobs    []aheadJob
+	out     []aheadResult
+	keys    map[InstallationID][]byte
+	lives   map[GroupID]*aheadLive
+	cursors *aheadCursors
+	next    atomic.Int64
+	wg      sync.WaitGroup
 }
 
 // checkAhead starts opening the v2 group envelopes among envs and checking their
@@ -101,6 +110,11 @@ func (c *Client) checkAhead(envs []transport.Envelope, workers int) *ahead {
 			a.keys[inst] = k
 		}
 	}
+	if c.hot.cursors == nil {
+		c.hot.cursors = &aheadCursors{m: map[chainKey]*aheadCursor{}}
+	}
+	a.cursors = c.hot.cursors
+	a.cursors.snapshot(c.hot.chains)
 	c.mu.Unlock()
 	for _, l := range lives {
 		l.keys = make([][epoch.IDSize]byte, len(l.epochs))
@@ -161,7 +175,9 @@ func (a *ahead) do(j *aheadJob, r *aheadResult) {
 	if pub == nil || err != nil || !crypto.VerifySignature(pub, d[:], sig) {
 		return
 	}
-	r.sig, r.verified = newSigCheck(pub, d[:], sig)
+	if r.sig, r.verified = newSigCheck(pub, d[:], sig); r.verified {
+		r.inner = a.cursors.open(chainKey{group: j.group, epoch: ep.ID, inst: InstallationID(hd.Installation)}, &ep, hd, f.Message)
+	}
 }
 
 // wait takes the jobs left and waits for those in flight.
@@ -187,7 +203,7 @@ func (c *Client) settleAhead(a *ahead) {
 			continue
 		}
 		if _, dup := opened[string(j.payload)]; !dup {
-			opened[string(j.payload)] = openedAhead{group: j.group, topic: j.topic, f: r.f, ep: r.ep}
+			opened[string(j.payload)] = openedAhead{group: j.group, topic: j.topic, f: r.f, ep: r.ep, inner: r.inner}
 		}
 		if r.verified {
 			verified[r.sig] = struct{}{}
@@ -196,4 +212,109 @@ func (c *Client) settleAhead(a *ahead) {
 	c.mu.Lock()
 	c.hot.verified, c.hot.opened = verified, opened
 	c.mu.Unlock()
+}
+
+// aheadMaxStep bounds the chain steps the work ahead takes for one message (beyond, the
+// message is decrypted in order, as without it).
+const aheadMaxStep = 2 * SyncBatch
+
+// aheadCursors are the work ahead's positions in the receiver chains it met during one
+// Sync (hotPath.cursors, dropped by endVerify): a message's key is a pure function of the
+// chain key of any iteration before it, so each chain is stepped once, in whatever order
+// its messages are taken, and a message decrypted in parallel with other senders'. The
+// sequential processing applies a result only where it fits its own chain
+// (epoch.OpenTrackedAhead): a wrong position costs the work again, never a wrong state.
+type aheadCursors struct {
+	mu        sync.Mutex
+	m         map[chainKey]*aheadCursor
+	committed map[chainKey][]byte // receiver chains in view when the batch's work began
+}
+
+// aheadCursor is a chain's position: the chain key of iteration next, and those of
+// iterations stepped over and not used yet.
+type aheadCursor struct {
+	mu    sync.Mutex
+	chain [epoch.IDSize]byte
+	next  uint32
+	keys  map[uint32][epoch.IDSize]byte
+}
+
+// snapshot records the committed receiver chains in view (called with Client.mu held).
+func (cs *aheadCursors) snapshot(chains map[chainKey]*storage.EpochChainRecord) {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	cs.committed = make(map[chainKey][]byte, len(chains))
+	for k, r := range chains {
+		if !k.sender {
+			cs.committed[k] = slices.Clone(r.State)
+		}
+	}
+}
+
+// cursor returns k's cursor, starting one from the committed chain, or from the epoch
+// (iteration 0) if the chain is not in view.
+func (cs *aheadCursors) cursor(k chainKey, ep *epoch.Epoch) *aheadCursor {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	if cur := cs.m[k]; cur != nil {
+		return cur
+	}
+	rc := epoch.NewReceiverChain(ep, epoch.Installation(k.inst))
+	if st, ok := cs.committed[k]; ok {
+		if err := rc.UnmarshalBinary(st); err != nil {
+			return nil
+		}
+	}
+	cur := &aheadCursor{keys: map[uint32][epoch.IDSize]byte{}}
+	cur.chain, cur.next = rc.Cursor()
+	cs.m[k] = cur
+	return cur
+}
+
+// open decrypts msg (of chain k at hd.Iteration) ahead, or returns nil.
+func (cs *aheadCursors) open(k chainKey, ep *epoch.Epoch, hd epoch.MessageHeader, msg []byte) *epoch.Opened {
+	cur := cs.cursor(k, ep)
+	if cur == nil {
+		return nil
+	}
+	i := hd.Iteration
+	cur.mu.Lock()
+	before, ok := cur.keys[i]
+	switch {
+	case ok:
+		delete(cur.keys, i)
+	case i >= cur.next && i-cur.next <= aheadMaxStep:
+		if len(cur.keys) > 4*aheadMaxStep {
+			clear(cur.keys) // iterations never seen: forgotten
+		}
+		for ; cur.next < i; cur.next++ {
+			cur.keys[cur.next] = cur.chain
+			_, cur.chain = epoch.ChainStep(&cur.chain)
+		}
+		before = cur.chain
+		_, cur.chain = epoch.ChainStep(&cur.chain)
+		cur.next = i + 1
+	default:
+		cur.mu.Unlock()
+		return nil
+	}
+	cur.mu.Unlock()
+	o, err := epoch.OpenAhead(ep.ID, i, &before, msg)
+	if err != nil {
+		cur.mu.Lock()
+		cur.keys[i] = before // not this iteration's message (forged): its own may come
+		cur.mu.Unlock()
+		return nil
+	}
+	return o
+}
+
+// openedInner returns msg (the message of the frame being processed) as decrypted ahead,
+// or nil.
+func (t *txn) openedInner(msg []byte) *epoch.Opened {
+	if t.pre == nil || t.pre.inner == nil || t.pre.f2 == nil || !bytes.Equal(t.pre.f2.Message, msg) {
+		return nil
+	}
+	t.c.hot.aheadUsed[1]++
+	return t.pre.inner
 }

@@ -36,6 +36,8 @@ type hotPath struct {
 	instKeys  map[InstallationID][33]byte
 	verified  map[sigCheck]struct{}  // signatures checked ahead of a batch (ahead.go)
 	opened    map[string]openedAhead // outer layers opened ahead of a batch, by payload
+	cursors   *aheadCursors          // receiver chains as the work ahead stepped them (one Sync)
+	aheadUsed [2]uint64              // frames, messages the processing took from the work ahead
 	verifying bool
 	// groups is the committed GroupState view of groups (write-through, see GroupState).
 	groups map[GroupID]*storage.GroupRecord
@@ -176,7 +178,7 @@ func (c *Client) beginVerify() bool {
 func (c *Client) endVerify() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.hot.verified, c.hot.opened, c.hot.verifying = nil, nil, false
+	c.hot.verified, c.hot.opened, c.hot.cursors, c.hot.verifying = nil, nil, nil, false
 }
 
 // Group state, write-through (hotPath.groups): the GroupState view (no image, no event
