@@ -7,6 +7,7 @@ package protocol
 
 import (
 	"bytes"
+	"context"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -66,6 +67,8 @@ type aheadResult struct {
 	sig      sigCheck
 	verified bool
 	inner    *epoch.Opened
+	noKey    InstallationID // the signer, whose key was not known (set: noKeyOf)
+	noKeyOf  bool
 }
 
 // ahead is one batch's work in flight: jobs are taken in order by the workers started
@@ -171,6 +174,10 @@ func (a *ahead) do(j *aheadJob, r *aheadResult) {
 		return
 	}
 	pub := a.keys[InstallationID(hd.Installation)]
+	if pub == nil {
+		r.noKey, r.noKeyOf = InstallationID(hd.Installation), true
+		return
+	}
 	d, sig, err := epoch.MessageSignature(ep.ID, f.Message)
 	if pub == nil || err != nil || !crypto.VerifySignature(pub, d[:], sig) {
 		return
@@ -184,6 +191,16 @@ func (a *ahead) do(j *aheadJob, r *aheadResult) {
 func (a *ahead) wait() {
 	a.run()
 	a.wg.Wait()
+}
+
+// abandon waits for a's work and forgets it.
+func (a *ahead) abandon() {
+	a.wait()
+	a.forget()
+}
+
+// forget clears the outer keys a derived.
+func (a *ahead) forget() {
 	for _, l := range a.lives {
 		for i := range l.keys {
 			clear(l.keys[i][:])
@@ -192,9 +209,25 @@ func (a *ahead) wait() {
 }
 
 // settleAhead finishes a's work (taking part in it) and hands its results to the
-// sequential processing, in place of the batch before's.
-func (c *Client) settleAhead(a *ahead) {
+// sequential processing, in place of the batch before's. Messages whose signing key was
+// not in memory when the work began (a fresh client's first batches) are checked again,
+// on workers goroutines and this one, with the keys learnt since or read now.
+func (c *Client) settleAhead(ctx context.Context, a *ahead, workers int) {
 	a.wait()
+	if redo, at := c.aheadAgain(ctx, a); redo != nil {
+		for range min(workers, len(redo.jobs)) {
+			redo.wg.Add(1)
+			go func() {
+				defer redo.wg.Done()
+				redo.run()
+			}()
+		}
+		redo.wait()
+		for i, r := range redo.out {
+			a.out[at[i]] = r
+		}
+	}
+	a.forget()
 	verified := make(map[sigCheck]struct{}, len(a.out))
 	opened := make(map[string]openedAhead, len(a.out))
 	for i := range a.out {
@@ -212,6 +245,55 @@ func (c *Client) settleAhead(a *ahead) {
 	c.mu.Lock()
 	c.hot.verified, c.hot.opened = verified, opened
 	c.mu.Unlock()
+}
+
+// aheadAgain returns the jobs of a whose signing key was missing, with the keys of their
+// signers now (learnt by the processing since, or read from the store), and their
+// positions in a; nil if there are none or no key is known now.
+func (c *Client) aheadAgain(ctx context.Context, a *ahead) (*ahead, []int) {
+	var at []int
+	for i := range a.out {
+		if a.out[i].noKeyOf {
+			at = append(at, i)
+		}
+	}
+	if len(at) == 0 {
+		return nil, nil
+	}
+	keys := map[InstallationID][]byte{}
+	err := c.tx(ctx, func(t *txn) error {
+		for _, i := range at {
+			inst := a.out[i].noKey
+			if _, ok := keys[inst]; ok {
+				continue
+			}
+			keys[inst] = nil
+			in, err := t.installationView(inst)
+			if err != nil {
+				continue // not met yet: checked in order (pending)
+			}
+			if k, err := t.c.hot.signingKey(in); err == nil {
+				keys[inst] = k
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, nil
+	}
+	redo := &ahead{keys: keys, lives: a.lives, cursors: a.cursors}
+	var kept []int
+	for _, i := range at {
+		if keys[a.out[i].noKey] != nil {
+			redo.jobs = append(redo.jobs, a.jobs[i])
+			kept = append(kept, i)
+		}
+	}
+	if len(redo.jobs) == 0 {
+		return nil, nil
+	}
+	redo.out = make([]aheadResult, len(redo.jobs))
+	return redo, kept
 }
 
 // aheadMaxStep bounds the chain steps the work ahead takes for one message (beyond, the

@@ -105,7 +105,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		for start := 0; start < len(envs); start += SyncBatch {
 			chunk := chunkAt(start)
 			if pre != nil {
-				c.settleAhead(pre)
+				c.settleAhead(ctx, pre, procs-1)
 				pre = nil
 			}
 			if check && start+SyncBatch < len(envs) {
@@ -123,7 +123,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 				}
 			}); err != nil {
 				if pre != nil {
-					pre.wait()
+					pre.abandon()
 				}
 				return err // nothing of the chunk is stored: the next Sync fetches it again
 			}
