@@ -361,33 +361,34 @@ func (cs *aheadCursors) open(k chainKey, ep *epoch.Epoch, hd epoch.MessageHeader
 	}
 	i := hd.Iteration
 	cur.mu.Lock()
-	before, ok := cur.keys[i]
-	switch {
-	case ok:
+	if before, ok := cur.keys[i]; ok { // stepped over: open it outside the lock
 		delete(cur.keys, i)
-	case i >= cur.next && i-cur.next <= aheadMaxStep:
-		if len(cur.keys) > 4*aheadMaxStep {
-			clear(cur.keys) // iterations never seen: forgotten
+		cur.mu.Unlock()
+		o, err := epoch.OpenAhead(ep.ID, i, &before, msg)
+		if err != nil {
+			cur.mu.Lock()
+			cur.keys[i] = before // not this iteration's message (forged): its own may come
+			cur.mu.Unlock()
+			return nil
 		}
-		for ; cur.next < i; cur.next++ {
-			cur.keys[cur.next] = cur.chain
-			_, cur.chain = epoch.ChainStep(&cur.chain)
-		}
-		before = cur.chain
+		return o
+	}
+	defer cur.mu.Unlock()
+	if i < cur.next || i-cur.next > aheadMaxStep {
+		return nil
+	}
+	if len(cur.keys) > 4*aheadMaxStep {
+		clear(cur.keys) // iterations never seen: forgotten
+	}
+	for ; cur.next < i; cur.next++ {
+		cur.keys[cur.next] = cur.chain
 		_, cur.chain = epoch.ChainStep(&cur.chain)
-		cur.next = i + 1
-	default:
-		cur.mu.Unlock()
-		return nil
 	}
-	cur.mu.Unlock()
-	o, err := epoch.OpenAhead(ep.ID, i, &before, msg)
+	o, err := epoch.OpenAhead(ep.ID, i, &cur.chain, msg)
 	if err != nil {
-		cur.mu.Lock()
-		cur.keys[i] = before // not this iteration's message (forged): its own may come
-		cur.mu.Unlock()
-		return nil
+		return nil // the cursor stays at i: its own message may come
 	}
+	cur.chain, cur.next = o.After, i+1 // the chain step OpenAhead took
 	return o
 }
 
