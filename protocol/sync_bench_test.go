@@ -23,9 +23,9 @@ import (
 // time per message, msgs/s its inverse; cpu-ns/msg the process CPU per message (user +
 // system, every thread: only the receiver runs meanwhile), which holds up better than
 // wall time on a shared machine. seq-cpu-ns/msg is the CPU of the thread that called
-// Sync (locked to it): the sequential stage (dispatch, state, store), which bounds the
-// time per message on any number of cores; the checks run ahead on other goroutines
-// are the difference. cpu/wall is the parallelism obtained.
+// Sync (locked to it): the sequential stage (dispatch, state, store), plus the work
+// ahead of the next batch it takes part in once it is done with its own (ahead.go); the
+// rest of that work runs on other goroutines. cpu/wall is the parallelism obtained.
 func BenchmarkSync(b *testing.B) {
 	const senders, per = 10, 1000
 	ctx := context.Background()
