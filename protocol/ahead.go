@@ -13,6 +13,7 @@ import (
 	"sync/atomic"
 
 	"github.com/ethereum/go-ethereum/crypto"
+	"golang.org/x/crypto/chacha20poly1305"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -21,13 +22,14 @@ import (
 )
 
 // openedAhead is an outer layer opened ahead: payload on topic is frame f of group,
-// under epoch ep.
+// under epoch ep. hotPath.opened finds it by the payload's nonce (openedKey).
 type openedAhead struct {
-	group GroupID
-	topic string
-	f     *wire.FrameV2
-	ep    epoch.Epoch
-	inner *epoch.Opened // f's message decrypted (nil: not done ahead)
+	payload []byte
+	group   GroupID
+	topic   string
+	f       *wire.FrameV2
+	ep      epoch.Epoch
+	inner   *epoch.Opened // f's message decrypted (nil: not done ahead)
 }
 
 // takeOpened returns the frame opened ahead for payload on topic in gc, if any, and
@@ -35,16 +37,33 @@ type openedAhead struct {
 // its epoch is still one of gc's live epochs (a key event processed since may have
 // retired it); otherwise the caller opens the payload itself, as without it.
 func (h *hotPath) takeOpened(gc *groupCache, topic string, payload []byte) (openedAhead, bool) {
-	o, ok := h.opened[string(payload)]
-	if !ok || o.group != gc.id || o.topic != topic {
+	k, ok := openedKey(payload)
+	if !ok {
 		return openedAhead{}, false
 	}
-	delete(h.opened, string(payload))
+	o, ok := h.opened[k]
+	if !ok || o.group != gc.id || o.topic != topic || !bytes.Equal(o.payload, payload) {
+		return openedAhead{}, false
+	}
+	delete(h.opened, k)
 	if !slices.Contains(gc.live, o.ep) {
 		return openedAhead{}, false
 	}
 	h.aheadUsed[0]++
 	return o, true
+}
+
+// outerNonceSize is the size of the nonce after a group payload's version byte (epoch,
+// "outer layer": version ‖ 24-byte XChaCha20 nonce ‖ ciphertext).
+const outerNonceSize = chacha20poly1305.NonceSizeX
+
+// openedKey is the key of payload in hotPath.opened: its nonce (a payload too short to
+// carry one never opens).
+func openedKey(payload []byte) ([outerNonceSize]byte, bool) {
+	if len(payload) < 1+outerNonceSize {
+		return [outerNonceSize]byte{}, false
+	}
+	return [outerNonceSize]byte(payload[1 : 1+outerNonceSize]), true
 }
 
 type aheadJob struct {
@@ -229,14 +248,16 @@ func (c *Client) settleAhead(ctx context.Context, a *ahead, workers int) {
 	}
 	a.forget()
 	verified := make(map[sigCheck]struct{}, len(a.out))
-	opened := make(map[string]openedAhead, len(a.out))
+	opened := make(map[[outerNonceSize]byte]openedAhead, len(a.out))
 	for i := range a.out {
 		r, j := &a.out[i], &a.jobs[i]
 		if r.f == nil {
 			continue
 		}
-		if _, dup := opened[string(j.payload)]; !dup {
-			opened[string(j.payload)] = openedAhead{group: j.group, topic: j.topic, f: r.f, ep: r.ep, inner: r.inner}
+		if k, ok := openedKey(j.payload); ok {
+			if _, dup := opened[k]; !dup { // a nonce used twice: the second is opened in order
+				opened[k] = openedAhead{payload: j.payload, group: j.group, topic: j.topic, f: r.f, ep: r.ep, inner: r.inner}
+			}
 		}
 		if r.verified {
 			verified[r.sig] = struct{}{}

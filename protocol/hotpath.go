@@ -34,10 +34,10 @@ type hotPath struct {
 	ringPos   int
 	keys      map[[33]byte][]byte // compressed signing key -> uncompressed (a pure function)
 	instKeys  map[InstallationID][33]byte
-	verified  map[sigCheck]struct{}  // signatures checked ahead of a batch (ahead.go)
-	opened    map[string]openedAhead // outer layers opened ahead of a batch, by payload
-	cursors   *aheadCursors          // receiver chains as the work ahead stepped them (one Sync)
-	aheadUsed [2]uint64              // frames, messages the processing took from the work ahead
+	verified  map[sigCheck]struct{}                // signatures checked ahead of a batch (ahead.go)
+	opened    map[[outerNonceSize]byte]openedAhead // outer layers opened ahead of a batch
+	cursors   *aheadCursors                        // receiver chains as the work ahead stepped them (one Sync)
+	aheadUsed [2]uint64                            // frames, messages the processing took from the work ahead
 	verifying bool
 	// groups is the committed GroupState view of groups (write-through, see GroupState).
 	groups map[GroupID]*storage.GroupRecord
