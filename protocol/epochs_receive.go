@@ -166,7 +166,7 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 			clear(mk[:])
 		}
 	}
-	pt, change, err := rc.OpenTracked(c.hot.verify, key, msg)
+	pt, change, err := rc.OpenTrackedAhead(c.hot.verify, key, msg, t.openedInner(msg))
 	if err != nil {
 		return err
 	}

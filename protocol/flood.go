@@ -83,6 +83,8 @@ type preopened struct {
 	f  *wire.GroupFrame
 	f2 *wire.FrameV2 // a v2 frame, opened under ep
 	ep epoch.Epoch
+	// inner is f2's message decrypted ahead (ahead.go), or nil.
+	inner *epoch.Opened
 
 	initialDone bool
 	initial     *wire.InitialPayload
@@ -180,6 +182,9 @@ func (c *Client) keyless(ctx context.Context, topic string, payload []byte) (boo
 			continue
 		}
 		if cand.v2 {
+			if o, ok := c.hot.takeOpened(cand, topic, payload); ok {
+				return false, &preopened{gc: cand, f2: o.f, ep: o.ep, inner: o.inner} // opened ahead (ahead.go)
+			}
 			if fr, ep, ok := openFrameV2(cand, payload); ok {
 				return false, &preopened{gc: cand, f2: fr, ep: ep}
 			}

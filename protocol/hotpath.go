@@ -6,7 +6,6 @@ package protocol
 import (
 	"bytes"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -14,7 +13,6 @@ import (
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/protocol/wire"
-	"github.com/chorus-im/chorus/transport"
 )
 
 // recentMax bounds the short causal-history entries the hot path remembers (16 bytes
@@ -36,7 +34,10 @@ type hotPath struct {
 	ringPos   int
 	keys      map[[33]byte][]byte // compressed signing key -> uncompressed (a pure function)
 	instKeys  map[InstallationID][33]byte
-	verified  map[sigCheck]struct{} // signatures checked ahead of a batch (verifyAhead)
+	verified  map[sigCheck]struct{}                // signatures checked ahead of a batch (ahead.go)
+	opened    map[[outerNonceSize]byte]openedAhead // outer layers opened ahead of a batch
+	cursors   *aheadCursors                        // receiver chains as the work ahead stepped them (one Sync)
+	aheadUsed [2]uint64                            // frames, messages the processing took from the work ahead
 	verifying bool
 	// groups is the committed GroupState view of groups (write-through, see GroupState).
 	groups map[GroupID]*storage.GroupRecord
@@ -149,7 +150,7 @@ func (h *hotPath) rememberInst(in *storage.InstallationRecord) {
 	h.instKeys[in.ID] = in.Signing
 }
 
-// verify is the epoch.Verifier of received v2 messages: a signature verifyAhead checked
+// verify is the epoch.Verifier of received v2 messages: a signature checked ahead (ahead.go)
 // (under the same key, over the same digest) is valid; anything else is checked here.
 func (h *hotPath) verify(pub, digest, sig []byte) bool {
 	if h.verified != nil {
@@ -160,92 +161,6 @@ func (h *hotPath) verify(pub, digest, sig []byte) bool {
 		}
 	}
 	return crypto.VerifySignature(pub, digest, sig)
-}
-
-// verifyAhead checks, on other cores, the signatures of the v2 group messages among
-// envs whose sender's key we know, before they are processed one by one (Sync's
-// batches): wait blocks until the checks are done and remembers what verified until
-// endVerify, and the sequential processing (openGroupMessageV2) then skips that check.
-// Sync starts the checks of a batch while the previous one is processed. A signature
-// that does not verify is not remembered: its message is checked again in order, and
-// rejected there alone. Which key a message needs is guessed from memory (the key last
-// seen for its installation); a wrong guess only costs the check again. workers bounds
-// the goroutines used.
-func (c *Client) verifyAhead(envs []transport.Envelope, workers int) (wait func()) {
-	type job struct {
-		live    []epoch.Epoch
-		topic   string
-		payload []byte
-	}
-	c.mu.Lock()
-	var jobs []job
-	for _, e := range envs {
-		for _, id := range c.topics[e.Topic] {
-			gc := c.groups[id]
-			if gc == nil || !gc.v2 || gc.status != GroupActive || len(gc.live) == 0 {
-				continue
-			}
-			jobs = append(jobs, job{live: slices.Clone(gc.live), topic: e.Topic, payload: e.Payload})
-		}
-	}
-	instKeys := c.hot.instKeys
-	keys := make(map[InstallationID][]byte, len(instKeys))
-	for inst, sk := range instKeys {
-		if k, ok := c.hot.keys[sk]; ok {
-			keys[inst] = k
-		}
-	}
-	c.mu.Unlock()
-	out := make([]*sigCheck, len(jobs))
-	finished := make(chan struct{})
-	workers = max(1, min(workers, len(jobs)))
-	go func() {
-		defer close(finished)
-		var wg sync.WaitGroup
-		for w := range workers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for i := w; i < len(jobs); i += workers {
-					j := &jobs[i]
-					frame, ep, err := epoch.OpenOuter(j.live, j.topic, j.payload)
-					if err != nil {
-						continue
-					}
-					f, err := wire.ParseFrameV2(frame)
-					if err != nil || f.Message == nil {
-						continue
-					}
-					hd, err := epoch.ParseMessageHeader(f.Message)
-					if err != nil {
-						continue
-					}
-					pub := keys[InstallationID(hd.Installation)]
-					d, sig, err := epoch.MessageSignature(ep.ID, f.Message)
-					if pub == nil || err != nil || !crypto.VerifySignature(pub, d[:], sig) {
-						continue
-					}
-					if k, ok := newSigCheck(pub, d[:], sig); ok {
-						out[i] = &k
-					}
-				}
-			}()
-		}
-		wg.Wait()
-	}()
-	return func() {
-		<-finished
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if c.hot.verified == nil {
-			c.hot.verified = make(map[sigCheck]struct{}, len(out))
-		}
-		for _, k := range out {
-			if k != nil {
-				c.hot.verified[*k] = struct{}{}
-			}
-		}
-	}
 }
 
 // beginVerify claims the set of signatures verified ahead (one Sync at a time: false if
@@ -263,7 +178,7 @@ func (c *Client) beginVerify() bool {
 func (c *Client) endVerify() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.hot.verified, c.hot.verifying = nil, false
+	c.hot.verified, c.hot.opened, c.hot.cursors, c.hot.verifying = nil, nil, nil, false
 }
 
 // Group state, write-through (hotPath.groups): the GroupState view (no image, no event

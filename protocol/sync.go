@@ -82,10 +82,10 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		return err
 	}
 	query := c.querySet(topicList)
-	// Signatures are checked ahead (verifyAhead): those of a batch on every core before
-	// it, those of the next one on the other cores while it is processed.
-	ahead := c.beginVerify()
-	if ahead {
+	// Outer layers are opened and signatures checked ahead (ahead.go): those of the next
+	// batch on the other cores while a batch is processed, then by every core.
+	check := c.beginVerify()
+	if check {
 		defer c.endVerify()
 	}
 	procs := runtime.GOMAXPROCS(0)
@@ -98,18 +98,18 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		// Processed SyncBatch envelopes per store transaction (batch.go).
 		newKeys := false
 		chunkAt := func(start int) []transport.Envelope { return envs[start:min(start+SyncBatch, len(envs))] }
-		var verified func()
-		if ahead && len(envs) > 0 {
-			verified = c.verifyAhead(chunkAt(0), procs)
+		var pre *ahead
+		if check && len(envs) > 0 {
+			pre = c.checkAhead(chunkAt(0), procs-1)
 		}
 		for start := 0; start < len(envs); start += SyncBatch {
 			chunk := chunkAt(start)
-			if verified != nil {
-				verified()
-				verified = nil
+			if pre != nil {
+				c.settleAhead(ctx, pre, procs-1)
+				pre = nil
 			}
-			if ahead && start+SyncBatch < len(envs) {
-				verified = c.verifyAhead(chunkAt(start+SyncBatch), procs-1)
+			if check && start+SyncBatch < len(envs) {
+				pre = c.checkAhead(chunkAt(start+SyncBatch), procs-1)
 			}
 			if err := c.batch(ctx, func(ctx context.Context) {
 				for _, e := range chunk {
@@ -122,8 +122,8 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 					}
 				}
 			}); err != nil {
-				if verified != nil {
-					verified()
+				if pre != nil {
+					pre.abandon()
 				}
 				return err // nothing of the chunk is stored: the next Sync fetches it again
 			}
