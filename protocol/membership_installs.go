@@ -32,6 +32,9 @@ type memberInstalls struct {
 	revokedOf []int32
 }
 
+// account returns the account of the installation ids[k].
+func (mi *memberInstalls) account(k int) string { return mi.accounts[mi.of[k]] }
+
 // PutInstallation stores an installation record and invalidates the cached installation
 // lists (now, and again if the transaction fails).
 func (t *txn) PutInstallation(in *storage.InstallationRecord) error {
@@ -54,7 +57,7 @@ func (t *txn) memberInstallationsOf(gc *groupCache, accounts []string) ([]storag
 	}
 	out := make([]storage.InstallationRecord, len(mi.ids))
 	for k, id := range mi.ids {
-		out[k] = storage.InstallationRecord{ID: id, Account: mi.accounts[mi.of[k]]}
+		out[k] = storage.InstallationRecord{ID: id, Account: mi.account(k)}
 	}
 	return out, nil
 }
