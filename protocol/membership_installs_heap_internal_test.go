@@ -48,6 +48,7 @@ func TestMemberInstallsHeap(t *testing.T) {
 	}
 	per := float64(heapInUse()-before) / float64(copies*len(left))
 	runtime.KeepAlive(out)
+	t.Logf("%.1f B an installation", per)
 	if per > 17 {
 		t.Errorf("the installations of a %d-member group after a removal hold %.1f B an installation, want at most 17", n, per)
 	}
