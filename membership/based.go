@@ -293,7 +293,40 @@ func deriveBased(chatID string, b *Base, rest []Event) State {
 	gs.admins.add(b.Admins...)
 	s := causalFrom(entries, roots, gs, b.Creator)
 	s.ChatID, s.Creator, s.Base = chatID, b.Creator, b
+	// The base's lists when they are the state's: shared, not copied (a newcomer of a large
+	// group held its member list twice, issue 16). Neither is ever written in place: a
+	// state's lists are replaced (cstateOf, Clone and the rules work on copies).
+	if slices.Equal(s.Members, b.Members) {
+		s.Members = b.Members
+	}
+	if slices.Equal(s.Admins, b.Admins) {
+		s.Admins = b.Admins
+	}
 	return s
+}
+
+// keyStrings returns the key strings (keyString) of the 65-byte keys packed in keys, in
+// one block: a large group's member ids each in an allocation of its own took 144 bytes
+// for 132 (issue 16).
+func keyStrings(keys []byte) []string {
+	n := len(keys) / 65
+	if n == 0 {
+		return []string{}
+	}
+	const size = 2 + 2*65
+	var sb strings.Builder
+	sb.Grow(n * size)
+	var buf [size]byte
+	buf[0], buf[1] = '0', 'x'
+	for i := range n {
+		hex.Encode(buf[2:], keys[i*65:(i+1)*65])
+		sb.Write(buf[:])
+	}
+	all, out := sb.String(), make([]string, n)
+	for i := range out {
+		out[i] = all[i*size : (i+1)*size]
+	}
+	return out
 }
 
 // pastOfRoots returns the ids of the events of rest that are ancestors of a root (through
@@ -470,14 +503,11 @@ func ParseSnapshot(chatID string, data []byte) (State, error) {
 	if !s.ReadUint32(&n) || n > maxSnapshotKeys || int(n) > len(s)/65 {
 		return State{}, ErrSnapshot
 	}
-	b.Members = make([]string, 0, n)
-	for range n {
-		var raw []byte
-		if !s.ReadBytes(&raw, 65) {
-			return State{}, ErrSnapshot
-		}
-		b.Members = append(b.Members, keyString(raw))
+	var keys []byte
+	if !s.ReadBytes(&keys, 65*int(n)) {
+		return State{}, ErrSnapshot
 	}
+	b.Members = keyStrings(keys)
 	if !s.ReadUint32(&n) || n > uint32(len(b.Members)) {
 		return State{}, ErrSnapshot
 	}

@@ -71,7 +71,9 @@ func extendCausal(stored *State, incoming []Event) (State, bool) {
 	next := *stored
 	next.Name, next.Color, next.Description, next.Image = cs.name, cs.color, cs.description, cs.image
 	next.Members, next.Admins, next.LastClock = cs.members.list(), cs.admins.list(), cs.lastClock
-	next.Events = append(stored.Events[:len(stored.Events):len(stored.Events)], added...)
+	// A new array of the exact length (not an append's spare room: a state is kept as long
+	// as its group, and each change replaces it).
+	next.Events = append(append(make([]Event, 0, len(stored.Events)+len(added)), stored.Events...), added...)
 	next.Heads = heads
 	next.Overridden = slices.Clone(stored.Overridden)
 	next.Pending = slices.Clone(stored.Pending)

@@ -82,7 +82,7 @@ func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta)
 			}
 		}
 		for k, iid := range members.ids {
-			if iid == t.c.acct.inst || cv.coversID(id, iid, members.accounts[members.of[k]]) {
+			if iid == t.c.acct.inst || cv.coversID(id, iid, members.account(k)) {
 				continue
 			}
 			var in *storage.InstallationRecord

@@ -157,3 +157,73 @@ func TestGroupInfoDetached(t *testing.T) {
 		}
 	}
 }
+
+// TestGroupCacheHeapChanged: the cache entry of a 1000-member group as a receiver keeps
+// it after the changes of a large group's life (issue 16; the shape of `chorus bench
+// scale`): the log from the wire, then a member added and two removed, each an update
+// applied to the cached state (membership.Update, membersAfter). It keeps one copy of
+// each member id (the log entries' 132 bytes) and beside it at most 56 B a member: the
+// state's member list and the creation event's (16 B each; the same ids), the index
+// (4 B), the events (51 B on main and on this branch: a guard against a second copy of
+// the ids or of a list, not a target).
+func TestGroupCacheHeapChanged(t *testing.T) {
+	const n = 1000
+	admin, err := crypto.GenerateKey()
+	must(t, err)
+	members := make([]string, n+1)
+	for i := range members {
+		k, err := crypto.GenerateKey()
+		must(t, err)
+		members[i] = membership.PublicKeyString(&k.PublicKey)
+	}
+	self, newcomer := members[n/2], members[n]
+	chatID, err := membership.NewChatID(rand.Reader, &admin.PublicKey)
+	must(t, err)
+	c := &Client{acct: &account{key: admin}, now: time.Now}
+	signed, err := c.signEvents(chatID, nil, membership.Event{Type: membership.ChatCreated, Name: "g"},
+		membership.Event{Type: membership.MembersAdded, Members: members[:n]})
+	must(t, err)
+	log, err := encodeEvents(&membership.State{ChatID: chatID, Events: signed})
+	must(t, err)
+	// The updates, encoded before the measurement (the admin's own state derives them).
+	st, err := membership.Derive(chatID, signed, membership.ChorusRules())
+	must(t, err)
+	var updates [][]byte
+	for _, ev := range []membership.Event{{Type: membership.MembersAdded, Members: []string{newcomer}},
+		{Type: membership.MemberRemoved, Members: []string{members[3]}},
+		{Type: membership.MemberRemoved, Members: []string{members[700]}}} {
+		s, err := c.signEvents(chatID, &st, ev)
+		must(t, err)
+		u, err := (&membership.Message{ChatID: chatID, Events: s}).MarshalBinary()
+		must(t, err)
+		updates = append(updates, u)
+		st, err = membership.Extend(&st, s)
+		must(t, err)
+	}
+	want := slices.Clone(st.Members)
+	signed, st = nil, membership.State{}
+
+	before := heapInUse()
+	got, _, err := membership.Update(nil, log, self, time.Now(), membership.ChorusRules())
+	must(t, err)
+	gc := &groupCache{state: got, members: memberSet(&got)}
+	for _, u := range updates {
+		next, _, err := membership.Update(&gc.state, u, self, time.Now(), membership.ChorusRules())
+		must(t, err)
+		gc.state, gc.members = next, membersAfter(gc.members, gc.state.Members, next.Members)
+	}
+	got = membership.State{}
+	kept := heapInUse() - before
+	if !slices.Equal(gc.state.Members, want) || !gc.isMember(newcomer) || gc.isMember(members[3]) || len(gc.state.Events) != 5 {
+		t.Fatalf("the cached state has %d members, %d events (want %d, 5)", len(gc.state.Members), len(gc.state.Events), len(want))
+	}
+	per := float64(kept)/n - 132
+	t.Logf("log %d B, cache entry %d B of heap (%.0f B a member beside its id)", len(log), kept, per)
+	if per > 56 {
+		t.Errorf("the cache entry of a %d-member group keeps %d B of heap, %.0f B a member beside its 132-byte id, want at most 56",
+			n, kept, per)
+	}
+	runtime.KeepAlive(gc)
+	runtime.KeepAlive(log)
+	runtime.KeepAlive(updates)
+}

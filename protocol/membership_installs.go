@@ -25,11 +25,34 @@ type memberInstalls struct {
 	// 1000-member group, issue 16).
 	accounts []string
 	ids      []InstallationID // their unrevoked installations
-	of       []int32          // the index in accounts of each one's account
+	// of is the index in accounts of each one's account; nil when it is its own index
+	// (one installation per account, the usual case: issue 16, 4 bytes an installation).
+	of []int32
 	// revoked and revokedOf are their revoked installations, likewise: with ids they are
 	// every installation of the accounts, for a departure (departV2).
 	revoked   []InstallationID
 	revokedOf []int32
+}
+
+// account returns the account of the installation ids[k].
+func (mi *memberInstalls) account(k int) string { return mi.accounts[mi.accountOf(k)] }
+
+// accountOf returns the index in accounts of the account of the installation ids[k].
+func (mi *memberInstalls) accountOf(k int) int32 {
+	if mi.of == nil {
+		return int32(k)
+	}
+	return mi.of[k]
+}
+
+// compact drops of when every installation's account is its own index.
+func (mi *memberInstalls) compact() {
+	for k, i := range mi.of {
+		if i != int32(k) {
+			return
+		}
+	}
+	mi.of = nil
 }
 
 // PutInstallation stores an installation record and invalidates the cached installation
@@ -54,7 +77,7 @@ func (t *txn) memberInstallationsOf(gc *groupCache, accounts []string) ([]storag
 	}
 	out := make([]storage.InstallationRecord, len(mi.ids))
 	for k, id := range mi.ids {
-		out[k] = storage.InstallationRecord{ID: id, Account: mi.accounts[mi.of[k]]}
+		out[k] = storage.InstallationRecord{ID: id, Account: mi.account(k)}
 	}
 	return out, nil
 }
@@ -91,6 +114,7 @@ func (t *txn) memberInstalls(gc *groupCache, accounts []string) (*memberInstalls
 	if cap(mi.ids) > len(mi.ids)+len(mi.ids)/8 {
 		mi.ids, mi.of = slices.Clone(mi.ids), slices.Clone(mi.of) // kept: no room left from appending
 	}
+	mi.compact()
 	gc.installs = mi
 	return mi, nil
 }
@@ -127,13 +151,23 @@ func (mi *memberInstalls) without(accounts []string) *memberInstalls {
 		}
 	}
 	next := &memberInstalls{gen: mi.gen, accounts: accounts, // shared, as memberInstalls says
-		ids: make([]InstallationID, 0, len(mi.ids)), of: make([]int32, 0, len(mi.of))}
+		ids: make([]InstallationID, 0, len(mi.ids))}
+	var of []int32 // next.of, made once an installation's account is not its own index
 	for k, id := range mi.ids {
-		if i := pos[mi.of[k]]; i >= 0 {
-			next.ids, next.of = append(next.ids, id), append(next.of, i)
+		if i := pos[mi.accountOf(k)]; i >= 0 {
+			if of == nil && i != int32(len(next.ids)) {
+				of = make([]int32, len(next.ids), len(mi.ids))
+				for j := range of {
+					of[j] = int32(j)
+				}
+			}
+			next.ids = append(next.ids, id)
+			if of != nil {
+				of = append(of, i)
+			}
 		}
 	}
-	next.ids, next.of = slices.Clip(next.ids), slices.Clip(next.of)
+	next.ids, next.of = slices.Clip(next.ids), slices.Clip(of)
 	for k, id := range mi.revoked {
 		if i := pos[mi.revokedOf[k]]; i >= 0 {
 			next.revoked, next.revokedOf = append(next.revoked, id), append(next.revokedOf, i)
@@ -155,7 +189,7 @@ func (t *txn) accountInstallations(gc *groupCache, account string) (ins []storag
 		return nil, false
 	}
 	for k, id := range mi.ids {
-		if mi.of[k] == int32(i) {
+		if mi.accountOf(k) == int32(i) {
 			ins = append(ins, storage.InstallationRecord{ID: id, Account: account})
 		}
 	}
