@@ -16,6 +16,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/jmoiron/sqlx"
 	_ "github.com/mattn/go-sqlite3" // sqlite driver
@@ -58,17 +59,22 @@ type Store struct {
 
 var _ storage.BatchStore = (*Store)(nil)
 
-// batchToken marks the contexts of one open batch (batchKey's value).
-type batchToken struct{ s *Store }
+// batchToken marks the contexts of one batch (batchKey's value); ended is set by its
+// EndBatch, before txMu is released.
+type batchToken struct {
+	s     *Store
+	ended atomic.Bool
+}
 
 type batchKey struct{}
 
-// inBatch reports whether ctx carries the token of s's open batch. Only the batch's
-// owner holds such a context, and it holds txMu, so reading s.batchTok is safe for it;
-// for anyone else the comparison fails whatever it reads (a token is never reused).
+// inBatch reports whether ctx carries the token of s's open batch. A token is never
+// reused: the context of an ended batch (kept by a goroutine, or reused) is an ordinary
+// context, whose WithTx waits for txMu like any other, never a savepoint of whatever
+// transaction holds the connection then.
 func (s *Store) inBatch(ctx context.Context) bool {
 	tok, _ := ctx.Value(batchKey{}).(*batchToken)
-	return tok != nil && tok.s == s
+	return tok != nil && tok.s == s && !tok.ended.Load()
 }
 
 // BeginBatch opens a batch: until EndBatch, each WithTx with the returned context (or
@@ -108,6 +114,7 @@ func (s *Store) EndBatch(commit bool) error {
 		return errors.New("persistence: no batch open")
 	}
 	durable := s.batchSync
+	s.batchTok.ended.Store(true)
 	s.batchTok, s.batchSync = nil, false
 	defer s.txMu.Unlock()
 	if !commit {

@@ -24,8 +24,8 @@ type Store interface {
 // that only EndBatch(true) commits, then makes durable if any of them called
 // SyncOnCommit; EndBatch(false), or a crash before EndBatch, loses all of them together.
 // Only WithTx calls given the context BeginBatch returned (or one derived from it) are
-// part of the batch; a WithTx with any other context, from any goroutine, waits for
-// EndBatch. The engine acts outside the process (publishes, events) only after the
+// part of the batch, and only until its EndBatch; a WithTx with any other context, from
+// any goroutine, waits for EndBatch. The engine acts outside the process (publishes, events) only after the
 // commit.
 type BatchStore interface {
 	Store
