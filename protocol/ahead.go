@@ -264,8 +264,21 @@ func (c *Client) settleAhead(ctx context.Context, a *ahead, workers int) {
 		}
 	}
 	c.mu.Lock()
+	forgetOpened(c.hot.opened) // the batch before's, not taken
 	c.hot.verified, c.hot.opened = verified, opened
 	c.mu.Unlock()
+}
+
+// forgetOpened clears the chain keys and plaintext of the messages opened ahead in m
+// (those not taken: a message taken is no longer in m).
+func forgetOpened(m map[[outerNonceSize]byte]openedAhead) {
+	for _, o := range m {
+		if o.inner != nil {
+			clear(o.inner.Before[:])
+			clear(o.inner.After[:])
+			clear(o.inner.Plaintext)
+		}
+	}
 }
 
 // aheadAgain returns the jobs of a whose signing key was missing, with the keys of their
@@ -351,6 +364,26 @@ func (cs *aheadCursors) snapshot(chains map[chainKey]*storage.EpochChainRecord) 
 		if !k.sender {
 			cs.committed[k] = slices.Clone(r.State)
 		}
+	}
+}
+
+// forget clears the chain keys of the cursors and the chain states copied for them (the
+// Sync is over): a cursor behind its chain, or a stepped-over iteration's chain key,
+// derives the keys of messages already read.
+func (cs *aheadCursors) forget() {
+	cs.mu.Lock()
+	defer cs.mu.Unlock()
+	for _, cur := range cs.m {
+		cur.mu.Lock()
+		clear(cur.chain[:])
+		for i := range cur.keys {
+			cur.keys[i] = [epoch.IDSize]byte{}
+		}
+		clear(cur.keys)
+		cur.mu.Unlock()
+	}
+	for _, st := range cs.committed {
+		clear(st)
 	}
 }
 

@@ -178,6 +178,10 @@ func (c *Client) beginVerify() bool {
 func (c *Client) endVerify() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	forgetOpened(c.hot.opened)
+	if c.hot.cursors != nil {
+		c.hot.cursors.forget()
+	}
 	c.hot.verified, c.hot.opened, c.hot.cursors, c.hot.verifying = nil, nil, nil, false
 }
 
