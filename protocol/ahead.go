@@ -47,6 +47,7 @@ func (h *hotPath) takeOpened(gc *groupCache, topic string, payload []byte) (open
 	}
 	delete(h.opened, k)
 	if !slices.Contains(gc.live, o.ep) {
+		o.forget()
 		return openedAhead{}, false
 	}
 	h.aheadUsed[0]++
@@ -273,11 +274,16 @@ func (c *Client) settleAhead(ctx context.Context, a *ahead, workers int) {
 // (those not taken: a message taken is no longer in m).
 func forgetOpened(m map[[outerNonceSize]byte]openedAhead) {
 	for _, o := range m {
-		if o.inner != nil {
-			clear(o.inner.Before[:])
-			clear(o.inner.After[:])
-			clear(o.inner.Plaintext)
-		}
+		o.forget()
+	}
+}
+
+// forget clears the chain keys and plaintext of o's message opened ahead, if any.
+func (o *openedAhead) forget() {
+	if o.inner != nil {
+		clear(o.inner.Before[:])
+		clear(o.inner.After[:])
+		clear(o.inner.Plaintext)
 	}
 }
 

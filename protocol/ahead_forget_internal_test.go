@@ -42,4 +42,18 @@ func TestEndVerifyClearsAheadKeys(t *testing.T) {
 	if string(pt) == "secret" {
 		t.Error("the plaintext of a message opened ahead and not taken kept after the Sync")
 	}
+
+	// A message opened ahead under an epoch retired since is dropped, cleared.
+	e1, e2 := epoch.Epoch{ID: epoch.ID{1}}, epoch.Epoch{ID: epoch.ID{2}}
+	p := []byte("\x02nonce of twenty-four bytes, then the ciphertext")
+	k, _ := openedKey(p)
+	inner = &epoch.Opened{Before: [epoch.IDSize]byte{6}, After: [epoch.IDSize]byte{7}, Plaintext: []byte("secret")}
+	pt = inner.Plaintext
+	h := &hotPath{opened: map[[outerNonceSize]byte]openedAhead{k: {payload: p, group: GroupID{7}, topic: "t", ep: e1, inner: inner}}}
+	if _, ok := h.takeOpened(&groupCache{id: GroupID{7}, live: []epoch.Epoch{e2}}, "t", p); ok {
+		t.Fatal("a frame opened under a retired epoch handed out")
+	}
+	if inner.Before != ([epoch.IDSize]byte{}) || inner.After != ([epoch.IDSize]byte{}) || string(pt) == "secret" {
+		t.Error("a message opened ahead under a retired epoch dropped uncleared")
+	}
 }
