@@ -330,7 +330,14 @@ func (t *txn) memberWelcome(g *storage.GroupRecord, gc *groupCache, next *member
 	if err := t.applyMembership(g, gc, *next, w.DeviceLists, false); err != nil {
 		return err
 	}
-	return t.mergeJoin(g, gc, w.Join)
+	err := t.mergeJoin(g, gc, w.Join)
+	if errors.Is(err, epoch.ErrUnknownPrev) {
+		// As a key block naming ids we do not know past the bound: it waits (everything
+		// above rolled back), among its sender's pending envelopes, for those events.
+		t.claim = append([]byte("inst"), inst[:]...)
+		return errPending
+	}
+	return err
 }
 
 // welcomeKnowsOurAdd reports whether the events carried by a Welcome for a group we are
@@ -421,7 +428,7 @@ func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte) erro
 	for _, e := range j {
 		// ApplyKnown, as a key block's event: a join names prev ids as freely as a rekey
 		// does, and one Welcome of 31 entries could otherwise record 992 made-up ids
-		// (TestSecWelcomeJoinUnknownPrev). Past the bound the Welcome is refused whole.
+		// (TestSecWelcomeJoinUnknownPrev). Past the bound the Welcome waits (memberWelcome).
 		if err := s.ApplyKnown(epoch.Event{ID: e.Event, Prev: e.Prev}); err != nil && !errors.Is(err, epoch.ErrDuplicate) {
 			return err
 		}

@@ -33,3 +33,21 @@ func KnownKeyEventsForTest(c *Client, g GroupID) int {
 	})
 	return n
 }
+
+// AppliedKeyEventForTest reports whether c's key schedule of group g applied event id.
+func AppliedKeyEventForTest(c *Client, g GroupID, id epoch.ID) bool {
+	applied := false
+	_ = c.tx(context.Background(), func(t *txn) error {
+		rec, err := t.GroupState(g)
+		if err != nil {
+			return err
+		}
+		s, err := loadSchedule(rec)
+		if err != nil {
+			return nil
+		}
+		applied = s.Applied(id)
+		return nil
+	})
+	return applied
+}
