@@ -169,7 +169,11 @@ var ErrClosed = errors.New("persistence: store closed")
 // schema. path ":memory:" opens a private in-memory database (one connection).
 func Open(path string) (*Store, error) {
 	var dsn string
-	q := "_foreign_keys=on&_busy_timeout=10000&_txlock=immediate"
+	// _mutex=no: the connection has no mutex of its own (SQLITE_OPEN_NOMUTEX);
+	// database/sql already serialises every call on it (its driverConn lock, held
+	// around each driver call: statements, rows, Conn.Raw), and the store has one
+	// connection.
+	q := "_foreign_keys=on&_busy_timeout=10000&_txlock=immediate&_mutex=no"
 	if path == ":memory:" {
 		dsn = "file::memory:?" + q
 	} else {

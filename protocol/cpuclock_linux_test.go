@@ -13,3 +13,13 @@ func threadCPU() int64 {
 	}
 	return ts.Nano()
 }
+
+// processCPUNanos returns the CPU time of the whole process (every thread) in
+// nanoseconds.
+func processCPUNanos() int64 {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_PROCESS_CPUTIME_ID, &ts); err != nil {
+		return 0
+	}
+	return ts.Nano()
+}
