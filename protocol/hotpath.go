@@ -345,7 +345,14 @@ func (t *txn) GroupState(id GroupID) (*storage.GroupRecord, error) {
 // written whole (both).
 func (t *txn) PutGroupState(g *storage.GroupRecord) error {
 	base, ok := t.knownGroup(g.ID)
-	if !ok || !sameGroupState(base, g) {
+	switch {
+	case ok && sameGroupState(base, g):
+	case ok && sameButClock(base, g):
+		// An ordinary message: only its clock, history and time to write.
+		if err := t.StoreTx.PutGroupClock(g.ID, g.Clock, g.History, g.UpdatedAt); err != nil {
+			return err
+		}
+	default:
 		if err := t.StoreTx.PutGroupState(g); err != nil {
 			return err
 		}
