@@ -241,6 +241,8 @@ type Client struct {
 	rekeys int
 	// hot is the ordinary group-message path's in-memory state (hotpath.go; under mu).
 	hot hotPath
+	// spare: the maps of the last transaction, emptied, for the next (guarded by mu).
+	spare txnSpares
 	// ownSent: the envelopes of our group messages published recently (with no replay
 	// marker: queueMessageFrame); their copies coming back are dropped unopened (own lock).
 	ownSent ownSent
@@ -396,12 +398,14 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 			for _, f := range t.rollback {
 				f()
 			}
+			c.spare.keep(t)
 		}
 		return nil, err
 	}
 	for _, f := range t.after {
 		f()
 	}
+	c.spare.keep(t)
 	if b := batchOf(ctx); b != nil {
 		// Inside a batch (batch.go): the commit is the batch's; what leaves the process
 		// waits for it.

@@ -306,7 +306,7 @@ func (t *txn) knownGroup(id GroupID) (*storage.GroupRecord, bool) {
 // for the client (nil: not in view).
 func (t *txn) setGroupView(id GroupID, v *storage.GroupRecord) {
 	if t.gs == nil {
-		t.gs = map[GroupID]*storage.GroupRecord{}
+		t.gs = t.c.spare.takeGS()
 	}
 	t.gs[id] = v
 	c := t.c
@@ -438,7 +438,7 @@ func (t *txn) knownChain(k chainKey) (*storage.EpochChainRecord, bool) {
 
 func (t *txn) setChain(k chainKey, r *storage.EpochChainRecord) {
 	if t.chains == nil {
-		t.chains = map[chainKey]*storage.EpochChainRecord{}
+		t.chains = t.c.spare.takeChains()
 	}
 	t.chains[k] = r
 	c := t.c
