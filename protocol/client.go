@@ -243,6 +243,10 @@ type Client struct {
 	hot hotPath
 	// spare: the maps of the last transaction, emptied, for the next (guarded by mu).
 	spare txnSpares
+	// marks: sends published and not recorded yet, recorded by the next transaction or
+	// after markDelay by markTimer (delivery.go; under mu).
+	marks     []soleMark
+	markTimer *time.Timer
 	// ownSent: the envelopes of our group messages published recently (with no replay
 	// marker: queueMessageFrame); their copies coming back are dropped unopened (own lock).
 	ownSent ownSent
@@ -318,6 +322,7 @@ func (c *Client) Subscribe(ctx context.Context) <-chan Event { return c.events.s
 // idempotent.
 func (c *Client) Close() error {
 	c.closeOne.Do(func() {
+		c.flushMarks()
 		c.releaseLeases()
 		close(c.closed)
 		c.events.close()
@@ -376,6 +381,9 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 	err := c.store.WithTx(ctx, func(st storage.StoreTx) error {
 		t = &txn{StoreTx: st, c: c}
 		t.after = t.afterBuf[:0]
+		if err := t.recordMarks(ctx); err != nil {
+			return err
+		}
 		if err := fn(t); err != nil {
 			return err
 		}
