@@ -247,6 +247,7 @@ type Client struct {
 	// after markDelay by markTimer (delivery.go; under mu).
 	marks     []soleMark
 	markTimer *time.Timer
+	markArmed bool // markTimer will fire
 	// ownSent: the envelopes of our group messages published recently (with no replay
 	// marker: queueMessageFrame); their copies coming back are dropped unopened (own lock).
 	ownSent ownSent

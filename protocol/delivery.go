@@ -120,7 +120,10 @@ func (c *Client) publishSole(ctx context.Context, group GroupID, rec *storage.Ou
 		return // cancelled: not an attempt; retried later
 	}
 	c.mu.Lock()
-	if len(c.marks) == 0 {
+	if !c.markArmed {
+		// Armed once per markDelay, not per send: a stream's marks are recorded by the
+		// next send's transaction anyway.
+		c.markArmed = true
 		if c.markTimer == nil {
 			c.markTimer = time.AfterFunc(markDelay, c.flushMarks)
 		} else {
@@ -177,6 +180,7 @@ func (t *txn) recordMarks(ctx context.Context) error {
 // their own: markTimer's, and Close's.
 func (c *Client) flushMarks() {
 	c.mu.Lock()
+	c.markArmed = false
 	n := len(c.marks)
 	c.mu.Unlock()
 	if n > 0 {
