@@ -113,25 +113,31 @@ func (c *Client) publishSole(ctx context.Context, group GroupID, rec *storage.Ou
 	}
 	_, err := c.tr.Publish(ctx, rec.Topic, rec.Payload)
 	if err != nil {
-		c.release(rec.ID)
 		if ctx.Err() == nil {
 			c.recordOutcome(ctx, rec, err)
 		}
+		c.release(rec.ID)
 		return // cancelled: not an attempt; retried later
 	}
 	c.mu.Lock()
-	if !c.markArmed {
-		// Armed once per markDelay, not per send: a stream's marks are recorded by the
-		// next send's transaction anyway.
-		c.markArmed = true
-		if c.markTimer == nil {
-			c.markTimer = time.AfterFunc(markDelay, c.flushMarks)
-		} else {
-			c.markTimer.Reset(markDelay)
-		}
-	}
 	c.marks = append(c.marks, soleMark{rec: rec, group: group})
+	c.armMarks()
 	c.mu.Unlock()
+}
+
+// armMarks makes sure markTimer will record the marks waiting (called with c.mu held).
+// It is armed once per markDelay, not per send: a stream's marks are recorded by the
+// next send's transaction anyway.
+func (c *Client) armMarks() {
+	if c.markArmed {
+		return
+	}
+	c.markArmed = true
+	if c.markTimer == nil {
+		c.markTimer = time.AfterFunc(markDelay, c.flushMarks)
+	} else {
+		c.markTimer.Reset(markDelay)
+	}
 }
 
 // soleMark is a send's publish not recorded yet (publishSole).
@@ -154,7 +160,10 @@ func (t *txn) recordMarks(ctx context.Context) error {
 	}
 	marks := c.marks
 	c.marks = nil
-	t.onRollback(func() { c.marks = append(marks, c.marks...) })
+	t.onRollback(func() {
+		c.marks = append(marks, c.marks...)
+		c.armMarks() // an idle client records them all the same
+	})
 	for _, m := range marks {
 		changed, err := t.PublishedSole(m.rec)
 		if err != nil {
