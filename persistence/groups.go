@@ -2,6 +2,7 @@ package persistence
 
 import (
 	"database/sql"
+	"time"
 
 	"github.com/chorus-im/chorus/protocol/storage"
 )
@@ -150,6 +151,12 @@ func (t *tx) PutGroupState(g *storage.GroupRecord) error {
 		repeat_block = ?, repeat_left = ?, sender_lease = ? WHERE id = ?`,
 		g.Sender, b2i(g.Rotate), b2i(g.Distribute), int64(g.Clock), g.History, t2i(g.UpdatedAt), g.Repeat, g.RepeatLeft,
 		int64(g.SenderLease), g.ID[:])
+	return affected(res, err)
+}
+
+func (t *tx) PutGroupClock(id storage.GroupID, clock uint64, history []byte, updatedAt time.Time) error {
+	res, err := t.exec(`UPDATE chat_groups SET clock = ?, history = ?, updated_at = ? WHERE id = ?`,
+		int64(clock), history, t2i(updatedAt), id[:])
 	return affected(res, err)
 }
 

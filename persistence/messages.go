@@ -35,17 +35,10 @@ func (r *messageRow) rec() storage.MessageRecord {
 	return m
 }
 
-// historyEntry is the causal-history entry of a message: installation || id[:16].
-func historyEntry(m *storage.MessageRecord) []byte {
-	e := make([]byte, 0, 32)
-	e = append(e, m.SenderInstallation[:]...)
-	return append(e, m.ID[:16]...)
-}
-
 func (t *tx) PutMessage(m *storage.MessageRecord) (bool, error) {
-	res, err := t.exec(`INSERT OR IGNORE INTO messages (id, group_id, history_entry, sender_account, sender_installation, clock, timestamp, received_at, outgoing, status, type, body)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		m.ID[:], m.Group[:], historyEntry(m), m.SenderAccount, m.SenderInstallation[:], int64(m.Clock), t2i(m.Timestamp),
+	res, err := t.exec(`INSERT OR IGNORE INTO messages (id, group_id, sender_account, sender_installation, clock, timestamp, received_at, outgoing, status, type, body)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		m.ID[:], m.Group[:], m.SenderAccount, m.SenderInstallation[:], int64(m.Clock), t2i(m.Timestamp),
 		t2i(m.ReceivedAt), b2i(m.Outgoing), int(m.Status), int(m.Type), m.Body)
 	if err != nil {
 		return false, err
@@ -152,8 +145,17 @@ func (t *tx) PutOutbox(o *storage.OutboxRecord) error {
 		msg = o.Message[:]
 	}
 	if o.ID == 0 {
-		res, err := t.exec(`INSERT INTO outbox (message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-			msg, o.Topic, o.Payload, int(o.Status), o.Attempts, t2i(o.NextAttempt), t2i(o.CreatedAt))
+		var res sql.Result
+		var err error
+		if o.Status == storage.StatusUnpublished && o.Attempts == 0 {
+			// A new record (every send's): its status and attempts in the statement,
+			// two arguments fewer to bind.
+			res, err = t.exec(`INSERT INTO outbox (message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (?, ?, ?, 0, 0, ?, ?)`,
+				msg, o.Topic, o.Payload, t2i(o.NextAttempt), t2i(o.CreatedAt))
+		} else {
+			res, err = t.exec(`INSERT INTO outbox (message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+				msg, o.Topic, o.Payload, int(o.Status), o.Attempts, t2i(o.NextAttempt), t2i(o.CreatedAt))
+		}
 		if err != nil {
 			return err
 		}
@@ -216,8 +218,15 @@ func (t *tx) DeleteOutbox(id int64) error {
 	return nil
 }
 
+// statusConstants: the statements of PutOutbox and PublishedSole write
+// storage.StatusUnpublished as 0 and StatusPublished as 1 (this fails to compile if
+// either changes).
+var _ = [...]int{[1]int{}[storage.StatusUnpublished], [1]int{}[storage.StatusPublished-1]}
+
 func (t *tx) PublishedSole(rec *storage.OutboxRecord) (bool, error) {
-	res, err := t.exec(`DELETE FROM outbox WHERE id = ? AND status = ?`, rec.ID, int(storage.StatusUnpublished))
+	// The statuses are constants in the statements (statusConstants): one argument
+	// each to bind.
+	res, err := t.exec(`DELETE FROM outbox WHERE id = ? AND status = 0`, rec.ID)
 	if err != nil {
 		return false, err
 	}
@@ -225,7 +234,7 @@ func (t *tx) PublishedSole(rec *storage.OutboxRecord) (bool, error) {
 		return false, err
 	}
 	n := int64(len(rec.Payload))
-	res, err = t.exec(`UPDATE messages SET status = ? WHERE id = ? AND status != ?`, int(storage.StatusPublished), rec.Message[:], int(storage.StatusPublished))
+	res, err = t.exec(`UPDATE messages SET status = 1 WHERE id = ? AND status != 1`, rec.Message[:])
 	if err != nil {
 		return false, err
 	}

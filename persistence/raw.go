@@ -28,6 +28,9 @@ func (s *Store) rawExec(query string, count bool, args []any) (driver.Result, er
 	}
 	c := &s.call
 	c.query, c.count = query, count
+	if count {
+		s.args += uint64(len(args))
+	}
 	// The arguments are converted here, into the reused buffer, and args is not kept:
 	// the caller's (variadic) list stays on its stack.
 	for i, a := range args {

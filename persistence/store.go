@@ -39,6 +39,7 @@ type Store struct {
 	rawFn     func(any) error
 	run       uint64 // statements run through transactions (Statements)
 	argBytes  uint64 // bytes of the blob and text arguments of writes (WriteArgBytes)
+	args      uint64 // arguments bound to writes (WriteArgs)
 	closeOnce sync.Once
 	closeErr  error
 	memory    bool // a private in-memory database: nothing to sync
@@ -405,6 +406,15 @@ func (s *Store) WriteArgBytes() uint64 {
 	s.rawMu.Lock()
 	defer s.rawMu.Unlock()
 	return s.argBytes
+}
+
+// WriteArgs returns how many arguments the writes transactions have run on s since Open
+// have bound: each is one call into sqlite (go-sqlite3 binds them one by one), for tests
+// and benchmarks.
+func (s *Store) WriteArgs() uint64 {
+	s.rawMu.Lock()
+	defer s.rawMu.Unlock()
+	return s.args
 }
 
 // tx implements storage.StoreTx on one sqlite transaction (or a savepoint of the open

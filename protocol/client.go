@@ -241,6 +241,13 @@ type Client struct {
 	rekeys int
 	// hot is the ordinary group-message path's in-memory state (hotpath.go; under mu).
 	hot hotPath
+	// spare: the maps of the last transaction, emptied, for the next (guarded by mu).
+	spare txnSpares
+	// marks: sends published and not recorded yet, recorded by the next transaction or
+	// after markDelay by markTimer (delivery.go; under mu).
+	marks     []soleMark
+	markTimer *time.Timer
+	markArmed bool // markTimer will fire
 	// ownSent: the envelopes of our group messages published recently (with no replay
 	// marker: queueMessageFrame); their copies coming back are dropped unopened (own lock).
 	ownSent ownSent
@@ -316,6 +323,7 @@ func (c *Client) Subscribe(ctx context.Context) <-chan Event { return c.events.s
 // idempotent.
 func (c *Client) Close() error {
 	c.closeOne.Do(func() {
+		c.flushMarks()
 		c.releaseLeases()
 		close(c.closed)
 		c.events.close()
@@ -374,6 +382,9 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 	err := c.store.WithTx(ctx, func(st storage.StoreTx) error {
 		t = &txn{StoreTx: st, c: c}
 		t.after = t.afterBuf[:0]
+		if err := t.recordMarks(ctx); err != nil {
+			return err
+		}
 		if err := fn(t); err != nil {
 			return err
 		}
@@ -396,12 +407,14 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 			for _, f := range t.rollback {
 				f()
 			}
+			c.spare.keep(t)
 		}
 		return nil, err
 	}
 	for _, f := range t.after {
 		f()
 	}
+	c.spare.keep(t)
 	if b := batchOf(ctx); b != nil {
 		// Inside a batch (batch.go): the commit is the batch's; what leaves the process
 		// waits for it.

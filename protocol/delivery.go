@@ -100,39 +100,101 @@ func (c *Client) publishIDs(ctx context.Context, recs []*storage.OutboxRecord) {
 
 // publishSole is publishIDs for a send whose message has one outbox record, rec, queued
 // (and claimed) by the caller's committed transaction. A successful publish is marked
-// without reading the record or the message back: one transaction deletes the record if
-// it is still unpublished and sets the message Published (recordOutcome's result for a
-// message's only record). Anything else takes publishIDs' path.
+// without reading the record or the message back: the record is deleted if it is still
+// unpublished and the message set Published (recordOutcome's result for a message's only
+// record), not in a transaction of its own but at the start of the client's next one
+// (recordMarks: a stream of sends records each publish in the next send's transaction),
+// or after markDelay if none comes. The record stays claimed until then. Anything else
+// takes publishIDs' path.
 func (c *Client) publishSole(ctx context.Context, group GroupID, rec *storage.OutboxRecord) {
 	if rec.Delayed || c.rl != nil || c.hookStored != nil {
 		c.publishIDs(ctx, []*storage.OutboxRecord{rec})
 		return
 	}
-	defer c.release(rec.ID)
 	_, err := c.tr.Publish(ctx, rec.Topic, rec.Payload)
 	if err != nil {
 		if ctx.Err() == nil {
 			c.recordOutcome(ctx, rec, err)
 		}
+		c.release(rec.ID)
 		return // cancelled: not an attempt; retried later
 	}
-	_ = c.tx(uncancelled(ctx), func(t *txn) error {
-		changed, err := t.PublishedSole(rec)
-		if err != nil || !changed {
-			return err
-		}
-		t.emit(&DeliveryStatusChanged{Message: rec.Message, Group: group, Status: StatusPublished})
-		return nil
-	})
+	c.mu.Lock()
+	c.marks = append(c.marks, soleMark{rec: rec, group: group})
+	c.armMarks()
+	c.mu.Unlock()
 }
 
-// uncancelled is context.WithoutCancel(ctx), or ctx itself if it cannot be cancelled (no
-// allocation per send for the common context.Background).
-func uncancelled(ctx context.Context) context.Context {
-	if ctx.Done() == nil {
-		return ctx
+// armMarks makes sure markTimer will record the marks waiting (called with c.mu held).
+// It is armed once per markDelay, not per send: a stream's marks are recorded by the
+// next send's transaction anyway.
+func (c *Client) armMarks() {
+	if c.markArmed {
+		return
 	}
-	return context.WithoutCancel(ctx)
+	c.markArmed = true
+	if c.markTimer == nil {
+		c.markTimer = time.AfterFunc(markDelay, c.flushMarks)
+	} else {
+		c.markTimer.Reset(markDelay)
+	}
+}
+
+// soleMark is a send's publish not recorded yet (publishSole).
+type soleMark struct {
+	rec   *storage.OutboxRecord
+	group GroupID
+}
+
+// markDelay bounds how long an idle client leaves a send's publish unrecorded.
+const markDelay = 5 * time.Millisecond
+
+// recordMarks records the publishes of sends not recorded yet (publishSole), first in a
+// transaction (its reads see them). In a batch they wait for the next transaction
+// outside it (a batch's commit may fail as a whole). A publish recorded releases its
+// record's claim at commit; if the transaction fails, it is recorded by the next.
+func (t *txn) recordMarks(ctx context.Context) error {
+	c := t.c
+	if len(c.marks) == 0 || batchOf(ctx) != nil {
+		return nil
+	}
+	marks := c.marks
+	c.marks = nil
+	t.onRollback(func() {
+		c.marks = append(marks, c.marks...)
+		c.armMarks() // an idle client records them all the same
+	})
+	for _, m := range marks {
+		changed, err := t.PublishedSole(m.rec)
+		if err != nil {
+			return err
+		}
+		if changed {
+			t.emit(&DeliveryStatusChanged{Message: m.rec.Message, Group: m.group, Status: StatusPublished})
+		}
+	}
+	t.onCommit(func() {
+		for _, m := range marks {
+			c.release(m.rec.ID)
+		}
+		if c.marks == nil {
+			clear(marks)
+			c.marks = marks[:0] // the buffer, for the next ones
+		}
+	})
+	return nil
+}
+
+// flushMarks records the publishes not recorded yet (publishSole) in a transaction of
+// their own: markTimer's, and Close's.
+func (c *Client) flushMarks() {
+	c.mu.Lock()
+	c.markArmed = false
+	n := len(c.marks)
+	c.mu.Unlock()
+	if n > 0 {
+		_ = c.tx(context.Background(), func(*txn) error { return nil })
+	}
 }
 
 // attempt publishes one outbox record found by the retry loop, unless someone else is

@@ -225,7 +225,7 @@ func (t *txn) knownGroup(id GroupID) (*storage.GroupRecord, bool) {
 // for the client (nil: not in view).
 func (t *txn) setGroupView(id GroupID, v *storage.GroupRecord) {
 	if t.gs == nil {
-		t.gs = map[GroupID]*storage.GroupRecord{}
+		t.gs = t.c.spare.takeGS()
 	}
 	t.gs[id] = v
 	c := t.c
@@ -264,7 +264,14 @@ func (t *txn) GroupState(id GroupID) (*storage.GroupRecord, error) {
 // written whole (both).
 func (t *txn) PutGroupState(g *storage.GroupRecord) error {
 	base, ok := t.knownGroup(g.ID)
-	if !ok || !sameGroupState(base, g) {
+	switch {
+	case ok && sameGroupState(base, g):
+	case ok && sameButClock(base, g):
+		// An ordinary message: only its clock, history and time to write.
+		if err := t.StoreTx.PutGroupClock(g.ID, g.Clock, g.History, g.UpdatedAt); err != nil {
+			return err
+		}
+	default:
 		if err := t.StoreTx.PutGroupState(g); err != nil {
 			return err
 		}
@@ -350,7 +357,7 @@ func (t *txn) knownChain(k chainKey) (*storage.EpochChainRecord, bool) {
 
 func (t *txn) setChain(k chainKey, r *storage.EpochChainRecord) {
 	if t.chains == nil {
-		t.chains = map[chainKey]*storage.EpochChainRecord{}
+		t.chains = t.c.spare.takeChains()
 	}
 	t.chains[k] = r
 	c := t.c

@@ -90,6 +90,13 @@ func sameGroupState(v, g *storage.GroupRecord) bool {
 		v.UpdatedAt.Equal(storedTime(g.UpdatedAt)) && v.RepeatLeft == g.RepeatLeft && v.SenderLease == g.SenderLease
 }
 
+// sameButClock reports whether g differs from v at most in the columns an ordinary
+// message changes (Clock, History, UpdatedAt: PutGroupClock).
+func sameButClock(v, g *storage.GroupRecord) bool {
+	return sameBytes(v.Sender, g.Sender) && sameBytes(v.Repeat, g.Repeat) && v.Rotate == g.Rotate &&
+		v.Distribute == g.Distribute && v.RepeatLeft == g.RepeatLeft && v.SenderLease == g.SenderLease
+}
+
 // sameKeys reports whether g's Schedule and EpochMeta are v's (the same slices, the
 // usual case, or equal bytes).
 func sameKeys(v, g *storage.GroupRecord) bool {

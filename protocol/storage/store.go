@@ -310,6 +310,9 @@ type GroupStore interface {
 	// Rotate, Distribute, Clock, History, UpdatedAt, Repeat, RepeatLeft and SenderLease
 	// (the event log and the keys can be large; ErrNotFound if the group is not stored).
 	PutGroupState(*GroupRecord) error
+	// PutGroupClock updates only Clock, History and UpdatedAt, what an ordinary message
+	// changes (ErrNotFound if the group is not stored).
+	PutGroupClock(id GroupID, clock uint64, history []byte, updatedAt time.Time) error
 	// PutGroupExceptLog updates every field of a stored group but its event log and its
 	// keys (Schedule, EpochMeta: PutGroupKeys), which stay as stored (ErrNotFound if the
 	// group is not stored).
