@@ -250,6 +250,8 @@ type Client struct {
 	scheds map[GroupID]schedMemo
 	// candidates remembers the candidate epochs of each v2 group's kept seeds (epochs.go).
 	candidates map[epoch.ID]candidateMemo
+	// senderEpochs: the epochs that may hold a sending chain of ours, per group (epochs_chains.go).
+	senderEpochs map[GroupID][][32]byte
 	// instGen moves with every write of an installation record (membership_installs.go).
 	instGen uint64
 }
@@ -487,6 +489,8 @@ type txn struct {
 	// groups whose chains it deleted (hotpath.go).
 	chains        map[chainKey]*storage.EpochChainRecord
 	chainsDropped map[GroupID]bool
+	// senderPut: the epochs of the sending chains this transaction stored (epochs_chains.go).
+	senderPut map[GroupID][][32]byte
 	// logs: the stored event logs this transaction wrote or learnt (membership_log.go).
 	logs map[GroupID]txnLogMark
 	// eventMemos: the event id indexes built in this transaction (event_memo.go).

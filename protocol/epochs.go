@@ -317,7 +317,7 @@ func (t *txn) storeSchedule(g *storage.GroupRecord, gc *groupCache, s *epoch.Sch
 	for i := range live {
 		keep[i] = live[i].ID
 	}
-	if err := t.DeleteEpochChains(g.ID, keep); err != nil {
+	if err := t.retireChains(g.ID, keep); err != nil {
 		return err
 	}
 	if gc != nil {

@@ -264,8 +264,8 @@ func TestKeyEventReceiveStatements(t *testing.T) {
 		return n
 	}
 	remove(others[0]) // warm
-	if n := remove(others[1]); n > 11 {
-		t.Errorf("a key event received ran %d statements, want ≤ 11", n)
+	if n := remove(others[1]); n > 10 {
+		t.Errorf("a key event received ran %d statements, want ≤ 10", n)
 	}
 }
 
