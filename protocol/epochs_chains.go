@@ -12,10 +12,11 @@ import (
 
 // senderEpochs (Client.senderEpochs, under mu) holds, per group, a superset of the epochs
 // of the group's stored sending chains, as committed; a group without an entry is not
-// known (after a start): its next retirement deletes in both tables, which makes it known.
-// An entry only grows between retirements (every sending chain stored passes
-// noteSenderChain), so it may name chains deleted since (a group deleted, a full delete),
-// never miss one.
+// known (after a start): its next retirement deletes in both tables, which makes it known
+// (every kept epoch; none after a join or a leave, which delete every chain). Every sending chain stored passes noteSenderChain, and a retirement
+// leaves the kept ones: an entry may name chains deleted since (a group deleted, a full
+// delete), never miss one; an installation that does not send ends with none, and skips
+// the delete.
 
 // noteSenderChain records that this transaction stores a sending chain of epoch e of
 // group g (PutSenderChain): it counts for this transaction's retirements at once, and for
@@ -53,21 +54,26 @@ func (t *txn) retireChains(g GroupID, keep [][32]byte) error {
 	} else if err := t.DeleteEpochChains(g, keep); err != nil {
 		return err
 	}
-	// What remains is in keep: the client's entry becomes keep, with the sending chains
-	// this transaction stores after this point (noted again, at commit after this); of
-	// those it stored before, the ones kept remain.
+	// What remains is in keep: the client's entry keeps its epochs that are in keep (or
+	// becomes keep, if it was not known: any of them may hold one), with the sending
+	// chains this transaction stores after this point (noted again, at commit after
+	// this); of those it stored before, the ones kept remain.
 	if put := t.senderPut[g]; put != nil {
 		t.senderPut[g] = slices.DeleteFunc(put, retired)
 	}
-	now := slices.Clone(keep)
-	if now == nil {
-		now = [][32]byte{}
+	all := slices.Clone(keep)
+	if all == nil {
+		all = [][32]byte{}
 	}
 	t.onCommit(func() {
 		if c.senderEpochs == nil {
 			c.senderEpochs = map[GroupID][][32]byte{}
 		}
-		c.senderEpochs[g] = now
+		if s, ok := c.senderEpochs[g]; ok {
+			c.senderEpochs[g] = slices.DeleteFunc(s, retired)
+		} else {
+			c.senderEpochs[g] = all
+		}
 	})
 	return nil
 }

@@ -220,7 +220,7 @@ func (t *txn) createGroupV2(g *storage.GroupRecord, gc *groupCache, st *membersh
 // leaveV2 winds down our key schedule state of a group we are no longer in.
 func (t *txn) leaveV2(g *storage.GroupRecord, gc *groupCache) error {
 	g.Schedule = nil
-	if err := t.DeleteEpochChains(g.ID, nil); err != nil {
+	if err := t.retireChains(g.ID, nil); err != nil {
 		return err
 	}
 	t.setLive(gc, nil, nil)
