@@ -227,6 +227,9 @@ type Client struct {
 	// hookSlotSeed rewrites the seed we seal in one recipient's slot of the key blocks we
 	// author (what a misbehaving installation could send: TestKeyConfirmSlot).
 	hookSlotSeed func(to InstallationID, seed epoch.Seed) epoch.Seed
+	// hookSlotTargets rewrites the installations the key blocks we author have a slot for
+	// (a misbehaving author: TestRemovalSlotToRemoved).
+	hookSlotTargets func(targets []storage.InstallationRecord) []storage.InstallationRecord
 	// hookCommit runs last in every transaction: an error makes it fail (rolled back).
 	hookCommit func() error
 
