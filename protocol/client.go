@@ -255,6 +255,9 @@ type Client struct {
 	candidates map[epoch.ID]candidateMemo
 	// senderEpochs: the epochs that may hold a sending chain of ours, per group (epochs_chains.go).
 	senderEpochs map[GroupID][][32]byte
+	// departNow: departV2 records a removal's departure at once, not with its key block
+	// (tests compare the two).
+	departNow bool
 	// instGen moves with every write of an installation record (membership_installs.go).
 	instGen uint64
 }
@@ -494,6 +497,10 @@ type txn struct {
 	chainsDropped map[GroupID]bool
 	// senderPut: the epochs of the sending chains this transaction stored (epochs_chains.go).
 	senderPut map[GroupID][][32]byte
+	// departLater and departing: the group whose removal's departure its key block, in the
+	// same publish, records, and the accounts removed (departV2, processKeyBlock).
+	departLater *groupCache
+	departing   []string
 	// logs: the stored event logs this transaction wrote or learnt (membership_log.go).
 	logs map[GroupID]txnLogMark
 	// eventMemos: the event id indexes built in this transaction (event_memo.go).

@@ -33,3 +33,24 @@ func SenderChainsForTest(c *Client, g GroupID) (stored, keep [][32]byte, err err
 	})
 	return stored, keep, err
 }
+
+// SetDepartNowForTest makes c record a removal's departure at once (departV2), not with
+// the removal's key block.
+func SetDepartNowForTest(c *Client, now bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.departNow = now
+}
+
+// KeysForTest returns c's stored key schedule and bookkeeping of group g.
+func KeysForTest(c *Client, g GroupID) (schedule, meta []byte, err error) {
+	err = c.tx(context.Background(), func(t *txn) error {
+		rec, err := t.Group(g)
+		if err != nil {
+			return err
+		}
+		schedule, meta = rec.Schedule, rec.EpochMeta
+		return nil
+	})
+	return schedule, meta, err
+}
