@@ -82,20 +82,35 @@ func (t *tx) ReceiverChains(group storage.GroupID) ([]storage.EpochChainRecord, 
 }
 
 func (t *tx) DeleteEpochChains(group storage.GroupID, keep [][32]byte) error {
-	q := ` WHERE group_id = ?`
-	args := []any{group[:]}
-	if len(keep) > 0 {
-		q += ` AND epoch NOT IN (?` + repeatPlaceholders(len(keep)-1) + `)`
-		for i := range keep {
-			args = append(args, keep[i][:])
-		}
-	}
+	q, args := retiredEpochs(group, keep)
 	if _, err := t.exec(`DELETE FROM epoch_senders`+q, args...); err != nil {
 		return err
 	}
 	// epoch_skipped's rows go with their chains (ON DELETE CASCADE).
 	_, err := t.exec(`DELETE FROM epoch_receivers`+q, args...)
 	return err
+}
+
+func (t *tx) DeleteEpochReceivers(group storage.GroupID, keep [][32]byte) error {
+	q, args := retiredEpochs(group, keep)
+	// epoch_skipped's rows go with their chains (ON DELETE CASCADE).
+	_, err := t.exec(`DELETE FROM epoch_receivers`+q, args...)
+	return err
+}
+
+// retiredEpochs returns the WHERE clause and arguments naming group's chains of every
+// epoch not in keep.
+func retiredEpochs(group storage.GroupID, keep [][32]byte) (string, []any) {
+	q := ` WHERE group_id = ?`
+	args := make([]any, 1, 1+len(keep))
+	args[0] = group[:]
+	if len(keep) > 0 {
+		q += ` AND epoch NOT IN (?` + repeatPlaceholders(len(keep)-1) + `)`
+		for i := range keep {
+			args = append(args, keep[i][:])
+		}
+	}
+	return q, args
 }
 
 func (t *tx) DeleteReceiverChains(group storage.GroupID, inst storage.InstallationID) error {

@@ -227,6 +227,9 @@ type Client struct {
 	// hookSlotSeed rewrites the seed we seal in one recipient's slot of the key blocks we
 	// author (what a misbehaving installation could send: TestKeyConfirmSlot).
 	hookSlotSeed func(to InstallationID, seed epoch.Seed) epoch.Seed
+	// hookSlotTargets rewrites the installations the key blocks we author have a slot for
+	// (a misbehaving author: TestRemovalSlotToRemoved).
+	hookSlotTargets func(targets []storage.InstallationRecord) []storage.InstallationRecord
 	// hookCommit runs last in every transaction: an error makes it fail (rolled back).
 	hookCommit func() error
 
@@ -257,6 +260,11 @@ type Client struct {
 	scheds map[GroupID]schedMemo
 	// candidates remembers the candidate epochs of each v2 group's kept seeds (epochs.go).
 	candidates map[epoch.ID]candidateMemo
+	// senderEpochs: the epochs that may hold a sending chain of ours, per group (epochs_chains.go).
+	senderEpochs map[GroupID][][32]byte
+	// departNow: departV2 records a removal's departure at once, not with its key block
+	// (tests compare the two).
+	departNow bool
 	// instGen moves with every write of an installation record (membership_installs.go).
 	instGen uint64
 }
@@ -500,6 +508,12 @@ type txn struct {
 	// groups whose chains it deleted (hotpath.go).
 	chains        map[chainKey]*storage.EpochChainRecord
 	chainsDropped map[GroupID]bool
+	// senderPut: the epochs of the sending chains this transaction stored (epochs_chains.go).
+	senderPut map[GroupID][][32]byte
+	// departLater and departing: the group whose removal's departure its key block, in the
+	// same publish, records, and the accounts removed (departV2, processKeyBlock).
+	departLater *groupCache
+	departing   []string
 	// logs: the stored event logs this transaction wrote or learnt (membership_log.go).
 	logs map[GroupID]txnLogMark
 	// eventMemos: the event id indexes built in this transaction (event_memo.go).

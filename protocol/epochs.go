@@ -142,7 +142,12 @@ func (cv *coverage) coversID(e epoch.ID, id InstallationID, account string) bool
 // frontier event's seed reached it (as far as we know). One event that missed it keeps
 // the epoch out of its reach (its contribution is needed), so no rekey is due for it.
 func reaches(s *epoch.Schedule, m *epochMeta, in *storage.InstallationRecord) bool {
-	for _, id := range s.Frontier() {
+	return reachesFrontier(s.Frontier(), m, in)
+}
+
+// reachesFrontier is reaches for the events of frontier f.
+func reachesFrontier(f epoch.Frontier, m *epochMeta, in *storage.InstallationRecord) bool {
+	for _, id := range f {
 		if cv, ok := m.Covered[id.String()]; ok && !cv.covers(id, in) {
 			return false
 		}
@@ -317,7 +322,7 @@ func (t *txn) storeSchedule(g *storage.GroupRecord, gc *groupCache, s *epoch.Sch
 	for i := range live {
 		keep[i] = live[i].ID
 	}
-	if err := t.DeleteEpochChains(g.ID, keep); err != nil {
+	if err := t.retireChains(g.ID, keep); err != nil {
 		return err
 	}
 	if gc != nil {

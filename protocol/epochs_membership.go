@@ -220,7 +220,7 @@ func (t *txn) createGroupV2(g *storage.GroupRecord, gc *groupCache, st *membersh
 // leaveV2 winds down our key schedule state of a group we are no longer in.
 func (t *txn) leaveV2(g *storage.GroupRecord, gc *groupCache) error {
 	g.Schedule = nil
-	if err := t.DeleteEpochChains(g.ID, nil); err != nil {
+	if err := t.retireChains(g.ID, nil); err != nil {
 		return err
 	}
 	t.setLive(gc, nil, nil)
@@ -233,25 +233,62 @@ func (t *txn) departV2(g *storage.GroupRecord, gc *groupCache, removed []string)
 	if len(removed) == 0 || len(g.Schedule) == 0 {
 		return nil
 	}
+	if gc != nil && t.departLater == gc && t.departing == nil && !t.c.departNow {
+		// The removal's key block, in the same publish, records the departure with its own
+		// bookkeeping (processKeyBlock): one encoding and write of it, not two (issue 13).
+		t.departing = removed
+		return nil
+	}
 	s, m, err := t.loadV2(g)
 	if err != nil {
 		return err
 	}
+	if err := t.noteDeparture(gc, s.Frontier(), m, removed); err != nil {
+		return err
+	}
+	return t.storeMeta(g, m)
+}
+
+// noteDeparture adds to m's uncovered installations those of the removed accounts that
+// every event of frontier f reached (see reaches), in order.
+func (t *txn) noteDeparture(gc *groupCache, f epoch.Frontier, m *epochMeta, removed []string) error {
 	for _, acct := range removed {
 		ins, ok := t.accountInstallations(gc, acct) // the members' cached list (no query)
 		if !ok {
+			var err error
 			if ins, err = t.InstallationsOf(acct); err != nil {
 				return err
 			}
 		}
 		for i := range ins {
-			if !slices.Contains(m.Uncovered, ins[i].ID) && reaches(s, m, &ins[i]) {
+			if !slices.Contains(m.Uncovered, ins[i].ID) && reachesFrontier(f, m, &ins[i]) {
 				m.Uncovered = append(m.Uncovered, ins[i].ID)
 			}
 		}
 	}
 	slices.SortFunc(m.Uncovered, func(a, b InstallationID) int { return bytes.Compare(a[:], b[:]) })
-	return t.storeMeta(g, m)
+	return nil
+}
+
+// flushDeparture records a departure left to a key block (departV2) that did not record
+// it (its block not applied): as departV2 would have.
+func (t *txn) flushDeparture(gc *groupCache) error {
+	removed := t.departing
+	t.departing = nil
+	if removed == nil {
+		return nil
+	}
+	g, err := t.GroupState(gc.id)
+	if err != nil {
+		return err
+	}
+	if len(g.Schedule) == 0 {
+		return nil
+	}
+	if err := t.departV2(g, gc, removed); err != nil {
+		return err
+	}
+	return t.PutGroupState(g)
 }
 
 // healEvents and healEventBytes bound the latest applied membership events a healing

@@ -45,8 +45,14 @@ func signingKey65(in *storage.InstallationRecord) ([]byte, error) {
 // handleGroupV2 processes a v2 group frame opened under epoch ep (spec: "Processing
 // order"): the message first (a membership key event must be applicable before its
 // block is looked at), then the key block.
-func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) error {
+func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) (err error) {
 	c := t.c
+	defer func() { // a departure its key block did not record (departV2)
+		if err == nil && t.departing != nil {
+			err = t.flushDeparture(gc)
+		}
+		t.departing = nil
+	}()
 	g, err := t.GroupState(gc.id)
 	if err != nil {
 		return err
@@ -78,7 +84,12 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) err
 		}
 	}
 	if f.Message != nil {
-		switch err := t.openGroupMessageV2(g, gc, f.Message, h, ep, kb); {
+		if kb != nil && kb.Kind == epoch.KindMembership && kb.Parts == 1 {
+			t.departLater = gc // a removal's departure: recorded by processKeyBlock
+		}
+		err := t.openGroupMessageV2(g, gc, f.Message, h, ep, kb)
+		t.departLater = nil
+		switch {
 		case errors.Is(err, ErrNotMember) && kb != nil && kb.Kind == epoch.KindRekey && !joiningV2(gc):
 			// A rekey authored concurrently with its author's removal carries its message
 			// (a heal's recent events) from an installation no longer a member: the
@@ -301,6 +312,12 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	default:
 		return err
 	}
+	departed := t.departing != nil // the departure of this publish's removal (departV2)
+	if departed {
+		if err := t.noteDeparture(gc, s0, m, t.departing); err != nil {
+			return err
+		}
+	}
 	if fresh {
 		var added []string
 		if kb.Kind == epoch.KindMembership {
@@ -358,7 +375,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		}
 	}
 	dropped := t.checkEquivocation(g, gc, s, kb, in)
-	if !fresh && !seeded && !noted && !dropped {
+	if !fresh && !seeded && !noted && !dropped && !departed {
 		return nil // an applied event's block (another part, a repeat) without our seed: nothing changed
 	}
 	if err := t.storeSchedule(g, gc, s, m); err != nil {
@@ -367,6 +384,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	if err := t.PutGroupState(g); err != nil {
 		return err
 	}
+	t.departing = nil // recorded
 	c.log.Debug("key block applied", "group", g.ID.String()[:8], "event", shortID(kb.Event), "kind", kb.Kind,
 		"author", author.String()[:8], "prev", shortIDs(kb.Prev), "fresh", fresh, "seed", s.HasSeed(kb.Event),
 		"frontier", shortIDs(s.Frontier()), "missing", len(s.Missing()))

@@ -67,6 +67,9 @@ func (t *txn) installationsOf(accounts []string) ([]storage.InstallationRecord, 
 // slots and the installations served.
 func (t *txn) buildKeySlots(g *storage.GroupRecord, kb *epoch.KeyBlock, seed *epoch.Seed, targets []storage.InstallationRecord) ([]epoch.Slot, []InstallationID, error) {
 	c := t.c
+	if c.hookSlotTargets != nil {
+		targets = c.hookSlotTargets(targets)
+	}
 	kb.Confirm(epoch.ID(g.ID), seed) // before the context, which binds it
 	ctx := kb.Context(epoch.ID(g.ID))
 	pt, err := (&epoch.SlotPlaintext{Kind: epoch.SlotSeed, Seed: *seed}).MarshalBinary()

@@ -478,7 +478,7 @@ func (t *txn) storeJoinedV2(w *wire.WelcomeV2, s *epoch.Schedule, st *membership
 			return nil, err
 		}
 	}
-	if err := t.DeleteEpochChains(g.ID, nil); err != nil {
+	if err := t.retireChains(g.ID, nil); err != nil {
 		return nil, err
 	}
 	if err := t.storeSchedule(g, nil, s, &epochMeta{V: 2}); err != nil {

@@ -1,6 +1,9 @@
 package protocol
 
-import "github.com/chorus-im/chorus/epoch"
+import (
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/storage"
+)
 
 // SetSlotSeedHookForTest has c seal, in the slot of every key block it authors for
 // installation to, the seed f returns instead of the event's (a misbehaving author).
@@ -8,4 +11,12 @@ func SetSlotSeedHookForTest(c *Client, f func(to InstallationID, seed epoch.Seed
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.hookSlotSeed = f
+}
+
+// SetSlotTargetsHookForTest has c give, in every key block it authors, a slot to the
+// installations f returns instead of the ones it would (a misbehaving author).
+func SetSlotTargetsHookForTest(c *Client, f func(targets []storage.InstallationRecord) []storage.InstallationRecord) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hookSlotTargets = f
 }

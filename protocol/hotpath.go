@@ -421,6 +421,7 @@ func (t *txn) PutSenderChain(r *storage.EpochChainRecord) error {
 	if err := t.StoreTx.PutSenderChain(r); err != nil {
 		return err
 	}
+	t.noteSenderChain(r.Group, r.Epoch)
 	v := copyChain(r)
 	v.Installation = InstallationID{} // as the store returns it
 	t.setChain(chainKey{group: r.Group, epoch: r.Epoch, sender: true}, v)
@@ -433,6 +434,7 @@ func (t *txn) putSenderChainOwned(r *storage.EpochChainRecord) error {
 	if err := t.StoreTx.PutSenderChain(r); err != nil {
 		return err
 	}
+	t.noteSenderChain(r.Group, r.Epoch)
 	r.Installation = InstallationID{} // as the store returns it
 	t.setChain(chainKey{group: r.Group, epoch: r.Epoch, sender: true}, r)
 	return nil

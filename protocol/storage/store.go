@@ -284,6 +284,8 @@ type EpochStore interface {
 	// DeleteEpochChains deletes the group's sending and receiving chains of every epoch
 	// not in keep (all of them if keep is empty).
 	DeleteEpochChains(group GroupID, keep [][32]byte) error
+	// DeleteEpochReceivers is DeleteEpochChains of the receiving chains only.
+	DeleteEpochReceivers(group GroupID, keep [][32]byte) error
 	// DeleteReceiverChains deletes the receiver chains of one sender installation.
 	DeleteReceiverChains(group GroupID, inst InstallationID) error
 	// The skipped keys of receiver chains, one row each: deleted with their chain (by
