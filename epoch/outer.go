@@ -1,6 +1,7 @@
 package epoch
 
 import (
+	"crypto/cipher"
 	"fmt"
 	"io"
 
@@ -14,18 +15,39 @@ func outerAD(topic string) []byte { return append([]byte{Version}, topic...) }
 // 0x02 || nonce(24) || XChaCha20-Poly1305(K_out, nonce, frame, ad = 0x02 || topic). rand
 // supplies the 24-byte nonce.
 func SealOuter(rand io.Reader, e *Epoch, topic string, frame []byte) ([]byte, error) {
+	s, err := NewOuterSealer(e)
+	if err != nil {
+		return nil, err
+	}
+	return s.Seal(rand, topic, frame)
+}
+
+// OuterSealer seals group frames under one epoch's outer key (as SealOuter), the key
+// derived and its cipher set up once: a sender keeps one for the epoch it seals under
+// (issue 16), for no longer than it keeps the epoch.
+type OuterSealer struct {
+	aead cipher.AEAD
+}
+
+// NewOuterSealer returns the sealer of e's outer key.
+func NewOuterSealer(e *Epoch) (*OuterSealer, error) {
 	k := e.OuterKey()
 	defer clear(k[:])
 	aead, err := chacha20poly1305.NewX(k[:])
 	if err != nil {
 		return nil, err
 	}
+	return &OuterSealer{aead: aead}, nil
+}
+
+// Seal seals frame for topic (SealOuter's format); rand supplies the nonce.
+func (s *OuterSealer) Seal(rand io.Reader, topic string, frame []byte) ([]byte, error) {
 	out := make([]byte, 1+chacha20poly1305.NonceSizeX, OuterOverhead+len(frame))
 	out[0] = Version
 	if _, err := io.ReadFull(rand, out[1:]); err != nil {
 		return nil, fmt.Errorf("epoch: reading randomness: %w", err)
 	}
-	return aead.Seal(out, out[1:], frame, outerAD(topic)), nil
+	return s.aead.Seal(out, out[1:], frame, outerAD(topic)), nil
 }
 
 // OpenOuter opens a group payload with the outer keys of live (tried newest first, that is

@@ -44,6 +44,12 @@ func (t *txn) noteSenderChain(g GroupID, e [32]byte) {
 // keep; the sending ones only if one may exist (see senderEpochs).
 func (t *txn) retireChains(g GroupID, keep [][32]byte) error {
 	c := t.c
+	t.onCommit(func() {
+		// The send epoch (and its outer sealer) goes with the epoch's chains.
+		if se, ok := c.hot.sendEpochs[g]; ok && !slices.Contains(keep, [32]byte(se.ep.ID)) {
+			delete(c.hot.sendEpochs, g)
+		}
+	})
 	known, ok := c.senderEpochs[g]
 	retired := func(e [32]byte) bool { return !slices.Contains(keep, e) }
 	if ok && !slices.ContainsFunc(known, retired) && !slices.ContainsFunc(t.senderPut[g], retired) {

@@ -278,7 +278,12 @@ func (t *txn) sealFrameV2(g *storage.GroupRecord, ep *epoch.Epoch, f *wire.Frame
 	if err != nil {
 		return nil, err
 	}
-	payload, err := epoch.SealOuter(t.c.rand, ep, g.Topic, b)
+	var payload []byte
+	if s := t.c.hot.outerSealer(g.ID, ep); s != nil {
+		payload, err = s.Seal(t.c.rand, g.Topic, b)
+	} else {
+		payload, err = epoch.SealOuter(t.c.rand, ep, g.Topic, b)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -51,3 +51,12 @@ func AppliedKeyEventForTest(c *Client, g GroupID, id epoch.ID) bool {
 	})
 	return applied
 }
+
+// SendEpochForTest returns the epoch c keeps for its sends in group g (hotPath's, with
+// its outer sealer), if any.
+func SendEpochForTest(c *Client, g GroupID) (epoch.ID, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	se, ok := c.hot.sendEpochs[g]
+	return se.ep.ID, ok
+}

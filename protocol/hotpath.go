@@ -499,6 +499,26 @@ func (t *txn) dropChains(group GroupID) {
 type sendEpoch struct {
 	schedule, meta []byte
 	ep             epoch.Epoch
+	outer          *epoch.OuterSealer // ep's, set up by the first send under it (or nil)
+}
+
+// outerSealer returns the sealer of ep's outer key if ep is g's send epoch (made once per
+// send epoch: the outer key's derivation and cipher set-up are not repeated per send), or
+// nil. A pure function of ep's secret, so it is kept whatever becomes of the transaction.
+func (h *hotPath) outerSealer(g GroupID, ep *epoch.Epoch) *epoch.OuterSealer {
+	se, ok := h.sendEpochs[g]
+	if !ok || se.ep.ID != ep.ID || se.ep.Secret != ep.Secret {
+		return nil
+	}
+	if se.outer == nil {
+		s, err := epoch.NewOuterSealer(ep)
+		if err != nil {
+			return nil
+		}
+		se.outer = s
+		h.sendEpochs[g] = se
+	}
+	return se.outer
 }
 
 func (h *hotPath) sendEpoch(g GroupID, schedule, meta []byte) (sendEpoch, bool) {
