@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"testing"
 
+	"github.com/chorus-im/chorus/internal/floor"
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -159,5 +160,14 @@ func TestSyncBatchCommitFails(t *testing.T) {
 	}
 	if n := received(evs); n != want-2 {
 		t.Fatalf("%d message events, want %d", n, want-2)
+	}
+}
+
+// TestSyncBatchMatchesFloor: the batched store floor (internal/floor) commits as many
+// envelopes per transaction as Sync does, so that Sync's CPU target compares like with
+// like.
+func TestSyncBatchMatchesFloor(t *testing.T) {
+	if floor.BatchSize != protocol.SyncBatch {
+		t.Fatalf("floor.BatchSize %d, protocol.SyncBatch %d", floor.BatchSize, protocol.SyncBatch)
 	}
 }

@@ -87,7 +87,7 @@ const driverDB = "driver:"
 
 // BatchSize is the number of inbound envelopes per transaction of the batched floor; it
 // matches the engine's catch-up batch (protocol.SyncBatch).
-const BatchSize = 64
+const BatchSize = 256
 
 // SenderLease is the number of sends per durable checkpoint (protocol.SenderLease).
 const SenderLease = 256
