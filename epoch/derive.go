@@ -138,13 +138,8 @@ func compose(eid *ID, xs []ID) Epoch {
 }
 
 func expand(prk *[IDSize]byte, info string) [IDSize]byte {
-	out, err := hkdf.Expand(sha256.New, prk[:], info, IDSize)
-	if err != nil {
-		panic("epoch: hkdf: " + err.Error()) // impossible: 32 bytes of SHA-256 output
-	}
 	var k [IDSize]byte
-	copy(k[:], out)
-	clear(out)
+	expandInto(prk, info, k[:])
 	return k
 }
 
@@ -161,25 +156,17 @@ func (e *Epoch) SenderChain(inst Installation) [IDSize]byte {
 // ChainStep returns the message key MK_j = HMAC(CK_j, 0x01) and the next chain key
 // CK_{j+1} = HMAC(CK_j, 0x02) (the senderkeys key schedule).
 func ChainStep(ck *[IDSize]byte) (mk, next [IDSize]byte) {
-	m := hmac.New(sha256.New, ck[:])
-	m.Write([]byte{0x01})
-	m.Sum(mk[:0])
-	m.Reset()
-	m.Write([]byte{0x02})
-	m.Sum(next[:0])
-	return mk, next
+	return mac32(ck, []byte{0x01}, nil), mac32(ck, []byte{0x02}, nil)
 }
 
 // MessageKeys returns the AEAD key and nonce of a message key:
 // HKDF-Expand(MK, "chorus/v1/senderkeys/message-keys", 44) split 32 + 12.
 func MessageKeys(mk *[IDSize]byte) (key [32]byte, nonce [12]byte) {
-	out, err := hkdf.Expand(sha256.New, mk[:], labelMessageKeys, 44)
-	if err != nil {
-		panic("epoch: hkdf: " + err.Error()) // impossible: 44 bytes
-	}
-	copy(key[:], out)
+	var out [44]byte
+	expandInto(mk, labelMessageKeys, out[:])
+	copy(key[:], out[:])
 	copy(nonce[:], out[32:])
-	clear(out)
+	clear(out[:])
 	return key, nonce
 }
 
