@@ -9,7 +9,12 @@ import (
 )
 
 // outerAD returns 0x02 || topic.
-func outerAD(topic string) []byte { return append([]byte{Version}, topic...) }
+func outerAD(topic string) []byte {
+	ad := make([]byte, 1+len(topic))
+	ad[0] = Version
+	copy(ad[1:], topic)
+	return ad
+}
 
 // SealOuter seals a group frame under the outer key of e:
 // 0x02 || nonce(24) || XChaCha20-Poly1305(K_out, nonce, frame, ad = 0x02 || topic). rand

@@ -13,6 +13,14 @@ import (
 // envelopeHash is the engine's own identifier of a payload on a topic (the replay marker):
 // SHA-256(u16 len(topic) || topic || payload). It does not trust the transport's hash.
 func envelopeHash(topic string, payload []byte) [32]byte {
+	if n := 2 + len(topic) + len(payload); n <= envelopeHashStack {
+		// A group message's envelope (≈ 400 B) hashed in one call from the stack: no
+		// digest allocated per send and per receive (issue 16).
+		var buf [envelopeHashStack]byte
+		buf[0], buf[1] = byte(len(topic)>>8), byte(len(topic))
+		copy(buf[2+copy(buf[2:], topic):], payload)
+		return sha256.Sum256(buf[:n])
+	}
 	h := sha256.New()
 	h.Write([]byte{byte(len(topic) >> 8), byte(len(topic))})
 	h.Write([]byte(topic))
@@ -21,6 +29,9 @@ func envelopeHash(topic string, payload []byte) [32]byte {
 	h.Sum(out[:0])
 	return out
 }
+
+// envelopeHashStack is the largest envelope envelopeHash hashes from a stack buffer.
+const envelopeHashStack = 1024
 
 // queue stores a publish to make (Unpublished) and marks its payload as seen, so that our
 // own messages coming back from the network are skipped. At commit the record is claimed

@@ -29,7 +29,10 @@ func shortEntry(e []byte) [wire.ShortEntrySize]byte {
 
 // shortHistory converts a group's recent history (32-byte entries) to wire entries.
 func shortHistory(h []byte) [][wire.ShortEntrySize]byte {
-	var out [][wire.ShortEntrySize]byte
+	if len(h) < 32 {
+		return nil
+	}
+	out := make([][wire.ShortEntrySize]byte, 0, len(h)/32)
 	for i := 0; i+32 <= len(h); i += 32 {
 		out = append(out, shortEntry(h[i:i+32]))
 	}

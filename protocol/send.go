@@ -93,7 +93,7 @@ func historyEntry(inst InstallationID, id MessageID) [32]byte {
 
 // pushHistory appends an entry to a group's recent-history list (kept at HistoryLength).
 func pushHistory(h []byte, e [32]byte) []byte {
-	out := append(append([]byte{}, h...), e[:]...)
+	out := append(append(make([]byte, 0, len(h)+len(e)), h...), e[:]...)
 	if n := len(out) / 32; n > HistoryLength {
 		out = out[(n-HistoryLength)*32:]
 	}
