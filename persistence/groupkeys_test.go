@@ -25,17 +25,7 @@ func TestMigrationGroupKeys(t *testing.T) {
 		v1[:], make([]byte, 32)); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if v, err := s.SchemaVersion(); err != nil || v != len(migrationNames(t)) {
-		t.Fatalf("schema version %d %v", v, err)
-	}
+	s := openMigrated(t, db, path)
 	inTx(t, s, func(tx storage.StoreTx) error {
 		for _, read := range []func(storage.GroupID) (*storage.GroupRecord, error){tx.Group, tx.GroupState} {
 			g, err := read(v2)

@@ -111,17 +111,7 @@ func TestMigrationGroupLog(t *testing.T) {
 		empty[:], make([]byte, 32)); err != nil {
 		t.Fatal(err)
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if v, err := s.SchemaVersion(); err != nil || v != len(migrationNames(t)) {
-		t.Fatalf("schema version %d %v", v, err)
-	}
+	s := openMigrated(t, db, path)
 	inTx(t, s, func(tx storage.StoreTx) error {
 		g, err := tx.Group(id)
 		if err != nil || g.ChatID != "chat" || g.Clock != 3 || !bytes.Equal(g.Events, log) {
@@ -167,6 +157,24 @@ func dbAtSchema(t *testing.T, path string, n int) *sqlx.DB {
 		}
 	}
 	return db
+}
+
+// openMigrated closes db (a database dbAtSchema built, at path) and opens it with the
+// store, which migrates it: the store is at the newest schema (closed when t ends).
+func openMigrated(t *testing.T, db *sqlx.DB, path string) *Store {
+	t.Helper()
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if v, err := s.SchemaVersion(); err != nil || v != len(migrationNames(t)) {
+		t.Fatalf("schema version %d %v", v, err)
+	}
+	return s
 }
 
 // migrationNames lists the store's migrations in the order they run.

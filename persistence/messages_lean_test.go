@@ -29,17 +29,7 @@ func TestMigrationMessagesLean(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if err := db.Close(); err != nil {
-		t.Fatal(err)
-	}
-	s, err := Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if v, err := s.SchemaVersion(); err != nil || v != len(migrationNames(t)) {
-		t.Fatalf("schema version %d %v", v, err)
-	}
+	s := openMigrated(t, db, path)
 	inTx(t, s, func(tx storage.StoreTx) error {
 		ms, err := tx.Messages(gid, storage.MessageFilter{})
 		if err != nil || len(ms) != 3 {
