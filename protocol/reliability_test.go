@@ -258,17 +258,23 @@ func TestDeliveryFailsAfterAttempts(t *testing.T) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	time.Sleep(20 * time.Millisecond)
 	var statuses []protocol.DeliveryStatus
-	for _, e := range a.eventsOf(func(e protocol.Event) bool { _, ok := e.(*protocol.DeliveryStatusChanged); return ok }) {
-		d := e.(*protocol.DeliveryStatusChanged)
-		if d.Message == ok && d.Status != protocol.StatusPublished {
-			t.Fatalf("delivered message: status %v", d.Status)
+	collect := func() bool { // the event follows the stored status: poll for it
+		statuses = statuses[:0]
+		for _, e := range a.eventsOf(func(e protocol.Event) bool { _, ok := e.(*protocol.DeliveryStatusChanged); return ok }) {
+			d := e.(*protocol.DeliveryStatusChanged)
+			if d.Message == ok && d.Status != protocol.StatusPublished {
+				t.Fatalf("delivered message: status %v", d.Status)
+			}
+			if d.Message == id {
+				statuses = append(statuses, d.Status)
+			}
 		}
-		if d.Message == id {
-			statuses = append(statuses, d.Status)
-		}
+		return len(statuses) > 0
 	}
+	waitFor(t, 10*time.Second, "the failed message's status event", collect)
+	time.Sleep(20 * time.Millisecond) // room for a wrong extra event
+	collect()
 	if len(statuses) != 1 || statuses[0] != protocol.StatusFailed {
 		t.Fatalf("status events %v", statuses)
 	}
@@ -309,15 +315,15 @@ func TestRotationRepeatWithoutHistory(t *testing.T) {
 		time.Sleep(10 * time.Millisecond)
 	}
 	_ = c.c.Sync(ctx)
-	time.Sleep(20 * time.Millisecond)
-	var gap bool
-	for _, e := range c.eventsOf(func(e protocol.Event) bool { _, ok := e.(*protocol.MessageMissing); return ok }) {
-		m := e.(*protocol.MessageMissing)
-		gap = gap || (!m.ByHistory && m.SenderAccount == b.id && m.To-m.From == 1)
-	}
-	if !gap {
-		t.Fatal("the lost first message was not reported")
-	}
+	waitFor(t, 10*time.Second, "the lost first message reported", func() bool {
+		for _, e := range c.eventsOf(func(e protocol.Event) bool { _, ok := e.(*protocol.MessageMissing); return ok }) {
+			m := e.(*protocol.MessageMissing)
+			if !m.ByHistory && m.SenderAccount == b.id && m.To-m.From == 1 {
+				return true
+			}
+		}
+		return false
+	})
 	if a.texts(g)["first, with the rotation block"] != 1 {
 		t.Fatal("a lost b's first message")
 	}
@@ -374,21 +380,30 @@ func TestNewcomerNotToldPreJoin(t *testing.T) {
 			time.Sleep(10 * time.Millisecond)
 		}
 		_ = d.c.Sync(ctx)
-		time.Sleep(20 * time.Millisecond)
 		var gap, hist int
-		for _, e := range d.eventsOf(isMissing) {
-			m := e.(*protocol.MessageMissing)
-			if m.SenderAccount != b.id {
-				t.Fatalf("missing message attributed to %s: %+v", m.SenderAccount, m)
+		count := func() bool { // reports arrive through the event subscriber: poll
+			gap, hist = 0, 0
+			for _, e := range d.eventsOf(isMissing) {
+				m := e.(*protocol.MessageMissing)
+				if m.SenderAccount != b.id {
+					t.Fatalf("missing message attributed to %s: %+v", m.SenderAccount, m)
+				}
+				if m.ByHistory {
+					hist++
+				} else if m.To-m.From == 1 {
+					gap++
+				} else {
+					t.Fatalf("unexpected gap %+v", m)
+				}
 			}
-			if m.ByHistory {
-				hist++
-			} else if m.To-m.From == 1 {
-				gap++
-			} else {
-				t.Fatalf("unexpected gap %+v", m)
-			}
+			return gap >= 1 && hist >= 1
 		}
+		deadline = time.Now().Add(10 * time.Second)
+		for !count() && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
+		time.Sleep(20 * time.Millisecond) // room for a wrong extra report
+		count()
 		if gap != 1 || hist != 1 {
 			t.Fatalf("post-join loss: gap reports %d, causal-history reports %d", gap, hist)
 		}
