@@ -28,6 +28,9 @@ const (
 	// applied. Joins (NewScheduleFromJoin, Apply) are not bounded by it.
 	MaxUnseenPrev = 1024
 
+	// MaxUnseenPerAuthor bounds the key event ids a Schedule holds on one author's word.
+	MaxUnseenPerAuthor = 1024
+
 	// MaxParts bounds the parts a key block is split into.
 	MaxParts = 1024
 
