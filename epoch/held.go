@@ -17,8 +17,9 @@ type Author [AuthorSize]byte
 
 // heldID is a known id held on the word of an author (flagHeld set in its flags).
 type heldID struct {
-	id ID
-	by Author
+	id      ID
+	by      Author
+	applied bool // a Welcome's entry (an unseen id's hold ends when it is applied)
 }
 
 // ApplyKnown applies a key event received in its key block (its author signed it; by is
@@ -114,7 +115,7 @@ func (k knownSet) heldCounts(by Author) (mine, total int) {
 		if h.by == by {
 			mine++
 		}
-		if k.flag(h.id)&flagApplied != 0 {
+		if h.applied {
 			total++
 		}
 	}
@@ -130,13 +131,14 @@ func (k knownSet) hold(ids []ID, by Author) knownSet {
 	rest := k.held
 	for _, id := range ids {
 		i, found := slices.BinarySearchFunc(rest, id, func(h heldID, id ID) int { return cmpID(h.id, id) })
-		out.held = append(append(out.held, rest[:i]...), heldID{id: id, by: by})
+		out.held = append(out.held, rest[:i]...)
 		if found {
-			i++
+			i++ // replaced
 		}
 		rest = rest[i:]
 		j, _ := slices.BinarySearchFunc(k.ids, id, cmpID)
 		out.flags[j] |= flagHeld
+		out.held = append(out.held, heldID{id: id, by: by, applied: out.flags[j]&flagApplied != 0})
 	}
 	out.held = append(out.held, rest...)
 	return out

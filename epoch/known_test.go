@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"slices"
 	"testing"
 )
@@ -60,9 +61,9 @@ func TestUnknownPrevNotRemembered(t *testing.T) {
 // MaxUnseenPerAuthor ids.
 func fillUnseen(t *testing.T, s *Schedule, by Author) {
 	t.Helper()
-	for i := 0; s.Held(by) < MaxUnseenPerAuthor; i++ {
+	for i, held := 0, s.Held(by); held < MaxUnseenPerAuthor; i, held = i+1, s.Held(by) {
 		prev := s.Frontier()
-		for j := 0; len(prev) < MaxFrontier && s.Held(by)+j < MaxUnseenPerAuthor; j++ {
+		for j := 0; len(prev) < MaxFrontier && held+j < MaxUnseenPerAuthor; j++ {
 			prev = append(prev, testID(fmt.Sprint("fill ", by, " ", i, " ", j)))
 		}
 		slices.SortFunc(prev, cmpID)
@@ -271,5 +272,106 @@ func TestWelcomedPerSender(t *testing.T) {
 	removal := testID("removal of x")
 	if err := s.ApplyKnown(Event{ID: removal, Prev: s.Frontier()}, admin); err != nil {
 		t.Fatalf("the removal of x after its Welcomes: %v", err)
+	}
+}
+
+// TestHeldModel: held ids kept beside a plain map of id → author (what ApplyKnown,
+// ApplyWelcomed and Seen are specified to do), over random events of a few authors: the
+// held list is ascending, flagged exactly where the map has an entry, counted per author
+// as the map is, and survives a round trip byte for byte.
+func TestHeldModel(t *testing.T) {
+	r := rand.New(rand.NewPCG(7, 8))
+	authors := []Author{testAuthor("p"), testAuthor("q"), testAuthor("r")}
+	s := NewSchedule(testID("group"))
+	if err := s.Apply(Event{ID: testID("creation")}); err != nil {
+		t.Fatal(err)
+	}
+	ref := map[ID]Author{}
+	var pool []ID // ids named before, to arrive later
+	for i := range 2000 {
+		by := authors[r.IntN(len(authors))]
+		ev := Event{ID: testID(fmt.Sprint("event ", i))}
+		if len(pool) > 0 && r.IntN(3) == 0 {
+			ev.ID = pool[r.IntN(len(pool))]
+		}
+		for _, f := range s.Frontier() {
+			if f != ev.ID && r.IntN(3) > 0 {
+				ev.Prev = append(ev.Prev, f)
+			}
+		}
+		for range r.IntN(3) {
+			p := testID(fmt.Sprint("named ", i, " ", r.Uint32()))
+			ev.Prev = append(ev.Prev, p)
+			pool = append(pool, p)
+		}
+		slices.SortFunc(ev.Prev, cmpID)
+		ev.Prev = slices.Compact(ev.Prev)
+		knownBefore := map[ID]bool{}
+		for _, p := range ev.Prev {
+			knownBefore[p] = s.known.has(p)
+		}
+		welcomed := r.IntN(4) == 0
+		var err error
+		if welcomed {
+			err = s.ApplyWelcomed(ev, by)
+		} else {
+			err = s.ApplyKnown(ev, by)
+		}
+		switch {
+		case err == nil:
+			delete(ref, ev.ID)
+			for _, p := range ev.Prev {
+				if !knownBefore[p] {
+					ref[p] = by
+				}
+			}
+			if welcomed {
+				ref[ev.ID] = by
+			}
+		case errors.Is(err, ErrDuplicate):
+			if r.IntN(2) == 0 && s.Seen(ev.ID) != (ref[ev.ID] != Author{} && s.Applied(ev.ID)) {
+				t.Fatalf("step %d: Seen's report", i)
+			}
+			if _, ok := ref[ev.ID]; ok && !s.known.has(ev.ID) {
+				t.Fatal("held id not known")
+			}
+			if s.known.flag(ev.ID)&flagHeld == 0 {
+				delete(ref, ev.ID)
+			}
+		default:
+			continue // frontier full, or over a bound: unchanged
+		}
+		for j, h := range s.known.held {
+			if j > 0 && cmpID(s.known.held[j-1].id, h.id) >= 0 {
+				t.Fatalf("step %d: held ids not ascending", i)
+			}
+			if ref[h.id] != h.by || h.applied != s.Applied(h.id) || s.known.flag(h.id)&flagHeld == 0 {
+				t.Fatalf("step %d: held id %d differs from the reference", i, j)
+			}
+		}
+		flagged := 0
+		for _, fl := range s.known.flags {
+			if fl&flagHeld != 0 {
+				flagged++
+			}
+		}
+		if len(s.known.held) != len(ref) || flagged != len(ref) {
+			t.Fatalf("step %d: %d held, %d flagged, reference %d", i, len(s.known.held), flagged, len(ref))
+		}
+		if i%50 == 0 {
+			enc := marshalState(t, s)
+			var back Schedule
+			if err := back.UnmarshalBinary(enc); err != nil || !bytes.Equal(marshalState(t, &back), enc) || !slices.Equal(back.known.held, s.known.held) {
+				t.Fatalf("step %d: round trip: %v", i, err)
+			}
+			for _, a := range authors {
+				if back.Held(a) != s.Held(a) {
+					t.Fatalf("step %d: held counts differ after a round trip", i)
+				}
+			}
+		}
+	}
+	if len(ref) == 0 || s.Held(authors[0]) == 0 {
+		t.Fatalf("the model held nothing (%d)", len(ref))
 	}
 }

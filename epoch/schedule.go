@@ -465,7 +465,7 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 		}
 		n.known.ids, n.known.flags = append(n.known.ids, id), append(n.known.flags, fl)
 		if fl&flagHeld != 0 {
-			n.known.held = append(n.known.held, heldID{id: id, by: by})
+			n.known.held = append(n.known.held, heldID{id: id, by: by, applied: fl&flagApplied != 0})
 		}
 		switch fl &^ flagHeld {
 		case flagSuperseded:
