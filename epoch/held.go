@@ -97,6 +97,9 @@ func (s *Schedule) Held(by Author) int {
 	return n
 }
 
+// HeldAll returns how many key event ids the schedule holds on some author's word.
+func (s *Schedule) HeldAll() int { return len(s.known.held) }
+
 // holder returns the author holding id, if any.
 func (k knownSet) holder(id ID) (Author, bool) {
 	i, ok := slices.BinarySearchFunc(k.held, id, func(h heldID, id ID) int { return cmpID(h.id, id) })

@@ -160,6 +160,9 @@ func TestSecWelcomeEntriesPerSender(t *testing.T) {
 		t.Errorf("b remembers %d key event ids after %d member Welcomes of made-up entries (%d before, bound %d): a member's Welcome entries are not bounded per sender",
 			got, welcomes, before, bound)
 	}
+	if held := protocol.HeldKeyEventsForTest(b.c, g); held > epoch.MaxUnseenPerAuthor {
+		t.Errorf("b holds %d ids on a member's word, more than its budget", held)
+	}
 	// Another member's Welcome still merges (its entries count against a, not x).
 	_, fb, _ := protocol.EpochInfo(b.c, g)
 	honest := epoch.JoinEntry{Event: epoch.ID(sha256.Sum256([]byte("a's entry"))), Prev: fb, Kind: epoch.SlotSeed}
