@@ -375,3 +375,44 @@ func TestHeldModel(t *testing.T) {
 		t.Fatalf("the model held nothing (%d)", len(ref))
 	}
 }
+
+// TestStateBeforeHeldLoads: a state stored by the previous version (known ids with flags 1,
+// 2 or 3 only, no author) loads unchanged: its unseen ids are held by nobody (they count
+// toward MaxUnseenPrev only), it re-encodes byte for byte, and authors' budgets start
+// empty.
+func TestStateBeforeHeldLoads(t *testing.T) {
+	group, c, x, u := testID("group"), testID("creation"), testID("x"), testID("unseen")
+	// Written as the previous version did: 0x45 ‖ 1 ‖ group ‖ u32 k ‖ k × (id ‖ flags) ‖
+	// frontier entries ‖ live epochs.
+	known := []struct {
+		id ID
+		fl byte
+	}{{c, flagApplied | flagSuperseded}, {x, flagApplied}, {u, flagSuperseded}}
+	slices.SortFunc(known, func(a, b struct {
+		id ID
+		fl byte
+	}) int {
+		return cmpID(a.id, b.id)
+	})
+	old := append([]byte{stateMagic, 1}, group[:]...)
+	old = append(old, 0, 0, 0, byte(len(known)))
+	for _, k := range known {
+		old = append(append(old, k.id[:]...), k.fl)
+	}
+	prev := mustFrontier(t, c, u)
+	old = append(append(old, 1), x[:]...) // one frontier entry: x, its prev {c, u}, nothing held
+	old = append(append(append(old, byte(len(prev))), prev[0][:]...), prev[1][:]...)
+	old = append(old, 0, 0) // kind 0; no live epoch
+	var s Schedule
+	if err := s.UnmarshalBinary(old); err != nil {
+		t.Fatalf("previous version's state: %v", err)
+	}
+	if !s.Frontier().Equal(Frontier{x}) || s.Unseen() != 1 || s.HeldAll() != 0 || !bytes.Equal(marshalState(t, &s), old) {
+		t.Fatalf("previous version's state: frontier %v, %d unseen, %d held, re-encoded equal %v",
+			s.Frontier(), s.Unseen(), s.HeldAll(), bytes.Equal(marshalState(t, &s), old))
+	}
+	by := testAuthor("a")
+	if err := s.ApplyKnown(Event{ID: testID("next"), Prev: mustFrontier(t, x, testID("lost"))}, by); err != nil || s.Held(by) != 1 {
+		t.Fatalf("after loading: %v, held %d", err, s.Held(by))
+	}
+}
