@@ -296,11 +296,12 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	if loadErr != nil {
 		return loadErr
 	}
-	fresh := false
-	switch err := s.ApplyKnown(epoch.Event{ID: kb.Event, Prev: kb.Prev}); {
+	fresh, seen := false, false
+	switch err := s.ApplyKnown(epoch.Event{ID: kb.Event, Prev: kb.Prev}, keyAuthor(in.Account)); {
 	case err == nil:
 		fresh = true
 	case errors.Is(err, epoch.ErrDuplicate):
+		seen = s.Seen(kb.Event) // merged from a Welcome: no longer held on its sender's word
 	case errors.Is(err, epoch.ErrFrontierFull):
 		return errPending
 	case errors.Is(err, epoch.ErrUnknownPrev):
@@ -375,7 +376,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		}
 	}
 	dropped := t.checkEquivocation(g, gc, s, kb, in)
-	if !fresh && !seeded && !noted && !dropped && !departed {
+	if !fresh && !seeded && !noted && !dropped && !departed && !seen {
 		return nil // an applied event's block (another part, a repeat) without our seed: nothing changed
 	}
 	if err := t.storeSchedule(g, gc, s, m); err != nil {
