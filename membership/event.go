@@ -220,14 +220,19 @@ func SignEvent(key *ecdsa.PrivateKey, chatID string, ev Event) (Event, error) {
 	if err != nil {
 		return Event{}, fmt.Errorf("membership: sign event: %w", err)
 	}
+	// One block, as parseEvent's: Signature and Payload are the entry's two parts, and the
+	// members share Payload's bytes (issue 16: an admin adding many members kept the
+	// payload, the entry as a second copy of it and the caller's strings).
+	raw := append(append(make([]byte, 0, len(sig)+len(payload)), sig...), payload...) // sig: 65 bytes (crypto.Sign)
 	ev.ChatID = chatID
-	ev.Payload = payload
-	ev.Signature = sig
-	ev.Raw = append(append(make([]byte, 0, len(sig)+len(payload)), sig...), payload...)
+	ev.Raw = raw
+	ev.Signature = raw[:SignatureLength:SignatureLength]
+	ev.Payload = raw[SignatureLength:]
 	ev.From = PublicKeyString(&key.PublicKey)
 	ev.Members = cloneStrings(ev.Members)
+	shareMembers(ev.Payload, ev.Members)
 	ev.Image = bytes.Clone(ev.Image)
-	ev.auth = newAuth(chatID, payload, digest, sig, ev.From, fieldsOf(&ev))
+	ev.auth = newAuth(chatID, ev.Payload, digest, ev.Signature, ev.From, fieldsOf(&ev))
 	return ev, nil
 }
 
