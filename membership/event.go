@@ -53,9 +53,10 @@ func (t EventType) String() string {
 // fields (Clock ... Description) are informational copies of Payload: encodings, signature
 // checks and the rules (Derive, Update) always use Payload, never decoded fields that differ.
 //
-// Signature, Payload and Raw are never modified in place (copy them to change them): the
-// Members of a parsed event share Payload's bytes (a large group's MEMBERS_ADDED would
-// otherwise hold its member list twice for as long as its state is kept).
+// Signature, Payload and Raw are never modified in place (copy them to change them): in an
+// event parsed or signed by this package they are one block (Signature and Payload Raw's
+// two parts) and the Members share Payload's bytes (a large group's MEMBERS_ADDED would
+// otherwise hold its member list two or three times for as long as its state is kept).
 type Event struct {
 	ChatID      string
 	Clock       uint64
