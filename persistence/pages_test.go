@@ -103,3 +103,85 @@ func TestKeyedTablesWithoutRowid(t *testing.T) {
 		}
 	}
 }
+
+// TestMigrationPages: a database written by schema 13 opens at the newest schema with its
+// replay markers, sync marks, chains and skipped keys as they were, every key still
+// unique, and the skipped keys still going with their chain.
+func TestMigrationPages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v13.db")
+	db := dbAtSchema(t, path, 13)
+	g, eid, inst, inst2 := storage.GroupID{4}, [32]byte{9}, storage.InstallationID{7}, storage.InstallationID{8}
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO chat_groups (` + groupRowCols + `) VALUES (?, 'chat', ?, 1, '/t', 'n', '', '', NULL, NULL, NULL, 0, 0, 3, NULL, 0, 0, 0, NULL, 0, 0)`, []any{g[:], make([]byte, 32)}},
+		{`INSERT INTO seen (hash, seen_at) VALUES (?, 11), (?, 12)`, []any{bytes.Repeat([]byte{1}, 32), bytes.Repeat([]byte{2}, 32)}},
+		{`INSERT INTO sync_marks (topic, last_sync) VALUES ('/a', ?), ('/b', 5)`, []any{t2i(t0)}},
+		{`INSERT INTO epoch_senders (group_id, epoch, state, lease) VALUES (?, ?, x'0102', 256)`, []any{g[:], eid[:]}},
+		{`INSERT INTO epoch_receivers (group_id, epoch, installation, state, skipped) VALUES (?, ?, ?, x'0304', 2), (?, ?, ?, x'05', 0)`,
+			[]any{g[:], eid[:], inst[:], g[:], eid[:], inst2[:]}},
+		{`INSERT INTO epoch_skipped (group_id, epoch, installation, iteration, key) VALUES (?, ?, ?, 3, ?), (?, ?, ?, 6, ?)`,
+			[]any{g[:], eid[:], inst[:], bytes.Repeat([]byte{3}, 32), g[:], eid[:], inst[:], bytes.Repeat([]byte{6}, 32)}},
+	} {
+		if _, err := db.Exec(q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	s := openMigrated(t, db, path)
+	inTx(t, s, func(tx storage.StoreTx) error {
+		for i, want := range []bool{false, true, true} {
+			if ok, err := tx.Seen([32]byte(bytes.Repeat([]byte{byte(i)}, 32))); err != nil || ok != want {
+				t.Fatalf("marker %d: %v %v", i, ok, err)
+			}
+		}
+		if ok, err := tx.MarkSeenOnce([32]byte(bytes.Repeat([]byte{2}, 32)), t0); err != nil || ok {
+			t.Fatalf("a migrated marker marked again: %v %v", ok, err)
+		}
+		if at, err := tx.LastSync("/a"); err != nil || !at.Equal(t0) {
+			t.Fatalf("sync mark: %v %v", at, err)
+		}
+		if err := tx.SetLastSync("/b", t0); err != nil {
+			return err
+		}
+		if at, err := tx.LastSync("/b"); err != nil || !at.Equal(t0) {
+			t.Fatalf("sync mark replaced: %v %v", at, err)
+		}
+		if c, err := tx.SenderChain(g, eid); err != nil || !bytes.Equal(c.State, []byte{1, 2}) || c.Lease != 256 {
+			t.Fatalf("sender chain: %+v %v", c, err)
+		}
+		if c, err := tx.ReceiverChain(g, eid, inst); err != nil || !bytes.Equal(c.State, []byte{3, 4}) || c.Skipped != 2 {
+			t.Fatalf("receiver chain: %+v %v", c, err)
+		}
+		if k, err := tx.SkippedKey(g, eid, inst, 6); err != nil || k != [32]byte(bytes.Repeat([]byte{6}, 32)) {
+			t.Fatalf("skipped key: %x %v", k, err)
+		}
+		if err := tx.PutReceiverChain(&storage.EpochChainRecord{Group: g, Epoch: eid, Installation: inst2, State: []byte{7}}); err != nil {
+			return err
+		}
+		if cs, err := tx.ReceiverChains(g); err != nil || len(cs) != 2 || !bytes.Equal(cs[1].State, []byte{7}) {
+			t.Fatalf("receiver chains: %+v %v", cs, err)
+		}
+		// The skipped keys still go with their chain.
+		if err := tx.DeleteReceiverChains(g, inst); err != nil {
+			return err
+		}
+		if its, err := tx.SkippedIterations(g); err != nil || len(its) != 0 {
+			t.Fatalf("skipped keys of a deleted chain: %+v %v", its, err)
+		}
+		return nil
+	})
+	var fk []struct {
+		Table  string `db:"table"`
+		RowID  any    `db:"rowid"`
+		Parent string `db:"parent"`
+		FKID   int    `db:"fkid"`
+	}
+	if err := s.conn.SelectContext(context.Background(), &fk, `PRAGMA foreign_key_check`); err != nil || len(fk) != 0 {
+		t.Fatalf("foreign key check: %+v %v", fk, err)
+	}
+	var ref int
+	if err := s.conn.GetContext(context.Background(), &ref, `SELECT count(*) FROM pragma_foreign_key_list('epoch_skipped') WHERE "table" = 'epoch_receivers'`); err != nil || ref != 3 {
+		t.Fatalf("epoch_skipped's key refers to epoch_receivers in %d columns (%v)", ref, err)
+	}
+}
