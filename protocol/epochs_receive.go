@@ -152,7 +152,8 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 	if err != nil {
 		return err
 	}
-	rec, err := t.ReceiverChain(g.ID, ep.ID, inst)
+	// The view's record, read only: putReceiverChainChange stores a new one.
+	rec, err := t.receiverChainShared(g.ID, ep.ID, inst)
 	rc := new(epoch.ReceiverChain)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
@@ -561,7 +562,10 @@ func (t *txn) finishSeedSlot(g *storage.GroupRecord, kb *epoch.KeyBlock, s *sess
 // without skipped keys, and their count) and what changed of its skipped keys, one row
 // each (the key used deleted, those skipped inserted, the oldest beyond
 // epoch.MaxSkippedKeys evicted), so that a receive writes no more with past losses.
-func (t *txn) putReceiverChainChange(rec *storage.EpochChainRecord, rc *epoch.ReceiverChain, change *epoch.Change) error {
+func (t *txn) putReceiverChainChange(read *storage.EpochChainRecord, rc *epoch.ReceiverChain, change *epoch.Change) error {
+	// A new record (read may be the view's own, receiverChainShared), handed to the view.
+	rec := new(storage.EpochChainRecord)
+	*rec = *read
 	var err error
 	if rec.State, err = rc.MarshalHead(); err != nil {
 		return err
@@ -580,7 +584,7 @@ func (t *txn) putReceiverChainChange(rec *storage.EpochChainRecord, rc *epoch.Re
 		sc.Evict = max(rec.Skipped-epoch.MaxSkippedKeys, 0)
 		rec.Skipped -= sc.Evict
 	}
-	if err := t.PutReceiverChain(rec); err != nil { // first: the keys' rows reference it
+	if err := t.putReceiverChainOwned(rec); err != nil { // first: the keys' rows reference it
 		return err
 	}
 	if sc.UsedSet || len(sc.Add) > 0 {
