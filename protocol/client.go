@@ -426,10 +426,13 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 	if b := batchOf(ctx); b != nil {
 		// Inside a batch (batch.go): the commit is the batch's; what leaves the process
 		// waits for it.
-		b.events = append(b.events, t.events...)
+		b.events = append(append(b.events, t.late...), t.events...)
 		b.outbox = b.outbox || t.outbox
 		b.topicsChanged = b.topicsChanged || t.topicsChanged
 		return t, nil
+	}
+	if len(t.late) > 0 {
+		c.events.emitLate(t.late...) // before t.events (recordMarks runs first)
 	}
 	if len(t.events) > 0 {
 		c.events.emit(t.events...)
@@ -456,6 +459,7 @@ type txn struct {
 	after         []func()
 	afterBuf      [8]func() // after's first slots (a message's transaction registers a few)
 	events        []Event
+	late          []Event // events that may wait (bus.emitLate), before events
 	outbox        bool
 	topicsChanged bool
 	newKeys       bool   // a session or sender key arrived: retry pending envelopes
@@ -538,6 +542,7 @@ func (t *txn) stateOf(gc *groupCache) *membership.State {
 
 func (t *txn) onCommit(f func()) { t.after = append(t.after, f) }
 func (t *txn) emit(ev Event)     { t.events = append(t.events, ev) }
+func (t *txn) emitLate(ev Event) { t.late = append(t.late, ev) }
 
 // onRollback registers f to undo an in-memory change if the transaction fails.
 func (t *txn) onRollback(f func()) { t.rollback = append(t.rollback, f) }

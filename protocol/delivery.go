@@ -181,7 +181,9 @@ func (t *txn) recordMarks(ctx context.Context) error {
 			return err
 		}
 		if changed {
-			t.emit(&DeliveryStatusChanged{Message: m.rec.Message, Group: m.group, Status: StatusPublished})
+			// Late (bus.emitLate): in a stream of sends, one wake-up of the
+			// subscriber per burst, not one on every send's goroutine.
+			t.emitLate(&DeliveryStatusChanged{Message: m.rec.Message, Group: m.group, Status: StatusPublished})
 		}
 	}
 	t.onCommit(func() {
