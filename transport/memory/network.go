@@ -21,6 +21,13 @@
 // The history store (Config.History) keeps every published message, whatever the fault
 // knobs did to live copies, like a reliable Waku store node.
 //
+// Wake-ups: a node's subscription goroutine waiting for envelopes is woken at once by
+// the first one after a quiet period, then at most once per WakeEvery (a timer's
+// wake-up: envelopes in between wait for it, at most WakeEvery, and arrive together, in
+// order). Publish delivers on the publisher's goroutine, and waking a parked goroutine
+// there for every message of a stream cost the publisher a futex call each time (issue
+// 16). Queues, counters, losses and de-duplication are decided at Publish as before.
+//
 // Determinism: all random choices come from one generator seeded with Config.Seed and
 // are drawn at Publish time, in publish order, for recipients in join order; timestamps
 // come from Config.Now and are made strictly increasing across the network. With the
@@ -76,6 +83,9 @@ type Config struct {
 	Tap func(from string, env transport.Envelope)
 }
 
+// WakeEvery bounds how often a node's idle subscription is woken (see Wake-ups above).
+const WakeEvery = time.Millisecond
+
 // Network is a simulated Waku network. Its methods are safe for concurrent use.
 type Network struct {
 	cfg      Config
@@ -130,6 +140,7 @@ func (n *Network) Join(name string) *Node {
 	nd := &Node{name: name, net: n}
 	nd.counters.Parent = &n.counters
 	nd.hub = fanout.NewHub(&nd.counters, n.cfg.QueueSize, 0, nil)
+	nd.hub.SetWakeEvery(WakeEvery)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
