@@ -202,7 +202,7 @@ type Client struct {
 	closeOne sync.Once
 
 	inflightMu sync.Mutex
-	inflight   map[int64]chan struct{} // outbox records being published; closed when done
+	inflight   map[int64]struct{} // outbox records being published
 
 	rl transport.RateLimiter // the transport's rate limit (quota.go); nil: none
 	q  quotaQueue            // outbox records waiting for quota (quota.go)
@@ -304,7 +304,7 @@ func New(ctx context.Context, store storage.Store, t Transport, opts ...Option) 
 		store: store, tr: t, log: o.logger, rand: o.rand, now: o.now, opt: o,
 		hints: map[[16]byte]int64{}, inbox: newInboxHints(), groups: map[GroupID]*groupCache{}, topics: map[string][]GroupID{},
 		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
-		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
+		closed: make(chan struct{}), inflight: map[int64]struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
 		resumed: map[GroupID]bool{}, resumedSessions: map[int64]bool{}, resumedEpochs: map[[32]byte]GroupID{},
 		metas: map[GroupID]metaMemo{}, scheds: map[GroupID]schedMemo{}, candidates: map[epoch.ID]candidateMemo{},
 	}
@@ -412,6 +412,7 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 	})
 	if err != nil {
 		if t != nil {
+			t.marksDone(false)
 			for _, f := range t.rollback {
 				f()
 			}
@@ -419,6 +420,7 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 		}
 		return nil, err
 	}
+	t.marksDone(true)
 	for _, f := range t.after {
 		f()
 	}
@@ -460,6 +462,8 @@ type txn struct {
 	afterBuf      [8]func() // after's first slots (a message's transaction registers a few)
 	events        []Event
 	late          []Event // events that may wait (bus.emitLate), before events
+	lateBuf       [1]Event
+	marks         []soleMark // the publishes recordMarks recorded (marksDone)
 	outbox        bool
 	topicsChanged bool
 	newKeys       bool   // a session or sender key arrived: retry pending envelopes
@@ -542,7 +546,12 @@ func (t *txn) stateOf(gc *groupCache) *membership.State {
 
 func (t *txn) onCommit(f func()) { t.after = append(t.after, f) }
 func (t *txn) emit(ev Event)     { t.events = append(t.events, ev) }
-func (t *txn) emitLate(ev Event) { t.late = append(t.late, ev) }
+func (t *txn) emitLate(ev Event) {
+	if t.late == nil {
+		t.late = t.lateBuf[:0]
+	}
+	t.late = append(t.late, ev)
+}
 
 // onRollback registers f to undo an in-memory change if the transaction fails.
 func (t *txn) onRollback(f func()) { t.rollback = append(t.rollback, f) }

@@ -79,17 +79,14 @@ func (c *Client) claim(id int64) bool {
 	if _, busy := c.inflight[id]; busy {
 		return false
 	}
-	c.inflight[id] = make(chan struct{})
+	c.inflight[id] = struct{}{}
 	return true
 }
 
 func (c *Client) release(id int64) {
 	c.inflightMu.Lock()
 	defer c.inflightMu.Unlock()
-	if ch, ok := c.inflight[id]; ok {
-		close(ch)
-		delete(c.inflight, id)
-	}
+	delete(c.inflight, id)
 }
 
 // publishIDs publishes outbox records the caller's committed transaction queued (and
@@ -171,10 +168,7 @@ func (t *txn) recordMarks(ctx context.Context) error {
 	}
 	marks := c.marks
 	c.marks = nil
-	t.onRollback(func() {
-		c.marks = append(marks, c.marks...)
-		c.armMarks() // an idle client records them all the same
-	})
+	t.marks = marks // marksDone (no closure allocated per send)
 	for _, m := range marks {
 		changed, err := t.PublishedSole(m.rec)
 		if err != nil {
@@ -186,16 +180,30 @@ func (t *txn) recordMarks(ctx context.Context) error {
 			t.emitLate(&DeliveryStatusChanged{Message: m.rec.Message, Group: m.group, Status: StatusPublished})
 		}
 	}
-	t.onCommit(func() {
-		for _, m := range marks {
-			c.release(m.rec.ID)
-		}
-		if c.marks == nil {
-			clear(marks)
-			c.marks = marks[:0] // the buffer, for the next ones
-		}
-	})
 	return nil
+}
+
+// marksDone ends the marks recordMarks took (t.marks, c.mu held): committed, their
+// records' claims are released; rolled back, they wait for the next transaction (or
+// markTimer: an idle client records them all the same).
+func (t *txn) marksDone(committed bool) {
+	c, marks := t.c, t.marks
+	if marks == nil {
+		return
+	}
+	t.marks = nil
+	if !committed {
+		c.marks = append(marks, c.marks...)
+		c.armMarks()
+		return
+	}
+	for _, m := range marks {
+		c.release(m.rec.ID)
+	}
+	if c.marks == nil {
+		clear(marks)
+		c.marks = marks[:0] // the buffer, for the next ones
+	}
 }
 
 // flushMarks records the publishes not recorded yet (publishSole) in a transaction of
