@@ -251,6 +251,9 @@ type Client struct {
 	marks     []soleMark
 	markTimer *time.Timer
 	markArmed bool // markTimer will fire
+	// markTxs counts the transactions that recorded marks; markTxsArmed is its value
+	// when markTimer was armed (marksDue).
+	markTxs, markTxsArmed uint64
 	// ownSent: the envelopes of our group messages published recently (with no replay
 	// marker: queueMessageFrame); their copies coming back are dropped unopened (own lock).
 	ownSent ownSent

@@ -141,8 +141,9 @@ func (c *Client) armMarks() {
 		return
 	}
 	c.markArmed = true
+	c.markTxsArmed = c.markTxs
 	if c.markTimer == nil {
-		c.markTimer = time.AfterFunc(markDelay, c.flushMarks)
+		c.markTimer = time.AfterFunc(markDelay, c.marksDue)
 	} else {
 		c.markTimer.Reset(markDelay)
 	}
@@ -168,6 +169,7 @@ func (t *txn) recordMarks(ctx context.Context) error {
 	}
 	marks := c.marks
 	c.marks = nil
+	c.markTxs++
 	t.marks = marks // marksDone (no closure allocated per send)
 	for _, m := range marks {
 		changed, err := t.PublishedSole(m.rec)
@@ -206,8 +208,26 @@ func (t *txn) marksDone(committed bool) {
 	}
 }
 
+// marksDue is markTimer's: the publishes not recorded yet are recorded by a transaction
+// of their own (flushMarks), unless transactions recorded marks since the timer was
+// armed — a stream of sends records each publish in the next send's transaction, and a
+// transaction of the timer's every markDelay only contended with it for the client and
+// the store (issue 16) — then it looks again after markDelay. An idle client's last
+// publish is recorded within 2 × markDelay.
+func (c *Client) marksDue() {
+	c.mu.Lock()
+	if len(c.marks) > 0 && c.markTxs != c.markTxsArmed {
+		c.markArmed = false
+		c.armMarks()
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	c.flushMarks()
+}
+
 // flushMarks records the publishes not recorded yet (publishSole) in a transaction of
-// their own: markTimer's, and Close's.
+// their own: marksDue's, and Close's.
 func (c *Client) flushMarks() {
 	c.mu.Lock()
 	c.markArmed = false

@@ -93,8 +93,10 @@ type bus struct {
 	lateDelay time.Duration
 }
 
-// lateMax bounds the events held back by emitLate (well within a subscriber's buffer).
-const lateMax = max(EventBuffer/32, 1)
+// lateMax bounds the events held back by emitLate (well within a subscriber's buffer;
+// above the sends of a stream within lateDelay, ≈ 70, so that the timer delivers them,
+// not the sending goroutine).
+const lateMax = max(EventBuffer/8, 1)
 
 // lateDelay is how long an event emitted late may wait.
 const lateDelay = markDelay
