@@ -21,12 +21,13 @@
 // The history store (Config.History) keeps every published message, whatever the fault
 // knobs did to live copies, like a reliable Waku store node.
 //
-// Wake-ups: a node's subscription goroutine waiting for envelopes is woken at once by
-// the first one after a quiet period, then at most once per WakeEvery (a timer's
-// wake-up: envelopes in between wait for it, at most WakeEvery, and arrive together, in
-// order). Publish delivers on the publisher's goroutine, and waking a parked goroutine
-// there for every message of a stream cost the publisher a futex call each time (issue
-// 16). Queues, counters, losses and de-duplication are decided at Publish as before.
+// Self-delivery wake-ups: a node's subscription goroutine waiting for envelopes is woken
+// for the node's own publishes at once after a quiet period, then at most once per
+// WakeEvery (a timer's wake-up, or another node's envelope: its own in between wait, at
+// most WakeEvery, and arrive together, in order). Publish delivers on the publisher's
+// goroutine, and waking its own subscriber there for every message of a stream cost the
+// publisher a futex call each time (issue 16). Queues and counters are decided at
+// Publish as before, and other nodes' copies are handed over at once.
 //
 // Determinism: all random choices come from one generator seeded with Config.Seed and
 // are drawn at Publish time, in publish order, for recipients in join order; timestamps
@@ -83,7 +84,8 @@ type Config struct {
 	Tap func(from string, env transport.Envelope)
 }
 
-// WakeEvery bounds how often a node's idle subscription is woken (see Wake-ups above).
+// WakeEvery bounds how often a node's idle subscription is woken for the node's own
+// publishes (see Self-delivery wake-ups above).
 const WakeEvery = time.Millisecond
 
 // Network is a simulated Waku network. Its methods are safe for concurrent use.
@@ -230,7 +232,7 @@ func (n *Network) publish(nd *Node, topic string, payload []byte) ([32]byte, err
 		n.cfg.Tap(nd.name, env)
 	}
 
-	nd.hub.Deliver(env) // self-delivery: immediate, reliable
+	nd.hub.DeliverLazy(env) // self-delivery: immediate, reliable (its wake-up coalesced)
 	wall := time.Now()
 	for _, r := range n.nodes {
 		if r == nd || !r.hub.HasTopic(topic) {

@@ -28,12 +28,13 @@ type Hub struct {
 	wakeEvery time.Duration // SetWakeEvery (0: every envelope wakes at once)
 }
 
-// SetWakeEvery makes the hub wake a subscription goroutine parked for want of envelopes
-// at most once per d: the first envelope after a quiet period wakes it at once, those
-// arriving within d of that wake-up wait for the next one (a timer's), and go together.
-// The memory transport delivers on the publisher's goroutine, which paid a futex wake-up
-// of the subscriber for every publish of a stream (issue 16). Queueing, counters,
-// de-duplication and overflows are unchanged (they happen in Deliver); only the hand-off
+// SetWakeEvery makes DeliverLazy wake a subscription goroutine parked for want of
+// envelopes at most once per d: the first envelope after a quiet period wakes it at once,
+// those arriving within d of that wake-up wait for the next one (a timer's, or Deliver's),
+// and go together. The memory transport delivers a node's own publishes to its own
+// subscriptions on the publisher's goroutine, which paid a futex wake-up of the
+// subscriber for every publish of a stream (issue 16). Queueing, counters,
+// de-duplication and overflows are unchanged (decided in DeliverLazy); only the hand-off
 // to the channel may wait, at most d. Call before Subscribe.
 func (h *Hub) SetWakeEvery(d time.Duration) { h.wakeEvery = max(d, 0) }
 
@@ -76,14 +77,14 @@ type sub struct {
 	armed     bool
 }
 
-func (s *sub) push(e transport.Envelope, limit int) bool {
+func (s *sub) push(e transport.Envelope, limit int, lazy bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.q)-s.head >= limit {
 		return false
 	}
 	s.q = append(s.q, e)
-	if s.wakeEvery > 0 && s.idle {
+	if lazy && s.wakeEvery > 0 && s.idle {
 		now := time.Now()
 		if wait := s.wakeEvery - now.Sub(s.woke); wait > 0 {
 			// Woken less than wakeEvery ago: the next wake-up is the timer's.
@@ -257,7 +258,13 @@ func (h *Hub) HasTopic(topic string) bool {
 // Deliver hands e to every subscription on e.Topic, unless its hash was already
 // delivered. Each subscription gets its own copy of the payload; e.Payload is not
 // retained. It never blocks and reports whether e was new and wanted.
-func (h *Hub) Deliver(e transport.Envelope) bool {
+func (h *Hub) Deliver(e transport.Envelope) bool { return h.deliver(e, false) }
+
+// DeliverLazy is Deliver, except that a subscription goroutine waiting for envelopes
+// may be woken later, at most SetWakeEvery's period (the order of envelopes is kept).
+func (h *Hub) DeliverLazy(e transport.Envelope) bool { return h.deliver(e, true) }
+
+func (h *Hub) deliver(e transport.Envelope, lazy bool) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	subs := h.byTopic[e.Topic]
@@ -272,7 +279,7 @@ func (h *Hub) Deliver(e transport.Envelope) bool {
 	for s := range subs {
 		c := e
 		c.Payload = append([]byte(nil), e.Payload...)
-		if !s.push(c, h.queueSize) {
+		if !s.push(c, h.queueSize, lazy) {
 			h.counters.addOverflow()
 			if h.onOverflow != nil {
 				h.onOverflow(e.Topic)
