@@ -169,7 +169,6 @@ func (t *txn) recordMarks(ctx context.Context) error {
 	}
 	marks := c.marks
 	c.marks = nil
-	c.markTxs++
 	t.marks = marks // marksDone (no closure allocated per send)
 	for _, m := range marks {
 		changed, err := t.PublishedSole(m.rec)
@@ -199,6 +198,7 @@ func (t *txn) marksDone(committed bool) {
 		c.armMarks()
 		return
 	}
+	c.markTxs++ // committed: a transaction recorded marks (marksDue)
 	for _, m := range marks {
 		c.release(m.rec.ID)
 	}
