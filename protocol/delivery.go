@@ -209,8 +209,8 @@ func (t *txn) marksDone(committed bool) {
 }
 
 // marksDue is markTimer's: the publishes not recorded yet are recorded by a transaction
-// of their own (flushMarks), unless transactions recorded marks since the timer was
-// armed — a stream of sends records each publish in the next send's transaction, and a
+// of their own (flushMarks), unless transactions committed marks since the timer was
+// armed (rolled-back ones put them back and do not count) — a stream of sends records each publish in the next send's transaction, and a
 // transaction of the timer's every markDelay only contended with it for the client and
 // the store (issue 16) — then it looks again after markDelay. An idle client's last
 // publish is recorded within 2 × markDelay.
