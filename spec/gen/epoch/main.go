@@ -29,6 +29,7 @@ import (
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/ethereum/go-ethereum/crypto"
+	"lukechampine.com/blake3"
 )
 
 // Event is a key event applied by an `epoch` case, with its seed if the case holds it.
@@ -502,6 +503,21 @@ func cases() []Case {
 	lb.LegacyHints = true
 	lb.Slots = []epoch.Slot{{Hint: epoch.LegacySlotHint(e1.id, insts[1]), Kind: epoch.SlotSession, Message: bytes.Repeat([]byte{0xaa}, 91)}}
 	kb("key_block_version_2", lb)
+	// The digests the parts are signed over: BLAKE3-256 for version 3, SHA-256 for version 2.
+	for _, c := range []struct {
+		name string
+		b    epoch.KeyBlock
+		sum  func([]byte) [32]byte
+	}{{"key_block_digest", mb, blake3.Sum256}, {"key_block_digest_version_2", lb, sha256.Sum256}} {
+		enc := must(c.b.MarshalBinary())
+		off := c.b.HeaderSize() - 4 - epoch.SignatureSize
+		in := append(append([]byte("\x23chorus/v2/epoch/key-block-signature"), group[:]...), enc[:off]...)
+		want := c.sum(append(in, enc[off+epoch.SignatureSize:]...))
+		if d, _, err := epoch.KeyBlockDigest(group, enc); err != nil || d != want {
+			log.Fatalf("%s disagrees with the specification", c.name)
+		}
+		add(Case{Name: c.name, Op: "key_block_digest", Expect: "success", Group: h(group[:]), Encoding: h(enc), Output: h(want[:])})
+	}
 	rkEnc := must(rk.MarshalBinary())
 	wrong := slices.Clone(rkEnc)
 	wrong[2+16+32] ^= 1 // first nonce byte
