@@ -70,14 +70,6 @@ type coverage struct {
 	enc     []byte // the fields' encoding, once encoded (see appendFields)
 }
 
-// hinter returns the Hinter of the hints of cv, the coverage of event e.
-func (cv *coverage) hinter(e epoch.ID) epoch.Hinter {
-	if cv.HintsV3 {
-		return epoch.NewHinter(e)
-	}
-	return epoch.LegacyHinter(e)
-}
-
 // partCoverage is the coverage of the parts of one key block seen so far.
 type partCoverage struct {
 	coverage
@@ -122,20 +114,6 @@ func (m *epochMeta) notePart(kb *epoch.KeyBlock, author InstallationID, added []
 		})
 	}
 	return true
-}
-
-// newCoverage records the installations ins (and accounts adds) as holding the seed of
-// event e authored by author, with the hints of a block of version 3 (of version 2 if
-// legacy).
-func newCoverage(e epoch.ID, legacy bool, author InstallationID, ins []storage.InstallationRecord, adds []string) *coverage {
-	cv := &coverage{Author: author, Adds: adds, HintsV3: !legacy}
-	h := cv.hinter(e)
-	hs := make([][epoch.HintSize]byte, len(ins))
-	for i := range ins {
-		hs[i] = h.Hint(epoch.Installation(ins[i].ID))
-	}
-	cv.Hints = packHints(hs)
-	return cv
 }
 
 // covers reports whether installation in holds the seed of event e.
