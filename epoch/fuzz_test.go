@@ -100,6 +100,20 @@ func FuzzScheduleUnmarshal(f *testing.F) {
 		_, _ = s.Current()
 		_ = s.Apply(Event{ID: testID("next"), Prev: s.Frontier()})
 		_, _ = s.Current()
+		// Held ids (a decoded state's authors): held on, released, encoded canonically.
+		by := Author{1}
+		n := s.Held(by)
+		if err := s.ApplyKnown(Event{ID: testID("rekey"), Prev: mustFrontier(t, append(s.Frontier(), testID("unseen"))...)}, by); err == nil && s.Held(by) != n+1 {
+			t.Fatalf("held %d after an unknown prev id, was %d", s.Held(by), n)
+		}
+		if err := s.ApplyWelcomed(Event{ID: testID("entry"), Prev: s.Frontier()}, Author{2}); err == nil && !s.Seen(testID("entry")) {
+			t.Fatal("a merged entry is not released when seen")
+		}
+		var back Schedule
+		enc := marshalState(t, s)
+		if err := back.UnmarshalBinary(enc); err != nil || !bytes.Equal(marshalState(t, &back), enc) || back.Held(by) != s.Held(by) {
+			t.Fatalf("round trip after held ids: %v", err)
+		}
 	})
 }
 

@@ -26,11 +26,19 @@ const (
 	// prev); beyond it Apply refuses with ErrTooManyEvents.
 	MaxKnownEvents = 1 << 16
 
-	// MaxUnseenPrev bounds the key event ids a Schedule remembers only because an applied
-	// event (received: ApplyKnown) names them as prev, never applied themselves: beyond it
-	// a received key event naming an unknown id waits (ErrUnknownPrev) until that id is
-	// applied. Joins (NewScheduleFromJoin, Apply) are not bounded by it.
-	MaxUnseenPrev = 1024
+	// MaxUnseenPerAuthor bounds the key event ids a Schedule holds on one author's word
+	// (ApplyKnown, ApplyWelcomed): ids an applied event of that author named first as prev
+	// and that were never applied (unseen), and join entries of its Welcomes not seen in a
+	// key block since. Beyond it the author's received key event (or Welcome) naming more
+	// waits (ErrUnknownPrev) until those events are applied; other authors' events do not.
+	MaxUnseenPerAuthor = 512
+
+	// MaxUnseenPrev bounds the ids held on all authors' words together, with the unseen ids
+	// no author is held to (a newcomer's join, a state stored by an older version, Refuse):
+	// the memory bound (MaxUnseenPrev / MaxUnseenPerAuthor = 32 full budgets), a quarter
+	// of MaxKnownEvents, so that held ids never fill it. Joins (NewScheduleFromJoin, Apply)
+	// are not bounded by it.
+	MaxUnseenPrev = 1 << 14
 
 	// MaxParts bounds the parts a key block is split into.
 	MaxParts = 1024
@@ -105,9 +113,9 @@ var (
 	ErrDuplicate = errors.New("epoch: key event already applied")
 	// ErrFrontierFull reports a key event that would make the frontier exceed MaxFrontier.
 	ErrFrontierFull = errors.New("epoch: frontier full")
-	// ErrUnknownPrev reports a received key event whose prev names an id the schedule does
-	// not know while MaxUnseenPrev such ids are held (ApplyKnown): it waits until that event
-	// is applied.
+	// ErrUnknownPrev reports a received key event (or Welcome join entry) that would hold
+	// more ids on its author's word than MaxUnseenPerAuthor, or more than MaxUnseenPrev in
+	// all (ApplyKnown, ApplyWelcomed): it waits until the events it names are applied.
 	ErrUnknownPrev = errors.New("epoch: prev names an unknown key event")
 	// ErrTooManyEvents reports a schedule that would remember more than MaxKnownEvents ids.
 	ErrTooManyEvents = errors.New("epoch: too many key events")

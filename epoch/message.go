@@ -39,7 +39,8 @@ func ParseMessageHeader(msg []byte) (MessageHeader, error) {
 // messageDigest is SHA-256(u8<label> || EID || u8<header> || u32<ciphertext>).
 func messageDigest(eid *ID, header, ct []byte) [32]byte {
 	h := sha256.New()
-	h.Write(appendLabel(nil, labelMessageSignature))
+	var label [1 + len(labelMessageSignature)]byte // on the stack: appendLabel(nil, …) allocated
+	h.Write(appendLabel(label[:0], labelMessageSignature))
 	h.Write(eid[:])
 	h.Write([]byte{byte(len(header))})
 	h.Write(header)
@@ -62,7 +63,10 @@ func MessageSignature(eid ID, msg []byte) (digest [32]byte, sig []byte, err erro
 	return messageDigest(&eid, body[:HeaderSize], body[HeaderSize:]), msg[len(msg)-SignatureSize:], nil
 }
 
-func aeadAD(header []byte, eid *ID) []byte { return append(slices.Clone(header), eid[:]...) }
+// aeadAD returns header || eid, the associated data of a message's AEAD (one allocation).
+func aeadAD(header []byte, eid *ID) []byte {
+	return append(append(make([]byte, 0, len(header)+IDSize), header...), eid[:]...)
+}
 
 // SenderChain is an installation's sending chain in one epoch.
 type SenderChain struct {
@@ -215,8 +219,12 @@ func (r *ReceiverChain) OpenTracked(verify Verifier, signingKey []byte, msg []by
 		return nil, ch, fmt.Errorf("%w: message of another installation", ErrMismatch)
 	}
 	body := msg[:len(msg)-SignatureSize]
+	// One buffer for what leaves this frame (the digest handed to verify; the nonce and
+	// the associated data handed to the cipher), not one allocation each.
+	buf := make([]byte, 0, sha256.Size+chacha20poly1305.NonceSize+HeaderSize+IDSize)
 	d := messageDigest(&r.Epoch, body[:HeaderSize], body[HeaderSize:])
-	if !verify(signingKey, d[:], msg[len(msg)-SignatureSize:]) {
+	buf = append(buf, d[:]...)
+	if !verify(signingKey, buf[:sha256.Size], msg[len(msg)-SignatureSize:]) {
 		return nil, ch, ErrBadSignature
 	}
 	i := h.Iteration
@@ -255,7 +263,11 @@ func (r *ReceiverChain) OpenTracked(verify Verifier, signingKey []byte, msg []by
 	if err != nil {
 		return nil, ch, err
 	}
-	pt, err := aead.Open(nil, nonce[:], body[HeaderSize:], aeadAD(body[:HeaderSize], &r.Epoch))
+	buf = append(buf, nonce[:]...)
+	buf = append(append(buf, body[:HeaderSize]...), r.Epoch[:]...) // as aeadAD
+	nonceAt := sha256.Size
+	adAt := nonceAt + chacha20poly1305.NonceSize
+	pt, err := aead.Open(nil, buf[nonceAt:adAt], body[HeaderSize:], buf[adAt:])
 	if err != nil {
 		return nil, ch, ErrDecrypt
 	}

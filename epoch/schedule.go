@@ -11,6 +11,7 @@ import (
 const (
 	flagApplied    = 0x01 // the event was applied
 	flagSuperseded = 0x02 // an applied event names it as prev
+	flagHeld       = 0x04 // held on an author's word (held.go); the author follows in the encoding
 )
 
 // Material kinds held for a frontier event.
@@ -129,29 +130,6 @@ func (s *Schedule) Apply(ev Event) error {
 	return nil
 }
 
-// ApplyKnown applies a key event received from the network: as Apply, but the prev ids the
-// schedule does not know (neither applied nor named as prev before) are remembered only
-// while fewer than MaxUnseenPrev such unseen ids are held; beyond that the event is
-// refused with ErrUnknownPrev, the schedule unchanged, and the caller holds it until those
-// events are applied (then their ids are known). Issue 13 security, review 3: a member's
-// rekeys naming made-up prev ids (32 a publish) filled MaxKnownEvents and froze the
-// schedule; now they fill at most MaxUnseenPrev, and every key event naming only known
-// ids (an honest author's frontier, once its events arrived) still applies.
-func (s *Schedule) ApplyKnown(ev Event) error {
-	if ev.Prev.valid() && !ev.Prev.Contains(ev.ID) && s.known.flag(ev.ID)&flagApplied == 0 {
-		unknown := 0
-		for _, p := range ev.Prev {
-			if !s.known.has(p) {
-				unknown++
-			}
-		}
-		if unknown > 0 && s.known.unseen+unknown > MaxUnseenPrev {
-			return fmt.Errorf("%w: %s names %d unknown ids, %d unseen held", ErrUnknownPrev, ev.ID, unknown, s.known.unseen)
-		}
-	}
-	return s.Apply(ev)
-}
-
 // Unseen returns how many key event ids the schedule remembers only as named as prev
 // (never applied).
 func (s *Schedule) Unseen() int { return s.known.unseen }
@@ -160,20 +138,20 @@ func (s *Schedule) Unseen() int { return s.known.unseen }
 // it knows is revoked) though members that applied it before learning of the revocation
 // will name it as prev: id is remembered as superseded (it never enters the frontier), so
 // that their later key events are not held for it (ApplyKnown). No-op if id is known;
-// ErrTooManyEvents if the set is full or MaxUnseenPrev unseen ids are held.
+// ErrTooManyEvents if the set is full or MaxUnseenPrev ids are held (ApplyKnown).
 func (s *Schedule) Refuse(id ID) error {
 	if s.known.has(id) {
 		return nil
 	}
-	if len(s.known.ids) >= MaxKnownEvents || s.known.unseen >= MaxUnseenPrev {
-		return fmt.Errorf("%w: %d known, %d unseen", ErrTooManyEvents, len(s.known.ids), s.known.unseen)
+	if _, total := s.known.heldCounts(Author{}); len(s.known.ids) >= MaxKnownEvents || total >= MaxUnseenPrev {
+		return fmt.Errorf("%w: %d known, %d held", ErrTooManyEvents, len(s.known.ids), total)
 	}
 	i, _ := slices.BinarySearchFunc(s.known.ids, id, cmpID)
 	ids := make([]ID, 0, len(s.known.ids)+1)
 	flags := make([]byte, 0, len(s.known.ids)+1)
 	ids = append(append(append(ids, s.known.ids[:i]...), id), s.known.ids[i:]...)
 	flags = append(append(append(flags, s.known.flags[:i]...), flagSuperseded), s.known.flags[i:]...)
-	s.known = knownSet{ids: ids, flags: flags, unseen: s.known.unseen + 1}
+	s.known = knownSet{ids: ids, flags: flags, unseen: s.known.unseen + 1, held: s.known.held}
 	return nil
 }
 
@@ -186,7 +164,8 @@ func (s *Schedule) Refuse(id ID) error {
 type knownSet struct {
 	ids    []ID
 	flags  []byte
-	unseen int // ids flagged superseded and not applied
+	unseen int      // ids flagged superseded and not applied
+	held   []heldID // the ids flagged held, ascending, with their authors (held.go)
 }
 
 func cmpID(a, b ID) int { return bytes.Compare(a[:], b[:]) }
@@ -204,11 +183,12 @@ func (k knownSet) flag(id ID) byte {
 	return 0
 }
 
-// applied returns a new set: k with the ids of ev added, ev.ID flagged applied and its prev
-// events superseded (k is not modified).
+// applied returns a new set: k with the ids of ev added, ev.ID flagged applied (its hold
+// released) and its prev events superseded (k is not modified).
 func (k knownSet) applied(ev Event) knownSet {
 	unseen := k.unseen
-	if k.flag(ev.ID) == flagSuperseded {
+	fl := k.flag(ev.ID)
+	if fl&(flagApplied|flagSuperseded) == flagSuperseded {
 		unseen--
 	}
 	var add []ID
@@ -228,11 +208,14 @@ func (k knownSet) applied(ev Event) knownSet {
 		}
 	}
 	if len(add) == 0 {
-		out := knownSet{ids: k.ids, flags: slices.Clone(k.flags), unseen: unseen} // the ids shared: never written
+		out := knownSet{ids: k.ids, flags: slices.Clone(k.flags), unseen: unseen, held: k.held} // the ids shared: never written
 		out.mark(ev)
+		if fl&flagHeld != 0 {
+			out.dropHold(ev.ID)
+		}
 		return out
 	}
-	out := knownSet{ids: make([]ID, 0, len(k.ids)+len(add)), flags: make([]byte, 0, len(k.ids)+len(add)), unseen: unseen}
+	out := knownSet{ids: make([]ID, 0, len(k.ids)+len(add)), flags: make([]byte, 0, len(k.ids)+len(add)), unseen: unseen, held: k.held}
 	ids, flags := k.ids, k.flags
 	for _, id := range add {
 		i, _ := slices.BinarySearchFunc(ids, id, cmpID)
@@ -241,6 +224,9 @@ func (k knownSet) applied(ev Event) knownSet {
 	}
 	out.ids, out.flags = append(out.ids, ids...), append(out.flags, flags...)
 	out.mark(ev)
+	if fl&flagHeld != 0 {
+		out.dropHold(ev.ID)
+	}
 	return out
 }
 
@@ -409,17 +395,23 @@ const (
 
 // MarshalBinary encodes the schedule canonically (spec: "State").
 func (s *Schedule) MarshalBinary() ([]byte, error) {
-	ids := s.known.ids
-	b := make([]byte, 0, 2+IDSize+4+len(ids)*(IDSize+1)+1+len(s.material)*(IDSize+1+IDSize)+1+len(s.live)*2*IDSize)
+	ids, held := s.known.ids, s.known.held
+	b := make([]byte, 0, 2+IDSize+4+len(ids)*(IDSize+1)+len(held)*AuthorSize+1+len(s.material)*(IDSize+1+IDSize)+1+len(s.live)*2*IDSize)
 	b = append(b, stateMagic, stateVersion)
 	b = append(b, s.group[:]...)
 	b = append(b, byte(len(ids)>>24), byte(len(ids)>>16), byte(len(ids)>>8), byte(len(ids)))
 	off := len(b)
-	b = b[:off+len(ids)*(IDSize+1)] // within the capacity made above
+	b = b[:off+len(ids)*(IDSize+1)+len(held)*AuthorSize] // within the capacity made above
 	for i := range ids {
 		copy(b[off:], ids[i][:])
-		b[off+IDSize] = s.known.flags[i]
+		fl := s.known.flags[i]
+		b[off+IDSize] = fl
 		off += IDSize + 1
+		if fl&flagHeld != 0 {
+			copy(b[off:], held[0].by[:])
+			held = held[1:]
+			off += AuthorSize
+		}
 	}
 	b = append(b, byte(len(s.frontier)))
 	for _, id := range s.frontier {
@@ -461,17 +453,24 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 	var prev ID
 	for i := uint32(0); i < k && r.err == nil; i++ {
 		id, fl := r.id(), r.u8()
+		var by Author
+		if fl&flagHeld != 0 {
+			copy(by[:], r.bytes(AuthorSize))
+		}
 		if r.err != nil {
 			break
 		}
-		if (i > 0 && bytes.Compare(prev[:], id[:]) >= 0) || fl == 0 || fl&^(flagApplied|flagSuperseded) != 0 {
+		if (i > 0 && bytes.Compare(prev[:], id[:]) >= 0) || fl&(flagApplied|flagSuperseded) == 0 || fl&^(flagApplied|flagSuperseded|flagHeld) != 0 {
 			return fmt.Errorf("%w: known id %d not canonical", ErrMalformed, i)
 		}
 		n.known.ids, n.known.flags = append(n.known.ids, id), append(n.known.flags, fl)
-		if fl == flagSuperseded {
-			n.known.unseen++
+		if fl&flagHeld != 0 {
+			n.known.held = append(n.known.held, heldID{id: id, by: by, applied: fl&flagApplied != 0})
 		}
-		if fl == flagApplied {
+		switch fl &^ flagHeld {
+		case flagSuperseded:
+			n.known.unseen++
+		case flagApplied:
 			n.frontier = append(n.frontier, id)
 		}
 		prev = id

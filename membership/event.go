@@ -53,9 +53,10 @@ func (t EventType) String() string {
 // fields (Clock ... Description) are informational copies of Payload: encodings, signature
 // checks and the rules (Derive, Update) always use Payload, never decoded fields that differ.
 //
-// Signature, Payload and Raw are never modified in place (copy them to change them): the
-// Members of a parsed event share Payload's bytes (a large group's MEMBERS_ADDED would
-// otherwise hold its member list twice for as long as its state is kept).
+// Signature, Payload and Raw are never modified in place (copy them to change them): in an
+// event parsed or signed by this package they are one block (Signature and Payload Raw's
+// two parts) and the Members share Payload's bytes (a large group's MEMBERS_ADDED would
+// otherwise hold its member list two or three times for as long as its state is kept).
 type Event struct {
 	ChatID      string
 	Clock       uint64
@@ -220,14 +221,19 @@ func SignEvent(key *ecdsa.PrivateKey, chatID string, ev Event) (Event, error) {
 	if err != nil {
 		return Event{}, fmt.Errorf("membership: sign event: %w", err)
 	}
+	// One block, as parseEvent's: Signature and Payload are the entry's two parts, and the
+	// members share Payload's bytes (issue 16: an admin adding many members kept the
+	// payload, the entry as a second copy of it and the caller's strings).
+	raw := append(append(make([]byte, 0, len(sig)+len(payload)), sig...), payload...) // sig: 65 bytes (crypto.Sign)
 	ev.ChatID = chatID
-	ev.Payload = payload
-	ev.Signature = sig
-	ev.Raw = append(append(make([]byte, 0, len(sig)+len(payload)), sig...), payload...)
+	ev.Raw = raw
+	ev.Signature = raw[:SignatureLength:SignatureLength]
+	ev.Payload = raw[SignatureLength:]
 	ev.From = PublicKeyString(&key.PublicKey)
 	ev.Members = cloneStrings(ev.Members)
+	shareMembers(ev.Payload, ev.Members)
 	ev.Image = bytes.Clone(ev.Image)
-	ev.auth = newAuth(chatID, payload, digest, sig, ev.From, fieldsOf(&ev))
+	ev.auth = newAuth(chatID, ev.Payload, digest, ev.Signature, ev.From, fieldsOf(&ev))
 	return ev, nil
 }
 

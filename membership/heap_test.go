@@ -1,8 +1,11 @@
 package membership_test
 
 import (
+	"bytes"
+	"crypto/rand"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/crypto"
@@ -115,4 +118,74 @@ func TestSnapshotStateHeap(t *testing.T) {
 	}
 	runtime.KeepAlive(enc)
 	runtime.KeepAlive(want)
+}
+
+// TestSignedEventHeap: an event this client signs is kept (in the group state it extends,
+// and sent again) for as long as the client runs. An admin that adds 1000 members at once
+// keeps each member id once, in the entry it signed (sig || payload, 135 bytes a member),
+// and the member list beside it (16 B), with the rounding of the entry's allocation to
+// pages: at most 24 B a member beside the entry (issue 16: it held the payload, a second
+// copy of it as the entry and the caller's strings, 304.5 B a member beside the entry).
+func TestSignedEventHeap(t *testing.T) {
+	const n = 1000
+	members := make([]string, n)
+	for i := range members {
+		k, err := crypto.GenerateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		members[i] = m.PublicKeyString(&k.PublicKey)
+	}
+	admin, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	chatID, err := m.NewChatID(rand.Reader, &admin.PublicKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	created, err := m.SignEvent(admin, chatID, m.Event{Type: m.ChatCreated, Clock: 6, Name: "g"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := strings.Join(members, ",")
+	ev, err := m.SignEvent(admin, chatID, m.Event{Type: m.MembersAdded, Clock: 7, Members: members})
+	if err != nil {
+		t.Fatal(err)
+	}
+	members = nil // the caller's list and strings: dropped
+	func() {
+		if strings.Join(ev.Members, ",") != want || len(ev.Raw) != len(ev.Signature)+len(ev.Payload) {
+			t.Fatalf("the signed event lists %d members, entry %d B", len(ev.Members), len(ev.Raw))
+		}
+		// It reads as the entry parsed from the wire does, and applies.
+		wire, err := (&m.Message{ChatID: chatID, Events: []m.Event{created, ev}}).MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		msg, err := m.ParseMessage(wire)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p := msg.Events[1]; !slices.Equal(p.Members, ev.Members) || !bytes.Equal(p.Raw, ev.Raw) ||
+			!bytes.Equal(p.Payload, ev.Payload) || !bytes.Equal(p.Signature, ev.Signature) || p.From != ev.From || p.ID() != ev.ID() {
+			t.Fatal("the signed event is not the one parsed from its entry")
+		}
+		st, err := m.Derive(chatID, []m.Event{created, ev}, m.ChorusRules())
+		if err != nil || len(st.Events) != 2 || len(st.Members) != n+1 {
+			t.Fatalf("derive: %v, %d events, %d members", err, len(st.Events), len(st.Members))
+		}
+	}()
+	want = ""
+	// What the event holds: the heap with it, less the heap once it is dropped.
+	entry := len(ev.Raw)
+	with := heapAlloc()
+	runtime.KeepAlive(ev)
+	kept := with - heapAlloc()
+	per := float64(kept-int64(entry)) / n
+	t.Logf("entry %d B, event %d B of heap (%.1f B a member beside the entry)", entry, kept, per)
+	if per > 24 {
+		t.Errorf("a signed event adding %d members keeps %d B of heap, %.1f B a member beside its %d B entry, want at most 24",
+			n, kept, per, entry)
+	}
 }

@@ -202,7 +202,7 @@ type Client struct {
 	closeOne sync.Once
 
 	inflightMu sync.Mutex
-	inflight   map[int64]chan struct{} // outbox records being published; closed when done
+	inflight   map[int64]struct{} // outbox records being published
 
 	rl transport.RateLimiter // the transport's rate limit (quota.go); nil: none
 	q  quotaQueue            // outbox records waiting for quota (quota.go)
@@ -254,6 +254,9 @@ type Client struct {
 	marks     []soleMark
 	markTimer *time.Timer
 	markArmed bool // markTimer will fire
+	// markTxs counts the transactions that recorded marks; markTxsArmed is its value
+	// when markTimer was armed (marksDue).
+	markTxs, markTxsArmed uint64
 	// ownSent: the envelopes of our group messages published recently (with no replay
 	// marker: queueMessageFrame); their copies coming back are dropped unopened (own lock).
 	ownSent ownSent
@@ -307,7 +310,7 @@ func New(ctx context.Context, store storage.Store, t Transport, opts ...Option) 
 		store: store, tr: t, log: o.logger, rand: o.rand, now: o.now, opt: o,
 		hints: map[[16]byte]int64{}, inbox: newInboxHints(), groups: map[GroupID]*groupCache{}, topics: map[string][]GroupID{},
 		events: newBus(), subsWake: make(chan struct{}, 1), outWake: make(chan struct{}, 1),
-		closed: make(chan struct{}), inflight: map[int64]chan struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
+		closed: make(chan struct{}), inflight: map[int64]struct{}{}, frameLimit: MaxFrame, welcomeLimit: welcomeBudget,
 		resumed: map[GroupID]bool{}, resumedSessions: map[int64]bool{}, resumedEpochs: map[[32]byte]GroupID{},
 		metas: map[GroupID]metaMemo{}, scheds: map[GroupID]schedMemo{}, candidates: map[epoch.ID]candidateMemo{},
 	}
@@ -415,6 +418,7 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 	})
 	if err != nil {
 		if t != nil {
+			t.marksDone(false)
 			for _, f := range t.rollback {
 				f()
 			}
@@ -422,6 +426,7 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 		}
 		return nil, err
 	}
+	t.marksDone(true)
 	for _, f := range t.after {
 		f()
 	}
@@ -429,10 +434,13 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 	if b := batchOf(ctx); b != nil {
 		// Inside a batch (batch.go): the commit is the batch's; what leaves the process
 		// waits for it.
-		b.events = append(b.events, t.events...)
+		b.events = append(append(b.events, t.late...), t.events...)
 		b.outbox = b.outbox || t.outbox
 		b.topicsChanged = b.topicsChanged || t.topicsChanged
 		return t, nil
+	}
+	if len(t.late) > 0 {
+		c.events.emitLate(t.late...) // before t.events (recordMarks runs first)
 	}
 	if len(t.events) > 0 {
 		c.events.emit(t.events...)
@@ -459,6 +467,9 @@ type txn struct {
 	after         []func()
 	afterBuf      [8]func() // after's first slots (a message's transaction registers a few)
 	events        []Event
+	late          []Event // events that may wait (bus.emitLate), before events
+	lateBuf       [1]Event
+	marks         []soleMark // the publishes recordMarks recorded (marksDone)
 	outbox        bool
 	topicsChanged bool
 	newKeys       bool   // a session or sender key arrived: retry pending envelopes
@@ -541,6 +552,12 @@ func (t *txn) stateOf(gc *groupCache) *membership.State {
 
 func (t *txn) onCommit(f func()) { t.after = append(t.after, f) }
 func (t *txn) emit(ev Event)     { t.events = append(t.events, ev) }
+func (t *txn) emitLate(ev Event) {
+	if t.late == nil {
+		t.late = t.lateBuf[:0]
+	}
+	t.late = append(t.late, ev)
+}
 
 // onRollback registers f to undo an in-memory change if the transaction fails.
 func (t *txn) onRollback(f func()) { t.rollback = append(t.rollback, f) }

@@ -92,17 +92,14 @@ func (c *Client) claim(id int64) bool {
 	if _, busy := c.inflight[id]; busy {
 		return false
 	}
-	c.inflight[id] = make(chan struct{})
+	c.inflight[id] = struct{}{}
 	return true
 }
 
 func (c *Client) release(id int64) {
 	c.inflightMu.Lock()
 	defer c.inflightMu.Unlock()
-	if ch, ok := c.inflight[id]; ok {
-		close(ch)
-		delete(c.inflight, id)
-	}
+	delete(c.inflight, id)
 }
 
 // publishIDs publishes outbox records the caller's committed transaction queued (and
@@ -157,8 +154,9 @@ func (c *Client) armMarks() {
 		return
 	}
 	c.markArmed = true
+	c.markTxsArmed = c.markTxs
 	if c.markTimer == nil {
-		c.markTimer = time.AfterFunc(markDelay, c.flushMarks)
+		c.markTimer = time.AfterFunc(markDelay, c.marksDue)
 	} else {
 		c.markTimer.Reset(markDelay)
 	}
@@ -184,33 +182,65 @@ func (t *txn) recordMarks(ctx context.Context) error {
 	}
 	marks := c.marks
 	c.marks = nil
-	t.onRollback(func() {
-		c.marks = append(marks, c.marks...)
-		c.armMarks() // an idle client records them all the same
-	})
+	c.markTxs++
+	t.marks = marks // marksDone (no closure allocated per send)
 	for _, m := range marks {
 		changed, err := t.PublishedSole(m.rec)
 		if err != nil {
 			return err
 		}
 		if changed {
-			t.emit(&DeliveryStatusChanged{Message: m.rec.Message, Group: m.group, Status: StatusPublished})
+			// Late (bus.emitLate): in a stream of sends, one wake-up of the
+			// subscriber per burst, not one on every send's goroutine.
+			t.emitLate(&DeliveryStatusChanged{Message: m.rec.Message, Group: m.group, Status: StatusPublished})
 		}
 	}
-	t.onCommit(func() {
-		for _, m := range marks {
-			c.release(m.rec.ID)
-		}
-		if c.marks == nil {
-			clear(marks)
-			c.marks = marks[:0] // the buffer, for the next ones
-		}
-	})
 	return nil
 }
 
+// marksDone ends the marks recordMarks took (t.marks, c.mu held): committed, their
+// records' claims are released; rolled back, they wait for the next transaction (or
+// markTimer: an idle client records them all the same).
+func (t *txn) marksDone(committed bool) {
+	c, marks := t.c, t.marks
+	if marks == nil {
+		return
+	}
+	t.marks = nil
+	if !committed {
+		c.marks = append(marks, c.marks...)
+		c.armMarks()
+		return
+	}
+	for _, m := range marks {
+		c.release(m.rec.ID)
+	}
+	if c.marks == nil {
+		clear(marks)
+		c.marks = marks[:0] // the buffer, for the next ones
+	}
+}
+
+// marksDue is markTimer's: the publishes not recorded yet are recorded by a transaction
+// of their own (flushMarks), unless transactions recorded marks since the timer was
+// armed — a stream of sends records each publish in the next send's transaction, and a
+// transaction of the timer's every markDelay only contended with it for the client and
+// the store (issue 16) — then it looks again after markDelay. An idle client's last
+// publish is recorded within 2 × markDelay.
+func (c *Client) marksDue() {
+	c.mu.Lock()
+	if len(c.marks) > 0 && c.markTxs != c.markTxsArmed {
+		c.markArmed = false
+		c.armMarks()
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	c.flushMarks()
+}
+
 // flushMarks records the publishes not recorded yet (publishSole) in a transaction of
-// their own: markTimer's, and Close's.
+// their own: marksDue's, and Close's.
 func (c *Client) flushMarks() {
 	c.mu.Lock()
 	c.markArmed = false

@@ -152,7 +152,8 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 	if err != nil {
 		return err
 	}
-	rec, err := t.ReceiverChain(g.ID, ep.ID, inst)
+	// The view's record, read only: putReceiverChainChange stores a new one.
+	rec, err := t.receiverChainShared(g.ID, ep.ID, inst)
 	rc := new(epoch.ReceiverChain)
 	switch {
 	case errors.Is(err, storage.ErrNotFound):
@@ -296,11 +297,12 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	if loadErr != nil {
 		return loadErr
 	}
-	fresh := false
-	switch err := s.ApplyKnown(epoch.Event{ID: kb.Event, Prev: kb.Prev}); {
+	fresh, seen := false, false
+	switch err := s.ApplyKnown(epoch.Event{ID: kb.Event, Prev: kb.Prev}, keyAuthor(in.Account)); {
 	case err == nil:
 		fresh = true
 	case errors.Is(err, epoch.ErrDuplicate):
+		seen = s.Seen(kb.Event) // merged from a Welcome: no longer held on its sender's word
 	case errors.Is(err, epoch.ErrFrontierFull):
 		return errPending
 	case errors.Is(err, epoch.ErrUnknownPrev):
@@ -379,7 +381,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		}
 	}
 	dropped := t.checkEquivocation(g, gc, s, kb, in)
-	if !fresh && !seeded && !noted && !dropped && !departed {
+	if !fresh && !seeded && !noted && !dropped && !departed && !seen {
 		return nil // an applied event's block (another part, a repeat) without our seed: nothing changed
 	}
 	if err := t.storeSchedule(g, gc, s, m); err != nil {
@@ -564,7 +566,10 @@ func (t *txn) finishSeedSlot(g *storage.GroupRecord, kb *epoch.KeyBlock, s *sess
 // without skipped keys, and their count) and what changed of its skipped keys, one row
 // each (the key used deleted, those skipped inserted, the oldest beyond
 // epoch.MaxSkippedKeys evicted), so that a receive writes no more with past losses.
-func (t *txn) putReceiverChainChange(rec *storage.EpochChainRecord, rc *epoch.ReceiverChain, change *epoch.Change) error {
+func (t *txn) putReceiverChainChange(read *storage.EpochChainRecord, rc *epoch.ReceiverChain, change *epoch.Change) error {
+	// A new record (read may be the view's own, receiverChainShared), handed to the view.
+	rec := new(storage.EpochChainRecord)
+	*rec = *read
 	var err error
 	if rec.State, err = rc.MarshalHead(); err != nil {
 		return err
@@ -583,7 +588,7 @@ func (t *txn) putReceiverChainChange(rec *storage.EpochChainRecord, rc *epoch.Re
 		sc.Evict = max(rec.Skipped-epoch.MaxSkippedKeys, 0)
 		rec.Skipped -= sc.Evict
 	}
-	if err := t.PutReceiverChain(rec); err != nil { // first: the keys' rows reference it
+	if err := t.putReceiverChainOwned(rec); err != nil { // first: the keys' rows reference it
 		return err
 	}
 	if sc.UsedSet || len(sc.Add) > 0 {

@@ -154,6 +154,10 @@ func TestSecCompactSlotTampered(t *testing.T) {
 	if len(pubs) != 1 {
 		t.Fatalf("rekey: %d publishes", len(pubs))
 	}
+	// c and d apply the rekey now, not during the checks below (a state digest taken
+	// while it is being applied would change for a reason other than the tampered slot).
+	tn.settle(a, c, d)
+	waitSameEpoch(tn, g, a, c, d)
 	genuine, kb := keyBlockOf(t, c.c, g, pubs[0])
 	// Another member's block (d's rekey) to carry a's slot, its hint made the recipient's.
 	_, other := keyBlockOf(t, d.c, g, protocol.ForgedRekeyForTest(d.c, g, 7))

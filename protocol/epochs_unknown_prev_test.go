@@ -19,8 +19,8 @@ import (
 // about 2 000 publishes froze the group's key schedule (ErrTooManyEvents), so a later
 // removal could not rekey and the removed member read on. Here the attacker publishes 60
 // such rekeys (not 2 000: what is checked is that the set stops growing), then an admin
-// removes another member: every other member remembers at most epoch.MaxUnseenPrev
-// made-up ids and the attacker's rekeys applied before that (a bound that does not grow
+// removes another member: every other member remembers at most epoch.MaxUnseenPerAuthor
+// made-up ids (the attacker's budget) and the attacker's rekeys applied before that (a bound that does not grow
 // with its publishes), the removal rekeys, and the removed member reads nothing sent after
 // it.
 func TestSecRekeyUnknownPrev(t *testing.T) {
@@ -55,7 +55,7 @@ func TestSecRekeyUnknownPrev(t *testing.T) {
 	tn.settle(a, b, c)
 	for _, p := range honest {
 		// The made-up ids up to the bound, and the attacker's rekeys applied until then.
-		bound := before[p.name] + epoch.MaxUnseenPrev + epoch.MaxUnseenPrev/(epoch.MaxFrontier-1) + 2
+		bound := before[p.name] + epoch.MaxUnseenPerAuthor + epoch.MaxUnseenPerAuthor/(epoch.MaxFrontier-1) + 2
 		got := protocol.KnownKeyEventsForTest(p.c, g)
 		t.Logf("%s: %d known key event ids after %d rekeys naming %d made-up ids (bound %d)", p.name, got, publishes, n, bound)
 		if got > bound {
@@ -85,7 +85,7 @@ func TestSecRekeyUnknownPrev(t *testing.T) {
 // TestSecRevokedRekeysNotRecorded: a revoked installation that never learnt of its
 // revocation (or a thief holding it) keeps publishing rekeys under an epoch the members
 // still open. They are dropped; none of their ids enters the members' schedules, where
-// each would spend the group's unseen-prev budget (MaxUnseenPrev) for good.
+// each would spend unseen-prev budget (MaxUnseenPerAuthor, MaxUnseenPrev) for good.
 func TestSecRevokedRekeysNotRecorded(t *testing.T) {
 	ctx := context.Background()
 	tn := newEpochNet(t, memory.Config{Seed: 141}, 0)
@@ -133,13 +133,13 @@ func TestSecRevokedRekeysNotRecorded(t *testing.T) {
 	}
 }
 
-// TestSecWelcomeJoinUnknownPrev: the bound on unseen prev ids (epoch.MaxUnseenPrev,
+// TestSecWelcomeJoinUnknownPrev: the bound on unseen prev ids (epoch.MaxUnseenPerAuthor,
 // TestSecRekeyUnknownPrev) held for key blocks only. A member's Welcome to a member
 // (memberWelcome, merged by mergeJoin) applied its join's entries with every prev id
 // recorded, unbounded: one pairwise Welcome of 31 entries naming 32 made-up ids each
 // added 992 ids, so 67 of them filled MaxKnownEvents and froze the victim's key
 // schedule. Here a member sends another three such Welcomes (each superseding the frontier
-// the last one left): the victim remembers at most MaxUnseenPrev made-up ids (and the
+// the last one left): the victim remembers at most the sender's budget of made-up ids (and the
 // entries of the joins it merged), and still applies the next removal's key event.
 func TestSecWelcomeJoinUnknownPrev(t *testing.T) {
 	ctx := context.Background()
@@ -179,11 +179,11 @@ func TestSecWelcomeJoinUnknownPrev(t *testing.T) {
 		must(t, protocol.SendWelcomeV2ForTest(x.c, installationOf(t, b), g, j))
 		tn.settle()
 	}
-	bound := before + epoch.MaxUnseenPrev + welcomes*epoch.MaxFrontier
+	bound := before + epoch.MaxUnseenPerAuthor + welcomes*epoch.MaxFrontier
 	got := protocol.KnownKeyEventsForTest(b.c, g)
 	t.Logf("b: %d known key event ids after %d Welcomes naming %d made-up ids (bound %d)", got, welcomes, n, bound)
 	if got > bound || got < 0 {
-		t.Errorf("b remembers %d key event ids after %d member Welcomes naming %d made-up ids (%d before, bound %d): a member's Welcome bypasses MaxUnseenPrev",
+		t.Errorf("b remembers %d key event ids after %d member Welcomes naming %d made-up ids (%d before, bound %d): a member's Welcome bypasses MaxUnseenPerAuthor",
 			got, welcomes, n, before, bound)
 	}
 	// Not frozen: b still applies the next key event (whether or not a heal of its own

@@ -3,6 +3,7 @@
 package protocol
 
 import (
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"slices"
@@ -330,7 +331,7 @@ func (t *txn) memberWelcome(g *storage.GroupRecord, gc *groupCache, next *member
 	if err := t.applyMembership(g, gc, *next, w.DeviceLists, false); err != nil {
 		return err
 	}
-	err := t.mergeJoin(g, gc, w.Join)
+	err := t.mergeJoin(g, gc, w.Join, keyAuthor(from))
 	if errors.Is(err, epoch.ErrUnknownPrev) {
 		// As a key block naming ids we do not know past the bound: it waits (everything
 		// above rolled back), among its sender's pending envelopes, for those events.
@@ -413,10 +414,20 @@ func (t *txn) joinV2(from string, w *wire.WelcomeV2, st *membership.State) error
 	return nil
 }
 
+// keyAuthor is the author key events and Welcome entries a schedule holds on an account's
+// word are counted against (epoch.Author, spec "Frontier": per account, not per
+// installation, so that an account's up to 16 installations share one budget): the first
+// 16 bytes of SHA-256 of the account id.
+func keyAuthor(account string) epoch.Author {
+	h := sha256.Sum256([]byte(account))
+	return epoch.Author(h[:epoch.AuthorSize])
+}
+
 // mergeJoin applies a join received by a member of the group into its schedule: the
 // entries' events with their prev sets, their seeds and contributions. Departures the
-// join's rekey excluded are healed by it.
-func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte) error {
+// join's rekey excluded are healed by it. by is the sender's account's author: the
+// entries not seen in a key block are held on its word.
+func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, by epoch.Author) error {
 	j, err := epoch.ParseJoin(raw)
 	if err != nil {
 		return err
@@ -426,10 +437,12 @@ func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte) erro
 		return err
 	}
 	for _, e := range j {
-		// ApplyKnown, as a key block's event: a join names prev ids as freely as a rekey
-		// does, and one Welcome of 31 entries could otherwise record 992 made-up ids
-		// (TestSecWelcomeJoinUnknownPrev). Past the bound the Welcome waits (memberWelcome).
-		if err := s.ApplyKnown(epoch.Event{ID: e.Event, Prev: e.Prev}); err != nil && !errors.Is(err, epoch.ErrDuplicate) {
+		// Held on the sender's word, entries and unknown prev ids alike: a join names prev
+		// ids as freely as a rekey does (one Welcome of 31 entries could record 992 made-up
+		// ids, TestSecWelcomeJoinUnknownPrev), and its entries are applied events (2 100
+		// Welcomes of made-up entries filled MaxKnownEvents, TestSecWelcomeEntriesPerSender).
+		// Past the sender's budget the Welcome waits (memberWelcome).
+		if err := s.ApplyWelcomed(epoch.Event{ID: e.Event, Prev: e.Prev}, by); err != nil && !errors.Is(err, epoch.ErrDuplicate) {
 			return err
 		}
 	}

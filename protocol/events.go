@@ -3,6 +3,7 @@ package protocol
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Event is something the engine reports on the stream returned by Client.Subscribe:
@@ -75,14 +76,34 @@ type subscriber struct {
 }
 
 // bus fans events out to subscribers without ever blocking the publisher.
+//
+// Events emitted late (emitLate: a send's status, recorded by the next send's
+// transaction) wait up to lateDelay, at most lateMax of them, and go out before the
+// next event emitted at once (issue 16): a subscriber parked on its channel is woken
+// once per burst of sends, not once per send, the wake-up (a futex call) being paid by
+// the sending goroutine. Their order with every other event is kept, and close
+// delivers them first.
 type bus struct {
-	mu     sync.Mutex
-	subs   map[*subscriber]struct{}
-	done   chan struct{}
-	closed bool
+	mu        sync.Mutex
+	subs      map[*subscriber]struct{}
+	done      chan struct{}
+	closed    bool
+	late      []Event     // emitted late, not delivered yet
+	lateTimer *time.Timer // delivers late after lateDelay (armed while late is not empty)
+	lateDelay time.Duration
 }
 
-func newBus() *bus { return &bus{subs: make(map[*subscriber]struct{}), done: make(chan struct{})} }
+// lateMax bounds the events held back by emitLate (well within a subscriber's buffer;
+// above the sends of a stream within lateDelay, ≈ 70, so that the timer delivers them,
+// not the sending goroutine).
+const lateMax = max(EventBuffer/8, 1)
+
+// lateDelay is how long an event emitted late may wait.
+const lateDelay = markDelay
+
+func newBus() *bus {
+	return &bus{subs: make(map[*subscriber]struct{}), done: make(chan struct{}), lateDelay: lateDelay}
+}
 
 func (b *bus) subscribe(ctx context.Context) <-chan Event {
 	s := &subscriber{ch: make(chan Event, EventBuffer)}
@@ -112,6 +133,53 @@ func (b *bus) subscribe(ctx context.Context) <-chan Event {
 func (b *bus) emit(evs ...Event) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.flushLateLocked()
+	b.deliverLocked(evs)
+}
+
+// emitLate is emit of events that may wait (see bus): they go out with the next emit,
+// lateMax of them, after lateDelay, or at close, whichever comes first.
+func (b *bus) emitLate(evs ...Event) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed || len(b.subs) == 0 {
+		return // as emit: nobody to tell
+	}
+	b.late = append(b.late, evs...)
+	if len(b.late) >= lateMax {
+		b.flushLateLocked()
+		return
+	}
+	if len(b.late) == len(evs) { // the first held: arm the timer
+		if b.lateTimer == nil {
+			b.lateTimer = time.AfterFunc(b.lateDelay, b.flushLate)
+		} else {
+			b.lateTimer.Reset(b.lateDelay)
+		}
+	}
+}
+
+// flushLate delivers the events held back (lateTimer's).
+func (b *bus) flushLate() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.flushLateLocked()
+}
+
+func (b *bus) flushLateLocked() {
+	if len(b.late) == 0 {
+		return
+	}
+	if b.lateTimer != nil {
+		b.lateTimer.Stop()
+	}
+	b.deliverLocked(b.late)
+	clear(b.late)
+	b.late = b.late[:0]
+}
+
+// deliverLocked hands evs to every subscriber (b.mu held).
+func (b *bus) deliverLocked(evs []Event) {
 	for s := range b.subs {
 		for _, ev := range evs {
 			if s.dropped > 0 {
@@ -139,6 +207,7 @@ func (b *bus) close() {
 	if b.closed {
 		return
 	}
+	b.flushLateLocked()
 	b.closed = true
 	close(b.done)
 	for s := range b.subs {

@@ -60,3 +60,22 @@ func SendEpochForTest(c *Client, g GroupID) (epoch.ID, bool) {
 	se, ok := c.hot.sendEpochs[g]
 	return se.ep.ID, ok
 }
+
+// HeldKeyEventsForTest returns how many key event ids c's schedule of g holds on some
+// author's word (-1 without a schedule).
+func HeldKeyEventsForTest(c *Client, g GroupID) int {
+	n := -1
+	_ = c.tx(context.Background(), func(t *txn) error {
+		rec, err := t.GroupState(g)
+		if err != nil {
+			return err
+		}
+		s, err := loadSchedule(rec)
+		if err != nil {
+			return nil
+		}
+		n = s.HeldAll()
+		return nil
+	})
+	return n
+}

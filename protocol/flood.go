@@ -215,11 +215,15 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, fn
 			err = errNoHint
 		}
 	} else {
-		err = c.txLocked(ctx, func(t *txn) error {
+		// The committed transaction's queued publishes, read once it returns (no
+		// after-commit closure, no variable of this frame moved to the heap for it).
+		var t *txn
+		if t, err = c.runTx(ctx, func(t *txn) error {
 			t.pre = pre
-			t.onCommit(func() { sends = t.sends })
 			return fn(t)
-		})
+		}); err == nil {
+			sends = t.sends
+		}
 	}
 	c.mu.Unlock()
 	leave() // before publishing: publishClaimed runs its own transaction

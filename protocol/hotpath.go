@@ -416,6 +416,22 @@ func (t *txn) ReceiverChain(group GroupID, eid [32]byte, inst InstallationID) (*
 	})
 }
 
+// receiverChainShared is ReceiverChain without its copy: the record returned is the view's
+// own and must not be modified (the receive path reads it and stores a new one,
+// putReceiverChainOwned).
+func (t *txn) receiverChainShared(group GroupID, eid [32]byte, inst InstallationID) (*storage.EpochChainRecord, error) {
+	k := chainKey{group: group, epoch: eid, inst: inst}
+	if r, ok := t.knownChain(k); ok {
+		return r, nil
+	}
+	r, err := t.StoreTx.ReceiverChain(group, eid, inst)
+	if err != nil {
+		return nil, err
+	}
+	t.setChain(k, r)
+	return r, nil
+}
+
 // PutSenderChain is StoreTx.PutSenderChain, followed by the view.
 func (t *txn) PutSenderChain(r *storage.EpochChainRecord) error {
 	if err := t.StoreTx.PutSenderChain(r); err != nil {
@@ -448,6 +464,17 @@ func (t *txn) PutReceiverChain(r *storage.EpochChainRecord) error {
 	v := copyChain(r)
 	v.Lease = 0 // as the store returns it
 	t.setChain(chainKey{group: r.Group, epoch: r.Epoch, inst: r.Installation}, v)
+	return nil
+}
+
+// putReceiverChainOwned is PutReceiverChain of a record its caller hands over: the view
+// keeps r itself, not a copy (nobody modifies it after).
+func (t *txn) putReceiverChainOwned(r *storage.EpochChainRecord) error {
+	if err := t.StoreTx.PutReceiverChain(r); err != nil {
+		return err
+	}
+	r.Lease = 0 // as the store returns it
+	t.setChain(chainKey{group: r.Group, epoch: r.Epoch, inst: r.Installation}, r)
 	return nil
 }
 

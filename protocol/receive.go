@@ -30,7 +30,12 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 	if c.junk.has(hash) || c.ownSent.has(hash) {
 		return false
 	}
-	var claim []byte
+	// What the transaction leaves for after it, in one object the closure captures (two
+	// variables captured would be two allocations).
+	var out struct {
+		claim   []byte
+		newKeys bool
+	}
 	err := c.txInbound(ctx, topic, payload, func(t *txn) error {
 		// The replay marker, checked and set at once (taken back if anything below fails).
 		if fresh, err := t.MarkSeenOnce(hash, c.now()); err != nil || !fresh {
@@ -44,9 +49,9 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 			// Everything dispatch did is rolled back: an inbox frame's session must not
 			// count it as received, or its retry finds neither its hint nor its message
 			// key (TestInboxPendingFrameRetried). The envelope is kept below.
-			claim = t.claim
-			if claim == nil {
-				claim = []byte(topic)
+			out.claim = t.claim
+			if out.claim == nil {
+				out.claim = []byte(topic)
 			}
 			return errPending
 		}
@@ -56,12 +61,13 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 		if err := t.clearPending(hash); err != nil {
 			return err
 		}
-		newKeys = t.newKeys
+		out.newKeys = t.newKeys
 		return nil
 	})
+	newKeys = out.newKeys
 	if errors.Is(err, errPending) {
 		err = c.tx(ctx, func(t *txn) error {
-			u, err := t.PendingUsage(hash, claim)
+			u, err := t.PendingUsage(hash, out.claim)
 			if err != nil {
 				return err
 			}
@@ -70,7 +76,7 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 				c.log.Debug("pending envelopes full: not kept", "bytes", u.Bytes, "claimed", u.ClaimedBytes)
 				return nil // no replay marker: a sync may bring it again
 			}
-			return t.PutPending(&storage.PendingRecord{Hash: hash, Topic: topic, Payload: payload, ReceivedAt: c.now(), Claim: claim})
+			return t.PutPending(&storage.PendingRecord{Hash: hash, Topic: topic, Payload: payload, ReceivedAt: c.now(), Claim: out.claim})
 		})
 	}
 	switch {
@@ -525,7 +531,9 @@ func (t *txn) acceptGroupMessage(g *storage.GroupRecord, gc *groupCache, account
 		return nil
 	}
 	entry := historyEntry(inst, id)
-	t.onCommit(func() { c.hot.addRecent(shortEntry(entry[:])) })
+	// The closure keeps the short entry's copy: entry itself stays on the stack.
+	short0 := shortEntry(entry[:])
+	t.onCommit(func() { c.hot.addRecent(short0) })
 	g.Clock = max(g.Clock, gp.Clock)
 	g.History = pushHistory(g.History, entry)
 	if err := t.clearExpected(g.ID, entry); err != nil {

@@ -181,6 +181,17 @@ func CheckTopics(topics []string) error {
 // without meta: SHA-256(pubsubTopic || payload || contentTopic || timestamp as 8-byte
 // big-endian unix nanoseconds).
 func MessageHash(pubsubTopic, contentTopic string, payload []byte, timestamp int64) [32]byte {
+	if n := len(pubsubTopic) + len(payload) + len(contentTopic) + 8; n <= messageHashStack {
+		// A group message's envelope hashed in one call from the stack: no digest
+		// allocated per publish (issue 16: the memory transport hashes every publish on
+		// the sender's goroutine).
+		var buf [messageHashStack]byte
+		i := copy(buf[:], pubsubTopic)
+		i += copy(buf[i:], payload)
+		i += copy(buf[i:], contentTopic)
+		binary.BigEndian.PutUint64(buf[i:], uint64(timestamp))
+		return sha256.Sum256(buf[:n])
+	}
 	h := sha256.New()
 	h.Write([]byte(pubsubTopic))
 	h.Write(payload)
@@ -192,3 +203,6 @@ func MessageHash(pubsubTopic, contentTopic string, payload []byte, timestamp int
 	h.Sum(out[:0])
 	return out
 }
+
+// messageHashStack is the largest input MessageHash hashes from a stack buffer.
+const messageHashStack = 1024

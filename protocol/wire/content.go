@@ -220,10 +220,13 @@ func ParseGroupPlaintextV2(in []byte) (*GroupPlaintextV2, error) {
 	if err != nil {
 		return nil, err
 	}
-	for !hist.Empty() {
-		var h [ShortEntrySize]byte
-		readFixed(&hist, h[:])
-		p.History = append(p.History, h)
+	// One allocation at the entries' count (parsePlaintext checked it is whole and at
+	// most MaxHistory), not one per doubling.
+	if n := len(hist) / ShortEntrySize; n > 0 {
+		p.History = make([][ShortEntrySize]byte, n)
+		for i := range p.History {
+			readFixed(&hist, p.History[i][:])
+		}
 	}
 	return p, nil
 }

@@ -21,6 +21,14 @@
 // The history store (Config.History) keeps every published message, whatever the fault
 // knobs did to live copies, like a reliable Waku store node.
 //
+// Self-delivery wake-ups: a node's subscription goroutine waiting for envelopes is woken
+// for the node's own publishes at once after a quiet period, then at most once per
+// WakeEvery (a timer's wake-up, or another node's envelope: its own in between wait, at
+// most WakeEvery, and arrive together, in order). Publish delivers on the publisher's
+// goroutine, and waking its own subscriber there for every message of a stream cost the
+// publisher a futex call each time (issue 16). Queues and counters are decided at
+// Publish as before, and other nodes' copies are handed over at once.
+//
 // Determinism: all random choices come from one generator seeded with Config.Seed and
 // are drawn at Publish time, in publish order, for recipients in join order; timestamps
 // come from Config.Now and are made strictly increasing across the network. With the
@@ -76,6 +84,10 @@ type Config struct {
 	Tap func(from string, env transport.Envelope)
 }
 
+// WakeEvery bounds how often a node's idle subscription is woken for the node's own
+// publishes (see Self-delivery wake-ups above).
+const WakeEvery = time.Millisecond
+
 // Network is a simulated Waku network. Its methods are safe for concurrent use.
 type Network struct {
 	cfg      Config
@@ -130,6 +142,7 @@ func (n *Network) Join(name string) *Node {
 	nd := &Node{name: name, net: n}
 	nd.counters.Parent = &n.counters
 	nd.hub = fanout.NewHub(&nd.counters, n.cfg.QueueSize, 0, nil)
+	nd.hub.SetWakeEvery(WakeEvery)
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	if n.closed {
@@ -219,7 +232,7 @@ func (n *Network) publish(nd *Node, topic string, payload []byte) ([32]byte, err
 		n.cfg.Tap(nd.name, env)
 	}
 
-	nd.hub.Deliver(env) // self-delivery: immediate, reliable
+	nd.hub.DeliverLazy(env) // self-delivery: immediate, reliable (its wake-up coalesced)
 	wall := time.Now()
 	for _, r := range n.nodes {
 		if r == nd || !r.hub.HasTopic(topic) {

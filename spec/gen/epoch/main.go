@@ -584,6 +584,20 @@ func cases() []Case {
 	zeroFlag := slices.Clone(stEnc)
 	zeroFlag[2+32+4+32] = 0 // flags of the first known id
 	stBad("state_known_flags_zero", zeroFlag)
+	// The same state holding ids on an author's word (flags bit2, the author follows): an
+	// unseen id named first by an author's key event, then a Welcome entry of another author.
+	held := st.Clone()
+	label := func(l string) [32]byte { return sha256.Sum256([]byte("chorus/vectors/epoch/" + l)) }
+	la, lb := label("author a"), label("author b")
+	authorA, authorB := epoch.Author(la[:epoch.AuthorSize]), epoch.Author(lb[:epoch.AuthorSize])
+	unseenID, e4, entry := epoch.ID(label("unseen id")), epoch.ID(label("rekey naming it")), epoch.ID(label("welcome entry"))
+	must(0, held.ApplyKnown(epoch.Event{ID: e4, Prev: must(epoch.NewFrontier(append(held.Frontier(), unseenID)...))}, authorA))
+	must(0, held.ApplyWelcomed(epoch.Event{ID: entry, Prev: held.Frontier()}, authorB))
+	heldEnc := must(held.MarshalBinary())
+	add(Case{Name: "state_held", Op: "state", Expect: "success", Encoding: h(heldEnc)})
+	unknownBit := slices.Clone(stEnc)
+	unknownBit[2+32+4+32] |= 0x08 // flags of the first known id
+	stBad("state_known_flags_unknown_bit", unknownBit)
 
 	// Joins (Welcome v2): a newcomer added by e2a concurrently with e2b, from a member that
 	// applied both: its seed for e2a and the contribution of e2b for {e2a, e2b}.

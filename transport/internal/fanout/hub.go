@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/chorus-im/chorus/transport"
 )
@@ -23,7 +24,19 @@ type Hub struct {
 
 	done chan struct{}
 	wg   sync.WaitGroup
+
+	wakeEvery time.Duration // SetWakeEvery (0: every envelope wakes at once)
 }
+
+// SetWakeEvery makes DeliverLazy wake a subscription goroutine parked for want of
+// envelopes at most once per d: the first envelope after a quiet period wakes it at once,
+// those arriving within d of that wake-up wait for the next one (a timer's, or Deliver's),
+// and go together. The memory transport delivers a node's own publishes to its own
+// subscriptions on the publisher's goroutine, which paid a futex wake-up of the
+// subscriber for every publish of a stream (issue 16). Queueing, counters,
+// de-duplication and overflows are unchanged (decided in DeliverLazy); only the hand-off
+// to the channel may wait, at most d. Call before Subscribe.
+func (h *Hub) SetWakeEvery(d time.Duration) { h.wakeEvery = max(d, 0) }
 
 // NewHub returns a hub that counts into c. queueSize <= 0 means transport.QueueSize;
 // dedupWindow <= 0 means transport.DedupWindow. onOverflow, if not nil, is called (with
@@ -55,20 +68,59 @@ type sub struct {
 	mu   sync.Mutex
 	q    []transport.Envelope
 	head int
+	// Wake-up coalescing (Hub.SetWakeEvery): idle is set while the goroutine found the
+	// queue empty and waits on notify; woke is when push or the timer last woke it.
+	wakeEvery time.Duration
+	idle      bool
+	woke      time.Time
+	timer     *time.Timer
+	armed     bool
 }
 
-func (s *sub) push(e transport.Envelope, limit int) bool {
+func (s *sub) push(e transport.Envelope, limit int, lazy bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if len(s.q)-s.head >= limit {
 		return false
 	}
 	s.q = append(s.q, e)
+	if lazy && s.wakeEvery > 0 && s.idle {
+		now := time.Now()
+		if wait := s.wakeEvery - now.Sub(s.woke); wait > 0 {
+			// Woken less than wakeEvery ago: the next wake-up is the timer's.
+			if !s.armed {
+				s.armed = true
+				if s.timer == nil {
+					s.timer = time.AfterFunc(wait, s.wakeLater)
+				} else {
+					s.timer.Reset(wait)
+				}
+			}
+			return true
+		}
+		s.idle, s.woke = false, now
+	}
+	s.signal()
+	return true
+}
+
+// signal wakes the goroutine (non-blocking: notify holds one signal).
+func (s *sub) signal() {
 	select {
 	case s.notify <- struct{}{}:
 	default:
 	}
-	return true
+}
+
+// wakeLater is the timer's wake-up of a coalescing subscription.
+func (s *sub) wakeLater() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.armed = false
+	if s.idle && s.head < len(s.q) {
+		s.idle, s.woke = false, time.Now()
+		s.signal()
+	}
 }
 
 func (s *sub) pop() (transport.Envelope, bool) {
@@ -76,11 +128,13 @@ func (s *sub) pop() (transport.Envelope, bool) {
 	defer s.mu.Unlock()
 	if s.head == len(s.q) {
 		s.q, s.head = s.q[:0], 0
+		s.idle = true // the goroutine waits on notify next
 		return transport.Envelope{}, false
 	}
 	e := s.q[s.head]
 	s.q[s.head] = transport.Envelope{}
 	s.head++
+	s.idle = false
 	if s.head > 1024 && s.head*2 > len(s.q) { // compact
 		n := copy(s.q, s.q[s.head:])
 		clear(s.q[n:])
@@ -101,7 +155,7 @@ func (h *Hub) Subscribe(ctx context.Context, topics []string) (<-chan transport.
 	ts := slices.Clone(topics)
 	slices.Sort(ts)
 	ts = slices.Compact(ts)
-	s := &sub{topics: ts, out: make(chan transport.Envelope), notify: make(chan struct{}, 1)}
+	s := &sub{topics: ts, out: make(chan transport.Envelope), notify: make(chan struct{}, 1), wakeEvery: h.wakeEvery}
 
 	h.mu.Lock()
 	if h.closed {
@@ -204,7 +258,13 @@ func (h *Hub) HasTopic(topic string) bool {
 // Deliver hands e to every subscription on e.Topic, unless its hash was already
 // delivered. Each subscription gets its own copy of the payload; e.Payload is not
 // retained. It never blocks and reports whether e was new and wanted.
-func (h *Hub) Deliver(e transport.Envelope) bool {
+func (h *Hub) Deliver(e transport.Envelope) bool { return h.deliver(e, false) }
+
+// DeliverLazy is Deliver, except that a subscription goroutine waiting for envelopes
+// may be woken later, at most SetWakeEvery's period (the order of envelopes is kept).
+func (h *Hub) DeliverLazy(e transport.Envelope) bool { return h.deliver(e, true) }
+
+func (h *Hub) deliver(e transport.Envelope, lazy bool) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	subs := h.byTopic[e.Topic]
@@ -219,7 +279,7 @@ func (h *Hub) Deliver(e transport.Envelope) bool {
 	for s := range subs {
 		c := e
 		c.Payload = append([]byte(nil), e.Payload...)
-		if !s.push(c, h.queueSize) {
+		if !s.push(c, h.queueSize, lazy) {
 			h.counters.addOverflow()
 			if h.onOverflow != nil {
 				h.onOverflow(e.Topic)

@@ -92,3 +92,67 @@ func TestHubTopicsChanged(t *testing.T) {
 		t.Fatalf("Subscribe after Close: %v", err)
 	}
 }
+
+// TestHubWakeCoalesced: with SetWakeEvery, DeliverLazy wakes a subscription whose
+// goroutine is parked at once for the first envelope, then at most once per period: what
+// arrives in between waits for the next wake-up (issue 16: a stream of a node's own
+// publishes does not wake its subscriber on the publisher's goroutine each time), or for
+// an envelope delivered with Deliver, which wakes at once; nothing is lost or reordered.
+func TestHubWakeCoalesced(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	recv := func(ch <-chan transport.Envelope, within time.Duration) (transport.Envelope, bool) {
+		select {
+		case e := <-ch:
+			return e, true
+		case <-time.After(within):
+			return transport.Envelope{}, false
+		}
+	}
+
+	// A period no test run reaches: the second lazy envelope is held, until Deliver.
+	h := NewHub(&Counters{}, 0, 0, nil)
+	h.SetWakeEvery(time.Hour)
+	defer h.Close()
+	ch, err := h.Subscribe(ctx, []string{"t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(10 * time.Millisecond) // the subscription goroutine parks
+	h.DeliverLazy(env("t", 1))
+	if e, ok := recv(ch, 5*time.Second); !ok || e.Payload[0] != 1 {
+		t.Fatal("first envelope not delivered at once")
+	}
+	time.Sleep(10 * time.Millisecond)
+	h.DeliverLazy(env("t", 2))
+	if _, ok := recv(ch, 50*time.Millisecond); ok {
+		t.Fatal("second lazy envelope woke the subscription within the period")
+	}
+	h.Deliver(env("t", 3))
+	for want := 2; want <= 3; want++ {
+		if e, ok := recv(ch, 5*time.Second); !ok || int(e.Payload[0]) != want {
+			t.Fatalf("after Deliver: envelope %v (%v), want %d", e.Payload, ok, want)
+		}
+	}
+
+	// A short period: everything arrives, in order.
+	h2 := NewHub(&Counters{}, 0, 0, nil)
+	h2.SetWakeEvery(2 * time.Millisecond)
+	defer h2.Close()
+	ch2, err := h2.Subscribe(ctx, []string{"t"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 50 {
+		h2.DeliverLazy(env("t", i))
+	}
+	for i := range 50 {
+		e, ok := recv(ch2, 5*time.Second)
+		if !ok {
+			t.Fatalf("envelope %d never delivered", i)
+		}
+		if int(e.Payload[0]) != i {
+			t.Fatalf("envelope %d delivered as %d", i, e.Payload[0])
+		}
+	}
+}

@@ -1,0 +1,165 @@
+package epoch
+
+import (
+	"fmt"
+	"slices"
+)
+
+// AuthorSize is the size of an Author.
+const AuthorSize = 16
+
+// Author names whoever vouches for the key event ids a schedule holds on its word only
+// (spec "Frontier", held ids): the author of the first applied key event naming an unseen
+// id, the sender of a Welcome whose join entries were never seen in a key block. The
+// engine uses its account (protocol: the first 16 bytes of SHA-256 of the account id), so
+// that an account's installations share one budget.
+type Author [AuthorSize]byte
+
+// heldID is a known id held on the word of an author (flagHeld set in its flags).
+type heldID struct {
+	id      ID
+	by      Author
+	applied bool // a Welcome's entry (an unseen id's hold ends when it is applied)
+}
+
+// ApplyKnown applies a key event received in its key block (its author signed it; by is
+// that author): as Apply, but the prev ids the schedule does not know are recorded only as
+// held on by's word (unseen ids attributed to by): while by holds at most
+// MaxUnseenPerAuthor ids and every author together at most MaxUnseenPrev. Beyond that the
+// event is refused with ErrUnknownPrev, the schedule unchanged, and the caller holds it
+// until those events are applied (then their ids are known). An event naming only known
+// ids is never refused for this, and one author's ids never refuse another author's
+// events short of the group-wide bound. Applying the event releases the hold on its own id
+// (it was unseen, or applied from a Welcome: ApplyWelcomed). Issue 13 security, review 3:
+// a member's rekeys naming made-up prev ids filled MaxKnownEvents and froze the schedule;
+// with one group-wide bound (session 5) they still made every later event naming an id
+// that never arrived wait for good.
+func (s *Schedule) ApplyKnown(ev Event, by Author) error { return s.applyHeld(ev, by, false) }
+
+// ApplyWelcomed applies a join entry of a member's Welcome sent by by: as ApplyKnown, and
+// the entry's own id is held on by's word too (counted against by) until its key block is
+// seen (Seen, or ApplyKnown of the same event before it). Past the bounds ErrUnknownPrev:
+// the Welcome waits. Issue 13 security: a member's ~2 100 pairwise Welcomes of 31 made-up
+// entries filled MaxKnownEvents at their recipient.
+func (s *Schedule) ApplyWelcomed(ev Event, by Author) error { return s.applyHeld(ev, by, true) }
+
+func (s *Schedule) applyHeld(ev Event, by Author, welcomed bool) error {
+	var hold []ID
+	if ev.Prev.valid() && !ev.Prev.Contains(ev.ID) && s.known.flag(ev.ID)&flagApplied == 0 {
+		mine, fresh := 0, 0 // ids newly held by by; ids newly known
+		for _, p := range ev.Prev {
+			if !s.known.has(p) {
+				hold = append(hold, p)
+				mine++
+				fresh++
+			}
+		}
+		if welcomed {
+			hold = append(hold, ev.ID)
+			if h, ok := s.known.holder(ev.ID); !ok || h != by {
+				mine++
+			}
+			if !s.known.has(ev.ID) {
+				fresh++
+			}
+		}
+		if mine > 0 {
+			held, total := s.known.heldCounts(by)
+			if held+mine > MaxUnseenPerAuthor || total+fresh > MaxUnseenPrev {
+				return fmt.Errorf("%w: %s would hold %d more ids on its author's word (%d held by it, %d by all)",
+					ErrUnknownPrev, ev.ID, mine, held, total)
+			}
+		}
+	}
+	if err := s.Apply(ev); err != nil {
+		return err
+	}
+	if len(hold) > 0 {
+		s.known = s.known.hold(hold, by)
+	}
+	return nil
+}
+
+// Seen records that applied key event id was seen in its key block: the hold of the
+// Welcome sender that vouched for it alone is released. It reports whether the schedule
+// changed (the caller stores it then).
+func (s *Schedule) Seen(id ID) bool {
+	if s.known.flag(id)&(flagApplied|flagHeld) != flagApplied|flagHeld {
+		return false
+	}
+	s.known = s.known.release(id)
+	return true
+}
+
+// Held returns how many key event ids the schedule holds on by's word.
+func (s *Schedule) Held(by Author) int {
+	n, _ := s.known.heldCounts(by)
+	return n
+}
+
+// HeldAll returns how many key event ids the schedule holds on some author's word.
+func (s *Schedule) HeldAll() int { return len(s.known.held) }
+
+// holder returns the author holding id, if any.
+func (k knownSet) holder(id ID) (Author, bool) {
+	i, ok := slices.BinarySearchFunc(k.held, id, func(h heldID, id ID) int { return cmpID(h.id, id) })
+	if !ok {
+		return Author{}, false
+	}
+	return k.held[i].by, true
+}
+
+// heldCounts returns the ids held on by's word and the ids the group-wide bound counts:
+// every unseen id (attributed or not: named by a newcomer's join, an older state, Refuse)
+// and every applied id still held.
+func (k knownSet) heldCounts(by Author) (mine, total int) {
+	total = k.unseen
+	for _, h := range k.held {
+		if h.by == by {
+			mine++
+		}
+		if h.applied {
+			total++
+		}
+	}
+	return mine, total
+}
+
+// hold returns k with ids (all known) held on by's word, replacing any earlier holder
+// (k is not modified).
+func (k knownSet) hold(ids []ID, by Author) knownSet {
+	ids = slices.SortedFunc(slices.Values(ids), cmpID)
+	out := knownSet{ids: k.ids, flags: slices.Clone(k.flags), unseen: k.unseen,
+		held: make([]heldID, 0, len(k.held)+len(ids))}
+	rest := k.held
+	for _, id := range ids {
+		i, found := slices.BinarySearchFunc(rest, id, func(h heldID, id ID) int { return cmpID(h.id, id) })
+		out.held = append(out.held, rest[:i]...)
+		if found {
+			i++ // replaced
+		}
+		rest = rest[i:]
+		j, _ := slices.BinarySearchFunc(k.ids, id, cmpID)
+		out.flags[j] |= flagHeld
+		out.held = append(out.held, heldID{id: id, by: by, applied: out.flags[j]&flagApplied != 0})
+	}
+	out.held = append(out.held, rest...)
+	return out
+}
+
+// release returns k without the hold on id (k is not modified).
+func (k knownSet) release(id ID) knownSet {
+	out := knownSet{ids: k.ids, flags: slices.Clone(k.flags), unseen: k.unseen, held: k.held}
+	out.dropHold(id)
+	return out
+}
+
+// dropHold clears id's hold in k, whose flags the caller owns (the held slice is rebuilt).
+func (k *knownSet) dropHold(id ID) {
+	i, ok := slices.BinarySearchFunc(k.ids, id, cmpID)
+	if !ok || k.flags[i]&flagHeld == 0 {
+		return
+	}
+	k.flags[i] &^= flagHeld
+	k.held = slices.DeleteFunc(slices.Clone(k.held), func(h heldID) bool { return h.id == id })
+}
