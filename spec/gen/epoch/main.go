@@ -499,16 +499,16 @@ func cases() []Case {
 	kbBad("key_block_version_1", append([]byte{1}, mbEnc[1:]...))
 	kbBad("key_block_version_4", append([]byte{4}, mbEnc[1:]...))
 	// A version 2 block (SHA-256 slot hints) is still read, and re-encodes as version 2.
-	lb := mb
-	lb.LegacyHints = true
-	lb.Slots = []epoch.Slot{{Hint: epoch.LegacySlotHint(e1.id, insts[1]), Kind: epoch.SlotSession, Message: bytes.Repeat([]byte{0xaa}, 91)}}
-	kb("key_block_version_2", lb)
+	legacyBlock := mb
+	legacyBlock.LegacyHints = true
+	legacyBlock.Slots = []epoch.Slot{{Hint: epoch.LegacySlotHint(e1.id, insts[1]), Kind: epoch.SlotSession, Message: bytes.Repeat([]byte{0xaa}, 91)}}
+	kb("key_block_version_2", legacyBlock)
 	// The digests the parts are signed over: BLAKE3-256 for version 3, SHA-256 for version 2.
 	for _, c := range []struct {
 		name string
 		b    epoch.KeyBlock
 		sum  func([]byte) [32]byte
-	}{{"key_block_digest", mb, blake3.Sum256}, {"key_block_digest_version_2", lb, sha256.Sum256}} {
+	}{{"key_block_digest", mb, blake3.Sum256}, {"key_block_digest_version_2", legacyBlock, sha256.Sum256}} {
 		enc := must(c.b.MarshalBinary())
 		off := c.b.HeaderSize() - 4 - epoch.SignatureSize
 		in := append(append([]byte("\x23chorus/v2/epoch/key-block-signature"), group[:]...), enc[:off]...)
