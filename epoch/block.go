@@ -49,6 +49,9 @@ type KeyBlock struct {
 	// Signature is the author installation's signature over the encoded part (SignKeyBlock;
 	// spec "Key block signature"), checked before anything of the part is used.
 	Signature [SignatureSize]byte
+	// LegacyHints: a block of version 2, whose slot hints are LegacySlotHint's (Hinter);
+	// encoded with version byte 2. Blocks made here leave it false (version BlockVersion).
+	LegacyHints bool
 }
 
 // NewRekey returns the header of a rekey by author with the given prev frontier, drawing its
@@ -132,7 +135,11 @@ func (b *KeyBlock) MarshalBinary() ([]byte, error) {
 		return nil, fmt.Errorf("%w: slots too large", ErrMalformed)
 	}
 	p := make([]byte, 0, b.HeaderSize()+slots)
-	p = append(p, Version, b.Kind)
+	v := byte(BlockVersion)
+	if b.LegacyHints {
+		v = Version
+	}
+	p = append(p, v, b.Kind)
 	p = append(p, b.Author[:]...)
 	p = append(p, b.Event[:]...)
 	if b.Kind == KindRekey {
@@ -166,10 +173,11 @@ func (b *KeyBlock) MarshalBinary() ([]byte, error) {
 // result alias data.
 func ParseKeyBlock(group ID, data []byte) (*KeyBlock, error) {
 	r := reader{b: data}
-	if v := r.u8(); r.err == nil && v != Version {
+	v := r.u8()
+	if r.err == nil && v != BlockVersion && v != Version {
 		return nil, fmt.Errorf("%w: key block version %d", ErrUnsupportedVersion, v)
 	}
-	b := &KeyBlock{Kind: r.u8(), Author: r.installation(), Event: r.id()}
+	b := &KeyBlock{Kind: r.u8(), Author: r.installation(), Event: r.id(), LegacyHints: v == Version}
 	if b.Kind == KindRekey {
 		copy(b.Nonce[:], r.bytes(NonceSize))
 	}
@@ -185,7 +193,7 @@ func ParseKeyBlock(group ID, data []byte) (*KeyBlock, error) {
 		return nil, fmt.Errorf("%w: %d trailing bytes after the key block", ErrMalformed, r.left())
 	}
 	s := reader{b: sl}
-	b.Slots = make([]Slot, 0, len(sl)/(HintSize+1+2+64)+1)
+	b.Slots = make([]Slot, 0, countSlots(sl))
 	for s.left() > 0 && s.err == nil {
 		var slot Slot
 		copy(slot.Hint[:], s.bytes(HintSize))
@@ -209,6 +217,35 @@ func ParseKeyBlock(group ID, data []byte) (*KeyBlock, error) {
 		return nil, fmt.Errorf("%w: rekey id does not match its nonce", ErrMismatch)
 	}
 	return b, nil
+}
+
+// countSlots returns how many slots the encoded slots sl hold (those that fit), so that
+// ParseKeyBlock allocates them at their number: a guess from the smallest slot size
+// allocated twice the 72 KB of 1000 slots (issue 13).
+func countSlots(sl []byte) int {
+	n := 0
+	for i := 0; i+HintSize+1 <= len(sl); n++ {
+		i += HintSize
+		kind := sl[i]
+		i++
+		switch kind {
+		case SlotInitial:
+			if i+2 > len(sl) {
+				return n + 1
+			}
+			i += 2 + int(binary.BigEndian.Uint16(sl[i:]))
+		case SlotInitialCompact:
+			if i+1 > len(sl) {
+				return n + 1
+			}
+			i += 1 + int(sl[i])
+		}
+		if i+2 > len(sl) {
+			return n + 1
+		}
+		i += 2 + int(binary.BigEndian.Uint16(sl[i:]))
+	}
+	return n
 }
 
 // SlotPlaintext is the plaintext of a slot or of a pairwise epoch message (spec: "Slot

@@ -4,8 +4,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/sha256"
 	"fmt"
+	"hash"
 
 	"github.com/ethereum/go-ethereum/crypto"
+	"lukechampine.com/blake3"
 )
 
 // signatureAt returns the offset of the signature in an encoded key block part (after
@@ -26,15 +28,23 @@ func signatureAt(enc []byte) (int, error) {
 }
 
 // KeyBlockDigest returns the digest an encoded key block part of group is signed over,
-// SHA-256(u8<"chorus/v2/epoch/key-block-signature"> || group || the part with its
-// signature left out), and the part's signature (spec: "Key block signature"). It checks
-// only that the header fits.
+// H(u8<"chorus/v2/epoch/key-block-signature"> || group || the part with its signature
+// left out) with H = BLAKE3-256 for a part of version BlockVersion, SHA-256 for one of
+// version 2, and the part's signature (spec: "Key block signature"). It checks only that
+// the header fits. BLAKE3 (issue 13): every receiver hashes the whole part, ≈ 150 KB at
+// 1000 installations, and SHA-256 took ≈ 3 times as long (one version byte, under the
+// digest, picks the function).
 func KeyBlockDigest(group ID, enc []byte) (digest [32]byte, sig []byte, err error) {
 	off, err := signatureAt(enc)
 	if err != nil {
 		return digest, nil, err
 	}
-	h := sha256.New()
+	var h hash.Hash
+	if enc[0] == BlockVersion {
+		h = blake3.New(32, nil)
+	} else {
+		h = sha256.New()
+	}
 	h.Write(appendLabel(nil, labelBlockSignature))
 	h.Write(group[:])
 	h.Write(enc[:off])

@@ -2,6 +2,8 @@ package epoch
 
 import (
 	"bytes"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/hkdf"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -170,9 +172,64 @@ func MessageKeys(mk *[IDSize]byte) (key [32]byte, nonce [12]byte) {
 	return key, nonce
 }
 
-// SlotHint returns SHA-256(u8<"chorus/v2/epoch/slot-hint"> || event || recipient)[0:16], the
-// hint of recipient's slot in the key block of event.
+// SlotHint returns the hint of recipient's slot in the key block (version BlockVersion) of
+// event: AES-128(key = SHA-256(u8<"chorus/v2/epoch/slot-hint-key"> || event)[0:16],
+// recipient). For many recipients of one event use a Hinter (one key schedule).
 func SlotHint(event ID, recipient Installation) [HintSize]byte {
+	h := NewHinter(event)
+	return h.Hint(recipient)
+}
+
+// Hinter computes the slot hints of one key event (spec: "Rotation block", slot hint): a
+// version 3 block's hint is one AES block under a key derived from the event id, a
+// version 2 block's (LegacySlotHint) two SHA-256 blocks; a receiver's heal check computes
+// one for every member installation per key event (issue 13). The zero Hinter is not
+// usable; a Hinter (and its copies) is not for concurrent use.
+type Hinter struct {
+	event  ID
+	legacy bool
+	block  cipher.Block // the event's hint key (version 3)
+	// buf is where a hint is computed: the slices handed to block (an interface) escape,
+	// so they point here, allocated once, not at the stack (two allocations per hint).
+	buf *[2 * HintSize]byte
+}
+
+// NewHinter returns the Hinter of event's version 3 slot hints.
+func NewHinter(event ID) Hinter {
+	var b [1 + len(labelSlotHintKey) + IDSize]byte
+	k := sha256.Sum256(append(appendLabel(b[:0], labelSlotHintKey), event[:]...))
+	c, err := aes.NewCipher(k[:16])
+	if err != nil {
+		panic(err) // a 16-byte key
+	}
+	return Hinter{event: event, block: c, buf: new([2 * HintSize]byte)}
+}
+
+// LegacyHinter returns the Hinter of event's version 2 slot hints (LegacySlotHint).
+func LegacyHinter(event ID) Hinter { return Hinter{event: event, legacy: true} }
+
+// Hinter returns the Hinter of the slot hints of b's version.
+func (b *KeyBlock) Hinter() Hinter {
+	if b.LegacyHints {
+		return LegacyHinter(b.Event)
+	}
+	return NewHinter(b.Event)
+}
+
+// Hint returns recipient's slot hint.
+func (h *Hinter) Hint(recipient Installation) (out [HintSize]byte) {
+	if h.legacy {
+		return LegacySlotHint(h.event, recipient)
+	}
+	copy(h.buf[:HintSize], recipient[:])
+	h.block.Encrypt(h.buf[HintSize:], h.buf[:HintSize])
+	return [HintSize]byte(h.buf[HintSize:])
+}
+
+// LegacySlotHint returns SHA-256(u8<"chorus/v2/epoch/slot-hint"> || event || recipient)[0:16],
+// the hint of recipient's slot in a version 2 key block of event (LegacyHints: read, no
+// longer made).
+func LegacySlotHint(event ID, recipient Installation) [HintSize]byte {
 	var b [1 + len(labelSlotHint) + IDSize + InstallationSize]byte
 	s := sha256.Sum256(append(append(appendLabel(b[:0], labelSlotHint), event[:]...), recipient[:]...))
 	var h [HintSize]byte

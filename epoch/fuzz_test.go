@@ -50,6 +50,11 @@ func FuzzParseKeyBlock(f *testing.F) {
 		if derr != nil {
 			t.Fatalf("a block that parses has no signature digest: %v", derr)
 		}
+		if cap(b.Slots) != len(b.Slots) {
+			t.Fatalf("%d slots allocated for %d", cap(b.Slots), len(b.Slots))
+		}
+		h := b.Hinter()
+		_ = h.Hint(b.Author)
 		_ = b.Context(g)
 		_ = b.Confirms(g, &Seed{})
 	})

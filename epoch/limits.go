@@ -7,8 +7,12 @@ import (
 
 // Specification constants (spec/README.md, protocol › "Key schedule v2 (epochs)").
 const (
-	// Version is the version byte of every structure defined here.
+	// Version is the version byte of every structure defined here, but key blocks.
 	Version = 2
+	// BlockVersion is the version byte of the key blocks made here: their slot hints are
+	// AES-based (SlotHint). Blocks of version Version (2, SHA-256 hints: LegacySlotHint)
+	// are still read (KeyBlock.LegacyHints).
+	BlockVersion = 3
 
 	// MaxFrontier bounds the key events of one frontier (mutually concurrent key events)
 	// and the prev set a key event names.
@@ -92,6 +96,7 @@ const (
 	labelOuterKey     = "chorus/v2/epoch/outer-key"
 	labelSenderChain  = "chorus/v2/epoch/sender-chain"
 	labelSlotHint     = "chorus/v2/epoch/slot-hint"
+	labelSlotHintKey  = "chorus/v2/epoch/slot-hint-key"
 	labelSlotContext  = "chorus/v2/epoch/slot-context"
 	labelRekeyID      = "chorus/v2/epoch/rekey-id"
 	labelConfirmation = "chorus/v2/epoch/confirmation"

@@ -283,8 +283,20 @@ func TestVectors(t *testing.T) {
 				}
 			case "slot_hint":
 				hint := SlotHint(hexID(t, c.Event), hexInst(t, c.Installation))
-				if !bytes.Equal(hint[:], unhex(t, c.Output)) {
+				hr := NewHinter(hexID(t, c.Event))
+				if !bytes.Equal(hint[:], unhex(t, c.Output)) || hr.Hint(hexInst(t, c.Installation)) != hint {
 					t.Fatal("slot hint differs")
+				}
+			case "slot_hint_legacy":
+				hint := LegacySlotHint(hexID(t, c.Event), hexInst(t, c.Installation))
+				lh := LegacyHinter(hexID(t, c.Event))
+				if !bytes.Equal(hint[:], unhex(t, c.Output)) || lh.Hint(hexInst(t, c.Installation)) != hint {
+					t.Fatal("version 2 slot hint differs")
+				}
+			case "key_block_digest":
+				d, _, err := KeyBlockDigest(hexID(t, c.Group), unhex(t, c.Encoding))
+				if err != nil || !bytes.Equal(d[:], unhex(t, c.Output)) {
+					t.Fatalf("key block digest differs (%v)", err)
 				}
 			case "rekey_id":
 				id := RekeyID(hexID(t, c.Group), hexInst(t, c.Author), [NonceSize]byte(unhex(t, c.Nonce)))
@@ -421,7 +433,7 @@ func TestVectors(t *testing.T) {
 			}
 		})
 	}
-	for _, op := range []string{"epoch", "contribution", "slot_hint", "rekey_id", "slot_context",
+	for _, op := range []string{"epoch", "contribution", "slot_hint", "slot_hint_legacy", "key_block_digest", "rekey_id", "slot_context",
 		"confirmation", "slot_plaintext", "key_block", "state", "outer", "seal", "open", "join"} {
 		if ops[op] == 0 {
 			t.Errorf("no vector for op %s", op)

@@ -230,6 +230,9 @@ type Client struct {
 	// hookSlotTargets rewrites the installations the key blocks we author have a slot for
 	// (a misbehaving author: TestRemovalSlotToRemoved).
 	hookSlotTargets func(targets []storage.InstallationRecord) []storage.InstallationRecord
+	// hookLegacyBlocks has the key blocks we author made as version 2 blocks (SHA-256 slot
+	// hints: an older version's, TestLegacyKeyBlockReceived).
+	hookLegacyBlocks bool
 	// hookCommit runs last in every transaction: an error makes it fail (rolled back).
 	hookCommit func() error
 

@@ -4,14 +4,18 @@ import (
 	"context"
 	"crypto/sha256"
 	"errors"
+	"hash"
 	"time"
+
+	"lukechampine.com/blake3"
 
 	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/transport"
 )
 
 // envelopeHash is the engine's own identifier of a payload on a topic (the replay marker):
-// SHA-256(u16 len(topic) || topic || payload). It does not trust the transport's hash.
+// SHA-256(u16 len(topic) || topic || payload), BLAKE3-256 of the same bytes when they are
+// more than envelopeHashBLAKE3. It does not trust the transport's hash.
 func envelopeHash(topic string, payload []byte) [32]byte {
 	if n := 2 + len(topic) + len(payload); n <= envelopeHashStack {
 		// A group message's envelope (≈ 400 B) hashed in one call from the stack: no
@@ -21,7 +25,12 @@ func envelopeHash(topic string, payload []byte) [32]byte {
 		copy(buf[2+copy(buf[2:], topic):], payload)
 		return sha256.Sum256(buf[:n])
 	}
-	h := sha256.New()
+	var h hash.Hash = sha256.New()
+	if 2+len(topic)+len(payload) > envelopeHashBLAKE3 {
+		// A large envelope (a key block: 150 KB at 1000 installations) is hashed with
+		// BLAKE3, ≈ 3 times faster here (issue 13; spec "Delivery").
+		h = blake3.New(32, nil)
+	}
 	h.Write([]byte{byte(len(topic) >> 8), byte(len(topic))})
 	h.Write([]byte(topic))
 	h.Write(payload)
@@ -32,6 +41,10 @@ func envelopeHash(topic string, payload []byte) [32]byte {
 
 // envelopeHashStack is the largest envelope envelopeHash hashes from a stack buffer.
 const envelopeHashStack = 1024
+
+// envelopeHashBLAKE3: an envelope whose hashed bytes (u16 len(topic) || topic || payload)
+// are more has the BLAKE3-256 replay marker, one of at most this many the SHA-256 one.
+const envelopeHashBLAKE3 = 4096
 
 // queue stores a publish to make (Unpublished) and marks its payload as seen, so that our
 // own messages coming back from the network are skipped. At commit the record is claimed

@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"strings"
 	"testing"
+
+	"lukechampine.com/blake3"
 )
 
 // TestEnvelopeHashStackPath: the replay marker hashed from the stack (small envelopes)
@@ -27,5 +29,25 @@ func TestEnvelopeHashStackPath(t *testing.T) {
 	small := make([]byte, 384)
 	if a := testing.AllocsPerRun(100, func() { envelopeHash(topic, small) }); a != 0 {
 		t.Fatalf("%v allocations hashing a 384-byte envelope", a)
+	}
+}
+
+// TestEnvelopeHashLarge: an envelope whose hashed bytes are more than envelopeHashBLAKE3
+// has the BLAKE3-256 marker, one of at most that many the SHA-256 one (spec "Delivery").
+func TestEnvelopeHashLarge(t *testing.T) {
+	topic := "/waku/2/" + strings.Repeat("t", 40)
+	for n := envelopeHashBLAKE3 - len(topic) - 4; n <= envelopeHashBLAKE3-len(topic)+2; n++ {
+		payload := make([]byte, n)
+		for i := range payload {
+			payload[i] = byte(i * 5)
+		}
+		in := append(append([]byte{byte(len(topic) >> 8), byte(len(topic))}, topic...), payload...)
+		want := sha256.Sum256(in)
+		if len(in) > envelopeHashBLAKE3 {
+			want = blake3.Sum256(in)
+		}
+		if got := envelopeHash(topic, payload); got != want {
+			t.Fatalf("envelopeHash of %d bytes hashed differs", len(in))
+		}
 	}
 }

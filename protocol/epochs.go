@@ -63,7 +63,11 @@ type coverage struct {
 	Hints    hintList `json:"hs,omitempty"` // slot hints
 	HexHints []string `json:"h,omitempty"`  // slot hints as stored before hintList (hex; read only)
 	Adds     []string `json:"n,omitempty"`  // accounts added by the event
-	enc      []byte   // the fields' encoding, once encoded (see appendFields)
+	// HintsV3: Hints are version 3 slot hints (epoch.SlotHint, AES-based: the event's
+	// block was of version 3); without it they are version 2 hints (epoch.LegacySlotHint,
+	// as every entry stored before version 3).
+	HintsV3 bool   `json:"v3,omitempty"`
+	enc     []byte // the fields' encoding, once encoded (see appendFields)
 }
 
 // partCoverage is the coverage of the parts of one key block seen so far.
@@ -84,10 +88,10 @@ func (m *epochMeta) notePart(kb *epoch.KeyBlock, author InstallationID, added []
 		return false
 	}
 	prev := m.Parts[k]
-	if prev != nil && slices.Contains(prev.Seen, kb.Part) {
-		return false
+	if prev != nil && (slices.Contains(prev.Seen, kb.Part) || prev.HintsV3 == kb.LegacyHints) {
+		return false // a part seen, or of another block version than the first (its hints differ)
 	}
-	next := &partCoverage{coverage: coverage{Author: author, Adds: added}}
+	next := &partCoverage{coverage: coverage{Author: author, Adds: added, HintsV3: !kb.LegacyHints}}
 	if prev != nil {
 		next.Hints, next.Seen = prev.Hints, slices.Clone(prev.Seen)
 	}
@@ -103,20 +107,13 @@ func (m *epochMeta) notePart(kb *epoch.KeyBlock, author InstallationID, added []
 	delete(m.Parts, k)
 	cv := next.coverage
 	m.Covered[k] = &cv
-	m.Uncovered = slices.DeleteFunc(m.Uncovered, func(u InstallationID) bool {
-		return !cv.Hints.has(epoch.SlotHint(kb.Event, epoch.Installation(u)))
-	})
-	return true
-}
-
-// newCoverage records the installations ins (and accounts adds) as holding the seed of
-// event e authored by author.
-func newCoverage(e epoch.ID, author InstallationID, ins []storage.InstallationRecord, adds []string) *coverage {
-	hs := make([][epoch.HintSize]byte, len(ins))
-	for i := range ins {
-		hs[i] = epoch.SlotHint(e, epoch.Installation(ins[i].ID))
+	if len(m.Uncovered) > 0 {
+		h := cv.hinter(kb.Event)
+		m.Uncovered = slices.DeleteFunc(m.Uncovered, func(u InstallationID) bool {
+			return !cv.Hints.has(h.Hint(epoch.Installation(u)))
+		})
 	}
-	return &coverage{Author: author, Adds: adds, Hints: packHints(hs)}
+	return true
 }
 
 // covers reports whether installation in holds the seed of event e.
@@ -126,6 +123,12 @@ func (cv *coverage) covers(e epoch.ID, in *storage.InstallationRecord) bool {
 
 // coversID is covers for installation id of account.
 func (cv *coverage) coversID(e epoch.ID, id InstallationID, account string) bool {
+	return cv.coversWith(e, nil, id, account)
+}
+
+// coversWith is coversID with the Hinter of cv's hints if h is not nil (one for many
+// installations: the heal check asks for every member installation).
+func (cv *coverage) coversWith(e epoch.ID, h *epoch.Hinter, id InstallationID, account string) bool {
 	if id == cv.Author {
 		return true
 	}
@@ -135,7 +138,11 @@ func (cv *coverage) coversID(e epoch.ID, id InstallationID, account string) bool
 	if slices.Contains(cv.Adds, account) {
 		return true
 	}
-	return cv.Hints.has(epoch.SlotHint(e, epoch.Installation(id)))
+	if h == nil {
+		hr := cv.hinter(e)
+		h = &hr
+	}
+	return cv.Hints.has(h.Hint(epoch.Installation(id)))
 }
 
 // reaches reports whether a departed installation may hold the current epoch: every

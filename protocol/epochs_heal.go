@@ -81,8 +81,9 @@ func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta)
 				return nil, nil, err
 			}
 		}
+		h := cv.hinter(id)
 		for k, iid := range members.ids {
-			if iid == t.c.acct.inst || cv.coversID(id, iid, members.account(k)) {
+			if iid == t.c.acct.inst || cv.coversWith(id, &h, iid, members.account(k)) {
 				continue
 			}
 			var in *storage.InstallationRecord

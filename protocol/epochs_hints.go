@@ -135,6 +135,28 @@ func (l hintList) valid() bool {
 	return true
 }
 
+// hinter returns the Hinter of the hints of cv, the coverage of event e.
+func (cv *coverage) hinter(e epoch.ID) epoch.Hinter {
+	if cv.HintsV3 {
+		return epoch.NewHinter(e)
+	}
+	return epoch.LegacyHinter(e)
+}
+
+// newCoverage records the installations ins (and accounts adds) as holding the seed of
+// event e authored by author, with the hints of a block of version 3 (of version 2 if
+// legacy).
+func newCoverage(e epoch.ID, legacy bool, author InstallationID, ins []storage.InstallationRecord, adds []string) *coverage {
+	cv := &coverage{Author: author, Adds: adds, HintsV3: !legacy}
+	h := cv.hinter(e)
+	hs := make([][epoch.HintSize]byte, len(ins))
+	for i := range ins {
+		hs[i] = h.Hint(epoch.Installation(ins[i].ID))
+	}
+	cv.Hints = packHints(hs)
+	return cv
+}
+
 // blockHints returns the hints of kb's slots.
 func blockHints(kb *epoch.KeyBlock) [][epoch.HintSize]byte {
 	hs := make([][epoch.HintSize]byte, len(kb.Slots))

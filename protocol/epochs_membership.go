@@ -80,7 +80,7 @@ func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, next me
 		if frames, err = packKeyFrames(kb, slots, msg, c.frameLimit, c.blockSigner(g.ID)); err != nil {
 			return nil, err
 		}
-		vc.m.Covered[E.String()] = newCoverage(E, c.acct.inst, all, newcomers)
+		vc.m.Covered[E.String()] = newCoverage(E, kb.LegacyHints, c.acct.inst, all, newcomers)
 		c.log.Debug("membership key event authored", "group", g.ID.String()[:8], "event", shortID(E), "prev", shortIDs(prev),
 			"outer", shortID(vc.ep.ID), "slots", len(slots), "newcomers", len(newcomers), "gaps", len(gaps))
 		if kev.Type == membership.MemberRemoved {
@@ -151,7 +151,7 @@ func (t *txn) createGroupV2(g *storage.GroupRecord, gc *groupCache, st *membersh
 	if err != nil {
 		return nil, err
 	}
-	m := &epochMeta{V: 2, Covered: map[string]*coverage{E.String(): newCoverage(E, c.acct.inst, all, members)}}
+	m := &epochMeta{V: 2, Covered: map[string]*coverage{E.String(): newCoverage(E, false, c.acct.inst, all, members)}}
 	if err := t.storeSchedule(g, gc, s, m); err != nil {
 		return nil, err
 	}

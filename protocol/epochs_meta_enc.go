@@ -159,6 +159,9 @@ func (cv *coverage) encodeFields(b []byte) []byte {
 	if len(cv.Adds) > 0 {
 		b = appendJSONStrings(append(b, `,"n":`...), cv.Adds)
 	}
+	if cv.HintsV3 {
+		b = append(b, `,"v3":true`...)
+	}
 	return b
 }
 

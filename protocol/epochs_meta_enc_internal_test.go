@@ -50,7 +50,7 @@ func randomMeta(r *rand.Rand) *epochMeta {
 		if r.IntN(8) == 0 {
 			return nil
 		}
-		cv := &coverage{Author: inst(), Departed: r.IntN(2) == 0, HexHints: strs(), Adds: strs()}
+		cv := &coverage{Author: inst(), Departed: r.IntN(2) == 0, HexHints: strs(), Adds: strs(), HintsV3: r.IntN(2) == 0}
 		if r.IntN(4) > 0 {
 			hs := make([][epoch.HintSize]byte, r.IntN(40))
 			for i := range hs {

@@ -330,17 +330,20 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		if !st.IsMember(in.Account) {
 			m.Covered[kb.Event.String()] = &coverage{Author: author, Departed: true}
 		} else if kb.Parts == 1 {
-			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: packHints(blockHints(kb))}
+			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: packHints(blockHints(kb)), HintsV3: !kb.LegacyHints}
 		}
 		if departs {
 			m.Departs = append(m.Departs, kb.Event.String())
 		}
 		if kb.Parts == 1 {
 			// A departed installation this event sent no seed to is excluded from now on.
-			m.Uncovered = slices.DeleteFunc(m.Uncovered, func(u InstallationID) bool {
-				_, ok := kb.Find(epoch.SlotHint(kb.Event, epoch.Installation(u)))
-				return !ok
-			})
+			if len(m.Uncovered) > 0 {
+				h := kb.Hinter()
+				m.Uncovered = slices.DeleteFunc(m.Uncovered, func(u InstallationID) bool {
+					_, ok := kb.Find(h.Hint(epoch.Installation(u)))
+					return !ok
+				})
+			}
 		} else if len(removed) > 0 {
 			// A removal in several parts: its author sent the removed accounts no slot
 			// in any part, so they are excluded too (TestRemovalInPartsNoSpeakerRekey:
@@ -363,7 +366,8 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	}
 	seeded := false
 	if s.Frontier().Contains(kb.Event) && !s.HasSeed(kb.Event) {
-		if sl, ok := kb.Find(epoch.SlotHint(kb.Event, epoch.Installation(c.acct.inst))); ok {
+		h := kb.Hinter()
+		if sl, ok := kb.Find(h.Hint(epoch.Installation(c.acct.inst))); ok {
 			seed, err := t.openSeedSlot(g, kb, sl, in)
 			if errors.Is(err, errSeedRefused) {
 				t.refuseSeed(g.ID, kb.Event, in)

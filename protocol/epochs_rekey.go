@@ -70,6 +70,8 @@ func (t *txn) buildKeySlots(g *storage.GroupRecord, kb *epoch.KeyBlock, seed *ep
 	if c.hookSlotTargets != nil {
 		targets = c.hookSlotTargets(targets)
 	}
+	// Our blocks are of version 3 (AES slot hints), but in a test (version 2: an older version's).
+	kb.LegacyHints = c.hookLegacyBlocks
 	kb.Confirm(epoch.ID(g.ID), seed) // before the context, which binds it
 	ctx := kb.Context(epoch.ID(g.ID))
 	pt, err := (&epoch.SlotPlaintext{Kind: epoch.SlotSeed, Seed: *seed}).MarshalBinary()
@@ -78,6 +80,7 @@ func (t *txn) buildKeySlots(g *storage.GroupRecord, kb *epoch.KeyBlock, seed *ep
 	}
 	var slots []epoch.Slot
 	var done []InstallationID
+	hinter := kb.Hinter()
 	for i := range targets {
 		in := &targets[i]
 		if in.ID == c.acct.inst || in.Revoked {
@@ -98,7 +101,7 @@ func (t *txn) buildKeySlots(g *storage.GroupRecord, kb *epoch.KeyBlock, seed *ep
 		if err != nil {
 			return nil, nil, err
 		}
-		sl := epoch.Slot{Hint: epoch.SlotHint(kb.Event, epoch.Installation(in.ID)), Kind: epoch.SlotSession, Message: msg}
+		sl := epoch.Slot{Hint: hinter.Hint(epoch.Installation(in.ID)), Kind: epoch.SlotSession, Message: msg}
 		if s.pendingInitial() {
 			if sl.Kind, sl.X3DHHeader, err = t.initialSlotHeader(s); err != nil {
 				return nil, nil, err
@@ -264,7 +267,7 @@ func (t *txn) rekeyV2Seed(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 	if err != nil {
 		return nil, seed, epoch.ID{}, err
 	}
-	m.Covered[kb.Event.String()] = newCoverage(kb.Event, c.acct.inst, targets, nil)
+	m.Covered[kb.Event.String()] = newCoverage(kb.Event, kb.LegacyHints, c.acct.inst, targets, nil)
 	m.Uncovered = nil
 	if err := t.storeSchedule(g, gc, s, m); err != nil {
 		return nil, seed, epoch.ID{}, err

@@ -87,7 +87,7 @@ func EquivocateForTest(c *Client, g GroupID, halfA, halfB []InstallationID) (pa,
 		if err := s.SetSeed(kb.Event, &s1); err != nil {
 			return err
 		}
-		m.Covered[kb.Event.String()] = newCoverage(kb.Event, t.c.acct.inst, all, nil)
+		m.Covered[kb.Event.String()] = newCoverage(kb.Event, kb.LegacyHints, t.c.acct.inst, all, nil)
 		if err := t.storeSchedule(rec, gc, s, m); err != nil {
 			return err
 		}

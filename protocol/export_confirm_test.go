@@ -20,3 +20,11 @@ func SetSlotTargetsHookForTest(c *Client, f func(targets []storage.InstallationR
 	defer c.mu.Unlock()
 	c.hookSlotTargets = f
 }
+
+// SetLegacyBlocksForTest has c author its key blocks as version 2 blocks (SHA-256 slot
+// hints), as an older version does.
+func SetLegacyBlocksForTest(c *Client, legacy bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hookLegacyBlocks = legacy
+}

@@ -132,12 +132,13 @@ func (vg *v2Group) rekey() (block, payload []byte, err error) {
 		return nil, nil, err
 	}
 	kb.Slots = make([]epoch.Slot, len(vg.sessions))
+	hinter := kb.Hinter()
 	for i, sess := range vg.sessions {
 		msg, err := sess.Encrypt(pt, ad)
 		if err != nil {
 			return nil, nil, err
 		}
-		kb.Slots[i] = epoch.Slot{Hint: epoch.SlotHint(kb.Event, vg.recipients[i]), Kind: epoch.SlotSession, Message: msg}
+		kb.Slots[i] = epoch.Slot{Hint: hinter.Hint(vg.recipients[i]), Kind: epoch.SlotSession, Message: msg}
 	}
 	if block, err = kb.MarshalBinary(); err != nil {
 		return nil, nil, err

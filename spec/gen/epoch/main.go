@@ -9,6 +9,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/aes"
 	"crypto/ecdsa"
 	"crypto/hkdf"
 	"crypto/hmac"
@@ -28,6 +29,7 @@ import (
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/ethereum/go-ethereum/crypto"
+	"lukechampine.com/blake3"
 )
 
 // Event is a key event applied by an `epoch` case, with its seed if the case holds it.
@@ -397,12 +399,21 @@ func cases() []Case {
 
 	// Slot hints, slot contexts and rekey ids.
 	hint := epoch.SlotHint(e1.id, insts[0])
-	hs := sha256.Sum256(append(append([]byte("\x19chorus/v2/epoch/slot-hint"), e1.id[:]...), insts[0][:]...))
-	if !bytes.Equal(hs[:16], hint[:]) {
+	hk := sha256.Sum256(append([]byte("\x1dchorus/v2/epoch/slot-hint-key"), e1.id[:]...))
+	var hs [16]byte
+	must(aes.NewCipher(hk[:16])).Encrypt(hs[:], insts[0][:])
+	if !bytes.Equal(hs[:], hint[:]) {
 		log.Fatal("slot hint disagrees with the specification")
 	}
 	add(Case{Name: "slot_hint", Op: "slot_hint", Expect: "success", Event: h(e1.id[:]),
 		Installation: h(insts[0][:]), Output: h(hint[:])})
+	legacy := epoch.LegacySlotHint(e1.id, insts[0])
+	ls := sha256.Sum256(append(append([]byte("\x19chorus/v2/epoch/slot-hint"), e1.id[:]...), insts[0][:]...))
+	if !bytes.Equal(ls[:16], legacy[:]) {
+		log.Fatal("version 2 slot hint disagrees with the specification")
+	}
+	add(Case{Name: "slot_hint_version_2", Op: "slot_hint_legacy", Expect: "success", Event: h(e1.id[:]),
+		Installation: h(insts[0][:]), Output: h(legacy[:])})
 	nonce := read16(r)
 	rk := epoch.NewRekey(group, insts[1], nonce, must(epoch.NewFrontier(e2a.id, e2b.id)))
 	rid := epoch.RekeyID(group, insts[1], nonce)
@@ -486,6 +497,27 @@ func cases() []Case {
 	mbEnc := must(mb.MarshalBinary())
 	kbBad("key_block_trailing_byte", append(slices.Clone(mbEnc), 0))
 	kbBad("key_block_version_1", append([]byte{1}, mbEnc[1:]...))
+	kbBad("key_block_version_4", append([]byte{4}, mbEnc[1:]...))
+	// A version 2 block (SHA-256 slot hints) is still read, and re-encodes as version 2.
+	legacyBlock := mb
+	legacyBlock.LegacyHints = true
+	legacyBlock.Slots = []epoch.Slot{{Hint: epoch.LegacySlotHint(e1.id, insts[1]), Kind: epoch.SlotSession, Message: bytes.Repeat([]byte{0xaa}, 91)}}
+	kb("key_block_version_2", legacyBlock)
+	// The digests the parts are signed over: BLAKE3-256 for version 3, SHA-256 for version 2.
+	for _, c := range []struct {
+		name string
+		b    epoch.KeyBlock
+		sum  func([]byte) [32]byte
+	}{{"key_block_digest", mb, blake3.Sum256}, {"key_block_digest_version_2", legacyBlock, sha256.Sum256}} {
+		enc := must(c.b.MarshalBinary())
+		off := c.b.HeaderSize() - 4 - epoch.SignatureSize
+		in := append(append([]byte("\x23chorus/v2/epoch/key-block-signature"), group[:]...), enc[:off]...)
+		want := c.sum(append(in, enc[off+epoch.SignatureSize:]...))
+		if d, _, err := epoch.KeyBlockDigest(group, enc); err != nil || d != want {
+			log.Fatalf("%s disagrees with the specification", c.name)
+		}
+		add(Case{Name: c.name, Op: "key_block_digest", Expect: "success", Group: h(group[:]), Encoding: h(enc), Output: h(want[:])})
+	}
 	rkEnc := must(rk.MarshalBinary())
 	wrong := slices.Clone(rkEnc)
 	wrong[2+16+32] ^= 1 // first nonce byte

@@ -21,6 +21,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 	"golang.org/x/crypto/chacha20poly1305"
+	"lukechampine.com/blake3"
 
 	"github.com/chorus-im/chorus/devicelist"
 	"github.com/chorus-im/chorus/protocol/wire"
@@ -126,6 +127,15 @@ func main() {
 		m.Write(payload)
 		cases = append(cases, Case{Name: "envelope hash", Expect: "success", Kind: "envelope_hash", Topic: topic,
 			Payload: h(payload), Hash: h(m.Sum(nil))})
+		// An envelope of more than 4096 bytes hashed: BLAKE3-256.
+		large := make([]byte, 4096)
+		for i := range large {
+			large[i] = byte(i * 7)
+		}
+		in := append(append([]byte{byte(len(topic) >> 8), byte(len(topic))}, topic...), large...)
+		lh := blake3.Sum256(in)
+		cases = append(cases, Case{Name: "envelope hash, large", Expect: "success", Kind: "envelope_hash", Topic: topic,
+			Payload: h(large), Hash: h(lh[:])})
 	}
 	// Group publishes: a message frame and a frame with a rotation block.
 	secret := s.bytes(32)
