@@ -174,14 +174,18 @@ func MessageKeys(mk *[IDSize]byte) (key [32]byte, nonce [12]byte) {
 
 // SlotHint returns the hint of recipient's slot in the key block (version BlockVersion) of
 // event: AES-128(key = SHA-256(u8<"chorus/v2/epoch/slot-hint-key"> || event)[0:16],
-// recipient). For many recipients of one event use a Hinter (one key schedule).
+// recipient) XOR recipient (Matyas–Meyer–Oseas: one-way, where the AES block alone was
+// decrypted back to the recipient by anyone who read the event id; review 5,
+// TestSlotHintHidesRecipient). For many recipients of one event use a Hinter (one key
+// schedule).
 func SlotHint(event ID, recipient Installation) [HintSize]byte {
 	h := NewHinter(event)
 	return h.Hint(recipient)
 }
 
 // Hinter computes the slot hints of one key event (spec: "Rotation block", slot hint): a
-// version 3 block's hint is one AES block under a key derived from the event id, a
+// version 3 block's hint is one AES block under a key derived from the event id, XORed
+// with its input, a
 // version 2 block's (LegacySlotHint) two SHA-256 blocks; a receiver's heal check computes
 // one for every member installation per key event (issue 13). The zero Hinter is not
 // usable; a Hinter (and its copies) is not for concurrent use.
@@ -223,7 +227,10 @@ func (h *Hinter) Hint(recipient Installation) (out [HintSize]byte) {
 	}
 	copy(h.buf[:HintSize], recipient[:])
 	h.block.Encrypt(h.buf[HintSize:], h.buf[:HintSize])
-	return [HintSize]byte(h.buf[HintSize:])
+	for i := range out {
+		out[i] = h.buf[HintSize+i] ^ recipient[i] // the block alone decrypts to recipient
+	}
+	return out
 }
 
 // LegacySlotHint returns SHA-256(u8<"chorus/v2/epoch/slot-hint"> || event || recipient)[0:16],
