@@ -185,3 +185,19 @@ func TestMigrationPages(t *testing.T) {
 		t.Fatalf("epoch_skipped's key refers to epoch_receivers in %d columns (%v)", ref, err)
 	}
 }
+
+// TestMigrationGapRefused: a database whose schema_version lacks a version below its
+// highest (a migration added under a number a database had already passed) is refused
+// at open instead of silently never running that migration (review 5).
+func TestMigrationGapRefused(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gap.db")
+	db := dbAtSchema(t, path, 13)
+	if _, err := db.Exec(`DELETE FROM schema_version WHERE version = 7`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	if s, err := Open(path); err == nil {
+		s.Close()
+		t.Fatal("a database missing migration 7 opened")
+	}
+}

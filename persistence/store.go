@@ -221,6 +221,13 @@ func (s *Store) migrate() error {
 	if err != nil {
 		return fmt.Errorf("persistence: migrate: %w", err)
 	}
+	var applied int
+	if err := s.db.Get(&applied, `SELECT COUNT(*) FROM schema_version WHERE version BETWEEN 1 AND ?`, cur); err != nil {
+		return fmt.Errorf("persistence: migrate: %w", err)
+	}
+	if applied != cur { // versions run 1..cur: one below the newest was never applied here
+		return fmt.Errorf("persistence: migrate: the database records %d of versions 1..%d", applied, cur)
+	}
 	entries, err := fs.ReadDir(migrations, "migrations")
 	if err != nil {
 		return fmt.Errorf("persistence: migrate: %w", err)
@@ -230,10 +237,13 @@ func (s *Store) migrate() error {
 		names = append(names, e.Name())
 	}
 	sort.Strings(names)
-	for _, name := range names {
+	for i, name := range names {
 		n, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
 		if err != nil {
 			return fmt.Errorf("persistence: migration %q: bad name", name)
+		}
+		if n != i+1 { // a gap would let a later migration be skipped by databases past it
+			return fmt.Errorf("persistence: migration %q: want number %d", name, i+1)
 		}
 		if n <= cur {
 			continue
