@@ -139,6 +139,15 @@ func (r *outboxRow) rec() storage.OutboxRecord {
 	return o
 }
 
+// outboxNewID is the id a new outbox record gets (schema 16; the outbox has no
+// AUTOINCREMENT, whose sqlite_sequence row was a page written per send): above every id
+// the store assigned since it opened (its argument, Store.outboxNext) and above every id
+// stored. An id is thus never reused while the process may refer to it (a claim, a
+// deferred publish mark: PublishedSole deletes by id), however the records holding the
+// highest ids were deleted; ids stay in the order records were stored. Only an id deleted
+// before the store opened may be given again: nothing stored refers to outbox ids.
+const outboxNewID = `MAX(?, COALESCE((SELECT MAX(id) FROM outbox), 0) + 1)`
+
 func (t *tx) PutOutbox(o *storage.OutboxRecord) error {
 	var msg []byte
 	if o.HasMessage {
@@ -150,17 +159,20 @@ func (t *tx) PutOutbox(o *storage.OutboxRecord) error {
 		if o.Status == storage.StatusUnpublished && o.Attempts == 0 {
 			// A new record (every send's): its status and attempts in the statement,
 			// two arguments fewer to bind.
-			res, err = t.exec(`INSERT INTO outbox (message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (?, ?, ?, 0, 0, ?, ?)`,
-				msg, o.Topic, o.Payload, t2i(o.NextAttempt), t2i(o.CreatedAt))
+			res, err = t.exec(`INSERT INTO outbox (id, message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (`+outboxNewID+`, ?, ?, ?, 0, 0, ?, ?)`,
+				t.s.outboxNext, msg, o.Topic, o.Payload, t2i(o.NextAttempt), t2i(o.CreatedAt))
 		} else {
-			res, err = t.exec(`INSERT INTO outbox (message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				msg, o.Topic, o.Payload, int(o.Status), o.Attempts, t2i(o.NextAttempt), t2i(o.CreatedAt))
+			res, err = t.exec(`INSERT INTO outbox (id, message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (`+outboxNewID+`, ?, ?, ?, ?, ?, ?, ?)`,
+				t.s.outboxNext, msg, o.Topic, o.Payload, int(o.Status), o.Attempts, t2i(o.NextAttempt), t2i(o.CreatedAt))
 		}
 		if err != nil {
 			return err
 		}
-		o.ID, err = res.LastInsertId()
-		return err
+		if o.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		t.s.outboxNext = o.ID + 1
+		return nil
 	}
 	_, err := t.exec(`UPDATE outbox SET message_id = ?, topic = ?, payload = ?, status = ?, attempts = ?, next_attempt = ?, created_at = ? WHERE id = ?`,
 		msg, o.Topic, o.Payload, int(o.Status), o.Attempts, t2i(o.NextAttempt), t2i(o.CreatedAt), o.ID)

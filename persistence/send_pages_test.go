@@ -2,7 +2,10 @@ package persistence
 
 import (
 	"bytes"
+	"context"
+	"errors"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -65,4 +68,98 @@ func TestSendPages(t *testing.T) {
 	if n := walFrames(t, s, path); n > 4 {
 		t.Errorf("a publish mark writes %d pages, want at most 4", n)
 	}
+}
+
+// TestOutboxIDsNotReused: an outbox id is never given to another record while the store
+// is open, even when the record holding the highest id was deleted (a deferred publish
+// mark or a claim may still name it: PublishedSole deletes by id), and ids keep the order
+// records were stored in.
+func TestOutboxIDsNotReused(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "ids.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	put := func() *storage.OutboxRecord {
+		o := &storage.OutboxRecord{Topic: "/t", Payload: []byte{1}, Status: storage.StatusUnpublished, NextAttempt: t0, CreatedAt: t0}
+		inTx(t, s, func(tx storage.StoreTx) error { return tx.PutOutbox(o) })
+		return o
+	}
+	seen := map[int64]bool{}
+	last := int64(0)
+	for i := 0; i < 5; i++ {
+		o := put()
+		if seen[o.ID] || o.ID <= last {
+			t.Fatalf("record %d got id %d (after %d, seen %v)", i, o.ID, last, seen[o.ID])
+		}
+		seen[o.ID], last = true, o.ID
+		inTx(t, s, func(tx storage.StoreTx) error { return tx.DeleteOutbox(o.ID) })
+	}
+	// A record stored in a transaction rolled back leaves a gap, never a reuse.
+	var rolled int64
+	if err := s.WithTx(context.Background(), func(tx storage.StoreTx) error {
+		o := &storage.OutboxRecord{Topic: "/t", Payload: []byte{2}, Status: storage.StatusFailed, NextAttempt: t0, CreatedAt: t0}
+		if err := tx.PutOutbox(o); err != nil {
+			return err
+		}
+		rolled = o.ID
+		return errors.New("roll back")
+	}); err == nil {
+		t.Fatal("rolled back transaction committed")
+	}
+	if o := put(); o.ID <= rolled || o.ID <= last {
+		t.Fatalf("id %d after %d and rolled back %d", o.ID, last, rolled)
+	}
+}
+
+// TestMigrationSendPages: a schema 15 database opens at the newest schema with its outbox
+// records (ids, statuses, payloads) as they were, no AUTOINCREMENT left on the outbox,
+// and new records numbered above the stored ones.
+func TestMigrationSendPages(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "v15.db")
+	names := migrationNames(t)
+	if migrationVersion(t, names[len(names)-2]) != 15 {
+		t.Fatalf("the migration before the newest is %s", names[len(names)-2])
+	}
+	db := dbAtSchema(t, path, len(names)-1)
+	msg := bytes.Repeat([]byte{5}, 32)
+	for _, q := range []struct {
+		sql  string
+		args []any
+	}{
+		{`INSERT INTO outbox (id, message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (3, ?, '/a', x'0102', 0, 0, 7, 8), (9, NULL, '/b', x'03', 2, 5, 1, 2)`, []any{msg}},
+	} {
+		if _, err := db.Exec(q.sql, q.args...); err != nil {
+			t.Fatalf("%s: %v", q.sql, err)
+		}
+	}
+	s := openMigrated(t, db, path)
+	var sqlText string
+	if err := s.conn.GetContext(context.Background(), &sqlText, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = 'outbox'`); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.ToUpper(sqlText), "AUTOINCREMENT") {
+		t.Errorf("outbox: %s", sqlText)
+	}
+	var idx int
+	if err := s.conn.GetContext(context.Background(), &idx, `SELECT count(*) FROM sqlite_master WHERE type = 'index' AND tbl_name = 'outbox' AND name IN ('outbox_due', 'outbox_message')`); err != nil || idx != 2 {
+		t.Errorf("outbox indexes: %d %v", idx, err)
+	}
+	inTx(t, s, func(tx storage.StoreTx) error {
+		o, err := tx.Outbox(3)
+		if err != nil || !o.HasMessage || !bytes.Equal(o.Message[:], msg) || o.Topic != "/a" || !bytes.Equal(o.Payload, []byte{1, 2}) || o.Status != storage.StatusUnpublished {
+			t.Fatalf("record 3: %+v %v", o, err)
+		}
+		if o, err := tx.Outbox(9); err != nil || o.HasMessage || o.Attempts != 5 || o.Status != storage.StatusFailed {
+			t.Fatalf("record 9: %+v %v", o, err)
+		}
+		if outs, err := tx.OutboxOf(storage.MessageID(msg)); err != nil || len(outs) != 1 || outs[0].ID != 3 {
+			t.Fatalf("records of the message: %+v %v", outs, err)
+		}
+		n := &storage.OutboxRecord{Topic: "/c", Payload: []byte{4}, Status: storage.StatusUnpublished, NextAttempt: t0, CreatedAt: t0}
+		if err := tx.PutOutbox(n); err != nil || n.ID != 10 {
+			t.Fatalf("new record: %d %v", n.ID, err)
+		}
+		return nil
+	})
 }
