@@ -383,7 +383,7 @@ type MessageStore interface {
 
 // OutboxRecord is one publish to make: stored before it is attempted.
 type OutboxRecord struct {
-	ID          int64 // assigned on insert
+	ID          int64 // assigned on insert: increasing, never given to another record while the store is open (a claim or a deferred publish mark may name a deleted record)
 	Message     MessageID
 	HasMessage  bool
 	Topic       string
