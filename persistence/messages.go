@@ -125,13 +125,14 @@ type outboxRow struct {
 	Attempts    int    `db:"attempts"`
 	NextAttempt int64  `db:"next_attempt"`
 	CreatedAt   int64  `db:"created_at"`
+	Sole        bool   `db:"sole"`
 }
 
-const outboxCols = `id, message_id, topic, payload, status, attempts, next_attempt, created_at`
+const outboxCols = `id, message_id, topic, payload, status, attempts, next_attempt, created_at, sole`
 
 func (r *outboxRow) rec() storage.OutboxRecord {
 	o := storage.OutboxRecord{ID: r.ID, Topic: r.Topic, Payload: r.Payload, Status: storage.DeliveryStatus(r.Status),
-		Attempts: r.Attempts, NextAttempt: i2t(r.NextAttempt), CreatedAt: i2t(r.CreatedAt)}
+		Attempts: r.Attempts, NextAttempt: i2t(r.NextAttempt), CreatedAt: i2t(r.CreatedAt), Sole: r.Sole}
 	if len(r.MessageID) == 32 {
 		o.HasMessage = true
 		copy(o.Message[:], r.MessageID)
@@ -156,14 +157,18 @@ func (t *tx) PutOutbox(o *storage.OutboxRecord) error {
 	if o.ID == 0 {
 		var res sql.Result
 		var err error
-		if o.Status == storage.StatusUnpublished && o.Attempts == 0 {
-			// A new record (every send's): its status and attempts in the statement,
-			// two arguments fewer to bind.
+		switch {
+		case o.Status == storage.StatusUnpublished && o.Attempts == 0 && o.Sole:
+			// A new record (every send's): its status, attempts and soleness in the
+			// statement, three arguments fewer to bind.
+			res, err = t.exec(`INSERT INTO outbox (id, message_id, topic, payload, status, attempts, next_attempt, created_at, sole) VALUES (`+outboxNewID+`, ?, ?, ?, 0, 0, ?, ?, 1)`,
+				t.s.outboxNext, msg, o.Topic, o.Payload, t2i(o.NextAttempt), t2i(o.CreatedAt))
+		case o.Status == storage.StatusUnpublished && o.Attempts == 0:
 			res, err = t.exec(`INSERT INTO outbox (id, message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (`+outboxNewID+`, ?, ?, ?, 0, 0, ?, ?)`,
 				t.s.outboxNext, msg, o.Topic, o.Payload, t2i(o.NextAttempt), t2i(o.CreatedAt))
-		} else {
-			res, err = t.exec(`INSERT INTO outbox (id, message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (`+outboxNewID+`, ?, ?, ?, ?, ?, ?, ?)`,
-				t.s.outboxNext, msg, o.Topic, o.Payload, int(o.Status), o.Attempts, t2i(o.NextAttempt), t2i(o.CreatedAt))
+		default:
+			res, err = t.exec(`INSERT INTO outbox (id, message_id, topic, payload, status, attempts, next_attempt, created_at, sole) VALUES (`+outboxNewID+`, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				t.s.outboxNext, msg, o.Topic, o.Payload, int(o.Status), o.Attempts, t2i(o.NextAttempt), t2i(o.CreatedAt), b2i(o.Sole))
 		}
 		if err != nil {
 			return err
@@ -203,7 +208,9 @@ func (t *tx) DueOutbox(now time.Time, limit int) ([]storage.OutboxRecord, error)
 
 func (t *tx) OutboxOf(msg storage.MessageID) ([]storage.OutboxRecord, error) {
 	var rows []outboxRow
-	if err := t.sel(&rows, `SELECT `+outboxCols+` FROM outbox WHERE message_id = ? ORDER BY id`, msg[:]); err != nil {
+	// sole = 0: the records of outbox_message (a partial index: a sole record is not
+	// looked up by its message).
+	if err := t.sel(&rows, `SELECT `+outboxCols+` FROM outbox WHERE message_id = ? AND sole = 0 ORDER BY id`, msg[:]); err != nil {
 		return nil, err
 	}
 	out := make([]storage.OutboxRecord, len(rows))

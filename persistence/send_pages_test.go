@@ -164,3 +164,51 @@ func TestMigrationSendPages(t *testing.T) {
 		return nil
 	})
 }
+
+// TestOutboxSole: a record queued Sole is stored so (Outbox and DueOutbox say it), keeps
+// it when updated, and is not one of OutboxOf's, which finds the others through the
+// partial index by message.
+func TestOutboxSole(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "sole.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	m1, m2 := storage.MessageID{1}, storage.MessageID{2}
+	sole := &storage.OutboxRecord{Message: m1, HasMessage: true, Sole: true, Topic: "/t", Payload: []byte{1}, Status: storage.StatusUnpublished, NextAttempt: t0, CreatedAt: t0}
+	other := &storage.OutboxRecord{Message: m2, HasMessage: true, Topic: "/t", Payload: []byte{2}, Status: storage.StatusUnpublished, NextAttempt: t0, CreatedAt: t0}
+	failed := &storage.OutboxRecord{Message: m2, HasMessage: true, Topic: "/t", Payload: []byte{3}, Status: storage.StatusFailed, Attempts: 3, NextAttempt: t0, CreatedAt: t0}
+	inTx(t, s, func(tx storage.StoreTx) error {
+		for _, o := range []*storage.OutboxRecord{sole, other, failed} {
+			if err := tx.PutOutbox(o); err != nil {
+				return err
+			}
+		}
+		sole.Attempts = 1
+		return tx.PutOutbox(sole)
+	})
+	inTx(t, s, func(tx storage.StoreTx) error {
+		if o, err := tx.Outbox(sole.ID); err != nil || !o.Sole || o.Attempts != 1 || o.Message != m1 {
+			t.Fatalf("sole record: %+v %v", o, err)
+		}
+		if due, err := tx.DueOutbox(t0, 10); err != nil || len(due) != 2 || !due[0].Sole || due[1].Sole {
+			t.Fatalf("due: %+v %v", due, err)
+		}
+		if outs, err := tx.OutboxOf(m1); err != nil || len(outs) != 0 {
+			t.Fatalf("records of the sole record's message: %+v %v", outs, err)
+		}
+		if outs, err := tx.OutboxOf(m2); err != nil || len(outs) != 2 || outs[0].ID != other.ID || outs[1].ID != failed.ID || outs[1].Sole {
+			t.Fatalf("records of the other message: %+v %v", outs, err)
+		}
+		return nil
+	})
+	var plan []struct {
+		ID     int    `db:"id"`
+		Parent int    `db:"parent"`
+		NotUse int    `db:"notused"`
+		Detail string `db:"detail"`
+	}
+	if err := s.conn.SelectContext(context.Background(), &plan, `EXPLAIN QUERY PLAN SELECT `+outboxCols+` FROM outbox WHERE message_id = ? AND sole = 0 ORDER BY id`, m2[:]); err != nil || len(plan) == 0 || !strings.Contains(plan[0].Detail, "outbox_message") {
+		t.Fatalf("OutboxOf's plan: %+v %v", plan, err)
+	}
+}
