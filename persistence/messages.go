@@ -125,19 +125,29 @@ type outboxRow struct {
 	Attempts    int    `db:"attempts"`
 	NextAttempt int64  `db:"next_attempt"`
 	CreatedAt   int64  `db:"created_at"`
+	Sole        bool   `db:"sole"`
 }
 
-const outboxCols = `id, message_id, topic, payload, status, attempts, next_attempt, created_at`
+const outboxCols = `id, message_id, topic, payload, status, attempts, next_attempt, created_at, sole`
 
 func (r *outboxRow) rec() storage.OutboxRecord {
 	o := storage.OutboxRecord{ID: r.ID, Topic: r.Topic, Payload: r.Payload, Status: storage.DeliveryStatus(r.Status),
-		Attempts: r.Attempts, NextAttempt: i2t(r.NextAttempt), CreatedAt: i2t(r.CreatedAt)}
+		Attempts: r.Attempts, NextAttempt: i2t(r.NextAttempt), CreatedAt: i2t(r.CreatedAt), Sole: r.Sole}
 	if len(r.MessageID) == 32 {
 		o.HasMessage = true
 		copy(o.Message[:], r.MessageID)
 	}
 	return o
 }
+
+// outboxNewID is the id a new outbox record gets (schema 15; the outbox has no
+// AUTOINCREMENT, whose sqlite_sequence row was a page written per send): above every id
+// the store assigned since it opened (its argument, Store.outboxNext) and above every id
+// stored. An id is thus never reused while the process may refer to it (a claim, a
+// deferred publish mark: PublishedSole deletes by id), however the records holding the
+// highest ids were deleted; ids stay in the order records were stored. Only an id deleted
+// before the store opened may be given again: nothing stored refers to outbox ids.
+const outboxNewID = `MAX(?, COALESCE((SELECT MAX(id) FROM outbox), 0) + 1)`
 
 func (t *tx) PutOutbox(o *storage.OutboxRecord) error {
 	var msg []byte
@@ -147,20 +157,27 @@ func (t *tx) PutOutbox(o *storage.OutboxRecord) error {
 	if o.ID == 0 {
 		var res sql.Result
 		var err error
-		if o.Status == storage.StatusUnpublished && o.Attempts == 0 {
-			// A new record (every send's): its status and attempts in the statement,
-			// two arguments fewer to bind.
-			res, err = t.exec(`INSERT INTO outbox (message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (?, ?, ?, 0, 0, ?, ?)`,
-				msg, o.Topic, o.Payload, t2i(o.NextAttempt), t2i(o.CreatedAt))
-		} else {
-			res, err = t.exec(`INSERT INTO outbox (message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-				msg, o.Topic, o.Payload, int(o.Status), o.Attempts, t2i(o.NextAttempt), t2i(o.CreatedAt))
+		switch {
+		case o.Status == storage.StatusUnpublished && o.Attempts == 0 && o.Sole:
+			// A new record (every send's): its status, attempts and soleness in the
+			// statement, three arguments fewer to bind.
+			res, err = t.exec(`INSERT INTO outbox (id, message_id, topic, payload, status, attempts, next_attempt, created_at, sole) VALUES (`+outboxNewID+`, ?, ?, ?, 0, 0, ?, ?, 1)`,
+				t.s.outboxNext, msg, o.Topic, o.Payload, t2i(o.NextAttempt), t2i(o.CreatedAt))
+		case o.Status == storage.StatusUnpublished && o.Attempts == 0:
+			res, err = t.exec(`INSERT INTO outbox (id, message_id, topic, payload, status, attempts, next_attempt, created_at) VALUES (`+outboxNewID+`, ?, ?, ?, 0, 0, ?, ?)`,
+				t.s.outboxNext, msg, o.Topic, o.Payload, t2i(o.NextAttempt), t2i(o.CreatedAt))
+		default:
+			res, err = t.exec(`INSERT INTO outbox (id, message_id, topic, payload, status, attempts, next_attempt, created_at, sole) VALUES (`+outboxNewID+`, ?, ?, ?, ?, ?, ?, ?, ?)`,
+				t.s.outboxNext, msg, o.Topic, o.Payload, int(o.Status), o.Attempts, t2i(o.NextAttempt), t2i(o.CreatedAt), b2i(o.Sole))
 		}
 		if err != nil {
 			return err
 		}
-		o.ID, err = res.LastInsertId()
-		return err
+		if o.ID, err = res.LastInsertId(); err != nil {
+			return err
+		}
+		t.s.outboxNext = o.ID + 1
+		return nil
 	}
 	_, err := t.exec(`UPDATE outbox SET message_id = ?, topic = ?, payload = ?, status = ?, attempts = ?, next_attempt = ?, created_at = ? WHERE id = ?`,
 		msg, o.Topic, o.Payload, int(o.Status), o.Attempts, t2i(o.NextAttempt), t2i(o.CreatedAt), o.ID)
@@ -191,7 +208,9 @@ func (t *tx) DueOutbox(now time.Time, limit int) ([]storage.OutboxRecord, error)
 
 func (t *tx) OutboxOf(msg storage.MessageID) ([]storage.OutboxRecord, error) {
 	var rows []outboxRow
-	if err := t.sel(&rows, `SELECT `+outboxCols+` FROM outbox WHERE message_id = ? ORDER BY id`, msg[:]); err != nil {
+	// sole = 0: the records of outbox_message (a partial index: a sole record is not
+	// looked up by its message).
+	if err := t.sel(&rows, `SELECT `+outboxCols+` FROM outbox WHERE message_id = ? AND sole = 0 ORDER BY id`, msg[:]); err != nil {
 		return nil, err
 	}
 	out := make([]storage.OutboxRecord, len(rows))

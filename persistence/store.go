@@ -55,7 +55,8 @@ type Store struct {
 	batchTok  *batchToken
 	batchSync bool
 
-	freed int64 // outbox payload bytes deleted since free pages were last released
+	freed      int64 // outbox payload bytes deleted since free pages were last released
+	outboxNext int64 // the least outbox id not assigned since the store opened (outboxNewID)
 }
 
 var _ storage.BatchStore = (*Store)(nil)

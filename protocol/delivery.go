@@ -50,7 +50,7 @@ const envelopeHashBLAKE3 = 4096
 // own messages coming back from the network are skipped. At commit the record is claimed
 // for the caller, which publishes it with publishIDs (the retry loop leaves it alone).
 func (t *txn) queue(topic string, payload []byte, msg *MessageID) (*storage.OutboxRecord, error) {
-	o, err := t.queueRecord(topic, payload, msg)
+	o, err := t.queueRecord(topic, payload, msg, false)
 	if err != nil {
 		return nil, err
 	}
@@ -60,14 +60,15 @@ func (t *txn) queue(topic string, payload []byte, msg *MessageID) (*storage.Outb
 	return o, nil
 }
 
-// queueRecord is queue without the replay marker.
-func (t *txn) queueRecord(topic string, payload []byte, msg *MessageID) (*storage.OutboxRecord, error) {
+// queueRecord is queue without the replay marker. sole: the record is the only one msg
+// will ever have (storage.OutboxRecord.Sole: its outcome is the message's status).
+func (t *txn) queueRecord(topic string, payload []byte, msg *MessageID, sole bool) (*storage.OutboxRecord, error) {
 	now := t.c.now()
 	// The retry loop only takes the record over if the caller did not publish it within
 	// retryBase (e.g. a crash).
 	o := &storage.OutboxRecord{Topic: topic, Payload: payload, Status: StatusUnpublished, NextAttempt: now.Add(t.c.opt.retryBase), CreatedAt: now}
 	if msg != nil {
-		o.Message, o.HasMessage = *msg, true
+		o.Message, o.HasMessage, o.Sole = *msg, true, sole
 	}
 	if err := t.PutOutbox(o); err != nil {
 		return nil, err
@@ -317,6 +318,11 @@ func (c *Client) recordOutcome(ctx context.Context, rec *storage.OutboxRecord, e
 		if err := t.keepOutbox(cur); err != nil {
 			return err
 		}
+		if cur.Sole {
+			// The message's only record: its outcome is the message's status (OutboxOf
+			// does not return it).
+			return t.setMessageStatus(cur.Message, cur.Status)
+		}
 		if cur.HasMessage {
 			return t.updateMessageStatus(cur.Message)
 		}
@@ -363,6 +369,12 @@ func (t *txn) updateMessageStatus(id MessageID) error {
 			}
 		}
 	}
+	return t.setMessageStatus(id, st)
+}
+
+// setMessageStatus sets a message's status to st, if it is not st already, and emits the
+// change.
+func (t *txn) setMessageStatus(id MessageID, st DeliveryStatus) error {
 	m, err := t.Message(id)
 	if err != nil || m.Status == st {
 		return err

@@ -235,7 +235,8 @@ func (t *txn) queueMessageFrame(g *storage.GroupRecord, ep *epoch.Epoch, msg []b
 	if err != nil {
 		return nil, err
 	}
-	o, err := t.queueRecord(g.Topic, payload, id)
+	// Sole: id is new (its iteration was just sealed), and this is its only record.
+	o, err := t.queueRecord(g.Topic, payload, id, true)
 	if err != nil {
 		return nil, err
 	}

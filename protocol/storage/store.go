@@ -383,9 +383,14 @@ type MessageStore interface {
 
 // OutboxRecord is one publish to make: stored before it is attempted.
 type OutboxRecord struct {
-	ID          int64 // assigned on insert
-	Message     MessageID
-	HasMessage  bool
+	ID         int64 // assigned on insert: increasing, never given to another record while the store is open (a claim or a deferred publish mark may name a deleted record)
+	Message    MessageID
+	HasMessage bool
+	// Sole: the only record of Message, queued so (set on insert, stored, never changed):
+	// OutboxOf does not return it, and its outcome is its message's status. A file store
+	// keeps it out of its index of records by message (issue 16: one page fewer written by
+	// a send and by its mark).
+	Sole        bool
 	Topic       string
 	Payload     []byte
 	Status      DeliveryStatus
@@ -402,7 +407,7 @@ type OutboxStore interface {
 	PutOutbox(*OutboxRecord) error
 	Outbox(id int64) (*OutboxRecord, error)
 	DueOutbox(now time.Time, limit int) ([]OutboxRecord, error) // unpublished, due, oldest first
-	OutboxOf(msg MessageID) ([]OutboxRecord, error)
+	OutboxOf(msg MessageID) ([]OutboxRecord, error)             // msg's records not queued Sole
 	// DeleteOutbox deletes a record (one published: nothing needs it any more).
 	DeleteOutbox(id int64) error
 	// PublishedSole records the publish of rec (ID, Message and Payload as queued), the
