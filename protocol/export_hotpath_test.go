@@ -111,6 +111,12 @@ func CheckHotViews(c *Client) error {
 				return nil
 			}
 		}
+		for k, v := range c.hot.sessions {
+			if r, err := t.StoreTx.SessionByBaseKey(k.remote, k.base); err != nil || !reflect.DeepEqual(r, v) {
+				bad = fmt.Errorf("session %d: view differs from the store (%v)", v.ID, err)
+				return nil
+			}
+		}
 		if c.hot.pendingNone {
 			if list, err := t.StoreTx.Pending(1); err != nil || len(list) > 0 {
 				bad = fmt.Errorf("no pending envelope in view, %d stored (%v)", len(list), err)

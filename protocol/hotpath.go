@@ -43,6 +43,8 @@ type hotPath struct {
 	groups map[GroupID]*storage.GroupRecord
 	// chains is the committed view of recently used epoch chains (see SenderChain).
 	chains map[chainKey]*storage.EpochChainRecord
+	// sessions is the committed view of sessions looked up by base key (hotpath_sessions.go).
+	sessions map[sessKey]*storage.SessionRecord
 	// sendEpochs: per group, the epoch sends seal under (prepareV2).
 	sendEpochs map[GroupID]sendEpoch
 	// logs marks the groups whose stored event log is known (membership_log.go).
