@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -109,6 +110,19 @@ func CheckHotViews(c *Client) error {
 			if !reflect.DeepEqual(r, v) {
 				bad = fmt.Errorf("chain %x: view differs from the store", k.epoch[:4])
 				return nil
+			}
+		}
+		for g, eps := range c.hot.recvEpochs {
+			stored, err := t.StoreTx.ReceiverChains(g)
+			if err != nil {
+				bad = err
+				return nil
+			}
+			for _, r := range stored {
+				if !slices.Contains(eps, r.Epoch) {
+					bad = fmt.Errorf("group %s: a receiving chain of epoch %x stored, known absent", g, r.Epoch[:4])
+					return nil
+				}
 			}
 		}
 		for k, v := range c.hot.sessions {
