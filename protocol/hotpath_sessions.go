@@ -14,8 +14,10 @@ import (
 	"github.com/chorus-im/chorus/protocol/storage"
 )
 
-// sessionsMax bounds the sessions in view; beyond it one is evicted at random.
-const sessionsMax = 256
+// sessionsMax bounds the sessions in view (each with its ratchet state, ≈ 1 KiB or more;
+// only sessions looked up by base key enter it: the authors of key blocks whose slot for
+// us carries an X3DH header, few per group); beyond it one is evicted at random.
+const sessionsMax = 16
 
 // sessKey names a session as SessionByBaseKey looks it up.
 type sessKey struct {
