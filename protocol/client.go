@@ -522,6 +522,10 @@ type txn struct {
 	// groups whose chains it deleted (hotpath.go).
 	chains        map[chainKey]*storage.EpochChainRecord
 	chainsDropped map[GroupID]bool
+	// recvEps: receiving chains' epochs as of this transaction (epochs_chains.go).
+	recvEps map[GroupID][][32]byte
+	// sess: the sessions by base key this transaction read or wrote (hotpath_sessions.go).
+	sess map[sessKey]*storage.SessionRecord
 	// senderPut: the epochs of the sending chains this transaction stored (epochs_chains.go).
 	senderPut map[GroupID][][32]byte
 	// departLater and departing: the group whose removal's departure its key block, in the

@@ -57,6 +57,7 @@ func (t *txn) retireChains(g GroupID, keep [][32]byte) error {
 			return err
 		}
 		t.dropChains(g)
+		t.retireRecvEpochs(g, keep)
 	} else if err := t.DeleteEpochChains(g, keep); err != nil {
 		return err
 	}
@@ -82,4 +83,67 @@ func (t *txn) retireChains(g GroupID, keep [][32]byte) error {
 		}
 	})
 	return nil
+}
+
+// Receiver chains known absent (hotPath.recvEpochs): per group, a superset of the epochs
+// of its stored receiving chains, as committed. A retirement (every key event) keeps
+// those of its epochs that are kept (retireRecvEpochs: a new epoch kept has no chain
+// yet), every receiving chain stored passes noteRecvEpoch, and other deletes only shrink
+// what is stored; a group without an entry is not known (after a start: its next
+// retirement makes it known). A key event's message is mostly its author's first in an
+// epoch born after the last retirement: its chain is known absent without a SELECT
+// (receiverChainShared).
+
+// recvEpochsOf returns group g's entry as of this transaction.
+func (t *txn) recvEpochsOf(g GroupID) ([][32]byte, bool) {
+	if s, ok := t.recvEps[g]; ok {
+		return s, true
+	}
+	s, ok := t.c.hot.recvEpochs[g]
+	return s, ok
+}
+
+// setRecvEpochs makes s group g's entry for the rest of the transaction and, at commit,
+// for the client.
+func (t *txn) setRecvEpochs(g GroupID, s [][32]byte) {
+	if t.recvEps == nil {
+		t.recvEps = map[GroupID][][32]byte{}
+	}
+	if _, ok := t.recvEps[g]; !ok {
+		h := &t.c.hot
+		t.onCommit(func() {
+			if h.recvEpochs == nil {
+				h.recvEpochs = map[GroupID][][32]byte{}
+			}
+			h.recvEpochs[g] = t.recvEps[g]
+		})
+	}
+	t.recvEps[g] = s
+}
+
+// retireRecvEpochs follows a delete of group g's receiving chains of every epoch not in
+// keep: what remains is in keep, and in the entry if it was known (a new epoch kept has
+// no chain yet).
+func (t *txn) retireRecvEpochs(g GroupID, keep [][32]byte) {
+	s, ok := t.recvEpochsOf(g)
+	if !ok {
+		t.setRecvEpochs(g, slices.Clone(keep))
+		return
+	}
+	t.setRecvEpochs(g, slices.DeleteFunc(slices.Clone(s), func(e [32]byte) bool { return !slices.Contains(keep, e) }))
+}
+
+// noteRecvEpoch records that this transaction stores a receiving chain of epoch e of
+// group g.
+func (t *txn) noteRecvEpoch(g GroupID, e [32]byte) {
+	if s, ok := t.recvEpochsOf(g); ok && !slices.Contains(s, e) {
+		t.setRecvEpochs(g, append(slices.Clip(s), e))
+	}
+}
+
+// recvAbsent reports whether group g holds no receiving chain of epoch e (false: not
+// known).
+func (t *txn) recvAbsent(g GroupID, e [32]byte) bool {
+	s, ok := t.recvEpochsOf(g)
+	return ok && !slices.Contains(s, e)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -108,6 +109,25 @@ func CheckHotViews(c *Client) error {
 			}
 			if !reflect.DeepEqual(r, v) {
 				bad = fmt.Errorf("chain %x: view differs from the store", k.epoch[:4])
+				return nil
+			}
+		}
+		for g, eps := range c.hot.recvEpochs {
+			stored, err := t.StoreTx.ReceiverChains(g)
+			if err != nil {
+				bad = err
+				return nil
+			}
+			for _, r := range stored {
+				if !slices.Contains(eps, r.Epoch) {
+					bad = fmt.Errorf("group %s: a receiving chain of epoch %x stored, known absent", g, r.Epoch[:4])
+					return nil
+				}
+			}
+		}
+		for k, v := range c.hot.sessions {
+			if r, err := t.StoreTx.SessionByBaseKey(k.remote, k.base); err != nil || !reflect.DeepEqual(r, v) {
+				bad = fmt.Errorf("session %d: view differs from the store (%v)", v.ID, err)
 				return nil
 			}
 		}

@@ -43,6 +43,11 @@ type hotPath struct {
 	groups map[GroupID]*storage.GroupRecord
 	// chains is the committed view of recently used epoch chains (see SenderChain).
 	chains map[chainKey]*storage.EpochChainRecord
+	// recvEpochs: per group, a superset of the epochs of its stored receiving chains
+	// (epochs_chains.go).
+	recvEpochs map[GroupID][][32]byte
+	// sessions is the committed view of sessions looked up by base key (hotpath_sessions.go).
+	sessions map[sessKey]*storage.SessionRecord
 	// sendEpochs: per group, the epoch sends seal under (prepareV2).
 	sendEpochs map[GroupID]sendEpoch
 	// logs marks the groups whose stored event log is known (membership_log.go).
@@ -412,6 +417,9 @@ func (t *txn) senderChainShared(group GroupID, eid [32]byte) (*storage.EpochChai
 // ReceiverChain is StoreTx.ReceiverChain through the view.
 func (t *txn) ReceiverChain(group GroupID, eid [32]byte, inst InstallationID) (*storage.EpochChainRecord, error) {
 	return t.chainRead(chainKey{group: group, epoch: eid, inst: inst}, func() (*storage.EpochChainRecord, error) {
+		if t.recvAbsent(group, eid) {
+			return nil, storage.ErrNotFound
+		}
 		return t.StoreTx.ReceiverChain(group, eid, inst)
 	})
 }
@@ -423,6 +431,9 @@ func (t *txn) receiverChainShared(group GroupID, eid [32]byte, inst Installation
 	k := chainKey{group: group, epoch: eid, inst: inst}
 	if r, ok := t.knownChain(k); ok {
 		return r, nil
+	}
+	if t.recvAbsent(group, eid) {
+		return nil, storage.ErrNotFound // no SELECT (epochs_chains.go)
 	}
 	r, err := t.StoreTx.ReceiverChain(group, eid, inst)
 	if err != nil {
@@ -461,6 +472,7 @@ func (t *txn) PutReceiverChain(r *storage.EpochChainRecord) error {
 	if err := t.StoreTx.PutReceiverChain(r); err != nil {
 		return err
 	}
+	t.noteRecvEpoch(r.Group, r.Epoch)
 	v := copyChain(r)
 	v.Lease = 0 // as the store returns it
 	t.setChain(chainKey{group: r.Group, epoch: r.Epoch, inst: r.Installation}, v)
@@ -473,6 +485,7 @@ func (t *txn) putReceiverChainOwned(r *storage.EpochChainRecord) error {
 	if err := t.StoreTx.PutReceiverChain(r); err != nil {
 		return err
 	}
+	t.noteRecvEpoch(r.Group, r.Epoch)
 	r.Lease = 0 // as the store returns it
 	t.setChain(chainKey{group: r.Group, epoch: r.Epoch, inst: r.Installation}, r)
 	return nil
@@ -484,6 +497,7 @@ func (t *txn) DeleteEpochChains(group GroupID, keep [][32]byte) error {
 		return err
 	}
 	t.dropChains(group)
+	t.retireRecvEpochs(group, keep)
 	return nil
 }
 
