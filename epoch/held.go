@@ -91,6 +91,82 @@ func (s *Schedule) Seen(id ID) bool {
 	return true
 }
 
+// SeenPrev is Seen for a key block of applied event ev.ID whose author by signed prev
+// ev.Prev. An event applied from a member's Welcome (held on its sender's word) took the
+// entry's prev set, which its sender chose: what the signed prev names and the entry's
+// did not is superseded now (the ids the schedule does not know are held on by's word,
+// within ApplyKnown's bounds: past them ErrUnknownPrev, the schedule unchanged, and the
+// block waits as one naming unknown ids), so the frontier is the one the event's own
+// prev gives, in whatever order entry, block and later events came (review 5: a Welcome
+// giving a real key event an empty prev kept the events it superseded in the recipient's
+// frontier for good). What only the entry's prev named stays superseded (not recorded
+// which event named it): the next key event of another member supersedes it anyway.
+// An event not held (applied from its own block) is not changed by another block.
+// It reports whether the schedule changed (the caller stores it then).
+func (s *Schedule) SeenPrev(ev Event, by Author) (bool, error) {
+	if s.known.flag(ev.ID)&(flagApplied|flagHeld) != flagApplied|flagHeld {
+		return false, nil
+	}
+	if !ev.Prev.valid() || ev.Prev.Contains(ev.ID) {
+		return false, fmt.Errorf("%w: prev of %s not canonical or naming the event itself", ErrMalformed, ev.ID)
+	}
+	var hold []ID // ids named only now, held on by's word
+	for _, p := range ev.Prev {
+		if !s.known.has(p) {
+			hold = append(hold, p)
+		}
+	}
+	if len(hold) > 0 {
+		held, total := s.known.heldCounts(by)
+		if held+len(hold) > MaxUnseenPerAuthor || total+len(hold) > MaxUnseenPrev {
+			return false, fmt.Errorf("%w: %s's block would hold %d more ids on its author's word (%d held by it, %d by all)",
+				ErrUnknownPrev, ev.ID, len(hold), held, total)
+		}
+		if len(s.known.ids)+len(hold) > MaxKnownEvents {
+			return false, fmt.Errorf("%w: %d known", ErrTooManyEvents, len(s.known.ids))
+		}
+	}
+	next := make(Frontier, 0, len(s.frontier))
+	for _, f := range s.frontier {
+		if !ev.Prev.Contains(f) {
+			next = append(next, f)
+		}
+	}
+	if len(next) == 0 { // the prev names what superseded the event: a cycle
+		return false, fmt.Errorf("%w: prev of %s names the whole frontier after it", ErrMalformed, ev.ID)
+	}
+	s.known = s.known.applied(ev) // the prev superseded, ev.ID's hold released
+	if len(hold) > 0 {
+		s.known = s.known.hold(hold, by)
+	}
+	changed := !next.Equal(s.frontier)
+	s.frontier = next
+	for id := range s.prev {
+		if !next.Contains(id) {
+			delete(s.prev, id)
+		}
+	}
+	for id, m := range s.material {
+		if !next.Contains(id) || (changed && m.kind == hasContribution) {
+			clear(m.v[:])
+			delete(s.material, id)
+		}
+	}
+	return true, nil
+}
+
+// Unconfirmed returns the frontier events applied from a member's Welcome whose key block
+// was not seen since: their prev sets are their Welcome's sender's word until then (SeenPrev).
+func (s *Schedule) Unconfirmed() []ID {
+	var out []ID
+	for _, id := range s.frontier {
+		if s.known.flag(id)&flagHeld != 0 {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // Held returns how many key event ids the schedule holds on by's word.
 func (s *Schedule) Held(by Author) int {
 	n, _ := s.known.heldCounts(by)

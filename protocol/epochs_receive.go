@@ -302,7 +302,9 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	case err == nil:
 		fresh = true
 	case errors.Is(err, epoch.ErrDuplicate):
-		seen = s.Seen(kb.Event) // merged from a Welcome: no longer held on its sender's word
+		if seen, err = t.seenWelcomed(s, kb, keyAuthor(in.Account)); err != nil { // merged from a Welcome?
+			return err
+		}
 	case errors.Is(err, epoch.ErrFrontierFull):
 		return errPending
 	case errors.Is(err, epoch.ErrUnknownPrev):

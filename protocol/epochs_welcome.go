@@ -477,6 +477,21 @@ func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, by e
 	return nil
 }
 
+// seenWelcomed handles the key block kb (author by) of an event already applied: if it was
+// merged from a member's Welcome (held on its sender's word), the hold is released and what
+// the block's signed prev names that the entry's prev did not is superseded (Schedule.SeenPrev:
+// a Welcome giving a real key event a prev short of its own kept the events it superseded in
+// our frontier for good, TestSecWelcomeEntryPrevEquivocation). Naming ids past by's budget,
+// the block waits (errPending) as one applied fresh would. It reports whether s changed.
+func (t *txn) seenWelcomed(s *epoch.Schedule, kb *epoch.KeyBlock, by epoch.Author) (bool, error) {
+	seen, err := s.SeenPrev(epoch.Event{ID: kb.Event, Prev: kb.Prev}, by)
+	if errors.Is(err, epoch.ErrUnknownPrev) {
+		t.claim = append([]byte("inst"), kb.Author[:]...)
+		return false, errPending
+	}
+	return seen, err
+}
+
 // storeJoinedV2 stores the v2 group a Welcome joins us to, with schedule s and (unless
 // nil: a creation Welcome, whose events come in the group) membership state st, and
 // syncs its topic from just before the Welcome was sent.
