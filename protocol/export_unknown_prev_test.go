@@ -18,6 +18,11 @@ func SetRekeyPrevHookForTest(c *Client, f func(prev epoch.Frontier) epoch.Fronti
 // KnownKeyEventsForTest returns how many key event ids c's schedule of g remembers (-1
 // without a schedule).
 func KnownKeyEventsForTest(c *Client, g GroupID) int {
+	return scheduleCount(c, g, (*epoch.Schedule).Known)
+}
+
+// scheduleCount returns count of c's stored schedule of g (-1 without a schedule).
+func scheduleCount(c *Client, g GroupID, count func(*epoch.Schedule) int) int {
 	n := -1
 	_ = c.tx(context.Background(), func(t *txn) error {
 		rec, err := t.GroupState(g)
@@ -28,7 +33,7 @@ func KnownKeyEventsForTest(c *Client, g GroupID) int {
 		if err != nil {
 			return nil
 		}
-		n = s.Known()
+		n = count(s)
 		return nil
 	})
 	return n
@@ -64,18 +69,5 @@ func SendEpochForTest(c *Client, g GroupID) (epoch.ID, bool) {
 // HeldKeyEventsForTest returns how many key event ids c's schedule of g holds on some
 // author's word (-1 without a schedule).
 func HeldKeyEventsForTest(c *Client, g GroupID) int {
-	n := -1
-	_ = c.tx(context.Background(), func(t *txn) error {
-		rec, err := t.GroupState(g)
-		if err != nil {
-			return err
-		}
-		s, err := loadSchedule(rec)
-		if err != nil {
-			return nil
-		}
-		n = s.HeldAll()
-		return nil
-	})
-	return n
+	return scheduleCount(c, g, (*epoch.Schedule).HeldAll)
 }
