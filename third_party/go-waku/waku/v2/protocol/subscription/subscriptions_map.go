@@ -183,7 +183,11 @@ func (sub *SubscriptionsMap) Notify(ctx context.Context, peerID peer.ID, envelop
 	sub.RLock()
 	defer sub.RUnlock()
 
-	subscriptions, ok := sub.items[peerID].SubsPerPubsubTopic[envelope.PubsubTopic()]
+	ps, ok := sub.items[peerID]
+	if !ok || ps == nil { // Chorus patch: unsubscribed since the caller's Has check
+		return
+	}
+	subscriptions, ok := ps.SubsPerPubsubTopic[envelope.PubsubTopic()]
 	if ok {
 		iterateSubscriptionSet(ctx, sub.logger, subscriptions, envelope)
 	}
