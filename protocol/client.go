@@ -193,8 +193,9 @@ type Client struct {
 	decoyFallback []byte // decoy seed while there is no installation key (queryset.go)
 
 	events   *bus
-	subsWake chan struct{} // the set of topics changed
-	outWake  chan struct{} // new outbox records
+	subsWake chan struct{}   // the set of topics changed
+	catchUp  map[string]bool // topics to sync at once (catchUpFromWelcome), under mu
+	outWake  chan struct{}   // new outbox records
 	runMu    sync.Mutex
 	running  bool
 	runDone  chan struct{} // closed when the current Run returns

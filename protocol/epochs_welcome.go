@@ -338,7 +338,11 @@ func (t *txn) memberWelcome(g *storage.GroupRecord, gc *groupCache, next *member
 		t.claim = append([]byte("inst"), inst[:]...)
 		return errPending
 	}
-	return err
+	if err != nil {
+		return err
+	}
+	// The epochs it gave us may have opened publishes that came before it.
+	return t.catchUpFromWelcome(g.Topic, w.SentAt)
 }
 
 // welcomeKnowsOurAdd reports whether the events carried by a Welcome for a group we are
@@ -518,9 +522,5 @@ func (t *txn) storeJoinedV2(w *wire.WelcomeV2, s *epoch.Schedule, st *membership
 	if _, err := t.cacheGroup(g); err != nil {
 		return nil, err
 	}
-	sent := now
-	if ms := int64(w.SentAt); ms > 0 && ms < now.UnixMilli() {
-		sent = timeFromMillis(ms)
-	}
-	return g, t.markJoinSync(g.Topic, sent.Add(-syncMargin))
+	return g, t.catchUpFromWelcome(g.Topic, w.SentAt)
 }

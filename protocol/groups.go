@@ -473,6 +473,37 @@ func (t *txn) markJoinSync(topic string, since time.Time) error {
 	return nil
 }
 
+// catchUpFromWelcome makes the next sync of topic start at Welcome w's time (markJoinSync)
+// and has the running client sync it at once, whether or not the topic is newly
+// subscribed (spec "History catch-up"): the group's publishes of the epochs w gives us
+// that reached us before w opened with no key of ours and were dropped (only the junk
+// filter remembers them), among them key events (a removal of ours after the re-add w
+// makes) that nothing else brings again. A topic already subscribed (another group on
+// it, or a re-add before the subscriptions loop saw our removal) had no catch-up before
+// (TestRejoinCatchesUpOnSubscribedTopic).
+func (t *txn) catchUpFromWelcome(topic string, sentAt uint64) error {
+	now := t.c.now()
+	sent := now
+	if ms := int64(sentAt); ms > 0 && ms < now.UnixMilli() {
+		sent = timeFromMillis(ms)
+	}
+	if err := t.markJoinSync(topic, sent.Add(-syncMargin)); err != nil {
+		return err
+	}
+	c := t.c
+	t.onCommit(func() { // under c.mu
+		// The junk filter may hold those publishes: they open now (a re-join keeps
+		// the number of groups, which alone clears it, unchanged).
+		c.junk.reset()
+		if c.catchUp == nil {
+			c.catchUp = make(map[string]bool)
+		}
+		c.catchUp[topic] = true
+	})
+	t.topicsChanged, t.newKeys = true, true // wakes the subscriptions loop; pending retried
+	return nil
+}
+
 // group returns the record and cache of an active group.
 func (t *txn) group(id GroupID) (*storage.GroupRecord, *groupCache, error) {
 	g, err := t.Group(id)

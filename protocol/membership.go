@@ -453,11 +453,7 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 	if _, err := t.cacheGroup(g); err != nil {
 		return err
 	}
-	sent := now
-	if ms := int64(w.SentAt); ms > 0 && ms < now.UnixMilli() {
-		sent = timeFromMillis(ms)
-	}
-	if err := t.markJoinSync(g.Topic, sent.Add(-syncMargin)); err != nil {
+	if err := t.catchUpFromWelcome(g.Topic, w.SentAt); err != nil {
 		return err
 	}
 	if joined {

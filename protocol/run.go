@@ -86,6 +86,8 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 	for {
 		c.mu.Lock()
 		want := c.wantedTopicsLocked()
+		catchUp := c.catchUp
+		c.catchUp = nil
 		c.mu.Unlock()
 		slices.Sort(want)
 		want = slices.Compact(want)
@@ -142,9 +144,20 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 		if first {
 			first = false
 			close(subscribed) // the initial Sync (maintenance) covers these topics
-		} else if len(added) > 0 {
+		} else if failed {
+			c.mu.Lock()
+			for t := range catchUp { // for the retry
+				if c.catchUp == nil {
+					c.catchUp = make(map[string]bool)
+				}
+				c.catchUp[t] = true
+			}
+			c.mu.Unlock()
+		} else if len(added) > 0 || len(catchUp) > 0 {
 			// A group joined while running: fetch what was published on its topic before
-			// we subscribed (from the welcome's time on), in a query over the whole set.
+			// we subscribed (from the welcome's time on), in a query over the whole set;
+			// and so for a topic we already listened on, joined (or given epochs) by a
+			// Welcome (catchUpFromWelcome).
 			if err := c.syncTopics(ctx, want); err != nil {
 				c.log.Debug("sync of new topics failed", "err", err)
 			}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
@@ -23,7 +24,8 @@ type Network struct {
 	Mem     *memory.Network
 	Devices []*Device
 
-	faults map[*Device]*atomic.Bool
+	faults      map[*Device]*atomic.Bool
+	topicFaults map[*Device]*atomic.Pointer[string]
 }
 
 // NewNetwork returns an empty network over memory.NewNetwork(cfg), except that a
@@ -38,7 +40,7 @@ func NewNetwork(t testing.TB, cfg memory.Config) *Network {
 
 // Over returns an empty network of devices on mem; the caller closes it (Close).
 func Over(t testing.TB, mem *memory.Network) *Network {
-	return &Network{T: t, Mem: mem, faults: map[*Device]*atomic.Bool{}}
+	return &Network{T: t, Mem: mem, faults: map[*Device]*atomic.Bool{}, topicFaults: map[*Device]*atomic.Pointer[string]{}}
 }
 
 // Close shuts every device down and closes the network.
@@ -56,8 +58,8 @@ func (n *Network) Close() {
 // do not sync on a timer, and log at debug level to stderr if CHORUS_TEST_DEBUG is set.
 func (n *Network) NewDevice(name, path string, opts ...protocol.Option) *Device {
 	d := &Device{Name: name}
-	fail := &atomic.Bool{}
-	n.faults[d] = fail
+	fail, failTopic := &atomic.Bool{}, &atomic.Pointer[string]{}
+	n.faults[d], n.topicFaults[d] = fail, failTopic
 	opts = append([]protocol.Option{protocol.WithRetryBackoff(20 * time.Millisecond), protocol.WithSyncInterval(-1)}, opts...)
 	d.Open = func(ctx context.Context) (*protocol.Client, func(), error) {
 		st, err := persistence.Open(path)
@@ -69,7 +71,7 @@ func (n *Network) NewDevice(name, path string, opts ...protocol.Option) *Device 
 		if os.Getenv("CHORUS_TEST_DEBUG") != "" {
 			o = append(slices.Clone(o), protocol.WithLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("peer", name)))
 		}
-		c, err := protocol.New(ctx, st, faultyNode{node, fail}, o...)
+		c, err := protocol.New(ctx, st, faultyNode{node, fail, failTopic}, o...)
 		if err != nil {
 			node.Close()
 			st.Close()
@@ -103,13 +105,29 @@ func (n *Network) AddWith(d *Device, setup func(ctx context.Context, c *protocol
 // other than "no peers".
 func (n *Network) Fault(d *Device) *atomic.Bool { return n.faults[d] }
 
-// faultyNode is a memory node whose publishes fail while fail is set.
+// FaultTopic makes every publish of d on topic fail with transport.ErrNoPeers (its
+// client's outbox keeps them and tries again, as for a node with no peer), until
+// FaultTopic(d, ""): a path to one recipient held back while the others work.
+func (n *Network) FaultTopic(d *Device, topic string) {
+	if topic == "" {
+		n.topicFaults[d].Store(nil)
+		return
+	}
+	n.topicFaults[d].Store(&topic)
+}
+
+// faultyNode is a memory node whose publishes fail while fail is set, and those on the
+// topic failTopic names.
 type faultyNode struct {
 	*memory.Node
-	fail *atomic.Bool
+	fail      *atomic.Bool
+	failTopic *atomic.Pointer[string]
 }
 
 func (f faultyNode) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
+	if ft := f.failTopic.Load(); ft != nil && *ft == topic {
+		return [32]byte{}, transport.ErrNoPeers
+	}
 	if f.fail.Load() {
 		return [32]byte{}, errors.New("test: publish rejected")
 	}
