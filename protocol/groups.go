@@ -459,6 +459,14 @@ func splitWelcome(w *wire.Welcome, lists, dists [][]byte, budget int) ([][]byte,
 	return out, nil
 }
 
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
 // markJoinSync makes the next sync of a newly joined topic start at since (minus the
 // clock-skew margin), so that messages sent between the welcome and our subscription are
 // fetched.
@@ -485,7 +493,9 @@ func (t *txn) catchUpFromWelcome(topic string, sentAt uint64) error {
 	now := t.c.now()
 	sent := now
 	if ms := int64(sentAt); ms > 0 && ms < now.UnixMilli() {
-		sent = timeFromMillis(ms)
+		// No earlier than the history window a first sync fetches: a member's Welcome
+		// claiming an old time costs us one fetch of that window, no more.
+		sent = later(timeFromMillis(ms), now.Add(-t.c.opt.historyWindow))
 	}
 	if err := t.markJoinSync(topic, sent.Add(-syncMargin)); err != nil {
 		return err
