@@ -21,10 +21,15 @@ const (
 )
 
 // Event is a key event as the schedule sees it: its id and the prev set its author named
-// (the author's frontier when authoring; empty for creation).
+// (the author's frontier when authoring; empty for creation), and for a rekey whose id
+// commits to its prev (RekeyID) its author and nonce, which the schedule keeps while the
+// event is in its frontier (JoinFor writes them; nil: a membership key event, a rekey with
+// a legacy id). Apply does not check them against the id: the caller does (a parsed key
+// block or join has).
 type Event struct {
-	ID   ID
-	Prev Frontier
+	ID    ID
+	Prev  Frontier
+	Rekey *RekeyOrigin
 }
 
 type material struct {
@@ -38,14 +43,15 @@ type Schedule struct {
 	group    ID
 	known    knownSet
 	frontier Frontier
-	prev     map[ID]Frontier // prev sets of the frontier events
+	prev     map[ID]Frontier    // prev sets of the frontier events
+	origin   map[ID]RekeyOrigin // authors and nonces of the frontier rekeys whose ids commit to their prev
 	material map[ID]material
 	live     []Epoch // oldest first
 }
 
 // NewSchedule returns an empty schedule for group (no key event applied yet).
 func NewSchedule(group ID) *Schedule {
-	return &Schedule{group: group, prev: map[ID]Frontier{}, material: map[ID]material{}}
+	return &Schedule{group: group, prev: map[ID]Frontier{}, origin: map[ID]RekeyOrigin{}, material: map[ID]material{}}
 }
 
 // Prev returns the prev set of frontier event id (nil if id is not in the frontier).
@@ -115,12 +121,11 @@ func (s *Schedule) Apply(ev Event) error {
 	s.frontier = next
 	if next.Contains(ev.ID) {
 		s.prev[ev.ID] = ev.Prev.clone()
-	}
-	for id := range s.prev {
-		if !next.Contains(id) {
-			delete(s.prev, id)
+		if ev.Rekey != nil {
+			s.origin[ev.ID] = *ev.Rekey
 		}
 	}
+	s.dropLeft(next)
 	for id, m := range s.material {
 		if !next.Contains(id) || (changed && m.kind == hasContribution) {
 			clear(m.v[:])
@@ -128,6 +133,20 @@ func (s *Schedule) Apply(ev Event) error {
 		}
 	}
 	return nil
+}
+
+// dropLeft deletes the prev sets and origins of the events not in frontier next.
+func (s *Schedule) dropLeft(next Frontier) {
+	for id := range s.prev {
+		if !next.Contains(id) {
+			delete(s.prev, id)
+		}
+	}
+	for id := range s.origin {
+		if !next.Contains(id) {
+			delete(s.origin, id)
+		}
+	}
 }
 
 // Unseen returns how many key event ids the schedule remembers only as named as prev
@@ -384,13 +403,13 @@ func (s *Schedule) Clone() *Schedule {
 		prev[id] = p.clone()
 	}
 	return &Schedule{group: s.group, known: s.known, frontier: slices.Clone(s.frontier), prev: prev,
-		material: maps.Clone(s.material), live: slices.Clone(s.live)}
+		origin: maps.Clone(s.origin), material: maps.Clone(s.material), live: slices.Clone(s.live)}
 }
 
 // stateMagic is the first byte of the state encoding ('E').
 const (
 	stateMagic   = 0x45
-	stateVersion = 1
+	stateVersion = 2 // 1 (before welid) has no origins in its frontier entries
 )
 
 // MarshalBinary encodes the schedule canonically (spec: "State").
@@ -422,6 +441,11 @@ func (s *Schedule) MarshalBinary() ([]byte, error) {
 		} else {
 			b = append(b, 0)
 		}
+		if o, ok := s.origin[id]; ok {
+			b = appendOrigin(b, &o)
+		} else {
+			b = appendOrigin(b, nil)
+		}
 	}
 	b = append(b, byte(len(s.live)))
 	for _, l := range s.live {
@@ -438,10 +462,10 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 	if r.err == nil && magic != stateMagic {
 		return fmt.Errorf("%w: state magic %#x", ErrMalformed, magic)
 	}
-	if r.err == nil && ver != stateVersion {
+	if r.err == nil && ver != stateVersion && ver != 1 {
 		return fmt.Errorf("%w: state version %d", ErrUnsupportedVersion, ver)
 	}
-	n := &Schedule{prev: map[ID]Frontier{}, material: map[ID]material{}}
+	n := &Schedule{prev: map[ID]Frontier{}, origin: map[ID]RekeyOrigin{}, material: map[ID]material{}}
 	n.group = r.id()
 	k := r.u32()
 	if r.err == nil && (k > MaxKnownEvents || uint64(k)*(IDSize+1) > uint64(r.left())) {
@@ -488,11 +512,22 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 		if kind != 0 {
 			v = r.id()
 		}
+		var o *RekeyOrigin
+		okOrigin := true
+		if ver == stateVersion {
+			o, okOrigin = readOrigin(&r)
+		}
 		if r.err != nil {
 			break
 		}
-		if id != n.frontier[i] || prev.Contains(id) || kind > hasContribution {
+		if id != n.frontier[i] || prev.Contains(id) || kind > hasContribution || !okOrigin {
 			return fmt.Errorf("%w: frontier entry %d not canonical", ErrMalformed, i)
+		}
+		if o != nil {
+			if RekeyID(n.group, o.Author, o.Nonce, prev) != id {
+				return fmt.Errorf("%w: frontier entry %d: rekey id does not match its nonce and prev", ErrMismatch, i)
+			}
+			n.origin[id] = *o
 		}
 		for _, p := range prev {
 			if n.known.flag(p)&flagSuperseded == 0 {
