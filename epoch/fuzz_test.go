@@ -82,6 +82,11 @@ func FuzzParseSlotPlaintext(f *testing.F) {
 // was; a decoded schedule then accepts operations without panicking.
 func FuzzScheduleUnmarshal(f *testing.F) {
 	addVectorSeeds(f, "state", func(c vectorCase) string { return c.Encoding })
+	// A version 1 state (before welid: frontier entries without origin), one applied event.
+	e := testID("e")
+	v1 := append(append([]byte{stateMagic, 1}, fuzzGroup[:]...), 0, 0, 0, 1)
+	v1 = append(append(v1, e[:]...), flagApplied, 1)
+	f.Add(append(append(v1, e[:]...), 0, 0, 0))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := NewSchedule(fuzzGroup)
 		_ = s.Apply(Event{ID: testID("held")})
@@ -292,6 +297,15 @@ func FuzzChainUnmarshal(f *testing.F) {
 // newcomer schedule or is refused with a classified error.
 func FuzzParseJoin(f *testing.F) {
 	addVectorSeeds(f, "join", func(c vectorCase) string { return c.Encoding })
+	// A version 2 join (before welid: entries without origin), and a version 3 rekey entry
+	// of fuzzGroup (the vectors' are of their own group: a mismatch here).
+	a, r := testID("a"), RekeyID(fuzzGroup, Installation{1}, [NonceSize]byte{2}, Frontier{testID("a")})
+	v2 := append([]byte{Version, 1}, a[:]...)
+	f.Add(append(append(v2, 0, SlotSeed), make([]byte, IDSize)...))
+	v3 := append(append([]byte{JoinVersion, 1}, r[:]...), 1)
+	v3 = append(append(append(v3, a[:]...), SlotSeed), make([]byte, IDSize)...)
+	inst, nonce := Installation{1}, [NonceSize]byte{2}
+	f.Add(append(append(append(v3, originRekey), inst[:]...), nonce[:]...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		j, err := ParseJoin(fuzzGroup, data)
 		if err != nil {
