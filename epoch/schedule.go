@@ -44,14 +44,14 @@ type Schedule struct {
 	known    knownSet
 	frontier Frontier
 	prev     map[ID]Frontier    // prev sets of the frontier events
-	origin   map[ID]RekeyOrigin // authors and nonces of the frontier rekeys whose ids commit to their prev
+	origin   map[ID]RekeyOrigin // authors and nonces of the frontier rekeys whose ids commit to their prev (nil: none)
 	material map[ID]material
 	live     []Epoch // oldest first
 }
 
 // NewSchedule returns an empty schedule for group (no key event applied yet).
 func NewSchedule(group ID) *Schedule {
-	return &Schedule{group: group, prev: map[ID]Frontier{}, origin: map[ID]RekeyOrigin{}, material: map[ID]material{}}
+	return &Schedule{group: group, prev: map[ID]Frontier{}, material: map[ID]material{}}
 }
 
 // Prev returns the prev set of frontier event id (nil if id is not in the frontier).
@@ -122,7 +122,7 @@ func (s *Schedule) Apply(ev Event) error {
 	if next.Contains(ev.ID) {
 		s.prev[ev.ID] = ev.Prev.clone()
 		if ev.Rekey != nil {
-			s.origin[ev.ID] = *ev.Rekey
+			s.setOrigin(ev.ID, *ev.Rekey)
 		}
 	}
 	s.dropLeft(next)
@@ -133,6 +133,15 @@ func (s *Schedule) Apply(ev Event) error {
 		}
 	}
 	return nil
+}
+
+// setOrigin records frontier rekey id's origin (the map made on first use: most
+// schedules decoded on a key event's path hold none).
+func (s *Schedule) setOrigin(id ID, o RekeyOrigin) {
+	if s.origin == nil {
+		s.origin = map[ID]RekeyOrigin{}
+	}
+	s.origin[id] = o
 }
 
 // dropLeft deletes the prev sets and origins of the events not in frontier next.
@@ -465,7 +474,7 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 	if r.err == nil && ver != stateVersion && ver != 1 {
 		return fmt.Errorf("%w: state version %d", ErrUnsupportedVersion, ver)
 	}
-	n := &Schedule{prev: map[ID]Frontier{}, origin: map[ID]RekeyOrigin{}, material: map[ID]material{}}
+	n := &Schedule{prev: map[ID]Frontier{}, material: map[ID]material{}}
 	n.group = r.id()
 	k := r.u32()
 	if r.err == nil && (k > MaxKnownEvents || uint64(k)*(IDSize+1) > uint64(r.left())) {
@@ -527,7 +536,7 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 			if RekeyID(n.group, o.Author, o.Nonce, prev) != id {
 				return fmt.Errorf("%w: frontier entry %d: rekey id does not match its nonce and prev", ErrMismatch, i)
 			}
-			n.origin[id] = *o
+			n.setOrigin(id, *o)
 		}
 		for _, p := range prev {
 			if n.known.flag(p)&flagSuperseded == 0 {
