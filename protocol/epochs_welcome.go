@@ -528,7 +528,9 @@ func (t *txn) checkJoinPrev(gc *groupCache, s *epoch.Schedule, j epoch.Join) err
 // merged from a member's Welcome (held on its sender's word), the hold is released and what
 // the block's signed prev names that the entry's prev did not is superseded (Schedule.SeenPrev:
 // a Welcome giving a real key event a prev short of its own kept the events it superseded in
-// our frontier for good, TestSecWelcomeEntryPrevEquivocation). Naming ids past by's budget,
+// our frontier for good, TestSecWelcomeEntryPrevEquivocation). Since checkJoinPrev a rekey's
+// entry has its block's prev (its id commits to it); a membership event's entry may still
+// leave out what prevAgrees cannot see, which this completes. Naming ids past by's budget,
 // the block waits (errPending) as one applied fresh would. It reports whether s changed.
 func (t *txn) seenWelcomed(s *epoch.Schedule, kb *epoch.KeyBlock, by epoch.Author) (bool, error) {
 	seen, err := s.SeenPrev(epoch.Event{ID: kb.Event, Prev: kb.Prev}, by)
