@@ -245,7 +245,7 @@ func (t *txn) rekeyV2Seed(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 	}
 	kb := epoch.NewRekey(epoch.ID(g.ID), epoch.Installation(c.acct.inst), nonce, published)
 	origin := kb.Origin() // the id commits to the prev (nil: a test's lying prev, or a legacy block)
-	if c.hookLegacyBlocks {
+	if c.hookLegacyBlocks || c.hookLegacyIDs {
 		kb.LegacyID, kb.Event, origin = true, epoch.LegacyRekeyID(epoch.ID(g.ID), kb.Author, nonce), nil
 	}
 	if !published.Equal(prev) {
