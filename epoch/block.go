@@ -52,13 +52,33 @@ type KeyBlock struct {
 	// LegacyHints: a block of version 2, whose slot hints are LegacySlotHint's (Hinter);
 	// encoded with version byte 2. Blocks made here leave it false (version BlockVersion).
 	LegacyHints bool
+	// LegacyID: a block of version LegacyIDVersion (or 2, with LegacyHints), whose rekey id
+	// is LegacyRekeyID's. Blocks made here leave it false.
+	LegacyID bool
 }
 
 // NewRekey returns the header of a rekey by author with the given prev frontier, drawing its
 // nonce from the caller (16 random bytes).
 func NewRekey(group ID, author Installation, nonce [NonceSize]byte, prev Frontier) KeyBlock {
-	return KeyBlock{Kind: KindRekey, Author: author, Event: RekeyID(group, author, nonce), Nonce: nonce,
+	return KeyBlock{Kind: KindRekey, Author: author, Event: RekeyID(group, author, nonce, prev), Nonce: nonce,
 		Prev: prev, Parts: 1}
+}
+
+// Origin returns the author and nonce of the rekey of a block whose id commits to its prev
+// (version BlockVersion), nil for any other block (Event.Rekey).
+func (b *KeyBlock) Origin() *RekeyOrigin {
+	if b.Kind != KindRekey || b.LegacyID || b.LegacyHints {
+		return nil
+	}
+	return &RekeyOrigin{Author: b.Author, Nonce: b.Nonce}
+}
+
+// rekeyID returns the id b's author, nonce and prev give for b's version.
+func (b *KeyBlock) rekeyID(group ID) ID {
+	if b.LegacyID || b.LegacyHints {
+		return LegacyRekeyID(group, b.Author, b.Nonce)
+	}
+	return RekeyID(group, b.Author, b.Nonce, b.Prev)
 }
 
 // Context returns the slot context SHA-256(u8<"chorus/v2/epoch/slot-context"> || group ||
@@ -136,8 +156,11 @@ func (b *KeyBlock) MarshalBinary() ([]byte, error) {
 	}
 	p := make([]byte, 0, b.HeaderSize()+slots)
 	v := byte(BlockVersion)
-	if b.LegacyHints {
+	switch {
+	case b.LegacyHints:
 		v = Version
+	case b.LegacyID:
+		v = LegacyIDVersion
 	}
 	p = append(p, v, b.Kind)
 	p = append(p, b.Author[:]...)
@@ -169,15 +192,16 @@ func (b *KeyBlock) MarshalBinary() ([]byte, error) {
 }
 
 // ParseKeyBlock decodes a key block of group strictly: ErrUnsupportedVersion, ErrMalformed,
-// or ErrMismatch for a rekey whose id is not RekeyID(group, author, nonce). Slices of the
+// or ErrMismatch for a rekey whose id is not RekeyID(group, author, nonce, prev) (version
+// BlockVersion) or LegacyRekeyID(group, author, nonce) (versions 3 and 2). Slices of the
 // result alias data.
 func ParseKeyBlock(group ID, data []byte) (*KeyBlock, error) {
 	r := reader{b: data}
 	v := r.u8()
-	if r.err == nil && v != BlockVersion && v != Version {
+	if r.err == nil && v != BlockVersion && v != LegacyIDVersion && v != Version {
 		return nil, fmt.Errorf("%w: key block version %d", ErrUnsupportedVersion, v)
 	}
-	b := &KeyBlock{Kind: r.u8(), Author: r.installation(), Event: r.id(), LegacyHints: v == Version}
+	b := &KeyBlock{Kind: r.u8(), Author: r.installation(), Event: r.id(), LegacyHints: v == Version, LegacyID: v != BlockVersion}
 	if b.Kind == KindRekey {
 		copy(b.Nonce[:], r.bytes(NonceSize))
 	}
@@ -213,8 +237,8 @@ func ParseKeyBlock(group ID, data []byte) (*KeyBlock, error) {
 	if err := b.check(); err != nil {
 		return nil, err
 	}
-	if b.Kind == KindRekey && RekeyID(group, b.Author, b.Nonce) != b.Event {
-		return nil, fmt.Errorf("%w: rekey id does not match its nonce", ErrMismatch)
+	if b.Kind == KindRekey && b.rekeyID(group) != b.Event {
+		return nil, fmt.Errorf("%w: rekey id does not match its nonce and prev", ErrMismatch)
 	}
 	return b, nil
 }

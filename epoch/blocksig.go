@@ -29,7 +29,7 @@ func signatureAt(enc []byte) (int, error) {
 
 // KeyBlockDigest returns the digest an encoded key block part of group is signed over,
 // H(u8<"chorus/v2/epoch/key-block-signature"> || group || the part with its signature
-// left out) with H = BLAKE3-256 for a part of version BlockVersion, SHA-256 for one of
+// left out) with H = BLAKE3-256 for a part of version BlockVersion or 3, SHA-256 for one of
 // version 2, and the part's signature (spec: "Key block signature"). It checks only that
 // the header fits. BLAKE3 (issue 13): every receiver hashes the whole part, ≈ 150 KB at
 // 1000 installations, and SHA-256 took ≈ 3 times as long (one version byte, under the
@@ -40,7 +40,7 @@ func KeyBlockDigest(group ID, enc []byte) (digest [32]byte, sig []byte, err erro
 		return digest, nil, err
 	}
 	var h hash.Hash
-	if enc[0] == BlockVersion {
+	if enc[0] == BlockVersion || enc[0] == LegacyIDVersion {
 		h = blake3.New(32, nil)
 	} else {
 		h = sha256.New()

@@ -244,9 +244,20 @@ func LegacySlotHint(event ID, recipient Installation) [HintSize]byte {
 	return h
 }
 
-// RekeyID returns SHA-256(u8<"chorus/v2/epoch/rekey-id"> || group || author || nonce), the
-// id of a rekey.
-func RekeyID(group ID, author Installation, nonce [NonceSize]byte) ID {
+// RekeyID returns SHA-256(u8<"chorus/v2/epoch/rekey-prev-id"> || group || author || nonce ||
+// u8 n || prev), the id of a rekey of a key block of version BlockVersion: it commits to
+// the rekey's prev set (canonical), so that nobody but its author can give it another
+// (welid; review 5: a member's Welcome did).
+func RekeyID(group ID, author Installation, nonce [NonceSize]byte, prev Frontier) ID {
+	b := make([]byte, 0, 1+len(labelRekeyPrevID)+IDSize+InstallationSize+NonceSize+1+len(prev)*IDSize)
+	b = appendLabel(b, labelRekeyPrevID)
+	b = append(append(append(b, group[:]...), author[:]...), nonce[:]...)
+	return sha256.Sum256(appendIDs(b, prev))
+}
+
+// LegacyRekeyID returns SHA-256(u8<"chorus/v2/epoch/rekey-id"> || group || author ||
+// nonce), the id of a rekey of a key block of version 3 or 2 (committing to no prev).
+func LegacyRekeyID(group ID, author Installation, nonce [NonceSize]byte) ID {
 	var b [1 + len(labelRekeyID) + IDSize + InstallationSize + NonceSize]byte
 	p := appendLabel(b[:0], labelRekeyID)
 	p = append(append(append(p, group[:]...), author[:]...), nonce[:]...)

@@ -82,12 +82,17 @@ func FuzzParseSlotPlaintext(f *testing.F) {
 // was; a decoded schedule then accepts operations without panicking.
 func FuzzScheduleUnmarshal(f *testing.F) {
 	addVectorSeeds(f, "state", func(c vectorCase) string { return c.Encoding })
+	// A version 1 state (before welid: frontier entries without origin), one applied event.
+	e := testID("e")
+	v1 := append(append([]byte{stateMagic, 1}, fuzzGroup[:]...), 0, 0, 0, 1)
+	v1 = append(append(v1, e[:]...), flagApplied, 1)
+	f.Add(append(append(v1, e[:]...), 0, 0, 0))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s := NewSchedule(fuzzGroup)
 		_ = s.Apply(Event{ID: testID("held")})
 		before := marshalState(t, s)
 		if err := s.UnmarshalBinary(data); err != nil {
-			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupportedVersion) {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupportedVersion) && !errors.Is(err, ErrMismatch) {
 				t.Fatalf("unclassified error %v", err)
 			}
 			if !bytes.Equal(before, marshalState(t, s)) {
@@ -95,8 +100,13 @@ func FuzzScheduleUnmarshal(f *testing.F) {
 			}
 			return
 		}
-		if !bytes.Equal(marshalState(t, s), data) {
+		if enc := marshalState(t, s); data[1] == stateVersion && !bytes.Equal(enc, data) {
 			t.Fatal("accepted state is not canonical")
+		} else if data[1] != stateVersion { // version 1: re-encoded as the current version, canonically
+			var again Schedule
+			if err := again.UnmarshalBinary(enc); err != nil || !bytes.Equal(marshalState(t, &again), enc) {
+				t.Fatalf("a version %d state re-encoded is not canonical (%v)", data[1], err)
+			}
 		}
 		_, _ = s.Current()
 		_ = s.Apply(Event{ID: testID("next"), Prev: s.Frontier()})
@@ -287,16 +297,33 @@ func FuzzChainUnmarshal(f *testing.F) {
 // newcomer schedule or is refused with a classified error.
 func FuzzParseJoin(f *testing.F) {
 	addVectorSeeds(f, "join", func(c vectorCase) string { return c.Encoding })
+	// A version 2 join (before welid: entries without origin), and a version 3 rekey entry
+	// of fuzzGroup (the vectors' are of their own group: a mismatch here).
+	a, r := testID("a"), RekeyID(fuzzGroup, Installation{1}, [NonceSize]byte{2}, Frontier{testID("a")})
+	v2 := append([]byte{Version, 1}, a[:]...)
+	f.Add(append(append(v2, 0, SlotSeed), make([]byte, IDSize)...))
+	v3 := append(append([]byte{JoinVersion, 1}, r[:]...), 1)
+	v3 = append(append(append(v3, a[:]...), SlotSeed), make([]byte, IDSize)...)
+	inst, nonce := Installation{1}, [NonceSize]byte{2}
+	f.Add(append(append(append(v3, originRekey), inst[:]...), nonce[:]...))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		j, err := ParseJoin(data)
+		j, err := ParseJoin(fuzzGroup, data)
 		if err != nil {
-			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupportedVersion) {
+			if !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrUnsupportedVersion) && !errors.Is(err, ErrMismatch) {
 				t.Fatalf("unclassified error %v", err)
 			}
 			return
 		}
-		if again, err := j.MarshalBinary(); err != nil || !bytes.Equal(again, data) {
+		again, err := j.MarshalBinary()
+		if err != nil || (data[0] == JoinVersion && !bytes.Equal(again, data)) {
 			t.Fatal("join not canonical")
+		}
+		if data[0] != JoinVersion { // version 2: re-encoded as the current version, canonically
+			if j2, err := ParseJoin(fuzzGroup, again); err != nil || !slices.EqualFunc(j, j2, func(a, b JoinEntry) bool {
+				return a.Event == b.Event && a.Prev.Equal(b.Prev) && a.Kind == b.Kind && a.Value == b.Value && a.Rekey == nil && b.Rekey == nil
+			}) {
+				t.Fatalf("a version %d join re-encoded differs (%v)", data[0], err)
+			}
 		}
 		s, err := NewScheduleFromJoin(fuzzGroup, j)
 		if err != nil {

@@ -141,11 +141,7 @@ func (s *Schedule) SeenPrev(ev Event, by Author) (bool, error) {
 	}
 	changed := !next.Equal(s.frontier)
 	s.frontier = next
-	for id := range s.prev {
-		if !next.Contains(id) {
-			delete(s.prev, id)
-		}
-	}
+	s.dropLeft(next)
 	for id, m := range s.material {
 		if !next.Contains(id) || (changed && m.kind == hasContribution) {
 			clear(m.v[:])

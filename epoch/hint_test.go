@@ -2,6 +2,7 @@ package epoch
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 )
 
@@ -38,38 +39,119 @@ func TestHinter(t *testing.T) {
 	}
 }
 
-// TestKeyBlockVersions: blocks are made as version 3 and read as such; a version 2 block
-// is read (LegacyHints) and encodes as version 2 again; other versions are refused.
+// TestKeyBlockVersions: blocks are made as version 4 (a rekey id committing to its prev)
+// and read as such; a version 3 block (LegacyID: the legacy rekey id) and a version 2 block
+// (LegacyHints too) are read and encode as their version again; a rekey id of the other
+// formula is a mismatch in each; other versions are refused.
 func TestKeyBlockVersions(t *testing.T) {
 	g := testID("group")
-	b := NewRekey(g, Installation{1}, [NonceSize]byte{}, mustFrontier(t, testID("a")))
-	b.Slots = []Slot{{Hint: SlotHint(b.Event, Installation{2}), Kind: SlotSession, Message: []byte{1}}}
-	for _, legacy := range []bool{false, true} {
-		b.LegacyHints = legacy
+	nonce := [NonceSize]byte{7}
+	prev := mustFrontier(t, testID("a"))
+	for _, v := range []byte{BlockVersion, LegacyIDVersion, Version} {
+		b := NewRekey(g, Installation{1}, nonce, prev)
+		b.LegacyID, b.LegacyHints = v != BlockVersion, v == Version
+		if b.LegacyID {
+			b.Event = LegacyRekeyID(g, Installation{1}, nonce)
+		}
+		b.Slots = []Slot{{Hint: SlotHint(b.Event, Installation{2}), Kind: SlotSession, Message: []byte{1}}}
 		enc, err := b.MarshalBinary()
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := byte(BlockVersion)
-		if legacy {
-			want = Version
-		}
-		if enc[0] != want {
-			t.Fatalf("legacy %v: version byte %d, want %d", legacy, enc[0], want)
+		if enc[0] != v {
+			t.Fatalf("version byte %d, want %d", enc[0], v)
 		}
 		p, err := ParseKeyBlock(g, enc)
-		if err != nil || p.LegacyHints != legacy {
-			t.Fatalf("legacy %v: parsed %v, %v", legacy, p, err)
+		if err != nil || p.LegacyHints != b.LegacyHints || p.LegacyID != b.LegacyID || (p.Origin() == nil) != b.LegacyID {
+			t.Fatalf("version %d: parsed %+v, %v", v, p, err)
 		}
 		again, err := p.MarshalBinary()
 		if err != nil || !bytes.Equal(again, enc) {
-			t.Fatalf("legacy %v: re-encoding differs (%v)", legacy, err)
+			t.Fatalf("version %d: re-encoding differs (%v)", v, err)
 		}
-		for _, v := range []byte{0, 1, 4, 0xff} {
-			if _, err := ParseKeyBlock(g, append([]byte{v}, enc[1:]...)); err == nil {
-				t.Fatalf("version %d accepted", v)
+		other := RekeyID(g, Installation{1}, nonce, prev) // the other formula's id
+		if !b.LegacyID {
+			other = LegacyRekeyID(g, Installation{1}, nonce)
+		}
+		b.Event = other
+		wrong, err := b.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ParseKeyBlock(g, wrong); !errors.Is(err, ErrMismatch) {
+			t.Fatalf("version %d: a rekey id of the other formula: %v", v, err)
+		}
+		for _, bad := range []byte{0, 1, 5, 0xff} {
+			if _, err := ParseKeyBlock(g, append([]byte{bad}, enc[1:]...)); err == nil {
+				t.Fatalf("version %d accepted", bad)
 			}
 		}
+	}
+}
+
+// TestRekeyIDCommitsToPrev: a rekey's id depends on its prev set, and a block or a join entry
+// giving it another prev is a mismatch (welid; review 5).
+func TestRekeyIDCommitsToPrev(t *testing.T) {
+	g, a, b := testID("group"), testID("a"), testID("b")
+	nonce := [NonceSize]byte{9}
+	p1, p2 := mustFrontier(t, a), mustFrontier(t, a, b)
+	if RekeyID(g, Installation{1}, nonce, p1) == RekeyID(g, Installation{1}, nonce, p2) ||
+		RekeyID(g, Installation{1}, nonce, p1) == RekeyID(g, Installation{1}, nonce, nil) {
+		t.Fatal("the rekey id does not depend on the prev")
+	}
+	kb := NewRekey(g, Installation{1}, nonce, p1)
+	kb.Prev = p2
+	enc, err := kb.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseKeyBlock(g, enc); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("a block with another prev: %v", err)
+	}
+	s := NewSchedule(g)
+	if err := s.Apply(Event{ID: a}); err != nil {
+		t.Fatal(err)
+	}
+	kb = NewRekey(g, Installation{1}, nonce, p1)
+	if err := s.Apply(Event{ID: kb.Event, Prev: p1, Rekey: kb.Origin()}); err != nil {
+		t.Fatal(err)
+	}
+	seed := Seed{1}
+	j, err := s.JoinFor(kb.Event, &seed)
+	if err != nil || len(j) != 1 || j[0].Rekey == nil || *j[0].Rekey != *kb.Origin() {
+		t.Fatalf("join %+v, %v", j, err)
+	}
+	enc, err = j.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseJoin(g, enc); err != nil {
+		t.Fatal(err)
+	}
+	for _, prev := range []Frontier{nil, p2} {
+		j[0].Prev = prev
+		enc, err := j.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := ParseJoin(g, enc); !errors.Is(err, ErrMismatch) {
+			t.Fatalf("a join entry with prev %d ids: %v", len(prev), err)
+		}
+		if _, err := NewScheduleFromJoin(g, j); !errors.Is(err, ErrMismatch) {
+			t.Fatalf("a newcomer's join entry with prev %d ids: %v", len(prev), err)
+		}
+	}
+	// The schedule keeps the origin across its encoding (state version 2).
+	enc, err = s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Schedule
+	if err := back.UnmarshalBinary(enc); err != nil {
+		t.Fatal(err)
+	}
+	if j2, err := back.JoinFor(kb.Event, &seed); err != nil || j2[0].Rekey == nil || *j2[0].Rekey != *kb.Origin() {
+		t.Fatalf("decoded schedule's join %+v, %v", j2, err)
 	}
 }
 

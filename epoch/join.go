@@ -13,14 +13,27 @@ type JoinEntry struct {
 	Prev  Frontier
 	Kind  byte // SlotSeed or SlotContribution
 	Value [IDSize]byte
+	// Rekey is the author and nonce of a rekey whose id commits to its prev (RekeyID: the
+	// recipient recomputes it from Prev, ParseJoin); nil for a membership key event or a
+	// rekey with a legacy id, whose prev is the sender's word.
+	Rekey *RekeyOrigin
+}
+
+// RekeyOrigin is the author and nonce of a rekey whose id is RekeyID(group, Author, Nonce,
+// prev) (a key block of version BlockVersion).
+type RekeyOrigin struct {
+	Author Installation
+	Nonce  [NonceSize]byte
 }
 
 // Join is the key-schedule part of a Welcome v2 (spec: "Welcome v2"):
 //
-//	join  = 0x02 ‖ u8 m (1..MaxFrontier) ‖ m × entry, event ids strictly ascending
-//	entry = event id(32) ‖ u8 n ‖ n × prev id(32) ‖ kind(1: 0x01 seed, 0x02 contribution) ‖ value(32)
+//	join  = 0x03 ‖ u8 m (1..MaxFrontier) ‖ m × entry, event ids strictly ascending
+//	entry = event id(32) ‖ u8 n ‖ n × prev id(32) ‖ kind(1: 0x01 seed, 0x02 contribution) ‖ value(32) ‖
+//	        origin(1: 0x00 none, 0x01 rekey) ‖ [author(16) ‖ nonce(16) if origin = 0x01]
 //
 // The entries' events are the joining frontier: no entry's prev names another entry.
+// Version 0x02 (entries without origin) is still read.
 type Join []JoinEntry
 
 // Frontier returns the joining frontier.
@@ -54,25 +67,66 @@ func (j Join) check() error {
 	return nil
 }
 
-// MarshalBinary encodes the join canonically.
+// verify checks that every rekey entry's id commits to its prev (ErrMismatch).
+func (j Join) verify(group ID) error {
+	for i := range j {
+		if o := j[i].Rekey; o != nil && RekeyID(group, o.Author, o.Nonce, j[i].Prev) != j[i].Event {
+			return fmt.Errorf("%w: join entry %d: rekey id does not match its nonce and prev", ErrMismatch, i)
+		}
+	}
+	return nil
+}
+
+// Origin byte of a join entry.
+const (
+	originNone  = 0x00
+	originRekey = 0x01
+)
+
+// appendOrigin appends o's origin byte (and author and nonce).
+func appendOrigin(b []byte, o *RekeyOrigin) []byte {
+	if o == nil {
+		return append(b, originNone)
+	}
+	return append(append(append(b, originRekey), o.Author[:]...), o.Nonce[:]...)
+}
+
+// readOrigin reads an origin byte (and author and nonce); ok is false for an unknown byte.
+func readOrigin(r *reader) (o *RekeyOrigin, ok bool) {
+	switch r.u8() {
+	case originNone:
+		return nil, true
+	case originRekey:
+		o = &RekeyOrigin{Author: r.installation()}
+		copy(o.Nonce[:], r.bytes(NonceSize))
+		return o, true
+	}
+	return nil, false
+}
+
+// MarshalBinary encodes the join canonically (version JoinVersion).
 func (j Join) MarshalBinary() ([]byte, error) {
 	if err := j.check(); err != nil {
 		return nil, err
 	}
-	b := []byte{Version, byte(len(j))}
+	b := []byte{JoinVersion, byte(len(j))}
 	for i := range j {
 		e := &j[i]
 		b = append(b, e.Event[:]...)
 		b = appendIDs(b, e.Prev)
 		b = append(append(b, e.Kind), e.Value[:]...)
+		b = appendOrigin(b, e.Rekey)
 	}
 	return b, nil
 }
 
-// ParseJoin decodes a join strictly (ErrMalformed, ErrUnsupportedVersion).
-func ParseJoin(data []byte) (Join, error) {
+// ParseJoin decodes a join of group strictly (ErrMalformed, ErrUnsupportedVersion;
+// ErrMismatch: a rekey entry whose id is not RekeyID(group, author, nonce, prev)). A join
+// of version 2 (before welid) has no origins.
+func ParseJoin(group ID, data []byte) (Join, error) {
 	r := reader{b: data}
-	if v := r.u8(); r.err == nil && v != Version {
+	v := r.u8()
+	if r.err == nil && v != JoinVersion && v != Version {
 		return nil, fmt.Errorf("%w: join version %d", ErrUnsupportedVersion, v)
 	}
 	m := int(r.u8())
@@ -80,12 +134,18 @@ func ParseJoin(data []byte) (Join, error) {
 		return nil, fmt.Errorf("%w: join of %d events", ErrMalformed, m)
 	}
 	j := make(Join, 0, m)
-	for range m {
+	for i := range m {
 		if r.err != nil {
 			break
 		}
 		e := JoinEntry{Event: r.id(), Prev: r.ids(), Kind: r.u8()}
 		copy(e.Value[:], r.bytes(IDSize))
+		if v == JoinVersion {
+			var ok bool
+			if e.Rekey, ok = readOrigin(&r); !ok && r.err == nil {
+				return nil, fmt.Errorf("%w: join entry %d origin", ErrMalformed, i)
+			}
+		}
 		j = append(j, e)
 	}
 	if r.err != nil {
@@ -95,6 +155,9 @@ func ParseJoin(data []byte) (Join, error) {
 		return nil, fmt.Errorf("%w: %d trailing bytes", ErrMalformed, r.left())
 	}
 	if err := j.check(); err != nil {
+		return nil, err
+	}
+	if err := j.verify(group); err != nil {
 		return nil, err
 	}
 	return j, nil
@@ -108,9 +171,12 @@ func NewScheduleFromJoin(group ID, j Join) (*Schedule, error) {
 	if err := j.check(); err != nil {
 		return nil, err
 	}
+	if err := j.verify(group); err != nil {
+		return nil, err
+	}
 	s := NewSchedule(group)
 	for i := range j {
-		if err := s.Apply(Event{ID: j[i].Event, Prev: j[i].Prev}); err != nil {
+		if err := s.Apply(Event{ID: j[i].Event, Prev: j[i].Prev, Rekey: j[i].Rekey}); err != nil {
 			return nil, err
 		}
 	}
@@ -137,7 +203,8 @@ func NewScheduleFromJoin(group ID, j Join) (*Schedule, error) {
 
 // JoinFor returns the join a member hands a newcomer whose own add is the frontier event
 // add (or, for a linked installation, the device-list event), from the member's schedule
-// (prev sets as recorded when the events were applied):
+// (prev sets as recorded when the events were applied, a rekey's author and nonce as
+// recorded when its id commits to its prev):
 // the newcomer's seed for its add (given: the member drew it or holds it), and for every
 // other frontier event the contribution for the current frontier (the member needs its
 // seed). ErrSuperseded if add is not in the frontier, ErrIncomplete if a seed is missing.
@@ -148,6 +215,9 @@ func (s *Schedule) JoinFor(add ID, seed *Seed) (Join, error) {
 	var j Join
 	for _, id := range s.frontier {
 		e := JoinEntry{Event: id, Prev: s.Prev(id)}
+		if o, ok := s.origin[id]; ok {
+			e.Rekey = &o
+		}
 		if id == add {
 			e.Kind, e.Value = SlotSeed, *seed
 		} else {

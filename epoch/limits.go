@@ -10,9 +10,17 @@ const (
 	// Version is the version byte of every structure defined here, but key blocks.
 	Version = 2
 	// BlockVersion is the version byte of the key blocks made here: their slot hints are
-	// AES-based (SlotHint). Blocks of version Version (2, SHA-256 hints: LegacySlotHint)
-	// are still read (KeyBlock.LegacyHints).
-	BlockVersion = 3
+	// AES-based (SlotHint) and a rekey's id commits to its prev (RekeyID). Blocks of
+	// version LegacyIDVersion (3: AES hints, LegacyRekeyID) and of version Version (2,
+	// SHA-256 hints: LegacySlotHint, LegacyRekeyID) are still read (KeyBlock.LegacyID,
+	// KeyBlock.LegacyHints).
+	BlockVersion = 4
+	// LegacyIDVersion is the version of the key blocks whose rekey ids are LegacyRekeyID's
+	// (made before welid) with AES-based slot hints.
+	LegacyIDVersion = 3
+	// JoinVersion is the version byte of the joins made here: their rekey entries carry
+	// their author and nonce (JoinEntry.Rekey). Joins of version Version are still read.
+	JoinVersion = 3
 
 	// MaxFrontier bounds the key events of one frontier (mutually concurrent key events)
 	// and the prev set a key event names.
@@ -62,7 +70,8 @@ const (
 	// KindMembership marks a key block whose key event is a membership event (its id is
 	// the event digest; the event rides in the same frame).
 	KindMembership = 0x01
-	// KindRekey marks a rekey; its id is RekeyID(group, author, nonce).
+	// KindRekey marks a rekey; its id is RekeyID(group, author, nonce, prev) (version 4),
+	// LegacyRekeyID(group, author, nonce) (versions 3 and 2).
 	KindRekey = 0x02
 )
 
@@ -99,6 +108,7 @@ const (
 	labelSlotHintKey  = "chorus/v2/epoch/slot-hint-key"
 	labelSlotContext  = "chorus/v2/epoch/slot-context"
 	labelRekeyID      = "chorus/v2/epoch/rekey-id"
+	labelRekeyPrevID  = "chorus/v2/epoch/rekey-prev-id"
 	labelConfirmation = "chorus/v2/epoch/confirmation"
 	labelMessageKeys  = "chorus/v1/senderkeys/message-keys"
 )

@@ -21,10 +21,15 @@ const (
 )
 
 // Event is a key event as the schedule sees it: its id and the prev set its author named
-// (the author's frontier when authoring; empty for creation).
+// (the author's frontier when authoring; empty for creation), and for a rekey whose id
+// commits to its prev (RekeyID) its author and nonce, which the schedule keeps while the
+// event is in its frontier (JoinFor writes them; nil: a membership key event, a rekey with
+// a legacy id). Apply does not check them against the id: the caller does (a parsed key
+// block or join has).
 type Event struct {
-	ID   ID
-	Prev Frontier
+	ID    ID
+	Prev  Frontier
+	Rekey *RekeyOrigin
 }
 
 type material struct {
@@ -38,7 +43,8 @@ type Schedule struct {
 	group    ID
 	known    knownSet
 	frontier Frontier
-	prev     map[ID]Frontier // prev sets of the frontier events
+	prev     map[ID]Frontier    // prev sets of the frontier events
+	origin   map[ID]RekeyOrigin // authors and nonces of the frontier rekeys whose ids commit to their prev (nil: none)
 	material map[ID]material
 	live     []Epoch // oldest first
 }
@@ -115,12 +121,11 @@ func (s *Schedule) Apply(ev Event) error {
 	s.frontier = next
 	if next.Contains(ev.ID) {
 		s.prev[ev.ID] = ev.Prev.clone()
-	}
-	for id := range s.prev {
-		if !next.Contains(id) {
-			delete(s.prev, id)
+		if ev.Rekey != nil {
+			s.setOrigin(ev.ID, *ev.Rekey)
 		}
 	}
+	s.dropLeft(next)
 	for id, m := range s.material {
 		if !next.Contains(id) || (changed && m.kind == hasContribution) {
 			clear(m.v[:])
@@ -128,6 +133,29 @@ func (s *Schedule) Apply(ev Event) error {
 		}
 	}
 	return nil
+}
+
+// setOrigin records frontier rekey id's origin (the map made on first use: most
+// schedules decoded on a key event's path hold none).
+func (s *Schedule) setOrigin(id ID, o RekeyOrigin) {
+	if s.origin == nil {
+		s.origin = map[ID]RekeyOrigin{}
+	}
+	s.origin[id] = o
+}
+
+// dropLeft deletes the prev sets and origins of the events not in frontier next.
+func (s *Schedule) dropLeft(next Frontier) {
+	for id := range s.prev {
+		if !next.Contains(id) {
+			delete(s.prev, id)
+		}
+	}
+	for id := range s.origin {
+		if !next.Contains(id) {
+			delete(s.origin, id)
+		}
+	}
 }
 
 // Unseen returns how many key event ids the schedule remembers only as named as prev
@@ -384,13 +412,13 @@ func (s *Schedule) Clone() *Schedule {
 		prev[id] = p.clone()
 	}
 	return &Schedule{group: s.group, known: s.known, frontier: slices.Clone(s.frontier), prev: prev,
-		material: maps.Clone(s.material), live: slices.Clone(s.live)}
+		origin: maps.Clone(s.origin), material: maps.Clone(s.material), live: slices.Clone(s.live)}
 }
 
 // stateMagic is the first byte of the state encoding ('E').
 const (
 	stateMagic   = 0x45
-	stateVersion = 1
+	stateVersion = 2 // 1 (before welid) has no origins in its frontier entries
 )
 
 // MarshalBinary encodes the schedule canonically (spec: "State").
@@ -422,6 +450,11 @@ func (s *Schedule) MarshalBinary() ([]byte, error) {
 		} else {
 			b = append(b, 0)
 		}
+		if o, ok := s.origin[id]; ok {
+			b = appendOrigin(b, &o)
+		} else {
+			b = appendOrigin(b, nil)
+		}
 	}
 	b = append(b, byte(len(s.live)))
 	for _, l := range s.live {
@@ -438,7 +471,7 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 	if r.err == nil && magic != stateMagic {
 		return fmt.Errorf("%w: state magic %#x", ErrMalformed, magic)
 	}
-	if r.err == nil && ver != stateVersion {
+	if r.err == nil && ver != stateVersion && ver != 1 {
 		return fmt.Errorf("%w: state version %d", ErrUnsupportedVersion, ver)
 	}
 	n := &Schedule{prev: map[ID]Frontier{}, material: map[ID]material{}}
@@ -488,11 +521,22 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 		if kind != 0 {
 			v = r.id()
 		}
+		var o *RekeyOrigin
+		okOrigin := true
+		if ver == stateVersion {
+			o, okOrigin = readOrigin(&r)
+		}
 		if r.err != nil {
 			break
 		}
-		if id != n.frontier[i] || prev.Contains(id) || kind > hasContribution {
+		if id != n.frontier[i] || prev.Contains(id) || kind > hasContribution || !okOrigin {
 			return fmt.Errorf("%w: frontier entry %d not canonical", ErrMalformed, i)
+		}
+		if o != nil {
+			if RekeyID(n.group, o.Author, o.Nonce, prev) != id {
+				return fmt.Errorf("%w: frontier entry %d: rekey id does not match its nonce and prev", ErrMismatch, i)
+			}
+			n.setOrigin(id, *o)
 		}
 		for _, p := range prev {
 			if n.known.flag(p)&flagSuperseded == 0 {

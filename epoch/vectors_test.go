@@ -299,9 +299,14 @@ func TestVectors(t *testing.T) {
 					t.Fatalf("key block digest differs (%v)", err)
 				}
 			case "rekey_id":
-				id := RekeyID(hexID(t, c.Group), hexInst(t, c.Author), [NonceSize]byte(unhex(t, c.Nonce)))
+				id := RekeyID(hexID(t, c.Group), hexInst(t, c.Author), [NonceSize]byte(unhex(t, c.Nonce)), hexIDs(t, c.Prev))
 				if id != hexID(t, c.Output) {
 					t.Fatal("rekey id differs")
+				}
+			case "rekey_id_legacy":
+				id := LegacyRekeyID(hexID(t, c.Group), hexInst(t, c.Author), [NonceSize]byte(unhex(t, c.Nonce)))
+				if id != hexID(t, c.Output) {
+					t.Fatal("legacy rekey id differs")
 				}
 			case "confirmation":
 				seed := Seed(hexID(t, c.Seed))
@@ -355,7 +360,7 @@ func TestVectors(t *testing.T) {
 					t.Fatal("a failed decode changed the schedule")
 				}
 			case "join":
-				j, err := ParseJoin(unhex(t, c.Encoding))
+				j, err := ParseJoin(hexID(t, c.Group), unhex(t, c.Encoding))
 				checkErr(t, err, want)
 				if want != nil {
 					return

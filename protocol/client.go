@@ -234,6 +234,9 @@ type Client struct {
 	// hookLegacyBlocks has the key blocks we author made as version 2 blocks (SHA-256 slot
 	// hints: an older version's, TestLegacyKeyBlockReceived).
 	hookLegacyBlocks bool
+	// hookLegacyIDs has the rekeys we author made as version 3 blocks (the legacy rekey id,
+	// committing to no prev: an older version's, TestLegacyRekeyReceived).
+	hookLegacyIDs bool
 	// hookCommit runs last in every transaction: an error makes it fail (rolled back).
 	hookCommit func() error
 

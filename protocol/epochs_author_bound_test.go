@@ -22,6 +22,23 @@ func madeUpIDs(tag string) func() epoch.ID {
 	}
 }
 
+// madeUpRekey returns a join entry for a rekey by inst of group g that was never published,
+// with prev: its id commits to prev (epoch.RekeyID) and the entry carries its author and
+// nonce, so that it passes the recipient's id check (a member's Welcome may still make up
+// rekeys: spec › Known limits). The nonce is drawn from tag; first: the id starts with a
+// zero byte (applied before the join's other entries, which go in id order), else not.
+func madeUpRekey(g protocol.GroupID, inst protocol.InstallationID, prev epoch.Frontier, tag string, first bool) epoch.JoinEntry {
+	o := epoch.RekeyOrigin{Author: epoch.Installation(inst)}
+	for k := 0; ; k++ {
+		n := sha256.Sum256([]byte(fmt.Sprint(tag, " nonce ", k)))
+		copy(o.Nonce[:], n[:])
+		id := epoch.RekeyID(epoch.ID(g), o.Author, o.Nonce, prev)
+		if (id[0] == 0) == first {
+			return epoch.JoinEntry{Event: id, Prev: prev, Kind: epoch.SlotSeed, Rekey: &o}
+		}
+	}
+}
+
 func sortIDs(ids []epoch.ID) {
 	slices.SortFunc(ids, func(x, y epoch.ID) int { return bytes.Compare(x[:], y[:]) })
 }
@@ -126,20 +143,21 @@ func TestSecWelcomeEntriesPerSender(t *testing.T) {
 	tn.settle()
 	waitSameEpoch(tn, g, a, b, x)
 	before := protocol.KnownKeyEventsForTest(b.c, g)
-	madeUp := madeUpIDs("entry made up by x")
 	// Each join supersedes the frontier b holds (its first entry names it; the others
 	// name nothing), so that it fits: 31 made-up entries a Welcome, no unseen prev id.
+	// The entries are rekeys of x's installation whose ids commit to their prev.
+	xi := installationOf(t, x)
 	var front []epoch.ID
 	_, front, _ = protocol.EpochInfo(b.c, g)
 	const welcomes = 45
-	for range welcomes {
+	for w := range welcomes {
 		var j epoch.Join
 		for i := range epoch.MaxFrontier - 1 {
-			e := epoch.JoinEntry{Event: madeUp(), Kind: epoch.SlotSeed}
+			var prev epoch.Frontier
 			if i == 0 {
-				e.Event[0] = 0 // applied first (entries go in id order)
-				e.Prev = slices.Clone(front)
+				prev = slices.Clone(front)
 			}
+			e := madeUpRekey(g, xi, prev, fmt.Sprint("entry made up by x ", w, " ", i), i == 0)
 			e.Value[0] = byte(i + 1)
 			j = append(j, e)
 		}
@@ -165,7 +183,7 @@ func TestSecWelcomeEntriesPerSender(t *testing.T) {
 	}
 	// Another member's Welcome still merges (its entries count against a, not x).
 	_, fb, _ := protocol.EpochInfo(b.c, g)
-	honest := epoch.JoinEntry{Event: epoch.ID(sha256.Sum256([]byte("a's entry"))), Prev: fb, Kind: epoch.SlotSeed}
+	honest := madeUpRekey(g, installationOf(t, a), fb, "a's entry", false)
 	honest.Value[0] = 1
 	must(t, protocol.SendWelcomeV2ForTest(a.c, installationOf(t, b), g, epoch.Join{honest}))
 	tn.settle()

@@ -100,7 +100,7 @@ func (t *txn) joinCreationV2(from string, g *storage.GroupRecord, w *wire.Welcom
 	if !createdBy(w.ChatID, from) || len(w.DeviceLists) > 0 {
 		return errors.New("protocol: creation welcome not from the chat's creator")
 	}
-	j, err := epoch.ParseJoin(w.Join)
+	j, err := epoch.ParseJoin(epoch.ID(w.GroupID), w.Join)
 	if err != nil {
 		return err
 	}

@@ -47,3 +47,34 @@ func TestLegacyKeyBlockReceived(t *testing.T) {
 		}
 	}
 }
+
+// TestLegacyRekeyReceived: rekeys of key blocks of version 2 and 3 (the legacy rekey id, an
+// older version's) and of version 4 (an id committing to its prev) in one group: the
+// receiver applies each and is on the author's epoch after each (welid: a mixed group
+// converges).
+func TestLegacyRekeyReceived(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 87}, 0)
+	admin, rx, _, g := keyEventGroup(t, tn, "rekeyver", 2)
+	ctx := context.Background()
+	info, err := admin.c.Group(ctx, g)
+	must(t, err)
+	tp := newTap(t, tn.net, info.Topic)
+	rx.pause()
+	seen := len(tp.all())
+	for i, v := range []int{3, 2, 4, 3, 4} {
+		protocol.SetLegacyBlocksForTest(admin.c, v == 2)
+		protocol.SetLegacyIDsForTest(admin.c, v == 3)
+		must(t, admin.c.Rekey(ctx, g))
+		tn.waitFor("the rekey's publish", func() bool { return len(tp.all()) > seen })
+		time.Sleep(20 * time.Millisecond)
+		envs := tp.all()[seen:]
+		seen += len(envs)
+		for _, e := range envs {
+			protocol.Inject(rx.c, e.Topic, e.Payload)
+		}
+		_, _, want := protocol.EpochInfo(admin.c, g)
+		if _, _, got := protocol.EpochInfo(rx.c, g); got != want {
+			t.Fatalf("rekey %d (block version %d): receiver not on the admin's epoch", i, v)
+		}
+	}
+}

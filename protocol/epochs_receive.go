@@ -298,7 +298,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		return loadErr
 	}
 	fresh, seen := false, false
-	switch err := s.ApplyKnown(epoch.Event{ID: kb.Event, Prev: kb.Prev}, keyAuthor(in.Account)); {
+	switch err := s.ApplyKnown(epoch.Event{ID: kb.Event, Prev: kb.Prev, Rekey: kb.Origin()}, keyAuthor(in.Account)); {
 	case err == nil:
 		fresh = true
 	case errors.Is(err, epoch.ErrDuplicate):

@@ -244,7 +244,14 @@ func (t *txn) rekeyV2Seed(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 		published = c.hookRekeyPrev(slices.Clone(prev))
 	}
 	kb := epoch.NewRekey(epoch.ID(g.ID), epoch.Installation(c.acct.inst), nonce, published)
-	if err := s.Apply(epoch.Event{ID: kb.Event, Prev: prev}); err != nil {
+	origin := kb.Origin() // the id commits to the prev (nil: a test's lying prev, or a legacy block)
+	if c.hookLegacyBlocks || c.hookLegacyIDs {
+		kb.LegacyID, kb.Event, origin = true, epoch.LegacyRekeyID(epoch.ID(g.ID), kb.Author, nonce), nil
+	}
+	if !published.Equal(prev) {
+		origin = nil
+	}
+	if err := s.Apply(epoch.Event{ID: kb.Event, Prev: prev, Rekey: origin}); err != nil {
 		return nil, seed, epoch.ID{}, err
 	}
 	if err := s.SetSeed(kb.Event, &seed); err != nil {

@@ -157,21 +157,23 @@ func TestSecWelcomeJoinUnknownPrev(t *testing.T) {
 		return epoch.ID(sha256.Sum256([]byte(fmt.Sprint("made up ", n))))
 	}
 	const welcomes = 3
+	xi := installationOf(t, x)
 	for range welcomes {
 		// The first entry supersedes b's frontier (so that the next join fits beside
-		// it); every other prev id is made up.
+		// it); every other prev id is made up. The entries are rekeys of x's
+		// installation whose ids commit to their prev (madeUpRekey).
 		_, front, _ := protocol.EpochInfo(b.c, g)
 		var j epoch.Join
 		for i := range epoch.MaxFrontier - 1 {
-			e := epoch.JoinEntry{Event: madeUp(), Kind: epoch.SlotSeed}
+			var prev epoch.Frontier
 			if i == 0 {
-				e.Event[0] = 0 // applied first (entries go in id order)
-				e.Prev = append(e.Prev, front...)
+				prev = append(prev, front...)
 			}
-			for len(e.Prev) < epoch.MaxFrontier {
-				e.Prev = append(e.Prev, madeUp())
+			for len(prev) < epoch.MaxFrontier {
+				prev = append(prev, madeUp())
 			}
-			slices.SortFunc(e.Prev, func(x, y epoch.ID) int { return bytes.Compare(x[:], y[:]) })
+			slices.SortFunc(prev, func(x, y epoch.ID) int { return bytes.Compare(x[:], y[:]) })
+			e := madeUpRekey(g, xi, prev, fmt.Sprint("x's entry ", n), i == 0)
 			e.Value[0] = byte(n)
 			j = append(j, e)
 		}

@@ -388,7 +388,7 @@ func welcomeKnowsOurAdd(st *membership.State, self string, carried []membership.
 func (t *txn) joinV2(from string, w *wire.WelcomeV2, st *membership.State) error {
 	c := t.c
 	now := c.now()
-	j, err := epoch.ParseJoin(w.Join)
+	j, err := epoch.ParseJoin(epoch.ID(w.GroupID), w.Join)
 	if err != nil {
 		return err
 	}
@@ -432,12 +432,15 @@ func keyAuthor(account string) epoch.Author {
 // join's rekey excluded are healed by it. by is the sender's account's author: the
 // entries not seen in a key block are held on its word.
 func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, by epoch.Author) error {
-	j, err := epoch.ParseJoin(raw)
+	j, err := epoch.ParseJoin(epoch.ID(g.ID), raw) // a rekey entry's id checked against its prev
 	if err != nil {
 		return err
 	}
 	s, m, err := loadV2(g)
 	if err != nil {
+		return err
+	}
+	if err := t.checkJoinPrev(gc, s, j); err != nil {
 		return err
 	}
 	for _, e := range j {
@@ -446,7 +449,7 @@ func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, by e
 		// ids, TestSecWelcomeJoinUnknownPrev), and its entries are applied events (2 100
 		// Welcomes of made-up entries filled MaxKnownEvents, TestSecWelcomeEntriesPerSender).
 		// Past the sender's budget the Welcome waits (memberWelcome).
-		if err := s.ApplyWelcomed(epoch.Event{ID: e.Event, Prev: e.Prev}, by); err != nil && !errors.Is(err, epoch.ErrDuplicate) {
+		if err := s.ApplyWelcomed(epoch.Event{ID: e.Event, Prev: e.Prev, Rekey: e.Rekey}, by); err != nil && !errors.Is(err, epoch.ErrDuplicate) {
 			return err
 		}
 	}
@@ -481,11 +484,57 @@ func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, by e
 	return nil
 }
 
+// checkJoinPrev checks the prev set of every entry of j, a join a member's Welcome merges
+// into our schedule s, against what we hold (spec "Engine (protocol/)", member's Welcome;
+// welid, review 5's TestSecWelcomeEntryPrevEquivocation: a real key event given another
+// prev set moved us to a frontier nobody else had). An event we applied and hold in our
+// frontier must have the prev we recorded; one we applied and superseded since changes
+// nothing. One not applied passes if it is a rekey whose id commits to its prev (ParseJoin
+// checked it), or a membership key event of our (merged) log whose prev names only
+// membership events of the log and agrees with its causal past as its block's must
+// (prevAgrees). Anything else (a legacy rekey id, an event the log lacks, a prev naming a
+// rekey or an id the log cannot place) is ErrUnknownPrev: the Welcome waits for the event's
+// key block. A prev that disagrees refuses the Welcome.
+func (t *txn) checkJoinPrev(gc *groupCache, s *epoch.Schedule, j epoch.Join) error {
+	var lookup func(epoch.ID) (*membership.Event, bool)
+	f := s.Frontier()
+	for i := range j {
+		e := &j[i]
+		if s.Applied(e.Event) {
+			if f.Contains(e.Event) && !s.Prev(e.Event).Equal(e.Prev) {
+				return fmt.Errorf("protocol: welcome entry %s with another prev than its event's", shortID(e.Event))
+			}
+			continue
+		}
+		if e.Rekey != nil {
+			continue
+		}
+		if lookup == nil {
+			lookup = t.eventLookup(gc)
+		}
+		ev, ok := lookup(e.Event)
+		for _, p := range e.Prev {
+			if _, held := lookup(p); !held {
+				ok = false
+			}
+		}
+		if !ok {
+			return fmt.Errorf("%w: welcome entry %s: its prev cannot be checked before its key block", epoch.ErrUnknownPrev, shortID(e.Event))
+		}
+		if !prevAgrees(lookup, *ev, e.Prev, f) {
+			return fmt.Errorf("protocol: welcome entry %s with a prev its event's causal past disagrees with", shortID(e.Event))
+		}
+	}
+	return nil
+}
+
 // seenWelcomed handles the key block kb (author by) of an event already applied: if it was
 // merged from a member's Welcome (held on its sender's word), the hold is released and what
 // the block's signed prev names that the entry's prev did not is superseded (Schedule.SeenPrev:
 // a Welcome giving a real key event a prev short of its own kept the events it superseded in
-// our frontier for good, TestSecWelcomeEntryPrevEquivocation). Naming ids past by's budget,
+// our frontier for good, TestSecWelcomeEntryPrevEquivocation). Since checkJoinPrev a rekey's
+// entry has its block's prev (its id commits to it); a membership event's entry may still
+// leave out what prevAgrees cannot see, which this completes. Naming ids past by's budget,
 // the block waits (errPending) as one applied fresh would. It reports whether s changed.
 func (t *txn) seenWelcomed(s *epoch.Schedule, kb *epoch.KeyBlock, by epoch.Author) (bool, error) {
 	seen, err := s.SeenPrev(epoch.Event{ID: kb.Event, Prev: kb.Prev}, by)

@@ -28,3 +28,11 @@ func SetLegacyBlocksForTest(c *Client, legacy bool) {
 	defer c.mu.Unlock()
 	c.hookLegacyBlocks = legacy
 }
+
+// SetLegacyIDsForTest has c author its rekeys as version 3 blocks (the legacy rekey id,
+// committing to no prev), as an older version does.
+func SetLegacyIDsForTest(c *Client, legacy bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hookLegacyIDs = legacy
+}

@@ -181,8 +181,9 @@ func JoinForTest(c *Client, g GroupID) (epoch.Join, error) {
 		nonce[0] = 0xee
 		var seed epoch.Seed
 		seed[0] = 0xee
-		r := epoch.RekeyID(epoch.ID(g), epoch.Installation(c.acct.inst), nonce)
-		j = epoch.Join{{Event: r, Prev: s.Frontier(), Kind: epoch.SlotSeed, Value: seed}}
+		r := epoch.RekeyID(epoch.ID(g), epoch.Installation(c.acct.inst), nonce, s.Frontier())
+		j = epoch.Join{{Event: r, Prev: s.Frontier(), Kind: epoch.SlotSeed, Value: seed,
+			Rekey: &epoch.RekeyOrigin{Author: epoch.Installation(c.acct.inst), Nonce: nonce}}}
 		return nil
 	})
 	return j, err

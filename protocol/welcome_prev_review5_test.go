@@ -12,26 +12,48 @@ import (
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
+// welcomePrevCase is one way a member's Welcome to a member gives a real key event a prev
+// set (TestSecWelcomeEntryPrevEquivocation).
+type welcomePrevCase struct {
+	name   string
+	rekey  bool // the event is a rekey by the Welcome's sender (else a's removal of y)
+	honest bool // the entry as its sender's schedule holds it (control)
+	longer bool // the event's own prev and a made-up id (else none)
+	block  bool // the event's key block reaches the recipient after the Welcome
+	legacy bool // the rekey's block is of version 3 (a legacy id: its entry cannot be checked, it waits for the block)
+}
+
 // TestSecWelcomeEntryPrevEquivocation (review 5, pre-existing: mergeJoin): a member's
-// Welcome to a member (x to b) names a real key event X — a's removal of y, whose seed x
-// holds from its slot, so the seed is right and the key confirmation agrees — with a
-// prev set other than the event's own (none), before b saw X's key block; the block then
-// arrives and is a duplicate (ErrDuplicate: nothing compares its prev with the one the
-// Welcome gave). b's frontier keeps the events X superseded: b reads the group (the
-// join's epoch stays live) but the group cannot read b, and nothing heals it. The control
-// (the entry with X's own prev) converges. Nobody but the Welcome's sender is needed: it
-// only has to reach b before X's block (b offline and syncing, or a race).
+// Welcome to a member (x to b) names a real key event X — a's removal of y, or x's own
+// rekey, whose seed x holds, so the seed is right and the key confirmation agrees — with a
+// prev set other than the event's own, before b saw X's key block. Applied, b's frontier
+// was one nobody else had: (a) until X's block arrived (a membership event's signed prev
+// then completed it; a rekey's too), (b) for good where the entry's prev was longer than
+// the event's own (the made-up or concurrent id stays superseded), (c) for good where X's
+// block never reached b. A rekey's id now commits to its prev (epoch.RekeyID) and a join
+// entry carries its author and nonce; a membership event's entry is checked against the
+// log as its block is: b refuses the entry, its state unchanged, and still converges
+// through the honest paths (X's block, or the group's next key event). The controls (the
+// entry as x's schedule holds it) converge too. Nobody but the Welcome's sender is needed:
+// it only has to reach b before X's block (b offline and syncing, or a race).
 func TestSecWelcomeEntryPrevEquivocation(t *testing.T) {
-	for _, honest := range []bool{true, false} {
-		name := "made-up prev"
-		if honest {
-			name = "the event's own prev (control)"
-		}
-		t.Run(name, func(t *testing.T) { welcomeEntryPrev(t, honest) })
+	for _, tc := range []welcomePrevCase{
+		{name: "membership event, own prev (control)", honest: true, block: true},
+		{name: "membership event, no prev (a)", block: true},
+		{name: "membership event, longer prev (b)", longer: true, block: true},
+		{name: "rekey, own prev (control)", rekey: true, honest: true, block: true},
+		{name: "rekey, no prev, block later (a)", rekey: true, block: true},
+		{name: "rekey, longer prev (b)", rekey: true, longer: true, block: true},
+		{name: "rekey, no prev, block never arrives (c)", rekey: true},
+		{name: "rekey, longer prev, block never arrives (c)", rekey: true, longer: true},
+		{name: "legacy rekey, own prev: waits for its block", rekey: true, honest: true, block: true, legacy: true},
+		{name: "legacy rekey, no prev", rekey: true, block: true, legacy: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { welcomeEntryPrev(t, tc) })
 	}
 }
 
-func welcomeEntryPrev(t *testing.T, honest bool) {
+func welcomeEntryPrev(t *testing.T, tc welcomePrevCase) {
 	ctx := context.Background()
 	tn := newEpochNet(t, memory.Config{Seed: 191}, 4)
 	a, b, x, y := tn.peers[0], tn.peers[1], tn.peers[2], tn.peers[3]
@@ -46,9 +68,14 @@ func welcomeEntryPrev(t *testing.T, honest bool) {
 	tpG := newTap(t, tn.net, info.Topic)
 	tpIn := tapInbox(t, tn, b)
 	b.pause()
-	must(t, a.c.RemoveMembers(ctx, g, y.id))
+	if tc.rekey {
+		protocol.SetLegacyIDsForTest(x.c, tc.legacy)
+		must(t, x.c.Rekey(ctx, g))
+	} else {
+		must(t, a.c.RemoveMembers(ctx, g, y.id))
+	}
 	var fx []epoch.ID
-	tn.waitFor("x applies the removal's key event", func() bool {
+	tn.waitFor("x applies the key event", func() bool {
 		_, fx, _ = protocol.EpochInfo(x.c, g)
 		return !slices.Equal(fx, f0)
 	})
@@ -56,23 +83,39 @@ func welcomeEntryPrev(t *testing.T, honest bool) {
 		t.Fatalf("x's frontier %d events", len(fx))
 	}
 	X := fx[0]
-	seed, ok := protocol.KeySeedForTest(x.c, g, X)
-	if !ok {
-		t.Fatal("x holds no seed for the removal's event")
+	j, err := protocol.FrontierJoinForTest(x.c, g)
+	must(t, err)
+	if len(j) != 1 || j[0].Event != X || j[0].Kind != epoch.SlotSeed || (j[0].Rekey != nil) != (tc.rekey && !tc.legacy) {
+		t.Fatalf("x's join: %+v", j)
+	}
+	if !slices.Equal(j[0].Prev, epoch.Frontier(f0)) {
+		t.Fatalf("x's entry prev %d ids, the event's own %d", len(j[0].Prev), len(f0))
+	}
+	switch {
+	case tc.honest:
+	case tc.longer:
+		prev, err := epoch.NewFrontier(append(slices.Clone(f0), epoch.ID{0x5e, 0x1f})...)
+		must(t, err)
+		j[0].Prev = prev
+	default:
+		j[0].Prev = nil
 	}
 	nIn := len(tpIn.all())
-	j := epoch.Join{{Event: X, Kind: epoch.SlotSeed, Value: [epoch.IDSize]byte(seed[:])}}
-	if honest {
-		j[0].Prev = epoch.Frontier(f0)
-	}
 	must(t, protocol.SendWelcomeV2ForTest(x.c, installationOf(t, b), g, j))
 	tn.waitFor("x's Welcome published", func() bool { return len(tpIn.all()) > nIn })
 	time.Sleep(20 * time.Millisecond)
+	_, fb0, eb0 := protocol.EpochInfo(b.c, g)
 	for _, e := range tpIn.all()[nIn:] { // the Welcome first (b missed the block live)
 		protocol.Inject(b.c, e.Topic, e.Payload)
 	}
-	for _, e := range tpG.all() { // then the removal's publish: event and key block
-		protocol.Inject(b.c, e.Topic, e.Payload)
+	if _, fb, eb := protocol.EpochInfo(b.c, g); (!tc.honest || tc.legacy) && (!slices.Equal(fb, fb0) || eb != eb0) {
+		t.Fatalf("b took x's Welcome entry for %s with prev %d ids (its own %d): frontier %d → %d events, epoch changed %v",
+			X, len(j[0].Prev), len(f0), len(fb0), len(fb), eb != eb0)
+	}
+	if tc.block {
+		for _, e := range tpG.all() { // then the key event's publish: event and key block
+			protocol.Inject(b.c, e.Topic, e.Payload)
+		}
 	}
 	_, fa, _ := protocol.EpochInfo(a.c, g)
 	_, fb, _ := protocol.EpochInfo(b.c, g)
@@ -86,7 +129,7 @@ func welcomeEntryPrev(t *testing.T, honest bool) {
 	deadline := time.Now().Add(10 * time.Second)
 	for a.texts(g)["from b"] == 0 || b.texts(g)["from a"] == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("a read %v, b read %v: b applied x's Welcome entry (event %s, its seed right, prev %d ids) and kept that prev when the event's key block (prev %d ids) arrived; its frontier (%d events) is not the group's (%d), and the group cannot read its messages",
+			t.Fatalf("a read %v, b read %v: b's frontier after x's Welcome (event %s, prev %d ids, its own %d) has %d events, the group's %d: the group cannot read b",
 				a.texts(g), b.texts(g), X, len(j[0].Prev), len(f0), len(fb), len(fa))
 		}
 		tn.settle()

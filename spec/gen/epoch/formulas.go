@@ -52,3 +52,22 @@ func hmacSpec(key, msg []byte) (out [32]byte) {
 	copy(out[:], m.Sum(nil))
 	return out
 }
+
+// rekeyIDSpec is the rekey id of a key block of version 4 (committing to its prev).
+func rekeyIDSpec(group epoch.ID, author epoch.Installation, nonce [16]byte, prev epoch.Frontier) epoch.ID {
+	label := "chorus/v2/epoch/rekey-prev-id"
+	b := append([]byte{byte(len(label))}, label...)
+	b = append(append(append(b, group[:]...), author[:]...), nonce[:]...)
+	b = append(b, byte(len(prev)))
+	for _, p := range prev {
+		b = append(b, p[:]...)
+	}
+	return sha256.Sum256(b)
+}
+
+// legacyRekeyIDSpec is the rekey id of a key block of version 3 or 2.
+func legacyRekeyIDSpec(group epoch.ID, author epoch.Installation, nonce [16]byte) epoch.ID {
+	label := "chorus/v2/epoch/rekey-id"
+	b := append([]byte{byte(len(label))}, label...)
+	return sha256.Sum256(append(append(append(b, group[:]...), author[:]...), nonce[:]...))
+}

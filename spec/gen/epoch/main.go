@@ -376,10 +376,20 @@ func cases() []Case {
 	add(Case{Name: "slot_hint_version_2", Op: "slot_hint_legacy", Expect: "success", Event: h(e1.id[:]),
 		Installation: h(insts[0][:]), Output: h(legacy[:])})
 	nonce := read16(r)
-	rk := epoch.NewRekey(group, insts[1], nonce, must(epoch.NewFrontier(e2a.id, e2b.id)))
-	rid := epoch.RekeyID(group, insts[1], nonce)
+	rkPrev := must(epoch.NewFrontier(e2a.id, e2b.id))
+	rk := epoch.NewRekey(group, insts[1], nonce, rkPrev)
+	rid := epoch.RekeyID(group, insts[1], nonce, rkPrev)
+	if rid != rekeyIDSpec(group, insts[1], nonce, rkPrev) || rk.Event != rid {
+		log.Fatal("rekey id disagrees with the specification")
+	}
 	add(Case{Name: "rekey_id", Op: "rekey_id", Expect: "success", Group: h(group[:]), Author: h(insts[1][:]),
-		Nonce: h(nonce[:]), Output: h(rid[:])})
+		Nonce: h(nonce[:]), Prev: hexIDs(rkPrev), Output: h(rid[:])})
+	lrid := epoch.LegacyRekeyID(group, insts[1], nonce)
+	if lrid != legacyRekeyIDSpec(group, insts[1], nonce) {
+		log.Fatal("legacy rekey id disagrees with the specification")
+	}
+	add(Case{Name: "rekey_id_legacy", Op: "rekey_id_legacy", Expect: "success", Group: h(group[:]), Author: h(insts[1][:]),
+		Nonce: h(nonce[:]), Output: h(lrid[:])})
 	// Key confirmations (spec: "Key confirmation"), checked here against the formula.
 	rkSeed := epoch.Seed(sha256.Sum256([]byte("rekey seed of the vectors"))) // fixed: the random stream stays as it was
 	rk.Confirm(group, &rkSeed)
@@ -458,7 +468,16 @@ func cases() []Case {
 	mbEnc := must(mb.MarshalBinary())
 	kbBad("key_block_trailing_byte", append(slices.Clone(mbEnc), 0))
 	kbBad("key_block_version_1", append([]byte{1}, mbEnc[1:]...))
-	kbBad("key_block_version_4", append([]byte{4}, mbEnc[1:]...))
+	kbBad("key_block_version_5", append([]byte{5}, mbEnc[1:]...))
+	// A version 3 block (AES slot hints, the legacy rekey id) is still read, and re-encodes
+	// as version 3; a version 4 rekey id in it is a mismatch.
+	legacyRekey := rk
+	legacyRekey.LegacyID = true
+	legacyRekey.Event = lrid
+	kb("key_block_version_3_rekey", legacyRekey)
+	v3Wrong := must(legacyRekey.MarshalBinary())
+	copy(v3Wrong[2+16:], rid[:])
+	kbBad("key_block_version_3_rekey_id_of_version_4", v3Wrong)
 	// A version 2 block (SHA-256 slot hints) is still read, and re-encodes as version 2.
 	legacyBlock := mb
 	legacyBlock.LegacyHints = true
@@ -541,7 +560,7 @@ func cases() []Case {
 		add(Case{Name: name, Op: "state", Expect: class(err), Encoding: h(enc)})
 	}
 	stBad("state_trailing_byte", append(slices.Clone(stEnc), 0))
-	stBad("state_version_2", append([]byte{0x45, 2}, stEnc[2:]...))
+	stBad("state_version_3", append([]byte{0x45, 3}, stEnc[2:]...))
 	zeroFlag := slices.Clone(stEnc)
 	zeroFlag[2+32+4+32] = 0 // flags of the first known id
 	stBad("state_known_flags_zero", zeroFlag)
@@ -556,6 +575,17 @@ func cases() []Case {
 	must(0, held.ApplyWelcomed(epoch.Event{ID: entry, Prev: held.Frontier()}, authorB))
 	heldEnc := must(held.MarshalBinary())
 	add(Case{Name: "state_held", Op: "state", Expect: "success", Encoding: h(heldEnc)})
+	// A frontier rekey whose id commits to its prev: the state keeps its author and nonce
+	// (origin 0x01); another nonce is a mismatch.
+	withRekey := st.Clone()
+	rkState := epoch.NewRekey(group, insts[1], nonce, withRekey.Frontier())
+	must(0, withRekey.Apply(epoch.Event{ID: rkState.Event, Prev: rkState.Prev, Rekey: rkState.Origin()}))
+	rkStEnc := must(withRekey.MarshalBinary())
+	add(Case{Name: "state_rekey_origin", Op: "state", Expect: "success", Encoding: h(rkStEnc)})
+	badNonce := slices.Clone(rkStEnc)
+	at := bytes.Index(badNonce, append(append([]byte{0x01}, insts[1][:]...), nonce[:]...))
+	badNonce[at+1+16] ^= 1
+	stBad("state_rekey_origin_mismatch", badNonce)
 	unknownBit := slices.Clone(stEnc)
 	unknownBit[2+32+4+32] |= 0x08 // flags of the first known id
 	stBad("state_known_flags_unknown_bit", unknownBit)
@@ -571,14 +601,14 @@ func cases() []Case {
 	want := must(mem.Current())
 	jn := must(mem.JoinFor(e2a.id, &e2a.seed))
 	jEnc := must(jn.MarshalBinary())
-	nc := must(epoch.NewScheduleFromJoin(group, must(epoch.ParseJoin(jEnc))))
+	nc := must(epoch.NewScheduleFromJoin(group, must(epoch.ParseJoin(group, jEnc))))
 	if got := must(nc.Current()); got != want {
 		log.Fatal("join: newcomer epoch differs")
 	}
 	add(Case{Name: "join_concurrent", Op: "join", Expect: "success", Group: h(group[:]), Encoding: h(jEnc),
 		EpochID: h(want.ID[:]), EpochSecret: h(want.Secret[:])})
 	jBad := func(name string, enc []byte) {
-		_, err := epoch.ParseJoin(enc)
+		_, err := epoch.ParseJoin(group, enc)
 		add(Case{Name: name, Op: "join", Expect: class(err), Group: h(group[:]), Encoding: h(enc)})
 	}
 	jBad("join_trailing_byte", append(slices.Clone(jEnc), 0))
@@ -600,6 +630,26 @@ func cases() []Case {
 		supEnc = append(append(supEnc, e.Kind), e.Value[:]...)
 	}
 	jBad("join_entry_supersedes_another", supEnc)
+	// A join whose entry is a rekey (origin 0x01: author and nonce), then the same entry with
+	// another prev (the id no longer matches: mismatch).
+	rkSched := must(epoch.NewScheduleFromJoin(group, jn))
+	rkJoin := epoch.NewRekey(group, insts[1], nonce, rkSched.Frontier())
+	must(0, rkSched.Apply(epoch.Event{ID: rkJoin.Event, Prev: rkJoin.Prev, Rekey: rkJoin.Origin()}))
+	must(0, rkSched.SetSeed(rkJoin.Event, &rkSeed))
+	wantRk := must(rkSched.Current())
+	rj := must(rkSched.JoinFor(rkJoin.Event, &rkSeed))
+	rjEnc := must(rj.MarshalBinary())
+	if got := must(must(epoch.NewScheduleFromJoin(group, must(epoch.ParseJoin(group, rjEnc)))).Current()); got != wantRk {
+		log.Fatal("join: rekey newcomer epoch differs")
+	}
+	add(Case{Name: "join_rekey", Op: "join", Expect: "success", Group: h(group[:]), Encoding: h(rjEnc),
+		EpochID: h(wantRk.ID[:]), EpochSecret: h(wantRk.Secret[:])})
+	rjShort := rj
+	rjShort[0].Prev = rjShort[0].Prev[:1]
+	jBad("join_rekey_prev_mismatch", must(rjShort.MarshalBinary()))
+	rjOrigin := slices.Clone(rjEnc)
+	rjOrigin[len(rjOrigin)-1-16-16] = 0x02 // origin byte
+	jBad("join_origin_unknown", rjOrigin)
 
 	// Outer layer.
 	ep := must(st.Current())
