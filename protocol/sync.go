@@ -356,3 +356,58 @@ func (t *txn) dropReceivers(group GroupID, insts []InstallationID) error {
 	}
 	return nil
 }
+
+// later returns the later of a and b.
+func later(a, b time.Time) time.Time {
+	if a.After(b) {
+		return a
+	}
+	return b
+}
+
+// markJoinSync makes the next sync of a newly joined topic start at since (minus the
+// clock-skew margin), so that messages sent between the welcome and our subscription are
+// fetched.
+func (t *txn) markJoinSync(topic string, since time.Time) error {
+	last, err := t.LastSync(topic)
+	if err != nil {
+		return err
+	}
+	if last.IsZero() || since.Before(last) {
+		return t.SetLastSync(topic, since)
+	}
+	return nil
+}
+
+// catchUpFromWelcome makes the next sync of topic start at Welcome w's time (markJoinSync)
+// and has the running client sync it at once, whether or not the topic is newly
+// subscribed (spec "History catch-up"): the group's publishes of the epochs w gives us
+// that reached us before w opened with no key of ours and were dropped (only the junk
+// filter remembers them), among them key events (a removal of ours after the re-add w
+// makes) that nothing else brings again. A topic already subscribed (another group on
+// it, or a re-add before the subscriptions loop saw our removal) had no catch-up before
+// (TestRejoinCatchesUpOnSubscribedTopic).
+func (t *txn) catchUpFromWelcome(topic string, sentAt uint64) error {
+	now := t.c.now()
+	sent := now
+	if ms := int64(sentAt); ms > 0 && ms < now.UnixMilli() {
+		// No earlier than the history window a first sync fetches: a member's Welcome
+		// claiming an old time costs us one fetch of that window, no more.
+		sent = later(timeFromMillis(ms), now.Add(-t.c.opt.historyWindow))
+	}
+	if err := t.markJoinSync(topic, sent.Add(-syncMargin)); err != nil {
+		return err
+	}
+	c := t.c
+	t.onCommit(func() { // under c.mu
+		// The junk filter may hold those publishes: they open now (a re-join keeps
+		// the number of groups, which alone clears it, unchanged).
+		c.junk.reset()
+		if c.catchUp == nil {
+			c.catchUp = make(map[string]bool)
+		}
+		c.catchUp[topic] = true
+	})
+	t.topicsChanged, t.newKeys = true, true // wakes the subscriptions loop; pending retried
+	return nil
+}
