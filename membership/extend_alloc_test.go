@@ -44,7 +44,7 @@ func TestCausalExtendRemovalAllocs(t *testing.T) {
 	if len(next.Members) != n || next.IsMember(members[n/2]) || !st.IsMember(members[n/2]) {
 		t.Fatalf("removal not applied as expected: %d members", len(next.Members))
 	}
-	list := uint64(len(st.Members)) * 16       // one member list (string headers)
+	list := uint64(len(st.Members)) * 16     // one member list (string headers)
 	events := uint64(len(st.Events)+1) * 256 // the next state's event list (Event is 256 B)
 	got := total - parse
 	if limit := list + list/2 + events + 4096; got > limit {
