@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"hash"
+	"sync"
 	"time"
 
 	"lukechampine.com/blake3"
@@ -36,6 +37,32 @@ func envelopeHash(topic string, payload []byte) [32]byte {
 	h.Write(payload)
 	var out [32]byte
 	h.Sum(out[:0])
+	return out
+}
+
+// hasherPool lends BLAKE3 hashers (18 KB each, most of it the hasher's buffer) to a
+// client's replay markers of large envelopes: a fresh one per key block received was an
+// allocation that had to be zeroed (issue 13). The zero value is ready; the pool is the
+// client's own (sync.Pool: safe for concurrent use, emptied by the collector).
+type hasherPool struct{ p sync.Pool }
+
+// envelopeHash is envelopeHash (the same marker) with a hasher of the pool.
+func (hp *hasherPool) envelopeHash(topic string, payload []byte) [32]byte {
+	if 2+len(topic)+len(payload) <= envelopeHashBLAKE3 {
+		return envelopeHash(topic, payload)
+	}
+	h, ok := hp.p.Get().(*blake3.Hasher)
+	if ok {
+		h.Reset()
+	} else {
+		h = blake3.New(32, nil)
+	}
+	h.Write([]byte{byte(len(topic) >> 8), byte(len(topic))})
+	h.Write([]byte(topic))
+	h.Write(payload)
+	var out [32]byte
+	h.Sum(out[:0])
+	hp.p.Put(h)
 	return out
 }
 

@@ -26,7 +26,7 @@ var (
 // time.
 // It reports whether new keys arrived (pending envelopes should be retried).
 func (c *Client) process(ctx context.Context, topic string, payload []byte) (newKeys bool) {
-	hash := envelopeHash(topic, payload)
+	hash := c.hashers.envelopeHash(topic, payload)
 	if c.junk.has(hash) || c.ownSent.has(hash) {
 		return false
 	}
