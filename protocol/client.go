@@ -210,7 +210,7 @@ type Client struct {
 	junk junkFilter // keyless inbound input seen recently (flood.go)
 	// hashers lend BLAKE3 hashers to the replay markers of large envelopes (delivery.go).
 	hashers hasherPool
-	spks spkCache   // our signed prekeys' private keys, guarded by mu (flood.go)
+	spks    spkCache // our signed prekeys' private keys, guarded by mu (flood.go)
 
 	// test hooks (export_test.go)
 	hookStored   func() error // after an outbound message is stored, before it is published
