@@ -208,9 +208,10 @@ type Client struct {
 	q  quotaQueue            // outbox records waiting for quota (quota.go)
 
 	junk junkFilter // keyless inbound input seen recently (flood.go)
+	spks spkCache   // our signed prekeys' private keys, guarded by mu (flood.go)
+
 	// hashers lend BLAKE3 hashers to the replay markers of large envelopes (delivery.go).
 	hashers hasherPool
-	spks    spkCache // our signed prekeys' private keys, guarded by mu (flood.go)
 
 	// test hooks (export_test.go)
 	hookStored   func() error // after an outbound message is stored, before it is published
