@@ -101,6 +101,9 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 // retryPending retries stored envelopes until no more can be opened.
 func (c *Client) retryPending(ctx context.Context) {
 	for round := 0; round < 8 && ctx.Err() == nil; round++ {
+		if c.pendingNone() {
+			return // a committed read found none and none was put since (hotpath_views.go)
+		}
 		var list []storage.PendingRecord
 		if err := c.tx(ctx, func(t *txn) error {
 			var err error
