@@ -44,8 +44,8 @@ func envelopeHash(topic string, payload []byte) [32]byte {
 // client's replay markers of large envelopes and to its key block signature checks: a
 // fresh one for each per key block received was two allocations that had to be zeroed,
 // and in a process that had returned its free memory to the OS, written to through page
-// faults (issue 13). The zero value is ready; the pool is the
-// client's own (sync.Pool: safe for concurrent use, emptied by the collector).
+// faults (issue 13). The zero value is ready; the pool is the client's own (sync.Pool:
+// safe for concurrent use, emptied by the collector).
 type hasherPool struct{ p sync.Pool }
 
 // envelopeHash is envelopeHash (the same marker) with a hasher of the pool.
