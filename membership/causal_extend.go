@@ -70,7 +70,7 @@ func extendCausal(stored *State, incoming []Event) (State, bool) {
 	}
 	next := *stored
 	next.Name, next.Color, next.Description, next.Image = cs.name, cs.color, cs.description, cs.image
-	next.Members, next.Admins, next.LastClock = cs.members.list(), cs.admins.list(), cs.lastClock
+	next.Members, next.Admins, next.LastClock = cs.members.take(), cs.admins.take(), cs.lastClock
 	// A new array of the exact length (not an append's spare room: a state is kept as long
 	// as its group, and each change replaces it).
 	next.Events = append(append(make([]Event, 0, len(stored.Events)+len(added)), stored.Events...), added...)
@@ -108,10 +108,10 @@ func knownIdentical(st *State, id EventID, ev *Event) bool {
 	return false
 }
 
-// cstateOf is the rules' view of a derived state (private copies of the sets, without
-// maps: the few checks of a few events scan them, which costs less than indexing a large
-// group's members).
+// cstateOf is the rules' view of a derived state (its sets share the state's lists until
+// they change, and have no maps: the few checks of a few events scan them, which costs
+// less than indexing a large group's members).
 func cstateOf(st *State) *cstate {
-	return &cstate{members: &orderedSet{items: slices.Clone(st.Members)}, admins: &orderedSet{items: slices.Clone(st.Admins)},
+	return &cstate{members: &orderedSet{items: st.Members, shared: true}, admins: &orderedSet{items: st.Admins, shared: true},
 		name: st.Name, color: st.Color, description: st.Description, image: st.Image, lastClock: st.LastClock}
 }

@@ -214,6 +214,9 @@ func minus(a, b []string) []string {
 type orderedSet struct {
 	m     map[string]struct{}
 	items []string
+	// shared: items is another list's array (a state's, see cstateOf), not to be written:
+	// the first change makes the set's own copy.
+	shared bool
 }
 
 func newOrderedSet() *orderedSet { return &orderedSet{m: make(map[string]struct{})} }
@@ -224,26 +227,31 @@ func (s *orderedSet) add(items ...string) {
 			if s.m != nil {
 				s.m[it] = struct{}{}
 			}
+			if s.shared {
+				s.items, s.shared = append(make([]string, 0, len(s.items)+len(items)), s.items...), false
+			}
 			s.items = append(s.items, it)
 		}
 	}
 }
 
+// remove removes it (one scan of the items; a shared list is copied once, without it).
 func (s *orderedSet) remove(it string) {
-	if !s.has(it) {
-		return
-	}
 	if s.m != nil {
+		if _, ok := s.m[it]; !ok {
+			return
+		}
 		delete(s.m, it)
 	}
-	n := 0
-	for _, x := range s.items {
-		if x != it {
-			s.items[n] = x
-			n++
-		}
+	i := slices.Index(s.items, it)
+	if i < 0 {
+		return
 	}
-	s.items = s.items[:n]
+	if s.shared {
+		s.items, s.shared = append(append(make([]string, 0, len(s.items)-1), s.items[:i]...), s.items[i+1:]...), false
+		return
+	}
+	s.items = slices.Delete(s.items, i, i+1)
 }
 
 func (s *orderedSet) has(it string) bool {
@@ -269,6 +277,15 @@ func (s *orderedSet) empty() bool { return len(s.items) == 0 }
 
 // list returns a copy of the items.
 func (s *orderedSet) list() []string { return cloneStrings(s.items) }
+
+// take returns the items as a new list for a state: the set's own copy when it made one
+// (the set is not used after), else a copy.
+func (s *orderedSet) take() []string {
+	if s.shared || len(s.items) == 0 {
+		return cloneStrings(s.items) // nil when empty, as list
+	}
+	return slices.Clip(s.items)
+}
 
 // verifier checks event authors within one Derive, recovering each distinct
 // (signature, digest) at most once.

@@ -211,6 +211,9 @@ type Client struct {
 	junk junkFilter // keyless inbound input seen recently (flood.go)
 	spks spkCache   // our signed prekeys' private keys, guarded by mu (flood.go)
 
+	// hashers lend BLAKE3 hashers to the replay markers of large envelopes (delivery.go).
+	hashers hasherPool
+
 	// test hooks (export_test.go)
 	hookStored   func() error // after an outbound message is stored, before it is published
 	frameLimit   int          // MaxFrame; smaller in tests to exercise split rotation blocks

@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"hash"
+	"sync"
 	"time"
 
 	"lukechampine.com/blake3"
@@ -38,6 +39,40 @@ func envelopeHash(topic string, payload []byte) [32]byte {
 	h.Sum(out[:0])
 	return out
 }
+
+// hasherPool lends BLAKE3 hashers (18 KB each, most of it the hasher's buffer) to a
+// client's replay markers of large envelopes and to its key block signature checks: a
+// fresh one for each per key block received was two allocations that had to be zeroed,
+// and in a process that had returned its free memory to the OS, written to through page
+// faults (issue 13). The zero value is ready; the pool is the client's own (sync.Pool:
+// safe for concurrent use, emptied by the collector).
+type hasherPool struct{ p sync.Pool }
+
+// envelopeHash is envelopeHash (the same marker) with a hasher of the pool.
+func (hp *hasherPool) envelopeHash(topic string, payload []byte) [32]byte {
+	if 2+len(topic)+len(payload) <= envelopeHashBLAKE3 {
+		return envelopeHash(topic, payload)
+	}
+	h := hp.get()
+	h.Reset()
+	h.Write([]byte{byte(len(topic) >> 8), byte(len(topic))})
+	h.Write([]byte(topic))
+	h.Write(payload)
+	var out [32]byte
+	h.Sum(out[:0])
+	hp.put(h)
+	return out
+}
+
+// get lends a hasher (in any state: reset it), put takes it back.
+func (hp *hasherPool) get() *blake3.Hasher {
+	if h, ok := hp.p.Get().(*blake3.Hasher); ok {
+		return h
+	}
+	return blake3.New(32, nil)
+}
+
+func (hp *hasherPool) put(h *blake3.Hasher) { hp.p.Put(h) }
 
 // envelopeHashStack is the largest envelope envelopeHash hashes from a stack buffer.
 const envelopeHashStack = 1024

@@ -51,3 +51,24 @@ func TestEnvelopeHashLarge(t *testing.T) {
 		}
 	}
 }
+
+// TestEnvelopeHashPooled: a client hashes a key block's envelope (150 KB) with a BLAKE3
+// hasher it reuses: the marker equals envelopeHash's, and a second envelope allocates
+// nothing (issue 13: each was an 18 KB hasher allocated and zeroed per receiver).
+func TestEnvelopeHashPooled(t *testing.T) {
+	topic := "/waku/2/" + strings.Repeat("t", 40)
+	var hp hasherPool
+	for _, n := range []int{300, envelopeHashBLAKE3, 150 << 10, 17, 150<<10 + 3} {
+		payload := make([]byte, n)
+		for i := range payload {
+			payload[i] = byte(i*3 + n)
+		}
+		if got, want := hp.envelopeHash(topic, payload), envelopeHash(topic, payload); got != want {
+			t.Fatalf("pooled marker of a %d-byte payload differs", n)
+		}
+	}
+	big := make([]byte, 150<<10)
+	if a := testing.AllocsPerRun(20, func() { hp.envelopeHash(topic, big) }); a != 0 {
+		t.Fatalf("%v allocations per 150 KB envelope hashed with the pool", a)
+	}
+}

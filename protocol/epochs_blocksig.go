@@ -38,7 +38,13 @@ func (t *txn) verifyKeyBlock(g GroupID, kb *epoch.KeyBlock, enc []byte, withMess
 		return err
 	}
 	key, err := t.c.hot.signingKey(in)
-	if err != nil || !epoch.VerifyKeyBlock(t.c.hot.verify, epoch.ID(g), enc, key) {
+	if err != nil {
+		return errForged
+	}
+	h := t.c.hashers.get() // the one the envelope's replay marker used, most often
+	ok := epoch.VerifyKeyBlockWith(h, t.c.hot.verify, epoch.ID(g), enc, key)
+	t.c.hashers.put(h)
+	if !ok {
 		return errForged
 	}
 	return nil

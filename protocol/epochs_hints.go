@@ -29,12 +29,7 @@ func packHints(hs [][epoch.HintSize]byte) hintList {
 		for i := range hs {
 			keys[i] = keyOf(hs[i])
 		}
-		slices.SortFunc(keys, func(a, b hintKey) int {
-			if c := cmp.Compare(a.hi, b.hi); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.lo, b.lo)
-		})
+		slices.SortFunc(keys, cmpKey)
 		for i := range keys {
 			binary.BigEndian.PutUint64(hs[i][:8], keys[i].hi)
 			binary.BigEndian.PutUint64(hs[i][8:], keys[i].lo)
@@ -48,8 +43,32 @@ func packHints(hs [][epoch.HintSize]byte) hintList {
 	return out
 }
 
+// blockHintList is packHints(blockHints(kb)) without the list of hints in between (16 KB
+// at 1000 slots, issue 13): the sort keys are read from the slots.
+func blockHintList(kb *epoch.KeyBlock) hintList {
+	keys := make([]hintKey, len(kb.Slots))
+	for i := range kb.Slots {
+		keys[i] = keyOf(kb.Slots[i].Hint)
+	}
+	slices.SortFunc(keys, cmpKey)
+	keys = slices.Compact(keys)
+	out := make(hintList, len(keys)*epoch.HintSize)
+	for i := range keys {
+		binary.BigEndian.PutUint64(out[i*epoch.HintSize:], keys[i].hi)
+		binary.BigEndian.PutUint64(out[i*epoch.HintSize+8:], keys[i].lo)
+	}
+	return out
+}
+
 // hintKey is a hint as two integers, ordered as the hint's bytes.
 type hintKey struct{ hi, lo uint64 }
+
+func cmpKey(a, b hintKey) int {
+	if c := cmp.Compare(a.hi, b.hi); c != 0 {
+		return c
+	}
+	return cmp.Compare(a.lo, b.lo)
+}
 
 func keyOf(h [epoch.HintSize]byte) hintKey {
 	return hintKey{binary.BigEndian.Uint64(h[:8]), binary.BigEndian.Uint64(h[8:])}

@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/chorus-im/chorus/epoch"
@@ -166,5 +167,42 @@ func TestHintListHasSpread(t *testing.T) {
 				t.Fatalf("round %d (%d hints): has(%x) = %v, want %v", round, l.len(), p, l.has(p), in[p])
 			}
 		}
+	}
+}
+
+// TestBlockHintList: a received block's hint set, packed from its slots directly, is the
+// set packHints makes of its hints (in slot order, sorted or not, with repeats), and is
+// two allocations (the sort keys and the set), not three (issue 13: the list of hints
+// first copied out of the slots was 16 KB more per key event at 1000 slots).
+func TestBlockHintList(t *testing.T) {
+	r := rand.New(rand.NewPCG(5, 6))
+	for _, n := range []int{0, 1, 2, 7, 300, 1000} {
+		kb := &epoch.KeyBlock{Slots: make([]epoch.Slot, n)}
+		for i := range kb.Slots {
+			for j := range kb.Slots[i].Hint {
+				kb.Slots[i].Hint[j] = byte(r.Uint32())
+			}
+		}
+		if n > 5 {
+			kb.Slots[5].Hint = kb.Slots[2].Hint // a repeat
+		}
+		for _, sorted := range []bool{false, true} {
+			if sorted {
+				slices.SortFunc(kb.Slots, func(a, b epoch.Slot) int { return bytes.Compare(a.Hint[:], b.Hint[:]) })
+			}
+			want := packHints(blockHints(kb))
+			if got := blockHintList(kb); !bytes.Equal(got, want) {
+				t.Fatalf("%d slots (sorted %v): the packed set differs from packHints'", n, sorted)
+			}
+		}
+	}
+	kb := &epoch.KeyBlock{Slots: make([]epoch.Slot, 1000)}
+	for i := range kb.Slots {
+		for j := range kb.Slots[i].Hint {
+			kb.Slots[i].Hint[j] = byte(r.Uint32())
+		}
+	}
+	if a := testing.AllocsPerRun(10, func() { blockHintList(kb) }); a > 2 {
+		t.Errorf("%v allocations packing the hints of 1000 slots, want ≤ 2", a)
 	}
 }

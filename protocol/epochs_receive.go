@@ -332,7 +332,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		if !st.IsMember(in.Account) {
 			m.Covered[kb.Event.String()] = &coverage{Author: author, Departed: true}
 		} else if kb.Parts == 1 {
-			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: packHints(blockHints(kb)), HintsV3: !kb.LegacyHints}
+			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: blockHintList(kb), HintsV3: !kb.LegacyHints}
 		}
 		if departs {
 			m.Departs = append(m.Departs, kb.Event.String())

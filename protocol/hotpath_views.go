@@ -160,6 +160,13 @@ func (t *txn) learnEmpty(topics []string) error {
 	return nil
 }
 
+// pendingNone reports whether the client knows the store holds no pending envelope.
+func (c *Client) pendingNone() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hot.pendingNone
+}
+
 // clearPending deletes the pending record of an envelope just processed, unless the
 // store holds none (pendingNone).
 func (t *txn) clearPending(hash [32]byte) error {

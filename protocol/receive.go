@@ -26,7 +26,7 @@ var (
 // time.
 // It reports whether new keys arrived (pending envelopes should be retried).
 func (c *Client) process(ctx context.Context, topic string, payload []byte) (newKeys bool) {
-	hash := envelopeHash(topic, payload)
+	hash := c.hashers.envelopeHash(topic, payload)
 	if c.junk.has(hash) || c.ownSent.has(hash) {
 		return false
 	}
@@ -101,6 +101,9 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 // retryPending retries stored envelopes until no more can be opened.
 func (c *Client) retryPending(ctx context.Context) {
 	for round := 0; round < 8 && ctx.Err() == nil; round++ {
+		if c.pendingNone() {
+			return // a committed read found none and none was put since (hotpath_views.go)
+		}
 		var list []storage.PendingRecord
 		if err := c.tx(ctx, func(t *txn) error {
 			var err error
