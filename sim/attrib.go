@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"runtime"
 	"runtime/metrics"
+	"slices"
 	"time"
 )
 
@@ -26,6 +27,9 @@ type Attr struct {
 	// Publish is the transport's CPU inside the sender's publishes (its fan-out to every
 	// subscriber; on the sender's thread, not in CPU).
 	Publish time.Duration
+	// PubMinFlt and PubInvolCS are the sender thread's minor faults and involuntary
+	// context switches inside those publishes (part of MinFlt and InvolCS).
+	PubMinFlt, PubInvolCS float64
 	// Cgo is the process's cgo calls (sqlite, secp256k1) in the interval.
 	Cgo float64
 	// MinFlt, MajFlt: page faults; VolCS, InvolCS: context switches (voluntary: the thread
@@ -106,33 +110,47 @@ func attrBetween(a, b attrStamp, cpu time.Duration) Attr {
 		HeapLive: float64(b.live)}
 }
 
-// attrMean is the mean of xs (zero Attr if none).
+// attrMean summarises xs (zero Attr if none): the median of each figure, except the
+// collections and their CPU (rare: a median would hide them), which are means.
 func attrMean(xs []Attr) Attr {
 	var m Attr
 	if len(xs) == 0 {
 		return m
 	}
-	for _, x := range xs {
-		m.CPU += x.CPU
-		m.User += x.User
-		m.Sys += x.Sys
-		m.GCCPU += x.GCCPU
-		m.ScavengeCPU += x.ScavengeCPU
-		m.GCCycles += x.GCCycles
-		m.Publish += x.Publish
-		m.Cgo += x.Cgo
-		m.MinFlt += x.MinFlt
-		m.MajFlt += x.MajFlt
-		m.VolCS += x.VolCS
-		m.InvolCS += x.InvolCS
-		m.HeapLive += x.HeapLive
+	med := func(f func(Attr) float64) float64 {
+		v := make([]float64, len(xs))
+		for i, x := range xs {
+			v[i] = f(x)
+		}
+		slices.Sort(v)
+		if n := len(v); n%2 == 0 {
+			return (v[n/2-1] + v[n/2]) / 2
+		}
+		return v[len(v)/2]
 	}
-	n := len(xs)
-	d, f := time.Duration(n), float64(n)
-	m.N = n
-	m.CPU, m.User, m.Sys, m.GCCPU, m.ScavengeCPU = m.CPU/d, m.User/d, m.Sys/d, m.GCCPU/d, m.ScavengeCPU/d
-	m.Publish, m.GCCycles, m.Cgo = m.Publish/d, m.GCCycles/f, m.Cgo/f
-	m.MinFlt, m.MajFlt, m.VolCS, m.InvolCS, m.HeapLive = m.MinFlt/f, m.MajFlt/f, m.VolCS/f, m.InvolCS/f, m.HeapLive/f
+	dmed := func(f func(Attr) time.Duration) time.Duration {
+		return time.Duration(med(func(a Attr) float64 { return float64(f(a)) }))
+	}
+	m.N = len(xs)
+	m.CPU = dmed(func(a Attr) time.Duration { return a.CPU })
+	m.User = dmed(func(a Attr) time.Duration { return a.User })
+	m.Sys = dmed(func(a Attr) time.Duration { return a.Sys })
+	m.Publish = dmed(func(a Attr) time.Duration { return a.Publish })
+	m.ScavengeCPU = dmed(func(a Attr) time.Duration { return a.ScavengeCPU })
+	m.Cgo = med(func(a Attr) float64 { return a.Cgo })
+	m.MinFlt = med(func(a Attr) float64 { return a.MinFlt })
+	m.PubMinFlt = med(func(a Attr) float64 { return a.PubMinFlt })
+	m.PubInvolCS = med(func(a Attr) float64 { return a.PubInvolCS })
+	m.MajFlt = med(func(a Attr) float64 { return a.MajFlt })
+	m.VolCS = med(func(a Attr) float64 { return a.VolCS })
+	m.InvolCS = med(func(a Attr) float64 { return a.InvolCS })
+	m.HeapLive = med(func(a Attr) float64 { return a.HeapLive })
+	for _, x := range xs {
+		m.GCCPU += x.GCCPU
+		m.GCCycles += x.GCCycles
+	}
+	m.GCCPU /= time.Duration(len(xs))
+	m.GCCycles /= float64(len(xs))
 	return m
 }
 
@@ -146,7 +164,7 @@ func (p *printer) attribution(r *Report) {
 		}
 		rows = append(rows, []string{runN(run), itoa(run.D), what, itoa(a.N), dur(a.CPU), dur(a.Publish), dur(a.User), dur(a.Sys),
 			fmt.Sprintf("%.1f", a.Cgo),
-			fmt.Sprintf("%.1f", a.MinFlt), fmt.Sprintf("%.2f / %.2f", a.VolCS, a.InvolCS),
+			fmt.Sprintf("%.1f (%.1f)", a.MinFlt, a.PubMinFlt), fmt.Sprintf("%.1f / %.1f (%.1f)", a.VolCS, a.InvolCS, a.PubInvolCS),
 			fmt.Sprintf("%.3f", a.GCCycles), dur(a.GCCPU), fmtBytes(a.HeapLive)})
 	}
 	for _, run := range r.Runs {
@@ -161,12 +179,12 @@ func (p *printer) attribution(r *Report) {
 	if len(rows) == 0 {
 		return
 	}
-	p.f("Where a group message's measured intervals go (means per interval; issue 16). CPU: the sender's " +
+	p.f("Where a group message's measured intervals go (medians per interval; collections and GC CPU: means; issue 16). CPU: the sender's " +
 		"thread, or the receive window's process CPU less the empty window's; user and sys: getrusage of the same " +
 		"thread or the whole process (the receiver's include the harness's, as the empty window's row shows); " +
 		"the transport's publish (its fan-out to every subscriber, on the sender's thread: in user and sys, not in CPU); " +
 		"cgo calls and the collector's figures are the process's; faults and context switches (voluntary / " +
-		"involuntary) of the same thread or process; collections ended inside the interval and the runtime's " +
+		"involuntary) of the same thread or process, in brackets the sender's inside its publishes; collections ended inside the interval and the runtime's " +
 		"estimate of their CPU; live heap at the last collection.\n\n")
 	p.table([]string{"N", "D", "interval", "intervals", "CPU", "publish", "user", "sys", "cgo calls", "minor faults", "context switches", "collections", "GC CPU", "live heap"}, rows)
 }

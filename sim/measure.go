@@ -73,7 +73,7 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		p0 := s.tr.pubCPU.Load()
+		p0, pf0, pi0 := s.tr.pubCPU.Load(), s.tr.pubFlt.Load(), s.tr.pubInvol.Load()
 		a0 := cl.attr.stamp(true)
 		c0, w0 := threadCPU(), time.Now()
 		exps, err := act()
@@ -84,6 +84,7 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		res.senderWall = w1.Sub(w0)
 		res.txAttr = attrBetween(a0, a1, res.senderCPU)
 		res.txAttr.Publish = time.Duration(pub)
+		res.txAttr.PubMinFlt, res.txAttr.PubInvolCS = float64(s.tr.pubFlt.Load()-pf0), float64(s.tr.pubInvol.Load()-pi0)
 		ch <- actOut{exps, err}
 	}()
 	var out actOut
