@@ -263,6 +263,7 @@ func (cl *cluster) emptyWindow(ctx context.Context) (time.Duration, Attr, error)
 	var w []time.Duration
 	var as []Attr
 	for range emptyWindows {
+		cl.prof.mark()
 		a0 := cl.attr.stamp(false)
 		c0 := processCPU()
 		cl.setGates(true, []int{})
@@ -273,6 +274,7 @@ func (cl *cluster) emptyWindow(ctx context.Context) (time.Duration, Attr, error)
 		d := time.Duration(processCPU() - c0)
 		w = append(w, d)
 		as = append(as, attrBetween(a0, cl.attr.stamp(false), d))
+		cl.prof.window("empty")
 		cl.setGates(false, []int{})
 	}
 	return chorustest.Median(w), attrMean(as), nil
