@@ -58,6 +58,10 @@ type cluster struct {
 	prof *cpuProfiler
 	// attr reads the counters of the measured intervals (attrib.go; nil: CPU only).
 	attr *attrSampler
+	// acting is set while a sender's call is measured; harnessInAct counts the harness's
+	// own work found inside such an interval (scenario.members: it must run before).
+	acting       atomic.Bool
+	harnessInAct atomic.Int64
 	// measures and collections count measure calls and the collections they forced;
 	// numGC is the runtime's count after the last one.
 	measures, collections int

@@ -75,9 +75,11 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		defer runtime.UnlockOSThread()
 		p0, pf0, pi0 := s.tr.pubCPU.Load(), s.tr.pubFlt.Load(), s.tr.pubInvol.Load()
 		a0 := cl.attr.stamp(true)
+		cl.acting.Store(true)
 		c0, w0 := threadCPU(), time.Now()
 		exps, err := act()
 		c1, w1 := threadCPU(), time.Now()
+		cl.acting.Store(false)
 		a1 := cl.attr.stamp(true)
 		pub := s.tr.pubCPU.Load() - p0
 		res.senderCPU = time.Duration(c1 - c0 - pub)

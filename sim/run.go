@@ -88,6 +88,8 @@ func (sc *scenario) play(ctx context.Context) (err error) {
 		}
 	}
 	run.Measures, run.Collections = sc.cl.measures, sc.cl.collections
+	sc.check("no harness work inside a sender's measured call", sc.cl.harnessInAct.Load() == 0,
+		"the expected receivers were computed %d times inside the interval", sc.cl.harnessInAct.Load())
 	for _, in := range sc.cl.insts {
 		if in.dropped.Load() > 0 {
 			sc.check("no events dropped", false, "%s: %d events dropped", in.name, in.dropped.Load())
@@ -223,6 +225,9 @@ func (sc *scenario) target(name string, ok bool, format string, args ...any) {
 // members returns the live installations that are in the group now, except those
 // in but.
 func (sc *scenario) members(but ...int) []int {
+	if sc.cl.acting.Load() {
+		sc.cl.harnessInAct.Add(1) // counted as the sender's: call it before measure
+	}
 	var out []int
 	for i := 0; i < (sc.r.n+1)*sc.r.d; i++ {
 		m := i / sc.r.d
