@@ -267,10 +267,11 @@ func (sc *scenario) create(ctx context.Context) error {
 		accounts = append(accounts, cl.insts[m*r.d].account)
 	}
 	admin := cl.insts[r.admin]
+	want := sc.members(r.admin)
 	res, err := cl.measure(ctx, r.admin, sc.cfg.SerialSample, sc.cfg.Timeout, func() ([]expect, error) {
 		var err error
 		sc.gid, err = admin.c.CreateGroup(ctx, "scale", "simulated group", accounts...)
-		return []expect{{key{kind: kindJoined, id: sc.gid}, sc.members(r.admin)}}, err
+		return []expect{{key{kind: kindJoined, id: sc.gid}, want}}, err
 	})
 	if err != nil {
 		return err
@@ -371,9 +372,10 @@ func (sc *scenario) add(ctx context.Context) error {
 func (sc *scenario) remove(ctx context.Context) error {
 	cl, r, run := sc.cl, sc.r, sc.run
 	acct := cl.insts[r.victim*r.d].account
+	want := sc.members(r.admin) // the victim still in: it observes its removal too
 	res, err := cl.measure(ctx, r.admin, sc.cfg.SerialSample, sc.cfg.Timeout, func() ([]expect, error) {
 		err := cl.insts[r.admin].c.RemoveMembers(ctx, sc.gid, acct)
-		return []expect{{key{kind: kindRemoved, id: sc.gid, s: acct}, sc.members(r.admin)}}, err
+		return []expect{{key{kind: kindRemoved, id: sc.gid, s: acct}, want}}, err
 	})
 	if err != nil {
 		return err
@@ -448,9 +450,10 @@ func (sc *scenario) revokeDevice(ctx context.Context) error {
 	revoker, victim := r.revoker*r.d, r.revoker*r.d+r.d-1
 	acct := cl.insts[revoker].account
 	id := cl.insts[victim].inst
+	want := sc.members(revoker, victim)
 	res, err := cl.measure(ctx, revoker, sc.cfg.SerialSample, sc.cfg.Timeout, func() ([]expect, error) {
 		err := cl.insts[revoker].c.RevokeInstallation(ctx, id)
-		return []expect{{key{kind: kindDevices, id: sc.gid, s: acct}, sc.members(revoker, victim)}}, err
+		return []expect{{key{kind: kindDevices, id: sc.gid, s: acct}, want}}, err
 	})
 	if err != nil {
 		return err
