@@ -83,3 +83,15 @@ func windowStamp() [3]int64 {
 	_ = unix.Getrusage(unix.RUSAGE_SELF, &ru)
 	return [3]int64{clockNanos(unix.CLOCK_MONOTONIC), ru.Utime.Nano(), ru.Stime.Nano()}
 }
+
+// usage returns the calling thread's (thread) or the process's CPU clock, user and system
+// time (ns), minor and major page faults, voluntary and involuntary context switches.
+func usage(thread bool) (cpu, user, sys, minflt, majflt, nvcsw, nivcsw int64) {
+	who, id := unix.RUSAGE_SELF, int32(unix.CLOCK_PROCESS_CPUTIME_ID)
+	if thread {
+		who, id = unix.RUSAGE_THREAD, unix.CLOCK_THREAD_CPUTIME_ID
+	}
+	var ru unix.Rusage
+	_ = unix.Getrusage(who, &ru)
+	return clockNanos(id), ru.Utime.Nano(), ru.Stime.Nano(), ru.Minflt, ru.Majflt, ru.Nvcsw, ru.Nivcsw
+}

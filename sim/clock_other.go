@@ -19,3 +19,8 @@ func physicalMemory() int64 { return 0 }
 
 // windowStamp returns the wall clock (no CPU split on this platform).
 func windowStamp() [3]int64 { return [3]int64{time.Now().UnixNano(), 0, 0} }
+
+// usage returns the wall clock as CPU (no split, no counters on this platform).
+func usage(bool) (cpu, user, sys, minflt, majflt, nvcsw, nivcsw int64) {
+	return int64(time.Since(epoch)), 0, 0, 0, 0, 0, 0
+}

@@ -56,6 +56,12 @@ type cluster struct {
 	watched atomic.Pointer[map[string]bool]
 	// prof writes CPU profiles of the admin's ordinary messages (nil: none).
 	prof *cpuProfiler
+	// attr reads the counters of the measured intervals (attrib.go; nil: CPU only).
+	attr *attrSampler
+	// acting is set while a sender's call is measured; harnessInAct counts the harness's
+	// own work found inside such an interval (scenario.members: it must run before).
+	acting       atomic.Bool
+	harnessInAct atomic.Int64
 	// measures and collections count measure calls and the collections they forced;
 	// numGC is the runtime's count after the last one.
 	measures, collections int
@@ -84,7 +90,7 @@ func newCluster(log *slog.Logger, schedule int) *cluster {
 	// topic before the members know it; they fetch them from the store when they join
 	// (spec: "Welcome v2"), so the store is on, and payloads travel by value (a stashed
 	// payload is fetched by live subscriptions only).
-	cl := &cluster{net: memory.NewNetwork(memory.Config{History: schedule == 2}), big: newOversize(), tr: newTracker(), log: log,
+	cl := &cluster{attr: newAttrSampler(), net: memory.NewNetwork(memory.Config{History: schedule == 2}), big: newOversize(), tr: newTracker(), log: log,
 		schedule: schedule}
 	cl.big.byValue = schedule == 2
 	return cl

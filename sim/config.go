@@ -238,15 +238,20 @@ type Step struct {
 	// Oversize counts publishes above transport.MaxPayload (Waku refuses them; the
 	// simulation carried them out of band to measure the rest).
 	Oversize int64
+	// TxAttr, RxAttr and EmptyAttr are the means of the counters (attrib.go) of the
+	// sender's calls, of the receive windows measured alone (CPU: as RxSerial, net of the
+	// harness's share) and of the empty windows that share is measured in (CPU: whole).
+	TxAttr, RxAttr, EmptyAttr Attr
 
-	serial   []time.Duration
-	parallel []time.Duration
-	walls    []time.Duration
-	cpu      []time.Duration
-	swall    []time.Duration
-	rx       []float64
-	pubs     []int64
-	bytes    []int64
+	txAttrs, rxAttrs, emptyAttrs []Attr
+	serial                       []time.Duration
+	parallel                     []time.Duration
+	walls                        []time.Duration
+	cpu                          []time.Duration
+	swall                        []time.Duration
+	rx                           []float64
+	pubs                         []int64
+	bytes                        []int64
 }
 
 // Converge is a free-running removal: all gates open, the admin removes a member and

@@ -67,6 +67,7 @@ type gatedNode struct {
 
 	pubs, pubBytes, pubErrs atomic.Int64
 	pubCPU                  atomic.Int64 // thread CPU inside node.Publish (valid on a locked thread)
+	pubFlt, pubInvol        atomic.Int64 // the thread's minor faults, involuntary switches inside it
 	rxEnvs, rxBytes         atomic.Int64 // envelopes that reached this installation
 	subs                    atomic.Int64 // Subscribe calls
 	pending                 atomic.Int64 // envelopes taken off the bus, not yet handed to the client
@@ -74,6 +75,7 @@ type gatedNode struct {
 
 func (t *gatedNode) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
 	c0 := threadCPU()
+	_, _, _, f0, _, _, i0 := usage(true)
 	wire := payload
 	if t.big != nil {
 		t.big.observe(len(payload))
@@ -85,6 +87,9 @@ func (t *gatedNode) Publish(ctx context.Context, topic string, payload []byte) (
 		wire = t.big.stash(topic, payload)
 	}
 	h, err := t.node.Publish(ctx, topic, wire)
+	_, _, _, f1, _, _, i1 := usage(true)
+	t.pubFlt.Add(f1 - f0)
+	t.pubInvol.Add(i1 - i0)
 	t.pubCPU.Add(threadCPU() - c0)
 	if err != nil {
 		t.pubErrs.Add(1)

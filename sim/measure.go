@@ -25,6 +25,7 @@ type opResult struct {
 	oversize              int64      // publishes above transport.MaxPayload (carried out of band)
 	rx                    []rxResult // one per expect
 	wall                  time.Duration
+	txAttr                Attr // the sender's thread during act (attrib.go)
 }
 
 // rxResult is what the receivers of one expect cost.
@@ -33,6 +34,8 @@ type rxResult struct {
 	bytes    float64         // mean bytes that reached each receiver
 	serial   []time.Duration // CPU of receivers measured alone
 	parallel time.Duration   // CPU per receiver of those measured together (0: none)
+	attrs    []Attr          // one per serial window (attrib.go)
+	empty    Attr            // the empty windows' mean (the harness's share)
 }
 
 // settle is how long a receive window stays open after the last expected event, so
@@ -70,13 +73,20 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 	go func() {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
-		p0 := s.tr.pubCPU.Load()
+		p0, pf0, pi0 := s.tr.pubCPU.Load(), s.tr.pubFlt.Load(), s.tr.pubInvol.Load()
+		a0 := cl.attr.stamp(true)
+		cl.acting.Store(true)
 		c0, w0 := threadCPU(), time.Now()
 		exps, err := act()
 		c1, w1 := threadCPU(), time.Now()
+		cl.acting.Store(false)
+		a1 := cl.attr.stamp(true)
 		pub := s.tr.pubCPU.Load() - p0
 		res.senderCPU = time.Duration(c1 - c0 - pub)
 		res.senderWall = w1.Sub(w0)
+		res.txAttr = attrBetween(a0, a1, res.senderCPU)
+		res.txAttr.Publish = time.Duration(pub)
+		res.txAttr.PubMinFlt, res.txAttr.PubInvolCS = float64(s.tr.pubFlt.Load()-pf0), float64(s.tr.pubInvol.Load()-pi0)
 		ch <- actOut{exps, err}
 	}()
 	var out actOut
@@ -130,7 +140,7 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		var empty time.Duration
 		if len(serial) > 0 {
 			var err error
-			if empty, err = cl.emptyWindow(ctx); err != nil {
+			if empty, r.empty, err = cl.emptyWindow(ctx); err != nil {
 				runtime.GOMAXPROCS(prev)
 				return nil, err
 			}
@@ -141,6 +151,7 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		}
 		for _, i := range serial {
 			cl.prof.mark()
+			a0 := cl.attr.stamp(false)
 			c0, w0 := processCPU(), time.Now()
 			cl.setGates(true, []int{i})
 			if err := cl.tr.wait(ctx, e.k, []int{i}, timeout); err != nil {
@@ -150,6 +161,7 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 			time.Sleep(settle)
 			cpu := float64(processCPU()-c0) - max(float64(empty), cl.idle*float64(time.Since(w0)))
 			r.serial = append(r.serial, time.Duration(max(cpu, 0)))
+			r.attrs = append(r.attrs, attrBetween(a0, cl.attr.stamp(false), time.Duration(max(cpu, 0))))
 			cl.prof.window("rx")
 			cl.setGates(false, []int{i})
 		}
@@ -246,22 +258,28 @@ const emptyWindows = 5
 
 // emptyWindow returns the median process CPU of serial receive windows in which nobody
 // receives anything: the wait (on an observation already made) and the settle sleep, as
-// in measure.
-func (cl *cluster) emptyWindow(ctx context.Context) (time.Duration, error) {
+// in measure; and the mean of their counters (attrib.go).
+func (cl *cluster) emptyWindow(ctx context.Context) (time.Duration, Attr, error) {
 	k := key{kind: kindCalibrate}
 	cl.tr.hit(calibrationInst, k)
 	var w []time.Duration
+	var as []Attr
 	for range emptyWindows {
+		cl.prof.mark()
+		a0 := cl.attr.stamp(false)
 		c0 := processCPU()
 		cl.setGates(true, []int{})
 		if err := cl.tr.wait(ctx, k, []int{calibrationInst}, time.Minute); err != nil {
-			return 0, err
+			return 0, Attr{}, err
 		}
 		time.Sleep(settle)
-		w = append(w, time.Duration(processCPU()-c0))
+		d := time.Duration(processCPU() - c0)
+		w = append(w, d)
+		as = append(as, attrBetween(a0, cl.attr.stamp(false), d))
+		cl.prof.window("empty")
 		cl.setGates(false, []int{})
 	}
-	return chorustest.Median(w), nil
+	return chorustest.Median(w), attrMean(as), nil
 }
 
 // pickSerial chooses up to n receivers spread evenly over insts, preferring
@@ -294,8 +312,13 @@ func (s *Step) add(r *opResult, j int) {
 	s.walls = append(s.walls, r.wall)
 	s.PublishErrors += r.pubErrs
 	s.Oversize += r.oversize
+	s.txAttrs = append(s.txAttrs, r.txAttr)
 	if j < len(r.rx) {
 		x := r.rx[j]
+		s.rxAttrs = append(s.rxAttrs, x.attrs...)
+		if x.empty.N > 0 {
+			s.emptyAttrs = append(s.emptyAttrs, x.empty)
+		}
 		s.Receivers = x.n
 		s.rx = append(s.rx, x.bytes)
 		s.serial = append(s.serial, x.serial...)
@@ -321,6 +344,7 @@ func (s *Step) finish() {
 		s.RxSerialMax = max(s.RxSerialMax, d)
 	}
 	s.RxParallel = chorustest.Median(s.parallel)
+	s.TxAttr, s.RxAttr, s.EmptyAttr = attrMean(s.txAttrs), attrMean(s.rxAttrs), attrMean(s.emptyAttrs)
 	s.Wall = chorustest.Median(s.walls)
 }
 

@@ -143,6 +143,7 @@ func (p *printer) messages(r *Report) {
 	}
 	p.table([]string{"N", "D", "publishes", "bytes on the wire", "sender CPU", "CPU per receiving installation (alone)",
 		"(all at once)", "÷ senderkeys Open", "bytes received per installation", "messages"}, rows)
+	p.attribution(r)
 
 	p.f("### A member's first message (distributes its sender key to every installation)\n\n")
 	rows = nil

@@ -34,8 +34,10 @@ type cpuProfiler struct {
 	pprof  bool   // write pprof files (else only the windows)
 	seq    int
 	f      *os.File
-	// windows lists each profiled interval as "what K start end user sys" (CLOCK_MONOTONIC
-	// ns; user and sys: the process's CPU in it, from getrusage), for tools whose samples
+	// windows lists each profiled interval as "what K start end user sys" (what: tx the
+	// sender's call, rx a receiver alone, empty a window without a receiver, whose CPU is
+	// taken off each rx window; CLOCK_MONOTONIC ns; user and sys: the process's CPU in it,
+	// from getrusage), for tools whose samples
 	// carry that clock (perf record -k CLOCK_MONOTONIC): pprof's per-thread timers fire at
 	// the kernel tick, too coarse for windows of a few hundred µs.
 	windows []string

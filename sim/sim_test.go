@@ -44,6 +44,15 @@ func TestRunScaleSmall(t *testing.T) {
 		if m := run.Message; m.Ops != cfg.Messages+cfg.Speakers-1 || m.MaxPublishes != 1 || m.Publishes != 1 {
 			t.Errorf("%s: group messages: %d measured, %.2f publishes (max %d)", run.Name(), m.Ops, m.Publishes, m.MaxPublishes)
 		}
+		// The attribution (attrib.go) covers every measured interval: the sender's calls
+		// (each one publish, fanned out by the transport on the sender's thread) and the
+		// receivers alone (each a transaction in sqlite: cgo calls), with their empty windows.
+		if m := run.Message; m.TxAttr.N != m.Ops || m.TxAttr.Publish <= 0 || m.TxAttr.CPU != m.SenderCPU ||
+			m.RxAttr.N != len(m.serial) || m.RxAttr.N == 0 || m.RxAttr.Cgo < 1 || m.RxAttr.CPU != m.RxSerial ||
+			m.EmptyAttr.N != m.Ops || m.EmptyAttr.CPU <= 0 {
+			t.Errorf("%s: group message attribution: sender %+v, receivers %+v (%d alone), empty %+v",
+				run.Name(), m.TxAttr, m.RxAttr, len(m.serial), m.EmptyAttr)
+		}
 		steps := map[string]*Step{"first": &run.First, "repeat": &run.Repeat, "lazy": &run.Lazy, "rotation": &run.Rotate, "remove": &run.Remove}
 		if run.D > 1 {
 			steps["revoke"], steps["rotation after revoke"] = &run.Revoke, &run.RevokeRotate
