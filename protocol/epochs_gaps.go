@@ -136,3 +136,16 @@ func releaseEpochLeases(t *txn, chains map[[32]byte]GroupID) error {
 	}
 	return nil
 }
+
+// mayExpect reports whether a causal-history entry of installation inst may be expected
+// (R1): not when inst is a revoked device or belongs to an account no longer in the
+// group. We dropped (or never got) its sender keys, so we could not read such a message
+// if it came, and could no longer tell one sent before we joined, never meant for us,
+// from one sent since (see dropReceivers).
+func (t *txn) mayExpect(gc *groupCache, inst InstallationID) bool {
+	in, err := t.Installation(inst)
+	if err != nil {
+		return true // not known yet: a member's device we have not met
+	}
+	return !in.Revoked && gc.isMember(in.Account)
+}
