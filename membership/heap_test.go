@@ -189,3 +189,61 @@ func TestSignedEventHeap(t *testing.T) {
 			n, kept, per, entry)
 	}
 }
+
+// TestStateHeapIsMemberIDs: what a client holds for a 1000-member group parsed from the
+// wire is its member ids. The state's member list alone (the hex key strings the API
+// hands out, 132 B each) keeps the log's MEMBERS_ADDED entry alive, because its strings
+// share that entry's bytes; the events, their signatures, the entry's framing, the
+// event's own member list and the signature bindings come on top of it and cost at most
+// a fifth of it (measured 1.12 x). A held event re-encoded from a compact form (33-byte
+// keys) would therefore free nothing while State.Members are hex strings: the entry's
+// bytes are those strings (issue 16; heap8's README section).
+func TestStateHeapIsMemberIDs(t *testing.T) {
+	const n = 1000
+	members := make([]string, n)
+	for i := range members {
+		k, err := crypto.GenerateKey()
+		if err != nil {
+			t.Fatal(err)
+		}
+		members[i] = m.PublicKeyString(&k.PublicKey)
+	}
+	d := newDAG(t, "ids-heap")
+	d.add("add", "alice", m.Event{Type: m.MembersAdded, Clock: 101, Members: members}, "genesis")
+	wire, err := (&m.Message{ChatID: d.chat, Events: d.all}).MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	members, d = nil, nil
+	derive := func() m.State {
+		msg, err := m.ParseMessage(wire)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st, err := m.Derive(msg.ChatID, msg.Events, m.ChorusRules())
+		if err != nil || len(st.Members) != n+1 {
+			t.Fatalf("derive: %v, %d members", err, len(st.Members))
+		}
+		return st
+	}
+	// The whole state, then its member list alone: the heap with each, less the heap
+	// once it is dropped.
+	st := derive()
+	with := heapAlloc()
+	runtime.KeepAlive(st)
+	state := with - heapAlloc()
+	ids := derive().Members
+	with = heapAlloc()
+	runtime.KeepAlive(ids)
+	list := with - heapAlloc()
+	t.Logf("log %d B; state %d B of heap; its member list alone %d B (%.1f B a member); the rest %d B",
+		len(wire), state, list, float64(list)/n, state-list)
+	if list < 132*n {
+		t.Fatalf("the member list alone keeps %d B, less than its %d hex ids: the measurement is broken", list, n)
+	}
+	if state*5 > list*6 {
+		t.Errorf("the state keeps %d B, its member list alone %d B: the rest (%d B) is more than a fifth of the ids",
+			state, list, state-list)
+	}
+	runtime.KeepAlive(wire)
+}
