@@ -331,14 +331,17 @@ func (t *txn) memberWelcome(g *storage.GroupRecord, gc *groupCache, next *member
 	if err := t.applyMembership(g, gc, *next, w.DeviceLists, false); err != nil {
 		return err
 	}
-	err := t.mergeJoin(g, gc, w.Join, keyAuthor(from))
+	gave, err := t.mergeJoin(g, gc, w.Join, keyAuthor(from))
 	if errors.Is(err, epoch.ErrUnknownPrev) {
 		// As a key block naming ids we do not know past the bound: it waits (everything
 		// above rolled back), among its sender's pending envelopes, for those events.
 		t.claim = append([]byte("inst"), inst[:]...)
 		return errPending
 	}
-	if err != nil {
+	if err != nil || !gave {
+		// A Welcome that gave us no epoch opens nothing that came before it: no catch-up
+		// (review 6, TestSecWelcomeCatchUpNoOp: each one cost a fetch of our whole query
+		// set from its claimed time, the history window, and a cleared junk filter).
 		return err
 	}
 	// The epochs it gave us may have opened publishes that came before it.
@@ -430,19 +433,22 @@ func keyAuthor(account string) epoch.Author {
 // mergeJoin applies a join received by a member of the group into its schedule: the
 // entries' events with their prev sets, their seeds and contributions. Departures the
 // join's rekey excluded are healed by it. by is the sender's account's author: the
-// entries not seen in a key block are held on its word.
-func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, by epoch.Author) error {
+// entries not seen in a key block are held on its word. gave reports whether the join gave
+// us a live epoch we did not have.
+func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, by epoch.Author) (gave bool, err error) {
 	j, err := epoch.ParseJoin(epoch.ID(g.ID), raw) // a rekey entry's id checked against its prev
 	if err != nil {
-		return err
+		return false, err
 	}
 	s, m, err := loadV2(g)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := t.checkJoinPrev(gc, s, j); err != nil {
-		return err
+		return false, err
 	}
+	had := s.Live() // an epoch of the same id may come back with another secret (AdmitJoin)
+	defer wipeEpochs(had)
 	for _, e := range j {
 		// Held on the sender's word, entries and unknown prev ids alike: a join names prev
 		// ids as freely as a rekey does (one Welcome of 31 entries could record 992 made-up
@@ -450,7 +456,7 @@ func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, by e
 		// Welcomes of made-up entries filled MaxKnownEvents, TestSecWelcomeEntriesPerSender).
 		// Past the sender's budget the Welcome waits (memberWelcome).
 		if err := s.ApplyWelcomed(epoch.Event{ID: e.Event, Prev: e.Prev, Rekey: e.Rekey}, by); err != nil && !errors.Is(err, epoch.ErrDuplicate) {
-			return err
+			return false, err
 		}
 	}
 	f := j.Frontier()
@@ -470,18 +476,28 @@ func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, by e
 		// The join's own epoch stays live: its sender seals under it until it learns
 		// our frontier (TestConcurrentMembershipChanges: a newcomer welcomed first by a
 		// healing rekey could not open its inviter's next key event).
-		return err
+		return false, err
 	}
 	t.c.log.Debug("join merged", "group", g.ID.String()[:8], "join", shortIDs(f), "frontier", shortIDs(s.Frontier()),
 		"missing", len(s.Missing()))
 	if err := t.storeSchedule(g, gc, s, m); err != nil {
-		return err
+		return false, err
 	}
 	if err := t.PutGroupState(g); err != nil {
-		return err
+		return false, err
 	}
 	t.healLater(g.ID)
-	return nil
+	now := s.Live()
+	gave = slices.ContainsFunc(now, func(e epoch.Epoch) bool { return !slices.Contains(had, e) })
+	wipeEpochs(now)
+	return gave, nil
+}
+
+// wipeEpochs clears the secrets of copies of live epochs.
+func wipeEpochs(es []epoch.Epoch) {
+	for i := range es {
+		clear(es[i].Secret[:])
+	}
 }
 
 // checkJoinPrev checks the prev set of every entry of j, a join a member's Welcome merges
