@@ -66,3 +66,54 @@ func TestSecWelcomeCatchUpNoOp(t *testing.T) {
 	mustSend(t, a, g, "after")
 	waitTexts(t, tn, g, []string{"after"}, b)
 }
+
+// TestSecWelcomeCatchUpNoOpV1 is TestSecWelcomeCatchUpNoOp for key schedule v1: an admin's
+// Welcome to a member of the group (its first part: the log b holds, no distribution
+// taken) caught up as a join does.
+func TestSecWelcomeCatchUpNoOpV1(t *testing.T) {
+	ctx := context.Background()
+	tn := newV1Net(t, memory.Config{Seed: 62}, 2)
+	a, b := tn.peers[0], tn.peers[1]
+	tn.connect(a, b)
+	g, err := a.c.CreateGroup(ctx, "catch-up-v1", "", b.id)
+	must(t, err)
+	tn.settle()
+	mustSend(t, a, g, "before")
+	waitTexts(t, tn, g, []string{"before"}, b)
+	info, err := b.c.Group(ctx, g)
+	must(t, err)
+	b.pause()
+	time.Sleep(20 * time.Millisecond)
+
+	body := protocol.WelcomeForTest(a.c, g, false)
+	last0 := protocol.LastSyncForTest(b.c, info.Topic)
+	kept := protocol.JunkProbeForTest(b.c)
+	must(t, protocol.HandleWelcomeForTest(b.c, a.id, body))
+	if got := protocol.CatchUpForTest(b.c); len(got) > 0 {
+		t.Errorf("a Welcome giving b nothing asked for a catch-up of %d topics", len(got))
+	}
+	if last := protocol.LastSyncForTest(b.c, info.Topic); !last.Equal(last0) {
+		t.Errorf("a Welcome giving b nothing moved its sync point back by %v", last0.Sub(last))
+	}
+	if !kept() {
+		t.Error("a Welcome giving b nothing cleared b's junk filter")
+	}
+}
+
+// TestSecWelcomeEntryPrevAfterRekey (review 6, welid's checkJoinPrev): review 5's Welcome
+// prev equivocation for a membership key event whose own prev is a rekey (any membership
+// change after a rekey): x's Welcome gives a's removal of y an empty prev. checkJoinPrev
+// takes a membership event's entry when its prev names only events of the log and
+// prevAgrees accepts it; an empty prev names none, and prevAgrees skips the frontier
+// events the log cannot place (the rekey), so b applied the removal beside the rekey it
+// supersedes: a frontier nobody else had, (a) until the removal's block arrived, (c) for
+// good if it never did.
+func TestSecWelcomeEntryPrevAfterRekey(t *testing.T) {
+	for _, tc := range []welcomePrevCase{
+		{name: "membership event after a rekey, own prev (control)", honest: true, block: true, rekeyFirst: true},
+		{name: "membership event after a rekey, no prev, block later (a)", block: true, rekeyFirst: true},
+		{name: "membership event after a rekey, no prev, block never arrives (c)", rekeyFirst: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) { welcomeEntryPrev(t, tc) })
+	}
+}
