@@ -500,67 +500,6 @@ func wipeEpochs(es []epoch.Epoch) {
 	}
 }
 
-// checkJoinPrev checks the prev set of every entry of j, a join a member's Welcome merges
-// into our schedule s, against what we hold (spec "Engine (protocol/)", member's Welcome;
-// welid, review 5's TestSecWelcomeEntryPrevEquivocation: a real key event given another
-// prev set moved us to a frontier nobody else had). An event we applied and hold in our
-// frontier must have the prev we recorded; one we applied and superseded since changes
-// nothing. One not applied passes if it is a rekey whose id commits to its prev (ParseJoin
-// checked it), or a membership key event of our (merged) log whose prev names only
-// membership events of the log and agrees with its causal past as its block's must
-// (prevAgrees). Anything else (a legacy rekey id, an event the log lacks, a prev naming a
-// rekey or an id the log cannot place) is ErrUnknownPrev: the Welcome waits for the event's
-// key block. A prev that disagrees refuses the Welcome.
-func (t *txn) checkJoinPrev(gc *groupCache, s *epoch.Schedule, j epoch.Join) error {
-	var lookup func(epoch.ID) (*membership.Event, bool)
-	f := s.Frontier()
-	for i := range j {
-		e := &j[i]
-		if s.Applied(e.Event) {
-			if f.Contains(e.Event) && !s.Prev(e.Event).Equal(e.Prev) {
-				return fmt.Errorf("protocol: welcome entry %s with another prev than its event's", shortID(e.Event))
-			}
-			continue
-		}
-		if e.Rekey != nil {
-			continue
-		}
-		if lookup == nil {
-			lookup = t.eventLookup(gc)
-		}
-		ev, ok := lookup(e.Event)
-		for _, p := range e.Prev {
-			if _, held := lookup(p); !held {
-				ok = false
-			}
-		}
-		if !ok {
-			return fmt.Errorf("%w: welcome entry %s: its prev cannot be checked before its key block", epoch.ErrUnknownPrev, shortID(e.Event))
-		}
-		if !prevAgrees(lookup, *ev, e.Prev, f) {
-			return fmt.Errorf("protocol: welcome entry %s with a prev its event's causal past disagrees with", shortID(e.Event))
-		}
-	}
-	return nil
-}
-
-// seenWelcomed handles the key block kb (author by) of an event already applied: if it was
-// merged from a member's Welcome (held on its sender's word), the hold is released and what
-// the block's signed prev names that the entry's prev did not is superseded (Schedule.SeenPrev:
-// a Welcome giving a real key event a prev short of its own kept the events it superseded in
-// our frontier for good, TestSecWelcomeEntryPrevEquivocation). Since checkJoinPrev a rekey's
-// entry has its block's prev (its id commits to it); a membership event's entry may still
-// leave out what prevAgrees cannot see, which this completes. Naming ids past by's budget,
-// the block waits (errPending) as one applied fresh would. It reports whether s changed.
-func (t *txn) seenWelcomed(s *epoch.Schedule, kb *epoch.KeyBlock, by epoch.Author) (bool, error) {
-	seen, err := s.SeenPrev(epoch.Event{ID: kb.Event, Prev: kb.Prev}, by)
-	if errors.Is(err, epoch.ErrUnknownPrev) {
-		t.claim = append([]byte("inst"), kb.Author[:]...)
-		return false, errPending
-	}
-	return seen, err
-}
-
 // storeJoinedV2 stores the v2 group a Welcome joins us to, with schedule s and (unless
 // nil: a creation Welcome, whose events come in the group) membership state st, and
 // syncs its topic from just before the Welcome was sent.
