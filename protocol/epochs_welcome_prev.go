@@ -5,6 +5,7 @@ package protocol
 import (
 	"errors"
 	"fmt"
+	"slices"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
@@ -39,7 +40,7 @@ func (t *txn) checkJoinPrev(gc *groupCache, s *epoch.Schedule, j epoch.Join) err
 		switch ev, ok := lookup(e.Event); {
 		case ok && !prevAgrees(lookup, *ev, e.Prev, f):
 			return fmt.Errorf("protocol: welcome entry %s with a prev its event's causal past disagrees with", shortID(e.Event))
-		case !ok || !prevShown(lookup, *ev, e.Prev, f):
+		case !ok || !prevShown(lookup, *ev, e.Prev, f, s.Superseded(e.Event)):
 			return fmt.Errorf("%w: welcome entry %s: its prev cannot be checked before its key block", epoch.ErrUnknownPrev, shortID(e.Event))
 		}
 	}
@@ -48,30 +49,51 @@ func (t *txn) checkJoinPrev(gc *groupCache, s *epoch.Schedule, j epoch.Join) err
 
 // prevShown reports whether prev, a Welcome entry's prev set for the membership key event
 // ev (of our log, not applied), is shown to agree with what we know, frontier being ours,
-// once prevAgrees passed it: that is, where prevAgrees is exact. It is not (review 6,
-// TestSecWelcomeEntryPrevAfterRekey) where prev names an id the log cannot place (a rekey,
-// an event we do not hold: prevAgrees then checks only the rest), where ev names no parents
-// (no causal past to check against: Status rules), or where our frontier holds an event the
-// log cannot place (a rekey) that prev leaves out: prevAgrees skips it, as it cannot tell
-// whether the rekey came before ev (its prev must then name it) or concurrently (it must
-// not), so an empty prev for a removal that followed a rekey passed, and we applied the
-// removal beside the rekey it supersedes — a frontier nobody else had, until the removal's
-// block came, for good if it never did. Such an entry waits for its key block rather than
-// refusing the Welcome: the honest case (the rekey concurrent with ev, the Welcome standing
-// in for ev's seed we missed) must still be taken, and it is once the block applies ev
-// (then checked as an applied event). Since a membership event of the log names only
-// membership events as parents, an entry after a rekey waits for its block always.
-func prevShown(lookup func(epoch.ID) (*membership.Event, bool), ev membership.Event, prev, frontier epoch.Frontier) bool {
+// once prevAgrees passed it: that is, where prevAgrees is exact. It is not where prev names
+// an id the log cannot place (a rekey, an event we do not hold: prevAgrees then checks only
+// the rest), or where ev names no parents (no causal past to check against: Status rules).
+// An event an applied event names as prev (superseded) never enters our frontier: its prev
+// only supersedes events of its causal past (prevAgrees), so that is enough (a newcomer
+// welcomed first by a healing rekey takes its inviter's join this way, the rekey naming the
+// inviter's add: TestConcurrentMembershipChanges). For one that enters our frontier, whose
+// prev we record, also (review 6): every event of our frontier the log cannot place (a
+// rekey) must be in prev — prevAgrees skips it, as it cannot tell whether the rekey came
+// before ev (its prev must then name it) or concurrently (it must not), so an empty prev for
+// a removal that followed a rekey passed, and we applied the removal beside the rekey it
+// supersedes, a frontier nobody else had (TestSecWelcomeEntryPrevAfterRekey); and no event
+// of prev may be in the causal past of another (a frontier never holds both): an ancestor
+// added to the event's own prev passed, and we recorded that prev for good, refusing every
+// honest Welcome naming the event since (TestSecWelcomeEntryPrevRedundant).
+//
+// Such an entry waits for its key block rather than refusing the Welcome: the honest case
+// looks the same (the rekey concurrent with ev; an author whose frontier held an event and
+// its ancestor, the rekey between them unseen) and its seed would come from nowhere else
+// (the Welcome stands in for a seed we missed); once the block has applied ev it is
+// checked as an applied event. A rekey we have not seen at all, before ev, cannot be told
+// from none: an entry leaving it out is still taken (spec, Known limits).
+func prevShown(lookup func(epoch.ID) (*membership.Event, bool), ev membership.Event, prev, frontier epoch.Frontier, superseded bool) bool {
 	if len(ev.Parents) == 0 && ev.Type != membership.ChatCreated {
 		return false
 	}
+	held := make([]*membership.Event, 0, len(prev))
 	for _, p := range prev {
-		if _, ok := lookup(p); !ok {
+		e, ok := lookup(p)
+		if !ok {
 			return false
 		}
+		held = append(held, e)
+	}
+	if superseded {
+		return true
 	}
 	for _, k := range frontier {
 		if _, ok := lookup(k); !ok && !prev.Contains(k) {
+			return false
+		}
+	}
+	for i, e := range held {
+		others := slices.Concat(prev[:i], prev[i+1:])
+		if len(pastHolds(lookup, e.Parents, others)) > 0 {
 			return false
 		}
 	}
