@@ -100,7 +100,8 @@ func (s *Schedule) Seen(id ID) bool {
 // prev gives, in whatever order entry, block and later events came (review 5: a Welcome
 // giving a real key event an empty prev kept the events it superseded in the recipient's
 // frontier for good). What only the entry's prev named stays superseded (not recorded
-// which event named it): the next key event of another member supersedes it anyway.
+// which event named it): the next key event of another member supersedes it anyway. The
+// event's recorded prev (Prev) is the signed one from then on.
 // An event not held (applied from its own block) is not changed by another block.
 // It reports whether the schedule changed (the caller stores it then).
 func (s *Schedule) SeenPrev(ev Event, by Author) (bool, error) {
@@ -141,6 +142,12 @@ func (s *Schedule) SeenPrev(ev Event, by Author) (bool, error) {
 	}
 	changed := !next.Equal(s.frontier)
 	s.frontier = next
+	if next.Contains(ev.ID) {
+		// The signed prev replaces the entry's: it is what our joins carry and what a
+		// Welcome naming the event is checked against (review 6, TestSeenPrevRecordsSignedPrev:
+		// the entry's stayed for good, and honest Welcomes naming the event were refused).
+		s.prev[ev.ID] = ev.Prev.clone()
+	}
 	s.dropLeft(next)
 	for id, m := range s.material {
 		if !next.Contains(id) || (changed && m.kind == hasContribution) {

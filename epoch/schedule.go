@@ -77,6 +77,10 @@ func (s *Schedule) Known() int { return len(s.known.ids) }
 // Applied reports whether the key event id was applied.
 func (s *Schedule) Applied(id ID) bool { return s.known.flag(id)&flagApplied != 0 }
 
+// Superseded reports whether an applied key event names id as prev: id never enters the
+// frontier (applied or not).
+func (s *Schedule) Superseded(id ID) bool { return s.known.flag(id)&flagSuperseded != 0 }
+
 // Apply applies a key event. The resulting frontier depends only on the set of events
 // applied, not on their order (an id named as prev before it is applied never enters the
 // frontier). Errors: ErrMalformed (prev not canonical or naming the event itself),

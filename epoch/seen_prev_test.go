@@ -83,3 +83,38 @@ func TestSeenPrevSupersedes(t *testing.T) {
 		t.Fatalf("an event applied from its block, a second block: %v, changed %v", err, changed)
 	}
 }
+
+// TestSeenPrevRecordsSignedPrev (review 6): a member's Welcome entry applied a real key
+// event with its sender's prev set (one the recipient could not tell from the event's own:
+// a rekey before the event it has not seen, left out) and the event's key block, signed
+// by its author, came later: SeenPrev superseded what the block's prev names but the
+// schedule kept recording the entry's prev for good (Prev, what the recipient's own joins
+// carry and what a Welcome naming the event is checked against), so the recipient refused
+// every honest Welcome naming the event and its own Welcomes were refused. After SeenPrev
+// the recorded prev is the block's, and survives a round trip.
+func TestSeenPrevRecordsSignedPrev(t *testing.T) {
+	s := NewSchedule(testID("group"))
+	creation := testID("creation")
+	if err := s.Apply(Event{ID: creation}); err != nil {
+		t.Fatal(err)
+	}
+	x, a := testAuthor("x"), testAuthor("a")
+	removal := testID("removal")
+	if err := s.ApplyWelcomed(Event{ID: removal, Prev: Frontier{creation}}, x); err != nil {
+		t.Fatal(err)
+	}
+	rekey := testID("a rekey not seen yet")
+	if changed, err := s.SeenPrev(Event{ID: removal, Prev: Frontier{rekey}}, a); err != nil || !changed {
+		t.Fatalf("SeenPrev: %v, changed %v", err, changed)
+	}
+	if got := s.Prev(removal); !got.Equal(Frontier{rekey}) {
+		t.Errorf("after its key block the removal's recorded prev is %v (the Welcome entry's %v), want the block's", got, Frontier{creation})
+	}
+	var back Schedule
+	if err := back.UnmarshalBinary(marshalState(t, s)); err != nil {
+		t.Fatalf("round trip: %v", err)
+	}
+	if got := back.Prev(removal); !got.Equal(Frontier{rekey}) {
+		t.Errorf("after a round trip the removal's recorded prev is %v, want the block's", got)
+	}
+}

@@ -552,12 +552,16 @@ func keptAncestry[E any](pool []E, of func(E) (epoch.ID, []string)) [][]bool {
 }
 
 // setLive installs the live epochs in the cache at commit (a new epoch can open
-// envelopes the junk filter remembers: it is cleared).
+// envelopes the junk filter remembers: it is cleared, only then — review 6: a member's
+// Welcome giving us nothing cleared it, TestSecWelcomeCatchUpNoOp).
 func (t *txn) setLive(gc *groupCache, live []epoch.Epoch, cur *epoch.Epoch) {
 	c := t.c
 	t.onCommit(func() {
+		opens := slices.ContainsFunc(live, func(e epoch.Epoch) bool { return !slices.Contains(gc.live, e) })
 		gc.live, gc.cur = live, cur
-		c.junk.reset()
+		if opens {
+			c.junk.reset()
+		}
 	})
 	t.newKeys = true
 }

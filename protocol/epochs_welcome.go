@@ -331,14 +331,17 @@ func (t *txn) memberWelcome(g *storage.GroupRecord, gc *groupCache, next *member
 	if err := t.applyMembership(g, gc, *next, w.DeviceLists, false); err != nil {
 		return err
 	}
-	err := t.mergeJoin(g, gc, w.Join, keyAuthor(from))
+	gave, err := t.mergeJoin(g, gc, w.Join, keyAuthor(from))
 	if errors.Is(err, epoch.ErrUnknownPrev) {
 		// As a key block naming ids we do not know past the bound: it waits (everything
 		// above rolled back), among its sender's pending envelopes, for those events.
 		t.claim = append([]byte("inst"), inst[:]...)
 		return errPending
 	}
-	if err != nil {
+	if err != nil || !gave {
+		// A Welcome that gave us no epoch opens nothing that came before it: no catch-up
+		// (review 6, TestSecWelcomeCatchUpNoOp: each one cost a fetch of our whole query
+		// set from its claimed time, the history window, and a cleared junk filter).
 		return err
 	}
 	// The epochs it gave us may have opened publishes that came before it.
@@ -430,19 +433,22 @@ func keyAuthor(account string) epoch.Author {
 // mergeJoin applies a join received by a member of the group into its schedule: the
 // entries' events with their prev sets, their seeds and contributions. Departures the
 // join's rekey excluded are healed by it. by is the sender's account's author: the
-// entries not seen in a key block are held on its word.
-func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, by epoch.Author) error {
+// entries not seen in a key block are held on its word. gave reports whether the join gave
+// us a live epoch we did not have.
+func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, by epoch.Author) (gave bool, err error) {
 	j, err := epoch.ParseJoin(epoch.ID(g.ID), raw) // a rekey entry's id checked against its prev
 	if err != nil {
-		return err
+		return false, err
 	}
 	s, m, err := loadV2(g)
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := t.checkJoinPrev(gc, s, j); err != nil {
-		return err
+		return false, err
 	}
+	had := s.Live() // an epoch of the same id may come back with another secret (AdmitJoin)
+	defer wipeEpochs(had)
 	for _, e := range j {
 		// Held on the sender's word, entries and unknown prev ids alike: a join names prev
 		// ids as freely as a rekey does (one Welcome of 31 entries could record 992 made-up
@@ -450,7 +456,7 @@ func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, by e
 		// Welcomes of made-up entries filled MaxKnownEvents, TestSecWelcomeEntriesPerSender).
 		// Past the sender's budget the Welcome waits (memberWelcome).
 		if err := s.ApplyWelcomed(epoch.Event{ID: e.Event, Prev: e.Prev, Rekey: e.Rekey}, by); err != nil && !errors.Is(err, epoch.ErrDuplicate) {
-			return err
+			return false, err
 		}
 	}
 	f := j.Frontier()
@@ -470,79 +476,28 @@ func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, by e
 		// The join's own epoch stays live: its sender seals under it until it learns
 		// our frontier (TestConcurrentMembershipChanges: a newcomer welcomed first by a
 		// healing rekey could not open its inviter's next key event).
-		return err
+		return false, err
 	}
 	t.c.log.Debug("join merged", "group", g.ID.String()[:8], "join", shortIDs(f), "frontier", shortIDs(s.Frontier()),
 		"missing", len(s.Missing()))
 	if err := t.storeSchedule(g, gc, s, m); err != nil {
-		return err
+		return false, err
 	}
 	if err := t.PutGroupState(g); err != nil {
-		return err
+		return false, err
 	}
 	t.healLater(g.ID)
-	return nil
+	now := s.Live()
+	gave = slices.ContainsFunc(now, func(e epoch.Epoch) bool { return !slices.Contains(had, e) })
+	wipeEpochs(now)
+	return gave, nil
 }
 
-// checkJoinPrev checks the prev set of every entry of j, a join a member's Welcome merges
-// into our schedule s, against what we hold (spec "Engine (protocol/)", member's Welcome;
-// welid, review 5's TestSecWelcomeEntryPrevEquivocation: a real key event given another
-// prev set moved us to a frontier nobody else had). An event we applied and hold in our
-// frontier must have the prev we recorded; one we applied and superseded since changes
-// nothing. One not applied passes if it is a rekey whose id commits to its prev (ParseJoin
-// checked it), or a membership key event of our (merged) log whose prev names only
-// membership events of the log and agrees with its causal past as its block's must
-// (prevAgrees). Anything else (a legacy rekey id, an event the log lacks, a prev naming a
-// rekey or an id the log cannot place) is ErrUnknownPrev: the Welcome waits for the event's
-// key block. A prev that disagrees refuses the Welcome.
-func (t *txn) checkJoinPrev(gc *groupCache, s *epoch.Schedule, j epoch.Join) error {
-	var lookup func(epoch.ID) (*membership.Event, bool)
-	f := s.Frontier()
-	for i := range j {
-		e := &j[i]
-		if s.Applied(e.Event) {
-			if f.Contains(e.Event) && !s.Prev(e.Event).Equal(e.Prev) {
-				return fmt.Errorf("protocol: welcome entry %s with another prev than its event's", shortID(e.Event))
-			}
-			continue
-		}
-		if e.Rekey != nil {
-			continue
-		}
-		if lookup == nil {
-			lookup = t.eventLookup(gc)
-		}
-		ev, ok := lookup(e.Event)
-		for _, p := range e.Prev {
-			if _, held := lookup(p); !held {
-				ok = false
-			}
-		}
-		if !ok {
-			return fmt.Errorf("%w: welcome entry %s: its prev cannot be checked before its key block", epoch.ErrUnknownPrev, shortID(e.Event))
-		}
-		if !prevAgrees(lookup, *ev, e.Prev, f) {
-			return fmt.Errorf("protocol: welcome entry %s with a prev its event's causal past disagrees with", shortID(e.Event))
-		}
+// wipeEpochs clears the secrets of copies of live epochs.
+func wipeEpochs(es []epoch.Epoch) {
+	for i := range es {
+		clear(es[i].Secret[:])
 	}
-	return nil
-}
-
-// seenWelcomed handles the key block kb (author by) of an event already applied: if it was
-// merged from a member's Welcome (held on its sender's word), the hold is released and what
-// the block's signed prev names that the entry's prev did not is superseded (Schedule.SeenPrev:
-// a Welcome giving a real key event a prev short of its own kept the events it superseded in
-// our frontier for good, TestSecWelcomeEntryPrevEquivocation). Since checkJoinPrev a rekey's
-// entry has its block's prev (its id commits to it); a membership event's entry may still
-// leave out what prevAgrees cannot see, which this completes. Naming ids past by's budget,
-// the block waits (errPending) as one applied fresh would. It reports whether s changed.
-func (t *txn) seenWelcomed(s *epoch.Schedule, kb *epoch.KeyBlock, by epoch.Author) (bool, error) {
-	seen, err := s.SeenPrev(epoch.Event{ID: kb.Event, Prev: kb.Prev}, by)
-	if errors.Is(err, epoch.ErrUnknownPrev) {
-		t.claim = append([]byte("inst"), kb.Author[:]...)
-		return false, errPending
-	}
-	return seen, err
 }
 
 // storeJoinedV2 stores the v2 group a Welcome joins us to, with schedule s and (unless

@@ -431,6 +431,7 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 	// (and its continuation parts, for senders we hold nothing of yet): applied to a
 	// receiver we already have, a forwarder could poison an epoch with a wrong chain key.
 	continuing := !joined && len(w.Membership) == 0 && now.Sub(g.JoinedAt) <= PendingTTL
+	took := false // a distribution of a sender we held nothing of
 	for _, raw := range w.Distributions {
 		if !joined && !continuing {
 			break
@@ -448,10 +449,19 @@ func (t *txn) handleWelcome(from string, w *wire.Welcome) error {
 		}
 		if err := t.processDistribution(g, &st, d); err != nil {
 			c.log.Debug("welcome: distribution rejected", "err", err)
+			continue
 		}
+		took = true
 	}
 	if _, err := t.cacheGroup(g); err != nil {
 		return err
+	}
+	if !joined && !took {
+		// A Welcome that neither joined us nor gave us a sender's keys opens nothing that
+		// came before it: no catch-up (review 6, TestSecWelcomeCatchUpNoOpV1: each one from
+		// an admin cost a fetch of our whole query set from its claimed time, the history
+		// window, and a cleared junk filter).
+		return nil
 	}
 	if err := t.catchUpFromWelcome(g.Topic, w.SentAt); err != nil {
 		return err

@@ -21,6 +21,9 @@ type welcomePrevCase struct {
 	longer bool // the event's own prev and a made-up id (else none)
 	block  bool // the event's key block reaches the recipient after the Welcome
 	legacy bool // the rekey's block is of version 3 (a legacy id: its entry cannot be checked, it waits for the block)
+	// rekeyFirst: a rekey by a precedes the event, so the frontier the entry's prev leaves
+	// out is a rekey, which the log cannot place (TestSecWelcomeEntryPrevAfterRekey).
+	rekeyFirst bool
 }
 
 // TestSecWelcomeEntryPrevEquivocation (review 5, pre-existing: mergeJoin): a member's
@@ -62,6 +65,11 @@ func welcomeEntryPrev(t *testing.T, tc welcomePrevCase) {
 	must(t, err)
 	tn.settle()
 	waitSameEpoch(tn, g, a, b, x, y)
+	if tc.rekeyFirst {
+		must(t, a.c.Rekey(ctx, g))
+		tn.settle()
+		waitSameEpoch(tn, g, a, b, x, y)
+	}
 	_, f0, _ := protocol.EpochInfo(b.c, g)
 	info, err := a.c.Group(ctx, g)
 	must(t, err)
