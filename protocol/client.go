@@ -213,12 +213,15 @@ type Client struct {
 
 	// hashers lend BLAKE3 hashers to the replay markers of large envelopes (delivery.go).
 	hashers hasherPool
+	// frames lend buffers to the receive of large group frames (framescratch.go).
+	frames framePool
 
 	// test hooks (export_test.go)
 	hookStored   func() error // after an outbound message is stored, before it is published
 	frameLimit   int          // MaxFrame; smaller in tests to exercise split rotation blocks
 	welcomeLimit int          // welcomeBudget; smaller in tests to exercise split Welcomes
 	slotTries    int          // rotation-block slots we tried to decrypt (under mu)
+	noScratch    bool         // large group frames opened as small ones: no lent scratch
 	// hookPad sees every pairwise message sealed: type, plaintext, padded and frame sizes.
 	hookPad func(typ wire.PairwiseType, plain, padded, frame int)
 	// hookPrev rewrites the prev set of the membership key events we author (what a

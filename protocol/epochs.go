@@ -123,12 +123,13 @@ func (cv *coverage) covers(e epoch.ID, in *storage.InstallationRecord) bool {
 
 // coversID is covers for installation id of account.
 func (cv *coverage) coversID(e epoch.ID, id InstallationID, account string) bool {
-	return cv.coversWith(e, nil, id, account)
+	return cv.coversWith(e, nil, nil, id, account)
 }
 
-// coversWith is coversID with the Hinter of cv's hints if h is not nil (one for many
-// installations: the heal check asks for every member installation).
-func (cv *coverage) coversWith(e epoch.ID, h *epoch.Hinter, id InstallationID, account string) bool {
+// coversWith is coversID with the Hinter of cv's hints if h is not nil and the index of
+// its hints if x is not nil (one for many installations: the heal check asks for every
+// member installation).
+func (cv *coverage) coversWith(e epoch.ID, h *epoch.Hinter, x *hintIndex, id InstallationID, account string) bool {
 	if id == cv.Author {
 		return true
 	}
@@ -141,6 +142,9 @@ func (cv *coverage) coversWith(e epoch.ID, h *epoch.Hinter, id InstallationID, a
 	if h == nil {
 		hr := cv.hinter(e)
 		h = &hr
+	}
+	if x != nil {
+		return x.has(cv.Hints, h.Hint(epoch.Installation(id)))
 	}
 	return cv.Hints.has(h.Hint(epoch.Installation(id)))
 }

@@ -81,9 +81,9 @@ func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta)
 				return nil, nil, err
 			}
 		}
-		h := cv.hinter(id)
+		h, x := cv.hinter(id), cv.Hints.index()
 		for k, iid := range members.ids {
-			if iid == t.c.acct.inst || cv.coversWith(id, &h, iid, members.account(k)) {
+			if iid == t.c.acct.inst || cv.coversWith(id, &h, &x, iid, members.account(k)) {
 				continue
 			}
 			var in *storage.InstallationRecord

@@ -132,6 +132,49 @@ func (l hintList) has(h [epoch.HintSize]byte) bool {
 	return i < n && keyOf([epoch.HintSize]byte(l.at(i))) == k
 }
 
+// hintIndex places the hints of a hintList by their leading bits: start[j] is the first
+// hint whose top bits are j or more (one bucket per hint, rounded up to a power of two).
+// The heal check looks up every member installation's hint of a frontier event (issue
+// 13): through the index a lookup reads the one or two hints of its bucket, where the
+// search of has mispredicted a branch at most of its probes.
+type hintIndex struct {
+	shift uint
+	start []int32
+}
+
+// index returns the index of l.
+func (l hintList) index() hintIndex {
+	n := l.len()
+	bits := 0
+	for 1<<bits < n {
+		bits++
+	}
+	x := hintIndex{shift: uint(64 - bits), start: make([]int32, 1<<bits+1)}
+	j := 0 // the next bucket whose start is not set
+	for i := range n {
+		b := int(binary.BigEndian.Uint64(l[i*epoch.HintSize:]) >> x.shift)
+		for ; j <= b; j++ {
+			x.start[j] = int32(i)
+		}
+	}
+	for ; j < len(x.start); j++ {
+		x.start[j] = int32(n)
+	}
+	return x
+}
+
+// has reports whether h is in l, the list x was built from.
+func (x *hintIndex) has(l hintList, h [epoch.HintSize]byte) bool {
+	k := keyOf(h)
+	b := k.hi >> x.shift
+	for i := x.start[b]; i < x.start[b+1]; i++ {
+		if keyOf([epoch.HintSize]byte(l.at(int(i)))) == k {
+			return true
+		}
+	}
+	return false
+}
+
 // union returns the set of the hints of l and hs (hs is sorted in place).
 func (l hintList) union(hs [][epoch.HintSize]byte) hintList {
 	all := make([][epoch.HintSize]byte, 0, l.len()+len(hs))

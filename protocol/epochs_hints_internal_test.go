@@ -109,7 +109,8 @@ func TestCoverageLegacyHints(t *testing.T) {
 // TestHintListHasSpread: has answers as a plain set does for sets of every size and any
 // spread of hints — even (hash outputs, where its search starts at the guessed place),
 // bunched at either end, sharing their leading bytes — for the hints held, their
-// neighbours and random ones.
+// neighbours and random ones; so does has through the list's index (hintIndex, the heal
+// check's).
 func TestHintListHasSpread(t *testing.T) {
 	r := rand.New(rand.NewPCG(3, 4))
 	spreads := []func(h *[epoch.HintSize]byte){
@@ -162,9 +163,13 @@ func TestHintListHasSpread(t *testing.T) {
 			probes = append(probes, random(spread), random(func(*[epoch.HintSize]byte) {}))
 		}
 		probes = append(probes, [epoch.HintSize]byte{}, [epoch.HintSize]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})
+		x := l.index()
 		for _, p := range probes {
 			if l.has(p) != in[p] {
 				t.Fatalf("round %d (%d hints): has(%x) = %v, want %v", round, l.len(), p, l.has(p), in[p])
+			}
+			if x.has(l, p) != in[p] {
+				t.Fatalf("round %d (%d hints): the index's has(%x) = %v, want %v", round, l.len(), p, x.has(l, p), in[p])
 			}
 		}
 	}

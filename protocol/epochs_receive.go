@@ -65,7 +65,7 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) (er
 		}
 	}
 	if f.Block != nil {
-		if kb, err = epoch.ParseKeyBlock(epoch.ID(g.ID), f.Block); err != nil {
+		if kb, err = t.parseKeyBlock(epoch.ID(g.ID), f); err != nil {
 			return errForged
 		}
 		if kb.Author == epoch.Installation(c.acct.inst) {

@@ -212,3 +212,11 @@ func SetRevokedForTest(c, sender *Client, revoked, fail bool) error {
 	}
 	return err
 }
+
+// SetFrameScratch sets whether c opens large group frames into a lent scratch (the default)
+// or as small ones (framescratch.go).
+func SetFrameScratch(c *Client, on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.noScratch = !on
+}

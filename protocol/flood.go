@@ -85,6 +85,9 @@ type preopened struct {
 	ep epoch.Epoch
 	// inner is f2's message decrypted ahead (ahead.go), or nil.
 	inner *epoch.Opened
+	// scratch holds f2 (its plaintext, its block's slots once parsed) when it was opened
+	// into one (framescratch.go): lent until the transaction is over.
+	scratch *frameScratch
 
 	initialDone bool
 	initial     *wire.InitialPayload
@@ -176,6 +179,7 @@ func (c *Client) keyless(ctx context.Context, topic string, payload []byte) (boo
 		}
 		return true, nil
 	}
+	var sc *frameScratch // a large frame is opened into a lent scratch (framescratch.go)
 	for _, id := range gids {
 		cand := c.groups[id]
 		if cand == nil || cand.status != GroupActive {
@@ -183,16 +187,28 @@ func (c *Client) keyless(ctx context.Context, topic string, payload []byte) (boo
 		}
 		if cand.v2 {
 			if o, ok := c.hot.takeOpened(cand, topic, payload); ok {
+				if sc != nil {
+					c.frames.put(sc)
+				}
 				return false, &preopened{gc: cand, f2: o.f, ep: o.ep, inner: o.inner} // opened ahead (ahead.go)
 			}
-			if fr, ep, ok := openFrameV2(cand, payload); ok {
-				return false, &preopened{gc: cand, f2: fr, ep: ep}
+			if sc == nil && len(payload) > largeFrame && !c.noScratch {
+				sc = c.frames.get()
+			}
+			if fr, ep, ok := openFrameV2Into(cand, payload, sc); ok {
+				return false, &preopened{gc: cand, f2: fr, ep: ep, scratch: sc}
 			}
 			continue
 		}
 		if fr, ok := openFrame(cand, payload); ok {
+			if sc != nil {
+				c.frames.put(sc)
+			}
 			return false, &preopened{gc: cand, f: fr}
 		}
+	}
+	if sc != nil {
+		c.frames.put(sc)
 	}
 	return true, nil
 }
@@ -223,6 +239,10 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, fn
 			return fn(t)
 		}); err == nil {
 			sends = t.sends
+		}
+		if pre != nil && pre.scratch != nil {
+			c.frames.put(pre.scratch) // the transaction is over: nothing refers to the frame
+			pre.scratch = nil
 		}
 	}
 	c.mu.Unlock()

@@ -1,0 +1,77 @@
+package protocol
+
+import (
+	"sync"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol/wire"
+)
+
+// frameScratch is where a large group frame is opened (its plaintext) and its key block
+// parsed (its slots).
+type frameScratch struct {
+	frame []byte
+	slots []epoch.Slot
+}
+
+// framePool lends frame scratches to the receive of large group frames: a key block frame
+// (150 KB of plaintext and 72 KB of slots at 1000 installations) was allocated, zeroed
+// and, in a process that had returned its free memory to the OS, written to through page
+// faults, per envelope received (issue 13). A scratch lent to one envelope is taken back
+// once its transaction is over (txInbound): nothing of the frame outlives it, since its
+// message is decrypted into a buffer of its own and a block's hints, ids, signature and
+// X3DH headers are copied out of it. The zero value is ready; the pool is the client's
+// own (sync.Pool: safe for concurrent use, emptied by the collector).
+type framePool struct{ p sync.Pool }
+
+// largeFrame: a group payload of more bytes is opened into a lent scratch.
+const largeFrame = 4096
+
+// get lends a scratch (with whatever it held), put takes it back.
+func (fp *framePool) get() *frameScratch {
+	if s, ok := fp.p.Get().(*frameScratch); ok {
+		return s
+	}
+	return new(frameScratch)
+}
+
+func (fp *framePool) put(s *frameScratch) { fp.p.Put(s) }
+
+// openFrameV2Into is openFrameV2 that opens payload into sc's frame buffer (nil: into a
+// new one), which it keeps if it had to grow it.
+func openFrameV2Into(gc *groupCache, payload []byte, sc *frameScratch) (*wire.FrameV2, epoch.Epoch, bool) {
+	if sc == nil {
+		return openFrameV2(gc, payload)
+	}
+	if len(gc.live) == 0 {
+		return nil, epoch.Epoch{}, false
+	}
+	pt, ep, err := epoch.OpenOuterInto(sc.frame, gc.live, gc.topic, payload)
+	if err != nil {
+		return nil, epoch.Epoch{}, false
+	}
+	if cap(pt) > cap(sc.frame) {
+		// A new buffer: the slots parsed into the old one must not keep it alive.
+		clear(sc.slots[:cap(sc.slots)])
+		sc.frame = pt[:0]
+	}
+	f, err := wire.ParseFrameV2(pt)
+	if err != nil {
+		return nil, epoch.Epoch{}, false
+	}
+	return f, ep, true
+}
+
+// parseKeyBlock parses the key block of f, a frame of group g, into the slots of the
+// scratch f was opened into, if it was (keyless), which keeps the slice if it grew.
+func (t *txn) parseKeyBlock(g epoch.ID, f *wire.FrameV2) (*epoch.KeyBlock, error) {
+	if t.pre == nil || t.pre.f2 != f || t.pre.scratch == nil {
+		return epoch.ParseKeyBlock(g, f.Block)
+	}
+	sc := t.pre.scratch
+	kb, err := epoch.ParseKeyBlockInto(g, f.Block, sc.slots)
+	if kb != nil && cap(kb.Slots) > cap(sc.slots) {
+		sc.slots = kb.Slots[:0]
+	}
+	return kb, err
+}
