@@ -40,7 +40,7 @@ func (t *txn) checkJoinPrev(gc *groupCache, s *epoch.Schedule, j epoch.Join) err
 		switch ev, ok := lookup(e.Event); {
 		case ok && !prevAgrees(lookup, *ev, e.Prev, f):
 			return fmt.Errorf("protocol: welcome entry %s with a prev its event's causal past disagrees with", shortID(e.Event))
-		case !ok || !prevShown(lookup, *ev, e.Prev, f, s.Superseded(e.Event)):
+		case !ok || !prevShown(lookup, s.Prev, *ev, e.Prev, f, s.Superseded(e.Event)):
 			return fmt.Errorf("%w: welcome entry %s: its prev cannot be checked before its key block", epoch.ErrUnknownPrev, shortID(e.Event))
 		}
 	}
@@ -57,10 +57,17 @@ func (t *txn) checkJoinPrev(gc *groupCache, s *epoch.Schedule, j epoch.Join) err
 // welcomed first by a healing rekey takes its inviter's join this way, the rekey naming the
 // inviter's add: TestConcurrentMembershipChanges). For one that enters our frontier, whose
 // prev we record, also (review 6): every event of our frontier the log cannot place (a
-// rekey) must be in prev — prevAgrees skips it, as it cannot tell whether the rekey came
-// before ev (its prev must then name it) or concurrently (it must not), so an empty prev for
-// a removal that followed a rekey passed, and we applied the removal beside the rekey it
-// supersedes, a frontier nobody else had (TestSecWelcomeEntryPrevAfterRekey); and no event
+// rekey) must be in prev, or be shown concurrent with ev: its own prev (prevOf, the signed
+// prev of its block) all in the past prev names — prevAgrees skips such a rekey, as it
+// cannot tell whether it came before ev (its prev must then name it) or concurrently (it
+// must not), so an empty prev for a removal that followed a rekey passed, and we applied
+// the removal beside the rekey it supersedes, a frontier nobody else had
+// (TestSecWelcomeEntryPrevAfterRekey). Requiring every such rekey in prev (review 6) made
+// an honest concurrent one wait for a key block a gap member cannot open, for good
+// (review 7, TestReview7PrevShownGapMember: a2's add after a removal m's rekey did not
+// see). A member who gives ev the rekey's own prev still passes and parts us from the
+// group until ev's block arrives (then SeenPrev records the signed prev); it could do as
+// much with a made-up rekey in its Welcome (spec, Known limits); and no event
 // of prev may be in the causal past of another (a frontier never holds both): an ancestor
 // added to the event's own prev passed, and we recorded that prev for good, refusing every
 // honest Welcome naming the event since (TestSecWelcomeEntryPrevRedundant).
@@ -71,7 +78,8 @@ func (t *txn) checkJoinPrev(gc *groupCache, s *epoch.Schedule, j epoch.Join) err
 // (the Welcome stands in for a seed we missed); once the block has applied ev it is
 // checked as an applied event. A rekey we have not seen at all, before ev, cannot be told
 // from none: an entry leaving it out is still taken (spec, Known limits).
-func prevShown(lookup func(epoch.ID) (*membership.Event, bool), ev membership.Event, prev, frontier epoch.Frontier, superseded bool) bool {
+func prevShown(lookup func(epoch.ID) (*membership.Event, bool), prevOf func(epoch.ID) epoch.Frontier,
+	ev membership.Event, prev, frontier epoch.Frontier, superseded bool) bool {
 	if len(ev.Parents) == 0 && ev.Type != membership.ChatCreated {
 		return false
 	}
@@ -86,8 +94,22 @@ func prevShown(lookup func(epoch.ID) (*membership.Event, bool), ev membership.Ev
 	if superseded {
 		return true
 	}
+	var parents []membership.EventID // prev as the roots of a walk of the log
 	for _, k := range frontier {
-		if _, ok := lookup(k); !ok && !prev.Contains(k) {
+		if _, ok := lookup(k); ok || prev.Contains(k) {
+			continue
+		}
+		// A rekey of our frontier that prev leaves out is taken as concurrent with ev
+		// only where its own prev (recorded from its signed block) lies in what prev
+		// names, so that it cannot have come after anything ev follows (review 7).
+		if parents == nil {
+			parents = make([]membership.EventID, len(prev))
+			for i, p := range prev {
+				parents[i] = membership.EventID(p)
+			}
+		}
+		kp := prevOf(k)
+		if len(kp) == 0 || len(pastHolds(lookup, parents, kp)) < len(kp) {
 			return false
 		}
 	}

@@ -31,7 +31,26 @@ func TestReview7PrevShownGapMember(t *testing.T) {
 	if !prevAgrees(lookup, *evs[Add2], prev, frontier) {
 		t.Fatal("prevAgrees refuses the honest entry")
 	}
-	if !prevShown(lookup, *evs[Add2], prev, frontier, false) {
+	prevOf := func(i epoch.ID) epoch.Frontier {
+		if i == K {
+			f, _ := epoch.NewFrontier(Add1)
+			return f
+		}
+		return nil
+	}
+	if !prevShown(lookup, prevOf, *evs[Add2], prev, frontier, false) {
 		t.Fatal("prevShown: the honest entry of a gap member waits for a key block it cannot open (ErrUnknownPrev, Welcome pending until PendingTTL)")
+	}
+	// Review 6's case: the rekey came before ev (K follows Add2's own prev): an entry
+	// leaving it out, or giving ev an empty prev, is not shown.
+	after := func(i epoch.ID) epoch.Frontier {
+		f, _ := epoch.NewFrontier(Add2)
+		return f
+	}
+	if prevShown(lookup, after, *evs[Add2], prev, frontier, false) {
+		t.Error("prevShown takes an entry leaving out a rekey that came after what its prev names")
+	}
+	if prevShown(lookup, prevOf, *evs[Add2], epoch.Frontier{}, frontier, false) {
+		t.Error("prevShown takes an empty prev leaving out a rekey of our frontier")
 	}
 }
