@@ -40,17 +40,6 @@ func JunkProbeForTest(c *Client) func() bool {
 // event id (nil if none).
 func KeyEventPrevForTest(c *Client, g GroupID, id epoch.ID) epoch.Frontier {
 	var prev epoch.Frontier
-	_ = c.tx(context.Background(), func(t *txn) error {
-		rec, err := t.GroupState(g)
-		if err != nil {
-			return err
-		}
-		s, err := loadSchedule(rec)
-		if err != nil {
-			return nil
-		}
-		prev = s.Prev(id)
-		return nil
-	})
+	withScheduleForTest(c, g, func(s *epoch.Schedule) { prev = s.Prev(id) })
 	return prev
 }

@@ -42,19 +42,22 @@ func scheduleCount(c *Client, g GroupID, count func(*epoch.Schedule) int) int {
 // AppliedKeyEventForTest reports whether c's key schedule of group g applied event id.
 func AppliedKeyEventForTest(c *Client, g GroupID, id epoch.ID) bool {
 	applied := false
+	withScheduleForTest(c, g, func(s *epoch.Schedule) { applied = s.Applied(id) })
+	return applied
+}
+
+// withScheduleForTest runs fn on c's stored key schedule of group g, if it loads.
+func withScheduleForTest(c *Client, g GroupID, fn func(*epoch.Schedule)) {
 	_ = c.tx(context.Background(), func(t *txn) error {
 		rec, err := t.GroupState(g)
 		if err != nil {
 			return err
 		}
-		s, err := loadSchedule(rec)
-		if err != nil {
-			return nil
+		if s, err := loadSchedule(rec); err == nil {
+			fn(s)
 		}
-		applied = s.Applied(id)
 		return nil
 	})
-	return applied
 }
 
 // SendEpochForTest returns the epoch c keeps for its sends in group g (hotPath's, with
