@@ -3,6 +3,7 @@ package epoch
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"slices"
 	"testing"
 
@@ -31,10 +32,30 @@ func FuzzParseKeyBlock(f *testing.F) {
 			break
 		}
 	}
+	// A lent slice holding an earlier block's slots (the receiver's frame scratch): parsing
+	// into it gives what a fresh parse gives, accepted or refused alike.
+	var lent []Slot
 	f.Fuzz(func(t *testing.T, data []byte) {
 		in := bytes.Clone(data)
 		_, _, derr := KeyBlockDigest(g, data) // must not panic on anything
+		into, ierr := ParseKeyBlockInto(g, data, lent)
 		b, err := ParseKeyBlock(g, data)
+		if (ierr == nil) != (err == nil) {
+			t.Fatalf("parse into a lent slice: %v, fresh: %v", ierr, err)
+		}
+		if err == nil {
+			x, y := *into, *b
+			x.Slots, y.Slots = nil, nil
+			if len(into.Slots) != len(b.Slots) || !reflect.DeepEqual(x, y) {
+				t.Fatal("a block parsed into a lent slice differs from a fresh parse")
+			}
+			for i := range b.Slots {
+				if !reflect.DeepEqual(into.Slots[i], b.Slots[i]) {
+					t.Fatalf("slot %d parsed into a lent slice differs from a fresh parse", i)
+				}
+			}
+			lent = into.Slots[:0]
+		}
 		if !bytes.Equal(in, data) {
 			t.Fatal("parse modified its input")
 		}
