@@ -47,6 +47,8 @@ type cluster struct {
 	tr    *tracker
 	insts []*installation
 	log   *slog.Logger
+	// gid is the scenario's group, once created (a stall's diagnosis reads it).
+	gid protocol.GroupID
 	// schedule is the key schedule the clients create groups with (1 or 2).
 	schedule int
 	// watched are the accounts whose additions and removals the tracker records (nil:

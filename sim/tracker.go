@@ -125,6 +125,19 @@ func (tr *tracker) count(k key, insts []int) int {
 	return n
 }
 
+// missing returns the installations of insts that did not observe k.
+func (tr *tracker) missing(k key, insts []int) []int {
+	tr.mu.Lock()
+	defer tr.mu.Unlock()
+	var out []int
+	for _, i := range insts {
+		if _, ok := tr.seen[k][i]; !ok {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 // watch returns a channel closed once every installation in insts observed k.
 func (tr *tracker) watch(k key, insts []int) <-chan struct{} {
 	tr.mu.Lock()
@@ -164,13 +177,17 @@ func (tr *tracker) wait(ctx context.Context, k key, insts []int, timeout time.Du
 			return ctx.Err()
 		case <-deadline.C:
 			tr.drop(ch)
-			return fmt.Errorf("sim: %s: %d of %d installations still waiting after %v", k, len(insts)-tr.count(k, insts), len(insts), timeout)
+			missing := tr.missing(k, insts)
+			return &stallError{k: k, missing: missing,
+				msg: fmt.Sprintf("sim: %s: %d of %d installations still waiting after %v", k, len(missing), len(insts), timeout)}
 		case <-tick.C:
 			if n := tr.count(k, insts); n != last {
 				last, lastChange = n, time.Now()
 			} else if time.Since(lastChange) > stall {
 				tr.drop(ch)
-				return fmt.Errorf("sim: %s: %d of %d installations still waiting, no progress for %v", k, len(insts)-n, len(insts), stall)
+				missing := tr.missing(k, insts)
+				return &stallError{k: k, missing: missing,
+					msg: fmt.Sprintf("sim: %s: %d of %d installations still waiting, no progress for %v", k, len(missing), len(insts), stall)}
 			}
 		}
 	}
