@@ -65,6 +65,9 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 		return nil
 	})
 	newKeys = out.newKeys
+	if c.hookAttempted != nil {
+		c.hookAttempted(topic, payload)
+	}
 	if errors.Is(err, errPending) {
 		err = c.tx(ctx, func(t *txn) error {
 			u, err := t.PendingUsage(hash, out.claim)
