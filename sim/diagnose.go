@@ -72,21 +72,22 @@ type published struct {
 }
 
 const (
-	maxCaptured        = 64
-	maxCapturedPayload = 64 << 10
+	maxCaptured        = 4096     // a creation at 1000 x 3 is about 3000 publishes
+	maxCapturedPayload = 64 << 10 // larger payloads are not kept (no replay-marker lookup)
+	maxCapturedBytes   = 16 << 20 // the payloads kept in all
 )
 
 func (t *gatedNode) startCapture() {
 	t.capMu.Lock()
 	defer t.capMu.Unlock()
-	t.capturing, t.captured = true, nil
+	t.capturing, t.captured, t.capturedBytes = true, nil, 0
 }
 
 func (t *gatedNode) stopCapture() []published {
 	t.capMu.Lock()
 	defer t.capMu.Unlock()
 	out := t.captured
-	t.capturing, t.captured = false, nil
+	t.capturing, t.captured, t.capturedBytes = false, nil, 0
 	return out
 }
 
@@ -110,8 +111,12 @@ func engineHash(topic string, payload []byte) [32]byte {
 	return out
 }
 
-// maxDiagnosed bounds the installations described one by one.
-const maxDiagnosed = 8
+// maxDiagnosed bounds the installations described one by one, maxListed the publishes
+// listed.
+const (
+	maxDiagnosed = 8
+	maxListed    = 16
+)
 
 // stalled returns err with a diagnosis of a stalled wait appended (any other error as is):
 // pubs are the publishes of the operation waited for, sender its installation (-1: none).
@@ -143,6 +148,10 @@ func (cl *cluster) diagnose(ctx context.Context, w io.Writer, se *stallError, se
 	fmt.Fprintf(w, "  network: publishes %d, received %d, duplicates %d, deliveries %d, overflows %d, lost %d\n",
 		st.Publishes, st.Received, st.Duplicates, st.Deliveries, st.Overflows, st.Lost)
 	for j, p := range pubs {
+		if j == maxListed {
+			fmt.Fprintf(w, "  (%d more publishes)\n", len(pubs)-j)
+			break
+		}
 		fmt.Fprintf(w, "  publish %d: topic %s, %d B, transport hash %x\n", j, shortTopic(p.topic), p.size, p.hash[:6])
 	}
 	names := make([]string, 0, len(se.missing))
@@ -188,35 +197,40 @@ func (cl *cluster) describe(ctx context.Context, w io.Writer, i int, k key, pubs
 	}
 	fmt.Fprintf(w, "    transport: %s, gate open %v, subscriptions %d, envelopes received %d, pending in the gate %d, lost to cancelled subscriptions %d, events dropped %d\n",
 		running, open, t.subs.Load(), t.rxEnvs.Load(), t.pending.Load(), t.cancelled.Load(), in.dropped.Load())
-	for j, p := range pubs {
-		fmt.Fprintf(w, "    publish %d: taken off the bus %v, handed to the client %v", j, t.got.has(p.hash), t.handed.has(p.hash))
-		if p.payload != nil {
-			h := engineHash(p.topic, p.payload)
-			fmt.Fprintf(w, ", engine hash %x", h[:6])
-		}
-		fmt.Fprintln(w)
-	}
 	gid := cl.gid
 	if k.kind != kindMessage && k.kind != kindSubscribed && k.kind != kindLinked {
 		gid = protocol.GroupID(k.id)
 	}
 	// Read only: the transaction is rolled back (errDiagnosed).
 	err := in.store.WithTx(ctx, func(tx storage.StoreTx) error {
+		// The call's publishes that reached this installation's subscription: handed to
+		// its client, and what the client made of them.
+		got, listed := 0, 0
 		for j, p := range pubs {
-			if p.payload == nil {
+			if !t.got.has(p.hash) {
 				continue
 			}
-			h := engineHash(p.topic, p.payload)
-			seen, err := tx.Seen(h)
-			if err != nil {
-				return err
+			got++
+			if listed == maxListed {
+				continue
 			}
-			u, err := tx.PendingUsage(h, nil)
-			if err != nil {
-				return err
+			listed++
+			fmt.Fprintf(w, "    publish %d (%s, %d B): handed to the client %v", j, shortTopic(p.topic), p.size, t.handed.has(p.hash))
+			if p.payload != nil {
+				h := engineHash(p.topic, p.payload)
+				seen, err := tx.Seen(h)
+				if err != nil {
+					return err
+				}
+				u, err := tx.PendingUsage(h, nil)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintf(w, ", engine hash %x, replay marker %v, pending %v", h[:6], seen, u.Exists)
 			}
-			fmt.Fprintf(w, "    publish %d: replay marker %v, pending %v\n", j, seen, u.Exists)
+			fmt.Fprintln(w)
 		}
+		fmt.Fprintf(w, "    publishes of the call taken off the bus: %d of %d\n", got, len(pubs))
 		pend, err := tx.Pending(4096)
 		if err != nil {
 			return err
@@ -245,7 +259,7 @@ func (cl *cluster) describe(ctx context.Context, w io.Writer, i int, k key, pubs
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(w, "    group %x: status %s, clock %d, schedule %d B, meta %d B, joined %s ago\n", gid[:6], statusName(g.Status), g.Clock, len(g.Schedule), len(g.EpochMeta), time.Since(g.JoinedAt).Round(time.Millisecond))
+		fmt.Fprintf(w, "    group %x: status %s, event log %d B (none: still joining), clock %d, schedule %d B, meta %d B, joined %s ago\n", gid[:6], statusName(g.Status), len(g.Events), g.Clock, len(g.Schedule), len(g.EpochMeta), time.Since(g.JoinedAt).Round(time.Millisecond))
 		if len(g.Schedule) > 0 {
 			s := epoch.NewSchedule(epoch.ID(g.ID))
 			if err := s.UnmarshalBinary(g.Schedule); err != nil {

@@ -91,8 +91,9 @@ func TestDiagnoseStall(t *testing.T) {
 	for _, want := range []string{
 		"gate open false",
 		"pending in the gate 1,",
-		"publish 0: taken off the bus true, handed to the client false",
-		"publish 0: replay marker false, pending false",
+		"B): handed to the client false, engine hash ",
+		", replay marker false, pending false",
+		"taken off the bus: 1 of 1",
 		fmt.Sprintf("message %x stored: false", id[:6]),
 		"status active",
 		"current ",
@@ -115,6 +116,34 @@ func TestDiagnoseStall(t *testing.T) {
 	for _, want := range []string{"handed to the client true", "replay marker true", "stored: true"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("after delivery, diagnosis lacks %q:\n%s", want, b.String())
+		}
+	}
+}
+
+// TestStallNeedsIdleProcess: a wait with no installation observing its key gives up for
+// want of progress only while the process is idle; while it works (clients working through
+// a step together, none done yet) it waits, up to its timeout.
+func TestStallNeedsIdleProcess(t *testing.T) {
+	k := key{kind: kindCalibrate}
+	for _, busy := range []bool{false, true} {
+		tr := newTracker()
+		tr.stall, tr.tick = 200*time.Millisecond, 20*time.Millisecond
+		var clock int64
+		tr.cpu = func() int64 {
+			if busy {
+				clock += int64(time.Second) // a whole core and more per tick
+			}
+			return clock
+		}
+		t0 := time.Now()
+		err := tr.wait(context.Background(), k, []int{7}, 2*time.Second)
+		took := time.Since(t0)
+		var se *stallError
+		if !errors.As(err, &se) || len(se.missing) != 1 || se.missing[0] != 7 {
+			t.Fatalf("busy %v: %v, want a stall of installation 7", busy, err)
+		}
+		if idle := strings.Contains(err.Error(), "no progress"); idle == busy || (busy && took < 2*time.Second) || (!busy && took > time.Second) {
+			t.Errorf("busy %v: gave up after %v: %v", busy, took, err)
 		}
 	}
 }

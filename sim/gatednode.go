@@ -76,10 +76,11 @@ type gatedNode struct {
 	// For a stall's diagnosis (diagnose.go): the transport hashes of the last envelopes
 	// taken off the bus and of those handed to the client, and the publishes captured
 	// while capture is set (the measured sender's, during its call).
-	got, handed hashRing
-	capMu       sync.Mutex
-	capturing   bool
-	captured    []published
+	got, handed   hashRing
+	capMu         sync.Mutex
+	capturing     bool
+	captured      []published
+	capturedBytes int
 }
 
 func (t *gatedNode) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
