@@ -247,7 +247,7 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, a 
 		}
 	}
 	if a != nil && err != nil {
-		err = c.settleInbound(ctx, topic, payload, a, err)
+		err = c.settleInbound(ctx, topic, payload, a, err, &sends)
 	}
 	c.mu.Unlock()
 	leave() // before publishing: publishClaimed runs its own transaction
@@ -280,10 +280,11 @@ type attempt struct {
 // envelope stored after that retry read the pending list waited for the next change of
 // keys, for good if none came (TestPendingRaceKeys); an envelope added to the junk filter
 // after a new epoch cleared it was skipped when history brought it again (TestJunkRaceEpoch).
-// Called with c.mu held (and the batch's turn, txInbound).
-func (c *Client) settleInbound(ctx context.Context, topic string, payload []byte, a *attempt, err error) error {
+// Called with c.mu held (and the batch's turn, txInbound); what its transactions queue
+// to publish is added to sends.
+func (c *Client) settleInbound(ctx context.Context, topic string, payload []byte, a *attempt, err error, sends *[]*storage.OutboxRecord) error {
 	if errors.Is(err, errPending) {
-		_, err = c.runTx(ctx, func(t *txn) error { return t.keepPending(a.hash, topic, payload, a.claim) })
+		err = c.settleTx(ctx, sends, func(t *txn) error { return t.keepPending(a.hash, topic, payload, a.claim) })
 	}
 	switch {
 	case err == nil, errors.Is(err, errSeen), errors.Is(err, ErrClosed), ctx.Err() != nil:
@@ -293,12 +294,22 @@ func (c *Client) settleInbound(ctx context.Context, topic string, payload []byte
 		c.junk.add(a.hash) // no stored state for keyless input (flood.go)
 	default:
 		c.log.Debug("inbound message dropped", "err", err)
-		_, _ = c.runTx(ctx, func(t *txn) error {
+		_ = c.settleTx(ctx, sends, func(t *txn) error {
 			if err := t.DeletePending(a.hash); err != nil {
 				return err
 			}
 			return t.MarkSeen(a.hash, c.now())
 		})
+	}
+	return err
+}
+
+// settleTx runs fn as a transaction of settleInbound (c.mu held) and adds what it queued
+// to publish to sends.
+func (c *Client) settleTx(ctx context.Context, sends *[]*storage.OutboxRecord, fn func(t *txn) error) error {
+	t, err := c.runTx(ctx, fn)
+	if err == nil {
+		*sends = append(*sends, t.sends...)
 	}
 	return err
 }
