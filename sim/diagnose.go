@@ -8,7 +8,6 @@ import (
 	"io"
 	"os"
 	"runtime/pprof"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -36,31 +35,36 @@ type stallError struct {
 
 func (e *stallError) Error() string { return e.msg }
 
-// ringSize is how many hashes a hashRing remembers.
-const ringSize = 256
-
-// hashRing remembers the last ringSize transport hashes.
-type hashRing struct {
-	mu   sync.Mutex
-	h    [][32]byte
-	next int
+// rxLog records, while an operation is measured, which envelopes each installation took
+// off the bus and handed to its client (by transport hash), for a stall's diagnosis. It
+// exists only during measure: nothing of it is left in the heap the run measures.
+type rxLog struct {
+	mu sync.Mutex
+	m  map[rxKey]uint8 // rxGot | rxHanded
 }
 
-func (r *hashRing) add(h [32]byte) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.h) < ringSize {
-		r.h = append(r.h, h)
-		return
-	}
-	r.h[r.next] = h
-	r.next = (r.next + 1) % ringSize
+type rxKey struct {
+	inst int32
+	h    [32]byte
 }
 
-func (r *hashRing) has(h [32]byte) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return slices.Contains(r.h, h)
+const (
+	rxGot uint8 = 1 << iota
+	rxHanded
+)
+
+func newRxLog() *rxLog { return &rxLog{m: map[rxKey]uint8{}} }
+
+func (l *rxLog) mark(inst int, h [32]byte, f uint8) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.m[rxKey{int32(inst), h}] |= f
+}
+
+func (l *rxLog) flags(inst int, h [32]byte) uint8 {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.m[rxKey{int32(inst), h}]
 }
 
 // published is one publish captured during a measured call.
@@ -205,9 +209,15 @@ func (cl *cluster) describe(ctx context.Context, w io.Writer, i int, k key, pubs
 	err := in.store.WithTx(ctx, func(tx storage.StoreTx) error {
 		// The call's publishes that reached this installation's subscription: handed to
 		// its client, and what the client made of them.
+		rx := cl.rx.Load()
+		if rx == nil && len(pubs) > 0 {
+			fmt.Fprintf(w, "    receipts not recorded (outside a measured operation)\n")
+			rx = newRxLog()
+		}
 		got, listed := 0, 0
 		for j, p := range pubs {
-			if !t.got.has(p.hash) {
+			f := rx.flags(i, p.hash)
+			if f&rxGot == 0 {
 				continue
 			}
 			got++
@@ -215,7 +225,7 @@ func (cl *cluster) describe(ctx context.Context, w io.Writer, i int, k key, pubs
 				continue
 			}
 			listed++
-			fmt.Fprintf(w, "    publish %d (%s, %d B): handed to the client %v", j, shortTopic(p.topic), p.size, t.handed.has(p.hash))
+			fmt.Fprintf(w, "    publish %d (%s, %d B): handed to the client %v", j, shortTopic(p.topic), p.size, f&rxHanded != 0)
 			if p.payload != nil {
 				h := engineHash(p.topic, p.payload)
 				seen, err := tx.Seen(h)

@@ -56,6 +56,7 @@ func TestDiagnoseStall(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	cl.rx.Store(newRxLog())      // as measure does
 	cl.setGates(false, []int{2}) // installation 2 never gets the message
 	insts[0].tr.startCapture()
 	id, err := insts[0].c.Send(ctx, gid, protocol.Text("hello"))

@@ -73,10 +73,11 @@ type gatedNode struct {
 	pending                 atomic.Int64 // envelopes taken off the bus, not yet handed to the client
 	cancelled               atomic.Int64 // envelopes the client's cancelled subscriptions never took
 
-	// For a stall's diagnosis (diagnose.go): the transport hashes of the last envelopes
-	// taken off the bus and of those handed to the client, and the publishes captured
-	// while capture is set (the measured sender's, during its call).
-	got, handed   hashRing
+	// For a stall's diagnosis (diagnose.go): idx is the installation, rx the cluster's
+	// log of receipts (set while an operation is measured), captured the publishes made
+	// while capturing (the measured sender's, during its call).
+	idx           int
+	rx            *atomic.Pointer[rxLog]
 	capMu         sync.Mutex
 	capturing     bool
 	captured      []published
@@ -141,7 +142,11 @@ func (t *gatedNode) Subscribe(ctx context.Context, topics []string) (<-chan tran
 			}
 			t.rxEnvs.Add(1)
 			t.rxBytes.Add(int64(n))
-			t.got.add(env.Hash)
+			if t.rx != nil {
+				if l := t.rx.Load(); l != nil {
+					l.mark(t.idx, env.Hash, rxGot)
+				}
+			}
 			if q.push(env) {
 				t.pending.Add(1)
 			}
@@ -175,7 +180,11 @@ func (t *gatedNode) Subscribe(ctx context.Context, topics []string) (<-chan tran
 			select {
 			case out <- env:
 				t.pending.Add(-1)
-				t.handed.add(env.Hash)
+				if t.rx != nil {
+					if l := t.rx.Load(); l != nil {
+						l.mark(t.idx, env.Hash, rxHanded)
+					}
+				}
 			case <-ctx.Done():
 				t.pending.Add(-1)
 				t.cancelled.Add(1)

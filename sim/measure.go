@@ -51,6 +51,8 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 	act func() ([]expect, error)) (*opResult, error) {
 	cl.setGates(false, nil)
 	cl.measures++
+	cl.rx.Store(newRxLog()) // receipts, for a stall's diagnosis; dropped when measure returns
+	defer cl.rx.Store(nil)
 	s := cl.insts[sender]
 	res := &opResult{}
 	net0 := cl.stats()
