@@ -88,3 +88,67 @@ func rekeysOf(ps ...*peer) int {
 	}
 	return n
 }
+
+// TestReview8DepartedRekeyWelcomesAll (review 8): the spec prices a departed
+// installation's rekey (replayed, or authored concurrently with its removal) at "one
+// healing rekey each" ("Authority"). The heal is more: the departed author's event
+// counts as reaching no member (coverage Departed), so every member is a coverage gap
+// and the heal sends each of them a Welcome v2 carrying the group's event log and every
+// member's device list (rekeyWelcomeV2) — O(N) pairwise publishes of O(N) bytes each
+// (≈ 570 KiB a Welcome at 1000 members), for one small block of the departed
+// installation's. Measured here with 8 members: one injected block of the removed x.
+func TestReview8DepartedRekeyWelcomesAll(t *testing.T) {
+	rec := &pubRecorder{}
+	tn := newEpochNet(t, memory.Config{Seed: 803, Tap: rec.tap}, 9)
+	a, x := tn.peers[0], tn.peers[8]
+	stay := tn.peers[:8]
+	tn.connect(tn.peers...)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "welcomes", "", ids(tn.peers[1:]...)...)
+	must(t, err)
+	tn.waitFor("joined", func() bool {
+		for _, p := range tn.peers[1:] {
+			if _, err := p.c.Group(ctx, g); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	waitSameEpoch(tn, g, tn.peers...)
+	forged := protocol.ForgedRekeyForTest(x.c, g, 1)
+	must(t, a.c.RemoveMembers(ctx, g, x.id))
+	tn.settle(stay...)
+	waitSameEpoch(tn, g, stay...)
+	info, err := a.c.Group(ctx, g)
+	must(t, err)
+	if slices.Contains(info.Members, x.id) {
+		t.Fatal("precondition: x still a member")
+	}
+	before := rekeysOf(stay...)
+	rec.start()
+	for _, p := range stay {
+		protocol.Inject(p.c, info.Topic, forged)
+	}
+	tn.settle(stay...)
+	mustSend(t, a, g, "after the block")
+	waitTexts(t, tn, g, []string{"after the block"}, stay...)
+	waitSameEpoch(tn, g, stay...)
+	sent := rec.stop()
+	var group, pairwise, pairBytes int
+	for _, env := range sent {
+		if env.Topic == info.Topic {
+			group++
+		} else {
+			pairwise++
+			pairBytes += len(env.Payload)
+		}
+	}
+	heals := rekeysOf(stay...) - before
+	t.Logf("one block of the removed x: %d healing rekeys, %d publishes on the group topic (the text included), %d pairwise publishes (%d B)", heals, group, pairwise, pairBytes)
+	if heals != 1 {
+		t.Fatalf("precondition: %d heals, want 1", heals)
+	}
+	if pairwise > 0 {
+		t.Errorf("the heal of one departed installation's block sent %d pairwise Welcomes (%d B) to members that had all applied the block (and open the heal under their live epoch), on top of its key block", pairwise, pairBytes)
+	}
+}
