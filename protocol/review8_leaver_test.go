@@ -22,10 +22,13 @@ import (
 // authority rule refuses a departed author's rekey only when its prev names the
 // author's own removal (a leave is a MEMBER_REMOVED of itself; H is a rekey): members
 // apply RX, which supersedes H, so their frontier is {RX} and their current epoch is one
-// x computes alone. The gap RX leaves (its departed author reaches no one) makes members
-// heal before an ordinary message, but not before a key event (prepareV2: "needs no heal
-// first", departedMayCompute does not count RX), so an admin's add authored while the
-// designated installation is away is sealed under x's epoch: x reads it.
+// x computes alone (a known limit: spec › Known limits). Before the fix the gap RX leaves
+// made members heal before an ordinary message but not before a key event, so an admin's
+// add authored while the designated installation was away was sealed under x's epoch and
+// x read it. Now a frontier event by a departed author counts as an epoch a departed
+// installation may compute (departedMayCompute), so everything is sent after a heal: the
+// test asserts that x opens none of the members' later publishes (an add, a text) but
+// heals' key blocks.
 func TestReview8LeaverTakesOverEpoch(t *testing.T) {
 	rec := &pubRecorder{}
 	tn := newEpochNet(t, memory.Config{Seed: 802, Tap: rec.tap}, 0)
@@ -96,13 +99,19 @@ func TestReview8LeaverTakesOverEpoch(t *testing.T) {
 	_, fx, ex := protocol.EpochInfo(x.c, g)
 	t.Logf("after x's rekey: admin frontier %x epoch %x (was %x); x frontier %x epoch %x", fa, ea[:4], eH[:4], fx, ex[:4])
 	if ea == ex && ea != eH {
-		t.Errorf("the installation that left computes the members' current epoch %x: its rekey naming the heal after its leave was applied", ea[:4])
+		// Known limit (spec › Known limits, "A departed installation's rekey after the heal"):
+		// the authority rule cannot tell this rekey from one authored concurrently with the
+		// leave, so members apply it. What must hold is that nothing is sealed under that
+		// epoch but a heal (below).
+		t.Logf("known limit: x's rekey naming the heal after its leave was applied; x computes the members' epoch %x", ea[:4])
 	}
 
 	xs := protocol.LiveEpochsForTest(x.c, g)
 	rec.start()
 	must(t, admin.c.AddMembers(ctx, g, d.id))
 	tn.settle(admin, other)
+	mustSend(t, other, g, "after x's rekey")
+	waitTexts(t, tn, g, []string{"after x's rekey"}, admin)
 	for _, env := range rec.stop()[len(leavePubs):] { // the recorder keeps what it recorded before
 		if env.Topic != info.Topic {
 			continue
