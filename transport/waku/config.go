@@ -86,7 +86,7 @@ type Config struct {
 	StoreQueryRate float64
 	// HistoryLimit bounds the messages one History query takes from one store (default
 	// MaxHistory), counting every message the store sends, asked for or not; a query
-	// also ends after HistoryLimit/25+1 pages. A store cut short is complete up to the
+	// also ends after HistoryLimit/25+5 pages. A store cut short is complete up to the
 	// last message kept from it (transport.TruncatedError).
 	HistoryLimit int
 	// StoreTimeout is each store's deadline within one History (or HistoryHashes,

@@ -201,7 +201,7 @@ type queryResult struct {
 const minPageFill = 25
 
 // maxQueryPages bounds the pages of one query to one store.
-func maxQueryPages(historyLimit int) int { return historyLimit/minPageFill + 1 }
+func maxQueryPages(historyLimit int) int { return historyLimit/minPageFill + 5 }
 
 // queryBound is the one check that ends a query to one store early: at HistoryLimit
 // messages received (every message the store sent, whether it answers the query or
@@ -227,10 +227,15 @@ func (b *queryBound) page(k int) string {
 }
 
 // storeDeadline reports whether err ended a query because the store's own deadline
-// (sctx) passed while the caller's context (ctx) is still live: the query is then cut
-// short, not failed.
+// (sctx) passed, or go-waku's per-peer rate limiter (golang.org/x/time/rate) saw that
+// the next request could not be sent before it, while the caller's context (ctx) is
+// still live: the query is then cut short, not failed.
 func storeDeadline(ctx, sctx context.Context, err error) bool {
-	return err != nil && ctx.Err() == nil && errors.Is(sctx.Err(), context.DeadlineExceeded)
+	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	return errors.Is(sctx.Err(), context.DeadlineExceeded) ||
+		strings.Contains(err.Error(), "would exceed context deadline")
 }
 
 // errForeignPage: a store answered a page none of whose messages the query asked for
