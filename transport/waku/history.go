@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	libp2pproto "github.com/libp2p/go-libp2p/core/protocol"
 	msmux "github.com/multiformats/go-multistream"
@@ -170,6 +171,9 @@ func (n *Node) queryStore(ctx context.Context, p peer.ID, topics []string, since
 			}.PopulateStoreRequest(req)
 			q = n.pageV3(ctx, sctx, p, req, chunk, since, until)
 		}
+		if q.err == nil && q.why == whyDeadline && len(q.envs) == 0 {
+			q.err = fmt.Errorf("waku: no message from the store within its deadline (%v)", n.cfg.StoreTimeout)
+		}
 		if q.err != nil {
 			return storeAnswer{err: q.err}
 		}
@@ -238,6 +242,10 @@ func storeDeadline(ctx, sctx context.Context, err error) bool {
 		strings.Contains(err.Error(), "would exceed context deadline")
 }
 
+// whyDeadline: a query cut short by its store's deadline. A store that sent nothing
+// kept by then has failed (unreachable or stalling), not been cut short.
+const whyDeadline = "store deadline"
+
 // errForeignPage: a store answered a page none of whose messages the query asked for
 // (it ignores the filter, or it is keeping us paging).
 var errForeignPage = errors.New("waku: store answered a page of messages not asked for")
@@ -287,7 +295,7 @@ func (n *Node) pageV3(ctx, sctx context.Context, p peer.ID, req *spb.StoreQueryR
 	for {
 		resp, err := n.requestV3(sctx, p, req, cursor)
 		if storeDeadline(ctx, sctx, err) {
-			return queryResult{envs: out, why: "store deadline"}
+			return queryResult{envs: out, why: whyDeadline}
 		}
 		if err != nil {
 			return queryResult{err: err}
@@ -345,9 +353,13 @@ func (n *Node) requestV3(ctx context.Context, p peer.ID, req *spb.StoreQueryRequ
 	for attempt := 0; ; attempt++ {
 		n.v3Pages.Add(1)
 		qctx, cancel := context.WithTimeout(ctx, requestTimeout)
-		res, err := n.w.Store().Request(qctx, crit,
-			store.WithPeer(p), store.WithPaging(true, StoreV3MaxPage), store.IncludeData(req.IncludeData),
-			store.WithCursor(cursor))
+		var res store.Result
+		err := n.heldToCtx(qctx, p, storeV3ID, func() (err error) {
+			res, err = n.w.Store().Request(qctx, crit,
+				store.WithPeer(p), store.WithPaging(true, StoreV3MaxPage), store.IncludeData(req.IncludeData),
+				store.WithCursor(cursor))
+			return err
+		})
 		cancel()
 		var se *store.StoreError
 		if errors.As(err, &se) && se.Code == StatusTooManyRequests && attempt < 5 {
@@ -363,6 +375,41 @@ func (n *Node) requestV3(ctx context.Context, p peer.ID, req *spb.StoreQueryRequ
 			return nil, err
 		}
 		return res.Response(), nil
+	}
+}
+
+// heldToCtx runs call, a go-waku store request to p over the protocol id, and returns
+// its error, or ctx's when ctx ends first: go-waku's store clients (v3 and legacy) read
+// the answer without a deadline, so a store that takes the request and never answers
+// would block them for good. When ctx ends first, our outbound streams of that protocol
+// to p are reset (a concurrent request to the same store fails with them) until call
+// returns. A local request (p == "") is simply called.
+func (n *Node) heldToCtx(ctx context.Context, p peer.ID, id libp2pproto.ID, call func() error) error {
+	if p == "" {
+		return call()
+	}
+	ch := make(chan error, 1)
+	go func() { ch <- call() }()
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		for _, c := range n.w.Host().Network().ConnsToPeer(p) {
+			for _, st := range c.GetStreams() {
+				if st.Protocol() == id && st.Stat().Direction == network.DirOutbound {
+					_ = st.Reset()
+				}
+			}
+		}
+		select {
+		case <-ch:
+			return ctx.Err()
+		case <-tick.C:
+		}
 	}
 }
 
@@ -424,10 +471,14 @@ func (n *Node) queryLegacy(ctx, sctx context.Context, p peer.ID, chunk []string,
 	if p != "" {
 		n.v2Pages.Add(1)
 	}
-	res, err := n.w.LegacyStore().Query(qctx, q, opts...)
+	var res *legacy_store.Result
+	err := n.heldToCtx(qctx, p, legacy_store.StoreID_v20beta4, func() (err error) {
+		res, err = n.w.LegacyStore().Query(qctx, q, opts...)
+		return err
+	})
 	cancel()
 	if storeDeadline(ctx, sctx, err) {
-		return queryResult{why: "store deadline"}
+		return queryResult{why: whyDeadline}
 	}
 	if err != nil {
 		return queryResult{err: err}
@@ -438,10 +489,14 @@ func (n *Node) queryLegacy(ctx, sctx context.Context, p peer.ID, chunk []string,
 			n.v2Pages.Add(1)
 		}
 		qctx, cancel := context.WithTimeout(sctx, requestTimeout)
-		more, err := res.Next(qctx) // Next before GetMessages
+		var more bool
+		err := n.heldToCtx(qctx, p, legacy_store.StoreID_v20beta4, func() (err error) {
+			more, err = res.Next(qctx) // Next before GetMessages
+			return err
+		})
 		cancel()
 		if storeDeadline(ctx, sctx, err) {
-			return queryResult{envs: out, why: "store deadline"}
+			return queryResult{envs: out, why: whyDeadline}
 		}
 		if err != nil {
 			return queryResult{err: err}

@@ -165,3 +165,42 @@ func TestHistoryTruncationPerStore(t *testing.T) {
 		t.Errorf("paging on with ResumeAt: %d distinct messages, want %d", len(all), held+len(sent))
 	}
 }
+
+// TestHistoryStoreSilent: a store that takes the request and never answers is cut by
+// its deadline with nothing: that is a failure, not an answer truncated at since (which
+// would keep Sync stepping one nanosecond per StoreTimeout). Alone it makes History fail
+// with ErrNoHistory after about StoreTimeout; next to an honest store it is logged and
+// the honest store's messages come back complete (no error).
+func TestHistoryStoreSilent(t *testing.T) {
+	pub := start(t, Config{})
+	honest := start(t, Config{Store: true, StorePath: filepath.Join(t.TempDir(), "h.db"), Peers: addrs(pub)})
+	waitPeers(t, map[*Node]int{pub: 1, honest: 1})
+	sent := publishN(t, pub, 5, topicA)
+	waitStored(t, len(sent), honest)
+
+	silent := start(t, Config{})
+	silent.w.Host().SetStreamHandler(storeV3ID, func(s network.Stream) {
+		time.Sleep(10 * time.Second)
+		_ = s.Reset()
+	})
+	const deadline = time.Second
+	for _, c := range []struct {
+		name   string
+		stores []*Node
+	}{{"alone", []*Node{silent}}, {"with an honest store", []*Node{silent, honest}}} {
+		cli := start(t, Config{StorePeers: addrs(c.stores...), StoreTimeout: deadline})
+		began := time.Now()
+		envs, err := cli.History(context.Background(), []string{topicA}, time.Now().Add(-time.Hour), time.Time{})
+		took := time.Since(began)
+		t.Logf("%s: %d envelopes, err %v, after %v", c.name, len(envs), err, took.Round(time.Millisecond))
+		if took > deadline+3*time.Second {
+			t.Errorf("%s: History took %v with a store deadline of %v", c.name, took, deadline)
+		}
+		if len(c.stores) == 1 && !errors.Is(err, transport.ErrNoHistory) {
+			t.Errorf("alone: err = %v, want ErrNoHistory", err)
+		}
+		if len(c.stores) == 2 && (err != nil || len(envs) != len(sent)) {
+			t.Errorf("with an honest store: %d of %d envelopes, err %v", len(envs), len(sent), err)
+		}
+	}
+}
