@@ -72,9 +72,9 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 	seen := map[[32]byte]bool{}
 	var out []transport.Envelope
 	var errs []error
-	answered, full, stalled := 0, false, false
+	answered, full := 0, false
 	resume := int64(math.MaxInt64) // the earliest cut after since
-	var why string
+	var why, stalled string
 	for i, a := range answers {
 		if a.err != nil {
 			errs = append(errs, fmt.Errorf("store %s: %w", sources[i].ShortString(), a.err))
@@ -88,10 +88,9 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 			}
 		}
 		if a.stalled != "" {
-			stalled = true
+			stalled = a.stalled
 			n.log.Warn("waku: store answer cut short at the query's start; ignored as a resume point",
 				"store", sources[i].ShortString(), "why", a.stalled)
-			why = a.stalled
 		}
 		if a.cut != math.MaxInt64 && a.cut < resume {
 			resume, why = a.cut, a.why
@@ -110,8 +109,8 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 	switch {
 	case resume != math.MaxInt64:
 		return out, &transport.TruncatedError{Complete: time.Unix(0, resume), Reason: why}
-	case stalled && !full:
-		return out, &transport.TruncatedError{Complete: since, Reason: why}
+	case stalled != "" && !full:
+		return out, &transport.TruncatedError{Complete: since, Reason: stalled}
 	}
 	return out, nil
 }

@@ -204,3 +204,36 @@ func TestHistoryStoreSilent(t *testing.T) {
 		}
 	}
 }
+
+// TestHistoryStalledStore: a store answering HistoryLimit messages all stamped at the
+// query's start is cut without getting past since. Next to a store that answers in full
+// it sets no resume point (no error); alone, the answer is truncated at since, so that
+// transport.ResumeAt moves on by one nanosecond.
+func TestHistoryStalledStore(t *testing.T) {
+	const limit = 10
+	stall := func(req *spb.StoreQueryRequest) *spb.StoreQueryResponse {
+		resp := &spb.StoreQueryResponse{PaginationCursor: make([]byte, 32)}
+		for i := range limit {
+			resp.Messages = append(resp.Messages, fakeEntry(req.ContentTopics[0], []byte{byte(i)}, req.GetTimeStart()))
+		}
+		resp.PaginationCursor[0] = byte(len(req.PaginationCursor)) + 1
+		return resp
+	}
+	evil := start(t, Config{})
+	fakeStoreV3(evil, stall)
+	empty := start(t, Config{Store: true, StorePath: filepath.Join(t.TempDir(), "e.db")})
+	since := time.Now().Add(-time.Hour)
+	alone := start(t, Config{StorePeers: addrs(evil), StoreQueryRate: -1, HistoryLimit: limit})
+	envs, err := alone.History(context.Background(), []string{topicA}, since, time.Time{})
+	var te *transport.TruncatedError
+	if !errors.As(err, &te) || !te.Complete.Equal(since) || len(envs) != limit {
+		t.Fatalf("alone: %d envelopes, err %v; want %d and truncated at since", len(envs), err, limit)
+	}
+	if next := transport.ResumeAt(err, since, envs); next.Sub(since) != time.Nanosecond {
+		t.Errorf("alone: ResumeAt is since + %v, want 1ns", next.Sub(since))
+	}
+	both := start(t, Config{StorePeers: addrs(evil, empty), StoreQueryRate: -1, HistoryLimit: limit})
+	if envs, err := both.History(context.Background(), []string{topicA}, since, time.Time{}); err != nil || len(envs) != limit {
+		t.Errorf("next to a full answer: %d envelopes, err %v; want %d and no error", len(envs), err, limit)
+	}
+}
