@@ -152,3 +152,66 @@ func TestReview8DepartedRekeyWelcomesAll(t *testing.T) {
 		t.Errorf("the heal of one departed installation's block sent %d pairwise Welcomes (%d B) to members that had all applied the block (and open the heal under their live epoch), on top of its key block", pairwise, pairBytes)
 	}
 }
+
+// TestDepartedRekeyWithSlotsNoWelcomes: TestReview8DepartedRekeyWelcomesAll with a block
+// that gives every member its seed — the removed x, which never reads its removal, rekeys
+// with its unmodified client (slots for the 8 members it still counts). The designated
+// installation then holds the block's seed and could seal its heal under the epoch the
+// block makes; the heal is sealed under the members' epoch before the block instead (spec
+// "Authority": a departed author's seed is never needed to open a heal), so no member is
+// sent a Welcome, and every member reads what follows on one epoch.
+func TestDepartedRekeyWithSlotsNoWelcomes(t *testing.T) {
+	rec := &pubRecorder{}
+	tn := newEpochNet(t, memory.Config{Seed: 804, Tap: rec.tap}, 9)
+	a, x := tn.peers[0], tn.peers[8]
+	stay := tn.peers[:8]
+	tn.connect(tn.peers...)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "welcomes", "", ids(tn.peers[1:]...)...)
+	must(t, err)
+	tn.waitFor("joined", func() bool {
+		for _, p := range tn.peers[1:] {
+			if _, err := p.c.Group(ctx, g); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	waitSameEpoch(tn, g, tn.peers...)
+	x.pause() // x reads nothing from now on: it never learns its removal
+	must(t, a.c.RemoveMembers(ctx, g, x.id))
+	tn.settle(stay...)
+	waitSameEpoch(tn, g, stay...)
+	info, err := a.c.Group(ctx, g)
+	must(t, err)
+	if slices.Contains(info.Members, x.id) {
+		t.Fatal("precondition: x still a member")
+	}
+	before := rekeysOf(stay...)
+	_, f0, _ := protocol.EpochInfo(a.c, g)
+	rec.start()
+	must(t, x.c.Rekey(ctx, g))
+	tn.settle(stay...)
+	mustSend(t, a, g, "after the block")
+	waitTexts(t, tn, g, []string{"after the block"}, stay...)
+	waitSameEpoch(tn, g, stay...)
+	mustSend(t, tn.peers[7], g, "and after that")
+	waitTexts(t, tn, g, []string{"and after that"}, stay...)
+	sent := rec.stop()
+	var pairwise, pairBytes int
+	for _, env := range sent {
+		if env.Topic != info.Topic {
+			pairwise++
+			pairBytes += len(env.Payload)
+		}
+	}
+	heals := rekeysOf(stay...) - before
+	_, f1, _ := protocol.EpochInfo(a.c, g)
+	t.Logf("x's rekey with 8 slots: %d healing rekeys, %d pairwise publishes (%d B)", heals, pairwise, pairBytes)
+	if slices.Equal(f0, f1) || heals != 1 {
+		t.Fatalf("precondition: x's block applied and healed once (frontier moved %v, %d heals)", !slices.Equal(f0, f1), heals)
+	}
+	if pairwise > 0 {
+		t.Errorf("the heal of a departed installation's block sent %d pairwise Welcomes (%d B) to members that hold the epoch before it", pairwise, pairBytes)
+	}
+}
