@@ -152,4 +152,3 @@ func TestReview8DepartedRekeyWelcomesAll(t *testing.T) {
 		t.Errorf("the heal of one departed installation's block sent %d pairwise Welcomes (%d B) to members that had all applied the block (and open the heal under their live epoch), on top of its key block", pairwise, pairBytes)
 	}
 }
-
