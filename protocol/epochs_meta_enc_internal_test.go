@@ -372,6 +372,8 @@ func BenchmarkEpochMetaEncode(b *testing.B) {
 	}
 }
 
+// BenchmarkEpochMetaEncodeCached: the same bookkeeping encoded again from its entries'
+// kept encodings (a key event's case for the entries it keeps).
 func BenchmarkEpochMetaEncodeCached(b *testing.B) {
 	m := liveMeta(rand.New(rand.NewPCG(7, 8)), 1000)
 	m.encode()
