@@ -26,8 +26,8 @@ const adSlotV2 byte = 3
 // labelMessageIDV2 names v2 message ids.
 const labelMessageIDV2 = "chorus/v2/protocol/message-id"
 
-// epochMeta is the engine's bookkeeping of a v2 group's frontier, stored as JSON in
-// GroupRecord.EpochMeta (no secret in it).
+// epochMeta is the engine's bookkeeping of a v2 group's frontier, stored in
+// GroupRecord.EpochMeta (epochs_meta_enc.go; as JSON before, which still loads).
 type epochMeta struct {
 	V int `json:"v"` // 2
 	// Departs lists the frontier events that remove or revoke an installation (hex ids).
@@ -67,7 +67,7 @@ type coverage struct {
 	// block was of version 3); without it they are version 2 hints (epoch.LegacySlotHint,
 	// as every entry stored before version 3).
 	HintsV3 bool   `json:"v3,omitempty"`
-	enc     []byte // the fields' encoding, once encoded (see appendFields)
+	enc     []byte // the entry's encoding, once encoded or decoded (see appendFields)
 }
 
 // partCoverage is the coverage of the parts of one key block seen so far.
@@ -170,8 +170,16 @@ func isV2(g *storage.GroupRecord) bool { return len(g.EpochMeta) > 0 }
 
 func loadMeta(g *storage.GroupRecord) (*epochMeta, error) {
 	m := &epochMeta{}
-	if err := json.Unmarshal(g.EpochMeta, m); err != nil || m.V != 2 {
+	if len(g.EpochMeta) > 0 && g.EpochMeta[0] == metaBinary {
+		var err error
+		if m, err = decodeMetaBinary(g.EpochMeta); err != nil {
+			return nil, err
+		}
+	} else if err := json.Unmarshal(g.EpochMeta, m); err != nil { // stored before metaBinary
 		return nil, fmt.Errorf("protocol: bad epoch bookkeeping: %v", err)
+	}
+	if m.V != 2 {
+		return nil, fmt.Errorf("protocol: bad epoch bookkeeping: version %d", m.V)
 	}
 	if m.Covered == nil {
 		m.Covered = map[string]*coverage{}

@@ -46,12 +46,18 @@ func (t *txn) unhealed(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, e
 }
 
 // departedMayCompute reports whether a departed installation may compute the current
-// epoch (epoch.Unhealed): a departure no key event excluded, or concurrent events one of
-// which departs (departed installations could pool their seeds).
+// epoch (epoch.Unhealed): a departure no key event excluded, concurrent events one of
+// which departs (departed installations could pool their seeds), or a frontier event
+// authored by a departed installation (it holds that seed, and may hold the rest: review
+// 8, TestReview8LeaverTakesOverEpoch — a leaver's rekey naming the heal after its leave
+// made the members' epoch its own, and an admin's add was sealed under it).
 func departedMayCompute(s *epoch.Schedule, m *epochMeta) bool {
 	f := s.Frontier()
 	fe := make([]epoch.FrontierEvent, len(f))
 	for i, id := range f {
+		if cv := m.Covered[id.String()]; cv != nil && cv.Departed {
+			return true // authored by a departed installation: it holds the seed
+		}
 		fe[i] = epoch.FrontierEvent{ID: id, Departs: slices.Contains(m.Departs, id.String())}
 	}
 	return epoch.Unhealed(fe, len(m.Uncovered) > 0)

@@ -1,109 +1,107 @@
-// Key schedule v2, bookkeeping encoding: epochMeta as encoding/json writes it, written
-// directly (issue 13: a key event encoded the bookkeeping through reflection twice, its
-// hex ids escaped byte by byte; it cost more than the key schedule's own work).
+// Key schedule v2, bookkeeping encoding: epochMeta in a binary form (issue 13: as JSON, a
+// key event spent more on its bookkeeping — hex ids checked byte by byte for escapes, a
+// coverage's 1000 slot hints as base64 — than on the key schedule's own work; the record
+// was ≈ 28 KB at 1000 members, ≈ 21 KB now). Records stored as JSON before still load
+// (loadMeta); the first byte tells the two apart: metaBinary, which JSON never starts with.
+//
+// The encoding is the engine's own (the column epoch_meta, spec › storage, holds whatever
+// this file writes): metaBinary, then uvarint V, strs Departs, uvarint n and n × (str key,
+// cov) Covered (keys ascending), uvarint n and n × (str key, part) Parts (keys ascending),
+// uvarint n and n × InstallationID Uncovered, strs Epochs, uvarint n and n × (str ID, strs
+// Prev, str Seed) Kept; nothing after. A str is uvarint 0 then 32 bytes for a 64-character
+// lowercase hex string (an id: it decodes to its hex form), or uvarint len+1 then its
+// bytes; strs is uvarint n then n × str, and decodes to nil when n is 0 (as the JSON
+// fields' omitempty did). A cov is a flags byte (covNil: no entry, nothing follows;
+// covDeparted, covV3; no other bit), Author, uvarint length and the packed hints (a whole
+// number of hints, sorted, distinct), strs HexHints, strs Adds. A part is a cov, then
+// uvarint 0 (Seen nil) or n+1 and n × big-endian uint16.
 
 package protocol
 
 import (
-	"encoding/base64"
-	"encoding/json"
+	"encoding/binary"
+	"encoding/hex"
+	"errors"
 	"maps"
 	"slices"
-	"strconv"
+
+	"github.com/chorus-im/chorus/epoch"
 )
 
-// encode returns m's encoding: the bytes json.Marshal(m) returns (stored records, the
-// memos keyed by encoding and older readers see no difference; TestEpochMetaEncoding).
+// metaBinary is the first byte of the binary encoding (a JSON record starts with '{').
+const metaBinary = 0x02
+
+const (
+	covNil      = 0x80 // a nil entry (a JSON null)
+	covDeparted = 0x01
+	covV3       = 0x02
+)
+
+var errMetaEncoding = errors.New("protocol: bad epoch bookkeeping encoding")
+
+// encode returns m's binary encoding.
 func (m *epochMeta) encode() ([]byte, error) {
 	b := make([]byte, 0, m.sizeHint())
 	var spans []coverageSpan // where each coverage entry's fields are in b
-	b = append(b, `{"v":`...)
-	b = strconv.AppendInt(b, int64(m.V), 10)
-	if len(m.Departs) > 0 {
-		b = appendJSONStrings(append(b, `,"d":`...), m.Departs)
-	}
-	if len(m.Covered) > 0 {
-		b = append(b, `,"c":{`...)
-		for i, k := range slices.Sorted(maps.Keys(m.Covered)) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(appendJSONString(b, k), ':')
-			if cv := m.Covered[k]; cv == nil {
-				b = append(b, "null"...)
-			} else {
-				b = append(b, '{')
-				at := len(b)
-				b = cv.appendFields(b)
-				spans = append(spans, coverageSpan{cv, at, len(b)})
-				b = append(b, '}')
-			}
+	b = append(b, metaBinary)
+	b = binary.AppendUvarint(b, uint64(m.V))
+	b = appendMetaStrs(b, m.Departs)
+	b = binary.AppendUvarint(b, uint64(len(m.Covered)))
+	for _, k := range slices.Sorted(maps.Keys(m.Covered)) {
+		b = appendMetaStr(b, k)
+		if cv := m.Covered[k]; cv == nil {
+			b = append(b, covNil)
+		} else {
+			at := len(b)
+			b = cv.appendFields(b)
+			spans = append(spans, coverageSpan{cv, at, len(b)})
 		}
-		b = append(b, '}')
 	}
-	if len(m.Parts) > 0 {
-		b = append(b, `,"p":{`...)
-		for i, k := range slices.Sorted(maps.Keys(m.Parts)) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(appendJSONString(b, k), ':')
-			pc := m.Parts[k]
-			if pc == nil {
-				b = append(b, "null"...)
-				continue
-			}
-			b = append(pc.encodeFields(append(b, '{')), `,"s":`...)
-			if pc.Seen == nil {
-				b = append(b, "null"...)
-			} else {
-				b = append(b, '[')
-				for j, s := range pc.Seen {
-					if j > 0 {
-						b = append(b, ',')
-					}
-					b = strconv.AppendUint(b, uint64(s), 10)
-				}
-				b = append(b, ']')
-			}
-			b = append(b, '}')
+	b = binary.AppendUvarint(b, uint64(len(m.Parts)))
+	for _, k := range slices.Sorted(maps.Keys(m.Parts)) {
+		b = appendMetaStr(b, k)
+		pc := m.Parts[k]
+		if pc == nil {
+			b = append(b, covNil)
+			continue
 		}
-		b = append(b, '}')
-	}
-	if len(m.Uncovered) > 0 {
-		b = append(b, `,"u":[`...)
-		for i := range m.Uncovered {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONBytesArray(b, m.Uncovered[i][:])
+		b = pc.encodeFields(b)
+		if pc.Seen == nil {
+			b = append(b, 0)
+			continue
 		}
-		b = append(b, ']')
-	}
-	if len(m.Epochs) > 0 {
-		b = appendJSONStrings(append(b, `,"e":`...), m.Epochs)
-	}
-	if len(m.Kept) > 0 {
-		b = append(b, `,"k":[`...)
-		for i := range m.Kept {
-			k := &m.Kept[i]
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = appendJSONString(append(b, `{"i":`...), k.ID)
-			if len(k.Prev) > 0 {
-				b = appendJSONStrings(append(b, `,"p":`...), k.Prev)
-			}
-			b = appendJSONString(append(b, `,"s":`...), k.Seed)
-			b = append(b, '}')
+		b = binary.AppendUvarint(b, uint64(len(pc.Seen))+1)
+		for _, s := range pc.Seen {
+			b = binary.BigEndian.AppendUint16(b, s)
 		}
-		b = append(b, ']')
 	}
-	b = append(b, '}')
+	b = binary.AppendUvarint(b, uint64(len(m.Uncovered)))
+	for i := range m.Uncovered {
+		b = append(b, m.Uncovered[i][:]...)
+	}
+	b = appendMetaStrs(b, m.Epochs)
+	b = binary.AppendUvarint(b, uint64(len(m.Kept)))
+	for i := range m.Kept {
+		k := &m.Kept[i]
+		b = appendMetaStr(b, k.ID)
+		b = appendMetaStrs(b, k.Prev)
+		b = appendMetaStr(b, k.Seed)
+	}
 	for _, sp := range spans {
 		sp.cv.enc = b[sp.at:sp.end:sp.end]
+		sp.cv.aliasHints()
 	}
 	return b, nil
+}
+
+// aliasHints points cv.Hints at the hints in cv.enc (the same bytes: the entry then holds
+// no copy of them beside the record's, issue 16, and no older record).
+func (cv *coverage) aliasHints() {
+	const at = 1 + len(InstallationID{}) // flags, Author
+	n, k := binary.Uvarint(cv.enc[at:])
+	if k > 0 && n == uint64(len(cv.Hints)) && n > 0 {
+		cv.Hints = hintList(cv.enc[at+k : at+k+int(n) : at+k+int(n)])
+	}
 }
 
 // coverageSpan is where a coverage entry's fields are in an encoding.
@@ -114,28 +112,30 @@ type coverageSpan struct {
 
 // sizeHint estimates the length of m's encoding.
 func (m *epochMeta) sizeHint() int {
-	n := 64 + 70*(len(m.Departs)+len(m.Epochs)) + 220*len(m.Kept) + 64*len(m.Uncovered)
+	n := 16 + 34*(len(m.Departs)+len(m.Epochs)) + 16*len(m.Uncovered)
+	for i := range m.Kept {
+		n += 34 * (3 + len(m.Kept[i].Prev))
+	}
 	for _, cv := range m.Covered {
 		if cv != nil {
-			n += 200 + (len(cv.Hints)+2)*4/3 + 68*len(cv.HexHints) + 32*len(cv.Adds)
+			n += 64 + len(cv.Hints) + 34*len(cv.HexHints) + 34*len(cv.Adds)
 		}
 	}
 	for _, pc := range m.Parts {
 		if pc != nil {
-			n += 200 + (len(pc.Hints)+2)*4/3 + 68*len(pc.HexHints) + 32*len(pc.Adds) + 6*len(pc.Seen)
+			n += 64 + len(pc.Hints) + 34*len(pc.HexHints) + 34*len(pc.Adds) + 2*len(pc.Seen)
 		}
 	}
 	return n
 }
 
-// appendFields appends cv's fields (without braces) as encoding/json writes them, from
-// cv.enc once encoded (entries are replaced, never modified: a frontier event's hints were
-// encoded again for every key event that kept it, twice for a removal's). encode then
-// points cv.enc at the fields in the encoding it returns, which the record stores: the
-// entry holds no copy of its own (issue 16: 21 KB a client in a group of 1000). It
-// relies on a record's bookkeeping bytes being replaced, never written in place
-// (groupStateView), and on the capacity it gives cv.enc, which ends with the fields: an
-// append to cv.enc copies.
+// appendFields appends cv's encoding, from cv.enc once encoded (entries are replaced,
+// never modified: a frontier event's hints were encoded again for every key event that
+// kept it, twice for a removal's). encode then points cv.enc at the fields in the
+// encoding it returns, which the record stores: the entry holds no copy of its own
+// (issue 16: 21 KB a client in a group of 1000). It relies on a record's bookkeeping
+// bytes being replaced, never written in place (groupStateView), and on the capacity it
+// gives cv.enc, which ends with the fields: an append to cv.enc copies.
 func (cv *coverage) appendFields(b []byte) []byte {
 	if cv.enc == nil {
 		return cv.encodeFields(b)
@@ -144,74 +144,261 @@ func (cv *coverage) appendFields(b []byte) []byte {
 }
 
 func (cv *coverage) encodeFields(b []byte) []byte {
-	b = appendJSONBytesArray(append(b, `"a":`...), cv.Author[:])
+	var flags byte
 	if cv.Departed {
-		b = append(b, `,"x":true`...)
-	}
-	if len(cv.Hints) > 0 {
-		b = append(b, `,"hs":"`...)
-		b = base64.StdEncoding.AppendEncode(b, cv.Hints)
-		b = append(b, '"')
-	}
-	if len(cv.HexHints) > 0 {
-		b = appendJSONStrings(append(b, `,"h":`...), cv.HexHints)
-	}
-	if len(cv.Adds) > 0 {
-		b = appendJSONStrings(append(b, `,"n":`...), cv.Adds)
+		flags |= covDeparted
 	}
 	if cv.HintsV3 {
-		b = append(b, `,"v3":true`...)
+		flags |= covV3
+	}
+	b = append(append(b, flags), cv.Author[:]...)
+	b = binary.AppendUvarint(b, uint64(len(cv.Hints)))
+	b = append(b, cv.Hints...)
+	b = appendMetaStrs(b, cv.HexHints)
+	return appendMetaStrs(b, cv.Adds)
+}
+
+// appendMetaStr appends s: an id (64 lowercase hex characters) as its 32 bytes, any other
+// string as it is.
+func appendMetaStr(b []byte, s string) []byte {
+	if len(s) == 64 {
+		n := len(b)
+		b = append(b, make([]byte, 33)...)
+		out, bad := b[n+1:n+33], byte(0)
+		for i := range out {
+			hi, lo := hexValue[s[2*i]], hexValue[s[2*i+1]]
+			bad |= hi | lo
+			out[i] = hi<<4 | lo
+		}
+		if bad&0xf0 == 0 {
+			return b
+		}
+		b = b[:n]
+	}
+	b = binary.AppendUvarint(b, uint64(len(s))+1)
+	return append(b, s...)
+}
+
+// hexValue maps each lowercase hex digit to its value, any other byte to 0xff.
+var hexValue = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i, c := range "0123456789abcdef" {
+		t[c] = byte(i)
+	}
+	return t
+}()
+
+func appendMetaStrs(b []byte, ss []string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(ss)))
+	for _, s := range ss {
+		b = appendMetaStr(b, s)
 	}
 	return b
 }
 
-// appendJSONBytesArray appends a byte array (not slice) as encoding/json writes it: an
-// array of numbers.
-func appendJSONBytesArray(b, v []byte) []byte {
-	b = append(b, '[')
-	for i, x := range v {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = strconv.AppendUint(b, uint64(x), 10)
-	}
-	return append(b, ']')
-}
-
-func appendJSONStrings(b []byte, ss []string) []byte {
-	b = append(b, '[')
-	for i, s := range ss {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = appendJSONString(b, s)
-	}
-	return append(b, ']')
-}
-
-// jsonPlainLo and jsonPlainHi are the set of the ASCII bytes encoding/json copies as they
-// are (printable, not '"', '\\', '<', '>', '&'), as a bitmap of two words.
-const (
-	jsonPlainLo = 0xffff_ffff_0000_0000 &^ (1<<'"' | 1<<'<' | 1<<'>' | 1<<'&')
-	jsonPlainHi = 0x7fff_ffff_ffff_ffff &^ (1 << ('\\' - 64))
-)
-
-// appendJSONString appends s as encoding/json writes it: copied when it holds only
-// printable ASCII that needs no escape (hex ids, accounts), through encoding/json
-// otherwise.
-func appendJSONString(b []byte, s string) []byte {
+// isLowerHex reports whether s holds lowercase hex digits only (what hex.EncodeToString
+// writes, so that decoding gives s back).
+func isLowerHex(s string) bool {
 	for i := 0; i < len(s); i++ {
-		c := s[i]
-		mask := uint64(jsonPlainLo)
-		if c >= 64 {
-			mask = jsonPlainHi
-		}
-		if c >= 0x80 || mask>>(c&63)&1 == 0 {
-			e, _ := json.Marshal(s) // a string always encodes
-			return append(b, e...)
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
 		}
 	}
-	b = append(b, '"')
-	b = append(b, s...)
-	return append(b, '"')
+	return true
+}
+
+// metaReader reads a binary encoding; the first error sticks.
+type metaReader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (r *metaReader) fail() {
+	if r.err == nil {
+		r.err = errMetaEncoding
+	}
+	r.off = len(r.b)
+}
+
+func (r *metaReader) uvarint() uint64 {
+	v, n := binary.Uvarint(r.b[r.off:])
+	if n <= 0 || n > 1 && r.b[r.off+n-1] == 0 { // unreadable, or not the shortest form
+		r.fail()
+		return 0
+	}
+	r.off += n
+	return v
+}
+
+// count reads a number of items each at least min bytes long (bounded by what is left).
+func (r *metaReader) count(min int) int {
+	n := r.uvarint()
+	if n > uint64(len(r.b)-r.off)/uint64(min) {
+		r.fail()
+		return 0
+	}
+	return int(n)
+}
+
+// bytes returns the next n bytes, aliasing the encoding (capacity n: an append copies).
+func (r *metaReader) bytes(n int) []byte {
+	if n < 0 || n > len(r.b)-r.off {
+		r.fail()
+		return nil
+	}
+	out := r.b[r.off : r.off+n : r.off+n]
+	r.off += n
+	return out
+}
+
+func (r *metaReader) inst() (x InstallationID) {
+	copy(x[:], r.bytes(len(x))) // zero after an error
+	return x
+}
+
+func (r *metaReader) u16() uint16 {
+	if b := r.bytes(2); len(b) == 2 {
+		return binary.BigEndian.Uint16(b)
+	}
+	return 0
+}
+
+func (r *metaReader) byte() byte {
+	if b := r.bytes(1); len(b) == 1 {
+		return b[0]
+	}
+	return 0
+}
+
+func (r *metaReader) str() string {
+	n := r.uvarint()
+	if n == 0 {
+		return hex.EncodeToString(r.bytes(32))
+	}
+	if n-1 > uint64(len(r.b)-r.off) {
+		r.fail()
+		return ""
+	}
+	s := string(r.bytes(int(n - 1)))
+	if len(s) == 64 && isLowerHex(s) {
+		r.fail() // an id is written as its 32 bytes (one encoding for each bookkeeping)
+	}
+	return s
+}
+
+func (r *metaReader) strs() []string {
+	n := r.count(1)
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = r.str()
+	}
+	return out
+}
+
+// coverage reads a cov: nil for covNil. Its Hints and enc alias the encoding.
+func (r *metaReader) coverage() *coverage {
+	at := r.off
+	flags := r.byte()
+	if flags == covNil || flags&^(covDeparted|covV3) != 0 {
+		if flags != covNil {
+			r.fail()
+		}
+		return nil
+	}
+	cv := &coverage{Departed: flags&covDeparted != 0, HintsV3: flags&covV3 != 0}
+	cv.Author = r.inst()
+	if n := r.uvarint(); n > 0 {
+		if n%epoch.HintSize != 0 || n > uint64(len(r.b)-r.off) {
+			r.fail()
+			return nil
+		}
+		cv.Hints = hintList(r.bytes(int(n)))
+	}
+	cv.HexHints, cv.Adds = r.strs(), r.strs()
+	if r.err != nil {
+		return nil
+	}
+	cv.enc = r.b[at:r.off:r.off]
+	return cv
+}
+
+// decodeMetaBinary decodes a binary encoding (b[0] is metaBinary). The coverage entries'
+// hints and encodings alias b (a record's bookkeeping is replaced, never written in
+// place). It accepts one encoding for each bookkeeping (what encode writes: shortest
+// uvarints, keys ascending, ids as bytes). Hints are not checked here (loadMeta does).
+func decodeMetaBinary(b []byte) (*epochMeta, error) {
+	if len(b) == 0 || b[0] != metaBinary {
+		return nil, errMetaEncoding
+	}
+	r := &metaReader{b: b, off: 1}
+	m := &epochMeta{}
+	v := r.uvarint()
+	if v > 1<<31 {
+		r.fail()
+	}
+	m.V = int(v)
+	m.Departs = r.strs()
+	if n := r.count(2); n > 0 {
+		m.Covered = make(map[string]*coverage, n)
+		last := ""
+		for i := range n {
+			k := r.str()
+			if i > 0 && k <= last {
+				r.fail() // keys ascending, once each
+			}
+			last = k
+			m.Covered[k] = r.coverage()
+		}
+	}
+	if n := r.count(2); n > 0 {
+		m.Parts = make(map[string]*partCoverage, n)
+		last := ""
+		for i := range n {
+			k := r.str()
+			if i > 0 && k <= last {
+				r.fail() // keys ascending, once each
+			}
+			last = k
+			cv := r.coverage()
+			if cv == nil {
+				m.Parts[k] = nil
+				continue
+			}
+			cv.enc = nil // a part's fields are not a coverage entry's
+			pc := &partCoverage{coverage: *cv}
+			if s := r.count(2); s > 0 {
+				pc.Seen = make([]uint16, s-1)
+				for i := range pc.Seen {
+					pc.Seen[i] = r.u16()
+				}
+			}
+			m.Parts[k] = pc
+		}
+	}
+	if n := r.count(len(InstallationID{})); n > 0 {
+		m.Uncovered = make([]InstallationID, n)
+		for i := range m.Uncovered {
+			m.Uncovered[i] = r.inst()
+		}
+	}
+	m.Epochs = r.strs()
+	if n := r.count(3); n > 0 {
+		m.Kept = make([]keptSeed, n)
+		for i := range m.Kept {
+			m.Kept[i] = keptSeed{ID: r.str(), Prev: r.strs(), Seed: r.str()}
+		}
+	}
+	if r.err == nil && r.off != len(b) {
+		r.fail()
+	}
+	if r.err != nil {
+		return nil, r.err
+	}
+	return m, nil
 }

@@ -81,7 +81,11 @@ func (t *txn) prepareV2(g *storage.GroupRecord, gc *groupCache, k sendKind) (*v2
 			return nil, nil, err
 		}
 	}
-	if !vc.ride && (departed || k != sendKeyEvent) {
+	// A key event heals a gap itself, but not missing seeds: it would be sealed under an
+	// older live epoch, one a departed installation may hold (review 8,
+	// TestReview8KeyEventSealedUnderOldEpoch: a removal's seed late, an add was sealed under
+	// the epoch before the removal).
+	if !vc.ride && (departed || k != sendKeyEvent || len(s.Missing()) > 0) {
 		outs, err := t.healBeforeSend(g, gc, vc)
 		return vc, outs, err
 	}

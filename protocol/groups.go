@@ -244,7 +244,9 @@ func (c *Client) CreateGroup(ctx context.Context, name, description string, memb
 			// Key schedule v2: the creation is the first key event; every member
 			// installation (ours included) gets its join in a Welcome v2.
 			g.Distribute = false
-			g.EpochMeta = []byte(`{"v":2}`)
+			if g.EpochMeta, err = (&epochMeta{V: 2}).encode(); err != nil {
+				return err
+			}
 			if err := t.PutGroup(g); err != nil {
 				return err
 			}

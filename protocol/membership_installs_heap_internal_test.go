@@ -40,6 +40,7 @@ func TestMemberInstallsHeap(t *testing.T) {
 	left = slices.Delete(left, 3, 4)
 
 	mi := build(accounts, 1, false)
+	mi.compact() // as memberInstalls keeps it
 	const copies = 64
 	out := make([]*memberInstalls, copies)
 	before := heapInUse()
@@ -53,18 +54,50 @@ func TestMemberInstallsHeap(t *testing.T) {
 		t.Errorf("the installations of a %d-member group after a removal hold %.1f B an installation, want at most 17", n, per)
 	}
 
+	// Compacted (of nil: one installation an account) or not, the list after a removal
+	// is the one built anew; so it is when the accounts left are in another order, or
+	// when one has no installation (not the case withoutInOrder takes).
+	shuffled := slices.Clone(left)
+	shuffled[0], shuffled[len(shuffled)-1] = shuffled[len(shuffled)-1], shuffled[0]
 	for _, shape := range []struct {
 		per     int
 		revoked bool
-	}{{1, false}, {1, true}, {3, false}, {2, true}} {
-		got, want := build(accounts, shape.per, shape.revoked).without(left), build(left, shape.per, shape.revoked)
+		compact bool
+		left    []string
+	}{{1, false, false, left}, {1, true, false, left}, {3, false, false, left}, {2, true, false, left},
+		{1, false, true, left}, {1, true, true, left}, {1, false, true, shuffled}, {1, false, true, append(slices.Clone(left), "0x04ff")}} {
+		from := build(accounts, shape.per, shape.revoked)
+		if shape.compact {
+			from.compact()
+		}
+		got, want := from.without(shape.left), build(shape.left, shape.per, shape.revoked)
+		if len(shape.left) > len(left) { // an account the list does not know: read again
+			if got != nil {
+				t.Fatalf("%+v: an account not in the list, kept", shape.compact)
+			}
+			continue
+		}
+		if &shape.left[0] == &shuffled[0] { // the same installations and accounts, in the list's order
+			pairs := func(mi *memberInstalls) []string {
+				var out []string
+				for k, id := range mi.ids {
+					out = append(out, fmt.Sprintf("%x %s", id, mi.account(k)))
+				}
+				slices.Sort(out)
+				return out
+			}
+			if got == nil || !slices.Equal(pairs(got), pairs(want)) {
+				t.Fatal("accounts in another order: the list after the removal is not the one built anew")
+			}
+			continue
+		}
 		if got == nil || !slices.Equal(got.ids, want.ids) || !slices.Equal(got.revoked, want.revoked) ||
 			!slices.Equal(got.revokedOf, want.revokedOf) {
-			t.Fatalf("%+v: the list after the removal is not the one built anew", shape)
+			t.Fatalf("%d %v %v: the list after the removal is not the one built anew", shape.per, shape.revoked, shape.compact)
 		}
 		for k := range got.ids {
 			if got.account(k) != want.account(k) {
-				t.Fatalf("%+v: installation %d is %s's, want %s's", shape, k, got.account(k)[:8], want.account(k)[:8])
+				t.Fatalf("%d %v %v: installation %d is %s's, want %s's", shape.per, shape.revoked, shape.compact, k, got.account(k), want.account(k))
 			}
 		}
 	}

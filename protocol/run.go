@@ -156,7 +156,10 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 			// and so for a topic we already listened on, joined (or given epochs) by a
 			// Welcome (catchUpFromWelcome). Any other change of the set (a group left or
 			// lost) too: the old subscription went with what it held unread.
-			if err := c.syncTopics(ctx, want); err != nil {
+			sctx, cancel := context.WithTimeout(ctx, SyncTimeout)
+			err := c.syncTopics(sctx, want)
+			cancel()
+			if err != nil {
 				c.log.Debug("sync of new topics failed", "err", err)
 			}
 			c.retryPending(ctx)
@@ -185,9 +188,7 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
 	c.maintainPrekeys(ctx)
 	c.retryDue(ctx)
 	_ = c.tx(ctx, func(t *txn) error { return t.pruneOutbox() })
-	if err := c.Sync(ctx); err != nil {
-		c.log.Debug("sync failed", "err", err)
-	}
+	c.syncBounded(ctx)
 	tick := time.NewTicker(max(c.opt.retryBase/2, 10*time.Millisecond))
 	defer tick.Stop()
 	lastSync, lastMaint := c.now(), c.now()
@@ -203,9 +204,7 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
 		now := c.now()
 		if c.opt.syncInterval > 0 && now.Sub(lastSync) >= c.opt.syncInterval {
 			lastSync = now
-			if err := c.Sync(ctx); err != nil {
-				c.log.Debug("sync failed", "err", err)
-			}
+			c.syncBounded(ctx)
 		}
 		if now.Sub(lastMaint) >= time.Hour {
 			lastMaint = now
@@ -217,6 +216,15 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
 				return t.PruneSeen(now.Add(-SeenRetention))
 			})
 		}
+	}
+}
+
+// syncBounded runs one Sync for Run, within SyncTimeout.
+func (c *Client) syncBounded(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, SyncTimeout)
+	defer cancel()
+	if err := c.Sync(ctx); err != nil {
+		c.log.Debug("sync failed", "err", err)
 	}
 }
 

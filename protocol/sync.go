@@ -18,6 +18,11 @@ import (
 // between publishers and us.
 const syncMargin = 2 * time.Minute
 
+// SyncTimeout bounds each Sync (and catch-up of new topics) that Run makes, so a store
+// that keeps answering cannot hold Run's maintenance (publish retries, prekey upkeep)
+// for good; the progress of a Sync cut off is kept, and the next one resumes there.
+const SyncTimeout = 10 * time.Minute
+
 // Sync catches up: it fetches history for our inbox and every active group topic since
 // the last sync (the first time: the history window), processes what it finds, retries
 // envelopes waiting for keys, and reports messages still missing (R1) as
@@ -51,8 +56,10 @@ func (c *Client) Sync(ctx context.Context) error {
 // the earliest of their last syncs: an observer of the query sees the same set every
 // time, never a topic on its own. Envelopes on decoy topics, and those of a topic older
 // than its own last sync, are dropped unprocessed. A History answer cut short
-// (transport.ErrHistoryTruncated) is processed and the query continues from its last
-// timestamp, so a flood on a topic delays catch-up but never stops it.
+// (transport.ErrHistoryTruncated) is processed and the query continues from
+// transport.ResumeAt (the point up to which the answer is complete; it may hold later
+// envelopes, which the replay markers drop when they come again), so a flood on a topic
+// delays catch-up but never stops it.
 func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	if len(topicList) == 0 {
 		return nil
@@ -134,11 +141,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		if !truncated {
 			break
 		}
-		next := from.Add(time.Nanosecond)
-		if len(envs) > 0 && envs[len(envs)-1].Timestamp.After(from) {
-			next = envs[len(envs)-1].Timestamp
-		}
-		from = next
+		from = transport.ResumeAt(err, from, envs)
 		// Keep the progress: a later Sync resumes here, not at the start of the flood.
 		if err := c.tx(ctx, func(t *txn) error {
 			for _, topic := range topicList {

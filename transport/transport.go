@@ -27,8 +27,11 @@
 //     Stats.Overflows (never silently), and should catch up with History.
 //   - History returns the stored messages on the topics with since <= Timestamp <= until
 //     (a zero time is unbounded), de-duplicated by hash, ordered by (Timestamp, Hash).
-//     A transport may bound one answer: it then returns the oldest messages with
-//     ErrHistoryTruncated, and the caller continues from the last timestamp.
+//     A transport may bound one answer: it then returns an error that Is
+//     ErrHistoryTruncated, with an answer complete up to a point (a *TruncatedError's
+//     Complete, else the last returned timestamp) and possibly holding later messages
+//     too; the caller continues from ResumeAt (and may see those later ones again).
+//     transport/memory never truncates.
 //   - Every Envelope owns its Payload: the receiver may modify it.
 package transport
 
@@ -78,10 +81,10 @@ var (
 	ErrNoPeers = errors.New("transport: not enough peers")
 	// ErrNoHistory: no store is configured or reachable.
 	ErrNoHistory = errors.New("transport: history not available")
-	// ErrHistoryTruncated: History found more messages than it returns at once. It
-	// returned the oldest ones (complete up to the last returned timestamp) together
-	// with this error; continue with since = that timestamp (one nanosecond later if it
-	// equals since, or nothing advances).
+	// ErrHistoryTruncated: History found more messages than it returns at once. The
+	// answer is complete up to a point — a *TruncatedError's Complete, or without one
+	// the last returned timestamp — and may hold later messages as well; continue from
+	// ResumeAt.
 	ErrHistoryTruncated = errors.New("transport: history truncated")
 	// ErrRateLimited: the node used up its publish quota for the current epoch (RLN).
 	// Nothing was sent and no quota was consumed; retry at Quota(now).ResetAt.

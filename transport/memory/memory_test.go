@@ -201,6 +201,8 @@ func TestOverflowIsCounted(t *testing.T) {
 	}
 }
 
+// TestHistoryLimitAndDisabled: HistoryLimit evicts the oldest stored messages; History
+// returns the rest in full, never truncated (err nil, not transport.ErrHistoryTruncated).
 func TestHistoryLimitAndDisabled(t *testing.T) {
 	ctx := context.Background()
 	tn := newTestNet(t, Config{History: true, HistoryLimit: 3}, 1)

@@ -47,7 +47,9 @@ func (nd *Node) Subscribe(ctx context.Context, topics []string) (<-chan transpor
 }
 
 // History returns the stored messages on topics with since <= Timestamp <= until (zero
-// times are unbounded), ordered by (Timestamp, Hash).
+// times are unbounded), ordered by (Timestamp, Hash). It never truncates an answer (no
+// transport.ErrHistoryTruncated): Config.HistoryLimit bounds what is stored, not what
+// one answer returns.
 func (nd *Node) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
 	if err := transport.CheckTopics(topics); err != nil {
 		return nil, err

@@ -35,6 +35,9 @@ const (
 	MaxHistory = 100_000
 	// DefaultStoreQueryRate is the default StoreQueryRate.
 	DefaultStoreQueryRate = 20
+	// DefaultStoreTimeout is the default StoreTimeout: 1000 full pages (HistoryLimit
+	// messages) at StoreQueryRate take 50 s.
+	DefaultStoreTimeout = 2 * time.Minute
 
 	// Service limits, per requesting peer (go-waku's defaults are 1 request/s).
 	serviceLightpushRate  = 1000
@@ -72,7 +75,7 @@ type Config struct {
 	// Peers are multiaddrs (with /p2p/<id>) dialed at start and redialed when the
 	// connection drops. For a light node they are the service peers.
 	Peers []string
-	// StorePeers are multiaddrs of store nodes queried by History, in order, over
+	// StorePeers are multiaddrs of store nodes queried by History, all at once, over
 	// store v3 or, for a peer that does not speak it, legacy store v2. Empty: a node
 	// with Store queries its own store; otherwise History fails with
 	// transport.ErrNoHistory.
@@ -82,9 +85,14 @@ type Config struct {
 	// answer 429 when asked too fast.
 	StoreQueryRate float64
 	// HistoryLimit bounds the messages one History query takes from one store (default
-	// MaxHistory): beyond it History returns the oldest ones and
-	// transport.ErrHistoryTruncated.
+	// MaxHistory), counting every message the store sends, asked for or not; a query
+	// also ends after HistoryLimit/25+5 pages. A store cut short is complete up to the
+	// last message kept from it (transport.TruncatedError).
 	HistoryLimit int
+	// StoreTimeout is each store's deadline within one History (or HistoryHashes,
+	// HistoryByHash) call (default DefaultStoreTimeout): the stores are asked at once,
+	// and one that has not finished by then is cut short there.
+	StoreTimeout time.Duration
 	// MinPeers is the number of relay peers a publish needs (default 1): a relay
 	// publish with fewer fails with transport.ErrNoPeers instead of going nowhere.
 	MinPeers int
@@ -212,6 +220,9 @@ func (c Config) settings() (*settings, error) {
 	}
 	if s.HistoryLimit <= 0 {
 		s.HistoryLimit = MaxHistory
+	}
+	if s.StoreTimeout <= 0 {
+		s.StoreTimeout = DefaultStoreTimeout
 	}
 	if s.redial <= 0 {
 		s.redial = redialInterval

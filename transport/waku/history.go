@@ -8,8 +8,10 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
 	libp2pproto "github.com/libp2p/go-libp2p/core/protocol"
 	msmux "github.com/multiformats/go-multistream"
@@ -25,16 +27,22 @@ import (
 
 // History returns the messages on topics with since <= Timestamp <= until (zero times
 // are unbounded) from the store peers (or, without store peers, from the node's own
-// store), merged, de-duplicated by hash and ordered by (Timestamp, Hash). Each store is
-// asked over store v3 (/vac/waku/store-query/3.0.0) and, if it does not speak it, over
-// legacy store v2; at most 10 content topics go into one query, and every query is
-// paged to its end.
+// store), merged, de-duplicated by hash and ordered by (Timestamp, Hash). The stores are
+// asked at once, each within its own deadline (StoreTimeout); each is asked over store v3
+// (/vac/waku/store-query/3.0.0) and, if it does not speak it, over legacy store v2; at
+// most 10 content topics go into one query, and every query is paged to its end or to
+// its bounds (queryBound: HistoryLimit messages received, kept or not, and
+// maxQueryPages pages).
 //
-// A query that matches more than HistoryLimit messages is cut after that many (oldest
-// first): History then returns the messages up to the cut together with an error
-// wrapping transport.ErrHistoryTruncated; continue from the last returned timestamp.
-// History fails only if no store answered; a store that fails while another answers
-// is logged.
+// A store whose answer was cut short (a bound, or its deadline) is complete up to the
+// last message kept from it. History returns every store's messages, never cutting one
+// store's at another's cut, and, if some store was cut after since, a
+// *transport.TruncatedError whose Complete is the earliest such cut: continue from
+// transport.ResumeAt. A store cut without getting past since (nothing kept, or every
+// message at since) sets no resume point: it is logged and ignored, unless no store
+// answered in full, when the answer is truncated at since (the caller moves on by one
+// nanosecond). History fails only if no store answered; a store that fails while
+// another answers is logged.
 func (n *Node) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
 	if err := transport.CheckTopics(topics); err != nil {
 		return nil, err
@@ -52,27 +60,43 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 	if err != nil {
 		return nil, err
 	}
+	answers := make([]storeAnswer, len(sources))
+	var wg sync.WaitGroup
+	for i, p := range sources {
+		wg.Go(func() { answers[i] = n.queryStore(ctx, p, ts, since, until) })
+	}
+	wg.Wait()
+	if ctx.Err() != nil {
+		return nil, n.closedErr(ctx.Err())
+	}
 	seen := map[[32]byte]bool{}
 	var out []transport.Envelope
 	var errs []error
-	answered := 0
-	cutoff := int64(math.MaxInt64) // truncated answers: nothing after this is complete
-	for _, p := range sources {
-		got, cut, err := n.queryStore(ctx, p, ts, since, until)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, n.closedErr(ctx.Err())
-			}
-			errs = append(errs, fmt.Errorf("store %s: %w", p.ShortString(), err))
+	answered, full := 0, false
+	resume := int64(math.MaxInt64) // the earliest cut after since
+	var why, stalled string
+	for i, a := range answers {
+		if a.err != nil {
+			errs = append(errs, fmt.Errorf("store %s: %w", sources[i].ShortString(), a.err))
 			continue
 		}
 		answered++
-		cutoff = min(cutoff, cut)
-		for _, e := range got {
+		for _, e := range a.envs {
 			if !seen[e.Hash] {
 				seen[e.Hash] = true
 				out = append(out, e)
 			}
+		}
+		if a.stalled != "" {
+			stalled = a.stalled
+			n.log.Warn("waku: store answer cut short at the query's start; ignored as a resume point",
+				"store", sources[i].ShortString(), "why", a.stalled)
+		}
+		if a.cut != math.MaxInt64 && a.cut < resume {
+			resume, why = a.cut, a.why
+		}
+		if a.cut == math.MaxInt64 && a.stalled == "" {
+			full = true
 		}
 	}
 	if answered == 0 {
@@ -82,16 +106,25 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 		n.log.Warn("waku: some store peers failed", "err", errors.Join(errs...))
 	}
 	sortEnvelopes(out)
-	if cutoff == math.MaxInt64 {
-		return out, nil
+	switch {
+	case resume != math.MaxInt64:
+		return out, &transport.TruncatedError{Complete: time.Unix(0, resume), Reason: why}
+	case stalled != "" && !full:
+		return out, &transport.TruncatedError{Complete: since, Reason: stalled}
 	}
-	i, _ := slices.BinarySearchFunc(out, cutoff, func(e transport.Envelope, t int64) int {
-		if e.Timestamp.UnixNano() <= t {
-			return -1
-		}
-		return 1
-	})
-	return out[:i], fmt.Errorf("waku: more than %d messages (HistoryLimit): %w", n.cfg.HistoryLimit, transport.ErrHistoryTruncated)
+	return out, nil
+}
+
+// storeAnswer is one store's answer to a History call.
+type storeAnswer struct {
+	envs []transport.Envelope
+	// cut is math.MaxInt64, or the time after since up to which the answer is complete
+	// when a query was cut short (the earliest over its queries), for the reason why.
+	cut int64
+	why string
+	// stalled says why a query was cut short without getting past since.
+	stalled string
+	err     error
 }
 
 func sortEnvelopes(out []transport.Envelope) {
@@ -115,19 +148,19 @@ func (n *Node) historySources() ([]peer.ID, error) {
 }
 
 // queryStore pages through one store ("" = the local store) for the topics, at most
-// storeMaxFilters content topics per query. cut is math.MaxInt64, or the timestamp up
-// to which the answer is complete when a query was cut at HistoryLimit messages.
-func (n *Node) queryStore(ctx context.Context, p peer.ID, topics []string, since, until time.Time) (out []transport.Envelope, cut int64, err error) {
-	cut = math.MaxInt64
+// storeMaxFilters content topics per query, within the store's deadline (StoreTimeout).
+func (n *Node) queryStore(ctx context.Context, p peer.ID, topics []string, since, until time.Time) storeAnswer {
+	ans := storeAnswer{cut: math.MaxInt64}
+	sctx, cancel := context.WithTimeout(ctx, n.cfg.StoreTimeout)
+	defer cancel()
 	v3 := n.v3 != nil
 	if p != "" {
-		v3 = n.speaksV3(ctx, p)
+		v3 = n.speaksV3(sctx, p)
 	}
 	for chunk := range slices.Chunk(topics, storeMaxFilters) {
-		var got []transport.Envelope
-		var chunkCut int64
+		var q queryResult
 		if !v3 {
-			got, chunkCut, err = n.queryLegacy(ctx, p, chunk, since, until)
+			q = n.queryLegacy(ctx, sctx, p, chunk, since, until)
 		} else {
 			req := &spb.StoreQueryRequest{IncludeData: true}
 			store.FilterCriteria{
@@ -135,16 +168,86 @@ func (n *Node) queryStore(ctx context.Context, p peer.ID, topics []string, since
 				TimeStart:     v3Start(since),
 				TimeEnd:       v3End(until),
 			}.PopulateStoreRequest(req)
-			got, chunkCut, err = n.pageV3(ctx, p, req, chunk, since, until)
+			q = n.pageV3(ctx, sctx, p, req, chunk, since, until)
 		}
-		if err != nil {
-			return nil, 0, err
+		if q.err == nil && q.why == whyDeadline && len(q.envs) == 0 {
+			q.err = fmt.Errorf("waku: no message from the store within its deadline (%v)", n.cfg.StoreTimeout)
 		}
-		out = append(out, got...)
-		cut = min(cut, chunkCut)
+		if q.err != nil {
+			return storeAnswer{err: q.err}
+		}
+		ans.envs = append(ans.envs, q.envs...)
+		if q.why == "" {
+			continue
+		}
+		// Cut short: complete up to the last message kept (ordered by timestamp).
+		if len(q.envs) == 0 || (!since.IsZero() && !q.envs[len(q.envs)-1].Timestamp.After(since)) {
+			ans.stalled = q.why
+		} else if c := q.envs[len(q.envs)-1].Timestamp.UnixNano(); c < ans.cut {
+			ans.cut, ans.why = c, q.why
+		}
 	}
-	return out, cut, nil
+	return ans
 }
+
+// queryResult is one query's answer from one store: the envelopes kept, and why the
+// query was cut short ("" if it was paged to its end).
+type queryResult struct {
+	envs []transport.Envelope
+	why  string
+	err  error
+}
+
+// minPageFill is the fewest messages per page, on average, that maxQueryPages allows
+// for: a store v3 page holds up to 100 messages and ends early only before 8 MiB (54
+// messages of the largest payload).
+const minPageFill = 25
+
+// maxQueryPages bounds the pages of one query to one store.
+func maxQueryPages(historyLimit int) int { return historyLimit/minPageFill + 5 }
+
+// queryBound is the one check that ends a query to one store early: at HistoryLimit
+// messages received (every message the store sent, whether it answers the query or
+// not) or maxQueryPages pages. The store's deadline is the context's.
+type queryBound struct{ msgs, pages int }
+
+func (n *Node) newQueryBound() *queryBound {
+	return &queryBound{msgs: n.cfg.HistoryLimit, pages: maxQueryPages(n.cfg.HistoryLimit)}
+}
+
+// page counts a page of k messages and says why the query must stop after it ("" to
+// go on).
+func (b *queryBound) page(k int) string {
+	b.msgs -= k
+	b.pages--
+	switch {
+	case b.msgs <= 0:
+		return "message limit (HistoryLimit)"
+	case b.pages <= 0:
+		return "page limit"
+	}
+	return ""
+}
+
+// storeDeadline reports whether err ended a query because the store's own deadline
+// (sctx) passed, or go-waku's per-peer rate limiter (golang.org/x/time/rate) saw that
+// the next request could not be sent before it, while the caller's context (ctx) is
+// still live: the query is then cut short, not failed.
+func storeDeadline(ctx, sctx context.Context, err error) bool {
+	if err == nil || ctx.Err() != nil {
+		return false
+	}
+	return errors.Is(sctx.Err(), context.DeadlineExceeded) ||
+		strings.Contains(err.Error(), "would exceed context deadline")
+}
+
+// whyDeadline: a query cut short by its store's deadline. A store that sent nothing
+// kept by then has failed (unreachable or stalling), not been cut short.
+const whyDeadline = "store deadline"
+
+// errForeignPage: a store answered a page none of whose messages the query asked for
+// (it ignores the filter, or it is keeping us paging).
+var errForeignPage = errors.New("waku: store answered a page of messages not asked for")
 
 // v3Start and v3End convert History's inclusive bounds to store v3's (start
 // inclusive, end exclusive); zero is unbounded.
@@ -182,30 +285,40 @@ func isNotSupported(err error) bool {
 	return errors.As(err, &ns) || strings.Contains(err.Error(), "protocols not supported")
 }
 
-// pageV3 pages one store v3 query forward to its end (or HistoryLimit messages).
-func (n *Node) pageV3(ctx context.Context, p peer.ID, req *spb.StoreQueryRequest, topics []string, since, until time.Time) ([]transport.Envelope, int64, error) {
+// pageV3 pages one store v3 query forward to its end or its bounds (queryBound, the
+// store's deadline sctx; ctx is the caller's).
+func (n *Node) pageV3(ctx, sctx context.Context, p peer.ID, req *spb.StoreQueryRequest, topics []string, since, until time.Time) queryResult {
 	var out []transport.Envelope
 	var cursor []byte
+	bound := n.newQueryBound()
 	for {
-		resp, err := n.requestV3(ctx, p, req, cursor)
-		if err != nil {
-			return nil, 0, err
+		resp, err := n.requestV3(sctx, p, req, cursor)
+		if storeDeadline(ctx, sctx, err) {
+			return queryResult{envs: out, why: whyDeadline}
 		}
+		if err != nil {
+			return queryResult{err: err}
+		}
+		kept := 0
 		for _, kv := range resp.Messages {
 			if e, ok := n.envelope(kv, topics, since, until); ok {
 				out = append(out, e)
+				kept++
 			}
 		}
 		next := resp.PaginationCursor
 		if next == nil {
-			return out, math.MaxInt64, nil
+			return queryResult{envs: out}
 		}
 		if len(resp.Messages) == 0 || bytes.Equal(next, cursor) {
-			return nil, 0, errors.New("waku: store v3 cursor does not advance")
+			return queryResult{err: errors.New("waku: store v3 cursor does not advance")}
+		}
+		if kept == 0 {
+			return queryResult{err: errForeignPage}
 		}
 		cursor = next
-		if len(out) >= n.cfg.HistoryLimit {
-			return out, out[len(out)-1].Timestamp.UnixNano(), nil
+		if why := bound.page(len(resp.Messages)); why != "" {
+			return queryResult{envs: out, why: why}
 		}
 	}
 }
@@ -239,9 +352,13 @@ func (n *Node) requestV3(ctx context.Context, p peer.ID, req *spb.StoreQueryRequ
 	for attempt := 0; ; attempt++ {
 		n.v3Pages.Add(1)
 		qctx, cancel := context.WithTimeout(ctx, requestTimeout)
-		res, err := n.w.Store().Request(qctx, crit,
-			store.WithPeer(p), store.WithPaging(true, StoreV3MaxPage), store.IncludeData(req.IncludeData),
-			store.WithCursor(cursor))
+		var res store.Result
+		err := n.heldToCtx(qctx, p, storeV3ID, func() (err error) {
+			res, err = n.w.Store().Request(qctx, crit,
+				store.WithPeer(p), store.WithPaging(true, StoreV3MaxPage), store.IncludeData(req.IncludeData),
+				store.WithCursor(cursor))
+			return err
+		})
 		cancel()
 		var se *store.StoreError
 		if errors.As(err, &se) && se.Code == StatusTooManyRequests && attempt < 5 {
@@ -257,6 +374,41 @@ func (n *Node) requestV3(ctx context.Context, p peer.ID, req *spb.StoreQueryRequ
 			return nil, err
 		}
 		return res.Response(), nil
+	}
+}
+
+// heldToCtx runs call, a go-waku store request to p over the protocol id, and returns
+// its error, or ctx's when ctx ends first: go-waku's store clients (v3 and legacy) read
+// the answer without a deadline, so a store that takes the request and never answers
+// would block them for good. When ctx ends first, our outbound streams of that protocol
+// to p are reset (a concurrent request to the same store fails with them) until call
+// returns. A local request (p == "") is simply called.
+func (n *Node) heldToCtx(ctx context.Context, p peer.ID, id libp2pproto.ID, call func() error) error {
+	if p == "" {
+		return call()
+	}
+	ch := make(chan error, 1)
+	go func() { ch <- call() }()
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		for _, c := range n.w.Host().Network().ConnsToPeer(p) {
+			for _, st := range c.GetStreams() {
+				if st.Protocol() == id && st.Stat().Direction == network.DirOutbound {
+					_ = st.Reset()
+				}
+			}
+		}
+		select {
+		case <-ch:
+			return ctx.Err()
+		case <-tick.C:
+		}
 	}
 }
 
@@ -297,8 +449,9 @@ func (n *Node) envelope(kv *spb.WakuMessageKeyValue, topics []string, since, unt
 	return transport.Envelope{Topic: m.ContentTopic, Payload: m.Payload, Hash: h, Timestamp: time.Unix(0, t)}, true
 }
 
-// queryLegacy pages one legacy store v2 query forward to its end (or HistoryLimit).
-func (n *Node) queryLegacy(ctx context.Context, p peer.ID, chunk []string, since, until time.Time) ([]transport.Envelope, int64, error) {
+// queryLegacy pages one legacy store v2 query forward to its end or its bounds
+// (queryBound, the store's deadline sctx; ctx is the caller's).
+func (n *Node) queryLegacy(ctx, sctx context.Context, p peer.ID, chunk []string, since, until time.Time) queryResult {
 	var out []transport.Envelope
 	q := legacy_store.Query{PubsubTopic: n.cfg.PubsubTopic, ContentTopics: chunk}
 	if !since.IsZero() {
@@ -307,7 +460,7 @@ func (n *Node) queryLegacy(ctx context.Context, p peer.ID, chunk []string, since
 	if !until.IsZero() {
 		q.EndTime = proto.Int64(until.UnixNano())
 	}
-	qctx, cancel := context.WithTimeout(ctx, requestTimeout)
+	qctx, cancel := context.WithTimeout(sctx, requestTimeout)
 	opts := []legacy_store.HistoryRequestOption{legacy_store.WithPaging(true, storePageSize)}
 	if p == "" {
 		opts = append(opts, legacy_store.WithLocalQuery())
@@ -317,25 +470,42 @@ func (n *Node) queryLegacy(ctx context.Context, p peer.ID, chunk []string, since
 	if p != "" {
 		n.v2Pages.Add(1)
 	}
-	res, err := n.w.LegacyStore().Query(qctx, q, opts...)
+	var res *legacy_store.Result
+	err := n.heldToCtx(qctx, p, legacy_store.StoreID_v20beta4, func() (err error) {
+		res, err = n.w.LegacyStore().Query(qctx, q, opts...)
+		return err
+	})
 	cancel()
-	if err != nil {
-		return nil, 0, err
+	if storeDeadline(ctx, sctx, err) {
+		return queryResult{why: whyDeadline}
 	}
+	if err != nil {
+		return queryResult{err: err}
+	}
+	bound := n.newQueryBound()
 	for first := true; ; first = false {
 		if p != "" && !first {
 			n.v2Pages.Add(1)
 		}
-		qctx, cancel := context.WithTimeout(ctx, requestTimeout)
-		more, err := res.Next(qctx) // Next before GetMessages
+		qctx, cancel := context.WithTimeout(sctx, requestTimeout)
+		var more bool
+		err := n.heldToCtx(qctx, p, legacy_store.StoreID_v20beta4, func() (err error) {
+			more, err = res.Next(qctx) // Next before GetMessages
+			return err
+		})
 		cancel()
+		if storeDeadline(ctx, sctx, err) {
+			return queryResult{envs: out, why: whyDeadline}
+		}
 		if err != nil {
-			return nil, 0, err
+			return queryResult{err: err}
 		}
 		if !more {
-			return out, math.MaxInt64, nil
+			return queryResult{envs: out}
 		}
-		for _, m := range res.GetMessages() {
+		msgs := res.GetMessages()
+		kept := 0
+		for _, m := range msgs {
 			if m == nil {
 				continue
 			}
@@ -344,10 +514,14 @@ func (n *Node) queryLegacy(ctx context.Context, p peer.ID, chunk []string, since
 			kv.MessageHash = h[:]
 			if e, ok := n.envelope(kv, chunk, since, until); ok {
 				out = append(out, e)
+				kept++
 			}
 		}
-		if len(out) >= n.cfg.HistoryLimit {
-			return out, out[len(out)-1].Timestamp.UnixNano(), nil
+		if len(msgs) > 0 && kept == 0 {
+			return queryResult{err: errForeignPage}
+		}
+		if why := bound.page(len(msgs)); why != "" {
+			return queryResult{envs: out, why: why}
 		}
 	}
 }
@@ -378,48 +552,20 @@ func (n *Node) HistoryHashes(ctx context.Context, topics []string, since, until 
 	answered := 0
 	var errs []error
 	for _, p := range sources {
-		if p != "" && !n.speaksV3(ctx, p) {
+		hs, err := n.hashesFrom(ctx, p, ts, since, until)
+		if err != nil {
+			errs = append(errs, err)
 			continue
 		}
-		ok := true
-		for chunk := range slices.Chunk(ts, storeMaxFilters) {
-			req := &spb.StoreQueryRequest{}
-			store.FilterCriteria{
-				ContentFilter: protocol.NewContentFilter(n.cfg.PubsubTopic, chunk...),
-				TimeStart:     v3Start(since),
-				TimeEnd:       v3End(until),
-			}.PopulateStoreRequest(req)
-			var cursor []byte
-			count := 0
-			for count < n.cfg.HistoryLimit {
-				resp, err := n.requestV3(ctx, p, req, cursor)
-				if err != nil {
-					errs = append(errs, err)
-					ok = false
-					break
-				}
-				for _, kv := range resp.Messages {
-					if len(kv.MessageHash) != 32 {
-						continue
-					}
-					h := [32]byte(kv.MessageHash)
-					count++
-					if !seen[h] {
-						seen[h] = true
-						out = append(out, h)
-					}
-				}
-				if resp.PaginationCursor == nil || bytes.Equal(resp.PaginationCursor, cursor) || len(resp.Messages) == 0 {
-					break
-				}
-				cursor = resp.PaginationCursor
-			}
-			if !ok {
-				break
-			}
+		if hs == nil {
+			continue // legacy only
 		}
-		if ok {
-			answered++
+		answered++
+		for _, h := range hs {
+			if !seen[h] {
+				seen[h] = true
+				out = append(out, h)
+			}
 		}
 	}
 	if answered == 0 {
@@ -427,6 +573,49 @@ func (n *Node) HistoryHashes(ctx context.Context, topics []string, since, until 
 			return nil, n.closedErr(ctx.Err())
 		}
 		return nil, fmt.Errorf("waku: history hashes: %w: %w", transport.ErrNoHistory, errors.Join(errs...))
+	}
+	return out, nil
+}
+
+// hashesFrom pages the hash-only queries for the topics through one store within its
+// deadline and bounds (queryBound): nil for a store that speaks only legacy store.
+func (n *Node) hashesFrom(ctx context.Context, p peer.ID, topics []string, since, until time.Time) ([][32]byte, error) {
+	sctx, cancel := context.WithTimeout(ctx, n.cfg.StoreTimeout)
+	defer cancel()
+	if p != "" && !n.speaksV3(sctx, p) {
+		return nil, nil
+	}
+	out := [][32]byte{}
+	for chunk := range slices.Chunk(topics, storeMaxFilters) {
+		req := &spb.StoreQueryRequest{}
+		store.FilterCriteria{
+			ContentFilter: protocol.NewContentFilter(n.cfg.PubsubTopic, chunk...),
+			TimeStart:     v3Start(since),
+			TimeEnd:       v3End(until),
+		}.PopulateStoreRequest(req)
+		var cursor []byte
+		bound := n.newQueryBound()
+		for {
+			resp, err := n.requestV3(sctx, p, req, cursor)
+			if storeDeadline(ctx, sctx, err) {
+				return out, nil
+			}
+			if err != nil {
+				return nil, err
+			}
+			for _, kv := range resp.Messages {
+				if len(kv.MessageHash) == 32 {
+					out = append(out, [32]byte(kv.MessageHash))
+				}
+			}
+			if resp.PaginationCursor == nil || bytes.Equal(resp.PaginationCursor, cursor) || len(resp.Messages) == 0 {
+				break
+			}
+			cursor = resp.PaginationCursor
+			if bound.page(len(resp.Messages)) != "" {
+				break
+			}
+		}
 	}
 	return out, nil
 }
@@ -470,13 +659,15 @@ func (n *Node) HistoryByHash(ctx context.Context, hashes [][32]byte) ([]transpor
 		if p != "" && !n.speaksV3(ctx, p) {
 			continue
 		}
-		got, _, err := n.pageV3(ctx, p, req, nil, time.Time{}, time.Time{})
-		if err != nil {
-			errs = append(errs, err)
+		sctx, cancel := context.WithTimeout(ctx, n.cfg.StoreTimeout)
+		q := n.pageV3(ctx, sctx, p, req, nil, time.Time{}, time.Time{})
+		cancel()
+		if q.err != nil {
+			errs = append(errs, q.err)
 			continue
 		}
 		answered++
-		for _, e := range got {
+		for _, e := range q.envs {
 			if want[e.Hash] && !seen[e.Hash] {
 				seen[e.Hash] = true
 				out = append(out, e)

@@ -173,7 +173,7 @@ func TestStoreHistory(t *testing.T) {
 			}
 
 			// A bounded answer: History returns the oldest part and ErrHistoryTruncated;
-			// continuing from the last timestamp reaches the end.
+			// continuing from transport.ResumeAt reaches the end.
 			c.cfg.HistoryLimit = 1500
 			defer func() { c.cfg.HistoryLimit = MaxHistory }()
 			got := map[[32]byte]bool{}
@@ -193,11 +193,7 @@ func TestStoreHistory(t *testing.T) {
 				if len(part) == 0 || len(part) > 2*c.cfg.HistoryLimit {
 					t.Fatalf("truncated answer of %d messages", len(part))
 				}
-				next := part[len(part)-1].Timestamp
-				if !next.After(since) {
-					next = since.Add(time.Nanosecond)
-				}
-				since = next
+				since = transport.ResumeAt(err, since, part)
 			}
 			if len(got) != total || calls < total/1500 {
 				t.Fatalf("bounded paging: %d messages in %d calls", len(got), calls+1)
