@@ -245,6 +245,9 @@ type Client struct {
 	hookLegacyIDs bool
 	// hookCommit runs last in every transaction: an error makes it fail (rolled back).
 	hookCommit func() error
+	// hookAttempted runs after an inbound envelope's attempt released the engine's locks,
+	// before process returns: what another goroutine may do there (TestPendingRaceKeys).
+	hookAttempted func(topic string, payload []byte)
 
 	// resumed holds the groups whose sender lease this process has checked (under mu):
 	// the first seal of a process resumes above the lease (spec: persistence, "Durability").

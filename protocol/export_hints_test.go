@@ -34,7 +34,7 @@ func SealPingForTest(c *Client, account string) (topic string, frames [][]byte, 
 // OpenInboxForTest processes an inbound payload as process does, without a replay
 // marker, and returns the outcome: nil when a key opened it and it was handled.
 func OpenInboxForTest(c *Client, topic string, payload []byte) error {
-	return c.txInbound(context.Background(), topic, payload, func(t *txn) error { return t.dispatch(topic, payload) })
+	return c.txInbound(context.Background(), topic, payload, nil, func(t *txn) error { return t.dispatch(topic, payload) })
 }
 
 // IsNoKey reports whether err says that no key of ours opens the input.

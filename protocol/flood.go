@@ -214,8 +214,9 @@ func (c *Client) keyless(ctx context.Context, topic string, payload []byte) (boo
 }
 
 // txInbound is tx for one inbound envelope: under c.mu it first asks keyless, and
-// returns errNoKey without touching the store if no key can open the envelope.
-func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, fn func(t *txn) error) error {
+// returns errNoKey without touching the store if no key can open the envelope. With a, the
+// outcome is settled before the locks are released (settleInbound).
+func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, a *attempt, fn func(t *txn) error) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
@@ -245,6 +246,9 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, fn
 			pre.scratch = nil
 		}
 	}
+	if a != nil && err != nil {
+		err = c.settleInbound(ctx, topic, payload, a, err, &sends)
+	}
 	c.mu.Unlock()
 	leave() // before publishing: publishClaimed runs its own transaction
 	c.publishQueued(ctx, sends)
@@ -258,4 +262,71 @@ func isSessionFrame(topic string, payload []byte, c *Client) bool {
 		return false
 	}
 	return topic == c.acct.inboxTopic() || (c.linkTopic != "" && topic == c.linkTopic)
+}
+
+// attempt is what an inbound envelope's transaction leaves for its outcome.
+type attempt struct {
+	hash    [32]byte
+	claim   []byte // the claimed sender of an envelope kept pending
+	newKeys bool
+}
+
+// settleInbound records the outcome of an attempt that ended with err, in the same hold of
+// the engine's locks as the attempt (txInbound), and returns what the caller sees: an
+// envelope that cannot open yet is stored pending, one no key opens enters the junk filter,
+// one that failed after a key opened it gets its replay marker. Nothing that changes keys
+// (a key event applied, an epoch made live, a device list stored, and the retry of pending
+// envelopes that follows them) can run between the attempt and its outcome: a pending
+// envelope stored after that retry read the pending list waited for the next change of
+// keys, for good if none came (TestPendingRaceKeys); an envelope added to the junk filter
+// after a new epoch cleared it was skipped when history brought it again (TestJunkRaceEpoch).
+// Called with c.mu held (and the batch's turn, txInbound); what its transactions queue
+// to publish is added to sends.
+func (c *Client) settleInbound(ctx context.Context, topic string, payload []byte, a *attempt, err error, sends *[]*storage.OutboxRecord) error {
+	if errors.Is(err, errPending) {
+		err = c.settleTx(ctx, sends, func(t *txn) error { return t.keepPending(a.hash, topic, payload, a.claim) })
+	}
+	switch {
+	case err == nil, errors.Is(err, errSeen), errors.Is(err, ErrClosed), ctx.Err() != nil:
+	case errors.Is(err, errNoHint):
+		// nothing stored, not even in the junk filter (flood.go)
+	case errors.Is(err, errNoKey):
+		c.junk.add(a.hash) // no stored state for keyless input (flood.go)
+	default:
+		c.log.Debug("inbound message dropped", "err", err)
+		_ = c.settleTx(ctx, sends, func(t *txn) error {
+			if err := t.DeletePending(a.hash); err != nil {
+				return err
+			}
+			return t.MarkSeen(a.hash, c.now())
+		})
+	}
+	return err
+}
+
+// settleTx runs fn as a transaction of settleInbound (c.mu held) and adds what it queued
+// to publish to sends.
+func (c *Client) settleTx(ctx context.Context, sends *[]*storage.OutboxRecord, fn func(t *txn) error) error {
+	t, err := c.runTx(ctx, fn)
+	if err == nil {
+		*sends = append(*sends, t.sends...)
+	}
+	return err
+}
+
+// keepPending stores an envelope that cannot open yet, within the bounds on pending
+// envelopes (spec: protocol, "Delivery"); one beyond them is not kept, and gets no replay
+// marker: a sync may bring it again.
+func (t *txn) keepPending(hash [32]byte, topic string, payload []byte, claim []byte) error {
+	c := t.c
+	u, err := t.PendingUsage(hash, claim)
+	if err != nil {
+		return err
+	}
+	size := int64(len(payload))
+	if !u.Exists && (u.Count >= MaxPending || u.Bytes+size > MaxPendingBytes || u.ClaimedBytes+size > MaxPendingBytesPerSender) {
+		c.log.Debug("pending envelopes full: not kept", "bytes", u.Bytes, "claimed", u.ClaimedBytes)
+		return nil
+	}
+	return t.PutPending(&storage.PendingRecord{Hash: hash, Topic: topic, Payload: payload, ReceivedAt: c.now(), Claim: claim})
 }

@@ -30,13 +30,10 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 	if c.junk.has(hash) || c.ownSent.has(hash) {
 		return false
 	}
-	// What the transaction leaves for after it, in one object the closure captures (two
-	// variables captured would be two allocations).
-	var out struct {
-		claim   []byte
-		newKeys bool
-	}
-	err := c.txInbound(ctx, topic, payload, func(t *txn) error {
+	// What the transaction leaves for its outcome (settleInbound), in one object the
+	// closure captures (two variables captured would be two allocations).
+	out := attempt{hash: hash}
+	err := c.txInbound(ctx, topic, payload, &out, func(t *txn) error {
 		// The replay marker, checked and set at once (taken back if anything below fails).
 		if fresh, err := t.MarkSeenOnce(hash, c.now()); err != nil || !fresh {
 			if err == nil {
@@ -48,7 +45,7 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 		if errors.Is(err, errPending) {
 			// Everything dispatch did is rolled back: an inbox frame's session must not
 			// count it as received, or its retry finds neither its hint nor its message
-			// key (TestInboxPendingFrameRetried). The envelope is kept below.
+			// key (TestInboxPendingFrameRetried). The envelope is kept (settleInbound).
 			out.claim = t.claim
 			if out.claim == nil {
 				out.claim = []byte(topic)
@@ -64,37 +61,13 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 		out.newKeys = t.newKeys
 		return nil
 	})
-	newKeys = out.newKeys
-	if errors.Is(err, errPending) {
-		err = c.tx(ctx, func(t *txn) error {
-			u, err := t.PendingUsage(hash, out.claim)
-			if err != nil {
-				return err
-			}
-			size := int64(len(payload))
-			if !u.Exists && (u.Count >= MaxPending || u.Bytes+size > MaxPendingBytes || u.ClaimedBytes+size > MaxPendingBytesPerSender) {
-				c.log.Debug("pending envelopes full: not kept", "bytes", u.Bytes, "claimed", u.ClaimedBytes)
-				return nil // no replay marker: a sync may bring it again
-			}
-			return t.PutPending(&storage.PendingRecord{Hash: hash, Topic: topic, Payload: payload, ReceivedAt: c.now(), Claim: out.claim})
-		})
+	if c.hookAttempted != nil {
+		c.hookAttempted(topic, payload)
 	}
 	switch {
 	case err == nil, errors.Is(err, errSeen), errors.Is(err, ErrClosed), ctx.Err() != nil:
-		return newKeys
-	case errors.Is(err, errNoHint):
-		return false // nothing stored, not even in the junk filter (flood.go)
-	case errors.Is(err, errNoKey):
-		c.junk.add(hash) // no stored state for keyless input (flood.go)
-		return false
+		return out.newKeys
 	}
-	c.log.Debug("inbound message dropped", "err", err)
-	_ = c.tx(ctx, func(t *txn) error {
-		if err := t.DeletePending(hash); err != nil {
-			return err
-		}
-		return t.MarkSeen(hash, c.now())
-	})
 	return false
 }
 

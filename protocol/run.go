@@ -75,7 +75,9 @@ func (c *Client) Run(ctx context.Context) error {
 // subscriptions keeps one subscription over the query set of the wanted topics (our
 // topics and their decoys, queryset.go), forwarding envelopes on our own topics to in.
 // When the wanted topics change, the new set is subscribed before the old one is
-// dropped (a message in both arrives twice; processing is idempotent).
+// dropped (a message in both arrives twice; processing is idempotent), and the whole set
+// is caught up from history: what the old subscription held that we had not read yet
+// goes with it (TestResubscribeKeepsBacklog).
 func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelope, subscribed chan struct{}, wg *sync.WaitGroup) {
 	var cur []string // wanted topics of the current subscription
 	curCancel := func() {}
@@ -91,8 +93,7 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 		c.mu.Unlock()
 		slices.Sort(want)
 		want = slices.Compact(want)
-		failed := false
-		var added []string
+		failed, replaced := false, false
 		switch {
 		case slices.Equal(want, cur):
 		case len(want) == 0:
@@ -107,11 +108,7 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 				failed = true
 				break
 			}
-			for _, t := range want {
-				if !slices.Contains(cur, t) {
-					added = append(added, t)
-				}
-			}
+			replaced = true
 			curCancel()
 			curCancel, cur = scancel, want
 			own := make(map[string]bool, len(want))
@@ -153,11 +150,12 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 				c.catchUp[t] = true
 			}
 			c.mu.Unlock()
-		} else if len(added) > 0 || len(catchUp) > 0 {
+		} else if replaced || len(catchUp) > 0 {
 			// A group joined while running: fetch what was published on its topic before
 			// we subscribed (from the welcome's time on), in a query over the whole set;
 			// and so for a topic we already listened on, joined (or given epochs) by a
-			// Welcome (catchUpFromWelcome).
+			// Welcome (catchUpFromWelcome). Any other change of the set (a group left or
+			// lost) too: the old subscription went with what it held unread.
 			sctx, cancel := context.WithTimeout(ctx, SyncTimeout)
 			err := c.syncTopics(sctx, want)
 			cancel()

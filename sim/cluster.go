@@ -47,6 +47,10 @@ type cluster struct {
 	tr    *tracker
 	insts []*installation
 	log   *slog.Logger
+	// gid is the scenario's group, once created (a stall's diagnosis reads it); rx logs
+	// receipts while an operation is measured (diagnose.go).
+	gid protocol.GroupID
+	rx  atomic.Pointer[rxLog]
 	// schedule is the key schedule the clients create groups with (1 or 2).
 	schedule int
 	// watched are the accounts whose additions and removals the tracker records (nil:
@@ -123,7 +127,7 @@ func (cl *cluster) add(ctx context.Context, idx, member, dev int, path string, p
 		return nil, "", err
 	}
 	in.node = cl.net.Join(in.name)
-	in.tr = &gatedNode{node: in.node, gate: newGate(), big: cl.big, onSubscribe: func(topic string) {
+	in.tr = &gatedNode{node: in.node, gate: newGate(), big: cl.big, idx: idx, rx: &cl.rx, onSubscribe: func(topic string) {
 		cl.tr.hit(idx, key{kind: kindSubscribed, s: topic})
 	}}
 	opts := append(clientOptions(cl.schedule), protocol.WithDevice(in.name, "sim"))

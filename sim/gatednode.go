@@ -71,6 +71,17 @@ type gatedNode struct {
 	rxEnvs, rxBytes         atomic.Int64 // envelopes that reached this installation
 	subs                    atomic.Int64 // Subscribe calls
 	pending                 atomic.Int64 // envelopes taken off the bus, not yet handed to the client
+	cancelled               atomic.Int64 // envelopes the client's cancelled subscriptions never took
+
+	// For a stall's diagnosis (diagnose.go): idx is the installation, rx the cluster's
+	// log of receipts (set while an operation is measured), captured the publishes made
+	// while capturing (the measured sender's, during its call).
+	idx           int
+	rx            *atomic.Pointer[rxLog]
+	capMu         sync.Mutex
+	capturing     bool
+	captured      []published
+	capturedBytes int
 }
 
 func (t *gatedNode) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
@@ -95,6 +106,15 @@ func (t *gatedNode) Publish(ctx context.Context, topic string, payload []byte) (
 		t.pubErrs.Add(1)
 		return h, err
 	}
+	t.capMu.Lock()
+	if t.capturing && len(t.captured) < maxCaptured {
+		p := published{topic: topic, hash: h, size: len(payload)}
+		if len(payload) <= maxCapturedPayload {
+			p.payload = payload // not copied: the engine never writes to a published payload
+		}
+		t.captured = append(t.captured, p)
+	}
+	t.capMu.Unlock()
 	t.pubs.Add(1)
 	t.pubBytes.Add(int64(len(payload)))
 	return h, nil
@@ -122,6 +142,11 @@ func (t *gatedNode) Subscribe(ctx context.Context, topics []string) (<-chan tran
 			}
 			t.rxEnvs.Add(1)
 			t.rxBytes.Add(int64(n))
+			if t.rx != nil {
+				if l := t.rx.Load(); l != nil {
+					l.mark(t.idx, env.Hash, rxGot)
+				}
+			}
 			if q.push(env) {
 				t.pending.Add(1)
 			}
@@ -134,7 +159,11 @@ func (t *gatedNode) Subscribe(ctx context.Context, topics []string) (<-chan tran
 			defer t.big.subscribed(topics, -1)
 		}
 		// Whatever the client will never take (it unsubscribed) is not pending.
-		defer func() { t.pending.Add(-q.close()) }()
+		defer func() {
+			n := q.close()
+			t.pending.Add(-n)
+			t.cancelled.Add(n)
+		}()
 		for {
 			env, ok := q.pop(ctx)
 			if !ok || env.Topic == "" {
@@ -142,6 +171,7 @@ func (t *gatedNode) Subscribe(ctx context.Context, topics []string) (<-chan tran
 			}
 			if !t.gate.wait(ctx) {
 				t.pending.Add(-1)
+				t.cancelled.Add(1)
 				return
 			}
 			if t.big != nil {
@@ -150,8 +180,14 @@ func (t *gatedNode) Subscribe(ctx context.Context, topics []string) (<-chan tran
 			select {
 			case out <- env:
 				t.pending.Add(-1)
+				if t.rx != nil {
+					if l := t.rx.Load(); l != nil {
+						l.mark(t.idx, env.Hash, rxHanded)
+					}
+				}
 			case <-ctx.Done():
 				t.pending.Add(-1)
+				t.cancelled.Add(1)
 				return
 			}
 		}

@@ -51,6 +51,8 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 	act func() ([]expect, error)) (*opResult, error) {
 	cl.setGates(false, nil)
 	cl.measures++
+	cl.rx.Store(newRxLog()) // receipts, for a stall's diagnosis; dropped when measure returns
+	defer cl.rx.Store(nil)
 	s := cl.insts[sender]
 	res := &opResult{}
 	net0 := cl.stats()
@@ -65,6 +67,7 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		exps []expect
 		err  error
 	}
+	var pubs []published // the sender's publishes (diagnose.go), read once act returned
 	ch := make(chan actOut, 1)
 	if err := cl.prof.start("tx"); err != nil {
 		return nil, err
@@ -76,9 +79,11 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 		p0, pf0, pi0 := s.tr.pubCPU.Load(), s.tr.pubFlt.Load(), s.tr.pubInvol.Load()
 		a0 := cl.attr.stamp(true)
 		cl.acting.Store(true)
+		s.tr.startCapture()
 		c0, w0 := threadCPU(), time.Now()
 		exps, err := act()
 		c1, w1 := threadCPU(), time.Now()
+		pubs = s.tr.stopCapture()
 		cl.acting.Store(false)
 		a1 := cl.attr.stamp(true)
 		pub := s.tr.pubCPU.Load() - p0
@@ -156,7 +161,7 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 			cl.setGates(true, []int{i})
 			if err := cl.tr.wait(ctx, e.k, []int{i}, timeout); err != nil {
 				runtime.GOMAXPROCS(prev)
-				return nil, fmt.Errorf("%s: %w", cl.insts[i].name, err)
+				return nil, fmt.Errorf("%s: %w", cl.insts[i].name, cl.stalled(ctx, err, sender, pubs))
 			}
 			time.Sleep(settle)
 			cpu := float64(processCPU()-c0) - max(float64(empty), cl.idle*float64(time.Since(w0)))
@@ -180,7 +185,7 @@ func (cl *cluster) measure(ctx context.Context, sender int, serialN int, timeout
 	cl.setGates(true, nil)
 	for _, e := range parallel {
 		if err := cl.tr.wait(ctx, e.k, e.insts, timeout); err != nil {
-			return nil, err
+			return nil, cl.stalled(ctx, err, sender, pubs)
 		}
 	}
 	// Stragglers: work the clients do after their event, and envelopes that are not

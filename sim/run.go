@@ -271,6 +271,7 @@ func (sc *scenario) create(ctx context.Context) error {
 	res, err := cl.measure(ctx, r.admin, sc.cfg.SerialSample, sc.cfg.Timeout, func() ([]expect, error) {
 		var err error
 		sc.gid, err = admin.c.CreateGroup(ctx, "scale", "simulated group", accounts...)
+		cl.gid = sc.gid
 		return []expect{{key{kind: kindJoined, id: sc.gid}, want}}, err
 	})
 	if err != nil {
@@ -287,7 +288,8 @@ func (sc *scenario) waitTopic(ctx context.Context, insts []int) error {
 	if err != nil {
 		return err
 	}
-	return sc.cl.tr.wait(ctx, key{kind: kindSubscribed, s: info.Topic}, insts, sc.cfg.Timeout)
+	err = sc.cl.tr.wait(ctx, key{kind: kindSubscribed, s: info.Topic}, insts, sc.cfg.Timeout)
+	return sc.cl.stalled(ctx, err, -1, nil)
 }
 
 // messages: ordinary messages from the admin (its key went out with the Welcomes); then

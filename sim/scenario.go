@@ -116,7 +116,7 @@ func converge(ctx context.Context, sc *scenario, out *Converge) ([]protocol.Mess
 		go func() {
 			if s != r.admin {
 				if err := cl.tr.wait(ctx, key{kind: kindRemoved, id: sc.gid, s: acct}, []int{s}, cfg.Timeout); err != nil {
-					ch <- sent{err: err}
+					ch <- sent{err: cl.stalled(ctx, err, r.admin, nil)}
 					return
 				}
 			}
@@ -139,7 +139,7 @@ func converge(ctx context.Context, sc *scenario, out *Converge) ([]protocol.Mess
 		k := key{kind: kindMessage, id: s.id}
 		want := slices.DeleteFunc(slices.Clone(remaining), func(i int) bool { return i == s.sender })
 		if err := cl.tr.wait(ctx, k, want, cfg.Timeout); err != nil {
-			return nil, err
+			return nil, cl.stalled(ctx, err, s.sender, nil)
 		}
 		for _, i := range want {
 			if t, ok := cl.tr.at(i, k); ok && t.After(last) {

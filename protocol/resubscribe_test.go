@@ -1,0 +1,128 @@
+package protocol_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chorus-im/chorus/internal/chorustest"
+	"github.com/chorus-im/chorus/persistence"
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+// slowReader is a memory node whose subscriptions are not read while held: what arrives
+// meanwhile waits in the node's subscription queue, as for a client busy with earlier
+// envelopes (the queue of a Waku node's subscription is the same, transport.QueueSize).
+type slowReader struct {
+	*memory.Node
+	held atomic.Bool
+	subs atomic.Int64
+}
+
+func (s *slowReader) Subscribe(ctx context.Context, topics []string) (<-chan transport.Envelope, error) {
+	in, err := s.Node.Subscribe(ctx, topics)
+	if err != nil {
+		return nil, err
+	}
+	s.subs.Add(1)
+	out := make(chan transport.Envelope)
+	go func() {
+		defer close(out)
+		wait := func() bool { // until not held
+			for s.held.Load() {
+				select {
+				case <-ctx.Done():
+					return false
+				case <-time.After(time.Millisecond):
+				}
+			}
+			return true
+		}
+		for wait() {
+			select {
+			case env, ok := <-in:
+				if !ok || !wait() {
+					return // one taken while held is dropped with the queue, as unread
+				}
+				select {
+				case out <- env:
+				case <-ctx.Done():
+					return
+				}
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return out, nil
+}
+
+// TestResubscribeKeepsBacklog: when the topics a client listens on change, Run subscribes
+// the new set and drops the old subscription, with whatever it held that the client had
+// not read yet. A client busy with earlier envelopes (its subscription not read) that
+// leaves a group loses the messages of its other groups waiting there; only topics added
+// to the set had their history fetched again, so a removal alone lost them until the next
+// periodic sync (never without one). Every change of the subscription now catches up the
+// whole set from its last sync.
+func TestResubscribeKeepsBacklog(t *testing.T) {
+	ctx := context.Background()
+	tn := newNetWith(t, memory.Config{Seed: 97}, 1)
+	a := tn.peers[0]
+	slow := &slowReader{}
+	d := &chorustest.Device{Name: "b"}
+	d.Open = func(ctx context.Context) (*protocol.Client, func(), error) {
+		st, err := persistence.Open(":memory:")
+		if err != nil {
+			return nil, nil, err
+		}
+		slow.Node = tn.net.Join("b")
+		c, err := protocol.New(ctx, st, slow, protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
+		if err != nil {
+			slow.Node.Close()
+			st.Close()
+			return nil, nil, err
+		}
+		d.Store, d.Node = st, slow.Node
+		return c, func() { slow.Node.Close(); st.Close() }, nil
+	}
+	b := tn.adopt(tn.devices().Add(d, chorustest.Create), ":memory:")
+	tn.connect(a, b)
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
+	must(t, err)
+	h, err := a.c.CreateGroup(ctx, "h", "", b.id)
+	must(t, err)
+	waitSameEpoch(tn, g, a, b)
+	waitSameEpoch(tn, h, a, b)
+	ig, err := b.c.Group(ctx, g)
+	must(t, err)
+	ih, err := b.c.Group(ctx, h)
+	must(t, err)
+	if ig.Topic == ih.Topic {
+		t.Fatal("set-up: the groups share a topic")
+	}
+	tn.settle()
+
+	slow.held.Store(true)
+	mustSend(t, a, g, "while b is busy")
+	subs := slow.subs.Load()
+	must(t, b.c.Leave(ctx, h)) // b's topics change: h's goes
+	deadline := time.Now().Add(10 * time.Second)
+	for slow.subs.Load() == subs {
+		if time.Now().After(deadline) {
+			t.Fatal("set-up: b did not subscribe again after leaving h")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	slow.held.Store(false)
+	// No sync from the test (waitTexts would sync): what Run does alone.
+	deadline = time.Now().Add(5 * time.Second)
+	for b.texts(g)["while b is busy"] == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("b never got the message that waited in its old subscription (has %v)", b.texts(g))
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
