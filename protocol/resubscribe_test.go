@@ -2,6 +2,7 @@ package protocol_test
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -20,6 +21,17 @@ type slowReader struct {
 	*memory.Node
 	held atomic.Bool
 	subs atomic.Int64
+	// historyFails: while positive, History fails (a store unreachable for a moment) and
+	// counts it down.
+	historyFails atomic.Int64
+}
+
+func (s *slowReader) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
+	if s.historyFails.Add(-1) >= 0 {
+		return nil, errors.New("test: store unreachable")
+	}
+	s.historyFails.Store(0)
+	return s.Node.History(ctx, topics, since, until)
 }
 
 func (s *slowReader) Subscribe(ctx context.Context, topics []string) (<-chan transport.Envelope, error) {
@@ -67,7 +79,15 @@ func (s *slowReader) Subscribe(ctx context.Context, topics []string) (<-chan tra
 // to the set had their history fetched again, so a removal alone lost them until the next
 // periodic sync (never without one). Every change of the subscription now catches up the
 // whole set from its last sync.
-func TestResubscribeKeepsBacklog(t *testing.T) {
+func TestResubscribeKeepsBacklog(t *testing.T) { resubscribeKeepsBacklog(t, 0) }
+
+// TestResubscribeCatchUpRetried: as TestResubscribeKeepsBacklog, with the store
+// unreachable for the first two queries of the catch-up that follows the new
+// subscription. Run retries the catch-up (back-off from the retry base, at most a minute)
+// instead of waiting for a periodic sync that never comes (syncs are off here).
+func TestResubscribeCatchUpRetried(t *testing.T) { resubscribeKeepsBacklog(t, 2) }
+
+func resubscribeKeepsBacklog(t *testing.T, historyFails int64) {
 	ctx := context.Background()
 	tn := newNetWith(t, memory.Config{Seed: 97}, 1)
 	a := tn.peers[0]
@@ -108,6 +128,7 @@ func TestResubscribeKeepsBacklog(t *testing.T) {
 	slow.held.Store(true)
 	mustSend(t, a, g, "while b is busy")
 	subs := slow.subs.Load()
+	slow.historyFails.Store(historyFails)
 	must(t, b.c.Leave(ctx, h)) // b's topics change: h's goes
 	deadline := time.Now().Add(10 * time.Second)
 	for slow.subs.Load() == subs {
@@ -121,7 +142,7 @@ func TestResubscribeKeepsBacklog(t *testing.T) {
 	deadline = time.Now().Add(5 * time.Second)
 	for b.texts(g)["while b is busy"] == 0 {
 		if time.Now().After(deadline) {
-			t.Fatalf("b never got the message that waited in its old subscription (has %v)", b.texts(g))
+			t.Fatalf("b never got the message that waited in its old subscription (has %v; store failures left %d)", b.texts(g), slow.historyFails.Load())
 		}
 		time.Sleep(5 * time.Millisecond)
 	}

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"sync"
 	"time"
@@ -85,6 +86,11 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 	first := true
 	retry := time.NewTimer(time.Hour)
 	defer retry.Stop()
+	// A catch-up that failed (the store unreachable, a timeout) is tried again with a
+	// back-off from the retry base to a minute, not left to a periodic sync that may never
+	// come (stall hunt, 2026-12-06: syncs off, the backlog of a dropped subscription was
+	// lost); a transport with no history at all is final.
+	catchUpDue, backoff := false, time.Duration(0)
 	for {
 		c.mu.Lock()
 		want := c.wantedTopicsLocked()
@@ -150,7 +156,7 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 				c.catchUp[t] = true
 			}
 			c.mu.Unlock()
-		} else if replaced || len(catchUp) > 0 {
+		} else if replaced || len(catchUp) > 0 || catchUpDue {
 			// A group joined while running: fetch what was published on its topic before
 			// we subscribed (from the welcome's time on), in a query over the whole set;
 			// and so for a topic we already listened on, joined (or given epochs) by a
@@ -159,8 +165,19 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 			sctx, cancel := context.WithTimeout(ctx, SyncTimeout)
 			err := c.syncTopics(sctx, want)
 			cancel()
-			if err != nil {
+			catchUpDue = false
+			switch {
+			case err == nil:
+				backoff = 0
+			case ctx.Err() != nil:
+				return
+			default:
 				c.log.Debug("sync of new topics failed", "err", err)
+				if !errors.Is(err, transport.ErrNoHistory) {
+					catchUpDue = true
+					backoff = min(max(2*backoff, c.opt.retryBase), time.Minute)
+					retry.Reset(backoff)
+				}
 			}
 			c.retryPending(ctx)
 		}
