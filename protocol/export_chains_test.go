@@ -3,6 +3,8 @@ package protocol
 import (
 	"context"
 	"slices"
+
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 // SenderChainsForTest returns the epochs of c's stored sending chains of group g, and
@@ -53,4 +55,14 @@ func KeysForTest(c *Client, g GroupID) (schedule, meta []byte, err error) {
 		return nil
 	})
 	return schedule, meta, err
+}
+
+// UncoveredInMetaForTest decodes a stored bookkeeping (KeysForTest's meta; binary or
+// JSON) and returns how many departed installations no key event excluded yet.
+func UncoveredInMetaForTest(meta []byte) (int, error) {
+	m, err := loadMeta(&storage.GroupRecord{EpochMeta: meta})
+	if err != nil {
+		return 0, err
+	}
+	return len(m.Uncovered), nil
 }
