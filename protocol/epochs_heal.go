@@ -5,6 +5,7 @@
 package protocol
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/chorus-im/chorus/epoch"
@@ -74,11 +75,18 @@ func (t *txn) coverageGaps(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*
 // members (not departed authors): those installations may lack events the others hold,
 // so they stand aside when the designated installation is chosen.
 func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*storage.InstallationRecord, []*storage.InstallationRecord, error) {
+	return t.coverageGapsPast(gc, s, m, nil)
+}
+
+// coverageGapsPast is coverageGapsSplit leaving out the frontier events in past: events
+// of departed authors that the epoch a rekey is sealed under is computed without
+// (rekeyOuter), whose seed no installation needs to open it.
+func (t *txn) coverageGapsPast(gc *groupCache, s *epoch.Schedule, m *epochMeta, past []epoch.ID) ([]*storage.InstallationRecord, []*storage.InstallationRecord, error) {
 	var members *memberInstalls
 	var out, strong []*storage.InstallationRecord
 	for _, id := range s.Frontier() {
 		cv, ok := m.Covered[id.String()]
-		if !ok {
+		if !ok || slices.Contains(past, id) {
 			continue
 		}
 		if members == nil {
@@ -109,4 +117,50 @@ func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta)
 		}
 	}
 	return out, strong, nil
+}
+
+// rekeyOuter returns the epoch a rekey's publish is sealed under and the frontier events
+// of departed authors (coverage Departed) that epoch is computed without: those leave no
+// coverage gap, since an installation that lacks their seed opens the publish all the
+// same (spec "Authority"; review 8, TestReview8DepartedRekeyWelcomesAll: each member was
+// sent a Welcome v2, event log and device lists, for one slotless block of a removed
+// installation). The epoch is, in order: the epoch of our frontier without the departed
+// authors' events, when it is live (ours before they arrived: an installation that held
+// it opens the rekey whatever slots those authors gave, none or some, and their seeds are
+// never needed); else our current epoch (the departed authors' events are in its
+// frontier: everyone but their authors is a gap, as before); else, with seeds missing,
+// our newest live epoch, computed before every event whose seed we lack (a departed
+// author's among them is left out). With a rider (a message the caller sealed under our
+// current or newest live epoch, prepareV2), the first choice is skipped: the frame is
+// sealed where its message is.
+func rekeyOuter(s *epoch.Schedule, m *epochMeta, rider bool) (epoch.Epoch, []epoch.ID, error) {
+	cur, cerr := s.Current() // first: it makes the current epoch live
+	live := s.Live()
+	if len(live) == 0 {
+		return epoch.Epoch{}, nil, fmt.Errorf("protocol: no epoch to rekey from: %w", epoch.ErrIncomplete)
+	}
+	var rest epoch.Frontier
+	var departed []epoch.ID
+	for _, id := range s.Frontier() {
+		if cv := m.Covered[id.String()]; cv != nil && cv.Departed {
+			departed = append(departed, id)
+		} else {
+			rest = append(rest, id)
+		}
+	}
+	if len(departed) > 0 && len(rest) > 0 && !rider {
+		if eid, err := epoch.EpochID(s.Group(), rest); err == nil {
+			for i := len(live) - 1; i >= 0; i-- {
+				if live[i].ID == eid {
+					return live[i], departed, nil
+				}
+			}
+		}
+	}
+	if cerr == nil {
+		return cur, nil, nil
+	}
+	missing := s.Missing()
+	departed = slices.DeleteFunc(departed, func(id epoch.ID) bool { return !slices.Contains(missing, id) })
+	return live[len(live)-1], departed, nil
 }
