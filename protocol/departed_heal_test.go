@@ -16,10 +16,11 @@ import (
 // that give members a seed — the removed x, which never reads its removal, rekeys with its
 // client (slots for the 8 members it still counts), honestly or not: a slot for half the
 // members only, for the designated (smallest) installation only, or a wrong seed for half
-// of them (refused by the key confirmation). The heal is sealed under the members' epoch
-// before the block (spec "A departed author's event and the heal's epoch"), so no member
-// is sent a Welcome, whatever slots x gave, and every member reads what follows on one
-// epoch (none is left on a frontier whose heal it cannot open).
+// of them or for every member (refused by the key confirmation: a member that refused
+// waits for the designated installation's heal, or authors it). The heal is sealed under
+// the members' epoch before the block (spec "A departed author's event and the heal's
+// epoch"), so no member is sent a Welcome, whatever slots x gave, and every member reads
+// what follows on one epoch (none is left on a frontier whose heal it cannot open).
 func TestDepartedRekeyWithSlotsNoWelcomes(t *testing.T) {
 	half := func(targets []storage.InstallationRecord) []storage.InstallationRecord {
 		return targets[:len(targets)/2]
@@ -34,6 +35,10 @@ func TestDepartedRekeyWithSlotsNoWelcomes(t *testing.T) {
 		}
 		return seed
 	}
+	wrongForAll := func(_ protocol.InstallationID, seed epoch.Seed) epoch.Seed {
+		seed[0] ^= 0xff
+		return seed
+	}
 	for _, tc := range []struct {
 		name    string
 		targets func([]storage.InstallationRecord) []storage.InstallationRecord
@@ -43,6 +48,7 @@ func TestDepartedRekeyWithSlotsNoWelcomes(t *testing.T) {
 		{name: "half the members", targets: half},
 		{name: "the designated only", targets: smallest},
 		{name: "a wrong seed for half", seed: wrongForHalf},
+		{name: "a wrong seed for every member", seed: wrongForAll},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			departedRekeyWelcomes(t, tc.targets, tc.seed)

@@ -139,6 +139,28 @@ func rekeyOuter(s *epoch.Schedule, m *epochMeta, rider bool) (epoch.Epoch, []epo
 	if len(live) == 0 {
 		return epoch.Epoch{}, nil, fmt.Errorf("protocol: no epoch to rekey from: %w", epoch.ErrIncomplete)
 	}
+	if !rider {
+		if e, departed, ok := epochBeforeDeparted(s, m, live); ok {
+			return e, departed, nil
+		}
+	}
+	if cerr == nil {
+		return cur, nil, nil
+	}
+	missing := s.Missing()
+	var departed []epoch.ID
+	for _, id := range missing {
+		if cv := m.Covered[id.String()]; cv != nil && cv.Departed && slices.Contains(s.Frontier(), id) {
+			departed = append(departed, id)
+		}
+	}
+	return live[len(live)-1], departed, nil
+}
+
+// epochBeforeDeparted returns the epoch of our frontier without the events of departed
+// authors (coverage Departed) and those events, when there are some, members' events
+// remain, and that epoch is among live (rekeyOuter's first choice).
+func epochBeforeDeparted(s *epoch.Schedule, m *epochMeta, live []epoch.Epoch) (epoch.Epoch, []epoch.ID, bool) {
 	var rest epoch.Frontier
 	var departed []epoch.ID
 	for _, id := range s.Frontier() {
@@ -148,19 +170,44 @@ func rekeyOuter(s *epoch.Schedule, m *epochMeta, rider bool) (epoch.Epoch, []epo
 			rest = append(rest, id)
 		}
 	}
-	if len(departed) > 0 && len(rest) > 0 && !rider {
-		if eid, err := epoch.EpochID(s.Group(), rest); err == nil {
-			for i := len(live) - 1; i >= 0; i-- {
-				if live[i].ID == eid {
-					return live[i], departed, nil
-				}
-			}
+	if len(departed) == 0 || len(rest) == 0 {
+		return epoch.Epoch{}, nil, false
+	}
+	eid, err := epoch.EpochID(s.Group(), rest)
+	if err != nil {
+		return epoch.Epoch{}, nil, false
+	}
+	for i := len(live) - 1; i >= 0; i-- {
+		if live[i].ID == eid {
+			return live[i], departed, true
 		}
 	}
-	if cerr == nil {
-		return cur, nil, nil
-	}
+	return epoch.Epoch{}, nil, false
+}
+
+// missingOnlyDeparted reports whether every seed we lack is of a departed author's
+// frontier event and the epoch before those events is live for us: the designated
+// installation's heal (sealed under that epoch, rekeyOuter) reaches us whatever seed the
+// departed author gave us, so we wait for it, or heal as the designated installation,
+// rather than rekey on our own (spec "A departed author's event and the heal's epoch").
+func missingOnlyDeparted(s *epoch.Schedule, m *epochMeta) bool {
 	missing := s.Missing()
-	departed = slices.DeleteFunc(departed, func(id epoch.ID) bool { return !slices.Contains(missing, id) })
-	return live[len(live)-1], departed, nil
+	if len(missing) == 0 {
+		return false
+	}
+	for _, id := range missing {
+		if cv := m.Covered[id.String()]; cv == nil || !cv.Departed {
+			return false
+		}
+	}
+	_, departed, ok := epochBeforeDeparted(s, m, s.Live())
+	if !ok {
+		return false
+	}
+	for _, id := range missing {
+		if !slices.Contains(departed, id) {
+			return false
+		}
+	}
+	return true
 }

@@ -350,10 +350,16 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache) error {
 		// then still rekeys first.
 		return nil
 	}
-	if len(s.Missing()) > 0 && slices.ContainsFunc(t.refused, func(r refusal) bool { return r.group == g.ID }) {
+	switch {
+	case missingOnlyDeparted(s, m):
+		// Only departed authors' seeds missing (refused or never given): the designated
+		// installation heals under the epoch before their events, which we hold; its
+		// heal reaches us. Each member that refused rekeying on its own made as many
+		// concurrent heals, and a late one, sealed under that epoch, could not be
+		// opened by members that had moved more than MaxLiveEpochs epochs past it.
+	case len(s.Missing()) > 0 && slices.ContainsFunc(t.refused, func(r refusal) bool { return r.group == g.ID }):
 		return t.healRefused(g, gc, s, m) // a seed we refused: no one will send a better one
-	}
-	if len(s.Missing()) > 0 && len(m.Uncovered) == 0 {
+	case len(s.Missing()) > 0 && len(m.Uncovered) == 0:
 		return nil // waiting for a seed: its sender repeats it; we rekey if we must send
 	}
 	for _, f := range s.Frontier() {
