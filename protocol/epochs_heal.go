@@ -5,6 +5,7 @@
 package protocol
 
 import (
+	"fmt"
 	"slices"
 
 	"github.com/chorus-im/chorus/epoch"
@@ -74,11 +75,18 @@ func (t *txn) coverageGaps(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*
 // members (not departed authors): those installations may lack events the others hold,
 // so they stand aside when the designated installation is chosen.
 func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*storage.InstallationRecord, []*storage.InstallationRecord, error) {
+	return t.coverageGapsPast(gc, s, m, nil)
+}
+
+// coverageGapsPast is coverageGapsSplit leaving out the frontier events in past: events
+// of departed authors that the epoch a rekey is sealed under is computed without
+// (rekeyOuter), whose seed no installation needs to open it.
+func (t *txn) coverageGapsPast(gc *groupCache, s *epoch.Schedule, m *epochMeta, past []epoch.ID) ([]*storage.InstallationRecord, []*storage.InstallationRecord, error) {
 	var members *memberInstalls
 	var out, strong []*storage.InstallationRecord
 	for _, id := range s.Frontier() {
 		cv, ok := m.Covered[id.String()]
-		if !ok {
+		if !ok || slices.Contains(past, id) {
 			continue
 		}
 		if members == nil {
@@ -109,4 +117,97 @@ func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta)
 		}
 	}
 	return out, strong, nil
+}
+
+// rekeyOuter returns the epoch a rekey's publish is sealed under and the frontier events
+// of departed authors (coverage Departed) that epoch is computed without: those leave no
+// coverage gap, since an installation that lacks their seed opens the publish all the
+// same (spec "Authority"; review 8, TestReview8DepartedRekeyWelcomesAll: each member was
+// sent a Welcome v2, event log and device lists, for one slotless block of a removed
+// installation). The epoch is, in order: the epoch of our frontier without the departed
+// authors' events, when it is live (ours before they arrived: an installation that held
+// it opens the rekey whatever slots those authors gave, none or some, and their seeds are
+// never needed); else our current epoch (the departed authors' events are in its
+// frontier: everyone but their authors is a gap, as before); else, with seeds missing,
+// our newest live epoch, computed before every event whose seed we lack (a departed
+// author's among them is left out). With a rider (a message the caller sealed under our
+// current or newest live epoch, prepareV2), the first choice is skipped: the frame is
+// sealed where its message is.
+func rekeyOuter(s *epoch.Schedule, m *epochMeta, rider bool) (epoch.Epoch, []epoch.ID, error) {
+	cur, cerr := s.Current() // first: it makes the current epoch live
+	live := s.Live()
+	if len(live) == 0 {
+		return epoch.Epoch{}, nil, fmt.Errorf("protocol: no epoch to rekey from: %w", epoch.ErrIncomplete)
+	}
+	if !rider {
+		if e, departed, ok := epochBeforeDeparted(s, m, live); ok {
+			return e, departed, nil
+		}
+	}
+	if cerr == nil {
+		return cur, nil, nil
+	}
+	missing := s.Missing()
+	var departed []epoch.ID
+	for _, id := range missing {
+		if cv := m.Covered[id.String()]; cv != nil && cv.Departed && slices.Contains(s.Frontier(), id) {
+			departed = append(departed, id)
+		}
+	}
+	return live[len(live)-1], departed, nil
+}
+
+// epochBeforeDeparted returns the epoch of our frontier without the events of departed
+// authors (coverage Departed) and those events, when there are some, members' events
+// remain, and that epoch is among live (rekeyOuter's first choice).
+func epochBeforeDeparted(s *epoch.Schedule, m *epochMeta, live []epoch.Epoch) (epoch.Epoch, []epoch.ID, bool) {
+	var rest epoch.Frontier
+	var departed []epoch.ID
+	for _, id := range s.Frontier() {
+		if cv := m.Covered[id.String()]; cv != nil && cv.Departed {
+			departed = append(departed, id)
+		} else {
+			rest = append(rest, id)
+		}
+	}
+	if len(departed) == 0 || len(rest) == 0 {
+		return epoch.Epoch{}, nil, false
+	}
+	eid, err := epoch.EpochID(s.Group(), rest)
+	if err != nil {
+		return epoch.Epoch{}, nil, false
+	}
+	for i := len(live) - 1; i >= 0; i-- {
+		if live[i].ID == eid {
+			return live[i], departed, true
+		}
+	}
+	return epoch.Epoch{}, nil, false
+}
+
+// missingOnlyDeparted reports whether every seed we lack is of a departed author's
+// frontier event and the epoch before those events is live for us: the designated
+// installation's heal (sealed under that epoch, rekeyOuter) reaches us whatever seed the
+// departed author gave us, so we wait for it, or heal as the designated installation,
+// rather than rekey on our own (spec "A departed author's event and the heal's epoch").
+func missingOnlyDeparted(s *epoch.Schedule, m *epochMeta) bool {
+	missing := s.Missing()
+	if len(missing) == 0 {
+		return false
+	}
+	for _, id := range missing {
+		if cv := m.Covered[id.String()]; cv == nil || !cv.Departed {
+			return false
+		}
+	}
+	_, departed, ok := epochBeforeDeparted(s, m, s.Live())
+	if !ok {
+		return false
+	}
+	for _, id := range missing {
+		if !slices.Contains(departed, id) {
+			return false
+		}
+	}
+	return true
 }

@@ -188,7 +188,11 @@ func packKeyFrames(kb epoch.KeyBlock, slots []epoch.Slot, msg []byte, maxFrame i
 // the membership, in a block-only publish under our newest live epoch (our previous
 // one), and moves our schedule to the new epoch. s and m are updated and stored in g.
 func (t *txn) rekeyV2(g *storage.GroupRecord, gc *groupCache, s *epoch.Schedule, m *epochMeta, msg []byte, id *MessageID) ([]*storage.OutboxRecord, error) {
-	gaps, err := t.coverageGaps(gc, s, m)
+	_, past, err := rekeyOuter(s, m, msg != nil)
+	if err != nil {
+		return nil, err
+	}
+	gaps, _, err := t.coverageGapsPast(gc, s, m, past)
 	if err != nil {
 		return nil, err
 	}
@@ -198,7 +202,8 @@ func (t *txn) rekeyV2(g *storage.GroupRecord, gc *groupCache, s *epoch.Schedule,
 	}
 	// Installations a frontier event's seed missed (added concurrently with it) may not
 	// open the rekey's publish (sealed under our epoch, which they cannot compute): they
-	// get its join, with the event log, in a Welcome v2.
+	// get its join, with the event log, in a Welcome v2. A departed author's event the
+	// publish's epoch is computed without leaves no gap (rekeyOuter).
 	return t.rekeyWelcomeV2(g, gc, s, m, gaps, "", msg, id)
 }
 
@@ -208,13 +213,9 @@ func (t *txn) rekeyV2Seed(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 	msg []byte, id *MessageID) ([]*storage.OutboxRecord, epoch.Seed, epoch.ID, error) {
 	c := t.c
 	var seed epoch.Seed
-	live := s.Live()
-	if len(live) == 0 {
-		return nil, seed, epoch.ID{}, fmt.Errorf("protocol: no epoch to rekey from: %w", epoch.ErrIncomplete)
-	}
-	outer := live[len(live)-1]
-	if cur, err := s.Current(); err == nil {
-		outer = cur
+	outer, _, err := rekeyOuter(s, m, msg != nil)
+	if err != nil {
+		return nil, seed, epoch.ID{}, err
 	}
 	if msg == nil && len(m.Uncovered) > 0 {
 		// A rekey that heals a departure carries the group's latest membership events:
@@ -349,10 +350,16 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache) error {
 		// then still rekeys first.
 		return nil
 	}
-	if len(s.Missing()) > 0 && slices.ContainsFunc(t.refused, func(r refusal) bool { return r.group == g.ID }) {
+	switch {
+	case missingOnlyDeparted(s, m):
+		// Only departed authors' seeds missing (refused or never given): the designated
+		// installation heals under the epoch before their events, which we hold; its
+		// heal reaches us. Each member that refused rekeying on its own made as many
+		// concurrent heals, and a late one, sealed under that epoch, could not be
+		// opened by members that had moved more than MaxLiveEpochs epochs past it.
+	case len(s.Missing()) > 0 && slices.ContainsFunc(t.refused, func(r refusal) bool { return r.group == g.ID }):
 		return t.healRefused(g, gc, s, m) // a seed we refused: no one will send a better one
-	}
-	if len(s.Missing()) > 0 && len(m.Uncovered) == 0 {
+	case len(s.Missing()) > 0 && len(m.Uncovered) == 0:
 		return nil // waiting for a seed: its sender repeats it; we rekey if we must send
 	}
 	for _, f := range s.Frontier() {
