@@ -2,6 +2,7 @@ package persistence
 
 import (
 	"bytes"
+	"encoding/json"
 	"time"
 
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -225,6 +226,30 @@ func (t *tx) InstallationsByPrefix(prefix [8]byte) ([]storage.InstallationRecord
 	out := make([]storage.InstallationRecord, len(rows))
 	for i := range rows {
 		out[i] = rows[i].rec()
+	}
+	return out, nil
+}
+
+func (t *tx) MemberInstallations(accounts []string) ([]storage.InstallationRecord, error) {
+	if len(accounts) == 0 {
+		return nil, nil
+	}
+	list, err := json.Marshal(accounts)
+	if err != nil {
+		return nil, err
+	}
+	var rows []struct {
+		ID      []byte `db:"id"`
+		Account string `db:"account"`
+		Revoked bool   `db:"revoked"`
+	}
+	if err := t.sel(&rows, `SELECT id, account, revoked FROM installations WHERE account IN (SELECT value FROM json_each(?)) ORDER BY account, id`, string(list)); err != nil {
+		return nil, err
+	}
+	out := make([]storage.InstallationRecord, len(rows))
+	for i := range rows {
+		out[i] = storage.InstallationRecord{Account: rows[i].Account, Revoked: rows[i].Revoked}
+		copy(out[i].ID[:], rows[i].ID)
 	}
 	return out, nil
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 	"time"
 
@@ -136,6 +137,23 @@ func testContacts(t *testing.T, s *Store) {
 		ins, err := tx.InstallationsOf("0x04aa")
 		if err != nil || len(ins) != 1 || ins[0].ID != id || ins[0].DH[0] != 3 || ins[0].Signing[0] != 2 {
 			t.Fatalf("installations %+v %v", ins, err)
+		}
+		// MemberInstallations: the accounts' installations (ids, accounts, revoked),
+		// ordered by account then id; other accounts' are left out.
+		more := []storage.InstallationRecord{{ID: storage.InstallationID{9}, Account: "0x04aa", Revoked: true},
+			{ID: storage.InstallationID{4}, Account: "0x04bb"}, {ID: storage.InstallationID{5}, Account: "0x04cc"}}
+		for i := range more {
+			if err := tx.PutInstallation(&more[i]); err != nil {
+				return err
+			}
+		}
+		mi, err := tx.MemberInstallations([]string{"0x04bb", "0x04aa", "0x04dd"})
+		want := []storage.InstallationRecord{{ID: id, Account: "0x04aa"}, more[0], more[1]}
+		if err != nil || !reflect.DeepEqual(mi, want) {
+			t.Fatalf("member installations %+v %v, want %+v", mi, err, want)
+		}
+		if none, err := tx.MemberInstallations(nil); err != nil || len(none) != 0 {
+			t.Fatalf("member installations of none %+v %v", none, err)
 		}
 		in, err := tx.Installation(id)
 		if err != nil || in.Account != "0x04aa" || !bytes.Equal(in.Bundle, []byte{5}) {

@@ -97,12 +97,25 @@ func (t *txn) memberInstalls(gc *groupCache, accounts []string) (*memberInstalls
 	}
 	if mi == nil {
 		mi = &memberInstalls{gen: c.instGen, accounts: accounts}
-		for i, a := range accounts {
-			ins, err := t.InstallationsOf(a)
-			if err != nil {
-				return nil, err
+		all, err := t.MemberInstallations(accounts) // one query, not one per account
+		if err != nil {
+			return nil, err
+		}
+		runs := make(map[string][2]int, len(accounts)) // each account's installations: all[lo:hi] (by account)
+		for lo := 0; lo < len(all); {
+			hi := lo + 1
+			for hi < len(all) && all[hi].Account == all[lo].Account {
+				hi++
 			}
-			for _, in := range ins {
+			runs[all[lo].Account] = [2]int{lo, hi}
+			lo = hi
+		}
+		for i, a := range accounts {
+			r, ok := runs[a]
+			if !ok {
+				continue
+			}
+			for _, in := range all[r[0]:r[1]] {
 				if !in.Revoked {
 					mi.ids, mi.of = append(mi.ids, in.ID), append(mi.of, int32(i))
 				} else {

@@ -145,6 +145,10 @@ type ContactStore interface {
 	PutInstallation(*InstallationRecord) error
 	Installation(id InstallationID) (*InstallationRecord, error) // ErrNotFound
 	InstallationsOf(account string) ([]InstallationRecord, error)
+	// MemberInstallations returns the installations of the accounts with ID, Account and
+	// Revoked set only (the rest zero), ordered by account, then id: one query for a
+	// group's members, where InstallationsOf per account was one each (issue 13).
+	MemberInstallations(accounts []string) ([]InstallationRecord, error)
 	// InstallationsByPrefix returns the installations whose id starts with prefix (v2
 	// causal-history entries name installations by 8 bytes), in id order.
 	InstallationsByPrefix(prefix [8]byte) ([]InstallationRecord, error)
