@@ -147,10 +147,9 @@ func rekeyOuter(s *epoch.Schedule, m *epochMeta, rider bool) (epoch.Epoch, []epo
 	if cerr == nil {
 		return cur, nil, nil
 	}
-	missing := s.Missing()
-	var departed []epoch.ID
-	for _, id := range missing {
-		if cv := m.Covered[id.String()]; cv != nil && cv.Departed && slices.Contains(s.Frontier(), id) {
+	var departed []epoch.ID // Missing is of frontier events
+	for _, id := range s.Missing() {
+		if cv := m.Covered[id.String()]; cv != nil && cv.Departed {
 			departed = append(departed, id)
 		}
 	}
@@ -195,19 +194,11 @@ func missingOnlyDeparted(s *epoch.Schedule, m *epochMeta) bool {
 	if len(missing) == 0 {
 		return false
 	}
-	for _, id := range missing {
+	for _, id := range missing { // frontier events (Missing): each is then among epochBeforeDeparted's
 		if cv := m.Covered[id.String()]; cv == nil || !cv.Departed {
 			return false
 		}
 	}
-	_, departed, ok := epochBeforeDeparted(s, m, s.Live())
-	if !ok {
-		return false
-	}
-	for _, id := range missing {
-		if !slices.Contains(departed, id) {
-			return false
-		}
-	}
-	return true
+	_, _, ok := epochBeforeDeparted(s, m, s.Live())
+	return ok
 }
