@@ -1,11 +1,18 @@
 package protocol_test
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/chorus-im/chorus/internal/chorustest"
+	"github.com/chorus-im/chorus/persistence"
+	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport"
+	"github.com/chorus-im/chorus/transport/memory"
 )
 
 // TestReview9CatchUpRetriedStoresUnreachable (review 9): retry9 retries a failed catch-up
@@ -24,4 +31,98 @@ func TestReview9CatchUpRetriedStoresUnreachable(t *testing.T) {
 	wakuErr := fmt.Errorf("waku: history: %w: %w", transport.ErrNoHistory,
 		errors.New("store 16U*x9Ab: failed to dial: context deadline exceeded"))
 	resubscribeKeepsBacklogWith(t, 2, wakuErr)
+}
+
+// futureCutStore is a memory node whose History, while armed, answers once in full but
+// truncated at a time far in the future (what transport/waku's History returns when one
+// store peer sends one message stamped there and then stalls until its StoreTimeout:
+// Complete is the earliest cut of any store, a cut store's being its last message kept —
+// TestHistoryStoreDeadline asserts Complete is a made-up message's time; no bound on
+// stamps — while the honest stores answer in full), then
+// fails once (the stores unreachable, a SyncTimeout, a shutdown, a crash: Sync ends
+// before its loop completes).
+type futureCutStore struct {
+	*memory.Node
+	cuts, fails atomic.Int64
+	future      time.Time
+}
+
+func (s *futureCutStore) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
+	if s.cuts.Add(-1) >= 0 {
+		envs, err := s.Node.History(ctx, topics, since, until)
+		if err != nil {
+			return nil, err
+		}
+		return envs, &transport.TruncatedError{Complete: s.future, Reason: "message limit (HistoryLimit)"}
+	}
+	s.cuts.Store(0)
+	if s.fails.Add(-1) >= 0 {
+		return nil, errors.New("test: store unreachable")
+	}
+	s.fails.Store(0)
+	return s.Node.History(ctx, topics, since, until)
+}
+
+// TestReview9FutureResumePoint (review 9): Sync keeps the progress of a truncated History
+// answer by storing LastSync = ResumeAt + syncMargin for every topic of the query, with no
+// bound: a resume point in the future (a store node's — or any publisher's — made-up
+// stamps; the honest stores' answers were complete) is stored as it is. If that Sync then
+// ends early (the next History fails, SyncTimeout, shutdown or crash), every later Sync
+// of those topics starts in the future and, answered in full from there (nothing), sets
+// LastSync to its own start: what was published between the Sync cut short and that one
+// (older than syncMargin) is never fetched from history. Here b's Sync gets an answer
+// truncated 10 years ahead, then fails; a sends while b is not running; an hour later
+// b's Syncs (the store healthy) never fetch it.
+//
+// Asserted: b, syncing after the message was sent, reads it.
+func TestReview9FutureResumePoint(t *testing.T) {
+	ctx := context.Background()
+	var skew atomic.Int64 // the clock of the network and of both clients: time.Now + skew
+	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	tn := newNetWith(t, memory.Config{Seed: 91, Now: clock}, 1, protocol.WithClock(clock))
+	a := tn.peers[0]
+	fs := &futureCutStore{future: time.Now().AddDate(10, 0, 0)}
+	d := &chorustest.Device{Name: "b"}
+	d.Open = func(ctx context.Context) (*protocol.Client, func(), error) {
+		st, err := persistence.Open(":memory:")
+		if err != nil {
+			return nil, nil, err
+		}
+		fs.Node = tn.net.Join("b")
+		c, err := protocol.New(ctx, st, fs, protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0), protocol.WithClock(clock))
+		if err != nil {
+			fs.Node.Close()
+			st.Close()
+			return nil, nil, err
+		}
+		d.Store, d.Node = st, fs.Node
+		return c, func() { fs.Node.Close(); st.Close() }, nil
+	}
+	b := tn.adopt(tn.devices().Add(d, chorustest.Create), ":memory:")
+	tn.connect(a, b)
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
+	must(t, err)
+	waitSameEpoch(tn, g, a, b)
+	mustSend(t, a, g, "before")
+	waitTexts(t, tn, g, []string{"before"}, b)
+
+	b.pause() // b's Run stops: no live delivery, only history
+	fs.cuts.Store(1)
+	fs.fails.Store(1)
+	err = b.c.Sync(ctx)
+	t.Logf("b's Sync (answer truncated at +10 years, then the store unreachable): %v", err)
+	if fs.cuts.Load() != 0 || fs.fails.Load() != 0 {
+		t.Fatalf("set-up: History not called as planned (cuts left %d, failures left %d)", fs.cuts.Load(), fs.fails.Load())
+	}
+	mustSend(t, a, g, "while b is away")
+	skew.Add(int64(time.Hour)) // b is away for an hour
+	for i := range 3 {
+		if err := b.c.Sync(ctx); err != nil {
+			t.Logf("b's Sync %d: %v", i, err)
+		}
+		if b.texts(g)["while b is away"] > 0 {
+			return
+		}
+	}
+	t.Fatalf("b never fetched the message sent after its Sync was cut at a future resume point (has %v)", b.texts(g))
 }
