@@ -126,3 +126,98 @@ func TestReview9FutureResumePoint(t *testing.T) {
 	}
 	t.Fatalf("b never fetched the message sent after its Sync was cut at a future resume point (has %v)", b.texts(g))
 }
+
+// crawlStore is a memory node whose History, while crawl is set, answers nothing new but
+// truncated 1 ms past the query's since, after a short wait (a store node that answers
+// each query with one made-up message stamped just past since and then stalls until its
+// StoreTimeout: transport/waku cuts it there and reports a TruncatedError at that
+// message, TestHistoryStoreDeadline; the honest stores' answers are complete); and whose
+// Publish fails while failPub is set.
+type crawlStore struct {
+	*memory.Node
+	crawl, failPub atomic.Bool
+	calls          atomic.Int64
+}
+
+func (s *crawlStore) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
+	if !s.crawl.Load() {
+		return s.Node.History(ctx, topics, since, until)
+	}
+	s.calls.Add(1)
+	select {
+	case <-time.After(20 * time.Millisecond): // StoreTimeout (2 min) for waku's
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	return nil, &transport.TruncatedError{Complete: since.Add(time.Millisecond), Reason: "store deadline"}
+}
+
+func (s *crawlStore) Publish(ctx context.Context, topic string, payload []byte) ([32]byte, error) {
+	if s.failPub.Load() {
+		return [32]byte{}, errors.New("test: publish failed")
+	}
+	return s.Node.Publish(ctx, topic, payload)
+}
+
+// TestReview9SyncHoldsMaintenance (review 9): SyncTimeout (10 min) bounds each Sync that
+// Run makes "so a store that keeps answering cannot hold Run's maintenance (publish
+// retries, prekey upkeep) for good". But one store peer that keeps each History truncated
+// just past its since (one made-up message a round, then silence until its deadline:
+// about 5 rounds of StoreTimeout in SyncTimeout) keeps every Sync looping until
+// SyncTimeout, and maintenance starts the next Sync as soon as one ends (the sync
+// interval, 1 min by default, has passed): publish retries, announcements and prekey
+// upkeep run once every 10 minutes instead of every retry tick, for as long as the store
+// keeps it up. Here b's periodic Sync crawls; a message of b's whose publish failed once
+// is not retried within 10 s (retry base 20 ms).
+//
+// Asserted: a reads b's message within 10 s (b's outbox retried while a Sync crawls).
+func TestReview9SyncHoldsMaintenance(t *testing.T) {
+	ctx := context.Background()
+	tn := newNetWith(t, memory.Config{Seed: 93}, 1)
+	a := tn.peers[0]
+	cs := &crawlStore{}
+	d := &chorustest.Device{Name: "b"}
+	d.Open = func(ctx context.Context) (*protocol.Client, func(), error) {
+		st, err := persistence.Open(":memory:")
+		if err != nil {
+			return nil, nil, err
+		}
+		cs.Node = tn.net.Join("b")
+		c, err := protocol.New(ctx, st, cs, protocol.WithRetryBackoff(20*time.Millisecond),
+			protocol.WithSyncInterval(100*time.Millisecond), protocol.WithBurstSpread(0))
+		if err != nil {
+			cs.Node.Close()
+			st.Close()
+			return nil, nil, err
+		}
+		d.Store, d.Node = st, cs.Node
+		return c, func() { cs.Node.Close(); st.Close() }, nil
+	}
+	b := tn.adopt(tn.devices().Add(d, chorustest.Create), ":memory:")
+	tn.connect(a, b)
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
+	must(t, err)
+	waitSameEpoch(tn, g, a, b)
+	mustSend(t, b, g, "before")
+	waitTexts(t, tn, g, []string{"before"}, a)
+
+	cs.crawl.Store(true)
+	deadline := time.Now().Add(10 * time.Second)
+	for cs.calls.Load() < 5 { // b's periodic Sync is crawling
+		if time.Now().After(deadline) {
+			t.Fatalf("set-up: b's Run made %d History calls", cs.calls.Load())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	cs.failPub.Store(true)
+	mustSend(t, b, g, "retried")
+	cs.failPub.Store(false)
+	deadline = time.Now().Add(10 * time.Second)
+	for a.texts(g)["retried"] == 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("b's message whose publish failed was not retried within 10 s while b's Sync crawled (%d History calls of one Sync)", cs.calls.Load())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Logf("retried while b's Sync crawled (%d History calls)", cs.calls.Load())
+}
