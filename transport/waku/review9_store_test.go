@@ -1,6 +1,7 @@
 package waku
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -77,5 +78,86 @@ func TestReview9StoreDeadlineFirstChunk(t *testing.T) {
 		t.Errorf("err = %v, want a TruncatedError (the store was cut by its deadline after sending messages)", err)
 	case !transport.ResumeAt(err, since, envs).After(since.Add(time.Nanosecond)):
 		t.Errorf("the resume point %v does not get past since (+1ns): Sync would ask the same again", transport.ResumeAt(err, since, envs).Sub(since))
+	}
+}
+
+// TestReview9StalledChunkSkipped (review 9): queryStore asks a store for the topics in
+// chunks of 10. A chunk cut without getting past since ("stalled": every message it kept
+// stamped at since — a flood of HistoryLimit messages at one timestamp, met again when the
+// previous round's cut was that timestamp) sets only ans.stalled, while another chunk cut
+// past since sets the store's cut: History then reports the answer complete up to that
+// cut, for every topic, though the stalled chunk's topics are complete only up to since.
+// Sync resumes at the cut, and the stalled chunk's messages between since and the cut are
+// never asked for again. Here, one store, HistoryLimit 10: the first chunk's topic holds
+// 30 messages 1 s apart after since (cut at the 12th received, since + 12 s); the second
+// chunk's topic holds 15 messages stamped at since and one at since + 5 s (a real one,
+// behind the flood).
+//
+// Asserted: the message at since + 5 s is in the answer, or the resume point is not past
+// it.
+func TestReview9StalledChunkSkipped(t *testing.T) {
+	topics := make([]string, 11)
+	for i := range topics {
+		topics[i] = fmt.Sprintf("/chorus/1/r9s-%02d/proto", i)
+	}
+	heavy, flooded := topics[0], topics[10] // first chunk, second chunk
+	since := time.Now().Add(-time.Hour).Truncate(time.Second)
+	type msg struct {
+		payload []byte
+		ts      time.Time
+	}
+	var heavyMsgs, floodMsgs []msg
+	for i := range 30 {
+		heavyMsgs = append(heavyMsgs, msg{[]byte{'h', byte(i)}, since.Add(time.Duration(i+1) * time.Second)})
+	}
+	for i := range 15 {
+		floodMsgs = append(floodMsgs, msg{[]byte{'f', byte(i)}, since})
+	}
+	honestMsg := msg{[]byte("the real one"), since.Add(5 * time.Second)}
+	floodMsgs = append(floodMsgs, honestMsg)
+	realHash := fakeEntry(flooded, honestMsg.payload, honestMsg.ts.UnixNano()).MessageHash
+
+	store := start(t, Config{})
+	fakeStoreV3(store, func(req *spb.StoreQueryRequest) *spb.StoreQueryResponse {
+		var held []msg
+		var topic string
+		switch {
+		case slices.Contains(req.ContentTopics, heavy):
+			held, topic = heavyMsgs, heavy
+		case slices.Contains(req.ContentTopics, flooded):
+			held, topic = floodMsgs, flooded
+		default:
+			return &spb.StoreQueryResponse{}
+		}
+		i := 0
+		if len(req.PaginationCursor) > 0 {
+			i = int(req.PaginationCursor[0])
+		} else {
+			for i < len(held) && held[i].ts.UnixNano() < req.GetTimeStart() {
+				i++
+			}
+		}
+		resp := &spb.StoreQueryResponse{}
+		for ; i < len(held) && len(resp.Messages) < 4; i++ {
+			resp.Messages = append(resp.Messages, fakeEntry(topic, held[i].payload, held[i].ts.UnixNano()))
+		}
+		if i < len(held) {
+			resp.PaginationCursor = make([]byte, 32)
+			resp.PaginationCursor[0] = byte(i)
+		}
+		return resp
+	})
+	cli := start(t, Config{StorePeers: addrs(store), StoreQueryRate: -1, HistoryLimit: 10})
+	envs, err := cli.History(context.Background(), topics, since, time.Time{})
+	got := false
+	for _, e := range envs {
+		if bytes.Equal(e.Hash[:], realHash) {
+			got = true
+		}
+	}
+	next := transport.ResumeAt(err, since, envs)
+	t.Logf("History: %d envelopes, err %v; the message at since + 5 s returned: %v; resume at since + %v", len(envs), err, got, next.Sub(since))
+	if !got && next.After(honestMsg.ts) {
+		t.Errorf("the second chunk's message at since + 5 s is not in the answer and the resume point (since + %v) is past it: Sync never asks for it again", next.Sub(since))
 	}
 }
