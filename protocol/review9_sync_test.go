@@ -17,8 +17,8 @@ import (
 
 // TestReview9CatchUpRetriedStoresUnreachable (review 9): retry9 retries a failed catch-up
 // after a subscription change, except when the error is transport.ErrNoHistory ("final":
-// no store at all). But the Waku transport's History fails with ErrNoHistory whenever no
-// store answered — every store peer unreachable for a moment, or cut by its deadline with
+// no store at all). But the Waku transport's History failed with ErrNoHistory whenever no
+// store answered (now transport.ErrHistoryUnreachable, which wraps it) — every store peer unreachable for a moment, or cut by its deadline with
 // nothing (transport/waku History: "waku: history: %w: %w", ErrNoHistory, the stores'
 // errors; TestHistoryStoreSilent asserts it) — so on the real transport the commonest
 // failure is never retried, and the backlog of the dropped subscription is lost (syncs
@@ -28,7 +28,7 @@ import (
 //
 // Asserted: b reads the message that waited in its old subscription (Run retries).
 func TestReview9CatchUpRetriedStoresUnreachable(t *testing.T) {
-	wakuErr := fmt.Errorf("waku: history: %w: %w", transport.ErrNoHistory,
+	wakuErr := fmt.Errorf("waku: history: %w: %w", transport.ErrHistoryUnreachable,
 		errors.New("store 16U*x9Ab: failed to dial: context deadline exceeded"))
 	resubscribeKeepsBacklogWith(t, 2, wakuErr)
 }
@@ -111,9 +111,12 @@ func TestReview9FutureResumePoint(t *testing.T) {
 	fs.fails.Store(1)
 	err = b.c.Sync(ctx)
 	t.Logf("b's Sync (answer truncated at +10 years, then the store unreachable): %v", err)
-	if fs.cuts.Load() != 0 || fs.fails.Load() != 0 {
-		t.Fatalf("set-up: History not called as planned (cuts left %d, failures left %d)", fs.cuts.Load(), fs.fails.Load())
+	if fs.cuts.Load() != 0 {
+		t.Fatalf("set-up: History not called as planned (cuts left %d)", fs.cuts.Load())
 	}
+	// A Sync that stops at the future cut (complete up to its start) never makes the
+	// failing call; on the code this test caught, it did.
+	fs.fails.Store(0)
 	mustSend(t, a, g, "while b is away")
 	skew.Add(int64(time.Hour)) // b is away for an hour
 	for i := range 3 {
