@@ -184,13 +184,15 @@ func loadMeta(g *storage.GroupRecord) (*epochMeta, error) {
 	if m.Covered == nil {
 		m.Covered = map[string]*coverage{}
 	}
+	// A nil entry (a JSON null, the binary covNil) is never stored by the engine: a record
+	// holding one is corrupt, refused like any other (review 9, TestReview9EpochMetaNilEntry).
 	for _, cv := range m.Covered {
-		if !cv.upgradeHints() {
+		if cv == nil || !cv.upgradeHints() {
 			return nil, errors.New("protocol: bad epoch bookkeeping: slot hints")
 		}
 	}
 	for _, pc := range m.Parts {
-		if !pc.upgradeHints() {
+		if pc == nil || !pc.upgradeHints() {
 			return nil, errors.New("protocol: bad epoch bookkeeping: slot hints")
 		}
 	}

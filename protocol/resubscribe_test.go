@@ -24,10 +24,15 @@ type slowReader struct {
 	// historyFails: while positive, History fails (a store unreachable for a moment) and
 	// counts it down.
 	historyFails atomic.Int64
+	// failWith is the error of a failing History (nil: a plain error).
+	failWith error
 }
 
 func (s *slowReader) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
 	if s.historyFails.Add(-1) >= 0 {
+		if s.failWith != nil {
+			return nil, s.failWith
+		}
 		return nil, errors.New("test: store unreachable")
 	}
 	s.historyFails.Store(0)
@@ -88,10 +93,16 @@ func TestResubscribeKeepsBacklog(t *testing.T) { resubscribeKeepsBacklog(t, 0) }
 func TestResubscribeCatchUpRetried(t *testing.T) { resubscribeKeepsBacklog(t, 2) }
 
 func resubscribeKeepsBacklog(t *testing.T, historyFails int64) {
+	resubscribeKeepsBacklogWith(t, historyFails, nil)
+}
+
+// resubscribeKeepsBacklogWith is resubscribeKeepsBacklog with History failing with
+// failWith (nil: a plain error).
+func resubscribeKeepsBacklogWith(t *testing.T, historyFails int64, failWith error) {
 	ctx := context.Background()
 	tn := newNetWith(t, memory.Config{Seed: 97}, 1)
 	a := tn.peers[0]
-	slow := &slowReader{}
+	slow := &slowReader{failWith: failWith}
 	d := &chorustest.Device{Name: "b"}
 	d.Open = func(ctx context.Context) (*protocol.Client, func(), error) {
 		st, err := persistence.Open(":memory:")

@@ -67,7 +67,7 @@ func (c *Client) Run(ctx context.Context) error {
 			}
 		}
 	}()
-	go func() { defer wg.Done(); c.maintenance(ctx, subscribed) }()
+	go func() { defer wg.Done(); c.maintenance(ctx, subscribed, &wg) }()
 	<-ctx.Done()
 	wg.Wait()
 	return nil
@@ -173,7 +173,9 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 				return
 			default:
 				c.log.Debug("sync of new topics failed", "err", err)
-				if !errors.Is(err, transport.ErrNoHistory) {
+				// No store at all is final; stores that did not answer this time are
+				// not (review 9, TestReview9CatchUpRetriedStoresUnreachable).
+				if !errors.Is(err, transport.ErrNoHistory) || errors.Is(err, transport.ErrHistoryUnreachable) {
 					catchUpDue = true
 					backoff = min(max(2*backoff, c.opt.retryBase), time.Minute)
 					retry.Reset(backoff)
@@ -193,8 +195,11 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 	}
 }
 
-// maintenance runs the publish retries, periodic syncs and prekey upkeep.
-func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
+// maintenance runs the publish retries and prekey upkeep, and starts the syncs
+// (syncs) beside them: a Sync that takes long (a store keeping its answers truncated,
+// up to SyncTimeout) never holds a retry back (review 9,
+// TestReview9SyncHoldsMaintenance).
+func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}, wg *sync.WaitGroup) {
 	select {
 	case <-subscribed:
 	case <-ctx.Done():
@@ -205,10 +210,11 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
 	c.maintainPrekeys(ctx)
 	c.retryDue(ctx)
 	_ = c.tx(ctx, func(t *txn) error { return t.pruneOutbox() })
-	c.syncBounded(ctx)
+	wg.Add(1)
+	go func() { defer wg.Done(); c.syncs(ctx) }()
 	tick := time.NewTicker(max(c.opt.retryBase/2, 10*time.Millisecond))
 	defer tick.Stop()
-	lastSync, lastMaint := c.now(), c.now()
+	lastMaint := c.now()
 	for {
 		select {
 		case <-ctx.Done():
@@ -219,10 +225,6 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
 		c.retryDue(ctx)
 		c.announceIfDue(ctx)
 		now := c.now()
-		if c.opt.syncInterval > 0 && now.Sub(lastSync) >= c.opt.syncInterval {
-			lastSync = now
-			c.syncBounded(ctx)
-		}
 		if now.Sub(lastMaint) >= time.Hour {
 			lastMaint = now
 			c.maintainPrekeys(ctx)
@@ -232,6 +234,29 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}) {
 				}
 				return t.PruneSeen(now.Add(-SeenRetention))
 			})
+		}
+	}
+}
+
+// syncs runs Run's Syncs one at a time: one at the start, then one whenever the sync
+// interval has passed on the client's clock since the previous one started.
+func (c *Client) syncs(ctx context.Context) {
+	c.syncBounded(ctx)
+	if c.opt.syncInterval <= 0 {
+		return
+	}
+	tick := time.NewTicker(max(c.opt.retryBase/2, 10*time.Millisecond))
+	defer tick.Stop()
+	lastSync := c.now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if now := c.now(); now.Sub(lastSync) >= c.opt.syncInterval {
+			lastSync = now
+			c.syncBounded(ctx)
 		}
 	}
 }

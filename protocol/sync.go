@@ -59,7 +59,10 @@ func (c *Client) Sync(ctx context.Context) error {
 // (transport.ErrHistoryTruncated) is processed and the query continues from
 // transport.ResumeAt (the point up to which the answer is complete; it may hold later
 // envelopes, which the replay markers drop when they come again), so a flood on a topic
-// delays catch-up but never stops it.
+// delays catch-up but never stops it. A truncated answer that brings nothing the
+// previous one did not ends the Sync with an error once its progress is kept (the
+// caller tries again later from there); a resume point at or past the Sync's start ends
+// it as complete.
 func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	if len(topicList) == 0 {
 		return nil
@@ -96,11 +99,39 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		defer c.endVerify()
 	}
 	procs := runtime.GOMAXPROCS(0)
+	var last map[[32]byte]struct{} // the previous truncated answer's envelopes
 	for {
 		envs, err := c.tr.History(ctx, query, from, time.Time{})
 		truncated := errors.Is(err, transport.ErrHistoryTruncated)
 		if err != nil && !truncated {
 			return fmt.Errorf("protocol: history: %w", err)
+		}
+		if truncated {
+			// A truncated answer holding nothing the previous one did not (a store that
+			// keeps cutting its answer just past since, or a flood at one timestamp
+			// answered the same again) ends this Sync after its progress is kept: looping
+			// on it would fetch the other stores' whole window again each round until
+			// SyncTimeout (review 9, TestReview9SyncHoldsMaintenance). The caller (Run's
+			// retry or next periodic Sync) continues from the saved point.
+			fresh := make(map[[32]byte]struct{}, len(envs))
+			grew := false
+			for _, e := range envs {
+				if _, ok := last[e.Hash]; !ok {
+					grew = true
+				}
+				fresh[e.Hash] = struct{}{}
+			}
+			if !grew {
+				next := transport.ResumeAt(err, from, envs)
+				if next.Before(now) {
+					if err := c.keepSyncProgress(ctx, topicList, since, next); err != nil {
+						return err
+					}
+				}
+				return fmt.Errorf("protocol: history: no new message in a truncated answer, complete up to %s: %w",
+					next.UTC().Format(time.RFC3339Nano), err)
+			}
+			last = fresh
 		}
 		// Processed SyncBatch envelopes per store transaction (batch.go).
 		newKeys := false
@@ -142,17 +173,15 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 			break
 		}
 		from = transport.ResumeAt(err, from, envs)
+		if !from.Before(now) {
+			// Complete up to this Sync's start or past it (a store's stamps are anyone's
+			// word): what is later is the next Sync's, from now on — never a stored resume
+			// point in the future, which would skip what is published until then (review
+			// 9, TestReview9FutureResumePoint).
+			break
+		}
 		// Keep the progress: a later Sync resumes here, not at the start of the flood.
-		if err := c.tx(ctx, func(t *txn) error {
-			for _, topic := range topicList {
-				if since[topic].Before(from) {
-					if err := t.SetLastSync(topic, from.Add(syncMargin)); err != nil {
-						return err
-					}
-				}
-			}
-			return nil
-		}); err != nil {
+		if err := c.keepSyncProgress(ctx, topicList, since, from); err != nil {
 			return err
 		}
 		if ctx.Err() != nil {
@@ -163,6 +192,21 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		for _, topic := range topicList {
 			if err := t.SetLastSync(topic, now); err != nil {
 				return err
+			}
+		}
+		return nil
+	})
+}
+
+// keepSyncProgress records that the history of topicList is fetched up to from (a
+// later Sync resumes there, not at the start of a flood).
+func (c *Client) keepSyncProgress(ctx context.Context, topicList []string, since map[string]time.Time, from time.Time) error {
+	return c.tx(ctx, func(t *txn) error {
+		for _, topic := range topicList {
+			if since[topic].Before(from) {
+				if err := t.SetLastSync(topic, from.Add(syncMargin)); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

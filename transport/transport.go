@@ -39,6 +39,7 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -79,8 +80,12 @@ var (
 	// ErrNoPeers: the node cannot reach the network (no relay peers, no service peer,
 	// or offline in a simulation). The message was not sent; retry later.
 	ErrNoPeers = errors.New("transport: not enough peers")
-	// ErrNoHistory: no store is configured or reachable.
+	// ErrNoHistory: no store is configured or reachable (ErrHistoryUnreachable).
 	ErrNoHistory = errors.New("transport: history not available")
+	// ErrHistoryUnreachable (errors.Is it ErrNoHistory too): stores are configured but
+	// none answered this time (unreachable, failing or silent past its deadline). Unlike
+	// an ErrNoHistory alone (no store at all), retry later.
+	ErrHistoryUnreachable = fmt.Errorf("%w: no store answered", ErrNoHistory)
 	// ErrHistoryTruncated: History found more messages than it returns at once. The
 	// answer is complete up to a point — a *TruncatedError's Complete, or without one
 	// the last returned timestamp — and may hold later messages as well; continue from

@@ -90,8 +90,10 @@ type Config struct {
 	// last message kept from it (transport.TruncatedError).
 	HistoryLimit int
 	// StoreTimeout is each store's deadline within one History (or HistoryHashes,
-	// HistoryByHash) call (default DefaultStoreTimeout): the stores are asked at once,
-	// and one that has not finished by then is cut short there.
+	// HistoryByHash) call (default DefaultStoreTimeout) — in History, each query's (at
+	// most 10 content topics; a query set of 20 topics is two queries, one after the
+	// other): the stores are asked at once, and one that has not finished by then is cut
+	// short there.
 	StoreTimeout time.Duration
 	// MinPeers is the number of relay peers a publish needs (default 1): a relay
 	// publish with fewer fails with transport.ErrNoPeers instead of going nowhere.

@@ -28,7 +28,7 @@ import (
 // History returns the messages on topics with since <= Timestamp <= until (zero times
 // are unbounded) from the store peers (or, without store peers, from the node's own
 // store), merged, de-duplicated by hash and ordered by (Timestamp, Hash). The stores are
-// asked at once, each within its own deadline (StoreTimeout); each is asked over store v3
+// asked at once, each query within its own deadline (StoreTimeout); each is asked over store v3
 // (/vac/waku/store-query/3.0.0) and, if it does not speak it, over legacy store v2; at
 // most 10 content topics go into one query, and every query is paged to its end or to
 // its bounds (queryBound: HistoryLimit messages received, kept or not, and
@@ -41,8 +41,8 @@ import (
 // transport.ResumeAt. A store cut without getting past since (nothing kept, or every
 // message at since) sets no resume point: it is logged and ignored, unless no store
 // answered in full, when the answer is truncated at since (the caller moves on by one
-// nanosecond). History fails only if no store answered; a store that fails while
-// another answers is logged.
+// nanosecond). History fails only if no store answered (transport.ErrHistoryUnreachable);
+// a store that fails while another answers is logged.
 func (n *Node) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
 	if err := transport.CheckTopics(topics); err != nil {
 		return nil, err
@@ -100,7 +100,7 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 		}
 	}
 	if answered == 0 {
-		return nil, fmt.Errorf("waku: history: %w: %w", transport.ErrNoHistory, errors.Join(errs...))
+		return nil, fmt.Errorf("waku: history: %w: %w", transport.ErrHistoryUnreachable, errors.Join(errs...))
 	}
 	if len(errs) > 0 {
 		n.log.Warn("waku: some store peers failed", "err", errors.Join(errs...))
@@ -148,28 +148,22 @@ func (n *Node) historySources() ([]peer.ID, error) {
 }
 
 // queryStore pages through one store ("" = the local store) for the topics, at most
-// storeMaxFilters content topics per query, within the store's deadline (StoreTimeout).
+// storeMaxFilters content topics per query, each query within its own deadline
+// (StoreTimeout): a store slow on one query's topics is cut there, and still asked for
+// the next query's (review 9, TestReview9StoreDeadlineFirstChunk: one deadline for the
+// whole set failed every later query at once and dropped what the first had kept). A
+// query cut without getting past since stalls the whole answer (complete up to since
+// only for its topics, so for the store's: review 9, TestReview9StalledChunkSkipped).
 func (n *Node) queryStore(ctx context.Context, p peer.ID, topics []string, since, until time.Time) storeAnswer {
 	ans := storeAnswer{cut: math.MaxInt64}
-	sctx, cancel := context.WithTimeout(ctx, n.cfg.StoreTimeout)
-	defer cancel()
 	v3 := n.v3 != nil
 	if p != "" {
+		sctx, cancel := context.WithTimeout(ctx, n.cfg.StoreTimeout)
 		v3 = n.speaksV3(sctx, p)
+		cancel()
 	}
 	for chunk := range slices.Chunk(topics, storeMaxFilters) {
-		var q queryResult
-		if !v3 {
-			q = n.queryLegacy(ctx, sctx, p, chunk, since, until)
-		} else {
-			req := &spb.StoreQueryRequest{IncludeData: true}
-			store.FilterCriteria{
-				ContentFilter: protocol.NewContentFilter(n.cfg.PubsubTopic, chunk...),
-				TimeStart:     v3Start(since),
-				TimeEnd:       v3End(until),
-			}.PopulateStoreRequest(req)
-			q = n.pageV3(ctx, sctx, p, req, chunk, since, until)
-		}
+		q := n.queryChunk(ctx, p, v3, chunk, since, until)
 		if q.err == nil && q.why == whyDeadline && len(q.envs) == 0 {
 			q.err = fmt.Errorf("waku: no message from the store within its deadline (%v)", n.cfg.StoreTimeout)
 		}
@@ -187,7 +181,29 @@ func (n *Node) queryStore(ctx context.Context, p peer.ID, topics []string, since
 			ans.cut, ans.why = c, q.why
 		}
 	}
+	if ans.stalled != "" {
+		// Some topics are complete only up to since: no other query's cut may stand for
+		// them.
+		ans.cut, ans.why = math.MaxInt64, ""
+	}
 	return ans
+}
+
+// queryChunk asks one store one query (at most storeMaxFilters topics) within the
+// query's deadline (StoreTimeout).
+func (n *Node) queryChunk(ctx context.Context, p peer.ID, v3 bool, chunk []string, since, until time.Time) queryResult {
+	sctx, cancel := context.WithTimeout(ctx, n.cfg.StoreTimeout)
+	defer cancel()
+	if !v3 {
+		return n.queryLegacy(ctx, sctx, p, chunk, since, until)
+	}
+	req := &spb.StoreQueryRequest{IncludeData: true}
+	store.FilterCriteria{
+		ContentFilter: protocol.NewContentFilter(n.cfg.PubsubTopic, chunk...),
+		TimeStart:     v3Start(since),
+		TimeEnd:       v3End(until),
+	}.PopulateStoreRequest(req)
+	return n.pageV3(ctx, sctx, p, req, chunk, since, until)
 }
 
 // queryResult is one query's answer from one store: the envelopes kept, and why the
@@ -572,7 +588,7 @@ func (n *Node) HistoryHashes(ctx context.Context, topics []string, since, until 
 		if ctx.Err() != nil {
 			return nil, n.closedErr(ctx.Err())
 		}
-		return nil, fmt.Errorf("waku: history hashes: %w: %w", transport.ErrNoHistory, errors.Join(errs...))
+		return nil, fmt.Errorf("waku: history hashes: %w: %w", transport.ErrHistoryUnreachable, errors.Join(errs...))
 	}
 	return out, nil
 }
@@ -678,7 +694,7 @@ func (n *Node) HistoryByHash(ctx context.Context, hashes [][32]byte) ([]transpor
 		if ctx.Err() != nil {
 			return nil, n.closedErr(ctx.Err())
 		}
-		return nil, fmt.Errorf("waku: history by hash: %w: %w", transport.ErrNoHistory, errors.Join(errs...))
+		return nil, fmt.Errorf("waku: history by hash: %w: %w", transport.ErrHistoryUnreachable, errors.Join(errs...))
 	}
 	sortEnvelopes(out)
 	return out, nil
