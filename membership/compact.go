@@ -72,25 +72,40 @@ func compactOf(payload []byte) (c compactPayload, ok bool) {
 	c.keys = buf[start+len(payload)-end:]
 	for i := range n {
 		entry := payload[start+i*memberEntryLength+len(memberEntryPrefix) : start+(i+1)*memberEntryLength]
-		if _, err := hex.Decode(c.keys[i*keyLength:(i+1)*keyLength], entry); err != nil {
-			return compactPayload{}, false // canonicalEntry checked the digits
+		if !decodeLowerHex(c.keys[i*keyLength:(i+1)*keyLength], entry) {
+			return compactPayload{}, false
 		}
 	}
 	return c, true
 }
 
-// canonicalEntry reports whether e is exactly the canonical entry of a 65-byte key.
+// canonicalEntry reports whether e has the framing of a canonical member entry (its digits
+// are checked as they are decoded).
 func canonicalEntry(e []byte) bool {
-	if len(e) != memberEntryLength || !bytes.HasPrefix(e, memberEntryPrefix[:]) {
-		return false
-	}
-	for _, d := range e[len(memberEntryPrefix):] {
-		if !('0' <= d && d <= '9' || 'a' <= d && d <= 'f') {
-			return false
-		}
-	}
-	return true
+	return len(e) == memberEntryLength && bytes.HasPrefix(e, memberEntryPrefix[:])
 }
+
+// decodeLowerHex decodes src (2 × len(dst) lowercase hex digits) into dst; false: another byte.
+func decodeLowerHex(dst, src []byte) bool {
+	var bad byte
+	for i := range dst {
+		hi, lo := lowerHex[src[2*i]], lowerHex[src[2*i+1]]
+		bad |= hi | lo
+		dst[i] = hi<<4 | lo&0x0f
+	}
+	return bad&0xf0 == 0
+}
+
+// lowerHex maps a lowercase hex digit to its value and any other byte to 0xff.
+var lowerHex = func() (t [256]byte) {
+	for i := range t {
+		t[i] = 0xff
+	}
+	for i, d := range "0123456789abcdef" {
+		t[d] = byte(i)
+	}
+	return t
+}()
 
 // members returns the number of members.
 func (c *compactPayload) members() int { return len(c.keys) / keyLength }
