@@ -27,3 +27,20 @@ func SetDiffBothWays(a, b []string) (onlyA, onlyB, wantA, wantB []string) {
 	onlyA, onlyB = setDiff(a, b)
 	return onlyA, onlyB, minus(a, b), minus(b, a)
 }
+
+// CompactPayload puts payload in compact form (member entries as 65-byte keys) and returns
+// its re-encoding, the number of members, the ids it gives and ok (false: held as it is).
+func CompactPayload(payload []byte) (again []byte, n int, ids []string, ok bool) {
+	c, ok := compactOf(payload)
+	if !ok {
+		return nil, 0, nil, false
+	}
+	for i := range c.members() {
+		ids = append(ids, c.member(i))
+	}
+	again = c.appendPayload(nil)
+	if len(again) != c.size() {
+		panic("compactPayload.size")
+	}
+	return again, c.members(), ids, true
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"math/big"
+	"unsafe"
 
 	"github.com/ethereum/go-ethereum/crypto"
 	"github.com/ethereum/go-ethereum/crypto/secp256k1"
@@ -36,12 +37,13 @@ func PublicKeyString(pub *ecdsa.PublicKey) string {
 	return keyString(crypto.FromECDSAPub(pub))
 }
 
-// keyString renders a 65-byte uncompressed key as a public key string.
+// keyString renders a 65-byte uncompressed key as a public key string (one allocation: the
+// string is the buffer it was written in, which nothing else refers to).
 func keyString(uncompressed []byte) string {
 	b := make([]byte, 2+2*len(uncompressed))
 	b[0], b[1] = '0', 'x'
 	hex.Encode(b[2:], uncompressed)
-	return string(b)
+	return unsafe.String(&b[0], len(b))
 }
 
 // ParsePublicKey parses a member id as status-go's hexToPubkey does: a "0x"/"0X"-prefixed
