@@ -26,9 +26,18 @@ type slowReader struct {
 	historyFails atomic.Int64
 	// failWith is the error of a failing History (nil: a plain error).
 	failWith error
+	// block: while set, History waits for its context to end (a store that never
+	// answers, up to the caller's deadline); blocked counts such calls.
+	block   atomic.Bool
+	blocked atomic.Int64
 }
 
 func (s *slowReader) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
+	if s.block.Load() {
+		s.blocked.Add(1)
+		<-ctx.Done()
+		return nil, ctx.Err()
+	}
 	if s.historyFails.Add(-1) >= 0 {
 		if s.failWith != nil {
 			return nil, s.failWith
@@ -157,4 +166,75 @@ func resubscribeKeepsBacklogWith(t *testing.T, historyFails int64, failWith erro
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// TestResubscribeDuringCatchUp: a catch-up that takes long (a store that does not answer,
+// up to SyncTimeout) must not hold back the next change of the subscription. b joins h
+// while History hangs; the catch-up of that change is still running when b joins k, and
+// k's topic is subscribed at once (the catch-up was run inline in the subscription loop:
+// k waited up to SyncTimeout, 10 min, its live messages unread).
+func TestResubscribeDuringCatchUp(t *testing.T) {
+	ctx := context.Background()
+	tn := newNetWith(t, memory.Config{Seed: 99}, 1)
+	a := tn.peers[0]
+	slow := &slowReader{}
+	d := &chorustest.Device{Name: "b"}
+	d.Open = func(ctx context.Context) (*protocol.Client, func(), error) {
+		st, err := persistence.Open(":memory:")
+		if err != nil {
+			return nil, nil, err
+		}
+		slow.Node = tn.net.Join("b")
+		c, err := protocol.New(ctx, st, slow, protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
+		if err != nil {
+			slow.Node.Close()
+			st.Close()
+			return nil, nil, err
+		}
+		d.Store, d.Node = st, slow.Node
+		return c, func() { slow.Node.Close(); st.Close() }, nil
+	}
+	b := tn.adopt(tn.devices().Add(d, chorustest.Create), ":memory:")
+	tn.connect(a, b)
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
+	must(t, err)
+	waitSameEpoch(tn, g, a, b)
+	tn.settle()
+
+	slow.block.Store(true)
+	subs := slow.subs.Load()
+	h, err := a.c.CreateGroup(ctx, "h", "", b.id)
+	must(t, err)
+	waitUntil := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not within 10 s (subscriptions %d, blocked History calls %d)", what, slow.subs.Load()-subs, slow.blocked.Load())
+			}
+			time.Sleep(2 * time.Millisecond)
+		}
+	}
+	joined := func(id protocol.GroupID) func() bool {
+		return func() bool { _, err := b.c.Group(ctx, id); return err == nil }
+	}
+	waitUntil("set-up: b joins h", joined(h))
+	waitUntil("set-up: b's catch-up after joining h hangs in History", func() bool {
+		return slow.subs.Load() > subs && slow.blocked.Load() > 0
+	})
+	subs = slow.subs.Load()
+	k, err := a.c.CreateGroup(ctx, "k", "", b.id)
+	must(t, err)
+	waitUntil("set-up: b joins k", joined(k))
+	ik, err := b.c.Group(ctx, k)
+	must(t, err)
+	ih, err := b.c.Group(ctx, h)
+	must(t, err)
+	ig, err := b.c.Group(ctx, g)
+	must(t, err)
+	if ik.Topic == ih.Topic || ik.Topic == ig.Topic {
+		t.Fatal("set-up: k shares a topic with h or g: no change of subscription to see")
+	}
+	waitUntil("b subscribes k's topic while the catch-up of h hangs", func() bool { return slow.subs.Load() > subs })
+	slow.block.Store(false)
 }

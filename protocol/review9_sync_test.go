@@ -140,13 +140,20 @@ type crawlStore struct {
 	*memory.Node
 	crawl, failPub atomic.Bool
 	calls          atomic.Int64
+	own            atomic.Int64 // calls whose context carries ownCall (a test's own Sync)
 }
+
+// ownCall marks a context as the test's own call (crawlStore.own).
+type ownCall struct{}
 
 func (s *crawlStore) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
 	if !s.crawl.Load() {
 		return s.Node.History(ctx, topics, since, until)
 	}
 	s.calls.Add(1)
+	if ctx.Value(ownCall{}) != nil {
+		s.own.Add(1)
+	}
 	select {
 	case <-time.After(20 * time.Millisecond): // StoreTimeout (2 min) for waku's
 	case <-ctx.Done():

@@ -91,6 +91,21 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 	// come (stall hunt, 2026-12-06: syncs off, the backlog of a dropped subscription was
 	// lost); a transport with no history at all is final.
 	catchUpDue, backoff := false, time.Duration(0)
+	// The catch-up runs beside the loop (review 9: inline, one that took long — a store
+	// not answering, up to SyncTimeout — held back the next change of the subscription,
+	// TestResubscribeDuringCatchUp); a change while one runs cancels it and starts
+	// another over the whole new set.
+	var stopCatchUp context.CancelFunc // the running catch-up's, nil if none
+	caught := make(chan error, 1)
+	endCatchUp := func() error {
+		if stopCatchUp == nil {
+			return nil
+		}
+		stopCatchUp()
+		stopCatchUp = nil
+		return <-caught
+	}
+	defer func() { _ = endCatchUp() }()
 	for {
 		c.mu.Lock()
 		want := c.wantedTopicsLocked()
@@ -162,10 +177,30 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 			// and so for a topic we already listened on, joined (or given epochs) by a
 			// Welcome (catchUpFromWelcome). Any other change of the set (a group left or
 			// lost) too: the old subscription went with what it held unread.
-			sctx, cancel := context.WithTimeout(ctx, SyncTimeout)
-			err := c.syncTopics(sctx, want)
-			cancel()
+			_ = endCatchUp() // superseded: this one covers the whole set
 			catchUpDue = false
+			sctx, cancel := context.WithTimeout(ctx, SyncTimeout)
+			stopCatchUp = cancel
+			topics := want
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				err := c.syncTopics(sctx, topics)
+				c.retryPending(ctx)
+				caught <- err
+			}()
+		}
+		if failed {
+			retry.Reset(time.Second)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.subsWake:
+		case <-retry.C:
+		case err := <-caught:
+			stopCatchUp()
+			stopCatchUp = nil
 			switch {
 			case err == nil:
 				backoff = 0
@@ -181,16 +216,6 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 					retry.Reset(backoff)
 				}
 			}
-			c.retryPending(ctx)
-		}
-		if failed {
-			retry.Reset(time.Second)
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-c.subsWake:
-		case <-retry.C:
 		}
 	}
 }
