@@ -201,3 +201,77 @@ func TestHinterNoAllocations(t *testing.T) {
 	}
 	_ = sink
 }
+
+// TestRekeyHeadsKept: a version 5 rekey's membership heads are what its id commits to
+// (another head is a mismatch, in a block and in a join entry), and the schedule keeps them
+// for the frontier rekey (Heads) across its encoding and into a newcomer's schedule from a
+// join (auth9: a receiver judges a later rekey naming it by them).
+func TestRekeyHeadsKept(t *testing.T) {
+	g, a := testID("group"), testID("a")
+	nonce := [NonceSize]byte{5}
+	prev, heads := mustFrontier(t, a), mustFrontier(t, testID("h1"), testID("h2"))
+	kb := NewRekeyHeads(g, Installation{1}, nonce, prev, heads)
+	if kb.Event == NewRekey(g, Installation{1}, nonce, prev).Event {
+		t.Fatal("the rekey id does not depend on the heads")
+	}
+	other := kb
+	other.Heads = mustFrontier(t, testID("h1"))
+	enc, err := other.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseKeyBlock(g, enc); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("a block with other heads: %v", err)
+	}
+	s := NewSchedule(g)
+	if err := s.Apply(Event{ID: a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(Event{ID: kb.Event, Prev: prev, Rekey: kb.Origin()}); err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := s.Heads(kb.Event); !ok || !h.Equal(heads) {
+		t.Fatalf("schedule heads %x, %v", h, ok)
+	}
+	if _, ok := s.Heads(a); ok {
+		t.Fatal("heads for an event that left the frontier")
+	}
+	enc, err = s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Schedule
+	if err := back.UnmarshalBinary(enc); err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := back.Heads(kb.Event); !ok || !h.Equal(heads) {
+		t.Fatalf("decoded schedule heads %x, %v", h, ok)
+	}
+	seed := Seed{1}
+	j, err := s.JoinFor(kb.Event, &seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err = j.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pj, err := ParseJoin(g, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := NewScheduleFromJoin(g, pj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, ok := n.Heads(kb.Event); !ok || !h.Equal(heads) {
+		t.Fatalf("newcomer's schedule heads %x, %v", h, ok)
+	}
+	j[0].Rekey.Heads = mustFrontier(t, testID("h2"))
+	if enc, err = j.MarshalBinary(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseJoin(g, enc); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("a join entry with other heads: %v", err)
+	}
+}
