@@ -257,7 +257,8 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	// its departure is not in the rekey's causal membership past (departedIn, below: it
 	// was authored concurrently with it, and every member applies it, whatever it learnt
 	// first). A membership key event is judged by the membership rules (below).
-	if !st.IsMember(in.Account) && (kb.Kind != epoch.KindRekey || !st.WasEverMember(in.Account)) {
+	member := st.IsMember(in.Account) // st does not change below (the event was applied before)
+	if !member && (kb.Kind != epoch.KindRekey || !st.WasEverMember(in.Account)) {
 		return ErrNotMember
 	}
 	var departs bool
@@ -288,7 +289,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	if loadErr != nil {
 		return loadErr
 	}
-	if !st.IsMember(in.Account) {
+	if !member {
 		if departed, err := t.departedIn(gc, st, s, kb, in.Account); err != nil {
 			t.claim = append([]byte("inst"), kb.Author[:]...)
 			return err // errPending: a head we do not hold
@@ -328,7 +329,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 				added = ev.Members
 			}
 		}
-		if !st.IsMember(in.Account) {
+		if !member {
 			m.Covered[kb.Event.String()] = &coverage{Author: author, Departed: true}
 		} else if kb.Parts == 1 {
 			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: blockHintList(kb), HintsV3: !kb.LegacyHints}
@@ -356,7 +357,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		}
 	}
 	noted := false
-	if kb.Parts > 1 && st.IsMember(in.Account) && s.Frontier().Contains(kb.Event) {
+	if kb.Parts > 1 && member && s.Frontier().Contains(kb.Event) {
 		var added []string
 		if kb.Kind == epoch.KindMembership {
 			if ev, ok := appliedEvent(t.stateOf(gc), kb.Event); ok && ev.Type == membership.MembersAdded {
