@@ -230,10 +230,10 @@ func TestRekeyHeadsKept(t *testing.T) {
 	if err := s.Apply(Event{ID: kb.Event, Prev: prev, Rekey: kb.Origin()}); err != nil {
 		t.Fatal(err)
 	}
-	if h, ok := s.Heads(kb.Event); !ok || !h.Equal(heads) {
+	if h, au, ok := s.Heads(kb.Event); !ok || !h.Equal(heads) || au != (Installation{1}) {
 		t.Fatalf("schedule heads %x, %v", h, ok)
 	}
-	if _, ok := s.Heads(a); ok {
+	if _, _, ok := s.Heads(a); ok {
 		t.Fatal("heads for an event that left the frontier")
 	}
 	enc, err = s.MarshalBinary()
@@ -244,7 +244,7 @@ func TestRekeyHeadsKept(t *testing.T) {
 	if err := back.UnmarshalBinary(enc); err != nil {
 		t.Fatal(err)
 	}
-	if h, ok := back.Heads(kb.Event); !ok || !h.Equal(heads) {
+	if h, _, ok := back.Heads(kb.Event); !ok || !h.Equal(heads) {
 		t.Fatalf("decoded schedule heads %x, %v", h, ok)
 	}
 	seed := Seed{1}
@@ -264,7 +264,7 @@ func TestRekeyHeadsKept(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if h, ok := n.Heads(kb.Event); !ok || !h.Equal(heads) {
+	if h, _, ok := n.Heads(kb.Event); !ok || !h.Equal(heads) {
 		t.Fatalf("newcomer's schedule heads %x, %v", h, ok)
 	}
 	j[0].Rekey.Heads = mustFrontier(t, testID("h2"))

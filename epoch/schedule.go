@@ -54,15 +54,16 @@ func NewSchedule(group ID) *Schedule {
 	return &Schedule{group: group, prev: map[ID]Frontier{}, material: map[ID]material{}}
 }
 
-// Heads returns the membership heads frontier rekey id named (spec "Authority"); ok is
-// false when the schedule holds none for it: not in the frontier, not a rekey, or a rekey
-// that named none (a block of a version before BlockVersion, a join of one).
-func (s *Schedule) Heads(id ID) (heads Frontier, ok bool) {
+// Heads returns the membership heads frontier rekey id named (spec "Authority") and its
+// author; ok is false when the schedule holds none for it: not in the frontier, not a
+// rekey, or a rekey that named none (a block of a version before BlockVersion, a join of
+// one). heads is the schedule's own: not to be modified.
+func (s *Schedule) Heads(id ID) (heads Frontier, author Installation, ok bool) {
 	o, ok := s.origin[id]
 	if !ok || !o.Headed {
-		return nil, false
+		return nil, Installation{}, false
 	}
-	return o.Heads, true
+	return o.Heads, o.Author, true
 }
 
 // Prev returns the prev set of frontier event id (nil if id is not in the frontier).

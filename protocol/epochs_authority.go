@@ -32,8 +32,9 @@ func rekeyHeads(st *membership.State) epoch.Frontier {
 // of each prev that is a membership event we hold, and of the heads s keeps for each prev
 // rekey in its frontier. A departure is a MEMBER_REMOVED naming account (a leave is its
 // own) with no MEMBERS_ADDED naming it in that past whose own past holds the removal.
-// errPending: a head of kb is not an event we hold (it waits for it, as a membership key
-// event whose event is not applied yet). Called only for an author account no member now.
+// errPending: a head of a prev rekey by a member is not an event we keep, applied or
+// overridden (kb waits for it, as a membership key event whose event is not applied yet);
+// kb's own heads and a departed author's we do not keep are leaves of the past. Called only for an author account no member now.
 func (t *txn) departedIn(gc *groupCache, st *membership.State, s *epoch.Schedule, kb *epoch.KeyBlock, account string) (bool, error) {
 	var removals, adds []epoch.ID
 	for i := range st.Events {
@@ -49,21 +50,43 @@ func (t *txn) departedIn(gc *groupCache, st *membership.State, s *epoch.Schedule
 	if len(removals) == 0 {
 		return false, nil // never removed: no departure in any past
 	}
-	lookup := t.eventLookup(gc)
-	u := make([]membership.EventID, 0, len(kb.Heads)+len(kb.Prev))
-	for _, h := range kb.Heads {
-		if _, ok := lookup(h); !ok {
-			return false, errPending
+	// Kept events: applied, and overridden ones (a head may be one: an event of an author
+	// removed concurrently with it is kept, and named as parent, but not applied).
+	applied := t.eventLookup(gc)
+	lookup := func(id epoch.ID) (*membership.Event, bool) {
+		if ev, ok := applied(id); ok {
+			return ev, true
 		}
+		for i := range st.Overridden {
+			if epoch.ID(st.Overridden[i].ID()) == id {
+				return &st.Overridden[i], true
+			}
+		}
+		return nil, false
+	}
+	u := make([]membership.EventID, 0, len(kb.Heads)+len(kb.Prev))
+	for _, h := range kb.Heads { // the author's own: a head we do not keep is a leaf
 		u = append(u, membership.EventID(h))
 	}
 	for _, p := range kb.Prev {
 		if _, ok := lookup(p); ok {
 			u = append(u, membership.EventID(p)) // a membership key event
-		} else if hs, ok := s.Heads(p); ok {
-			for _, h := range hs {
-				u = append(u, membership.EventID(h))
+			continue
+		}
+		hs, author, ok := s.Heads(p)
+		if !ok {
+			continue
+		}
+		for _, h := range hs {
+			if _, ok := lookup(h); !ok {
+				// A head of a member's rekey we do not keep yet: it may hide the departure
+				// (the heal after it names what its author applied since), so the rekey
+				// waits for it; a departed author's heads are its word (leaves).
+				if in, err := t.installationView(InstallationID(author)); err == nil && !in.Revoked && st.IsMember(in.Account) {
+					return false, errPending
+				}
 			}
+			u = append(u, membership.EventID(h))
 		}
 	}
 	in := pastHolds(lookup, u, append(slices.Clone(removals), adds...))
