@@ -1,7 +1,11 @@
 package protocol_test
 
 import (
+	"bytes"
 	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"github.com/chorus-im/chorus/epoch"
@@ -92,4 +96,124 @@ func TestAuthorityConcurrentRekeyApplied(t *testing.T) {
 	}
 	mustSend(t, c, g, "after the removal")
 	waitTexts(t, tn, g, []string{"after the removal"}, a, b)
+}
+
+// TestAuthorityRekeyBeforeHeal: the order a member learns things in does not let a departed
+// installation's rekey through. x leaves (L) and the designated installation heals (H,
+// whose heads hold L); x, from its database before L, rekeys with prev = {H} (RX). The
+// member late is handed L, then RX, then H: when RX comes, late has applied L (x departed)
+// but never met H, whose heads would show L; judged then, RX's past holds no departure and
+// late applied it, and H (superseded by RX) then left late on {RX}, an epoch x computes,
+// while the others refused RX. Now RX waits for H (a prev it never met), and once H is
+// applied it is refused as everywhere: late never applies RX and ends on the others'
+// epoch.
+func TestAuthorityRekeyBeforeHeal(t *testing.T) {
+	rec := &pubRecorder{}
+	tn := newEpochNet(t, memory.Config{Seed: 903, Tap: rec.tap}, 0)
+	ms := []*peer{tn.add("m0"), tn.add("m1"), tn.add("m2"), tn.add("m3")}
+	x := tn.addPersistent("x")
+	tn.connect(append(ms, x)...)
+	ctx := context.Background()
+	slices.SortFunc(ms, func(p, q *peer) int {
+		a, b := installationOf(t, p), installationOf(t, q)
+		return bytes.Compare(a[:], b[:])
+	})
+	des, admin, other, late := ms[0], ms[1], ms[2], ms[3]
+	g, err := admin.c.CreateGroup(ctx, "late", "", des.id, other.id, late.id, x.id)
+	must(t, err)
+	tn.waitFor("joined", func() bool {
+		for _, p := range []*peer{des, other, late, x} {
+			if _, err := p.c.Group(ctx, g); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	waitSameEpoch(tn, g, admin, des, other, late, x)
+	info, err := admin.c.Group(ctx, g)
+	must(t, err)
+
+	kept := protocol.LiveEpochsForTest(x.c, g)
+	x.stop()
+	backup := copyStore(t, x.path, t.TempDir())
+	x.start(false)
+	late.pause()
+	rec.start()
+	must(t, x.c.Leave(ctx, g))
+	tn.settle(admin, des, other) // the designated installation heals (H)
+	waitSameEpoch(tn, g, admin, des, other)
+	_, fH, eH := protocol.EpochInfo(admin.c, g)
+	var leave, heal [][]byte
+	var healID epoch.ID
+	for _, env := range rec.stop() {
+		if env.Topic != info.Topic {
+			continue
+		}
+		switch f := protocol.OpenFrameForTest(kept, g, env.Topic, env.Payload); {
+		case f.Block == nil && len(f.Events) > 0:
+			leave = append(leave, env.Payload)
+		case f.Block != nil && f.Block.Kind == epoch.KindRekey:
+			heal, healID = append(heal, env.Payload), f.Block.Event
+		}
+	}
+	if len(leave) == 0 || len(heal) == 0 || len(fH) != 1 || fH[0] != healID {
+		t.Fatalf("precondition: %d leave and %d heal publishes read with x's epochs (heal %x, frontier %x)", len(leave), len(heal), healID[:4], fH)
+	}
+
+	// x comes back with its database from before L, and rekeys after H.
+	x.stop()
+	stale, _ := filepath.Glob(x.path + "*")
+	for _, f := range stale {
+		must(t, os.Remove(f))
+	}
+	copyStore(t, backup, filepath.Dir(x.path))
+	tn.net.SetOffline(x.name, true)
+	x.start(false)
+	x.pause()
+	tn.net.SetOffline(x.name, false)
+	protocol.SetRekeyPrevHookForTest(x.c, func(epoch.Frontier) epoch.Frontier { return epoch.Frontier{healID} })
+	des.pause()
+	n := len(rec.stop())
+	rec.start()
+	must(t, x.c.Rekey(ctx, g))
+	_, fx, ex := protocol.EpochInfo(x.c, g)
+	if len(fx) != 1 || fx[0] == healID {
+		t.Fatalf("precondition: x did not rekey after H (frontier %x)", fx)
+	}
+	var rekey [][]byte
+	for _, env := range newPubs(rec, n) {
+		if f := protocol.OpenFrameForTest(kept, g, env.Topic, env.Payload); env.Topic == info.Topic && f.Block != nil && f.Block.Event == fx[0] {
+			rekey = append(rekey, env.Payload)
+		}
+	}
+	if len(rekey) == 0 {
+		t.Fatal("precondition: x's rekey not recorded")
+	}
+
+	for _, p := range leave {
+		protocol.Inject(late.c, info.Topic, p)
+	}
+	if li, err := late.c.Group(ctx, g); err != nil || slices.Contains(li.Members, x.id) {
+		t.Fatalf("precondition: late did not apply x's leave (%v)", err)
+	}
+	for _, p := range rekey {
+		protocol.Inject(late.c, info.Topic, p)
+	}
+	if protocol.AppliedKeyEventForTest(late.c, g, fx[0]) {
+		t.Errorf("late applied x's rekey after x's leave, before the heal it names")
+	}
+	for _, p := range heal {
+		protocol.Inject(late.c, info.Topic, p)
+	}
+	tn.settle(admin, other, late)
+	_, fl, el := protocol.EpochInfo(late.c, g)
+	if protocol.AppliedKeyEventForTest(late.c, g, fx[0]) || slices.Contains(fl, fx[0]) || el == ex {
+		t.Errorf("late: x's rekey applied (frontier %x, epoch %x; x's epoch %x)", fl, el[:4], ex[:4])
+	}
+	for _, p := range []*peer{admin, other} {
+		if protocol.AppliedKeyEventForTest(p.c, g, fx[0]) {
+			t.Errorf("%s applied x's rekey", p.name)
+		}
+	}
+	t.Logf("members' epoch after H %x; late's %x; x's %x", eH[:4], el[:4], ex[:4])
 }
