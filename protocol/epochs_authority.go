@@ -32,9 +32,10 @@ func rekeyHeads(st *membership.State) epoch.Frontier {
 // of each prev that is a membership event we hold, and of the heads s keeps for each prev
 // rekey in its frontier. A departure is a MEMBER_REMOVED naming account (a leave is its
 // own) with no MEMBERS_ADDED naming it in that past whose own past holds the removal.
-// errPending: a head of a prev rekey by a member is not an event we keep, applied or
-// overridden (kb waits for it, as a membership key event whose event is not applied yet);
-// kb's own heads and a departed author's we do not keep are leaves of the past. Called only for an author account no member now.
+// errPending: a prev is a key event we never met, or a head of a prev rekey by a member is
+// not an event we keep, applied or overridden (kb waits for it, as a membership key event
+// whose event is not applied yet); kb's own heads and a departed author's we do not keep
+// are leaves of the past. Called only for an author account no member now.
 func (t *txn) departedIn(gc *groupCache, st *membership.State, s *epoch.Schedule, kb *epoch.KeyBlock, account string) (bool, error) {
 	var removals, adds []epoch.ID
 	for i := range st.Events {
@@ -75,6 +76,12 @@ func (t *txn) departedIn(gc *groupCache, st *membership.State, s *epoch.Schedule
 		}
 		hs, author, ok := s.Heads(p)
 		if !ok {
+			if !s.Applied(p) && !s.Superseded(p) {
+				// A key event we never met (the heal after the author's departure, say,
+				// not received yet): the rekey waits for it rather than be judged without
+				// its heads.
+				return false, errPending
+			}
 			continue
 		}
 		for _, h := range hs {
