@@ -40,6 +40,10 @@ type KeyBlock struct {
 	Event  ID
 	Nonce  [NonceSize]byte // KindRekey only
 	Prev   Frontier        // the author's frontier before the event; empty only for creation
+	// Heads (KindRekey, version BlockVersion only) are the membership heads its author had
+	// applied (ids of causal membership events; none without causal membership), which
+	// its id commits to (spec "Authority").
+	Heads Frontier
 	// Confirmation commits to the event's seed (Confirmation; spec "Key confirmation"): a
 	// recipient takes the seed of its slot only if Confirms it. Set by Confirm.
 	Confirmation [IDSize]byte
@@ -55,30 +59,47 @@ type KeyBlock struct {
 	// LegacyID: a block of version LegacyIDVersion (or 2, with LegacyHints), whose rekey id
 	// is LegacyRekeyID's. Blocks made here leave it false.
 	LegacyID bool
+	// LegacyHeads: a block of version PrevIDVersion (or older), whose rekey names no heads
+	// and whose id is RekeyID's. Blocks made here leave it false.
+	LegacyHeads bool
 }
 
-// NewRekey returns the header of a rekey by author with the given prev frontier, drawing its
-// nonce from the caller (16 random bytes).
+// NewRekey returns the header of a rekey by author with the given prev frontier and no
+// membership heads, drawing its nonce from the caller (16 random bytes).
 func NewRekey(group ID, author Installation, nonce [NonceSize]byte, prev Frontier) KeyBlock {
-	return KeyBlock{Kind: KindRekey, Author: author, Event: RekeyID(group, author, nonce, prev), Nonce: nonce,
-		Prev: prev, Parts: 1}
+	return NewRekeyHeads(group, author, nonce, prev, nil)
 }
 
-// Origin returns the author and nonce of the rekey of a block whose id commits to its prev
-// (version BlockVersion), nil for any other block (Event.Rekey).
+// NewRekeyHeads is NewRekey naming the membership heads its author applied (canonical:
+// strictly ascending, at most MaxFrontier).
+func NewRekeyHeads(group ID, author Installation, nonce [NonceSize]byte, prev, heads Frontier) KeyBlock {
+	return KeyBlock{Kind: KindRekey, Author: author, Event: RekeyHeadsID(group, author, nonce, prev, heads), Nonce: nonce,
+		Prev: prev, Heads: heads, Parts: 1}
+}
+
+// Origin returns the author and nonce (and heads) of the rekey of a block whose id commits
+// to its prev (version PrevIDVersion and later), nil for any other block (Event.Rekey).
 func (b *KeyBlock) Origin() *RekeyOrigin {
 	if b.Kind != KindRekey || b.LegacyID || b.LegacyHints {
 		return nil
 	}
-	return &RekeyOrigin{Author: b.Author, Nonce: b.Nonce}
+	return &RekeyOrigin{Author: b.Author, Nonce: b.Nonce, Headed: !b.LegacyHeads, Heads: b.Heads}
 }
 
-// rekeyID returns the id b's author, nonce and prev give for b's version.
+// rekeyID returns the id b's author, nonce, prev and heads give for b's version.
 func (b *KeyBlock) rekeyID(group ID) ID {
-	if b.LegacyID || b.LegacyHints {
+	switch {
+	case b.LegacyID || b.LegacyHints:
 		return LegacyRekeyID(group, b.Author, b.Nonce)
+	case b.LegacyHeads:
+		return RekeyID(group, b.Author, b.Nonce, b.Prev)
 	}
-	return RekeyID(group, b.Author, b.Nonce, b.Prev)
+	return RekeyHeadsID(group, b.Author, b.Nonce, b.Prev, b.Heads)
+}
+
+// headed reports whether b's encoding has a heads field (a rekey of version BlockVersion).
+func (b *KeyBlock) headed() bool {
+	return b.Kind == KindRekey && !b.LegacyHeads && !b.LegacyID && !b.LegacyHints
 }
 
 // Context returns the slot context SHA-256(u8<"chorus/v2/epoch/slot-context"> || group ||
@@ -114,6 +135,9 @@ func (b *KeyBlock) HeaderSize() int {
 	if b.Kind == KindRekey {
 		n += NonceSize
 	}
+	if b.headed() {
+		n += 1 + len(b.Heads)*IDSize
+	}
 	return n
 }
 
@@ -124,6 +148,9 @@ func (b *KeyBlock) check() error {
 	}
 	if !b.Prev.valid() || b.Prev.Contains(b.Event) || (len(b.Prev) == 0 && b.Kind != KindMembership) {
 		return fmt.Errorf("%w: key block prev", ErrMalformed)
+	}
+	if !b.Heads.valid() || (len(b.Heads) > 0 && !b.headed()) {
+		return fmt.Errorf("%w: key block heads", ErrMalformed)
 	}
 	if b.Parts == 0 || b.Parts > MaxParts || b.Part >= b.Parts {
 		return fmt.Errorf("%w: part %d of %d", ErrMalformed, b.Part, b.Parts)
@@ -161,6 +188,8 @@ func (b *KeyBlock) MarshalBinary() ([]byte, error) {
 		v = Version
 	case b.LegacyID:
 		v = LegacyIDVersion
+	case b.LegacyHeads:
+		v = PrevIDVersion
 	}
 	p = append(p, v, b.Kind)
 	p = append(p, b.Author[:]...)
@@ -169,6 +198,9 @@ func (b *KeyBlock) MarshalBinary() ([]byte, error) {
 		p = append(p, b.Nonce[:]...)
 	}
 	p = appendIDs(p, b.Prev)
+	if b.headed() {
+		p = appendIDs(p, b.Heads)
+	}
 	p = append(p, b.Confirmation[:]...)
 	p = binary.BigEndian.AppendUint16(p, b.Part)
 	p = binary.BigEndian.AppendUint16(p, b.Parts)
@@ -207,14 +239,20 @@ func ParseKeyBlock(group ID, data []byte) (*KeyBlock, error) {
 func ParseKeyBlockInto(group ID, data []byte, slots []Slot) (*KeyBlock, error) {
 	r := reader{b: data}
 	v := r.u8()
-	if r.err == nil && v != BlockVersion && v != LegacyIDVersion && v != Version {
+	if r.err == nil && v != BlockVersion && v != PrevIDVersion && v != LegacyIDVersion && v != Version {
 		return nil, fmt.Errorf("%w: key block version %d", ErrUnsupportedVersion, v)
 	}
-	b := &KeyBlock{Kind: r.u8(), Author: r.installation(), Event: r.id(), LegacyHints: v == Version, LegacyID: v != BlockVersion}
+	b := &KeyBlock{Kind: r.u8(), Author: r.installation(), Event: r.id(), LegacyHints: v == Version,
+		LegacyID: v == LegacyIDVersion || v == Version, LegacyHeads: v != BlockVersion}
 	if b.Kind == KindRekey {
 		copy(b.Nonce[:], r.bytes(NonceSize))
 	}
 	b.Prev = r.ids()
+	if b.headed() {
+		if b.Heads = r.ids(); len(b.Heads) == 0 {
+			b.Heads = nil
+		}
+	}
 	b.Confirmation = r.id()
 	b.Part, b.Parts = r.u16(), r.u16()
 	copy(b.Signature[:], r.bytes(SignatureSize))
@@ -251,7 +289,7 @@ func ParseKeyBlockInto(group ID, data []byte, slots []Slot) (*KeyBlock, error) {
 		return nil, err
 	}
 	if b.Kind == KindRekey && b.rekeyID(group) != b.Event {
-		return nil, fmt.Errorf("%w: rekey id does not match its nonce and prev", ErrMismatch)
+		return nil, fmt.Errorf("%w: rekey id does not match its nonce, prev and heads", ErrMismatch)
 	}
 	return b, nil
 }

@@ -14,13 +14,21 @@ import (
 // part and parts, before the slots), checking only that the header fits.
 func signatureAt(enc []byte) (int, error) {
 	off := 2 + InstallationSize + IDSize
-	if len(enc) > 1 && enc[1] == KindRekey {
+	rekey := len(enc) > 1 && enc[1] == KindRekey
+	if rekey {
 		off += NonceSize
 	}
 	if len(enc) <= off {
 		return 0, fmt.Errorf("%w: key block of %d bytes", ErrMalformed, len(enc))
 	}
-	off += 1 + int(enc[off])*IDSize + IDSize + 2 + 2
+	off += 1 + int(enc[off])*IDSize
+	if rekey && enc[0] == BlockVersion { // the heads
+		if len(enc) <= off {
+			return 0, fmt.Errorf("%w: key block of %d bytes", ErrMalformed, len(enc))
+		}
+		off += 1 + int(enc[off])*IDSize
+	}
+	off += IDSize + 2 + 2
 	if len(enc) < off+SignatureSize+4 {
 		return 0, fmt.Errorf("%w: key block of %d bytes", ErrMalformed, len(enc))
 	}
@@ -29,7 +37,7 @@ func signatureAt(enc []byte) (int, error) {
 
 // KeyBlockDigest returns the digest an encoded key block part of group is signed over,
 // H(u8<"chorus/v2/epoch/key-block-signature"> || group || the part with its signature
-// left out) with H = BLAKE3-256 for a part of version BlockVersion or 3, SHA-256 for one of
+// left out) with H = BLAKE3-256 for a part of version BlockVersion, 4 or 3, SHA-256 for one of
 // version 2, and the part's signature (spec: "Key block signature"). It checks only that
 // the header fits. BLAKE3 (issue 13): every receiver hashes the whole part, ≈ 150 KB at
 // 1000 installations, and SHA-256 took ≈ 3 times as long (one version byte, under the
@@ -38,7 +46,7 @@ func KeyBlockDigest(group ID, enc []byte) (digest [32]byte, sig []byte, err erro
 	return KeyBlockDigestWith(nil, group, enc)
 }
 
-// KeyBlockDigestWith is KeyBlockDigest hashing a BLAKE3 part (version BlockVersion or 3) with b, a
+// KeyBlockDigestWith is KeyBlockDigest hashing a BLAKE3 part (version BlockVersion, 4 or 3) with b, a
 // BLAKE3 hasher the caller lends (reset first; nil: a new one), so that a receiver
 // hashes a key event's envelope and its block with one 18 KB hasher (issue 13).
 func KeyBlockDigestWith(b *blake3.Hasher, group ID, enc []byte) (digest [32]byte, sig []byte, err error) {
@@ -46,7 +54,7 @@ func KeyBlockDigestWith(b *blake3.Hasher, group ID, enc []byte) (digest [32]byte
 	if err != nil {
 		return digest, nil, err
 	}
-	if enc[0] == BlockVersion || enc[0] == LegacyIDVersion {
+	if enc[0] == BlockVersion || enc[0] == PrevIDVersion || enc[0] == LegacyIDVersion {
 		if b == nil {
 			b = blake3.New(32, nil)
 		} else {

@@ -245,7 +245,7 @@ func LegacySlotHint(event ID, recipient Installation) [HintSize]byte {
 }
 
 // RekeyID returns SHA-256(u8<"chorus/v2/epoch/rekey-prev-id"> || group || author || nonce ||
-// u8 n || prev), the id of a rekey of a key block of version BlockVersion: it commits to
+// u8 n || prev), the id of a rekey of a key block of version PrevIDVersion: it commits to
 // the rekey's prev set (canonical), so that nobody but its author can give it another
 // (welid; review 5: a member's Welcome did).
 func RekeyID(group ID, author Installation, nonce [NonceSize]byte, prev Frontier) ID {
@@ -253,6 +253,18 @@ func RekeyID(group ID, author Installation, nonce [NonceSize]byte, prev Frontier
 	b = appendLabel(b, labelRekeyPrevID)
 	b = append(append(append(b, group[:]...), author[:]...), nonce[:]...)
 	return sha256.Sum256(appendIDs(b, prev))
+}
+
+// RekeyHeadsID returns SHA-256(u8<"chorus/v2/epoch/rekey-heads-id"> || group || author ||
+// nonce || u8 n || prev || u8 m || heads), the id of a rekey of a key block of version
+// BlockVersion: it commits to the rekey's prev set and to the membership heads its author
+// named (both canonical), so that one id has one causal past for every receiver (spec
+// "Authority").
+func RekeyHeadsID(group ID, author Installation, nonce [NonceSize]byte, prev, heads Frontier) ID {
+	b := make([]byte, 0, 1+len(labelRekeyHeadsID)+IDSize+InstallationSize+NonceSize+2+(len(prev)+len(heads))*IDSize)
+	b = appendLabel(b, labelRekeyHeadsID)
+	b = append(append(append(b, group[:]...), author[:]...), nonce[:]...)
+	return sha256.Sum256(appendIDs(appendIDs(b, prev), heads))
 }
 
 // LegacyRekeyID returns SHA-256(u8<"chorus/v2/epoch/rekey-id"> || group || author ||

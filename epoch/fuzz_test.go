@@ -327,6 +327,13 @@ func FuzzParseJoin(f *testing.F) {
 	v3 = append(append(append(v3, a[:]...), SlotSeed), make([]byte, IDSize)...)
 	inst, nonce := Installation{1}, [NonceSize]byte{2}
 	f.Add(append(append(append(v3, originRekey), inst[:]...), nonce[:]...))
+	// A rekey entry naming membership heads (origin 0x02, version 5 blocks).
+	hd := testID("head")
+	r5 := RekeyHeadsID(fuzzGroup, inst, nonce, Frontier{a}, Frontier{hd})
+	v5 := append(append([]byte{JoinVersion, 1}, r5[:]...), 1)
+	v5 = append(append(append(v5, a[:]...), SlotSeed), make([]byte, IDSize)...)
+	v5 = append(append(append(v5, originHeads), inst[:]...), nonce[:]...)
+	f.Add(append(append(v5, 1), hd[:]...))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		j, err := ParseJoin(fuzzGroup, data)
 		if err != nil {

@@ -3,6 +3,7 @@ package epoch
 import (
 	"bytes"
 	"errors"
+	"reflect"
 	"testing"
 )
 
@@ -39,19 +40,24 @@ func TestHinter(t *testing.T) {
 	}
 }
 
-// TestKeyBlockVersions: blocks are made as version 4 (a rekey id committing to its prev)
-// and read as such; a version 3 block (LegacyID: the legacy rekey id) and a version 2 block
-// (LegacyHints too) are read and encode as their version again; a rekey id of the other
-// formula is a mismatch in each; other versions are refused.
+// TestKeyBlockVersions: blocks are made as version 5 (a rekey naming membership heads, its
+// id committing to its prev and heads) and read as such; a version 4 block (LegacyHeads:
+// no heads, the id committing to its prev), a version 3 block (LegacyID: the legacy rekey
+// id) and a version 2 block (LegacyHints too) are read and encode as their version again;
+// a rekey id of another formula is a mismatch in each; other versions are refused.
 func TestKeyBlockVersions(t *testing.T) {
 	g := testID("group")
 	nonce := [NonceSize]byte{7}
 	prev := mustFrontier(t, testID("a"))
-	for _, v := range []byte{BlockVersion, LegacyIDVersion, Version} {
-		b := NewRekey(g, Installation{1}, nonce, prev)
-		b.LegacyID, b.LegacyHints = v != BlockVersion, v == Version
-		if b.LegacyID {
-			b.Event = LegacyRekeyID(g, Installation{1}, nonce)
+	heads := mustFrontier(t, testID("h1"), testID("h2"))
+	for _, v := range []byte{BlockVersion, PrevIDVersion, LegacyIDVersion, Version} {
+		b := NewRekeyHeads(g, Installation{1}, nonce, prev, heads)
+		b.LegacyHeads, b.LegacyID, b.LegacyHints = v != BlockVersion, v <= LegacyIDVersion, v == Version
+		switch {
+		case b.LegacyID:
+			b.Heads, b.Event = nil, LegacyRekeyID(g, Installation{1}, nonce)
+		case b.LegacyHeads:
+			b.Heads, b.Event = nil, RekeyID(g, Installation{1}, nonce, prev)
 		}
 		b.Slots = []Slot{{Hint: SlotHint(b.Event, Installation{2}), Kind: SlotSession, Message: []byte{1}}}
 		enc, err := b.MarshalBinary()
@@ -62,16 +68,17 @@ func TestKeyBlockVersions(t *testing.T) {
 			t.Fatalf("version byte %d, want %d", enc[0], v)
 		}
 		p, err := ParseKeyBlock(g, enc)
-		if err != nil || p.LegacyHints != b.LegacyHints || p.LegacyID != b.LegacyID || (p.Origin() == nil) != b.LegacyID {
+		if err != nil || p.LegacyHints != b.LegacyHints || p.LegacyID != b.LegacyID || p.LegacyHeads != b.LegacyHeads ||
+			(p.Origin() == nil) != b.LegacyID || !p.Heads.Equal(b.Heads) {
 			t.Fatalf("version %d: parsed %+v, %v", v, p, err)
 		}
 		again, err := p.MarshalBinary()
 		if err != nil || !bytes.Equal(again, enc) {
 			t.Fatalf("version %d: re-encoding differs (%v)", v, err)
 		}
-		other := RekeyID(g, Installation{1}, nonce, prev) // the other formula's id
-		if !b.LegacyID {
-			other = LegacyRekeyID(g, Installation{1}, nonce)
+		other := RekeyID(g, Installation{1}, nonce, prev) // another formula's id
+		if b.LegacyHeads && !b.LegacyID {
+			other = RekeyHeadsID(g, Installation{1}, nonce, prev, nil)
 		}
 		b.Event = other
 		wrong, err := b.MarshalBinary()
@@ -81,7 +88,7 @@ func TestKeyBlockVersions(t *testing.T) {
 		if _, err := ParseKeyBlock(g, wrong); !errors.Is(err, ErrMismatch) {
 			t.Fatalf("version %d: a rekey id of the other formula: %v", v, err)
 		}
-		for _, bad := range []byte{0, 1, 5, 0xff} {
+		for _, bad := range []byte{0, 1, 6, 0xff} {
 			if _, err := ParseKeyBlock(g, append([]byte{bad}, enc[1:]...)); err == nil {
 				t.Fatalf("version %d accepted", bad)
 			}
@@ -118,7 +125,7 @@ func TestRekeyIDCommitsToPrev(t *testing.T) {
 	}
 	seed := Seed{1}
 	j, err := s.JoinFor(kb.Event, &seed)
-	if err != nil || len(j) != 1 || j[0].Rekey == nil || *j[0].Rekey != *kb.Origin() {
+	if err != nil || len(j) != 1 || j[0].Rekey == nil || !reflect.DeepEqual(*j[0].Rekey, *kb.Origin()) {
 		t.Fatalf("join %+v, %v", j, err)
 	}
 	enc, err = j.MarshalBinary()
@@ -150,7 +157,7 @@ func TestRekeyIDCommitsToPrev(t *testing.T) {
 	if err := back.UnmarshalBinary(enc); err != nil {
 		t.Fatal(err)
 	}
-	if j2, err := back.JoinFor(kb.Event, &seed); err != nil || j2[0].Rekey == nil || *j2[0].Rekey != *kb.Origin() {
+	if j2, err := back.JoinFor(kb.Event, &seed); err != nil || j2[0].Rekey == nil || !reflect.DeepEqual(*j2[0].Rekey, *kb.Origin()) {
 		t.Fatalf("decoded schedule's join %+v, %v", j2, err)
 	}
 }
@@ -193,4 +200,78 @@ func TestHinterNoAllocations(t *testing.T) {
 		t.Fatalf("%v allocations per hint", n)
 	}
 	_ = sink
+}
+
+// TestRekeyHeadsKept: a version 5 rekey's membership heads are what its id commits to
+// (another head is a mismatch, in a block and in a join entry), and the schedule keeps them
+// for the frontier rekey (Heads) across its encoding and into a newcomer's schedule from a
+// join (auth9: a receiver judges a later rekey naming it by them).
+func TestRekeyHeadsKept(t *testing.T) {
+	g, a := testID("group"), testID("a")
+	nonce := [NonceSize]byte{5}
+	prev, heads := mustFrontier(t, a), mustFrontier(t, testID("h1"), testID("h2"))
+	kb := NewRekeyHeads(g, Installation{1}, nonce, prev, heads)
+	if kb.Event == NewRekey(g, Installation{1}, nonce, prev).Event {
+		t.Fatal("the rekey id does not depend on the heads")
+	}
+	other := kb
+	other.Heads = mustFrontier(t, testID("h1"))
+	enc, err := other.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseKeyBlock(g, enc); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("a block with other heads: %v", err)
+	}
+	s := NewSchedule(g)
+	if err := s.Apply(Event{ID: a}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Apply(Event{ID: kb.Event, Prev: prev, Rekey: kb.Origin()}); err != nil {
+		t.Fatal(err)
+	}
+	if h, au, ok := s.Heads(kb.Event); !ok || !h.Equal(heads) || au != (Installation{1}) {
+		t.Fatalf("schedule heads %x, %v", h, ok)
+	}
+	if _, _, ok := s.Heads(a); ok {
+		t.Fatal("heads for an event that left the frontier")
+	}
+	enc, err = s.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back Schedule
+	if err := back.UnmarshalBinary(enc); err != nil {
+		t.Fatal(err)
+	}
+	if h, _, ok := back.Heads(kb.Event); !ok || !h.Equal(heads) {
+		t.Fatalf("decoded schedule heads %x, %v", h, ok)
+	}
+	seed := Seed{1}
+	j, err := s.JoinFor(kb.Event, &seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	enc, err = j.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pj, err := ParseJoin(g, enc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := NewScheduleFromJoin(g, pj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _, ok := n.Heads(kb.Event); !ok || !h.Equal(heads) {
+		t.Fatalf("newcomer's schedule heads %x, %v", h, ok)
+	}
+	j[0].Rekey.Heads = mustFrontier(t, testID("h2"))
+	if enc, err = j.MarshalBinary(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ParseJoin(g, enc); !errors.Is(err, ErrMismatch) {
+		t.Fatalf("a join entry with other heads: %v", err)
+	}
 }

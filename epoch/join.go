@@ -20,17 +20,31 @@ type JoinEntry struct {
 }
 
 // RekeyOrigin is the author and nonce of a rekey whose id is RekeyID(group, Author, Nonce,
-// prev) (a key block of version BlockVersion).
+// prev) (a key block of version PrevIDVersion), or, with Headed, RekeyHeadsID(group,
+// Author, Nonce, prev, Heads) (version BlockVersion).
 type RekeyOrigin struct {
 	Author Installation
 	Nonce  [NonceSize]byte
+	// Headed: the rekey named membership heads (Heads, possibly none: a group without
+	// causal membership), committed to by its id.
+	Headed bool
+	Heads  Frontier
+}
+
+// ID returns the id o gives a rekey with prev set prev.
+func (o *RekeyOrigin) ID(group ID, prev Frontier) ID {
+	if o.Headed {
+		return RekeyHeadsID(group, o.Author, o.Nonce, prev, o.Heads)
+	}
+	return RekeyID(group, o.Author, o.Nonce, prev)
 }
 
 // Join is the key-schedule part of a Welcome v2 (spec: "Welcome v2"):
 //
 //	join  = 0x03 ‖ u8 m (1..MaxFrontier) ‖ m × entry, event ids strictly ascending
 //	entry = event id(32) ‖ u8 n ‖ n × prev id(32) ‖ kind(1: 0x01 seed, 0x02 contribution) ‖ value(32) ‖
-//	        origin(1: 0x00 none, 0x01 rekey) ‖ [author(16) ‖ nonce(16) if origin = 0x01]
+//	        origin(1: 0x00 none, 0x01 rekey, 0x02 rekey with heads) ‖ [author(16) ‖ nonce(16) if origin ≥ 0x01] ‖
+//	        [u8 h ‖ h × membership head(32), ascending, if origin = 0x02]
 //
 // The entries' events are the joining frontier: no entry's prev names another entry.
 // Version 0x02 (entries without origin) is still read.
@@ -70,7 +84,7 @@ func (j Join) check() error {
 // verify checks that every rekey entry's id commits to its prev (ErrMismatch).
 func (j Join) verify(group ID) error {
 	for i := range j {
-		if o := j[i].Rekey; o != nil && RekeyID(group, o.Author, o.Nonce, j[i].Prev) != j[i].Event {
+		if o := j[i].Rekey; o != nil && o.ID(group, j[i].Prev) != j[i].Event {
 			return fmt.Errorf("%w: join entry %d: rekey id does not match its nonce and prev", ErrMismatch, i)
 		}
 	}
@@ -81,24 +95,35 @@ func (j Join) verify(group ID) error {
 const (
 	originNone  = 0x00
 	originRekey = 0x01
+	originHeads = 0x02 // a rekey naming membership heads (RekeyHeadsID)
 )
 
-// appendOrigin appends o's origin byte (and author and nonce).
+// appendOrigin appends o's origin byte (and author and nonce, and heads).
 func appendOrigin(b []byte, o *RekeyOrigin) []byte {
-	if o == nil {
+	switch {
+	case o == nil:
 		return append(b, originNone)
+	case o.Headed:
+		b = append(append(append(b, originHeads), o.Author[:]...), o.Nonce[:]...)
+		return appendIDs(b, o.Heads)
 	}
 	return append(append(append(b, originRekey), o.Author[:]...), o.Nonce[:]...)
 }
 
-// readOrigin reads an origin byte (and author and nonce); ok is false for an unknown byte.
+// readOrigin reads an origin byte (and author and nonce, and heads); ok is false for an
+// unknown byte.
 func readOrigin(r *reader) (o *RekeyOrigin, ok bool) {
-	switch r.u8() {
+	switch k := r.u8(); k {
 	case originNone:
 		return nil, true
-	case originRekey:
+	case originRekey, originHeads:
 		o = &RekeyOrigin{Author: r.installation()}
 		copy(o.Nonce[:], r.bytes(NonceSize))
+		if k == originHeads {
+			if o.Headed, o.Heads = true, r.ids(); len(o.Heads) == 0 {
+				o.Heads = nil
+			}
+		}
 		return o, true
 	}
 	return nil, false

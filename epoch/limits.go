@@ -10,11 +10,15 @@ const (
 	// Version is the version byte of every structure defined here, but key blocks.
 	Version = 2
 	// BlockVersion is the version byte of the key blocks made here: their slot hints are
-	// AES-based (SlotHint) and a rekey's id commits to its prev (RekeyID). Blocks of
-	// version LegacyIDVersion (3: AES hints, LegacyRekeyID) and of version Version (2,
-	// SHA-256 hints: LegacySlotHint, LegacyRekeyID) are still read (KeyBlock.LegacyID,
-	// KeyBlock.LegacyHints).
-	BlockVersion = 4
+	// AES-based (SlotHint) and a rekey names its author's membership heads and its id
+	// commits to its prev and heads (RekeyHeadsID). Blocks of version PrevIDVersion (4:
+	// no heads, RekeyID), LegacyIDVersion (3: AES hints, LegacyRekeyID) and of version
+	// Version (2, SHA-256 hints: LegacySlotHint, LegacyRekeyID) are still read
+	// (KeyBlock.LegacyHeads, KeyBlock.LegacyID, KeyBlock.LegacyHints).
+	BlockVersion = 5
+	// PrevIDVersion is the version of the key blocks whose rekeys name no membership heads
+	// and whose rekey ids are RekeyID's (made before auth9).
+	PrevIDVersion = 4
 	// LegacyIDVersion is the version of the key blocks whose rekey ids are LegacyRekeyID's
 	// (made before welid) with AES-based slot hints.
 	LegacyIDVersion = 3
@@ -70,8 +74,9 @@ const (
 	// KindMembership marks a key block whose key event is a membership event (its id is
 	// the event digest; the event rides in the same frame).
 	KindMembership = 0x01
-	// KindRekey marks a rekey; its id is RekeyID(group, author, nonce, prev) (version 4),
-	// LegacyRekeyID(group, author, nonce) (versions 3 and 2).
+	// KindRekey marks a rekey; its id is RekeyHeadsID(group, author, nonce, prev, heads)
+	// (version 5), RekeyID(group, author, nonce, prev) (version 4), LegacyRekeyID(group,
+	// author, nonce) (versions 3 and 2).
 	KindRekey = 0x02
 )
 
@@ -109,6 +114,7 @@ const (
 	labelSlotContext  = "chorus/v2/epoch/slot-context"
 	labelRekeyID      = "chorus/v2/epoch/rekey-id"
 	labelRekeyPrevID  = "chorus/v2/epoch/rekey-prev-id"
+	labelRekeyHeadsID = "chorus/v2/epoch/rekey-heads-id"
 	labelConfirmation = "chorus/v2/epoch/confirmation"
 	labelMessageKeys  = "chorus/v1/senderkeys/message-keys"
 )

@@ -54,6 +54,18 @@ func NewSchedule(group ID) *Schedule {
 	return &Schedule{group: group, prev: map[ID]Frontier{}, material: map[ID]material{}}
 }
 
+// Heads returns the membership heads frontier rekey id named (spec "Authority") and its
+// author; ok is false when the schedule holds none for it: not in the frontier, not a
+// rekey, or a rekey that named none (a block of a version before BlockVersion, a join of
+// one). heads is the schedule's own: not to be modified.
+func (s *Schedule) Heads(id ID) (heads Frontier, author Installation, ok bool) {
+	o, ok := s.origin[id]
+	if !ok || !o.Headed {
+		return nil, Installation{}, false
+	}
+	return o.Heads, o.Author, true
+}
+
 // Prev returns the prev set of frontier event id (nil if id is not in the frontier).
 func (s *Schedule) Prev(id ID) Frontier { return s.prev[id].clone() }
 
@@ -537,7 +549,7 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 			return fmt.Errorf("%w: frontier entry %d not canonical", ErrMalformed, i)
 		}
 		if o != nil {
-			if RekeyID(n.group, o.Author, o.Nonce, prev) != id {
+			if o.ID(n.group, prev) != id {
 				return fmt.Errorf("%w: frontier entry %d: rekey id does not match its nonce and prev", ErrMismatch, i)
 			}
 			n.setOrigin(id, *o)

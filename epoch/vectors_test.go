@@ -62,6 +62,7 @@ type vectorCase struct {
 	Kind         int      `json:"kind"`
 	Nonce        string   `json:"nonce"`
 	Prev         []string `json:"prev"`
+	Heads        []string `json:"heads"`
 	Output       string   `json:"output"`
 	Confirmation string   `json:"confirmation"`
 
@@ -303,6 +304,11 @@ func TestVectors(t *testing.T) {
 				if id != hexID(t, c.Output) {
 					t.Fatal("rekey id differs")
 				}
+			case "rekey_heads_id":
+				id := RekeyHeadsID(hexID(t, c.Group), hexInst(t, c.Author), [NonceSize]byte(unhex(t, c.Nonce)), hexIDs(t, c.Prev), hexIDs(t, c.Heads))
+				if id != hexID(t, c.Output) {
+					t.Fatal("rekey heads id differs")
+				}
 			case "rekey_id_legacy":
 				id := LegacyRekeyID(hexID(t, c.Group), hexInst(t, c.Author), [NonceSize]byte(unhex(t, c.Nonce)))
 				if id != hexID(t, c.Output) {
@@ -438,7 +444,7 @@ func TestVectors(t *testing.T) {
 			}
 		})
 	}
-	for _, op := range []string{"epoch", "contribution", "slot_hint", "slot_hint_legacy", "key_block_digest", "rekey_id", "slot_context",
+	for _, op := range []string{"epoch", "contribution", "slot_hint", "slot_hint_legacy", "key_block_digest", "rekey_id", "rekey_heads_id", "slot_context",
 		"confirmation", "slot_plaintext", "key_block", "state", "outer", "seal", "open", "join"} {
 		if ops[op] == 0 {
 			t.Errorf("no vector for op %s", op)

@@ -253,21 +253,13 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		// we then meet it as an unknown prev, counted once.
 		return ErrNotMember
 	}
-	if !st.IsMember(in.Account) {
-		// Authority (spec: "Delivery", engine): a rekey is valid when its author was a
-		// member in the causal past of its prev events. An author removed since is
-		// accepted only if no prev event is its removal (it was authored concurrently with
-		// it: every member applies it, whatever it learnt first; the author lacks the
-		// removal's seed, so the resulting frontier stays out of its reach). A membership
-		// key event is judged by the membership rules (below).
-		if kb.Kind != epoch.KindRekey || !st.WasEverMember(in.Account) {
-			return ErrNotMember
-		}
-		for _, p := range kb.Prev {
-			if ev, ok := appliedEvent(st, p); ok && ev.Type == membership.MemberRemoved && slices.Contains(ev.Members, in.Account) {
-				return ErrNotMember
-			}
-		}
+	// Authority (spec "Authority"): a rekey by an account no member now is valid only if
+	// its departure is not in the rekey's causal membership past (departedIn, below: it
+	// was authored concurrently with it, and every member applies it, whatever it learnt
+	// first). A membership key event is judged by the membership rules (below).
+	member := st.IsMember(in.Account) // st does not change below (the event was applied before)
+	if !member && (kb.Kind != epoch.KindRekey || !st.WasEverMember(in.Account)) {
+		return ErrNotMember
 	}
 	var departs bool
 	var removed []string // accounts a removal excludes (its author sends them no slot)
@@ -296,6 +288,14 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	}
 	if loadErr != nil {
 		return loadErr
+	}
+	if !member {
+		if departed, err := t.departedIn(gc, st, s, kb, in.Account); err != nil {
+			t.claim = append([]byte("inst"), kb.Author[:]...)
+			return err // errPending: a head we do not hold
+		} else if departed {
+			return ErrNotMember // not recorded, as a revoked installation's
+		}
 	}
 	fresh, seen := false, false
 	switch err := s.ApplyKnown(epoch.Event{ID: kb.Event, Prev: kb.Prev, Rekey: kb.Origin()}, keyAuthor(in.Account)); {
@@ -329,7 +329,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 				added = ev.Members
 			}
 		}
-		if !st.IsMember(in.Account) {
+		if !member {
 			m.Covered[kb.Event.String()] = &coverage{Author: author, Departed: true}
 		} else if kb.Parts == 1 {
 			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: blockHintList(kb), HintsV3: !kb.LegacyHints}
@@ -357,7 +357,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		}
 	}
 	noted := false
-	if kb.Parts > 1 && st.IsMember(in.Account) && s.Frontier().Contains(kb.Event) {
+	if kb.Parts > 1 && member && s.Frontier().Contains(kb.Event) {
 		var added []string
 		if kb.Kind == epoch.KindMembership {
 			if ev, ok := appliedEvent(t.stateOf(gc), kb.Event); ok && ev.Type == membership.MembersAdded {

@@ -244,10 +244,10 @@ func (t *txn) rekeyV2Seed(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 	if c.hookRekeyPrev != nil {
 		published = c.hookRekeyPrev(slices.Clone(prev))
 	}
-	kb := epoch.NewRekey(epoch.ID(g.ID), epoch.Installation(c.acct.inst), nonce, published)
-	origin := kb.Origin() // the id commits to the prev (nil: a test's lying prev, or a legacy block)
+	kb := epoch.NewRekeyHeads(epoch.ID(g.ID), epoch.Installation(c.acct.inst), nonce, published, rekeyHeads(t.stateOf(gc)))
+	origin := kb.Origin() // the id commits to the prev and heads (nil: a test's lying prev, or a legacy block)
 	if c.hookLegacyBlocks || c.hookLegacyIDs {
-		kb.LegacyID, kb.Event, origin = true, epoch.LegacyRekeyID(epoch.ID(g.ID), kb.Author, nonce), nil
+		kb.LegacyID, kb.Heads, kb.Event, origin = true, nil, epoch.LegacyRekeyID(epoch.ID(g.ID), kb.Author, nonce), nil
 	}
 	if !published.Equal(prev) {
 		origin = nil

@@ -19,10 +19,12 @@ import (
 // its leave is sealed under that epoch (spec: "What a departed installation reads":
 // healing rekeys' frames), so x reads the heal's event id H. x then authors an ordinary
 // rekey RX, with prev = {H} and a seed of its choosing in a slot to every member. The
-// authority rule refuses a departed author's rekey only when its prev names the
-// author's own removal (a leave is a MEMBER_REMOVED of itself; H is a rekey): members
-// apply RX, which supersedes H, so their frontier is {RX} and their current epoch is one
-// x computes alone (a known limit: spec › Known limits). Before the fix the gap RX leaves
+// authority rule refused a departed author's rekey only when its prev named the author's
+// own removal (a leave is a MEMBER_REMOVED of itself; H is a rekey): members applied RX,
+// which superseded H, so their frontier was {RX} and their current epoch one x computed
+// alone. Since auth9 a rekey names its author's membership heads and the rule looks at
+// its causal past: H's author had applied x's leave, so every member refuses RX (the test
+// asserts frontier and epoch unchanged, RX not applied, no heal). Before review 8's fix the gap RX left
 // made members heal before an ordinary message but not before a key event, so an admin's
 // add authored while the designated installation was away was sealed under x's epoch and
 // x read it. Now a frontier event by a departed author counts as an epoch a departed
@@ -93,17 +95,28 @@ func TestReview8LeaverTakesOverEpoch(t *testing.T) {
 	tn.net.SetOffline(x.name, false)
 	protocol.SetRekeyPrevHookForTest(x.c, func(epoch.Frontier) epoch.Frontier { return epoch.Frontier{heal} })
 	des.pause() // the designated installation is away
+	before := rekeysOf(admin, other)
 	must(t, x.c.Rekey(ctx, g))
 	tn.settle(admin, other)
 	_, fa, ea := protocol.EpochInfo(admin.c, g)
 	_, fx, ex := protocol.EpochInfo(x.c, g)
 	t.Logf("after x's rekey: admin frontier %x epoch %x (was %x); x frontier %x epoch %x", fa, ea[:4], eH[:4], fx, ex[:4])
-	if ea == ex && ea != eH {
-		// Known limit (spec › Known limits, "A departed installation's rekey after the heal"):
-		// the authority rule cannot tell this rekey from one authored concurrently with the
-		// leave, so members apply it. What must hold is that nothing is sealed under that
-		// epoch but a heal (below).
-		t.Logf("known limit: x's rekey naming the heal after its leave was applied; x computes the members' epoch %x", ea[:4])
+	if len(fx) != 1 || fx[0] == heal || ex == eH {
+		t.Fatalf("precondition: x did not rekey after the heal (x's frontier %x)", fx)
+	}
+	// Authority (spec "Authority"): x's rekey names the heal H, whose author had applied
+	// x's leave (H's membership heads), so x's departure is in the rekey's causal past:
+	// every member refuses it, their frontier stays {H}, and it costs them no heal.
+	for _, p := range []*peer{admin, other} {
+		if protocol.AppliedKeyEventForTest(p.c, g, fx[0]) {
+			t.Errorf("%s applied the rekey x authored after its leave", p.name)
+		}
+		if _, f, e := protocol.EpochInfo(p.c, g); !slices.Equal(f, fH) || e != eH {
+			t.Errorf("%s: frontier %x epoch %x after x's rekey, want the heal's %x %x", p.name, f, e[:4], fH, eH[:4])
+		}
+	}
+	if n := rekeysOf(admin, other) - before; n != 0 {
+		t.Errorf("x's rekey after its leave cost the members %d rekeys, want none", n)
 	}
 
 	xs := protocol.LiveEpochsForTest(x.c, g)

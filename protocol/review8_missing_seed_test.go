@@ -129,10 +129,11 @@ func TestReview8KeyEventSealedUnderOldEpoch(t *testing.T) {
 // b sends a text, so it heals first with a rekey H sealed under its newest live epoch, the
 // one before R, which the removed x holds: x reads H's id from its frame. x (a client
 // that ignores its removal: here it reads nothing from before R on) then publishes an
-// ordinary rekey with prev = {H}: the authority rule refuses a departed author's rekey
-// only when its prev names the author's removal, and H is a rekey, so every member
-// applies it; their frontier is x's rekey alone, and their epoch is one x computes
-// (until the designated installation, away here, heals it: x reads that heal's id too).
+// ordinary rekey with prev = {H}. The authority rule refused a departed author's rekey
+// only when its prev named the author's removal, and H is a rekey, so every member
+// applied it: their frontier was x's rekey alone, an epoch x computed. Since auth9 the
+// rule looks at the rekey's causal past (H's membership heads hold R): every member
+// refuses it (asserted: frontier and epoch unchanged, not applied, no heal).
 func TestReview8RemovedTakesOverEpoch(t *testing.T) {
 	ls := lateSlotFor(t, 805, true)
 	ctx := context.Background()
@@ -170,14 +171,28 @@ func TestReview8RemovedTakesOverEpoch(t *testing.T) {
 			up = append(up, p)
 		}
 	}
+	_, f0, e0 := protocol.EpochInfo(up[0].c, g)
+	before := rekeysOf(up...)
 	protocol.SetRekeyPrevHookForTest(x.c, func(epoch.Frontier) epoch.Frontier { return epoch.Frontier{heal} })
 	must(t, x.c.Rekey(ctx, g))
 	ls.tn.settle(up...)
-	_, fm, em := protocol.EpochInfo(up[0].c, g)
-	_, _, ex := protocol.EpochInfo(x.c, g)
-	if em == ex {
-		// Known limit (spec › Known limits): applied as if concurrent with the removal.
-		t.Logf("known limit: the removed x computes the members' epoch %x (frontier %x): its rekey naming b's heal was applied", em[:4], fm)
+	_, fx, ex := protocol.EpochInfo(x.c, g)
+	if len(fx) != 1 || fx[0] == heal {
+		t.Fatalf("precondition: x did not rekey after b's heal (x's frontier %x)", fx)
+	}
+	// Authority (spec "Authority"): b had applied x's removal R before its heal (b's
+	// membership heads), so R is in the causal past of x's rekey naming it: every member
+	// refuses it, frontier and epoch unchanged, no heal for it.
+	for _, p := range up {
+		if protocol.AppliedKeyEventForTest(p.c, g, fx[0]) {
+			t.Errorf("%s applied the rekey the removed x authored after b's heal", p.name)
+		}
+		if _, f, e := protocol.EpochInfo(p.c, g); !slices.Equal(f, f0) || e != e0 || e == ex {
+			t.Errorf("%s: frontier %x epoch %x after x's rekey, want %x %x", p.name, f, e[:4], f0, e0[:4])
+		}
+	}
+	if n := rekeysOf(up...) - before; n != 0 {
+		t.Errorf("the removed x's rekey cost the members %d rekeys, want none", n)
 	}
 	// What must hold: nothing but a heal is sealed under an epoch x computes.
 	xs := protocol.LiveEpochsForTest(x.c, g)

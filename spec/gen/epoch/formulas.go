@@ -65,6 +65,21 @@ func rekeyIDSpec(group epoch.ID, author epoch.Installation, nonce [16]byte, prev
 	return sha256.Sum256(b)
 }
 
+// rekeyHeadsIDSpec is the rekey id of a key block of version 5 (committing to its prev and
+// its membership heads).
+func rekeyHeadsIDSpec(group epoch.ID, author epoch.Installation, nonce [16]byte, prev, heads epoch.Frontier) epoch.ID {
+	label := "chorus/v2/epoch/rekey-heads-id"
+	b := append([]byte{byte(len(label))}, label...)
+	b = append(append(append(b, group[:]...), author[:]...), nonce[:]...)
+	for _, ids := range []epoch.Frontier{prev, heads} {
+		b = append(b, byte(len(ids)))
+		for _, p := range ids {
+			b = append(b, p[:]...)
+		}
+	}
+	return sha256.Sum256(b)
+}
+
 // legacyRekeyIDSpec is the rekey id of a key block of version 3 or 2.
 func legacyRekeyIDSpec(group epoch.ID, author epoch.Installation, nonce [16]byte) epoch.ID {
 	label := "chorus/v2/epoch/rekey-id"

@@ -298,13 +298,23 @@ func cases() []Case {
 		Installation: h(insts[0][:]), Output: h(legacy[:])})
 	nonce := read16(r)
 	rkPrev := must(epoch.NewFrontier(e2a.id, e2b.id))
+	// rk is a version 4 rekey (no heads): the vectors made before version 5 stay as they
+	// were; rkHeads (below) is a version 5 one.
 	rk := epoch.NewRekey(group, insts[1], nonce, rkPrev)
 	rid := epoch.RekeyID(group, insts[1], nonce, rkPrev)
+	rk.LegacyHeads, rk.Heads, rk.Event = true, nil, rid
 	if rid != rekeyIDSpec(group, insts[1], nonce, rkPrev) || rk.Event != rid {
 		log.Fatal("rekey id disagrees with the specification")
 	}
 	add(Case{Name: "rekey_id", Op: "rekey_id", Expect: "success", Group: h(group[:]), Author: h(insts[1][:]),
 		Nonce: h(nonce[:]), Prev: hexIDs(rkPrev), Output: h(rid[:])})
+	rkHeadsList := must(epoch.NewFrontier(e1.id, e0.id)) // membership heads the author applied
+	rkHeads := epoch.NewRekeyHeads(group, insts[1], nonce, rkPrev, rkHeadsList)
+	if hid := rekeyHeadsIDSpec(group, insts[1], nonce, rkPrev, rkHeadsList); rkHeads.Event != hid || hid == rid {
+		log.Fatal("rekey heads id disagrees with the specification")
+	}
+	add(Case{Name: "rekey_heads_id", Op: "rekey_heads_id", Expect: "success", Group: h(group[:]), Author: h(insts[1][:]),
+		Nonce: h(nonce[:]), Prev: hexIDs(rkPrev), Heads: hexIDs(rkHeadsList), Output: h(rkHeads.Event[:])})
 	lrid := epoch.LegacyRekeyID(group, insts[1], nonce)
 	if lrid != legacyRekeyIDSpec(group, insts[1], nonce) {
 		log.Fatal("legacy rekey id disagrees with the specification")
@@ -384,12 +394,19 @@ func cases() []Case {
 	kb("key_block_membership", mb)
 	rk.Slots = []epoch.Slot{slotA}
 	kb("key_block_rekey", rk)
+	rkHeads.Confirm(group, &rkSeed)
+	rkHeads.Slots = []epoch.Slot{slotA}
+	kb("key_block_rekey_heads", rkHeads)
+	rkHeadsEnc := must(rkHeads.MarshalBinary())
+	headsWrong := slices.Clone(rkHeadsEnc)
+	headsWrong[2+16+32+16+1+len(rkPrev)*32+1] ^= 1 // a head's first byte
+	kbBad("key_block_rekey_heads_changed", headsWrong)
 	creation := epoch.KeyBlock{Kind: epoch.KindMembership, Author: insts[0], Event: e0.id, Parts: 1}
 	kb("key_block_creation_no_slots", creation)
 	mbEnc := must(mb.MarshalBinary())
 	kbBad("key_block_trailing_byte", append(slices.Clone(mbEnc), 0))
 	kbBad("key_block_version_1", append([]byte{1}, mbEnc[1:]...))
-	kbBad("key_block_version_5", append([]byte{5}, mbEnc[1:]...))
+	kbBad("key_block_version_6", append([]byte{6}, mbEnc[1:]...))
 	// A version 3 block (AES slot hints, the legacy rekey id) is still read, and re-encodes
 	// as version 3; a version 4 rekey id in it is a mismatch.
 	legacyRekey := rk
@@ -551,10 +568,10 @@ func cases() []Case {
 		supEnc = append(append(supEnc, e.Kind), e.Value[:]...)
 	}
 	jBad("join_entry_supersedes_another", supEnc)
-	// A join whose entry is a rekey (origin 0x01: author and nonce), then the same entry with
-	// another prev (the id no longer matches: mismatch).
+	// A join whose entry is a rekey naming membership heads (origin 0x02: author, nonce and
+	// heads), then the same entry with another prev (the id no longer matches: mismatch).
 	rkSched := must(epoch.NewScheduleFromJoin(group, jn))
-	rkJoin := epoch.NewRekey(group, insts[1], nonce, rkSched.Frontier())
+	rkJoin := epoch.NewRekeyHeads(group, insts[1], nonce, rkSched.Frontier(), rkHeadsList)
 	must(0, rkSched.Apply(epoch.Event{ID: rkJoin.Event, Prev: rkJoin.Prev, Rekey: rkJoin.Origin()}))
 	must(0, rkSched.SetSeed(rkJoin.Event, &rkSeed))
 	wantRk := must(rkSched.Current())
@@ -569,7 +586,7 @@ func cases() []Case {
 	rjShort[0].Prev = rjShort[0].Prev[:1]
 	jBad("join_rekey_prev_mismatch", must(rjShort.MarshalBinary()))
 	rjOrigin := slices.Clone(rjEnc)
-	rjOrigin[len(rjOrigin)-1-16-16] = 0x02 // origin byte
+	rjOrigin[len(rjOrigin)-1-16-16-1-len(rkHeadsList)*32] = 0x03 // origin byte
 	jBad("join_origin_unknown", rjOrigin)
 
 	// Outer layer.

@@ -54,6 +54,7 @@ type Case struct {
 	Kind         int      `json:"kind,omitempty"`
 	Nonce        string   `json:"nonce,omitempty"`
 	Prev         []string `json:"prev,omitempty"`
+	Heads        []string `json:"heads,omitempty"`
 	Output       string   `json:"output,omitempty"`
 	Confirmation string   `json:"confirmation,omitempty"`
 
