@@ -184,8 +184,7 @@ func loadMeta(g *storage.GroupRecord) (*epochMeta, error) {
 	if m.Covered == nil {
 		m.Covered = map[string]*coverage{}
 	}
-	// A nil entry (a JSON null, the binary covNil) is never stored by the engine: a record
-	// holding one is corrupt, refused like any other (review 9, TestReview9EpochMetaNilEntry).
+	// A nil entry (JSON null, covNil) is never stored: corrupt (TestReview9EpochMetaNilEntry).
 	for _, cv := range m.Covered {
 		if cv == nil || !cv.upgradeHints() {
 			return nil, errors.New("protocol: bad epoch bookkeeping: slot hints")
