@@ -136,7 +136,9 @@ int chorus_transport_close(chorus_transport t, char **err);
  * burst (a group creation's Welcomes, a device link's or revocation's publishes to every
  * group): absent, the default (30 s); 0, no delay (tests that need prompt Welcomes).
  * If the directory holds an account, the client goes online at once; otherwise it goes
- * online after chorus_create_account or chorus_link_code.
+ * online after chorus_create_account or chorus_link_code. CHORUS_ERR_STORAGE if the
+ * directory's database is open in another client (this process or another: one client per
+ * data directory) or was written by a newer version of Chorus.
  */
 int chorus_client_open(const char *data_dir, chorus_transport t, const char *options_json,
                        chorus_client *out, char **err);
