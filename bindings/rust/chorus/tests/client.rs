@@ -398,3 +398,31 @@ fn go_panic_is_recovered_at_the_boundary() {
     let code = unsafe { chorus_sys::chorus_sync(u64::MAX, std::ptr::null_mut()) };
     assert_eq!(code, chorus_sys::CHORUS_ERR_INVALID_HANDLE);
 }
+
+#[test]
+fn review10_next_event_long_timeout_waits() {
+    // Review 10: chorus_next_event turns timeout_ms into a Go duration with
+    // time.Duration(ms) * time.Millisecond, which overflows past about 292 years
+    // (9_223_372_036_854 ms) to a negative duration: the call returns CHORUS_ERR_TIMEOUT at
+    // once. EventStream::next_event maps a timeout too large for an i64 of milliseconds
+    // (Duration::MAX, the idiom for "wait without limit") to i64::MAX, so it returns
+    // Ok(None) at once instead of waiting, and a loop on it spins. A waiting call must wait.
+    let dir = TempDir::new("longwait");
+    let net = MemoryNetwork::new(&MemoryConfig::default()).unwrap();
+    let alice = open(&dir, "alice", &net.join("alice").unwrap());
+    alice.create_account().unwrap();
+    let mut failed = Vec::new();
+    for (what, timeout) in [("Duration::MAX", Duration::MAX), ("10^13 ms (317 years)", Duration::from_millis(10_000_000_000_000))] {
+        let stream = alice.events().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t0 = Instant::now();
+        thread::spawn(move || {
+            let r = stream.next_event(timeout).map(|e| e.is_some());
+            let _ = tx.send((r, t0.elapsed()));
+        });
+        if let Ok((r, after)) = rx.recv_timeout(Duration::from_secs(1)) {
+            failed.push(format!("next_event({what}) returned {r:?} after {after:?} on an idle stream"));
+        }
+    }
+    assert!(failed.is_empty(), "want each to wait: {failed:?}");
+}
