@@ -34,6 +34,7 @@ type Store struct {
 	conn      *sqlx.Conn // the one connection every transaction and statement uses
 	stmtMu    sync.Mutex
 	stmts     map[string]*sqlx.Stmt  // prepared once on the (single) connection
+	closing   bool                   // Close began: nothing more is prepared (guarded by stmtMu)
 	raw       map[string]driver.Stmt // the same for writes, run on the driver (rawExec)
 	rawMu     sync.Mutex             // guards call and rawFn, taken before the connection
 	call      rawCall
@@ -412,14 +413,18 @@ func (s *Store) releaseFreePages(t *tx) error {
 // Close closes the database. It is idempotent.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		// The statements are taken under stmtMu and closed outside it: closing one takes
+		// the connection's lock, which a running write holds while it waits for stmtMu
+		// (rawPrepared) — closing under stmtMu deadlocked against it (review 10,
+		// TestReview10CloseDuringWrites). After this, nothing new is prepared.
 		s.stmtMu.Lock()
-		for _, st := range s.stmts {
+		s.closing = true
+		stmts, raw := s.stmts, s.raw
+		s.stmts, s.raw = nil, nil
+		s.stmtMu.Unlock()
+		for _, st := range stmts {
 			st.Close()
 		}
-		s.stmts = nil
-		raw := s.raw
-		s.raw = nil
-		s.stmtMu.Unlock()
 		if len(raw) > 0 && s.conn != nil {
 			// Outside stmtMu: rawExec takes the connection, then stmtMu.
 			_ = s.conn.Raw(func(any) error {
@@ -488,6 +493,9 @@ func (t *tx) stmt(query string) (*sqlx.Stmt, error) {
 func (s *Store) prepared(query string, count bool) (*sqlx.Stmt, error) {
 	s.stmtMu.Lock()
 	defer s.stmtMu.Unlock()
+	if s.closing {
+		return nil, ErrClosed
+	}
 	if count {
 		s.run++
 	}
