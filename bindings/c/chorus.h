@@ -258,9 +258,10 @@ int chorus_subscribe_callback(chorus_client c, chorus_event_cb cb, void *user_da
 /*
  * Closes a subscription. For a callback subscription, when this returns the callback is
  * not running and will not be called again (so user_data may be freed) — except when
- * called from inside that callback, where it returns at once and the callback is not
- * called again after the current call returns. A blocked chorus_next_event returns
- * CHORUS_ERR_CLOSED.
+ * called from inside a callback (that subscription's or any other's), where it returns at
+ * once and the callback is not called again after its current call (if one is running)
+ * returns: free its user_data only once you know that call has ended. A blocked
+ * chorus_next_event returns CHORUS_ERR_CLOSED.
  */
 int chorus_subscription_close(chorus_subscription s, char **err);
 
