@@ -34,7 +34,9 @@ type Client struct {
 // Open opens (creating if needed) dataDir and its database and returns a client on t.
 // If the database holds an account it is loaded; otherwise call CreateAccount or
 // ImportAccount. Close the client to release the database; t stays open (its owner closes
-// it).
+// it). One client per data directory: Open fails with persistence.ErrLocked while another
+// client (in this process or another) holds it open, and with persistence.ErrNewerSchema
+// for a database a newer version of this module migrated.
 func Open(ctx context.Context, dataDir string, t protocol.Transport, opts ...protocol.Option) (*Client, error) {
 	dbPath, err := prepareDir(dataDir)
 	if err != nil {

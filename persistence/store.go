@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/url"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
@@ -33,6 +34,7 @@ type Store struct {
 	conn      *sqlx.Conn // the one connection every transaction and statement uses
 	stmtMu    sync.Mutex
 	stmts     map[string]*sqlx.Stmt  // prepared once on the (single) connection
+	closing   bool                   // Close began: nothing more is prepared (guarded by stmtMu)
 	raw       map[string]driver.Stmt // the same for writes, run on the driver (rawExec)
 	rawMu     sync.Mutex             // guards call and rawFn, taken before the connection
 	call      rawCall
@@ -42,7 +44,8 @@ type Store struct {
 	args      uint64 // arguments bound to writes (WriteArgs)
 	closeOnce sync.Once
 	closeErr  error
-	memory    bool // a private in-memory database: nothing to sync
+	memory    bool     // a private in-memory database: nothing to sync
+	lock      *os.File // the database's lock (Open), released at Close
 
 	// txMu serialises transactions across goroutines: WithTx holds it for its
 	// transaction, BeginBatch until EndBatch. A WithTx whose context carries the open
@@ -167,9 +170,41 @@ var _ storage.Store = (*Store)(nil)
 // ErrClosed is returned by WithTx after Close.
 var ErrClosed = errors.New("persistence: store closed")
 
+// ErrLocked is returned by Open for a database another Store holds open (in this process
+// or another): two engines on one database would each keep their own sending chains,
+// leases and caches, and seal two messages under one message key (review 10,
+// TestReview10OpenTwice).
+var ErrLocked = errors.New("persistence: database in use by another client")
+
+// ErrNewerSchema is returned by Open for a database a newer version of this module
+// migrated past the newest schema this build knows (review 10,
+// TestReview10NewerSchemaRefused): it is never read or written with an older schema.
+var ErrNewerSchema = errors.New("persistence: database schema newer than this build")
+
 // Open opens (creating if needed) the database at path and migrates it to the newest
-// schema. path ":memory:" opens a private in-memory database (one connection).
+// schema. path ":memory:" opens a private in-memory database (one connection). A file
+// database is locked (path+"-lock", unix) until Close: opening it again while it is open
+// fails with ErrLocked; one at a schema newer than this build's fails with ErrNewerSchema.
 func Open(path string) (*Store, error) {
+	var lock *os.File
+	if path != ":memory:" {
+		var err error
+		if lock, err = lockFile(path); err != nil {
+			return nil, err
+		}
+	}
+	s, err := open(path)
+	if err != nil {
+		if lock != nil {
+			lock.Close()
+		}
+		return nil, err
+	}
+	s.lock = lock
+	return s, nil
+}
+
+func open(path string) (*Store, error) {
 	var dsn string
 	// _mutex=no: the connection has no mutex of its own (SQLITE_OPEN_NOMUTEX);
 	// database/sql already serialises every call on it (its driverConn lock, held
@@ -238,6 +273,9 @@ func (s *Store) migrate() error {
 		names = append(names, e.Name())
 	}
 	sort.Strings(names)
+	if cur > len(names) {
+		return fmt.Errorf("%w: version %d, this build's newest is %d", ErrNewerSchema, cur, len(names))
+	}
 	for i, name := range names {
 		n, err := strconv.Atoi(strings.SplitN(name, "_", 2)[0])
 		if err != nil {
@@ -375,14 +413,18 @@ func (s *Store) releaseFreePages(t *tx) error {
 // Close closes the database. It is idempotent.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		// The statements are taken under stmtMu and closed outside it: closing one takes
+		// the connection's lock, which a running write holds while it waits for stmtMu
+		// (rawPrepared) — closing under stmtMu deadlocked against it (review 10,
+		// TestReview10CloseDuringWrites). After this, nothing new is prepared.
 		s.stmtMu.Lock()
-		for _, st := range s.stmts {
+		s.closing = true
+		stmts, raw := s.stmts, s.raw
+		s.stmts, s.raw = nil, nil
+		s.stmtMu.Unlock()
+		for _, st := range stmts {
 			st.Close()
 		}
-		s.stmts = nil
-		raw := s.raw
-		s.raw = nil
-		s.stmtMu.Unlock()
 		if len(raw) > 0 && s.conn != nil {
 			// Outside stmtMu: rawExec takes the connection, then stmtMu.
 			_ = s.conn.Raw(func(any) error {
@@ -396,6 +438,9 @@ func (s *Store) Close() error {
 			s.conn.Close()
 		}
 		s.closeErr = s.db.Close()
+		if s.lock != nil {
+			s.lock.Close() // after the database: no other Store on it before
+		}
 	})
 	return s.closeErr
 }
@@ -448,6 +493,9 @@ func (t *tx) stmt(query string) (*sqlx.Stmt, error) {
 func (s *Store) prepared(query string, count bool) (*sqlx.Stmt, error) {
 	s.stmtMu.Lock()
 	defer s.stmtMu.Unlock()
+	if s.closing {
+		return nil, ErrClosed
+	}
 	if count {
 		s.run++
 	}

@@ -23,6 +23,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"runtime/cgo"
 	"time"
 	"unsafe"
@@ -165,4 +166,16 @@ func chorus_free(p unsafe.Pointer) { C.free(p) }
 //export chorus_abi_version
 func chorus_abi_version() C.int { return C.CHORUS_ABI_VERSION }
 
-func millis(ms int64) time.Duration { return time.Duration(ms) * time.Millisecond }
+// millis converts milliseconds to a duration, saturating (about 292 years) instead of
+// overflowing to a negative duration: a "wait for ever" timeout of i64::MAX ms returned at
+// once (review 10, review10_next_event_long_timeout_waits).
+func millis(ms int64) time.Duration {
+	const most = math.MaxInt64 / int64(time.Millisecond)
+	switch {
+	case ms > most:
+		return math.MaxInt64
+	case ms < -most:
+		return math.MinInt64
+	}
+	return time.Duration(ms) * time.Millisecond
+}

@@ -136,7 +136,9 @@ int chorus_transport_close(chorus_transport t, char **err);
  * burst (a group creation's Welcomes, a device link's or revocation's publishes to every
  * group): absent, the default (30 s); 0, no delay (tests that need prompt Welcomes).
  * If the directory holds an account, the client goes online at once; otherwise it goes
- * online after chorus_create_account or chorus_link_code.
+ * online after chorus_create_account or chorus_link_code. CHORUS_ERR_STORAGE if the
+ * directory's database is open in another client (this process or another: one client per
+ * data directory) or was written by a newer version of Chorus.
  */
 int chorus_client_open(const char *data_dir, chorus_transport t, const char *options_json,
                        chorus_client *out, char **err);
@@ -256,9 +258,10 @@ int chorus_subscribe_callback(chorus_client c, chorus_event_cb cb, void *user_da
 /*
  * Closes a subscription. For a callback subscription, when this returns the callback is
  * not running and will not be called again (so user_data may be freed) — except when
- * called from inside that callback, where it returns at once and the callback is not
- * called again after the current call returns. A blocked chorus_next_event returns
- * CHORUS_ERR_CLOSED.
+ * called from inside a callback (that subscription's or any other's), where it returns at
+ * once and the callback is not called again after its current call (if one is running)
+ * returns: free its user_data only once you know that call has ended. A blocked
+ * chorus_next_event returns CHORUS_ERR_CLOSED.
  */
 int chorus_subscription_close(chorus_subscription s, char **err);
 

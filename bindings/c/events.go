@@ -7,12 +7,18 @@ package main
 
 // chorus_invoke calls cb, publishing the calling thread in *tid for the duration of the
 // call (chorus_subscription_close called from inside cb must not wait for cb).
+// chorus_in_cb counts the callbacks running on this thread (chorus_in_callback).
+static __thread int chorus_in_cb;
 static inline void chorus_invoke(chorus_event_cb cb, void *ud, const char *json, size_t len, uint64_t *tid) {
 	__atomic_store_n(tid, (uint64_t)pthread_self(), __ATOMIC_SEQ_CST);
+	chorus_in_cb++;
 	cb(ud, json, len);
+	chorus_in_cb--;
 	__atomic_store_n(tid, 0, __ATOMIC_SEQ_CST);
 }
 static inline uint64_t chorus_thread_self(void) { return (uint64_t)pthread_self(); }
+// chorus_in_callback: this thread is inside some subscription's callback.
+static inline int chorus_in_callback(void) { return chorus_in_cb > 0; }
 */
 import "C"
 
@@ -156,7 +162,10 @@ func chorus_subscription_close(h C.chorus_subscription, errOut **C.char) C.int {
 			close(s.done)
 			s.cancel()
 		})
-		if s.callback && uint64(C.chorus_thread_self()) != atomic.LoadUint64(s.thread) {
+		// From inside a callback (this subscription's or another's) close does not wait:
+		// two callbacks closing each other's subscriptions waited for each other for good
+		// (review 10, review10_subscriptions_dropped_inside_each_others_callbacks).
+		if s.callback && uint64(C.chorus_thread_self()) != atomic.LoadUint64(s.thread) && C.chorus_in_callback() == 0 {
 			<-s.dispatched
 		}
 		return nil

@@ -727,7 +727,9 @@ unsafe extern "C" fn trampoline(user_data: *mut c_void, event: *const c_char, le
 }
 
 /// A callback subscription ([`Client::subscribe`]); dropping it unsubscribes. When the
-/// drop returns, the callback is not running and will not be called again.
+/// drop returns, the callback will not be called again, and is not running — unless the
+/// drop happens inside a callback, where it returns at once (the callback's current call,
+/// if any, ends on its own thread; its closure is then leaked, not freed).
 pub struct Subscription {
     h: sys::chorus_subscription,
     cb: *mut Callback,
@@ -740,13 +742,14 @@ unsafe impl Sync for Subscription {}
 impl Drop for Subscription {
     fn drop(&mut self) {
         let _ = check(|err| unsafe { sys::chorus_subscription_close(self.h, err) });
-        let inside = IN_CALLBACK.with(|c| c.get() == self.cb as *const c_void);
+        let inside = IN_CALLBACK.with(|c| !c.get().is_null());
         if !inside {
             // The library guarantees the callback is done: free it.
             drop(unsafe { Box::from_raw(self.cb) });
         }
-        // Dropped from inside its own callback: the callback is still on the stack, so
-        // it is leaked (once) rather than freed under it.
+        // Dropped from inside a callback (its own, or another subscription's: the close
+        // then returns at once, chorus.h, and this callback may still be running on its
+        // thread): it is leaked (once) rather than freed under it.
     }
 }
 

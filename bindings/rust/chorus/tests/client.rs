@@ -398,3 +398,79 @@ fn go_panic_is_recovered_at_the_boundary() {
     let code = unsafe { chorus_sys::chorus_sync(u64::MAX, std::ptr::null_mut()) };
     assert_eq!(code, chorus_sys::CHORUS_ERR_INVALID_HANDLE);
 }
+
+#[test]
+fn review10_next_event_long_timeout_waits() {
+    // Review 10: chorus_next_event turns timeout_ms into a Go duration with
+    // time.Duration(ms) * time.Millisecond, which overflows past about 292 years
+    // (9_223_372_036_854 ms) to a negative duration: the call returns CHORUS_ERR_TIMEOUT at
+    // once. EventStream::next_event maps a timeout too large for an i64 of milliseconds
+    // (Duration::MAX, the idiom for "wait without limit") to i64::MAX, so it returns
+    // Ok(None) at once instead of waiting, and a loop on it spins. A waiting call must wait.
+    let dir = TempDir::new("longwait");
+    let net = MemoryNetwork::new(&MemoryConfig::default()).unwrap();
+    let alice = open(&dir, "alice", &net.join("alice").unwrap());
+    alice.create_account().unwrap();
+    let mut failed = Vec::new();
+    for (what, timeout) in [("Duration::MAX", Duration::MAX), ("10^13 ms (317 years)", Duration::from_millis(10_000_000_000_000))] {
+        let stream = alice.events().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let t0 = Instant::now();
+        thread::spawn(move || {
+            let r = stream.next_event(timeout).map(|e| e.is_some());
+            let _ = tx.send((r, t0.elapsed()));
+        });
+        if let Ok((r, after)) = rx.recv_timeout(Duration::from_secs(1)) {
+            failed.push(format!("next_event({what}) returned {r:?} after {after:?} on an idle stream"));
+        }
+    }
+    assert!(failed.is_empty(), "want each to wait: {failed:?}");
+}
+
+#[test]
+fn review10_subscriptions_dropped_inside_each_others_callbacks() {
+    // Review 10: chorus.h lets a callback call any chorus_* function, and
+    // chorus_subscription_close of another callback subscription waits until that
+    // subscription's callback has returned. Two callbacks that each close the other's
+    // subscription (both running: one event reaches both) wait for each other for good.
+    // Want: both drops return (e.g. a close from inside any callback does not wait for a
+    // callback that is itself inside a close).
+    let dir = TempDir::new("mutual");
+    let (_net, alice, bob, g) = pair(&dir);
+    type Slot = Arc<Mutex<Option<chorus::Subscription>>>;
+    let (slot1, slot2): (Slot, Slot) = (Arc::new(Mutex::new(None)), Arc::new(Mutex::new(None)));
+    let (tx, rx) = std::sync::mpsc::channel::<&'static str>();
+    let entered = Arc::new(AtomicUsize::new(0));
+    let make = |other: Slot, name: &'static str, tx: std::sync::mpsc::Sender<&'static str>| {
+        let fired = AtomicBool::new(false);
+        let entered = entered.clone();
+        move |ev: Event| {
+            if !matches!(ev, Event::MessageReceived(_)) || fired.swap(true, Ordering::SeqCst) {
+                return;
+            }
+            entered.fetch_add(1, Ordering::SeqCst);
+            thread::sleep(Duration::from_millis(200)); // both callbacks are running now
+            let sub = other.lock().unwrap().take();
+            drop(sub); // closes the other subscription
+            let _ = tx.send(name);
+        }
+    };
+    let s1 = bob.subscribe(make(slot2.clone(), "first", tx.clone())).unwrap();
+    let s2 = bob.subscribe(make(slot1.clone(), "second", tx)).unwrap();
+    *slot1.lock().unwrap() = Some(s1);
+    *slot2.lock().unwrap() = Some(s2);
+    alice.send_text(&g, "both").unwrap();
+    let mut done = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while done.len() < 2 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match rx.recv_timeout(left) {
+            Ok(name) => done.push(name),
+            Err(_) => break,
+        }
+    }
+    // On failure the two callback threads stay blocked; the test process exits anyway.
+    let entered = entered.load(Ordering::SeqCst);
+    assert_eq!(entered, 2, "callbacks that received the message");
+    assert_eq!(done.len(), 2, "of {entered} callbacks each dropping the other's subscription, those that returned within 10 s: {done:?}");
+}
