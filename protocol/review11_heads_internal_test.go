@@ -60,3 +60,46 @@ func TestReview11RekeyHeadsHoldDeparture(t *testing.T) {
 			len(st.Heads), len(named), len(heads)-1, tries)
 	}
 }
+
+// BenchmarkReview11DepartedWalk (review 11, cost): departedIn's targets are every removal
+// and every add of the author account, and pastHolds stops only once all are found, so a
+// departed author's rekey is walked down to the author's first add (near the creation),
+// whatever its heads: one walk of the whole kept log per departed rekey (a refused one is
+// not recorded: each replay walks again). A linear log of n events, the removal on top.
+func BenchmarkReview11DepartedWalk(b *testing.B) {
+	for _, n := range []int{1000, 10000} {
+		b.Run(fmt.Sprint(n), func(b *testing.B) {
+			events := make([]membership.Event, n)
+			index := make(map[epoch.ID]int, n)
+			var parent []membership.EventID
+			for i := range events {
+				typ := membership.NameChanged
+				switch i {
+				case 1:
+					typ = membership.MembersAdded
+				case n - 1:
+					typ = membership.MemberRemoved
+				}
+				events[i] = membership.Event{ChatID: "c", Type: typ, From: "admin", Members: []string{"x"},
+					Payload: []byte(fmt.Sprintf("ev %d", i)), Parents: parent}
+				id := events[i].ID()
+				index[epoch.ID(id)] = i
+				parent = []membership.EventID{id}
+			}
+			lookup := func(id epoch.ID) (*membership.Event, bool) {
+				i, ok := index[id]
+				if !ok {
+					return nil, false
+				}
+				return &events[i], true
+			}
+			targets := []epoch.ID{epoch.ID(events[n-1].ID()), epoch.ID(events[1].ID())}
+			b.ResetTimer()
+			for range b.N {
+				if got := pastHolds(lookup, parent, targets); len(got) != 2 {
+					b.Fatal("targets not found")
+				}
+			}
+		})
+	}
+}
