@@ -14,29 +14,42 @@ import (
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
-// TestReview11RekeyBeforeLeaveConverges (review 11): the order spec "Known limits" (2)
-// says converges. x leaves (L), the designated installation heals (H, prev = the frontier
-// F0 before L), and x, from its database before L, rekeys with prev = {H} (RX; the
-// review 8 takeover). late is handed RX first (x is a member there: RX is applied, H held
-// on x's word, late's frontier {F0, RX}), then L, then H (held already: applied, it
-// supersedes F0 and leaves late on {RX}). The others refused RX (H's heads hold L) and stay
-// on {H}. late holds a departed author's event, heals (HL, prev {RX}); the others apply HL,
-// holding RX on late's word, but nothing they apply names H: their frontier is {H, HL},
-// late's {HL}. The test asserts the members reach one epoch and read each other's texts.
-func TestReview11RekeyBeforeLeaveConverges(t *testing.T) {
-	rec := &pubRecorder{}
-	tn := newEpochNet(t, memory.Config{Seed: 1101, Tap: rec.tap}, 0)
+// leaverRekey is the review 8 takeover scene: x leaves (L), the designated installation
+// heals (H), and x, from its database before L, rekeys with prev = {H} (RX). late (paused
+// since before L) received none of it; des is paused after H.
+type leaverRekey struct {
+	tn                      *testNet
+	rec                     *pubRecorder
+	g                       protocol.GroupID
+	topic                   string
+	des, admin, other, late *peer
+	x                       *peer
+	kept                    []epoch.Epoch // x's live epochs before L
+	leave, heal, rekey      [][]byte      // the publishes (read with kept)
+	healID, rx              epoch.ID
+	rxBlock                 *epoch.KeyBlock // RX's block as x's frame holds it
+}
+
+// newLeaverRekey builds the scene; legacy, if not nil, is applied to x before its rekey.
+func newLeaverRekey(t *testing.T, seed int64, legacy func(*protocol.Client)) *leaverRekey {
+	t.Helper()
+	s := &leaverRekey{rec: &pubRecorder{}}
+	s.tn = newEpochNet(t, memory.Config{Seed: seed, Tap: s.rec.tap}, 0)
+	tn, rec := s.tn, s.rec
 	ms := []*peer{tn.add("m0"), tn.add("m1"), tn.add("m2"), tn.add("m3")}
 	x := tn.addPersistent("x")
+	s.x = x
 	tn.connect(append(ms, x)...)
 	ctx := context.Background()
 	slices.SortFunc(ms, func(p, q *peer) int {
 		a, b := installationOf(t, p), installationOf(t, q)
 		return bytes.Compare(a[:], b[:])
 	})
-	des, admin, other, late := ms[0], ms[1], ms[2], ms[3]
+	s.des, s.admin, s.other, s.late = ms[0], ms[1], ms[2], ms[3]
+	des, admin, other, late := s.des, s.admin, s.other, s.late
 	g, err := admin.c.CreateGroup(ctx, "late", "", des.id, other.id, late.id, x.id)
 	must(t, err)
+	s.g = g
 	tn.waitFor("joined", func() bool {
 		for _, p := range []*peer{des, other, late, x} {
 			if _, err := p.c.Group(ctx, g); err != nil {
@@ -48,8 +61,9 @@ func TestReview11RekeyBeforeLeaveConverges(t *testing.T) {
 	waitSameEpoch(tn, g, admin, des, other, late, x)
 	info, err := admin.c.Group(ctx, g)
 	must(t, err)
+	s.topic = info.Topic
 
-	kept := protocol.LiveEpochsForTest(x.c, g)
+	s.kept = protocol.LiveEpochsForTest(x.c, g)
 	x.stop()
 	backup := copyStore(t, x.path, t.TempDir())
 	x.start(false)
@@ -58,22 +72,20 @@ func TestReview11RekeyBeforeLeaveConverges(t *testing.T) {
 	must(t, x.c.Leave(ctx, g))
 	tn.settle(admin, des, other) // the designated installation heals (H)
 	waitSameEpoch(tn, g, admin, des, other)
-	_, fH, eH := protocol.EpochInfo(admin.c, g)
-	var leave, heal [][]byte
-	var healID epoch.ID
+	_, fH, _ := protocol.EpochInfo(admin.c, g)
 	for _, env := range rec.stop() {
-		if env.Topic != info.Topic {
+		if env.Topic != s.topic {
 			continue
 		}
-		switch f := protocol.OpenFrameForTest(kept, g, env.Topic, env.Payload); {
+		switch f := protocol.OpenFrameForTest(s.kept, g, env.Topic, env.Payload); {
 		case f.Block == nil && len(f.Events) > 0:
-			leave = append(leave, env.Payload)
+			s.leave = append(s.leave, env.Payload)
 		case f.Block != nil && f.Block.Kind == epoch.KindRekey:
-			heal, healID = append(heal, env.Payload), f.Block.Event
+			s.heal, s.healID = append(s.heal, env.Payload), f.Block.Event
 		}
 	}
-	if len(leave) == 0 || len(heal) == 0 || len(fH) != 1 || fH[0] != healID {
-		t.Fatalf("precondition: %d leave and %d heal publishes read with x's epochs (heal %x, frontier %x)", len(leave), len(heal), healID[:4], fH)
+	if len(s.leave) == 0 || len(s.heal) == 0 || len(fH) != 1 || fH[0] != s.healID {
+		t.Fatalf("precondition: %d leave and %d heal publishes read with x's epochs (frontier %s)", len(s.leave), len(s.heal), shortFrontier(fH))
 	}
 
 	x.stop()
@@ -86,63 +98,124 @@ func TestReview11RekeyBeforeLeaveConverges(t *testing.T) {
 	x.start(false)
 	x.pause()
 	tn.net.SetOffline(x.name, false)
+	healID := s.healID
 	protocol.SetRekeyPrevHookForTest(x.c, func(epoch.Frontier) epoch.Frontier { return epoch.Frontier{healID} })
+	if legacy != nil {
+		legacy(x.c)
+	}
 	des.pause()
 	n := len(rec.stop())
 	rec.start()
 	must(t, x.c.Rekey(ctx, g))
 	_, fx, _ := protocol.EpochInfo(x.c, g)
 	if len(fx) != 1 || fx[0] == healID {
-		t.Fatalf("precondition: x did not rekey after H (frontier %x)", fx)
+		t.Fatalf("precondition: x did not rekey after H (frontier %s)", shortFrontier(fx))
 	}
-	var rekey [][]byte
+	s.rx = fx[0]
 	for _, env := range newPubs(rec, n) {
-		if f := protocol.OpenFrameForTest(kept, g, env.Topic, env.Payload); env.Topic == info.Topic && f.Block != nil && f.Block.Event == fx[0] {
-			rekey = append(rekey, env.Payload)
+		if f := protocol.OpenFrameForTest(s.kept, g, env.Topic, env.Payload); env.Topic == s.topic && f.Block != nil && f.Block.Event == s.rx {
+			s.rekey, s.rxBlock = append(s.rekey, env.Payload), f.Block
 		}
 	}
-	if len(rekey) == 0 {
+	if len(s.rekey) == 0 {
 		t.Fatal("precondition: x's rekey not recorded")
 	}
+	return s
+}
 
-	// late: RX first (x a member there), then L, then H.
-	for _, p := range rekey {
-		protocol.Inject(late.c, info.Topic, p)
+func (s *leaverRekey) inject(p *peer, pubs [][]byte) {
+	for _, b := range pubs {
+		protocol.Inject(p.c, s.topic, b)
 	}
-	if !protocol.AppliedKeyEventForTest(late.c, g, fx[0]) {
+}
+
+// TestReview11RekeyBeforeLeaveConverges (review 11): the order spec "Known limits" (2)
+// says converges ("the applying member ... heals before sending, and the others apply that
+// heal ... and converge"). In the scene above, late is handed RX first (x is a member
+// there: RX is applied, H held on x's word, late's frontier {F0, RX}), then L, then H (held
+// already: applied, it supersedes F0 and leaves late on {RX}, an epoch x computed alone).
+// The others refused RX (H's heads hold L) and stay on {H}. The test asserts that late's
+// next text is not sealed under an epoch x opens, and that the members reach one epoch and
+// read each other's texts. Measured on main: x opens late's text (its 9 bytes); late stays
+// on {RX} (no heal: RX's coverage is a member's, and H, applied after L but superseded,
+// dropped x from Uncovered for sending it no slot), the others on {H}, for the 30 s of
+// waitSameEpoch.
+func TestReview11RekeyBeforeLeaveConverges(t *testing.T) {
+	s := newLeaverRekey(t, 1101, nil)
+	tn, g, admin, other, late := s.tn, s.g, s.admin, s.other, s.late
+	s.inject(late, s.rekey)
+	if !protocol.AppliedKeyEventForTest(late.c, g, s.rx) {
 		t.Fatalf("precondition: late (x a member there) did not apply x's rekey")
 	}
-	for _, p := range leave {
-		protocol.Inject(late.c, info.Topic, p)
-	}
-	for _, p := range heal {
-		protocol.Inject(late.c, info.Topic, p)
-	}
+	s.inject(late, s.leave)
+	s.inject(late, s.heal)
 	for _, p := range []*peer{admin, other} {
-		if protocol.AppliedKeyEventForTest(p.c, g, fx[0]) {
+		if protocol.AppliedKeyEventForTest(p.c, g, s.rx) {
 			t.Fatalf("precondition: %s applied x's rekey", p.name)
 		}
 	}
 	tn.settle(admin, other, late)
-	logFrontiers(t, g, fx[0], healID, admin, other, late)
+	logFrontiers(t, g, s.rx, s.healID, admin, other, late)
 	// late sends: it must not seal under an epoch x computes (x would read it), and the
 	// members must read it.
-	xs := protocol.LiveEpochsForTest(x.c, g)
-	n = len(rec.stop())
-	rec.start()
+	xs := protocol.LiveEpochsForTest(s.x.c, g)
+	n := len(s.rec.stop())
+	s.rec.start()
 	mustSend(t, late, g, "from late")
 	tn.settle(admin, other, late)
-	for _, env := range newPubs(rec, n) {
-		if f := protocol.OpenFrameForTest(xs, g, env.Topic, env.Payload); env.Topic == info.Topic && f.Opened && (f.Block == nil || f.Block.Kind != epoch.KindRekey) {
+	for _, env := range newPubs(s.rec, n) {
+		if f := protocol.OpenFrameForTest(xs, g, env.Topic, env.Payload); env.Topic == s.topic && f.Opened && (f.Block == nil || f.Block.Kind != epoch.KindRekey) {
 			t.Errorf("x (departed) opens late's publish (key block %v, %d bytes)", f.Block != nil, len(f.Body))
 		}
 	}
-	logFrontiers(t, g, fx[0], healID, admin, other, late)
+	logFrontiers(t, g, s.rx, s.healID, admin, other, late)
 	waitSameEpoch(tn, g, admin, other, late)
 	mustSend(t, other, g, "from other")
 	waitTexts(t, tn, g, []string{"from late"}, admin, other)
 	waitTexts(t, tn, g, []string{"from other"}, admin, late)
-	_ = eH
+}
+
+// TestReview11DowngradedLeaverRekeyRefused (review 11, a non-hole checked): x's rekey
+// after the heal made as an older version's block (version 2 blocks; version 3 rekey ids,
+// which name no heads and whose id commits to no prev) is refused as the version 5 one is
+// (TestReview8LeaverTakesOverEpoch): the rule reads the heads the receiver keeps for the
+// prev H, not the block's. Handed L, H, then RX, late refuses it too.
+func TestReview11DowngradedLeaverRekeyRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		set    func(*protocol.Client)
+		legacy func(*epoch.KeyBlock) bool
+	}{
+		{"v2", func(c *protocol.Client) { protocol.SetLegacyBlocksForTest(c, true) }, func(b *epoch.KeyBlock) bool { return b.LegacyHints }},
+		{"v3", func(c *protocol.Client) { protocol.SetLegacyIDsForTest(c, true) }, func(b *epoch.KeyBlock) bool { return b.LegacyID && !b.LegacyHints }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newLeaverRekey(t, 1102, tc.set)
+			if !tc.legacy(s.rxBlock) || len(s.rxBlock.Heads) != 0 {
+				t.Fatalf("precondition: x's rekey is not a %s block (LegacyHints %v, LegacyID %v, %d heads)", tc.name, s.rxBlock.LegacyHints, s.rxBlock.LegacyID, len(s.rxBlock.Heads))
+			}
+			s.inject(s.late, s.leave)
+			s.inject(s.late, s.heal)
+			s.inject(s.late, s.rekey)
+			s.tn.settle(s.admin, s.other, s.late)
+			for _, p := range []*peer{s.admin, s.other, s.late} {
+				if protocol.AppliedKeyEventForTest(p.c, s.g, s.rx) {
+					t.Errorf("%s applied x's %s rekey after its leave", p.name, tc.name)
+				}
+				if _, f, _ := protocol.EpochInfo(p.c, s.g); !slices.Equal(f, epoch.Frontier{s.healID}) {
+					t.Errorf("%s: frontier %s, want the heal's %s", p.name, shortFrontier(f), shortFrontier(epoch.Frontier{s.healID}))
+				}
+			}
+		})
+	}
+}
+
+func logFrontiers(t *testing.T, g protocol.GroupID, rx, h epoch.ID, ps ...*peer) {
+	t.Helper()
+	for _, p := range ps {
+		_, f, e := protocol.EpochInfo(p.c, g)
+		t.Logf("%s: frontier %s epoch %x (H %x, RX %x; RX applied %v)", p.name, shortFrontier(f), e[:4], h[:4], rx[:4], protocol.AppliedKeyEventForTest(p.c, g, rx))
+	}
 }
 
 // shortFrontier abbreviates a frontier's ids for logs.
@@ -152,12 +225,4 @@ func shortFrontier(f epoch.Frontier) []string {
 		out[i] = fmt.Sprintf("%x", id[:4])
 	}
 	return out
-}
-
-func logFrontiers(t *testing.T, g protocol.GroupID, rx, h epoch.ID, ps ...*peer) {
-	t.Helper()
-	for _, p := range ps {
-		_, f, e := protocol.EpochInfo(p.c, g)
-		t.Logf("%s: frontier %s epoch %x (H %x, RX %x; RX applied %v)", p.name, shortFrontier(f), e[:4], h[:4], rx[:4], protocol.AppliedKeyEventForTest(p.c, g, rx))
-	}
 }
