@@ -289,6 +289,15 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	if loadErr != nil {
 		return loadErr
 	}
+	if kb.Kind == epoch.KindRekey && !s.Applied(kb.Event) && !prevsMet(s, kb.Prev) {
+		// A rekey waits for every key event it names (review 11: applied with a prev held
+		// on its author's word, a departed author's rekey naming the heal after its
+		// departure was applied by a member that met it first, before the departure: that
+		// member stayed on an epoch the departed computes, the others refused it). Met, the
+		// prev's heads let every member judge it alike (departedIn), whatever came first.
+		t.claim = append([]byte("inst"), kb.Author[:]...)
+		return errPending
+	}
 	if !member {
 		if departed, err := t.departedIn(gc, st, s, kb, in.Account); err != nil {
 			t.claim = append([]byte("inst"), kb.Author[:]...)
@@ -409,80 +418,6 @@ func shortIDs(ids []epoch.ID) []string {
 		out[i] = shortID(id)
 	}
 	return out
-}
-
-// prevAgrees checks a membership key event's prev set against the event's causal past
-// (spec "Key events"; causal rules only, where events name their parents): every
-// membership event prev names is in that past, and every event of our frontier in that
-// past is in prev or behind one of them. A prev holding a rekey (not a membership event)
-// may supersede more than we can see: only the first part is checked then.
-func prevAgrees(lookup func(epoch.ID) (*membership.Event, bool), ev membership.Event, prev epoch.Frontier, frontier epoch.Frontier) bool {
-	if ev.Type == membership.ChatCreated {
-		return len(prev) == 0
-	}
-	if len(ev.Parents) == 0 {
-		return true // Status or v1 rules: no causal past to check against
-	}
-	// Which of prev and frontier are in the event's causal past: the search stops once all
-	// are found (usually at once: prev names the event's parent), not walking the whole log.
-	mine := pastHolds(lookup, ev.Parents, append(slices.Clone(prev), frontier...))
-	var held []*membership.Event // the events prev names
-	lenient := false
-	for _, p := range prev {
-		e, ok := lookup(p)
-		if !ok {
-			lenient = true // a rekey, or an event we do not hold
-			continue
-		}
-		if !mine[p] {
-			return false
-		}
-		held = append(held, e)
-	}
-	if lenient {
-		return true
-	}
-	for _, k := range frontier {
-		if !mine[k] || prev.Contains(k) {
-			continue
-		}
-		if !slices.ContainsFunc(held, func(e *membership.Event) bool { return pastHolds(lookup, e.Parents, []epoch.ID{k})[k] }) {
-			return false
-		}
-	}
-	return true
-}
-
-// pastHolds returns which of targets are reachable from parents (parents included): the
-// walk stops once every target is found.
-func pastHolds(lookup func(epoch.ID) (*membership.Event, bool), parents []membership.EventID, targets []epoch.ID) map[epoch.ID]bool {
-	found := make(map[epoch.ID]bool, len(targets))
-	want := make(map[epoch.ID]bool, len(targets))
-	for _, t := range targets {
-		want[t] = true
-	}
-	seen := map[epoch.ID]bool{}
-	stack := make([]epoch.ID, 0, len(parents))
-	for _, p := range parents {
-		stack = append(stack, epoch.ID(p))
-	}
-	for len(stack) > 0 && len(found) < len(want) {
-		p := stack[len(stack)-1]
-		stack = stack[:len(stack)-1]
-		if seen[p] {
-			continue
-		}
-		seen[p] = true
-		if want[p] {
-			found[p] = true
-		}
-		if e, ok := lookup(p); ok {
-			for _, q := range e.Parents {
-				stack = append(stack, epoch.ID(q))
-			}
-		}
-	}
-	return found
 }
 
 // openSeedSlot decrypts our slot of a key block on the session with its author (starting

@@ -144,9 +144,10 @@ func TestReview11RekeyBeforeLeaveConverges(t *testing.T) {
 	s := newLeaverRekey(t, 1101, nil)
 	tn, g, admin, other, late := s.tn, s.g, s.admin, s.other, s.late
 	s.inject(late, s.rekey)
-	if !protocol.AppliedKeyEventForTest(late.c, g, s.rx) {
-		t.Fatalf("precondition: late (x a member there) did not apply x's rekey")
-	}
+	// On the code this test caught, late (x a member there) applied RX at once; since,
+	// RX waits for H, the key event it names (the outcome asserted below is the same
+	// either way).
+	t.Logf("late applied x's rekey before the leave and the heal came: %v", protocol.AppliedKeyEventForTest(late.c, g, s.rx))
 	s.inject(late, s.leave)
 	s.inject(late, s.heal)
 	for _, p := range []*peer{admin, other} {
