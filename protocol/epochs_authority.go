@@ -147,17 +147,6 @@ func (t *txn) departedIn(gc *groupCache, st *membership.State, s *epoch.Schedule
 	return false, nil
 }
 
-// prevsMet reports whether every key event of prev is one s applied (in its frontier or
-// superseded), not one only named (held on an author's word).
-func prevsMet(s *epoch.Schedule, prev epoch.Frontier) bool {
-	for _, p := range prev {
-		if !s.Applied(p) && !s.Superseded(p) {
-			return false
-		}
-	}
-	return true
-}
-
 // prevAgrees checks a membership key event's prev set against the event's causal past
 // (spec "Key events"; causal rules only, where events name their parents): every
 // membership event prev names is in that past, and every event of our frontier in that

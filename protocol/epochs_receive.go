@@ -289,15 +289,6 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	if loadErr != nil {
 		return loadErr
 	}
-	if kb.Kind == epoch.KindRekey && !s.Applied(kb.Event) && !prevsMet(s, kb.Prev) {
-		// A rekey waits for every key event it names (review 11: applied with a prev held
-		// on its author's word, a departed author's rekey naming the heal after its
-		// departure was applied by a member that met it first, before the departure: that
-		// member stayed on an epoch the departed computes, the others refused it). Met, the
-		// prev's heads let every member judge it alike (departedIn), whatever came first.
-		t.claim = append([]byte("inst"), kb.Author[:]...)
-		return errPending
-	}
 	if !member {
 		if departed, err := t.departedIn(gc, st, s, kb, in.Account); err != nil {
 			t.claim = append([]byte("inst"), kb.Author[:]...)
