@@ -13,7 +13,8 @@ import (
 
 // rekeyHeads returns the membership heads a rekey we author names (spec "Key events"): the
 // heads of our applied membership state (causal rules; none under Status rules),
-// canonical, at most epoch.MaxFrontier (the smallest ids when there are more).
+// canonical, at most epoch.MaxFrontier (when there are more: departures first, then
+// members' events, then the rest, the smallest ids of each).
 func rekeyHeads(st *membership.State) epoch.Frontier {
 	if len(st.Heads) == 0 {
 		return nil
@@ -22,9 +23,43 @@ func rekeyHeads(st *membership.State) epoch.Frontier {
 	for i, h := range st.Heads {
 		ids[i] = epoch.ID(h)
 	}
-	slices.SortFunc(ids, func(a, b epoch.ID) int { return bytes.Compare(a[:], b[:]) })
+	byID := func(a, b epoch.ID) int { return bytes.Compare(a[:], b[:]) }
+	slices.SortFunc(ids, byID)
 	ids = slices.Compact(ids)
-	return ids[:min(len(ids), epoch.MaxFrontier)]
+	if len(ids) > epoch.MaxFrontier {
+		// More heads than a rekey names: departures first, then members' events, then
+		// the rest (events of departed authors: anyone leaving can make many concurrent
+		// ones, ground to small ids, to push its departure out of the smallest 32; review
+		// 11, TestReview11RekeyHeadsHoldDeparture), by id within each.
+		rank := map[epoch.ID]int{}
+		for _, evs := range [][]membership.Event{st.Events, st.Overridden} {
+			for i := range evs {
+				ev := &evs[i]
+				switch id := epoch.ID(ev.ID()); {
+				case ev.Type == membership.MemberRemoved:
+					rank[id] = 0
+				case st.IsMember(ev.From):
+					rank[id] = 1
+				default:
+					rank[id] = 2
+				}
+			}
+		}
+		slices.SortStableFunc(ids, func(a, b epoch.ID) int {
+			ra, oka := rank[a]
+			rb, okb := rank[b]
+			if !oka {
+				ra = 2
+			}
+			if !okb {
+				rb = 2
+			}
+			return ra - rb
+		})
+		ids = ids[:epoch.MaxFrontier]
+		slices.SortFunc(ids, byID)
+	}
+	return ids
 }
 
 // departedIn reports whether the departure of account is in the causal membership past of
@@ -110,4 +145,78 @@ func (t *txn) departedIn(gc *groupCache, st *membership.State, s *epoch.Schedule
 		}
 	}
 	return false, nil
+}
+
+// prevAgrees checks a membership key event's prev set against the event's causal past
+// (spec "Key events"; causal rules only, where events name their parents): every
+// membership event prev names is in that past, and every event of our frontier in that
+// past is in prev or behind one of them. A prev holding a rekey (not a membership event)
+// may supersede more than we can see: only the first part is checked then.
+func prevAgrees(lookup func(epoch.ID) (*membership.Event, bool), ev membership.Event, prev epoch.Frontier, frontier epoch.Frontier) bool {
+	if ev.Type == membership.ChatCreated {
+		return len(prev) == 0
+	}
+	if len(ev.Parents) == 0 {
+		return true // Status or v1 rules: no causal past to check against
+	}
+	// Which of prev and frontier are in the event's causal past: the search stops once all
+	// are found (usually at once: prev names the event's parent), not walking the whole log.
+	mine := pastHolds(lookup, ev.Parents, append(slices.Clone(prev), frontier...))
+	var held []*membership.Event // the events prev names
+	lenient := false
+	for _, p := range prev {
+		e, ok := lookup(p)
+		if !ok {
+			lenient = true // a rekey, or an event we do not hold
+			continue
+		}
+		if !mine[p] {
+			return false
+		}
+		held = append(held, e)
+	}
+	if lenient {
+		return true
+	}
+	for _, k := range frontier {
+		if !mine[k] || prev.Contains(k) {
+			continue
+		}
+		if !slices.ContainsFunc(held, func(e *membership.Event) bool { return pastHolds(lookup, e.Parents, []epoch.ID{k})[k] }) {
+			return false
+		}
+	}
+	return true
+}
+
+// pastHolds returns which of targets are reachable from parents (parents included): the
+// walk stops once every target is found.
+func pastHolds(lookup func(epoch.ID) (*membership.Event, bool), parents []membership.EventID, targets []epoch.ID) map[epoch.ID]bool {
+	found := make(map[epoch.ID]bool, len(targets))
+	want := make(map[epoch.ID]bool, len(targets))
+	for _, t := range targets {
+		want[t] = true
+	}
+	seen := map[epoch.ID]bool{}
+	stack := make([]epoch.ID, 0, len(parents))
+	for _, p := range parents {
+		stack = append(stack, epoch.ID(p))
+	}
+	for len(stack) > 0 && len(found) < len(want) {
+		p := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if seen[p] {
+			continue
+		}
+		seen[p] = true
+		if want[p] {
+			found[p] = true
+		}
+		if e, ok := lookup(p); ok {
+			for _, q := range e.Parents {
+				stack = append(stack, epoch.ID(q))
+			}
+		}
+	}
+	return found
 }

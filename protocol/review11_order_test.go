@@ -1,0 +1,174 @@
+package protocol_test
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"slices"
+	"testing"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+// leaverRekey is the review 8 takeover scene: x leaves (L), the designated installation
+// heals (H), and x, from its database before L, rekeys with prev = {H} (RX). late (paused
+// since before L) received none of it; des is paused after H.
+type leaverRekey struct {
+	tn                      *testNet
+	rec                     *pubRecorder
+	g                       protocol.GroupID
+	topic                   string
+	des, admin, other, late *peer
+	x                       *peer
+	kept                    []epoch.Epoch // x's live epochs before L
+	leave, heal, rekey      [][]byte      // the publishes (read with kept)
+	healID, rx              epoch.ID
+	rxBlock                 *epoch.KeyBlock // RX's block as x's frame holds it
+}
+
+// newLeaverRekey builds the scene; legacy, if not nil, is applied to x before its rekey.
+func newLeaverRekey(t *testing.T, seed int64, legacy func(*protocol.Client)) *leaverRekey {
+	t.Helper()
+	s := &leaverRekey{rec: &pubRecorder{}}
+	s.tn = newEpochNet(t, memory.Config{Seed: seed, Tap: s.rec.tap}, 0)
+	tn, rec := s.tn, s.rec
+	ms := []*peer{tn.add("m0"), tn.add("m1"), tn.add("m2"), tn.add("m3")}
+	x := tn.addPersistent("x")
+	s.x = x
+	tn.connect(append(ms, x)...)
+	ctx := context.Background()
+	slices.SortFunc(ms, func(p, q *peer) int {
+		a, b := installationOf(t, p), installationOf(t, q)
+		return bytes.Compare(a[:], b[:])
+	})
+	s.des, s.admin, s.other, s.late = ms[0], ms[1], ms[2], ms[3]
+	des, admin, other, late := s.des, s.admin, s.other, s.late
+	g, err := admin.c.CreateGroup(ctx, "late", "", des.id, other.id, late.id, x.id)
+	must(t, err)
+	s.g = g
+	tn.waitFor("joined", func() bool {
+		for _, p := range []*peer{des, other, late, x} {
+			if _, err := p.c.Group(ctx, g); err != nil {
+				return false
+			}
+		}
+		return true
+	})
+	waitSameEpoch(tn, g, admin, des, other, late, x)
+	info, err := admin.c.Group(ctx, g)
+	must(t, err)
+	s.topic = info.Topic
+
+	s.kept = protocol.LiveEpochsForTest(x.c, g)
+	x.stop()
+	backup := copyStore(t, x.path, t.TempDir())
+	x.start(false)
+	late.pause()
+	rec.start()
+	must(t, x.c.Leave(ctx, g))
+	tn.settle(admin, des, other) // the designated installation heals (H)
+	waitSameEpoch(tn, g, admin, des, other)
+	_, fH, _ := protocol.EpochInfo(admin.c, g)
+	for _, env := range rec.stop() {
+		if env.Topic != s.topic {
+			continue
+		}
+		switch f := protocol.OpenFrameForTest(s.kept, g, env.Topic, env.Payload); {
+		case f.Block == nil && len(f.Events) > 0:
+			s.leave = append(s.leave, env.Payload)
+		case f.Block != nil && f.Block.Kind == epoch.KindRekey:
+			s.heal, s.healID = append(s.heal, env.Payload), f.Block.Event
+		}
+	}
+	if len(s.leave) == 0 || len(s.heal) == 0 || len(fH) != 1 || fH[0] != s.healID {
+		t.Fatalf("precondition: %d leave and %d heal publishes read with x's epochs (frontier %s)", len(s.leave), len(s.heal), shortFrontier(fH))
+	}
+
+	x.stop()
+	stale, _ := filepath.Glob(x.path + "*")
+	for _, f := range stale {
+		must(t, os.Remove(f))
+	}
+	copyStore(t, backup, filepath.Dir(x.path))
+	tn.net.SetOffline(x.name, true)
+	x.start(false)
+	x.pause()
+	tn.net.SetOffline(x.name, false)
+	healID := s.healID
+	protocol.SetRekeyPrevHookForTest(x.c, func(epoch.Frontier) epoch.Frontier { return epoch.Frontier{healID} })
+	if legacy != nil {
+		legacy(x.c)
+	}
+	des.pause()
+	n := len(rec.stop())
+	rec.start()
+	must(t, x.c.Rekey(ctx, g))
+	_, fx, _ := protocol.EpochInfo(x.c, g)
+	if len(fx) != 1 || fx[0] == healID {
+		t.Fatalf("precondition: x did not rekey after H (frontier %s)", shortFrontier(fx))
+	}
+	s.rx = fx[0]
+	for _, env := range newPubs(rec, n) {
+		if f := protocol.OpenFrameForTest(s.kept, g, env.Topic, env.Payload); env.Topic == s.topic && f.Block != nil && f.Block.Event == s.rx {
+			s.rekey, s.rxBlock = append(s.rekey, env.Payload), f.Block
+		}
+	}
+	if len(s.rekey) == 0 {
+		t.Fatal("precondition: x's rekey not recorded")
+	}
+	return s
+}
+
+func (s *leaverRekey) inject(p *peer, pubs [][]byte) {
+	for _, b := range pubs {
+		protocol.Inject(p.c, s.topic, b)
+	}
+}
+
+// TestReview11DowngradedLeaverRekeyRefused (review 11, a non-hole checked): x's rekey
+// after the heal made as an older version's block (version 2 blocks; version 3 rekey ids,
+// which name no heads and whose id commits to no prev) is refused as the version 5 one is
+// (TestReview8LeaverTakesOverEpoch): the rule reads the heads the receiver keeps for the
+// prev H, not the block's. Handed L, H, then RX, late refuses it too.
+func TestReview11DowngradedLeaverRekeyRefused(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		set    func(*protocol.Client)
+		legacy func(*epoch.KeyBlock) bool
+	}{
+		{"v2", func(c *protocol.Client) { protocol.SetLegacyBlocksForTest(c, true) }, func(b *epoch.KeyBlock) bool { return b.LegacyHints }},
+		{"v3", func(c *protocol.Client) { protocol.SetLegacyIDsForTest(c, true) }, func(b *epoch.KeyBlock) bool { return b.LegacyID && !b.LegacyHints }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newLeaverRekey(t, 1102, tc.set)
+			if !tc.legacy(s.rxBlock) || len(s.rxBlock.Heads) != 0 {
+				t.Fatalf("precondition: x's rekey is not a %s block (LegacyHints %v, LegacyID %v, %d heads)", tc.name, s.rxBlock.LegacyHints, s.rxBlock.LegacyID, len(s.rxBlock.Heads))
+			}
+			s.inject(s.late, s.leave)
+			s.inject(s.late, s.heal)
+			s.inject(s.late, s.rekey)
+			s.tn.settle(s.admin, s.other, s.late)
+			for _, p := range []*peer{s.admin, s.other, s.late} {
+				if protocol.AppliedKeyEventForTest(p.c, s.g, s.rx) {
+					t.Errorf("%s applied x's %s rekey after its leave", p.name, tc.name)
+				}
+				if _, f, _ := protocol.EpochInfo(p.c, s.g); !slices.Equal(f, epoch.Frontier{s.healID}) {
+					t.Errorf("%s: frontier %s, want the heal's %s", p.name, shortFrontier(f), shortFrontier(epoch.Frontier{s.healID}))
+				}
+			}
+		})
+	}
+}
+
+// shortFrontier abbreviates a frontier's ids for logs.
+func shortFrontier(f epoch.Frontier) []string {
+	out := make([]string, len(f))
+	for i, id := range f {
+		out[i] = fmt.Sprintf("%x", id[:4])
+	}
+	return out
+}
