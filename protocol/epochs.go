@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"maps"
 	"slices"
-	"strings"
 	"unsafe"
 
 	"github.com/chorus-im/chorus/epoch"
@@ -398,45 +397,51 @@ func (m *epochMeta) keep(s *epoch.Schedule) {
 // and the newest live epoch last: the candidate epochs of kept seeds (see keptSeed), then
 // the live epochs.
 func openable(s *epoch.Schedule, m *epochMeta) []epoch.Epoch {
-	return withLive(keptCandidates(s.Group(), m.Kept, nil), s.Live())
+	return withLive(keptCandidates(s.Group(), m.Kept, nil, nil), s.Live())
 }
 
 // openable is openable through the client's memo of kept seeds' candidate epochs (they
-// depend on the kept seeds alone; composing them cost more than the key event).
+// depend on the kept seeds alone; composing them cost more than the key event). The memo
+// is in memory only, rebuilt from the stored seeds when lost (a restart): nothing of it
+// needs to be stored with the key event.
 func (t *txn) openable(s *epoch.Schedule, m *epochMeta) []epoch.Epoch {
-	var key strings.Builder
-	for _, k := range m.Kept {
-		key.WriteString(k.ID + k.Seed + strings.Join(k.Prev, ",") + ";")
-	}
 	cm, ok := t.c.candidates[s.Group()]
-	if !ok || cm.key != key.String() {
-		// A new kept seed: only the antichains holding it are composed.
-		prev, composed := cm.composed, map[string]composedEpoch{}
-		eps := keptCandidates(s.Group(), m.Kept, func(k string, f func() (epoch.Epoch, bool)) (epoch.Epoch, bool) {
-			c, ok := prev[k]
-			if !ok {
-				c.e, c.ok = f()
-			}
-			composed[k] = c
-			return c.e, c.ok
-		})
-		cm = candidateMemo{key: key.String(), eps: eps, composed: composed}
+	if !ok || !sameKept(cm.kept, m.Kept) {
+		// A new kept seed: only the antichains holding it are composed (the others'
+		// epochs are the memo's), and the walk allocates nothing per antichain.
+		composed := make(map[candKey]composedEpoch, len(cm.composed)+maxKeptSeeds)
+		eps := keptCandidates(s.Group(), m.Kept, cm.composed, composed)
+		cm = candidateMemo{kept: slices.Clone(m.Kept), eps: eps, composed: composed}
 		t.c.candidates[s.Group()] = cm
 	}
 	return withLive(cm.eps, s.Live())
 }
 
-// candidateMemo is the candidate epochs of a group's kept seeds (key: the seeds), and
-// the epoch each antichain of them composed to (by its events and seeds).
+// sameKept reports whether a and b are the same kept seeds.
+func sameKept(a, b []keptSeed) bool {
+	return slices.EqualFunc(a, b, func(x, y keptSeed) bool {
+		return x.ID == y.ID && x.Seed == y.Seed && slices.Equal(x.Prev, y.Prev)
+	})
+}
+
+// candidateMemo is the candidate epochs of a group's kept seeds (kept: the seeds, as
+// given), and the epoch each antichain of them composed to (by its events and seeds).
 type candidateMemo struct {
-	key      string
+	kept     []keptSeed
 	eps      []epoch.Epoch
-	composed map[string]composedEpoch
+	composed map[candKey]composedEpoch
 }
 
 type composedEpoch struct {
 	e  epoch.Epoch
 	ok bool
+}
+
+// candKey names an antichain of kept seeds by their events and seeds, in the order of
+// the kept seeds (the entries past its size are zero).
+type candKey [maxCandidateSize]struct {
+	id   epoch.ID
+	seed epoch.Seed
 }
 
 // withLive returns the candidates that are not live, then the live epochs.
@@ -451,82 +456,91 @@ func withLive(cands, live []epoch.Epoch) []epoch.Epoch {
 }
 
 // keptCandidates composes the epochs of every antichain of up to maxCandidateSize kept
-// seeds (distinct, in the order found). memo, if set, is asked for each antichain's
-// epoch by a key naming its events and seeds, with the function that composes it.
-func keptCandidates(group epoch.ID, kept []keptSeed, memo func(key string, compose func() (epoch.Epoch, bool)) (epoch.Epoch, bool)) []epoch.Epoch {
+// seeds (distinct, in the order found). An antichain whose epoch memo holds is not
+// composed again; into, if not nil, receives every antichain's epoch.
+func keptCandidates(group epoch.ID, kept []keptSeed, memo, into map[candKey]composedEpoch) []epoch.Epoch {
 	type ev struct {
 		id   epoch.ID
 		prev []string
 		seed epoch.Seed
 	}
-	var pool []ev
+	pool := make([]ev, 0, len(kept))
 	for _, k := range kept {
-		id, err1 := hex.DecodeString(k.ID)
-		seed, err2 := hex.DecodeString(k.Seed)
-		if err1 != nil || err2 != nil || len(id) != 32 || len(seed) != 32 {
+		var e ev
+		if len(k.ID) != 2*len(e.id) || len(k.Seed) != 2*len(e.seed) {
 			continue
 		}
-		pool = append(pool, ev{id: epoch.ID(id), prev: k.Prev, seed: epoch.Seed(seed)})
+		if _, err := hex.Decode(e.id[:], []byte(k.ID)); err != nil {
+			continue
+		}
+		if _, err := hex.Decode(e.seed[:], []byte(k.Seed)); err != nil {
+			continue
+		}
+		e.prev = k.Prev
+		pool = append(pool, e)
 	}
 	below := keptAncestry(pool, func(e ev) (epoch.ID, []string) { return e.id, e.prev })
-	var out []epoch.Epoch
-	var walk func(start int, cur []int)
-	walk = func(start int, cur []int) {
-		if len(cur) > 0 {
-			compose := func() (epoch.Epoch, bool) {
-				ids := make([]epoch.ID, len(cur))
-				for i, j := range cur {
-					ids[i] = pool[j].id
-				}
-				f, err := epoch.NewFrontier(ids...)
-				if err != nil {
-					return epoch.Epoch{}, false
-				}
-				xs := make([]epoch.ID, 0, len(f))
-				for _, id := range f {
-					for _, j := range cur {
-						if pool[j].id == id {
-							if x, err := epoch.Contribution(group, &pool[j].seed, id, f); err == nil {
-								xs = append(xs, x)
-							}
-						}
+	compose := func(cur []int) (epoch.Epoch, bool) {
+		ids := make([]epoch.ID, len(cur))
+		for i, j := range cur {
+			ids[i] = pool[j].id
+		}
+		f, err := epoch.NewFrontier(ids...)
+		if err != nil {
+			return epoch.Epoch{}, false
+		}
+		xs := make([]epoch.ID, 0, len(f))
+		for _, id := range f {
+			for _, j := range cur {
+				if pool[j].id == id {
+					if x, err := epoch.Contribution(group, &pool[j].seed, id, f); err == nil {
+						xs = append(xs, x)
 					}
 				}
-				if len(xs) != len(f) {
-					return epoch.Epoch{}, false
-				}
-				e, err := epoch.Compose(group, f, xs)
-				return e, err == nil
-			}
-			var e epoch.Epoch
-			var ok bool
-			if memo == nil {
-				e, ok = compose()
-			} else {
-				var key []byte
-				for _, j := range cur {
-					key = append(append(key, pool[j].id[:]...), pool[j].seed[:]...)
-				}
-				e, ok = memo(string(key), compose)
-			}
-			if ok && !slices.ContainsFunc(out, func(l epoch.Epoch) bool { return l.ID == e.ID }) {
-				out = append(out, e)
 			}
 		}
-		if len(cur) == maxCandidateSize {
+		if len(xs) != len(f) {
+			return epoch.Epoch{}, false
+		}
+		e, err := epoch.Compose(group, f, xs)
+		return e, err == nil
+	}
+	var out []epoch.Epoch
+	var cur [maxCandidateSize]int
+	var walk func(start, n int)
+	walk = func(start, n int) {
+		if n > 0 {
+			var key candKey
+			for i, j := range cur[:n] {
+				key[i].id, key[i].seed = pool[j].id, pool[j].seed
+			}
+			c, ok := memo[key]
+			if !ok {
+				c.e, c.ok = compose(cur[:n])
+			}
+			if into != nil {
+				into[key] = c
+			}
+			clear(key[:])
+			if c.ok && !slices.ContainsFunc(out, func(l epoch.Epoch) bool { return l.ID == c.e.ID }) {
+				out = append(out, c.e)
+			}
+		}
+		if n == maxCandidateSize {
 			return
 		}
 	next:
 		for j := start; j < len(pool); j++ {
-			for _, i := range cur { // an antichain: no member is behind another
+			for _, i := range cur[:n] { // an antichain: no member is behind another
 				if below[j][i] || below[i][j] {
 					continue next
 				}
 			}
-			walk(j+1, append(slices.Clone(cur), j))
+			cur[n] = j
+			walk(j+1, n+1)
 		}
 	}
-	walk(0, nil)
+	walk(0, 0)
 	for i := range pool {
 		clear(pool[i].seed[:])
 	}
