@@ -1,9 +1,11 @@
 package protocol_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -14,11 +16,29 @@ import (
 // TestHealCheckKeptAfterKeyEvent: a receiver that finds the group healed after applying a
 // key event keeps that finding for its next send (which skipped the check only after a
 // send of its own found it), in agreement with the check computed afresh; a transaction
-// that fails keeps nothing, and the same publish applied afterwards does.
+// that fails keeps nothing, and the same publish applied afterwards does. The receiver
+// has the smallest installation id (an outranked one skips the check on receive:
+// TestKeyEventOutrankedSkipsHealCheck).
 func TestHealCheckKeptAfterKeyEvent(t *testing.T) {
 	tn := newEpochNet(t, memory.Config{Seed: 81}, 0)
-	admin, rx, others, g := keyEventGroup(t, tn, "heal", 3)
+	var all []*peer
+	for i := range 5 {
+		all = append(all, tn.add(fmt.Sprintf("p%d", i)))
+	}
+	slices.SortFunc(all, func(a, b *peer) int {
+		x, y := protocol.OwnInstallationForTest(a.c), protocol.OwnInstallationForTest(b.c)
+		return bytes.Compare(x[:], y[:])
+	})
+	rx, admin, others := all[0], all[1], all[2:]
+	tn.connect(admin, rx)
+	for _, p := range others {
+		tn.connect(admin, p)
+		p.stop()
+	}
 	ctx := context.Background()
+	g, err := admin.c.CreateGroup(ctx, "heal", "", append(ids(others...), rx.id)...)
+	must(t, err)
+	tn.settle(admin, rx)
 	info, err := admin.c.Group(ctx, g)
 	must(t, err)
 	tp := newTap(t, tn.net, info.Topic)
