@@ -21,24 +21,8 @@ import (
 // TestKeyEventOutrankedSkipsHealCheck).
 func TestHealCheckKeptAfterKeyEvent(t *testing.T) {
 	tn := newEpochNet(t, memory.Config{Seed: 81}, 0)
-	var all []*peer
-	for i := range 5 {
-		all = append(all, tn.add(fmt.Sprintf("p%d", i)))
-	}
-	slices.SortFunc(all, func(a, b *peer) int {
-		x, y := protocol.OwnInstallationForTest(a.c), protocol.OwnInstallationForTest(b.c)
-		return bytes.Compare(x[:], y[:])
-	})
-	rx, admin, others := all[0], all[1], all[2:]
-	tn.connect(admin, rx)
-	for _, p := range others {
-		tn.connect(admin, p)
-		p.stop()
-	}
+	admin, rx, others, g := keyEventGroupFirst(t, tn, "heal", 3)
 	ctx := context.Background()
-	g, err := admin.c.CreateGroup(ctx, "heal", "", append(ids(others...), rx.id)...)
-	must(t, err)
-	tn.settle(admin, rx)
 	info, err := admin.c.Group(ctx, g)
 	must(t, err)
 	tp := newTap(t, tn.net, info.Topic)
@@ -147,4 +131,30 @@ func TestKeyEventOutrankedSkipsHealCheck(t *testing.T) {
 	if kept > 1 {
 		t.Fatalf("%d receivers kept a heal finding after the removal, want at most 1 (the others are outranked: no heal check on receive)", kept)
 	}
+}
+
+// keyEventGroupFirst is keyEventGroup with rx the installation of the smallest id (the
+// designated one: no installation outranks it) and the admin the next.
+func keyEventGroupFirst(tb testing.TB, tn *testNet, name string, n int) (admin, rx *peer, others []*peer, g protocol.GroupID) {
+	tb.Helper()
+	var all []*peer
+	for i := range n + 2 {
+		all = append(all, tn.add(fmt.Sprintf("p%d", i)))
+	}
+	slices.SortFunc(all, func(a, b *peer) int {
+		x, y := protocol.OwnInstallationForTest(a.c), protocol.OwnInstallationForTest(b.c)
+		return bytes.Compare(x[:], y[:])
+	})
+	rx, admin, others = all[0], all[1], all[2:]
+	tn.connect(admin, rx)
+	for _, p := range others {
+		tn.connect(admin, p)
+		p.stop()
+	}
+	g, err := admin.c.CreateGroup(context.Background(), name, "", append(ids(others...), rx.id)...)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tn.settle(admin, rx)
+	return admin, rx, others, g
 }
