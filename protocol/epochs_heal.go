@@ -5,7 +5,7 @@
 package protocol
 
 import (
-	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -63,17 +63,14 @@ func (t *txn) outranked(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, 
 	if err != nil {
 		return false, err
 	}
-	me := t.c.acct.inst
-	var above *InstallationID // candidates found standing aside: the next is above them
-	for range 4 {
-		best := -1
+	me := instKey(&t.c.acct.inst)
+	above := hintKey{} // candidates found standing aside are at or below it
+	for try := range 4 {
+		best, bk := -1, me
 		for k := range members.ids {
-			id := &members.ids[k]
-			if bytes.Compare(id[:], me[:]) >= 0 || above != nil && bytes.Compare(id[:], above[:]) <= 0 {
-				continue
-			}
-			if best < 0 || bytes.Compare(id[:], members.ids[best][:]) < 0 {
-				best = k
+			// Below us, above those standing aside, below the best so far.
+			if x := instKey(&members.ids[k]); cmpKey(x, bk) < 0 && (try == 0 || cmpKey(x, above) > 0) {
+				best, bk = k, x
 			}
 		}
 		if best < 0 {
@@ -82,9 +79,14 @@ func (t *txn) outranked(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, 
 		if !strongGap(s, m, members.ids[best], members.account(best)) {
 			return true, nil
 		}
-		above = &members.ids[best]
+		above = bk
 	}
 	return false, nil
+}
+
+// instKey is an installation id as two integers, ordered as its bytes.
+func instKey(id *InstallationID) hintKey {
+	return hintKey{binary.BigEndian.Uint64(id[:8]), binary.BigEndian.Uint64(id[8:])}
 }
 
 // strongGap reports whether a frontier event of a member (not of a departed author)
