@@ -62,3 +62,70 @@ func TestCausalExtendCostIndependentOfLog(t *testing.T) {
 		t.Errorf("extending a state of 2000 past events allocated %.0f B per event, of 100: %.0f B (want about the same)", per[2000], per[100])
 	}
 }
+
+// TestCausalExtendSameStateTwice: extensions of one state by different events
+// (concurrently, then one after another) each hold their own event last, the state keeps its events,
+// and a later extension of either result is not written over by the others (the array
+// with room is claimed by one extension at a time).
+func TestCausalExtendSameStateTwice(t *testing.T) {
+	d := newDAG(t, "extend-twice")
+	d.add("e0", "alice", m.Event{Type: m.NameChanged, Name: "e0", Clock: 101}, "genesis")
+	d.add("e1", "alice", m.Event{Type: m.NameChanged, Name: "e1", Clock: 102}, "e0")
+	st := d.derive(d.all[:2]...)
+	st, err := m.Extend(&st, d.all[2:3]) // room to grow from here
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 8
+	branch := make([]m.Event, n)
+	for i := range branch {
+		branch[i] = d.add(fmt.Sprintf("b%d", i), "alice", m.Event{Type: m.NameChanged, Name: fmt.Sprintf("b%d", i), Clock: uint64(200 + i)}, "e1")
+	}
+	check := func(what string, got []m.State) {
+		t.Helper()
+		for i, s := range got {
+			if len(s.Events) != 4 || s.Events[3].Name != fmt.Sprintf("b%d", i) || s.Name != fmt.Sprintf("b%d", i) {
+				t.Fatalf("%s: extension %d holds %d events, last %q, name %q", what, i, len(s.Events), s.Events[len(s.Events)-1].Name, s.Name)
+			}
+		}
+		if len(st.Events) != 3 || st.Events[2].Name != "e1" {
+			t.Fatalf("%s: the extended state changed: %d events", what, len(st.Events))
+		}
+	}
+	conc := make([]m.State, n)
+	done := make(chan error, n)
+	for i := range branch {
+		go func() {
+			var err error
+			conc[i], err = m.Extend(&st, branch[i:i+1])
+			done <- err
+		}()
+	}
+	for range branch {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("concurrently", conc)
+	seq := make([]m.State, n)
+	for i := range branch {
+		if seq[i], err = m.Extend(&st, branch[i:i+1]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("one after another", seq)
+	// Each result extended again (the one that holds the room in place, the others into
+	// arrays of their own): every earlier state keeps its events.
+	for i := range conc {
+		c := d.add(fmt.Sprintf("c%d", i), "alice", m.Event{Type: m.NameChanged, Name: fmt.Sprintf("c%d", i), Clock: uint64(300 + i)}, fmt.Sprintf("b%d", i))
+		next, err := m.Extend(&conc[i], []m.Event{c})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(next.Events) != 5 || next.Events[3].Name != fmt.Sprintf("b%d", i) || next.Events[4].Name != fmt.Sprintf("c%d", i) {
+			t.Fatalf("extension %d extended again: %d events", i, len(next.Events))
+		}
+	}
+	check("concurrently, after the others", conc)
+	check("one after another, after the others", seq)
+}
