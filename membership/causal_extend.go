@@ -3,6 +3,7 @@ package membership
 import (
 	"bytes"
 	"slices"
+	"sync/atomic"
 )
 
 // extendCausal is Update's shortcut for a causal group: it applies incoming events to
@@ -71,13 +72,42 @@ func extendCausal(stored *State, incoming []Event) (State, bool) {
 	next := *stored
 	next.Name, next.Color, next.Description, next.Image = cs.name, cs.color, cs.description, cs.image
 	next.Members, next.Admins, next.LastClock = cs.members.take(), cs.admins.take(), cs.lastClock
-	// A new array of the exact length (not an append's spare room: a state is kept as long
-	// as its group, and each change replaces it).
-	next.Events = append(append(make([]Event, 0, len(stored.Events)+len(added)), stored.Events...), added...)
+	next.Events, next.room = appendEvents(stored, added)
 	next.Heads = heads
-	next.Overridden = slices.Clone(stored.Overridden)
-	next.Pending = slices.Clone(stored.Pending)
+	// Shared, not copied (no change: nothing writes a state's lists in place; clipped, so
+	// an append by the caller copies).
+	next.Overridden = slices.Clip(stored.Overridden)
+	next.Pending = slices.Clip(stored.Pending)
 	return next, true
+}
+
+// eventRoom is an array that the Events of causal states extended from one another
+// (extendCausal) are prefixes of, with room to grow: an extension writes its events past
+// the end of the stored state's instead of copying the whole list (issue 13: a key event
+// copied the group's whole event list, O(events) per event in a long-lived group).
+// used is the length of the longest prefix a state was given: a state may write past its
+// end only when its Events end there (otherwise another state holds the elements past
+// its end). States hold their Events clipped (len == cap): an append by anyone else
+// copies.
+type eventRoom struct {
+	arr  []Event // len(arr) == cap(arr)
+	used atomic.Int64
+}
+
+// appendEvents returns stored's events followed by added and the room they are in: in
+// stored's room when added fits there and nothing was written past stored's events yet,
+// in a new room (with space for an eighth more events) otherwise.
+func appendEvents(stored *State, added []Event) ([]Event, *eventRoom) {
+	n, k := len(stored.Events), len(added)
+	if r := stored.room; r != nil && n > 0 && n+k <= len(r.arr) && &r.arr[0] == &stored.Events[0] &&
+		r.used.CompareAndSwap(int64(n), int64(n+k)) {
+		copy(r.arr[n:], added)
+		return r.arr[: n+k : n+k], r
+	}
+	r := &eventRoom{arr: make([]Event, n+k+n/8+4)}
+	copy(r.arr[copy(r.arr, stored.Events):], added)
+	r.used.Store(int64(n + k))
+	return r.arr[: n+k : n+k], r
 }
 
 // sameIDs reports whether parents and heads (sorted, distinct) name the same events.

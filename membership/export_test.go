@@ -18,6 +18,7 @@ func UpdateBothWays(stored *State, msg []byte, now time.Time) (short State, ok b
 		incoming = append(incoming, ev)
 	}
 	short, ok = extendCausal(stored, incoming)
+	short.room = nil // where the events are held, not what they are
 	full, err = chorusRules{}.derive(stored.ChatID, append(stored.Log(), incoming...))
 	return short, ok, full, err
 }

@@ -55,6 +55,10 @@ type State struct {
 	// state is derived from the whole log). Events then start with Base.Events, and the
 	// events before them are not held: the state is never derived from its log alone.
 	Base *Base
+
+	// room is the array Events are a prefix of when extendCausal built them (nil
+	// otherwise): the next extension may write past them there (see eventRoom).
+	room *eventRoom
 }
 
 // Derive computes the state of chat chatID from events under rules. It is pure: it does
@@ -147,6 +151,7 @@ func (s State) Clone() State {
 	s.Pending = slices.Clone(s.Pending)
 	s.Overridden = slices.Clone(s.Overridden)
 	s.Heads = slices.Clone(s.Heads)
+	s.room = nil
 	return s
 }
 

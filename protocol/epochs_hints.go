@@ -46,6 +46,14 @@ func packHints(hs [][epoch.HintSize]byte) hintList {
 // blockHintList is packHints(blockHints(kb)) without the list of hints in between (16 KB
 // at 1000 slots, issue 13): the sort keys are read from the slots.
 func blockHintList(kb *epoch.KeyBlock) hintList {
+	if sortedSlots(kb.Slots) {
+		// As an author sends them (sortSlots): copied, with no sort keys in between.
+		out := make(hintList, len(kb.Slots)*epoch.HintSize)
+		for i := range kb.Slots {
+			copy(out[i*epoch.HintSize:], kb.Slots[i].Hint[:])
+		}
+		return out
+	}
 	keys := make([]hintKey, len(kb.Slots))
 	for i := range kb.Slots {
 		keys[i] = keyOf(kb.Slots[i].Hint)
@@ -58,6 +66,17 @@ func blockHintList(kb *epoch.KeyBlock) hintList {
 		binary.BigEndian.PutUint64(out[i*epoch.HintSize+8:], keys[i].lo)
 	}
 	return out
+}
+
+// sortedSlots reports whether slots are in ascending order of hint, with no hint twice.
+func sortedSlots(slots []epoch.Slot) bool {
+	for i := 1; i < len(slots); i++ {
+		a, b := keyOf(slots[i-1].Hint), keyOf(slots[i].Hint)
+		if a.hi > b.hi || a.hi == b.hi && a.lo >= b.lo {
+			return false
+		}
+	}
+	return true
 }
 
 // hintKey is a hint as two integers, ordered as the hint's bytes.

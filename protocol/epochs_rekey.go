@@ -334,6 +334,9 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache) error {
 	if err != nil {
 		return err
 	}
+	if out, err := t.outranked(gc, s, m); err != nil || out {
+		return err // no heal of ours; the next send checks (nothing kept: prepareV2)
+	}
 	bad, err := t.unhealed(gc, s, m)
 	if err != nil || !bad {
 		if err == nil { // healed: the next send skips the check (prepareV2)

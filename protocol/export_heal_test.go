@@ -58,3 +58,6 @@ func SendEpochSharedForTest(c *Client, g GroupID) bool {
 		unsafe.SliceData(se.meta) == unsafe.SliceData(v.EpochMeta) &&
 		unsafe.SliceData(se.schedule) == unsafe.SliceData(v.Schedule)
 }
+
+// OwnInstallationForTest returns c's installation id.
+func OwnInstallationForTest(c *Client) InstallationID { return c.acct.inst }

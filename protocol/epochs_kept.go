@@ -1,0 +1,195 @@
+// Key schedule v2, kept seeds: the candidate epochs composed from the seeds of recent key
+// events, for opening concurrent senders' publishes (see keptSeed).
+
+package protocol
+
+import (
+	"encoding/hex"
+	"slices"
+
+	"github.com/chorus-im/chorus/epoch"
+)
+
+// openable returns the epochs whose outer keys open group payloads for us, oldest first
+// and the newest live epoch last: the candidate epochs of kept seeds (see keptSeed), then
+// the live epochs.
+func openable(s *epoch.Schedule, m *epochMeta) []epoch.Epoch {
+	return withLive(keptCandidates(s.Group(), m.Kept, nil, nil), s.Live())
+}
+
+// openable is openable through the client's memo of kept seeds' candidate epochs (they
+// depend on the kept seeds alone; composing them cost more than the key event). The memo
+// is in memory only, rebuilt from the stored seeds when lost (a restart): nothing of it
+// needs to be stored with the key event.
+func (t *txn) openable(s *epoch.Schedule, m *epochMeta) []epoch.Epoch {
+	cm, ok := t.c.candidates[s.Group()]
+	if !ok || !sameKept(cm.kept, m.Kept) {
+		// A new kept seed: only the antichains holding it are composed (the others'
+		// epochs are the memo's), and the walk allocates nothing per antichain.
+		composed := make(map[candKey]composedEpoch, len(cm.composed)+maxKeptSeeds)
+		eps := keptCandidates(s.Group(), m.Kept, cm.composed, composed)
+		cm = candidateMemo{kept: slices.Clone(m.Kept), eps: eps, composed: composed}
+		t.c.candidates[s.Group()] = cm
+	}
+	return withLive(cm.eps, s.Live())
+}
+
+// sameKept reports whether a and b are the same kept seeds.
+func sameKept(a, b []keptSeed) bool {
+	return slices.EqualFunc(a, b, func(x, y keptSeed) bool {
+		return x.ID == y.ID && x.Seed == y.Seed && slices.Equal(x.Prev, y.Prev)
+	})
+}
+
+// candidateMemo is the candidate epochs of a group's kept seeds (kept: the seeds, as
+// given), and the epoch each antichain of them composed to (by its events and seeds).
+type candidateMemo struct {
+	kept     []keptSeed
+	eps      []epoch.Epoch
+	composed map[candKey]composedEpoch
+}
+
+type composedEpoch struct {
+	e  epoch.Epoch
+	ok bool
+}
+
+// candKey names an antichain of kept seeds by their events and seeds, in the order of
+// the kept seeds (the entries past its size are zero).
+type candKey [maxCandidateSize]struct {
+	id   epoch.ID
+	seed epoch.Seed
+}
+
+// withLive returns the candidates that are not live, then the live epochs.
+func withLive(cands, live []epoch.Epoch) []epoch.Epoch {
+	out := make([]epoch.Epoch, 0, len(cands)+len(live))
+	for _, e := range cands {
+		if !slices.ContainsFunc(live, func(l epoch.Epoch) bool { return l.ID == e.ID }) {
+			out = append(out, e)
+		}
+	}
+	return append(out, live...)
+}
+
+// keptCandidates composes the epochs of every antichain of up to maxCandidateSize kept
+// seeds (distinct, in the order found). An antichain whose epoch memo holds is not
+// composed again; into, if not nil, receives every antichain's epoch.
+func keptCandidates(group epoch.ID, kept []keptSeed, memo, into map[candKey]composedEpoch) []epoch.Epoch {
+	type ev struct {
+		id   epoch.ID
+		prev []string
+		seed epoch.Seed
+	}
+	pool := make([]ev, 0, len(kept))
+	for _, k := range kept {
+		var e ev
+		if len(k.ID) != 2*len(e.id) || len(k.Seed) != 2*len(e.seed) {
+			continue
+		}
+		if _, err := hex.Decode(e.id[:], []byte(k.ID)); err != nil {
+			continue
+		}
+		if _, err := hex.Decode(e.seed[:], []byte(k.Seed)); err != nil {
+			continue
+		}
+		e.prev = k.Prev
+		pool = append(pool, e)
+	}
+	below := keptAncestry(pool, func(e ev) (epoch.ID, []string) { return e.id, e.prev })
+	compose := func(cur []int) (epoch.Epoch, bool) {
+		ids := make([]epoch.ID, len(cur))
+		for i, j := range cur {
+			ids[i] = pool[j].id
+		}
+		f, err := epoch.NewFrontier(ids...)
+		if err != nil {
+			return epoch.Epoch{}, false
+		}
+		xs := make([]epoch.ID, 0, len(f))
+		for _, id := range f {
+			for _, j := range cur {
+				if pool[j].id == id {
+					if x, err := epoch.Contribution(group, &pool[j].seed, id, f); err == nil {
+						xs = append(xs, x)
+					}
+				}
+			}
+		}
+		if len(xs) != len(f) {
+			return epoch.Epoch{}, false
+		}
+		e, err := epoch.Compose(group, f, xs)
+		return e, err == nil
+	}
+	var out []epoch.Epoch
+	var cur [maxCandidateSize]int
+	var walk func(start, n int)
+	walk = func(start, n int) {
+		if n > 0 {
+			var key candKey
+			for i, j := range cur[:n] {
+				key[i].id, key[i].seed = pool[j].id, pool[j].seed
+			}
+			c, ok := memo[key]
+			if !ok {
+				c.e, c.ok = compose(cur[:n])
+			}
+			if into != nil {
+				into[key] = c
+			}
+			clear(key[:])
+			if c.ok && !slices.ContainsFunc(out, func(l epoch.Epoch) bool { return l.ID == c.e.ID }) {
+				out = append(out, c.e)
+			}
+		}
+		if n == maxCandidateSize {
+			return
+		}
+	next:
+		for j := start; j < len(pool); j++ {
+			for _, i := range cur[:n] { // an antichain: no member is behind another
+				if below[j][i] || below[i][j] {
+					continue next
+				}
+			}
+			cur[n] = j
+			walk(j+1, n+1)
+		}
+	}
+	walk(0, 0)
+	for i := range pool {
+		clear(pool[i].seed[:])
+	}
+	return out
+}
+
+// keptAncestry returns, for kept seeds' events pool, which are behind which: below[j][i]
+// when pool[i]'s event is reachable from pool[j]'s through prev links between events of
+// the pool (a link through an event not kept is not seen). A frontier is an antichain, so
+// no epoch has both an event and one behind it: such sets are not composed (a linear
+// history of key events composed 20 candidates of 6 kept seeds, where 6 can occur).
+func keptAncestry[E any](pool []E, of func(E) (epoch.ID, []string)) [][]bool {
+	idx := make(map[string]int, len(pool))
+	for i := range pool {
+		id, _ := of(pool[i])
+		idx[id.String()] = i
+	}
+	below := make([][]bool, len(pool))
+	for j := range pool {
+		below[j] = make([]bool, len(pool))
+		stack := []int{j}
+		for len(stack) > 0 {
+			k := stack[len(stack)-1]
+			stack = stack[:len(stack)-1]
+			_, prev := of(pool[k])
+			for _, p := range prev {
+				if i, ok := idx[p]; ok && !below[j][i] && i != j {
+					below[j][i] = true
+					stack = append(stack, i)
+				}
+			}
+		}
+	}
+	return below
+}
