@@ -129,6 +129,52 @@ func (s *leaverRekey) inject(p *peer, pubs [][]byte) {
 	}
 }
 
+// TestReview11RekeyBeforeLeaveConverges (review 11): the order spec "Known limits" (2)
+// says converges ("the applying member ... heals before sending, and the others apply that
+// heal ... and converge"). In the scene above, late is handed RX first (x is a member
+// there: RX is applied, H held on x's word, late's frontier {F0, RX}), then L, then H (held
+// already: applied, it supersedes F0 and leaves late on {RX}, an epoch x computed alone).
+// The others refused RX (H's heads hold L) and stay on {H}. The test asserts that late's
+// next text is not sealed under an epoch x opens, and that the members reach one epoch and
+// read each other's texts. Measured on main: x opens late's text (its 9 bytes); late stays
+// on {RX} (no heal: RX's coverage is a member's, and H, applied after L but superseded,
+// dropped x from Uncovered for sending it no slot), the others on {H}, for the 30 s of
+// waitSameEpoch.
+func TestReview11RekeyBeforeLeaveConverges(t *testing.T) {
+	s := newLeaverRekey(t, 1101, nil)
+	tn, g, admin, other, late := s.tn, s.g, s.admin, s.other, s.late
+	s.inject(late, s.rekey)
+	if !protocol.AppliedKeyEventForTest(late.c, g, s.rx) {
+		t.Fatalf("precondition: late (x a member there) did not apply x's rekey")
+	}
+	s.inject(late, s.leave)
+	s.inject(late, s.heal)
+	for _, p := range []*peer{admin, other} {
+		if protocol.AppliedKeyEventForTest(p.c, g, s.rx) {
+			t.Fatalf("precondition: %s applied x's rekey", p.name)
+		}
+	}
+	tn.settle(admin, other, late)
+	logFrontiers(t, g, s.rx, s.healID, admin, other, late)
+	// late sends: it must not seal under an epoch x computes (x would read it), and the
+	// members must read it.
+	xs := protocol.LiveEpochsForTest(s.x.c, g)
+	n := len(s.rec.stop())
+	s.rec.start()
+	mustSend(t, late, g, "from late")
+	tn.settle(admin, other, late)
+	for _, env := range newPubs(s.rec, n) {
+		if f := protocol.OpenFrameForTest(xs, g, env.Topic, env.Payload); env.Topic == s.topic && f.Opened && (f.Block == nil || f.Block.Kind != epoch.KindRekey) {
+			t.Errorf("x (departed) opens late's publish (key block %v, %d bytes)", f.Block != nil, len(f.Body))
+		}
+	}
+	logFrontiers(t, g, s.rx, s.healID, admin, other, late)
+	waitSameEpoch(tn, g, admin, other, late)
+	mustSend(t, other, g, "from other")
+	waitTexts(t, tn, g, []string{"from late"}, admin, other)
+	waitTexts(t, tn, g, []string{"from other"}, admin, late)
+}
+
 // TestReview11DowngradedLeaverRekeyRefused (review 11, a non-hole checked): x's rekey
 // after the heal made as an older version's block (version 2 blocks; version 3 rekey ids,
 // which name no heads and whose id commits to no prev) is refused as the version 5 one is
@@ -161,6 +207,14 @@ func TestReview11DowngradedLeaverRekeyRefused(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func logFrontiers(t *testing.T, g protocol.GroupID, rx, h epoch.ID, ps ...*peer) {
+	t.Helper()
+	for _, p := range ps {
+		_, f, e := protocol.EpochInfo(p.c, g)
+		t.Logf("%s: frontier %s epoch %x (H %x, RX %x; RX applied %v)", p.name, shortFrontier(f), e[:4], h[:4], rx[:4], protocol.AppliedKeyEventForTest(p.c, g, rx))
 	}
 }
 
