@@ -36,7 +36,7 @@ func newLeaverRekey(t *testing.T, seed int64, legacy func(*protocol.Client)) *le
 	s := &leaverRekey{rec: &pubRecorder{}}
 	s.tn = newEpochNet(t, memory.Config{Seed: seed, Tap: s.rec.tap}, 0)
 	tn, rec := s.tn, s.rec
-	ms := []*peer{tn.add("m0"), tn.add("m1"), tn.add("m2"), tn.add("m3")}
+	ms := []*peer{tn.addPersistent("m0"), tn.addPersistent("m1"), tn.addPersistent("m2"), tn.addPersistent("m3")} // late restarts (TestRetractedRekeyStays)
 	x := tn.addPersistent("x")
 	s.x = x
 	tn.connect(append(ms, x)...)
@@ -208,6 +208,47 @@ func TestReview11DowngradedLeaverRekeyRefused(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRetractedRekeyStays (review 11 finding 1, spec "Authority", retraction): late,
+// handed x's rekey RX, then x's leave L, then the heal H, retracts RX when H comes (H's
+// heads hold L): its frontier is {H} at once, RX not applied, as at the members that had H
+// first. A later copy of RX's publish is refused as the others refuse it (RX stays out,
+// the frontier {H}), and a restart keeps it (the schedule stored with H's block, in one
+// transaction); late then reads and sends with the others on H's epoch. Before the
+// retraction: late stayed on {RX} (TestReview11RekeyBeforeLeaveConverges).
+func TestRetractedRekeyStays(t *testing.T) {
+	s := newLeaverRekey(t, 1103, nil)
+	tn, g, admin, other, late := s.tn, s.g, s.admin, s.other, s.late
+	s.inject(late, s.rekey)
+	if !protocol.AppliedKeyEventForTest(late.c, g, s.rx) {
+		t.Fatalf("precondition: late (x a member there) did not apply x's rekey")
+	}
+	s.inject(late, s.leave)
+	s.inject(late, s.heal)
+	want := epoch.Frontier{s.healID}
+	check := func(when string) {
+		t.Helper()
+		if protocol.AppliedKeyEventForTest(late.c, g, s.rx) {
+			t.Errorf("%s: late applied x's rekey", when)
+		}
+		if _, f, _ := protocol.EpochInfo(late.c, g); !slices.Equal(f, want) {
+			t.Errorf("%s: late's frontier %s, want the heal's %s", when, shortFrontier(f), shortFrontier(want))
+		}
+	}
+	check("after the heal")
+	s.inject(late, s.rekey)
+	check("x's rekey again")
+	late.stop()
+	late.start(false)
+	check("after a restart")
+	tn.settle(admin, other, late)
+	check("settled")
+	waitSameEpoch(tn, g, admin, other, late)
+	mustSend(t, late, g, "late after restart")
+	mustSend(t, admin, g, "admin")
+	waitTexts(t, tn, g, []string{"late after restart"}, admin, other)
+	waitTexts(t, tn, g, []string{"admin"}, late)
 }
 
 func logFrontiers(t *testing.T, g protocol.GroupID, rx, h epoch.ID, ps ...*peer) {
