@@ -14,18 +14,20 @@ func (s *Schedule) Origin(id ID) (RekeyOrigin, bool) {
 }
 
 // Retract takes frontier event id back out of the schedule: a rekey applied on its
-// author's word that was later found not to be valid (spec "Authority": a departed
-// author's rekey met before its departure). The frontier loses id; each prev id it named
-// that it alone superseded and that was never applied (held on its author's word) is
-// forgotten, as if id had never been applied, so that the event, when it comes, enters
-// the frontier. id stays known as superseded and not applied (as Refuse records it: a
-// member that applied it names it as prev without being held for it). Its seed and every
-// contribution (computed for the old frontier) are deleted; live epochs are not touched
-// (an epoch computed with id is not derived again). Errors, the schedule unchanged:
-// ErrSuperseded (id not in the frontier), ErrMismatch (a prev id only id superseded was
-// applied: its prev set and seed are not kept, so the frontier before id cannot be
-// restored).
-func (s *Schedule) Retract(id ID) error {
+// author's word that was later found not to be valid (spec "Authority", retraction: a
+// departed author's rekey met before its departure). by is the author whose word it was
+// applied on (ApplyKnown). The frontier loses id; each prev id it named that no other
+// frontier event names, never applied and held on by's word (id, or an earlier event of
+// by's, named it first) is forgotten, as if id had never been applied, so that the event,
+// when it comes, enters the frontier; a prev held otherwise stays superseded (another
+// event named it first). id stays known as superseded and not applied (as Refuse records
+// it: a member that applied it names it as prev without being held for it). Its seed and
+// every contribution (computed for the old frontier) are deleted; live epochs are not
+// touched (an epoch computed with id is not derived again). Errors, the schedule
+// unchanged: ErrSuperseded (id not in the frontier), ErrMismatch (a prev id no other
+// frontier event names was applied: its prev set and seed are not kept, so the frontier
+// before id cannot be restored).
+func (s *Schedule) Retract(id ID, by Author) error {
 	if !s.frontier.Contains(id) {
 		return fmt.Errorf("%w: %s", ErrSuperseded, id)
 	}
@@ -44,7 +46,9 @@ func (s *Schedule) Retract(id ID) error {
 		if s.known.flag(p)&flagApplied != 0 {
 			return fmt.Errorf("%w: prev %s of %s was applied: the frontier before it is not kept", ErrMismatch, p, id)
 		}
-		drop = append(drop, p)
+		if h, ok := s.known.holder(p); ok && h == by {
+			drop = append(drop, p)
+		}
 	}
 	s.known = s.known.retracted(id, drop)
 	s.frontier = slices.DeleteFunc(slices.Clone(s.frontier), func(f ID) bool { return f == id })

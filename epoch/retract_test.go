@@ -11,8 +11,9 @@ import (
 // retracted once found invalid: the frontier is the one before it ({creation}), H is
 // forgotten (H then enters the frontier when applied, instead of being superseded by RX),
 // RX stays known as superseded and not applied, its seed and the contributions are
-// deleted, and the state round-trips. A retraction whose prev was applied (its prev set
-// and seed not kept) and one of an event outside the frontier change nothing.
+// deleted, and the state round-trips. A prev held on another author's word stays
+// superseded; a retraction whose prev was applied (its prev set and seed not kept) and one
+// of an event outside the frontier change nothing.
 func TestRetractRestoresFrontier(t *testing.T) {
 	s := NewSchedule(testID("group"))
 	creation, heal, rx := testID("creation"), testID("heal"), testID("rx")
@@ -42,10 +43,10 @@ func TestRetractRestoresFrontier(t *testing.T) {
 	if got, ok := s.Origin(rx); !ok || got.Author != o.Author {
 		t.Fatalf("Origin(rx): %v", ok)
 	}
-	if err := s.Retract(heal); !errors.Is(err, ErrSuperseded) {
+	if err := s.Retract(heal, x); !errors.Is(err, ErrSuperseded) {
 		t.Fatalf("Retract of an id not in the frontier: %v", err)
 	}
-	if err := s.Retract(rx); err != nil {
+	if err := s.Retract(rx, x); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(s.Frontier(), Frontier{creation}) || s.Applied(rx) || !s.Superseded(rx) || s.HasSeed(rx) ||
@@ -85,6 +86,21 @@ func TestRetractRestoresFrontier(t *testing.T) {
 		t.Fatalf("frontier after the heal: %d events", len(s.Frontier()))
 	}
 
+	// A prev held on another author's word (named first by another event) stays superseded.
+	s3 := NewSchedule(testID("group"))
+	if err := s3.Apply(Event{ID: creation}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s3.ApplyKnown(Event{ID: rx, Prev: Frontier{heal}, Rekey: &o}, x); err != nil {
+		t.Fatal(err)
+	}
+	if err := s3.Retract(rx, testAuthor("other")); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(s3.Frontier(), Frontier{creation}) || !s3.Superseded(heal) || s3.Held(x) != 1 {
+		t.Fatalf("a prev held on another's word: frontier %d events, heal superseded %v, held %d", len(s3.Frontier()), s3.Superseded(heal), s3.Held(x))
+	}
+
 	// A retraction whose prev was applied: refused, unchanged.
 	s2 := NewSchedule(testID("group"))
 	if err := s2.Apply(Event{ID: creation}); err != nil {
@@ -94,7 +110,72 @@ func TestRetractRestoresFrontier(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := marshalState(t, s2)
-	if err := s2.Retract(rx); !errors.Is(err, ErrMismatch) || !slices.Equal(marshalState(t, s2), before) {
+	if err := s2.Retract(rx, x); !errors.Is(err, ErrMismatch) || !slices.Equal(marshalState(t, s2), before) {
 		t.Fatalf("Retract with an applied prev: %v (changed %v)", err, !slices.Equal(marshalState(t, s2), before))
 	}
+}
+
+// FuzzRetract: applied events (some naming ids never applied, held on an author's word),
+// then one frontier event retracted: either refused (ErrMismatch, an applied prev it alone
+// superseded; the encoding unchanged) or the frontier is the one before less that event,
+// the state decodes and re-encodes identically, and a prev it alone named, applied later,
+// enters the frontier.
+func FuzzRetract(f *testing.F) {
+	f.Add([]byte{0, 0, 1, 1, 2, 8, 2})
+	f.Add([]byte{0, 0, 1, 1, 2, 1, 3, 6, 3})
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const n = 8
+		if len(data) < 1 {
+			return
+		}
+		ids := make([]ID, n)
+		for i := range ids {
+			ids[i] = testID(string(rune('a' + i)))
+		}
+		s := NewSchedule(fuzzGroup)
+		by := testAuthor("by")
+		for i := 0; i+1 < len(data)-1; i += 2 {
+			e := int(data[i]) % n
+			var prev []ID
+			for j := range n {
+				if data[i+1]&(1<<j) != 0 && j != e {
+					prev = append(prev, ids[j])
+				}
+			}
+			pf, _ := NewFrontier(prev...)
+			_ = s.ApplyKnown(Event{ID: ids[e], Prev: pf}, by)
+		}
+		fr := s.Frontier()
+		if len(fr) == 0 {
+			return
+		}
+		id := fr[int(data[len(data)-1])%len(fr)]
+		prev := s.Prev(id)
+		before := marshalState(t, s)
+		err := s.Retract(id, by)
+		if err != nil {
+			if !errors.Is(err, ErrMismatch) || !slices.Equal(marshalState(t, s), before) {
+				t.Fatalf("refused retraction: %v, changed %v", err, !slices.Equal(marshalState(t, s), before))
+			}
+			return
+		}
+		want := slices.DeleteFunc(slices.Clone(fr), func(x ID) bool { return x == id })
+		if !s.Frontier().Equal(want) || s.Applied(id) || !s.Superseded(id) {
+			t.Fatalf("after Retract: frontier %d events (want %d), applied %v superseded %v", len(s.Frontier()), len(want), s.Applied(id), s.Superseded(id))
+		}
+		enc := marshalState(t, s)
+		var back Schedule
+		if err := back.UnmarshalBinary(enc); err != nil || !slices.Equal(marshalState(t, &back), enc) {
+			t.Fatalf("round trip: %v", err)
+		}
+		for _, p := range prev {
+			if s.Superseded(p) || s.Applied(p) {
+				continue // named by another frontier event
+			}
+			if err := s.ApplyKnown(Event{ID: p}, by); err != nil || !s.Frontier().Contains(p) {
+				t.Fatalf("a prev forgotten by the retraction, applied: %v, in the frontier %v", err, s.Frontier().Contains(p))
+			}
+			break
+		}
+	})
 }
