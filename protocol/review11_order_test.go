@@ -215,40 +215,50 @@ func TestReview11DowngradedLeaverRekeyRefused(t *testing.T) {
 // heads hold L): its frontier is {H} at once, RX not applied, as at the members that had H
 // first. A later copy of RX's publish is refused as the others refuse it (RX stays out,
 // the frontier {H}), and a restart keeps it (the schedule stored with H's block, in one
-// transaction); late then reads and sends with the others on H's epoch. Before the
-// retraction: late stayed on {RX} (TestReview11RekeyBeforeLeaveConverges).
+// transaction); late then reads and sends with the others on H's epoch. The same when L
+// reaches late only in H's message (a heal repeats the latest membership events). Before
+// the retraction: late stayed on {RX} (TestReview11RekeyBeforeLeaveConverges).
 func TestRetractedRekeyStays(t *testing.T) {
-	s := newLeaverRekey(t, 1103, nil)
-	tn, g, admin, other, late := s.tn, s.g, s.admin, s.other, s.late
-	s.inject(late, s.rekey)
-	if !protocol.AppliedKeyEventForTest(late.c, g, s.rx) {
-		t.Fatalf("precondition: late (x a member there) did not apply x's rekey")
+	for _, tc := range []struct {
+		name  string
+		leave bool // L handed to late on its own (else: only in the heal's message)
+	}{{"leave then heal", true}, {"heal carrying the leave", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newLeaverRekey(t, 1103, nil)
+			tn, g, admin, other, late := s.tn, s.g, s.admin, s.other, s.late
+			s.inject(late, s.rekey)
+			if !protocol.AppliedKeyEventForTest(late.c, g, s.rx) {
+				t.Fatalf("precondition: late (x a member there) did not apply x's rekey")
+			}
+			if tc.leave {
+				s.inject(late, s.leave)
+			}
+			s.inject(late, s.heal)
+			want := epoch.Frontier{s.healID}
+			check := func(when string) {
+				t.Helper()
+				if protocol.AppliedKeyEventForTest(late.c, g, s.rx) {
+					t.Errorf("%s: late applied x's rekey", when)
+				}
+				if _, f, _ := protocol.EpochInfo(late.c, g); !slices.Equal(f, want) {
+					t.Errorf("%s: late's frontier %s, want the heal's %s", when, shortFrontier(f), shortFrontier(want))
+				}
+			}
+			check("after the heal")
+			s.inject(late, s.rekey)
+			check("x's rekey again")
+			late.stop()
+			late.start(false)
+			check("after a restart")
+			tn.settle(admin, other, late)
+			check("settled")
+			waitSameEpoch(tn, g, admin, other, late)
+			mustSend(t, late, g, "late after restart")
+			mustSend(t, admin, g, "admin")
+			waitTexts(t, tn, g, []string{"late after restart"}, admin, other)
+			waitTexts(t, tn, g, []string{"admin"}, late)
+		})
 	}
-	s.inject(late, s.leave)
-	s.inject(late, s.heal)
-	want := epoch.Frontier{s.healID}
-	check := func(when string) {
-		t.Helper()
-		if protocol.AppliedKeyEventForTest(late.c, g, s.rx) {
-			t.Errorf("%s: late applied x's rekey", when)
-		}
-		if _, f, _ := protocol.EpochInfo(late.c, g); !slices.Equal(f, want) {
-			t.Errorf("%s: late's frontier %s, want the heal's %s", when, shortFrontier(f), shortFrontier(want))
-		}
-	}
-	check("after the heal")
-	s.inject(late, s.rekey)
-	check("x's rekey again")
-	late.stop()
-	late.start(false)
-	check("after a restart")
-	tn.settle(admin, other, late)
-	check("settled")
-	waitSameEpoch(tn, g, admin, other, late)
-	mustSend(t, late, g, "late after restart")
-	mustSend(t, admin, g, "admin")
-	waitTexts(t, tn, g, []string{"late after restart"}, admin, other)
-	waitTexts(t, tn, g, []string{"admin"}, late)
 }
 
 func logFrontiers(t *testing.T, g protocol.GroupID, rx, h epoch.ID, ps ...*peer) {
