@@ -163,7 +163,7 @@ func (t *txn) departedIn(gc *groupCache, st *membership.State, s *epoch.Schedule
 // first refused it. Review 11 finding 1: a member handed a departed author's rekey before
 // the departure and the heal it names applied it, and stayed on its epoch for good. It
 // reports whether s or m changed; a rekey that cannot be judged yet (a head not kept) or
-// retracted (a prev it alone superseded was applied) stays.
+// cannot be retracted (a prev it alone superseded was applied) stays.
 func (t *txn) retractDeparted(gc *groupCache, st *membership.State, s *epoch.Schedule, m *epochMeta, kb *epoch.KeyBlock) (bool, error) {
 	if s.Applied(kb.Event) || !s.Superseded(kb.Event) {
 		return false, nil // only an id a frontier rekey named before it was met
