@@ -5,10 +5,12 @@ package protocol
 
 import (
 	"bytes"
+	"errors"
 	"slices"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
 )
 
 // rekeyHeads returns the membership heads a rekey we author names (spec "Key events"): the
@@ -70,8 +72,10 @@ func rekeyHeads(st *membership.State) epoch.Frontier {
 // errPending: a prev is a key event we never met, or a head of a prev rekey by a member is
 // not an event we keep, applied or overridden (kb waits for it, as a membership key event
 // whose event is not applied yet); kb's own heads and a departed author's we do not keep
-// are leaves of the past. Called only for an author account no member now.
-func (t *txn) departedIn(gc *groupCache, st *membership.State, s *epoch.Schedule, kb *epoch.KeyBlock, account string) (bool, error) {
+// are leaves of the past. Called only for an author account no member now. also, if not
+// nil, is the rekey block being applied (retractDeparted): a prev naming its event takes
+// its heads, as a prev rekey in s's frontier would.
+func (t *txn) departedIn(gc *groupCache, st *membership.State, s *epoch.Schedule, kb *epoch.KeyBlock, account string, also *epoch.KeyBlock) (bool, error) {
 	var removals, adds []epoch.ID
 	for i := range st.Events {
 		ev := &st.Events[i]
@@ -110,6 +114,9 @@ func (t *txn) departedIn(gc *groupCache, st *membership.State, s *epoch.Schedule
 			continue
 		}
 		hs, author, ok := s.Heads(p)
+		if also != nil && p == also.Event && also.Kind == epoch.KindRekey {
+			hs, author, ok = also.Heads, also.Author, true
+		}
 		if !ok {
 			if !s.Applied(p) && !s.Superseded(p) {
 				// A key event we never met (the heal after the author's departure, say,
@@ -145,6 +152,56 @@ func (t *txn) departedIn(gc *groupCache, st *membership.State, s *epoch.Schedule
 		}
 	}
 	return false, nil
+}
+
+// retractDeparted re-judges, before key block kb is applied, the frontier rekeys of
+// accounts no member now that name kb's event as a prev never applied (held on their
+// author's word), with kb's heads for it (spec "Authority", retraction): one whose
+// author's departure is in its causal membership past now is retracted
+// (epoch.Schedule.Retract: the frontier before it, its prev forgotten so that kb's event
+// enters the frontier, its kept seed dropped from m), as the members that met kb's event
+// first refused it. Review 11 finding 1: a member handed a departed author's rekey before
+// the departure and the heal it names applied it, and stayed on its epoch for good. It
+// reports whether s or m changed; a rekey that cannot be judged yet (a head not kept) or
+// cannot be retracted (a prev it alone superseded was applied) stays.
+func (t *txn) retractDeparted(gc *groupCache, st *membership.State, s *epoch.Schedule, m *epochMeta, kb *epoch.KeyBlock) (bool, error) {
+	if s.Applied(kb.Event) || !s.Superseded(kb.Event) {
+		return false, nil // only an id a frontier rekey named before it was met
+	}
+	changed := false
+	for _, id := range s.Frontier() {
+		o, ok := s.Origin(id)
+		if !ok || !s.Prev(id).Contains(kb.Event) {
+			continue
+		}
+		in, err := t.installationView(InstallationID(o.Author))
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if st.IsMember(in.Account) {
+			continue
+		}
+		rb := &epoch.KeyBlock{Kind: epoch.KindRekey, Event: id, Author: o.Author, Prev: s.Prev(id), Heads: o.Heads}
+		departed, err := t.departedIn(gc, st, s, rb, in.Account, kb)
+		if errors.Is(err, errPending) || err == nil && !departed {
+			continue
+		}
+		if err != nil {
+			return false, err
+		}
+		if err := s.Retract(id, keyAuthor(in.Account)); err != nil {
+			t.c.log.Debug("departed rekey not retracted", "event", shortID(id), "err", err)
+			continue
+		}
+		m.Kept = slices.DeleteFunc(m.Kept, func(k keptSeed) bool { return k.ID == id.String() })
+		t.c.log.Debug("departed rekey retracted", "group", gc.id.String()[:8], "event", shortID(id),
+			"author", InstallationID(o.Author).String()[:8], "frontier", shortIDs(s.Frontier()))
+		changed = true
+	}
+	return changed, nil
 }
 
 // prevAgrees checks a membership key event's prev set against the event's causal past

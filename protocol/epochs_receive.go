@@ -290,12 +290,16 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		return loadErr
 	}
 	if !member {
-		if departed, err := t.departedIn(gc, st, s, kb, in.Account); err != nil {
+		if departed, err := t.departedIn(gc, st, s, kb, in.Account, nil); err != nil {
 			t.claim = append([]byte("inst"), kb.Author[:]...)
 			return err // errPending: a head we do not hold
 		} else if departed {
 			return ErrNotMember // not recorded, as a revoked installation's
 		}
+	}
+	retracted, err := t.retractDeparted(gc, st, s, m, kb)
+	if err != nil {
+		return err
 	}
 	fresh, seen := false, false
 	switch err := s.ApplyKnown(epoch.Event{ID: kb.Event, Prev: kb.Prev, Rekey: kb.Origin()}, keyAuthor(in.Account)); {
@@ -383,7 +387,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		}
 	}
 	dropped := t.checkEquivocation(g, gc, s, kb, in)
-	if !fresh && !seeded && !noted && !dropped && !departed && !seen {
+	if !fresh && !seeded && !noted && !dropped && !departed && !seen && !retracted {
 		return nil // an applied event's block (another part, a repeat) without our seed: nothing changed
 	}
 	if err := t.storeSchedule(g, gc, s, m); err != nil {

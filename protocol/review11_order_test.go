@@ -36,7 +36,7 @@ func newLeaverRekey(t *testing.T, seed int64, legacy func(*protocol.Client)) *le
 	s := &leaverRekey{rec: &pubRecorder{}}
 	s.tn = newEpochNet(t, memory.Config{Seed: seed, Tap: s.rec.tap}, 0)
 	tn, rec := s.tn, s.rec
-	ms := []*peer{tn.add("m0"), tn.add("m1"), tn.add("m2"), tn.add("m3")}
+	ms := []*peer{tn.addPersistent("m0"), tn.addPersistent("m1"), tn.addPersistent("m2"), tn.addPersistent("m3")} // late restarts (TestRetractedRekeyStays)
 	x := tn.addPersistent("x")
 	s.x = x
 	tn.connect(append(ms, x)...)
@@ -129,6 +129,52 @@ func (s *leaverRekey) inject(p *peer, pubs [][]byte) {
 	}
 }
 
+// TestReview11RekeyBeforeLeaveConverges (review 11): the order spec "Known limits" (2)
+// says converges ("the applying member ... heals before sending, and the others apply that
+// heal ... and converge"). In the scene above, late is handed RX first (x is a member
+// there: RX is applied, H held on x's word, late's frontier {F0, RX}), then L, then H (held
+// already: applied, it supersedes F0 and leaves late on {RX}, an epoch x computed alone).
+// The others refused RX (H's heads hold L) and stay on {H}. The test asserts that late's
+// next text is not sealed under an epoch x opens, and that the members reach one epoch and
+// read each other's texts. Measured on main: x opens late's text (its 9 bytes); late stays
+// on {RX} (no heal: RX's coverage is a member's, and H, applied after L but superseded,
+// dropped x from Uncovered for sending it no slot), the others on {H}, for the 30 s of
+// waitSameEpoch.
+func TestReview11RekeyBeforeLeaveConverges(t *testing.T) {
+	s := newLeaverRekey(t, 1101, nil)
+	tn, g, admin, other, late := s.tn, s.g, s.admin, s.other, s.late
+	s.inject(late, s.rekey)
+	if !protocol.AppliedKeyEventForTest(late.c, g, s.rx) {
+		t.Fatalf("precondition: late (x a member there) did not apply x's rekey")
+	}
+	s.inject(late, s.leave)
+	s.inject(late, s.heal)
+	for _, p := range []*peer{admin, other} {
+		if protocol.AppliedKeyEventForTest(p.c, g, s.rx) {
+			t.Fatalf("precondition: %s applied x's rekey", p.name)
+		}
+	}
+	tn.settle(admin, other, late)
+	logFrontiers(t, g, s.rx, s.healID, admin, other, late)
+	// late sends: it must not seal under an epoch x computes (x would read it), and the
+	// members must read it.
+	xs := protocol.LiveEpochsForTest(s.x.c, g)
+	n := len(s.rec.stop())
+	s.rec.start()
+	mustSend(t, late, g, "from late")
+	tn.settle(admin, other, late)
+	for _, env := range newPubs(s.rec, n) {
+		if f := protocol.OpenFrameForTest(xs, g, env.Topic, env.Payload); env.Topic == s.topic && f.Opened && (f.Block == nil || f.Block.Kind != epoch.KindRekey) {
+			t.Errorf("x (departed) opens late's publish (key block %v, %d bytes)", f.Block != nil, len(f.Body))
+		}
+	}
+	logFrontiers(t, g, s.rx, s.healID, admin, other, late)
+	waitSameEpoch(tn, g, admin, other, late)
+	mustSend(t, other, g, "from other")
+	waitTexts(t, tn, g, []string{"from late"}, admin, other)
+	waitTexts(t, tn, g, []string{"from other"}, admin, late)
+}
+
 // TestReview11DowngradedLeaverRekeyRefused (review 11, a non-hole checked): x's rekey
 // after the heal made as an older version's block (version 2 blocks; version 3 rekey ids,
 // which name no heads and whose id commits to no prev) is refused as the version 5 one is
@@ -161,6 +207,65 @@ func TestReview11DowngradedLeaverRekeyRefused(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestRetractedRekeyStays (review 11 finding 1, spec "Authority", retraction): late,
+// handed x's rekey RX, then x's leave L, then the heal H, retracts RX when H comes (H's
+// heads hold L): its frontier is {H} at once, RX not applied, as at the members that had H
+// first. A later copy of RX's publish is refused as the others refuse it (RX stays out,
+// the frontier {H}), and a restart keeps it (the schedule stored with H's block, in one
+// transaction); late then reads and sends with the others on H's epoch. The same when L
+// reaches late only in H's message (a heal repeats the latest membership events). Before
+// the retraction: late stayed on {RX} (TestReview11RekeyBeforeLeaveConverges).
+func TestRetractedRekeyStays(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		leave bool // L handed to late on its own (else: only in the heal's message)
+	}{{"leave then heal", true}, {"heal carrying the leave", false}} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newLeaverRekey(t, 1103, nil)
+			tn, g, admin, other, late := s.tn, s.g, s.admin, s.other, s.late
+			s.inject(late, s.rekey)
+			if !protocol.AppliedKeyEventForTest(late.c, g, s.rx) {
+				t.Fatalf("precondition: late (x a member there) did not apply x's rekey")
+			}
+			if tc.leave {
+				s.inject(late, s.leave)
+			}
+			s.inject(late, s.heal)
+			want := epoch.Frontier{s.healID}
+			check := func(when string) {
+				t.Helper()
+				if protocol.AppliedKeyEventForTest(late.c, g, s.rx) {
+					t.Errorf("%s: late applied x's rekey", when)
+				}
+				if _, f, _ := protocol.EpochInfo(late.c, g); !slices.Equal(f, want) {
+					t.Errorf("%s: late's frontier %s, want the heal's %s", when, shortFrontier(f), shortFrontier(want))
+				}
+			}
+			check("after the heal")
+			s.inject(late, s.rekey)
+			check("x's rekey again")
+			late.stop()
+			late.start(false)
+			check("after a restart")
+			tn.settle(admin, other, late)
+			check("settled")
+			waitSameEpoch(tn, g, admin, other, late)
+			mustSend(t, late, g, "late after restart")
+			mustSend(t, admin, g, "admin")
+			waitTexts(t, tn, g, []string{"late after restart"}, admin, other)
+			waitTexts(t, tn, g, []string{"admin"}, late)
+		})
+	}
+}
+
+func logFrontiers(t *testing.T, g protocol.GroupID, rx, h epoch.ID, ps ...*peer) {
+	t.Helper()
+	for _, p := range ps {
+		_, f, e := protocol.EpochInfo(p.c, g)
+		t.Logf("%s: frontier %s epoch %x (H %x, RX %x; RX applied %v)", p.name, shortFrontier(f), e[:4], h[:4], rx[:4], protocol.AppliedKeyEventForTest(p.c, g, rx))
 	}
 }
 
