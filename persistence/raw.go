@@ -49,7 +49,12 @@ func (s *Store) rawExec(query string, count bool, args []any) (driver.Result, er
 			}
 		}
 	}
+	if err := s.use(); err != nil {
+		c.reset()
+		return nil, err
+	}
 	err := s.conn.Raw(s.rawFn)
+	s.inUse.RUnlock()
 	if err == nil {
 		err = c.err
 	}

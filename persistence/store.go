@@ -30,11 +30,17 @@ var migrations embed.FS
 
 // Store is a sqlite-backed storage.Store.
 type Store struct {
-	db        *sqlx.DB
-	conn      *sqlx.Conn // the one connection every transaction and statement uses
-	stmtMu    sync.Mutex
-	stmts     map[string]*sqlx.Stmt  // prepared once on the (single) connection
-	closing   bool                   // Close began: nothing more is prepared (guarded by stmtMu)
+	db      *sqlx.DB
+	conn    *sqlx.Conn // the one connection every transaction and statement uses
+	stmtMu  sync.Mutex
+	stmts   map[string]*sqlx.Stmt // prepared once on the (single) connection
+	closing bool                  // Close began: nothing more is prepared (guarded by stmtMu)
+	// inUse is held shared by every use of the connection and exclusively by Close
+	// while it closes it: database/sql's Conn.Raw and a Conn's statements race with
+	// Conn.Close (a use past its closed check can be handed a nil connection: a nil
+	// dereference in Conn.Raw, found by TestReview10CloseDuringWrites under load).
+	inUse     sync.RWMutex
+	connGone  bool                   // Close took the connection (guarded by inUse)
 	raw       map[string]driver.Stmt // the same for writes, run on the driver (rawExec)
 	rawMu     sync.Mutex             // guards call and rawFn, taken before the connection
 	call      rawCall
@@ -242,6 +248,10 @@ func (s *Store) SchemaVersion() (int, error) {
 	var v int
 	q := `SELECT COALESCE(MAX(version), 0) FROM schema_version`
 	if s.conn != nil {
+		if err := s.use(); err != nil {
+			return 0, err
+		}
+		defer s.inUse.RUnlock()
 		err := s.conn.GetContext(context.Background(), &v, q)
 		return v, err
 	}
@@ -363,6 +373,10 @@ func (s *Store) sync() error {
 		return nil
 	}
 	var busy, log, done int
+	if err := s.use(); err != nil {
+		return err
+	}
+	defer s.inUse.RUnlock()
 	if err := s.conn.QueryRowxContext(context.Background(), `PRAGMA wal_checkpoint(PASSIVE)`).Scan(&busy, &log, &done); err != nil {
 		return fmt.Errorf("persistence: sync: %w", err)
 	}
@@ -397,6 +411,10 @@ func (s *Store) releaseFreePages(t *tx) error {
 	}
 	// Every row of incremental_vacuum's answer must be stepped through for all pages to
 	// be released.
+	if err := s.use(); err != nil {
+		return err
+	}
+	defer s.inUse.RUnlock()
 	rows, err := s.conn.QueryContext(context.Background(), fmt.Sprintf(`PRAGMA incremental_vacuum(%d)`, free-freePagesSlack))
 	if err != nil {
 		return err
@@ -413,6 +431,10 @@ func (s *Store) releaseFreePages(t *tx) error {
 // Close closes the database. It is idempotent.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
+		// Every use of the connection in flight ends first; later ones get ErrClosed.
+		s.inUse.Lock()
+		s.connGone = true
+		s.inUse.Unlock()
 		// The statements are taken under stmtMu and closed outside it: closing one takes
 		// the connection's lock, which a running write holds while it waits for stmtMu
 		// (rawPrepared) — closing under stmtMu deadlocked against it (review 10,
@@ -523,6 +545,10 @@ func (s *Store) execPrepared(query string) error {
 }
 
 func (t *tx) get(dest any, query string, args ...any) error {
+	if err := t.s.use(); err != nil {
+		return err
+	}
+	defer t.s.inUse.RUnlock()
 	st, err := t.stmt(query)
 	if err != nil {
 		return err
@@ -531,11 +557,26 @@ func (t *tx) get(dest any, query string, args ...any) error {
 }
 
 func (t *tx) sel(dest any, query string, args ...any) error {
+	if err := t.s.use(); err != nil {
+		return err
+	}
+	defer t.s.inUse.RUnlock()
 	st, err := t.stmt(query)
 	if err != nil {
 		return err
 	}
 	return st.Select(dest, args...)
+}
+
+// use holds the connection against Close (inUse, shared; the caller releases it) or
+// reports ErrClosed. Uses never nest: each holds it for one call on the connection.
+func (s *Store) use() error {
+	s.inUse.RLock()
+	if s.connGone {
+		s.inUse.RUnlock()
+		return ErrClosed
+	}
+	return nil
 }
 
 func (t *tx) exec(query string, args ...any) (sql.Result, error) {
