@@ -244,3 +244,26 @@ func messageIDs(t testing.TB, p *peer, g protocol.GroupID) map[string]protocol.M
 	}
 	return out
 }
+
+// addVia adds a device named name with an in-memory store whose client runs over the
+// transport via returns for its node (a test's wrapper around it: a slow reader, a store
+// that misbehaves), created and connected by the device's Open; it is adopted as a peer.
+func (tn *testNet) addVia(name string, via func(*memory.Node) protocol.Transport, opts ...protocol.Option) *peer {
+	d := &chorustest.Device{Name: name}
+	d.Open = func(ctx context.Context) (*protocol.Client, func(), error) {
+		st, err := persistence.Open(":memory:")
+		if err != nil {
+			return nil, nil, err
+		}
+		node := tn.net.Join(name)
+		c, err := protocol.New(ctx, st, via(node), opts...)
+		if err != nil {
+			node.Close()
+			st.Close()
+			return nil, nil, err
+		}
+		d.Store, d.Node = st, node
+		return c, func() { node.Close(); st.Close() }, nil
+	}
+	return tn.adopt(tn.devices().Add(d, chorustest.Create), ":memory:")
+}

@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-im/chorus/internal/chorustest"
-	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/memory"
@@ -112,23 +110,7 @@ func resubscribeKeepsBacklogWith(t *testing.T, historyFails int64, failWith erro
 	tn := newNetWith(t, memory.Config{Seed: 97}, 1)
 	a := tn.peers[0]
 	slow := &slowReader{failWith: failWith}
-	d := &chorustest.Device{Name: "b"}
-	d.Open = func(ctx context.Context) (*protocol.Client, func(), error) {
-		st, err := persistence.Open(":memory:")
-		if err != nil {
-			return nil, nil, err
-		}
-		slow.Node = tn.net.Join("b")
-		c, err := protocol.New(ctx, st, slow, protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
-		if err != nil {
-			slow.Node.Close()
-			st.Close()
-			return nil, nil, err
-		}
-		d.Store, d.Node = st, slow.Node
-		return c, func() { slow.Node.Close(); st.Close() }, nil
-	}
-	b := tn.adopt(tn.devices().Add(d, chorustest.Create), ":memory:")
+	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { slow.Node = n; return slow }, protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
 	tn.connect(a, b)
 	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
 	must(t, err)
@@ -178,23 +160,7 @@ func TestResubscribeDuringCatchUp(t *testing.T) {
 	tn := newNetWith(t, memory.Config{Seed: 99}, 1)
 	a := tn.peers[0]
 	slow := &slowReader{}
-	d := &chorustest.Device{Name: "b"}
-	d.Open = func(ctx context.Context) (*protocol.Client, func(), error) {
-		st, err := persistence.Open(":memory:")
-		if err != nil {
-			return nil, nil, err
-		}
-		slow.Node = tn.net.Join("b")
-		c, err := protocol.New(ctx, st, slow, protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
-		if err != nil {
-			slow.Node.Close()
-			st.Close()
-			return nil, nil, err
-		}
-		d.Store, d.Node = st, slow.Node
-		return c, func() { slow.Node.Close(); st.Close() }, nil
-	}
-	b := tn.adopt(tn.devices().Add(d, chorustest.Create), ":memory:")
+	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { slow.Node = n; return slow }, protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
 	tn.connect(a, b)
 	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
 	must(t, err)

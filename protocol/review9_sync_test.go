@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-im/chorus/internal/chorustest"
-	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/memory"
@@ -82,23 +80,8 @@ func TestReview9FutureResumePoint(t *testing.T) {
 	tn := newNetWith(t, memory.Config{Seed: 91, Now: clock}, 1, protocol.WithClock(clock))
 	a := tn.peers[0]
 	fs := &futureCutStore{future: time.Now().AddDate(10, 0, 0)}
-	d := &chorustest.Device{Name: "b"}
-	d.Open = func(ctx context.Context) (*protocol.Client, func(), error) {
-		st, err := persistence.Open(":memory:")
-		if err != nil {
-			return nil, nil, err
-		}
-		fs.Node = tn.net.Join("b")
-		c, err := protocol.New(ctx, st, fs, protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0), protocol.WithClock(clock))
-		if err != nil {
-			fs.Node.Close()
-			st.Close()
-			return nil, nil, err
-		}
-		d.Store, d.Node = st, fs.Node
-		return c, func() { fs.Node.Close(); st.Close() }, nil
-	}
-	b := tn.adopt(tn.devices().Add(d, chorustest.Create), ":memory:")
+	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { fs.Node = n; return fs },
+		protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0), protocol.WithClock(clock))
 	tn.connect(a, b)
 	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
 	must(t, err)
@@ -186,24 +169,8 @@ func TestReview9SyncHoldsMaintenance(t *testing.T) {
 	tn := newNetWith(t, memory.Config{Seed: 93}, 1)
 	a := tn.peers[0]
 	cs := &crawlStore{}
-	d := &chorustest.Device{Name: "b"}
-	d.Open = func(ctx context.Context) (*protocol.Client, func(), error) {
-		st, err := persistence.Open(":memory:")
-		if err != nil {
-			return nil, nil, err
-		}
-		cs.Node = tn.net.Join("b")
-		c, err := protocol.New(ctx, st, cs, protocol.WithRetryBackoff(20*time.Millisecond),
-			protocol.WithSyncInterval(100*time.Millisecond), protocol.WithBurstSpread(0))
-		if err != nil {
-			cs.Node.Close()
-			st.Close()
-			return nil, nil, err
-		}
-		d.Store, d.Node = st, cs.Node
-		return c, func() { cs.Node.Close(); st.Close() }, nil
-	}
-	b := tn.adopt(tn.devices().Add(d, chorustest.Create), ":memory:")
+	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { cs.Node = n; return cs },
+		protocol.WithRetryBackoff(20*time.Millisecond), protocol.WithSyncInterval(100*time.Millisecond), protocol.WithBurstSpread(0))
 	tn.connect(a, b)
 	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
 	must(t, err)

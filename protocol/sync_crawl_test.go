@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-im/chorus/internal/chorustest"
-	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/memory"
@@ -23,23 +21,8 @@ func TestSyncCrawlStops(t *testing.T) {
 	tn := newNetWith(t, memory.Config{Seed: 95}, 1)
 	a := tn.peers[0]
 	cs := &crawlStore{}
-	d := &chorustest.Device{Name: "b"}
-	d.Open = func(ctx context.Context) (*protocol.Client, func(), error) {
-		st, err := persistence.Open(":memory:")
-		if err != nil {
-			return nil, nil, err
-		}
-		cs.Node = tn.net.Join("b")
-		c, err := protocol.New(ctx, st, cs, protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
-		if err != nil {
-			cs.Node.Close()
-			st.Close()
-			return nil, nil, err
-		}
-		d.Store, d.Node = st, cs.Node
-		return c, func() { cs.Node.Close(); st.Close() }, nil
-	}
-	b := tn.adopt(tn.devices().Add(d, chorustest.Create), ":memory:")
+	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { cs.Node = n; return cs },
+		protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
 	tn.connect(a, b)
 	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
 	must(t, err)
