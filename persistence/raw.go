@@ -106,9 +106,6 @@ func (s *Store) rawRun(dc any) error {
 func (s *Store) rawPrepared(dc any, query string, count bool) (driver.Stmt, error) {
 	s.stmtMu.Lock()
 	defer s.stmtMu.Unlock()
-	if s.closing {
-		return nil, ErrClosed
-	}
 	if count {
 		s.run++
 	}

@@ -30,11 +30,10 @@ var migrations embed.FS
 
 // Store is a sqlite-backed storage.Store.
 type Store struct {
-	db      *sqlx.DB
-	conn    *sqlx.Conn // the one connection every transaction and statement uses
-	stmtMu  sync.Mutex
-	stmts   map[string]*sqlx.Stmt // prepared once on the (single) connection
-	closing bool                  // Close began: nothing more is prepared (guarded by stmtMu)
+	db     *sqlx.DB
+	conn   *sqlx.Conn // the one connection every transaction and statement uses
+	stmtMu sync.Mutex
+	stmts  map[string]*sqlx.Stmt // prepared once on the (single) connection
 	// inUse is held shared by every use of the connection and exclusively by Close
 	// while it closes it: database/sql's Conn.Raw and a Conn's statements race with
 	// Conn.Close (a use past its closed check can be handed a nil connection: a nil
@@ -431,16 +430,14 @@ func (s *Store) releaseFreePages(t *tx) error {
 // Close closes the database. It is idempotent.
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
-		// Every use of the connection in flight ends first; later ones get ErrClosed.
+		// Every use of the connection in flight ends first; later ones get ErrClosed
+		// before they reach a statement (closing the statements while a write held the
+		// connection and waited for stmtMu deadlocked: review 10,
+		// TestReview10CloseDuringWrites).
 		s.inUse.Lock()
 		s.connGone = true
 		s.inUse.Unlock()
-		// The statements are taken under stmtMu and closed outside it: closing one takes
-		// the connection's lock, which a running write holds while it waits for stmtMu
-		// (rawPrepared) — closing under stmtMu deadlocked against it (review 10,
-		// TestReview10CloseDuringWrites). After this, nothing new is prepared.
 		s.stmtMu.Lock()
-		s.closing = true
 		stmts, raw := s.stmts, s.raw
 		s.stmts, s.raw = nil, nil
 		s.stmtMu.Unlock()
@@ -515,9 +512,6 @@ func (t *tx) stmt(query string) (*sqlx.Stmt, error) {
 func (s *Store) prepared(query string, count bool) (*sqlx.Stmt, error) {
 	s.stmtMu.Lock()
 	defer s.stmtMu.Unlock()
-	if s.closing {
-		return nil, ErrClosed
-	}
 	if count {
 		s.run++
 	}

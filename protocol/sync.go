@@ -121,12 +121,10 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 				}
 				fresh[e.Hash] = struct{}{}
 			}
-			if !grew {
-				next := transport.ResumeAt(err, from, envs)
-				if next.Before(now) {
-					if err := c.keepSyncProgress(ctx, topicList, since, next); err != nil {
-						return err
-					}
+			// (A resume point at or past now instead ends it as complete, below.)
+			if next := transport.ResumeAt(err, from, envs); !grew && next.Before(now) {
+				if err := c.keepSyncProgress(ctx, topicList, since, next); err != nil {
+					return err
 				}
 				return fmt.Errorf("protocol: history: no new message in a truncated answer, complete up to %s: %w",
 					next.UTC().Format(time.RFC3339Nano), err)
