@@ -33,31 +33,24 @@ func rekeyHeads(st *membership.State) epoch.Frontier {
 		// the rest (events of departed authors: anyone leaving can make many concurrent
 		// ones, ground to small ids, to push its departure out of the smallest 32; review
 		// 11, TestReview11RekeyHeadsHoldDeparture), by id within each.
-		rank := map[epoch.ID]int{}
+		rank := map[epoch.ID]int{} // 0 a departure, 1 a member's event; absent: the rest
 		for _, evs := range [][]membership.Event{st.Events, st.Overridden} {
 			for i := range evs {
-				ev := &evs[i]
-				switch id := epoch.ID(ev.ID()); {
+				switch ev := &evs[i]; {
 				case ev.Type == membership.MemberRemoved:
-					rank[id] = 0
+					rank[epoch.ID(ev.ID())] = 0
 				case st.IsMember(ev.From):
-					rank[id] = 1
-				default:
-					rank[id] = 2
+					rank[epoch.ID(ev.ID())] = 1
 				}
 			}
 		}
-		slices.SortStableFunc(ids, func(a, b epoch.ID) int {
-			ra, oka := rank[a]
-			rb, okb := rank[b]
-			if !oka {
-				ra = 2
+		rankOf := func(id epoch.ID) int {
+			if r, ok := rank[id]; ok {
+				return r
 			}
-			if !okb {
-				rb = 2
-			}
-			return ra - rb
-		})
+			return 2
+		}
+		slices.SortStableFunc(ids, func(a, b epoch.ID) int { return rankOf(a) - rankOf(b) })
 		ids = ids[:epoch.MaxFrontier]
 		slices.SortFunc(ids, byID)
 	}
