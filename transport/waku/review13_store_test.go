@@ -11,7 +11,7 @@ import (
 	"github.com/chorus-im/chorus/transport"
 )
 
-// TestReview13StalledStoreOutvotedByEmptyStore (review 13): History ignores a store cut
+// TestReview13StalledStoreOutvoted (review 13): History ignores a store cut
 // without getting past since ("stalled": every message it kept stamped at since — a
 // flood of HistoryLimit messages at one timestamp, met again when the previous round's
 // cut was that timestamp) as soon as any other store answered in full. Alone, the
@@ -21,10 +21,12 @@ import (
 // sets LastSync to its start: the stalled store's messages after the flood are never
 // asked for again. One lying store outvotes the honest one's "there is more". Here the
 // honest store (HistoryLimit 10) holds 15 messages at since and a real one at since + 5 s.
+// The same with a second store cut past since (made-up messages at since + 10 s on): its
+// cut becomes the resume point, past the honest store's unread message.
 //
 // Asserted: the real message is in the answer, or History's answer is truncated with a
 // resume point not past it.
-func TestReview13StalledStoreOutvotedByEmptyStore(t *testing.T) {
+func TestReview13StalledStoreOutvoted(t *testing.T) {
 	topic := "/chorus/1/r13-stall/proto"
 	since := time.Now().Add(-time.Hour).Truncate(time.Second)
 	type msg struct {
@@ -61,11 +63,25 @@ func TestReview13StalledStoreOutvotedByEmptyStore(t *testing.T) {
 	})
 	empty := start(t, Config{})
 	fakeStoreV3(empty, func(*spb.StoreQueryRequest) *spb.StoreQueryResponse { return &spb.StoreQueryResponse{} })
+	// A store cut past since: one made-up message a page, since + 10 s on, a fresh cursor
+	// each page, until the page bound (HistoryLimit 10: 5 pages) cuts it at since + 10.004 s.
+	cutter := start(t, Config{})
+	fakeStoreV3(cutter, func(req *spb.StoreQueryRequest) *spb.StoreQueryResponse {
+		i := 0
+		if len(req.PaginationCursor) > 0 {
+			i = int(req.PaginationCursor[0])
+		}
+		cursor := make([]byte, 32)
+		cursor[0] = byte(i + 1)
+		ts := since.Add(10*time.Second + time.Duration(i)*time.Millisecond).UnixNano()
+		return &spb.StoreQueryResponse{Messages: []*spb.WakuMessageKeyValue{fakeEntry(topic, []byte{'x', byte(i)}, ts)}, PaginationCursor: cursor}
+	})
 
 	for _, c := range []struct {
 		name   string
 		stores []*Node
-	}{{"honest store alone", []*Node{honest}}, {"honest store and an empty one", []*Node{honest, empty}}} {
+	}{{"honest store alone", []*Node{honest}}, {"honest store and an empty one", []*Node{honest, empty}},
+		{"honest store and one cut past since", []*Node{honest, cutter}}} {
 		t.Run(c.name, func(t *testing.T) {
 			cli := start(t, Config{StorePeers: addrs(c.stores...), StoreQueryRate: -1, HistoryLimit: 10})
 			envs, err := cli.History(context.Background(), []string{topic}, since, time.Time{})
