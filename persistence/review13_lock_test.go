@@ -40,3 +40,30 @@ func TestReview13LockThroughSymlink(t *testing.T) {
 	defer b.Close()
 	t.Errorf("a database held open (%s) opened again through a symlink to it (%s) without ErrLocked: two Stores on one database", real, link)
 }
+
+// TestLockThroughDanglingSymlink: a symlink to a database not created yet takes the lock
+// of the file it leads to, which sqlite creates there.
+func TestLockThroughDanglingSymlink(t *testing.T) {
+	dir := t.TempDir()
+	real, link := filepath.Join(dir, "sub", "real.db"), filepath.Join(dir, "link.db")
+	if err := os.Mkdir(filepath.Dir(real), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(filepath.Join("sub", "real.db"), link); err != nil {
+		t.Skipf("no symlinks here: %v", err)
+	}
+	a, err := Open(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	if _, err := os.Stat(real + "-lock"); err != nil {
+		t.Fatalf("no lock beside the file the link leads to: %v", err)
+	}
+	if b, err := Open(real); !errors.Is(err, ErrLocked) {
+		if err == nil {
+			b.Close()
+		}
+		t.Fatalf("Open of the file a held link leads to: %v, want ErrLocked", err)
+	}
+}
