@@ -34,6 +34,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/chorus-im/chorus/epoch"
@@ -209,7 +210,10 @@ type Client struct {
 	q  quotaQueue            // outbox records waiting for quota (quota.go)
 
 	junk junkFilter // keyless inbound input seen recently (flood.go)
-	spks spkCache   // our signed prekeys' private keys, guarded by mu (flood.go)
+	// taken counts inbound envelopes processed and stored as new (process): how a Sync
+	// tells a truncated answer that brought something from one that did not.
+	taken atomic.Uint64
+	spks  spkCache // our signed prekeys' private keys, guarded by mu (flood.go)
 
 	// hashers lend BLAKE3 hashers to the replay markers of large envelopes (delivery.go).
 	hashers hasherPool

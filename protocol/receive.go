@@ -64,6 +64,9 @@ func (c *Client) process(ctx context.Context, topic string, payload []byte) (new
 	if c.hookAttempted != nil {
 		c.hookAttempted(topic, payload)
 	}
+	if err == nil {
+		c.taken.Add(1)
+	}
 	switch {
 	case err == nil, errors.Is(err, errSeen), errors.Is(err, ErrClosed), ctx.Err() != nil:
 		return out.newKeys

@@ -60,9 +60,9 @@ func (c *Client) Sync(ctx context.Context) error {
 // transport.ResumeAt (the point up to which the answer is complete; it may hold later
 // envelopes, which the replay markers drop when they come again), so a flood on a topic
 // delays catch-up but never stops it. A truncated answer that brings nothing the
-// previous one did not ends the Sync with an error once its progress is kept (the
-// caller tries again later from there); a resume point at or past the Sync's start ends
-// it as complete.
+// previous one did not, or that repeats at least half of it and brings nothing taken,
+// ends the Sync with an error once its progress is kept (the caller tries again later
+// from there); a resume point at or past the Sync's start ends it as complete.
 func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	if len(topicList) == 0 {
 		return nil
@@ -100,6 +100,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	}
 	procs := runtime.GOMAXPROCS(0)
 	var last map[[32]byte]struct{} // the previous truncated answer's envelopes
+	repeated := 0                  // envelopes of the current answer that were in last
 	for {
 		envs, err := c.tr.History(ctx, query, from, time.Time{})
 		truncated := errors.Is(err, transport.ErrHistoryTruncated)
@@ -114,13 +115,14 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 			// SyncTimeout (review 9, TestReview9SyncHoldsMaintenance). The caller (Run's
 			// retry or next periodic Sync) continues from the saved point.
 			fresh := make(map[[32]byte]struct{}, len(envs))
-			grew := false
+			repeated = 0
 			for _, e := range envs {
-				if _, ok := last[e.Hash]; !ok {
-					grew = true
+				if _, ok := last[e.Hash]; ok {
+					repeated++
 				}
 				fresh[e.Hash] = struct{}{}
 			}
+			grew := repeated < len(envs)
 			// (A resume point at or past now instead ends it as complete, below.)
 			if next := transport.ResumeAt(err, from, envs); !grew && next.Before(now) {
 				if err := c.keepSyncProgress(ctx, topicList, since, next); err != nil {
@@ -132,6 +134,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 			last = fresh
 		}
 		// Processed SyncBatch envelopes per store transaction (batch.go).
+		taken := c.taken.Load()
 		newKeys := false
 		chunkAt := func(start int) []transport.Envelope { return envs[start:min(start+SyncBatch, len(envs))] }
 		var pre *ahead
@@ -181,6 +184,20 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		// Keep the progress: a later Sync resumes here, not at the start of the flood.
 		if err := c.keepSyncProgress(ctx, topicList, since, from); err != nil {
 			return err
+		}
+		// A truncated answer that is mostly the previous one again and from which
+		// nothing was taken (every envelope seen before, undecryptable or pending) ends
+		// the Sync, its progress kept: a store can get each answer past since with one
+		// made-up message, a new hash each time, so that "nothing new" by hash never
+		// fires, and keep the Sync fetching the other stores' whole window again for a
+		// millisecond of progress a round until SyncTimeout (review 13,
+		// TestReview13SyncCrawlFreshForgery). To keep it going, a store must now send
+		// as many new envelopes as the answer repeats: we never fetch more than twice
+		// what is new. A flood (junk in front of what we need, TestSyncPastFlood) is
+		// new each round, so it is crossed in one Sync.
+		if c.taken.Load() == taken && 2*repeated >= len(envs) {
+			return fmt.Errorf("protocol: history: a truncated answer repeating %d of its %d envelopes brought no message, complete up to %s: %w",
+				repeated, len(envs), from.UTC().Format(time.RFC3339Nano), err)
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()

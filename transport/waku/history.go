@@ -39,9 +39,11 @@ import (
 // store's at another's cut, and, if some store was cut after since, a
 // *transport.TruncatedError whose Complete is the earliest such cut: continue from
 // transport.ResumeAt. A store cut without getting past since (nothing kept, or every
-// message at since) sets no resume point: it is logged and ignored, unless no store
-// answered in full, when the answer is truncated at since (the caller moves on by one
-// nanosecond). History fails only if no store answered (transport.ErrHistoryUnreachable);
+// message at since: a flood at one timestamp) is asked once more from the next
+// nanosecond (what the flood held beyond HistoryLimit at that timestamp is skipped, as a
+// caller moving on from a resume point at since would skip it); cut there again, it sets
+// no resume point: it is logged and ignored, unless no store answered in full, when the
+// answer is truncated at since (the caller moves on by one nanosecond). History fails only if no store answered (transport.ErrHistoryUnreachable);
 // a store that fails while another answers is logged.
 func (n *Node) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
 	if err := transport.CheckTopics(topics); err != nil {
@@ -170,12 +172,25 @@ func (n *Node) queryStore(ctx context.Context, p peer.ID, topics []string, since
 		if q.err != nil {
 			return storeAnswer{err: q.err}
 		}
+		if q.why != "" && stalledAt(q, since) && !since.IsZero() && (until.IsZero() || since.Before(until)) {
+			// Cut without getting past since: asked once more from the next nanosecond,
+			// the step a caller would take from the answer's resume point. An honest
+			// store gets past it (a flood of HistoryLimit messages at one timestamp
+			// fills one query, not two in a row); one stalled again is ignored as a
+			// resume point below. Without the second query, another store's full answer
+			// made the answer complete and the messages after the flood were never
+			// asked for (review 13, TestReview13StalledStoreOutvotedByEmptyStore).
+			next := since.Add(time.Nanosecond)
+			if r := n.queryChunk(ctx, p, v3, chunk, next, until); r.err == nil && (r.why == "" || !stalledAt(r, next)) {
+				q.envs, q.why = append(q.envs, r.envs...), r.why
+			}
+		}
 		ans.envs = append(ans.envs, q.envs...)
 		if q.why == "" {
 			continue
 		}
 		// Cut short: complete up to the last message kept (ordered by timestamp).
-		if len(q.envs) == 0 || (!since.IsZero() && !q.envs[len(q.envs)-1].Timestamp.After(since)) {
+		if stalledAt(q, since) {
 			ans.stalled = q.why
 		} else if c := q.envs[len(q.envs)-1].Timestamp.UnixNano(); c < ans.cut {
 			ans.cut, ans.why = c, q.why
@@ -187,6 +202,12 @@ func (n *Node) queryStore(ctx context.Context, p peer.ID, topics []string, since
 		ans.cut, ans.why = math.MaxInt64, ""
 	}
 	return ans
+}
+
+// stalledAt reports whether q, a query from since, kept nothing after since (nothing at
+// all, or every message at since).
+func stalledAt(q queryResult, since time.Time) bool {
+	return len(q.envs) == 0 || (!since.IsZero() && !q.envs[len(q.envs)-1].Timestamp.After(since))
 }
 
 // queryChunk asks one store one query (at most storeMaxFilters topics) within the

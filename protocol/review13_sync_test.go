@@ -1,0 +1,104 @@
+package protocol_test
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+// forgingCrawlStore is a memory node whose History, while crawl is set, answers what
+// transport/waku's History answers with one honest store that answers in full and one
+// lying store that sends one made-up message (on a topic of the query, stamped 1 ms past
+// since: any payload, its hash computed, so waku keeps it) and then stalls until its
+// deadline: the honest store's whole answer plus the made-up message, and a
+// TruncatedError whose Complete is the made-up message's stamp (the earliest cut,
+// TestHistoryStoreDeadline). crawlStore (review 9) answers the same error with no
+// envelope at all — not what transport/waku returns: the made-up message a cut store
+// sent is kept, and a new one each round is a new hash.
+type forgingCrawlStore struct {
+	*memory.Node
+	crawl atomic.Bool
+	calls atomic.Int64 // calls whose context carries ownCall (the test's own Sync)
+}
+
+func (s *forgingCrawlStore) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
+	envs, err := s.Node.History(ctx, topics, since, until)
+	if err != nil || !s.crawl.Load() {
+		return envs, err
+	}
+	if ctx.Value(ownCall{}) != nil {
+		s.calls.Add(1)
+	}
+	select {
+	case <-time.After(5 * time.Millisecond): // the liar's deadline (StoreTimeout for waku's)
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	payload := make([]byte, 64)
+	_, _ = rand.Read(payload)
+	ts := since.Add(time.Millisecond)
+	topic := slices.Min(topics)
+	envs = append(envs, transport.Envelope{Topic: topic, Payload: payload, Timestamp: ts,
+		Hash: transport.MessageHash("/waku/2/rs/16/32", topic, payload, ts.UnixNano())})
+	slices.SortFunc(envs, func(a, b transport.Envelope) int {
+		if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
+			return c
+		}
+		return slices.Compare(a.Hash[:], b.Hash[:])
+	})
+	return envs, &transport.TruncatedError{Complete: ts, Reason: "store deadline"}
+}
+
+// TestReview13SyncCrawlFreshForgery (review 13): fix9 stops a Sync whose truncated answer
+// "brings nothing the previous one did not" (TestSyncCrawlStops), judged by envelope hash.
+// But the crawling store of review 9 sends a made-up message each round (that is what gets
+// it past since), and transport/waku keeps it: each answer holds one hash never seen, so
+// the check never fires and the Sync loops, one resume step of 1 ms a round, each round
+// fetching the honest stores' whole window again, until SyncTimeout (10 min) — and Run
+// starts the next one at the next sync interval. Here b holds 30 messages of the window;
+// b's Sync, given 3 s, is counted.
+//
+// Asserted: one Sync makes at most 3 History calls to such a store (TestSyncCrawlStops
+// allows 2 for the one that sends no message).
+func TestReview13SyncCrawlFreshForgery(t *testing.T) {
+	ctx := context.Background()
+	tn := newNetWith(t, memory.Config{Seed: 131}, 1)
+	a := tn.peers[0]
+	cs := &forgingCrawlStore{}
+	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { cs.Node = n; return cs },
+		protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
+	tn.connect(a, b)
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
+	must(t, err)
+	waitSameEpoch(tn, g, a, b)
+	for i := range 30 {
+		mustSend(t, a, g, "m"+string(rune('A'+i)))
+	}
+	tn.waitFor("b reads a's 30 messages", func() bool { return len(b.texts(g)) >= 30 })
+
+	cs.crawl.Store(true)
+	sctx, cancel := context.WithTimeout(context.WithValue(ctx, ownCall{}, true), 3*time.Second)
+	defer cancel()
+	began := time.Now()
+	err = b.c.Sync(sctx)
+	calls := cs.calls.Load()
+	t.Logf("Sync against a store that forges one message a round: %d History calls in %v, err %v",
+		calls, time.Since(began).Round(time.Millisecond), err)
+	if calls == 0 {
+		t.Fatal("set-up: the crawling store was never asked")
+	}
+	if calls > 3 {
+		t.Errorf("one Sync made %d History calls (each the honest window again, 1 ms of progress each) to a store whose answers bring nothing but one made-up message, want at most 3", calls)
+	}
+	if errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("the Sync ran until its deadline (%v) instead of stopping on its own", err)
+	}
+}
