@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -100,5 +101,55 @@ func TestReview13SyncCrawlFreshForgery(t *testing.T) {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("the Sync ran until its deadline (%v) instead of stopping on its own", err)
+	}
+}
+
+// failingStore is a memory node whose History, while failing is set, fails at once the
+// way transport/waku's does when no store answers (transport.ErrHistoryUnreachable: every
+// store peer refused the dial, or the node has no connection), counting the calls.
+type failingStore struct {
+	*memory.Node
+	failing atomic.Bool
+	calls   atomic.Int64
+}
+
+func (s *failingStore) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
+	if !s.failing.Load() {
+		return s.Node.History(ctx, topics, since, until)
+	}
+	s.calls.Add(1)
+	return nil, fmt.Errorf("waku: history: %w: %w", transport.ErrHistoryUnreachable,
+		errors.New("store 16U*x9Ab: failed to dial: connection refused"))
+}
+
+// TestReview13CatchUpRetryBacksOff (review 13): a failed catch-up after a subscription
+// change is "tried again with a back-off from the retry base to a minute" (run.go). Since
+// the catch-up runs beside the loop (sub9), the loop, on the failure, sets catchUpDue and
+// arms the back-off timer, then goes round at once — and catchUpDue alone starts the next
+// catch-up right there, without waiting for the timer: with History failing at once (no
+// store reachable), the subscriptions loop retries back to back, each retry a store
+// transaction, a History call and retryPending, for as long as the stores are away.
+// Here b (retry base 2 s, periodic syncs off) is added to a group while its History fails.
+//
+// Asserted: b makes at most 4 History calls in 3 s (back-off 2 s, 4 s, ...: 2 expected).
+func TestReview13CatchUpRetryBacksOff(t *testing.T) {
+	ctx := context.Background()
+	tn := newNetWith(t, memory.Config{Seed: 133}, 1)
+	a := tn.peers[0]
+	fs := &failingStore{}
+	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { fs.Node = n; return fs },
+		protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0), protocol.WithRetryBackoff(2*time.Second))
+	tn.connect(a, b)
+	fs.failing.Store(true)
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
+	must(t, err)
+	tn.waitFor("b joins", func() bool { return fs.calls.Load() > 0 })
+	cpu0 := processCPUNanos()
+	time.Sleep(3 * time.Second)
+	calls := fs.calls.Load()
+	t.Logf("History calls of b's catch-up retries within 3 s of the first (stores unreachable, retry base 2 s): %d (group %x); process CPU in those 3 s: %v",
+		calls, g[:4], time.Duration(processCPUNanos()-cpu0).Round(time.Millisecond))
+	if calls > 4 {
+		t.Errorf("b's catch-up was retried %d times in 3 s with a retry base of 2 s: no back-off", calls)
 	}
 }

@@ -90,7 +90,14 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 	// back-off from the retry base to a minute, not left to a periodic sync that may never
 	// come (stall hunt, 2026-12-06: syncs off, the backlog of a dropped subscription was
 	// lost); a transport with no history at all is final.
+	// catchUpDue is set when the back-off timer (again) fires, not when the catch-up fails:
+	// set at once, the loop went round and started the next one without waiting (review
+	// 13, TestReview13CatchUpRetryBacksOff: 33,000–65,000 History calls in 3 s with every
+	// store unreachable, a core spinning).
 	catchUpDue, backoff := false, time.Duration(0)
+	again := time.NewTimer(time.Hour)
+	again.Stop()
+	defer again.Stop()
 	// The catch-up runs beside the loop (review 9: inline, one that took long — a store
 	// not answering, up to SyncTimeout — held back the next change of the subscription,
 	// TestResubscribeDuringCatchUp); a change while one runs cancels it and starts
@@ -179,6 +186,7 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 			// lost) too: the old subscription went with what it held unread.
 			_ = endCatchUp() // superseded: this one covers the whole set
 			catchUpDue = false
+			again.Stop() // a retry waiting for its back-off is this one too
 			sctx, cancel := context.WithTimeout(ctx, SyncTimeout)
 			stopCatchUp = cancel
 			topics := want
@@ -198,6 +206,8 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 			return
 		case <-c.subsWake:
 		case <-retry.C:
+		case <-again.C:
+			catchUpDue = true
 		case err := <-caught:
 			stopCatchUp()
 			stopCatchUp = nil
@@ -211,9 +221,8 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 				// No store at all is final; stores that did not answer this time are
 				// not (review 9, TestReview9CatchUpRetriedStoresUnreachable).
 				if !errors.Is(err, transport.ErrNoHistory) || errors.Is(err, transport.ErrHistoryUnreachable) {
-					catchUpDue = true
 					backoff = min(max(2*backoff, c.opt.retryBase), time.Minute)
-					retry.Reset(backoff)
+					again.Reset(backoff)
 				}
 			}
 		}

@@ -260,7 +260,8 @@ int chorus_subscribe_callback(chorus_client c, chorus_event_cb cb, void *user_da
  * not running and will not be called again (so user_data may be freed) — except when
  * called from inside a callback (that subscription's or any other's), where it returns at
  * once and the callback is not called again after its current call (if one is running)
- * returns: free its user_data only once you know that call has ended. A blocked
+ * returns: no call begins after this returns; free its user_data only once you know a call
+ * already running on another thread has ended. A blocked
  * chorus_next_event returns CHORUS_ERR_CLOSED.
  */
 int chorus_subscription_close(chorus_subscription s, char **err);

@@ -5,16 +5,32 @@ package main
 #include <pthread.h>
 #include "chorus.h"
 
-// chorus_invoke calls cb, publishing the calling thread in *tid for the duration of the
-// call (chorus_subscription_close called from inside cb must not wait for cb).
-// chorus_in_cb counts the callbacks running on this thread (chorus_in_callback).
+// A callback subscription's state word: idle, in a call of its callback, or closed.
+enum { CHORUS_SUB_IDLE = 0, CHORUS_SUB_CALLING = 1, CHORUS_SUB_CLOSED = 2 };
+
+// chorus_invoke calls cb unless the subscription is closed (returns 0 then, 1 after a
+// call), publishing the calling thread in *tid for the duration of the call
+// (chorus_subscription_close called from inside cb must not wait for cb). The state goes
+// from idle to calling by compare-and-swap right before the call: a close that swapped in
+// CLOSED first is never followed by a call (review 13: the dispatcher checked for a close,
+// then encoded the event and called; a close from inside another callback returned in
+// between and the callback began after it, up to 87 µs later). chorus_in_cb counts the
+// callbacks running on this thread (chorus_in_callback).
 static __thread int chorus_in_cb;
-static inline void chorus_invoke(chorus_event_cb cb, void *ud, const char *json, size_t len, uint64_t *tid) {
+static inline int chorus_invoke(chorus_event_cb cb, void *ud, const char *json, size_t len, uint64_t *tid, uint32_t *state) {
+	uint32_t idle = CHORUS_SUB_IDLE;
 	__atomic_store_n(tid, (uint64_t)pthread_self(), __ATOMIC_SEQ_CST);
+	if (!__atomic_compare_exchange_n(state, &idle, CHORUS_SUB_CALLING, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {
+		__atomic_store_n(tid, 0, __ATOMIC_SEQ_CST);
+		return 0;
+	}
 	chorus_in_cb++;
 	cb(ud, json, len);
 	chorus_in_cb--;
+	uint32_t calling = CHORUS_SUB_CALLING;
+	__atomic_compare_exchange_n(state, &calling, CHORUS_SUB_IDLE, 0, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
 	__atomic_store_n(tid, 0, __ATOMIC_SEQ_CST);
+	return 1;
 }
 static inline uint64_t chorus_thread_self(void) { return (uint64_t)pthread_self(); }
 // chorus_in_callback: this thread is inside some subscription's callback.
@@ -49,6 +65,7 @@ type subscription struct {
 	// back into Go from that C code runs on the same thread: so a close running on this
 	// thread is inside the callback.
 	thread     *uint64
+	state      *uint32       // chorus_invoke's state word (Go memory, no Go pointers)
 	dispatched chan struct{} // closed when the dispatcher has returned
 }
 
@@ -119,6 +136,7 @@ func chorus_subscribe_callback(h C.chorus_client, cb C.chorus_event_cb, userData
 		s := subscribe(cl)
 		s.callback = true
 		s.thread = new(uint64)
+		s.state = new(uint32)
 		s.dispatched = make(chan struct{})
 		go s.dispatch(cb, userData)
 		*out = C.chorus_subscription(newHandle(s))
@@ -143,9 +161,12 @@ func (s *subscription) dispatch(cb C.chorus_event_cb, userData unsafe.Pointer) {
 			default:
 			}
 			b := append(encodeEvent(ev), 0)
-			// The bytes and the thread word are Go memory without Go pointers, borrowed by C
+			// The bytes and the two words are Go memory without Go pointers, borrowed by C
 			// for the call.
-			C.chorus_invoke(cb, userData, (*C.char)(unsafe.Pointer(&b[0])), C.size_t(len(b)-1), (*C.uint64_t)(unsafe.Pointer(s.thread)))
+			if C.chorus_invoke(cb, userData, (*C.char)(unsafe.Pointer(&b[0])), C.size_t(len(b)-1),
+				(*C.uint64_t)(unsafe.Pointer(s.thread)), (*C.uint32_t)(unsafe.Pointer(s.state))) == 0 {
+				return // closed
+			}
 		}
 	}
 }
@@ -159,6 +180,9 @@ func chorus_subscription_close(h C.chorus_subscription, errOut **C.char) C.int {
 		}
 		deleteHandle(C.uint64_t(h))
 		s.closeOnce.Do(func() {
+			if s.state != nil {
+				atomic.StoreUint32(s.state, 2) // CHORUS_SUB_CLOSED: no call begins after this
+			}
 			close(s.done)
 			s.cancel()
 		})

@@ -474,3 +474,83 @@ fn review10_subscriptions_dropped_inside_each_others_callbacks() {
     assert_eq!(entered, 2, "callbacks that received the message");
     assert_eq!(done.len(), 2, "of {entered} callbacks each dropping the other's subscription, those that returned within 10 s: {done:?}");
 }
+
+#[test]
+fn review13_subscription_closed_inside_another_callback_not_called_again() {
+    // Review 13: chorus.h: chorus_subscription_close called from inside a callback (that
+    // subscription's or any other's) "returns at once and the callback is not called again
+    // after its current call (if one is running)"; Subscription's drop says the same. The
+    // dispatcher checks the subscription is open after receiving an event, then encodes it
+    // and calls the callback: a close from another callback between the check and the call
+    // returns without waiting, and the callback is then called (a C caller that frees the
+    // callback's user_data once the close returned uses freed memory). Here callback A, on
+    // bob's first message of a round, drops four other callback subscriptions (B) of the same
+    // client and then notes the time (the drops have returned); each B counts its calls
+    // whose closure begins after that time (a call already running is not counted). 25
+    // rounds, one message each. Measured on main: 4-9 such calls in 4 runs, beginning up to
+    // 87 us after the drop returned (the trampoline had read user_data before that).
+    // Want: no B callback begins after its drop (inside A's callback) returned.
+    let dir = TempDir::new("r13close");
+    let (_net, alice, bob, g) = pair(&dir);
+    let base = Instant::now();
+    let nanos = move || base.elapsed().as_nanos() as u64;
+    let late = Arc::new(AtomicUsize::new(0));
+    let latest = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let mut rounds_fired = 0;
+    for round in 0..25 {
+        let mut bs = Vec::new();
+        let mut closed_at = Vec::new();
+        for _ in 0..4 {
+            let at = Arc::new(std::sync::atomic::AtomicU64::new(0));
+            let (c, l, m) = (at.clone(), late.clone(), latest.clone());
+            let b = bob
+                .subscribe(move |_ev| {
+                    let began = nanos();
+                    let closed = c.load(Ordering::SeqCst);
+                    if closed != 0 && began > closed {
+                        l.fetch_add(1, Ordering::SeqCst);
+                        m.fetch_max(began - closed, Ordering::SeqCst);
+                    }
+                })
+                .unwrap();
+            bs.push(b);
+            closed_at.push(at);
+        }
+        let slot: Arc<Mutex<Vec<chorus::Subscription>>> = Arc::new(Mutex::new(bs));
+        let fired = Arc::new(AtomicBool::new(false));
+        let (s, fr) = (slot.clone(), fired.clone());
+        let a = bob
+            .subscribe(move |ev| {
+                if !matches!(ev, Event::MessageReceived(_)) || fr.load(Ordering::SeqCst) {
+                    return;
+                }
+                let subs: Vec<_> = s.lock().unwrap().drain(..).collect();
+                drop(subs); // inside a callback: each close returns at once
+                let t = nanos();
+                for c in &closed_at {
+                    c.store(t, Ordering::SeqCst);
+                }
+                fr.store(true, Ordering::SeqCst);
+            })
+            .unwrap();
+        alice.send_text(&g, &format!("round {round}")).unwrap();
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !fired.load(Ordering::SeqCst) && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(5));
+        }
+        if fired.load(Ordering::SeqCst) {
+            rounds_fired += 1;
+        }
+        thread::sleep(Duration::from_millis(50)); // a late call has begun by now
+        drop(a);
+    }
+    let late = late.load(Ordering::SeqCst);
+    let latest = latest.load(Ordering::SeqCst);
+    eprintln!(
+        "review13: {rounds_fired} rounds fired; B callbacks begun after their drop returned: {late} (of up to {}), the latest {} us after",
+        4 * rounds_fired,
+        latest / 1000
+    );
+    assert!(rounds_fired >= 20, "set-up: callback A fired in {rounds_fired} of 25 rounds");
+    assert_eq!(late, 0, "callbacks begun after their subscription was dropped (inside another callback) and the drop returned");
+}
