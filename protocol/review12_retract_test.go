@@ -2,6 +2,7 @@ package protocol_test
 
 import (
 	"bytes"
+	"context"
 	"slices"
 	"testing"
 
@@ -82,4 +83,87 @@ func TestReview12RetractBypassedByOldFrontier(t *testing.T) {
 			waitTexts(t, tn, g, []string{"from other"}, admin, late)
 		})
 	}
+}
+
+// TestReview12RetractedRekeyDescendant (review 12): late, handed x's rekey RX before x's
+// leave (x a member there; RX's prev {H}, late's frontier {F0, RX}), rekeys itself (K,
+// prev {F0, RX}: x still a member at late, so K has a slot for x). L and H then come: RX
+// is no longer in late's frontier (K superseded it), so nothing is retracted, and H,
+// applied superseded (RX named it), sent x no slot, which drops x from late's uncovered
+// installations. x holds the seeds of F0 (a member then), RX (its own) and K (its slot):
+// the test composes every epoch of those seeds (x's view, without its client: x's
+// schedule never held late's {F0, RX}) and asserts that late's next text is not sealed
+// under one of them, and that the members reach one epoch and read each other.
+func TestReview12RetractedRekeyDescendant(t *testing.T) {
+	s := newLeaverRekey(t, 1202, nil)
+	tn, g, admin, other, late, x := s.tn, s.g, s.admin, s.other, s.late, s.x
+	if len(s.f0) != 1 {
+		t.Fatalf("precondition: F0 %s", shortFrontier(s.f0))
+	}
+	f0 := s.f0[0]
+	s.inject(late, s.rekey)
+	if !protocol.AppliedKeyEventForTest(late.c, g, s.rx) {
+		t.Fatalf("precondition: late (x a member there) did not apply x's rekey")
+	}
+	seedF0, ok1 := protocol.KeySeedForTest(late.c, g, f0)
+	seedRX, ok2 := protocol.KeySeedForTest(x.c, g, s.rx)
+	n := len(s.rec.stop())
+	s.rec.start()
+	must(t, late.c.Rekey(context.Background(), g))
+	_, fk, _ := protocol.EpochInfo(late.c, g)
+	if len(fk) != 1 || fk[0] == s.rx {
+		t.Fatalf("precondition: late did not rekey over RX (frontier %s)", shortFrontier(fk))
+	}
+	k := fk[0]
+	seedK, ok3 := protocol.KeySeedForTest(late.c, g, k)
+	if !ok1 || !ok2 || !ok3 {
+		t.Fatalf("precondition: seeds of F0 %v, RX %v, K %v", ok1, ok2, ok3)
+	}
+	xInst := installationOf(t, x)
+	slotForX := false
+	for _, env := range newPubs(s.rec, n) {
+		f := protocol.OpenFrameForTest(protocol.LiveEpochsForTest(late.c, g), g, env.Topic, env.Payload)
+		if env.Topic == s.topic && f.Block != nil && f.Block.Event == k {
+			h := f.Block.Hinter()
+			_, slotForX = f.Block.Find(h.Hint(epoch.Installation(xInst)))
+		}
+	}
+	if !slotForX {
+		t.Fatalf("precondition: late's rekey K has no slot for x")
+	}
+	// Every epoch x computes from the seeds it holds.
+	seeds := map[epoch.ID]epoch.Seed{f0: seedF0, s.rx: seedRX, k: seedK}
+	var xs []epoch.Epoch
+	for _, ids := range [][]epoch.ID{{f0}, {s.rx}, {k}, {f0, s.rx}, {f0, k}, {s.rx, k}, {f0, s.rx, k}} {
+		f, err := epoch.NewFrontier(ids...)
+		must(t, err)
+		var cs []epoch.ID
+		for _, id := range f {
+			sd := seeds[id]
+			c, err := epoch.Contribution(epoch.ID(g), &sd, id, f)
+			must(t, err)
+			cs = append(cs, c)
+		}
+		e, err := epoch.Compose(epoch.ID(g), f, cs)
+		must(t, err)
+		xs = append(xs, e)
+	}
+	s.inject(late, s.leave)
+	s.inject(late, s.heal)
+	tn.settle(admin, other, late)
+	logFrontiers(t, g, s.rx, s.healID, admin, other, late)
+	n = len(s.rec.stop())
+	s.rec.start()
+	mustSend(t, late, g, "from late")
+	tn.settle(admin, other, late)
+	for _, env := range newPubs(s.rec, n) {
+		if f := protocol.OpenFrameForTest(xs, g, env.Topic, env.Payload); env.Topic == s.topic && f.Opened && (f.Block == nil || f.Block.Kind != epoch.KindRekey) {
+			t.Errorf("x (departed) opens late's publish (key block %v, %d bytes)", f.Block != nil, len(f.Body))
+		}
+	}
+	logFrontiers(t, g, s.rx, s.healID, admin, other, late)
+	waitSameEpoch(tn, g, admin, other, late)
+	mustSend(t, other, g, "from other")
+	waitTexts(t, tn, g, []string{"from late"}, admin, other)
+	waitTexts(t, tn, g, []string{"from other"}, admin, late)
 }
