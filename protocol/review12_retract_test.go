@@ -167,3 +167,62 @@ func TestReview12RetractedRekeyDescendant(t *testing.T) {
 	waitTexts(t, tn, g, []string{"from late"}, admin, other)
 	waitTexts(t, tn, g, []string{"from other"}, admin, late)
 }
+
+// TestReview12RetractChainedRekey (review 12): x, after its leave, rekeys twice: RX
+// (prev {H}, as in TestRetractedRekeyStays) then RX2 (prev {RX}, the next rekey of its
+// client). late, handed both before L (x a member there), applies both: RX2 supersedes RX.
+// When L and H come, the only frontier rekey naming H is gone (RX2 names RX), so nothing
+// is retracted, H (applied superseded, no slot for x) drops x from late's uncovered
+// installations, and RX2's coverage is a member's: late stays on {F0, RX2} or {RX2}, an
+// epoch x computes. The others hold RX2 pending (its prev RX refused). Asserted: late's
+// next text is not opened by x (its own client's live epochs), and the members reach one
+// epoch and read each other.
+func TestReview12RetractChainedRekey(t *testing.T) {
+	s := newLeaverRekey(t, 1203, nil)
+	tn, g, admin, other, late, x := s.tn, s.g, s.admin, s.other, s.late, s.x
+	protocol.SetRekeyPrevHookForTest(x.c, nil)
+	n := len(s.rec.stop())
+	s.rec.start()
+	must(t, x.c.Rekey(context.Background(), g))
+	_, fx, _ := protocol.EpochInfo(x.c, g)
+	if len(fx) != 1 || fx[0] == s.rx {
+		t.Fatalf("precondition: x did not rekey over RX (frontier %s)", shortFrontier(fx))
+	}
+	rx2 := fx[0]
+	var chained [][]byte
+	for _, env := range newPubs(s.rec, n) {
+		if f := protocol.OpenFrameForTest(protocol.LiveEpochsForTest(x.c, g), g, env.Topic, env.Payload); env.Topic == s.topic && f.Block != nil && f.Block.Event == rx2 {
+			if !slices.Equal(f.Block.Prev, epoch.Frontier{s.rx}) {
+				t.Fatalf("precondition: RX2's prev %s, want {RX}", shortFrontier(f.Block.Prev))
+			}
+			chained = append(chained, env.Payload)
+		}
+	}
+	if len(chained) == 0 {
+		t.Fatal("precondition: RX2 not recorded")
+	}
+	s.inject(late, s.rekey)
+	s.inject(late, chained)
+	if !protocol.AppliedKeyEventForTest(late.c, g, s.rx) || !protocol.AppliedKeyEventForTest(late.c, g, rx2) {
+		t.Fatalf("precondition: late (x a member there) did not apply RX and RX2")
+	}
+	s.inject(late, s.leave)
+	s.inject(late, s.heal)
+	tn.settle(admin, other, late)
+	logFrontiers(t, g, rx2, s.healID, admin, other, late)
+	xs := protocol.LiveEpochsForTest(x.c, g)
+	n = len(s.rec.stop())
+	s.rec.start()
+	mustSend(t, late, g, "from late")
+	tn.settle(admin, other, late)
+	for _, env := range newPubs(s.rec, n) {
+		if f := protocol.OpenFrameForTest(xs, g, env.Topic, env.Payload); env.Topic == s.topic && f.Opened && (f.Block == nil || f.Block.Kind != epoch.KindRekey) {
+			t.Errorf("x (departed) opens late's publish (key block %v, %d bytes)", f.Block != nil, len(f.Body))
+		}
+	}
+	logFrontiers(t, g, rx2, s.healID, admin, other, late)
+	waitSameEpoch(tn, g, admin, other, late)
+	mustSend(t, other, g, "from other")
+	waitTexts(t, tn, g, []string{"from late"}, admin, other)
+	waitTexts(t, tn, g, []string{"from other"}, admin, late)
+}
