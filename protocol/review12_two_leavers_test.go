@@ -57,8 +57,9 @@ func restoreAndRekey(t *testing.T, tn *testNet, rec *pubRecorder, p *peer, backu
 // leave, rekeys with prev {H} (RX, RY). late, handed RX and RY before the leaves (both
 // members there: frontier {F0, RX, RY}; H held on the word of the author of the one with
 // the smaller id, say RX, handed first), then the leaves, H1 and H: H1 gives {H1, RX, RY};
-// at H, RX is retracted (H named by RY: kept), then RY (H held by x: kept superseded); H, applied while superseded, supersedes its prev H1 and does not
-// enter the frontier itself. Measured on main: late's frontier is empty, and its next
+// at H, RX is retracted (H named by RY: kept), then RY (H held by x: kept superseded);
+// H, applied while superseded, supersedes its prev H1 and does not enter the frontier
+// itself. Measured on main: late's frontier is empty, and its next
 // send fails ("seeds missing for the current frontier: no key event applied") until
 // another member's key event comes. Asserted: late's frontier is {H} after H; late sends,
 // and its text is opened by neither x nor y (their live epochs before leaving and after
@@ -98,7 +99,7 @@ func TestReview12TwoLeaversRollBack(t *testing.T) {
 		p.start(false)
 	}
 	late.pause()
-	des.pause() // one heal for both leaves
+	des.pause() // des heals once it syncs, after both leaves
 	rec.start()
 	must(t, x.c.Leave(ctx, g))
 	must(t, y.c.Leave(ctx, g))
