@@ -23,15 +23,19 @@ func (s *Schedule) Origin(id ID) (RekeyOrigin, bool) {
 // event named it first). id stays known as superseded and not applied (as Refuse records
 // it: a member that applied it names it as prev without being held for it). Its seed and
 // every contribution (computed for the old frontier) are deleted; live epochs are not
-// touched (an epoch computed with id is not derived again). Errors, the schedule
+// touched (an epoch computed with id is not derived again). next is the prev of the
+// event the caller applies right after the retraction (nil: none): an applied prev id
+// that next names needs no restoring, next supersedes it again (review 12,
+// TestReview12RetractBypassedByOldFrontier: a departed author's rekey naming the frontier
+// before its leave beside the heal was never retracted). Errors, the schedule
 // unchanged: ErrSuperseded (id not in the frontier), ErrMismatch (a prev id no other
-// frontier event names was applied: its prev set and seed are not kept, so the frontier
-// before id cannot be restored).
-func (s *Schedule) Retract(id ID, by Author) error {
+// frontier event names and next does not name was applied: its prev set and seed are not
+// kept, so the frontier before id cannot be restored).
+func (s *Schedule) Retract(id ID, by Author, next Frontier) error {
 	if !s.frontier.Contains(id) {
 		return fmt.Errorf("%w: %s", ErrSuperseded, id)
 	}
-	var drop []ID // unseen prev ids named only by id
+	var drop, orphan []ID // unseen prev ids named only by id; held on by's word, named by others too
 	for _, p := range s.prev[id] {
 		named := false
 		for f, fp := range s.prev {
@@ -40,17 +44,25 @@ func (s *Schedule) Retract(id ID, by Author) error {
 				break
 			}
 		}
+		h, held := s.known.holder(p)
+		held = held && (h == by || h == retractedHold)
 		if named {
+			if held && h == by {
+				orphan = append(orphan, p)
+			}
 			continue
 		}
 		if s.known.flag(p)&flagApplied != 0 {
+			if next.Contains(p) {
+				continue // superseded again by the event applied next
+			}
 			return fmt.Errorf("%w: prev %s of %s was applied: the frontier before it is not kept", ErrMismatch, p, id)
 		}
-		if h, ok := s.known.holder(p); ok && h == by {
+		if held {
 			drop = append(drop, p)
 		}
 	}
-	s.known = s.known.retracted(id, drop)
+	s.known = s.known.retracted(id, drop, orphan)
 	s.frontier = slices.DeleteFunc(slices.Clone(s.frontier), func(f ID) bool { return f == id })
 	s.dropLeft(s.frontier)
 	for k, m := range s.material {
@@ -62,9 +74,19 @@ func (s *Schedule) Retract(id ID, by Author) error {
 	return nil
 }
 
-// retracted returns k with id flagged superseded and not applied (its hold released) and
-// the ids of drop (superseded, not applied) forgotten with their holds (k is not modified).
-func (k knownSet) retracted(id ID, drop []ID) knownSet {
+// retractedHold is the author of a hold whose author's rekey was retracted while another
+// frontier event still named the id (Retract's orphans): a later retraction of that
+// event forgets the id as it would forget one held on its own author's word (review 12,
+// TestReview12RetractTwoAuthorsSameHeal: two departed authors' rekeys naming one heal,
+// both retracted, left the heal held on the first one's word, so the heal, applied,
+// superseded its prev and never entered: an empty frontier). An engine's authors are
+// hashes (protocol: SHA-256 of the account id), never zero.
+var retractedHold Author
+
+// retracted returns k with id flagged superseded and not applied (its hold released),
+// the ids of drop (superseded, not applied) forgotten with their holds and the holds of
+// orphan given to retractedHold (k is not modified).
+func (k knownSet) retracted(id ID, drop, orphan []ID) knownSet {
 	out := knownSet{ids: make([]ID, 0, len(k.ids)), flags: make([]byte, 0, len(k.ids)), unseen: k.unseen}
 	for i, x := range k.ids {
 		fl := k.flags[i]
@@ -80,6 +102,9 @@ func (k knownSet) retracted(id ID, drop []ID) knownSet {
 	}
 	for _, h := range k.held {
 		if h.id != id && !slices.Contains(drop, h.id) {
+			if slices.Contains(orphan, h.id) {
+				h.by = retractedHold
+			}
 			out.held = append(out.held, h)
 		}
 	}

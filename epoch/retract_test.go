@@ -43,10 +43,10 @@ func TestRetractRestoresFrontier(t *testing.T) {
 	if got, ok := s.Origin(rx); !ok || got.Author != o.Author {
 		t.Fatalf("Origin(rx): %v", ok)
 	}
-	if err := s.Retract(heal, x); !errors.Is(err, ErrSuperseded) {
+	if err := s.Retract(heal, x, nil); !errors.Is(err, ErrSuperseded) {
 		t.Fatalf("Retract of an id not in the frontier: %v", err)
 	}
-	if err := s.Retract(rx, x); err != nil {
+	if err := s.Retract(rx, x, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(s.Frontier(), Frontier{creation}) || s.Applied(rx) || !s.Superseded(rx) || s.HasSeed(rx) ||
@@ -94,7 +94,7 @@ func TestRetractRestoresFrontier(t *testing.T) {
 	if err := s3.ApplyKnown(Event{ID: rx, Prev: Frontier{heal}, Rekey: &o}, x); err != nil {
 		t.Fatal(err)
 	}
-	if err := s3.Retract(rx, testAuthor("other")); err != nil {
+	if err := s3.Retract(rx, testAuthor("other"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(s3.Frontier(), Frontier{creation}) || !s3.Superseded(heal) || s3.Held(x) != 1 {
@@ -110,7 +110,7 @@ func TestRetractRestoresFrontier(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := marshalState(t, s2)
-	if err := s2.Retract(rx, x); !errors.Is(err, ErrMismatch) || !slices.Equal(marshalState(t, s2), before) {
+	if err := s2.Retract(rx, x, nil); !errors.Is(err, ErrMismatch) || !slices.Equal(marshalState(t, s2), before) {
 		t.Fatalf("Retract with an applied prev: %v (changed %v)", err, !slices.Equal(marshalState(t, s2), before))
 	}
 }
@@ -152,7 +152,7 @@ func FuzzRetract(f *testing.F) {
 		id := fr[int(data[len(data)-1])%len(fr)]
 		prev := s.Prev(id)
 		before := marshalState(t, s)
-		err := s.Retract(id, by)
+		err := s.Retract(id, by, nil)
 		if err != nil {
 			if !errors.Is(err, ErrMismatch) || !slices.Equal(marshalState(t, s), before) {
 				t.Fatalf("refused retraction: %v, changed %v", err, !slices.Equal(marshalState(t, s), before))

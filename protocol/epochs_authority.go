@@ -185,7 +185,7 @@ func (t *txn) retractDeparted(gc *groupCache, st *membership.State, s *epoch.Sch
 		if err != nil {
 			return false, err
 		}
-		if err := s.Retract(id, keyAuthor(in.Account)); err != nil {
+		if err := s.Retract(id, keyAuthor(in.Account), kb.Prev); err != nil {
 			t.c.log.Debug("departed rekey not retracted", "event", shortID(id), "err", err)
 			continue
 		}

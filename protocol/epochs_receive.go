@@ -342,8 +342,14 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			m.Departs = append(m.Departs, kb.Event.String())
 		}
 		if kb.Parts == 1 {
-			// A departed installation this event sent no seed to is excluded from now on.
-			if len(m.Uncovered) > 0 {
+			// A departed installation this event sent no seed to is excluded from now on —
+			// when the event is in the frontier: one applied superseded (a departed
+			// author's rekey named it before it came, and was not retracted) is not in
+			// the epoch, and the installation may compute the epoch still (review 12,
+			// TestReview12RetractChainedRekey, TestReview12RetractedRekeyDescendant: the
+			// heal, superseded, took x out of Uncovered and late sent under an epoch x
+			// composes).
+			if len(m.Uncovered) > 0 && s.Frontier().Contains(kb.Event) {
 				h := kb.Hinter()
 				m.Uncovered = slices.DeleteFunc(m.Uncovered, func(u InstallationID) bool {
 					_, ok := kb.Find(h.Hint(epoch.Installation(u)))

@@ -28,10 +28,18 @@ type leaverRekey struct {
 	leave, heal, rekey      [][]byte      // the publishes (read with kept)
 	healID, rx              epoch.ID
 	rxBlock                 *epoch.KeyBlock // RX's block as x's frame holds it
+	f0                      epoch.Frontier  // x's frontier when it rekeyed (restored: before L)
 }
 
 // newLeaverRekey builds the scene; legacy, if not nil, is applied to x before its rekey.
 func newLeaverRekey(t *testing.T, seed int64, legacy func(*protocol.Client)) *leaverRekey {
+	t.Helper()
+	return newLeaverRekeyPrev(t, seed, legacy, nil)
+}
+
+// newLeaverRekeyPrev is newLeaverRekey with RX's prev set given by prevOf (x's frontier
+// before L, and H) instead of {H}.
+func newLeaverRekeyPrev(t *testing.T, seed int64, legacy func(*protocol.Client), prevOf func(f0 epoch.Frontier, h epoch.ID) epoch.Frontier) *leaverRekey {
 	t.Helper()
 	s := &leaverRekey{rec: &pubRecorder{}}
 	s.tn = newEpochNet(t, memory.Config{Seed: seed, Tap: s.rec.tap}, 0)
@@ -99,7 +107,13 @@ func newLeaverRekey(t *testing.T, seed int64, legacy func(*protocol.Client)) *le
 	x.pause()
 	tn.net.SetOffline(x.name, false)
 	healID := s.healID
-	protocol.SetRekeyPrevHookForTest(x.c, func(epoch.Frontier) epoch.Frontier { return epoch.Frontier{healID} })
+	protocol.SetRekeyPrevHookForTest(x.c, func(f0 epoch.Frontier) epoch.Frontier {
+		s.f0 = slices.Clone(f0)
+		if prevOf != nil {
+			return prevOf(f0, healID)
+		}
+		return epoch.Frontier{healID}
+	})
 	if legacy != nil {
 		legacy(x.c)
 	}
