@@ -180,7 +180,14 @@ func TestReview12RetractedRekeyDescendant(t *testing.T) {
 // epoch x computes. The others hold RX2 pending (its prev RX refused). Asserted: late's
 // next text is not opened by x (its own client's live epochs): H, superseded, no longer
 // takes x out of late's uncovered installations, so late heals before sending.
-func TestReview12RetractChainedRekey(t *testing.T) {
+func TestReview12RetractChainedRekey(t *testing.T) { chainedRekey(t, false) }
+
+// TestReview12RetractChainedRekeyRestart: the same with late restarted after applying RX and
+// RX2, before L and H (converge10): RX's record (its prev {H} and origin, RX out of the
+// frontier since RX2) is stored with RX2's block, so that H still retracts both.
+func TestReview12RetractChainedRekeyRestart(t *testing.T) { chainedRekey(t, true) }
+
+func chainedRekey(t *testing.T, restart bool) {
 	s := newLeaverRekey(t, 1203, nil)
 	tn, g, admin, other, late, x := s.tn, s.g, s.admin, s.other, s.late, s.x
 	protocol.SetRekeyPrevHookForTest(x.c, nil)
@@ -208,6 +215,13 @@ func TestReview12RetractChainedRekey(t *testing.T) {
 	s.inject(late, chained)
 	if !protocol.AppliedKeyEventForTest(late.c, g, s.rx) || !protocol.AppliedKeyEventForTest(late.c, g, rx2) {
 		t.Fatalf("precondition: late (x a member there) did not apply RX and RX2")
+	}
+	if restart {
+		late.stop()
+		late.start(false)
+		if !protocol.AppliedKeyEventForTest(late.c, g, rx2) {
+			t.Fatalf("precondition: late lost RX2 in the restart")
+		}
 	}
 	s.inject(late, s.leave)
 	s.inject(late, s.heal)
