@@ -209,3 +209,39 @@ func TestRecordsBounded(t *testing.T) {
 		t.Fatalf("a record of an event not provisional: %v", err)
 	}
 }
+
+// TestSeenPrevRecords: an event applied from a member's Welcome whose signed block then
+// names an unseen id (SeenPrev holds it on the block author's word) becomes provisional
+// (recorded with the signed prev, which the state round-trips), and its retraction
+// forgets that id; the id applied without a retraction ends the record.
+func TestSeenPrevRecords(t *testing.T) {
+	s := NewSchedule(testID("group"))
+	f0, e, u := testID("f0"), testID("entry"), testID("unseen")
+	a, b := testAuthor("a"), testAuthor("b")
+	if err := s.Apply(Event{ID: f0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyWelcomed(Event{ID: e, Prev: Frontier{f0}}, b); err != nil {
+		t.Fatal(err)
+	}
+	if len(s.Recorded()) != 0 {
+		t.Fatal("a Welcome entry naming only known ids recorded")
+	}
+	signed := mustFrontier(t, f0, u)
+	if changed, err := s.SeenPrev(Event{ID: e, Prev: signed}, a); err != nil || !changed {
+		t.Fatalf("SeenPrev: %v %v", changed, err)
+	}
+	if prev, _, ok := s.Record(e); !ok || !prev.Equal(signed) {
+		t.Fatalf("record after SeenPrev: %v", ok)
+	}
+	s = roundTrip(t, s)
+	plain := s.Clone()
+	if err := plain.ApplyKnown(Event{ID: u}, b); err != nil || len(plain.Recorded()) != 0 {
+		t.Fatalf("the unseen id applied: %v, %d recorded", err, len(plain.Recorded()))
+	}
+	gone, err := s.Retract(e, a, Frontier{f0})
+	if err != nil || !slices.Equal(gone, []ID{e}) || s.Superseded(u) || s.Applied(e) {
+		t.Fatalf("Retract: %v, %d gone, unseen id kept %v", err, len(gone), s.Superseded(u))
+	}
+	roundTrip(t, s)
+}
