@@ -167,7 +167,9 @@ func (t *txn) retractDeparted(gc *groupCache, st *membership.State, s *epoch.Sch
 		return false, nil // only an id a rekey named before it was met
 	}
 	changed := false
-	for _, id := range slices.Concat(s.Frontier(), s.Recorded()) {
+	cands := slices.Concat(s.Frontier(), s.Recorded())
+	slices.SortFunc(cands, func(a, b epoch.ID) int { return bytes.Compare(a[:], b[:]) })
+	for _, id := range slices.Compact(cands) {
 		prev, o, ok := s.Prev(id), epoch.RekeyOrigin{}, false
 		if rp, ro, rec := s.Record(id); rec {
 			prev, ok = rp, ro != nil
