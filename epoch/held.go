@@ -71,13 +71,7 @@ func (s *Schedule) applyHeld(ev Event, by Author, welcomed bool) error {
 			}
 		}
 	}
-	if err := s.Apply(ev); err != nil {
-		return err
-	}
-	if len(hold) > 0 {
-		s.known = s.known.hold(hold, by)
-	}
-	return nil
+	return s.apply(ev, hold, by)
 }
 
 // Seen records that applied key event id was seen in its key block: the hold of the
@@ -148,6 +142,7 @@ func (s *Schedule) SeenPrev(ev Event, by Author) (bool, error) {
 		// the entry's stayed for good, and honest Welcomes naming the event were refused).
 		s.prev[ev.ID] = ev.Prev.clone()
 	}
+	s.reprev(ev)
 	s.dropLeft(next)
 	for id, m := range s.material {
 		if !next.Contains(id) || (changed && m.kind == hasContribution) {

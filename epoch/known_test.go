@@ -409,7 +409,7 @@ func TestStateBeforeHeldLoads(t *testing.T) {
 	}
 	// Re-encoded as state version 2: the same with an origin byte (none) per frontier entry.
 	upgraded := append(slices.Clone(old[:len(old)-1]), 0, 0)
-	upgraded[1] = stateVersion
+	upgraded[1] = stateVersionPlain
 	if !s.Frontier().Equal(Frontier{x}) || s.Unseen() != 1 || s.HeldAll() != 0 || !bytes.Equal(marshalState(t, &s), upgraded) {
 		t.Fatalf("previous version's state: frontier %v, %d unseen, %d held, re-encoded as expected %v",
 			s.Frontier(), s.Unseen(), s.HeldAll(), bytes.Equal(marshalState(t, &s), upgraded))

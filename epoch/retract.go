@@ -13,65 +13,107 @@ func (s *Schedule) Origin(id ID) (RekeyOrigin, bool) {
 	return o, ok
 }
 
-// Retract takes frontier event id back out of the schedule: a rekey applied on its
+// Retract takes applied event id back out of the schedule: a rekey applied on its
 // author's word that was later found not to be valid (spec "Authority", retraction: a
-// departed author's rekey met before its departure). by is the author whose word it was
-// applied on (ApplyKnown). The frontier loses id; each prev id it named that no other
-// frontier event names, never applied and held on by's word (id, or an earlier event of
-// by's, named it first) is forgotten, as if id had never been applied, so that the event,
-// when it comes, enters the frontier; a prev held otherwise stays superseded (another
-// event named it first). id stays known as superseded and not applied (as Refuse records
-// it: a member that applied it names it as prev without being held for it). Its seed and
-// every contribution (computed for the old frontier) are deleted; live epochs are not
-// touched (an epoch computed with id is not derived again). next is the prev of the
-// event the caller applies right after the retraction (nil: none): an applied prev id
-// that next names needs no restoring, next supersedes it again (review 12,
-// TestReview12RetractBypassedByOldFrontier: a departed author's rekey naming the frontier
-// before its leave beside the heal was never retracted). Errors, the schedule
-// unchanged: ErrSuperseded (id not in the frontier), ErrMismatch (a prev id no other
-// frontier event names and next does not name was applied: its prev set and seed are not
-// kept, so the frontier before id cannot be restored).
-func (s *Schedule) Retract(id ID, by Author, next Frontier) error {
-	if !s.frontier.Contains(id) {
-		return fmt.Errorf("%w: %s", ErrSuperseded, id)
+// departed author's rekey met before its departure), in the frontier or recorded
+// (provisional.go), with every frontier or recorded event whose prev names a retracted id,
+// recursively (its descendants: the author's next rekey over it, a member's rekey over it;
+// review 12, TestReview12RetractChainedRekey, TestReview12RetractedRekeyDescendant). by is
+// the author whose word id was applied on (ApplyKnown). The retracted events leave the
+// frontier and their records; each prev id they named that no other frontier or recorded
+// event names, never applied and held on by's word (a retracted event, or an earlier event
+// of by's, named it first) is forgotten, as if they had never been applied, so that the
+// event, when it comes, enters the frontier; a prev held otherwise stays superseded
+// (another event named it first). The retracted ids stay known as superseded and not
+// applied (as Refuse records them: a member that applied one names it as prev without
+// being held for it). Their seeds and every contribution (computed for the old frontier)
+// are deleted; live epochs are not touched (an epoch computed with them is not derived
+// again). next is the prev of the event the caller applies right after the retraction
+// (nil: none): an applied prev id that next names needs no restoring, next supersedes it
+// again (review 12, TestReview12RetractBypassedByOldFrontier: a departed author's rekey
+// naming the frontier before its leave beside the heal was never retracted). It returns
+// the retracted ids, ascending. Errors, the schedule unchanged: ErrSuperseded (id neither
+// in the frontier nor recorded), ErrMismatch (a prev id no other frontier or recorded
+// event names and next does not name was applied: its prev set and seed are not kept, so
+// the frontier before id cannot be restored; or a retracted event is named by an applied
+// event kept nowhere, past MaxProvisional records).
+func (s *Schedule) Retract(id ID, by Author, next Frontier) ([]ID, error) {
+	_, recorded := s.rec[id]
+	if !s.frontier.Contains(id) && !recorded {
+		return nil, fmt.Errorf("%w: %s", ErrSuperseded, id)
 	}
-	var drop, orphan []ID // unseen prev ids named only by id; held on by's word, named by others too
-	for _, p := range s.prev[id] {
-		named := false
-		for f, fp := range s.prev {
-			if f != id && fp.Contains(p) {
-				named = true
-				break
+	// The events a retraction may reach, with their prev sets.
+	prevOf := make(map[ID]Frontier, len(s.frontier)+len(s.rec))
+	for e, r := range s.rec {
+		prevOf[e] = r.prev
+	}
+	for _, f := range s.frontier {
+		prevOf[f] = s.prev[f]
+	}
+	gone := []ID{id}
+	for grown := true; grown; {
+		grown = false
+		for e, p := range prevOf {
+			if !slices.Contains(gone, e) && slices.ContainsFunc(p, func(q ID) bool { return slices.Contains(gone, q) }) {
+				gone = append(gone, e)
+				grown = true
 			}
-		}
-		h, held := s.known.holder(p)
-		held = held && (h == by || h == retractedHold)
-		if named {
-			if held && h == by {
-				orphan = append(orphan, p)
-			}
-			continue
-		}
-		if s.known.flag(p)&flagApplied != 0 {
-			if next.Contains(p) {
-				continue // superseded again by the event applied next
-			}
-			return fmt.Errorf("%w: prev %s of %s was applied: the frontier before it is not kept", ErrMismatch, p, id)
-		}
-		if held {
-			drop = append(drop, p)
 		}
 	}
-	s.known = s.known.retracted(id, drop, orphan)
-	s.frontier = slices.DeleteFunc(slices.Clone(s.frontier), func(f ID) bool { return f == id })
+	slices.SortFunc(gone, cmpID)
+	for _, g := range gone {
+		// Superseded by no retracted event: an applied event the schedule keeps nothing of
+		// (past MaxProvisional) names it, and would stay, descended from it.
+		if s.known.flag(g)&flagSuperseded != 0 && !slices.ContainsFunc(gone, func(r ID) bool { return prevOf[r].Contains(g) }) {
+			return nil, fmt.Errorf("%w: %s is named by an event not recorded", ErrMismatch, g)
+		}
+	}
+	var drop, orphan []ID // unseen prev ids named only by gone; held on by's word, named by others too
+	for _, r := range gone {
+		for _, p := range prevOf[r] {
+			if slices.Contains(gone, p) || slices.Contains(drop, p) || slices.Contains(orphan, p) {
+				continue
+			}
+			named := false
+			for f, fp := range prevOf {
+				if !slices.Contains(gone, f) && fp.Contains(p) {
+					named = true
+					break
+				}
+			}
+			h, held := s.known.holder(p)
+			held = held && (h == by || h == retractedHold)
+			if named {
+				if held && h == by {
+					orphan = append(orphan, p)
+				}
+				continue
+			}
+			if s.known.flag(p)&flagApplied != 0 {
+				if next.Contains(p) {
+					continue // superseded again by the event applied next
+				}
+				return nil, fmt.Errorf("%w: prev %s of %s was applied: the frontier before it is not kept", ErrMismatch, p, r)
+			}
+			if held {
+				drop = append(drop, p)
+			}
+		}
+	}
+	s.known = s.known.retracted(gone, drop, orphan)
+	s.frontier = slices.DeleteFunc(slices.Clone(s.frontier), func(f ID) bool { return slices.Contains(gone, f) })
 	s.dropLeft(s.frontier)
+	for _, r := range gone {
+		delete(s.rec, r)
+	}
+	s.pruneRecords()
 	for k, m := range s.material {
-		if k == id || m.kind == hasContribution {
+		if slices.Contains(gone, k) || m.kind == hasContribution {
 			clear(m.v[:])
 			delete(s.material, k)
 		}
 	}
-	return nil
+	return gone, nil
 }
 
 // retractedHold is the author of a hold whose author's rekey was retracted while another
@@ -83,10 +125,10 @@ func (s *Schedule) Retract(id ID, by Author, next Frontier) error {
 // hashes (protocol: SHA-256 of the account id), never zero.
 var retractedHold Author
 
-// retracted returns k with id flagged superseded and not applied (its hold released),
-// the ids of drop (superseded, not applied) forgotten with their holds and the holds of
-// orphan given to retractedHold (k is not modified).
-func (k knownSet) retracted(id ID, drop, orphan []ID) knownSet {
+// retracted returns k with the ids of gone flagged superseded and not applied (their holds
+// released), the ids of drop (superseded, not applied) forgotten with their holds and the
+// holds of orphan given to retractedHold (k is not modified).
+func (k knownSet) retracted(gone, drop, orphan []ID) knownSet {
 	out := knownSet{ids: make([]ID, 0, len(k.ids)), flags: make([]byte, 0, len(k.ids)), unseen: k.unseen}
 	for i, x := range k.ids {
 		fl := k.flags[i]
@@ -94,14 +136,14 @@ func (k knownSet) retracted(id ID, drop, orphan []ID) knownSet {
 		case slices.Contains(drop, x):
 			out.unseen--
 			continue
-		case x == id:
+		case slices.Contains(gone, x): // applied (frontier or recorded)
 			fl = flagSuperseded
 			out.unseen++
 		}
 		out.ids, out.flags = append(out.ids, x), append(out.flags, fl)
 	}
 	for _, h := range k.held {
-		if h.id != id && !slices.Contains(drop, h.id) {
+		if !slices.Contains(gone, h.id) && !slices.Contains(drop, h.id) {
 			if slices.Contains(orphan, h.id) {
 				h.by = retractedHold
 			}

@@ -43,10 +43,10 @@ func TestRetractRestoresFrontier(t *testing.T) {
 	if got, ok := s.Origin(rx); !ok || got.Author != o.Author {
 		t.Fatalf("Origin(rx): %v", ok)
 	}
-	if err := s.Retract(heal, x, nil); !errors.Is(err, ErrSuperseded) {
+	if _, err := s.Retract(heal, x, nil); !errors.Is(err, ErrSuperseded) {
 		t.Fatalf("Retract of an id not in the frontier: %v", err)
 	}
-	if err := s.Retract(rx, x, nil); err != nil {
+	if _, err := s.Retract(rx, x, nil); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(s.Frontier(), Frontier{creation}) || s.Applied(rx) || !s.Superseded(rx) || s.HasSeed(rx) ||
@@ -94,7 +94,7 @@ func TestRetractRestoresFrontier(t *testing.T) {
 	if err := s3.ApplyKnown(Event{ID: rx, Prev: Frontier{heal}, Rekey: &o}, x); err != nil {
 		t.Fatal(err)
 	}
-	if err := s3.Retract(rx, testAuthor("other"), nil); err != nil {
+	if _, err := s3.Retract(rx, testAuthor("other"), nil); err != nil {
 		t.Fatal(err)
 	}
 	if !slices.Equal(s3.Frontier(), Frontier{creation}) || !s3.Superseded(heal) || s3.Held(x) != 1 {
@@ -110,19 +110,24 @@ func TestRetractRestoresFrontier(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := marshalState(t, s2)
-	if err := s2.Retract(rx, x, nil); !errors.Is(err, ErrMismatch) || !slices.Equal(marshalState(t, s2), before) {
+	if _, err := s2.Retract(rx, x, nil); !errors.Is(err, ErrMismatch) || !slices.Equal(marshalState(t, s2), before) {
 		t.Fatalf("Retract with an applied prev: %v (changed %v)", err, !slices.Equal(marshalState(t, s2), before))
 	}
 }
 
 // FuzzRetract: applied events (some naming ids never applied, held on an author's word),
-// then one frontier event retracted: either refused (ErrMismatch, an applied prev it alone
-// superseded; the encoding unchanged) or the frontier is the one before less that event,
-// the state decodes and re-encodes identically, and a prev it alone named, applied later,
-// enters the frontier.
+// then one frontier or recorded event retracted (with its descendants: chains, review 12):
+// either refused (ErrMismatch: an applied prev only retracted events superseded, or an
+// unrecorded descendant; the encoding unchanged) or the frontier is the one a schedule
+// that never applied the retracted events reaches, every retracted event is superseded
+// and not applied, the state decodes and re-encodes identically, and a prev only they
+// named, applied later, enters the frontier.
 func FuzzRetract(f *testing.F) {
 	f.Add([]byte{0, 0, 1, 1, 2, 8, 2})
 	f.Add([]byte{0, 0, 1, 1, 2, 1, 3, 6, 3})
+	f.Add([]byte{0, 0, 1, 1 << 2, 3, 1 << 1, 1})            // a chain: b names c (unseen), d names b; retract b
+	f.Add([]byte{0, 0, 1, 1 << 2, 3, 1<<0 | 1<<1, 1})       // a descendant over a and b
+	f.Add([]byte{0, 0, 1, 1 << 2, 3, 1 << 1, 4, 1 << 3, 1}) // a longer chain
 	f.Fuzz(func(t *testing.T, data []byte) {
 		const n = 8
 		if len(data) < 1 {
@@ -134,6 +139,7 @@ func FuzzRetract(f *testing.F) {
 		}
 		s := NewSchedule(fuzzGroup)
 		by := testAuthor("by")
+		var evs []Event
 		for i := 0; i+1 < len(data)-1; i += 2 {
 			e := int(data[i]) % n
 			var prev []ID
@@ -143,25 +149,45 @@ func FuzzRetract(f *testing.F) {
 				}
 			}
 			pf, _ := NewFrontier(prev...)
-			_ = s.ApplyKnown(Event{ID: ids[e], Prev: pf}, by)
+			evs = append(evs, Event{ID: ids[e], Prev: pf})
+			_ = s.ApplyKnown(evs[len(evs)-1], by)
 		}
-		fr := s.Frontier()
-		if len(fr) == 0 {
+		cand := slices.Concat(s.Frontier(), s.Recorded())
+		slices.SortFunc(cand, cmpID)
+		cand = slices.Compact(cand)
+		if len(cand) == 0 {
 			return
 		}
-		id := fr[int(data[len(data)-1])%len(fr)]
-		prev := s.Prev(id)
+		id := cand[int(data[len(data)-1])%len(cand)]
+		var prev Frontier
+		for _, r := range cand {
+			p := s.Prev(r)
+			if rp, _, ok := s.Record(r); ok {
+				p = rp
+			}
+			prev = append(prev, p...)
+		}
 		before := marshalState(t, s)
-		err := s.Retract(id, by, nil)
+		gone, err := s.Retract(id, by, nil)
 		if err != nil {
 			if !errors.Is(err, ErrMismatch) || !slices.Equal(marshalState(t, s), before) {
 				t.Fatalf("refused retraction: %v, changed %v", err, !slices.Equal(marshalState(t, s), before))
 			}
 			return
 		}
-		want := slices.DeleteFunc(slices.Clone(fr), func(x ID) bool { return x == id })
-		if !s.Frontier().Equal(want) || s.Applied(id) || !s.Superseded(id) {
-			t.Fatalf("after Retract: frontier %d events (want %d), applied %v superseded %v", len(s.Frontier()), len(want), s.Applied(id), s.Superseded(id))
+		ref := NewSchedule(fuzzGroup)
+		for _, ev := range evs {
+			if !slices.Contains(gone, ev.ID) {
+				_ = ref.ApplyKnown(ev, by)
+			}
+		}
+		if !slices.Contains(gone, id) || !s.Frontier().Equal(ref.Frontier()) {
+			t.Fatalf("after Retract: frontier %d events, %d without the %d retracted events", len(s.Frontier()), len(ref.Frontier()), len(gone))
+		}
+		for _, g := range gone {
+			if s.Applied(g) || !s.Superseded(g) {
+				t.Fatalf("a retracted event: applied %v superseded %v", s.Applied(g), s.Superseded(g))
+			}
 		}
 		enc := marshalState(t, s)
 		var back Schedule
@@ -169,8 +195,8 @@ func FuzzRetract(f *testing.F) {
 			t.Fatalf("round trip: %v", err)
 		}
 		for _, p := range prev {
-			if s.Superseded(p) || s.Applied(p) {
-				continue // named by another frontier event
+			if s.Superseded(p) || s.Applied(p) || slices.Contains(gone, p) {
+				continue // named by another event
 			}
 			if err := s.ApplyKnown(Event{ID: p}, by); err != nil || !s.Frontier().Contains(p) {
 				t.Fatalf("a prev forgotten by the retraction, applied: %v, in the frontier %v", err, s.Frontier().Contains(p))

@@ -32,10 +32,10 @@ func TestReview12RetractTwoAuthorsSameHeal(t *testing.T) {
 	if !slices.Equal(s.Frontier(), mustFrontier(t, f0, rx, ry)) {
 		t.Fatalf("precondition: frontier of %d events", len(s.Frontier()))
 	}
-	if err := s.Retract(rx, x, nil); err != nil {
+	if _, err := s.Retract(rx, x, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.Retract(ry, y, nil); err != nil {
+	if _, err := s.Retract(ry, y, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.ApplyKnown(Event{ID: heal, Prev: Frontier{f0}}, des); err != nil {

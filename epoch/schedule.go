@@ -46,7 +46,8 @@ type Schedule struct {
 	prev     map[ID]Frontier    // prev sets of the frontier events
 	origin   map[ID]RekeyOrigin // authors and nonces of the frontier rekeys whose ids commit to their prev (nil: none)
 	material map[ID]material
-	live     []Epoch // oldest first
+	live     []Epoch           // oldest first
+	rec      map[ID]undoRecord // the provisional events' prev sets and origins (provisional.go; nil: none)
 }
 
 // NewSchedule returns an empty schedule for group (no key event applied yet).
@@ -99,7 +100,11 @@ func (s *Schedule) Superseded(id ID) bool { return s.known.flag(id)&flagSupersed
 // ErrDuplicate, ErrFrontierFull, ErrTooManyEvents; the schedule is then unchanged.
 // Seeds and contributions of events that leave the frontier are deleted, and every stored
 // contribution is deleted when the frontier changes (it was computed for the old one).
-func (s *Schedule) Apply(ev Event) error {
+func (s *Schedule) Apply(ev Event) error { return s.apply(ev, nil, Author{}) }
+
+// apply is Apply, the ids of hold (known once ev is applied) then held on by's word, and
+// ev recorded if it is provisional (provisional.go).
+func (s *Schedule) apply(ev Event, hold []ID, by Author) error {
 	if !ev.Prev.valid() || ev.Prev.Contains(ev.ID) {
 		return fmt.Errorf("%w: prev of %s not canonical or naming the event itself", ErrMalformed, ev.ID)
 	}
@@ -133,8 +138,12 @@ func (s *Schedule) Apply(ev Event) error {
 		return fmt.Errorf("%w: %d events", ErrFrontierFull, len(next))
 	}
 	s.known = s.known.applied(ev)
+	if len(hold) > 0 {
+		s.known = s.known.hold(hold, by)
+	}
 	changed := !next.Equal(s.frontier)
 	s.frontier = next
+	s.noteProvisional(ev)
 	if next.Contains(ev.ID) {
 		s.prev[ev.ID] = ev.Prev.clone()
 		if ev.Rekey != nil {
@@ -428,20 +437,25 @@ func (s *Schedule) Clone() *Schedule {
 		prev[id] = p.clone()
 	}
 	return &Schedule{group: s.group, known: s.known, frontier: slices.Clone(s.frontier), prev: prev,
-		origin: maps.Clone(s.origin), material: maps.Clone(s.material), live: slices.Clone(s.live)}
+		origin: maps.Clone(s.origin), material: maps.Clone(s.material), live: slices.Clone(s.live),
+		rec: maps.Clone(s.rec)} // a record is never written, only replaced
 }
 
 // stateMagic is the first byte of the state encoding ('E').
 const (
-	stateMagic   = 0x45
-	stateVersion = 2 // 1 (before welid) has no origins in its frontier entries
+	stateMagic        = 0x45
+	stateVersion      = 3 // with records (provisional.go); 1 (before welid): no origins in its frontier entries
+	stateVersionPlain = 2 // without records (as before converge10): written when there are none
 )
 
 // MarshalBinary encodes the schedule canonically (spec: "State").
 func (s *Schedule) MarshalBinary() ([]byte, error) {
 	ids, held := s.known.ids, s.known.held
 	b := make([]byte, 0, 2+IDSize+4+len(ids)*(IDSize+1)+len(held)*AuthorSize+1+len(s.material)*(IDSize+1+IDSize)+1+len(s.live)*2*IDSize)
-	b = append(b, stateMagic, stateVersion)
+	b = append(b, stateMagic, stateVersionPlain)
+	if len(s.rec) > 0 {
+		b[len(b)-1] = stateVersion
+	}
 	b = append(b, s.group[:]...)
 	b = append(b, byte(len(ids)>>24), byte(len(ids)>>16), byte(len(ids)>>8), byte(len(ids)))
 	off := len(b)
@@ -476,6 +490,9 @@ func (s *Schedule) MarshalBinary() ([]byte, error) {
 	for _, l := range s.live {
 		b = append(append(b, l.ID[:]...), l.Secret[:]...)
 	}
+	if len(s.rec) > 0 {
+		b = s.appendRecords(b)
+	}
 	return b, nil
 }
 
@@ -487,7 +504,7 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 	if r.err == nil && magic != stateMagic {
 		return fmt.Errorf("%w: state magic %#x", ErrMalformed, magic)
 	}
-	if r.err == nil && ver != stateVersion && ver != 1 {
+	if r.err == nil && (ver < 1 || ver > stateVersion) {
 		return fmt.Errorf("%w: state version %d", ErrUnsupportedVersion, ver)
 	}
 	n := &Schedule{prev: map[ID]Frontier{}, material: map[ID]material{}}
@@ -539,7 +556,7 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 		}
 		var o *RekeyOrigin
 		okOrigin := true
-		if ver == stateVersion {
+		if ver >= 2 {
 			o, okOrigin = readOrigin(&r)
 		}
 		if r.err != nil {
@@ -577,6 +594,11 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 			}
 		}
 		n.live = append(n.live, e)
+	}
+	if ver >= 3 {
+		if err := n.readRecords(&r); err != nil {
+			return err
+		}
 	}
 	if r.err != nil {
 		return r.err

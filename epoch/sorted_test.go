@@ -45,7 +45,7 @@ func TestScheduleSortedKnown(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		wantEnc := append([]byte{stateMagic, stateVersion}, s.group[:]...)
+		wantEnc := append([]byte{stateMagic, stateVersionPlain}, s.group[:]...)
 		wantEnc = append(wantEnc, byte(len(want)>>24), byte(len(want)>>16), byte(len(want)>>8), byte(len(want)))
 		for _, id := range want {
 			wantEnc = append(append(wantEnc, id[:]...), ref[id])

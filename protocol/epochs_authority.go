@@ -147,25 +147,40 @@ func (t *txn) departedIn(gc *groupCache, st *membership.State, s *epoch.Schedule
 	return false, nil
 }
 
-// retractDeparted re-judges, before key block kb is applied, the frontier rekeys of
-// accounts no member now that name kb's event as a prev never applied (held on their
-// author's word), with kb's heads for it (spec "Authority", retraction): one whose
-// author's departure is in its causal membership past now is retracted
-// (epoch.Schedule.Retract: the frontier before it, its prev forgotten so that kb's event
-// enters the frontier, its kept seed dropped from m), as the members that met kb's event
-// first refused it. Review 11 finding 1: a member handed a departed author's rekey before
-// the departure and the heal it names applied it, and stayed on its epoch for good. It
-// reports whether s or m changed; a rekey that cannot be judged yet (a head not kept) or
-// cannot be retracted (a prev it alone superseded was applied) stays.
+// retractDeparted re-judges, before key block kb is applied, the rekeys of accounts no
+// member now that name kb's event as a prev never applied (held on their author's word),
+// with kb's heads for it (spec "Authority", retraction): the frontier rekeys and the
+// recorded ones (epoch.Schedule.Record: applied while provisional, superseded since by
+// the author's next rekey or a member's rekey over it). One whose author's departure is in
+// its causal membership past now is retracted with every frontier or recorded event
+// descended from it (epoch.Schedule.Retract: the frontier before them, their prev forgotten
+// so that kb's event enters the frontier, their kept seeds dropped from m), as the members
+// that met kb's event first refused it. Review 11 finding 1: a member handed a departed
+// author's rekey before the departure and the heal it names applied it, and stayed on its
+// epoch for good; review 12 (TestReview12RetractChainedRekey,
+// TestReview12RetractedRekeyDescendant): the same when the author's second rekey, or the
+// member's own rekey, had superseded it. It reports whether s or m changed; a rekey that
+// cannot be judged yet (a head not kept) or cannot be retracted (a prev only retracted
+// events superseded was applied and kb does not name it; a descendant kept nowhere) stays.
 func (t *txn) retractDeparted(gc *groupCache, st *membership.State, s *epoch.Schedule, m *epochMeta, kb *epoch.KeyBlock) (bool, error) {
 	if s.Applied(kb.Event) || !s.Superseded(kb.Event) {
-		return false, nil // only an id a frontier rekey named before it was met
+		return false, nil // only an id a rekey named before it was met
 	}
 	changed := false
-	for _, id := range s.Frontier() {
-		o, ok := s.Origin(id)
-		if !ok || !s.Prev(id).Contains(kb.Event) {
-			continue
+	cands := slices.Concat(s.Frontier(), s.Recorded())
+	slices.SortFunc(cands, func(a, b epoch.ID) int { return bytes.Compare(a[:], b[:]) })
+	for _, id := range slices.Compact(cands) {
+		prev, o, ok := s.Prev(id), epoch.RekeyOrigin{}, false
+		if rp, ro, rec := s.Record(id); rec {
+			prev, ok = rp, ro != nil
+			if ok {
+				o = *ro
+			}
+		} else {
+			o, ok = s.Origin(id)
+		}
+		if !ok || !s.Applied(id) || !prev.Contains(kb.Event) {
+			continue // not a rekey with an origin kept, or retracted with an earlier one
 		}
 		in, err := t.installationView(InstallationID(o.Author))
 		if errors.Is(err, storage.ErrNotFound) {
@@ -177,7 +192,7 @@ func (t *txn) retractDeparted(gc *groupCache, st *membership.State, s *epoch.Sch
 		if st.IsMember(in.Account) {
 			continue
 		}
-		rb := &epoch.KeyBlock{Kind: epoch.KindRekey, Event: id, Author: o.Author, Prev: s.Prev(id), Heads: o.Heads}
+		rb := &epoch.KeyBlock{Kind: epoch.KindRekey, Event: id, Author: o.Author, Prev: prev, Heads: o.Heads}
 		departed, err := t.departedIn(gc, st, s, rb, in.Account, kb)
 		if errors.Is(err, errPending) || err == nil && !departed {
 			continue
@@ -185,13 +200,16 @@ func (t *txn) retractDeparted(gc *groupCache, st *membership.State, s *epoch.Sch
 		if err != nil {
 			return false, err
 		}
-		if err := s.Retract(id, keyAuthor(in.Account), kb.Prev); err != nil {
+		gone, err := s.Retract(id, keyAuthor(in.Account), kb.Prev)
+		if err != nil {
 			t.c.log.Debug("departed rekey not retracted", "event", shortID(id), "err", err)
 			continue
 		}
-		m.Kept = slices.DeleteFunc(m.Kept, func(k keptSeed) bool { return k.ID == id.String() })
+		m.Kept = slices.DeleteFunc(m.Kept, func(k keptSeed) bool {
+			return slices.ContainsFunc(gone, func(g epoch.ID) bool { return k.ID == g.String() })
+		})
 		t.c.log.Debug("departed rekey retracted", "group", gc.id.String()[:8], "event", shortID(id),
-			"author", InstallationID(o.Author).String()[:8], "frontier", shortIDs(s.Frontier()))
+			"author", InstallationID(o.Author).String()[:8], "with", shortIDs(gone), "frontier", shortIDs(s.Frontier()))
 		changed = true
 	}
 	return changed, nil

@@ -150,6 +150,9 @@ func TestReview12RetractedRekeyDescendant(t *testing.T) {
 	}
 	s.inject(late, s.leave)
 	s.inject(late, s.heal)
+	if _, f, _ := protocol.EpochInfo(late.c, g); !slices.Equal(f, epoch.Frontier{s.healID}) {
+		t.Errorf("after the heal: late's frontier %s, want the heal's %s (K and RX retracted)", shortFrontier(f), shortFrontier(epoch.Frontier{s.healID}))
+	}
 	tn.settle(admin, other, late)
 	logFrontiers(t, g, s.rx, s.healID, admin, other, late)
 	n = len(s.rec.stop())
@@ -162,10 +165,10 @@ func TestReview12RetractedRekeyDescendant(t *testing.T) {
 		}
 	}
 	logFrontiers(t, g, s.rx, s.healID, admin, other, late)
-	// Not asserted: that late and the others reach one epoch. late heals before sending
-	// (x stays uncovered: the heal, applied superseded, is not in late's epoch), but its
-	// heal is sealed under {F0, RX}-descended epochs the others never had; undoing K, late's
-	// own rekey over a retracted one, is open (spec Known limits (2), review 12).
+	waitSameEpoch(tn, g, admin, other, late)
+	mustSend(t, other, g, "from other")
+	waitTexts(t, tn, g, []string{"from late"}, admin, other)
+	waitTexts(t, tn, g, []string{"from other"}, admin, late)
 }
 
 // TestReview12RetractChainedRekey (review 12): x, after its leave, rekeys twice: RX
@@ -177,7 +180,14 @@ func TestReview12RetractedRekeyDescendant(t *testing.T) {
 // epoch x computes. The others hold RX2 pending (its prev RX refused). Asserted: late's
 // next text is not opened by x (its own client's live epochs): H, superseded, no longer
 // takes x out of late's uncovered installations, so late heals before sending.
-func TestReview12RetractChainedRekey(t *testing.T) {
+func TestReview12RetractChainedRekey(t *testing.T) { chainedRekey(t, false) }
+
+// TestReview12RetractChainedRekeyRestart: the same with late restarted after applying RX and
+// RX2, before L and H (converge10): RX's record (its prev {H} and origin, RX out of the
+// frontier since RX2) is stored with RX2's block, so that H still retracts both.
+func TestReview12RetractChainedRekeyRestart(t *testing.T) { chainedRekey(t, true) }
+
+func chainedRekey(t *testing.T, restart bool) {
 	s := newLeaverRekey(t, 1203, nil)
 	tn, g, admin, other, late, x := s.tn, s.g, s.admin, s.other, s.late, s.x
 	protocol.SetRekeyPrevHookForTest(x.c, nil)
@@ -206,8 +216,18 @@ func TestReview12RetractChainedRekey(t *testing.T) {
 	if !protocol.AppliedKeyEventForTest(late.c, g, s.rx) || !protocol.AppliedKeyEventForTest(late.c, g, rx2) {
 		t.Fatalf("precondition: late (x a member there) did not apply RX and RX2")
 	}
+	if restart {
+		late.stop()
+		late.start(false)
+		if !protocol.AppliedKeyEventForTest(late.c, g, rx2) {
+			t.Fatalf("precondition: late lost RX2 in the restart")
+		}
+	}
 	s.inject(late, s.leave)
 	s.inject(late, s.heal)
+	if _, f, _ := protocol.EpochInfo(late.c, g); !slices.Equal(f, epoch.Frontier{s.healID}) {
+		t.Errorf("after the heal: late's frontier %s, want the heal's %s (RX2 and RX retracted)", shortFrontier(f), shortFrontier(epoch.Frontier{s.healID}))
+	}
 	tn.settle(admin, other, late)
 	logFrontiers(t, g, rx2, s.healID, admin, other, late)
 	xs := protocol.LiveEpochsForTest(x.c, g)
@@ -221,7 +241,8 @@ func TestReview12RetractChainedRekey(t *testing.T) {
 		}
 	}
 	logFrontiers(t, g, rx2, s.healID, admin, other, late)
-	// Not asserted: that late and the others reach one epoch (open: spec Known limits (2),
-	// review 12 — RX2 names RX, not H, so nothing is retracted; late heals over RX2 under an
-	// epoch the others never had).
+	waitSameEpoch(tn, g, admin, other, late)
+	mustSend(t, other, g, "from other")
+	waitTexts(t, tn, g, []string{"from late"}, admin, other)
+	waitTexts(t, tn, g, []string{"from other"}, admin, late)
 }

@@ -498,7 +498,8 @@ func cases() []Case {
 		add(Case{Name: name, Op: "state", Expect: class(err), Encoding: h(enc)})
 	}
 	stBad("state_trailing_byte", append(slices.Clone(stEnc), 0))
-	stBad("state_version_3", append([]byte{0x45, 3}, stEnc[2:]...))
+	stBad("state_version_4", append([]byte{0x45, 4}, stEnc[2:]...))
+	stBad("state_version_3_no_records", append(append([]byte{0x45, 3}, stEnc[2:]...), 0))
 	zeroFlag := slices.Clone(stEnc)
 	zeroFlag[2+32+4+32] = 0 // flags of the first known id
 	stBad("state_known_flags_zero", zeroFlag)
