@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -151,5 +152,104 @@ func TestReview13CatchUpRetryBacksOff(t *testing.T) {
 		calls, g[:4], time.Duration(processCPUNanos()-cpu0).Round(time.Millisecond))
 	if calls > 4 {
 		t.Errorf("b's catch-up was retried %d times in 3 s with a retry base of 2 s: no back-off", calls)
+	}
+}
+
+// pacedStore is a memory node whose History, while pace is set, answers what
+// transport/waku's History answers with an honest store bounded to limit messages per
+// answer (its HistoryLimit: cut at its limit-th message, complete up to that one) and a
+// lying store cut 1 ms past since (one made-up message, then silence until its deadline):
+// the honest store's first limit messages, the made-up one, and a TruncatedError whose
+// Complete is the earliest cut — the liar's. Without pace it is the memory node.
+type pacedStore struct {
+	*memory.Node
+	pace  atomic.Bool
+	limit int
+	liar  bool // without: the honest store alone (cut at its limit-th message)
+}
+
+func (s *pacedStore) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
+	envs, err := s.Node.History(ctx, topics, since, until)
+	if err != nil || !s.pace.Load() {
+		return envs, err
+	}
+	if !s.liar {
+		if len(envs) <= s.limit {
+			return envs, nil
+		}
+		envs = envs[:s.limit]
+		return envs, &transport.TruncatedError{Complete: envs[len(envs)-1].Timestamp, Reason: "message limit (HistoryLimit)"}
+	}
+	if len(envs) > s.limit {
+		envs = envs[:s.limit]
+	}
+	payload := make([]byte, 64)
+	_, _ = rand.Read(payload)
+	ts := since.Add(time.Millisecond)
+	topic := slices.Min(topics)
+	envs = append(envs, transport.Envelope{Topic: topic, Payload: payload, Timestamp: ts,
+		Hash: transport.MessageHash("/waku/2/rs/16/32", topic, payload, ts.UnixNano())})
+	slices.SortFunc(envs, func(a, b transport.Envelope) int {
+		if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
+			return c
+		}
+		return slices.Compare(a.Hash[:], b.Hash[:])
+	})
+	return envs, &transport.TruncatedError{Complete: ts, Reason: "store deadline"}
+}
+
+// TestReview13LiarPacesCatchUp (review 13): transport/waku's History reports an answer
+// complete up to the earliest cut of any store, so one store cut just past since (a
+// made-up message, then silence) sets the resume point of every round: 1 ms of progress a
+// round, whatever the honest stores sent. An honest store whose backlog exceeds its
+// HistoryLimit answers the same first HistoryLimit messages from (about) the same since
+// every round, and what lies beyond them is never fetched for as long as the lying store
+// keeps it up — Sync stops (fix9) or crawls (TestReview13SyncCrawlFreshForgery) at 1 ms a
+// round either way. Here b misses 30 of a's messages while paused; the honest store
+// answers at most 10 per History; b then syncs 3 times (each given 2 s). The same with the
+// honest store alone passes (b reads all 30 in its first Sync).
+//
+// Asserted: b reads all 30 messages (with the lying store: 8, those among the first 10).
+func TestReview13LiarPacesCatchUp(t *testing.T) {
+	t.Run("honest store alone", func(t *testing.T) { liarPacesCatchUp(t, false) })
+	t.Run("honest store and a lying one", func(t *testing.T) { liarPacesCatchUp(t, true) })
+}
+
+func liarPacesCatchUp(t *testing.T, liar bool) {
+	ctx := context.Background()
+	tn := newNetWith(t, memory.Config{Seed: 135}, 1)
+	a := tn.peers[0]
+	ps := &pacedStore{limit: 10, liar: liar}
+	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { ps.Node = n; return ps },
+		protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
+	tn.connect(a, b)
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
+	must(t, err)
+	waitSameEpoch(tn, g, a, b)
+	mustSend(t, a, g, "before")
+	waitTexts(t, tn, g, []string{"before"}, b)
+
+	b.pause() // no live delivery: only history
+	for i := range 30 {
+		mustSend(t, a, g, fmt.Sprintf("away %02d", i))
+	}
+	ps.pace.Store(true)
+	got := func() int {
+		n := 0
+		for text := range b.texts(g) {
+			if strings.HasPrefix(text, "away ") {
+				n++
+			}
+		}
+		return n
+	}
+	for i := range 3 {
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := b.c.Sync(sctx)
+		cancel()
+		t.Logf("b's Sync %d: %d of 30 read, err %v", i, got(), err)
+	}
+	if n := got(); n < 30 {
+		t.Errorf("b read %d of the 30 messages it missed after 3 Syncs: a store cut 1 ms past since holds the resume point, and the honest store's answers (10 at most) never get past its first 10", n)
 	}
 }
