@@ -1,0 +1,120 @@
+package waku
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	spb "github.com/waku-org/go-waku/waku/v2/protocol/store/pb"
+
+	"github.com/chorus-im/chorus/transport"
+)
+
+// TestHistoryResumePerStore (review 13 hole 3): History's Complete is the earliest cut
+// of any store, and a caller continues from it; a lying store that cuts every answer
+// just past since (here: one made-up message a page, 1 µs past the query's start, a
+// fresh cursor each page, until the page bound cuts it) then sets where every store is
+// asked from in the next call, and an honest store whose backlog exceeds its
+// HistoryLimit answers its same first messages again each call. Here the honest store
+// holds 25 messages one second apart (pages of 4, HistoryLimit 10: cut at its 12th);
+// the caller continues 4 times from ResumeAt, passing back the error's Resume state
+// (WithResume).
+//
+// Asserted: after the first call the honest store is asked from its own cut, never
+// from the lying store's; all 25 of its messages are read within the calls; once it
+// has answered in full it is not asked again; Complete is never past an honest
+// message not yet returned (it stays at the lying store's cut).
+func TestHistoryResumePerStore(t *testing.T) {
+	const held, limit = 25, 10
+	from := time.Now().Add(-time.Hour).Truncate(time.Second)
+	at := func(i int) time.Time { return from.Add(time.Duration(i+1) * time.Second) }
+
+	var mu sync.Mutex
+	var asked []time.Time // TimeStart of each query (first page) the honest store got
+	honest := start(t, Config{})
+	fakeStoreV3(honest, func(req *spb.StoreQueryRequest) *spb.StoreQueryResponse {
+		i := 0
+		if len(req.PaginationCursor) > 0 {
+			i = int(req.PaginationCursor[0])
+		} else {
+			mu.Lock()
+			asked = append(asked, time.Unix(0, req.GetTimeStart()))
+			mu.Unlock()
+			for i < held && at(i).UnixNano() < req.GetTimeStart() {
+				i++
+			}
+		}
+		resp := &spb.StoreQueryResponse{}
+		for ; i < held && len(resp.Messages) < 4; i++ {
+			resp.Messages = append(resp.Messages, fakeEntry(req.ContentTopics[0], []byte{'h', byte(i)}, at(i).UnixNano()))
+		}
+		if i < held {
+			resp.PaginationCursor = make([]byte, 32)
+			resp.PaginationCursor[0] = byte(i)
+		}
+		return resp
+	})
+	liar := start(t, Config{})
+	fakeStoreV3(liar, func(req *spb.StoreQueryRequest) *spb.StoreQueryResponse {
+		i := 0
+		if len(req.PaginationCursor) > 0 {
+			i = int(req.PaginationCursor[1])
+		}
+		cursor := make([]byte, 32)
+		cursor[0], cursor[1] = 'L', byte(i+1)
+		ts := req.GetTimeStart() + int64(i+1)*int64(time.Microsecond)
+		return &spb.StoreQueryResponse{Messages: []*spb.WakuMessageKeyValue{
+			fakeEntry(req.ContentTopics[0], []byte{'l', byte(i), byte(ts), byte(ts >> 8)}, ts)}, PaginationCursor: cursor}
+	})
+	cli := start(t, Config{StorePeers: addrs(honest, liar), StoreQueryRate: -1, HistoryLimit: limit})
+
+	read := map[byte]bool{} // the honest messages returned so far
+	since := from
+	var state []byte
+	for call := range 4 {
+		envs, err := cli.History(transport.WithResume(context.Background(), state), []string{topicA}, since, time.Time{})
+		if err != nil && !errors.Is(err, transport.ErrHistoryTruncated) {
+			t.Fatalf("call %d: %v", call, err)
+		}
+		for _, e := range envs {
+			if len(e.Payload) == 2 && e.Payload[0] == 'h' {
+				read[e.Payload[1]] = true
+			}
+		}
+		next := transport.ResumeAt(err, since, envs)
+		for i := range held {
+			if !read[byte(i)] && !at(i).After(next) && err != nil {
+				t.Errorf("call %d: resume point since + %v is past honest message %d (since + %v), not yet returned", call, next.Sub(from), i, at(i).Sub(from))
+			}
+		}
+		t.Logf("call %d from since + %v: %d envelopes, %d of %d honest messages read, err %v", call, since.Sub(from), len(envs), len(read), held, err)
+		if err == nil {
+			break
+		}
+		since, state = next, transport.ResumeOf(err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	t.Logf("the honest store was asked from: %v", func() (out []time.Duration) {
+		for _, a := range asked {
+			out = append(out, a.Sub(from))
+		}
+		return out
+	}())
+	if len(read) != held {
+		t.Errorf("%d of the honest store's %d messages read in 4 calls: the lying store's cut set where it was asked from", len(read), held)
+	}
+	// Asked from since, then from its own cuts (12th, 23rd message: 2 pages of 4 past
+	// the repeated one), then done: 3 queries, never more.
+	want := []time.Time{from, at(11), at(22)}
+	if len(asked) > len(want) {
+		t.Errorf("the honest store was asked %d times, want %d (not again once it answered in full)", len(asked), len(want))
+	}
+	for i, a := range asked {
+		if i < len(want) && !a.Equal(want[i]) {
+			t.Errorf("query %d to the honest store from since + %v, want since + %v (its own cut)", i, a.Sub(from), want[i].Sub(from))
+		}
+	}
+}
