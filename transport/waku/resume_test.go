@@ -3,10 +3,12 @@ package waku
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p/core/peer"
 	spb "github.com/waku-org/go-waku/waku/v2/protocol/store/pb"
 
 	"github.com/chorus-im/chorus/transport"
@@ -116,5 +118,47 @@ func TestHistoryResumePerStore(t *testing.T) {
 		if i < len(want) && !a.Equal(want[i]) {
 			t.Errorf("query %d to the honest store from since + %v, want since + %v (its own cut)", i, a.Sub(from), want[i].Sub(from))
 		}
+	}
+}
+
+// TestResumeStateChecked: a Resume state handed back is used only for the query it was
+// made for, from its Complete on; a malformed one (cut anywhere, any byte changed) is
+// ignored or decodes to points of the same stores, never a panic.
+func TestResumeStateChecked(t *testing.T) {
+	topics := []string{"/a/1/x/proto", "/b/1/y/proto"}
+	base := time.Now().Truncate(time.Second)
+	st := resumeState{complete: base.UnixNano(), stores: map[peer.ID]storePoint{
+		"peer-one": {at: base.Add(time.Minute).UnixNano()}, "peer-two": {done: true}, "": {at: base.UnixNano()}}}
+	b := encodeResume(topics, time.Time{}, st)
+	got := decodeResume(b, topics, base, time.Time{})
+	if len(got) != 3 || got["peer-one"] != st.stores["peer-one"] || !got["peer-two"].done || got[""].at != base.UnixNano() {
+		t.Fatalf("decoded %v, want %v", got, st.stores)
+	}
+	for name, m := range map[string]map[peer.ID]storePoint{
+		"other topics":          decodeResume(b, topics[:1], base, time.Time{}),
+		"other until":           decodeResume(b, topics, base, base.Add(time.Hour)),
+		"since before it":       decodeResume(b, topics, base.Add(-time.Nanosecond), time.Time{}),
+		"zero since":            decodeResume(b, topics, time.Time{}, time.Time{}),
+		"other version":         decodeResume(append([]byte{9}, b[1:]...), topics, base, time.Time{}),
+		"trailing byte":         decodeResume(append(slices.Clone(b), 0), topics, base, time.Time{}),
+		"none":                  decodeResume(nil, topics, base, time.Time{}),
+		"cut inside the stores": decodeResume(b[:len(b)-3], topics, base, time.Time{}),
+	} {
+		if m != nil {
+			t.Errorf("%s: decoded %v, want nil (every store asked from since)", name, m)
+		}
+	}
+	if decodeResume(b, topics, base.Add(time.Hour), time.Time{}) == nil {
+		t.Error("a since after its Complete: state ignored, want used")
+	}
+	for i := range b {
+		for _, bit := range []byte{1, 0x80} {
+			c := slices.Clone(b)
+			c[i] ^= bit
+			if m := decodeResume(c, topics, base.Add(time.Hour), time.Time{}); len(m) > 3 {
+				t.Errorf("byte %d changed: %d stores decoded from a state of 3", i, len(m))
+			}
+		}
+		_ = decodeResume(b[:i], topics, base, time.Time{})
 	}
 }
