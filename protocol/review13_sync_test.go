@@ -3,6 +3,7 @@ package protocol_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -158,34 +159,69 @@ func TestReview13CatchUpRetryBacksOff(t *testing.T) {
 // pacedStore is a memory node whose History, while pace is set, answers what
 // transport/waku's History answers with an honest store bounded to limit messages per
 // answer (its HistoryLimit: cut at its limit-th message, complete up to that one) and a
-// lying store cut 1 ms past since (one made-up message, then silence until its deadline):
-// the honest store's first limit messages, the made-up one, and a TruncatedError whose
-// Complete is the earliest cut — the liar's. Without pace it is the memory node.
+// lying store cut 1 ms past its since (one made-up message, then silence until its
+// deadline): the honest store's messages, the made-up one, and a TruncatedError whose
+// Complete is the earliest cut — the liar's. Since resume points per store
+// (TestHistoryResumePerStore), it does so per store as waku does: the error carries a
+// Resume state (the honest store's cut, or done; the liar's cut), and the call that
+// continues with it (transport.WithResume) asks the honest store from its own cut —
+// not at all once it answered in full — and the liar from its own. Without pace it is
+// the memory node.
 type pacedStore struct {
 	*memory.Node
 	pace  atomic.Bool
 	limit int
 	liar  bool // without: the honest store alone (cut at its limit-th message)
+	calls atomic.Int64
 }
 
 func (s *pacedStore) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
-	envs, err := s.Node.History(ctx, topics, since, until)
-	if err != nil || !s.pace.Load() {
-		return envs, err
+	if !s.pace.Load() {
+		return s.Node.History(ctx, topics, since, until)
+	}
+	s.calls.Add(1)
+	// The Resume state: honest store done (1 byte), its cut, the liar's cut (unix ns).
+	honestFrom, liarFrom, honestDone := since, since, false
+	if st := transport.ResumeState(ctx); len(st) == 17 {
+		honestDone = st[0] == 1
+		if h := time.Unix(0, int64(binary.BigEndian.Uint64(st[1:]))); h.After(since) {
+			honestFrom = h
+		}
+		if l := time.Unix(0, int64(binary.BigEndian.Uint64(st[9:]))); l.After(since) {
+			liarFrom = l
+		}
+	}
+	var envs []transport.Envelope
+	var honestCut time.Time // zero: answered in full
+	if !honestDone {
+		h, err := s.Node.History(ctx, topics, honestFrom, until)
+		if err != nil {
+			return nil, err
+		}
+		if len(h) > s.limit {
+			h = h[:s.limit]
+			honestCut = h[len(h)-1].Timestamp
+		}
+		envs = h
+	}
+	honestDone = honestDone || honestCut.IsZero()
+	state := func(liarCut time.Time) []byte {
+		st := []byte{0}
+		if honestDone {
+			st[0] = 1
+		}
+		st = binary.BigEndian.AppendUint64(st, uint64(honestCut.UnixNano()))
+		return binary.BigEndian.AppendUint64(st, uint64(liarCut.UnixNano()))
 	}
 	if !s.liar {
-		if len(envs) <= s.limit {
+		if honestDone {
 			return envs, nil
 		}
-		envs = envs[:s.limit]
-		return envs, &transport.TruncatedError{Complete: envs[len(envs)-1].Timestamp, Reason: "message limit (HistoryLimit)"}
-	}
-	if len(envs) > s.limit {
-		envs = envs[:s.limit]
+		return envs, &transport.TruncatedError{Complete: honestCut, Reason: "message limit (HistoryLimit)", Resume: state(since)}
 	}
 	payload := make([]byte, 64)
 	_, _ = rand.Read(payload)
-	ts := since.Add(time.Millisecond)
+	ts := liarFrom.Add(time.Millisecond)
 	topic := slices.Min(topics)
 	envs = append(envs, transport.Envelope{Topic: topic, Payload: payload, Timestamp: ts,
 		Hash: transport.MessageHash("/waku/2/rs/16/32", topic, payload, ts.UnixNano())})
@@ -195,7 +231,11 @@ func (s *pacedStore) History(ctx context.Context, topics []string, since, until 
 		}
 		return slices.Compare(a.Hash[:], b.Hash[:])
 	})
-	return envs, &transport.TruncatedError{Complete: ts, Reason: "store deadline"}
+	complete := ts
+	if !honestDone && honestCut.Before(ts) {
+		complete = honestCut
+	}
+	return envs, &transport.TruncatedError{Complete: complete, Reason: "store deadline", Resume: state(ts)}
 }
 
 // TestReview13LiarPacesCatchUp (review 13): transport/waku's History reports an answer
@@ -209,7 +249,10 @@ func (s *pacedStore) History(ctx context.Context, topics []string, since, until 
 // answers at most 10 per History; b then syncs 3 times (each given 2 s). The same with the
 // honest store alone passes (b reads all 30 in its first Sync).
 //
-// Asserted: b reads all 30 messages (with the lying store: 8, those among the first 10).
+// Asserted: b reads all 30 messages (with the lying store: 8, those among the first 10),
+// and no Sync makes more than 8 History calls (resume points per store: the liar, asked
+// alone once the honest store is through, made 120 000 calls in one 2 s Sync before the
+// Sync stopped on an answer that shrank and brought nothing).
 func TestReview13LiarPacesCatchUp(t *testing.T) {
 	t.Run("honest store alone", func(t *testing.T) { liarPacesCatchUp(t, false) })
 	t.Run("honest store and a lying one", func(t *testing.T) { liarPacesCatchUp(t, true) })
@@ -244,10 +287,17 @@ func liarPacesCatchUp(t *testing.T, liar bool) {
 		return n
 	}
 	for i := range 3 {
+		before := ps.calls.Load()
 		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		err := b.c.Sync(sctx)
 		cancel()
-		t.Logf("b's Sync %d: %d of 30 read, err %v", i, got(), err)
+		calls := ps.calls.Load() - before
+		t.Logf("b's Sync %d: %d of 30 read, %d History calls, err %v", i, got(), calls, err)
+		if calls > 8 {
+			// Per store, the honest store is through in 4 calls; the liar, asked alone
+			// after that, must not keep the Sync going (a call a round until the deadline).
+			t.Errorf("b's Sync %d made %d History calls, want at most 8", i, calls)
+		}
 	}
 	if n := got(); n < 30 {
 		t.Errorf("b read %d of the 30 messages it missed after 3 Syncs: a store cut 1 ms past since holds the resume point, and the honest store's answers (10 at most) never get past its first 10", n)

@@ -101,8 +101,10 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	procs := runtime.GOMAXPROCS(0)
 	var last map[[32]byte]struct{} // the previous truncated answer's envelopes
 	repeated := 0                  // envelopes of the current answer that were in last
+	var resume []byte              // the transport's per-store resume state (TruncatedError.Resume)
 	for {
-		envs, err := c.tr.History(ctx, query, from, time.Time{})
+		lastLen, shrunk := len(last), false
+		envs, err := c.tr.History(transport.WithResume(ctx, resume), query, from, time.Time{})
 		truncated := errors.Is(err, transport.ErrHistoryTruncated)
 		if err != nil && !truncated {
 			return fmt.Errorf("protocol: history: %w", err)
@@ -131,6 +133,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 				return fmt.Errorf("protocol: history: no new message in a truncated answer, complete up to %s: %w",
 					next.UTC().Format(time.RFC3339Nano), err)
 			}
+			shrunk = 2*len(envs) < lastLen
 			last = fresh
 		}
 		// Processed SyncBatch envelopes per store transaction (batch.go).
@@ -173,7 +176,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		if !truncated {
 			break
 		}
-		from = transport.ResumeAt(err, from, envs)
+		from, resume = transport.ResumeAt(err, from, envs), transport.ResumeOf(err)
 		if !from.Before(now) {
 			// Complete up to this Sync's start or past it (a store's stamps are anyone's
 			// word): what is later is the next Sync's, from now on — never a stored resume
@@ -195,9 +198,17 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		// as many new envelopes as the answer repeats: we never fetch more than twice
 		// what is new. A flood (junk in front of what we need, TestSyncPastFlood) is
 		// new each round, so it is crossed in one Sync.
-		if c.taken.Load() == taken && 2*repeated >= len(envs) {
-			return fmt.Errorf("protocol: history: a truncated answer repeating %d of its %d envelopes brought no message, complete up to %s: %w",
-				repeated, len(envs), from.UTC().Format(time.RFC3339Nano), err)
+		//
+		// With resume points per store (the transport's Resume state), a store that
+		// answered in full is not asked again and one cut short is asked from its own cut,
+		// so nothing repeats: once the honest stores are through, a store cutting each
+		// answer just past its since with a made-up message is asked alone, round after
+		// round. A truncated answer from which nothing was taken and that holds fewer than
+		// half the envelopes of the previous one (what made the rounds worth going on has
+		// ended; a flood keeps its size) ends the Sync too, its progress kept.
+		if c.taken.Load() == taken && (2*repeated >= len(envs) || shrunk) {
+			return fmt.Errorf("protocol: history: a truncated answer of %d envelopes (%d of them in the previous one of %d) brought no message, complete up to %s: %w",
+				len(envs), repeated, lastLen, from.UTC().Format(time.RFC3339Nano), err)
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
