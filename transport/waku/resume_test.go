@@ -5,6 +5,7 @@ import (
 	"errors"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -160,5 +161,57 @@ func TestResumeStateChecked(t *testing.T) {
 			}
 		}
 		_ = decodeResume(b[:i], topics, base, time.Time{})
+	}
+}
+
+// TestHistoryResumeFailingStoreHolds: a store cut short in one call of a chain that
+// fails in the next (here: never answers again, cut by its deadline) may still hold
+// messages after its cut; the next call's answer is not complete past that cut, even
+// though the only other store answered in full earlier (and is not asked again).
+//
+// Asserted: the second call returns a TruncatedError whose Complete is not past the
+// failing store's cut (before: no error, the chain complete).
+func TestHistoryResumeFailingStoreHolds(t *testing.T) {
+	const held = 25
+	from := time.Now().Add(-time.Hour).Truncate(time.Second)
+	at := func(i int) time.Time { return from.Add(time.Duration(i+1) * time.Second) }
+	var queries atomic.Int64
+	flaky := start(t, Config{})
+	fakeStoreV3(flaky, func(req *spb.StoreQueryRequest) *spb.StoreQueryResponse {
+		i := 0
+		if len(req.PaginationCursor) > 0 {
+			i = int(req.PaginationCursor[0])
+		} else if queries.Add(1) > 1 {
+			time.Sleep(2 * time.Second) // gone silent after its first answer
+			return &spb.StoreQueryResponse{}
+		}
+		resp := &spb.StoreQueryResponse{}
+		for ; i < held && len(resp.Messages) < 4; i++ {
+			resp.Messages = append(resp.Messages, fakeEntry(req.ContentTopics[0], []byte{'h', byte(i)}, at(i).UnixNano()))
+		}
+		if i < held {
+			resp.PaginationCursor = make([]byte, 32)
+			resp.PaginationCursor[0] = byte(i)
+		}
+		return resp
+	})
+	empty := start(t, Config{})
+	fakeStoreV3(empty, func(*spb.StoreQueryRequest) *spb.StoreQueryResponse { return &spb.StoreQueryResponse{} })
+	cli := start(t, Config{StorePeers: addrs(flaky, empty), StoreQueryRate: -1, HistoryLimit: 10, StoreTimeout: 500 * time.Millisecond})
+
+	envs, err := cli.History(context.Background(), []string{topicA}, from, time.Time{})
+	var te *transport.TruncatedError
+	if !errors.As(err, &te) || !te.Complete.Equal(at(11)) {
+		t.Fatalf("first call: %d envelopes, err %v; want truncated at the flaky store's 12th message", len(envs), err)
+	}
+	since := transport.ResumeAt(err, from, envs)
+	envs, err = cli.History(transport.WithResume(context.Background(), te.Resume), []string{topicA}, since, time.Time{})
+	next := transport.ResumeAt(err, since, envs)
+	t.Logf("second call (the flaky store silent): %d envelopes, err %v, resume at since + %v", len(envs), err, next.Sub(from))
+	if err == nil {
+		t.Fatal("the second call reports the chain complete: the flaky store's messages after its cut (13 of 25) are never asked for")
+	}
+	if next.After(at(12)) {
+		t.Errorf("resume point since + %v is past the flaky store's unread message at since + %v", next.Sub(from), at(12).Sub(from))
 	}
 }
