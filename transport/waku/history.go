@@ -54,10 +54,11 @@ import (
 // its own cut (or since, if later) and does not ask a done store again, so a store cut
 // just past since no longer sets where the others are asked from; Complete stays the
 // earliest point of a store still cut short, so a caller's resume point never passes a
-// message a store has not yet sent. A store that fails keeps its point in the state but
-// does not hold Complete back (as in a first call, a failing store is logged and
-// ignored); one not in the state (or a state History cannot use: malformed, another
-// query, a since before its Complete) is asked from since.
+// message a store has not yet sent. A store that fails after it was cut short keeps its
+// point, which holds Complete back (it may hold messages after it); one not in the state
+// (a first call, a state History cannot use — malformed, another query, a since before
+// its Complete — or a store that failed before it was ever cut) is asked from since, and
+// if it fails it is logged and ignored as before.
 func (n *Node) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
 	if err := transport.CheckTopics(topics); err != nil {
 		return nil, err
@@ -112,7 +113,12 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 		if a.err != nil {
 			errs = append(errs, fmt.Errorf("store %s: %w", p.ShortString(), a.err))
 			if sp, ok := prev[p]; ok {
-				next[p] = sp // asked again from its own point next time (ignored here)
+				// Cut short earlier in the chain: still complete only up to its point,
+				// and asked from there again next time.
+				next[p] = sp
+				if sp.at < resume {
+					resume, why = sp.at, "store failing after an answer cut short"
+				}
 			}
 			continue
 		}
