@@ -58,9 +58,12 @@ func (c *Client) Sync(ctx context.Context) error {
 // than its own last sync, are dropped unprocessed. A History answer cut short
 // (transport.ErrHistoryTruncated) is processed and the query continues from
 // transport.ResumeAt (the point up to which the answer is complete; it may hold later
-// envelopes, which the replay markers drop when they come again), so a flood on a topic
-// delays catch-up but never stops it. A truncated answer that brings nothing the
-// previous one did not, or that repeats at least half of it and brings nothing taken,
+// envelopes, which the replay markers drop when they come again), handing the answer's
+// per-store resume state back (transport.WithResume: each store asked from its own cut,
+// one that answered in full not again), so a flood on a topic delays catch-up but never
+// stops it, and a store cut just past since no longer holds the others back. A truncated
+// answer that brings nothing the previous one did not, or that brings nothing taken and
+// repeats at least half of the previous one or holds fewer than half its envelopes,
 // ends the Sync with an error once its progress is kept (the caller tries again later
 // from there); a resume point at or past the Sync's start ends it as complete.
 func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
