@@ -29,6 +29,10 @@ type TruncatedError struct {
 	// others back. A transport ignores a state it cannot use (malformed, for other
 	// topics, or for an earlier since) and asks every source from since.
 	Resume []byte
+	// Asked is the number of sources this call asked (transport/waku: the stores not
+	// done in the chain), 0 if the transport does not say. A caller can tell from it
+	// that sources finished between two calls of a chain.
+	Asked int
 }
 
 func (e *TruncatedError) Error() string {
@@ -86,4 +90,13 @@ func ResumeOf(err error) []byte {
 		return te.Resume
 	}
 	return nil
+}
+
+// AskedOf returns the Asked count of err's *TruncatedError, or 0.
+func AskedOf(err error) int {
+	var te *TruncatedError
+	if errors.As(err, &te) {
+		return te.Asked
+	}
+	return 0
 }

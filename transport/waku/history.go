@@ -172,6 +172,11 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 			}
 		}
 	}
+	for _, a := range answers {
+		if !a.done {
+			te.Asked++
+		}
+	}
 	if !te.Complete.IsZero() {
 		te.Resume = encodeResume(ts, until, resumeState{complete: te.Complete.UnixNano(), stores: next})
 	}

@@ -27,8 +27,8 @@ import (
 //
 // Asserted: after the first call the honest store is asked from its own cut, never
 // from the lying store's; all 25 of its messages are read within the calls; once it
-// has answered in full it is not asked again; Complete is never past an honest
-// message not yet returned (it stays at the lying store's cut).
+// has answered in full it is not asked again (Asked: 2 stores, then 1); Complete is
+// never past an honest message not yet returned (it stays at the lying store's cut).
 func TestHistoryResumePerStore(t *testing.T) {
 	const held, limit = 25, 10
 	from := time.Now().Add(-time.Hour).Truncate(time.Second)
@@ -92,7 +92,11 @@ func TestHistoryResumePerStore(t *testing.T) {
 				t.Errorf("call %d: resume point since + %v is past honest message %d (since + %v), not yet returned", call, next.Sub(from), i, at(i).Sub(from))
 			}
 		}
-		t.Logf("call %d from since + %v: %d envelopes, %d of %d honest messages read, err %v", call, since.Sub(from), len(envs), len(read), held, err)
+		t.Logf("call %d from since + %v: %d envelopes, %d of %d honest messages read, %d stores asked, err %v",
+			call, since.Sub(from), len(envs), len(read), held, transport.AskedOf(err), err)
+		if want := 2 - min(call/3, 1); err != nil && transport.AskedOf(err) != want {
+			t.Errorf("call %d: Asked = %d, want %d (the honest store done after call 2)", call, transport.AskedOf(err), want)
+		}
 		if err == nil {
 			break
 		}
