@@ -163,15 +163,19 @@ func TestReview13CatchUpRetryBacksOff(t *testing.T) {
 // deadline): the honest store's messages, the made-up one, and a TruncatedError whose
 // Complete is the earliest cut — the liar's. Since resume points per store
 // (TestHistoryResumePerStore), it does so per store as waku does: the error carries a
-// Resume state (the honest store's cut, or done; the liar's cut), and the call that
-// continues with it (transport.WithResume) asks the honest store from its own cut —
-// not at all once it answered in full — and the liar from its own. Without pace it is
+// Resume state (the honest store's cut, or done; the liar's cut) and the number of
+// stores asked, and the call that continues with it (transport.WithResume) asks the
+// honest store from its own cut — not at all once it answered in full — and the liar
+// from its own. Without pace it is
 // the memory node.
 type pacedStore struct {
 	*memory.Node
 	pace  atomic.Bool
 	limit int
 	liar  bool // without: the honest store alone (cut at its limit-th message)
+	// timed: the liar makes up 2*limit messages in the first call and every other one
+	// after it, one in the others (TestResumeLiarTimesShrink).
+	timed bool
 	calls atomic.Int64
 }
 
@@ -193,7 +197,12 @@ func (s *pacedStore) History(ctx context.Context, topics []string, since, until 
 	}
 	var envs []transport.Envelope
 	var honestCut time.Time // zero: answered in full
+	asked := 0              // stores asked (TruncatedError.Asked)
+	if s.liar {
+		asked++
+	}
 	if !honestDone {
+		asked++
 		h, err := s.Node.History(ctx, topics, honestFrom, until)
 		if err != nil {
 			return nil, err
@@ -217,14 +226,21 @@ func (s *pacedStore) History(ctx context.Context, topics []string, since, until 
 		if honestDone {
 			return envs, nil
 		}
-		return envs, &transport.TruncatedError{Complete: honestCut, Reason: "message limit (HistoryLimit)", Resume: state(since)}
+		return envs, &transport.TruncatedError{Complete: honestCut, Reason: "message limit (HistoryLimit)", Resume: state(since), Asked: asked}
 	}
-	payload := make([]byte, 64)
-	_, _ = rand.Read(payload)
-	ts := liarFrom.Add(time.Millisecond)
+	made := 1
+	if s.timed && s.calls.Load()%2 == 1 {
+		made = 2 * s.limit
+	}
+	var ts time.Time
 	topic := slices.Min(topics)
-	envs = append(envs, transport.Envelope{Topic: topic, Payload: payload, Timestamp: ts,
-		Hash: transport.MessageHash("/waku/2/rs/16/32", topic, payload, ts.UnixNano())})
+	for k := range made {
+		payload := make([]byte, 64)
+		_, _ = rand.Read(payload)
+		ts = liarFrom.Add(time.Duration(k+1) * time.Millisecond)
+		envs = append(envs, transport.Envelope{Topic: topic, Payload: payload, Timestamp: ts,
+			Hash: transport.MessageHash("/waku/2/rs/16/32", topic, payload, ts.UnixNano())})
+	}
 	slices.SortFunc(envs, func(a, b transport.Envelope) int {
 		if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
 			return c
@@ -235,7 +251,7 @@ func (s *pacedStore) History(ctx context.Context, topics []string, since, until 
 	if !honestDone && honestCut.Before(ts) {
 		complete = honestCut
 	}
-	return envs, &transport.TruncatedError{Complete: complete, Reason: "store deadline", Resume: state(ts)}
+	return envs, &transport.TruncatedError{Complete: complete, Reason: "store deadline", Resume: state(ts), Asked: asked}
 }
 
 // TestReview13LiarPacesCatchUp (review 13): transport/waku's History reports an answer
