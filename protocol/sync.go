@@ -63,9 +63,10 @@ func (c *Client) Sync(ctx context.Context) error {
 // one that answered in full not again), so a flood on a topic delays catch-up but never
 // stops it, and a store cut just past since no longer holds the others back. A truncated
 // answer that brings nothing the previous one did not, or that brings nothing taken and
-// repeats at least half of the previous one or holds fewer than half its envelopes,
-// ends the Sync with an error once its progress is kept (the caller tries again later
-// from there); a resume point at or past the Sync's start ends it as complete.
+// repeats at least half of the previous one or, asked of fewer sources than an earlier
+// call (some finished), holds fewer than half its envelopes, ends the Sync with an error once
+// its progress is kept (the caller tries again later from there); a resume point at or
+// past the Sync's start ends it as complete.
 func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	if len(topicList) == 0 {
 		return nil
@@ -105,6 +106,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	var last map[[32]byte]struct{} // the previous truncated answer's envelopes
 	repeated := 0                  // envelopes of the current answer that were in last
 	var resume []byte              // the transport's per-store resume state (TruncatedError.Resume)
+	mostAsked := 0                 // the most sources a call of this Sync asked (0: not said)
 	for {
 		lastLen, shrunk := len(last), false
 		envs, err := c.tr.History(transport.WithResume(ctx, resume), query, from, time.Time{})
@@ -136,7 +138,11 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 				return fmt.Errorf("protocol: history: no new message in a truncated answer, complete up to %s: %w",
 					next.UTC().Format(time.RFC3339Nano), err)
 			}
-			shrunk = 2*len(envs) < lastLen
+			// Sources finished earlier in this Sync, and the answer shrank below half the
+			// previous one (below).
+			asked := transport.AskedOf(err)
+			shrunk = 0 < asked && asked < mostAsked && 2*len(envs) < lastLen
+			mostAsked = max(mostAsked, asked)
 			last = fresh
 		}
 		// Processed SyncBatch envelopes per store transaction (batch.go).
@@ -206,9 +212,13 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		// answered in full is not asked again and one cut short is asked from its own cut,
 		// so nothing repeats: once the honest stores are through, a store cutting each
 		// answer just past its since with a made-up message is asked alone, round after
-		// round. A truncated answer from which nothing was taken and that holds fewer than
-		// half the envelopes of the previous one (what made the rounds worth going on has
-		// ended; a flood keeps its size) ends the Sync too, its progress kept.
+		// round. A truncated answer from which nothing was taken, from a call that asked
+		// fewer sources than an earlier call of this Sync (some finished), holding fewer
+		// than half the envelopes of the previous answer (what made the rounds worth going on has ended;
+		// a flood keeps its size) ends the Sync too, its progress kept. Only sources
+		// finishing count, not the size alone: a lying store could otherwise send a full
+		// answer in one round and nothing in the next, and end the Sync while an honest
+		// store, still cut short, brings envelopes already taken (received live).
 		if c.taken.Load() == taken && (2*repeated >= len(envs) || shrunk) {
 			return fmt.Errorf("protocol: history: a truncated answer of %d envelopes (%d of them in the previous one of %d) brought no message, complete up to %s: %w",
 				len(envs), repeated, lastLen, from.UTC().Format(time.RFC3339Nano), err)
