@@ -64,9 +64,10 @@ func (c *Client) Sync(ctx context.Context) error {
 // stops it, and a store cut just past since no longer holds the others back. A truncated
 // answer that brings nothing the previous one did not, or that brings nothing taken and
 // repeats at least half of the previous one or, asked of fewer sources than an earlier
-// call (some finished), holds fewer than half its envelopes, ends the Sync with an error once
-// its progress is kept (the caller tries again later from there); a resume point at or
-// past the Sync's start ends it as complete.
+// call (some finished), holds fewer than half its envelopes, ends the Sync with an error
+// once its progress is kept (the caller tries again later from there); a resume point at
+// or past the Sync's start ends it as complete. The first call clears any resume state
+// ctx carries.
 func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	if len(topicList) == 0 {
 		return nil
@@ -214,11 +215,12 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		// answer just past its since with a made-up message is asked alone, round after
 		// round. A truncated answer from which nothing was taken, from a call that asked
 		// fewer sources than an earlier call of this Sync (some finished), holding fewer
-		// than half the envelopes of the previous answer (what made the rounds worth going on has ended;
-		// a flood keeps its size) ends the Sync too, its progress kept. Only sources
-		// finishing count, not the size alone: a lying store could otherwise send a full
-		// answer in one round and nothing in the next, and end the Sync while an honest
-		// store, still cut short, brings envelopes already taken (received live).
+		// than half the envelopes of the previous answer (what made the rounds worth
+		// going on has ended; a flood keeps its size) ends the Sync too, its progress
+		// kept. Only sources finishing count, not the size alone: a lying store could
+		// otherwise send a full answer in one round and nothing in the next, and end the
+		// Sync while an honest store, still cut short, brings envelopes already taken
+		// (received live; TestResumeLiarTimesShrink).
 		if c.taken.Load() == taken && (2*repeated >= len(envs) || shrunk) {
 			return fmt.Errorf("protocol: history: a truncated answer of %d envelopes (%d of them in the previous one of %d) brought no message, complete up to %s: %w",
 				len(envs), repeated, lastLen, from.UTC().Format(time.RFC3339Nano), err)

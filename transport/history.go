@@ -69,11 +69,8 @@ type resumeKey struct{}
 
 // WithResume returns ctx carrying a TruncatedError's Resume state for the History call
 // that continues that answer (from ResumeAt, same topics and until). A nil state
-// returns ctx unchanged.
+// clears the one ctx may carry (the first call of a chain).
 func WithResume(ctx context.Context, state []byte) context.Context {
-	if state == nil {
-		return ctx
-	}
 	return context.WithValue(ctx, resumeKey{}, state)
 }
 
