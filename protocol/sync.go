@@ -58,11 +58,16 @@ func (c *Client) Sync(ctx context.Context) error {
 // than its own last sync, are dropped unprocessed. A History answer cut short
 // (transport.ErrHistoryTruncated) is processed and the query continues from
 // transport.ResumeAt (the point up to which the answer is complete; it may hold later
-// envelopes, which the replay markers drop when they come again), so a flood on a topic
-// delays catch-up but never stops it. A truncated answer that brings nothing the
-// previous one did not, or that repeats at least half of it and brings nothing taken,
-// ends the Sync with an error once its progress is kept (the caller tries again later
-// from there); a resume point at or past the Sync's start ends it as complete.
+// envelopes, which the replay markers drop when they come again), handing the answer's
+// per-store resume state back (transport.WithResume: each store asked from its own cut,
+// one that answered in full not again), so a flood on a topic delays catch-up but never
+// stops it, and a store cut just past since no longer holds the others back. A truncated
+// answer that brings nothing the previous one did not, or that brings nothing taken and
+// repeats at least half of the previous one or, asked of fewer sources than an earlier
+// call (some finished), holds fewer than half its envelopes, ends the Sync with an error
+// once its progress is kept (the caller tries again later from there); a resume point at
+// or past the Sync's start ends it as complete. The first call clears any resume state
+// ctx carries.
 func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	if len(topicList) == 0 {
 		return nil
@@ -101,8 +106,11 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	procs := runtime.GOMAXPROCS(0)
 	var last map[[32]byte]struct{} // the previous truncated answer's envelopes
 	repeated := 0                  // envelopes of the current answer that were in last
+	var resume []byte              // the transport's per-store resume state (TruncatedError.Resume)
+	mostAsked := 0                 // the most sources a call of this Sync asked (0: not said)
 	for {
-		envs, err := c.tr.History(ctx, query, from, time.Time{})
+		lastLen, shrunk := len(last), false
+		envs, err := c.tr.History(transport.WithResume(ctx, resume), query, from, time.Time{})
 		truncated := errors.Is(err, transport.ErrHistoryTruncated)
 		if err != nil && !truncated {
 			return fmt.Errorf("protocol: history: %w", err)
@@ -131,6 +139,11 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 				return fmt.Errorf("protocol: history: no new message in a truncated answer, complete up to %s: %w",
 					next.UTC().Format(time.RFC3339Nano), err)
 			}
+			// Sources finished earlier in this Sync, and the answer shrank below half the
+			// previous one (below).
+			asked := transport.AskedOf(err)
+			shrunk = 0 < asked && asked < mostAsked && 2*len(envs) < lastLen
+			mostAsked = max(mostAsked, asked)
 			last = fresh
 		}
 		// Processed SyncBatch envelopes per store transaction (batch.go).
@@ -173,7 +186,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		if !truncated {
 			break
 		}
-		from = transport.ResumeAt(err, from, envs)
+		from, resume = transport.ResumeAt(err, from, envs), transport.ResumeOf(err)
 		if !from.Before(now) {
 			// Complete up to this Sync's start or past it (a store's stamps are anyone's
 			// word): what is later is the next Sync's, from now on — never a stored resume
@@ -195,9 +208,22 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		// as many new envelopes as the answer repeats: we never fetch more than twice
 		// what is new. A flood (junk in front of what we need, TestSyncPastFlood) is
 		// new each round, so it is crossed in one Sync.
-		if c.taken.Load() == taken && 2*repeated >= len(envs) {
-			return fmt.Errorf("protocol: history: a truncated answer repeating %d of its %d envelopes brought no message, complete up to %s: %w",
-				repeated, len(envs), from.UTC().Format(time.RFC3339Nano), err)
+		//
+		// With resume points per store (the transport's Resume state), a store that
+		// answered in full is not asked again and one cut short is asked from its own cut,
+		// so nothing repeats: once the honest stores are through, a store cutting each
+		// answer just past its since with a made-up message is asked alone, round after
+		// round. A truncated answer from which nothing was taken, from a call that asked
+		// fewer sources than an earlier call of this Sync (some finished), holding fewer
+		// than half the envelopes of the previous answer (what made the rounds worth
+		// going on has ended; a flood keeps its size) ends the Sync too, its progress
+		// kept. Only sources finishing count, not the size alone: a lying store could
+		// otherwise send a full answer in one round and nothing in the next, and end the
+		// Sync while an honest store, still cut short, brings envelopes already taken
+		// (received live; TestResumeLiarTimesShrink).
+		if c.taken.Load() == taken && (2*repeated >= len(envs) || shrunk) {
+			return fmt.Errorf("protocol: history: a truncated answer of %d envelopes (%d of them in the previous one of %d) brought no message, complete up to %s: %w",
+				len(envs), repeated, lastLen, from.UTC().Format(time.RFC3339Nano), err)
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"time"
@@ -9,12 +10,29 @@ import (
 // TruncatedError is the error a transport's History returns with an answer it cut
 // short (errors.Is(err, ErrHistoryTruncated)). The answer holds every stored message
 // on the topics with since <= Timestamp <= Complete, and may hold later ones (those of
-// stores that answered further); messages after Complete may be missing.
+// stores that answered further); messages after Complete may be missing. An answer to
+// a call that continued an earlier one with its Resume state (WithResume) is complete
+// together with the answers of the calls it continued: a source asked from its own
+// resume point, or not asked again because it had answered in full, returned the
+// messages before that point in an earlier answer.
 type TruncatedError struct {
-	// Complete is the time up to which (inclusive) the answer is complete.
+	// Complete is the time up to which (inclusive) the answer is complete: for a
+	// transport with several sources, the earliest point of a source still cut short.
 	Complete time.Time
 	// Reason says what cut the answer (a message or page bound, a store's deadline).
 	Reason string
+	// Resume is the transport's opaque state for the call that continues this answer
+	// (nil if it keeps none): passed back with WithResume to the History call from
+	// ResumeAt on the same topics and until, it lets the transport ask each source from
+	// its own point (transport/waku: a store cut short from its own cut, a store that
+	// answered in full not again), so that one source cut early does not hold the
+	// others back. A transport ignores a state it cannot use (malformed, for other
+	// topics, or for an earlier since) and asks every source from since.
+	Resume []byte
+	// Asked is the number of sources this call asked (transport/waku: the stores not
+	// done in the chain), 0 if the transport does not say. A caller can tell from it
+	// that sources finished between two calls of a chain.
+	Asked int
 }
 
 func (e *TruncatedError) Error() string {
@@ -44,4 +62,38 @@ func ResumeAt(err error, since time.Time, envs []Envelope) time.Time {
 		return since.Add(time.Nanosecond)
 	}
 	return next
+}
+
+// resumeKey is the context key of WithResume's state.
+type resumeKey struct{}
+
+// WithResume returns ctx carrying a TruncatedError's Resume state for the History call
+// that continues that answer (from ResumeAt, same topics and until). A nil state
+// clears the one ctx may carry (the first call of a chain).
+func WithResume(ctx context.Context, state []byte) context.Context {
+	return context.WithValue(ctx, resumeKey{}, state)
+}
+
+// ResumeState returns the Resume state ctx carries (WithResume), or nil.
+func ResumeState(ctx context.Context) []byte {
+	s, _ := ctx.Value(resumeKey{}).([]byte)
+	return s
+}
+
+// ResumeOf returns the Resume state of err's *TruncatedError, or nil.
+func ResumeOf(err error) []byte {
+	var te *TruncatedError
+	if errors.As(err, &te) {
+		return te.Resume
+	}
+	return nil
+}
+
+// AskedOf returns the Asked count of err's *TruncatedError, or 0.
+func AskedOf(err error) int {
+	var te *TruncatedError
+	if errors.As(err, &te) {
+		return te.Asked
+	}
+	return 0
 }

@@ -1,6 +1,7 @@
 package transport
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"testing"
@@ -32,5 +33,24 @@ func TestResumeAt(t *testing.T) {
 		if got := ResumeAt(c.err, since, c.envs); !got.Equal(c.want) {
 			t.Errorf("%s: ResumeAt = %v, want %v", c.name, got.Sub(since), c.want.Sub(since))
 		}
+	}
+}
+
+// TestWithResume: the state rides in ctx to History; a nil state clears an outer one
+// (the first call of a chain never continues someone else's).
+func TestWithResume(t *testing.T) {
+	ctx := WithResume(context.Background(), []byte{1, 2})
+	if got := ResumeState(ctx); string(got) != "\x01\x02" {
+		t.Fatalf("ResumeState = %v", got)
+	}
+	if got := ResumeState(WithResume(ctx, nil)); got != nil {
+		t.Errorf("ResumeState after WithResume(nil) = %v, want nil", got)
+	}
+	if ResumeState(context.Background()) != nil || ResumeOf(errors.New("x")) != nil || AskedOf(nil) != 0 {
+		t.Error("no state: want nil / 0")
+	}
+	te := fmt.Errorf("w: %w", &TruncatedError{Resume: []byte{3}, Asked: 2})
+	if string(ResumeOf(te)) != "\x03" || AskedOf(te) != 2 {
+		t.Errorf("ResumeOf/AskedOf of a wrapped TruncatedError: %v, %d", ResumeOf(te), AskedOf(te))
 	}
 }

@@ -30,8 +30,9 @@
 //     A transport may bound one answer: it then returns an error that Is
 //     ErrHistoryTruncated, with an answer complete up to a point (a *TruncatedError's
 //     Complete, else the last returned timestamp) and possibly holding later messages
-//     too; the caller continues from ResumeAt (and may see those later ones again).
-//     transport/memory never truncates.
+//     too; the caller continues from ResumeAt (and may see those later ones again),
+//     passing back the error's Resume state, if any, with WithResume (transport/waku
+//     then asks each store from its own cut). transport/memory never truncates.
 //   - Every Envelope owns its Payload: the receiver may modify it.
 package transport
 

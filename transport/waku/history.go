@@ -43,8 +43,22 @@ import (
 // nanosecond (what the flood held beyond HistoryLimit at that timestamp is skipped, as a
 // caller moving on from a resume point at since would skip it); cut there again, it sets
 // no resume point: it is logged and ignored, unless no store answered in full, when the
-// answer is truncated at since (the caller moves on by one nanosecond). History fails only if no store answered (transport.ErrHistoryUnreachable);
-// a store that fails while another answers is logged.
+// answer is truncated at since (the caller moves on by one nanosecond). History fails
+// only if no store answered (transport.ErrHistoryUnreachable); a store that fails while
+// another answers is logged.
+//
+// Resume points per store: the TruncatedError carries, as its Resume state, each
+// store's point — its own cut, or done (it answered in full; a stalled store ignored as
+// a resume point is done too). The call that continues the answer with that state
+// (transport.WithResume, since = ResumeAt, same topics and until) asks each store from
+// its own cut (or since, if later) and does not ask a done store again, so a store cut
+// just past since no longer sets where the others are asked from; Complete stays the
+// earliest point of a store still cut short, so a caller's resume point never passes a
+// message a store has not yet sent. A store that fails after it was cut short keeps its
+// point, which holds Complete back (it may hold messages after it); one not in the state
+// (a first call, a state History cannot use — malformed, another query, a since before
+// its Complete — or a store that failed before it was ever cut) is asked from since, and
+// if it fails it is logged and ignored as before.
 func (n *Node) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
 	if err := transport.CheckTopics(topics); err != nil {
 		return nil, err
@@ -62,10 +76,21 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 	if err != nil {
 		return nil, err
 	}
+	prev := decodeResume(transport.ResumeState(ctx), ts, since, until)
 	answers := make([]storeAnswer, len(sources))
+	froms := make([]time.Time, len(sources))
 	var wg sync.WaitGroup
 	for i, p := range sources {
-		wg.Go(func() { answers[i] = n.queryStore(ctx, p, ts, since, until) })
+		sp, ok := prev[p]
+		if sp.done {
+			answers[i].done = true // answered in full earlier in this chain: not asked again
+			continue
+		}
+		froms[i] = since
+		if ok && sp.at > since.UnixNano() {
+			froms[i] = time.Unix(0, sp.at) // its own cut
+		}
+		wg.Go(func() { answers[i] = n.queryStore(ctx, p, ts, froms[i], until) })
 	}
 	wg.Wait()
 	if ctx.Err() != nil {
@@ -75,11 +100,26 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 	var out []transport.Envelope
 	var errs []error
 	answered, full := 0, false
-	resume := int64(math.MaxInt64) // the earliest cut after since
+	resume := int64(math.MaxInt64) // the earliest cut after a store's own since
+	var stallFrom time.Time        // the earliest own since of a store stalled there
 	var why, stalled string
+	next := map[peer.ID]storePoint{}
 	for i, a := range answers {
+		p := sources[i]
+		if a.done {
+			answered, full, next[p] = answered+1, true, storePoint{done: true}
+			continue
+		}
 		if a.err != nil {
-			errs = append(errs, fmt.Errorf("store %s: %w", sources[i].ShortString(), a.err))
+			errs = append(errs, fmt.Errorf("store %s: %w", p.ShortString(), a.err))
+			if sp, ok := prev[p]; ok {
+				// Cut short earlier in the chain: still complete only up to its point,
+				// and asked from there again next time.
+				next[p] = sp
+				if sp.at < resume {
+					resume, why = sp.at, "store failing after an answer cut short"
+				}
+			}
 			continue
 		}
 		answered++
@@ -89,16 +129,22 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 				out = append(out, e)
 			}
 		}
-		if a.stalled != "" {
+		switch {
+		case a.stalled != "":
+			if stalled == "" || froms[i].Before(stallFrom) {
+				stallFrom = froms[i]
+			}
 			stalled = a.stalled
+			next[p] = storePoint{at: froms[i].UnixNano()}
 			n.log.Warn("waku: store answer cut short at the query's start; ignored as a resume point",
-				"store", sources[i].ShortString(), "why", a.stalled)
-		}
-		if a.cut != math.MaxInt64 && a.cut < resume {
-			resume, why = a.cut, a.why
-		}
-		if a.cut == math.MaxInt64 && a.stalled == "" {
-			full = true
+				"store", p.ShortString(), "why", a.stalled)
+		case a.cut != math.MaxInt64:
+			next[p] = storePoint{at: a.cut}
+			if a.cut < resume {
+				resume, why = a.cut, a.why
+			}
+		default:
+			full, next[p] = true, storePoint{done: true}
 		}
 	}
 	if answered == 0 {
@@ -108,13 +154,33 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 		n.log.Warn("waku: some store peers failed", "err", errors.Join(errs...))
 	}
 	sortEnvelopes(out)
+	var te *transport.TruncatedError
 	switch {
 	case resume != math.MaxInt64:
-		return out, &transport.TruncatedError{Complete: time.Unix(0, resume), Reason: why}
+		te = &transport.TruncatedError{Complete: time.Unix(0, resume), Reason: why}
 	case stalled != "" && !full:
-		return out, &transport.TruncatedError{Complete: since, Reason: stalled}
+		te = &transport.TruncatedError{Complete: stallFrom, Reason: stalled}
+	default:
+		return out, nil
 	}
-	return out, nil
+	if stalled != "" && (resume != math.MaxInt64 || full) {
+		// A stalled store ignored as a resume point (logged above) is not asked again in
+		// this chain: it would stall again at its own point.
+		for i, a := range answers {
+			if a.stalled != "" {
+				next[sources[i]] = storePoint{done: true}
+			}
+		}
+	}
+	for _, a := range answers {
+		if !a.done {
+			te.Asked++
+		}
+	}
+	if !te.Complete.IsZero() {
+		te.Resume = encodeResume(ts, until, resumeState{complete: te.Complete.UnixNano(), stores: next})
+	}
+	return out, te
 }
 
 // storeAnswer is one store's answer to a History call.
@@ -127,6 +193,9 @@ type storeAnswer struct {
 	// stalled says why a query was cut short without getting past since.
 	stalled string
 	err     error
+	// done: the store answered in full earlier in the chain of calls (Resume state)
+	// and was not asked.
+	done bool
 }
 
 func sortEnvelopes(out []transport.Envelope) {

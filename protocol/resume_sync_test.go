@@ -1,0 +1,68 @@
+package protocol_test
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+// TestResumeLiarTimesShrink: with resume points per store, Sync stops on a truncated
+// answer that brought nothing taken and shrank below half the previous one — but only
+// when the call asked fewer stores than the previous one (some finished: the liar is
+// left alone). On size alone a lying store could time it: a full answer of made-up
+// messages (2 × the honest store's bound) in one round, one message in the next, while
+// the honest store, still cut short, brings envelopes already taken (received live), and
+// end every Sync before the honest store gets past them. Here b reads 25 messages live,
+// then misses 10 while paused; the honest store answers at most 10 per call; b syncs
+// twice (2 s each).
+//
+// Asserted: b reads the 10 messages it missed (on size alone: 0 of 10, each Sync ended
+// in its second round).
+func TestResumeLiarTimesShrink(t *testing.T) {
+	ctx := context.Background()
+	tn := newNetWith(t, memory.Config{Seed: 137}, 1)
+	a := tn.peers[0]
+	ps := &pacedStore{limit: 10, liar: true, timed: true}
+	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { ps.Node = n; return ps },
+		protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
+	tn.connect(a, b)
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
+	must(t, err)
+	waitSameEpoch(tn, g, a, b)
+	var live []string
+	for i := range 25 {
+		live = append(live, fmt.Sprintf("live %02d", i))
+		mustSend(t, a, g, live[i])
+	}
+	waitTexts(t, tn, g, live, b)
+
+	b.pause() // no live delivery: only history
+	for i := range 10 {
+		mustSend(t, a, g, fmt.Sprintf("away %02d", i))
+	}
+	ps.pace.Store(true)
+	got := func() int {
+		n := 0
+		for text := range b.texts(g) {
+			if strings.HasPrefix(text, "away ") {
+				n++
+			}
+		}
+		return n
+	}
+	for i := range 2 {
+		before := ps.calls.Load()
+		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		err := b.c.Sync(sctx)
+		cancel()
+		t.Logf("b's Sync %d: %d of 10 read, %d History calls, err %v", i, got(), ps.calls.Load()-before, err)
+	}
+	if n := got(); n < 10 {
+		t.Errorf("b read %d of the 10 messages it missed: a lying store timing a full answer and then one message ended each Sync while the honest store brought messages already read", n)
+	}
+}
