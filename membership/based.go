@@ -28,7 +28,7 @@ type Base struct {
 	Color       string
 	Description string
 	Image       []byte
-	Members     []string
+	Members     Members
 	Admins      []string
 	LastClock   uint64
 	Events      []Event
@@ -79,7 +79,7 @@ func SnapshotOf(st *State, carry []Event) (State, error) {
 		}
 	}
 	b := &Base{Creator: st.Creator, Name: st.Name, Color: st.Color, Description: st.Description, Image: bytes.Clone(st.Image),
-		Members: cloneStrings(st.Members), Admins: cloneStrings(st.Admins), LastClock: st.LastClock, Events: roots,
+		Members: st.Members, Admins: cloneStrings(st.Admins), LastClock: st.LastClock, Events: roots,
 		Proof: adminProof(st)}
 	return FromSnapshot(st.ChatID, b, nil)
 }
@@ -156,7 +156,7 @@ func proofChains(proof []Event, creator string) map[string]int {
 	proofOf := map[string]int{}
 	for queue := []string{creator}; len(queue) > 0; queue = queue[1:] {
 		for _, i := range byAuthor[queue[0]] {
-			for _, m := range proof[i].Members {
+			for _, m := range proof[i].Members.ids {
 				if _, ok := proofOf[m]; !ok && m != creator {
 					proofOf[m] = i
 					queue = append(queue, m)
@@ -185,11 +185,11 @@ func (b *Base) check(chatID string) error {
 	if !keys.canonical(b.Creator) || !chorusChatIDOf(chatID, b.Creator) {
 		return ErrSnapshot
 	}
-	if len(b.Members) > maxSnapshotKeys || len(b.Admins) > len(b.Members) || len(b.Events) == 0 || len(b.Events) > MaxSnapshotRoots {
+	if len(b.Members.ids) > maxSnapshotKeys || len(b.Admins) > len(b.Members.ids) || len(b.Events) == 0 || len(b.Events) > MaxSnapshotRoots {
 		return ErrSnapshot
 	}
-	seen := make(map[string]bool, len(b.Members))
-	for _, m := range b.Members {
+	seen := make(map[string]bool, len(b.Members.ids))
+	for _, m := range b.Members.ids {
 		if seen[m] || !keys.canonical(m) {
 			return ErrSnapshot
 		}
@@ -289,15 +289,15 @@ func deriveBased(chatID string, b *Base, rest []Event) State {
 	}
 	gs := &cstate{members: newOrderedSet(), admins: newOrderedSet(), name: b.Name, color: b.Color,
 		description: b.Description, image: b.Image, lastClock: b.LastClock}
-	gs.members.add(b.Members...)
+	gs.members.add(b.Members.ids...)
 	gs.admins.add(b.Admins...)
 	s := causalFrom(entries, roots, gs, b.Creator)
 	s.ChatID, s.Creator, s.Base = chatID, b.Creator, b
 	// The base's lists when they are the state's: shared, not copied (a newcomer of a large
 	// group held its member list twice, issue 16). Neither is ever written in place: a
 	// state's lists are replaced (cstateOf, Clone and the rules work on copies).
-	if slices.Equal(s.Members, b.Members) {
-		s.Members = b.Members
+	if slices.Equal(s.Members.ids, b.Members.ids) {
+		s.Members.ids = b.Members.ids
 	}
 	if slices.Equal(s.Admins, b.Admins) {
 		s.Admins = b.Admins
@@ -433,9 +433,9 @@ func (s *State) MarshalSnapshot() ([]byte, error) {
 	}
 	w.AddUint32LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(b.Image) })
 	w.AddUint64(b.LastClock)
-	w.AddUint32(uint32(len(b.Members)))
-	index := make(map[string]int, len(b.Members))
-	for i, k := range b.Members {
+	w.AddUint32(uint32(len(b.Members.ids)))
+	index := make(map[string]int, len(b.Members.ids))
+	for i, k := range b.Members.ids {
 		raw, err := hex.DecodeString(strings.TrimPrefix(k, "0x"))
 		if err != nil || len(raw) != 65 {
 			return nil, ErrSnapshot
@@ -507,16 +507,16 @@ func ParseSnapshot(chatID string, data []byte) (State, error) {
 	if !s.ReadBytes(&keys, 65*int(n)) {
 		return State{}, ErrSnapshot
 	}
-	b.Members = keyStrings(keys)
-	if !s.ReadUint32(&n) || n > uint32(len(b.Members)) {
+	b.Members.ids = keyStrings(keys)
+	if !s.ReadUint32(&n) || n > uint32(len(b.Members.ids)) {
 		return State{}, ErrSnapshot
 	}
 	for range n {
 		var i uint32
-		if !s.ReadUint32(&i) || i >= uint32(len(b.Members)) {
+		if !s.ReadUint32(&i) || i >= uint32(len(b.Members.ids)) {
 			return State{}, ErrSnapshot
 		}
-		b.Admins = append(b.Admins, b.Members[i])
+		b.Admins = append(b.Admins, b.Members.ids[i])
 	}
 	var r uint8
 	if !s.ReadUint8(&r) || !s.ReadUint32(&n) || r == 0 || r > MaxSnapshotRoots || n < uint32(r) || int(n) > len(s)/4 {

@@ -91,7 +91,7 @@ func (c *causal) mayAct(ev *Event, creator string) bool {
 	}
 	switch ev.Type {
 	case MemberRemoved:
-		return len(ev.Members) == 1 && (ev.Members[0] == ev.From || len(c.promotions[ev.From]) > 0)
+		return len(ev.Members.ids) == 1 && (ev.Members.ids[0] == ev.From || len(c.promotions[ev.From]) > 0)
 	case MemberJoined, ChatCreated:
 		return false
 	}
@@ -103,7 +103,7 @@ func (c *causal) mayAct(ev *Event, creator string) bool {
 func (c *causal) twin(ev *Event, anc bitset) bool {
 	for _, k := range c.byAuthor[ev.From] {
 		o := c.kept[k].ev
-		if !anc.has(k) && o.Type == ev.Type && slices.Equal(o.Members, ev.Members) && o.Name == ev.Name &&
+		if !anc.has(k) && o.Type == ev.Type && slices.Equal(o.Members.ids, ev.Members.ids) && o.Name == ev.Name &&
 			o.Color == ev.Color && o.Description == ev.Description && bytes.Equal(o.Image, ev.Image) {
 			return true
 		}
@@ -129,7 +129,7 @@ func (d downSet) has(j int) bool { return d.all || d.anc.has(j) }
 // unless the two removed each other (C3).
 func (c *causal) promoted(r int, d downSet) bool {
 	ev := c.kept[r].ev
-	t := ev.Members[0]
+	t := ev.Members.ids[0]
 	if t == ev.From || c.mutual(r, d) {
 		return false
 	}
@@ -144,7 +144,7 @@ func (c *causal) promoted(r int, d downSet) bool {
 // mutual is rule C3: removal r of t by a is concurrent with a removal of a by t.
 func (c *causal) mutual(r int, d downSet) bool {
 	ev := c.kept[r].ev
-	t := ev.Members[0]
+	t := ev.Members.ids[0]
 	for _, q := range c.removals[ev.From] {
 		if d.has(q) && c.kept[q].ev.From == t && t != ev.From && c.concurrent(q, r) {
 			return true
@@ -165,7 +165,7 @@ func (c *causal) overridden(e int, d downSet) bool {
 			continue
 		}
 		rem := c.kept[r].ev
-		if ev.Type == MemberRemoved && ev.Members[0] == rem.From && rem.From != ev.From {
+		if ev.Type == MemberRemoved && ev.Members.ids[0] == rem.From && rem.From != ev.From {
 			continue // C3: removals of each other both apply
 		}
 		return true
@@ -183,7 +183,7 @@ func (c *causal) overridden(e int, d downSet) bool {
 func needsAdmin(ev *Event) bool {
 	switch ev.Type {
 	case MemberRemoved:
-		return ev.Members[0] != ev.From
+		return ev.Members.ids[0] != ev.From
 	case AdminRemoved:
 		return false
 	}
@@ -221,12 +221,12 @@ func (s *cstate) apply(ev *Event) {
 	case DescriptionChanged:
 		s.description = ev.Description
 	case MembersAdded:
-		s.members.add(ev.Members...)
+		s.members.add(ev.Members.ids...)
 	case MemberRemoved:
-		s.members.remove(ev.Members[0])
-		s.admins.remove(ev.Members[0])
+		s.members.remove(ev.Members.ids[0])
+		s.admins.remove(ev.Members.ids[0])
 	case AdminsAdded:
-		for _, m := range ev.Members {
+		for _, m := range ev.Members.ids {
 			if s.members.has(m) {
 				s.admins.add(m)
 			}
@@ -253,33 +253,33 @@ func (s *cstate) valid(ev *Event, keys *keyChecker) bool {
 	case DescriptionChanged:
 		return admin && utf8.ValidString(ev.Description) && ev.Description != s.description
 	case MembersAdded:
-		if !admin || len(ev.Members) == 0 {
+		if !admin || len(ev.Members.ids) == 0 {
 			return false
 		}
-		for i, m := range ev.Members {
-			if s.members.has(m) || slices.Contains(ev.Members[:i], m) || !keys.canonical(m) {
+		for i, m := range ev.Members.ids {
+			if s.members.has(m) || slices.Contains(ev.Members.ids[:i], m) || !keys.canonical(m) {
 				return false
 			}
 		}
 		return true
 	case MemberRemoved:
-		if len(ev.Members) != 1 {
+		if len(ev.Members.ids) != 1 {
 			return false
 		}
-		t := ev.Members[0]
+		t := ev.Members.ids[0]
 		return s.members.has(t) && (t == ev.From || (admin && !s.admins.has(t)))
 	case AdminsAdded:
-		if !admin || len(ev.Members) == 0 {
+		if !admin || len(ev.Members.ids) == 0 {
 			return false
 		}
-		for i, m := range ev.Members {
-			if !s.members.has(m) || s.admins.has(m) || slices.Contains(ev.Members[:i], m) {
+		for i, m := range ev.Members.ids {
+			if !s.members.has(m) || s.admins.has(m) || slices.Contains(ev.Members.ids[:i], m) {
 				return false
 			}
 		}
 		return true
 	case AdminRemoved:
-		return len(ev.Members) == 1 && ev.Members[0] == ev.From && admin
+		return len(ev.Members.ids) == 1 && ev.Members.ids[0] == ev.From && admin
 	}
 	return false // MEMBER_JOINED (changes nothing), a second CHAT_CREATED, unknown types
 }
@@ -475,15 +475,15 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 		c.byAuthor[ev.From] = append(c.byAuthor[ev.From], k)
 		switch ev.Type {
 		case MembersAdded:
-			for _, m := range ev.Members {
+			for _, m := range ev.Members.ids {
 				c.added[m] = true
 			}
 		case MemberRemoved:
-			c.removals[ev.Members[0]] = append(c.removals[ev.Members[0]], k)
+			c.removals[ev.Members.ids[0]] = append(c.removals[ev.Members.ids[0]], k)
 		case AdminRemoved:
 			c.demotions[ev.From] = append(c.demotions[ev.From], k)
 		case AdminsAdded:
-			for _, m := range ev.Members {
+			for _, m := range ev.Members.ids {
 				c.promotions[m] = append(c.promotions[m], k)
 			}
 		}
@@ -501,7 +501,7 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 		}
 	})
 	s.Name, s.Color, s.Description, s.Image = final.name, final.color, final.description, final.image
-	s.Members, s.Admins, s.LastClock = final.members.list(), final.admins.list(), final.lastClock
+	s.Members.ids, s.Admins, s.LastClock = final.members.list(), final.admins.list(), final.lastClock
 	for j := range c.kept {
 		if !c.kept[j].child {
 			s.Heads = append(s.Heads, c.kept[j].id)

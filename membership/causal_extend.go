@@ -56,7 +56,7 @@ func extendCausal(stored *State, incoming []Event) (State, bool) {
 		if cs == nil {
 			cs = cstateOf(stored)
 		}
-		if len(ev.Members) > 8 {
+		if len(ev.Members.ids) > 8 {
 			cs.members.index() // many checks: an index costs less than scans
 		}
 		if !cs.valid(&ev, &keys) {
@@ -71,7 +71,7 @@ func extendCausal(stored *State, incoming []Event) (State, bool) {
 	}
 	next := *stored
 	next.Name, next.Color, next.Description, next.Image = cs.name, cs.color, cs.description, cs.image
-	next.Members, next.Admins, next.LastClock = cs.members.take(), cs.admins.take(), cs.lastClock
+	next.Members.ids, next.Admins, next.LastClock = cs.members.take(), cs.admins.take(), cs.lastClock
 	next.Events, next.room = appendEvents(stored, added)
 	next.Heads = heads
 	// Shared, not copied (no change: nothing writes a state's lists in place; clipped, so
@@ -142,6 +142,6 @@ func knownIdentical(st *State, id EventID, ev *Event) bool {
 // they change, and have no maps: the few checks of a few events scan them, which costs
 // less than indexing a large group's members).
 func cstateOf(st *State) *cstate {
-	return &cstate{members: &orderedSet{items: st.Members, shared: true}, admins: &orderedSet{items: st.Admins, shared: true},
+	return &cstate{members: &orderedSet{items: st.Members.ids, shared: true}, admins: &orderedSet{items: st.Admins, shared: true},
 		name: st.Name, color: st.Color, description: st.Description, image: st.Image, lastClock: st.LastClock}
 }

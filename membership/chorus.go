@@ -130,7 +130,7 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 		s.Events = append(s.Events, *ev)
 		s.LastClock = ev.Clock
 	}
-	s.Members = members.list()
+	s.Members.ids = members.list()
 	s.Admins = admins.list()
 	return s, nil
 }
@@ -182,37 +182,37 @@ func chorusApply(s *State, members, admins *orderedSet, keys *keyChecker, ev *Ev
 		}
 		s.Description = ev.Description
 	case MembersAdded:
-		if !isAdmin || len(ev.Members) == 0 {
+		if !isAdmin || len(ev.Members.ids) == 0 {
 			return false
 		}
-		for _, m := range ev.Members {
+		for _, m := range ev.Members.ids {
 			if !keys.canonical(m) {
 				return false
 			}
 		}
-		members.add(ev.Members...)
+		members.add(ev.Members.ids...)
 	case MemberRemoved:
-		if len(ev.Members) != 1 {
+		if len(ev.Members.ids) != 1 {
 			return false
 		}
-		t := ev.Members[0]
+		t := ev.Members.ids[0]
 		if !members.has(t) || (t != ev.From && (!isAdmin || admins.has(t))) {
 			return false
 		}
 		members.remove(t)
 		admins.remove(t)
 	case AdminsAdded:
-		if !isAdmin || len(ev.Members) == 0 {
+		if !isAdmin || len(ev.Members.ids) == 0 {
 			return false
 		}
-		for _, m := range ev.Members {
+		for _, m := range ev.Members.ids {
 			if !members.has(m) {
 				return false
 			}
 		}
-		admins.add(ev.Members...)
+		admins.add(ev.Members.ids...)
 	case AdminRemoved:
-		if len(ev.Members) != 1 || ev.Members[0] != ev.From || !isAdmin {
+		if len(ev.Members.ids) != 1 || ev.Members.ids[0] != ev.From || !isAdmin {
 			return false
 		}
 		admins.remove(ev.From)

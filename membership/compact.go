@@ -9,7 +9,7 @@ import (
 
 // A compact payload is the first building block of binary member ids (issue 16: at 1000 × 1
 // the hex member ids of the held log are 137 of a client's 342 KiB of heap, and they cannot
-// be freed while the log holds its entries' bytes and State.Members are hex strings that
+// be freed while the log holds its entries' bytes and State.Members.ids are hex strings that
 // share them). It holds an event payload with its member entries as 65-byte keys and gives
 // back the exact signed bytes on demand. It is not used by the held state yet: see
 // docs/benchmarks.md, heap9.

@@ -28,7 +28,7 @@ func BenchmarkCompactPayload(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ev, err := SignEvent(admin, chatID, Event{Type: MembersAdded, Clock: 7, Members: members})
+	ev, err := SignEvent(admin, chatID, Event{Type: MembersAdded, Clock: 7, Members: MembersOf(members...)})
 	if err != nil {
 		b.Fatal(err)
 	}

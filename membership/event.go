@@ -61,7 +61,7 @@ type Event struct {
 	ChatID      string
 	Clock       uint64
 	Type        EventType
-	Members     []string
+	Members     Members
 	Name        string
 	Color       string
 	Description string
@@ -124,10 +124,10 @@ func fieldsOf(ev *Event) eventFields {
 	f := eventFields{clock: ev.Clock, typ: ev.Type, name: ev.Name,
 		color: ev.Color, description: ev.Description, image: bytes.Clone(ev.Image),
 		parents: slices.Clone(ev.Parents), version: ev.Version}
-	if len(ev.Members) > inPayloadMembers {
+	if len(ev.Members.ids) > inPayloadMembers {
 		f.inPayload = true
 	} else {
-		f.members = cloneStrings(ev.Members)
+		f.members = cloneStrings(ev.Members.ids)
 	}
 	return f
 }
@@ -155,9 +155,9 @@ func decodeFields(payload []byte) (eventFields, error) {
 // bind makes ev's decoded fields those of f (copies), unless they already are. With
 // f.inPayload, ev.Payload must be the payload f was decoded from.
 func (f *eventFields) bind(ev *Event) {
-	members := slices.Equal(ev.Members, f.members)
+	members := slices.Equal(ev.Members.ids, f.members)
 	if f.inPayload {
-		members = payloadLists(ev.Payload, ev.Members)
+		members = payloadLists(ev.Payload, ev.Members.ids)
 	}
 	if ev.Clock == f.clock && ev.Type == f.typ && members && ev.Name == f.name &&
 		ev.Color == f.color && ev.Description == f.description && bytes.Equal(ev.Image, f.image) &&
@@ -165,9 +165,9 @@ func (f *eventFields) bind(ev *Event) {
 		return
 	}
 	ev.Clock, ev.Type, ev.Name, ev.Color, ev.Description = f.clock, f.typ, f.name, f.color, f.description
-	ev.Members, ev.Image = cloneStrings(f.members), bytes.Clone(f.image)
+	ev.Members.ids, ev.Image = cloneStrings(f.members), bytes.Clone(f.image)
 	if f.inPayload && !members {
-		ev.Members = payloadMembers(ev.Payload)
+		ev.Members.ids = payloadMembers(ev.Payload)
 	}
 	ev.Parents, ev.Version = slices.Clone(f.parents), f.version
 }
@@ -188,7 +188,7 @@ var errInvalidPayloadLength = errors.New("invalid payload length")
 func encodePayload(ev *Event) ([]byte, error) {
 	m := &pb.MembershipUpdateEvent{
 		Clock:   ev.Clock,
-		Members: ev.Members,
+		Members: ev.Members.ids,
 		Name:    ev.Name,
 		Type:    pb.MembershipUpdateEvent_EventType(ev.Type),
 		Color:   ev.Color,
@@ -230,8 +230,8 @@ func SignEvent(key *ecdsa.PrivateKey, chatID string, ev Event) (Event, error) {
 	ev.Signature = raw[:SignatureLength:SignatureLength]
 	ev.Payload = raw[SignatureLength:]
 	ev.From = PublicKeyString(&key.PublicKey)
-	ev.Members = cloneStrings(ev.Members)
-	shareMembers(ev.Payload, ev.Members)
+	ev.Members.ids = cloneStrings(ev.Members.ids)
+	shareMembers(ev.Payload, ev.Members.ids)
 	ev.Image = bytes.Clone(ev.Image)
 	ev.auth = newAuth(chatID, ev.Payload, digest, ev.Signature, ev.From, fieldsOf(&ev))
 	return ev, nil
@@ -269,7 +269,7 @@ func parseEvent(chatID string, raw []byte) (Event, error) {
 		ChatID:      chatID,
 		Clock:       f.clock,
 		Type:        f.typ,
-		Members:     f.members,
+		Members:     membersOwn(f.members),
 		Name:        f.name,
 		Color:       f.color,
 		Description: f.description,

@@ -30,7 +30,7 @@ func TestLargeGroupStateHeap(t *testing.T) {
 		members[i] = m.PublicKeyString(&k.PublicKey)
 	}
 	d := newDAG(t, "large-heap")
-	d.add("add", "alice", m.Event{Type: m.MembersAdded, Clock: 101, Members: members}, "genesis")
+	d.add("add", "alice", m.Event{Type: m.MembersAdded, Clock: 101, Members: m.MembersOf(members...)}, "genesis")
 	wire, err := (&m.Message{ChatID: d.chat, Events: d.all}).MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -44,8 +44,8 @@ func TestLargeGroupStateHeap(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg = nil
-	if len(st.Members) != n+1 {
-		t.Fatalf("%d members, want %d", len(st.Members), n+1)
+	if st.Members.Len() != n+1 {
+		t.Fatalf("%d members, want %d", st.Members.Len(), n+1)
 	}
 	// What the state holds: the heap with it, less the heap once it is dropped.
 	with := heapAlloc()
@@ -85,8 +85,8 @@ func TestSnapshotStateHeap(t *testing.T) {
 		members[i] = m.PublicKeyString(&k.PublicKey)
 	}
 	d := newDAG(t, "snapshot-heap")
-	d.add("add", "alice", m.Event{Type: m.MembersAdded, Clock: 101, Members: members[:n-1]}, "genesis")
-	add := d.add("newcomer", "alice", m.Event{Type: m.MembersAdded, Clock: 102, Members: members[n-1:]}, "add")
+	d.add("add", "alice", m.Event{Type: m.MembersAdded, Clock: 101, Members: m.MembersOf(members[:n-1]...)}, "genesis")
+	add := d.add("newcomer", "alice", m.Event{Type: m.MembersAdded, Clock: 102, Members: m.MembersOf(members[n-1:]...)}, "add")
 	src := d.derive()
 	snap, err := m.SnapshotOf(&src, []m.Event{add})
 	if err != nil {
@@ -96,15 +96,15 @@ func TestSnapshotStateHeap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := src.Members
+	want := src.Members.Strings()
 	snap, src, add, members = m.State{}, m.State{}, m.Event{}, nil
 
 	st, err := m.ParseSnapshot(d.chat, enc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(st.Members, want) || !st.IsMember(want[n/2]) {
-		t.Fatalf("%d members, want %d", len(st.Members), len(want))
+	if !slices.Equal(st.Members.Strings(), want) || !st.IsMember(want[n/2]) {
+		t.Fatalf("%d members, want %d", st.Members.Len(), len(want))
 	}
 	// What the state holds: the heap with it, less the heap once it is dropped.
 	with := heapAlloc()
@@ -149,14 +149,14 @@ func TestSignedEventHeap(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := strings.Join(members, ",")
-	ev, err := m.SignEvent(admin, chatID, m.Event{Type: m.MembersAdded, Clock: 7, Members: members})
+	ev, err := m.SignEvent(admin, chatID, m.Event{Type: m.MembersAdded, Clock: 7, Members: m.MembersOf(members...)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	members = nil // the caller's list and strings: dropped
 	func() {
-		if strings.Join(ev.Members, ",") != want || len(ev.Raw) != len(ev.Signature)+len(ev.Payload) {
-			t.Fatalf("the signed event lists %d members, entry %d B", len(ev.Members), len(ev.Raw))
+		if strings.Join(ev.Members.Strings(), ",") != want || len(ev.Raw) != len(ev.Signature)+len(ev.Payload) {
+			t.Fatalf("the signed event lists %d members, entry %d B", ev.Members.Len(), len(ev.Raw))
 		}
 		// It reads as the entry parsed from the wire does, and applies.
 		wire, err := (&m.Message{ChatID: chatID, Events: []m.Event{created, ev}}).MarshalBinary()
@@ -167,13 +167,13 @@ func TestSignedEventHeap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p := msg.Events[1]; !slices.Equal(p.Members, ev.Members) || !bytes.Equal(p.Raw, ev.Raw) ||
+		if p := msg.Events[1]; !p.Members.Equal(ev.Members) || !bytes.Equal(p.Raw, ev.Raw) ||
 			!bytes.Equal(p.Payload, ev.Payload) || !bytes.Equal(p.Signature, ev.Signature) || p.From != ev.From || p.ID() != ev.ID() {
 			t.Fatal("the signed event is not the one parsed from its entry")
 		}
 		st, err := m.Derive(chatID, []m.Event{created, ev}, m.ChorusRules())
-		if err != nil || len(st.Events) != 2 || len(st.Members) != n+1 {
-			t.Fatalf("derive: %v, %d events, %d members", err, len(st.Events), len(st.Members))
+		if err != nil || len(st.Events) != 2 || st.Members.Len() != n+1 {
+			t.Fatalf("derive: %v, %d events, %d members", err, len(st.Events), st.Members.Len())
 		}
 	}()
 	want = ""
@@ -209,7 +209,7 @@ func TestStateHeapIsMemberIDs(t *testing.T) {
 		members[i] = m.PublicKeyString(&k.PublicKey)
 	}
 	d := newDAG(t, "ids-heap")
-	d.add("add", "alice", m.Event{Type: m.MembersAdded, Clock: 101, Members: members}, "genesis")
+	d.add("add", "alice", m.Event{Type: m.MembersAdded, Clock: 101, Members: m.MembersOf(members...)}, "genesis")
 	wire, err := (&m.Message{ChatID: d.chat, Events: d.all}).MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -221,8 +221,8 @@ func TestStateHeapIsMemberIDs(t *testing.T) {
 			t.Fatal(err)
 		}
 		st, err := m.Derive(msg.ChatID, msg.Events, m.ChorusRules())
-		if err != nil || len(st.Members) != n+1 {
-			t.Fatalf("derive: %v, %d members", err, len(st.Members))
+		if err != nil || st.Members.Len() != n+1 {
+			t.Fatalf("derive: %v, %d members", err, st.Members.Len())
 		}
 		return st
 	}

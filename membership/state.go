@@ -27,7 +27,7 @@ type State struct {
 	Image       []byte
 	// Members and Admins are in the order the rules report them (for StatusRules, the
 	// insertion order of status-go's string sets).
-	Members []string
+	Members Members
 	Admins  []string
 	// LastClock is the clock of the last applied event in the v1 total order; under the
 	// causal rules, the largest clock of an applied event.
@@ -114,7 +114,7 @@ func (s State) Log() []Event {
 }
 
 // IsMember reports whether key is a member.
-func (s State) IsMember(key string) bool { return slices.Contains(s.Members, key) }
+func (s State) IsMember(key string) bool { return slices.Contains(s.Members.ids, key) }
 
 // IsAdmin reports whether key is an admin.
 func (s State) IsAdmin(key string) bool { return slices.Contains(s.Admins, key) }
@@ -125,7 +125,7 @@ func (s State) IsAdmin(key string) bool { return slices.Contains(s.Admins, key) 
 // For a based state, also a member of its base or its creator (the snapshot's past is not
 // held).
 func (s State) WasEverMember(key string) bool {
-	if b := s.Base; b != nil && (key == b.Creator || slices.Contains(b.Members, key)) {
+	if b := s.Base; b != nil && (key == b.Creator || slices.Contains(b.Members.ids, key)) {
 		return true
 	}
 	if len(s.Events) == 0 {
@@ -135,7 +135,7 @@ func (s State) WasEverMember(key string) bool {
 		return true
 	}
 	for i := range s.Events {
-		if s.Events[i].Type == MembersAdded && slices.Contains(s.Events[i].Members, key) {
+		if s.Events[i].Type == MembersAdded && slices.Contains(s.Events[i].Members.ids, key) {
 			return true
 		}
 	}
@@ -145,7 +145,7 @@ func (s State) WasEverMember(key string) bool {
 // Clone returns a deep copy of s (events share their immutable byte slices).
 func (s State) Clone() State {
 	s.Image = bytes.Clone(s.Image)
-	s.Members = cloneStrings(s.Members)
+	s.Members.ids = cloneStrings(s.Members.ids)
 	s.Admins = cloneStrings(s.Admins)
 	s.Events = slices.Clone(s.Events)
 	s.Pending = slices.Clone(s.Pending)
@@ -169,7 +169,7 @@ func (c Changes) Empty() bool {
 // order, removed in old's order). The engine rekeys on any member change.
 func Diff(old, new State) Changes {
 	var c Changes
-	c.MembersRemoved, c.MembersAdded = setDiff(old.Members, new.Members)
+	c.MembersRemoved, c.MembersAdded = setDiff(old.Members.ids, new.Members.ids)
 	c.AdminsRemoved, c.AdminsAdded = setDiff(old.Admins, new.Admins)
 	return c
 }

@@ -86,7 +86,7 @@ func statusGroup(chatID string, evs []Event) (State, error) {
 		return State{}, reject(StageGroupInit, nil, fmt.Errorf("expected chat ID equal %s, got %s", chatID, seenID))
 	}
 	g.Creator = creator
-	g.Members = members.list()
+	g.Members.ids = members.list()
 	g.Admins = admins.list()
 	g.LastClock = evs[len(evs)-1].Clock
 	g.Events = evs
@@ -115,19 +115,19 @@ func statusValid(admins, members *orderedSet, ev *Event) bool {
 	case MemberJoined:
 		return members.has(ev.From)
 	case MemberRemoved:
-		return len(ev.Members) == 1 && (ev.From == ev.Members[0] || (admins.has(ev.From) && !admins.has(ev.Members[0])))
+		return len(ev.Members.ids) == 1 && (ev.From == ev.Members.ids[0] || (admins.has(ev.From) && !admins.has(ev.Members.ids[0])))
 	case AdminsAdded:
 		if !admins.has(ev.From) {
 			return false
 		}
 		for _, m := range members.items { // status-go's stringSliceSubset: an intersection test
-			if slices.Contains(ev.Members, m) {
+			if slices.Contains(ev.Members.ids, m) {
 				return true
 			}
 		}
 		return false
 	case AdminRemoved:
-		return len(ev.Members) == 1 && admins.has(ev.From) && ev.From == ev.Members[0]
+		return len(ev.Members.ids) == 1 && admins.has(ev.From) && ev.From == ev.Members.ids[0]
 	}
 	return false
 }
@@ -147,14 +147,14 @@ func statusApply(g *State, admins, members *orderedSet, ev *Event) {
 	case ImageChanged:
 		g.Image = ev.Image
 	case AdminsAdded:
-		admins.add(ev.Members...)
+		admins.add(ev.Members.ids...)
 	case AdminRemoved:
-		admins.remove(ev.Members[0])
+		admins.remove(ev.Members.ids[0])
 	case MembersAdded:
-		members.add(ev.Members...)
+		members.add(ev.Members.ids...)
 	case MemberRemoved:
-		admins.remove(ev.Members[0])
-		members.remove(ev.Members[0])
+		admins.remove(ev.Members.ids[0])
+		members.remove(ev.Members.ids[0])
 	}
 }
 
@@ -189,7 +189,7 @@ func (r statusRules) update(stored *State, m *Message, _ []*RejectError, self st
 		if !g.WasEverMember(self) {
 			return State{}, reject(StageNewChat, nil, errNeverMember)
 		}
-		for _, k := range g.Members { // MemberPublicKeys
+		for _, k := range g.Members.ids { // MemberPublicKeys
 			if _, err := decodeStatusKey(k); err != nil {
 				return State{}, reject(StageNewChat, nil, fmt.Errorf("failed to get group members: %w", err))
 			}
@@ -275,9 +275,9 @@ func (s State) AbridgedEvents() []Event {
 		extra                 []string
 		extraSeen             = make(map[string]bool)
 		admins                = make(map[string]bool)
-		members               = make(map[string]bool, len(s.Members))
+		members               = make(map[string]bool, len(s.Members.ids))
 	)
-	for _, m := range s.Members {
+	for _, m := range s.Members.ids {
 		members[m] = true
 	}
 	for i := len(s.Events) - 1; i >= 0; i-- {
@@ -302,14 +302,14 @@ func (s State) AbridgedEvents() []Event {
 			}
 		case MembersAdded:
 			keep := false
-			for _, m := range ev.Members {
+			for _, m := range ev.Members.ids {
 				if admins[m] || (members[m] && !added[m]) {
 					added[m] = true
 					keep = true
 				}
 			}
 			if keep {
-				for _, m := range ev.Members {
+				for _, m := range ev.Members.ids {
 					if !members[m] && !admins[m] && !extraSeen[m] {
 						extraSeen[m] = true
 						extra = append(extra, m)
@@ -320,13 +320,13 @@ func (s State) AbridgedEvents() []Event {
 		case AdminRemoved:
 			out = append(out, ev)
 		case AdminsAdded:
-			if len(ev.Members) > 0 {
-				admins[ev.Members[0]] = true
+			if len(ev.Members.ids) > 0 {
+				admins[ev.Members.ids[0]] = true
 			}
 			out = append(out, ev)
 		case MemberRemoved:
-			if len(ev.Members) > 0 {
-				t := ev.Members[0]
+			if len(ev.Members.ids) > 0 {
+				t := ev.Members.ids[0]
 				if j, ok := removed[t]; !ok || s.Events[j].Clock < ev.Clock {
 					removed[t] = i
 				}

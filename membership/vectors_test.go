@@ -113,7 +113,7 @@ func TestChorusVectors(t *testing.T) {
 				heads = append(heads, byH[h.String()])
 			}
 			got := []string{st.Creator, st.Name, st.Color, st.Description, hex.EncodeToString(st.Image),
-				strings.Join(st.Members, ","), strings.Join(st.Admins, ","), strings.Join(labels(st.Events), ","), strings.Join(labels(st.Pending), ","),
+				strings.Join(st.Members.Strings(), ","), strings.Join(st.Admins, ","), strings.Join(labels(st.Events), ","), strings.Join(labels(st.Pending), ","),
 				strings.Join(labels(st.Overridden), ","), strings.Join(heads, ",")}
 			want := []string{w.Creator, w.Name, w.Color, w.Description, w.ImageHex,
 				strings.Join(w.Members, ","), strings.Join(w.Admins, ","), strings.Join(w.Applied, ","), strings.Join(w.Pending, ","),
@@ -137,7 +137,7 @@ func sameState(a, b m.State) bool {
 
 func summary(s m.State) string {
 	parts := []string{s.ChatID, s.Creator, s.Name, s.Color, s.Description, hex.EncodeToString(s.Image),
-		strings.Join(s.Members, ","), strings.Join(s.Admins, ","), strconv.FormatUint(s.LastClock, 10)}
+		strings.Join(s.Members.Strings(), ","), strings.Join(s.Admins, ","), strconv.FormatUint(s.LastClock, 10)}
 	for _, h := range s.Heads {
 		parts = append(parts, h.String())
 	}

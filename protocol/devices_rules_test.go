@@ -143,7 +143,7 @@ func TestPendingEventsBounded(t *testing.T) {
 	memberID := membership.PublicKeyString(&member.PublicKey)
 	evs := []membership.Event{
 		signedEvent(t, admin, chat, membership.Event{Type: membership.ChatCreated, Name: "g", Clock: 1}),
-		signedEvent(t, admin, chat, membership.Event{Type: membership.MembersAdded, Members: []string{memberID}, Clock: 2}),
+		signedEvent(t, admin, chat, membership.Event{Type: membership.MembersAdded, Members: membership.MembersOf([]string{memberID}...), Clock: 2}),
 	}
 	for i := range 40 { // a non-admin renaming: never applies
 		evs = append(evs, signedEvent(t, member, chat, membership.Event{Type: membership.NameChanged, Name: fmt.Sprint(i), Clock: uint64(10 + i)}))

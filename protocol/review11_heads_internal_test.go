@@ -23,7 +23,7 @@ import (
 func TestReview11RekeyHeadsHoldDeparture(t *testing.T) {
 	create := membership.Event{ChatID: "c", Type: membership.ChatCreated, From: "admin", Payload: []byte("create")}
 	cid := create.ID()
-	leave := membership.Event{ChatID: "c", Type: membership.MemberRemoved, From: "x", Members: []string{"x"},
+	leave := membership.Event{ChatID: "c", Type: membership.MemberRemoved, From: "x", Members: membership.MembersOf([]string{"x"}...),
 		Payload: []byte("leave"), Parents: []membership.EventID{cid}}
 	lid := leave.ID()
 	events := []membership.Event{create, leave}
@@ -80,7 +80,7 @@ func BenchmarkReview11DepartedWalk(b *testing.B) {
 				case n - 1:
 					typ = membership.MemberRemoved
 				}
-				events[i] = membership.Event{ChatID: "c", Type: typ, From: "admin", Members: []string{"x"},
+				events[i] = membership.Event{ChatID: "c", Type: typ, From: "admin", Members: membership.MembersOf([]string{"x"}...),
 					Payload: []byte(fmt.Sprintf("ev %d", i)), Parents: parent}
 				id := events[i].ID()
 				index[epoch.ID(id)] = i

@@ -140,7 +140,7 @@ func TestSecSnapshotWelcome(t *testing.T) {
 	})
 	must(t, err)
 	byNonAdmin, err := protocol.SnapshotForTest(b.c, g, x.id, func(base *membership.Base) {
-		base.Members = append(base.Members, x.id)
+		base.Members = membership.MembersOf(append(base.Members.Strings(), x.id)...)
 	})
 	must(t, err)
 	digest := protocol.StateDigest(x.c)

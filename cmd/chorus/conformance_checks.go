@@ -162,7 +162,7 @@ func (c *checker) checkEventBuild(e *statussample.Event, raw []byte) {
 	}
 	ev := membership.Event{Clock: *e.Clock, Type: membership.EventType(*e.TypeValue)}
 	if e.Members != nil {
-		ev.Members = *e.Members
+		ev.Members = membership.MembersOf(*e.Members...)
 	}
 	ev.Name, ev.Color = deref(e.Name), deref(e.Color)
 	if e.ImageHex != nil && *e.ImageHex != "" {
@@ -265,7 +265,7 @@ func (c *checker) checkParsedEvent(field string, e *statussample.Event, ev *memb
 	if e.Members != nil {
 		members = *e.Members
 	}
-	expectList(c, field+".members", members, ev.Members)
+	expectList(c, field+".members", members, ev.Members.Strings())
 	expectEq(c, field+".name", deref(e.Name), ev.Name)
 	expectEq(c, field+".color", deref(e.Color), ev.Color)
 	expectEq(c, field+".image_hex", deref(e.ImageHex), hex.EncodeToString(ev.Image))
@@ -416,7 +416,7 @@ func (c *checker) checkState(field string, want *statussample.State, st membersh
 		expectEq(c, field+".image_hex", *want.ImageHex, hex.EncodeToString(st.Image))
 	}
 	if want.Members != nil {
-		expectList(c, field+".members", *want.Members, st.Members)
+		expectList(c, field+".members", *want.Members, st.Members.Strings())
 	}
 	if want.Admins != nil {
 		expectList(c, field+".admins", *want.Admins, st.Admins)
