@@ -92,8 +92,8 @@ func BenchmarkDeriveUnverifiedPerEvent(b *testing.B) {
 	chat, _, evs := benchLog(b)
 	bare := make([]m.Event, len(evs))
 	for i, e := range evs {
-		bare[i] = m.Event{ChatID: e.ChatID, Clock: e.Clock, Type: e.Type, Members: e.Members, Name: e.Name, Color: e.Color,
-			From: e.From, Signature: e.Signature, Payload: e.Payload, Raw: e.Raw}
+		bare[i] = entryEvent(e.Raw(), m.Event{ChatID: e.ChatID, Clock: e.Clock, Type: e.Type, Members: e.Members, Name: e.Name, Color: e.Color,
+			From: e.From})
 	}
 	for _, r := range []m.Rules{m.StatusRules(), m.ChorusRules()} {
 		b.Run(r.Name(), func(b *testing.B) {

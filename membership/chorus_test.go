@@ -54,9 +54,8 @@ func randomLog(t testing.TB, rng *rand.Rand, chat string, n int) []m.Event {
 		case 0: // exact duplicate
 			evs = append(evs, ev)
 		case 1: // malleated duplicate
-			mal := malleate(ev.Raw)
-			dup := m.Event{Clock: ev.Clock, Type: ev.Type, Members: ev.Members, Name: ev.Name, Description: ev.Description,
-				Signature: mal[:65], Payload: mal[65:], Raw: mal}
+			mal := malleate(ev.Raw())
+			dup := entryEvent(mal, m.Event{Clock: ev.Clock, Type: ev.Type, Members: ev.Members, Name: ev.Name, Description: ev.Description})
 			evs = append(evs, dup)
 		}
 	}
@@ -126,7 +125,7 @@ func sameEvents(a, b []m.Event) bool {
 		return false
 	}
 	for i := range a {
-		if !bytes.Equal(a[i].Raw, b[i].Raw) || a[i].From != b[i].From || a[i].Clock != b[i].Clock {
+		if !bytes.Equal(a[i].Raw(), b[i].Raw()) || a[i].From != b[i].From || a[i].Clock != b[i].Clock {
 			return false
 		}
 	}

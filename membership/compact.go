@@ -39,20 +39,27 @@ type compactPayload struct {
 // upper-case digit, a non-minimal length, fields between members): such a payload is held
 // as it is.
 func compactOf(payload []byte) (c compactPayload, ok bool) {
+	c, _, ok = compactWith(nil, payload)
+	return c, ok
+}
+
+// compactWith is compactOf that also copies prefix (an entry's signature) into the
+// block, at its start: pre.
+func compactWith(prefix, payload []byte) (c compactPayload, pre []byte, ok bool) {
 	start, end, n := -1, -1, 0
 	for b := payload; len(b) > 0; {
 		at := len(payload) - len(b)
 		num, typ, tn := protowire.ConsumeTag(b)
 		if tn < 0 {
-			return compactPayload{}, false
+			return compactPayload{}, nil, false
 		}
 		vn := protowire.ConsumeFieldValue(num, typ, b[tn:])
 		if vn < 0 {
-			return compactPayload{}, false
+			return compactPayload{}, nil, false
 		}
 		if num == fieldMembers {
 			if start >= 0 && at != end || !canonicalEntry(b[:tn+vn]) {
-				return compactPayload{}, false
+				return compactPayload{}, nil, false
 			}
 			if start < 0 {
 				start = at
@@ -62,9 +69,11 @@ func compactOf(payload []byte) (c compactPayload, ok bool) {
 		b = b[tn+vn:]
 	}
 	if n == 0 {
-		return compactPayload{}, false
+		return compactPayload{}, nil, false
 	}
-	buf := make([]byte, start+len(payload)-end+n*keyLength) // one block: head, tail, keys
+	block := make([]byte, len(prefix)+start+len(payload)-end+n*keyLength) // one block: prefix, head, tail, keys
+	pre = block[:copy(block, prefix):len(prefix)]
+	buf := block[len(prefix):]
 	copy(buf, payload[:start])
 	copy(buf[start:], payload[end:])
 	c.head = buf[:start:start]
@@ -73,10 +82,10 @@ func compactOf(payload []byte) (c compactPayload, ok bool) {
 	for i := range n {
 		entry := payload[start+i*memberEntryLength+len(memberEntryPrefix) : start+(i+1)*memberEntryLength]
 		if !decodeLowerHex(c.keys[i*keyLength:(i+1)*keyLength], entry) {
-			return compactPayload{}, false
+			return compactPayload{}, nil, false
 		}
 	}
-	return c, true
+	return c, pre, true
 }
 
 // canonicalEntry reports whether e has the framing of a canonical member entry (its digits

@@ -32,14 +32,14 @@ func BenchmarkCompactPayload(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, ok := compactOf(ev.Payload)
+	c, ok := compactOf(ev.Payload())
 	if !ok {
 		b.Fatal("not compact")
 	}
 	b.Run("take", func(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
-			c, _ = compactOf(ev.Payload)
+			c, _ = compactOf(ev.Payload())
 		}
 	})
 	b.Run("payload", func(b *testing.B) {

@@ -1,53 +1,227 @@
 package membership
 
 import (
+	"encoding/hex"
 	"fmt"
 	"iter"
-	"slices"
+	"unsafe"
 )
 
 // Members is an immutable list of member ids (PublicKeyString's form for a key, any other
 // string as it was signed): State.Members, Base.Members and Event.Members. The zero value
-// is the empty list. It is the API's boundary for member ids: how the list holds them is
-// the package's business (issue 16: a large group's ids are most of a client's heap), and
-// At renders an id as the string it names.
+// is the empty list. It is the API's boundary for member ids: inside, a key is held as its
+// 65 bytes (04 || X || Y) and rendered as hex by At only (issue 16: a large group's hex ids
+// were most of a client's heap). Key gives an id's internal form for comparisons and maps
+// without rendering it.
 type Members struct {
+	// ids are the internal ids (see idOf); nil when keys holds them.
 	ids []string
+	// keys are n × 65-byte keys, each starting with 0x04 (a compact event's member
+	// entries: no list of its own), when ids is nil.
+	keys []byte
 }
 
-// MembersOf returns the list of ids, in order (a copy: ids is not retained).
-func MembersOf(ids ...string) Members { return Members{ids: cloneStrings(ids)} }
+// An internal id is a key string in PublicKeyString's form held as its 65 bytes (the first
+// 0x04), or any other string s held as 0xff || s (never 65 bytes starting with 0x04, and
+// 0xff never starts a UTF-8 string): one id, one internal form, and back.
 
-// membersOwn makes ids the list without a copy: ids must not be changed after.
-func membersOwn(ids []string) Members { return Members{ids: ids} }
+// idOf returns the internal form of id (a new string for a key).
+func idOf(id string) string {
+	if len(id) == PublicKeyStringLength && id[:4] == "0x04" {
+		var raw [keyLength]byte
+		if decodeLowerHex(raw[:], unsafe.Slice(unsafe.StringData(id[2:]), len(id)-2)) {
+			return string(raw[:])
+		}
+	}
+	return "\xff" + id
+}
+
+// isKeyID reports whether internal id k is a key's 65 bytes.
+func isKeyID(k string) bool { return len(k) == keyLength && k[0] == 4 }
+
+// hexOf returns the id an internal id stands for (a new string for a key).
+func hexOf(k string) string {
+	if isKeyID(k) {
+		return keyString(unsafe.Slice(unsafe.StringData(k), len(k)))
+	}
+	return k[1:]
+}
+
+// idsOf returns the internal forms of ids (nil when empty).
+func idsOf(ids []string) []string {
+	if len(ids) == 0 {
+		return nil
+	}
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = idOf(id)
+	}
+	return out
+}
+
+// hexesOf returns the ids internal ids stand for (nil when empty).
+func hexesOf(ks []string) []string {
+	if len(ks) == 0 {
+		return nil
+	}
+	out := make([]string, len(ks))
+	for i, k := range ks {
+		out[i] = hexOf(k)
+	}
+	return out
+}
+
+// MembersOf returns the list of ids, in order (ids is not retained).
+func MembersOf(ids ...string) Members { return Members{ids: idsOf(ids)} }
+
+// membersOwn makes ks, internal ids, the list without a copy: ks must not be changed after.
+func membersOwn(ks []string) Members {
+	if len(ks) == 0 {
+		return Members{}
+	}
+	return Members{ids: ks}
+}
+
+// membersOfKeys returns the list of the 65-byte keys in keys (shared: never changed); keys
+// that do not all start with 0x04 get a list of internal ids.
+func membersOfKeys(keys []byte) Members {
+	if len(keys) == 0 {
+		return Members{}
+	}
+	for i := 0; i < len(keys); i += keyLength {
+		if keys[i] != 4 {
+			ids := make([]string, len(keys)/keyLength)
+			for j := range ids {
+				ids[j] = idOf(keyString(keys[j*keyLength : (j+1)*keyLength]))
+			}
+			return Members{ids: ids}
+		}
+	}
+	return Members{keys: keys}
+}
 
 // Len returns the number of ids.
-func (l Members) Len() int { return len(l.ids) }
+func (l Members) Len() int {
+	if l.ids == nil {
+		return len(l.keys) / keyLength
+	}
+	return len(l.ids)
+}
 
-// At returns id i (0 ≤ i < Len).
-func (l Members) At(i int) string { return l.ids[i] }
+// At returns id i (0 ≤ i < Len), rendered: a new string for a key.
+func (l Members) At(i int) string { return hexOf(l.Key(i)) }
 
-// All returns an iterator over the indices and ids, in order.
-func (l Members) All() iter.Seq2[int, string] { return slices.All(l.ids) }
-
-// Contains reports whether id is in the list.
-func (l Members) Contains(id string) bool { return slices.Contains(l.ids, id) }
-
-// Index returns the index of id in the list, or -1.
-func (l Members) Index(id string) int { return slices.Index(l.ids, id) }
-
-// Strings returns the ids as a new slice (nil when empty).
-func (l Members) Strings() []string { return cloneStrings(l.ids) }
-
-// Equal reports whether both lists hold the same ids in the same order.
-func (l Members) Equal(o Members) bool { return slices.Equal(l.ids, o.ids) }
-
-// String renders the list as fmt renders a []string.
-func (l Members) String() string { return fmt.Sprint(l.ids) }
-
-// Key returns an opaque key of id i: keys are equal when the ids are, and no id is
-// rendered (for maps and comparisons in a large group; IDKey gives an id's key).
-func (l Members) Key(i int) string { return l.ids[i] }
+// Key returns the internal form of id i: keys are equal when the ids are, and nothing is
+// rendered (for maps and comparisons in a large group; IDKey gives an id's key). It
+// shares the list's bytes.
+func (l Members) Key(i int) string {
+	if l.ids == nil {
+		k := l.keys[i*keyLength : (i+1)*keyLength]
+		return unsafe.String(&k[0], keyLength)
+	}
+	return l.ids[i]
+}
 
 // IDKey returns the key (Members.Key) of id.
-func IDKey(id string) string { return id }
+func IDKey(id string) string { return idOf(id) }
+
+// KeyID returns the id a key (Members.Key, IDKey) stands for.
+func KeyID(key string) string { return hexOf(key) }
+
+// All returns an iterator over the indices and ids (rendered, as At), in order.
+func (l Members) All() iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		for i := range l.Len() {
+			if !yield(i, l.At(i)) {
+				return
+			}
+		}
+	}
+}
+
+// Contains reports whether id is in the list.
+func (l Members) Contains(id string) bool { return l.Index(id) >= 0 }
+
+// Index returns the index of id in the list, or -1.
+func (l Members) Index(id string) int { return l.indexKey(idOf(id)) }
+
+// indexKey returns the index of internal id k, or -1.
+func (l Members) indexKey(k string) int {
+	for i := range l.Len() {
+		if l.Key(i) == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// Strings returns the ids as a new slice (nil when empty).
+func (l Members) Strings() []string {
+	if l.Len() == 0 {
+		return nil
+	}
+	out := make([]string, l.Len())
+	for i := range out {
+		out[i] = l.At(i)
+	}
+	return out
+}
+
+// Equal reports whether both lists hold the same ids in the same order.
+func (l Members) Equal(o Members) bool {
+	n := l.Len()
+	if n != o.Len() {
+		return false
+	}
+	if n == 0 {
+		return true
+	}
+	if l.ids == nil && o.ids == nil {
+		return unsafe.SliceData(l.keys) == unsafe.SliceData(o.keys) || string(l.keys) == string(o.keys)
+	}
+	if l.ids != nil && o.ids != nil && unsafe.SliceData(l.ids) == unsafe.SliceData(o.ids) {
+		return true
+	}
+	for i := range n {
+		if l.Key(i) != o.Key(i) {
+			return false
+		}
+	}
+	return true
+}
+
+// keyList returns the internal ids as a slice: the list's own, or, for a list of keys, a
+// new one whose strings share its bytes.
+func (l Members) keyList() []string {
+	if l.ids != nil || len(l.keys) == 0 {
+		return l.ids
+	}
+	out := make([]string, l.Len())
+	for i := range out {
+		out[i] = l.Key(i)
+	}
+	return out
+}
+
+// String renders the list as fmt renders a []string.
+func (l Members) String() string { return fmt.Sprint(l.Strings()) }
+
+// appendEntry appends id's member entry value (its bytes in a payload) for internal id k.
+func appendID(dst []byte, k string) []byte {
+	if isKeyID(k) {
+		dst = append(dst, '0', 'x')
+		return hex.AppendEncode(dst, unsafe.Slice(unsafe.StringData(k), len(k)))
+	}
+	return append(dst, k[1:]...)
+}
+
+// each returns an iterator over the indices and internal ids (shared, nothing rendered).
+func (l Members) each() iter.Seq2[int, string] {
+	return func(yield func(int, string) bool) {
+		for i := range l.Len() {
+			if !yield(i, l.Key(i)) {
+				return
+			}
+		}
+	}
+}

@@ -34,7 +34,7 @@ func TestStatusSample(t *testing.T) {
 			for _, e := range c.Events {
 				img, _ := hex.DecodeString(val(e.ImageHex))
 				ev := sign(t, e.Author, val(e.SignedChatID), m.Event{Clock: val(e.Clock), Type: m.EventType(val(e.TypeValue)), Members: m.MembersOf(val(e.Members)...), Name: val(e.Name), Color: val(e.Color), Image: img})
-				if hex.EncodeToString(ev.Raw) != e.RawHex {
+				if hex.EncodeToString(ev.Raw()) != e.RawHex {
 					t.Fatalf("event %s: our build differs", e.ID)
 				}
 				built[e.ID] = ev
@@ -71,10 +71,10 @@ func TestStatusSample(t *testing.T) {
 				want := c.Steps[i].Group.State
 				var order, abridged []string
 				for _, e := range g.Events {
-					order = append(order, ids[hex.EncodeToString(e.Raw)])
+					order = append(order, ids[hex.EncodeToString(e.Raw())])
 				}
 				for _, e := range g.AbridgedEvents() {
-					abridged = append(abridged, ids[hex.EncodeToString(e.Raw)])
+					abridged = append(abridged, ids[hex.EncodeToString(e.Raw())])
 				}
 				if g.Creator != val(want.Creator) || g.Name != val(want.Name) || g.Color != val(want.Color) || hex.EncodeToString(g.Image) != val(want.ImageHex) ||
 					!slices.Equal(g.Members.Strings(), val(want.Members)) || !slices.Equal(g.Admins, val(want.Admins)) || g.LastClock != val(want.LastClockValue) ||

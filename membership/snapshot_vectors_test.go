@@ -78,7 +78,7 @@ func TestSnapshotVectors(t *testing.T) {
 			}
 			var pending []string
 			for _, e := range st.Pending {
-				pending = append(pending, raws[hex.EncodeToString(e.Raw)])
+				pending = append(pending, raws[hex.EncodeToString(e.Raw())])
 			}
 			if !slices.Equal(st.Members.Strings(), keysOf(c.Members)) || !slices.Equal(st.Admins, keysOf(c.Admins)) || st.Name != c.GroupName ||
 				!slices.Equal(pending, c.Pending) || st.Base == nil {

@@ -114,7 +114,7 @@ func (s State) Log() []Event {
 }
 
 // IsMember reports whether key is a member.
-func (s State) IsMember(key string) bool { return slices.Contains(s.Members.ids, key) }
+func (s State) IsMember(key string) bool { return s.Members.Contains(key) }
 
 // IsAdmin reports whether key is an admin.
 func (s State) IsAdmin(key string) bool { return slices.Contains(s.Admins, key) }
@@ -125,7 +125,8 @@ func (s State) IsAdmin(key string) bool { return slices.Contains(s.Admins, key) 
 // For a based state, also a member of its base or its creator (the snapshot's past is not
 // held).
 func (s State) WasEverMember(key string) bool {
-	if b := s.Base; b != nil && (key == b.Creator || slices.Contains(b.Members.ids, key)) {
+	k := idOf(key)
+	if b := s.Base; b != nil && (key == b.Creator || b.Members.indexKey(k) >= 0) {
 		return true
 	}
 	if len(s.Events) == 0 {
@@ -135,7 +136,7 @@ func (s State) WasEverMember(key string) bool {
 		return true
 	}
 	for i := range s.Events {
-		if s.Events[i].Type == MembersAdded && slices.Contains(s.Events[i].Members.ids, key) {
+		if s.Events[i].Type == MembersAdded && s.Events[i].Members.indexKey(k) >= 0 {
 			return true
 		}
 	}
@@ -145,7 +146,6 @@ func (s State) WasEverMember(key string) bool {
 // Clone returns a deep copy of s (events share their immutable byte slices).
 func (s State) Clone() State {
 	s.Image = bytes.Clone(s.Image)
-	s.Members.ids = cloneStrings(s.Members.ids)
 	s.Admins = cloneStrings(s.Admins)
 	s.Events = slices.Clone(s.Events)
 	s.Pending = slices.Clone(s.Pending)
@@ -169,7 +169,8 @@ func (c Changes) Empty() bool {
 // order, removed in old's order). The engine rekeys on any member change.
 func Diff(old, new State) Changes {
 	var c Changes
-	c.MembersRemoved, c.MembersAdded = setDiff(old.Members.ids, new.Members.ids)
+	removed, added := setDiff(old.Members.keyList(), new.Members.keyList())
+	c.MembersRemoved, c.MembersAdded = hexesOf(removed), hexesOf(added)
 	c.AdminsRemoved, c.AdminsAdded = setDiff(old.Admins, new.Admins)
 	return c
 }
@@ -311,9 +312,10 @@ func (v *verifier) author(chatID string, ev *Event) (string, [32]byte, error) {
 func (v *verifier) authorFields(chatID string, ev *Event) (string, [32]byte, bool, error) {
 	if a := ev.verified(chatID); a != nil {
 		a.fields.bind(ev)
+		ev.from = a.fromID
 		return a.from, a.digest, a.fields.causalErr, nil
 	}
-	digest := signingDigest(chatID, ev.Payload)
+	digest := ev.digest(chatID)
 	if len(ev.Signature) != SignatureLength {
 		return "", digest, false, errInvalidPayloadLength
 	}
@@ -331,10 +333,11 @@ func (v *verifier) authorFields(chatID string, ev *Event) (string, [32]byte, boo
 		}
 		v.cache[k] = from
 	}
-	f, err := decodeFields(ev.Payload)
+	f, err := ev.fields()
 	if err != nil {
 		return "", digest, false, err
 	}
 	f.bind(ev)
+	ev.from = idOf(from)
 	return from, digest, f.causalErr, nil
 }

@@ -327,7 +327,7 @@ func buildCase(t testing.TB, c xCase) *built {
 			signed = b.chat
 		}
 		ev := sign(t, e.author, signed, e.ev)
-		raw := ev.Raw
+		raw := ev.Raw()
 		if e.tamper != nil {
 			raw = e.tamper(raw)
 		}
@@ -440,7 +440,7 @@ func (b *built) checkState(t *testing.T, what string, want *xState, st m.State) 
 func (b *built) ids(evs []m.Event) string {
 	out := make([]string, len(evs))
 	for i := range evs {
-		out[i] = b.idOf(evs[i].Raw)
+		out[i] = b.idOf(evs[i].Raw())
 	}
 	return strings.Join(out, ",")
 }

@@ -92,7 +92,7 @@ func TestChorusVectors(t *testing.T) {
 			labels := func(evs []m.Event) []string {
 				out := []string{}
 				for _, e := range evs {
-					out = append(out, raw[hex.EncodeToString(e.Raw)])
+					out = append(out, raw[hex.EncodeToString(e.Raw())])
 				}
 				return out
 			}
@@ -144,7 +144,7 @@ func summary(s m.State) string {
 	for _, list := range [][]m.Event{s.Events, s.Overridden, s.Pending} {
 		var raws []string
 		for _, e := range list {
-			raws = append(raws, hex.EncodeToString(e.Raw))
+			raws = append(raws, hex.EncodeToString(e.Raw()))
 		}
 		parts = append(parts, "["+strings.Join(raws, ",")+"]")
 	}

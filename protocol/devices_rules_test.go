@@ -180,11 +180,12 @@ func TestAppliedComparesContent(t *testing.T) {
 	chat, _ := membership.NewChatID(cryptorand.Reader, &key.PublicKey)
 	gen := signedEvent(t, key, chat, membership.Event{Type: membership.ChatCreated, Name: "g", Clock: 1})
 	ev := signedEvent(t, key, chat, membership.Event{Type: membership.NameChanged, Name: "h", Clock: 2})
-	mal := bytes.Clone(ev.Raw)
+	mal := bytes.Clone(ev.Raw())
 	s := new(big.Int).SetBytes(mal[32:64])
 	new(big.Int).Sub(secp256k1N, s).FillBytes(mal[32:64])
 	mal[64] ^= 1
-	dup := membership.Event{Clock: ev.Clock, Type: ev.Type, Name: ev.Name, Signature: mal[:65], Payload: mal[65:], Raw: mal}
+	dup := membership.EventFromEntry(mal)
+	dup.Clock, dup.Type, dup.Name = ev.Clock, ev.Type, ev.Name
 	st, err := membership.Derive(chat, []membership.Event{gen, dup}, membership.ChorusRules())
 	if err != nil {
 		t.Fatal(err)

@@ -135,7 +135,6 @@ func TestSecSnapshotWelcome(t *testing.T) {
 		e := base.Events[0]
 		e.Signature = slices.Clone(e.Signature)
 		e.Signature[64] = 9 // no recovery id
-		e.Raw = append(slices.Clone(e.Signature), e.Payload...)
 		base.Events[0] = e
 	})
 	must(t, err)

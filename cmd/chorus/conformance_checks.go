@@ -177,8 +177,8 @@ func (c *checker) checkEventBuild(e *statussample.Event, raw []byte) {
 		c.failf("%s: build: %v", field, err)
 		return
 	}
-	expectEq(c, field+".payload_hex (our build)", hex.EncodeToString(payload), hex.EncodeToString(built.Payload))
-	expectEq(c, field+".raw_hex (our build)", hex.EncodeToString(raw), hex.EncodeToString(built.Raw))
+	expectEq(c, field+".payload_hex (our build)", hex.EncodeToString(payload), hex.EncodeToString(built.Payload()))
+	expectEq(c, field+".raw_hex (our build)", hex.EncodeToString(raw), hex.EncodeToString(built.Raw()))
 	expectEq(c, field+".author (our build)", a.pub, built.From)
 }
 
@@ -250,7 +250,7 @@ func canonicalMessage(b []byte) bool {
 // checkParsedEvent compares a parsed event with the vector's decoded fields and author.
 func (c *checker) checkParsedEvent(field string, e *statussample.Event, ev *membership.Event, chatID string) {
 	if e.RawHex != "" {
-		expectEq(c, field+".raw_hex", e.RawHex, hex.EncodeToString(ev.Raw))
+		expectEq(c, field+".raw_hex", e.RawHex, hex.EncodeToString(ev.Raw()))
 	}
 	if e.Clock != nil {
 		expectEq(c, field+".clock", *e.Clock, ev.Clock)
@@ -443,10 +443,7 @@ func (c *checker) checkState(field string, want *statussample.State, st membersh
 func (c *checker) eventIDs(evs []membership.Event) []string {
 	out := make([]string, len(evs))
 	for i := range evs {
-		out[i] = c.eventID(evs[i].Raw)
-		if evs[i].Raw == nil {
-			out[i] = c.eventID(append(append([]byte{}, evs[i].Signature...), evs[i].Payload...))
-		}
+		out[i] = c.eventID(evs[i].Raw())
 	}
 	return out
 }

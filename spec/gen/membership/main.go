@@ -550,9 +550,9 @@ func buildCase(s scenario) (vecCase, error) {
 		if err != nil {
 			return c, err
 		}
-		raw := signed.Raw
+		raw := signed.Raw()
 		if e.payload != nil {
-			pl := e.payload(bytes.Clone(signed.Payload))
+			pl := e.payload(signed.Payload())
 			sig, err := crypto.Sign(crypto.Keccak256([]byte(b.chat), pl), actors[e.author].key)
 			if err != nil {
 				return c, err
@@ -610,7 +610,7 @@ func buildCase(s scenario) (vecCase, error) {
 		for _, e := range evs {
 			var ls []string
 			for l, r := range b.raw {
-				if bytes.Equal(r, e.Raw) {
+				if bytes.Equal(r, e.Raw()) {
 					ls = append(ls, l)
 				}
 			}
