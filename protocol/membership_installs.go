@@ -37,6 +37,10 @@ type memberInstalls struct {
 // account returns the account of the installation ids[k].
 func (mi *memberInstalls) account(k int) string { return mi.accounts.At(int(mi.accountOf(k))) }
 
+// accountKey returns the key (membership.Members.Key) of the account of the installation
+// ids[k]: nothing rendered.
+func (mi *memberInstalls) accountKey(k int) string { return mi.accounts.Key(int(mi.accountOf(k))) }
+
 // accountOf returns the index in accounts of the account of the installation ids[k].
 func (mi *memberInstalls) accountOf(k int) int32 {
 	if mi.of == nil {
@@ -97,7 +101,8 @@ func (t *txn) memberInstalls(gc *groupCache, accounts membership.Members) (*memb
 	}
 	if mi == nil {
 		mi = &memberInstalls{gen: c.instGen, accounts: accounts}
-		all, err := t.MemberInstallations(accounts.Strings()) // one query, not one per account
+		hexes := accounts.Strings()              // rendered on a miss only (issue 16)
+		all, err := t.MemberInstallations(hexes) // one query, not one per account
 		if err != nil {
 			return nil, err
 		}
@@ -110,7 +115,7 @@ func (t *txn) memberInstalls(gc *groupCache, accounts membership.Members) (*memb
 			runs[all[lo].Account] = [2]int{lo, hi}
 			lo = hi
 		}
-		for i, a := range accounts.All() {
+		for i, a := range hexes {
 			r, ok := runs[a]
 			if !ok {
 				continue
