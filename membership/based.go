@@ -2,7 +2,6 @@ package membership
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"slices"
 	"strings"
@@ -303,30 +302,6 @@ func deriveBased(chatID string, b *Base, rest []Event) State {
 		s.Admins = b.Admins
 	}
 	return s
-}
-
-// keyStrings returns the key strings (keyString) of the 65-byte keys packed in keys, in
-// one block: a large group's member ids each in an allocation of its own took 144 bytes
-// for 132 (issue 16).
-func keyStrings(keys []byte) []string {
-	n := len(keys) / 65
-	if n == 0 {
-		return []string{}
-	}
-	const size = 2 + 2*65
-	var sb strings.Builder
-	sb.Grow(n * size)
-	var buf [size]byte
-	buf[0], buf[1] = '0', 'x'
-	for i := range n {
-		hex.Encode(buf[2:], keys[i*65:(i+1)*65])
-		sb.Write(buf[:])
-	}
-	all, out := sb.String(), make([]string, n)
-	for i := range out {
-		out[i] = all[i*size : (i+1)*size]
-	}
-	return out
 }
 
 // pastOfRoots returns the ids of the events of rest that are ancestors of a root (through

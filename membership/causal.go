@@ -28,6 +28,7 @@ func (s *cstate) clone() *cstate {
 }
 
 func (s *orderedSet) clone() *orderedSet {
+	s.own(0)
 	c := &orderedSet{items: slices.Clone(s.items)}
 	if s.m != nil {
 		c.m = make(map[string]struct{}, len(s.m))

@@ -71,10 +71,7 @@ func extendCausal(stored *State, incoming []Event) (State, bool) {
 	}
 	next := *stored
 	next.Name, next.Color, next.Description, next.Image = cs.name, cs.color, cs.description, cs.image
-	next.Admins, next.LastClock = hexesOf(cs.admins.items), cs.lastClock
-	if !cs.members.shared { // changed: else the stored list as it is
-		next.Members = membersOwn(cs.members.take())
-	}
+	next.Members, next.Admins, next.LastClock = cs.members.members(), hexesOf(cs.admins.items), cs.lastClock
 	next.Events, next.room = appendEvents(stored, added)
 	next.Heads = heads
 	// Shared, not copied (no change: nothing writes a state's lists in place; clipped, so
@@ -145,6 +142,6 @@ func knownIdentical(st *State, id EventID, ev *Event) bool {
 // they change, and have no maps: the few checks of a few events scan them, which costs
 // less than indexing a large group's members).
 func cstateOf(st *State) *cstate {
-	return &cstate{members: &orderedSet{items: st.Members.keyList(), shared: true}, admins: &orderedSet{items: idsOf(st.Admins)},
+	return &cstate{members: &orderedSet{base: st.Members, shared: true}, admins: &orderedSet{items: idsOf(st.Admins)},
 		name: st.Name, color: st.Color, description: st.Description, image: st.Image, lastClock: st.LastClock}
 }

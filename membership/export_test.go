@@ -30,8 +30,9 @@ func UpdateBothWays(stored *State, msg []byte, now time.Time) (short State, ok b
 
 // SetDiffBothWays returns setDiff(a, b) and the same computed with maps.
 func SetDiffBothWays(a, b []string) (onlyA, onlyB, wantA, wantB []string) {
-	onlyA, onlyB = setDiff(a, b)
-	return onlyA, onlyB, minus(a, b), minus(b, a)
+	ma, mb := MembersOf(a...), MembersOf(b...)
+	onlyA, onlyB = setDiff(ma, mb)
+	return hexesOf(onlyA), hexesOf(onlyB), hexesOf(minus(ma, mb)), hexesOf(minus(mb, ma))
 }
 
 // CompactPayload puts payload in compact form (member entries as 65-byte keys) and returns

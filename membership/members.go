@@ -14,10 +14,13 @@ import (
 // were most of a client's heap). Key gives an id's internal form for comparisons and maps
 // without rendering it.
 type Members struct {
-	// ids are the internal ids (see idOf); nil when keys holds them.
+	// ids are the internal ids (see idOf); nil when ptrs or keys hold them.
 	ids []string
+	// ptrs point at the 65-byte keys of a list of keys only (a state's list: 8 bytes a
+	// member, sharing the events' keys), when ids is nil.
+	ptrs []*[keyLength]byte
 	// keys are n × 65-byte keys, each starting with 0x04 (a compact event's member
-	// entries: no list of its own), when ids is nil.
+	// entries: no list of its own), when ids and ptrs are nil.
 	keys []byte
 }
 
@@ -72,14 +75,24 @@ func hexesOf(ks []string) []string {
 }
 
 // MembersOf returns the list of ids, in order (ids is not retained).
-func MembersOf(ids ...string) Members { return Members{ids: idsOf(ids)} }
+func MembersOf(ids ...string) Members { return membersOwn(idsOf(ids)) }
 
-// membersOwn makes ks, internal ids, the list without a copy: ks must not be changed after.
+// membersOwn makes ks, internal ids, the list: as pointers to their bytes when they are
+// all keys, else ks itself (not to be changed after).
 func membersOwn(ks []string) Members {
 	if len(ks) == 0 {
 		return Members{}
 	}
-	return Members{ids: ks}
+	for _, k := range ks {
+		if !isKeyID(k) {
+			return Members{ids: ks}
+		}
+	}
+	ptrs := make([]*[keyLength]byte, len(ks))
+	for i, k := range ks {
+		ptrs[i] = (*[keyLength]byte)(unsafe.Pointer(unsafe.StringData(k)))
+	}
+	return Members{ptrs: ptrs}
 }
 
 // membersOfKeys returns the list of the 65-byte keys in keys (shared: never changed); keys
@@ -102,10 +115,13 @@ func membersOfKeys(keys []byte) Members {
 
 // Len returns the number of ids.
 func (l Members) Len() int {
-	if l.ids == nil {
-		return len(l.keys) / keyLength
+	switch {
+	case l.ids != nil:
+		return len(l.ids)
+	case l.ptrs != nil:
+		return len(l.ptrs)
 	}
-	return len(l.ids)
+	return len(l.keys) / keyLength
 }
 
 // At returns id i (0 ≤ i < Len), rendered: a new string for a key.
@@ -115,11 +131,14 @@ func (l Members) At(i int) string { return hexOf(l.Key(i)) }
 // rendered (for maps and comparisons in a large group; IDKey gives an id's key). It
 // shares the list's bytes.
 func (l Members) Key(i int) string {
-	if l.ids == nil {
-		k := l.keys[i*keyLength : (i+1)*keyLength]
-		return unsafe.String(&k[0], keyLength)
+	switch {
+	case l.ids != nil:
+		return l.ids[i]
+	case l.ptrs != nil:
+		return unsafe.String(&l.ptrs[i][0], keyLength)
 	}
-	return l.ids[i]
+	k := l.keys[i*keyLength : (i+1)*keyLength]
+	return unsafe.String(&k[0], keyLength)
 }
 
 // IDKey returns the key (Members.Key) of id.
@@ -176,10 +195,11 @@ func (l Members) Equal(o Members) bool {
 	if n == 0 {
 		return true
 	}
-	if l.ids == nil && o.ids == nil {
+	switch {
+	case l.keys != nil && o.keys != nil:
 		return unsafe.SliceData(l.keys) == unsafe.SliceData(o.keys) || string(l.keys) == string(o.keys)
-	}
-	if l.ids != nil && o.ids != nil && unsafe.SliceData(l.ids) == unsafe.SliceData(o.ids) {
+	case l.ids != nil && o.ids != nil && unsafe.SliceData(l.ids) == unsafe.SliceData(o.ids),
+		l.ptrs != nil && o.ptrs != nil && unsafe.SliceData(l.ptrs) == unsafe.SliceData(o.ptrs):
 		return true
 	}
 	for i := range n {
@@ -193,7 +213,7 @@ func (l Members) Equal(o Members) bool {
 // keyList returns the internal ids as a slice: the list's own, or, for a list of keys, a
 // new one whose strings share its bytes.
 func (l Members) keyList() []string {
-	if l.ids != nil || len(l.keys) == 0 {
+	if l.ids != nil || l.Len() == 0 {
 		return l.ids
 	}
 	out := make([]string, l.Len())

@@ -534,13 +534,13 @@ func (c *Client) Group(ctx context.Context, id GroupID) (GroupInfo, error) {
 
 func groupInfo(g *storage.GroupRecord, gc *groupCache) GroupInfo {
 	return GroupInfo{ID: g.ID, ChatID: g.ChatID, Name: gc.state.Name, Description: gc.state.Description, Color: gc.state.Color,
-		Image: slices.Clone(gc.state.Image), Creator: strings.Clone(gc.state.Creator), Members: detachStrings(gc.state.Members.Strings()),
+		Image: slices.Clone(gc.state.Image), Creator: strings.Clone(gc.state.Creator), Members: gc.state.Members.Strings(),
 		Admins: detachStrings(gc.state.Admins), Status: g.Status, Topic: g.Topic}
 }
 
-// detachStrings copies ss into one fresh backing string: the state's member ids share the
-// bytes of the log entries they were parsed from (package membership), so a GroupInfo the
-// application keeps must not hold those entries (up to a whole creation event) alive.
+// detachStrings copies ss into one fresh backing string, so that a GroupInfo the
+// application keeps holds nothing of the group's state (the member ids are rendered by
+// membership.Members.Strings, their own).
 func detachStrings(ss []string) []string {
 	if ss == nil {
 		return nil
