@@ -1,7 +1,6 @@
 package membership
 
 import (
-	"encoding/hex"
 	"fmt"
 	"iter"
 	"unsafe"
@@ -144,6 +143,17 @@ func (l Members) Key(i int) string {
 // IDKey returns the key (Members.Key) of id.
 func IDKey(id string) string { return idOf(id) }
 
+// AppendIDKey appends the key (Members.Key) of id to dst: a lookup without allocating.
+func AppendIDKey(dst []byte, id string) []byte {
+	if len(id) == PublicKeyStringLength && id[:4] == "0x04" {
+		var raw [keyLength]byte
+		if decodeLowerHex(raw[:], unsafe.Slice(unsafe.StringData(id[2:]), len(id)-2)) {
+			return append(dst, raw[:]...)
+		}
+	}
+	return append(append(dst, 0xff), id...)
+}
+
 // KeyID returns the id a key (Members.Key, IDKey) stands for.
 func KeyID(key string) string { return hexOf(key) }
 
@@ -162,7 +172,11 @@ func (l Members) All() iter.Seq2[int, string] {
 func (l Members) Contains(id string) bool { return l.Index(id) >= 0 }
 
 // Index returns the index of id in the list, or -1.
-func (l Members) Index(id string) int { return l.indexKey(idOf(id)) }
+func (l Members) Index(id string) int {
+	var buf [keyLength + 1]byte
+	k := AppendIDKey(buf[:0], id)
+	return l.indexKey(unsafe.String(unsafe.SliceData(k), len(k)))
+}
 
 // indexKey returns the index of internal id k, or -1.
 func (l Members) indexKey(k string) int {
@@ -225,15 +239,6 @@ func (l Members) keyList() []string {
 
 // String renders the list as fmt renders a []string.
 func (l Members) String() string { return fmt.Sprint(l.Strings()) }
-
-// appendEntry appends id's member entry value (its bytes in a payload) for internal id k.
-func appendID(dst []byte, k string) []byte {
-	if isKeyID(k) {
-		dst = append(dst, '0', 'x')
-		return hex.AppendEncode(dst, unsafe.Slice(unsafe.StringData(k), len(k)))
-	}
-	return append(dst, k[1:]...)
-}
 
 // each returns an iterator over the indices and internal ids (shared, nothing rendered).
 func (l Members) each() iter.Seq2[int, string] {

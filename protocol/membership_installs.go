@@ -3,6 +3,7 @@ package protocol
 import (
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -256,9 +257,18 @@ type memberIndex []int32
 
 // has reports whether key is in members, the list idx was built from.
 func (idx memberIndex) has(members membership.Members, key string) bool {
-	k := membership.IDKey(key)
-	_, ok := slices.BinarySearchFunc(idx, k, func(i int32, k string) int { return strings.Compare(members.Key(int(i)), k) })
-	return ok
+	var buf [66]byte // a key's 65 bytes: no allocation for a lookup
+	kb := membership.AppendIDKey(buf[:0], key)
+	k := unsafe.String(unsafe.SliceData(kb), len(kb))
+	lo, hi := 0, len(idx) // sort.Search by hand: a closure would move buf to the heap
+	for lo < hi {
+		if m := int(uint(lo+hi) >> 1); members.Key(int(idx[m])) < k {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo < len(idx) && members.Key(int(idx[lo])) == k
 }
 
 // memberSet returns the index of st's members.
