@@ -552,7 +552,7 @@ func buildCase(s scenario) (vecCase, error) {
 		}
 		raw := signed.Raw()
 		if e.payload != nil {
-			pl := e.payload(signed.Payload())
+			pl := e.payload(bytes.Clone(signed.Payload()))
 			sig, err := crypto.Sign(crypto.Keccak256([]byte(b.chat), pl), actors[e.author].key)
 			if err != nil {
 				return c, err
