@@ -2,7 +2,6 @@ package membership
 
 import (
 	"bytes"
-	"encoding/hex"
 	"errors"
 	"slices"
 	"strings"
@@ -28,7 +27,7 @@ type Base struct {
 	Color       string
 	Description string
 	Image       []byte
-	Members     []string
+	Members     Members
 	Admins      []string
 	LastClock   uint64
 	Events      []Event
@@ -79,7 +78,7 @@ func SnapshotOf(st *State, carry []Event) (State, error) {
 		}
 	}
 	b := &Base{Creator: st.Creator, Name: st.Name, Color: st.Color, Description: st.Description, Image: bytes.Clone(st.Image),
-		Members: cloneStrings(st.Members), Admins: cloneStrings(st.Admins), LastClock: st.LastClock, Events: roots,
+		Members: st.Members, Admins: cloneStrings(st.Admins), LastClock: st.LastClock, Events: roots,
 		Proof: adminProof(st)}
 	return FromSnapshot(st.ChatID, b, nil)
 }
@@ -107,10 +106,10 @@ func adminProof(st *State) []Event {
 	for i := range st.Events {
 		add(&st.Events[i])
 	}
-	proofOf := proofChains(all, st.Creator)
+	proofOf := proofChains(all, idOf(st.Creator))
 	keep := make([]bool, len(all))
 	done := map[string]bool{}
-	for stack := cloneStrings(st.Admins); len(stack) > 0; {
+	for stack := idsOf(st.Admins); len(stack) > 0; {
 		a := stack[len(stack)-1]
 		stack = stack[:len(stack)-1]
 		if done[a] {
@@ -119,7 +118,7 @@ func adminProof(st *State) []Event {
 		done[a] = true
 		if i, ok := proofOf[a]; ok {
 			keep[i] = true
-			stack = append(stack, all[i].From)
+			stack = append(stack, all[i].from)
 		}
 	}
 	var out []Event
@@ -131,11 +130,11 @@ func adminProof(st *State) []Event {
 	return out
 }
 
-// provenAdmins returns the accounts b's proof makes admins: the creator, and the targets
+// provenAdmins returns the accounts (internal ids) b's proof makes admins: the creator, and the targets
 // of every proof event whose author is proven (to a fixed point).
 func (b *Base) provenAdmins() map[string]bool {
-	proven := map[string]bool{b.Creator: true}
-	for m := range proofChains(b.Proof, b.Creator) {
+	proven := map[string]bool{idOf(b.Creator): true}
+	for m := range proofChains(b.Proof, idOf(b.Creator)) {
 		proven[m] = true
 	}
 	return proven
@@ -151,12 +150,12 @@ func (b *Base) provenAdmins() map[string]bool {
 func proofChains(proof []Event, creator string) map[string]int {
 	byAuthor := make(map[string][]int, len(proof))
 	for i := range proof {
-		byAuthor[proof[i].From] = append(byAuthor[proof[i].From], i)
+		byAuthor[proof[i].from] = append(byAuthor[proof[i].from], i)
 	}
 	proofOf := map[string]int{}
 	for queue := []string{creator}; len(queue) > 0; queue = queue[1:] {
 		for _, i := range byAuthor[queue[0]] {
-			for _, m := range proof[i].Members {
+			for _, m := range proof[i].Members.each() {
 				if _, ok := proofOf[m]; !ok && m != creator {
 					proofOf[m] = i
 					queue = append(queue, m)
@@ -182,14 +181,14 @@ func FromSnapshot(chatID string, b *Base, rest []Event) (State, error) {
 // only if it descends from all of them.)
 func (b *Base) check(chatID string) error {
 	var keys keyChecker
-	if !keys.canonical(b.Creator) || !chorusChatIDOf(chatID, b.Creator) {
+	if !keys.canonical(idOf(b.Creator)) || !chorusChatIDOf(chatID, b.Creator) {
 		return ErrSnapshot
 	}
-	if len(b.Members) > maxSnapshotKeys || len(b.Admins) > len(b.Members) || len(b.Events) == 0 || len(b.Events) > MaxSnapshotRoots {
+	if b.Members.Len() > maxSnapshotKeys || len(b.Admins) > b.Members.Len() || len(b.Events) == 0 || len(b.Events) > MaxSnapshotRoots {
 		return ErrSnapshot
 	}
-	seen := make(map[string]bool, len(b.Members))
-	for _, m := range b.Members {
+	seen := make(map[string]bool, b.Members.Len())
+	for _, m := range b.Members.each() {
 		if seen[m] || !keys.canonical(m) {
 			return ErrSnapshot
 		}
@@ -197,7 +196,7 @@ func (b *Base) check(chatID string) error {
 	}
 	admins := map[string]bool{}
 	for _, a := range b.Admins {
-		if admins[a] || !seen[a] {
+		if admins[a] || !seen[idOf(a)] {
 			return ErrSnapshot
 		}
 		admins[a] = true
@@ -216,7 +215,7 @@ func (b *Base) check(chatID string) error {
 	}
 	proven := b.provenAdmins()
 	for _, a := range b.Admins {
-		if !proven[a] {
+		if !proven[idOf(a)] {
 			return ErrSnapshot // an admin the snapshot cannot prove
 		}
 	}
@@ -289,44 +288,20 @@ func deriveBased(chatID string, b *Base, rest []Event) State {
 	}
 	gs := &cstate{members: newOrderedSet(), admins: newOrderedSet(), name: b.Name, color: b.Color,
 		description: b.Description, image: b.Image, lastClock: b.LastClock}
-	gs.members.add(b.Members...)
-	gs.admins.add(b.Admins...)
-	s := causalFrom(entries, roots, gs, b.Creator)
+	gs.members.add(b.Members.keyList()...)
+	gs.admins.add(idsOf(b.Admins)...)
+	s := causalFrom(entries, roots, gs, idOf(b.Creator))
 	s.ChatID, s.Creator, s.Base = chatID, b.Creator, b
 	// The base's lists when they are the state's: shared, not copied (a newcomer of a large
 	// group held its member list twice, issue 16). Neither is ever written in place: a
 	// state's lists are replaced (cstateOf, Clone and the rules work on copies).
-	if slices.Equal(s.Members, b.Members) {
+	if s.Members.Equal(b.Members) {
 		s.Members = b.Members
 	}
 	if slices.Equal(s.Admins, b.Admins) {
 		s.Admins = b.Admins
 	}
 	return s
-}
-
-// keyStrings returns the key strings (keyString) of the 65-byte keys packed in keys, in
-// one block: a large group's member ids each in an allocation of its own took 144 bytes
-// for 132 (issue 16).
-func keyStrings(keys []byte) []string {
-	n := len(keys) / 65
-	if n == 0 {
-		return []string{}
-	}
-	const size = 2 + 2*65
-	var sb strings.Builder
-	sb.Grow(n * size)
-	var buf [size]byte
-	buf[0], buf[1] = '0', 'x'
-	for i := range n {
-		hex.Encode(buf[2:], keys[i*65:(i+1)*65])
-		sb.Write(buf[:])
-	}
-	all, out := sb.String(), make([]string, n)
-	for i := range out {
-		out[i] = all[i*size : (i+1)*size]
-	}
-	return out
 }
 
 // pastOfRoots returns the ids of the events of rest that are ancestors of a root (through
@@ -433,19 +408,18 @@ func (s *State) MarshalSnapshot() ([]byte, error) {
 	}
 	w.AddUint32LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(b.Image) })
 	w.AddUint64(b.LastClock)
-	w.AddUint32(uint32(len(b.Members)))
-	index := make(map[string]int, len(b.Members))
-	for i, k := range b.Members {
-		raw, err := hex.DecodeString(strings.TrimPrefix(k, "0x"))
-		if err != nil || len(raw) != 65 {
+	w.AddUint32(uint32(b.Members.Len()))
+	index := make(map[string]int, b.Members.Len())
+	for i, k := range b.Members.each() {
+		if !isKeyID(k) {
 			return nil, ErrSnapshot
 		}
-		w.AddBytes(raw)
+		w.AddBytes([]byte(k))
 		index[k] = i
 	}
 	w.AddUint32(uint32(len(b.Admins)))
 	for _, a := range b.Admins {
-		i, ok := index[a]
+		i, ok := index[idOf(a)]
 		if !ok {
 			return nil, ErrSnapshot
 		}
@@ -455,10 +429,10 @@ func (s *State) MarshalSnapshot() ([]byte, error) {
 	w.AddUint32(uint32(len(evs)))
 	for i := range evs {
 		ev := &evs[i]
-		if len(ev.Signature) != SignatureLength || len(ev.Payload) == 0 {
+		if len(ev.Signature) != SignatureLength || ev.PayloadSize() == 0 {
 			return nil, ErrSnapshot
 		}
-		w.AddUint32LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(ev.Signature); c.AddBytes(ev.Payload) })
+		w.AddUint32LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(ev.AppendEntry(nil)) })
 	}
 	if len(b.Proof) > MaxSnapshotProof {
 		return nil, ErrSnapshot
@@ -466,10 +440,10 @@ func (s *State) MarshalSnapshot() ([]byte, error) {
 	w.AddUint16(uint16(len(b.Proof)))
 	for i := range b.Proof {
 		ev := &b.Proof[i]
-		if len(ev.Signature) != SignatureLength || len(ev.Payload) == 0 {
+		if len(ev.Signature) != SignatureLength || ev.PayloadSize() == 0 {
 			return nil, ErrSnapshot
 		}
-		w.AddUint32LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(ev.Signature); c.AddBytes(ev.Payload) })
+		w.AddUint32LengthPrefixed(func(c *cryptobyte.Builder) { c.AddBytes(ev.AppendEntry(nil)) })
 	}
 	return w.Bytes()
 }
@@ -507,16 +481,16 @@ func ParseSnapshot(chatID string, data []byte) (State, error) {
 	if !s.ReadBytes(&keys, 65*int(n)) {
 		return State{}, ErrSnapshot
 	}
-	b.Members = keyStrings(keys)
-	if !s.ReadUint32(&n) || n > uint32(len(b.Members)) {
+	b.Members = membersOfKeys(bytes.Clone(keys))
+	if !s.ReadUint32(&n) || n > uint32(b.Members.Len()) {
 		return State{}, ErrSnapshot
 	}
 	for range n {
 		var i uint32
-		if !s.ReadUint32(&i) || i >= uint32(len(b.Members)) {
+		if !s.ReadUint32(&i) || i >= uint32(b.Members.Len()) {
 			return State{}, ErrSnapshot
 		}
-		b.Admins = append(b.Admins, b.Members[i])
+		b.Admins = append(b.Admins, b.Members.At(int(i)))
 	}
 	var r uint8
 	if !s.ReadUint8(&r) || !s.ReadUint32(&n) || r == 0 || r > MaxSnapshotRoots || n < uint32(r) || int(n) > len(s)/4 {

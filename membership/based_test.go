@@ -165,10 +165,10 @@ func basedProperty(t *testing.T, seed uint64) bool {
 		t.Fatalf("snapshot does not round-trip: %v\n%s\n%s", err, dumpState(&back), dumpState(got))
 	}
 	if all {
-		if !slices.Equal(got.Members, want.Members) || !slices.Equal(got.Admins, want.Admins) || got.Name != want.Name ||
+		if !got.Members.Equal(want.Members) || !slices.Equal(got.Admins, want.Admins) || got.Name != want.Name ||
 			got.LastClock != want.LastClock || !slices.Equal(got.Heads, want.Heads) || len(got.Pending) != len(want.Pending) {
-			t.Fatalf("based state differs:\nbased   %v %v %q %d pending %d\nderived %v %v %q %d pending %d", names(got.Members), names(got.Admins), got.Name,
-				got.LastClock, len(got.Pending), names(want.Members), names(want.Admins), want.Name, want.LastClock, len(want.Pending))
+			t.Fatalf("based state differs:\nbased   %v %v %q %d pending %d\nderived %v %v %q %d pending %d", names(got.Members.Strings()), names(got.Admins), got.Name,
+				got.LastClock, len(got.Pending), names(want.Members.Strings()), names(want.Admins), want.Name, want.LastClock, len(want.Pending))
 		}
 	}
 	// The full log (with its genesis) replaces the base.

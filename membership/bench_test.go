@@ -23,16 +23,16 @@ func benchLog(b *testing.B) (string, []byte, []m.Event) {
 		var e m.Event
 		switch {
 		case i%10 == 3 && len(added) > 0:
-			e = m.Event{Type: m.AdminsAdded, Members: []string{added[len(added)-1]}}
+			e = m.Event{Type: m.AdminsAdded, Members: m.MembersOf([]string{added[len(added)-1]}...)}
 		case i%10 == 7:
 			e = m.Event{Type: m.NameChanged, Name: fmt.Sprintf("Bench %d", i)}
 		case i%10 == 9 && len(added) > 1:
-			e = m.Event{Type: m.MemberRemoved, Members: []string{added[len(added)-2]}}
+			e = m.Event{Type: m.MemberRemoved, Members: m.MembersOf([]string{added[len(added)-2]}...)}
 			added = added[:len(added)-2]
 		default:
 			key := memberKey(b, i)
 			added = append(added, key)
-			e = m.Event{Type: m.MembersAdded, Members: []string{key}}
+			e = m.Event{Type: m.MembersAdded, Members: m.MembersOf([]string{key}...)}
 		}
 		e.Clock = t0 + uint64(i)
 		evs = append(evs, sign(b, "alice", chat, e))
@@ -92,8 +92,8 @@ func BenchmarkDeriveUnverifiedPerEvent(b *testing.B) {
 	chat, _, evs := benchLog(b)
 	bare := make([]m.Event, len(evs))
 	for i, e := range evs {
-		bare[i] = m.Event{ChatID: e.ChatID, Clock: e.Clock, Type: e.Type, Members: e.Members, Name: e.Name, Color: e.Color,
-			From: e.From, Signature: e.Signature, Payload: e.Payload, Raw: e.Raw}
+		bare[i] = entryEvent(e.Raw(), m.Event{ChatID: e.ChatID, Clock: e.Clock, Type: e.Type, Members: e.Members, Name: e.Name, Color: e.Color,
+			From: e.From})
 	}
 	for _, r := range []m.Rules{m.StatusRules(), m.ChorusRules()} {
 		b.Run(r.Name(), func(b *testing.B) {
@@ -126,7 +126,7 @@ func BenchmarkDerive(b *testing.B) {
 // BenchmarkSignEvent builds and signs one MEMBERS_ADDED event.
 func BenchmarkSignEvent(b *testing.B) {
 	chat := chatIDFor("bench", "alice")
-	ev := m.Event{Type: m.MembersAdded, Clock: t0, Members: pubs("bob")}
+	ev := m.Event{Type: m.MembersAdded, Clock: t0, Members: m.MembersOf(pubs("bob")...)}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := m.SignEvent(actors["alice"].key, chat, ev); err != nil {
@@ -160,11 +160,11 @@ func causalBenchLog(b *testing.B, merges bool) []m.Event {
 	b.Helper()
 	chat := chatIDFor("bench-causal", "alice")
 	g := sign(b, "alice", chat, m.Event{Type: m.ChatCreated, Clock: t0, Name: "Bench", Color: "#fa6565", Version: m.RulesCausal})
-	evs := []m.Event{g, sign(b, "alice", chat, m.Event{Type: m.MembersAdded, Clock: t0 + 1, Members: []string{actors["bob"].pub}, Parents: []m.EventID{g.ID()}})}
-	evs = append(evs, sign(b, "alice", chat, m.Event{Type: m.AdminsAdded, Clock: t0 + 2, Members: []string{actors["bob"].pub}, Parents: []m.EventID{evs[1].ID()}}))
+	evs := []m.Event{g, sign(b, "alice", chat, m.Event{Type: m.MembersAdded, Clock: t0 + 1, Members: m.MembersOf([]string{actors["bob"].pub}...), Parents: []m.EventID{g.ID()}})}
+	evs = append(evs, sign(b, "alice", chat, m.Event{Type: m.AdminsAdded, Clock: t0 + 2, Members: m.MembersOf([]string{actors["bob"].pub}...), Parents: []m.EventID{evs[1].ID()}}))
 	heads := []m.EventID{evs[2].ID()}
 	for i := 3; len(evs) < benchEvents; i++ {
-		author, e := "alice", m.Event{Type: m.MembersAdded, Members: []string{memberKey(b, i)}}
+		author, e := "alice", m.Event{Type: m.MembersAdded, Members: m.MembersOf([]string{memberKey(b, i)}...)}
 		if i%10 == 7 {
 			e = m.Event{Type: m.NameChanged, Name: fmt.Sprintf("Bench %d", i)}
 		}
@@ -173,7 +173,7 @@ func causalBenchLog(b *testing.B, merges bool) []m.Event {
 		evs = append(evs, s)
 		heads = []m.EventID{s.ID()}
 		if merges && i%10 == 5 { // bob, concurrently with s
-			c := sign(b, "bob", chat, m.Event{Type: m.MembersAdded, Clock: t0 + uint64(i), Members: []string{memberKey(b, -i)}, Parents: s.Parents})
+			c := sign(b, "bob", chat, m.Event{Type: m.MembersAdded, Clock: t0 + uint64(i), Members: m.MembersOf([]string{memberKey(b, -i)}...), Parents: s.Parents})
 			evs = append(evs, c)
 			heads = append(heads, c.ID())
 		}
@@ -248,11 +248,11 @@ func bench400(b *testing.B) (string, m.State, m.Event) {
 	for i := range 399 {
 		keys = append(keys, memberKey(b, i))
 	}
-	add := sign(b, "alice", chat, m.Event{Type: m.MembersAdded, Clock: t0 + 1, Members: keys, Parents: []m.EventID{g.ID()}})
-	one := sign(b, "alice", chat, m.Event{Type: m.MembersAdded, Clock: t0 + 2, Members: []string{memberKey(b, 1000)}, Parents: []m.EventID{add.ID()}})
+	add := sign(b, "alice", chat, m.Event{Type: m.MembersAdded, Clock: t0 + 1, Members: m.MembersOf(keys...), Parents: []m.EventID{g.ID()}})
+	one := sign(b, "alice", chat, m.Event{Type: m.MembersAdded, Clock: t0 + 2, Members: m.MembersOf([]string{memberKey(b, 1000)}...), Parents: []m.EventID{add.ID()}})
 	st, err := m.Derive(chat, []m.Event{g, add, one}, m.ChorusRules())
-	if err != nil || len(st.Members) != 401 {
-		b.Fatalf("%v %d", err, len(st.Members))
+	if err != nil || st.Members.Len() != 401 {
+		b.Fatalf("%v %d", err, st.Members.Len())
 	}
 	return chat, st, one
 }

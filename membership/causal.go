@@ -28,6 +28,7 @@ func (s *cstate) clone() *cstate {
 }
 
 func (s *orderedSet) clone() *orderedSet {
+	s.own(0)
 	c := &orderedSet{items: slices.Clone(s.items)}
 	if s.m != nil {
 		c.m = make(map[string]struct{}, len(s.m))
@@ -83,27 +84,27 @@ type causal struct {
 // creator or the target of a kept MEMBERS_ADDED, and one of an admin action the creator or
 // the target of a kept ADMINS_ADDED (every event of a causal past is kept before it).
 func (c *causal) mayAct(ev *Event, creator string) bool {
-	if ev.From == creator {
+	if ev.from == creator {
 		return true
 	}
-	if !c.added[ev.From] {
+	if !c.added[ev.from] {
 		return false
 	}
 	switch ev.Type {
 	case MemberRemoved:
-		return len(ev.Members) == 1 && (ev.Members[0] == ev.From || len(c.promotions[ev.From]) > 0)
+		return ev.Members.Len() == 1 && (ev.Members.Key(0) == ev.from || len(c.promotions[ev.from]) > 0)
 	case MemberJoined, ChatCreated:
 		return false
 	}
-	return len(c.promotions[ev.From]) > 0
+	return len(c.promotions[ev.from]) > 0
 }
 
 // twin is the twin test of rule 1: ev repeats, concurrently, the effect of a kept event by the
 // same author (same type and content, not in ev's causal past).
 func (c *causal) twin(ev *Event, anc bitset) bool {
-	for _, k := range c.byAuthor[ev.From] {
+	for _, k := range c.byAuthor[ev.from] {
 		o := c.kept[k].ev
-		if !anc.has(k) && o.Type == ev.Type && slices.Equal(o.Members, ev.Members) && o.Name == ev.Name &&
+		if !anc.has(k) && o.Type == ev.Type && o.Members.Equal(ev.Members) && o.Name == ev.Name &&
 			o.Color == ev.Color && o.Description == ev.Description && bytes.Equal(o.Image, ev.Image) {
 			return true
 		}
@@ -129,8 +130,8 @@ func (d downSet) has(j int) bool { return d.all || d.anc.has(j) }
 // unless the two removed each other (C3).
 func (c *causal) promoted(r int, d downSet) bool {
 	ev := c.kept[r].ev
-	t := ev.Members[0]
-	if t == ev.From || c.mutual(r, d) {
+	t := ev.Members.Key(0)
+	if t == ev.from || c.mutual(r, d) {
 		return false
 	}
 	for _, p := range c.promotions[t] {
@@ -144,9 +145,9 @@ func (c *causal) promoted(r int, d downSet) bool {
 // mutual is rule C3: removal r of t by a is concurrent with a removal of a by t.
 func (c *causal) mutual(r int, d downSet) bool {
 	ev := c.kept[r].ev
-	t := ev.Members[0]
-	for _, q := range c.removals[ev.From] {
-		if d.has(q) && c.kept[q].ev.From == t && t != ev.From && c.concurrent(q, r) {
+	t := ev.Members.Key(0)
+	for _, q := range c.removals[ev.from] {
+		if d.has(q) && c.kept[q].ev.from == t && t != ev.from && c.concurrent(q, r) {
 			return true
 		}
 	}
@@ -160,18 +161,18 @@ func (c *causal) overridden(e int, d downSet) bool {
 	if ev.Type == MemberRemoved && c.promoted(e, d) { // C2
 		return true
 	}
-	for _, r := range c.removals[ev.From] { // C1: concurrent with its author's removal
+	for _, r := range c.removals[ev.from] { // C1: concurrent with its author's removal
 		if !d.has(r) || !c.concurrent(r, e) || c.promoted(r, d) {
 			continue
 		}
 		rem := c.kept[r].ev
-		if ev.Type == MemberRemoved && ev.Members[0] == rem.From && rem.From != ev.From {
+		if ev.Type == MemberRemoved && ev.Members.Key(0) == rem.from && rem.from != ev.from {
 			continue // C3: removals of each other both apply
 		}
 		return true
 	}
 	if needsAdmin(ev) { // C1: an admin action concurrent with its author's demotion
-		for _, r := range c.demotions[ev.From] {
+		for _, r := range c.demotions[ev.from] {
 			if d.has(r) && c.concurrent(r, e) {
 				return true
 			}
@@ -183,7 +184,7 @@ func (c *causal) overridden(e int, d downSet) bool {
 func needsAdmin(ev *Event) bool {
 	switch ev.Type {
 	case MemberRemoved:
-		return ev.Members[0] != ev.From
+		return ev.Members.Key(0) != ev.from
 	case AdminRemoved:
 		return false
 	}
@@ -221,28 +222,28 @@ func (s *cstate) apply(ev *Event) {
 	case DescriptionChanged:
 		s.description = ev.Description
 	case MembersAdded:
-		s.members.add(ev.Members...)
+		s.members.add(ev.Members.keyList()...)
 	case MemberRemoved:
-		s.members.remove(ev.Members[0])
-		s.admins.remove(ev.Members[0])
+		s.members.remove(ev.Members.Key(0))
+		s.admins.remove(ev.Members.Key(0))
 	case AdminsAdded:
-		for _, m := range ev.Members {
+		for _, m := range ev.Members.each() {
 			if s.members.has(m) {
 				s.admins.add(m)
 			}
 		}
 	case AdminRemoved:
-		s.admins.remove(ev.From)
+		s.admins.remove(ev.from)
 	}
 	s.lastClock = max(s.lastClock, ev.Clock)
 }
 
 // valid is rule 2: ev is valid against s, the state of its causal past, and changes it.
 func (s *cstate) valid(ev *Event, keys *keyChecker) bool {
-	if !s.members.has(ev.From) {
+	if !s.members.has(ev.from) {
 		return false
 	}
-	admin := s.admins.has(ev.From)
+	admin := s.admins.has(ev.from)
 	switch ev.Type {
 	case NameChanged:
 		return admin && ev.Name != "" && ev.Name != s.name
@@ -253,33 +254,33 @@ func (s *cstate) valid(ev *Event, keys *keyChecker) bool {
 	case DescriptionChanged:
 		return admin && utf8.ValidString(ev.Description) && ev.Description != s.description
 	case MembersAdded:
-		if !admin || len(ev.Members) == 0 {
+		if !admin || ev.Members.Len() == 0 {
 			return false
 		}
-		for i, m := range ev.Members {
-			if s.members.has(m) || slices.Contains(ev.Members[:i], m) || !keys.canonical(m) {
+		for i, m := range ev.Members.each() {
+			if s.members.has(m) || ev.Members.indexKey(m) < i || !keys.canonical(m) {
 				return false
 			}
 		}
 		return true
 	case MemberRemoved:
-		if len(ev.Members) != 1 {
+		if ev.Members.Len() != 1 {
 			return false
 		}
-		t := ev.Members[0]
-		return s.members.has(t) && (t == ev.From || (admin && !s.admins.has(t)))
+		t := ev.Members.Key(0)
+		return s.members.has(t) && (t == ev.from || (admin && !s.admins.has(t)))
 	case AdminsAdded:
-		if !admin || len(ev.Members) == 0 {
+		if !admin || ev.Members.Len() == 0 {
 			return false
 		}
-		for i, m := range ev.Members {
-			if !s.members.has(m) || s.admins.has(m) || slices.Contains(ev.Members[:i], m) {
+		for i, m := range ev.Members.each() {
+			if !s.members.has(m) || s.admins.has(m) || ev.Members.indexKey(m) < i {
 				return false
 			}
 		}
 		return true
 	case AdminRemoved:
-		return len(ev.Members) == 1 && ev.Members[0] == ev.From && admin
+		return ev.Members.Len() == 1 && ev.Members.Key(0) == ev.from && admin
 	}
 	return false // MEMBER_JOINED (changes nothing), a second CHAT_CREATED, unknown types
 }
@@ -305,9 +306,9 @@ func deriveCausal(chatID string, entries []chorusEntry, genesis int) State {
 	g := &entries[genesis].ev
 	gs := &cstate{members: newOrderedSet(), admins: newOrderedSet(), name: g.Name, color: g.Color,
 		description: g.Description, image: g.Image, lastClock: g.Clock}
-	gs.members.add(g.From)
-	gs.admins.add(g.From)
-	s := causalFrom(entries, []int{genesis}, gs, g.From)
+	gs.members.add(g.from)
+	gs.admins.add(g.from)
+	s := causalFrom(entries, []int{genesis}, gs, g.from)
 	s.ChatID, s.Creator = chatID, g.From
 	return s
 }
@@ -472,18 +473,18 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 		for _, p := range parents {
 			c.kept[p].child = true
 		}
-		c.byAuthor[ev.From] = append(c.byAuthor[ev.From], k)
+		c.byAuthor[ev.from] = append(c.byAuthor[ev.from], k)
 		switch ev.Type {
 		case MembersAdded:
-			for _, m := range ev.Members {
+			for _, m := range ev.Members.each() {
 				c.added[m] = true
 			}
 		case MemberRemoved:
-			c.removals[ev.Members[0]] = append(c.removals[ev.Members[0]], k)
+			c.removals[ev.Members.Key(0)] = append(c.removals[ev.Members.Key(0)], k)
 		case AdminRemoved:
-			c.demotions[ev.From] = append(c.demotions[ev.From], k)
+			c.demotions[ev.from] = append(c.demotions[ev.from], k)
 		case AdminsAdded:
-			for _, m := range ev.Members {
+			for _, m := range ev.Members.each() {
 				c.promotions[m] = append(c.promotions[m], k)
 			}
 		}
@@ -501,7 +502,7 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 		}
 	})
 	s.Name, s.Color, s.Description, s.Image = final.name, final.color, final.description, final.image
-	s.Members, s.Admins, s.LastClock = final.members.list(), final.admins.list(), final.lastClock
+	s.Members, s.Admins, s.LastClock = membersOwn(final.members.list()), hexesOf(final.admins.items), final.lastClock
 	for j := range c.kept {
 		if !c.kept[j].child {
 			s.Heads = append(s.Heads, c.kept[j].id)

@@ -56,7 +56,7 @@ func extendCausal(stored *State, incoming []Event) (State, bool) {
 		if cs == nil {
 			cs = cstateOf(stored)
 		}
-		if len(ev.Members) > 8 {
+		if ev.Members.Len() > 8 {
 			cs.members.index() // many checks: an index costs less than scans
 		}
 		if !cs.valid(&ev, &keys) {
@@ -71,7 +71,7 @@ func extendCausal(stored *State, incoming []Event) (State, bool) {
 	}
 	next := *stored
 	next.Name, next.Color, next.Description, next.Image = cs.name, cs.color, cs.description, cs.image
-	next.Members, next.Admins, next.LastClock = cs.members.take(), cs.admins.take(), cs.lastClock
+	next.Members, next.Admins, next.LastClock = cs.members.members(), hexesOf(cs.admins.items), cs.lastClock
 	next.Events, next.room = appendEvents(stored, added)
 	next.Heads = heads
 	// Shared, not copied (no change: nothing writes a state's lists in place; clipped, so
@@ -131,7 +131,7 @@ func knownIdentical(st *State, id EventID, ev *Event) bool {
 		for i := len(list) - 1; i >= 0; i-- {
 			k := &list[i]
 			if k.From == ev.From && k.ID() == id {
-				return bytes.Equal(k.Signature, ev.Signature) && bytes.Equal(k.Payload, ev.Payload)
+				return bytes.Equal(k.Signature, ev.Signature) && k.samePayload(ev)
 			}
 		}
 	}
@@ -142,6 +142,6 @@ func knownIdentical(st *State, id EventID, ev *Event) bool {
 // they change, and have no maps: the few checks of a few events scan them, which costs
 // less than indexing a large group's members).
 func cstateOf(st *State) *cstate {
-	return &cstate{members: &orderedSet{items: st.Members, shared: true}, admins: &orderedSet{items: st.Admins, shared: true},
+	return &cstate{members: &orderedSet{base: st.Members, shared: true}, admins: &orderedSet{items: idsOf(st.Admins)},
 		name: st.Name, color: st.Color, description: st.Description, image: st.Image, lastClock: st.LastClock}
 }

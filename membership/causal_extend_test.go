@@ -40,7 +40,7 @@ func TestCausalExtendMatchesDerive(t *testing.T) {
 		}
 		want := d.derive()
 		if order%3 != 2 {
-			pm, err := m.ParseMessage(encodeRaw(t, d.chat, malleate(d.all[1+rng.IntN(len(d.all)-1)].Raw)))
+			pm, err := m.ParseMessage(encodeRaw(t, d.chat, malleate(d.all[1+rng.IntN(len(d.all)-1)].Raw())))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -136,7 +136,7 @@ func causalProperty(t *testing.T, seed uint64, hits *[2]int) {
 		rng.Shuffle(len(u), func(i, j int) { u[i], u[j] = u[j], u[i] })
 		deliver(n, u)
 		if got := *replicas[n]; !sameState(got, want) {
-			t.Fatalf("%s: members %v admins %v, want %v %v", n, names(got.Members), names(got.Admins), names(want.Members), names(want.Admins))
+			t.Fatalf("%s: members %v admins %v, want %v %v", n, names(got.Members.Strings()), names(got.Admins), names(want.Members.Strings()), names(want.Admins))
 		}
 	}
 }
@@ -147,15 +147,15 @@ func randomAction(rng *rand.Rand, st *m.State, author string) (m.Event, bool) {
 	other := actors[actorNames[rng.IntN(len(actorNames))]].pub
 	switch rng.IntN(7) {
 	case 0:
-		return m.Event{Type: m.MembersAdded, Members: []string{other}}, !st.IsMember(other) || rng.IntN(4) == 0
+		return m.Event{Type: m.MembersAdded, Members: m.MembersOf([]string{other}...)}, !st.IsMember(other) || rng.IntN(4) == 0
 	case 1:
-		return m.Event{Type: m.MemberRemoved, Members: []string{other}}, st.IsMember(other) || rng.IntN(4) == 0
+		return m.Event{Type: m.MemberRemoved, Members: m.MembersOf([]string{other}...)}, st.IsMember(other) || rng.IntN(4) == 0
 	case 2:
-		return m.Event{Type: m.MemberRemoved, Members: []string{pub}}, rng.IntN(6) == 0
+		return m.Event{Type: m.MemberRemoved, Members: m.MembersOf([]string{pub}...)}, rng.IntN(6) == 0
 	case 3:
-		return m.Event{Type: m.AdminsAdded, Members: []string{other}}, st.IsMember(other)
+		return m.Event{Type: m.AdminsAdded, Members: m.MembersOf([]string{other}...)}, st.IsMember(other)
 	case 4:
-		return m.Event{Type: m.AdminRemoved, Members: []string{pub}}, rng.IntN(6) == 0
+		return m.Event{Type: m.AdminRemoved, Members: m.MembersOf([]string{pub}...)}, rng.IntN(6) == 0
 	case 5:
 		return m.Event{Type: m.MemberJoined}, rng.IntN(4) == 0
 	}
@@ -202,12 +202,12 @@ func checkInvariants(t *testing.T, d *dag, st m.State) {
 		if !ps.IsMember(e.From) {
 			t.Fatalf("applied %v by %s, not a member in its past", e.Type, names([]string{e.From}))
 		}
-		if e.Type != m.MemberRemoved || e.Members[0] != e.From {
+		if e.Type != m.MemberRemoved || e.Members.At(0) != e.From {
 			if e.Type != m.AdminRemoved && !ps.IsAdmin(e.From) {
 				t.Fatalf("applied %v by %s, not an admin in its past", e.Type, names([]string{e.From}))
 			}
 		}
-		if e.Type == m.MemberRemoved && e.Members[0] != e.From && ps.IsAdmin(e.Members[0]) {
+		if e.Type == m.MemberRemoved && e.Members.At(0) != e.From && ps.IsAdmin(e.Members.At(0)) {
 			t.Fatalf("an admin removed an admin")
 		}
 	}

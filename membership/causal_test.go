@@ -57,7 +57,7 @@ func (d *dag) derive(evs ...m.Event) m.State {
 }
 
 func ev(typ m.EventType, clock uint64, members ...string) m.Event {
-	return m.Event{Type: typ, Clock: clock, Members: pubs(members...)}
+	return m.Event{Type: typ, Clock: clock, Members: m.MembersOf(pubs(members...)...)}
 }
 
 // checkOrders derives d's events in many delivery orders (and through Update, one message
@@ -65,15 +65,15 @@ func ev(typ m.EventType, clock uint64, members ...string) m.Event {
 func checkOrders(t *testing.T, d *dag, members, admins []string) m.State {
 	t.Helper()
 	want := d.derive()
-	if !slices.Equal(want.Members, pubs(members...)) || !slices.Equal(want.Admins, pubs(admins...)) {
-		t.Fatalf("members %v admins %v, want %v %v", names(want.Members), names(want.Admins), members, admins)
+	if !slices.Equal(want.Members.Strings(), pubs(members...)) || !slices.Equal(want.Admins, pubs(admins...)) {
+		t.Fatalf("members %v admins %v, want %v %v", names(want.Members.Strings()), names(want.Admins), members, admins)
 	}
 	rng := rand.New(rand.NewPCG(1, 2))
 	for i := 0; i < 50; i++ {
 		evs := slices.Clone(d.all)
 		rng.Shuffle(len(evs), func(a, b int) { evs[a], evs[b] = evs[b], evs[a] })
 		if got := d.derive(evs...); !sameState(got, want) {
-			t.Fatalf("order %d: members %v, want %v", i, names(got.Members), members)
+			t.Fatalf("order %d: members %v, want %v", i, names(got.Members.Strings()), members)
 		}
 		var st *m.State
 		for _, e := range evs {
@@ -93,7 +93,7 @@ func checkOrders(t *testing.T, d *dag, members, admins []string) m.State {
 			t.Fatal(err)
 		}
 		if !sameState(next, want) {
-			t.Fatalf("order %d through Update: members %v admins %v, want %v %v", i, names(next.Members), names(next.Admins), members, admins)
+			t.Fatalf("order %d through Update: members %v admins %v, want %v %v", i, names(next.Members.Strings()), names(next.Admins), members, admins)
 		}
 	}
 	return want
@@ -199,8 +199,8 @@ func TestCausalConcurrentAdds(t *testing.T) {
 	d.add("alice-adds", "alice", ev(m.MembersAdded, 400, "carol", "eve"), "promote")
 	d.add("bob-adds", "bob", ev(m.MembersAdded, 401, "dave", "eve"), "promote")
 	st := checkOrders(t, d, []string{"alice", "bob", "carol", "eve", "dave"}, []string{"alice", "bob"})
-	if len(st.Members) != 5 || len(st.Overridden) != 0 || len(st.Heads) != 2 {
-		t.Fatalf("members %v, %d overridden, %d heads", names(st.Members), len(st.Overridden), len(st.Heads))
+	if st.Members.Len() != 5 || len(st.Overridden) != 0 || len(st.Heads) != 2 {
+		t.Fatalf("members %v, %d overridden, %d heads", names(st.Members.Strings()), len(st.Overridden), len(st.Heads))
 	}
 	// remove ∥ add: alice removes carol while bob adds dave; then a merge event names both.
 	d = newDAG(t, "remove-add")
@@ -240,7 +240,7 @@ func TestCausalPendingWaitsForParents(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(next.Pending) != 0 || len(next.Events) != 3 || next.IsMember(actors["bob"].pub) {
-		t.Fatalf("%d pending, %d applied, members %v", len(next.Pending), len(next.Events), names(next.Members))
+		t.Fatalf("%d pending, %d applied, members %v", len(next.Pending), len(next.Events), names(next.Members.Strings()))
 	}
 }
 
@@ -266,7 +266,7 @@ func TestCausalMalformedParents(t *testing.T) {
 
 func encodeEvent(t testing.TB, e m.Event) []byte {
 	t.Helper()
-	b, err := proto.Marshal(&pb.MembershipUpdateEvent{Clock: e.Clock, Members: e.Members, Name: e.Name,
+	b, err := proto.Marshal(&pb.MembershipUpdateEvent{Clock: e.Clock, Members: e.Members.Strings(), Name: e.Name,
 		Type: pb.MembershipUpdateEvent_EventType(e.Type)})
 	if err != nil {
 		t.Fatal(err)
@@ -299,8 +299,8 @@ func TestCausalConcurrentTwinsDiscarded(t *testing.T) {
 	}
 	d.add("rename", "alice", m.Event{Type: m.NameChanged, Name: "x", Clock: 400}, "leave7")
 	st := d.derive()
-	if !slices.Equal(st.Members, pubs("alice", "carol")) {
-		t.Fatalf("members %v", names(st.Members))
+	if !slices.Equal(st.Members.Strings(), pubs("alice", "carol")) {
+		t.Fatalf("members %v", names(st.Members.Strings()))
 	}
 	if n := len(st.Log()); n != 3 {
 		t.Fatalf("%d events kept, want 3", n)

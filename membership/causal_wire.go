@@ -36,7 +36,7 @@ func (ev Event) ID() EventID {
 	if a := ev.verified(ev.ChatID); a != nil {
 		return a.id // computed when the payload was verified
 	}
-	return EventID(orderHash(ev.From, signingDigest(ev.ChatID, ev.Payload)))
+	return EventID(orderHash(ev.From, ev.digest(ev.ChatID)))
 }
 
 var errCausalField = errors.New("membership: malformed parents or version field")

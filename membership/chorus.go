@@ -3,7 +3,6 @@ package membership
 import (
 	"bytes"
 	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"math/big"
 	"slices"
@@ -113,8 +112,8 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 	}
 	members, admins := newOrderedSet(), newOrderedSet()
 	var keys keyChecker
-	members.add(g.From)
-	admins.add(g.From)
+	members.add(g.from)
+	admins.add(g.from)
 	for i := range entries {
 		if i == genesis {
 			continue
@@ -130,8 +129,8 @@ func (chorusRules) derive(chatID string, events []Event) (State, error) {
 		s.Events = append(s.Events, *ev)
 		s.LastClock = ev.Clock
 	}
-	s.Members = members.list()
-	s.Admins = admins.list()
+	s.Members = membersOwn(members.list())
+	s.Admins = hexesOf(admins.items)
 	return s, nil
 }
 
@@ -159,7 +158,7 @@ func chorusChatIDOf(chatID, creator string) bool {
 // chorusApply validates ev against the current state and applies it; it reports whether
 // the event was valid.
 func chorusApply(s *State, members, admins *orderedSet, keys *keyChecker, ev *Event) bool {
-	isAdmin := admins.has(ev.From)
+	isAdmin := admins.has(ev.from)
 	switch ev.Type {
 	case NameChanged:
 		if !isAdmin || ev.Name == "" {
@@ -182,40 +181,40 @@ func chorusApply(s *State, members, admins *orderedSet, keys *keyChecker, ev *Ev
 		}
 		s.Description = ev.Description
 	case MembersAdded:
-		if !isAdmin || len(ev.Members) == 0 {
+		if !isAdmin || ev.Members.Len() == 0 {
 			return false
 		}
-		for _, m := range ev.Members {
+		for _, m := range ev.Members.each() {
 			if !keys.canonical(m) {
 				return false
 			}
 		}
-		members.add(ev.Members...)
+		members.add(ev.Members.keyList()...)
 	case MemberRemoved:
-		if len(ev.Members) != 1 {
+		if ev.Members.Len() != 1 {
 			return false
 		}
-		t := ev.Members[0]
-		if !members.has(t) || (t != ev.From && (!isAdmin || admins.has(t))) {
+		t := ev.Members.Key(0)
+		if !members.has(t) || (t != ev.from && (!isAdmin || admins.has(t))) {
 			return false
 		}
 		members.remove(t)
 		admins.remove(t)
 	case AdminsAdded:
-		if !isAdmin || len(ev.Members) == 0 {
+		if !isAdmin || ev.Members.Len() == 0 {
 			return false
 		}
-		for _, m := range ev.Members {
+		for _, m := range ev.Members.each() {
 			if !members.has(m) {
 				return false
 			}
 		}
-		admins.add(ev.Members...)
+		admins.add(ev.Members.keyList()...)
 	case AdminRemoved:
-		if len(ev.Members) != 1 || ev.Members[0] != ev.From || !isAdmin {
+		if ev.Members.Len() != 1 || ev.Members.Key(0) != ev.from || !isAdmin {
 			return false
 		}
-		admins.remove(ev.From)
+		admins.remove(ev.from)
 	default: // a second CHAT_CREATED, UNKNOWN, unknown types
 		return false
 	}
@@ -228,21 +227,14 @@ type keyChecker struct {
 	x, y, l, r big.Int
 }
 
-// canonical reports whether s is exactly PublicKeyString of a valid key: "0x04" and 128
-// lowercase hex digits naming a point on the curve (x, y < p and y² = x³ + 7 mod p).
+// canonical reports whether internal id s (members.go) is exactly PublicKeyString of a
+// valid key: "0x04" and 128 lowercase hex digits naming a point on the curve (x, y < p and
+// y² = x³ + 7 mod p).
 func (k *keyChecker) canonical(s string) bool {
-	if len(s) != PublicKeyStringLength || s[:4] != "0x04" {
+	if !isKeyID(s) {
 		return false
 	}
-	for i := 2; i < len(s); i++ {
-		c := s[i]
-		if !('0' <= c && c <= '9' || 'a' <= c && c <= 'f') {
-			return false
-		}
-	}
-	if _, err := hex.Decode(k.raw[:], []byte(s[2:])); err != nil {
-		return false
-	}
+	copy(k.raw[:], s)
 	p := secp256k1.S256().Params().P
 	k.x.SetBytes(k.raw[1:33])
 	k.y.SetBytes(k.raw[33:])

@@ -28,14 +28,14 @@ func randomLog(t testing.TB, rng *rand.Rand, chat string, n int) []m.Event {
 		var e m.Event
 		switch rng.IntN(11) {
 		case 0, 1, 2:
-			e = m.Event{Type: m.MembersAdded, Members: pubs(who(), who())}
+			e = m.Event{Type: m.MembersAdded, Members: m.MembersOf(pubs(who(), who())...)}
 		case 3, 4:
 			target := who()
-			e = m.Event{Type: m.MemberRemoved, Members: pubs(target)}
+			e = m.Event{Type: m.MemberRemoved, Members: m.MembersOf(pubs(target)...)}
 		case 5, 6:
-			e = m.Event{Type: m.AdminsAdded, Members: pubs(who())}
+			e = m.Event{Type: m.AdminsAdded, Members: m.MembersOf(pubs(who())...)}
 		case 7:
-			e = m.Event{Type: m.AdminRemoved, Members: pubs(who())}
+			e = m.Event{Type: m.AdminRemoved, Members: m.MembersOf(pubs(who())...)}
 		case 8:
 			e = m.Event{Type: m.NameChanged, Name: fmt.Sprintf("name%d", rng.IntN(4))}
 		case 9:
@@ -46,7 +46,7 @@ func randomLog(t testing.TB, rng *rand.Rand, chat string, n int) []m.Event {
 		e.Clock = clock
 		a := author()
 		if e.Type == m.MemberRemoved && rng.IntN(2) == 0 {
-			e.Members = pubs(a) // leaving
+			e.Members = m.MembersOf(pubs(a)...) // leaving
 		}
 		ev := sign(t, a, chat, e)
 		evs = append(evs, ev)
@@ -54,9 +54,8 @@ func randomLog(t testing.TB, rng *rand.Rand, chat string, n int) []m.Event {
 		case 0: // exact duplicate
 			evs = append(evs, ev)
 		case 1: // malleated duplicate
-			mal := malleate(ev.Raw)
-			dup := m.Event{Clock: ev.Clock, Type: ev.Type, Members: ev.Members, Name: ev.Name, Description: ev.Description,
-				Signature: mal[:65], Payload: mal[65:], Raw: mal}
+			mal := malleate(ev.Raw())
+			dup := entryEvent(mal, m.Event{Clock: ev.Clock, Type: ev.Type, Members: ev.Members, Name: ev.Name, Description: ev.Description})
 			evs = append(evs, dup)
 		}
 	}
@@ -126,7 +125,7 @@ func sameEvents(a, b []m.Event) bool {
 		return false
 	}
 	for i := range a {
-		if !bytes.Equal(a[i].Raw, b[i].Raw) || a[i].From != b[i].From || a[i].Clock != b[i].Clock {
+		if !bytes.Equal(a[i].Raw(), b[i].Raw()) || a[i].From != b[i].From || a[i].Clock != b[i].Clock {
 			return false
 		}
 	}
@@ -139,13 +138,13 @@ func TestChorusConcurrentAdminChanges(t *testing.T) {
 	chat := chatIDFor("concurrent", "alice")
 	evs := []m.Event{
 		sign(t, "alice", chat, m.Event{Type: m.ChatCreated, Clock: t0, Name: "G", Color: "#fa6565"}),
-		sign(t, "alice", chat, m.Event{Type: m.MembersAdded, Clock: t0 + 1, Members: pubs("bob", "carol", "dave")}),
-		sign(t, "alice", chat, m.Event{Type: m.AdminsAdded, Clock: t0 + 2, Members: pubs("bob")}),
-		sign(t, "alice", chat, m.Event{Type: m.MemberRemoved, Clock: t0 + 3, Members: pubs("carol")}),
-		sign(t, "bob", chat, m.Event{Type: m.AdminsAdded, Clock: t0 + 3, Members: pubs("carol")}),
-		sign(t, "bob", chat, m.Event{Type: m.MemberRemoved, Clock: t0 + 3, Members: pubs("dave")}),
-		sign(t, "dave", chat, m.Event{Type: m.MemberRemoved, Clock: t0 + 3, Members: pubs("dave")}),
-		sign(t, "bob", chat, m.Event{Type: m.AdminRemoved, Clock: t0 + 3, Members: pubs("bob")}),
+		sign(t, "alice", chat, m.Event{Type: m.MembersAdded, Clock: t0 + 1, Members: m.MembersOf(pubs("bob", "carol", "dave")...)}),
+		sign(t, "alice", chat, m.Event{Type: m.AdminsAdded, Clock: t0 + 2, Members: m.MembersOf(pubs("bob")...)}),
+		sign(t, "alice", chat, m.Event{Type: m.MemberRemoved, Clock: t0 + 3, Members: m.MembersOf(pubs("carol")...)}),
+		sign(t, "bob", chat, m.Event{Type: m.AdminsAdded, Clock: t0 + 3, Members: m.MembersOf(pubs("carol")...)}),
+		sign(t, "bob", chat, m.Event{Type: m.MemberRemoved, Clock: t0 + 3, Members: m.MembersOf(pubs("dave")...)}),
+		sign(t, "dave", chat, m.Event{Type: m.MemberRemoved, Clock: t0 + 3, Members: m.MembersOf(pubs("dave")...)}),
+		sign(t, "bob", chat, m.Event{Type: m.AdminRemoved, Clock: t0 + 3, Members: m.MembersOf(pubs("bob")...)}),
 	}
 	var first string
 	rng := rand.New(rand.NewPCG(3, 4))
@@ -173,9 +172,9 @@ func TestChorusConcurrentAdminChanges(t *testing.T) {
 func TestChorusRulesBasics(t *testing.T) {
 	chat := chatIDFor("basics", "alice")
 	g := sign(t, "alice", chat, m.Event{Type: m.ChatCreated, Clock: t0, Name: "G", Color: "#fa6565"})
-	add := sign(t, "alice", chat, m.Event{Type: m.MembersAdded, Clock: t0 + 1, Members: pubs("bob")})
+	add := sign(t, "alice", chat, m.Event{Type: m.MembersAdded, Clock: t0 + 1, Members: m.MembersOf(pubs("bob")...)})
 	// An event for another chat is discarded, not pending.
-	other := sign(t, "alice", chatIDFor("other", "alice"), m.Event{Type: m.MembersAdded, Clock: t0 + 1, Members: pubs("carol")})
+	other := sign(t, "alice", chatIDFor("other", "alice"), m.Event{Type: m.MembersAdded, Clock: t0 + 1, Members: m.MembersOf(pubs("carol")...)})
 	// An event whose From was forged is discarded.
 	forged := add
 	forged.From = actors["bob"].pub
@@ -214,8 +213,8 @@ func TestChorusRulesBasics(t *testing.T) {
 }
 
 func TestDiff(t *testing.T) {
-	old := m.State{Members: pubs("alice", "bob", "carol"), Admins: pubs("alice")}
-	new := m.State{Members: pubs("alice", "carol", "dave", "eve"), Admins: pubs("alice", "carol")}
+	old := m.State{Members: m.MembersOf(pubs("alice", "bob", "carol")...), Admins: pubs("alice")}
+	new := m.State{Members: m.MembersOf(pubs("alice", "carol", "dave", "eve")...), Admins: pubs("alice", "carol")}
 	d := m.Diff(old, new)
 	if names(d.MembersAdded) != "[dave eve]" || names(d.MembersRemoved) != "[bob]" ||
 		names(d.AdminsAdded) != "[carol]" || len(d.AdminsRemoved) != 0 || d.Empty() {

@@ -7,12 +7,11 @@ import (
 	"google.golang.org/protobuf/encoding/protowire"
 )
 
-// A compact payload is the first building block of binary member ids (issue 16: at 1000 × 1
-// the hex member ids of the held log are 137 of a client's 342 KiB of heap, and they cannot
-// be freed while the log holds its entries' bytes and State.Members are hex strings that
-// share them). It holds an event payload with its member entries as 65-byte keys and gives
-// back the exact signed bytes on demand. It is not used by the held state yet: see
-// docs/benchmarks.md, heap9.
+// A compact payload holds an event payload with its member entries as 65-byte keys and
+// gives back the exact signed bytes on demand (issue 16: at 1000 × 1 the hex member ids of
+// the held log were 137 of a client's 342 KiB of heap). Events parsed or signed by this
+// package hold their payload so when they can (entry, event.go), and their Members share
+// its keys.
 
 // keyLength is the length of a member key: 04 || X || Y.
 const keyLength = 65
@@ -39,20 +38,27 @@ type compactPayload struct {
 // upper-case digit, a non-minimal length, fields between members): such a payload is held
 // as it is.
 func compactOf(payload []byte) (c compactPayload, ok bool) {
+	c, _, ok = compactWith(nil, payload)
+	return c, ok
+}
+
+// compactWith is compactOf that also copies prefix (an entry's signature) into the
+// block, at its start: pre.
+func compactWith(prefix, payload []byte) (c compactPayload, pre []byte, ok bool) {
 	start, end, n := -1, -1, 0
 	for b := payload; len(b) > 0; {
 		at := len(payload) - len(b)
 		num, typ, tn := protowire.ConsumeTag(b)
 		if tn < 0 {
-			return compactPayload{}, false
+			return compactPayload{}, nil, false
 		}
 		vn := protowire.ConsumeFieldValue(num, typ, b[tn:])
 		if vn < 0 {
-			return compactPayload{}, false
+			return compactPayload{}, nil, false
 		}
 		if num == fieldMembers {
 			if start >= 0 && at != end || !canonicalEntry(b[:tn+vn]) {
-				return compactPayload{}, false
+				return compactPayload{}, nil, false
 			}
 			if start < 0 {
 				start = at
@@ -62,9 +68,11 @@ func compactOf(payload []byte) (c compactPayload, ok bool) {
 		b = b[tn+vn:]
 	}
 	if n == 0 {
-		return compactPayload{}, false
+		return compactPayload{}, nil, false
 	}
-	buf := make([]byte, start+len(payload)-end+n*keyLength) // one block: head, tail, keys
+	block := make([]byte, len(prefix)+start+len(payload)-end+n*keyLength) // one block: prefix, head, tail, keys
+	pre = block[:copy(block, prefix):len(prefix)]
+	buf := block[len(prefix):]
 	copy(buf, payload[:start])
 	copy(buf[start:], payload[end:])
 	c.head = buf[:start:start]
@@ -73,10 +81,10 @@ func compactOf(payload []byte) (c compactPayload, ok bool) {
 	for i := range n {
 		entry := payload[start+i*memberEntryLength+len(memberEntryPrefix) : start+(i+1)*memberEntryLength]
 		if !decodeLowerHex(c.keys[i*keyLength:(i+1)*keyLength], entry) {
-			return compactPayload{}, false
+			return compactPayload{}, nil, false
 		}
 	}
-	return c, true
+	return c, pre, true
 }
 
 // canonicalEntry reports whether e has the framing of a canonical member entry (its digits

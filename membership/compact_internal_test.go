@@ -28,18 +28,18 @@ func BenchmarkCompactPayload(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	ev, err := SignEvent(admin, chatID, Event{Type: MembersAdded, Clock: 7, Members: members})
+	ev, err := SignEvent(admin, chatID, Event{Type: MembersAdded, Clock: 7, Members: MembersOf(members...)})
 	if err != nil {
 		b.Fatal(err)
 	}
-	c, ok := compactOf(ev.Payload)
+	c, ok := compactOf(ev.Payload())
 	if !ok {
 		b.Fatal("not compact")
 	}
 	b.Run("take", func(b *testing.B) {
 		b.ReportAllocs()
 		for range b.N {
-			c, _ = compactOf(ev.Payload)
+			c, _ = compactOf(ev.Payload())
 		}
 	})
 	b.Run("payload", func(b *testing.B) {

@@ -3,14 +3,15 @@ package membership
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/maphash"
 	"slices"
 	"strconv"
-	"unsafe"
 
 	"github.com/ethereum/go-ethereum/crypto"
+	"golang.org/x/crypto/sha3"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
@@ -47,29 +48,28 @@ func (t EventType) String() string {
 
 // Event is one signed membership event.
 //
-// Payload is the encoded MembershipUpdateEvent exactly as signed (unknown fields included);
-// Signature is the 65-byte R||S||V signature over Keccak256(utf8(ChatID) || Payload); Raw is
-// the wire entry Signature || Payload; From is the recovered author key string. The decoded
-// fields (Clock ... Description) are informational copies of Payload: encodings, signature
-// checks and the rules (Derive, Update) always use Payload, never decoded fields that differ.
+// Its signed bytes are the wire entry Signature || payload: Payload returns the encoded
+// MembershipUpdateEvent exactly as signed (unknown fields included), Signature is the
+// 65-byte R||S||V signature over Keccak256(utf8(ChatID) || payload), Raw returns the entry,
+// and From is the recovered author key string. The decoded fields (Clock ... Description)
+// are informational copies of the payload: encodings, signature checks and the rules
+// (Derive, Update) always use the payload, never decoded fields that differ.
 //
-// Signature, Payload and Raw are never modified in place (copy them to change them): in an
-// event parsed or signed by this package they are one block (Signature and Payload Raw's
-// two parts) and the Members share Payload's bytes (a large group's MEMBERS_ADDED would
-// otherwise hold its member list two or three times for as long as its state is kept).
+// Signature is never modified in place (copy it to change it). An event parsed or signed
+// by this package holds a payload whose member entries are canonical keys in compact form:
+// each key's 65 bytes, which its Members share, and the exact payload is rendered on
+// demand (issue 16: a large group's MEMBERS_ADDED was most of a client's heap, as hex).
 type Event struct {
 	ChatID      string
 	Clock       uint64
 	Type        EventType
-	Members     []string
+	Members     Members
 	Name        string
 	Color       string
 	Description string
 	Image       []byte
 	From        string
 	Signature   []byte
-	Payload     []byte
-	Raw         []byte
 	// Parents (Chorus causal rules, field 101) are the ids of the events the author had
 	// applied and that no other applied event names as a parent (its heads) when it signed.
 	Parents []EventID
@@ -77,24 +77,169 @@ type Event struct {
 	// rules, 0 otherwise.
 	Version uint32
 
+	// entry holds the signed payload (nil: none).
+	entry *entry
+	// from is From's internal id (members.go) as the rules use it, set with the author's
+	// verification (verifier.authorFields).
+	from string
 	// auth records that this package recovered From from Signature over digest, so that
-	// Derive need not recover it again while Signature, Payload and From are unchanged.
+	// Derive need not recover it again while Signature, the entry and From are unchanged.
 	auth *authTag
 }
 
-// authTag is a recovered (chat id, payload, signature) -> author binding, with the fields
-// the payload decodes to. It holds private copies of the signature and fields, and the
-// payload's length and keyed hash (seed is random per tag), so later changes to the
-// event's slices are detected without a second copy of the payload (a large group's
-// creation event lists every member: keeping it twice per client was most of its heap).
+// EventFromEntry returns the event of a wire entry (Signature || payload; copied), not
+// verified: its other fields are zero (set them as needed); Derive, Update and Extend
+// recover its author and apply what its payload says. An entry of at most 65 bytes is all
+// signature.
+func EventFromEntry(raw []byte) Event {
+	if len(raw) <= SignatureLength {
+		return Event{Signature: bytes.Clone(raw)}
+	}
+	e := newEntry(raw)
+	return Event{Signature: e.sig, entry: e}
+}
+
+// Payload returns the signed payload: a new slice for an event in compact form, else the
+// event's own bytes (not to be modified).
+func (ev Event) Payload() []byte {
+	if ev.entry == nil {
+		return nil
+	}
+	return ev.entry.payload()
+}
+
+// Raw returns the wire entry Signature || payload (a new slice).
+func (ev Event) Raw() []byte {
+	return ev.AppendEntry(make([]byte, 0, len(ev.Signature)+ev.PayloadSize()))
+}
+
+// AppendEntry appends the wire entry Signature || payload to dst.
+func (ev Event) AppendEntry(dst []byte) []byte {
+	dst = append(dst, ev.Signature...)
+	if ev.entry != nil {
+		dst = ev.entry.appendPayload(dst)
+	}
+	return dst
+}
+
+// PayloadSize returns the length of the payload.
+func (ev Event) PayloadSize() int {
+	if ev.entry == nil {
+		return 0
+	}
+	return ev.entry.size()
+}
+
+// entry is an event's signed bytes: the wire entry as it came, or, when its member entries
+// are one run of canonical keys, its signature and payload in compact form (one block).
+type entry struct {
+	raw []byte // signature || payload; nil when compact
+	sig []byte // raw's first 65 bytes, or the compact block's
+	c   compactPayload
+}
+
+// newEntry holds raw (more than 65 bytes; copied), in compact form when it can.
+func newEntry(raw []byte) *entry {
+	if c, sig, ok := compactWith(raw[:SignatureLength], raw[SignatureLength:]); ok {
+		return &entry{sig: sig, c: c}
+	}
+	raw = bytes.Clone(raw)
+	return &entry{raw: raw, sig: raw[:SignatureLength:SignatureLength]}
+}
+
+func (e *entry) compact() bool { return e.raw == nil }
+
+func (e *entry) payload() []byte {
+	if e.compact() {
+		return e.c.appendPayload(make([]byte, 0, e.c.size()))
+	}
+	return e.raw[SignatureLength:]
+}
+
+func (e *entry) appendPayload(dst []byte) []byte {
+	if e.compact() {
+		return e.c.appendPayload(dst)
+	}
+	return append(dst, e.raw[SignatureLength:]...)
+}
+
+func (e *entry) size() int {
+	if e.compact() {
+		return e.c.size()
+	}
+	return len(e.raw) - SignatureLength
+}
+
+// digest returns Keccak256(utf8(chatID) || payload) without rendering the payload.
+func (e *entry) digest(chatID string) [32]byte {
+	if !e.compact() {
+		return signingDigest(chatID, e.raw[SignatureLength:])
+	}
+	h := sha3.NewLegacyKeccak256()
+	h.Write([]byte(chatID))
+	h.Write(e.c.head)
+	var buf [memberEntryLength]byte
+	copy(buf[:], memberEntryPrefix[:])
+	for i := range e.c.members() {
+		hex.Encode(buf[len(memberEntryPrefix):], e.c.key(i))
+		h.Write(buf[:])
+	}
+	h.Write(e.c.tail)
+	var d [32]byte
+	h.Sum(d[:0])
+	return d
+}
+
+// equalPayload reports whether the payload is p, without rendering it.
+func (e *entry) equalPayload(p []byte) bool {
+	if !e.compact() {
+		return bytes.Equal(e.raw[SignatureLength:], p)
+	}
+	c := &e.c
+	if len(p) != c.size() || !bytes.HasPrefix(p, c.head) || !bytes.HasSuffix(p, c.tail) {
+		return false
+	}
+	var buf [memberEntryLength]byte
+	copy(buf[:], memberEntryPrefix[:])
+	at := len(c.head)
+	for i := range c.members() {
+		hex.Encode(buf[len(memberEntryPrefix):], c.key(i))
+		if !bytes.Equal(p[at:at+memberEntryLength], buf[:]) {
+			return false
+		}
+		at += memberEntryLength
+	}
+	return true
+}
+
+// fields decodes the payload: for a compact one, its fields but the members from head ||
+// tail (the same fields: the members are one run) and the members from its keys.
+func (e *entry) fields() (eventFields, error) {
+	if !e.compact() {
+		return decodeFields(e.raw[SignatureLength:])
+	}
+	rest := append(append(make([]byte, 0, len(e.c.head)+len(e.c.tail)), e.c.head...), e.c.tail...)
+	f, err := decodeFields(rest)
+	if err != nil {
+		return f, err
+	}
+	f.members = membersOfKeys(e.c.keys)
+	return f, nil
+}
+
+// authTag is a recovered (chat id, entry, signature) -> author binding, with the fields
+// the payload decodes to. It holds a private copy of the signature, and, for an entry held
+// as it came (whose payload Payload shares), the payload's keyed hash (seed is random per
+// tag), so later changes to the event's slices are detected.
 type authTag struct {
 	chatID string
-	size   int
+	entry  *entry
 	seed   maphash.Seed
-	sum    uint64 // maphash.Bytes(seed, payload)
+	sum    uint64 // maphash.Bytes(seed, payload) of an entry not compact
 	sig    [SignatureLength]byte
 	digest [32]byte
 	from   string
+	fromID string // from's internal id
 	fields eventFields
 	id     EventID // orderHash(from, digest)
 }
@@ -103,7 +248,7 @@ type authTag struct {
 type eventFields struct {
 	clock       uint64
 	typ         EventType
-	members     []string
+	members     Members
 	name        string
 	color       string
 	description string
@@ -112,30 +257,14 @@ type eventFields struct {
 	version     uint32
 	// causalErr: fields 101/102 are present but malformed (the causal rules discard the event).
 	causalErr bool
-	// inPayload: members are not held (nil); they are those the payload lists (a binding's
-	// fields: its payload is checked unchanged before they are used; a large group's
-	// member list is not held a second time).
-	inPayload bool
 }
 
-// fieldsOf returns private copies of ev's decoded fields, but for a long member list,
-// which is to be the one its payload lists.
+// fieldsOf returns private copies of ev's decoded fields (the members are immutable: shared).
 func fieldsOf(ev *Event) eventFields {
-	f := eventFields{clock: ev.Clock, typ: ev.Type, name: ev.Name,
+	return eventFields{clock: ev.Clock, typ: ev.Type, members: ev.Members, name: ev.Name,
 		color: ev.Color, description: ev.Description, image: bytes.Clone(ev.Image),
 		parents: slices.Clone(ev.Parents), version: ev.Version}
-	if len(ev.Members) > inPayloadMembers {
-		f.inPayload = true
-	} else {
-		f.members = cloneStrings(ev.Members)
-	}
-	return f
 }
-
-// inPayloadMembers is the longest member list a binding copies: comparing with a copy is
-// cheaper than walking the payload (Derive checks every event's binding), and a short
-// list's copy is small.
-const inPayloadMembers = 16
 
 // decodeFields decodes an event payload.
 func decodeFields(payload []byte) (eventFields, error) {
@@ -143,7 +272,7 @@ func decodeFields(payload []byte) (eventFields, error) {
 	if err := proto.Unmarshal(payload, &m); err != nil {
 		return eventFields{}, err
 	}
-	f := eventFields{clock: m.Clock, typ: EventType(m.Type), members: m.Members, name: m.Name,
+	f := eventFields{clock: m.Clock, typ: EventType(m.Type), members: MembersOf(m.Members...), name: m.Name,
 		color: m.Color, description: string(m.Description), image: m.Image}
 	var err error
 	if f.parents, f.version, err = decodeCausal(m.ProtoReflect().GetUnknown()); err != nil {
@@ -152,23 +281,15 @@ func decodeFields(payload []byte) (eventFields, error) {
 	return f, nil
 }
 
-// bind makes ev's decoded fields those of f (copies), unless they already are. With
-// f.inPayload, ev.Payload must be the payload f was decoded from.
+// bind makes ev's decoded fields those of f (copies), unless they already are.
 func (f *eventFields) bind(ev *Event) {
-	members := slices.Equal(ev.Members, f.members)
-	if f.inPayload {
-		members = payloadLists(ev.Payload, ev.Members)
-	}
-	if ev.Clock == f.clock && ev.Type == f.typ && members && ev.Name == f.name &&
+	if ev.Clock == f.clock && ev.Type == f.typ && ev.Members.Equal(f.members) && ev.Name == f.name &&
 		ev.Color == f.color && ev.Description == f.description && bytes.Equal(ev.Image, f.image) &&
 		slices.Equal(ev.Parents, f.parents) && ev.Version == f.version {
 		return
 	}
 	ev.Clock, ev.Type, ev.Name, ev.Color, ev.Description = f.clock, f.typ, f.name, f.color, f.description
-	ev.Members, ev.Image = cloneStrings(f.members), bytes.Clone(f.image)
-	if f.inPayload && !members {
-		ev.Members = payloadMembers(ev.Payload)
-	}
+	ev.Members, ev.Image = f.members, bytes.Clone(f.image)
 	ev.Parents, ev.Version = slices.Clone(f.parents), f.version
 }
 
@@ -188,7 +309,7 @@ var errInvalidPayloadLength = errors.New("invalid payload length")
 func encodePayload(ev *Event) ([]byte, error) {
 	m := &pb.MembershipUpdateEvent{
 		Clock:   ev.Clock,
-		Members: ev.Members,
+		Members: ev.Members.Strings(),
 		Name:    ev.Name,
 		Type:    pb.MembershipUpdateEvent_EventType(ev.Type),
 		Color:   ev.Color,
@@ -205,9 +326,10 @@ func encodePayload(ev *Event) ([]byte, error) {
 }
 
 // SignEvent encodes ev's fields (Clock, Type, Members, Name, Color, Image, Description, then
-// the Chorus Parents and Version) as status-go does, signs them for chatID with key and returns the event with ChatID,
-// Payload, Signature, Raw and From filled. The signature is deterministic (RFC 6979), so
-// the result is byte-identical to what status-go builds for the same inputs.
+// the Chorus Parents and Version) as status-go does, signs them for chatID with key and
+// returns the event with ChatID, its entry (Payload, Raw), Signature and From filled. The
+// signature is deterministic (RFC 6979), so the result is byte-identical to what status-go
+// builds for the same inputs.
 func SignEvent(key *ecdsa.PrivateKey, chatID string, ev Event) (Event, error) {
 	if chatID == "" {
 		return Event{}, ErrEmptyChatID
@@ -221,27 +343,30 @@ func SignEvent(key *ecdsa.PrivateKey, chatID string, ev Event) (Event, error) {
 	if err != nil {
 		return Event{}, fmt.Errorf("membership: sign event: %w", err)
 	}
-	// One block, as parseEvent's: Signature and Payload are the entry's two parts, and the
-	// members share Payload's bytes (issue 16: an admin adding many members kept the
+	// Held as a parsed entry is (compact: issue 16, an admin adding many members kept the
 	// payload, the entry as a second copy of it and the caller's strings).
-	raw := append(append(make([]byte, 0, len(sig)+len(payload)), sig...), payload...) // sig: 65 bytes (crypto.Sign)
-	ev.ChatID = chatID
-	ev.Raw = raw
-	ev.Signature = raw[:SignatureLength:SignatureLength]
-	ev.Payload = raw[SignatureLength:]
-	ev.From = PublicKeyString(&key.PublicKey)
-	ev.Members = cloneStrings(ev.Members)
-	shareMembers(ev.Payload, ev.Members)
-	ev.Image = bytes.Clone(ev.Image)
-	ev.auth = newAuth(chatID, ev.Payload, digest, ev.Signature, ev.From, fieldsOf(&ev))
+	e := newEntry(append(sig, payload...)) // sig: 65 bytes (crypto.Sign)
+	f, err := e.fields()
+	if err != nil {
+		return Event{}, fmt.Errorf("membership: encode event: %w", err)
+	}
+	from := PublicKeyString(&key.PublicKey)
+	ev = Event{ChatID: chatID, Clock: f.clock, Type: f.typ, Members: f.members, Name: f.name, Color: f.color,
+		Description: f.description, Image: f.image, From: from, Signature: e.sig, Parents: f.parents, Version: f.version,
+		entry: e}
+	ev.auth = newAuth(chatID, e, digest, from, fieldsOf(&ev))
+	ev.from = ev.auth.fromID
 	return ev, nil
 }
 
-func newAuth(chatID string, payload []byte, digest [32]byte, sig []byte, from string, fields eventFields) *authTag {
-	a := &authTag{chatID: chatID, size: len(payload), seed: maphash.MakeSeed(), digest: digest, from: from, fields: fields,
+func newAuth(chatID string, e *entry, digest [32]byte, from string, fields eventFields) *authTag {
+	a := &authTag{chatID: chatID, entry: e, digest: digest, from: from, fromID: idOf(from), fields: fields,
 		id: EventID(orderHash(from, digest))}
-	a.sum = maphash.Bytes(a.seed, payload)
-	copy(a.sig[:], sig)
+	if !e.compact() {
+		a.seed = maphash.MakeSeed()
+		a.sum = maphash.Bytes(a.seed, e.raw[SignatureLength:])
+	}
+	copy(a.sig[:], e.sig)
 	return a
 }
 
@@ -252,19 +377,16 @@ func parseEvent(chatID string, raw []byte) (Event, error) {
 	if len(raw) <= SignatureLength {
 		return Event{}, errInvalidPayloadLength
 	}
-	raw = bytes.Clone(raw)
-	sig := raw[:SignatureLength:SignatureLength]
-	payload := raw[SignatureLength:]
-	digest := signingDigest(chatID, payload)
-	from, err := recoverAuthor(digest, sig)
+	digest := signingDigest(chatID, raw[SignatureLength:])
+	from, err := recoverAuthor(digest, raw[:SignatureLength])
 	if err != nil {
 		return Event{}, fmt.Errorf("failed to extract signature: %w", err)
 	}
-	f, err := decodeFields(payload)
+	e := newEntry(raw)
+	f, err := e.fields()
 	if err != nil {
 		return Event{}, err
 	}
-	shareMembers(payload, f.members)
 	ev := Event{
 		ChatID:      chatID,
 		Clock:       f.clock,
@@ -275,104 +397,34 @@ func parseEvent(chatID string, raw []byte) (Event, error) {
 		Description: f.description,
 		Image:       f.image,
 		From:        from,
-		Signature:   sig,
-		Payload:     payload,
-		Raw:         raw,
+		Signature:   e.sig,
 		Parents:     f.parents,
 		Version:     f.version,
+		entry:       e,
 	}
-	a := newAuth(chatID, payload, digest, sig, from, fieldsOf(&ev))
+	a := newAuth(chatID, e, digest, from, fieldsOf(&ev))
 	a.fields.causalErr = f.causalErr
-	ev.auth = a
+	ev.auth, ev.from = a, a.fromID
 	return ev, nil
-}
-
-// shareMembers replaces members, decoded from payload (field 2, in order), by strings
-// that share payload's bytes. payload must be private to the event and never modified
-// (parseEvent's copy): a Go string must not change. A member that does not match its
-// entry keeps its decoded string.
-func shareMembers(payload []byte, members []string) {
-	i := 0
-	eachMember(payload, func(v []byte) bool {
-		if i >= len(members) {
-			return false
-		}
-		if len(v) > 0 && string(v) == members[i] {
-			members[i] = unsafe.String(&v[0], len(v))
-		}
-		i++
-		return true
-	})
 }
 
 // fieldMembers is the field number of MembershipUpdateEvent.members.
 const fieldMembers protowire.Number = 2
 
-// eachMember calls f with each member entry of a payload that decodes (in order) until f
-// returns false; it reports whether the walk ended at the end of the payload.
-func eachMember(payload []byte, f func(v []byte) bool) bool {
-	for b := payload; len(b) > 0; {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 {
-			return false
-		}
-		b = b[n:]
-		if num == fieldMembers && typ == protowire.BytesType {
-			v, n := protowire.ConsumeBytes(b)
-			if n < 0 || !f(v) {
-				return false
-			}
-			b = b[n:]
-			continue
-		}
-		if n = protowire.ConsumeFieldValue(num, typ, b); n < 0 {
-			return false
-		}
-		b = b[n:]
-	}
-	return true
-}
-
-// payloadLists reports whether members are the members a payload (that decodes) lists.
-func payloadLists(payload []byte, members []string) bool {
-	i := 0
-	ok := eachMember(payload, func(v []byte) bool {
-		if i >= len(members) || string(v) != members[i] {
-			return false
-		}
-		i++
-		return true
-	})
-	return ok && i == len(members)
-}
-
-// payloadMembers returns the members a payload (that decodes) lists (copies; nil: none).
-func payloadMembers(payload []byte) []string {
-	var out []string
-	eachMember(payload, func(v []byte) bool {
-		out = append(out, string(v))
-		return true
-	})
-	return out
-}
-
 // verified returns the binding that makes ev's From the known author of Signature over
-// Keccak256(chatID || Payload), or nil when a recovery is needed. The binding's fields are
-// those Payload decodes to, whatever ev's decoded fields say.
+// Keccak256(chatID || payload), or nil when a recovery is needed. The binding's fields are
+// those the payload decodes to, whatever ev's decoded fields say.
 func (ev *Event) verified(chatID string) *authTag {
 	a := ev.auth
-	if a != nil && a.chatID == chatID && a.from == ev.From && bytes.Equal(a.sig[:], ev.Signature) && len(ev.Payload) == a.size &&
-		maphash.Bytes(a.seed, ev.Payload) == a.sum {
+	if a != nil && a.chatID == chatID && a.from == ev.From && a.entry == ev.entry && bytes.Equal(a.sig[:], ev.Signature) &&
+		(ev.entry.compact() || maphash.Bytes(a.seed, ev.entry.raw[SignatureLength:]) == a.sum) {
 		return a
 	}
 	return nil
 }
 
-// wire returns the wire entry Signature || Payload.
-func (ev *Event) wire() []byte {
-	out := make([]byte, 0, len(ev.Signature)+len(ev.Payload))
-	return append(append(out, ev.Signature...), ev.Payload...)
-}
+// wire returns the wire entry Signature || payload.
+func (ev *Event) wire() []byte { return ev.Raw() }
 
 func cloneStrings(s []string) []string {
 	if s == nil {
@@ -380,3 +432,38 @@ func cloneStrings(s []string) []string {
 	}
 	return append([]string(nil), s...)
 }
+
+// digest returns Keccak256(utf8(chatID) || payload).
+func (ev *Event) digest(chatID string) [32]byte {
+	if ev.entry == nil {
+		return signingDigest(chatID, nil)
+	}
+	return ev.entry.digest(chatID)
+}
+
+// fields decodes the payload.
+func (ev *Event) fields() (eventFields, error) {
+	if ev.entry == nil {
+		return decodeFields(nil)
+	}
+	return ev.entry.fields()
+}
+
+// samePayload reports whether ev and o have the same payload.
+func (ev *Event) samePayload(o *Event) bool {
+	switch {
+	case ev.entry == o.entry:
+		return true
+	case ev.entry == nil || o.entry == nil:
+		return ev.PayloadSize() == o.PayloadSize()
+	case ev.entry.compact() && o.entry.compact():
+		a, b := &ev.entry.c, &o.entry.c
+		return bytes.Equal(a.head, b.head) && bytes.Equal(a.tail, b.tail) && bytes.Equal(a.keys, b.keys)
+	case !o.entry.compact():
+		return ev.entry.equalPayload(o.entry.raw[SignatureLength:])
+	}
+	return o.entry.equalPayload(ev.entry.raw[SignatureLength:])
+}
+
+// SamePayload reports whether ev and o have the same payload (without rendering either).
+func (ev Event) SamePayload(o Event) bool { return ev.samePayload(&o) }

@@ -17,7 +17,7 @@ func FuzzCausalEvent(f *testing.F) {
 	d := newDAG(f, "fuzz")
 	add := d.add("add", "alice", ev(m.MembersAdded, 200, "bob"), "genesis")
 	for _, e := range []m.Event{add, d.evs["genesis"]} {
-		f.Add(e.Payload)
+		f.Add(e.Payload())
 	}
 	f.Add(append(encodeEvent(f, ev(m.MembersAdded, 300, "carol")), 0xaa, 0x06, 32))
 	gid := d.evs["genesis"].ID()
@@ -32,8 +32,8 @@ func FuzzCausalEvent(f *testing.F) {
 			t.Fatal(err)
 		}
 		// Unparsed: Derive verifies and decodes it (and discards what does not decode).
-		e := m.Event{ChatID: d.chat, Signature: sig, Payload: payload, Raw: append(sig, payload...)}
-		if msg, err := m.ParseMessage(encodeRaw(t, d.chat, e.Raw)); err == nil {
+		e := entryEvent(append(sig, payload...), m.Event{ChatID: d.chat})
+		if msg, err := m.ParseMessage(encodeRaw(t, d.chat, e.Raw())); err == nil {
 			e = msg.Events[0]
 		}
 		st, err := m.Derive(d.chat, []m.Event{d.evs["genesis"], add, e}, m.ChorusRules())

@@ -90,12 +90,12 @@ func FuzzParseMessage(f *testing.F) {
 				t.Fatalf("canonical encoding does not parse back: %v", err)
 			}
 			for i := range msg.Events {
-				if !bytes.Equal(again.Events[i].Raw, msg.Events[i].Raw) || again.Events[i].From != msg.Events[i].From {
+				if !bytes.Equal(again.Events[i].Raw(), msg.Events[i].Raw()) || again.Events[i].From != msg.Events[i].From {
 					t.Fatal("event changed through canonical encoding")
 				}
 				// The members (which share the entry's bytes) are those the payload decodes to.
 				var pe pb.MembershipUpdateEvent
-				if err := proto.Unmarshal(msg.Events[i].Payload, &pe); err != nil || !slices.Equal(pe.Members, msg.Events[i].Members) {
+				if err := proto.Unmarshal(msg.Events[i].Payload(), &pe); err != nil || !slices.Equal(pe.Members, msg.Events[i].Members.Strings()) {
 					t.Fatalf("event %d: members %q, the payload decodes to %q (%v)", i, msg.Events[i].Members, pe.Members, err)
 				}
 			}

@@ -30,7 +30,7 @@ func TestLargeGroupStateHeap(t *testing.T) {
 		members[i] = m.PublicKeyString(&k.PublicKey)
 	}
 	d := newDAG(t, "large-heap")
-	d.add("add", "alice", m.Event{Type: m.MembersAdded, Clock: 101, Members: members}, "genesis")
+	d.add("add", "alice", m.Event{Type: m.MembersAdded, Clock: 101, Members: m.MembersOf(members...)}, "genesis")
 	wire, err := (&m.Message{ChatID: d.chat, Events: d.all}).MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
@@ -44,8 +44,8 @@ func TestLargeGroupStateHeap(t *testing.T) {
 		t.Fatal(err)
 	}
 	msg = nil
-	if len(st.Members) != n+1 {
-		t.Fatalf("%d members, want %d", len(st.Members), n+1)
+	if st.Members.Len() != n+1 {
+		t.Fatalf("%d members, want %d", st.Members.Len(), n+1)
 	}
 	// What the state holds: the heap with it, less the heap once it is dropped.
 	with := heapAlloc()
@@ -70,8 +70,9 @@ func heapAlloc() int64 {
 // TestSnapshotStateHeap: a member added to a large group holds the based state of the
 // snapshot it joined from (its add Welcome: the group's state and the event that added
 // it) for as long as it runs. For a 1000-member
-// group it holds each member id once, in one block (132 bytes each), and each list of
-// them once: at most 30 B a member beside its id (issue 16: it was 46.7, every id in an
+// group it holds each member id once, as its 65-byte key in one block, which the base's
+// and the state's member list share: at most 8 B a member beside its key (measured 2.6;
+// issue 16: with hex ids, 30 B beside each 132-byte id; before, 46.7, every id in an
 // allocation of its own rounded to 144 bytes, the state's member list a copy of the
 // base's).
 func TestSnapshotStateHeap(t *testing.T) {
@@ -85,8 +86,8 @@ func TestSnapshotStateHeap(t *testing.T) {
 		members[i] = m.PublicKeyString(&k.PublicKey)
 	}
 	d := newDAG(t, "snapshot-heap")
-	d.add("add", "alice", m.Event{Type: m.MembersAdded, Clock: 101, Members: members[:n-1]}, "genesis")
-	add := d.add("newcomer", "alice", m.Event{Type: m.MembersAdded, Clock: 102, Members: members[n-1:]}, "add")
+	d.add("add", "alice", m.Event{Type: m.MembersAdded, Clock: 101, Members: m.MembersOf(members[:n-1]...)}, "genesis")
+	add := d.add("newcomer", "alice", m.Event{Type: m.MembersAdded, Clock: 102, Members: m.MembersOf(members[n-1:]...)}, "add")
 	src := d.derive()
 	snap, err := m.SnapshotOf(&src, []m.Event{add})
 	if err != nil {
@@ -96,24 +97,24 @@ func TestSnapshotStateHeap(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := src.Members
+	want := src.Members.Strings()
 	snap, src, add, members = m.State{}, m.State{}, m.Event{}, nil
 
 	st, err := m.ParseSnapshot(d.chat, enc)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.Equal(st.Members, want) || !st.IsMember(want[n/2]) {
-		t.Fatalf("%d members, want %d", len(st.Members), len(want))
+	if !slices.Equal(st.Members.Strings(), want) || !st.IsMember(want[n/2]) {
+		t.Fatalf("%d members, want %d", st.Members.Len(), len(want))
 	}
 	// What the state holds: the heap with it, less the heap once it is dropped.
 	with := heapAlloc()
 	runtime.KeepAlive(st)
 	kept := with - heapAlloc()
-	per := float64(kept)/n - 132
-	t.Logf("snapshot %d B, state %d B of heap (%.1f B a member beside its id)", len(enc), kept, per)
-	if per > 30 {
-		t.Errorf("the based state of a %d-member group keeps %d B of heap, %.1f B a member beside its 132-byte id, want at most 30",
+	per := float64(kept)/n - 65
+	t.Logf("snapshot %d B, state %d B of heap (%.1f B a member beside its key)", len(enc), kept, per)
+	if per > 8 {
+		t.Errorf("the based state of a %d-member group keeps %d B of heap, %.1f B a member beside its 65-byte key, want at most 8",
 			n, kept, per)
 	}
 	runtime.KeepAlive(enc)
@@ -122,10 +123,10 @@ func TestSnapshotStateHeap(t *testing.T) {
 
 // TestSignedEventHeap: an event this client signs is kept (in the group state it extends,
 // and sent again) for as long as the client runs. An admin that adds 1000 members at once
-// keeps each member id once, in the entry it signed (sig || payload, 135 bytes a member),
-// and the member list beside it (16 B), with the rounding of the entry's allocation to
-// pages: at most 24 B a member beside the entry (issue 16: it held the payload, a second
-// copy of it as the entry and the caller's strings, 304.5 B a member beside the entry).
+// keeps each member id once, as its 65-byte key in the entry it signed held in compact form
+// (the payload, 135 bytes a member, rendered on demand), which its member list is: at most
+// 4 B a member beside the keys (measured 1.4; issue 16: with hex ids, the entry and a list
+// of strings sharing it, 24 B a member beside the entry's 135; before, 304.5).
 func TestSignedEventHeap(t *testing.T) {
 	const n = 1000
 	members := make([]string, n)
@@ -149,14 +150,14 @@ func TestSignedEventHeap(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := strings.Join(members, ",")
-	ev, err := m.SignEvent(admin, chatID, m.Event{Type: m.MembersAdded, Clock: 7, Members: members})
+	ev, err := m.SignEvent(admin, chatID, m.Event{Type: m.MembersAdded, Clock: 7, Members: m.MembersOf(members...)})
 	if err != nil {
 		t.Fatal(err)
 	}
 	members = nil // the caller's list and strings: dropped
 	func() {
-		if strings.Join(ev.Members, ",") != want || len(ev.Raw) != len(ev.Signature)+len(ev.Payload) {
-			t.Fatalf("the signed event lists %d members, entry %d B", len(ev.Members), len(ev.Raw))
+		if strings.Join(ev.Members.Strings(), ",") != want || len(ev.Raw()) != len(ev.Signature)+len(ev.Payload()) {
+			t.Fatalf("the signed event lists %d members, entry %d B", ev.Members.Len(), len(ev.Raw()))
 		}
 		// It reads as the entry parsed from the wire does, and applies.
 		wire, err := (&m.Message{ChatID: chatID, Events: []m.Event{created, ev}}).MarshalBinary()
@@ -167,37 +168,36 @@ func TestSignedEventHeap(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if p := msg.Events[1]; !slices.Equal(p.Members, ev.Members) || !bytes.Equal(p.Raw, ev.Raw) ||
-			!bytes.Equal(p.Payload, ev.Payload) || !bytes.Equal(p.Signature, ev.Signature) || p.From != ev.From || p.ID() != ev.ID() {
+		if p := msg.Events[1]; !p.Members.Equal(ev.Members) || !bytes.Equal(p.Raw(), ev.Raw()) ||
+			!bytes.Equal(p.Payload(), ev.Payload()) || !bytes.Equal(p.Signature, ev.Signature) || p.From != ev.From || p.ID() != ev.ID() {
 			t.Fatal("the signed event is not the one parsed from its entry")
 		}
 		st, err := m.Derive(chatID, []m.Event{created, ev}, m.ChorusRules())
-		if err != nil || len(st.Events) != 2 || len(st.Members) != n+1 {
-			t.Fatalf("derive: %v, %d events, %d members", err, len(st.Events), len(st.Members))
+		if err != nil || len(st.Events) != 2 || st.Members.Len() != n+1 {
+			t.Fatalf("derive: %v, %d events, %d members", err, len(st.Events), st.Members.Len())
 		}
 	}()
 	want = ""
 	// What the event holds: the heap with it, less the heap once it is dropped.
-	entry := len(ev.Raw)
+	entry := len(ev.Raw())
 	with := heapAlloc()
 	runtime.KeepAlive(ev)
 	kept := with - heapAlloc()
-	per := float64(kept-int64(entry)) / n
-	t.Logf("entry %d B, event %d B of heap (%.1f B a member beside the entry)", entry, kept, per)
-	if per > 24 {
-		t.Errorf("a signed event adding %d members keeps %d B of heap, %.1f B a member beside its %d B entry, want at most 24",
-			n, kept, per, entry)
+	per := float64(kept)/n - 65
+	t.Logf("entry %d B, event %d B of heap (%.1f B a member beside its key)", entry, kept, per)
+	if per > 4 {
+		t.Errorf("a signed event adding %d members keeps %d B of heap, %.1f B a member beside its 65-byte key, want at most 4",
+			n, kept, per)
 	}
 }
 
 // TestStateHeapIsMemberIDs: what a client holds for a 1000-member group parsed from the
-// wire is its member ids. The state's member list alone (the hex key strings the API
-// hands out, 132 B each) keeps the log's MEMBERS_ADDED entry alive, because its strings
-// share that entry's bytes; the events, their signatures, the entry's framing, the
-// event's own member list and the signature bindings come on top of it and cost at most
-// a fifth of it (measured 1.12 x). A held event re-encoded from a compact form (33-byte
-// keys) would therefore free nothing while State.Members are hex strings: the entry's
-// bytes are those strings (issue 16; heap8's README section).
+// wire is its member ids, as binary keys: the log's MEMBERS_ADDED in compact form (each
+// key's 65 bytes, the exact payload rendered on demand) and the state's member list, which
+// points at those bytes (8 B a member). The whole state keeps at most 88 B a member, less
+// than the ids as hex alone (132 B). Issue 16: with hex ids (State.Members as strings
+// sharing the held entry's bytes) it kept 173.9 B a member, its member list alone 155.7;
+// now 76.4 and 73.7 (the list keeps the event's keys alive: it is most of the state).
 func TestStateHeapIsMemberIDs(t *testing.T) {
 	const n = 1000
 	members := make([]string, n)
@@ -209,11 +209,12 @@ func TestStateHeapIsMemberIDs(t *testing.T) {
 		members[i] = m.PublicKeyString(&k.PublicKey)
 	}
 	d := newDAG(t, "ids-heap")
-	d.add("add", "alice", m.Event{Type: m.MembersAdded, Clock: 101, Members: members}, "genesis")
+	d.add("add", "alice", m.Event{Type: m.MembersAdded, Clock: 101, Members: m.MembersOf(members...)}, "genesis")
 	wire, err := (&m.Message{ChatID: d.chat, Events: d.all}).MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
+	want := slices.Clone(members)
 	members, d = nil, nil
 	derive := func() m.State {
 		msg, err := m.ParseMessage(wire)
@@ -221,14 +222,18 @@ func TestStateHeapIsMemberIDs(t *testing.T) {
 			t.Fatal(err)
 		}
 		st, err := m.Derive(msg.ChatID, msg.Events, m.ChorusRules())
-		if err != nil || len(st.Members) != n+1 {
-			t.Fatalf("derive: %v, %d members", err, len(st.Members))
+		if err != nil || st.Members.Len() != n+1 {
+			t.Fatalf("derive: %v, %d members", err, st.Members.Len())
 		}
 		return st
 	}
 	// The whole state, then its member list alone: the heap with each, less the heap
 	// once it is dropped.
 	st := derive()
+	if got := st.Members.Strings()[1:]; !slices.Equal(got, want) {
+		t.Fatal("the member list does not read back the ids added")
+	}
+	want = nil
 	with := heapAlloc()
 	runtime.KeepAlive(st)
 	state := with - heapAlloc()
@@ -236,14 +241,14 @@ func TestStateHeapIsMemberIDs(t *testing.T) {
 	with = heapAlloc()
 	runtime.KeepAlive(ids)
 	list := with - heapAlloc()
-	t.Logf("log %d B; state %d B of heap; its member list alone %d B (%.1f B a member); the rest %d B",
-		len(wire), state, list, float64(list)/n, state-list)
-	if list < 132*n {
-		t.Fatalf("the member list alone keeps %d B, less than its %d hex ids: the measurement is broken", list, n)
+	t.Logf("log %d B; state %d B of heap (%.1f B a member); its member list alone %d B (%.1f B a member); the rest %d B",
+		len(wire), state, float64(state)/n, list, float64(list)/n, state-list)
+	if list < 65*n {
+		t.Fatalf("the member list alone keeps %d B, less than its %d binary ids: the measurement is broken", list, n)
 	}
-	if state*5 > list*6 {
-		t.Errorf("the state keeps %d B, its member list alone %d B: the rest (%d B) is more than a fifth of the ids",
-			state, list, state-list)
+	if state > 88*n {
+		t.Errorf("the state of a %d-member group keeps %d B (%.1f B a member), want at most 88 B a member",
+			n, state, float64(state)/n)
 	}
 	runtime.KeepAlive(wire)
 }

@@ -102,3 +102,12 @@ func names(keys []string) string {
 }
 
 func cryptoToECDSA(d []byte) (*ecdsa.PrivateKey, error) { return crypto.ToECDSA(d) }
+
+// entryEvent returns the unverified event of entry raw (Signature || payload) with the
+// decoded fields of f (as a caller may set them, rightly or not).
+func entryEvent(raw []byte, f membership.Event) membership.Event {
+	e := membership.EventFromEntry(raw)
+	e.ChatID, e.Clock, e.Type, e.Members, e.Name, e.Color, e.Description, e.Image, e.From, e.Parents, e.Version =
+		f.ChatID, f.Clock, f.Type, f.Members, f.Name, f.Color, f.Description, f.Image, f.From, f.Parents, f.Version
+	return e
+}

@@ -110,7 +110,7 @@ func (m *Message) MarshalBinary() ([]byte, error) {
 	w := &pb.MembershipUpdateMessage{ChatId: m.ChatID}
 	for i := range m.Events {
 		ev := &m.Events[i]
-		if len(ev.Signature) != SignatureLength || len(ev.Payload) == 0 {
+		if len(ev.Signature) != SignatureLength || ev.PayloadSize() == 0 {
 			return nil, fmt.Errorf("membership: event %d is not signed", i)
 		}
 		w.Events = append(w.Events, ev.wire())
@@ -141,8 +141,8 @@ func (m *Message) unchanged() bool {
 	for i := range m.Events {
 		e := o.entries[i]
 		ev := &m.Events[i]
-		if len(e) != len(ev.Signature)+len(ev.Payload) ||
-			!bytes.Equal(e[:len(ev.Signature)], ev.Signature) || !bytes.Equal(e[len(ev.Signature):], ev.Payload) {
+		if ev.entry == nil || len(e) != len(ev.Signature)+ev.PayloadSize() ||
+			!bytes.Equal(e[:len(ev.Signature)], ev.Signature) || !ev.entry.equalPayload(e[len(ev.Signature):]) {
 			return false
 		}
 	}

@@ -95,13 +95,13 @@ func proofChainSnapshot(b *testing.B, n int, reversed bool) (string, []byte) {
 	var parent m.EventID
 	parent[0] = 1
 	root := signed(keys[0], m.Event{Type: m.NameChanged, Name: "chain", Clock: t0, Parents: []m.EventID{parent}})
-	base := &m.Base{Creator: strs[0], Name: "chain", Members: strs, Admins: strs, LastClock: t0, Events: []m.Event{root}}
+	base := &m.Base{Creator: strs[0], Name: "chain", Members: m.MembersOf(strs...), Admins: strs, LastClock: t0, Events: []m.Event{root}}
 	for j := range n {
 		i := j
 		if reversed {
 			i = n - 1 - j
 		}
-		base.Proof = append(base.Proof, signed(keys[i], m.Event{Type: m.AdminsAdded, Clock: t0 + uint64(i), Members: []string{strs[i+1]},
+		base.Proof = append(base.Proof, signed(keys[i], m.Event{Type: m.AdminsAdded, Clock: t0 + uint64(i), Members: m.MembersOf([]string{strs[i+1]}...),
 			Parents: []m.EventID{parent}}))
 	}
 	enc, err := (&m.State{ChatID: chat, Base: base, Events: base.Events}).MarshalSnapshot()

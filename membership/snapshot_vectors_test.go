@@ -78,11 +78,11 @@ func TestSnapshotVectors(t *testing.T) {
 			}
 			var pending []string
 			for _, e := range st.Pending {
-				pending = append(pending, raws[hex.EncodeToString(e.Raw)])
+				pending = append(pending, raws[hex.EncodeToString(e.Raw())])
 			}
-			if !slices.Equal(st.Members, keysOf(c.Members)) || !slices.Equal(st.Admins, keysOf(c.Admins)) || st.Name != c.GroupName ||
+			if !slices.Equal(st.Members.Strings(), keysOf(c.Members)) || !slices.Equal(st.Admins, keysOf(c.Admins)) || st.Name != c.GroupName ||
 				!slices.Equal(pending, c.Pending) || st.Base == nil {
-				t.Fatalf("state: members %v admins %v name %q pending %v", names(st.Members), names(st.Admins), st.Name, pending)
+				t.Fatalf("state: members %v admins %v name %q pending %v", names(st.Members.Strings()), names(st.Admins), st.Name, pending)
 			}
 		})
 	}

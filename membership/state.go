@@ -27,7 +27,7 @@ type State struct {
 	Image       []byte
 	// Members and Admins are in the order the rules report them (for StatusRules, the
 	// insertion order of status-go's string sets).
-	Members []string
+	Members Members
 	Admins  []string
 	// LastClock is the clock of the last applied event in the v1 total order; under the
 	// causal rules, the largest clock of an applied event.
@@ -114,7 +114,7 @@ func (s State) Log() []Event {
 }
 
 // IsMember reports whether key is a member.
-func (s State) IsMember(key string) bool { return slices.Contains(s.Members, key) }
+func (s State) IsMember(key string) bool { return s.Members.Contains(key) }
 
 // IsAdmin reports whether key is an admin.
 func (s State) IsAdmin(key string) bool { return slices.Contains(s.Admins, key) }
@@ -125,7 +125,8 @@ func (s State) IsAdmin(key string) bool { return slices.Contains(s.Admins, key) 
 // For a based state, also a member of its base or its creator (the snapshot's past is not
 // held).
 func (s State) WasEverMember(key string) bool {
-	if b := s.Base; b != nil && (key == b.Creator || slices.Contains(b.Members, key)) {
+	k := idOf(key)
+	if b := s.Base; b != nil && (key == b.Creator || b.Members.indexKey(k) >= 0) {
 		return true
 	}
 	if len(s.Events) == 0 {
@@ -135,7 +136,7 @@ func (s State) WasEverMember(key string) bool {
 		return true
 	}
 	for i := range s.Events {
-		if s.Events[i].Type == MembersAdded && slices.Contains(s.Events[i].Members, key) {
+		if s.Events[i].Type == MembersAdded && s.Events[i].Members.indexKey(k) >= 0 {
 			return true
 		}
 	}
@@ -145,7 +146,6 @@ func (s State) WasEverMember(key string) bool {
 // Clone returns a deep copy of s (events share their immutable byte slices).
 func (s State) Clone() State {
 	s.Image = bytes.Clone(s.Image)
-	s.Members = cloneStrings(s.Members)
 	s.Admins = cloneStrings(s.Admins)
 	s.Events = slices.Clone(s.Events)
 	s.Pending = slices.Clone(s.Pending)
@@ -169,44 +169,45 @@ func (c Changes) Empty() bool {
 // order, removed in old's order). The engine rekeys on any member change.
 func Diff(old, new State) Changes {
 	var c Changes
-	c.MembersRemoved, c.MembersAdded = setDiff(old.Members, new.Members)
-	c.AdminsRemoved, c.AdminsAdded = setDiff(old.Admins, new.Admins)
+	removed, added := setDiff(old.Members, new.Members)
+	c.MembersRemoved, c.MembersAdded = hexesOf(removed), hexesOf(added)
+	c.AdminsRemoved, c.AdminsAdded = setDiff(Members{ids: old.Admins}, Members{ids: new.Admins}) // as keys: the ids themselves
 	return c
 }
 
-// setDiff returns minus(a, b) and minus(b, a) for sets a and b (distinct items). The
-// usual change keeps a's order, drops some items and appends others: one walk finds it
-// (checked: an appended item must not be one the walk took as dropped); anything else
-// takes maps.
-func setDiff(a, b []string) (onlyA, onlyB []string) {
+// setDiff returns the keys of minus(a, b) and minus(b, a) for sets a and b (distinct
+// items). The usual change keeps a's order, drops some items and appends others: one walk
+// finds it (checked: an appended item must not be one the walk took as dropped); anything
+// else takes maps.
+func setDiff(a, b Members) (onlyA, onlyB []string) {
 	j := 0
-	for _, x := range a {
-		if j < len(b) && b[j] == x {
+	for i := range a.Len() {
+		if x := a.Key(i); j < b.Len() && b.Key(j) == x {
 			j++
 		} else {
 			onlyA = append(onlyA, x)
 		}
 	}
-	tail := b[j:]
-	if len(onlyA)*len(tail) > 1024 {
+	if len(onlyA)*(b.Len()-j) > 1024 {
 		return minus(a, b), minus(b, a)
 	}
-	for _, y := range tail {
-		if slices.Contains(onlyA, y) {
+	for k := j; k < b.Len(); k++ {
+		if slices.Contains(onlyA, b.Key(k)) {
 			return minus(a, b), minus(b, a)
 		}
+		onlyB = append(onlyB, b.Key(k))
 	}
-	return onlyA, cloneStrings(tail)
+	return onlyA, onlyB
 }
 
-// minus returns the elements of a not in b, in a's order.
-func minus(a, b []string) []string {
-	in := make(map[string]struct{}, len(b))
-	for _, k := range b {
+// minus returns the keys of the elements of a not in b, in a's order.
+func minus(a, b Members) []string {
+	in := make(map[string]struct{}, b.Len())
+	for _, k := range b.each() {
 		in[k] = struct{}{}
 	}
 	var out []string
-	for _, k := range a {
+	for _, k := range a.each() {
 		if _, ok := in[k]; !ok {
 			out = append(out, k)
 		}
@@ -214,17 +215,32 @@ func minus(a, b []string) []string {
 	return out
 }
 
-// orderedSet is status-go's stringSet: a set that lists its items in insertion order.
-// Without a map (m nil: a set built for a few checks, see cstateOf) it scans its items.
+// orderedSet is status-go's stringSet: a set that lists its items (internal ids) in
+// insertion order. Without a map (m nil: a set built for a few checks, see cstateOf) it
+// scans its items.
 type orderedSet struct {
 	m     map[string]struct{}
 	items []string
-	// shared: items is another list's array (a state's, see cstateOf), not to be written:
-	// the first change makes the set's own copy.
+	// shared: the items are base's, a state's list (cstateOf), not to be written: the
+	// first change makes the set's own list (issue 16: a removal from a large group makes
+	// one list, not a copy of the state's and then another).
 	shared bool
+	base   Members
 }
 
 func newOrderedSet() *orderedSet { return &orderedSet{m: make(map[string]struct{})} }
+
+// own makes the set's own list of items, with room for more.
+func (s *orderedSet) own(more int) {
+	if !s.shared {
+		return
+	}
+	s.items = make([]string, s.base.Len(), s.base.Len()+more)
+	for i := range s.items {
+		s.items[i] = s.base.Key(i)
+	}
+	s.shared, s.base = false, Members{}
+}
 
 func (s *orderedSet) add(items ...string) {
 	for _, it := range items {
@@ -232,9 +248,7 @@ func (s *orderedSet) add(items ...string) {
 			if s.m != nil {
 				s.m[it] = struct{}{}
 			}
-			if s.shared {
-				s.items, s.shared = append(make([]string, 0, len(s.items)+len(items)), s.items...), false
-			}
+			s.own(len(items))
 			s.items = append(s.items, it)
 		}
 	}
@@ -248,12 +262,22 @@ func (s *orderedSet) remove(it string) {
 		}
 		delete(s.m, it)
 	}
-	i := slices.Index(s.items, it)
-	if i < 0 {
+	if s.shared {
+		i := s.base.indexKey(it)
+		if i < 0 {
+			return
+		}
+		items := make([]string, 0, s.base.Len()-1)
+		for j := range s.base.Len() {
+			if j != i {
+				items = append(items, s.base.Key(j))
+			}
+		}
+		s.items, s.shared, s.base = items, false, Members{}
 		return
 	}
-	if s.shared {
-		s.items, s.shared = append(append(make([]string, 0, len(s.items)-1), s.items[:i]...), s.items[i+1:]...), false
+	i := slices.Index(s.items, it)
+	if i < 0 {
 		return
 	}
 	s.items = slices.Delete(s.items, i, i+1)
@@ -261,6 +285,9 @@ func (s *orderedSet) remove(it string) {
 
 func (s *orderedSet) has(it string) bool {
 	if s.m == nil {
+		if s.shared {
+			return s.base.indexKey(it) >= 0
+		}
 		return slices.Contains(s.items, it)
 	}
 	_, ok := s.m[it]
@@ -272,24 +299,41 @@ func (s *orderedSet) index() {
 	if s.m != nil {
 		return
 	}
-	s.m = make(map[string]struct{}, len(s.items))
-	for _, it := range s.items {
-		s.m[it] = struct{}{}
+	s.m = make(map[string]struct{}, s.len())
+	for i := range s.len() {
+		s.m[s.at(i)] = struct{}{}
 	}
 }
 
-func (s *orderedSet) empty() bool { return len(s.items) == 0 }
+func (s *orderedSet) len() int {
+	if s.shared {
+		return s.base.Len()
+	}
+	return len(s.items)
+}
+
+func (s *orderedSet) at(i int) string {
+	if s.shared {
+		return s.base.Key(i)
+	}
+	return s.items[i]
+}
+
+func (s *orderedSet) empty() bool { return s.len() == 0 }
 
 // list returns a copy of the items.
-func (s *orderedSet) list() []string { return cloneStrings(s.items) }
+func (s *orderedSet) list() []string {
+	s.own(0)
+	return cloneStrings(s.items)
+}
 
-// take returns the items as a new list for a state: the set's own copy when it made one
-// (the set is not used after), else a copy.
-func (s *orderedSet) take() []string {
-	if s.shared || len(s.items) == 0 {
-		return cloneStrings(s.items) // nil when empty, as list
+// members returns the items as a state's list: the shared one when unchanged, else the
+// set's own list made a Members (the set is not used after).
+func (s *orderedSet) members() Members {
+	if s.shared {
+		return s.base
 	}
-	return slices.Clip(s.items)
+	return membersOwn(s.items)
 }
 
 // verifier checks event authors within one Derive, recovering each distinct
@@ -311,9 +355,10 @@ func (v *verifier) author(chatID string, ev *Event) (string, [32]byte, error) {
 func (v *verifier) authorFields(chatID string, ev *Event) (string, [32]byte, bool, error) {
 	if a := ev.verified(chatID); a != nil {
 		a.fields.bind(ev)
+		ev.from = a.fromID
 		return a.from, a.digest, a.fields.causalErr, nil
 	}
-	digest := signingDigest(chatID, ev.Payload)
+	digest := ev.digest(chatID)
 	if len(ev.Signature) != SignatureLength {
 		return "", digest, false, errInvalidPayloadLength
 	}
@@ -331,10 +376,11 @@ func (v *verifier) authorFields(chatID string, ev *Event) (string, [32]byte, boo
 		}
 		v.cache[k] = from
 	}
-	f, err := decodeFields(ev.Payload)
+	f, err := ev.fields()
 	if err != nil {
 		return "", digest, false, err
 	}
 	f.bind(ev)
+	ev.from = idOf(from)
 	return from, digest, f.causalErr, nil
 }

@@ -86,8 +86,8 @@ func statusGroup(chatID string, evs []Event) (State, error) {
 		return State{}, reject(StageGroupInit, nil, fmt.Errorf("expected chat ID equal %s, got %s", chatID, seenID))
 	}
 	g.Creator = creator
-	g.Members = members.list()
-	g.Admins = admins.list()
+	g.Members = membersOwn(members.list())
+	g.Admins = hexesOf(admins.items)
 	g.LastClock = evs[len(evs)-1].Clock
 	g.Events = evs
 	return g, nil
@@ -105,29 +105,29 @@ func statusValid(admins, members *orderedSet, ev *Event) bool {
 	case ChatCreated:
 		return admins.empty() && members.empty()
 	case NameChanged:
-		return (admins.has(ev.From) || members.has(ev.From)) && len(ev.Name) > 0
+		return (admins.has(ev.from) || members.has(ev.from)) && len(ev.Name) > 0
 	case ColorChanged:
-		return (admins.has(ev.From) || members.has(ev.From)) && len(ev.Color) > 0
+		return (admins.has(ev.from) || members.has(ev.from)) && len(ev.Color) > 0
 	case ImageChanged:
-		return (admins.has(ev.From) || members.has(ev.From)) && len(ev.Image) > 0
+		return (admins.has(ev.from) || members.has(ev.from)) && len(ev.Image) > 0
 	case MembersAdded:
-		return admins.has(ev.From) || members.has(ev.From)
+		return admins.has(ev.from) || members.has(ev.from)
 	case MemberJoined:
-		return members.has(ev.From)
+		return members.has(ev.from)
 	case MemberRemoved:
-		return len(ev.Members) == 1 && (ev.From == ev.Members[0] || (admins.has(ev.From) && !admins.has(ev.Members[0])))
+		return ev.Members.Len() == 1 && (ev.from == ev.Members.Key(0) || (admins.has(ev.from) && !admins.has(ev.Members.Key(0))))
 	case AdminsAdded:
-		if !admins.has(ev.From) {
+		if !admins.has(ev.from) {
 			return false
 		}
 		for _, m := range members.items { // status-go's stringSliceSubset: an intersection test
-			if slices.Contains(ev.Members, m) {
+			if ev.Members.indexKey(m) >= 0 {
 				return true
 			}
 		}
 		return false
 	case AdminRemoved:
-		return len(ev.Members) == 1 && admins.has(ev.From) && ev.From == ev.Members[0]
+		return ev.Members.Len() == 1 && admins.has(ev.from) && ev.from == ev.Members.Key(0)
 	}
 	return false
 }
@@ -138,8 +138,8 @@ func statusApply(g *State, admins, members *orderedSet, ev *Event) {
 	case ChatCreated:
 		g.Name = ev.Name
 		g.Color = ev.Color
-		members.add(ev.From)
-		admins.add(ev.From)
+		members.add(ev.from)
+		admins.add(ev.from)
 	case NameChanged:
 		g.Name = ev.Name
 	case ColorChanged:
@@ -147,14 +147,14 @@ func statusApply(g *State, admins, members *orderedSet, ev *Event) {
 	case ImageChanged:
 		g.Image = ev.Image
 	case AdminsAdded:
-		admins.add(ev.Members...)
+		admins.add(ev.Members.keyList()...)
 	case AdminRemoved:
-		admins.remove(ev.Members[0])
+		admins.remove(ev.Members.Key(0))
 	case MembersAdded:
-		members.add(ev.Members...)
+		members.add(ev.Members.keyList()...)
 	case MemberRemoved:
-		admins.remove(ev.Members[0])
-		members.remove(ev.Members[0])
+		admins.remove(ev.Members.Key(0))
+		members.remove(ev.Members.Key(0))
 	}
 }
 
@@ -189,7 +189,7 @@ func (r statusRules) update(stored *State, m *Message, _ []*RejectError, self st
 		if !g.WasEverMember(self) {
 			return State{}, reject(StageNewChat, nil, errNeverMember)
 		}
-		for _, k := range g.Members { // MemberPublicKeys
+		for _, k := range g.Members.All() { // MemberPublicKeys
 			if _, err := decodeStatusKey(k); err != nil {
 				return State{}, reject(StageNewChat, nil, fmt.Errorf("failed to get group members: %w", err))
 			}
@@ -275,9 +275,9 @@ func (s State) AbridgedEvents() []Event {
 		extra                 []string
 		extraSeen             = make(map[string]bool)
 		admins                = make(map[string]bool)
-		members               = make(map[string]bool, len(s.Members))
+		members               = make(map[string]bool, s.Members.Len())
 	)
-	for _, m := range s.Members {
+	for _, m := range s.Members.each() {
 		members[m] = true
 	}
 	for i := len(s.Events) - 1; i >= 0; i-- {
@@ -302,14 +302,14 @@ func (s State) AbridgedEvents() []Event {
 			}
 		case MembersAdded:
 			keep := false
-			for _, m := range ev.Members {
+			for _, m := range ev.Members.each() {
 				if admins[m] || (members[m] && !added[m]) {
 					added[m] = true
 					keep = true
 				}
 			}
 			if keep {
-				for _, m := range ev.Members {
+				for _, m := range ev.Members.each() {
 					if !members[m] && !admins[m] && !extraSeen[m] {
 						extraSeen[m] = true
 						extra = append(extra, m)
@@ -320,19 +320,19 @@ func (s State) AbridgedEvents() []Event {
 		case AdminRemoved:
 			out = append(out, ev)
 		case AdminsAdded:
-			if len(ev.Members) > 0 {
-				admins[ev.Members[0]] = true
+			if ev.Members.Len() > 0 {
+				admins[ev.Members.Key(0)] = true
 			}
 			out = append(out, ev)
 		case MemberRemoved:
-			if len(ev.Members) > 0 {
-				t := ev.Members[0]
+			if ev.Members.Len() > 0 {
+				t := ev.Members.Key(0)
 				if j, ok := removed[t]; !ok || s.Events[j].Clock < ev.Clock {
 					removed[t] = i
 				}
 			}
 		case MemberJoined:
-			if members[ev.From] {
+			if members[ev.from] {
 				out = append(out, ev)
 			}
 		}

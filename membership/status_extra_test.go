@@ -74,16 +74,16 @@ func cc(clock uint64, name, color string) m.Event {
 	return m.Event{Type: m.ChatCreated, Clock: clock, Name: name, Color: color}
 }
 func ma(clock uint64, who ...string) m.Event {
-	return m.Event{Type: m.MembersAdded, Clock: clock, Members: pubs(who...)}
+	return m.Event{Type: m.MembersAdded, Clock: clock, Members: m.MembersOf(pubs(who...)...)}
 }
 func mr(clock uint64, who ...string) m.Event {
-	return m.Event{Type: m.MemberRemoved, Clock: clock, Members: pubs(who...)}
+	return m.Event{Type: m.MemberRemoved, Clock: clock, Members: m.MembersOf(pubs(who...)...)}
 }
 func aa(clock uint64, who ...string) m.Event {
-	return m.Event{Type: m.AdminsAdded, Clock: clock, Members: pubs(who...)}
+	return m.Event{Type: m.AdminsAdded, Clock: clock, Members: m.MembersOf(pubs(who...)...)}
 }
 func ar(clock uint64, who ...string) m.Event {
-	return m.Event{Type: m.AdminRemoved, Clock: clock, Members: pubs(who...)}
+	return m.Event{Type: m.AdminRemoved, Clock: clock, Members: m.MembersOf(pubs(who...)...)}
 }
 func nc(clock uint64, name string) m.Event {
 	return m.Event{Type: m.NameChanged, Clock: clock, Name: name}
@@ -327,7 +327,7 @@ func buildCase(t testing.TB, c xCase) *built {
 			signed = b.chat
 		}
 		ev := sign(t, e.author, signed, e.ev)
-		raw := ev.Raw
+		raw := ev.Raw()
 		if e.tamper != nil {
 			raw = e.tamper(raw)
 		}
@@ -427,7 +427,7 @@ func (b *built) checkState(t *testing.T, what string, want *xState, st m.State) 
 	eq("name", st.Name, want.name)
 	eq("color", st.Color, want.color)
 	eq("image", hex.EncodeToString(st.Image), want.image)
-	eq("members", names(st.Members), names(pubs(want.members...)))
+	eq("members", names(st.Members.Strings()), names(pubs(want.members...)))
 	eq("admins", names(st.Admins), names(pubs(want.admins...)))
 	eq("last clock", st.LastClock, want.last)
 	eq("order", b.ids(st.Events), strings.Join(want.order, ","))
@@ -440,7 +440,7 @@ func (b *built) checkState(t *testing.T, what string, want *xState, st m.State) 
 func (b *built) ids(evs []m.Event) string {
 	out := make([]string, len(evs))
 	for i := range evs {
-		out[i] = b.idOf(evs[i].Raw)
+		out[i] = b.idOf(evs[i].Raw())
 	}
 	return strings.Join(out, ",")
 }

@@ -92,7 +92,7 @@ func TestChorusVectors(t *testing.T) {
 			labels := func(evs []m.Event) []string {
 				out := []string{}
 				for _, e := range evs {
-					out = append(out, raw[hex.EncodeToString(e.Raw)])
+					out = append(out, raw[hex.EncodeToString(e.Raw())])
 				}
 				return out
 			}
@@ -113,7 +113,7 @@ func TestChorusVectors(t *testing.T) {
 				heads = append(heads, byH[h.String()])
 			}
 			got := []string{st.Creator, st.Name, st.Color, st.Description, hex.EncodeToString(st.Image),
-				strings.Join(st.Members, ","), strings.Join(st.Admins, ","), strings.Join(labels(st.Events), ","), strings.Join(labels(st.Pending), ","),
+				strings.Join(st.Members.Strings(), ","), strings.Join(st.Admins, ","), strings.Join(labels(st.Events), ","), strings.Join(labels(st.Pending), ","),
 				strings.Join(labels(st.Overridden), ","), strings.Join(heads, ",")}
 			want := []string{w.Creator, w.Name, w.Color, w.Description, w.ImageHex,
 				strings.Join(w.Members, ","), strings.Join(w.Admins, ","), strings.Join(w.Applied, ","), strings.Join(w.Pending, ","),
@@ -137,14 +137,14 @@ func sameState(a, b m.State) bool {
 
 func summary(s m.State) string {
 	parts := []string{s.ChatID, s.Creator, s.Name, s.Color, s.Description, hex.EncodeToString(s.Image),
-		strings.Join(s.Members, ","), strings.Join(s.Admins, ","), strconv.FormatUint(s.LastClock, 10)}
+		strings.Join(s.Members.Strings(), ","), strings.Join(s.Admins, ","), strconv.FormatUint(s.LastClock, 10)}
 	for _, h := range s.Heads {
 		parts = append(parts, h.String())
 	}
 	for _, list := range [][]m.Event{s.Events, s.Overridden, s.Pending} {
 		var raws []string
 		for _, e := range list {
-			raws = append(raws, hex.EncodeToString(e.Raw))
+			raws = append(raws, hex.EncodeToString(e.Raw()))
 		}
 		parts = append(parts, "["+strings.Join(raws, ",")+"]")
 	}

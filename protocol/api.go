@@ -181,7 +181,7 @@ func membershipContent(msg *membership.Message) Content {
 	ct := Content{Type: ContentMembership}
 	if msg != nil {
 		for _, ev := range msg.Events {
-			ct.Membership = append(ct.Membership, MembershipEvent{Type: ev.Type, From: ev.From, Members: ev.Members,
+			ct.Membership = append(ct.Membership, MembershipEvent{Type: ev.Type, From: ev.From, Members: ev.Members.Strings(),
 				Name: ev.Name, Description: ev.Description, Color: ev.Color})
 		}
 	}

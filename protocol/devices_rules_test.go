@@ -143,7 +143,7 @@ func TestPendingEventsBounded(t *testing.T) {
 	memberID := membership.PublicKeyString(&member.PublicKey)
 	evs := []membership.Event{
 		signedEvent(t, admin, chat, membership.Event{Type: membership.ChatCreated, Name: "g", Clock: 1}),
-		signedEvent(t, admin, chat, membership.Event{Type: membership.MembersAdded, Members: []string{memberID}, Clock: 2}),
+		signedEvent(t, admin, chat, membership.Event{Type: membership.MembersAdded, Members: membership.MembersOf([]string{memberID}...), Clock: 2}),
 	}
 	for i := range 40 { // a non-admin renaming: never applies
 		evs = append(evs, signedEvent(t, member, chat, membership.Event{Type: membership.NameChanged, Name: fmt.Sprint(i), Clock: uint64(10 + i)}))
@@ -180,11 +180,12 @@ func TestAppliedComparesContent(t *testing.T) {
 	chat, _ := membership.NewChatID(cryptorand.Reader, &key.PublicKey)
 	gen := signedEvent(t, key, chat, membership.Event{Type: membership.ChatCreated, Name: "g", Clock: 1})
 	ev := signedEvent(t, key, chat, membership.Event{Type: membership.NameChanged, Name: "h", Clock: 2})
-	mal := bytes.Clone(ev.Raw)
+	mal := bytes.Clone(ev.Raw())
 	s := new(big.Int).SetBytes(mal[32:64])
 	new(big.Int).Sub(secp256k1N, s).FillBytes(mal[32:64])
 	mal[64] ^= 1
-	dup := membership.Event{Clock: ev.Clock, Type: ev.Type, Name: ev.Name, Signature: mal[:65], Payload: mal[65:], Raw: mal}
+	dup := membership.EventFromEntry(mal)
+	dup.Clock, dup.Type, dup.Name = ev.Clock, ev.Type, ev.Name
 	st, err := membership.Derive(chat, []membership.Event{gen, dup}, membership.ChorusRules())
 	if err != nil {
 		t.Fatal(err)

@@ -72,7 +72,7 @@ func (t *txn) departedIn(gc *groupCache, st *membership.State, s *epoch.Schedule
 	var removals, adds []epoch.ID
 	for i := range st.Events {
 		ev := &st.Events[i]
-		if (ev.Type == membership.MemberRemoved || ev.Type == membership.MembersAdded) && slices.Contains(ev.Members, account) {
+		if (ev.Type == membership.MemberRemoved || ev.Type == membership.MembersAdded) && ev.Members.Contains(account) {
 			if ev.Type == membership.MemberRemoved {
 				removals = append(removals, epoch.ID(ev.ID()))
 			} else {

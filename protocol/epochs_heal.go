@@ -150,8 +150,14 @@ func (t *txn) coverageGapsPast(gc *groupCache, s *epoch.Schedule, m *epochMeta, 
 			}
 		}
 		h, x := cv.hinter(id), cv.Hints.index()
+		adds := make([]string, len(cv.Adds)) // as member keys: no member's id is rendered (issue 16)
+		for i, a := range cv.Adds {
+			adds[i] = membership.IDKey(a)
+		}
 		for k, iid := range members.ids {
-			if iid == t.c.acct.inst || cv.coversWith(id, &h, &x, iid, members.account(k)) {
+			// coversWith without an account: cv's adds are checked by key.
+			if iid == t.c.acct.inst || cv.coversWith(id, &h, &x, iid, "") ||
+				!cv.Departed && slices.Contains(adds, members.accountKey(k)) {
 				continue
 			}
 			var in *storage.InstallationRecord

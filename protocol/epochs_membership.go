@@ -304,7 +304,7 @@ func (t *txn) recentEventsBody(st *membership.State) ([]byte, error) {
 	var evs []membership.Event
 	size := 0
 	for i := len(st.Events) - 1; i >= 0 && len(evs) < healEvents; i-- {
-		if size += len(st.Events[i].Raw) + len(st.Events[i].Payload); size > healEventBytes && len(evs) > 0 {
+		if size += 2 * (len(st.Events[i].Signature) + st.Events[i].PayloadSize()); size > healEventBytes && len(evs) > 0 {
 			break
 		}
 		evs = append(evs, st.Events[i])

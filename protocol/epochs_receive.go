@@ -283,7 +283,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		}
 		departs = ev.Type == membership.MemberRemoved
 		if departs {
-			removed = ev.Members
+			removed = ev.Members.Strings()
 		}
 	}
 	if loadErr != nil {
@@ -330,7 +330,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		var added []string
 		if kb.Kind == epoch.KindMembership {
 			if ev, ok := appliedEvent(t.stateOf(gc), kb.Event); ok && ev.Type == membership.MembersAdded {
-				added = ev.Members
+				added = ev.Members.Strings()
 			}
 		}
 		if !member {
@@ -371,7 +371,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		var added []string
 		if kb.Kind == epoch.KindMembership {
 			if ev, ok := appliedEvent(t.stateOf(gc), kb.Event); ok && ev.Type == membership.MembersAdded {
-				added = ev.Members
+				added = ev.Members.Strings()
 			}
 		}
 		noted = m.notePart(kb, author, added)

@@ -25,7 +25,7 @@ func keyEventOf(evs []membership.Event) (membership.Event, bool) {
 		case membership.ChatCreated, membership.MembersAdded:
 			return ev, true
 		case membership.MemberRemoved:
-			if !(len(ev.Members) == 1 && ev.Members[0] == ev.From) {
+			if !(ev.Members.Len() == 1 && ev.Members.At(0) == ev.From) {
 				return ev, true
 			}
 		}
@@ -46,9 +46,9 @@ func appliedEvent(st *membership.State, id epoch.ID) (membership.Event, bool) {
 
 // installationsOf returns the unrevoked installations we know of the accounts (ours
 // included).
-func (t *txn) installationsOf(accounts []string) ([]storage.InstallationRecord, error) {
+func (t *txn) installationsOf(accounts membership.Members) ([]storage.InstallationRecord, error) {
 	var out []storage.InstallationRecord
-	for _, m := range accounts {
+	for _, m := range accounts.All() {
 		ins, err := t.InstallationsOf(m)
 		if err != nil {
 			return nil, err
@@ -447,7 +447,7 @@ func (t *txn) lateJoiners(st *membership.State, m *epochMeta) ([]*storage.Instal
 		}
 		for i := range st.Events {
 			ev := &st.Events[i]
-			if ev.Type == membership.MemberRemoved && slices.Contains(ev.Members, in.Account) && len(ev.Parents) > 0 {
+			if ev.Type == membership.MemberRemoved && ev.Members.Contains(in.Account) && len(ev.Parents) > 0 {
 				p := causalPast(byID, ev.Parents)
 				p[epoch.ID(ev.ID())] = true
 				pasts = append(pasts, p)
@@ -458,16 +458,16 @@ func (t *txn) lateJoiners(st *membership.State, m *epochMeta) ([]*storage.Instal
 		return nil, nil
 	}
 	var late []string
-	for _, acct := range st.Members {
+	for _, acct := range st.Members.All() {
 		// A based state's snapshot members were added in the past of its heads, which
 		// every applied departure descends from (TestEpochsBasic: a newcomer holding the
 		// group from a snapshot took every earlier member for a late joiner and healed a
 		// leave beside the designated installation).
-		known := st.Base != nil && (acct == st.Base.Creator || slices.Contains(st.Base.Members, acct))
+		known := st.Base != nil && (acct == st.Base.Creator || st.Base.Members.Contains(acct))
 		for i := 0; !known && i < len(st.Events); i++ {
 			ev := &st.Events[i]
 			added := (ev.Type == membership.ChatCreated && ev.From == acct) ||
-				(ev.Type == membership.MembersAdded && slices.Contains(ev.Members, acct))
+				(ev.Type == membership.MembersAdded && ev.Members.Contains(acct))
 			if added && slices.ContainsFunc(pasts, func(p map[epoch.ID]bool) bool { return p[epoch.ID(ev.ID())] }) {
 				known = true
 				break
@@ -480,7 +480,7 @@ func (t *txn) lateJoiners(st *membership.State, m *epochMeta) ([]*storage.Instal
 	if len(late) == 0 {
 		return nil, nil
 	}
-	ins, err := t.installationsOf(late)
+	ins, err := t.installationsOf(membership.MembersOf(late...))
 	if err != nil {
 		return nil, err
 	}

@@ -116,7 +116,7 @@ func clocksNotAhead(st *membership.State, now time.Time) bool {
 func inviterAdd(st *membership.State, from, self string) *membership.Event {
 	for i := range st.Base.Events {
 		e := &st.Base.Events[i]
-		if e.Type == membership.MembersAdded && e.From == from && slices.Contains(e.Members, self) {
+		if e.Type == membership.MembersAdded && e.From == from && e.Members.Contains(self) {
 			return e
 		}
 	}
@@ -187,10 +187,10 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 			}
 			past := causalPast(byID, e.Parents)
 			for _, a := range adds {
-				if past[epoch.ID(a.ID())] || !slices.ContainsFunc(a.Members, next.IsMember) || wasAnswered(a) {
+				if past[epoch.ID(a.ID())] || !slices.ContainsFunc(a.Members.Strings(), next.IsMember) || wasAnswered(a) {
 					continue
 				}
-				for _, m := range a.Members {
+				for _, m := range a.Members.All() {
 					if next.IsMember(m) && !slices.Contains(newcomers, m) {
 						newcomers = append(newcomers, m)
 					}

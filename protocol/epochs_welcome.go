@@ -359,7 +359,7 @@ func (t *txn) memberWelcome(g *storage.GroupRecord, gc *groupCache, next *member
 func welcomeKnowsOurAdd(st *membership.State, self string, carried []membership.Event) bool {
 	var add *membership.Event
 	for i := len(st.Events) - 1; i >= 0 && add == nil; i-- {
-		if e := &st.Events[i]; e.Type == membership.MembersAdded && slices.Contains(e.Members, self) {
+		if e := &st.Events[i]; e.Type == membership.MembersAdded && e.Members.Contains(self) {
 			add = e
 		}
 	}

@@ -29,7 +29,7 @@ func CachedGroupForTest(c *Client, g GroupID) (members []string, current epoch.I
 	if gc.cur != nil {
 		current = gc.cur.ID
 	}
-	return slices.Clone(gc.state.Members), current
+	return gc.state.Members.Strings(), current
 }
 
 // MemberInstallationsForTest returns the unrevoked installations of group g's members

@@ -90,7 +90,7 @@ func (t *txn) addSnapshotForTest(g GroupID, add string) (*storage.GroupRecord, m
 		return nil, membership.State{}, membership.State{}, err
 	}
 	st := gc.state
-	signed, err := t.c.signEvents(rec.ChatID, &st, membership.Event{Type: membership.MembersAdded, Members: []string{add}})
+	signed, err := t.c.signEvents(rec.ChatID, &st, membership.Event{Type: membership.MembersAdded, Members: membership.MembersOf([]string{add}...)})
 	if err != nil {
 		return nil, membership.State{}, membership.State{}, err
 	}

@@ -106,7 +106,7 @@ func (t *txn) cacheGroup(g *storage.GroupRecord) (*groupCache, error) {
 // (ours excluded) that we know.
 func (t *txn) memberInstallations(st *membership.State) ([]storage.InstallationRecord, error) {
 	var out []storage.InstallationRecord
-	for _, m := range st.Members {
+	for _, m := range st.Members.All() {
 		ins, err := t.InstallationsOf(m)
 		if err != nil {
 			return nil, err
@@ -164,9 +164,9 @@ func (c *Client) signEvents(chatID string, st *membership.State, evs ...membersh
 }
 
 // contactDeviceLists returns the stored device lists of accounts (those we have).
-func (t *txn) contactDeviceLists(accounts []string) ([][]byte, error) {
+func (t *txn) contactDeviceLists(accounts membership.Members) ([][]byte, error) {
 	var out [][]byte
-	for _, a := range accounts {
+	for _, a := range accounts.All() {
 		if a == t.c.acct.id {
 			list, err := t.ownDeviceList(0)
 			if err != nil {
@@ -214,7 +214,7 @@ func (c *Client) CreateGroup(ctx context.Context, name, description string, memb
 		}
 		evs := []membership.Event{{Type: membership.ChatCreated, Name: name}}
 		if len(members) > 0 {
-			evs = append(evs, membership.Event{Type: membership.MembersAdded, Members: members})
+			evs = append(evs, membership.Event{Type: membership.MembersAdded, Members: membership.MembersOf(members...)})
 		}
 		if description != "" {
 			evs = append(evs, membership.Event{Type: membership.DescriptionChanged, Description: description})
@@ -534,13 +534,13 @@ func (c *Client) Group(ctx context.Context, id GroupID) (GroupInfo, error) {
 
 func groupInfo(g *storage.GroupRecord, gc *groupCache) GroupInfo {
 	return GroupInfo{ID: g.ID, ChatID: g.ChatID, Name: gc.state.Name, Description: gc.state.Description, Color: gc.state.Color,
-		Image: slices.Clone(gc.state.Image), Creator: strings.Clone(gc.state.Creator), Members: detachStrings(gc.state.Members),
+		Image: slices.Clone(gc.state.Image), Creator: strings.Clone(gc.state.Creator), Members: gc.state.Members.Strings(),
 		Admins: detachStrings(gc.state.Admins), Status: g.Status, Topic: g.Topic}
 }
 
-// detachStrings copies ss into one fresh backing string: the state's member ids share the
-// bytes of the log entries they were parsed from (package membership), so a GroupInfo the
-// application keeps must not hold those entries (up to a whole creation event) alive.
+// detachStrings copies ss into one fresh backing string, so that a GroupInfo the
+// application keeps holds nothing of the group's state (the member ids are rendered by
+// membership.Members.Strings, their own).
 func detachStrings(ss []string) []string {
 	if ss == nil {
 		return nil

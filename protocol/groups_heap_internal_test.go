@@ -22,10 +22,11 @@ import (
 // answers like the list, and is carried over a change of the list like one built anew.
 func TestMemberIndexHeap(t *testing.T) {
 	const n = 1000
-	st := &membership.State{}
+	var list []string
 	for i := range n {
-		st.Members = append(st.Members, fmt.Sprintf("0x04%0128x", i*7919%n))
+		list = append(list, fmt.Sprintf("0x04%0128x", i*7919%n))
 	}
+	st := &membership.State{Members: membership.MembersOf(list...)}
 	// Many indexes, so that what other goroutines allocate meanwhile weighs little.
 	const copies = 64
 	idxs := make([]memberIndex, copies)
@@ -36,12 +37,12 @@ func TestMemberIndexHeap(t *testing.T) {
 	per := float64(heapInUse()-before) / (n * copies)
 	idx := idxs[0]
 	gc := &groupCache{state: *st, members: idx}
-	for _, m := range st.Members {
+	for _, m := range st.Members.All() {
 		if !gc.isMember(m) {
 			t.Fatalf("%s is a member", m)
 		}
 	}
-	for _, m := range []string{"", "0x04", st.Members[0] + "0", st.Members[1][:20]} {
+	for _, m := range []string{"", "0x04", st.Members.At(0) + "0", st.Members.At(1)[:20]} {
 		if gc.isMember(m) {
 			t.Fatalf("%q is not a member", m)
 		}
@@ -53,7 +54,7 @@ func TestMemberIndexHeap(t *testing.T) {
 	runtime.KeepAlive(st)
 
 	// Changes of the list: removals, appends, both, a new order, the same list.
-	old := st.Members
+	old := st.Members.Strings()
 	drop := func(s []string, at ...int) []string {
 		out := slices.Clone(s)
 		for i := len(at) - 1; i >= 0; i-- {
@@ -73,8 +74,8 @@ func TestMemberIndexHeap(t *testing.T) {
 		"many new":  append(drop(old, 1), "a", "b", "c", "d", "e", "f", "g", "h", "i", "j"),
 		"emptied":   nil,
 	} {
-		got := membersAfter(idx, old, next)
-		want := memberSet(&membership.State{Members: next})
+		got := membersAfter(idx, membership.MembersOf(old...), membership.MembersOf(next...))
+		want := memberSet(&membership.State{Members: membership.MembersOf(next...)})
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: the index carried over is not the one built anew", name)
 		}
@@ -110,7 +111,7 @@ func TestGroupCacheHeap(t *testing.T) {
 	must(t, err)
 	c := &Client{acct: &account{key: admin}, now: time.Now}
 	signed, err := c.signEvents(chatID, nil, membership.Event{Type: membership.ChatCreated, Name: "g"},
-		membership.Event{Type: membership.MembersAdded, Members: members})
+		membership.Event{Type: membership.MembersAdded, Members: membership.MembersOf(members...)})
 	must(t, err)
 	log, err := encodeEvents(&membership.State{ChatID: chatID, Events: signed})
 	must(t, err)
@@ -122,8 +123,8 @@ func TestGroupCacheHeap(t *testing.T) {
 	must(t, err)
 	gc := &groupCache{state: st, members: memberSet(&st)}
 	kept := heapInUse() - before
-	if len(gc.state.Members) != n+1 || !gc.isMember(self) {
-		t.Fatalf("%d members (want %d), self a member: %v", len(gc.state.Members), n+1, gc.isMember(self))
+	if gc.state.Members.Len() != n+1 || !gc.isMember(self) {
+		t.Fatalf("%d members (want %d), self a member: %v", gc.state.Members.Len(), n+1, gc.isMember(self))
 	}
 	t.Logf("log %d B, cache entry %d B of heap (%.2f x, %.0f B a member)", size, kept, float64(kept)/float64(size), float64(kept)/n)
 	if limit := int64(size) * 14 / 10; kept > limit {
@@ -139,11 +140,11 @@ func TestGroupCacheHeap(t *testing.T) {
 // read the same.
 func TestGroupInfoDetached(t *testing.T) {
 	entry := strings.Repeat("x", 4096) + "0x04aa0x04bb0x04cc"
-	st := membership.State{Creator: entry[4096:4102], Members: []string{entry[4096:4102], entry[4102:4108], entry[4108:4114]},
+	st := membership.State{Creator: entry[4096:4102], Members: membership.MembersOf([]string{entry[4096:4102], entry[4102:4108], entry[4108:4114]}...),
 		Admins: []string{entry[4096:4102]}}
 	gc := &groupCache{state: st}
 	info := groupInfo(&storage.GroupRecord{}, gc)
-	if !slices.Equal(info.Members, st.Members) || !slices.Equal(info.Admins, st.Admins) || info.Creator != st.Creator {
+	if !slices.Equal(info.Members, st.Members.Strings()) || !slices.Equal(info.Admins, st.Admins) || info.Creator != st.Creator {
 		t.Fatalf("GroupInfo reads %v %v %q, state %v %v %q", info.Members, info.Admins, info.Creator, st.Members, st.Admins, st.Creator)
 	}
 	lo, hi := uintptr(unsafe.Pointer(unsafe.StringData(entry))), uintptr(unsafe.Pointer(unsafe.StringData(entry)))+uintptr(len(entry))
@@ -181,7 +182,7 @@ func TestGroupCacheHeapChanged(t *testing.T) {
 	must(t, err)
 	c := &Client{acct: &account{key: admin}, now: time.Now}
 	signed, err := c.signEvents(chatID, nil, membership.Event{Type: membership.ChatCreated, Name: "g"},
-		membership.Event{Type: membership.MembersAdded, Members: members[:n]})
+		membership.Event{Type: membership.MembersAdded, Members: membership.MembersOf(members[:n]...)})
 	must(t, err)
 	log, err := encodeEvents(&membership.State{ChatID: chatID, Events: signed})
 	must(t, err)
@@ -189,9 +190,9 @@ func TestGroupCacheHeapChanged(t *testing.T) {
 	st, err := membership.Derive(chatID, signed, membership.ChorusRules())
 	must(t, err)
 	var updates [][]byte
-	for _, ev := range []membership.Event{{Type: membership.MembersAdded, Members: []string{newcomer}},
-		{Type: membership.MemberRemoved, Members: []string{members[3]}},
-		{Type: membership.MemberRemoved, Members: []string{members[700]}}} {
+	for _, ev := range []membership.Event{{Type: membership.MembersAdded, Members: membership.MembersOf([]string{newcomer}...)},
+		{Type: membership.MemberRemoved, Members: membership.MembersOf([]string{members[3]}...)},
+		{Type: membership.MemberRemoved, Members: membership.MembersOf([]string{members[700]}...)}} {
 		s, err := c.signEvents(chatID, &st, ev)
 		must(t, err)
 		u, err := (&membership.Message{ChatID: chatID, Events: s}).MarshalBinary()
@@ -200,7 +201,7 @@ func TestGroupCacheHeapChanged(t *testing.T) {
 		st, err = membership.Extend(&st, s)
 		must(t, err)
 	}
-	want := slices.Clone(st.Members)
+	want := st.Members.Strings()
 	signed, st = nil, membership.State{}
 
 	before := heapInUse()
@@ -214,8 +215,8 @@ func TestGroupCacheHeapChanged(t *testing.T) {
 	}
 	got = membership.State{}
 	kept := heapInUse() - before
-	if !slices.Equal(gc.state.Members, want) || !gc.isMember(newcomer) || gc.isMember(members[3]) || len(gc.state.Events) != 5 {
-		t.Fatalf("the cached state has %d members, %d events (want %d, 5)", len(gc.state.Members), len(gc.state.Events), len(want))
+	if !slices.Equal(gc.state.Members.Strings(), want) || !gc.isMember(newcomer) || gc.isMember(members[3]) || len(gc.state.Events) != 5 {
+		t.Fatalf("the cached state has %d members, %d events (want %d, 5)", gc.state.Members.Len(), len(gc.state.Events), len(want))
 	}
 	per := float64(kept)/n - 132
 	t.Logf("log %d B, cache entry %d B of heap (%.0f B a member beside its id)", len(log), kept, per)

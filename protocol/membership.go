@@ -32,7 +32,7 @@ func (c *Client) AddMembers(ctx context.Context, id GroupID, members ...string) 
 		if len(add) == 0 {
 			return nil, nil, nil
 		}
-		return []membership.Event{{Type: membership.MembersAdded, Members: add}}, add, nil
+		return []membership.Event{{Type: membership.MembersAdded, Members: membership.MembersOf(add...)}}, add, nil
 	})
 }
 
@@ -44,7 +44,7 @@ func (c *Client) RemoveMembers(ctx context.Context, id GroupID, members ...strin
 		var evs []membership.Event
 		for _, m := range slices.Compact(slices.Sorted(slices.Values(members))) {
 			if st.IsMember(m) && m != c.acct.id {
-				evs = append(evs, membership.Event{Type: membership.MemberRemoved, Members: []string{m}})
+				evs = append(evs, membership.Event{Type: membership.MemberRemoved, Members: membership.MembersOf([]string{m}...)})
 			}
 		}
 		return evs, nil, nil
@@ -54,7 +54,7 @@ func (c *Client) RemoveMembers(ctx context.Context, id GroupID, members ...strin
 // Leave leaves a group: the event is sent to the group, then our keys for it are deleted.
 func (c *Client) Leave(ctx context.Context, id GroupID) error {
 	return c.changeMembership(ctx, id, func(t *txn, st *membership.State) ([]membership.Event, []string, error) {
-		return []membership.Event{{Type: membership.MemberRemoved, Members: []string{c.acct.id}}}, nil, nil
+		return []membership.Event{{Type: membership.MemberRemoved, Members: membership.MembersOf([]string{c.acct.id}...)}}, nil, nil
 	})
 }
 
@@ -93,7 +93,7 @@ func (c *Client) AddAdmins(ctx context.Context, id GroupID, members ...string) e
 		if len(add) == 0 {
 			return nil, nil, nil
 		}
-		return []membership.Event{{Type: membership.AdminsAdded, Members: add}}, nil, nil
+		return []membership.Event{{Type: membership.AdminsAdded, Members: membership.MembersOf(add...)}}, nil, nil
 	})
 }
 
@@ -145,7 +145,7 @@ func (c *Client) changeMembership(ctx context.Context, id GroupID,
 		if err != nil {
 			return err
 		}
-		lists, err := t.contactDeviceLists(newcomers)
+		lists, err := t.contactDeviceLists(membership.MembersOf(newcomers...))
 		if err != nil {
 			return err
 		}

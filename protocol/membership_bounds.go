@@ -23,7 +23,7 @@ func boundPending(st *membership.State) {
 			}
 			return 1
 		}
-		return bytes.Compare(b.Payload, a.Payload)
+		return bytes.Compare(b.Payload(), a.Payload())
 	})
 	perAuthor := map[string]int{}
 	out := keep[:0]
@@ -52,5 +52,5 @@ func allApplied(next *membership.State, signed []membership.Event) bool {
 }
 
 func sameEvent(a, b membership.Event) bool {
-	return a.From == b.From && a.ChatID == b.ChatID && bytes.Equal(a.Payload, b.Payload)
+	return a.From == b.From && a.ChatID == b.ChatID && a.SamePayload(b)
 }

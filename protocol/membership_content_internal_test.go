@@ -23,7 +23,7 @@ func TestMessageReceivedDecodedUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	const chat = "chat-0x01"
-	ev, err := membership.SignEvent(key, chat, membership.Event{Type: membership.MemberRemoved, Clock: 5, Members: []string{"0x04aa"}})
+	ev, err := membership.SignEvent(key, chat, membership.Event{Type: membership.MemberRemoved, Clock: 5, Members: membership.MembersOf([]string{"0x04aa"}...)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package protocol
 import (
 	"slices"
 	"strings"
+	"unsafe"
 
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/storage"
@@ -23,7 +24,7 @@ type memberInstalls struct {
 	// accounts are the member accounts: the caller's list, shared, not copied (a state's
 	// member list is replaced, never changed; a copy was 16 KiB per client in a
 	// 1000-member group, issue 16).
-	accounts []string
+	accounts membership.Members
 	ids      []InstallationID // their unrevoked installations
 	// of is the index in accounts of each one's account; nil when it is its own index
 	// (one installation per account, the usual case: issue 16, 4 bytes an installation).
@@ -35,7 +36,11 @@ type memberInstalls struct {
 }
 
 // account returns the account of the installation ids[k].
-func (mi *memberInstalls) account(k int) string { return mi.accounts[mi.accountOf(k)] }
+func (mi *memberInstalls) account(k int) string { return mi.accounts.At(int(mi.accountOf(k))) }
+
+// accountKey returns the key (membership.Members.Key) of the account of the installation
+// ids[k]: nothing rendered.
+func (mi *memberInstalls) accountKey(k int) string { return mi.accounts.Key(int(mi.accountOf(k))) }
 
 // accountOf returns the index in accounts of the account of the installation ids[k].
 func (mi *memberInstalls) accountOf(k int) int32 {
@@ -70,7 +75,7 @@ func (t *txn) PutInstallation(in *storage.InstallationRecord) error {
 // memberInstallationsOf returns the unrevoked installations we know of the accounts
 // (ours included) with their ID and Account only, through gc's cache (see above). The
 // caller owns the slice.
-func (t *txn) memberInstallationsOf(gc *groupCache, accounts []string) ([]storage.InstallationRecord, error) {
+func (t *txn) memberInstallationsOf(gc *groupCache, accounts membership.Members) ([]storage.InstallationRecord, error) {
 	mi, err := t.memberInstalls(gc, accounts)
 	if err != nil {
 		return nil, err
@@ -84,12 +89,12 @@ func (t *txn) memberInstallationsOf(gc *groupCache, accounts []string) ([]storag
 
 // memberInstalls returns the cached list of the unrevoked installations of the accounts
 // (see above), read again if it does not hold. It is shared: the caller must not modify it.
-func (t *txn) memberInstalls(gc *groupCache, accounts []string) (*memberInstalls, error) {
+func (t *txn) memberInstalls(gc *groupCache, accounts membership.Members) (*memberInstalls, error) {
 	c := t.c
 	mi := gc.installs
 	switch {
-	case mi != nil && mi.gen == c.instGen && slices.Equal(mi.accounts, accounts):
-	case mi != nil && mi.gen == c.instGen && len(accounts) < len(mi.accounts):
+	case mi != nil && mi.gen == c.instGen && mi.accounts.Equal(accounts):
+	case mi != nil && mi.gen == c.instGen && accounts.Len() < mi.accounts.Len():
 		// Some accounts left: keep the others' entries if no account is new.
 		mi = mi.without(accounts)
 	default:
@@ -97,11 +102,12 @@ func (t *txn) memberInstalls(gc *groupCache, accounts []string) (*memberInstalls
 	}
 	if mi == nil {
 		mi = &memberInstalls{gen: c.instGen, accounts: accounts}
-		all, err := t.MemberInstallations(accounts) // one query, not one per account
+		hexes := accounts.Strings()              // rendered on a miss only (issue 16)
+		all, err := t.MemberInstallations(hexes) // one query, not one per account
 		if err != nil {
 			return nil, err
 		}
-		runs := make(map[string][2]int, len(accounts)) // each account's installations: all[lo:hi] (by account)
+		runs := make(map[string][2]int, accounts.Len()) // each account's installations: all[lo:hi] (by account)
 		for lo := 0; lo < len(all); {
 			hi := lo + 1
 			for hi < len(all) && all[hi].Account == all[lo].Account {
@@ -110,7 +116,7 @@ func (t *txn) memberInstalls(gc *groupCache, accounts []string) (*memberInstalls
 			runs[all[lo].Account] = [2]int{lo, hi}
 			lo = hi
 		}
-		for i, a := range accounts {
+		for i, a := range hexes {
 			r, ok := runs[a]
 			if !ok {
 				continue
@@ -134,35 +140,35 @@ func (t *txn) memberInstalls(gc *groupCache, accounts []string) (*memberInstalls
 
 // without returns mi for accounts, a subset of its accounts (nil if they are not). When
 // accounts keep mi's order (a removal from a membership list) no index is built.
-func (mi *memberInstalls) without(accounts []string) *memberInstalls {
+func (mi *memberInstalls) without(accounts membership.Members) *memberInstalls {
 	if next := mi.withoutInOrder(accounts); next != nil {
 		return next
 	}
-	pos := make([]int32, len(mi.accounts)) // the index in accounts of each of mi's accounts, or -1
+	pos := make([]int32, mi.accounts.Len()) // the index in accounts of each of mi's accounts, or -1
 	j := 0
-	for i, a := range mi.accounts {
-		if j < len(accounts) && accounts[j] == a {
+	for i := range pos {
+		if j < accounts.Len() && accounts.Key(j) == mi.accounts.Key(i) {
 			pos[i] = int32(j)
 			j++
 		} else {
 			pos[i] = -1
 		}
 	}
-	if j < len(accounts) {
+	if j < accounts.Len() {
 		// Another order: by index.
-		idx := make(map[string]int32, len(accounts))
-		for i, a := range accounts {
-			idx[a] = int32(i)
+		idx := make(map[string]int32, accounts.Len())
+		for i := range accounts.Len() {
+			idx[accounts.Key(i)] = int32(i)
 		}
 		known := 0 // accounts of the cached list still members
-		for i, a := range mi.accounts {
+		for i := range pos {
 			pos[i] = -1
-			if k, ok := idx[a]; ok {
+			if k, ok := idx[mi.accounts.Key(i)]; ok {
 				pos[i] = k
 				known++
 			}
 		}
-		if known != len(accounts) {
+		if known != accounts.Len() {
 			return nil
 		}
 	}
@@ -197,21 +203,21 @@ func (mi *memberInstalls) without(accounts []string) *memberInstalls {
 // out in runs, and no index is built (issue 13: the heal check of a key event at 1000
 // members built one of 1000 entries and appended 1000 ids one by one). It returns nil
 // when the case does not apply or accounts is not mi's accounts in their order.
-func (mi *memberInstalls) withoutInOrder(accounts []string) *memberInstalls {
-	if mi.of != nil || len(mi.revoked) > 0 || len(mi.ids) != len(mi.accounts) {
+func (mi *memberInstalls) withoutInOrder(accounts membership.Members) *memberInstalls {
+	if mi.of != nil || len(mi.revoked) > 0 || len(mi.ids) != mi.accounts.Len() {
 		return nil
 	}
-	ids := make([]InstallationID, 0, len(accounts))
+	ids := make([]InstallationID, 0, accounts.Len())
 	j, from := 0, 0 // from: the first id not copied yet
-	for i, a := range mi.accounts {
-		if j < len(accounts) && accounts[j] == a {
+	for i := range mi.accounts.Len() {
+		if j < accounts.Len() && accounts.Key(j) == mi.accounts.Key(i) {
 			j++
 			continue
 		}
 		ids = append(ids, mi.ids[from:i]...)
 		from = i + 1
 	}
-	if j != len(accounts) {
+	if j != accounts.Len() {
 		return nil
 	}
 	ids = append(ids, mi.ids[from:]...)
@@ -226,7 +232,7 @@ func (t *txn) accountInstallations(gc *groupCache, account string) (ins []storag
 	if mi == nil || mi.gen != t.c.instGen {
 		return nil, false
 	}
-	i := slices.Index(mi.accounts, account)
+	i := mi.accounts.Index(account)
 	if i < 0 {
 		return nil, false
 	}
@@ -250,9 +256,19 @@ func (t *txn) accountInstallations(gc *groupCache, account string) (ins []storag
 type memberIndex []int32
 
 // has reports whether key is in members, the list idx was built from.
-func (idx memberIndex) has(members []string, key string) bool {
-	_, ok := slices.BinarySearchFunc(idx, key, func(i int32, k string) int { return strings.Compare(members[i], k) })
-	return ok
+func (idx memberIndex) has(members membership.Members, key string) bool {
+	var buf [66]byte // a key's 65 bytes: no allocation for a lookup
+	kb := membership.AppendIDKey(buf[:0], key)
+	k := unsafe.String(unsafe.SliceData(kb), len(kb))
+	lo, hi := 0, len(idx) // sort.Search by hand: a closure would move buf to the heap
+	for lo < hi {
+		if m := int(uint(lo+hi) >> 1); members.Key(int(idx[m])) < k {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo < len(idx) && members.Key(int(idx[lo])) == k
 }
 
 // memberSet returns the index of st's members.
@@ -260,46 +276,46 @@ func memberSet(st *membership.State) memberIndex {
 	return indexOf(st.Members)
 }
 
-func indexOf(members []string) memberIndex {
-	idx := make(memberIndex, len(members))
+func indexOf(members membership.Members) memberIndex {
+	idx := make(memberIndex, members.Len())
 	for i := range idx {
 		idx[i] = int32(i)
 	}
-	slices.SortFunc(idx, func(a, b int32) int { return strings.Compare(members[a], members[b]) })
+	slices.SortFunc(idx, func(a, b int32) int { return strings.Compare(members.Key(int(a)), members.Key(int(b))) })
 	return idx
 }
 
 // membersAfter returns the index of next, a member list that replaces old, whose index
 // is idx: a copy adjusted when next is old with some members removed and at most 8
 // appended (the usual change), built anew otherwise. Indexes are replaced, never modified.
-func membersAfter(idx memberIndex, old, next []string) memberIndex {
-	if len(idx) != len(old) || len(old) == 0 {
+func membersAfter(idx memberIndex, old, next membership.Members) memberIndex {
+	if len(idx) != old.Len() || old.Len() == 0 {
 		return indexOf(next)
 	}
-	pos := make([]int32, len(old)) // the position in next of each of old's members, or -1
+	pos := make([]int32, old.Len()) // the position in next of each of old's members, or -1
 	j := 0
-	for i, m := range old {
-		if j < len(next) && next[j] == m {
+	for i := range pos {
+		if j < next.Len() && next.Key(j) == old.Key(i) {
 			pos[i] = int32(j)
 			j++
 		} else {
 			pos[i] = -1
 		}
 	}
-	if j == len(old) && j == len(next) {
+	if j == old.Len() && j == next.Len() {
 		return idx
 	}
-	if len(next)-j > 8 {
+	if next.Len()-j > 8 {
 		return indexOf(next)
 	}
-	out := make(memberIndex, 0, len(next))
+	out := make(memberIndex, 0, next.Len())
 	for _, i := range idx {
 		if p := pos[i]; p >= 0 {
 			out = append(out, p)
 		}
 	}
-	for p := j; p < len(next); p++ {
-		k, _ := slices.BinarySearchFunc(out, next[p], func(i int32, key string) int { return strings.Compare(next[i], key) })
+	for p := j; p < next.Len(); p++ {
+		k, _ := slices.BinarySearchFunc(out, next.Key(p), func(i int32, key string) int { return strings.Compare(next.Key(int(i)), key) })
 		out = slices.Insert(out, k, int32(p))
 	}
 	return out

@@ -5,6 +5,8 @@ import (
 	"runtime"
 	"slices"
 	"testing"
+
+	"github.com/chorus-im/chorus/membership"
 )
 
 // TestMemberInstallsHeap: a group's cached list of its members' installations is kept as
@@ -20,7 +22,7 @@ func TestMemberInstallsHeap(t *testing.T) {
 		accounts[i] = fmt.Sprintf("0x04%0128x", i)
 	}
 	build := func(accounts []string, per int, revoked bool) *memberInstalls {
-		mi := &memberInstalls{accounts: accounts}
+		mi := &memberInstalls{accounts: membership.MembersOf(accounts...)}
 		for i, a := range accounts {
 			var k int
 			if _, err := fmt.Sscanf(a[4:], "%x", &k); err != nil {
@@ -43,9 +45,10 @@ func TestMemberInstallsHeap(t *testing.T) {
 	mi.compact() // as memberInstalls keeps it
 	const copies = 64
 	out := make([]*memberInstalls, copies)
+	leftM := membership.MembersOf(left...)
 	before := heapInUse()
 	for i := range out {
-		out[i] = mi.without(left)
+		out[i] = mi.without(leftM)
 	}
 	per := float64(heapInUse()-before) / float64(copies*len(left))
 	runtime.KeepAlive(out)
@@ -70,7 +73,7 @@ func TestMemberInstallsHeap(t *testing.T) {
 		if shape.compact {
 			from.compact()
 		}
-		got, want := from.without(shape.left), build(shape.left, shape.per, shape.revoked)
+		got, want := from.without(membership.MembersOf(shape.left...)), build(shape.left, shape.per, shape.revoked)
 		if len(shape.left) > len(left) { // an account the list does not know: read again
 			if got != nil {
 				t.Fatalf("%+v: an account not in the list, kept", shape.compact)

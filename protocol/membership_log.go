@@ -38,12 +38,12 @@ func encodeEventsAfter(prev []byte, old, next *membership.State) ([]byte, error)
 	out := make([]byte, len(prev), len(prev)+(len(next.Events)-n)*256)
 	copy(out, prev)
 	for _, ev := range next.Events[n:] {
-		if len(ev.Signature) != membership.SignatureLength || len(ev.Payload) == 0 {
+		if len(ev.Signature) != membership.SignatureLength || ev.PayloadSize() == 0 {
 			return encodeEvents(next) // reports the error
 		}
 		out = protowire.AppendTag(out, logFieldEvents, protowire.BytesType)
-		out = protowire.AppendVarint(out, uint64(len(ev.Signature)+len(ev.Payload)))
-		out = append(append(out, ev.Signature...), ev.Payload...)
+		out = protowire.AppendVarint(out, uint64(len(ev.Signature)+ev.PayloadSize()))
+		out = ev.AppendEntry(out)
 	}
 	return out, nil
 }
@@ -71,7 +71,7 @@ func logHolds(b []byte, st *membership.State) bool {
 		b = b[n:]
 		v, n := protowire.ConsumeBytes(b)
 		ev := &st.Events[i]
-		if n < 0 || len(v) != len(ev.Signature)+len(ev.Payload) || !bytes.HasPrefix(v, ev.Signature) {
+		if n < 0 || len(v) != len(ev.Signature)+ev.PayloadSize() || !bytes.HasPrefix(v, ev.Signature) {
 			return false
 		}
 		b = b[n:]
@@ -171,12 +171,12 @@ func (t *txn) logTail(id GroupID, old, next *membership.State) ([]byte, bool) {
 	}
 	var out []byte
 	for _, ev := range next.Events[n:] {
-		if len(ev.Signature) != membership.SignatureLength || len(ev.Payload) == 0 {
+		if len(ev.Signature) != membership.SignatureLength || ev.PayloadSize() == 0 {
 			return nil, false
 		}
 		out = protowire.AppendTag(out, logFieldEvents, protowire.BytesType)
-		out = protowire.AppendVarint(out, uint64(len(ev.Signature)+len(ev.Payload)))
-		out = append(append(out, ev.Signature...), ev.Payload...)
+		out = protowire.AppendVarint(out, uint64(len(ev.Signature)+ev.PayloadSize()))
+		out = ev.AppendEntry(out)
 	}
 	return out, true
 }

@@ -45,9 +45,9 @@ func TestEncodeEventsAfter(t *testing.T) {
 		must(t, err)
 		return next
 	}
-	s0 := sign(nil, membership.Event{Type: membership.ChatCreated, Name: "g"}, membership.Event{Type: membership.MembersAdded, Members: []string{member}})
+	s0 := sign(nil, membership.Event{Type: membership.ChatCreated, Name: "g"}, membership.Event{Type: membership.MembersAdded, Members: membership.MembersOf([]string{member}...)})
 	s1 := sign(&s0, membership.Event{Type: membership.NameChanged, Name: "h"})
-	s2 := sign(&s1, membership.Event{Type: membership.MemberRemoved, Members: []string{member}}, membership.Event{Type: membership.NameChanged, Name: "i"})
+	s2 := sign(&s1, membership.Event{Type: membership.MemberRemoved, Members: membership.MembersOf([]string{member}...)}, membership.Event{Type: membership.NameChanged, Name: "i"})
 	enc := func(st *membership.State) []byte {
 		b, err := encodeEvents(st)
 		must(t, err)

@@ -21,18 +21,18 @@ import (
 // L, 32 events of x with smaller ids, every one a head) and asserts that the heads a rekey
 // names hold L in their causal past, as the state's heads do.
 func TestReview11RekeyHeadsHoldDeparture(t *testing.T) {
-	create := membership.Event{ChatID: "c", Type: membership.ChatCreated, From: "admin", Payload: []byte("create")}
+	create := withPayload([]byte("create"), membership.Event{ChatID: "c", Type: membership.ChatCreated, From: "admin"})
 	cid := create.ID()
-	leave := membership.Event{ChatID: "c", Type: membership.MemberRemoved, From: "x", Members: []string{"x"},
-		Payload: []byte("leave"), Parents: []membership.EventID{cid}}
+	leave := withPayload([]byte("leave"), membership.Event{ChatID: "c", Type: membership.MemberRemoved, From: "x", Members: membership.MembersOf("x"),
+		Parents: []membership.EventID{cid}})
 	lid := leave.ID()
 	events := []membership.Event{create, leave}
 	heads := []membership.EventID{lid}
 	tries := 0
 	for len(heads) < epoch.MaxFrontier+1 {
 		tries++
-		ev := membership.Event{ChatID: "c", Type: membership.NameChanged, From: "x", Name: "n",
-			Payload: []byte(fmt.Sprintf("name %d", tries)), Parents: []membership.EventID{cid}}
+		ev := withPayload([]byte(fmt.Sprintf("name %d", tries)), membership.Event{ChatID: "c", Type: membership.NameChanged, From: "x", Name: "n",
+			Parents: []membership.EventID{cid}})
 		if id := ev.ID(); bytes.Compare(id[:], lid[:]) < 0 {
 			events, heads = append(events, ev), append(heads, id)
 		}
@@ -80,8 +80,8 @@ func BenchmarkReview11DepartedWalk(b *testing.B) {
 				case n - 1:
 					typ = membership.MemberRemoved
 				}
-				events[i] = membership.Event{ChatID: "c", Type: typ, From: "admin", Members: []string{"x"},
-					Payload: []byte(fmt.Sprintf("ev %d", i)), Parents: parent}
+				events[i] = withPayload([]byte(fmt.Sprintf("ev %d", i)), membership.Event{ChatID: "c", Type: typ, From: "admin", Members: membership.MembersOf("x"),
+					Parents: parent})
 				id := events[i].ID()
 				index[epoch.ID(id)] = i
 				parent = []membership.EventID{id}
@@ -102,4 +102,11 @@ func BenchmarkReview11DepartedWalk(b *testing.B) {
 			}
 		})
 	}
+}
+
+// withPayload returns e holding payload as its signed bytes (under a zero signature).
+func withPayload(payload []byte, e membership.Event) membership.Event {
+	x := membership.EventFromEntry(append(make([]byte, membership.SignatureLength), payload...))
+	x.ChatID, x.Type, x.From, x.Members, x.Name, x.Parents = e.ChatID, e.Type, e.From, e.Members, e.Name, e.Parents
+	return x
 }

@@ -135,12 +135,11 @@ func TestSecSnapshotWelcome(t *testing.T) {
 		e := base.Events[0]
 		e.Signature = slices.Clone(e.Signature)
 		e.Signature[64] = 9 // no recovery id
-		e.Raw = append(slices.Clone(e.Signature), e.Payload...)
 		base.Events[0] = e
 	})
 	must(t, err)
 	byNonAdmin, err := protocol.SnapshotForTest(b.c, g, x.id, func(base *membership.Base) {
-		base.Members = append(base.Members, x.id)
+		base.Members = membership.MembersOf(append(base.Members.Strings(), x.id)...)
 	})
 	must(t, err)
 	digest := protocol.StateDigest(x.c)

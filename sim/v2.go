@@ -295,7 +295,7 @@ func (v *V2) computeCreation(n int, lists []int) error {
 	var evs []membership.Event
 	for _, ev := range []membership.Event{
 		{Type: membership.ChatCreated, Clock: 1, Name: "scale"},
-		{Type: membership.MembersAdded, Clock: 2, Members: added},
+		{Type: membership.MembersAdded, Clock: 2, Members: membership.MembersOf(added...)},
 	} {
 		s, err := membership.SignEvent(admin, chatID, ev)
 		if err != nil {

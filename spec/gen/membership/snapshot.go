@@ -90,7 +90,7 @@ func writeSnapshotVectors(dir string) error {
 	f := snapVec{Description: "Based states (membership › Snapshots): snapshot_hex is a snapshot of chat_id (alice created it, added bob and carol, promoted bob; bob added dave: that add is the one carried event and head). The later events are delivered in order (one Update each, receiver dave); members, admins, group_name and pending are the state after them: events descending from the head apply, one concurrent with the snapshot waits.",
 		Cases: []snapCase{{Name: "snapshot_extend", Description: "bob renames, alice removes carol (both descend from the head); alice's rename naming the promotion (concurrent with bob's add of dave) waits.",
 			Expect: "success", ChatID: chat, NowMs: nowMs, SnapshotHex: hex.EncodeToString(enc),
-			Later:   []snapEvent{{"rename", hex.EncodeToString(rename.Raw)}, {"kick", hex.EncodeToString(kick.Raw)}, {"concurrent", hex.EncodeToString(concurrent.Raw)}},
+			Later:   []snapEvent{{"rename", hex.EncodeToString(rename.Raw())}, {"kick", hex.EncodeToString(kick.Raw())}, {"concurrent", hex.EncodeToString(concurrent.Raw())}},
 			Members: []string{"alice", "bob", "dave"}, Admins: []string{"alice", "bob"}, Name2: "Renamed", Pending: []string{"concurrent"}}}}
 	// Check what the vector claims with the package itself.
 	got, err := m.ParseSnapshot(chat, enc)
