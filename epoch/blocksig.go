@@ -50,7 +50,8 @@ func KeyBlockDigest(group ID, enc []byte) (digest [32]byte, sig []byte, err erro
 // KeyBlockDigestWith is KeyBlockDigest hashing a BLAKE3 part (version BlockVersion, 4 or 3) with b, a
 // BLAKE3 hasher the caller lends (nil: a new one), so that a receiver hashes a key
 // event's envelope and its block with one 18 KB hasher (issue 13). The part is hashed
-// where it is (blake3cat: no copy of it into the hasher's buffer first).
+// where it is (blake3cat.Sum256InPlace: a receiver's part was just written by the outer
+// open; no copy of it into the hasher's buffer first).
 func KeyBlockDigestWith(b *blake3cat.Hasher, group ID, enc []byte) (digest [32]byte, sig []byte, err error) {
 	off, err := signatureAt(enc)
 	if err != nil {
@@ -61,7 +62,7 @@ func KeyBlockDigestWith(b *blake3cat.Hasher, group ID, enc []byte) (digest [32]b
 			b = new(blake3cat.Hasher)
 		}
 		var label [1 + len(labelBlockSignature)]byte
-		digest = b.Sum256(appendLabel(label[:0], labelBlockSignature), group[:], enc[:off], enc[off+SignatureSize:])
+		digest = b.Sum256InPlace(appendLabel(label[:0], labelBlockSignature), group[:], enc[:off], enc[off+SignatureSize:])
 		return digest, enc[off : off+SignatureSize], nil
 	}
 	var h hash.Hash = sha256.New()

@@ -43,7 +43,7 @@ func envelopeHash(topic string, payload []byte) [32]byte {
 }
 
 // hasherPool lends BLAKE3 hashers (18 KB each, most of it the hasher's buffer; blake3cat:
-// the envelope and the block are hashed where they are, not copied into it first) to a
+// the envelope goes through the buffer, the block is hashed where it is) to a
 // client's replay markers of large envelopes and to its key block signature checks: a
 // fresh one for each per key block received was two allocations that had to be zeroed,
 // and in a process that had returned its free memory to the OS, written to through page

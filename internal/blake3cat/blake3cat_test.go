@@ -9,7 +9,8 @@ import (
 	"lukechampine.com/blake3"
 )
 
-// TestSum256: the hash of parts is blake3.Sum256 of their concatenation, for lengths
+// TestSum256: the hash of parts, through the buffer and in place, is blake3.Sum256 of
+// their concatenation, for lengths
 // around the chunk (1 KiB) and buffer (16 KiB) boundaries, empty parts, parts that split a
 // buffer, and a buffer lying within one part; the parts are not modified.
 func TestSum256(t *testing.T) {
@@ -53,10 +54,13 @@ func TestSum256(t *testing.T) {
 			if got := h.Sum256(parts...); got != want {
 				t.Fatalf("length %d cut at %v: %x, want %x", n, cut, got, want)
 			}
+			if got := h.Sum256InPlace(parts...); got != want {
+				t.Fatalf("in place, length %d cut at %v: %x, want %x", n, cut, got, want)
+			}
 			checked++
 		}
 	}
-	if got, want := h.Sum256(), blake3.Sum256(nil); got != want {
+	if got, want := h.Sum256InPlace(), blake3.Sum256(nil); got != want {
 		t.Fatalf("no parts: %x, want %x", got, want)
 	}
 	if !bytes.Equal(data, orig) {
@@ -69,7 +73,7 @@ func TestSum256(t *testing.T) {
 func TestSum256Allocs(t *testing.T) {
 	var h Hasher
 	prefix, body := []byte{0, 5, 'h', 'e', 'l', 'l', 'o'}, make([]byte, 150_000)
-	if a := testing.AllocsPerRun(10, func() { h.Sum256(prefix, body) }); a != 0 {
+	if a := testing.AllocsPerRun(10, func() { h.Sum256(prefix, body); h.Sum256InPlace(prefix, body) }); a != 0 {
 		t.Fatalf("%v allocations per hash", a)
 	}
 }
@@ -81,6 +85,13 @@ func BenchmarkSum256(b *testing.B) {
 		b.SetBytes(int64(len(prefix) + len(body)))
 		for b.Loop() {
 			h.Sum256(prefix, body)
+		}
+	})
+	b.Run("blake3cat-in-place", func(b *testing.B) {
+		var h Hasher
+		b.SetBytes(int64(len(prefix) + len(body)))
+		for b.Loop() {
+			h.Sum256InPlace(prefix, body)
 		}
 	})
 	b.Run("blake3.Hasher", func(b *testing.B) {
