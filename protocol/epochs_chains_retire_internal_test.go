@@ -114,3 +114,97 @@ func TestRetireReceiversTargeted(t *testing.T) {
 		return nil
 	})
 }
+
+// failKeys is a StoreTx whose PutGroupKeys fails while fail is set (a crash at the key
+// event's last write, after the retirement).
+type failKeys struct {
+	storage.StoreTx
+	fail bool
+}
+
+var errCrashKeys = errors.New("crash at the keys' write")
+
+func (f *failKeys) PutGroupKeys(g GroupID, schedule, meta []byte) error {
+	if f.fail {
+		return errCrashKeys
+	}
+	return f.StoreTx.PutGroupKeys(g, schedule, meta)
+}
+
+// TestRetireReceiversRollback: a key event's transaction that fails after the delete of the
+// retired receiving chains (at the keys' write, which comes last: flushKeys) leaves the
+// store and the view as they were — the retired chain stored, found in view and, out of
+// view, not answered absent by the receiving epochs known — and the same transaction
+// retried stores the keys and deletes the chain (the retirement is part of the key event's
+// transaction, and its view changes wait for the commit).
+func TestRetireReceiversRollback(t *testing.T) {
+	ctx := context.Background()
+	st, err := persistence.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c := &Client{senderEpochs: map[GroupID][][32]byte{}}
+	g := GroupID{5}
+	c.senderEpochs[g] = [][32]byte{}
+	fs := &failKeys{}
+	run := func(fn func(tx *txn) error) error {
+		var tx *txn
+		err := st.WithTx(ctx, func(s storage.StoreTx) error {
+			fs.StoreTx = s
+			tx = &txn{StoreTx: fs, c: c}
+			return fn(tx)
+		})
+		if err == nil {
+			for _, f := range tx.after {
+				f()
+			}
+		}
+		return err
+	}
+	e1, e2 := [32]byte{1}, [32]byte{2}
+	in := InstallationID{9}
+	must(t, run(func(tx *txn) error {
+		if err := tx.StoreTx.PutGroup(&storage.GroupRecord{ID: g, ChatID: "chat", Topic: "topic", Schedule: []byte("old schedule"), EpochMeta: []byte("old meta")}); err != nil {
+			return err
+		}
+		if err := tx.retireChains(g, [][32]byte{e1, e2}); err != nil {
+			return err
+		}
+		return tx.putReceiverChainOwned(&storage.EpochChainRecord{Group: g, Epoch: e1, Installation: in, State: []byte{1}})
+	}))
+	keyEvent := func(tx *txn) error {
+		if err := tx.retireChains(g, [][32]byte{e2}); err != nil {
+			return err
+		}
+		return tx.StoreTx.PutGroupKeys(g, []byte("new schedule"), []byte("new meta"))
+	}
+	fs.fail = true
+	if err := run(keyEvent); !errors.Is(err, errCrashKeys) {
+		t.Fatalf("the failing key event: %v", err)
+	}
+	fs.fail = false
+	check := func(schedule string, chain bool) {
+		t.Helper()
+		must(t, run(func(tx *txn) error {
+			rec, err := tx.StoreTx.Group(g)
+			if err != nil {
+				return err
+			}
+			if string(rec.Schedule) != schedule {
+				t.Errorf("schedule %q, want %q", rec.Schedule, schedule)
+			}
+			_, serr := tx.StoreTx.ReceiverChain(g, e1, in)
+			_, verr := tx.receiverChainShared(g, e1, in)
+			c.hot.chains = nil // evicted: the receiving epochs known answer (recvAbsent)
+			_, aerr := tx.receiverChainShared(g, e1, in)
+			if (serr == nil) != chain || (verr == nil) != chain || (aerr == nil) != chain {
+				t.Errorf("the chain of e1: store %v, view %v, out of view %v; want stored %v", serr, verr, aerr, chain)
+			}
+			return nil
+		}))
+	}
+	check("old schedule", true)
+	must(t, run(keyEvent))
+	check("new schedule", false)
+}
