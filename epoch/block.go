@@ -232,7 +232,7 @@ func ParseKeyBlock(group ID, data []byte) (*KeyBlock, error) {
 }
 
 // ParseKeyBlockInto is ParseKeyBlock that appends the slots to slots[:0], in its storage
-// when it has room for them: a receiver that parses large blocks into one slice of its own
+// while it has room for them (then in a larger one): a receiver that parses large blocks into one slice of its own
 // does not allocate one per block (72 KB at 1000 slots, issue 13). The result's Slots is
 // that slice (or a larger one); slots' storage may have been written to whatever the
 // outcome.
@@ -264,10 +264,12 @@ func ParseKeyBlockInto(group ID, data []byte, slots []Slot) (*KeyBlock, error) {
 		return nil, fmt.Errorf("%w: %d trailing bytes after the key block", ErrMalformed, r.left())
 	}
 	s := reader{b: sl}
-	if n := countSlots(sl); cap(slots) >= n {
+	if cap(slots) > 0 {
+		// A receiver's own slice (a block as large as the last, most often): no pass to
+		// count the slots first; a larger block grows it, once.
 		b.Slots = slots[:0]
 	} else {
-		b.Slots = make([]Slot, 0, n)
+		b.Slots = make([]Slot, 0, countSlots(sl))
 	}
 	for s.left() > 0 && s.err == nil {
 		var slot Slot

@@ -7,7 +7,8 @@ import (
 	"hash"
 
 	"github.com/ethereum/go-ethereum/crypto"
-	"lukechampine.com/blake3"
+
+	"github.com/chorus-im/chorus/internal/blake3cat"
 )
 
 // signatureAt returns the offset of the signature in an encoded key block part (after
@@ -47,25 +48,21 @@ func KeyBlockDigest(group ID, enc []byte) (digest [32]byte, sig []byte, err erro
 }
 
 // KeyBlockDigestWith is KeyBlockDigest hashing a BLAKE3 part (version BlockVersion, 4 or 3) with b, a
-// BLAKE3 hasher the caller lends (reset first; nil: a new one), so that a receiver
-// hashes a key event's envelope and its block with one 18 KB hasher (issue 13).
-func KeyBlockDigestWith(b *blake3.Hasher, group ID, enc []byte) (digest [32]byte, sig []byte, err error) {
+// BLAKE3 hasher the caller lends (nil: a new one), so that a receiver hashes a key
+// event's envelope and its block with one 18 KB hasher (issue 13). The part is hashed
+// where it is (blake3cat.Sum256InPlace: a receiver's part was just written by the outer
+// open; no copy of it into the hasher's buffer first).
+func KeyBlockDigestWith(b *blake3cat.Hasher, group ID, enc []byte) (digest [32]byte, sig []byte, err error) {
 	off, err := signatureAt(enc)
 	if err != nil {
 		return digest, nil, err
 	}
 	if enc[0] == BlockVersion || enc[0] == PrevIDVersion || enc[0] == LegacyIDVersion {
 		if b == nil {
-			b = blake3.New(32, nil)
-		} else {
-			b.Reset()
+			b = new(blake3cat.Hasher)
 		}
 		var label [1 + len(labelBlockSignature)]byte
-		b.Write(appendLabel(label[:0], labelBlockSignature))
-		b.Write(group[:])
-		b.Write(enc[:off])
-		b.Write(enc[off+SignatureSize:])
-		b.Sum(digest[:0])
+		digest = b.Sum256InPlace(appendLabel(label[:0], labelBlockSignature), group[:], enc[:off], enc[off+SignatureSize:])
 		return digest, enc[off : off+SignatureSize], nil
 	}
 	var h hash.Hash = sha256.New()
@@ -99,7 +96,7 @@ func VerifyKeyBlock(verify Verifier, group ID, enc, pub []byte) bool {
 }
 
 // VerifyKeyBlockWith is VerifyKeyBlock with a lent BLAKE3 hasher (see KeyBlockDigestWith).
-func VerifyKeyBlockWith(b *blake3.Hasher, verify Verifier, group ID, enc, pub []byte) bool {
+func VerifyKeyBlockWith(b *blake3cat.Hasher, verify Verifier, group ID, enc, pub []byte) bool {
 	d, sig, err := KeyBlockDigestWith(b, group, enc)
 	return err == nil && verify(pub, d[:], sig)
 }

@@ -98,6 +98,22 @@ func (t *tx) DeleteEpochReceivers(group storage.GroupID, keep [][32]byte) error 
 	return err
 }
 
+func (t *tx) DeleteReceiverEpochs(group storage.GroupID, epochs [][32]byte) error {
+	if len(epochs) == 0 {
+		return nil
+	}
+	args := make([]any, 1, 1+len(epochs))
+	args[0] = group[:]
+	for i := range epochs {
+		args = append(args, epochs[i][:])
+	}
+	// One epoch (a key event retires one, most often) is `epoch = ?` for sqlite: a seek on
+	// the primary key, where NOT IN walked the group's chains against a list it built.
+	// epoch_skipped's rows go with their chains (ON DELETE CASCADE).
+	_, err := t.exec(`DELETE FROM epoch_receivers WHERE group_id = ? AND epoch IN (?`+repeatPlaceholders(len(epochs)-1)+`)`, args...)
+	return err
+}
+
 // retiredEpochs returns the WHERE clause and arguments naming group's chains of every
 // epoch not in keep.
 func retiredEpochs(group storage.GroupID, keep [][32]byte) (string, []any) {

@@ -539,6 +539,8 @@ type txn struct {
 	// groups whose chains it deleted (hotpath.go).
 	chains        map[chainKey]*storage.EpochChainRecord
 	chainsDropped map[GroupID]bool
+	// retiredIn: the groups whose chains this transaction retired (epochs_chains.go).
+	retiredIn map[GroupID]bool
 	// recvEps: receiving chains' epochs as of this transaction (epochs_chains.go).
 	recvEps map[GroupID][][32]byte
 	// sess: the sessions by base key this transaction read or wrote (hotpath_sessions.go).

@@ -7,9 +7,11 @@ import (
 	"hash"
 	"sync"
 	"time"
+	"unsafe"
 
 	"lukechampine.com/blake3"
 
+	"github.com/chorus-im/chorus/internal/blake3cat"
 	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/transport"
 )
@@ -40,7 +42,8 @@ func envelopeHash(topic string, payload []byte) [32]byte {
 	return out
 }
 
-// hasherPool lends BLAKE3 hashers (18 KB each, most of it the hasher's buffer) to a
+// hasherPool lends BLAKE3 hashers (18 KB each, most of it the hasher's buffer; blake3cat:
+// the envelope goes through the buffer, the block is hashed where it is) to a
 // client's replay markers of large envelopes and to its key block signature checks: a
 // fresh one for each per key block received was two allocations that had to be zeroed,
 // and in a process that had returned its free memory to the OS, written to through page
@@ -54,25 +57,21 @@ func (hp *hasherPool) envelopeHash(topic string, payload []byte) [32]byte {
 		return envelopeHash(topic, payload)
 	}
 	h := hp.get()
-	h.Reset()
-	h.Write([]byte{byte(len(topic) >> 8), byte(len(topic))})
-	h.Write([]byte(topic))
-	h.Write(payload)
-	var out [32]byte
-	h.Sum(out[:0])
+	n := [2]byte{byte(len(topic) >> 8), byte(len(topic))}
+	out := h.Sum256(n[:], unsafe.Slice(unsafe.StringData(topic), len(topic)), payload)
 	hp.put(h)
 	return out
 }
 
-// get lends a hasher (in any state: reset it), put takes it back.
-func (hp *hasherPool) get() *blake3.Hasher {
-	if h, ok := hp.p.Get().(*blake3.Hasher); ok {
+// get lends a hasher, put takes it back.
+func (hp *hasherPool) get() *blake3cat.Hasher {
+	if h, ok := hp.p.Get().(*blake3cat.Hasher); ok {
 		return h
 	}
-	return blake3.New(32, nil)
+	return new(blake3cat.Hasher)
 }
 
-func (hp *hasherPool) put(h *blake3.Hasher) { hp.p.Put(h) }
+func (hp *hasherPool) put(h *blake3cat.Hasher) { hp.p.Put(h) }
 
 // envelopeHashStack is the largest envelope envelopeHash hashes from a stack buffer.
 const envelopeHashStack = 1024

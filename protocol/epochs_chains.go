@@ -23,7 +23,7 @@ import (
 // the client's entry at commit. A message sent in an epoch already noted costs nothing.
 func (t *txn) noteSenderChain(g GroupID, e [32]byte) {
 	c := t.c
-	if s, ok := c.senderEpochs[g]; ok && !t.chainsDropped[g] && slices.Contains(s, e) {
+	if s, ok := c.senderEpochs[g]; ok && !t.chainsDropped[g] && !t.retiredIn[g] && slices.Contains(s, e) {
 		return // noted, and no retirement in this transaction since
 	}
 	if slices.Contains(t.senderPut[g], e) {
@@ -50,14 +50,16 @@ func (t *txn) retireChains(g GroupID, keep [][32]byte) error {
 			delete(c.hot.sendEpochs, g)
 		}
 	})
+	if t.retiredIn == nil {
+		t.retiredIn = map[GroupID]bool{}
+	}
+	t.retiredIn[g] = true // the client's entry loses the retired epochs at commit
 	known, ok := c.senderEpochs[g]
 	retired := func(e [32]byte) bool { return !slices.Contains(keep, e) }
 	if ok && !slices.ContainsFunc(known, retired) && !slices.ContainsFunc(t.senderPut[g], retired) {
-		if err := t.StoreTx.DeleteEpochReceivers(g, keep); err != nil {
+		if err := t.retireReceivers(g, keep, retired); err != nil {
 			return err
 		}
-		t.dropChains(g)
-		t.retireRecvEpochs(g, keep)
 	} else if err := t.DeleteEpochChains(g, keep); err != nil {
 		return err
 	}
@@ -83,6 +85,64 @@ func (t *txn) retireChains(g GroupID, keep [][32]byte) error {
 		}
 	})
 	return nil
+}
+
+// retireReceivers deletes group g's receiving chains of every epoch not in keep: when the
+// epochs that may hold one are known (recvEpochs), those of them retired (none: no
+// statement; a key event retires one, most often), else every epoch not in keep.
+func (t *txn) retireReceivers(g GroupID, keep [][32]byte, retired func([32]byte) bool) error {
+	s, ok := t.recvEpochsOf(g)
+	if !ok {
+		if err := t.StoreTx.DeleteEpochReceivers(g, keep); err != nil {
+			return err
+		}
+		t.dropChains(g)
+		t.retireRecvEpochs(g, keep)
+		return nil
+	}
+	var gone [][32]byte
+	for _, e := range s {
+		if retired(e) {
+			gone = append(gone, e)
+		}
+	}
+	if len(gone) == 0 {
+		return nil
+	}
+	if err := t.StoreTx.DeleteReceiverEpochs(g, gone); err != nil {
+		return err
+	}
+	t.dropReceiverEpochs(g, gone)
+	t.setRecvEpochs(g, slices.DeleteFunc(slices.Clone(s), retired))
+	return nil
+}
+
+// dropReceiverEpochs takes group's receiving chains of epochs out of the view (they were
+// deleted): for the rest of the transaction (known absent) and from the client's at
+// commit. The group's other chains stay in view.
+func (t *txn) dropReceiverEpochs(group GroupID, epochs [][32]byte) {
+	gone := func(k chainKey) bool { return k.group == group && !k.sender && slices.Contains(epochs, k.epoch) }
+	for k := range t.chains {
+		if gone(k) {
+			t.chains[k] = nil
+		}
+	}
+	c := t.c
+	for k := range c.hot.chains {
+		if gone(k) {
+			if t.chains == nil {
+				t.chains = c.spare.takeChains()
+			}
+			t.chains[k] = nil
+		}
+	}
+	t.onCommit(func() {
+		for k := range c.hot.chains {
+			if gone(k) {
+				delete(c.hot.chains, k)
+			}
+		}
+	})
 }
 
 // Receiver chains known absent (hotPath.recvEpochs): per group, a superset of the epochs

@@ -38,7 +38,8 @@ import (
 // once every member was removed, each is added back before its next removal (not measured;
 // a Welcome carries the log, so at N = 1000 keep -benchtime below 1000x for speed). The
 // receive runs under the pprof label side=receive: profile it alone with
-// -cpuprofile and go tool pprof -tagfocus=side=receive.
+// -cpuprofile and go tool pprof -tagfocus=side=receive. With CHORUS_PERF_CTL=ctl,ack (the
+// fifos of perf record -D -1 --control fifo:ctl,ack) perf samples only the receives.
 func BenchmarkKeyEventReceive(b *testing.B) {
 	n := 50
 	if v, err := strconv.Atoi(os.Getenv("CHORUS_BENCH_MEMBERS")); err == nil && v >= 4 {
@@ -79,6 +80,7 @@ func BenchmarkKeyEventReceive(b *testing.B) {
 	next, out := 0, map[string]bool{}
 	// receive labels the receiver's work (-tagfocus=side=receive isolates it in a profile).
 	receive := pprof.WithLabels(ctx, pprof.Labels("side", "receive"))
+	perf := openPerfControl(b)
 	b.Run(fmt.Sprintf("%dx1", n), func(b *testing.B) {
 		runtime.LockOSThread()
 		defer runtime.UnlockOSThread()
@@ -111,11 +113,13 @@ func BenchmarkKeyEventReceive(b *testing.B) {
 			runtime.ReadMemStats(&m0)
 			pprof.SetGoroutineLabels(receive)
 			w0, n0 := rx.store.WriteArgBytes(), rx.store.Statements()
+			perf.set(b, true)
 			t0 := threadCPU()
 			for _, e := range envs {
 				protocol.Inject(rx.c, e.Topic, e.Payload)
 			}
 			cpu += time.Duration(threadCPU() - t0)
+			perf.set(b, false)
 			written += rx.store.WriteArgBytes() - w0
 			stmts += rx.store.Statements() - n0
 			pprof.SetGoroutineLabels(ctx)

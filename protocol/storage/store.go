@@ -290,6 +290,9 @@ type EpochStore interface {
 	DeleteEpochChains(group GroupID, keep [][32]byte) error
 	// DeleteEpochReceivers is DeleteEpochChains of the receiving chains only.
 	DeleteEpochReceivers(group GroupID, keep [][32]byte) error
+	// DeleteReceiverEpochs deletes the group's receiving chains of the epochs given (at
+	// least one).
+	DeleteReceiverEpochs(group GroupID, epochs [][32]byte) error
 	// DeleteReceiverChains deletes the receiver chains of one sender installation.
 	DeleteReceiverChains(group GroupID, inst InstallationID) error
 	// The skipped keys of receiver chains, one row each: deleted with their chain (by
