@@ -219,3 +219,30 @@ func TestHistoryResumeFailingStoreHolds(t *testing.T) {
 		t.Errorf("resume point since + %v is past the flaky store's unread message at since + %v", next.Sub(from), at(12).Sub(from))
 	}
 }
+
+// FuzzDecodeResume: any bytes handed back as a Resume state decode without panicking, to
+// nil or to at most one point per store; a decoded state encodes again to one that decodes
+// to the same points.
+func FuzzDecodeResume(f *testing.F) {
+	topics := []string{"/a/1/x/proto", "/b/1/y/proto"}
+	base := time.Unix(1_700_000_000, 0)
+	f.Add(encodeResume(topics, time.Time{}, resumeState{complete: base.UnixNano(), stores: map[peer.ID]storePoint{
+		"peer-one": {at: base.Add(time.Minute).UnixNano()}, "peer-two": {done: true}, "": {at: base.UnixNano()}}}))
+	f.Add(encodeResume(topics, time.Time{}, resumeState{complete: base.UnixNano()}))
+	f.Add([]byte{resumeVersion})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m := decodeResume(b, topics, base.Add(time.Hour), time.Time{})
+		if m == nil {
+			return
+		}
+		again := decodeResume(encodeResume(topics, time.Time{}, resumeState{complete: base.UnixNano(), stores: m}), topics, base.Add(time.Hour), time.Time{})
+		if len(again) != len(m) {
+			t.Fatalf("re-encoded state decodes to %d stores, want %d", len(again), len(m))
+		}
+		for p, sp := range m {
+			if again[p] != sp {
+				t.Fatalf("store %q: %+v after a round trip, want %+v", p, again[p], sp)
+			}
+		}
+	})
+}
