@@ -49,7 +49,9 @@ type KeyBlock struct {
 	Confirmation [IDSize]byte
 	Part         uint16
 	Parts        uint16
-	Slots        []Slot
+	// Slots are the slots, nil in a block parsed by ParseKeyBlockView (read them with
+	// Find, SlotCount and AppendHints, which serve both).
+	Slots []Slot
 	// Signature is the author installation's signature over the encoded part (SignKeyBlock;
 	// spec "Key block signature"), checked before anything of the part is used.
 	Signature [SignatureSize]byte
@@ -62,6 +64,12 @@ type KeyBlock struct {
 	// LegacyHeads: a block of version PrevIDVersion (or older), whose rekey names no heads
 	// and whose id is RekeyID's. Blocks made here leave it false.
 	LegacyHeads bool
+
+	// view: parsed by ParseKeyBlockView, whose slots, checked, stay encoded in enc (count
+	// of them), aliasing the parsed data; used while Slots is nil (inPlace).
+	view  bool
+	enc   []byte
+	count int
 }
 
 // NewRekey returns the header of a rekey by author with the given prev frontier and no
@@ -121,6 +129,9 @@ func (b *KeyBlock) Context(group ID) [32]byte {
 // (checking would cost every receiver a set of N entries): a repeated hint only hides the
 // later slot from its own recipient, which an author could withhold anyway.
 func (b *KeyBlock) Find(h [HintSize]byte) (*Slot, bool) {
+	if b.inPlace() {
+		return b.findEncoded(h)
+	}
 	for i := range b.Slots {
 		if b.Slots[i].Hint == h {
 			return &b.Slots[i], true
@@ -156,17 +167,24 @@ func (b *KeyBlock) check() error {
 		return fmt.Errorf("%w: part %d of %d", ErrMalformed, b.Part, b.Parts)
 	}
 	for i := range b.Slots {
-		s := &b.Slots[i]
-		switch {
-		case s.Kind != SlotSession && s.Kind != SlotInitial && s.Kind != SlotInitialCompact,
-			len(s.Message) == 0 || len(s.Message) > math.MaxUint16,
-			s.Kind == SlotInitial && (len(s.X3DHHeader) == 0 || len(s.X3DHHeader) > math.MaxUint16),
-			s.Kind == SlotInitialCompact && (len(s.X3DHHeader) == 0 || len(s.X3DHHeader) > maxCompactHeader),
-			s.Kind == SlotSession && len(s.X3DHHeader) != 0:
+		if s := &b.Slots[i]; !validSlot(s.Kind, s.X3DHHeader, s.Message) {
 			return fmt.Errorf("%w: slot %d", ErrMalformed, i)
 		}
 	}
 	return nil
+}
+
+// validSlot reports whether a slot of kind with X3DH header hdr and message msg is valid.
+func validSlot(kind byte, hdr, msg []byte) bool {
+	switch {
+	case kind != SlotSession && kind != SlotInitial && kind != SlotInitialCompact,
+		len(msg) == 0 || len(msg) > math.MaxUint16,
+		kind == SlotInitial && (len(hdr) == 0 || len(hdr) > math.MaxUint16),
+		kind == SlotInitialCompact && (len(hdr) == 0 || len(hdr) > maxCompactHeader),
+		kind == SlotSession && len(hdr) != 0:
+		return false
+	}
+	return true
 }
 
 // MarshalBinary encodes the block canonically.
@@ -177,6 +195,9 @@ func (b *KeyBlock) MarshalBinary() ([]byte, error) {
 	slots := 0
 	for i := range b.Slots {
 		slots += b.Slots[i].size()
+	}
+	if b.inPlace() {
+		slots = len(b.enc)
 	}
 	if uint64(slots) > math.MaxUint32 {
 		return nil, fmt.Errorf("%w: slots too large", ErrMalformed)
@@ -206,6 +227,9 @@ func (b *KeyBlock) MarshalBinary() ([]byte, error) {
 	p = binary.BigEndian.AppendUint16(p, b.Parts)
 	p = append(p, b.Signature[:]...)
 	p = binary.BigEndian.AppendUint32(p, uint32(slots))
+	if b.inPlace() {
+		p = append(p, b.enc...)
+	}
 	for i := range b.Slots {
 		s := &b.Slots[i]
 		p = append(append(p, s.Hint[:]...), s.Kind)
@@ -237,31 +261,9 @@ func ParseKeyBlock(group ID, data []byte) (*KeyBlock, error) {
 // that slice (or a larger one); slots' storage may have been written to whatever the
 // outcome.
 func ParseKeyBlockInto(group ID, data []byte, slots []Slot) (*KeyBlock, error) {
-	r := reader{b: data}
-	v := r.u8()
-	if r.err == nil && v != BlockVersion && v != PrevIDVersion && v != LegacyIDVersion && v != Version {
-		return nil, fmt.Errorf("%w: key block version %d", ErrUnsupportedVersion, v)
-	}
-	b := &KeyBlock{Kind: r.u8(), Author: r.installation(), Event: r.id(), LegacyHints: v == Version,
-		LegacyID: v == LegacyIDVersion || v == Version, LegacyHeads: v != BlockVersion}
-	if b.Kind == KindRekey {
-		copy(b.Nonce[:], r.bytes(NonceSize))
-	}
-	b.Prev = r.ids()
-	if b.headed() {
-		if b.Heads = r.ids(); len(b.Heads) == 0 {
-			b.Heads = nil
-		}
-	}
-	b.Confirmation = r.id()
-	b.Part, b.Parts = r.u16(), r.u16()
-	copy(b.Signature[:], r.bytes(SignatureSize))
-	sl := r.bytes(int(r.u32()))
-	if r.err != nil {
-		return nil, r.err
-	}
-	if r.left() != 0 {
-		return nil, fmt.Errorf("%w: %d trailing bytes after the key block", ErrMalformed, r.left())
+	b, sl, err := parseKeyBlockHeader(data)
+	if err != nil {
+		return nil, err
 	}
 	s := reader{b: sl}
 	if cap(slots) > 0 {
@@ -287,13 +289,58 @@ func ParseKeyBlockInto(group ID, data []byte, slots []Slot) (*KeyBlock, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	if err := b.check(); err != nil {
+	if err := b.finish(group); err != nil {
 		return nil, err
 	}
-	if b.Kind == KindRekey && b.rekeyID(group) != b.Event {
-		return nil, fmt.Errorf("%w: rekey id does not match its nonce, prev and heads", ErrMismatch)
-	}
 	return b, nil
+}
+
+// parseKeyBlockHeader decodes the header of a key block and returns its encoded slots
+// (aliasing data), not yet decoded.
+func parseKeyBlockHeader(data []byte) (*KeyBlock, []byte, error) {
+	r := reader{b: data}
+	v := r.u8()
+	if r.err == nil && v != BlockVersion && v != PrevIDVersion && v != LegacyIDVersion && v != Version {
+		return nil, nil, fmt.Errorf("%w: key block version %d", ErrUnsupportedVersion, v)
+	}
+	b := &KeyBlock{Kind: r.u8(), Author: r.installation(), Event: r.id(), LegacyHints: v == Version,
+		LegacyID: v == LegacyIDVersion || v == Version, LegacyHeads: v != BlockVersion}
+	if b.Kind == KindRekey {
+		copy(b.Nonce[:], r.bytes(NonceSize))
+	}
+	b.Prev = r.ids()
+	if b.headed() {
+		if b.Heads = r.ids(); len(b.Heads) == 0 {
+			b.Heads = nil
+		}
+	}
+	b.Confirmation = r.id()
+	b.Part, b.Parts = r.u16(), r.u16()
+	copy(b.Signature[:], r.bytes(SignatureSize))
+	sl := r.bytes(int(r.u32()))
+	if r.err != nil {
+		return nil, nil, r.err
+	}
+	if r.left() != 0 {
+		return nil, nil, fmt.Errorf("%w: %d trailing bytes after the key block", ErrMalformed, r.left())
+	}
+	return b, sl, nil
+}
+
+// finish checks a decoded block and its rekey id.
+func (b *KeyBlock) finish(group ID) error {
+	if err := b.check(); err != nil {
+		return err
+	}
+	return b.checkRekeyID(group)
+}
+
+// checkRekeyID checks the id of a rekey against its author, nonce, prev and heads.
+func (b *KeyBlock) checkRekeyID(group ID) error {
+	if b.Kind == KindRekey && b.rekeyID(group) != b.Event {
+		return fmt.Errorf("%w: rekey id does not match its nonce, prev and heads", ErrMismatch)
+	}
+	return nil
 }
 
 // countSlots returns how many slots the encoded slots sl hold (those that fit), so that

@@ -362,3 +362,39 @@ func FuzzParseJoin(f *testing.F) {
 		}
 	})
 }
+
+// FuzzParseKeyBlockView: ParseKeyBlockView accepts what ParseKeyBlock accepts, with the
+// same error for what it refuses, and a block accepted is the same block (sameView: the
+// header, the slot found for each hint and for one absent, the hints, the re-encoding).
+func FuzzParseKeyBlockView(f *testing.F) {
+	addVectorSeeds(f, "key_block", func(c vectorCase) string { return c.Encoding })
+	var g ID
+	for _, c := range loadVectors(f) {
+		if c.Op == "key_block" {
+			g = hexID(f, c.Group)
+			break
+		}
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		in := bytes.Clone(data)
+		b, err := ParseKeyBlock(g, data)
+		v, verr := ParseKeyBlockView(g, data)
+		if (err == nil) != (verr == nil) || err != nil && err.Error() != verr.Error() {
+			t.Fatalf("view: %v, ParseKeyBlock: %v", verr, err)
+		}
+		if !bytes.Equal(in, data) {
+			t.Fatal("parse modified its input")
+		}
+		if err != nil {
+			if v != nil {
+				t.Fatal("a refused view returned a block")
+			}
+			return
+		}
+		var absent [HintSize]byte
+		copy(absent[:], data)
+		if d := sameView(v, b, data, absent); d != "" {
+			t.Fatal(d)
+		}
+	})
+}

@@ -44,23 +44,20 @@ func packHints(hs [][epoch.HintSize]byte) hintList {
 }
 
 // blockHintList is packHints(blockHints(kb)) without the list of hints in between (16 KB
-// at 1000 slots, issue 13): the sort keys are read from the slots.
+// at 1000 slots, issue 13): the hints are copied into the set straight from the slots
+// (encoded, in a block parsed as a view), and sorted there if they do not come sorted.
 func blockHintList(kb *epoch.KeyBlock) hintList {
-	if sortedSlots(kb.Slots) {
-		// As an author sends them (sortSlots): copied, with no sort keys in between.
-		out := make(hintList, len(kb.Slots)*epoch.HintSize)
-		for i := range kb.Slots {
-			copy(out[i*epoch.HintSize:], kb.Slots[i].Hint[:])
-		}
-		return out
+	out := hintList(kb.AppendHints(make([]byte, 0, kb.SlotCount()*epoch.HintSize)))
+	if out.ascending() {
+		return out // as an author sends them (sortSlots): no sort keys in between
 	}
-	keys := make([]hintKey, len(kb.Slots))
-	for i := range kb.Slots {
-		keys[i] = keyOf(kb.Slots[i].Hint)
+	keys := make([]hintKey, out.len())
+	for i := range keys {
+		keys[i] = keyOf([epoch.HintSize]byte(out.at(i)))
 	}
 	slices.SortFunc(keys, cmpKey)
 	keys = slices.Compact(keys)
-	out := make(hintList, len(keys)*epoch.HintSize)
+	out = out[:len(keys)*epoch.HintSize]
 	for i := range keys {
 		binary.BigEndian.PutUint64(out[i*epoch.HintSize:], keys[i].hi)
 		binary.BigEndian.PutUint64(out[i*epoch.HintSize+8:], keys[i].lo)
@@ -68,10 +65,10 @@ func blockHintList(kb *epoch.KeyBlock) hintList {
 	return out
 }
 
-// sortedSlots reports whether slots are in ascending order of hint, with no hint twice.
-func sortedSlots(slots []epoch.Slot) bool {
-	for i := 1; i < len(slots); i++ {
-		a, b := keyOf(slots[i-1].Hint), keyOf(slots[i].Hint)
+// ascending reports whether the hints of l are in ascending order, with no hint twice.
+func (l hintList) ascending() bool {
+	for i := 1; i < l.len(); i++ {
+		a, b := keyOf([epoch.HintSize]byte(l.at(i-1))), keyOf([epoch.HintSize]byte(l.at(i)))
 		if a.hi > b.hi || a.hi == b.hi && a.lo >= b.lo {
 			return false
 		}
@@ -240,9 +237,10 @@ func newCoverage(e epoch.ID, legacy bool, author InstallationID, ins []storage.I
 
 // blockHints returns the hints of kb's slots.
 func blockHints(kb *epoch.KeyBlock) [][epoch.HintSize]byte {
-	hs := make([][epoch.HintSize]byte, len(kb.Slots))
-	for i := range kb.Slots {
-		hs[i] = kb.Slots[i].Hint
+	l := hintList(kb.AppendHints(make([]byte, 0, kb.SlotCount()*epoch.HintSize)))
+	hs := make([][epoch.HintSize]byte, l.len())
+	for i := range hs {
+		hs[i] = [epoch.HintSize]byte(l.at(i))
 	}
 	return hs
 }

@@ -200,6 +200,13 @@ func TestBlockHintList(t *testing.T) {
 			if got := blockHintList(kb); !bytes.Equal(got, want) {
 				t.Fatalf("%d slots (sorted %v): the packed set differs from packHints'", n, sorted)
 			}
+			view := viewOf(t, kb.Slots)
+			if got := blockHintList(view); !bytes.Equal(got, want) {
+				t.Fatalf("%d slots (sorted %v) of a view: the packed set differs from packHints'", n, sorted)
+			}
+			if got := packHints(blockHints(view)); !bytes.Equal(got, want) {
+				t.Fatalf("%d slots (sorted %v) of a view: blockHints differs", n, sorted)
+			}
 		}
 	}
 	kb := &epoch.KeyBlock{Slots: make([]epoch.Slot, 1000)}
@@ -219,4 +226,28 @@ func TestBlockHintList(t *testing.T) {
 	if a := testing.AllocsPerRun(10, func() { blockHintList(kb) }); a > 1 {
 		t.Errorf("%v allocations packing the hints of 1000 sorted slots, want 1", a)
 	}
+	view := viewOf(t, kb.Slots)
+	if a := testing.AllocsPerRun(10, func() { blockHintList(view) }); a > 1 {
+		t.Errorf("%v allocations packing the hints of a view of 1000 sorted slots, want 1", a)
+	}
+}
+
+// viewOf returns a block with slots (a message of one byte each) encoded and parsed as a
+// view (epoch.ParseKeyBlockView): Slots nil, its hints read from the encoding.
+func viewOf(t *testing.T, slots []epoch.Slot) *epoch.KeyBlock {
+	t.Helper()
+	g := epoch.ID{1}
+	kb := epoch.KeyBlock{Kind: epoch.KindMembership, Author: epoch.Installation{2}, Event: epoch.ID{3}, Parts: 1}
+	for _, s := range slots {
+		kb.Slots = append(kb.Slots, epoch.Slot{Hint: s.Hint, Kind: epoch.SlotSession, Message: []byte{1}})
+	}
+	enc, err := kb.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	view, err := epoch.ParseKeyBlockView(g, enc)
+	if err != nil || view.Slots != nil || view.SlotCount() != len(slots) {
+		t.Fatalf("view: %v", err)
+	}
+	return view
 }

@@ -7,15 +7,14 @@ import (
 	"github.com/chorus-im/chorus/protocol/wire"
 )
 
-// frameScratch is where a large group frame is opened (its plaintext) and its key block
-// parsed (its slots).
+// frameScratch is where a large group frame is opened (its plaintext; its key block is
+// parsed as a view over it, epoch.ParseKeyBlockView, with no slots of its own).
 type frameScratch struct {
 	frame []byte
-	slots []epoch.Slot
 }
 
 // framePool lends frame scratches to the receive of large group frames: a key block frame
-// (150 KB of plaintext and 72 KB of slots at 1000 installations) was allocated, zeroed
+// (150 KB of plaintext at 1000 installations) was allocated, zeroed
 // and, in a process that had returned its free memory to the OS, written to through page
 // faults, per envelope received (issue 13). A scratch lent to one envelope is taken back
 // once its transaction is over (txInbound): nothing of the frame outlives it, since its
@@ -51,8 +50,6 @@ func openFrameV2Into(gc *groupCache, payload []byte, sc *frameScratch) (*wire.Fr
 		return nil, epoch.Epoch{}, false
 	}
 	if cap(pt) > cap(sc.frame) {
-		// A new buffer: the slots parsed into the old one must not keep it alive.
-		clear(sc.slots[:cap(sc.slots)])
 		sc.frame = pt[:0]
 	}
 	f, err := wire.ParseFrameV2(pt)
@@ -62,16 +59,10 @@ func openFrameV2Into(gc *groupCache, payload []byte, sc *frameScratch) (*wire.Fr
 	return f, ep, true
 }
 
-// parseKeyBlock parses the key block of f, a frame of group g, into the slots of the
-// scratch f was opened into, if it was (keyless), which keeps the slice if it grew.
+// parseKeyBlock parses the key block of f, a frame of group g, as a view: its slots stay
+// in the frame (72 KB of slots at 1000 installations were materialised per key event,
+// and allocated anew after each collection emptied the frame pool, issue 13); a receiver
+// reads only its own slot (Find) and the hints (blockHintList).
 func (t *txn) parseKeyBlock(g epoch.ID, f *wire.FrameV2) (*epoch.KeyBlock, error) {
-	if t.pre == nil || t.pre.f2 != f || t.pre.scratch == nil {
-		return epoch.ParseKeyBlock(g, f.Block)
-	}
-	sc := t.pre.scratch
-	kb, err := epoch.ParseKeyBlockInto(g, f.Block, sc.slots)
-	if kb != nil && cap(kb.Slots) > cap(sc.slots) {
-		sc.slots = kb.Slots[:0]
-	}
-	return kb, err
+	return epoch.ParseKeyBlockView(g, f.Block)
 }
