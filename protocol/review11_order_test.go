@@ -173,20 +173,7 @@ func TestReview11RekeyBeforeLeaveConverges(t *testing.T) {
 	// late sends: it must not seal under an epoch x computes (x would read it), and the
 	// members must read it.
 	xs := protocol.LiveEpochsForTest(s.x.c, g)
-	n := len(s.rec.stop())
-	s.rec.start()
-	mustSend(t, late, g, "from late")
-	tn.settle(admin, other, late)
-	for _, env := range newPubs(s.rec, n) {
-		if f := protocol.OpenFrameForTest(xs, g, env.Topic, env.Payload); env.Topic == s.topic && f.Opened && (f.Block == nil || f.Block.Kind != epoch.KindRekey) {
-			t.Errorf("x (departed) opens late's publish (key block %v, %d bytes)", f.Block != nil, len(f.Body))
-		}
-	}
-	logFrontiers(t, g, s.rx, s.healID, admin, other, late)
-	waitSameEpoch(tn, g, admin, other, late)
-	mustSend(t, other, g, "from other")
-	waitTexts(t, tn, g, []string{"from late"}, admin, other)
-	waitTexts(t, tn, g, []string{"from other"}, admin, late)
+	s.lateSendsUnreadByX(t, xs, s.rx)
 }
 
 // TestReview11DowngradedLeaverRekeyRefused (review 11, a non-hole checked): x's rekey
@@ -290,4 +277,26 @@ func shortFrontier(f epoch.Frontier) []string {
 		out[i] = fmt.Sprintf("%x", id[:4])
 	}
 	return out
+}
+
+// lateSendsUnreadByX has late send a text once the departure and the heal are in: x,
+// holding the epochs xs, must open none of late's publishes but key blocks, and the
+// members must reach one epoch and read each other (logged with the frontiers of mark).
+func (s *leaverRekey) lateSendsUnreadByX(t *testing.T, xs []epoch.Epoch, mark epoch.ID) {
+	t.Helper()
+	tn, g, admin, other, late := s.tn, s.g, s.admin, s.other, s.late
+	n := len(s.rec.stop())
+	s.rec.start()
+	mustSend(t, late, g, "from late")
+	tn.settle(admin, other, late)
+	for _, env := range newPubs(s.rec, n) {
+		if f := protocol.OpenFrameForTest(xs, g, env.Topic, env.Payload); env.Topic == s.topic && f.Opened && (f.Block == nil || f.Block.Kind != epoch.KindRekey) {
+			t.Errorf("x (departed) opens late's publish (key block %v, %d bytes)", f.Block != nil, len(f.Body))
+		}
+	}
+	logFrontiers(t, g, mark, s.healID, admin, other, late)
+	waitSameEpoch(tn, g, admin, other, late)
+	mustSend(t, other, g, "from other")
+	waitTexts(t, tn, g, []string{"from late"}, admin, other)
+	waitTexts(t, tn, g, []string{"from other"}, admin, late)
 }

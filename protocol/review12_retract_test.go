@@ -67,20 +67,7 @@ func TestReview12RetractBypassedByOldFrontier(t *testing.T) {
 			}
 			tn.settle(admin, other, late)
 			xs := protocol.LiveEpochsForTest(s.x.c, g)
-			n := len(s.rec.stop())
-			s.rec.start()
-			mustSend(t, late, g, "from late")
-			tn.settle(admin, other, late)
-			for _, env := range newPubs(s.rec, n) {
-				if f := protocol.OpenFrameForTest(xs, g, env.Topic, env.Payload); env.Topic == s.topic && f.Opened && (f.Block == nil || f.Block.Kind != epoch.KindRekey) {
-					t.Errorf("x (departed) opens late's publish (key block %v, %d bytes)", f.Block != nil, len(f.Body))
-				}
-			}
-			logFrontiers(t, g, s.rx, s.healID, admin, other, late)
-			waitSameEpoch(tn, g, admin, other, late)
-			mustSend(t, other, g, "from other")
-			waitTexts(t, tn, g, []string{"from late"}, admin, other)
-			waitTexts(t, tn, g, []string{"from other"}, admin, late)
+			s.lateSendsUnreadByX(t, xs, s.rx)
 		})
 	}
 }
@@ -155,20 +142,7 @@ func TestReview12RetractedRekeyDescendant(t *testing.T) {
 	}
 	tn.settle(admin, other, late)
 	logFrontiers(t, g, s.rx, s.healID, admin, other, late)
-	n = len(s.rec.stop())
-	s.rec.start()
-	mustSend(t, late, g, "from late")
-	tn.settle(admin, other, late)
-	for _, env := range newPubs(s.rec, n) {
-		if f := protocol.OpenFrameForTest(xs, g, env.Topic, env.Payload); env.Topic == s.topic && f.Opened && (f.Block == nil || f.Block.Kind != epoch.KindRekey) {
-			t.Errorf("x (departed) opens late's publish (key block %v, %d bytes)", f.Block != nil, len(f.Body))
-		}
-	}
-	logFrontiers(t, g, s.rx, s.healID, admin, other, late)
-	waitSameEpoch(tn, g, admin, other, late)
-	mustSend(t, other, g, "from other")
-	waitTexts(t, tn, g, []string{"from late"}, admin, other)
-	waitTexts(t, tn, g, []string{"from other"}, admin, late)
+	s.lateSendsUnreadByX(t, xs, s.rx)
 }
 
 // TestReview12RetractChainedRekey (review 12): x, after its leave, rekeys twice: RX
@@ -231,18 +205,5 @@ func chainedRekey(t *testing.T, restart bool) {
 	tn.settle(admin, other, late)
 	logFrontiers(t, g, rx2, s.healID, admin, other, late)
 	xs := protocol.LiveEpochsForTest(x.c, g)
-	n = len(s.rec.stop())
-	s.rec.start()
-	mustSend(t, late, g, "from late")
-	tn.settle(admin, other, late)
-	for _, env := range newPubs(s.rec, n) {
-		if f := protocol.OpenFrameForTest(xs, g, env.Topic, env.Payload); env.Topic == s.topic && f.Opened && (f.Block == nil || f.Block.Kind != epoch.KindRekey) {
-			t.Errorf("x (departed) opens late's publish (key block %v, %d bytes)", f.Block != nil, len(f.Body))
-		}
-	}
-	logFrontiers(t, g, rx2, s.healID, admin, other, late)
-	waitSameEpoch(tn, g, admin, other, late)
-	mustSend(t, other, g, "from other")
-	waitTexts(t, tn, g, []string{"from late"}, admin, other)
-	waitTexts(t, tn, g, []string{"from other"}, admin, late)
+	s.lateSendsUnreadByX(t, xs, rx2)
 }
