@@ -252,6 +252,9 @@ type Client struct {
 	// hookAttempted runs after an inbound envelope's attempt released the engine's locks,
 	// before process returns: what another goroutine may do there (TestPendingRaceKeys).
 	hookAttempted func(topic string, payload []byte)
+	// liveBatch overrides LiveBatch when > 0 (1: every live envelope its own transaction,
+	// as before live batching; BenchmarkLiveBurst compares the two).
+	liveBatch int
 
 	// resumed holds the groups whose sender lease this process has checked (under mu):
 	// the first seal of a process resumes above the lease (spec: persistence, "Durability").

@@ -158,6 +158,9 @@ func Reframe(c *Client, g GroupID, payload []byte, mutate func(inner []byte)) []
 // SetFrameLimit lowers the size of a group frame (to split rotation blocks with few members).
 func SetFrameLimit(c *Client, n int) { c.frameLimit = n }
 
+// SetLiveBatch sets how many queued live envelopes share a batch (1: none); before Run.
+func SetLiveBatch(c *Client, n int) { c.liveBatch = n }
+
 // RespondForTest runs the X3DH responder checks of a rotation slot (known installation
 // required) on an encoded header, without storing anything.
 func RespondForTest(c *Client, hdr []byte) error {
