@@ -29,7 +29,9 @@ const syncMarginTest = 2 * time.Minute
 // limit-th message, complete up to it), and "liar", which sends one made-up message 1 ms
 // past the point it is asked from and then stalls until its deadline (cut there). The
 // error's Complete is the earliest cut, its Resume state each store's point in the chain
-// (the honest store done or its cut, the liar's cut), its Asked the stores asked. It
+// (the honest store done or its cut, the liar's cut), its Asked the stores asked, its
+// Sources the same points by store name ("honest", "liar"); the first call of a chain
+// asks each store from its point in transport.WithSourcePoints, if later than since. It
 // records where the honest store was asked from and how many envelopes it answered.
 type storePair struct {
 	*memory.Node
@@ -54,6 +56,15 @@ func (s *storePair) History(ctx context.Context, topics []string, since, until t
 			honestFrom = h
 		}
 		if l := time.Unix(0, int64(binary.BigEndian.Uint64(st[9:]))); l.After(since) {
+			liarFrom = l
+		}
+	} else {
+		// The first call of a chain: each store from its point of an earlier chain.
+		pts := transport.SourcePointsOf(ctx)
+		if h, ok := pts["honest"]; ok && h.After(since) {
+			honestFrom = h
+		}
+		if l, ok := pts["liar"]; ok && l.After(since) {
 			liarFrom = l
 		}
 	}
@@ -99,7 +110,11 @@ func (s *storePair) History(ctx context.Context, topics []string, since, until t
 	}
 	st = binary.BigEndian.AppendUint64(st, uint64(honestCut.UnixNano()))
 	st = binary.BigEndian.AppendUint64(st, uint64(liarCut.UnixNano()))
-	return envs, &transport.TruncatedError{Complete: complete, Reason: "store deadline", Resume: st, Asked: asked}
+	sources := []transport.SourcePoint{{Source: "liar", At: liarCut}}
+	if honest {
+		sources = append(sources, transport.SourcePoint{Source: "honest", Done: honestDone, At: honestCut})
+	}
+	return envs, &transport.TruncatedError{Complete: complete, Reason: "store deadline", Resume: st, Asked: asked, Sources: sources}
 }
 
 // honestAsks returns where the honest store was asked from since the i-th query, and
