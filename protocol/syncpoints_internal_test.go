@@ -1,12 +1,15 @@
 package protocol
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chorus-im/chorus/persistence"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/transport"
 )
 
@@ -124,4 +127,48 @@ func FuzzSyncPoints(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestMarkJoinSyncDropsPoints: a join that moves a topic's last sync back (the catch-up
+// from a Welcome's time) deletes the topic's store points — with them, a store would be
+// asked from its point, past what the catch-up is for; one that leaves the mark as it is
+// keeps them.
+func TestMarkJoinSyncDropsPoints(t *testing.T) {
+	st, err := persistence.Open(":memory:")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	c := &Client{}
+	run := func(fn func(tx *txn) error) {
+		t.Helper()
+		if err := st.WithTx(context.Background(), func(s storage.StoreTx) error { return fn(&txn{StoreTx: s, c: c}) }); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t0 := time.Date(2026, 12, 7, 3, 0, 0, 0, time.UTC)
+	points := func() map[string]time.Time {
+		var pts map[string]time.Time
+		run(func(tx *txn) (err error) { pts, err = tx.SyncPoints("/g"); return err })
+		return pts
+	}
+	run(func(tx *txn) error {
+		if err := tx.SetLastSync("/g", t0); err != nil {
+			return err
+		}
+		return tx.SetSyncPoints("/g", map[string]time.Time{"s": t0.Add(time.Hour)})
+	})
+	run(func(tx *txn) error { return tx.markJoinSync("/g", t0.Add(time.Minute)) })
+	if len(points()) != 1 {
+		t.Errorf("a join leaving the last sync as it is dropped the store points: %v", points())
+	}
+	run(func(tx *txn) error { return tx.markJoinSync("/g", t0.Add(-time.Hour)) })
+	if pts := points(); len(pts) != 0 {
+		t.Errorf("a join moving the last sync back kept the store points %v", pts)
+	}
+	var last time.Time
+	run(func(tx *txn) (err error) { last, err = tx.LastSync("/g"); return err })
+	if !last.Equal(t0.Add(-time.Hour)) {
+		t.Errorf("last sync %v, want %v", last, t0.Add(-time.Hour))
+	}
 }
