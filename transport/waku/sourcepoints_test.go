@@ -137,3 +137,74 @@ func TestHistorySourcePoints(t *testing.T) {
 		t.Errorf("without points, the honest store was asked from since + %v, want since (+ %v)", got.Sub(from), te.Complete.Sub(from))
 	}
 }
+
+// TestHistorySourcePointsSetAside: a store stalled at its own start twice (every message
+// it sends stamped at the query's start, at since and at since + 1 ns) is set aside for
+// the chain — done, not asked again — and has no point of its own: it is not listed in
+// Sources, neither in the call that set it aside nor in the later calls of the chain
+// (listed done, a caller keeping the points would never ask it from before that chain's
+// start again). Beside it, an honest store of 25 messages (pages of 4, HistoryLimit 10)
+// keeps the chain going.
+//
+// Asserted: the stalled store's peer id is in no call's Sources; the honest store is in
+// every call's.
+func TestHistorySourcePointsSetAside(t *testing.T) {
+	const held, limit = 25, 10
+	from := time.Now().Add(-time.Hour).Truncate(time.Second)
+	at := func(i int) time.Time { return from.Add(time.Duration(i+1) * time.Second) }
+	honest := start(t, Config{})
+	fakeStoreV3(honest, func(req *spb.StoreQueryRequest) *spb.StoreQueryResponse {
+		i := 0
+		if len(req.PaginationCursor) > 0 {
+			i = int(req.PaginationCursor[0])
+		} else {
+			for i < held && at(i).UnixNano() < req.GetTimeStart() {
+				i++
+			}
+		}
+		resp := &spb.StoreQueryResponse{}
+		for ; i < held && len(resp.Messages) < 4; i++ {
+			resp.Messages = append(resp.Messages, fakeEntry(req.ContentTopics[0], []byte{'h', byte(i)}, at(i).UnixNano()))
+		}
+		if i < held {
+			resp.PaginationCursor = make([]byte, 32)
+			resp.PaginationCursor[0] = byte(i)
+		}
+		return resp
+	})
+	stalled := start(t, Config{})
+	fakeStoreV3(stalled, func(req *spb.StoreQueryRequest) *spb.StoreQueryResponse {
+		resp := &spb.StoreQueryResponse{PaginationCursor: make([]byte, 32)}
+		for i := range limit {
+			resp.Messages = append(resp.Messages, fakeEntry(req.ContentTopics[0], []byte{'s', byte(i)}, req.GetTimeStart()))
+		}
+		resp.PaginationCursor[0] = byte(len(req.PaginationCursor)) + 1
+		return resp
+	})
+	cli := start(t, Config{StorePeers: addrs(honest, stalled), StoreQueryRate: -1, HistoryLimit: limit})
+	honestID, stalledID := cli.storePeers[0].String(), cli.storePeers[1].String()
+	since := from
+	var state []byte
+	for call := range 4 {
+		envs, err := cli.History(transport.WithResume(context.Background(), state), []string{topicA}, since, time.Time{})
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, transport.ErrHistoryTruncated) {
+			t.Fatalf("call %d: %v", call, err)
+		}
+		srcs := transport.SourcesOf(err)
+		t.Logf("call %d from since + %v: %d envelopes, Sources %+v", call, since.Sub(from), len(envs), srcs)
+		listed := map[string]bool{}
+		for _, sp := range srcs {
+			listed[sp.Source] = true
+		}
+		if listed[stalledID] {
+			t.Errorf("call %d lists the store set aside in Sources", call)
+		}
+		if !listed[honestID] {
+			t.Errorf("call %d does not list the honest store in Sources", call)
+		}
+		since, state = transport.ResumeAt(err, since, envs), transport.ResumeOf(err)
+	}
+}
