@@ -114,11 +114,10 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 	var stallFrom time.Time        // the earliest own since of a store stalled there
 	var why, stalled string
 	next := map[peer.ID]storePoint{}
-	aside := map[peer.ID]bool{} // stalled stores set aside: done in the chain, no point of their own
 	for i, a := range answers {
 		p := sources[i]
 		if a.done {
-			answered, full, next[p] = answered+1, true, storePoint{done: true}
+			answered, full, next[p] = answered+1, true, storePoint{done: true, aside: prev[p].aside}
 			continue
 		}
 		if a.err != nil {
@@ -179,8 +178,7 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 		// this chain: it would stall again at its own point.
 		for i, a := range answers {
 			if a.stalled != "" {
-				next[sources[i]] = storePoint{done: true}
-				aside[sources[i]] = true
+				next[sources[i]] = storePoint{done: true, aside: true}
 			}
 		}
 	}
@@ -192,7 +190,7 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 	if !te.Complete.IsZero() {
 		te.Resume = encodeResume(ts, until, resumeState{complete: te.Complete.UnixNano(), stores: next})
 	}
-	te.Sources = sourcePoints(next, aside)
+	te.Sources = sourcePoints(next)
 	return out, te
 }
 
@@ -207,10 +205,10 @@ func storeName(p peer.ID) string {
 
 // sourcePoints lists the stores' points of a chain (TruncatedError.Sources), by name,
 // but for the stores set aside (stalled at their own since: they have no point).
-func sourcePoints(next map[peer.ID]storePoint, aside map[peer.ID]bool) []transport.SourcePoint {
+func sourcePoints(next map[peer.ID]storePoint) []transport.SourcePoint {
 	out := make([]transport.SourcePoint, 0, len(next))
 	for p, sp := range next {
-		if aside[p] {
+		if sp.aside {
 			continue
 		}
 		pt := transport.SourcePoint{Source: storeName(p), Done: sp.done}
