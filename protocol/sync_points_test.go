@@ -35,9 +35,12 @@ const syncMarginTest = 2 * time.Minute
 // records where the honest store was asked from and how many envelopes it answered.
 type storePair struct {
 	*memory.Node
-	on     atomic.Bool
-	limit  int
-	gone   atomic.Bool // the honest store is no longer a store peer: not asked, not reported
+	on    atomic.Bool
+	limit int
+	gone  atomic.Bool // the honest store is no longer a store peer: not asked, not reported
+	// crash, if set, is called (once) as the next answer is returned: the caller's Sync
+	// ends before it stores anything of it (its context cancelled).
+	crash  atomic.Pointer[context.CancelFunc]
 	mu     sync.Mutex
 	topics []string    // the last query's topics
 	asks   []time.Time // where the honest store was asked from, every query
@@ -113,6 +116,9 @@ func (s *storePair) History(ctx context.Context, topics []string, since, until t
 	sources := []transport.SourcePoint{{Source: "liar", At: liarCut}}
 	if honest {
 		sources = append(sources, transport.SourcePoint{Source: "honest", Done: honestDone, At: honestCut})
+	}
+	if crash := s.crash.Swap(nil); crash != nil {
+		(*crash)()
 	}
 	return envs, &transport.TruncatedError{Complete: complete, Reason: "store deadline", Resume: st, Asked: asked, Sources: sources}
 }
@@ -338,5 +344,32 @@ func TestSyncPointsStoreGoneForgotten(t *testing.T) {
 	}
 	if m := s.missing(); len(m) > 0 {
 		t.Errorf("b never read %d of a's %d messages: %v", len(m), len(s.sent), m)
+	}
+}
+
+// TestSyncPointsCrashBeforeStore: a store's point is written after what its answer
+// brought is stored, never before: a Sync that ends between the answer and its storing
+// (here its context is cancelled as the answer in which the honest store answers the new
+// window in full is returned; a crash or shutdown there) leaves the points as they were,
+// and the next Sync asks the honest store for that window again.
+//
+// Asserted: the Sync cut off read none of the window (set-up), the next one reads all of
+// it.
+func TestSyncPointsCrashBeforeStore(t *testing.T) {
+	s := newPairScene(t, 214, ":memory:")
+	s.away(t, 0, 6)
+	s.sync(t, 0)
+	s.away(t, 1, 3)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	s.sp.crash.Store(&cancel)
+	err := s.b.c.Sync(ctx)
+	t.Logf("b's Sync cut off as the answer is returned: %v", err)
+	if m := s.missing(); len(m) != 3 {
+		t.Fatalf("set-up: the Sync cut off as the answer was returned left %d of 3 new messages unread: %v", len(m), m)
+	}
+	s.sync(t, 2)
+	if m := s.missing(); len(m) > 0 {
+		t.Errorf("b never read %d of a's %d messages after a Sync cut off between an answer and its storing: %v", len(m), len(s.sent), m)
 	}
 }
