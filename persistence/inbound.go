@@ -148,3 +148,35 @@ func (t *tx) SetLastSync(topic string, at time.Time) error {
 	_, err := t.exec(`INSERT OR REPLACE INTO sync_marks (topic, last_sync) VALUES (?, ?)`, topic, t2i(at))
 	return err
 }
+
+func (t *tx) SyncPoints(topic string) (map[string]time.Time, error) {
+	var rows []struct {
+		Store string `db:"store"`
+		Point int64  `db:"point"`
+	}
+	if err := t.sel(&rows, `SELECT store, point FROM sync_points WHERE topic = ?`, topic); err != nil {
+		return nil, err
+	}
+	out := make(map[string]time.Time, len(rows))
+	for _, r := range rows {
+		out[r.Store] = i2t(r.Point)
+	}
+	return out, nil
+}
+
+func (t *tx) SetSyncPoints(topic string, points map[string]time.Time) error {
+	if _, err := t.exec(`DELETE FROM sync_points WHERE topic = ?`, topic); err != nil {
+		return err
+	}
+	for store, at := range points {
+		if _, err := t.exec(`INSERT INTO sync_points (topic, store, point) VALUES (?, ?, ?)`, topic, store, t2i(at)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (t *tx) PruneSyncPoints(before time.Time) error {
+	_, err := t.exec(`DELETE FROM sync_points WHERE point < ?`, t2i(before))
+	return err
+}

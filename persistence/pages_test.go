@@ -89,7 +89,7 @@ func TestKeyedTablesWithoutRowid(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, name := range []string{"seen", "sync_marks", "epoch_senders", "epoch_receivers", "epoch_skipped"} {
+	for _, name := range []string{"seen", "sync_marks", "sync_points", "epoch_senders", "epoch_receivers", "epoch_skipped"} {
 		var sqlText string
 		if err := s.conn.GetContext(context.Background(), &sqlText, `SELECT sql FROM sqlite_master WHERE type = 'table' AND name = ?`, name); err != nil {
 			t.Fatalf("%s: %v", name, err)

@@ -75,6 +75,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	now := c.now()
 	since := make(map[string]time.Time, len(topicList))
 	var from time.Time
+	var points map[string]time.Time // stores' own points (syncpoints.go)
 	if err := c.tx(ctx, func(t *txn) error {
 		if err := t.learnEmpty(topicList); err != nil {
 			return err
@@ -92,7 +93,9 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 				from = since[topic]
 			}
 		}
-		return nil
+		var err error
+		points, err = t.storePoints(topicList, since, from, now)
+		return err
 	}); err != nil {
 		return err
 	}
@@ -110,7 +113,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	mostAsked := 0                 // the most sources a call of this Sync asked (0: not said)
 	for {
 		lastLen, shrunk := len(last), false
-		envs, err := c.tr.History(transport.WithResume(ctx, resume), query, from, time.Time{})
+		envs, err := c.tr.History(transport.WithSourcePoints(transport.WithResume(ctx, resume), points), query, from, time.Time{})
 		truncated := errors.Is(err, transport.ErrHistoryTruncated)
 		if err != nil && !truncated {
 			return fmt.Errorf("protocol: history: %w", err)
@@ -133,7 +136,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 			grew := repeated < len(envs)
 			// (A resume point at or past now instead ends it as complete, below.)
 			if next := transport.ResumeAt(err, from, envs); !grew && next.Before(now) {
-				if err := c.keepSyncProgress(ctx, topicList, since, next); err != nil {
+				if err := c.keepSyncProgress(ctx, topicList, since, next, transport.SourcesOf(err), now); err != nil {
 					return err
 				}
 				return fmt.Errorf("protocol: history: no new message in a truncated answer, complete up to %s: %w",
@@ -195,7 +198,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 			break
 		}
 		// Keep the progress: a later Sync resumes here, not at the start of the flood.
-		if err := c.keepSyncProgress(ctx, topicList, since, from); err != nil {
+		if err := c.keepSyncProgress(ctx, topicList, since, from, transport.SourcesOf(err), now); err != nil {
 			return err
 		}
 		// A truncated answer that is mostly the previous one again and from which
@@ -231,26 +234,16 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	}
 	return c.tx(ctx, func(t *txn) error {
 		for _, topic := range topicList {
+			// Complete: every store is asked from here next, its own point says no more.
 			if err := t.SetLastSync(topic, now); err != nil {
 				return err
 			}
-		}
-		return nil
-	})
-}
-
-// keepSyncProgress records that the history of topicList is fetched up to from (a
-// later Sync resumes there, not at the start of a flood).
-func (c *Client) keepSyncProgress(ctx context.Context, topicList []string, since map[string]time.Time, from time.Time) error {
-	return c.tx(ctx, func(t *txn) error {
-		for _, topic := range topicList {
-			if since[topic].Before(from) {
-				if err := t.SetLastSync(topic, from.Add(syncMargin)); err != nil {
-					return err
-				}
+			if err := t.SetSyncPoints(topic, nil); err != nil {
+				return err
 			}
 		}
-		return nil
+		// Points of topics no longer synced (left groups): gone with the history window.
+		return t.PruneSyncPoints(now.Add(-c.opt.historyWindow))
 	})
 }
 
@@ -462,6 +455,10 @@ func (t *txn) markJoinSync(topic string, since time.Time) error {
 		return err
 	}
 	if last.IsZero() || since.Before(last) {
+		// The stores' own points are later: from since on, every store is asked again.
+		if err := t.SetSyncPoints(topic, nil); err != nil {
+			return err
+		}
 		return t.SetLastSync(topic, since)
 	}
 	return nil

@@ -33,6 +33,27 @@ type TruncatedError struct {
 	// done in the chain), 0 if the transport does not say. A caller can tell from it
 	// that sources finished between two calls of a chain.
 	Asked int
+	// Sources is each source's point at the end of this answer, by the name the
+	// transport gives it across restarts (nil if the transport does not say): Done (it
+	// answered in full, up to until, in this chain of calls) or At (its answers in the
+	// chain are complete before At; it is asked from At next). A source the chain holds
+	// no point for (it failed before it was ever cut short, or it was set aside) is not
+	// listed. A caller may keep the points between chains and hand them to the first call
+	// of a later chain (WithSourcePoints): a Done source's point is then the time the
+	// chain began (what it held then was returned), never later.
+	Sources []SourcePoint
+}
+
+// SourcePoint is one source's place in a chain of History calls (TruncatedError.Sources).
+type SourcePoint struct {
+	// Source names the source, the same across restarts of the transport
+	// (transport/waku: the store peer's id, "local" for the node's own store).
+	Source string
+	// Done: the source answered in full.
+	Done bool
+	// At: when not Done, the source's answers are complete before At (at At some may
+	// have been cut); it is asked from At next.
+	At time.Time
 }
 
 func (e *TruncatedError) Error() string {
@@ -78,6 +99,34 @@ func WithResume(ctx context.Context, state []byte) context.Context {
 func ResumeState(ctx context.Context) []byte {
 	s, _ := ctx.Value(resumeKey{}).([]byte)
 	return s
+}
+
+// sourcePointsKey is the context key of WithSourcePoints' points.
+type sourcePointsKey struct{}
+
+// WithSourcePoints returns ctx carrying points kept from earlier chains of History calls
+// (TruncatedError.Sources), by source name: the caller holds every message the source
+// returned before its point. A transport that uses them asks a named source from its
+// point when that is later than since, unless the chain's Resume state gives the source
+// a point of its own; Complete and Sources are then complete together with those
+// earlier answers. A transport ignores names it does not know.
+func WithSourcePoints(ctx context.Context, points map[string]time.Time) context.Context {
+	return context.WithValue(ctx, sourcePointsKey{}, points)
+}
+
+// SourcePointsOf returns the points ctx carries (WithSourcePoints), or nil.
+func SourcePointsOf(ctx context.Context) map[string]time.Time {
+	p, _ := ctx.Value(sourcePointsKey{}).(map[string]time.Time)
+	return p
+}
+
+// SourcesOf returns the Sources of err's *TruncatedError, or nil.
+func SourcesOf(err error) []SourcePoint {
+	var te *TruncatedError
+	if errors.As(err, &te) {
+		return te.Sources
+	}
+	return nil
 }
 
 // ResumeOf returns the Resume state of err's *TruncatedError, or nil.

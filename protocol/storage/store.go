@@ -489,6 +489,13 @@ type InboundStore interface {
 	MarkReported(key string, at time.Time) error
 	LastSync(topic string) (time.Time, error) // zero if never
 	SetLastSync(topic string, t time.Time) error
+	// SyncPoints returns the stores' own sync points of topic (store name → point), as
+	// SetSyncPoints left them (none: an empty map).
+	SyncPoints(topic string) (map[string]time.Time, error)
+	// SetSyncPoints replaces the stores' sync points of topic (none: deletes them).
+	SetSyncPoints(topic string, points map[string]time.Time) error
+	// PruneSyncPoints deletes the sync points (of every topic) before t.
+	PruneSyncPoints(before time.Time) error
 }
 
 type errorString string

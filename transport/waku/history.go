@@ -59,6 +59,13 @@ import (
 // (a first call, a state History cannot use — malformed, another query, a since before
 // its Complete — or a store that failed before it was ever cut) is asked from since, and
 // if it fails it is logged and ignored as before.
+//
+// Store points between chains: the TruncatedError also lists each store's point as
+// Sources, named by storeName (the peer id; "local" for the node's own store), but for a
+// store set aside (stalled at its own since) or failing before it was ever cut. The first
+// call of a later chain may carry such points (transport.WithSourcePoints): a store not in
+// the chain's Resume state is asked from its point when that is later than since
+// (TestHistorySourcePoints).
 func (n *Node) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
 	if err := transport.CheckTopics(topics); err != nil {
 		return nil, err
@@ -77,6 +84,7 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 		return nil, err
 	}
 	prev := decodeResume(transport.ResumeState(ctx), ts, since, until)
+	points := transport.SourcePointsOf(ctx)
 	answers := make([]storeAnswer, len(sources))
 	froms := make([]time.Time, len(sources))
 	var wg sync.WaitGroup
@@ -89,6 +97,8 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 		froms[i] = since
 		if ok && sp.at > since.UnixNano() {
 			froms[i] = time.Unix(0, sp.at) // its own cut
+		} else if at, kept := points[storeName(p)]; !ok && kept && at.After(since) {
+			froms[i] = at // its point from an earlier chain (transport.WithSourcePoints)
 		}
 		wg.Go(func() { answers[i] = n.queryStore(ctx, p, ts, froms[i], until) })
 	}
@@ -107,7 +117,7 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 	for i, a := range answers {
 		p := sources[i]
 		if a.done {
-			answered, full, next[p] = answered+1, true, storePoint{done: true}
+			answered, full, next[p] = answered+1, true, storePoint{done: true, aside: prev[p].aside}
 			continue
 		}
 		if a.err != nil {
@@ -168,7 +178,7 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 		// this chain: it would stall again at its own point.
 		for i, a := range answers {
 			if a.stalled != "" {
-				next[sources[i]] = storePoint{done: true}
+				next[sources[i]] = storePoint{done: true, aside: true}
 			}
 		}
 	}
@@ -180,7 +190,35 @@ func (n *Node) History(ctx context.Context, topics []string, since, until time.T
 	if !te.Complete.IsZero() {
 		te.Resume = encodeResume(ts, until, resumeState{complete: te.Complete.UnixNano(), stores: next})
 	}
+	te.Sources = sourcePoints(next)
 	return out, te
+}
+
+// storeName is a store's name in transport.SourcePoint: its peer id, "local" for the
+// node's own store.
+func storeName(p peer.ID) string {
+	if p == "" {
+		return "local"
+	}
+	return p.String()
+}
+
+// sourcePoints lists the stores' points of a chain (TruncatedError.Sources), by name,
+// but for the stores set aside (stalled at their own since: they have no point).
+func sourcePoints(next map[peer.ID]storePoint) []transport.SourcePoint {
+	out := make([]transport.SourcePoint, 0, len(next))
+	for p, sp := range next {
+		if sp.aside {
+			continue
+		}
+		pt := transport.SourcePoint{Source: storeName(p), Done: sp.done}
+		if !sp.done {
+			pt.At = time.Unix(0, sp.at)
+		}
+		out = append(out, pt)
+	}
+	slices.SortFunc(out, func(a, b transport.SourcePoint) int { return strings.Compare(a.Source, b.Source) })
+	return out
 }
 
 // storeAnswer is one store's answer to a History call.

@@ -11,10 +11,13 @@ import (
 
 // storePoint is one store's place in a chain of History calls (a TruncatedError's
 // Resume state): done (it answered in full: not asked again), or the time from which it
-// is asked next (its own cut; it answered up to there).
+// is asked next (its own cut; it answered up to there). A store set aside (stalled at its
+// own since twice) is done in the chain but has no point of its own (not listed in
+// TruncatedError.Sources).
 type storePoint struct {
-	done bool
-	at   int64 // unix ns; unused when done
+	done  bool
+	aside bool  // with done
+	at    int64 // unix ns; unused when done
 }
 
 // resumeState is the decoded Resume state of a History answer: the query it continues
@@ -24,8 +27,9 @@ type resumeState struct {
 	stores   map[peer.ID]storePoint
 }
 
-// resumeVersion opens an encoded state; a state from another version is ignored.
-const resumeVersion = 1
+// resumeVersion opens an encoded state; a state from another version is ignored
+// (version 2: a store's flag may say set aside).
+const resumeVersion = 2
 
 // resumeQuery binds a state to the query (topics sorted and de-duplicated, until).
 func resumeQuery(topics []string, until time.Time) [32]byte {
@@ -43,8 +47,8 @@ func resumeQuery(topics []string, until time.Time) [32]byte {
 }
 
 // encodeResume encodes a state: version, query binding (32 bytes), complete (8), then
-// per store (in peer id order) the id's length (2) and bytes, a done flag (1) and the
-// point (8).
+// per store (in peer id order) the id's length (2) and bytes, a flag (1: 0 cut, 1 done,
+// 2 set aside) and the point (8).
 func encodeResume(topics []string, until time.Time, st resumeState) []byte {
 	q := resumeQuery(topics, until)
 	out := append([]byte{resumeVersion}, q[:]...)
@@ -58,11 +62,14 @@ func encodeResume(topics []string, until time.Time, st resumeState) []byte {
 		sp := st.stores[p]
 		out = binary.BigEndian.AppendUint16(out, uint16(len(p)))
 		out = append(out, p...)
-		done := byte(0)
-		if sp.done {
-			done = 1
+		flag := byte(0)
+		switch {
+		case sp.aside:
+			flag = 2
+		case sp.done:
+			flag = 1
 		}
-		out = append(out, done)
+		out = append(out, flag)
 		out = binary.BigEndian.AppendUint64(out, uint64(sp.at))
 	}
 	return out
@@ -88,14 +95,15 @@ func decodeResume(b []byte, topics []string, since, until time.Time) map[peer.ID
 			return nil
 		}
 		n := int(binary.BigEndian.Uint16(rest))
-		if len(rest) < 2+n+1+8 || rest[2+n] > 1 {
+		if len(rest) < 2+n+1+8 || rest[2+n] > 2 {
 			return nil
 		}
 		p := peer.ID(rest[2 : 2+n])
 		if _, dup := out[p]; dup {
 			return nil
 		}
-		out[p] = storePoint{done: rest[2+n] == 1, at: int64(binary.BigEndian.Uint64(rest[3+n:]))}
+		flag := rest[2+n]
+		out[p] = storePoint{done: flag >= 1, aside: flag == 2, at: int64(binary.BigEndian.Uint64(rest[3+n:]))}
 		rest = rest[2+n+1+8:]
 	}
 	return out

@@ -227,7 +227,7 @@ func FuzzDecodeResume(f *testing.F) {
 	topics := []string{"/a/1/x/proto", "/b/1/y/proto"}
 	base := time.Unix(1_700_000_000, 0)
 	f.Add(encodeResume(topics, time.Time{}, resumeState{complete: base.UnixNano(), stores: map[peer.ID]storePoint{
-		"peer-one": {at: base.Add(time.Minute).UnixNano()}, "peer-two": {done: true}, "": {at: base.UnixNano()}}}))
+		"peer-one": {at: base.Add(time.Minute).UnixNano()}, "peer-two": {done: true}, "": {at: base.UnixNano()}, "aside": {done: true, aside: true}}}))
 	f.Add(encodeResume(topics, time.Time{}, resumeState{complete: base.UnixNano()}))
 	f.Add([]byte{resumeVersion})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -1,0 +1,152 @@
+package protocol
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/chorus-im/chorus/transport"
+)
+
+// Store sync points (spec "Resume points per store"): between Syncs, each topic keeps,
+// beside its last sync (the earliest point of a store still cut short, which every store
+// without a point of its own is asked from), the points of the stores a Sync cut short
+// left further on — one that answered in full at the Sync's start, one cut short at its
+// own cut — by the name the transport gives the store (transport.SourcePoint). The next
+// Sync hands them to the transport (transport.WithSourcePoints), so one store cutting
+// its answers just past the query's start no longer makes every Sync fetch the other
+// stores' window again from its cut. A point is an optimisation only: it is written
+// after what the answers brought was stored, with the last sync, and counts only while
+// it is later than the last sync.
+const (
+	// maxSyncPoints bounds the stores whose point a topic keeps (the latest points).
+	maxSyncPoints = 16
+	// maxStoreName bounds the length of a store name kept (longer: no point).
+	maxStoreName = 256
+)
+
+// storePoints returns the points of the stores kept for topicList (since: each topic's
+// query start, its last sync minus syncMargin) to hand the Sync's History calls: for
+// each store, the earliest over the topics of its own point (a topic without one: the
+// topic's since) minus syncMargin, if later than from (the query's start). A mark is
+// never past the previous Sync's start plus syncMargin (syncPointsToKeep); one past now
+// plus syncMargin (a clock set back) counts as that.
+func (t *txn) storePoints(topicList []string, since map[string]time.Time, from, now time.Time) (map[string]time.Time, error) {
+	kept := make(map[string]map[string]time.Time, len(topicList))
+	for _, topic := range topicList {
+		pts, err := t.SyncPoints(topic)
+		if err != nil {
+			return nil, err
+		}
+		kept[topic] = pts
+	}
+	return queryPoints(kept, topicList, since, from, now), nil
+}
+
+// queryPoints is storePoints over the marks kept (topic → store → mark).
+func queryPoints(kept map[string]map[string]time.Time, topicList []string, since map[string]time.Time, from, now time.Time) map[string]time.Time {
+	stores := map[string]bool{}
+	for _, topic := range topicList {
+		for s := range kept[topic] {
+			stores[s] = true
+		}
+	}
+	var out map[string]time.Time
+	for s := range stores {
+		var at time.Time
+		for i, topic := range topicList {
+			q := since[topic]
+			if p, ok := kept[topic][s]; ok {
+				if p = minTime(p, now.Add(syncMargin)).Add(-syncMargin); p.After(q) {
+					q = p
+				}
+			}
+			if i == 0 || q.Before(at) {
+				at = q
+			}
+		}
+		if at.After(from) {
+			if out == nil {
+				out = map[string]time.Time{}
+			}
+			out[s] = at
+		}
+	}
+	return out
+}
+
+// keepSyncProgress records that the history of topicList is fetched up to from (a later
+// Sync resumes there, not at the start of a flood), and each store's point (sources, of
+// the truncated answer that ended at from; the Sync started at now).
+func (c *Client) keepSyncProgress(ctx context.Context, topicList []string, since map[string]time.Time, from time.Time, sources []transport.SourcePoint, now time.Time) error {
+	return c.tx(ctx, func(t *txn) error {
+		for _, topic := range topicList {
+			last := since[topic].Add(syncMargin)
+			if since[topic].Before(from) {
+				last = from.Add(syncMargin)
+				if err := t.SetLastSync(topic, last); err != nil {
+					return err
+				}
+			}
+			if err := t.SetSyncPoints(topic, syncPointsToKeep(sources, now, last, now.Add(-c.opt.historyWindow))); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// syncPointsToKeep returns the sync marks to keep for sources (a truncated answer's
+// store points) of a Sync that started at now, for a topic whose last sync is last: a
+// store that answered in full at now (asked next from now minus syncMargin, as after a
+// complete Sync), one cut short at its cut plus syncMargin (asked next from its cut) or
+// at now if its cut is not before now (no point in the future). Only marks later than
+// last (others say nothing the last sync does not) and not before oldest (the history
+// window) are kept, at most maxSyncPoints, the latest; a store not in sources (no longer
+// a store, or failing before it was cut) is forgotten.
+func syncPointsToKeep(sources []transport.SourcePoint, now, last, oldest time.Time) map[string]time.Time {
+	type point struct {
+		store string
+		mark  time.Time
+	}
+	var pts []point
+	for _, sp := range sources {
+		if sp.Source == "" || len(sp.Source) > maxStoreName {
+			continue
+		}
+		mark := now
+		if !sp.Done && sp.At.Before(now) {
+			mark = sp.At.Add(syncMargin)
+		}
+		if !mark.After(last) || mark.Before(oldest) {
+			continue
+		}
+		pts = append(pts, point{sp.Source, mark})
+	}
+	if len(pts) == 0 {
+		return nil
+	}
+	slices.SortFunc(pts, func(a, b point) int {
+		return cmp.Or(b.mark.Compare(a.mark), strings.Compare(a.store, b.store))
+	})
+	out := make(map[string]time.Time, min(len(pts), maxSyncPoints))
+	for _, p := range pts {
+		if len(out) == maxSyncPoints {
+			break
+		}
+		if _, dup := out[p.store]; !dup {
+			out[p.store] = p.mark
+		}
+	}
+	return out
+}
+
+// minTime returns the earlier of a and b.
+func minTime(a, b time.Time) time.Time {
+	if a.Before(b) {
+		return a
+	}
+	return b
+}
