@@ -229,12 +229,22 @@ func Evaluate(p *Package, targets []Target) []Check {
 			continue
 		}
 		for _, term := range t.Terms {
-			fr, ok := p.Lookup(term.Name)
+			// A term is a benchmark's ns/op, or another of its metrics: "Name:metric".
+			name, metric, found := strings.Cut(term.Name, ":")
+			if !found {
+				metric = "ns/op"
+			}
+			fr, ok := p.Lookup(name)
 			if !ok {
 				c.Missing = term.Name
 				break
 			}
-			c.Floor += term.Coef * fr.Metrics["ns/op"]
+			fv, ok := fr.Metrics[metric]
+			if !ok {
+				c.Missing = term.Name
+				break
+			}
+			c.Floor += term.Coef * fv
 		}
 		if c.Missing == "" && c.Floor > 0 {
 			c.Ratio = v / c.Floor

@@ -31,12 +31,14 @@ Derive:ns/event <= 1.3 * (Floor/Secp256k1Sign)
 Seal/100B <= 20000 ns
 Seal/100B <= 1.3 * Floor/Secp256k1Sign
 Missing <= 1.0 * (Floor/Secp256k1Sign)
+Derive:ns/event <= 0.5 * (Derive:ns/op)
+Derive:ns/event <= 1.0 * (Derive:nothing)
 `))
 	if err != nil {
 		t.Fatal(err)
 	}
 	checks := Evaluate(run.Packages[0], targets)
-	if len(checks) != 5 {
+	if len(checks) != 7 {
 		t.Fatalf("got %d checks", len(checks))
 	}
 	if c := checks[0]; !c.OK || c.Floor != 25500 {
@@ -53,6 +55,12 @@ Missing <= 1.0 * (Floor/Secp256k1Sign)
 	}
 	if c := checks[4]; c.Missing != "Missing" {
 		t.Errorf("missing target: %+v", c)
+	}
+	if c := checks[5]; !c.OK || c.Floor != 2000000 {
+		t.Errorf("a term naming a metric: %+v", c)
+	}
+	if c := checks[6]; c.Missing != "Derive:nothing" {
+		t.Errorf("a term naming a missing metric: %+v", c)
 	}
 	var buf bytes.Buffer
 	Write(&buf, run, map[string][]Target{"example.com/x/senderkeys": targets})
