@@ -67,6 +67,9 @@ var (
 	ErrBadContactCode = errors.New("protocol: invalid contact code")
 	ErrRunning        = errors.New("protocol: Run is already running")
 	ErrInvalidContent = errors.New("protocol: invalid message content")
+	// ErrInternal: the call's transaction hit a bug in the engine (a panic, recovered and
+	// logged with its stack at Error level): nothing of it was stored.
+	ErrInternal = errors.New("protocol: internal error (recovered panic; see the log)")
 	// ErrUnsupportedGroup is returned for an operation of key schedule v2 on a group of
 	// the v1 schedule.
 	ErrUnsupportedGroup = errors.New("protocol: not available for a group of the v1 key schedule")
