@@ -171,6 +171,13 @@ func (a *ahead) run() {
 // do opens j's payload as epoch.OpenOuter would (the live epochs tried newest first) and
 // checks the signature of the message it carries.
 func (a *ahead) do(j *aheadJob, r *aheadResult) {
+	defer func() {
+		// A panic here (network input, on a worker goroutine) leaves the envelope to the
+		// sequential processing, where a panic is contained (contain.go).
+		if recover() != nil {
+			*r = aheadResult{}
+		}
+	}()
 	var frame []byte
 	var ep epoch.Epoch
 	for i := len(j.live.epochs) - 1; i >= 0 && frame == nil; i-- {

@@ -404,6 +404,7 @@ func (c *Client) tx(ctx context.Context, fn func(t *txn) error) error {
 	if err == nil {
 		c.publishQueued(ctx, t.sends) // messages the transaction queued on its own (multi-device relays)
 	}
+	c.afterInternal(ctx, err)
 	return err
 }
 
@@ -416,7 +417,14 @@ func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
 // actions run).
 func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error) {
 	var t *txn
-	err := c.store.WithTx(ctx, func(st storage.StoreTx) error {
+	err := c.store.WithTx(ctx, func(st storage.StoreTx) (err error) {
+		// A panic below (a bug, maybe reached by network input) fails this transaction
+		// instead of the process: rolled back like any failure (contain.go).
+		defer func() {
+			if r := recover(); r != nil {
+				err = c.recovered(r)
+			}
+		}()
 		t = &txn{StoreTx: st, c: c}
 		t.after = t.afterBuf[:0]
 		if err := t.recordMarks(ctx); err != nil {

@@ -224,9 +224,10 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, a 
 	leave := c.enter(ctx)
 	c.mu.Lock()
 	c.junk.sync(len(c.hints) + len(c.groups))
-	none, pre := c.keyless(ctx, topic, payload)
-	var err error
-	if none {
+	none, pre, err := c.keylessContained(ctx, topic, payload)
+	if err != nil {
+		// keyless panicked (contain.go): no key tried, nothing to store but the marker
+	} else if none {
 		err = errNoKey
 		if isSessionFrame(topic, payload, c) {
 			err = errNoHint
@@ -252,6 +253,7 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, a 
 	c.mu.Unlock()
 	leave() // before publishing: publishClaimed runs its own transaction
 	c.publishQueued(ctx, sends)
+	c.afterInternal(ctx, err)
 	return err
 }
 
