@@ -1,0 +1,85 @@
+package protocol_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"slices"
+	"testing"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol"
+)
+
+// TestReview14PoisonedRecordsChainedRekey (review 14): converge10's records of provisional
+// events are bounded (epoch.MaxProvisional = 32) and a record is dropped only once no id
+// it depends on is held unseen. One rekey of a member naming a made-up prev id (held on
+// its word for good: the id never comes) makes every later key event of the group
+// provisional — each names the frontier, which descends from a recorded event — so after
+// 32 ordinary rekeys every member's records are full, for good. Review 12's chained-rekey
+// order (TestReview12RetractChainedRekey: x, departed, rekeys RX over the heal H and RX2
+// over RX; late, handed both before L, then gets L and H) is then what it was before
+// converge10: RX, out of the frontier and unrecorded, is never retracted, and late stays
+// on an epoch RX2 makes.
+//
+// The scene: before x's backup, admin publishes a rekey whose prev names its frontier and
+// a made-up id (SetRekeyPrevHookForTest), then des, admin and other rekey 32 times in
+// turn (everyone settled after each). Asserted as in chainedRekey: after L and H late's
+// frontier is {H}; then late's text is not opened by x and the members read each other.
+func TestReview14PoisonedRecordsChainedRekey(t *testing.T) {
+	ctx := context.Background()
+	poison := func(s *leaverRekey) {
+		all := []*peer{s.des, s.admin, s.other, s.late, s.x}
+		madeUp := epoch.ID(sha256.Sum256([]byte("review 14: an id that never comes")))
+		protocol.SetRekeyPrevHookForTest(s.admin.c, func(f epoch.Frontier) epoch.Frontier {
+			prev := append(slices.Clone(f), madeUp)
+			slices.SortFunc(prev, func(a, b epoch.ID) int { return bytes.Compare(a[:], b[:]) })
+			return prev
+		})
+		must(t, s.admin.c.Rekey(ctx, s.g))
+		protocol.SetRekeyPrevHookForTest(s.admin.c, nil)
+		s.tn.settle(all...)
+		for i := range epoch.MaxProvisional {
+			must(t, []*peer{s.des, s.admin, s.other}[i%3].c.Rekey(ctx, s.g))
+			s.tn.settle(all...)
+		}
+		waitSameEpoch(s.tn, s.g, all...)
+		t.Logf("records after a made-up prev and %d rekeys: late %d, admin %d, other %d (bound %d)", epoch.MaxProvisional,
+			protocol.RecordedForTest(s.late.c, s.g), protocol.RecordedForTest(s.admin.c, s.g),
+			protocol.RecordedForTest(s.other.c, s.g), epoch.MaxProvisional)
+	}
+	s := newLeaverRekeyWith(t, 1401, nil, nil, poison)
+	tn, g, admin, other, late, x := s.tn, s.g, s.admin, s.other, s.late, s.x
+	protocol.SetRekeyPrevHookForTest(x.c, nil)
+	n := len(s.rec.stop())
+	s.rec.start()
+	must(t, x.c.Rekey(ctx, g))
+	_, fx, _ := protocol.EpochInfo(x.c, g)
+	if len(fx) != 1 || fx[0] == s.rx {
+		t.Fatalf("precondition: x did not rekey over RX (frontier %s)", shortFrontier(fx))
+	}
+	rx2 := fx[0]
+	var chained [][]byte
+	for _, env := range newPubs(s.rec, n) {
+		if f := protocol.OpenFrameForTest(protocol.LiveEpochsForTest(x.c, g), g, env.Topic, env.Payload); env.Topic == s.topic && f.Block != nil && f.Block.Event == rx2 {
+			chained = append(chained, env.Payload)
+		}
+	}
+	if len(chained) == 0 {
+		t.Fatal("precondition: RX2 not recorded")
+	}
+	s.inject(late, s.rekey)
+	s.inject(late, chained)
+	if !protocol.AppliedKeyEventForTest(late.c, g, s.rx) || !protocol.AppliedKeyEventForTest(late.c, g, rx2) {
+		t.Fatalf("precondition: late (x a member there) did not apply RX and RX2")
+	}
+	t.Logf("late's records with RX and RX2 applied: %d", protocol.RecordedForTest(late.c, g))
+	s.inject(late, s.leave)
+	s.inject(late, s.heal)
+	if _, f, _ := protocol.EpochInfo(late.c, g); !slices.Equal(f, epoch.Frontier{s.healID}) {
+		logFrontiers(t, g, rx2, s.healID, admin, other, late)
+		t.Fatalf("after the heal: late's frontier %s, want the heal's %s (RX2 and RX retracted)", shortFrontier(f), shortFrontier(epoch.Frontier{s.healID}))
+	}
+	tn.settle(admin, other, late)
+	s.lateSendsUnreadByX(t, protocol.LiveEpochsForTest(x.c, g), rx2)
+}
