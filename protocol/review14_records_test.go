@@ -9,6 +9,7 @@ import (
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport/memory"
 )
 
 // TestReview14PoisonedRecordsChainedRekey (review 14): converge10's records of provisional
@@ -82,4 +83,50 @@ func TestReview14PoisonedRecordsChainedRekey(t *testing.T) {
 	}
 	tn.settle(admin, other, late)
 	s.lateSendsUnreadByX(t, protocol.LiveEpochsForTest(x.c, g), rx2)
+}
+
+// TestReview14ConcurrentAddFillsRecords (review 14): the records fill in honest operation
+// too. TestConcurrentMembershipChanges' scene: a removes c while b, concurrently, adds e
+// (and removes d). e never opens a's removal key event (sealed under an epoch e never
+// had); b's heal, which e gets, names it as a prev, so e holds that id unseen for good and
+// records the heal as provisional. Every later key event names a frontier descended from
+// it: after MaxProvisional + 2 ordinary rekeys by a and b (everyone on one epoch after
+// each), e's records are full (measured: 32 of 32; a and b: 0), for good — so at e the
+// retraction of review 12's chained rekeys (TestReview14PoisonedRecordsChainedRekey) is
+// refused from then on, with nobody doing anything wrong. Asserted: ordinary rekeys do not
+// exhaust e's records (fewer than MaxProvisional after them).
+func TestReview14ConcurrentAddFillsRecords(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 14}, 0)
+	a, b := tn.addPersistent("a"), tn.addPersistent("b")
+	c, d, e := tn.add("c"), tn.add("d"), tn.add("e")
+	tn.connect(a, b, c, d, e)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id, c.id, d.id)
+	must(t, err)
+	tn.settle()
+	must(t, a.c.AddAdmins(ctx, g, b.id))
+	tn.settle()
+	a.pause()
+	b.pause()
+	must(t, a.c.RemoveMembers(ctx, g, c.id))
+	must(t, b.c.AddMembers(ctx, g, e.id))
+	must(t, b.c.RemoveMembers(ctx, g, d.id))
+	a.restart()
+	b.restart()
+	tn.settle()
+	waitSameEpoch(tn, g, a, b, e)
+	t.Logf("after the concurrent changes: records a %d, b %d, e %d; ids e holds unseen that its records name: %d",
+		protocol.RecordedForTest(a.c, g), protocol.RecordedForTest(b.c, g), protocol.RecordedForTest(e.c, g),
+		len(protocol.HeldUnseenForTest(e.c, g)))
+	for i := range epoch.MaxProvisional + 2 {
+		must(t, []*peer{a, b}[i%2].c.Rekey(ctx, g))
+		tn.settle(a, b, e)
+	}
+	waitSameEpoch(tn, g, a, b, e)
+	ra, rb, re := protocol.RecordedForTest(a.c, g), protocol.RecordedForTest(b.c, g), protocol.RecordedForTest(e.c, g)
+	t.Logf("after %d rekeys: records a %d, b %d, e %d (bound %d); schedule state a %d B, e %d B", epoch.MaxProvisional+2, ra, rb, re, epoch.MaxProvisional,
+		protocol.ScheduleSizeForTest(a.c, g), protocol.ScheduleSizeForTest(e.c, g))
+	if re >= epoch.MaxProvisional {
+		t.Errorf("e's records are full (%d of %d) after ordinary rekeys: every later key event is provisional at e for good", re, epoch.MaxProvisional)
+	}
 }
