@@ -27,6 +27,9 @@ import (
 // a made-up id (SetRekeyPrevHookForTest), then des, admin and other rekey 32 times in
 // turn (everyone settled after each). Asserted as in chainedRekey: after L and H late's
 // frontier is {H}; then late's text is not opened by x and the members read each other.
+// Measured with the frontier check not fatal: late stays on {RX2}, heals (x opens
+// nothing), but its heal never reaches the others' epoch: no common epoch in
+// waitSameEpoch's 30 s (late cut off from the group, as before converge10).
 func TestReview14PoisonedRecordsChainedRekey(t *testing.T) {
 	ctx := context.Background()
 	poison := func(s *leaverRekey) {
