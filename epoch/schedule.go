@@ -96,7 +96,8 @@ func (s *Schedule) Superseded(id ID) bool { return s.known.flag(id)&flagSupersed
 
 // Apply applies a key event. The resulting frontier depends only on the set of events
 // applied, not on their order (an id named as prev before it is applied never enters the
-// frontier). Errors: ErrMalformed (prev not canonical or naming the event itself),
+// frontier). Errors: ErrMalformed (prev not canonical or naming the event itself, or the
+// event would leave the frontier empty: a cycle of prev, review 14),
 // ErrDuplicate, ErrFrontierFull, ErrTooManyEvents; the schedule is then unchanged.
 // Seeds and contributions of events that leave the frontier are deleted, and every stored
 // contribution is deleted when the frontier changes (it was computed for the old one).
@@ -136,6 +137,13 @@ func (s *Schedule) apply(ev Event, hold []ID, by Author) error {
 	slices.SortFunc(next, func(a, b ID) int { return bytes.Compare(a[:], b[:]) })
 	if len(next) > MaxFrontier {
 		return fmt.Errorf("%w: %d events", ErrFrontierFull, len(next))
+	}
+	if len(next) == 0 {
+		// Every applied event named by another: the applied set holds a cycle of prev
+		// (ids that commit to no prev — a legacy rekey's, a membership key event's — let a
+		// member name an event before making it; review 14, TestReview14PrevCycle). An
+		// acyclic set always has a frontier event, so this refuses no honest event.
+		return fmt.Errorf("%w: %s would leave the frontier empty (a cycle of prev)", ErrMalformed, ev.ID)
 	}
 	s.known = s.known.applied(ev)
 	if len(hold) > 0 {
