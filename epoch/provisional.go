@@ -127,9 +127,9 @@ func (s *Schedule) appendRecords(b []byte) []byte {
 // readRecords reads the records into n, whose known ids and frontier are decoded: strict
 // (ids ascending, at most MaxProvisional, each applied and provisional, its prev marked
 // superseded and a frontier event's the same as its entry's, its origin matching its id).
-func (n *Schedule) readRecords(r *reader) error {
+func (n *Schedule) readRecords(r *reader, none bool) error {
 	c := int(r.u8())
-	if r.err == nil && (c == 0 || c > MaxProvisional) { // none: version 2
+	if r.err == nil && (c == 0 && !none || c > MaxProvisional) { // none: version 2 (version 4: 0 allowed)
 		return fmt.Errorf("%w: %d records", ErrMalformed, c)
 	}
 	var last ID

@@ -106,9 +106,20 @@ func TestRetractChain(t *testing.T) {
 	if !s.Frontier().Equal(Frontier{heal}) {
 		t.Fatalf("frontier after the heal: %d events, want {H}", len(s.Frontier()))
 	}
-	// A later copy of RX2's block: a duplicate of nothing applied, superseded: never enters.
-	if err := s.ApplyKnown(Event{ID: rx2, Prev: Frontier{rx}, Rekey: &o2}, x); err != nil || !s.Frontier().Equal(Frontier{heal}) {
-		t.Fatalf("RX2 again: %v, frontier %d events", err, len(s.Frontier()))
+	// A later copy of RX2's block, and x's next rekey over RX2 (review 14): refused
+	// (ErrRetracted), the schedule unchanged, also after a round trip (state version 4).
+	s = roundTrip(t, s)
+	if enc := marshalState(t, s); enc[1] != stateVersion || !s.Retracted(rx) || !s.Retracted(rx2) || s.Retracted(heal) {
+		t.Fatalf("state version %d; retracted: RX %v, RX2 %v, H %v", enc[1], s.Retracted(rx), s.Retracted(rx2), s.Retracted(heal))
+	}
+	before := marshalState(t, s)
+	o3 := RekeyOrigin{Headed: true}
+	o3.Author[0], o3.Nonce[0] = 1, 3
+	rx3 := o3.ID(s.Group(), Frontier{rx2})
+	for _, ev := range []Event{{ID: rx2, Prev: Frontier{rx}, Rekey: &o2}, {ID: rx3, Prev: Frontier{rx2}, Rekey: &o3}, {ID: testID("k"), Prev: mustFrontier(t, heal, rx)}} {
+		if err := s.ApplyKnown(ev, x); !errors.Is(err, ErrRetracted) || !slices.Equal(marshalState(t, s), before) {
+			t.Fatalf("an event naming a retracted one, or one again: %v (changed %v)", err, !slices.Equal(marshalState(t, s), before))
+		}
 	}
 }
 
@@ -192,7 +203,7 @@ func TestRecordsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	enc := marshalState(t, plain)
-	bad := append(append([]byte{stateMagic, stateVersion}, enc[2:]...), 0)
+	bad := append(append([]byte{stateMagic, stateVersionRecords}, enc[2:]...), 0)
 	if err := NewSchedule(ID{}).UnmarshalBinary(bad); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("version 3 without records: %v", err)
 	}
@@ -200,7 +211,7 @@ func TestRecordsBounded(t *testing.T) {
 	one, f0, _, rx, _ := chainScene(t)
 	enc = marshalState(t, one)
 	at := len(enc) - (IDSize + 1 + IDSize + 1 + InstallationSize + NonceSize + 1 + IDSize) // RX's record, the last
-	if enc[1] != stateVersion || enc[at-1] != 1 || [IDSize]byte(enc[at:at+IDSize]) != rx {
+	if enc[1] != stateVersionRecords || enc[at-1] != 1 || [IDSize]byte(enc[at:at+IDSize]) != rx {
 		t.Fatal("precondition: RX's record not where expected")
 	}
 	notProv := append(slices.Clone(enc[:at]), f0[:]...)
