@@ -19,16 +19,16 @@ type undoRecord struct {
 	origin *RekeyOrigin
 }
 
-// noteProvisional records applied event ev if it is provisional — a prev it names is an
-// unseen id held on some author's word, or a recorded event — within MaxProvisional, and
-// drops the records no longer needed (pruneRecords). Review 12 (Known limits (2),
+// noteProvisional records applied event ev, applied on by's word (zero: Apply, our own),
+// if it is provisional and worth a record (recordable), within MaxProvisional, and drops
+// the records no longer needed (pruneRecords). Review 12 (Known limits (2),
 // TestReview12RetractChainedRekey, TestReview12RetractedRekeyDescendant): a departed
 // author's second rekey RX2 over RX, or a member's own rekey K over RX, took RX out of
 // the frontier with its prev set, so that RX, named by nothing in the frontier, was never
 // retracted when the heal it named came, and the member stayed on an epoch the group
 // never had.
-func (s *Schedule) noteProvisional(ev Event) {
-	if _, ok := s.rec[ev.ID]; !ok && s.pending(ev.Prev) && len(s.rec) < MaxProvisional {
+func (s *Schedule) noteProvisional(ev Event, by Author) {
+	if _, ok := s.rec[ev.ID]; !ok && s.recordable(ev.Prev, by) && len(s.rec) < MaxProvisional {
 		r := undoRecord{prev: ev.Prev.clone()}
 		if ev.Rekey != nil {
 			o := *ev.Rekey
@@ -44,8 +44,8 @@ func (s *Schedule) noteProvisional(ev Event) {
 }
 
 // reprev gives recorded event ev.ID the prev set its signed block names (SeenPrev), and
-// records it if that makes it provisional.
-func (s *Schedule) reprev(ev Event) {
+// records it if that makes it provisional (by: the block's author).
+func (s *Schedule) reprev(ev Event, by Author) {
 	if r, ok := s.rec[ev.ID]; ok {
 		s.rec[ev.ID] = undoRecord{prev: ev.Prev.clone(), origin: r.origin}
 		s.pruneRecords()
@@ -55,7 +55,109 @@ func (s *Schedule) reprev(ev Event) {
 	if x, ok := s.origin[ev.ID]; ok {
 		o = &x
 	}
-	s.noteProvisional(Event{ID: ev.ID, Prev: ev.Prev, Rekey: o})
+	s.noteProvisional(Event{ID: ev.ID, Prev: ev.Prev, Rekey: o}, by)
+}
+
+// recordable reports whether an event applied on by's word with prev set prev is recorded
+// (review 14, TestReview14RecordsPoisoned, TestReview14ConcurrentAddFillsRecords: with
+// every provisional event recorded, one id never met — a made-up prev, the removal an
+// added member never opens — made every later key event of the group provisional, each
+// naming a frontier descended from a recorded one, and the records were full for good
+// after 32 ordinary key events): prev names an unseen id held on some author's word (a
+// root), or a recorded event of whose roots' holders by is one (the departed author's
+// next rekey over its own: RX2 over RX), or by is zero (our own event: K over RX). A
+// member's event over another author's recorded one is applied without a record: what
+// it names can no longer be retracted once it leaves the frontier (dropLost).
+func (s *Schedule) recordable(prev Frontier, by Author) bool {
+	var named []ID
+	for _, p := range prev {
+		if s.known.flag(p)&(flagApplied|flagHeld) == flagHeld {
+			return true
+		}
+		if _, ok := s.rec[p]; ok {
+			named = append(named, p)
+		}
+	}
+	if len(named) == 0 {
+		return false
+	}
+	if by == (Author{}) {
+		return true
+	}
+	return slices.Contains(s.rootHolders(named), by)
+}
+
+// rootHolders returns the authors holding the unseen ids that recorded events ids and
+// their recorded ancestors name.
+func (s *Schedule) rootHolders(ids []ID) []Author {
+	var out []Author
+	seen := map[ID]bool{}
+	for len(ids) > 0 {
+		id := ids[len(ids)-1]
+		ids = ids[:len(ids)-1]
+		r, ok := s.rec[id]
+		if !ok || seen[id] {
+			continue
+		}
+		seen[id] = true
+		for _, p := range r.prev {
+			if h, held := s.known.holder(p); held && s.known.flag(p)&flagApplied == 0 && !slices.Contains(out, h) {
+				out = append(out, h)
+			}
+			ids = append(ids, p)
+		}
+	}
+	return out
+}
+
+// dropLost drops the records that can no longer serve (review 14): those of the recorded
+// events that lost names — the prev sets of applied events leaving the frontier (or never
+// entering it) without a record, which the schedule keeps nowhere from then on — and of
+// their recorded ancestors. Retract would refuse any of them (an applied event kept
+// nowhere names a descendant); the events they made provisional then follow
+// (pruneRecords).
+func (s *Schedule) dropLost(lost []Frontier) {
+	var drop []ID
+	for _, p := range lost {
+		for _, q := range p {
+			if _, ok := s.rec[q]; ok {
+				drop = append(drop, q)
+			}
+		}
+	}
+	for len(drop) > 0 {
+		id := drop[len(drop)-1]
+		drop = drop[:len(drop)-1]
+		r, ok := s.rec[id]
+		if !ok {
+			continue
+		}
+		delete(s.rec, id)
+		for _, q := range r.prev {
+			if _, ok := s.rec[q]; ok {
+				drop = append(drop, q)
+			}
+		}
+	}
+	s.pruneRecords()
+}
+
+// lostBy returns the prev sets of the events that the change from frontier old to next
+// leaves kept nowhere: frontier events leaving it unrecorded, and ev (the event applied;
+// nil: none) if it is not in next and unrecorded. Called before dropLeft.
+func (s *Schedule) lostBy(old, next Frontier, ev *Event) []Frontier {
+	var lost []Frontier
+	for _, f := range old {
+		if _, rec := s.rec[f]; !rec && !next.Contains(f) {
+			lost = append(lost, s.prev[f])
+		}
+	}
+	if ev != nil {
+		if _, rec := s.rec[ev.ID]; !rec && !next.Contains(ev.ID) {
+			lost = append(lost, ev.Prev)
+		}
+	}
+	return lost
 }
 
 // pending reports whether prev names an unseen id held on an author's word or a recorded

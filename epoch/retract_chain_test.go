@@ -172,17 +172,24 @@ func TestRetractDescendant(t *testing.T) {
 }
 
 // TestRecordsBounded: provisional events past MaxProvisional are applied without a record;
-// the state still round-trips; a decoded state holding a record of an event that is not
-// provisional, or version 3 without records, is malformed.
+// the state still round-trips; while the first of them is in the frontier Retract takes it
+// with the recorded chain; once it leaves the frontier (kept nowhere) the records it
+// descends from are dropped (review 14: Retract would refuse them), and Retract(RX) is
+// refused, the schedule unchanged. A decoded state holding a record of an event that is
+// not provisional, or version 3 without records, is malformed.
 func TestRecordsBounded(t *testing.T) {
-	s, _, _, rx, x := chainScene(t)
+	s, f0, _, rx, x := chainScene(t)
 	last := rx
-	for i := range MaxProvisional + 3 {
+	chain := func(i int) {
+		t.Helper()
 		id := testID("chain " + string(rune('a'+i)))
 		if err := s.ApplyKnown(Event{ID: id, Prev: Frontier{last}}, x); err != nil {
 			t.Fatal(err)
 		}
 		last = id
+	}
+	for i := range MaxProvisional {
+		chain(i)
 	}
 	if n := len(s.Recorded()); n != MaxProvisional {
 		t.Fatalf("%d recorded, want %d", n, MaxProvisional)
@@ -191,10 +198,18 @@ func TestRecordsBounded(t *testing.T) {
 	if len(back.Recorded()) != MaxProvisional {
 		t.Fatalf("decoded %d records", len(back.Recorded()))
 	}
-	// The last chain event has no record and names an unrecorded one: Retract(RX) stops at
-	// it (the frontier event names an applied, unrecorded id): refused, unchanged.
+	// The last chain event, unrecorded, is in the frontier: retracted with the chain.
+	if gone, err := back.Retract(rx, x, Frontier{f0}); err != nil || len(gone) != MaxProvisional+1 || !back.Frontier().Equal(Frontier{f0}) {
+		t.Fatalf("Retract(RX) with the frontier event past the bound: %v, %d gone", err, len(gone))
+	}
+	// The next one takes it out of the frontier, kept nowhere: every record of the chain
+	// is dropped, and Retract(RX) is refused, unchanged.
+	chain(MaxProvisional)
+	if n := len(s.Recorded()); n != 0 {
+		t.Fatalf("%d recorded after an unrecorded event left the frontier, want 0", n)
+	}
 	before := marshalState(t, s)
-	if _, err := s.Retract(rx, x, nil); !errors.Is(err, ErrMismatch) || !slices.Equal(marshalState(t, s), before) {
+	if _, err := s.Retract(rx, x, nil); !errors.Is(err, ErrSuperseded) || !slices.Equal(marshalState(t, s), before) {
 		t.Fatalf("Retract through an unrecorded event: %v (changed %v)", err, !slices.Equal(marshalState(t, s), before))
 	}
 	// Malformed: version 3 with no records.
