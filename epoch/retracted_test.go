@@ -1,6 +1,7 @@
 package epoch
 
 import (
+	"errors"
 	"slices"
 	"testing"
 )
@@ -71,4 +72,37 @@ func mustCurrentOf(t *testing.T, s *Schedule, f Frontier) Epoch {
 	}
 	s.live = append([]Epoch{e}, s.live...)
 	return e
+}
+
+// TestRetractedRefusedEveryPath: after Retract(RX), a key event naming RX is refused
+// (ErrRetracted, the schedule unchanged) whether it comes in its key block (ApplyKnown),
+// as a Welcome's join entry (ApplyWelcomed), as our own (Apply), or as the signed prev of
+// an entry applied before (SeenPrev).
+func TestRetractedRefusedEveryPath(t *testing.T) {
+	s, f0, heal, rx, x := chainScene(t)
+	if _, err := s.Retract(rx, x, Frontier{f0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ApplyKnown(Event{ID: heal, Prev: Frontier{f0}}, testAuthor("des")); err != nil {
+		t.Fatal(err)
+	}
+	entry := testID("entry")
+	if err := s.ApplyWelcomed(Event{ID: entry, Prev: Frontier{heal}}, testAuthor("w")); err != nil {
+		t.Fatal(err)
+	}
+	before := marshalState(t, s)
+	naming := Event{ID: testID("over rx"), Prev: mustFrontier(t, entry, rx)}
+	for name, apply := range map[string]func() error{
+		"ApplyKnown":    func() error { return s.ApplyKnown(naming, testAuthor("m")) },
+		"ApplyWelcomed": func() error { return s.ApplyWelcomed(naming, testAuthor("w")) },
+		"Apply":         func() error { return s.Apply(naming) },
+		"SeenPrev": func() error {
+			_, err := s.SeenPrev(Event{ID: entry, Prev: mustFrontier(t, heal, rx)}, testAuthor("m"))
+			return err
+		},
+	} {
+		if err := apply(); !errors.Is(err, ErrRetracted) || !slices.Equal(marshalState(t, s), before) {
+			t.Fatalf("%s of an event naming retracted RX: %v (changed %v)", name, err, !slices.Equal(marshalState(t, s), before))
+		}
+	}
 }
