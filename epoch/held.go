@@ -138,7 +138,6 @@ func (s *Schedule) SeenPrev(ev Event, by Author) (bool, error) {
 		s.known = s.known.hold(hold, by)
 	}
 	changed := !next.Equal(s.frontier)
-	old := s.frontier
 	s.frontier = next
 	if next.Contains(ev.ID) {
 		// The signed prev replaces the entry's: it is what our joins carry and what a
@@ -147,9 +146,6 @@ func (s *Schedule) SeenPrev(ev Event, by Author) (bool, error) {
 		s.prev[ev.ID] = ev.Prev.clone()
 	}
 	s.reprev(ev, by)
-	if len(s.rec) > 0 {
-		s.dropLost(s.lostBy(old, next, nil)) // ev was applied before
-	}
 	s.dropLeft(next)
 	for id, m := range s.material {
 		if !next.Contains(id) || (changed && m.kind == hasContribution) {

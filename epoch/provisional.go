@@ -67,7 +67,7 @@ func (s *Schedule) reprev(ev Event, by Author) {
 // root), or a recorded event of whose roots' holders by is one (the departed author's
 // next rekey over its own: RX2 over RX), or by is zero (our own event: K over RX). A
 // member's event over another author's recorded one is applied without a record: what
-// it names can no longer be retracted once it leaves the frontier (dropLost).
+// it names can no longer be retracted once it leaves the frontier (pruneRecords).
 func (s *Schedule) recordable(prev Frontier, by Author) bool {
 	var named []ID
 	for _, p := range prev {
@@ -110,56 +110,6 @@ func (s *Schedule) rootHolders(ids []ID) []Author {
 	return out
 }
 
-// dropLost drops the records that can no longer serve (review 14): those of the recorded
-// events that lost names — the prev sets of applied events leaving the frontier (or never
-// entering it) without a record, which the schedule keeps nowhere from then on — and of
-// their recorded ancestors. Retract would refuse any of them (an applied event kept
-// nowhere names a descendant); the events they made provisional then follow
-// (pruneRecords).
-func (s *Schedule) dropLost(lost []Frontier) {
-	var drop []ID
-	for _, p := range lost {
-		for _, q := range p {
-			if _, ok := s.rec[q]; ok {
-				drop = append(drop, q)
-			}
-		}
-	}
-	for len(drop) > 0 {
-		id := drop[len(drop)-1]
-		drop = drop[:len(drop)-1]
-		r, ok := s.rec[id]
-		if !ok {
-			continue
-		}
-		delete(s.rec, id)
-		for _, q := range r.prev {
-			if _, ok := s.rec[q]; ok {
-				drop = append(drop, q)
-			}
-		}
-	}
-	s.pruneRecords()
-}
-
-// lostBy returns the prev sets of the events that the change from frontier old to next
-// leaves kept nowhere: frontier events leaving it unrecorded, and ev (the event applied;
-// nil: none) if it is not in next and unrecorded. Called before dropLeft.
-func (s *Schedule) lostBy(old, next Frontier, ev *Event) []Frontier {
-	var lost []Frontier
-	for _, f := range old {
-		if _, rec := s.rec[f]; !rec && !next.Contains(f) {
-			lost = append(lost, s.prev[f])
-		}
-	}
-	if ev != nil {
-		if _, rec := s.rec[ev.ID]; !rec && !next.Contains(ev.ID) {
-			lost = append(lost, ev.Prev)
-		}
-	}
-	return lost
-}
-
 // pending reports whether prev names an unseen id held on an author's word or a recorded
 // event.
 func (s *Schedule) pending(prev Frontier) bool {
@@ -175,12 +125,29 @@ func (s *Schedule) pending(prev Frontier) bool {
 }
 
 // pruneRecords drops the records of events no longer provisional (every held id they
-// depend on applied, forgotten or released), and of events no longer applied.
+// depend on applied, forgotten or released), of events no longer applied, and of events
+// out of the frontier that neither a frontier event nor a recorded one names (review 14):
+// an applied event without a record names them, kept nowhere once it left the frontier
+// (or applied out of it), so Retract would refuse them; with them go the recorded events
+// only they name, and those only they made provisional. A state written before review 14
+// with full records of a chain that left the frontier unrecorded is emptied so at its
+// first key event. The frontier and its prev sets are the schedule's new ones.
 func (s *Schedule) pruneRecords() {
 	for changed := len(s.rec) > 0; changed; {
 		changed = false
+		named := make(map[ID]bool, len(s.frontier)+len(s.rec))
+		for _, f := range s.frontier {
+			for _, p := range s.prev[f] {
+				named[p] = true
+			}
+		}
+		for _, r := range s.rec {
+			for _, p := range r.prev {
+				named[p] = true
+			}
+		}
 		for id, r := range s.rec {
-			if s.known.flag(id)&flagApplied == 0 || !s.pending(r.prev) {
+			if s.known.flag(id)&flagApplied == 0 || !s.pending(r.prev) || !named[id] && !s.frontier.Contains(id) {
 				delete(s.rec, id)
 				changed = true
 			}

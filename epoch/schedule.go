@@ -154,18 +154,14 @@ func (s *Schedule) apply(ev Event, hold []ID, by Author) error {
 		s.known = s.known.hold(hold, by)
 	}
 	changed := !next.Equal(s.frontier)
-	old := s.frontier
 	s.frontier = next
-	s.noteProvisional(ev, by)
 	if next.Contains(ev.ID) {
 		s.prev[ev.ID] = ev.Prev.clone()
 		if ev.Rekey != nil {
 			s.setOrigin(ev.ID, *ev.Rekey)
 		}
 	}
-	if len(s.rec) > 0 {
-		s.dropLost(s.lostBy(old, next, &ev))
-	}
+	s.noteProvisional(ev, by) // after the frontier's prev sets: pruneRecords reads them
 	s.dropLeft(next)
 	for id, m := range s.material {
 		if !next.Contains(id) || (changed && m.kind == hasContribution) {
