@@ -121,9 +121,9 @@ func FuzzScheduleUnmarshal(f *testing.F) {
 			}
 			return
 		}
-		if enc := marshalState(t, s); data[1] == stateVersion && !bytes.Equal(enc, data) {
+		if enc := marshalState(t, s); data[1] >= stateVersionPlain && !bytes.Equal(enc, data) {
 			t.Fatal("accepted state is not canonical")
-		} else if data[1] != stateVersion { // version 1: re-encoded as the current version, canonically
+		} else if data[1] < stateVersionPlain { // version 1: re-encoded as the current version, canonically
 			var again Schedule
 			if err := again.UnmarshalBinary(enc); err != nil || !bytes.Equal(marshalState(t, &again), enc) {
 				t.Fatalf("a version %d state re-encoded is not canonical (%v)", data[1], err)
@@ -187,7 +187,8 @@ func FuzzOpenOuter(f *testing.F) {
 
 // FuzzApply interprets data as key events over a small alphabet of ids (each byte pair: an
 // id and a prev bitmask) and checks that the schedule's frontier is S \ P for the events it
-// accepted, computed directly.
+// accepted, computed directly, and that an event is refused as malformed only when it
+// would leave that frontier empty (a cycle of prev, review 14).
 func FuzzApply(f *testing.F) {
 	f.Add([]byte{0, 0, 1, 1, 2, 1, 3, 6})
 	f.Add([]byte{3, 6, 2, 1, 1, 1, 0, 0})
@@ -216,6 +217,14 @@ func FuzzApply(f *testing.F) {
 			case applied[e]:
 				if !errors.Is(err, ErrDuplicate) {
 					t.Fatalf("re-apply: %v", err)
+				}
+				continue
+			case errors.Is(err, ErrMalformed):
+				// Refused only when S ∪ {e} \ P would be empty (a cycle of prev).
+				for i := range n {
+					if (applied[i] || i == e) && !superseded[i] && !slices.Contains(pi, i) {
+						t.Fatalf("refused %d, which leaves %d in the frontier: %v", e, i, err)
+					}
 				}
 				continue
 			case err != nil:

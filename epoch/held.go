@@ -105,6 +105,9 @@ func (s *Schedule) SeenPrev(ev Event, by Author) (bool, error) {
 	if !ev.Prev.valid() || ev.Prev.Contains(ev.ID) {
 		return false, fmt.Errorf("%w: prev of %s not canonical or naming the event itself", ErrMalformed, ev.ID)
 	}
+	if err := s.notRetracted(ev); err != nil {
+		return false, err
+	}
 	var hold []ID // ids named only now, held on by's word
 	for _, p := range ev.Prev {
 		if !s.known.has(p) {
@@ -142,7 +145,7 @@ func (s *Schedule) SeenPrev(ev Event, by Author) (bool, error) {
 		// the entry's stayed for good, and honest Welcomes naming the event were refused).
 		s.prev[ev.ID] = ev.Prev.clone()
 	}
-	s.reprev(ev)
+	s.reprev(ev, by)
 	s.dropLeft(next)
 	for id, m := range s.material {
 		if !next.Contains(id) || (changed && m.kind == hasContribution) {

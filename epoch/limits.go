@@ -145,6 +145,9 @@ var (
 	ErrMismatch = errors.New("epoch: mismatch")
 	// ErrDecrypt reports an outer payload that no live epoch opens.
 	ErrDecrypt = errors.New("epoch: payload authentication failed")
+	// ErrRetracted reports a key event that was retracted, or whose prev names one
+	// (Schedule.Retract): refused, the schedule unchanged.
+	ErrRetracted = errors.New("epoch: key event retracted or naming a retracted event")
 )
 
 // ID is a key event id (a membership event digest or a rekey id), an epoch id, or any

@@ -19,16 +19,16 @@ type undoRecord struct {
 	origin *RekeyOrigin
 }
 
-// noteProvisional records applied event ev if it is provisional — a prev it names is an
-// unseen id held on some author's word, or a recorded event — within MaxProvisional, and
-// drops the records no longer needed (pruneRecords). Review 12 (Known limits (2),
+// noteProvisional records applied event ev, applied on by's word (zero: Apply, our own),
+// if it is provisional and worth a record (recordable), within MaxProvisional, and drops
+// the records no longer needed (pruneRecords). Review 12 (Known limits (2),
 // TestReview12RetractChainedRekey, TestReview12RetractedRekeyDescendant): a departed
 // author's second rekey RX2 over RX, or a member's own rekey K over RX, took RX out of
 // the frontier with its prev set, so that RX, named by nothing in the frontier, was never
 // retracted when the heal it named came, and the member stayed on an epoch the group
 // never had.
-func (s *Schedule) noteProvisional(ev Event) {
-	if _, ok := s.rec[ev.ID]; !ok && s.pending(ev.Prev) && len(s.rec) < MaxProvisional {
+func (s *Schedule) noteProvisional(ev Event, by Author) {
+	if _, ok := s.rec[ev.ID]; !ok && s.recordable(ev.Prev, by) && len(s.rec) < MaxProvisional {
 		r := undoRecord{prev: ev.Prev.clone()}
 		if ev.Rekey != nil {
 			o := *ev.Rekey
@@ -44,8 +44,8 @@ func (s *Schedule) noteProvisional(ev Event) {
 }
 
 // reprev gives recorded event ev.ID the prev set its signed block names (SeenPrev), and
-// records it if that makes it provisional.
-func (s *Schedule) reprev(ev Event) {
+// records it if that makes it provisional (by: the block's author).
+func (s *Schedule) reprev(ev Event, by Author) {
 	if r, ok := s.rec[ev.ID]; ok {
 		s.rec[ev.ID] = undoRecord{prev: ev.Prev.clone(), origin: r.origin}
 		s.pruneRecords()
@@ -55,7 +55,59 @@ func (s *Schedule) reprev(ev Event) {
 	if x, ok := s.origin[ev.ID]; ok {
 		o = &x
 	}
-	s.noteProvisional(Event{ID: ev.ID, Prev: ev.Prev, Rekey: o})
+	s.noteProvisional(Event{ID: ev.ID, Prev: ev.Prev, Rekey: o}, by)
+}
+
+// recordable reports whether an event applied on by's word with prev set prev is recorded
+// (review 14, TestReview14RecordsPoisoned, TestReview14ConcurrentAddFillsRecords: with
+// every provisional event recorded, one id never met — a made-up prev, the removal an
+// added member never opens — made every later key event of the group provisional, each
+// naming a frontier descended from a recorded one, and the records were full for good
+// after 32 ordinary key events): prev names an unseen id held on some author's word (a
+// root), or a recorded event of whose roots' holders by is one (the departed author's
+// next rekey over its own: RX2 over RX), or by is zero (our own event: K over RX). A
+// member's event over another author's recorded one is applied without a record: what
+// it names can no longer be retracted once it leaves the frontier (pruneRecords).
+func (s *Schedule) recordable(prev Frontier, by Author) bool {
+	var named []ID
+	for _, p := range prev {
+		if s.known.flag(p)&(flagApplied|flagHeld) == flagHeld {
+			return true
+		}
+		if _, ok := s.rec[p]; ok {
+			named = append(named, p)
+		}
+	}
+	if len(named) == 0 {
+		return false
+	}
+	if by == (Author{}) {
+		return true
+	}
+	return slices.Contains(s.rootHolders(named), by)
+}
+
+// rootHolders returns the authors holding the unseen ids that recorded events ids and
+// their recorded ancestors name.
+func (s *Schedule) rootHolders(ids []ID) []Author {
+	var out []Author
+	seen := map[ID]bool{}
+	for len(ids) > 0 {
+		id := ids[len(ids)-1]
+		ids = ids[:len(ids)-1]
+		r, ok := s.rec[id]
+		if !ok || seen[id] {
+			continue
+		}
+		seen[id] = true
+		for _, p := range r.prev {
+			if h, held := s.known.holder(p); held && s.known.flag(p)&flagApplied == 0 && !slices.Contains(out, h) {
+				out = append(out, h)
+			}
+			ids = append(ids, p)
+		}
+	}
+	return out
 }
 
 // pending reports whether prev names an unseen id held on an author's word or a recorded
@@ -73,12 +125,29 @@ func (s *Schedule) pending(prev Frontier) bool {
 }
 
 // pruneRecords drops the records of events no longer provisional (every held id they
-// depend on applied, forgotten or released), and of events no longer applied.
+// depend on applied, forgotten or released), of events no longer applied, and of events
+// out of the frontier that neither a frontier event nor a recorded one names (review 14):
+// an applied event without a record names them, kept nowhere once it left the frontier
+// (or applied out of it), so Retract would refuse them; with them go the recorded events
+// only they name, and those only they made provisional. A state written before review 14
+// with full records of a chain that left the frontier unrecorded is emptied so at its
+// first key event. The frontier and its prev sets are the schedule's new ones.
 func (s *Schedule) pruneRecords() {
 	for changed := len(s.rec) > 0; changed; {
 		changed = false
+		named := make(map[ID]bool, len(s.frontier)+len(s.rec))
+		for _, f := range s.frontier {
+			for _, p := range s.prev[f] {
+				named[p] = true
+			}
+		}
+		for _, r := range s.rec {
+			for _, p := range r.prev {
+				named[p] = true
+			}
+		}
 		for id, r := range s.rec {
-			if s.known.flag(id)&flagApplied == 0 || !s.pending(r.prev) {
+			if s.known.flag(id)&flagApplied == 0 || !s.pending(r.prev) || !named[id] && !s.frontier.Contains(id) {
 				delete(s.rec, id)
 				changed = true
 			}
@@ -127,9 +196,9 @@ func (s *Schedule) appendRecords(b []byte) []byte {
 // readRecords reads the records into n, whose known ids and frontier are decoded: strict
 // (ids ascending, at most MaxProvisional, each applied and provisional, its prev marked
 // superseded and a frontier event's the same as its entry's, its origin matching its id).
-func (n *Schedule) readRecords(r *reader) error {
+func (n *Schedule) readRecords(r *reader, none bool) error {
 	c := int(r.u8())
-	if r.err == nil && (c == 0 || c > MaxProvisional) { // none: version 2
+	if r.err == nil && (c == 0 && !none || c > MaxProvisional) { // none: version 2 (version 4: 0 allowed)
 		return fmt.Errorf("%w: %d records", ErrMalformed, c)
 	}
 	var last ID

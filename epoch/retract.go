@@ -24,11 +24,12 @@ func (s *Schedule) Origin(id ID) (RekeyOrigin, bool) {
 // event names, never applied and held on by's word (a retracted event, or an earlier event
 // of by's, named it first) is forgotten, as if they had never been applied, so that the
 // event, when it comes, enters the frontier; a prev held otherwise stays superseded
-// (another event named it first). The retracted ids stay known as superseded and not
-// applied (as Refuse records them: a member that applied one names it as prev without
-// being held for it). Their seeds and every contribution (computed for the old frontier)
-// are deleted; live epochs are not touched (an epoch computed with them is not derived
-// again). next is the prev of the event the caller applies right after the retraction
+// (another event named it first). The retracted ids stay known as superseded, not
+// applied and flagged retracted: an event naming one, or one of them again, is refused
+// from then on (ErrRetracted; review 14, TestReview14RekeyOverRetracted: the departed
+// author's rekey over its retracted one was applied here only). Their seeds and every
+// contribution (computed for the old frontier) are deleted, and the live epochs computed
+// with them that the schedule can name are retired (dropLiveWith). next is the prev of the event the caller applies right after the retraction
 // (nil: none): an applied prev id that next names needs no restoring, next supersedes it
 // again (review 12, TestReview12RetractBypassedByOldFrontier: a departed author's rekey
 // naming the frontier before its leave beside the heal was never retracted). It returns
@@ -100,6 +101,7 @@ func (s *Schedule) Retract(id ID, by Author, next Frontier) ([]ID, error) {
 			}
 		}
 	}
+	s.dropLiveWith(gone)
 	s.known = s.known.retracted(gone, drop, orphan)
 	s.frontier = slices.DeleteFunc(slices.Clone(s.frontier), func(f ID) bool { return slices.Contains(gone, f) })
 	s.dropLeft(s.frontier)
@@ -137,7 +139,7 @@ func (k knownSet) retracted(gone, drop, orphan []ID) knownSet {
 			out.unseen--
 			continue
 		case slices.Contains(gone, x): // applied (frontier or recorded)
-			fl = flagSuperseded
+			fl = flagSuperseded | flagRetracted
 			out.unseen++
 		}
 		out.ids, out.flags = append(out.ids, x), append(out.flags, fl)
@@ -151,4 +153,46 @@ func (k knownSet) retracted(gone, drop, orphan []ID) knownSet {
 		}
 	}
 	return out
+}
+
+// Retracted reports whether key event id was retracted (Retract): an event naming it, or
+// it again, is refused (ErrRetracted).
+func (s *Schedule) Retracted(id ID) bool { return s.known.flag(id)&flagRetracted != 0 }
+
+// notRetracted refuses ev (ErrRetracted) if it is a retracted event or its prev names one:
+// what a retraction would have taken with it had it come before (review 14,
+// TestReview14RekeyOverRetracted: a departed author's rekey over its retracted rekey was
+// applied by the member that had retracted it, by no other).
+func (s *Schedule) notRetracted(ev Event) error {
+	if s.Retracted(ev.ID) {
+		return fmt.Errorf("%w: %s was retracted", ErrRetracted, ev.ID)
+	}
+	for _, p := range ev.Prev {
+		if s.Retracted(p) {
+			return fmt.Errorf("%w: prev of %s names retracted %s", ErrRetracted, ev.ID, p)
+		}
+	}
+	return nil
+}
+
+// dropLiveWith retires the live epochs computed with a retracted event of gone, as far as
+// the schedule can tell which they are: the epoch of the current frontier, and of each
+// retracted event beside the frontier events that are not retracted (a chain RX, RX2 over
+// it: the epoch of {RX}; an older epoch computed with one beside events superseded since
+// stays until it is retired). Review 14: the member kept opening what the departed author
+// sealed under the epoch of its retracted rekey.
+func (s *Schedule) dropLiveWith(gone []ID) {
+	if len(s.live) == 0 {
+		return
+	}
+	rest := slices.DeleteFunc(slices.Clone(s.frontier), func(f ID) bool { return slices.Contains(gone, f) })
+	drop := []ID{epochID(s.group, s.frontier)}
+	for _, g := range gone {
+		f := append(slices.Clone(rest), g)
+		slices.SortFunc(f, cmpID)
+		drop = append(drop, epochID(s.group, f))
+	}
+	for _, e := range drop {
+		s.Retire(e)
+	}
 }

@@ -106,9 +106,20 @@ func TestRetractChain(t *testing.T) {
 	if !s.Frontier().Equal(Frontier{heal}) {
 		t.Fatalf("frontier after the heal: %d events, want {H}", len(s.Frontier()))
 	}
-	// A later copy of RX2's block: a duplicate of nothing applied, superseded: never enters.
-	if err := s.ApplyKnown(Event{ID: rx2, Prev: Frontier{rx}, Rekey: &o2}, x); err != nil || !s.Frontier().Equal(Frontier{heal}) {
-		t.Fatalf("RX2 again: %v, frontier %d events", err, len(s.Frontier()))
+	// A later copy of RX2's block, and x's next rekey over RX2 (review 14): refused
+	// (ErrRetracted), the schedule unchanged, also after a round trip (state version 4).
+	s = roundTrip(t, s)
+	if enc := marshalState(t, s); enc[1] != stateVersion || !s.Retracted(rx) || !s.Retracted(rx2) || s.Retracted(heal) {
+		t.Fatalf("state version %d; retracted: RX %v, RX2 %v, H %v", enc[1], s.Retracted(rx), s.Retracted(rx2), s.Retracted(heal))
+	}
+	before := marshalState(t, s)
+	o3 := RekeyOrigin{Headed: true}
+	o3.Author[0], o3.Nonce[0] = 1, 3
+	rx3 := o3.ID(s.Group(), Frontier{rx2})
+	for _, ev := range []Event{{ID: rx2, Prev: Frontier{rx}, Rekey: &o2}, {ID: rx3, Prev: Frontier{rx2}, Rekey: &o3}, {ID: testID("k"), Prev: mustFrontier(t, heal, rx)}} {
+		if err := s.ApplyKnown(ev, x); !errors.Is(err, ErrRetracted) || !slices.Equal(marshalState(t, s), before) {
+			t.Fatalf("an event naming a retracted one, or one again: %v (changed %v)", err, !slices.Equal(marshalState(t, s), before))
+		}
 	}
 }
 
@@ -161,17 +172,24 @@ func TestRetractDescendant(t *testing.T) {
 }
 
 // TestRecordsBounded: provisional events past MaxProvisional are applied without a record;
-// the state still round-trips; a decoded state holding a record of an event that is not
-// provisional, or version 3 without records, is malformed.
+// the state still round-trips; while the first of them is in the frontier Retract takes it
+// with the recorded chain; once it leaves the frontier (kept nowhere) the records it
+// descends from are dropped (review 14: Retract would refuse them), and Retract(RX) is
+// refused, the schedule unchanged. A decoded state holding a record of an event that is
+// not provisional, or version 3 without records, is malformed.
 func TestRecordsBounded(t *testing.T) {
-	s, _, _, rx, x := chainScene(t)
+	s, f0, _, rx, x := chainScene(t)
 	last := rx
-	for i := range MaxProvisional + 3 {
+	chain := func(i int) {
+		t.Helper()
 		id := testID("chain " + string(rune('a'+i)))
 		if err := s.ApplyKnown(Event{ID: id, Prev: Frontier{last}}, x); err != nil {
 			t.Fatal(err)
 		}
 		last = id
+	}
+	for i := range MaxProvisional {
+		chain(i)
 	}
 	if n := len(s.Recorded()); n != MaxProvisional {
 		t.Fatalf("%d recorded, want %d", n, MaxProvisional)
@@ -180,10 +198,18 @@ func TestRecordsBounded(t *testing.T) {
 	if len(back.Recorded()) != MaxProvisional {
 		t.Fatalf("decoded %d records", len(back.Recorded()))
 	}
-	// The last chain event has no record and names an unrecorded one: Retract(RX) stops at
-	// it (the frontier event names an applied, unrecorded id): refused, unchanged.
+	// The last chain event, unrecorded, is in the frontier: retracted with the chain.
+	if gone, err := back.Retract(rx, x, Frontier{f0}); err != nil || len(gone) != MaxProvisional+1 || !back.Frontier().Equal(Frontier{f0}) {
+		t.Fatalf("Retract(RX) with the frontier event past the bound: %v, %d gone", err, len(gone))
+	}
+	// The next one takes it out of the frontier, kept nowhere: every record of the chain
+	// is dropped, and Retract(RX) is refused, unchanged.
+	chain(MaxProvisional)
+	if n := len(s.Recorded()); n != 0 {
+		t.Fatalf("%d recorded after an unrecorded event left the frontier, want 0", n)
+	}
 	before := marshalState(t, s)
-	if _, err := s.Retract(rx, x, nil); !errors.Is(err, ErrMismatch) || !slices.Equal(marshalState(t, s), before) {
+	if _, err := s.Retract(rx, x, nil); !errors.Is(err, ErrSuperseded) || !slices.Equal(marshalState(t, s), before) {
 		t.Fatalf("Retract through an unrecorded event: %v (changed %v)", err, !slices.Equal(marshalState(t, s), before))
 	}
 	// Malformed: version 3 with no records.
@@ -192,7 +218,7 @@ func TestRecordsBounded(t *testing.T) {
 		t.Fatal(err)
 	}
 	enc := marshalState(t, plain)
-	bad := append(append([]byte{stateMagic, stateVersion}, enc[2:]...), 0)
+	bad := append(append([]byte{stateMagic, stateVersionRecords}, enc[2:]...), 0)
 	if err := NewSchedule(ID{}).UnmarshalBinary(bad); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("version 3 without records: %v", err)
 	}
@@ -200,7 +226,7 @@ func TestRecordsBounded(t *testing.T) {
 	one, f0, _, rx, _ := chainScene(t)
 	enc = marshalState(t, one)
 	at := len(enc) - (IDSize + 1 + IDSize + 1 + InstallationSize + NonceSize + 1 + IDSize) // RX's record, the last
-	if enc[1] != stateVersion || enc[at-1] != 1 || [IDSize]byte(enc[at:at+IDSize]) != rx {
+	if enc[1] != stateVersionRecords || enc[at-1] != 1 || [IDSize]byte(enc[at:at+IDSize]) != rx {
 		t.Fatal("precondition: RX's record not where expected")
 	}
 	notProv := append(slices.Clone(enc[:at]), f0[:]...)

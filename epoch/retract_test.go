@@ -149,8 +149,9 @@ func FuzzRetract(f *testing.F) {
 				}
 			}
 			pf, _ := NewFrontier(prev...)
-			evs = append(evs, Event{ID: ids[e], Prev: pf})
-			_ = s.ApplyKnown(evs[len(evs)-1], by)
+			if s.ApplyKnown(Event{ID: ids[e], Prev: pf}, by) == nil {
+				evs = append(evs, Event{ID: ids[e], Prev: pf})
+			}
 		}
 		cand := slices.Concat(s.Frontier(), s.Recorded())
 		slices.SortFunc(cand, cmpID)
@@ -177,8 +178,8 @@ func FuzzRetract(f *testing.F) {
 		}
 		ref := NewSchedule(fuzzGroup)
 		for _, ev := range evs {
-			if !slices.Contains(gone, ev.ID) {
-				_ = ref.ApplyKnown(ev, by)
+			if !slices.Contains(gone, ev.ID) && errors.Is(ref.ApplyKnown(ev, by), ErrMalformed) {
+				return // without the retracted events, a cycle of prev empties the frontier first
 			}
 		}
 		if !slices.Contains(gone, id) || !s.Frontier().Equal(ref.Frontier()) {

@@ -12,6 +12,7 @@ const (
 	flagApplied    = 0x01 // the event was applied
 	flagSuperseded = 0x02 // an applied event names it as prev
 	flagHeld       = 0x04 // held on an author's word (held.go); the author follows in the encoding
+	flagRetracted  = 0x08 // taken back by Retract (with flagSuperseded alone): no event may name it
 )
 
 // Material kinds held for a frontier event.
@@ -96,7 +97,8 @@ func (s *Schedule) Superseded(id ID) bool { return s.known.flag(id)&flagSupersed
 
 // Apply applies a key event. The resulting frontier depends only on the set of events
 // applied, not on their order (an id named as prev before it is applied never enters the
-// frontier). Errors: ErrMalformed (prev not canonical or naming the event itself),
+// frontier). Errors: ErrMalformed (prev not canonical or naming the event itself, or the
+// event would leave the frontier empty: a cycle of prev, review 14),
 // ErrDuplicate, ErrFrontierFull, ErrTooManyEvents; the schedule is then unchanged.
 // Seeds and contributions of events that leave the frontier are deleted, and every stored
 // contribution is deleted when the frontier changes (it was computed for the old one).
@@ -110,6 +112,9 @@ func (s *Schedule) apply(ev Event, hold []ID, by Author) error {
 	}
 	if s.known.flag(ev.ID)&flagApplied != 0 {
 		return fmt.Errorf("%w: %s", ErrDuplicate, ev.ID)
+	}
+	if err := s.notRetracted(ev); err != nil {
+		return err
 	}
 	added := 0
 	if !s.known.has(ev.ID) {
@@ -137,19 +142,26 @@ func (s *Schedule) apply(ev Event, hold []ID, by Author) error {
 	if len(next) > MaxFrontier {
 		return fmt.Errorf("%w: %d events", ErrFrontierFull, len(next))
 	}
+	if len(next) == 0 {
+		// Every applied event named by another: the applied set holds a cycle of prev
+		// (ids that commit to no prev — a legacy rekey's, a membership key event's — let a
+		// member name an event before making it; review 14, TestReview14PrevCycle). An
+		// acyclic set always has a frontier event, so this refuses no honest event.
+		return fmt.Errorf("%w: %s would leave the frontier empty (a cycle of prev)", ErrMalformed, ev.ID)
+	}
 	s.known = s.known.applied(ev)
 	if len(hold) > 0 {
 		s.known = s.known.hold(hold, by)
 	}
 	changed := !next.Equal(s.frontier)
 	s.frontier = next
-	s.noteProvisional(ev)
 	if next.Contains(ev.ID) {
 		s.prev[ev.ID] = ev.Prev.clone()
 		if ev.Rekey != nil {
 			s.setOrigin(ev.ID, *ev.Rekey)
 		}
 	}
+	s.noteProvisional(ev, by) // after the frontier's prev sets: pruneRecords reads them
 	s.dropLeft(next)
 	for id, m := range s.material {
 		if !next.Contains(id) || (changed && m.kind == hasContribution) {
@@ -219,6 +231,11 @@ type knownSet struct {
 	flags  []byte
 	unseen int      // ids flagged superseded and not applied
 	held   []heldID // the ids flagged held, ascending, with their authors (held.go)
+}
+
+// anyRetracted reports whether some id is flagged retracted.
+func (k knownSet) anyRetracted() bool {
+	return slices.ContainsFunc(k.flags, func(f byte) bool { return f&flagRetracted != 0 })
 }
 
 func cmpID(a, b ID) int { return bytes.Compare(a[:], b[:]) }
@@ -443,19 +460,18 @@ func (s *Schedule) Clone() *Schedule {
 
 // stateMagic is the first byte of the state encoding ('E').
 const (
-	stateMagic        = 0x45
-	stateVersion      = 3 // with records (provisional.go); 1 (before welid): no origins in its frontier entries
-	stateVersionPlain = 2 // without records (as before converge10): written when there are none
+	stateMagic          = 0x45
+	stateVersion        = 4 // with retracted ids (retract.go), and records if any: written when an id is retracted
+	stateVersionRecords = 3 // with records (provisional.go), no retracted id; 1 (before welid): no origins in its frontier entries
+	stateVersionPlain   = 2 // without records or retracted ids (as before converge10)
 )
 
 // MarshalBinary encodes the schedule canonically (spec: "State").
 func (s *Schedule) MarshalBinary() ([]byte, error) {
 	ids, held := s.known.ids, s.known.held
 	b := make([]byte, 0, 2+IDSize+4+len(ids)*(IDSize+1)+len(held)*AuthorSize+1+len(s.material)*(IDSize+1+IDSize)+1+len(s.live)*2*IDSize)
-	b = append(b, stateMagic, stateVersionPlain)
-	if len(s.rec) > 0 {
-		b[len(b)-1] = stateVersion
-	}
+	ver := s.stateVersion()
+	b = append(b, stateMagic, ver)
 	b = append(b, s.group[:]...)
 	b = append(b, byte(len(ids)>>24), byte(len(ids)>>16), byte(len(ids)>>8), byte(len(ids)))
 	off := len(b)
@@ -490,10 +506,22 @@ func (s *Schedule) MarshalBinary() ([]byte, error) {
 	for _, l := range s.live {
 		b = append(append(b, l.ID[:]...), l.Secret[:]...)
 	}
-	if len(s.rec) > 0 {
+	if ver >= stateVersionRecords {
 		b = s.appendRecords(b)
 	}
 	return b, nil
+}
+
+// stateVersion returns the state version s is written in: the lowest that holds it, so
+// that a state without retracted ids is the bytes it was before they existed.
+func (s *Schedule) stateVersion() byte {
+	switch {
+	case s.known.anyRetracted():
+		return stateVersion
+	case len(s.rec) > 0:
+		return stateVersionRecords
+	}
+	return stateVersionPlain
 }
 
 // UnmarshalBinary replaces the schedule with a decoded state. The decoder is strict
@@ -526,14 +554,15 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 		if r.err != nil {
 			break
 		}
-		if (i > 0 && bytes.Compare(prev[:], id[:]) >= 0) || fl&(flagApplied|flagSuperseded) == 0 || fl&^(flagApplied|flagSuperseded|flagHeld) != 0 {
+		if (i > 0 && bytes.Compare(prev[:], id[:]) >= 0) || fl&(flagApplied|flagSuperseded) == 0 || fl&^(flagApplied|flagSuperseded|flagHeld|flagRetracted) != 0 ||
+			fl&flagRetracted != 0 && (ver < stateVersion || fl != flagSuperseded|flagRetracted) {
 			return fmt.Errorf("%w: known id %d not canonical", ErrMalformed, i)
 		}
 		n.known.ids, n.known.flags = append(n.known.ids, id), append(n.known.flags, fl)
 		if fl&flagHeld != 0 {
 			n.known.held = append(n.known.held, heldID{id: id, by: by, applied: fl&flagApplied != 0})
 		}
-		switch fl &^ flagHeld {
+		switch fl &^ (flagHeld | flagRetracted) {
 		case flagSuperseded:
 			n.known.unseen++
 		case flagApplied:
@@ -595,8 +624,11 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 		}
 		n.live = append(n.live, e)
 	}
-	if ver >= 3 {
-		if err := n.readRecords(&r); err != nil {
+	if r.err == nil && ver == stateVersion && !n.known.anyRetracted() {
+		return fmt.Errorf("%w: state version %d without a retracted id", ErrMalformed, ver)
+	}
+	if ver >= stateVersionRecords {
+		if err := n.readRecords(&r, ver == stateVersion); err != nil {
 			return err
 		}
 	}

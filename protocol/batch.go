@@ -128,6 +128,7 @@ func (c *Client) reload(ctx context.Context) error {
 	c.resumedEpochs = map[[32]byte]GroupID{}
 	c.hot = hotPath{}
 	c.spks = spkCache{}
+	c.senderEpochs = nil // not known: the next retirement deletes in both tables (review 14)
 	c.mu.Unlock()
 	return c.load(ctx)
 }

@@ -143,6 +143,19 @@ func CheckHotViews(c *Client) error {
 				return nil
 			}
 		}
+		for g, eps := range c.senderEpochs {
+			stored, err := t.StoreTx.SenderChains(g)
+			if err != nil {
+				bad = err
+				return nil
+			}
+			for _, r := range stored {
+				if !slices.Contains(eps, r.Epoch) {
+					bad = fmt.Errorf("group %s: a sending chain of epoch %x stored, not among the epochs that may hold one", g, r.Epoch[:4])
+					return nil
+				}
+			}
+		}
 		for id, v := range c.hot.insts {
 			if v.gen != c.instGen {
 				continue

@@ -41,6 +41,13 @@ func newLeaverRekey(t *testing.T, seed int64, legacy func(*protocol.Client)) *le
 // before L, and H) instead of {H}.
 func newLeaverRekeyPrev(t *testing.T, seed int64, legacy func(*protocol.Client), prevOf func(f0 epoch.Frontier, h epoch.ID) epoch.Frontier) *leaverRekey {
 	t.Helper()
+	return newLeaverRekeyWith(t, seed, legacy, prevOf, nil)
+}
+
+// newLeaverRekeyWith is newLeaverRekeyPrev with before, if not nil, run once the group is
+// made and everyone is on one epoch (before x's backup and leave).
+func newLeaverRekeyWith(t *testing.T, seed int64, legacy func(*protocol.Client), prevOf func(f0 epoch.Frontier, h epoch.ID) epoch.Frontier, before func(*leaverRekey)) *leaverRekey {
+	t.Helper()
 	s := &leaverRekey{rec: &pubRecorder{}}
 	s.tn = newEpochNet(t, memory.Config{Seed: seed, Tap: s.rec.tap}, 0)
 	tn, rec := s.tn, s.rec
@@ -70,6 +77,9 @@ func newLeaverRekeyPrev(t *testing.T, seed int64, legacy func(*protocol.Client),
 	info, err := admin.c.Group(ctx, g)
 	must(t, err)
 	s.topic = info.Topic
+	if before != nil {
+		before(s)
+	}
 
 	s.kept = protocol.LiveEpochsForTest(x.c, g)
 	x.stop()

@@ -498,7 +498,8 @@ func cases() []Case {
 		add(Case{Name: name, Op: "state", Expect: class(err), Encoding: h(enc)})
 	}
 	stBad("state_trailing_byte", append(slices.Clone(stEnc), 0))
-	stBad("state_version_4", append([]byte{0x45, 4}, stEnc[2:]...))
+	stBad("state_version_5", append([]byte{0x45, 5}, stEnc[2:]...))
+	stBad("state_version_4_no_retracted", append(append([]byte{0x45, 4}, stEnc[2:]...), 0))
 	stBad("state_version_3_no_records", append(append([]byte{0x45, 3}, stEnc[2:]...), 0))
 	zeroFlag := slices.Clone(stEnc)
 	zeroFlag[2+32+4+32] = 0 // flags of the first known id
@@ -528,6 +529,20 @@ func cases() []Case {
 	unknownBit := slices.Clone(stEnc)
 	unknownBit[2+32+4+32] |= 0x08 // flags of the first known id
 	stBad("state_known_flags_unknown_bit", unknownBit)
+	// A retracted rekey (flags 0x0A, state version 4, no records): a rekey naming the
+	// frontier and an unseen id held on author a's word, retracted (the unseen id forgotten).
+	retracted := st.Clone()
+	rkRet := epoch.NewRekey(group, insts[1], nonce, must(epoch.NewFrontier(append(st.Frontier(), unseenID)...)))
+	must(0, retracted.ApplyKnown(epoch.Event{ID: rkRet.Event, Prev: rkRet.Prev, Rekey: rkRet.Origin()}, authorA))
+	must(retracted.Retract(rkRet.Event, authorA, st.Frontier()))
+	retEnc := must(retracted.MarshalBinary())
+	add(Case{Name: "state_retracted", Op: "state", Expect: "success", Encoding: h(retEnc)})
+	retHeld := slices.Clone(retEnc)
+	retHeld[bytes.Index(retHeld, rkRet.Event[:])+32] |= 0x04 // a retracted id held: not canonical
+	stBad("state_retracted_flags_held", retHeld)
+	retV3 := slices.Clone(retEnc)
+	retV3[1] = 3
+	stBad("state_retracted_version_3", retV3)
 
 	// Joins (Welcome v2): a newcomer added by e2a concurrently with e2b, from a member that
 	// applied both: its seed for e2a and the contribution of e2b for {e2a, e2b}.
