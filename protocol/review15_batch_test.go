@@ -1,0 +1,92 @@
+package protocol_test
+
+import (
+	"context"
+	"slices"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+// TestReview15FailedBatchKeepsRetiredSenderChain: a live batch holding a key event that
+// retires an epoch we sent in, whose commit fails, changes nothing; the same key event
+// received again (one by one, as the next Sync brings it) deletes the retired epoch's
+// sending chain as when the batch never happened. The client's record of the epochs
+// holding sending chains of ours (senderEpochs, updated at each nested transaction's
+// commit) must not be left ahead of the store by the failed batch: the reload after it
+// rebuilds the caches but not that record, so the retirement skips the sending chains'
+// delete and the retired epoch's chain key stays on disk.
+func TestReview15FailedBatchKeepsRetiredSenderChain(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 91}, 0)
+	admin, rx, others, g := keyEventGroup(t, tn, "retire15", 6)
+	ctx := context.Background()
+	info, err := admin.c.Group(ctx, g)
+	must(t, err)
+	tp := newTap(t, tn.net, info.Topic)
+	rx.pause()
+	seen := len(tp.all())
+	var fail atomic.Bool
+	protocol.FailBatchCommitsForTest(rx.c, &fail)
+	chains := func() (stored, keep [][32]byte) {
+		t.Helper()
+		stored, keep, err := protocol.SenderChainsForTest(rx.c, g)
+		must(t, err)
+		return stored, keep
+	}
+	before, _ := chains()
+	mustSend(t, rx, g, "hello")
+	after, _ := chains()
+	var sentIn [32]byte
+	for _, e := range after {
+		if !slices.Contains(before, e) {
+			sentIn = e
+		}
+	}
+	if sentIn == ([32]byte{}) {
+		t.Fatal("the send stored no sending chain of a new epoch")
+	}
+	seen = len(tp.all()) // rx's own message
+	junk := transport.Envelope{Topic: info.Topic, Payload: make([]byte, 200)}
+	retired := false
+	for i, victim := range others {
+		must(t, admin.c.RemoveMembers(ctx, g, victim.id))
+		tn.waitFor("the removal's publish", func() bool { return len(tp.all()) > seen })
+		time.Sleep(20 * time.Millisecond)
+		envs := slices.Clone(tp.all()[seen:])
+		seen += len(envs)
+		storedBefore, _ := chains()
+		// One live batch: the removal's envelopes (and junk queued behind them, so that
+		// a removal of one envelope makes a batch too); its commit fails.
+		fail.Store(true)
+		protocol.ReceiveLiveForTest(rx.c, append(slices.Clone(envs), junk))
+		fail.Store(false)
+		if got, _ := chains(); !slices.Equal(got, storedBefore) {
+			t.Fatalf("removal %d: a failed batch changed the stored sending chains", i)
+		}
+		// The same envelopes again, one transaction each (the next Sync's).
+		for _, e := range envs {
+			protocol.Inject(rx.c, e.Topic, e.Payload)
+		}
+		_, _, want := protocol.EpochInfo(admin.c, g)
+		if _, _, got := protocol.EpochInfo(rx.c, g); got != want {
+			t.Fatalf("removal %d: receiver not on the admin's epoch", i)
+		}
+		stored, keep := chains()
+		for _, e := range stored {
+			if !slices.Contains(keep, e) {
+				t.Fatalf("removal %d: the sending chain of retired epoch %x is still stored after the key event that retired it was applied (its first attempt in a failed batch)", i, e[:4])
+			}
+		}
+		if !slices.Contains(keep, sentIn) {
+			retired = true
+			break
+		}
+	}
+	if !retired {
+		t.Fatalf("epoch %x not retired after %d key events: the test proves nothing", sentIn[:4], len(others))
+	}
+}
