@@ -2,6 +2,7 @@ package protocol_test
 
 import (
 	"context"
+	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -88,5 +89,55 @@ func TestReview15FailedBatchKeepsRetiredSenderChain(t *testing.T) {
 	}
 	if !retired {
 		t.Fatalf("epoch %x not retired after %d key events: the test proves nothing", sentIn[:4], len(others))
+	}
+}
+
+// TestReview15FailedBatchLink: a device waiting to be linked receives the Link on its
+// live subscription in a batch (junk queued behind it on the link topic) whose commit
+// fails. Nothing of the batch is stored, so the client must still wait to be linked
+// (the store holds no account), and the Link received again (the next Sync's) must link
+// it for good: after a restart the account is there. The linking transaction sets the
+// account in memory at once (undone only by its own rollback), so a batch failing after
+// it commits leaves the client believing it is linked while the store says it is not;
+// the Link received again is then read as an inbox frame of an account the store does
+// not hold, and the restarted device waits to be linked again.
+func TestReview15FailedBatchLink(t *testing.T) {
+	tn := newTestNet(t, memory.Config{Seed: 83}, 0)
+	a0 := tn.add("alice0")
+	ctx := context.Background()
+	var code string
+	d := tn.newClient("alice1", filepath.Join(t.TempDir(), "alice1.db"), func(c *protocol.Client) error {
+		var err error
+		code, err = c.LinkCode(ctx)
+		return err
+	})
+	topic := linkTopicOf(t, code)
+	tp := newTap(t, tn.net, topic)
+	d.pause()
+	var fail atomic.Bool
+	protocol.FailBatchCommitsForTest(d.c, &fail)
+	if _, err := a0.c.LinkDevice(ctx, code, "alice1"); err != nil {
+		t.Fatal(err)
+	}
+	tn.waitFor("the Link published", func() bool { return len(tp.all()) > 0 })
+	time.Sleep(20 * time.Millisecond)
+	envs := slices.Clone(tp.all())
+	junk := transport.Envelope{Topic: topic, Payload: make([]byte, 300)}
+	fail.Store(true)
+	protocol.ReceiveLiveForTest(d.c, append(slices.Clone(envs), junk))
+	fail.Store(false)
+	if !d.c.WaitingForLink() {
+		info, err := d.c.Account()
+		t.Errorf("after a failed batch holding the Link: not waiting to be linked (account %q, %v) although nothing of the batch is stored", info.ID, err)
+	}
+	for _, e := range envs {
+		protocol.Inject(d.c, e.Topic, e.Payload)
+	}
+	if info, err := d.c.Account(); err != nil || info.ID != a0.id {
+		t.Fatalf("after the Link received again: account %q (%v), want %q", info.ID, err, a0.id)
+	}
+	d.restart()
+	if info, err := d.c.Account(); err != nil || info.ID != a0.id {
+		t.Fatalf("after a restart: account %q (%v), want %q: the link was not stored", info.ID, err, a0.id)
 	}
 }
