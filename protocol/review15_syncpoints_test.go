@@ -2,6 +2,7 @@ package protocol_test
 
 import (
 	"context"
+	"errors"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -56,3 +57,39 @@ func TestReview15SyncPointClockSetBack(t *testing.T) {
 	}
 }
 
+// TestReview15LiarHoldsQuietSync: with the honest store's point kept, a Sync when nothing
+// new was published (a client syncing every minute, most Syncs) asks the honest store
+// from its point — it answers nothing and is done — and the liar alone, one made-up
+// message 1 ms past its point a call. Review 13's bound ends such a Sync once a call that
+// asked fewer sources than an earlier one (the honest store done) brings nothing taken
+// and fewer than half the previous answer's envelopes; here every answer is the liar's
+// one envelope (1 is not fewer than half of 1), so the Sync goes on, a call a round,
+// until its context ends (Run: SyncTimeout, 10 minutes), and the next starts over.
+// Before points the honest store's first answer was its whole window again from the
+// liar's cut, and the Sync ended at the second call.
+//
+// Measured (2 cores, load 5): the quiet Sync ran to its 3 s deadline with 47,275 History
+// calls (a core spinning on made-up messages); with the points not used (the honest
+// store asked from the last sync, as before them) it ended in 1 ms.
+//
+// Asserted: the quiet Sync ends on its own (not by its 3 s deadline) within 1 s.
+func TestReview15LiarHoldsQuietSync(t *testing.T) {
+	s := newPairScene(t, 216, ":memory:")
+	s.away(t, 0, 6)
+	s.sync(t, 0)
+	if m := s.missing(); len(m) > 0 {
+		t.Fatalf("set-up: b's first Sync left %d messages unread: %v", len(m), m)
+	}
+	s.skew.Add(int64(time.Minute)) // a minute later, nothing new
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	q := s.sp.queries()
+	start := time.Now()
+	err := s.b.c.Sync(ctx)
+	took := time.Since(start)
+	asks, _ := s.sp.honestAsks(q)
+	t.Logf("quiet Sync: %v in %v, the honest store asked %d times", err, took.Round(time.Millisecond), len(asks))
+	if errors.Is(err, context.DeadlineExceeded) || took > time.Second {
+		t.Errorf("a Sync with nothing new, the honest store done at its first call, ran %v until %v: the liar held it open", took.Round(time.Millisecond), err)
+	}
+}
