@@ -8,7 +8,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/memory"
 )
@@ -197,4 +199,47 @@ func TestReview15PanicInBatch(t *testing.T) {
 			t.Errorf("after a Sync whose batch panicked (recovered) and another Sync: %q read %d times, want 1 (has %v)", s, got[s], got)
 		}
 	}
+}
+
+// TestReview15FailedLiveBatchRefetched: a running client with periodic Syncs off
+// (WithSyncInterval(-1)) receives a burst on its live subscription whose batch commits
+// fail (a disk error for a moment); then the store works again. What the failed batches
+// held must come back without the app calling Sync (spec, Live batching: "comes back with
+// the next catch-up") — a failed Sync batch makes the catch-up retry with a back-off; a
+// failed live batch schedules nothing, so with periodic Syncs off its envelopes wait for
+// a restart or a change of the subscribed topics.
+//
+// Asserted: within 8 s of the store working again (the catch-up back-off starts at the
+// 2 s retry base), every message of the burst is stored.
+func TestReview15FailedLiveBatchRefetched(t *testing.T) {
+	tn, g, path, want := syncFixture(t)
+	envs := fixtureEnvelopes(t, tn, g, want-2)
+	var fs *failingBatches
+	lr := startLiveReplay(t, path, "failing", 0, func(s *persistence.Store) storage.Store {
+		fs = &failingBatches{Store: s, fail: true}
+		return fs
+	})
+	// The burst's envelopes, also in the history the catch-up reads.
+	for _, e := range envs {
+		if _, err := lr.relay.Publish(context.Background(), e.Topic, e.Payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got := lr.replay(t, g, envs, want, 500*time.Millisecond)
+	if got == want {
+		t.Fatalf("every message stored (%d) although every batch commit failed: no batch formed", got)
+	}
+	fs.fail = false
+	deadline := time.Now().Add(8 * time.Second)
+	for time.Now().Before(deadline) {
+		msgs, err := lr.c.Messages(context.Background(), g, protocol.MessageFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got = len(msgs); got == want {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Errorf("8 s after the store works again: %d of %d messages stored; the failed live batches' envelopes were not fetched again", got, want)
 }
