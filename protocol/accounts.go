@@ -132,6 +132,9 @@ func (c *Client) Account() (AccountInfo, error) {
 // load reads the account and rebuilds the caches.
 func (c *Client) load(ctx context.Context) error {
 	return c.tx(ctx, func(t *txn) error {
+		// What the store says, not what a transaction rolled back since left (a reload
+		// after a failed batch that held a Link: review 15, TestReview15FailedBatchLink).
+		c.acct, c.link, c.linkTopic, c.linkUntil = nil, nil, "", time.Time{}
 		rec, err := t.Account()
 		if errors.Is(err, storage.ErrNotFound) {
 			return nil
