@@ -130,61 +130,65 @@ func (c *Client) Account() (AccountInfo, error) {
 }
 
 // load reads the account and rebuilds the caches.
-func (c *Client) load(ctx context.Context) error {
-	return c.tx(ctx, func(t *txn) error {
-		rec, err := t.Account()
-		if errors.Is(err, storage.ErrNotFound) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		ident := new(x3dh.Identity)
-		if err := ident.UnmarshalBinary(rec.Identity); err != nil {
-			return fmt.Errorf("protocol: stored identity: %w", err)
-		}
-		if len(rec.PrivateKey) == 0 && len(rec.PublicKey) == 0 {
-			return t.loadPendingLink(rec, ident) // waiting to be linked (LinkCode)
-		}
-		hints, err := t.RecvHints()
-		if err != nil {
-			return err
-		}
-		for _, h := range hints {
-			c.hints[h.Hint] = h.SessionID
-			if len(h.Chain) == 0 {
-				c.setInboxHints(h.SessionID, nil, h.Hint) // stored before hint chains
-			} else if hc, err := parseHintChain(h.Chain); err == nil {
-				c.setInboxHints(h.SessionID, hc, h.Hint)
-			} else {
-				c.log.Warn("stored session: hint chain unreadable; its frames will not be found", "session", h.SessionID)
-			}
-		}
-		groups, err := t.Groups()
-		if err != nil {
-			return err
-		}
-		acct, err := loadAccount(rec, ident)
-		if err != nil {
-			return err
-		}
-		c.acct = acct
-		if acct.key != nil && len(rec.AnnounceSecret) == 0 { // a store from before announcement secrets
-			rec.AnnounceSecret = deriveAnnounceSecret(acct.key)
-			if err := t.PutAccount(rec); err != nil {
-				return err
-			}
-		}
-		if err := t.loadDevices(rec); err != nil {
-			return err
-		}
-		for i := range groups {
-			if _, err := t.cacheGroup(&groups[i]); err != nil {
-				return err
-			}
-		}
+func (c *Client) load(ctx context.Context) error { return c.tx(ctx, c.loadTx) }
+
+// loadTx is load's transaction.
+func (c *Client) loadTx(t *txn) error {
+	// What the store says, not what a transaction rolled back since left (a reload
+	// after a failed batch that held a Link: review 15, TestReview15FailedBatchLink).
+	c.acct, c.link, c.linkTopic, c.linkUntil = nil, nil, "", time.Time{}
+	rec, err := t.Account()
+	if errors.Is(err, storage.ErrNotFound) {
 		return nil
-	})
+	}
+	if err != nil {
+		return err
+	}
+	ident := new(x3dh.Identity)
+	if err := ident.UnmarshalBinary(rec.Identity); err != nil {
+		return fmt.Errorf("protocol: stored identity: %w", err)
+	}
+	if len(rec.PrivateKey) == 0 && len(rec.PublicKey) == 0 {
+		return t.loadPendingLink(rec, ident) // waiting to be linked (LinkCode)
+	}
+	hints, err := t.RecvHints()
+	if err != nil {
+		return err
+	}
+	for _, h := range hints {
+		c.hints[h.Hint] = h.SessionID
+		if len(h.Chain) == 0 {
+			c.setInboxHints(h.SessionID, nil, h.Hint) // stored before hint chains
+		} else if hc, err := parseHintChain(h.Chain); err == nil {
+			c.setInboxHints(h.SessionID, hc, h.Hint)
+		} else {
+			c.log.Warn("stored session: hint chain unreadable; its frames will not be found", "session", h.SessionID)
+		}
+	}
+	groups, err := t.Groups()
+	if err != nil {
+		return err
+	}
+	acct, err := loadAccount(rec, ident)
+	if err != nil {
+		return err
+	}
+	c.acct = acct
+	if acct.key != nil && len(rec.AnnounceSecret) == 0 { // a store from before announcement secrets
+		rec.AnnounceSecret = deriveAnnounceSecret(acct.key)
+		if err := t.PutAccount(rec); err != nil {
+			return err
+		}
+	}
+	if err := t.loadDevices(rec); err != nil {
+		return err
+	}
+	for i := range groups {
+		if _, err := t.cacheGroup(&groups[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (c *Client) account() (*account, error) {

@@ -3,6 +3,7 @@ package protocol_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -26,6 +27,14 @@ type countingBatches struct {
 func (c *countingBatches) BeginBatch(ctx context.Context) (context.Context, error) {
 	c.n.Add(1)
 	return c.Store.BeginBatch(ctx)
+}
+
+// testLog logs at debug level to stderr with CHORUS_TEST_DEBUG set, else nothing.
+func testLog(name string) *slog.Logger {
+	if os.Getenv("CHORUS_TEST_DEBUG") == "" {
+		return slog.New(slog.DiscardHandler)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug})).With("peer", name)
 }
 
 // liveReplay is a client on a fresh memory network (empty history: its catch-up finds
@@ -57,7 +66,7 @@ func startLiveReplay(tb testing.TB, path, name string, liveBatch int, wrap func(
 	}
 	net := memory.NewNetwork(memory.Config{Seed: 7, QueueSize: 1 << 16, History: true})
 	c, err := protocol.New(context.Background(), wrap(s), net.Join(name), protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0),
-		protocol.WithRand(rand.NewChaCha8([32]byte{9})))
+		protocol.WithRand(rand.NewChaCha8([32]byte{9})), protocol.WithLogger(testLog(name)))
 	if err != nil {
 		tb.Fatal(err)
 	}

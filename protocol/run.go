@@ -101,9 +101,20 @@ func (c *Client) receiveLive(ctx context.Context, env *transport.Envelope, in <-
 		}
 	}); err != nil {
 		// Nothing of the batch is stored (as after a crash): the envelopes come again
-		// with the next catch-up, the last-sync mark being before them.
+		// with a catch-up of their topics, the last-sync mark being before them, asked
+		// for here (the subscription loop retries it with its back-off) rather than left
+		// to a periodic Sync that may be off (review 15, TestReview15FailedLiveBatchRefetched).
 		c.log.Warn("live batch not committed", "envelopes", len(buf), "err", err)
 		newKeys = false
+		c.mu.Lock()
+		if c.catchUp == nil {
+			c.catchUp = make(map[string]bool)
+		}
+		for _, e := range buf {
+			c.catchUp[e.Topic] = true
+		}
+		c.mu.Unlock()
+		wake(c.subsWake)
 	}
 	if newKeys {
 		c.retryPending(ctx)
