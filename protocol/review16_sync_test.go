@@ -180,3 +180,68 @@ func TestReview16ReloadCancelledContext(t *testing.T) {
 		t.Errorf("the views differ from the store: %v", err)
 	}
 }
+
+// TestReview16IdleStopFlood: TestReview16IdleStopHonestBacklog with the pages no message
+// is taken from being a flood — junk anyone who sees the group topic publishes (a removed
+// member, a relay peer) — rather than envelopes taken live: one Sync crosses 3 pages of
+// it beside a store that holds nothing, so the flood's size sets how many Syncs (periodic:
+// one SyncInterval each) pass before a message behind it is read. Before fix 15 a flood
+// was crossed in one Sync (review 13: "a flood is new each round"). b misses 10 messages
+// behind 100 junk envelopes on the group topic; the honest store answers 10 a call.
+//
+// Asserted: one Sync reads the 10. Measured: 0 of 10 after 3 History calls, 4 Syncs to read
+// them (13 calls); with the idle rule disabled one Sync reads the 10 (13 calls).
+func TestReview16IdleStopFlood(t *testing.T) {
+	ctx := context.Background()
+	tn := newNetWith(t, memory.Config{Seed: 1603}, 1)
+	a := tn.peers[0]
+	ps := &emptyBesideStore{limit: 10}
+	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { ps.Node = n; return ps },
+		protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
+	tn.connect(a, b)
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
+	must(t, err)
+	waitSameEpoch(tn, g, a, b)
+	mustSend(t, a, g, "first")
+	waitTexts(t, tn, g, []string{"first"}, b)
+	info, err := a.c.Group(ctx, g)
+	must(t, err)
+	b.pause()
+	junk := tn.net.Join("junk")
+	defer junk.Close()
+	for i := range 100 {
+		if _, err := junk.Publish(ctx, info.Topic, []byte{1, byte(i), 7, 7, 7, 7}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	time.Sleep(10 * time.Millisecond)
+	for i := range 10 {
+		mustSend(t, a, g, fmt.Sprintf("away %02d", i))
+	}
+	ps.pace.Store(true)
+	got := func() int {
+		n := 0
+		for text := range b.texts(g) {
+			if strings.HasPrefix(text, "away ") {
+				n++
+			}
+		}
+		return n
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = b.c.Sync(sctx)
+	cancel()
+	n1, calls1 := got(), ps.calls.Load()
+	t.Logf("b's Sync: %d of 10 read, %d History calls, err %v", n1, calls1, err)
+	syncs := 1
+	for ; got() < 10 && syncs < 10; syncs++ {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = b.c.Sync(sctx)
+		cancel()
+	}
+	t.Logf("%d Syncs to read %d of 10, %d History calls in all", syncs, got(), ps.calls.Load())
+	if n1 < 10 {
+		t.Errorf("one Sync read %d of the 10 messages behind 100 junk envelopes (%d History calls; %d Syncs to read them): it ended on two answers of junk while the honest store was still cut short",
+			n1, calls1, syncs)
+	}
+}
