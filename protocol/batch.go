@@ -68,15 +68,16 @@ func (c *Client) batch(ctx context.Context, fn func(ctx context.Context)) error 
 			c.mu.Lock()
 			_ = bs.EndBatch(false)
 			c.mu.Unlock()
-			c.batchMu.Unlock()
 			// The caches followed the batch's transactions, the store did not: rebuilt
 			// before the panic goes on, for a caller that recovers it (review 15,
 			// TestReview15PanicInBatch: a receiving chain left ahead of the store, its
-			// message never read).
+			// message never read), and before the batch lock is released (review 16).
+			lerr := c.reloadHeld(ctx)
+			c.batchMu.Unlock()
 			for _, o := range b.sends {
 				c.release(o.ID)
 			}
-			if lerr := c.reload(ctx); lerr != nil {
+			if lerr != nil {
 				c.log.Error("reload after a batch that panicked", "err", lerr)
 			}
 		}
@@ -86,17 +87,23 @@ func (c *Client) batch(ctx context.Context, fn func(ctx context.Context)) error 
 	err = bs.EndBatch(true)
 	c.mu.Unlock()
 	committed = true
-	c.batchMu.Unlock()
 	if err != nil {
+		// Rebuilt before the batch lock is released: a transaction let in between ran on
+		// caches ahead of the store (review 16, TestReview16ReloadWindow: a receiving chain
+		// advanced past a message of the failed batch and stored so; that message, fetched
+		// again, never opened).
+		lerr := c.reloadHeld(ctx)
+		c.batchMu.Unlock()
 		for _, o := range b.sends {
 			c.release(o.ID)
 		}
 		c.log.Error("batch commit failed: caches reloaded", "err", err)
-		if lerr := c.reload(ctx); lerr != nil {
+		if lerr != nil {
 			c.log.Error("reload after a failed batch", "err", lerr)
 		}
 		return err
 	}
+	c.batchMu.Unlock()
 	if len(b.events) > 0 {
 		c.events.emit(b.events...)
 	}
@@ -134,6 +141,14 @@ func (c *Client) publishQueued(ctx context.Context, sends []*storage.OutboxRecor
 func (c *Client) reload(ctx context.Context) error {
 	leave := c.enter(ctx)
 	defer leave()
+	return c.reloadHeld(ctx)
+}
+
+// reloadHeld is reload for a caller that holds the batch lock (or runs inside a batch).
+// The store is read whatever ctx's deadline: caches left empty would drop the groups'
+// topics from every Sync until a restart (review 16, TestReview16ReloadCancelledContext).
+func (c *Client) reloadHeld(ctx context.Context) error {
+	ctx = context.WithoutCancel(ctx)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.hints = map[[16]byte]int64{}

@@ -233,7 +233,13 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		// asked alone, answers one made-up message a call — never fewer than half of the
 		// one before (review 15, TestReview15LiarHoldsQuietSync: 47,275 History calls in
 		// 3 s, a core spinning for the whole SyncTimeout).
-		if fewer && c.taken.Load() == taken {
+		// Only a tiny answer counts (at most 2 envelopes per store asked): an honest store
+		// still paging through a backlog taken live, or through junk flooded in front of
+		// what we miss, answers full pages and must not end the Sync because another store
+		// finished (review 16, TestReview16IdleStopHonestBacklog, TestReview16IdleStopFlood:
+		// 0 of 10 read after one Sync); a liar keeping a quiet Sync open must then send full
+		// pages, a flood's cost.
+		if fewer && len(envs) <= 2*transport.AskedOf(err) && c.taken.Load() == taken {
 			idle++
 		} else {
 			idle = 0
