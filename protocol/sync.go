@@ -74,6 +74,8 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	}
 	now := c.now()
 	since := make(map[string]time.Time, len(topicList))
+	// mark: each topic's last sync as this Sync read or wrote it (movedBack).
+	mark := make(map[string]time.Time, len(topicList))
 	var from time.Time
 	var points map[string]time.Time // stores' own points (syncpoints.go)
 	if err := c.tx(ctx, func(t *txn) error {
@@ -85,6 +87,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 			if err != nil {
 				return err
 			}
+			mark[topic] = s
 			if s.IsZero() {
 				s = now.Add(-c.opt.historyWindow)
 			}
@@ -137,7 +140,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 			grew := repeated < len(envs)
 			// (A resume point at or past now instead ends it as complete, below.)
 			if next := transport.ResumeAt(err, from, envs); !grew && next.Before(now) {
-				if err := c.keepSyncProgress(ctx, topicList, since, next, transport.SourcesOf(err), now); err != nil {
+				if err := c.keepSyncProgress(ctx, topicList, since, mark, next, transport.SourcesOf(err), now); err != nil {
 					return err
 				}
 				return fmt.Errorf("protocol: history: no new message in a truncated answer, complete up to %s: %w",
@@ -200,7 +203,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 			break
 		}
 		// Keep the progress: a later Sync resumes here, not at the start of the flood.
-		if err := c.keepSyncProgress(ctx, topicList, since, from, transport.SourcesOf(err), now); err != nil {
+		if err := c.keepSyncProgress(ctx, topicList, since, mark, from, transport.SourcesOf(err), now); err != nil {
 			return err
 		}
 		// A truncated answer that is mostly the previous one again and from which
@@ -254,6 +257,12 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	}
 	return c.tx(ctx, func(t *txn) error {
 		for _, topic := range topicList {
+			if back, err := t.movedBack(topic, mark[topic]); err != nil || back {
+				if err != nil {
+					return err
+				}
+				continue // a join's window, fetched by its own catch-up
+			}
 			// Complete: every store is asked from here next, its own point says no more.
 			if err := t.SetLastSync(topic, now); err != nil {
 				return err

@@ -84,15 +84,22 @@ func queryPoints(kept map[string]map[string]time.Time, topicList []string, since
 // keepSyncProgress records that the history of topicList is fetched up to from (a later
 // Sync resumes there, not at the start of a flood), and each store's point (sources, of
 // the truncated answer that ended at from; the Sync started at now).
-func (c *Client) keepSyncProgress(ctx context.Context, topicList []string, since map[string]time.Time, from time.Time, sources []transport.SourcePoint, now time.Time) error {
+func (c *Client) keepSyncProgress(ctx context.Context, topicList []string, since, mark map[string]time.Time, from time.Time, sources []transport.SourcePoint, now time.Time) error {
 	return c.tx(ctx, func(t *txn) error {
 		for _, topic := range topicList {
+			if back, err := t.movedBack(topic, mark[topic]); err != nil || back {
+				if err != nil {
+					return err
+				}
+				continue // a join's window, fetched by its own catch-up
+			}
 			last := since[topic].Add(syncMargin)
 			if since[topic].Before(from) {
 				last = from.Add(syncMargin)
 				if err := t.SetLastSync(topic, last); err != nil {
 					return err
 				}
+				t.onCommit(func() { mark[topic] = last })
 			}
 			if err := t.SetSyncPoints(topic, syncPointsToKeep(sources, now, last, now.Add(-c.opt.historyWindow))); err != nil {
 				return err
@@ -100,6 +107,21 @@ func (c *Client) keepSyncProgress(ctx context.Context, topicList []string, since
 		}
 		return nil
 	})
+}
+
+// movedBack reports whether topic's last sync is now before mark, what the running Sync
+// read or wrote (or set while it was zero): a Welcome's join moved it back meanwhile
+// (markJoinSync, from the Welcome's time). The Sync then leaves the topic's last sync and
+// points as they are, so that the join's catch-up fetches that window: written over with
+// the Sync's own progress or start, the window was never fetched, and what the Sync had
+// fetched of it before the join's keys arrived was junk by then (review 15,
+// TestSyncKeepsJoinMoveBack).
+func (t *txn) movedBack(topic string, mark time.Time) (bool, error) {
+	cur, err := t.LastSync(topic)
+	if err != nil {
+		return false, err
+	}
+	return cur.Before(mark) || mark.IsZero() && !cur.IsZero(), nil
 }
 
 // syncPointsToKeep returns the sync marks to keep for sources (a truncated answer's

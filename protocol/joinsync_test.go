@@ -1,0 +1,67 @@
+package protocol_test
+
+import (
+	"context"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+// historyHook is a memory node whose History runs hook (once, if set) before answering:
+// what happens concurrently with a Sync's query.
+type historyHook struct {
+	*memory.Node
+	hook atomic.Pointer[func()]
+}
+
+func (h *historyHook) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
+	if f := h.hook.Swap(nil); f != nil {
+		(*f)()
+	}
+	return h.Node.History(ctx, topics, since, until)
+}
+
+// TestSyncKeepsJoinMoveBack: a Welcome's join that moves a topic's last sync back while a
+// Sync of that topic is under way (markJoinSync: the group's history from the Welcome's
+// time is to be fetched) is not undone by that Sync's end writing its own start: the
+// join's window would never be fetched (review 15's suspicion). Asserted: after the Sync,
+// the topic's last sync is still at or before the join's point.
+func TestSyncKeepsJoinMoveBack(t *testing.T) {
+	tn := newNetWith(t, memory.Config{Seed: 1701}, 1)
+	a := tn.peers[0]
+	var hh *historyHook
+	b := tn.addVia("b", func(n *memory.Node) protocol.Transport {
+		hh = &historyHook{Node: n}
+		return hh
+	}, protocol.WithBurstSpread(0), protocol.WithSyncInterval(-1))
+	tn.connect(a, b)
+	ctx := context.Background()
+	g, err := a.c.CreateGroup(ctx, "join", "", b.id)
+	must(t, err)
+	waitSameEpoch(tn, g, a, b)
+	info, err := b.c.Group(ctx, g)
+	must(t, err)
+	must(t, b.c.Sync(ctx)) // a last sync to move back from
+	before := protocol.LastSyncForTest(b.c, info.Topic)
+	if before.IsZero() {
+		t.Fatal("set-up: no last sync after a Sync")
+	}
+	join := before.Add(-time.Hour)
+	moved := func() {
+		if err := protocol.MarkJoinSyncForTest(b.c, info.Topic, join); err != nil {
+			t.Error(err)
+		}
+	}
+	hh.hook.Store(&moved)
+	must(t, b.c.Sync(ctx))
+	if hh.hook.Load() != nil {
+		t.Fatal("set-up: the Sync asked no history")
+	}
+	if got := protocol.LastSyncForTest(b.c, info.Topic); got.After(join) {
+		t.Fatalf("last sync %v past the join's point after the Sync (the join moved it back during the Sync): the join's window is skipped", got.Sub(join))
+	}
+}
