@@ -33,44 +33,7 @@ func TestHistoryResumePerStore(t *testing.T) {
 	const held, limit = 25, 10
 	from := time.Now().Add(-time.Hour).Truncate(time.Second)
 	at := func(i int) time.Time { return from.Add(time.Duration(i+1) * time.Second) }
-
-	var mu sync.Mutex
-	var asked []time.Time // TimeStart of each query (first page) the honest store got
-	honest := start(t, Config{})
-	fakeStoreV3(honest, func(req *spb.StoreQueryRequest) *spb.StoreQueryResponse {
-		i := 0
-		if len(req.PaginationCursor) > 0 {
-			i = int(req.PaginationCursor[0])
-		} else {
-			mu.Lock()
-			asked = append(asked, time.Unix(0, req.GetTimeStart()))
-			mu.Unlock()
-			for i < held && at(i).UnixNano() < req.GetTimeStart() {
-				i++
-			}
-		}
-		resp := &spb.StoreQueryResponse{}
-		for ; i < held && len(resp.Messages) < 4; i++ {
-			resp.Messages = append(resp.Messages, fakeEntry(req.ContentTopics[0], []byte{'h', byte(i)}, at(i).UnixNano()))
-		}
-		if i < held {
-			resp.PaginationCursor = make([]byte, 32)
-			resp.PaginationCursor[0] = byte(i)
-		}
-		return resp
-	})
-	liar := start(t, Config{})
-	fakeStoreV3(liar, func(req *spb.StoreQueryRequest) *spb.StoreQueryResponse {
-		i := 0
-		if len(req.PaginationCursor) > 0 {
-			i = int(req.PaginationCursor[1])
-		}
-		cursor := make([]byte, 32)
-		cursor[0], cursor[1] = 'L', byte(i+1)
-		ts := req.GetTimeStart() + int64(i+1)*int64(time.Microsecond)
-		return &spb.StoreQueryResponse{Messages: []*spb.WakuMessageKeyValue{
-			fakeEntry(req.ContentTopics[0], []byte{'l', byte(i), byte(ts), byte(ts >> 8)}, ts)}, PaginationCursor: cursor}
-	})
+	honest, liar, asked := honestAndLiar(t, held, at)
 	cli := start(t, Config{StorePeers: addrs(honest, liar), StoreQueryRate: -1, HistoryLimit: limit})
 
 	read := map[byte]bool{} // the honest messages returned so far
@@ -102,10 +65,8 @@ func TestHistoryResumePerStore(t *testing.T) {
 		}
 		since, state = next, transport.ResumeOf(err)
 	}
-	mu.Lock()
-	defer mu.Unlock()
 	t.Logf("the honest store was asked from: %v", func() (out []time.Duration) {
-		for _, a := range asked {
+		for _, a := range asked() {
 			out = append(out, a.Sub(from))
 		}
 		return out
@@ -116,10 +77,10 @@ func TestHistoryResumePerStore(t *testing.T) {
 	// Asked from since, then from its own cuts (12th, 23rd message: 2 pages of 4 past
 	// the repeated one), then done: 3 queries, never more.
 	want := []time.Time{from, at(11), at(22)}
-	if len(asked) > len(want) {
-		t.Errorf("the honest store was asked %d times, want %d (not again once it answered in full)", len(asked), len(want))
+	if got := asked(); len(got) > len(want) {
+		t.Errorf("the honest store was asked %d times, want %d (not again once it answered in full)", len(got), len(want))
 	}
-	for i, a := range asked {
+	for i, a := range asked() {
 		if i < len(want) && !a.Equal(want[i]) {
 			t.Errorf("query %d to the honest store from since + %v, want since + %v (its own cut)", i, a.Sub(from), want[i].Sub(from))
 		}
@@ -245,4 +206,54 @@ func FuzzDecodeResume(f *testing.F) {
 			}
 		}
 	})
+}
+
+// honestAndLiar starts the two stores of TestHistoryResumePerStore: an honest one holding
+// held messages at at(0), at(1), … (pages of 4), which records the TimeStart of each query
+// it gets (its first page), and a lying one that cuts each answer 1 µs past where it is
+// asked from (one made-up message a page). asked returns the honest store's TimeStarts.
+func honestAndLiar(t *testing.T, held int, at func(int) time.Time) (honest, liar *Node, asked func() []time.Time) {
+	var mu sync.Mutex
+	var starts []time.Time
+	honest = start(t, Config{})
+	fakeStoreV3(honest, func(req *spb.StoreQueryRequest) *spb.StoreQueryResponse {
+		i := 0
+		if len(req.PaginationCursor) > 0 {
+			i = int(req.PaginationCursor[0])
+		} else {
+			mu.Lock()
+			starts = append(starts, time.Unix(0, req.GetTimeStart()))
+			mu.Unlock()
+			for i < held && at(i).UnixNano() < req.GetTimeStart() {
+				i++
+			}
+		}
+		resp := &spb.StoreQueryResponse{}
+		for ; i < held && len(resp.Messages) < 4; i++ {
+			resp.Messages = append(resp.Messages, fakeEntry(req.ContentTopics[0], []byte{'h', byte(i)}, at(i).UnixNano()))
+		}
+		if i < held {
+			resp.PaginationCursor = make([]byte, 32)
+			resp.PaginationCursor[0] = byte(i)
+		}
+		return resp
+	})
+	liar = start(t, Config{})
+	fakeStoreV3(liar, func(req *spb.StoreQueryRequest) *spb.StoreQueryResponse {
+		i := 0
+		if len(req.PaginationCursor) > 0 {
+			i = int(req.PaginationCursor[1])
+		}
+		cursor := make([]byte, 32)
+		cursor[0], cursor[1] = 'L', byte(i+1)
+		ts := req.GetTimeStart() + int64(i+1)*int64(time.Microsecond)
+		return &spb.StoreQueryResponse{Messages: []*spb.WakuMessageKeyValue{
+			fakeEntry(req.ContentTopics[0], []byte{'l', byte(i), byte(ts), byte(ts >> 8)}, ts)}, PaginationCursor: cursor}
+	})
+	asked = func() []time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return slices.Clone(starts)
+	}
+	return honest, liar, asked
 }

@@ -3,7 +3,6 @@ package waku
 import (
 	"context"
 	"errors"
-	"sync"
 	"testing"
 	"time"
 
@@ -29,44 +28,7 @@ func TestHistorySourcePoints(t *testing.T) {
 	const held, limit = 25, 10
 	from := time.Now().Add(-time.Hour).Truncate(time.Second)
 	at := func(i int) time.Time { return from.Add(time.Duration(i+1) * time.Second) }
-
-	var mu sync.Mutex
-	var asked []time.Time // TimeStart of each query (first page) the honest store got
-	honest := start(t, Config{})
-	fakeStoreV3(honest, func(req *spb.StoreQueryRequest) *spb.StoreQueryResponse {
-		i := 0
-		if len(req.PaginationCursor) > 0 {
-			i = int(req.PaginationCursor[0])
-		} else {
-			mu.Lock()
-			asked = append(asked, time.Unix(0, req.GetTimeStart()))
-			mu.Unlock()
-			for i < held && at(i).UnixNano() < req.GetTimeStart() {
-				i++
-			}
-		}
-		resp := &spb.StoreQueryResponse{}
-		for ; i < held && len(resp.Messages) < 4; i++ {
-			resp.Messages = append(resp.Messages, fakeEntry(req.ContentTopics[0], []byte{'h', byte(i)}, at(i).UnixNano()))
-		}
-		if i < held {
-			resp.PaginationCursor = make([]byte, 32)
-			resp.PaginationCursor[0] = byte(i)
-		}
-		return resp
-	})
-	liar := start(t, Config{})
-	fakeStoreV3(liar, func(req *spb.StoreQueryRequest) *spb.StoreQueryResponse {
-		i := 0
-		if len(req.PaginationCursor) > 0 {
-			i = int(req.PaginationCursor[1])
-		}
-		cursor := make([]byte, 32)
-		cursor[0], cursor[1] = 'L', byte(i+1)
-		ts := req.GetTimeStart() + int64(i+1)*int64(time.Microsecond)
-		return &spb.StoreQueryResponse{Messages: []*spb.WakuMessageKeyValue{
-			fakeEntry(req.ContentTopics[0], []byte{'l', byte(i), byte(ts), byte(ts >> 8)}, ts)}, PaginationCursor: cursor}
-	})
+	honest, liar, asked := honestAndLiar(t, held, at)
 	cli := start(t, Config{StorePeers: addrs(honest, liar), StoreQueryRate: -1, HistoryLimit: limit})
 	honestID, liarID := cli.storePeers[0].String(), cli.storePeers[1].String()
 
@@ -116,19 +78,16 @@ func TestHistorySourcePoints(t *testing.T) {
 	point := at(held - 1).Add(time.Second)
 	ask := func(points map[string]time.Time) time.Time {
 		t.Helper()
-		mu.Lock()
-		n := len(asked)
-		mu.Unlock()
+		n := len(asked())
 		_, err := cli.History(transport.WithSourcePoints(context.Background(), points), []string{topicA}, te.Complete, time.Time{})
 		if err != nil && !errors.Is(err, transport.ErrHistoryTruncated) {
 			t.Fatal(err)
 		}
-		mu.Lock()
-		defer mu.Unlock()
-		if len(asked) != n+1 {
-			t.Fatalf("the honest store got %d queries, want 1", len(asked)-n)
+		got := asked()
+		if len(got) != n+1 {
+			t.Fatalf("the honest store got %d queries, want 1", len(got)-n)
 		}
-		return asked[n]
+		return got[n]
 	}
 	if got := ask(map[string]time.Time{honestID: point, liarID: te.Complete, "someone-else": point.Add(time.Hour)}); !got.Equal(point) {
 		t.Errorf("with its point, the honest store was asked from since + %v, want its point (since + %v)", got.Sub(from), point.Sub(from))
