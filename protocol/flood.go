@@ -225,14 +225,15 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, a 
 	c.mu.Lock()
 	c.junk.sync(len(c.hints) + len(c.groups))
 	none, pre, err := c.keylessContained(ctx, topic, payload)
-	if err != nil {
+	switch {
+	case err != nil:
 		// keyless panicked (contain.go): no key tried, nothing to store but the marker
-	} else if none {
+	case none:
 		err = errNoKey
 		if isSessionFrame(topic, payload, c) {
 			err = errNoHint
 		}
-	} else {
+	default:
 		// The committed transaction's queued publishes, read once it returns (no
 		// after-commit closure, no variable of this frame moved to the heap for it).
 		var t *txn

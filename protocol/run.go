@@ -81,14 +81,14 @@ func (c *Client) Run(ctx context.Context) error {
 // processing later than one by one. buf is reused across calls (returned emptied).
 func (c *Client) receiveLive(ctx context.Context, env *transport.Envelope, in <-chan *transport.Envelope, buf []*transport.Envelope) []*transport.Envelope {
 	buf = append(buf[:0], env)
+drain:
 	for n := c.liveBatchSize(); len(buf) < n; {
 		select {
 		case e := <-in:
 			buf = append(buf, e)
-			continue
 		default:
+			break drain
 		}
-		break
 	}
 	newKeys := false
 	if len(buf) == 1 {
@@ -107,11 +107,8 @@ func (c *Client) receiveLive(ctx context.Context, env *transport.Envelope, in <-
 		c.log.Warn("live batch not committed", "envelopes", len(buf), "err", err)
 		newKeys = false
 		c.mu.Lock()
-		if c.catchUp == nil {
-			c.catchUp = make(map[string]bool)
-		}
 		for _, e := range buf {
-			c.catchUp[e.Topic] = true
+			c.askCatchUpLocked(e.Topic)
 		}
 		c.mu.Unlock()
 		wake(c.subsWake)
@@ -121,6 +118,15 @@ func (c *Client) receiveLive(ctx context.Context, env *transport.Envelope, in <-
 	}
 	clear(buf)
 	return buf[:0]
+}
+
+// askCatchUpLocked has the subscription loop catch topic up from its last sync at its
+// next turn (c.mu held; the caller wakes c.subsWake).
+func (c *Client) askCatchUpLocked(topic string) {
+	if c.catchUp == nil {
+		c.catchUp = make(map[string]bool)
+	}
+	c.catchUp[topic] = true
 }
 
 // liveBatchSize is the most live envelopes receiveLive takes into one batch.
@@ -230,10 +236,7 @@ func (c *Client) subscriptions(ctx context.Context, in chan<- *transport.Envelop
 		} else if failed {
 			c.mu.Lock()
 			for t := range catchUp { // for the retry
-				if c.catchUp == nil {
-					c.catchUp = make(map[string]bool)
-				}
-				c.catchUp[t] = true
+				c.askCatchUpLocked(t)
 			}
 			c.mu.Unlock()
 		} else if replaced || len(catchUp) > 0 || catchUpDue {

@@ -517,10 +517,7 @@ func (t *txn) catchUpFromWelcome(topic string, sentAt uint64) error {
 		// The junk filter may hold those publishes: they open now (a re-join keeps
 		// the number of groups, which alone clears it, unchanged).
 		c.junk.reset()
-		if c.catchUp == nil {
-			c.catchUp = make(map[string]bool)
-		}
-		c.catchUp[topic] = true
+		c.askCatchUpLocked(topic)
 	})
 	t.topicsChanged, t.newKeys = true, true // wakes the subscriptions loop; pending retried
 	return nil
