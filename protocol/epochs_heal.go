@@ -16,21 +16,39 @@ import (
 
 // designated reports whether we are the designated installation of the membership: the
 // bytewise smallest unrevoked installation id of its members (spec: "Rekeys"), leaving
-// out those a frontier event's seed missed (they may not know it).
-func (t *txn) designated(st *membership.State, except []*storage.InstallationRecord) (bool, error) {
+// out those a frontier event's seed missed (they may not know it). except stand aside
+// always. soft — those only departed authors' frontier events missed, and we ourselves
+// when meSoft (such an event's hints miss us) — stand aside unless the departed authors' events
+// reached no member installation at all: a slotless block would otherwise have every
+// member heal at once, while a member that a block reaching others missed may never have
+// opened it and then has nothing to heal (TestReview14ConcurrentAddFillsRecords, 2 of 20
+// runs: a newcomer with the smallest id, missed by a removed member's heal it never saw,
+// was designated by the others and nobody healed). Every member holding the same blocks
+// decides the same way.
+func (t *txn) designated(st *membership.State, except, soft []*storage.InstallationRecord, meSoft bool) (bool, error) {
 	ins, err := t.installationsOf(st.Members)
 	if err != nil {
 		return false, err
 	}
+	in := func(l []*storage.InstallationRecord, id InstallationID) bool {
+		return slices.ContainsFunc(l, func(x *storage.InstallationRecord) bool { return x.ID == id })
+	}
+	me := t.c.acct.inst
+	reached := !meSoft // a member installation the departed authors' events reached
+	for i := 0; !reached && i < len(ins); i++ {
+		reached = ins[i].ID != me && !in(soft, ins[i].ID)
+	}
 	ids := make([]epoch.Installation, 0, len(ins)+1)
-	for _, in := range ins {
-		if !slices.ContainsFunc(except, func(x *storage.InstallationRecord) bool { return x.ID == in.ID }) {
-			ids = append(ids, epoch.Installation(in.ID))
+	for _, x := range ins {
+		if x.ID != me && !in(except, x.ID) && !(reached && in(soft, x.ID)) {
+			ids = append(ids, epoch.Installation(x.ID))
 		}
 	}
-	ids = append(ids, epoch.Installation(t.c.acct.inst))
+	if !(reached && meSoft) {
+		ids = append(ids, epoch.Installation(me))
+	}
 	d, ok := epoch.Designated(ids)
-	return ok && d == epoch.Installation(t.c.acct.inst), nil
+	return ok && d == epoch.Installation(me), nil
 }
 
 // unhealed reports whether the current epoch must be rekeyed before anything is sent
@@ -177,6 +195,23 @@ func (t *txn) coverageGapsPast(gc *groupCache, s *epoch.Schedule, m *epochMeta, 
 		}
 	}
 	return out, strong, nil
+}
+
+// departedMissedUs reports whether a departed author's frontier event's seed did not
+// reach us by its key block's hints (a seed refused or missing for another reason does
+// not count: the block reached us all the same).
+func (t *txn) departedMissedUs(s *epoch.Schedule, m *epochMeta) bool {
+	for _, id := range s.Frontier() {
+		cv, ok := m.Covered[id.String()]
+		if !ok || !cv.Departed {
+			continue
+		}
+		h, x := cv.hinter(id), cv.Hints.index()
+		if !cv.coversWith(id, &h, &x, t.c.acct.inst, "") {
+			return true
+		}
+	}
+	return false
 }
 
 // rekeyOuter returns the epoch a rekey's publish is sealed under and the frontier events

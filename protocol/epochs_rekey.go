@@ -374,7 +374,7 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache) error {
 			return nil
 		}
 	}
-	_, strong, err := t.coverageGapsSplit(gc, s, m)
+	gaps, strong, err := t.coverageGapsSplit(gc, s, m)
 	if err != nil {
 		return err
 	}
@@ -382,7 +382,7 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache) error {
 	if err != nil {
 		return err
 	}
-	if d, err := t.designated(t.stateOf(gc), append(strong, late...)); err != nil || !d {
+	if d, err := t.designated(t.stateOf(gc), append(strong, late...), gaps, t.departedMissedUs(s, m)); err != nil || !d {
 		return err
 	}
 	outs, err := t.rekeyV2(g, gc, s, m, nil, nil)
