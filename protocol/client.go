@@ -243,6 +243,9 @@ func New(ctx context.Context, store storage.Store, t Transport, opts ...Option) 
 	if o.historyWindow <= 0 {
 		o.historyWindow = 24 * time.Hour
 	}
+	if o.healGrace == 0 {
+		o.healGrace = DefaultHealGrace
+	}
 	if o.platform == "" {
 		o.platform = runtime.GOOS
 	}

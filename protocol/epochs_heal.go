@@ -5,9 +5,12 @@
 package protocol
 
 import (
+	"bytes"
+	"context"
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
@@ -26,9 +29,19 @@ import (
 // was designated by the others and nobody healed). Every member holding the same blocks
 // decides the same way.
 func (t *txn) designated(st *membership.State, except, soft []*storage.InstallationRecord, meSoft bool) (bool, error) {
+	rank, err := t.designatedRank(st, except, soft, meSoft)
+	return rank == 0, err
+}
+
+// designatedRank is designated's ranking: how many candidate installations come before
+// ours (0: we are designated), or -1 when we stand aside ourselves. The candidate of
+// rank k heals once the designated installation's heal has not come for k × the heal
+// grace (healDue): the designated one may be away, or never have seen what it would
+// heal.
+func (t *txn) designatedRank(st *membership.State, except, soft []*storage.InstallationRecord, meSoft bool) (int, error) {
 	ins, err := t.installationsOf(st.Members)
 	if err != nil {
-		return false, err
+		return -1, err
 	}
 	in := func(l []*storage.InstallationRecord, id InstallationID) bool {
 		return slices.ContainsFunc(l, func(x *storage.InstallationRecord) bool { return x.ID == id })
@@ -44,11 +57,16 @@ func (t *txn) designated(st *membership.State, except, soft []*storage.Installat
 			ids = append(ids, epoch.Installation(x.ID))
 		}
 	}
-	if !(reached && meSoft) {
-		ids = append(ids, epoch.Installation(me))
+	if reached && meSoft {
+		return -1, nil
 	}
-	d, ok := epoch.Designated(ids)
-	return ok && d == epoch.Installation(me), nil
+	rank := 0
+	for _, id := range ids {
+		if bytes.Compare(id[:], me[:]) < 0 {
+			rank++
+		}
+	}
+	return rank, nil
 }
 
 // unhealed reports whether the current epoch must be rekeyed before anything is sent
@@ -296,4 +314,72 @@ func missingOnlyDeparted(s *epoch.Schedule, m *epochMeta) bool {
 	}
 	_, _, ok := epochBeforeDeparted(s, m, s.Live())
 	return ok
+}
+
+// healLater has the transaction check the group's epoch once all its changes are applied
+// (a devices message riding with a rekey, a removal with its key block).
+func (t *txn) healLater(id GroupID) {
+	if !slices.Contains(t.heal, id) {
+		t.heal = append(t.heal, id)
+	}
+}
+
+// runHeals heals the groups healLater named (see healV2).
+func (t *txn) runHeals() error {
+	for len(t.heal) > 0 {
+		id := t.heal[0]
+		t.heal = t.heal[1:]
+		gc := t.c.groups[id]
+		if gc == nil {
+			continue
+		}
+		g, err := t.GroupState(id)
+		if err != nil {
+			return err
+		}
+		if err := t.healV2(g, gc, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// healDue heals, whoever is designated, the groups whose designated installation's heal
+// has not come within our rank's grace (healV2 notes them): the designated installation
+// may be away, or may never have seen what it would heal (an installation a departed
+// member's block reached by its hints, sealed under an epoch it never held:
+// TestReview14ConcurrentAddFillsRecords failed so 1 of 19 -race runs). Run's maintenance
+// loop calls it; candidates heal one grace apart, so the first heal usually reaches the
+// others before their turn.
+func (c *Client) healDue(ctx context.Context) {
+	if c.opt.healGrace <= 0 {
+		return
+	}
+	now := c.now()
+	var due []GroupID
+	c.mu.Lock()
+	for id, gc := range c.groups {
+		if !gc.overdue.IsZero() && now.Sub(gc.overdue) >= time.Duration(gc.overdueRank)*c.opt.healGrace {
+			due = append(due, id)
+		}
+	}
+	c.mu.Unlock()
+	for _, id := range due {
+		err := c.tx(ctx, func(t *txn) error {
+			gc := t.c.groups[id]
+			if gc == nil || gc.overdue.IsZero() {
+				return nil
+			}
+			t.onCommit(func() { gc.overdue = time.Time{} })
+			g, err := t.GroupState(id)
+			if err != nil {
+				return err
+			}
+			t.c.log.Debug("heal overdue: the designated installation's heal has not come", "group", id.String()[:8], "rank", gc.overdueRank)
+			return t.healV2(g, gc, true)
+		})
+		if err != nil {
+			c.log.Debug("overdue heal failed", "group", id.String()[:8], "err", err)
+		}
+	}
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"time"
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
@@ -326,7 +327,10 @@ func (c *Client) Rekey(ctx context.Context, id GroupID) error {
 // healV2 rekeys at once when we are the designated installation of an unhealed epoch
 // (spec: "Rekeys after a leave and after concurrent removals"); the publish goes out
 // after the transaction commits.
-func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache) error {
+//
+// With overdue set (healDue: the designated installation's heal has not come within our
+// rank's grace), we heal whoever is designated.
+func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache, overdue bool) error {
 	if g.Status != GroupActive || len(g.Schedule) == 0 {
 		return nil
 	}
@@ -334,14 +338,16 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache) error {
 	if err != nil {
 		return err
 	}
-	if out, err := t.outranked(gc, s, m); err != nil || out {
-		return err // no heal of ours; the next send checks (nothing kept: prepareV2)
+	if !overdue {
+		if out, err := t.outranked(gc, s, m); err != nil || out {
+			return err // no heal of ours; the next send checks (nothing kept: prepareV2)
+		}
 	}
 	bad, err := t.unhealed(gc, s, m)
 	if err != nil || !bad {
 		if err == nil { // healed: the next send skips the check (prepareV2)
 			healed := healedState{schedule: g.Schedule, meta: g.EpochMeta}
-			t.onCommit(func() { gc.healthy = healed })
+			t.onCommit(func() { gc.healthy, gc.overdue = healed, time.Time{} })
 		}
 		return err
 	}
@@ -382,13 +388,26 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache) error {
 	if err != nil {
 		return err
 	}
-	if d, err := t.designated(t.stateOf(gc), append(strong, late...), gaps, t.departedMissedUs(s, m)); err != nil || !d {
-		return err
+	if !overdue {
+		rank, err := t.designatedRank(t.stateOf(gc), append(strong, late...), gaps, t.departedMissedUs(s, m))
+		if err != nil || rank != 0 {
+			if err == nil && rank > 0 { // heal ourselves if the designated one's heal never comes
+				now := t.c.now()
+				t.onCommit(func() {
+					if gc.overdue.IsZero() {
+						gc.overdue = now
+					}
+					gc.overdueRank = rank
+				})
+			}
+			return err
+		}
 	}
 	outs, err := t.rekeyV2(g, gc, s, m, nil, nil)
 	if err != nil {
 		return err
 	}
+	t.onCommit(func() { gc.overdue = time.Time{} })
 	t.sends = append(t.sends, outs...)
 	return nil
 }
@@ -489,34 +508,6 @@ func (t *txn) lateJoiners(st *membership.State, m *epochMeta) ([]*storage.Instal
 		out[i] = &ins[i]
 	}
 	return out, nil
-}
-
-// healLater has the transaction check the group's epoch once all its changes are applied
-// (a devices message riding with a rekey, a removal with its key block).
-func (t *txn) healLater(id GroupID) {
-	if !slices.Contains(t.heal, id) {
-		t.heal = append(t.heal, id)
-	}
-}
-
-// runHeals heals the groups healLater named (see healV2).
-func (t *txn) runHeals() error {
-	for len(t.heal) > 0 {
-		id := t.heal[0]
-		t.heal = t.heal[1:]
-		gc := t.c.groups[id]
-		if gc == nil {
-			continue
-		}
-		g, err := t.GroupState(id)
-		if err != nil {
-			return err
-		}
-		if err := t.healV2(g, gc); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // revokedV2 records revoked installations of a member as departed from a v2 group (see

@@ -10,6 +10,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/crypto/chacha20poly1305"
 
@@ -52,6 +53,10 @@ type groupCache struct {
 	// refusedFrom: the authors whose seed we refused and healed at once (in memory; a
 	// repeat is healed at once by the designated installation only: epochs_confirm.go).
 	refusedFrom []InstallationID
+	// overdue: since when we wait for the designated installation's heal, our rank among
+	// the candidates after it (in memory; healDue).
+	overdue     time.Time
+	overdueRank int
 	// confirms: the confirmation of the first signed block seen of each frontier key event
 	// (in memory; equivocation: epochs_blocksig.go).
 	confirms map[epoch.ID][epoch.IDSize]byte

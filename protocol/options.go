@@ -27,6 +27,7 @@ type options struct {
 	deviceName    string
 	platform      string
 	spread        time.Duration
+	healGrace     time.Duration
 }
 
 // WithLogger sets the logger (nil: discard). The engine never logs plaintext or keys.
@@ -49,6 +50,15 @@ func WithRetryBackoff(d time.Duration) Option { return func(o *options) { o.retr
 // WithSyncInterval sets how often Run fetches history and checks for missing messages
 // (default 1 minute; 0 keeps the default, negative disables periodic syncs).
 func WithSyncInterval(d time.Duration) Option { return func(o *options) { o.syncInterval = d } }
+
+// WithHealGrace sets how long an installation waits for the designated installation's
+// heal of an unhealed epoch before the next candidate heals it (default DefaultHealGrace;
+// the k-th candidate waits k times it; negative: never — only the designated installation
+// heals, and a send heals first).
+func WithHealGrace(d time.Duration) Option { return func(o *options) { o.healGrace = d } }
+
+// DefaultHealGrace is the default of WithHealGrace.
+const DefaultHealGrace = 5 * time.Second
 
 // WithHistoryWindow sets how far back the first sync of a topic looks (default 24h).
 func WithHistoryWindow(d time.Duration) Option { return func(o *options) { o.historyWindow = d } }

@@ -319,6 +319,7 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}, wg
 		}
 		c.retryDue(ctx)
 		c.announceIfDue(ctx)
+		c.healDue(ctx)
 		now := c.now()
 		if now.Sub(lastMaint) >= time.Hour {
 			lastMaint = now
