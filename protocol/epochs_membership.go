@@ -58,6 +58,10 @@ func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, next me
 		if err := vc.s.Apply(epoch.Event{ID: E, Prev: prev}); err != nil {
 			return nil, err
 		}
+		published := prev
+		if c.hookMemberBlockPrev != nil {
+			published = c.hookMemberBlockPrev(E, slices.Clone(prev))
+		}
 		if err := vc.s.SetSeed(E, &seed); err != nil {
 			return nil, err
 		}
@@ -72,7 +76,7 @@ func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, next me
 				existing = append(existing, in)
 			}
 		}
-		kb := epoch.KeyBlock{Kind: epoch.KindMembership, Author: epoch.Installation(c.acct.inst), Event: E, Prev: prev}
+		kb := epoch.KeyBlock{Kind: epoch.KindMembership, Author: epoch.Installation(c.acct.inst), Event: E, Prev: published}
 		slots, _, err := t.buildKeySlots(g, &kb, &seed, existing)
 		if err != nil {
 			return nil, err
