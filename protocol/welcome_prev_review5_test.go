@@ -20,7 +20,7 @@ type welcomePrevCase struct {
 	honest bool // the entry as its sender's schedule holds it (control)
 	longer bool // the event's own prev and a made-up id (else none)
 	block  bool // the event's key block reaches the recipient after the Welcome
-	legacy bool // the rekey's block is of version 3 (a legacy id: its entry cannot be checked, it waits for the block)
+	legacy bool // the rekey's block is of version 3 (a legacy id: its entry cannot be checked, it waits for the block, which is refused: uncommitted)
 	// rekeyFirst: a rekey by a precedes the event, so the frontier the entry's prev leaves
 	// out is a rekey, which the log cannot place (TestSecWelcomeEntryPrevAfterRekey).
 	rekeyFirst bool
@@ -49,7 +49,7 @@ func TestSecWelcomeEntryPrevEquivocation(t *testing.T) {
 		{name: "rekey, longer prev (b)", rekey: true, longer: true, block: true},
 		{name: "rekey, no prev, block never arrives (c)", rekey: true},
 		{name: "rekey, longer prev, block never arrives (c)", rekey: true, longer: true},
-		{name: "legacy rekey, own prev: waits for its block", rekey: true, honest: true, block: true, legacy: true},
+		{name: "legacy rekey, own prev: waits for its block (refused)", rekey: true, honest: true, block: true, legacy: true},
 		{name: "legacy rekey, no prev", rekey: true, block: true, legacy: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) { welcomeEntryPrev(t, tc) })
