@@ -45,7 +45,7 @@ func (ev Event) ID() EventID {
 	return EventID(orderHash(ev.From, ev.digest(ev.ChatID)))
 }
 
-var errCausalField = errors.New("membership: malformed parents, version or epoch prev field")
+var errCausalField = errors.New("membership: malformed parents or version field")
 
 // causalFields are the Chorus fields 101, 102 and 103 of an event.
 type causalFields struct {
@@ -56,12 +56,15 @@ type causalFields struct {
 
 // decodeCausal reads fields 101, 102 and 103 from the unknown fields of a decoded event. A
 // parent that is not 32 bytes, a repeated parent, more than MaxParents parents, a version
-// that is not a varint fitting 32 bits, a field 103 that is not 32 bytes or comes twice,
-// or a field 101/102/103 of the wrong wire type is an error.
+// that is not a varint fitting 32 bits, or a field 101/102 of the wrong wire type is an
+// error. A field 103 that is not 32 bytes, comes twice or has another wire type is no
+// error: the event carries no epoch prev (the membership rules never read it, and versions
+// before it apply such an event; the engine refuses its key block as uncommitted).
 func decodeCausal(unknown []byte) (causalFields, error) {
 	var parents []EventID
 	var version uint32
 	var epochPrev []byte
+	epochPrevBad := false
 	for len(unknown) > 0 {
 		num, typ, n := protowire.ConsumeTag(unknown)
 		if n < 0 {
@@ -91,12 +94,23 @@ func decodeCausal(unknown []byte) (causalFields, error) {
 			unknown = unknown[m:]
 		case num == FieldEpochPrev && typ == protowire.BytesType:
 			v, m := protowire.ConsumeBytes(unknown)
-			if m < 0 || len(v) != EpochPrevSize || epochPrev != nil {
+			if m < 0 {
 				return causalFields{}, errCausalField
 			}
-			epochPrev = append(make([]byte, 0, EpochPrevSize), v...)
+			if len(v) != EpochPrevSize || epochPrev != nil {
+				epochPrevBad = true
+			} else {
+				epochPrev = append(make([]byte, 0, EpochPrevSize), v...)
+			}
 			unknown = unknown[m:]
-		case num == FieldParents || num == FieldVersion || num == FieldEpochPrev:
+		case num == FieldEpochPrev: // another wire type
+			m := protowire.ConsumeFieldValue(num, typ, unknown)
+			if m < 0 {
+				return causalFields{}, errCausalField
+			}
+			epochPrevBad = true
+			unknown = unknown[m:]
+		case num == FieldParents || num == FieldVersion:
 			return causalFields{}, errCausalField
 		default:
 			m := protowire.ConsumeFieldValue(num, typ, unknown)
@@ -105,6 +119,9 @@ func decodeCausal(unknown []byte) (causalFields, error) {
 			}
 			unknown = unknown[m:]
 		}
+	}
+	if epochPrevBad {
+		epochPrev = nil
 	}
 	return causalFields{parents: parents, version: version, epochPrev: epochPrev}, nil
 }

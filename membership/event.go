@@ -78,7 +78,8 @@ type Event struct {
 	Version uint32
 	// EpochPrev (field 103) is, on a membership key event of the v2 key schedule, the epoch
 	// prev digest of its key block (epoch.MemberPrevDigest of the block's prev): the event's
-	// id commits to its key event's prev. nil when absent; else EpochPrevSize bytes.
+	// id commits to its key event's prev. nil when absent (or malformed: not EpochPrevSize
+	// bytes, or repeated); else EpochPrevSize bytes.
 	EpochPrev []byte
 
 	// entry holds the signed payload (nil: none).
@@ -260,7 +261,7 @@ type eventFields struct {
 	parents     []EventID
 	version     uint32
 	epochPrev   []byte
-	// causalErr: fields 101/102/103 are present but malformed (the causal rules discard the event).
+	// causalErr: fields 101/102 are present but malformed (the causal rules discard the event).
 	causalErr bool
 }
 

@@ -106,11 +106,15 @@ func causalScenarios() []scenario {
 	}
 	short103 := func(pl []byte) []byte { return append(append(pl, 0xba, 0x06, 31), make([]byte, 31)...) }
 	twice103 := func(pl []byte) []byte { return append(pl, pl[len(pl)-35:]...) } // its field 103 (tag, length, digest) again
-	out = append(out, scenario{"causal_epoch_prev", "Field 103 (epoch_prev: 32 bytes, a membership key event's epoch prev digest, key schedule v2) rides in the signed payload and the rules ignore it: the add carrying it applies; one of 31 bytes, or repeated, makes its event malformed (discarded).",
+	out = append(out, scenario{"causal_epoch_prev", "Field 103 (epoch_prev: 32 bytes, a membership key event's epoch prev digest, key schedule v2) rides in the signed payload and the rules ignore it, malformed or not (versions before it apply such events alike): the add carrying it applies, and so do an add whose field 103 has 31 bytes and a rename whose field 103 is repeated (both read as carrying none).",
 		[]ev{g, add,
 			p(ev{label: "addprev", author: "alice", e: withPrev}, "add"),
-			p(ev{label: "short103", author: "alice", e: ma(t0+3, "eve"), payload: short103, note: "field 103 of 31 bytes appended before signing"}, "add"),
-			p(ev{label: "twice103", author: "alice", e: func() m.Event { e := ma(t0+4, "eve"); e.EpochPrev = withPrev.EpochPrev; return e }(), payload: twice103, note: "its field 103 repeated before signing"}, "add")},
-		std([]string{"alice", "bob", "carol", "dave"}, a, t0+2, []string{"g", "add", "addprev"}, nil, []string{"addprev"})})
+			p(ev{label: "short103", author: "alice", e: ma(t0+3, "eve"), payload: short103, note: "field 103 of 31 bytes appended before signing"}, "addprev"),
+			p(ev{label: "twice103", author: "alice", e: func() m.Event { e := nc(t0+4, "Renamed"); e.EpochPrev = withPrev.EpochPrev; return e }(), payload: twice103, note: "its field 103 repeated before signing"}, "short103")},
+		func() want {
+			w := std([]string{"alice", "bob", "carol", "dave", "eve"}, a, t0+4, []string{"g", "add", "addprev", "short103", "twice103"}, nil, []string{"twice103"})
+			w.name = "Renamed"
+			return w
+		}()})
 	return out
 }
