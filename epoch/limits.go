@@ -116,6 +116,7 @@ const (
 	labelRekeyPrevID  = "chorus/v2/epoch/rekey-prev-id"
 	labelRekeyHeadsID = "chorus/v2/epoch/rekey-heads-id"
 	labelConfirmation = "chorus/v2/epoch/confirmation"
+	labelMemberPrev   = "chorus/v2/epoch/member-prev"
 	labelMessageKeys  = "chorus/v1/senderkeys/message-keys"
 )
 
@@ -148,6 +149,10 @@ var (
 	// ErrRetracted reports a key event that was retracted, or whose prev names one
 	// (Schedule.Retract): refused, the schedule unchanged.
 	ErrRetracted = errors.New("epoch: key event retracted or naming a retracted event")
+	// ErrUncommitted reports a key event whose id does not commit to its prev (a rekey of
+	// a key block of version 3 or 2, a membership key event without the epoch prev digest
+	// naming a prev: spec "Frontier", cycles of prev), not applied before: refused for good.
+	ErrUncommitted = errors.New("epoch: key event id does not commit to its prev")
 )
 
 // ID is a key event id (a membership event digest or a rekey id), an epoch id, or any

@@ -12,7 +12,10 @@ import "testing"
 // of a membership key event checks only the membership events it names) beside a rekey
 // whose prev names it. Asserted for both pairs and both orders: the frontier is not empty
 // after the second event (the second refused, the schedule as after the first, or any
-// non-empty frontier).
+// non-empty frontier). Since cycle12 the engine applies no such event it has not applied
+// before (KeyBlock.Committed: a legacy rekey, or a membership key event without the epoch
+// prev digest of its block, is uncommitted; TestCycle12*): this refusal is the second line,
+// for ids the package is given by its caller.
 func TestReview14PrevCycle(t *testing.T) {
 	group := testID("group")
 	f := testID("f")

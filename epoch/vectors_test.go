@@ -309,6 +309,11 @@ func TestVectors(t *testing.T) {
 				if id != hexID(t, c.Output) {
 					t.Fatal("rekey heads id differs")
 				}
+			case "member_prev_digest":
+				d := MemberPrevDigest(hexIDs(t, c.Prev))
+				if !bytes.Equal(d[:], unhex(t, c.Output)) || CheckMemberPrev(hexIDs(t, c.Prev), d[:]) != nil {
+					t.Fatal("member prev digest differs")
+				}
 			case "rekey_id_legacy":
 				id := LegacyRekeyID(hexID(t, c.Group), hexInst(t, c.Author), [NonceSize]byte(unhex(t, c.Nonce)))
 				if id != hexID(t, c.Output) {
@@ -444,7 +449,7 @@ func TestVectors(t *testing.T) {
 			}
 		})
 	}
-	for _, op := range []string{"epoch", "contribution", "slot_hint", "slot_hint_legacy", "key_block_digest", "rekey_id", "rekey_heads_id", "slot_context",
+	for _, op := range []string{"epoch", "contribution", "slot_hint", "slot_hint_legacy", "key_block_digest", "rekey_id", "rekey_heads_id", "member_prev_digest", "slot_context",
 		"confirmation", "slot_plaintext", "key_block", "state", "outer", "seal", "open", "join"} {
 		if ops[op] == 0 {
 			t.Errorf("no vector for op %s", op)

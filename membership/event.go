@@ -76,6 +76,11 @@ type Event struct {
 	// Version (field 102) is RulesCausal on the CHAT_CREATED of a group under the causal
 	// rules, 0 otherwise.
 	Version uint32
+	// EpochPrev (field 103) is, on a membership key event of the v2 key schedule, the epoch
+	// prev digest of its key block (epoch.MemberPrevDigest of the block's prev): the event's
+	// id commits to its key event's prev. nil when absent (or malformed: not EpochPrevSize
+	// bytes, or repeated); else EpochPrevSize bytes.
+	EpochPrev []byte
 
 	// entry holds the signed payload (nil: none).
 	entry *entry
@@ -255,6 +260,7 @@ type eventFields struct {
 	image       []byte
 	parents     []EventID
 	version     uint32
+	epochPrev   []byte
 	// causalErr: fields 101/102 are present but malformed (the causal rules discard the event).
 	causalErr bool
 }
@@ -263,7 +269,7 @@ type eventFields struct {
 func fieldsOf(ev *Event) eventFields {
 	return eventFields{clock: ev.Clock, typ: ev.Type, members: ev.Members, name: ev.Name,
 		color: ev.Color, description: ev.Description, image: bytes.Clone(ev.Image),
-		parents: slices.Clone(ev.Parents), version: ev.Version}
+		parents: slices.Clone(ev.Parents), version: ev.Version, epochPrev: bytes.Clone(ev.EpochPrev)}
 }
 
 // decodeFields decodes an event payload.
@@ -274,10 +280,11 @@ func decodeFields(payload []byte) (eventFields, error) {
 	}
 	f := eventFields{clock: m.Clock, typ: EventType(m.Type), members: MembersOf(m.Members...), name: m.Name,
 		color: m.Color, description: string(m.Description), image: m.Image}
-	var err error
-	if f.parents, f.version, err = decodeCausal(m.ProtoReflect().GetUnknown()); err != nil {
+	cf, err := decodeCausal(m.ProtoReflect().GetUnknown())
+	if err != nil {
 		f.causalErr = true
 	}
+	f.parents, f.version, f.epochPrev = cf.parents, cf.version, cf.epochPrev
 	return f, nil
 }
 
@@ -285,12 +292,12 @@ func decodeFields(payload []byte) (eventFields, error) {
 func (f *eventFields) bind(ev *Event) {
 	if ev.Clock == f.clock && ev.Type == f.typ && ev.Members.Equal(f.members) && ev.Name == f.name &&
 		ev.Color == f.color && ev.Description == f.description && bytes.Equal(ev.Image, f.image) &&
-		slices.Equal(ev.Parents, f.parents) && ev.Version == f.version {
+		slices.Equal(ev.Parents, f.parents) && ev.Version == f.version && bytes.Equal(ev.EpochPrev, f.epochPrev) {
 		return
 	}
 	ev.Clock, ev.Type, ev.Name, ev.Color, ev.Description = f.clock, f.typ, f.name, f.color, f.description
 	ev.Members, ev.Image = f.members, bytes.Clone(f.image)
-	ev.Parents, ev.Version = slices.Clone(f.parents), f.version
+	ev.Parents, ev.Version, ev.EpochPrev = slices.Clone(f.parents), f.version, bytes.Clone(f.epochPrev)
 }
 
 // Event errors.
@@ -322,11 +329,11 @@ func encodePayload(ev *Event) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return appendCausal(b, ev.Parents, ev.Version)
+	return appendCausal(b, ev.Parents, ev.Version, ev.EpochPrev)
 }
 
 // SignEvent encodes ev's fields (Clock, Type, Members, Name, Color, Image, Description, then
-// the Chorus Parents and Version) as status-go does, signs them for chatID with key and
+// the Chorus Parents, Version and EpochPrev) as status-go does, signs them for chatID with key and
 // returns the event with ChatID, its entry (Payload, Raw), Signature and From filled. The
 // signature is deterministic (RFC 6979), so the result is byte-identical to what status-go
 // builds for the same inputs.
@@ -353,7 +360,7 @@ func SignEvent(key *ecdsa.PrivateKey, chatID string, ev Event) (Event, error) {
 	from := PublicKeyString(&key.PublicKey)
 	ev = Event{ChatID: chatID, Clock: f.clock, Type: f.typ, Members: f.members, Name: f.name, Color: f.color,
 		Description: f.description, Image: f.image, From: from, Signature: e.sig, Parents: f.parents, Version: f.version,
-		entry: e}
+		EpochPrev: f.epochPrev, entry: e}
 	ev.auth = newAuth(chatID, e, digest, from, fieldsOf(&ev))
 	ev.from = ev.auth.fromID
 	return ev, nil
@@ -400,6 +407,7 @@ func parseEvent(chatID string, raw []byte) (Event, error) {
 		Signature:   e.sig,
 		Parents:     f.parents,
 		Version:     f.version,
+		EpochPrev:   f.epochPrev,
 		entry:       e,
 	}
 	a := newAuth(chatID, e, digest, from, fieldsOf(&ev))

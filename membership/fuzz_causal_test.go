@@ -1,6 +1,7 @@
 package membership_test
 
 import (
+	"bytes"
 	"slices"
 	"testing"
 
@@ -10,9 +11,9 @@ import (
 )
 
 // FuzzCausalEvent signs an arbitrary event payload by an admin of a causal group and
-// derives the group with it (decoding of the parents and version fields, the causal
-// rules): no panic; the state re-derives to itself; a parsed event's parents re-encode
-// to themselves.
+// derives the group with it (decoding of the parents, version and epoch prev fields, the
+// causal rules): no panic; the state re-derives to itself; a parsed event's parents and
+// epoch prev re-encode to themselves.
 func FuzzCausalEvent(f *testing.F) {
 	d := newDAG(f, "fuzz")
 	add := d.add("add", "alice", ev(m.MembersAdded, 200, "bob"), "genesis")
@@ -23,6 +24,9 @@ func FuzzCausalEvent(f *testing.F) {
 	gid := d.evs["genesis"].ID()
 	f.Add(append(append(encodeEvent(f, ev(m.MembersAdded, 300, "carol")), 0xaa, 0x06, 32), gid[:]...))
 	f.Add([]byte{0xb0, 0x06, 0x02})
+	withPrev := append(encodeEvent(f, ev(m.MembersAdded, 300, "carol")), 0xba, 0x06, 32) // field 103
+	f.Add(append(withPrev, gid[:]...))
+	f.Add(append(append(withPrev, gid[:]...), append([]byte{0xba, 0x06, 32}, gid[:]...)...)) // twice: none
 	f.Fuzz(func(t *testing.T, payload []byte) {
 		if len(payload) == 0 {
 			return
@@ -46,6 +50,12 @@ func FuzzCausalEvent(f *testing.F) {
 		}
 		if !sameState(st, again) {
 			t.Fatal("state does not re-derive to itself")
+		}
+		if e.EpochPrev != nil {
+			re, err := m.SignEvent(actors["alice"].key, d.chat, m.Event{Type: m.NameChanged, Name: "x", Clock: 1, EpochPrev: e.EpochPrev})
+			if err != nil || !bytes.Equal(re.EpochPrev, e.EpochPrev) || len(e.EpochPrev) != m.EpochPrevSize {
+				t.Fatalf("epoch prev does not round-trip: %v", err)
+			}
 		}
 		if len(e.Parents) > 0 {
 			re, err := m.SignEvent(actors["alice"].key, d.chat, m.Event{Type: m.NameChanged, Name: "x", Clock: 1, Parents: e.Parents})

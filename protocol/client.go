@@ -151,6 +151,14 @@ type Client struct {
 	// hookPrev rewrites the prev set of the membership key events we author (what a
 	// misbehaving installation could put in its key block).
 	hookPrev func(prev epoch.Frontier) epoch.Frontier
+	// hookMemberBlockPrev rewrites the prev set published in the key block of a membership
+	// key event we author, after the event (id E) is signed (applied locally with our real
+	// frontier): a modified client choosing the prev once the event's id is known (review
+	// 14's cycles of prev).
+	hookMemberBlockPrev func(E epoch.ID, prev epoch.Frontier) epoch.Frontier
+	// hookMemberUncommitted: the membership key events we author carry no epoch prev digest
+	// (field 103), as a version before it made them.
+	hookMemberUncommitted bool
 	// hookRekeyPrev rewrites the prev set published in the rekeys we author (applied
 	// locally with our real frontier): a member naming made-up prev ids
 	// (TestSecRekeyUnknownPrev).

@@ -16,12 +16,13 @@ import (
 // changeMembershipV2 is the v2 part of changeMembership: the membership message sealed
 // under our current epoch (healed first if need be), with the key block of its key event
 // (if it has one) in the same publish, the schedule moved to the new epoch, newcomers
-// welcomed with their join.
-func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, next membership.State, signed []membership.Event,
-	newcomers []string, body []byte) ([]*storage.OutboxRecord, error) {
+// welcomed with their join. The key event is signed again once its prev (our frontier
+// after the heal) is known, carrying its epoch prev digest (field 103): its id commits to
+// its key block's prev (spec "Frontier": no cycle of prev).
+func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, b *signedBatch, newcomers []string) ([]*storage.OutboxRecord, error) {
 	c := t.c
-	kev, isKey := keyEventOf(signed)
-	isKey = isKey && next.IsMember(c.acct.id)
+	kev, isKey := keyEventOf(b.signed)
+	isKey = isKey && b.next.IsMember(c.acct.id)
 	kind := sendMessage
 	if isKey {
 		kind = sendKeyEvent
@@ -32,11 +33,9 @@ func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, next me
 	if err != nil {
 		return nil, err
 	}
-	msg, id, err := t.sealMessageV2(g, &vc.ep, wire.ContentMembership, body)
-	if err != nil {
-		return nil, err
-	}
-	frames := []*wire.FrameV2{{Message: msg}}
+	var frames []*wire.FrameV2
+	var msg []byte
+	var id MessageID
 	var join *epoch.Join
 	var gaps []*storage.InstallationRecord
 	if isKey {
@@ -45,18 +44,34 @@ func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, next me
 		if gaps, err = t.coverageGaps(gc, vc.s, vc.m); err != nil {
 			return nil, err
 		}
+		prev := vc.s.Frontier()
+		if c.hookPrev != nil {
+			prev = c.hookPrev(prev)
+		}
+		if !c.hookMemberUncommitted {
+			i := slices.IndexFunc(b.signed, func(ev membership.Event) bool { return ev.ID() == kev.ID() })
+			d := epoch.MemberPrevDigest(prev)
+			if b, err = t.signBatch(g, gc, b.evs, b.lists, i, d[:]); err != nil {
+				return nil, err
+			}
+			kev = b.signed[i]
+		}
+		next := &b.next
 		gaps = slices.DeleteFunc(gaps, func(in *storage.InstallationRecord) bool { return !next.IsMember(in.Account) })
+		if msg, id, err = t.sealMessageV2(g, &vc.ep, wire.ContentMembership, b.body); err != nil {
+			return nil, err
+		}
 		E := epoch.ID(kev.ID())
 		var seed epoch.Seed
 		if _, err := io.ReadFull(c.rand, seed[:]); err != nil {
 			return nil, err
 		}
-		prev := vc.s.Frontier()
-		if c.hookPrev != nil {
-			prev = c.hookPrev(prev)
-		}
 		if err := vc.s.Apply(epoch.Event{ID: E, Prev: prev}); err != nil {
 			return nil, err
+		}
+		published := prev
+		if c.hookMemberBlockPrev != nil {
+			published = c.hookMemberBlockPrev(E, slices.Clone(prev))
 		}
 		if err := vc.s.SetSeed(E, &seed); err != nil {
 			return nil, err
@@ -72,7 +87,7 @@ func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, next me
 				existing = append(existing, in)
 			}
 		}
-		kb := epoch.KeyBlock{Kind: epoch.KindMembership, Author: epoch.Installation(c.acct.inst), Event: E, Prev: prev}
+		kb := epoch.KeyBlock{Kind: epoch.KindMembership, Author: epoch.Installation(c.acct.inst), Event: E, Prev: published}
 		slots, _, err := t.buildKeySlots(g, &kb, &seed, existing)
 		if err != nil {
 			return nil, err
@@ -94,7 +109,13 @@ func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, next me
 			}
 			join = &j
 		}
+	} else {
+		if msg, id, err = t.sealMessageV2(g, &vc.ep, wire.ContentMembership, b.body); err != nil {
+			return nil, err
+		}
+		frames = []*wire.FrameV2{{Message: msg}}
 	}
+	next, signed := b.next, b.signed
 	o, err := t.queueFrames(g, &vc.ep, frames, &id)
 	if err != nil {
 		return nil, err

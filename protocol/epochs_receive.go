@@ -268,6 +268,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	if loadErr == nil {
 		s0 = s.Frontier()
 	}
+	var memberDigest []byte // the membership event's epoch prev digest (field 103)
 	if kb.Kind == epoch.KindMembership {
 		ev, ok := appliedEvent(t.stateOf(gc), kb.Event)
 		if !ok {
@@ -285,9 +286,25 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		if departs {
 			removed = ev.Members.Strings()
 		}
+		memberDigest = ev.EpochPrev
 	}
 	if loadErr != nil {
 		return loadErr
+	}
+	// Only a key event whose id commits to its prev is applied, so that no cycle of prev
+	// can be built (spec "Frontier"); every path of a key block — live, Sync, history,
+	// pending retries — comes here. A block whose prev is not the one its membership
+	// event's digest commits to is forged (its publish refused, the event with it); an
+	// uncommitted event (a legacy rekey, a membership key event without a digest) is
+	// refused for good unless applied before (a stored state's: its blocks still bring
+	// seeds and parts).
+	if err := kb.Committed(memberDigest); err != nil {
+		if errors.Is(err, epoch.ErrMalformed) {
+			return errForged
+		}
+		if !s.Applied(kb.Event) {
+			return err
+		}
 	}
 	if !member {
 		if departed, err := t.departedIn(gc, st, s, kb, in.Account, nil); err != nil {

@@ -395,6 +395,9 @@ func (t *txn) joinV2(from string, w *wire.WelcomeV2, st *membership.State) error
 	if err != nil {
 		return err
 	}
+	if err := checkJoinRoots(st, j); err != nil {
+		return err
+	}
 	s, err := epoch.NewScheduleFromJoin(epoch.ID(w.GroupID), j)
 	if err != nil {
 		return err

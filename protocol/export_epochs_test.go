@@ -221,6 +221,23 @@ func SetPrevHookForTest(c *Client, f func(prev epoch.Frontier) epoch.Frontier) {
 	c.hookPrev = f
 }
 
+// SetMemberBlockPrevHookForTest has c publish, in the key block of each membership key
+// event it authors, the prev set f returns once the event (id E) is signed; c applies the
+// event with its real frontier.
+func SetMemberBlockPrevHookForTest(c *Client, f func(E epoch.ID, prev epoch.Frontier) epoch.Frontier) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hookMemberBlockPrev = f
+}
+
+// SetMemberUncommittedForTest has c sign its membership key events without the epoch prev
+// digest (field 103), as a version before it did.
+func SetMemberUncommittedForTest(c *Client, on bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.hookMemberUncommitted = on
+}
+
 // SendCreationWelcomeForTest makes c send every installation of account to a creation
 // Welcome (the join of a fresh creation event, no log, no card) for group g with chat id
 // chatID, and publishes it.

@@ -129,34 +129,19 @@ func (c *Client) changeMembership(ctx context.Context, id GroupID,
 			t.beginBurst()
 			t.keepOutOfBurst(g.Topic)
 		}
-		signed, err := c.signEvents(g.ChatID, &gc.state, evs...)
-		if err != nil {
-			return err
-		}
-		next, err := membership.Extend(&gc.state, signed)
-		if err != nil {
-			return err
-		}
-		if !allApplied(&next, signed) {
-			return ErrNotAdmin
-		}
-		boundPending(&next)
-		update, err := (&membership.Message{ChatID: g.ChatID, Events: signed}).MarshalBinary()
-		if err != nil {
-			return err
-		}
 		lists, err := t.contactDeviceLists(membership.MembersOf(newcomers...))
 		if err != nil {
 			return err
 		}
-		body, err := (&wire.Membership{Update: update, DeviceLists: lists}).Marshal()
+		b, err := t.signBatch(g, gc, evs, lists, -1, nil)
 		if err != nil {
 			return err
 		}
 		if gc.v2 {
-			outs, err = t.changeMembershipV2(g, gc, next, signed, newcomers, body)
+			outs, err = t.changeMembershipV2(g, gc, b, newcomers)
 			return err
 		}
+		next, body := b.next, b.body
 		msgID, outs, err = t.sealGroup(g, gc, wire.ContentMembership, body)
 		if err != nil {
 			return err
@@ -187,6 +172,48 @@ func (c *Client) changeMembership(ctx context.Context, id GroupID,
 	_ = msgID
 	c.publishIDs(ctx, outs)
 	return nil
+}
+
+// signedBatch is a batch of membership events signed for a group: the unsigned events and
+// device lists it was made of, the signed events, the state they lead to and the
+// membership body that carries them.
+type signedBatch struct {
+	evs    []membership.Event
+	lists  [][]byte
+	signed []membership.Event
+	next   membership.State
+	body   []byte
+}
+
+// signBatch signs evs for group g — the event at index key (-1: none) with the epoch prev
+// digest of its key block (membership field 103, spec "Frontier") — checks that the rules
+// apply them all (ErrNotAdmin otherwise) and builds their membership body with lists.
+func (t *txn) signBatch(g *storage.GroupRecord, gc *groupCache, evs []membership.Event, lists [][]byte, key int, digest []byte) (*signedBatch, error) {
+	if key >= 0 {
+		evs = slices.Clone(evs)
+		evs[key].EpochPrev = digest
+	}
+	signed, err := t.c.signEvents(g.ChatID, &gc.state, evs...)
+	if err != nil {
+		return nil, err
+	}
+	next, err := membership.Extend(&gc.state, signed)
+	if err != nil {
+		return nil, err
+	}
+	if !allApplied(&next, signed) {
+		return nil, ErrNotAdmin
+	}
+	boundPending(&next)
+	update, err := (&membership.Message{ChatID: g.ChatID, Events: signed}).MarshalBinary()
+	if err != nil {
+		return nil, err
+	}
+	body, err := (&wire.Membership{Update: update, DeviceLists: lists}).Marshal()
+	if err != nil {
+		return nil, err
+	}
+	return &signedBatch{evs: evs, lists: lists, signed: signed, next: next, body: body}, nil
 }
 
 // applyMembership moves group g from its cached state to next: stores the event log and

@@ -46,6 +46,8 @@ func (r *scriptedRand) Read(p []byte) (int, error) {
 // and so do a's RemoveMembers of m (the same) and a's Rekey ("malformed input: key block
 // prev"): the group is dead for every member but m. The prev hook and a scripted nonce
 // stand for a modified client; an older version's blocks are made with SetLegacyIDsForTest.
+// Since cycle12 both rekeys are refused (uncommitted: a legacy id commits to no prev), a
+// and b stay on {F}.
 func TestReview14LegacyRekeyCycle(t *testing.T) {
 	tn, g, a, b, m := legacyCycleScene(t)
 	ctx := context.Background()

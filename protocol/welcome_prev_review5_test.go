@@ -20,7 +20,7 @@ type welcomePrevCase struct {
 	honest bool // the entry as its sender's schedule holds it (control)
 	longer bool // the event's own prev and a made-up id (else none)
 	block  bool // the event's key block reaches the recipient after the Welcome
-	legacy bool // the rekey's block is of version 3 (a legacy id: its entry cannot be checked, it waits for the block)
+	legacy bool // the rekey's block is of version 3 (a legacy id: its entry cannot be checked, it waits for the block, which is refused: uncommitted)
 	// rekeyFirst: a rekey by a precedes the event, so the frontier the entry's prev leaves
 	// out is a rekey, which the log cannot place (TestSecWelcomeEntryPrevAfterRekey).
 	rekeyFirst bool
@@ -49,7 +49,7 @@ func TestSecWelcomeEntryPrevEquivocation(t *testing.T) {
 		{name: "rekey, longer prev (b)", rekey: true, longer: true, block: true},
 		{name: "rekey, no prev, block never arrives (c)", rekey: true},
 		{name: "rekey, longer prev, block never arrives (c)", rekey: true, longer: true},
-		{name: "legacy rekey, own prev: waits for its block", rekey: true, honest: true, block: true, legacy: true},
+		{name: "legacy rekey, own prev: waits for its block (refused)", rekey: true, honest: true, block: true, legacy: true},
 		{name: "legacy rekey, no prev", rekey: true, block: true, legacy: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) { welcomeEntryPrev(t, tc) })
@@ -120,9 +120,22 @@ func welcomeEntryPrev(t *testing.T, tc welcomePrevCase) {
 		t.Fatalf("b took x's Welcome entry for %s with prev %d ids (its own %d): frontier %d → %d events, epoch changed %v",
 			X, len(j[0].Prev), len(f0), len(fb0), len(fb), eb != eb0)
 	}
+	// cycle12: an honest membership event's entry is exact (its field 103 commits to its
+	// prev), so it is taken at once — after a rekey too, where prevShown could not place the
+	// rekey its prev names and the Welcome waited for the block — and its block's SeenPrev
+	// then changes nothing.
+	exact := tc.honest && !tc.rekey
+	_, fw, ew := protocol.EpochInfo(b.c, g)
+	if _, _, ex := protocol.EpochInfo(x.c, g); exact && (!protocol.AppliedKeyEventForTest(b.c, g, X) || !slices.Equal(fw, []epoch.ID{X}) || ew != ex) {
+		t.Fatalf("b did not take x's honest entry for the membership event at once: frontier %d events, applied %v",
+			len(fw), protocol.AppliedKeyEventForTest(b.c, g, X))
+	}
 	if tc.block {
 		for _, e := range tpG.all() { // then the key event's publish: event and key block
 			protocol.Inject(b.c, e.Topic, e.Payload)
+		}
+		if _, fbb, ebb := protocol.EpochInfo(b.c, g); exact && (!slices.Equal(fbb, fw) || ebb != ew) {
+			t.Fatalf("the event's key block (SeenPrev) changed b's frontier after its exact entry: %d → %d events", len(fw), len(fbb))
 		}
 	}
 	_, fa, _ := protocol.EpochInfo(a.c, g)

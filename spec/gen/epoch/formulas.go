@@ -86,3 +86,14 @@ func legacyRekeyIDSpec(group epoch.ID, author epoch.Installation, nonce [16]byte
 	b := append([]byte{byte(len(label))}, label...)
 	return sha256.Sum256(append(append(append(b, group[:]...), author[:]...), nonce[:]...))
 }
+
+// memberPrevDigestSpec is the epoch prev digest of a membership key event's prev set.
+func memberPrevDigestSpec(prev epoch.Frontier) [32]byte {
+	label := "chorus/v2/epoch/member-prev"
+	b := append([]byte{byte(len(label))}, label...)
+	b = append(b, byte(len(prev)))
+	for _, id := range prev {
+		b = append(b, id[:]...)
+	}
+	return sha256.Sum256(b)
+}

@@ -321,6 +321,18 @@ func cases() []Case {
 	}
 	add(Case{Name: "rekey_id_legacy", Op: "rekey_id_legacy", Expect: "success", Group: h(group[:]), Author: h(insts[1][:]),
 		Nonce: h(nonce[:]), Output: h(lrid[:])})
+	// The epoch prev digest a membership key event carries (membership field 103): of a
+	// prev of two events, and of the empty prev (a creation may carry it).
+	for _, mp := range []struct {
+		name string
+		prev epoch.Frontier
+	}{{"member_prev_digest", rkPrev}, {"member_prev_digest_empty", nil}} {
+		d := epoch.MemberPrevDigest(mp.prev)
+		if d != memberPrevDigestSpec(mp.prev) {
+			log.Fatal("member prev digest disagrees with the specification")
+		}
+		add(Case{Name: mp.name, Op: "member_prev_digest", Expect: "success", Prev: hexIDs(mp.prev), Output: h(d[:])})
+	}
 	// Key confirmations (spec: "Key confirmation"), checked here against the formula.
 	rkSeed := epoch.Seed(sha256.Sum256([]byte("rekey seed of the vectors"))) // fixed: the random stream stays as it was
 	rk.Confirm(group, &rkSeed)

@@ -96,5 +96,25 @@ func causalScenarios() []scenario {
 			p(ev{label: "twice", author: "alice", e: ma(t0+3, "dave"), payload: twice, note: "its field 101 repeated before signing"}, "add"),
 			p(ev{label: "wrongtype", author: "alice", e: ma(t0+4, "dave"), payload: wrongType, note: "field 102 as bytes appended before signing"}, "add")},
 		std(abc, a, t0+1, []string{"g", "add"}, nil, []string{"add"})})
+	// Field 103 (epoch_prev, tag 0xba 0x06 = 103 << 3 | 2): the epoch prev digest a membership
+	// key event carries on key schedule v2 (cycle12). The rules never read it; its id commits
+	// to it like to any signed byte.
+	withPrev := ma(t0+2, "dave")
+	withPrev.EpochPrev = make([]byte, m.EpochPrevSize)
+	for i := range withPrev.EpochPrev {
+		withPrev.EpochPrev[i] = byte(0xd0 + i)
+	}
+	short103 := func(pl []byte) []byte { return append(append(pl, 0xba, 0x06, 31), make([]byte, 31)...) }
+	twice103 := func(pl []byte) []byte { return append(pl, pl[len(pl)-35:]...) } // its field 103 (tag, length, digest) again
+	out = append(out, scenario{"causal_epoch_prev", "Field 103 (epoch_prev: 32 bytes, a membership key event's epoch prev digest, key schedule v2) rides in the signed payload and the rules ignore it, malformed or not (versions before it apply such events alike): the add carrying it applies, and so do an add whose field 103 has 31 bytes and a rename whose field 103 is repeated (both read as carrying none).",
+		[]ev{g, add,
+			p(ev{label: "addprev", author: "alice", e: withPrev}, "add"),
+			p(ev{label: "short103", author: "alice", e: ma(t0+3, "eve"), payload: short103, note: "field 103 of 31 bytes appended before signing"}, "addprev"),
+			p(ev{label: "twice103", author: "alice", e: func() m.Event { e := nc(t0+4, "Renamed"); e.EpochPrev = withPrev.EpochPrev; return e }(), payload: twice103, note: "its field 103 repeated before signing"}, "short103")},
+		func() want {
+			w := std([]string{"alice", "bob", "carol", "dave", "eve"}, a, t0+4, []string{"g", "add", "addprev", "short103", "twice103"}, nil, []string{"twice103"})
+			w.name = "Renamed"
+			return w
+		}()})
 	return out
 }
