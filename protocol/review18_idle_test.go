@@ -3,8 +3,11 @@ package protocol_test
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"errors"
+	"fmt"
 	"slices"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -119,4 +122,128 @@ func addLiarMore(tn *testNet, name string, lm *liarMore, opts ...protocol.Option
 		return c, func() { node.Close(); st.Close() }, nil
 	}
 	return tn.adopt(tn.devices().Add(d, chorustest.Create), ":memory:")
+}
+
+// finishingLiar is emptyBesideStore (an honest store answering at most limit messages a
+// call, cut short and asked from its own cut next) whose other store lies: in the chain's
+// first call it answers junk made-up messages in full (stamped inside the answer's
+// complete range), and is done — every later call of the chain asks the honest store
+// alone.
+type finishingLiar struct {
+	*memory.Node
+	pace  atomic.Bool
+	limit int
+	junk  int
+	calls atomic.Int64
+}
+
+func (s *finishingLiar) History(ctx context.Context, topics []string, since, until time.Time) ([]transport.Envelope, error) {
+	if !s.pace.Load() {
+		return s.Node.History(ctx, topics, since, until)
+	}
+	s.calls.Add(1)
+	from, asked := since, 2
+	if st := transport.ResumeState(ctx); len(st) == 8 {
+		asked = 1 // the liar answered in full in the chain's first call
+		if h := time.Unix(0, int64(binary.BigEndian.Uint64(st))); h.After(since) {
+			from = h
+		}
+	}
+	h, err := s.Node.History(ctx, topics, from, until)
+	if err != nil {
+		return nil, err
+	}
+	cut := time.Time{} // zero: the honest store answered in full
+	if len(h) > s.limit {
+		h = h[:s.limit]
+		cut = h[len(h)-1].Timestamp
+	}
+	if asked == 2 && s.junk > 0 {
+		end := cut
+		if end.IsZero() {
+			end = time.Now()
+		}
+		topic := slices.Min(topics)
+		step := end.Sub(since) / time.Duration(s.junk+1)
+		for i := range s.junk {
+			p := make([]byte, 64)
+			_, _ = rand.Read(p)
+			at := since.Add(time.Duration(i+1) * step)
+			h = append(h, transport.Envelope{Topic: topic, Payload: p, Timestamp: at,
+				Hash: transport.MessageHash("/waku/2/rs/16/32", topic, p, at.UnixNano())})
+		}
+		slices.SortFunc(h, func(a, b transport.Envelope) int {
+			if c := a.Timestamp.Compare(b.Timestamp); c != 0 {
+				return c
+			}
+			return slices.Compare(a.Hash[:], b.Hash[:])
+		})
+	}
+	if cut.IsZero() {
+		return h, nil
+	}
+	return h, &transport.TruncatedError{Complete: cut, Reason: "message limit (HistoryLimit)",
+		Resume: binary.BigEndian.AppendUint64(nil, uint64(cut.UnixNano())), Asked: asked}
+}
+
+// TestReview18LiarFinishesShrinkCutsBacklog: the shrink rule ends a Sync on a truncated
+// answer from which nothing was taken, holding fewer than half the envelopes of the
+// previous one, from a call that asked fewer stores than an earlier one; "only sources
+// finishing count" (TestResumeLiarTimesShrink) is to keep a lying store from timing a full
+// answer and a small one. But a liar can finish: it answers a full page of made-up
+// messages in the chain's first call, in full (done), and is not asked again — every later
+// call asks fewer stores, and the honest store's next page (10 envelopes already taken
+// live) is fewer than half of the first answer (10 + 100). TestReview16IdleStopHonestBacklog's
+// scene (b took 45 messages live, missed 10; the honest store answers 10 a call) with the
+// empty store replaced by one answering 100 made-up messages once per Sync.
+//
+// Asserted: one Sync reads the 10 messages b missed.
+func TestReview18LiarFinishesShrinkCutsBacklog(t *testing.T) {
+	ctx := context.Background()
+	tn := newNetWith(t, memory.Config{Seed: 1804}, 1)
+	a := tn.peers[0]
+	ps := &finishingLiar{limit: 10, junk: 100}
+	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { ps.Node = n; return ps },
+		protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
+	tn.connect(a, b)
+	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
+	must(t, err)
+	waitSameEpoch(tn, g, a, b)
+	var live []string
+	for i := range 45 {
+		live = append(live, fmt.Sprintf("live %02d", i))
+		mustSend(t, a, g, live[i])
+	}
+	waitTexts(t, tn, g, live, b)
+
+	b.pause() // no live delivery: only history
+	for i := range 10 {
+		mustSend(t, a, g, fmt.Sprintf("away %02d", i))
+	}
+	ps.pace.Store(true)
+	got := func() int {
+		n := 0
+		for text := range b.texts(g) {
+			if strings.HasPrefix(text, "away ") {
+				n++
+			}
+		}
+		return n
+	}
+	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	err = b.c.Sync(sctx)
+	cancel()
+	n1, calls1 := got(), ps.calls.Load()
+	t.Logf("b's Sync: %d of 10 read, %d History calls, err %v", n1, calls1, err)
+	syncs := 1
+	for ; got() < 10 && syncs < 10; syncs++ {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		_ = b.c.Sync(sctx)
+		cancel()
+	}
+	t.Logf("%d Syncs to read %d of 10, %d History calls in all", syncs, got(), ps.calls.Load())
+	if n1 < 10 {
+		t.Errorf("one Sync read %d of the 10 messages b missed (%d History calls; %d Syncs to read them): a store answering 100 made-up messages in full in the first call ended it on the shrink rule while the honest store was still cut short",
+			n1, calls1, syncs)
+	}
 }
