@@ -18,7 +18,7 @@ type faultWindowStore struct {
 }
 
 func (f *faultWindowStore) EndBatch(commit bool) error {
-	if commit && f.fail.Load() {
+	if commit && f.fail != nil && f.fail.Load() {
 		_ = f.BatchStore.EndBatch(false)
 		f.readsAfter.Store(1)
 		return errors.New("test: batch commit failed")
@@ -41,4 +41,16 @@ func FailBatchCommitAndNextTxForTest(c *Client, fail *atomic.Bool) {
 	c.store = &faultWindowStore{BatchStore: c.store.(storage.BatchStore), fail: fail}
 	c.mu.Unlock()
 	c.batchMu.Unlock()
+}
+
+// FailNextTxsForTest wraps c's store so that the returned function makes its next n
+// transactions fail (a transient store error). Call it while c does not run.
+func FailNextTxsForTest(c *Client) func(n int) {
+	c.batchMu.Lock()
+	c.mu.Lock()
+	f := &faultWindowStore{BatchStore: c.store.(storage.BatchStore)}
+	c.store = f
+	c.mu.Unlock()
+	c.batchMu.Unlock()
+	return func(n int) { f.readsAfter.Store(int64(n)) }
 }

@@ -51,3 +51,45 @@ func TestReview18ReloadStoreErrorEmptiesClient(t *testing.T) {
 		}
 	}
 }
+
+// TestReview18TransientStoreErrorSkipsMessage: settleInbound gives every envelope whose
+// attempt failed with an error it does not list a replay marker — "anything that fails
+// after a key opened it" — and so a transaction that failed at the store (a disk error, a
+// full disk refusing the message's rows but not the marker's) is taken for a bad
+// message: the honest message is skipped for good, here and after every Sync (the same
+// rule panic containment relies on for ErrInternal). Here rx's transaction of a's message
+// fails once at the store; the marker's transaction, right after it, works.
+//
+// Asserted: after rx Syncs, it has read the message.
+func TestReview18TransientStoreErrorSkipsMessage(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 1807}, 0)
+	ctx := context.Background()
+	a, rx := tn.add("a"), tn.add("rx")
+	tn.connect(a, rx)
+	g, err := a.c.CreateGroup(ctx, "transient", "", rx.id)
+	must(t, err)
+	tn.settle()
+	mustSend(t, a, g, "first")
+	waitTexts(t, tn, g, []string{"first"}, rx)
+	info, err := a.c.Group(ctx, g)
+	must(t, err)
+	gtap := newTapTB(t, tn.net, info.Topic)
+	rx.pause()
+	mustSend(t, a, g, "hit")
+	tn.waitFor("a's message tapped", func() bool { return len(gtap.all()) > 0 })
+	envs := gtap.all()
+	failNext := protocol.FailNextTxsForTest(rx.c)
+	failNext(1) // the message's transaction
+	protocol.ReceiveLiveForTest(rx.c, envs[len(envs)-1:])
+	after := rx.texts(g)["hit"]
+	for range 2 {
+		if err := rx.c.Sync(ctx); err != nil {
+			t.Errorf("Sync: %v", err)
+		}
+	}
+	got := rx.texts(g)
+	t.Logf("rx read %q %d times after the failed attempt, %d times after 2 Syncs", "hit", after, got["hit"])
+	if got["hit"] != 1 {
+		t.Errorf("a's message read %d times after its transaction failed once at the store and 2 Syncs, want 1: the failure got it a replay marker", got["hit"])
+	}
+}
