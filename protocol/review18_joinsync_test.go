@@ -86,3 +86,68 @@ func TestReview18JoinAfterLastSyncWindowLost(t *testing.T) {
 		}
 	}
 }
+
+// TestReview18JoinAfterLastSyncWindowLostRunning: TestReview18JoinAfterLastSyncWindowLost
+// with b running: b is stopped (offline) from its last sync until a's Welcome is
+// published, then started: Run's first Sync takes the group's publishes with no key,
+// then the Welcome; the join asks the subscriptions loop for a catch-up of the topic,
+// which starts beside that Sync — and reads the topic's last sync after the Sync wrote its
+// start.
+//
+// Asserted: within 5 s of b's start, b reads a's two messages in the group it joined.
+func TestReview18JoinAfterLastSyncWindowLostRunning(t *testing.T) {
+	ctx := context.Background()
+	skew := new(atomic.Int64)
+	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
+	tn := newNetWith(t, memory.Config{Seed: 1808, Now: clock}, 1, protocol.WithGroupTopicBuckets(1), protocol.WithClock(clock))
+	a := tn.peers[0]
+	b := tn.addPersistent("b")
+	tn.connect(a, b)
+	g1, err := a.c.CreateGroup(ctx, "one", "", b.id)
+	must(t, err)
+	waitSameEpoch(tn, g1, a, b)
+	mustSend(t, a, g1, "g1 first")
+	waitTexts(t, tn, g1, []string{"g1 first"}, b)
+	must(t, b.c.Sync(ctx))
+	b.stop() // offline
+	pub, err := hexutil.Decode(b.id)
+	must(t, err)
+	inbox := topics.InboxTopic(pub)
+
+	skew.Add(int64(10 * time.Minute))
+	tn.devices().FaultTopic(a.dev, inbox)
+	g2, err := a.c.CreateGroup(ctx, "two", "", b.id)
+	must(t, err)
+	mustSend(t, a, g2, "g2 one")
+	mustSend(t, a, g2, "g2 two")
+	probe := tn.net.Join("probe")
+	defer probe.Close()
+	inboxNow := func() int {
+		h, err := probe.History(ctx, []string{inbox}, time.Time{}, time.Time{})
+		must(t, err)
+		return len(h)
+	}
+	before := inboxNow()
+	skew.Add(int64(time.Minute))
+	tn.devices().FaultTopic(a.dev, "")
+	waitFor(t, 5*time.Second, "a's Welcome to b published", func() bool { return inboxNow() > before })
+
+	skew.Add(int64(10 * time.Minute))
+	b.start(false) // back online: Run's Sync, the join's catch-up
+	deadline := time.Now().Add(5 * time.Second)
+	read := func() int {
+		got := b.texts(g2)
+		return got["g2 one"] + got["g2 two"]
+	}
+	for read() < 2 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	_, gerr := b.c.Group(ctx, g2)
+	t.Logf("5 s after b's start: b in the group %v, its texts in it %v", gerr == nil, b.texts(g2))
+	if gerr != nil {
+		t.Fatalf("set-up: b did not join the group: %v", gerr)
+	}
+	if n := read(); n < 2 {
+		t.Errorf("b read %d of a's 2 messages in the group it joined while running: the Sync that took them with no key wrote its start before the join's catch-up read the last sync", n)
+	}
+}
