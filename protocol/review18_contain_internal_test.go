@@ -51,7 +51,11 @@ func TestReview18PanicPastRecoverInBatchFreezes(t *testing.T) {
 		t.Fatal("a panic past runTx's recover inside a batch: the batch's deferred handler still blocked after 2 s (c.mu held by the panicking tx, taken again to end the batch): the client is frozen, the panic never reaches the top")
 	}
 	locked := make(chan struct{})
-	go func() { c.mu.Lock(); c.mu.Unlock(); close(locked) }()
+	go func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		close(locked)
+	}()
 	select {
 	case <-locked:
 	case <-time.After(time.Second):
