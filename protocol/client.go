@@ -90,6 +90,8 @@ type Client struct {
 	// caches below.
 	mu   sync.Mutex
 	acct *account
+	// joins counts each topic's Welcome joins (markJoinSync), for a running Sync (movedBack).
+	joins map[string]uint64
 	// batchMu is held by an open batch (batch.go) for its whole length, and taken before
 	// mu by every transaction outside it.
 	batchMu sync.Mutex

@@ -23,6 +23,15 @@ const syncMargin = 2 * time.Minute
 // for good; the progress of a Sync cut off is kept, and the next one resumes there.
 const SyncTimeout = 10 * time.Minute
 
+// syncFruitlessCalls and syncFruitlessEnvelopes bound what a Sync spends on truncated
+// answers in a row from which nothing was taken (see syncTopics): a backlog of envelopes
+// we already hold, a flood of junk, or a lying store's made-up messages. Past either, the
+// Sync ends with its progress kept.
+const (
+	syncFruitlessCalls     = 64
+	syncFruitlessEnvelopes = 16384
+)
+
 // Sync catches up: it fetches history for our inbox and every active group topic since
 // the last sync (the first time: the history window), processes what it finds, retries
 // envelopes waiting for keys, and reports messages still missing (R1) as
@@ -63,8 +72,8 @@ func (c *Client) Sync(ctx context.Context) error {
 // one that answered in full not again), so a flood on a topic delays catch-up but never
 // stops it, and a store cut just past since no longer holds the others back. A truncated
 // answer that brings nothing the previous one did not, or that brings nothing taken and
-// repeats at least half of the previous one or, asked of fewer sources than an earlier
-// call (some finished), holds fewer than half its envelopes, ends the Sync with an error
+// repeats at least half of the previous one, is the second tiny one in a row once some
+// sources finished, or is past the fruitless budget, ends the Sync with an error
 // once its progress is kept (the caller tries again later from there); a resume point at
 // or past the Sync's start ends it as complete. The first call clears any resume state
 // ctx carries.
@@ -74,8 +83,8 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	}
 	now := c.now()
 	since := make(map[string]time.Time, len(topicList))
-	// mark: each topic's last sync as this Sync read or wrote it (movedBack).
-	mark := make(map[string]time.Time, len(topicList))
+	// mark: each topic's last sync as this Sync read or wrote it, and its joins (movedBack).
+	mark := make(map[string]syncMark, len(topicList))
 	var from time.Time
 	var points map[string]time.Time // stores' own points (syncpoints.go)
 	if err := c.tx(ctx, func(t *txn) error {
@@ -87,7 +96,7 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 			if err != nil {
 				return err
 			}
-			mark[topic] = s
+			mark[topic] = syncMark{at: s, joins: t.c.joins[topic]}
 			if s.IsZero() {
 				s = now.Add(-c.opt.historyWindow)
 			}
@@ -110,13 +119,14 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		defer c.endVerify()
 	}
 	procs := runtime.GOMAXPROCS(0)
-	var last map[[32]byte]struct{} // the previous truncated answer's envelopes
-	repeated := 0                  // envelopes of the current answer that were in last
-	var resume []byte              // the transport's per-store resume state (TruncatedError.Resume)
-	mostAsked := 0                 // the most sources a call of this Sync asked (0: not said)
-	idle := 0                      // consecutive answers from fewer sources that brought nothing taken
+	var last map[[32]byte]struct{}   // the previous truncated answer's envelopes
+	repeated := 0                    // envelopes of the current answer that were in last
+	var resume []byte                // the transport's per-store resume state (TruncatedError.Resume)
+	mostAsked := 0                   // the most sources a call of this Sync asked (0: not said)
+	idle := 0                        // consecutive answers from fewer sources that brought nothing taken
+	fruitless, fruitlessEnvs := 0, 0 // consecutive truncated answers that brought nothing taken, their envelopes
 	for {
-		lastLen, shrunk, fewer := len(last), false, false
+		lastLen, fewer := len(last), false
 		envs, err := c.tr.History(transport.WithSourcePoints(transport.WithResume(ctx, resume), points), query, from, time.Time{})
 		truncated := errors.Is(err, transport.ErrHistoryTruncated)
 		if err != nil && !truncated {
@@ -146,11 +156,9 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 				return fmt.Errorf("protocol: history: no new message in a truncated answer, complete up to %s: %w",
 					next.UTC().Format(time.RFC3339Nano), err)
 			}
-			// Sources finished earlier in this Sync, and the answer shrank below half the
-			// previous one (below).
+			// Sources finished earlier in this Sync (below).
 			asked := transport.AskedOf(err)
 			fewer = 0 < asked && asked < mostAsked
-			shrunk = fewer && 2*len(envs) < lastLen
 			mostAsked = max(mostAsked, asked)
 			last = fresh
 		}
@@ -220,36 +228,36 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		// With resume points per store (the transport's Resume state), a store that
 		// answered in full is not asked again and one cut short is asked from its own cut,
 		// so nothing repeats: once the honest stores are through, a store cutting each
-		// answer just past its since with a made-up message is asked alone, round after
-		// round. A truncated answer from which nothing was taken, from a call that asked
-		// fewer sources than an earlier call of this Sync (some finished), holding fewer
-		// than half the envelopes of the previous answer (what made the rounds worth
-		// going on has ended; a flood keeps its size) ends the Sync too, its progress
-		// kept. Only sources finishing count, not the size alone: a lying store could
-		// otherwise send a full answer in one round and nothing in the next, and end the
-		// Sync while an honest store, still cut short, brings envelopes already taken
-		// (received live; TestResumeLiarTimesShrink).
-		//
-		// And two such answers in a row from calls that asked fewer sources than an
-		// earlier call, whatever their size, end it too: with each store's point kept
-		// between Syncs, a quiet Sync's honest stores are done at once and a lying store,
-		// asked alone, answers one made-up message a call — never fewer than half of the
-		// one before (review 15, TestReview15LiarHoldsQuietSync: 47,275 History calls in
-		// 3 s, a core spinning for the whole SyncTimeout).
-		// Only a tiny answer counts (at most 2 envelopes per store asked): an honest store
-		// still paging through a backlog taken live, or through junk flooded in front of
-		// what we miss, answers full pages and must not end the Sync because another store
-		// finished (review 16, TestReview16IdleStopHonestBacklog, TestReview16IdleStopFlood:
-		// 0 of 10 read after one Sync); a liar keeping a quiet Sync open must then send full
-		// pages, a flood's cost.
+		// answer just past its since with made-up messages is asked alone, round after
+		// round, and its answers look like an honest store's paging through a flood of junk
+		// or a backlog we took live — the same calls, the same sizes, nothing taken (review
+		// 18: a rule telling them apart by size or by sources finishing was defeated each
+		// time, a liar sending 3 messages a call held a quiet Sync for its whole deadline,
+		// 110,604 calls, and one finishing in full with 100 made-up messages cut an honest
+		// store's backlog short). So the Sync spends a budget instead: at most
+		// syncFruitlessCalls answers in a row, and syncFruitlessEnvelopes envelopes, that
+		// brought nothing taken; then it ends with its progress kept, and the next Sync
+		// (Run's retry, or the periodic one) goes on from there. A backlog or flood within
+		// the budget is crossed in one Sync, a longer one in several (delayed, never
+		// skipped); a lying store costs each Sync that budget at most.
+		// Two tiny answers in a row (at most 2 envelopes per store asked) from calls that
+		// asked fewer sources than an earlier call end it at once: a quiet Sync's honest
+		// stores are done at their first call, and a liar answering one made-up message a
+		// call (review 15, TestReview15LiarHoldsQuietSync: 47,275 History calls in 3 s)
+		// is not worth the budget; an honest store still cut short sends full pages.
 		if fewer && len(envs) <= 2*transport.AskedOf(err) && c.taken.Load() == taken {
 			idle++
 		} else {
 			idle = 0
 		}
-		if c.taken.Load() == taken && (2*repeated >= len(envs) || shrunk || idle >= 2) {
-			return fmt.Errorf("protocol: history: a truncated answer of %d envelopes (%d of them in the previous one of %d) brought no message, complete up to %s: %w",
-				len(envs), repeated, lastLen, from.UTC().Format(time.RFC3339Nano), err)
+		if c.taken.Load() == taken {
+			fruitless, fruitlessEnvs = fruitless+1, fruitlessEnvs+len(envs)
+		} else {
+			fruitless, fruitlessEnvs = 0, 0
+		}
+		if c.taken.Load() == taken && (2*repeated >= len(envs) || idle >= 2 || fruitless > syncFruitlessCalls || fruitlessEnvs > syncFruitlessEnvelopes) {
+			return fmt.Errorf("protocol: history: a truncated answer of %d envelopes (%d of them in the previous one of %d; %d answers in a row brought no message) brought no message, complete up to %s: %w",
+				len(envs), repeated, lastLen, fruitless, from.UTC().Format(time.RFC3339Nano), err)
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -479,6 +487,14 @@ func later(a, b time.Time) time.Time {
 // clock-skew margin), so that messages sent between the welcome and our subscription are
 // fetched.
 func (t *txn) markJoinSync(topic string, since time.Time) error {
+	// A Sync under way leaves the topic's last sync as it is (movedBack), whether or not
+	// this moves it: it may have fetched the join's window before the join's keys. (Counted
+	// before the transaction commits: a join rolled back only makes a Sync keep an earlier
+	// last sync.)
+	if t.c.joins == nil {
+		t.c.joins = map[string]uint64{}
+	}
+	t.c.joins[topic]++
 	last, err := t.LastSync(topic)
 	if err != nil {
 		return err

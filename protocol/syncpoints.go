@@ -84,7 +84,7 @@ func queryPoints(kept map[string]map[string]time.Time, topicList []string, since
 // keepSyncProgress records that the history of topicList is fetched up to from (a later
 // Sync resumes there, not at the start of a flood), and each store's point (sources, of
 // the truncated answer that ended at from; the Sync started at now).
-func (c *Client) keepSyncProgress(ctx context.Context, topicList []string, since, mark map[string]time.Time, from time.Time, sources []transport.SourcePoint, now time.Time) error {
+func (c *Client) keepSyncProgress(ctx context.Context, topicList []string, since map[string]time.Time, mark map[string]syncMark, from time.Time, sources []transport.SourcePoint, now time.Time) error {
 	return c.tx(ctx, func(t *txn) error {
 		for _, topic := range topicList {
 			if back, err := t.movedBack(topic, mark[topic]); err != nil || back {
@@ -99,7 +99,7 @@ func (c *Client) keepSyncProgress(ctx context.Context, topicList []string, since
 				if err := t.SetLastSync(topic, last); err != nil {
 					return err
 				}
-				t.onCommit(func() { mark[topic] = last })
+				t.onCommit(func() { m := mark[topic]; m.at = last; mark[topic] = m })
 			}
 			if err := t.SetSyncPoints(topic, syncPointsToKeep(sources, now, last, now.Add(-c.opt.historyWindow))); err != nil {
 				return err
@@ -109,19 +109,32 @@ func (c *Client) keepSyncProgress(ctx context.Context, topicList []string, since
 	})
 }
 
-// movedBack reports whether topic's last sync is now before mark, what the running Sync
-// read or wrote (or set while it was zero): a Welcome's join moved it back meanwhile
-// (markJoinSync, from the Welcome's time). The Sync then leaves the topic's last sync and
-// points as they are, so that the join's catch-up fetches that window: written over with
-// the Sync's own progress or start, the window was never fetched, and what the Sync had
-// fetched of it before the join's keys arrived was junk by then (review 15,
-// TestSyncKeepsJoinMoveBack).
-func (t *txn) movedBack(topic string, mark time.Time) (bool, error) {
+// syncMark is what a running Sync knows of a topic's last sync: its value as the Sync
+// read or wrote it, and the number of joins of the topic (markJoinSync) then.
+type syncMark struct {
+	at    time.Time
+	joins uint64
+}
+
+// movedBack reports whether a Welcome's join touched topic while the running Sync went
+// on: its last sync is now before mark.at, what the Sync read or wrote (or set while it
+// was zero; markJoinSync moves it back to the Welcome's time), or a join happened at all
+// (mark.joins). The Sync then leaves the topic's last sync and points as they are, so
+// that the join's catch-up fetches that window: written over with the Sync's own progress
+// or start, the window was never fetched, and what the Sync had fetched of it before the
+// join's keys arrived was junk by then (review 15, TestSyncKeepsJoinMoveBack) — also when
+// the join's point is later than the last sync, which moves nothing (review 18,
+// TestReview18JoinAfterLastSyncWindowLost: the Sync took the new group's first messages,
+// on a topic we already read, before the Welcome that gave their keys).
+func (t *txn) movedBack(topic string, mark syncMark) (bool, error) {
+	if t.c.joins[topic] != mark.joins {
+		return true, nil
+	}
 	cur, err := t.LastSync(topic)
 	if err != nil {
 		return false, err
 	}
-	return cur.Before(mark) || mark.IsZero() && !cur.IsZero(), nil
+	return cur.Before(mark.at) || mark.at.IsZero() && !cur.IsZero(), nil
 }
 
 // syncPointsToKeep returns the sync marks to keep for sources (a truncated answer's
