@@ -53,57 +53,13 @@ func (c *Client) batch(ctx context.Context, fn func(ctx context.Context)) error 
 	if c.isClosed() {
 		return ErrClosed
 	}
-	c.batchMu.Lock()
-	c.mu.Lock()
-	bctx, err := bs.BeginBatch(ctx)
-	c.mu.Unlock()
-	if err != nil {
-		c.batchMu.Unlock()
-		return err
-	}
 	b := &batchState{}
-	committed := false
-	defer func() {
-		if !committed { // fn panicked
-			c.mu.Lock()
-			_ = bs.EndBatch(false)
-			c.mu.Unlock()
-			// The caches followed the batch's transactions, the store did not: rebuilt
-			// before the panic goes on, for a caller that recovers it (review 15,
-			// TestReview15PanicInBatch: a receiving chain left ahead of the store, its
-			// message never read), and before the batch lock is released (review 16).
-			lerr := c.reloadHeld(ctx)
-			c.batchMu.Unlock()
-			for _, o := range b.sends {
-				c.release(o.ID)
-			}
-			if lerr != nil {
-				c.log.Error("reload after a batch that panicked", "err", lerr)
-			}
-		}
-	}()
-	fn(context.WithValue(bctx, batchKey{}, b))
-	c.mu.Lock()
-	err = bs.EndBatch(true)
-	c.mu.Unlock()
-	committed = true
-	if err != nil {
-		// Rebuilt before the batch lock is released: a transaction let in between ran on
-		// caches ahead of the store (review 16, TestReview16ReloadWindow: a receiving chain
-		// advanced past a message of the failed batch and stored so; that message, fetched
-		// again, never opened).
-		lerr := c.reloadHeld(ctx)
-		c.batchMu.Unlock()
+	if err := c.runBatch(ctx, bs, b, fn); err != nil {
 		for _, o := range b.sends {
 			c.release(o.ID)
 		}
-		c.log.Error("batch commit failed: caches reloaded", "err", err)
-		if lerr != nil {
-			c.log.Error("reload after a failed batch", "err", lerr)
-		}
 		return err
 	}
-	c.batchMu.Unlock()
 	if len(b.events) > 0 {
 		c.events.emit(b.events...)
 	}
@@ -117,6 +73,76 @@ func (c *Client) batch(ctx context.Context, fn func(ctx context.Context)) error 
 		c.publishIDs(ctx, b.sends)
 	}
 	return nil
+}
+
+// runBatch is batch's part under the batch lock, released by a deferred call on every
+// path, as c.mu is around each call of the store (lockedEnd): a panic in fn (or past
+// anything's recover) goes on to the caller with no lock held, once the batch is rolled
+// back and the caches rebuilt (review 18, TestReview18PanicPastRecoverInBatchFreezes).
+// What went wrong is logged once the batch lock is released.
+func (c *Client) runBatch(ctx context.Context, bs storage.BatchStore, b *batchState, fn func(ctx context.Context)) (err error) {
+	ended := false
+	var failed, lerr error // the commit's error, the reload's
+	defer func() {
+		switch {
+		case !ended:
+			if lerr != nil {
+				c.log.Error("reload after a batch that panicked", "err", lerr)
+			}
+		case failed != nil:
+			c.log.Error("batch commit failed: caches reloaded", "err", failed)
+			if lerr != nil {
+				c.log.Error("reload after a failed batch", "err", lerr)
+			}
+		}
+	}()
+	c.batchMu.Lock()
+	defer c.batchMu.Unlock()
+	bctx, err := c.lockedBegin(ctx, bs)
+	if err != nil {
+		ended = true
+		return err
+	}
+	defer func() {
+		if ended {
+			return
+		}
+		// fn panicked (or the commit did).
+		_ = c.lockedEnd(bs, false)
+		for _, o := range b.sends {
+			c.release(o.ID)
+		}
+		// The caches followed the batch's transactions, the store did not: rebuilt
+		// before the panic goes on, for a caller that recovers it (review 15,
+		// TestReview15PanicInBatch: a receiving chain left ahead of the store, its
+		// message never read), and before the batch lock is released (review 16).
+		lerr = c.reloadHeld(ctx)
+	}()
+	fn(context.WithValue(bctx, batchKey{}, b))
+	failed = c.lockedEnd(bs, true)
+	ended = true
+	if failed != nil {
+		// Rebuilt before the batch lock is released: a transaction let in between ran on
+		// caches ahead of the store (review 16, TestReview16ReloadWindow: a receiving chain
+		// advanced past a message of the failed batch and stored so; that message, fetched
+		// again, never opened).
+		lerr = c.reloadHeld(ctx)
+	}
+	return failed
+}
+
+// lockedBegin is bs.BeginBatch under c.mu.
+func (c *Client) lockedBegin(ctx context.Context, bs storage.BatchStore) (context.Context, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bs.BeginBatch(ctx)
+}
+
+// lockedEnd is bs.EndBatch under c.mu.
+func (c *Client) lockedEnd(bs storage.BatchStore, commit bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bs.EndBatch(commit)
 }
 
 // publishQueued publishes what a committed transaction queued on its own, or, inside a

@@ -313,16 +313,24 @@ func (c *Client) tx(ctx context.Context, fn func(t *txn) error) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
-	leave := c.enter(ctx)
-	c.mu.Lock()
-	t, err := c.runTx(ctx, fn)
-	c.mu.Unlock()
-	leave() // before publishing: publishClaimed runs its own transaction
+	t, err := c.txTurn(ctx, fn) // the locks released before publishing: publishClaimed runs its own transaction
 	if err == nil {
 		c.publishQueued(ctx, t.sends) // messages the transaction queued on its own (multi-device relays)
 	}
 	c.afterInternal(ctx, err)
 	return err
+}
+
+// txTurn is runTx with the batch's turn and c.mu taken, both released by deferred calls:
+// a panic past runTx's recover (an after-commit action) goes on to the caller with no lock
+// held (review 18, TestReview18PanicPastRecoverInBatchFreezes: a batch's deferred handler,
+// taking c.mu again, blocked for good).
+func (c *Client) txTurn(ctx context.Context, fn func(t *txn) error) (*txn, error) {
+	leave := c.enter(ctx)
+	defer leave()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.runTx(ctx, fn)
 }
 
 func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {

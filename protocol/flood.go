@@ -221,8 +221,21 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, a 
 		return ErrClosed
 	}
 	var sends []*storage.OutboxRecord
+	err := c.inboundTurn(ctx, topic, payload, a, fn, &sends) // the locks released before publishing: publishClaimed runs its own transaction
+	c.publishQueued(ctx, sends)
+	c.afterInternal(ctx, err)
+	return err
+}
+
+// inboundTurn is txInbound's part under the batch's turn and c.mu, both released by
+// deferred calls: a panic past runTx's recover (an after-commit action, settleInbound, the
+// junk filter) goes on to the caller with no lock held. The committed transactions' queued
+// publishes are added to sends.
+func (c *Client) inboundTurn(ctx context.Context, topic string, payload []byte, a *attempt, fn func(t *txn) error, sends *[]*storage.OutboxRecord) error {
 	leave := c.enter(ctx)
+	defer leave()
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.junk.sync(len(c.hints) + len(c.groups))
 	none, pre, err := c.keylessContained(ctx, topic, payload)
 	switch {
@@ -241,7 +254,7 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, a 
 			t.pre = pre
 			return fn(t)
 		}); err == nil {
-			sends = t.sends
+			*sends = t.sends
 		}
 		if pre != nil && pre.scratch != nil {
 			c.frames.put(pre.scratch) // the transaction is over: nothing refers to the frame
@@ -249,12 +262,8 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, a 
 		}
 	}
 	if a != nil && err != nil {
-		err = c.settleInbound(ctx, topic, payload, a, err, &sends)
+		err = c.settleInbound(ctx, topic, payload, a, err, sends)
 	}
-	c.mu.Unlock()
-	leave() // before publishing: publishClaimed runs its own transaction
-	c.publishQueued(ctx, sends)
-	c.afterInternal(ctx, err)
 	return err
 }
 
