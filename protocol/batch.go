@@ -98,6 +98,10 @@ func (c *Client) runBatch(ctx context.Context, bs storage.BatchStore, b *batchSt
 	}()
 	c.batchMu.Lock()
 	defer c.batchMu.Unlock()
+	if err := c.ready(ctx); err != nil {
+		ended = true
+		return err
+	}
 	bctx, err := c.lockedBegin(ctx, bs)
 	if err != nil {
 		ended = true
@@ -156,43 +160,4 @@ func (c *Client) publishQueued(ctx context.Context, sends []*storage.OutboxRecor
 		return
 	}
 	c.publishIDs(ctx, sends)
-}
-
-// reload rebuilds the caches from the store (after a failed batch commit left them ahead
-// of it). Sender and session leases are checked again before the next seal. The caches
-// are emptied and refilled under the engine's locks held throughout: no transaction runs
-// in between on empty caches (review 15: the live loop took a burst's envelopes for input
-// no key opens there and put them in the junk filter, so the next Sync skipped them).
-// Called without c.mu.
-func (c *Client) reload(ctx context.Context) error {
-	leave := c.enter(ctx)
-	defer leave()
-	return c.reloadHeld(ctx)
-}
-
-// reloadHeld is reload for a caller that holds the batch lock (or runs inside a batch).
-// The store is read whatever ctx's deadline: caches left empty would drop the groups'
-// topics from every Sync until a restart (review 16, TestReview16ReloadCancelledContext).
-func (c *Client) reloadHeld(ctx context.Context) error {
-	ctx = context.WithoutCancel(ctx)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.hints = map[[16]byte]int64{}
-	c.inbox = newInboxHints()
-	c.groups = map[GroupID]*groupCache{}
-	c.topics = map[string][]GroupID{}
-	c.resumed = map[GroupID]bool{}
-	c.resumedSessions = map[int64]bool{}
-	c.resumedEpochs = map[[32]byte]GroupID{}
-	c.hot = hotPath{}
-	c.spks = spkCache{}
-	// Not known any more: the next retirement deletes our sending chains in both tables
-	// (reviews 14 and 15, TestSenderEpochsAfterFailedBatch,
-	// TestReview15FailedBatchKeepsRetiredSenderChain: a failed batch's nested commit had
-	// dropped a retired epoch from it, so applied again it was not deleted).
-	c.senderEpochs = nil
-	// What the junk filter holds was judged keyless against the caches being dropped.
-	c.junk.reset()
-	_, err := c.runTx(ctx, c.loadTx)
-	return err
 }

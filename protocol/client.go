@@ -95,7 +95,10 @@ type Client struct {
 	batchMu sync.Mutex
 	// unlockBatch is batchMu.Unlock, bound once (under batchMu) for enter to return.
 	unlockBatch func()
-	hints       map[[16]byte]int64 // constant receive hint -> session id (rotation slots)
+	// stale: the caches may disagree with the store (a reload that failed, a panic past
+	// runTx's recover); the next transaction rebuilds them first (reload.go).
+	stale atomic.Bool
+	hints map[[16]byte]int64 // constant receive hint -> session id (rotation slots)
 	// inbox holds the expected hints of inbox session frames (hintchain.go).
 	inbox       inboxHints
 	groups      map[GroupID]*groupCache
@@ -328,9 +331,25 @@ func (c *Client) tx(ctx context.Context, fn func(t *txn) error) error {
 func (c *Client) txTurn(ctx context.Context, fn func(t *txn) error) (*txn, error) {
 	leave := c.enter(ctx)
 	defer leave()
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.runTx(ctx, fn)
+	done := false
+	defer c.endTurn(&done)
+	t, err := c.runTx(ctx, fn)
+	done = true
+	return t, err
+}
+
+// endTurn releases c.mu at the end of a transaction's turn (txTurn, inboundTurn); a turn
+// that did not get to its end (a panic past runTx's recover: after-commit actions half run)
+// leaves the caches marked stale, rebuilt before the next transaction (reload.go).
+func (c *Client) endTurn(done *bool) {
+	if !*done {
+		c.stale.Store(true)
+	}
+	c.mu.Unlock()
 }
 
 func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {

@@ -234,8 +234,12 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, a 
 func (c *Client) inboundTurn(ctx context.Context, topic string, payload []byte, a *attempt, fn func(t *txn) error, sends *[]*storage.OutboxRecord) error {
 	leave := c.enter(ctx)
 	defer leave()
+	if err := c.ready(ctx); err != nil {
+		return err
+	}
 	c.mu.Lock()
-	defer c.mu.Unlock()
+	done := false
+	defer c.endTurn(&done)
 	c.junk.sync(len(c.hints) + len(c.groups))
 	none, pre, err := c.keylessContained(ctx, topic, payload)
 	switch {
@@ -264,6 +268,7 @@ func (c *Client) inboundTurn(ctx context.Context, topic string, payload []byte, 
 	if a != nil && err != nil {
 		err = c.settleInbound(ctx, topic, payload, a, err, sends)
 	}
+	done = true
 	return err
 }
 
