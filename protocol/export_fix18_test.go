@@ -67,3 +67,10 @@ func FailBatchCommitThenStoreForTest(c *Client, fail, down *atomic.Bool) {
 	c.mu.Unlock()
 	c.batchMu.Unlock()
 }
+
+// CatchUpAskedForTest reports whether a catch-up of topic is asked for (askCatchUpLocked).
+func CatchUpAskedForTest(c *Client, topic string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.catchUp[topic]
+}

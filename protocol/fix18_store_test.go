@@ -99,3 +99,75 @@ func TestFix18ReloadFailsLongerStaysStale(t *testing.T) {
 		}
 	}
 }
+
+// TestFix18LiveStoreErrorAsksCatchUp: a live envelope whose transaction fails at the store
+// gets no replay marker, and its topic's catch-up is asked for (Run's subscription loop
+// fetches it again; no periodic Sync needed).
+//
+// Asserted: the catch-up of the group topic is asked; the envelope given again is read.
+func TestFix18LiveStoreErrorAsksCatchUp(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 1884}, 0)
+	ctx := context.Background()
+	a, rx := tn.add("a"), tn.add("rx")
+	tn.connect(a, rx)
+	g, err := a.c.CreateGroup(ctx, "ask", "", rx.id)
+	must(t, err)
+	tn.settle()
+	mustSend(t, a, g, "first")
+	waitTexts(t, tn, g, []string{"first"}, rx)
+	info, err := a.c.Group(ctx, g)
+	must(t, err)
+	gtap := newTapTB(t, tn.net, info.Topic)
+	rx.pause()
+	mustSend(t, a, g, "hit")
+	tn.waitFor("a's message tapped", func() bool { return len(gtap.all()) > 0 })
+	envs := gtap.all()
+	failNext := protocol.FailNextTxsForTest(rx.c)
+	failNext(1)
+	protocol.ReceiveLiveForTest(rx.c, envs[len(envs)-1:])
+	if !protocol.CatchUpAskedForTest(rx.c, info.Topic) {
+		t.Error("a live envelope failed at the store: no catch-up of its topic asked")
+	}
+	protocol.ReceiveLiveForTest(rx.c, envs[len(envs)-1:])
+	if got := rx.texts(g)["hit"]; got != 1 {
+		t.Errorf("the envelope given again after its transaction failed at the store: read %d times, want 1", got)
+	}
+}
+
+// TestFix18SyncBatchStoreErrorFailsSync: a Sync batch one of whose transactions fails at
+// the store fails as a whole (rolled back, the Sync's error says so, no progress kept past
+// it), and the next Sync reads what it held.
+//
+// Asserted: the first Sync returns an error; after the next, the 3 messages are read once.
+func TestFix18SyncBatchStoreErrorFailsSync(t *testing.T) {
+	tn := newEpochNet(t, memory.Config{Seed: 1885}, 0)
+	ctx := context.Background()
+	a, rx := tn.add("a"), tn.add("rx")
+	tn.connect(a, rx)
+	g, err := a.c.CreateGroup(ctx, "syncfail", "", rx.id)
+	must(t, err)
+	tn.settle()
+	mustSend(t, a, g, "first")
+	waitTexts(t, tn, g, []string{"first"}, rx)
+	rx.pause()
+	texts := []string{"one", "two", "three"}
+	for _, s := range texts {
+		mustSend(t, a, g, s)
+	}
+	failNext := protocol.FailNextBatchTxsForTest(rx.c)
+	failNext(1)
+	err = rx.c.Sync(ctx)
+	t.Logf("the Sync whose batch had a transaction failing at the store: %v; rx's texts: %v", err, rx.texts(g))
+	if err == nil {
+		t.Error("a Sync whose batch had a transaction failing at the store returned nil")
+	}
+	if err := rx.c.Sync(ctx); err != nil {
+		t.Errorf("the next Sync: %v", err)
+	}
+	got := rx.texts(g)
+	for _, s := range texts {
+		if got[s] != 1 {
+			t.Errorf("%q read %d times after the failed Sync and one more, want 1", s, got[s])
+		}
+	}
+}
