@@ -7,6 +7,9 @@ import (
 
 // batchState collects what the transactions of an open batch defer to its commit.
 type batchState struct {
+	// failed: a transaction of the batch failed at the store (storeFailed); the batch is
+	// rolled back, and no transaction runs in it any more (ready).
+	failed        error
 	sends         []*storage.OutboxRecord
 	events        []Event
 	outbox        bool
@@ -82,7 +85,7 @@ func (c *Client) batch(ctx context.Context, fn func(ctx context.Context)) error 
 // What went wrong is logged once the batch lock is released.
 func (c *Client) runBatch(ctx context.Context, bs storage.BatchStore, b *batchState, fn func(ctx context.Context)) (err error) {
 	ended := false
-	var failed, lerr error // the commit's error, the reload's
+	var failed, lerr error // the batch's error, the reload's
 	defer func() {
 		switch {
 		case !ended:
@@ -90,7 +93,11 @@ func (c *Client) runBatch(ctx context.Context, bs storage.BatchStore, b *batchSt
 				c.log.Error("reload after a batch that panicked", "err", lerr)
 			}
 		case failed != nil:
-			c.log.Error("batch commit failed: caches reloaded", "err", failed)
+			if b.failed != nil {
+				c.log.Error("batch failed at the store: rolled back, caches reloaded", "err", failed)
+			} else {
+				c.log.Error("batch commit failed: caches reloaded", "err", failed)
+			}
 			if lerr != nil {
 				c.log.Error("reload after a failed batch", "err", lerr)
 			}
@@ -123,7 +130,14 @@ func (c *Client) runBatch(ctx context.Context, bs storage.BatchStore, b *batchSt
 		lerr = c.reloadHeld(ctx)
 	}()
 	fn(context.WithValue(bctx, batchKey{}, b))
-	failed = c.lockedEnd(bs, true)
+	if b.failed != nil {
+		// A transaction failed at the store: its envelope has no replay marker and must
+		// come again, so nothing of the batch is kept (as after a failed commit).
+		_ = c.lockedEnd(bs, false)
+		failed = b.failed
+	} else {
+		failed = c.lockedEnd(bs, true)
+	}
 	ended = true
 	if failed != nil {
 		// Rebuilt before the batch lock is released: a transaction let in between ran on

@@ -368,6 +368,9 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 			if r := recover(); r != nil {
 				err = c.recovered(r)
 			}
+			if t != nil {
+				t.workFailed = err != nil
+			}
 		}()
 		t = &txn{StoreTx: st, c: c}
 		t.after = t.afterBuf[:0]
@@ -392,6 +395,11 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 		return nil
 	})
 	if err != nil {
+		if t == nil || !t.workFailed {
+			// Not the transaction's own error: the store failed it, at its begin (t nil)
+			// or its commit.
+			err = c.storeFailed(ctx, t != nil, err)
+		}
 		if t != nil {
 			t.marksDone(false)
 			for _, f := range t.rollback {
@@ -463,6 +471,9 @@ type txn struct {
 	quietResign bool
 	// pre is the inbound group frame opened before the transaction (flood.go).
 	pre *preopened
+	// workFailed: the transaction's work returned an error (or panicked); an error of the
+	// store's WithTx without it is the store's (storeFailed).
+	workFailed bool
 	// states holds the membership states this transaction moved groups to (the cache
 	// takes them at commit).
 	states map[GroupID]*membership.State

@@ -234,12 +234,23 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, a 
 func (c *Client) inboundTurn(ctx context.Context, topic string, payload []byte, a *attempt, fn func(t *txn) error, sends *[]*storage.OutboxRecord) error {
 	leave := c.enter(ctx)
 	defer leave()
-	if err := c.ready(ctx); err != nil {
-		return err
-	}
+	err := c.ready(ctx)
 	c.mu.Lock()
 	done := false
 	defer c.endTurn(&done)
+	if err == nil {
+		err = c.attemptLocked(ctx, topic, payload, fn, sends)
+	}
+	if a != nil && err != nil {
+		err = c.settleInbound(ctx, topic, payload, a, err, sends)
+	}
+	done = true
+	return err
+}
+
+// attemptLocked is one inbound envelope's attempt: keyless, then fn's transaction (c.mu
+// held).
+func (c *Client) attemptLocked(ctx context.Context, topic string, payload []byte, fn func(t *txn) error, sends *[]*storage.OutboxRecord) error {
 	c.junk.sync(len(c.hints) + len(c.groups))
 	none, pre, err := c.keylessContained(ctx, topic, payload)
 	switch {
@@ -265,10 +276,6 @@ func (c *Client) inboundTurn(ctx context.Context, topic string, payload []byte, 
 			pre.scratch = nil
 		}
 	}
-	if a != nil && err != nil {
-		err = c.settleInbound(ctx, topic, payload, a, err, sends)
-	}
-	done = true
 	return err
 }
 
@@ -305,6 +312,14 @@ func (c *Client) settleInbound(ctx context.Context, topic string, payload []byte
 	}
 	switch {
 	case err == nil, errors.Is(err, errSeen), errors.Is(err, ErrClosed), ctx.Err() != nil:
+	case errors.Is(err, errStore):
+		// Not the envelope's failure: no marker, and it must come again. In a batch, the
+		// batch fails (storeFailed), and with it the Sync or the live burst that fetches
+		// it again; alone (a live envelope), its topic is caught up.
+		if batchOf(ctx) == nil {
+			c.askCatchUpLocked(topic)
+			wake(c.subsWake)
+		}
 	case errors.Is(err, errNoHint):
 		// nothing stored, not even in the junk filter (flood.go)
 	case errors.Is(err, errNoKey):

@@ -2,6 +2,8 @@ package protocol
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"time"
 )
 
@@ -15,6 +17,31 @@ import (
 // transaction, batch and inbound attempt first rebuilds them again (ready), failing with
 // the store's error while it cannot: no transaction runs on caches that disagree with the
 // store (spec: protocol, "Delivery").
+
+// errStore: the store failed a transaction at its begin or commit (a disk error, a full
+// disk), not the transaction's work: an inbound envelope so failed gets no replay marker
+// and is fetched again (settleInbound). Internal: callers see it wrapping the store's error.
+var errStore = errors.New("protocol: store failure")
+
+// storeFailed wraps err, the store's failure of a transaction (ran: its work ran, the
+// commit failed), as errStore. Inside a batch the batch fails with it (runBatch rolls it
+// back and rebuilds the caches); outside, a failed commit leaves the caches stale (its
+// rollbacks ran, but whether the store kept it is not known: its durability sync may be
+// what failed). The caller's context ending before the store began is not the store's.
+func (c *Client) storeFailed(ctx context.Context, ran bool, err error) error {
+	if !ran && ctx.Err() != nil && errors.Is(err, ctx.Err()) {
+		return err
+	}
+	err = fmt.Errorf("%w: %w", errStore, err)
+	if b := batchOf(ctx); b != nil {
+		if b.failed == nil {
+			b.failed = err
+		}
+	} else if ran {
+		c.stale.Store(true)
+	}
+	return err
+}
 
 // reloadWaits are the pauses before each try of a reload (the first at once).
 var reloadWaits = [...]time.Duration{0, 10 * time.Millisecond, 50 * time.Millisecond}
@@ -92,8 +119,8 @@ func (c *Client) reloadHeld(ctx context.Context) error {
 		if wait > 0 && !c.pause(wait) {
 			break
 		}
-		if err = c.reloadOnce(ctx); err == nil {
-			return nil
+		if err = c.reloadOnce(ctx); err == nil || !errors.Is(err, errStore) {
+			return err // a load failing of itself (a stored record unreadable, a panic) fails again
 		}
 	}
 	return err // the caller logs it, without the engine's locks (a logger may run a transaction)
@@ -117,12 +144,22 @@ func (c *Client) reloadOnce(ctx context.Context) error {
 }
 
 // ready rebuilds the caches if they are stale, before a transaction (or a batch) uses
-// them: its error is the transaction's. Called with the batch's turn, without c.mu.
+// them: one try (the callers' own retries space them: a Sync's, the subscription loop's
+// catch-up back-off), whose error is the transaction's, as a store failure (an inbound
+// envelope gets no marker for it). Inside a batch that failed at the store, it returns
+// the batch's error: nothing more runs in it. Called with the batch's turn, without c.mu.
 func (c *Client) ready(ctx context.Context) error {
+	if b := batchOf(ctx); b != nil && b.failed != nil {
+		return b.failed
+	}
 	if !c.stale.Load() {
 		return nil
 	}
-	return c.reloadHeld(ctx)
+	err := c.reloadOnce(context.WithoutCancel(ctx))
+	if err != nil && !errors.Is(err, errStore) {
+		err = fmt.Errorf("%w: caches not rebuilt: %w", errStore, err)
+	}
+	return err
 }
 
 // pause waits d, or less if the client closes (false).
