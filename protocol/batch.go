@@ -7,6 +7,9 @@ import (
 
 // batchState collects what the transactions of an open batch defer to its commit.
 type batchState struct {
+	// failed: a transaction of the batch failed at the store (storeFailed); the batch is
+	// rolled back, and no transaction runs in it any more (ready).
+	failed        error
 	sends         []*storage.OutboxRecord
 	events        []Event
 	outbox        bool
@@ -53,57 +56,13 @@ func (c *Client) batch(ctx context.Context, fn func(ctx context.Context)) error 
 	if c.isClosed() {
 		return ErrClosed
 	}
-	c.batchMu.Lock()
-	c.mu.Lock()
-	bctx, err := bs.BeginBatch(ctx)
-	c.mu.Unlock()
-	if err != nil {
-		c.batchMu.Unlock()
-		return err
-	}
 	b := &batchState{}
-	committed := false
-	defer func() {
-		if !committed { // fn panicked
-			c.mu.Lock()
-			_ = bs.EndBatch(false)
-			c.mu.Unlock()
-			// The caches followed the batch's transactions, the store did not: rebuilt
-			// before the panic goes on, for a caller that recovers it (review 15,
-			// TestReview15PanicInBatch: a receiving chain left ahead of the store, its
-			// message never read), and before the batch lock is released (review 16).
-			lerr := c.reloadHeld(ctx)
-			c.batchMu.Unlock()
-			for _, o := range b.sends {
-				c.release(o.ID)
-			}
-			if lerr != nil {
-				c.log.Error("reload after a batch that panicked", "err", lerr)
-			}
-		}
-	}()
-	fn(context.WithValue(bctx, batchKey{}, b))
-	c.mu.Lock()
-	err = bs.EndBatch(true)
-	c.mu.Unlock()
-	committed = true
-	if err != nil {
-		// Rebuilt before the batch lock is released: a transaction let in between ran on
-		// caches ahead of the store (review 16, TestReview16ReloadWindow: a receiving chain
-		// advanced past a message of the failed batch and stored so; that message, fetched
-		// again, never opened).
-		lerr := c.reloadHeld(ctx)
-		c.batchMu.Unlock()
+	if err := c.runBatch(ctx, bs, b, fn); err != nil {
 		for _, o := range b.sends {
 			c.release(o.ID)
 		}
-		c.log.Error("batch commit failed: caches reloaded", "err", err)
-		if lerr != nil {
-			c.log.Error("reload after a failed batch", "err", lerr)
-		}
 		return err
 	}
-	c.batchMu.Unlock()
 	if len(b.events) > 0 {
 		c.events.emit(b.events...)
 	}
@@ -119,6 +78,91 @@ func (c *Client) batch(ctx context.Context, fn func(ctx context.Context)) error 
 	return nil
 }
 
+// runBatch is batch's part under the batch lock, released by a deferred call on every
+// path, as c.mu is around each call of the store (lockedEnd): a panic in fn (or past
+// anything's recover) goes on to the caller with no lock held, once the batch is rolled
+// back and the caches rebuilt (review 18, TestReview18PanicPastRecoverInBatchFreezes).
+// What went wrong is logged once the batch lock is released.
+func (c *Client) runBatch(ctx context.Context, bs storage.BatchStore, b *batchState, fn func(ctx context.Context)) (err error) {
+	ended := false
+	var failed, lerr error // the batch's error, the reload's
+	defer func() {
+		switch {
+		case !ended:
+			if lerr != nil {
+				c.log.Error("reload after a batch that panicked", "err", lerr)
+			}
+		case failed != nil:
+			if b.failed != nil {
+				c.log.Error("batch failed at the store: rolled back, caches reloaded", "err", failed)
+			} else {
+				c.log.Error("batch commit failed: caches reloaded", "err", failed)
+			}
+			if lerr != nil {
+				c.log.Error("reload after a failed batch", "err", lerr)
+			}
+		}
+	}()
+	c.batchMu.Lock()
+	defer c.batchMu.Unlock()
+	if err := c.ready(ctx); err != nil {
+		ended = true
+		return err
+	}
+	bctx, err := c.lockedBegin(ctx, bs)
+	if err != nil {
+		ended = true
+		return err
+	}
+	defer func() {
+		if ended {
+			return
+		}
+		// fn panicked (or the commit did).
+		_ = c.lockedEnd(bs, false)
+		for _, o := range b.sends {
+			c.release(o.ID)
+		}
+		// The caches followed the batch's transactions, the store did not: rebuilt
+		// before the panic goes on, for a caller that recovers it (review 15,
+		// TestReview15PanicInBatch: a receiving chain left ahead of the store, its
+		// message never read), and before the batch lock is released (review 16).
+		lerr = c.reloadHeld(ctx)
+	}()
+	fn(context.WithValue(bctx, batchKey{}, b))
+	if b.failed != nil {
+		// A transaction failed at the store: its envelope has no replay marker and must
+		// come again, so nothing of the batch is kept (as after a failed commit).
+		_ = c.lockedEnd(bs, false)
+		failed = b.failed
+	} else {
+		failed = c.lockedEnd(bs, true)
+	}
+	ended = true
+	if failed != nil {
+		// Rebuilt before the batch lock is released: a transaction let in between ran on
+		// caches ahead of the store (review 16, TestReview16ReloadWindow: a receiving chain
+		// advanced past a message of the failed batch and stored so; that message, fetched
+		// again, never opened).
+		lerr = c.reloadHeld(ctx)
+	}
+	return failed
+}
+
+// lockedBegin is bs.BeginBatch under c.mu.
+func (c *Client) lockedBegin(ctx context.Context, bs storage.BatchStore) (context.Context, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bs.BeginBatch(ctx)
+}
+
+// lockedEnd is bs.EndBatch under c.mu.
+func (c *Client) lockedEnd(bs storage.BatchStore, commit bool) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return bs.EndBatch(commit)
+}
+
 // publishQueued publishes what a committed transaction queued on its own, or, inside a
 // batch, leaves it to the batch's commit.
 func (c *Client) publishQueued(ctx context.Context, sends []*storage.OutboxRecord) {
@@ -130,43 +174,4 @@ func (c *Client) publishQueued(ctx context.Context, sends []*storage.OutboxRecor
 		return
 	}
 	c.publishIDs(ctx, sends)
-}
-
-// reload rebuilds the caches from the store (after a failed batch commit left them ahead
-// of it). Sender and session leases are checked again before the next seal. The caches
-// are emptied and refilled under the engine's locks held throughout: no transaction runs
-// in between on empty caches (review 15: the live loop took a burst's envelopes for input
-// no key opens there and put them in the junk filter, so the next Sync skipped them).
-// Called without c.mu.
-func (c *Client) reload(ctx context.Context) error {
-	leave := c.enter(ctx)
-	defer leave()
-	return c.reloadHeld(ctx)
-}
-
-// reloadHeld is reload for a caller that holds the batch lock (or runs inside a batch).
-// The store is read whatever ctx's deadline: caches left empty would drop the groups'
-// topics from every Sync until a restart (review 16, TestReview16ReloadCancelledContext).
-func (c *Client) reloadHeld(ctx context.Context) error {
-	ctx = context.WithoutCancel(ctx)
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.hints = map[[16]byte]int64{}
-	c.inbox = newInboxHints()
-	c.groups = map[GroupID]*groupCache{}
-	c.topics = map[string][]GroupID{}
-	c.resumed = map[GroupID]bool{}
-	c.resumedSessions = map[int64]bool{}
-	c.resumedEpochs = map[[32]byte]GroupID{}
-	c.hot = hotPath{}
-	c.spks = spkCache{}
-	// Not known any more: the next retirement deletes our sending chains in both tables
-	// (reviews 14 and 15, TestSenderEpochsAfterFailedBatch,
-	// TestReview15FailedBatchKeepsRetiredSenderChain: a failed batch's nested commit had
-	// dropped a retired epoch from it, so applied again it was not deleted).
-	c.senderEpochs = nil
-	// What the junk filter holds was judged keyless against the caches being dropped.
-	c.junk.reset()
-	_, err := c.runTx(ctx, c.loadTx)
-	return err
 }

@@ -97,7 +97,10 @@ type Client struct {
 	batchMu sync.Mutex
 	// unlockBatch is batchMu.Unlock, bound once (under batchMu) for enter to return.
 	unlockBatch func()
-	hints       map[[16]byte]int64 // constant receive hint -> session id (rotation slots)
+	// stale: the caches may disagree with the store (a reload that failed, a panic past
+	// runTx's recover); the next transaction rebuilds them first (reload.go).
+	stale atomic.Bool
+	hints map[[16]byte]int64 // constant receive hint -> session id (rotation slots)
 	// inbox holds the expected hints of inbox session frames (hintchain.go).
 	inbox       inboxHints
 	groups      map[GroupID]*groupCache
@@ -326,16 +329,40 @@ func (c *Client) tx(ctx context.Context, fn func(t *txn) error) error {
 	if c.isClosed() {
 		return ErrClosed
 	}
-	leave := c.enter(ctx)
-	c.mu.Lock()
-	t, err := c.runTx(ctx, fn)
-	c.mu.Unlock()
-	leave() // before publishing: publishClaimed runs its own transaction
+	t, err := c.txTurn(ctx, fn) // the locks released before publishing: publishClaimed runs its own transaction
 	if err == nil {
 		c.publishQueued(ctx, t.sends) // messages the transaction queued on its own (multi-device relays)
 	}
 	c.afterInternal(ctx, err)
 	return err
+}
+
+// txTurn is runTx with the batch's turn and c.mu taken, both released by deferred calls:
+// a panic past runTx's recover (an after-commit action) goes on to the caller with no lock
+// held (review 18, TestReview18PanicPastRecoverInBatchFreezes: a batch's deferred handler,
+// taking c.mu again, blocked for good).
+func (c *Client) txTurn(ctx context.Context, fn func(t *txn) error) (*txn, error) {
+	leave := c.enter(ctx)
+	defer leave()
+	if err := c.ready(ctx); err != nil {
+		return nil, err
+	}
+	c.mu.Lock()
+	done := false
+	defer c.endTurn(&done)
+	t, err := c.runTx(ctx, fn)
+	done = true
+	return t, err
+}
+
+// endTurn releases c.mu at the end of a transaction's turn (txTurn, inboundTurn); a turn
+// that did not get to its end (a panic past runTx's recover: after-commit actions half run)
+// leaves the caches marked stale, rebuilt before the next transaction (reload.go).
+func (c *Client) endTurn(done *bool) {
+	if !*done {
+		c.stale.Store(true)
+	}
+	c.mu.Unlock()
 }
 
 func (c *Client) txLocked(ctx context.Context, fn func(t *txn) error) error {
@@ -353,6 +380,9 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 		defer func() {
 			if r := recover(); r != nil {
 				err = c.recovered(r)
+			}
+			if t != nil {
+				t.workFailed = err != nil
 			}
 		}()
 		t = &txn{StoreTx: st, c: c}
@@ -378,6 +408,11 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 		return nil
 	})
 	if err != nil {
+		if t == nil || !t.workFailed {
+			// Not the transaction's own error: the store failed it, at its begin (t nil)
+			// or its commit.
+			err = c.storeFailed(ctx, t != nil, err)
+		}
 		if t != nil {
 			t.marksDone(false)
 			for _, f := range t.rollback {
@@ -449,6 +484,9 @@ type txn struct {
 	quietResign bool
 	// pre is the inbound group frame opened before the transaction (flood.go).
 	pre *preopened
+	// workFailed: the transaction's work returned an error (or panicked); an error of the
+	// store's WithTx without it is the store's (storeFailed).
+	workFailed bool
 	// states holds the membership states this transaction moved groups to (the cache
 	// takes them at commit).
 	states map[GroupID]*membership.State

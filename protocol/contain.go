@@ -19,7 +19,12 @@ import (
 //     case): it is skipped from then on, here and after a restart, like any envelope
 //     that fails once a key opened it;
 //   - the work done ahead of a catch-up batch on other goroutines (ahead.go) drops its
-//     result on a panic, leaving the envelope to the sequential path above.
+//     result on a panic, leaving the envelope to the sequential path above;
+//   - an ErrInternal is not retried (spec: protocol, "Delivery": the first try ran on caches
+//     agreeing with the store, a second would panic again);
+//   - a panic past runTx's recover (after-commit actions, settleInbound, the junk filter)
+//     goes on to the caller with the engine's locks released (deferred: txTurn,
+//     inboundTurn, runBatch) and the caches marked stale (endTurn; reload.go).
 // Each panic is logged at Error level with its stack.
 
 // recovered logs a recovered panic value r and returns the error that replaces it.

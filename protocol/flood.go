@@ -221,8 +221,36 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, a 
 		return ErrClosed
 	}
 	var sends []*storage.OutboxRecord
+	err := c.inboundTurn(ctx, topic, payload, a, fn, &sends) // the locks released before publishing: publishClaimed runs its own transaction
+	c.publishQueued(ctx, sends)
+	c.afterInternal(ctx, err)
+	return err
+}
+
+// inboundTurn is txInbound's part under the batch's turn and c.mu, both released by
+// deferred calls: a panic past runTx's recover (an after-commit action, settleInbound, the
+// junk filter) goes on to the caller with no lock held. The committed transactions' queued
+// publishes are added to sends.
+func (c *Client) inboundTurn(ctx context.Context, topic string, payload []byte, a *attempt, fn func(t *txn) error, sends *[]*storage.OutboxRecord) error {
 	leave := c.enter(ctx)
+	defer leave()
+	err := c.ready(ctx)
 	c.mu.Lock()
+	done := false
+	defer c.endTurn(&done)
+	if err == nil {
+		err = c.attemptLocked(ctx, topic, payload, fn, sends)
+	}
+	if a != nil && err != nil {
+		err = c.settleInbound(ctx, topic, payload, a, err, sends)
+	}
+	done = true
+	return err
+}
+
+// attemptLocked is one inbound envelope's attempt: keyless, then fn's transaction (c.mu
+// held).
+func (c *Client) attemptLocked(ctx context.Context, topic string, payload []byte, fn func(t *txn) error, sends *[]*storage.OutboxRecord) error {
 	c.junk.sync(len(c.hints) + len(c.groups))
 	none, pre, err := c.keylessContained(ctx, topic, payload)
 	switch {
@@ -241,20 +269,13 @@ func (c *Client) txInbound(ctx context.Context, topic string, payload []byte, a 
 			t.pre = pre
 			return fn(t)
 		}); err == nil {
-			sends = t.sends
+			*sends = t.sends
 		}
 		if pre != nil && pre.scratch != nil {
 			c.frames.put(pre.scratch) // the transaction is over: nothing refers to the frame
 			pre.scratch = nil
 		}
 	}
-	if a != nil && err != nil {
-		err = c.settleInbound(ctx, topic, payload, a, err, &sends)
-	}
-	c.mu.Unlock()
-	leave() // before publishing: publishClaimed runs its own transaction
-	c.publishQueued(ctx, sends)
-	c.afterInternal(ctx, err)
 	return err
 }
 
@@ -291,6 +312,14 @@ func (c *Client) settleInbound(ctx context.Context, topic string, payload []byte
 	}
 	switch {
 	case err == nil, errors.Is(err, errSeen), errors.Is(err, ErrClosed), ctx.Err() != nil:
+	case errors.Is(err, errStore):
+		// Not the envelope's failure: no marker, and it must come again. In a batch, the
+		// batch fails (storeFailed), and with it the Sync or the live burst that fetches
+		// it again; alone (a live envelope), its topic is caught up.
+		if batchOf(ctx) == nil {
+			c.askCatchUpLocked(topic)
+			wake(c.subsWake)
+		}
 	case errors.Is(err, errNoHint):
 		// nothing stored, not even in the junk filter (flood.go)
 	case errors.Is(err, errNoKey):
