@@ -108,7 +108,7 @@ func clientOptions(schedule int) []protocol.Option {
 	// table's columns); the package-level v2 figures are measured on package epoch (v2.go).
 	opts := []protocol.Option{protocol.WithRetryBackoff(time.Hour), protocol.WithSyncInterval(-1),
 		protocol.WithBurstSpread(0), // the steps measure each operation at once (the spread's latency: privacy.go)
-		protocol.WithHealGrace(-1)} // and its own heals only: on a loaded machine an overdue heal would add one
+		protocol.WithHealGrace(-1)}  // and its own heals only: on a loaded machine an overdue heal would add one
 	if schedule != 2 {
 		opts = append(opts, protocol.WithKeyScheduleV1(legacyv1.Permit())) // legacy: only this module may
 	}
