@@ -334,36 +334,77 @@ func (c *Client) maintenance(ctx context.Context, subscribed <-chan struct{}, wg
 	}
 }
 
+// Run's Sync that ends cut short (an error wrapping transport.ErrHistoryTruncated: a stop
+// rule or the fruitless budget ended it with its progress kept, so more may remain) is
+// followed by the next after a pause: the first as long as that Sync took (at least
+// syncRetryMin), each further one in a row twice the previous (at least as long as the Sync
+// before it took), at most syncRetryMax. An honest flood or backlog past one Sync's budget is
+// crossed in a few Syncs at once, not one per sync interval (review 19,
+// TestReview19FloodCutNoRetry: with periodic syncs off it was never crossed); a lying store
+// cutting every Sync short costs at most half of the time until the first pause, and one
+// Sync's budget per syncRetryMax from then on.
+const (
+	syncRetryMin = 100 * time.Millisecond
+	syncRetryMax = time.Minute
+)
+
+// nextSyncPause returns the pause before the Sync after one cut short that took took, prev
+// being the pause before that one (0: the Sync before it was not cut short).
+func nextSyncPause(prev, took time.Duration) time.Duration {
+	return min(max(2*prev, took, syncRetryMin), syncRetryMax)
+}
+
 // syncs runs Run's Syncs one at a time: one at the start, then one whenever the sync
-// interval has passed on the client's clock since the previous one started.
+// interval has passed on the client's clock since the previous one started, and one after
+// the pause (nextSyncPause) that follows a Sync cut short.
 func (c *Client) syncs(ctx context.Context) {
-	c.syncBounded(ctx)
-	if c.opt.syncInterval <= 0 {
-		return
+	var tickC <-chan time.Time
+	if c.opt.syncInterval > 0 {
+		tick := time.NewTicker(max(c.opt.retryBase/2, 10*time.Millisecond))
+		defer tick.Stop()
+		tickC = tick.C
 	}
-	tick := time.NewTicker(max(c.opt.retryBase/2, 10*time.Millisecond))
-	defer tick.Stop()
-	lastSync := c.now()
-	for {
+	again := time.NewTimer(time.Hour)
+	again.Stop()
+	defer again.Stop()
+	var pause time.Duration // the pause before the next Sync; 0: none is due early
+	var lastSync time.Time
+	run := func() {
+		lastSync = c.now()
+		start := time.Now()
+		err := c.syncBounded(ctx)
+		again.Stop()
+		if errors.Is(err, transport.ErrHistoryTruncated) && ctx.Err() == nil {
+			pause = nextSyncPause(pause, time.Since(start))
+			again.Reset(pause)
+		} else {
+			pause = 0
+		}
+	}
+	run()
+	for tickC != nil || pause > 0 {
 		select {
 		case <-ctx.Done():
 			return
-		case <-tick.C:
-		}
-		if now := c.now(); now.Sub(lastSync) >= c.opt.syncInterval {
-			lastSync = now
-			c.syncBounded(ctx)
+		case <-again.C:
+			run()
+		case <-tickC:
+			if now := c.now(); now.Sub(lastSync) >= c.opt.syncInterval {
+				run()
+			}
 		}
 	}
 }
 
-// syncBounded runs one Sync for Run, within SyncTimeout.
-func (c *Client) syncBounded(ctx context.Context) {
+// syncBounded runs one Sync for Run, within SyncTimeout, and returns its error.
+func (c *Client) syncBounded(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, SyncTimeout)
 	defer cancel()
-	if err := c.Sync(ctx); err != nil {
+	err := c.Sync(ctx)
+	if err != nil {
 		c.log.Debug("sync failed", "err", err)
 	}
+	return err
 }
 
 // maintainPrekeys rotates the signed prekey and refills one-time prekeys when due, and

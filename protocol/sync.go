@@ -24,9 +24,12 @@ const syncMargin = 2 * time.Minute
 const SyncTimeout = 10 * time.Minute
 
 // syncFruitlessCalls and syncFruitlessEnvelopes bound what a Sync spends on truncated
-// answers in a row from which nothing was taken (see syncTopics): a backlog of envelopes
-// we already hold, a flood of junk, or a lying store's made-up messages. Past either, the
-// Sync ends with its progress kept.
+// answers from which nothing was taken (see syncTopics): a backlog of envelopes we
+// already hold, a flood of junk, or a lying store's made-up messages. The budget is the
+// whole Sync's, not renewed by an answer something was taken from: each such answer only
+// adds one answer and syncFruitlessEnvelopes/syncFruitlessCalls envelopes to it. Past
+// either, the Sync ends with its progress kept (ErrHistoryTruncated; Run starts the next
+// one soon, syncs).
 const (
 	syncFruitlessCalls     = 64
 	syncFruitlessEnvelopes = 16384
@@ -124,7 +127,8 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 	var resume []byte                // the transport's per-store resume state (TruncatedError.Resume)
 	mostAsked := 0                   // the most sources a call of this Sync asked (0: not said)
 	idle := 0                        // consecutive answers from fewer sources that brought nothing taken
-	fruitless, fruitlessEnvs := 0, 0 // consecutive truncated answers that brought nothing taken, their envelopes
+	fruitless, fruitlessEnvs := 0, 0 // this Sync's truncated answers that brought nothing taken, their envelopes
+	fruitful := 0                    // this Sync's truncated answers that brought something taken
 	for {
 		lastLen, fewer := len(last), false
 		envs, err := c.tr.History(transport.WithSourcePoints(transport.WithResume(ctx, resume), points), query, from, time.Time{})
@@ -235,11 +239,16 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		// time, a liar sending 3 messages a call held a quiet Sync for its whole deadline,
 		// 110,604 calls, and one finishing in full with 100 made-up messages cut an honest
 		// store's backlog short). So the Sync spends a budget instead: at most
-		// syncFruitlessCalls answers in a row, and syncFruitlessEnvelopes envelopes, that
-		// brought nothing taken; then it ends with its progress kept, and the next Sync
-		// (Run's retry, or the periodic one) goes on from there. A backlog or flood within
-		// the budget is crossed in one Sync, a longer one in several (delayed, never
-		// skipped); a lying store costs each Sync that budget at most.
+		// syncFruitlessCalls answers, and syncFruitlessEnvelopes envelopes, that brought
+		// nothing taken, over the whole Sync — each answer that brought something adds one
+		// answer and its share of envelopes, no more: restarted at each such answer, a store
+		// handing out one message of our own backlog (which any store holds) every 60th
+		// answer held a Sync 62 answers per message (review 19,
+		// TestReview19BacklogSpacedHoldsSync: 1,265 calls for 20 messages). Then the Sync
+		// ends with its progress kept, and Run's next Sync, started soon (syncs), goes on
+		// from there. A backlog or flood within the budget is crossed in one Sync, a longer
+		// one in several (delayed, never skipped); a lying store costs each Sync that budget
+		// plus one answer per message of ours it hands out.
 		// Two tiny answers in a row (at most 2 envelopes per store asked) from calls that
 		// asked fewer sources than an earlier call end it at once: a quiet Sync's honest
 		// stores are done at their first call, and a liar answering one made-up message a
@@ -253,11 +262,13 @@ func (c *Client) syncTopics(ctx context.Context, topicList []string) error {
 		if c.taken.Load() == taken {
 			fruitless, fruitlessEnvs = fruitless+1, fruitlessEnvs+len(envs)
 		} else {
-			fruitless, fruitlessEnvs = 0, 0
+			fruitful++
 		}
-		if c.taken.Load() == taken && (2*repeated >= len(envs) || idle >= 2 || fruitless > syncFruitlessCalls || fruitlessEnvs > syncFruitlessEnvelopes) {
-			return fmt.Errorf("protocol: history: a truncated answer of %d envelopes (%d of them in the previous one of %d; %d answers in a row brought no message) brought no message, complete up to %s: %w",
-				len(envs), repeated, lastLen, fruitless, from.UTC().Format(time.RFC3339Nano), err)
+		overBudget := fruitless > syncFruitlessCalls+fruitful ||
+			fruitlessEnvs > syncFruitlessEnvelopes+fruitful*(syncFruitlessEnvelopes/syncFruitlessCalls)
+		if c.taken.Load() == taken && (2*repeated >= len(envs) || idle >= 2 || overBudget) {
+			return fmt.Errorf("protocol: history: a truncated answer of %d envelopes (%d of them in the previous one of %d; %d answers of this Sync brought no message, %d did) brought no message, complete up to %s: %w",
+				len(envs), repeated, lastLen, fruitless, fruitful, from.UTC().Format(time.RFC3339Nano), err)
 		}
 		if ctx.Err() != nil {
 			return ctx.Err()
@@ -506,7 +517,28 @@ func (t *txn) markJoinSync(topic string, since time.Time) error {
 		}
 		return t.SetLastSync(topic, since)
 	}
-	return nil
+	// The last sync is before the join's point, but a store's own point (kept by a Sync's
+	// rounds, maybe of the Sync under way, before the Welcome came) may be past it: that
+	// store already answered what it holds from the join on, taken with no key then. Such a
+	// point moves back to the join's, so that the catch-up asks every store from there
+	// (review 19, TestReview19JoinWindowSkippedByStorePoint); points before it stay.
+	pts, err := t.SyncPoints(topic)
+	if err != nil {
+		return err
+	}
+	moved := false
+	for s, p := range pts {
+		if p.After(since) {
+			pts[s], moved = since, true
+			if !since.After(last) {
+				delete(pts, s) // no later than the last sync: says nothing more
+			}
+		}
+	}
+	if !moved {
+		return nil
+	}
+	return t.SetSyncPoints(topic, pts)
 }
 
 // catchUpFromWelcome makes the next sync of topic start at Welcome w's time (markJoinSync)
