@@ -43,9 +43,10 @@ func (t *txn) checkJoinPrev(gc *groupCache, s *epoch.Schedule, j epoch.Join) err
 		ev, ok := lookup(e.Event)
 		if ok {
 			// The event's epoch prev digest (field 103) gives its prev exactly: another
-			// refuses the Welcome (malformed), and so does an event without one naming a
-			// prev (uncommitted, as its key block is: spec "Frontier").
-			if err := epoch.CheckMemberPrev(e.Prev, ev.EpochPrev); err != nil {
+			// refuses the Welcome (malformed), and so does an event without one that is
+			// not a creation, whatever prev the entry gives it (uncommitted, as its key
+			// block is: the one check of both, memberCommitted; spec "Frontier").
+			if err := memberCommitted(ev, e.Prev); err != nil {
 				return fmt.Errorf("protocol: welcome entry %s: %w", shortID(e.Event), err)
 			}
 		}
