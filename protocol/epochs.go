@@ -48,6 +48,11 @@ type epochMeta struct {
 	Epochs []string `json:"e,omitempty"`
 	// Kept are the seeds kept for opening concurrent senders' publishes (see keptSeed).
 	Kept []keptSeed `json:"k,omitempty"`
+	// Refused are membership key events (hex ids) whose key blocks we refused as
+	// uncommitted (an older version's: no field 103) while their membership events
+	// applied, and that no key event we applied names yet: the epoch is unhealed until
+	// one does, and ours name them as prev (keyEventPrev, epochs_refused.go).
+	Refused []string `json:"r,omitempty"`
 }
 
 const maxMetaEpochs = 64
@@ -250,6 +255,7 @@ type metaMemo struct {
 func (m *epochMeta) clone() *epochMeta {
 	c := *m
 	c.Departs, c.Uncovered, c.Epochs, c.Kept = slices.Clone(m.Departs), slices.Clone(m.Uncovered), slices.Clone(m.Epochs), slices.Clone(m.Kept)
+	c.Refused = slices.Clone(m.Refused)
 	c.Covered, c.Parts = maps.Clone(m.Covered), maps.Clone(m.Parts)
 	if c.Covered == nil {
 		c.Covered = map[string]*coverage{}
@@ -328,6 +334,7 @@ func (t *txn) storeSchedule(g *storage.GroupRecord, gc *groupCache, s *epoch.Sch
 		m.noteEpoch(cur.ID)
 	}
 	m.prune(s.Frontier())
+	m.pruneRefused(s)
 	m.keep(s)
 	if g.Schedule, err = s.MarshalBinary(); err != nil {
 		return err

@@ -76,7 +76,7 @@ func (t *txn) designatedRank(st *membership.State, except, soft []*storage.Insta
 // the rekey, with a Welcome to it, stands in for forwarding), or seeds missing for the
 // frontier.
 func (t *txn) unhealed(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, error) {
-	if departedMayCompute(s, m) || len(s.Missing()) > 0 {
+	if departedMayCompute(s, m) || len(s.Missing()) > 0 || len(m.refused(s)) > 0 {
 		return true, nil
 	}
 	gaps, err := t.coverageGaps(gc, s, m)
@@ -92,7 +92,7 @@ func (t *txn) unhealed(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, e
 // check costs a slot hint per member installation (1000 AES blocks and lookups at 1000 ×
 // 1, about a tenth of a key event's receive, issue 13); this costs one, seldom a few.
 func (t *txn) outranked(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, error) {
-	if len(m.Uncovered) > 0 || len(s.Missing()) > 0 || departedMayCompute(s, m) {
+	if len(m.Uncovered) > 0 || len(s.Missing()) > 0 || departedMayCompute(s, m) || len(m.refused(s)) > 0 {
 		return false, nil
 	}
 	members, err := t.memberInstalls(gc, t.stateOf(gc).Members)
@@ -173,7 +173,13 @@ func (t *txn) coverageGapsSplit(gc *groupCache, s *epoch.Schedule, m *epochMeta)
 // (rekeyOuter), whose seed no installation needs to open it.
 func (t *txn) coverageGapsPast(gc *groupCache, s *epoch.Schedule, m *epochMeta, past []epoch.ID) ([]*storage.InstallationRecord, []*storage.InstallationRecord, error) {
 	var members *memberInstalls
-	var out, strong []*storage.InstallationRecord
+	// The newcomers of a refused uncommitted add hold none of our frontier's seeds,
+	// whatever the frontier's coverage says (refusedInstalls).
+	_, out, err := t.refusedInstalls(gc, s, m)
+	if err != nil {
+		return nil, nil, err
+	}
+	strong := slices.Clone(out)
 	for _, id := range s.Frontier() {
 		cv, ok := m.Covered[id.String()]
 		if !ok || slices.Contains(past, id) {

@@ -8,7 +8,8 @@
 // this file writes): metaBinary, then uvarint V, strs Departs, uvarint n and n × (str key,
 // cov) Covered (keys ascending), uvarint n and n × (str key, part) Parts (keys ascending),
 // uvarint n and n × InstallationID Uncovered, strs Epochs, uvarint n and n × (str ID, strs
-// Prev, str Seed) Kept; nothing after. A str is uvarint 0 then 32 bytes for a 64-character
+// Prev, str Seed) Kept; then, only when Refused is not empty, strs Refused (review 20;
+// a record without it is one stored before, or with none); nothing after. A str is uvarint 0 then 32 bytes for a 64-character
 // lowercase hex string (an id: it decodes to its hex form), or uvarint len+1 then its
 // bytes; strs is uvarint n then n × str, and decodes to nil when n is 0 (as the JSON
 // fields' omitempty did). A cov is a flags byte (covNil: no entry, nothing follows;
@@ -87,6 +88,9 @@ func (m *epochMeta) encode() ([]byte, error) {
 		b = appendMetaStrs(b, k.Prev)
 		b = appendMetaStr(b, k.Seed)
 	}
+	if len(m.Refused) > 0 {
+		b = appendMetaStrs(b, m.Refused)
+	}
 	for _, sp := range spans {
 		sp.cv.enc = b[sp.at:sp.end:sp.end]
 		sp.cv.aliasHints()
@@ -112,7 +116,7 @@ type coverageSpan struct {
 
 // sizeHint estimates the length of m's encoding.
 func (m *epochMeta) sizeHint() int {
-	n := 16 + 34*(len(m.Departs)+len(m.Epochs)) + 16*len(m.Uncovered)
+	n := 16 + 34*(len(m.Departs)+len(m.Epochs)+len(m.Refused)) + 16*len(m.Uncovered)
 	for i := range m.Kept {
 		n += 34 * (3 + len(m.Kept[i].Prev))
 	}
@@ -392,6 +396,11 @@ func decodeMetaBinary(b []byte) (*epochMeta, error) {
 		m.Kept = make([]keptSeed, n)
 		for i := range m.Kept {
 			m.Kept[i] = keptSeed{ID: r.str(), Prev: r.strs(), Seed: r.str()}
+		}
+	}
+	if r.err == nil && r.off < len(b) {
+		if m.Refused = r.strs(); m.Refused == nil {
+			r.fail() // written only when not empty
 		}
 	}
 	if r.err == nil && r.off != len(b) {

@@ -96,6 +96,7 @@ func randomMeta(r *rand.Rand) *epochMeta {
 	for range r.IntN(7) {
 		m.Kept = append(m.Kept, keptSeed{ID: str(), Prev: strs(), Seed: str()})
 	}
+	m.Refused = strs()
 	return m
 }
 
@@ -305,6 +306,7 @@ func TestEpochMetaBinaryBad(t *testing.T) {
 		"count too large":  {metaBinary, 2, 0xff, 0xff, 0x03},
 		"uncovered short":  {metaBinary, 2, 0, 0, 0, 1, 1, 2, 3},
 		"kept seed cut":    {metaBinary, 2, 0, 0, 0, 0, 0, 1, 0, 1},
+		"refused empty":    {metaBinary, 2, 0, 0, 0, 0, 0, 0, 0},
 		"not binary, JSON": []byte(`{"v":2`),
 	} {
 		if load(x) == nil {

@@ -119,6 +119,9 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) (er
 			return err
 		}
 		c.log.Debug("key block not applied", "err", err)
+		if t.states[g.ID] != nil {
+			t.healLater(g.ID) // its membership change applied without it
+		}
 	}
 	return nil
 }
@@ -268,7 +271,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	if loadErr == nil {
 		s0 = s.Frontier()
 	}
-	var memberDigest []byte // the membership event's epoch prev digest (field 103)
+	var memberEv *membership.Event // a membership key event's event
 	if kb.Kind == epoch.KindMembership {
 		ev, ok := appliedEvent(t.stateOf(gc), kb.Event)
 		if !ok {
@@ -286,7 +289,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		if departs {
 			removed = ev.Members.Strings()
 		}
-		memberDigest = ev.EpochPrev
+		memberEv = &ev
 	}
 	if loadErr != nil {
 		return loadErr
@@ -297,12 +300,33 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	// event's digest commits to is forged (its publish refused, the event with it); an
 	// uncommitted event (a legacy rekey, a membership key event without a digest) is
 	// refused for good unless applied before (a stored state's: its blocks still bring
-	// seeds and parts).
-	if err := kb.Committed(memberDigest); err != nil {
+	// seeds and parts). A member's Welcome entry goes through the same check
+	// (memberCommitted, checkJoinPrev).
+	committed := kb.Committed(nil)
+	if memberEv != nil {
+		committed = memberCommitted(memberEv, kb.Prev)
+	}
+	if err := committed; err != nil {
 		if errors.Is(err, epoch.ErrMalformed) {
 			return errForged
 		}
 		if !s.Applied(kb.Event) {
+			if memberEv != nil && member && m.noteRefused(s, kb.Event) {
+				// Its membership change applied: the members that applied the event
+				// (an older version's, its newcomers) are on an epoch of their own
+				// until a key event names it; the epoch is unhealed until then
+				// (spec "Frontier", Versions; review 20, TestReview20OldAdminAddNewcomer).
+				if err := t.storeSchedule(g, gc, s, m); err != nil {
+					return err
+				}
+				if err := t.PutGroupState(g); err != nil {
+					return err
+				}
+				t.healLater(g.ID)
+				c.log.Debug("uncommitted key event refused", "group", g.ID.String()[:8], "event", shortID(kb.Event),
+					"author", author.String()[:8], "refused", len(m.Refused))
+				return nil
+			}
 			return err
 		}
 	}

@@ -240,7 +240,7 @@ func (t *txn) rekeyV2Seed(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 	if _, err := io.ReadFull(c.rand, seed[:]); err != nil {
 		return nil, seed, epoch.ID{}, err
 	}
-	prev := s.Frontier()
+	prev := keyEventPrev(s, m) // our frontier, and refused key events others hold
 	published := prev
 	if c.hookRekeyPrev != nil {
 		published = c.hookRekeyPrev(slices.Clone(prev))
@@ -389,7 +389,13 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache, overdue bool) error
 		return err
 	}
 	if !overdue {
-		rank, err := t.designatedRank(t.stateOf(gc), append(strong, late...), gaps, t.departedMissedUs(s, m))
+		// The authors of refused uncommitted key events stand aside: they applied them,
+		// and see nothing to heal (refusedInstalls).
+		aside, _, err := t.refusedInstalls(gc, s, m)
+		if err != nil {
+			return err
+		}
+		rank, err := t.designatedRank(t.stateOf(gc), slices.Concat(strong, late, aside), gaps, t.departedMissedUs(s, m))
 		if err != nil || rank != 0 {
 			if err == nil && rank > 0 { // heal ourselves if the designated one's heal never comes
 				now := t.c.now()

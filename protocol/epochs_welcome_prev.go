@@ -18,9 +18,10 @@ import (
 // frontier must have the prev we recorded; one we applied and superseded since changes
 // nothing. One not applied passes if it is a rekey whose id commits to its prev (ParseJoin
 // checked it), or a membership key event of our log whose prev is the one its epoch prev
-// digest commits to (field 103; one without a digest naming a prev is refused:
-// epoch.ErrUncommitted) and agrees with its causal past (prevAgrees), or, without a
-// digest (a creation), is shown to agree with what we know (prevShown). A prev that
+// digest commits to (field 103; one without a digest that is not a creation is refused
+// whatever prev the entry gives it, as its key block is: memberCommitted,
+// epoch.ErrUncommitted) and agrees with its causal past (prevAgrees), or a creation (no
+// digest, an empty prev) shown to agree with what we know (prevShown). A prev that
 // disagrees refuses the Welcome. Anything else is not taken on the sender's word: it is
 // ErrUnknownPrev, and the Welcome waits for the event's key block.
 func (t *txn) checkJoinPrev(gc *groupCache, s *epoch.Schedule, j epoch.Join) error {
@@ -43,9 +44,10 @@ func (t *txn) checkJoinPrev(gc *groupCache, s *epoch.Schedule, j epoch.Join) err
 		ev, ok := lookup(e.Event)
 		if ok {
 			// The event's epoch prev digest (field 103) gives its prev exactly: another
-			// refuses the Welcome (malformed), and so does an event without one naming a
-			// prev (uncommitted, as its key block is: spec "Frontier").
-			if err := epoch.CheckMemberPrev(e.Prev, ev.EpochPrev); err != nil {
+			// refuses the Welcome (malformed), and so does an event without one that is
+			// not a creation, whatever prev the entry gives it (uncommitted, as its key
+			// block is: the one check of both, memberCommitted; spec "Frontier").
+			if err := memberCommitted(ev, e.Prev); err != nil {
 				return fmt.Errorf("protocol: welcome entry %s: %w", shortID(e.Event), err)
 			}
 		}

@@ -303,7 +303,15 @@ func (t *txn) applyMembership(g *storage.GroupRecord, gc *groupCache, next membe
 		t.sends = append(t.sends, outs...)
 	}
 	members, status := membersAfter(gc.members, old.Members, next.Members), g.Status
-	t.onCommit(func() { gc.state, gc.members, gc.status = next, members, status })
+	reset := len(ch.MembersAdded) > 0 || len(ch.MembersRemoved) > 0
+	t.onCommit(func() {
+		gc.state, gc.members, gc.status = next, members, status
+		if reset {
+			// The heal check reads the membership too (coverage gaps: an add whose key
+			// event we did not apply): the next send runs it again.
+			gc.healthy = healedState{}
+		}
+	})
 	if t.states == nil {
 		t.states = map[GroupID]*membership.State{}
 	}

@@ -1,0 +1,166 @@
+// Key schedule v2, uncommitted membership key events: the one commitment check of a
+// membership key event (its key block, a member's Welcome entry), and the events refused
+// for it whose membership change applied all the same (epochMeta.Refused), which the next
+// key event of ours names as prev.
+
+package protocol
+
+import (
+	"encoding/hex"
+	"fmt"
+	"slices"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/membership"
+	"github.com/chorus-im/chorus/protocol/storage"
+)
+
+// memberCommitted checks that membership key event ev, given the prev set prev (its key
+// block's, or a member's Welcome entry's), commits to it (spec "Frontier"): its epoch prev
+// digest (field 103) must be the digest of prev (another is epoch.ErrMalformed). An event
+// without a digest commits to no prev (epoch.ErrUncommitted) — whatever prev is given: an
+// empty prev needs no digest only for a creation, whose prev is empty. Every path a
+// membership key event not applied before is applied by goes through here (processKeyBlock,
+// checkJoinPrev), so one event reaches one outcome whichever way it comes (review 20,
+// TestReview20EmptyPrevEntrySplit: a Welcome entry giving an older version's add an empty
+// prev passed epoch.CheckMemberPrev as a creation's, was applied, and its key block then
+// passed as applied before: the recipient left the others' frontier for good).
+func memberCommitted(ev *membership.Event, prev epoch.Frontier) error {
+	if ev.EpochPrev == nil && ev.Type != membership.ChatCreated {
+		return fmt.Errorf("%w: membership key event without an epoch prev digest", epoch.ErrUncommitted)
+	}
+	return epoch.CheckMemberPrev(prev, ev.EpochPrev)
+}
+
+// maxRefused bounds epochMeta.Refused: with our frontier, what a key event of ours names
+// fits a prev set (epoch.MaxFrontier) while the frontier holds one event.
+const maxRefused = epoch.MaxFrontier - 1
+
+// known reports whether s applied key event id or an applied event names it as prev.
+func known(s *epoch.Schedule, id epoch.ID) bool { return s.Applied(id) || s.Superseded(id) }
+
+// noteRefused records id, a membership key event of ours refused as uncommitted
+// (processKeyBlock) whose membership event applied, unless s knows it or maxRefused are
+// listed. It reports whether m changed.
+func (m *epochMeta) noteRefused(s *epoch.Schedule, id epoch.ID) bool {
+	k := id.String()
+	if known(s, id) || slices.Contains(m.Refused, k) || len(m.Refused) >= maxRefused {
+		return false
+	}
+	m.Refused = append(slices.Clip(m.Refused), k)
+	return true
+}
+
+// refused returns the ids of m.Refused that s does not know (an applied key event named
+// the others as prev: they are healed).
+func (m *epochMeta) refused(s *epoch.Schedule) []epoch.ID {
+	var out []epoch.ID
+	for _, k := range m.Refused {
+		if id, ok := hexID(k); ok && !known(s, id) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// pruneRefused drops from m.Refused what s knows now (storeSchedule).
+func (m *epochMeta) pruneRefused(s *epoch.Schedule) {
+	if len(m.Refused) == 0 {
+		return
+	}
+	var keep []string // a new slice: m's may be shared with a memo's
+	for _, k := range m.Refused {
+		if id, ok := hexID(k); ok && !known(s, id) {
+			keep = append(keep, k)
+		}
+	}
+	m.Refused = keep
+}
+
+// hexID parses an id in its hex form.
+func hexID(k string) (epoch.ID, bool) {
+	var id epoch.ID
+	b, err := hex.DecodeString(k)
+	if err != nil || len(b) != len(id) {
+		return id, false
+	}
+	copy(id[:], b)
+	return id, true
+}
+
+// keyEventPrev returns the prev set of a key event we author now: our frontier and the
+// refused membership key events s does not know yet (spec "Frontier", Versions), as many
+// as fit epoch.MaxFrontier, ascending. The members that applied such an event (of a
+// version before cycle12, or joined from a join naming it) hold it in their frontier and
+// this supersedes it there, so that they come back to the group's epoch; here it is an id
+// named as prev, never applied (its block stays refused: no cycle can close through it).
+func keyEventPrev(s *epoch.Schedule, m *epochMeta) epoch.Frontier {
+	prev := s.Frontier()
+	extra := m.refused(s)
+	if len(extra) == 0 {
+		return prev
+	}
+	if room := epoch.MaxFrontier - len(prev); len(extra) > room {
+		extra = extra[:max(room, 0)]
+	}
+	f, err := epoch.NewFrontier(append(prev, extra...)...)
+	if err != nil {
+		return s.Frontier()
+	}
+	return f
+}
+
+// refusedInstalls returns, for the refused membership key events s does not know yet, the
+// installations of their authors and of the accounts they added that are members still
+// (not ours). The epoch a refused event's members hold is not ours: its newcomers hold
+// none of our frontier's seeds (whatever a frontier event's coverage says: a join's roots
+// have none, counting as reaching everyone), so they are coverage gaps — the heal gives
+// them its join in a Welcome — and its authors, who applied it and see nothing to heal,
+// stand aside when the designated installation is chosen.
+func (t *txn) refusedInstalls(gc *groupCache, s *epoch.Schedule, m *epochMeta) (authors, added []*storage.InstallationRecord, err error) {
+	ids := m.refused(s)
+	if len(ids) == 0 {
+		return nil, nil, nil
+	}
+	st := t.stateOf(gc)
+	var authorAccts, addedAccts []string
+	for _, id := range ids {
+		ev, ok := appliedEvent(st, id)
+		if !ok {
+			continue
+		}
+		if st.IsMember(ev.From) && !slices.Contains(authorAccts, ev.From) {
+			authorAccts = append(authorAccts, ev.From)
+		}
+		if ev.Type == membership.MembersAdded {
+			for _, a := range ev.Members.All() {
+				if st.IsMember(a) && !slices.Contains(addedAccts, a) {
+					addedAccts = append(addedAccts, a)
+				}
+			}
+		}
+	}
+	of := func(accts []string) ([]*storage.InstallationRecord, error) {
+		if len(accts) == 0 {
+			return nil, nil
+		}
+		ins, err := t.installationsOf(membership.MembersOf(accts...))
+		if err != nil {
+			return nil, err
+		}
+		var out []*storage.InstallationRecord
+		for i := range ins {
+			if ins[i].ID != t.c.acct.inst {
+				out = append(out, &ins[i])
+			}
+		}
+		return out, nil
+	}
+	if authors, err = of(authorAccts); err != nil {
+		return nil, nil, err
+	}
+	if added, err = of(addedAccts); err != nil {
+		return nil, nil, err
+	}
+	return authors, added, nil
+}
