@@ -1,0 +1,47 @@
+package protocol
+
+import (
+	"context"
+	"errors"
+	"sync/atomic"
+
+	"github.com/chorus-im/chorus/protocol/storage"
+)
+
+// writeFaultStore is a BatchStore whose transactions' next n PutMessage calls fail (a
+// disk error or a full disk met by a write inside the transaction, not by its begin or
+// commit: SQLITE_FULL, SQLITE_IOERR come back from the statement that needed the page).
+type writeFaultStore struct {
+	storage.BatchStore
+	n atomic.Int64
+}
+
+func (f *writeFaultStore) WithTx(ctx context.Context, fn func(tx storage.StoreTx) error) error {
+	return f.BatchStore.WithTx(ctx, func(st storage.StoreTx) error {
+		return fn(&writeFaultTx{StoreTx: st, f: f})
+	})
+}
+
+type writeFaultTx struct {
+	storage.StoreTx
+	f *writeFaultStore
+}
+
+func (x *writeFaultTx) PutMessage(m *storage.MessageRecord) (bool, error) {
+	if x.f.n.Add(-1) >= 0 {
+		return false, errors.New("test: database or disk is full (writing the message row)")
+	}
+	return x.StoreTx.PutMessage(m)
+}
+
+// FailNextMessageWritesForTest wraps c's store so that the returned function makes its
+// next n PutMessage calls fail inside their transaction. Call it while c does not run.
+func FailNextMessageWritesForTest(c *Client) func(n int) {
+	c.batchMu.Lock()
+	c.mu.Lock()
+	f := &writeFaultStore{BatchStore: c.store.(storage.BatchStore)}
+	c.store = f
+	c.mu.Unlock()
+	c.batchMu.Unlock()
+	return func(n int) { f.n.Store(int64(n)) }
+}
