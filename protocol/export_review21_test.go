@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync/atomic"
+	"time"
 
 	"github.com/chorus-im/chorus/protocol/storage"
 )
@@ -44,4 +45,15 @@ func FailNextMessageWritesForTest(c *Client) func(n int) {
 	c.mu.Unlock()
 	c.batchMu.Unlock()
 	return func(n int) { f.n.Store(int64(n)) }
+}
+
+// OverdueForTest returns since when c waits for the designated installation's heal of
+// group g and its rank (healV2's overdue note; zero time: none).
+func OverdueForTest(c *Client, g GroupID) (time.Time, int) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if gc := c.groups[g]; gc != nil {
+		return gc.overdue, gc.overdueRank
+	}
+	return time.Time{}, 0
 }

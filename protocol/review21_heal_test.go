@@ -80,3 +80,88 @@ func TestReview21OverdueHealForgotten(t *testing.T) {
 		})
 	}
 }
+
+// TestReview21OverdueClockNotReset: healV2 notes since when it waits for the designated
+// installation's heal (gc.overdue) only if none is noted, and clears it only when it finds
+// the epoch healed or heals itself — but a receive of the designated installation's heal
+// returns early at outranked (a smaller installation with no gap: no heal check), so the
+// note outlives the heal it waited for. The next departure within the grace finds the old
+// clock running: the candidate heals at first note + rank × grace, not one grace after
+// this departure, while the designated installation, present, is healing it too: two O(N)
+// rekeys for one leave (any member leaving, an admin removing two members a moment apart).
+//
+// Scene: network delay 300 ms, grace 1 s; des (smallest id), c1, x1, x2. x1 leaves; c1
+// notes its overdue heal at T0 (rank 1); des's heal reaches c1. x2 leaves at T0 + 0.55 s
+// ("stale"; control "later": at T0 + 1.55 s, once c1's healDue found the epoch healed and
+// cleared the note). Asserted: c1 authors no rekey within 3 s (des, online, heals both
+// leaves within 2 network delays; c1's grace is 1 s).
+//
+// Measured on main d0ae2c5: "stale" fails (c1 rekeyed once, ≈0.15 s after it applied x2's
+// leave; its note from x1's leave still set after des's heal), 7 of 7 runs; "later"
+// passes (0 rekeys by c1), 3 of 3.
+func TestReview21OverdueClockNotReset(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		at   time.Duration // x2's leave, after c1's note of x1's
+	}{
+		{"stale", 550 * time.Millisecond},
+		{"later", 1550 * time.Millisecond},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			const grace = time.Second
+			tn := newNetWith(t, memory.Config{Seed: 2103, Delay: 300 * time.Millisecond}, 4, protocol.WithEpochs(true), protocol.WithHealGrace(grace))
+			ps := slices.Clone(tn.peers)
+			slices.SortFunc(ps, func(x, y *peer) int {
+				a, b := installationOf(t, x), installationOf(t, y)
+				return bytes.Compare(a[:], b[:])
+			})
+			des, c1, x1, x2 := ps[0], ps[1], ps[2], ps[3]
+			tn.connect(ps...)
+			ctx := context.Background()
+			g, err := c1.c.CreateGroup(ctx, "stale", "", des.id, x1.id, x2.id)
+			must(t, err)
+			waitSameEpoch(tn, g, c1, des, x1, x2)
+			before, desBefore := protocol.RekeysForTest(c1.c), protocol.RekeysForTest(des.c)
+			must(t, x1.c.Leave(ctx, g))
+			var t0 time.Time
+			waitFor(t, 5*time.Second, "c1 notes its overdue heal of x1's leave", func() bool {
+				t0, _ = protocol.OverdueForTest(c1.c, g)
+				return !t0.IsZero()
+			})
+			_, left1, _ := protocol.EpochInfo(c1.c, g)
+			waitFor(t, 5*time.Second, "des's heal of x1's leave reaches c1", func() bool {
+				_, f, _ := protocol.EpochInfo(c1.c, g)
+				return protocol.RekeysForTest(des.c) > desBefore && !slices.Equal(f, left1)
+			})
+			note, rank := protocol.OverdueForTest(c1.c, g)
+			t.Logf("des's heal reached c1 %v after c1's note; c1's note now: set %v (rank %d)", time.Since(t0).Round(time.Millisecond), !note.IsZero(), rank)
+			time.Sleep(time.Until(t0.Add(tc.at)))
+			must(t, x2.c.Leave(ctx, g))
+			var applied time.Time
+			waitFor(t, 5*time.Second, "c1 applies x2's leave", func() bool {
+				info, err := c1.c.Group(ctx, g)
+				if err == nil && !slices.Contains(info.Members, x2.id) {
+					applied = time.Now()
+					return true
+				}
+				return false
+			})
+			var healedAt time.Time
+			for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+				if healedAt.IsZero() && protocol.RekeysForTest(c1.c) > before {
+					healedAt = time.Now()
+				}
+			}
+			n := protocol.RekeysForTest(c1.c) - before
+			first := "none"
+			if !healedAt.IsZero() {
+				first = healedAt.Sub(applied).Round(10 * time.Millisecond).String()
+			}
+			t.Logf("%s: x2's leave at T0+%v; c1 rekeyed %d times (the first %s after it applied x2's leave); des %d", tc.name, tc.at,
+				n, first, protocol.RekeysForTest(des.c)-desBefore)
+			if n != 0 {
+				t.Errorf("%s: c1 (rank 1, grace %v) rekeyed %d times while des, online, healed both leaves: its overdue clock of x1's leave was still running", tc.name, grace, n)
+			}
+		})
+	}
+}
