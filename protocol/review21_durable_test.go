@@ -2,14 +2,17 @@ package protocol_test
 
 import (
 	"context"
+	"database/sql"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/chorus-im/chorus/epoch"
-	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/storage"
 	"github.com/chorus-im/chorus/transport/memory"
 )
 
@@ -33,15 +36,21 @@ import (
 //
 // Scene: a (file store, everything checkpointed, its chain of another group g2 in use)
 // sends "other" in g2 (no sync asked) while its publishes fail (the network, a moment:
-// the record waits for the retry loop), then "m1" in g whose sync fails once
-// ("unsynced"; control "synced": no failure); the retry loop publishes both; b reads
+// the record waits for the retry loop), then "m1" in g while another connection's read
+// transaction keeps the checkpoint from completing ("unsynced": the sync after the commit
+// fails for real; control "synced": no reader); the retry loop publishes both; b reads
 // both; power loss (the database file as at the last sync, no WAL), restart, a sends
 // "m2". Asserted: no (epoch, installation, iteration) sealed twice on the group topic;
-// b reads m2.
+// b reads m2; and, unsynced, Send m1 says storage.ErrNotDurable and nothing is published
+// on the group topic while the reader holds the checkpoint back.
 //
-// Measured on main d0ae2c5: "unsynced" fails (Send errs, "m1" published by the retry and
-// read by b, iteration 0 sealed twice, b reads m2 0 times), 4 of 4 runs; "synced" passes
-// (m2 at iteration 256, above the synced lease), 4 of 4.
+// Measured on main d0ae2c5 (with a fake store failing the sync): "unsynced" fails (Send
+// errs, "m1" published by the retry and read by b, iteration 0 sealed twice, b reads m2 0
+// times), 4 of 4 runs; "synced" passes (m2 at iteration 256, above the synced lease), 4 of
+// 4. Since persistence syncs a commit whose sync failed before the next transaction begins
+// (and fails that transaction until it can), the retry loop cannot publish m1 before its
+// lease is durable: the fake, which kept the store from knowing its sync failed, is
+// replaced by a real reader.
 func TestReview21SyncFailurePublishesUnsyncedLease(t *testing.T) {
 	for _, mode := range []string{"synced", "unsynced"} {
 		t.Run(mode, func(t *testing.T) {
@@ -63,25 +72,36 @@ func TestReview21SyncFailurePublishesUnsyncedLease(t *testing.T) {
 			must(t, err)
 			tp := newTap(t, tn.net, info.Topic)
 			checkpoint(t, a.path) // everything so far in the database file
-			a.pause()
-			failSync := protocol.FailNextSyncsForTest(a.c)
-			a.dev.Run = chorustest.Start(ctx, a.c, a.dev.Events)
-			a.refresh()
 			// A publish failing for a moment (the network): its record waits in the
 			// outbox for the retry loop, which takes every due record when it runs.
 			a.failPublish.Store(true)
 			mustSend(t, a, g2, "other") // a's chain of g2 in use: no sync asked
+			var release func()
 			if mode == "unsynced" {
-				failSync(1)
+				// Another connection's read transaction, begun before m1's commit, keeps
+				// the checkpoint from copying it into the database file: the sync after
+				// the commit fails (persistence: sync: checkpoint incomplete).
+				release = holdWALReader(t, a.path)
 			}
+			n0 := len(tp.all())
 			_, err = a.c.Send(ctx, g, protocol.Text("m1"))
 			t.Logf("%s: Send m1: %v", mode, err)
+			if mode == "unsynced" {
+				if !errors.Is(err, storage.ErrNotDurable) {
+					t.Errorf("Send m1 with its sync failing: %v, want storage.ErrNotDurable", err)
+				}
+				a.failPublish.Store(false)
+				time.Sleep(500 * time.Millisecond) // retry loop turns (retry base: the test net's)
+				if n := len(tp.all()) - n0; n != 0 {
+					t.Errorf("%d publishes on the group topic while m1's sender lease is not durable, want 0", n)
+				}
+				release()
+			}
 			a.failPublish.Store(false)
 			tn.waitFor("b reads m1 and other", func() bool { return b.texts(g)["m1"] == 1 && b.texts(g2)["other"] == 1 })
 			// Power loss: what was not synced is gone.
 			crash := filepath.Join(t.TempDir(), "crash.db")
 			copyFile(t, a.path, crash)
-			protocol.ReportSyncsForTest(a.c, t)
 			a.stop()
 			for _, suffix := range []string{"", "-wal", "-shm"} {
 				if err := os.Remove(a.path + suffix); err != nil && !os.IsNotExist(err) {
@@ -118,4 +138,33 @@ func TestReview21SyncFailurePublishesUnsyncedLease(t *testing.T) {
 			}
 		})
 	}
+}
+
+// holdWALReader begins a read transaction on the database at path from another
+// connection, and keeps it until the returned function is called: a checkpoint cannot
+// copy the frames committed after it into the database file.
+func holdWALReader(t *testing.T, path string) (release func()) {
+	t.Helper()
+	db, err := sql.Open("sqlite3", "file:"+path+"?_busy_timeout=10000")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := tx.QueryRow(`SELECT COUNT(*) FROM sqlite_master`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	done := false
+	release = func() {
+		if !done {
+			done = true
+			_ = tx.Rollback()
+			_ = db.Close()
+		}
+	}
+	t.Cleanup(release)
+	return release
 }
