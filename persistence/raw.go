@@ -64,7 +64,7 @@ func (s *Store) rawExec(query string, count bool, args []any) (driver.Result, er
 		if errors.Is(err, sql.ErrConnDone) || strings.Contains(err.Error(), "database is closed") {
 			return nil, ErrClosed
 		}
-		return nil, err
+		return nil, unavailable(err)
 	}
 	return res, nil
 }

@@ -62,6 +62,10 @@ type Store struct {
 	// batch's owner while it is open).
 	batchTok  *batchToken
 	batchSync bool
+	// unsynced: a transaction that asked to be durable committed but its sync failed
+	// (syncAfter); the next transaction or batch syncs before it begins, and fails if it
+	// cannot (unsyncedFirst). Guarded by txMu.
+	unsynced bool
 
 	freed      int64 // outbox payload bytes deleted since free pages were last released
 	outboxNext int64 // the least outbox id not assigned since the store opened (outboxNewID)
@@ -104,6 +108,10 @@ func (s *Store) BeginBatch(ctx context.Context) (context.Context, error) {
 		return nil, err
 	}
 	s.txMu.Lock()
+	if err := s.unsyncedFirst(); err != nil {
+		s.txMu.Unlock()
+		return nil, err
+	}
 	if err := s.begin(); err != nil {
 		s.txMu.Unlock()
 		if errors.Is(err, ErrClosed) {
@@ -137,7 +145,7 @@ func (s *Store) EndBatch(commit bool) error {
 		return fmt.Errorf("persistence: commit batch: %w", err)
 	}
 	if durable {
-		return s.sync()
+		return s.syncAfter()
 	}
 	return nil
 }
@@ -338,6 +346,9 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx storage.StoreTx) error) (
 	// the caller's context only decides whether it starts.
 	s.txMu.Lock()
 	defer s.txMu.Unlock()
+	if err := s.unsyncedFirst(); err != nil {
+		return err
+	}
 	if err := s.begin(); err != nil {
 		if errors.Is(err, ErrClosed) {
 			return err
@@ -359,8 +370,36 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx storage.StoreTx) error) (
 		return fmt.Errorf("persistence: commit: %w", err)
 	}
 	if t.sync {
-		return s.sync()
+		return s.syncAfter()
 	}
+	return nil
+}
+
+// syncAfter syncs after the commit of a transaction or batch that asked to be durable.
+// If the sync fails, the commit stands but is not durable: the error wraps
+// storage.ErrNotDurable, and no later transaction begins before a sync succeeds
+// (unsyncedFirst) — the caller acts on what it committed only after one does (a message
+// sealed under a sender lease is published by a later transaction's turn: review 21,
+// TestReview21SyncFailurePublishesUnsyncedLease). txMu held.
+func (s *Store) syncAfter() error {
+	if err := s.sync(); err != nil {
+		s.unsynced = true
+		return fmt.Errorf("%w: %w", storage.ErrNotDurable, err)
+	}
+	return nil
+}
+
+// unsyncedFirst syncs the commit syncAfter could not, before another transaction
+// begins; if it still cannot, that transaction does not run (storage.ErrUnavailable).
+// txMu held.
+func (s *Store) unsyncedFirst() error {
+	if !s.unsynced {
+		return nil
+	}
+	if err := s.sync(); err != nil {
+		return fmt.Errorf("%w: an earlier commit is not durable yet: %w", storage.ErrUnavailable, err)
+	}
+	s.unsynced = false
 	return nil
 }
 
@@ -545,9 +584,9 @@ func (t *tx) get(dest any, query string, args ...any) error {
 	defer t.s.inUse.RUnlock()
 	st, err := t.stmt(query)
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
-	return st.Get(dest, args...)
+	return unavailable(st.Get(dest, args...))
 }
 
 func (t *tx) sel(dest any, query string, args ...any) error {
@@ -557,9 +596,9 @@ func (t *tx) sel(dest any, query string, args ...any) error {
 	defer t.s.inUse.RUnlock()
 	st, err := t.stmt(query)
 	if err != nil {
-		return err
+		return unavailable(err)
 	}
-	return st.Select(dest, args...)
+	return unavailable(st.Select(dest, args...))
 }
 
 // use holds the connection against Close (inUse, shared; the caller releases it) or

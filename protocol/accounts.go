@@ -188,6 +188,7 @@ func (c *Client) loadTx(t *txn) error {
 			return err
 		}
 	}
+	t.onCommit(func() { c.healScan.Store(true) }) // overdue heals are noted in memory only
 	return nil
 }
 

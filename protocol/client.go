@@ -100,6 +100,9 @@ type Client struct {
 	// stale: the caches may disagree with the store (a reload that failed, a panic past
 	// runTx's recover); the next transaction rebuilds them first (reload.go).
 	stale atomic.Bool
+	// healScan: the caches were built (a start, a reload); healDue looks at every
+	// active group once, the overdue heals noted in memory being lost (epochs_heal.go).
+	healScan atomic.Bool
 	hints map[[16]byte]int64 // constant receive hint -> session id (rotation slots)
 	// inbox holds the expected hints of inbox session frames (hintchain.go).
 	inbox       inboxHints
@@ -408,9 +411,10 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 		return nil
 	})
 	if err != nil {
-		if t == nil || !t.workFailed {
-			// Not the transaction's own error: the store failed it, at its begin (t nil)
-			// or its commit.
+		if t == nil || !t.workFailed || errors.Is(err, storage.ErrUnavailable) {
+			// Not the transaction's own error: the store failed it, at its begin (t nil),
+			// its commit, or a statement of its work (a full disk: review 21,
+			// TestReview21StoreWriteErrorSkipsMessage).
 			err = c.storeFailed(ctx, t != nil, err)
 		}
 		if t != nil {

@@ -7,6 +7,7 @@ package protocol
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -356,16 +357,22 @@ func (t *txn) runHeals() error {
 // member's block reached by its hints, sealed under an epoch it never held:
 // TestReview14ConcurrentAddFillsRecords failed so 1 of 19 -race runs). Run's maintenance
 // loop calls it; candidates heal one grace apart, so the first heal usually reaches the
-// others before their turn.
+// others before their turn. A note whose frontier has moved since is stale: the group is
+// looked at again (healV2 notes it anew, from now, if it is still unhealed). The notes
+// live in memory: after the caches were built (a start, a reload: healScan) every active
+// group is looked at once, so a restart does not forget a heal we wait for (review 21,
+// TestReview21OverdueHealForgotten).
 func (c *Client) healDue(ctx context.Context) {
 	if c.opt.healGrace <= 0 {
 		return
 	}
 	now := c.now()
 	var due []GroupID
+	scan := c.healScan.CompareAndSwap(true, false)
 	c.mu.Lock()
 	for id, gc := range c.groups {
-		if !gc.overdue.IsZero() && now.Sub(gc.overdue) >= time.Duration(gc.overdueRank)*c.opt.healGrace {
+		if (scan && gc.v2 && gc.status == GroupActive) ||
+			(!gc.overdue.IsZero() && now.Sub(gc.overdue) >= time.Duration(gc.overdueRank)*c.opt.healGrace) {
 			due = append(due, id)
 		}
 	}
@@ -373,14 +380,23 @@ func (c *Client) healDue(ctx context.Context) {
 	for _, id := range due {
 		err := c.tx(ctx, func(t *txn) error {
 			gc := t.c.groups[id]
-			if gc == nil || gc.overdue.IsZero() {
+			if gc == nil {
 				return nil
 			}
-			t.onCommit(func() { gc.overdue = time.Time{} })
 			g, err := t.GroupState(id)
 			if err != nil {
 				return err
 			}
+			if gc.overdue.IsZero() || now.Sub(gc.overdue) < time.Duration(gc.overdueRank)*c.opt.healGrace {
+				return t.healV2(g, gc, false) // healScan: notes it if we wait for a heal
+			}
+			if s, _, err := t.loadV2(g); err != nil || frontierKey(s) != gc.overdueFor {
+				if err != nil {
+					return err
+				}
+				return t.healV2(g, gc, false) // stale: clears the note, or notes anew
+			}
+			t.onCommit(func() { gc.overdue = time.Time{} })
 			t.c.log.Debug("heal overdue: the designated installation's heal has not come", "group", id.String()[:8], "rank", gc.overdueRank)
 			return t.healV2(g, gc, true)
 		})
@@ -388,4 +404,18 @@ func (c *Client) healDue(ctx context.Context) {
 			c.log.Debug("overdue heal failed", "group", id.String()[:8], "err", err)
 		}
 	}
+}
+
+// frontierKey identifies a schedule's frontier (its key event ids, sorted, hashed): what
+// an overdue note waits to see healed.
+func frontierKey(s *epoch.Schedule) [32]byte {
+	f := s.Frontier()
+	slices.SortFunc(f, func(a, b epoch.ID) int { return bytes.Compare(a[:], b[:]) })
+	h := sha256.New()
+	for _, id := range f {
+		h.Write(id[:])
+	}
+	var k [32]byte
+	h.Sum(k[:0])
+	return k
 }

@@ -339,6 +339,16 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache, overdue bool) error
 		return err
 	}
 	if !overdue {
+		if key := frontierKey(s); !gc.overdue.IsZero() && gc.overdueFor != key {
+			// The frontier the note waited on moved (a heal came, another key event): the
+			// note is stale, whether or not this state is ours to heal (review 21,
+			// TestReview21OverdueClockNotReset).
+			t.onCommit(func() {
+				if gc.overdueFor != key {
+					gc.overdue = time.Time{}
+				}
+			})
+		}
 		if out, err := t.outranked(gc, s, m); err != nil || out {
 			return err // no heal of ours; the next send checks (nothing kept: prepareV2)
 		}
@@ -398,10 +408,10 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache, overdue bool) error
 		rank, err := t.designatedRank(t.stateOf(gc), slices.Concat(strong, late, aside), gaps, t.departedMissedUs(s, m))
 		if err != nil || rank != 0 {
 			if err == nil && rank > 0 { // heal ourselves if the designated one's heal never comes
-				now := t.c.now()
+				now, key := t.c.now(), frontierKey(s)
 				t.onCommit(func() {
-					if gc.overdue.IsZero() {
-						gc.overdue = now
+					if gc.overdue.IsZero() || gc.overdueFor != key {
+						gc.overdue, gc.overdueFor = now, key
 					}
 					gc.overdueRank = rank
 				})

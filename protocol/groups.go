@@ -54,9 +54,11 @@ type groupCache struct {
 	// repeat is healed at once by the designated installation only: epochs_confirm.go).
 	refusedFrom []InstallationID
 	// overdue: since when we wait for the designated installation's heal, our rank among
-	// the candidates after it (in memory; healDue).
+	// the candidates after it, and the frontier it would heal (frontierKey: a note for
+	// another frontier is stale); in memory, noted again after a reload (healDue).
 	overdue     time.Time
 	overdueRank int
+	overdueFor  [32]byte
 	// confirms: the confirmation of the first signed block seen of each frontier key event
 	// (in memory; equivocation: epochs_blocksig.go).
 	confirms map[epoch.ID][epoch.IDSize]byte

@@ -55,6 +55,21 @@ type StoreTx interface {
 // ErrNotFound is returned by store lookups of a single record that does not exist.
 var ErrNotFound = errorString("protocol: not found")
 
+// ErrUnavailable is wrapped by a StoreTx method's error when the store itself failed, not
+// the data it was given: a full disk, an I/O error, the database busy, locked, read-only or
+// corrupt, out of memory. The engine then retries the input that met it (an inbound envelope
+// gets no replay marker and is fetched again) instead of giving up on it (spec: protocol ›
+// Delivery, store failures). A store that cannot tell the two apart wraps nothing: the input
+// is then treated as failing by itself.
+var ErrUnavailable = errorString("protocol: store unavailable")
+
+// ErrNotDurable is wrapped by WithTx's error (or EndBatch's) when a transaction that
+// called SyncOnCommit committed but could not be made durable: its writes stand, and the
+// store syncs before the next transaction begins, failing that transaction
+// (ErrUnavailable) until it can. Nothing the transaction wrote may leave the process
+// before then (spec: persistence, "Durability").
+var ErrNotDurable = errorString("protocol: committed, not durable yet")
+
 // AccountRecord is the local account and its installation. One per store.
 type AccountRecord struct {
 	PrivateKey      []byte // 32-byte secp256k1 scalar; empty on a linked installation (no account key)
