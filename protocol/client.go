@@ -103,7 +103,7 @@ type Client struct {
 	// healScan: the caches were built (a start, a reload); healDue looks at every
 	// active group once, the overdue heals noted in memory being lost (epochs_heal.go).
 	healScan atomic.Bool
-	hints map[[16]byte]int64 // constant receive hint -> session id (rotation slots)
+	hints    map[[16]byte]int64 // constant receive hint -> session id (rotation slots)
 	// inbox holds the expected hints of inbox session frames (hintchain.go).
 	inbox       inboxHints
 	groups      map[GroupID]*groupCache
