@@ -103,6 +103,10 @@ type Client struct {
 	// healScan: the caches were built (a start, a reload); healDue looks at every
 	// active group once, the overdue heals noted in memory being lost (epochs_heal.go).
 	healScan atomic.Bool
+	// notDurable: a commit's sync failed (storage.ErrNotDurable) and no transaction has
+	// committed since (the store syncs before the next one begins): nothing is published
+	// meanwhile, the outbox records wait for the retry loop (publishClaimed, publishSole).
+	notDurable atomic.Bool
 	hints    map[[16]byte]int64 // constant receive hint -> session id (rotation slots)
 	// inbox holds the expected hints of inbox session frames (hintchain.go).
 	inbox       inboxHints
@@ -410,6 +414,16 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 		}
 		return nil
 	})
+	if err != nil && t != nil && !t.workFailed && errors.Is(err, storage.ErrNotDurable) {
+		// Committed, not durable yet: the transaction stands (its after-commit actions
+		// run), but nothing it queued leaves the process before a later transaction has
+		// synced it (persistence: "Durability"; review 21).
+		c.log.Warn("commit not durable yet: publishes wait for the store's sync", "err", err)
+		c.notDurable.Store(true)
+		err = nil
+	} else if err == nil && batchOf(ctx) == nil {
+		c.notDurable.Store(false) // the store synced any commit left unsynced before this one began
+	}
 	if err != nil {
 		if t == nil || !t.workFailed || errors.Is(err, storage.ErrUnavailable) {
 			// Not the transaction's own error: the store failed it, at its begin (t nil),
@@ -427,9 +441,7 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 		return nil, err
 	}
 	t.marksDone(true)
-	for _, f := range t.after {
-		f()
-	}
+	c.runAfter(t)
 	c.spare.keep(t)
 	if b := batchOf(ctx); b != nil {
 		// Inside a batch (batch.go): the commit is the batch's; what leaves the process
@@ -452,6 +464,25 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 		wake(c.subsWake)
 	}
 	return t, nil
+}
+
+// runAfter runs a committed transaction's after-commit actions. If one panics, the claims
+// on what it queued to publish are released first: the caller never gets to publish them,
+// and the retry loop skips a claimed record (review 21,
+// TestReview21PanicAfterCommitStrandsOutbox: unpublished until a restart).
+func (c *Client) runAfter(t *txn) {
+	done := false
+	defer func() {
+		if !done {
+			for _, o := range t.sends {
+				c.release(o.ID)
+			}
+		}
+	}()
+	for _, f := range t.after {
+		f()
+	}
+	done = true
 }
 
 // txn is one engine transaction: the store view plus actions deferred to commit.

@@ -163,7 +163,7 @@ func (c *Client) publishIDs(ctx context.Context, recs []*storage.OutboxRecord) {
 // or after markDelay if none comes. The record stays claimed until then. Anything else
 // takes publishIDs' path.
 func (c *Client) publishSole(ctx context.Context, group GroupID, rec *storage.OutboxRecord) {
-	if rec.Delayed || c.rl != nil || c.hookStored != nil {
+	if rec.Delayed || c.rl != nil || c.hookStored != nil || c.notDurable.Load() {
 		c.publishIDs(ctx, []*storage.OutboxRecord{rec})
 		return
 	}
@@ -309,6 +309,9 @@ func (c *Client) attempt(ctx context.Context, rec *storage.OutboxRecord) {
 // On a rate-limited transport the quota outbox decides when it goes (quota.go).
 func (c *Client) publishClaimed(ctx context.Context, rec *storage.OutboxRecord) {
 	defer c.release(rec.ID)
+	if c.notDurable.Load() {
+		return // a commit not durable yet: the retry loop's transaction syncs it first
+	}
 	if c.rl != nil {
 		c.publishLimited(ctx, rec)
 		return

@@ -59,3 +59,31 @@ func OverdueForTest(c *Client, g GroupID) (time.Time, int) {
 	}
 	return time.Time{}, 0
 }
+
+// committedSyncFailStore is a BatchStore whose batch commits, while fail is set, go
+// through and then fail as persistence's EndBatch does when the batch's durability sync
+// fails after its commit (a checkpoint another connection's reader keeps from completing,
+// an fsync error).
+type committedSyncFailStore struct {
+	storage.BatchStore
+	fail *atomic.Bool
+}
+
+func (f *committedSyncFailStore) EndBatch(commit bool) error {
+	err := f.BatchStore.EndBatch(commit)
+	if err == nil && commit && f.fail.Load() {
+		// As persistence's EndBatch says it (syncAfter): committed, not durable yet.
+		return fmt.Errorf("%w: test: persistence: sync: checkpoint incomplete (7 of 9 frames)", storage.ErrNotDurable)
+	}
+	return err
+}
+
+// FailBatchSyncAfterCommitForTest makes c's batch commits, while fail is set, commit and
+// then fail. Call it while c does not run.
+func FailBatchSyncAfterCommitForTest(c *Client, fail *atomic.Bool) {
+	c.batchMu.Lock()
+	c.mu.Lock()
+	c.store = &committedSyncFailStore{BatchStore: c.store.(storage.BatchStore), fail: fail}
+	c.mu.Unlock()
+	c.batchMu.Unlock()
+}

@@ -2,8 +2,11 @@ package protocol_test
 
 import (
 	"context"
+	"sync/atomic"
 	"testing"
+	"time"
 
+	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport/memory"
 )
@@ -62,6 +65,81 @@ func TestReview21StoreWriteErrorSkipsMessage(t *testing.T) {
 			t.Logf("%s: rx read %q %d times after the failed attempt, %d times after 2 Syncs", tc.name, "hit", after, got)
 			if got != 1 {
 				t.Errorf("a's message read %d times after a store failure (%s) and 2 Syncs, want 1: the failure got it a replay marker", got, tc.name)
+			}
+		})
+	}
+}
+
+// TestReview21BatchSyncFailureLosesEvents: persistence's EndBatch commits the batch and
+// then, when a transaction of it asked for durability (a heal's rekey sealing the first
+// message of a new epoch moves the sender lease; a session frame reaching its hint lease),
+// syncs; a failing sync (a checkpoint another connection's reader keeps from completing,
+// an fsync error) fails EndBatch after the commit. runBatch takes that for a batch that
+// did not commit (d26e2d0 and before: "whether the store kept it is not known"): it drops
+// the batch's events, rebuilds the caches and the Sync errs without progress. The next
+// Sync fetches the same envelopes again — each now carries its replay marker (committed)
+// and is skipped: the messages are stored, but the application is never told of them
+// (no MessageReceived: no notification, no unread count), for up to SyncBatch messages
+// per failure.
+//
+// Scene: rx paused; a sends 3 messages; rx's Sync batch commits and its sync fails
+// ("committed"; control "rolled back": the commit itself fails, nothing kept —
+// FailBatchCommitsForTest); one more Sync. Asserted: rx's subscriber got a MessageReceived
+// for each of the 3.
+//
+// Measured on main d0ae2c5: "committed" fails (3 stored, 0 events), 3 of 3 runs; the
+// control passes (3 stored, 3 events), 3 of 3.
+func TestReview21BatchSyncFailureLosesEvents(t *testing.T) {
+	for _, mode := range []string{"rolled back", "committed"} {
+		t.Run(mode, func(t *testing.T) {
+			tn := newEpochNet(t, memory.Config{Seed: 2105}, 0)
+			ctx := context.Background()
+			a, rx := tn.add("a"), tn.add("rx")
+			tn.connect(a, rx)
+			g, err := a.c.CreateGroup(ctx, "events", "", rx.id)
+			must(t, err)
+			tn.settle()
+			mustSend(t, a, g, "first")
+			waitTexts(t, tn, g, []string{"first"}, rx)
+			rx.pause()
+			sctx, cancel := context.WithCancel(ctx)
+			defer cancel()
+			ev := chorustest.NewEvents()
+			go ev.Collect(rx.c.Subscribe(sctx))
+			texts := []string{"one", "two", "three"}
+			for _, s := range texts {
+				mustSend(t, a, g, s)
+			}
+			var fail atomic.Bool
+			if mode == "committed" {
+				protocol.FailBatchSyncAfterCommitForTest(rx.c, &fail)
+			} else {
+				protocol.FailBatchCommitsForTest(rx.c, &fail)
+			}
+			fail.Store(true)
+			err = rx.c.Sync(ctx)
+			fail.Store(false)
+			t.Logf("%s: the Sync whose batch failed: %v", mode, err)
+			if err := rx.c.Sync(ctx); err != nil {
+				t.Errorf("the next Sync: %v", err)
+			}
+			received := func() int {
+				return len(ev.All(func(e protocol.Event) bool {
+					m, ok := e.(*protocol.MessageReceived)
+					return ok && m.Message.Group == g
+				}))
+			}
+			time.Sleep(200 * time.Millisecond) // the subscriber's queue drained
+			got := rx.texts(g)
+			n := received()
+			t.Logf("%s: stored %v; MessageReceived events: %d", mode, got, n)
+			for _, s := range texts {
+				if got[s] != 1 {
+					t.Errorf("%s: %q stored %d times, want 1", mode, s, got[s])
+				}
+			}
+			if n != len(texts) {
+				t.Errorf("%s: %d MessageReceived events for the 3 messages, want 3: the committed batch's events were dropped and the envelopes, fetched again, are replays", mode, n)
 			}
 		})
 	}
