@@ -107,7 +107,7 @@ type Client struct {
 	// committed since (the store syncs before the next one begins): nothing is published
 	// meanwhile, the outbox records wait for the retry loop (publishClaimed, publishSole).
 	notDurable atomic.Bool
-	hints    map[[16]byte]int64 // constant receive hint -> session id (rotation slots)
+	hints      map[[16]byte]int64 // constant receive hint -> session id (rotation slots)
 	// inbox holds the expected hints of inbox session frames (hintchain.go).
 	inbox       inboxHints
 	groups      map[GroupID]*groupCache

@@ -108,6 +108,29 @@ func TestReview21OverdueClockNotReset(t *testing.T) {
 		{"later", 1550 * time.Millisecond},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			// The scene needs c1 to apply x1's leave before des's heal of it (c1 notes its
+			// overdue heal then); on a loaded machine c1 may take both at once and never
+			// note: the scene is tried again, up to 3 times.
+			for try := range 3 {
+				if review21OverdueStaleScene(t, tc.at) {
+					return
+				}
+				t.Logf("try %d: c1 took des's heal with x1's leave and noted nothing: scene again", try+1)
+			}
+			t.Fatal("3 tries: c1 never noted its overdue heal of x1's leave")
+		})
+	}
+}
+
+// review21OverdueStaleScene is TestReview21OverdueClockNotReset's scene with x2's leave
+// at T0 + at; false if c1 never noted its overdue heal of x1's leave (nothing asserted).
+func review21OverdueStaleScene(t *testing.T, at time.Duration) bool {
+	name := "stale"
+	if at > time.Second {
+		name = "later"
+	}
+	{
+		{
 			const grace = time.Second
 			tn := newNetWith(t, memory.Config{Seed: 2103, Delay: 300 * time.Millisecond}, 4, protocol.WithEpochs(true), protocol.WithHealGrace(grace))
 			ps := slices.Clone(tn.peers)
@@ -124,10 +147,12 @@ func TestReview21OverdueClockNotReset(t *testing.T) {
 			before, desBefore := protocol.RekeysForTest(c1.c), protocol.RekeysForTest(des.c)
 			must(t, x1.c.Leave(ctx, g))
 			var t0 time.Time
-			waitFor(t, 5*time.Second, "c1 notes its overdue heal of x1's leave", func() bool {
+			for end := time.Now().Add(3 * time.Second); t0.IsZero(); time.Sleep(10 * time.Millisecond) {
+				if time.Now().After(end) {
+					return false
+				}
 				t0, _ = protocol.OverdueForTest(c1.c, g)
-				return !t0.IsZero()
-			})
+			}
 			_, left1, _ := protocol.EpochInfo(c1.c, g)
 			waitFor(t, 5*time.Second, "des's heal of x1's leave reaches c1", func() bool {
 				_, f, _ := protocol.EpochInfo(c1.c, g)
@@ -135,7 +160,7 @@ func TestReview21OverdueClockNotReset(t *testing.T) {
 			})
 			note, rank := protocol.OverdueForTest(c1.c, g)
 			t.Logf("des's heal reached c1 %v after c1's note; c1's note now: set %v (rank %d)", time.Since(t0).Round(time.Millisecond), !note.IsZero(), rank)
-			time.Sleep(time.Until(t0.Add(tc.at)))
+			time.Sleep(time.Until(t0.Add(at)))
 			must(t, x2.c.Leave(ctx, g))
 			var applied time.Time
 			waitFor(t, 5*time.Second, "c1 applies x2's leave", func() bool {
@@ -157,11 +182,12 @@ func TestReview21OverdueClockNotReset(t *testing.T) {
 			if !healedAt.IsZero() {
 				first = healedAt.Sub(applied).Round(10 * time.Millisecond).String()
 			}
-			t.Logf("%s: x2's leave at T0+%v; c1 rekeyed %d times (the first %s after it applied x2's leave); des %d", tc.name, tc.at,
+			t.Logf("%s: x2's leave at T0+%v; c1 rekeyed %d times (the first %s after it applied x2's leave); des %d", name, at,
 				n, first, protocol.RekeysForTest(des.c)-desBefore)
 			if n != 0 {
-				t.Errorf("%s: c1 (rank 1, grace %v) rekeyed %d times while des, online, healed both leaves: its overdue clock of x1's leave was still running", tc.name, grace, n)
+				t.Errorf("%s: c1 (rank 1, grace %v) rekeyed %d times while des, online, healed both leaves: its overdue clock of x1's leave was still running", name, grace, n)
 			}
-		})
+		}
 	}
+	return true
 }
