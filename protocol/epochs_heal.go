@@ -303,17 +303,29 @@ func epochBeforeDeparted(s *epoch.Schedule, m *epochMeta, live []epoch.Epoch) (e
 // departed author gave us, so we wait for it, or heal as the designated installation,
 // rather than rekey on our own (spec "A departed author's event and the heal's epoch").
 func missingOnlyDeparted(s *epoch.Schedule, m *epochMeta) bool {
+	if !missingAllDeparted(s, m) { // frontier events (Missing): each is then among epochBeforeDeparted's
+		return false
+	}
+	_, _, ok := epochBeforeDeparted(s, m, s.Live())
+	return ok
+}
+
+// missingAllDeparted reports whether we lack seeds and every one is of a departed
+// author's frontier event (coverage Departed: a revoked installation's, or a rekey of an
+// account no longer a member). No one repeats such a seed — its author's blocks are
+// refused from now on, and no member forwards — so waiting for it heals nothing
+// (healV2; review 19, TestReview19RevokedBlockNoEagerHeal).
+func missingAllDeparted(s *epoch.Schedule, m *epochMeta) bool {
 	missing := s.Missing()
 	if len(missing) == 0 {
 		return false
 	}
-	for _, id := range missing { // frontier events (Missing): each is then among epochBeforeDeparted's
+	for _, id := range missing {
 		if cv := m.Covered[id.String()]; cv == nil || !cv.Departed {
 			return false
 		}
 	}
-	_, _, ok := epochBeforeDeparted(s, m, s.Live())
-	return ok
+	return true
 }
 
 // healLater has the transaction check the group's epoch once all its changes are applied

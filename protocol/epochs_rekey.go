@@ -368,9 +368,14 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache, overdue bool) error
 		// opened by members that had moved more than MaxLiveEpochs epochs past it.
 	case len(s.Missing()) > 0 && slices.ContainsFunc(t.refused, func(r refusal) bool { return r.group == g.ID }):
 		return t.healRefused(g, gc, s, m) // a seed we refused: no one will send a better one
-	case len(s.Missing()) > 0 && len(m.Uncovered) == 0:
-		return nil // waiting for a seed: its sender repeats it; we rekey if we must send
+	case len(s.Missing()) > 0 && len(m.Uncovered) == 0 && !missingAllDeparted(s, m):
+		return nil // waiting for a member's seed: its sender repeats it; we rekey if we must send
 	}
+	// Past here with seeds missing, those are departed authors' only (with no epoch before
+	// their events live for us, else the first case): their authors never repeat them (a
+	// revoked installation's blocks are refused), so the designated installation heals, as
+	// for any departure, sealed under our newest live epoch (rekeyOuter), which needs none
+	// of their seeds (review 19, TestReview19RevokedBlockNoEagerHeal).
 	for _, f := range s.Frontier() {
 		if _, ok := m.Parts[f.String()]; ok {
 			// A frontier key block still missing parts: its last part may exclude the
