@@ -19,50 +19,33 @@ import (
 
 // designated reports whether we are the designated installation of the membership: the
 // bytewise smallest unrevoked installation id of its members (spec: "Rekeys"), leaving
-// out those a frontier event's seed missed (they may not know it). except stand aside
-// always. soft — those only departed authors' frontier events missed, and we ourselves
-// when meSoft (such an event's hints miss us) — stand aside unless the departed authors' events
-// reached no member installation at all: a slotless block would otherwise have every
-// member heal at once, while a member that a block reaching others missed may never have
-// opened it and then has nothing to heal (TestReview14ConcurrentAddFillsRecords, 2 of 20
-// runs: a newcomer with the smallest id, missed by a removed member's heal it never saw,
-// was designated by the others and nobody healed). Every member holding the same blocks
-// decides the same way.
-func (t *txn) designated(st *membership.State, except, soft []*storage.InstallationRecord, meSoft bool) (bool, error) {
-	rank, err := t.designatedRank(st, except, soft, meSoft)
+// out except (those a member's frontier event's seed missed: they may not know it, and
+// late joiners). A departed author's event never steers the choice: its coverage reaches
+// no one but its author (coverage Departed), and its slot hints are not read for it — a
+// departed author choosing whom to give slots would otherwise pick the healer (an
+// installation away, or its accomplice) and have every other member stand aside (review
+// 19, TestHealDepartedRevokedCannotPick). The soft standing that once read them (those
+// only departed authors' events missed standing aside) could hold only for a departed
+// author's own installation back as a member's, designated alone while the others stood
+// aside for good; it is gone. Every member holding the same blocks decides the same way.
+func (t *txn) designated(st *membership.State, except []*storage.InstallationRecord) (bool, error) {
+	rank, err := t.designatedRank(st, except)
 	return rank == 0, err
 }
 
 // designatedRank is designated's ranking: how many candidate installations come before
-// ours (0: we are designated), or -1 when we stand aside ourselves. The candidate of
-// rank k heals once the designated installation's heal has not come for k × the heal
-// grace (healDue): the designated one may be away, or never have seen what it would
-// heal.
-func (t *txn) designatedRank(st *membership.State, except, soft []*storage.InstallationRecord, meSoft bool) (int, error) {
+// ours (0: we are designated). The candidate of rank k heals once the designated
+// installation's heal has not come for k × the heal grace (healDue): the designated one
+// may be away, or never have seen what it would heal.
+func (t *txn) designatedRank(st *membership.State, except []*storage.InstallationRecord) (int, error) {
 	ins, err := t.installationsOf(st.Members)
 	if err != nil {
 		return -1, err
 	}
-	in := func(l []*storage.InstallationRecord, id InstallationID) bool {
-		return slices.ContainsFunc(l, func(x *storage.InstallationRecord) bool { return x.ID == id })
-	}
 	me := t.c.acct.inst
-	reached := !meSoft // a member installation the departed authors' events reached
-	for i := 0; !reached && i < len(ins); i++ {
-		reached = ins[i].ID != me && !in(soft, ins[i].ID)
-	}
-	ids := make([]epoch.Installation, 0, len(ins)+1)
-	for _, x := range ins {
-		if x.ID != me && !in(except, x.ID) && !(reached && in(soft, x.ID)) {
-			ids = append(ids, epoch.Installation(x.ID))
-		}
-	}
-	if reached && meSoft {
-		return -1, nil
-	}
 	rank := 0
-	for _, id := range ids {
-		if bytes.Compare(id[:], me[:]) < 0 {
+	for _, x := range ins {
+		if bytes.Compare(x.ID[:], me[:]) < 0 && !slices.ContainsFunc(except, func(e *storage.InstallationRecord) bool { return e.ID == x.ID }) {
 			rank++
 		}
 	}
@@ -213,23 +196,6 @@ func (t *txn) coverageGapsPast(gc *groupCache, s *epoch.Schedule, m *epochMeta, 
 		}
 	}
 	return out, strong, nil
-}
-
-// departedMissedUs reports whether a departed author's frontier event's seed did not
-// reach us by its key block's hints (a seed refused or missing for another reason does
-// not count: the block reached us all the same).
-func (t *txn) departedMissedUs(s *epoch.Schedule, m *epochMeta) bool {
-	for _, id := range s.Frontier() {
-		cv, ok := m.Covered[id.String()]
-		if !ok || !cv.Departed {
-			continue
-		}
-		h, x := cv.hinter(id), cv.Hints.index()
-		if !cv.coversWith(id, &h, &x, t.c.acct.inst, "") {
-			return true
-		}
-	}
-	return false
 }
 
 // rekeyOuter returns the epoch a rekey's publish is sealed under and the frontier events

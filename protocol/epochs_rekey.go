@@ -385,7 +385,7 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache, overdue bool) error
 			return nil
 		}
 	}
-	gaps, strong, err := t.coverageGapsSplit(gc, s, m)
+	_, strong, err := t.coverageGapsSplit(gc, s, m)
 	if err != nil {
 		return err
 	}
@@ -394,9 +394,9 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache, overdue bool) error
 		return err
 	}
 	if !overdue {
-		rank, err := t.designatedRank(t.stateOf(gc), append(strong, late...), gaps, t.departedMissedUs(s, m))
+		rank, err := t.designatedRank(t.stateOf(gc), append(strong, late...))
 		if err != nil || rank != 0 {
-			if err == nil && rank > 0 { // heal ourselves if the designated one's heal never comes
+			if err == nil { // heal ourselves if the designated one's heal never comes
 				now := t.c.now()
 				t.onCommit(func() {
 					if gc.overdue.IsZero() {
