@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -50,6 +51,47 @@ func (t *txn) designatedRank(st *membership.State, except []*storage.Installatio
 		}
 	}
 	return rank, nil
+}
+
+// revokerSiblings returns the unrevoked installations of the accounts whose revoked
+// installations authored a frontier event of ours (coverage Departed): they stand aside
+// as designated for it. The revoker is among them and refuses the revoked installation's
+// blocks from the moment it revoked it (its revocation's own block is concurrent with
+// that event, or the event would not be in our frontier beside it), so it never finds
+// anything to heal; its siblings learn the revocation from their own account's device
+// list, as a rule before the block (review 19: TestReview19RevokedBlockNoEagerHeal waited
+// one heal grace, 1 run in 7, when the revoker had the smallest id). The thief gains
+// nothing: the installations set aside are its victim's.
+func (t *txn) revokerSiblings(s *epoch.Schedule, m *epochMeta) ([]*storage.InstallationRecord, error) {
+	var out []*storage.InstallationRecord
+	var seen []string
+	for _, id := range s.Frontier() {
+		cv := m.Covered[id.String()]
+		if cv == nil || !cv.Departed {
+			continue
+		}
+		in, err := t.Installation(cv.Author)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !in.Revoked || slices.Contains(seen, in.Account) {
+			continue
+		}
+		seen = append(seen, in.Account)
+		sib, err := t.InstallationsOf(in.Account)
+		if err != nil {
+			return nil, err
+		}
+		for i := range sib {
+			if !sib[i].Revoked {
+				out = append(out, &sib[i])
+			}
+		}
+	}
+	return out, nil
 }
 
 // unhealed reports whether the current epoch must be rekeyed before anything is sent

@@ -394,7 +394,11 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache, overdue bool) error
 		return err
 	}
 	if !overdue {
-		rank, err := t.designatedRank(t.stateOf(gc), append(strong, late...))
+		revokers, err := t.revokerSiblings(s, m)
+		if err != nil {
+			return err
+		}
+		rank, err := t.designatedRank(t.stateOf(gc), append(append(strong, late...), revokers...))
 		if err != nil || rank != 0 {
 			if err == nil { // heal ourselves if the designated one's heal never comes
 				now := t.c.now()
