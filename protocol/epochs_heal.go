@@ -25,7 +25,7 @@ import (
 // no one but its author (coverage Departed), and its slot hints are not read for it — a
 // departed author choosing whom to give slots would otherwise pick the healer (an
 // installation away, or its accomplice) and have every other member stand aside (review
-// 19, TestHealDepartedRevokedCannotPick). The soft standing that once read them (those
+// 19, TestHealDepartedRevokedOnce). The soft standing that once read them (those
 // only departed authors' events missed standing aside) could hold only for a departed
 // author's own installation back as a member's, designated alone while the others stood
 // aside for good; it is gone. Every member holding the same blocks decides the same way.
@@ -56,12 +56,13 @@ func (t *txn) designatedRank(st *membership.State, except []*storage.Installatio
 // revokerSiblings returns the unrevoked installations of the accounts whose revoked
 // installations authored a frontier event of ours (coverage Departed): they stand aside
 // as designated for it. The revoker is among them and refuses the revoked installation's
-// blocks from the moment it revoked it (its revocation's own block is concurrent with
-// that event, or the event would not be in our frontier beside it), so it never finds
+// blocks from the moment it revoked it, so unless it applied the block before (its
+// revocation's own block then names it, and it leaves our frontier) it never finds
 // anything to heal; its siblings learn the revocation from their own account's device
 // list, as a rule before the block (review 19: TestReview19RevokedBlockNoEagerHeal waited
-// one heal grace, 1 run in 7, when the revoker had the smallest id). The thief gains
-// nothing: the installations set aside are its victim's.
+// one heal grace when the revoker had the smallest id). One of them that does find the
+// epoch unhealed still heals at its own rank (designatedRank counts only the others). The
+// thief gains nothing: the installations set aside are its victim's.
 func (t *txn) revokerSiblings(s *epoch.Schedule, m *epochMeta) ([]*storage.InstallationRecord, error) {
 	var out []*storage.InstallationRecord
 	var seen []string

@@ -371,11 +371,12 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache, overdue bool) error
 	case len(s.Missing()) > 0 && len(m.Uncovered) == 0 && !missingAllDeparted(s, m):
 		return nil // waiting for a member's seed: its sender repeats it; we rekey if we must send
 	}
-	// Past here with seeds missing, those are departed authors' only (with no epoch before
-	// their events live for us, else the first case): their authors never repeat them (a
-	// revoked installation's blocks are refused), so the designated installation heals, as
-	// for any departure, sealed under our newest live epoch (rekeyOuter), which needs none
-	// of their seeds (review 19, TestReview19RevokedBlockNoEagerHeal).
+	// Past here, seeds still missing are departed authors' only (no epoch before their
+	// events live for us, else the first case), or a departure is unhealed (Uncovered):
+	// departed authors never repeat their seeds (their blocks are refused, no member
+	// forwards), so the designated installation heals, as for any departure, sealed under
+	// our newest live epoch (rekeyOuter), which needs none of them (review 19,
+	// TestReview19RevokedBlockNoEagerHeal).
 	for _, f := range s.Frontier() {
 		if _, ok := m.Parts[f.String()]; ok {
 			// A frontier key block still missing parts: its last part may exclude the
