@@ -72,7 +72,7 @@ func (t *txn) healRefused(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 		}
 	}
 	if len(first) == 0 {
-		d, err := t.designated(t.stateOf(gc), authors, nil, false)
+		d, err := t.designated(t.stateOf(gc), authors)
 		if err != nil {
 			return err
 		}

@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -20,54 +21,79 @@ import (
 
 // designated reports whether we are the designated installation of the membership: the
 // bytewise smallest unrevoked installation id of its members (spec: "Rekeys"), leaving
-// out those a frontier event's seed missed (they may not know it). except stand aside
-// always. soft — those only departed authors' frontier events missed, and we ourselves
-// when meSoft (such an event's hints miss us) — stand aside unless the departed authors' events
-// reached no member installation at all: a slotless block would otherwise have every
-// member heal at once, while a member that a block reaching others missed may never have
-// opened it and then has nothing to heal (TestReview14ConcurrentAddFillsRecords, 2 of 20
-// runs: a newcomer with the smallest id, missed by a removed member's heal it never saw,
-// was designated by the others and nobody healed). Every member holding the same blocks
-// decides the same way.
-func (t *txn) designated(st *membership.State, except, soft []*storage.InstallationRecord, meSoft bool) (bool, error) {
-	rank, err := t.designatedRank(st, except, soft, meSoft)
+// out except (those a member's frontier event's seed missed: they may not know it, and
+// late joiners). A departed author's event never steers the choice: its coverage reaches
+// no one but its author (coverage Departed), and its slot hints are not read for it — a
+// departed author choosing whom to give slots would otherwise pick the healer (an
+// installation away, or its accomplice) and have every other member stand aside (review
+// 19, TestHealDepartedRevokedOnce). The soft standing that once read them (those
+// only departed authors' events missed standing aside) could hold only for a departed
+// author's own installation back as a member's, designated alone while the others stood
+// aside for good; it is gone. Every member holding the same blocks decides the same way.
+func (t *txn) designated(st *membership.State, except []*storage.InstallationRecord) (bool, error) {
+	rank, err := t.designatedRank(st, except)
 	return rank == 0, err
 }
 
 // designatedRank is designated's ranking: how many candidate installations come before
-// ours (0: we are designated), or -1 when we stand aside ourselves. The candidate of
-// rank k heals once the designated installation's heal has not come for k × the heal
-// grace (healDue): the designated one may be away, or never have seen what it would
-// heal.
-func (t *txn) designatedRank(st *membership.State, except, soft []*storage.InstallationRecord, meSoft bool) (int, error) {
+// ours (0: we are designated). The candidate of rank k heals once the designated
+// installation's heal has not come for k × the heal grace (healDue): the designated one
+// may be away, or never have seen what it would heal.
+func (t *txn) designatedRank(st *membership.State, except []*storage.InstallationRecord) (int, error) {
 	ins, err := t.installationsOf(st.Members)
 	if err != nil {
 		return -1, err
 	}
-	in := func(l []*storage.InstallationRecord, id InstallationID) bool {
-		return slices.ContainsFunc(l, func(x *storage.InstallationRecord) bool { return x.ID == id })
-	}
 	me := t.c.acct.inst
-	reached := !meSoft // a member installation the departed authors' events reached
-	for i := 0; !reached && i < len(ins); i++ {
-		reached = ins[i].ID != me && !in(soft, ins[i].ID)
-	}
-	ids := make([]epoch.Installation, 0, len(ins)+1)
-	for _, x := range ins {
-		if x.ID != me && !in(except, x.ID) && !(reached && in(soft, x.ID)) {
-			ids = append(ids, epoch.Installation(x.ID))
-		}
-	}
-	if reached && meSoft {
-		return -1, nil
-	}
 	rank := 0
-	for _, id := range ids {
-		if bytes.Compare(id[:], me[:]) < 0 {
+	for _, x := range ins {
+		if bytes.Compare(x.ID[:], me[:]) < 0 && !slices.ContainsFunc(except, func(e *storage.InstallationRecord) bool { return e.ID == x.ID }) {
 			rank++
 		}
 	}
 	return rank, nil
+}
+
+// revokerSiblings returns the unrevoked installations of the accounts whose revoked
+// installations authored a frontier event of ours (coverage Departed): they stand aside
+// as designated for it. The revoker is among them and refuses the revoked installation's
+// blocks from the moment it revoked it, so unless it applied the block before (its
+// revocation's own block then names it, and it leaves our frontier) it never finds
+// anything to heal; its siblings learn the revocation from their own account's device
+// list, as a rule before the block (review 19: TestReview19RevokedBlockNoEagerHeal waited
+// one heal grace when the revoker had the smallest id). One of them that does find the
+// epoch unhealed still heals at its own rank (designatedRank counts only the others). The
+// thief gains nothing: the installations set aside are its victim's.
+func (t *txn) revokerSiblings(s *epoch.Schedule, m *epochMeta) ([]*storage.InstallationRecord, error) {
+	var out []*storage.InstallationRecord
+	var seen []string
+	for _, id := range s.Frontier() {
+		cv := m.Covered[id.String()]
+		if cv == nil || !cv.Departed {
+			continue
+		}
+		in, err := t.Installation(cv.Author)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if !in.Revoked || slices.Contains(seen, in.Account) {
+			continue
+		}
+		seen = append(seen, in.Account)
+		sib, err := t.InstallationsOf(in.Account)
+		if err != nil {
+			return nil, err
+		}
+		for i := range sib {
+			if !sib[i].Revoked {
+				out = append(out, &sib[i])
+			}
+		}
+	}
+	return out, nil
 }
 
 // unhealed reports whether the current epoch must be rekeyed before anything is sent
@@ -222,23 +248,6 @@ func (t *txn) coverageGapsPast(gc *groupCache, s *epoch.Schedule, m *epochMeta, 
 	return out, strong, nil
 }
 
-// departedMissedUs reports whether a departed author's frontier event's seed did not
-// reach us by its key block's hints (a seed refused or missing for another reason does
-// not count: the block reached us all the same).
-func (t *txn) departedMissedUs(s *epoch.Schedule, m *epochMeta) bool {
-	for _, id := range s.Frontier() {
-		cv, ok := m.Covered[id.String()]
-		if !ok || !cv.Departed {
-			continue
-		}
-		h, x := cv.hinter(id), cv.Hints.index()
-		if !cv.coversWith(id, &h, &x, t.c.acct.inst, "") {
-			return true
-		}
-	}
-	return false
-}
-
 // rekeyOuter returns the epoch a rekey's publish is sealed under and the frontier events
 // of departed authors (coverage Departed) that epoch is computed without: those leave no
 // coverage gap, since an installation that lacks their seed opens the publish all the
@@ -310,17 +319,29 @@ func epochBeforeDeparted(s *epoch.Schedule, m *epochMeta, live []epoch.Epoch) (e
 // departed author gave us, so we wait for it, or heal as the designated installation,
 // rather than rekey on our own (spec "A departed author's event and the heal's epoch").
 func missingOnlyDeparted(s *epoch.Schedule, m *epochMeta) bool {
+	if !missingAllDeparted(s, m) { // frontier events (Missing): each is then among epochBeforeDeparted's
+		return false
+	}
+	_, _, ok := epochBeforeDeparted(s, m, s.Live())
+	return ok
+}
+
+// missingAllDeparted reports whether we lack seeds and every one is of a departed
+// author's frontier event (coverage Departed: a revoked installation's, or a rekey of an
+// account no longer a member). No one repeats such a seed — its author's blocks are
+// refused from now on, and no member forwards — so waiting for it heals nothing
+// (healV2; review 19, TestReview19RevokedBlockNoEagerHeal).
+func missingAllDeparted(s *epoch.Schedule, m *epochMeta) bool {
 	missing := s.Missing()
 	if len(missing) == 0 {
 		return false
 	}
-	for _, id := range missing { // frontier events (Missing): each is then among epochBeforeDeparted's
+	for _, id := range missing {
 		if cv := m.Covered[id.String()]; cv == nil || !cv.Departed {
 			return false
 		}
 	}
-	_, _, ok := epochBeforeDeparted(s, m, s.Live())
-	return ok
+	return true
 }
 
 // healLater has the transaction check the group's epoch once all its changes are applied

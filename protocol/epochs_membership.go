@@ -4,6 +4,7 @@ package protocol
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"slices"
 
@@ -267,7 +268,39 @@ func (t *txn) departV2(g *storage.GroupRecord, gc *groupCache, removed []string)
 	if err := t.noteDeparture(gc, s.Frontier(), m, removed); err != nil {
 		return err
 	}
+	if err := t.departMissing(s, m, removed); err != nil {
+		return err
+	}
 	return t.storeMeta(g, m)
+}
+
+// departMissing marks as a departed author's (coverage Departed) each frontier event
+// whose seed we lack and whose author is an installation of a removed account (a rekey
+// it made concurrently with its removal or before its leave, applied here before them):
+// no one will send us that seed — its author is no member now, its Welcomes are refused,
+// no member forwards — so waiting for it heals nothing, and the heal, sealed under an
+// epoch computed without the event (rekeyOuter), needs none of it, as for a revoked
+// installation's event (revokedV2). Left as they were: events whose seed we hold (they
+// may be in our current epoch, and every member that holds it is no gap). Review 19,
+// TestHealDepartedRemovedAuthorSeed.
+func (t *txn) departMissing(s *epoch.Schedule, m *epochMeta, removed []string) error {
+	for _, id := range s.Missing() {
+		cv := m.Covered[id.String()]
+		if cv == nil || cv.Departed {
+			continue
+		}
+		in, err := t.Installation(cv.Author)
+		if errors.Is(err, storage.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if slices.Contains(removed, in.Account) {
+			cv.Departed, cv.enc = true, nil
+		}
+	}
+	return nil
 }
 
 // noteDeparture adds to m's uncovered installations those of the removed accounts that

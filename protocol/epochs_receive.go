@@ -366,6 +366,9 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		if err := t.noteDeparture(gc, s0, m, t.departing); err != nil {
 			return err
 		}
+		if err := t.departMissing(s, m, t.departing); err != nil {
+			return err
+		}
 	}
 	if fresh {
 		var added []string

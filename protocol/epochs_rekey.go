@@ -378,9 +378,15 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache, overdue bool) error
 		// opened by members that had moved more than MaxLiveEpochs epochs past it.
 	case len(s.Missing()) > 0 && slices.ContainsFunc(t.refused, func(r refusal) bool { return r.group == g.ID }):
 		return t.healRefused(g, gc, s, m) // a seed we refused: no one will send a better one
-	case len(s.Missing()) > 0 && len(m.Uncovered) == 0:
-		return nil // waiting for a seed: its sender repeats it; we rekey if we must send
+	case len(s.Missing()) > 0 && len(m.Uncovered) == 0 && !missingAllDeparted(s, m):
+		return nil // waiting for a member's seed: its sender repeats it; we rekey if we must send
 	}
+	// Past here, seeds still missing are departed authors' only (no epoch before their
+	// events live for us, else the first case), or a departure is unhealed (Uncovered):
+	// departed authors never repeat their seeds (their blocks are refused, no member
+	// forwards), so the designated installation heals, as for any departure, sealed under
+	// our newest live epoch (rekeyOuter), which needs none of them (review 19,
+	// TestReview19RevokedBlockNoEagerHeal).
 	for _, f := range s.Frontier() {
 		if _, ok := m.Parts[f.String()]; ok {
 			// A frontier key block still missing parts: its last part may exclude the
@@ -390,7 +396,7 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache, overdue bool) error
 			return nil
 		}
 	}
-	gaps, strong, err := t.coverageGapsSplit(gc, s, m)
+	_, strong, err := t.coverageGapsSplit(gc, s, m)
 	if err != nil {
 		return err
 	}
@@ -400,12 +406,17 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache, overdue bool) error
 	}
 	if !overdue {
 		// The authors of refused uncommitted key events stand aside: they applied them,
-		// and see nothing to heal (refusedInstalls).
+		// and see nothing to heal (refusedInstalls); so do the revoker's account's
+		// installations while a revoked device's event is in the frontier (revokerSiblings).
 		aside, _, err := t.refusedInstalls(gc, s, m)
 		if err != nil {
 			return err
 		}
-		rank, err := t.designatedRank(t.stateOf(gc), slices.Concat(strong, late, aside), gaps, t.departedMissedUs(s, m))
+		revokers, err := t.revokerSiblings(s, m)
+		if err != nil {
+			return err
+		}
+		rank, err := t.designatedRank(t.stateOf(gc), slices.Concat(strong, late, aside, revokers))
 		if err != nil || rank != 0 {
 			if err == nil && rank > 0 { // heal ourselves if the designated one's heal never comes
 				now, key := t.c.now(), frontierKey(s)
