@@ -20,8 +20,8 @@ import (
 // (sqlite3 .backup), a replication tool that keeps a read transaction open by design
 // (Litestream), a second tool — turns one failed sync into a client whose every
 // transaction fails for as long as that reader lives: nothing received is stored (live or
-// Sync), nothing sent, the retry loop and heals stopped. Before fix21 the failed sync only
-// failed the one Send. The commit needing no sync (receiving, sending on a chain in use)
+// Sync), nothing sent, the retry loop and heals stopped (by the code before ea3146c, the
+// failed sync failed its own transaction only). The commit needing no sync (receiving, sending on a chain in use)
 // would be as durable as it ever is in WAL with synchronous=NORMAL.
 //
 // Scene: a (file store) and b in groups g and g2, a's chain of g2 in use. Another
