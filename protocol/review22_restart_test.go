@@ -1,0 +1,129 @@
+package protocol_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/transport/memory"
+)
+
+// TestReview22UnsyncedForgottenByRestart — fix21 (ea3146c, c74afaf) keeps a commit whose
+// sync failed from leaving the process until a later transaction has synced it: the store's
+// unsynced flag (persistence) and the client's notDurable (protocol) live in memory only.
+// A restart — the app closed, or killed, while another connection's reader still holds the
+// checkpoint back — forgets both: persistence.Open does not sync, the new store's first
+// transaction begins without syncing, and the retry loop publishes the outbox record sealed
+// under the lease that was never synced (with synchronous=NORMAL the WAL is synced by a
+// checkpoint only). A power loss after that restarts the epoch's chain below the published
+// iteration: TestReview21SyncFailurePublishesUnsyncedLease's nonce reuse, one restart away.
+//
+// Scene: TestReview21SyncFailurePublishesUnsyncedLease's: a (file store) and b in g and g2;
+// another connection holds a read transaction on a's database; a sends m1 in g (a fresh
+// chain: its lease's sync fails, ErrNotDurable; nothing published, as fix21 wants); then
+// ("restart") a is stopped and started again, the reader still held; the retry loop runs.
+// Power loss: a's database file without its WAL (the frames the checkpoint never copied nor
+// synced); a sends m2 in g. Asserted: no (epoch, installation, iteration) sealed twice on
+// g's topic, and b reads m2. Control "none": no restart (the reader released, then the
+// next transaction syncs before anything is published).
+// Measured (main f7376e8): "restart" fails — m1 published by the restarted client's retry
+// loop while the reader is still held (1 publish), and after the power loss m2 sealed at
+// iteration 0 of the same epoch and installation (two plaintexts under one key and nonce),
+// b reads m2 0 times, 4 of 4 runs; "none" passes (m1 published only after the reader is
+// released and the next transaction synced; m2 at iteration 256), 4 of 4.
+func TestReview22UnsyncedForgottenByRestart(t *testing.T) {
+	for _, mode := range []string{"none", "restart"} {
+		t.Run(mode, func(t *testing.T) {
+			tn := newEpochNet(t, memory.Config{Seed: 2206}, 0)
+			a := tn.addPersistent("a")
+			b := tn.add("b")
+			tn.connect(a, b)
+			ctx := context.Background()
+			g, err := a.c.CreateGroup(ctx, "durable", "", b.id)
+			must(t, err)
+			g2, err := a.c.CreateGroup(ctx, "other", "", b.id)
+			must(t, err)
+			tn.settle()
+			waitSameEpoch(tn, g, a, b)
+			waitSameEpoch(tn, g2, a, b)
+			mustSend(t, a, g2, "warm")
+			tn.waitFor("b reads warm", func() bool { return b.texts(g2)["warm"] == 1 })
+			info, err := a.c.Group(ctx, g)
+			must(t, err)
+			tp := newTap(t, tn.net, info.Topic)
+			checkpoint(t, a.path) // everything so far in the database file
+			release := holdWALReader(t, a.path)
+			n0 := len(tp.all())
+			_, err = a.c.Send(ctx, g, protocol.Text("m1"))
+			t.Logf("%s: Send m1: %v", mode, err)
+			if err != nil {
+				t.Fatalf("precondition: Send m1: %v", err)
+			}
+			time.Sleep(300 * time.Millisecond)
+			if n := len(tp.all()) - n0; n != 0 {
+				t.Fatalf("precondition: %d publishes on g's topic before the restart", n)
+			}
+			// Power loss later: only the database file is kept (the WAL never synced).
+			crash := filepath.Join(t.TempDir(), "crash.db")
+			copyFile(t, a.path, crash)
+			if mode == "restart" {
+				a.restart()
+				time.Sleep(time.Second) // the retry loop's turns (retry base: the test net's)
+			} else {
+				time.Sleep(time.Second)
+			}
+			published := len(tp.all()) - n0
+			t.Logf("%s: %d publishes on g's topic while the reader is held (after the restart: %v)", mode, published, mode == "restart")
+			if mode == "none" {
+				// The reader goes, the next transaction syncs, then m1 leaves: the file
+				// then holds m1's lease. Nothing was published before: the copy stands.
+				release()
+				tn.waitFor("b reads m1", func() bool { return b.texts(g)["m1"] == 1 })
+				copyFile(t, a.path, crash)
+			} else if published == 0 {
+				release()
+				t.Skip("nothing published after the restart while the reader was held: no hole shown")
+			}
+			a.stop()
+			release()
+			for _, suffix := range []string{"", "-wal", "-shm"} {
+				if err := os.Remove(a.path + suffix); err != nil && !os.IsNotExist(err) {
+					t.Fatal(err)
+				}
+			}
+			copyFile(t, crash, a.path)
+			a.start(false)
+			n := len(tp.all())
+			mustSend(t, a, g, "m2")
+			tn.waitFor("m2 published", func() bool { return len(tp.all()) > n })
+			tn.settle(a, b)
+			sealed := map[string]string{}
+			for _, e := range tp.all() {
+				msg := protocol.GroupFrameMessage(b.c, g, e.Payload)
+				if msg == nil {
+					continue
+				}
+				key, _, _ := protocol.GroupFrameInfo(b.c, g, e.Payload)
+				h, err := epoch.ParseMessageHeader(msg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				k := fmt.Sprintf("%x/%x/%d", key, h.Installation, h.Iteration)
+				if prev, ok := sealed[k]; ok && prev != string(msg) {
+					t.Errorf("%s: epoch %x installation %x iteration %d sealed twice (one message key, one nonce, two plaintexts)", mode, key, h.Installation[:4], h.Iteration)
+				}
+				sealed[k] = string(msg)
+				t.Logf("%s: sealed %s", mode, k)
+			}
+			t.Logf("%s: b read %v", mode, b.texts(g))
+			if got := b.texts(g); got["m2"] != 1 {
+				t.Errorf("%s: b read m2 %d times, want 1", mode, got["m2"])
+			}
+		})
+	}
+}
