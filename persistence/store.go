@@ -62,9 +62,10 @@ type Store struct {
 	// batch's owner while it is open).
 	batchTok  *batchToken
 	batchSync bool
-	// unsynced: a transaction that asked to be durable committed but its sync failed
-	// (syncAfter); the next transaction or batch syncs before it begins, and fails if it
-	// cannot (unsyncedFirst). Guarded by txMu.
+	// unsynced: a commit may not be durable: a transaction that asked to be durable
+	// committed but its sync failed (syncAfter), or the store opened on a WAL it could not
+	// checkpoint. Every commit tries the sync again, and says storage.ErrNotDurable until
+	// one succeeds. Guarded by txMu.
 	unsynced bool
 
 	freed      int64 // outbox payload bytes deleted since free pages were last released
@@ -108,10 +109,6 @@ func (s *Store) BeginBatch(ctx context.Context) (context.Context, error) {
 		return nil, err
 	}
 	s.txMu.Lock()
-	if err := s.unsyncedFirst(); err != nil {
-		s.txMu.Unlock()
-		return nil, err
-	}
 	if err := s.begin(); err != nil {
 		s.txMu.Unlock()
 		if errors.Is(err, ErrClosed) {
@@ -144,7 +141,7 @@ func (s *Store) EndBatch(commit bool) error {
 	if err := s.commit(); err != nil {
 		return fmt.Errorf("persistence: commit batch: %w", err)
 	}
-	if durable {
+	if durable || s.unsynced {
 		return s.syncAfter()
 	}
 	return nil
@@ -247,6 +244,14 @@ func open(path string) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("persistence: open: %w", err)
 	}
+	// The WAL may hold commits a previous run could not make durable (its sync failed, it
+	// was killed before one): until they are synced, nothing of them may leave the process
+	// (review 22, TestReview22UnsyncedForgottenByRestart: an unsynced sender lease forgotten
+	// across a restart, its message then published and its iteration sealed again after a
+	// power loss).
+	if err := s.sync(); err != nil {
+		s.unsynced = true
+	}
 	return s, nil
 }
 
@@ -346,9 +351,6 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx storage.StoreTx) error) (
 	// the caller's context only decides whether it starts.
 	s.txMu.Lock()
 	defer s.txMu.Unlock()
-	if err := s.unsyncedFirst(); err != nil {
-		return err
-	}
 	if err := s.begin(); err != nil {
 		if errors.Is(err, ErrClosed) {
 			return err
@@ -369,35 +371,24 @@ func (s *Store) WithTx(ctx context.Context, fn func(tx storage.StoreTx) error) (
 	if err := s.commit(); err != nil {
 		return fmt.Errorf("persistence: commit: %w", err)
 	}
-	if t.sync {
+	if t.sync || s.unsynced {
 		return s.syncAfter()
 	}
 	return nil
 }
 
-// syncAfter syncs after the commit of a transaction or batch that asked to be durable.
-// If the sync fails, the commit stands but is not durable: the error wraps
-// storage.ErrNotDurable, and no later transaction begins before a sync succeeds
-// (unsyncedFirst) — the caller acts on what it committed only after one does (a message
-// sealed under a sender lease is published by a later transaction's turn: review 21,
-// TestReview21SyncFailurePublishesUnsyncedLease). txMu held.
+// syncAfter syncs after the commit of a transaction or batch that asked to be durable,
+// or of any while a commit may not be durable (unsynced). If the sync fails, the commit
+// stands but is not durable: the error wraps storage.ErrNotDurable, and every later commit
+// tries again and says so until one succeeds. The caller acts outside the process on what
+// was committed only once a commit returns nil (a message sealed under a sender lease is
+// published then: review 21, TestReview21SyncFailurePublishesUnsyncedLease); transactions
+// go on meanwhile (review 22, TestReview22ReaderStallsEveryTransaction: failing them stalled
+// the client for as long as another connection held a read open). txMu held.
 func (s *Store) syncAfter() error {
 	if err := s.sync(); err != nil {
 		s.unsynced = true
 		return fmt.Errorf("%w: %w", storage.ErrNotDurable, err)
-	}
-	return nil
-}
-
-// unsyncedFirst syncs the commit syncAfter could not, before another transaction
-// begins; if it still cannot, that transaction does not run (storage.ErrUnavailable).
-// txMu held.
-func (s *Store) unsyncedFirst() error {
-	if !s.unsynced {
-		return nil
-	}
-	if err := s.sync(); err != nil {
-		return fmt.Errorf("%w: an earlier commit is not durable yet: %w", storage.ErrUnavailable, err)
 	}
 	s.unsynced = false
 	return nil

@@ -466,16 +466,28 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 	return t, nil
 }
 
+// durableLater takes the error of a read-only transaction run on the store directly
+// (loadParked, loadSpread) for nil when it says only that the store's commits are not
+// durable yet (storage.ErrNotDurable): what leaves the process waits (notDurable).
+func (c *Client) durableLater(err error) error {
+	if errors.Is(err, storage.ErrNotDurable) {
+		c.notDurable.Store(true)
+		return nil
+	}
+	return err
+}
+
 // runAfter runs a committed transaction's after-commit actions. If one panics, the claims
-// on what it queued to publish are released first: the caller never gets to publish them,
-// and the retry loop skips a claimed record (review 21,
-// TestReview21PanicAfterCommitStrandsOutbox: unpublished until a restart).
+// they took on what the transaction queued to publish (t.claimed: its own sends and a
+// caller's, as Send's) are released first: the caller never gets to publish them, and the
+// retry loop skips a claimed record (review 21, TestReview21PanicAfterCommitStrandsOutbox;
+// review 22, TestReview22PanicAfterCommitStrandsCallerRecord: unpublished until a restart).
 func (c *Client) runAfter(t *txn) {
 	done := false
 	defer func() {
 		if !done {
-			for _, o := range t.sends {
-				c.release(o.ID)
+			for _, id := range t.claimed {
+				c.release(id)
 			}
 		}
 	}()
@@ -519,6 +531,8 @@ type txn struct {
 	quietResign bool
 	// pre is the inbound group frame opened before the transaction (flood.go).
 	pre *preopened
+	// claimed: the outbox records its after-commit actions claimed (queueRecord).
+	claimed []int64
 	// workFailed: the transaction's work returned an error (or panicked); an error of the
 	// store's WithTx without it is the store's (storeFailed).
 	workFailed bool

@@ -116,6 +116,7 @@ func (t *txn) queueRecord(topic string, payload []byte, msg *MessageID, sole boo
 		}
 		t.c.noteDue(o.NextAttempt)
 		t.c.claim(o.ID)
+		t.claimed = append(t.claimed, o.ID) // released if a later after-commit action panics (runAfter)
 	})
 	return o, nil
 }

@@ -134,7 +134,7 @@ func (c *Client) loadParked(ctx context.Context) error {
 	if c.rl == nil {
 		return nil
 	}
-	return c.store.WithTx(ctx, func(st storage.StoreTx) error {
+	return c.durableLater(c.store.WithTx(ctx, func(st storage.StoreTx) error {
 		t := &txn{StoreTx: st, c: c}
 		recs, err := t.DueOutbox(parkedAt, 1<<30)
 		if err != nil {
@@ -146,7 +146,7 @@ func (c *Client) loadParked(ctx context.Context) error {
 			}
 		}
 		return nil
-	})
+	}))
 }
 
 // priorityOf classifies an outbox record.

@@ -143,7 +143,7 @@ func (t *txn) noteDelayed(o *storage.OutboxRecord) {
 func (c *Client) loadSpread(ctx context.Context) error {
 	c.spreadUntil = map[string]time.Time{}
 	now := c.now()
-	return c.store.WithTx(ctx, func(st storage.StoreTx) error {
+	return c.durableLater(c.store.WithTx(ctx, func(st storage.StoreTx) error {
 		recs, err := st.DueOutbox(parkedAt.Add(-time.Nanosecond), 1<<20)
 		if err != nil {
 			return err
@@ -156,7 +156,7 @@ func (c *Client) loadSpread(ctx context.Context) error {
 			}
 		}
 		return nil
-	})
+	}))
 }
 
 // uniformDuration draws a duration uniformly from [0, d) (d > 0).

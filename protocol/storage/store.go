@@ -63,11 +63,11 @@ var ErrNotFound = errorString("protocol: not found")
 // is then treated as failing by itself.
 var ErrUnavailable = errorString("protocol: store unavailable")
 
-// ErrNotDurable is wrapped by WithTx's error (or EndBatch's) when a transaction that
-// called SyncOnCommit committed but could not be made durable: its writes stand, and the
-// store syncs before the next transaction begins, failing that transaction
-// (ErrUnavailable) until it can. Nothing the transaction wrote may leave the process
-// before then (spec: persistence, "Durability").
+// ErrNotDurable is wrapped by WithTx's error (or EndBatch's) when a transaction committed
+// but the store could not make it durable (it called SyncOnCommit, or an earlier commit is
+// still not durable): its writes stand, and every later commit tries again and wraps
+// ErrNotDurable until one succeeds. Nothing committed may leave the process before a
+// commit returns without it (spec: persistence, "Durability").
 var ErrNotDurable = errorString("protocol: committed, not durable yet")
 
 // AccountRecord is the local account and its installation. One per store.
