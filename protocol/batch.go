@@ -2,7 +2,6 @@ package protocol
 
 import (
 	"context"
-	"errors"
 	"github.com/chorus-im/chorus/protocol/storage"
 )
 
@@ -137,17 +136,14 @@ func (c *Client) runBatch(ctx context.Context, bs storage.BatchStore, b *batchSt
 		_ = c.lockedEnd(bs, false)
 		failed = b.failed
 	} else {
-		failed = c.lockedEnd(bs, true)
-		if errors.Is(failed, storage.ErrNotDurable) {
-			// Committed, not durable yet: the batch stands (its events go out), its
-			// publishes wait for a later transaction's sync (publishClaimed; review 21,
-			// TestReview21BatchSyncFailureLosesEvents: taken for a failed commit, its
-			// events were dropped and its envelopes, marked, never read again).
-			c.log.Warn("batch commit not durable yet: publishes wait for the store's sync", "err", failed)
-			c.notDurable.Store(true)
-			failed = nil
-		} else if failed == nil {
-			c.notDurable.Store(false) // the store synced what was left unsynced before the batch began
+		// Committed but not durable yet, the batch stands (its events go out) and its
+		// publishes wait for a durable commit (durableLater; review 21,
+		// TestReview21BatchSyncFailureLosesEvents: taken for a failed commit, its events
+		// were dropped and its envelopes, marked, never read again).
+		if failed = c.lockedEnd(bs, true); failed == nil {
+			c.notDurable.Store(false)
+		} else {
+			failed = c.durableLater(failed)
 		}
 	}
 	ended = true

@@ -414,15 +414,13 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 		}
 		return nil
 	})
-	if err != nil && t != nil && !t.workFailed && errors.Is(err, storage.ErrNotDurable) {
-		// Committed, not durable yet: the transaction stands (its after-commit actions
-		// run), but nothing it queued leaves the process before a later transaction has
-		// synced it (persistence: "Durability"; review 21).
-		c.log.Warn("commit not durable yet: publishes wait for the store's sync", "err", err)
-		c.notDurable.Store(true)
-		err = nil
+	if err != nil && t != nil && !t.workFailed {
+		// The store's error after the work: committed but not durable yet, the
+		// transaction stands (its after-commit actions run), and nothing it queued leaves
+		// the process before a later commit is durable (persistence: "Durability").
+		err = c.durableLater(err)
 	} else if err == nil && batchOf(ctx) == nil {
-		c.notDurable.Store(false) // the store synced any commit left unsynced before this one began
+		c.notDurable.Store(false) // durable: every commit syncs what an earlier one could not
 	}
 	if err != nil {
 		if t == nil || !t.workFailed || errors.Is(err, storage.ErrUnavailable) {
@@ -466,11 +464,13 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 	return t, nil
 }
 
-// durableLater takes the error of a read-only transaction run on the store directly
-// (loadParked, loadSpread) for nil when it says only that the store's commits are not
-// durable yet (storage.ErrNotDurable): what leaves the process waits (notDurable).
+// durableLater takes the error of a committed transaction (runTx's, or of one run on the
+// store directly: loadParked, loadSpread) for nil when it says only that the store's
+// commits are not durable yet (storage.ErrNotDurable): what leaves the process waits
+// (notDurable).
 func (c *Client) durableLater(err error) error {
 	if errors.Is(err, storage.ErrNotDurable) {
+		c.log.Warn("commit not durable yet: publishes wait for the store's sync", "err", err)
 		c.notDurable.Store(true)
 		return nil
 	}

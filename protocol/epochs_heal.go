@@ -7,7 +7,6 @@ package protocol
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -427,16 +426,6 @@ func (c *Client) healDue(ctx context.Context) {
 	}
 }
 
-// frontierKey identifies a schedule's frontier (its key event ids, sorted, hashed): what
-// an overdue note waits to see healed.
-func frontierKey(s *epoch.Schedule) [32]byte {
-	f := s.Frontier()
-	slices.SortFunc(f, func(a, b epoch.ID) int { return bytes.Compare(a[:], b[:]) })
-	h := sha256.New()
-	for _, id := range f {
-		h.Write(id[:])
-	}
-	var k [32]byte
-	h.Sum(k[:0])
-	return k
-}
+// frontierKey identifies a schedule's frontier (the digest of its key event ids, a
+// canonical frontier): what an overdue note waits to see healed.
+func frontierKey(s *epoch.Schedule) [32]byte { return epoch.MemberPrevDigest(s.Frontier()) }
