@@ -61,6 +61,12 @@ func (l *rxLog) mark(inst int, h [32]byte, f uint8) {
 	l.m[rxKey{int32(inst), h}] |= f
 }
 
+func (l *rxLog) unmark(inst int, h [32]byte, f uint8) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.m[rxKey{int32(inst), h}] &^= f
+}
+
 func (l *rxLog) flags(inst int, h [32]byte) uint8 {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -177,15 +177,23 @@ func (t *gatedNode) Subscribe(ctx context.Context, topics []string) (<-chan tran
 			if t.big != nil {
 				env.Payload = t.big.fetch(env.Payload)
 			}
+			// Marked handed before the send: once the client has it, it may store the
+			// message and a waiter see it before this goroutine runs again (a diagnosis
+			// then would read "not handed"). Unmarked if the send never happens.
+			var l *rxLog
+			if t.rx != nil {
+				l = t.rx.Load()
+			}
+			if l != nil {
+				l.mark(t.idx, env.Hash, rxHanded)
+			}
 			select {
 			case out <- env:
 				t.pending.Add(-1)
-				if t.rx != nil {
-					if l := t.rx.Load(); l != nil {
-						l.mark(t.idx, env.Hash, rxHanded)
-					}
-				}
 			case <-ctx.Done():
+				if l != nil {
+					l.unmark(t.idx, env.Hash, rxHanded)
+				}
 				t.pending.Add(-1)
 				t.cancelled.Add(1)
 				return
