@@ -103,6 +103,9 @@ type Client struct {
 	// healScan: the caches were built (a start, a reload); healDue looks at every
 	// active group once, the overdue heals noted in memory being lost (epochs_heal.go).
 	healScan atomic.Bool
+	// healRetry: the groups whose last heal by healDue failed, and when it is tried
+	// again (under mu; kept across reloads, which rebuild the group caches).
+	healRetry map[GroupID]healBackoff
 	// notDurable: a commit's sync failed (storage.ErrNotDurable) and no transaction has
 	// committed since (the store syncs before the next one begins): nothing is published
 	// meanwhile, the outbox records wait for the retry loop (publishClaimed, publishSole).

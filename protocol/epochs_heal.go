@@ -390,7 +390,18 @@ func (c *Client) healDue(ctx context.Context) {
 	var due []GroupID
 	scan := c.healScan.CompareAndSwap(true, false)
 	c.mu.Lock()
+	for id := range c.healRetry {
+		if c.groups[id] == nil {
+			delete(c.healRetry, id)
+		}
+	}
 	for id, gc := range c.groups {
+		if r, failed := c.healRetry[id]; failed {
+			if !now.Before(r.next) {
+				due = append(due, id) // tried again: looked at as a scan would
+			}
+			continue
+		}
 		if (scan && gc.v2 && gc.status == GroupActive) ||
 			(!gc.overdue.IsZero() && now.Sub(gc.overdue) >= time.Duration(gc.overdueRank)*c.opt.healGrace) {
 			due = append(due, id)
@@ -420,10 +431,44 @@ func (c *Client) healDue(ctx context.Context) {
 			t.c.log.Debug("heal overdue: the designated installation's heal has not come", "group", id.String()[:8], "rank", gc.overdueRank)
 			return t.healV2(g, gc, true)
 		})
+		c.mu.Lock()
 		if err != nil {
-			c.log.Debug("overdue heal failed", "group", id.String()[:8], "err", err)
+			r := c.healRetry[id]
+			r.fails++
+			r.next = now.Add(healRetryPause(c.opt.healGrace, r.fails))
+			if c.healRetry == nil {
+				c.healRetry = map[GroupID]healBackoff{}
+			}
+			c.healRetry[id] = r
+			c.log.Debug("heal failed", "group", id.String()[:8], "fails", r.fails, "next", r.next, "err", err)
+		} else {
+			delete(c.healRetry, id)
 		}
+		c.mu.Unlock()
 	}
+}
+
+// healBackoff is a group whose heal by healDue failed fails times in a row, tried again
+// at next.
+type healBackoff struct {
+	fails int
+	next  time.Time
+}
+
+// maxHealRetryPause bounds the pause before a failed heal is tried again.
+const maxHealRetryPause = time.Minute
+
+// healRetryPause is the pause after the fails-th failed heal in a row: the heal grace,
+// doubling, up to maxHealRetryPause. A heal that fails (a full disk, a member the block
+// cannot be sealed to) is a whole rekey built and rolled back — about 60 ms of CPU at
+// 1000 members — and was tried again on every pass of Run's loop
+// (TestHealOverdueBacksOff: 102 attempts in 3 s at a 50 ms tick).
+func healRetryPause(grace time.Duration, fails int) time.Duration {
+	d := grace
+	for i := 1; i < fails && d < maxHealRetryPause; i++ {
+		d *= 2
+	}
+	return min(d, maxHealRetryPause)
 }
 
 // frontierKey identifies a schedule's frontier (the digest of its key event ids, a
