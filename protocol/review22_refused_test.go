@@ -16,11 +16,15 @@ import (
 // word (epoch.applyHeld), and M is never applied — the hold is never released. Each
 // uncommitted add or removal of an admin on a version before cycle12 thus spends, for
 // good, one of the MaxUnseenPerAuthor (512) ids the group may hold on the designated
-// healer's account at every member that refused it (and one of MaxUnseenPrev); at 512 the
-// healer's next heal naming a refused event is refused at every member with
-// ErrUnknownPrev and held "until those events are applied" — never — while the healer
-// applied it: the group splits on the healer. An admin needs no malice for this: an old
-// client adding and removing members 256 times over the group's life.
+// healer's account at every member that refused it, and one of the group's MaxUnseenPrev
+// (16,384: Unseen grows at every member, the healer too). An admin needs no malice for
+// this: an old client adding and removing members over the group's life. Run to 512
+// (a variant, 254 s, not kept: 512 refused events): the 513th heal of b is refused at a
+// (ErrUnknownPrev, held) until a's own heal names the event one grace later — every
+// further refused event then costs two heals, and any key event of b's account naming an
+// id a has not seen waits at a until a meets it; a, b, m did converge (one two-event
+// frontier). At 16,384 every member
+// refuses every key event naming an unseen id.
 //
 // Scene: review20Scene (a, b, m admins; c outside); m's membership key events carry no
 // field 103 (SetMemberUncommittedForTest, "uncommitted"; control "committed": m current);
