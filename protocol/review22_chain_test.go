@@ -21,6 +21,10 @@ import (
 // epoch a and b never compute (m's texts unread). Two membership changes in a row by an
 // old admin (adding two people one after the other) within the heal's latency — at once
 // when the designated installation is online, a grace × rank when it is away — are enough.
+// README Limits accepts that "what it sends meanwhile is lost for them", and says the
+// member is on an epoch of its own "until the heal the others then make reaches it": here
+// the heal reaches it and it stays apart for good (no key event ever names M2: it is not
+// recorded as refused where it was never opened).
 //
 // Scene: review20Scene (a, b, m admins; c, x outside); m's membership key events carry no
 // field 103 (SetMemberUncommittedForTest). m adds c, then ("2") at once adds x; control

@@ -18,7 +18,9 @@ import (
 // good, one of the MaxUnseenPerAuthor (512) ids the group may hold on the designated
 // healer's account at every member that refused it, and one of the group's MaxUnseenPrev
 // (16,384: Unseen grows at every member, the healer too). An admin needs no malice for
-// this: an old client adding and removing members over the group's life. Run to 512
+// this: an old client adding and removing members over the group's life. (spec "Frontier",
+// review 20: the recorded ids are "at a receiver that never met the event ... an unseen id
+// held by the key event's author" — at one that met and refused it, they are too.) Run to 512
 // (a variant, 254 s, not kept: 512 refused events): the 513th heal of b is refused at a
 // (ErrUnknownPrev, held) until a's own heal names the event one grace later — every
 // further refused event then costs two heals, and any key event of b's account naming an
