@@ -70,3 +70,48 @@ func TestReview22RefusedChainSplit(t *testing.T) {
 		})
 	}
 }
+
+// TestReview22RefusedChainRemovalLost — TestReview22RefusedChainSplit's scene with m's
+// second event a removal: m, an admin on a version before cycle12, adds c (M1), then at
+// once removes b (M2, sealed under m's epoch of {M1}). a and b never open M2: b stays a
+// member for a and for itself, and reads what a sends after m removed it, for good (m's
+// removal is lost, while m's own view says b is gone). Control "alone": m removes b with
+// no add before it (an uncommitted removal alone: TestReview20OldAdminRemovalControl).
+// Asserted: a's text after the removal, settled 1 s, is not read by b, and a no longer
+// lists b. Measured (main f7376e8): "after-add" fails — a and b: 4 members, b among them,
+// one frontier; m: 3 members, frontier {M2, R}; b reads a's text, 3 of 3 runs; "alone"
+// passes (b removed everywhere, reads nothing), 3 of 3.
+func TestReview22RefusedChainRemovalLost(t *testing.T) {
+	for _, mode := range []string{"alone", "after-add"} {
+		t.Run(mode, func(t *testing.T) {
+			tn, a, b, m, c, g := review20Scene(t, 2207)
+			ctx := context.Background()
+			protocol.SetMemberUncommittedForTest(m.c, true)
+			if mode == "after-add" {
+				must(t, m.c.AddMembers(ctx, g, c.id)) // M1
+			}
+			must(t, m.c.RemoveMembers(ctx, g, b.id)) // M2
+			tn.settle()
+			time.Sleep(time.Second)
+			tn.settle()
+			for _, p := range []*peer{a, b, m} {
+				_, f, e := protocol.EpochInfo(p.c, g)
+				info, err := p.c.Group(ctx, g)
+				must(t, err)
+				t.Logf("%s: frontier %v epoch %x, %d members (b among them %v)", p.name, shortFrontier(f), e[:4], len(info.Members), slices.Contains(info.Members, b.id))
+			}
+			info, err := a.c.Group(ctx, g)
+			must(t, err)
+			if slices.Contains(info.Members, b.id) {
+				t.Errorf("%s: a still lists b, removed by m", mode)
+			}
+			mustSend(t, a, g, "after removal")
+			tn.settle()
+			time.Sleep(time.Second)
+			tn.settle()
+			if n := b.texts(g)["after removal"]; n != 0 {
+				t.Errorf("%s: b, removed by m, read a's text sent after the removal", mode)
+			}
+		})
+	}
+}
