@@ -311,23 +311,32 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			return errForged
 		}
 		if !s.Applied(kb.Event) {
-			if memberEv != nil && member && m.noteRefused(s, kb.Event) {
-				// Its membership change applied: the members that applied the event
-				// (an older version's, its newcomers) are on an epoch of their own
-				// until a key event names it; the epoch is unhealed until then
-				// (spec "Frontier", Versions; review 20, TestReview20OldAdminAddNewcomer).
-				if err := t.storeSchedule(g, gc, s, m); err != nil {
-					return err
-				}
-				if err := t.PutGroupState(g); err != nil {
-					return err
-				}
-				t.healLater(g.ID)
-				c.log.Debug("uncommitted key event refused", "group", g.ID.String()[:8], "event", shortID(kb.Event),
-					"author", author.String()[:8], "refused", len(m.Refused))
-				return nil
+			if memberEv == nil || !member {
+				return err
 			}
-			return err
+			// Its membership change applied: the members that applied the event (an
+			// older version's, its newcomers) are on an epoch of their own until a key
+			// event names it; the epoch is unhealed until then (spec "Frontier",
+			// Versions; review 20, TestReview20OldAdminAddNewcomer). We keep its seed
+			// for opening only, to read what they seal meanwhile — their next
+			// membership events with it (keepRefused; review 22).
+			noted := m.noteRefused(s, kb.Event)
+			kept := t.keepRefused(g, s, m, kb, in)
+			if !noted && !kept {
+				return err
+			}
+			if err := t.storeSchedule(g, gc, s, m); err != nil {
+				return err
+			}
+			if err := t.PutGroupState(g); err != nil {
+				return err
+			}
+			if noted {
+				t.healLater(g.ID)
+			}
+			c.log.Debug("uncommitted key event refused", "group", g.ID.String()[:8], "event", shortID(kb.Event),
+				"author", author.String()[:8], "refused", len(m.Refused), "seed kept", kept)
+			return nil
 		}
 	}
 	if !member {
@@ -342,6 +351,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	if err != nil {
 		return err
 	}
+	m.refuseNamed(s, kb.Prev) // our refused events it names are ours to know, not held on its word
 	fresh, seen := false, false
 	switch err := s.ApplyKnown(epoch.Event{ID: kb.Event, Prev: kb.Prev, Rekey: kb.Origin()}, keyAuthor(in.Account)); {
 	case err == nil:

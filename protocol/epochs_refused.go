@@ -77,6 +77,62 @@ func (m *epochMeta) pruneRefused(s *epoch.Schedule) {
 	m.Refused = keep
 }
 
+// refuseNamed records in s, before a key event naming prev is applied, the ids of prev
+// that m lists as refused and s does not know: s knows them as refused by us
+// (epoch.Schedule.Refuse: superseded, never applied), not as unseen ids held on the key
+// event's author's word. We met and refused them ourselves; held, each refused event
+// spent one of the healer's MaxUnseenPerAuthor ids for good (review 22,
+// TestReview22RefusedHeldOnHealerWord). The event applies as it would otherwise: the ids
+// are superseded by it. Past epoch's bounds (Refuse fails) the id stays unknown and is
+// held as any other.
+func (m *epochMeta) refuseNamed(s *epoch.Schedule, prev epoch.Frontier) {
+	if len(m.Refused) == 0 {
+		return
+	}
+	for _, p := range prev {
+		if !known(s, p) && slices.Contains(m.Refused, p.String()) {
+			_ = s.Refuse(p)
+		}
+	}
+}
+
+// keepRefused keeps the seed of refused membership key event kb among the kept seeds
+// (epochMeta.Kept), from our slot of its block if it has one that opens and passes its
+// key confirmation: for opening only, never for sending or as our epoch (the event is not
+// applied, its block stays refused). Its author and newcomers are on the epoch it composes
+// until a key event naming it reaches them, and seal under it meanwhile — their next
+// membership event too, which every member must apply to keep one membership (review 22,
+// TestReview22RefusedChainSplit, TestReview22RefusedChainRemovalLost: an older admin's
+// removal right after its uncommitted add was lost at the others, and the removed member
+// read on). We were sent the seed: we were a member for its author, as for any key event.
+// It reports whether m changed.
+func (t *txn) keepRefused(g *storage.GroupRecord, s *epoch.Schedule, m *epochMeta, kb *epoch.KeyBlock, author *storage.InstallationRecord) bool {
+	k := kb.Event.String()
+	if s.Applied(kb.Event) || slices.ContainsFunc(m.Kept, func(x keptSeed) bool { return x.ID == k }) {
+		return false
+	}
+	h := kb.Hinter()
+	sl, ok := kb.Find(h.Hint(epoch.Installation(t.c.acct.inst)))
+	if !ok {
+		return false // no slot for us (a removal of ours), or in another part
+	}
+	seed, err := t.openSeedSlot(g, kb, sl, author)
+	if err != nil {
+		t.c.log.Debug("refused key event: our slot does not open", "event", shortID(kb.Event), "err", err)
+		return false
+	}
+	ks := keptSeed{ID: k, Seed: hex.EncodeToString(seed[:])}
+	clear(seed[:])
+	for _, p := range kb.Prev {
+		ks.Prev = append(ks.Prev, p.String())
+	}
+	m.Kept = append(m.Kept, ks)
+	if len(m.Kept) > maxKeptSeeds {
+		m.Kept = m.Kept[len(m.Kept)-maxKeptSeeds:]
+	}
+	return true
+}
+
 // hexID parses an id in its hex form.
 func hexID(k string) (epoch.ID, bool) {
 	var id epoch.ID

@@ -457,7 +457,9 @@ func (t *txn) mergeJoin(g *storage.GroupRecord, gc *groupCache, raw []byte, by e
 		// ids as freely as a rekey does (one Welcome of 31 entries could record 992 made-up
 		// ids, TestSecWelcomeJoinUnknownPrev), and its entries are applied events (2 100
 		// Welcomes of made-up entries filled MaxKnownEvents, TestSecWelcomeEntriesPerSender).
-		// Past the sender's budget the Welcome waits (memberWelcome).
+		// Past the sender's budget the Welcome waits (memberWelcome). Our refused
+		// events an entry names are ours to know, not held (refuseNamed).
+		m.refuseNamed(s, e.Prev)
 		if err := s.ApplyWelcomed(epoch.Event{ID: e.Event, Prev: e.Prev, Rekey: e.Rekey}, by); err != nil && !errors.Is(err, epoch.ErrDuplicate) {
 			return false, err
 		}
