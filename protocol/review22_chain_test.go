@@ -33,7 +33,8 @@ import (
 // Measured (main f7376e8): "2" fails — m: 5 members, frontier {M2, R}; a, b: 4 members,
 // frontier {R}; a never reads m's text (10 s), 3 of 3 runs; "1" passes (one frontier, 4
 // members everywhere), 3 of 3. (With a third event, a removal of c: m on a frontier of one
-// event that a and b never apply, 1 of 1.)
+// event that a and b never apply, 1 of 1.) Fixed by fix23 (keepRefused): one frontier of
+// two events and 5 members at a, b and m.
 func TestReview22RefusedChainSplit(t *testing.T) {
 	for _, events := range []int{1, 2} {
 		t.Run(fmt.Sprint(events), func(t *testing.T) {
@@ -80,7 +81,8 @@ func TestReview22RefusedChainSplit(t *testing.T) {
 // Asserted: a's text after the removal, settled 1 s, is not read by b, and a no longer
 // lists b. Measured (main f7376e8): "after-add" fails — a and b: 4 members, b among them,
 // one frontier; m: 3 members, frontier {M2, R}; b reads a's text, 3 of 3 runs; "alone"
-// passes (b removed everywhere, reads nothing), 3 of 3.
+// passes (b removed everywhere, reads nothing), 3 of 3. Fixed by fix23 (keepRefused: a
+// and b open M2 with M1's kept seed): b removed everywhere, reads nothing.
 func TestReview22RefusedChainRemovalLost(t *testing.T) {
 	for _, mode := range []string{"alone", "after-add"} {
 		t.Run(mode, func(t *testing.T) {

@@ -35,7 +35,7 @@ import (
 // than before the cycles (the refused ids are theirs: they refused them).
 // Measured (main f7376e8): "uncommitted" fails — the member that did not heal holds 6 ids
 // (one per refused event) on the healer's word, Unseen +6 at both, 3 of 3 runs;
-// "committed" passes (+0), 3 of 3.
+// "committed" passes (+0), 3 of 3. Fixed by fix23 (refuseNamed): 0 held at a and b.
 func TestReview22RefusedHeldOnHealerWord(t *testing.T) {
 	for _, mode := range []string{"uncommitted", "committed"} {
 		t.Run(mode, func(t *testing.T) {
