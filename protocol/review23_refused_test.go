@@ -28,9 +28,9 @@ import (
 // then b comes back and settles. Asserted: b, with c a member and no refused event open,
 // holds no more ids on a's account's word than before.
 // Measured (main 74932ec): "heal-first" fails — b holds 1 id (M) on a's word, 4 of 4
-// runs (1 with -race); "block-first" passes (0: refuseNamed), 4 of 4. The order needs no
-// test hand: M's publish lost for b live (a relay drop, b offline) and fetched by a later
-// Sync, or waiting at b for a membership parent while H, which does not, applies.
+// runs (1 with -race); "block-first" passes (0: refuseNamed), 4 of 4. The test hands b
+// the envelopes in that order; on a network it is M's publish missed live by b (a relay
+// drop, b away when m sent it) and fetched by a later Sync after H came live (not run).
 func TestReview23RefusedHeldHealFirst(t *testing.T) {
 	for _, mode := range []string{"block-first", "heal-first"} {
 		t.Run(mode, func(t *testing.T) {
