@@ -409,6 +409,7 @@ func (c *Client) healDue(ctx context.Context) {
 	}
 	c.mu.Unlock()
 	for _, id := range due {
+		var frontier [32]byte // the frontier of the state looked at (healRetry's)
 		err := c.tx(ctx, func(t *txn) error {
 			gc := t.c.groups[id]
 			if gc == nil {
@@ -418,13 +419,17 @@ func (c *Client) healDue(ctx context.Context) {
 			if err != nil {
 				return err
 			}
-			if gc.overdue.IsZero() || now.Sub(gc.overdue) < time.Duration(gc.overdueRank)*c.opt.healGrace {
-				return t.healV2(g, gc, false) // healScan: notes it if we wait for a heal
-			}
-			if s, _, err := t.loadV2(g); err != nil || frontierKey(s) != gc.overdueFor {
+			if g.Status == GroupActive && len(g.Schedule) > 0 {
+				s, _, err := t.loadV2(g)
 				if err != nil {
 					return err
 				}
+				frontier = frontierKey(s)
+			}
+			if gc.overdue.IsZero() || now.Sub(gc.overdue) < time.Duration(gc.overdueRank)*c.opt.healGrace {
+				return t.healV2(g, gc, false) // healScan: notes it if we wait for a heal
+			}
+			if frontier != gc.overdueFor {
 				return t.healV2(g, gc, false) // stale: clears the note, or notes anew
 			}
 			t.onCommit(func() { gc.overdue = time.Time{} })
@@ -434,6 +439,9 @@ func (c *Client) healDue(ctx context.Context) {
 		c.mu.Lock()
 		if err != nil {
 			r := c.healRetry[id]
+			if r.frontier != frontier {
+				r = healBackoff{frontier: frontier} // another state's failures: not this one's
+			}
 			r.fails++
 			r.next = now.Add(healRetryPause(c.opt.healGrace, r.fails))
 			if c.healRetry == nil {
@@ -449,10 +457,29 @@ func (c *Client) healDue(ctx context.Context) {
 }
 
 // healBackoff is a group whose heal by healDue failed fails times in a row, tried again
-// at next.
+// at next, for the state of frontier (frontierKey). Once the group's frontier moves (a
+// heal came by another path: our send's rekey, another member's heal) or its state is
+// found healed, healV2 drops it: a later departure waits its own rank's grace, not a
+// backoff earned by a state that is gone (review 23,
+// TestReview23HealRetryHoldsNextDeparture: 4.2 s instead of 0.3 s).
 type healBackoff struct {
-	fails int
-	next  time.Time
+	fails    int
+	next     time.Time
+	frontier [32]byte
+}
+
+// dropStaleRetry drops, once the transaction commits, group id's healRetry entry unless
+// it is for the frontier key (c.mu held by the transaction).
+func (t *txn) dropStaleRetry(id GroupID, key [32]byte) {
+	if r, ok := t.c.healRetry[id]; !ok || r.frontier == key {
+		return
+	}
+	c := t.c
+	t.onCommit(func() {
+		if r, ok := c.healRetry[id]; ok && r.frontier != key {
+			delete(c.healRetry, id)
+		}
+	})
 }
 
 // maxHealRetryPause bounds the pause before a failed heal is tried again.

@@ -339,7 +339,9 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache, overdue bool) error
 		return err
 	}
 	if !overdue {
-		if key := frontierKey(s); !gc.overdue.IsZero() && gc.overdueFor != key {
+		key := frontierKey(s)
+		t.dropStaleRetry(g.ID, key)
+		if !gc.overdue.IsZero() && gc.overdueFor != key {
 			// The frontier the note waited on moved (a heal came, another key event): the
 			// note is stale, whether or not this state is ours to heal (review 21,
 			// TestReview21OverdueClockNotReset).
@@ -357,7 +359,11 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache, overdue bool) error
 	if err != nil || !bad {
 		if err == nil { // healed: the next send skips the check (prepareV2)
 			healed := healedState{schedule: g.Schedule, meta: g.EpochMeta}
-			t.onCommit(func() { gc.healthy, gc.overdue = healed, time.Time{} })
+			c, id := t.c, g.ID
+			t.onCommit(func() {
+				gc.healthy, gc.overdue = healed, time.Time{}
+				delete(c.healRetry, id) // nothing to heal: no backoff to keep
+			})
 		}
 		return err
 	}
