@@ -156,6 +156,31 @@ func (s *Schedule) SeenPrev(ev Event, by Author) (bool, error) {
 	return true, nil
 }
 
+// RefuseHeld records that this installation refuses key event id (its own check refused
+// the id's key block) when an applied event named it first: id, known as named as prev and
+// never applied, is held on the word of whoever named it (ApplyKnown, ApplyWelcomed); the
+// hold is released and id is known as Refuse gives had it come before the naming event
+// (superseded, never applied, an unseen id held on no one's word), so that the order of
+// the refusal and the naming event does not change the outcome. It reports whether the
+// schedule changed (the caller stores it then). An id not known (Refuse records it),
+// applied, retracted or held on no one's word is left alone. The unseen count is
+// unchanged: the id stays within MaxUnseenPrev, out of its namer's MaxUnseenPerAuthor.
+// The records of events provisional only for the hold are dropped (pruneRecords): in the
+// other order the naming event named a refused id, not a held one, and was not recorded.
+// The caller's refusal is what vouches for the release: only an id whose key block this
+// installation met and refused itself may be passed (protocol: a member's membership key
+// event whose membership event applied, refused as uncommitted), never an id a block or
+// Welcome merely names (review 23, TestReview23RefusedHeldHealFirst: the heal naming a
+// refused event came before its block, and the id stayed held on the healer's word).
+func (s *Schedule) RefuseHeld(id ID) bool {
+	if s.known.flag(id)&(flagApplied|flagSuperseded|flagHeld|flagRetracted) != flagSuperseded|flagHeld {
+		return false
+	}
+	s.known = s.known.release(id)
+	s.pruneRecords() // an event provisional for id alone is not any more, as after Refuse
+	return true
+}
+
 // Unconfirmed returns the frontier events applied from a member's Welcome whose key block
 // was not seen since: their prev sets are their Welcome's sender's word until then (SeenPrev).
 func (s *Schedule) Unconfirmed() []ID {

@@ -202,7 +202,8 @@ func (s *Schedule) Unseen() int { return s.known.unseen }
 // Refuse records key event id, which this installation refuses (a rekey of an installation
 // it knows is revoked) though members that applied it before learning of the revocation
 // will name it as prev: id is remembered as superseded (it never enters the frontier), so
-// that their later key events are not held for it (ApplyKnown). No-op if id is known;
+// that their later key events are not held for it (ApplyKnown). No-op if id is known (an
+// id named first and held on its namer's word: RefuseHeld);
 // ErrTooManyEvents if the set is full or MaxUnseenPrev ids are held (ApplyKnown).
 func (s *Schedule) Refuse(id ID) error {
 	if s.known.has(id) {

@@ -320,9 +320,13 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			// Versions; review 20, TestReview20OldAdminAddNewcomer). We keep its seed
 			// for opening only, to read what they seal meanwhile — their next
 			// membership events with it (keepRefused; review 22).
+			// Named first by an applied key event (a heal met before this block), the
+			// id is held on its namer's word: released, known as refused by us as
+			// refuseNamed gives in the other order (releaseRefused).
 			noted := m.noteRefused(s, kb.Event)
+			released := releaseRefused(s, kb.Event)
 			kept := t.keepRefused(g, s, m, kb, in)
-			if !noted && !kept {
+			if !noted && !released && !kept {
 				return err
 			}
 			if err := t.storeSchedule(g, gc, s, m); err != nil {

@@ -96,6 +96,16 @@ func (m *epochMeta) refuseNamed(s *epoch.Schedule, prev epoch.Frontier) {
 	}
 }
 
+// releaseRefused records in s that we refused membership key event id ourselves
+// (processKeyBlock: its author a member, its membership event applied, its block without
+// an epoch prev digest) after an applied key event or a member's Welcome entry named it:
+// the hold on its namer's word is released (epoch.Schedule.RefuseHeld), so that s knows
+// it as refuseNamed makes it known when the block comes first (review 23,
+// TestReview23RefusedHeldHealFirst: a member that met the heal before the refused event's
+// block held the id on the healer's word for good). Only this refusal releases a hold:
+// an id a block or Welcome merely names stays held. It reports whether s changed.
+func releaseRefused(s *epoch.Schedule, id epoch.ID) bool { return s.RefuseHeld(id) }
+
 // keepRefused keeps the seed of refused membership key event kb among the kept seeds
 // (epochMeta.Kept), from our slot of its block if it has one that opens and passes its
 // key confirmation: for opening only, never for sending or as our epoch (the event is not

@@ -31,12 +31,14 @@ import (
 // runs (1 with -race); "block-first" passes (0: refuseNamed), 4 of 4. The test hands b
 // the envelopes in that order; on a network it is M's publish missed live by b (a relay
 // drop, b away when m sent it) and fetched by a later Sync after H came live (not run).
+// Also asserted (fix24a): b knows M, as one id named as prev and never applied, in both
+// orders — the held count alone passed on a stored schedule that no longer decoded.
 func TestReview23RefusedHeldHealFirst(t *testing.T) {
 	for _, mode := range []string{"block-first", "heal-first"} {
 		t.Run(mode, func(t *testing.T) {
 			tn, a, b, m, c, g := review20Scene(t, 2311)
 			ctx := context.Background()
-			baseOnA, baseAll, _ := protocol.HeldForTest(b.c, g, a.id)
+			baseOnA, baseAll, baseUnseen := protocol.HeldForTest(b.c, g, a.id)
 			info, err := a.c.Group(ctx, g)
 			must(t, err)
 			topic := info.Topic
@@ -83,6 +85,14 @@ func TestReview23RefusedHeldHealFirst(t *testing.T) {
 			if all > baseAll {
 				t.Errorf("%s: b holds %d more ids on a member's word after M, refused by b and healed by a: the refused id is spent from the healer's budget for good",
 					mode, all-baseAll)
+			}
+			if unseen != baseUnseen+1 {
+				// M known as refused by b (superseded, never applied, on no one's word) in
+				// either order; HeldForTest reports zeros when b's stored schedule does not
+				// decode (the first fix's heal-first state did not: the heal's provisional
+				// record outlived the hold it stood for, and this test passed on zeros).
+				t.Errorf("%s: b knows %d ids named as prev and never applied (before %d), want %d: M known as refused by b",
+					mode, unseen, baseUnseen, baseUnseen+1)
 			}
 		})
 	}
