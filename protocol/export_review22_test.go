@@ -1,12 +1,16 @@
 package protocol
 
-import "context"
+import (
+	"context"
+	"fmt"
+)
 
 // HeldForTest returns, for c's stored schedule of group g, how many key event ids it holds
 // on account's word (epoch.Schedule.Held of keyAuthor(account)), on every author's word
-// together (HeldAll), and how many ids it knows only as named as prev (Unseen).
+// together (HeldAll), and how many ids it knows only as named as prev (Unseen). A state
+// that does not load panics (failing the test): zeros would pass for "nothing held".
 func HeldForTest(c *Client, g GroupID, account string) (by, all, unseen int) {
-	_ = c.tx(context.Background(), func(t *txn) error {
+	err := c.tx(context.Background(), func(t *txn) error {
 		rec, err := t.GroupState(g)
 		if err != nil {
 			return err
@@ -18,13 +22,17 @@ func HeldForTest(c *Client, g GroupID, account string) (by, all, unseen int) {
 		by, all, unseen = s.Held(keyAuthor(account)), s.HeldAll(), s.Unseen()
 		return nil
 	})
+	if err != nil {
+		panic(fmt.Sprintf("HeldForTest: group state: %v", err))
+	}
 	return by, all, unseen
 }
 
 // RefusedForTest returns the refused uncommitted membership key events c lists for group g
-// (epochMeta.Refused) and how many of them its schedule does not know yet.
+// (epochMeta.Refused) and how many of them its schedule does not know yet (panics, as
+// HeldForTest, on a state that does not load).
 func RefusedForTest(c *Client, g GroupID) (listed, open int) {
-	_ = c.tx(context.Background(), func(t *txn) error {
+	err := c.tx(context.Background(), func(t *txn) error {
 		rec, err := t.GroupState(g)
 		if err != nil {
 			return err
@@ -36,5 +44,8 @@ func RefusedForTest(c *Client, g GroupID) (listed, open int) {
 		listed, open = len(m.Refused), len(m.refused(s))
 		return nil
 	})
+	if err != nil {
+		panic(fmt.Sprintf("RefusedForTest: group state: %v", err))
+	}
 	return listed, open
 }
