@@ -302,9 +302,13 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	// refused for good unless applied before (a stored state's: its blocks still bring
 	// seeds and parts). A member's Welcome entry goes through the same check
 	// (memberCommitted, checkJoinPrev).
-	committed := kb.Committed(nil)
+	var committed error
 	if memberEv != nil {
 		committed = memberCommitted(memberEv, kb.Prev)
+	} else {
+		// Not for a membership key event: Committed(nil) builds its "no digest" error
+		// (fmt.Errorf) only for memberCommitted to replace it.
+		committed = kb.Committed(nil)
 	}
 	if err := committed; err != nil {
 		if errors.Is(err, epoch.ErrMalformed) {
