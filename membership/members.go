@@ -128,13 +128,16 @@ func (l Members) At(i int) string { return hexOf(l.Key(i)) }
 
 // Key returns the internal form of id i: keys are equal when the ids are, and nothing is
 // rendered (for maps and comparisons in a large group; IDKey gives an id's key). It
-// shares the list's bytes.
+// shares the list's bytes. A list of pointers is not dereferenced here (&ptrs[i][0] would
+// load the key's first byte as a nil check: a walk comparing two lists that share their
+// keys, which compare by pointer, then touched every member's key, a cache miss each
+// after a collection — issue 13's key event walks a 1000-member list a few times).
 func (l Members) Key(i int) string {
 	switch {
 	case l.ids != nil:
 		return l.ids[i]
 	case l.ptrs != nil:
-		return unsafe.String(&l.ptrs[i][0], keyLength)
+		return unsafe.String((*byte)(unsafe.Pointer(l.ptrs[i])), keyLength) // never nil (membersOwn)
 	}
 	k := l.keys[i*keyLength : (i+1)*keyLength]
 	return unsafe.String(&k[0], keyLength)

@@ -226,6 +226,11 @@ type orderedSet struct {
 	// one list, not a copy of the state's and then another).
 	shared bool
 	base   Members
+	// found is the index in base, shared, of foundKey, the item has found there last
+	// ("": none): a removal checks that its member is there (rule 2), then removes it,
+	// and the second scan of a large group's list is spared (issue 13).
+	found    int
+	foundKey string
 }
 
 func newOrderedSet() *orderedSet { return &orderedSet{m: make(map[string]struct{})} }
@@ -239,7 +244,7 @@ func (s *orderedSet) own(more int) {
 	for i := range s.items {
 		s.items[i] = s.base.Key(i)
 	}
-	s.shared, s.base = false, Members{}
+	s.shared, s.base, s.foundKey = false, Members{}, ""
 }
 
 func (s *orderedSet) add(items ...string) {
@@ -263,7 +268,10 @@ func (s *orderedSet) remove(it string) {
 		delete(s.m, it)
 	}
 	if s.shared {
-		i := s.base.indexKey(it)
+		i := s.found
+		if s.foundKey == "" || s.foundKey != it {
+			i = s.base.indexKey(it)
+		}
 		if i < 0 {
 			return
 		}
@@ -273,7 +281,7 @@ func (s *orderedSet) remove(it string) {
 				items = append(items, s.base.Key(j))
 			}
 		}
-		s.items, s.shared, s.base = items, false, Members{}
+		s.items, s.shared, s.base, s.foundKey = items, false, Members{}, ""
 		return
 	}
 	i := slices.Index(s.items, it)
@@ -286,7 +294,11 @@ func (s *orderedSet) remove(it string) {
 func (s *orderedSet) has(it string) bool {
 	if s.m == nil {
 		if s.shared {
-			return s.base.indexKey(it) >= 0
+			i := s.base.indexKey(it)
+			if i >= 0 {
+				s.found, s.foundKey = i, it
+			}
+			return i >= 0
 		}
 		return slices.Contains(s.items, it)
 	}

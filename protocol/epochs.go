@@ -386,10 +386,15 @@ type keptSeed struct {
 func (m *epochMeta) keep(s *epoch.Schedule) {
 	for _, id := range s.Frontier() {
 		seed, ok := s.Seed(id)
-		if !ok || slices.ContainsFunc(m.Kept, func(k keptSeed) bool { return k.ID == id.String() }) {
+		if !ok {
 			continue
 		}
-		k := keptSeed{ID: id.String(), Seed: hex.EncodeToString(seed[:])}
+		hid := id.String() // once, not once per kept seed compared
+		if slices.ContainsFunc(m.Kept, func(k keptSeed) bool { return k.ID == hid }) {
+			clear(seed[:])
+			continue
+		}
+		k := keptSeed{ID: hid, Seed: hex.EncodeToString(seed[:])}
 		clear(seed[:])
 		for _, p := range s.Prev(id) {
 			k.Prev = append(k.Prev, p.String())

@@ -302,9 +302,13 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	// refused for good unless applied before (a stored state's: its blocks still bring
 	// seeds and parts). A member's Welcome entry goes through the same check
 	// (memberCommitted, checkJoinPrev).
-	committed := kb.Committed(nil)
+	var committed error
 	if memberEv != nil {
 		committed = memberCommitted(memberEv, kb.Prev)
+	} else {
+		// Not for a membership key event: Committed(nil) builds its "no digest" error
+		// (fmt.Errorf) only for memberCommitted to replace it.
+		committed = kb.Committed(nil)
 	}
 	if err := committed; err != nil {
 		if errors.Is(err, epoch.ErrMalformed) {
@@ -385,6 +389,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		}
 	}
 	if fresh {
+		var hints hintList // kb's slot hints as a sorted set (blockHintList), made once
 		var added []string
 		if kb.Kind == epoch.KindMembership {
 			if ev, ok := appliedEvent(t.stateOf(gc), kb.Event); ok && ev.Type == membership.MembersAdded {
@@ -394,7 +399,8 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		if !member {
 			m.Covered[kb.Event.String()] = &coverage{Author: author, Departed: true}
 		} else if kb.Parts == 1 {
-			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: blockHintList(kb), HintsV3: !kb.LegacyHints}
+			hints = blockHintList(kb)
+			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: hints, HintsV3: !kb.LegacyHints}
 		}
 		if departs {
 			m.Departs = append(m.Departs, kb.Event.String())
@@ -407,11 +413,16 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			// TestReview12RetractChainedRekey, TestReview12RetractedRekeyDescendant: the
 			// heal, superseded, took x out of Uncovered and late sent under an epoch x
 			// composes).
+			// Looked up in the block's sorted hint set: kb.Find walks the encoded slots, all
+			// of them for a hint the block lacks — the removed installation's, the one this
+			// usually drops (issue 13: a walk of a 1000-slot frame per removal received).
 			if len(m.Uncovered) > 0 && s.Frontier().Contains(kb.Event) {
 				h := kb.Hinter()
+				if hints == nil {
+					hints = blockHintList(kb)
+				}
 				m.Uncovered = slices.DeleteFunc(m.Uncovered, func(u InstallationID) bool {
-					_, ok := kb.Find(h.Hint(epoch.Installation(u)))
-					return !ok
+					return !hints.has(h.Hint(epoch.Installation(u)))
 				})
 			}
 		} else if len(removed) > 0 {

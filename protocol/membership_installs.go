@@ -232,7 +232,15 @@ func (t *txn) accountInstallations(gc *groupCache, account string) (ins []storag
 	if mi == nil || mi.gen != t.c.instGen {
 		return nil, false
 	}
-	i := mi.accounts.Index(account)
+	var i int
+	if st := &gc.state; len(gc.members) == mi.accounts.Len() && mi.accounts.Equal(st.Members) {
+		// The list the cache's index orders (the usual case): a binary search, where
+		// Index compares account with every member's key before it (issue 13: each
+		// removal received looked its account up so in a 1000-member list).
+		i = gc.members.find(st.Members, account)
+	} else {
+		i = mi.accounts.Index(account)
+	}
 	if i < 0 {
 		return nil, false
 	}
@@ -257,6 +265,11 @@ type memberIndex []int32
 
 // has reports whether key is in members, the list idx was built from.
 func (idx memberIndex) has(members membership.Members, key string) bool {
+	return idx.find(members, key) >= 0
+}
+
+// find returns the position of key in members, the list idx was built from, or -1.
+func (idx memberIndex) find(members membership.Members, key string) int {
 	var buf [66]byte // a key's 65 bytes: no allocation for a lookup
 	kb := membership.AppendIDKey(buf[:0], key)
 	k := unsafe.String(unsafe.SliceData(kb), len(kb))
@@ -268,7 +281,10 @@ func (idx memberIndex) has(members membership.Members, key string) bool {
 			hi = m
 		}
 	}
-	return lo < len(idx) && members.Key(int(idx[lo])) == k
+	if lo < len(idx) && members.Key(int(idx[lo])) == k {
+		return int(idx[lo])
+	}
+	return -1
 }
 
 // memberSet returns the index of st's members.
