@@ -1,9 +1,11 @@
 package protocol_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"sync/atomic"
 	"testing"
 
@@ -228,6 +230,17 @@ func installationOf(t testing.TB, p *peer) protocol.InstallationID {
 		t.Fatal(err)
 	}
 	return info.Installation
+}
+
+// byInstallation returns ps sorted by installation id: the first is a group's designated
+// installation, the next ones its heal candidates in rank order.
+func byInstallation(t testing.TB, ps []*peer) []*peer {
+	out := slices.Clone(ps)
+	slices.SortFunc(out, func(x, y *peer) int {
+		a, b := installationOf(t, x), installationOf(t, y)
+		return bytes.Compare(a[:], b[:])
+	})
+	return out
 }
 
 // messageIDs maps text -> message id as p stores it.

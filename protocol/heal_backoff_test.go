@@ -1,7 +1,6 @@
 package protocol_test
 
 import (
-	"bytes"
 	"context"
 	"slices"
 	"testing"
@@ -33,11 +32,7 @@ func TestHealOverdueBacksOff(t *testing.T) {
 func healOverdueBacksOff(t *testing.T, plain bool) {
 	tn := newNetWith(t, memory.Config{Seed: 1204}, 4, protocol.WithEpochs(true),
 		protocol.WithHealGrace(300*time.Millisecond), protocol.WithRetryBackoff(100*time.Millisecond))
-	ps := slices.Clone(tn.peers)
-	slices.SortFunc(ps, func(x, y *peer) int {
-		a, b := installationOf(t, x), installationOf(t, y)
-		return bytes.Compare(a[:], b[:])
-	})
+	ps := byInstallation(t, tn.peers)
 	des, admin, other, x := ps[0], ps[1], ps[2], ps[3]
 	tn.connect(ps...)
 	ctx := context.Background()

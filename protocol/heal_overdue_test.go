@@ -1,7 +1,6 @@
 package protocol_test
 
 import (
-	"bytes"
 	"context"
 	"slices"
 	"testing"
@@ -19,11 +18,7 @@ import (
 // rekey other than the leave within 5 s, and it costs them one rekey, not one each.
 func TestHealOverdueDesignatedAway(t *testing.T) {
 	tn := newNetWith(t, memory.Config{Seed: 1203}, 4, protocol.WithEpochs(true), protocol.WithHealGrace(300*time.Millisecond))
-	ps := slices.Clone(tn.peers)
-	slices.SortFunc(ps, func(x, y *peer) int {
-		a, b := installationOf(t, x), installationOf(t, y)
-		return bytes.Compare(a[:], b[:])
-	})
+	ps := byInstallation(t, tn.peers)
 	des, admin, other, x := ps[0], ps[1], ps[2], ps[3]
 	tn.connect(ps...)
 	ctx := context.Background()

@@ -1,7 +1,6 @@
 package protocol_test
 
 import (
-	"bytes"
 	"context"
 	"slices"
 	"testing"
@@ -37,11 +36,7 @@ func TestReview23HealRetryHoldsNextDeparture(t *testing.T) {
 		t.Run(mode, func(t *testing.T) {
 			tn := newNetWith(t, memory.Config{Seed: 2331}, 4, protocol.WithEpochs(true),
 				protocol.WithHealGrace(300*time.Millisecond), protocol.WithRetryBackoff(100*time.Millisecond))
-			ps := slices.Clone(tn.peers)
-			slices.SortFunc(ps, func(x, y *peer) int {
-				a, b := installationOf(t, x), installationOf(t, y)
-				return bytes.Compare(a[:], b[:])
-			})
+			ps := byInstallation(t, tn.peers)
 			des, admin, x1, x2 := ps[0], ps[1], ps[2], ps[3]
 			tn.connect(ps...)
 			ctx := context.Background()
