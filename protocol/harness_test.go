@@ -243,6 +243,19 @@ func byInstallation(t testing.TB, ps []*peer) []*peer {
 	return out
 }
 
+// waitNotMember waits until every peer of ps no longer lists gone as a member of g.
+func (tn *testNet) waitNotMember(what string, g protocol.GroupID, gone *peer, ps ...*peer) {
+	tn.t.Helper()
+	tn.waitFor(what, func() bool {
+		for _, p := range ps {
+			if info, err := p.c.Group(context.Background(), g); err != nil || slices.Contains(info.Members, gone.id) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // messageIDs maps text -> message id as p stores it.
 func messageIDs(t testing.TB, p *peer, g protocol.GroupID) map[string]protocol.MessageID {
 	msgs, err := p.c.Messages(context.Background(), g, protocol.MessageFilter{})

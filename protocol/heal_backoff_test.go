@@ -43,14 +43,7 @@ func healOverdueBacksOff(t *testing.T, plain bool) {
 	setO, failedO := protocol.FailOutboxWritesForTest(other.c, plain)
 	des.pause() // the designated installation is away
 	must(t, x.c.Leave(ctx, g))
-	tn.waitFor("the leave applied", func() bool {
-		for _, p := range []*peer{admin, other} {
-			if info, err := p.c.Group(ctx, g); err != nil || slices.Contains(info.Members, x.id) {
-				return false
-			}
-		}
-		return true
-	})
+	tn.waitNotMember("the leave applied", g, x, admin, other)
 	_, left, _ := protocol.EpochInfo(admin.c, g)
 	setA(true)
 	setO(true)

@@ -28,14 +28,7 @@ func TestHealOverdueDesignatedAway(t *testing.T) {
 	des.pause() // the designated installation is away
 	before := rekeysOf(admin, other)
 	must(t, x.c.Leave(ctx, g))
-	tn.waitFor("the leave applied", func() bool {
-		for _, p := range []*peer{admin, other} {
-			if info, err := p.c.Group(ctx, g); err != nil || slices.Contains(info.Members, x.id) {
-				return false
-			}
-		}
-		return true
-	})
+	tn.waitNotMember("the leave applied", g, x, admin, other)
 	_, left, _ := protocol.EpochInfo(admin.c, g)
 	waitFor(t, 5*time.Second, "admin and other healed without the designated installation", func() bool {
 		_, fa, ea := protocol.EpochInfo(admin.c, g)

@@ -52,14 +52,7 @@ func TestReview23HealRetryHoldsNextDeparture(t *testing.T) {
 				setX(true) // x2, the next candidate, does not heal x1's leave either
 			}
 			must(t, x1.c.Leave(ctx, g))
-			tn.waitFor("x1's leave applied", func() bool {
-				for _, p := range []*peer{admin, x2} {
-					if info, err := p.c.Group(ctx, g); err != nil || slices.Contains(info.Members, x1.id) {
-						return false
-					}
-				}
-				return true
-			})
+			tn.waitNotMember("x1's leave applied", g, x1, admin, x2)
 			time.Sleep(5500 * time.Millisecond)
 			setA(false)
 			setX(false)
