@@ -14,6 +14,9 @@ type batchState struct {
 	events        []Event
 	outbox        bool
 	topicsChanged bool
+	// heals: the heal checks the batch's transactions named, run after its commit, each
+	// in its own transaction (healAfter); dropped with a batch that fails.
+	heals healQueue
 }
 
 type batchKey struct{}
@@ -74,6 +77,9 @@ func (c *Client) batch(ctx context.Context, fn func(ctx context.Context)) error 
 	}
 	if len(b.sends) > 0 {
 		c.publishIDs(ctx, b.sends)
+	}
+	if sends := c.healBatch(ctx, b.heals); len(sends) > 0 {
+		c.publishIDs(ctx, sends)
 	}
 	return nil
 }

@@ -403,8 +403,10 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 		if err := fn(t); err != nil {
 			return err
 		}
-		if err := t.runHeals(); err != nil {
-			return err
+		if t.healing { // a heal's own transaction; any other's heals run once it commits (healAfter)
+			if err := t.runHeals(); err != nil {
+				return err
+			}
 		}
 		if err := t.spreadBurst(); err != nil {
 			return err
@@ -450,6 +452,9 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 		b.events = append(append(b.events, t.late...), t.events...)
 		b.outbox = b.outbox || t.outbox
 		b.topicsChanged = b.topicsChanged || t.topicsChanged
+		if !t.healing {
+			b.heals.add(t) // once for the batch, after its commit (batch)
+		}
 		return t, nil
 	}
 	if len(t.late) > 0 {
@@ -463,6 +468,13 @@ func (c *Client) runTx(ctx context.Context, fn func(t *txn) error) (*txn, error)
 	}
 	if t.topicsChanged {
 		wake(c.subsWake)
+	}
+	if len(t.heal) > 0 && !t.healing {
+		// Each in its own transaction: a heal that fails fails alone (healAfter). What
+		// they queue to publish goes out with the transaction's own.
+		var q healQueue
+		q.add(t)
+		t.sends = append(t.sends, c.healAfter(ctx, q)...)
 	}
 	return t, nil
 }
@@ -550,8 +562,12 @@ type txn struct {
 	// instWritten: this transaction wrote an installation record (membership_installs.go).
 	instWritten bool
 	// heal lists the v2 groups whose epoch may need a healing rekey once the
-	// transaction's changes are all applied (epochs_rekey.go).
+	// transaction's changes are all applied (epochs_rekey.go): checked in a transaction
+	// of their own once this one commits (healAfter; a batch's, once after the batch).
 	heal []GroupID
+	// healing: this transaction is a heal's own (healAfter, healDue): the heals it names
+	// run in it, before its commit (runHeals).
+	healing bool
 	// refused lists the seeds we refused (key confirmation, epochs_confirm.go): their
 	// groups' heal may rekey at once.
 	refused []refusal

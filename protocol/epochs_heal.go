@@ -351,7 +351,9 @@ func (t *txn) healLater(id GroupID) {
 	}
 }
 
-// runHeals heals the groups healLater named (see healV2).
+// runHeals heals the groups healLater named (see healV2), in a heal's own transaction
+// (t.healing: healAfter, healDue); any other transaction's heals run after it commits
+// (healAfter).
 func (t *txn) runHeals() error {
 	for len(t.heal) > 0 {
 		id := t.heal[0]
@@ -381,11 +383,11 @@ func (t *txn) runHeals() error {
 // looked at again (healV2 notes it anew, from now, if it is still unhealed). The notes
 // live in memory: after the caches were built (a start, a reload: healScan) every active
 // group is looked at once, so a restart does not forget a heal we wait for (review 21,
-// TestReview21OverdueHealForgotten).
+// TestReview21OverdueHealForgotten), nor one a crash took between a receive's commit and
+// its heal's (healAfter). With the heal grace off (negative) there are no overdue heals,
+// but the scan and the retries of failed heals (healRetry) still run.
 func (c *Client) healDue(ctx context.Context) {
-	if c.opt.healGrace <= 0 {
-		return
-	}
+	grace := c.opt.healGrace // <= 0: no overdue heals; the scan and failed heals' retries stay
 	now := c.now()
 	var due []GroupID
 	scan := c.healScan.CompareAndSwap(true, false)
@@ -403,7 +405,7 @@ func (c *Client) healDue(ctx context.Context) {
 			continue
 		}
 		if (scan && gc.v2 && gc.status == GroupActive) ||
-			(!gc.overdue.IsZero() && now.Sub(gc.overdue) >= time.Duration(gc.overdueRank)*c.opt.healGrace) {
+			(grace > 0 && !gc.overdue.IsZero() && now.Sub(gc.overdue) >= time.Duration(gc.overdueRank)*grace) {
 			due = append(due, id)
 		}
 	}
@@ -411,6 +413,7 @@ func (c *Client) healDue(ctx context.Context) {
 	for _, id := range due {
 		var frontier [32]byte // the frontier of the state looked at (healRetry's)
 		err := c.tx(ctx, func(t *txn) error {
+			t.healing = true
 			gc := t.c.groups[id]
 			if gc == nil {
 				return nil
@@ -419,14 +422,10 @@ func (c *Client) healDue(ctx context.Context) {
 			if err != nil {
 				return err
 			}
-			if g.Status == GroupActive && len(g.Schedule) > 0 {
-				s, _, err := t.loadV2(g)
-				if err != nil {
-					return err
-				}
-				frontier = frontierKey(s)
+			if frontier, err = t.healFrontier(g); err != nil {
+				return err
 			}
-			if gc.overdue.IsZero() || now.Sub(gc.overdue) < time.Duration(gc.overdueRank)*c.opt.healGrace {
+			if grace <= 0 || gc.overdue.IsZero() || now.Sub(gc.overdue) < time.Duration(gc.overdueRank)*grace {
 				return t.healV2(g, gc, false) // healScan: notes it if we wait for a heal
 			}
 			if frontier != gc.overdueFor {
@@ -438,17 +437,7 @@ func (c *Client) healDue(ctx context.Context) {
 		})
 		c.mu.Lock()
 		if err != nil {
-			r := c.healRetry[id]
-			if r.frontier != frontier {
-				r = healBackoff{frontier: frontier} // another state's failures: not this one's
-			}
-			r.fails++
-			r.next = now.Add(healRetryPause(c.opt.healGrace, r.fails))
-			if c.healRetry == nil {
-				c.healRetry = map[GroupID]healBackoff{}
-			}
-			c.healRetry[id] = r
-			c.log.Debug("heal failed", "group", id.String()[:8], "fails", r.fails, "next", r.next, "err", err)
+			c.healFailed(id, frontier, err)
 		} else {
 			delete(c.healRetry, id)
 		}

@@ -2,6 +2,7 @@ package protocol_test
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"testing"
 	"time"
@@ -27,7 +28,9 @@ import (
 // Asserted, while the failure lasts: des has tried to heal (an outbox write failed: the
 // scene happened), applied the leave, and read "g-after" and "h-after". Once the failure
 // ends: des heals (its frontier moves past the leave) within 10 s (the back-off is 0.3 s,
-// doubling), admin and other follow it, and x reads nothing sent after ("post-heal"), even
+// doubling) — "restart": des restarts instead, as after a crash between the receive's
+// commit and its heal's (the backoff in memory lost): the heal comes by the scan after the
+// caches are built (healScan) — admin and other follow it, and x reads nothing sent after ("post-heal"), even
 // fed every envelope of g's topic.
 //
 // Measured before the fix: "store" (the outbox write fails as the store: the batch failed,
@@ -35,19 +38,22 @@ import (
 // leave nor read either message while failing (timeout); "plain" (the transaction's own
 // error: the envelope dropped with its replay marker) — des read "h-after" and "g-after"
 // but never applied the leave, for good. After: all three at once in both modes, healed
-// within the back-off once the disk is back.
+// within the back-off once the disk is back (0.3 s), and 0.3 s after the restart.
 func TestFix26HealFailureKeepsReceive(t *testing.T) {
 	for _, tc := range []struct {
-		name  string
-		plain bool
-	}{{"store", false}, {"plain", true}} {
-		t.Run(tc.name, func(t *testing.T) { fix26HealFailureKeepsReceive(t, tc.plain) })
+		name           string
+		plain, restart bool
+	}{{"store", false, false}, {"plain", true, false}, {"restart", true, true}} {
+		t.Run(tc.name, func(t *testing.T) { fix26HealFailureKeepsReceive(t, tc.plain, tc.restart) })
 	}
 }
 
-func fix26HealFailureKeepsReceive(t *testing.T, plain bool) {
-	tn := newNetWith(t, memory.Config{Seed: 2601}, 4, protocol.WithEpochs(true),
+func fix26HealFailureKeepsReceive(t *testing.T, plain, restart bool) {
+	tn := newNetWith(t, memory.Config{Seed: 2601}, 0, protocol.WithEpochs(true),
 		protocol.WithHealGrace(300*time.Millisecond), protocol.WithRetryBackoff(100*time.Millisecond))
+	for i := range 4 {
+		tn.addPersistent(fmt.Sprintf("p%d", i)) // restart: des reopens its store
+	}
 	ps := byInstallation(t, tn.peers)
 	des, admin, other, x := ps[0], ps[1], ps[2], ps[3]
 	tn.connect(ps...)
@@ -105,13 +111,17 @@ func fix26HealFailureKeepsReceive(t *testing.T, plain bool) {
 	}
 	_, left, _ := protocol.EpochInfo(des.c, g)
 
-	set(false)
 	start := time.Now()
+	if restart {
+		des.restart() // the failed heal's backoff, in memory, is gone: healScan looks again
+	} else {
+		set(false)
+	}
 	waitFor(t, 10*time.Second, "des healed once the disk is back", func() bool {
 		_, f, _ := protocol.EpochInfo(des.c, g)
 		return !slices.Equal(f, left)
 	})
-	t.Logf("des healed %v after the disk came back", time.Since(start).Round(10*time.Millisecond))
+	t.Logf("des healed %v after the disk came back (or des restarted)", time.Since(start).Round(10*time.Millisecond))
 
 	for _, p := range []*peer{admin, other} {
 		p.dev.Run = chorustest.Start(ctx, p.c, p.dev.Events)
