@@ -96,7 +96,7 @@ func (c *Client) healAfter(ctx context.Context, q healQueue) []*storage.OutboxRe
 // healBatch runs the heals a committed batch's transactions named (healAfter), taking the
 // batch's turn and c.mu as a transaction outside a batch does (txTurn).
 func (c *Client) healBatch(ctx context.Context, q healQueue) []*storage.OutboxRecord {
-	if len(q.ids) == 0 {
+	if len(q.ids) == 0 || c.isClosed() { // closed: the next start's scan looks (healScan)
 		return nil
 	}
 	leave := c.enter(ctx)
