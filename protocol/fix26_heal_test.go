@@ -39,7 +39,8 @@ import (
 // error: the envelope dropped with its replay marker) — des read "h-after" and "g-after"
 // but never applied the leave, for good. After: all three at once in both modes, healed
 // within the back-off once the disk is back (0.3 s), and 0.1 s after the restart. "live"
-// (added with the fix): passes.
+// (added with the fix; measured on the code before it): the messages read, one by one, but
+// the leave never applied, its transaction failing at each Sync (88 failed writes in 5 s).
 func TestFix26HealFailureKeepsReceive(t *testing.T) {
 	for _, tc := range []struct {
 		name                 string
