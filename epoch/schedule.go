@@ -462,7 +462,7 @@ func (s *Schedule) Clone() *Schedule {
 
 // stateMagic is the first byte of the state encoding ('E').
 const (
-	stateMagic          = 0x45
+	stateMagic            = 0x45
 	stateVersion          = 5 // with records and their roots (provisional.go), retracted ids if any: written when there are records
 	stateVersionRetracted = 4 // with retracted ids (retract.go), records without roots (fix27: written only without records)
 	stateVersionRecords   = 3 // with records without roots (read only since fix27), no retracted id; 1 (before welid): no origins in its frontier entries
