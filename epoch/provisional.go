@@ -151,38 +151,50 @@ func (s *Schedule) pending(prev Frontier) bool {
 }
 
 // pruneRecords drops the records of events no longer provisional (none of their roots
-// still held unseen: applied, forgotten or released — RefuseHeld — so that the records are
-// the ones the other order of the hold and its end gives), of events no longer applied,
-// and of events out of the frontier that neither a frontier event nor a recorded one names
-// (review 14): an applied event without a record names them, kept nowhere once it left the
-// frontier (or applied out of it), so Retract would refuse them; with them go the recorded
-// events only they name. A state written before review 14 with full records of a chain
-// that left the frontier unrecorded is emptied so at its first key event. The frontier and
-// its prev sets are the schedule's new ones. The roots no longer held leave the records.
+// still held unseen: applied, forgotten or released — RefuseHeld), of events no longer
+// applied, and of events out of the frontier that neither a frontier event nor a recorded
+// one names (review 14): an applied event without a record names them, kept nowhere once
+// it left the frontier (or applied out of it), so Retract would refuse them; with them go
+// the recorded events only they name. A record out of the frontier that only recorded
+// events name keeps only the roots it shares with them (fix27): what keeps it is their
+// records, which go with those roots — a record made for other roots (a member's event
+// over another author's recorded one that names a held id of its own) does not keep it,
+// as it would not had that event been applied without a record (review 24: such a
+// record, made only for a hold RefuseHeld then released, kept the event it named, and
+// what was applied over that event meanwhile, which the other order had dropped). A
+// state written before review 14 with full records of a chain that left the frontier
+// unrecorded is emptied so at its first key event. The frontier and its prev sets are the
+// schedule's new ones. The roots dropped leave the records.
 func (s *Schedule) pruneRecords() {
 	for changed := len(s.rec) > 0; changed; {
 		changed = false
-		named := make(map[ID]bool, len(s.frontier)+len(s.rec))
+		kept := make(map[ID]bool, len(s.frontier)) // named by a frontier event
 		for _, f := range s.frontier {
 			for _, p := range s.prev[f] {
-				named[p] = true
+				kept[p] = true
 			}
 		}
+		shared := make(map[ID][]ID, len(s.rec)) // out of the frontier: the roots of the records naming it
 		for _, r := range s.rec {
 			for _, p := range r.prev {
-				named[p] = true
+				if _, ok := s.rec[p]; ok && !kept[p] && !s.frontier.Contains(p) {
+					shared[p] = append(shared[p], r.roots...)
+				}
 			}
 		}
 		for id, r := range s.rec {
+			full := kept[id] || s.frontier.Contains(id)
+			drop := func(x ID) bool { return !s.liveRoot(x) || !full && !slices.Contains(shared[id], x) }
 			live := r.roots
-			if slices.ContainsFunc(r.roots, func(x ID) bool { return !s.liveRoot(x) }) {
-				live = slices.DeleteFunc(slices.Clone(r.roots), func(x ID) bool { return !s.liveRoot(x) })
+			if slices.ContainsFunc(r.roots, drop) {
+				live = slices.DeleteFunc(slices.Clone(r.roots), drop)
 			}
-			if s.known.flag(id)&flagApplied == 0 || len(live) == 0 || !named[id] && !s.frontier.Contains(id) {
+			if s.known.flag(id)&flagApplied == 0 || len(live) == 0 {
 				delete(s.rec, id)
 				changed = true
 			} else if len(live) < len(r.roots) {
 				s.rec[id] = undoRecord{prev: r.prev, origin: r.origin, roots: live}
+				changed = true
 			}
 		}
 	}
