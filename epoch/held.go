@@ -165,8 +165,11 @@ func (s *Schedule) SeenPrev(ev Event, by Author) (bool, error) {
 // schedule changed (the caller stores it then). An id not known (Refuse records it),
 // applied, retracted or held on no one's word is left alone. The unseen count is
 // unchanged: the id stays within MaxUnseenPrev, out of its namer's MaxUnseenPerAuthor.
-// The records of events provisional only for the hold are dropped (pruneRecords): in the
-// other order the naming event named a refused id, not a held one, and was not recorded.
+// The records of events provisional only for the hold are dropped (pruneRecords: id
+// leaves every record's roots, and a record goes with its last root): in the other order
+// the naming event named a refused id, not a held one, and got no root from it (review 24,
+// TestReview24RefuseHeldRecordOutlivesHold: a record kept while its prev named another
+// recorded event outlived the hold it was made for; TestReview24RefuseHeldOrderProperty).
 // The caller's refusal is what vouches for the release: only an id whose key block this
 // installation met and refused itself may be passed (protocol: a member's membership key
 // event whose membership event applied, refused as uncommitted), never an id a block or

@@ -35,7 +35,7 @@ func TestRecordsOthersNotRecorded(t *testing.T) {
 	roundTrip(t, s)
 	// A state written before review 14 kept RX's record here (named by nothing kept): it
 	// still decodes, and the next key event drops the record.
-	s.rec = map[ID]undoRecord{rx: {prev: prevRX, origin: oRX}}
+	s.rec = map[ID]undoRecord{rx: {prev: prevRX, origin: oRX, roots: s.rootsOf(prevRX, x)}}
 	old := roundTrip(t, s)
 	if len(old.Recorded()) != 1 {
 		t.Fatalf("a state before review 14: %d records decoded, want 1", len(old.Recorded()))

@@ -1,6 +1,7 @@
 package epoch
 
 import (
+	"bytes"
 	"errors"
 	"slices"
 	"testing"
@@ -109,7 +110,7 @@ func TestRetractChain(t *testing.T) {
 	// A later copy of RX2's block, and x's next rekey over RX2 (review 14): refused
 	// (ErrRetracted), the schedule unchanged, also after a round trip (state version 4).
 	s = roundTrip(t, s)
-	if enc := marshalState(t, s); enc[1] != stateVersion || !s.Retracted(rx) || !s.Retracted(rx2) || s.Retracted(heal) {
+	if enc := marshalState(t, s); enc[1] != stateVersionRetracted || !s.Retracted(rx) || !s.Retracted(rx2) || s.Retracted(heal) {
 		t.Fatalf("state version %d; retracted: RX %v, RX2 %v, H %v", enc[1], s.Retracted(rx), s.Retracted(rx2), s.Retracted(heal))
 	}
 	before := marshalState(t, s)
@@ -222,17 +223,32 @@ func TestRecordsBounded(t *testing.T) {
 	if err := NewSchedule(ID{}).UnmarshalBinary(bad); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("version 3 without records: %v", err)
 	}
-	// Malformed: a record of an applied event that is not provisional.
-	one, f0, _, rx, _ := chainScene(t)
+	// Malformed: a record of an applied event that is not provisional (no root).
+	one, f0, heal, rx, _ := chainScene(t)
 	enc = marshalState(t, one)
-	at := len(enc) - (IDSize + 1 + IDSize + 1 + InstallationSize + NonceSize + 1 + IDSize) // RX's record, the last
-	if enc[1] != stateVersionRecords || enc[at-1] != 1 || [IDSize]byte(enc[at:at+IDSize]) != rx {
-		t.Fatal("precondition: RX's record not where expected")
+	at := len(enc) - (IDSize + 1 + IDSize + 1 + InstallationSize + NonceSize + 1 + IDSize + 2 + 2) // RX's record, the last
+	if enc[1] != stateVersion || enc[at-1] != 1 || [IDSize]byte(enc[at:at+IDSize]) != rx || !slices.Equal(enc[len(enc)-3:len(enc)-2], []byte{1}) {
+		t.Fatal("precondition: RX's record (one root) not where expected")
 	}
 	notProv := append(slices.Clone(enc[:at]), f0[:]...)
-	notProv = append(notProv, 0, 0) // F0 (applied, prev {}: not provisional), no origin
+	notProv = append(notProv, 0, 0, 0, 0) // F0 (applied, prev {}: not provisional), no origin, no root
 	if err := NewSchedule(ID{}).UnmarshalBinary(notProv); !errors.Is(err, ErrMalformed) {
 		t.Fatalf("a record of an event not provisional: %v", err)
+	}
+	// The same state written before fix27 (version 3: records without roots) decodes, RX
+	// given the root its prev names, and is written in version 5; F0's record in it is
+	// malformed as before.
+	v3 := append([]byte{stateMagic, stateVersionRecords}, enc[2:len(enc)-4]...)
+	old := NewSchedule(ID{})
+	if err := old.UnmarshalBinary(v3); err != nil || !slices.Equal(old.Recorded(), []ID{rx}) || !slices.Equal(old.rec[rx].roots, []ID{heal}) {
+		t.Fatalf("a version 3 state: %v, records %d", err, len(old.Recorded()))
+	}
+	if !bytes.Equal(marshalState(t, old), enc) {
+		t.Fatal("a version 3 state is not written as the version 5 one")
+	}
+	notProv = append(slices.Clone(v3[:at]), f0[:]...)
+	if err := NewSchedule(ID{}).UnmarshalBinary(append(notProv, 0, 0)); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("a version 3 record of an event not provisional: %v", err)
 	}
 }
 

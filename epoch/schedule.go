@@ -149,6 +149,7 @@ func (s *Schedule) apply(ev Event, hold []ID, by Author) error {
 		// acyclic set always has a frontier event, so this refuses no honest event.
 		return fmt.Errorf("%w: %s would leave the frontier empty (a cycle of prev)", ErrMalformed, ev.ID)
 	}
+	namer, _ := s.known.holder(ev.ID) // ev.ID a root of the records made while it was unseen
 	s.known = s.known.applied(ev)
 	if len(hold) > 0 {
 		s.known = s.known.hold(hold, by)
@@ -161,7 +162,7 @@ func (s *Schedule) apply(ev Event, hold []ID, by Author) error {
 			s.setOrigin(ev.ID, *ev.Rekey)
 		}
 	}
-	s.noteProvisional(ev, by) // after the frontier's prev sets: pruneRecords reads them
+	s.noteProvisional(ev, by, namer) // after the frontier's prev sets: pruneRecords reads them
 	s.dropLeft(next)
 	for id, m := range s.material {
 		if !next.Contains(id) || (changed && m.kind == hasContribution) {
@@ -461,10 +462,11 @@ func (s *Schedule) Clone() *Schedule {
 
 // stateMagic is the first byte of the state encoding ('E').
 const (
-	stateMagic          = 0x45
-	stateVersion        = 4 // with retracted ids (retract.go), and records if any: written when an id is retracted
-	stateVersionRecords = 3 // with records (provisional.go), no retracted id; 1 (before welid): no origins in its frontier entries
-	stateVersionPlain   = 2 // without records or retracted ids (as before converge10)
+	stateMagic            = 0x45
+	stateVersion          = 5 // with records and their roots (provisional.go), retracted ids if any: written when there are records
+	stateVersionRetracted = 4 // with retracted ids (retract.go), records without roots (fix27: written only without records)
+	stateVersionRecords   = 3 // with records without roots (read only since fix27), no retracted id; 1 (before welid): no origins in its frontier entries
+	stateVersionPlain     = 2 // without records or retracted ids (as before converge10)
 )
 
 // MarshalBinary encodes the schedule canonically (spec: "State").
@@ -507,8 +509,8 @@ func (s *Schedule) MarshalBinary() ([]byte, error) {
 	for _, l := range s.live {
 		b = append(append(b, l.ID[:]...), l.Secret[:]...)
 	}
-	if ver >= stateVersionRecords {
-		b = s.appendRecords(b)
+	if ver >= stateVersionRetracted {
+		b = s.appendRecords(b, ver)
 	}
 	return b, nil
 }
@@ -517,10 +519,10 @@ func (s *Schedule) MarshalBinary() ([]byte, error) {
 // that a state without retracted ids is the bytes it was before they existed.
 func (s *Schedule) stateVersion() byte {
 	switch {
-	case s.known.anyRetracted():
-		return stateVersion
 	case len(s.rec) > 0:
-		return stateVersionRecords
+		return stateVersion
+	case s.known.anyRetracted():
+		return stateVersionRetracted
 	}
 	return stateVersionPlain
 }
@@ -556,7 +558,7 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 			break
 		}
 		if (i > 0 && bytes.Compare(prev[:], id[:]) >= 0) || fl&(flagApplied|flagSuperseded) == 0 || fl&^(flagApplied|flagSuperseded|flagHeld|flagRetracted) != 0 ||
-			fl&flagRetracted != 0 && (ver < stateVersion || fl != flagSuperseded|flagRetracted) {
+			fl&flagRetracted != 0 && (ver < stateVersionRetracted || fl != flagSuperseded|flagRetracted) {
 			return fmt.Errorf("%w: known id %d not canonical", ErrMalformed, i)
 		}
 		n.known.ids, n.known.flags = append(n.known.ids, id), append(n.known.flags, fl)
@@ -625,11 +627,11 @@ func (s *Schedule) UnmarshalBinary(data []byte) error {
 		}
 		n.live = append(n.live, e)
 	}
-	if r.err == nil && ver == stateVersion && !n.known.anyRetracted() {
+	if r.err == nil && ver == stateVersionRetracted && !n.known.anyRetracted() {
 		return fmt.Errorf("%w: state version %d without a retracted id", ErrMalformed, ver)
 	}
 	if ver >= stateVersionRecords {
-		if err := n.readRecords(&r, ver == stateVersion); err != nil {
+		if err := n.readRecords(&r, ver); err != nil {
 			return err
 		}
 	}

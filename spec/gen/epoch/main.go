@@ -510,7 +510,7 @@ func cases() []Case {
 		add(Case{Name: name, Op: "state", Expect: class(err), Encoding: h(enc)})
 	}
 	stBad("state_trailing_byte", append(slices.Clone(stEnc), 0))
-	stBad("state_version_5", append([]byte{0x45, 5}, stEnc[2:]...))
+	stBad("state_version_6", append([]byte{0x45, 6}, stEnc[2:]...))
 	stBad("state_version_4_no_retracted", append(append([]byte{0x45, 4}, stEnc[2:]...), 0))
 	stBad("state_version_3_no_records", append(append([]byte{0x45, 3}, stEnc[2:]...), 0))
 	zeroFlag := slices.Clone(stEnc)
