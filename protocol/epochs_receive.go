@@ -216,8 +216,14 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 		}
 		ev, ok := appliedEvent(&next, kb.Event)
 		if !ok {
-			t.claim = append([]byte("inst"), inst[:]...)
-			return errPending // not applicable yet (a parent missing)
+			// Overridden as it is merged (rule C1: its author's step-down concurrent with
+			// it): kept and stored as the rules say, its block refused (processKeyBlock;
+			// review 25, TestFix25RefusedOverriddenStepDown: the publish waited for good,
+			// the event never stored here, and a later event naming it waited too).
+			if ev, ok = overriddenEvent(&next, kb.Event); !ok {
+				t.claim = append([]byte("inst"), inst[:]...)
+				return errPending // not applicable yet (a parent missing)
+			}
 		}
 		if ev.From != in.Account {
 			return errForged
@@ -272,10 +278,14 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		s0 = s.Frontier()
 	}
 	var memberEv *membership.Event // a membership key event's event
+	overridden := false            // its event kept, never applied (rule C1)
 	if kb.Kind == epoch.KindMembership {
 		ev, ok := appliedEvent(t.stateOf(gc), kb.Event)
 		if !ok {
-			return errPending
+			if ev, ok = overriddenEvent(t.stateOf(gc), kb.Event); !ok {
+				return errPending
+			}
+			overridden = true
 		}
 		if ev.From != in.Account {
 			return errForged
@@ -310,10 +320,15 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		// (fmt.Errorf) only for memberCommitted to replace it.
 		committed = kb.Committed(nil)
 	}
+	if errors.Is(committed, epoch.ErrMalformed) {
+		return errForged
+	}
+	if overridden && committed == nil {
+		// Its membership event is overridden here (rule C1): its key event is never
+		// applied, as an uncommitted one; refused the same way below (spec "Frontier").
+		committed = fmt.Errorf("%w: membership key event overridden", epoch.ErrUncommitted)
+	}
 	if err := committed; err != nil {
-		if errors.Is(err, epoch.ErrMalformed) {
-			return errForged
-		}
 		if !s.Applied(kb.Event) {
 			if memberEv == nil || !member {
 				return err
