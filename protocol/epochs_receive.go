@@ -144,8 +144,12 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 		return err
 	}
 	joining := joiningV2(gc)
+	departed := false // its author no member now: only an overridden event is taken (mayBeOverridden)
 	if in.Revoked || !joining && !gc.isMember(in.Account) {
-		return ErrNotMember
+		if !mayBeOverridden(t.stateOf(gc), in, kb, joining) {
+			return ErrNotMember
+		}
+		departed = true
 	}
 	if joining && (kb != nil || !createdBy(g.ChatID, in.Account)) {
 		t.claim = append([]byte("inst"), inst[:]...)
@@ -221,9 +225,14 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 			// review 25, TestFix25RefusedOverriddenStepDown: the publish waited for good,
 			// the event never stored here, and a later event naming it waited too).
 			if ev, ok = overriddenEvent(&next, kb.Event); !ok {
+				if departed {
+					return ErrNotMember
+				}
 				t.claim = append([]byte("inst"), inst[:]...)
 				return errPending // not applicable yet (a parent missing)
 			}
+		} else if departed {
+			return ErrNotMember
 		}
 		if ev.From != in.Account {
 			return errForged
@@ -233,6 +242,9 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 	}
 	if err := t.putReceiverChainChange(rec, rc, &change); err != nil {
 		return err
+	}
+	if departed {
+		return t.mergeOverridden(g, gc) // its event only: the message is not stored
 	}
 	id := messageIDV2(g.ID, inst, ep.ID, h.Iteration)
 	if err := t.acceptGroupMessage(g, gc, in.Account, inst, id, gp, gp2.History...); err != nil {
@@ -267,6 +279,9 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	// was authored concurrently with it, and every member applies it, whatever it learnt
 	// first). A membership key event is judged by the membership rules (below).
 	member := st.IsMember(in.Account) // st does not change below (the event was applied before)
+	if !member && kb.Kind == epoch.KindMembership {
+		return t.refuseOverridden(g, gc, kb, in.Account)
+	}
 	if !member && (kb.Kind != epoch.KindRekey || !st.WasEverMember(in.Account)) {
 		return ErrNotMember
 	}

@@ -277,3 +277,56 @@ func (t *txn) refusedInstalls(gc *groupCache, s *epoch.Schedule, m *epochMeta) (
 	}
 	return authors, added, nil
 }
+
+// mayBeOverridden reports whether a publish of installation in, whose account is no member
+// of st now, is opened all the same: a membership key event (kb) of an account once a
+// member, not revoked. Its event is taken only if the rules keep it overridden (rule C1:
+// made concurrently with its author's removal or leave; openGroupMessageV2), and nothing
+// else of the publish: the rules say such an event is kept, stored and sent, and a member
+// that met the departure first dropped it unopened (review 25,
+// TestFix25RefusedOverriddenLeave: its log lacked the event, so a later event naming it as
+// parent waited there for good, and a heal that named it — made where it was applied
+// before the departure came — was held on the healer's word for good).
+func mayBeOverridden(st *membership.State, in *storage.InstallationRecord, kb *epoch.KeyBlock, joining bool) bool {
+	return !in.Revoked && !joining && kb != nil && kb.Kind == epoch.KindMembership && st.WasEverMember(in.Account)
+}
+
+// mergeOverridden stores the membership change of the update openGroupMessageV2 merged
+// for a departed author's overridden event (mayBeOverridden); the message is not stored.
+func (t *txn) mergeOverridden(g *storage.GroupRecord, gc *groupCache) error {
+	u := t.updated
+	t.updated, t.decoded = nil, nil
+	next := u.next
+	boundPending(&next)
+	return t.applyMembership(g, gc, next, nil, false)
+}
+
+// refuseOverridden settles membership key block kb of account, no member now: if its event
+// is one our state keeps overridden (rule C1), it is never applied here and s knows it as
+// refused by us (releaseRefused if a key event named it first, else Schedule.Refuse), so a
+// heal that named it where it applied before the override holds nothing on its author's
+// word. One id per overridden event our log keeps. Any other is ErrNotMember, as before.
+func (t *txn) refuseOverridden(g *storage.GroupRecord, gc *groupCache, kb *epoch.KeyBlock, account string) error {
+	ev, ok := overriddenEvent(t.stateOf(gc), kb.Event)
+	if !ok || ev.From != account {
+		return ErrNotMember
+	}
+	s, m, err := t.loadV2(g)
+	if err != nil {
+		return err
+	}
+	if s.Applied(kb.Event) {
+		return nil
+	}
+	changed := releaseRefused(s, kb.Event)
+	if !changed && !known(s, kb.Event) {
+		changed = s.Refuse(kb.Event) == nil
+	}
+	if !changed {
+		return nil
+	}
+	if err := t.storeSchedule(g, gc, s, m); err != nil {
+		return err
+	}
+	return t.PutGroupState(g)
+}

@@ -49,11 +49,11 @@ func fix25Scene(t *testing.T, seed int64) (tn *testNet, a, b, m, m2, c *peer, g 
 // fix25Overridden runs the scene of TestFix25RefusedOverridden*: a and b offline, m (an
 // older version's installation: no field 103) adds c (A) while m2, which has not seen A,
 // makes m's account's concurrent event (concurrent(m2): a leave or a step-down), so that
-// rule C1 overrides A wherever both are applied. y, the one of a and b not designated to
-// heal, is handed A's publish then the other, x the other then A's; both come back, send
-// and settle. It returns x and y. (A heal y made between A and the other event would name A
-// while it is open: spec Known limits (b).)
-func fix25Overridden(t *testing.T, seed int64, concurrent func(*peer, protocol.GroupID) error) (tn *testNet, g protocol.GroupID, x, y *peer) {
+// rule C1 overrides A wherever both are applied. y is handed A's publish then the other, x
+// the other then A's; both come back, send and settle. It returns x and y. y is the one of
+// a and b not designated to heal (its heal comes after both events), or with healsFirst
+// the designated one, whose heal made as it refuses A's block names A while A is open.
+func fix25Overridden(t *testing.T, seed int64, healsFirst bool, concurrent func(*peer, protocol.GroupID) error) (tn *testNet, g protocol.GroupID, x, y *peer) {
 	tn, a, b, m, m2, c, g := fix25Scene(t, seed)
 	ctx := context.Background()
 	info, err := a.c.Group(ctx, g)
@@ -81,7 +81,17 @@ func fix25Overridden(t *testing.T, seed int64, concurrent func(*peer, protocol.G
 	// event), which heals at once; y waits a grace, so its heal comes after both events.
 	ord := byInstallation(t, []*peer{a, b})
 	x, y = ord[0], ord[1]
-	protocol.ReceiveLiveForTest(y.c, append(slices.Clone(envA), envL...))
+	if healsFirst {
+		// y designated: it heals as it refuses A's block, naming A while A is open.
+		y, x = ord[0], ord[1]
+		protocol.ReceiveLiveForTest(y.c, slices.Clone(envA))
+		if protocol.RekeysForTest(y.c) == 0 {
+			t.Logf("setup: %s did not heal between A and the other event", y.name)
+		}
+		protocol.ReceiveLiveForTest(y.c, slices.Clone(envL))
+	} else {
+		protocol.ReceiveLiveForTest(y.c, append(slices.Clone(envA), envL...))
+	}
 	protocol.ReceiveLiveForTest(x.c, slices.Clone(envL))
 	protocol.ReceiveLiveForTest(x.c, slices.Clone(envA))
 	tn.net.SetOffline(a.name, false)
@@ -117,20 +127,49 @@ func fix25Check(t *testing.T, g protocol.GroupID, x, y *peer) {
 // m) is listed in epochMeta.Refused at y, which applied A and refused its block; m's leave
 // L (from m's other installation, concurrent with A) then overrides A at y (rule C1). A
 // stayed listed (pruneRefused dropped only ids the schedule knows), so y's next key event —
-// the heal of m's departure — named A as prev; x, which met L first, drops A's publish (its
-// author no member) and never refuses A itself: it held A on y's word for good
-// (MaxUnseenPerAuthor of y's account, MaxUnseenPrev of the group). Spec Known limits (b)
-// listed it as a limit.
-// Scene: fix25Scene; fix25Overridden with concurrent = m2's leave.
+// the heal of m's departure — named A as prev; x, which met L first, dropped A's publish
+// unopened (its author no member) and never refused A itself: it held A on y's word for
+// good (MaxUnseenPerAuthor of y's account, MaxUnseenPrev of the group). Spec Known limits
+// (b) listed it as a limit. And x never stored A, which C1 keeps (stored, never applied):
+// y's next membership event names A as parent and waits at x for good.
+// Scene: fix25Scene; fix25Overridden with concurrent = m2's leave; "heal-after": y is not
+// designated (its heal comes after L); "heal-between": y is, and heals as it refuses A's
+// block, before L comes (naming A while it is open, rightly).
 // Asserted: after a's and b's sends and settling, neither holds an id on anyone's word, no
-// refused event open.
-// Measured (main fb7f261): x holds 1 id (A) on y's word, 2 of 2 runs. After (fix25:
-// refusedOpen, settleRefused): 0 held at x and y, y knows A as refused (Unseen 1).
+// refused event is open, x and y keep the same membership heads, and y's rename applies at x.
+// Measured (main fb7f261 for "heal-after", 2 of 2: x holds A on y's word, heads differ,
+// rename never applies at x; after refusedOpen/settleRefused alone, 8965c39, "heal-after"
+// passed on holds and "heal-between" still failed, held 1 at x, heads differ, 2 of 2). After
+// (fix25: the departed author's overridden event merged, its block refused:
+// mayBeOverridden, refuseOverridden): both pass, x and y know A as refused (Unseen 1).
 func TestFix25RefusedOverriddenLeave(t *testing.T) {
-	_, g, x, y := fix25Overridden(t, 2501, func(m2 *peer, g protocol.GroupID) error {
-		return m2.c.Leave(context.Background(), g)
+	for _, mode := range []string{"heal-after", "heal-between"} {
+		t.Run(mode, func(t *testing.T) {
+			tn, g, x, y := fix25Overridden(t, 2501, mode == "heal-between", func(m2 *peer, g protocol.GroupID) error {
+				return m2.c.Leave(context.Background(), g)
+			})
+			fix25Check(t, g, x, y)
+			fix25SameLog(t, tn, g, x, y)
+		})
+	}
+}
+
+// fix25SameLog asserts that x and y keep the same membership heads (A stored at both) and
+// that a rename by y, naming A as parent, applies at x.
+func fix25SameLog(t *testing.T, tn *testNet, g protocol.GroupID, x, y *peer) {
+	t.Helper()
+	ctx := context.Background()
+	hx, hy := protocol.HeadsForTest(x.c, g), protocol.HeadsForTest(y.c, g)
+	t.Logf("heads x %d y %d", len(hx), len(hy))
+	if !slices.Equal(hx, hy) {
+		t.Errorf("membership heads differ: x %d, y %d (A stored at y only)", len(hx), len(hy))
+	}
+	must(t, y.c.SetName(ctx, g, "renamed")) // y stored A: its rename names A as parent
+	tn.settle(x, y)
+	tn.waitFor("x applies y's rename", func() bool {
+		info, err := x.c.Group(ctx, g)
+		return err == nil && info.Name == "renamed"
 	})
-	fix25Check(t, g, x, y)
 }
 
 // TestFix25RefusedOverriddenStepDown — as TestFix25RefusedOverriddenLeave, m2 steps down
@@ -146,20 +185,9 @@ func TestFix25RefusedOverriddenLeave(t *testing.T) {
 // never applies at x (30 s timeout), 2 of 2 runs. After (fix25: the overridden event merged,
 // its block refused): same heads, 0 held, the rename applies.
 func TestFix25RefusedOverriddenStepDown(t *testing.T) {
-	tn, g, x, y := fix25Overridden(t, 2511, func(m2 *peer, g protocol.GroupID) error {
+	tn, g, x, y := fix25Overridden(t, 2511, false, func(m2 *peer, g protocol.GroupID) error {
 		return protocol.StepDownForTest(m2.c, g)
 	})
-	ctx := context.Background()
-	hx, hy := protocol.HeadsForTest(x.c, g), protocol.HeadsForTest(y.c, g)
-	t.Logf("heads x %d y %d", len(hx), len(hy))
-	if !slices.Equal(hx, hy) {
-		t.Errorf("membership heads differ: x %d, y %d (A stored at y only)", len(hx), len(hy))
-	}
 	fix25Check(t, g, x, y)
-	must(t, y.c.SetName(ctx, g, "renamed")) // y stored A: its rename names A as parent
-	tn.settle(x, y)
-	tn.waitFor("x applies y's rename", func() bool {
-		info, err := x.c.Group(ctx, g)
-		return err == nil && info.Name == "renamed"
-	})
+	fix25SameLog(t, tn, g, x, y)
 }
