@@ -2,6 +2,8 @@ package protocol_test
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"slices"
 	"testing"
 	"time"
@@ -31,6 +33,8 @@ func fix25Scene(t *testing.T, seed int64) (tn *testNet, a, b, m, m2, c *peer, g 
 	tn.settle()
 	m2 = tn.newClient("m2", "", imp)
 	tn.waitFor("m2 in the group", func() bool { _, err := m2.c.Group(ctx, g); return err == nil })
+	tn.settle()
+	waitSameEpoch(tn, g, a, b, m, m2)
 	must(t, a.c.AddAdmins(ctx, g, b.id, m.id))
 	tn.settle()
 	tn.waitFor("m admin at m and m2", func() bool {
@@ -41,6 +45,14 @@ func fix25Scene(t *testing.T, seed int64) (tn *testNet, a, b, m, m2, c *peer, g 
 			}
 		}
 		return true
+	}, func() string {
+		var out []string
+		for _, p := range []*peer{m, m2} {
+			info, err := p.c.Group(ctx, g)
+			_, _, pend := protocol.StoredEventsForTest(p.c, g)
+			out = append(out, fmt.Sprintf("%s: err %v admins %d status %v pending %d", p.name, err, len(info.Admins), info.Status, pend))
+		}
+		return strings.Join(out, "; ")
 	})
 	waitSameEpoch(tn, g, a, b, m, m2)
 	return tn, a, b, m, m2, c, g
