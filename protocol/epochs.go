@@ -11,6 +11,7 @@ import (
 	"unsafe"
 
 	"github.com/chorus-im/chorus/epoch"
+	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/storage"
 )
 
@@ -334,7 +335,11 @@ func (t *txn) storeSchedule(g *storage.GroupRecord, gc *groupCache, s *epoch.Sch
 		m.noteEpoch(cur.ID)
 	}
 	m.prune(s.Frontier())
-	m.pruneRefused(s)
+	var st *membership.State
+	if gc != nil {
+		st = t.stateOf(gc)
+	}
+	m.settleRefused(s, st)
 	m.keep(s)
 	if g.Schedule, err = s.MarshalBinary(); err != nil {
 		return err

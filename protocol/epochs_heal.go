@@ -102,7 +102,7 @@ func (t *txn) revokerSiblings(s *epoch.Schedule, m *epochMeta) ([]*storage.Insta
 // the rekey, with a Welcome to it, stands in for forwarding), or seeds missing for the
 // frontier.
 func (t *txn) unhealed(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, error) {
-	if departedMayCompute(s, m) || len(s.Missing()) > 0 || len(m.refused(s)) > 0 {
+	if departedMayCompute(s, m) || len(s.Missing()) > 0 || len(m.refused(s, t.stateOf(gc))) > 0 {
 		return true, nil
 	}
 	gaps, err := t.coverageGaps(gc, s, m)
@@ -118,7 +118,7 @@ func (t *txn) unhealed(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, e
 // check costs a slot hint per member installation (1000 AES blocks and lookups at 1000 ×
 // 1, about a tenth of a key event's receive, issue 13); this costs one, seldom a few.
 func (t *txn) outranked(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, error) {
-	if len(m.Uncovered) > 0 || len(s.Missing()) > 0 || departedMayCompute(s, m) || len(m.refused(s)) > 0 {
+	if len(m.Uncovered) > 0 || len(s.Missing()) > 0 || departedMayCompute(s, m) || len(m.refused(s, t.stateOf(gc))) > 0 {
 		return false, nil
 	}
 	members, err := t.memberInstalls(gc, t.stateOf(gc).Members)

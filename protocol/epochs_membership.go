@@ -45,7 +45,7 @@ func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, b *sign
 		if gaps, err = t.coverageGaps(gc, vc.s, vc.m); err != nil {
 			return nil, err
 		}
-		prev := keyEventPrev(vc.s, vc.m) // our frontier, and refused key events others hold
+		prev := keyEventPrev(vc.s, vc.m, t.stateOf(gc)) // our frontier, and refused key events others hold
 		if c.hookPrev != nil {
 			prev = c.hookPrev(prev)
 		}

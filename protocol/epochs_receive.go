@@ -144,8 +144,12 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 		return err
 	}
 	joining := joiningV2(gc)
+	departed := false // its author no member now: only an overridden event is taken (mayBeOverridden)
 	if in.Revoked || !joining && !gc.isMember(in.Account) {
-		return ErrNotMember
+		if !mayBeOverridden(t.stateOf(gc), in, kb, joining) {
+			return ErrNotMember
+		}
+		departed = true
 	}
 	if joining && (kb != nil || !createdBy(g.ChatID, in.Account)) {
 		t.claim = append([]byte("inst"), inst[:]...)
@@ -216,8 +220,19 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 		}
 		ev, ok := appliedEvent(&next, kb.Event)
 		if !ok {
-			t.claim = append([]byte("inst"), inst[:]...)
-			return errPending // not applicable yet (a parent missing)
+			// Overridden as it is merged (rule C1: its author's step-down concurrent with
+			// it): kept and stored as the rules say, its block refused (processKeyBlock;
+			// review 25, TestFix25RefusedOverriddenStepDown: the publish waited for good,
+			// the event never stored here, and a later event naming it waited too).
+			if ev, ok = overriddenEvent(&next, kb.Event); !ok {
+				if departed {
+					return ErrNotMember
+				}
+				t.claim = append([]byte("inst"), inst[:]...)
+				return errPending // not applicable yet (a parent missing)
+			}
+		} else if departed {
+			return ErrNotMember
 		}
 		if ev.From != in.Account {
 			return errForged
@@ -227,6 +242,9 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 	}
 	if err := t.putReceiverChainChange(rec, rc, &change); err != nil {
 		return err
+	}
+	if departed {
+		return t.mergeOverridden(g, gc) // its event only: the message is not stored
 	}
 	id := messageIDV2(g.ID, inst, ep.ID, h.Iteration)
 	if err := t.acceptGroupMessage(g, gc, in.Account, inst, id, gp, gp2.History...); err != nil {
@@ -261,6 +279,9 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	// was authored concurrently with it, and every member applies it, whatever it learnt
 	// first). A membership key event is judged by the membership rules (below).
 	member := st.IsMember(in.Account) // st does not change below (the event was applied before)
+	if !member && kb.Kind == epoch.KindMembership {
+		return t.refuseOverridden(g, gc, kb, in.Account)
+	}
 	if !member && (kb.Kind != epoch.KindRekey || !st.WasEverMember(in.Account)) {
 		return ErrNotMember
 	}
@@ -272,10 +293,14 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		s0 = s.Frontier()
 	}
 	var memberEv *membership.Event // a membership key event's event
+	overridden := false            // its event kept, never applied (rule C1)
 	if kb.Kind == epoch.KindMembership {
 		ev, ok := appliedEvent(t.stateOf(gc), kb.Event)
 		if !ok {
-			return errPending
+			if ev, ok = overriddenEvent(t.stateOf(gc), kb.Event); !ok {
+				return errPending
+			}
+			overridden = true
 		}
 		if ev.From != in.Account {
 			return errForged
@@ -310,10 +335,15 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		// (fmt.Errorf) only for memberCommitted to replace it.
 		committed = kb.Committed(nil)
 	}
+	if errors.Is(committed, epoch.ErrMalformed) {
+		return errForged
+	}
+	if overridden && committed == nil {
+		// Its membership event is overridden here (rule C1): its key event is never
+		// applied, as an uncommitted one; refused the same way below (spec "Frontier").
+		committed = fmt.Errorf("%w: membership key event overridden", epoch.ErrUncommitted)
+	}
 	if err := committed; err != nil {
-		if errors.Is(err, epoch.ErrMalformed) {
-			return errForged
-		}
 		if !s.Applied(kb.Event) {
 			if memberEv == nil || !member {
 				return err

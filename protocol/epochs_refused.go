@@ -51,27 +51,71 @@ func (m *epochMeta) noteRefused(s *epoch.Schedule, id epoch.ID) bool {
 	return true
 }
 
-// refused returns the ids of m.Refused that s does not know (an applied key event named
-// the others as prev: they are healed).
-func (m *epochMeta) refused(s *epoch.Schedule) []epoch.ID {
+// refusedOpen reports whether id, listed in m.Refused, is still to be named as prev by
+// our key events: s does not know it, and a member holds it in its frontier — its
+// membership event is applied (its newcomers are members), or its author is a member (an
+// older version applies its own event, whatever overrode it since). An event our state
+// keeps overridden (rule C1: its author's removal, leave or step-down concurrent with it)
+// whose author is no member is held by nobody we must reach: it is not named (review 25,
+// TestFix25RefusedOverriddenLeave: named by our heal, it was held on our word for good at
+// a member that met the removal first and never refused the block). An id our state does
+// not keep at all stays open, as before. This is the one check of "refused and open":
+// refused, refusedInstalls, keyEventPrev and settleRefused all go through it.
+func refusedOpen(s *epoch.Schedule, st *membership.State, id epoch.ID) bool {
+	if known(s, id) {
+		return false
+	}
+	if st == nil {
+		return true
+	}
+	if _, ok := appliedEvent(st, id); ok {
+		return true
+	}
+	ev, ok := overriddenEvent(st, id)
+	return !ok || st.IsMember(ev.From)
+}
+
+// overriddenEvent returns the event of st's overridden (kept, never applied) events whose
+// id is id.
+func overriddenEvent(st *membership.State, id epoch.ID) (membership.Event, bool) {
+	for i := len(st.Overridden) - 1; i >= 0; i-- {
+		if epoch.ID(st.Overridden[i].ID()) == id {
+			return st.Overridden[i], true
+		}
+	}
+	return membership.Event{}, false
+}
+
+// refused returns the ids of m.Refused still open in s and st (refusedOpen).
+func (m *epochMeta) refused(s *epoch.Schedule, st *membership.State) []epoch.ID {
 	var out []epoch.ID
 	for _, k := range m.Refused {
-		if id, ok := hexID(k); ok && !known(s, id) {
+		if id, ok := hexID(k); ok && refusedOpen(s, st, id) {
 			out = append(out, id)
 		}
 	}
 	return out
 }
 
-// pruneRefused drops from m.Refused what s knows now (storeSchedule).
-func (m *epochMeta) pruneRefused(s *epoch.Schedule) {
+// settleRefused drops from m.Refused what is no longer open (storeSchedule): ids s knows
+// now (named by an applied key event: healed), and ids refusedOpen closed for st, which s
+// then knows as refused by us (epoch.Schedule.Refuse: superseded, never applied), so that
+// a key event naming one later — a member's that applied it before the override reached
+// it — holds nothing on its author's word (we refused the block ourselves). Past epoch's
+// bounds (Refuse fails) the id is dropped all the same. st nil: only known ids go.
+func (m *epochMeta) settleRefused(s *epoch.Schedule, st *membership.State) {
 	if len(m.Refused) == 0 {
 		return
 	}
 	var keep []string // a new slice: m's may be shared with a memo's
 	for _, k := range m.Refused {
-		if id, ok := hexID(k); ok && !known(s, id) {
+		id, ok := hexID(k)
+		switch {
+		case !ok || known(s, id):
+		case refusedOpen(s, st, id):
 			keep = append(keep, k)
+		default:
+			_ = s.Refuse(id)
 		}
 	}
 	m.Refused = keep
@@ -160,9 +204,9 @@ func hexID(k string) (epoch.ID, bool) {
 // version before cycle12, or joined from a join naming it) hold it in their frontier and
 // this supersedes it there, so that they come back to the group's epoch; here it is an id
 // named as prev, never applied (its block stays refused: no cycle can close through it).
-func keyEventPrev(s *epoch.Schedule, m *epochMeta) epoch.Frontier {
+func keyEventPrev(s *epoch.Schedule, m *epochMeta, st *membership.State) epoch.Frontier {
 	prev := s.Frontier()
-	extra := m.refused(s)
+	extra := m.refused(s, st)
 	if len(extra) == 0 {
 		return prev
 	}
@@ -184,21 +228,24 @@ func keyEventPrev(s *epoch.Schedule, m *epochMeta) epoch.Frontier {
 // them its join in a Welcome — and its authors, who applied it and see nothing to heal,
 // stand aside when the designated installation is chosen.
 func (t *txn) refusedInstalls(gc *groupCache, s *epoch.Schedule, m *epochMeta) (authors, added []*storage.InstallationRecord, err error) {
-	ids := m.refused(s)
+	st := t.stateOf(gc)
+	ids := m.refused(s, st)
 	if len(ids) == 0 {
 		return nil, nil, nil
 	}
-	st := t.stateOf(gc)
 	var authorAccts, addedAccts []string
 	for _, id := range ids {
-		ev, ok := appliedEvent(st, id)
-		if !ok {
-			continue
+		ev, applied := appliedEvent(st, id)
+		if !applied {
+			var ok bool
+			if ev, ok = overriddenEvent(st, id); !ok {
+				continue
+			}
 		}
 		if st.IsMember(ev.From) && !slices.Contains(authorAccts, ev.From) {
 			authorAccts = append(authorAccts, ev.From)
 		}
-		if ev.Type == membership.MembersAdded {
+		if applied && ev.Type == membership.MembersAdded { // an overridden add added no one
 			for _, a := range ev.Members.All() {
 				if st.IsMember(a) && !slices.Contains(addedAccts, a) {
 					addedAccts = append(addedAccts, a)
@@ -229,4 +276,57 @@ func (t *txn) refusedInstalls(gc *groupCache, s *epoch.Schedule, m *epochMeta) (
 		return nil, nil, err
 	}
 	return authors, added, nil
+}
+
+// mayBeOverridden reports whether a publish of installation in, whose account is no member
+// of st now, is opened all the same: a membership key event (kb) of an account once a
+// member, not revoked. Its event is taken only if the rules keep it overridden (rule C1:
+// made concurrently with its author's removal or leave; openGroupMessageV2), and nothing
+// else of the publish: the rules say such an event is kept, stored and sent, and a member
+// that met the departure first dropped it unopened (review 25,
+// TestFix25RefusedOverriddenLeave: its log lacked the event, so a later event naming it as
+// parent waited there for good, and a heal that named it — made where it was applied
+// before the departure came — was held on the healer's word for good).
+func mayBeOverridden(st *membership.State, in *storage.InstallationRecord, kb *epoch.KeyBlock, joining bool) bool {
+	return !in.Revoked && !joining && kb != nil && kb.Kind == epoch.KindMembership && st.WasEverMember(in.Account)
+}
+
+// mergeOverridden stores the membership change of the update openGroupMessageV2 merged
+// for a departed author's overridden event (mayBeOverridden); the message is not stored.
+func (t *txn) mergeOverridden(g *storage.GroupRecord, gc *groupCache) error {
+	u := t.updated
+	t.updated, t.decoded = nil, nil
+	next := u.next
+	boundPending(&next)
+	return t.applyMembership(g, gc, next, nil, false)
+}
+
+// refuseOverridden settles membership key block kb of account, no member now: if its event
+// is one our state keeps overridden (rule C1), it is never applied here and s knows it as
+// refused by us (releaseRefused if a key event named it first, else Schedule.Refuse), so a
+// heal that named it where it applied before the override holds nothing on its author's
+// word. One id per overridden event our log keeps. Any other is ErrNotMember, as before.
+func (t *txn) refuseOverridden(g *storage.GroupRecord, gc *groupCache, kb *epoch.KeyBlock, account string) error {
+	ev, ok := overriddenEvent(t.stateOf(gc), kb.Event)
+	if !ok || ev.From != account {
+		return ErrNotMember
+	}
+	s, m, err := t.loadV2(g)
+	if err != nil {
+		return err
+	}
+	if s.Applied(kb.Event) {
+		return nil
+	}
+	changed := releaseRefused(s, kb.Event)
+	if !changed && !known(s, kb.Event) {
+		changed = s.Refuse(kb.Event) == nil
+	}
+	if !changed {
+		return nil
+	}
+	if err := t.storeSchedule(g, gc, s, m); err != nil {
+		return err
+	}
+	return t.PutGroupState(g)
 }

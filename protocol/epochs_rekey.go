@@ -240,7 +240,7 @@ func (t *txn) rekeyV2Seed(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 	if _, err := io.ReadFull(c.rand, seed[:]); err != nil {
 		return nil, seed, epoch.ID{}, err
 	}
-	prev := keyEventPrev(s, m) // our frontier, and refused key events others hold
+	prev := keyEventPrev(s, m, t.stateOf(gc)) // our frontier, and refused key events others hold
 	published := prev
 	if c.hookRekeyPrev != nil {
 		published = c.hookRekeyPrev(slices.Clone(prev))

@@ -41,7 +41,11 @@ func RefusedForTest(c *Client, g GroupID) (listed, open int) {
 		if err != nil {
 			return err
 		}
-		listed, open = len(m.Refused), len(m.refused(s))
+		_, gc, err := t.group(g)
+		if err != nil {
+			return err
+		}
+		listed, open = len(m.Refused), len(m.refused(s, t.stateOf(gc)))
 		return nil
 	})
 	if err != nil {
