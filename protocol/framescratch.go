@@ -11,6 +11,9 @@ import (
 // parsed as a view over it, epoch.ParseKeyBlockView, with no slots of its own).
 type frameScratch struct {
 	frame []byte
+	// hints holds the slot hints of the frame's key block, kept by its parse
+	// (parseKeyBlock: one pass over the slots); sized on the first block parsed.
+	hints []byte
 }
 
 // framePool lends frame scratches to the receive of large group frames: a key block frame
@@ -62,7 +65,26 @@ func openFrameV2Into(gc *groupCache, payload []byte, sc *frameScratch) (*wire.Fr
 // parseKeyBlock parses the key block of f, a frame of group g, as a view: its slots stay
 // in the frame (72 KB of slots at 1000 installations were materialised per key event,
 // and allocated anew after each collection emptied the frame pool, issue 13); a receiver
-// reads only its own slot (Find) and the hints (blockHintList).
+// reads only its own slot (Find) and the hints (blockHintList). A frame opened into a
+// lent scratch keeps its block's hints in the scratch, gathered by the parse's one pass
+// over the slots (epoch.ParseKeyBlockViewHints): Find and AppendHints then read them
+// instead of walking the slots again; the first block a scratch meets is parsed without
+// (the buffer is sized then, not grown slot by slot).
 func (t *txn) parseKeyBlock(g epoch.ID, f *wire.FrameV2) (*epoch.KeyBlock, error) {
-	return epoch.ParseKeyBlockView(g, f.Block)
+	if t.pre == nil || t.pre.scratch == nil || t.pre.f2 != f {
+		return epoch.ParseKeyBlockView(g, f.Block)
+	}
+	sc := t.pre.scratch
+	if sc.hints == nil {
+		kb, err := epoch.ParseKeyBlockView(g, f.Block)
+		if err == nil {
+			sc.hints = make([]byte, 0, kb.SlotCount()*epoch.HintSize)
+		}
+		return kb, err
+	}
+	kb, hints, err := epoch.ParseKeyBlockViewHints(g, f.Block, sc.hints)
+	if cap(hints) > cap(sc.hints) {
+		sc.hints = hints[:0]
+	}
+	return kb, err
 }
