@@ -273,11 +273,7 @@ func (s *orderedSet) remove(it string) {
 			return
 		}
 		items := make([]string, 0, s.base.Len()-1)
-		for j := range s.base.Len() {
-			if j != i {
-				items = append(items, s.base.Key(j))
-			}
-		}
+		items = s.base.appendKeys(s.base.appendKeys(items, 0, i), i+1, s.base.Len())
 		s.items, s.shared, s.base, s.foundKey = items, false, Members{}, ""
 		return
 	}
