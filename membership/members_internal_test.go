@@ -171,7 +171,7 @@ func BenchmarkMembersDropped(b *testing.B) {
 					dropped = append(dropped, i)
 				}
 			}
-			if j != 999 {
+			if j != 999 || len(dropped) != 1 {
 				b.Fatal(j)
 			}
 		}
