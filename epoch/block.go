@@ -70,6 +70,9 @@ type KeyBlock struct {
 	view  bool
 	enc   []byte
 	count int
+	// hints: the slots' hints in slot order (count × HintSize bytes) when the view was
+	// parsed by ParseKeyBlockViewHints, aliasing the buffer its caller lent; nil otherwise.
+	hints []byte
 }
 
 // NewRekey returns the header of a rekey by author with the given prev frontier and no

@@ -49,4 +49,19 @@ func BenchmarkKeyBlockFind(b *testing.B) {
 			hints = p.AppendHints(hints[:0])
 		}
 	})
+	b.Run("view+hints", func(b *testing.B) {
+		b.ReportAllocs()
+		lent := make([]byte, 0, 1000*HintSize)
+		for range b.N {
+			p, kept, err := ParseKeyBlockViewHints(g, enc, lent)
+			if err != nil {
+				b.Fatal(err)
+			}
+			lent = kept
+			if _, ok := p.Find(h); !ok {
+				b.Fatal("not found")
+			}
+			hints = p.AppendHints(hints[:0])
+		}
+	})
 }

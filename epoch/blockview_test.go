@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"reflect"
 	"testing"
+	"unsafe"
 )
 
 // sameView reports how view (ParseKeyBlockView) differs from b (ParseKeyBlock) of the
@@ -15,7 +16,7 @@ func sameView(view, b *KeyBlock, enc []byte, absent [HintSize]byte) string {
 	}
 	x, y := *view, *b
 	x.Slots, y.Slots = nil, nil
-	x.view, x.enc, x.count = false, nil, 0
+	x.view, x.enc, x.count, x.hints = false, nil, 0, nil
 	if !reflect.DeepEqual(x, y) {
 		return "headers differ"
 	}
@@ -75,10 +76,28 @@ func TestParseKeyBlockView(t *testing.T) {
 	if d := sameView(view, full, enc, [HintSize]byte{0xff}); d != "" {
 		t.Fatal(d)
 	}
+	slotBytes := uint64(len(full.Slots)) * uint64(reflect.TypeFor[Slot]().Size())
+	// With its hints kept (one pass): the same block, its hints the lent buffer's.
+	lent := make([]byte, 0, 1000*HintSize)
+	withHints, hints, err := ParseKeyBlockViewHints(g, enc, lent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := sameView(withHints, full, enc, [HintSize]byte{0xff}); d != "" {
+		t.Fatal("with hints: " + d)
+	}
+	if !bytes.Equal(hints, full.AppendHints(nil)) || unsafe.SliceData(hints) != unsafe.SliceData(lent) {
+		t.Fatal("the hints returned are not the block's, in the lent buffer")
+	}
+	if n := bytesAllocated(func() { _, _, _ = ParseKeyBlockViewHints(g, enc, lent) }); n > slotBytes/10 {
+		t.Errorf("a view's parse with a lent hint buffer allocated %d bytes", n)
+	}
+	if s, ok := withHints.Find(b.Slots[300].Hint); !ok || !bytes.Equal(s.Message, b.Slots[300].Message) {
+		t.Fatal("with hints: the first of two slots with one hint is not the one found")
+	}
 	if s, ok := view.Find(b.Slots[300].Hint); !ok || !bytes.Equal(s.Message, b.Slots[300].Message) {
 		t.Fatal("the first of two slots with one hint is not the one found")
 	}
-	slotBytes := uint64(len(full.Slots)) * uint64(reflect.TypeFor[Slot]().Size())
 	if n := bytesAllocated(func() { _, _ = ParseKeyBlockView(g, enc) }); n > slotBytes/10 {
 		t.Errorf("a view's parse allocated %d bytes (the slots take %d)", n, slotBytes)
 	}
@@ -95,6 +114,10 @@ func TestParseKeyBlockView(t *testing.T) {
 		v, err2 := ParseKeyBlockView(g, enc)
 		if err1 == nil || err2 == nil || err1.Error() != err2.Error() || v != nil {
 			t.Fatalf("%s: ParseKeyBlock %v, ParseKeyBlockView %v", what, err1, err2)
+		}
+		v, _, err3 := ParseKeyBlockViewHints(g, enc, nil)
+		if err3 == nil || err3.Error() != err1.Error() || v != nil {
+			t.Fatalf("%s: ParseKeyBlock %v, ParseKeyBlockViewHints %v", what, err1, err3)
 		}
 	}
 	for _, n := range []int{0, 1, b.HeaderSize() - 1} {

@@ -391,6 +391,9 @@ func FuzzParseKeyBlockView(f *testing.F) {
 		if (err == nil) != (verr == nil) || err != nil && err.Error() != verr.Error() {
 			t.Fatalf("view: %v, ParseKeyBlock: %v", verr, err)
 		}
+		if _, _, herr := ParseKeyBlockViewHints(g, data, nil); err != nil && (herr == nil || herr.Error() != err.Error()) {
+			t.Fatalf("view with hints: %v, ParseKeyBlock: %v", herr, err)
+		}
 		if !bytes.Equal(in, data) {
 			t.Fatal("parse modified its input")
 		}
@@ -404,6 +407,18 @@ func FuzzParseKeyBlockView(f *testing.F) {
 		copy(absent[:], data)
 		if d := sameView(v, b, data, absent); d != "" {
 			t.Fatal(d)
+		}
+		// The one-pass parse that keeps the hints (ParseKeyBlockViewHints), into a lent
+		// buffer holding stale bytes: the same block, its hints b's.
+		vh, hints, herr := ParseKeyBlockViewHints(g, data, bytes.Repeat([]byte{0xee}, 3*HintSize))
+		if herr != nil {
+			t.Fatalf("with hints: %v, ParseKeyBlock: nil", herr)
+		}
+		if !bytes.Equal(hints, b.AppendHints(nil)) {
+			t.Fatal("with hints: hints differ")
+		}
+		if d := sameView(vh, b, data, absent); d != "" {
+			t.Fatal("with hints: " + d)
 		}
 	})
 }

@@ -218,6 +218,13 @@ func (l Members) Equal(o Members) bool {
 	case l.ids != nil && o.ids != nil && unsafe.SliceData(l.ids) == unsafe.SliceData(o.ids),
 		l.ptrs != nil && o.ptrs != nil && unsafe.SliceData(l.ptrs) == unsafe.SliceData(o.ptrs):
 		return true
+	case l.ptrs != nil && o.ptrs != nil: // by pointer first, as Dropped
+		for i, p := range l.ptrs {
+			if q := o.ptrs[i]; q != p && *q != *p {
+				return false
+			}
+		}
+		return true
 	}
 	for i := range n {
 		if l.Key(i) != o.Key(i) {
@@ -225,6 +232,51 @@ func (l Members) Equal(o Members) bool {
 		}
 	}
 	return true
+}
+
+// Dropped walks o beside l in order and returns the indices in l of the ids o does not
+// match there (appended to dst) and the number of o's ids matched: when matched ==
+// l.Len()-len(dropped), o is l without the dropped ids, in l's order, followed by the
+// o.Len()-matched others. Key by key as the walk `o.Key(j) == l.Key(i)` would; two lists
+// of pointers compare by pointer first (a state's lists share their keys: no key is read,
+// and no Members is copied per id — issue 13: three such walks over a 1000-member list
+// were ≈ 3 % of a key event's receive).
+func (l Members) Dropped(o Members, dst []int) (dropped []int, matched int) {
+	j := 0
+	if l.ptrs != nil && o.ptrs != nil {
+		b := o.ptrs
+		for i, p := range l.ptrs {
+			if j < len(b) && (b[j] == p || *b[j] == *p) {
+				j++
+			} else {
+				dst = append(dst, i)
+			}
+		}
+		return dst, j
+	}
+	for i := range l.Len() {
+		if j < o.Len() && o.Key(j) == l.Key(i) {
+			j++
+		} else {
+			dst = append(dst, i)
+		}
+	}
+	return dst, j
+}
+
+// appendKeys appends the keys (Key) of ids lo to hi-1 to dst: for a list of pointers in
+// one loop that neither reads the keys nor copies l per id.
+func (l Members) appendKeys(dst []string, lo, hi int) []string {
+	if l.ptrs != nil {
+		for _, p := range l.ptrs[lo:hi] {
+			dst = append(dst, unsafe.String((*byte)(unsafe.Pointer(p)), keyLength))
+		}
+		return dst
+	}
+	for i := lo; i < hi; i++ {
+		dst = append(dst, l.Key(i))
+	}
+	return dst
 }
 
 // keyList returns the internal ids as a slice: the list's own, or, for a list of keys, a

@@ -180,13 +180,10 @@ func Diff(old, new State) Changes {
 // finds it (checked: an appended item must not be one the walk took as dropped); anything
 // else takes maps.
 func setDiff(a, b Members) (onlyA, onlyB []string) {
-	j := 0
-	for i := range a.Len() {
-		if x := a.Key(i); j < b.Len() && b.Key(j) == x {
-			j++
-		} else {
-			onlyA = append(onlyA, x)
-		}
+	var buf [4]int
+	dropped, j := a.Dropped(b, buf[:0])
+	for _, i := range dropped {
+		onlyA = append(onlyA, a.Key(i))
 	}
 	if len(onlyA)*(b.Len()-j) > 1024 {
 		return minus(a, b), minus(b, a)
@@ -276,11 +273,7 @@ func (s *orderedSet) remove(it string) {
 			return
 		}
 		items := make([]string, 0, s.base.Len()-1)
-		for j := range s.base.Len() {
-			if j != i {
-				items = append(items, s.base.Key(j))
-			}
-		}
+		items = s.base.appendKeys(s.base.appendKeys(items, 0, i), i+1, s.base.Len())
 		s.items, s.shared, s.base, s.foundKey = items, false, Members{}, ""
 		return
 	}

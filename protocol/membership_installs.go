@@ -207,18 +207,16 @@ func (mi *memberInstalls) withoutInOrder(accounts membership.Members) *memberIns
 	if mi.of != nil || len(mi.revoked) > 0 || len(mi.ids) != mi.accounts.Len() {
 		return nil
 	}
-	ids := make([]InstallationID, 0, accounts.Len())
-	j, from := 0, 0 // from: the first id not copied yet
-	for i := range mi.accounts.Len() {
-		if j < accounts.Len() && accounts.Key(j) == mi.accounts.Key(i) {
-			j++
-			continue
-		}
-		ids = append(ids, mi.ids[from:i]...)
-		from = i + 1
-	}
+	var buf [4]int
+	dropped, j := mi.accounts.Dropped(accounts, buf[:0])
 	if j != accounts.Len() {
 		return nil
+	}
+	ids := make([]InstallationID, 0, accounts.Len())
+	from := 0 // the first id not copied yet
+	for _, i := range dropped {
+		ids = append(ids, mi.ids[from:i]...)
+		from = i + 1
 	}
 	ids = append(ids, mi.ids[from:]...)
 	return &memberInstalls{gen: mi.gen, accounts: accounts, ids: ids}
@@ -308,16 +306,8 @@ func membersAfter(idx memberIndex, old, next membership.Members) memberIndex {
 	if len(idx) != old.Len() || old.Len() == 0 {
 		return indexOf(next)
 	}
-	pos := make([]int32, old.Len()) // the position in next of each of old's members, or -1
-	j := 0
-	for i := range pos {
-		if j < next.Len() && next.Key(j) == old.Key(i) {
-			pos[i] = int32(j)
-			j++
-		} else {
-			pos[i] = -1
-		}
-	}
+	var buf [4]int
+	dropped, j := old.Dropped(next, buf[:0]) // old's members not in next, by index
 	if j == old.Len() && j == next.Len() {
 		return idx
 	}
@@ -326,8 +316,9 @@ func membersAfter(idx memberIndex, old, next membership.Members) memberIndex {
 	}
 	out := make(memberIndex, 0, next.Len())
 	for _, i := range idx {
-		if p := pos[i]; p >= 0 {
-			out = append(out, p)
+		// Its position in next: i less the members dropped before it (none dropped at i).
+		if k, found := slices.BinarySearch(dropped, int(i)); !found {
+			out = append(out, i-int32(k))
 		}
 	}
 	for p := j; p < next.Len(); p++ {
