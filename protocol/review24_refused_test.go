@@ -1,6 +1,7 @@
 package protocol_test
 
 import (
+	"bytes"
 	"context"
 	"slices"
 	"testing"
@@ -89,6 +90,34 @@ func TestReview24RefusedHeldAuthorLeft(t *testing.T) {
 			if all > baseAll {
 				t.Errorf("%s: b holds %d more ids on a member's word after M: refused M spent from the healer's budget for good",
 					mode, all-baseAll)
+			}
+			// fix28: the same state as the block-first order — M known as refused (never
+			// applied, not in the frontier, not our epoch), its seed kept for opening.
+			kept, applied, known, inFrontier := protocol.KeptForTest(b.c, g)
+			_, _, current := protocol.EpochInfo(b.c, g)
+			var refusedKept []int // kept seeds of events never applied: M's only
+			for i := range kept {
+				if !applied[i] {
+					refusedKept = append(refusedKept, i)
+				}
+			}
+			t.Logf("%s: b keeps %d seeds: applied %v known %v in frontier %v", mode, len(kept), applied, known, inFrontier)
+			if len(refusedKept) != 1 || !known[refusedKept[0]] || inFrontier[refusedKept[0]] || current == kept[refusedKept[0]] {
+				t.Errorf("%s: b keeps %d seeds of events never applied (want 1, M's: known as refused, not in the frontier, not the current epoch)",
+					mode, len(refusedKept))
+			}
+			// A departed author's blocks replayed (the whole topic again, M's publish
+			// last and first) gain nothing: b's state does not change.
+			sched, meta, err := protocol.KeysForTest(b.c, g)
+			must(t, err)
+			for i := range envs { // replay markers bypassed
+				err := protocol.DispatchForTest(b.c, envs[i].Topic, envs[i].Payload)
+				t.Logf("%s: envelope %d replayed: %v", mode, i, err)
+			}
+			sched2, meta2, err := protocol.KeysForTest(b.c, g)
+			must(t, err)
+			if !bytes.Equal(sched, sched2) || !bytes.Equal(meta, meta2) {
+				t.Errorf("%s: replaying the topic's envelopes changed b's key schedule or meta", mode)
 			}
 		})
 	}
