@@ -26,8 +26,16 @@ import (
 // Measured (main fb7f261): "heal-first" fails — b holds 1 id (M) on a's word for good, 4 of 4
 // runs (3 plain, 1 -race); "block-first" passes 4 of 4 (0 held: noteRefused, then refuseNamed). Both end
 // with unseen 1. A removal of M's author would take the same path (not run: m is an admin).
+// fix28: passes (refusedDeparted: M's block refused as while m was a member). Both modes
+// also assert b keeps one seed of an event never applied (M's: known as refused, not in the
+// frontier, not the current epoch) and that the topic's envelopes replayed without their
+// replay markers leave b's schedule and meta bytes unchanged. "heal-first-removal": m
+// steps down (an admin removes no admin) and a removes it (R, a membership key event
+// naming M as parent) instead of L — passes before the fix too: R's publish waits as a
+// whole envelope for M (not among the membership layer's pending events), so M's block is
+// met while m is a member still.
 func TestReview24RefusedHeldAuthorLeft(t *testing.T) {
-	for _, mode := range []string{"block-first", "heal-first"} {
+	for _, mode := range []string{"block-first", "heal-first", "heal-first-removal"} {
 		t.Run(mode, func(t *testing.T) {
 			tn, a, b, m, c, g := review20Scene(t, 2411)
 			ctx := context.Background()
@@ -53,7 +61,18 @@ func TestReview24RefusedHeldAuthorLeft(t *testing.T) {
 			})
 			tn.settle(a, m, c)
 			protocol.SetMemberUncommittedForTest(m.c, false)
-			must(t, m.c.Leave(ctx, g)) // L: m, M's author, is no member from now on
+			if mode == "heal-first-removal" {
+				// R: m removed by an admin (fix28); an admin removes no admin: m steps down first
+				must(t, protocol.StepDownForTest(m.c, g))
+				tn.settle(a, m, c)
+				tn.waitFor("m no admin at a", func() bool {
+					ia, err := a.c.Group(ctx, g)
+					return err == nil && !slices.Contains(ia.Admins, m.id)
+				})
+				must(t, a.c.RemoveMembers(ctx, g, m.id))
+			} else {
+				must(t, m.c.Leave(ctx, g)) // L: m, M's author, is no member from now on
+			}
 			tn.settle(a, m, c)
 			tn.waitFor("m removed at a", func() bool {
 				ia, err := a.c.Group(ctx, g)
@@ -64,12 +83,12 @@ func TestReview24RefusedHeldAuthorLeft(t *testing.T) {
 			if len(envs) < 3 {
 				t.Fatalf("setup: %d envelopes on the group topic since M, want M's, the heal's, the removal's", len(envs))
 			}
-			if mode == "heal-first" {
+			if mode != "block-first" {
 				envs = append(envs[1:], envs[0]) // M's publish last
 			}
 			protocol.ReceiveLiveForTest(b.c, slices.Clone(envs[:len(envs)-1]))
 			onABefore, _, _ := protocol.HeldForTest(b.c, g, a.id)
-			if mode == "heal-first" && onABefore != baseOnA+1 {
+			if mode != "block-first" && onABefore != baseOnA+1 {
 				t.Fatalf("setup: before M's publish b holds %d on a's word (base %d): the heal naming M did not come first", onABefore, baseOnA)
 			}
 			protocol.ReceiveLiveForTest(b.c, slices.Clone(envs[len(envs)-1:]))
