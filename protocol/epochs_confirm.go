@@ -5,6 +5,7 @@ package protocol
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 
 	"github.com/chorus-im/chorus/epoch"
@@ -56,7 +57,13 @@ func (t *txn) refuseSeed(group GroupID, event epoch.ID, author *storage.Installa
 // seed for everyone made every member rekey at once, block after block
 // (TestKeyConfirmAmplification): a repeat now costs the group one rekey, and a member it
 // targets alone rekeys before its next send. The rekey is sealed under our newest live
-// epoch. If it cannot be made now, the missing seed still makes us rekey before we send.
+// epoch. If the rekey fails (its key block's outbox write, a session's error) the error is
+// returned: rekeyV2 stores our new key event before it queues the block, and the heal's
+// transaction (its own: healAfter) must roll back rather than commit a frontier holding an
+// event no one else will get — we would seal our next messages under an epoch nobody
+// holds (fix 28, TestFix28RefusedSeedHealWriteFails). The failed heal backs off and is
+// tried again with the refusal it was for (healFailed); the missing seed still makes us
+// rekey before we send.
 func (t *txn) healRefused(g *storage.GroupRecord, gc *groupCache, s *epoch.Schedule, m *epochMeta) error {
 	var first []InstallationID
 	var authors []*storage.InstallationRecord
@@ -84,8 +91,7 @@ func (t *txn) healRefused(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 	}
 	outs, err := t.rekeyV2(g, gc, s, m, nil, nil)
 	if err != nil {
-		t.c.log.Warn("rekey after a refused seed failed; rekeying before the next send", "group", g.ID.String()[:8], "err", err)
-		return nil
+		return fmt.Errorf("protocol: rekey after a refused seed: %w", err)
 	}
 	t.sends = append(t.sends, outs...)
 	if len(first) > 0 {

@@ -412,12 +412,15 @@ func (c *Client) healDue(ctx context.Context) {
 	c.mu.Unlock()
 	for _, id := range due {
 		var frontier [32]byte // the frontier of the state looked at (healRetry's)
+		var refused []refusal // a failed heal's refused seeds (healFailed), tried again
 		err := c.tx(ctx, func(t *txn) error {
 			t.healing = true
 			gc := t.c.groups[id]
 			if gc == nil {
 				return nil
 			}
+			refused = t.c.healRetry[id].refused
+			t.refused = append(t.refused, refused...)
 			g, err := t.GroupState(id)
 			if err != nil {
 				return err
@@ -437,7 +440,7 @@ func (c *Client) healDue(ctx context.Context) {
 		})
 		c.mu.Lock()
 		if err != nil {
-			c.healFailed(id, frontier, err)
+			c.healFailed(id, frontier, err, refused)
 		} else {
 			delete(c.healRetry, id)
 		}
@@ -455,6 +458,7 @@ type healBackoff struct {
 	fails    int
 	next     time.Time
 	frontier [32]byte
+	refused  []refusal // the seeds refused the failed heal was for (healRefused)
 }
 
 // dropStaleRetry drops, once the transaction commits, group id's healRetry entry unless

@@ -53,6 +53,12 @@ func (c *Client) healAfter(ctx context.Context, q healQueue) []*storage.OutboxRe
 	var sends []*storage.OutboxRecord
 	for i, id := range q.ids {
 		var frontier [32]byte
+		var refused []refusal // the seeds refused in group id: kept for a failed heal's retry
+		for _, r := range q.refused {
+			if r.group == id {
+				refused = append(refused, r)
+			}
+		}
 		t, err := c.runTx(ctx, func(t *txn) error {
 			t.healing = true
 			gc := t.c.groups[id]
@@ -69,16 +75,12 @@ func (c *Client) healAfter(ctx context.Context, q healQueue) []*storage.OutboxRe
 			if r, ok := t.c.healRetry[id]; ok && r.frontier == frontier && t.c.now().Before(r.next) {
 				return nil // backing off after a failed heal of this state: healDue tries again
 			}
-			for _, r := range q.refused {
-				if r.group == id {
-					t.refused = append(t.refused, r)
-				}
-			}
+			t.refused = append(t.refused, refused...)
 			return t.healV2(g, gc, false)
 		})
 		if err != nil {
 			c.log.Warn("heal failed: the transaction that needed it stands; tried again later", "group", id.String()[:8], "err", err)
-			c.healFailed(id, frontier, err)
+			c.healFailed(id, frontier, err, refused)
 			if errors.Is(err, errStore) || errors.Is(err, ErrInternal) {
 				// The caches may disagree with the store: rebuilt before the next
 				// transaction, whose healScan looks at every group, these left too.
@@ -126,13 +128,20 @@ func (t *txn) healFrontier(g *storage.GroupRecord) ([32]byte, error) {
 }
 
 // healFailed records a failed heal of group id's state of frontier: tried again by
-// healDue after the heal grace, doubling with each failure in a row (healRetryPause).
+// healDue after the heal grace, doubling with each failure in a row (healRetryPause),
+// with the seeds refused that it healed (healRefused: without them the retry took the
+// missing seed for one its sender repeats, and waited for our next send).
 // Called with c.mu held.
-func (c *Client) healFailed(id GroupID, frontier [32]byte, err error) {
+func (c *Client) healFailed(id GroupID, frontier [32]byte, err error, refused []refusal) {
 	now := c.now()
 	r := c.healRetry[id]
 	if r.frontier != frontier {
 		r = healBackoff{frontier: frontier} // another state's failures: not this one's
+	}
+	for _, x := range refused {
+		if !slices.Contains(r.refused, x) {
+			r.refused = append(r.refused, x)
+		}
 	}
 	r.fails++
 	r.next = now.Add(healRetryPause(c.retryGrace(), r.fails))

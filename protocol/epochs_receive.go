@@ -95,6 +95,10 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) (er
 			// (a heal's recent events) from an installation no longer a member: the
 			// message is not stored, the block is judged by the rekey authority rule
 			// (processKeyBlock), as it would be alone.
+		case errors.Is(err, ErrNotMember) && kb != nil && kb.Kind == epoch.KindMembership && !joiningV2(gc) && t.departedApplied(gc, kb):
+			// A membership key event applied before its publish came (with another's
+			// history), its author gone since: the message is not stored, the block is
+			// judged as processKeyBlock judges it whichever came first (refusedDeparted).
 		case err != nil:
 			return err
 		}
@@ -279,10 +283,14 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	// was authored concurrently with it, and every member applies it, whatever it learnt
 	// first). A membership key event is judged by the membership rules (below).
 	member := st.IsMember(in.Account) // st does not change below (the event was applied before)
+	departedAuthor := false           // a membership key event applied, its author gone since (refusedDeparted)
 	if !member && kb.Kind == epoch.KindMembership {
-		return t.refuseOverridden(g, gc, kb, in.Account)
+		if !refusedDeparted(st, kb, in) {
+			return t.refuseOverridden(g, gc, kb, in.Account)
+		}
+		departedAuthor = true
 	}
-	if !member && (kb.Kind != epoch.KindRekey || !st.WasEverMember(in.Account)) {
+	if !member && !departedAuthor && (kb.Kind != epoch.KindRekey || !st.WasEverMember(in.Account)) {
 		return ErrNotMember
 	}
 	var departs bool
@@ -345,7 +353,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	}
 	if err := committed; err != nil {
 		if !s.Applied(kb.Event) {
-			if memberEv == nil || !member {
+			if memberEv == nil || !member && !departedAuthor {
 				return err
 			}
 			// Its membership change applied: the members that applied the event (an
@@ -373,9 +381,12 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 				t.healLater(g.ID)
 			}
 			c.log.Debug("uncommitted key event refused", "group", g.ID.String()[:8], "event", shortID(kb.Event),
-				"author", author.String()[:8], "refused", len(m.Refused), "seed kept", kept)
+				"author", author.String()[:8], "refused", len(m.Refused), "seed kept", kept, "author departed", departedAuthor)
 			return nil
 		}
+	}
+	if departedAuthor {
+		return ErrNotMember // a committed (or applied) event of an author no member: as before
 	}
 	if !member {
 		if departed, err := t.departedIn(gc, st, s, kb, in.Account, nil); err != nil {

@@ -330,3 +330,31 @@ func (t *txn) refuseOverridden(g *storage.GroupRecord, gc *groupCache, kb *epoch
 	}
 	return t.PutGroupState(g)
 }
+
+// refusedDeparted reports whether membership key block kb of installation in, whose
+// account is no member of st now, is judged as if its author were still a member: its
+// event is applied in st (it was a member when it made it: the departure came after, as
+// the same publish's pending leave or removal applied with it), its author not revoked
+// and once a member. processKeyBlock then refuses it only as it refuses a member's
+// uncommitted event — noteRefused, releaseRefused, keepRefused: never applied, never our
+// epoch — and a committed one stays ErrNotMember, as before. Before, such a block was
+// ErrNotMember at once: a member that met a heal naming the event before its publish, and
+// its author's leave applying with it, held the id on the healer's word for good (review
+// 24, TestReview24RefusedHeldAuthorLeft), while the block-first order knew it as refused.
+// An event st does not apply (never applied, or overridden: refuseOverridden) gains
+// nothing here: a departed author's blocks replayed from history change nothing else.
+func refusedDeparted(st *membership.State, kb *epoch.KeyBlock, in *storage.InstallationRecord) bool {
+	if in.Revoked || kb.Kind != epoch.KindMembership || !st.WasEverMember(in.Account) {
+		return false
+	}
+	ev, ok := appliedEvent(st, kb.Event)
+	return ok && ev.From == in.Account && ev.EpochPrev == nil && ev.Type != membership.ChatCreated
+}
+
+// departedApplied reports whether membership key block kb, whose publish's message was
+// refused as its author's (no member now), is one refusedDeparted judges: its event
+// applied here before the publish came.
+func (t *txn) departedApplied(gc *groupCache, kb *epoch.KeyBlock) bool {
+	in, err := t.installationView(InstallationID(kb.Author))
+	return err == nil && refusedDeparted(t.stateOf(gc), kb, in)
+}
