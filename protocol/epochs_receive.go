@@ -226,7 +226,7 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 		if !ok {
 			// Overridden as it is merged (rule C1: its author's step-down concurrent with
 			// it): kept and stored as the rules say, its block refused (processKeyBlock;
-			// review 25, TestFix25RefusedOverriddenStepDown: the publish waited for good,
+			// fix 25, TestFix25RefusedOverriddenStepDown: the publish waited for good,
 			// the event never stored here, and a later event naming it waited too).
 			if ev, ok = overriddenEvent(&next, kb.Event); !ok {
 				if departed {

@@ -56,7 +56,7 @@ func (m *epochMeta) noteRefused(s *epoch.Schedule, id epoch.ID) bool {
 // membership event is applied (its newcomers are members), or its author is a member (an
 // older version applies its own event, whatever overrode it since). An event our state
 // keeps overridden (rule C1: its author's removal, leave or step-down concurrent with it)
-// whose author is no member is held by nobody we must reach: it is not named (review 25,
+// whose author is no member is held by nobody we must reach: it is not named (fix 25,
 // TestFix25RefusedOverriddenLeave: named by our heal, it was held on our word for good at
 // a member that met the removal first and never refused the block). An id our state does
 // not keep at all stays open, as before. This is the one check of "refused and open":
@@ -283,7 +283,7 @@ func (t *txn) refusedInstalls(gc *groupCache, s *epoch.Schedule, m *epochMeta) (
 // member, not revoked. Its event is taken only if the rules keep it overridden (rule C1:
 // made concurrently with its author's removal or leave; openGroupMessageV2), and nothing
 // else of the publish: the rules say such an event is kept, stored and sent, and a member
-// that met the departure first dropped it unopened (review 25,
+// that met the departure first dropped it unopened (fix 25,
 // TestFix25RefusedOverriddenLeave: its log lacked the event, so a later event naming it as
 // parent waited there for good, and a heal that named it — made where it was applied
 // before the departure came — was held on the healer's word for good).
