@@ -284,6 +284,11 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	// first). A membership key event is judged by the membership rules (below).
 	member := st.IsMember(in.Account) // st does not change below (the event was applied before)
 	departedAuthor := false           // a membership key event applied, its author gone since (refusedDeparted)
+	if !member && kb.Kind == epoch.KindMembership && t.departedAfter(gc, st, kb, in) {
+		// A committed event applied, its author departed causally after it: it was a
+		// member when it made it; the block is applied as in the block-first order.
+		member = true
+	}
 	if !member && kb.Kind == epoch.KindMembership {
 		if !refusedDeparted(st, kb, in) {
 			return t.refuseOverridden(g, gc, kb, in.Account)

@@ -356,5 +356,50 @@ func refusedDeparted(st *membership.State, kb *epoch.KeyBlock, in *storage.Insta
 // applied here before the publish came.
 func (t *txn) departedApplied(gc *groupCache, kb *epoch.KeyBlock) bool {
 	in, err := t.installationView(InstallationID(kb.Author))
-	return err == nil && refusedDeparted(t.stateOf(gc), kb, in)
+	if err != nil {
+		return false
+	}
+	st := t.stateOf(gc)
+	return refusedDeparted(st, kb, in) || t.departedAfter(gc, st, kb, in)
+}
+
+// departedAfter reports whether membership key block kb of installation in, whose account
+// is no member of st now, carries a COMMITTED event (field 103) applied in st whose
+// author departed causally after it: some departure of its account (a MEMBER_REMOVED
+// naming it, its leave included) holds the event in its causal past, and every other one
+// is in the event's own causal past (a departure before it, re-added since) — none is
+// concurrent with it. Its author was a member when it made the event, as the rekey
+// authority rule judges a departed author's rekey (departedIn): processKeyBlock then
+// applies the block as it does in the block-first order (review 25,
+// TestReview25CommittedDepartedWelcome: a member's Welcome carried the event, the leave and
+// the heal naming it before the block; refused, the event never entered our schedule and
+// its prev stayed in our frontier beside the heal, an epoch of our own for good). Not for
+// a revoked installation, an event st does not apply (never applied, or overridden), an
+// uncommitted one (refusedDeparted), nor one a departure of its author is concurrent with.
+func (t *txn) departedAfter(gc *groupCache, st *membership.State, kb *epoch.KeyBlock, in *storage.InstallationRecord) bool {
+	if in.Revoked || kb.Kind != epoch.KindMembership || !st.WasEverMember(in.Account) {
+		return false
+	}
+	ev, ok := appliedEvent(st, kb.Event)
+	if !ok || ev.From != in.Account || ev.EpochPrev == nil || ev.Type == membership.ChatCreated {
+		return false
+	}
+	lookup := t.eventLookup(gc)
+	after := false
+	for i := range st.Events {
+		d := &st.Events[i]
+		if d.Type != membership.MemberRemoved || !d.Members.Contains(in.Account) {
+			continue
+		}
+		id := epoch.ID(d.ID())
+		switch {
+		case pastHolds(lookup, d.Parents, []epoch.ID{kb.Event})[kb.Event]:
+			after = true
+		case pastHolds(lookup, ev.Parents, []epoch.ID{id})[id]:
+			// before the event (its author re-added since): no bearing
+		default:
+			return false // concurrent with the event
+		}
+	}
+	return after
 }

@@ -1,6 +1,7 @@
 package protocol_test
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"slices"
@@ -321,10 +322,28 @@ func TestReview25CommittedDepartedWelcome(t *testing.T) {
 			if eb != ea || eb == (epoch.ID{}) {
 				t.Errorf("%s: b's epoch (frontier %s) is not a's: b is split from the group", mode, shortIDs(fb))
 			}
-			// Not asserted in the author-stays control: b keeps 1 id held on a's word there
-			// too (measured; not this hole, left for another review).
-			if all > baseAll && !stays {
+			// Not asserted in the welcome-first modes beyond 1: b keeps H's Welcome entry held
+			// on a's word (H's publish is sealed under {M}, whose seed b does not take: M is
+			// superseded by H when its block comes), in author-stays as in welcome-first once M
+			// is applied (fix29, measured; the reviewer's side note, left for another review).
+			// M itself is no longer held: before fix29 welcome-first held 2 (M and H).
+			if heldMax := baseAll + boolInt(mode != "block-first"); all > heldMax {
 				t.Errorf("%s: b holds %d more ids on a member's word (%d on a's) for good", mode, all-baseAll, onA)
+			}
+			// The door stays shut (fix29): a departed author's blocks replayed (the whole
+			// topic again, replay markers bypassed, M's publish last) gain nothing: b's
+			// schedule and meta do not change — M's block is taken once, as the block-first
+			// order takes it, and nothing else of m's is applied.
+			sched, meta, err := protocol.KeysForTest(b.c, g)
+			must(t, err)
+			for i := range envs {
+				err := protocol.DispatchForTest(b.c, envs[i].Topic, envs[i].Payload)
+				t.Logf("%s: envelope %d replayed: %v", mode, i, err)
+			}
+			sched2, meta2, err := protocol.KeysForTest(b.c, g)
+			must(t, err)
+			if !bytes.Equal(sched, sched2) || !bytes.Equal(meta, meta2) {
+				t.Errorf("%s: replaying the topic's envelopes changed b's key schedule or meta", mode)
 			}
 		})
 	}
@@ -336,4 +355,11 @@ func shortIDs(f []epoch.ID) string {
 		out += fmt.Sprintf("%x ", id[:4])
 	}
 	return out
+}
+
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
