@@ -203,7 +203,7 @@ func readWithin(tn *testNet, p *peer, g protocol.GroupID, text string, d time.Du
 	return true
 }
 
-// TestReview25CommittedDepartedWelcome (failing: review 25 hole) — the one path found by
+// TestReview25CommittedDepartedWelcome (review 25 hole, fixed by fix29) — the one path found by
 // which a member applies a committed membership key event M's event together with its
 // author's leave L before M's publish: a member's Welcome (what the designated installation
 // sends a coverage gap: the group's log and a join of its frontier) whose log carries M and
@@ -227,6 +227,10 @@ func readWithin(tn *testNet, p *peer, g protocol.GroupID, text string, d time.Du
 // send rekeys (prev {E0, H}) and neither a nor c read it, nor b's later texts: b is split
 // for good while still reading a. block-first passes (M applied, 495 = 495 bytes, held 0);
 // author-stays passes (M applied, same epoch, texts both ways; b holds 1 id on a's word).
+// Fixed (fix29, departedAfter): M's block is taken as a member's (m departed causally after
+// M); welcome-first passes 3 of 3 (+1 -race): M applied, same epoch, frontier b = a's,
+// texts both ways; b holds 1 id on a's word (H's Welcome entry, as in author-stays: the
+// reviewer's side note, left) and its send rekeys once; replaying the topic changes nothing.
 func TestReview25CommittedDepartedWelcome(t *testing.T) {
 	for _, mode := range []string{"block-first", "welcome-first", "welcome-first-author-stays"} {
 		t.Run(mode, func(t *testing.T) {
