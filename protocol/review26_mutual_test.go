@@ -33,7 +33,7 @@ import (
 // key event id held on a member's word (base 0). And m and t, fed the topic's envelopes,
 // read nothing sent after.
 //
-// Measured (review26 = main af1df7a): FAILS 3 of 3 (+ -race, see report), on the hold
+// Measured (review26 = main af1df7a): FAILS 3 of 3 (+2 of 2 -race), on the hold
 // only. What happens: M's and R's blocks are each met by every member either while the
 // event is overridden (C2: the concurrent promotion naming its target, before the other
 // removal makes it C3) — refused as "overridden as merged" (fix 25), M listed in Refused

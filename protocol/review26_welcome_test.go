@@ -31,8 +31,12 @@ import (
 // note), b reads a's text, a reads b's text sent after, and replaying the topic's envelopes
 // (replay markers bypassed) changes neither b's schedule nor its meta.
 //
-// Result (review26 = main af1df7a): see the report; a passing regression test unless a
-// Log line says otherwise.
+// Measured (review26 = main af1df7a): a PASSING regression test — both modes pass 3 of 3
+// (+1 -race). In both b applies M (departedAfter: the leave, or a's removal after m's
+// step-down, holds M in its past), b's frontier is a's, texts go both ways, b's send
+// rekeys once, replaying the topic changes nothing. b holds 1 id on a's word (base 0):
+// the Welcome entry fix29's side note names (schedule bytes b 608 / a 592 removal, 446 /
+// 430 removed — the 16 bytes of that entry), left as there.
 func TestReview26CommittedDepartedWelcomeVariants(t *testing.T) {
 	for _, mode := range []string{"removal", "removed"} {
 		t.Run(mode, func(t *testing.T) {
