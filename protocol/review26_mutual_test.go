@@ -46,7 +46,11 @@ import (
 // refused; a2, b: M refused and open); after, one epoch, texts read both ways, c added
 // fine — but a and a2 hold R on b's word and b holds M on a's (held all 1 at each, unseen
 // 2), through later rounds, restarts and an add: never released. Neither block is ever
-// applied anywhere; m and t read nothing after (that part holds).
+// applied anywhere; m and t read nothing after (that part holds). Checked with a debug
+// logger (not committed): at a (Pt, M, R) and a2 (Pm, M, R) "uncommitted key event refused
+// event=M" then R's block "key block not applied: not a member of the group"; at b (Pm, Pt,
+// R, M) "uncommitted key event refused event=R", b's heal "rekey authored prev=[R …]", then
+// M's block "not a member of the group".
 //
 // Suggested root fix: one check for "a departed author's membership key block, its
 // departure concurrent with it" — judge it as refused by us (Schedule.Refuse /
