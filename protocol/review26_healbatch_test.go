@@ -33,9 +33,9 @@ import (
 // Measured (review26 = main af1df7a): a PASSING regression test — both modes: 2 outbox
 // writes failed, both leaves applied and both texts read while failing, both groups healed
 // 0.31-0.49 s after writes came back; 3 of 3 plain runs; under -race 28 of 30 mode runs
-// pass, 2 "store" runs fail at SETUP ("des never tried to heal": 0 outbox writes failed,
-// the scene did not happen — des applied the leaves without healing; not investigated),
-// never at the asserted heal.
+// pass, 2 "store" runs failed at SETUP ("des never tried to heal": 0 outbox writes failed) —
+// the wait below ended as soon as both leaves and texts were in, before the heal (due after
+// the heal grace) had tried its write; it now also waits for that first failed write.
 func TestReview26HealBatchTwoGroups(t *testing.T) {
 	for _, mode := range []string{"store", "plain"} {
 		t.Run(mode, func(t *testing.T) {
@@ -77,7 +77,7 @@ func TestReview26HealBatchTwoGroups(t *testing.T) {
 				return err == nil && !slices.Contains(info.Members, x.id)
 			}
 			deadline := time.Now().Add(5 * time.Second)
-			for time.Now().Before(deadline) && !(left(g) && left(h) && des.texts(g)["g-after"] > 0 && des.texts(h)["h-after"] > 0) {
+			for time.Now().Before(deadline) && !(left(g) && left(h) && des.texts(g)["g-after"] > 0 && des.texts(h)["h-after"] > 0 && failed() > 0) {
 				time.Sleep(50 * time.Millisecond)
 				_ = des.c.Sync(ctx)
 			}
