@@ -187,8 +187,9 @@ func TestFix31DepartedNonKey(t *testing.T) {
 // parent: the rules discard it, its author no member of its past), and (2) m's concurrent
 // rename R (the rules keep it overridden) while m's installation is revoked at c, stay
 // refused: c's state is byte-identical (StateDigest) after each, and it stores no message
-// of m's account's. (3) R again, m no longer revoked at c: merged (c's heads change), its
-// message still not stored.
+// of m's account's (a refused envelope is marked seen: it is refused for good). (3) The
+// control: R at b, which met the removal first and does not hold m revoked, is merged (b's
+// heads change), its message not stored.
 func TestFix31DepartedNonKeyRefused(t *testing.T) {
 	ctx := context.Background()
 	tn, a, b, m, m2, c, g := fix31Scene(t, 3121)
@@ -244,16 +245,21 @@ func TestFix31DepartedNonKeyRefused(t *testing.T) {
 			t.Errorf("%s: c's state changed (digest same %v, messages of m's %d -> %d): it must stay refused", step.what, d1 == d0, n0, n1)
 		}
 	}
-	must(t, protocol.SetRevokedForTest(c.c, m.c, false, false))
-	h0, n0 := protocol.HeadsForTest(c.c, g), fromCount(t, c, g, m.id)
-	protocol.ReceiveLiveForTest(c.c, slices.Clone(envR))
-	h1, n1 := protocol.HeadsForTest(c.c, g), fromCount(t, c, g, m.id)
-	t.Logf("c's heads %d -> %d", len(h0), len(h1))
+	// (3) the control: b, which meets D then R (m not revoked there), merges R.
+	protocol.ReceiveLiveForTest(b.c, slices.Clone(envD))
+	tn.waitFor("b applied the removal", func() bool {
+		info, err := b.c.Group(ctx, g)
+		return err == nil && !slices.Contains(info.Members, m.id)
+	})
+	h0, n0 := protocol.HeadsForTest(b.c, g), fromCount(t, b, g, m.id)
+	protocol.ReceiveLiveForTest(b.c, slices.Clone(envR))
+	h1, n1 := protocol.HeadsForTest(b.c, g), fromCount(t, b, g, m.id)
+	t.Logf("b's heads %d -> %d", len(h0), len(h1))
 	if slices.Equal(h0, h1) {
-		t.Errorf("R of m's installation, not revoked: not merged at c (heads unchanged): rule C1 keeps it, stored")
+		t.Errorf("R of m's installation, not revoked: not merged at b (heads unchanged): rule C1 keeps it, stored")
 	}
 	if n1 != n0 {
-		t.Errorf("R merged at c: %d messages of m's, %d before: its message must not be stored", n1, n0)
+		t.Errorf("R merged at b: %d messages of m's, %d before: its message must not be stored", n1, n0)
 	}
 	info, err = c.c.Group(ctx, g)
 	must(t, err)
