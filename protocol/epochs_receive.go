@@ -148,7 +148,7 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 		return err
 	}
 	joining := joiningV2(gc)
-	departed := false // its author no member now: only an overridden event is taken (mayBeOverridden)
+	departed := false // its author no member now: only an overridden membership event is taken (mayBeOverridden)
 	if in.Revoked || !joining && !gc.isMember(in.Account) {
 		if !mayBeOverridden(t.stateOf(gc), in, kb, joining) {
 			return ErrNotMember
@@ -243,6 +243,11 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 		}
 		t.updated = &updateMemo{base: t.stateOf(gc), update: mm.Update, next: next, msg: um}
 		t.decoded = t.updated
+	} else if departed {
+		// No key block: only membership events the rules keep overridden (fix 31).
+		if err := t.overriddenUpdate(gc, in.Account, gp); err != nil {
+			return err
+		}
 	}
 	if err := t.putReceiverChainChange(rec, rc, &change); err != nil {
 		return err

@@ -13,6 +13,7 @@ import (
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/membership"
 	"github.com/chorus-im/chorus/protocol/storage"
+	"github.com/chorus-im/chorus/protocol/wire"
 )
 
 // memberCommitted checks that membership key event ev, given the prev set prev (its key
@@ -279,16 +280,54 @@ func (t *txn) refusedInstalls(gc *groupCache, s *epoch.Schedule, m *epochMeta) (
 }
 
 // mayBeOverridden reports whether a publish of installation in, whose account is no member
-// of st now, is opened all the same: a membership key event (kb) of an account once a
-// member, not revoked. Its event is taken only if the rules keep it overridden (rule C1:
-// made concurrently with its author's removal or leave; openGroupMessageV2), and nothing
-// else of the publish: the rules say such an event is kept, stored and sent, and a member
-// that met the departure first dropped it unopened (fix 25,
+// of st now, is opened all the same: one with a membership key event (kb) or with no key
+// block at all (a membership event that does not rekey: a rename, a promotion, a
+// step-down, a leave), of an account once a member, not revoked. Only a membership event
+// the rules keep overridden is taken (rule C1: made concurrently with its author's removal
+// or leave; openGroupMessageV2 for a key event, overriddenUpdate for the others), and
+// nothing else of the publish: the rules say such an event is kept, stored and sent, and a
+// member that met the departure first dropped it unopened (fix 25,
 // TestFix25RefusedOverriddenLeave: its log lacked the event, so a later event naming it as
 // parent waited there for good, and a heal that named it — made where it was applied
-// before the departure came — was held on the healer's word for good).
+// before the departure came — was held on the healer's word for good; fix 31,
+// TestFix31DepartedNonKey: the same for a rename, a later rename naming it waited for good).
+// A rekey's block (kb.Kind == KindRekey) is judged by the rekey authority rule instead.
 func mayBeOverridden(st *membership.State, in *storage.InstallationRecord, kb *epoch.KeyBlock, joining bool) bool {
-	return !in.Revoked && !joining && kb != nil && kb.Kind == epoch.KindMembership && st.WasEverMember(in.Account)
+	return !in.Revoked && !joining && (kb == nil || kb.Kind == epoch.KindMembership) && st.WasEverMember(in.Account)
+}
+
+// overriddenUpdate checks the content gp of a publish without a key block by departed
+// account (mayBeOverridden): a membership update every event of which the state merged
+// with it keeps overridden (rule C1) and is account's own, no key event among them (a key
+// event rides with its block). Anything else — an ordinary message, an event the rules
+// discard (made after its author's departure: no member of its past), apply or hold
+// pending — is ErrNotMember, nothing stored. On success t.updated holds the merge
+// (mergeOverridden stores it; the message is not stored).
+func (t *txn) overriddenUpdate(gc *groupCache, account string, gp *wire.GroupPlaintext) error {
+	if gp.Type != wire.ContentMembership {
+		return ErrNotMember
+	}
+	mm, err := wire.ParseMembership(gp.Body)
+	if err != nil {
+		return ErrNotMember
+	}
+	base := t.stateOf(gc)
+	next, um, err := membership.Update(base, mm.Update, t.c.acct.id, t.c.now(), membership.ChorusRules())
+	if err != nil || len(um.Events) == 0 {
+		return ErrNotMember
+	}
+	if _, isKey := keyEventOf(um.Events); isKey {
+		return ErrNotMember
+	}
+	for i := range um.Events {
+		ev, ok := overriddenEvent(&next, epoch.ID(um.Events[i].ID()))
+		if !ok || ev.From != account {
+			return ErrNotMember
+		}
+	}
+	t.updated = &updateMemo{base: base, update: mm.Update, next: next, msg: um}
+	t.decoded = t.updated
+	return nil
 }
 
 // mergeOverridden stores the membership change of the update openGroupMessageV2 merged
