@@ -310,7 +310,8 @@ func TestReview25CommittedDepartedWelcome(t *testing.T) {
 			rekeys := protocol.RekeysForTest(b.c)
 			mustSend(t, b, g, "from b")
 			tn.settle()
-			t.Logf("%s: b's send rekeyed %d times", mode, protocol.RekeysForTest(b.c)-rekeys)
+			sendRekeys := protocol.RekeysForTest(b.c) - rekeys
+			t.Logf("%s: b's send rekeyed %d times", mode, sendRekeys)
 			for _, p := range []*peer{a, c} {
 				if !readWithin(tn, p, g, "from b", 5*time.Second) {
 					t.Errorf("%s: %s did not read b's text", mode, p.name)
@@ -326,13 +327,17 @@ func TestReview25CommittedDepartedWelcome(t *testing.T) {
 			if eb != ea || eb == (epoch.ID{}) {
 				t.Errorf("%s: b's epoch (frontier %s) is not a's: b is split from the group", mode, shortIDs(fb))
 			}
-			// Not asserted in the welcome-first modes beyond 1: b keeps H's Welcome entry held
-			// on a's word (H's publish is sealed under {M}, whose seed b does not take: M is
-			// superseded by H when its block comes), in author-stays as in welcome-first once M
-			// is applied (fix29, measured; the reviewer's side note, left for another review).
-			// M itself is no longer held: before fix29 welcome-first held 2 (M and H).
-			if heldMax := baseAll + boolInt(mode != "block-first"); all > heldMax {
+			// Every mode (fix30): H's Welcome entry is released once H's publish opens at b.
+			// Before fix30 the welcome-first modes held 1 (H: its publish is sealed under
+			// {M}, whose seed b did not take — M was superseded by H when its block came) and
+			// b's next send rekeyed once (when M's author departed). M itself is no longer
+			// held since fix29 (welcome-first held 2, M and H, before).
+			if all > baseAll {
 				t.Errorf("%s: b holds %d more ids on a member's word (%d on a's) for good", mode, all-baseAll, onA)
+			}
+			// b is on a's epoch and holds nothing: its send has no reason to rekey.
+			if sendRekeys != 0 {
+				t.Errorf("%s: b's send rekeyed %d times (want 0: nothing held, same epoch)", mode, sendRekeys)
 			}
 			// The door stays shut (fix29): a departed author's blocks replayed (the whole
 			// topic again, replay markers bypassed, M's publish last) gain nothing: b's
@@ -359,11 +364,4 @@ func shortIDs(f []epoch.ID) string {
 		out += fmt.Sprintf("%x ", id[:4])
 	}
 	return out
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
