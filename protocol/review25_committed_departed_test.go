@@ -3,6 +3,7 @@ package protocol_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"slices"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/topics"
 )
 
@@ -277,8 +279,17 @@ func TestReview25CommittedDepartedWelcome(t *testing.T) {
 			must(t, err)
 			inbox, err := reader.History(ctx, []string{topics.InboxTopic(accountPubOf(t, b.id))}, start, time.Time{})
 			must(t, err)
+			// A tampered M block (fix30, attacker question): an insider holding E0's keys (m,
+			// gone) re-seals M's publish with one byte of its block changed — in b's slot
+			// (the seed fix30 keeps from), in the middle, at the end (its signature) — met
+			// at b before the genuine one (after the Welcome, in the welcome-first modes:
+			// M then superseded by H, the state in which b keeps M's seed). b's key
+			// schedule and meta stay byte-identical.
 			if mode != "block-first" {
 				protocol.ReceiveLiveForTest(b.c, slices.Clone(inbox))
+			}
+			tamperedM(t, b, g, topic, envs[0].Payload)
+			if mode != "block-first" {
 				envs = append(envs[1:], envs[0]) // M's publish last
 				protocol.ReceiveLiveForTest(b.c, slices.Clone(envs))
 			} else {
@@ -355,6 +366,48 @@ func TestReview25CommittedDepartedWelcome(t *testing.T) {
 				t.Errorf("%s: replaying the topic's envelopes changed b's key schedule or meta", mode)
 			}
 		})
+	}
+}
+
+// tamperedM delivers to b copies of payload (a key event's publish b opens) whose block has
+// one byte flipped — in b's slot, in the middle, last — re-sealed under the same epoch, and
+// checks that b's key schedule and meta do not change.
+func tamperedM(t *testing.T, b *peer, g protocol.GroupID, topic string, payload []byte) {
+	t.Helper()
+	pt, ep, err := epoch.OpenOuter(protocol.LiveEpochsForTest(b.c, g), topic, payload)
+	must(t, err)
+	f, err := wire.ParseFrameV2(pt)
+	must(t, err)
+	if f.Block == nil {
+		t.Fatalf("tampered M: the publish carries no key block")
+	}
+	kb, err := epoch.ParseKeyBlock(epoch.ID(g), f.Block)
+	must(t, err)
+	h := kb.Hinter()
+	sl, ok := kb.Find(h.Hint(epoch.Installation(installationOf(t, b))))
+	if !ok {
+		t.Fatalf("tampered M: no slot for b")
+	}
+	inSlot := bytes.Index(f.Block, sl.Message)
+	if inSlot < 0 {
+		t.Fatalf("tampered M: b's slot not found in the block's bytes")
+	}
+	sched, meta, err := protocol.KeysForTest(b.c, g)
+	must(t, err)
+	for _, at := range []int{inSlot + len(sl.Message)/2, len(f.Block) / 2, len(f.Block) - 1} {
+		block := bytes.Clone(f.Block)
+		block[at] ^= 0x01
+		frame, err := (&wire.FrameV2{Block: block, Message: f.Message}).Marshal()
+		must(t, err)
+		sealed, err := epoch.SealOuter(rand.Reader, &ep, topic, frame)
+		must(t, err)
+		err = protocol.DispatchForTest(b.c, topic, sealed)
+		t.Logf("tampered M (byte %d of %d): %v", at, len(block), err)
+	}
+	sched2, meta2, err := protocol.KeysForTest(b.c, g)
+	must(t, err)
+	if !bytes.Equal(sched, sched2) || !bytes.Equal(meta, meta2) {
+		t.Errorf("tampered M blocks changed b's key schedule or meta")
 	}
 }
 
