@@ -233,6 +233,12 @@ func readWithin(tn *testNet, p *peer, g protocol.GroupID, text string, d time.Du
 // M); welcome-first passes 3 of 3 (+1 -race): M applied, same epoch, frontier b = a's,
 // texts both ways; b holds 1 id on a's word (H's Welcome entry, as in author-stays: the
 // reviewer's side note, left) and its send rekeys once; replaying the topic changes nothing.
+// fix30 (asserted since): no mode holds an id on a member's word, and b's next send rekeys 0
+// times — before, welcome-first and author-stays failed 3 of 3 (held 1: H's publish, sealed
+// under {M}, never opened; welcome-first's send rekeyed once: H's coverage never recorded).
+// Fixed: M's seed kept for opening when M is applied superseded (keepSuperseded), and a
+// Welcome-applied event's coverage recorded from its block when first seen. Also asserted:
+// tampered copies of M's block (tamperedM) leave b's schedule and meta byte-identical.
 func TestReview25CommittedDepartedWelcome(t *testing.T) {
 	for _, mode := range []string{"block-first", "welcome-first", "welcome-first-author-stays"} {
 		t.Run(mode, func(t *testing.T) {
