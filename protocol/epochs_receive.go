@@ -439,7 +439,14 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			return err
 		}
 	}
-	if fresh {
+	// A block applied now, or first seen of an event applied from a member's Welcome (held on
+	// its sender's word until now: seenWelcomed): its coverage is the block's, recorded
+	// once. An event applied from a Welcome had none (the entry carries no slots), so a
+	// departed installation its block sent no seed to stayed uncovered and the frontier
+	// counted as unhealed — one extra rekey at the next send (fix30,
+	// TestReview25CommittedDepartedWelcome: the heal H's Welcome entry, its block opened
+	// with the kept seed of M).
+	if fresh || seen {
 		var hints hintList // kb's slot hints as a sorted set (blockHintList), made once
 		var added []string
 		if kb.Kind == epoch.KindMembership {
@@ -453,7 +460,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			hints = blockHintList(kb)
 			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: hints, HintsV3: !kb.LegacyHints}
 		}
-		if departs {
+		if departs && fresh {
 			m.Departs = append(m.Departs, kb.Event.String())
 		}
 		if kb.Parts == 1 {
@@ -512,8 +519,11 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			}
 		}
 	}
+	// Applied superseded (a key event naming it met first): its seed kept for opening what
+	// its successors sealed under it (keepSuperseded; fix30).
+	keptSup := (fresh || seen) && t.keepSuperseded(g, s, m, kb, in)
 	dropped := t.checkEquivocation(g, gc, s, kb, in)
-	if !fresh && !seeded && !noted && !dropped && !departed && !seen && !retracted {
+	if !fresh && !seeded && !noted && !dropped && !departed && !seen && !retracted && !keptSup {
 		return nil // an applied event's block (another part, a repeat) without our seed: nothing changed
 	}
 	if err := t.storeSchedule(g, gc, s, m); err != nil {

@@ -162,8 +162,35 @@ func releaseRefused(s *epoch.Schedule, id epoch.ID) bool { return s.RefuseHeld(i
 // read on). We were sent the seed: we were a member for its author, as for any key event.
 // It reports whether m changed.
 func (t *txn) keepRefused(g *storage.GroupRecord, s *epoch.Schedule, m *epochMeta, kb *epoch.KeyBlock, author *storage.InstallationRecord) bool {
+	if s.Applied(kb.Event) {
+		return false
+	}
+	return t.keepSlotSeed(g, m, kb, author)
+}
+
+// keepSuperseded keeps the seed of key event kb, applied here and already superseded when
+// its block comes (a key event naming it met first: a member's Welcome entry, a heal), among
+// the kept seeds, from our slot if it opens and passes the key confirmation — for opening
+// only, as keepRefused: the event is out of the frontier, never our sending epoch. Its
+// successor's publish is sealed under an epoch it composes (a heal H over {M} seals under
+// {M}): without the seed it never opened here, and H's Welcome entry stayed held on its
+// sender's word for good (fix30, TestReview25CommittedDepartedWelcome). Called by
+// processKeyBlock alone — every path of a key block — after its checks and only for a block
+// that applied its event (fresh) or saw it (seenWelcomed): an event not applied here (a
+// removed member's, a refused one's) is never kept by this. It reports whether m changed.
+func (t *txn) keepSuperseded(g *storage.GroupRecord, s *epoch.Schedule, m *epochMeta, kb *epoch.KeyBlock, author *storage.InstallationRecord) bool {
+	if !s.Applied(kb.Event) || s.Retracted(kb.Event) || s.Frontier().Contains(kb.Event) || s.HasSeed(kb.Event) {
+		return false
+	}
+	return t.keepSlotSeed(g, m, kb, author)
+}
+
+// keepSlotSeed opens our slot of kb and keeps its seed among the kept seeds (bounded by
+// maxKeptSeeds, the oldest dropped) if it passes the block's key confirmation and is not
+// kept yet. It reports whether m changed.
+func (t *txn) keepSlotSeed(g *storage.GroupRecord, m *epochMeta, kb *epoch.KeyBlock, author *storage.InstallationRecord) bool {
 	k := kb.Event.String()
-	if s.Applied(kb.Event) || slices.ContainsFunc(m.Kept, func(x keptSeed) bool { return x.ID == k }) {
+	if slices.ContainsFunc(m.Kept, func(x keptSeed) bool { return x.ID == k }) {
 		return false
 	}
 	h := kb.Hinter()
@@ -173,7 +200,7 @@ func (t *txn) keepRefused(g *storage.GroupRecord, s *epoch.Schedule, m *epochMet
 	}
 	seed, err := t.openSeedSlot(g, kb, sl, author)
 	if err != nil {
-		t.c.log.Debug("refused key event: our slot does not open", "event", shortID(kb.Event), "err", err)
+		t.c.log.Debug("kept seed: our slot does not open", "event", shortID(kb.Event), "err", err)
 		return false
 	}
 	ks := keptSeed{ID: k, Seed: hex.EncodeToString(seed[:])}

@@ -3,6 +3,7 @@ package protocol_test
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"fmt"
 	"slices"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol"
+	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/topics"
 )
 
@@ -231,6 +233,12 @@ func readWithin(tn *testNet, p *peer, g protocol.GroupID, text string, d time.Du
 // M); welcome-first passes 3 of 3 (+1 -race): M applied, same epoch, frontier b = a's,
 // texts both ways; b holds 1 id on a's word (H's Welcome entry, as in author-stays: the
 // reviewer's side note, left) and its send rekeys once; replaying the topic changes nothing.
+// fix30 (asserted since): no mode holds an id on a member's word, and b's next send rekeys 0
+// times — before, welcome-first and author-stays failed 3 of 3 (held 1: H's publish, sealed
+// under {M}, never opened; welcome-first's send rekeyed once: H's coverage never recorded).
+// Fixed: M's seed kept for opening when M is applied superseded (keepSuperseded), and a
+// Welcome-applied event's coverage recorded from its block when first seen. Also asserted:
+// tampered copies of M's block (tamperedM) leave b's schedule and meta byte-identical.
 func TestReview25CommittedDepartedWelcome(t *testing.T) {
 	for _, mode := range []string{"block-first", "welcome-first", "welcome-first-author-stays"} {
 		t.Run(mode, func(t *testing.T) {
@@ -277,8 +285,17 @@ func TestReview25CommittedDepartedWelcome(t *testing.T) {
 			must(t, err)
 			inbox, err := reader.History(ctx, []string{topics.InboxTopic(accountPubOf(t, b.id))}, start, time.Time{})
 			must(t, err)
+			// A tampered M block (fix30, attacker question): an insider holding E0's keys (m,
+			// gone) re-seals M's publish with one byte of its block changed — in b's slot
+			// (the seed fix30 keeps from), in the middle, at the end (its signature) — met
+			// at b before the genuine one (after the Welcome, in the welcome-first modes:
+			// M then superseded by H, the state in which b keeps M's seed). b's key
+			// schedule and meta stay byte-identical.
 			if mode != "block-first" {
 				protocol.ReceiveLiveForTest(b.c, slices.Clone(inbox))
+			}
+			tamperedM(t, b, g, topic, envs[0].Payload)
+			if mode != "block-first" {
 				envs = append(envs[1:], envs[0]) // M's publish last
 				protocol.ReceiveLiveForTest(b.c, slices.Clone(envs))
 			} else {
@@ -310,7 +327,8 @@ func TestReview25CommittedDepartedWelcome(t *testing.T) {
 			rekeys := protocol.RekeysForTest(b.c)
 			mustSend(t, b, g, "from b")
 			tn.settle()
-			t.Logf("%s: b's send rekeyed %d times", mode, protocol.RekeysForTest(b.c)-rekeys)
+			sendRekeys := protocol.RekeysForTest(b.c) - rekeys
+			t.Logf("%s: b's send rekeyed %d times", mode, sendRekeys)
 			for _, p := range []*peer{a, c} {
 				if !readWithin(tn, p, g, "from b", 5*time.Second) {
 					t.Errorf("%s: %s did not read b's text", mode, p.name)
@@ -326,13 +344,17 @@ func TestReview25CommittedDepartedWelcome(t *testing.T) {
 			if eb != ea || eb == (epoch.ID{}) {
 				t.Errorf("%s: b's epoch (frontier %s) is not a's: b is split from the group", mode, shortIDs(fb))
 			}
-			// Not asserted in the welcome-first modes beyond 1: b keeps H's Welcome entry held
-			// on a's word (H's publish is sealed under {M}, whose seed b does not take: M is
-			// superseded by H when its block comes), in author-stays as in welcome-first once M
-			// is applied (fix29, measured; the reviewer's side note, left for another review).
-			// M itself is no longer held: before fix29 welcome-first held 2 (M and H).
-			if heldMax := baseAll + boolInt(mode != "block-first"); all > heldMax {
+			// Every mode (fix30): H's Welcome entry is released once H's publish opens at b.
+			// Before fix30 the welcome-first modes held 1 (H: its publish is sealed under
+			// {M}, whose seed b did not take — M was superseded by H when its block came) and
+			// b's next send rekeyed once (when M's author departed). M itself is no longer
+			// held since fix29 (welcome-first held 2, M and H, before).
+			if all > baseAll {
 				t.Errorf("%s: b holds %d more ids on a member's word (%d on a's) for good", mode, all-baseAll, onA)
+			}
+			// b is on a's epoch and holds nothing: its send has no reason to rekey.
+			if sendRekeys != 0 {
+				t.Errorf("%s: b's send rekeyed %d times (want 0: nothing held, same epoch)", mode, sendRekeys)
 			}
 			// The door stays shut (fix29): a departed author's blocks replayed (the whole
 			// topic again, replay markers bypassed, M's publish last) gain nothing: b's
@@ -353,17 +375,52 @@ func TestReview25CommittedDepartedWelcome(t *testing.T) {
 	}
 }
 
+// tamperedM delivers to b copies of payload (a key event's publish b opens) whose block has
+// one byte flipped — in b's slot, in the middle, last — re-sealed under the same epoch, and
+// checks that b's key schedule and meta do not change.
+func tamperedM(t *testing.T, b *peer, g protocol.GroupID, topic string, payload []byte) {
+	t.Helper()
+	pt, ep, err := epoch.OpenOuter(protocol.LiveEpochsForTest(b.c, g), topic, payload)
+	must(t, err)
+	f, err := wire.ParseFrameV2(pt)
+	must(t, err)
+	if f.Block == nil {
+		t.Fatalf("tampered M: the publish carries no key block")
+	}
+	kb, err := epoch.ParseKeyBlock(epoch.ID(g), f.Block)
+	must(t, err)
+	h := kb.Hinter()
+	sl, ok := kb.Find(h.Hint(epoch.Installation(installationOf(t, b))))
+	if !ok {
+		t.Fatalf("tampered M: no slot for b")
+	}
+	inSlot := bytes.Index(f.Block, sl.Message)
+	if inSlot < 0 {
+		t.Fatalf("tampered M: b's slot not found in the block's bytes")
+	}
+	sched, meta, err := protocol.KeysForTest(b.c, g)
+	must(t, err)
+	for _, at := range []int{inSlot + len(sl.Message)/2, len(f.Block) / 2, len(f.Block) - 1} {
+		block := bytes.Clone(f.Block)
+		block[at] ^= 0x01
+		frame, err := (&wire.FrameV2{Block: block, Message: f.Message}).Marshal()
+		must(t, err)
+		sealed, err := epoch.SealOuter(rand.Reader, &ep, topic, frame)
+		must(t, err)
+		err = protocol.DispatchForTest(b.c, topic, sealed)
+		t.Logf("tampered M (byte %d of %d): %v", at, len(block), err)
+	}
+	sched2, meta2, err := protocol.KeysForTest(b.c, g)
+	must(t, err)
+	if !bytes.Equal(sched, sched2) || !bytes.Equal(meta, meta2) {
+		t.Errorf("tampered M blocks changed b's key schedule or meta")
+	}
+}
+
 func shortIDs(f []epoch.ID) string {
 	out := ""
 	for _, id := range f {
 		out += fmt.Sprintf("%x ", id[:4])
 	}
 	return out
-}
-
-func boolInt(b bool) int {
-	if b {
-		return 1
-	}
-	return 0
 }
