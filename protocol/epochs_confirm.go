@@ -105,3 +105,37 @@ func (t *txn) healRefused(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 	}
 	return nil
 }
+
+// storedRefusals returns the refusals a heal derives from group g's stored state, for a
+// heal check made without the receive that refused (healScan, after a start or a reload):
+// each frontier event of a member whose seed we lack though its key block had a slot for
+// us (its coverage's hints name our installation). We met that slot when its block came
+// and it gave us no seed — refused (key confirmation), dropped (equivocation), or it did
+// not open — and a repeat of the block carries the same slot, so no one will send a better
+// seed: the missing-seed heal must not wait for one. The refusal the receive noted
+// (t.refused) and a failed heal's backoff (healBackoff.refused) live in memory; a crash
+// between the receive and its heal, or after a failed heal, lost them, and the scan's heal
+// then took the missing seed for one its sender repeats and waited: we were cut off until
+// our own send (review 26, TestReview26RefusedHealFailsRestart). Departed authors' events
+// are not ours to heal (missingOnlyDeparted, missingAllDeparted); an event without a
+// coverage entry (a join's, a block in parts not all seen) tells nothing of our slot.
+func (t *txn) storedRefusals(g *storage.GroupRecord) ([]refusal, error) {
+	if g.Status != GroupActive || len(g.Schedule) == 0 {
+		return nil, nil
+	}
+	s, m, err := t.loadV2(g)
+	if err != nil {
+		return nil, err
+	}
+	var out []refusal
+	for _, id := range s.Missing() {
+		cv := m.Covered[id.String()]
+		if cv == nil || cv.Departed || cv.Author == t.c.acct.inst || !cv.coversID(id, t.c.acct.inst, "") {
+			continue
+		}
+		if r := (refusal{group: g.ID, author: cv.Author}); !slices.Contains(out, r) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}

@@ -389,7 +389,7 @@ func (t *txn) runHeals() error {
 func (c *Client) healDue(ctx context.Context) {
 	grace := c.opt.healGrace // <= 0: no overdue heals; the scan and failed heals' retries stay
 	now := c.now()
-	var due []GroupID
+	var due, scanned []GroupID // scanned: looked at by the scan (storedRefusals)
 	scan := c.healScan.CompareAndSwap(true, false)
 	c.mu.Lock()
 	for id := range c.healRetry {
@@ -404,8 +404,9 @@ func (c *Client) healDue(ctx context.Context) {
 			}
 			continue
 		}
-		if (scan && gc.v2 && gc.status == GroupActive) ||
-			(grace > 0 && !gc.overdue.IsZero() && now.Sub(gc.overdue) >= time.Duration(gc.overdueRank)*grace) {
+		if scan && gc.v2 && gc.status == GroupActive {
+			due, scanned = append(due, id), append(scanned, id)
+		} else if grace > 0 && !gc.overdue.IsZero() && now.Sub(gc.overdue) >= time.Duration(gc.overdueRank)*grace {
 			due = append(due, id)
 		}
 	}
@@ -420,11 +421,22 @@ func (c *Client) healDue(ctx context.Context) {
 				return nil
 			}
 			refused = t.c.healRetry[id].refused
-			t.refused = append(t.refused, refused...)
 			g, err := t.GroupState(id)
 			if err != nil {
 				return err
 			}
+			if slices.Contains(scanned, id) { // the receive's refusals are gone: from the store
+				stored, err := t.storedRefusals(g)
+				if err != nil {
+					return err
+				}
+				for _, r := range stored {
+					if !slices.Contains(refused, r) {
+						refused = append(slices.Clip(refused), r)
+					}
+				}
+			}
+			t.refused = append(t.refused, refused...)
 			if frontier, err = t.healFrontier(g); err != nil {
 				return err
 			}
