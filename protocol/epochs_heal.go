@@ -118,14 +118,26 @@ func (t *txn) unhealed(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, e
 // check costs a slot hint per member installation (1000 AES blocks and lookups at 1000 ×
 // 1, about a tenth of a key event's receive, issue 13); this costs one, seldom a few.
 func (t *txn) outranked(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, error) {
-	if len(m.Uncovered) > 0 || len(s.Missing()) > 0 || departedMayCompute(s, m) || len(m.refused(s, t.stateOf(gc))) > 0 {
+	if !mayBeOutranked(s, m, t.stateOf(gc)) {
 		return false, nil
 	}
 	members, err := t.memberInstalls(gc, t.stateOf(gc).Members)
 	if err != nil {
 		return false, err
 	}
-	me := instKey(&t.c.acct.inst)
+	return outrankedBy(s, m, members, &t.c.acct.inst), nil
+}
+
+// mayBeOutranked is outranked's check of what needs the whole state: no departure to
+// heal, no seed missing or refused (st: the group's membership state).
+func mayBeOutranked(s *epoch.Schedule, m *epochMeta, st *membership.State) bool {
+	return len(m.Uncovered) == 0 && len(s.Missing()) == 0 && !departedMayCompute(s, m) && len(m.refused(s, st)) == 0
+}
+
+// outrankedBy is outranked past mayBeOutranked: whether an installation of members
+// smaller than inst (ours) does not stand aside. It only reads its arguments.
+func outrankedBy(s *epoch.Schedule, m *epochMeta, members *memberInstalls, inst *InstallationID) bool {
+	me := instKey(inst)
 	above := hintKey{} // candidates found standing aside are at or below it
 	for try := range 4 {
 		best, bk := -1, me
@@ -136,14 +148,14 @@ func (t *txn) outranked(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, 
 			}
 		}
 		if best < 0 {
-			return false, nil // none below us: we may be designated
+			return false // none below us: we may be designated
 		}
 		if !strongGap(s, m, members.ids[best], members.account(best)) {
-			return true, nil
+			return true
 		}
 		above = bk
 	}
-	return false, nil
+	return false
 }
 
 // instKey is an installation id as two integers, ordered as its bytes.
@@ -415,29 +427,9 @@ func (c *Client) healDue(ctx context.Context) {
 		var frontier [32]byte // the frontier of the state looked at (healRetry's)
 		var refused []refusal // a failed heal's refused seeds (healFailed), tried again
 		err := c.tx(ctx, func(t *txn) error {
-			t.healing = true
-			gc := t.c.groups[id]
-			if gc == nil {
-				return nil
-			}
 			refused = t.c.healRetry[id].refused
-			g, err := t.GroupState(id)
-			if err != nil {
-				return err
-			}
-			if slices.Contains(scanned, id) { // the receive's refusals are gone: from the store
-				stored, err := t.storedRefusals(g)
-				if err != nil {
-					return err
-				}
-				for _, r := range stored {
-					if !slices.Contains(refused, r) {
-						refused = append(slices.Clip(refused), r)
-					}
-				}
-			}
-			t.refused = append(t.refused, refused...)
-			if frontier, err = t.healFrontier(g); err != nil {
+			g, gc, err := t.healStart(id, &refused, slices.Contains(scanned, id), &frontier)
+			if err != nil || gc == nil {
 				return err
 			}
 			if grace <= 0 || gc.overdue.IsZero() || now.Sub(gc.overdue) < time.Duration(gc.overdueRank)*grace {

@@ -4,6 +4,7 @@
 package protocol
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"slices"
@@ -59,23 +60,17 @@ func (c *Client) healAfter(ctx context.Context, q healQueue) []*storage.OutboxRe
 				refused = append(refused, r)
 			}
 		}
+		if len(refused) == 0 && c.healNeedless(id) {
+			continue // outranked: the transaction would find nothing to do, change nothing
+		}
 		t, err := c.runTx(ctx, func(t *txn) error {
-			t.healing = true
-			gc := t.c.groups[id]
-			if gc == nil {
-				return nil
-			}
-			g, err := t.GroupState(id)
-			if err != nil {
-				return err
-			}
-			if frontier, err = t.healFrontier(g); err != nil {
+			g, gc, err := t.healStart(id, &refused, false, &frontier)
+			if err != nil || gc == nil {
 				return err
 			}
 			if r, ok := t.c.healRetry[id]; ok && r.frontier == frontier && t.c.now().Before(r.next) {
 				return nil // backing off after a failed heal of this state: healDue tries again
 			}
-			t.refused = append(t.refused, refused...)
 			return t.healV2(g, gc, false)
 		})
 		if err != nil {
@@ -93,6 +88,77 @@ func (c *Client) healAfter(ctx context.Context, q healQueue) []*storage.OutboxRe
 		sends = append(sends, t.sends...)
 	}
 	return sends
+}
+
+// healStart begins group id's heal in a transaction of its own (healAfter, healDue): the
+// group's state as of it, its cache (nil: the group is gone, nothing to heal), and in
+// *frontier the frontier key the heal is for (healRetry's); *refused are the seeds refused
+// that it heals (healRefused), with, if fromStore (healScan's look after a crash or reload),
+// the refusals derived from the stored state added (storedRefusals), so that a failed
+// heal's retry keeps them too.
+func (t *txn) healStart(id GroupID, refused *[]refusal, fromStore bool, frontier *[32]byte) (*storage.GroupRecord, *groupCache, error) {
+	t.healing = true
+	gc := t.c.groups[id]
+	if gc == nil {
+		return nil, nil, nil
+	}
+	g, err := t.GroupState(id)
+	if err != nil {
+		return nil, nil, err
+	}
+	if fromStore { // the receive's refusals are gone (a crash, a reload): from the store
+		stored, err := t.storedRefusals(g)
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, r := range stored {
+			if !slices.Contains(*refused, r) {
+				*refused = append(slices.Clip(*refused), r)
+			}
+		}
+	}
+	t.refused = append(t.refused, *refused...)
+	if *frontier, err = t.healFrontier(g); err != nil {
+		return nil, nil, err
+	}
+	return g, gc, nil
+}
+
+// healNeedless reports, from memory only, whether group id's heal transaction (healAfter,
+// no refused seed to heal) would find nothing to do and change nothing: another
+// installation is designated before us whatever the heal check would find (outranked),
+// no failed heal of ours backs off (healRetry: its entry may need dropping), no overdue
+// note waits (it may be stale: healV2 clears it). It reads what the committed transaction
+// left: the group's state in view, the decoded schedule and bookkeeping the memos hold for
+// its bytes, the member installations cached for its membership; if any is not there
+// the transaction runs. A key event received by a member of a large group that is not the
+// designated installation — all but one — so costs no BEGIN/COMMIT and no decoding (issue
+// 13). Called with c.mu held.
+func (c *Client) healNeedless(id GroupID) bool {
+	gc := c.groups[id]
+	if gc == nil || !gc.overdue.IsZero() || c.stale.Load() {
+		return false
+	}
+	if _, ok := c.healRetry[id]; ok {
+		return false
+	}
+	g := c.hot.groups[id]
+	if g == nil || g.Status != GroupActive || len(g.Schedule) == 0 {
+		return false
+	}
+	sm, ok := c.scheds[id]
+	if !ok || !bytes.Equal(sm.enc, g.Schedule) {
+		return false
+	}
+	mm, ok := c.metas[id]
+	if !ok || !bytes.Equal(mm.enc, g.EpochMeta) {
+		return false
+	}
+	mi := c.cachedInstalls(gc, gc.state.Members) // as the transaction's check (outranked) takes it
+	if mi == nil {
+		return false
+	}
+	return mayBeOutranked(sm.s, mm.m, &gc.state) && outrankedBy(sm.s, mm.m, mi, &c.acct.inst)
 }
 
 // healBatch runs the heals a committed batch's transactions named (healAfter), taking the

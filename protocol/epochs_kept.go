@@ -87,10 +87,7 @@ func keptCandidates(group epoch.ID, kept []keptSeed, memo, into map[candKey]comp
 		if len(k.ID) != 2*len(e.id) || len(k.Seed) != 2*len(e.seed) {
 			continue
 		}
-		if _, err := hex.Decode(e.id[:], []byte(k.ID)); err != nil {
-			continue
-		}
-		if _, err := hex.Decode(e.seed[:], []byte(k.Seed)); err != nil {
+		if !decodeHexString(e.id[:], k.ID) || !decodeHexString(e.seed[:], k.Seed) {
 			continue
 		}
 		e.prev = k.Prev
@@ -170,21 +167,35 @@ func keptCandidates(group epoch.ID, kept []keptSeed, memo, into map[candKey]comp
 // no epoch has both an event and one behind it: such sets are not composed (a linear
 // history of key events composed 20 candidates of 6 kept seeds, where 6 can occur).
 func keptAncestry[E any](pool []E, of func(E) (epoch.ID, []string)) [][]bool {
-	idx := make(map[string]int, len(pool))
+	// The pool's ids in hex, one buffer (a pool is a few kept seeds: a linear search, the
+	// last match as an index by id would keep, where a map of rendered ids cost an
+	// allocation per id on every key event received).
+	const w = 2 * len(epoch.ID{})
+	hexes := make([]byte, len(pool)*w)
 	for i := range pool {
 		id, _ := of(pool[i])
-		idx[id.String()] = i
+		hex.Encode(hexes[i*w:], id[:])
+	}
+	find := func(p string) (int, bool) {
+		for i := len(pool) - 1; i >= 0; i-- {
+			if string(hexes[i*w:(i+1)*w]) == p {
+				return i, true
+			}
+		}
+		return 0, false
 	}
 	below := make([][]bool, len(pool))
+	rows := make([]bool, len(pool)*len(pool))
+	var stack []int
 	for j := range pool {
-		below[j] = make([]bool, len(pool))
-		stack := []int{j}
+		below[j] = rows[j*len(pool) : (j+1)*len(pool) : (j+1)*len(pool)]
+		stack = append(stack[:0], j)
 		for len(stack) > 0 {
 			k := stack[len(stack)-1]
 			stack = stack[:len(stack)-1]
 			_, prev := of(pool[k])
 			for _, p := range prev {
-				if i, ok := idx[p]; ok && !below[j][i] && i != j {
+				if i, ok := find(p); ok && !below[j][i] && i != j {
 					below[j][i] = true
 					stack = append(stack, i)
 				}
@@ -192,4 +203,35 @@ func keptAncestry[E any](pool []E, of func(E) (epoch.ID, []string)) [][]bool {
 		}
 	}
 	return below
+}
+
+// decodeHexString is hex.Decode of s (of length 2*len(dst)) into dst, without the copy of
+// s a conversion to []byte makes (on the heap past 32 bytes: for a kept seed, a copy of
+// the secret never cleared, on every key event received). It reports whether s is hex.
+func decodeHexString(dst []byte, s string) bool {
+	if len(s) != 2*len(dst) {
+		return false
+	}
+	for i := range dst {
+		hi, ok1 := fromHexChar(s[2*i])
+		lo, ok2 := fromHexChar(s[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		dst[i] = hi<<4 | lo
+	}
+	return true
+}
+
+// fromHexChar is the value of hex digit c (either case, as hex.Decode takes).
+func fromHexChar(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }

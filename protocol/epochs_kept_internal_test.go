@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"bytes"
 	"encoding/hex"
 	"math/rand/v2"
 	"slices"
@@ -114,4 +115,18 @@ func pick(ids []epoch.ID, at []int) []epoch.ID {
 		out[k] = ids[i]
 	}
 	return out
+}
+
+// TestDecodeHexString checks decodeHexString against hex.Decode: same bytes, same
+// inputs refused (either case taken, a non-hex digit or a wrong length refused).
+func TestDecodeHexString(t *testing.T) {
+	for _, s := range []string{"00ff", "00FF", "aBcD", "0g12", "12", "123456", "zz00", "", "1234 "} {
+		var got [2]byte
+		ok := decodeHexString(got[:], s)
+		want, err := hex.DecodeString(s)
+		wantOK := err == nil && len(want) == len(got)
+		if ok != wantOK || ok && !bytes.Equal(got[:], want) {
+			t.Errorf("%q: got %x %v, hex.Decode %x %v", s, got, ok, want, err)
+		}
+	}
 }

@@ -91,15 +91,7 @@ func (t *txn) memberInstallationsOf(gc *groupCache, accounts membership.Members)
 // (see above), read again if it does not hold. It is shared: the caller must not modify it.
 func (t *txn) memberInstalls(gc *groupCache, accounts membership.Members) (*memberInstalls, error) {
 	c := t.c
-	mi := gc.installs
-	switch {
-	case mi != nil && mi.gen == c.instGen && mi.accounts.Equal(accounts):
-	case mi != nil && mi.gen == c.instGen && accounts.Len() < mi.accounts.Len():
-		// Some accounts left: keep the others' entries if no account is new.
-		mi = mi.without(accounts)
-	default:
-		mi = nil
-	}
+	mi := c.cachedInstalls(gc, accounts)
 	if mi == nil {
 		mi = &memberInstalls{gen: c.instGen, accounts: accounts}
 		hexes := accounts.Strings()              // rendered on a miss only (issue 16)
@@ -130,12 +122,33 @@ func (t *txn) memberInstalls(gc *groupCache, accounts membership.Members) (*memb
 			}
 		}
 	}
+	return c.keepInstalls(gc, mi), nil
+}
+
+// cachedInstalls is memberInstalls from gc's cached list alone, without the store: the
+// list if it holds for accounts, or for accounts and more (some accounts left: the others'
+// entries are kept, if no account is new), else nil.
+func (c *Client) cachedInstalls(gc *groupCache, accounts membership.Members) *memberInstalls {
+	mi := gc.installs
+	switch {
+	case mi != nil && mi.gen == c.instGen && mi.accounts.Equal(accounts):
+		return mi
+	case mi != nil && mi.gen == c.instGen && accounts.Len() < mi.accounts.Len():
+		if mi = mi.without(accounts); mi != nil {
+			return c.keepInstalls(gc, mi)
+		}
+	}
+	return nil
+}
+
+// keepInstalls caches mi, a list memberInstalls built, in gc.
+func (c *Client) keepInstalls(gc *groupCache, mi *memberInstalls) *memberInstalls {
 	if cap(mi.ids) > len(mi.ids)+len(mi.ids)/8 {
 		mi.ids, mi.of = slices.Clone(mi.ids), slices.Clone(mi.of) // kept: no room left from appending
 	}
 	mi.compact()
 	gc.installs = mi
-	return mi, nil
+	return mi
 }
 
 // without returns mi for accounts, a subset of its accounts (nil if they are not). When
