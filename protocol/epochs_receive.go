@@ -148,7 +148,7 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 		return err
 	}
 	joining := joiningV2(gc)
-	departed := false // its author no member now: only an overridden event is taken (mayBeOverridden)
+	departed := false // its author no member now: only an overridden event is taken (mayBeOverridden, departedConcurrent)
 	if in.Revoked || !joining && !gc.isMember(in.Account) {
 		if !mayBeOverridden(t.stateOf(gc), in, kb, joining) {
 			return ErrNotMember
@@ -236,7 +236,11 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 				return errPending // not applicable yet (a parent missing)
 			}
 		} else if departed {
-			return ErrNotMember
+			// Applied by rule C3 as it is merged, its author's removal concurrent with it:
+			// taken as an overridden one (departedConcurrent); any other is refused.
+			if _, before := appliedEvent(t.stateOf(gc), kb.Event); before || !departedConcurrent(stateLookup(&next), &next, ev) {
+				return ErrNotMember
+			}
 		}
 		if ev.From != in.Account {
 			return errForged
