@@ -295,7 +295,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	}
 	if !member && kb.Kind == epoch.KindMembership {
 		if !refusedDeparted(st, kb, in) {
-			return t.refuseOverridden(g, gc, kb, in.Account)
+			return t.refuseOverridden(g, gc, kb, in)
 		}
 		departedAuthor = true
 	}

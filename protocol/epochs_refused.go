@@ -367,7 +367,8 @@ func (t *txn) mergeOverridden(g *storage.GroupRecord, gc *groupCache) error {
 // refused by us (releaseRefused if a key event named it first, else Schedule.Refuse), so a
 // heal that named it where it applied before the override holds nothing on its author's
 // word. One id per overridden event our log keeps. Any other is ErrNotMember, as before.
-func (t *txn) refuseOverridden(g *storage.GroupRecord, gc *groupCache, kb *epoch.KeyBlock, account string) error {
+func (t *txn) refuseOverridden(g *storage.GroupRecord, gc *groupCache, kb *epoch.KeyBlock, author *storage.InstallationRecord) error {
+	account := author.Account
 	st := t.stateOf(gc)
 	ev, ok := overriddenEvent(st, kb.Event)
 	if !ok {
@@ -387,6 +388,9 @@ func (t *txn) refuseOverridden(g *storage.GroupRecord, gc *groupCache, kb *epoch
 	changed := releaseRefused(s, kb.Event)
 	if !changed && !known(s, kb.Event) {
 		changed = s.Refuse(kb.Event) == nil
+	}
+	if t.keepRefused(g, s, m, kb, author) { // for opening what a member that applied it seals under it
+		changed = true
 	}
 	if !changed {
 		return nil
