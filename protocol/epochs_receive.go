@@ -229,8 +229,8 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 			// fix 25, TestFix25RefusedOverriddenStepDown: the publish waited for good,
 			// the event never stored here, and a later event naming it waited too).
 			if ev, ok = overriddenEvent(&next, kb.Event); !ok {
-				if departed {
-					return ErrNotMember
+				if departed && !slices.ContainsFunc(next.Pending, func(e membership.Event) bool { return epoch.ID(e.ID()) == kb.Event }) {
+					return ErrNotMember // a departed author's publish waits only for a parent (fix 32)
 				}
 				t.claim = append([]byte("inst"), inst[:]...)
 				return errPending // not applicable yet (a parent missing)
