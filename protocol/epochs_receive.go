@@ -148,7 +148,7 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 		return err
 	}
 	joining := joiningV2(gc)
-	departed := false // its author no member now: only an overridden membership event is taken (mayBeOverridden)
+	departed := false // its author no member now: only an overridden membership event is taken (mayBeOverridden, departedConcurrent)
 	if in.Revoked || !joining && !gc.isMember(in.Account) {
 		if !mayBeOverridden(t.stateOf(gc), in, kb, joining) {
 			return ErrNotMember
@@ -229,14 +229,18 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 			// fix 25, TestFix25RefusedOverriddenStepDown: the publish waited for good,
 			// the event never stored here, and a later event naming it waited too).
 			if ev, ok = overriddenEvent(&next, kb.Event); !ok {
-				if departed {
-					return ErrNotMember
+				if departed && !slices.ContainsFunc(next.Pending, func(e membership.Event) bool { return epoch.ID(e.ID()) == kb.Event }) {
+					return ErrNotMember // a departed author's publish waits only for a parent (fix 32)
 				}
 				t.claim = append([]byte("inst"), inst[:]...)
 				return errPending // not applicable yet (a parent missing)
 			}
 		} else if departed {
-			return ErrNotMember
+			// Applied by rule C3 as it is merged, its author's removal concurrent with it:
+			// taken as an overridden one (departedConcurrent); any other is refused.
+			if _, before := appliedEvent(t.stateOf(gc), kb.Event); before || !departedConcurrent(stateLookup(&next), &next, ev) {
+				return ErrNotMember
+			}
 		}
 		if ev.From != in.Account {
 			return errForged
@@ -296,7 +300,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	}
 	if !member && kb.Kind == epoch.KindMembership {
 		if !refusedDeparted(st, kb, in) {
-			return t.refuseOverridden(g, gc, kb, in.Account)
+			return t.refuseOverridden(g, gc, kb, in)
 		}
 		departedAuthor = true
 	}

@@ -69,11 +69,72 @@ func refusedOpen(s *epoch.Schedule, st *membership.State, id epoch.ID) bool {
 	if st == nil {
 		return true
 	}
-	if _, ok := appliedEvent(st, id); ok {
-		return true
+	if ev, ok := appliedEvent(st, id); ok {
+		return !departedConcurrent(stateLookup(st), st, ev)
 	}
 	ev, ok := overriddenEvent(st, id)
 	return !ok || st.IsMember(ev.From)
+}
+
+// departedConcurrent reports whether ev, an event applied in st, is one of an account no
+// member of st that a departure of that account (a MEMBER_REMOVED naming it) is concurrent
+// with: rule C3 (mutual removal) applies both removals, each author's event concurrent
+// with its own removal. Such an event is judged as one the rules keep overridden (rule
+// C1: its author's departure concurrent with it): its key block is refused by every member
+// (refuseOverridden), whichever of the two removals it met first, and it is held by nobody
+// we must reach (refusedOpen: not named by our heal) — review 26,
+// TestReview26MutualRemovalConcurrent: met before the other removal (C2: overridden), the
+// block was recorded as refused and kept open once C3 applied it, met after it was
+// ErrNotMember and dropped; the heals named it, and the members that dropped it held it
+// on the healer's word for good. This is the one check of "applied, its author departed
+// concurrently": refusedOpen, refuseOverridden, departedApplied, openGroupMessageV2.
+func departedConcurrent(lookup func(epoch.ID) (*membership.Event, bool), st *membership.State, ev membership.Event) bool {
+	if st.IsMember(ev.From) {
+		return false
+	}
+	_, concurrent := departureOrder(lookup, st, ev.From, epoch.ID(ev.ID()), ev.Parents)
+	return concurrent
+}
+
+// departureOrder reports how the departures of account in st (MEMBER_REMOVED events naming
+// it, its leave included) stand to its event id with parents: after, one holds the event in
+// its causal past; concurrent, one is neither in the event's causal past nor holds it. A
+// departure in the event's own past (its author re-added since) has no bearing.
+func departureOrder(lookup func(epoch.ID) (*membership.Event, bool), st *membership.State, account string, id epoch.ID, parents []membership.EventID) (after, concurrent bool) {
+	for i := range st.Events {
+		d := &st.Events[i]
+		if d.Type != membership.MemberRemoved || !d.Members.Contains(account) {
+			continue
+		}
+		did := epoch.ID(d.ID())
+		switch {
+		case pastHolds(lookup, d.Parents, []epoch.ID{id})[id]:
+			after = true
+		case pastHolds(lookup, parents, []epoch.ID{did})[did]:
+		default:
+			concurrent = true
+		}
+	}
+	return after, concurrent
+}
+
+// stateLookup looks events up among st's applied events, as txn.eventLookup does for a
+// group's state, indexed on first use.
+func stateLookup(st *membership.State) func(epoch.ID) (*membership.Event, bool) {
+	var idx map[epoch.ID]int
+	return func(id epoch.ID) (*membership.Event, bool) {
+		if idx == nil {
+			idx = make(map[epoch.ID]int, len(st.Events))
+			for i := range st.Events {
+				idx[epoch.ID(st.Events[i].ID())] = i
+			}
+		}
+		i, ok := idx[id]
+		if !ok {
+			return nil, false
+		}
+		return &st.Events[i], true
+	}
 }
 
 // overriddenEvent returns the event of st's overridden (kept, never applied) events whose
@@ -372,8 +433,14 @@ func (t *txn) mergeOverridden(g *storage.GroupRecord, gc *groupCache) error {
 // refused by us (releaseRefused if a key event named it first, else Schedule.Refuse), so a
 // heal that named it where it applied before the override holds nothing on its author's
 // word. One id per overridden event our log keeps. Any other is ErrNotMember, as before.
-func (t *txn) refuseOverridden(g *storage.GroupRecord, gc *groupCache, kb *epoch.KeyBlock, account string) error {
-	ev, ok := overriddenEvent(t.stateOf(gc), kb.Event)
+func (t *txn) refuseOverridden(g *storage.GroupRecord, gc *groupCache, kb *epoch.KeyBlock, author *storage.InstallationRecord) error {
+	account := author.Account
+	st := t.stateOf(gc)
+	ev, ok := overriddenEvent(st, kb.Event)
+	if !ok {
+		ev, ok = appliedEvent(st, kb.Event)
+		ok = ok && departedConcurrent(t.eventLookup(gc), st, ev) // rule C3: judged as overridden
+	}
 	if !ok || ev.From != account {
 		return ErrNotMember
 	}
@@ -387,6 +454,9 @@ func (t *txn) refuseOverridden(g *storage.GroupRecord, gc *groupCache, kb *epoch
 	changed := releaseRefused(s, kb.Event)
 	if !changed && !known(s, kb.Event) {
 		changed = s.Refuse(kb.Event) == nil
+	}
+	if t.keepRefused(g, s, m, kb, author) { // for opening what a member that applied it seals under it
+		changed = true
 	}
 	if !changed {
 		return nil
@@ -414,7 +484,8 @@ func refusedDeparted(st *membership.State, kb *epoch.KeyBlock, in *storage.Insta
 		return false
 	}
 	ev, ok := appliedEvent(st, kb.Event)
-	return ok && ev.From == in.Account && ev.EpochPrev == nil && ev.Type != membership.ChatCreated
+	return ok && ev.From == in.Account && ev.EpochPrev == nil && ev.Type != membership.ChatCreated &&
+		!departedConcurrent(stateLookup(st), st, ev) // rule C3: refuseOverridden
 }
 
 // departedApplied reports whether membership key block kb, whose publish's message was
@@ -426,7 +497,11 @@ func (t *txn) departedApplied(gc *groupCache, kb *epoch.KeyBlock) bool {
 		return false
 	}
 	st := t.stateOf(gc)
-	return refusedDeparted(st, kb, in) || t.departedAfter(gc, st, kb, in)
+	if refusedDeparted(st, kb, in) || t.departedAfter(gc, st, kb, in) {
+		return true
+	}
+	ev, ok := appliedEvent(st, kb.Event)
+	return ok && !in.Revoked && kb.Kind == epoch.KindMembership && ev.From == in.Account && departedConcurrent(t.eventLookup(gc), st, ev)
 }
 
 // departedAfter reports whether membership key block kb of installation in, whose account
@@ -450,22 +525,6 @@ func (t *txn) departedAfter(gc *groupCache, st *membership.State, kb *epoch.KeyB
 	if !ok || ev.From != in.Account || ev.EpochPrev == nil || ev.Type == membership.ChatCreated {
 		return false
 	}
-	lookup := t.eventLookup(gc)
-	after := false
-	for i := range st.Events {
-		d := &st.Events[i]
-		if d.Type != membership.MemberRemoved || !d.Members.Contains(in.Account) {
-			continue
-		}
-		id := epoch.ID(d.ID())
-		switch {
-		case pastHolds(lookup, d.Parents, []epoch.ID{kb.Event})[kb.Event]:
-			after = true
-		case pastHolds(lookup, ev.Parents, []epoch.ID{id})[id]:
-			// before the event (its author re-added since): no bearing
-		default:
-			return false // concurrent with the event
-		}
-	}
-	return after
+	after, concurrent := departureOrder(t.eventLookup(gc), st, in.Account, kb.Event, ev.Parents)
+	return after && !concurrent
 }
