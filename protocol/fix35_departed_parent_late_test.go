@@ -65,7 +65,8 @@ func fix35Split(t *testing.T, tn *testNet, a, b, m, m2, c *peer, g protocol.Grou
 // later rename, naming R2 as parent, waited there for good (heads differ), as fix 32 found
 // for a departed author's KEY event.
 // Asserted: R2 met before its parent changes nothing at a and c (no membership head, no
-// message of m's); once R1 comes, both are merged (not applied: the group keeps its first
+// message of m's) and waits as a pending envelope claimed by m's installation (the bounds
+// on pending envelopes, per sender included, apply to it); once R1 comes, both are merged (not applied: the group keeps its first
 // name), the same heads at a, b and c, b's later rename applies at a and c, messages are
 // read both ways.
 func TestFix35DepartedNonKeyParentLate(t *testing.T) {
@@ -89,6 +90,9 @@ func TestFix35DepartedNonKeyParentLate(t *testing.T) {
 				if h1, n1 := protocol.HeadsForTest(x.c, g), fromCount(t, x, g, m.id); !slices.Equal(h0, h1) || n1 != n0 {
 					t.Errorf("%s: R2 before its parent changed heads (%d -> %d) or messages of m's (%d -> %d): it waits, nothing stored", x.name, len(h0), len(h1), n0, n1)
 				}
+				if claimed, _ := protocol.PendingClaimedForTest(x.c, m.c); claimed == 0 {
+					t.Errorf("%s: R2 before its parent is not kept pending under m's installation's claim (the per-sender bound on pending envelopes)", x.name)
+				}
 				protocol.ReceiveLiveForTest(x.c, slices.Clone(envR1))
 				if n := fromCount(t, x, g, m.id); n != n0 {
 					t.Errorf("%s stores %d messages of m's after R1 and R2, %d before: a departed author's publish is merged, its message not stored", x.name, n, n0)
@@ -98,6 +102,11 @@ func TestFix35DepartedNonKeyParentLate(t *testing.T) {
 				tn.net.SetOffline(p.name, false)
 			}
 			tn.settle(a, b, c)
+			for _, x := range []*peer{a, c} {
+				if claimed, _ := protocol.PendingClaimedForTest(x.c, m.c); claimed != 0 {
+					t.Errorf("%s: R2 still pending (%d bytes claimed by m's installation) once its parent came", x.name, claimed)
+				}
+			}
 			for _, p := range []*peer{a, b, c} {
 				info, err := p.c.Group(ctx, g)
 				must(t, err)
