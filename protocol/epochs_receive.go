@@ -229,7 +229,7 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 			// fix 25, TestFix25RefusedOverriddenStepDown: the publish waited for good,
 			// the event never stored here, and a later event naming it waited too).
 			if ev, ok = overriddenEvent(&next, kb.Event); !ok {
-				if departed && !slices.ContainsFunc(next.Pending, func(e membership.Event) bool { return epoch.ID(e.ID()) == kb.Event }) {
+				if _, waits := pendingEvent(&next, kb.Event); departed && !waits {
 					return ErrNotMember // a departed author's publish waits only for a parent (fix 32)
 				}
 				t.claim = append([]byte("inst"), inst[:]...)
@@ -250,6 +250,9 @@ func (t *txn) openGroupMessageV2(g *storage.GroupRecord, gc *groupCache, msg []b
 	} else if departed {
 		// No key block: only membership events the rules keep overridden (fix 31).
 		if err := t.overriddenUpdate(gc, in.Account, gp); err != nil {
+			if errors.Is(err, errPending) {
+				t.claim = append([]byte("inst"), inst[:]...) // as a key event's (fix 35)
+			}
 			return err
 		}
 	}

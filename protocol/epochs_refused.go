@@ -148,6 +148,16 @@ func overriddenEvent(st *membership.State, id epoch.ID) (membership.Event, bool)
 	return membership.Event{}, false
 }
 
+// pendingEvent returns the event of st's pending events (a parent missing) whose id is id.
+func pendingEvent(st *membership.State, id epoch.ID) (membership.Event, bool) {
+	for i := range st.Pending {
+		if epoch.ID(st.Pending[i].ID()) == id {
+			return st.Pending[i], true
+		}
+	}
+	return membership.Event{}, false
+}
+
 // refused returns the ids of m.Refused still open in s and st (refusedOpen).
 func (m *epochMeta) refused(s *epoch.Schedule, st *membership.State) []epoch.ID {
 	var out []epoch.ID
@@ -387,10 +397,15 @@ func mayBeOverridden(st *membership.State, in *storage.InstallationRecord, kb *e
 // overriddenUpdate checks the content gp of a publish without a key block by departed
 // account (mayBeOverridden): a membership update every event of which the state merged
 // with it keeps overridden (rule C1) and is account's own, no key event among them (a key
-// event rides with its block). Anything else — an ordinary message, an event the rules
-// discard (made after its author's departure: no member of its past), apply or hold
-// pending — is ErrNotMember, nothing stored. On success t.updated holds the merge
-// (mergeOverridden stores it; the message is not stored).
+// event rides with its block). If some of account's events are pending in the merge (a
+// parent missing) and every other one is kept overridden, it is errPending: the envelope
+// waits as a member's does, within the bounds on pending envelopes (MaxPending*, PendingTTL;
+// the caller claims its installation), and is judged again when a retry finds the parent
+// (fix 35, TestFix35DepartedNonKeyParentLate: refused, the event was lost where it came
+// before its parent, and a later event naming it waited for good, as fix 32 found for a key
+// event). Anything else — an ordinary message, an event the rules discard (made after its
+// author's departure: no member of its past) or apply — is ErrNotMember, nothing stored. On
+// success t.updated holds the merge (mergeOverridden stores it; the message is not stored).
 func (t *txn) overriddenUpdate(gc *groupCache, account string, gp *wire.GroupPlaintext) error {
 	if gp.Type != wire.ContentMembership {
 		return ErrNotMember
@@ -407,11 +422,20 @@ func (t *txn) overriddenUpdate(gc *groupCache, account string, gp *wire.GroupPla
 	if _, isKey := keyEventOf(um.Events); isKey {
 		return ErrNotMember
 	}
+	waits := false
 	for i := range um.Events {
-		ev, ok := overriddenEvent(&next, epoch.ID(um.Events[i].ID()))
-		if !ok || ev.From != account {
-			return ErrNotMember
+		id := epoch.ID(um.Events[i].ID())
+		if ev, ok := overriddenEvent(&next, id); ok && ev.From == account {
+			continue
 		}
+		if ev, ok := pendingEvent(&next, id); ok && ev.From == account {
+			waits = true
+			continue
+		}
+		return ErrNotMember
+	}
+	if waits {
+		return errPending // nothing stored: judged again once its parents come
 	}
 	t.updated = &updateMemo{base: base, update: mm.Update, next: next, msg: um}
 	t.decoded = t.updated
