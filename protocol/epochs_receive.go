@@ -118,7 +118,10 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) (er
 		}
 		return nil
 	}
-	if err := t.processKeyBlock(g, gc, kb); err != nil {
+	t.blockOuter = ep.ID
+	err = t.processKeyBlock(g, gc, kb)
+	t.blockOuter = epoch.ID{}
+	if err != nil {
 		if errors.Is(err, errPending) || errors.Is(err, errForged) {
 			return err
 		}
@@ -466,6 +469,9 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		}
 		if departs && fresh {
 			m.Departs = append(m.Departs, kb.Event.String())
+		}
+		if member && fresh {
+			m.lackedPrevSeed(s, kb, author, t.blockOuter)
 		}
 		if kb.Parts == 1 {
 			// A departed installation this event sent no seed to is excluded from now on —

@@ -53,7 +53,7 @@ import (
 // it and dropped by the heal that supersedes X, so healScan/healV2 read it from the store,
 // not from the backoff.
 func TestReview26RefusedHealFailsRestart(t *testing.T) {
-	for _, mode := range []string{"no-restart", "restart"} {
+	for _, mode := range []string{"no-restart", "restart", "restart-second-event"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx := context.Background()
 			tn := newNetWith(t, memory.Config{Seed: 2631}, 0, protocol.WithEpochs(true),
@@ -82,6 +82,11 @@ func TestReview26RefusedHealFailsRestart(t *testing.T) {
 				set(false) // control: the backoff (and the refusal kept with it) survives
 			} else {
 				v.stop()
+			}
+			if mode == "restart-second-event" {
+				must(t, c.c.Rekey(ctx, g))
+				tn.settle(a, b, c)
+				waitSameEpoch(tn, g, a, b, c)
 			}
 			start := time.Now()
 			if mode != "no-restart" {
