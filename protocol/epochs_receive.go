@@ -465,7 +465,8 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			m.Covered[kb.Event.String()] = &coverage{Author: author, Departed: true}
 		} else if kb.Parts == 1 {
 			hints = blockHintList(kb)
-			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: hints, HintsV3: !kb.LegacyHints}
+			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: hints, HintsV3: !kb.LegacyHints,
+				Outer: sealedOther(s.Group(), kb.Prev, t.blockOuter)}
 		}
 		if departs && fresh {
 			m.Departs = append(m.Departs, kb.Event.String())
@@ -511,7 +512,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 				added = ev.Members.Strings()
 			}
 		}
-		noted = m.notePart(kb, author, added)
+		noted = m.notePart(kb, author, added, sealedOther(s.Group(), kb.Prev, t.blockOuter))
 	}
 	seeded := false
 	if s.Frontier().Contains(kb.Event) && !s.HasSeed(kb.Event) {
