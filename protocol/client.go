@@ -601,6 +601,9 @@ type txn struct {
 	// same publish, records, and the accounts removed (departV2, processKeyBlock).
 	departLater *groupCache
 	departing   []string
+	// blockOuter: the epoch the publish of the key block processKeyBlock judges was sealed
+	// under (zero: not known), set by handleGroupV2 (lackedPrevSeed).
+	blockOuter epoch.ID
 	// logs: the stored event logs this transaction wrote or learnt (membership_log.go).
 	logs map[GroupID]txnLogMark
 	// eventMemos: the event id indexes built in this transaction (event_memo.go).

@@ -71,8 +71,14 @@ type coverage struct {
 	// HintsV3: Hints are version 3 slot hints (epoch.SlotHint, AES-based: the event's
 	// block was of version 3); without it they are version 2 hints (epoch.LegacySlotHint,
 	// as every entry stored before version 3).
-	HintsV3 bool   `json:"v3,omitempty"`
-	enc     []byte // the entry's encoding, once encoded or decoded (see appendFields)
+	HintsV3 bool `json:"v3,omitempty"`
+	// Outer: the epoch (hex id) the event's publish was sealed under, when it is not the
+	// epoch of the event's prev (its author lacked a seed of its prev, or left departed
+	// authors' events out: rekeyOuter); empty when it is, or when not known (entries
+	// stored before fix 34b, events applied from a Welcome or a catch-up). lackedPrevSeed
+	// reads it (spec "A key event its author could not open").
+	Outer string `json:"o,omitempty"`
+	enc   []byte // the entry's encoding, once encoded or decoded (see appendFields)
 }
 
 // partCoverage is the coverage of the parts of one key block seen so far.
@@ -87,7 +93,7 @@ type partCoverage struct {
 // on (TestRevocationNoSpeakerRekey: a revocation in parts otherwise left the revoked
 // installation uncovered, and every speaker rekeyed before its next message). Entries are
 // replaced, never modified (clone shares them). It reports whether m changed.
-func (m *epochMeta) notePart(kb *epoch.KeyBlock, author InstallationID, added []string) bool {
+func (m *epochMeta) notePart(kb *epoch.KeyBlock, author InstallationID, added []string, outer string) bool {
 	k := kb.Event.String()
 	if _, done := m.Covered[k]; done || kb.Parts < 2 {
 		return false
@@ -98,7 +104,10 @@ func (m *epochMeta) notePart(kb *epoch.KeyBlock, author InstallationID, added []
 	}
 	next := &partCoverage{coverage: coverage{Author: author, Adds: added, HintsV3: !kb.LegacyHints}}
 	if prev != nil {
-		next.Hints, next.Seen = prev.Hints, slices.Clone(prev.Seen)
+		next.Hints, next.Seen, next.Outer = prev.Hints, slices.Clone(prev.Seen), prev.Outer
+	}
+	if outer != "" {
+		next.Outer = outer
 	}
 	next.Hints = next.Hints.union(blockHints(kb))
 	next.Seen = append(next.Seen, kb.Part)

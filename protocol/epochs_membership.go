@@ -96,7 +96,9 @@ func (t *txn) changeMembershipV2(g *storage.GroupRecord, gc *groupCache, b *sign
 		if frames, err = packKeyFrames(kb, slots, msg, c.frameLimit, c.blockSigner(g.ID)); err != nil {
 			return nil, err
 		}
-		vc.m.Covered[E.String()] = newCoverage(E, kb.LegacyHints, c.acct.inst, all, newcomers)
+		cv := newCoverage(E, kb.LegacyHints, c.acct.inst, all, newcomers)
+		cv.Outer = sealedOther(vc.s.Group(), prev, vc.ep.ID)
+		vc.m.Covered[E.String()] = cv
 		c.log.Debug("membership key event authored", "group", g.ID.String()[:8], "event", shortID(E), "prev", shortIDs(prev),
 			"outer", shortID(vc.ep.ID), "slots", len(slots), "newcomers", len(newcomers), "gaps", len(gaps))
 		if kev.Type == membership.MemberRemoved {

@@ -13,8 +13,9 @@
 // lowercase hex string (an id: it decodes to its hex form), or uvarint len+1 then its
 // bytes; strs is uvarint n then n × str, and decodes to nil when n is 0 (as the JSON
 // fields' omitempty did). A cov is a flags byte (covNil: no entry, nothing follows;
-// covDeparted, covV3; no other bit), Author, uvarint length and the packed hints (a whole
-// number of hints, sorted, distinct), strs HexHints, strs Adds. A part is a cov, then
+// covDeparted, covV3, covOuter; no other bit), Author, uvarint length and the packed hints (a whole
+// number of hints, sorted, distinct), strs HexHints, strs Adds, then, only with covOuter (set
+// when Outer is not empty: fix 34b; records stored before have no entry with it), str Outer. A part is a cov, then
 // uvarint 0 (Seen nil) or n+1 and n × big-endian uint16.
 
 package protocol
@@ -36,6 +37,7 @@ const (
 	covNil      = 0x80 // a nil entry (a JSON null)
 	covDeparted = 0x01
 	covV3       = 0x02
+	covOuter    = 0x04 // a str Outer follows Adds (fix 34b; never set by the encoders before)
 )
 
 var errMetaEncoding = errors.New("protocol: bad epoch bookkeeping encoding")
@@ -122,12 +124,12 @@ func (m *epochMeta) sizeHint() int {
 	}
 	for _, cv := range m.Covered {
 		if cv != nil {
-			n += 64 + len(cv.Hints) + 34*len(cv.HexHints) + 34*len(cv.Adds)
+			n += 64 + len(cv.Hints) + 34*len(cv.HexHints) + 34*len(cv.Adds) + len(cv.Outer)
 		}
 	}
 	for _, pc := range m.Parts {
 		if pc != nil {
-			n += 64 + len(pc.Hints) + 34*len(pc.HexHints) + 34*len(pc.Adds) + 2*len(pc.Seen)
+			n += 64 + len(pc.Hints) + 34*len(pc.HexHints) + 34*len(pc.Adds) + len(pc.Outer) + 2*len(pc.Seen)
 		}
 	}
 	return n
@@ -155,11 +157,18 @@ func (cv *coverage) encodeFields(b []byte) []byte {
 	if cv.HintsV3 {
 		flags |= covV3
 	}
+	if cv.Outer != "" {
+		flags |= covOuter
+	}
 	b = append(append(b, flags), cv.Author[:]...)
 	b = binary.AppendUvarint(b, uint64(len(cv.Hints)))
 	b = append(b, cv.Hints...)
 	b = appendMetaStrs(b, cv.HexHints)
-	return appendMetaStrs(b, cv.Adds)
+	b = appendMetaStrs(b, cv.Adds)
+	if cv.Outer != "" {
+		b = appendMetaStr(b, cv.Outer)
+	}
+	return b
 }
 
 // appendMetaStr appends s: an id (64 lowercase hex characters) as its 32 bytes, any other
@@ -309,7 +318,7 @@ func (r *metaReader) strs() []string {
 func (r *metaReader) coverage() *coverage {
 	at := r.off
 	flags := r.byte()
-	if flags == covNil || flags&^(covDeparted|covV3) != 0 {
+	if flags == covNil || flags&^(covDeparted|covV3|covOuter) != 0 {
 		if flags != covNil {
 			r.fail()
 		}
@@ -325,6 +334,11 @@ func (r *metaReader) coverage() *coverage {
 		cv.Hints = hintList(r.bytes(int(n)))
 	}
 	cv.HexHints, cv.Adds = r.strs(), r.strs()
+	if flags&covOuter != 0 {
+		if cv.Outer = r.str(); cv.Outer == "" {
+			r.fail() // written only when not empty (one encoding for each bookkeeping)
+		}
+	}
 	if r.err != nil {
 		return nil
 	}

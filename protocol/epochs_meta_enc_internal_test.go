@@ -54,6 +54,9 @@ func randomMeta(r *rand.Rand) *epochMeta {
 			return nil
 		}
 		cv := &coverage{Author: inst(), Departed: r.IntN(2) == 0, HexHints: strs(), Adds: strs(), HintsV3: r.IntN(2) == 0}
+		if r.IntN(3) == 0 {
+			cv.Outer = id() // fix 34b: the epoch the event was sealed under, when not its prev's
+		}
 		if r.IntN(4) > 0 {
 			hs := make([][epoch.HintSize]byte, r.IntN(40))
 			for i := range hs {

@@ -118,7 +118,10 @@ func (t *txn) handleGroupV2(gc *groupCache, f *wire.FrameV2, ep epoch.Epoch) (er
 		}
 		return nil
 	}
-	if err := t.processKeyBlock(g, gc, kb); err != nil {
+	t.blockOuter = ep.ID
+	err = t.processKeyBlock(g, gc, kb)
+	t.blockOuter = epoch.ID{}
+	if err != nil {
 		if errors.Is(err, errPending) || errors.Is(err, errForged) {
 			return err
 		}
@@ -465,10 +468,14 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			m.Covered[kb.Event.String()] = &coverage{Author: author, Departed: true}
 		} else if kb.Parts == 1 {
 			hints = blockHintList(kb)
-			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: hints, HintsV3: !kb.LegacyHints}
+			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: hints, HintsV3: !kb.LegacyHints,
+				Outer: sealedOther(s.Group(), kb.Prev, t.blockOuter)}
 		}
 		if departs && fresh {
 			m.Departs = append(m.Departs, kb.Event.String())
+		}
+		if member && fresh {
+			m.lackedPrevSeed(s, kb, author, t.blockOuter)
 		}
 		if kb.Parts == 1 {
 			// A departed installation this event sent no seed to is excluded from now on —
@@ -508,7 +515,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 				added = ev.Members.Strings()
 			}
 		}
-		noted = m.notePart(kb, author, added)
+		noted = m.notePart(kb, author, added, sealedOther(s.Group(), kb.Prev, t.blockOuter))
 	}
 	seeded := false
 	if s.Frontier().Contains(kb.Event) && !s.HasSeed(kb.Event) {

@@ -276,7 +276,9 @@ func (t *txn) rekeyV2Seed(g *storage.GroupRecord, gc *groupCache, s *epoch.Sched
 	if err != nil {
 		return nil, seed, epoch.ID{}, err
 	}
-	m.Covered[kb.Event.String()] = newCoverage(kb.Event, kb.LegacyHints, c.acct.inst, targets, nil)
+	cv := newCoverage(kb.Event, kb.LegacyHints, c.acct.inst, targets, nil)
+	cv.Outer = sealedOther(s.Group(), prev, outer.ID)
+	m.Covered[kb.Event.String()] = cv
 	m.Uncovered = nil
 	if err := t.storeSchedule(g, gc, s, m); err != nil {
 		return nil, seed, epoch.ID{}, err

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"sync/atomic"
@@ -94,6 +95,9 @@ func noSpread(spread bool) []protocol.Option {
 }
 
 func (tn *testNet) addWith(name, path string, spread bool, opts ...protocol.Option) *peer {
+	if os.Getenv("CHORUS_TEST_DEBUG") != "" {
+		opts = append(opts, protocol.WithLogger(testLog(name)))
+	}
 	d := tn.devices().NewDevice(name, path, append(append(noSpread(spread), tn.opts...), opts...)...)
 	return tn.adopt(tn.devices().Add(d, chorustest.Create), path)
 }

@@ -22,12 +22,12 @@ import (
 // Then v stops (crash: the failing hook and the backoff die with the client) and starts
 // again on its store, writes working. Modes:
 //   - "restart": nothing else happens;
-//   - (not run here) "restart-second-event": while v is down, c rekeys K (a second key event
-//     of the group, prev the refused B, a good seed for v), met by v's catch-up on restart.
-//     Still failing after fix 33 (3 of 3): a separate hole, in spec Known limits (heal
-//     section) — K is sealed under B's epoch, which v never holds; the scene is in commit
-//     c208881 (branch review26) for the fix that comes next. It is left out of the landed
-//     test so that CI stays green; it is not a pass.
+//   - "restart-second-event": while v is down, c rekeys K (a second key event of the group,
+//     prev the refused B, a good seed for v), met by v's catch-up on restart. K is sealed
+//     under B's epoch, which v never holds. Still failing after fix 33 (3 of 3); re-added by
+//     fix 34 (lackedPrevSeed: v's heal, sealed under the epoch before B, takes v out of K's
+//     coverage at the others; the designated heal Welcomes v): passes, one epoch 0.2 s
+//     after the restart.
 //
 // After fix 33 (storedRefusals: the scan derives the refusal from the stored coverage):
 // "restart" passes 4 of 4, one epoch 0.23-0.77 s after the restart, v rekeying once.
@@ -53,7 +53,7 @@ import (
 // it and dropped by the heal that supersedes X, so healScan/healV2 read it from the store,
 // not from the backoff.
 func TestReview26RefusedHealFailsRestart(t *testing.T) {
-	for _, mode := range []string{"no-restart", "restart"} {
+	for _, mode := range []string{"no-restart", "restart", "restart-second-event"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx := context.Background()
 			tn := newNetWith(t, memory.Config{Seed: 2631}, 0, protocol.WithEpochs(true),
@@ -82,6 +82,11 @@ func TestReview26RefusedHealFailsRestart(t *testing.T) {
 				set(false) // control: the backoff (and the refusal kept with it) survives
 			} else {
 				v.stop()
+			}
+			if mode == "restart-second-event" {
+				must(t, c.c.Rekey(ctx, g))
+				tn.settle(a, b, c)
+				waitSameEpoch(tn, g, a, b, c)
 			}
 			start := time.Now()
 			if mode != "no-restart" {
