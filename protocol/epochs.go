@@ -350,6 +350,7 @@ func (t *txn) storeSchedule(g *storage.GroupRecord, gc *groupCache, s *epoch.Sch
 	}
 	m.settleRefused(s, st)
 	m.keep(s)
+	m.cutOverridden(s, st)
 	if g.Schedule, err = s.MarshalBinary(); err != nil {
 		return err
 	}
