@@ -12,7 +12,7 @@ TOOLS := $(CURDIR)/bin
 
 BENCHTIME ?= 1s
 SCALE_FLAGS ?=
-TEST_TIMEOUT ?= 30m
+TEST_TIMEOUT ?= 50m
 
 .PHONY: all test test-serial vet race property test-rln demo-rln jsdeps vectors vectors-check conformance examples fuzz-smoke bench demo proto lint tools \
 	bindings-lib bindings-test bindings-c-test bindings-rust-test bindings-nim-test bindings-package bindings-bench
