@@ -91,35 +91,12 @@ func (t *tx) PutGroupExceptLog(g *storage.GroupRecord) error {
 }
 
 // PutGroupKeys writes a group's key schedule and bookkeeping (group_keys: only they are
-// rewritten, not the group's row), with the row's padding (groupKeysPad).
+// rewritten, not the group's row).
 func (t *tx) PutGroupKeys(id storage.GroupID, schedule, meta []byte) error {
-	res, err := t.exec(`INSERT INTO group_keys (group_id, schedule, epoch_meta, pad) SELECT id, ?, ?, zeroblob(?) FROM chat_groups WHERE id = ?
-		ON CONFLICT (group_id) DO UPDATE SET schedule = excluded.schedule, epoch_meta = excluded.epoch_meta, pad = excluded.pad`,
-		schedule, meta, int64(groupKeysPad(len(schedule)+len(meta))), id[:])
+	res, err := t.exec(`INSERT INTO group_keys (group_id, schedule, epoch_meta) SELECT id, ?, ? FROM chat_groups WHERE id = ?
+		ON CONFLICT (group_id) DO UPDATE SET schedule = excluded.schedule, epoch_meta = excluded.epoch_meta`,
+		schedule, meta, id[:])
 	return affected(res, err)
-}
-
-// A group_keys row of more than groupKeysPadFrom bytes of keys is padded with zeros
-// (the column pad, never read: a zeroblob, not bound from Go) to a multiple of
-// groupKeysPadQuantum, the padding at least groupKeysPadMin (its length's header varint
-// then always takes 2 bytes). Consecutive key events change a 1000-member group's keys
-// by tens of bytes, so the rewrite mostly keeps the record's size, which sqlite
-// overwrites in place (only the pages whose bytes differ are written) instead of
-// deleting the record, freeing and zeroing its overflow pages (secure_delete) and
-// allocating new ones (migration 0017; BenchmarkPutGroupKeys). Every byte of the old
-// record is still overwritten by the new one (keys, then zeros).
-const (
-	groupKeysPadFrom    = 3000
-	groupKeysPadQuantum = 2048
-	groupKeysPadMin     = 64
-)
-
-// groupKeysPad returns the padding of a group_keys row holding n bytes of keys.
-func groupKeysPad(n int) int {
-	if n <= groupKeysPadFrom {
-		return 0
-	}
-	return groupKeysPadMin + (groupKeysPadQuantum-(n+groupKeysPadMin)%groupKeysPadQuantum)%groupKeysPadQuantum
 }
 
 func (t *tx) AppendGroupLog(id storage.GroupID, tail []byte) error {

@@ -69,7 +69,7 @@ func TestSyncPoints(t *testing.T) {
 // before).
 func TestMigrationSyncPoints(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "v15.db")
-	db := dbAtSchema(t, path, 15) // 0001–0015: before 0016_sync_points
+	db := dbAtSchema(t, path, len(migrationNames(t))-1)
 	if _, err := db.Exec(`INSERT INTO sync_marks (topic, last_sync) VALUES (?, ?)`, "/a", t2i(t0)); err != nil {
 		t.Fatal(err)
 	}
