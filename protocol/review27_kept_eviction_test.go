@@ -148,3 +148,85 @@ func countTrue(bs []bool) int {
 	}
 	return n
 }
+
+// TestReview27DepartedChainOutlivesWindow — a REMOVED, unrevoked installation keeps its
+// publishes opened, verified and merged at every member for good, renewing its own sending
+// epoch (fix 32's keepRefused in refuseOverridden). The spec bounds what a departed
+// installation can still get opened by the group's epochs it held: its ordinary publishes
+// open "under an epoch still live" (fix 31's price), its old epochs only while their seeds
+// are among the last 6 kept. Scene: fix31Scene; m's account removed (fix31StepDownRemove)
+// while m is paused (it never learns of it; what a removed installation can build from the
+// state it kept). Then 4 rounds, every peer but m online: a rekeys 3 times, then m makes one
+// membership key event (alternately adds and removes d, a contact of m's kept offline),
+// concurrent with its removal (rule C1: kept overridden at every member, its block refused,
+// its seed kept for opening). Round 1's event opens at c under m's old epoch E0 (still among
+// c's kept seeds); each later one is sealed under m's previous event's epoch, which opens at
+// c only because that event's seed was kept — a seed m chose. By round 4, 12 of the group's
+// key events separate E0 from c's frontier (E0 out of every window: 4 live epochs, 6 kept
+// seeds); m's round-4 event still changes c's membership heads.
+// Asserted: m's round-4 publish is not merged at c (c's heads unchanged): a removed
+// installation's reach ends with the window of the group's epochs it held. An honest
+// installation cut off while it made a chain of events publishes them in one burst on
+// reconnecting: its first opens only under E0, so that burst is refused beyond the window
+// today already; only the interleaved sender keeps its reach.
+// Measured (review27 = main 53b8fd8 + fix35): fails 3 of 3 runs (m's events of all 4
+// rounds merged at c). Suggested root fix: a departed author's refused seed does not extend
+// its reach — keep it at its prev's place in the kept list (aging out with the group's epoch
+// it was made on), not as the newest, which also stops TestReview27DepartedEvictsKept's
+// eviction; or open a departed author's publish only under an epoch composed with one of
+// the group's applied events.
+func TestReview27DepartedChainOutlivesWindow(t *testing.T) {
+	ctx := context.Background()
+	tn, a, b, m, m2, c, g := fix31Scene(t, 2711)
+	d := tn.add("d")
+	tn.connect(m, d)
+	tn.settle()
+	m.pause()
+	m2.pause()
+	fix31StepDownRemove(t, tn, a, m, m2, g)
+	tn.settle(a, b, c)
+	tn.waitFor("m removed at a, b, c", func() bool {
+		for _, p := range []*peer{a, b, c} {
+			info, err := p.c.Group(ctx, g)
+			if err != nil || slices.Contains(info.Members, m.id) {
+				return false
+			}
+		}
+		return true
+	})
+	waitSameEpoch(tn, g, a, b, c)
+	tn.net.SetOffline(d.name, true)
+	const rounds = 4
+	merged := 0
+	for r := 1; r <= rounds; r++ {
+		for range 3 {
+			must(t, a.c.Rekey(ctx, g))
+			time.Sleep(10 * time.Millisecond)
+		}
+		tn.settle(a, b, c)
+		waitSameEpoch(tn, g, a, b, c)
+		h0 := protocol.HeadsForTest(c.c, g)
+		if r%2 == 1 {
+			must(t, m.c.AddMembers(ctx, g, d.id))
+		} else {
+			must(t, m.c.RemoveMembers(ctx, g, d.id))
+		}
+		time.Sleep(30 * time.Millisecond)
+		tn.settle(a, b, c)
+		h1 := protocol.HeadsForTest(c.c, g)
+		changed := !slices.Equal(h0, h1)
+		if changed {
+			merged++
+		}
+		ids, applied, _, _ := protocol.KeptForTest(c.c, g)
+		t.Logf("round %d: m's event merged at c %v (heads %d -> %d); c's kept seeds %d, %d of applied events", r, changed, len(h0), len(h1), len(ids), countTrue(applied))
+		if r == rounds && changed {
+			t.Errorf("round %d: m's publish, sealed under its own previous refused event's epoch, is merged at c %d group key events after its removal (%d of %d rounds merged): a removed installation renews its reach for good", r, 3*rounds, merged, rounds)
+		}
+	}
+	// The group still works for its members.
+	mustSend(t, a, g, "from a")
+	mustSend(t, c, g, "from c")
+	tn.settle(a, b, c)
+	waitTexts(t, tn, g, []string{"from a", "from c"}, a, b, c)
+}
