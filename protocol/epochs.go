@@ -385,8 +385,13 @@ func (t *txn) storeSchedule(g *storage.GroupRecord, gc *groupCache, s *epoch.Sch
 // for opening only (never for sending), the epochs of every antichain of up to
 // maxCandidateSize of them that is not live (spec: protocol, "Key schedule v2", engine:
 // concurrent senders).
+//
+// The seeds of key events not applied here (refused: keepRefused) are bounded apart, at
+// maxRefusedKept, and age with the key event they were made on (boundKept): a refused
+// seed never takes the place of an applied event's seed (review 27).
 const (
 	maxKeptSeeds     = 6
+	maxRefusedKept   = 3
 	maxCandidateSize = 3
 )
 
@@ -416,9 +421,7 @@ func (m *epochMeta) keep(s *epoch.Schedule) {
 		}
 		m.Kept = append(m.Kept, k)
 	}
-	if len(m.Kept) > maxKeptSeeds {
-		m.Kept = m.Kept[len(m.Kept)-maxKeptSeeds:]
-	}
+	m.boundKept(s)
 }
 
 // setLive installs the live epochs in the cache at commit (a new epoch can open

@@ -309,3 +309,77 @@ func (m *epochMeta) cutOverridden(s *epoch.Schedule, st *membership.State) {
 		m.Kept = out
 	}
 }
+
+// keptInsert returns kept with k added: an applied event's seed as the newest; a refused
+// one's (not applied here: keepRefused) at the age of its prev — right after the newest
+// kept seed its prev names, or before every kept seed if it names none — so that it ages
+// out with the key event it was made on (boundKept). A new slice: kept may be shared.
+func keptInsert(kept []keptSeed, k keptSeed, applied bool) []keptSeed {
+	at := len(kept)
+	if !applied {
+		at = 0
+		for i := len(kept) - 1; i >= 0; i-- {
+			if slices.Contains(k.Prev, kept[i].ID) {
+				at = i + 1
+				break
+			}
+		}
+	}
+	return slices.Insert(slices.Clip(kept), at, k)
+}
+
+// boundKept bounds the kept seeds (spec "Frontier", the kept-seeds bound), the one bound
+// every path that keeps a seed goes through (keep, keepSlotSeed): the seeds of the last
+// maxKeptSeeds key events applied here, oldest first, and at most maxRefusedKept seeds of
+// events not applied (refused: keepRefused), each at the age of its prev (keptInsert).
+// Once an applied event's seed is dropped as the oldest, the refused seeds placed at its
+// age (before the next applied one) go with it; past maxRefusedKept the oldest refused
+// seed goes. So a refused seed never takes the place of an applied event's (review 27,
+// TestReview27DepartedEvictsKept: six key events of a removed installation, refused as
+// overridden, pushed out the seed of an epoch an offline member still sealed under), and a
+// chain of refused events — each sealed under its predecessor's kept seed, placed at that
+// one's age — is opened only while the applied event it grew from is kept
+// (TestReview27DepartedChainOutlivesWindow: a removed installation's interleaved events
+// renewed its reach for good). It depends on s and m alone; m.Kept is replaced, never
+// changed in place (it may be shared).
+func (m *epochMeta) boundKept(s *epoch.Schedule) {
+	isApplied := func(k keptSeed) bool {
+		id, ok := hexID(k.ID)
+		return ok && s.Applied(id)
+	}
+	applied, refused := 0, 0
+	for _, k := range m.Kept {
+		if isApplied(k) {
+			applied++
+		} else {
+			refused++
+		}
+	}
+	if applied <= maxKeptSeeds && refused <= maxRefusedKept {
+		return
+	}
+	from := 0 // the kept seeds before from are dropped
+	for applied > maxKeptSeeds {
+		if isApplied(m.Kept[from]) {
+			applied--
+		} else {
+			refused--
+		}
+		from++
+	}
+	if from > 0 { // the refused seeds at the last dropped applied one's age
+		for from < len(m.Kept) && !isApplied(m.Kept[from]) {
+			refused--
+			from++
+		}
+	}
+	out := make([]keptSeed, 0, len(m.Kept)-from)
+	for _, k := range m.Kept[from:] {
+		if refused > maxRefusedKept && !isApplied(k) {
+			refused-- // the oldest refused seeds past the bound
+			continue
+		}
+		out = append(out, k)
+	}
+	m.Kept = out
+}

@@ -236,7 +236,7 @@ func (t *txn) keepRefused(g *storage.GroupRecord, s *epoch.Schedule, m *epochMet
 	if s.Applied(kb.Event) {
 		return false
 	}
-	return t.keepSlotSeed(g, m, kb, author)
+	return t.keepSlotSeed(g, s, m, kb, author)
 }
 
 // keepSuperseded keeps the seed of key event kb, applied here and already superseded when
@@ -253,13 +253,14 @@ func (t *txn) keepSuperseded(g *storage.GroupRecord, s *epoch.Schedule, m *epoch
 	if !s.Applied(kb.Event) || s.Retracted(kb.Event) || s.Frontier().Contains(kb.Event) || s.HasSeed(kb.Event) {
 		return false
 	}
-	return t.keepSlotSeed(g, m, kb, author)
+	return t.keepSlotSeed(g, s, m, kb, author)
 }
 
-// keepSlotSeed opens our slot of kb and keeps its seed among the kept seeds (bounded by
-// maxKeptSeeds, the oldest dropped) if it passes the block's key confirmation and is not
-// kept yet. It reports whether m changed.
-func (t *txn) keepSlotSeed(g *storage.GroupRecord, m *epochMeta, kb *epoch.KeyBlock, author *storage.InstallationRecord) bool {
+// keepSlotSeed opens our slot of kb and keeps its seed among the kept seeds if it passes
+// the block's key confirmation and is not kept yet: an applied event's as the newest, a
+// refused one's at the age of its prev (keptInsert), bounded (boundKept). It reports
+// whether m changed.
+func (t *txn) keepSlotSeed(g *storage.GroupRecord, s *epoch.Schedule, m *epochMeta, kb *epoch.KeyBlock, author *storage.InstallationRecord) bool {
 	k := kb.Event.String()
 	if slices.ContainsFunc(m.Kept, func(x keptSeed) bool { return x.ID == k }) {
 		return false
@@ -279,11 +280,9 @@ func (t *txn) keepSlotSeed(g *storage.GroupRecord, m *epochMeta, kb *epoch.KeyBl
 	for _, p := range kb.Prev {
 		ks.Prev = append(ks.Prev, p.String())
 	}
-	m.Kept = append(m.Kept, ks)
-	if len(m.Kept) > maxKeptSeeds {
-		m.Kept = m.Kept[len(m.Kept)-maxKeptSeeds:]
-	}
-	return true
+	m.Kept = keptInsert(m.Kept, ks, s.Applied(kb.Event))
+	m.boundKept(s)
+	return slices.ContainsFunc(m.Kept, func(x keptSeed) bool { return x.ID == k })
 }
 
 // hexID parses an id in its hex form.
