@@ -39,6 +39,8 @@ import (
 // departed author's merge only if the applied state is unchanged) would stop the attack but
 // split members that met such a promotion before the departure (C2 applies there) from
 // those that met it after.
+// Fixed (fix37, rules level): rule 3's applied events are the grounded set of the threats
+// C1-C3, so P, defeated by D_m and m's step-down, threatens nothing; D_c applies (passes).
 func TestReview27DepartedPromotionReinstates(t *testing.T) {
 	ctx := context.Background()
 	tn, a, b, m, m2, c, g := fix31Scene(t, 2721)
@@ -125,6 +127,8 @@ func TestReview27DepartedPromotionReinstates(t *testing.T) {
 // counted by C1 or C2 against others), since an engine gate refusing merges that change the
 // applied state would split members that met the event before the departure from those
 // that met it after.
+// Fixed (fix37, rules level): X, defeated by D_m and m's step-down, threatens nothing; L
+// applies (passes).
 func TestReview27DepartedRemovalUndoesLeave(t *testing.T) {
 	ctx := context.Background()
 	tn, a, b, m, m2, c, g := fix31Scene(t, 2741)
