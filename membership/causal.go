@@ -174,8 +174,8 @@ func (c *causal) threats(e int, d downSet, buf []int) []int {
 // overriddenIn returns the kept events of the down-set d (below upto) that are not applied
 // (rule 3): the applied ones are the least fixed point of "every threat is threatened by an
 // applied event" (grounded semantics), computed from the events with no threat. An event
-// with an applied threat is defeated; one left neither applied nor defeated (an odd cycle of
-// threats) is overridden too. Only the few threatened events are iterated over.
+// with an applied threat is defeated; one left neither applied nor defeated (on a cycle of
+// threats nothing outside it decides) is overridden too. Only the few threatened events are iterated over.
 func (c *causal) overriddenIn(d downSet, upto int) bitset {
 	type contested struct {
 		e       int
