@@ -125,23 +125,6 @@ type downSet struct {
 
 func (d downSet) has(j int) bool { return d.all || d.anc.has(j) }
 
-// promoted is rule C2: a removal of another member is overridden when a promotion of its
-// target is concurrent with it (an admin cannot be removed, whatever the remover knew),
-// unless the two removed each other (C3).
-func (c *causal) promoted(r int, d downSet) bool {
-	ev := c.kept[r].ev
-	t := ev.Members.Key(0)
-	if t == ev.from || c.mutual(r, d) {
-		return false
-	}
-	for _, p := range c.promotions[t] {
-		if d.has(p) && c.concurrent(p, r) {
-			return true
-		}
-	}
-	return false
-}
-
 // mutual is rule C3: removal r of t by a is concurrent with a removal of a by t.
 func (c *causal) mutual(r int, d downSet) bool {
 	ev := c.kept[r].ev
@@ -154,31 +137,109 @@ func (c *causal) mutual(r int, d downSet) bool {
 	return false
 }
 
-// overridden reports whether kept event e, valid against its causal past, is not applied
-// in the down-set d (rules C1-C3).
-func (c *causal) overridden(e int, d downSet) bool {
+// threats appends to buf the kept events of the down-set d that threaten kept event e
+// (rules C1-C3; each is concurrent with e).
+func (c *causal) threats(e int, d downSet, buf []int) []int {
 	ev := c.kept[e].ev
-	if ev.Type == MemberRemoved && c.promoted(e, d) { // C2
-		return true
-	}
-	for _, r := range c.removals[ev.from] { // C1: concurrent with its author's removal
-		if !d.has(r) || !c.concurrent(r, e) || c.promoted(r, d) {
+	for _, r := range c.removals[ev.from] { // C1: its author's removal or leave
+		if !d.has(r) || !c.concurrent(r, e) {
 			continue
 		}
 		rem := c.kept[r].ev
 		if ev.Type == MemberRemoved && ev.Members.Key(0) == rem.from && rem.from != ev.from {
-			continue // C3: removals of each other both apply
+			continue // C3: removals of each other do not threaten each other
 		}
-		return true
+		buf = append(buf, r)
 	}
-	if needsAdmin(ev) { // C1: an admin action concurrent with its author's demotion
+	if needsAdmin(ev) { // C1: an admin action and its author's step-down
 		for _, r := range c.demotions[ev.from] {
 			if d.has(r) && c.concurrent(r, e) {
-				return true
+				buf = append(buf, r)
 			}
 		}
 	}
-	return false
+	if ev.Type == MemberRemoved { // C2: a promotion of the removed member, unless C3
+		t := ev.Members.Key(0)
+		if ps := c.promotions[t]; len(ps) > 0 && t != ev.from && !c.mutual(e, d) {
+			for _, p := range ps {
+				if d.has(p) && c.concurrent(p, e) {
+					buf = append(buf, p)
+				}
+			}
+		}
+	}
+	return buf
+}
+
+// overriddenIn returns the kept events of the down-set d (below upto) that are not applied
+// (rule 3): the applied ones are the least fixed point of "every threat is threatened by an
+// applied event" (grounded semantics), computed from the events with no threat. An event
+// with an applied threat is defeated; one left neither applied nor defeated (on a cycle of
+// threats nothing outside it decides) is overridden too. Only the few threatened events are iterated over.
+func (c *causal) overriddenIn(d downSet, upto int) bitset {
+	type contested struct {
+		e       int
+		threats []int
+	}
+	var list []contested
+	var buf []int
+	for j := c.first; j < upto; j++ {
+		if !d.has(j) {
+			continue
+		}
+		buf = c.threats(j, d, buf[:0])
+		if len(buf) > 0 {
+			list = append(list, contested{j, slices.Clone(buf)})
+		}
+	}
+	var out bitset
+	if len(list) == 0 {
+		return out
+	}
+	const (
+		undecided = iota
+		applied
+		defeated
+	)
+	label := make(map[int]int, len(list))
+	for _, x := range list {
+		label[x.e] = undecided
+	}
+	state := func(j int) int {
+		if l, ok := label[j]; ok {
+			return l
+		}
+		return applied // no threat (or a root)
+	}
+	for changed := true; changed; {
+		changed = false
+		for _, x := range list {
+			if label[x.e] != undecided {
+				continue
+			}
+			all := true
+			for _, t := range x.threats {
+				switch state(t) {
+				case applied:
+					label[x.e], changed = defeated, true
+				case undecided:
+					all = false
+				}
+				if label[x.e] == defeated {
+					break
+				}
+			}
+			if label[x.e] == undecided && all {
+				label[x.e], changed = applied, true
+			}
+		}
+	}
+	for _, x := range list {
+		if label[x.e] != applied {
+			out.set(x.e)
+		}
+	}
+	return out
 }
 
 func needsAdmin(ev *Event) bool {
@@ -194,11 +255,12 @@ func needsAdmin(ev *Event) bool {
 // fold computes the state of the kept events in d (in kept order) from the genesis state.
 func (c *causal) fold(g *cstate, d downSet, upto int, applied func(j int, ok bool)) *cstate {
 	s := g.clone()
+	out := c.overriddenIn(d, upto)
 	for j := c.first; j < upto; j++ {
 		if !d.has(j) {
 			continue
 		}
-		ok := !c.overridden(j, d)
+		ok := !out.has(j)
 		if ok {
 			s.apply(c.kept[j].ev)
 		}

@@ -163,8 +163,8 @@ func randomAction(rng *rand.Rand, st *m.State, author string) (m.Event, bool) {
 }
 
 // checkInvariants: admins are members; every applied event is valid against the state of
-// its causal past (re-derived from that past alone); no applied event of a member is
-// concurrent with an applied removal of it (except removals of each other).
+// its causal past (re-derived from that past alone); the applied events are a grounded set
+// for rule 3's threats (checkThreats).
 func checkInvariants(t *testing.T, d *dag, st m.State) {
 	t.Helper()
 	for _, a := range st.Admins {
@@ -194,6 +194,7 @@ func checkInvariants(t *testing.T, d *dag, st m.State) {
 		walk(e.Parents)
 		return out
 	}
+	checkThreats(t, st, byID)
 	for _, e := range st.Events[1:] {
 		ps, err := m.Derive(d.chat, past(e), m.ChorusRules())
 		if err != nil {
@@ -209,6 +210,80 @@ func checkInvariants(t *testing.T, d *dag, st m.State) {
 		}
 		if e.Type == m.MemberRemoved && e.Members.At(0) != e.From && ps.IsAdmin(e.Members.At(0)) {
 			t.Fatalf("an admin removed an admin")
+		}
+	}
+}
+
+// checkThreats re-implements rule 3's threats (C1-C3) from the spec and checks the applied
+// events against them: no applied event threatens another (conflict-free), every threat
+// of an applied event is threatened by an applied event (defended), and every overridden
+// event has a threat.
+func checkThreats(t *testing.T, st m.State, byID map[m.EventID]m.Event) {
+	t.Helper()
+	anc := map[m.EventID]map[m.EventID]bool{}
+	var ancOf func(id m.EventID) map[m.EventID]bool
+	ancOf = func(id m.EventID) map[m.EventID]bool {
+		if a, ok := anc[id]; ok {
+			return a
+		}
+		a := map[m.EventID]bool{}
+		for _, p := range byID[id].Parents {
+			a[p] = true
+			for q := range ancOf(p) {
+				a[q] = true
+			}
+		}
+		anc[id] = a
+		return a
+	}
+	concurrent := func(a, b m.Event) bool {
+		return a.ID() != b.ID() && !ancOf(a.ID())[b.ID()] && !ancOf(b.ID())[a.ID()]
+	}
+	kept := append(slices.Clone(st.Events[1:]), st.Overridden...)
+	removes := func(e m.Event) string {
+		if e.Type != m.MemberRemoved {
+			return ""
+		}
+		return e.Members.At(0)
+	}
+	threatens := func(r, e m.Event) bool {
+		if !concurrent(r, e) {
+			return false
+		}
+		if removes(r) == e.From && !(removes(e) == r.From && r.From != e.From) { // C1, C3
+			return true
+		}
+		needsAdmin := e.Type != m.AdminRemoved && removes(e) != e.From
+		if r.Type == m.AdminRemoved && r.From == e.From && needsAdmin { // C1
+			return true
+		}
+		if tg := removes(e); tg != "" && tg != e.From && r.Type == m.AdminsAdded && slices.Contains(r.Members.Strings(), tg) { // C2
+			for _, q := range kept {
+				if q.From == tg && removes(q) == e.From && concurrent(q, e) {
+					return false // C3
+				}
+			}
+			return true
+		}
+		return false
+	}
+	applied := st.Events[1:]
+	for _, e := range applied {
+		for _, r := range kept {
+			if !threatens(r, e) {
+				continue
+			}
+			if slices.ContainsFunc(applied, func(a m.Event) bool { return a.ID() == r.ID() }) {
+				t.Fatalf("applied %v by %s threatened by applied %v by %s", e.Type, names([]string{e.From}), r.Type, names([]string{r.From}))
+			}
+			if !slices.ContainsFunc(applied, func(a m.Event) bool { return threatens(a, r) }) {
+				t.Fatalf("applied %v by %s not defended against %v by %s", e.Type, names([]string{e.From}), r.Type, names([]string{r.From}))
+			}
+		}
+	}
+	for _, e := range st.Overridden {
+		if !slices.ContainsFunc(kept, func(r m.Event) bool { return threatens(r, e) }) {
+			t.Fatalf("overridden %v by %s has no threat", e.Type, names([]string{e.From}))
 		}
 	}
 }
