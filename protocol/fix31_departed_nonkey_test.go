@@ -54,43 +54,6 @@ func fix31StepDownRemove(t *testing.T, tn *testNet, a, m, m2 *peer, g protocol.G
 	must(t, a.c.RemoveMembers(ctx, g, m.id))
 }
 
-// fix31Split records, from the store, the departure D of m's account (depart "removal":
-// m2's step-down and a's removal of m, fix31StepDownRemove; "leave": m2's leave) and m's rename R made concurrently (m paused: it never saw D; a, b
-// and c offline: none saw R before D was made). It returns D's and R's envelopes.
-func fix31Split(t *testing.T, tn *testNet, a, b, m, m2, c *peer, g protocol.GroupID, depart string) (envD, envR []transport.Envelope) {
-	t.Helper()
-	ctx := context.Background()
-	info, err := a.c.Group(ctx, g)
-	must(t, err)
-	topic := info.Topic
-	m.pause()
-	m2.pause()
-	tn.net.SetOffline(b.name, true)
-	tn.net.SetOffline(c.name, true)
-	start := time.Now().Add(-time.Millisecond)
-	switch depart {
-	case "removal":
-		fix31StepDownRemove(t, tn, a, m, m2, g)
-	case "leave":
-		tn.net.SetOffline(a.name, true)
-		must(t, m2.c.Leave(ctx, g))
-	}
-	time.Sleep(20 * time.Millisecond)
-	tn.net.SetOffline(a.name, true) // a does not see R
-	mid := time.Now()
-	must(t, m.c.SetName(ctx, g, "m's name")) // R: m still an admin in its view
-	time.Sleep(20 * time.Millisecond)
-	rd := tn.net.Join("reader")
-	envD, err = rd.History(ctx, []string{topic}, start, mid)
-	must(t, err)
-	envR, err = rd.History(ctx, []string{topic}, mid, time.Time{})
-	must(t, err)
-	if len(envD) == 0 || len(envR) != 1 {
-		t.Fatalf("setup: %d envelopes of the departure, %d of m's rename, want some and 1", len(envD), len(envR))
-	}
-	return envD, envR
-}
-
 // TestFix31DepartedNonKey — a departed author's concurrent NON-key membership event. Admin
 // m renames the group (R: CHAT_NAME_CHANGED, no key block) while its account departs
 // concurrently (D: "removal", m's other installation m2 steps down and admin a removes m —
@@ -117,13 +80,13 @@ func TestFix31DepartedNonKey(t *testing.T) {
 	for _, depart := range []string{"removal", "leave"} {
 		for _, order := range []string{"c-depart-first", "c-rename-first"} {
 			t.Run(depart+"/"+order, func(t *testing.T) {
-				ctx := context.Background()
 				seed := int64(3101)
 				if depart == "leave" {
 					seed = 3111
 				}
 				tn, a, b, m, m2, c, g := fix31Scene(t, seed)
-				envD, envR := fix31Split(t, tn, a, b, m, m2, c, g, depart)
+				envD, envRs := departSplit(t, tn, a, b, m, m2, c, g, depart, "m's name")
+				envR := envRs[0]
 				protocol.ReceiveLiveForTest(b.c, append(slices.Clone(envR), envD...))
 				xs := []*peer{a} // the members that meet D first
 				if depart == "leave" {
@@ -143,44 +106,8 @@ func TestFix31DepartedNonKey(t *testing.T) {
 						t.Errorf("%s stores %d messages of m's after R's publish, %d before: a departed author's publish is merged, its message not stored", x.name, n, before[x])
 					}
 				}
-				for _, p := range []*peer{a, b, c} {
-					tn.net.SetOffline(p.name, false)
-				}
-				tn.settle(a, b, c)
-				for _, p := range []*peer{a, b, c} {
-					info, err := p.c.Group(ctx, g)
-					must(t, err)
-					if info.Name != "f25" {
-						t.Errorf("%s: name %q, want %q (m's rename overridden: rule C1)", p.name, info.Name, "f25")
-					}
-				}
-				ha, hb, hc := protocol.HeadsForTest(a.c, g), protocol.HeadsForTest(b.c, g), protocol.HeadsForTest(c.c, g)
-				t.Logf("heads a %d b %d c %d", len(ha), len(hb), len(hc))
-				if !slices.Equal(ha, hb) || !slices.Equal(hc, hb) {
-					t.Errorf("membership heads differ: a %d, b %d, c %d (R stored where it was met first only)", len(ha), len(hb), len(hc))
-				}
-				must(t, b.c.SetName(ctx, g, "later")) // b stored R: its rename names R as parent
-				tn.settle(a, b, c)
-				deadline := time.Now().Add(15 * time.Second)
-				for _, p := range []*peer{a, c} {
-					for {
-						info, err := p.c.Group(ctx, g)
-						must(t, err)
-						if info.Name == "later" {
-							break
-						}
-						if time.Now().After(deadline) {
-							_, _, pend := protocol.StoredEventsForTest(p.c, g)
-							t.Fatalf("%s never applies b's later rename (name %q, %d pending events): it names R as parent", p.name, info.Name, pend)
-						}
-						tn.settle(p)
-					}
-				}
-				mustSend(t, a, g, "from a")
-				mustSend(t, b, g, "from b")
-				mustSend(t, c, g, "from c")
-				tn.settle(a, b, c)
-				waitTexts(t, tn, g, []string{"from a", "from b", "from c"}, a, b, c)
+				online(tn, a, b, c)
+				departedRenamesChecked(t, tn, a, b, c, g, "R", "R stored where it was met first only")
 			})
 		}
 	}

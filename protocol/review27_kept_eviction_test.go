@@ -32,17 +32,7 @@ func review27Split(t *testing.T, seed int64, keyEvents int) (tn *testNet, a, b, 
 	topic := info.Topic
 	m.pause()
 	m2.pause()
-	fix31StepDownRemove(t, tn, a, m, m2, g)
-	tn.settle(a, b, c)
-	tn.waitFor("m removed at a, b, c", func() bool {
-		for _, p := range []*peer{a, b, c} {
-			info, err := p.c.Group(ctx, g)
-			if err != nil || slices.Contains(info.Members, m.id) {
-				return false
-			}
-		}
-		return true
-	})
+	removeM(t, tn, a, m, m2, g, a, b, c)
 	waitSameEpoch(tn, g, a, b, c)
 	tn.net.SetOffline(c.name, true)
 	tn.net.SetOffline(d.name, true)
@@ -183,17 +173,7 @@ func TestReview27DepartedChainOutlivesWindow(t *testing.T) {
 	tn.settle()
 	m.pause()
 	m2.pause()
-	fix31StepDownRemove(t, tn, a, m, m2, g)
-	tn.settle(a, b, c)
-	tn.waitFor("m removed at a, b, c", func() bool {
-		for _, p := range []*peer{a, b, c} {
-			info, err := p.c.Group(ctx, g)
-			if err != nil || slices.Contains(info.Members, m.id) {
-				return false
-			}
-		}
-		return true
-	})
+	removeM(t, tn, a, m, m2, g, a, b, c)
 	waitSameEpoch(tn, g, a, b, c)
 	tn.net.SetOffline(d.name, true)
 	const rounds = 4

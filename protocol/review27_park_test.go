@@ -29,17 +29,7 @@ func TestReview27DepartedParkBounded(t *testing.T) {
 	old := protocol.HeadsForTest(m2.c, g)
 	m.pause()
 	m2.pause()
-	fix31StepDownRemove(t, tn, a, m, m2, g)
-	tn.settle(a, b, c)
-	tn.waitFor("m removed at a, b, c", func() bool {
-		for _, p := range []*peer{a, b, c} {
-			info, err := p.c.Group(ctx, g)
-			if err != nil || slices.Contains(info.Members, m.id) {
-				return false
-			}
-		}
-		return true
-	})
+	removeM(t, tn, a, m, m2, g, a, b, c)
 	h0, p0 := protocol.HeadsForTest(c.c, g), protocol.PendingEventsForTest(c.c, g)
 	const n = 8
 	for i := range n {

@@ -2,9 +2,7 @@ package protocol_test
 
 import (
 	"context"
-	"slices"
 	"testing"
-	"time"
 
 	"github.com/chorus-im/chorus/protocol"
 )
@@ -42,66 +40,19 @@ import (
 // Fixed (fix37, rules level): rule 3's applied events are the grounded set of the threats
 // C1-C3, so P, defeated by D_m and m's step-down, threatens nothing; D_c applies (passes).
 func TestReview27DepartedPromotionReinstates(t *testing.T) {
-	ctx := context.Background()
-	tn, a, b, m, m2, c, g := fix31Scene(t, 2721)
-	m.pause()
-	must(t, a.c.RemoveMembers(ctx, g, c.id))
-	tn.settle(a, b, c, m2)
-	tn.waitFor("c removed at a and b", func() bool {
-		for _, p := range []*peer{a, b} {
-			info, err := p.c.Group(ctx, g)
-			if err != nil || slices.Contains(info.Members, c.id) {
-				return false
-			}
-		}
-		return true
-	})
-	fix31StepDownRemove(t, tn, a, m, m2, g)
-	tn.settle(a, b)
-	tn.waitFor("m removed at a and b", func() bool {
-		for _, p := range []*peer{a, b} {
-			info, err := p.c.Group(ctx, g)
-			if err != nil || slices.Contains(info.Members, m.id) {
-				return false
-			}
-		}
-		return true
-	})
-	waitSameEpoch(tn, g, a, b)
-	before := map[string][]string{}
-	for _, p := range []*peer{a, b} {
-		info, err := p.c.Group(ctx, g)
-		must(t, err)
-		before[p.name] = slices.Clone(info.Members)
-	}
-	// P: m, unaware of both removals, promotes c.
-	must(t, m.c.AddAdmins(ctx, g, c.id))
-	time.Sleep(50 * time.Millisecond)
-	tn.settle(a, b)
-	time.Sleep(200 * time.Millisecond)
-	tn.settle(a, b)
-	for _, p := range []*peer{a, b} {
-		info, err := p.c.Group(ctx, g)
-		must(t, err)
-		h := protocol.HeadsForTest(p.c, g)
-		t.Logf("%s: heads %d, members %d (before %d), c a member %v, c an admin %v", p.name, len(h), len(info.Members), len(before[p.name]), slices.Contains(info.Members, c.id), slices.Contains(info.Admins, c.id))
-		if slices.Contains(info.Members, c.id) {
-			t.Errorf("%s: c, removed by a, is a member again after removed m's promotion P (rule C2 counts P, kept overridden): a removed admin reinstates a removed member", p.name)
-		}
-		if !slices.Equal(info.Members, before[p.name]) {
-			t.Errorf("%s: members changed by a removed installation's publish: %v -> %v", p.name, before[p.name], info.Members)
-		}
-	}
-	mustSend(t, a, g, "after P")
-	tn.settle(a, b, c)
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && c.texts(g)["after P"] == 0 {
-		tn.settle(c)
-		time.Sleep(100 * time.Millisecond)
-	}
-	if c.texts(g)["after P"] > 0 {
-		t.Errorf("c, removed, reads a's text sent after P")
-	}
+	removedAdminAct{
+		seed: 2721,
+		cGone: func(ctx context.Context, tn *testNet, a, b, c, m2 *peer, g protocol.GroupID) error {
+			err := a.c.RemoveMembers(ctx, g, c.id) // D_c
+			tn.settle(a, b, c, m2)
+			return err
+		},
+		// P: m, unaware of both removals, promotes c.
+		act:   func(ctx context.Context, m, c *peer, g protocol.GroupID) error { return m.c.AddAdmins(ctx, g, c.id) },
+		label: "P",
+		cBack: "c, removed by a, is a member again after removed m's promotion P (rule C2 counts P, kept overridden): a removed admin reinstates a removed member",
+		cWho:  "removed",
+	}.run(t)
 }
 
 // TestReview27DepartedRemovalUndoesLeave — the key-event branch of the same gate (fix 25's
@@ -130,63 +81,19 @@ func TestReview27DepartedPromotionReinstates(t *testing.T) {
 // Fixed (fix37, rules level): X, defeated by D_m and m's step-down, threatens nothing; L
 // applies (passes).
 func TestReview27DepartedRemovalUndoesLeave(t *testing.T) {
-	ctx := context.Background()
-	tn, a, b, m, m2, c, g := fix31Scene(t, 2741)
-	m.pause()
-	must(t, c.c.Leave(ctx, g))
-	tn.settle(a, b, m2)
-	tn.waitFor("c gone at a and b", func() bool {
-		for _, p := range []*peer{a, b} {
-			info, err := p.c.Group(ctx, g)
-			if err != nil || slices.Contains(info.Members, c.id) {
-				return false
-			}
-		}
-		return true
-	})
-	fix31StepDownRemove(t, tn, a, m, m2, g)
-	tn.settle(a, b)
-	tn.waitFor("m removed at a and b", func() bool {
-		for _, p := range []*peer{a, b} {
-			info, err := p.c.Group(ctx, g)
-			if err != nil || slices.Contains(info.Members, m.id) {
-				return false
-			}
-		}
-		return true
-	})
-	waitSameEpoch(tn, g, a, b)
-	before := map[string][]string{}
-	for _, p := range []*peer{a, b} {
-		info, err := p.c.Group(ctx, g)
-		must(t, err)
-		before[p.name] = slices.Clone(info.Members)
-	}
-	must(t, m.c.RemoveMembers(ctx, g, c.id)) // X
-	time.Sleep(50 * time.Millisecond)
-	tn.settle(a, b)
-	time.Sleep(200 * time.Millisecond)
-	tn.settle(a, b)
-	for _, p := range []*peer{a, b} {
-		info, err := p.c.Group(ctx, g)
-		must(t, err)
-		h := protocol.HeadsForTest(p.c, g)
-		t.Logf("%s: heads %d, members %d (before %d), c a member %v", p.name, len(h), len(info.Members), len(before[p.name]), slices.Contains(info.Members, c.id))
-		if slices.Contains(info.Members, c.id) {
-			t.Errorf("%s: c, who left, is a member again after removed m's removal of c (rule C1 overrides c's leave, concurrent with a removal of c C1 itself overrides): a removed admin undoes a leave", p.name)
-		}
-		if !slices.Equal(info.Members, before[p.name]) {
-			t.Errorf("%s: members changed by a removed installation's publish: %d -> %d", p.name, len(before[p.name]), len(info.Members))
-		}
-	}
-	mustSend(t, a, g, "after X")
-	tn.settle(a, b, c)
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) && c.texts(g)["after X"] == 0 {
-		tn.settle(c)
-		time.Sleep(100 * time.Millisecond)
-	}
-	if c.texts(g)["after X"] > 0 {
-		t.Errorf("c, which left, reads a's text sent after X")
-	}
+	removedAdminAct{
+		seed: 2741,
+		cGone: func(ctx context.Context, tn *testNet, a, b, c, m2 *peer, g protocol.GroupID) error {
+			err := c.c.Leave(ctx, g) // L
+			tn.settle(a, b, m2)
+			return err
+		},
+		// X: m, unaware of L and of its own removal, removes c.
+		act: func(ctx context.Context, m, c *peer, g protocol.GroupID) error {
+			return m.c.RemoveMembers(ctx, g, c.id)
+		},
+		label: "X",
+		cBack: "c, who left, is a member again after removed m's removal of c (rule C1 overrides c's leave, concurrent with a removal of c C1 itself overrides): a removed admin undoes a leave",
+		cWho:  "which left",
+	}.run(t)
 }
