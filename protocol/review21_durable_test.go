@@ -3,15 +3,11 @@ package protocol_test
 import (
 	"context"
 	"database/sql"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/transport/memory"
 )
 
 // TestReview21SyncFailurePublishesUnsyncedLease: the first seal of an epoch (and every seal
@@ -52,20 +48,8 @@ import (
 func TestReview21SyncFailurePublishesUnsyncedLease(t *testing.T) {
 	for _, mode := range []string{"synced", "unsynced"} {
 		t.Run(mode, func(t *testing.T) {
-			tn := newEpochNet(t, memory.Config{Seed: 2104}, 0)
-			a := tn.addPersistent("a")
-			b := tn.add("b")
-			tn.connect(a, b)
+			tn, a, b, g, g2 := durableScene(t, 2104)
 			ctx := context.Background()
-			g, err := a.c.CreateGroup(ctx, "durable", "", b.id)
-			must(t, err)
-			g2, err := a.c.CreateGroup(ctx, "other", "", b.id)
-			must(t, err)
-			tn.settle()
-			waitSameEpoch(tn, g, a, b)
-			waitSameEpoch(tn, g2, a, b)
-			mustSend(t, a, g2, "warm") // a's chain of g2 in use: its next seal asks no sync
-			tn.waitFor("b reads warm", func() bool { return b.texts(g2)["warm"] == 1 })
 			info, err := a.c.Group(ctx, g)
 			must(t, err)
 			tp := newTap(t, tn.net, info.Topic)
@@ -101,39 +85,7 @@ func TestReview21SyncFailurePublishesUnsyncedLease(t *testing.T) {
 			crash := filepath.Join(t.TempDir(), "crash.db")
 			copyFile(t, a.path, crash)
 			a.stop()
-			for _, suffix := range []string{"", "-wal", "-shm"} {
-				if err := os.Remove(a.path + suffix); err != nil && !os.IsNotExist(err) {
-					t.Fatal(err)
-				}
-			}
-			copyFile(t, crash, a.path)
-			a.start(false)
-			n := len(tp.all())
-			mustSend(t, a, g, "m2")
-			tn.waitFor("m2 published", func() bool { return len(tp.all()) > n })
-			tn.settle(a, b)
-			sealed := map[string]string{}
-			for _, e := range tp.all() {
-				msg := protocol.GroupFrameMessage(b.c, g, e.Payload)
-				if msg == nil {
-					continue
-				}
-				key, _, _ := protocol.GroupFrameInfo(b.c, g, e.Payload)
-				h, err := epoch.ParseMessageHeader(msg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				k := fmt.Sprintf("%x/%x/%d", key, h.Installation, h.Iteration)
-				if prev, ok := sealed[k]; ok && prev != string(msg) {
-					t.Errorf("%s: epoch %x installation %x iteration %d sealed twice (one message key, one nonce, two plaintexts)", mode, key, h.Installation[:4], h.Iteration)
-				}
-				sealed[k] = string(msg)
-				t.Logf("%s: sealed %s", mode, k)
-			}
-			t.Logf("%s: %d distinct messages sealed on the group topic; b read %v", mode, len(sealed), b.texts(g))
-			if got := b.texts(g); got["m2"] != 1 {
-				t.Errorf("%s: b read m2 %d times, want 1", mode, got["m2"])
-			}
+			powerLossResend(t, tn, a, b, g, tp, crash, mode)
 		})
 	}
 }

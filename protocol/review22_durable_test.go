@@ -9,7 +9,6 @@ import (
 	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/storage"
-	"github.com/chorus-im/chorus/transport/memory"
 )
 
 // TestReview22ReaderStallsEveryTransaction — fix21 (ea3146c) syncs a commit whose sync
@@ -36,26 +35,14 @@ import (
 func TestReview22ReaderStallsEveryTransaction(t *testing.T) {
 	for _, mode := range []string{"none", "held"} {
 		t.Run(mode, func(t *testing.T) {
-			tn := newEpochNet(t, memory.Config{Seed: 2203}, 0)
-			a := tn.addPersistent("a")
-			b := tn.add("b")
-			tn.connect(a, b)
+			tn, a, b, g, g2 := durableScene(t, 2203)
 			ctx := context.Background()
-			g, err := a.c.CreateGroup(ctx, "durable", "", b.id)
-			must(t, err)
-			g2, err := a.c.CreateGroup(ctx, "other", "", b.id)
-			must(t, err)
-			tn.settle()
-			waitSameEpoch(tn, g, a, b)
-			waitSameEpoch(tn, g2, a, b)
-			mustSend(t, a, g2, "warm")
-			tn.waitFor("b reads warm", func() bool { return b.texts(g2)["warm"] == 1 })
 			checkpoint(t, a.path)
 			release := func() {}
 			if mode == "held" {
 				release = holdWALReader(t, a.path)
 			}
-			_, err = a.c.Send(ctx, g, protocol.Text("m1"))
+			_, err := a.c.Send(ctx, g, protocol.Text("m1"))
 			t.Logf("%s: Send m1: %v", mode, err)
 			if err != nil {
 				t.Fatalf("precondition: Send m1: %v", err)

@@ -2,15 +2,11 @@ package protocol_test
 
 import (
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/transport/memory"
 )
 
 // TestReview22UnsyncedForgottenByRestart — fix21 (ea3146c, c74afaf) keeps a commit whose
@@ -39,20 +35,8 @@ import (
 func TestReview22UnsyncedForgottenByRestart(t *testing.T) {
 	for _, mode := range []string{"none", "restart"} {
 		t.Run(mode, func(t *testing.T) {
-			tn := newEpochNet(t, memory.Config{Seed: 2206}, 0)
-			a := tn.addPersistent("a")
-			b := tn.add("b")
-			tn.connect(a, b)
+			tn, a, b, g, _ := durableScene(t, 2206)
 			ctx := context.Background()
-			g, err := a.c.CreateGroup(ctx, "durable", "", b.id)
-			must(t, err)
-			g2, err := a.c.CreateGroup(ctx, "other", "", b.id)
-			must(t, err)
-			tn.settle()
-			waitSameEpoch(tn, g, a, b)
-			waitSameEpoch(tn, g2, a, b)
-			mustSend(t, a, g2, "warm")
-			tn.waitFor("b reads warm", func() bool { return b.texts(g2)["warm"] == 1 })
 			info, err := a.c.Group(ctx, g)
 			must(t, err)
 			tp := newTap(t, tn.net, info.Topic)
@@ -91,39 +75,7 @@ func TestReview22UnsyncedForgottenByRestart(t *testing.T) {
 			}
 			a.stop()
 			release()
-			for _, suffix := range []string{"", "-wal", "-shm"} {
-				if err := os.Remove(a.path + suffix); err != nil && !os.IsNotExist(err) {
-					t.Fatal(err)
-				}
-			}
-			copyFile(t, crash, a.path)
-			a.start(false)
-			n := len(tp.all())
-			mustSend(t, a, g, "m2")
-			tn.waitFor("m2 published", func() bool { return len(tp.all()) > n })
-			tn.settle(a, b)
-			sealed := map[string]string{}
-			for _, e := range tp.all() {
-				msg := protocol.GroupFrameMessage(b.c, g, e.Payload)
-				if msg == nil {
-					continue
-				}
-				key, _, _ := protocol.GroupFrameInfo(b.c, g, e.Payload)
-				h, err := epoch.ParseMessageHeader(msg)
-				if err != nil {
-					t.Fatal(err)
-				}
-				k := fmt.Sprintf("%x/%x/%d", key, h.Installation, h.Iteration)
-				if prev, ok := sealed[k]; ok && prev != string(msg) {
-					t.Errorf("%s: epoch %x installation %x iteration %d sealed twice (one message key, one nonce, two plaintexts)", mode, key, h.Installation[:4], h.Iteration)
-				}
-				sealed[k] = string(msg)
-				t.Logf("%s: sealed %s", mode, k)
-			}
-			t.Logf("%s: b read %v", mode, b.texts(g))
-			if got := b.texts(g); got["m2"] != 1 {
-				t.Errorf("%s: b read m2 %d times, want 1", mode, got["m2"])
-			}
+			powerLossResend(t, tn, a, b, g, tp, crash, mode)
 		})
 	}
 }
