@@ -5,10 +5,6 @@ import (
 	"errors"
 	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/chorus-im/chorus/persistence"
-	"github.com/chorus-im/chorus/transport/memory"
 )
 
 // TestReview21PanicAfterCommitStrandsOutbox: 898e186 and 8ac981d let a panic past runTx's
@@ -34,32 +30,8 @@ func TestReview21PanicAfterCommitStrandsOutbox(t *testing.T) {
 	for _, mode := range []string{"no panic", "panic"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx := context.Background()
-			st, err := persistence.Open(":memory:")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			net := memory.NewNetwork(memory.Config{Seed: 2106})
-			defer net.Close()
-			c, err := New(ctx, st, net.Join("c"), WithRetryBackoff(10*time.Millisecond), WithBurstSpread(0))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if _, err := c.CreateAccount(ctx); err != nil {
-				t.Fatal(err)
-			}
 			const topic = "/chorus/1/review21-panic/proto"
-			sub, err := net.Join("listener").Subscribe(ctx, []string{topic})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got atomic.Int64
-			go func() {
-				for range sub {
-					got.Add(1)
-				}
-			}()
+			c, got := panicScene(t, 2106, topic)
 			fail := &failPublish{Transport: c.tr}
 			if mode == "no panic" {
 				fail.on.Store(true) // the first publish fails: the retry loop's turn
@@ -82,24 +54,7 @@ func TestReview21PanicAfterCommitStrandsOutbox(t *testing.T) {
 			}()
 			t.Logf("%s: recovered %v", mode, r)
 			fail.on.Store(false)
-			for range 5 {
-				time.Sleep(20 * time.Millisecond)
-				c.retryDue(ctx)
-			}
-			time.Sleep(50 * time.Millisecond)
-			var left int
-			_ = c.tx(ctx, func(t *txn) error {
-				due, err := t.DueOutbox(c.now().Add(time.Hour), 10)
-				left = len(due)
-				return err
-			})
-			c.inflightMu.Lock()
-			claimed := len(c.inflight)
-			c.inflightMu.Unlock()
-			t.Logf("%s: published %d, outbox records left %d, claimed %d", mode, got.Load(), left, claimed)
-			if got.Load() == 0 || left != 0 {
-				t.Errorf("%s: the committed transaction's publish: %d received, %d left in the outbox after 5 retry runs (its claim never released)", mode, got.Load(), left)
-			}
+			retriedPublished(t, c, got, mode)
 		})
 	}
 }

@@ -2,13 +2,9 @@ package protocol
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
-	"time"
 
-	"github.com/chorus-im/chorus/persistence"
 	"github.com/chorus-im/chorus/protocol/storage"
-	"github.com/chorus-im/chorus/transport/memory"
 )
 
 // TestReview22PanicAfterCommitStrandsCallerRecord — c74afaf's runAfter releases, when an
@@ -31,32 +27,8 @@ func TestReview22PanicAfterCommitStrandsCallerRecord(t *testing.T) {
 	for _, mode := range []string{"t.sends", "returned"} {
 		t.Run(mode, func(t *testing.T) {
 			ctx := context.Background()
-			st, err := persistence.Open(":memory:")
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
-			net := memory.NewNetwork(memory.Config{Seed: 2208})
-			defer net.Close()
-			c, err := New(ctx, st, net.Join("c"), WithRetryBackoff(10*time.Millisecond), WithBurstSpread(0))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			if _, err := c.CreateAccount(ctx); err != nil {
-				t.Fatal(err)
-			}
 			const topic = "/chorus/1/review22-panic/proto"
-			sub, err := net.Join("listener").Subscribe(ctx, []string{topic})
-			if err != nil {
-				t.Fatal(err)
-			}
-			var got atomic.Int64
-			go func() {
-				for range sub {
-					got.Add(1)
-				}
-			}()
+			c, got := panicScene(t, 2208, topic)
 			var outs []*storage.OutboxRecord // what Send keeps from its transaction
 			r := func() (r any) {
 				defer func() { r = recover() }()
@@ -77,24 +49,7 @@ func TestReview22PanicAfterCommitStrandsCallerRecord(t *testing.T) {
 				return nil
 			}()
 			t.Logf("%s: recovered %v", mode, r)
-			for range 5 {
-				time.Sleep(20 * time.Millisecond)
-				c.retryDue(ctx)
-			}
-			time.Sleep(50 * time.Millisecond)
-			var left int
-			_ = c.tx(ctx, func(t *txn) error {
-				due, err := t.DueOutbox(c.now().Add(time.Hour), 10)
-				left = len(due)
-				return err
-			})
-			c.inflightMu.Lock()
-			claimed := len(c.inflight)
-			c.inflightMu.Unlock()
-			t.Logf("%s: published %d, outbox records left %d, claimed %d", mode, got.Load(), left, claimed)
-			if got.Load() == 0 || left != 0 {
-				t.Errorf("%s: the committed transaction's publish: %d received, %d left in the outbox after 5 retry runs (its claim never released)", mode, got.Load(), left)
-			}
+			retriedPublished(t, c, got, mode)
 		})
 	}
 }
