@@ -2,15 +2,9 @@ package protocol_test
 
 import (
 	"context"
-	"sync/atomic"
 	"testing"
-	"time"
-
-	"github.com/ethereum/go-ethereum/common/hexutil"
 
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/topics"
-	"github.com/chorus-im/chorus/transport/memory"
 )
 
 // TestReview19JoinWindowSkippedByStorePoint: f804a2e makes a Sync leave a topic's last
@@ -29,51 +23,12 @@ import (
 // messages in the group it joined.
 func TestReview19JoinWindowSkippedByStorePoint(t *testing.T) {
 	ctx := context.Background()
-	skew := new(atomic.Int64)
-	clock := func() time.Time { return time.Now().Add(time.Duration(skew.Load())) }
-	tn := newNetWith(t, memory.Config{Seed: 1904, Now: clock}, 1, protocol.WithGroupTopicBuckets(1), protocol.WithClock(clock))
+	tn, skew, clock := skewedNet(t, 1904, 1)
 	a := tn.peers[0]
 	sp := &storePair{limit: 2}
 	b := addPair(tn, "b", ":memory:", sp, protocol.WithGroupTopicBuckets(1), protocol.WithSyncInterval(-1),
 		protocol.WithBurstSpread(0), protocol.WithClock(clock))
-	tn.connect(a, b)
-	g1, err := a.c.CreateGroup(ctx, "one", "", b.id)
-	must(t, err)
-	waitSameEpoch(tn, g1, a, b)
-	mustSend(t, a, g1, "g1 first")
-	waitTexts(t, tn, g1, []string{"g1 first"}, b)
-	must(t, b.c.Sync(ctx)) // b's last sync
-	b.pause()              // b offline: no live delivery, only its Syncs
-	pub, err := hexutil.Decode(b.id)
-	must(t, err)
-	inbox := topics.InboxTopic(pub)
-
-	skew.Add(int64(10 * time.Minute))
-	tn.devices().FaultTopic(a.dev, inbox) // a's Welcome to b waits in its outbox
-	g2, err := a.c.CreateGroup(ctx, "two", "", b.id)
-	must(t, err)
-	info1, err := a.c.Group(ctx, g1)
-	must(t, err)
-	info2, err := a.c.Group(ctx, g2)
-	must(t, err)
-	if info1.Topic != info2.Topic {
-		t.Fatalf("set-up: the groups do not share a topic")
-	}
-	mustSend(t, a, g2, "g2 one")
-	mustSend(t, a, g2, "g2 two")
-	probe := tn.net.Join("probe")
-	defer probe.Close()
-	inboxNow := func() int {
-		h, err := probe.History(ctx, []string{inbox}, time.Time{}, time.Time{})
-		must(t, err)
-		return len(h)
-	}
-	before := inboxNow()
-	skew.Add(int64(time.Minute))
-	tn.devices().FaultTopic(a.dev, "") // a's outbox publishes the Welcome now
-	waitFor(t, 5*time.Second, "a's Welcome to b published", func() bool { return inboxNow() > before })
-
-	skew.Add(int64(10 * time.Minute)) // b back online
+	_, g2 := joinWindowScene(t, tn, skew, a, b, b.pause)
 	sp.on.Store(true)
 	q0 := sp.queries()
 	err1 := b.c.Sync(ctx)
