@@ -2,8 +2,6 @@ package protocol_test
 
 import (
 	"context"
-	"fmt"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,41 +23,16 @@ import (
 // in its second round).
 func TestResumeLiarTimesShrink(t *testing.T) {
 	ctx := context.Background()
-	tn := newNetWith(t, memory.Config{Seed: 137}, 1)
-	a := tn.peers[0]
 	ps := &pacedStore{limit: 10, liar: true, timed: true}
-	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { ps.Node = n; return ps },
-		protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
-	tn.connect(a, b)
-	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
-	must(t, err)
-	waitSameEpoch(tn, g, a, b)
-	var live []string
-	for i := range 25 {
-		live = append(live, fmt.Sprintf("live %02d", i))
-		mustSend(t, a, g, live[i])
-	}
-	waitTexts(t, tn, g, live, b)
+	_, a, b, g := storeScene(t, 137, func(n *memory.Node) protocol.Transport { ps.Node = n; return ps }, numbered("live", 25))
 
 	b.pause() // no live delivery: only history
-	for i := range 10 {
-		mustSend(t, a, g, fmt.Sprintf("away %02d", i))
-	}
+	sendAway(t, a, g, 10)
 	ps.pace.Store(true)
-	got := func() int {
-		n := 0
-		for text := range b.texts(g) {
-			if strings.HasPrefix(text, "away ") {
-				n++
-			}
-		}
-		return n
-	}
+	got := func() int { return awayRead(b, g) }
 	for i := range 2 {
 		before := ps.calls.Load()
-		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := b.c.Sync(sctx)
-		cancel()
+		err := syncWithin(ctx, b, 2*time.Second)
 		t.Logf("b's Sync %d: %d of 10 read, %d History calls, err %v", i, got(), ps.calls.Load()-before, err)
 	}
 	if n := got(); n < 10 {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -276,37 +275,16 @@ func TestReview13LiarPacesCatchUp(t *testing.T) {
 
 func liarPacesCatchUp(t *testing.T, liar bool) {
 	ctx := context.Background()
-	tn := newNetWith(t, memory.Config{Seed: 135}, 1)
-	a := tn.peers[0]
 	ps := &pacedStore{limit: 10, liar: liar}
-	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { ps.Node = n; return ps },
-		protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
-	tn.connect(a, b)
-	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
-	must(t, err)
-	waitSameEpoch(tn, g, a, b)
-	mustSend(t, a, g, "before")
-	waitTexts(t, tn, g, []string{"before"}, b)
+	_, a, b, g := storeScene(t, 135, func(n *memory.Node) protocol.Transport { ps.Node = n; return ps }, []string{"before"})
 
 	b.pause() // no live delivery: only history
-	for i := range 30 {
-		mustSend(t, a, g, fmt.Sprintf("away %02d", i))
-	}
+	sendAway(t, a, g, 30)
 	ps.pace.Store(true)
-	got := func() int {
-		n := 0
-		for text := range b.texts(g) {
-			if strings.HasPrefix(text, "away ") {
-				n++
-			}
-		}
-		return n
-	}
+	got := func() int { return awayRead(b, g) }
 	for i := range 3 {
 		before := ps.calls.Load()
-		sctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-		err := b.c.Sync(sctx)
-		cancel()
+		err := syncWithin(ctx, b, 2*time.Second)
 		calls := ps.calls.Load() - before
 		t.Logf("b's Sync %d: %d of 30 read, %d History calls, err %v", i, got(), calls, err)
 		if calls > 8 {

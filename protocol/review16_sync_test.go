@@ -3,8 +3,6 @@ package protocol_test
 import (
 	"context"
 	"encoding/binary"
-	"fmt"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -68,46 +66,19 @@ func (s *emptyBesideStore) History(ctx context.Context, topics []string, since, 
 // SyncInterval each) before a missed message is fetched.
 func TestReview16IdleStopHonestBacklog(t *testing.T) {
 	ctx := context.Background()
-	tn := newNetWith(t, memory.Config{Seed: 1601}, 1)
-	a := tn.peers[0]
 	ps := &emptyBesideStore{limit: 10}
-	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { ps.Node = n; return ps },
-		protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
-	tn.connect(a, b)
-	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
-	must(t, err)
-	waitSameEpoch(tn, g, a, b)
-	var live []string
-	for i := range 45 {
-		live = append(live, fmt.Sprintf("live %02d", i))
-		mustSend(t, a, g, live[i])
-	}
-	waitTexts(t, tn, g, live, b)
+	_, a, b, g := storeScene(t, 1601, func(n *memory.Node) protocol.Transport { ps.Node = n; return ps }, numbered("live", 45))
 
 	b.pause() // no live delivery: only history
-	for i := range 10 {
-		mustSend(t, a, g, fmt.Sprintf("away %02d", i))
-	}
+	sendAway(t, a, g, 10)
 	ps.pace.Store(true)
-	got := func() int {
-		n := 0
-		for text := range b.texts(g) {
-			if strings.HasPrefix(text, "away ") {
-				n++
-			}
-		}
-		return n
-	}
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err = b.c.Sync(sctx)
-	cancel()
+	got := func() int { return awayRead(b, g) }
+	err := syncWithin(ctx, b, 5*time.Second)
 	n1, calls1 := got(), ps.calls.Load()
 	t.Logf("b's Sync: %d of 10 read, %d History calls, err %v", n1, calls1, err)
 	syncs := 1
 	for ; got() < 10 && syncs < 8; syncs++ {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		err := b.c.Sync(sctx)
-		cancel()
+		err := syncWithin(ctx, b, 5*time.Second)
 		t.Logf("b's Sync %d: %d of 10 read, %d History calls in all, err %v", syncs+1, got(), ps.calls.Load(), err)
 	}
 	if n1 < 10 {
@@ -193,17 +164,8 @@ func TestReview16ReloadCancelledContext(t *testing.T) {
 // them (13 calls); with the idle rule disabled one Sync reads the 10 (13 calls).
 func TestReview16IdleStopFlood(t *testing.T) {
 	ctx := context.Background()
-	tn := newNetWith(t, memory.Config{Seed: 1603}, 1)
-	a := tn.peers[0]
 	ps := &emptyBesideStore{limit: 10}
-	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { ps.Node = n; return ps },
-		protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
-	tn.connect(a, b)
-	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
-	must(t, err)
-	waitSameEpoch(tn, g, a, b)
-	mustSend(t, a, g, "first")
-	waitTexts(t, tn, g, []string{"first"}, b)
+	tn, a, b, g := storeScene(t, 1603, func(n *memory.Node) protocol.Transport { ps.Node = n; return ps }, []string{"first"})
 	info, err := a.c.Group(ctx, g)
 	must(t, err)
 	b.pause()
@@ -215,29 +177,15 @@ func TestReview16IdleStopFlood(t *testing.T) {
 		}
 	}
 	time.Sleep(10 * time.Millisecond)
-	for i := range 10 {
-		mustSend(t, a, g, fmt.Sprintf("away %02d", i))
-	}
+	sendAway(t, a, g, 10)
 	ps.pace.Store(true)
-	got := func() int {
-		n := 0
-		for text := range b.texts(g) {
-			if strings.HasPrefix(text, "away ") {
-				n++
-			}
-		}
-		return n
-	}
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err = b.c.Sync(sctx)
-	cancel()
+	got := func() int { return awayRead(b, g) }
+	err = syncWithin(ctx, b, 5*time.Second)
 	n1, calls1 := got(), ps.calls.Load()
 	t.Logf("b's Sync: %d of 10 read, %d History calls, err %v", n1, calls1, err)
 	syncs := 1
 	for ; got() < 10 && syncs < 10; syncs++ {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_ = b.c.Sync(sctx)
-		cancel()
+		_ = syncWithin(ctx, b, 5*time.Second)
 	}
 	t.Logf("%d Syncs to read %d of 10, %d History calls in all", syncs, got(), ps.calls.Load())
 	if n1 < 10 {

@@ -5,9 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
-	"fmt"
 	"slices"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -200,46 +198,19 @@ func (s *finishingLiar) History(ctx context.Context, topics []string, since, unt
 // Asserted: one Sync reads the 10 messages b missed.
 func TestReview18LiarFinishesShrinkCutsBacklog(t *testing.T) {
 	ctx := context.Background()
-	tn := newNetWith(t, memory.Config{Seed: 1804}, 1)
-	a := tn.peers[0]
 	ps := &finishingLiar{limit: 10, junk: 100}
-	b := tn.addVia("b", func(n *memory.Node) protocol.Transport { ps.Node = n; return ps },
-		protocol.WithSyncInterval(-1), protocol.WithBurstSpread(0))
-	tn.connect(a, b)
-	g, err := a.c.CreateGroup(ctx, "g", "", b.id)
-	must(t, err)
-	waitSameEpoch(tn, g, a, b)
-	var live []string
-	for i := range 45 {
-		live = append(live, fmt.Sprintf("live %02d", i))
-		mustSend(t, a, g, live[i])
-	}
-	waitTexts(t, tn, g, live, b)
+	_, a, b, g := storeScene(t, 1804, func(n *memory.Node) protocol.Transport { ps.Node = n; return ps }, numbered("live", 45))
 
 	b.pause() // no live delivery: only history
-	for i := range 10 {
-		mustSend(t, a, g, fmt.Sprintf("away %02d", i))
-	}
+	sendAway(t, a, g, 10)
 	ps.pace.Store(true)
-	got := func() int {
-		n := 0
-		for text := range b.texts(g) {
-			if strings.HasPrefix(text, "away ") {
-				n++
-			}
-		}
-		return n
-	}
-	sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	err = b.c.Sync(sctx)
-	cancel()
+	got := func() int { return awayRead(b, g) }
+	err := syncWithin(ctx, b, 5*time.Second)
 	n1, calls1 := got(), ps.calls.Load()
 	t.Logf("b's Sync: %d of 10 read, %d History calls, err %v", n1, calls1, err)
 	syncs := 1
 	for ; got() < 10 && syncs < 10; syncs++ {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		_ = b.c.Sync(sctx)
-		cancel()
+		_ = syncWithin(ctx, b, 5*time.Second)
 	}
 	t.Logf("%d Syncs to read %d of 10, %d History calls in all", syncs, got(), ps.calls.Load())
 	if n1 < 10 {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/rand"
 	"fmt"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -96,15 +95,7 @@ func TestReview19BacklogSpacedHoldsSync(t *testing.T) {
 	must(t, err)
 	l.backlog = backlog
 	t.Logf("b's backlog in the store: %d envelopes", len(backlog))
-	got := func() int {
-		n := 0
-		for text := range b.texts(g) {
-			if strings.HasPrefix(text, "away ") {
-				n++
-			}
-		}
-		return n
-	}
+	got := func() int { return awayRead(b, g) }
 	l.on.Store(true)
 	sctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
