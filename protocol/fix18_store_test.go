@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/transport/memory"
 )
 
 // TestFix18LiveBatchStoreErrorRefetched: a live burst goes into one batch; the first
@@ -16,23 +15,13 @@ import (
 //
 // Asserted: after the burst and one Sync, rx has read each of the 3 messages once.
 func TestFix18LiveBatchStoreErrorRefetched(t *testing.T) {
-	tn := newEpochNet(t, memory.Config{Seed: 1881}, 0)
+	tn, a, rx, g := rxScene(t, 1881, "burst")
 	ctx := context.Background()
-	a, rx := tn.add("a"), tn.add("rx")
-	tn.connect(a, rx)
-	g, err := a.c.CreateGroup(ctx, "burst", "", rx.id)
-	must(t, err)
-	tn.settle()
-	mustSend(t, a, g, "first")
-	waitTexts(t, tn, g, []string{"first"}, rx)
 	info, err := a.c.Group(ctx, g)
 	must(t, err)
 	gtap := newTapTB(t, tn.net, info.Topic)
 	rx.pause()
-	texts := []string{"one", "two", "three"}
-	for _, s := range texts {
-		mustSend(t, a, g, s)
-	}
+	texts := sendThree(t, a, g)
 	tn.waitFor("a's 3 messages tapped", func() bool { return len(gtap.all()) >= 3 })
 	envs := gtap.all()
 	failNext := protocol.FailNextBatchTxsForTest(rx.c)
@@ -59,24 +48,14 @@ func TestFix18LiveBatchStoreErrorRefetched(t *testing.T) {
 // Asserted: the Sync while the store is down returns an error; after it is back, 2 Syncs
 // read the 3 messages.
 func TestFix18ReloadFailsLongerStaysStale(t *testing.T) {
-	tn := newEpochNet(t, memory.Config{Seed: 1882}, 0)
+	_, a, rx, g := rxScene(t, 1882, "stale")
 	ctx := context.Background()
-	a, rx := tn.add("a"), tn.add("rx")
-	tn.connect(a, rx)
-	g, err := a.c.CreateGroup(ctx, "stale", "", rx.id)
-	must(t, err)
-	tn.settle()
-	mustSend(t, a, g, "first")
-	waitTexts(t, tn, g, []string{"first"}, rx)
 	rx.pause()
-	texts := []string{"one", "two", "three"}
-	for _, s := range texts {
-		mustSend(t, a, g, s)
-	}
+	texts := sendThree(t, a, g)
 	var fail, down atomic.Bool
 	protocol.FailBatchCommitThenStoreForTest(rx.c, &fail, &down)
 	fail.Store(true)
-	err = rx.c.Sync(ctx)
+	err := rx.c.Sync(ctx)
 	fail.Store(false)
 	t.Logf("the Sync whose batch commit failed (the store down from then on): %v", err)
 	if !down.Load() {
@@ -106,22 +85,8 @@ func TestFix18ReloadFailsLongerStaysStale(t *testing.T) {
 //
 // Asserted: the catch-up of the group topic is asked; the envelope given again is read.
 func TestFix18LiveStoreErrorAsksCatchUp(t *testing.T) {
-	tn := newEpochNet(t, memory.Config{Seed: 1884}, 0)
-	ctx := context.Background()
-	a, rx := tn.add("a"), tn.add("rx")
-	tn.connect(a, rx)
-	g, err := a.c.CreateGroup(ctx, "ask", "", rx.id)
-	must(t, err)
-	tn.settle()
-	mustSend(t, a, g, "first")
-	waitTexts(t, tn, g, []string{"first"}, rx)
-	info, err := a.c.Group(ctx, g)
-	must(t, err)
-	gtap := newTapTB(t, tn.net, info.Topic)
-	rx.pause()
-	mustSend(t, a, g, "hit")
-	tn.waitFor("a's message tapped", func() bool { return len(gtap.all()) > 0 })
-	envs := gtap.all()
+	tn, a, rx, g := rxScene(t, 1884, "ask")
+	info, envs := tapHit(t, tn, a, rx, g)
 	failNext := protocol.FailNextTxsForTest(rx.c)
 	failNext(1)
 	protocol.ReceiveLiveForTest(rx.c, envs[len(envs)-1:])
@@ -140,23 +105,13 @@ func TestFix18LiveStoreErrorAsksCatchUp(t *testing.T) {
 //
 // Asserted: the first Sync returns an error; after the next, the 3 messages are read once.
 func TestFix18SyncBatchStoreErrorFailsSync(t *testing.T) {
-	tn := newEpochNet(t, memory.Config{Seed: 1885}, 0)
+	_, a, rx, g := rxScene(t, 1885, "syncfail")
 	ctx := context.Background()
-	a, rx := tn.add("a"), tn.add("rx")
-	tn.connect(a, rx)
-	g, err := a.c.CreateGroup(ctx, "syncfail", "", rx.id)
-	must(t, err)
-	tn.settle()
-	mustSend(t, a, g, "first")
-	waitTexts(t, tn, g, []string{"first"}, rx)
 	rx.pause()
-	texts := []string{"one", "two", "three"}
-	for _, s := range texts {
-		mustSend(t, a, g, s)
-	}
+	texts := sendThree(t, a, g)
 	failNext := protocol.FailNextBatchTxsForTest(rx.c)
 	failNext(1)
-	err = rx.c.Sync(ctx)
+	err := rx.c.Sync(ctx)
 	t.Logf("the Sync whose batch had a transaction failing at the store: %v; rx's texts: %v", err, rx.texts(g))
 	if err == nil {
 		t.Error("a Sync whose batch had a transaction failing at the store returned nil")

@@ -153,22 +153,12 @@ func TestReview15FailedBatchLink(t *testing.T) {
 // marker and record are gone — so the message, fetched again, no longer opens: marked
 // seen and lost for good.
 func TestReview15PanicInBatch(t *testing.T) {
-	tn := newEpochNet(t, memory.Config{Seed: 61}, 0)
+	_, a, rx, g := rxScene(t, 61, "panic")
 	ctx := context.Background()
-	a, rx := tn.add("a"), tn.add("rx")
-	tn.connect(a, rx)
-	g, err := a.c.CreateGroup(ctx, "panic", "", rx.id)
-	must(t, err)
-	tn.settle()
-	mustSend(t, a, g, "first")
-	waitTexts(t, tn, g, []string{"first"}, rx)
 	rx.pause()
 	info, err := a.c.Group(ctx, g)
 	must(t, err)
-	texts := []string{"one", "two", "three"}
-	for _, s := range texts {
-		mustSend(t, a, g, s)
-	}
+	texts := sendThree(t, a, g)
 	calls := 0
 	protocol.SetAttemptedHook(rx.c, func(topic string, _ []byte) {
 		if topic != info.Topic {

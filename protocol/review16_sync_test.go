@@ -101,22 +101,12 @@ func TestReview16IdleStopHonestBacklog(t *testing.T) {
 // group in between), the three messages are read once each. Measured: 0 of 3 (the reload
 // logged "context canceled"); with the cancel removed (the reload works): 3 of 3.
 func TestReview16ReloadCancelledContext(t *testing.T) {
-	tn := newEpochNet(t, memory.Config{Seed: 1602}, 0)
+	_, a, rx, g := rxScene(t, 1602, "cancel")
 	ctx := context.Background()
-	a, rx := tn.add("a"), tn.add("rx")
-	tn.connect(a, rx)
-	g, err := a.c.CreateGroup(ctx, "cancel", "", rx.id)
-	must(t, err)
-	tn.settle()
-	mustSend(t, a, g, "first")
-	waitTexts(t, tn, g, []string{"first"}, rx)
 	rx.pause()
 	info, err := a.c.Group(ctx, g)
 	must(t, err)
-	texts := []string{"one", "two", "three"}
-	for _, s := range texts {
-		mustSend(t, a, g, s)
-	}
+	texts := sendThree(t, a, g)
 	var fail atomic.Bool
 	protocol.FailBatchCommitsForTest(rx.c, &fail)
 	sctx, cancel := context.WithCancel(ctx)

@@ -6,7 +6,6 @@ import (
 	"testing"
 
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/transport/memory"
 )
 
 // TestReview18ReloadStoreErrorEmptiesClient: after a failed batch commit the engine empties
@@ -20,24 +19,14 @@ import (
 //
 // Asserted: rx reads the 3 messages.
 func TestReview18ReloadStoreErrorEmptiesClient(t *testing.T) {
-	tn := newEpochNet(t, memory.Config{Seed: 1806}, 0)
+	_, a, rx, g := rxScene(t, 1806, "reload")
 	ctx := context.Background()
-	a, rx := tn.add("a"), tn.add("rx")
-	tn.connect(a, rx)
-	g, err := a.c.CreateGroup(ctx, "reload", "", rx.id)
-	must(t, err)
-	tn.settle()
-	mustSend(t, a, g, "first")
-	waitTexts(t, tn, g, []string{"first"}, rx)
 	rx.pause()
-	texts := []string{"one", "two", "three"}
-	for _, s := range texts {
-		mustSend(t, a, g, s)
-	}
+	texts := sendThree(t, a, g)
 	var fail atomic.Bool
 	protocol.FailBatchCommitAndNextTxForTest(rx.c, &fail)
 	fail.Store(true)
-	err = rx.c.Sync(ctx)
+	err := rx.c.Sync(ctx)
 	fail.Store(false)
 	t.Logf("the Sync whose batch commit failed (and the transaction after it): %v", err)
 	for i := range 3 {
@@ -62,22 +51,9 @@ func TestReview18ReloadStoreErrorEmptiesClient(t *testing.T) {
 //
 // Asserted: after rx Syncs, it has read the message.
 func TestReview18TransientStoreErrorSkipsMessage(t *testing.T) {
-	tn := newEpochNet(t, memory.Config{Seed: 1807}, 0)
+	tn, a, rx, g := rxScene(t, 1807, "transient")
 	ctx := context.Background()
-	a, rx := tn.add("a"), tn.add("rx")
-	tn.connect(a, rx)
-	g, err := a.c.CreateGroup(ctx, "transient", "", rx.id)
-	must(t, err)
-	tn.settle()
-	mustSend(t, a, g, "first")
-	waitTexts(t, tn, g, []string{"first"}, rx)
-	info, err := a.c.Group(ctx, g)
-	must(t, err)
-	gtap := newTapTB(t, tn.net, info.Topic)
-	rx.pause()
-	mustSend(t, a, g, "hit")
-	tn.waitFor("a's message tapped", func() bool { return len(gtap.all()) > 0 })
-	envs := gtap.all()
+	_, envs := tapHit(t, tn, a, rx, g)
 	failNext := protocol.FailNextTxsForTest(rx.c)
 	failNext(1) // the message's transaction
 	protocol.ReceiveLiveForTest(rx.c, envs[len(envs)-1:])

@@ -8,7 +8,6 @@ import (
 
 	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/protocol"
-	"github.com/chorus-im/chorus/transport/memory"
 )
 
 // TestReview21StoreWriteErrorSkipsMessage: d26e2d0 tells a store failure apart (errStore)
@@ -36,22 +35,9 @@ func TestReview21StoreWriteErrorSkipsMessage(t *testing.T) {
 		{"write", protocol.FailNextMessageWritesForTest},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			tn := newEpochNet(t, memory.Config{Seed: 2101}, 0)
+			tn, a, rx, g := rxScene(t, 2101, "diskfull")
 			ctx := context.Background()
-			a, rx := tn.add("a"), tn.add("rx")
-			tn.connect(a, rx)
-			g, err := a.c.CreateGroup(ctx, "diskfull", "", rx.id)
-			must(t, err)
-			tn.settle()
-			mustSend(t, a, g, "first")
-			waitTexts(t, tn, g, []string{"first"}, rx)
-			info, err := a.c.Group(ctx, g)
-			must(t, err)
-			gtap := newTapTB(t, tn.net, info.Topic)
-			rx.pause()
-			mustSend(t, a, g, "hit")
-			tn.waitFor("a's message tapped", func() bool { return len(gtap.all()) > 0 })
-			envs := gtap.all()
+			_, envs := tapHit(t, tn, a, rx, g)
 			failNext := tc.fail(rx.c)
 			failNext(1)
 			protocol.ReceiveLiveForTest(rx.c, envs[len(envs)-1:])
@@ -92,24 +78,14 @@ func TestReview21StoreWriteErrorSkipsMessage(t *testing.T) {
 func TestReview21BatchSyncFailureLosesEvents(t *testing.T) {
 	for _, mode := range []string{"rolled back", "committed"} {
 		t.Run(mode, func(t *testing.T) {
-			tn := newEpochNet(t, memory.Config{Seed: 2105}, 0)
+			_, a, rx, g := rxScene(t, 2105, "events")
 			ctx := context.Background()
-			a, rx := tn.add("a"), tn.add("rx")
-			tn.connect(a, rx)
-			g, err := a.c.CreateGroup(ctx, "events", "", rx.id)
-			must(t, err)
-			tn.settle()
-			mustSend(t, a, g, "first")
-			waitTexts(t, tn, g, []string{"first"}, rx)
 			rx.pause()
 			sctx, cancel := context.WithCancel(ctx)
 			defer cancel()
 			ev := chorustest.NewEvents()
 			go ev.Collect(rx.c.Subscribe(sctx))
-			texts := []string{"one", "two", "three"}
-			for _, s := range texts {
-				mustSend(t, a, g, s)
-			}
+			texts := sendThree(t, a, g)
 			var fail atomic.Bool
 			if mode == "committed" {
 				protocol.FailBatchSyncAfterCommitForTest(rx.c, &fail)
@@ -117,7 +93,7 @@ func TestReview21BatchSyncFailureLosesEvents(t *testing.T) {
 				protocol.FailBatchCommitsForTest(rx.c, &fail)
 			}
 			fail.Store(true)
-			err = rx.c.Sync(ctx)
+			err := rx.c.Sync(ctx)
 			fail.Store(false)
 			t.Logf("%s: the Sync whose batch failed: %v", mode, err)
 			if err := rx.c.Sync(ctx); err != nil {
