@@ -25,17 +25,7 @@ func TestAuthorityConcurrentRekeyApplied(t *testing.T) {
 	a, b, c, x := tn.peers[0], tn.peers[1], tn.peers[2], tn.peers[3]
 	tn.connect(a, b, c, x)
 	ctx := context.Background()
-	g, err := a.c.CreateGroup(ctx, "concurrent", "", b.id, c.id, x.id)
-	must(t, err)
-	tn.waitFor("joined", func() bool {
-		for _, p := range []*peer{b, c, x} {
-			if _, err := p.c.Group(ctx, g); err != nil {
-				return false
-			}
-		}
-		return true
-	})
-	waitSameEpoch(tn, g, a, b, c, x)
+	g := joinedGroup(t, tn, "concurrent", a, b, c, x)
 	info, err := a.c.Group(ctx, g)
 	must(t, err)
 	kept := protocol.LiveEpochsForTest(x.c, g)
@@ -119,17 +109,7 @@ func TestAuthorityRekeyBeforeHeal(t *testing.T) {
 		return bytes.Compare(a[:], b[:])
 	})
 	des, admin, other, late := ms[0], ms[1], ms[2], ms[3]
-	g, err := admin.c.CreateGroup(ctx, "late", "", des.id, other.id, late.id, x.id)
-	must(t, err)
-	tn.waitFor("joined", func() bool {
-		for _, p := range []*peer{des, other, late, x} {
-			if _, err := p.c.Group(ctx, g); err != nil {
-				return false
-			}
-		}
-		return true
-	})
-	waitSameEpoch(tn, g, admin, des, other, late, x)
+	g := joinedGroup(t, tn, "late", admin, des, other, late, x)
 	info, err := admin.c.Group(ctx, g)
 	must(t, err)
 

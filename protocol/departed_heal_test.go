@@ -64,17 +64,7 @@ func departedRekeyWelcomes(t *testing.T, targets func([]storage.InstallationReco
 	stay := tn.peers[:8]
 	tn.connect(tn.peers...)
 	ctx := context.Background()
-	g, err := a.c.CreateGroup(ctx, "welcomes", "", ids(tn.peers[1:]...)...)
-	must(t, err)
-	tn.waitFor("joined", func() bool {
-		for _, p := range tn.peers[1:] {
-			if _, err := p.c.Group(ctx, g); err != nil {
-				return false
-			}
-		}
-		return true
-	})
-	waitSameEpoch(tn, g, tn.peers...)
+	g := joinedGroup(t, tn, "welcomes", a, tn.peers[1:]...)
 	x.pause() // x reads nothing from now on: it never learns its removal
 	must(t, a.c.RemoveMembers(ctx, g, x.id))
 	tn.settle(stay...)

@@ -229,17 +229,7 @@ func TestHealDepartedRemovedAuthorSeed(t *testing.T) {
 	a := tn.peers[0]
 	tn.connect(tn.peers...)
 	ctx := context.Background()
-	g, err := a.c.CreateGroup(ctx, "removed", "", ids(tn.peers[1:]...)...)
-	must(t, err)
-	tn.waitFor("joined", func() bool {
-		for _, p := range tn.peers {
-			if _, err := p.c.Group(ctx, g); err != nil {
-				return false
-			}
-		}
-		return true
-	})
-	waitSameEpoch(tn, g, tn.peers...)
+	g := joinedGroup(t, tn, "removed", a, tn.peers[1:]...)
 	rest := byID(tn.peers[1:])
 	w, x := rest[len(rest)-1], rest[len(rest)-2]
 	var online []*peer

@@ -62,18 +62,8 @@ func newLeaverRekeyWith(t *testing.T, seed int64, legacy func(*protocol.Client),
 	})
 	s.des, s.admin, s.other, s.late = ms[0], ms[1], ms[2], ms[3]
 	des, admin, other, late := s.des, s.admin, s.other, s.late
-	g, err := admin.c.CreateGroup(ctx, "late", "", des.id, other.id, late.id, x.id)
-	must(t, err)
+	g := joinedGroup(t, tn, "late", admin, des, other, late, x)
 	s.g = g
-	tn.waitFor("joined", func() bool {
-		for _, p := range []*peer{des, other, late, x} {
-			if _, err := p.c.Group(ctx, g); err != nil {
-				return false
-			}
-		}
-		return true
-	})
-	waitSameEpoch(tn, g, admin, des, other, late, x)
 	info, err := admin.c.Group(ctx, g)
 	must(t, err)
 	s.topic = info.Topic

@@ -76,17 +76,7 @@ func TestReview12TwoLeaversRollBack(t *testing.T) {
 		return bytes.Compare(a[:], b[:])
 	})
 	des, admin, other, late := ms[0], ms[1], ms[2], ms[3]
-	g, err := admin.c.CreateGroup(ctx, "two", "", des.id, other.id, late.id, x.id, y.id)
-	must(t, err)
-	tn.waitFor("joined", func() bool {
-		for _, p := range []*peer{des, other, late, x, y} {
-			if _, err := p.c.Group(ctx, g); err != nil {
-				return false
-			}
-		}
-		return true
-	})
-	waitSameEpoch(tn, g, admin, des, other, late, x, y)
+	g := joinedGroup(t, tn, "two", admin, des, other, late, x, y)
 	info, err := admin.c.Group(ctx, g)
 	must(t, err)
 	topic := info.Topic

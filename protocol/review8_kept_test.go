@@ -31,17 +31,7 @@ func TestReview8RemovedRekeyChain(t *testing.T) {
 	a, b, c, x := tn.peers[0], tn.peers[1], tn.peers[2], tn.peers[3]
 	tn.connect(a, b, c, x)
 	ctx := context.Background()
-	g, err := a.c.CreateGroup(ctx, "chain", "", b.id, c.id, x.id)
-	must(t, err)
-	tn.waitFor("joined", func() bool {
-		for _, p := range []*peer{b, c, x} {
-			if _, err := p.c.Group(ctx, g); err != nil {
-				return false
-			}
-		}
-		return true
-	})
-	waitSameEpoch(tn, g, a, b, c, x)
+	g := joinedGroup(t, tn, "chain", a, b, c, x)
 	x.pause() // x reads nothing from now on: it never learns its removal
 	must(t, a.c.RemoveMembers(ctx, g, x.id))
 	tn.settle(a, b, c)
@@ -127,17 +117,7 @@ func TestReview8DepartedRekeyWelcomesAll(t *testing.T) {
 	stay := tn.peers[:8]
 	tn.connect(tn.peers...)
 	ctx := context.Background()
-	g, err := a.c.CreateGroup(ctx, "welcomes", "", ids(tn.peers[1:]...)...)
-	must(t, err)
-	tn.waitFor("joined", func() bool {
-		for _, p := range tn.peers[1:] {
-			if _, err := p.c.Group(ctx, g); err != nil {
-				return false
-			}
-		}
-		return true
-	})
-	waitSameEpoch(tn, g, tn.peers...)
+	g := joinedGroup(t, tn, "welcomes", a, tn.peers[1:]...)
 	forged := protocol.ForgedRekeyForTest(x.c, g, 1)
 	must(t, a.c.RemoveMembers(ctx, g, x.id))
 	tn.settle(stay...)

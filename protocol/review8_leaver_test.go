@@ -44,17 +44,7 @@ func TestReview8LeaverTakesOverEpoch(t *testing.T) {
 		return bytes.Compare(a[:], b[:])
 	})
 	des, admin, other := ms[0], ms[1], ms[2]
-	g, err := admin.c.CreateGroup(ctx, "leaver", "", des.id, other.id, x.id)
-	must(t, err)
-	tn.waitFor("joined", func() bool {
-		for _, p := range []*peer{des, other, x} {
-			if _, err := p.c.Group(ctx, g); err != nil {
-				return false
-			}
-		}
-		return true
-	})
-	waitSameEpoch(tn, g, admin, des, other, x)
+	g := joinedGroup(t, tn, "leaver", admin, des, other, x)
 	info, err := admin.c.Group(ctx, g)
 	must(t, err)
 

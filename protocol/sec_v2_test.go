@@ -23,17 +23,7 @@ func TestSecDepartedRekeyReplay(t *testing.T) {
 	a, b, c, x := tn.peers[0], tn.peers[1], tn.peers[2], tn.peers[3]
 	tn.connect(a, b, c, x)
 	ctx := context.Background()
-	g, err := a.c.CreateGroup(ctx, "replay", "", b.id, c.id, x.id)
-	must(t, err)
-	tn.waitFor("joined", func() bool {
-		for _, p := range []*peer{b, c, x} {
-			if _, err := p.c.Group(ctx, g); err != nil {
-				return false
-			}
-		}
-		return true
-	})
-	waitSameEpoch(tn, g, a, b, c, x)
+	g := joinedGroup(t, tn, "replay", a, b, c, x)
 	var forged [][]byte
 	for i := range 24 {
 		forged = append(forged, protocol.ForgedRekeyForTest(x.c, g, byte(i+1)))
@@ -78,17 +68,7 @@ func TestSecDepartedWelcome(t *testing.T) {
 	a, b, x := tn.peers[0], tn.peers[1], tn.peers[2]
 	tn.connect(a, b, x)
 	ctx := context.Background()
-	g, err := a.c.CreateGroup(ctx, "welcome", "", b.id, x.id)
-	must(t, err)
-	tn.waitFor("joined", func() bool {
-		for _, p := range []*peer{b, x} {
-			if _, err := p.c.Group(ctx, g); err != nil {
-				return false
-			}
-		}
-		return true
-	})
-	waitSameEpoch(tn, g, a, b, x)
+	g := joinedGroup(t, tn, "welcome", a, b, x)
 	join, err := protocol.JoinForTest(x.c, g)
 	must(t, err)
 	must(t, a.c.RemoveMembers(ctx, g, x.id))
@@ -117,17 +97,7 @@ func TestSecKeyEventPrevChecked(t *testing.T) {
 	a, b, c, d := tn.peers[0], tn.peers[1], tn.peers[2], tn.peers[3]
 	tn.connect(a, b, c, d)
 	ctx := context.Background()
-	g, err := a.c.CreateGroup(ctx, "prev", "", b.id, c.id)
-	must(t, err)
-	tn.waitFor("joined", func() bool {
-		for _, p := range []*peer{b, c} {
-			if _, err := p.c.Group(ctx, g); err != nil {
-				return false
-			}
-		}
-		return true
-	})
-	waitSameEpoch(tn, g, a, b, c)
+	g := joinedGroup(t, tn, "prev", a, b, c)
 	must(t, a.c.AddMembers(ctx, g, d.id))
 	tn.settle()
 	waitSameEpoch(tn, g, a, b, c, d)
