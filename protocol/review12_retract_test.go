@@ -164,27 +164,7 @@ func TestReview12RetractChainedRekeyRestart(t *testing.T) { chainedRekey(t, true
 func chainedRekey(t *testing.T, restart bool) {
 	s := newLeaverRekey(t, 1203, nil)
 	tn, g, admin, other, late, x := s.tn, s.g, s.admin, s.other, s.late, s.x
-	protocol.SetRekeyPrevHookForTest(x.c, nil)
-	n := len(s.rec.stop())
-	s.rec.start()
-	must(t, x.c.Rekey(context.Background(), g))
-	_, fx, _ := protocol.EpochInfo(x.c, g)
-	if len(fx) != 1 || fx[0] == s.rx {
-		t.Fatalf("precondition: x did not rekey over RX (frontier %s)", shortFrontier(fx))
-	}
-	rx2 := fx[0]
-	var chained [][]byte
-	for _, env := range newPubs(s.rec, n) {
-		if f := protocol.OpenFrameForTest(protocol.LiveEpochsForTest(x.c, g), g, env.Topic, env.Payload); env.Topic == s.topic && f.Block != nil && f.Block.Event == rx2 {
-			if !slices.Equal(f.Block.Prev, epoch.Frontier{s.rx}) {
-				t.Fatalf("precondition: RX2's prev %s, want {RX}", shortFrontier(f.Block.Prev))
-			}
-			chained = append(chained, env.Payload)
-		}
-	}
-	if len(chained) == 0 {
-		t.Fatal("precondition: RX2 not recorded")
-	}
+	rx2, chained := s.rekeyOverRX(t, "RX2")
 	s.inject(late, s.rekey)
 	s.inject(late, chained)
 	if !protocol.AppliedKeyEventForTest(late.c, g, s.rx) || !protocol.AppliedKeyEventForTest(late.c, g, rx2) {

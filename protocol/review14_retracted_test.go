@@ -1,7 +1,6 @@
 package protocol_test
 
 import (
-	"context"
 	"slices"
 	"testing"
 
@@ -42,27 +41,7 @@ func TestReview14RekeyOverRetracted(t *testing.T) {
 	tn.settle(admin, other, late)
 
 	// x rekeys again over its frontier {RX}.
-	protocol.SetRekeyPrevHookForTest(x.c, nil)
-	n := len(s.rec.stop())
-	s.rec.start()
-	must(t, x.c.Rekey(context.Background(), g))
-	_, fx, _ := protocol.EpochInfo(x.c, g)
-	if len(fx) != 1 || fx[0] == s.rx {
-		t.Fatalf("precondition: x did not rekey over RX (frontier %s)", shortFrontier(fx))
-	}
-	rx3 := fx[0]
-	var pubs [][]byte
-	for _, env := range newPubs(s.rec, n) {
-		if f := protocol.OpenFrameForTest(protocol.LiveEpochsForTest(x.c, g), g, env.Topic, env.Payload); env.Topic == s.topic && f.Block != nil && f.Block.Event == rx3 {
-			if !slices.Equal(f.Block.Prev, epoch.Frontier{s.rx}) {
-				t.Fatalf("precondition: RX3's prev %s, want {RX}", shortFrontier(f.Block.Prev))
-			}
-			pubs = append(pubs, env.Payload)
-		}
-	}
-	if len(pubs) == 0 {
-		t.Fatal("precondition: RX3 not recorded")
-	}
+	rx3, pubs := s.rekeyOverRX(t, "RX3")
 	for _, p := range []*peer{admin, other, late} {
 		s.inject(p, pubs)
 	}
