@@ -19,11 +19,7 @@ func TestLegacyKeyBlockReceived(t *testing.T) {
 	tn := newEpochNet(t, memory.Config{Seed: 83}, 0)
 	admin, rx, others, g := keyEventGroup(t, tn, "hintver", 4)
 	ctx := context.Background()
-	info, err := admin.c.Group(ctx, g)
-	must(t, err)
-	tp := newTap(t, tn.net, info.Topic)
-	rx.pause()
-	seen := len(tp.all())
+	tp, seen := tapPaused(t, tn, admin, rx, g)
 	for i, legacy := range []bool{true, false, true} {
 		protocol.SetLegacyBlocksForTest(admin.c, legacy)
 		must(t, admin.c.RemoveMembers(ctx, g, others[i].id))

@@ -23,11 +23,7 @@ func TestHealCheckKeptAfterKeyEvent(t *testing.T) {
 	tn := newEpochNet(t, memory.Config{Seed: 81}, 0)
 	admin, rx, others, g := keyEventGroupFirst(t, tn, "heal", 3)
 	ctx := context.Background()
-	info, err := admin.c.Group(ctx, g)
-	must(t, err)
-	tp := newTap(t, tn.net, info.Topic)
-	rx.pause()
-	seen := len(tp.all())
+	tp, seen := tapPaused(t, tn, admin, rx, g)
 	removal := func(victim *peer) func() {
 		t.Helper()
 		must(t, admin.c.RemoveMembers(ctx, g, victim.id))

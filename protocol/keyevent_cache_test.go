@@ -26,11 +26,7 @@ func TestKeyEventFailedCommitLeavesCache(t *testing.T) {
 	g, err := admin.c.CreateGroup(ctx, "g", "", rx.id, victim.id)
 	must(t, err)
 	tn.settle()
-	info, err := admin.c.Group(ctx, g)
-	must(t, err)
-	tp := newTap(t, tn.net, info.Topic)
-	rx.pause()
-	seen := len(tp.all())
+	tp, seen := tapPaused(t, tn, admin, rx, g)
 	must(t, admin.c.RemoveMembers(ctx, g, victim.id))
 	tn.waitFor("the removal's publish", func() bool { return len(tp.all()) > seen })
 	envs := tp.all()[seen:]
@@ -130,11 +126,7 @@ func TestKeyEventLogAppendRollback(t *testing.T) {
 	g, err := admin.c.CreateGroup(ctx, "g", "", rx.id, v1.id, v2.id)
 	must(t, err)
 	tn.settle()
-	info, err := admin.c.Group(ctx, g)
-	must(t, err)
-	tp := newTap(t, tn.net, info.Topic)
-	rx.pause()
-	seen := len(tp.all())
+	tp, seen := tapPaused(t, tn, admin, rx, g)
 	publishes := func(what string) []transport.Envelope {
 		tn.waitFor(what, func() bool { return len(tp.all()) > seen })
 		time.Sleep(20 * time.Millisecond)
@@ -190,11 +182,7 @@ func TestKeyEventMemoRollback(t *testing.T) {
 	tn.settle()
 	must(t, admin.c.RemoveMembers(ctx, g, v0.id)) // a key event the receiver applies
 	tn.settle()
-	info, err := admin.c.Group(ctx, g)
-	must(t, err)
-	tp := newTap(t, tn.net, info.Topic)
-	rx.pause()
-	seen := len(tp.all())
+	tp, seen := tapPaused(t, tn, admin, rx, g)
 	publishes := func(what string) []transport.Envelope {
 		tn.waitFor(what, func() bool { return len(tp.all()) > seen })
 		time.Sleep(20 * time.Millisecond)

@@ -21,11 +21,7 @@ func TestRetiredSenderChainsDeleted(t *testing.T) {
 	tn := newEpochNet(t, memory.Config{Seed: 91}, 0)
 	admin, rx, others, g := keyEventGroup(t, tn, "retire", 10)
 	ctx := context.Background()
-	info, err := admin.c.Group(ctx, g)
-	must(t, err)
-	tp := newTap(t, tn.net, info.Topic)
-	rx.pause()
-	seen := len(tp.all())
+	tp, seen := tapPaused(t, tn, admin, rx, g)
 	chains := func(what string) (stored, keep [][32]byte) {
 		t.Helper()
 		stored, keep, err := protocol.SenderChainsForTest(rx.c, g)

@@ -27,11 +27,7 @@ func TestReview15FailedBatchKeepsRetiredSenderChain(t *testing.T) {
 	tn := newEpochNet(t, memory.Config{Seed: 91}, 0)
 	admin, rx, others, g := keyEventGroup(t, tn, "retire15", 6)
 	ctx := context.Background()
-	info, err := admin.c.Group(ctx, g)
-	must(t, err)
-	tp := newTap(t, tn.net, info.Topic)
-	rx.pause()
-	seen := len(tp.all())
+	tp, seen := tapPaused(t, tn, admin, rx, g)
 	var fail atomic.Bool
 	protocol.FailBatchCommitsForTest(rx.c, &fail)
 	chains := func() (stored, keep [][32]byte) {
@@ -53,7 +49,7 @@ func TestReview15FailedBatchKeepsRetiredSenderChain(t *testing.T) {
 		t.Fatal("the send stored no sending chain of a new epoch")
 	}
 	seen = len(tp.all()) // rx's own message
-	junk := transport.Envelope{Topic: info.Topic, Payload: make([]byte, 200)}
+	junk := transport.Envelope{Topic: tp.topic, Payload: make([]byte, 200)}
 	retired := false
 	for i, victim := range others {
 		must(t, admin.c.RemoveMembers(ctx, g, victim.id))

@@ -59,3 +59,14 @@ func (s *leaverRekey) rekeyOverRX(t *testing.T, name string) (epoch.ID, [][]byte
 	}
 	return id, pubs
 }
+
+// tapPaused taps g's topic (admin's view of it) and pauses rx (it gets the key events
+// handed by the test); it returns the tap and how many envelopes it held then.
+func tapPaused(t *testing.T, tn *testNet, admin, rx *peer, g protocol.GroupID) (tp *tap, seen int) {
+	t.Helper()
+	info, err := admin.c.Group(context.Background(), g)
+	must(t, err)
+	tp = newTap(t, tn.net, info.Topic)
+	rx.pause()
+	return tp, len(tp.all())
+}
