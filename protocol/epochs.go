@@ -345,12 +345,13 @@ func (t *txn) storeSchedule(g *storage.GroupRecord, gc *groupCache, s *epoch.Sch
 	}
 	m.prune(s.Frontier())
 	var st *membership.State
+	var lookup func(epoch.ID) (*membership.Event, bool)
 	if gc != nil {
-		st = t.stateOf(gc)
+		st, lookup = t.stateOf(gc), t.eventLookup(gc)
 	}
 	m.settleRefused(s, st)
 	m.keep(s)
-	m.cutOverridden(s, st)
+	m.cutOverridden(s, st, lookup)
 	if g.Schedule, err = s.MarshalBinary(); err != nil {
 		return err
 	}

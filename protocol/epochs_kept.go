@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/chorus-im/chorus/epoch"
-	"github.com/chorus-im/chorus/membership"
 )
 
 // openable returns the epochs whose outer keys open group payloads for us, oldest first
@@ -235,79 +234,6 @@ func fromHexChar(c byte) (byte, bool) {
 		return c - 'A' + 10, true
 	}
 	return 0, false
-}
-
-// cutOverridden drops the prev links of the kept seeds of key events s applied that st
-// judges overridden for good — a membership event the rules keep overridden (rule C1) or
-// one rule C3 applied, its author's departure concurrent with it (departedConcurrent),
-// its author no member either way. Every member that learns of the override refuses such
-// an event's block (refuseOverridden): in their schedules it is superseded, never
-// applied, and its prev is not behind what names it. We applied it before the override
-// reached us; with its links cut, our kept seeds' candidates compose the epochs the
-// refusers stand on — its prev beside a key event naming it (fix 36,
-// TestFix32MutualRemovalParentLate: b applied t's removal R and healed H_b, prev {R}; a
-// and a2, which refused R, stood on {P, H_b}, P being R's prev, and the designated heal
-// sealed under that epoch was never opened by b, in whose kept seeds P was behind H_b
-// through R). Only links between kept seeds are cut, so candidates are only added (every
-// antichain before is one after), bounded as every kept seeds' candidate (maxKeptSeeds,
-// maxCandidateSize), and composed from seeds we hold: no installation gains an epoch it
-// could not compute. It depends on our state alone (storeSchedule, the one path that
-// stores a schedule and computes the openable epochs); st nil leaves m as it is.
-func (m *epochMeta) cutOverridden(s *epoch.Schedule, st *membership.State) {
-	if st == nil || len(m.Kept) == 0 {
-		return
-	}
-	var ids [maxKeptSeeds]epoch.ID
-	var idx [maxKeptSeeds]int
-	n := 0
-	for i, k := range m.Kept {
-		if n == len(ids) || len(k.Prev) == 0 {
-			continue
-		}
-		if id, ok := hexID(k.ID); ok && s.Applied(id) {
-			ids[n], idx[n] = id, i
-			n++
-		}
-	}
-	if n == 0 {
-		return
-	}
-	var out []keptSeed // a new slice: m's may be shared with a clone's
-	cut := func(id epoch.ID) {
-		for j := range n {
-			if ids[j] == id {
-				if out == nil {
-					out = slices.Clone(m.Kept)
-				}
-				out[idx[j]].Prev = nil
-			}
-		}
-	}
-	for i := range st.Overridden {
-		if ev := &st.Overridden[i]; !st.IsMember(ev.From) {
-			cut(epoch.ID(ev.ID()))
-		}
-	}
-	var lookup func(epoch.ID) (*membership.Event, bool)
-	for i := range st.Events {
-		ev := &st.Events[i]
-		if st.IsMember(ev.From) {
-			continue
-		}
-		id := epoch.ID(ev.ID())
-		if !slices.Contains(ids[:n], id) {
-			continue
-		}
-		if lookup == nil {
-			lookup = stateLookup(st)
-		}
-		if departedConcurrent(lookup, st, *ev) {
-			cut(id)
-		}
-	}
-	if out != nil {
-		m.Kept = out
-	}
 }
 
 // keptInsert returns kept with k added: an applied event's seed as the newest; a refused

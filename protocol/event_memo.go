@@ -84,7 +84,12 @@ func (m *eventMemo) extend(st *membership.State, n int) *eventMemo {
 // client's memo (hotPath.events) where it still holds, extended or rebuilt otherwise. A
 // memo built here is the transaction's until it commits.
 func (t *txn) eventsOf(gc *groupCache) (*eventMemo, *membership.State) {
-	st := t.stateOf(gc)
+	return t.eventsOfState(gc, t.stateOf(gc))
+}
+
+// eventsOfState is eventsOf for st, a state of gc's group (the one a membership change
+// is moving it to, before the transaction records it: cutKept).
+func (t *txn) eventsOfState(gc *groupCache, st *membership.State) (*eventMemo, *membership.State) {
 	m, ok := t.eventMemos[gc.id]
 	if !ok {
 		m = t.c.hot.events[gc.id]
@@ -114,7 +119,12 @@ func (t *txn) eventsOf(gc *groupCache) (*eventMemo, *membership.State) {
 // eventLookup returns the event lookup of prevAgrees over the events of gc's state as of
 // this transaction.
 func (t *txn) eventLookup(gc *groupCache) func(epoch.ID) (*membership.Event, bool) {
-	m, st := t.eventsOf(gc)
+	return t.eventLookupOf(gc, t.stateOf(gc))
+}
+
+// eventLookupOf is eventLookup over the events of st, a state of gc's group.
+func (t *txn) eventLookupOf(gc *groupCache, st *membership.State) func(epoch.ID) (*membership.Event, bool) {
+	m, st := t.eventsOfState(gc, st)
 	return func(id epoch.ID) (*membership.Event, bool) {
 		i, ok := m.lookup(id)
 		if !ok {
