@@ -347,7 +347,14 @@ func (t *txn) storeSchedule(g *storage.GroupRecord, gc *groupCache, s *epoch.Sch
 	var st *membership.State
 	var lookup func(epoch.ID) (*membership.Event, bool)
 	if gc != nil {
-		st, lookup = t.stateOf(gc), t.eventLookup(gc)
+		st = t.stateOf(gc)
+		var lk func(epoch.ID) (*membership.Event, bool)
+		lookup = func(id epoch.ID) (*membership.Event, bool) { // built at its first use only
+			if lk == nil {
+				lk = t.eventLookup(gc)
+			}
+			return lk(id)
+		}
 	}
 	m.settleRefused(s, st)
 	m.keep(s)
