@@ -266,9 +266,14 @@ func keptInsert(kept []keptSeed, k keptSeed, applied bool) []keptSeed {
 // chain of refused events — each sealed under its predecessor's kept seed, placed at that
 // one's age — is opened only while the applied event it grew from is kept
 // (TestReview27DepartedChainOutlivesWindow: a removed installation's interleaved events
-// renewed its reach for good). It depends on s and m alone; m.Kept is replaced, never
-// changed in place (it may be shared).
-func (m *epochMeta) boundKept(s *epoch.Schedule) {
+// renewed its reach for good). Past maxRefusedKept, a departed author holding more than
+// one refused place while another author's refused seed is kept gives up its oldest first
+// (authorOf: a kept event's author and whether it departed; nil, the oldest refused seed
+// goes): a removed attacker's chain of refused events takes one place, not the three, and
+// cannot push out another departed author's refused seed (fix 39, TestKeptBoundPerAuthor:
+// fix 32's R, refused at a and a2, its seed what they open b's heal with). It depends on
+// s, m and authorOf alone; m.Kept is replaced, never changed in place.
+func (m *epochMeta) boundKept(s *epoch.Schedule, authorOf func(epoch.ID) (string, bool)) {
 	isApplied := func(k keptSeed) bool {
 		id, ok := hexID(k.ID)
 		return ok && s.Applied(id)
@@ -299,8 +304,19 @@ func (m *epochMeta) boundKept(s *epoch.Schedule) {
 			from++
 		}
 	}
-	out := make([]keptSeed, 0, len(m.Kept)-from)
-	for _, k := range m.Kept[from:] {
+	rest := m.Kept[from:]
+	var drop []bool // refused seeds past the bound, chosen by refusedVictim
+	if refused > maxRefusedKept && authorOf != nil {
+		drop = make([]bool, len(rest))
+		for ; refused > maxRefusedKept; refused-- {
+			drop[refusedVictim(rest, drop, isApplied, authorOf)] = true
+		}
+	}
+	out := make([]keptSeed, 0, len(rest))
+	for i, k := range rest {
+		if drop != nil && drop[i] {
+			continue
+		}
 		if refused > maxRefusedKept && !isApplied(k) {
 			refused-- // the oldest refused seeds past the bound
 			continue
@@ -308,4 +324,43 @@ func (m *epochMeta) boundKept(s *epoch.Schedule) {
 		out = append(out, k)
 	}
 	m.Kept = out
+}
+
+// refusedVictim returns the refused seed of kept (those not dropped) boundKept drops next:
+// the oldest of a departed author holding more than one of them while another author's is
+// kept, else the oldest. An event whose author is not known (authorOf's "") is its own.
+func refusedVictim(kept []keptSeed, dropped []bool, isApplied func(keptSeed) bool, authorOf func(epoch.ID) (string, bool)) int {
+	type who struct {
+		author   string
+		departed bool
+	}
+	refused := make([]int, 0, len(kept))
+	whos := make([]who, 0, len(kept))
+	for i, k := range kept {
+		if dropped[i] || isApplied(k) {
+			continue
+		}
+		var w who
+		if id, ok := hexID(k.ID); ok {
+			w.author, w.departed = authorOf(id)
+		}
+		if w.author == "" {
+			w = who{author: "?" + k.ID}
+		}
+		refused, whos = append(refused, i), append(whos, w)
+	}
+	count := func(a string) (n int) {
+		for _, w := range whos {
+			if w.author == a {
+				n++
+			}
+		}
+		return n
+	}
+	for j, w := range whos {
+		if n := count(w.author); w.departed && n > 1 && n < len(whos) {
+			return refused[j]
+		}
+	}
+	return refused[0]
 }

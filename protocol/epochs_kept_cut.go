@@ -113,3 +113,23 @@ func (t *txn) cutKept(g *storage.GroupRecord, gc *groupCache, st *membership.Sta
 	t.setLive(gc, live, cur)
 	return nil
 }
+
+// keptAuthorOf returns boundKept's authorOf over st (nil: none): the account that authored
+// a kept seed's membership event, applied (lookup) or kept overridden, and whether it is no
+// member; "" for an event st does not hold (a rekey).
+func keptAuthorOf(st *membership.State, lookup func(epoch.ID) (*membership.Event, bool)) func(epoch.ID) (string, bool) {
+	if st == nil || lookup == nil {
+		return nil
+	}
+	return func(id epoch.ID) (string, bool) {
+		ev, ok := lookup(id)
+		if !ok {
+			o, found := overriddenEvent(st, id)
+			if !found {
+				return "", false
+			}
+			ev = &o
+		}
+		return ev.From, !st.IsMember(ev.From)
+	}
+}
