@@ -80,15 +80,11 @@ func (m *eventMemo) extend(st *membership.State, n int) *eventMemo {
 	return next
 }
 
-// eventsOf returns the id index of the events of gc's state as of this transaction: the
-// client's memo (hotPath.events) where it still holds, extended or rebuilt otherwise. A
-// memo built here is the transaction's until it commits.
-func (t *txn) eventsOf(gc *groupCache) (*eventMemo, *membership.State) {
-	return t.eventsOfState(gc, t.stateOf(gc))
-}
-
-// eventsOfState is eventsOf for st, a state of gc's group (the one a membership change
-// is moving it to, before the transaction records it: cutKept).
+// eventsOfState returns the id index of the events of st, a state of gc's group (gc's as
+// of this transaction, or the one a membership change is moving it to before the
+// transaction records it: cutKept): the client's memo (hotPath.events) where it still
+// holds, extended or rebuilt otherwise. A memo built here is the transaction's until it
+// commits.
 func (t *txn) eventsOfState(gc *groupCache, st *membership.State) (*eventMemo, *membership.State) {
 	m, ok := t.eventMemos[gc.id]
 	if !ok {
