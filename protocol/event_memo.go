@@ -12,7 +12,7 @@ import (
 )
 
 // eventMemo indexes by id the events of a state it was built from. Which events those are
-// is checked against a state before each use (eventsOf), event by event, by author and
+// is checked against a state before each use (eventsOfState), event by event, by author and
 // signature: a signature binds the chat id and payload its author signed, hence the event's
 // id and parents (both functions of author, chat id and payload); an event without one
 // matches no memo (the index is rebuilt). A memo is never changed
