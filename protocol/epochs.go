@@ -345,12 +345,20 @@ func (t *txn) storeSchedule(g *storage.GroupRecord, gc *groupCache, s *epoch.Sch
 	}
 	m.prune(s.Frontier())
 	var st *membership.State
+	var lookup func(epoch.ID) (*membership.Event, bool)
 	if gc != nil {
 		st = t.stateOf(gc)
+		var lk func(epoch.ID) (*membership.Event, bool)
+		lookup = func(id epoch.ID) (*membership.Event, bool) { // built at its first use only
+			if lk == nil {
+				lk = t.eventLookup(gc)
+			}
+			return lk(id)
+		}
 	}
 	m.settleRefused(s, st)
-	m.keep(s)
-	m.cutOverridden(s, st)
+	m.keep(s, keptAuthorOf(st, lookup))
+	m.cutOverridden(s, st, lookup)
 	if g.Schedule, err = s.MarshalBinary(); err != nil {
 		return err
 	}
@@ -403,7 +411,7 @@ type keptSeed struct {
 }
 
 // keep records the seeds of the frontier events we hold (see keptSeed).
-func (m *epochMeta) keep(s *epoch.Schedule) {
+func (m *epochMeta) keep(s *epoch.Schedule, authorOf func(epoch.ID) (string, bool)) {
 	for _, id := range s.Frontier() {
 		seed, ok := s.Seed(id)
 		if !ok {
@@ -421,7 +429,7 @@ func (m *epochMeta) keep(s *epoch.Schedule) {
 		}
 		m.Kept = append(m.Kept, k)
 	}
-	m.boundKept(s)
+	m.boundKept(s, authorOf)
 }
 
 // setLive installs the live epochs in the cache at commit (a new epoch can open

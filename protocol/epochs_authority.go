@@ -205,6 +205,12 @@ func (t *txn) retractDeparted(gc *groupCache, st *membership.State, s *epoch.Sch
 			t.c.log.Debug("departed rekey not retracted", "event", shortID(id), "err", err)
 			continue
 		}
+		// In place (fix 39 checked): no cache aliases m.Kept's array. m is loadV2's, a
+		// clone of the bookkeeping memo (epochMeta.clone copies Kept) or a fresh decode
+		// whose memo entry is a clone; storeMeta and the candidate memo keep clones too. So
+		// a transaction that fails leaves every cache as it was. The kept seeds' Prev
+		// slices are shared with the memo's clone, but DeleteFunc moves entries, it never
+		// writes into a Prev.
 		m.Kept = slices.DeleteFunc(m.Kept, func(k keptSeed) bool {
 			return slices.ContainsFunc(gone, func(g epoch.ID) bool { return k.ID == g.String() })
 		})

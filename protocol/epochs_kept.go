@@ -8,7 +8,6 @@ import (
 	"slices"
 
 	"github.com/chorus-im/chorus/epoch"
-	"github.com/chorus-im/chorus/membership"
 )
 
 // openable returns the epochs whose outer keys open group payloads for us, oldest first
@@ -237,79 +236,6 @@ func fromHexChar(c byte) (byte, bool) {
 	return 0, false
 }
 
-// cutOverridden drops the prev links of the kept seeds of key events s applied that st
-// judges overridden for good — a membership event the rules keep overridden (rule C1) or
-// one rule C3 applied, its author's departure concurrent with it (departedConcurrent),
-// its author no member either way. Every member that learns of the override refuses such
-// an event's block (refuseOverridden): in their schedules it is superseded, never
-// applied, and its prev is not behind what names it. We applied it before the override
-// reached us; with its links cut, our kept seeds' candidates compose the epochs the
-// refusers stand on — its prev beside a key event naming it (fix 36,
-// TestFix32MutualRemovalParentLate: b applied t's removal R and healed H_b, prev {R}; a
-// and a2, which refused R, stood on {P, H_b}, P being R's prev, and the designated heal
-// sealed under that epoch was never opened by b, in whose kept seeds P was behind H_b
-// through R). Only links between kept seeds are cut, so candidates are only added (every
-// antichain before is one after), bounded as every kept seeds' candidate (maxKeptSeeds,
-// maxCandidateSize), and composed from seeds we hold: no installation gains an epoch it
-// could not compute. It depends on our state alone (storeSchedule, the one path that
-// stores a schedule and computes the openable epochs); st nil leaves m as it is.
-func (m *epochMeta) cutOverridden(s *epoch.Schedule, st *membership.State) {
-	if st == nil || len(m.Kept) == 0 {
-		return
-	}
-	var ids [maxKeptSeeds]epoch.ID
-	var idx [maxKeptSeeds]int
-	n := 0
-	for i, k := range m.Kept {
-		if n == len(ids) || len(k.Prev) == 0 {
-			continue
-		}
-		if id, ok := hexID(k.ID); ok && s.Applied(id) {
-			ids[n], idx[n] = id, i
-			n++
-		}
-	}
-	if n == 0 {
-		return
-	}
-	var out []keptSeed // a new slice: m's may be shared with a clone's
-	cut := func(id epoch.ID) {
-		for j := range n {
-			if ids[j] == id {
-				if out == nil {
-					out = slices.Clone(m.Kept)
-				}
-				out[idx[j]].Prev = nil
-			}
-		}
-	}
-	for i := range st.Overridden {
-		if ev := &st.Overridden[i]; !st.IsMember(ev.From) {
-			cut(epoch.ID(ev.ID()))
-		}
-	}
-	var lookup func(epoch.ID) (*membership.Event, bool)
-	for i := range st.Events {
-		ev := &st.Events[i]
-		if st.IsMember(ev.From) {
-			continue
-		}
-		id := epoch.ID(ev.ID())
-		if !slices.Contains(ids[:n], id) {
-			continue
-		}
-		if lookup == nil {
-			lookup = stateLookup(st)
-		}
-		if departedConcurrent(lookup, st, *ev) {
-			cut(id)
-		}
-	}
-	if out != nil {
-		m.Kept = out
-	}
-}
-
 // keptInsert returns kept with k added: an applied event's seed as the newest; a refused
 // one's (not applied here: keepRefused) at the age of its prev — right after the newest
 // kept seed its prev names, or before every kept seed if it names none — so that it ages
@@ -340,9 +266,14 @@ func keptInsert(kept []keptSeed, k keptSeed, applied bool) []keptSeed {
 // chain of refused events — each sealed under its predecessor's kept seed, placed at that
 // one's age — is opened only while the applied event it grew from is kept
 // (TestReview27DepartedChainOutlivesWindow: a removed installation's interleaved events
-// renewed its reach for good). It depends on s and m alone; m.Kept is replaced, never
-// changed in place (it may be shared).
-func (m *epochMeta) boundKept(s *epoch.Schedule) {
+// renewed its reach for good). Past maxRefusedKept, a departed author holding more than
+// one refused place while another author's refused seed is kept gives up its oldest first
+// (authorOf: a kept event's author and whether it departed; nil, the oldest refused seed
+// goes): a removed attacker's chain of refused events takes one place, not the three, and
+// cannot push out another departed author's refused seed (fix 39, TestKeptBoundPerAuthor:
+// fix 32's R, refused at a and a2, its seed what they open b's heal with). It depends on
+// s, m and authorOf alone; m.Kept is replaced, never changed in place.
+func (m *epochMeta) boundKept(s *epoch.Schedule, authorOf func(epoch.ID) (string, bool)) {
 	isApplied := func(k keptSeed) bool {
 		id, ok := hexID(k.ID)
 		return ok && s.Applied(id)
@@ -373,8 +304,19 @@ func (m *epochMeta) boundKept(s *epoch.Schedule) {
 			from++
 		}
 	}
-	out := make([]keptSeed, 0, len(m.Kept)-from)
-	for _, k := range m.Kept[from:] {
+	rest := m.Kept[from:]
+	var drop []bool // refused seeds past the bound, chosen by refusedVictim
+	if refused > maxRefusedKept && authorOf != nil {
+		drop = make([]bool, len(rest))
+		for ; refused > maxRefusedKept; refused-- {
+			drop[refusedVictim(rest, drop, isApplied, authorOf)] = true
+		}
+	}
+	out := make([]keptSeed, 0, len(rest))
+	for i, k := range rest {
+		if drop != nil && drop[i] {
+			continue
+		}
 		if refused > maxRefusedKept && !isApplied(k) {
 			refused-- // the oldest refused seeds past the bound
 			continue
@@ -382,4 +324,43 @@ func (m *epochMeta) boundKept(s *epoch.Schedule) {
 		out = append(out, k)
 	}
 	m.Kept = out
+}
+
+// refusedVictim returns the refused seed of kept (those not dropped) boundKept drops next:
+// the oldest of a departed author holding more than one of them while another author's is
+// kept, else the oldest. An event whose author is not known (authorOf's "") is its own.
+func refusedVictim(kept []keptSeed, dropped []bool, isApplied func(keptSeed) bool, authorOf func(epoch.ID) (string, bool)) int {
+	type who struct {
+		author   string
+		departed bool
+	}
+	refused := make([]int, 0, len(kept))
+	whos := make([]who, 0, len(kept))
+	for i, k := range kept {
+		if dropped[i] || isApplied(k) {
+			continue
+		}
+		var w who
+		if id, ok := hexID(k.ID); ok {
+			w.author, w.departed = authorOf(id)
+		}
+		if w.author == "" {
+			w = who{author: "?" + k.ID}
+		}
+		refused, whos = append(refused, i), append(whos, w)
+	}
+	count := func(a string) (n int) {
+		for _, w := range whos {
+			if w.author == a {
+				n++
+			}
+		}
+		return n
+	}
+	for j, w := range whos {
+		if n := count(w.author); w.departed && n > 1 && n < len(whos) {
+			return refused[j]
+		}
+	}
+	return refused[0]
 }

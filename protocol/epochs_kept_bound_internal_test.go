@@ -40,7 +40,7 @@ func TestKeptBoundRefusedApart(t *testing.T) {
 		}
 		applied = append(applied, id)
 		m.Kept = keptInsert(m.Kept, k, true)
-		m.boundKept(s)
+		m.boundKept(s, nil)
 		return id
 	}
 	refuse := func(i byte, prev epoch.ID) epoch.ID {
@@ -48,7 +48,7 @@ func TestKeptBoundRefusedApart(t *testing.T) {
 		before := m.Kept
 		snapshot := slices.Clone(before)
 		m.Kept = keptInsert(m.Kept, k, false)
-		m.boundKept(s)
+		m.boundKept(s, nil)
 		if !slices.EqualFunc(before, snapshot, func(a, b keptSeed) bool { return a.ID == b.ID }) {
 			t.Fatal("kept seeds changed in place")
 		}
@@ -107,8 +107,107 @@ func TestKeptBoundRefusedApart(t *testing.T) {
 	}
 	// A bounded list is left as it is.
 	before := slices.Clone(m.Kept)
-	m.boundKept(s)
+	m.boundKept(s, nil)
 	if !slices.EqualFunc(before, m.Kept, func(a, b keptSeed) bool { return a.ID == b.ID }) {
 		t.Fatal("a bounded list changed")
+	}
+}
+
+// TestKeptBoundPerAuthor (fix 39): past maxRefusedKept refused seeds, a departed author
+// holding more than one refused place while another author's refused seed is kept gives up
+// its oldest first. A removed attacker's chain of refused events (x) does not push out
+// another departed author's refused seed (t's R: fix 32's, refused at a and a2, which open
+// b's heal with it); with one author only, or members' seeds only in excess, the oldest
+// refused seed goes as before.
+func TestKeptBoundPerAuthor(t *testing.T) {
+	type author struct {
+		name     string
+		departed bool
+	}
+	run := func(t *testing.T, refusals []author) []string {
+		var group epoch.ID
+		group[0] = 9
+		s := epoch.NewSchedule(group)
+		m := &epochMeta{V: 2}
+		authors := map[epoch.ID]author{}
+		authorOf := func(id epoch.ID) (string, bool) {
+			a := authors[id]
+			return a.name, a.departed
+		}
+		mk := func(i byte, prev epoch.ID, zero bool) (epoch.ID, keptSeed) {
+			var id epoch.ID
+			id[0], id[1] = i, 0xaa
+			k := keptSeed{ID: id.String(), Seed: id.String()}
+			if !zero {
+				k.Prev = []string{prev.String()}
+			}
+			return id, k
+		}
+		var last epoch.ID
+		for i := range byte(maxKeptSeeds) {
+			id, k := mk(i+1, last, i == 0)
+			var prev epoch.Frontier
+			if i > 0 {
+				prev = epoch.Frontier{last}
+			}
+			if err := s.Apply(epoch.Event{ID: id, Prev: prev}); err != nil {
+				t.Fatal(err)
+			}
+			m.Kept = keptInsert(m.Kept, k, true)
+			m.boundKept(s, authorOf)
+			last = id
+		}
+		x := last
+		prevOf := map[string]epoch.ID{}
+		var out []string
+		for i, a := range refusals {
+			p, ok := prevOf[a.name] // an author's events each name its one before (a chain)
+			if !ok {
+				p = x
+			}
+			id, k := mk(0x40+byte(i), p, false)
+			authors[id] = a
+			prevOf[a.name] = id
+			before := slices.Clone(m.Kept)
+			snapshot := m.Kept
+			m.Kept = keptInsert(m.Kept, k, false)
+			m.boundKept(s, authorOf)
+			if !slices.EqualFunc(before, snapshot, func(a, b keptSeed) bool { return a.ID == b.ID }) {
+				t.Fatal("kept seeds changed in place")
+			}
+		}
+		applied := 0
+		for _, k := range m.Kept {
+			id, _ := hexID(k.ID)
+			if s.Applied(id) {
+				applied++
+				continue
+			}
+			out = append(out, authors[id].name+k.ID[:2])
+		}
+		if applied != maxKeptSeeds {
+			t.Fatalf("%d applied seeds kept, want %d", applied, maxKeptSeeds)
+		}
+		slices.Sort(out)
+		return out
+	}
+	T, X, M := author{"t", true}, author{"x", true}, author{"m", false}
+	for _, c := range []struct {
+		name     string
+		refusals []author
+		want     []string
+	}{
+		{"R first, then a chain of 5", []author{T, X, X, X, X, X}, []string{"t40", "x44", "x45"}},
+		{"a chain of 5, then R", []author{X, X, X, X, X, T}, []string{"t45", "x43", "x44"}},
+		{"two departed authors' seeds and a chain", []author{T, X, X, author{"u", true}, X, X}, []string{"t40", "u43", "x45"}},
+		{"one author only: the oldest go", []author{X, X, X, X, X}, []string{"x42", "x43", "x44"}},
+		// t's seed names x, the newest applied event: placed before m's chain, the oldest.
+		{"members' seeds in excess: the oldest go", []author{M, M, T, M}, []string{"m40", "m41", "m43"}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if got := run(t, c.refusals); !slices.Equal(got, c.want) {
+				t.Errorf("refused seeds kept %v, want %v", got, c.want)
+			}
+		})
 	}
 }

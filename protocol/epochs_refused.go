@@ -281,7 +281,11 @@ func (t *txn) keepSlotSeed(g *storage.GroupRecord, s *epoch.Schedule, m *epochMe
 		ks.Prev = append(ks.Prev, p.String())
 	}
 	m.Kept = keptInsert(m.Kept, ks, s.Applied(kb.Event))
-	m.boundKept(s)
+	var authorOf func(epoch.ID) (string, bool)
+	if gc := t.c.groups[g.ID]; gc != nil {
+		authorOf = keptAuthorOf(t.stateOf(gc), t.eventLookup(gc))
+	}
+	m.boundKept(s, authorOf)
 	return slices.ContainsFunc(m.Kept, func(x keptSeed) bool { return x.ID == k })
 }
 

@@ -12,7 +12,7 @@ import (
 )
 
 // eventMemo indexes by id the events of a state it was built from. Which events those are
-// is checked against a state before each use (eventsOf), event by event, by author and
+// is checked against a state before each use (eventsOfState), event by event, by author and
 // signature: a signature binds the chat id and payload its author signed, hence the event's
 // id and parents (both functions of author, chat id and payload); an event without one
 // matches no memo (the index is rebuilt). A memo is never changed
@@ -80,11 +80,12 @@ func (m *eventMemo) extend(st *membership.State, n int) *eventMemo {
 	return next
 }
 
-// eventsOf returns the id index of the events of gc's state as of this transaction: the
-// client's memo (hotPath.events) where it still holds, extended or rebuilt otherwise. A
-// memo built here is the transaction's until it commits.
-func (t *txn) eventsOf(gc *groupCache) (*eventMemo, *membership.State) {
-	st := t.stateOf(gc)
+// eventsOfState returns the id index of the events of st, a state of gc's group (gc's as
+// of this transaction, or the one a membership change is moving it to before the
+// transaction records it: cutKept): the client's memo (hotPath.events) where it still
+// holds, extended or rebuilt otherwise. A memo built here is the transaction's until it
+// commits.
+func (t *txn) eventsOfState(gc *groupCache, st *membership.State) (*eventMemo, *membership.State) {
 	m, ok := t.eventMemos[gc.id]
 	if !ok {
 		m = t.c.hot.events[gc.id]
@@ -114,7 +115,12 @@ func (t *txn) eventsOf(gc *groupCache) (*eventMemo, *membership.State) {
 // eventLookup returns the event lookup of prevAgrees over the events of gc's state as of
 // this transaction.
 func (t *txn) eventLookup(gc *groupCache) func(epoch.ID) (*membership.Event, bool) {
-	m, st := t.eventsOf(gc)
+	return t.eventLookupOf(gc, t.stateOf(gc))
+}
+
+// eventLookupOf is eventLookup over the events of st, a state of gc's group.
+func (t *txn) eventLookupOf(gc *groupCache, st *membership.State) func(epoch.ID) (*membership.Event, bool) {
+	m, st := t.eventsOfState(gc, st)
 	return func(id epoch.ID) (*membership.Event, bool) {
 		i, ok := m.lookup(id)
 		if !ok {

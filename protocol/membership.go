@@ -272,6 +272,11 @@ func (t *txn) applyMembership(g *storage.GroupRecord, gc *groupCache, next membe
 				return err
 			}
 		}
+		// An override for good of a key event we applied may come with no key event: our
+		// kept seeds are cut now, not at our next key event (fix 39).
+		if err := t.cutKept(g, gc, &next); err != nil {
+			return err
+		}
 		reWelcome = !local
 	} else {
 		for _, m := range ch.MembersRemoved {
