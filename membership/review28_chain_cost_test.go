@@ -8,7 +8,6 @@ import (
 
 	"github.com/ethereum/go-ethereum/crypto"
 
-	"github.com/chorus-im/chorus/membership"
 	m "github.com/chorus-im/chorus/membership"
 )
 
@@ -26,7 +25,7 @@ func review28Actors(t testing.TB, n int) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		actors[name] = &testActor{name: name, key: k, pub: membership.PublicKeyString(&k.PublicKey)}
+		actors[name] = &testActor{name: name, key: k, pub: m.PublicKeyString(&k.PublicKey)}
 	}
 	return names
 }
