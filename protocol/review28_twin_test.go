@@ -99,3 +99,60 @@ func TestReview28BackdatedTwinSplits(t *testing.T) {
 		t.Errorf("split after m's backdated twin of its rename: m a member at c %v, heads a/c equal %v, a/b equal %v", inC, slices.Equal(ha, hc), slices.Equal(ha, hb))
 	}
 }
+
+// TestReview28BackdatedTwinErasesAdd — the same twin by an admin that stays a member: m
+// renames (E), a then adds d (a key event descending from E), everyone applies it; m then
+// sends T, a backdated twin of E (parents H0, smaller clock). Every member accepts T (m is a
+// member and admin), and rule 1 discards E and every event descending from it — a's add of
+// d among them — at every member alike.
+// Asserted: d is still a member at a, b and c, and reads a text sent after T.
+// Result (f38cdf9): fails 3 of 3 — at a, b and c T is the one head, d is no member (4
+// members), d never reads a's text: one admin's signed twin erased every membership event
+// made after its own E (pre-existing rule, see the membership test). Root fix there.
+func TestReview28BackdatedTwinErasesAdd(t *testing.T) {
+	ctx := context.Background()
+	tn, a, b, m, m2, c, g := fix31Scene(t, 2822)
+	d := tn.add("d")
+	tn.connect(a, d)
+	tn.settle()
+	info, err := a.c.Group(ctx, g)
+	must(t, err)
+	h0 := protocol.HeadsForTest(m.c, g)
+	t0 := uint64(time.Now().UnixMilli())
+	time.Sleep(5 * time.Millisecond)
+	must(t, m.c.SetName(ctx, g, "m's name")) // E
+	tn.settle()
+	tn.waitFor("E at a", func() bool {
+		info, err := a.c.Group(ctx, g)
+		return err == nil && info.Name == "m's name"
+	})
+	must(t, a.c.AddMembers(ctx, g, d.id))
+	tn.settle()
+	tn.waitFor("d in the group", func() bool {
+		info, err := d.c.Group(ctx, g)
+		return err == nil && info.Status == protocol.GroupActive
+	})
+	waitSameEpoch(tn, g, a, b, c, d, m, m2)
+	ev, err := membership.SignEvent(protocol.AccountKeyForTest(m.c), info.ChatID, membership.Event{Type: membership.NameChanged,
+		Name: "m's name", Clock: t0, Parents: slices.Clone(h0)})
+	must(t, err)
+	update, err := (&membership.Message{ChatID: info.ChatID, Events: []membership.Event{ev}}).MarshalBinary()
+	must(t, err)
+	must(t, protocol.SendMembershipForTest(m.c, g, update))
+	time.Sleep(100 * time.Millisecond)
+	tn.settle()
+	mustSend(t, a, g, "after the twin")
+	tn.settle()
+	for _, p := range []*peer{a, b, c} {
+		info, err := p.c.Group(ctx, g)
+		must(t, err)
+		hs := protocol.HeadsForTest(p.c, g)
+		t.Logf("%s: d a member %v; heads %d (T a head %v); members %d", p.name, slices.Contains(info.Members, d.id), len(hs), slices.Contains(hs, ev.ID()), len(info.Members))
+		if !slices.Contains(info.Members, d.id) {
+			t.Errorf("%s: d, added by a after m's rename E, is no member once m's backdated twin of E is merged", p.name)
+		}
+	}
+	if !readWithin(tn, d, g, "after the twin", 5*time.Second) {
+		t.Errorf("d did not read a's text sent after the twin")
+	}
+}
