@@ -172,71 +172,129 @@ func (c *causal) threats(e int, d downSet, buf []int) []int {
 }
 
 // overriddenIn returns the kept events of the down-set d (below upto) that are not applied
-// (rule 3): the applied ones are the least fixed point of "every threat is threatened by an
-// applied event" (grounded semantics), computed from the events with no threat. An event
-// with an applied threat is defeated; one left neither applied nor defeated (on a cycle of
-// threats nothing outside it decides) is overridden too. Only the few threatened events are iterated over.
+// (rule 3): those with a threat in d whose grounded label (threatGraph.grounded) is not
+// applied. Events with no threat (and the roots) are applied.
 func (c *causal) overriddenIn(d downSet, upto int) bitset {
-	type contested struct {
-		e       int
-		threats []int
-	}
-	var list []contested
-	var buf []int
+	var g threatGraph
 	for j := c.first; j < upto; j++ {
 		if !d.has(j) {
 			continue
 		}
-		buf = c.threats(j, d, buf[:0])
-		if len(buf) > 0 {
-			list = append(list, contested{j, slices.Clone(buf)})
+		n := len(g.threats)
+		g.threats = c.threats(j, d, g.threats)
+		if len(g.threats) > n {
+			g.events = append(g.events, j)
+			g.off = append(g.off, n)
 		}
 	}
+	return g.grounded()
+}
+
+// threatGraph holds the contested events of a down-set (those with a threat) and their
+// threats: events[i] (kept indices, distinct) is threatened by threats[off[i]:off[i+1]]
+// (the last one by threats[off[i]:]). A threat that is not itself contested has no threat.
+type threatGraph struct {
+	events  []int
+	off     []int
+	threats []int
+}
+
+func (g *threatGraph) threatsOf(i int) []int {
+	if i+1 < len(g.off) {
+		return g.threats[g.off[i]:g.off[i+1]]
+	}
+	return g.threats[g.off[i]:]
+}
+
+// Rule 3's labels of a contested event (threatGraph.grounded).
+const (
+	labelUndecided = iota
+	labelApplied
+	labelDefeated
+)
+
+// grounded returns the contested events that are not applied under rule 3's grounded
+// semantics — applied iff every threat is defeated, defeated iff some threat is applied, the
+// rest (cycles of threats nothing outside decides) undecided; an event with no threat is
+// applied — as a bitset of kept indices. Computed by a worklist in O(events + threats),
+// whatever the order of the events: per contested event the count of its threats not yet
+// defeated, and reverse edges (whom each event threatens); the events with no threat are
+// decided first (applied); an event decided applied defeats every undecided event it
+// threatens, one decided defeated decrements their counts, and a count reaching zero applies
+// that event. Every event is decided (queued) at most once and every threat edge is looked at
+// once when its threatening event is decided. This is the least fixed point that repeated
+// passes reach (Knaster–Tarski), in one pass over the edges.
+func (g *threatGraph) grounded() bitset {
 	var out bitset
-	if len(list) == 0 {
+	ne := len(g.events)
+	if ne == 0 {
 		return out
 	}
-	const (
-		undecided = iota
-		applied
-		defeated
-	)
-	label := make(map[int]int, len(list))
-	for _, x := range list {
-		label[x.e] = undecided
+	// node: kept index -> node number + 1 (0: none); contested events are nodes 0..ne-1,
+	// their uncontested threats (applied, no threat) the nodes after.
+	top := 0
+	for _, e := range g.events {
+		top = max(top, e)
 	}
-	state := func(j int) int {
-		if l, ok := label[j]; ok {
-			return l
+	for _, t := range g.threats {
+		top = max(top, t)
+	}
+	node := make([]int32, top+1)
+	for i, e := range g.events {
+		node[e] = int32(i + 1)
+	}
+	n := ne
+	for _, t := range g.threats {
+		if node[t] == 0 {
+			n++
+			node[t] = int32(n)
 		}
-		return applied // no threat (or a root)
 	}
-	for changed := true; changed; {
-		changed = false
-		for _, x := range list {
-			if label[x.e] != undecided {
+	// Reverse edges, grouped by threatening node: rev[start[v]:start[v+1]] are the
+	// contested events v threatens (once per edge).
+	start := make([]int32, n+1)
+	for _, t := range g.threats {
+		start[node[t]]++ // start[v+1] counts node v's edges (node[t] = v+1)
+	}
+	for v := 1; v <= n; v++ {
+		start[v] += start[v-1]
+	}
+	rev := make([]int32, len(g.threats))
+	fill := slices.Clone(start[:n])
+	left := make([]int32, ne) // threats not yet defeated
+	for i := range ne {
+		ts := g.threatsOf(i)
+		left[i] = int32(len(ts))
+		for _, t := range ts {
+			v := node[t] - 1
+			rev[fill[v]] = int32(i)
+			fill[v]++
+		}
+	}
+	label := make([]uint8, n)
+	queue := make([]int32, 0, n)
+	for v := ne; v < n; v++ {
+		label[v] = labelApplied
+		queue = append(queue, int32(v))
+	}
+	for q := 0; q < len(queue); q++ {
+		v := queue[q]
+		for _, x := range rev[start[v]:start[v+1]] {
+			if label[x] != labelUndecided {
 				continue
 			}
-			all := true
-			for _, t := range x.threats {
-				switch state(t) {
-				case applied:
-					label[x.e], changed = defeated, true
-				case undecided:
-					all = false
-				}
-				if label[x.e] == defeated {
-					break
-				}
-			}
-			if label[x.e] == undecided && all {
-				label[x.e], changed = applied, true
+			if label[v] == labelApplied {
+				label[x] = labelDefeated
+				queue = append(queue, x)
+			} else if left[x]--; left[x] == 0 {
+				label[x] = labelApplied
+				queue = append(queue, x)
 			}
 		}
 	}
-	for _, x := range list {
-		if label[x.e] != applied {
-			out.set(x.e)
+	for i, e := range g.events {
+		if label[i] != labelApplied {
+			out.set(e)
 		}
 	}
 	return out
