@@ -71,8 +71,8 @@ func (m *epochMeta) cutOverridden(s *epoch.Schedule, st *membership.State, looku
 			}
 			continue
 		}
-		if ev, ok := overriddenEvent(st, id); ok && !st.IsMember(ev.From) {
-			cut(j) // kept overridden, its author no member
+		if _, ok := overriddenEvent(st, id); ok {
+			cut(j) // kept overridden (rule C1 or C2), its author a member or not
 		}
 	}
 	if out == nil {

@@ -424,7 +424,13 @@ func (t *txn) healV2(g *storage.GroupRecord, gc *groupCache, overdue bool) error
 		if err != nil {
 			return err
 		}
-		rank, err := t.designatedRank(t.stateOf(gc), slices.Concat(strong, late, aside, revokers))
+		// Those that applied a key event we refused, our frontier apart from theirs,
+		// see nothing to heal either (apartInstalls).
+		apart, err := t.apartInstalls(gc, s, m)
+		if err != nil {
+			return err
+		}
+		rank, err := t.designatedRank(t.stateOf(gc), slices.Concat(strong, late, aside, revokers, apart))
 		if err != nil || rank != 0 {
 			if err == nil && rank > 0 { // heal ourselves if the designated one's heal never comes
 				now, key := t.c.now(), frontierKey(s)

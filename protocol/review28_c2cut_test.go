@@ -32,6 +32,11 @@ import (
 // overridden (st.Overridden), its author a member or not — the refusers stand on its prev
 // beside what names it whatever the rule; cutting only adds candidates (never removes an
 // antichain), so a C2 override later undone costs nothing but a few candidate epochs.
+// Residual (fac6e3c: 3 of 8 failed the last assertion): when b was designated, its heal E
+// (prev {H_b}, for m) left a and a2 on {F0, E}, b on {E}, nobody seeing anything to heal.
+// Fix 43 (epochMeta.apart): a refuser's frontier holding R's prev beside what names R is
+// unhealed, b and t standing aside; a heals over {F0, E} (24 of 24). A rekey by a converged
+// them too before (5 of 5 failing runs); one by b does not.
 func TestReview28C2OverriddenRemovalNotCut(t *testing.T) {
 	tn := newTestNet(t, memory.Config{Seed: 2831}, 0)
 	a, a2, b := tn.add("a"), tn.add("a2"), tn.add("b")
