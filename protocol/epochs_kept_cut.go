@@ -14,8 +14,8 @@ import (
 
 // cutOverridden drops the prev links of the kept seeds of key events s applied that st
 // judges overridden for good — a membership event the rules keep overridden (rule C1 or
-// C2) or one rule C3 applied, its author's departure concurrent with it (departedConcurrent),
-// its author no member either way. Every member that learns of the override refuses such
+// C2, its author a member or not: TestReview28C2OverriddenRemovalNotCut) or one rule C3
+// applied, its author's departure concurrent with it (departedConcurrent). Every member that learns of the override refuses such
 // an event's block (refuseOverridden): in their schedules it is superseded, never
 // applied, and its prev is not behind what names it. We applied it before the override
 // reached us; with its links cut, our kept seeds' candidates compose the epochs the
