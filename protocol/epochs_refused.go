@@ -286,13 +286,13 @@ func (t *txn) keepSlotSeed(g *storage.GroupRecord, s *epoch.Schedule, m *epochMe
 }
 
 // hexID parses an id in its hex form.
+// No allocation (decodeHexString): boundKept and cutOverridden parse every kept seed's
+// id per key event received (issue 13).
 func hexID(k string) (epoch.ID, bool) {
 	var id epoch.ID
-	b, err := hex.DecodeString(k)
-	if err != nil || len(b) != len(id) {
-		return id, false
+	if !decodeHexString(id[:], k) {
+		return epoch.ID{}, false
 	}
-	copy(id[:], b)
 	return id, true
 }
 
