@@ -494,7 +494,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			// Looked up in the block's sorted hint set: kb.Find walks the encoded slots, all
 			// of them for a hint the block lacks — the removed installation's, the one this
 			// usually drops (issue 13: a walk of a 1000-slot frame per removal received).
-			if len(m.Uncovered) > 0 && s.Frontier().Contains(kb.Event) {
+			if len(m.Uncovered) > 0 && s.InFrontier(kb.Event) {
 				h := kb.Hinter()
 				if hints == nil {
 					hints = blockHintList(kb)
@@ -514,7 +514,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		}
 	}
 	noted := false
-	if kb.Parts > 1 && member && s.Frontier().Contains(kb.Event) {
+	if kb.Parts > 1 && member && s.InFrontier(kb.Event) {
 		var added []string
 		if kb.Kind == epoch.KindMembership {
 			if ev, ok := appliedEvent(t.stateOf(gc), kb.Event); ok && ev.Type == membership.MembersAdded {
@@ -524,7 +524,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		noted = m.notePart(kb, author, added, other)
 	}
 	seeded := false
-	if s.Frontier().Contains(kb.Event) && !s.HasSeed(kb.Event) {
+	if s.InFrontier(kb.Event) && !s.HasSeed(kb.Event) {
 		h := kb.Hinter()
 		if sl, ok := kb.Find(h.Hint(epoch.Installation(c.acct.inst))); ok {
 			seed, err := t.openSeedSlot(g, kb, sl, in)

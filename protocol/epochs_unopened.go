@@ -34,7 +34,7 @@ import (
 // epoch and no installation gains anything; the block was checked (signature, authority,
 // membership) before it was applied, and nothing here runs for a block not applied fresh.
 func (m *epochMeta) lackedPrevSeed(s *epoch.Schedule, kb *epoch.KeyBlock, author InstallationID, outer epoch.ID) {
-	if outer == (epoch.ID{}) || len(kb.Prev) == 0 || !s.Frontier().Contains(kb.Event) {
+	if outer == (epoch.ID{}) || len(kb.Prev) == 0 || !s.InFrontier(kb.Event) {
 		return
 	}
 	group := s.Group()
