@@ -74,7 +74,13 @@ func EpochID(group ID, f Frontier) (ID, error) {
 }
 
 func epochID(group ID, f Frontier) ID {
-	b := make([]byte, 0, 1+len(labelEpochID)+IDSize+1+len(f)*IDSize)
+	// On the stack for the frontiers met in practice (a few events): EID is derived
+	// several times per key event received (issue 13).
+	var buf [1 + len(labelEpochID) + IDSize + 1 + 4*IDSize]byte
+	b := buf[:0]
+	if n := 1 + len(labelEpochID) + IDSize + 1 + len(f)*IDSize; n > len(buf) {
+		b = make([]byte, 0, n)
+	}
 	b = appendLabel(b, labelEpochID)
 	b = append(b, group[:]...)
 	b = appendIDs(b, f)

@@ -85,6 +85,10 @@ func (s *Schedule) Group() ID { return s.group }
 // names as prev, ascending.
 func (s *Schedule) Frontier() Frontier { return slices.Clone(s.frontier) }
 
+// InFrontier reports whether id is in the current frontier (Frontier().Contains without
+// the copy: asked several times per key event received).
+func (s *Schedule) InFrontier(id ID) bool { return s.frontier.Contains(id) }
+
 // Known returns how many key event ids the schedule remembers (applied or named as prev).
 func (s *Schedule) Known() int { return len(s.known.ids) }
 

@@ -57,7 +57,7 @@ func (t *txn) verifyKeyBlock(g GroupID, kb *epoch.KeyBlock, enc []byte, withMess
 // a refused seed, by the designated installation only (every member that saw both
 // blocks refuses alike). It reports whether the schedule changed.
 func (t *txn) checkEquivocation(g *storage.GroupRecord, gc *groupCache, s *epoch.Schedule, kb *epoch.KeyBlock, author *storage.InstallationRecord) bool {
-	if !s.Frontier().Contains(kb.Event) {
+	if !s.InFrontier(kb.Event) {
 		return false
 	}
 	first, seen := gc.confirms[kb.Event]

@@ -456,6 +456,12 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 	// counted as unhealed — one extra rekey at the next send (fix30,
 	// TestReview25CommittedDepartedWelcome: the heal H's Welcome entry, its block opened
 	// with the kept seed of M).
+	// The epoch kb was sealed under when not its prev's (EID derived once: coverage.Outer,
+	// lackedPrevSeed, notePart).
+	other := ""
+	if member && (fresh || seen || kb.Parts > 1) {
+		other = sealedOther(s.Group(), kb.Prev, t.blockOuter)
+	}
 	if fresh || seen {
 		var hints hintList // kb's slot hints as a sorted set (blockHintList), made once
 		var added []string
@@ -469,12 +475,12 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		} else if kb.Parts == 1 {
 			hints = blockHintList(kb)
 			m.Covered[kb.Event.String()] = &coverage{Author: author, Adds: added, Hints: hints, HintsV3: !kb.LegacyHints,
-				Outer: sealedOther(s.Group(), kb.Prev, t.blockOuter)}
+				Outer: other}
 		}
 		if departs && fresh {
 			m.Departs = append(m.Departs, kb.Event.String())
 		}
-		if member && fresh {
+		if member && fresh && other != "" {
 			m.lackedPrevSeed(s, kb, author, t.blockOuter)
 		}
 		if kb.Parts == 1 {
@@ -488,7 +494,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 			// Looked up in the block's sorted hint set: kb.Find walks the encoded slots, all
 			// of them for a hint the block lacks — the removed installation's, the one this
 			// usually drops (issue 13: a walk of a 1000-slot frame per removal received).
-			if len(m.Uncovered) > 0 && s.Frontier().Contains(kb.Event) {
+			if len(m.Uncovered) > 0 && s.InFrontier(kb.Event) {
 				h := kb.Hinter()
 				if hints == nil {
 					hints = blockHintList(kb)
@@ -508,17 +514,17 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		}
 	}
 	noted := false
-	if kb.Parts > 1 && member && s.Frontier().Contains(kb.Event) {
+	if kb.Parts > 1 && member && s.InFrontier(kb.Event) {
 		var added []string
 		if kb.Kind == epoch.KindMembership {
 			if ev, ok := appliedEvent(t.stateOf(gc), kb.Event); ok && ev.Type == membership.MembersAdded {
 				added = ev.Members.Strings()
 			}
 		}
-		noted = m.notePart(kb, author, added, sealedOther(s.Group(), kb.Prev, t.blockOuter))
+		noted = m.notePart(kb, author, added, other)
 	}
 	seeded := false
-	if s.Frontier().Contains(kb.Event) && !s.HasSeed(kb.Event) {
+	if s.InFrontier(kb.Event) && !s.HasSeed(kb.Event) {
 		h := kb.Hinter()
 		if sl, ok := kb.Find(h.Hint(epoch.Installation(c.acct.inst))); ok {
 			seed, err := t.openSeedSlot(g, kb, sl, in)

@@ -250,7 +250,7 @@ func (t *txn) keepRefused(g *storage.GroupRecord, s *epoch.Schedule, m *epochMet
 // that applied its event (fresh) or saw it (seenWelcomed): an event not applied here (a
 // removed member's, a refused one's) is never kept by this. It reports whether m changed.
 func (t *txn) keepSuperseded(g *storage.GroupRecord, s *epoch.Schedule, m *epochMeta, kb *epoch.KeyBlock, author *storage.InstallationRecord) bool {
-	if !s.Applied(kb.Event) || s.Retracted(kb.Event) || s.Frontier().Contains(kb.Event) || s.HasSeed(kb.Event) {
+	if !s.Applied(kb.Event) || s.Retracted(kb.Event) || s.InFrontier(kb.Event) || s.HasSeed(kb.Event) {
 		return false
 	}
 	return t.keepSlotSeed(g, s, m, kb, author)
@@ -290,13 +290,13 @@ func (t *txn) keepSlotSeed(g *storage.GroupRecord, s *epoch.Schedule, m *epochMe
 }
 
 // hexID parses an id in its hex form.
+// No allocation (decodeHexString): boundKept and cutOverridden parse every kept seed's
+// id per key event received (issue 13).
 func hexID(k string) (epoch.ID, bool) {
 	var id epoch.ID
-	b, err := hex.DecodeString(k)
-	if err != nil || len(b) != len(id) {
-		return id, false
+	if !decodeHexString(id[:], k) {
+		return epoch.ID{}, false
 	}
-	copy(id[:], b)
 	return id, true
 }
 

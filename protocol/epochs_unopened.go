@@ -10,7 +10,8 @@ import (
 )
 
 // lackedPrevSeed records what a member's key event kb, just applied (fresh) and sealed
-// under the epoch outer (zero: not known), tells about its author: a rekey is sealed
+// under the epoch outer, not its prev's (the caller checked: sealedOther, EID derived once
+// per key event), tells about its author: a rekey is sealed
 // under its author's epoch of its prev (rekeyOuter), or the one before departed authors'
 // events; sealed under another, its author lacked a seed of its prev (it refused one, or
 // never opened the block) and sealed under an older live epoch. A key event concurrent
@@ -33,13 +34,10 @@ import (
 // epoch and no installation gains anything; the block was checked (signature, authority,
 // membership) before it was applied, and nothing here runs for a block not applied fresh.
 func (m *epochMeta) lackedPrevSeed(s *epoch.Schedule, kb *epoch.KeyBlock, author InstallationID, outer epoch.ID) {
-	if outer == (epoch.ID{}) || len(kb.Prev) == 0 || !s.Frontier().Contains(kb.Event) {
+	if outer == (epoch.ID{}) || len(kb.Prev) == 0 || !s.InFrontier(kb.Event) {
 		return
 	}
 	group := s.Group()
-	if eid, err := epoch.EpochID(group, kb.Prev); err != nil || eid == outer {
-		return
-	}
 	var rest epoch.Frontier // the prev without departed authors' events (rekeyOuter's first choice)
 	for _, id := range kb.Prev {
 		if cv := m.Covered[id.String()]; cv == nil || !cv.Departed {
