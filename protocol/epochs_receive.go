@@ -321,7 +321,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		s0 = s.Frontier()
 	}
 	var memberEv *membership.Event // a membership key event's event
-	overridden := false            // its event kept, never applied (rule C1)
+	overridden := false            // its event kept, never applied (rule 3: kept, not applied)
 	if kb.Kind == epoch.KindMembership {
 		ev, ok := appliedEvent(t.stateOf(gc), kb.Event)
 		if !ok {
@@ -367,7 +367,7 @@ func (t *txn) processKeyBlock(g *storage.GroupRecord, gc *groupCache, kb *epoch.
 		return errForged
 	}
 	if overridden && committed == nil {
-		// Its membership event is overridden here (rule C1): its key event is never
+		// Its membership event is overridden here (rule 3): its key event is never
 		// applied, as an uncommitted one; refused the same way below (spec "Frontier").
 		committed = fmt.Errorf("%w: membership key event overridden", epoch.ErrUncommitted)
 	}

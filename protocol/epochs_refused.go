@@ -399,7 +399,7 @@ func mayBeOverridden(st *membership.State, in *storage.InstallationRecord, kb *e
 
 // overriddenUpdate checks the content gp of a publish without a key block by departed
 // account (mayBeOverridden): a membership update every event of which the state merged
-// with it keeps overridden (rule C1) and is account's own, no key event among them (a key
+// with it keeps overridden (rule 3) and is account's own, no key event among them (a key
 // event rides with its block). If some of account's events are pending in the merge (a
 // parent missing) and every other one is kept overridden, it is errPending: the envelope
 // waits as a member's does, within the bounds on pending envelopes (MaxPending*, PendingTTL;
@@ -456,7 +456,7 @@ func (t *txn) mergeOverridden(g *storage.GroupRecord, gc *groupCache) error {
 }
 
 // refuseOverridden settles membership key block kb of account, no member now: if its event
-// is one our state keeps overridden (rule C1), it is never applied here and s knows it as
+// is one our state keeps overridden (rule 3), it is never applied here and s knows it as
 // refused by us (releaseRefused if a key event named it first, else Schedule.Refuse), so a
 // heal that named it where it applied before the override holds nothing on its author's
 // word. One id per overridden event our log keeps. Any other is ErrNotMember, as before.
