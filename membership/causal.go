@@ -99,80 +99,13 @@ func (c *causal) mayAct(ev *Event, creator string) bool {
 	return len(c.promotions[ev.from]) > 0
 }
 
-// twin is the twin test of rule 1 for an event ev that no other author's event names (named
-// events are never twins): ev repeats, concurrently, the effect of a kept event by the same
-// author (same type and content, not in ev's causal past).
+// twin is the twin test of rule 1: ev repeats, concurrently, the effect of a kept event by the
+// same author (same type and content, not in ev's causal past).
 func (c *causal) twin(ev *Event, anc bitset) bool {
 	for _, k := range c.byAuthor[ev.from] {
-		if !anc.has(k) && sameEffect(c.kept[k].ev, ev) {
-			return true
-		}
-	}
-	return false
-}
-
-// sameEffect: a and b have the same type and content (members, name, color, description,
-// image); with the same author they are twins when concurrent (rule 1).
-func sameEffect(a, b *Event) bool {
-	return a.Type == b.Type && a.Members.Equal(b.Members) && a.Name == b.Name && a.Color == b.Color &&
-		a.Description == b.Description && bytes.Equal(a.Image, b.Image)
-}
-
-// twinIndex answers rule 1's questions about entries not visited yet: whether another
-// author's event names an entry (is it, or does it descend from, one of the entry's
-// children), and whether an entry has a named twin still to be visited. Both are functions
-// of the set of entries alone (not of the order they arrived in), computed on demand.
-type twinIndex struct {
-	entries  []chorusEntry
-	children [][]int
-	memo     []uint8          // 0 unknown, 1 not named, 2 named, 3 being computed
-	byFrom   map[string][]int // entries by author, built on first use
-}
-
-// named reports whether some entry by another author than entry i's descends from it.
-func (x *twinIndex) named(i int) bool {
-	if x.memo == nil {
-		x.memo = make([]uint8, len(x.entries))
-	}
-	switch x.memo[i] {
-	case 1, 3: // 3: a cycle of ids cannot occur (ids hash the parents); answer safely
-		return false
-	case 2:
-		return true
-	}
-	x.memo[i] = 3
-	from := x.entries[i].ev.from
-	r := false
-	for _, ch := range x.children[i] {
-		// A child by the same author is named by another author iff i is through it.
-		if x.entries[ch].ev.from != from || x.named(ch) {
-			r = true
-			break
-		}
-	}
-	x.memo[i] = 1
-	if r {
-		x.memo[i] = 2
-	}
-	return r
-}
-
-// outranked reports whether entry i (not named) has a twin that is named and not visited
-// yet (waiting, pending or stuck: pass their status test). Such a twin is concurrent with i:
-// it is not in i's past (not visited), and not after it (else i would be named too).
-func (x *twinIndex) outranked(i int, unvisited func(o int) bool) bool {
-	if x.byFrom == nil {
-		x.byFrom = make(map[string][]int)
-		for j := range x.entries {
-			if !x.entries[j].bad {
-				f := x.entries[j].ev.from
-				x.byFrom[f] = append(x.byFrom[f], j)
-			}
-		}
-	}
-	ev := &x.entries[i].ev
-	for _, o := range x.byFrom[ev.from] {
-		if o != i && unvisited(o) && sameEffect(&x.entries[o].ev, ev) && x.named(o) {
+		o := c.kept[k].ev
+		if !anc.has(k) && o.Type == ev.Type && o.Members.Equal(ev.Members) && o.Name == ev.Name &&
+			o.Color == ev.Color && o.Description == ev.Description && bytes.Equal(o.Image, ev.Image) {
 			return true
 		}
 	}
@@ -518,7 +451,7 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 		waiting = iota
 		discarded
 		keptState
-		stuck // pending: a twin (rule 1), or based: its causal past misses a snapshot head
+		stuck // based: its causal past misses a snapshot head (waits, as pending)
 	)
 	isRoot := make([]bool, n)
 	for _, r := range roots {
@@ -580,11 +513,6 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 			}
 		}
 	}
-	// Rule 1's twins: an event another author's event names (descends from) is never a
-	// twin; one that is not named is a twin of a kept event by its author with the same
-	// effect outside its past, or of a named one not visited yet, and is held (pending).
-	tw := &twinIndex{entries: entries, children: children}
-	unvisited := func(o int) bool { return !isRoot[o] && (status[o] == waiting || status[o] == stuck) }
 	lastK, lastAfter := -1, (*cstate)(nil) // the state after the last kept event (a chain)
 	popped := make([]bool, n)
 	for h.Len() > 0 {
@@ -637,14 +565,8 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 			} else {
 				base = c.fold(gs, downSet{anc: anc}, len(c.kept), nil)
 			}
-			if !base.valid(ev, &keys) {
+			if !base.valid(ev, &keys) || c.twin(ev, anc) {
 				status[i] = discarded
-				continue
-			}
-			if !tw.named(i) && (c.twin(ev, anc) || tw.outranked(i, unvisited)) {
-				// A twin is held (pending, as is every event that descends from it): an
-				// event by another author naming it later makes it named, and kept.
-				status[i] = stuck
 				continue
 			}
 			base.apply(ev)

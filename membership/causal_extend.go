@@ -19,8 +19,7 @@ import (
 // event; no kept event is its twin), it comes after every kept event in the order of
 // application, and it is not known yet (a known event with those parents would have made
 // them non-heads). It must also be valid against the current state, with well-formed
-// causal fields, and no pending event may wait for it or have its type and content (a
-// pending twin that another author names would outrank it, rule 1). An incoming event that is byte for
+// causal fields, and no pending event may wait for it. An incoming event that is byte for
 // byte an applied or overridden event changes nothing and is skipped.
 func extendCausal(stored *State, incoming []Event) (State, bool) {
 	if stored.Version != RulesCausal || len(stored.Events) == 0 || (stored.Events[0].Type != ChatCreated && stored.Base == nil) || len(stored.Heads) == 0 {
@@ -50,9 +49,7 @@ func extendCausal(stored *State, incoming []Event) (State, bool) {
 			return State{}, false
 		}
 		for j := range stored.Pending {
-			// A pending event with ev's effect may be a twin of it that another author's
-			// event names (rule 1: it would outrank ev): derive.
-			if slices.Contains(stored.Pending[j].Parents, id) || sameEffect(&stored.Pending[j], &ev) {
+			if slices.Contains(stored.Pending[j].Parents, id) {
 				return State{}, false
 			}
 		}
