@@ -6,7 +6,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/chorus-im/chorus/internal/chorustest"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/transport"
 	"github.com/chorus-im/chorus/transport/memory"
@@ -106,28 +105,12 @@ func TestReview28C2OverriddenRemovalNotCut(t *testing.T) {
 		t.Logf("after hand-off %s: frontier %s epoch %x; m member %v admin %v; kept %s (%d applied)", p.name, shortIDs(f), e[:4],
 			slices.Contains(info.Members, m.id), slices.Contains(info.Admins, m.id), shortIDs(ids), countTrue(applied))
 	}
-	for _, p := range []*peer{a, a2, b} {
-		p.dev.Run = chorustest.Start(ctx, p.c, p.dev.Events)
-		p.refresh()
-	}
-	tn.settle(a, a2, b)
-	mustSend(t, a, g, "from a")
-	mustSend(t, a2, g, "from a2")
-	mustSend(t, b, g, "from b")
-	tn.settle(a, a2, b)
-	time.Sleep(500 * time.Millisecond)
-	tn.settle(a, a2, b)
+	runAgainAndSend(t, tn, ctx, g, a, a2, b)
 	for _, p := range []*peer{a, a2, b} {
 		_, f, e := protocol.EpochInfo(p.c, g)
 		t.Logf("settled %s: frontier %s epoch %x", p.name, shortIDs(f), e[:4])
 	}
-	for _, p := range []*peer{a, a2, b} {
-		for _, text := range []string{"from a", "from a2", "from b"} {
-			if !readWithin(tn, p, g, text, 5*time.Second) {
-				t.Errorf("%s did not read %q", p.name, text)
-			}
-		}
-	}
+	assertReadEach(t, tn, g, a, a2, b)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		_, _, ea := protocol.EpochInfo(a.c, g)

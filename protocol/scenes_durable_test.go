@@ -53,13 +53,26 @@ func powerLossResend(t *testing.T, tn *testNet, a, b *peer, g protocol.GroupID, 
 	mustSend(t, a, g, "m2")
 	tn.waitFor("m2 published", func() bool { return len(tp.all()) > n })
 	tn.settle(a, b)
-	sealed := map[string]string{}
+	sealed := assertSealedOnce(t, b, g, tp, mode)
+	t.Logf("%s: %d distinct messages sealed on the group topic; b read %v", mode, sealed, b.texts(g))
+	if got := b.texts(g); got["m2"] != 1 {
+		t.Errorf("%s: b read m2 %d times, want 1", mode, got["m2"])
+	}
+}
+
+// assertSealedOnce asserts that no (epoch, installation, iteration) is sealed twice among the
+// v2 messages of g on tp (one message key, one nonce, two plaintexts), as r (a member of g)
+// opens their frames, and returns how many distinct messages it saw. mode prefixes the
+// messages.
+func assertSealedOnce(t *testing.T, r *peer, g protocol.GroupID, tp *tap, mode string) int {
+	t.Helper()
+	sealed := map[string]string{} // epoch || installation || iteration -> v2 message
 	for _, e := range tp.all() {
-		msg := protocol.GroupFrameMessage(b.c, g, e.Payload)
+		msg := protocol.GroupFrameMessage(r.c, g, e.Payload)
 		if msg == nil {
 			continue
 		}
-		key, _, _ := protocol.GroupFrameInfo(b.c, g, e.Payload)
+		key, _, _ := protocol.GroupFrameInfo(r.c, g, e.Payload)
 		h, err := epoch.ParseMessageHeader(msg)
 		if err != nil {
 			t.Fatal(err)
@@ -71,8 +84,5 @@ func powerLossResend(t *testing.T, tn *testNet, a, b *peer, g protocol.GroupID, 
 		sealed[k] = string(msg)
 		t.Logf("%s: sealed %s", mode, k)
 	}
-	t.Logf("%s: %d distinct messages sealed on the group topic; b read %v", mode, len(sealed), b.texts(g))
-	if got := b.texts(g); got["m2"] != 1 {
-		t.Errorf("%s: b read m2 %d times, want 1", mode, got["m2"])
-	}
+	return len(sealed)
 }

@@ -173,17 +173,7 @@ func (s *mutualScene) handOff(deliverB func()) {
 func (s *mutualScene) check() {
 	t, tn, ctx, g := s.t, s.tn, s.ctx, s.g
 	a, a2, b, m, tt, c := s.a, s.a2, s.b, s.m, s.tt, s.c
-	for _, p := range []*peer{a, a2, b} {
-		p.dev.Run = chorustest.Start(ctx, p.c, p.dev.Events)
-		p.refresh()
-	}
-	tn.settle(a, a2, b)
-	mustSend(t, a, g, "from a")
-	mustSend(t, a2, g, "from a2")
-	mustSend(t, b, g, "from b")
-	tn.settle(a, a2, b)
-	time.Sleep(500 * time.Millisecond)
-	tn.settle(a, a2, b)
+	runAgainAndSend(t, tn, ctx, g, a, a2, b)
 	for _, p := range []*peer{a, a2, b} {
 		t.Logf("settled: %s", s.detail(p))
 	}
@@ -204,13 +194,7 @@ func (s *mutualScene) check() {
 			t.Errorf("%s: epoch %x, a's %x", p.name, e[:4], ea[:4])
 		}
 	}
-	for _, p := range []*peer{a, a2, b} {
-		for _, text := range []string{"from a", "from a2", "from b"} {
-			if !readWithin(tn, p, g, text, 5*time.Second) {
-				t.Errorf("%s did not read %q", p.name, text)
-			}
-		}
-	}
+	assertReadEach(t, tn, g, a, a2, b)
 	// Later traffic and restarts: does anything release what is held?
 	for round := range 2 {
 		for _, p := range []*peer{a, a2, b} {
@@ -252,6 +236,36 @@ func (s *mutualScene) check() {
 		for _, text := range []string{"from a", "from a2", "from b"} {
 			if p.texts(g)[text] != 0 {
 				t.Errorf("%s (removed) read %q", p.name, text)
+			}
+		}
+	}
+}
+
+// runAgainAndSend starts the runs of peers again (stopped for a hand-off), settles them, has
+// each send "from <its name>" in g and settles them again, twice, half a second apart.
+func runAgainAndSend(t *testing.T, tn *testNet, ctx context.Context, g protocol.GroupID, peers ...*peer) {
+	t.Helper()
+	for _, p := range peers {
+		p.dev.Run = chorustest.Start(ctx, p.c, p.dev.Events)
+		p.refresh()
+	}
+	tn.settle(peers...)
+	for _, p := range peers {
+		mustSend(t, p, g, "from "+p.name)
+	}
+	tn.settle(peers...)
+	time.Sleep(500 * time.Millisecond)
+	tn.settle(peers...)
+}
+
+// assertReadEach asserts that each of peers reads, within 5 s, the text "from <name>" that
+// runAgainAndSend had each of them send in g (its own included).
+func assertReadEach(t *testing.T, tn *testNet, g protocol.GroupID, peers ...*peer) {
+	t.Helper()
+	for _, p := range peers {
+		for _, q := range peers {
+			if text := "from " + q.name; !readWithin(tn, p, g, text, 5*time.Second) {
+				t.Errorf("%s did not read %q", p.name, text)
 			}
 		}
 	}

@@ -10,7 +10,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/chorus-im/chorus/epoch"
 	"github.com/chorus-im/chorus/protocol"
 	"github.com/chorus-im/chorus/protocol/wire"
 	"github.com/chorus-im/chorus/senderkeys"
@@ -260,25 +259,8 @@ func TestSecPowerLoss(t *testing.T) {
 		t.Errorf("b did not join the group created after the restart: %v", err)
 	}
 
-	sealed := map[string]string{} // epoch || installation || iteration -> v2 message
-	for _, e := range tp.all() {
-		msg := protocol.GroupFrameMessage(b.c, g, e.Payload)
-		if msg == nil {
-			continue
-		}
-		key, _, _ := protocol.GroupFrameInfo(b.c, g, e.Payload)
-		h, err := epoch.ParseMessageHeader(msg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		k := fmt.Sprintf("%x/%x/%d", key, h.Installation, h.Iteration)
-		if prev, ok := sealed[k]; ok && prev != string(msg) {
-			t.Errorf("epoch %x installation %x iteration %d sealed twice", key, h.Installation[:4], h.Iteration)
-		}
-		sealed[k] = string(msg)
-	}
-	if len(sealed) < 7 {
-		t.Errorf("tap saw %d distinct messages, want 7", len(sealed))
+	if sealed := assertSealedOnce(t, b, g, tp, "group topic"); sealed < 7 {
+		t.Errorf("tap saw %d distinct messages, want 7", sealed)
 	}
 	got := b.texts(g)
 	for _, want := range []string{"before", "lost 0", "lost 2", "after 0", "after 2"} {
