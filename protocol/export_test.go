@@ -203,6 +203,15 @@ func PendingStats(c *Client) (n, bytes int) {
 // RetryPending retries c's pending envelopes (what Run does when new keys arrive).
 func RetryPending(c *Client) { c.retryPending(context.Background()) }
 
+// RetryDueForTest runs one turn of the publish retry loop now (what Run's maintenance does
+// on its tick): every outbox record due attempted.
+func RetryDueForTest(c *Client) {
+	c.mu.Lock()
+	c.noteDue(c.now())
+	c.mu.Unlock()
+	c.retryDue(context.Background())
+}
+
 // InnerFrame returns the decrypted inner frame of a group payload (nil if c cannot open it).
 func InnerFrame(c *Client, g GroupID, payload []byte) []byte {
 	c.mu.Lock() // the cache's epochs change at commit, under c.mu

@@ -22,16 +22,23 @@ import (
 // Scene: TestReview21SyncFailurePublishesUnsyncedLease's: a (file store) and b in g and g2;
 // another connection holds a read transaction on a's database; a sends m1 in g (a fresh
 // chain: its lease's sync fails, ErrNotDurable; nothing published, as fix21 wants); then
-// ("restart") a is stopped and started again, the reader still held; the retry loop runs.
-// Power loss: a's database file without its WAL (the frames the checkpoint never copied nor
-// synced); a sends m2 in g. Asserted: no (epoch, installation, iteration) sealed twice on
-// g's topic, and b reads m2. Control "none": no restart (the reader released, then the
-// next transaction syncs before anything is published).
+// ("restart") a is stopped and started again, the reader still held; the retry loop runs
+// one turn, driven (a's Run halted, m1's outbox record due, protocol.RetryDueForTest). If
+// nothing was published, the reader goes, the loop's next turn syncs then publishes m1, b
+// reads it, and the power-loss copy is taken again (it holds m1's lease). Power loss: a's
+// database file without its WAL (the frames the checkpoint never copied nor synced); a
+// sends m2 in g. Asserted: no (epoch, installation, iteration) sealed twice on g's topic,
+// and b reads m2. Control "none": no restart (the reader released, then the next
+// transaction syncs before anything is published).
 // Measured (main f7376e8): "restart" fails — m1 published by the restarted client's retry
 // loop while the reader is still held (1 publish), and after the power loss m2 sealed at
 // iteration 0 of the same epoch and installation (two plaintexts under one key and nonce),
 // b reads m2 0 times, 4 of 4 runs; "none" passes (m1 published only after the reader is
 // released and the next transaction synced; m2 at iteration 256), 4 of 4.
+// Until tidy20 "restart" skipped when nothing was published while the reader was held —
+// always, with the fix (c8b4ddd: persistence.Open syncs first): its assertion never ran.
+// Now driven, it always reaches it: passes 10 of 10 with the fix; with Open's sync removed,
+// fails 3 of 3 (m1 published while held, iteration 0 sealed twice, b reads m2 0 times).
 func TestReview22UnsyncedForgottenByRestart(t *testing.T) {
 	for _, mode := range []string{"none", "restart"} {
 		t.Run(mode, func(t *testing.T) {
@@ -57,25 +64,55 @@ func TestReview22UnsyncedForgottenByRestart(t *testing.T) {
 			copyFile(t, a.path, crash)
 			if mode == "restart" {
 				a.restart()
-				time.Sleep(time.Second) // the retry loop's turns (retry base: the test net's)
-			} else {
-				time.Sleep(time.Second)
+			}
+			// The retry loop's turn, driven: Run halted (no turn of its own after this),
+			// m1's outbox record due, then one turn while the reader is held.
+			a.pause()
+			time.Sleep(time.Until(outboxDue(t, a, info.Topic)))
+			protocol.RetryDueForTest(a.c)
+			if outboxWaiting(a, info.Topic) == 0 { // m1 left: wait for the tap to see it
+				tn.waitFor("m1 on the tap", func() bool { return len(tp.all()) > n0 })
 			}
 			published := len(tp.all()) - n0
 			t.Logf("%s: %d publishes on g's topic while the reader is held (after the restart: %v)", mode, published, mode == "restart")
-			if mode == "none" {
-				// The reader goes, the next transaction syncs, then m1 leaves: the file
-				// then holds m1's lease. Nothing was published before: the copy stands.
+			if published == 0 {
+				// The reader goes; the retry loop's next turn syncs in its transaction, then
+				// m1 leaves: the file then holds m1's lease, and the copy is taken again.
 				release()
+				protocol.RetryDueForTest(a.c)
 				tn.waitFor("b reads m1", func() bool { return b.texts(g)["m1"] == 1 })
 				copyFile(t, a.path, crash)
-			} else if published == 0 {
-				release()
-				t.Skip("nothing published after the restart while the reader was held: no hole shown")
 			}
 			a.stop()
 			release()
 			powerLossResend(t, tn, a, b, g, tp, crash, mode)
 		})
 	}
+}
+
+// outboxDue returns when p's unpublished outbox records on topic are all due (their latest
+// next attempt); it fails the test if there is none.
+func outboxDue(t *testing.T, p *peer, topic string) time.Time {
+	t.Helper()
+	var due time.Time
+	for _, r := range protocol.Waiting(p.c) {
+		if r.Topic == topic && r.NextAttempt.After(due) {
+			due = r.NextAttempt
+		}
+	}
+	if due.IsZero() {
+		t.Fatalf("%s: no unpublished outbox record on the group topic", p.name)
+	}
+	return due
+}
+
+// outboxWaiting counts p's unpublished outbox records on topic.
+func outboxWaiting(p *peer, topic string) int {
+	n := 0
+	for _, r := range protocol.Waiting(p.c) {
+		if r.Topic == topic {
+			n++
+		}
+	}
+	return n
 }
