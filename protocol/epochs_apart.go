@@ -24,19 +24,21 @@ import (
 // beside what names it, and every member applies it to one frontier. It ends there: X's
 // prev leaves our frontier. It depends on s and m alone (the kept seeds record each
 // event's prev), so every path that applies a key event or a membership change, live,
-// Sync or a pending retry, finds the same. Bounded by maxKeptSeeds² string compares.
+// Sync or a pending retry, finds the same. Bounded by maxKeptSeeds² string compares; it
+// allocates nothing unless it finds one (the frontier looked up by Schedule.InFrontier, not
+// copied and rendered as strings: TestApartAllocs).
 func (m *epochMeta) apart(s *epoch.Schedule) []epoch.ID {
 	if len(m.Kept) < 2 {
 		return nil
 	}
-	var f []string
-	for _, id := range s.Frontier() {
-		f = append(f, id.String())
+	inFrontier := func(p string) bool {
+		id, ok := hexID(p)
+		return ok && s.InFrontier(id)
 	}
 	var out []epoch.ID
 	for _, x := range m.Kept {
 		id, ok := hexID(x.ID)
-		if !ok || len(x.Prev) == 0 || s.Applied(id) || !slices.ContainsFunc(x.Prev, func(p string) bool { return slices.Contains(f, p) }) {
+		if !ok || len(x.Prev) == 0 || s.Applied(id) || !slices.ContainsFunc(x.Prev, inFrontier) {
 			continue
 		}
 		named := slices.ContainsFunc(m.Kept, func(y keptSeed) bool {

@@ -117,3 +117,43 @@ func TestBehindOverriddenApplied(t *testing.T) {
 		t.Fatalf("healed over {P, E}: behind %v", got)
 	}
 }
+
+// TestApartAllocs (fix 45 item 3): apart runs at every heal check (unhealed,
+// mayBeOutranked: every key event received); with nothing apart it allocates nothing (it
+// copied the frontier and rendered each id as a string: Schedule.InFrontier instead).
+func TestApartAllocs(t *testing.T) {
+	var kept []keptSeed
+	prev := epoch.ID{}
+	s := epoch.NewSchedule(epoch.ID{7})
+	for i := range maxKeptSeeds {
+		id := epoch.ID{byte(i + 1), 1}
+		k := keptSeed{ID: id.String(), Seed: "00"}
+		var f epoch.Frontier
+		if i > 0 {
+			k.Prev = []string{prev.String()}
+			f = epoch.Frontier{prev}
+		}
+		if err := s.Apply(epoch.Event{ID: id, Prev: f}); err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, k)
+		prev = id
+	}
+	// A refused event on our frontier event, named by nothing we applied: looked at, not apart.
+	r := epoch.ID{0xee, 1}
+	if err := s.Refuse(r); err != nil {
+		t.Fatal(err)
+	}
+	kept = append(kept, keptSeed{ID: r.String(), Prev: []string{prev.String()}, Seed: "00"})
+	m := &epochMeta{V: 2, Kept: kept}
+	if got := m.apart(s); len(got) != 0 {
+		t.Fatalf("apart %v, want none", got)
+	}
+	if n := testing.AllocsPerRun(100, func() { _ = m.apart(s) }); n != 0 {
+		t.Errorf("apart: %.0f allocations a call with nothing apart, want 0", n)
+	}
+	st := &membership.State{}
+	if n := testing.AllocsPerRun(100, func() { _ = m.behind(s, st) }); n != 0 {
+		t.Errorf("behind: %.0f allocations a call with nothing behind, want 0", n)
+	}
+}
