@@ -30,6 +30,9 @@ import (
 // Result (2282d59): fails — b's heal E named {H_b}: a and a2 stood on {F0, E}, apart, with b
 // and t aside c designated, c past R saw nothing: a healed at its overdue turn, one grace
 // (3 s) after the restart.
+// Fixed (epochMeta.behind): b, past R once Pm cut it, finds the epoch unhealed too and its
+// heal E names {F0, H_b}: one epoch at the hand-off, and no heal after the restart (one heal
+// for the condition: asserted, counting the four's rekeys from b's heal on).
 func TestFix45ThirdApplierDesignated(t *testing.T) {
 	const grace = 3 * time.Second
 	tn := newNetWith(t, memory.Config{Seed: 4501}, 0, protocol.WithEpochs(true), protocol.WithHealGrace(grace))
@@ -84,7 +87,11 @@ func TestFix45ThirdApplierDesignated(t *testing.T) {
 	time.Sleep(30 * time.Millisecond)
 	t3 := time.Now()
 	envH := window(t2, t3)
+	rekeys := protocol.RekeysForTest(b.c)
 	protocol.ReceiveLiveForTest(b.c, slices.Clone(envPm)) // b heals as designated: E
+	if n := protocol.RekeysForTest(b.c) - rekeys; n != 1 {
+		t.Fatalf("setup: b rekeyed %d times when Pm came, want its heal E", n)
+	}
 	time.Sleep(30 * time.Millisecond)
 	t4 := time.Now()
 	envE := window(t3, t4)
@@ -108,6 +115,10 @@ func TestFix45ThirdApplierDesignated(t *testing.T) {
 		_, f, e := protocol.EpochInfo(p.c, g)
 		t.Logf("after hand-off %s: frontier %s epoch %x", p.name, shortIDs(f), e[:4])
 	}
+	counts := map[*peer]int{}
+	for _, p := range four {
+		counts[p] = protocol.RekeysForTest(p.c)
+	}
 	start := time.Now()
 	for _, p := range four {
 		p.dev.Run = chorustest.Start(ctx, p.c, p.dev.Events)
@@ -124,6 +135,13 @@ func TestFix45ThirdApplierDesignated(t *testing.T) {
 		}
 		if same {
 			t.Logf("one epoch %.2f s after the restart", time.Since(start).Seconds())
+			heals := 0
+			for _, p := range four {
+				heals += protocol.RekeysForTest(p.c) - counts[p]
+			}
+			if heals > 1 {
+				t.Errorf("%d heals after the restart, want at most one", heals)
+			}
 			break
 		}
 		if time.Since(start) > grace/2 {
