@@ -24,19 +24,21 @@ import (
 // beside what names it, and every member applies it to one frontier. It ends there: X's
 // prev leaves our frontier. It depends on s and m alone (the kept seeds record each
 // event's prev), so every path that applies a key event or a membership change, live,
-// Sync or a pending retry, finds the same. Bounded by maxKeptSeeds² string compares.
+// Sync or a pending retry, finds the same. Bounded by maxKeptSeeds² string compares; it
+// allocates nothing unless it finds one (the frontier looked up by Schedule.InFrontier, not
+// copied and rendered as strings: TestApartAllocs).
 func (m *epochMeta) apart(s *epoch.Schedule) []epoch.ID {
 	if len(m.Kept) < 2 {
 		return nil
 	}
-	var f []string
-	for _, id := range s.Frontier() {
-		f = append(f, id.String())
+	inFrontier := func(p string) bool {
+		id, ok := hexID(p)
+		return ok && s.InFrontier(id)
 	}
 	var out []epoch.ID
 	for _, x := range m.Kept {
 		id, ok := hexID(x.ID)
-		if !ok || len(x.Prev) == 0 || s.Applied(id) || !slices.ContainsFunc(x.Prev, func(p string) bool { return slices.Contains(f, p) }) {
+		if !ok || len(x.Prev) == 0 || s.Applied(id) || !slices.ContainsFunc(x.Prev, inFrontier) {
 			continue
 		}
 		named := slices.ContainsFunc(m.Kept, func(y keptSeed) bool {
@@ -50,17 +52,80 @@ func (m *epochMeta) apart(s *epoch.Schedule) []epoch.ID {
 	return out
 }
 
+// behind returns the key events a key event of ours names as prev beside our frontier
+// (keyEventPrev) because the members that refused a key event we applied stand on them:
+// the other side of apart. We applied X before the override reached us (C1/C2: our state
+// keeps it overridden) and cutOverridden cut its kept seed's links; its prev P, applied
+// and left behind our frontier (X named it), is then named by no kept seed, while the
+// refusers, X superseded for them, still hold P in their frontier beside what names X
+// (review 29: TestFix45ThirdApplierDesignated — c applied t's removal R, b's H_b and b's
+// heal E; a and a2 stood on {F0, E}; with b and t aside, c was designated in their view and
+// saw nothing, so the heal waited for the overdue fallback, one heal grace). A member that
+// applied X without naming anything past it is one no refuser can tell from those that
+// refused it, so every member past X that knows the override finds the epoch unhealed, as
+// the refusers do (apart), and whichever side's installation is designated heals at once:
+// naming P beside its frontier, or its frontier beside X. The heal names P, which ends it
+// (P named by a kept seed again), as it ends apart. When nobody refused X (every member
+// applied it before the override) this costs one heal per such override, naming a P that
+// every member has superseded. Read only; at most maxKeptSeeds² string compares.
+func (m *epochMeta) behind(s *epoch.Schedule, st *membership.State) []epoch.ID {
+	if st == nil || len(st.Overridden) == 0 || len(m.Kept) < 2 {
+		return nil
+	}
+	cut := slices.ContainsFunc(m.Kept, func(k keptSeed) bool {
+		if len(k.Prev) > 0 {
+			return false
+		}
+		id, ok := hexID(k.ID)
+		if !ok || !s.Applied(id) {
+			return false
+		}
+		_, over := overriddenEvent(st, id)
+		return over
+	})
+	if !cut {
+		return nil
+	}
+	var out []epoch.ID
+	for _, k := range m.Kept {
+		id, ok := hexID(k.ID)
+		if !ok || !s.Applied(id) || s.InFrontier(id) {
+			continue
+		}
+		if len(k.Prev) == 0 {
+			if _, over := overriddenEvent(st, id); over {
+				continue // a cut event: the refusers refused it
+			}
+		}
+		if !slices.ContainsFunc(m.Kept, func(y keptSeed) bool { return slices.Contains(y.Prev, k.ID) }) {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
 // apartInstalls returns the installations that stand aside as designated while our
-// frontier is apart (epochMeta.apart): they applied a refused event and see nothing to
-// heal — the authors of our frontier events not in its prev (they name it, or build on
-// what does), and the installations of the refused event's author when our state holds
-// the event (applied or kept overridden). Not ours.
+// frontier is apart (epochMeta.apart) from a refused event our state does not keep
+// overridden (an uncommitted one's block): they applied it and see nothing to heal — the
+// authors of our frontier events not in its prev (they name it, or build on what does),
+// and the installations of the refused event's author when our state holds the event
+// (applied). For an event our state keeps overridden nobody stands aside: the
+// members that applied it find the epoch unhealed once the override reaches them
+// (epochMeta.behind), and setting some of them aside would have two heal at once, one
+// past it and one of us (fix 45). Not ours.
 func (t *txn) apartInstalls(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]*storage.InstallationRecord, error) {
 	ids := m.apart(s)
 	if len(ids) == 0 {
 		return nil, nil
 	}
 	st := t.stateOf(gc)
+	ids = slices.DeleteFunc(ids, func(id epoch.ID) bool {
+		_, over := overriddenEvent(st, id)
+		return over
+	})
+	if len(ids) == 0 {
+		return nil, nil
+	}
 	var prev []string
 	var accts []string
 	for _, id := range ids {
@@ -71,9 +136,6 @@ func (t *txn) apartInstalls(gc *groupCache, s *epoch.Schedule, m *epochMeta) ([]
 			}
 		}
 		ev, ok := appliedEvent(st, id)
-		if !ok {
-			ev, ok = overriddenEvent(st, id)
-		}
 		if ok && st.IsMember(ev.From) && !slices.Contains(accts, ev.From) {
 			accts = append(accts, ev.From)
 		}

@@ -101,9 +101,12 @@ func (t *txn) revokerSiblings(s *epoch.Schedule, m *epochMeta) ([]*storage.Insta
 // seed misses an installation of the current membership (a newcomer added concurrently:
 // the rekey, with a Welcome to it, stands in for forwarding), or seeds missing for the
 // frontier, or a frontier apart from the members that applied a key event we refused
-// (epochMeta.apart).
+// (epochMeta.apart), or, on their side, past a key event we applied and the others refused
+// (epochMeta.behind).
 func (t *txn) unhealed(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, error) {
-	if departedMayCompute(s, m) || len(s.Missing()) > 0 || len(m.refused(s, t.stateOf(gc))) > 0 || len(m.apart(s)) > 0 {
+	st := t.stateOf(gc)
+	if departedMayCompute(s, m) || len(s.Missing()) > 0 || len(m.refused(s, st)) > 0 || len(m.apart(s)) > 0 ||
+		len(m.behind(s, st)) > 0 {
 		return true, nil
 	}
 	gaps, err := t.coverageGaps(gc, s, m)
@@ -130,10 +133,11 @@ func (t *txn) outranked(gc *groupCache, s *epoch.Schedule, m *epochMeta) (bool, 
 }
 
 // mayBeOutranked is outranked's check of what needs the whole state: no departure to
-// heal, no seed missing or refused, no frontier apart (st: the group's membership state).
+// heal, no seed missing or refused, no frontier apart or behind (st: the group's
+// membership state).
 func mayBeOutranked(s *epoch.Schedule, m *epochMeta, st *membership.State) bool {
 	return len(m.Uncovered) == 0 && len(s.Missing()) == 0 && !departedMayCompute(s, m) && len(m.refused(s, st)) == 0 &&
-		len(m.apart(s)) == 0
+		len(m.apart(s)) == 0 && len(m.behind(s, st)) == 0
 }
 
 // outrankedBy is outranked past mayBeOutranked: whether an installation of members

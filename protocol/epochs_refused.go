@@ -306,9 +306,11 @@ func hexID(k string) (epoch.ID, bool) {
 // version before cycle12, or joined from a join naming it) hold it in their frontier and
 // this supersedes it there, so that they come back to the group's epoch; here it is an id
 // named as prev, never applied (its block stays refused: no cycle can close through it).
+// Then the applied events the members that refused a key event we applied stand on
+// (epochMeta.behind): named, they leave those members' frontier.
 func keyEventPrev(s *epoch.Schedule, m *epochMeta, st *membership.State) epoch.Frontier {
 	prev := s.Frontier()
-	extra := m.refused(s, st)
+	extra := append(m.refused(s, st), m.behind(s, st)...)
 	if len(extra) == 0 {
 		return prev
 	}
