@@ -99,17 +99,50 @@ func (c *causal) mayAct(ev *Event, creator string) bool {
 	return len(c.promotions[ev.from]) > 0
 }
 
-// twin is the twin test of rule 1: ev repeats, concurrently, the effect of a kept event by the
-// same author (same type and content, not in ev's causal past).
+// twin reports whether ev has a twin (rule 1) among the kept events so far: a kept event by
+// the same author with the same effect outside ev's causal past anc.
 func (c *causal) twin(ev *Event, anc bitset) bool {
 	for _, k := range c.byAuthor[ev.from] {
-		o := c.kept[k].ev
-		if !anc.has(k) && o.Type == ev.Type && o.Members.Equal(ev.Members) && o.Name == ev.Name &&
-			o.Color == ev.Color && o.Description == ev.Description && bytes.Equal(o.Image, ev.Image) {
+		if !anc.has(k) && sameEffect(c.kept[k].ev, ev) {
 			return true
 		}
 	}
 	return false
+}
+
+// sameEffect: a and b have the same type and content (members, name, color, description,
+// image); two kept events by the same author with the same effect are twins when
+// concurrent (rule 1).
+func sameEffect(a, b *Event) bool {
+	return a.Type == b.Type && a.Members.Equal(b.Members) && a.Name == b.Name && a.Color == b.Color &&
+		a.Description == b.Description && bytes.Equal(a.Image, b.Image)
+}
+
+// isTwin: kept events a and b are twins (rule 1).
+func (c *causal) isTwin(a, b int) bool {
+	return c.kept[a].ev.from == c.kept[b].ev.from && c.concurrent(a, b) && sameEffect(c.kept[a].ev, c.kept[b].ev)
+}
+
+// heldTwins is rule 1's choice among twins, over the kept events (indices from c.first, in
+// T order): an event is needed when a kept event names it (kept.child); one that is not
+// needed is held when it has a twin that is not held and is needed or earlier in T. Held
+// events are pending: not applied, threatening nothing, no heads. A held event has no kept
+// child, so it is in no kept event's causal past and holding it changes no other event's
+// keptness (judged in the causal past): a function of the kept set alone.
+func (c *causal) heldTwins() bitset {
+	var held bitset
+	for k := c.first; k < len(c.kept); k++ {
+		if c.kept[k].child {
+			continue
+		}
+		for _, o := range c.byAuthor[c.kept[k].ev.from] {
+			if o >= c.first && !held.has(o) && (c.kept[o].child || o < k) && c.isTwin(o, k) {
+				held.set(k)
+				break
+			}
+		}
+	}
+	return held
 }
 
 func (c *causal) concurrent(a, b int) bool {
@@ -148,6 +181,9 @@ func (c *causal) threats(e int, d downSet, buf []int) []int {
 		rem := c.kept[r].ev
 		if ev.Type == MemberRemoved && ev.Members.Key(0) == rem.from && rem.from != ev.from {
 			continue // C3: removals of each other do not threaten each other
+		}
+		if rem.from == ev.from && sameEffect(rem, ev) {
+			continue // twins (two leaves of one author) never threaten each other (rule 1)
 		}
 		buf = append(buf, r)
 	}
@@ -514,6 +550,7 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 		}
 	}
 	lastK, lastAfter := -1, (*cstate)(nil) // the state after the last kept event (a chain)
+	twins := false                         // two kept events are twins (rule 1)
 	popped := make([]bool, n)
 	for h.Len() > 0 {
 		i := heap.Pop(&h).(int)
@@ -565,10 +602,12 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 			} else {
 				base = c.fold(gs, downSet{anc: anc}, len(c.kept), nil)
 			}
-			if !base.valid(ev, &keys) || c.twin(ev, anc) {
+			if !base.valid(ev, &keys) {
 				status[i] = discarded
 				continue
 			}
+			// Keeping ignores twins (rule 1); one is seen here when it is kept after its twin.
+			twins = twins || c.twin(ev, anc)
 			base.apply(ev)
 			lastAfter = base
 		} else {
@@ -610,11 +649,25 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 		}
 	}
 
+	// Rule 1: among twins the held ones are pending. They are in no kept event's causal
+	// past, so the final state is the fold of the kept events without them (the same as a
+	// second pass with them forced to wait); only needed when two kept events are twins.
+	all := downSet{all: true}
+	var held bitset
+	if twins {
+		held = c.heldTwins()
+		all = downSet{}
+		for j := range c.kept {
+			if !held.has(j) {
+				all.anc.set(j)
+			}
+		}
+	}
 	s := State{Version: RulesCausal}
 	for j := 0; j < len(roots) && j < len(c.kept); j++ {
 		s.Events = append(s.Events, *c.kept[j].ev)
 	}
-	final := c.fold(gs, downSet{all: true}, len(c.kept), func(j int, ok bool) {
+	final := c.fold(gs, all, len(c.kept), func(j int, ok bool) {
 		if ok {
 			s.Events = append(s.Events, *c.kept[j].ev)
 		} else {
@@ -624,13 +677,13 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 	s.Name, s.Color, s.Description, s.Image = final.name, final.color, final.description, final.image
 	s.Members, s.Admins, s.LastClock = membersOwn(final.members.list()), hexesOf(final.admins.items), final.lastClock
 	for j := range c.kept {
-		if !c.kept[j].child {
+		if !c.kept[j].child && !held.has(j) {
 			s.Heads = append(s.Heads, c.kept[j].id)
 		}
 	}
 	slices.SortFunc(s.Heads, func(a, b EventID) int { return bytes.Compare(a[:], b[:]) })
 	for i := range entries {
-		if !popped[i] && status[i] == waiting || status[i] == stuck {
+		if !popped[i] && status[i] == waiting || status[i] == stuck || status[i] == keptState && held.has(keptOf[i]) {
 			s.Pending = append(s.Pending, entries[i].ev)
 		}
 	}
