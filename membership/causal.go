@@ -676,8 +676,27 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 	})
 	s.Name, s.Color, s.Description, s.Image = final.name, final.color, final.description, final.image
 	s.Members, s.Admins, s.LastClock = membersOwn(final.members.list()), hexesOf(final.admins.items), final.lastClock
+	// Heads: the kept events not held that no kept event outside the held ones names. A twin
+	// needed only by held events is a head (review 30, TestReview30OrphanedTwin): it would
+	// otherwise be in no head's past, concurrent with every later event for good (a
+	// promotion so orphaned shields its target from every removal, C2), and the incremental
+	// path's premise (every kept event a head or an ancestor of one) would not hold.
+	var live bitset
+	if twins {
+		for j := range c.kept {
+			if !held.has(j) {
+				for _, p := range c.kept[j].parents {
+					live.set(p)
+				}
+			}
+		}
+	}
 	for j := range c.kept {
-		if !c.kept[j].child && !held.has(j) {
+		child := c.kept[j].child
+		if twins {
+			child = live.has(j)
+		}
+		if !child && !held.has(j) {
 			s.Heads = append(s.Heads, c.kept[j].id)
 		}
 	}

@@ -1,6 +1,7 @@
 package membership_test
 
 import (
+	"slices"
 	"testing"
 
 	m "github.com/chorus-im/chorus/membership"
@@ -24,7 +25,8 @@ func review30Orphan(t *testing.T) *dag {
 }
 
 // TestReview30OrphanedTwin — fix 44: "needed" counts children that are themselves held,
-// so a twin can be kept (applied) while no head has it in its causal past. Scene
+// so a twin can be kept (applied) while no head has it in its causal past (fix 44b: such
+// a twin is a head; SD now names the heads P1 and N2 as an honest author does). Scene
 // (review30Orphan): P1 orphaned; then carol steps down (SD, naming the heads: N2) and
 // alice removes her (R, naming SD) — an honest removal of a member no longer admin.
 // Two findings, asserted:
@@ -38,10 +40,15 @@ func review30Orphan(t *testing.T) *dag {
 func TestReview30OrphanedTwin(t *testing.T) {
 	d := review30Orphan(t)
 	mid := d.derive()
-	if !review29Has(mid.Events, d.evs["P1"]) || !review29Has(mid.Pending, d.evs["N1"]) || len(mid.Heads) != 1 || mid.Heads[0] != d.evs["N2"].ID() {
-		t.Fatalf("setup: P1 applied %v, N1 held %v, heads %d", review29Has(mid.Events, d.evs["P1"]), review29Has(mid.Pending, d.evs["N1"]), len(mid.Heads))
+	if !review29Has(mid.Events, d.evs["P1"]) || !review29Has(mid.Pending, d.evs["N1"]) {
+		t.Fatalf("setup: P1 applied %v, N1 held %v", review29Has(mid.Events, d.evs["P1"]), review29Has(mid.Pending, d.evs["N1"]))
 	}
-	d.add("SD", "carol", m.Event{Type: m.AdminRemoved, Clock: 600, Members: m.MembersOf(pubs("carol")...)}, "N2")
+	// Fix 44b: P1, needed only by the held N1, is a head (before: heads {N2} alone, P1 in
+	// no head's past). An honest author names the heads: SD names P1 and N2.
+	if !slices.Contains(mid.Heads, d.evs["P1"].ID()) || !slices.Contains(mid.Heads, d.evs["N2"].ID()) || len(mid.Heads) != 2 {
+		t.Fatalf("heads %d, P1 a head %v, N2 a head %v: want exactly P1 and N2", len(mid.Heads), slices.Contains(mid.Heads, d.evs["P1"].ID()), slices.Contains(mid.Heads, d.evs["N2"].ID()))
+	}
+	d.add("SD", "carol", m.Event{Type: m.AdminRemoved, Clock: 600, Members: m.MembersOf(pubs("carol")...)}, "P1", "N2")
 	d.add("R", "alice", ev(m.MemberRemoved, 700, "carol"), "SD")
 	whole := d.derive()
 	st := d.derive(d.all[0])
@@ -60,5 +67,27 @@ func TestReview30OrphanedTwin(t *testing.T) {
 	}
 	if whole.IsMember(pubs("carol")[0]) {
 		t.Errorf("Derive: carol, who stepped down and was removed by alice, is still a member (R overridden by the orphaned promotion P1)")
+	}
+}
+
+// TestReview30OrphanedTwinStaleParents: the scene of TestReview30OrphanedTwin with SD naming
+// N2 alone (the heads before fix 44b, or a stale author): it does not name the heads, so the
+// incremental path is not taken and Update one at a time equals Derive. (P1 concurrent with
+// R then protects carol by C2, as any promotion concurrent with a removal does.)
+func TestReview30OrphanedTwinStaleParents(t *testing.T) {
+	d := review30Orphan(t)
+	d.add("SD", "carol", m.Event{Type: m.AdminRemoved, Clock: 600, Members: m.MembersOf(pubs("carol")...)}, "N2")
+	d.add("R", "alice", ev(m.MemberRemoved, 700, "carol"), "SD")
+	whole := d.derive()
+	st := d.derive(d.all[0])
+	for _, e := range d.all[1:] {
+		next, _, err := m.Update(&st, encodeMsg(t, d.chat, e), actors["alice"].pub, farFuture, m.ChorusRules())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = next
+	}
+	if !sameState(st, whole) {
+		t.Errorf("Update one at a time differs from Derive: carol a member %v vs %v", st.IsMember(pubs("carol")[0]), whole.IsMember(pubs("carol")[0]))
 	}
 }
