@@ -354,7 +354,9 @@ func extendBased(stored *State, incoming []Event) State {
 }
 
 // placesAll reports whether every applied or overridden event of old is applied or
-// overridden in s.
+// overridden in s, or held in s (rule 1: pending with every parent kept — in a full log
+// nothing else is — so a twin of it with its effect is kept): a based member whose carried
+// add has a twin that the full log keeps in its place (fix 44) takes the log.
 func placesAll(s, old *State) bool {
 	kept := make(map[EventID]bool, len(s.Events)+len(s.Overridden))
 	for _, list := range [][]Event{s.Events, s.Overridden} {
