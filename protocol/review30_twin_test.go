@@ -27,28 +27,28 @@ func review30Has(list []membership.Event, id membership.EventID) bool {
 }
 
 // TestReview30HeldAddKeyBlock — fix 44's held twin at the engine, on an event carried by a
-// membership KEY block. Scene: a (creator) with b, c; c goes offline; a adds d (E: the
-// MEMBERS_ADDED of a membership key block, parents H0), a, b, d apply it and read each
-// other. Nothing names E yet (no later membership event). a's account key then signs T,
-// the same add of d with parents H0 and a smaller clock (a twin of E, first in T), and a
-// sends it as a plain membership message (SendMembershipForTest). By rule 1 (fix 44) E,
-// unneeded, is now held (pending) wherever T is merged, T applied: the same members.
-// c is handed T first, then E's key block, then comes online ("the other way round").
-// Then b, which merged T (E held, T its head), leaves: its leave names T.
-// Asserted: b, c, d read a text a sends after T, a, c, d read b's, everybody reads d's; b's
-// leave applies at c and d; d and c end with the same members, heads and pending count (a,
-// the twin's signer, never merges its own SendMembershipForTest message: left out).
-// Result (fix44 15302b3 merged, 3 of 3 runs): d — holding E as its snapshot's root — keeps
-// T pending (its parent precedes the base) and b's leave pending behind it: b stays a member
-// at d for good (4 members vs 3 at c), heads differ. Texts are read. Cause at the rules
-// level: TestReview30HeldRootRefusesFullLog (the full log, which should replace d's base,
-// is refused because E is held in it).
+// membership KEY block, against a newcomer holding a snapshot. Scene: a (creator) with b,
+// c, e; c goes offline; a adds d (E: the MEMBERS_ADDED of a membership key block, parents
+// H0; d joins from a's snapshot, E its root); a, b, d, e apply it and read each other.
+// Nothing names E yet. a's account key then signs T, the same add of d with parents H0 and
+// a smaller clock (a twin of E, first in T); e relays it (SendMembershipForTest: a sender
+// never merges its own message, so the signer a stays an honest engine here). By rule 1
+// (fix 44) E, unneeded, is held wherever T is merged, T applied: the same members. c is
+// handed T, then E's key block (it cannot open T before E: sealed under E's epoch), comes
+// online. Then b, which merged T (T its head), leaves: its leave names T.
+// Asserted: b, c, d read a's text after T, a, c, d read b's, everybody reads d's; b's leave
+// applies at a, c and d; a and d end with c's members, heads and pending count.
+// Result (fix44 15302b3 merged, 3 of 3 runs): at d T waits (its parent precedes d's base)
+// and b's leave behind it: b stays a member at d for good (5 members vs 4), heads differ;
+// a, the inviter, applies b's leave (concurrent with its add: spec's full-log re-Welcome)
+// but d refuses the full log: E, its root, is held there (membership's placesAll, see
+// TestReview30HeldRootRefusesFullLog). Texts are read.
 func TestReview30HeldAddKeyBlock(t *testing.T) {
 	ctx := context.Background()
 	tn := newTestNet(t, memory.Config{Seed: 3001}, 0)
-	a, b, c, d := tn.add("a"), tn.add("b"), tn.add("c"), tn.add("d")
-	tn.connect(a, b, c, d)
-	g := joinedGroup(t, tn, "r30add", a, b, c)
+	a, b, c, d, e := tn.add("a"), tn.add("b"), tn.add("c"), tn.add("d"), tn.add("e")
+	tn.connect(a, b, c, d, e)
+	g := joinedGroup(t, tn, "r30add", a, b, c, e)
 	info, err := a.c.Group(ctx, g)
 	must(t, err)
 	topic := info.Topic
@@ -58,15 +58,15 @@ func TestReview30HeldAddKeyBlock(t *testing.T) {
 	tn.net.SetOffline(c.name, true)
 	start := time.Now().Add(-time.Millisecond)
 	must(t, a.c.AddMembers(ctx, g, d.id)) // E, in a key block
-	tn.settle(a, b, d)
+	tn.settle(a, b, d, e)
 	tn.waitFor("d in the group at d and b", func() bool {
 		info, err := d.c.Group(ctx, g)
 		ib, err2 := b.c.Group(ctx, g)
 		return err == nil && info.Status == protocol.GroupActive && err2 == nil && slices.Contains(ib.Members, d.id)
 	})
-	waitSameEpoch(tn, g, a, b, d)
+	waitSameEpoch(tn, g, a, b, d, e)
 	mustSend(t, a, g, "before the twin")
-	tn.settle(a, b, d)
+	tn.settle(a, b, d, e)
 	if !readWithin(tn, d, g, "before the twin", 5*time.Second) {
 		t.Fatalf("setup: d did not read a's text after its add")
 	}
@@ -81,9 +81,9 @@ func TestReview30HeldAddKeyBlock(t *testing.T) {
 	must(t, err)
 	update, err := (&membership.Message{ChatID: info.ChatID, Events: []membership.Event{tw}}).MarshalBinary()
 	must(t, err)
-	must(t, protocol.SendMembershipForTest(a.c, g, update))
+	must(t, protocol.SendMembershipForTest(e.c, g, update)) // e relays it (a sender never merges its own)
 	time.Sleep(50 * time.Millisecond)
-	tn.settle(a, b, d)
+	tn.settle(a, b, d, e)
 	rd := tn.net.Join("reader")
 	var envE, envT []transport.Envelope
 	if envE, err = rd.History(ctx, []string{topic}, start, mid); err != nil {
@@ -132,7 +132,7 @@ func TestReview30HeldAddKeyBlock(t *testing.T) {
 	tn.settle()
 	time.Sleep(200 * time.Millisecond)
 	tn.settle()
-	for _, p := range []*peer{c, d} { // a, the twin's signer, never merged its own message (harness): left out
+	for _, p := range []*peer{a, c, d} {
 		if info, err := p.c.Group(ctx, g); err != nil || slices.Contains(info.Members, b.id) {
 			t.Errorf("%s: b, who left after the twin, is still a member (err %v)", p.name, err)
 		}
@@ -143,7 +143,7 @@ func TestReview30HeldAddKeyBlock(t *testing.T) {
 		t.Errorf("b, who left, read d's text sent after its leave")
 	}
 	sa := review30State(t, c, g)
-	for _, p := range []*peer{d} {
+	for _, p := range []*peer{a, d} {
 		st := review30State(t, p, g)
 		if !st.IsMember(d.id) || !slices.Equal(st.Heads, sa.Heads) || len(st.Pending) != len(sa.Pending) || st.Members.Len() != sa.Members.Len() {
 			t.Errorf("%s and c differ after the twin: d a member %v, heads equal %v, pending %d vs %d, members %d vs %d", p.name,
