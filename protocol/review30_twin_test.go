@@ -250,3 +250,104 @@ func TestReview30LeaveTwinMetFirst(t *testing.T) {
 		t.Errorf("x, who left, read a's text")
 	}
 }
+
+// TestReview30OrphanedTwinRestart — the engine face of membership's
+// TestReview30OrphanedTwin. Scene: a (creator, persistent) with b, c, f; a promotes b. b's
+// account key signs P1, P2 (two promotions of c, parents b's heads: twins) and N1, N2 (two
+// renames to "b's", N1 naming P1, N2 naming P2: twins, N2 the smaller clock); f relays the
+// four (SendMembershipForTest). Under fix 44 N1 is held, P1 kept and applied but no head
+// and in no head's past. c then steps down and a removes c: both name the heads, so every
+// member applies them by the shortcut (causal_extend.go) — c removed. a restarts: its
+// stored log is derived again.
+// Asserted: c is no member at a and b before and after a's restart (f, the relay, never
+// merges its own message: left out), a's heads are b's after it; then a renames and sends a
+// text: b reads it, c does not.
+// Result (fix44 15302b3 merged, 3 of 3 runs): before the restart c is removed at a and b;
+// after it a re-derives c a member (R overridden by P1, C2), with the same heads as b (same
+// log, two states), and c, removed at b, reads a's text sent after the restart.
+func TestReview30OrphanedTwinRestart(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNet(t, memory.Config{Seed: 3003}, 0)
+	a := tn.addPersistent("a")
+	b, c, f := tn.add("b"), tn.add("c"), tn.add("f")
+	tn.connect(a, b, c, f)
+	g := joinedGroup(t, tn, "r30orphan", a, b, c, f)
+	info, err := a.c.Group(ctx, g)
+	must(t, err)
+	must(t, a.c.AddAdmins(ctx, g, b.id))
+	tn.settle()
+	tn.waitFor("b admin at b and f", func() bool {
+		for _, p := range []*peer{b, f} {
+			if info, err := p.c.Group(ctx, g); err != nil || !slices.Contains(info.Admins, b.id) {
+				return false
+			}
+		}
+		return true
+	})
+	hb := protocol.HeadsForTest(b.c, g)
+	now := uint64(time.Now().UnixMilli())
+	key := protocol.AccountKeyForTest(b.c)
+	sign := func(e membership.Event) membership.Event {
+		s, err := membership.SignEvent(key, info.ChatID, e)
+		must(t, err)
+		return s
+	}
+	p1 := sign(membership.Event{Type: membership.AdminsAdded, Members: membership.MembersOf(c.id), Clock: now + 20, Parents: slices.Clone(hb)})
+	p2 := sign(membership.Event{Type: membership.AdminsAdded, Members: membership.MembersOf(c.id), Clock: now + 10, Parents: slices.Clone(hb)})
+	n1 := sign(membership.Event{Type: membership.NameChanged, Name: "b's", Clock: now + 40, Parents: []membership.EventID{p1.ID()}})
+	n2 := sign(membership.Event{Type: membership.NameChanged, Name: "b's", Clock: now + 30, Parents: []membership.EventID{p2.ID()}})
+	update, err := (&membership.Message{ChatID: info.ChatID, Events: []membership.Event{p1, p2, n1, n2}}).MarshalBinary()
+	must(t, err)
+	must(t, protocol.SendMembershipForTest(f.c, g, update))
+	tn.settle()
+	tn.waitFor("c admin and the name at a, b, c", func() bool {
+		for _, p := range []*peer{a, b, c} {
+			if info, err := p.c.Group(ctx, g); err != nil || !slices.Contains(info.Admins, c.id) || info.Name != "b's" {
+				return false
+			}
+		}
+		return true
+	})
+	sa := review30State(t, a, g)
+	t.Logf("a: P1 applied %v, N1 held %v, heads %d (N2 the head %v)", review30Has(sa.Events, p1.ID()), review30Has(sa.Pending, n1.ID()),
+		len(sa.Heads), slices.Contains(sa.Heads, n2.ID()))
+	must(t, protocol.StepDownForTest(c.c, g))
+	tn.settle()
+	tn.waitFor("c's step-down at a", func() bool {
+		info, err := a.c.Group(ctx, g)
+		return err == nil && !slices.Contains(info.Admins, c.id)
+	})
+	must(t, a.c.RemoveMembers(ctx, g, c.id))
+	tn.settle()
+	time.Sleep(200 * time.Millisecond)
+	tn.settle()
+	check := func(when string) {
+		for _, p := range []*peer{a, b} { // f, the relay, never merges its own message (harness): left out
+			info, err := p.c.Group(ctx, g)
+			must(t, err)
+			if slices.Contains(info.Members, c.id) {
+				t.Errorf("%s: %s: c, who stepped down and was removed by a, is a member", when, p.name)
+			}
+		}
+	}
+	check("before a's restart")
+	a.restart()
+	tn.settle()
+	check("after a's restart")
+	review30State(t, a, g)
+	review30State(t, b, g)
+	if ha, hb := protocol.HeadsForTest(a.c, g), protocol.HeadsForTest(b.c, g); !slices.Equal(ha, hb) {
+		t.Errorf("after a's restart: heads a %d, b %d differ", len(ha), len(hb))
+	}
+	must(t, a.c.SetName(ctx, g, "a after restart"))
+	mustSend(t, a, g, "a after restart")
+	tn.settle()
+	time.Sleep(200 * time.Millisecond)
+	tn.settle()
+	if readWithin(tn, c, g, "a after restart", 2*time.Second) {
+		t.Errorf("c, removed, read a's text sent after a's restart")
+	}
+	if !readWithin(tn, b, g, "a after restart", 3*time.Second) {
+		t.Errorf("b did not read a's text sent after a's restart")
+	}
+}
