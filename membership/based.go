@@ -354,7 +354,9 @@ func extendBased(stored *State, incoming []Event) State {
 }
 
 // placesAll reports whether every applied or overridden event of old is applied or
-// overridden in s.
+// overridden in s, or held in s (rule 1: pending with every parent kept — in a full log
+// nothing else is — so a twin of it with its effect is kept): a based member whose carried
+// add has a twin that the full log keeps in its place (fix 44) takes the log.
 func placesAll(s, old *State) bool {
 	kept := make(map[EventID]bool, len(s.Events)+len(s.Overridden))
 	for _, list := range [][]Event{s.Events, s.Overridden} {
@@ -362,9 +364,17 @@ func placesAll(s, old *State) bool {
 			kept[list[i].ID()] = true
 		}
 	}
+	held := func(id EventID) bool {
+		for i := range s.Pending {
+			if p := &s.Pending[i]; p.ID() == id {
+				return !slices.ContainsFunc(p.Parents, func(q EventID) bool { return !kept[q] })
+			}
+		}
+		return false
+	}
 	for _, list := range [][]Event{old.Events, old.Overridden} {
 		for i := range list {
-			if !kept[list[i].ID()] {
+			if id := list[i].ID(); !kept[id] && !held(id) {
 				return false
 			}
 		}

@@ -151,3 +151,41 @@ func TestFix44TwinOrderIndependent(t *testing.T) {
 		})
 	}
 }
+
+// TestFix44BasedTakesFullLogWithHeldRoot: a member based on a snapshot whose head is bob's
+// add of eve E (the snapshot a newcomer gets) meets the full log in which bob's backdated
+// twin T of E is kept and E held (rule 1: unneeded, T first in T). The full log replaces
+// the base (extendBased's placesAll counts a held event as placed: its twin with its effect
+// is kept), and the state is the full log's; before, the based member stayed on its base and
+// T, concurrent with the snapshot, waited for good with everything naming it.
+func TestFix44BasedTakesFullLogWithHeldRoot(t *testing.T) {
+	d := newDAG(t, "fix44-based")
+	d.add("add", "alice", ev(m.MembersAdded, 200, "bob", "carol"), "genesis")
+	d.add("pb", "alice", ev(m.AdminsAdded, 300, "bob"), "add")
+	d.add("E", "bob", ev(m.MembersAdded, 500, "eve"), "pb")
+	src := d.derive()
+	snap, err := m.SnapshotOf(&src, headEvents(&src))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.add("T", "bob", ev(m.MembersAdded, 450, "eve"), "pb")
+	d.add("N", "alice", m.Event{Type: m.NameChanged, Clock: 600, Name: "after T"}, "T")
+	want := d.derive()
+	if !slices.ContainsFunc(want.Pending, func(x m.Event) bool { return x.ID() == d.evs["E"].ID() }) {
+		t.Fatal("setup: E not held in the full log")
+	}
+	part, _, err := m.Update(&snap, encodeMsg(t, d.chat, d.evs["T"], d.evs["N"]), actors["alice"].pub, farFuture, m.ChorusRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if part.Base == nil || part.Name == "after T" {
+		t.Fatalf("setup: without the log T and N should wait at the based member (name %q)", part.Name)
+	}
+	full, _, err := m.Update(&part, encodeMsg(t, d.chat, d.all...), actors["alice"].pub, farFuture, m.ChorusRules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if full.Base != nil || !sameState(full, want) {
+		t.Fatalf("the full log did not replace the base (based %v):\n%s\nwant %s", full.Base != nil, summary(full), summary(want))
+	}
+}
