@@ -66,3 +66,43 @@ func TestReview30OrphanedTwin(t *testing.T) {
 		t.Errorf("Derive: carol, who stepped down and was removed by alice, is still a member (R overridden by the orphaned promotion P1)")
 	}
 }
+
+// TestReview30OrphanByLeaveTwins — the orphan of TestReview30OrphanedTwin made by any
+// member, of ANOTHER author's event, at the cost of its own leave. Scene: alice adds bob
+// and carol; alice renames the group "x" (Q, a head nobody named yet). carol signs two
+// leaves: CL1 (clock 400, parent "add": not naming Q) and CL2 (clock 450, parent Q). Both
+// are unneeded twins: CL1, first in T, is kept; CL2 held — but CL2 marks Q as named
+// (needed), so Q is no head and in no head's past: alice's next event cannot name it.
+// alice then renames the group back to "g" (W, naming the heads, {CL1}): against the
+// current state (name "x") W is valid and the shortcut (Update one at a time) applies it;
+// judged in W's causal past (Q not in it: name "g") W changes nothing and Derive discards it.
+// Asserted: Update one at a time == Derive (name, applied events), and the state is that of
+// its own log.
+func TestReview30OrphanByLeaveTwins(t *testing.T) {
+	d := newDAG(t, "review30-orphan-leave")
+	d.add("add", "alice", ev(m.MembersAdded, 200, "bob", "carol"), "genesis")
+	d.add("Q", "alice", m.Event{Type: m.NameChanged, Clock: 300, Name: "x"}, "add")
+	d.add("CL1", "carol", ev(m.MemberRemoved, 400, "carol"), "add")
+	d.add("CL2", "carol", ev(m.MemberRemoved, 450, "carol"), "Q")
+	mid := d.derive()
+	t.Logf("after carol's twins: name %q, CL2 held %v, heads %d (CL1 the head %v)", mid.Name, review29Has(mid.Pending, d.evs["CL2"]),
+		len(mid.Heads), len(mid.Heads) == 1 && mid.Heads[0] == d.evs["CL1"].ID())
+	d.add("W", "alice", m.Event{Type: m.NameChanged, Clock: 500, Name: "g"}, "CL1")
+	whole := d.derive()
+	st := d.derive(d.all[0])
+	for _, e := range d.all[1:] {
+		next, _, err := m.Update(&st, encodeMsg(t, d.chat, e), actors["alice"].pub, farFuture, m.ChorusRules())
+		if err != nil {
+			t.Fatal(err)
+		}
+		st = next
+	}
+	t.Logf("Derive: name %q, W applied %v; Update one at a time: name %q, W applied %v", whole.Name, review29Has(whole.Events, d.evs["W"]),
+		st.Name, review29Has(st.Events, d.evs["W"]))
+	if st.Name != whole.Name || len(st.Events) != len(whole.Events) {
+		t.Errorf("Update one at a time differs from Derive: name %q vs %q, %d applied vs %d", st.Name, whole.Name, len(st.Events), len(whole.Events))
+	}
+	if again := d.derive(st.Log()...); again.Name != st.Name {
+		t.Errorf("the incrementally updated state is not that of its own log: name %q re-derived, %q held", again.Name, st.Name)
+	}
+}
