@@ -3,8 +3,8 @@ package membership_test
 import (
 	"bytes"
 	"fmt"
-	"slices"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	m "github.com/chorus-im/chorus/membership"
