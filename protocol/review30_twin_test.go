@@ -356,3 +356,102 @@ func TestReview30OrphanedTwinRestart(t *testing.T) {
 		t.Errorf("b did not read a's text sent after a's restart")
 	}
 }
+
+// TestReview30HeldTwinPassesGate — the departed-author gate (fix 31) refuses a departed
+// author's event only when the merge would apply it; under fix 44 a backdated twin of a
+// needed leave is HELD, so it is accepted and stored (pending). A later event by a member
+// that names it then makes it needed — applied — and the gate is not asked again: it
+// judges the incoming event's author, not the held twin it revives. Scene: a (creator)
+// promotes x; x adds d (Ad, a key event); a renames (naming Ad); x leaves (L1); a renames
+// again (naming L1: L1 needed). x's key signs L2, its leave with the heads x held before
+// Ad; c relays it: held at a and b (d still a member). c then signs its own leave CL naming
+// L2 and sends it: at a and b L2 becomes needed, both leaves apply, and L2, concurrent with
+// Ad, overrides it (C1: membership's TestReview30LeaveTwinReachesBack/named-by-leave).
+// Asserted: d is a member at a and b after CL, and reads a text a sends after it.
+// Result (fix44 60a7f3e merged, 3 of 3 runs): after L2, L2 held at a and b (d a member);
+// after CL, at a and b L2 and CL applied, Ad overridden: d no member (2 members: a, b), and
+// d does not read a's text — a departed admin plus any member willing to leave erase an add
+// every member built on. Suggested fixes: rules — a twin threatens only what all its kept
+// twins threaten (membership test); engine — the gate judges every departed author's event
+// a merge newly applies (held → applied included), not only the incoming message's.
+func TestReview30HeldTwinPassesGate(t *testing.T) {
+	ctx := context.Background()
+	tn := newTestNet(t, memory.Config{Seed: 3004}, 0)
+	a, b, c, x, d := tn.add("a"), tn.add("b"), tn.add("c"), tn.add("x"), tn.add("d")
+	tn.connect(a, b, c, x, d)
+	g := joinedGroup(t, tn, "r30gate", a, b, c, x)
+	info, err := a.c.Group(ctx, g)
+	must(t, err)
+	must(t, a.c.AddAdmins(ctx, g, x.id))
+	tn.settle()
+	tn.waitFor("x admin at x", func() bool {
+		info, err := x.c.Group(ctx, g)
+		return err == nil && slices.Contains(info.Admins, x.id)
+	})
+	h0 := protocol.HeadsForTest(x.c, g)
+	must(t, x.c.AddMembers(ctx, g, d.id)) // Ad
+	tn.settle()
+	tn.waitFor("d in the group", func() bool {
+		info, err := d.c.Group(ctx, g)
+		ia, err2 := a.c.Group(ctx, g)
+		return err == nil && info.Status == protocol.GroupActive && err2 == nil && slices.Contains(ia.Members, d.id)
+	})
+	must(t, a.c.SetName(ctx, g, "with d"))
+	tn.settle()
+	must(t, x.c.Leave(ctx, g)) // L1
+	tn.settle()
+	tn.waitFor("x gone at a, b, c", func() bool {
+		for _, p := range []*peer{a, b, c} {
+			info, err := p.c.Group(ctx, g)
+			if err != nil || slices.Contains(info.Members, x.id) {
+				return false
+			}
+		}
+		return true
+	})
+	must(t, a.c.SetName(ctx, g, "after x")) // names L1
+	tn.settle()
+	tn.waitFor("rename at b, c", func() bool {
+		for _, p := range []*peer{b, c} {
+			if info, err := p.c.Group(ctx, g); err != nil || info.Name != "after x" {
+				return false
+			}
+		}
+		return true
+	})
+	now := uint64(time.Now().UnixMilli())
+	l2, err := membership.SignEvent(protocol.AccountKeyForTest(x.c), info.ChatID, membership.Event{Type: membership.MemberRemoved,
+		Members: membership.MembersOf(x.id), Clock: now, Parents: slices.Clone(h0)})
+	must(t, err)
+	send := func(from *peer, evs ...membership.Event) {
+		update, err := (&membership.Message{ChatID: info.ChatID, Events: evs}).MarshalBinary()
+		must(t, err)
+		must(t, protocol.SendMembershipForTest(from.c, g, update))
+		time.Sleep(100 * time.Millisecond)
+		tn.settle()
+		time.Sleep(200 * time.Millisecond)
+		tn.settle()
+	}
+	send(c, l2)
+	for _, p := range []*peer{a, b} {
+		st := review30State(t, p, g)
+		t.Logf("%s after L2: L2 held %v, d a member %v", p.name, review30Has(st.Pending, l2.ID()), st.IsMember(d.id))
+	}
+	cl, err := membership.SignEvent(protocol.AccountKeyForTest(c.c), info.ChatID, membership.Event{Type: membership.MemberRemoved,
+		Members: membership.MembersOf(c.id), Clock: now + 1, Parents: []membership.EventID{l2.ID()}})
+	must(t, err)
+	send(c, cl)
+	for _, p := range []*peer{a, b} {
+		st := review30State(t, p, g)
+		t.Logf("%s after CL: L2 applied %v, CL applied %v, d a member %v, c a member %v", p.name, review30Has(st.Events, l2.ID()),
+			review30Has(st.Events, cl.ID()), st.IsMember(d.id), st.IsMember(c.id))
+		if !st.IsMember(d.id) {
+			t.Errorf("%s: d, added by x before x left (and built on), is no member after x's backdated leave twin and c's leave naming it", p.name)
+		}
+	}
+	mustSend(t, a, g, "after CL")
+	tn.settle()
+	if !readWithin(tn, d, g, "after CL", 5*time.Second) {
+		t.Errorf("d did not read a's text sent after CL")
+	}
+}
