@@ -78,6 +78,7 @@ type causal struct {
 	byAuthor                        map[string][]int // kept events by author
 	added                           map[string]bool  // targets of kept MEMBERS_ADDED events
 	first                           int              // kept indices below are roots (their effect is the start state)
+	held                            bitset           // rule 1's held twins, set before the final fold (twinReaches)
 }
 
 // mayAct is a shortcut of rule 2 that needs no state: the author of a valid event is the
@@ -185,11 +186,14 @@ func (c *causal) threats(e int, d downSet, buf []int) []int {
 		if rem.from == ev.from && sameEffect(rem, ev) {
 			continue // twins (two leaves of one author) never threaten each other (rule 1)
 		}
+		if c.twinReaches(r, e, d) {
+			continue
+		}
 		buf = append(buf, r)
 	}
 	if needsAdmin(ev) { // C1: an admin action and its author's step-down
 		for _, r := range c.demotions[ev.from] {
-			if d.has(r) && c.concurrent(r, e) {
+			if d.has(r) && c.concurrent(r, e) && !c.twinReaches(r, e, d) {
 				buf = append(buf, r)
 			}
 		}
@@ -198,13 +202,32 @@ func (c *causal) threats(e int, d downSet, buf []int) []int {
 		t := ev.Members.Key(0)
 		if ps := c.promotions[t]; len(ps) > 0 && t != ev.from && !c.mutual(e, d) {
 			for _, p := range ps {
-				if d.has(p) && c.concurrent(p, e) {
+				if d.has(p) && c.concurrent(p, e) && !c.twinReaches(p, e, d) {
 					buf = append(buf, p)
 				}
 			}
 		}
 	}
 	return buf
+}
+
+// twinReaches reports whether a twin of r in d has e in its causal past or is in e's (is
+// not concurrent with it): r then does not threaten e (rule 3: a twin threatens only what
+// every twin of it in the set threatens). An author's copy of its own event, signed with
+// an older past, so reaches no further back than the original: a backdated leave twin does
+// not override its author's add that the original leave came after (review 30,
+// TestReview30HeldTwinPassesGate), nor a backdated promotion twin shield its target from a
+// removal made after the original promotion. A held twin counts too (it is in no kept
+// event's past, so only the final fold sees it): a backdated leave twin that comes first
+// in T, the original unneeded and held, reaches no further back either.
+func (c *causal) twinReaches(r, e int, d downSet) bool {
+	ev := c.kept[r].ev
+	for _, o := range c.byAuthor[ev.from] {
+		if o != r && o != e && (d.has(o) || c.held.has(o)) && !c.concurrent(o, e) && c.concurrent(o, r) && sameEffect(c.kept[o].ev, ev) {
+			return true
+		}
+	}
+	return false
 }
 
 // overriddenIn returns the kept events of the down-set d (below upto) that are not applied
@@ -656,6 +679,7 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 	var held bitset
 	if twins {
 		held = c.heldTwins()
+		c.held = held
 		all = downSet{}
 		for j := range c.kept {
 			if !held.has(j) {
