@@ -354,7 +354,9 @@ func extendBased(stored *State, incoming []Event) State {
 }
 
 // placesAll reports whether every applied or overridden event of old is applied or
-// overridden in s.
+// overridden in s, or held in s (rule 1: pending with every parent kept — in a full log
+// nothing else is — so a twin of it with its effect is kept): a based member whose carried
+// add has a twin that the full log keeps in its place (fix 44) takes the log.
 func placesAll(s, old *State) bool {
 	kept := make(map[EventID]bool, len(s.Events)+len(s.Overridden))
 	for _, list := range [][]Event{s.Events, s.Overridden} {
@@ -364,12 +366,36 @@ func placesAll(s, old *State) bool {
 	}
 	for _, list := range [][]Event{old.Events, old.Overridden} {
 		for i := range list {
-			if !kept[list[i].ID()] {
+			if !kept[list[i].ID()] && !heldIn(s, &list[i], kept) {
 				return false
 			}
 		}
 	}
 	return true
+}
+
+// heldIn reports whether ev is a held twin in s (rule 1): pending there with every parent
+// kept, and a kept event of s has its author and effect. Such an event of the based state
+// (a root the snapshot carried, its twin arriving later first in T and nothing naming it)
+// is placed: the full log keeps its effect (review 30, TestReview30HeldRootRefusesFullLog).
+func heldIn(s *State, ev *Event, kept map[EventID]bool) bool {
+	id := ev.ID()
+	if !slices.ContainsFunc(s.Pending, func(p Event) bool { return p.ID() == id }) {
+		return false
+	}
+	for _, p := range ev.Parents {
+		if !kept[p] {
+			return false
+		}
+	}
+	for _, list := range [][]Event{s.Events, s.Overridden} {
+		for i := range list {
+			if list[i].From == ev.From && sameEffect(&list[i], ev) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Extend applies events (signed by the caller, or received) to stored as Update does

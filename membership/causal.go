@@ -78,6 +78,7 @@ type causal struct {
 	byAuthor                        map[string][]int // kept events by author
 	added                           map[string]bool  // targets of kept MEMBERS_ADDED events
 	first                           int              // kept indices below are roots (their effect is the start state)
+	held                            bitset           // rule 1's held twins, set before the final fold (twinReaches)
 }
 
 // mayAct is a shortcut of rule 2 that needs no state: the author of a valid event is the
@@ -99,17 +100,50 @@ func (c *causal) mayAct(ev *Event, creator string) bool {
 	return len(c.promotions[ev.from]) > 0
 }
 
-// twin is the twin test of rule 1: ev repeats, concurrently, the effect of a kept event by the
-// same author (same type and content, not in ev's causal past).
+// twin reports whether ev has a twin (rule 1) among the kept events so far: a kept event by
+// the same author with the same effect outside ev's causal past anc.
 func (c *causal) twin(ev *Event, anc bitset) bool {
 	for _, k := range c.byAuthor[ev.from] {
-		o := c.kept[k].ev
-		if !anc.has(k) && o.Type == ev.Type && o.Members.Equal(ev.Members) && o.Name == ev.Name &&
-			o.Color == ev.Color && o.Description == ev.Description && bytes.Equal(o.Image, ev.Image) {
+		if !anc.has(k) && sameEffect(c.kept[k].ev, ev) {
 			return true
 		}
 	}
 	return false
+}
+
+// sameEffect: a and b have the same type and content (members, name, color, description,
+// image); two kept events by the same author with the same effect are twins when
+// concurrent (rule 1).
+func sameEffect(a, b *Event) bool {
+	return a.Type == b.Type && a.Members.Equal(b.Members) && a.Name == b.Name && a.Color == b.Color &&
+		a.Description == b.Description && bytes.Equal(a.Image, b.Image)
+}
+
+// isTwin: kept events a and b are twins (rule 1).
+func (c *causal) isTwin(a, b int) bool {
+	return c.kept[a].ev.from == c.kept[b].ev.from && c.concurrent(a, b) && sameEffect(c.kept[a].ev, c.kept[b].ev)
+}
+
+// heldTwins is rule 1's choice among twins, over the kept events (indices from c.first, in
+// T order): an event is needed when a kept event names it (kept.child); one that is not
+// needed is held when it has a twin that is not held and is needed or earlier in T. Held
+// events are pending: not applied, threatening nothing, no heads. A held event has no kept
+// child, so it is in no kept event's causal past and holding it changes no other event's
+// keptness (judged in the causal past): a function of the kept set alone.
+func (c *causal) heldTwins() bitset {
+	var held bitset
+	for k := c.first; k < len(c.kept); k++ {
+		if c.kept[k].child {
+			continue
+		}
+		for _, o := range c.byAuthor[c.kept[k].ev.from] {
+			if o >= c.first && !held.has(o) && (c.kept[o].child || o < k) && c.isTwin(o, k) {
+				held.set(k)
+				break
+			}
+		}
+	}
+	return held
 }
 
 func (c *causal) concurrent(a, b int) bool {
@@ -149,11 +183,17 @@ func (c *causal) threats(e int, d downSet, buf []int) []int {
 		if ev.Type == MemberRemoved && ev.Members.Key(0) == rem.from && rem.from != ev.from {
 			continue // C3: removals of each other do not threaten each other
 		}
+		if rem.from == ev.from && sameEffect(rem, ev) {
+			continue // twins (two leaves of one author) never threaten each other (rule 1)
+		}
+		if c.twinReaches(r, e, d) {
+			continue
+		}
 		buf = append(buf, r)
 	}
 	if needsAdmin(ev) { // C1: an admin action and its author's step-down
 		for _, r := range c.demotions[ev.from] {
-			if d.has(r) && c.concurrent(r, e) {
+			if d.has(r) && c.concurrent(r, e) && !c.twinReaches(r, e, d) {
 				buf = append(buf, r)
 			}
 		}
@@ -162,13 +202,32 @@ func (c *causal) threats(e int, d downSet, buf []int) []int {
 		t := ev.Members.Key(0)
 		if ps := c.promotions[t]; len(ps) > 0 && t != ev.from && !c.mutual(e, d) {
 			for _, p := range ps {
-				if d.has(p) && c.concurrent(p, e) {
+				if d.has(p) && c.concurrent(p, e) && !c.twinReaches(p, e, d) {
 					buf = append(buf, p)
 				}
 			}
 		}
 	}
 	return buf
+}
+
+// twinReaches reports whether a twin of r in d has e in its causal past or is in e's (is
+// not concurrent with it): r then does not threaten e (rule 3: a twin threatens only what
+// every twin of it in the set threatens). An author's copy of its own event, signed with
+// an older past, so reaches no further back than the original: a backdated leave twin does
+// not override its author's add that the original leave came after (review 30,
+// TestReview30HeldTwinPassesGate), nor a backdated promotion twin shield its target from a
+// removal made after the original promotion. A held twin counts too (it is in no kept
+// event's past, so only the final fold sees it): a backdated leave twin that comes first
+// in T, the original unneeded and held, reaches no further back either.
+func (c *causal) twinReaches(r, e int, d downSet) bool {
+	ev := c.kept[r].ev
+	for _, o := range c.byAuthor[ev.from] {
+		if o != r && o != e && (d.has(o) || c.held.has(o)) && !c.concurrent(o, e) && c.concurrent(o, r) && sameEffect(c.kept[o].ev, ev) {
+			return true
+		}
+	}
+	return false
 }
 
 // overriddenIn returns the kept events of the down-set d (below upto) that are not applied
@@ -514,6 +573,7 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 		}
 	}
 	lastK, lastAfter := -1, (*cstate)(nil) // the state after the last kept event (a chain)
+	twins := false                         // two kept events are twins (rule 1)
 	popped := make([]bool, n)
 	for h.Len() > 0 {
 		i := heap.Pop(&h).(int)
@@ -565,10 +625,12 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 			} else {
 				base = c.fold(gs, downSet{anc: anc}, len(c.kept), nil)
 			}
-			if !base.valid(ev, &keys) || c.twin(ev, anc) {
+			if !base.valid(ev, &keys) {
 				status[i] = discarded
 				continue
 			}
+			// Keeping ignores twins (rule 1); one is seen here when it is kept after its twin.
+			twins = twins || c.twin(ev, anc)
 			base.apply(ev)
 			lastAfter = base
 		} else {
@@ -610,11 +672,26 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 		}
 	}
 
+	// Rule 1: among twins the held ones are pending. They are in no kept event's causal
+	// past, so the final state is the fold of the kept events without them (the same as a
+	// second pass with them forced to wait); only needed when two kept events are twins.
+	all := downSet{all: true}
+	var held bitset
+	if twins {
+		held = c.heldTwins()
+		c.held = held
+		all = downSet{}
+		for j := range c.kept {
+			if !held.has(j) {
+				all.anc.set(j)
+			}
+		}
+	}
 	s := State{Version: RulesCausal}
 	for j := 0; j < len(roots) && j < len(c.kept); j++ {
 		s.Events = append(s.Events, *c.kept[j].ev)
 	}
-	final := c.fold(gs, downSet{all: true}, len(c.kept), func(j int, ok bool) {
+	final := c.fold(gs, all, len(c.kept), func(j int, ok bool) {
 		if ok {
 			s.Events = append(s.Events, *c.kept[j].ev)
 		} else {
@@ -623,14 +700,33 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 	})
 	s.Name, s.Color, s.Description, s.Image = final.name, final.color, final.description, final.image
 	s.Members, s.Admins, s.LastClock = membersOwn(final.members.list()), hexesOf(final.admins.items), final.lastClock
+	// Heads: the kept events not held that no kept event outside the held ones names. A twin
+	// needed only by held events is a head (review 30, TestReview30OrphanedTwin): it would
+	// otherwise be in no head's past, concurrent with every later event for good (a
+	// promotion so orphaned shields its target from every removal, C2), and the incremental
+	// path's premise (every kept event a head or an ancestor of one) would not hold.
+	var live bitset
+	if twins {
+		for j := range c.kept {
+			if !held.has(j) {
+				for _, p := range c.kept[j].parents {
+					live.set(p)
+				}
+			}
+		}
+	}
 	for j := range c.kept {
-		if !c.kept[j].child {
+		child := c.kept[j].child
+		if twins {
+			child = live.has(j)
+		}
+		if !child && !held.has(j) {
 			s.Heads = append(s.Heads, c.kept[j].id)
 		}
 	}
 	slices.SortFunc(s.Heads, func(a, b EventID) int { return bytes.Compare(a[:], b[:]) })
 	for i := range entries {
-		if !popped[i] && status[i] == waiting || status[i] == stuck {
+		if !popped[i] && status[i] == waiting || status[i] == stuck || status[i] == keptState && held.has(keptOf[i]) {
 			s.Pending = append(s.Pending, entries[i].ev)
 		}
 	}

@@ -16,11 +16,14 @@ import (
 // parents. Its causal past is then every kept event (each kept event is a head or an
 // ancestor of one), so it is judged against the current state (rule 2), it is
 // concurrent with no kept event (rules C1-C3 override nothing, neither it nor an earlier
-// event; no kept event is its twin), it comes after every kept event in the order of
+// event; no kept event is its twin, rule 1), it comes after every kept event in the order of
 // application, and it is not known yet (a known event with those parents would have made
 // them non-heads). It must also be valid against the current state, with well-formed
-// causal fields, and no pending event may wait for it. An incoming event that is byte for
-// byte an applied or overridden event changes nothing and is skipped.
+// causal fields, and no pending event may wait for it or have its author and effect (a
+// held twin, rule 1). Naming the heads makes them needed, which holds no kept event: a head
+// has no twin that is not held (of two twins not held both are needed), and a held event is
+// pending, never a head. An incoming event that is byte for byte an applied or overridden
+// event changes nothing and is skipped.
 func extendCausal(stored *State, incoming []Event) (State, bool) {
 	if stored.Version != RulesCausal || len(stored.Events) == 0 || (stored.Events[0].Type != ChatCreated && stored.Base == nil) || len(stored.Heads) == 0 {
 		return State{}, false
@@ -49,7 +52,9 @@ func extendCausal(stored *State, incoming []Event) (State, bool) {
 			return State{}, false
 		}
 		for j := range stored.Pending {
-			if slices.Contains(stored.Pending[j].Parents, id) {
+			// A pending event that waits for ev, or that has ev's author and effect (a
+			// held twin, rule 1, or one that may become ev's twin): derive.
+			if p := &stored.Pending[j]; slices.Contains(p.Parents, id) || p.From == from && sameEffect(p, &ev) {
 				return State{}, false
 			}
 		}

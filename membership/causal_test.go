@@ -289,21 +289,33 @@ func signPayload(t testing.TB, author, chat string, payload []byte) m.Event {
 }
 
 // TestCausalConcurrentTwinsDiscarded: a member repeats its leave 500 times, each naming the
-// same parents with its own clock (all valid in their causal past, all concurrent): one is
-// kept, the others are discarded, so the log does not grow with what a member sends.
+// same parents with its own clock (all valid in their causal past, all concurrent twins):
+// one is kept, the others are held (rule 1: pending, not applied, not stored as kept; the
+// protocol bounds them per author, MaxPendingEventsPerAuthor, like any pending event), so
+// the applied log does not grow with what a member sends. Alone, the first in T is kept;
+// once alice's rename names leave7, leave7 is needed and kept, the rename with it, and
+// every other leave held (before fix 44 the rename was discarded with leave7: an honest
+// event erased by its parent's author choosing which twin comes first).
 func TestCausalConcurrentTwinsDiscarded(t *testing.T) {
 	d := newDAG(t, "twins")
 	d.add("add", "alice", ev(m.MembersAdded, 200, "bob", "carol"), "genesis")
 	for i := 0; i < 500; i++ {
 		d.add(fmt.Sprint("leave", i), "bob", ev(m.MemberRemoved, uint64(300+i), "bob"), "add")
 	}
+	alone := d.derive()
+	if n := len(alone.Events) + len(alone.Overridden); n != 3 || alone.Events[2].ID() != d.evs["leave0"].ID() || len(alone.Pending) != 499 {
+		t.Fatalf("without the rename: %d events kept, want 3 (leave0 the kept leave); %d held, want 499", n, len(alone.Pending))
+	}
 	d.add("rename", "alice", m.Event{Type: m.NameChanged, Name: "x", Clock: 400}, "leave7")
 	st := d.derive()
 	if !slices.Equal(st.Members.Strings(), pubs("alice", "carol")) {
 		t.Fatalf("members %v", names(st.Members.Strings()))
 	}
-	if n := len(st.Log()); n != 3 {
-		t.Fatalf("%d events kept, want 3", n)
+	if n := len(st.Events) + len(st.Overridden); n != 4 || len(st.Pending) != 499 {
+		t.Fatalf("%d events kept, want 4; %d held, want 499", n, len(st.Pending))
+	}
+	if !slices.ContainsFunc(st.Events, func(e m.Event) bool { return e.ID() == d.evs["leave7"].ID() }) {
+		t.Fatal("leave7, named by alice's rename, not kept")
 	}
 	rng := rand.New(rand.NewPCG(3, 4))
 	for i := 0; i < 5; i++ {
@@ -313,9 +325,7 @@ func TestCausalConcurrentTwinsDiscarded(t *testing.T) {
 			t.Fatal("order changes the state")
 		}
 	}
-	// The rename named a discarded twin: it is discarded with it (an honest author names
-	// only kept events).
-	if st.Name != "g" {
-		t.Fatalf("name %q", st.Name)
+	if st.Name != "x" {
+		t.Fatalf("name %q: the rename naming leave7 is not applied", st.Name)
 	}
 }

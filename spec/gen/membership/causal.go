@@ -1,6 +1,10 @@
 package main
 
-import m "github.com/chorus-im/chorus/membership"
+import (
+	"slices"
+
+	m "github.com/chorus-im/chorus/membership"
+)
 
 // Causal-rules scenarios (spec/README.md, membership › Causal rules): the genesis carries
 // version 2 and every other event names its parents by label.
@@ -79,13 +83,33 @@ func causalScenarios() []scenario {
 			{label: "v1add", author: "alice", e: ma(t0+6, "dave")},
 			p(ev{label: "afterv1", author: "alice", e: ma(t0+7, "eve")}, "v1add")},
 		std(abc, a, t0+1, []string{"g", "add"}, nil, []string{"add"})})
-	out = append(out, scenario{"causal_twins", "Bob signs his leave three times with the same parents and different clocks: the first in T order is kept, its concurrent twins are discarded, and so is an event naming a twin.",
-		[]ev{g, add,
-			p(ev{label: "leave1", author: "bob", e: mr(t0+4, "bob")}, "add"),
-			p(ev{label: "leave2", author: "bob", e: mr(t0+2, "bob")}, "add"),
-			p(ev{label: "leave3", author: "bob", e: mr(t0+3, "bob")}, "add"),
-			p(ev{label: "rename", author: "alice", e: nc(t0+5, "R")}, "leave1")},
-		std([]string{"alice", "carol"}, a, t0+2, []string{"g", "add", "leave2"}, nil, []string{"leave2"})})
+	leaves := []ev{p(ev{label: "leave1", author: "bob", e: mr(t0+4, "bob")}, "add"),
+		p(ev{label: "leave2", author: "bob", e: mr(t0+2, "bob")}, "add"),
+		p(ev{label: "leave3", author: "bob", e: mr(t0+3, "bob")}, "add")}
+	rename := p(ev{label: "rename", author: "alice", e: nc(t0+5, "R")}, "leave1")
+	out = append(out, scenario{"causal_twins", "Bob signs his leave three times with the same parents and different clocks (twins); alice's rename names leave1, the last in T order. Keeping ignores twins; a twin that no kept event names (not needed) is held (pending) when a twin of it is kept and needed or earlier in T: leave1 (needed) and the rename are kept, leave2 and leave3 held. (Before fix 44 leave2, first in T, was kept and leave1 discarded with alice's rename.)",
+		append([]ev{g, add}, append(slices.Clone(leaves), rename)...),
+		func() want {
+			w := std([]string{"alice", "carol"}, a, t0+5, []string{"g", "add", "leave1", "rename"}, nil, []string{"rename"})
+			w.name = "R"
+			w.pending = []string{"leave2", "leave3"}
+			return w
+		}()})
+	out = append(out, scenario{"causal_twins_unneeded", "Bob signs his leave three times with the same parents and different clocks, and no event names any of them: the first in T order (leave2) is kept, its twins are held (pending, not applied).",
+		append([]ev{g, add}, leaves...),
+		func() want {
+			w := std([]string{"alice", "carol"}, a, t0+2, []string{"g", "add", "leave2"}, nil, []string{"leave2"})
+			w.pending = []string{"leave3", "leave1"}
+			return w
+		}()})
+	out = append(out, scenario{"causal_twins_both_needed", "As causal_twins, and carol leaves naming leave2: leave1 and leave2 are both needed and kept, and twins never threaten each other (rule 3, C1): both apply (a removal is idempotent) and bob stays out; leave3 is held.",
+		append([]ev{g, add}, append(slices.Clone(leaves), rename, p(ev{label: "carolleave", author: "carol", e: mr(t0+6, "carol")}, "leave2"))...),
+		func() want {
+			w := std(a, a, t0+6, []string{"g", "add", "leave2", "leave1", "rename", "carolleave"}, nil, []string{"rename", "carolleave"})
+			w.name = "R"
+			w.pending = []string{"leave3"}
+			return w
+		}()})
 	// Field 101 is tag 0xaa 0x06 (101 << 3 | 2), field 102 tag 0xb0 0x06 (102 << 3 | 0).
 	short := func(pl []byte) []byte { return append(append(pl, 0xaa, 0x06, 31), make([]byte, 31)...) }
 	twice := func(pl []byte) []byte { return append(pl, pl[len(pl)-35:]...) } // the parent (tag, length, id) again
