@@ -124,7 +124,8 @@ func inviterAdd(st *membership.State, from, self string) *membership.Event {
 }
 
 // reWelcomeConcurrent is the inviter's side of a snapshot add: when an applied membership
-// event is the first (of another account) concurrent with a MEMBERS_ADDED we authored,
+// event is the first (of any account, ours included) concurrent with a MEMBERS_ADDED we
+// authored (applied, or held by causal rule 1),
 // the newcomers of that add (still members) get a full-log Welcome, with a join for our
 // frontier: a newcomer based on our snapshot cannot judge an event concurrent with its add
 // without the log, nor any later event (they descend from it). However late the event
@@ -141,10 +142,27 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 	if descendAll(old, next) {
 		return nil, nil // the usual case: nothing new is concurrent with anything we held
 	}
+	byID := make(map[epoch.ID]*membership.Event, len(next.Events)+len(next.Overridden))
+	for _, list := range [][]membership.Event{next.Events, next.Overridden} {
+		for i := range list {
+			byID[epoch.ID(list[i].ID())] = &list[i]
+		}
+	}
+	// Our adds: applied ones, and held ones (causal rule 1: a pending add of ours with
+	// every parent kept, its twin kept in its place) — a newcomer's snapshot may be headed
+	// by an add of ours that a twin (signed by another installation of our account, or a
+	// backdated copy) has since made held: events descending from the twin are concurrent
+	// with the add the newcomer holds (fix 46, TestFix44InviterCopyStallsNewcomer).
 	var adds []*membership.Event
-	for i := range next.Events {
-		e := &next.Events[i]
-		if e.Type == membership.MembersAdded && e.From == c.acct.id {
+	for li, list := range [][]membership.Event{next.Events, next.Pending} {
+		for i := range list {
+			e := &list[i]
+			if e.Type != membership.MembersAdded || e.From != c.acct.id {
+				continue
+			}
+			if li == 1 && slices.ContainsFunc(e.Parents, func(p membership.EventID) bool { return byID[epoch.ID(p)] == nil }) {
+				continue // waiting for a parent, not held
+			}
 			adds = append(adds, e)
 		}
 	}
@@ -157,12 +175,6 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 			known[list[i].ID()] = true
 		}
 	}
-	byID := make(map[epoch.ID]*membership.Event, len(next.Events)+len(next.Overridden))
-	for _, list := range [][]membership.Event{next.Events, next.Overridden} {
-		for i := range list {
-			byID[epoch.ID(list[i].ID())] = &list[i]
-		}
-	}
 	// Whether an event of old was concurrent with an add (its newcomers were answered
 	// then), worked out only for the adds a new event is concurrent with.
 	answered := map[membership.EventID]bool{}
@@ -173,7 +185,7 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 			if children == nil {
 				children = childrenOf(old)
 			}
-			done = concurrentHeld(old, byID, children, a, c.acct.id)
+			done = concurrentHeld(old, byID, children, a)
 			answered[a.ID()] = done
 		}
 		return done
@@ -182,12 +194,15 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 	for _, list := range [][]membership.Event{next.Events, next.Overridden} {
 		for i := range list {
 			e := &list[i]
-			if known[e.ID()] || e.From == c.acct.id {
+			// Our own account's events count too: one signed by another installation of
+			// ours (or a copy of our add) can be concurrent with an add of ours; ours from
+			// this installation name our heads and descend from every applied add.
+			if known[e.ID()] {
 				continue
 			}
 			past := causalPast(byID, e.Parents)
 			for _, a := range adds {
-				if past[epoch.ID(a.ID())] || !slices.ContainsFunc(a.Members.Strings(), next.IsMember) || wasAnswered(a) {
+				if a.ID() == e.ID() || past[epoch.ID(a.ID())] || !slices.ContainsFunc(a.Members.Strings(), next.IsMember) || wasAnswered(a) {
 					continue
 				}
 				for _, m := range a.Members.All() {
@@ -228,12 +243,12 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 	return t.welcomeV2To(full, next, ins, join, "")
 }
 
-// concurrentHeld reports whether old holds (applied or overridden) an event of another
-// account than self concurrent with add: one in neither add's causal past nor its future.
-// Its newcomers got the full log when we applied the first such event. children is
-// childrenOf(old).
+// concurrentHeld reports whether old holds (applied or overridden) an event concurrent
+// with add: one in neither add's causal past nor its future (our own account's included:
+// fix 46). Its newcomers got the full log when we applied the first such event. children
+// is childrenOf(old).
 func concurrentHeld(old *membership.State, byID map[epoch.ID]*membership.Event, children map[membership.EventID][]membership.EventID,
-	add *membership.Event, self string) bool {
+	add *membership.Event) bool {
 	addID := add.ID()
 	past := causalPast(byID, add.Parents)
 	future := map[membership.EventID]bool{addID: true}
@@ -250,7 +265,7 @@ func concurrentHeld(old *membership.State, byID map[epoch.ID]*membership.Event, 
 	for _, list := range [][]membership.Event{old.Events, old.Overridden} {
 		for i := range list {
 			e := &list[i]
-			if id := e.ID(); e.From != self && !future[id] && !past[epoch.ID(id)] {
+			if id := e.ID(); id != addID && !future[id] && !past[epoch.ID(id)] {
 				return true
 			}
 		}
