@@ -74,3 +74,34 @@ func TestReview31HeldTwinDisarms(t *testing.T) {
 		})
 	}
 }
+
+// TestReview31PromotionTwinCannotDisarm — a held scene (passes on merge26 26aa36f): the C2
+// direction of TestReview31HeldTwinDisarms does not open. dave (promoted by alice)
+// promotes bob (P); concurrently alice removes bob (E): P threatens E (C2), E overridden,
+// bob stays; alice renames naming both (N). dave then steps down (S, naming N) and signs
+// P', its promotion of bob again with parent E (to withdraw P's shield): in P''s past bob
+// is removed, so P' is invalid (discarded), not a twin. alice's twin E' of her removal
+// with P in its past is invalid too (bob an admin there: admins are not removed). And a C1
+// threat on an admin action is always its author's own leave or step-down (admins cannot
+// be removed), so only the acting author can disarm one (TestReview31HeldTwinDisarms).
+// Asserted: bob a member and an admin after P' and E'; E overridden.
+func TestReview31PromotionTwinCannotDisarm(t *testing.T) {
+	d := newDAG(t, "review31-c2")
+	d.add("add", "alice", ev(m.MembersAdded, 200, "bob", "carol", "dave"), "genesis")
+	d.add("Pd", "alice", ev(m.AdminsAdded, 300, "dave"), "add")
+	d.add("P", "dave", ev(m.AdminsAdded, 400, "bob"), "Pd")
+	e := d.add("E", "alice", ev(m.MemberRemoved, 410, "bob"), "Pd")
+	d.add("N", "alice", m.Event{Type: m.NameChanged, Clock: 500, Name: "after"}, "P", "E")
+	d.add("S", "dave", ev(m.AdminRemoved, 600, "dave"), "N")
+	bob := pubs("bob")[0]
+	before := d.derive()
+	if !before.IsMember(bob) || !before.IsAdmin(bob) || !review29Has(before.Overridden, e) {
+		t.Fatalf("setup: bob a member %v admin %v, E overridden %v", before.IsMember(bob), before.IsAdmin(bob), review29Has(before.Overridden, e))
+	}
+	d.add("P'", "dave", ev(m.AdminsAdded, 450, "bob"), "E")
+	d.add("E'", "alice", ev(m.MemberRemoved, 450, "bob"), "P")
+	st := d.derive()
+	if !st.IsMember(bob) || !st.IsAdmin(bob) || !review29Has(st.Overridden, e) {
+		t.Errorf("after P' and E': bob a member %v admin %v, E overridden %v", st.IsMember(bob), st.IsAdmin(bob), review29Has(st.Overridden, e))
+	}
+}
