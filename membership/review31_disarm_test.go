@@ -79,7 +79,7 @@ func TestReview31HeldTwinDisarms(t *testing.T) {
 // direction of TestReview31HeldTwinDisarms does not open. dave (promoted by alice)
 // promotes bob (P); concurrently alice removes bob (E): P threatens E (C2), E overridden,
 // bob stays; alice renames naming both (N). dave then steps down (S, naming N) and signs
-// P', its promotion of bob again with parent E (to withdraw P's shield): in P”s past bob
+// P', its promotion of bob again with parent E (to withdraw P's shield): in the past of P' bob
 // is removed, so P' is invalid (discarded), not a twin. alice's twin E' of her removal
 // with P in its past is invalid too (bob an admin there: admins are not removed). And a C1
 // threat on an admin action is always its author's own leave or step-down (admins cannot
