@@ -78,7 +78,7 @@ type causal struct {
 	byAuthor                        map[string][]int // kept events by author
 	added                           map[string]bool  // targets of kept MEMBERS_ADDED events
 	first                           int              // kept indices below are roots (their effect is the start state)
-	held                            bitset           // rule 1's held twins, set before the final fold (twinReaches)
+	heldReach                       bitset           // held twins none of whose twins is needed, set before the final fold (twinReaches)
 }
 
 // mayAct is a shortcut of rule 2 that needs no state: the author of a valid event is the
@@ -144,6 +144,34 @@ func (c *causal) heldTwins() bitset {
 		}
 	}
 	return held
+}
+
+// reachingHeld returns the held twins that count in twinReaches: those none of whose twins
+// is needed. A held twin of a needed event does not (review 31,
+// TestReview31HeldTwinDisarms: dave's removal of bob A, overridden by dave's concurrent
+// leave L that alice named; dave, gone, signs a leave twin L' after A — held, L being
+// needed — and would otherwise stop L threatening A, so that A applied: a departed author
+// reviving its overridden action by a copy no one named). When no twin is needed, the held
+// one counts (review 30's window: the original leave L1, unneeded and held, keeps its
+// backdated copy L2, first in T, from reaching back over the add L1 came after).
+func (c *causal) reachingHeld(held bitset) bitset {
+	var out bitset
+	for k := c.first; k < len(c.kept); k++ {
+		if !held.has(k) {
+			continue
+		}
+		needed := false
+		for _, o := range c.byAuthor[c.kept[k].ev.from] {
+			if o != k && c.kept[o].child && c.isTwin(o, k) {
+				needed = true
+				break
+			}
+		}
+		if !needed {
+			out.set(k)
+		}
+	}
+	return out
 }
 
 func (c *causal) concurrent(a, b int) bool {
@@ -217,13 +245,14 @@ func (c *causal) threats(e int, d downSet, buf []int) []int {
 // an older past, so reaches no further back than the original: a backdated leave twin does
 // not override its author's add that the original leave came after (review 30,
 // TestReview30HeldTwinPassesGate), nor a backdated promotion twin shield its target from a
-// removal made after the original promotion. A held twin counts too (it is in no kept
-// event's past, so only the final fold sees it): a backdated leave twin that comes first
-// in T, the original unneeded and held, reaches no further back either.
+// removal made after the original promotion. A held twin counts too while none of its
+// twins is needed (reachingHeld; it is in no kept event's past, so only the final fold
+// sees it): a backdated leave twin that comes first in T, the original unneeded and held,
+// reaches no further back either.
 func (c *causal) twinReaches(r, e int, d downSet) bool {
 	ev := c.kept[r].ev
 	for _, o := range c.byAuthor[ev.from] {
-		if o != r && o != e && (d.has(o) || c.held.has(o)) && !c.concurrent(o, e) && c.concurrent(o, r) && sameEffect(c.kept[o].ev, ev) {
+		if o != r && o != e && (d.has(o) || c.heldReach.has(o)) && !c.concurrent(o, e) && c.concurrent(o, r) && sameEffect(c.kept[o].ev, ev) {
 			return true
 		}
 	}
@@ -679,7 +708,7 @@ func causalFrom(entries []chorusEntry, roots []int, gs *cstate, creator string) 
 	var held bitset
 	if twins {
 		held = c.heldTwins()
-		c.held = held
+		c.heldReach = c.reachingHeld(held)
 		all = downSet{}
 		for j := range c.kept {
 			if !held.has(j) {

@@ -97,7 +97,16 @@ func (m *epochMeta) behind(s *epoch.Schedule, st *membership.State) []epoch.ID {
 				continue // a cut event: the refusers refused it
 			}
 		}
-		if !slices.ContainsFunc(m.Kept, func(y keptSeed) bool { return slices.Contains(y.Prev, k.ID) }) {
+		// Named by an applied kept seed only: a refused one kept for opening (a departed
+		// author's, with prev {k}) does not move anyone past k (review 31,
+		// TestReview31BehindSuppressedByRefusedSeed), as in apart.
+		if !slices.ContainsFunc(m.Kept, func(y keptSeed) bool {
+			if !slices.Contains(y.Prev, k.ID) {
+				return false
+			}
+			yid, ok := hexID(y.ID)
+			return ok && s.Applied(yid)
+		}) {
 			out = append(out, id)
 		}
 	}
