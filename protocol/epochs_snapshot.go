@@ -142,6 +142,12 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 	if descendAll(old, next) {
 		return nil, nil // the usual case: nothing new is concurrent with anything we held
 	}
+	// Cheap first: no add of ours at all (applied or pending), nothing to answer — the usual
+	// case for a member that never added anyone, without a pass building the log's map.
+	ours := func(e membership.Event) bool { return e.Type == membership.MembersAdded && e.From == c.acct.id }
+	if !slices.ContainsFunc(next.Events, ours) && !slices.ContainsFunc(next.Pending, ours) {
+		return nil, nil
+	}
 	byID := make(map[epoch.ID]*membership.Event, len(next.Events)+len(next.Overridden))
 	for _, list := range [][]membership.Event{next.Events, next.Overridden} {
 		for i := range list {
@@ -169,8 +175,8 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 	if len(adds) == 0 {
 		return nil, nil
 	}
-	known := make(map[membership.EventID]bool, len(old.Events)+len(old.Overridden))
-	for _, list := range [][]membership.Event{old.Events, old.Overridden} {
+	known := make(map[membership.EventID]bool, len(old.Events)+len(old.Overridden)+len(old.Pending))
+	for _, list := range [][]membership.Event{old.Events, old.Overridden, old.Pending} {
 		for i := range list {
 			known[list[i].ID()] = true
 		}
@@ -191,9 +197,15 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 		return done
 	}
 	var newcomers []string
-	for _, list := range [][]membership.Event{next.Events, next.Overridden} {
+	for li, list := range [][]membership.Event{next.Events, next.Overridden, next.Pending} {
 		for i := range list {
 			e := &list[i]
+			// A held event (causal rule 1: pending with every parent kept) triggers as a kept
+			// one does, since it answers the add once held (concurrentHeld); a waiting one
+			// (a parent missing) does neither.
+			if li == 2 && slices.ContainsFunc(e.Parents, func(p membership.EventID) bool { return byID[epoch.ID(p)] == nil }) {
+				continue
+			}
 			// Our own account's events count too: one signed by another installation of
 			// ours (or a copy of our add) can be concurrent with an add of ours; ours from
 			// this installation name our heads and descend from every applied add.
@@ -243,10 +255,13 @@ func (t *txn) reWelcomeConcurrent(g *storage.GroupRecord, old, next *membership.
 	return t.welcomeV2To(full, next, ins, join, "")
 }
 
-// concurrentHeld reports whether old holds (applied or overridden) an event concurrent
-// with add: one in neither add's causal past nor its future (our own account's included:
-// fix 46). Its newcomers got the full log when we applied the first such event. children
-// is childrenOf(old).
+// concurrentHeld reports whether old holds (applied, overridden, or held by causal rule 1:
+// pending with every parent kept) an event concurrent with add: one in neither add's
+// causal past nor its future (our own account's included: fix 46). Its newcomers got the
+// full log when we applied the first such event. A held one counts: an event that answered
+// the add and was then made held by its author's later twin must not make the add
+// unanswered again (review 32, TestReview32TwinWelcomeStorm: one full log per two events of
+// an admin). children is childrenOf(old).
 func concurrentHeld(old *membership.State, byID map[epoch.ID]*membership.Event, children map[membership.EventID][]membership.EventID,
 	add *membership.Event) bool {
 	addID := add.ID()
@@ -262,9 +277,12 @@ func concurrentHeld(old *membership.State, byID map[epoch.ID]*membership.Event, 
 			}
 		}
 	}
-	for _, list := range [][]membership.Event{old.Events, old.Overridden} {
+	for li, list := range [][]membership.Event{old.Events, old.Overridden, old.Pending} {
 		for i := range list {
 			e := &list[i]
+			if li == 2 && slices.ContainsFunc(e.Parents, func(p membership.EventID) bool { return byID[epoch.ID(p)] == nil }) {
+				continue // waiting for a parent: never answered anything
+			}
 			if id := e.ID(); id != addID && !future[id] && !past[epoch.ID(id)] {
 				return true
 			}
@@ -293,8 +311,8 @@ func childrenOf(st *membership.State) map[membership.EventID][]membership.EventI
 // left to the full check). It costs the appended events times old's heads, not the log.
 func descendAll(old, next *membership.State) bool {
 	n := len(old.Events)
-	if len(next.Events) < n || len(next.Overridden) != len(old.Overridden) || len(old.Heads) == 0 {
-		return false
+	if len(next.Events) < n || len(next.Overridden) != len(old.Overridden) || len(old.Heads) == 0 || len(next.Pending) > len(old.Pending) {
+		return false // (a new pending event may be a held twin concurrent with an add: full check)
 	}
 	if n > 0 && !slices.Equal(next.Events[n-1].Signature, old.Events[n-1].Signature) {
 		return false
