@@ -57,6 +57,16 @@ func missingParentIDs(st *membership.State) []membership.EventID {
 // and the pending event, with everything after it, never applies (fix 47,
 // TestFix47PendingParentBeforePoint).
 func (c *Client) askMissingParents(ctx context.Context) (bool, error) {
+	// Most Syncs have no pending event anywhere: no transaction for them.
+	c.mu.Lock()
+	some := len(c.parents.asked) > 0
+	for _, gc := range c.groups {
+		some = some || len(gc.state.Pending) > 0
+	}
+	c.mu.Unlock()
+	if !some {
+		return false, nil
+	}
 	moved := false
 	err := c.tx(ctx, func(t *txn) error {
 		moved = false
