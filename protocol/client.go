@@ -106,6 +106,9 @@ type Client struct {
 	// healRetry: the groups whose last heal by healDue failed, and when it is tried
 	// again (under mu; kept across reloads, which rebuild the group caches).
 	healRetry map[GroupID]healBackoff
+	// parents: the missing parents of pending membership events already fetched for, and
+	// when the last such fetch was asked (missing_parents.go; under mu).
+	parents missingParents
 	// notDurable: a commit's sync failed (storage.ErrNotDurable) and no transaction has
 	// committed since (the store syncs before the next one begins): nothing is published
 	// meanwhile, the outbox records wait for the retry loop (publishClaimed, publishSole).

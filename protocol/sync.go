@@ -48,7 +48,20 @@ func (c *Client) Sync(ctx context.Context) error {
 	}
 	topicList := c.wantedTopicsLocked()
 	c.mu.Unlock()
+	// Pending membership events waiting for a parent we never got: fetch the window for
+	// it (missing_parents.go) — before the Sync, and again after it if what it brought
+	// has such events.
+	if _, err := c.askMissingParents(ctx); err != nil {
+		return err
+	}
 	firstErr := c.syncTopics(ctx, topicList)
+	if firstErr == nil && ctx.Err() == nil {
+		if moved, err := c.askMissingParents(ctx); err != nil {
+			return err
+		} else if moved {
+			firstErr = c.syncTopics(ctx, topicList)
+		}
+	}
 	// Groups joined during this sync: their topics were not in the list yet.
 	c.mu.Lock()
 	more := c.wantedTopicsLocked()
